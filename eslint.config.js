@@ -1,0 +1,65 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/**
+ * The dependency rule of docs/ARCHITECTURE.md, enforced here:
+ *
+ *   domain  <-  core  <-  { api/<face>, cli }      store implements core's ports
+ *
+ * - domain/ is pure: it imports nothing of ours outside domain/.
+ * - core/ imports domain/ only (and its own ports); never store/, api/, cli/, server/.
+ * - an API face never imports store/ or another face.
+ * - only the composition root (src/app/) wires store/ into core/.
+ */
+const FACES = ['ncp', 'edge', 'nhn', 'console'];
+const ours = (dir) => [`**/${dir}/**`, `**/${dir}`];
+
+/** @param {string[]} groups @param {string} why */
+const forbid = (groups, why) => ({
+  'no-restricted-imports': ['error', { patterns: [{ group: groups, message: why }] }],
+});
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'data/', 'test-results/', 'web/dist/', 'bench/results/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', AbortController: 'readonly', structuredClone: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', fetch: 'readonly', performance: 'readonly', queueMicrotask: 'readonly', setImmediate: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-console': 'off',
+      eqeqeq: ['error', 'smart'],
+    },
+  },
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: forbid(
+      [...ours('core'), ...ours('store'), ...ours('api'), ...ours('cli'), ...ours('app'), ...ours('config'), ...ours('auth'), 'fastify', 'kysely', 'better-sqlite3', 'pg'],
+      'domain/ is pure: it depends on nothing of ours outside domain/ (docs/ARCHITECTURE.md).',
+    ),
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: forbid(
+      [...ours('store'), ...ours('api'), ...ours('cli'), ...ours('app'), 'fastify', 'kysely', 'better-sqlite3', 'pg'],
+      'core/ depends on domain/ and its own ports only; store/ implements the ports (docs/ARCHITECTURE.md).',
+    ),
+  },
+  {
+    files: ['src/store/**/*.ts'],
+    rules: forbid([...ours('api'), ...ours('cli'), ...ours('app'), 'fastify'], 'store/ implements core ports; it knows no face.'),
+  },
+  ...FACES.map((face) => ({
+    files: [`src/api/${face}/**/*.ts`],
+    rules: forbid(
+      [...ours('store'), ...ours('cli'), ...ours('app'), 'kysely', 'better-sqlite3', 'pg', ...FACES.filter((f) => f !== face).flatMap((f) => [`**/api/${f}/**`, `../${f}/**`, `../${f}`])],
+      `an API face talks to core only: it never imports store/ or another face (docs/ARCHITECTURE.md).`,
+    ),
+  })),
+  {
+    files: ['src/cli/**/*.ts'],
+    rules: forbid([...ours('api'), ...ours('store'), 'fastify', 'kysely', 'better-sqlite3', 'pg'], 'cli/ calls core through the composition root (src/app/), never store/ or a face.'),
+  },
+);
