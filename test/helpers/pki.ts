@@ -10,10 +10,18 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { KeyObject, webcrypto, createPrivateKey } from 'node:crypto';
+import { webcrypto, createPrivateKey, type KeyObject } from 'node:crypto';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-const subtle = webcrypto.subtle as unknown as SubtleCrypto;
+// Web Crypto types from Node's own typings (the project does not load the DOM lib).
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+type Algorithm = webcrypto.Algorithm;
+type EcdsaParams = webcrypto.EcdsaParams;
+type RsaHashedKeyGenParams = webcrypto.RsaHashedKeyGenParams;
+type EcKeyGenParams = webcrypto.EcKeyGenParams;
+
+x509.cryptoProvider.set(webcrypto as never);
+const subtle = webcrypto.subtle;
 
 export type KeySpec =
   | { kind: 'rsa'; bits: 1024 | 2048 | 3072 | 4096 }

@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+/**
+ * `certkeeper`: the command line. Same configuration as the server (environment variables, see
+ * src/config/config.ts), same data directory or DATABASE_URL, safe to run while the server runs
+ * (SQLite in WAL mode with a busy timeout; PostgreSQL transactions).
+ *
+ * Exit codes: 0 success, 1 the command failed (one clear line on stderr), 2 usage error.
+ */
+import { run } from './run.ts';
+
+process.exitCode = await run(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr });

@@ -1,0 +1,318 @@
+/**
+ * The CLI's commands. Each calls core through the composition root (src/app/), never the store
+ * directly, so the CLI gets the same validation, authorisation and audit as every face.
+ */
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { openApp, type App } from '../app/app.ts';
+import { serve } from '../app/serve.ts';
+import { loadConfig } from '../config/config.ts';
+import { cliActor } from '../core/actor.ts';
+import { AppError, isAppError } from '../domain/errors.ts';
+import type { Certificate, Credential, Role, Tenant } from '../domain/model.ts';
+import { certificateStatus } from '../domain/status.ts';
+import type { ValidityFilter } from '../core/ports.ts';
+import { json, keyValues, table } from './output.ts';
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+}
+
+const USAGE = `Usage: certkeeper <command> [options]
+
+  serve                                   start the server (same as npm start)
+  migrate                                 apply database migrations
+  tenant create NAME                      create a tenant
+  tenant list
+  tenant appkey-auth NAME on|off          allow NHN v1.0/v1.2 appKey-only access (off by default)
+  credential create --tenant NAME --role ADMIN|VIEWER [--description TEXT]
+  credential list [--tenant NAME]
+  credential revoke ACCESS_KEY
+  cert import --tenant NAME --name N --cert FILE [--key FILE] [--chain FILE]
+  cert list [--tenant NAME] [--name N] [--search TEXT] [--domain D] [--status all|expired|unexpired]
+            [--sort certificateNo|name|notAfter|createdAt] [--desc] [--page N] [--page-size N]
+  cert show [--tenant NAME] NUMBER
+  cert export [--tenant NAME] NUMBER [--out DIR] [--key]
+  cert delete [--tenant NAME] NUMBER
+  master-key rotate [--new-key BASE64]
+
+Options: --json prints machine-readable output. --tenant defaults to "default".
+Configuration comes from the environment: CERTKEEPER_DATA_DIR, DATABASE_URL, CERTKEEPER_MASTER_KEY, ...
+`;
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  tenant: { type: 'string' },
+  role: { type: 'string' },
+  description: { type: 'string' },
+  name: { type: 'string' },
+  search: { type: 'string' },
+  domain: { type: 'string' },
+  status: { type: 'string' },
+  sort: { type: 'string' },
+  desc: { type: 'boolean' },
+  page: { type: 'string' },
+  'page-size': { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  chain: { type: 'string' },
+  out: { type: 'string' },
+  'new-key': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+type Flags = ReturnType<typeof parseFlags>['values'];
+
+function parseFlags(argv: string[]) {
+  // `--key` is a file for `cert import` and a switch for `cert export`: parse it per command.
+  const exportKey = argv[0] === 'cert' && argv[1] === 'export';
+  const options = exportKey ? { ...OPTIONS, key: { type: 'boolean' } } : OPTIONS;
+  try {
+    return parseArgs({ args: argv, options: options as typeof OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  let app: App | null = null;
+  try {
+    const { values: flags, positionals } = parseFlags(argv);
+    const [group, verb, ...rest] = positionals;
+    if (flags.help || !group) {
+      io.stdout.write(USAGE);
+      return group || flags.help ? 0 : 2;
+    }
+    const config = loadConfig(io.env);
+    if (group === 'serve') {
+      await serve(config, { stdout: io.stdout });
+      return 0;
+    }
+    app = await openApp(config);
+    const out = (value: unknown, human: string) => io.stdout.write(flags.json ? json(value) : human);
+    await dispatch(app, group, verb, rest, flags, out);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`certkeeper: ${error.message}\nRun 'certkeeper --help' for usage.\n`);
+      return 2;
+    }
+    io.stderr.write(`certkeeper: ${describeError(error)}\n`);
+    return 1;
+  } finally {
+    await app?.close();
+  }
+}
+
+function describeError(error: unknown): string {
+  if (isAppError(error)) return `${error.message} (${error.code}${error.field ? `, ${error.field}` : ''})`;
+  if (error instanceof Error && error.name === 'ConfigError') return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+type Out = (value: unknown, human: string) => void;
+
+async function dispatch(app: App, group: string, verb: string | undefined, args: string[], flags: Flags, out: Out): Promise<void> {
+  const { core } = app;
+  const command = `${group} ${verb ?? ''}`.trim();
+  switch (command) {
+    case 'migrate': {
+      await app.migrate();
+      out({ migrated: true }, 'Migrations applied.\n');
+      return;
+    }
+    case 'tenant create': {
+      const tenant = await core.tenants.create(required(args[0], 'tenant create NAME'));
+      out(presentTenant(tenant), keyValues(presentTenant(tenant)));
+      return;
+    }
+    case 'tenant list': {
+      const tenants = (await core.tenants.list()).map(presentTenant);
+      out(tenants, table(tenants, ['name', 'memberNo', 'appKey']));
+      return;
+    }
+    case 'tenant appkey-auth': {
+      const name = required(args[0], 'tenant appkey-auth NAME on|off');
+      const state = required(args[1], 'tenant appkey-auth NAME on|off');
+      if (state !== 'on' && state !== 'off') throw new UsageError('tenant appkey-auth takes "on" or "off"');
+      const tenant = await core.tenants.setAppKeyAuth(name, state === 'on');
+      out({ ...presentTenant(tenant), appKeyAuth: tenant.appKeyAuthEnabled }, `appKey-only access for '${tenant.name}' is ${state}.\n`);
+      return;
+    }
+    case 'credential create': {
+      const tenant = await core.tenants.get(flags.tenant ?? 'default');
+      const role = parseRole(flags.role);
+      const { credential, secretKey } = await core.credentials.createForTenant(tenant.id, role, flags.description ?? '');
+      const result = { accessKey: credential.accessKey, secretKey, role: credential.role, tenant: tenant.name };
+      out(result, `${keyValues(result)}The secret key is shown only now. Store it safely.\n`);
+      return;
+    }
+    case 'credential list': {
+      const tenants = new Map((await core.tenants.list()).map((t) => [t.id, t.name]));
+      const tenantId = flags.tenant ? (await core.tenants.get(flags.tenant)).id : undefined;
+      const rows = (await core.credentials.list(null, tenantId)).map((c) => presentCredential(c, tenants.get(c.tenantId) ?? '?'));
+      out(rows, table(rows, ['accessKey', 'role', 'tenant', 'createdAt', 'revokedAt', 'description']));
+      return;
+    }
+    case 'credential revoke': {
+      const accessKey = required(args[0], 'credential revoke ACCESS_KEY');
+      await core.credentials.revoke(null, accessKey);
+      out({ accessKey, revoked: true }, `Revoked ${accessKey}.\n`);
+      return;
+    }
+    case 'cert import': {
+      const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
+      const certificate = await core.certificates.import(
+        actor,
+        {
+          name: required(flags.name, 'cert import --name N'),
+          certificate: await readText(required(flags.cert, 'cert import --cert FILE'), 'certificate'),
+          privateKey: typeof flags.key === 'string' ? await readText(flags.key, 'privateKey') : undefined,
+          chain: flags.chain ? await readText(flags.chain, 'chain') : undefined,
+        },
+        { origin: 'cli', policy: { requireKey: false, allowEd25519: true, nameRule: null } },
+      );
+      const row = presentCertificate(certificate, core.clock.now());
+      out(row, keyValues(row));
+      return;
+    }
+    case 'cert list': {
+      const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
+      const pageSize = positiveInt(flags['page-size'] ?? '20', '--page-size');
+      const page = positiveInt(flags.page ?? '1', '--page');
+      const result = await core.certificates.list(actor, {
+        ...(flags.name ? { name: flags.name } : {}),
+        ...(flags.search ? { nameContains: flags.search } : {}),
+        ...(flags.domain ? { domain: flags.domain } : {}),
+        validity: parseValidity(flags.status),
+        sort: parseSort(flags.sort),
+        order: flags.desc ? 'desc' : 'asc',
+        offset: (page - 1) * pageSize,
+        limit: pageSize,
+      });
+      const now = core.clock.now();
+      const rows = result.items.map((c) => presentCertificate(c, now));
+      out({ total: result.total, page, pageSize, items: rows }, `${table(rows, ['certificateNo', 'name', 'commonName', 'status', 'notAfter', 'caName'])}${result.total} certificate(s) in all.\n`);
+      return;
+    }
+    case 'cert show': {
+      const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
+      const certificate = await core.certificates.get(actor, certificateNumber(args[0]));
+      const usedBy = await core.certificates.usedBy(actor, certificate.certificateNo);
+      const row = { ...presentCertificate(certificate, core.clock.now()), usedBy: usedBy.join(',') };
+      out({ ...row, facts: certificate.facts, chainLength: certificate.chainPems.length }, keyValues({ ...row, subjectDn: certificate.facts.subjectDn, sans: certificate.facts.sans.dns.join(','), serialNumber: certificate.facts.serialNumber, fingerprintSha256: certificate.facts.fingerprintSha256 }));
+      return;
+    }
+    case 'cert export': {
+      const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
+      const bundle = await core.certificates.export(actor, certificateNumber(args[0]), { includeKey: (flags.key as unknown) === true });
+      if (flags.out) {
+        const dir = resolve(flags.out);
+        await mkdir(dir, { recursive: true });
+        const files: string[] = [];
+        const write = async (name: string, text: string, mode = 0o644) => {
+          await writeFile(join(dir, name), text, { mode });
+          files.push(join(dir, name));
+        };
+        await write('cert.pem', bundle.certificatePem);
+        await write('chain.pem', bundle.chainPems.join(''));
+        await write('fullchain.pem', bundle.certificatePem + bundle.chainPems.join(''));
+        if (bundle.privateKeyPem) await write('privkey.pem', bundle.privateKeyPem, 0o600);
+        out({ files }, `${files.join('\n')}\n`);
+      } else {
+        const text = bundle.certificatePem + bundle.chainPems.join('') + (bundle.privateKeyPem ?? '');
+        out({ certificate: bundle.certificatePem, chain: bundle.chainPems, privateKey: bundle.privateKeyPem }, text);
+      }
+      return;
+    }
+    case 'cert delete': {
+      const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
+      const certificate = await core.certificates.delete(actor, certificateNumber(args[0]));
+      out({ certificateNo: certificate.certificateNo, deleted: true }, `Deleted certificate ${certificate.certificateNo} (${certificate.name}).\n`);
+      return;
+    }
+    case 'master-key rotate': {
+      const result = await app.rotateMasterKey(flags['new-key']);
+      out(result, `Re-wrapped ${result.rewrapped} data key(s).\n${result.instructions ?? ''}`);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+function required<T>(value: T | undefined, usage: string): T {
+  if (value === undefined || value === '') throw new UsageError(`missing argument: ${usage}`);
+  return value;
+}
+
+function positiveInt(text: string, flag: string): number {
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1) throw new UsageError(`${flag} takes a positive integer`);
+  return Number(text);
+}
+
+function certificateNumber(text: string | undefined): number {
+  return positiveInt(required(text, 'certificate NUMBER'), 'NUMBER');
+}
+
+function parseRole(role: string | undefined): Role {
+  if (role === 'ADMIN' || role === 'VIEWER') return role;
+  throw new UsageError('--role takes ADMIN or VIEWER');
+}
+
+function parseValidity(status: string | undefined): ValidityFilter {
+  const value = (status ?? 'all').toLowerCase();
+  if (value === 'all' || value === 'expired' || value === 'unexpired') return value;
+  throw new UsageError('--status takes all, expired or unexpired');
+}
+
+function parseSort(sort: string | undefined) {
+  const value = sort ?? 'certificateNo';
+  if (value === 'certificateNo' || value === 'name' || value === 'notAfter' || value === 'createdAt') return value;
+  throw new UsageError('--sort takes certificateNo, name, notAfter or createdAt');
+}
+
+async function readText(path: string, field: string): Promise<string> {
+  try {
+    return await readFile(path, 'latin1');
+  } catch (cause) {
+    throw new AppError('invalid_argument', `Cannot read the ${field} file '${path}': ${(cause as NodeJS.ErrnoException).code ?? 'error'}.`, { field });
+  }
+}
+
+function presentTenant(tenant: Tenant) {
+  return { name: tenant.name, memberNo: tenant.memberNo, appKey: tenant.appKey };
+}
+
+function presentCredential(credential: Credential, tenant: string) {
+  return {
+    accessKey: credential.accessKey,
+    role: credential.role,
+    tenant,
+    description: credential.description,
+    createdAt: credential.createdAt.toISOString(),
+    revokedAt: credential.revokedAt?.toISOString() ?? null,
+  };
+}
+
+function presentCertificate(certificate: Certificate, now: Date) {
+  return {
+    certificateNo: certificate.certificateNo,
+    name: certificate.name,
+    commonName: certificate.facts.commonName,
+    domains: certificate.facts.domains.join(','),
+    status: certificateStatus(certificate, now),
+    notBefore: certificate.facts.notBefore.toISOString(),
+    notAfter: certificate.facts.notAfter.toISOString(),
+    caName: certificate.facts.caName,
+    keyAlgorithm: `${certificate.facts.key.algorithm} ${certificate.facts.key.curve ?? certificate.facts.key.bits}`,
+    hasPrivateKey: certificate.hasPrivateKey,
+    createdAt: certificate.createdAt.toISOString(),
+  };
+}

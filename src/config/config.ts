@@ -1,0 +1,228 @@
+/**
+ * The one validated configuration object, read once from the environment at boot.
+ *
+ * Contract:
+ * - `loadConfig(process.env)` returns a frozen `Config` or throws a `ConfigError` that lists every
+ *   bad variable at once (name, what is wrong, what is accepted). Nothing else reads
+ *   `process.env`; everything else takes a `Config` (or the few fields it needs).
+ * - An empty variable (`CERTKEEPER_PORT=`) counts as unset and gets the default, so an env file
+ *   with blank lines for optional settings works.
+ * - Secret variables (`DATABASE_URL`, `CERTKEEPER_MASTER_KEY`) come back wrapped in `Secret` and
+ *   their values are never echoed in errors; other variables' bad values are quoted back to help.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig(process.env);
+ * await startServer({ config, store, clock: systemClock, faces: [] });
+ * ```
+ */
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError, type ConfigProblem } from './config-error.ts';
+import { Secret } from './secret.ts';
+
+export { ConfigError, type ConfigProblem } from './config-error.ts';
+export { Secret } from './secret.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Named defaults and limits
+
+export const DEFAULT_DATA_DIR = './data';
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 8080;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+/** Korea Standard Time: both NCP and NHN print their timestamps in it. */
+export const DEFAULT_API_TIMEZONE = '+09:00';
+/** NHN's own token lifetime (one day). */
+export const DEFAULT_TOKEN_TTL_SECONDS = 86_400;
+export const TOKEN_TTL_MIN_SECONDS = 60;
+export const TOKEN_TTL_MAX_SECONDS = 86_400;
+
+const MiB = 1024 * 1024;
+/**
+ * Request body cap. Why 4 MiB: the largest import the ladder accepts is a 2 MiB chain + a 32 KiB
+ * certificate + a 16 KiB key = 2,146,304 bytes of PEM. JSON escaping turns each line break into
+ * two bytes (`\n`): +1.6 % for 64-column PEM, +3.1 % with CRLF, so about 2.2 MiB. Should a face
+ * take form-urlencoded bodies, `+`, `/`, `=`, CR and LF cost three bytes each: about +12 %, so
+ * about 2.4 MiB. 4 MiB covers that with room for the rest of the request.
+ */
+export const DEFAULT_BODY_LIMIT_BYTES = 4 * MiB;
+/** Below this a valid maximum-size import (about 2.4 MiB on the wire, see above) would get a 413. */
+export const BODY_LIMIT_MIN_BYTES = 3 * MiB;
+/** Bodies are buffered in memory before parsing; past this one request can hurt the process. */
+export const BODY_LIMIT_MAX_BYTES = 64 * MiB;
+/** Bytes of key material AES-256 needs. */
+export const MASTER_KEY_BYTES = 32;
+
+// ---------------------------------------------------------------------------------------------
+// The result
+
+export interface Config {
+  /** `CERTKEEPER_DATA_DIR`, absolute: SQLite database, master key file. */
+  readonly dataDir: string;
+  /** `CERTKEEPER_HOST`: address to listen on (IP address or host name). */
+  readonly host: string;
+  /** `CERTKEEPER_PORT`: TCP port, 0 asks the OS for a free one (tests). */
+  readonly port: number;
+  /** `DATABASE_URL`: PostgreSQL connection string; `null` means SQLite under `dataDir`. */
+  readonly databaseUrl: Secret<string> | null;
+  /** `CERTKEEPER_MASTER_KEY`: the 32-byte master key; `null` means the key file in `dataDir`. */
+  readonly masterKey: Secret<Buffer> | null;
+  /** `CERTKEEPER_LOG_LEVEL`: pino level. */
+  readonly logLevel: LogLevel;
+  /** `CERTKEEPER_API_TIMEZONE`: UTC offset the cloud APIs print their timestamps in, `±HH:MM`. */
+  readonly apiTimezone: string;
+  /** The same offset in minutes east of UTC (`+09:00` is 540, `-03:30` is -210). */
+  readonly apiTimezoneOffsetMinutes: number;
+  /** `CERTKEEPER_TOKEN_TTL_SECONDS`: lifetime of NHN bearer tokens. */
+  readonly tokenTtlSeconds: number;
+  /** `CERTKEEPER_BODY_LIMIT_BYTES`: largest request body accepted; larger gets 413. */
+  readonly bodyLimitBytes: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One schema per variable. Messages say what is accepted; `got` quotes non-secret input only.
+
+/** Quotes a non-secret value for an error message, cut short so a pasted file cannot flood it. */
+function got(input: unknown): string {
+  const text = String(input);
+  return `got ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)}`;
+}
+
+function integerIn(min: number, max: number, accepted: string) {
+  const error = (issue: { input: unknown }) => `${accepted}; ${got(issue.input)}`;
+  return z
+    .string()
+    .regex(/^[0-9]{1,16}$/, { error })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { error }).max(max, { error }));
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const UTC_OFFSET = /^([+-])([0-9]{2}):([0-9]{2})$/;
+
+/** Parses `±HH:MM` into minutes east of UTC, or null when out of the real-world range. */
+function offsetMinutes(text: string): number | null {
+  const m = UTC_OFFSET.exec(text);
+  if (!m) return null;
+  const [, sign, hh, mm] = m;
+  const minutes = Number(hh) * 60 + Number(mm);
+  if (Number(mm) > 59) return null;
+  const signed = sign === '-' && minutes !== 0 ? -minutes : minutes;
+  // Real offsets run from UTC-12:00 (Baker Island) to UTC+14:00 (Line Islands).
+  return signed < -12 * 60 || signed > 14 * 60 ? null : signed;
+}
+
+/** Strict canonical base64: Buffer.from() silently skips junk, so re-encoding must round-trip. */
+function decodeBase64Strict(text: string): Buffer | null {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) return null;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text ? bytes : null;
+}
+
+const variables = {
+  /** Where certkeeper keeps its files; relative paths are resolved against the working directory. */
+  CERTKEEPER_DATA_DIR: z.string().refine((v) => !v.includes('\0'), { error: 'must be a directory path without NUL characters' }),
+
+  /** Listen address: an IPv4/IPv6 address (`127.0.0.1`, `0.0.0.0`, `::`) or a host name. */
+  CERTKEEPER_HOST: z.string().refine((v) => isIP(v) !== 0 || HOST_NAME.test(v), {
+    error: (issue) => `must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1, without brackets) or a host name (e.g. localhost); ${got(issue.input)}`,
+  }),
+
+  /** TCP port; 0 lets the OS pick a free port (used by tests). */
+  CERTKEEPER_PORT: integerIn(0, 65_535, 'must be an integer from 0 to 65535 (0 picks a free port)'),
+
+  /** PostgreSQL connection URL. Secret (may hold a password): never echoed. */
+  DATABASE_URL: z.string().refine(
+    (v) => {
+      try {
+        const url = new URL(v);
+        return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    { error: 'must be a PostgreSQL URL such as postgres://user:password@host:5432/certkeeper (scheme postgres:// or postgresql://, with a host); unset it to use SQLite in CERTKEEPER_DATA_DIR (value not shown: it may hold a password)' },
+  ),
+
+  /** Master key as base64 of 32 bytes. Secret: never echoed, only its decoded length. */
+  CERTKEEPER_MASTER_KEY: z.string().refine((v) => decodeBase64Strict(v)?.length === MASTER_KEY_BYTES, {
+    error: (issue) => {
+      const bytes = decodeBase64Strict(String(issue.input));
+      const what = bytes === null ? 'is not canonical base64' : `decodes to ${bytes.length} bytes`;
+      return `${what}: must be the standard base64 of exactly ${MASTER_KEY_BYTES} random bytes (44 characters ending in "=", e.g. from \`openssl rand -base64 32\`); unset it to use the key file in CERTKEEPER_DATA_DIR (value not shown)`;
+    },
+  }),
+
+  /** pino level; case-insensitive. */
+  CERTKEEPER_LOG_LEVEL: z
+    .string()
+    .transform((v) => v.toLowerCase())
+    .pipe(z.enum(LOG_LEVELS, { error: (issue) => `must be one of ${LOG_LEVELS.join(', ')}; ${got(issue.input)}` })),
+
+  /**
+   * UTC offset for timestamps on the cloud API faces. Only fixed `±HH:MM` offsets from -12:00 to
+   * +14:00 are accepted, not zone names (`Asia/Seoul`) or `Z`: the real services print a fixed
+   * offset, and a zone name would make the wire format change with daylight saving time.
+   */
+  CERTKEEPER_API_TIMEZONE: z.string().refine((v) => offsetMinutes(v) !== null, {
+    error: (issue) => `must be a UTC offset written ±HH:MM from -12:00 to +14:00 (e.g. +09:00, +00:00, -05:00); zone names such as Asia/Seoul are not accepted; ${got(issue.input)}`,
+  }),
+
+  /** Lifetime of NHN bearer tokens, in seconds. */
+  CERTKEEPER_TOKEN_TTL_SECONDS: integerIn(TOKEN_TTL_MIN_SECONDS, TOKEN_TTL_MAX_SECONDS, `must be an integer number of seconds from ${TOKEN_TTL_MIN_SECONDS} to ${TOKEN_TTL_MAX_SECONDS}`),
+
+  /** Largest request body, in bytes (see DEFAULT_BODY_LIMIT_BYTES for the arithmetic). */
+  CERTKEEPER_BODY_LIMIT_BYTES: integerIn(
+    BODY_LIMIT_MIN_BYTES,
+    BODY_LIMIT_MAX_BYTES,
+    `must be an integer number of bytes from ${BODY_LIMIT_MIN_BYTES} (3 MiB, the largest import) to ${BODY_LIMIT_MAX_BYTES} (64 MiB)`,
+  ),
+};
+
+/** Every variable is optional (unset means its default). */
+const envSchema = z.object(variables).partial();
+
+/** The variables loadConfig reads, in the order it reports them. */
+export const CONFIG_VARIABLES = Object.keys(variables) as ReadonlyArray<keyof typeof variables>;
+
+export interface LoadConfigOptions {
+  /** Base for a relative `CERTKEEPER_DATA_DIR`; defaults to `process.cwd()`. */
+  cwd?: string;
+}
+
+/** Reads and validates the environment once. Throws `ConfigError` listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = {}): Config {
+  // An empty string counts as unset, so `CERTKEEPER_PORT=` in an env file means the default.
+  const input = Object.fromEntries(CONFIG_VARIABLES.map((name) => [name, env[name] === '' ? undefined : env[name]]));
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    const byVariable = new Map<string, ConfigProblem>();
+    for (const issue of parsed.error.issues) {
+      const variable = String(issue.path[0] ?? '(environment)');
+      if (!byVariable.has(variable)) byVariable.set(variable, { variable, message: issue.message });
+    }
+    const problems = CONFIG_VARIABLES.flatMap((name) => byVariable.get(name) ?? []);
+    throw new ConfigError(problems.length > 0 ? problems : [...byVariable.values()]);
+  }
+  const v = parsed.data;
+  const apiTimezone = v.CERTKEEPER_API_TIMEZONE ?? DEFAULT_API_TIMEZONE;
+  const apiTimezoneOffsetMinutes = offsetMinutes(apiTimezone) ?? 0;
+  const masterKey = v.CERTKEEPER_MASTER_KEY === undefined ? null : decodeBase64Strict(v.CERTKEEPER_MASTER_KEY);
+  return Object.freeze({
+    dataDir: path.resolve(options.cwd ?? process.cwd(), v.CERTKEEPER_DATA_DIR ?? DEFAULT_DATA_DIR),
+    host: v.CERTKEEPER_HOST ?? DEFAULT_HOST,
+    port: v.CERTKEEPER_PORT ?? DEFAULT_PORT,
+    databaseUrl: v.DATABASE_URL === undefined ? null : new Secret(v.DATABASE_URL),
+    masterKey: masterKey === null ? null : new Secret(masterKey),
+    logLevel: v.CERTKEEPER_LOG_LEVEL ?? DEFAULT_LOG_LEVEL,
+    // -00:00 means the same as +00:00; print it one way.
+    apiTimezone: apiTimezoneOffsetMinutes === 0 ? '+00:00' : apiTimezone,
+    apiTimezoneOffsetMinutes,
+    tokenTtlSeconds: v.CERTKEEPER_TOKEN_TTL_SECONDS ?? DEFAULT_TOKEN_TTL_SECONDS,
+    bodyLimitBytes: v.CERTKEEPER_BODY_LIMIT_BYTES ?? DEFAULT_BODY_LIMIT_BYTES,
+  } satisfies Config);
+}

@@ -1,0 +1,98 @@
+/**
+ * Credentials: an access key and a secret key with a role, in one tenant. The secret is shown
+ * once, at creation, and stored sealed (the NCP signature check needs it in clear, so it cannot be
+ * a one-way hash). Revoked credentials stay listed, and stop authenticating at once.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { AppError, isAppErrorWithCode } from '../domain/errors.ts';
+import type { Credential, Role } from '../domain/model.ts';
+import { ROLES } from '../domain/model.ts';
+import type { Actor } from './actor.ts';
+import type { AuditService } from './audit.ts';
+import { newAccessKey, newSecretKey } from './ids.ts';
+import { authorize } from './policy.ts';
+import type { Clock, Store } from './ports.ts';
+
+export interface CreatedCredential {
+  credential: Credential;
+  /** Returned once; never stored in clear, never logged. */
+  secretKey: string;
+}
+
+/** A live credential with its secret opened, for signature verification inside an auth hook. */
+export interface VerifiableCredential {
+  credential: Credential;
+  secretKey: string;
+}
+
+export interface CredentialService {
+  /** Operator path (CLI, first start): no actor check. */
+  createForTenant(tenantId: number, role: Role, description?: string): Promise<CreatedCredential>;
+  /** Face path (console): ADMIN of the same tenant only. */
+  create(actor: Actor, role: Role, description?: string): Promise<CreatedCredential>;
+  list(actor: Actor | null, tenantId?: number): Promise<Credential[]>;
+  revoke(actor: Actor | null, accessKey: string): Promise<void>;
+  /** The live credential and its secret, or null when unknown or revoked. */
+  lookupForVerification(accessKey: string): Promise<VerifiableCredential | null>;
+  /** Checks an access key and secret pair (NHN Basic auth, console login) in constant time. */
+  verifySecret(accessKey: string, secretKey: string): Promise<Credential | null>;
+}
+
+const secretContext = (accessKey: string): string => `credential-secret:${accessKey}`;
+
+export function createCredentialService(store: Store, clock: Clock, audit: AuditService): CredentialService {
+  async function createForTenant(tenantId: number, role: Role, description = '', actor: Actor | null = null): Promise<CreatedCredential> {
+    if (!ROLES.includes(role)) throw new AppError('invalid_argument', `The role must be one of ${ROLES.join(', ')}.`, { field: 'role' });
+    if (description.length > 200) throw new AppError('invalid_argument', 'The description is at most 200 characters.', { field: 'description' });
+    for (let attempt = 0; ; attempt++) {
+      const accessKey = newAccessKey();
+      const secretKey = newSecretKey();
+      try {
+        const sealedSecret = await store.vault.seal(Buffer.from(secretKey, 'utf8'), secretContext(accessKey));
+        const credential = await store.credentials.create({ tenantId, accessKey, sealedSecret, role, description }, clock.now());
+        await audit.record(actor ?? { tenantId, id: 'cli', role: 'ADMIN', remoteAddress: null }, 'credential.create', `credential:${accessKey}`, 'success', { role });
+        return { credential, secretKey };
+      } catch (error) {
+        if (!isAppErrorWithCode(error, 'already_exists') || attempt >= 5) throw error;
+      }
+    }
+  }
+
+  async function lookupForVerification(accessKey: string): Promise<VerifiableCredential | null> {
+    if (accessKey.length === 0 || accessKey.length > 128) return null;
+    const found = await store.credentials.getByAccessKey(accessKey);
+    if (!found || found.credential.revokedAt) return null;
+    const secret = await store.vault.open(found.sealedSecret, secretContext(accessKey));
+    return { credential: found.credential, secretKey: secret.toString('utf8') };
+  }
+
+  return {
+    createForTenant: (tenantId, role, description) => createForTenant(tenantId, role, description),
+    async create(actor, role, description) {
+      authorize(actor, 'credential.write');
+      return createForTenant(actor.tenantId, role, description, actor);
+    },
+    async list(actor, tenantId) {
+      if (actor) authorize(actor, 'credential.read');
+      return store.credentials.list(actor ? actor.tenantId : (tenantId ?? null));
+    },
+    async revoke(actor, accessKey) {
+      if (actor) authorize(actor, 'credential.write');
+      const found = await store.credentials.getByAccessKey(accessKey);
+      // Another tenant's credential answers exactly like a missing one.
+      if (!found || (actor && found.credential.tenantId !== actor.tenantId)) {
+        throw new AppError('not_found', 'No such access key.', { field: 'accessKey' });
+      }
+      if (!found.credential.revokedAt) await store.credentials.revoke(accessKey, clock.now());
+      await audit.record(actor ?? { tenantId: found.credential.tenantId, id: 'cli', role: 'ADMIN', remoteAddress: null }, 'credential.revoke', `credential:${accessKey}`, 'success');
+    },
+    lookupForVerification,
+    async verifySecret(accessKey, secretKey) {
+      const found = await lookupForVerification(accessKey);
+      if (!found) return null;
+      const a = Buffer.from(found.secretKey, 'utf8');
+      const b = Buffer.from(secretKey, 'utf8');
+      return a.length === b.length && timingSafeEqual(a, b) ? found.credential : null;
+    },
+  };
+}

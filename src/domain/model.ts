@@ -1,0 +1,79 @@
+/**
+ * The records certkeeper keeps, as the core sees them. These are domain types, not rows: the
+ * store maps its rows to these at its boundary (docs/ARCHITECTURE.md, "Row types are not domain
+ * types"). Secrets never appear here: a certificate says whether it has a private key, and the key
+ * itself is read only through the audited export use-case.
+ */
+import type { CertificateFacts } from './x509/types.ts';
+
+export type Role = 'ADMIN' | 'VIEWER';
+export const ROLES: readonly Role[] = ['ADMIN', 'VIEWER'];
+
+export interface Tenant {
+  id: number;
+  /** Unique, human-chosen, e.g. `default`. */
+  name: string;
+  /** NCP member number (generated, unique, digits). */
+  memberNo: string;
+  /** NHN appKey (generated, unique, URL-safe). */
+  appKey: string;
+  /** Whether NHN v1.0/v1.2 (appKey-only) authentication is allowed for this tenant. Off by default. */
+  appKeyAuthEnabled: boolean;
+  createdAt: Date;
+}
+
+export interface Credential {
+  id: number;
+  tenantId: number;
+  /** Public identifier (NCP access key, NHN User Access Key ID). */
+  accessKey: string;
+  role: Role;
+  description: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+/** How a certificate came in. */
+export type CertificateOrigin = 'ncp-v1' | 'ncp-v2' | 'nhn' | 'console' | 'cli';
+
+/** `EXT` for imported certificates; issued types come later. */
+export type CertificateType = 'EXT';
+
+export interface Certificate {
+  /** Tenant-visible number, never reused, not even after deletion. */
+  certificateNo: number;
+  tenantId: number;
+  name: string;
+  type: CertificateType;
+  origin: CertificateOrigin;
+  /** Leaf certificate, canonical PEM. */
+  certificatePem: string;
+  /** Issuers in path order (leaf's issuer first), canonical PEM each. */
+  chainPems: string[];
+  hasPrivateKey: boolean;
+  facts: CertificateFacts;
+  /** NHN file name as uploaded (`curl -OJ` keeps it), null when none was uploaded. */
+  fileName: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  revokedAt: Date | null;
+  deletedAt: Date | null;
+}
+
+export type AuditResult = 'success' | 'failure';
+
+export interface AuditEvent {
+  id: number;
+  tenantId: number | null;
+  /** Access key of the actor, `cli` for the local operator, `system` for start-up work. */
+  actor: string;
+  /** Dotted verb, e.g. `certificate.import`, `certificate.key.read`, `credential.revoke`. */
+  action: string;
+  /** e.g. `certificate:42`, `credential:AKxxxx`. */
+  target: string;
+  result: AuditResult;
+  remoteAddress: string | null;
+  /** Non-secret facts about the event. */
+  detail: Record<string, string | number | boolean | null>;
+  at: Date;
+}

@@ -1,0 +1,336 @@
+/**
+ * The import ladder: the one function every way in (NCP v1/v2 `withExternal`, NHN file upload,
+ * console, CLI) runs before anything is stored. It turns user text into a validated import
+ * candidate with every fact derived from the bytes, or throws the AppError of the first step that
+ * failed. Steps, in order (DESIGN.md, "Import: the validation ladder"):
+ *
+ *  1. sizes                       input_too_large
+ *  2. PEM decodes                 pem_malformed, pem_too_many_blocks, key_encrypted
+ *  3. exactly one certificate     certificate_missing, certificate_multiple, certificate_invalid
+ *  4. private key parses          key_missing, key_multiple, key_invalid
+ *  5. key matches certificate     key_mismatch
+ *  6. validity window             certificate_expired, certificate_not_yet_valid
+ *  7. chain                       chain_invalid, chain_issuer_missing, chain_signature_invalid,
+ *                                 chain_not_ca, chain_expired, chain_unrelated, chain_ambiguous
+ *  8. key type allowed            key_type_unsupported
+ *  9. not a duplicate             already_exists        (core: needs the store, runs in the write transaction)
+ * 10. the face's name rule        name_invalid
+ *
+ * Pure and synchronous: the clock and the face's policy come in as arguments; nothing is stored.
+ */
+import { X509Certificate } from 'node:crypto';
+import { AppError, type InputField } from '../errors.ts';
+import { buildChain } from './chain.ts';
+import { parseCertificateDer } from './inspect.ts';
+import { checkKeyTypeAllowed, keyMatchesCertificate, parsePrivateKey } from './keys.ts';
+import { splitPem } from './pem.ts';
+import type { CertificateFacts, ParsedCertificate, ParsedPrivateKey, PemBlock } from './types.ts';
+
+/** Size caps per field (step 1). Generous for real bundles, small enough to bound the work. */
+export const IMPORT_LIMITS = {
+  certificateBytes: 32 * 1024,
+  privateKeyBytes: 16 * 1024,
+  chainBytes: 2 * 1024 * 1024,
+  fileBytes: 512 * 1024,
+  nameBytes: 255,
+  /** A real chain has 1–4 issuers; 64 blocks allows odd bundles while capping parse work. */
+  chainBlocks: 64,
+  /** Leaf + chain + key in one NHN file. */
+  fileBlocks: 64,
+} as const;
+
+export interface ImportInput {
+  name: string;
+  /** PEM text of the leaf certificate. */
+  certificate?: string | undefined;
+  /** PEM text of the private key. */
+  privateKey?: string | undefined;
+  /** PEM text of the issuers, any order. */
+  chain?: string | undefined;
+  /**
+   * An NHN-style file: leaf, issuers and key in one PEM text. When present, `certificate`,
+   * `privateKey` and `chain` must be absent.
+   */
+  file?: { name: string; bytes: Buffer } | undefined;
+}
+
+export interface NameRule {
+  /** Returns true when the name is acceptable. */
+  test(name: string): boolean;
+  /** What the rule is, in words, for the error message. */
+  description: string;
+}
+
+export interface ImportPolicy {
+  /** The injected clock's reading. */
+  now: Date;
+  /** Whether a private key must be present (NCP: yes; NHN file and CLI: optional). */
+  requireKey: boolean;
+  allowEd25519: boolean;
+  nameRule: NameRule | null;
+}
+
+export interface ImportCandidate {
+  name: string;
+  leaf: ParsedCertificate;
+  facts: CertificateFacts;
+  /** Issuers in path order (leaf's issuer first), canonical PEM. */
+  chainPems: string[];
+  /** True when the chain came in another order, with duplicates, and was put right. */
+  chainRepaired: boolean;
+  privateKey: ParsedPrivateKey | null;
+  file: { name: string; bytes: Buffer } | null;
+}
+
+export function runImportLadder(input: ImportInput, policy: ImportPolicy): ImportCandidate {
+  checkSizes(input);
+  const pieces = input.file ? splitFile(input.file) : splitFields(input);
+
+  const privateKey = parseKey(pieces.keys, pieces.keyField, policy.requireKey);
+  const { leaf, chain: chainBlocks } = pickLeaf(pieces, privateKey);
+
+  if (privateKey && !keyMatchesCertificate(privateKey.keyObject, leaf.x509)) {
+    throw new AppError(
+      'key_mismatch',
+      'The private key does not belong to this certificate: its public key differs from the one in the certificate. Check that you paired the right key and certificate files.',
+      { field: pieces.keyField },
+    );
+  }
+
+  checkValidity(leaf, pieces.certificateField, policy.now);
+  const chain = checkChain(leaf, chainBlocks, pieces.chainField, policy.now);
+  checkKeyTypeAllowed(leaf.facts.key, { allowEd25519: policy.allowEd25519 }, pieces.certificateField);
+  checkName(input.name, policy.nameRule);
+
+  return {
+    name: input.name,
+    leaf,
+    facts: leaf.facts,
+    chainPems: chain.pems,
+    chainRepaired: chain.repaired,
+    privateKey,
+    file: input.file ?? null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 1
+
+function checkSizes(input: ImportInput): void {
+  const fields: Array<[InputField, string | Buffer | undefined, number]> = [
+    ['name', input.name, IMPORT_LIMITS.nameBytes],
+    ['certificate', input.certificate, IMPORT_LIMITS.certificateBytes],
+    ['privateKey', input.privateKey, IMPORT_LIMITS.privateKeyBytes],
+    ['chain', input.chain, IMPORT_LIMITS.chainBytes],
+    ['file', input.file?.bytes, IMPORT_LIMITS.fileBytes],
+  ];
+  for (const [field, value, limit] of fields) {
+    if (value === undefined) continue;
+    const actual = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
+    if (actual > limit) {
+      throw new AppError('input_too_large', `The ${describeField(field)} is ${actual} bytes; the limit is ${limit} bytes.`, {
+        field,
+        details: { limit, actual },
+      });
+    }
+  }
+  if (input.file && (input.certificate !== undefined || input.privateKey !== undefined || input.chain !== undefined)) {
+    throw new AppError('invalid_argument', 'Send either one file, or the certificate, key and chain fields; not both.', { field: 'file' });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 2: split every field into blocks. Each field must hold only what belongs in it.
+
+interface Pieces {
+  certificates: PemBlock[];
+  keys: PemBlock[];
+  chain: PemBlock[];
+  certificateField: InputField;
+  keyField: InputField;
+  chainField: InputField;
+}
+
+function splitFields(input: ImportInput): Pieces {
+  const certificate = splitPem(input.certificate ?? '', { field: 'certificate', maxBytes: IMPORT_LIMITS.certificateBytes, maxBlocks: IMPORT_LIMITS.chainBlocks });
+  if (certificate.privateKeys.length > 0) {
+    throw new AppError(
+      'pem_malformed',
+      'The certificate field holds a private key. Put the private key in the private key field, and only the certificate here.',
+      { field: 'certificate' },
+    );
+  }
+  const key = input.privateKey
+    ? splitPem(input.privateKey, { field: 'privateKey', maxBytes: IMPORT_LIMITS.privateKeyBytes, maxBlocks: 4 })
+    : { certificates: [], privateKeys: [] };
+  if (key.certificates.length > 0) {
+    throw new AppError('pem_malformed', 'The private key field holds a certificate. Put only the private key here.', { field: 'privateKey' });
+  }
+  const chain = input.chain
+    ? splitPem(input.chain, { field: 'chain', maxBytes: IMPORT_LIMITS.chainBytes, maxBlocks: IMPORT_LIMITS.chainBlocks })
+    : { certificates: [], privateKeys: [] };
+  if (chain.privateKeys.length > 0) {
+    throw new AppError('pem_malformed', 'The chain field holds a private key. The chain takes only the issuing CA certificates.', { field: 'chain' });
+  }
+  return {
+    certificates: certificate.certificates,
+    keys: key.privateKeys,
+    chain: chain.certificates,
+    certificateField: 'certificate',
+    keyField: 'privateKey',
+    chainField: 'chain',
+  };
+}
+
+/**
+ * An NHN file holds the leaf, its issuers and the key. The leaf is the certificate whose public
+ * key matches the private key; without a key, the first certificate (the order NHN documents).
+ */
+function splitFile(file: { name: string; bytes: Buffer }): Pieces {
+  const text = decodeText(file.bytes);
+  const { certificates, privateKeys } = splitPem(text, { field: 'file', maxBytes: IMPORT_LIMITS.fileBytes, maxBlocks: IMPORT_LIMITS.fileBlocks });
+  return { certificates, keys: privateKeys, chain: [], certificateField: 'file', keyField: 'file', chainField: 'file' };
+}
+
+function decodeText(bytes: Buffer): string {
+  // PEM is ASCII. A UTF-8 BOM (Windows editors) is tolerated; anything else non-text is left for
+  // splitPem to refuse with a precise message.
+  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  return bytes.toString('latin1', start);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 3
+
+function pickLeaf(pieces: Pieces, key: ParsedPrivateKey | null): { leaf: ParsedCertificate; chain: PemBlock[] } {
+  const field = pieces.certificateField;
+  const [first] = pieces.certificates;
+  if (!first) {
+    throw new AppError(
+      'certificate_missing',
+      field === 'file' ? 'The file holds no certificate. It must contain the certificate, its chain and the private key in PEM.' : 'No certificate was given. Paste the server certificate in PEM (-----BEGIN CERTIFICATE-----).',
+      { field },
+    );
+  }
+  if (field !== 'file') {
+    if (pieces.certificates.length > 1) {
+      throw new AppError(
+        'certificate_multiple',
+        `The certificate field holds ${pieces.certificates.length} certificates; it looks like a full chain was pasted. Put only the server certificate here, and its issuers in the chain field.`,
+        { field, details: { count: pieces.certificates.length } },
+      );
+    }
+    return { leaf: parseBlock(first, field), chain: pieces.chain };
+  }
+  // The NHN file: the leaf is the certificate matching the key, the others are the chain.
+  const parsed = pieces.certificates.map((block) => parseBlock(block, field));
+  const match = key ? parsed.findIndex((certificate) => keyMatchesCertificate(key.keyObject, certificate.x509)) : -1;
+  const leafIndex = match >= 0 ? match : 0;
+  return { leaf: parsed[leafIndex] as ParsedCertificate, chain: pieces.certificates.filter((_, i) => i !== leafIndex) };
+}
+
+function parseBlock(block: PemBlock, field: InputField): ParsedCertificate {
+  try {
+    return parseCertificateDer(block.der);
+  } catch (error) {
+    if (error instanceof AppError) {
+      throw new AppError(error.code, `Block ${block.index} of the ${describeField(field)}: ${error.message}`, { field, cause: error });
+    }
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 4
+
+function parseKey(keys: PemBlock[], field: InputField, required: boolean): ParsedPrivateKey | null {
+  if (keys.length === 0) {
+    if (!required) return null;
+    throw new AppError(
+      'key_missing',
+      field === 'file' ? 'The file holds no private key. Add the unencrypted private key in PEM after the certificates.' : 'No private key was given. Paste the unencrypted private key in PEM (-----BEGIN PRIVATE KEY-----).',
+      { field },
+    );
+  }
+  if (keys.length > 1) {
+    throw new AppError('key_multiple', `The ${describeField(field)} holds ${keys.length} private keys; give exactly one, the key of this certificate.`, {
+      field,
+      details: { count: keys.length },
+    });
+  }
+  return parsePrivateKey(keys[0] as PemBlock, field);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 6
+
+function checkValidity(leaf: ParsedCertificate, field: InputField, now: Date): void {
+  const { notBefore, notAfter } = leaf.facts;
+  if (now.getTime() > notAfter.getTime()) {
+    throw new AppError('certificate_expired', `The certificate expired on ${notAfter.toISOString()}. Renew it with your CA and import the new one.`, {
+      field,
+      details: { notAfter: notAfter.toISOString() },
+    });
+  }
+  if (now.getTime() < notBefore.getTime()) {
+    throw new AppError(
+      'certificate_not_yet_valid',
+      `The certificate is not valid before ${notBefore.toISOString()}. Check the system clock, or import it once it is valid.`,
+      { field, details: { notBefore: notBefore.toISOString() } },
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 7
+
+function checkChain(leaf: ParsedCertificate, blocks: PemBlock[], field: InputField, now: Date): { pems: string[]; repaired: boolean } {
+  const candidates = blocks.map((block) => ({ x509: parseChainBlock(block, field), index: block.index, pem: block.pem }));
+  const result = buildChain(leaf.x509, candidates, now, { field });
+  if (!leaf.facts.selfSigned && result.path.length === 0) {
+    throw new AppError(
+      'chain_issuer_missing',
+      `The chain is missing the certificate of the issuer '${leaf.facts.issuerDn}'. Add the intermediate CA certificate(s) your CA sent with the certificate.`,
+      { field, details: { issuer: leaf.facts.issuerDn } },
+    );
+  }
+  return {
+    pems: result.path.map((link) => link.pem),
+    repaired: result.reordered || result.duplicatesRemoved > 0,
+  };
+}
+
+/** Issuers need no facts, only the parsed certificate: the cheap built-in parse is enough. */
+function parseChainBlock(block: PemBlock, field: InputField): X509Certificate {
+  try {
+    return new X509Certificate(block.der);
+  } catch (cause) {
+    throw new AppError('chain_invalid', `Block ${block.index} of the ${describeField(field)} is not a valid X.509 certificate.`, { field, cause });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 10
+
+function checkName(name: string, rule: NameRule | null): void {
+  if (rule && !rule.test(name)) {
+    throw new AppError('name_invalid', `The certificate name is not allowed: ${rule.description}`, { field: 'name' });
+  }
+}
+
+function describeField(field: InputField): string {
+  switch (field) {
+    case 'certificate':
+      return 'certificate field';
+    case 'privateKey':
+      return 'private key field';
+    case 'chain':
+      return 'chain field';
+    case 'file':
+      return 'file';
+    case 'name':
+      return 'certificate name';
+    default:
+      return `${field} field`;
+  }
+}

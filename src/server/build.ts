@@ -1,0 +1,79 @@
+/**
+ * `buildServer`: the one HTTP server (all faces on one port), ready to `listen()` or `inject()`.
+ *
+ * Order matters and is the contract: server-wide hooks (request id, headers, drain, metrics) first, so
+ * every face inherits them; then the server's own routes and plain handlers; then each face in
+ * its own encapsulated scope. Returns after `ready()`, so a misconfigured face (prefix clash,
+ * route outside its prefixes, duplicate OpenAPI path) fails here, at boot, not on first request.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from '../config/config.ts';
+import type { CertificateRepository, Clock, Store } from '../core/ports.ts';
+import { closeConnectionsWhileDraining } from './drain.ts';
+import { validateFaces, registerFace, type FacePlugin } from './face.ts';
+import { DEFAULT_READINESS_TIMEOUT_MS, registerHealthRoutes } from './health.ts';
+import { loggerOptions, type LogStream } from './logging.ts';
+import type { ExpiryHistogramSource } from './metrics-certificates.ts';
+import { registerMetrics } from './metrics.ts';
+import { buildOpenApi, registerDocsRoute, SERVER_OPENAPI } from './openapi.ts';
+import { genRequestId, REQUEST_ID_HEADER } from './request-id.ts';
+import { frameworkErrorsHandler, installRootHandlers } from './root-handlers.ts';
+
+/** The part of the store the server itself uses (faces get theirs through core). */
+export type ServerStore = Pick<Store, 'ping'> & { readonly certificates: Pick<CertificateRepository, 'countByValidity'> };
+
+export interface ServerDeps {
+  /** Uses `logLevel` and `bodyLimitBytes` here; `host` and `port` in `startServer`. */
+  config: Config;
+  store: ServerStore;
+  clock: Clock;
+  /** API faces, each on its own prefixes. */
+  faces: readonly FacePlugin[];
+  /** Log destination (JSON lines); stdout when absent. Tests pass a collecting stream. */
+  logStream?: LogStream;
+  /** Enables `certkeeper_certificate_days_to_expiry`; see metrics-certificates.ts. */
+  expiryHistogram?: ExpiryHistogramSource;
+  /** `/readyz` gives up on `store.ping()` after this long. Default 2 s. */
+  readinessTimeoutMs?: number;
+  /** `info.version` of `GET /docs`. */
+  version?: string;
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { config, faces } = deps;
+  validateFaces(faces);
+  const app = Fastify({
+    logger: loggerOptions({ level: config.logLevel, stream: deps.logStream }),
+    bodyLimit: config.bodyLimitBytes,
+    // Our own id generation validates an incoming x-request-id before trusting it.
+    requestIdHeader: false,
+    genReqId: genRequestId,
+    // Behind a proxy the operator must opt in; never believe X-Forwarded-For by default.
+    trustProxy: false,
+    // While draining for shutdown, new requests on kept-alive connections get a 503.
+    return503OnClosing: true,
+    // Close idle keep-alive sockets on close; in-flight requests are left to finish.
+    forceCloseConnections: 'idle',
+    frameworkErrors: frameworkErrorsHandler(() => faces),
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    reply.header('x-content-type-options', 'nosniff');
+  });
+  closeConnectionsWhileDraining(app);
+  registerMetrics(app, { certificates: deps.store.certificates, clock: deps.clock, expiryHistogram: deps.expiryHistogram });
+  installRootHandlers(app);
+  registerHealthRoutes(app, deps.store, deps.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS);
+  registerDocsRoute(app, buildOpenApi([{ name: 'server', openapi: SERVER_OPENAPI }, ...faces], deps.version ?? '0.0.0'));
+
+  try {
+    for (const face of faces) await registerFace(app, face);
+    await app.ready();
+  } catch (error) {
+    // A face that cannot boot must not leave a half-built instance (timers, hooks) behind.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
+  return app;
+}

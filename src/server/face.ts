@@ -1,0 +1,151 @@
+/**
+ * THE FACE MECHANISM: how an API flavour (NCP, Global Edge, NHN, console) plugs into the one
+ * HTTP server and keeps its own error envelope for every failure, not just its own exceptions.
+ *
+ * Each face is registered as an encapsulated Fastify plugin (`registerFace`) with its own error
+ * handler and one not-found handler per prefix. So a 404 under its prefixes, a 413 (body over the
+ * limit), malformed or empty JSON, an unsupported content type, a schema failure, an `AppError`
+ * and an unknown error all come out in that face's envelope. Requests outside every face's
+ * prefixes get the server's plain JSON (`{"error":"Not Found"}`).
+ *
+ * Rules the mechanism enforces at build time (a violation throws from `buildServer`):
+ * - every prefix starts with `/`, is not `/` itself and has no trailing slash;
+ * - two faces may not share a prefix or nest one in the other (`validateFaces`);
+ * - every route a face registers lies under one of its prefixes, so its 404s and its routes
+ *   agree on the envelope and a face cannot shadow `/healthz` or another face.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppError } from '../domain/errors.ts';
+import { classifyError, type BadRequestProblem } from './classify-error.ts';
+import type { OpenApiContribution } from './openapi.ts';
+
+export type { BadRequestProblem } from './classify-error.ts';
+
+/** What a face wants sent. `body` is serialized as JSON unless it is a string or Buffer. */
+export interface FaceReply {
+  status: number;
+  body: unknown;
+  /** Extra response headers; a `content-type` here wins over the JSON default. */
+  headers?: Record<string, string>;
+}
+
+export interface FacePlugin {
+  /** Short name for logs and OpenAPI tags, e.g. `ncp-v2`. */
+  readonly name: string;
+  /** URL prefixes the face owns, e.g. `['/certificate-manager/v2']`. */
+  readonly prefixes: readonly string[];
+  /** Adds the face's routes (absolute paths under its prefixes), parsers and hooks. */
+  register(app: FastifyInstance): Promise<void>;
+  /** An `AppError` from core or from the face (including route-schema failures as `invalid_argument`). */
+  renderError(error: AppError, request: FastifyRequest): FaceReply;
+  /** Anything that is not an `AppError`. Already logged with its stack; never given to the face. */
+  renderInternalError(request: FastifyRequest): FaceReply;
+  /** No route under the face's prefixes matched. */
+  renderNotFound(request: FastifyRequest): FaceReply;
+  /** The body is larger than `limitBytes` (the server's body limit, or the route's). */
+  renderBodyTooLarge(request: FastifyRequest, limitBytes: number): FaceReply;
+  /** Malformed or empty JSON, unsupported content type, bad content-length, bad URL encoding. */
+  renderBadRequest(request: FastifyRequest, problem: BadRequestProblem): FaceReply;
+  /** Paths (and components) this face adds to `GET /docs`. */
+  readonly openapi?: OpenApiContribution;
+}
+
+/** Sends a face's reply. JSON unless the face set its own content type. */
+export function sendFaceReply(reply: FastifyReply, out: FaceReply): FastifyReply {
+  reply.code(out.status);
+  if (out.headers) reply.headers(out.headers);
+  if (!reply.hasHeader('content-type')) reply.type('application/json; charset=utf-8');
+  const body = typeof out.body === 'string' || Buffer.isBuffer(out.body) ? out.body : JSON.stringify(out.body);
+  return reply.send(body);
+}
+
+/** Renders any error in `face`'s envelope, logging it first. Used by the face's error handler. */
+export function renderFaceError(face: FacePlugin, error: unknown, request: FastifyRequest): FaceReply {
+  const classified = classifyError(error);
+  switch (classified.kind) {
+    case 'app':
+      logAppError(request, classified.error);
+      return face.renderError(classified.error, request);
+    case 'body_too_large':
+      request.log.info({ face: face.name, limitBytes: request.routeOptions.bodyLimit }, 'request body too large');
+      return face.renderBodyTooLarge(request, request.routeOptions.bodyLimit);
+    case 'bad_request':
+      request.log.info({ face: face.name, problem: classified.problem.kind }, 'bad request');
+      return face.renderBadRequest(request, classified.problem);
+    case 'internal':
+      // The one place an unknown error is recorded: stack and cause go to the log with the
+      // request id (bound on request.log), never to the client.
+      request.log.error({ err: error, face: face.name }, 'unhandled error');
+      return face.renderInternalError(request);
+  }
+}
+
+/** Expected failures are info; `internal`/`unavailable` AppErrors carry a cause worth an error line. */
+export function logAppError(request: FastifyRequest, error: AppError): void {
+  if (error.code === 'internal' || error.code === 'unavailable') {
+    request.log.error({ err: error, code: error.code }, 'request failed');
+  } else {
+    request.log.info({ code: error.code, field: error.field }, 'request failed');
+  }
+}
+
+/** One face's prefixes are well-formed: at least one, each `/x[/y…]` without a trailing slash. */
+export function validateFacePrefixes(face: FacePlugin): void {
+  if (face.prefixes.length === 0) throw new Error(`face ${face.name}: needs at least one prefix`);
+  for (const prefix of face.prefixes) {
+    if (!/^\/[^?#*:]*[^/?#*:]$/.test(prefix)) {
+      throw new Error(`face ${face.name}: prefix ${JSON.stringify(prefix)} must start with "/", not be "/", not end with "/" and hold no ? # * :`);
+    }
+  }
+}
+
+/** Every face's prefixes are well-formed, and no two faces own the same URL (equal or nested prefixes). */
+export function validateFaces(faces: readonly FacePlugin[]): void {
+  for (const face of faces) validateFacePrefixes(face);
+  const owned = faces.flatMap((face) => face.prefixes.map((prefix) => ({ face, prefix })));
+  for (const [i, a] of owned.entries()) {
+    for (const b of owned.slice(i + 1)) {
+      if (underPrefix(a.prefix, [b.prefix]) || underPrefix(b.prefix, [a.prefix])) {
+        throw new Error(`faces ${a.face.name} and ${b.face.name} overlap: ${a.prefix} and ${b.prefix}`);
+      }
+    }
+  }
+}
+
+function underPrefix(url: string, prefixes: readonly string[]): boolean {
+  return prefixes.some((p) => url === p || url.startsWith(`${p}/`));
+}
+
+/**
+ * Registers one face as an encapsulated plugin: its error handler, its per-prefix not-found
+ * handlers, its routes. Call it after the server-wide hooks are added so the face inherits them.
+ */
+export async function registerFace(app: FastifyInstance, face: FacePlugin): Promise<void> {
+  validateFacePrefixes(face);
+
+  await app.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      if (!underPrefix(route.url, face.prefixes)) {
+        throw new Error(`face ${face.name}: route ${route.method} ${route.url} is outside its prefixes ${face.prefixes.join(', ')}`);
+      }
+    });
+    scope.setErrorHandler((error, request, reply) => sendFaceReply(reply, renderFaceError(face, error, request)));
+    for (const prefix of face.prefixes) {
+      // A child with a prefix may set its own not-found handler; it inherits the error handler
+      // above, so a 413 or bad JSON on an unknown path under the prefix uses the face's envelope too.
+      await scope.register(
+        async (child) => {
+          child.setNotFoundHandler((request, reply) => sendFaceReply(reply, face.renderNotFound(request)));
+        },
+        { prefix },
+      );
+    }
+    await face.register(scope);
+  });
+}
+
+/** The face owning `url` (path with optional query), if any. For errors raised before routing. */
+export function faceForUrl(faces: readonly FacePlugin[], url: string): FacePlugin | undefined {
+  const path = url.split('?', 1)[0] ?? url;
+  return faces.find((face) => underPrefix(path, face.prefixes));
+}

@@ -1,0 +1,48 @@
+/**
+ * Probes for orchestrators and load balancers.
+ *
+ * - `GET /healthz`: liveness. 200 `{"status":"ok"}` while the process can answer HTTP at all;
+ *   it touches nothing else, so a slow database never gets the process killed.
+ * - `GET /readyz`: readiness. 200 `{"status":"ok"}` when `store.ping()` resolves within the
+ *   timeout, else 503 `{"status":"unavailable"}`. The cause (driver error, timeout) is logged
+ *   with the request id, never sent: it may name hosts, users or paths.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Store } from '../core/ports.ts';
+
+/** Long enough for a busy PostgreSQL round trip, short enough for a probe's own timeout. */
+export const DEFAULT_READINESS_TIMEOUT_MS = 2_000;
+
+class PingTimeout extends Error {
+  constructor(ms: number) {
+    super(`store.ping() did not settle within ${ms} ms`);
+    this.name = 'PingTimeout';
+  }
+}
+
+/** Resolves when `ping()` does, rejects on its failure or after `ms`. Never leaves a timer behind. */
+async function pingWithin(ping: () => Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new PingTimeout(ms)), ms);
+  });
+  try {
+    await Promise.race([ping(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function registerHealthRoutes(app: FastifyInstance, store: Pick<Store, 'ping'>, readinessTimeoutMs: number): void {
+  app.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok' }));
+
+  app.get('/readyz', async (request, reply) => {
+    try {
+      await pingWithin(() => store.ping(), readinessTimeoutMs);
+      return reply.code(200).send({ status: 'ok' });
+    } catch (err) {
+      request.log.warn({ err }, 'readiness: store ping failed');
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * Opens the database: SQLite `<dataDir>/certkeeper.db` by default, PostgreSQL when a
+ * `DATABASE_URL` is given. This file and dialect.ts are the only places that know which one.
+ *
+ * SQLite settings, so the server and the CLI can share the file: WAL (readers do not block the
+ * writer), `busy_timeout` (a second writer waits instead of failing), `foreign_keys=ON` (off by
+ * default in SQLite), `synchronous=NORMAL` (durable at checkpoints; safe with WAL).
+ * One store per SQLite file per process: better-sqlite3 is synchronous, so a second connection in
+ * the same process waiting on `busy_timeout` would block the event loop that the first one needs
+ * to finish its transaction. Separate processes (server + CLI) are fine.
+ * PostgreSQL: a `pg` Pool whose BIGINT (int8) columns parse to JS numbers, since ids and epoch
+ * milliseconds stay far below 2^53 (checked, never silently rounded).
+ */
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { postgresDialect, sqliteDialect, type StoreDialect } from './dialect.ts';
+import { StoreStartupError } from './errors.ts';
+import type { Database as Tables } from './schema.ts';
+
+export const SQLITE_FILE = 'certkeeper.db';
+const BUSY_TIMEOUT_MS = 5000;
+const POOL_SIZE = 10;
+
+export interface Connection {
+  db: Kysely<Tables>;
+  dialect: StoreDialect;
+  /** Where the data is, for messages: the file path or the URL without its password. */
+  location: string;
+}
+
+export interface ConnectOptions {
+  dataDir: string;
+  databaseUrl?: string;
+}
+
+export async function connect(options: ConnectOptions): Promise<Connection> {
+  // The data directory holds the master key file (and the SQLite database): owner only.
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  return options.databaseUrl ? connectPostgres(options.databaseUrl) : connectSqlite(join(options.dataDir, SQLITE_FILE));
+}
+
+function connectSqlite(file: string): Connection {
+  let database: Database.Database;
+  try {
+    database = new Database(file);
+    database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    database.pragma('journal_mode = WAL');
+    database.pragma('foreign_keys = ON');
+    database.pragma('synchronous = NORMAL');
+  } catch (error) {
+    throw new StoreStartupError(`Cannot open the SQLite database ${file} (${errorCode(error)}). Check that CERTKEEPER_DATA_DIR points to a writable directory.`, { cause: error });
+  }
+  return { db: new Kysely<Tables>({ dialect: new SqliteDialect({ database }) }), dialect: sqliteDialect, location: file };
+}
+
+function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`BIGINT value ${text} does not fit a JS number.`);
+  return value;
+}
+
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+function connectPostgres(url: string): Connection {
+  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, types });
+  // An idle client losing its connection emits 'error' on the pool; unhandled, that would end the
+  // process. The pool drops that client and the next query opens a new connection.
+  pool.on('error', () => undefined);
+  return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }), dialect: postgresDialect, location: redactUrl(url) };
+}
+
+/** The URL without its password (or the whole URL replaced when it does not parse). */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'DATABASE_URL (unparseable)';
+  }
+}
+
+export function errorCode(error: unknown): string {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : 'error';
+}

@@ -1,0 +1,76 @@
+/**
+ * Everything that differs between SQLite and PostgreSQL, as capability flags (the Kysely
+ * `DialectAdapter` idea). Code elsewhere in store/ asks for a capability and never branches on
+ * which database it talks to; the `label` is for messages only.
+ *
+ * What does NOT differ, on purpose, so no flag is needed:
+ * - instants are BIGINT epoch milliseconds on both (sorts and range-filters identically, no time
+ *   zone or text-format questions);
+ * - JSON documents (certificate facts, chain, audit detail) are TEXT on both: the store writes and
+ *   reads them whole and never queries inside them;
+ * - booleans are INTEGER 0/1 on both (better-sqlite3 cannot bind JS booleans);
+ * - `RETURNING`, `ON CONFLICT`, partial indexes and `FILTER (WHERE …)` exist on both.
+ */
+import { sql, type ColumnDataType, type ColumnDefinitionBuilder, type Expression, type RawBuilder } from 'kysely';
+
+/** A column type: a name Kysely knows, or raw SQL (Kysely's own `DataTypeExpression`, which it does not export). */
+export type DataTypeExpression = ColumnDataType | Expression<unknown>;
+
+export interface StoreDialect {
+  /** For messages and test names only. Never branch on it: add a capability instead. */
+  readonly label: 'SQLite' | 'PostgreSQL';
+  /** Column type for byte strings (sealed secrets, uploaded files). */
+  readonly binaryType: DataTypeExpression;
+  /** Column type for an auto-assigned id (see `autoId`). */
+  readonly idType: DataTypeExpression;
+  /**
+   * Makes the column an auto-assigned primary key that is never handed out twice, not even after
+   * the row holding the highest value is deleted: SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`
+   * (sqlite_sequence), PostgreSQL `GENERATED ALWAYS AS IDENTITY` (a sequence).
+   */
+  autoId(column: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
+  /**
+   * Column type for names that are sorted and range-filtered: byte-wise comparison on both, so
+   * `ORDER BY name` agrees across dialects and a b-tree index serves `name >= a AND name < b`.
+   * SQLite's default BINARY collation already is byte-wise; PostgreSQL needs `COLLATE "C"`
+   * (with a C.UTF-8 or ICU default collation it would sort differently and skip the index).
+   */
+  readonly sortableTextType: DataTypeExpression;
+  /**
+   * Opens a write transaction. SQLite: `BEGIN IMMEDIATE` takes the write lock up front, so a
+   * read-then-write transaction waits on `busy_timeout` instead of failing with SQLITE_BUSY when
+   * another process (the CLI next to the server) writes; it also excludes every other writer, so
+   * SQLite needs no extra store-wide lock.
+   */
+  readonly beginWrite: RawBuilder<unknown>;
+  /**
+   * Taken right after `beginWrite` by work that must run in one process at a time across the
+   * whole database (migrations, vault bootstrap, master-key rotation). PostgreSQL: a transaction
+   * advisory lock, released at commit or rollback. Null when `beginWrite` already excludes
+   * every other writer.
+   */
+  readonly storeLock: RawBuilder<unknown> | null;
+}
+
+export const sqliteDialect: StoreDialect = Object.freeze({
+  label: 'SQLite',
+  binaryType: 'blob',
+  idType: 'integer',
+  autoId: (column: ColumnDefinitionBuilder) => column.primaryKey().autoIncrement(),
+  sortableTextType: 'text',
+  beginWrite: sql`begin immediate`,
+  storeLock: null,
+});
+
+/** Arbitrary constant naming certkeeper's store-wide advisory lock (advisory locks are per database). */
+const STORE_LOCK_KEY = '6066285512843722001';
+
+export const postgresDialect: StoreDialect = Object.freeze({
+  label: 'PostgreSQL',
+  binaryType: 'bytea',
+  idType: 'bigint',
+  autoId: (column: ColumnDefinitionBuilder) => column.primaryKey().generatedAlwaysAsIdentity(),
+  sortableTextType: sql`text collate "C"`,
+  beginWrite: sql`begin`,
+  storeLock: sql`select pg_advisory_xact_lock(${STORE_LOCK_KEY}::bigint)`,
+});

@@ -1,0 +1,42 @@
+/**
+ * Versioned migrations, applied by `openStore` at every start and by `certkeeper migrate`.
+ *
+ * Two processes starting at once against one database (several servers behind a load balancer,
+ * or the CLI next to the server) must not both apply a migration. Kysely's migrator alone is not
+ * enough for that: on PostgreSQL it takes an advisory lock only around the migrations themselves,
+ * after creating its bookkeeping tables outside any lock (it then relies on catching "already
+ * exists" errors); on SQLite it takes no lock and runs each migration outside a transaction. So
+ * the whole run, bookkeeping included, happens inside one exclusive store transaction
+ * (transaction.ts: SQLite `BEGIN IMMEDIATE`, PostgreSQL `BEGIN` + `pg_advisory_xact_lock`), with
+ * the migrator's own transactions turned off. Both dialects have transactional DDL, so a failed
+ * migration leaves the schema as it was. The second process waits, then finds nothing to do.
+ */
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { StoreDialect } from '../dialect.ts';
+import { initialSchema } from './0001-initial.ts';
+
+/** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
+function migrations(dialect: StoreDialect): Record<string, Migration> {
+  return {
+    '0001-initial': initialSchema(dialect),
+  };
+}
+
+/** Static provider: migrations are code imported above, not files discovered at run time. */
+function provider(dialect: StoreDialect): MigrationProvider {
+  return { getMigrations: async () => migrations(dialect) };
+}
+
+/**
+ * Applies pending migrations. `trx` must be a connection already inside an exclusive store
+ * transaction (see transaction.ts); the caller commits.
+ */
+export async function applyMigrations<DB>(trx: Kysely<DB>, dialect: StoreDialect): Promise<string[]> {
+  const migrator = new Migrator({ db: trx, provider: provider(dialect), disableTransactions: true });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`Database migration ${failed ?? ''} failed on ${dialect.label}; nothing was applied.`.replace('  ', ' '), { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,139 @@
+/**
+ * The store's entry point: the only module of store/ that the composition root (src/app/) needs.
+ *
+ * ```ts
+ * const store = await openStore({ dataDir, databaseUrl: env.DATABASE_URL, masterKey: env.CERTKEEPER_MASTER_KEY });
+ * // … createCore(store, clock) …
+ * await store.close();
+ * ```
+ *
+ * API:
+ * - `openStore(options): Promise<StoreHandle>`: connects (SQLite `<dataDir>/certkeeper.db`
+ *   unless `databaseUrl` is given), applies pending migrations, settles the master key (creating
+ *   `<dataDir>/master.key` only on a store without encrypted data) and unwraps the data keys. All
+ *   of it is safe when several processes start at once on one database. Refusals (wrong or
+ *   missing master key, unreachable database) throw `StoreStartupError`, whose message says what
+ *   to do and holds no secret.
+ * - `StoreHandle` is core's `Store` plus operator actions:
+ *   `migrate()` (idempotent; returns the names it applied), `rotateMasterKey(newKeyBase64?, options?)`
+ *   (see rotate-master-key.ts; returns `{ rewrapped, instructions }`), `rotateDataKey()`.
+ * - `migrateStore(options)`: migrations only, no master key involved (`certkeeper migrate`).
+ */
+import { sql } from 'kysely';
+import { systemClock, type Clock, type Store } from '../core/ports.ts';
+import { isAppError } from '../domain/errors.ts';
+import { connect, errorCode, type Connection, type ConnectOptions } from './connect.ts';
+import { StoreStartupError } from './errors.ts';
+import { parseMasterKey } from './master-key.ts';
+import { applyMigrations } from './migrations/index.ts';
+import { auditRepository } from './repositories/audit.ts';
+import { certificateRepository, type CertificateWriteHooks } from './repositories/certificates.ts';
+import { credentialRepository } from './repositories/credentials.ts';
+import { tenantRepository } from './repositories/tenants.ts';
+import { rotateMasterKey, type RotateMasterKeyOptions, type RotateMasterKeyResult } from './rotate-master-key.ts';
+import { inTransaction } from './transaction.ts';
+import { bootstrapVault } from './vault-bootstrap.ts';
+import { openVault } from './vault.ts';
+
+export { StoreStartupError } from './errors.ts';
+export type { RotateMasterKeyOptions, RotateMasterKeyResult } from './rotate-master-key.ts';
+
+export interface OpenStoreOptions {
+  /** `CERTKEEPER_DATA_DIR`: holds the SQLite file and the master key file; created 0700 if missing. */
+  dataDir: string;
+  /** `DATABASE_URL` (`postgres://…`); unset or empty means SQLite. */
+  databaseUrl?: string;
+  /** `CERTKEEPER_MASTER_KEY` (base64 of 32 bytes); unset means the key file. */
+  masterKey?: string;
+  /** Time of store-internal records (data keys). Repository writes take their time from the caller. */
+  clock?: Clock;
+  /** Fault injection, for tests only. */
+  hooks?: CertificateWriteHooks;
+}
+
+export interface StoreHandle extends Store {
+  /** `SQLite` or `PostgreSQL`, for logs. */
+  readonly dialect: string;
+  /** Where the data is (file path, or URL without password), for logs. */
+  readonly location: string;
+  migrate(): Promise<string[]>;
+  rotateMasterKey(newKeyBase64?: string, options?: RotateMasterKeyOptions): Promise<RotateMasterKeyResult>;
+  /** Starts sealing new secrets under a fresh data key; returns its id. */
+  rotateDataKey(): Promise<number>;
+}
+
+export async function openStore(options: OpenStoreOptions): Promise<StoreHandle> {
+  const clock = options.clock ?? systemClock;
+  // A malformed key is refused before the database is touched.
+  if (options.masterKey !== undefined) parseMasterKey(options.masterKey);
+  const connection = await connect(connectOptions(options));
+  const { db, dialect } = connection;
+  try {
+    const masters = await startupStep(connection, () =>
+      inTransaction(
+        db,
+        dialect,
+        async (trx) => {
+          await applyMigrations(trx, dialect);
+          return bootstrapVault(trx, { dataDir: options.dataDir, masterKey: options.masterKey }, clock.now());
+        },
+        { exclusive: true },
+      ),
+    );
+    const vault = await openVault(db, masters, (work) => inTransaction(db, dialect, work));
+    const keyConfig = { dataDir: options.dataDir, masterKey: options.masterKey };
+    return {
+      dialect: dialect.label,
+      location: connection.location,
+      tenants: tenantRepository(db),
+      credentials: credentialRepository(db),
+      certificates: certificateRepository(db, dialect, vault, options.hooks),
+      audit: auditRepository(db),
+      vault: { seal: (plaintext, context) => vault.seal(plaintext, context), open: (sealed, context) => vault.open(sealed, context) },
+      async ping() {
+        await sql`select 1`.execute(db);
+      },
+      async close() {
+        await db.destroy();
+      },
+      migrate: () => inTransaction(db, dialect, (trx) => applyMigrations(trx, dialect), { exclusive: true }),
+      rotateMasterKey: (newKeyBase64, rotateOptions) => rotateMasterKey({ db, dialect, vault, config: keyConfig }, newKeyBase64, rotateOptions),
+      rotateDataKey: () => vault.rotateDataKey(clock.now()),
+    };
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Applies pending migrations and closes; needs no master key. Returns the names applied. */
+export async function migrateStore(options: ConnectOptions): Promise<string[]> {
+  const connection = await connect(connectOptions(options));
+  try {
+    return await startupStep(connection, () => inTransaction(connection.db, connection.dialect, (trx) => applyMigrations(trx, connection.dialect), { exclusive: true }));
+  } finally {
+    await connection.db.destroy();
+  }
+}
+
+function connectOptions(options: ConnectOptions): ConnectOptions {
+  return options.databaseUrl ? { dataDir: options.dataDir, databaseUrl: options.databaseUrl } : { dataDir: options.dataDir };
+}
+
+/** Runs the first database work of a start, turning "cannot reach the database" into an actionable refusal. */
+async function startupStep<T>(connection: Connection, work: () => Promise<T>): Promise<T> {
+  try {
+    await sql`select 1`.execute(connection.db);
+  } catch (error) {
+    throw new StoreStartupError(
+      `Cannot reach the ${connection.dialect.label} database at ${connection.location} (${errorCode(error)}). Check DATABASE_URL (unset it to use SQLite in CERTKEEPER_DATA_DIR) and that the database is running.`,
+      { cause: error },
+    );
+  }
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof StoreStartupError || isAppError(error)) throw error;
+    throw new StoreStartupError(`Preparing the ${connection.dialect.label} database at ${connection.location} failed (${errorCode(error)}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * CertificateRepository over Kysely (both dialects).
+ *
+ * Contracts beyond ports.ts:
+ * - `get`, `getByName`, `readPrivateKey`, `readFile`, `markDeleted` and `replace` see live
+ *   certificates only; a deleted one answers like a missing one. Deleted rows show up only in
+ *   `list` with `changedBetween` (recent changes).
+ * - `insert` and `replace` are one transaction each: the certificate row, its sealed key
+ *   (AAD `certificate-key:<no>`), its sealed NHN file (AAD `certificate-file:<no>`; the file
+ *   holds the key too) and its domain rows all land, or none does.
+ * - `markDeleted` frees name, certificate and key for reuse (the unique indexes cover live rows
+ *   only); the number is never reused (dialect.ts `autoId`). It also drops the sealed key and
+ *   the uploaded file (which holds the key too): a deleted certificate's key is never served
+ *   again, so keeping it encrypted would only keep a liability. `hasPrivateKey` keeps saying
+ *   whether it had one.
+ */
+import type { Kysely } from 'kysely';
+import type { CertificateRepository, NewCertificate } from '../../core/ports.ts';
+import { AppError } from '../../domain/errors.ts';
+import type { CertificateFacts } from '../../domain/x509/types.ts';
+import type { StoreDialect } from '../dialect.ts';
+import { rethrowUniqueViolation, type UniqueCandidate } from '../errors.ts';
+import { certificateFromRow, factColumns, ms } from '../rows.ts';
+import type { Database } from '../schema.ts';
+import { inTransaction } from '../transaction.ts';
+import type { StoreVault } from '../vault.ts';
+import { listCertificates } from './certificate-list.ts';
+
+/** Fault injection for tests: runs inside the write transaction, after every row is written, before commit. */
+export interface CertificateWriteHooks {
+  beforeCommit?: (operation: 'insert' | 'replace', certificateNo: number) => void | Promise<void>;
+}
+
+export const privateKeyContext = (certificateNo: number): string => `certificate-key:${certificateNo}`;
+/** The uploaded NHN file holds the private key as well, so it is sealed like the key. */
+export const fileContext = (certificateNo: number): string => `certificate-file:${certificateNo}`;
+
+type Replacement = Omit<NewCertificate, 'tenantId' | 'name' | 'type'>;
+
+export function certificateRepository(db: Kysely<Database>, dialect: StoreDialect, vault: StoreVault, hooks: CertificateWriteHooks = {}): CertificateRepository {
+  const live = (tenantId: number) => db.selectFrom('certificates').where('tenant_id', '=', tenantId).where('deleted_at', 'is', null);
+
+  /** Whether another live certificate of the tenant has this value (`except`: the one being replaced). */
+  const taken = async (tenantId: number, column: 'name' | 'fingerprint_sha256' | 'spki_sha256', value: string, except: number | null): Promise<boolean> => {
+    let query = live(tenantId).select('certificate_no').where(column, '=', value);
+    if (except !== null) query = query.where('certificate_no', '<>', except);
+    return (await query.executeTakeFirst()) !== undefined;
+  };
+
+  /** Same order as the indexes are created (see migrations/0001-initial.ts). */
+  const candidates = (tenantId: number, name: string | null, facts: CertificateFacts, except: number | null): UniqueCandidate[] => [
+    { field: 'certificate', constraint: 'certificates_live_fingerprint', message: 'This certificate is already registered.', conflicts: () => taken(tenantId, 'fingerprint_sha256', facts.fingerprintSha256, except) },
+    { field: 'privateKey', constraint: 'certificates_live_spki', message: 'This key is already used by another certificate; each certificate needs its own key.', conflicts: () => taken(tenantId, 'spki_sha256', facts.publicKeyFingerprintSha256, except) },
+    ...(name === null ? [] : [{ field: 'name', constraint: 'certificates_live_name', message: `A certificate named '${name}' already exists.`, conflicts: () => taken(tenantId, 'name', name, except) }]),
+  ];
+
+  /** Key, file and domain rows of a certificate; run inside its write transaction. */
+  async function writeDependents(trx: Kysely<Database>, tenantId: number, certificateNo: number, input: Replacement): Promise<void> {
+    if (input.privateKeyPem !== null) {
+      const sealed = await vault.seal(Buffer.from(input.privateKeyPem, 'utf8'), privateKeyContext(certificateNo));
+      await trx.insertInto('certificate_keys').values({ certificate_no: certificateNo, data_key_id: sealed.dataKeyId, sealed_key: sealed.blob }).execute();
+    }
+    if (input.file !== null) {
+      const sealed = await vault.seal(input.file.bytes, fileContext(certificateNo));
+      await trx.insertInto('certificate_files').values({ certificate_no: certificateNo, name: input.file.name, data_key_id: sealed.dataKeyId, sealed_bytes: sealed.blob }).execute();
+    }
+    const domains = [...new Set(input.facts.domains.map((d) => d.toLowerCase()))];
+    if (domains.length > 0) {
+      await trx.insertInto('certificate_domains').values(domains.map((domain) => ({ certificate_no: certificateNo, tenant_id: tenantId, domain }))).execute();
+    }
+  }
+
+  const contentColumns = (input: Replacement, at: Date) => ({
+    ...factColumns(input.facts),
+    origin: input.origin,
+    certificate_pem: input.certificatePem,
+    chain_pems: JSON.stringify(input.chainPems),
+    file_name: input.file?.name ?? null,
+    has_private_key: input.privateKeyPem === null ? 0 : 1,
+    updated_at: ms(at),
+  });
+
+  return {
+    async insert(certificate, at) {
+      try {
+        const row = await inTransaction(db, dialect, async (trx) => {
+          const inserted = await trx
+            .insertInto('certificates')
+            .values({ ...contentColumns(certificate, at), tenant_id: certificate.tenantId, name: certificate.name, type: certificate.type, created_at: ms(at), revoked_at: null, deleted_at: null })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await writeDependents(trx, certificate.tenantId, inserted.certificate_no, certificate);
+          await hooks.beforeCommit?.('insert', inserted.certificate_no);
+          return inserted;
+        });
+        return certificateFromRow(row);
+      } catch (error) {
+        return rethrowUniqueViolation(error, candidates(certificate.tenantId, certificate.name, certificate.facts, null));
+      }
+    },
+
+    async replace(tenantId, certificateNo, replacement, at) {
+      try {
+        const row = await inTransaction(db, dialect, async (trx) => {
+          const updated = await trx
+            .updateTable('certificates')
+            .set(contentColumns(replacement, at))
+            .where('tenant_id', '=', tenantId)
+            .where('certificate_no', '=', certificateNo)
+            .where('deleted_at', 'is', null)
+            .returningAll()
+            .executeTakeFirst();
+          if (!updated) return null;
+          await trx.deleteFrom('certificate_keys').where('certificate_no', '=', certificateNo).execute();
+          await trx.deleteFrom('certificate_files').where('certificate_no', '=', certificateNo).execute();
+          await trx.deleteFrom('certificate_domains').where('certificate_no', '=', certificateNo).execute();
+          await writeDependents(trx, tenantId, certificateNo, replacement);
+          await hooks.beforeCommit?.('replace', certificateNo);
+          return updated;
+        });
+        if (!row) throw new AppError('not_found', `No certificate number ${certificateNo}.`, { field: 'certificateNo' });
+        return certificateFromRow(row);
+      } catch (error) {
+        return rethrowUniqueViolation(error, candidates(tenantId, null, replacement.facts, certificateNo));
+      }
+    },
+
+    async get(tenantId, certificateNo) {
+      const row = await live(tenantId).selectAll().where('certificate_no', '=', certificateNo).executeTakeFirst();
+      return row ? certificateFromRow(row) : null;
+    },
+
+    async getByName(tenantId, name) {
+      const row = await live(tenantId).selectAll().where('name', '=', name).executeTakeFirst();
+      return row ? certificateFromRow(row) : null;
+    },
+
+    list: (query) => listCertificates(db, query),
+
+    async findDuplicate(tenantId, facts) {
+      // At most one live row can match: equal certificates have equal keys, and both are unique among live rows.
+      const row = await live(tenantId)
+        .selectAll()
+        .where((eb) => eb.or([eb('fingerprint_sha256', '=', facts.fingerprintSha256), eb('spki_sha256', '=', facts.publicKeyFingerprintSha256)]))
+        .orderBy('certificate_no')
+        .executeTakeFirst();
+      return row ? certificateFromRow(row) : null;
+    },
+
+    async readPrivateKey(tenantId, certificateNo) {
+      const row = await live(tenantId)
+        .innerJoin('certificate_keys', 'certificate_keys.certificate_no', 'certificates.certificate_no')
+        .select(['certificate_keys.data_key_id', 'certificate_keys.sealed_key'])
+        .where('certificates.certificate_no', '=', certificateNo)
+        .executeTakeFirst();
+      if (!row) return null;
+      const pem = await vault.open({ dataKeyId: Number(row.data_key_id), blob: row.sealed_key }, privateKeyContext(certificateNo));
+      return pem.toString('utf8');
+    },
+
+    async readFile(tenantId, certificateNo) {
+      const row = await live(tenantId)
+        .innerJoin('certificate_files', 'certificate_files.certificate_no', 'certificates.certificate_no')
+        .select(['certificate_files.name', 'certificate_files.data_key_id', 'certificate_files.sealed_bytes'])
+        .where('certificates.certificate_no', '=', certificateNo)
+        .executeTakeFirst();
+      if (!row) return null;
+      return { name: row.name, bytes: await vault.open({ dataKeyId: Number(row.data_key_id), blob: row.sealed_bytes }, fileContext(certificateNo)) };
+    },
+
+    async markDeleted(tenantId, certificateNo, at) {
+      return inTransaction(db, dialect, async (trx) => {
+        const result = await trx
+          .updateTable('certificates')
+          .set({ deleted_at: ms(at), updated_at: ms(at) })
+          .where('tenant_id', '=', tenantId)
+          .where('certificate_no', '=', certificateNo)
+          .where('deleted_at', 'is', null)
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n) return false;
+        await trx.deleteFrom('certificate_keys').where('certificate_no', '=', certificateNo).execute();
+        await trx.deleteFrom('certificate_files').where('certificate_no', '=', certificateNo).execute();
+        return true;
+      });
+    },
+
+    async usedBy() {
+      // Edge slots (Global Edge face) arrive in a later change; until then nothing uses a certificate.
+      return [];
+    },
+
+    /** Live certificates by validity bucket at `asOf`; `tenantId: null` counts every tenant (metrics). */
+    async countByValidity(tenantId, asOf) {
+      const at = ms(asOf);
+      let query = db
+        .selectFrom('certificates')
+        .where('deleted_at', 'is', null)
+        .select((eb) => [
+          eb.fn.countAll<number>().filterWhere('not_after', '<', at).as('expired'),
+          eb.fn.countAll<number>().filterWhere('not_before', '>', at).as('not_yet_valid'),
+          eb.fn.countAll<number>().filterWhere((f) => f.and([f('not_before', '<=', at), f('not_after', '>=', at)])).as('valid'),
+        ]);
+      if (tenantId !== null) query = query.where('tenant_id', '=', tenantId);
+      const row = await query.executeTakeFirstOrThrow();
+      return { valid: Number(row.valid), expired: Number(row.expired), notYetValid: Number(row.not_yet_valid) };
+    },
+  };
+}

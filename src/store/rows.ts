@@ -1,0 +1,99 @@
+/**
+ * Row ⇄ domain mapping, the store's boundary (schema.ts holds the row types). Instants are epoch
+ * milliseconds in rows and `Date`s in the domain; JSON documents are parsed here and nowhere else.
+ */
+import type { Selectable } from 'kysely';
+import type { AuditEvent, AuditResult, Certificate, CertificateOrigin, CertificateType, Credential, Role, Tenant } from '../domain/model.ts';
+import type { CertificateFacts } from '../domain/x509/types.ts';
+import type { AuditEventRow, CertificateRow, CredentialRow, TenantRow } from './schema.ts';
+
+export function ms(date: Date): number {
+  const value = date.getTime();
+  if (!Number.isFinite(value)) throw new TypeError('Invalid Date given to the store.');
+  return value;
+}
+
+const date = (value: number): Date => new Date(Number(value));
+const maybeDate = (value: number | null): Date | null => (value === null ? null : date(value));
+
+export function tenantFromRow(row: Selectable<TenantRow>): Tenant {
+  return {
+    id: Number(row.id),
+    name: row.name,
+    memberNo: row.member_no,
+    appKey: row.app_key,
+    appKeyAuthEnabled: row.app_key_auth_enabled === 1,
+    createdAt: date(row.created_at),
+  };
+}
+
+export function credentialFromRow(row: Selectable<CredentialRow>): Credential {
+  return {
+    id: Number(row.id),
+    tenantId: Number(row.tenant_id),
+    accessKey: row.access_key,
+    role: row.role as Role,
+    description: row.description,
+    createdAt: date(row.created_at),
+    revokedAt: maybeDate(row.revoked_at),
+  };
+}
+
+/** Facts as stored: JSON with dates as ISO strings. */
+export function factsToJson(facts: CertificateFacts): string {
+  return JSON.stringify(facts);
+}
+
+export function factsFromJson(text: string): CertificateFacts {
+  const parsed = JSON.parse(text) as Omit<CertificateFacts, 'notBefore' | 'notAfter'> & { notBefore: string; notAfter: string };
+  return { ...parsed, notBefore: new Date(parsed.notBefore), notAfter: new Date(parsed.notAfter) };
+}
+
+/** The columns derived from facts: what list queries filter and sort on. */
+export function factColumns(facts: CertificateFacts) {
+  return {
+    common_name: facts.commonName,
+    ca_name: facts.caName,
+    serial_number: facts.serialNumber,
+    key_algorithm: facts.key.algorithm,
+    key_bits: facts.key.bits,
+    not_before: ms(facts.notBefore),
+    not_after: ms(facts.notAfter),
+    fingerprint_sha256: facts.fingerprintSha256,
+    spki_sha256: facts.publicKeyFingerprintSha256,
+    facts: factsToJson(facts),
+  };
+}
+
+export function certificateFromRow(row: Selectable<CertificateRow>): Certificate {
+  return {
+    certificateNo: Number(row.certificate_no),
+    tenantId: Number(row.tenant_id),
+    name: row.name,
+    type: row.type as CertificateType,
+    origin: row.origin as CertificateOrigin,
+    certificatePem: row.certificate_pem,
+    chainPems: JSON.parse(row.chain_pems) as string[],
+    hasPrivateKey: row.has_private_key === 1,
+    facts: factsFromJson(row.facts),
+    fileName: row.file_name,
+    createdAt: date(row.created_at),
+    updatedAt: date(row.updated_at),
+    revokedAt: maybeDate(row.revoked_at),
+    deletedAt: maybeDate(row.deleted_at),
+  };
+}
+
+export function auditEventFromRow(row: Selectable<AuditEventRow>): AuditEvent {
+  return {
+    id: Number(row.id),
+    tenantId: row.tenant_id === null ? null : Number(row.tenant_id),
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    result: row.result as AuditResult,
+    remoteAddress: row.remote_address,
+    detail: JSON.parse(row.detail) as AuditEvent['detail'],
+    at: date(row.at),
+  };
+}

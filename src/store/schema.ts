@@ -1,0 +1,125 @@
+/**
+ * Row types: what the tables hold, column for column. These are not domain types; repositories
+ * map rows to `domain/model.ts` at their boundary (docs/ARCHITECTURE.md, "Row types are not
+ * domain types"). Conventions, identical on both dialects (see dialect.ts):
+ * - `*_at`, `not_before`, `not_after`: BIGINT epoch milliseconds, null when not (yet) set;
+ * - flags: INTEGER 0/1;
+ * - JSON documents: TEXT.
+ */
+import type { Generated } from 'kysely';
+
+export interface TenantRow {
+  id: Generated<number>;
+  name: string;
+  member_no: string;
+  app_key: string;
+  app_key_auth_enabled: number;
+  created_at: number;
+}
+
+export interface CredentialRow {
+  id: Generated<number>;
+  tenant_id: number;
+  access_key: string;
+  role: string;
+  description: string;
+  /** The secret key, sealed by the vault (AAD chosen by core). */
+  secret_data_key_id: number;
+  secret_blob: Buffer;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/**
+ * A data key (AES-256), wrapped by the master key with AAD `data-key:<id>`. `master_key_id` is the
+ * key-check value of the master key that wrapped it, so a wrong master key is named at start
+ * instead of surfacing as a decryption failure later. `next_*` holds a second wrap under the new
+ * master key while a rotation is in progress (see rotate-master-key.ts).
+ */
+export interface DataKeyRow {
+  id: Generated<number>;
+  wrapped_key: Buffer;
+  master_key_id: string;
+  next_wrapped_key: Buffer | null;
+  next_master_key_id: string | null;
+  created_at: number;
+}
+
+/** Every fact a list query filters or sorts on is a column; `facts` keeps all of them as JSON. */
+export interface CertificateRow {
+  certificate_no: Generated<number>;
+  tenant_id: number;
+  name: string;
+  type: string;
+  origin: string;
+  common_name: string | null;
+  ca_name: string;
+  serial_number: string;
+  key_algorithm: string;
+  key_bits: number;
+  not_before: number;
+  not_after: number;
+  fingerprint_sha256: string;
+  spki_sha256: string;
+  /** JSON of CertificateFacts (dates as ISO strings). */
+  facts: string;
+  certificate_pem: string;
+  /** JSON array of PEM strings, leaf's issuer first. */
+  chain_pems: string;
+  file_name: string | null;
+  has_private_key: number;
+  created_at: number;
+  /** Last change of any kind: creation, replacement, deletion (so "changed since" is one range scan). */
+  updated_at: number;
+  revoked_at: number | null;
+  deleted_at: number | null;
+}
+
+/** The PKCS#8 PEM of a certificate's key, sealed with AAD `certificate-key:<certificate_no>`. */
+export interface CertificateKeyRow {
+  certificate_no: number;
+  data_key_id: number;
+  sealed_key: Buffer;
+}
+
+/**
+ * The NHN file, byte for byte as uploaded, sealed with AAD `certificate-file:<certificate_no>`:
+ * it holds the private key too, so it is a secret like the key itself.
+ */
+export interface CertificateFileRow {
+  certificate_no: number;
+  name: string;
+  data_key_id: number;
+  sealed_bytes: Buffer;
+}
+
+/** One row per DNS name a certificate covers, lower-cased, for the domain filter. */
+export interface CertificateDomainRow {
+  certificate_no: number;
+  tenant_id: number;
+  domain: string;
+}
+
+export interface AuditEventRow {
+  id: Generated<number>;
+  tenant_id: number | null;
+  actor: string;
+  action: string;
+  target: string;
+  result: string;
+  remote_address: string | null;
+  /** JSON object of non-secret facts. */
+  detail: string;
+  at: number;
+}
+
+export interface Database {
+  tenants: TenantRow;
+  credentials: CredentialRow;
+  data_keys: DataKeyRow;
+  certificates: CertificateRow;
+  certificate_keys: CertificateKeyRow;
+  certificate_files: CertificateFileRow;
+  certificate_domains: CertificateDomainRow;
+  audit_events: AuditEventRow;
+}

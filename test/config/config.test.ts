@@ -1,0 +1,182 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import { ConfigError, loadConfig, Secret, type Config } from '../../src/config/config.ts';
+
+/** A valid 32-byte key (bytes 0..31) and its base64. */
+const KEY_BYTES = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
+const KEY_B64 = KEY_BYTES.toString('base64');
+
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail(`expected loadConfig(${JSON.stringify(env)}) to throw`);
+}
+
+describe('loadConfig: defaults', () => {
+  it('an empty environment gives every named default', () => {
+    const config = loadConfig({}, { cwd: '/srv/certkeeper' });
+    assert.deepEqual(config, {
+      dataDir: '/srv/certkeeper/data',
+      host: '127.0.0.1',
+      port: 8080,
+      databaseUrl: null,
+      masterKey: null,
+      logLevel: 'info',
+      apiTimezone: '+09:00',
+      apiTimezoneOffsetMinutes: 540,
+      tokenTtlSeconds: 86_400,
+      bodyLimitBytes: 4 * 1024 * 1024,
+    } satisfies Config);
+  });
+
+  it('an empty string counts as unset', () => {
+    const config = loadConfig({ CERTKEEPER_PORT: '', DATABASE_URL: '', CERTKEEPER_MASTER_KEY: '', CERTKEEPER_LOG_LEVEL: '' }, { cwd: '/x' });
+    assert.equal(config.port, 8080);
+    assert.equal(config.databaseUrl, null);
+    assert.equal(config.masterKey, null);
+    assert.equal(config.logLevel, 'info');
+  });
+
+  it('the data dir defaults relative to process.cwd()', () => {
+    assert.equal(loadConfig({}).dataDir, `${process.cwd()}/data`);
+  });
+
+  it('returns a frozen object and ignores unrelated variables', () => {
+    const config = loadConfig({ HOME: '/root', CERTKEEPER_UNKNOWN: 'x' });
+    assert.ok(Object.isFrozen(config));
+    assert.equal('CERTKEEPER_UNKNOWN' in config, false);
+  });
+});
+
+describe('loadConfig: valid values', () => {
+  const cases: Array<{ name: string; env: NodeJS.ProcessEnv; check: (c: Config) => void }> = [
+    { name: 'relative data dir is resolved', env: { CERTKEEPER_DATA_DIR: 'var/ck' }, check: (c) => assert.equal(c.dataDir, '/srv/var/ck') },
+    { name: 'absolute data dir is kept', env: { CERTKEEPER_DATA_DIR: '/var/lib/certkeeper' }, check: (c) => assert.equal(c.dataDir, '/var/lib/certkeeper') },
+    { name: 'host IPv4 any', env: { CERTKEEPER_HOST: '0.0.0.0' }, check: (c) => assert.equal(c.host, '0.0.0.0') },
+    { name: 'host IPv6', env: { CERTKEEPER_HOST: '::1' }, check: (c) => assert.equal(c.host, '::1') },
+    { name: 'host name', env: { CERTKEEPER_HOST: 'localhost' }, check: (c) => assert.equal(c.host, 'localhost') },
+    { name: 'host FQDN', env: { CERTKEEPER_HOST: 'certs.internal.example' }, check: (c) => assert.equal(c.host, 'certs.internal.example') },
+    { name: 'port 0 (random)', env: { CERTKEEPER_PORT: '0' }, check: (c) => assert.equal(c.port, 0) },
+    { name: 'port 65535', env: { CERTKEEPER_PORT: '65535' }, check: (c) => assert.equal(c.port, 65_535) },
+    { name: 'port 443', env: { CERTKEEPER_PORT: '443' }, check: (c) => assert.equal(c.port, 443) },
+    {
+      name: 'postgres:// URL',
+      env: { DATABASE_URL: 'postgres://ck:pw@db:5432/certkeeper' },
+      check: (c) => assert.equal(c.databaseUrl?.reveal(), 'postgres://ck:pw@db:5432/certkeeper'),
+    },
+    { name: 'postgresql:// URL', env: { DATABASE_URL: 'postgresql://db/certkeeper' }, check: (c) => assert.equal(c.databaseUrl?.reveal(), 'postgresql://db/certkeeper') },
+    { name: 'master key', env: { CERTKEEPER_MASTER_KEY: KEY_B64 }, check: (c) => assert.deepEqual(c.masterKey?.reveal(), KEY_BYTES) },
+    { name: 'log level debug', env: { CERTKEEPER_LOG_LEVEL: 'debug' }, check: (c) => assert.equal(c.logLevel, 'debug') },
+    { name: 'log level silent', env: { CERTKEEPER_LOG_LEVEL: 'silent' }, check: (c) => assert.equal(c.logLevel, 'silent') },
+    { name: 'log level is case-insensitive', env: { CERTKEEPER_LOG_LEVEL: 'WARN' }, check: (c) => assert.equal(c.logLevel, 'warn') },
+    {
+      name: 'timezone UTC',
+      env: { CERTKEEPER_API_TIMEZONE: '+00:00' },
+      check: (c) => assert.deepEqual([c.apiTimezone, c.apiTimezoneOffsetMinutes], ['+00:00', 0]),
+    },
+    {
+      name: 'timezone -00:00 is printed +00:00',
+      env: { CERTKEEPER_API_TIMEZONE: '-00:00' },
+      check: (c) => assert.deepEqual([c.apiTimezone, c.apiTimezoneOffsetMinutes], ['+00:00', 0]),
+    },
+    {
+      name: 'timezone negative with minutes',
+      env: { CERTKEEPER_API_TIMEZONE: '-03:30' },
+      check: (c) => assert.deepEqual([c.apiTimezone, c.apiTimezoneOffsetMinutes], ['-03:30', -210]),
+    },
+    { name: 'timezone +14:00 (upper bound)', env: { CERTKEEPER_API_TIMEZONE: '+14:00' }, check: (c) => assert.equal(c.apiTimezoneOffsetMinutes, 840) },
+    { name: 'timezone -12:00 (lower bound)', env: { CERTKEEPER_API_TIMEZONE: '-12:00' }, check: (c) => assert.equal(c.apiTimezoneOffsetMinutes, -720) },
+    { name: 'token TTL 60 (minimum)', env: { CERTKEEPER_TOKEN_TTL_SECONDS: '60' }, check: (c) => assert.equal(c.tokenTtlSeconds, 60) },
+    { name: 'token TTL 3600', env: { CERTKEEPER_TOKEN_TTL_SECONDS: '3600' }, check: (c) => assert.equal(c.tokenTtlSeconds, 3600) },
+    { name: 'body limit 3 MiB (minimum)', env: { CERTKEEPER_BODY_LIMIT_BYTES: '3145728' }, check: (c) => assert.equal(c.bodyLimitBytes, 3_145_728) },
+    { name: 'body limit 64 MiB (maximum)', env: { CERTKEEPER_BODY_LIMIT_BYTES: '67108864' }, check: (c) => assert.equal(c.bodyLimitBytes, 67_108_864) },
+  ];
+  for (const c of cases) {
+    it(c.name, () => c.check(loadConfig(c.env, { cwd: '/srv' })));
+  }
+});
+
+describe('loadConfig: invalid values name the variable and what is accepted', () => {
+  const cases: Array<{ variable: string; value: string; says: RegExp }> = [
+    { variable: 'CERTKEEPER_DATA_DIR', value: 'data\0dir', says: /directory path/ },
+    { variable: 'CERTKEEPER_HOST', value: 'not a host', says: /IP address .* or a host name.*got "not a host"/ },
+    { variable: 'CERTKEEPER_HOST', value: '[::1]', says: /without brackets/ },
+    { variable: 'CERTKEEPER_HOST', value: '-bad.example', says: /host name/ },
+    { variable: 'CERTKEEPER_PORT', value: 'http', says: /integer from 0 to 65535.*got "http"/ },
+    { variable: 'CERTKEEPER_PORT', value: '65536', says: /integer from 0 to 65535.*got "65536"/ },
+    { variable: 'CERTKEEPER_PORT', value: '-1', says: /integer from 0 to 65535/ },
+    { variable: 'CERTKEEPER_PORT', value: '80.5', says: /integer from 0 to 65535/ },
+    { variable: 'CERTKEEPER_PORT', value: '0x50', says: /integer from 0 to 65535/ },
+    { variable: 'CERTKEEPER_PORT', value: ' 80', says: /integer from 0 to 65535/ },
+    { variable: 'DATABASE_URL', value: 'mysql://u@db/certkeeper', says: /postgres:\/\/ or postgresql:\/\// },
+    { variable: 'DATABASE_URL', value: 'sqlite:./data/db.sqlite', says: /unset it to use SQLite/ },
+    { variable: 'DATABASE_URL', value: 'not a url', says: /PostgreSQL URL/ },
+    { variable: 'CERTKEEPER_MASTER_KEY', value: Buffer.alloc(16).toString('base64'), says: /decodes to 16 bytes.*exactly 32/ },
+    { variable: 'CERTKEEPER_MASTER_KEY', value: 'not base64!', says: /not canonical base64/ },
+    { variable: 'CERTKEEPER_MASTER_KEY', value: KEY_B64.slice(0, -1), says: /not canonical base64/ },
+    { variable: 'CERTKEEPER_MASTER_KEY', value: KEY_BYTES.toString('base64url'), says: /not canonical base64/ },
+    { variable: 'CERTKEEPER_LOG_LEVEL', value: 'verbose', says: /one of fatal, error, warn, info, debug, trace, silent; got "verbose"/ },
+    { variable: 'CERTKEEPER_API_TIMEZONE', value: 'Asia/Seoul', says: /±HH:MM.*zone names .* not accepted/ },
+    { variable: 'CERTKEEPER_API_TIMEZONE', value: 'Z', says: /±HH:MM/ },
+    { variable: 'CERTKEEPER_API_TIMEZONE', value: '+0900', says: /±HH:MM/ },
+    { variable: 'CERTKEEPER_API_TIMEZONE', value: '+15:00', says: /from -12:00 to \+14:00/ },
+    { variable: 'CERTKEEPER_API_TIMEZONE', value: '+09:60', says: /±HH:MM/ },
+    { variable: 'CERTKEEPER_TOKEN_TTL_SECONDS', value: '59', says: /from 60 to 86400; got "59"/ },
+    { variable: 'CERTKEEPER_TOKEN_TTL_SECONDS', value: '86401', says: /from 60 to 86400/ },
+    { variable: 'CERTKEEPER_TOKEN_TTL_SECONDS', value: '1h', says: /integer number of seconds/ },
+    { variable: 'CERTKEEPER_BODY_LIMIT_BYTES', value: '1048576', says: /from 3145728 .* to 67108864/ },
+    { variable: 'CERTKEEPER_BODY_LIMIT_BYTES', value: '67108865', says: /to 67108864/ },
+    { variable: 'CERTKEEPER_BODY_LIMIT_BYTES', value: '4MiB', says: /integer number of bytes/ },
+  ];
+  for (const c of cases) {
+    it(`${c.variable}=${JSON.stringify(c.value)}`, () => {
+      const error = configError({ [c.variable]: c.value });
+      assert.deepEqual(
+        error.problems.map((p) => p.variable),
+        [c.variable],
+      );
+      assert.match(error.message, new RegExp(`- ${c.variable}: `));
+      assert.match(error.problems[0]?.message ?? '', c.says);
+    });
+  }
+
+  it('lists every bad variable in one error, in a stable order', () => {
+    const error = configError({ CERTKEEPER_PORT: 'x', CERTKEEPER_LOG_LEVEL: 'y', CERTKEEPER_HOST: '!' });
+    assert.deepEqual(
+      error.problems.map((p) => p.variable),
+      ['CERTKEEPER_HOST', 'CERTKEEPER_PORT', 'CERTKEEPER_LOG_LEVEL'],
+    );
+    assert.match(error.message, /^Invalid configuration: 3 environment variables are wrong:\n {2}- CERTKEEPER_HOST: /);
+  });
+});
+
+describe('secrets are never echoed', () => {
+  it('a bad DATABASE_URL does not appear in the error', () => {
+    const url = 'mysql://admin:hunter2-secret@db/certkeeper';
+    const error = configError({ DATABASE_URL: url });
+    assert.equal(error.message.includes('hunter2'), false);
+    assert.equal(JSON.stringify(error.problems).includes('hunter2'), false);
+  });
+
+  it('a bad master key does not appear in the error', () => {
+    const shortKey = Buffer.from('sixteen-byte-key').toString('base64');
+    const error = configError({ CERTKEEPER_MASTER_KEY: shortKey });
+    assert.equal(error.message.includes(shortKey), false);
+    assert.equal(error.message.includes('sixteen'), false);
+  });
+
+  it('a loaded config prints its secrets redacted', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://ck:hunter2@db/ck', CERTKEEPER_MASTER_KEY: KEY_B64 });
+    for (const text of [JSON.stringify(config), inspect(config), `${String(config.databaseUrl)}`]) {
+      assert.equal(text.includes('hunter2'), false, text);
+      assert.equal(text.includes(KEY_B64), false, text);
+    }
+    assert.match(JSON.stringify(config), /"databaseUrl":"\[redacted\]","masterKey":"\[redacted\]"/);
+    assert.ok(config.masterKey instanceof Secret);
+  });
+});

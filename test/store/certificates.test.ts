@@ -1,0 +1,369 @@
+/**
+ * Contract: the certificate repository on every store (test/helpers/db.ts). Each test works in
+ * its own tenant, so tests do not see each other's rows.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { CERTIFICATE_PAGE_MAX, type CertificateQuery, type NewCertificate } from '../../src/core/ports.ts';
+import { isAppErrorWithCode } from '../../src/domain/errors.ts';
+import type { Certificate } from '../../src/domain/model.ts';
+import { openStore, type StoreHandle } from '../../src/store/open.ts';
+import { countRows, factsOf, makeTenant, newCertificate, storeTargets, testFacts, type TestLocation } from '../helpers/db.ts';
+import { mintBundle, mintSelfSignedLeaf } from '../helpers/pki.ts';
+
+const DAY = 86_400_000;
+const t0 = new Date('2026-11-01T00:00:00.000Z');
+const later = (ms: number): Date => new Date(t0.getTime() + ms);
+
+const alreadyExists = (field: string) => (error: unknown) => isAppErrorWithCode(error, 'already_exists') && error.field === field;
+
+for (const target of storeTargets) {
+  describe(`${target.name}: certificates`, { skip: target.skip }, () => {
+    let location: TestLocation;
+    let store: StoreHandle;
+    let failNextCommit = false;
+    const hooks = {
+      beforeCommit: () => {
+        if (failNextCommit) {
+          failNextCommit = false;
+          throw new Error('injected failure before commit');
+        }
+      },
+    };
+    before(async () => {
+      location = await target.fresh();
+      store = await openStore(location.options({ hooks }));
+    });
+    after(async () => {
+      await store?.close();
+      await location?.cleanup();
+    });
+
+    const query = (tenantId: number, q: Partial<CertificateQuery> = {}): CertificateQuery => ({ tenantId, asOf: t0, offset: 0, limit: 100, ...q });
+    const numbers = (items: Certificate[]): number[] => items.map((c) => c.certificateNo);
+
+    it('inserts one certificate with key, file and domains, and reads every part back', async () => {
+      const tenant = await makeTenant(store);
+      const { leaf, chainPem, intermediate, root } = await mintBundle({ leaf: { cn: 'www.example.com', sans: { dns: ['www.example.com', 'API.example.com'] } } });
+      const file = { name: 'bundle.pem', bytes: Buffer.from(`${leaf.pem}\r\n${chainPem}${leaf.keyPem}  \n`, 'utf8') };
+      const input: NewCertificate = {
+        tenantId: tenant.id,
+        name: 'www',
+        type: 'EXT',
+        origin: 'nhn',
+        certificatePem: leaf.pem,
+        chainPems: [intermediate.pem, root.pem],
+        facts: factsOf(leaf),
+        privateKeyPem: leaf.keyPem,
+        file,
+      };
+      const inserted = await store.certificates.insert(input, t0);
+      assert.ok(Number.isSafeInteger(inserted.certificateNo) && inserted.certificateNo > 0);
+      assert.deepEqual(inserted, {
+        certificateNo: inserted.certificateNo,
+        tenantId: tenant.id,
+        name: 'www',
+        type: 'EXT',
+        origin: 'nhn',
+        certificatePem: leaf.pem,
+        chainPems: [intermediate.pem, root.pem],
+        hasPrivateKey: true,
+        facts: input.facts,
+        fileName: 'bundle.pem',
+        createdAt: t0,
+        updatedAt: t0,
+        revokedAt: null,
+        deletedAt: null,
+      });
+      assert.deepEqual(await store.certificates.get(tenant.id, inserted.certificateNo), inserted);
+      assert.deepEqual(await store.certificates.getByName(tenant.id, 'www'), inserted);
+      assert.equal(await store.certificates.readPrivateKey(tenant.id, inserted.certificateNo), leaf.keyPem);
+      const stored = await store.certificates.readFile(tenant.id, inserted.certificateNo);
+      assert.equal(stored?.name, 'bundle.pem');
+      assert.ok(stored?.bytes.equals(file.bytes), 'file kept byte for byte');
+      const byDomain = await store.certificates.list(query(tenant.id, { domain: 'api.EXAMPLE.com' }));
+      assert.deepEqual(numbers(byDomain.items), [inserted.certificateNo]);
+    });
+
+    it('keeps tenants apart', async () => {
+      const a = await makeTenant(store);
+      const b = await makeTenant(store);
+      const cert = await store.certificates.insert(newCertificate(a.id, { name: 'shared-name', privateKeyPem: 'KEY', file: { name: 'f', bytes: Buffer.from('f') } }), t0);
+      assert.equal(await store.certificates.get(b.id, cert.certificateNo), null);
+      assert.equal(await store.certificates.getByName(b.id, 'shared-name'), null);
+      assert.equal(await store.certificates.readPrivateKey(b.id, cert.certificateNo), null);
+      assert.equal(await store.certificates.readFile(b.id, cert.certificateNo), null);
+      assert.equal(await store.certificates.markDeleted(b.id, cert.certificateNo, t0), false);
+      assert.equal((await store.certificates.list(query(b.id))).total, 0);
+      // The same name, certificate and key may live in another tenant.
+      await store.certificates.insert(newCertificate(b.id, { name: 'shared-name', facts: cert.facts }), t0);
+    });
+
+    it('answers null for a certificate without key or file, and for unknown numbers', async () => {
+      const tenant = await makeTenant(store);
+      const cert = await store.certificates.insert(newCertificate(tenant.id), t0);
+      assert.equal(cert.hasPrivateKey, false);
+      assert.equal(cert.fileName, null);
+      assert.equal(await store.certificates.readPrivateKey(tenant.id, cert.certificateNo), null);
+      assert.equal(await store.certificates.readFile(tenant.id, cert.certificateNo), null);
+      assert.equal(await store.certificates.get(tenant.id, 987_654_321), null);
+      assert.equal(await store.certificates.readPrivateKey(tenant.id, 987_654_321), null);
+    });
+
+    it('filters by name, nameContains, certificateNo, domain, validity and usedByInstanceNo, with exact totals', async () => {
+      const tenant = await makeTenant(store);
+      const add = (name: string, facts: Parameters<typeof testFacts>[0] = {}) => store.certificates.insert(newCertificate(tenant.id, { name, facts: testFacts(facts) }), t0);
+      const expired = await add('Old-Site', { notAfter: later(-1), domains: ['old.example.com'] });
+      const boundary = await add('edge-now', { notAfter: t0, domains: ['Edge.Example.com'] });
+      const future = await add('future_site', { notBefore: later(DAY), notAfter: later(90 * DAY), domains: ['a.example.com', 'b.example.com'] });
+      const percent = await add('pct%name', { notAfter: later(DAY), domains: [] });
+
+      const all = await store.certificates.list(query(tenant.id));
+      assert.equal(all.total, 4);
+      assert.deepEqual(numbers(all.items), [expired, boundary, future, percent].map((c) => c.certificateNo));
+
+      const check = async (q: Partial<CertificateQuery>, expected: Certificate[]) => {
+        const page = await store.certificates.list(query(tenant.id, q));
+        assert.deepEqual(numbers(page.items), numbers(expected), JSON.stringify(q));
+        assert.equal(page.total, expected.length, `total for ${JSON.stringify(q)}`);
+      };
+      await check({ name: 'edge-now' }, [boundary]);
+      await check({ name: 'EDGE-NOW' }, []);
+      await check({ nameContains: 'SITE' }, [expired, future]);
+      await check({ nameContains: '_' }, [future]);
+      await check({ nameContains: '%' }, [percent]);
+      await check({ nameContains: 'e_n' }, []);
+      await check({ certificateNo: future.certificateNo }, [future]);
+      await check({ domain: 'B.EXAMPLE.COM' }, [future]);
+      await check({ domain: 'edge.example.com' }, [boundary]);
+      await check({ domain: 'example.com' }, []);
+      await check({ validity: 'all' }, [expired, boundary, future, percent]);
+      await check({ validity: 'expired' }, [expired]);
+      await check({ validity: 'unexpired' }, [boundary, future, percent]);
+      await check({ validity: 'expired', asOf: later(2 * DAY) }, [expired, boundary, percent]);
+      await check({ usedByInstanceNo: 1 }, []);
+      await check({ nameContains: 'site', validity: 'unexpired' }, [future]);
+    });
+
+    it('sorts by every key in both directions, ties broken by certificateNo', async () => {
+      const tenant = await makeTenant(store);
+      // Byte order: upper case before lower case, on both dialects.
+      const specs = [
+        { name: 'beta', notAfter: 3, created: 2 },
+        { name: 'Alpha', notAfter: 1, created: 1 },
+        { name: 'alpha', notAfter: 3, created: 1 },
+        { name: 'Beta', notAfter: 2, created: 3 },
+        { name: 'gamma', notAfter: 1, created: 2 },
+      ];
+      const inserted: Certificate[] = [];
+      for (const s of specs) {
+        inserted.push(await store.certificates.insert(newCertificate(tenant.id, { name: s.name, facts: { notAfter: later(s.notAfter * DAY) } }), later(s.created * 1000)));
+      }
+      // Replace one so updatedAt differs from createdAt.
+      const replaced = await store.certificates.replace(tenant.id, inserted[1]!.certificateNo, { origin: 'cli', certificatePem: 'PEM', chainPems: [], facts: testFacts({ notAfter: later(DAY) }), privateKeyPem: null, file: null }, later(10_000));
+      inserted[1] = replaced;
+
+      const keyOf = {
+        certificateNo: (c: Certificate) => c.certificateNo,
+        name: (c: Certificate) => c.name,
+        notAfter: (c: Certificate) => c.facts.notAfter.getTime(),
+        createdAt: (c: Certificate) => c.createdAt.getTime(),
+        updatedAt: (c: Certificate) => c.updatedAt.getTime(),
+      } as const;
+      const compareBytes = (a: string | number, b: string | number) => (typeof a === 'number' && typeof b === 'number' ? a - b : Buffer.compare(Buffer.from(String(a)), Buffer.from(String(b))));
+      for (const sort of Object.keys(keyOf) as Array<keyof typeof keyOf>) {
+        for (const order of ['asc', 'desc'] as const) {
+          const sign = order === 'asc' ? 1 : -1;
+          const expected = [...inserted].sort((a, b) => sign * (compareBytes(keyOf[sort](a), keyOf[sort](b)) || a.certificateNo - b.certificateNo));
+          const page = await store.certificates.list(query(tenant.id, { sort, order }));
+          assert.deepEqual(numbers(page.items), numbers(expected), `${sort} ${order}`);
+        }
+      }
+      const byName = await store.certificates.list(query(tenant.id, { sort: 'name' }));
+      assert.deepEqual(byName.items.map((c) => c.name), ['Alpha', 'Beta', 'alpha', 'beta', 'gamma']);
+    });
+
+    it('pages with offset and limit, caps the limit, and counts exactly', async () => {
+      const tenant = await makeTenant(store);
+      const count = CERTIFICATE_PAGE_MAX + 5;
+      const made: number[] = [];
+      for (let i = 0; i < count; i += 25) {
+        const batch = await Promise.all(Array.from({ length: Math.min(25, count - i) }, () => store.certificates.insert(newCertificate(tenant.id), t0)));
+        made.push(...numbers(batch));
+      }
+      made.sort((a, b) => a - b);
+      const capped = await store.certificates.list(query(tenant.id, { limit: 5000 }));
+      assert.equal(capped.total, count);
+      assert.equal(capped.items.length, CERTIFICATE_PAGE_MAX);
+      assert.deepEqual(numbers(capped.items), made.slice(0, CERTIFICATE_PAGE_MAX));
+
+      const second = await store.certificates.list(query(tenant.id, { offset: 10, limit: 7 }));
+      assert.deepEqual(numbers(second.items), made.slice(10, 17));
+      assert.equal(second.total, count);
+      const tail = await store.certificates.list(query(tenant.id, { offset: count - 2, limit: 10, order: 'asc' }));
+      assert.deepEqual(numbers(tail.items), made.slice(-2));
+      const past = await store.certificates.list(query(tenant.id, { offset: count + 10, limit: 10 }));
+      assert.deepEqual(past, { items: [], total: count });
+      const none = await store.certificates.list(query(tenant.id, { limit: 0 }));
+      assert.deepEqual(none, { items: [], total: count });
+      const desc = await store.certificates.list(query(tenant.id, { order: 'desc', limit: 3 }));
+      assert.deepEqual(numbers(desc.items), made.slice(-3).reverse());
+    });
+
+    it('keeps names unique among live certificates and frees them on delete', async () => {
+      const tenant = await makeTenant(store);
+      const first = await store.certificates.insert(newCertificate(tenant.id, { name: 'web' }), t0);
+      await assert.rejects(store.certificates.insert(newCertificate(tenant.id, { name: 'web' }), t0), alreadyExists('name'));
+      assert.equal(await store.certificates.markDeleted(tenant.id, first.certificateNo, later(1000)), true);
+      assert.equal(await store.certificates.markDeleted(tenant.id, first.certificateNo, later(2000)), false, 'deleting twice');
+      assert.equal(await store.certificates.get(tenant.id, first.certificateNo), null);
+      assert.equal(await store.certificates.getByName(tenant.id, 'web'), null);
+
+      const second = await store.certificates.insert(newCertificate(tenant.id, { name: 'web' }), later(3000));
+      assert.ok(second.certificateNo > first.certificateNo);
+      assert.equal((await store.certificates.getByName(tenant.id, 'web'))?.certificateNo, second.certificateNo);
+      assert.deepEqual(numbers((await store.certificates.list(query(tenant.id))).items), [second.certificateNo]);
+
+      // Recent changes include the deleted row, with its deletion time.
+      const changes = await store.certificates.list(query(tenant.id, { changedBetween: { from: t0, to: later(10_000) } }));
+      assert.deepEqual(numbers(changes.items), [first.certificateNo, second.certificateNo]);
+      assert.deepEqual(changes.items[0]?.deletedAt, later(1000));
+      assert.deepEqual(changes.items[0]?.updatedAt, later(1000));
+      const window = await store.certificates.list(query(tenant.id, { changedBetween: { from: later(1000), to: later(3000) } }));
+      assert.deepEqual(numbers(window.items), [first.certificateNo], '[from, to)');
+    });
+
+    it('never reuses a certificateNo, not after deleting the highest one, not after reopening', async () => {
+      const tenant = await makeTenant(store);
+      const a = await store.certificates.insert(newCertificate(tenant.id), t0);
+      const b = await store.certificates.insert(newCertificate(tenant.id), t0);
+      assert.ok(b.certificateNo > a.certificateNo);
+      await store.certificates.markDeleted(tenant.id, b.certificateNo, t0);
+      const c = await store.certificates.insert(newCertificate(tenant.id), t0);
+      assert.ok(c.certificateNo > b.certificateNo);
+      await store.certificates.markDeleted(tenant.id, c.certificateNo, t0);
+
+      await store.close();
+      store = await openStore(location.options({ hooks }));
+      const d = await store.certificates.insert(newCertificate(tenant.id), t0);
+      assert.ok(d.certificateNo > c.certificateNo, `${d.certificateNo} > ${c.certificateNo}`);
+    });
+
+    it('refuses a duplicate certificate (field certificate) or key (field privateKey) among live rows', async () => {
+      const tenant = await makeTenant(store);
+      const original = await store.certificates.insert(newCertificate(tenant.id), t0);
+      const sameCert = newCertificate(tenant.id, { facts: { fingerprintSha256: original.facts.fingerprintSha256, publicKeyFingerprintSha256: original.facts.publicKeyFingerprintSha256 } });
+      await assert.rejects(store.certificates.insert(sameCert, t0), alreadyExists('certificate'));
+      // Same certificate and same name: the certificate is the more useful answer.
+      await assert.rejects(store.certificates.insert({ ...sameCert, name: original.name }, t0), alreadyExists('certificate'));
+      const sameKey = newCertificate(tenant.id, { facts: { publicKeyFingerprintSha256: original.facts.publicKeyFingerprintSha256 } });
+      await assert.rejects(store.certificates.insert(sameKey, t0), alreadyExists('privateKey'));
+
+      assert.equal((await store.certificates.findDuplicate(tenant.id, sameCert.facts))?.certificateNo, original.certificateNo);
+      assert.equal((await store.certificates.findDuplicate(tenant.id, sameKey.facts))?.certificateNo, original.certificateNo);
+      assert.equal(await store.certificates.findDuplicate(tenant.id, testFacts()), null);
+
+      await store.certificates.markDeleted(tenant.id, original.certificateNo, t0);
+      assert.equal(await store.certificates.findDuplicate(tenant.id, sameCert.facts), null);
+      await store.certificates.insert(sameCert, t0);
+    });
+
+    it('50 parallel inserts of one certificate: exactly one succeeds, the others get already_exists (certificate)', async () => {
+      const tenant = await makeTenant(store);
+      const leaf = await mintSelfSignedLeaf({ cn: 'race.example.com', freshKey: true });
+      const facts = factsOf(leaf);
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) =>
+          store.certificates.insert({ ...newCertificate(tenant.id, { name: `race-${i}` }), certificatePem: leaf.pem, facts, privateKeyPem: leaf.keyPem }, t0),
+        ),
+      );
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      assert.equal(ok.length, 1);
+      assert.equal(failed.length, 49);
+      for (const f of failed) assert.ok(alreadyExists('certificate')(f.reason), String(f.reason));
+      const page = await store.certificates.list(query(tenant.id));
+      assert.equal(page.total, 1);
+      assert.equal(await store.certificates.readPrivateKey(tenant.id, page.items[0]!.certificateNo), leaf.keyPem);
+    });
+
+    it('a failure inside the insert transaction leaves nothing behind', async () => {
+      const tenant = await makeTenant(store);
+      const tables = ['certificates', 'certificate_keys', 'certificate_files', 'certificate_domains'];
+      const before = await Promise.all(tables.map((t) => countRows(location, t)));
+      const input = newCertificate(tenant.id, { name: 'doomed', privateKeyPem: 'KEY', file: { name: 'x.pem', bytes: Buffer.from('x') }, facts: { domains: ['doomed.example.com'] } });
+      failNextCommit = true;
+      await assert.rejects(store.certificates.insert(input, t0), /injected failure/);
+      assert.deepEqual(await Promise.all(tables.map((t) => countRows(location, t))), before);
+      assert.equal(await store.certificates.getByName(tenant.id, 'doomed'), null);
+      assert.equal((await store.certificates.list(query(tenant.id, { domain: 'doomed.example.com' }))).total, 0);
+      // Nothing half-written blocks a retry.
+      const retried = await store.certificates.insert(input, t0);
+      assert.equal(await store.certificates.readPrivateKey(tenant.id, retried.certificateNo), 'KEY');
+    });
+
+    it('replaces content in one transaction, keeping number, name and createdAt', async () => {
+      const tenant = await makeTenant(store);
+      const original = await store.certificates.insert(
+        newCertificate(tenant.id, { name: 'renew-me', privateKeyPem: 'OLD KEY', file: { name: 'old.pem', bytes: Buffer.from('old') }, facts: { domains: ['old.example.com'] } }),
+        t0,
+      );
+      const facts = testFacts({ domains: ['new.example.com'] });
+      const replacement = { origin: 'ncp-v2' as const, certificatePem: 'NEW PEM', chainPems: ['CHAIN'], facts, privateKeyPem: 'NEW KEY', file: { name: 'new.pem', bytes: Buffer.from('new') } };
+
+      failNextCommit = true;
+      await assert.rejects(store.certificates.replace(tenant.id, original.certificateNo, replacement, later(1000)), /injected failure/);
+      assert.deepEqual(await store.certificates.get(tenant.id, original.certificateNo), original, 'a failed replace changes nothing');
+      assert.equal(await store.certificates.readPrivateKey(tenant.id, original.certificateNo), 'OLD KEY');
+
+      const replaced = await store.certificates.replace(tenant.id, original.certificateNo, replacement, later(1000));
+      assert.deepEqual(replaced, { ...original, origin: 'ncp-v2', certificatePem: 'NEW PEM', chainPems: ['CHAIN'], facts, fileName: 'new.pem', updatedAt: later(1000) });
+      assert.deepEqual(await store.certificates.get(tenant.id, original.certificateNo), replaced);
+      assert.equal(await store.certificates.readPrivateKey(tenant.id, original.certificateNo), 'NEW KEY');
+      assert.equal((await store.certificates.readFile(tenant.id, original.certificateNo))?.bytes.toString(), 'new');
+      assert.equal((await store.certificates.list(query(tenant.id, { domain: 'old.example.com' }))).total, 0);
+      assert.equal((await store.certificates.list(query(tenant.id, { domain: 'new.example.com' }))).total, 1);
+
+      // Without key and file: both go.
+      const bare = await store.certificates.replace(tenant.id, original.certificateNo, { ...replacement, facts: testFacts(), privateKeyPem: null, file: null }, later(2000));
+      assert.equal(bare.hasPrivateKey, false);
+      assert.equal(bare.fileName, null);
+      assert.equal(await store.certificates.readPrivateKey(tenant.id, original.certificateNo), null);
+      assert.equal(await store.certificates.readFile(tenant.id, original.certificateNo), null);
+
+      // Replacing with another live certificate's bytes collides; its own bytes do not.
+      const other = await store.certificates.insert(newCertificate(tenant.id), t0);
+      await assert.rejects(store.certificates.replace(tenant.id, original.certificateNo, { ...replacement, facts: other.facts }, later(3000)), alreadyExists('certificate'));
+      await store.certificates.replace(tenant.id, original.certificateNo, { ...replacement, facts: bare.facts }, later(3000));
+
+      await store.certificates.markDeleted(tenant.id, original.certificateNo, later(4000));
+      await assert.rejects(store.certificates.replace(tenant.id, original.certificateNo, replacement, later(5000)), (e: unknown) => isAppErrorWithCode(e, 'not_found'));
+    });
+
+    it('deleting drops the sealed key and file', async () => {
+      const tenant = await makeTenant(store);
+      const cert = await store.certificates.insert(newCertificate(tenant.id, { privateKeyPem: 'KEY', file: { name: 'f.pem', bytes: Buffer.from('f') } }), t0);
+      const keys = await countRows(location, 'certificate_keys');
+      const files = await countRows(location, 'certificate_files');
+      await store.certificates.markDeleted(tenant.id, cert.certificateNo, t0);
+      assert.equal(await countRows(location, 'certificate_keys'), keys - 1);
+      assert.equal(await countRows(location, 'certificate_files'), files - 1);
+      assert.equal(await store.certificates.readPrivateKey(tenant.id, cert.certificateNo), null);
+    });
+
+    it('counts live certificates by validity, per tenant or overall', async () => {
+      const tenant = await makeTenant(store);
+      const add = (facts: Parameters<typeof testFacts>[0]) => store.certificates.insert(newCertificate(tenant.id, { facts: testFacts(facts) }), t0);
+      await add({ notBefore: later(-DAY), notAfter: later(DAY) });
+      await add({ notBefore: later(-DAY), notAfter: t0 });
+      await add({ notBefore: later(-2 * DAY), notAfter: later(-1) });
+      await add({ notBefore: later(1), notAfter: later(DAY) });
+      const gone = await add({ notBefore: later(-DAY), notAfter: later(DAY) });
+      await store.certificates.markDeleted(tenant.id, gone.certificateNo, t0);
+      assert.deepEqual(await store.certificates.countByValidity(tenant.id, t0), { valid: 2, expired: 1, notYetValid: 1 });
+      const overall = await store.certificates.countByValidity(null, t0);
+      assert.ok(overall.valid >= 2 && overall.expired >= 1 && overall.notYetValid >= 1);
+      assert.deepEqual(await store.certificates.usedBy(tenant.id, gone.certificateNo), []);
+    });
+  });
+}
