@@ -59,6 +59,14 @@ export default tseslint.config(
     ),
   })),
   {
+    files: ['src/server/**/*.ts'],
+    rules: forbid([...ours('store'), ...ours('api'), ...ours('cli'), ...ours('app'), 'kysely', 'better-sqlite3', 'pg'], 'server/ is the HTTP mechanism: faces plug into it, the store reaches it only through core ports.'),
+  },
+  {
+    files: ['src/auth/**/*.ts'],
+    rules: forbid([...ours('core'), ...ours('store'), ...ours('api'), ...ours('cli'), ...ours('app'), ...ours('server'), 'fastify', 'kysely', 'better-sqlite3', 'pg'], 'auth/ holds pure verification logic: it depends on domain/ only.'),
+  },
+  {
     files: ['src/cli/**/*.ts'],
     rules: forbid([...ours('api'), ...ours('store'), 'fastify', 'kysely', 'better-sqlite3', 'pg'], 'cli/ calls core through the composition root (src/app/), never store/ or a face.'),
   },
