@@ -17,6 +17,7 @@ export async function serve(config: Config, io: { stdout: { write(text: string):
       store: app.store,
       clock: app.core.clock,
       faces: buildFaces(app.core, config),
+      expiryHistogram: (asOf, bounds) => app.store.certificates.expiryHistogram(null, asOf, bounds),
     });
     installSignalHandlers(running.app, app.store);
     io.stdout.write(`certkeeper listening on ${running.address} (${app.store.dialect}: ${app.store.location})\n`);

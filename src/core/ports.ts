@@ -156,6 +156,12 @@ export interface CertificateRepository {
   usedBy(tenantId: number, certificateNo: number): Promise<number[]>;
   /** Count by status bucket, for metrics and the dashboard. */
   countByValidity(tenantId: number | null, asOf: Date): Promise<{ valid: number; expired: number; notYetValid: number }>;
+  /**
+   * Days-to-expiry histogram of live certificates, for /metrics: `cumulativeCounts[i]` counts
+   * those with (notAfter - asOf) in days <= `upperBoundsDays[i]`; `sumDays` is fractional and
+   * negative for expired certificates.
+   */
+  expiryHistogram(tenantId: number | null, asOf: Date, upperBoundsDays: readonly number[]): Promise<{ cumulativeCounts: number[]; count: number; sumDays: number }>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -85,7 +85,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const app = await openApp(config, { clock });
   let server: RunningServer | null = null;
   try {
-    server = await startServer({ config, store: app.store, clock, faces: buildFaces(app.core, config) });
+    server = await startServer({
+      config,
+      store: app.store,
+      clock,
+      faces: buildFaces(app.core, config),
+      expiryHistogram: (asOf, bounds) => app.store.certificates.expiryHistogram(null, asOf, bounds),
+    });
     const addTenant = async (name: string): Promise<TestTenant> => {
       const tenant = await app.core.tenants.create(name);
       const admin = await app.core.credentials.createForTenant(tenant.id, 'ADMIN', 'test admin');

@@ -50,7 +50,7 @@ export interface CertificateFacts {
   domains: string[];
   issuerDn: string;
   issuerCommonName: string | null;
-  /** Issuer O, else issuer CN, else the issuer DN (NCP `caInfo`, NHN `authority`). */
+  /** Issuer O, else issuer CN, else the issuer DN (NHN `authority`; NCP `caInfo` prints the issuer CN, see docs/compat/x509.md). */
   caName: string;
   /** Serial as lowercase hex of the DER INTEGER content bytes (NCP `certSerialNumber`). */
   serialNumber: string;

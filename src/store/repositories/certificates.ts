@@ -26,6 +26,8 @@ import { inTransaction } from '../transaction.ts';
 import type { StoreVault } from '../vault.ts';
 import { listCertificates } from './certificate-list.ts';
 
+const DAY_MS = 86_400_000;
+
 /** Fault injection for tests: runs inside the write transaction, after every row is written, before commit. */
 export interface CertificateWriteHooks {
   beforeCommit?: (operation: 'insert' | 'replace', certificateNo: number) => void | Promise<void>;
@@ -203,6 +205,26 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
       if (tenantId !== null) query = query.where('tenant_id', '=', tenantId);
       const row = await query.executeTakeFirstOrThrow();
       return { valid: Number(row.valid), expired: Number(row.expired), notYetValid: Number(row.not_yet_valid) };
+    },
+
+    async expiryHistogram(tenantId, asOf, upperBoundsDays) {
+      // One scan, one filtered count per bucket: the bound becomes a not_after cut-off.
+      const at = ms(asOf);
+      let query = db
+        .selectFrom('certificates')
+        .where('deleted_at', 'is', null)
+        .select((eb) => [
+          eb.fn.countAll<number>().as('count'),
+          eb.fn.coalesce(eb.fn.sum<number>(eb('not_after', '-', at)), eb.lit(0)).as('sum_ms'),
+          ...upperBoundsDays.map((bound, i) => eb.fn.countAll<number>().filterWhere('not_after', '<=', at + bound * DAY_MS).as(`b${i}`)),
+        ]);
+      if (tenantId !== null) query = query.where('tenant_id', '=', tenantId);
+      const row = (await query.executeTakeFirstOrThrow()) as Record<string, unknown>;
+      return {
+        cumulativeCounts: upperBoundsDays.map((_, i) => Number(row[`b${i}`])),
+        count: Number(row.count),
+        sumDays: Number(row.sum_ms) / DAY_MS,
+      };
     },
   };
 }

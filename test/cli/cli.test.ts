@@ -1,0 +1,154 @@
+/**
+ * The CLI as an operator uses it: the DESIGN.md command set, `--json` shapes others rely on,
+ * readable tables, exit codes (0 ok, 1 failed, 2 usage) and one clear line on error.
+ * Runs `run()` in-process against a temp data directory (SQLite), the same code `certkeeper` runs.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../src/cli/run.ts';
+import { mintBundle, type Bundle } from '../helpers/pki.ts';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let dataDir: string;
+let bundle: Bundle;
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(args, {
+    env: { CERTKEEPER_DATA_DIR: dataDir, CERTKEEPER_LOG_LEVEL: 'silent', ...env },
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+  });
+  return { code, stdout, stderr };
+}
+
+async function ok(args: string[]): Promise<string> {
+  const result = await cli(args);
+  assert.equal(result.code, 0, `certkeeper ${args.join(' ')} failed: ${result.stderr}`);
+  assert.equal(result.stderr, '');
+  return result.stdout;
+}
+
+before(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'certkeeper-cli-'));
+  bundle = await mintBundle();
+  await writeFile(join(dataDir, 'cert.pem'), bundle.leaf.pem);
+  await writeFile(join(dataDir, 'key.pem'), bundle.leaf.keyPem);
+  await writeFile(join(dataDir, 'chain.pem'), bundle.chainPem);
+  await writeFile(join(dataDir, 'full.pem'), bundle.leaf.pem + bundle.chainPem);
+});
+
+after(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('certkeeper CLI', () => {
+  it('prints usage for --help (exit 0) and for nothing (exit 2)', async () => {
+    const help = await cli(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /credential create --tenant NAME --role ADMIN\|VIEWER/);
+    assert.equal((await cli([])).code, 2);
+  });
+
+  it('refuses unknown commands and flags with exit 2 and one line', async () => {
+    const unknown = await cli(['frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^certkeeper: unknown command 'frobnicate'\n/);
+    const flag = await cli(['tenant', 'list', '--bogus']);
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /bogus/);
+  });
+
+  it('names the bad variable when the configuration is wrong (exit 1)', async () => {
+    const result = await cli(['tenant', 'list'], { CERTKEEPER_PORT: 'eighty' });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /CERTKEEPER_PORT/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('creates and lists tenants with the documented --json shapes', async () => {
+    const created = JSON.parse(await ok(['tenant', 'create', 'acme', '--json'])) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(created).sort(), ['appKey', 'memberNo', 'name']);
+    assert.equal(created.name, 'acme');
+    assert.match(created.memberNo as string, /^\d{7}$/);
+    const listed = JSON.parse(await ok(['tenant', 'list', '--json'])) as Array<Record<string, unknown>>;
+    assert.deepEqual(listed.map((t) => t.name), ['acme']);
+    assert.match(await ok(['tenant', 'list']), /^NAME\s+MEMBERNO\s+APPKEY\nacme\s+\d{7}\s+\S{16}\n$/);
+    const duplicate = await cli(['tenant', 'create', 'acme']);
+    assert.equal(duplicate.code, 1);
+    assert.match(duplicate.stderr, /already exists\. \(already_exists, tenant\)/);
+  });
+
+  it('creates credentials (secret once), lists them without secrets, revokes them', async () => {
+    const created = JSON.parse(await ok(['credential', 'create', '--tenant', 'acme', '--role', 'VIEWER', '--json'])) as Record<string, string>;
+    assert.deepEqual(Object.keys(created).sort(), ['accessKey', 'role', 'secretKey', 'tenant']);
+    assert.equal(created.role, 'VIEWER');
+    assert.equal(created.tenant, 'acme');
+    const list = await ok(['credential', 'list', '--tenant', 'acme', '--json']);
+    assert.ok(!list.includes(created.secretKey as string), 'credential list leaks the secret');
+    assert.match(list, new RegExp(created.accessKey as string));
+    await ok(['credential', 'revoke', created.accessKey as string]);
+    const after = JSON.parse(await ok(['credential', 'list', '--tenant', 'acme', '--json'])) as Array<{ revokedAt: string | null }>;
+    assert.ok(after[0]?.revokedAt);
+    assert.equal((await cli(['credential', 'create', '--tenant', 'acme', '--role', 'ROOT'])).code, 2);
+    assert.equal((await cli(['credential', 'revoke', 'NOSUCHKEY'])).code, 1);
+  });
+
+  it('imports, lists, shows, exports and deletes a certificate', async () => {
+    const imported = JSON.parse(
+      await ok(['cert', 'import', '--tenant', 'acme', '--name', 'www', '--cert', join(dataDir, 'cert.pem'), '--key', join(dataDir, 'key.pem'), '--chain', join(dataDir, 'chain.pem'), '--json']),
+    ) as { certificateNo: number; status: string; hasPrivateKey: boolean };
+    assert.equal(imported.status, 'VALID');
+    assert.equal(imported.hasPrivateKey, true);
+    const no = String(imported.certificateNo);
+
+    const listed = JSON.parse(await ok(['cert', 'list', '--tenant', 'acme', '--json'])) as { total: number; items: Array<{ name: string }> };
+    assert.equal(listed.total, 1);
+    assert.equal(listed.items[0]?.name, 'www');
+    assert.match(await ok(['cert', 'list', '--tenant', 'acme']), /1 certificate\(s\) in all/);
+
+    const shown = JSON.parse(await ok(['cert', 'show', '--tenant', 'acme', no, '--json'])) as { facts: { commonName: string }; chainLength: number };
+    assert.equal(shown.facts.commonName, 'www.example.com');
+    assert.equal(shown.chainLength, 2);
+
+    const out = join(dataDir, 'export');
+    await ok(['cert', 'export', '--tenant', 'acme', no, '--out', out, '--key']);
+    assert.equal(await readFile(join(out, 'cert.pem'), 'utf8'), bundle.leaf.pem);
+    assert.equal(await readFile(join(out, 'fullchain.pem'), 'utf8'), bundle.leaf.pem + bundle.chainPem);
+    assert.match(await readFile(join(out, 'privkey.pem'), 'utf8'), /^-----BEGIN PRIVATE KEY-----/);
+    assert.equal((await stat(join(out, 'privkey.pem'))).mode & 0o777, 0o600);
+    const withoutKey = JSON.parse(await ok(['cert', 'export', '--tenant', 'acme', no, '--json'])) as { privateKey: string | null };
+    assert.equal(withoutKey.privateKey, null);
+
+    await ok(['cert', 'delete', '--tenant', 'acme', no]);
+    const gone = await cli(['cert', 'show', '--tenant', 'acme', no]);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /not_found/);
+  });
+
+  it('refuses a bad import with the ladder message on one line, and writes nothing', async () => {
+    const result = await cli(['cert', 'import', '--tenant', 'acme', '--name', 'chainy', '--cert', join(dataDir, 'full.pem'), '--key', join(dataDir, 'key.pem')]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^certkeeper: The certificate field holds 3 certificates; it looks like a full chain was pasted\..*\(certificate_multiple, certificate\)\n$/);
+    const missing = await cli(['cert', 'import', '--tenant', 'acme', '--name', 'x', '--cert', join(dataDir, 'nope.pem')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /Cannot read the certificate file .*ENOENT/);
+    const listed = JSON.parse(await ok(['cert', 'list', '--tenant', 'acme', '--json'])) as { total: number };
+    assert.equal(listed.total, 0);
+  });
+
+  it('rotates the master key and still opens the data afterwards', async () => {
+    const rotated = JSON.parse(await ok(['master-key', 'rotate', '--json'])) as { rewrapped: number };
+    assert.ok(rotated.rewrapped >= 1);
+    assert.match(await ok(['tenant', 'list']), /acme/);
+  });
+});
