@@ -105,7 +105,9 @@ export function buildChain<C extends ChainCandidate>(
   const leafSelfSigned = isSelfSigned(leaf);
 
   while (!leafSelfSigned) {
-    if (current !== leaf && isSelfSigned(current)) {
+    // A root ends the path. Its self-signature is not checked: a trust anchor is trusted by its
+    // identity, clients ignore that signature, and verifying it would cost one more verify per import.
+    if (current !== leaf && current.subject === current.issuer) {
       endsAtRoot = true;
       break;
     }

@@ -80,11 +80,22 @@ export function parsePrivateKey(block: PemBlock, field: InputField): ParsedPriva
     );
   }
 
+  // Both derived fields cost tens of microseconds on an RSA key and the import ladder needs neither
+  // (it describes the certificate's public key, which the key matches), so they are computed on
+  // first use. A PKCS#8 block's canonical armour already is the PKCS#8 PEM.
+  let description: KeyDescription | undefined;
+  let pkcs8Pem: string | undefined = format === 'pkcs8' ? block.pem : undefined;
   return {
     keyObject,
     format,
-    description: describePrivateKey(keyObject),
-    pkcs8Pem: keyObject.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    get description() {
+      description ??= describePrivateKey(keyObject);
+      return description;
+    },
+    get pkcs8Pem() {
+      pkcs8Pem ??= keyObject.export({ type: 'pkcs8', format: 'pem' }).toString();
+      return pkcs8Pem;
+    },
   };
 }
 
