@@ -125,6 +125,14 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
 
     async list(actor, query) {
       authorize(actor, 'certificate.read');
+      for (const [field, value] of [['name', query.name], ['nameContains', query.nameContains], ['domain', query.domain]] as const) {
+        // No stored name or domain holds a control character, and PostgreSQL refuses NUL in text:
+        // answer as a bad argument instead of letting the driver fail.
+        // eslint-disable-next-line no-control-regex -- matching control characters is the point
+        if (value !== undefined && /[\u0000-\u001f\u007f]/.test(value)) {
+          throw new AppError('invalid_argument', `The ${field} filter contains a control character.`, { field });
+        }
+      }
       const limit = Math.min(Math.max(Math.trunc(query.limit), 0), CERTIFICATE_PAGE_MAX);
       const offset = Math.max(Math.trunc(query.offset), 0);
       return store.certificates.list({ ...query, limit, offset, tenantId: actor.tenantId, asOf: clock.now() });

@@ -329,8 +329,9 @@ const MAX_NAME_LENGTH = 200;
  * and NCP print it. Control characters are escaped (`\x0a`) and the result is cut at 200 characters,
  * so a hostile name cannot forge lines in messages or logs.
  */
-export function formatName(name: string): string {
-  const text = name
+export function formatName(name: string | undefined): string {
+  // Node gives `undefined` (despite its typings) for an empty subject, as on SAN-only leaves.
+  const text = (name ?? '')
     .split('\n')
     .filter((rdn) => rdn !== '')
     .reverse()

@@ -336,3 +336,15 @@ describe('import ladder: hostile and random input never escapes as anything but 
     assert.ok(new X509Certificate(bundle.leaf.pem).verify(new X509Certificate(bundle.intermediate.pem).publicKey));
   });
 });
+
+describe('import ladder: SAN-only certificates (empty subject)', () => {
+  it('accepts a SAN-only leaf with its chain, and names it in chain errors without crashing', async () => {
+    const sanOnly = await mintLeaf(bundle.intermediate, { cn: null, sans: { dns: ['san-only.example.com'] } });
+    const candidate = runImportLadder({ ...input, certificate: sanOnly.pem, privateKey: sanOnly.keyPem }, policy());
+    assert.equal(candidate.facts.commonName, null);
+    assert.deepEqual(candidate.facts.domains, ['san-only.example.com']);
+    const stranger = await mintRoot({ cn: 'Stranger Root 2', freshKey: true });
+    refused({ ...input, certificate: sanOnly.pem, privateKey: sanOnly.keyPem, chain: bundle.chainPem + stranger.pem }, { code: 'chain_unrelated', field: 'chain' });
+    refused({ ...input, certificate: sanOnly.pem, privateKey: sanOnly.keyPem, chain: stranger.pem }, { code: 'chain_issuer_missing', field: 'chain' });
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * What every NCP route handler needs: the core, the API time zone, the auth hook factory, and
+ * the presentation context of the caller's tenant (its memberNo, read once per tenant and kept:
+ * a member number never changes).
+ */
+import type { Actor } from '../../core/actor.ts';
+import type { Core } from '../../core/core.ts';
+import type { Action } from '../../core/policy.ts';
+import { AppError } from '../../domain/errors.ts';
+import type { Certificate } from '../../domain/model.ts';
+import { ncpAuth } from './auth.ts';
+import type { ApiZone } from './dates.ts';
+import type { PresentContext } from './present.ts';
+
+export interface NcpContext {
+  core: Core;
+  zone: ApiZone;
+  auth(action: Action): ReturnType<typeof ncpAuth>;
+  present(actor: Actor): Promise<PresentContext>;
+  /** Instance numbers using each certificate, in the order given. */
+  usedBy(actor: Actor, certificates: readonly Certificate[]): Promise<number[][]>;
+}
+
+export function createNcpContext(core: Core, zone: ApiZone): NcpContext {
+  const memberNos = new Map<number, string>();
+  return {
+    core,
+    zone,
+    auth: (action) => ncpAuth(core, action),
+    async present(actor) {
+      let memberNo = memberNos.get(actor.tenantId);
+      if (memberNo === undefined) {
+        const tenant = await core.tenants.getById(actor.tenantId);
+        if (!tenant) throw new AppError('internal', `tenant ${actor.tenantId} of an authenticated credential is missing`);
+        memberNo = tenant.memberNo;
+        memberNos.set(actor.tenantId, memberNo);
+      }
+      return { memberNo, now: core.clock.now(), zone };
+    },
+    // One call per certificate: cheap while edge slots do not exist (the store answers []); the
+    // edge work should add a batch port rather than keep this loop.
+    usedBy: (actor, certificates) => Promise.all(certificates.map((c) => core.certificates.usedBy(actor, c.certificateNo))),
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The API 2.0 operations this deployment does not offer: certificate issuance and everything
+ * around it (reference §1.2 "Request and issuance", management of paid certificates, domain
+ * validation and ACME EAB). They are routed, authenticated and authorised like any other
+ * operation, and answer code 29001 in the NCP envelope (HTTP 200, like every service error), so a
+ * script learns why instead of meeting a bare 404.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Action } from '../../core/policy.ts';
+import type { NcpContext } from './context.ts';
+import { NcpServiceError, UNAVAILABLE_OPERATION } from './errors.ts';
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+/** [method, path, NCP operation name]. */
+export const UNAVAILABLE_OPERATIONS: ReadonlyArray<readonly [Method, string, string]> = [
+  ['POST', '/api/v2/certificate/requestCertificateIssuance', 'CloudBasicCertificateRequest'],
+  ['POST', '/api/v2/certificate/requestPaidCertificateIssuance', 'AdvancedCertificateRequest'],
+  ['POST', '/api/v2/certificate/requestGedCertificateIssuance', 'GlobalEdgeCertificateRequest'],
+  ['POST', '/api/v2/certificate/:certificateNo/reissue', 'ReissueCertificate'],
+  ['GET', '/api/v2/certificate/getVerificationInfo/:certificateNo', 'ListDcvStatuses'],
+  ['GET', '/api/v2/certificate/getPaidCertificates', 'ListAdvancedCertificates'],
+  ['POST', '/api/v2/certificate/revoke', 'RevokeCertificate'],
+  ['POST', '/api/v2/certificate/setCertificateRenewal', 'SetRenewalStatus'],
+  ['POST', '/api/v2/certificate/registPrivateKey', 'RegisterPrivateKey'],
+  ['POST', '/api/v2/certificate/subscription/extend', 'SubscriptionExtend'],
+  ['GET', '/api/v2/domain/domains', 'ListDomainValidations'],
+  ['POST', '/api/v2/domain/domains', 'RegisterDomain'],
+  ['DELETE', '/api/v2/domain/domains/:dmnId', 'DeleteDomain'],
+  ['GET', '/api/v2/acme/accounts', 'ListEabCredentials'],
+  ['POST', '/api/v2/acme/account', 'CreateEabCredential'],
+  ['POST', '/api/v2/acme/account/:accountId/deactivate', 'DeactivateEabCredential'],
+];
+
+export function registerUnavailableRoutes(app: FastifyInstance, ctx: NcpContext): void {
+  for (const [method, url, operation] of UNAVAILABLE_OPERATIONS) {
+    const action: Action = method === 'GET' ? 'certificate.read' : 'certificate.write';
+    app.route({
+      method,
+      url,
+      onRequest: ctx.auth(action),
+      handler: async () => {
+        throw new NcpServiceError(
+          { code: 'not_found', message: `${operation} is not available in this deployment: certkeeper keeps external certificates (withExternal) and does not issue certificates.` },
+          UNAVAILABLE_OPERATION,
+        );
+      },
+    });
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * The API 2.0 operations this deployment does not offer answer code 29001 in the NCP envelope,
+ * never a bare 404, and only after authentication and the gateway's permission check.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { UNAVAILABLE_OPERATIONS } from '../../../src/api/ncp/routes-unavailable.ts';
+import { startNcpApp, storeSnapshot, type NcpTestApp } from './helpers.ts';
+
+describe('NCP operations not available in this deployment', () => {
+  let app: NcpTestApp;
+  before(async () => {
+    app = await startNcpApp();
+  });
+  after(() => app.close());
+
+  for (const [method, route, operation] of UNAVAILABLE_OPERATIONS) {
+    const path = route.replace(/:[A-Za-z]+/g, '42');
+    it(`${method} ${path}`, async () => {
+      const before = await storeSnapshot(app);
+      const body = method === 'POST' ? { certificateName: 'abc', commonName: 'example.com' } : undefined;
+      const res = await app.call({ method, path, ...(body ? { body } : {}) });
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.json, {
+        returnCode: '29001',
+        returnMessage: `${operation} is not available in this deployment: certkeeper keeps external certificates (withExternal) and does not issue certificates.`,
+      });
+      const viewer = await app.call({ method, path, ...(body ? { body } : {}), credentials: app.main.viewer });
+      assert.equal(viewer.status, method === 'GET' ? 200 : 401);
+      const anonymous = await fetch(new URL(path, app.baseUrl), { method });
+      assert.equal(anonymous.status, 401);
+      assert.deepEqual(await storeSnapshot(app), before);
+    });
+  }
+});

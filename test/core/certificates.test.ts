@@ -1,0 +1,144 @@
+/**
+ * Core certificate use-cases against a real store: the permission matrix, tenant isolation,
+ * replace-in-place, audited key reads, derived status with an injected clock, and input guards.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Actor } from '../../src/core/actor.ts';
+import { createCore, type Core } from '../../src/core/core.ts';
+import type { ImportOptions } from '../../src/core/certificates.ts';
+import { AppError, type ErrorCode } from '../../src/domain/errors.ts';
+import { certificateStatus } from '../../src/domain/status.ts';
+import { openStore, type StoreHandle } from '../../src/store/open.ts';
+import { TestClock } from '../helpers/app.ts';
+import { storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
+import { days, mintBundle, mintLeaf, type Bundle } from '../helpers/pki.ts';
+
+const options: ImportOptions = { origin: 'cli', policy: { requireKey: true, allowEd25519: true, nameRule: null } };
+
+async function rejects(work: Promise<unknown>, code: ErrorCode): Promise<void> {
+  await assert.rejects(work, (error: unknown) => {
+    assert.ok(error instanceof AppError, String(error));
+    assert.equal(error.code, code, error.message);
+    return true;
+  });
+}
+
+for (const target of storeTargets) {
+  describe(`core certificates on ${target.name}`, { skip: target.skip }, () => {
+    let location: TestLocation;
+    let store: StoreHandle;
+    let core: Core;
+    let clock: TestClock;
+    let bundle: Bundle;
+    let admin: Actor;
+    let viewer: Actor;
+    let otherAdmin: Actor;
+
+    before(async () => {
+      location = await target.fresh();
+      store = await openStore(location.options({ masterKey: testMasterKey() }));
+      clock = new TestClock();
+      core = createCore(store, clock);
+      const a = await core.tenants.create('tenant-a');
+      const b = await core.tenants.create('tenant-b');
+      admin = { tenantId: a.id, id: 'A-ADMIN', role: 'ADMIN', remoteAddress: '127.0.0.1' };
+      viewer = { tenantId: a.id, id: 'A-VIEWER', role: 'VIEWER', remoteAddress: '127.0.0.1' };
+      otherAdmin = { tenantId: b.id, id: 'B-ADMIN', role: 'ADMIN', remoteAddress: null };
+      bundle = await mintBundle();
+    });
+
+    after(async () => {
+      await store.close();
+      await location.cleanup();
+    });
+
+    it('lets ADMIN import and VIEWER read, but not write or read keys', async () => {
+      const certificate = await core.certificates.import(admin, { name: 'www', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem }, options);
+      assert.equal((await core.certificates.get(viewer, certificate.certificateNo)).name, 'www');
+      await rejects(core.certificates.import(viewer, { name: 'v', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem }, options), 'permission_denied');
+      await rejects(core.certificates.delete(viewer, certificate.certificateNo), 'permission_denied');
+      await rejects(core.certificates.export(viewer, certificate.certificateNo, { includeKey: true }), 'permission_denied');
+      const withoutKey = await core.certificates.export(viewer, certificate.certificateNo, { includeKey: false });
+      assert.equal(withoutKey.privateKeyPem, null);
+      // NHN documents that a VIEWER may download the file, which holds the key.
+      const file = await core.certificates.readFile(viewer, certificate.certificateNo);
+      assert.equal(file.composed, true);
+      assert.ok(file.bytes.toString().includes('PRIVATE KEY'));
+    });
+
+    it('audits every key read, refused or not, without the key in the event', async () => {
+      const [certificate] = (await core.certificates.list(admin, { name: 'www', offset: 0, limit: 1 })).items;
+      assert.ok(certificate);
+      const bundleWithKey = await core.certificates.export(admin, certificate.certificateNo, { includeKey: true });
+      assert.match(bundleWithKey.privateKeyPem ?? '', /BEGIN PRIVATE KEY/);
+      const events = await core.audit.list(admin, { target: `certificate:${certificate.certificateNo}`, limit: 50 });
+      const keyReads = events.filter((e) => e.action === 'certificate.key.read');
+      assert.deepEqual(keyReads.map((e) => [e.actor, e.result]).sort(), [['A-ADMIN', 'success'], ['A-VIEWER', 'failure']]);
+      assert.ok(!JSON.stringify(events).includes('PRIVATE KEY'));
+      assert.ok(events.some((e) => e.action === 'certificate.file.read' && e.actor === 'A-VIEWER'));
+    });
+
+    it('keeps tenants apart: another tenant sees not_found, even for an existing number', async () => {
+      const [certificate] = (await core.certificates.list(admin, { name: 'www', offset: 0, limit: 1 })).items;
+      assert.ok(certificate);
+      await rejects(core.certificates.get(otherAdmin, certificate.certificateNo), 'not_found');
+      await rejects(core.certificates.export(otherAdmin, certificate.certificateNo, { includeKey: true }), 'not_found');
+      await rejects(core.certificates.delete(otherAdmin, certificate.certificateNo), 'not_found');
+      await rejects(core.certificates.replace(otherAdmin, certificate.certificateNo, { name: 'www', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem }, options), 'not_found');
+      assert.equal((await core.certificates.list(otherAdmin, { offset: 0, limit: 10 })).total, 0);
+      // The same certificate may live in another tenant.
+      const theirs = await core.certificates.import(otherAdmin, { name: 'www', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem }, options);
+      assert.notEqual(theirs.certificateNo, certificate.certificateNo);
+    });
+
+    it('refuses a duplicate certificate and a reused key with already_exists', async () => {
+      await rejects(core.certificates.import(admin, { name: 'www2', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem }, options), 'already_exists');
+      const sameKey = await mintLeaf(bundle.intermediate, { cn: 'other.example.com' });
+      await assert.rejects(
+        core.certificates.import(admin, { name: 'other', certificate: sameKey.pem, privateKey: sameKey.keyPem, chain: bundle.chainPem }, options),
+        (error: unknown) => error instanceof AppError && error.code === 'already_exists' && error.field === 'privateKey',
+      );
+    });
+
+    it('replaces in place: same number and name, new bytes', async () => {
+      const [certificate] = (await core.certificates.list(admin, { name: 'www', offset: 0, limit: 1 })).items;
+      assert.ok(certificate);
+      const renewed = await mintLeaf(bundle.intermediate, { freshKey: true, cn: 'www.example.com' });
+      const replaced = await core.certificates.replace(admin, certificate.certificateNo, { name: 'www', certificate: renewed.pem, privateKey: renewed.keyPem, chain: bundle.chainPem }, options);
+      assert.equal(replaced.certificateNo, certificate.certificateNo);
+      assert.equal(replaced.name, 'www');
+      assert.notEqual(replaced.facts.fingerprintSha256, certificate.facts.fingerprintSha256);
+      assert.equal((await core.certificates.get(admin, certificate.certificateNo)).certificatePem, renewed.pem);
+    });
+
+    it('derives status from the injected clock', async () => {
+      const [certificate] = (await core.certificates.list(admin, { name: 'www', offset: 0, limit: 1 })).items;
+      assert.ok(certificate);
+      assert.equal(certificateStatus(certificate, clock.now()), 'VALID');
+      clock.advance(days(365));
+      try {
+        assert.equal((await core.certificates.list(admin, { name: 'www', validity: 'expired', offset: 0, limit: 1 })).total, 1);
+        assert.equal((await core.certificates.list(admin, { name: 'www', validity: 'unexpired', offset: 0, limit: 1 })).total, 0);
+      } finally {
+        clock.advance(-days(365));
+      }
+    });
+
+    it('refuses control characters in list filters instead of failing in the driver', async () => {
+      await rejects(core.certificates.list(admin, { name: 'a\u0000b', offset: 0, limit: 10 }), 'invalid_argument');
+      await rejects(core.certificates.list(admin, { nameContains: '\u0000', offset: 0, limit: 10 }), 'invalid_argument');
+      await rejects(core.certificates.list(admin, { domain: 'x\ny', offset: 0, limit: 10 }), 'invalid_argument');
+    });
+
+    it('deletes, frees the name, never reuses the number', async () => {
+      const [certificate] = (await core.certificates.list(admin, { name: 'www', offset: 0, limit: 1 })).items;
+      assert.ok(certificate);
+      await rejects(core.certificates.delete(admin, certificate.certificateNo, { expectedName: 'not-www' }), 'not_found');
+      await core.certificates.delete(admin, certificate.certificateNo, { expectedName: 'www' });
+      await rejects(core.certificates.get(admin, certificate.certificateNo), 'not_found');
+      const again = await core.certificates.import(admin, { name: 'www', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem }, options);
+      assert.ok(again.certificateNo > certificate.certificateNo);
+    });
+  });
+}
