@@ -67,6 +67,20 @@ export default tseslint.config(
     rules: forbid([...ours('core'), ...ours('store'), ...ours('api'), ...ours('cli'), ...ours('app'), ...ours('server'), 'fastify', 'kysely', 'better-sqlite3', 'pg'], 'auth/ holds pure verification logic: it depends on domain/ only.'),
   },
   {
+    // web/: the console's browser code (plain ES modules, no build). It runs in the browser and
+    // talks to the server over HTTP only: it imports nothing but its own relative modules.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'navigator', 'history', 'fetch', 'URL', 'URLSearchParams', 'FormData', 'Blob', 'File', 'btoa', 'Intl', 'Node', 'Event', 'HashChangeEvent', 'SubmitEvent', 'AbortController', 'AbortSignal', 'HTMLElement', 'HTMLInputElement', 'HTMLTextAreaElement', 'HTMLSelectElement', 'HTMLButtonElement', 'HTMLDialogElement', 'HTMLFormElement', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'console'].map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\.{1,2}/)', message: 'web/ talks HTTP only: it imports its own relative modules, never a package.' }, { group: [...ours('src'), '**/node_modules/**'], message: 'web/ talks HTTP only: it never imports server code (docs/ARCHITECTURE.md).' }] }],
+    },
+  },
+  {
     files: ['src/cli/**/*.ts'],
     rules: forbid([...ours('api'), ...ours('store'), 'fastify', 'kysely', 'better-sqlite3', 'pg'], 'cli/ calls core through the composition root (src/app/), never store/ or a face.'),
   },

@@ -1,15 +1,26 @@
 /**
  * `certkeeper serve` (and `npm start`): open the app, create the first tenant and credential on an
- * empty store, serve HTTP, and shut down gracefully on SIGTERM/SIGINT.
+ * empty store, serve HTTP, run the edge provisioning worker, and shut down gracefully on
+ * SIGTERM/SIGINT: HTTP drains first, then the worker stops (its current target call is aborted
+ * and its claim released), then the store closes.
  */
 import type { Config } from '../config/config.ts';
+import type { ProvisioningWorker } from '../core/deploy/worker.ts';
 import { installSignalHandlers, startServer } from '../server/index.ts';
 import { openApp } from './app.ts';
 import { bootstrapIfEmpty } from './bootstrap.ts';
+import { startEdgeWorker } from './edge-worker.ts';
+import { EDGE_WORKER_DEFAULTS, type EdgeWorkerSettings } from './edge-worker-settings.ts';
 import { buildFaces } from './faces.ts';
 
-export async function serve(config: Config, io: { stdout: { write(text: string): unknown } }): Promise<void> {
+export interface ServeOptions {
+  /** The edge worker's lease and poll pause (edge-worker-settings.ts). */
+  edgeWorker?: EdgeWorkerSettings;
+}
+
+export async function serve(config: Config, io: { stdout: { write(text: string): unknown } }, options: ServeOptions = {}): Promise<void> {
   const app = await openApp(config);
+  let worker: ProvisioningWorker | null = null;
   try {
     const { credentialsFile } = await bootstrapIfEmpty(app.core, config.dataDir);
     const running = await startServer({
@@ -19,13 +30,22 @@ export async function serve(config: Config, io: { stdout: { write(text: string):
       faces: buildFaces(app.core, config),
       expiryHistogram: (asOf, bounds) => app.store.certificates.expiryHistogram(null, asOf, bounds),
     });
-    installSignalHandlers(running.app, app.store);
+    worker = startEdgeWorker(app, options.edgeWorker ?? EDGE_WORKER_DEFAULTS, running.app.log);
+    const edgeWorker = worker;
+    // The worker writes to the store: it stops before the store closes.
+    installSignalHandlers(running.app, {
+      async close() {
+        await edgeWorker.stop();
+        await app.store.close();
+      },
+    });
     io.stdout.write(`certkeeper listening on ${running.address} (${app.store.dialect}: ${app.store.location})\n`);
     if (credentialsFile) {
       // The path only: the secret stays in the 0600 file.
       io.stdout.write(`First start: tenant 'default' and an ADMIN credential were created. They are in ${credentialsFile}\n`);
     }
   } catch (error) {
+    await worker?.stop();
     await app.close();
     throw error;
   }

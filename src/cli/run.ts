@@ -6,6 +6,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openApp, type App } from '../app/app.ts';
+import { edgeWorkerSettings } from '../app/edge-worker-settings.ts';
 import { serve } from '../app/serve.ts';
 import { loadConfig } from '../config/config.ts';
 import { cliActor } from '../core/actor.ts';
@@ -14,6 +15,7 @@ import type { Certificate, Credential, Role, Tenant } from '../domain/model.ts';
 import { certificateStatus } from '../domain/status.ts';
 import type { ValidityFilter } from '../core/ports.ts';
 import { json, keyValues, table } from './output.ts';
+import { runTargetCommand } from './target.ts';
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -38,6 +40,10 @@ const USAGE = `Usage: certkeeper <command> [options]
   cert export [--tenant NAME] NUMBER [--out DIR] [--key]
   cert delete [--tenant NAME] NUMBER
   master-key rotate [--new-key BASE64]
+  target set [--tenant NAME] directory --path DIR [--reload-command CMD] [--reload-timeout 10s]
+  target set [--tenant NAME] webhook --url URL      (prints the signing secret once)
+  target show [--tenant NAME]
+  target clear [--tenant NAME]                      (refused while the tenant has edge slots)
 
 Options: --json prints machine-readable output. --tenant defaults to "default".
 Configuration comes from the environment: CERTKEEPER_DATA_DIR, DATABASE_URL, CERTKEEPER_MASTER_KEY, ...
@@ -64,6 +70,10 @@ const OPTIONS = {
   chain: { type: 'string' },
   out: { type: 'string' },
   'new-key': { type: 'string' },
+  path: { type: 'string' },
+  'reload-command': { type: 'string' },
+  'reload-timeout': { type: 'string' },
+  url: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Flags = ReturnType<typeof parseFlags>['values'];
@@ -90,7 +100,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     const config = loadConfig(io.env);
     if (group === 'serve') {
-      await serve(config, { stdout: io.stdout });
+      await serve(config, { stdout: io.stdout }, { edgeWorker: edgeWorkerSettings(io.env) });
       return 0;
     }
     app = await openApp(config);
@@ -235,6 +245,13 @@ async function dispatch(app: App, group: string, verb: string | undefined, args:
       const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
       const certificate = await core.certificates.delete(actor, certificateNumber(args[0]));
       out({ certificateNo: certificate.certificateNo, deleted: true }, `Deleted certificate ${certificate.certificateNo} (${certificate.name}).\n`);
+      return;
+    }
+    case 'target set':
+    case 'target show':
+    case 'target clear': {
+      const tenant = await core.tenants.get(flags.tenant ?? 'default');
+      await runTargetCommand(core, tenant, verb as 'set' | 'show' | 'clear', args, flags, out, (message) => new UsageError(message));
       return;
     }
     case 'master-key rotate': {

@@ -11,6 +11,8 @@
  * - anything else propagates as is (the face turns it into its generic internal error).
  */
 import type { AuditEvent, Certificate, CertificateOrigin, CertificateType, Credential, Role, Tenant } from '../domain/model.ts';
+import type { DeployTarget, DeployTargetSpec } from '../domain/deploy-target.ts';
+import type { CipherProfile, EdgeSlot, ItemRegion, ServiceRegion, TlsVersion } from '../domain/edge-slot.ts';
 import type { CertificateFacts } from '../domain/x509/types.ts';
 
 /** Injected clock: status and expiry are always computed against it. */
@@ -184,6 +186,187 @@ export interface AuditRepository {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Bearer tokens (NHN `POST /oauth2/token/create`)
+
+export interface NewToken {
+  /** SHA-256 of the token, lowercase hex. The token itself is never stored. */
+  tokenHash: string;
+  credentialId: number;
+  issuedAt: Date;
+  expiresAt: Date;
+}
+
+export interface TokenLookup {
+  /** The credential the token was issued to, revoked or not: callers check `revokedAt`. */
+  credential: Credential;
+  issuedAt: Date;
+  expiresAt: Date;
+}
+
+export interface TokenRepository {
+  /**
+   * Stores a token. In the same transaction, drops the credential's tokens that expired by
+   * `issuedAt` and, when it would hold more than `maxLivePerCredential`, its soonest-expiring ones.
+   */
+  insert(token: NewToken, maxLivePerCredential: number): Promise<void>;
+  findByHash(tokenHash: string): Promise<TokenLookup | null>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edge slots (Global Edge face) and deployment targets
+
+export interface NewSlot {
+  tenantId: number;
+  serviceRegion: ServiceRegion;
+  tlsVersion: TlsVersion;
+  cipherProfile: CipherProfile;
+  items: ReadonlyArray<{ region: ItemRegion; certificateNo: number }>;
+}
+
+export interface SlotPage {
+  items: EdgeSlot[];
+  /** Slots of the tenant that are not DELETED. */
+  total: number;
+}
+
+/** A user's change to a live slot. */
+export type SlotChange =
+  | { kind: 'certificate'; region: ItemRegion; certificateNo: number }
+  | { kind: 'tls'; tlsVersion: TlsVersion; cipherProfile: CipherProfile }
+  | { kind: 'delete' };
+
+/** What a worker's successful deployment published: the fingerprint of each item's certificate. */
+export interface PublishedItems {
+  /** itemId → SHA-256 fingerprint of the certificate published for it. */
+  fingerprints: ReadonlyMap<number, string>;
+}
+
+/** How a worker's completion went. */
+export type SlotCompletion = 'done' | 'changed' | 'lost';
+
+/**
+ * Slots and the worker's claims on them. Claims are row leases (`claimed_by`, `lease_until`), taken
+ * with one conditional UPDATE, so across processes on one database exactly one worker holds a slot.
+ * Every worker write is conditional on `claimed_by = workerId`: a worker whose lease was taken over
+ * changes nothing.
+ */
+export interface SlotRepository {
+  /** Inserts the slot (READY, generation 1) and its items in one transaction. */
+  create(slot: NewSlot, at: Date): Promise<EdgeSlot>;
+  /** Any status, DELETED included; null when missing or another tenant's. */
+  get(tenantId: number, slotId: number): Promise<EdgeSlot | null>;
+  /** Slots that are not DELETED, newest first. */
+  list(tenantId: number, page: { offset: number; limit: number }): Promise<SlotPage>;
+  /**
+   * Applies a user change to a slot in READY, PUBLISHING or RUNNING: bumps the generation, clears
+   * the backoff, sets the status (`statusAfterChange`, or DELETING). Null when the slot is missing,
+   * another tenant's, or not in one of those states.
+   */
+  change(tenantId: number, slotId: number, change: SlotChange, at: Date): Promise<EdgeSlot | null>;
+  /** Marks the tenant's RUNNING/PUBLISHING/READY slots that use the certificate for republishing; their ids. */
+  republishCertificate(tenantId: number, certificateNo: number, at: Date): Promise<number[]>;
+  /** Marks every RUNNING/PUBLISHING/READY slot of the tenant for republishing (its target changed); their ids. */
+  republishTenant(tenantId: number, at: Date): Promise<number[]>;
+  /**
+   * RUNNING slots whose published certificate is no longer the stored one (a replacement whose
+   * republish request was lost to a crash) are marked for republishing; their ids.
+   */
+  republishStale(at: Date): Promise<number[]>;
+  /** Slot ids (NCP instance numbers) using the certificate: every status but DELETED, ascending. */
+  usedBy(tenantId: number, certificateNo: number): Promise<number[]>;
+  /** `usedBy` for many certificates in one query; every asked number is a key. */
+  usedByMany(tenantId: number, certificateNos: readonly number[]): Promise<Map<number, number[]>>;
+  /** Certificate numbers the slot uses (empty when it is DELETED, missing or another tenant's). */
+  certificatesOf(tenantId: number, slotId: number): Promise<number[]>;
+  /** Slots of the tenant that are not DELETED. */
+  countLive(tenantId: number): Promise<number>;
+
+  // The worker's side.
+  /** Ids of slots with work (READY, PUBLISHING, DELETING), unclaimed or with an expired lease, not in backoff. */
+  due(now: Date, limit: number): Promise<number[]>;
+  /** Takes the slot if it is due: one conditional UPDATE. Null when another worker holds it or it has no work. */
+  claim(slotId: number, workerId: string, now: Date, leaseUntil: Date): Promise<EdgeSlot | null>;
+  /** Extends a held lease; false when the claim was lost. */
+  renew(slotId: number, workerId: string, leaseUntil: Date): Promise<boolean>;
+  /** READY → PUBLISHING under the worker's claim. */
+  markPublishing(slotId: number, workerId: string, at: Date): Promise<boolean>;
+  /**
+   * The target accepted `generation`: PUBLISHING/READY → RUNNING or DELETING → DELETED, claim
+   * released. 'changed' when the slot changed meanwhile (claim released, work stays due), 'lost'
+   * when another worker holds it.
+   */
+  succeed(slotId: number, workerId: string, generation: number, published: PublishedItems, at: Date): Promise<SlotCompletion>;
+  /**
+   * The target failed on `generation`: error recorded, attempts + 1, retry not before
+   * `nextAttemptAt`, claim released. When the slot changed meanwhile only the claim is released
+   * (the change is due at once). False when another worker holds the slot.
+   */
+  fail(slotId: number, workerId: string, generation: number, error: string, nextAttemptAt: Date, at: Date): Promise<boolean>;
+  /** Releases the claim without recording anything (shutdown). */
+  release(slotId: number, workerId: string): Promise<void>;
+}
+
+export interface StoredDeployTarget {
+  target: DeployTarget;
+  /** The webhook secret, sealed with context `deploy-target-secret:<tenantId>`. */
+  sealedSecret: SealedSecret | null;
+}
+
+export interface DeployTargetRepository {
+  get(tenantId: number): Promise<StoredDeployTarget | null>;
+  /** Creates or replaces the tenant's target. */
+  set(tenantId: number, spec: DeployTargetSpec, sealedSecret: SealedSecret | null, at: Date): Promise<DeployTarget>;
+  /** False when there was none. */
+  clear(tenantId: number): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Console sessions (the web console, src/api/console/)
+
+export interface NewSession {
+  /** SHA-256 of the session id, lowercase hex. The id itself is never stored. */
+  idHash: string;
+  credentialId: number;
+  createdAt: Date;
+  /** Absolute end of the session; the idle end is computed by core from `lastSeenAt`. */
+  expiresAt: Date;
+}
+
+export interface SessionLookup {
+  /** The credential the session belongs to, revoked or not: callers check `revokedAt`. */
+  credential: Credential;
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+}
+
+export interface SessionRepository {
+  /**
+   * Stores a session (`lastSeenAt` = `createdAt`). In the same transaction, drops the
+   * credential's sessions that are dead at `createdAt` (absolute end passed, or last seen before
+   * `idleCutoff`) and, when it would hold more than `maxLivePerCredential`, its soonest-ending ones.
+   */
+  insert(session: NewSession, options: { idleCutoff: Date; maxLivePerCredential: number }): Promise<void>;
+  findByHash(idHash: string): Promise<SessionLookup | null>;
+  /** Moves `lastSeenAt` forward to `at` (never back). */
+  touch(idHash: string, at: Date): Promise<void>;
+  /** Logout: the row is gone; deleting a missing session is not an error. */
+  delete(idHash: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard figures
+
+export interface CertificateStatsRepository {
+  /**
+   * For each window, the exact number of the tenant's live certificates whose notAfter lies in
+   * [from, to). Cost independent of the tenant's size (the expiry-day counters of migration 0003
+   * plus two partial days read from the not_after index).
+   */
+  countNotAfterBetween(tenantId: number, windows: ReadonlyArray<{ from: Date; to: Date }>): Promise<number[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The store as a whole
 
 export interface Store {
@@ -191,6 +374,11 @@ export interface Store {
   readonly credentials: CredentialRepository;
   readonly certificates: CertificateRepository;
   readonly audit: AuditRepository;
+  readonly tokens: TokenRepository;
+  readonly sessions: SessionRepository;
+  readonly certificateStats: CertificateStatsRepository;
+  readonly slots: SlotRepository;
+  readonly targets: DeployTargetRepository;
   readonly vault: Vault;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;

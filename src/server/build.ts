@@ -68,7 +68,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerDocsRoute(app, buildOpenApi([{ name: 'server', openapi: SERVER_OPENAPI }, ...faces], deps.version ?? '0.0.0'));
 
   try {
-    for (const face of faces) await registerFace(app, face);
+    for (const face of faces) await registerFace(app, face, faces);
     await app.ready();
   } catch (error) {
     // A face that cannot boot must not leave a half-built instance (timers, hooks) behind.

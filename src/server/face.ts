@@ -10,9 +10,21 @@
  *
  * Rules the mechanism enforces at build time (a violation throws from `buildServer`):
  * - every prefix starts with `/`, is not `/` itself and has no trailing slash;
- * - two faces may not share a prefix or nest one in the other (`validateFaces`);
+ * - two faces may not own the same prefix (`validateFaces`);
  * - every route a face registers lies under one of its prefixes, so its 404s and its routes
  *   agree on the envelope and a face cannot shadow `/healthz` or another face.
+ *
+ * Nested prefixes: a face may own a prefix inside another face's (the Global Edge face owns
+ * `/api/v1/certificate/provisioning` inside the NCP face's `/api/v1`). The LONGEST prefix wins,
+ * for everything under it:
+ * - routes: the outer face may not register a route under the inner prefix (build error); the
+ *   router prefers the inner face's static segments, and when an outer parametric route still
+ *   matches a URL under the inner prefix (`DELETE /api/v1/certificate/:certificateNo` for
+ *   `DELETE /api/v1/certificate/provisioning`), an `onRequest` hook the mechanism puts first in
+ *   the outer face answers the inner face's 404 instead;
+ * - 404s: each prefix has its own not-found handler; the router prefers the longer static prefix;
+ * - errors, 413 and bad bodies: the route's (or not-found handler's) face renders them;
+ * - errors raised before routing: `faceForUrl` picks the face of the longest matching prefix.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError } from '../domain/errors.ts';
@@ -99,15 +111,16 @@ export function validateFacePrefixes(face: FacePlugin): void {
   }
 }
 
-/** Every face's prefixes are well-formed, and no two faces own the same URL (equal or nested prefixes). */
+/**
+ * Every face's prefixes are well-formed and no prefix is owned twice. A prefix nested in
+ * another face's is allowed: the longer one wins (see the top of this file).
+ */
 export function validateFaces(faces: readonly FacePlugin[]): void {
   for (const face of faces) validateFacePrefixes(face);
   const owned = faces.flatMap((face) => face.prefixes.map((prefix) => ({ face, prefix })));
   for (const [i, a] of owned.entries()) {
     for (const b of owned.slice(i + 1)) {
-      if (underPrefix(a.prefix, [b.prefix]) || underPrefix(b.prefix, [a.prefix])) {
-        throw new Error(`faces ${a.face.name} and ${b.face.name} overlap: ${a.prefix} and ${b.prefix}`);
-      }
+      if (a.prefix === b.prefix) throw new Error(`faces ${a.face.name} and ${b.face.name} overlap: ${a.prefix} and ${b.prefix}`);
     }
   }
 }
@@ -116,19 +129,45 @@ function underPrefix(url: string, prefixes: readonly string[]): boolean {
   return prefixes.some((p) => url === p || url.startsWith(`${p}/`));
 }
 
+/** The longest prefix of `url` among `prefixes`, or undefined. */
+function longestPrefix(url: string, prefixes: readonly string[]): string | undefined {
+  let best: string | undefined;
+  for (const p of prefixes) if (underPrefix(url, [p]) && (best === undefined || p.length > best.length)) best = p;
+  return best;
+}
+
 /**
  * Registers one face as an encapsulated plugin: its error handler, its per-prefix not-found
  * handlers, its routes. Call it after the server-wide hooks are added so the face inherits them.
+ * `faces` is every face of the server (this one included), for the nested-prefix rules.
  */
-export async function registerFace(app: FastifyInstance, face: FacePlugin): Promise<void> {
+export async function registerFace(app: FastifyInstance, face: FacePlugin, faces: readonly FacePlugin[] = [face]): Promise<void> {
   validateFacePrefixes(face);
+  const allPrefixes = faces.flatMap((f) => f.prefixes);
+  // Prefixes of other faces nested inside one of this face's: what lies under them is theirs.
+  const innerOfOthers = new Map(faces.filter((f) => f !== face).flatMap((f) => f.prefixes.filter((p) => !face.prefixes.includes(p) && underPrefix(p, face.prefixes)).map((p) => [p, f] as const)));
 
   await app.register(async (scope) => {
     scope.addHook('onRoute', (route) => {
       if (!underPrefix(route.url, face.prefixes)) {
         throw new Error(`face ${face.name}: route ${route.method} ${route.url} is outside its prefixes ${face.prefixes.join(', ')}`);
       }
+      const owner = longestPrefix(route.url, allPrefixes);
+      if (owner !== undefined && innerOfOthers.has(owner)) {
+        throw new Error(`face ${face.name}: route ${route.method} ${route.url} is under ${owner}, which another face owns`);
+      }
     });
+    if (innerOfOthers.size > 0) {
+      // A parametric route of this face (`DELETE /api/v1/certificate/:certificateNo`) can match a
+      // URL under an inner face's prefix that no inner route serves: that URL is the inner face's
+      // 404. Added before the face's own hooks, so its authentication never sees such a request.
+      const inner = [...innerOfOthers.keys()];
+      scope.addHook('onRequest', async (request, reply) => {
+        const owner = longestPrefix(request.url.split('?', 1)[0] ?? request.url, [...face.prefixes, ...inner]);
+        const other = owner === undefined ? undefined : innerOfOthers.get(owner);
+        if (other) return sendFaceReply(reply, other.renderNotFound(request));
+      });
+    }
     scope.setErrorHandler((error, request, reply) => sendFaceReply(reply, renderFaceError(face, error, request)));
     for (const prefix of face.prefixes) {
       // A child with a prefix may set its own not-found handler; it inherits the error handler
@@ -144,8 +183,13 @@ export async function registerFace(app: FastifyInstance, face: FacePlugin): Prom
   });
 }
 
-/** The face owning `url` (path with optional query), if any. For errors raised before routing. */
+/** The face owning `url` (path with optional query): the one with the longest matching prefix. */
 export function faceForUrl(faces: readonly FacePlugin[], url: string): FacePlugin | undefined {
   const path = url.split('?', 1)[0] ?? url;
-  return faces.find((face) => underPrefix(path, face.prefixes));
+  let best: { face: FacePlugin; length: number } | undefined;
+  for (const face of faces) {
+    const prefix = longestPrefix(path, face.prefixes);
+    if (prefix !== undefined && (best === undefined || prefix.length > best.length)) best = { face, length: prefix.length };
+  }
+  return best?.face;
 }

@@ -27,9 +27,15 @@ import { StoreStartupError } from './errors.ts';
 import { parseMasterKey } from './master-key.ts';
 import { applyMigrations } from './migrations/index.ts';
 import { auditRepository } from './repositories/audit.ts';
+import { certificateStatsRepository } from './repositories/certificate-stats.ts';
 import { certificateRepository, type CertificateWriteHooks } from './repositories/certificates.ts';
 import { credentialRepository } from './repositories/credentials.ts';
+import { withSlotUsage } from './repositories/slot-usage.ts';
+import { slotRepository } from './repositories/slots.ts';
+import { deployTargetRepository } from './repositories/targets.ts';
 import { tenantRepository } from './repositories/tenants.ts';
+import { tokenRepository } from './repositories/tokens.ts';
+import { sessionRepository } from './repositories/sessions.ts';
 import { rotateMasterKey, type RotateMasterKeyOptions, type RotateMasterKeyResult } from './rotate-master-key.ts';
 import { inTransaction } from './transaction.ts';
 import { bootstrapVault } from './vault-bootstrap.ts';
@@ -82,13 +88,20 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
     );
     const vault = await openVault(db, masters, (work) => inTransaction(db, dialect, work));
     const keyConfig = { dataDir: options.dataDir, masterKey: options.masterKey };
+    const slots = slotRepository(db, dialect);
     return {
       dialect: dialect.label,
       location: connection.location,
       tenants: tenantRepository(db),
       credentials: credentialRepository(db),
-      certificates: certificateRepository(db, dialect, vault, options.hooks),
+      // usedBy and the usedByInstanceNo filter come from the edge slots (slot-usage.ts).
+      certificates: withSlotUsage(certificateRepository(db, dialect, vault, options.hooks), slots),
       audit: auditRepository(db),
+      tokens: tokenRepository(db, dialect),
+      slots,
+      targets: deployTargetRepository(db),
+      sessions: sessionRepository(db, dialect),
+      certificateStats: certificateStatsRepository(db),
       vault: { seal: (plaintext, context) => vault.seal(plaintext, context), open: (sealed, context) => vault.open(sealed, context) },
       async ping() {
         await sql`select 1`.execute(db);

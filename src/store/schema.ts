@@ -100,6 +100,32 @@ export interface CertificateDomainRow {
   domain: string;
 }
 
+/** Live certificates of a tenant (migration 0003; kept by repositories/certificate-counters.ts). */
+export interface CertificateCountRow {
+  tenant_id: number;
+  live: number;
+}
+
+/**
+ * Live certificates of a tenant whose `not_after` falls on one UTC day (`day`: whole days since
+ * 1970-01-01 UTC, floored). Rows that drop to zero are deleted.
+ */
+export interface CertificateExpiryDayRow {
+  tenant_id: number;
+  day: number;
+  n: number;
+}
+
+/**
+ * Live certificates of a tenant whose certificate_no is in [block × 4096, (block + 1) × 4096)
+ * (migrations/0003 `NUMBER_BLOCK`), for deep offsets of the default order. Zero rows are deleted.
+ */
+export interface CertificateNumberBlockRow {
+  tenant_id: number;
+  block: number;
+  n: number;
+}
+
 export interface AuditEventRow {
   id: Generated<number>;
   tenant_id: number | null;
@@ -121,5 +147,8 @@ export interface Database {
   certificate_keys: CertificateKeyRow;
   certificate_files: CertificateFileRow;
   certificate_domains: CertificateDomainRow;
+  certificate_counts: CertificateCountRow;
+  certificate_expiry_days: CertificateExpiryDayRow;
+  certificate_number_blocks: CertificateNumberBlockRow;
   audit_events: AuditEventRow;
 }

@@ -205,8 +205,14 @@ describe('face mechanism: build-time rules', () => {
     await assert.rejects(buildServer({ ...quiet(), faces: [alphaFace, { ...betaFace, prefixes: ['/alpha'], register: async () => {} }] }), /faces alpha and beta overlap: \/alpha and \/alpha/);
   });
 
-  it('refuses a face prefix nested in another face prefix', async () => {
-    await assert.rejects(buildServer({ ...quiet(), faces: [alphaFace, { ...betaFace, prefixes: ['/alpha/v2'], register: async () => {} }] }), /faces alpha and beta overlap: \/alpha and \/alpha\/v2/);
+  it('refuses an outer face route under a nested prefix another face owns', async () => {
+    const outer: FacePlugin = {
+      ...alphaFace,
+      async register(app) {
+        app.get('/alpha/inner/x', async () => 'x');
+      },
+    };
+    await assert.rejects(buildServer({ ...quiet(), faces: [outer, { ...betaFace, prefixes: ['/alpha/inner'], register: async () => {} }] }), /face alpha: route GET \/alpha\/inner\/x is under \/alpha\/inner, which another face owns/);
   });
 
   for (const prefix of ['/', 'alpha', '/alpha/', '/a/:id', '']) {

@@ -10,6 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { migrateStore, openStore, StoreStartupError } from '../../src/store/open.ts';
+import { migrationNames } from '../../src/store/migrations/index.ts';
+import { sqliteDialect } from '../../src/store/dialect.ts';
+
+/** Every migration the code ships, in order: a fresh store applies all of them once. */
+const ALL_MIGRATIONS = migrationNames(sqliteDialect);
 import { countRows, freshPostgres, freshSqlite, postgresSkip, rawQuery, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
 
 const run = promisify(execFile);
@@ -41,14 +46,14 @@ for (const target of storeTargets) {
   describe(`${target.name}: migrations`, { skip: target.skip }, () => {
     it('migrates once; later opens and migrate() apply nothing', () =>
       withLocation(target.fresh, async (location) => {
-        assert.deepEqual(await migrateStore(location.options()), ['0001-initial']);
+        assert.deepEqual(await migrateStore(location.options()), ALL_MIGRATIONS);
         assert.equal(existsSync(join(location.dataDir, 'master.key')), false, 'migrate alone needs no master key');
         assert.deepEqual(await migrateStore(location.options()), []);
         const store = await openStore(location.options());
         assert.deepEqual(await store.migrate(), []);
         await store.ping();
         await store.close();
-        assert.equal(await countRows(location, 'kysely_migration'), 1);
+        assert.equal(await countRows(location, 'kysely_migration'), ALL_MIGRATIONS.length);
         const indexes = location.databaseUrl
           ? await rawQuery(location, "select indexname as name from pg_indexes where schemaname = 'public'")
           : await rawQuery(location, "select name from sqlite_master where type = 'index'");
@@ -63,7 +68,7 @@ describe('postgres: two processes starting at once', { skip: postgresSkip }, () 
     withLocation(freshPostgres, async (location) => {
       const [a, b] = await Promise.all([openStore(location.options()), openStore(location.options())]);
       try {
-        assert.equal(await countRows(location, 'kysely_migration'), 1);
+        assert.equal(await countRows(location, 'kysely_migration'), ALL_MIGRATIONS.length);
         assert.equal(await countRows(location, 'data_keys'), 1);
         const sealed = await a.vault.seal(Buffer.from('shared'), 'ctx');
         assert.equal((await b.vault.open(sealed, 'ctx')).toString(), 'shared');
@@ -78,7 +83,7 @@ describe('postgres: two processes starting at once', { skip: postgresSkip }, () 
       const masterKey = testMasterKey();
       const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(location.options({ masterKey }))));
       try {
-        assert.equal(await countRows(location, 'kysely_migration'), 1);
+        assert.equal(await countRows(location, 'kysely_migration'), ALL_MIGRATIONS.length);
         assert.equal(await countRows(location, 'data_keys'), 1);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
@@ -116,7 +121,7 @@ describe('sqlite: processes starting at once on one data directory', { skip: sql
       `;
       const outputs = await Promise.all(Array.from({ length: 4 }, () => run(process.execPath, ['--input-type=module', '-e', script])));
       assert.deepEqual(outputs.map((o) => o.stdout.trim()), ['1', '1', '1', '1']);
-      assert.equal(await countRows(location, 'kysely_migration'), 1);
+      assert.equal(await countRows(location, 'kysely_migration'), ALL_MIGRATIONS.length);
       assert.equal(await countRows(location, 'data_keys'), 1);
     }));
 });

@@ -8,7 +8,7 @@ import type { Core } from '../../core/core.ts';
 import type { Action } from '../../core/policy.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { Certificate } from '../../domain/model.ts';
-import { ncpAuth } from './auth.ts';
+import { ncpAuth } from '../ncp-gateway/auth.ts';
 import type { ApiZone } from './dates.ts';
 import type { PresentContext } from './present.ts';
 
@@ -37,8 +37,11 @@ export function createNcpContext(core: Core, zone: ApiZone): NcpContext {
       }
       return { memberNo, now: core.clock.now(), zone };
     },
-    // One call per certificate: cheap while edge slots do not exist (the store answers []); the
-    // edge work should add a batch port rather than keep this loop.
-    usedBy: (actor, certificates) => Promise.all(certificates.map((c) => core.certificates.usedBy(actor, c.certificateNo))),
+    // One query for the whole page: the edge slots (instance numbers) using each certificate.
+    async usedBy(actor, certificates) {
+      if (certificates.length === 0) return [];
+      const users = await core.provisioning.usedByMany(actor, certificates.map((c) => c.certificateNo));
+      return certificates.map((c) => users.get(c.certificateNo) ?? []);
+    },
   };
 }

@@ -14,29 +14,12 @@
  */
 import { AppError, type ErrorCode } from '../../domain/errors.ts';
 import type { FaceReply } from '../../server/index.ts';
+import { gatewayReply, INTERNAL_DETAILS, UNAVAILABLE_DETAILS, type GatewayError } from '../ncp-gateway/errors.ts';
 
 // ---------------------------------------------------------------------------------------------
-// Gateway errors
+// Gateway errors: shared with the Global Edge face (src/api/ncp-gateway/errors.ts)
 
-export const GATEWAY_ERRORS = {
-  badRequest: { status: 400, errorCode: '100', message: 'Bad Request Exception' },
-  authenticationFailed: { status: 401, errorCode: '200', message: 'Authentication Failed' },
-  permissionDenied: { status: 401, errorCode: '210', message: 'Permission Denied' },
-  notFound: { status: 404, errorCode: '300', message: 'Not Found Exception' },
-  entityTooLarge: { status: 413, errorCode: '430', message: 'Request Entity Too Large' },
-  endpointError: { status: 503, errorCode: '500', message: 'Endpoint Error' },
-  unexpected: { status: 500, errorCode: '900', message: 'Unexpected Error' },
-} as const;
-
-export type GatewayError = keyof typeof GATEWAY_ERRORS;
-
-/** The details of every internal error: the cause is in the log, under the request id. */
-export const INTERNAL_DETAILS = 'An unexpected error occurred. Quote the x-request-id response header when reporting it.';
-
-export function gatewayReply(kind: GatewayError, details: string): FaceReply {
-  const { status, errorCode, message } = GATEWAY_ERRORS[kind];
-  return { status, body: { error: { errorCode, message, details } } };
-}
+export { GATEWAY_ERRORS, gatewayReply, INTERNAL_DETAILS, type GatewayError } from '../ncp-gateway/errors.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Service errors
@@ -157,7 +140,7 @@ export function renderNcpError(error: AppError): FaceReply {
   if (wire.kind === 'gateway') {
     // Internal and unavailable errors keep their cause in the log; the client gets a fixed text.
     if (wire.gateway === 'unexpected') return gatewayReply('unexpected', INTERNAL_DETAILS);
-    if (wire.gateway === 'endpointError') return gatewayReply('endpointError', 'The service is temporarily unavailable; retry later.');
+    if (wire.gateway === 'endpointError') return gatewayReply('endpointError', UNAVAILABLE_DETAILS);
     return gatewayReply(wire.gateway, error.message);
   }
   return serviceReply(wire, error);

@@ -4,17 +4,20 @@
  *
  * Prefixes: the face owns `/api/v1` and `/api/v2` whole, so any unknown path there answers
  * gateway error 300 in the NCP envelope. `DELETE /api/v1/certificate/{certificateNo}` needs a
- * prefix at or above `/api/v1/certificate` anyway, which already contains the Global Edge paths
- * (`/api/v1/certificate/provisioning…`). When the edge face arrives, src/server/face.ts must let a
- * face own a prefix nested inside another face's (the longer prefix wins, for routes and 404s)
- * and edge registers `/api/v1/certificate/provisioning`; this face needs no change for that.
+ * prefix at or above `/api/v1/certificate` anyway, which also contains the Global Edge paths:
+ * the edge face owns the nested prefix `/api/v1/certificate/provisioning`, and the face mechanism
+ * (src/server/face.ts) gives everything under it to that face (the longest prefix wins).
+ *
+ * Authentication, the gateway's error bodies and the JSON parser are the NCP gateway's
+ * (src/api/ncp-gateway/), shared with the edge face.
  */
 import type { Config } from '../../config/config.ts';
 import type { Core } from '../../core/core.ts';
 import type { FacePlugin } from '../../server/index.ts';
-import { installJsonParser } from './body.ts';
+import { installJsonParser } from '../ncp-gateway/body.ts';
+import { gatewayBodyTooLarge, gatewayNotFound, gatewayReply, INTERNAL_DETAILS } from '../ncp-gateway/errors.ts';
 import { createNcpContext } from './context.ts';
-import { gatewayReply, INTERNAL_DETAILS, renderNcpError } from './errors.ts';
+import { renderNcpError } from './errors.ts';
 import { NCP_OPENAPI } from './openapi.ts';
 import { registerUnavailableRoutes } from './routes-unavailable.ts';
 import { registerV1Routes } from './routes-v1.ts';
@@ -35,8 +38,8 @@ export function createNcpFace(core: Core, config: Pick<Config, 'apiTimezone' | '
     },
     renderError: (error) => renderNcpError(error),
     renderInternalError: () => gatewayReply('unexpected', INTERNAL_DETAILS),
-    renderNotFound: () => gatewayReply('notFound', 'No API matches this method and path.'),
-    renderBodyTooLarge: (_request, limitBytes) => gatewayReply('entityTooLarge', `The request body is larger than ${limitBytes} bytes.`),
+    renderNotFound: () => gatewayNotFound(),
+    renderBodyTooLarge: (_request, limitBytes) => gatewayBodyTooLarge(limitBytes),
     // Every protocol problem is the gateway's 400/100 (it has no 415); the text says which one.
     renderBadRequest: (_request, problem) => gatewayReply('badRequest', problem.message),
     openapi: NCP_OPENAPI,

@@ -12,7 +12,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../domain/errors.ts';
-import { actorOf } from './auth.ts';
+import { actorOf } from '../ncp-gateway/auth.ts';
 import type { NcpContext } from './context.ts';
 import { DELETE_NOT_FOUND, withOverrides } from './errors.ts';
 import { importOptions } from './policy.ts';

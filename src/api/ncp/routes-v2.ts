@@ -15,7 +15,7 @@ import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { Certificate } from '../../domain/model.ts';
 import type { ImportInput } from '../../domain/x509/ladder.ts';
-import { actorOf } from './auth.ts';
+import { actorOf } from '../ncp-gateway/auth.ts';
 import type { NcpContext } from './context.ts';
 import { formatV2Date } from './dates.ts';
 import { DELETE_NOT_FOUND, withOverrides } from './errors.ts';

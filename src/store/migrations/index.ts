@@ -14,12 +14,25 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { StoreDialect } from '../dialect.ts';
 import { initialSchema } from './0001-initial.ts';
+import { nhnTokensSchema } from './0002-nhn-tokens.ts';
+import { certificateCountersSchema } from './0003-certificate-counters.ts';
+import { edgeSlotsSchema } from './0004-edge-slots.ts';
+import { consoleSessionsSchema } from './0005-console-sessions.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '0001-initial': initialSchema(dialect),
+    '0002-nhn-tokens': nhnTokensSchema(dialect),
+    '0003-certificate-counters': certificateCountersSchema(dialect),
+    '0004-edge-slots': edgeSlotsSchema(dialect),
+    '0005-console-sessions': consoleSessionsSchema(dialect),
   };
+}
+
+/** Names of every migration, in application order. */
+export function migrationNames(dialect: StoreDialect): string[] {
+  return Object.keys(migrations(dialect));
 }
 
 /** Static provider: migrations are code imported above, not files discovered at run time. */

@@ -5,7 +5,32 @@
  *   create, replace and delete) falls in [from, to), deleted ones included.
  * - Order: the chosen key, then `certificate_no` in the same direction, so pages never overlap or
  *   skip rows with equal keys.
- * - `total` is a plain COUNT over the same filters (a later change replaces it with counters).
+ * - `total` is exact, and read two ways:
+ *   - a query whose only filter is `validity` (ALL, EXPIRED, UNEXPIRED: NCP v2 getCertificates
+ *     without a name, the NHN list, the console's unfiltered list) takes it from the counters
+ *     (certificate-counters.ts): a few rows plus at most half a day's certificates, whatever the
+ *     tenant's size;
+ *   - any other filter counts the matching rows, each through an index: `name` (unique among
+ *     live rows) and `certificateNo` (primary key) match 0 or 1 row, `domain` reads the
+ *     (tenant_id, domain) entries of that name, `changedBetween` the (tenant_id, updated_at)
+ *     range of the window, `usedByInstanceNo` nothing yet. `nameContains` is the exception: a
+ *     substring cannot use a b-tree, so it reads every live name of the tenant, from an index,
+ *     never the table (certificates_live_list or certificates_live_name). Linear in the tenant's
+ *     certificates, twice (the COUNT, then the page walk): about 90 ms (SQLite) to 125 ms
+ *     (PostgreSQL) at 200,000, so about half a second at a million (bench/store-counts.ts).
+ * - Pages: the numbers of the page are read first, then only those rows by primary key (a
+ *   "deferred join": the offset is walked in an index, never in the table). Where the walk starts:
+ *   - default order (certificateNo, either direction) without any filter (the NCP v2 list): from
+ *     offset `listTuning.blockSeekFromOffset` on, the block counters say which block of 4096
+ *     certificate numbers holds the offset and how many rows precede it, and the walk starts
+ *     there: at most one block's entries, whatever the offset (certificate-counters.ts
+ *     `locateOffset`);
+ *   - default order with a validity filter (the NHN list): walk certificates_live_list from the
+ *     start (notAfter is checked in the index), or read the matching not_after range and sort it,
+ *     whichever the counters say is shorter (`walkOrSort`); linear in the offset either way;
+ *   - other orders: their sort key's index from the start, linear in the offset.
+ *   "Linear" is index entries only: about 35 ns (SQLite) to 150 ns (PostgreSQL) each here, so
+ *   about 20 to 75 ms for an offset of 500,000 (bench/store-counts.ts).
  * - `nameContains` folds ASCII case only, on both dialects (SQLite's lower() and PostgreSQL's
  *   lower() under the column's "C" collation both do exactly that), so results agree.
  * - `domain` is an exact, case-insensitive match on one of the certificate's DNS names.
@@ -14,6 +39,8 @@ import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import { CERTIFICATE_PAGE_MAX, type CertificatePage, type CertificateQuery, type CertificateSort } from '../../core/ports.ts';
 import { certificateFromRow, ms } from '../rows.ts';
 import type { Database } from '../schema.ts';
+import { NUMBER_BLOCK } from '../migrations/0003-certificate-counters.ts';
+import { locateOffset, validityTotals } from './certificate-counters.ts';
 
 const SORT_COLUMNS = {
   certificateNo: 'certificate_no',
@@ -30,7 +57,15 @@ const containsPattern = (text: string): string => `%${asciiLower(text).replace(/
 
 type CertificateSelect = SelectQueryBuilder<Database, 'certificates', object>;
 
-function filtered(db: Kysely<Database>, query: CertificateQuery): CertificateSelect {
+/**
+ * How the validity term is written. `indexed`: plainly, the planner picks. `walk`: `+not_after`,
+ * which neither SQLite nor PostgreSQL can match to an index, so the not_after index is not
+ * chosen; the term is then checked inside the index being walked (certificates_live_list holds
+ * not_after).
+ */
+type ValidityTerm = 'indexed' | 'walk';
+
+function filtered(db: Kysely<Database>, query: CertificateQuery, validityTerm: ValidityTerm = 'indexed'): CertificateSelect {
   let select: CertificateSelect = db.selectFrom('certificates').where('tenant_id', '=', query.tenantId);
   if (query.changedBetween) {
     select = select.where('updated_at', '>=', ms(query.changedBetween.from)).where('updated_at', '<', ms(query.changedBetween.to));
@@ -48,23 +83,87 @@ function filtered(db: Kysely<Database>, query: CertificateQuery): CertificateSel
   }
   // A certificate is valid through its notAfter instant inclusive (RFC 5280).
   const asOf = ms(query.asOf);
-  if (query.validity === 'expired') select = select.where('not_after', '<', asOf);
-  if (query.validity === 'unexpired') select = select.where('not_after', '>=', asOf);
+  const notAfter = validityTerm === 'walk' ? sql<number>`+${sql.ref('not_after')}` : sql.ref<number>('not_after');
+  if (query.validity === 'expired') select = select.where(notAfter, '<', asOf);
+  if (query.validity === 'unexpired') select = select.where(notAfter, '>=', asOf);
   // Edge slots do not exist yet, so no certificate is used by any instance.
   if (query.usedByInstanceNo !== undefined) select = select.where(sql<boolean>`1 = 0`);
   return select;
 }
 
+/**
+ * From this offset on, an unfiltered default-order page starts its walk from the block counters
+ * (one small query, about what walking a few thousand index entries costs). Tests lower it.
+ */
+export const listTuning = { blockSeekFromOffset: NUMBER_BLOCK };
+
+/** True when no filter but `validity` applies: the total comes from the counters. */
+export function countedByCounters(query: CertificateQuery): boolean {
+  return (
+    query.changedBetween === undefined &&
+    query.name === undefined &&
+    (query.nameContains === undefined || query.nameContains === '') &&
+    query.certificateNo === undefined &&
+    query.domain === undefined &&
+    query.usedByInstanceNo === undefined
+  );
+}
+
+/** The exact total, and the tenant's live count when the counters gave it. */
+async function totalOf(db: Kysely<Database>, query: CertificateQuery): Promise<{ total: number; live: number | null }> {
+  if (countedByCounters(query)) {
+    const { live, expired } = await validityTotals(db, query.tenantId, ms(query.asOf));
+    const total = query.validity === 'expired' ? expired : query.validity === 'unexpired' ? live - expired : live;
+    return { total, live };
+  }
+  const { total } = await filtered(db, query)
+    .select((eb) => eb.fn.countAll<number>().as('total'))
+    .executeTakeFirstOrThrow();
+  return { total: Number(total), live: null };
+}
+
+/**
+ * Default order with a validity filter (the NHN list): walk certificates_live_list in number
+ * order, checking notAfter in the index, or read the matching not_after range and sort it,
+ * whichever touches fewer entries. The counters say how many match, so no guessing: the walk
+ * passes about (offset + limit) × live / matching entries, the range reads every matching one
+ * and sorts them (weighed 3 per entry). A rare EXPIRED set is read as a range; the usual
+ * UNEXPIRED majority is walked.
+ */
+function walkOrSort(offset: number, limit: number, total: number, live: number): 'walk' | 'sort' {
+  return (offset + limit) * (live / total) <= 3 * total ? 'walk' : 'sort';
+}
+
 export async function listCertificates(db: Kysely<Database>, query: CertificateQuery): Promise<CertificatePage> {
   const limit = Math.min(Math.max(Math.trunc(query.limit), 0), CERTIFICATE_PAGE_MAX);
   const offset = Math.max(Math.trunc(query.offset), 0);
-  const select = filtered(db, query);
-  const { total } = await select.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
-  if (limit === 0 || offset >= Number(total)) return { items: [], total: Number(total) };
+  const { total, live } = await totalOf(db, query);
+  if (limit === 0 || offset >= total) return { items: [], total };
   const direction = query.order ?? 'asc';
   const sortColumn = SORT_COLUMNS[query.sort ?? 'certificateNo'];
-  let ordered = select.selectAll().orderBy(sortColumn, direction);
-  if (sortColumn !== 'certificate_no') ordered = ordered.orderBy('certificate_no', direction);
-  const rows = await ordered.limit(limit).offset(offset).execute();
-  return { items: rows.map(certificateFromRow), total: Number(total) };
+  const validity = query.validity ?? 'all';
+  const byNumber = sortColumn === 'certificate_no';
+  const plan = byNumber && validity !== 'all' && live !== null ? walkOrSort(offset, limit, total, live) : null;
+
+  // The page's numbers first (the offset is walked in an index, never in the table), then their
+  // rows by primary key, in the same order.
+  let numbers = filtered(db, query, plan === 'walk' ? 'walk' : 'indexed').select('certificate_no');
+  // `+certificate_no` cannot be read in index order, so the planner takes the not_after range.
+  numbers = plan === 'sort' ? numbers.orderBy(sql`+${sql.ref('certificate_no')}`, direction) : numbers.orderBy(sortColumn, direction);
+  if (!byNumber) numbers = numbers.orderBy('certificate_no', direction);
+  let skip = offset;
+  if (byNumber && validity === 'all' && live !== null && offset >= listTuning.blockSeekFromOffset) {
+    const start = await locateOffset(db, query.tenantId, offset, direction);
+    // Null only when rows were deleted since the total was read: the page is past the end.
+    if (start === null) return { items: [], total };
+    numbers = direction === 'asc' ? numbers.where('certificate_no', '>=', start.block * NUMBER_BLOCK) : numbers.where('certificate_no', '<', (start.block + 1) * NUMBER_BLOCK);
+    skip = offset - start.before;
+  }
+  let rows = db
+    .selectFrom(numbers.limit(limit).offset(skip).as('page'))
+    .innerJoin('certificates', 'certificates.certificate_no', 'page.certificate_no')
+    .selectAll('certificates')
+    .orderBy(`certificates.${sortColumn}`, direction);
+  if (!byNumber) rows = rows.orderBy('certificates.certificate_no', direction);
+  return { items: (await rows.execute()).map(certificateFromRow), total };
 }

@@ -13,6 +13,10 @@
  *   the uploaded file (which holds the key too): a deleted certificate's key is never served
  *   again, so keeping it encrypted would only keep a liability. `hasPrivateKey` keeps saying
  *   whether it had one.
+ * - `insert`, `replace` (when the expiry day changes) and `markDeleted` keep the tenant's
+ *   counters (certificate-counters.ts) in the same transaction, as their last statements, so a
+ *   total read from the counters always equals a count of the rows. Every write of certificate
+ *   rows must go through here for that to hold.
  */
 import type { Kysely } from 'kysely';
 import type { CertificateRepository, NewCertificate } from '../../core/ports.ts';
@@ -24,6 +28,7 @@ import { certificateFromRow, factColumns, ms } from '../rows.ts';
 import type { Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
 import type { StoreVault } from '../vault.ts';
+import { adjustCounters, validityCounts } from './certificate-counters.ts';
 import { listCertificates } from './certificate-list.ts';
 
 const DAY_MS = 86_400_000;
@@ -92,6 +97,7 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
             .returningAll()
             .executeTakeFirstOrThrow();
           await writeDependents(trx, certificate.tenantId, inserted.certificate_no, certificate);
+          await adjustCounters(trx, certificate.tenantId, [{ certificateNo: Number(inserted.certificate_no), notAfter: Number(inserted.not_after), delta: 1 }]);
           await hooks.beforeCommit?.('insert', inserted.certificate_no);
           return inserted;
         });
@@ -104,19 +110,35 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
     async replace(tenantId, certificateNo, replacement, at) {
       try {
         const row = await inTransaction(db, dialect, async (trx) => {
-          const updated = await trx
-            .updateTable('certificates')
-            .set(contentColumns(replacement, at))
-            .where('tenant_id', '=', tenantId)
-            .where('certificate_no', '=', certificateNo)
-            .where('deleted_at', 'is', null)
-            .returningAll()
-            .executeTakeFirst();
-          if (!updated) return null;
+          // The counters need the notAfter being replaced. Compare-and-set on it: the update
+          // applies only if notAfter is still what was read; on PostgreSQL a concurrent replace
+          // that changed it in between makes the update match nothing (READ COMMITTED re-checks
+          // the condition on the newest row version after waiting for its lock), and we read
+          // again. On SQLite the write lock excludes that, so the first round always applies.
+          let previous: number;
+          let updated;
+          do {
+            const current = await trx.selectFrom('certificates').select('not_after').where('tenant_id', '=', tenantId).where('certificate_no', '=', certificateNo).where('deleted_at', 'is', null).executeTakeFirst();
+            if (!current) return null;
+            previous = Number(current.not_after);
+            updated = await trx
+              .updateTable('certificates')
+              .set(contentColumns(replacement, at))
+              .where('tenant_id', '=', tenantId)
+              .where('certificate_no', '=', certificateNo)
+              .where('deleted_at', 'is', null)
+              .where('not_after', '=', previous)
+              .returningAll()
+              .executeTakeFirst();
+          } while (!updated);
           await trx.deleteFrom('certificate_keys').where('certificate_no', '=', certificateNo).execute();
           await trx.deleteFrom('certificate_files').where('certificate_no', '=', certificateNo).execute();
           await trx.deleteFrom('certificate_domains').where('certificate_no', '=', certificateNo).execute();
           await writeDependents(trx, tenantId, certificateNo, replacement);
+          await adjustCounters(trx, tenantId, [
+            { certificateNo, notAfter: previous, delta: -1 },
+            { certificateNo, notAfter: Number(updated.not_after), delta: 1 },
+          ]);
           await hooks.beforeCommit?.('replace', certificateNo);
           return updated;
         });
@@ -172,16 +194,19 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
 
     async markDeleted(tenantId, certificateNo, at) {
       return inTransaction(db, dialect, async (trx) => {
-        const result = await trx
+        // RETURNING gives the notAfter of the row as deleted (after any concurrent replace).
+        const deleted = await trx
           .updateTable('certificates')
           .set({ deleted_at: ms(at), updated_at: ms(at) })
           .where('tenant_id', '=', tenantId)
           .where('certificate_no', '=', certificateNo)
           .where('deleted_at', 'is', null)
+          .returning('not_after')
           .executeTakeFirst();
-        if (result.numUpdatedRows === 0n) return false;
+        if (!deleted) return false;
         await trx.deleteFrom('certificate_keys').where('certificate_no', '=', certificateNo).execute();
         await trx.deleteFrom('certificate_files').where('certificate_no', '=', certificateNo).execute();
+        await adjustCounters(trx, tenantId, [{ certificateNo, notAfter: Number(deleted.not_after), delta: -1 }]);
         return true;
       });
     },
@@ -191,21 +216,11 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
       return [];
     },
 
-    /** Live certificates by validity bucket at `asOf`; `tenantId: null` counts every tenant (metrics). */
-    async countByValidity(tenantId, asOf) {
-      const at = ms(asOf);
-      let query = db
-        .selectFrom('certificates')
-        .where('deleted_at', 'is', null)
-        .select((eb) => [
-          eb.fn.countAll<number>().filterWhere('not_after', '<', at).as('expired'),
-          eb.fn.countAll<number>().filterWhere('not_before', '>', at).as('not_yet_valid'),
-          eb.fn.countAll<number>().filterWhere((f) => f.and([f('not_before', '<=', at), f('not_after', '>=', at)])).as('valid'),
-        ]);
-      if (tenantId !== null) query = query.where('tenant_id', '=', tenantId);
-      const row = await query.executeTakeFirstOrThrow();
-      return { valid: Number(row.valid), expired: Number(row.expired), notYetValid: Number(row.not_yet_valid) };
-    },
+    /**
+     * Live certificates by validity bucket at `asOf`; `tenantId: null` counts every tenant
+     * (metrics). From the counters, never a scan of the tenant: see certificate-counters.ts.
+     */
+    countByValidity: (tenantId, asOf) => validityCounts(db, tenantId, ms(asOf)),
 
     async expiryHistogram(tenantId, asOf, upperBoundsDays) {
       // One scan, one filtered count per bucket: the bound becomes a not_after cut-off.

@@ -1,5 +1,7 @@
 /**
- * Authentication and the gateway's permission check, as one `onRequest` hook per route, so they
+ * The NCP API Gateway's authentication and permission check, shared by every face behind it
+ * (Certificate Manager, Global Edge: same credentials, same signature, same 401 bodies), as one
+ * `onRequest` hook per route, so they
  * run before the body is read (an anonymous or read-only caller cannot make the server parse a
  * large body).
  *
@@ -49,6 +51,6 @@ export function ncpAuth(core: Core, action: Action) {
 /** The authenticated actor of a request that passed `ncpAuth`. */
 export function actorOf(request: FastifyRequest): Actor {
   const actor = actors.get(request);
-  if (!actor) throw new AppError('internal', 'NCP route without authentication hook');
+  if (!actor) throw new AppError('internal', 'NCP gateway route without authentication hook');
   return actor;
 }

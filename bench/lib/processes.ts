@@ -1,0 +1,152 @@
+/**
+ * Child processes of the benchmark: the certkeeper server (`node src/cli/main.ts serve`, exactly
+ * what `npm start` runs) and the ceiling server, each on its own event loop, started with the
+ * same Node as the benchmark. Plus the resident set size of a process, read from
+ * /proc/<pid>/status (VmRSS), sampled while it serves.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+export interface Child {
+  pid: number;
+  url: string;
+  /** Milliseconds from spawn to the "listening" line. */
+  listeningMs: number;
+  /** Milliseconds from spawn to the first 200 of GET /readyz (0 when not asked for). */
+  readyMs: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+interface StartOptions {
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  /** Waits for GET /readyz to answer 200 as well. */
+  readyz: boolean;
+  /** Extra node flags (e.g. --cpu-prof). */
+  nodeFlags?: string[];
+  label: string;
+}
+
+const LISTENING = /listening on (http:\/\/\S+)/;
+
+async function start(options: StartOptions): Promise<Child> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...options.args], { cwd: ROOT, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-20_000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const m = LISTENING.exec(stdout);
+      if (m) resolve(m[1]!);
+    });
+    void exited.then((code) => reject(new Error(`${options.label} exited (${code}) before listening:\n${stdout}\n${stderr}`)));
+  });
+  const listeningMs = performance.now() - t0;
+  let readyMs = 0;
+  if (options.readyz) {
+    for (;;) {
+      const ok = await fetch(`${url}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) break;
+      if (performance.now() - t0 > 60_000) throw new Error(`${options.label}: /readyz not ready after 60 s`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    readyMs = performance.now() - t0;
+  }
+  // Keep draining stdout (warn-level logs) so the child never blocks on a full pipe.
+  child.stdout.resume();
+  return {
+    pid: child.pid!,
+    url,
+    listeningMs,
+    readyMs,
+    process: child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Environment for a child: the parent's, minus certkeeper's own settings, plus `set`. */
+function childEnv(set: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CERTKEEPER_') && k !== 'DATABASE_URL') env[k] = v;
+  return { ...env, ...set };
+}
+
+export interface ServerSettings {
+  dataDir: string;
+  databaseUrl?: string;
+  masterKey: string;
+  logLevel: string;
+  nodeFlags?: string[];
+}
+
+/** `node src/cli/main.ts serve` on a free port; resolves when /readyz answers 200. */
+export function startCertkeeper(settings: ServerSettings): Promise<Child> {
+  return start({
+    label: 'certkeeper',
+    args: ['src/cli/main.ts', 'serve'],
+    readyz: true,
+    nodeFlags: settings.nodeFlags ?? [],
+    env: childEnv({
+      CERTKEEPER_DATA_DIR: settings.dataDir,
+      CERTKEEPER_HOST: '127.0.0.1',
+      CERTKEEPER_PORT: '0',
+      CERTKEEPER_MASTER_KEY: settings.masterKey,
+      CERTKEEPER_LOG_LEVEL: settings.logLevel,
+      ...(settings.databaseUrl ? { DATABASE_URL: settings.databaseUrl } : {}),
+    }),
+  });
+}
+
+export function startCeiling(logLevel: string): Promise<Child> {
+  return start({ label: 'ceiling', args: ['bench/lib/ceiling-server.ts'], readyz: false, env: childEnv({ CERTKEEPER_LOG_LEVEL: logLevel }) });
+}
+
+/** VmRSS of a process in bytes, or null when it is gone. */
+export async function rssBytes(pid: number): Promise<number | null> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Samples VmRSS every `everyMs` until stopped; returns the largest sample (bytes). */
+export function sampleRss(pid: number, everyMs = 200): { stop(): Promise<number> } {
+  let max = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const rss = await rssBytes(pid);
+      if (rss !== null && rss > max) max = rss;
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      const last = await rssBytes(pid);
+      return Math.max(max, last ?? 0);
+    },
+  };
+}

@@ -1,0 +1,496 @@
+/**
+ * The HTTP benchmark: certkeeper's hot endpoints at 10,000, 100,000 (and 1,000,000) certificates in
+ * one tenant, on SQLite and PostgreSQL, through the real server over loopback, against a bare
+ * Fastify ceiling measured in the same run.
+ *
+ *   npm run bench                               10,000 and 100,000 certificates, both stores
+ *   npm run bench -- --scale 1000000            adds 1,000,000
+ *   npm run bench -- --stores sqlite --scales 10000 --seconds 2      quick look
+ *
+ * Options: --scale N (repeatable: adds scales), --scales a,b (replaces the list), --stores
+ * sqlite,postgres, --seconds 5 (per run), --warmup 2, --connections 32, --page-size 100 (NCP v2
+ * pages), --imports 1500 and --import-warmup 150 (distinct RSA-2048 certificates per import
+ * run), --pool 1000 (seed pool), --startups 3, --only id,id (cases), --profile (server under
+ * --cpu-prof, profiles in bench/results/profiles/), --no-write (no JSON, no BENCHMARKS.md),
+ * --keep (leave the stores behind).
+ *
+ * For each store and scale: a fresh store seeded by bench/lib/seed.ts; the server started
+ * `--startups` times as `node src/cli/main.ts serve` (CERTKEEPER_LOG_LEVEL=warn) in its own
+ * process, timing spawn → first 200 of /readyz, the last start kept; each case probed once
+ * (must answer 200 and succeed), its response given to the ceiling server (bench/lib/ceiling-server.ts,
+ * its own process, same Node and logger level), then autocannon drives the endpoint (warm-up,
+ * then the measured run, server VmRSS sampled) and right after the ceiling with the same requests.
+ * Import runs last, a fixed number of distinct certificates each sent once, NCP-signed per request.
+ *
+ * Cases (NCP requests signed per request in autocannon's setupRequest, java-raw variant):
+ * - ncp-v1-name   GET /api/v1/certificates?certificateName=<a random live name>
+ * - ncp-v2-page1  GET /api/v2/certificate/getCertificates?page=1&pageSize=<page-size>
+ * - ncp-v2-deep   the same, page = half the pages (offset ≈ live / 2)
+ * - nhn-list      GET /certmanager/v1.3/appkeys/<appKey>/certificates?status=UNEXPIRED (bearer token; NHN's default page of 10)
+ * - nhn-download  GET /certmanager/v1.3/appkeys/<appKey>/certificates/<random pool name>/files
+ * - edge-list     GET /api/v1/certificate/provisioning (1,000 slots; Global Edge's default page of 15)
+ * - ncp-import    POST /api/v2/certificate/withExternal (RSA-2048 leaf + 2-certificate chain + key)
+ */
+import { cpus, availableParallelism, totalmem, type as osType, release } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import type { AutocannonRequest } from 'autocannon';
+import { signedHeaders } from '../test/helpers/ncp-client.ts';
+import { combine, machineBusy, runLoad, type LoadResult } from './lib/load.ts';
+import { importPool, seedPool, type Pool } from './lib/pools.ts';
+import { ROOT, rssBytes, startCeiling, startCertkeeper, type Child } from './lib/processes.ts';
+import { checkTargets, RESULTS_DIR, updateBenchmarksMd, writeResults, type CaseKind, type CaseResult, type LoadSummary, type Machine, type ScaleResult, type StoreResults } from './lib/results.ts';
+import { freshLocation, PG_ADMIN_URL, seedStore, type Location, type Seeded } from './lib/seed.ts';
+
+const { values } = parseArgs({
+  options: {
+    scale: { type: 'string', multiple: true, default: [] },
+    scales: { type: 'string' },
+    stores: { type: 'string', default: 'sqlite,postgres' },
+    seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '32' },
+    'page-size': { type: 'string', default: '100' },
+    imports: { type: 'string', default: '1500' },
+    'import-warmup': { type: 'string', default: '150' },
+    pool: { type: 'string', default: '1000' },
+    startups: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
+    'quiet-cpu': { type: 'string', default: '0.3' },
+    'quiet-wait': { type: 'string', default: '120' },
+    only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+
+const SCALES = [...new Set([...(values.scales ?? '10000,100000').split(','), ...values.scale].map((s) => Number(s.trim())))].filter((n) => Number.isInteger(n) && n > 0).sort((a, b) => a - b);
+const STORES = values.stores.split(',').map((s) => s.trim()) as Array<'sqlite' | 'postgres'>;
+const SECONDS = Number(values.seconds);
+const WARMUP = Number(values.warmup);
+const CONNECTIONS = Number(values.connections);
+const PAGE_SIZE = Number(values['page-size']);
+const IMPORTS = Number(values.imports);
+const IMPORT_WARMUP = Number(values['import-warmup']);
+const POOL = Number(values.pool);
+const STARTUPS = Math.max(1, Number(values.startups));
+const ROUNDS = Math.max(1, Number(values.rounds));
+const QUIET_CPU = Number(values['quiet-cpu']);
+const QUIET_WAIT_S = Number(values['quiet-wait']);
+const ONLY = values.only ? new Set(values.only.split(',')) : null;
+const LOG_LEVEL = 'warn';
+for (const s of STORES) if (s !== 'sqlite' && s !== 'postgres') throw new Error(`unknown store ${s}`);
+
+const log = (line: string): void => console.log(line);
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+interface Wire {
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+interface Case {
+  id: string;
+  label: string;
+  kind: CaseKind;
+  method: 'GET' | 'POST';
+  /** A typical request, for the report. */
+  shown: string;
+  /** The next request to send. */
+  next(): Wire;
+  /** Checks the probe's answer (status 200 already checked); returns a note for the log. */
+  check(body: Buffer, contentType: string): string;
+}
+
+interface Context {
+  url: string;
+  seeded: Seeded;
+  token: string;
+  importPool: Pool;
+  /** Next import pool index (shared by warm-up and measured runs: each certificate is sent once). */
+  importNext: { i: number };
+}
+
+function ncp(seeded: Seeded, method: 'GET' | 'POST', path: string, body?: string): Wire {
+  const headers: Record<string, string> = { accept: 'application/json', ...signedHeaders({ method, url: path, accessKey: seeded.accessKey, secretKey: seeded.secretKey, variant: 'java-raw' }) };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  return body === undefined ? { path, headers } : { path, headers, body };
+}
+
+function json(body: Buffer): Record<string, unknown> {
+  return JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+}
+
+function ncpOk(body: Buffer): Record<string, unknown> {
+  const parsed = json(body);
+  if (parsed.returnCode !== '0') throw new Error(`NCP answered ${body.toString('utf8').slice(0, 300)}`);
+  return parsed;
+}
+
+function cases(ctx: Context): Case[] {
+  const { seeded } = ctx;
+  const deepPage = Math.max(1, Math.floor(seeded.live / PAGE_SIZE / 2));
+  const nhnBase = `/certmanager/v1.3/appkeys/${seeded.appKey}/certificates`;
+  const nhnHeaders = { accept: 'application/json', 'x-nhn-authorization': `Bearer ${ctx.token}` };
+  const v2 = (page: number) => `/api/v2/certificate/getCertificates?page=${page}&pageSize=${PAGE_SIZE}`;
+  // Past the end of the pool (the ceiling's runs, which ignore the body) it wraps around; an
+  // import run that got there would see its repeats refused, counted as failures.
+  const importBody = (i: number): string => {
+    const leaf = ctx.importPool.leaves[i % ctx.importPool.leaves.length]!;
+    return JSON.stringify({ certificateName: `imp-${i}`, privateKey: leaf.keyPem, certificateBody: leaf.certPem, certificateChain: ctx.importPool.chainPem });
+  };
+  const all: Case[] = [
+    {
+      id: 'ncp-v1-name',
+      label: 'NCP v1 list, name filter',
+      kind: 'list',
+      method: 'GET',
+      shown: 'GET /api/v1/certificates?certificateName=<random live name>',
+      next: () => ncp(seeded, 'GET', `/api/v1/certificates?certificateName=${seeded.liveName(Math.random())}`),
+      check: (body) => {
+        const r = ncpOk(body);
+        if (r.totalRows !== 1) throw new Error(`expected one certificate, got ${String(r.totalRows)}`);
+        return '1 certificate';
+      },
+    },
+    {
+      id: 'ncp-v2-page1',
+      label: `NCP v2 getCertificates page 1 (${PAGE_SIZE})`,
+      kind: 'list',
+      method: 'GET',
+      shown: `GET ${v2(1)}`,
+      next: () => ncp(seeded, 'GET', v2(1)),
+      check: (body) => {
+        const r = ncpOk(body);
+        if (r.totalCount !== seeded.live) throw new Error(`totalCount ${String(r.totalCount)}, expected ${seeded.live}`);
+        return `totalCount ${String(r.totalCount)}, ${(r.sslCertificateList as unknown[]).length} items`;
+      },
+    },
+    {
+      id: 'ncp-v2-deep',
+      label: `NCP v2 getCertificates deep page (${PAGE_SIZE})`,
+      kind: 'list',
+      method: 'GET',
+      shown: `GET ${v2(deepPage)}`,
+      next: () => ncp(seeded, 'GET', v2(deepPage)),
+      check: (body) => {
+        const r = ncpOk(body);
+        const items = r.sslCertificateList as Array<{ certificateNo: number }>;
+        if (items.length !== PAGE_SIZE) throw new Error(`deep page holds ${items.length} items`);
+        return `page ${deepPage}, certificateNo ${items[0]!.certificateNo}…`;
+      },
+    },
+    {
+      id: 'nhn-list',
+      label: 'NHN v1.3 list UNEXPIRED (10)',
+      kind: 'list',
+      method: 'GET',
+      shown: `GET /certmanager/v1.3/appkeys/<appKey>/certificates?status=UNEXPIRED`,
+      next: () => ({ path: `${nhnBase}?status=UNEXPIRED`, headers: nhnHeaders }),
+      check: (body) => {
+        const r = json(body) as { header: { isSuccessful: boolean }; body: { totalCount: number; data: unknown[] } };
+        if (!r.header.isSuccessful || r.body.data.length === 0) throw new Error(`NHN answered ${body.toString('utf8').slice(0, 300)}`);
+        return `totalCount ${r.body.totalCount}`;
+      },
+    },
+    {
+      id: 'nhn-download',
+      label: 'NHN v1.3 file download',
+      kind: 'download',
+      method: 'GET',
+      shown: `GET /certmanager/v1.3/appkeys/<appKey>/certificates/<random pool name>/files`,
+      next: () => ({ path: `${nhnBase}/${seeded.poolNames[Math.floor(Math.random() * seeded.poolNames.length)]}/files`, headers: nhnHeaders }),
+      check: (body, type) => {
+        const text = body.toString('utf8');
+        if (!type.startsWith('application/octet-stream') || !text.includes('PRIVATE KEY')) throw new Error(`download answered ${type}: ${text.slice(0, 200)}`);
+        return `${body.length} bytes (certificate, chain, key)`;
+      },
+    },
+    {
+      id: 'edge-list',
+      label: 'Edge list (15 of 1,000 slots)',
+      kind: 'list',
+      method: 'GET',
+      shown: 'GET /api/v1/certificate/provisioning',
+      next: () => ncp(seeded, 'GET', '/api/v1/certificate/provisioning'),
+      check: (body) => {
+        const r = json(body) as { code: string; result: { content: unknown[]; pageable: { totalCount: number } } };
+        if (r.code !== '0000' || r.result.content.length === 0) throw new Error(`Edge answered ${body.toString('utf8').slice(0, 300)}`);
+        return `totalCount ${r.result.pageable.totalCount}`;
+      },
+    },
+    {
+      id: 'ncp-import',
+      label: 'NCP v2 import (RSA-2048 + chain)',
+      kind: 'import',
+      method: 'POST',
+      shown: 'POST /api/v2/certificate/withExternal',
+      next: () => ncp(seeded, 'POST', '/api/v2/certificate/withExternal', importBody(ctx.importNext.i++)),
+      check: (body) => {
+        ncpOk(body);
+        return 'imported';
+      },
+    },
+  ];
+  return all.filter((c) => ONLY === null || ONLY.has(c.id));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a case
+
+/**
+ * The machine is shared: before a case, wait (up to --quiet-wait seconds) until everything else
+ * uses less than --quiet-cpu of the CPUs, measured over one second while the benchmark is idle.
+ * Returns the last measurement, recorded with the case.
+ */
+async function waitForQuiet(): Promise<number> {
+  const until = performance.now() + QUIET_WAIT_S * 1000;
+  let busy = await machineBusy();
+  let told = false;
+  while (busy > QUIET_CPU && performance.now() < until) {
+    if (!told) log(`      (other processes use ${(busy * 100).toFixed(0)}% of the CPUs: waiting up to ${QUIET_WAIT_S} s for < ${(QUIET_CPU * 100).toFixed(0)}%)`);
+    told = true;
+    await new Promise((r) => setTimeout(r, 2000));
+    busy = await machineBusy();
+  }
+  return busy;
+}
+
+async function send(base: string, method: string, wire: Wire): Promise<{ status: number; type: string; body: Buffer }> {
+  const response = await fetch(base + wire.path, { method, headers: wire.headers, body: wire.body ?? null });
+  return { status: response.status, type: response.headers.get('content-type') ?? '', body: Buffer.from(await response.arrayBuffer()) };
+}
+
+/** autocannon's request list: every request built by `next`, its path rewritten for the ceiling. */
+function requestsOf(c: Case, ceilingPath: string | null, onBody?: (status: number, body: string) => void): AutocannonRequest[] {
+  return [
+    {
+      method: c.method,
+      // Replaced by setupRequest before every request (autocannon builds each client's first one too).
+      path: ceilingPath ?? '/',
+      setupRequest: (request) => {
+        const wire = c.next();
+        request.path = ceilingPath ?? wire.path;
+        request.headers = wire.headers;
+        if (wire.body !== undefined) request.body = wire.body;
+        return request;
+      },
+      ...(onBody ? { onResponse: (status: number, body: string) => onBody(status, body) } : {}),
+    },
+  ];
+}
+
+const summary = (r: LoadResult): LoadSummary => ({ rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, meanMs: r.meanMs, ok: r.ok, non2xx: r.non2xx, errors: r.errors, seconds: r.seconds });
+
+const fmtRun = (r: LoadResult): string =>
+  `${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms${r.non2xx + r.errors > 0 ? `  (${r.non2xx} non-2xx${r.firstBadStatus ? ` e.g. ${r.firstBadStatus}` : ''}, ${r.errors} errors)` : ''}`;
+
+async function runCase(c: Case, ctx: Context, server: Child, ceiling: Child): Promise<CaseResult> {
+  // Probe: the endpoint must answer 200 and succeed; its answer becomes the ceiling's.
+  const probe = await send(ctx.url, c.method, c.next());
+  if (probe.status !== 200) throw new Error(`${c.id}: HTTP ${probe.status}: ${probe.body.toString('utf8').slice(0, 300)}`);
+  const note = c.check(probe.body, probe.type);
+  const isJson = probe.type.includes('json');
+  const payload = isJson ? { contentType: probe.type, json: JSON.parse(probe.body.toString('utf8')) as unknown } : { contentType: probe.type, base64: probe.body.toString('base64') };
+  await fetch(`${ceiling.url}/__payload/${c.id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+  const ceilingPath = `/c/${c.id}`;
+  const ceilingProbe = await send(ceiling.url, c.method, { ...c.next(), path: ceilingPath });
+  log(`    ${c.label}: ${note}; response ${probe.body.length} bytes (ceiling ${ceilingProbe.body.length})`);
+
+  const otherLoad = await waitForQuiet();
+  let failures = 0;
+  const onBody = (status: number, body: string): void => {
+    if (status !== 200 || !body.includes('"returnCode":"0"')) failures++;
+  };
+  const endpointRun = (spec: { seconds?: number; amount?: number; rss: boolean }): Promise<LoadResult> =>
+    runLoad({ url: ctx.url, connections: CONNECTIONS, ...(spec.amount !== undefined ? { amount: spec.amount } : { seconds: spec.seconds! }), requests: requestsOf(c, null, c.kind === 'import' ? onBody : undefined), ...(spec.rss ? { rssPid: server.pid } : {}) });
+  const ceilingRun = async (seconds: number): Promise<LoadResult> => {
+    // Same requests (headers, bodies); the import pool index moves on, which the ceiling ignores.
+    const saved = ctx.importNext.i;
+    try {
+      return await runLoad({ url: ceiling.url, connections: CONNECTIONS, seconds, requests: requestsOf(c, ceilingPath) });
+    } finally {
+      ctx.importNext.i = saved;
+    }
+  };
+
+  // Warm-up, then ROUNDS slices of endpoint and ceiling in turn, so that whatever else the
+  // machine does hits both alike. Import: a fixed number of distinct certificates, each sent once.
+  if (c.kind === 'import') await endpointRun({ amount: IMPORT_WARMUP, rss: false });
+  else await endpointRun({ seconds: WARMUP, rss: false });
+  await ceilingRun(Math.min(WARMUP, 1));
+  failures = 0;
+  const endpointRuns: LoadResult[] = [];
+  const ceilingRuns: LoadResult[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    endpointRuns.push(await endpointRun(c.kind === 'import' ? { amount: Math.ceil(IMPORTS / ROUNDS), rss: true } : { seconds: SECONDS / ROUNDS, rss: true }));
+    ceilingRuns.push(await ceilingRun(SECONDS / ROUNDS));
+  }
+  const endpoint = combine(endpointRuns);
+  const ceil = combine(ceilingRuns);
+  log(`      endpoint ${fmtRun(endpoint)}${endpoint.rssMaxBytes ? `  RSS ${(endpoint.rssMaxBytes / 1e6).toFixed(0)} MB` : ''}${failures ? `  ${failures} imports refused` : ''}`);
+  log(`      ceiling  ${fmtRun(ceil)}  → ratio ${((endpoint.rps / ceil.rps) * 100).toFixed(0)}%   (other load before: ${(otherLoad * 100).toFixed(0)}% CPU)`);
+  return {
+    id: c.id,
+    label: c.label,
+    kind: c.kind,
+    request: c.shown,
+    responseBytes: probe.body.length,
+    ceilingResponseBytes: ceilingProbe.body.length,
+    endpoint: summary(endpoint),
+    ceiling: summary(ceil),
+    ratio: endpoint.rps / ceil.rps,
+    rssMaxBytes: endpoint.rssMaxBytes,
+    otherLoad,
+    ...(failures > 0 ? { note: `${failures} imports refused` } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A store at one scale
+
+async function nhnToken(url: string, seeded: Seeded): Promise<string> {
+  const response = await fetch(`${url}/oauth2/token/create`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${seeded.accessKey}:${seeded.secretKey}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`token endpoint answered ${response.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+async function timeMetrics(url: string): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const r = await fetch(`${url}/metrics`);
+    await r.arrayBuffer();
+    samples.push(performance.now() - t);
+  }
+  return median(samples);
+}
+
+async function runScale(store: 'sqlite' | 'postgres', scale: number, pools: { seed: Pool; imports: Pool }, ceiling: Child): Promise<ScaleResult> {
+  log(`\n== ${store}, ${scale.toLocaleString('en-US')} certificates`);
+  const where: Location = await freshLocation(store);
+  let server: Child | null = null;
+  try {
+    const seeded = await seedStore(where, pools.seed, scale, log);
+    log(`  seeded in ${seeded.timings.totalS.toFixed(1)} s; database ${(seeded.dbBytes / 1e6).toFixed(0)} MB`);
+
+    const readyMs: number[] = [];
+    const listeningMs: number[] = [];
+    const profileDir = join(RESULTS_DIR, 'profiles', `${store}-${scale}`);
+    if (values.profile) await mkdir(profileDir, { recursive: true });
+    for (let k = 0; k < STARTUPS; k++) {
+      const last = k === STARTUPS - 1;
+      const nodeFlags = last && values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+      const started = await startCertkeeper({ dataDir: where.dataDir, masterKey: where.masterKey, logLevel: LOG_LEVEL, nodeFlags, ...(where.databaseUrl ? { databaseUrl: where.databaseUrl } : {}) });
+      readyMs.push(started.readyMs);
+      listeningMs.push(started.listeningMs);
+      if (last) server = started;
+      else await started.stop();
+    }
+    const running = server!;
+    log(`  start-up to /readyz: ${readyMs.map((x) => `${Math.round(x)} ms`).join(', ')} (listening at ${listeningMs.map((x) => Math.round(x)).join(', ')} ms)`);
+
+    const ctx: Context = { url: running.url, seeded, token: await nhnToken(running.url, seeded), importPool: pools.imports, importNext: { i: 0 } };
+    const idle = await rssBytes(running.pid);
+    let maxServing = idle ?? 0;
+    const results: CaseResult[] = [];
+    for (const c of cases(ctx)) {
+      const r = await runCase(c, ctx, running, ceiling);
+      results.push(r);
+      maxServing = Math.max(maxServing, r.rssMaxBytes ?? 0);
+    }
+    const metricsScrapeMs = await timeMetrics(running.url);
+    log(`  RSS idle ${((idle ?? 0) / 1e6).toFixed(0)} MB, max while serving ${(maxServing / 1e6).toFixed(0)} MB; GET /metrics ${metricsScrapeMs.toFixed(0)} ms`);
+    return {
+      scale,
+      seed: { live: seeded.live, rows: seeded.rows, slots: seeded.slots, timings: seeded.timings, dbBytes: seeded.dbBytes },
+      startup: { readyMs, listeningMs, medianReadyMs: median(readyMs) },
+      rss: { idleBytes: idle, maxServingBytes: maxServing },
+      metricsScrapeMs,
+      cases: results,
+    };
+  } finally {
+    await server?.stop();
+    if (values.keep) log(`  kept: ${where.databaseUrl ?? where.dataDir}`);
+    else await where.cleanup();
+  }
+}
+
+async function storeVersion(store: 'sqlite' | 'postgres'): Promise<string> {
+  if (store === 'sqlite') {
+    const db = new Database(':memory:');
+    try {
+      return `SQLite ${(db.prepare('select sqlite_version() as v').get() as { v: string }).v}, better-sqlite3`;
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    return `PostgreSQL ${(await client.query<{ v: string }>('show server_version')).rows[0]!.v.split(' ')[0] ?? ''}`;
+  } finally {
+    await client.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+const machine: Machine = { nproc: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, os: `${osType()} ${release()}` };
+const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+log(`certkeeper HTTP benchmark: ${STORES.join(', ')} × ${SCALES.map((s) => s.toLocaleString('en-US')).join(', ')} certificates`);
+log(`machine: ${machine.nproc} CPUs (${machine.cpu}), ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${machine.node}; ${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP} s warm-up`);
+
+const t = performance.now();
+const seed = await seedPool(POOL);
+log(`seed pool: ${POOL} P-256 leaves minted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+const imports = ONLY && !ONLY.has('ncp-import') ? { chainPem: '', leaves: [] } : await importPool(IMPORTS + IMPORT_WARMUP + CONNECTIONS * 8 + 50, log);
+
+const ceiling = await startCeiling(LOG_LEVEL);
+if (!values['no-write']) await mkdir(RESULTS_DIR, { recursive: true });
+try {
+  for (const store of STORES) {
+    const startedAt = new Date().toISOString();
+    const results: StoreResults = {
+      version: 1,
+      date: startedAt.slice(0, 10),
+      startedAt,
+      finishedAt: startedAt,
+      store,
+      storeVersion: await storeVersion(store),
+      machine,
+      command,
+      settings: { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP, pageSize: PAGE_SIZE, imports: IMPORTS, importWarmup: IMPORT_WARMUP, poolSize: POOL, logLevel: LOG_LEVEL },
+      scales: [],
+      targets: [],
+    };
+    for (const scale of SCALES) {
+      results.scales.push(await runScale(store, scale, { seed, imports }, ceiling));
+      results.finishedAt = new Date().toISOString();
+      results.targets = checkTargets(results);
+      if (!values['no-write']) await writeResults(results);
+    }
+    log(`\n${store}: targets at ${Math.max(...SCALES).toLocaleString('en-US')} certificates`);
+    for (const check of results.targets) log(`  ${check.met ? 'met   ' : 'MISSED'} ${check.target}: ${check.value}`);
+    if (!values['no-write']) {
+      log(`  written: ${await writeResults(results)}`);
+      await updateBenchmarksMd(join(ROOT, 'BENCHMARKS.md'));
+    }
+  }
+} finally {
+  await ceiling.stop();
+}

@@ -1,0 +1,40 @@
+/**
+ * Security headers on every response under `/console` (pages, files, API and errors alike).
+ *
+ * The Content-Security-Policy allows only this origin's own files: no inline script or style, no
+ * eval, no other origin (no CDN), no plugins, no framing, no <base>. Trusted Types are required
+ * and no policy may be created, so an HTML string can never reach a DOM sink (web/ builds every
+ * element with createElement/textContent).
+ */
+import type { FastifyInstance } from 'fastify';
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "require-trusted-types-for 'script'",
+  "trusted-types 'none'",
+].join('; ');
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=(), usb=()',
+};
+
+/** Adds the headers in the console's scope (an onRequest hook, so errors and 404s get them too). */
+export function installSecurityHeaders(app: FastifyInstance): void {
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers(SECURITY_HEADERS);
+  });
+}

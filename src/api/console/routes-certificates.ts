@@ -1,0 +1,85 @@
+/**
+ * Reading certificates: the dashboard, the list, one certificate with its chain and users, and its
+ * audit history. Handlers are thin: authenticate (auth.ts), parse, call core, present.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Actor } from '../../core/actor.ts';
+import type { Core } from '../../core/core.ts';
+import type { AuditEvent, Certificate } from '../../domain/model.ts';
+import { callerOf, consoleAuth } from './auth.ts';
+import { certificateNoParam, positiveInt, type Json } from './body.ts';
+import { chainView } from './chain.ts';
+import { auditEvent, certificateSummary, factsOf } from './present.ts';
+import { parseListQuery } from './query.ts';
+
+const HISTORY_PAGE = 50;
+
+/**
+ * The successful import of this certificate: the `certificate.import` success recorded under
+ * `certificate-name:<name>` at or after its creation. Names are unique among live certificates, so
+ * only this certificate's import can have succeeded under its name since it was created.
+ */
+async function importEvent(core: Core, actor: Actor, certificate: Certificate): Promise<AuditEvent[]> {
+  const events = await core.audit.list(actor, { target: `certificate-name:${certificate.name}`, action: 'certificate.import', limit: 20 });
+  const found = events.filter((e) => e.result === 'success' && e.at.getTime() >= certificate.createdAt.getTime()).at(-1);
+  return found ? [found] : [];
+}
+
+export function registerCertificateRoutes(app: FastifyInstance, core: Core): void {
+  const auth = consoleAuth(core);
+
+  app.get('/console/api/dashboard', { onRequest: auth }, async (request) => {
+    const { actor } = callerOf(request);
+    const dashboard = await core.dashboard.read(actor);
+    return {
+      asOf: dashboard.asOf.toISOString(),
+      counts: dashboard.counts,
+      expiring: dashboard.expiring,
+      soonest: dashboard.soonest.map((c) => certificateSummary(c, dashboard.asOf)),
+      recent: dashboard.recent.map(auditEvent),
+    };
+  });
+
+  app.get('/console/api/certificates', { onRequest: auth }, async (request) => {
+    const { actor } = callerOf(request);
+    const { query, page, pageSize, impossible } = parseListQuery(request.query);
+    const now = core.clock.now();
+    const result = impossible ? { items: [], total: 0 } : await core.certificates.list(actor, query);
+    return {
+      items: result.items.map((c) => certificateSummary(c, now)),
+      total: result.total,
+      page,
+      pageSize,
+      pages: Math.ceil(result.total / pageSize),
+    };
+  });
+
+  app.get('/console/api/certificates/:certificateNo', { onRequest: auth }, async (request) => {
+    const { actor } = callerOf(request);
+    const certificateNo = certificateNoParam(request.params);
+    const certificate = await core.certificates.get(actor, certificateNo);
+    const usedBy = await core.certificates.usedBy(actor, certificateNo);
+    const now = core.clock.now();
+    return {
+      ...certificateSummary(certificate, now),
+      fileName: certificate.fileName,
+      facts: factsOf(certificate.facts),
+      chain: chainView(certificate, now),
+      usedBy,
+    };
+  });
+
+  app.get('/console/api/certificates/:certificateNo/history', { onRequest: auth }, async (request) => {
+    const { actor } = callerOf(request);
+    const certificateNo = certificateNoParam(request.params);
+    // The certificate must be the caller's (another tenant's answers like a missing one).
+    const certificate = await core.certificates.get(actor, certificateNo);
+    const before = positiveInt((request.query ?? {}) as Json, 'before', 0, Number.MAX_SAFE_INTEGER);
+    const events = await core.audit.list(actor, { target: `certificate:${certificateNo}`, limit: HISTORY_PAGE + 1, ...(before > 0 ? { beforeId: before } : {}) });
+    const page = events.slice(0, HISTORY_PAGE);
+    const last = events.length <= HISTORY_PAGE;
+    // Its import was recorded under its name (it had no number yet): the oldest event, on the last page.
+    if (last) page.push(...(await importEvent(core, actor, certificate)));
+    return { items: page.map(auditEvent), next: last ? null : (page.at(-1)?.id ?? null) };
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * The NCP API Gateway's own error bodies (reference cloud-apis.md §2.3), shared by every face that
+ * sits behind the gateway (Certificate Manager and Global Edge):
+ *
+ *   {"error":{"errorCode":"<n>","message":"<fixed text>","details":"<why>"}}
+ *
+ * with the gateway's HTTP status. The gateway answers these before (or instead of) the service:
+ * authentication (200), permission (210), routing (300), malformed requests (100), body size
+ * (430), an unavailable or crashing endpoint (500, 900).
+ */
+import type { FaceReply } from '../../server/index.ts';
+
+export const GATEWAY_ERRORS = {
+  badRequest: { status: 400, errorCode: '100', message: 'Bad Request Exception' },
+  authenticationFailed: { status: 401, errorCode: '200', message: 'Authentication Failed' },
+  permissionDenied: { status: 401, errorCode: '210', message: 'Permission Denied' },
+  notFound: { status: 404, errorCode: '300', message: 'Not Found Exception' },
+  entityTooLarge: { status: 413, errorCode: '430', message: 'Request Entity Too Large' },
+  endpointError: { status: 503, errorCode: '500', message: 'Endpoint Error' },
+  unexpected: { status: 500, errorCode: '900', message: 'Unexpected Error' },
+} as const;
+
+export type GatewayError = keyof typeof GATEWAY_ERRORS;
+
+/** The details of every internal error: the cause is in the log, under the request id. */
+export const INTERNAL_DETAILS = 'An unexpected error occurred. Quote the x-request-id response header when reporting it.';
+
+/** The details of an unavailable store: retrying later helps. */
+export const UNAVAILABLE_DETAILS = 'The service is temporarily unavailable; retry later.';
+
+export function gatewayReply(kind: GatewayError, details: string): FaceReply {
+  const { status, errorCode, message } = GATEWAY_ERRORS[kind];
+  return { status, body: { error: { errorCode, message, details } } };
+}
+
+/** The gateway's 404 for a method and path no route serves. */
+export const gatewayNotFound = (): FaceReply => gatewayReply('notFound', 'No API matches this method and path.');
+
+/** The gateway's 413 for a body over the limit. */
+export const gatewayBodyTooLarge = (limitBytes: number): FaceReply => gatewayReply('entityTooLarge', `The request body is larger than ${limitBytes} bytes.`);

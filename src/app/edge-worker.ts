@@ -1,0 +1,31 @@
+/**
+ * The edge provisioning worker as `serve` runs it: on the app's store, core and clock, woken by
+ * every slot change made through this process, logging through the server's logger.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { createProvisioningWorker, type ProvisioningWorker, type WorkerLog } from '../core/deploy/worker.ts';
+import type { App } from './app.ts';
+import type { EdgeWorkerSettings } from './edge-worker-settings.ts';
+
+function workerLog(logger: FastifyBaseLogger): WorkerLog {
+  const log = logger.child({ component: 'edge-worker' });
+  return {
+    info: (fields, message) => log.info(fields, message),
+    warn: (fields, message) => log.warn(fields, message),
+    error: (fields, message) => log.error(fields, message),
+  };
+}
+
+export function startEdgeWorker(app: App, settings: EdgeWorkerSettings, logger: FastifyBaseLogger): ProvisioningWorker {
+  const worker = createProvisioningWorker({
+    store: app.store,
+    clock: app.core.clock,
+    audit: app.core.audit,
+    leaseMs: settings.leaseMs,
+    pollMs: settings.pollMs,
+    changes: (listener) => app.core.provisioning.onChange(listener),
+    log: workerLog(logger),
+  });
+  worker.start();
+  return worker;
+}

@@ -1,0 +1,78 @@
+/**
+ * Checks what an operator asks for as a deployment target and turns it into a DeployTargetSpec
+ * (docs/compat/edge.md, "Deployment targets"). Refusals are `invalid_argument` naming the option.
+ *
+ * - directory: an absolute path (no NUL, at most 1024 characters); the reload command split by
+ *   argv.ts (no shell); the timeout 1 s to 600 s (default 10 s).
+ * - webhook: an absolute `https://` URL, or `http://` to a loopback host only (localhost,
+ *   127.0.0.0/8, ::1), since the body carries a private key; no user name or password in the URL
+ *   (it would be kept in clear), no fragment, at most 2048 characters.
+ */
+import { isIP } from 'node:net';
+import { isAbsolute, normalize } from 'node:path';
+import type { DeployTargetSpec } from '../../domain/deploy-target.ts';
+import { AppError } from '../../domain/errors.ts';
+import { splitCommand } from './argv.ts';
+
+export const RELOAD_TIMEOUT_DEFAULT_MS = 10_000;
+export const RELOAD_TIMEOUT_MIN_MS = 1_000;
+export const RELOAD_TIMEOUT_MAX_MS = 600_000;
+const PATH_MAX = 1024;
+const URL_MAX = 2048;
+
+export type DeployTargetInput =
+  | { kind: 'directory'; path: string; reloadCommand?: string | null; reloadTimeoutMs?: number }
+  | { kind: 'webhook'; url: string };
+
+const invalid = (field: string, message: string): AppError => new AppError('invalid_argument', message, { field });
+
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+  if (host.toLowerCase() === 'localhost') return true;
+  if (isIP(host) === 4) return host.split('.')[0] === '127';
+  if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
+  return false;
+}
+
+function directorySpec(input: Extract<DeployTargetInput, { kind: 'directory' }>): DeployTargetSpec {
+  const path = input.path;
+  if (typeof path !== 'string' || path === '') throw invalid('path', 'A directory target needs --path DIR.');
+  if (path.length > PATH_MAX || path.includes('\u0000')) throw invalid('path', `The path must be at most ${PATH_MAX} characters, without NUL.`);
+  if (!isAbsolute(path)) throw invalid('path', `The path must be absolute (got a relative path); the server resolves nothing against its own working directory.`);
+  const timeout = input.reloadTimeoutMs ?? RELOAD_TIMEOUT_DEFAULT_MS;
+  if (!Number.isInteger(timeout) || timeout < RELOAD_TIMEOUT_MIN_MS || timeout > RELOAD_TIMEOUT_MAX_MS) {
+    throw invalid('reloadTimeout', `The reload timeout must be from ${RELOAD_TIMEOUT_MIN_MS / 1000} s to ${RELOAD_TIMEOUT_MAX_MS / 1000} s.`);
+  }
+  const command = input.reloadCommand ?? null;
+  return { kind: 'directory', path: normalize(path).replace(/(.)\/+$/, '$1'), reloadCommand: command === null || command === '' ? null : splitCommand(command), reloadTimeoutMs: timeout };
+}
+
+function webhookSpec(input: Extract<DeployTargetInput, { kind: 'webhook' }>): DeployTargetSpec {
+  const text = input.url;
+  if (typeof text !== 'string' || text === '') throw invalid('url', 'A webhook target needs --url URL.');
+  if (text.length > URL_MAX) throw invalid('url', `The URL must be at most ${URL_MAX} characters.`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalid('url', 'The URL is not an absolute URL (https://host/path).');
+  }
+  if (url.username !== '' || url.password !== '') throw invalid('url', 'The URL may not carry a user name or password: it is stored in clear. The HMAC signature authenticates certkeeper to the receiver.');
+  if (url.hash !== '') throw invalid('url', 'The URL may not have a fragment (#…).');
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw invalid('url', 'Plain http:// is allowed to a loopback host only (localhost, 127.0.0.0/8, ::1): the request carries a private key. Use https://.');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid('url', 'The URL must be https:// (or http:// to a loopback host).');
+  return { kind: 'webhook', url: url.toString() };
+}
+
+export function deployTargetSpec(input: DeployTargetInput): DeployTargetSpec {
+  switch (input.kind) {
+    case 'directory':
+      return directorySpec(input);
+    case 'webhook':
+      return webhookSpec(input);
+    default:
+      throw invalid('kind', 'The target kind must be directory or webhook.');
+  }
+}

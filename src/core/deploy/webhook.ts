@@ -1,0 +1,91 @@
+/**
+ * The `webhook` target: one POST per publish or removal to the configured URL, JSON body,
+ * signed so the receiver knows it comes from certkeeper and is fresh:
+ *
+ *   x-certkeeper-event:      slot.publish | slot.delete
+ *   x-certkeeper-delivery:   <slotId>-<generation>   (the same for every retry of one change)
+ *   x-certkeeper-timestamp:  milliseconds since the epoch (certkeeper's clock)
+ *   x-certkeeper-signature:  v1=<hex HMAC-SHA256(key = secret (UTF-8), data = timestamp + "." + body)>
+ *
+ * Any 2xx is success. Redirects are not followed (a 3xx is a failure: the bundle holds a private
+ * key and goes only where the operator said). Each request times out after `timeoutMs`; the
+ * worker retries failures with exponential backoff (domain/edge-slot.ts `retryDelayMs`).
+ * docs/compat/edge.md documents the body and shows how to verify the signature.
+ */
+import { createHmac } from 'node:crypto';
+import type { DeployTargetSpec } from '../../domain/deploy-target.ts';
+import { TLS_PROTOCOLS } from '../../domain/edge-slot.ts';
+import type { Clock } from '../ports.ts';
+import { fullChainOf, type DeployBundle, type Deployer } from './deployer.ts';
+
+type WebhookSpec = Extract<DeployTargetSpec, { kind: 'webhook' }>;
+
+export const SIGNATURE_HEADER = 'x-certkeeper-signature';
+export const TIMESTAMP_HEADER = 'x-certkeeper-timestamp';
+export const EVENT_HEADER = 'x-certkeeper-event';
+export const DELIVERY_HEADER = 'x-certkeeper-delivery';
+
+/** `v1=<hex>` over `timestamp + "." + body`. */
+export function webhookSignature(secret: string, timestamp: string, body: string): string {
+  return `v1=${createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${timestamp}.${body}`, 'utf8').digest('hex')}`;
+}
+
+export function publishPayload(bundle: DeployBundle) {
+  return {
+    event: 'slot.publish',
+    slotId: bundle.slotId,
+    generation: bundle.generation,
+    serviceRegion: bundle.serviceRegion,
+    tlsVersion: bundle.tlsVersion,
+    tlsProtocols: TLS_PROTOCOLS[bundle.tlsVersion],
+    cipherProfile: bundle.cipherProfile,
+    certificateNo: bundle.certificateNo,
+    certificateName: bundle.certificateName,
+    commonName: bundle.commonName,
+    domains: bundle.domains,
+    notBefore: bundle.notBefore.toISOString(),
+    notAfter: bundle.notAfter.toISOString(),
+    fingerprintSha256: bundle.fingerprintSha256,
+    certificate: bundle.certificatePem,
+    chain: bundle.chainPems.join(''),
+    fullchain: fullChainOf(bundle),
+    privkey: bundle.privateKeyPem,
+  };
+}
+
+export function webhookDeployer(spec: WebhookSpec, secret: string, deps: { clock: Clock; fetch: typeof fetch; timeoutMs: number }): Deployer {
+  async function send(event: string, delivery: string, payload: unknown, signal: AbortSignal): Promise<void> {
+    const body = JSON.stringify(payload);
+    const timestamp = String(deps.clock.now().getTime());
+    let response: Response;
+    try {
+      response = await deps.fetch(spec.url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'certkeeper-edge',
+          [EVENT_HEADER]: event,
+          [DELIVERY_HEADER]: delivery,
+          [TIMESTAMP_HEADER]: timestamp,
+          [SIGNATURE_HEADER]: webhookSignature(secret, timestamp, body),
+        },
+        body,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(deps.timeoutMs)]),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      throw new Error(`The webhook ${spec.url} could not be reached (${cause === 'TimeoutError' ? `no answer within ${deps.timeoutMs / 1000} s` : cause}).`, { cause: error });
+    }
+    // Drain the body so the connection can be reused; its text is not trusted further than a hint.
+    const text = (await response.text().catch(() => '')).replace(/\s+/g, ' ').trim().slice(0, 200);
+    if (response.status < 200 || response.status > 299) {
+      throw new Error(`The webhook ${spec.url} answered HTTP ${response.status}${text ? `: ${text}` : ''}.`);
+    }
+  }
+
+  return {
+    publish: (bundle, signal) => send('slot.publish', `${bundle.slotId}-${bundle.generation}`, publishPayload(bundle), signal),
+    remove: (slot, signal) => send('slot.delete', `${slot.slotId}-${slot.generation}`, { event: 'slot.delete', slotId: slot.slotId, generation: slot.generation }, signal),
+  };
+}

@@ -1,0 +1,262 @@
+/**
+ * The provisioning worker: moves slots READY → PUBLISHING → RUNNING and DELETING → DELETED by
+ * publishing to (or removing from) the tenant's deployment target. Started by `serve`, stopped
+ * before the store closes; tests drive it with `runOnce()`.
+ *
+ * - State lives in the store only, so a restart (or another process) carries on where a crash
+ *   stopped: a slot stays PUBLISHING/DELETING until a worker completes it.
+ * - One worker per slot at a time, across processes: a worker works on a slot only after
+ *   `store.slots.claim` (one conditional UPDATE) gave it a lease, renews the lease every third of
+ *   its length while the target works, and writes the outcome only under its own claim. A
+ *   process killed mid-publish leaves a lease that expires; the next worker publishes again
+ *   (publishing is idempotent: same files, same webhook delivery id).
+ * - A failing target leaves the slot PUBLISHING (or DELETING) with the error on the slot
+ *   (`lastError`, shown in the slot detail) and in the log, and it is retried with exponential
+ *   backoff (5 s, 10 s, … 10 min), counted on the injected clock.
+ * - Every pass first republishes RUNNING slots whose certificate was replaced without its
+ *   republish request being recorded (a crash in between), at most every `sweepEveryMs`.
+ * - Key reads are audited (`certificate.key.read`, actor `edge-worker`), as is each outcome.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { primaryItem, retryDelayMs, type EdgeSlot } from '../../domain/edge-slot.ts';
+import type { Actor } from '../actor.ts';
+import type { AuditService } from '../audit.ts';
+import type { Clock, Store } from '../ports.ts';
+import { deployerFor, type DeployBundle, type DeployerDeps } from './deployer.ts';
+import { targetSecretContext } from './targets.ts';
+
+export interface WorkerLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface WorkerOptions {
+  store: Store;
+  clock: Clock;
+  audit: AuditService;
+  /** Identifies the claims of this worker; default `<host>:<pid>:<random>`. */
+  workerId?: string;
+  /** Lease length; renewed every third of it while a target works. Default 30 s. */
+  leaseMs?: number;
+  /** Pause between passes when there is nothing to do. Default 1 s. */
+  pollMs?: number;
+  /** Slots looked at per pass. Default 20. */
+  batch?: number;
+  /** How often the stale-certificate sweep runs. Default 60 s. */
+  sweepEveryMs?: number;
+  /** Wakes the worker at once (core.provisioning.onChange); subscribed while started. */
+  changes?: (listener: () => void) => () => void;
+  log?: WorkerLog;
+  /** Injected by tests: reload command runner, fetch, webhook timeout. */
+  deployers?: Omit<DeployerDeps, 'clock'>;
+}
+
+export interface WorkerPass {
+  /** Slots this pass claimed. */
+  claimed: number;
+  published: number;
+  removed: number;
+  failed: number;
+  /** RUNNING slots the sweep sent back to PUBLISHING. */
+  republished: number;
+}
+
+export interface ProvisioningWorker {
+  readonly id: string;
+  /** One pass: sweep, then every due slot it can claim, one after the other. Passes never overlap. */
+  runOnce(): Promise<WorkerPass>;
+  /** Runs passes in the background until `stop`. */
+  start(): void;
+  /** Runs the next pass now instead of after the poll pause. */
+  kick(): void;
+  /** Stops: no new pass, the current target call is aborted and its claim released. */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+const silent: WorkerLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+export function createProvisioningWorker(options: WorkerOptions): ProvisioningWorker {
+  const { store, clock, audit } = options;
+  const id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const leaseMs = options.leaseMs ?? 30_000;
+  const pollMs = options.pollMs ?? 1_000;
+  const batch = options.batch ?? 20;
+  const sweepEveryMs = options.sweepEveryMs ?? 60_000;
+  const log = options.log ?? silent;
+  const deps: DeployerDeps = { clock, ...options.deployers };
+  const stopping = new AbortController();
+  const actorFor = (tenantId: number): Actor => ({ tenantId, id: 'edge-worker', role: 'ADMIN', remoteAddress: null });
+  const leaseFrom = (now: Date): Date => new Date(now.getTime() + leaseMs);
+
+  let lastSweep: number | null = null;
+  let chain: Promise<unknown> = Promise.resolve();
+
+  async function bundleOf(slot: EdgeSlot): Promise<{ bundle: DeployBundle; fingerprints: Map<number, string> }> {
+    const item = primaryItem(slot);
+    if (!item) throw new Error(`Slot ${slot.slotId} has no Korea/Japan certificate.`);
+    const certificate = await store.certificates.get(slot.tenantId, item.certificateNo);
+    if (!certificate) throw new Error(`Certificate ${item.certificateNo} of the slot no longer exists; provision another one with PUT.`);
+    const target = `certificate:${item.certificateNo}`;
+    const privateKeyPem = await store.certificates.readPrivateKey(slot.tenantId, item.certificateNo);
+    await audit.record(actorFor(slot.tenantId), 'certificate.key.read', target, privateKeyPem ? 'success' : 'failure', { purpose: 'edge.publish', slotId: slot.slotId });
+    if (!privateKeyPem) throw new Error(`Certificate ${item.certificateNo} has no private key.`);
+    const { facts } = certificate;
+    const bundle: DeployBundle = {
+      tenantId: slot.tenantId,
+      slotId: slot.slotId,
+      generation: slot.deployment.generation,
+      serviceRegion: slot.serviceRegion,
+      tlsVersion: slot.tlsVersion,
+      cipherProfile: slot.cipherProfile,
+      certificateNo: certificate.certificateNo,
+      certificateName: certificate.name,
+      commonName: facts.commonName,
+      domains: facts.domains,
+      notBefore: facts.notBefore,
+      notAfter: facts.notAfter,
+      fingerprintSha256: facts.fingerprintSha256,
+      certificatePem: certificate.certificatePem,
+      chainPems: certificate.chainPems,
+      privateKeyPem,
+    };
+    return { bundle, fingerprints: new Map([[item.itemId, facts.fingerprintSha256]]) };
+  }
+
+  async function deployer(slot: EdgeSlot) {
+    const stored = await store.targets.get(slot.tenantId);
+    if (!stored) return null;
+    const secret = stored.sealedSecret ? (await store.vault.open(stored.sealedSecret, targetSecretContext(slot.tenantId))).toString('utf8') : null;
+    return deployerFor(stored.target.spec, secret, deps);
+  }
+
+  /** Works on one claimed slot; never throws for a target failure (it is recorded instead). */
+  async function work(slot: EdgeSlot): Promise<'published' | 'removed' | 'failed' | 'released'> {
+    const { slotId } = slot;
+    const generation = slot.deployment.generation;
+    const fields = { slotId, tenantId: slot.tenantId, generation, status: slot.status, workerId: id };
+    const heartbeat = setInterval(() => {
+      store.slots.renew(slotId, id, leaseFrom(clock.now())).then(
+        (held) => held || log.warn(fields, 'edge slot: lease lost while the target worked'),
+        (error: unknown) => log.warn({ ...fields, err: messageOf(error) }, 'edge slot: lease renewal failed'),
+      );
+    }, Math.max(Math.floor(leaseMs / 3), 10));
+    heartbeat.unref();
+    const action = slot.status === 'DELETING' ? 'edge.slot.remove' : 'edge.slot.publish';
+    try {
+      const target = await deployer(slot);
+      let fingerprints = new Map<number, string>();
+      if (slot.status === 'DELETING') {
+        // No target (possible only if it was cleared by hand in the database): nothing to remove.
+        await target?.remove({ tenantId: slot.tenantId, slotId, generation }, stopping.signal);
+      } else {
+        if (slot.status === 'READY') await store.slots.markPublishing(slotId, id, clock.now());
+        if (!target) throw new Error('No deployment target is configured for this tenant; the operator sets one with `certkeeper target set`.');
+        const loaded = await bundleOf(slot);
+        fingerprints = loaded.fingerprints;
+        await target.publish(loaded.bundle, stopping.signal);
+      }
+      const outcome = await store.slots.succeed(slotId, id, generation, { fingerprints }, clock.now());
+      log.info({ ...fields, outcome }, outcome === 'done' ? `edge slot ${slot.status === 'DELETING' ? 'removed' : 'published'}` : `edge slot: target done, but the slot ${outcome === 'changed' ? 'changed meanwhile; publishing again' : 'was taken over by another worker'}`);
+      await audit.record(actorFor(slot.tenantId), action, `edge-slot:${slotId}`, 'success', { generation, outcome });
+      return slot.status === 'DELETING' ? 'removed' : 'published';
+    } catch (error) {
+      if (stopping.signal.aborted) {
+        await store.slots.release(slotId, id).catch(() => undefined);
+        log.info(fields, 'edge slot: released on shutdown; the next start carries on');
+        return 'released';
+      }
+      const message = messageOf(error);
+      const attempts = slot.deployment.attempts + 1;
+      const now = clock.now();
+      const nextAttemptAt = new Date(now.getTime() + retryDelayMs(attempts));
+      await store.slots.fail(slotId, id, generation, message, nextAttemptAt, now);
+      log.warn({ ...fields, attempts, nextAttemptAt: nextAttemptAt.toISOString(), err: message }, 'edge slot: the deployment target failed; will retry');
+      await audit.record(actorFor(slot.tenantId), action, `edge-slot:${slotId}`, 'failure', { generation, attempts, code: 'target_failed' });
+      return 'failed';
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async function pass(): Promise<WorkerPass> {
+    const result: WorkerPass = { claimed: 0, published: 0, removed: 0, failed: 0, republished: 0 };
+    const now = clock.now();
+    if (lastSweep === null || now.getTime() - lastSweep >= sweepEveryMs) {
+      const stale = await store.slots.republishStale(now);
+      lastSweep = now.getTime();
+      result.republished = stale.length;
+      if (stale.length > 0) log.warn({ slots: stale }, 'edge slots hold a certificate that was replaced since they were published; republishing');
+    }
+    for (const slotId of await store.slots.due(now, batch)) {
+      if (stopping.signal.aborted) break;
+      const current = clock.now();
+      const slot = await store.slots.claim(slotId, id, current, leaseFrom(current));
+      if (!slot) continue;
+      result.claimed += 1;
+      const outcome = await work(slot);
+      if (outcome !== 'released') result[outcome] += 1;
+    }
+    return result;
+  }
+
+  // The background loop.
+  let started = false;
+  let timer: NodeJS.Timeout | null = null;
+  let kicked = false;
+  let unsubscribe: (() => void) | null = null;
+
+  function schedule(delayMs: number): void {
+    if (stopping.signal.aborted) return;
+    timer = setTimeout(tick, delayMs);
+  }
+
+  function tick(): void {
+    timer = null;
+    kicked = false;
+    worker.runOnce().then(
+      (done) => schedule(kicked || done.claimed >= batch ? 0 : pollMs),
+      (error: unknown) => {
+        log.error({ err: messageOf(error), workerId: id }, 'edge worker pass failed; retrying after the poll pause');
+        schedule(pollMs);
+      },
+    );
+  }
+
+  const worker: ProvisioningWorker = {
+    id,
+    runOnce() {
+      const next = chain.then(pass);
+      chain = next.catch(() => undefined);
+      return next;
+    },
+    start() {
+      if (started || stopping.signal.aborted) return;
+      started = true;
+      unsubscribe = options.changes?.(() => worker.kick()) ?? null;
+      schedule(0);
+    },
+    kick() {
+      if (!started || stopping.signal.aborted) return;
+      if (timer) {
+        clearTimeout(timer);
+        schedule(0);
+      } else {
+        kicked = true;
+      }
+    },
+    async stop(stopOptions = {}) {
+      if (!stopping.signal.aborted) stopping.abort(new Error('certkeeper is stopping'));
+      if (timer) clearTimeout(timer);
+      timer = null;
+      unsubscribe?.();
+      unsubscribe = null;
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([chain, new Promise((resolve) => (wait = setTimeout(resolve, stopOptions.timeoutMs ?? 5_000)))]);
+      clearTimeout(wait);
+    },
+  };
+  return worker;
+}

@@ -1,0 +1,240 @@
+/**
+ * Edge provisioning use-cases (the Global Edge face; docs/compat/edge.md). A slot publishes a
+ * certificate to the tenant's deployment target; the worker (deploy/worker.ts) does the
+ * publishing, these use-cases only record what is wanted and wake it.
+ *
+ * Rules:
+ * - `KR_JP` takes exactly one certificate. `KR_JP_GLOBAL` also needs a Global Edge Dedicated
+ *   certificate, which certkeeper does not issue, so it is refused (`invalid_argument`), as are
+ *   adding one to a slot and removing one from it (there are none).
+ * - `STRICT` ciphers are refused with `TLS_ALL_VERSIONS` (the old protocol versions cannot use
+ *   them).
+ * - A certificate must be deployable (deploy/eligibility.ts): live, the actor's tenant's, valid,
+ *   not revoked, with its key.
+ * - Provisioning needs a deployment target (`conflict` otherwise: the operator sets one).
+ * - Changes (new certificate, TLS settings, delete) apply to slots in READY, PUBLISHING or
+ *   RUNNING; a DELETING or DELETED slot answers `conflict`. Another tenant's slot answers like a
+ *   missing one (`not_found`).
+ * Every write is authorised (`certificate.write`) and audited, success or refusal.
+ */
+import type { DeployTargetKind } from '../domain/deploy-target.ts';
+import { LIVE_STATUSES, type CipherProfile, type EdgeSlot, type ServiceRegion, type SlotItem, type TlsVersion } from '../domain/edge-slot.ts';
+import { AppError, isAppError } from '../domain/errors.ts';
+import type { Certificate } from '../domain/model.ts';
+import type { Actor } from './actor.ts';
+import type { AuditService } from './audit.ts';
+import { deployableCertificate } from './deploy/eligibility.ts';
+import { authorize } from './policy.ts';
+import type { Clock, SlotChange, Store } from './ports.ts';
+
+export interface ProvisionRequest {
+  serviceRegion: ServiceRegion;
+  certificateNos: readonly number[];
+  tlsVersion: TlsVersion;
+  cipherProfile: CipherProfile;
+}
+
+export interface SlotView {
+  slot: EdgeSlot;
+  /** Each item with its certificate; null when the certificate is gone (only for DELETED slots). */
+  items: Array<{ item: SlotItem; certificate: Certificate | null }>;
+  /** The kind of the tenant's deployment target, null when none is set. */
+  targetKind: DeployTargetKind | null;
+}
+
+export interface SlotListView {
+  items: SlotView[];
+  total: number;
+}
+
+export interface ProvisioningService {
+  /** Slots that are not DELETED, newest first. */
+  list(actor: Actor, page: { offset: number; limit: number }): Promise<SlotListView>;
+  /** A slot in any status, DELETED included. */
+  get(actor: Actor, slotId: number): Promise<SlotView>;
+  provision(actor: Actor, request: ProvisionRequest): Promise<EdgeSlot>;
+  /** Adds a Global Edge Dedicated certificate: always refused (certkeeper issues none). */
+  addGlobalCertificate(actor: Actor, slotId: number, certificateNo: number): Promise<never>;
+  /** PUT: the slot publishes this certificate instead (the same one again republishes). */
+  replaceCertificate(actor: Actor, slotId: number, certificateNo: number): Promise<EdgeSlot>;
+  setTls(actor: Actor, slotId: number, tlsVersion: TlsVersion, cipherProfile: CipherProfile): Promise<EdgeSlot>;
+  delete(actor: Actor, slotId: number): Promise<EdgeSlot>;
+  /** Removes Global Edge Dedicated items: refused, a slot here has none. */
+  removeGlobalCertificates(actor: Actor, slotId: number, itemIds: readonly number[]): Promise<never>;
+  /** Slot ids using each certificate (NCP `usedInstanceNoList`), in one query. */
+  usedByMany(actor: Actor, certificateNos: readonly number[]): Promise<Map<number, number[]>>;
+  /** A certificate's bytes were replaced: its slots republish. Returns their ids. */
+  certificateReplaced(actor: Actor, certificateNo: number): Promise<number[]>;
+  /** `listener` runs after every change that gives the worker work; returns an unsubscribe. */
+  onChange(listener: () => void): () => void;
+  /** Tells the listeners there is work (used by the target service after a republish). */
+  wake(): void;
+}
+
+export const slotNotFound = (slotId: number): AppError => new AppError('not_found', `No provisioning slot ${slotId}.`, { field: 'slotId' });
+
+const GLOBAL_REFUSAL = 'certkeeper does not issue Global Edge Dedicated certificates, so a slot here serves Korea/Japan (KR_JP) only';
+
+export function createProvisioningService(store: Store, clock: Clock, audit: AuditService): ProvisioningService {
+  const listeners = new Set<() => void>();
+  const notify = (): void => {
+    for (const listener of listeners) listener();
+  };
+
+  async function audited<T>(actor: Actor, action: string, target: string, work: () => Promise<T>, detail: Record<string, string | number | boolean | null> = {}): Promise<T> {
+    try {
+      const result = await work();
+      await audit.record(actor, action, target, 'success', detail);
+      return result;
+    } catch (error) {
+      await audit.record(actor, action, target, 'failure', { ...detail, code: isAppError(error) ? error.code : 'internal' });
+      throw error;
+    }
+  }
+
+  /** The tenant's slot, or not_found; with `live`, also refused unless READY/PUBLISHING/RUNNING. */
+  async function slotOf(actor: Actor, slotId: number, live: boolean): Promise<EdgeSlot> {
+    const slot = await store.slots.get(actor.tenantId, slotId);
+    if (!slot) throw slotNotFound(slotId);
+    if (live && !LIVE_STATUSES.includes(slot.status)) {
+      throw new AppError('conflict', `Slot ${slotId} is ${slot.status}; it can no longer be changed.`, { field: 'slotId', details: { status: slot.status } });
+    }
+    return slot;
+  }
+
+  function checkTls(tlsVersion: TlsVersion, cipherProfile: CipherProfile): void {
+    if (cipherProfile === 'STRICT' && tlsVersion === 'TLS_ALL_VERSIONS') {
+      throw new AppError('invalid_argument', 'The STRICT cipher profile cannot be used with TLS_ALL_VERSIONS: choose TLS_MIN_VERSION_1_2, or the DEFAULT or GENERAL profile.', { field: 'cipherProfile' });
+    }
+  }
+
+  /** Applies a change; a slot that left the live states meanwhile answers like slotOf. */
+  async function change(actor: Actor, slotId: number, what: SlotChange): Promise<EdgeSlot> {
+    const changed = await store.slots.change(actor.tenantId, slotId, what, clock.now());
+    if (!changed) await slotOf(actor, slotId, true);
+    if (!changed) throw new AppError('conflict', `Slot ${slotId} changed meanwhile; retry.`, { field: 'slotId' });
+    notify();
+    return changed;
+  }
+
+  async function view(slot: EdgeSlot, targetKind: DeployTargetKind | null): Promise<SlotView> {
+    const items = await Promise.all(slot.items.map(async (item) => ({ item, certificate: await store.certificates.get(slot.tenantId, item.certificateNo) })));
+    return { slot, items, targetKind };
+  }
+
+  const targetKindOf = async (tenantId: number): Promise<DeployTargetKind | null> => (await store.targets.get(tenantId))?.target.spec.kind ?? null;
+
+  return {
+    async list(actor, page) {
+      authorize(actor, 'certificate.read');
+      const [result, targetKind] = await Promise.all([store.slots.list(actor.tenantId, page), targetKindOf(actor.tenantId)]);
+      return { items: await Promise.all(result.items.map((slot) => view(slot, targetKind))), total: result.total };
+    },
+
+    async get(actor, slotId) {
+      authorize(actor, 'certificate.read');
+      const [slot, targetKind] = await Promise.all([slotOf(actor, slotId, false), targetKindOf(actor.tenantId)]);
+      return view(slot, targetKind);
+    },
+
+    async provision(actor, request) {
+      authorize(actor, 'certificate.write');
+      const detail = { certificateNos: request.certificateNos.slice(0, 10).join(','), serviceRegion: request.serviceRegion };
+      try {
+        if (request.serviceRegion === 'KR_JP_GLOBAL') {
+          throw new AppError('invalid_argument', `KR_JP_GLOBAL needs a Global Edge Dedicated certificate besides the Korea/Japan one; ${GLOBAL_REFUSAL}. Provision with KR_JP.`, { field: 'serviceRegion' });
+        }
+        if (request.certificateNos.length !== 1) {
+          throw new AppError('invalid_argument', `A KR_JP slot takes exactly one certificate (got ${request.certificateNos.length}).`, { field: 'certificateNos' });
+        }
+        checkTls(request.tlsVersion, request.cipherProfile);
+        const now = clock.now();
+        const certificateNo = request.certificateNos[0] as number;
+        await deployableCertificate(store, actor.tenantId, certificateNo, now, 'certificateNos');
+        if (!(await store.targets.get(actor.tenantId))) {
+          throw new AppError('conflict', 'No deployment target is configured for this tenant: the operator sets one with `certkeeper target set`.', { field: 'target' });
+        }
+        const slot = await store.slots.create(
+          { tenantId: actor.tenantId, serviceRegion: request.serviceRegion, tlsVersion: request.tlsVersion, cipherProfile: request.cipherProfile, items: [{ region: 'KR_JP', certificateNo }] },
+          now,
+        );
+        await audit.record(actor, 'edge.slot.provision', `edge-slot:${slot.slotId}`, 'success', detail);
+        notify();
+        return slot;
+      } catch (error) {
+        await audit.record(actor, 'edge.slot.provision', 'edge-slot:new', 'failure', { ...detail, code: isAppError(error) ? error.code : 'internal' });
+        throw error;
+      }
+    },
+
+    async addGlobalCertificate(actor, slotId, certificateNo) {
+      authorize(actor, 'certificate.write');
+      return audited(actor, 'edge.slot.add-global', `edge-slot:${slotId}`, async () => {
+        await slotOf(actor, slotId, true);
+        throw new AppError('invalid_argument', `Certificate ${certificateNo} is not a Global Edge Dedicated certificate: ${GLOBAL_REFUSAL}.`, { field: 'certificateNo' });
+      }, { certificateNo });
+    },
+
+    async replaceCertificate(actor, slotId, certificateNo) {
+      authorize(actor, 'certificate.write');
+      return audited(actor, 'edge.slot.replace', `edge-slot:${slotId}`, async () => {
+        await slotOf(actor, slotId, true);
+        await deployableCertificate(store, actor.tenantId, certificateNo, clock.now(), 'certificateNo');
+        return change(actor, slotId, { kind: 'certificate', region: 'KR_JP', certificateNo });
+      }, { certificateNo });
+    },
+
+    async setTls(actor, slotId, tlsVersion, cipherProfile) {
+      authorize(actor, 'certificate.write');
+      return audited(actor, 'edge.slot.tls', `edge-slot:${slotId}`, async () => {
+        await slotOf(actor, slotId, true);
+        checkTls(tlsVersion, cipherProfile);
+        return change(actor, slotId, { kind: 'tls', tlsVersion, cipherProfile });
+      }, { tlsVersion, cipherProfile });
+    },
+
+    async delete(actor, slotId) {
+      authorize(actor, 'certificate.write');
+      return audited(actor, 'edge.slot.delete', `edge-slot:${slotId}`, async () => {
+        await slotOf(actor, slotId, true);
+        return change(actor, slotId, { kind: 'delete' });
+      });
+    },
+
+    async removeGlobalCertificates(actor, slotId, itemIds) {
+      authorize(actor, 'certificate.write');
+      return audited(actor, 'edge.slot.remove-global', `edge-slot:${slotId}`, async () => {
+        const slot = await slotOf(actor, slotId, true);
+        for (const itemId of itemIds) {
+          const item = slot.items.find((i) => i.itemId === itemId);
+          if (!item) throw new AppError('invalid_argument', `Slot ${slotId} has no certificate item ${itemId}.`, { field: 'itemIds' });
+          if (item.region !== 'GLOBAL') {
+            throw new AppError('invalid_argument', `Item ${itemId} is the slot's Korea/Japan certificate; only Global Edge Dedicated certificates are removed this way. Replace it with PUT instead.`, { field: 'itemIds' });
+          }
+        }
+        throw new AppError('invalid_argument', `Slot ${slotId} holds no Global Edge Dedicated certificate: ${GLOBAL_REFUSAL}.`, { field: 'itemIds' });
+      }, { itemIds: itemIds.slice(0, 10).join(',') });
+    },
+
+    async usedByMany(actor, certificateNos) {
+      authorize(actor, 'certificate.read');
+      return store.slots.usedByMany(actor.tenantId, certificateNos);
+    },
+
+    async certificateReplaced(actor, certificateNo) {
+      const slots = await store.slots.republishCertificate(actor.tenantId, certificateNo, clock.now());
+      if (slots.length > 0) {
+        await audit.record(actor, 'edge.slot.republish', `certificate:${certificateNo}`, 'success', { slots: slots.slice(0, 20).join(',') });
+        notify();
+      }
+      return slots;
+    },
+
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    wake: notify,
+  };
+}

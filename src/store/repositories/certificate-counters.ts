@@ -1,0 +1,205 @@
+/**
+ * Certificate counters (tables of migration 0003): exact totals without counting rows.
+ *
+ * What is kept, per tenant, always equal to what the certificate rows say:
+ * - `certificate_counts.live`: live certificates (`deleted_at IS NULL`);
+ * - `certificate_expiry_days(day).n`: live certificates whose `not_after` falls on that UTC day
+ *   (`day = floor(not_after / 86 400 000)`);
+ * - `certificate_number_blocks(block).n`: live certificates whose number is in that block of
+ *   4096 numbers (`block = floor(certificate_no / 4096)`).
+ * Day and block rows at zero are deleted, so sums read only rows that hold certificates.
+ *
+ * How: every write that changes them (insert, replace when the expiry day changes, markDeleted)
+ * calls `adjustCounters` inside its own write transaction, as its last statements before commit.
+ * No triggers. Each change is one `INSERT … ON CONFLICT (key) DO UPDATE SET n = n + excluded.n`,
+ * atomic per row on both dialects, so concurrent writers (PostgreSQL, several processes) never
+ * lose an update; a write that fails (unique violation, injected fault) rolls its counters back
+ * with everything else. Lock order, to rule out deadlocks between concurrent writers of one
+ * tenant: the certificate row first, then the tenant's `certificate_counts` row, then its block
+ * row, then day rows in ascending day order. PostgreSQL holds the counter row lock from that
+ * update to commit, so inserts and deletions of one tenant commit one at a time (SQLite's
+ * `BEGIN IMMEDIATE` serializes every writer anyway); reads never wait for it.
+ *
+ * Reading, at instant `asOf` with `D` its UTC day (EXPIRED is `not_after < asOf`, as in
+ * certificate-list.ts; a certificate is valid through its notAfter instant):
+ *   expired   = Σ n over days < D  +  (live rows with not_after in [start of D, asOf))
+ *   unexpired = live − expired
+ * The last term is an exact COUNT over the (tenant_id, not_after) partial index, bounded by one
+ * day's certificates; when `asOf` is past noon it counts the other half of the day instead,
+ * [asOf, end of D), and subtracts it from day D's counter. Everything a total needs is read in
+ * ONE statement, so it is one snapshot on PostgreSQL and one read transaction on SQLite: the
+ * answer is exact as of that moment, never a cached one.
+ *
+ * Costs (tenant of N certificates spread over K distinct expiry days, K in the hundreds to a few
+ * thousand, independent of N): one primary-key read, a primary-key range of at most K small rows,
+ * and a covering index range of at most half of one day's certificates.
+ */
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { NUMBER_BLOCK } from '../migrations/0003-certificate-counters.ts';
+import type { Database } from '../schema.ts';
+
+export const DAY_MS = 86_400_000;
+
+/** UTC day number of an instant (whole days since 1970-01-01 UTC, floored). */
+export const utcDay = (ms: number): number => Math.floor(ms / DAY_MS);
+
+/** Block of `certificate_number_blocks` holding a certificate number. */
+export const numberBlock = (certificateNo: number): number => Math.floor(certificateNo / NUMBER_BLOCK);
+
+/** One counted change: live certificate `certificateNo`, expiring at `notAfter`, appears (+1) or goes (−1). */
+export interface CounterChange {
+  certificateNo: number;
+  notAfter: number;
+  delta: 1 | -1;
+}
+
+/** Sums the deltas per key, ascending by key (the lock order), dropping those that cancel out. */
+function netByKey(changes: readonly CounterChange[], key: (change: CounterChange) => number): Array<[number, number]> {
+  const sums = new Map<number, number>();
+  for (const change of changes) sums.set(key(change), (sums.get(key(change)) ?? 0) + change.delta);
+  return [...sums].filter(([, delta]) => delta !== 0).sort((a, b) => a[0] - b[0]);
+}
+
+/**
+ * Applies changes to a tenant's counters; call inside the write transaction (`trx`), after the
+ * certificate row is written. A replace that keeps the expiry day passes nothing to do.
+ */
+export async function adjustCounters(trx: Kysely<Database>, tenantId: number, changes: readonly CounterChange[]): Promise<void> {
+  const live = changes.reduce((sum, c) => sum + c.delta, 0);
+  if (live !== 0) {
+    await trx
+      .insertInto('certificate_counts')
+      .values({ tenant_id: tenantId, live })
+      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ live: (eb) => eb('certificate_counts.live', '+', eb.ref('excluded.live')) }))
+      .execute();
+  }
+  for (const [block, delta] of netByKey(changes, (c) => numberBlock(c.certificateNo))) {
+    const row = await trx
+      .insertInto('certificate_number_blocks')
+      .values({ tenant_id: tenantId, block, n: delta })
+      .onConflict((oc) => oc.columns(['tenant_id', 'block']).doUpdateSet({ n: (eb) => eb('certificate_number_blocks.n', '+', eb.ref('excluded.n')) }))
+      .returning('n')
+      .executeTakeFirstOrThrow();
+    if (Number(row.n) === 0) await trx.deleteFrom('certificate_number_blocks').where('tenant_id', '=', tenantId).where('block', '=', block).where('n', '=', 0).execute();
+  }
+  for (const [day, delta] of netByKey(changes, (c) => utcDay(c.notAfter))) {
+    const row = await trx
+      .insertInto('certificate_expiry_days')
+      .values({ tenant_id: tenantId, day, n: delta })
+      .onConflict((oc) => oc.columns(['tenant_id', 'day']).doUpdateSet({ n: (eb) => eb('certificate_expiry_days.n', '+', eb.ref('excluded.n')) }))
+      .returning('n')
+      .executeTakeFirstOrThrow();
+    // Only days that hold certificates stay, so the "days before D" sum reads no dead rows.
+    if (Number(row.n) === 0) await trx.deleteFrom('certificate_expiry_days').where('tenant_id', '=', tenantId).where('day', '=', day).where('n', '=', 0).execute();
+  }
+}
+
+export interface ValidityTotals {
+  live: number;
+  expired: number;
+}
+
+export interface ValidityCounts {
+  valid: number;
+  expired: number;
+  notYetValid: number;
+}
+
+const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
+
+/**
+ * The half of asOf's day to count exactly: [start, asOf) counts expired ones directly; past
+ * noon, [asOf, end) counts the unexpired ones of that day, subtracted from the day's counter.
+ */
+function dayPart(at: number): { day: number; lo: number; hi: number; tail: boolean } {
+  const day = utcDay(at);
+  const start = day * DAY_MS;
+  const tail = at - start > DAY_MS / 2;
+  return tail ? { day, lo: at, hi: start + DAY_MS, tail } : { day, lo: start, hi: at, tail };
+}
+
+/**
+ * Live and expired totals of one tenant at `asOf`, from the counters (one statement). Used by
+ * list() for the validity-only queries (ALL, EXPIRED, UNEXPIRED).
+ */
+export async function validityTotals(db: Kysely<Database>, tenantId: number, asOf: number): Promise<ValidityTotals> {
+  const { day, lo, hi, tail } = dayPart(asOf);
+  const { rows } = await sql<{ live: unknown; past: unknown; today: unknown; part: unknown }>`
+    select
+      (select live from certificate_counts where tenant_id = ${tenantId}) as live,
+      (select sum(n) from certificate_expiry_days where tenant_id = ${tenantId} and day < ${day}) as past,
+      (select n from certificate_expiry_days where tenant_id = ${tenantId} and day = ${day}) as today,
+      (select count(*) from certificates where tenant_id = ${tenantId} and deleted_at is null and not_after >= ${lo} and not_after < ${hi}) as part
+  `.execute(db);
+  const row = rows[0]!;
+  const expiredToday = tail ? num(row.today) - num(row.part) : num(row.part);
+  return { live: num(row.live), expired: num(row.past) + expiredToday };
+}
+
+/**
+ * `countByValidity`: the same technique for expired; notYetValid (`not_before > asOf`) is an
+ * exact COUNT over the (tenant_id, not_before) partial index, a range holding only the
+ * certificates whose validity has not begun (the import ladder refuses those, so it is empty or
+ * tiny); valid = live − expired − notYetValid + both (a certificate can be both only if its
+ * notBefore is after its notAfter; counted in both buckets, as before).
+ * `tenantId: null` (metrics, every tenant): the sums run over every tenant's counter rows and the
+ * two bounded ranges are read per tenant (one index range each, driven by certificate_counts).
+ */
+export async function validityCounts(db: Kysely<Database>, tenantId: number | null, asOf: number): Promise<ValidityCounts> {
+  const { day, lo, hi, tail } = dayPart(asOf);
+  const q = tenantId === null ? allTenantsQuery(day, lo, hi, asOf) : oneTenantQuery(tenantId, day, lo, hi, asOf);
+  const { rows } = await q.execute(db);
+  const row = rows[0]!;
+  const live = num(row.live);
+  const expired = num(row.past) + (tail ? num(row.today) - num(row.part) : num(row.part));
+  const notYetValid = num(row.nyv);
+  return { valid: live - expired - notYetValid + num(row.nyv_expired), expired, notYetValid };
+}
+
+type CountsRow = { live: unknown; past: unknown; today: unknown; part: unknown; nyv: unknown; nyv_expired: unknown };
+
+function oneTenantQuery(tenantId: number, day: number, lo: number, hi: number, at: number): RawBuilder<CountsRow> {
+  return sql<CountsRow>`
+    select
+      (select live from certificate_counts where tenant_id = ${tenantId}) as live,
+      (select sum(n) from certificate_expiry_days where tenant_id = ${tenantId} and day < ${day}) as past,
+      (select n from certificate_expiry_days where tenant_id = ${tenantId} and day = ${day}) as today,
+      (select count(*) from certificates c where c.tenant_id = ${tenantId} and c.deleted_at is null and c.not_after >= ${lo} and c.not_after < ${hi}) as part,
+      (select count(*) from certificates c where c.tenant_id = ${tenantId} and c.deleted_at is null and c.not_before > ${at}) as nyv,
+      (select count(*) from certificates c where c.tenant_id = ${tenantId} and c.deleted_at is null and c.not_before > ${at} and c.not_after < ${at}) as nyv_expired
+  `;
+}
+
+function allTenantsQuery(day: number, lo: number, hi: number, at: number): RawBuilder<CountsRow> {
+  const perTenant = sql`c.tenant_id = t.tenant_id`;
+  return sql<CountsRow>`
+    select
+      (select sum(live) from certificate_counts) as live,
+      (select sum(n) from certificate_expiry_days where day < ${day}) as past,
+      (select sum(n) from certificate_expiry_days where day = ${day}) as today,
+      (select sum(k) from (select (select count(*) from certificates c where ${perTenant} and c.deleted_at is null and c.not_after >= ${lo} and c.not_after < ${hi}) as k from certificate_counts t) as per_tenant) as part,
+      (select sum(k) from (select (select count(*) from certificates c where ${perTenant} and c.deleted_at is null and c.not_before > ${at}) as k from certificate_counts t) as per_tenant) as nyv,
+      (select sum(k) from (select (select count(*) from certificates c where ${perTenant} and c.deleted_at is null and c.not_before > ${at} and c.not_after < ${at}) as k from certificate_counts t) as per_tenant) as nyv_expired
+  `;
+}
+
+/**
+ * Where position `offset` of a tenant's live certificates in certificate_no order (`asc` or
+ * `desc`) lies: the block holding it and how many live certificates come before that block in
+ * that order; null when the offset is past the end. Reads the tenant's block rows (one per 4096
+ * numbers that hold any of its certificates) and sums them in the database.
+ */
+export async function locateOffset(db: Kysely<Database>, tenantId: number, offset: number, direction: 'asc' | 'desc'): Promise<{ block: number; before: number } | null> {
+  const order = sql.raw(direction === 'asc' ? 'asc' : 'desc');
+  const { rows } = await sql<{ block: unknown; skipped: unknown }>`
+    select block, skipped from (
+      select block, n, sum(n) over (order by block ${order} rows between unbounded preceding and current row) - n as skipped
+      from certificate_number_blocks where tenant_id = ${tenantId}
+    ) as running
+    where skipped + n > ${offset}
+    order by block ${order}
+    limit 1
+  `.execute(db);
+  const row = rows[0];
+  return row ? { block: Number(row.block), before: Number(row.skipped) } : null;
+}

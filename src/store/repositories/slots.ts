@@ -1,0 +1,332 @@
+/**
+ * SlotRepository over Kysely (both dialects). See ports.ts for the contract and
+ * domain/edge-slot.ts for the state machine.
+ *
+ * Concurrency, the same on SQLite and PostgreSQL:
+ * - Every state change is ONE conditional UPDATE whose WHERE clause states what must still hold
+ *   (`status IN (…)`, `claimed_by = ?`, `generation = ?`, `lease_until < now`). SQLite runs one
+ *   writer at a time; PostgreSQL (READ COMMITTED) re-checks the WHERE clause on the newest row
+ *   version after waiting for a concurrent writer's lock. Either way two workers can never both
+ *   see their claim succeed, and a worker whose lease was taken over changes nothing.
+ * - Status expressions are computed in SQL (`CASE WHEN status = 'READY' …`), never from a value
+ *   read earlier, so a change racing the worker's READY → PUBLISHING keeps the right status.
+ */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { SlotChange, SlotCompletion, SlotRepository } from '../../core/ports.ts';
+import { LIVE_STATUSES, PENDING_STATUSES, type EdgeSlot } from '../../domain/edge-slot.ts';
+import type { StoreDialect } from '../dialect.ts';
+import { ms } from '../rows.ts';
+import type { Database } from '../schema.ts';
+import { inTransaction } from '../transaction.ts';
+import { slotFromRow, type EdgeSlotItemRow, type EdgeSlotRow, type SlotTables } from './slot-rows.ts';
+
+type Db = Kysely<Database & SlotTables>;
+
+/** Longest error text kept on a slot (the log has the rest). */
+const ERROR_MAX = 2000;
+/** Certificate numbers per `usedByMany` query. */
+const IN_CHUNK = 500;
+
+const live = [...LIVE_STATUSES];
+const pending = [...PENDING_STATUSES];
+
+/** The status a user change leaves: READY stays READY (not started yet), the rest republish. */
+const afterChange = sql<string>`case when status = 'READY' then 'READY' else 'PUBLISHING' end`;
+
+/** Columns every republish request sets: a new generation, due at once, no stale error. */
+function republish(at: Date) {
+  return {
+    generation: sql<number>`generation + 1`,
+    status: afterChange,
+    attempts: 0,
+    next_attempt_at: null,
+    last_error: null,
+    last_error_at: null,
+    updated_at: ms(at),
+  };
+}
+
+export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): SlotRepository {
+  const db: Db = base.withTables<SlotTables>();
+
+  async function itemsOf(trx: Db, slotIds: readonly number[]): Promise<Map<number, Array<Selectable<EdgeSlotItemRow>>>> {
+    const bySlot = new Map<number, Array<Selectable<EdgeSlotItemRow>>>(slotIds.map((id) => [id, []]));
+    if (slotIds.length === 0) return bySlot;
+    const rows = await trx.selectFrom('edge_slot_items').selectAll().where('slot_id', 'in', [...slotIds]).orderBy('item_id').execute();
+    for (const row of rows) bySlot.get(Number(row.slot_id))?.push(row);
+    return bySlot;
+  }
+
+  async function withItems(trx: Db, rows: ReadonlyArray<Selectable<EdgeSlotRow>>): Promise<EdgeSlot[]> {
+    const items = await itemsOf(trx, rows.map((r) => Number(r.slot_id)));
+    return rows.map((row) => slotFromRow(row, items.get(Number(row.slot_id)) ?? []));
+  }
+
+  async function one(trx: Db, row: Selectable<EdgeSlotRow> | undefined): Promise<EdgeSlot | null> {
+    return row ? ((await withItems(trx, [row]))[0] ?? null) : null;
+  }
+
+  async function usedByMany(tenantId: number, certificateNos: readonly number[]): Promise<Map<number, number[]>> {
+    const result = new Map<number, number[]>(certificateNos.map((no) => [no, []]));
+    const distinct = [...new Set(certificateNos)];
+    for (let i = 0; i < distinct.length; i += IN_CHUNK) {
+      const rows = await db
+        .selectFrom('edge_slot_items as i')
+        .innerJoin('edge_slots as s', 's.slot_id', 'i.slot_id')
+        .select(['i.certificate_no', 'i.slot_id'])
+        .where('i.tenant_id', '=', tenantId)
+        .where('i.certificate_no', 'in', distinct.slice(i, i + IN_CHUNK))
+        .where('s.status', '<>', 'DELETED')
+        .orderBy('i.slot_id')
+        .execute();
+      for (const row of rows) {
+        const users = result.get(Number(row.certificate_no));
+        if (users && !users.includes(Number(row.slot_id))) users.push(Number(row.slot_id));
+      }
+    }
+    return result;
+  }
+
+  return {
+    async create(slot, at) {
+      return inTransaction(db, dialect, async (trx) => {
+        const row = await trx
+          .insertInto('edge_slots')
+          .values({
+            tenant_id: slot.tenantId,
+            service_region: slot.serviceRegion,
+            tls_version: slot.tlsVersion,
+            cipher_profile: slot.cipherProfile,
+            status: 'READY',
+            generation: 1,
+            deployed_generation: 0,
+            attempts: 0,
+            last_error: null,
+            last_error_at: null,
+            next_attempt_at: null,
+            claimed_by: null,
+            lease_until: null,
+            created_at: ms(at),
+            provisioned_at: ms(at),
+            updated_at: ms(at),
+            deleted_at: null,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        const slotId = Number(row.slot_id);
+        const items = await trx
+          .insertInto('edge_slot_items')
+          .values(slot.items.map((item) => ({ slot_id: slotId, tenant_id: slot.tenantId, region: item.region, certificate_no: item.certificateNo, deployed_fingerprint: null })))
+          .returningAll()
+          .execute();
+        return slotFromRow(row, items);
+      });
+    },
+
+    async get(tenantId, slotId) {
+      const row = await db.selectFrom('edge_slots').selectAll().where('tenant_id', '=', tenantId).where('slot_id', '=', slotId).executeTakeFirst();
+      return one(db, row);
+    },
+
+    async list(tenantId, page) {
+      const listed = db.selectFrom('edge_slots').where('tenant_id', '=', tenantId).where('status', '<>', 'DELETED');
+      const { total } = await listed.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
+      if (page.limit <= 0 || page.offset >= Number(total)) return { items: [], total: Number(total) };
+      const rows = await listed.selectAll().orderBy('slot_id', 'desc').limit(page.limit).offset(page.offset).execute();
+      return { items: await withItems(db, rows), total: Number(total) };
+    },
+
+    async change(tenantId, slotId, change: SlotChange, at) {
+      return inTransaction(db, dialect, async (trx) => {
+        const common = { generation: sql<number>`generation + 1`, attempts: 0, next_attempt_at: null, last_error: null, last_error_at: null, updated_at: ms(at) };
+        let update = trx.updateTable('edge_slots').where('tenant_id', '=', tenantId).where('slot_id', '=', slotId).where('status', 'in', live);
+        switch (change.kind) {
+          case 'delete':
+            update = update.set({ ...common, status: 'DELETING' });
+            break;
+          case 'tls':
+            update = update.set({ ...common, status: afterChange, tls_version: change.tlsVersion, cipher_profile: change.cipherProfile });
+            break;
+          case 'certificate':
+            update = update.set({ ...common, status: afterChange, provisioned_at: ms(at) });
+            break;
+        }
+        const row = await update.returningAll().executeTakeFirst();
+        if (!row) return null;
+        if (change.kind === 'certificate') {
+          const moved = await trx
+            .updateTable('edge_slot_items')
+            .set({ certificate_no: change.certificateNo, deployed_fingerprint: null })
+            .where('slot_id', '=', slotId)
+            .where('region', '=', change.region)
+            .executeTakeFirst();
+          if (Number(moved.numUpdatedRows) === 0) {
+            await trx.insertInto('edge_slot_items').values({ slot_id: slotId, tenant_id: tenantId, region: change.region, certificate_no: change.certificateNo, deployed_fingerprint: null }).execute();
+          }
+        }
+        return one(trx, row);
+      });
+    },
+
+    async republishCertificate(tenantId, certificateNo, at) {
+      const rows = await db
+        .updateTable('edge_slots')
+        .set(republish(at))
+        .where('tenant_id', '=', tenantId)
+        .where('status', 'in', live)
+        .where('slot_id', 'in', db.selectFrom('edge_slot_items').select('slot_id').where('tenant_id', '=', tenantId).where('certificate_no', '=', certificateNo))
+        .returning('slot_id')
+        .execute();
+      return rows.map((r) => Number(r.slot_id)).sort((a, b) => a - b);
+    },
+
+    async republishTenant(tenantId, at) {
+      const rows = await db.updateTable('edge_slots').set(republish(at)).where('tenant_id', '=', tenantId).where('status', 'in', live).returning('slot_id').execute();
+      return rows.map((r) => Number(r.slot_id)).sort((a, b) => a - b);
+    },
+
+    async republishStale(at) {
+      const stale = db
+        .selectFrom('edge_slot_items as i')
+        .innerJoin('certificates as c', 'c.certificate_no', 'i.certificate_no')
+        .select('i.slot_id')
+        .where((eb) => eb.or([eb('i.deployed_fingerprint', 'is', null), eb('i.deployed_fingerprint', '<>', eb.ref('c.fingerprint_sha256'))]));
+      const rows = await db.updateTable('edge_slots').set(republish(at)).where('status', '=', 'RUNNING').where('slot_id', 'in', stale).returning('slot_id').execute();
+      return rows.map((r) => Number(r.slot_id)).sort((a, b) => a - b);
+    },
+
+    async usedBy(tenantId, certificateNo) {
+      return (await usedByMany(tenantId, [certificateNo])).get(certificateNo) ?? [];
+    },
+
+    usedByMany,
+
+    async certificatesOf(tenantId, slotId) {
+      const rows = await db
+        .selectFrom('edge_slot_items as i')
+        .innerJoin('edge_slots as s', 's.slot_id', 'i.slot_id')
+        .select('i.certificate_no')
+        .where('s.tenant_id', '=', tenantId)
+        .where('s.slot_id', '=', slotId)
+        .where('s.status', '<>', 'DELETED')
+        .orderBy('i.certificate_no')
+        .execute();
+      return [...new Set(rows.map((r) => Number(r.certificate_no)))];
+    },
+
+    async countLive(tenantId) {
+      const { n } = await db.selectFrom('edge_slots').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).where('status', '<>', 'DELETED').executeTakeFirstOrThrow();
+      return Number(n);
+    },
+
+    async due(now, limit) {
+      const t = ms(now);
+      const rows = await db
+        .selectFrom('edge_slots')
+        .select('slot_id')
+        .where('status', 'in', pending)
+        .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', t)]))
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', t)]))
+        .orderBy('slot_id')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => Number(r.slot_id));
+    },
+
+    async claim(slotId, workerId, now, leaseUntil) {
+      const t = ms(now);
+      // THE claim: one statement, atomic on both dialects (see the top of this file).
+      const row = await db
+        .updateTable('edge_slots')
+        .set({ claimed_by: workerId, lease_until: ms(leaseUntil) })
+        .where('slot_id', '=', slotId)
+        .where('status', 'in', pending)
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', t)]))
+        .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', t)]))
+        .returningAll()
+        .executeTakeFirst();
+      return one(db, row);
+    },
+
+    async renew(slotId, workerId, leaseUntil) {
+      const result = await db.updateTable('edge_slots').set({ lease_until: ms(leaseUntil) }).where('slot_id', '=', slotId).where('claimed_by', '=', workerId).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    async markPublishing(slotId, workerId, at) {
+      const result = await db
+        .updateTable('edge_slots')
+        .set({ status: 'PUBLISHING', updated_at: ms(at) })
+        .where('slot_id', '=', slotId)
+        .where('claimed_by', '=', workerId)
+        .where('status', '=', 'READY')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    async succeed(slotId, workerId, generation, published, at): Promise<SlotCompletion> {
+      return inTransaction(db, dialect, async (trx) => {
+        const t = ms(at);
+        const done = await trx
+          .updateTable('edge_slots')
+          .set({
+            status: sql<string>`case when status = 'DELETING' then 'DELETED' else 'RUNNING' end`,
+            deleted_at: sql<number | null>`case when status = 'DELETING' then ${t} else deleted_at end`,
+            deployed_generation: generation,
+            attempts: 0,
+            last_error: null,
+            last_error_at: null,
+            next_attempt_at: null,
+            claimed_by: null,
+            lease_until: null,
+            updated_at: t,
+          })
+          .where('slot_id', '=', slotId)
+          .where('claimed_by', '=', workerId)
+          .where('generation', '=', generation)
+          .where('status', 'in', pending)
+          .returning('status')
+          .executeTakeFirst();
+        if (done) {
+          for (const [itemId, fingerprint] of published.fingerprints) {
+            await trx.updateTable('edge_slot_items').set({ deployed_fingerprint: fingerprint }).where('slot_id', '=', slotId).where('item_id', '=', itemId).execute();
+          }
+          return 'done';
+        }
+        const released = await trx
+          .updateTable('edge_slots')
+          .set({ claimed_by: null, lease_until: null, deployed_generation: generation, updated_at: t })
+          .where('slot_id', '=', slotId)
+          .where('claimed_by', '=', workerId)
+          .executeTakeFirst();
+        return Number(released.numUpdatedRows) > 0 ? 'changed' : 'lost';
+      });
+    },
+
+    async fail(slotId, workerId, generation, error, nextAttemptAt, at) {
+      const t = ms(at);
+      const recorded = await db
+        .updateTable('edge_slots')
+        .set({
+          attempts: sql<number>`attempts + 1`,
+          last_error: error.length > ERROR_MAX ? `${error.slice(0, ERROR_MAX - 1)}…` : error,
+          last_error_at: t,
+          next_attempt_at: ms(nextAttemptAt),
+          claimed_by: null,
+          lease_until: null,
+          updated_at: t,
+        })
+        .where('slot_id', '=', slotId)
+        .where('claimed_by', '=', workerId)
+        .where('generation', '=', generation)
+        .executeTakeFirst();
+      if (Number(recorded.numUpdatedRows) > 0) return true;
+      const released = await db.updateTable('edge_slots').set({ claimed_by: null, lease_until: null }).where('slot_id', '=', slotId).where('claimed_by', '=', workerId).executeTakeFirst();
+      return Number(released.numUpdatedRows) > 0;
+    },
+
+    async release(slotId, workerId) {
+      await db.updateTable('edge_slots').set({ claimed_by: null, lease_until: null }).where('slot_id', '=', slotId).where('claimed_by', '=', workerId).execute();
+    },
+  };
+}

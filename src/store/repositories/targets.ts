@@ -1,0 +1,44 @@
+/**
+ * DeployTargetRepository over Kysely (both dialects): one row per tenant, upserted. The webhook
+ * secret arrives sealed by core (vault context `deploy-target-secret:<tenantId>`); this file never
+ * sees it in clear.
+ */
+import type { Kysely } from 'kysely';
+import type { DeployTargetRepository } from '../../core/ports.ts';
+import { ms } from '../rows.ts';
+import type { Database } from '../schema.ts';
+import { targetFromRow, type SlotTables } from './slot-rows.ts';
+
+export function deployTargetRepository(base: Kysely<Database>): DeployTargetRepository {
+  const db = base.withTables<SlotTables>();
+  return {
+    async get(tenantId) {
+      const row = await db.selectFrom('deploy_targets').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+      if (!row) return null;
+      const sealedSecret = row.secret_blob !== null && row.secret_data_key_id !== null ? { dataKeyId: Number(row.secret_data_key_id), blob: row.secret_blob } : null;
+      return { target: targetFromRow(row), sealedSecret };
+    },
+
+    async set(tenantId, spec, sealedSecret, at) {
+      const values = {
+        kind: spec.kind,
+        config: JSON.stringify(spec),
+        secret_data_key_id: sealedSecret?.dataKeyId ?? null,
+        secret_blob: sealedSecret?.blob ?? null,
+        updated_at: ms(at),
+      };
+      const row = await db
+        .insertInto('deploy_targets')
+        .values({ tenant_id: tenantId, created_at: ms(at), ...values })
+        .onConflict((oc) => oc.column('tenant_id').doUpdateSet(values))
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return targetFromRow(row);
+    },
+
+    async clear(tenantId) {
+      const result = await db.deleteFrom('deploy_targets').where('tenant_id', '=', tenantId).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+  };
+}

@@ -1,0 +1,248 @@
+/**
+ * Console certificate endpoints: import (with the ladder's error next to the right form field),
+ * dry-run validation, list (search, filters, sort, paging, exact totals), detail (facts, chain
+ * tree, users), history, dashboard, downloads (bytes), the audited private-key download, delete.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestApp } from '../../helpers/app.ts';
+import { storeTargets } from '../../helpers/db.ts';
+import { mintLeaf, mintSelfSignedLeaf } from '../../helpers/pki.ts';
+import { loggedIn, mintPems, NOW, startConsoleApp, type ConsoleClient, type Pems } from './helpers.ts';
+
+const DAY = 86_400_000;
+
+describe('console import', () => {
+  let app: TestApp;
+  let admin: ConsoleClient;
+  let pems: Pems;
+  before(async () => {
+    app = await startConsoleApp('sqlite');
+    admin = await loggedIn(app, app.main.admin);
+    pems = await mintPems();
+  });
+  after(() => app?.close());
+
+  const importing = (body: Record<string, unknown>) => admin.request('POST', '/console/api/certificates', body);
+
+  it("puts each ladder refusal next to the form field it concerns, in the ladder's words", async () => {
+    const expired = await mintLeaf(pems.intermediate, { cn: 'old.example.com', notBefore: new Date(NOW.getTime() - 100 * DAY), notAfter: new Date(NOW.getTime() - DAY), freshKey: true });
+    const other = await mintLeaf(pems.intermediate, { cn: 'other.example.com', freshKey: true, notBefore: new Date(NOW.getTime() - DAY), notAfter: new Date(NOW.getTime() + 30 * DAY) });
+    const cases: Array<[string, Record<string, unknown>, number, string, string, RegExp]> = [
+      ['full chain pasted as the certificate', { name: 'a1', certificate: pems.certificate + pems.chain, privateKey: pems.privateKey }, 400, 'certificate_multiple', 'certificate', /looks like a full chain was pasted/],
+      ['junk certificate', { name: 'a2', certificate: 'hello', privateKey: pems.privateKey }, 400, 'pem_malformed', 'certificate', /certificate/i],
+      ['key of another certificate', { name: 'a3', certificate: pems.certificate, privateKey: other.keyPem, chain: pems.chain }, 400, 'key_mismatch', 'privateKey', /key/i],
+      ['key pasted into the chain', { name: 'a4', certificate: pems.certificate, privateKey: pems.privateKey, chain: pems.privateKey }, 400, 'pem_malformed', 'chain', /chain field holds a private key/],
+      ['expired certificate', { name: 'a5', certificate: expired.pem, privateKey: expired.keyPem, chain: pems.chain }, 400, 'certificate_expired', 'certificate', /expired/i],
+      ['bad name', { name: '-bad name', certificate: pems.certificate, privateKey: pems.privateKey, chain: pems.chain }, 400, 'name_invalid', 'name', /letters, digits/],
+      ['no name', { certificate: pems.certificate }, 400, 'invalid_argument', 'name', /Enter the certificate name/],
+      ['NHN file without a certificate', { name: 'a6', file: { name: 'x.pem', contentBase64: Buffer.from(pems.privateKey).toString('base64') } }, 400, 'certificate_missing', 'file', /file holds no certificate/],
+      ['unreadable file', { name: 'a7', file: { name: 'x.pem', contentBase64: '***' } }, 400, 'invalid_argument', 'file', /could not be read/],
+    ];
+    for (const [label, body, status, code, field, message] of cases) {
+      const response = await importing(body);
+      assert.equal(response.status, status, label);
+      assert.equal(response.body.error.code, code, label);
+      assert.equal(response.body.error.field, field, label);
+      assert.match(response.body.error.message, message, label);
+      assert.ok(!/at .*\.ts:\d+/.test(response.text), `${label}: no stack`);
+    }
+    const list = await admin.request('GET', '/console/api/certificates');
+    assert.equal(list.body.total, 0, 'a refused import stores nothing');
+  });
+
+  it('validates without storing, then imports; a duplicate is refused on the certificate field', async () => {
+    const body = { name: 'www-example', certificate: pems.certificate, privateKey: pems.privateKey, chain: pems.intermediate.pem };
+    const check = await admin.request('POST', '/console/api/certificates/validate', body);
+    assert.equal(check.status, 200);
+    assert.equal(check.body.facts.commonName, 'www.example.com');
+    assert.equal(check.body.chainLength, 1);
+    assert.equal(check.body.hasPrivateKey, true);
+    assert.equal((await admin.request('GET', '/console/api/certificates')).body.total, 0);
+    const created = await importing(body);
+    assert.equal(created.status, 201);
+    assert.equal(created.body.name, 'www-example');
+    assert.equal(created.body.origin, 'console');
+    const duplicate = await importing({ ...body, name: 'www-again' });
+    assert.equal(duplicate.status, 409);
+    assert.equal(duplicate.body.error.code, 'already_exists');
+    assert.equal(duplicate.body.error.field, 'certificate');
+    assert.match(duplicate.body.error.message, /already registered as 'www-example'/);
+  });
+
+  it('imports one NHN-style file byte for byte', async () => {
+    const single = await mintPems({ cn: 'file.example.com', sans: { dns: ['file.example.com'] } });
+    const text = `${single.certificate}\r\n${single.chain}${single.privateKey}`;
+    const created = await importing({ name: 'from-file', file: { name: 'bundle.pem', contentBase64: Buffer.from(text).toString('base64') } });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.fileName, undefined);
+    const file = await app.app.core.certificates.readFile(app.main.actor, created.body.certificateNo);
+    assert.equal(file.bytes.toString('utf8'), text);
+    assert.equal(file.name, 'bundle.pem');
+  });
+});
+
+for (const target of storeTargets) {
+  describe(`console reads on ${target.name}`, { skip: target.skip }, () => {
+    let app: TestApp;
+    let admin: ConsoleClient;
+    let viewer: ConsoleClient;
+    let main: Pems;
+    const numbers: Record<string, number> = {};
+
+    before(async () => {
+      app = await startConsoleApp(target.name);
+      admin = await loggedIn(app, app.main.admin);
+      main = await mintPems();
+      const add = async (name: string, days: number, dns: string[], pems?: Pems) => {
+        const p = pems ?? (await mintPems({ cn: dns[0] ?? null, sans: { dns }, notAfter: new Date(NOW.getTime() + days * DAY) }));
+        const response = await admin.request('POST', '/console/api/certificates', { name, certificate: p.certificate, privateKey: p.privateKey, chain: p.chain });
+        assert.equal(response.status, 201, response.text);
+        numbers[name] = response.body.certificateNo;
+        app.clock.advance(1000);
+      };
+      await add('alpha', 5, ['alpha.example.com']);
+      await add('bravo', 20, ['bravo.example.com', 'shared.example.org']);
+      await add('charlie', 60, ['charlie.example.com'], main);
+      await add('delta', 200, ['delta.example.net']);
+      await add('echo', 2, ['echo.example.com', 'shared.example.org']);
+      // An expired one: imported while valid, then time passes for it only in appearance (clock set back).
+      const old = await mintPems({ cn: 'old.example.com', sans: { dns: ['old.example.com'] }, notBefore: new Date(NOW.getTime() - 40 * DAY), notAfter: new Date(NOW.getTime() + DAY / 2) });
+      await add('foxtrot', 0, [], old);
+      app.clock.set(new Date(NOW.getTime() + DAY));
+      admin = await loggedIn(app, app.main.admin);
+      viewer = await loggedIn(app, app.main.viewer);
+    });
+    after(() => app?.close());
+
+    const names = (body: { items: Array<{ name: string }> }) => body.items.map((i) => i.name);
+
+    it('lists with exact totals, sorted by expiry by default, and pages', async () => {
+      const all = await viewer.request('GET', '/console/api/certificates');
+      assert.equal(all.status, 200);
+      assert.equal(all.body.total, 6);
+      assert.deepEqual(names(all.body), ['foxtrot', 'echo', 'alpha', 'bravo', 'charlie', 'delta']);
+      assert.equal(all.body.items[0].status, 'EXPIRED');
+      const page2 = await viewer.request('GET', '/console/api/certificates?pageSize=10&page=1&sort=name&order=desc');
+      assert.deepEqual(names(page2.body), ['foxtrot', 'echo', 'delta', 'charlie', 'bravo', 'alpha']);
+      const paged = await viewer.request('GET', '/console/api/certificates?pageSize=10&page=2');
+      assert.deepEqual(paged.body, { items: [], total: 6, page: 2, pageSize: 10, pages: 1 });
+      const byRegistration = await viewer.request('GET', '/console/api/certificates?sort=createdAt&order=asc');
+      assert.deepEqual(names(byRegistration.body), ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot']);
+    });
+
+    it('searches by name and domain, filters by status and type', async () => {
+      assert.deepEqual(names((await viewer.request('GET', '/console/api/certificates?name=HAR')).body), ['charlie']);
+      const shared = await viewer.request('GET', '/console/api/certificates?domain=SHARED.example.org&sort=name');
+      assert.deepEqual(names(shared.body), ['bravo', 'echo']);
+      assert.equal(shared.body.total, 2);
+      assert.deepEqual(names((await viewer.request('GET', '/console/api/certificates?status=expired')).body), ['foxtrot']);
+      assert.equal((await viewer.request('GET', '/console/api/certificates?status=unexpired')).body.total, 5);
+      assert.equal((await viewer.request('GET', '/console/api/certificates?type=EXT')).body.total, 6);
+      const bad = await viewer.request('GET', '/console/api/certificates?sort=secret');
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.error.field, 'sort');
+      assert.equal((await viewer.request('GET', '/console/api/certificates?pageSize=7')).status, 400);
+    });
+
+    it('shows every fact, the chain as root → intermediate → leaf, and where it is used', async () => {
+      const detail = await viewer.request('GET', `/console/api/certificates/${numbers.charlie}`);
+      assert.equal(detail.status, 200);
+      const body = detail.body;
+      assert.equal(body.facts.fingerprintSha256.length, 64);
+      assert.equal(body.facts.subjectDn, 'CN=www.example.com');
+      assert.deepEqual(body.facts.sans.dns, ['www.example.com', 'example.com']);
+      assert.equal(body.facts.signatureAlgorithm.includes('with'), true);
+      assert.deepEqual(body.chain.levels.map((l: { role: string; commonName: string }) => [l.role, l.commonName]), [
+        ['root', 'Console Test Root'],
+        ['intermediate', 'Console Test CA'],
+        ['leaf', 'www.example.com'],
+      ]);
+      assert.equal(body.chain.complete, true);
+      assert.equal(body.chain.levels[1].issuerDn, body.chain.levels[0].subjectDn);
+      assert.deepEqual(body.usedBy, []);
+      assert.equal(body.hasPrivateKey, true);
+      assert.ok(!detail.text.includes('PRIVATE KEY'));
+      const missing = await viewer.request('GET', '/console/api/certificates/999999');
+      assert.equal(missing.status, 404);
+      assert.equal((await viewer.request('GET', '/console/api/certificates/abc')).status, 404);
+    });
+
+    it('counts by status and by expiry window on the dashboard, with recent changes', async () => {
+      const dashboard = await viewer.request('GET', '/console/api/dashboard');
+      assert.equal(dashboard.status, 200);
+      assert.deepEqual(dashboard.body.counts, { total: 6, valid: 5, expired: 1, notYetValid: 0 });
+      // At NOW + 1 day: echo (2 d → 1 d left), alpha (4 d), bravo (19 d), charlie (59 d), delta (199 d).
+      assert.deepEqual(dashboard.body.expiring, [
+        { days: 7, count: 2 },
+        { days: 30, count: 3 },
+        { days: 90, count: 4 },
+      ]);
+      assert.deepEqual(dashboard.body.soonest.map((c: { name: string }) => c.name).slice(0, 3), ['echo', 'alpha', 'bravo']);
+      assert.ok(dashboard.body.recent.length > 0);
+      assert.equal(dashboard.body.recent[0].action, 'certificate.import');
+    });
+
+    it('downloads the certificate, the chain and the full bundle byte for byte', async () => {
+      const no = numbers.charlie;
+      const cert = await viewer.request('GET', `/console/api/certificates/${no}/files/certificate`);
+      assert.equal(cert.status, 200);
+      assert.equal(cert.headers.get('content-disposition'), 'attachment; filename="charlie.crt.pem"');
+      assert.equal(cert.headers.get('cache-control'), 'no-store');
+      assert.equal(cert.text, main.certificate);
+      const chain = await viewer.request('GET', `/console/api/certificates/${no}/files/chain`);
+      assert.equal(chain.text, main.chain);
+      const full = await viewer.request('GET', `/console/api/certificates/${no}/files/fullchain`);
+      assert.equal(full.text, main.certificate + main.chain);
+      assert.equal((await viewer.request('GET', `/console/api/certificates/${no}/files/privkey`)).status, 404);
+    });
+
+    it('the private key: ADMIN only, after the CSRF token, audited either way', async () => {
+      const no = numbers.charlie;
+      const key = await admin.request('POST', `/console/api/certificates/${no}/private-key`);
+      assert.equal(key.status, 200);
+      assert.equal(key.headers.get('content-disposition'), 'attachment; filename="charlie.key.pem"');
+      assert.match(key.text, /^-----BEGIN PRIVATE KEY-----/);
+      const refused = await viewer.request('POST', `/console/api/certificates/${no}/private-key`);
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.error.code, 'permission_denied');
+      const viaGet = await admin.request('GET', `/console/api/certificates/${no}/private-key`);
+      assert.equal(viaGet.status, 404, 'never by GET');
+      const history = await viewer.request('GET', `/console/api/certificates/${no}/history`);
+      const reads = history.body.items.filter((e: { action: string }) => e.action === 'certificate.key.read');
+      assert.deepEqual(reads.map((e: { actor: string; result: string }) => [e.actor, e.result]), [
+        [app.main.viewer.accessKey, 'failure'],
+        [app.main.admin.accessKey, 'success'],
+      ]);
+    });
+
+    it('deletes only with the right name, and then it is gone', async () => {
+      const no = numbers.delta;
+      const wrongName = await admin.request('DELETE', `/console/api/certificates/${no}?name=alpha`);
+      assert.equal(wrongName.status, 404);
+      const ok = await admin.request('DELETE', `/console/api/certificates/${no}?name=delta`);
+      assert.equal(ok.status, 204);
+      assert.equal((await admin.request('GET', `/console/api/certificates/${no}`)).status, 404);
+      assert.equal((await admin.request('GET', '/console/api/certificates')).body.total, 5);
+      const history = await admin.request('GET', `/console/api/certificates/${no}/history`);
+      assert.equal(history.status, 404, 'a deleted certificate has no page');
+    });
+  });
+}
+
+describe('console chain view without a chain', () => {
+  it('a self-signed leaf is its own root', async () => {
+    const app = await startConsoleApp('sqlite');
+    try {
+      const admin = await loggedIn(app, app.main.admin);
+      const leaf = await mintSelfSignedLeaf({ cn: 'self.example.com', sans: { dns: ['self.example.com'] }, notBefore: new Date(NOW.getTime() - DAY), notAfter: new Date(NOW.getTime() + 30 * DAY) });
+      const created = await admin.request('POST', '/console/api/certificates', { name: 'self', certificate: leaf.pem, privateKey: leaf.keyPem });
+      assert.equal(created.status, 201, created.text);
+      assert.deepEqual(created.body.chain.levels.map((l: { role: string }) => l.role), ['root']);
+      assert.equal(created.body.chain.complete, true);
+      assert.equal((await admin.request('GET', `/console/api/certificates/${created.body.certificateNo}/files/chain`)).status, 404);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * Edge slots through the console, against core's provisioning use-cases and a real worker pass
+ * publishing to a directory target: provision, live status, replace, TLS settings, delete; a
+ * certificate in use cannot be deleted; a VIEWER sees slots but cannot change them.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createProvisioningWorker, type ProvisioningWorker } from '../../../src/core/deploy/worker.ts';
+import type { TestApp } from '../../helpers/app.ts';
+import { loggedIn, mintPems, startConsoleApp, type ConsoleClient, type Pems } from './helpers.ts';
+
+describe('console edge slots', () => {
+  let app: TestApp;
+  let admin: ConsoleClient;
+  let viewer: ConsoleClient;
+  let worker: ProvisioningWorker;
+  let targetDir: string;
+  let first: Pems;
+  let second: Pems;
+  const no: Record<string, number> = {};
+
+  before(async () => {
+    app = await startConsoleApp('sqlite');
+    targetDir = await mkdtemp(join(tmpdir(), 'certkeeper-console-edge-'));
+    admin = await loggedIn(app, app.main.admin);
+    viewer = await loggedIn(app, app.main.viewer);
+    worker = createProvisioningWorker({ store: app.app.store, clock: app.clock, audit: app.app.core.audit, workerId: 'console-test' });
+    first = await mintPems({ cn: 'first.example.com', sans: { dns: ['first.example.com'] } });
+    second = await mintPems({ cn: 'second.example.com', sans: { dns: ['second.example.com'] } });
+    for (const [name, p] of [['first', first], ['second', second]] as const) {
+      const created = await admin.request('POST', '/console/api/certificates', { name, certificate: p.certificate, privateKey: p.privateKey, chain: p.chain });
+      assert.equal(created.status, 201);
+      no[name] = created.body.certificateNo;
+    }
+  });
+  after(async () => {
+    await worker?.stop();
+    await app?.close();
+    if (targetDir) await rm(targetDir, { recursive: true, force: true });
+  });
+
+  it('refuses to provision without a deployment target, saying what to do', async () => {
+    const response = await admin.request('POST', '/console/api/edge/slots', { certificateNo: no.first });
+    assert.equal(response.status, 409);
+    assert.match(response.body.error.message, /certkeeper target set/);
+  });
+
+  it('provisions, publishes, and shows the slot as the worker moves it', async () => {
+    await app.app.core.targets.set(app.main.actor, { kind: 'directory', path: targetDir });
+    const created = await admin.request('POST', '/console/api/edge/slots', { certificateNo: no.first, tlsVersion: 'TLS_MIN_VERSION_1_2', cipherProfile: 'STRICT' });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.status, 'READY');
+    assert.equal(created.body.pending, true);
+    assert.equal(created.body.items[0].certificate.name, 'first');
+    assert.deepEqual(created.body.tlsProtocols, ['1.2', '1.3']);
+    no.slot = created.body.slotId;
+    await worker.runOnce();
+    const running = await viewer.request('GET', `/console/api/edge/slots/${no.slot}`);
+    assert.equal(running.body.status, 'RUNNING');
+    assert.equal(running.body.pending, false);
+    assert.equal(running.body.deployment.deployedGeneration, running.body.deployment.generation);
+    assert.equal(await readFile(join(targetDir, String(no.slot), 'fullchain.pem'), 'utf8'), first.certificate + first.chain);
+    const list = await viewer.request('GET', '/console/api/edge/slots');
+    assert.equal(list.body.total, 1);
+    assert.equal(list.body.targetKind, 'directory');
+  });
+
+  it('a certificate in use cannot be deleted; the detail page says where it is used', async () => {
+    const detail = await admin.request('GET', `/console/api/certificates/${no.first}`);
+    assert.deepEqual(detail.body.usedBy, [no.slot]);
+    const refused = await admin.request('DELETE', `/console/api/certificates/${no.first}?name=first`);
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.code, 'in_use');
+    assert.match(refused.body.error.message, /in use/);
+  });
+
+  it('a VIEWER sees slots but cannot provision or change them', async () => {
+    for (const [method, path, body] of [
+      ['POST', '/console/api/edge/slots', { certificateNo: no.second }],
+      ['PUT', `/console/api/edge/slots/${no.slot}/certificate`, { certificateNo: no.second }],
+      ['PUT', `/console/api/edge/slots/${no.slot}/tls`, { tlsVersion: 'TLS_ALL_VERSIONS', cipherProfile: 'DEFAULT' }],
+      ['DELETE', `/console/api/edge/slots/${no.slot}`, undefined],
+    ] as const) {
+      const response = await viewer.request(method, path, body);
+      assert.equal(response.status, 403, `${method} ${path}`);
+    }
+  });
+
+  it('replaces the certificate and changes TLS settings; refusals name the field', async () => {
+    const replaced = await admin.request('PUT', `/console/api/edge/slots/${no.slot}/certificate`, { certificateNo: no.second });
+    assert.equal(replaced.status, 200, replaced.text);
+    assert.equal(replaced.body.status, 'PUBLISHING');
+    assert.equal(replaced.body.items[0].certificate.name, 'second');
+    const strict = await admin.request('PUT', `/console/api/edge/slots/${no.slot}/tls`, { tlsVersion: 'TLS_ALL_VERSIONS', cipherProfile: 'STRICT' });
+    assert.equal(strict.status, 400);
+    assert.equal(strict.body.error.field, 'cipherProfile');
+    const tls = await admin.request('PUT', `/console/api/edge/slots/${no.slot}/tls`, { tlsVersion: 'TLS_ALL_VERSIONS', cipherProfile: 'GENERAL' });
+    assert.equal(tls.status, 200);
+    await worker.runOnce();
+    const running = await admin.request('GET', `/console/api/edge/slots/${no.slot}`);
+    assert.equal(running.body.status, 'RUNNING');
+    assert.equal(running.body.cipherProfile, 'GENERAL');
+    assert.equal(await readFile(join(targetDir, String(no.slot), 'fullchain.pem'), 'utf8'), second.certificate + second.chain);
+    const missing = await admin.request('PUT', `/console/api/edge/slots/${no.slot}/certificate`, { certificateNo: 999 });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error.field, 'certificateNo');
+  });
+
+  it('deletes the slot; then the certificate can be deleted', async () => {
+    const deleting = await admin.request('DELETE', `/console/api/edge/slots/${no.slot}`);
+    assert.equal(deleting.status, 200);
+    assert.equal(deleting.body.status, 'DELETING');
+    await worker.runOnce();
+    assert.equal((await admin.request('GET', `/console/api/edge/slots/${no.slot}`)).body.status, 'DELETED');
+    assert.equal((await admin.request('DELETE', `/console/api/certificates/${no.second}?name=second`)).status, 204);
+    assert.equal((await admin.request('GET', '/console/api/edge/slots')).body.total, 0);
+  });
+
+  it("another tenant's slot answers like a missing one", async () => {
+    const other = await app.addTenant('edge-other');
+    const client = await loggedIn(app, other.admin);
+    assert.equal((await client.request('GET', `/console/api/edge/slots/${no.slot}`)).status, 404);
+    assert.equal((await client.request('DELETE', `/console/api/edge/slots/${no.slot}`)).status, 404);
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * A real browser for end-to-end tests: Debian's chromium driven by playwright-core (never
+ * `playwright install`), headless, with a fresh user-data directory per launch. Outside CI a
+ * missing chromium skips the tests with a message; under CI=true it fails them.
+ */
+import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CERTKEEPER_CHROMIUM ?? '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+async function present(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** False, or why the browser tests are skipped. Throws under CI=true when chromium is missing. */
+export async function browserSkip(): Promise<string | false> {
+  if (await present(CHROMIUM)) return false;
+  const why = `chromium not found at ${CHROMIUM}; install it with: apt-get install -y chromium (see .ci/run)`;
+  if (process.env.CI === 'true') throw new Error(`CI=true: browser tests cannot run: ${why}`);
+  return why;
+}
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  /** Content-Security-Policy violations and uncaught page errors seen so far. */
+  problems: string[];
+  close(): Promise<void>;
+}
+
+export async function launch(): Promise<Browser> {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'certkeeper-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    acceptDownloads: true,
+    viewport: { width: 1280, height: 860 },
+    locale: 'en-US',
+    timezoneId: 'UTC',
+  });
+  context.setDefaultTimeout(15_000);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    const text = message.text();
+    if (/Content.Security.Policy|Trusted Type|Refused to/i.test(text)) problems.push(`console: ${text}`);
+  });
+  return {
+    context,
+    page,
+    problems,
+    async close() {
+      await context.close();
+      await rm(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const SCREENSHOTS = join(import.meta.dirname, '../../test-results/console');
+
+/** Saves a full-page screenshot under test-results/console/. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}

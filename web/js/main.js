@@ -1,0 +1,129 @@
+/**
+ * The console's entry point: find out whether a session exists, then route. Without a session
+ * every route shows the login form; after logging in the route that was asked for is shown.
+ */
+import { ApiError, del, get, setCsrfToken, whenSessionEnds } from './api.js';
+import { announce, h, notice } from './dom.js';
+import { renderShell } from './layout.js';
+import { currentRoute, match } from './router.js';
+import * as certificatePage from './pages/certificate.js';
+import * as certificatesPage from './pages/certificates.js';
+import * as credentialsPage from './pages/credentials.js';
+import * as dashboardPage from './pages/dashboard.js';
+import * as edgePage from './pages/edge.js';
+import * as importPage from './pages/import.js';
+import * as loginPage from './pages/login.js';
+
+/**
+ * @typedef {import('./layout.js').Session & { csrfToken: string }} Session
+ * @typedef {{ session: Session, params: Record<string, string>, query: URLSearchParams, main: HTMLElement, signal: AbortSignal }} PageContext
+ * @typedef {{ pattern: string, render: (ctx: PageContext) => Promise<string>, allowed?: (s: Session) => boolean }} Route
+ */
+
+/** @type {Route[]} */
+const ROUTES = [
+  { pattern: '/', render: dashboardPage.render },
+  { pattern: '/certificates', render: certificatesPage.render },
+  { pattern: '/certificates/:no', render: certificatePage.render },
+  { pattern: '/import', render: importPage.render, allowed: (s) => s.can.writeCertificates },
+  { pattern: '/credentials', render: credentialsPage.render, allowed: (s) => s.can.manageCredentials },
+  { pattern: '/edge', render: edgePage.renderList },
+  { pattern: '/edge/:slotId', render: edgePage.renderSlot },
+];
+
+const root = /** @type {HTMLElement} */ (document.getElementById('app'));
+/** @type {Session | null} */
+let session = null;
+/** @type {ReturnType<typeof renderShell> | null} */
+let shell = null;
+let controller = new AbortController();
+
+function showLogin(message = '') {
+  session = null;
+  shell = null;
+  controller.abort();
+  document.title = 'Log in · certkeeper';
+  loginPage.render(root, {
+    message,
+    onLoggedIn(/** @type {Session} */ started) {
+      useSession(started);
+      announce('Logged in.');
+      void route();
+    },
+  });
+}
+
+/** @param {Session} started */
+function useSession(started) {
+  session = started;
+  setCsrfToken(started.csrfToken);
+  shell = renderShell(root, started, logout);
+}
+
+async function logout() {
+  try {
+    await del('/session');
+  } catch {
+    // Already ended on the server: the login form is the right place either way.
+  }
+  showLogin('You have logged out.');
+  location.hash = '#/';
+}
+
+async function route() {
+  if (!session || !shell) return showLogin();
+  controller.abort();
+  controller = new AbortController();
+  const { signal } = controller;
+  const { path, params: query } = currentRoute();
+  shell.markCurrent(path);
+  const main = shell.main;
+  main.replaceChildren(h('p', { class: 'muted', text: 'Loading…' }));
+  let found = null;
+  for (const candidate of ROUTES) {
+    const params = match(candidate.pattern, path);
+    if (params) {
+      found = { candidate, params };
+      break;
+    }
+  }
+  try {
+    let title;
+    if (!found) {
+      main.replaceChildren(h('h1', { tabindex: '-1', text: 'Page not found' }), h('p', {}, 'There is no such page. ', h('a', { href: '#/', text: 'Go to the dashboard' }), '.'));
+      title = 'Not found';
+    } else if (found.candidate.allowed && !found.candidate.allowed(session)) {
+      main.replaceChildren(h('h1', { tabindex: '-1', text: 'Not available' }), notice('info', `Your role (${session.role}) cannot use this page.`));
+      title = 'Not available';
+    } else {
+      title = await found.candidate.render({ session, params: found.params, query, main, signal });
+    }
+    if (signal.aborted) return;
+    document.title = `${title} · certkeeper`;
+    const heading = main.querySelector('h1');
+    if (heading instanceof HTMLElement) heading.focus({ preventScroll: false });
+  } catch (error) {
+    if (signal.aborted || (error instanceof ApiError && error.status === 401)) return;
+    main.replaceChildren(h('h1', { tabindex: '-1', text: 'Something went wrong' }), notice('error', error instanceof Error ? error.message : String(error)));
+    document.title = 'Error · certkeeper';
+    main.querySelector('h1')?.focus();
+  }
+}
+
+async function boot() {
+  whenSessionEnds((message) => showLogin(message));
+  // Without a session the login form stays up whatever the hash; after login, route() shows the hash.
+  window.addEventListener('hashchange', () => {
+    if (session) void route();
+  });
+  try {
+    useSession(await get('/session'));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return showLogin(error.code === 'session_required' ? '' : error.message);
+    root.replaceChildren(h('main', { id: 'main', class: 'page' }, h('h1', { text: 'certkeeper' }), notice('error', error instanceof Error ? error.message : String(error))));
+    return;
+  }
+  await route();
+}
+
+void boot();
