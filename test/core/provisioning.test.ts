@@ -61,7 +61,8 @@ for (const target of storeTargets) {
 
     it('a failing target leaves the slot PUBLISHING with the error, and retries with backoff on the injected clock', async () => {
       const slotId = await w.provision(w.certificates.korean);
-      const worker = w.worker();
+      const warnings: Array<{ fields: Record<string, unknown>; message: string }> = [];
+      const worker = w.worker({ log: { info: () => undefined, error: () => undefined, warn: (fields, message) => warnings.push({ fields, message }) } });
       w.reload.failWith = 'nginx: [emerg] cannot load certificate';
       const t0 = w.clock.now().getTime();
       assert.equal((await worker.runOnce()).failed, 1);
@@ -70,6 +71,7 @@ for (const target of storeTargets) {
       assert.equal(slot.deployment.lastError, 'nginx: [emerg] cannot load certificate');
       assert.equal(slot.deployment.attempts, 1);
       assert.equal(slot.deployment.nextAttemptAt?.getTime(), t0 + 5_000);
+      assert.deepEqual(warnings.map((x) => [x.message, x.fields.slotId, x.fields.attempts, x.fields.err]), [['edge slot: the deployment target failed; will retry', slotId, 1, 'nginx: [emerg] cannot load certificate']], 'and in the log');
       assert.equal((await worker.runOnce()).claimed, 0, 'not before the backoff ends');
       w.clock.advance(4_999);
       assert.equal((await worker.runOnce()).claimed, 0);

@@ -1,6 +1,10 @@
 /**
- * The NCP API Gateway's own error bodies (reference cloud-apis.md §2.3), shared by every face that
- * sits behind the gateway (Certificate Manager and Global Edge):
+ * src/api/ncp-gateway/ is what the NCP API Gateway does in front of every NCP service, shared by
+ * the faces behind it (src/api/ncp: Certificate Manager; src/api/edge: Global Edge). It is not a
+ * face (no prefix, no route; eslint.config.js lists it as none, so both faces may import it):
+ * auth.ts (signature check → Actor, permission check), body.ts (JSON parser), and this file.
+ *
+ * The gateway's own error bodies (reference cloud-apis.md §2.3):
  *
  *   {"error":{"errorCode":"<n>","message":"<fixed text>","details":"<why>"}}
  *

@@ -135,6 +135,20 @@ for (const target of storeTargets) {
       assert.equal(response.body.error.code, 'session_revoked');
     });
 
+    it('one credential keeps at most 20 live sessions; a further login drops the one ending soonest', async () => {
+      const tenant = await app.addTenant(`cap-${target.name}`);
+      const first = await loggedIn(app, tenant.viewer);
+      app.clock.advance(1000);
+      const rest: ConsoleClient[] = [];
+      for (let i = 0; i < 19; i++) rest.push(await loggedIn(app, tenant.viewer));
+      assert.equal((await first.request('GET', '/console/api/session')).status, 200, '20 sessions live');
+      await loggedIn(app, tenant.viewer);
+      assert.equal((await first.request('GET', '/console/api/session')).status, 401, 'the oldest was dropped');
+      assert.equal((await rest[0]!.request('GET', '/console/api/session')).status, 200);
+      const rows = await rawQuery(app.location, `select count(*) as n from console_sessions s join credentials c on c.id = s.credential_id where c.access_key = '${tenant.viewer.accessKey}'`);
+      assert.equal(Number(rows[0]!.n), 20);
+    });
+
     it('sessions are shared through the store: another process on the same store accepts the cookie', async () => {
       const client = await loggedIn(app, app.main.viewer);
       const id = client.session!.cookie.split('=')[1]!;

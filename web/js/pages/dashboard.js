@@ -49,7 +49,7 @@ export async function render({ main, signal }) {
             { class: 'table-wrap' },
             h(
               'table',
-              { class: 'table' },
+              { class: 'table table-cards' },
               h('caption', { class: 'visually-hidden', text: 'Certificates that expire first' }),
               h('thead', {}, h('tr', {}, ['Name', 'Status', 'Expires', 'Domains'].map((t) => h('th', { scope: 'col', text: t })))),
               h(
