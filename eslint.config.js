@@ -59,6 +59,16 @@ export default tseslint.config(
     ),
   })),
   {
+    // Modules shared by several faces (e.g. ncp-gateway: the NCP API Gateway auth and envelopes
+    // that the NCP and Global Edge faces both speak) follow the faces' rule and import no face.
+    files: ['src/api/**/*.ts'],
+    ignores: FACES.map((face) => `src/api/${face}/**`),
+    rules: forbid(
+      [...ours('store'), ...ours('cli'), ...ours('app'), 'kysely', 'better-sqlite3', 'pg', ...FACES.flatMap((f) => [`**/api/${f}/**`, `../${f}/**`, `../${f}`])],
+      'a module shared by faces talks to core only and imports no face (docs/ARCHITECTURE.md).',
+    ),
+  },
+  {
     files: ['src/server/**/*.ts'],
     rules: forbid([...ours('store'), ...ours('api'), ...ours('cli'), ...ours('app'), 'kysely', 'better-sqlite3', 'pg'], 'server/ is the HTTP mechanism: faces plug into it, the store reaches it only through core ports.'),
   },

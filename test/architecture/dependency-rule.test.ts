@@ -25,6 +25,9 @@ const cases: Array<{ name: string; file: string; code: string; allowed: boolean 
   { name: 'a face may not import store', file: 'src/api/ncp/routes.ts', code: "import { x } from '../../store/db.ts';\nexport { x };\n", allowed: false },
   { name: 'a face may not import another face', file: 'src/api/ncp/routes.ts', code: "import { x } from '../nhn/present.ts';\nexport { x };\n", allowed: false },
   { name: 'a face may not import another face by a longer path', file: 'src/api/edge/routes.ts', code: "import { x } from '../../api/ncp/auth.ts';\nexport { x };\n", allowed: false },
+  { name: 'a module shared by faces may not import store', file: 'src/api/ncp-gateway/auth.ts', code: "import { x } from '../../store/db.ts';\nexport { x };\n", allowed: false },
+  { name: 'a module shared by faces may not import a face', file: 'src/api/ncp-gateway/auth.ts', code: "import { x } from '../ncp/errors.ts';\nexport { x };\n", allowed: false },
+  { name: 'a face may import the shared gateway module', file: 'src/api/edge/routes.ts', code: "import { x } from '../ncp-gateway/auth.ts';\nexport { x };\n", allowed: true },
   { name: 'the cli may not import store', file: 'src/cli/main.ts', code: "import { x } from '../store/db.ts';\nexport { x };\n", allowed: false },
   { name: 'the cli may not import a face', file: 'src/cli/main.ts', code: "import { x } from '../api/ncp/routes.ts';\nexport { x };\n", allowed: false },
 ];

@@ -1,8 +1,9 @@
 /**
  * Certificates in use by edge slots, as the CertificateRepository answers it: `usedBy` and the
  * `usedByInstanceNo` filter of `list` come from the slots (NCP `instanceNo` is the slot id).
- * A wrapper around the certificate repository, so certificates.ts and certificate-list.ts need
- * not know about slots:
+ * A wrapper around the certificate repository, so certificate-list.ts need not know about slots
+ * (certificates.ts knows them in one place only: `markDeleted` re-checks "in use" under the
+ * certificate row's lock, closing the race between a delete and a provision):
  * - `usedBy(tenant, no)`: the ids of the tenant's slots (every status but DELETED) that hold the
  *   certificate; core's `delete` refuses while it is not empty;
  * - `list({ usedByInstanceNo })`: the certificates of that slot, through the same list query with

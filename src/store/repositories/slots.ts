@@ -13,6 +13,7 @@
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { SlotChange, SlotCompletion, SlotRepository } from '../../core/ports.ts';
+import { AppError } from '../../domain/errors.ts';
 import { LIVE_STATUSES, PENDING_STATUSES, type EdgeSlot } from '../../domain/edge-slot.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { ms } from '../rows.ts';
@@ -90,6 +91,7 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
   return {
     async create(slot, at) {
       return inTransaction(db, dialect, async (trx) => {
+        await lockLiveCertificates(trx, slot.tenantId, slot.items.map((item) => item.certificateNo));
         const row = await trx
           .insertInto('edge_slots')
           .values({
@@ -154,6 +156,7 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
         const row = await update.returningAll().executeTakeFirst();
         if (!row) return null;
         if (change.kind === 'certificate') {
+          await lockLiveCertificates(trx, tenantId, [change.certificateNo]);
           const moved = await trx
             .updateTable('edge_slot_items')
             .set({ certificate_no: change.certificateNo, deployed_fingerprint: null })
@@ -329,4 +332,28 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
       await db.updateTable('edge_slots').set({ claimed_by: null, lease_until: null }).where('slot_id', '=', slotId).where('claimed_by', '=', workerId).execute();
     },
   };
+}
+
+/**
+ * Locks the certificates a slot is about to hold and checks they are still live, inside the slot
+ * write's transaction. Certificate deletion takes the same row lock before it looks for slots
+ * (certificates.ts `markDeleted`), so a delete and a provision racing on one certificate are
+ * serialised: whichever commits second sees the other's result. (SQLite serialises writers anyway.)
+ */
+async function lockLiveCertificates(trx: Kysely<Database>, tenantId: number, certificateNos: readonly number[]): Promise<void> {
+  const wanted = [...new Set(certificateNos)];
+  if (wanted.length === 0) return;
+  const locked = await trx
+    .updateTable('certificates')
+    .set({ updated_at: sql<number>`updated_at` })
+    .where('tenant_id', '=', tenantId)
+    .where('certificate_no', 'in', wanted)
+    .where('deleted_at', 'is', null)
+    .returning('certificate_no')
+    .execute();
+  if (locked.length !== wanted.length) {
+    const found = new Set(locked.map((row) => Number(row.certificate_no)));
+    const missing = wanted.filter((no) => !found.has(no));
+    throw new AppError('not_found', `Certificate ${missing.join(', ')} no longer exists.`, { field: 'cmCertificateIds' });
+  }
 }
