@@ -4,7 +4,7 @@
  * changes nothing. Reads are tenant-scoped by the actor; another tenant's certificate answers
  * exactly like a missing one. Every read of a private key is audited, success or refusal.
  */
-import { AppError, isAppError } from '../domain/errors.ts';
+import { AppError } from '../domain/errors.ts';
 import type { Certificate, CertificateOrigin } from '../domain/model.ts';
 import { runImportLadder, type ImportCandidate, type ImportInput, type ImportPolicy } from '../domain/x509/ladder.ts';
 import type { Actor } from './actor.ts';
@@ -68,16 +68,7 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
     }
   }
 
-  async function audited<T>(actor: Actor, action: string, target: string, work: () => Promise<T>, detail: Record<string, string | number | boolean | null> = {}): Promise<T> {
-    try {
-      const result = await work();
-      await audit.record(actor, action, target, 'success', detail);
-      return result;
-    } catch (error) {
-      await audit.record(actor, action, target, 'failure', { ...detail, code: isAppError(error) ? error.code : 'internal' });
-      throw error;
-    }
-  }
+  const audited = audit.around;
 
   async function getLive(actor: Actor, certificateNo: number): Promise<Certificate> {
     const certificate = await store.certificates.get(actor.tenantId, certificateNo);

@@ -81,16 +81,7 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
     for (const listener of listeners) listener();
   };
 
-  async function audited<T>(actor: Actor, action: string, target: string, work: () => Promise<T>, detail: Record<string, string | number | boolean | null> = {}): Promise<T> {
-    try {
-      const result = await work();
-      await audit.record(actor, action, target, 'success', detail);
-      return result;
-    } catch (error) {
-      await audit.record(actor, action, target, 'failure', { ...detail, code: isAppError(error) ? error.code : 'internal' });
-      throw error;
-    }
-  }
+  const audited = audit.around;
 
   /** The tenant's slot, or not_found; with `live`, also refused unless READY/PUBLISHING/RUNNING. */
   async function slotOf(actor: Actor, slotId: number, live: boolean): Promise<EdgeSlot> {

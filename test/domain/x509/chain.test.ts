@@ -1,7 +1,6 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { AppError, type ErrorCode, type InputField } from '../../../src/domain/errors.ts';
 import { buildChain, formatName, type ChainCandidate } from '../../../src/domain/x509/chain.ts';
 import {
   days,
@@ -16,25 +15,13 @@ import {
   RSA2048,
   type Issued,
 } from '../../helpers/pki.ts';
+import { expectError } from '../../helpers/errors.ts';
 
 // RFC 5280 key usage bits as @peculiar/x509 numbers them.
 const DIGITAL_SIGNATURE = 1;
 const CRL_SIGN = 2;
 const KEY_CERT_SIGN = 32;
 
-function expectError(fn: () => unknown, code: ErrorCode, field: InputField, ...fragments: string[]): AppError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof AppError, `expected AppError ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.field, field);
-  for (const fragment of fragments) assert.ok(caught.message.includes(fragment), `message "${caught.message}" lacks "${fragment}"`);
-  return caught;
-}
 
 const x = (issued: Issued): X509Certificate => new X509Certificate(issued.pem);
 /** Candidates numbered 1.. in the order given, as the chain field would number them. */

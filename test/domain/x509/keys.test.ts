@@ -1,7 +1,6 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
-import { AppError, type ErrorCode, type InputField } from '../../../src/domain/errors.ts';
 import {
   checkKeyTypeAllowed,
   describePrivateKey,
@@ -24,20 +23,8 @@ import {
   type Issued,
   type KeySpec,
 } from '../../helpers/pki.ts';
+import { expectError } from '../../helpers/errors.ts';
 
-function expectError(fn: () => unknown, code: ErrorCode, field: InputField, ...fragments: string[]): AppError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof AppError, `expected AppError ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.field, field);
-  for (const fragment of fragments) assert.ok(caught.message.includes(fragment), `message "${caught.message}" lacks "${fragment}"`);
-  return caught;
-}
 
 function keyBlock(pem: string): PemBlock {
   const [block] = splitPem(pem, { field: 'privateKey', maxBytes: 16384, maxBlocks: 4 }).privateKeys;

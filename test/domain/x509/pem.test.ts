@@ -1,28 +1,14 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { AppError, type ErrorCode, type InputField } from '../../../src/domain/errors.ts';
+import type { AppError} from '../../../src/domain/errors.ts';
+import { type ErrorCode, type InputField } from '../../../src/domain/errors.ts';
 import { armour, splitPem } from '../../../src/domain/x509/pem.ts';
 import { derOf, keyPemAs, mintBundle, mintLeaf, mintSelfSignedLeaf, P256, RSA2048, type Bundle, type Issued } from '../../helpers/pki.ts';
+import { expectError } from '../../helpers/errors.ts';
 
 const OPTS = { field: 'certificate' as InputField, maxBytes: 2 * 1024 * 1024, maxBlocks: 64 };
 
-function expectError(fn: () => unknown, code: ErrorCode, field: InputField, ...fragments: (string | RegExp)[]): AppError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof AppError, `expected AppError ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.field, field);
-  for (const fragment of fragments) {
-    if (typeof fragment === 'string') assert.ok(caught.message.includes(fragment), `message "${caught.message}" lacks "${fragment}"`);
-    else assert.match(caught.message, fragment);
-  }
-  return caught;
-}
 
 /** Base64 lines of a PEM (no armour), for building broken blocks. */
 function bodyOf(pem: string): string[] {
