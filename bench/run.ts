@@ -38,12 +38,12 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { AutocannonRequest } from 'autocannon';
-import { signedHeaders } from '../test/helpers/ncp-client.ts';
+import { cases, nhnToken, send, type Case, type Context } from './lib/cases.ts';
 import { combine, machineBusy, runLoad, type LoadResult } from './lib/load.ts';
 import { importPool, seedPool, type Pool } from './lib/pools.ts';
 import { ROOT, rssBytes, startCeiling, startCertkeeper, type Child } from './lib/processes.ts';
-import { checkTargets, RESULTS_DIR, updateBenchmarksMd, writeResults, type CaseKind, type CaseResult, type LoadSummary, type Machine, type ScaleResult, type StoreResults } from './lib/results.ts';
-import { freshLocation, PG_ADMIN_URL, seedStore, type Location, type Seeded } from './lib/seed.ts';
+import { checkTargets, RESULTS_DIR, updateBenchmarksMd, writeResults, type CaseResult, type LoadSummary, type Machine, type ScaleResult, type StoreResults } from './lib/results.ts';
+import { freshLocation, PG_ADMIN_URL, seedStore, type Location } from './lib/seed.ts';
 
 const { values } = parseArgs({
   options: {
@@ -60,7 +60,8 @@ const { values } = parseArgs({
     startups: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '5' },
     'quiet-cpu': { type: 'string', default: '0.3' },
-    'quiet-wait': { type: 'string', default: '120' },
+    'quiet-wait': { type: 'string', default: '30' },
+    'import-cap': { type: 'string', default: '30' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
@@ -81,6 +82,7 @@ const STARTUPS = Math.max(1, Number(values.startups));
 const ROUNDS = Math.max(1, Number(values.rounds));
 const QUIET_CPU = Number(values['quiet-cpu']);
 const QUIET_WAIT_S = Number(values['quiet-wait']);
+const IMPORT_CAP_S = Number(values['import-cap']);
 const ONLY = values.only ? new Set(values.only.split(',')) : null;
 const LOG_LEVEL = 'warn';
 for (const s of STORES) if (s !== 'sqlite' && s !== 'postgres') throw new Error(`unknown store ${s}`);
@@ -90,158 +92,6 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 // ---------------------------------------------------------------------------------------------
 // Cases
-
-interface Wire {
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-}
-
-interface Case {
-  id: string;
-  label: string;
-  kind: CaseKind;
-  method: 'GET' | 'POST';
-  /** A typical request, for the report. */
-  shown: string;
-  /** The next request to send. */
-  next(): Wire;
-  /** Checks the probe's answer (status 200 already checked); returns a note for the log. */
-  check(body: Buffer, contentType: string): string;
-}
-
-interface Context {
-  url: string;
-  seeded: Seeded;
-  token: string;
-  importPool: Pool;
-  /** Next import pool index (shared by warm-up and measured runs: each certificate is sent once). */
-  importNext: { i: number };
-}
-
-function ncp(seeded: Seeded, method: 'GET' | 'POST', path: string, body?: string): Wire {
-  const headers: Record<string, string> = { accept: 'application/json', ...signedHeaders({ method, url: path, accessKey: seeded.accessKey, secretKey: seeded.secretKey, variant: 'java-raw' }) };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  return body === undefined ? { path, headers } : { path, headers, body };
-}
-
-function json(body: Buffer): Record<string, unknown> {
-  return JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-}
-
-function ncpOk(body: Buffer): Record<string, unknown> {
-  const parsed = json(body);
-  if (parsed.returnCode !== '0') throw new Error(`NCP answered ${body.toString('utf8').slice(0, 300)}`);
-  return parsed;
-}
-
-function cases(ctx: Context): Case[] {
-  const { seeded } = ctx;
-  const deepPage = Math.max(1, Math.floor(seeded.live / PAGE_SIZE / 2));
-  const nhnBase = `/certmanager/v1.3/appkeys/${seeded.appKey}/certificates`;
-  const nhnHeaders = { accept: 'application/json', 'x-nhn-authorization': `Bearer ${ctx.token}` };
-  const v2 = (page: number) => `/api/v2/certificate/getCertificates?page=${page}&pageSize=${PAGE_SIZE}`;
-  // Past the end of the pool (the ceiling's runs, which ignore the body) it wraps around; an
-  // import run that got there would see its repeats refused, counted as failures.
-  const importBody = (i: number): string => {
-    const leaf = ctx.importPool.leaves[i % ctx.importPool.leaves.length]!;
-    return JSON.stringify({ certificateName: `imp-${i}`, privateKey: leaf.keyPem, certificateBody: leaf.certPem, certificateChain: ctx.importPool.chainPem });
-  };
-  const all: Case[] = [
-    {
-      id: 'ncp-v1-name',
-      label: 'NCP v1 list, name filter',
-      kind: 'list',
-      method: 'GET',
-      shown: 'GET /api/v1/certificates?certificateName=<random live name>',
-      next: () => ncp(seeded, 'GET', `/api/v1/certificates?certificateName=${seeded.liveName(Math.random())}`),
-      check: (body) => {
-        const r = ncpOk(body);
-        if (r.totalRows !== 1) throw new Error(`expected one certificate, got ${String(r.totalRows)}`);
-        return '1 certificate';
-      },
-    },
-    {
-      id: 'ncp-v2-page1',
-      label: `NCP v2 getCertificates page 1 (${PAGE_SIZE})`,
-      kind: 'list',
-      method: 'GET',
-      shown: `GET ${v2(1)}`,
-      next: () => ncp(seeded, 'GET', v2(1)),
-      check: (body) => {
-        const r = ncpOk(body);
-        if (r.totalCount !== seeded.live) throw new Error(`totalCount ${String(r.totalCount)}, expected ${seeded.live}`);
-        return `totalCount ${String(r.totalCount)}, ${(r.sslCertificateList as unknown[]).length} items`;
-      },
-    },
-    {
-      id: 'ncp-v2-deep',
-      label: `NCP v2 getCertificates deep page (${PAGE_SIZE})`,
-      kind: 'list',
-      method: 'GET',
-      shown: `GET ${v2(deepPage)}`,
-      next: () => ncp(seeded, 'GET', v2(deepPage)),
-      check: (body) => {
-        const r = ncpOk(body);
-        const items = r.sslCertificateList as Array<{ certificateNo: number }>;
-        if (items.length !== PAGE_SIZE) throw new Error(`deep page holds ${items.length} items`);
-        return `page ${deepPage}, certificateNo ${items[0]!.certificateNo}…`;
-      },
-    },
-    {
-      id: 'nhn-list',
-      label: 'NHN v1.3 list UNEXPIRED (10)',
-      kind: 'list',
-      method: 'GET',
-      shown: `GET /certmanager/v1.3/appkeys/<appKey>/certificates?status=UNEXPIRED`,
-      next: () => ({ path: `${nhnBase}?status=UNEXPIRED`, headers: nhnHeaders }),
-      check: (body) => {
-        const r = json(body) as { header: { isSuccessful: boolean }; body: { totalCount: number; data: unknown[] } };
-        if (!r.header.isSuccessful || r.body.data.length === 0) throw new Error(`NHN answered ${body.toString('utf8').slice(0, 300)}`);
-        return `totalCount ${r.body.totalCount}`;
-      },
-    },
-    {
-      id: 'nhn-download',
-      label: 'NHN v1.3 file download',
-      kind: 'download',
-      method: 'GET',
-      shown: `GET /certmanager/v1.3/appkeys/<appKey>/certificates/<random pool name>/files`,
-      next: () => ({ path: `${nhnBase}/${seeded.poolNames[Math.floor(Math.random() * seeded.poolNames.length)]}/files`, headers: nhnHeaders }),
-      check: (body, type) => {
-        const text = body.toString('utf8');
-        if (!type.startsWith('application/octet-stream') || !text.includes('PRIVATE KEY')) throw new Error(`download answered ${type}: ${text.slice(0, 200)}`);
-        return `${body.length} bytes (certificate, chain, key)`;
-      },
-    },
-    {
-      id: 'edge-list',
-      label: 'Edge list (15 of 1,000 slots)',
-      kind: 'list',
-      method: 'GET',
-      shown: 'GET /api/v1/certificate/provisioning',
-      next: () => ncp(seeded, 'GET', '/api/v1/certificate/provisioning'),
-      check: (body) => {
-        const r = json(body) as { code: string; result: { content: unknown[]; pageable: { totalCount: number } } };
-        if (r.code !== '0000' || r.result.content.length === 0) throw new Error(`Edge answered ${body.toString('utf8').slice(0, 300)}`);
-        return `totalCount ${r.result.pageable.totalCount}`;
-      },
-    },
-    {
-      id: 'ncp-import',
-      label: 'NCP v2 import (RSA-2048 + chain)',
-      kind: 'import',
-      method: 'POST',
-      shown: 'POST /api/v2/certificate/withExternal',
-      next: () => ncp(seeded, 'POST', '/api/v2/certificate/withExternal', importBody(ctx.importNext.i++)),
-      check: (body) => {
-        ncpOk(body);
-        return 'imported';
-      },
-    },
-  ];
-  return all.filter((c) => ONLY === null || ONLY.has(c.id));
-}
 
 // ---------------------------------------------------------------------------------------------
 // Running a case
@@ -264,9 +114,18 @@ async function waitForQuiet(): Promise<number> {
   return busy;
 }
 
-async function send(base: string, method: string, wire: Wire): Promise<{ status: number; type: string; body: Buffer }> {
-  const response = await fetch(base + wire.path, { method, headers: wire.headers, body: wire.body ?? null });
-  return { status: response.status, type: response.headers.get('content-type') ?? '', body: Buffer.from(await response.arrayBuffer()) };
+/** Waits until the server answers /healthz within 50 ms again (it may still be working through abandoned requests). */
+async function drained(url: string): Promise<true> {
+  const t0 = performance.now();
+  for (;;) {
+    const t = performance.now();
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok && performance.now() - t < 50) break;
+    if (performance.now() - t0 > 600_000) throw new Error('server did not drain within 10 minutes');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  log(`      (run cut short; server drained in ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  return true;
 }
 
 /** autocannon's request list: every request built by `next`, its path rewritten for the ceiling. */
@@ -310,8 +169,15 @@ async function runCase(c: Case, ctx: Context, server: Child, ceiling: Child): Pr
   const onBody = (status: number, body: string): void => {
     if (status !== 200 || !body.includes('"returnCode":"0"')) failures++;
   };
-  const endpointRun = (spec: { seconds?: number; amount?: number; rss: boolean }): Promise<LoadResult> =>
-    runLoad({ url: ctx.url, connections: CONNECTIONS, ...(spec.amount !== undefined ? { amount: spec.amount } : { seconds: spec.seconds! }), requests: requestsOf(c, null, c.kind === 'import' ? onBody : undefined), ...(spec.rss ? { rssPid: server.pid } : {}) });
+  const endpointRun = (spec: { seconds?: number; amount?: number; maxSeconds?: number; rss: boolean }): Promise<LoadResult> =>
+    runLoad({
+      url: ctx.url,
+      connections: CONNECTIONS,
+      ...(spec.amount !== undefined ? { amount: spec.amount } : { seconds: spec.seconds! }),
+      ...(spec.maxSeconds !== undefined ? { maxSeconds: spec.maxSeconds, timeoutSeconds: spec.maxSeconds + 30 } : {}),
+      requests: requestsOf(c, null, c.kind === 'import' ? onBody : undefined),
+      ...(spec.rss ? { rssPid: server.pid } : {}),
+    });
   const ceilingRun = async (seconds: number): Promise<LoadResult> => {
     // Same requests (headers, bodies); the import pool index moves on, which the ceiling ignores.
     const saved = ctx.importNext.i;
@@ -324,15 +190,23 @@ async function runCase(c: Case, ctx: Context, server: Child, ceiling: Child): Pr
 
   // Warm-up, then ROUNDS slices of endpoint and ceiling in turn, so that whatever else the
   // machine does hits both alike. Import: a fixed number of distinct certificates, each sent once.
-  if (c.kind === 'import') await endpointRun({ amount: IMPORT_WARMUP, rss: false });
-  else await endpointRun({ seconds: WARMUP, rss: false });
+  // Import rounds are capped in time (--import-cap seconds in all): when imports take seconds
+  // each, the run is cut short, the server left to drain, and the remaining rounds skipped.
+  let capped = false;
+  if (c.kind === 'import') {
+    const warm = await endpointRun({ amount: Math.max(IMPORT_WARMUP, CONNECTIONS), maxSeconds: IMPORT_CAP_S / ROUNDS, rss: false });
+    if (warm.stopped) capped = await drained(ctx.url);
+  } else await endpointRun({ seconds: WARMUP, rss: false });
   await ceilingRun(Math.min(WARMUP, 1));
   failures = 0;
   const endpointRuns: LoadResult[] = [];
   const ceilingRuns: LoadResult[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    endpointRuns.push(await endpointRun(c.kind === 'import' ? { amount: Math.ceil(IMPORTS / ROUNDS), rss: true } : { seconds: SECONDS / ROUNDS, rss: true }));
+    const run = await endpointRun(c.kind === 'import' ? { amount: Math.max(Math.ceil(IMPORTS / ROUNDS), CONNECTIONS), maxSeconds: IMPORT_CAP_S / ROUNDS, rss: true } : { seconds: SECONDS / ROUNDS, rss: true });
+    endpointRuns.push(run);
+    if (run.stopped) capped = await drained(ctx.url);
     ceilingRuns.push(await ceilingRun(SECONDS / ROUNDS));
+    if (run.stopped) break;
   }
   const endpoint = combine(endpointRuns);
   const ceil = combine(ceilingRuns);
@@ -350,23 +224,12 @@ async function runCase(c: Case, ctx: Context, server: Child, ceiling: Child): Pr
     ratio: endpoint.rps / ceil.rps,
     rssMaxBytes: endpoint.rssMaxBytes,
     otherLoad,
-    ...(failures > 0 ? { note: `${failures} imports refused` } : {}),
+    ...(failures > 0 || capped ? { note: [failures > 0 ? `${failures} imports refused` : '', capped ? `run cut at ${IMPORT_CAP_S / ROUNDS} s (imports too slow), in-flight requests abandoned` : ''].filter(Boolean).join('; ') } : {}),
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // A store at one scale
-
-async function nhnToken(url: string, seeded: Seeded): Promise<string> {
-  const response = await fetch(`${url}/oauth2/token/create`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${seeded.accessKey}:${seeded.secretKey}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials',
-  });
-  const body = (await response.json()) as { access_token?: string };
-  if (!body.access_token) throw new Error(`token endpoint answered ${response.status} ${JSON.stringify(body)}`);
-  return body.access_token;
-}
 
 async function timeMetrics(url: string): Promise<number> {
   const samples: number[] = [];
@@ -407,7 +270,7 @@ async function runScale(store: 'sqlite' | 'postgres', scale: number, pools: { se
     const idle = await rssBytes(running.pid);
     let maxServing = idle ?? 0;
     const results: CaseResult[] = [];
-    for (const c of cases(ctx)) {
+    for (const c of cases(ctx, PAGE_SIZE, ONLY)) {
       const r = await runCase(c, ctx, running, ceiling);
       results.push(r);
       maxServing = Math.max(maxServing, r.rssMaxBytes ?? 0);
@@ -441,7 +304,7 @@ async function storeVersion(store: 'sqlite' | 'postgres'): Promise<string> {
   const client = new pg.Client({ connectionString: PG_ADMIN_URL });
   await client.connect();
   try {
-    return `PostgreSQL ${(await client.query<{ v: string }>('show server_version')).rows[0]!.v.split(' ')[0] ?? ''}`;
+    return `PostgreSQL ${(await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v.split(' ')[0] ?? ''}`;
   } finally {
     await client.end();
   }

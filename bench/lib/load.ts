@@ -15,6 +15,10 @@ export interface LoadSpec {
   /** Seconds; ignored when `amount` is given. */
   seconds?: number;
   amount?: number;
+  /** Stops the run after this many seconds even if `amount` is not reached (in-flight requests are abandoned). */
+  maxSeconds?: number;
+  /** Seconds before a request counts as timed out (default 30). */
+  timeoutSeconds?: number;
   requests: AutocannonRequest[];
   /** Samples this process's VmRSS during the run. */
   rssPid?: number;
@@ -35,6 +39,8 @@ export interface LoadResult {
   firstBadStatus: number | null;
   /** Every 2xx latency of the run, ms, sorted. */
   latencies: Float64Array;
+  /** True when `maxSeconds` cut the run short. */
+  stopped: boolean;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -50,18 +56,26 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let firstBadStatus: number | null = null;
   const rss = spec.rssPid === undefined ? null : sampleRss(spec.rssPid);
   const t0 = performance.now();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
   const result = await new Promise<{ errors: number }>((resolve, reject) => {
     const instance = autocannon(
       {
         url: spec.url,
         connections: spec.connections,
         pipelining: 1,
-        timeout: 30,
+        timeout: spec.timeoutSeconds ?? 30,
         ...(spec.amount !== undefined ? { amount: spec.amount } : { duration: spec.seconds ?? 5 }),
         requests: spec.requests,
       },
       (error, res) => (error ? reject(error) : resolve({ errors: res.errors + res.timeouts })),
     );
+    if (spec.maxSeconds !== undefined) {
+      timer = setTimeout(() => {
+        stopped = true;
+        instance.stop();
+      }, spec.maxSeconds * 1000);
+    }
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       if (statusCode >= 200 && statusCode < 300) {
         if (ok === latencies.length) {
@@ -76,6 +90,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       }
     });
   });
+  clearTimeout(timer);
   const seconds = (performance.now() - t0) / 1000;
   const rssMaxBytes = rss ? await rss.stop() : null;
   const sorted = latencies.subarray(0, ok).sort();
@@ -93,6 +108,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     rssMaxBytes,
     firstBadStatus,
     latencies: sorted,
+    stopped,
   };
 }
 
@@ -122,6 +138,7 @@ export function combine(runs: readonly LoadResult[]): LoadResult {
     rssMaxBytes: rss.length > 0 ? Math.max(...rss) : null,
     firstBadStatus: runs.find((r) => r.firstBadStatus !== null)?.firstBadStatus ?? null,
     latencies: all,
+    stopped: runs.some((r) => r.stopped),
   };
 }
 

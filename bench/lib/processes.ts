@@ -33,6 +33,12 @@ interface StartOptions {
 
 const LISTENING = /listening on (http:\/\/\S+)/;
 
+/** Children still running: killed if the benchmark exits without stopping them. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 async function start(options: StartOptions): Promise<Child> {
   const t0 = performance.now();
   const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...options.args], { cwd: ROOT, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -41,7 +47,13 @@ async function start(options: StartOptions): Promise<Child> {
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-20_000);
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  running.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
