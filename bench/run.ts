@@ -10,16 +10,21 @@
  * Options: --scale N (repeatable: adds scales), --scales a,b (replaces the list), --stores
  * sqlite,postgres, --seconds 5 (per run), --warmup 2, --connections 32, --page-size 100 (NCP v2
  * pages), --imports 1500 and --import-warmup 150 (distinct RSA-2048 certificates per import
- * run), --pool 1000 (seed pool), --startups 3, --only id,id (cases), --profile (server under
- * --cpu-prof, profiles in bench/results/profiles/), --no-write (no JSON, no BENCHMARKS.md),
- * --keep (leave the stores behind).
+ * run), --import-cap 30 (seconds of import runs at most, see runCase), --pool 1000 (seed
+ * pool), --startups 3, --rounds 5 (endpoint/ceiling slices), --quiet-cpu 0.3 and --quiet-wait 30
+ * (wait for the shared machine to calm down before a case), --only id,id (cases), --profile
+ * (server under --cpu-prof, profiles in bench/results/profiles/), --server-node-flags "…" (extra
+ * node flags for the server, for experiments), --no-write (no JSON, no BENCHMARKS.md), --keep
+ * (leave the stores behind).
  *
  * For each store and scale: a fresh store seeded by bench/lib/seed.ts; the server started
  * `--startups` times as `node src/cli/main.ts serve` (CERTKEEPER_LOG_LEVEL=warn) in its own
  * process, timing spawn → first 200 of /readyz, the last start kept; each case probed once
  * (must answer 200 and succeed), its response given to the ceiling server (bench/lib/ceiling-server.ts,
- * its own process, same Node and logger level), then autocannon drives the endpoint (warm-up,
- * then the measured run, server VmRSS sampled) and right after the ceiling with the same requests.
+ * its own process, same Node and logger level), then autocannon drives the endpoint and the
+ * ceiling with the same requests: warm-up, then `--rounds` slices of each in turn (so whatever
+ * else the shared machine does hits both alike), server VmRSS sampled, and the CPU time of the
+ * server (and of PostgreSQL), of the ceiling, per request read from /proc.
  * Import runs last, a fixed number of distinct certificates each sent once, NCP-signed per request.
  *
  * Cases (NCP requests signed per request in autocannon's setupRequest, java-raw variant):
@@ -64,6 +69,7 @@ const { values } = parseArgs({
     'import-cap': { type: 'string', default: '30' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'server-node-flags': { type: 'string', default: '' },
     'no-write': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
@@ -83,6 +89,7 @@ const ROUNDS = Math.max(1, Number(values.rounds));
 const QUIET_CPU = Number(values['quiet-cpu']);
 const QUIET_WAIT_S = Number(values['quiet-wait']);
 const IMPORT_CAP_S = Number(values['import-cap']);
+const SERVER_NODE_FLAGS = values['server-node-flags'].split(/\s+/).filter(Boolean);
 const ONLY = values.only ? new Set(values.only.split(',')) : null;
 const LOG_LEVEL = 'warn';
 for (const s of STORES) if (s !== 'sqlite' && s !== 'postgres') throw new Error(`unknown store ${s}`);
@@ -147,12 +154,25 @@ function requestsOf(c: Case, ceilingPath: string | null, onBody?: (status: numbe
   ];
 }
 
-const summary = (r: LoadResult): LoadSummary => ({ rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, meanMs: r.meanMs, ok: r.ok, non2xx: r.non2xx, errors: r.errors, seconds: r.seconds });
+const perRequestUs = (cpu: number | null, r: LoadResult): number | null => (cpu === null || r.ok + r.non2xx === 0 ? null : (cpu * 1e6) / (r.ok + r.non2xx));
+
+const summary = (r: LoadResult): LoadSummary => ({
+  rps: r.rps,
+  p50Ms: r.p50Ms,
+  p99Ms: r.p99Ms,
+  meanMs: r.meanMs,
+  ok: r.ok,
+  non2xx: r.non2xx,
+  errors: r.errors,
+  seconds: r.seconds,
+  cpuUsPerRequest: perRequestUs(r.cpuSeconds, r),
+  postgresCpuUsPerRequest: perRequestUs(r.postgresCpuSeconds, r),
+});
 
 const fmtRun = (r: LoadResult): string =>
-  `${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms${r.non2xx + r.errors > 0 ? `  (${r.non2xx} non-2xx${r.firstBadStatus ? ` e.g. ${r.firstBadStatus}` : ''}, ${r.errors} errors)` : ''}`;
+  `${(r.rps >= 10 ? Math.round(r.rps).toString() : r.rps.toFixed(1)).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms${r.cpuSeconds !== null ? `  CPU ${Math.round(perRequestUs(r.cpuSeconds, r) ?? 0)} µs/req` : ''}${r.postgresCpuSeconds !== null ? ` + PostgreSQL ${Math.round(perRequestUs(r.postgresCpuSeconds, r) ?? 0)}` : ''}${r.non2xx + r.errors > 0 ? `  (${r.non2xx} non-2xx${r.firstBadStatus ? ` e.g. ${r.firstBadStatus}` : ''}, ${r.errors} errors)` : ''}`;
 
-async function runCase(c: Case, ctx: Context, server: Child, ceiling: Child): Promise<CaseResult> {
+async function runCase(c: Case, ctx: Context, server: Child, ceiling: Child, store: 'sqlite' | 'postgres'): Promise<CaseResult> {
   // Probe: the endpoint must answer 200 and succeed; its answer becomes the ceiling's.
   const probe = await send(ctx.url, c.method, c.next());
   if (probe.status !== 200) throw new Error(`${c.id}: HTTP ${probe.status}: ${probe.body.toString('utf8').slice(0, 300)}`);
@@ -176,13 +196,13 @@ async function runCase(c: Case, ctx: Context, server: Child, ceiling: Child): Pr
       ...(spec.amount !== undefined ? { amount: spec.amount } : { seconds: spec.seconds! }),
       ...(spec.maxSeconds !== undefined ? { maxSeconds: spec.maxSeconds, timeoutSeconds: spec.maxSeconds + 30 } : {}),
       requests: requestsOf(c, null, c.kind === 'import' ? onBody : undefined),
-      ...(spec.rss ? { rssPid: server.pid } : {}),
+      ...(spec.rss ? { rssPid: server.pid, cpuPid: server.pid, postgresCpu: store === 'postgres' } : {}),
     });
   const ceilingRun = async (seconds: number): Promise<LoadResult> => {
     // Same requests (headers, bodies); the import pool index moves on, which the ceiling ignores.
     const saved = ctx.importNext.i;
     try {
-      return await runLoad({ url: ceiling.url, connections: CONNECTIONS, seconds, requests: requestsOf(c, ceilingPath) });
+      return await runLoad({ url: ceiling.url, connections: CONNECTIONS, seconds, requests: requestsOf(c, ceilingPath), cpuPid: ceiling.pid });
     } finally {
       ctx.importNext.i = saved;
     }
@@ -256,7 +276,7 @@ async function runScale(store: 'sqlite' | 'postgres', scale: number, pools: { se
     if (values.profile) await mkdir(profileDir, { recursive: true });
     for (let k = 0; k < STARTUPS; k++) {
       const last = k === STARTUPS - 1;
-      const nodeFlags = last && values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+      const nodeFlags = [...SERVER_NODE_FLAGS, ...(last && values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
       const started = await startCertkeeper({ dataDir: where.dataDir, masterKey: where.masterKey, logLevel: LOG_LEVEL, nodeFlags, ...(where.databaseUrl ? { databaseUrl: where.databaseUrl } : {}) });
       readyMs.push(started.readyMs);
       listeningMs.push(started.listeningMs);
@@ -271,7 +291,7 @@ async function runScale(store: 'sqlite' | 'postgres', scale: number, pools: { se
     let maxServing = idle ?? 0;
     const results: CaseResult[] = [];
     for (const c of cases(ctx, PAGE_SIZE, ONLY)) {
-      const r = await runCase(c, ctx, running, ceiling);
+      const r = await runCase(c, ctx, running, ceiling, store);
       results.push(r);
       maxServing = Math.max(maxServing, r.rssMaxBytes ?? 0);
     }

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import autocannon, { type AutocannonRequest } from 'autocannon';
-import { sampleRss } from './processes.ts';
+import { cpuSeconds, postgresCpuSeconds, sampleRss } from './processes.ts';
 
 export interface LoadSpec {
   url: string;
@@ -22,6 +22,10 @@ export interface LoadSpec {
   requests: AutocannonRequest[];
   /** Samples this process's VmRSS during the run. */
   rssPid?: number;
+  /** Measures the CPU time this process (the server) uses during the run. */
+  cpuPid?: number;
+  /** Measures the CPU time of PostgreSQL's processes during the run. */
+  postgresCpu?: boolean;
 }
 
 export interface LoadResult {
@@ -41,6 +45,10 @@ export interface LoadResult {
   latencies: Float64Array;
   /** True when `maxSeconds` cut the run short. */
   stopped: boolean;
+  /** CPU seconds used by `cpuPid` during the run (null when not asked for). */
+  cpuSeconds: number | null;
+  /** CPU seconds used by PostgreSQL's processes during the run (null when not asked for). */
+  postgresCpuSeconds: number | null;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -55,6 +63,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let non2xx = 0;
   let firstBadStatus: number | null = null;
   const rss = spec.rssPid === undefined ? null : sampleRss(spec.rssPid);
+  const cpu0 = spec.cpuPid === undefined ? null : await cpuSeconds(spec.cpuPid);
+  const pg0 = spec.postgresCpu ? await postgresCpuSeconds() : null;
   const t0 = performance.now();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -92,6 +102,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   });
   clearTimeout(timer);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu1 = spec.cpuPid === undefined ? null : await cpuSeconds(spec.cpuPid);
+  const pg1 = spec.postgresCpu ? await postgresCpuSeconds() : null;
   const rssMaxBytes = rss ? await rss.stop() : null;
   const sorted = latencies.subarray(0, ok).sort();
   let sum = 0;
@@ -109,6 +121,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     firstBadStatus,
     latencies: sorted,
     stopped,
+    cpuSeconds: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null,
+    postgresCpuSeconds: pg0 !== null && pg1 !== null ? pg1 - pg0 : null,
   };
 }
 
@@ -139,6 +153,8 @@ export function combine(runs: readonly LoadResult[]): LoadResult {
     firstBadStatus: runs.find((r) => r.firstBadStatus !== null)?.firstBadStatus ?? null,
     latencies: all,
     stopped: runs.some((r) => r.stopped),
+    cpuSeconds: runs.every((r) => r.cpuSeconds !== null) ? runs.reduce((n, r) => n + r.cpuSeconds!, 0) : null,
+    postgresCpuSeconds: runs.every((r) => r.postgresCpuSeconds !== null) ? runs.reduce((n, r) => n + r.postgresCpuSeconds!, 0) : null,
   };
 }
 

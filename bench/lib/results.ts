@@ -18,6 +18,10 @@ export interface LoadSummary {
   non2xx: number;
   errors: number;
   seconds: number;
+  /** CPU time of the serving process per request (server, or ceiling), µs; from /proc/<pid>/stat. */
+  cpuUsPerRequest: number | null;
+  /** CPU time of every PostgreSQL process per request, µs (other users of that PostgreSQL count too). */
+  postgresCpuUsPerRequest: number | null;
 }
 
 export interface CaseResult {
@@ -100,6 +104,8 @@ const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
 const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const mb = (bytes: number | null): string => (bytes === null ? 'n/a' : `${(bytes / 1e6).toFixed(0)} MB`);
 const int = (x: number): string => Math.round(x).toLocaleString('en-US');
+const rate = (x: number): string => (x >= 10 ? int(x) : x.toFixed(1));
+const us = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : int(x));
 
 /** Targets of the issue, checked on the largest scale run (the million when it ran) and, for drift, against 10,000. */
 export function checkTargets(results: Pick<StoreResults, 'store' | 'scales'>): TargetCheck[] {
@@ -121,7 +127,7 @@ export function checkTargets(results: Pick<StoreResults, 'store' | 'scales'>): T
     } else if (c.kind === 'download') {
       checks.push({ target: `${c.label}: ≥ ${pct(DOWNLOAD_RATIO_TARGET)} of the ceiling`, scale: top.scale, value: pct(c.ratio), met: c.ratio >= DOWNLOAD_RATIO_TARGET });
     } else {
-      checks.push({ target: `${c.label}: ≥ ${IMPORT_RPS_TARGET} RSA-2048 certificates with chains per second`, scale: top.scale, value: `${int(c.endpoint.rps)}/s`, met: c.endpoint.rps >= IMPORT_RPS_TARGET });
+      checks.push({ target: `${c.label}: ≥ ${IMPORT_RPS_TARGET} RSA-2048 certificates with chains per second`, scale: top.scale, value: `${rate(c.endpoint.rps)}/s`, met: c.endpoint.rps >= IMPORT_RPS_TARGET });
     }
   }
   const rss = top.rss.maxServingBytes;
@@ -158,12 +164,14 @@ function storeSection(r: StoreResults): string {
     `Command: \`${r.command}\`. autocannon, ${r.settings.connections} connections, ${r.settings.seconds} s per run after ${r.settings.warmupSeconds} s of warm-up; server log level \`${r.settings.logLevel}\`. ` +
     `Result file: \`bench/results/${r.date}-${r.store}.json\`.`);
   lines.push('');
-  lines.push('| certificates | endpoint | req/s | p50 ms | p99 ms | ceiling req/s | ratio | response bytes | server RSS |');
-  lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+  const pgCol = r.store === 'postgres';
+  lines.push(`| certificates | endpoint | req/s | p50 ms | p99 ms | ceiling req/s | ratio | server CPU µs/req${pgCol ? ' (+ PostgreSQL)' : ''} | ceiling CPU µs/req | response bytes | server RSS |`);
+  lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of r.scales) {
     for (const c of s.cases) {
       const bad = c.endpoint.non2xx + c.endpoint.errors > 0 ? ` (${c.endpoint.non2xx} non-2xx, ${c.endpoint.errors} errors)` : '';
-      lines.push(`| ${int(s.scale)} | ${c.label}${bad} | ${int(c.endpoint.rps)} | ${ms(c.endpoint.p50Ms)} | ${ms(c.endpoint.p99Ms)} | ${int(c.ceiling.rps)} | ${pct(c.ratio)} | ${int(c.responseBytes)} | ${mb(c.rssMaxBytes)} |`);
+      const cpu = `${us(c.endpoint.cpuUsPerRequest)}${pgCol ? ` (+ ${us(c.endpoint.postgresCpuUsPerRequest)})` : ''}`;
+      lines.push(`| ${int(s.scale)} | ${c.label}${bad}${c.note ? ` (${c.note})` : ''} | ${rate(c.endpoint.rps)} | ${ms(c.endpoint.p50Ms)} | ${ms(c.endpoint.p99Ms)} | ${int(c.ceiling.rps)} | ${pct(c.ratio)} | ${cpu} | ${us(c.ceiling.cpuUsPerRequest)} | ${int(c.responseBytes)} | ${mb(c.rssMaxBytes)} |`);
     }
   }
   lines.push('');
