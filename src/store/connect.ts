@@ -19,6 +19,7 @@ import pg from 'pg';
 import { postgresDialect, sqliteDialect, type StoreDialect } from './dialect.ts';
 import { StoreStartupError } from './errors.ts';
 import type { Database as Tables } from './schema.ts';
+import { withStatementCache } from './sqlite-statements.ts';
 
 export const SQLITE_FILE = 'certkeeper.db';
 const BUSY_TIMEOUT_MS = 5000;
@@ -53,7 +54,7 @@ function connectSqlite(file: string): Connection {
   } catch (error) {
     throw new StoreStartupError(`Cannot open the SQLite database ${file} (${errorCode(error)}). Check that CERTKEEPER_DATA_DIR points to a writable directory.`, { cause: error });
   }
-  return { db: new Kysely<Tables>({ dialect: new SqliteDialect({ database }) }), dialect: sqliteDialect, location: file };
+  return { db: new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }), dialect: sqliteDialect, location: file };
 }
 
 function parseInt8(text: string): number {

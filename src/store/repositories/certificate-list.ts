@@ -10,7 +10,10 @@
  *     without a name, the NHN list, the console's unfiltered list) takes it from the counters
  *     (certificate-counters.ts): a few rows plus at most half a day's certificates, whatever the
  *     tenant's size;
- *   - any other filter counts the matching rows, each through an index: `name` (unique among
+ *   - any other filter reads the page first: a page that is not full (and not past the end)
+ *     ends the result, so the total is offset + its rows and nothing is counted (`name` and
+ *     `certificateNo` always end there). Otherwise it counts the matching rows, each through an
+ *     index: `name` (unique among
  *     live rows) and `certificateNo` (primary key) match 0 or 1 row, `domain` reads the
  *     (tenant_id, domain) entries of that name, `changedBetween` the (tenant_id, updated_at)
  *     range of the window, `usedByInstanceNo` nothing yet. `nameContains` is the exception: a
@@ -36,6 +39,7 @@
  * - `domain` is an exact, case-insensitive match on one of the certificate's DNS names.
  */
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import type { Certificate } from '../../domain/model.ts';
 import { CERTIFICATE_PAGE_MAX, type CertificatePage, type CertificateQuery, type CertificateSort } from '../../core/ports.ts';
 import { certificateFromRow, ms } from '../rows.ts';
 import type { Database } from '../schema.ts';
@@ -137,13 +141,30 @@ function walkOrSort(offset: number, limit: number, total: number, live: number):
 export async function listCertificates(db: Kysely<Database>, query: CertificateQuery): Promise<CertificatePage> {
   const limit = Math.min(Math.max(Math.trunc(query.limit), 0), CERTIFICATE_PAGE_MAX);
   const offset = Math.max(Math.trunc(query.offset), 0);
+  if (!countedByCounters(query) && limit > 0) {
+    // Filtered: read the page first. A page that is not full ends the result, so when it holds
+    // rows (or starts at 0) the total is exactly offset + rows, and the COUNT is not needed: the
+    // usual case of the `name` and `certificateNo` filters (0 or 1 row) and of short results.
+    const items = await pageOf(db, query, limit, offset, null, null);
+    if (items.length < limit && (items.length > 0 || offset === 0)) return { items, total: offset + items.length };
+    const { total } = await totalOf(db, query);
+    return { items, total };
+  }
   const { total, live } = await totalOf(db, query);
   if (limit === 0 || offset >= total) return { items: [], total };
+  return { items: await pageOf(db, query, limit, offset, total, live), total };
+}
+
+/**
+ * The rows of one page. `total` and `live` come from the counters (validity-only queries) and
+ * choose the walk; null for other filters.
+ */
+async function pageOf(db: Kysely<Database>, query: CertificateQuery, limit: number, offset: number, total: number | null, live: number | null): Promise<Certificate[]> {
   const direction = query.order ?? 'asc';
   const sortColumn = SORT_COLUMNS[query.sort ?? 'certificateNo'];
   const validity = query.validity ?? 'all';
   const byNumber = sortColumn === 'certificate_no';
-  const plan = byNumber && validity !== 'all' && live !== null ? walkOrSort(offset, limit, total, live) : null;
+  const plan = byNumber && validity !== 'all' && live !== null && total !== null ? walkOrSort(offset, limit, total, live) : null;
 
   // The page's numbers first (the offset is walked in an index, never in the table), then their
   // rows by primary key, in the same order.
@@ -155,7 +176,7 @@ export async function listCertificates(db: Kysely<Database>, query: CertificateQ
   if (byNumber && validity === 'all' && live !== null && offset >= listTuning.blockSeekFromOffset) {
     const start = await locateOffset(db, query.tenantId, offset, direction);
     // Null only when rows were deleted since the total was read: the page is past the end.
-    if (start === null) return { items: [], total };
+    if (start === null) return [];
     numbers = direction === 'asc' ? numbers.where('certificate_no', '>=', start.block * NUMBER_BLOCK) : numbers.where('certificate_no', '<', (start.block + 1) * NUMBER_BLOCK);
     skip = offset - start.before;
   }
@@ -165,5 +186,5 @@ export async function listCertificates(db: Kysely<Database>, query: CertificateQ
     .selectAll('certificates')
     .orderBy(`certificates.${sortColumn}`, direction);
   if (!byNumber) rows = rows.orderBy('certificates.certificate_no', direction);
-  return { items: (await rows.execute()).map(certificateFromRow), total };
+  return (await rows.execute()).map(certificateFromRow);
 }

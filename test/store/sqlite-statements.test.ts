@@ -1,0 +1,118 @@
+/**
+ * Contract: the SQLite statement cache (src/store/sqlite-statements.ts) reuses one prepared
+ * statement per SQL text, stays within its bound, gives the same answers as preparing every time,
+ * and keeps working when another connection changes the schema under a kept statement.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { withStatementCache } from '../../src/store/sqlite-statements.ts';
+
+interface Tables {
+  items: { id: number; name: string };
+}
+
+async function withFile(work: (file: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'certkeeper-stmt-'));
+  try {
+    await work(join(dir, 'db.sqlite'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('SQLite statement cache', () => {
+  it('prepares each SQL text once and reuses the statement', () => {
+    const raw = new Database(':memory:');
+    let prepared = 0;
+    const counting = new Proxy(raw, {
+      get(target, property, receiver) {
+        if (property === 'prepare') {
+          return (text: string) => {
+            prepared += 1;
+            return target.prepare(text);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const cache = withStatementCache(counting);
+    const first = cache.prepare('select 1 as one');
+    const second = cache.prepare('select 1 as one');
+    assert.equal(first, second);
+    assert.equal(prepared, 1);
+    cache.prepare('select 2 as two');
+    assert.equal(prepared, 2);
+    assert.equal(cache.cachedStatements, 2);
+    cache.close();
+    assert.equal(cache.cachedStatements, 0);
+    assert.throws(() => raw.prepare('select 1'), /not open/);
+  });
+
+  it('keeps at most `size` statements and drops the least recently used', () => {
+    const raw = new Database(':memory:');
+    const cache = withStatementCache(raw, 3);
+    const a = cache.prepare('select 1');
+    cache.prepare('select 2');
+    cache.prepare('select 3');
+    assert.equal(cache.prepare('select 1'), a, 'a use makes it recent');
+    cache.prepare('select 4'); // evicts `select 2`, the least recent
+    assert.equal(cache.cachedStatements, 3);
+    assert.equal(cache.prepare('select 1'), a, 'the recent one stayed');
+    for (let i = 0; i < 100; i++) cache.prepare(`select ${i} + 1`);
+    assert.equal(cache.cachedStatements, 3);
+    cache.close();
+  });
+
+  it('answers like a fresh statement through Kysely: reads, writes, parameters, transactions', async () => {
+    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(new Database(':memory:')) }) });
+    try {
+      await db.schema.createTable('items').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.notNull()).execute();
+      for (let i = 1; i <= 20; i++) {
+        const result = await db.insertInto('items').values({ id: i, name: `n${i}` }).executeTakeFirst();
+        assert.equal(result.insertId, BigInt(i));
+      }
+      for (let i = 1; i <= 20; i++) {
+        const row = await db.selectFrom('items').selectAll().where('id', '=', i).executeTakeFirstOrThrow();
+        assert.deepEqual(row, { id: i, name: `n${i}` });
+      }
+      const updated = await db.updateTable('items').set({ name: 'x' }).where('id', '>', 15).executeTakeFirst();
+      assert.equal(updated.numUpdatedRows, 5n);
+      await assert.rejects(
+        db.transaction().execute(async (trx) => {
+          await trx.deleteFrom('items').execute();
+          throw new Error('roll back');
+        }),
+        /roll back/,
+      );
+      const { n } = await db.selectFrom('items').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      assert.equal(n, 20);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('a kept statement sees a column another connection added (SQLite re-prepares on schema change)', async () => {
+    await withFile(async (file) => {
+      const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(new Database(file)) }) });
+      const other = new Database(file);
+      try {
+        await db.schema.createTable('items').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.notNull()).execute();
+        await db.insertInto('items').values({ id: 1, name: 'a' }).execute();
+        const before = await sql<Record<string, unknown>>`select * from items where id = ${1}`.execute(db);
+        assert.deepEqual(before.rows, [{ id: 1, name: 'a' }]);
+        other.exec(`alter table items add column extra text not null default 'e'`);
+        const after = await sql<Record<string, unknown>>`select * from items where id = ${1}`.execute(db);
+        assert.deepEqual(after.rows, [{ id: 1, name: 'a', extra: 'e' }]);
+      } finally {
+        other.close();
+        await db.destroy();
+      }
+    });
+  });
+});
