@@ -21,7 +21,7 @@
  * Nothing here throws on hostile input; only a rejection of `lookupSecret` (store down) propagates,
  * because that is not an authentication failure.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export const NCP_AUTH_FAILURES = ['missing_headers', 'malformed_timestamp', 'stale_timestamp', 'unknown_access_key', 'bad_signature'] as const;
 
@@ -64,12 +64,14 @@ export interface NcpSignatureInput {
   uri: string;
   timestamp: string;
   accessKey: string;
-  secretKey: string;
+  /** The secret key's text, or its UTF-8 bytes as a secret KeyObject (no conversion per HMAC). */
+  secretKey: string | KeyObject;
 }
 
 function signatureBytes(input: NcpSignatureInput): Buffer {
   const message = `${input.method.toUpperCase()} ${input.uri}\n${input.timestamp}\n${input.accessKey}`;
-  return createHmac('sha256', Buffer.from(input.secretKey, 'utf8')).update(message, 'utf8').digest();
+  const key = typeof input.secretKey === 'string' ? Buffer.from(input.secretKey, 'utf8') : input.secretKey;
+  return createHmac('sha256', key).update(message, 'utf8').digest();
 }
 
 /** Base64(HMAC-SHA256(secretKey, `${METHOD} ${uri}\n${timestamp}\n${accessKey}`)); the method is upper-cased. */
@@ -174,8 +176,11 @@ export interface NcpVerifyInput {
   rawUrl: string;
   headers: NcpRequestHeaders;
   now: Date;
-  /** The secret of an active access key; null for an unknown or revoked key (not distinguished). */
-  lookupSecret: (accessKey: string) => Promise<string | null>;
+  /**
+   * The secret of an active access key (text, or its UTF-8 bytes as a secret KeyObject); null for
+   * an unknown or revoked key (not distinguished).
+   */
+  lookupSecret: (accessKey: string) => Promise<string | KeyObject | null>;
 }
 
 export type NcpVerifyResult = { ok: true; accessKey: string } | { ok: false; failure: NcpAuthFailure };
@@ -188,8 +193,10 @@ export async function verifyNcpRequest(input: NcpVerifyInput): Promise<NcpVerify
   const skew = input.now.getTime() - Number(auth.timestamp);
   if (!(Math.abs(skew) <= NCP_TIMESTAMP_TOLERANCE_MS)) return { ok: false, failure: 'stale_timestamp' };
 
-  const secretKey = await input.lookupSecret(auth.accessKey);
-  if (secretKey === null) return { ok: false, failure: 'unknown_access_key' };
+  const secret = await input.lookupSecret(auth.accessKey);
+  if (secret === null) return { ok: false, failure: 'unknown_access_key' };
+  // One key object for every candidate below (each HMAC would otherwise convert the text again).
+  const secretKey = typeof secret === 'string' ? createSecretKey(Buffer.from(secret, 'utf8')) : secret;
 
   const provided = decodeSignature(auth.signature);
   if (provided === null || input.rawUrl.length > NCP_MAX_URI_LENGTH || input.method.length > MAX_METHOD_LENGTH) {

@@ -3,7 +3,7 @@
  * once, at creation, and stored sealed (the NCP signature check needs it in clear, so it cannot be
  * a one-way hash). Revoked credentials stay listed, and stop authenticating at once.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { AppError, isAppErrorWithCode } from '../domain/errors.ts';
 import type { Credential, Role } from '../domain/model.ts';
 import { ROLES } from '../domain/model.ts';
@@ -23,6 +23,8 @@ export interface CreatedCredential {
 export interface VerifiableCredential {
   credential: Credential;
   secretKey: string;
+  /** The secret's UTF-8 bytes as a secret KeyObject: the HMAC key of NCP signatures. */
+  signingKey: KeyObject;
 }
 
 export interface CredentialService {
@@ -39,6 +41,9 @@ export interface CredentialService {
 }
 
 const secretContext = (accessKey: string): string => `credential-secret:${accessKey}`;
+
+/** Opened secrets kept per process (see `lookupForVerification`). */
+const OPENED_SECRETS_MAX = 10_000;
 
 export function createCredentialService(store: Store, clock: Clock, audit: AuditService): CredentialService {
   async function createForTenant(tenantId: number, role: Role, description = '', actor: Actor | null = null): Promise<CreatedCredential> {
@@ -58,12 +63,32 @@ export function createCredentialService(store: Store, clock: Clock, audit: Audit
     }
   }
 
+  /**
+   * Opened secrets by access key, each with the sealed blob it was opened from. Every lookup still
+   * reads the credential row (a revocation, even by another process, takes effect on the next
+   * request), but the secret is decrypted again only when the row's sealed blob differs from the
+   * one kept: per request that saves an AES-GCM open and an HMAC key conversion. The opened
+   * secrets stay in this process's memory, where the data keys that open them already are.
+   */
+  const opened = new Map<string, { dataKeyId: number; blob: Buffer; secretKey: string; signingKey: KeyObject }>();
+
   async function lookupForVerification(accessKey: string): Promise<VerifiableCredential | null> {
     if (accessKey.length === 0 || accessKey.length > 128) return null;
     const found = await store.credentials.getByAccessKey(accessKey);
-    if (!found || found.credential.revokedAt) return null;
-    const secret = await store.vault.open(found.sealedSecret, secretContext(accessKey));
-    return { credential: found.credential, secretKey: secret.toString('utf8') };
+    if (!found || found.credential.revokedAt) {
+      opened.delete(accessKey);
+      return null;
+    }
+    const { dataKeyId, blob } = found.sealedSecret;
+    let entry = opened.get(accessKey);
+    if (!entry || entry.dataKeyId !== dataKeyId || !entry.blob.equals(blob)) {
+      const secret = await store.vault.open(found.sealedSecret, secretContext(accessKey));
+      entry = { dataKeyId, blob: Buffer.from(blob), secretKey: secret.toString('utf8'), signingKey: createSecretKey(secret) };
+      // Bounded: past the bound, start over rather than grow (credentials are few in practice).
+      if (opened.size >= OPENED_SECRETS_MAX) opened.clear();
+      opened.set(accessKey, entry);
+    }
+    return { credential: found.credential, secretKey: entry.secretKey, signingKey: entry.signingKey };
   }
 
   return {

@@ -145,6 +145,8 @@ export interface CertificateRepository {
   replace(tenantId: number, certificateNo: number, replacement: Omit<NewCertificate, 'tenantId' | 'name' | 'type'>, at: Date): Promise<Certificate>;
   get(tenantId: number, certificateNo: number): Promise<Certificate | null>;
   getByName(tenantId: number, name: string): Promise<Certificate | null>;
+  /** The live ones of `certificateNos`, by number, in one query (numbers not live are absent). */
+  getMany(tenantId: number, certificateNos: readonly number[]): Promise<Map<number, Certificate>>;
   list(query: CertificateQuery): Promise<CertificatePage>;
   /** Live certificate whose leaf or public key fingerprint matches (duplicate detection). */
   findDuplicate(tenantId: number, facts: Pick<CertificateFacts, 'fingerprintSha256' | 'publicKeyFingerprintSha256'>): Promise<Certificate | null>;

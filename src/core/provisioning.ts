@@ -108,9 +108,10 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
     return changed;
   }
 
-  async function view(slot: EdgeSlot, targetKind: DeployTargetKind | null): Promise<SlotView> {
-    const items = await Promise.all(slot.items.map(async (item) => ({ item, certificate: await store.certificates.get(slot.tenantId, item.certificateNo) })));
-    return { slot, items, targetKind };
+  /** Slots with their certificates, read in one query for the whole page (not one per item). */
+  async function views(tenantId: number, slots: readonly EdgeSlot[], targetKind: DeployTargetKind | null): Promise<SlotView[]> {
+    const certificates = await store.certificates.getMany(tenantId, slots.flatMap((slot) => slot.items.map((item) => item.certificateNo)));
+    return slots.map((slot) => ({ slot, items: slot.items.map((item) => ({ item, certificate: certificates.get(item.certificateNo) ?? null })), targetKind }));
   }
 
   const targetKindOf = async (tenantId: number): Promise<DeployTargetKind | null> => (await store.targets.get(tenantId))?.target.spec.kind ?? null;
@@ -119,13 +120,13 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
     async list(actor, page) {
       authorize(actor, 'certificate.read');
       const [result, targetKind] = await Promise.all([store.slots.list(actor.tenantId, page), targetKindOf(actor.tenantId)]);
-      return { items: await Promise.all(result.items.map((slot) => view(slot, targetKind))), total: result.total };
+      return { items: await views(actor.tenantId, result.items, targetKind), total: result.total };
     },
 
     async get(actor, slotId) {
       authorize(actor, 'certificate.read');
       const [slot, targetKind] = await Promise.all([slotOf(actor, slotId, false), targetKindOf(actor.tenantId)]);
-      return view(slot, targetKind);
+      return (await views(actor.tenantId, [slot], targetKind))[0]!;
     },
 
     async provision(actor, request) {

@@ -13,7 +13,7 @@
  *   any loaded master key matching either; when none matches, start-up stops with a message
  *   saying which key is wrong and what to do (never a silent new key).
  */
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { SealedSecret, Vault } from '../core/ports.ts';
 import { AppError } from '../domain/errors.ts';
@@ -117,13 +117,25 @@ export async function openVault(db: Kysely<Database>, masters: readonly MasterKe
     return result.key;
   }
 
+  // The data keys as KeyObjects for the cipher: converting raw bytes on every seal and open cost
+  // about as much as the AES-GCM work itself.
+  const cipherKeys = new Map<number, KeyObject>();
+  async function cipherKey(id: number): Promise<KeyObject> {
+    let key = cipherKeys.get(id);
+    if (!key) {
+      key = createSecretKey(await dataKey(id));
+      cipherKeys.set(id, key);
+    }
+    return key;
+  }
+
   return {
     async seal(plaintext: Buffer, context: string): Promise<SealedSecret> {
       const dataKeyId = active();
-      return { dataKeyId, blob: seal(keys.get(dataKeyId)!, plaintext, context) };
+      return { dataKeyId, blob: seal(await cipherKey(dataKeyId), plaintext, context) };
     },
     async open(sealed: SealedSecret, context: string): Promise<Buffer> {
-      const plaintext = open(await dataKey(sealed.dataKeyId), sealed.blob, context);
+      const plaintext = open(await cipherKey(sealed.dataKeyId), sealed.blob, context);
       if (!plaintext) throw new AppError('internal', 'A sealed secret did not authenticate: it was opened with the wrong context, or the stored bytes were altered.');
       return plaintext;
     },

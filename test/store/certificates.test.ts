@@ -249,6 +249,32 @@ for (const target of storeTargets) {
       assert.ok(d.certificateNo > c.certificateNo, `${d.certificateNo} > ${c.certificateNo}`);
     });
 
+    it('getMany reads the live ones of many numbers at once, other tenants and deleted ones absent', async () => {
+      const tenant = await makeTenant(store);
+      const other = await makeTenant(store);
+      const made = [];
+      for (let i = 0; i < 5; i++) made.push(await store.certificates.insert(newCertificate(tenant.id), t0));
+      const foreign = await store.certificates.insert(newCertificate(other.id), t0);
+      await store.certificates.markDeleted(tenant.id, made[1]!.certificateNo, t0);
+      const asked = [made[0]!, made[1]!, made[2]!, made[4]!, made[0]!].map((c) => c.certificateNo);
+      const found = await store.certificates.getMany(tenant.id, [...asked, foreign.certificateNo, 987_654_321]);
+      assert.deepEqual([...found.keys()].sort((a, b) => a - b), [made[0]!, made[2]!, made[4]!].map((c) => c.certificateNo));
+      assert.deepEqual(found.get(made[2]!.certificateNo), await store.certificates.get(tenant.id, made[2]!.certificateNo));
+      assert.equal((await store.certificates.getMany(tenant.id, [])).size, 0);
+    });
+
+    it('findDuplicate: when the certificate matches one row and the key another, the lower number', async () => {
+      const tenant = await makeTenant(store);
+      const a = await store.certificates.insert(newCertificate(tenant.id), t0);
+      const b = await store.certificates.insert(newCertificate(tenant.id), t0);
+      const crossed = { fingerprintSha256: b.facts.fingerprintSha256, publicKeyFingerprintSha256: a.facts.publicKeyFingerprintSha256 };
+      assert.equal((await store.certificates.findDuplicate(tenant.id, crossed))?.certificateNo, a.certificateNo);
+      const crossedBack = { fingerprintSha256: a.facts.fingerprintSha256, publicKeyFingerprintSha256: b.facts.publicKeyFingerprintSha256 };
+      assert.equal((await store.certificates.findDuplicate(tenant.id, crossedBack))?.certificateNo, a.certificateNo);
+      const onlyFingerprint = { fingerprintSha256: b.facts.fingerprintSha256, publicKeyFingerprintSha256: testFacts().publicKeyFingerprintSha256 };
+      assert.equal((await store.certificates.findDuplicate(tenant.id, onlyFingerprint))?.certificateNo, b.certificateNo);
+    });
+
     it('refuses a duplicate certificate (field certificate) or key (field privateKey) among live rows', async () => {
       const tenant = await makeTenant(store);
       const original = await store.certificates.insert(newCertificate(tenant.id), t0);

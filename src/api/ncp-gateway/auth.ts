@@ -34,7 +34,7 @@ export function ncpAuth(core: Core, action: Action) {
       now: core.clock.now(),
       lookupSecret: async (accessKey) => {
         seen.credential = await core.credentials.lookupForVerification(accessKey);
-        return seen.credential?.secretKey ?? null;
+        return seen.credential?.signingKey ?? null;
       },
     });
     if (!result.ok || seen.credential === null) {

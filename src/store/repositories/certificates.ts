@@ -21,6 +21,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { CertificateRepository, NewCertificate } from '../../core/ports.ts';
 import { AppError } from '../../domain/errors.ts';
+import type { Certificate } from '../../domain/model.ts';
 import type { CertificateFacts } from '../../domain/x509/types.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { rethrowUniqueViolation, type UniqueCandidate } from '../errors.ts';
@@ -33,6 +34,8 @@ import { listCertificates } from './certificate-list.ts';
 import type { SlotTables } from './slot-rows.ts';
 
 const DAY_MS = 86_400_000;
+/** Numbers per `getMany` query (well under SQLite's and PostgreSQL's bound-parameter limits). */
+const GET_MANY_CHUNK = 500;
 
 /** Fault injection for tests: runs inside the write transaction, after every row is written, before commit. */
 export interface CertificateWriteHooks {
@@ -153,6 +156,16 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
     async get(tenantId, certificateNo) {
       const row = await live(tenantId).selectAll().where('certificate_no', '=', certificateNo).executeTakeFirst();
       return row ? certificateFromRow(row) : null;
+    },
+
+    async getMany(tenantId, certificateNos) {
+      const found = new Map<number, Certificate>();
+      const distinct = [...new Set(certificateNos)];
+      for (let i = 0; i < distinct.length; i += GET_MANY_CHUNK) {
+        const rows = await live(tenantId).selectAll().where('certificate_no', 'in', distinct.slice(i, i + GET_MANY_CHUNK)).execute();
+        for (const row of rows) found.set(Number(row.certificate_no), certificateFromRow(row));
+      }
+      return found;
     },
 
     async getByName(tenantId, name) {
