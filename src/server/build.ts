@@ -18,6 +18,7 @@ import { registerMetrics } from './metrics.ts';
 import { buildOpenApi, registerDocsRoute, SERVER_OPENAPI } from './openapi.ts';
 import { genRequestId, REQUEST_ID_HEADER } from './request-id.ts';
 import { frameworkErrorsHandler, installRootHandlers } from './root-handlers.ts';
+import { lazySchemaCompilers } from './schema-compilers.ts';
 
 /** The part of the store the server itself uses (faces get theirs through core). */
 export type ServerStore = Pick<Store, 'ping'> & { readonly certificates: Pick<CertificateRepository, 'countByValidity'> };
@@ -55,6 +56,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // Close idle keep-alive sockets on close; in-flight requests are left to finish.
     forceCloseConnections: 'idle',
     frameworkErrors: frameworkErrorsHandler(() => faces),
+    // No route declares a Fastify schema: load Ajv and fast-json-stringify only if one ever does.
+    schemaController: { compilersFactory: lazySchemaCompilers() },
   });
 
   app.addHook('onRequest', async (request, reply) => {

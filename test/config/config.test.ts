@@ -113,6 +113,8 @@ describe('loadConfig: invalid values name the variable and what is accepted', ()
     { variable: 'CERTKEEPER_PORT', value: '80.5', says: /integer from 0 to 65535/ },
     { variable: 'CERTKEEPER_PORT', value: '0x50', says: /integer from 0 to 65535/ },
     { variable: 'CERTKEEPER_PORT', value: ' 80', says: /integer from 0 to 65535/ },
+    // 16 digits pass the digit rule but are past exact integers: still the variable's own message.
+    { variable: 'CERTKEEPER_PORT', value: '9007199254740993', says: /integer from 0 to 65535.*got "9007199254740993"/ },
     { variable: 'DATABASE_URL', value: 'mysql://u@db/certkeeper', says: /postgres:\/\/ or postgresql:\/\// },
     { variable: 'DATABASE_URL', value: 'sqlite:./data/db.sqlite', says: /unset it to use SQLite/ },
     { variable: 'DATABASE_URL', value: 'not a url', says: /PostgreSQL URL/ },

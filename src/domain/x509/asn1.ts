@@ -11,7 +11,16 @@
  * Why forge and not @peculiar/asn1-schema or asn1js: forge decodes a certificate in ~10 µs on
  * Node 24, the schema parsers take 400–700 µs, and inspect() runs on every import and list.
  */
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+import type forge from 'node-forge';
+
+/**
+ * forge's ASN.1 module alone (`node-forge/lib/asn1.js`: the same object as `forge.asn1`), not the
+ * whole of forge: `import 'node-forge'` loads its 42 modules (ciphers, TLS, PKI…) for ~45 ms at
+ * every start, the ASN.1 module and its 4 helpers take ~15 ms. node-forge 1.x publishes its
+ * `lib/` files (no `exports` map); @types/node-forge types them only through the main entry.
+ */
+const asn1 = createRequire(import.meta.url)('node-forge/lib/asn1.js') as typeof forge.asn1;
 
 export type Asn1Node = forge.asn1.Asn1;
 
@@ -56,7 +65,7 @@ interface FromDerOptions {
   decodeBitStrings?: boolean;
 }
 // @types/node-forge declares only the boolean form of the second argument; forge 1.x takes options.
-const forgeFromDer = forge.asn1.fromDer as unknown as (bytes: string, options: FromDerOptions) => Asn1Node;
+const forgeFromDer = asn1.fromDer as unknown as (bytes: string, options: FromDerOptions) => Asn1Node;
 
 /**
  * Decodes one DER element that must span all of `bytes` (a binary string). BIT STRINGs are left
@@ -73,7 +82,7 @@ export function decodeDer(bytes: string): Asn1Node {
 
 /** DER of a decoded node, re-encoded by forge (a binary string). Equal to the input bytes for DER input. */
 export function encodeDer(node: Asn1Node): string {
-  return forge.asn1.toDer(node).getBytes();
+  return asn1.toDer(node).getBytes();
 }
 
 export function isUniversal(node: Asn1Node, tag: number): boolean {
@@ -117,7 +126,7 @@ export function contentOf(node: Asn1Node, what: string): string {
 /** Dotted form of an OBJECT IDENTIFIER node. */
 export function oidOf(node: Asn1Node, what: string): string {
   if (!isUniversal(node, TAG.OID)) throw new Asn1ShapeError(`${what}: expected an OBJECT IDENTIFIER`);
-  return forge.asn1.derToOid(contentOf(node, what));
+  return asn1.derToOid(contentOf(node, what));
 }
 
 /**
