@@ -10,15 +10,17 @@
  * to finish its transaction. Separate processes (server + CLI) are fine.
  * PostgreSQL: a `pg` Pool whose BIGINT (int8) columns parse to JS numbers, since ids and epoch
  * milliseconds stay far below 2^53 (checked, never silently rounded).
+ * Both reuse prepared statements: sqlite-statements.ts and postgres-statements.ts say how.
  */
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { postgresDialect, sqliteDialect, type StoreDialect } from './dialect.ts';
 import { StoreStartupError } from './errors.ts';
 import type { Database as Tables } from './schema.ts';
+import { withPreparedStatements } from './postgres-statements.ts';
 import { withStatementCache } from './sqlite-statements.ts';
 
 export const SQLITE_FILE = 'certkeeper.db';
@@ -40,7 +42,7 @@ export interface ConnectOptions {
 export async function connect(options: ConnectOptions): Promise<Connection> {
   // The data directory holds the master key file (and the SQLite database): owner only.
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  return options.databaseUrl ? connectPostgres(options.databaseUrl) : connectSqlite(join(options.dataDir, SQLITE_FILE));
+  return options.databaseUrl ? await connectPostgres(options.databaseUrl) : connectSqlite(join(options.dataDir, SQLITE_FILE));
 }
 
 function connectSqlite(file: string): Connection {
@@ -63,17 +65,18 @@ function parseInt8(text: string): number {
   return value;
 }
 
-const types: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8 && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
-};
-
-function connectPostgres(url: string): Connection {
-  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, types });
+async function connectPostgres(url: string): Promise<Connection> {
+  // Loaded here, not at the top: a SQLite store never needs the driver (about 40 ms of start-up).
+  const { default: driver } = await import('pg');
+  const types: pg.CustomTypesConfig = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === driver.types.builtins.INT8 && format !== 'binary' ? parseInt8 : driver.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+  };
+  const pool = new driver.Pool({ connectionString: url, max: POOL_SIZE, types });
   // An idle client losing its connection emits 'error' on the pool; unhandled, that would end the
   // process. The pool drops that client and the next query opens a new connection.
   pool.on('error', () => undefined);
-  return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }), dialect: postgresDialect, location: redactUrl(url) };
+  return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) }), dialect: postgresDialect, location: redactUrl(url) };
 }
 
 /** The URL without its password (or the whole URL replaced when it does not parse). */
