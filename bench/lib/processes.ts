@@ -109,13 +109,25 @@ export interface ServerSettings {
   nodeFlags?: string[];
 }
 
-/** `node src/cli/main.ts serve` on a free port; resolves when /readyz answers 200. */
+/**
+ * The node flags of `npm start` (package.json `scripts.start`: `node <flags> src/cli/main.ts
+ * serve`), so the benchmark measures the server as users start it. The ceiling runs with them
+ * too: same runtime settings on both sides of the ratio.
+ */
+export const START_NODE_FLAGS: readonly string[] = await (async () => {
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const m = /^node((?:\s+--\S+)*)\s+src\/cli\/main\.ts serve$/.exec(pkg.scripts.start);
+  if (!m) throw new Error(`package.json scripts.start is not "node [--flags] src/cli/main.ts serve": ${pkg.scripts.start}`);
+  return m[1]!.trim().split(/\s+/).filter(Boolean);
+})();
+
+/** `npm start`'s command (`node <START_NODE_FLAGS> src/cli/main.ts serve`) on a free port; resolves when /readyz answers 200. */
 export function startCertkeeper(settings: ServerSettings): Promise<Child> {
   return start({
     label: 'certkeeper',
     args: ['src/cli/main.ts', 'serve'],
     readyz: true,
-    nodeFlags: settings.nodeFlags ?? [],
+    nodeFlags: [...START_NODE_FLAGS, ...(settings.nodeFlags ?? [])],
     env: childEnv({
       CERTKEEPER_DATA_DIR: settings.dataDir,
       CERTKEEPER_HOST: '127.0.0.1',
@@ -128,7 +140,7 @@ export function startCertkeeper(settings: ServerSettings): Promise<Child> {
 }
 
 export function startCeiling(logLevel: string): Promise<Child> {
-  return start({ label: 'ceiling', args: ['bench/lib/ceiling-server.ts'], readyz: false, env: childEnv({ CERTKEEPER_LOG_LEVEL: logLevel }) });
+  return start({ label: 'ceiling', args: ['bench/lib/ceiling-server.ts'], readyz: false, nodeFlags: [...START_NODE_FLAGS], env: childEnv({ CERTKEEPER_LOG_LEVEL: logLevel }) });
 }
 
 /** VmRSS of a process in bytes, or null when it is gone. */
