@@ -35,15 +35,15 @@ export function statementName(sql: string, parameterCount: number): string | nul
 }
 
 export function withPreparedStatements(pool: pg.Pool): PostgresPool {
-  // Names by SQL text, so the hash is computed once per text (a few hundred texts).
+  // Names by SQL text, so the hash is computed once per text (a few hundred texts; the bound only
+  // stops an unexpected stream of distinct texts from growing it).
   const names = new Map<string, string | null>();
   const nameOf = (sql: string, parameterCount: number): string | null => {
-    const key = parameterCount > MAX_NAMED_PARAMETERS ? null : sql;
-    if (key === null) return null;
-    let name = names.get(key);
+    if (parameterCount > MAX_NAMED_PARAMETERS) return null;
+    let name = names.get(sql);
     if (name === undefined) {
       name = statementName(sql, parameterCount);
-      if (names.size < 5000) names.set(key, name);
+      if (names.size < 5000) names.set(sql, name);
     }
     return name;
   };

@@ -13,8 +13,8 @@
  *   - any other filter reads the page first: a page that is not full (and not past the end)
  *     ends the result, so the total is offset + its rows and nothing is counted (`name` and
  *     `certificateNo` always end there). Otherwise it counts the matching rows, each through an
- *     index: `name` (unique among
- *     live rows) and `certificateNo` (primary key) match 0 or 1 row, `domain` reads the
+ *     index: `name` (unique among live rows) and `certificateNo` (primary key) match 0 or 1
+ *     row, `domain` reads the
  *     (tenant_id, domain) entries of that name, `changedBetween` the (tenant_id, updated_at)
  *     range of the window, `usedByInstanceNo` nothing yet. `nameContains` is the exception: a
  *     substring cannot use a b-tree, so it reads every live name of the tenant, from an index,
