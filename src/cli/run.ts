@@ -11,7 +11,7 @@ import { serve } from '../app/serve.ts';
 import { loadConfig } from '../config/config.ts';
 import { cliActor } from '../core/actor.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
-import type { Certificate, Credential, Role, Tenant } from '../domain/model.ts';
+import type { CertificateSummary, Credential, Role, Tenant } from '../domain/model.ts';
 import { certificateStatus } from '../domain/status.ts';
 import type { ValidityFilter } from '../core/ports.ts';
 import { json, keyValues, table } from './output.ts';
@@ -318,7 +318,7 @@ function presentCredential(credential: Credential, tenant: string) {
   };
 }
 
-function presentCertificate(certificate: Certificate, now: Date) {
+function presentCertificate(certificate: CertificateSummary, now: Date) {
   return {
     certificateNo: certificate.certificateNo,
     name: certificate.name,

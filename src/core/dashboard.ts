@@ -4,7 +4,7 @@
  * exact at the injected clock's reading and costs the same at a million certificates as at ten
  * (counters; see store/repositories/certificate-stats.ts and certificate-counters.ts).
  */
-import type { AuditEvent, Certificate } from '../domain/model.ts';
+import type { AuditEvent, CertificateSummary } from '../domain/model.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { authorize } from './policy.ts';
@@ -18,7 +18,7 @@ export interface Dashboard {
   /** Live certificates not yet expired whose notAfter is within the next `days` days. */
   expiring: Array<{ days: number; count: number }>;
   /** Unexpired certificates, soonest notAfter first. */
-  soonest: Certificate[];
+  soonest: CertificateSummary[];
   /** Newest first; logins, logouts and token issues left out. */
   recent: AuditEvent[];
 }

@@ -10,7 +10,7 @@
  * - a missing row is `null` from getters, never an exception;
  * - anything else propagates as is (the face turns it into its generic internal error).
  */
-import type { AuditEvent, Certificate, CertificateOrigin, CertificateType, Credential, Role, Tenant } from '../domain/model.ts';
+import type { AuditEvent, Certificate, CertificateOrigin, CertificateSummary, CertificateType, Credential, Role, Tenant } from '../domain/model.ts';
 import type { DeployTarget, DeployTargetSpec } from '../domain/deploy-target.ts';
 import type { CipherProfile, EdgeSlot, ItemRegion, ServiceRegion, TlsVersion } from '../domain/edge-slot.ts';
 import type { CertificateFacts } from '../domain/x509/types.ts';
@@ -128,7 +128,8 @@ export interface CertificateQuery {
 export const CERTIFICATE_PAGE_MAX = 1000;
 
 export interface CertificatePage {
-  items: Certificate[];
+  /** Summaries: list pages never carry PEM text (read one certificate for that). */
+  items: CertificateSummary[];
   /** Exact count of rows matching the query without offset/limit. */
   total: number;
 }
@@ -145,8 +146,8 @@ export interface CertificateRepository {
   replace(tenantId: number, certificateNo: number, replacement: Omit<NewCertificate, 'tenantId' | 'name' | 'type'>, at: Date): Promise<Certificate>;
   get(tenantId: number, certificateNo: number): Promise<Certificate | null>;
   getByName(tenantId: number, name: string): Promise<Certificate | null>;
-  /** The live ones of `certificateNos`, by number, in one query (numbers not live are absent). */
-  getMany(tenantId: number, certificateNos: readonly number[]): Promise<Map<number, Certificate>>;
+  /** Summaries of the live ones of `certificateNos`, by number, in one query (numbers not live are absent). */
+  getMany(tenantId: number, certificateNos: readonly number[]): Promise<Map<number, CertificateSummary>>;
   list(query: CertificateQuery): Promise<CertificatePage>;
   /** Live certificate whose leaf or public key fingerprint matches (duplicate detection). */
   findDuplicate(tenantId: number, facts: Pick<CertificateFacts, 'fingerprintSha256' | 'publicKeyFingerprintSha256'>): Promise<Certificate | null>;

@@ -20,7 +20,7 @@
 import type { DeployTargetKind } from '../domain/deploy-target.ts';
 import { LIVE_STATUSES, type CipherProfile, type EdgeSlot, type ServiceRegion, type SlotItem, type TlsVersion } from '../domain/edge-slot.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
-import type { Certificate } from '../domain/model.ts';
+import type { Certificate, CertificateSummary } from '../domain/model.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { deployableCertificate } from './deploy/eligibility.ts';
@@ -37,7 +37,7 @@ export interface ProvisionRequest {
 export interface SlotView {
   slot: EdgeSlot;
   /** Each item with its certificate; null when the certificate is gone (only for DELETED slots). */
-  items: Array<{ item: SlotItem; certificate: Certificate | null }>;
+  items: Array<{ item: SlotItem; certificate: CertificateSummary | null }>;
   /** The kind of the tenant's deployment target, null when none is set. */
   targetKind: DeployTargetKind | null;
 }

@@ -39,17 +39,20 @@ export type CertificateOrigin = 'ncp-v1' | 'ncp-v2' | 'nhn' | 'console' | 'cli';
 /** `EXT` for imported certificates; issued types come later. */
 export type CertificateType = 'EXT';
 
-export interface Certificate {
+/**
+ * What lists show of a certificate: everything but its PEM text. List queries read these columns
+ * only; decoding each row's leaf and chain PEM (about 2 KB, in SQLite overflow pages) was half the
+ * cost of a list page (bench/, see docs/ARCHITECTURE.md "List pages read summaries").
+ */
+export interface CertificateSummary {
   /** Tenant-visible number, never reused, not even after deletion. */
   certificateNo: number;
   tenantId: number;
   name: string;
   type: CertificateType;
   origin: CertificateOrigin;
-  /** Leaf certificate, canonical PEM. */
-  certificatePem: string;
-  /** Issuers in path order (leaf's issuer first), canonical PEM each. */
-  chainPems: string[];
+  /** Whether the certificate was registered with at least one issuer. */
+  hasChain: boolean;
   hasPrivateKey: boolean;
   facts: CertificateFacts;
   /** NHN file name as uploaded (`curl -OJ` keeps it), null when none was uploaded. */
@@ -58,6 +61,14 @@ export interface Certificate {
   updatedAt: Date;
   revokedAt: Date | null;
   deletedAt: Date | null;
+}
+
+/** A certificate with its PEM text: what a single read (detail, download, deploy) returns. */
+export interface Certificate extends CertificateSummary {
+  /** Leaf certificate, canonical PEM. */
+  certificatePem: string;
+  /** Issuers in path order (leaf's issuer first), canonical PEM each. `hasChain` is `length > 0`. */
+  chainPems: string[];
 }
 
 export type AuditResult = 'success' | 'failure';

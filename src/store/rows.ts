@@ -2,8 +2,8 @@
  * Row ⇄ domain mapping, the store's boundary (schema.ts holds the row types). Instants are epoch
  * milliseconds in rows and `Date`s in the domain; JSON documents are parsed here and nowhere else.
  */
-import type { Selectable } from 'kysely';
-import type { AuditEvent, AuditResult, Certificate, CertificateOrigin, CertificateType, Credential, Role, Tenant } from '../domain/model.ts';
+import { sql, type Selectable } from 'kysely';
+import type { AuditEvent, AuditResult, Certificate, CertificateOrigin, CertificateSummary, CertificateType, Credential, Role, Tenant } from '../domain/model.ts';
 import type { CertificateFacts } from '../domain/x509/types.ts';
 import type { AuditEventRow, CertificateRow, CredentialRow, TenantRow } from './schema.ts';
 
@@ -65,7 +65,53 @@ export function factColumns(facts: CertificateFacts) {
   };
 }
 
+/**
+ * The certificates columns a summary needs: every one but the PEM text (`certificate_pem`,
+ * `chain_pems`). `has_chain` is computed by the query (`hasChainColumn`).
+ */
+export const CERTIFICATE_SUMMARY_COLUMNS = [
+  'certificate_no',
+  'tenant_id',
+  'name',
+  'type',
+  'origin',
+  'facts',
+  'file_name',
+  'has_private_key',
+  'created_at',
+  'updated_at',
+  'revoked_at',
+  'deleted_at',
+] as const satisfies ReadonlyArray<keyof CertificateRow>;
+
+export type CertificateSummaryRow = Pick<Selectable<CertificateRow>, (typeof CERTIFICATE_SUMMARY_COLUMNS)[number]> & { has_chain: number | boolean };
+
+/**
+ * `has_chain`, without decoding the chain: an empty chain is stored as exactly `[]`
+ * (JSON.stringify of an empty array), so the comparison answers it on both dialects.
+ */
+export const hasChainColumn = (table: string) => sql<number>`case when ${sql.ref(`${table}.chain_pems`)} = '[]' then 0 else 1 end`.as('has_chain');
+
+export function summaryFromRow(row: CertificateSummaryRow): CertificateSummary {
+  return {
+    certificateNo: Number(row.certificate_no),
+    tenantId: Number(row.tenant_id),
+    name: row.name,
+    type: row.type as CertificateType,
+    origin: row.origin as CertificateOrigin,
+    hasChain: Number(row.has_chain) === 1,
+    hasPrivateKey: row.has_private_key === 1,
+    facts: factsFromJson(row.facts),
+    fileName: row.file_name,
+    createdAt: date(row.created_at),
+    updatedAt: date(row.updated_at),
+    revokedAt: maybeDate(row.revoked_at),
+    deletedAt: maybeDate(row.deleted_at),
+  };
+}
+
 export function certificateFromRow(row: Selectable<CertificateRow>): Certificate {
+  const chainPems = JSON.parse(row.chain_pems) as string[];
   return {
     certificateNo: Number(row.certificate_no),
     tenantId: Number(row.tenant_id),
@@ -73,7 +119,8 @@ export function certificateFromRow(row: Selectable<CertificateRow>): Certificate
     type: row.type as CertificateType,
     origin: row.origin as CertificateOrigin,
     certificatePem: row.certificate_pem,
-    chainPems: JSON.parse(row.chain_pems) as string[],
+    chainPems,
+    hasChain: chainPems.length > 0,
     hasPrivateKey: row.has_private_key === 1,
     facts: factsFromJson(row.facts),
     fileName: row.file_name,

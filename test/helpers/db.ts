@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { NewCertificate } from '../../src/core/ports.ts';
+import type { Certificate, CertificateSummary } from '../../src/domain/model.ts';
 import type { CertificateFacts } from '../../src/domain/x509/types.ts';
 import { inspect } from '../../src/domain/x509/inspect.ts';
 import type { OpenStoreOptions, StoreHandle } from '../../src/store/open.ts';
@@ -180,6 +181,12 @@ export function newCertificate(tenantId: number, overrides: Omit<Partial<NewCert
     file: null,
     ...rest,
   };
+}
+
+/** What a list page or getMany holds of a certificate: all of it but the PEM text. */
+export function summaryOf(certificate: Certificate): CertificateSummary {
+  const { certificatePem: _pem, chainPems: _chain, ...summary } = certificate;
+  return summary;
 }
 
 /** Real facts of a minted certificate (domain/x509/inspect.ts). */

@@ -6,9 +6,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CERTIFICATE_PAGE_MAX, type CertificateQuery, type NewCertificate } from '../../src/core/ports.ts';
 import { isAppErrorWithCode } from '../../src/domain/errors.ts';
-import type { Certificate } from '../../src/domain/model.ts';
+import type { Certificate, CertificateSummary } from '../../src/domain/model.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
-import { countRows, factsOf, makeTenant, newCertificate, storeTargets, testFacts, type TestLocation } from '../helpers/db.ts';
+import { countRows, factsOf, makeTenant, newCertificate, storeTargets, summaryOf, testFacts, type TestLocation } from '../helpers/db.ts';
 import { mintBundle, mintSelfSignedLeaf } from '../helpers/pki.ts';
 
 const DAY = 86_400_000;
@@ -40,7 +40,7 @@ for (const target of storeTargets) {
     });
 
     const query = (tenantId: number, q: Partial<CertificateQuery> = {}): CertificateQuery => ({ tenantId, asOf: t0, offset: 0, limit: 100, ...q });
-    const numbers = (items: Certificate[]): number[] => items.map((c) => c.certificateNo);
+    const numbers = (items: CertificateSummary[]): number[] => items.map((c) => c.certificateNo);
 
     it('inserts one certificate with key, file and domains, and reads every part back', async () => {
       const tenant = await makeTenant(store);
@@ -67,6 +67,7 @@ for (const target of storeTargets) {
         origin: 'nhn',
         certificatePem: leaf.pem,
         chainPems: [intermediate.pem, root.pem],
+        hasChain: true,
         hasPrivateKey: true,
         facts: input.facts,
         fileName: 'bundle.pem',
@@ -83,6 +84,27 @@ for (const target of storeTargets) {
       assert.ok(stored?.bytes.equals(file.bytes), 'file kept byte for byte');
       const byDomain = await store.certificates.list(query(tenant.id, { domain: 'api.EXAMPLE.com' }));
       assert.deepEqual(numbers(byDomain.items), [inserted.certificateNo]);
+    });
+
+    it('lists summaries: every field of the certificate but its PEM text, in every order and through getMany', async () => {
+      const tenant = await makeTenant(store);
+      const { leaf, intermediate, root } = await mintBundle({ leaf: { cn: 'chained.example.com' } });
+      const chained = await store.certificates.insert(newCertificate(tenant.id, { name: 'b-chained', certificatePem: leaf.pem, chainPems: [intermediate.pem, root.pem], facts: factsOf(leaf), privateKeyPem: leaf.keyPem }), t0);
+      const bare = await store.certificates.insert(newCertificate(tenant.id, { name: 'a-bare', facts: { notAfter: new Date(t0.getTime() + 1000) } }), t0);
+      assert.equal(chained.hasChain, true);
+      assert.equal(bare.hasChain, false);
+      for (const sort of ['certificateNo', 'name', 'notAfter', 'createdAt', 'updatedAt'] as const) {
+        for (const order of ['asc', 'desc'] as const) {
+          const page = await store.certificates.list(query(tenant.id, { sort, order }));
+          const expected = sort === 'name' || sort === 'notAfter' ? [bare, chained] : [chained, bare];
+          if (order === 'desc') expected.reverse();
+          assert.deepEqual(page.items, expected.map(summaryOf), `${sort} ${order}`);
+          for (const item of page.items) assert.ok(!('certificatePem' in item) && !('chainPems' in item), 'no PEM text in a list item');
+        }
+      }
+      const many = await store.certificates.getMany(tenant.id, [bare.certificateNo, chained.certificateNo]);
+      assert.deepEqual(many.get(chained.certificateNo), summaryOf(chained));
+      assert.deepEqual(many.get(bare.certificateNo), summaryOf(bare));
     });
 
     it('keeps tenants apart', async () => {
@@ -122,7 +144,7 @@ for (const target of storeTargets) {
       assert.equal(all.total, 4);
       assert.deepEqual(numbers(all.items), [expired, boundary, future, percent].map((c) => c.certificateNo));
 
-      const check = async (q: Partial<CertificateQuery>, expected: Certificate[]) => {
+      const check = async (q: Partial<CertificateQuery>, expected: CertificateSummary[]) => {
         const page = await store.certificates.list(query(tenant.id, q));
         assert.deepEqual(numbers(page.items), numbers(expected), JSON.stringify(q));
         assert.equal(page.total, expected.length, `total for ${JSON.stringify(q)}`);
@@ -164,7 +186,7 @@ for (const target of storeTargets) {
       inserted[1] = replaced;
 
       const keyOf = {
-        certificateNo: (c: Certificate) => c.certificateNo,
+        certificateNo: (c: CertificateSummary) => c.certificateNo,
         name: (c: Certificate) => c.name,
         notAfter: (c: Certificate) => c.facts.notAfter.getTime(),
         createdAt: (c: Certificate) => c.createdAt.getTime(),
@@ -259,7 +281,7 @@ for (const target of storeTargets) {
       const asked = [made[0]!, made[1]!, made[2]!, made[4]!, made[0]!].map((c) => c.certificateNo);
       const found = await store.certificates.getMany(tenant.id, [...asked, foreign.certificateNo, 987_654_321]);
       assert.deepEqual([...found.keys()].sort((a, b) => a - b), [made[0]!, made[2]!, made[4]!].map((c) => c.certificateNo));
-      assert.deepEqual(found.get(made[2]!.certificateNo), await store.certificates.get(tenant.id, made[2]!.certificateNo));
+      assert.deepEqual(found.get(made[2]!.certificateNo), summaryOf((await store.certificates.get(tenant.id, made[2]!.certificateNo))!));
       assert.equal((await store.certificates.getMany(tenant.id, [])).size, 0);
     });
 
@@ -343,7 +365,7 @@ for (const target of storeTargets) {
       assert.equal(await store.certificates.readPrivateKey(tenant.id, original.certificateNo), 'OLD KEY');
 
       const replaced = await store.certificates.replace(tenant.id, original.certificateNo, replacement, later(1000));
-      assert.deepEqual(replaced, { ...original, origin: 'ncp-v2', certificatePem: 'NEW PEM', chainPems: ['CHAIN'], facts, fileName: 'new.pem', updatedAt: later(1000) });
+      assert.deepEqual(replaced, { ...original, origin: 'ncp-v2', certificatePem: 'NEW PEM', chainPems: ['CHAIN'], hasChain: true, facts, fileName: 'new.pem', updatedAt: later(1000) });
       assert.deepEqual(await store.certificates.get(tenant.id, original.certificateNo), replaced);
       assert.equal(await store.certificates.readPrivateKey(tenant.id, original.certificateNo), 'NEW KEY');
       assert.equal((await store.certificates.readFile(tenant.id, original.certificateNo))?.bytes.toString(), 'new');

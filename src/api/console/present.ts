@@ -3,13 +3,13 @@
  * time zone); status is derived against the injected clock; nothing secret is ever presented
  * (a certificate says whether it has a key, never the key).
  */
-import type { AuditEvent, Certificate, Credential } from '../../domain/model.ts';
+import type { AuditEvent, CertificateSummary, Credential } from '../../domain/model.ts';
 import { certificateStatus, daysToExpiry } from '../../domain/status.ts';
 import type { CertificateFacts, KeyDescription } from '../../domain/x509/types.ts';
 
 export const keyText = (key: KeyDescription): string => (key.algorithm === 'EC' ? `EC ${key.curve ?? `${key.bits} bits`}` : key.algorithm === 'RSA' || key.algorithm === 'RSA-PSS' ? `${key.algorithm} ${key.bits}` : key.algorithm);
 
-export function certificateSummary(certificate: Certificate, now: Date) {
+export function certificateSummary(certificate: CertificateSummary, now: Date) {
   const { facts } = certificate;
   return {
     certificateNo: certificate.certificateNo,
@@ -25,7 +25,7 @@ export function certificateSummary(certificate: Certificate, now: Date) {
     notAfter: facts.notAfter.toISOString(),
     daysToExpiry: daysToExpiry(facts.notAfter, now),
     hasPrivateKey: certificate.hasPrivateKey,
-    hasChain: certificate.chainPems.length > 0,
+    hasChain: certificate.hasChain,
     createdAt: certificate.createdAt.toISOString(),
     updatedAt: certificate.updatedAt.toISOString(),
   };

@@ -5,7 +5,7 @@
  */
 import type { SlotListView, SlotView } from '../../core/provisioning.ts';
 import { primaryItem, TLS_PROTOCOLS, type CipherProfile, type TlsVersion } from '../../domain/edge-slot.ts';
-import type { Certificate } from '../../domain/model.ts';
+import type { CertificateSummary } from '../../domain/model.ts';
 import { isoMillis, isoSeconds } from './dates.ts';
 import { EDGE_CODES } from './errors.ts';
 import type { EdgePaging } from './schemas.ts';
@@ -19,7 +19,7 @@ export const tlsVersionText = (tls: TlsVersion): string => TLS_PROTOCOLS[tls].jo
 export const cipherProfileText = (profile: CipherProfile): string => `GE-${profile}-v1`;
 
 /** The representative domain: the CN, else the first DNS name. */
-const commonNameOf = (certificate: Certificate | null): string | undefined => certificate?.facts.commonName ?? certificate?.facts.domains[0];
+const commonNameOf = (certificate: CertificateSummary | null): string | undefined => certificate?.facts.commonName ?? certificate?.facts.domains[0];
 
 function without<T extends Record<string, unknown>>(record: T): Partial<T> {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined && value !== null)) as Partial<T>;

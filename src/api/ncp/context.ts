@@ -7,7 +7,7 @@ import type { Actor } from '../../core/actor.ts';
 import type { Core } from '../../core/core.ts';
 import type { Action } from '../../core/policy.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { Certificate } from '../../domain/model.ts';
+import type { CertificateSummary } from '../../domain/model.ts';
 import { ncpAuth } from '../ncp-gateway/auth.ts';
 import type { ApiZone } from './dates.ts';
 import type { PresentContext } from './present.ts';
@@ -18,7 +18,7 @@ export interface NcpContext {
   auth(action: Action): ReturnType<typeof ncpAuth>;
   present(actor: Actor): Promise<PresentContext>;
   /** Instance numbers using each certificate, in the order given. */
-  usedBy(actor: Actor, certificates: readonly Certificate[]): Promise<number[][]>;
+  usedBy(actor: Actor, certificates: readonly CertificateSummary[]): Promise<number[][]>;
 }
 
 export function createNcpContext(core: Core, zone: ApiZone): NcpContext {

@@ -8,7 +8,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { CertificateBundle } from '../../core/certificates.ts';
-import type { Certificate } from '../../domain/model.ts';
+import type { CertificateSummary } from '../../domain/model.ts';
 import { certificateStatus } from '../../domain/status.ts';
 import { formatV1Date, formatV2Date, type ApiZone } from './dates.ts';
 
@@ -29,7 +29,7 @@ export interface NcpStatus {
  * Status from the derived status. Names are the English descriptions of NCP's enum table, which
  * is what both documented examples print (`Normal`, `Revoked`).
  */
-export function ncpStatus(certificate: Certificate, now: Date): NcpStatus {
+export function ncpStatus(certificate: CertificateSummary, now: Date): NcpStatus {
   switch (certificateStatus(certificate, now)) {
     case 'DELETED':
       return { statusCode: '-6', statusName: 'Deleted' };
@@ -44,12 +44,12 @@ export function ncpStatus(certificate: Certificate, now: Date): NcpStatus {
 }
 
 /** The representative domain: the CN, else the first DNS name, else empty. */
-function domainAddress(certificate: Certificate): string {
+function domainAddress(certificate: CertificateSummary): string {
   return certificate.facts.commonName ?? certificate.facts.domains[0] ?? '';
 }
 
 /** An `sslCertificateList` item of API 1.0 (also the item of API 2.0 `withExternal`, in v2 dates). */
-export function presentV1Item(certificate: Certificate, usedBy: readonly number[], ctx: PresentContext, format: (date: Date, zone: ApiZone) => string = formatV1Date) {
+export function presentV1Item(certificate: CertificateSummary, usedBy: readonly number[], ctx: PresentContext, format: (date: Date, zone: ApiZone) => string = formatV1Date) {
   const { facts } = certificate;
   const main = domainAddress(certificate);
   const date = (d: Date): string => format(d, ctx.zone);
@@ -78,7 +78,7 @@ export function presentV1Item(certificate: Certificate, usedBy: readonly number[
 }
 
 /** An `sslCertificateList` item of API 2.0 lists (seed 001, plus the 2026-09-17 fields). */
-export function presentV2Item(certificate: Certificate, ctx: PresentContext) {
+export function presentV2Item(certificate: CertificateSummary, ctx: PresentContext) {
   const { facts } = certificate;
   const date = (d: Date): string => formatV2Date(d, ctx.zone);
   return {

@@ -2,7 +2,7 @@
  * Domain → wire for the NHN face: the `{header, body}` envelope, list items per API version,
  * dates, and the download's Content-Disposition. Pure functions; no I/O.
  */
-import type { Certificate } from '../../domain/model.ts';
+import type { CertificateSummary } from '../../domain/model.ts';
 import type { NhnWire } from './errors.ts';
 
 export const NHN_VERSIONS = ['v1.0', 'v1.1', 'v1.2', 'v1.3'] as const;
@@ -44,7 +44,7 @@ export interface NhnListItem {
   expirationDate: string;
 }
 
-export function listItem(certificate: Certificate, version: NhnVersion, offsetMinutes: number): NhnListItem {
+export function listItem(certificate: CertificateSummary, version: NhnVersion, offsetMinutes: number): NhnListItem {
   const { facts } = certificate;
   return {
     ...(version === 'v1.3' ? { certificateId: certificate.certificateNo } : {}),

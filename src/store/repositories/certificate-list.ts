@@ -39,9 +39,9 @@
  * - `domain` is an exact, case-insensitive match on one of the certificate's DNS names.
  */
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
-import type { Certificate } from '../../domain/model.ts';
+import type { CertificateSummary } from '../../domain/model.ts';
 import { CERTIFICATE_PAGE_MAX, type CertificatePage, type CertificateQuery, type CertificateSort } from '../../core/ports.ts';
-import { certificateFromRow, ms } from '../rows.ts';
+import { CERTIFICATE_SUMMARY_COLUMNS, hasChainColumn, ms, summaryFromRow } from '../rows.ts';
 import type { Database } from '../schema.ts';
 import { NUMBER_BLOCK } from '../migrations/0003-certificate-counters.ts';
 import { locateOffset, validityTotals } from './certificate-counters.ts';
@@ -159,7 +159,7 @@ export async function listCertificates(db: Kysely<Database>, query: CertificateQ
  * The rows of one page. `total` and `live` come from the counters (validity-only queries) and
  * choose the walk; null for other filters.
  */
-async function pageOf(db: Kysely<Database>, query: CertificateQuery, limit: number, offset: number, total: number | null, live: number | null): Promise<Certificate[]> {
+async function pageOf(db: Kysely<Database>, query: CertificateQuery, limit: number, offset: number, total: number | null, live: number | null): Promise<CertificateSummary[]> {
   const direction = query.order ?? 'asc';
   const sortColumn = SORT_COLUMNS[query.sort ?? 'certificateNo'];
   const validity = query.validity ?? 'all';
@@ -180,11 +180,14 @@ async function pageOf(db: Kysely<Database>, query: CertificateQuery, limit: numb
     numbers = direction === 'asc' ? numbers.where('certificate_no', '>=', start.block * NUMBER_BLOCK) : numbers.where('certificate_no', '<', (start.block + 1) * NUMBER_BLOCK);
     skip = offset - start.before;
   }
+  // Summary columns only (no PEM text), ordered by the page's own columns: SQLite then keeps the
+  // page's order through the join instead of sorting the joined rows in a temporary b-tree.
+  if (!byNumber) numbers = numbers.select(sortColumn);
   let rows = db
     .selectFrom(numbers.limit(limit).offset(skip).as('page'))
     .innerJoin('certificates', 'certificates.certificate_no', 'page.certificate_no')
-    .selectAll('certificates')
-    .orderBy(`certificates.${sortColumn}`, direction);
-  if (!byNumber) rows = rows.orderBy('certificates.certificate_no', direction);
-  return (await rows.execute()).map(certificateFromRow);
+    .select(CERTIFICATE_SUMMARY_COLUMNS.map((column) => `certificates.${column}` as const))
+    .select(hasChainColumn('certificates'));
+  rows = byNumber ? rows.orderBy('page.certificate_no', direction) : rows.orderBy(sql.ref(`page.${sortColumn}`), direction).orderBy('page.certificate_no', direction);
+  return (await rows.execute()).map(summaryFromRow);
 }

@@ -21,11 +21,11 @@
 import { sql, type Kysely } from 'kysely';
 import type { CertificateRepository, NewCertificate } from '../../core/ports.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { Certificate } from '../../domain/model.ts';
+import type { CertificateSummary } from '../../domain/model.ts';
 import type { CertificateFacts } from '../../domain/x509/types.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { rethrowUniqueViolation, type UniqueCandidate } from '../errors.ts';
-import { certificateFromRow, factColumns, ms } from '../rows.ts';
+import { CERTIFICATE_SUMMARY_COLUMNS, certificateFromRow, factColumns, hasChainColumn, ms, summaryFromRow } from '../rows.ts';
 import type { Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
 import type { StoreVault } from '../vault.ts';
@@ -159,11 +159,15 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
     },
 
     async getMany(tenantId, certificateNos) {
-      const found = new Map<number, Certificate>();
+      const found = new Map<number, CertificateSummary>();
       const distinct = [...new Set(certificateNos)];
       for (let i = 0; i < distinct.length; i += GET_MANY_CHUNK) {
-        const rows = await live(tenantId).selectAll().where('certificate_no', 'in', distinct.slice(i, i + GET_MANY_CHUNK)).execute();
-        for (const row of rows) found.set(Number(row.certificate_no), certificateFromRow(row));
+        const rows = await live(tenantId)
+          .select(CERTIFICATE_SUMMARY_COLUMNS)
+          .select(hasChainColumn('certificates'))
+          .where('certificate_no', 'in', distinct.slice(i, i + GET_MANY_CHUNK))
+          .execute();
+        for (const row of rows) found.set(Number(row.certificate_no), summaryFromRow(row));
       }
       return found;
     },

@@ -11,9 +11,9 @@
  *   other filters and `total` behave exactly as without it.
  */
 import type { CertificatePage, CertificateQuery, CertificateRepository, CertificateSort, SlotRepository } from '../../core/ports.ts';
-import type { Certificate } from '../../domain/model.ts';
+import type { CertificateSummary } from '../../domain/model.ts';
 
-const SORT_KEYS: Record<CertificateSort, (c: Certificate) => number | string> = {
+const SORT_KEYS: Record<CertificateSort, (c: CertificateSummary) => number | string> = {
   certificateNo: (c) => c.certificateNo,
   name: (c) => c.name,
   notAfter: (c) => c.facts.notAfter.getTime(),
@@ -24,7 +24,7 @@ const SORT_KEYS: Record<CertificateSort, (c: Certificate) => number | string> = 
 function compare(sort: CertificateSort, order: 'asc' | 'desc') {
   const key = SORT_KEYS[sort];
   const sign = order === 'desc' ? -1 : 1;
-  return (a: Certificate, b: Certificate): number => {
+  return (a: CertificateSummary, b: CertificateSummary): number => {
     const ka = key(a);
     const kb = key(b);
     const byKey = ka < kb ? -1 : ka > kb ? 1 : 0;
