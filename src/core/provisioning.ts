@@ -20,7 +20,7 @@
 import type { DeployTargetKind } from '../domain/deploy-target.ts';
 import { LIVE_STATUSES, type CipherProfile, type EdgeSlot, type ServiceRegion, type SlotItem, type TlsVersion } from '../domain/edge-slot.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
-import type { Certificate, CertificateSummary } from '../domain/model.ts';
+import type { CertificateSummary } from '../domain/model.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { deployableCertificate } from './deploy/eligibility.ts';

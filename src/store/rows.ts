@@ -27,7 +27,10 @@ export function tenantFromRow(row: Selectable<TenantRow>): Tenant {
   };
 }
 
-export function credentialFromRow(row: Selectable<CredentialRow>): Credential {
+/** What `credentialFromRow` reads: every column but the sealed secret. */
+export const CREDENTIAL_COLUMNS = ['id', 'tenant_id', 'access_key', 'role', 'description', 'created_at', 'revoked_at'] as const satisfies ReadonlyArray<keyof CredentialRow>;
+
+export function credentialFromRow(row: Pick<Selectable<CredentialRow>, (typeof CREDENTIAL_COLUMNS)[number]>): Credential {
   return {
     id: Number(row.id),
     tenantId: Number(row.tenant_id),

@@ -26,6 +26,7 @@ import type { CertificateFacts } from '../../domain/x509/types.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { rethrowUniqueViolation, type UniqueCandidate } from '../errors.ts';
 import { CERTIFICATE_SUMMARY_COLUMNS, certificateFromRow, factColumns, hasChainColumn, ms, summaryFromRow } from '../rows.ts';
+import { queryTemplate } from '../query-template.ts';
 import type { Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
 import type { StoreVault } from '../vault.ts';
@@ -48,8 +49,25 @@ export const fileContext = (certificateNo: number): string => `certificate-file:
 
 type Replacement = Omit<NewCertificate, 'tenantId' | 'name' | 'type'>;
 
+// The single-certificate reads of every request that names one (query-template.ts says why).
+const liveRows = (db: Kysely<Database>, tenantId: number) => db.selectFrom('certificates').where('tenant_id', '=', tenantId).where('deleted_at', 'is', null);
+const byNumber = queryTemplate((db: Kysely<Database>, tenantId: number, certificateNo: number) => liveRows(db, tenantId).selectAll().where('certificate_no', '=', certificateNo));
+const byName = queryTemplate((db: Kysely<Database>, tenantId: number, name: string) => liveRows(db, tenantId).selectAll().where('name', '=', name));
+const sealedKeyOf = queryTemplate((db: Kysely<Database>, tenantId: number, certificateNo: number) =>
+  liveRows(db, tenantId)
+    .innerJoin('certificate_keys', 'certificate_keys.certificate_no', 'certificates.certificate_no')
+    .select(['certificate_keys.data_key_id', 'certificate_keys.sealed_key'])
+    .where('certificates.certificate_no', '=', certificateNo),
+);
+const sealedFileOf = queryTemplate((db: Kysely<Database>, tenantId: number, certificateNo: number) =>
+  liveRows(db, tenantId)
+    .innerJoin('certificate_files', 'certificate_files.certificate_no', 'certificates.certificate_no')
+    .select(['certificate_files.name', 'certificate_files.data_key_id', 'certificate_files.sealed_bytes'])
+    .where('certificates.certificate_no', '=', certificateNo),
+);
+
 export function certificateRepository(db: Kysely<Database>, dialect: StoreDialect, vault: StoreVault, hooks: CertificateWriteHooks = {}): CertificateRepository {
-  const live = (tenantId: number) => db.selectFrom('certificates').where('tenant_id', '=', tenantId).where('deleted_at', 'is', null);
+  const live = (tenantId: number) => liveRows(db, tenantId);
 
   /** Whether another live certificate of the tenant has this value (`except`: the one being replaced). */
   const taken = async (tenantId: number, column: 'name' | 'fingerprint_sha256' | 'spki_sha256', value: string, except: number | null): Promise<boolean> => {
@@ -154,7 +172,7 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
     },
 
     async get(tenantId, certificateNo) {
-      const row = await live(tenantId).selectAll().where('certificate_no', '=', certificateNo).executeTakeFirst();
+      const row = await byNumber.first(db, tenantId, certificateNo);
       return row ? certificateFromRow(row) : null;
     },
 
@@ -173,7 +191,7 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
     },
 
     async getByName(tenantId, name) {
-      const row = await live(tenantId).selectAll().where('name', '=', name).executeTakeFirst();
+      const row = await byName.first(db, tenantId, name);
       return row ? certificateFromRow(row) : null;
     },
 
@@ -192,22 +210,14 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
     },
 
     async readPrivateKey(tenantId, certificateNo) {
-      const row = await live(tenantId)
-        .innerJoin('certificate_keys', 'certificate_keys.certificate_no', 'certificates.certificate_no')
-        .select(['certificate_keys.data_key_id', 'certificate_keys.sealed_key'])
-        .where('certificates.certificate_no', '=', certificateNo)
-        .executeTakeFirst();
+      const row = await sealedKeyOf.first(db, tenantId, certificateNo);
       if (!row) return null;
       const pem = await vault.open({ dataKeyId: Number(row.data_key_id), blob: row.sealed_key }, privateKeyContext(certificateNo));
       return pem.toString('utf8');
     },
 
     async readFile(tenantId, certificateNo) {
-      const row = await live(tenantId)
-        .innerJoin('certificate_files', 'certificate_files.certificate_no', 'certificates.certificate_no')
-        .select(['certificate_files.name', 'certificate_files.data_key_id', 'certificate_files.sealed_bytes'])
-        .where('certificates.certificate_no', '=', certificateNo)
-        .executeTakeFirst();
+      const row = await sealedFileOf.first(db, tenantId, certificateNo);
       if (!row) return null;
       return { name: row.name, bytes: await vault.open({ dataKeyId: Number(row.data_key_id), blob: row.sealed_bytes }, fileContext(certificateNo)) };
     },

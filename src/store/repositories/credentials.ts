@@ -3,7 +3,11 @@ import type { Kysely } from 'kysely';
 import type { CredentialRepository } from '../../core/ports.ts';
 import { rethrowUniqueViolation } from '../errors.ts';
 import { credentialFromRow, ms } from '../rows.ts';
+import { queryTemplate } from '../query-template.ts';
 import type { Database } from '../schema.ts';
+
+/** Every NCP-signed request (and NHN v1.1 access-key request). */
+const byAccessKey = queryTemplate((db: Kysely<Database>, accessKey: string) => db.selectFrom('credentials').selectAll().where('access_key', '=', accessKey));
 
 export function credentialRepository(db: Kysely<Database>): CredentialRepository {
   return {
@@ -36,7 +40,7 @@ export function credentialRepository(db: Kysely<Database>): CredentialRepository
       }
     },
     async getByAccessKey(accessKey) {
-      const row = await db.selectFrom('credentials').selectAll().where('access_key', '=', accessKey).executeTakeFirst();
+      const row = await byAccessKey.first(db, accessKey);
       if (!row) return null;
       return { credential: credentialFromRow(row), sealedSecret: { dataKeyId: Number(row.secret_data_key_id), blob: row.secret_blob } };
     },

@@ -47,6 +47,9 @@ function republish(at: Date) {
   };
 }
 
+
+/** The predicate of the partial index edge_slots_tenant_listed (migration 0004), word for word. */
+const notDeleted = sql<boolean>`status <> 'DELETED'`;
 export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): SlotRepository {
   const db: Db = base.withTables<SlotTables>();
 
@@ -131,7 +134,10 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
     },
 
     async list(tenantId, page) {
-      const listed = db.selectFrom('edge_slots').where('tenant_id', '=', tenantId).where('status', '<>', 'DELETED');
+      // `status <> 'DELETED'` as a literal, the very predicate of the partial index
+      // edge_slots_tenant_listed: as a parameter, neither planner can prove the index implies it,
+      // and SQLite reads every slot row to check the status (count: 74 → 31 µs at 1,000 slots).
+      const listed = db.selectFrom('edge_slots').where('tenant_id', '=', tenantId).where(notDeleted);
       const { total } = await listed.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
       if (page.limit <= 0 || page.offset >= Number(total)) return { items: [], total: Number(total) };
       const rows = await listed.selectAll().orderBy('slot_id', 'desc').limit(page.limit).offset(page.offset).execute();
@@ -218,7 +224,7 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
     },
 
     async countLive(tenantId) {
-      const { n } = await db.selectFrom('edge_slots').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).where('status', '<>', 'DELETED').executeTakeFirstOrThrow();
+      const { n } = await db.selectFrom('edge_slots').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).where(notDeleted).executeTakeFirstOrThrow();
       return Number(n);
     },
 

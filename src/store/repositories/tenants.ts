@@ -3,7 +3,12 @@ import type { Kysely } from 'kysely';
 import type { NewTenant, TenantRepository } from '../../core/ports.ts';
 import { rethrowUniqueViolation, type UniqueCandidate } from '../errors.ts';
 import { ms, tenantFromRow } from '../rows.ts';
+import { queryTemplate } from '../query-template.ts';
 import type { Database } from '../schema.ts';
+
+/** Every request of the NHN face. */
+const byAppKey = queryTemplate((db: Kysely<Database>, appKey: string) => db.selectFrom('tenants').selectAll().where('app_key', '=', appKey));
+const byId = queryTemplate((db: Kysely<Database>, id: number) => db.selectFrom('tenants').selectAll().where('id', '=', id));
 
 export function tenantRepository(db: Kysely<Database>): TenantRepository {
   const exists = async (column: 'name' | 'member_no' | 'app_key', value: string): Promise<boolean> =>
@@ -30,7 +35,7 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
       }
     },
     async getById(id) {
-      const row = await db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await byId.first(db, id);
       return row ? tenantFromRow(row) : null;
     },
     async getByName(name) {
@@ -38,7 +43,7 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
       return row ? tenantFromRow(row) : null;
     },
     async getByAppKey(appKey) {
-      const row = await db.selectFrom('tenants').selectAll().where('app_key', '=', appKey).executeTakeFirst();
+      const row = await byAppKey.first(db, appKey);
       return row ? tenantFromRow(row) : null;
     },
     async list() {

@@ -7,7 +7,8 @@
 import type { Kysely } from 'kysely';
 import type { TokenRepository } from '../../core/ports.ts';
 import type { StoreDialect } from '../dialect.ts';
-import { credentialFromRow, ms } from '../rows.ts';
+import { CREDENTIAL_COLUMNS, credentialFromRow, ms } from '../rows.ts';
+import { queryTemplate } from '../query-template.ts';
 import type { Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
 
@@ -23,6 +24,16 @@ type TokenDatabase = Database & { nhn_tokens: NhnTokenRow };
 
 /** Most surplus rows one insert prunes (SQLite wants a LIMIT with an OFFSET); the cap itself is the caller's. */
 const PRUNE_BATCH = 10_000;
+
+/** Every request of the NHN v1.3 face: the credential behind a bearer token. */
+const findByHash = queryTemplate((db: Kysely<TokenDatabase>, tokenHash: string) =>
+  db
+    .selectFrom('nhn_tokens')
+    .innerJoin('credentials', 'credentials.id', 'nhn_tokens.credential_id')
+    .select(CREDENTIAL_COLUMNS.map((column) => `credentials.${column}` as const))
+    .select(['nhn_tokens.issued_at as token_issued_at', 'nhn_tokens.expires_at as token_expires_at'])
+    .where('nhn_tokens.token_hash', '=', tokenHash),
+);
 
 export function tokenRepository(database: Kysely<Database>, dialect: StoreDialect): TokenRepository {
   const db = database.withTables<{ nhn_tokens: NhnTokenRow }>();
@@ -51,13 +62,7 @@ export function tokenRepository(database: Kysely<Database>, dialect: StoreDialec
     },
 
     async findByHash(tokenHash) {
-      const row = await db
-        .selectFrom('nhn_tokens')
-        .innerJoin('credentials', 'credentials.id', 'nhn_tokens.credential_id')
-        .selectAll('credentials')
-        .select(['nhn_tokens.issued_at as token_issued_at', 'nhn_tokens.expires_at as token_expires_at'])
-        .where('nhn_tokens.token_hash', '=', tokenHash)
-        .executeTakeFirst();
+      const row = await findByHash.first(db, tokenHash);
       if (!row) return null;
       const { token_issued_at, token_expires_at, ...credential } = row;
       return { credential: credentialFromRow(credential), issuedAt: new Date(Number(token_issued_at)), expiresAt: new Date(Number(token_expires_at)) };

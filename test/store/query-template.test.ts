@@ -1,0 +1,82 @@
+/**
+ * Contract: a query template (src/store/query-template.ts) compiled once answers exactly what the
+ * same query built afresh answers, for any values, constants included, inside a transaction too,
+ * on both dialects; a build that would not map each value to exactly one parameter is refused.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql, type Kysely } from 'kysely';
+import { connect, type Connection } from '../../src/store/connect.ts';
+import { queryTemplate } from '../../src/store/query-template.ts';
+import { inTransaction } from '../../src/store/transaction.ts';
+import { storeTargets, type TestLocation } from '../helpers/db.ts';
+
+interface Tables {
+  items: { id: number; owner: number; name: string; state: string };
+}
+
+const rowsOf = (items: Tables['items'][]) => items.map((item) => ({ ...item, id: Number(item.id), owner: Number(item.owner) }));
+
+// Two values, and a constant ('DELETED') the builder adds as a parameter between them. One
+// template for every store below: SQLite and PostgreSQL share it in this process, as the
+// repositories' module-level templates do, so each dialect must get its own SQL text.
+const fresh = (d: Kysely<Tables>, owner: number, after: number) =>
+  d.selectFrom('items').selectAll().where('owner', '=', owner).where('state', '<>', 'DELETED').where('id', '>', after).orderBy('id');
+const template = queryTemplate(fresh);
+
+for (const target of storeTargets) {
+  describe(`query templates (${target.name})`, { skip: target.skip }, () => {
+    let location: TestLocation;
+    let connection: Connection;
+    let db: Kysely<Tables>;
+
+    before(async () => {
+      location = await target.fresh();
+      connection = await connect(location.options());
+      db = connection.db as unknown as Kysely<Tables>;
+      await sql`create table items (id integer primary key, owner integer not null, name text not null, state text not null)`.execute(db);
+      const rows = [];
+      for (let id = 1; id <= 40; id++) rows.push({ id, owner: id % 4, name: `item-${id}`, state: id % 3 === 0 ? 'DELETED' : 'LIVE' });
+      await db.insertInto('items').values(rows).execute();
+    });
+    after(async () => {
+      await connection?.db.destroy();
+      await location?.cleanup();
+    });
+
+    it('answers what the query built afresh answers, for every value', async () => {
+      for (let owner = 0; owner < 5; owner++) {
+        for (const after of [0, 7, 20, 39, 40]) {
+          const expected = rowsOf(await fresh(db, owner, after).execute());
+          assert.deepEqual(rowsOf(await template.all(db, owner, after)), expected, `owner ${owner} after ${after}`);
+          assert.deepEqual((await template.first(db, owner, after)) && rowsOf([(await template.first(db, owner, after))!]), expected.length ? [expected[0]] : undefined);
+        }
+      }
+      assert.ok((await template.all(db, 1, 0)).length > 0, 'the comparison is not between empty results');
+    });
+
+    it('runs inside a transaction and sees its uncommitted rows', async () => {
+      await inTransaction(db, connection.dialect, async (trx) => {
+        await trx.insertInto('items').values({ id: 100, owner: 9, name: 'in-tx', state: 'LIVE' }).execute();
+        assert.deepEqual(rowsOf(await template.all(trx, 9, 0)), [{ id: 100, owner: 9, name: 'in-tx', state: 'LIVE' }]);
+      });
+    });
+
+    it('passes hostile text as a value, never as SQL', async () => {
+      const byName = queryTemplate((d: Kysely<Tables>, name: string) => d.selectFrom('items').select('id').where('name', '=', name));
+      assert.equal(await byName.first(db, "x' or '1'='1"), undefined);
+      assert.equal(Number((await byName.first(db, 'item-5'))?.id), 5);
+    });
+
+    it('refuses a value that does not become exactly one parameter, and an `in` list', async () => {
+      const dropped = queryTemplate((d: Kysely<Tables>, _owner: number) => d.selectFrom('items').selectAll());
+      await assert.rejects(dropped.all(db, 1), /value 0 became 0 parameters/);
+      const twice = queryTemplate((d: Kysely<Tables>, owner: number) => d.selectFrom('items').selectAll().where('owner', '=', owner).where('id', '<>', owner));
+      await assert.rejects(twice.all(db, 1), /value 0 became 2 parameters/);
+      // An `in` list cannot be a template value: Kysely writes `in ?` / `in $1` for the
+      // placeholder, which both databases refuse on first use.
+      const inList = queryTemplate((d: Kysely<Tables>, ids: number[]) => d.selectFrom('items').selectAll().where('id', 'in', ids));
+      await assert.rejects(inList.all(db, [1, 2]), /syntax error/);
+    });
+  });
+}
