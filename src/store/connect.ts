@@ -22,6 +22,7 @@ import { postgresDialect, sqliteDialect, type StoreDialect } from './dialect.ts'
 import { StoreStartupError } from './errors.ts';
 import type { Database as Tables } from './schema.ts';
 import { withPreparedStatements } from './postgres-statements.ts';
+import { registerDirectReader } from './query-template.ts';
 import { withStatementCache } from './sqlite-statements.ts';
 
 export const SQLITE_FILE = 'certkeeper.db';
@@ -65,7 +66,10 @@ function connectSqlite(file: string): Connection {
   } catch (error) {
     throw new StoreStartupError(`Cannot open the SQLite database ${file} (${errorCode(error)}). Check that CERTKEEPER_DATA_DIR points to a writable directory.`, { cause: error });
   }
-  return { db: new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }), dialect: sqliteDialect, location: file };
+  const cached = withStatementCache(database);
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: cached }) });
+  registerDirectReader(db as unknown as Kysely<never>, cached.readOutsideTransaction);
+  return { db, dialect: sqliteDialect, location: file };
 }
 
 function parseInt8(text: string): number {

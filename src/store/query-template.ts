@@ -18,8 +18,17 @@
  *   adapter class), so one template serves SQLite and PostgreSQL stores in the same process, and
  *   any instance of a dialect, a transaction's included.
  * - Values are passed to the driver as they are: the same conversions as an ordinary query.
+ * - Reads skip Kysely's executor where the store registered a direct reader for the instance
+ *   (`registerDirectReader`: SQLite, see sqlite-statements.ts `readOutsideTransaction`). Kysely's
+ *   connection mutex, promise chain and result transform cost about 18 µs a query here, more
+ *   than a point lookup itself. The reader answers only when no transaction is open on the
+ *   connection (so it never sees another request's uncommitted rows); otherwise the query takes
+ *   Kysely's path and waits its turn as any other.
  */
-import { CompiledQuery, type Compilable, type Kysely } from 'kysely';
+import { CompiledQuery, type Compilable, type Kysely, type RawBuilder } from 'kysely';
+
+/** A query builder, or a `sql` template (which compiles against an instance). */
+type Buildable<Row> = Compilable<Row> | RawBuilder<Row>;
 
 class Placeholder {
   readonly index: number;
@@ -35,17 +44,41 @@ export interface QueryTemplate<DB, Values extends unknown[], Row> {
   first(db: Kysely<DB>, ...values: Values): Promise<Row | undefined>;
 }
 
+/**
+ * Runs a read now, synchronously, and returns its rows; or null when it cannot (a transaction
+ * is open on the connection, or the statement is not a read), and the caller goes through Kysely.
+ */
+export type DirectReader = (sql: string, parameters: readonly unknown[]) => unknown[] | null;
+
+const directReaders = new WeakMap<object, DirectReader>();
+
+/**
+ * For `db` (the store's root instance, never a transaction's), reads may use `reader`. Kept by
+ * the instance's executor, which `withTables()` views share and a transaction does not.
+ */
+export function registerDirectReader(db: Kysely<never>, reader: DirectReader): void {
+  directReaders.set(db.getExecutor(), reader);
+}
+
 /** Where each parameter comes from: a value's index, or a constant the builder added. */
 type Source = { value: number } | { constant: unknown };
 
-/** `build(db, ...values)` returns the query; its arity (after `db`) is the number of values. */
-export function queryTemplate<DB, Values extends unknown[], Row>(build: (db: Kysely<DB>, ...values: Values) => Compilable<Row>): QueryTemplate<DB, Values, Row> {
-  const compiledFor = new Map<unknown, { sql: string; sources: Source[] }>();
+interface Compiled {
+  sql: string;
+  sources: Source[];
+}
 
-  const compile = (db: Kysely<DB>): { sql: string; sources: Source[] } => {
-    const arity = build.length - 1;
+/**
+ * A template of `arity` values: `build(db, values)` receives that many placeholders. For
+ * queries whose shape varies (list filters), keep one template per shape.
+ */
+export function templateOf<DB, Row>(arity: number, build: (db: Kysely<DB>, values: unknown[]) => Buildable<Row>): QueryTemplate<DB, unknown[], Row> {
+  const compiledFor = new Map<unknown, Compiled>();
+
+  const compile = (db: Kysely<DB>): Compiled => {
     const placeholders = Array.from({ length: arity }, (_, index) => new Placeholder(index));
-    const query = build(db, ...(placeholders as unknown as Values)).compile();
+    // A builder's compile() takes no argument; a `sql` template's takes the instance.
+    const query = (build(db, placeholders) as RawBuilder<Row>).compile(db);
     const seen = new Array<number>(arity).fill(0);
     const sources = query.parameters.map((parameter): Source => {
       if (!(parameter instanceof Placeholder)) return { constant: parameter };
@@ -57,19 +90,60 @@ export function queryTemplate<DB, Values extends unknown[], Row>(build: (db: Kys
     return { sql: query.sql, sources };
   };
 
-  const run = async (db: Kysely<DB>, values: Values): Promise<Row[]> => {
-    const dialect = db.getExecutor().adapter.constructor;
+  const run = async (db: Kysely<DB>, values: unknown[]): Promise<Row[]> => {
+    if (values.length !== arity) throw new Error(`Query template takes ${arity} values, got ${values.length}.`);
+    const executor = db.getExecutor();
+    const dialect = executor.adapter.constructor;
     let compiled = compiledFor.get(dialect);
     if (!compiled) {
       compiled = compile(db);
       compiledFor.set(dialect, compiled);
     }
     const parameters = compiled.sources.map((source) => ('value' in source ? values[source.value] : source.constant));
+    const direct = directReaders.get(executor)?.(compiled.sql, parameters);
+    if (direct) return direct as Row[];
     return (await db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, parameters))).rows;
   };
 
   return {
     all: (db, ...values) => run(db, values),
     first: async (db, ...values) => (await run(db, values))[0],
+  };
+}
+
+/** `build(db, ...values)` returns the query; its arity (after `db`) is the number of values. */
+export function queryTemplate<DB, Values extends unknown[], Row>(build: (db: Kysely<DB>, ...values: Values) => Buildable<Row>): QueryTemplate<DB, Values, Row> {
+  return templateOf<DB, Row>(build.length - 1, (db, values) => build(db, ...(values as Values))) as QueryTemplate<DB, Values, Row>;
+}
+
+/** Longest `in (…)` list given its own template; longer lists are built as plain queries. */
+export const LIST_TEMPLATE_MAX = 100;
+
+export interface ListTemplate<DB, Row> {
+  all(db: Kysely<DB>, fixed: readonly unknown[], list: readonly unknown[]): Promise<Row[]>;
+}
+
+/**
+ * A query with `fixedArity` values and one `in (…)` list: a template per list length up to
+ * LIST_TEMPLATE_MAX (the lengths callers use are few: page sizes, one), a plain query beyond,
+ * so neither the templates nor the statement caches grow with every length. `build` receives
+ * the fixed values and the list (placeholders when building a template). The list must be an
+ * `in` term of the where clause's conjunction: an empty list matches nothing, and is answered
+ * without a query (`in ()` is an error on PostgreSQL).
+ */
+export function listTemplate<DB, Row>(fixedArity: number, build: (db: Kysely<DB>, fixed: unknown[], list: unknown[]) => Compilable<Row>): ListTemplate<DB, Row> {
+  const byLength = new Map<number, QueryTemplate<DB, unknown[], Row>>();
+  return {
+    async all(db, fixed, list) {
+      if (fixed.length !== fixedArity) throw new Error(`List template takes ${fixedArity} fixed values, got ${fixed.length}.`);
+      if (list.length === 0) return [];
+      if (list.length > LIST_TEMPLATE_MAX) return (await db.executeQuery(build(db, [...fixed], [...list]))).rows;
+      let template = byLength.get(list.length);
+      if (!template) {
+        template = templateOf<DB, Row>(fixedArity + list.length, (d, values) => build(d, values.slice(0, fixedArity), values.slice(fixedArity)));
+        byLength.set(list.length, template);
+      }
+      return template.all(db, ...fixed, ...list);
+    },
   };
 }

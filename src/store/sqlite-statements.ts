@@ -24,22 +24,35 @@ export const STATEMENT_CACHE_SIZE = 500;
 export interface CachingSqliteDatabase extends SqliteDatabase {
   /** Statements currently kept (for tests). */
   readonly cachedStatements: number;
+  /**
+   * Runs a read statement now and returns its rows, or null when a transaction is open on the
+   * connection (its rows may be uncommitted: the caller must wait its turn through Kysely) or
+   * the statement writes. Safe without Kysely's mutex because better-sqlite3 runs it to the
+   * end synchronously: no other query can interleave (query-template.ts `DirectReader`).
+   */
+  readOutsideTransaction(sql: string, parameters: readonly unknown[]): unknown[] | null;
 }
 
 export function withStatementCache(database: Database.Database, size = STATEMENT_CACHE_SIZE): CachingSqliteDatabase {
   // A Map iterates in insertion order: re-inserting on use makes the first key the least recent.
   const statements = new Map<string, Database.Statement>();
+  const prepare = (sql: string): Database.Statement => {
+    let statement = statements.get(sql);
+    if (statement) {
+      statements.delete(sql);
+    } else {
+      statement = database.prepare(sql);
+      if (statements.size >= size) statements.delete(statements.keys().next().value!);
+    }
+    statements.set(sql, statement);
+    return statement;
+  };
   return {
-    prepare(sql: string): SqliteStatement {
-      let statement = statements.get(sql);
-      if (statement) {
-        statements.delete(sql);
-      } else {
-        statement = database.prepare(sql);
-        if (statements.size >= size) statements.delete(statements.keys().next().value!);
-      }
-      statements.set(sql, statement);
-      return statement as unknown as SqliteStatement;
+    prepare: (sql: string) => prepare(sql) as unknown as SqliteStatement,
+    readOutsideTransaction(sql, parameters) {
+      if (database.inTransaction) return null;
+      const statement = prepare(sql);
+      return statement.reader ? statement.all(...parameters) : null;
     },
     close(): void {
       statements.clear();

@@ -1,13 +1,14 @@
 /**
  * Contract: a query template (src/store/query-template.ts) compiled once answers exactly what the
  * same query built afresh answers, for any values, constants included, inside a transaction too,
- * on both dialects; a build that would not map each value to exactly one parameter is refused.
+ * on both dialects; a read never sees another request's uncommitted rows (SQLite's direct
+ * reads); a build that would not map each value to exactly one parameter is refused.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
 import { connect, type Connection } from '../../src/store/connect.ts';
-import { queryTemplate } from '../../src/store/query-template.ts';
+import { LIST_TEMPLATE_MAX, listTemplate, queryTemplate } from '../../src/store/query-template.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 import { storeTargets, type TestLocation } from '../helpers/db.ts';
 
@@ -60,6 +61,39 @@ for (const target of storeTargets) {
         await trx.insertInto('items').values({ id: 100, owner: 9, name: 'in-tx', state: 'LIVE' }).execute();
         assert.deepEqual(rowsOf(await template.all(trx, 9, 0)), [{ id: 100, owner: 9, name: 'in-tx', state: 'LIVE' }]);
       });
+    });
+
+    it("never sees another request's uncommitted rows: a read while a transaction is open waits or reads the committed state", async () => {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let committed = false;
+      const writer = inTransaction(db, connection.dialect, async (trx) => {
+        await trx.insertInto('items').values({ id: 200, owner: 7, name: 'pending', state: 'LIVE' }).execute();
+        await held;
+      }).then(() => (committed = true));
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the insert has run
+      const read = template.all(db, 7, 0).then((rows) => ({ rows: rowsOf(rows), committed }));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      release();
+      await writer;
+      const { rows, committed: committedFirst } = await read;
+      // SQLite: the read waits for the connection and sees the committed row. PostgreSQL: it
+      // runs on another connection and sees the state before. Never the row uncommitted.
+      assert.ok(rows.length === 0 || committedFirst, `read ${JSON.stringify(rows)} before the commit`);
+      assert.deepEqual(rowsOf(await template.all(db, 7, 0)), [{ id: 200, owner: 7, name: 'pending', state: 'LIVE' }]);
+    });
+
+    it('list templates: one per `in` length up to the bound, a plain query beyond and for none', async () => {
+      const byIds = listTemplate(1, (d: Kysely<Tables>, [owner]: unknown[], ids: unknown[]) =>
+        d.selectFrom('items').selectAll().where('owner', '=', owner as number).where('id', 'in', ids as number[]).orderBy('id'),
+      );
+      const plain = (owner: number, ids: number[]) => (ids.length === 0 ? [] : db.selectFrom('items').selectAll().where('owner', '=', owner).where('id', 'in', ids).orderBy('id').execute());
+      for (const ids of [[1], [5, 9, 13], [13, 5, 9], [2, 3], [], Array.from({ length: LIST_TEMPLATE_MAX + 5 }, (_, i) => i + 1)]) {
+        for (const owner of [1, 2]) {
+          assert.deepEqual(rowsOf(await byIds.all(db, [owner], ids)), rowsOf(await plain(owner, ids)), `owner ${owner}, ${ids.length} ids`);
+        }
+      }
+      assert.ok((await byIds.all(db, [1], [5, 9, 13])).length === 3);
     });
 
     it('passes hostile text as a value, never as SQL', async () => {

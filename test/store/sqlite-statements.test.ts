@@ -1,7 +1,8 @@
 /**
  * Contract: the SQLite statement cache (src/store/sqlite-statements.ts) reuses one prepared
  * statement per SQL text, stays within its bound, gives the same answers as preparing every time,
- * and keeps working when another connection changes the schema under a kept statement.
+ * keeps working when another connection changes the schema under a kept statement, and reads
+ * directly (without Kysely) only when no transaction is open.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,6 +67,21 @@ describe('SQLite statement cache', () => {
     assert.equal(cache.prepare('select 1'), a, 'the recent one stayed');
     for (let i = 0; i < 100; i++) cache.prepare(`select ${i} + 1`);
     assert.equal(cache.cachedStatements, 3);
+    cache.close();
+  });
+
+  it('reads outside a transaction directly, and refuses inside one and for writes', () => {
+    const raw = new Database(':memory:');
+    const cache = withStatementCache(raw);
+    raw.exec("create table items (id integer primary key, name text not null); insert into items values (1, 'one')");
+    assert.deepEqual(cache.readOutsideTransaction('select name from items where id = ?', [1]), [{ name: 'one' }]);
+    assert.deepEqual(cache.readOutsideTransaction('select name from items where id = ?', [2]), []);
+    assert.equal(cache.readOutsideTransaction("insert into items values (2, 'two')", []), null, 'a write is not run');
+    assert.equal((raw.prepare('select count(*) as n from items').get() as { n: number }).n, 1);
+    raw.exec("begin; insert into items values (3, 'uncommitted')");
+    assert.equal(cache.readOutsideTransaction('select name from items where id = ?', [3]), null, 'never reads inside an open transaction');
+    raw.exec('rollback');
+    assert.deepEqual(cache.readOutsideTransaction('select name from items where id = ?', [3]), []);
     cache.close();
   });
 

@@ -36,6 +36,7 @@
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { NUMBER_BLOCK } from '../migrations/0003-certificate-counters.ts';
+import { queryTemplate } from '../query-template.ts';
 import type { Database } from '../schema.ts';
 
 export const DAY_MS = 86_400_000;
@@ -122,15 +123,19 @@ function dayPart(at: number): { day: number; lo: number; hi: number; tail: boole
  * Live and expired totals of one tenant at `asOf`, from the counters (one statement). Used by
  * list() for the validity-only queries (ALL, EXPIRED, UNEXPIRED).
  */
+const validityTotalsQuery = queryTemplate((db: Kysely<Database>, tenant1: number, tenant2: number, day1: number, tenant3: number, day2: number, tenant4: number, lo: number, hi: number) =>
+  sql<{ live: unknown; past: unknown; today: unknown; part: unknown }>`
+    select
+      (select live from certificate_counts where tenant_id = ${tenant1}) as live,
+      (select sum(n) from certificate_expiry_days where tenant_id = ${tenant2} and day < ${day1}) as past,
+      (select n from certificate_expiry_days where tenant_id = ${tenant3} and day = ${day2}) as today,
+      (select count(*) from certificates where tenant_id = ${tenant4} and deleted_at is null and not_after >= ${lo} and not_after < ${hi}) as part
+  `,
+);
+
 export async function validityTotals(db: Kysely<Database>, tenantId: number, asOf: number): Promise<ValidityTotals> {
   const { day, lo, hi, tail } = dayPart(asOf);
-  const { rows } = await sql<{ live: unknown; past: unknown; today: unknown; part: unknown }>`
-    select
-      (select live from certificate_counts where tenant_id = ${tenantId}) as live,
-      (select sum(n) from certificate_expiry_days where tenant_id = ${tenantId} and day < ${day}) as past,
-      (select n from certificate_expiry_days where tenant_id = ${tenantId} and day = ${day}) as today,
-      (select count(*) from certificates where tenant_id = ${tenantId} and deleted_at is null and not_after >= ${lo} and not_after < ${hi}) as part
-  `.execute(db);
+  const rows = await validityTotalsQuery.all(db, tenantId, tenantId, day, tenantId, day, tenantId, lo, hi);
   const row = rows[0]!;
   const expiredToday = tail ? num(row.today) - num(row.part) : num(row.part);
   return { live: num(row.live), expired: num(row.past) + expiredToday };
@@ -189,17 +194,23 @@ function allTenantsQuery(day: number, lo: number, hi: number, at: number): RawBu
  * that order; null when the offset is past the end. Reads the tenant's block rows (one per 4096
  * numbers that hold any of its certificates) and sums them in the database.
  */
+const locateOffsetQuery = (direction: 'asc' | 'desc') =>
+  queryTemplate((db: Kysely<Database>, tenantId: number, offset: number) => {
+    const order = sql.raw(direction);
+    return sql<{ block: unknown; skipped: unknown }>`
+      select block, skipped from (
+        select block, n, sum(n) over (order by block ${order} rows between unbounded preceding and current row) - n as skipped
+        from certificate_number_blocks where tenant_id = ${tenantId}
+      ) as running
+      where skipped + n > ${offset}
+      order by block ${order}
+      limit 1
+    `;
+  });
+const locateOffsetQueries = { asc: locateOffsetQuery('asc'), desc: locateOffsetQuery('desc') };
+
 export async function locateOffset(db: Kysely<Database>, tenantId: number, offset: number, direction: 'asc' | 'desc'): Promise<{ block: number; before: number } | null> {
-  const order = sql.raw(direction === 'asc' ? 'asc' : 'desc');
-  const { rows } = await sql<{ block: unknown; skipped: unknown }>`
-    select block, skipped from (
-      select block, n, sum(n) over (order by block ${order} rows between unbounded preceding and current row) - n as skipped
-      from certificate_number_blocks where tenant_id = ${tenantId}
-    ) as running
-    where skipped + n > ${offset}
-    order by block ${order}
-    limit 1
-  `.execute(db);
+  const rows = await locateOffsetQueries[direction === 'asc' ? 'asc' : 'desc'].all(db, tenantId, offset);
   const row = rows[0];
   return row ? { block: Number(row.block), before: Number(row.skipped) } : null;
 }

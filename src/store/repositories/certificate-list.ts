@@ -41,7 +41,8 @@
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { CertificateSummary } from '../../domain/model.ts';
 import { CERTIFICATE_PAGE_MAX, type CertificatePage, type CertificateQuery, type CertificateSort } from '../../core/ports.ts';
-import { CERTIFICATE_SUMMARY_COLUMNS, hasChainColumn, ms, summaryFromRow } from '../rows.ts';
+import { templateOf, type QueryTemplate } from '../query-template.ts';
+import { CERTIFICATE_SUMMARY_COLUMNS, hasChainColumn, ms, summaryFromRow, type CertificateSummaryRow } from '../rows.ts';
 import type { Database } from '../schema.ts';
 import { NUMBER_BLOCK } from '../migrations/0003-certificate-counters.ts';
 import { locateOffset, validityTotals } from './certificate-counters.ts';
@@ -69,29 +70,75 @@ type CertificateSelect = SelectQueryBuilder<Database, 'certificates', object>;
  */
 type ValidityTerm = 'indexed' | 'walk';
 
-function filtered(db: Kysely<Database>, query: CertificateQuery, validityTerm: ValidityTerm = 'indexed'): CertificateSelect {
-  let select: CertificateSelect = db.selectFrom('certificates').where('tenant_id', '=', query.tenantId);
+/**
+ * The values a query's filters bind, by name; a filter is present when its value is. Kept apart
+ * from the SQL so a page query can be a template per shape (query-template.ts): the same
+ * function builds it with placeholders once, then only these values change.
+ */
+interface FilterValues {
+  tenantId: unknown;
+  from?: unknown;
+  to?: unknown;
+  name?: unknown;
+  pattern?: unknown;
+  certificateNo?: unknown;
+  domainTenantId?: unknown;
+  domain?: unknown;
+  asOf?: unknown;
+}
+
+function filterValuesOf(query: CertificateQuery): FilterValues {
+  const values: FilterValues = { tenantId: query.tenantId };
   if (query.changedBetween) {
-    select = select.where('updated_at', '>=', ms(query.changedBetween.from)).where('updated_at', '<', ms(query.changedBetween.to));
+    values.from = ms(query.changedBetween.from);
+    values.to = ms(query.changedBetween.to);
+  }
+  if (query.name !== undefined) values.name = query.name;
+  if (query.nameContains !== undefined && query.nameContains !== '') values.pattern = containsPattern(query.nameContains);
+  if (query.certificateNo !== undefined) values.certificateNo = query.certificateNo;
+  if (query.domain !== undefined) {
+    values.domainTenantId = query.tenantId;
+    values.domain = query.domain.toLowerCase();
+  }
+  // A certificate is valid through its notAfter instant inclusive (RFC 5280).
+  if (query.validity === 'expired' || query.validity === 'unexpired') values.asOf = ms(query.asOf);
+  return values;
+}
+
+/** What, besides which values are present, decides a filter's SQL. */
+interface FilterShape {
+  validity: CertificateQuery['validity'];
+  usedByInstance: boolean;
+}
+
+const shapeOf = (query: CertificateQuery): FilterShape => ({ validity: query.validity, usedByInstance: query.usedByInstanceNo !== undefined });
+
+function filtered(db: Kysely<Database>, shape: FilterShape, values: FilterValues, validityTerm: ValidityTerm = 'indexed'): CertificateSelect {
+  let select: CertificateSelect = db.selectFrom('certificates').where('tenant_id', '=', values.tenantId as number);
+  if (values.from !== undefined) {
+    select = select.where('updated_at', '>=', values.from as number).where('updated_at', '<', values.to as number);
   } else {
     select = select.where('deleted_at', 'is', null);
   }
-  if (query.name !== undefined) select = select.where('name', '=', query.name);
-  if (query.nameContains !== undefined && query.nameContains !== '') {
-    select = select.where(sql<boolean>`lower(${sql.ref('name')}) like ${containsPattern(query.nameContains)} escape '\\'`);
+  if (values.name !== undefined) select = select.where('name', '=', values.name as string);
+  if (values.pattern !== undefined) select = select.where(sql<boolean>`lower(${sql.ref('name')}) like ${values.pattern} escape '\\'`);
+  if (values.certificateNo !== undefined) select = select.where('certificate_no', '=', values.certificateNo as number);
+  if (values.domain !== undefined) {
+    select = select.where(
+      'certificate_no',
+      'in',
+      db
+        .selectFrom('certificate_domains')
+        .select('certificate_no')
+        .where('tenant_id', '=', values.domainTenantId as number)
+        .where('domain', '=', values.domain as string),
+    );
   }
-  if (query.certificateNo !== undefined) select = select.where('certificate_no', '=', query.certificateNo);
-  if (query.domain !== undefined) {
-    const domain = query.domain.toLowerCase();
-    select = select.where('certificate_no', 'in', db.selectFrom('certificate_domains').select('certificate_no').where('tenant_id', '=', query.tenantId).where('domain', '=', domain));
-  }
-  // A certificate is valid through its notAfter instant inclusive (RFC 5280).
-  const asOf = ms(query.asOf);
   const notAfter = validityTerm === 'walk' ? sql<number>`+${sql.ref('not_after')}` : sql.ref<number>('not_after');
-  if (query.validity === 'expired') select = select.where(notAfter, '<', asOf);
-  if (query.validity === 'unexpired') select = select.where(notAfter, '>=', asOf);
+  if (shape.validity === 'expired') select = select.where(notAfter, '<', values.asOf as number);
+  if (shape.validity === 'unexpired') select = select.where(notAfter, '>=', values.asOf as number);
   // Edge slots do not exist yet, so no certificate is used by any instance.
-  if (query.usedByInstanceNo !== undefined) select = select.where(sql<boolean>`1 = 0`);
+  if (shape.usedByInstance) select = select.where(sql<boolean>`1 = 0`);
   return select;
 }
 
@@ -120,7 +167,7 @@ async function totalOf(db: Kysely<Database>, query: CertificateQuery): Promise<{
     const total = query.validity === 'expired' ? expired : query.validity === 'unexpired' ? live - expired : live;
     return { total, live };
   }
-  const { total } = await filtered(db, query)
+  const { total } = await filtered(db, shapeOf(query), filterValuesOf(query))
     .select((eb) => eb.fn.countAll<number>().as('total'))
     .executeTakeFirstOrThrow();
   return { total: Number(total), live: null };
@@ -166,28 +213,73 @@ async function pageOf(db: Kysely<Database>, query: CertificateQuery, limit: numb
   const byNumber = sortColumn === 'certificate_no';
   const plan = byNumber && validity !== 'all' && live !== null && total !== null ? walkOrSort(offset, limit, total, live) : null;
 
-  // The page's numbers first (the offset is walked in an index, never in the table), then their
-  // rows by primary key, in the same order.
-  let numbers = filtered(db, query, plan === 'walk' ? 'walk' : 'indexed').select('certificate_no');
-  // `+certificate_no` cannot be read in index order, so the planner takes the not_after range.
-  numbers = plan === 'sort' ? numbers.orderBy(sql`+${sql.ref('certificate_no')}`, direction) : numbers.orderBy(sortColumn, direction);
-  if (!byNumber) numbers = numbers.orderBy('certificate_no', direction);
-  let skip = offset;
+  const values: PageValues = { ...filterValuesOf(query), limit, skip: offset };
+  let seek: PageShape['seek'] = null;
   if (byNumber && validity === 'all' && live !== null && offset >= listTuning.blockSeekFromOffset) {
     const start = await locateOffset(db, query.tenantId, offset, direction);
     // Null only when rows were deleted since the total was read: the page is past the end.
     if (start === null) return [];
-    numbers = direction === 'asc' ? numbers.where('certificate_no', '>=', start.block * NUMBER_BLOCK) : numbers.where('certificate_no', '<', (start.block + 1) * NUMBER_BLOCK);
-    skip = offset - start.before;
+    seek = direction === 'asc' ? 'from' : 'below';
+    values.bound = direction === 'asc' ? start.block * NUMBER_BLOCK : (start.block + 1) * NUMBER_BLOCK;
+    values.skip = offset - start.before;
   }
+  const shape: PageShape = { ...shapeOf(query), sortColumn, direction, plan, seek };
+  const names = Object.keys(values) as Array<keyof PageValues>;
+  const key = JSON.stringify([shape, names]);
+  let template = pageTemplates.get(key);
+  if (!template) {
+    template = templateOf<Database, PageRow>(names.length, (d, placeholders) => pageQuery(d, shape, Object.fromEntries(names.map((name, i) => [name, placeholders[i]])) as unknown as PageValues));
+    pageTemplates.set(key, template);
+  }
+  return (await template.all(db, ...names.map((name) => values[name]))).map(summaryFromRow);
+}
+
+interface PageValues extends FilterValues {
+  /** The first (asc) or end (desc, exclusive) certificate number of the block the walk starts in. */
+  bound?: unknown;
+  limit: unknown;
+  skip: unknown;
+}
+
+interface PageShape extends FilterShape {
+  sortColumn: (typeof SORT_COLUMNS)[CertificateSort];
+  direction: 'asc' | 'desc';
+  plan: 'walk' | 'sort' | null;
+  /** A block-counter seek: numbers from `bound` on (asc) or below it (desc). */
+  seek: 'from' | 'below' | null;
+}
+
+type PageRow = CertificateSummaryRow;
+
+/**
+ * Page templates by shape (filters present, sort, direction, plan, seek): a few dozen in
+ * practice, a few thousand at most, so the map needs no bound.
+ */
+const pageTemplates = new Map<string, QueryTemplate<Database, unknown[], PageRow>>();
+
+function pageQuery(db: Kysely<Database>, shape: PageShape, values: PageValues) {
+  const { sortColumn, direction, plan } = shape;
+  const byNumber = sortColumn === 'certificate_no';
+  // The page's numbers first (the offset is walked in an index, never in the table), then their
+  // rows by primary key, in the same order.
+  let numbers = filtered(db, shape, values, plan === 'walk' ? 'walk' : 'indexed').select('certificate_no');
+  // `+certificate_no` cannot be read in index order, so the planner takes the not_after range.
+  numbers = plan === 'sort' ? numbers.orderBy(sql`+${sql.ref('certificate_no')}`, direction) : numbers.orderBy(sortColumn, direction);
+  if (!byNumber) numbers = numbers.orderBy('certificate_no', direction);
+  if (shape.seek === 'from') numbers = numbers.where('certificate_no', '>=', values.bound as number);
+  if (shape.seek === 'below') numbers = numbers.where('certificate_no', '<', values.bound as number);
   // Summary columns only (no PEM text), ordered by the page's own columns: SQLite then keeps the
   // page's order through the join instead of sorting the joined rows in a temporary b-tree.
   if (!byNumber) numbers = numbers.select(sortColumn);
-  let rows = db
-    .selectFrom(numbers.limit(limit).offset(skip).as('page'))
+  const rows = db
+    .selectFrom(
+      numbers
+        .limit(values.limit as number)
+        .offset(values.skip as number)
+        .as('page'),
+    )
     .innerJoin('certificates', 'certificates.certificate_no', 'page.certificate_no')
     .select(CERTIFICATE_SUMMARY_COLUMNS.map((column) => `certificates.${column}` as const))
     .select(hasChainColumn('certificates'));
-  rows = byNumber ? rows.orderBy('page.certificate_no', direction) : rows.orderBy(sql.ref(`page.${sortColumn}`), direction).orderBy('page.certificate_no', direction);
-  return (await rows.execute()).map(summaryFromRow);
+  return byNumber ? rows.orderBy('page.certificate_no', direction) : rows.orderBy(sql.ref(`page.${sortColumn}`), direction).orderBy('page.certificate_no', direction);
 }

@@ -26,7 +26,7 @@ import type { CertificateFacts } from '../../domain/x509/types.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { rethrowUniqueViolation, type UniqueCandidate } from '../errors.ts';
 import { CERTIFICATE_SUMMARY_COLUMNS, certificateFromRow, factColumns, hasChainColumn, ms, summaryFromRow } from '../rows.ts';
-import { queryTemplate } from '../query-template.ts';
+import { listTemplate, queryTemplate } from '../query-template.ts';
 import type { Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
 import type { StoreVault } from '../vault.ts';
@@ -53,6 +53,12 @@ type Replacement = Omit<NewCertificate, 'tenantId' | 'name' | 'type'>;
 const liveRows = (db: Kysely<Database>, tenantId: number) => db.selectFrom('certificates').where('tenant_id', '=', tenantId).where('deleted_at', 'is', null);
 const byNumber = queryTemplate((db: Kysely<Database>, tenantId: number, certificateNo: number) => liveRows(db, tenantId).selectAll().where('certificate_no', '=', certificateNo));
 const byName = queryTemplate((db: Kysely<Database>, tenantId: number, name: string) => liveRows(db, tenantId).selectAll().where('name', '=', name));
+const summariesOf = listTemplate(1, (db: Kysely<Database>, [tenantId]: unknown[], certificateNos: unknown[]) =>
+  liveRows(db, tenantId as number)
+    .select(CERTIFICATE_SUMMARY_COLUMNS)
+    .select(hasChainColumn('certificates'))
+    .where('certificate_no', 'in', certificateNos as number[]),
+);
 const sealedKeyOf = queryTemplate((db: Kysely<Database>, tenantId: number, certificateNo: number) =>
   liveRows(db, tenantId)
     .innerJoin('certificate_keys', 'certificate_keys.certificate_no', 'certificates.certificate_no')
@@ -180,11 +186,7 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
       const found = new Map<number, CertificateSummary>();
       const distinct = [...new Set(certificateNos)];
       for (let i = 0; i < distinct.length; i += GET_MANY_CHUNK) {
-        const rows = await live(tenantId)
-          .select(CERTIFICATE_SUMMARY_COLUMNS)
-          .select(hasChainColumn('certificates'))
-          .where('certificate_no', 'in', distinct.slice(i, i + GET_MANY_CHUNK))
-          .execute();
+        const rows = await summariesOf.all(db, [tenantId], distinct.slice(i, i + GET_MANY_CHUNK));
         for (const row of rows) found.set(Number(row.certificate_no), summaryFromRow(row));
       }
       return found;

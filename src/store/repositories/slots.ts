@@ -18,6 +18,7 @@ import { LIVE_STATUSES, PENDING_STATUSES, type EdgeSlot } from '../../domain/edg
 import type { StoreDialect } from '../dialect.ts';
 import { ms } from '../rows.ts';
 import type { Database } from '../schema.ts';
+import { listTemplate, queryTemplate } from '../query-template.ts';
 import { inTransaction } from '../transaction.ts';
 import { slotFromRow, type EdgeSlotItemRow, type EdgeSlotRow, type SlotTables } from './slot-rows.ts';
 
@@ -50,13 +51,43 @@ function republish(at: Date) {
 
 /** The predicate of the partial index edge_slots_tenant_listed (migration 0004), word for word. */
 const notDeleted = sql<boolean>`status <> 'DELETED'`;
+
+// The face's list. `status <> 'DELETED'` is written as a literal, the very predicate of the
+// partial index edge_slots_tenant_listed: as a parameter, neither planner can prove the index
+// implies it, and SQLite reads every slot row to check the status (count: 74 → 31 µs at 1,000).
+const listed = (db: Kysely<Database & SlotTables>, tenantId: number) => db.selectFrom('edge_slots').where('tenant_id', '=', tenantId).where(notDeleted);
+const listedCount = queryTemplate((db: Kysely<Database & SlotTables>, tenantId: number) => listed(db, tenantId).select((eb) => eb.fn.countAll<number>().as('total')));
+const listedPage = queryTemplate((db: Kysely<Database & SlotTables>, tenantId: number, limit: number, offset: number) =>
+  listed(db, tenantId).selectAll().orderBy('slot_id', 'desc').limit(limit).offset(offset),
+);
+
+/** The items of a list of slots. */
+const itemsOfSlots = listTemplate(0, (db: Kysely<Database & SlotTables>, _fixed: unknown[], slotIds: unknown[]) =>
+  db
+    .selectFrom('edge_slot_items')
+    .selectAll()
+    .where('slot_id', 'in', slotIds as number[])
+    .orderBy('item_id'),
+);
+
+/** The live slots using each of a list of certificates (NCP v1 `instanceNo`s, in-use checks). */
+const slotsUsing = listTemplate(1, (db: Kysely<Database & SlotTables>, [tenantId]: unknown[], certificateNos: unknown[]) =>
+  db
+    .selectFrom('edge_slot_items as i')
+    .innerJoin('edge_slots as s', 's.slot_id', 'i.slot_id')
+    .select(['i.certificate_no', 'i.slot_id'])
+    .where('i.tenant_id', '=', tenantId as number)
+    .where('i.certificate_no', 'in', certificateNos as number[])
+    .where('s.status', '<>', 'DELETED')
+    .orderBy('i.slot_id'),
+);
 export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): SlotRepository {
   const db: Db = base.withTables<SlotTables>();
 
   async function itemsOf(trx: Db, slotIds: readonly number[]): Promise<Map<number, Array<Selectable<EdgeSlotItemRow>>>> {
     const bySlot = new Map<number, Array<Selectable<EdgeSlotItemRow>>>(slotIds.map((id) => [id, []]));
     if (slotIds.length === 0) return bySlot;
-    const rows = await trx.selectFrom('edge_slot_items').selectAll().where('slot_id', 'in', [...slotIds]).orderBy('item_id').execute();
+    const rows = await itemsOfSlots.all(trx, [], slotIds);
     for (const row of rows) bySlot.get(Number(row.slot_id))?.push(row);
     return bySlot;
   }
@@ -74,15 +105,7 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
     const result = new Map<number, number[]>(certificateNos.map((no) => [no, []]));
     const distinct = [...new Set(certificateNos)];
     for (let i = 0; i < distinct.length; i += IN_CHUNK) {
-      const rows = await db
-        .selectFrom('edge_slot_items as i')
-        .innerJoin('edge_slots as s', 's.slot_id', 'i.slot_id')
-        .select(['i.certificate_no', 'i.slot_id'])
-        .where('i.tenant_id', '=', tenantId)
-        .where('i.certificate_no', 'in', distinct.slice(i, i + IN_CHUNK))
-        .where('s.status', '<>', 'DELETED')
-        .orderBy('i.slot_id')
-        .execute();
+      const rows = await slotsUsing.all(db, [tenantId], distinct.slice(i, i + IN_CHUNK));
       for (const row of rows) {
         const users = result.get(Number(row.certificate_no));
         if (users && !users.includes(Number(row.slot_id))) users.push(Number(row.slot_id));
@@ -134,14 +157,10 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
     },
 
     async list(tenantId, page) {
-      // `status <> 'DELETED'` as a literal, the very predicate of the partial index
-      // edge_slots_tenant_listed: as a parameter, neither planner can prove the index implies it,
-      // and SQLite reads every slot row to check the status (count: 74 → 31 µs at 1,000 slots).
-      const listed = db.selectFrom('edge_slots').where('tenant_id', '=', tenantId).where(notDeleted);
-      const { total } = await listed.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
-      if (page.limit <= 0 || page.offset >= Number(total)) return { items: [], total: Number(total) };
-      const rows = await listed.selectAll().orderBy('slot_id', 'desc').limit(page.limit).offset(page.offset).execute();
-      return { items: await withItems(db, rows), total: Number(total) };
+      const total = Number((await listedCount.first(db, tenantId))?.total ?? 0);
+      if (page.limit <= 0 || page.offset >= total) return { items: [], total };
+      const rows = await listedPage.all(db, tenantId, page.limit, page.offset);
+      return { items: await withItems(db, rows), total };
     },
 
     async change(tenantId, slotId, change: SlotChange, at) {
