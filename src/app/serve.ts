@@ -4,6 +4,7 @@
  * SIGTERM/SIGINT: HTTP drains first, then the worker stops (its current target call is aborted
  * and its claim released), then the store closes.
  */
+import { STABLE_PLANS_EXTENSION } from '../store/connect.ts';
 import type { Config } from '../config/config.ts';
 import type { ProvisioningWorker } from '../core/deploy/worker.ts';
 import { installSignalHandlers, startServer } from '../server/index.ts';
@@ -40,6 +41,12 @@ export async function serve(config: Config, io: { stdout: { write(text: string):
       },
     });
     io.stdout.write(`certkeeper listening on ${running.address} (${app.store.dialect}: ${app.store.location})\n`);
+    if (app.store.stablePlans === false) {
+      running.app.log.warn(
+        { extension: STABLE_PLANS_EXTENSION },
+        'SQLite stable-plans extension not loaded: joins and list pages are planned again on every run (about twice the CPU of a list request). Build it with `npm run build:sqlite-extension` (needs a C compiler).',
+      );
+    }
     if (credentialsFile) {
       // The path only: the secret stays in the 0600 file.
       io.stdout.write(`First start: tenant 'default' and an ADMIN credential were created. They are in ${credentialsFile}\n`);

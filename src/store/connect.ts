@@ -5,7 +5,8 @@
  * SQLite settings, so the server and the CLI can share the file: WAL (readers do not block the
  * writer), `busy_timeout` (a second writer waits instead of failing), `foreign_keys=ON` (off by
  * default in SQLite), `synchronous=NORMAL` (durable at checkpoints; safe with WAL), a 32 MB page
- * cache (`PAGE_CACHE_KIB`).
+ * cache (`PAGE_CACHE_KIB`), and stable query plans when the extension was built
+ * (`STABLE_PLANS_EXTENSION`).
  * One store per SQLite file per process: better-sqlite3 is synchronous, so a second connection in
  * the same process waiting on `busy_timeout` would block the event loop that the first one needs
  * to finish its transaction. Separate processes (server + CLI) are fine.
@@ -15,6 +16,7 @@
  */
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
@@ -41,20 +43,45 @@ export interface Connection {
   dialect: StoreDialect;
   /** Where the data is, for messages: the file path or the URL without its password. */
   location: string;
+  /**
+   * SQLite: whether the stable-plans extension is loaded (STABLE_PLANS_EXTENSION); without it,
+   * joins and list pages are planned again on every run. Null for PostgreSQL.
+   */
+  stablePlans: boolean | null;
+}
+
+/**
+ * Where scripts/build-sqlite-extension.mjs builds native/sqlite-stable-plans.c (at npm install).
+ * The C file says what it does and why.
+ */
+export const STABLE_PLANS_EXTENSION = join(import.meta.dirname, '..', '..', 'node_modules', '.cache', 'certkeeper', `sqlite-stable-plans.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
+
+/** Loads the extension when it was built, and checks that it took effect. Never throws. */
+function loadStablePlans(database: Database.Database, extension: string): boolean {
+  if (!existsSync(extension)) return false;
+  try {
+    // better-sqlite3 takes the entry point as a second argument; its type declarations omit it.
+    (database.loadExtension as (file: string, entryPoint: string) => Database.Database)(extension, 'sqlite3_sqlitestableplans_init');
+    return (database.prepare('select certkeeper_stable_plans() as stable').get() as { stable: number }).stable === 1;
+  } catch {
+    return false;
+  }
 }
 
 export interface ConnectOptions {
   dataDir: string;
   databaseUrl?: string;
+  /** The SQLite stable-plans extension to load (tests point it elsewhere). */
+  sqliteExtension?: string;
 }
 
 export async function connect(options: ConnectOptions): Promise<Connection> {
   // The data directory holds the master key file (and the SQLite database): owner only.
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  return options.databaseUrl ? await connectPostgres(options.databaseUrl) : connectSqlite(join(options.dataDir, SQLITE_FILE));
+  return options.databaseUrl ? await connectPostgres(options.databaseUrl) : connectSqlite(join(options.dataDir, SQLITE_FILE), options.sqliteExtension ?? STABLE_PLANS_EXTENSION);
 }
 
-function connectSqlite(file: string): Connection {
+function connectSqlite(file: string, extension: string): Connection {
   let database: Database.Database;
   try {
     database = new Database(file);
@@ -66,10 +93,11 @@ function connectSqlite(file: string): Connection {
   } catch (error) {
     throw new StoreStartupError(`Cannot open the SQLite database ${file} (${errorCode(error)}). Check that CERTKEEPER_DATA_DIR points to a writable directory.`, { cause: error });
   }
+  const stablePlans = loadStablePlans(database, extension);
   const cached = withStatementCache(database);
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: cached }) });
   registerDirectReader(db as unknown as Kysely<never>, cached.readOutsideTransaction);
-  return { db, dialect: sqliteDialect, location: file };
+  return { db, dialect: sqliteDialect, location: file, stablePlans };
 }
 
 function parseInt8(text: string): number {
@@ -89,7 +117,7 @@ async function connectPostgres(url: string): Promise<Connection> {
   // An idle client losing its connection emits 'error' on the pool; unhandled, that would end the
   // process. The pool drops that client and the next query opens a new connection.
   pool.on('error', () => undefined);
-  return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) }), dialect: postgresDialect, location: redactUrl(url) };
+  return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) }), dialect: postgresDialect, location: redactUrl(url), stablePlans: null };
 }
 
 /** The URL without its password (or the whole URL replaced when it does not parse). */

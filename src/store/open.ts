@@ -62,6 +62,8 @@ export interface StoreHandle extends Store {
   readonly dialect: string;
   /** Where the data is (file path, or URL without password), for logs. */
   readonly location: string;
+  /** SQLite: whether query plans are stable (connect.ts `stablePlans`); null for PostgreSQL. */
+  readonly stablePlans: boolean | null;
   migrate(): Promise<string[]>;
   rotateMasterKey(newKeyBase64?: string, options?: RotateMasterKeyOptions): Promise<RotateMasterKeyResult>;
   /** Starts sealing new secrets under a fresh data key; returns its id. */
@@ -92,6 +94,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
     return {
       dialect: dialect.label,
       location: connection.location,
+      stablePlans: connection.stablePlans,
       tenants: tenantRepository(db),
       credentials: credentialRepository(db),
       // usedBy and the usedByInstanceNo filter come from the edge slots (slot-usage.ts).
