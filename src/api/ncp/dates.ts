@@ -17,10 +17,19 @@ export interface ApiZone {
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
-/** `yyyy-MM-dd HH:mm:ss` of `date` shifted to the zone. */
+/**
+ * `yyyy-MM-dd HH:mm:ss` of `date` shifted to the zone. Years 0–9999 are cut out of
+ * `toISOString()` (native, and every list item prints several dates); others, which it writes
+ * with a sign and six digits, field by field.
+ */
 export function formatV1Date(date: Date, zone: ApiZone): string {
   const t = new Date(date.getTime() + zone.offsetMinutes * 60_000);
-  return `${pad(t.getUTCFullYear(), 4)}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())} ${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())}`;
+  const year = t.getUTCFullYear();
+  if (year >= 0 && year <= 9999) {
+    const iso = t.toISOString();
+    return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+  }
+  return `${pad(year, 4)}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())} ${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())}`;
 }
 
 /** `yyyy-MM-dd HH:mm:ss(UTC±HH:MM)`. */

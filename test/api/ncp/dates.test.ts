@@ -17,6 +17,21 @@ describe('NCP dates', () => {
     assert.equal(formatV1Date(new Date('2126-10-29T05:46:36Z'), KST), '2126-10-29 14:46:36');
   });
 
+  it('prints every instant field by field, the fast path and the far years alike', () => {
+    const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+    const reference = (date: Date, zone: ApiZone): string => {
+      const t = new Date(date.getTime() + zone.offsetMinutes * 60_000);
+      return `${pad(t.getUTCFullYear(), 4)}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())} ${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())}`;
+    };
+    // GeneralizedTime's last instant, shifted into year 10000 by +09:00; year 0; a leap day.
+    const fixed = ['9999-12-31T23:59:59Z', '9999-12-31T14:59:59.999Z', '0000-01-01T00:00:00Z', '2028-02-29T23:59:59.5Z', '1950-01-01T00:00:00Z'].map((text) => new Date(text));
+    assert.equal(formatV1Date(new Date('9999-12-31T23:59:59Z'), KST), '10000-01-01 08:59:59');
+    const random = Array.from({ length: 2000 }, (_, i) => new Date(Date.UTC(0, 0, 1) + Math.floor(((i * 7919) % 2000) / 2000 * 3.2e14) + i * 997));
+    for (const date of [...fixed, ...random]) {
+      for (const zone of [KST, UTC, NEWFOUNDLAND]) assert.equal(formatV1Date(date, zone), reference(date, zone), `${date.toISOString()} ${zone.label}`);
+    }
+  });
+
   it('reads the NCP forms (zone optional) and ISO 8601 with a zone', () => {
     const at = new Date('2027-01-15T01:02:03Z');
     for (const text of ['2027-01-15 10:02:03', '2027-01-15 10:02:03(UTC+09:00)', '2027-01-15 10:02:03 (UTC+09:00)', '2027-01-15 01:02:03(UTC+00:00)', '2027-01-15T01:02:03Z', '2027-01-15T10:02:03+09:00', '2027-01-15T01:02:03.000Z']) {
