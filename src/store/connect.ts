@@ -30,10 +30,10 @@ import { withStatementCache } from './sqlite-statements.ts';
 export const SQLITE_FILE = 'certkeeper.db';
 const BUSY_TIMEOUT_MS = 5000;
 /**
- * SQLite's page cache, in KiB (a negative `cache_size`). The default, 2 MB, holds only the top of
- * the certificates indexes; at 100,000 certificates and more, lookups then re-read pages from the
- * OS on most queries (random-name lookups and pages at 10,000: 10–20% faster with 64 MB). 32 MB
- * is counted in the server's RSS budget (docs/ARCHITECTURE.md "Performance").
+ * SQLite's page cache, in KiB (a negative `cache_size`). better-sqlite3 builds SQLite with 16 MB;
+ * a million certificates' indexes are several hundred MB, so lookups re-read pages from the OS
+ * (random-name lookups and random pages at 10,000: 10–20% faster with 64 MB than with 16 MB).
+ * 32 MB is counted in the server's RSS budget (docs/ARCHITECTURE.md "Performance notes").
  */
 const PAGE_CACHE_KIB = 32 * 1024;
 const POOL_SIZE = 10;
