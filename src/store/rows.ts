@@ -152,23 +152,7 @@ export function summaryFromRow(row: CertificateSummaryRow): CertificateSummary {
 
 export function certificateFromRow(row: Selectable<CertificateRow>): Certificate {
   const chainPems = JSON.parse(row.chain_pems) as string[];
-  return {
-    certificateNo: Number(row.certificate_no),
-    tenantId: Number(row.tenant_id),
-    name: row.name,
-    type: row.type as CertificateType,
-    origin: row.origin as CertificateOrigin,
-    certificatePem: row.certificate_pem,
-    chainPems,
-    hasChain: chainPems.length > 0,
-    hasPrivateKey: row.has_private_key === 1,
-    facts: factsFromJson(row.facts, row.fingerprint_sha256),
-    fileName: row.file_name,
-    createdAt: date(row.created_at),
-    updatedAt: date(row.updated_at),
-    revokedAt: maybeDate(row.revoked_at),
-    deletedAt: maybeDate(row.deleted_at),
-  };
+  return { ...summaryFromRow({ ...row, has_chain: chainPems.length > 0 ? 1 : 0 }), certificatePem: row.certificate_pem, chainPems };
 }
 
 export function auditEventFromRow(row: Selectable<AuditEventRow>): AuditEvent {
