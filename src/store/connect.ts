@@ -4,7 +4,7 @@
  *
  * SQLite settings, so the server and the CLI can share the file: WAL (readers do not block the
  * writer), `busy_timeout` (a second writer waits instead of failing), `foreign_keys=ON` (off by
- * default in SQLite), `synchronous=NORMAL` (durable at checkpoints; safe with WAL), a 32 MB page
+ * default in SQLite), `synchronous=NORMAL` (durable at checkpoints; safe with WAL), a 16 MB page
  * cache (`PAGE_CACHE_KIB`), and stable query plans when the extension was built
  * (`STABLE_PLANS_EXTENSION`).
  * One store per SQLite file per process: better-sqlite3 is synchronous, so a second connection in
@@ -30,12 +30,13 @@ import { withStatementCache } from './sqlite-statements.ts';
 export const SQLITE_FILE = 'certkeeper.db';
 const BUSY_TIMEOUT_MS = 5000;
 /**
- * SQLite's page cache, in KiB (a negative `cache_size`). better-sqlite3 builds SQLite with 16 MB;
- * a million certificates' indexes are several hundred MB, so lookups re-read pages from the OS
- * (random-name lookups and random pages at 10,000: 10–20% faster with 64 MB than with 16 MB).
- * 32 MB is counted in the server's RSS budget (docs/ARCHITECTURE.md "Performance notes").
+ * SQLite's page cache, in KiB (a negative `cache_size`): 16 MB, better-sqlite3's build default,
+ * set here so another build cannot change it. A larger cache measured 10–20% faster on random
+ * lookups at 10,000 certificates (64 MB), but every MB of it is resident, and the server must stay
+ * under 300 MB while serving a million certificates (with 32 MB, and twice the facts cache of
+ * rows.ts, it peaked at 319 MB; bench/).
  */
-const PAGE_CACHE_KIB = 32 * 1024;
+const PAGE_CACHE_KIB = 16 * 1024;
 const POOL_SIZE = 10;
 
 export interface Connection {

@@ -1,7 +1,7 @@
 /**
  * Contract: a SQLite connection (src/store/connect.ts) runs with the settings the server and the
  * CLI rely on to share the file: WAL, a busy timeout, foreign keys, synchronous=NORMAL, the
- * 32 MB page cache, and stable query plans when the extension was built (at npm install: under
+ * 16 MB page cache, and stable query plans when the extension was built (at npm install: under
  * CI=true it must have been); without the extension, or with a broken one, it still connects.
  */
 import { existsSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { connect, STABLE_PLANS_EXTENSION } from '../../src/store/connect.ts';
 import { freshSqlite } from '../helpers/db.ts';
 
 describe('SQLite connection settings', () => {
-  it('WAL, busy timeout, foreign keys, synchronous NORMAL, 32 MB page cache', async () => {
+  it('WAL, busy timeout, foreign keys, synchronous NORMAL, 16 MB page cache', async () => {
     const location = await freshSqlite();
     const { db } = await connect(location.options());
     try {
@@ -23,7 +23,7 @@ describe('SQLite connection settings', () => {
       assert.equal(await pragma('busy_timeout'), 5000);
       assert.equal(await pragma('foreign_keys'), 1);
       assert.equal(await pragma('synchronous'), 1, 'NORMAL');
-      assert.equal(await pragma('cache_size'), -32 * 1024);
+      assert.equal(await pragma('cache_size'), -16 * 1024);
     } finally {
       await db.destroy();
       await location.cleanup();
