@@ -4,10 +4,10 @@
  * SIGTERM/SIGINT: HTTP drains first, then the worker stops (its current target call is aborted
  * and its claim released), then the store closes.
  */
-import { STABLE_PLANS_EXTENSION } from '../store/connect.ts';
 import type { Config } from '../config/config.ts';
 import type { ProvisioningWorker } from '../core/deploy/worker.ts';
 import { installSignalHandlers, startServer } from '../server/index.ts';
+import { STABLE_PLANS_EXTENSION } from '../store/connect.ts';
 import { openApp } from './app.ts';
 import { bootstrapIfEmpty } from './bootstrap.ts';
 import { startEdgeWorker } from './edge-worker.ts';

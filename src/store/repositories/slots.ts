@@ -243,8 +243,7 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
     },
 
     async countLive(tenantId) {
-      const { n } = await db.selectFrom('edge_slots').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).where(notDeleted).executeTakeFirstOrThrow();
-      return Number(n);
+      return Number((await listedCount.first(db, tenantId))?.total ?? 0);
     },
 
     async due(now, limit) {
