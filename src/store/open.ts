@@ -91,6 +91,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
     const vault = await openVault(db, masters, (work) => inTransaction(db, dialect, work));
     const keyConfig = { dataDir: options.dataDir, masterKey: options.masterKey };
     const slots = slotRepository(db, dialect);
+    const audit = auditRepository(db, dialect);
     return {
       dialect: dialect.label,
       location: connection.location,
@@ -99,7 +100,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
       credentials: credentialRepository(db),
       // usedBy and the usedByInstanceNo filter come from the edge slots (slot-usage.ts).
       certificates: withSlotUsage(certificateRepository(db, dialect, vault, options.hooks), slots),
-      audit: auditRepository(db),
+      audit,
       tokens: tokenRepository(db, dialect),
       slots,
       targets: deployTargetRepository(db),
@@ -110,6 +111,8 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
         await sql`select 1`.execute(db);
       },
       async close() {
+        // Events appended before close are written before the connection goes.
+        await audit.drain();
         await db.destroy();
       },
       migrate: () => inTransaction(db, dialect, (trx) => applyMigrations(trx, dialect), { exclusive: true }),
