@@ -78,11 +78,54 @@ describe('SQLite statement cache', () => {
     assert.deepEqual(cache.readOutsideTransaction('select name from items where id = ?', [2]), []);
     assert.equal(cache.readOutsideTransaction("insert into items values (2, 'two')", []), null, 'a write is not run');
     assert.equal((raw.prepare('select count(*) as n from items').get() as { n: number }).n, 1);
-    raw.exec("begin; insert into items values (3, 'uncommitted')");
+    // Another transaction, as Kysely opens it (through `prepare`, which ends the turn's reads).
+    cache.prepare('begin').run([]);
+    cache.prepare("insert into items values (3, 'uncommitted')").run([]);
     assert.equal(cache.readOutsideTransaction('select name from items where id = ?', [3]), null, 'never reads inside an open transaction');
-    raw.exec('rollback');
+    cache.prepare('rollback').run([]);
     assert.deepEqual(cache.readOutsideTransaction('select name from items where id = ?', [3]), []);
     cache.close();
+  });
+
+  it("runs one turn's direct reads in one read transaction, ended by the next Kysely statement or the turn's end", async () => {
+    await withFile(async (file) => {
+      const raw = new Database(file);
+      raw.pragma('journal_mode = WAL');
+      raw.exec("create table items (id integer primary key, name text not null); insert into items values (1, 'one')");
+      const cache = withStatementCache(raw);
+      const other = new Database(file);
+      const count = (): unknown => (cache.readOutsideTransaction('select count(*) as n from items', []) as Array<{ n: number }>)[0]!.n;
+      try {
+        assert.equal(count(), 1);
+        assert.equal(raw.inTransaction, true, 'the read transaction stays open for the turn');
+        // Another process commits: this turn's reads keep their snapshot, so a request's reads agree with each other.
+        other.prepare("insert into items values (2, 'two')").run([]);
+        assert.equal(count(), 1);
+        // The turn ends: the read transaction is committed, the next read sees the commit.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        assert.equal(raw.inTransaction, false);
+        assert.equal(count(), 2);
+        // A statement through Kysely's path ends it first: a write never runs inside it, and the
+        // reads after it see it.
+        const insert = cache.prepare("insert into items values (3, 'three')");
+        assert.equal(raw.inTransaction, false);
+        insert.run([]);
+        assert.equal(count(), 3);
+        cache.prepare('begin immediate').run([]);
+        cache.prepare("insert into items values (4, 'four')").run([]);
+        cache.prepare('commit').run([]);
+        assert.equal(count(), 4);
+        // While a read transaction is open, another connection can still write; a checkpoint waits only for the turn.
+        other.prepare("insert into items values (5, 'five')").run();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        assert.equal(count(), 5);
+        cache.close();
+        assert.equal(raw.open, false);
+      } finally {
+        other.close();
+        if (raw.open) raw.close();
+      }
+    });
   });
 
   it('answers like a fresh statement through Kysely: reads, writes, parameters, transactions', async () => {
