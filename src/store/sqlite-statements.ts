@@ -20,9 +20,10 @@
  * where a point lookup itself costs 1–3 µs), and a request makes 3–5 reads. So the first direct
  * read of a turn opens a read transaction (`BEGIN`, deferred: it takes only the read lock), the
  * turn's later direct reads run inside it, and it is committed
- * - before anything goes through Kysely (`prepare` ends it first), so Kysely's own transactions,
- *   writes and the reads after a write never run inside it: a request always reads its own
- *   writes, and a write never waits on it;
+ * - before any statement that is not read-only goes through Kysely (`prepare` ends it first), so
+ *   Kysely's own transactions and writes never run inside it, and the reads after a write see
+ *   it: a request always reads its own writes, and a write never waits on it (Kysely's
+ *   read-only statements outside a transaction join it, as the direct reads do);
  * - at the end of the turn (`setImmediate`), so a commit by another process (the CLI) is seen
  *   from the next turn on, as when the read had raced that commit, and the WAL checkpoint is
  *   never held back for longer than a turn.
@@ -69,14 +70,19 @@ export function withStatementCache(database: Database.Database, size = STATEMENT
   };
   return {
     prepare(sql: string) {
-      endReadBatch();
-      return prepare(sql) as unknown as SqliteStatement;
+      const statement = prepare(sql);
+      // Kysely runs the statement right after preparing it. A read joins the turn's read
+      // transaction; anything else ends it first: a write, a write with `returning` (a reader,
+      // not read-only), `begin`/`commit` (read-only to SQLite, but not readers).
+      if (!(statement.reader && statement.readonly)) endReadBatch();
+      return statement as unknown as SqliteStatement;
     },
     readOutsideTransaction(sql, parameters) {
       // Another transaction (Kysely's) is open: its rows may be uncommitted.
       if (database.inTransaction && !readBatch) return null;
       const statement = prepare(sql);
-      if (!statement.reader) return null;
+      // `reader` alone is not enough: an insert with `returning` reads too.
+      if (!statement.reader || !statement.readonly) return null;
       if (!readBatch) {
         prepare('begin').run();
         readBatch = true;

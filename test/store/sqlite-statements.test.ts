@@ -77,6 +77,7 @@ describe('SQLite statement cache', () => {
     assert.deepEqual(cache.readOutsideTransaction('select name from items where id = ?', [1]), [{ name: 'one' }]);
     assert.deepEqual(cache.readOutsideTransaction('select name from items where id = ?', [2]), []);
     assert.equal(cache.readOutsideTransaction("insert into items values (2, 'two')", []), null, 'a write is not run');
+    assert.equal(cache.readOutsideTransaction("insert into items values (2, 'two') returning id", []), null, 'nor a write that returns rows');
     assert.equal((raw.prepare('select count(*) as n from items').get() as { n: number }).n, 1);
     // Another transaction, as Kysely opens it (through `prepare`, which ends the turn's reads).
     cache.prepare('begin').run([]);
@@ -87,7 +88,7 @@ describe('SQLite statement cache', () => {
     cache.close();
   });
 
-  it("runs one turn's direct reads in one read transaction, ended by the next Kysely statement or the turn's end", async () => {
+  it("runs one turn's reads in one read transaction, ended by the next statement that is not a read, or the turn's end", async () => {
     await withFile(async (file) => {
       const raw = new Database(file);
       raw.pragma('journal_mode = WAL');
@@ -111,6 +112,15 @@ describe('SQLite statement cache', () => {
         assert.equal(raw.inTransaction, false);
         insert.run([]);
         assert.equal(count(), 3);
+        // A read through Kysely's path joins the turn's read transaction.
+        assert.equal(count(), 3);
+        other.prepare("insert into items values (10, 'ten')").run();
+        assert.deepEqual(cache.prepare('select count(*) as n from items').all([])[0], { n: 3 }, "a Kysely read in the turn shares the turn's snapshot");
+        assert.equal(raw.inTransaction, true);
+        // A write with `returning` is a reader, but not read-only: it ends the read transaction.
+        assert.deepEqual(cache.prepare("insert into items values (11, 'eleven') returning id").all([]), [{ id: 11 }]);
+        assert.equal(raw.inTransaction, false, 'the insert with returning committed on its own');
+        other.prepare('delete from items where id in (10, 11)').run();
         cache.prepare('begin immediate').run([]);
         cache.prepare("insert into items values (4, 'four')").run([]);
         cache.prepare('commit').run([]);

@@ -5,15 +5,19 @@
  */
 import type { Kysely } from 'kysely';
 import type { DeployTargetRepository } from '../../core/ports.ts';
+import { queryTemplate } from '../query-template.ts';
 import { ms } from '../rows.ts';
 import type { Database } from '../schema.ts';
 import { targetFromRow, type SlotTables } from './slot-rows.ts';
+
+/** Every Edge request (the tenant's target decides how slots are published and shown). */
+const byTenant = queryTemplate((db: Kysely<Database & SlotTables>, tenantId: number) => db.selectFrom('deploy_targets').selectAll().where('tenant_id', '=', tenantId));
 
 export function deployTargetRepository(base: Kysely<Database>): DeployTargetRepository {
   const db = base.withTables<SlotTables>();
   return {
     async get(tenantId) {
-      const row = await db.selectFrom('deploy_targets').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+      const row = await byTenant.first(db, tenantId);
       if (!row) return null;
       const sealedSecret = row.secret_blob !== null && row.secret_data_key_id !== null ? { dataKeyId: Number(row.secret_data_key_id), blob: row.secret_blob } : null;
       return { target: targetFromRow(row), sealedSecret };
