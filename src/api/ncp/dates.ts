@@ -8,6 +8,8 @@
  * `parseNcpDateTime` reads the `startDateTime`/`endDateTime` of ListRecentCertChanges, whose
  * format NCP does not document: either NCP form, or ISO 8601 with an explicit zone.
  */
+import { hasFourDigitYear, hms, ymd } from '../civil-time.ts';
+
 export interface ApiZone {
   /** `±HH:MM`, e.g. `+09:00`. */
   label: string;
@@ -18,17 +20,14 @@ export interface ApiZone {
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
 /**
- * `yyyy-MM-dd HH:mm:ss` of `date` shifted to the zone. Years 0–9999 are cut out of
- * `toISOString()` (native, and every list item prints several dates); others, which it writes
- * with a sign and six digits, field by field.
+ * `yyyy-MM-dd HH:mm:ss` of `date` shifted to the zone. Years 0–9999 by arithmetic
+ * (../civil-time.ts: every list item prints several dates); others field by field.
  */
 export function formatV1Date(date: Date, zone: ApiZone): string {
-  const t = new Date(date.getTime() + zone.offsetMinutes * 60_000);
+  const shifted = date.getTime() + zone.offsetMinutes * 60_000;
+  if (hasFourDigitYear(shifted)) return `${ymd(shifted)} ${hms(shifted)}`;
+  const t = new Date(shifted);
   const year = t.getUTCFullYear();
-  if (year >= 0 && year <= 9999) {
-    const iso = t.toISOString();
-    return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
-  }
   return `${pad(year, 4)}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())} ${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())}`;
 }
 

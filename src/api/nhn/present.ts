@@ -3,6 +3,7 @@
  * dates, and the download's Content-Disposition. Pure functions; no I/O.
  */
 import type { CertificateSummary } from '../../domain/model.ts';
+import { hasFourDigitYear, ymd } from '../civil-time.ts';
 import type { NhnWire } from './errors.ts';
 
 export const NHN_VERSIONS = ['v1.0', 'v1.1', 'v1.2', 'v1.3'] as const;
@@ -29,7 +30,8 @@ export function failure(wire: NhnWire): NhnEnvelope<Record<string, never>> {
 
 /** `yyyy-MM-dd` of an instant, in the API time zone (minutes east of UTC). */
 export function formatDate(instant: Date, offsetMinutes: number): string {
-  return new Date(instant.getTime() + offsetMinutes * 60_000).toISOString().slice(0, 10);
+  const shifted = instant.getTime() + offsetMinutes * 60_000;
+  return hasFourDigitYear(shifted) ? ymd(shifted) : new Date(shifted).toISOString().slice(0, 10);
 }
 
 export interface NhnListItem {
