@@ -55,6 +55,8 @@ export interface OpenStoreOptions {
   clock?: Clock;
   /** Fault injection, for tests only. */
   hooks?: CertificateWriteHooks;
+  /** SQLite: WAL checkpoints on a worker thread (connect.ts); for the server. */
+  backgroundCheckpoints?: ConnectOptions['backgroundCheckpoints'];
 }
 
 export interface StoreHandle extends Store {
@@ -74,7 +76,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
   const clock = options.clock ?? systemClock;
   // A malformed key is refused before the database is touched.
   if (options.masterKey !== undefined) parseMasterKey(options.masterKey);
-  const connection = await connect(connectOptions(options));
+  const connection = await connect({ ...connectOptions(options), ...(options.backgroundCheckpoints ? { backgroundCheckpoints: options.backgroundCheckpoints } : {}) });
   const { db, dialect } = connection;
   try {
     const masters = await startupStep(connection, () =>
@@ -111,9 +113,11 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
         await sql`select 1`.execute(db);
       },
       async close() {
-        // Events appended before close are written before the connection goes.
+        // Events appended before close are written before the connection goes; the checkpointer
+        // goes last, so its connection's close checkpoints everything and removes the WAL.
         await audit.drain();
         await db.destroy();
+        await connection.checkpointer?.stop();
       },
       migrate: () => inTransaction(db, dialect, (trx) => applyMigrations(trx, dialect), { exclusive: true }),
       rotateMasterKey: (newKeyBase64, rotateOptions) => rotateMasterKey({ db, dialect, vault, config: keyConfig }, newKeyBase64, rotateOptions),
@@ -121,6 +125,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
     };
   } catch (error) {
     await db.destroy().catch(() => undefined);
+    await connection.checkpointer?.stop();
     throw error;
   }
 }
