@@ -202,6 +202,8 @@ export interface NewToken {
 export interface TokenLookup {
   /** The credential the token was issued to, revoked or not: callers check `revokedAt`. */
   credential: Credential;
+  /** The credential's tenant (read with it: one lookup for the NHN face's token and appKey). */
+  tenant: Tenant;
   issuedAt: Date;
   expiresAt: Date;
 }

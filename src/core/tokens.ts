@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { AppError } from '../domain/errors.ts';
-import type { Credential } from '../domain/model.ts';
+import type { Credential, Tenant } from '../domain/model.ts';
 import type { AuditService } from './audit.ts';
 import type { CredentialService } from './credentials.ts';
 import { newToken } from './ids.ts';
@@ -28,7 +28,7 @@ export interface IssuedToken {
 }
 
 export type TokenCheck =
-  | { ok: true; credential: Credential; expiresAt: Date }
+  | { ok: true; credential: Credential; tenant: Tenant; expiresAt: Date }
   /** `unknown`: never issued (or pruned); `expired`: past its lifetime; `revoked`: its credential was revoked. */
   | { ok: false; reason: 'unknown' | 'expired' | 'revoked' };
 
@@ -73,7 +73,7 @@ export function createTokenService(store: Store, clock: Clock, credentials: Cred
       if (found.credential.revokedAt) return { ok: false, reason: 'revoked' };
       // Valid for [issuedAt, expiresAt): at expiresAt itself the token is dead.
       if (clock.now().getTime() >= found.expiresAt.getTime()) return { ok: false, reason: 'expired' };
-      return { ok: true, credential: found.credential, expiresAt: found.expiresAt };
+      return { ok: true, credential: found.credential, tenant: found.tenant, expiresAt: found.expiresAt };
     },
   };
 }

@@ -69,6 +69,18 @@ for (const target of storeTargets) {
       assert.equal(await store.credentials.getByAccessKey('AK-missing'), null);
     });
 
+    it("finds a token's credential and that credential's tenant in one lookup", async () => {
+      const tenant = await makeTenant(store);
+      await store.tenants.setAppKeyAuth(tenant.id, true); // a tenant field that is not the default
+      const sealedSecret = await store.vault.seal(Buffer.from('x'), 'credential-secret:AK-tok');
+      const credential = await store.credentials.create({ tenantId: tenant.id, accessKey: 'AK-tok', sealedSecret, role: 'VIEWER', description: '' }, at);
+      const expiresAt = new Date(at.getTime() + 3_600_000);
+      await store.tokens.insert({ tokenHash: 'a'.repeat(64), credentialId: credential.id, issuedAt: at, expiresAt }, 10);
+      const found = await store.tokens.findByHash('a'.repeat(64));
+      assert.deepEqual(found, { credential, tenant: await store.tenants.getById(tenant.id), issuedAt: at, expiresAt });
+      assert.equal(await store.tokens.findByHash('b'.repeat(64)), null);
+    });
+
     it('refuses a duplicate access key (field accessKey)', async () => {
       const tenant = await makeTenant(store);
       const sealedSecret = await store.vault.seal(Buffer.from('x'), 'credential-secret:AK2');

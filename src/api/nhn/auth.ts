@@ -58,13 +58,14 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-async function tokenCredential(core: Core, request: FastifyRequest): Promise<Credential> {
+/** The token's credential and that credential's tenant (read together). */
+async function tokenCredential(core: Core, request: FastifyRequest): Promise<{ credential: Credential; tenant: Tenant }> {
   const value = header(request, 'x-nhn-authorization');
   if (value === undefined || value.trim() === '') throw fail(401, FACE_CODES.credentialsMissing, MESSAGES.tokenMissing);
   const match = BEARER.exec(value.trim());
   if (!match) throw fail(401, FACE_CODES.authorizationMalformed, MESSAGES.tokenMalformed);
   const check = await core.tokens.verify(match[1] as string);
-  if (check.ok) return check.credential;
+  if (check.ok) return { credential: check.credential, tenant: check.tenant };
   switch (check.reason) {
     case 'expired':
       throw fail(401, FACE_CODES.tokenExpired, MESSAGES.tokenExpired);
@@ -96,8 +97,16 @@ export async function authenticate(core: Core, request: FastifyRequest, version:
     if (!tenant || !tenant.appKeyAuthEnabled) throw fail(401, FACE_CODES.appKeyAuthUnavailable, MESSAGES.appKeyAuth);
     return { tenant, via: 'appkey', actor: { tenantId: tenant.id, id: 'appkey', role: 'VIEWER', remoteAddress } };
   }
-  const credential = version === 'v1.3' ? await tokenCredential(core, request) : await accessKeyCredential(core, request);
-  const tenant = await tenantOf(core, appKey);
+  let credential: Credential;
+  let tenant: Tenant | null;
+  if (version === 'v1.3') {
+    // The token's lookup brings the credential's tenant: its appKey must be the one asked for.
+    ({ credential, tenant } = await tokenCredential(core, request));
+    if (tenant.appKey !== appKey) tenant = null;
+  } else {
+    credential = await accessKeyCredential(core, request);
+    tenant = await tenantOf(core, appKey);
+  }
   // Another tenant's appKey answers exactly like an appKey that does not exist.
   if (!tenant || tenant.id !== credential.tenantId) throw fail(403, FACE_CODES.appKeyForbidden, MESSAGES.appKeyForbidden);
   return {

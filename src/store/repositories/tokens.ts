@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { TokenRepository } from '../../core/ports.ts';
 import type { StoreDialect } from '../dialect.ts';
-import { CREDENTIAL_COLUMNS, credentialFromRow, ms } from '../rows.ts';
+import { CREDENTIAL_COLUMNS, credentialFromRow, ms, tenantFromRow } from '../rows.ts';
 import { queryTemplate } from '../query-template.ts';
 import type { Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
@@ -25,13 +25,21 @@ type TokenDatabase = Database & { nhn_tokens: NhnTokenRow };
 /** Most surplus rows one insert prunes (SQLite wants a LIMIT with an OFFSET); the cap itself is the caller's. */
 const PRUNE_BATCH = 10_000;
 
-/** Every request of the NHN v1.3 face: the credential behind a bearer token. */
+/** Every request of the NHN v1.3 face: the credential behind a bearer token, and its tenant. */
 const findByHash = queryTemplate((db: Kysely<TokenDatabase>, tokenHash: string) =>
   db
     .selectFrom('nhn_tokens')
     .innerJoin('credentials', 'credentials.id', 'nhn_tokens.credential_id')
     .select(CREDENTIAL_COLUMNS.map((column) => `credentials.${column}` as const))
     .select(['nhn_tokens.issued_at as token_issued_at', 'nhn_tokens.expires_at as token_expires_at'])
+    .innerJoin('tenants', 'tenants.id', 'credentials.tenant_id')
+    .select([
+      'tenants.name as tenant_name',
+      'tenants.member_no as tenant_member_no',
+      'tenants.app_key as tenant_app_key',
+      'tenants.app_key_auth_enabled as tenant_app_key_auth_enabled',
+      'tenants.created_at as tenant_created_at',
+    ])
     .where('nhn_tokens.token_hash', '=', tokenHash),
 );
 
@@ -64,8 +72,9 @@ export function tokenRepository(database: Kysely<Database>, dialect: StoreDialec
     async findByHash(tokenHash) {
       const row = await findByHash.first(db, tokenHash);
       if (!row) return null;
-      const { token_issued_at, token_expires_at, ...credential } = row;
-      return { credential: credentialFromRow(credential), issuedAt: new Date(Number(token_issued_at)), expiresAt: new Date(Number(token_expires_at)) };
+      const { token_issued_at, token_expires_at, tenant_name, tenant_member_no, tenant_app_key, tenant_app_key_auth_enabled, tenant_created_at, ...credential } = row;
+      const tenant = tenantFromRow({ id: credential.tenant_id, name: tenant_name, member_no: tenant_member_no, app_key: tenant_app_key, app_key_auth_enabled: tenant_app_key_auth_enabled, created_at: tenant_created_at });
+      return { credential: credentialFromRow(credential), tenant, issuedAt: new Date(Number(token_issued_at)), expiresAt: new Date(Number(token_expires_at)) };
     },
   };
 }
