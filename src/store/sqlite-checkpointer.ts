@@ -13,7 +13,9 @@
  * worker stall or die, the WAL still stops growing at about 40 MB (checkpointed the old way).
  *
  * Contract: `stop()` runs a last checkpoint and closes the worker's connection; it never throws.
- * A worker that fails to start or dies is logged through `onError` and leaves the fallback.
+ * A worker that fails to start or dies is reported through `onError` and leaves the fallback; a
+ * checkpoint that fails is reported once (again only after one succeeded or the code changed),
+ * with the SQLite error code only.
  */
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -34,12 +36,17 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
 let count = 0;
+let failing = null;
 const checkpoint = () => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
     count++;
+    failing = null;
   } catch (error) {
-    parentPort.postMessage({ error: String(error && error.code || error) });
+    const code = String((error && error.code) || (error && error.name) || 'error');
+    // Reported once per run of failures with the same code, not every interval.
+    if (code !== failing) parentPort.postMessage({ error: code });
+    failing = code;
   }
 };
 const timer = setInterval(checkpoint, workerData.intervalMs);
