@@ -6,7 +6,7 @@
 import type { Config } from '../config/config.ts';
 import { createCore, type Core } from '../core/core.ts';
 import { systemClock, type Clock } from '../core/ports.ts';
-import { openStore, type OpenStoreOptions, type RotateMasterKeyResult, type StoreHandle } from '../store/open.ts';
+import { openStore, type RotateMasterKeyResult, type StoreHandle } from '../store/open.ts';
 
 export interface App {
   core: Core;
@@ -16,13 +16,7 @@ export interface App {
   close(): Promise<void>;
 }
 
-export interface OpenAppOptions {
-  clock?: Clock;
-  /** SQLite: WAL checkpoints on a worker thread (store/sqlite-checkpointer.ts); `serve` asks for it. */
-  backgroundCheckpoints?: OpenStoreOptions['backgroundCheckpoints'];
-}
-
-export async function openApp(config: Config, options: OpenAppOptions = {}): Promise<App> {
+export async function openApp(config: Config, options: { clock?: Clock } = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
   const databaseUrl = config.databaseUrl?.reveal();
   const masterKey = config.masterKey?.reveal().toString('base64');
@@ -31,7 +25,6 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
     clock,
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(masterKey ? { masterKey } : {}),
-    ...(options.backgroundCheckpoints ? { backgroundCheckpoints: options.backgroundCheckpoints } : {}),
   });
   return {
     core: createCore(store, clock),

@@ -20,9 +20,7 @@ export interface ServeOptions {
 }
 
 export async function serve(config: Config, io: { stdout: { write(text: string): unknown } }, options: ServeOptions = {}): Promise<void> {
-  // The logger exists once the server does; a checkpoint problem before that goes to stderr.
-  let warn = (message: string): void => void process.stderr.write(`certkeeper: ${message}\n`);
-  const app = await openApp(config, { backgroundCheckpoints: { onError: (message) => warn(message) } });
+  const app = await openApp(config);
   let worker: ProvisioningWorker | null = null;
   try {
     const { credentialsFile } = await bootstrapIfEmpty(app.core, config.dataDir);
@@ -33,7 +31,8 @@ export async function serve(config: Config, io: { stdout: { write(text: string):
       faces: buildFaces(app.core, config),
       expiryHistogram: (asOf, bounds) => app.store.certificates.expiryHistogram(null, asOf, bounds),
     });
-    warn = (message) => running.app.log.warn(message);
+    // SQLite: WAL checkpoints off the event loop from now on (store/sqlite-checkpointer.ts).
+    app.store.startBackgroundCheckpoints((message) => running.app.log.warn(message));
     worker = startEdgeWorker(app, options.edgeWorker ?? EDGE_WORKER_DEFAULTS, running.app.log);
     const edgeWorker = worker;
     // The worker writes to the store: it stops before the store closes.

@@ -50,8 +50,11 @@ export interface Connection {
    * joins and list pages are planned again on every run. Null for PostgreSQL.
    */
   stablePlans: boolean | null;
-  /** SQLite with `backgroundCheckpoints`: the WAL checkpoint worker (sqlite-checkpointer.ts). */
-  checkpointer: Checkpointer | null;
+  /**
+   * SQLite: starts checkpointing the WAL on a worker thread instead of in commits
+   * (sqlite-checkpointer.ts), for a long-running server; null for PostgreSQL.
+   */
+  startCheckpointer: ((onError: (message: string) => void) => Checkpointer) | null;
 }
 
 /**
@@ -77,22 +80,15 @@ export interface ConnectOptions {
   databaseUrl?: string;
   /** The SQLite stable-plans extension to load (tests point it elsewhere). */
   sqliteExtension?: string;
-  /**
-   * SQLite: checkpoint the WAL on a worker thread instead of in commits (sqlite-checkpointer.ts);
-   * for a long-running server. `onError` hears of a checkpoint that failed or a worker that died.
-   */
-  backgroundCheckpoints?: { onError(message: string): void };
 }
 
 export async function connect(options: ConnectOptions): Promise<Connection> {
   // The data directory holds the master key file (and the SQLite database): owner only.
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  return options.databaseUrl
-    ? await connectPostgres(options.databaseUrl)
-    : connectSqlite(join(options.dataDir, SQLITE_FILE), options.sqliteExtension ?? STABLE_PLANS_EXTENSION, options.backgroundCheckpoints);
+  return options.databaseUrl ? await connectPostgres(options.databaseUrl) : connectSqlite(join(options.dataDir, SQLITE_FILE), options.sqliteExtension ?? STABLE_PLANS_EXTENSION);
 }
 
-function connectSqlite(file: string, extension: string, backgroundCheckpoints: ConnectOptions['backgroundCheckpoints']): Connection {
+function connectSqlite(file: string, extension: string): Connection {
   let database: Database.Database;
   try {
     database = new Database(file);
@@ -108,12 +104,16 @@ function connectSqlite(file: string, extension: string, backgroundCheckpoints: C
   const cached = withStatementCache(database);
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: cached }) });
   registerDirectReader(db as unknown as Kysely<never>, cached.readOutsideTransaction);
-  let checkpointer: Checkpointer | null = null;
-  if (backgroundCheckpoints) {
-    database.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_FALLBACK_PAGES}`);
-    checkpointer = startCheckpointer(file, backgroundCheckpoints.onError);
-  }
-  return { db, dialect: sqliteDialect, location: file, stablePlans, checkpointer };
+  return {
+    db,
+    dialect: sqliteDialect,
+    location: file,
+    stablePlans,
+    startCheckpointer(onError) {
+      database.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_FALLBACK_PAGES}`);
+      return startCheckpointer(file, onError);
+    },
+  };
 }
 
 function parseInt8(text: string): number {
@@ -133,7 +133,7 @@ async function connectPostgres(url: string): Promise<Connection> {
   // An idle client losing its connection emits 'error' on the pool; unhandled, that would end the
   // process. The pool drops that client and the next query opens a new connection.
   pool.on('error', () => undefined);
-  return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) }), dialect: postgresDialect, location: redactUrl(url), stablePlans: null, checkpointer: null };
+  return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) }), dialect: postgresDialect, location: redactUrl(url), stablePlans: null, startCheckpointer: null };
 }
 
 /** The URL without its password (or the whole URL replaced when it does not parse). */

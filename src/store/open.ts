@@ -23,6 +23,7 @@ import { sql } from 'kysely';
 import { systemClock, type Clock, type Store } from '../core/ports.ts';
 import { isAppError } from '../domain/errors.ts';
 import { connect, errorCode, type Connection, type ConnectOptions } from './connect.ts';
+import type { Checkpointer } from './sqlite-checkpointer.ts';
 import { StoreStartupError } from './errors.ts';
 import { parseMasterKey } from './master-key.ts';
 import { applyMigrations } from './migrations/index.ts';
@@ -55,8 +56,6 @@ export interface OpenStoreOptions {
   clock?: Clock;
   /** Fault injection, for tests only. */
   hooks?: CertificateWriteHooks;
-  /** SQLite: WAL checkpoints on a worker thread (connect.ts); for the server. */
-  backgroundCheckpoints?: ConnectOptions['backgroundCheckpoints'];
 }
 
 export interface StoreHandle extends Store {
@@ -70,13 +69,20 @@ export interface StoreHandle extends Store {
   rotateMasterKey(newKeyBase64?: string, options?: RotateMasterKeyOptions): Promise<RotateMasterKeyResult>;
   /** Starts sealing new secrets under a fresh data key; returns its id. */
   rotateDataKey(): Promise<number>;
+  /**
+   * SQLite: from now on, checkpoint the WAL on a worker thread (sqlite-checkpointer.ts), until
+   * close. For the server, once it is ready (so the worker's start-up is not on the way to
+   * /readyz). `onError` hears of a worker that died or checkpoints that fail. No-op on
+   * PostgreSQL and when already started.
+   */
+  startBackgroundCheckpoints(onError: (message: string) => void): void;
 }
 
 export async function openStore(options: OpenStoreOptions): Promise<StoreHandle> {
   const clock = options.clock ?? systemClock;
   // A malformed key is refused before the database is touched.
   if (options.masterKey !== undefined) parseMasterKey(options.masterKey);
-  const connection = await connect({ ...connectOptions(options), ...(options.backgroundCheckpoints ? { backgroundCheckpoints: options.backgroundCheckpoints } : {}) });
+  const connection = await connect(connectOptions(options));
   const { db, dialect } = connection;
   try {
     const masters = await startupStep(connection, () =>
@@ -94,6 +100,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
     const keyConfig = { dataDir: options.dataDir, masterKey: options.masterKey };
     const slots = slotRepository(db, dialect);
     const audit = auditRepository(db, dialect);
+    let checkpointer: Checkpointer | null = null;
     return {
       dialect: dialect.label,
       location: connection.location,
@@ -117,15 +124,17 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
         // goes last, so its connection's close checkpoints everything and removes the WAL.
         await audit.drain();
         await db.destroy();
-        await connection.checkpointer?.stop();
+        await checkpointer?.stop();
       },
       migrate: () => inTransaction(db, dialect, (trx) => applyMigrations(trx, dialect), { exclusive: true }),
       rotateMasterKey: (newKeyBase64, rotateOptions) => rotateMasterKey({ db, dialect, vault, config: keyConfig }, newKeyBase64, rotateOptions),
       rotateDataKey: () => vault.rotateDataKey(clock.now()),
+      startBackgroundCheckpoints(onError) {
+        if (!checkpointer && connection.startCheckpointer) checkpointer = connection.startCheckpointer(onError);
+      },
     };
   } catch (error) {
     await db.destroy().catch(() => undefined);
-    await connection.checkpointer?.stop();
     throw error;
   }
 }

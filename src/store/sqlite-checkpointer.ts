@@ -6,8 +6,9 @@
  * a million certificates, an import dirties pages all over a 5 GB file, and the server sat idle
  * a third of the time during imports (249 imports/s at 2.3 ms of CPU each, bench/).
  *
- * So the server (`openStore({ backgroundCheckpoints: true })`) raises the connection's own
- * threshold to WAL_AUTOCHECKPOINT_FALLBACK_PAGES, and a worker thread with its own connection runs
+ * So the server, once ready (`StoreHandle.startBackgroundCheckpoints`, called by app/serve.ts:
+ * the worker's start-up stays off the way to /readyz), raises the connection's own threshold to
+ * WAL_AUTOCHECKPOINT_FALLBACK_PAGES, and a worker thread with its own connection runs
  * `PRAGMA wal_checkpoint(PASSIVE)` every CHECKPOINT_INTERVAL_MS. PASSIVE never waits for readers
  * or the writer and never blocks them: it copies what it can. The fallback stays on: should the
  * worker stall or die, the WAL still stops growing at about 40 MB (checkpointed the old way).
