@@ -287,7 +287,7 @@ export interface SlotRepository {
   countLive(tenantId: number): Promise<number>;
 
   // The worker's side.
-  /** Ids of slots with work (READY, PUBLISHING, DELETING), unclaimed or with an expired lease, not in backoff. */
+  /** Ids of slots with work (READY, PUBLISHING, DELETING), unclaimed or with an expired lease, not in backoff; by due time. */
   due(now: Date, limit: number): Promise<number[]>;
   /** Takes the slot if it is due: one conditional UPDATE. Null when another worker holds it or it has no work. */
   claim(slotId: number, workerId: string, now: Date, leaseUntil: Date): Promise<EdgeSlot | null>;
