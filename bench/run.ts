@@ -18,7 +18,7 @@
  * (leave the stores behind).
  *
  * For each store and scale: a fresh store seeded by bench/lib/seed.ts; the server started
- * `--startups` times as `node src/cli/main.ts serve` (CERTKEEPER_LOG_LEVEL=warn) in its own
+ * `--startups` times as `node bin/certkeeper.js serve` (what `npm start` runs) (CERTKEEPER_LOG_LEVEL=warn) in its own
  * process, timing spawn → first 200 of /readyz, the last start kept; each case probed once
  * (must answer 200 and succeed), its response given to the ceiling server (bench/lib/ceiling-server.ts,
  * its own process, same Node and logger level), then autocannon drives the endpoint and the

@@ -1,5 +1,5 @@
 /**
- * Child processes of the benchmark: the certkeeper server (`node src/cli/main.ts serve`, exactly
+ * Child processes of the benchmark: the certkeeper server (`node bin/certkeeper.js serve`, exactly
  * what `npm start` runs) and the ceiling server, each on its own event loop, started with the
  * same Node as the benchmark. Plus the resident set size of a process, read from
  * /proc/<pid>/status (VmRSS), sampled while it serves.
@@ -110,22 +110,22 @@ export interface ServerSettings {
 }
 
 /**
- * The node flags of `npm start` (package.json `scripts.start`: `node <flags> src/cli/main.ts
+ * The node flags of `npm start` (package.json `scripts.start`: `node <flags> bin/certkeeper.js
  * serve`), so the benchmark measures the server as users start it. The ceiling runs with them
  * too: same runtime settings on both sides of the ratio.
  */
 export const START_NODE_FLAGS: readonly string[] = await (async () => {
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const m = /^node((?:\s+--\S+)*)\s+src\/cli\/main\.ts serve$/.exec(pkg.scripts.start);
-  if (!m) throw new Error(`package.json scripts.start is not "node [--flags] src/cli/main.ts serve": ${pkg.scripts.start}`);
+  const m = /^node((?:\s+--\S+)*)\s+bin\/certkeeper\.js serve$/.exec(pkg.scripts.start);
+  if (!m) throw new Error(`package.json scripts.start is not "node [--flags] bin/certkeeper.js serve": ${pkg.scripts.start}`);
   return m[1]!.trim().split(/\s+/).filter(Boolean);
 })();
 
-/** `npm start`'s command (`node <START_NODE_FLAGS> src/cli/main.ts serve`) on a free port; resolves when /readyz answers 200. */
+/** `npm start`'s command (`node <START_NODE_FLAGS> bin/certkeeper.js serve`) on a free port; resolves when /readyz answers 200. */
 export function startCertkeeper(settings: ServerSettings): Promise<Child> {
   return start({
     label: 'certkeeper',
-    args: ['src/cli/main.ts', 'serve'],
+    args: ['bin/certkeeper.js', 'serve'],
     readyz: true,
     nodeFlags: [...START_NODE_FLAGS, ...(settings.nodeFlags ?? [])],
     env: childEnv({

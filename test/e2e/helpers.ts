@@ -1,7 +1,7 @@
 /**
- * Real certkeeper processes for end-to-end tests: `node src/cli/main.ts serve` in its own process
- * group (so a test can kill -9 it), the CLI, waiting for conditions, and signed Global Edge calls
- * with the real clock.
+ * Real certkeeper processes for end-to-end tests: `node bin/certkeeper.js serve` (what `npm start`
+ * runs) in its own process group (so a test can kill -9 it), the CLI, waiting for conditions, and
+ * signed Global Edge calls with the real clock.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,7 +23,7 @@ export interface Served {
 
 /** Starts `certkeeper serve` and waits for its "listening on" line. */
 export async function serve(env: NodeJS.ProcessEnv): Promise<Served> {
-  const child = spawn(NODE, ['src/cli/main.ts', 'serve'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, ['bin/certkeeper.js', 'serve'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit');
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -47,7 +47,7 @@ export async function serve(env: NodeJS.ProcessEnv): Promise<Served> {
 }
 
 export async function cli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(NODE, ['src/cli/main.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, ['bin/certkeeper.js', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
