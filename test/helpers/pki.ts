@@ -10,7 +10,8 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { webcrypto, createPrivateKey, type KeyObject } from 'node:crypto';
+import { webcrypto, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import forge from 'node-forge';
 
 // Web Crypto types from Node's own typings (the project does not load the DOM lib).
 type CryptoKey = webcrypto.CryptoKey;
@@ -251,6 +252,43 @@ export async function mintBundle(options: { leaf?: MintOptions; rootKey?: KeySpe
   const intermediate = await mintIntermediate(root, { key: options.intermediateKey ?? P256 });
   const leaf = await mintLeaf(intermediate, options.leaf ?? {});
   return { root, intermediate, leaf, chainPem: intermediate.pem + root.pem };
+}
+
+/**
+ * An X.509 **version 1** certificate (no version field, no extensions), RSA-2048 key, signed with
+ * SHA-256: self-signed when `issuer` is null (an old-style root, as some long-lived public roots
+ * still are), else signed by `issuer` (an RSA issuer). @peculiar/x509 writes only v3, so the
+ * TBSCertificate is built with forge, its version field removed, and signed with node:crypto.
+ */
+export async function mintV1(issuer: Issued | null, options: { cn: string; days?: number }): Promise<Issued> {
+  const key = await keyPair(RSA2048, true);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(createPublicKey(key.keyObject).export({ type: 'spki', format: 'pem' }).toString());
+  cert.serialNumber = nextSerial();
+  cert.validity.notBefore = new Date(Date.now() - DAY);
+  cert.validity.notAfter = new Date(Date.now() + (options.days ?? 3650) * DAY);
+  const subject = [{ name: 'organizationName', value: 'certkeeper Test CA' }, { name: 'commonName', value: options.cn }];
+  cert.setSubject(subject);
+  cert.setIssuer(issuer ? issuer.cert.subjectName.toJSON().flatMap((rdn) => Object.entries(rdn).map(([shortName, [value]]) => ({ shortName, value: value as string }))) : subject);
+  cert.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption!;
+  // forge exports getTBSCertificate; @types/node-forge does not declare it.
+  const tbs = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  (tbs.value as forge.asn1.Asn1[]).shift(); // the [0] version field: absent means v1
+  const tbsDer = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
+  const signature = sign('sha256', tbsDer, (issuer ?? { key }).key.keyObject);
+  const { asn1 } = forge;
+  const certificate = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    tbs,
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(forge.pki.oids.sha256WithRSAEncryption!).getBytes()),
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
+    ]),
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\u0000${signature.toString('binary')}`),
+  ]);
+  const der = Buffer.from(asn1.toDer(certificate).getBytes(), 'binary');
+  const parsed = new x509.X509Certificate(der);
+  const keyPem = key.keyObject.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return { cert: parsed, pem: toPem(parsed), keyPem, key, subject: parsed.subject };
 }
 
 /** The private key of `issued` in another PEM encoding: PKCS#1 (RSA) or SEC1 (EC). */

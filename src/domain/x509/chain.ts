@@ -15,6 +15,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { AppError, type InputField } from '../errors.ts';
+import { x509Version } from './inspect.ts';
 import { fieldName } from './pem.ts';
 
 export interface ChainCandidate {
@@ -149,7 +150,7 @@ export function buildChain<C extends ChainCandidate>(
       break; // The issuer of `current` is not given: the path ends here.
     }
 
-    if (!parent.x509.ca) {
+    if (!parent.x509.ca && !isVersion1Root(parent.x509)) {
       throw new AppError(
         'chain_not_ca',
         `${capitalise(block(parent))} issued ${currentText} but is not a CA certificate (basicConstraints CA:TRUE is missing), ` +
@@ -295,6 +296,17 @@ function checkValidity(parent: ChainCandidate, now: Date, field: InputField, blo
  * CertificateFacts.selfSigned). Not `checkIssued(cert)`: OpenSSL also demands keyCertSign there, which
  * a self-signed leaf does not have.
  */
+/**
+ * A self-signed X.509 v1 certificate: an old-style root (no extensions, so no basicConstraints).
+ * RFC 5280 (6.1) lets a trust anchor be any certificate, and OpenSSL accepts a self-signed v1
+ * certificate as a CA for that reason, so such a root may end a path. A v1 certificate that is
+ * not self-signed still may not issue: nothing says it is a CA (OpenSSL refuses it too).
+ * Node's `ca` is false for it (X509_check_ca answers 3, not 1), hence this check.
+ */
+function isVersion1Root(cert: X509Certificate): boolean {
+  return cert.subject === cert.issuer && x509Version(cert.raw) === 1 && verifies(cert, cert);
+}
+
 function isSelfSigned(cert: X509Certificate): boolean {
   return cert.subject === cert.issuer && verifies(cert, cert);
 }

@@ -110,6 +110,23 @@ export function inspect(cert: X509Certificate): CertificateFacts {
   }
 }
 
+/**
+ * The X.509 version of a certificate (1, 2 or 3) from its DER: the TBSCertificate's optional
+ * `[0] EXPLICIT` version field, absent for version 1. Node's X509Certificate does not expose it.
+ * Throws Asn1ShapeError on bytes that are not a certificate (callers pass parsed certificates).
+ */
+export function x509Version(der: Buffer): number {
+  const tbs = sequenceOf(childAt(sequenceOf(decodeDer(der.toString('latin1')), 'Certificate'), 0, 'Certificate'), 'TBSCertificate');
+  const first = childAt(tbs, 0, 'TBSCertificate');
+  if (!isContext(first, 0)) return 1;
+  const version = childAt(childrenOf(first, 'version'), 0, 'version');
+  if (!isUniversal(version, TAG.INTEGER)) throw new Asn1ShapeError('version: expected an INTEGER');
+  const bytes = contentOf(version, 'version');
+  // v1(0), v2(1), v3(2): one content byte.
+  if (bytes.length !== 1) throw new Asn1ShapeError('version: expected a one-byte INTEGER');
+  return bytes.charCodeAt(0) + 1;
+}
+
 function inspectDecoded(cert: X509Certificate, der: Buffer): CertificateFacts {
   const root = sequenceOf(decodeDer(der.toString('latin1')), 'Certificate');
   const tbs = sequenceOf(childAt(root, 0, 'Certificate'), 'TBSCertificate');

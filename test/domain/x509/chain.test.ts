@@ -2,6 +2,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { buildChain, formatName, type ChainCandidate } from '../../../src/domain/x509/chain.ts';
+import { x509Version } from '../../../src/domain/x509/inspect.ts';
 import {
   days,
   derOf,
@@ -9,6 +10,7 @@ import {
   mintLeaf,
   mintRoot,
   mintSelfSignedLeaf,
+  mintV1,
   P256,
   P384,
   P521,
@@ -218,6 +220,30 @@ describe('buildChain: chain_not_ca', () => {
     const noSign = await mintIntermediate(root, { cn: 'No CertSign', keyUsages: DIGITAL_SIGNATURE | CRL_SIGN, freshKey: true });
     const child = await mintLeaf(noSign, { freshKey: true });
     expectError(() => buildChain(x(child), field(noSign), now), 'chain_not_ca', 'chain', 'keyCertSign');
+  });
+});
+
+describe('buildChain: X.509 version 1 certificates', () => {
+  it('accepts a self-signed v1 root at the end of the path (no basicConstraints, as old public roots are)', async () => {
+    const oldRoot = await mintV1(null, { cn: 'Old V1 Root' });
+    assert.equal(x509Version(derOf(oldRoot)), 1);
+    assert.equal(x(oldRoot).ca, false, "Node's ca is false for it: the reason for the rule");
+    const intermediate = await mintIntermediate(oldRoot, { cn: 'Under V1 Root', key: RSA2048, freshKey: true });
+    assert.equal(x509Version(derOf(intermediate)), 3);
+    const leaf = await mintLeaf(intermediate, { freshKey: true });
+    const result = buildChain(x(leaf), field(oldRoot, intermediate), now);
+    assert.deepEqual(indexes(result.path), [2, 1]);
+    assert.equal(result.endsAtRoot, true);
+    assert.equal(result.reordered, true);
+  });
+
+  it('still refuses a v1 certificate that is not self-signed as an issuer: nothing says it is a CA', async () => {
+    const rsaRoot = await mintRoot({ cn: 'RSA Root For V1', key: RSA2048, freshKey: true });
+    const oldIntermediate = await mintV1(rsaRoot, { cn: 'Old V1 Intermediate' });
+    assert.equal(x509Version(derOf(oldIntermediate)), 1);
+    const leaf = await mintLeaf(oldIntermediate, { freshKey: true });
+    const error = expectError(() => buildChain(x(leaf), field(oldIntermediate, rsaRoot), now), 'chain_not_ca', 'chain', 'Old V1 Intermediate', 'not a CA certificate');
+    assert.equal(error.details?.block, 1);
   });
 });
 
