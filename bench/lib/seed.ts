@@ -36,6 +36,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { connect } from '../../src/store/connect.ts';
 import type { StoreDialect } from '../../src/store/dialect.ts';
 import { backfillCertificateCounters } from '../../src/store/migrations/0003-certificate-counters.ts';
+import { backfillEdgeSlotCounts } from '../../src/store/migrations/0006-edge-slot-counts.ts';
 import type { SlotTables } from '../../src/store/repositories/slot-rows.ts';
 import type { CertificateRow, Database } from '../../src/store/schema.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
@@ -333,5 +334,7 @@ async function seedSlots(base: Kysely<Database>, tenantId: number, certificates:
       .values(part.map((cert, j) => ({ slot_id: Number(slots[j]!.slot_id), tenant_id: tenantId, region: 'KR_JP', certificate_no: Number(cert.certificate_no), deployed_fingerprint: cert.fingerprint_sha256 })))
       .execute();
   }
+  // Bulk inserts bypass the repository, which keeps the count with each slot write.
+  await backfillEdgeSlotCounts(base as unknown as Kysely<unknown>);
   return certificates.length;
 }

@@ -10,7 +10,10 @@ import assert from 'node:assert/strict';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, type ErrorCode } from '../../src/domain/errors.ts';
-import { storeTargets } from '../helpers/db.ts';
+import { sql, type Kysely } from 'kysely';
+import { connect } from '../../src/store/connect.ts';
+import { backfillEdgeSlotCounts } from '../../src/store/migrations/0006-edge-slot-counts.ts';
+import { rawQuery, storeTargets } from '../helpers/db.ts';
 import { FIXTURES, provisioningWorld, type ProvisioningWorld } from './provisioning-setup.ts';
 
 async function rejects(work: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<void> {
@@ -144,6 +147,38 @@ for (const target of storeTargets) {
       await worker.runOnce();
       assert.equal((await status(slotId)).status, 'DELETED');
       assert.equal(await exists(join(w.dir, String(slotId))), false);
+    });
+
+    it('the list total is the exact count of listed slots through creates and deletions (edge_slot_counts), and the backfill rebuilds it', async () => {
+      const bruteForce = async (tenantId: number): Promise<number> =>
+        Number((await rawQuery(w.location, `select count(*) as n from edge_slots where tenant_id = ${tenantId} and status <> 'DELETED'`))[0]?.n ?? 0);
+      const total = async (): Promise<number> => (await w.core.provisioning.list(w.admin, { offset: 0, limit: 1 })).total;
+      const check = async (when: string) => assert.equal(await total(), await bruteForce(w.admin.tenantId), when);
+      await check('before');
+      const worker = w.worker();
+      const made = [];
+      for (const certificateNo of [w.certificates.ec, w.certificates.korean, w.certificates.ec]) made.push(await w.provision(certificateNo));
+      await check('after three provisions');
+      await worker.runOnce();
+      await w.core.provisioning.delete(w.admin, made[0]!);
+      await check('DELETING is still listed');
+      await worker.runOnce();
+      assert.equal((await status(made[0]!)).status, 'DELETED');
+      await check('DELETED is not');
+      await w.core.provisioning.delete(w.admin, made[1]!);
+      await worker.runOnce();
+      await worker.runOnce();
+      await check('after a second deletion');
+      assert.equal((await w.core.provisioning.list(w.other, { offset: 0, limit: 1 })).total, await bruteForce(w.other.tenantId), 'the other tenant is counted apart');
+
+      const { db } = await connect(w.location.options());
+      try {
+        await sql`update edge_slot_counts set listed = 999`.execute(db);
+        await backfillEdgeSlotCounts(db as unknown as Kysely<unknown>);
+      } finally {
+        await db.destroy();
+      }
+      await check('after the backfill');
     });
 
     it('one worker per slot: a held lease keeps others out; an expired one (clock) is taken over, and the old holder writes nothing', async () => {

@@ -18,6 +18,7 @@ import { nhnTokensSchema } from './0002-nhn-tokens.ts';
 import { certificateCountersSchema } from './0003-certificate-counters.ts';
 import { edgeSlotsSchema } from './0004-edge-slots.ts';
 import { consoleSessionsSchema } from './0005-console-sessions.ts';
+import { edgeSlotCountsSchema } from './0006-edge-slot-counts.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -27,6 +28,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0003-certificate-counters': certificateCountersSchema(dialect),
     '0004-edge-slots': edgeSlotsSchema(dialect),
     '0005-console-sessions': consoleSessionsSchema(dialect),
+    '0006-edge-slot-counts': edgeSlotCountsSchema(dialect),
   };
 }
 

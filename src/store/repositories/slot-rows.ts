@@ -48,9 +48,16 @@ export interface DeployTargetRow {
   updated_at: number;
 }
 
+/** Listed (not DELETED) slots of a tenant (migration 0006). */
+export interface EdgeSlotCountRow {
+  tenant_id: number;
+  listed: number;
+}
+
 // A type alias, not an interface: `withTables` needs an index-signature-compatible type.
 export type SlotTables = {
   edge_slots: EdgeSlotRow;
+  edge_slot_counts: EdgeSlotCountRow;
   edge_slot_items: EdgeSlotItemRow;
   deploy_targets: DeployTargetRow;
 };
