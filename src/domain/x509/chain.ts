@@ -292,11 +292,6 @@ function checkValidity(parent: ChainCandidate, now: Date, field: InputField, blo
 }
 
 /**
- * Subject equals issuer and the certificate verifies with its own key (the definition of
- * CertificateFacts.selfSigned). Not `checkIssued(cert)`: OpenSSL also demands keyCertSign there, which
- * a self-signed leaf does not have.
- */
-/**
  * A self-signed X.509 v1 certificate: an old-style root (no extensions, so no basicConstraints).
  * RFC 5280 (6.1) lets a trust anchor be any certificate, and OpenSSL accepts a self-signed v1
  * certificate as a CA for that reason, so such a root may end a path. A v1 certificate that is
@@ -304,9 +299,14 @@ function checkValidity(parent: ChainCandidate, now: Date, field: InputField, blo
  * Node's `ca` is false for it (X509_check_ca answers 3, not 1), hence this check.
  */
 function isVersion1Root(cert: X509Certificate): boolean {
-  return cert.subject === cert.issuer && x509Version(cert.raw) === 1 && verifies(cert, cert);
+  return x509Version(cert.raw) === 1 && isSelfSigned(cert);
 }
 
+/**
+ * Subject equals issuer and the certificate verifies with its own key (the definition of
+ * CertificateFacts.selfSigned). Not `checkIssued(cert)`: OpenSSL also demands keyCertSign there, which
+ * a self-signed leaf does not have.
+ */
 function isSelfSigned(cert: X509Certificate): boolean {
   return cert.subject === cert.issuer && verifies(cert, cert);
 }
