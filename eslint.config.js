@@ -25,7 +25,26 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', AbortController: 'readonly', structuredClone: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', fetch: 'readonly', performance: 'readonly', queueMicrotask: 'readonly', setImmediate: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        AbortController: 'readonly',
+        structuredClone: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        fetch: 'readonly',
+        performance: 'readonly',
+        queueMicrotask: 'readonly',
+        setImmediate: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -36,7 +55,19 @@ export default tseslint.config(
   {
     files: ['src/domain/**/*.ts'],
     rules: forbid(
-      [...ours('core'), ...ours('store'), ...ours('api'), ...ours('cli'), ...ours('app'), ...ours('config'), ...ours('auth'), 'fastify', 'kysely', 'better-sqlite3', 'pg'],
+      [
+        ...ours('core'),
+        ...ours('store'),
+        ...ours('api'),
+        ...ours('cli'),
+        ...ours('app'),
+        ...ours('config'),
+        ...ours('auth'),
+        'fastify',
+        'kysely',
+        'better-sqlite3',
+        'pg',
+      ],
       'domain/ is pure: it depends on nothing of ours outside domain/ (docs/ARCHITECTURE.md).',
     ),
   },
@@ -49,12 +80,23 @@ export default tseslint.config(
   },
   {
     files: ['src/store/**/*.ts'],
-    rules: forbid([...ours('api'), ...ours('cli'), ...ours('app'), 'fastify'], 'store/ implements core ports; it knows no face.'),
+    rules: forbid(
+      [...ours('api'), ...ours('cli'), ...ours('app'), 'fastify'],
+      'store/ implements core ports; it knows no face.',
+    ),
   },
   ...FACES.map((face) => ({
     files: [`src/api/${face}/**/*.ts`],
     rules: forbid(
-      [...ours('store'), ...ours('cli'), ...ours('app'), 'kysely', 'better-sqlite3', 'pg', ...FACES.filter((f) => f !== face).flatMap((f) => [`**/api/${f}/**`, `../${f}/**`, `../${f}`])],
+      [
+        ...ours('store'),
+        ...ours('cli'),
+        ...ours('app'),
+        'kysely',
+        'better-sqlite3',
+        'pg',
+        ...FACES.filter((f) => f !== face).flatMap((f) => [`**/api/${f}/**`, `../${f}/**`, `../${f}`]),
+      ],
       `an API face talks to core only: it never imports store/ or another face (docs/ARCHITECTURE.md).`,
     ),
   })),
@@ -64,17 +106,42 @@ export default tseslint.config(
     files: ['src/api/**/*.ts'],
     ignores: FACES.map((face) => `src/api/${face}/**`),
     rules: forbid(
-      [...ours('store'), ...ours('cli'), ...ours('app'), 'kysely', 'better-sqlite3', 'pg', ...FACES.flatMap((f) => [`**/api/${f}/**`, `../${f}/**`, `../${f}`])],
+      [
+        ...ours('store'),
+        ...ours('cli'),
+        ...ours('app'),
+        'kysely',
+        'better-sqlite3',
+        'pg',
+        ...FACES.flatMap((f) => [`**/api/${f}/**`, `../${f}/**`, `../${f}`]),
+      ],
       'a module shared by faces talks to core only and imports no face (docs/ARCHITECTURE.md).',
     ),
   },
   {
     files: ['src/server/**/*.ts'],
-    rules: forbid([...ours('store'), ...ours('api'), ...ours('cli'), ...ours('app'), 'kysely', 'better-sqlite3', 'pg'], 'server/ is the HTTP mechanism: faces plug into it, the store reaches it only through core ports.'),
+    rules: forbid(
+      [...ours('store'), ...ours('api'), ...ours('cli'), ...ours('app'), 'kysely', 'better-sqlite3', 'pg'],
+      'server/ is the HTTP mechanism: faces plug into it, the store reaches it only through core ports.',
+    ),
   },
   {
     files: ['src/auth/**/*.ts'],
-    rules: forbid([...ours('core'), ...ours('store'), ...ours('api'), ...ours('cli'), ...ours('app'), ...ours('server'), 'fastify', 'kysely', 'better-sqlite3', 'pg'], 'auth/ holds pure verification logic: it depends on domain/ only.'),
+    rules: forbid(
+      [
+        ...ours('core'),
+        ...ours('store'),
+        ...ours('api'),
+        ...ours('cli'),
+        ...ours('app'),
+        ...ours('server'),
+        'fastify',
+        'kysely',
+        'better-sqlite3',
+        'pg',
+      ],
+      'auth/ holds pure verification logic: it depends on domain/ only.',
+    ),
   },
   {
     // web/: the console's browser code (plain ES modules, no build). It runs in the browser and
@@ -83,15 +150,64 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'navigator', 'history', 'fetch', 'URL', 'URLSearchParams', 'FormData', 'Blob', 'File', 'btoa', 'Intl', 'Node', 'Event', 'HashChangeEvent', 'SubmitEvent', 'AbortController', 'AbortSignal', 'HTMLElement', 'HTMLInputElement', 'HTMLTextAreaElement', 'HTMLSelectElement', 'HTMLButtonElement', 'HTMLDialogElement', 'HTMLFormElement', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'console'].map((name) => [name, 'readonly']),
+        [
+          'window',
+          'document',
+          'location',
+          'navigator',
+          'history',
+          'fetch',
+          'URL',
+          'URLSearchParams',
+          'FormData',
+          'Blob',
+          'File',
+          'btoa',
+          'Intl',
+          'Node',
+          'Event',
+          'HashChangeEvent',
+          'SubmitEvent',
+          'AbortController',
+          'AbortSignal',
+          'HTMLElement',
+          'HTMLInputElement',
+          'HTMLTextAreaElement',
+          'HTMLSelectElement',
+          'HTMLButtonElement',
+          'HTMLDialogElement',
+          'HTMLFormElement',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'clearInterval',
+          'console',
+        ].map((name) => [name, 'readonly']),
       ),
     },
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\.{1,2}/)', message: 'web/ talks HTTP only: it imports its own relative modules, never a package.' }, { group: [...ours('src'), '**/node_modules/**'], message: 'web/ talks HTTP only: it never imports server code (docs/ARCHITECTURE.md).' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\.{1,2}/)',
+              message: 'web/ talks HTTP only: it imports its own relative modules, never a package.',
+            },
+            {
+              group: [...ours('src'), '**/node_modules/**'],
+              message: 'web/ talks HTTP only: it never imports server code (docs/ARCHITECTURE.md).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/cli/**/*.ts'],
-    rules: forbid([...ours('api'), ...ours('store'), 'fastify', 'kysely', 'better-sqlite3', 'pg'], 'cli/ calls core through the composition root (src/app/), never store/ or a face.'),
+    rules: forbid(
+      [...ours('api'), ...ours('store'), 'fastify', 'kysely', 'better-sqlite3', 'pg'],
+      'cli/ calls core through the composition root (src/app/), never store/ or a face.',
+    ),
   },
 );

@@ -13,7 +13,12 @@ declare module 'autocannon' {
     /** Called before each request is built; returns the request to send (a falsy value restarts the list). */
     setupRequest?: (request: AutocannonRequest, context: Record<string, unknown>) => AutocannonRequest | null;
     /** Called with every response to this request (autocannon collects the body as text). */
-    onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string>) => void;
+    onResponse?: (
+      status: number,
+      body: string,
+      context: Record<string, unknown>,
+      headers: Record<string, string>,
+    ) => void;
   }
 
   export interface AutocannonOptions {
@@ -56,11 +61,17 @@ declare module 'autocannon' {
 
   export interface Instance extends EventEmitter {
     stop(): void;
-    on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this;
+    on(
+      event: 'response',
+      listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void,
+    ): this;
     on(event: 'done', listener: (result: AutocannonResult) => void): this;
     on(event: string, listener: (...args: unknown[]) => void): this;
   }
 
-  function autocannon(options: AutocannonOptions, callback?: (error: Error | null, result: AutocannonResult) => void): Instance;
+  function autocannon(
+    options: AutocannonOptions,
+    callback?: (error: Error | null, result: AutocannonResult) => void,
+  ): Instance;
   export default autocannon;
 }

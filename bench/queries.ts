@@ -75,7 +75,9 @@ const pgProto = pg.Client.prototype as unknown as { query: (...args: unknown[]) 
 const query = pgProto.query;
 pgProto.query = function (this: pg.Client, ...args: unknown[]) {
   const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string } | undefined)?.text ?? '?');
-  const values = Array.isArray(args[1]) ? (args[1] as unknown[]) : ((args[0] as { values?: unknown[] } | undefined)?.values ?? []);
+  const values = Array.isArray(args[1])
+    ? (args[1] as unknown[])
+    : ((args[0] as { values?: unknown[] } | undefined)?.values ?? []);
   const entry: Recorded = { sql: text, params: values, prepareUs: 0, runUs: 0 };
   totals.statements++;
   recording?.push(entry);
@@ -110,12 +112,16 @@ async function replay(statements: Recorded[]): Promise<void> {
   if (store === 'sqlite') {
     const db = new Database(`${where.dataDir}/certkeeper.db`, { readonly: true });
     try {
-      const perCall = await time(() => { for (const r of reads) prepare.call(db, r.sql).all(...(r.params as never[])); });
+      const perCall = await time(() => {
+        for (const r of reads) prepare.call(db, r.sql).all(...(r.params as never[]));
+      });
       const cachedStatements = reads.map((r) => prepare.call(db, r.sql));
       const cached = await time(() => reads.forEach((r, i) => cachedStatements[i]!.all(...(r.params as never[]))));
       db.pragma('cache_size = -65536');
       const bigCache = await time(() => reads.forEach((r, i) => cachedStatements[i]!.all(...(r.params as never[]))));
-      log(`  replay of the ${reads.length} reads: prepare every time ${perCall.toFixed(0)} µs, cached statements ${cached.toFixed(0)} µs, cached + 64 MiB page cache ${bigCache.toFixed(0)} µs per request`);
+      log(
+        `  replay of the ${reads.length} reads: prepare every time ${perCall.toFixed(0)} µs, cached statements ${cached.toFixed(0)} µs, cached + 64 MiB page cache ${bigCache.toFixed(0)} µs per request`,
+      );
     } finally {
       db.close();
     }
@@ -123,9 +129,16 @@ async function replay(statements: Recorded[]): Promise<void> {
     const client = new pg.Client({ connectionString: where.databaseUrl });
     await client.connect();
     try {
-      const unnamed = await time(async () => { for (const r of reads) await query.call(client, r.sql, r.params); });
-      const named = await time(async () => { for (const [i, r] of reads.entries()) await query.call(client, { name: `s${i}_${r.sql.length}`, text: r.sql, values: r.params }); });
-      log(`  replay of the ${reads.length} reads: unnamed statements ${unnamed.toFixed(0)} µs, named prepared statements ${named.toFixed(0)} µs per request (round trips included)`);
+      const unnamed = await time(async () => {
+        for (const r of reads) await query.call(client, r.sql, r.params);
+      });
+      const named = await time(async () => {
+        for (const [i, r] of reads.entries())
+          await query.call(client, { name: `s${i}_${r.sql.length}`, text: r.sql, values: r.params });
+      });
+      log(
+        `  replay of the ${reads.length} reads: unnamed statements ${unnamed.toFixed(0)} µs, named prepared statements ${named.toFixed(0)} µs per request (round trips included)`,
+      );
     } finally {
       await client.end();
     }
@@ -137,10 +150,25 @@ try {
   const scale = Number(values.scale);
   log(`${store}, ${scale} certificates: seeding…`);
   const seeded = await seedStore(where, await seedPool(Math.min(1000, scale)), scale, log);
-  const env: NodeJS.ProcessEnv = { CERTKEEPER_DATA_DIR: where.dataDir, CERTKEEPER_MASTER_KEY: where.masterKey, CERTKEEPER_LOG_LEVEL: 'warn', CERTKEEPER_HOST: '127.0.0.1', CERTKEEPER_PORT: '0', ...(where.databaseUrl ? { DATABASE_URL: where.databaseUrl } : {}) };
+  const env: NodeJS.ProcessEnv = {
+    CERTKEEPER_DATA_DIR: where.dataDir,
+    CERTKEEPER_MASTER_KEY: where.masterKey,
+    CERTKEEPER_LOG_LEVEL: 'warn',
+    CERTKEEPER_HOST: '127.0.0.1',
+    CERTKEEPER_PORT: '0',
+    ...(where.databaseUrl ? { DATABASE_URL: where.databaseUrl } : {}),
+  };
   let url = '';
-  await serve(loadConfig(env), { stdout: { write: (text: string) => (url ||= /listening on (http:\/\/\S+)/.exec(text)?.[1] ?? '') } });
-  const ctx: Context = { url, seeded, token: await nhnToken(url, seeded), importPool: await importPool(REPEAT + 10, log), importNext: { i: 0 } };
+  await serve(loadConfig(env), {
+    stdout: { write: (text: string) => (url ||= /listening on (http:\/\/\S+)/.exec(text)?.[1] ?? '') },
+  });
+  const ctx: Context = {
+    url,
+    seeded,
+    token: await nhnToken(url, seeded),
+    importPool: await importPool(REPEAT + 10, log),
+    importNext: { i: 0 },
+  };
   for (const c of cases(ctx, Number(values['page-size']), null)) {
     await send(url, c.method, c.next());
     recording = [];
@@ -154,10 +182,15 @@ try {
     const n = (totals.statements - before.statements) / REPEAT;
     const prepUs = (totals.prepareUs - before.prepareUs) / REPEAT;
     const runUs = (totals.runUs - before.runUs) / REPEAT;
-    log(`\n${c.label} (HTTP ${answer.status}, ${answer.body.length} bytes): ${one.length} statements; over ${REPEAT} sequential requests: ${n.toFixed(1)} statements, ` +
-      `${store === 'sqlite' ? `prepare ${prepUs.toFixed(0)} µs + run ${runUs.toFixed(0)} µs` : `${runUs.toFixed(0)} µs waiting for PostgreSQL`} of ${wallUs.toFixed(0)} µs per request (wall, client included)`);
+    log(
+      `\n${c.label} (HTTP ${answer.status}, ${answer.body.length} bytes): ${one.length} statements; over ${REPEAT} sequential requests: ${n.toFixed(1)} statements, ` +
+        `${store === 'sqlite' ? `prepare ${prepUs.toFixed(0)} µs + run ${runUs.toFixed(0)} µs` : `${runUs.toFixed(0)} µs waiting for PostgreSQL`} of ${wallUs.toFixed(0)} µs per request (wall, client included)`,
+    );
     if (values.replay) await replay(one);
-    for (const r of one) log(`  ${store === 'sqlite' ? `${r.prepareUs.toFixed(0).padStart(5)} + ${r.runUs.toFixed(0).padStart(5)} µs` : `${r.runUs.toFixed(0).padStart(6)} µs`}  ${r.sql.replace(/\s+/g, ' ').slice(0, 230)}`);
+    for (const r of one)
+      log(
+        `  ${store === 'sqlite' ? `${r.prepareUs.toFixed(0).padStart(5)} + ${r.runUs.toFixed(0).padStart(5)} µs` : `${r.runUs.toFixed(0).padStart(6)} µs`}  ${r.sql.replace(/\s+/g, ' ').slice(0, 230)}`,
+      );
   }
 } finally {
   await where.cleanup().catch((error: unknown) => console.error(error));

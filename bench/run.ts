@@ -47,7 +47,17 @@ import { cases, nhnToken, send, type Case, type Context } from './lib/cases.ts';
 import { combine, machineBusy, runLoad, type LoadResult } from './lib/load.ts';
 import { importPool, seedPool, type Pool } from './lib/pools.ts';
 import { ROOT, rssBytes, startCeiling, startCertkeeper, type Child } from './lib/processes.ts';
-import { checkTargets, RESULTS_DIR, updateBenchmarksMd, writeResults, type CaseResult, type LoadSummary, type Machine, type ScaleResult, type StoreResults } from './lib/results.ts';
+import {
+  checkTargets,
+  RESULTS_DIR,
+  updateBenchmarksMd,
+  writeResults,
+  type CaseResult,
+  type LoadSummary,
+  type Machine,
+  type ScaleResult,
+  type StoreResults,
+} from './lib/results.ts';
 import { freshLocation, PG_ADMIN_URL, seedStore, type Location } from './lib/seed.ts';
 
 const { values } = parseArgs({
@@ -75,7 +85,11 @@ const { values } = parseArgs({
   },
 });
 
-const SCALES = [...new Set([...(values.scales ?? '10000,100000').split(','), ...values.scale].map((s) => Number(s.trim())))].filter((n) => Number.isInteger(n) && n > 0).sort((a, b) => a - b);
+const SCALES = [
+  ...new Set([...(values.scales ?? '10000,100000').split(','), ...values.scale].map((s) => Number(s.trim()))),
+]
+  .filter((n) => Number.isInteger(n) && n > 0)
+  .sort((a, b) => a - b);
 const STORES = values.stores.split(',').map((s) => s.trim()) as Array<'sqlite' | 'postgres'>;
 const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);
@@ -113,7 +127,10 @@ async function waitForQuiet(): Promise<number> {
   let busy = await machineBusy();
   let told = false;
   while (busy > QUIET_CPU && performance.now() < until) {
-    if (!told) log(`      (other processes use ${(busy * 100).toFixed(0)}% of the CPUs: waiting up to ${QUIET_WAIT_S} s for < ${(QUIET_CPU * 100).toFixed(0)}%)`);
+    if (!told)
+      log(
+        `      (other processes use ${(busy * 100).toFixed(0)}% of the CPUs: waiting up to ${QUIET_WAIT_S} s for < ${(QUIET_CPU * 100).toFixed(0)}%)`,
+      );
     told = true;
     await new Promise((r) => setTimeout(r, 2000));
     busy = await machineBusy();
@@ -126,7 +143,10 @@ async function drained(url: string): Promise<true> {
   const t0 = performance.now();
   for (;;) {
     const t = performance.now();
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok && performance.now() - t < 50) break;
     if (performance.now() - t0 > 600_000) throw new Error('server did not drain within 10 minutes');
     await new Promise((r) => setTimeout(r, 500));
@@ -136,7 +156,11 @@ async function drained(url: string): Promise<true> {
 }
 
 /** autocannon's request list: every request built by `next`, its path rewritten for the ceiling. */
-function requestsOf(c: Case, ceilingPath: string | null, onBody?: (status: number, body: string) => void): AutocannonRequest[] {
+function requestsOf(
+  c: Case,
+  ceilingPath: string | null,
+  onBody?: (status: number, body: string) => void,
+): AutocannonRequest[] {
   return [
     {
       method: c.method,
@@ -154,7 +178,8 @@ function requestsOf(c: Case, ceilingPath: string | null, onBody?: (status: numbe
   ];
 }
 
-const perRequestUs = (cpu: number | null, r: LoadResult): number | null => (cpu === null || r.ok + r.non2xx === 0 ? null : (cpu * 1e6) / (r.ok + r.non2xx));
+const perRequestUs = (cpu: number | null, r: LoadResult): number | null =>
+  cpu === null || r.ok + r.non2xx === 0 ? null : (cpu * 1e6) / (r.ok + r.non2xx);
 
 const summary = (r: LoadResult): LoadSummary => ({
   rps: r.rps,
@@ -172,14 +197,27 @@ const summary = (r: LoadResult): LoadSummary => ({
 const fmtRun = (r: LoadResult): string =>
   `${(r.rps >= 10 ? Math.round(r.rps).toString() : r.rps.toFixed(1)).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms${r.cpuSeconds !== null ? `  CPU ${Math.round(perRequestUs(r.cpuSeconds, r) ?? 0)} µs/req` : ''}${r.postgresCpuSeconds !== null ? ` + PostgreSQL ${Math.round(perRequestUs(r.postgresCpuSeconds, r) ?? 0)}` : ''}${r.non2xx + r.errors > 0 ? `  (${r.non2xx} non-2xx${r.firstBadStatus ? ` e.g. ${r.firstBadStatus}` : ''}, ${r.errors} errors)` : ''}`;
 
-async function runCase(c: Case, ctx: Context, server: Child, ceiling: Child, store: 'sqlite' | 'postgres'): Promise<CaseResult> {
+async function runCase(
+  c: Case,
+  ctx: Context,
+  server: Child,
+  ceiling: Child,
+  store: 'sqlite' | 'postgres',
+): Promise<CaseResult> {
   // Probe: the endpoint must answer 200 and succeed; its answer becomes the ceiling's.
   const probe = await send(ctx.url, c.method, c.next());
-  if (probe.status !== 200) throw new Error(`${c.id}: HTTP ${probe.status}: ${probe.body.toString('utf8').slice(0, 300)}`);
+  if (probe.status !== 200)
+    throw new Error(`${c.id}: HTTP ${probe.status}: ${probe.body.toString('utf8').slice(0, 300)}`);
   const note = c.check(probe.body, probe.type);
   const isJson = probe.type.includes('json');
-  const payload = isJson ? { contentType: probe.type, json: JSON.parse(probe.body.toString('utf8')) as unknown } : { contentType: probe.type, base64: probe.body.toString('base64') };
-  await fetch(`${ceiling.url}/__payload/${c.id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+  const payload = isJson
+    ? { contentType: probe.type, json: JSON.parse(probe.body.toString('utf8')) as unknown }
+    : { contentType: probe.type, base64: probe.body.toString('base64') };
+  await fetch(`${ceiling.url}/__payload/${c.id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
   const ceilingPath = `/c/${c.id}`;
   const ceilingProbe = await send(ceiling.url, c.method, { ...c.next(), path: ceilingPath });
   log(`    ${c.label}: ${note}; response ${probe.body.length} bytes (ceiling ${ceilingProbe.body.length})`);
@@ -189,7 +227,12 @@ async function runCase(c: Case, ctx: Context, server: Child, ceiling: Child, sto
   const onBody = (status: number, body: string): void => {
     if (status !== 200 || !body.includes('"returnCode":"0"')) failures++;
   };
-  const endpointRun = (spec: { seconds?: number; amount?: number; maxSeconds?: number; rss: boolean }): Promise<LoadResult> =>
+  const endpointRun = (spec: {
+    seconds?: number;
+    amount?: number;
+    maxSeconds?: number;
+    rss: boolean;
+  }): Promise<LoadResult> =>
     runLoad({
       url: ctx.url,
       connections: CONNECTIONS,
@@ -202,7 +245,13 @@ async function runCase(c: Case, ctx: Context, server: Child, ceiling: Child, sto
     // Same requests (headers, bodies); the import pool index moves on, which the ceiling ignores.
     const saved = ctx.importNext.i;
     try {
-      return await runLoad({ url: ceiling.url, connections: CONNECTIONS, seconds, requests: requestsOf(c, ceilingPath), cpuPid: ceiling.pid });
+      return await runLoad({
+        url: ceiling.url,
+        connections: CONNECTIONS,
+        seconds,
+        requests: requestsOf(c, ceilingPath),
+        cpuPid: ceiling.pid,
+      });
     } finally {
       ctx.importNext.i = saved;
     }
@@ -214,7 +263,11 @@ async function runCase(c: Case, ctx: Context, server: Child, ceiling: Child, sto
   // each, the run is cut short, the server left to drain, and the remaining rounds skipped.
   let capped = false;
   if (c.kind === 'import') {
-    const warm = await endpointRun({ amount: Math.max(IMPORT_WARMUP, CONNECTIONS), maxSeconds: IMPORT_CAP_S / ROUNDS, rss: false });
+    const warm = await endpointRun({
+      amount: Math.max(IMPORT_WARMUP, CONNECTIONS),
+      maxSeconds: IMPORT_CAP_S / ROUNDS,
+      rss: false,
+    });
     if (warm.stopped) capped = await drained(ctx.url);
   } else await endpointRun({ seconds: WARMUP, rss: false });
   await ceilingRun(Math.min(WARMUP, 1));
@@ -222,7 +275,11 @@ async function runCase(c: Case, ctx: Context, server: Child, ceiling: Child, sto
   const endpointRuns: LoadResult[] = [];
   const ceilingRuns: LoadResult[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const run = await endpointRun(c.kind === 'import' ? { amount: Math.max(Math.ceil(IMPORTS / ROUNDS), CONNECTIONS), maxSeconds: IMPORT_CAP_S / ROUNDS, rss: true } : { seconds: SECONDS / ROUNDS, rss: true });
+    const run = await endpointRun(
+      c.kind === 'import'
+        ? { amount: Math.max(Math.ceil(IMPORTS / ROUNDS), CONNECTIONS), maxSeconds: IMPORT_CAP_S / ROUNDS, rss: true }
+        : { seconds: SECONDS / ROUNDS, rss: true },
+    );
     endpointRuns.push(run);
     if (run.stopped) capped = await drained(ctx.url);
     ceilingRuns.push(await ceilingRun(SECONDS / ROUNDS));
@@ -230,8 +287,12 @@ async function runCase(c: Case, ctx: Context, server: Child, ceiling: Child, sto
   }
   const endpoint = combine(endpointRuns);
   const ceil = combine(ceilingRuns);
-  log(`      endpoint ${fmtRun(endpoint)}${endpoint.rssMaxBytes ? `  RSS ${(endpoint.rssMaxBytes / 1e6).toFixed(0)} MB` : ''}${failures ? `  ${failures} imports refused` : ''}`);
-  log(`      ceiling  ${fmtRun(ceil)}  → ratio ${((endpoint.rps / ceil.rps) * 100).toFixed(0)}%   (other load before: ${(otherLoad * 100).toFixed(0)}% CPU)`);
+  log(
+    `      endpoint ${fmtRun(endpoint)}${endpoint.rssMaxBytes ? `  RSS ${(endpoint.rssMaxBytes / 1e6).toFixed(0)} MB` : ''}${failures ? `  ${failures} imports refused` : ''}`,
+  );
+  log(
+    `      ceiling  ${fmtRun(ceil)}  → ratio ${((endpoint.rps / ceil.rps) * 100).toFixed(0)}%   (other load before: ${(otherLoad * 100).toFixed(0)}% CPU)`,
+  );
   return {
     id: c.id,
     label: c.label,
@@ -244,7 +305,16 @@ async function runCase(c: Case, ctx: Context, server: Child, ceiling: Child, sto
     ratio: endpoint.rps / ceil.rps,
     rssMaxBytes: endpoint.rssMaxBytes,
     otherLoad,
-    ...(failures > 0 || capped ? { note: [failures > 0 ? `${failures} imports refused` : '', capped ? `run cut at ${IMPORT_CAP_S / ROUNDS} s (imports too slow), in-flight requests abandoned` : ''].filter(Boolean).join('; ') } : {}),
+    ...(failures > 0 || capped
+      ? {
+          note: [
+            failures > 0 ? `${failures} imports refused` : '',
+            capped ? `run cut at ${IMPORT_CAP_S / ROUNDS} s (imports too slow), in-flight requests abandoned` : '',
+          ]
+            .filter(Boolean)
+            .join('; '),
+        }
+      : {}),
   };
 }
 
@@ -262,7 +332,12 @@ async function timeMetrics(url: string): Promise<number> {
   return median(samples);
 }
 
-async function runScale(store: 'sqlite' | 'postgres', scale: number, pools: { seed: Pool; imports: Pool }, ceiling: Child): Promise<ScaleResult> {
+async function runScale(
+  store: 'sqlite' | 'postgres',
+  scale: number,
+  pools: { seed: Pool; imports: Pool },
+  ceiling: Child,
+): Promise<ScaleResult> {
   log(`\n== ${store}, ${scale.toLocaleString('en-US')} certificates`);
   const where: Location = await freshLocation(store);
   let server: Child | null = null;
@@ -276,17 +351,34 @@ async function runScale(store: 'sqlite' | 'postgres', scale: number, pools: { se
     if (values.profile) await mkdir(profileDir, { recursive: true });
     for (let k = 0; k < STARTUPS; k++) {
       const last = k === STARTUPS - 1;
-      const nodeFlags = [...SERVER_NODE_FLAGS, ...(last && values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
-      const started = await startCertkeeper({ dataDir: where.dataDir, masterKey: where.masterKey, logLevel: LOG_LEVEL, nodeFlags, ...(where.databaseUrl ? { databaseUrl: where.databaseUrl } : {}) });
+      const nodeFlags = [
+        ...SERVER_NODE_FLAGS,
+        ...(last && values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ];
+      const started = await startCertkeeper({
+        dataDir: where.dataDir,
+        masterKey: where.masterKey,
+        logLevel: LOG_LEVEL,
+        nodeFlags,
+        ...(where.databaseUrl ? { databaseUrl: where.databaseUrl } : {}),
+      });
       readyMs.push(started.readyMs);
       listeningMs.push(started.listeningMs);
       if (last) server = started;
       else await started.stop();
     }
     const running = server!;
-    log(`  start-up to /readyz: ${readyMs.map((x) => `${Math.round(x)} ms`).join(', ')} (listening at ${listeningMs.map((x) => Math.round(x)).join(', ')} ms)`);
+    log(
+      `  start-up to /readyz: ${readyMs.map((x) => `${Math.round(x)} ms`).join(', ')} (listening at ${listeningMs.map((x) => Math.round(x)).join(', ')} ms)`,
+    );
 
-    const ctx: Context = { url: running.url, seeded, token: await nhnToken(running.url, seeded), importPool: pools.imports, importNext: { i: 0 } };
+    const ctx: Context = {
+      url: running.url,
+      seeded,
+      token: await nhnToken(running.url, seeded),
+      importPool: pools.imports,
+      importNext: { i: 0 },
+    };
     const idle = await rssBytes(running.pid);
     let maxServing = idle ?? 0;
     const results: CaseResult[] = [];
@@ -296,10 +388,18 @@ async function runScale(store: 'sqlite' | 'postgres', scale: number, pools: { se
       maxServing = Math.max(maxServing, r.rssMaxBytes ?? 0);
     }
     const metricsScrapeMs = await timeMetrics(running.url);
-    log(`  RSS idle ${((idle ?? 0) / 1e6).toFixed(0)} MB, max while serving ${(maxServing / 1e6).toFixed(0)} MB; GET /metrics ${metricsScrapeMs.toFixed(0)} ms`);
+    log(
+      `  RSS idle ${((idle ?? 0) / 1e6).toFixed(0)} MB, max while serving ${(maxServing / 1e6).toFixed(0)} MB; GET /metrics ${metricsScrapeMs.toFixed(0)} ms`,
+    );
     return {
       scale,
-      seed: { live: seeded.live, rows: seeded.rows, slots: seeded.slots, timings: seeded.timings, dbBytes: seeded.dbBytes },
+      seed: {
+        live: seeded.live,
+        rows: seeded.rows,
+        slots: seeded.slots,
+        timings: seeded.timings,
+        dbBytes: seeded.dbBytes,
+      },
       startup: { readyMs, listeningMs, medianReadyMs: median(readyMs) },
       rss: { idleBytes: idle, maxServingBytes: maxServing },
       metricsScrapeMs,
@@ -333,15 +433,28 @@ async function storeVersion(store: 'sqlite' | 'postgres'): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 // Main
 
-const machine: Machine = { nproc: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, os: `${osType()} ${release()}` };
+const machine: Machine = {
+  nproc: availableParallelism(),
+  cpu: cpus()[0]?.model ?? 'unknown',
+  memoryBytes: totalmem(),
+  node: process.version,
+  os: `${osType()} ${release()}`,
+};
 const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-log(`certkeeper HTTP benchmark: ${STORES.join(', ')} × ${SCALES.map((s) => s.toLocaleString('en-US')).join(', ')} certificates`);
-log(`machine: ${machine.nproc} CPUs (${machine.cpu}), ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${machine.node}; ${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP} s warm-up`);
+log(
+  `certkeeper HTTP benchmark: ${STORES.join(', ')} × ${SCALES.map((s) => s.toLocaleString('en-US')).join(', ')} certificates`,
+);
+log(
+  `machine: ${machine.nproc} CPUs (${machine.cpu}), ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${machine.node}; ${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP} s warm-up`,
+);
 
 const t = performance.now();
 const seed = await seedPool(POOL);
 log(`seed pool: ${POOL} P-256 leaves minted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-const imports = ONLY && !ONLY.has('ncp-import') ? { chainPem: '', leaves: [] } : await importPool(IMPORTS + IMPORT_WARMUP + CONNECTIONS * 8 + 50, log);
+const imports =
+  ONLY && !ONLY.has('ncp-import')
+    ? { chainPem: '', leaves: [] }
+    : await importPool(IMPORTS + IMPORT_WARMUP + CONNECTIONS * 8 + 50, log);
 
 const ceiling = await startCeiling(LOG_LEVEL);
 if (!values['no-write']) await mkdir(RESULTS_DIR, { recursive: true });
@@ -357,7 +470,17 @@ try {
       storeVersion: await storeVersion(store),
       machine,
       command,
-      settings: { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP, pageSize: PAGE_SIZE, imports: IMPORTS, importWarmup: IMPORT_WARMUP, poolSize: POOL, logLevel: LOG_LEVEL },
+      settings: {
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        rounds: ROUNDS,
+        warmupSeconds: WARMUP,
+        pageSize: PAGE_SIZE,
+        imports: IMPORTS,
+        importWarmup: IMPORT_WARMUP,
+        poolSize: POOL,
+        logLevel: LOG_LEVEL,
+      },
       scales: [],
       targets: [],
     };

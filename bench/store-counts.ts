@@ -53,7 +53,10 @@ const ROWS = Number(values.rows);
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
 const STORES = values.stores.split(',').map((s) => s.trim());
-const PG_ADMIN_URL = process.env.CERTKEEPER_BENCH_PG_URL ?? process.env.CERTKEEPER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const PG_ADMIN_URL =
+  process.env.CERTKEEPER_BENCH_PG_URL ??
+  process.env.CERTKEEPER_TEST_PG_URL ??
+  'postgres://postgres@127.0.0.1:5432/postgres';
 
 const DAY = 86_400_000;
 const AS_OF = Date.UTC(2026, 10, 15, 15, 37, 12, 345);
@@ -75,8 +78,15 @@ function prng(seed: number): () => number {
   };
 }
 
-const PEM = `-----BEGIN CERTIFICATE-----\n${randomBytes(950).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
-const FACTS = JSON.stringify({ subjectDn: 'CN=host.example.com', issuerDn: 'CN=Bench CA, O=certkeeper', sans: { dns: ['host.example.com', 'www.host.example.com'] }, pad: 'x'.repeat(500) });
+const PEM = `-----BEGIN CERTIFICATE-----\n${randomBytes(950)
+  .toString('base64')
+  .replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+const FACTS = JSON.stringify({
+  subjectDn: 'CN=host.example.com',
+  issuerDn: 'CN=Bench CA, O=certkeeper',
+  sans: { dns: ['host.example.com', 'www.host.example.com'] },
+  pad: 'x'.repeat(500),
+});
 
 function row(tenantId: number, i: number, random: () => number): Omit<CertificateRow, 'certificate_no'> {
   const notAfter = AS_OF - 200 * DAY + Math.floor(random() * 600 * DAY);
@@ -106,7 +116,11 @@ function row(tenantId: number, i: number, random: () => number): Omit<Certificat
   };
 }
 
-async function seed(db: Kysely<Database>, dialect: StoreDialect, tenants: Array<{ id: number; rows: number }>): Promise<void> {
+async function seed(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  tenants: Array<{ id: number; rows: number }>,
+): Promise<void> {
   const random = prng(42);
   const BATCH = 1000; // 22 columns: 22,000 parameters per statement, under both dialects' limits
   // Interleave the tenants' inserts, as real traffic would.
@@ -164,11 +178,19 @@ async function location(store: string): Promise<Location> {
 
 const fmt = (us: number): string => (us >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : `${Math.round(us)} µs`);
 
-async function explain(db: Kysely<Database>, dialect: StoreDialect, label: string, text: string, params: unknown[]): Promise<void> {
+async function explain(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  label: string,
+  text: string,
+  params: unknown[],
+): Promise<void> {
   const prefix = dialect.label === 'SQLite' ? 'explain query plan ' : 'explain (costs off) ';
   const query = sql.raw(prefix + text.replace(/\$(\d+)/g, (_, n: string) => String(params[Number(n) - 1])));
   const { rows } = await query.execute(db);
-  const lines = rows.map((r) => String((r as Record<string, unknown>).detail ?? (r as Record<string, unknown>)['QUERY PLAN']));
+  const lines = rows.map((r) =>
+    String((r as Record<string, unknown>).detail ?? (r as Record<string, unknown>)['QUERY PLAN']),
+  );
   console.log(`  plan, ${label}:\n${lines.map((l) => `      ${l}`).join('\n')}`);
 }
 
@@ -204,11 +226,17 @@ async function benchStore(store: string): Promise<void> {
   const where = await location(store);
   const { db, dialect } = await connect(where);
   try {
-    console.log(`\n${dialect.label}: ${ROWS} certificates in one tenant (+${ROWS / 10} in another), asOf ${new Date(AS_OF).toISOString()}`);
+    console.log(
+      `\n${dialect.label}: ${ROWS} certificates in one tenant (+${ROWS / 10} in another), asOf ${new Date(AS_OF).toISOString()}`,
+    );
     await inTransaction(db, dialect, (trx) => applyMigrations(trx, dialect), { exclusive: true });
     const tenantIds: number[] = [];
     for (const name of ['bench', 'other']) {
-      const t = await db.insertInto('tenants').values({ name, member_no: name, app_key: name, app_key_auth_enabled: 0, created_at: AS_OF }).returning('id').executeTakeFirstOrThrow();
+      const t = await db
+        .insertInto('tenants')
+        .values({ name, member_no: name, app_key: name, app_key_auth_enabled: 0, created_at: AS_OF })
+        .returning('id')
+        .executeTakeFirstOrThrow();
       tenantIds.push(Number(t.id));
     }
     const [tenant, other] = tenantIds as [number, number];
@@ -230,9 +258,19 @@ async function benchStore(store: string): Promise<void> {
     if (dialect.label === 'PostgreSQL') await sql`vacuum analyze`.execute(db);
 
     const repo: CertificateRepository = certificateRepository(db, dialect, {} as StoreVault);
-    const q = (extra: Partial<CertificateQuery>): CertificateQuery => ({ tenantId: tenant, asOf: new Date(AS_OF), offset: 0, limit: 0, ...extra });
+    const q = (extra: Partial<CertificateQuery>): CertificateQuery => ({
+      tenantId: tenant,
+      asOf: new Date(AS_OF),
+      offset: 0,
+      limit: 0,
+      ...extra,
+    });
     const naive = async (cond: string) => {
-      const { rows } = await sql<{ n: unknown }>`select count(*) as n from certificates where tenant_id = ${tenant} and deleted_at is null ${sql.raw(cond)}`.execute(db);
+      const { rows } = await sql<{
+        n: unknown;
+      }>`select count(*) as n from certificates where tenant_id = ${tenant} and deleted_at is null ${sql.raw(cond)}`.execute(
+        db,
+      );
       return Number(rows[0]!.n);
     };
     /** The page with the block seek switched off: the walk from the start of the index. */
@@ -247,17 +285,32 @@ async function benchStore(store: string): Promise<void> {
 
     // Check first: the counters and both page paths agree with the rows.
     const [liveN, expiredN] = [await naive(''), await naive(`and not_after < ${AS_OF}`)];
-    const [all, expired, unexpired] = await Promise.all((['all', 'expired', 'unexpired'] as const).map(async (validity) => (await repo.list(q({ validity }))).total));
-    if (all !== liveN || expired !== expiredN || unexpired !== liveN - expiredN) throw new Error(`counters disagree: ${JSON.stringify({ all, expired, unexpired, liveN, expiredN })}`);
+    const [all, expired, unexpired] = await Promise.all(
+      (['all', 'expired', 'unexpired'] as const).map(async (validity) => (await repo.list(q({ validity }))).total),
+    );
+    if (all !== liveN || expired !== expiredN || unexpired !== liveN - expiredN)
+      throw new Error(`counters disagree: ${JSON.stringify({ all, expired, unexpired, liveN, expiredN })}`);
     const deep = Math.floor(ROWS / 2);
     for (const order of ['asc', 'desc'] as const) {
-      const seeking = (await repo.list(q({ limit: PAGE, offset: deep, order }))).items.map((c) => c.certificateNo).join();
+      const seeking = (await repo.list(q({ limit: PAGE, offset: deep, order }))).items
+        .map((c) => c.certificateNo)
+        .join();
       const walked = (await walking(q({ limit: PAGE, offset: deep, order }))).items.map((c) => c.certificateNo).join();
       if (seeking !== walked || seeking === '') throw new Error(`block seek and walk disagree (${order})`);
     }
-    const [{ days }] = (await sql<{ days: unknown }>`select count(*) as days from certificate_expiry_days where tenant_id = ${tenant}`.execute(db)).rows as [{ days: unknown }];
-    const [{ blocks }] = (await sql<{ blocks: unknown }>`select count(*) as blocks from certificate_number_blocks where tenant_id = ${tenant}`.execute(db)).rows as [{ blocks: unknown }];
-    console.log(`  live ${liveN}, expired ${expiredN}, unexpired ${liveN - expiredN}; ${Number(days)} day rows and ${Number(blocks)} block rows for the tenant`);
+    const [{ days }] = (
+      await sql<{
+        days: unknown;
+      }>`select count(*) as days from certificate_expiry_days where tenant_id = ${tenant}`.execute(db)
+    ).rows as [{ days: unknown }];
+    const [{ blocks }] = (
+      await sql<{
+        blocks: unknown;
+      }>`select count(*) as blocks from certificate_number_blocks where tenant_id = ${tenant}`.execute(db)
+    ).rows as [{ blocks: unknown }];
+    console.log(
+      `  live ${liveN}, expired ${expiredN}, unexpired ${liveN - expiredN}; ${Number(days)} day rows and ${Number(blocks)} block rows for the tenant`,
+    );
 
     const halfExpired = Math.floor(expiredN / 2);
     const halfUnexpired = Math.floor((liveN - expiredN) / 2);
@@ -268,8 +321,13 @@ async function benchStore(store: string): Promise<void> {
       ['counter total ALL         (list, limit 0)', () => repo.list(q({ validity: 'all' }))],
       ['counter total EXPIRED     (list, limit 0)', () => repo.list(q({ validity: 'expired' }))],
       ['counter total UNEXPIRED   (list, limit 0)', () => repo.list(q({ validity: 'unexpired' }))],
-      ['naive countByValidity (one filtered pass)', () =>
-        sql`select count(*) filter (where not_after < ${AS_OF}) as e, count(*) filter (where not_before > ${AS_OF}) as n, count(*) filter (where not_before <= ${AS_OF} and not_after >= ${AS_OF}) as v from certificates where tenant_id = ${tenant} and deleted_at is null`.execute(db)],
+      [
+        'naive countByValidity (one filtered pass)',
+        () =>
+          sql`select count(*) filter (where not_after < ${AS_OF}) as e, count(*) filter (where not_before > ${AS_OF}) as n, count(*) filter (where not_before <= ${AS_OF} and not_after >= ${AS_OF}) as v from certificates where tenant_id = ${tenant} and deleted_at is null`.execute(
+            db,
+          ),
+      ],
       ['countByValidity(tenant)', () => repo.countByValidity(tenant, new Date(AS_OF))],
       ['countByValidity(null: every tenant)', () => repo.countByValidity(null, new Date(AS_OF))],
       [`page 1 asc, ${PAGE} rows (total + page)`, () => repo.list(q({ limit: PAGE }))],
@@ -278,12 +336,29 @@ async function benchStore(store: string): Promise<void> {
       [`deep desc, offset ${deep}: block seek`, () => repo.list(q({ limit: PAGE, offset: deep, order: 'desc' }))],
       [`deep asc, offset ${deep}: index walk`, () => walking(q({ limit: PAGE, offset: deep }))],
       [`deep desc, offset ${deep}: index walk`, () => walking(q({ limit: PAGE, offset: deep, order: 'desc' }))],
-      [`old deep page: select * … offset ${deep}`, () =>
-        db.selectFrom('certificates').selectAll().where('tenant_id', '=', tenant).where('deleted_at', 'is', null).orderBy('certificate_no').limit(PAGE).offset(deep).execute()],
+      [
+        `old deep page: select * … offset ${deep}`,
+        () =>
+          db
+            .selectFrom('certificates')
+            .selectAll()
+            .where('tenant_id', '=', tenant)
+            .where('deleted_at', 'is', null)
+            .orderBy('certificate_no')
+            .limit(PAGE)
+            .offset(deep)
+            .execute(),
+      ],
       [`page 1 UNEXPIRED (NHN default)`, () => repo.list(q({ limit: PAGE, validity: 'unexpired' }))],
       [`page 1 EXPIRED`, () => repo.list(q({ limit: PAGE, validity: 'expired' }))],
-      [`deep UNEXPIRED, offset ${halfUnexpired}`, () => repo.list(q({ limit: PAGE, offset: halfUnexpired, validity: 'unexpired' }))],
-      [`deep EXPIRED, offset ${halfExpired}`, () => repo.list(q({ limit: PAGE, offset: halfExpired, validity: 'expired' }))],
+      [
+        `deep UNEXPIRED, offset ${halfUnexpired}`,
+        () => repo.list(q({ limit: PAGE, offset: halfUnexpired, validity: 'unexpired' })),
+      ],
+      [
+        `deep EXPIRED, offset ${halfExpired}`,
+        () => repo.list(q({ limit: PAGE, offset: halfExpired, validity: 'expired' })),
+      ],
       [`nameContains '12345' (COUNT + page, linear)`, () => repo.list(q({ limit: PAGE, nameContains: '12345' }))],
     ].map(([label, run]) => ({ label: label as string, run: run as () => Promise<unknown>, samples: [] }));
     await measureAll(cases);
@@ -301,10 +376,34 @@ async function benchStore(store: string): Promise<void> {
     if (!values['no-explain']) {
       const live = `from certificates where tenant_id = ${tenant} and deleted_at is null`;
       const day = Math.floor(AS_OF / DAY);
-      await explain(db, dialect, 'counter totals', `select (select live from certificate_counts where tenant_id = $1) as live, (select sum(n) from certificate_expiry_days where tenant_id = $1 and day < $2) as past, (select count(*) from certificates where tenant_id = $1 and deleted_at is null and not_after >= $3 and not_after < $4) as part`, [tenant, day, AS_OF, (day + 1) * DAY]);
-      await explain(db, dialect, 'page numbers after a block seek', `select certificate_no ${live} and certificate_no >= 4096 order by certificate_no limit ${PAGE} offset 1000`, []);
-      await explain(db, dialect, 'page numbers, UNEXPIRED (walk)', `select certificate_no ${live} and +not_after >= ${AS_OF} order by certificate_no limit ${PAGE} offset ${halfUnexpired}`, []);
-      await explain(db, dialect, 'page numbers, EXPIRED (range + sort)', `select certificate_no ${live} and not_after < ${AS_OF} order by +certificate_no limit ${PAGE} offset ${halfExpired}`, []);
+      await explain(
+        db,
+        dialect,
+        'counter totals',
+        `select (select live from certificate_counts where tenant_id = $1) as live, (select sum(n) from certificate_expiry_days where tenant_id = $1 and day < $2) as past, (select count(*) from certificates where tenant_id = $1 and deleted_at is null and not_after >= $3 and not_after < $4) as part`,
+        [tenant, day, AS_OF, (day + 1) * DAY],
+      );
+      await explain(
+        db,
+        dialect,
+        'page numbers after a block seek',
+        `select certificate_no ${live} and certificate_no >= 4096 order by certificate_no limit ${PAGE} offset 1000`,
+        [],
+      );
+      await explain(
+        db,
+        dialect,
+        'page numbers, UNEXPIRED (walk)',
+        `select certificate_no ${live} and +not_after >= ${AS_OF} order by certificate_no limit ${PAGE} offset ${halfUnexpired}`,
+        [],
+      );
+      await explain(
+        db,
+        dialect,
+        'page numbers, EXPIRED (range + sort)',
+        `select certificate_no ${live} and not_after < ${AS_OF} order by +certificate_no limit ${PAGE} offset ${halfExpired}`,
+        [],
+      );
       await explain(db, dialect, 'nameContains count', `select count(*) ${live} and lower(name) like '%12345%'`, []);
       await explain(db, dialect, 'not yet valid', `select count(*) ${live} and not_before > ${AS_OF}`, []);
     }

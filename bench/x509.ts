@@ -15,7 +15,9 @@ import { inspect } from '../src/domain/x509/inspect.ts';
 import { runImportLadder } from '../src/domain/x509/ladder.ts';
 import { mintBundle, P256, RSA2048, type KeySpec } from '../test/helpers/pki.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '1' }, rounds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '1' }, rounds: { type: 'string', default: '5' } },
+});
 const secondsPerRun = Number(values.seconds);
 const rounds = Number(values.rounds);
 
@@ -48,7 +50,12 @@ async function casesFor(label: string, key: KeySpec): Promise<{ bare: Case; case
   const keyPem = bundle.leaf.keyPem;
   const chainPem = bundle.chainPem;
   const input = { name: 'bench-cert', certificate: leafPem, privateKey: keyPem, chain: chainPem };
-  const policy = { now: new Date(), requireKey: true, allowEd25519: true, nameRule: { test: (n: string) => /^[A-Za-z][A-Za-z0-9-]{2,19}$/.test(n), description: 'NCP rule' } };
+  const policy = {
+    now: new Date(),
+    requireKey: true,
+    allowEd25519: true,
+    nameRule: { test: (n: string) => /^[A-Za-z][A-Za-z0-9-]{2,19}$/.test(n), description: 'NCP rule' },
+  };
 
   const bare: Case = {
     name: `${label} bare node:crypto`,
@@ -83,7 +90,9 @@ for (const group of groups) {
   for (const c of all) {
     const rate = median(samples.get(c.name) ?? []);
     const costRatio = bareRate / rate;
-    results.push(`${c.name.padEnd(32)} ${rate.toFixed(0).padStart(8)} certs/s   ${(1e6 / rate).toFixed(1).padStart(8)} µs/cert   cost ${costRatio.toFixed(2)}x bare`);
+    results.push(
+      `${c.name.padEnd(32)} ${rate.toFixed(0).padStart(8)} certs/s   ${(1e6 / rate).toFixed(1).padStart(8)} µs/cert   cost ${costRatio.toFixed(2)}x bare`,
+    );
   }
 }
 console.log(results.join('\n'));

@@ -34,6 +34,8 @@ if (major >= 24) {
     console.error(`certkeeper needs Node.js 24; this is ${process.version}. Run 'npm install' in ${root} first.`);
     process.exit(1);
   }
-  const result = spawnSync(node24, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const result = spawnSync(node24, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   process.exit(result.status ?? 1);
 }

@@ -23,7 +23,9 @@ const outDir = join(root, 'node_modules', '.cache', 'certkeeper');
 const out = join(outDir, `sqlite-stable-plans.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
 
 function skip(reason) {
-  process.stderr.write(`certkeeper: the SQLite stable-plans extension was not built (${reason}); certkeeper works without it, with more CPU per SQLite query.\n`);
+  process.stderr.write(
+    `certkeeper: the SQLite stable-plans extension was not built (${reason}); certkeeper works without it, with more CPU per SQLite query.\n`,
+  );
   process.exit(0);
 }
 
@@ -34,7 +36,16 @@ if (!existsSync(join(headers, 'sqlite3ext.h'))) skip(`no ${join(headers, 'sqlite
 mkdirSync(outDir, { recursive: true });
 const partial = `${out}.${process.pid}.tmp`;
 const compiler = process.env.CC || 'cc';
-const flags = ['-O2', '-fPIC', process.platform === 'darwin' ? '-dynamiclib' : '-shared', '-I', headers, '-o', partial, source];
+const flags = [
+  '-O2',
+  '-fPIC',
+  process.platform === 'darwin' ? '-dynamiclib' : '-shared',
+  '-I',
+  headers,
+  '-o',
+  partial,
+  source,
+];
 const result = spawnSync(compiler, flags, { stdio: ['ignore', 'inherit', 'inherit'] });
 if (result.error || result.status !== 0) {
   rmSync(partial, { force: true });

@@ -48,14 +48,27 @@ function sign(seeded: Seeded, method: string, path: string): Record<string, stri
   if (!key) {
     key = createSecretKey(Buffer.from(seeded.secretKey, 'utf8'));
     keys.set(seeded.secretKey, key);
-    const expected = signedHeaders({ method: 'GET', url: '/check?a=b', accessKey: seeded.accessKey, secretKey: seeded.secretKey, timestamp: 1, variant: 'java-raw' });
-    if (expected['x-ncp-apigw-signature-v2'] !== createHmac('sha256', key).update(`GET /check?a=b\n1\n${seeded.accessKey}`).digest('base64')) throw new Error('bench signer disagrees with signedHeaders');
+    const expected = signedHeaders({
+      method: 'GET',
+      url: '/check?a=b',
+      accessKey: seeded.accessKey,
+      secretKey: seeded.secretKey,
+      timestamp: 1,
+      variant: 'java-raw',
+    });
+    if (
+      expected['x-ncp-apigw-signature-v2'] !==
+      createHmac('sha256', key).update(`GET /check?a=b\n1\n${seeded.accessKey}`).digest('base64')
+    )
+      throw new Error('bench signer disagrees with signedHeaders');
   }
   const timestamp = String(Date.now());
   return {
     'x-ncp-apigw-timestamp': timestamp,
     'x-ncp-iam-access-key': seeded.accessKey,
-    'x-ncp-apigw-signature-v2': createHmac('sha256', key).update(`${method} ${path}\n${timestamp}\n${seeded.accessKey}`).digest('base64'),
+    'x-ncp-apigw-signature-v2': createHmac('sha256', key)
+      .update(`${method} ${path}\n${timestamp}\n${seeded.accessKey}`)
+      .digest('base64'),
   };
 }
 
@@ -85,7 +98,12 @@ export function cases(ctx: Context, pageSize: number, only: ReadonlySet<string> 
   // import run that got there would see its repeats refused, counted as failures.
   const importBody = (i: number): string => {
     const leaf = ctx.importPool.leaves[i % ctx.importPool.leaves.length]!;
-    return JSON.stringify({ certificateName: `imp-${i}`, privateKey: leaf.keyPem, certificateBody: leaf.certPem, certificateChain: ctx.importPool.chainPem });
+    return JSON.stringify({
+      certificateName: `imp-${i}`,
+      privateKey: leaf.keyPem,
+      certificateBody: leaf.certPem,
+      certificateChain: ctx.importPool.chainPem,
+    });
   };
   const all: Case[] = [
     {
@@ -110,7 +128,8 @@ export function cases(ctx: Context, pageSize: number, only: ReadonlySet<string> 
       next: () => ncp(seeded, 'GET', v2(1)),
       check: (body) => {
         const r = ncpOk(body);
-        if (r.totalCount !== seeded.live) throw new Error(`totalCount ${String(r.totalCount)}, expected ${seeded.live}`);
+        if (r.totalCount !== seeded.live)
+          throw new Error(`totalCount ${String(r.totalCount)}, expected ${seeded.live}`);
         return `totalCount ${String(r.totalCount)}, ${(r.sslCertificateList as unknown[]).length} items`;
       },
     },
@@ -137,7 +156,8 @@ export function cases(ctx: Context, pageSize: number, only: ReadonlySet<string> 
       next: () => ({ path: `${nhnBase}?status=UNEXPIRED`, headers: nhnHeaders }),
       check: (body) => {
         const r = json(body) as { header: { isSuccessful: boolean }; body: { totalCount: number; data: unknown[] } };
-        if (!r.header.isSuccessful || r.body.data.length === 0) throw new Error(`NHN answered ${body.toString('utf8').slice(0, 300)}`);
+        if (!r.header.isSuccessful || r.body.data.length === 0)
+          throw new Error(`NHN answered ${body.toString('utf8').slice(0, 300)}`);
         return `totalCount ${r.body.totalCount}`;
       },
     },
@@ -147,10 +167,14 @@ export function cases(ctx: Context, pageSize: number, only: ReadonlySet<string> 
       kind: 'download',
       method: 'GET',
       shown: `GET /certmanager/v1.3/appkeys/<appKey>/certificates/<random pool name>/files`,
-      next: () => ({ path: `${nhnBase}/${seeded.poolNames[Math.floor(Math.random() * seeded.poolNames.length)]}/files`, headers: nhnHeaders }),
+      next: () => ({
+        path: `${nhnBase}/${seeded.poolNames[Math.floor(Math.random() * seeded.poolNames.length)]}/files`,
+        headers: nhnHeaders,
+      }),
       check: (body, type) => {
         const text = body.toString('utf8');
-        if (!type.startsWith('application/octet-stream') || !text.includes('PRIVATE KEY')) throw new Error(`download answered ${type}: ${text.slice(0, 200)}`);
+        if (!type.startsWith('application/octet-stream') || !text.includes('PRIVATE KEY'))
+          throw new Error(`download answered ${type}: ${text.slice(0, 200)}`);
         return `${body.length} bytes (certificate, chain, key)`;
       },
     },
@@ -163,7 +187,8 @@ export function cases(ctx: Context, pageSize: number, only: ReadonlySet<string> 
       next: () => ncp(seeded, 'GET', '/api/v1/certificate/provisioning'),
       check: (body) => {
         const r = json(body) as { code: string; result: { content: unknown[]; pageable: { totalCount: number } } };
-        if (r.code !== '0000' || r.result.content.length === 0) throw new Error(`Edge answered ${body.toString('utf8').slice(0, 300)}`);
+        if (r.code !== '0000' || r.result.content.length === 0)
+          throw new Error(`Edge answered ${body.toString('utf8').slice(0, 300)}`);
         return `totalCount ${r.result.pageable.totalCount}`;
       },
     },
@@ -183,15 +208,26 @@ export function cases(ctx: Context, pageSize: number, only: ReadonlySet<string> 
   return all.filter((c) => only === null || only.has(c.id));
 }
 
-export async function send(base: string, method: string, wire: Wire): Promise<{ status: number; type: string; body: Buffer }> {
+export async function send(
+  base: string,
+  method: string,
+  wire: Wire,
+): Promise<{ status: number; type: string; body: Buffer }> {
   const response = await fetch(base + wire.path, { method, headers: wire.headers, body: wire.body ?? null });
-  return { status: response.status, type: response.headers.get('content-type') ?? '', body: Buffer.from(await response.arrayBuffer()) };
+  return {
+    status: response.status,
+    type: response.headers.get('content-type') ?? '',
+    body: Buffer.from(await response.arrayBuffer()),
+  };
 }
 
 export async function nhnToken(url: string, seeded: Seeded): Promise<string> {
   const response = await fetch(`${url}/oauth2/token/create`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${seeded.accessKey}:${seeded.secretKey}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: `Basic ${Buffer.from(`${seeded.accessKey}:${seeded.secretKey}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: 'grant_type=client_credentials',
   });
   const body = (await response.json()) as { access_token?: string };

@@ -30,7 +30,10 @@ const payloads = new Map<string, Payload>();
 app.put('/__payload/:id', async (request) => {
   const { id } = request.params as { id: string };
   const input = request.body as { contentType: string; json?: unknown; base64?: string };
-  payloads.set(id, { contentType: input.contentType, body: input.base64 !== undefined ? Buffer.from(input.base64, 'base64') : input.json });
+  payloads.set(id, {
+    contentType: input.contentType,
+    body: input.base64 !== undefined ? Buffer.from(input.base64, 'base64') : input.json,
+  });
   return { ok: true };
 });
 

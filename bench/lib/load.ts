@@ -163,7 +163,9 @@ export function combine(runs: readonly LoadResult[]): LoadResult {
     latencies: all,
     stopped: runs.some((r) => r.stopped),
     cpuSeconds: runs.every((r) => r.cpuSeconds !== null) ? runs.reduce((n, r) => n + r.cpuSeconds!, 0) : null,
-    postgresCpuSeconds: runs.every((r) => r.postgresCpuSeconds !== null) ? runs.reduce((n, r) => n + r.postgresCpuSeconds!, 0) : null,
+    postgresCpuSeconds: runs.every((r) => r.postgresCpuSeconds !== null)
+      ? runs.reduce((n, r) => n + r.postgresCpuSeconds!, 0)
+      : null,
   };
 }
 

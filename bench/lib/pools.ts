@@ -13,7 +13,15 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mintIntermediate, mintLeaf, mintRoot, P256, RSA2048, type Issued, type KeySpec } from '../../test/helpers/pki.ts';
+import {
+  mintIntermediate,
+  mintLeaf,
+  mintRoot,
+  P256,
+  RSA2048,
+  type Issued,
+  type KeySpec,
+} from '../../test/helpers/pki.ts';
 
 export interface PoolLeaf {
   certPem: string;
@@ -28,16 +36,33 @@ export interface Pool {
 
 const DAY = 86_400_000;
 
-async function mintPool(count: number, key: KeySpec, cn: (i: number) => string, progress?: (done: number) => void): Promise<Pool> {
+async function mintPool(
+  count: number,
+  key: KeySpec,
+  cn: (i: number) => string,
+  progress?: (done: number) => void,
+): Promise<Pool> {
   const root = await mintRoot({ key, freshKey: true, cn: 'certkeeper Bench Root', o: 'certkeeper Bench' });
-  const intermediate = await mintIntermediate(root, { key, freshKey: true, cn: 'certkeeper Bench Issuing CA', o: 'certkeeper Bench' });
+  const intermediate = await mintIntermediate(root, {
+    key,
+    freshKey: true,
+    cn: 'certkeeper Bench Issuing CA',
+    o: 'certkeeper Bench',
+  });
   const leaves: PoolLeaf[] = new Array(count);
   const PARALLEL = 16;
   let next = 0;
   let done = 0;
   const one = async (i: number): Promise<void> => {
     const name = cn(i);
-    const leaf: Issued = await mintLeaf(intermediate, { key, freshKey: true, cn: name, sans: { dns: [name, `www.${name}`] }, notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 200 * DAY) });
+    const leaf: Issued = await mintLeaf(intermediate, {
+      key,
+      freshKey: true,
+      cn: name,
+      sans: { dns: [name, `www.${name}`] },
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + 200 * DAY),
+    });
     leaves[i] = { certPem: leaf.pem, keyPem: leaf.keyPem };
     if (++done % 250 === 0) progress?.(done);
   };
@@ -72,9 +97,16 @@ export async function importPool(count: number, log: (line: string) => void): Pr
   } catch {
     // no cache yet, or unreadable: mint
   }
-  log(`import pool: minting ${count} RSA-2048 leaves with distinct keys (about 60 ms a key; cached in ${file} for later runs)…`);
+  log(
+    `import pool: minting ${count} RSA-2048 leaves with distinct keys (about 60 ms a key; cached in ${file} for later runs)…`,
+  );
   const t0 = performance.now();
-  const pool = await mintPool(count, RSA2048, (i) => `import-${i}.bench.example.com`, (done) => log(`  ${done}/${count} (${((performance.now() - t0) / 1000).toFixed(0)} s)`));
+  const pool = await mintPool(
+    count,
+    RSA2048,
+    (i) => `import-${i}.bench.example.com`,
+    (done) => log(`  ${done}/${count} (${((performance.now() - t0) / 1000).toFixed(0)} s)`),
+  );
   await mkdir(dir, { recursive: true });
   const cached: CachedPool = { version: 1, minValidUntil: Date.now() + 199 * DAY, ...pool };
   await writeFile(`${file}.tmp`, JSON.stringify(cached), { mode: 0o600 });

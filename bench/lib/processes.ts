@@ -41,7 +41,11 @@ process.on('exit', () => {
 
 async function start(options: StartOptions): Promise<Child> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...options.args], { cwd: ROOT, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...options.args], {
+    cwd: ROOT,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -60,7 +64,9 @@ async function start(options: StartOptions): Promise<Child> {
       const m = LISTENING.exec(stdout);
       if (m) resolve(m[1]!);
     });
-    void exited.then((code) => reject(new Error(`${options.label} exited (${code}) before listening:\n${stdout}\n${stderr}`)));
+    void exited.then((code) =>
+      reject(new Error(`${options.label} exited (${code}) before listening:\n${stdout}\n${stderr}`)),
+    );
   });
   const listeningMs = performance.now() - t0;
   let readyMs = 0;
@@ -97,7 +103,8 @@ async function start(options: StartOptions): Promise<Child> {
 /** Environment for a child: the parent's, minus certkeeper's own settings, plus `set`. */
 function childEnv(set: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CERTKEEPER_') && k !== 'DATABASE_URL') env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('CERTKEEPER_') && k !== 'DATABASE_URL') env[k] = v;
   return { ...env, ...set };
 }
 
@@ -117,7 +124,8 @@ export interface ServerSettings {
 export const START_NODE_FLAGS: readonly string[] = await (async () => {
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
   const m = /^node((?:\s+--\S+)*)\s+bin\/certkeeper\.js serve$/.exec(pkg.scripts.start);
-  if (!m) throw new Error(`package.json scripts.start is not "node [--flags] bin/certkeeper.js serve": ${pkg.scripts.start}`);
+  if (!m)
+    throw new Error(`package.json scripts.start is not "node [--flags] bin/certkeeper.js serve": ${pkg.scripts.start}`);
   return m[1]!.trim().split(/\s+/).filter(Boolean);
 })();
 
@@ -140,7 +148,13 @@ export function startCertkeeper(settings: ServerSettings): Promise<Child> {
 }
 
 export function startCeiling(logLevel: string): Promise<Child> {
-  return start({ label: 'ceiling', args: ['bench/lib/ceiling-server.ts'], readyz: false, nodeFlags: [...START_NODE_FLAGS], env: childEnv({ CERTKEEPER_LOG_LEVEL: logLevel }) });
+  return start({
+    label: 'ceiling',
+    args: ['bench/lib/ceiling-server.ts'],
+    readyz: false,
+    nodeFlags: [...START_NODE_FLAGS],
+    env: childEnv({ CERTKEEPER_LOG_LEVEL: logLevel }),
+  });
 }
 
 /** VmRSS of a process in bytes, or null when it is gone. */

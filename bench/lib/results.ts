@@ -83,7 +83,17 @@ export interface StoreResults {
   storeVersion: string;
   machine: Machine;
   command: string;
-  settings: { connections: number; seconds: number; rounds: number; warmupSeconds: number; pageSize: number; imports: number; importWarmup: number; poolSize: number; logLevel: string };
+  settings: {
+    connections: number;
+    seconds: number;
+    rounds: number;
+    warmupSeconds: number;
+    pageSize: number;
+    imports: number;
+    importWarmup: number;
+    poolSize: number;
+    logLevel: string;
+  };
   scales: ScaleResult[];
   targets: TargetCheck[];
 }
@@ -110,29 +120,67 @@ const us = (x: number | null | undefined): string => (x === null || x === undefi
 /** Targets of the issue, checked on the largest scale run (the million when it ran) and, for drift, against 10,000. */
 export function checkTargets(results: Pick<StoreResults, 'store' | 'scales'>): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const top = results.scales.reduce<ScaleResult | undefined>((a, s) => (a === undefined || s.scale > a.scale ? s : a), undefined);
+  const top = results.scales.reduce<ScaleResult | undefined>(
+    (a, s) => (a === undefined || s.scale > a.scale ? s : a),
+    undefined,
+  );
   if (!top) return checks;
   const base = results.scales.find((s) => s.scale === 10_000);
   const listTarget = LIST_RATIO_TARGET[results.store];
   for (const c of top.cases) {
     if (c.kind === 'list') {
-      checks.push({ target: `${c.label}: ≥ ${pct(listTarget)} of the ceiling`, scale: top.scale, value: pct(c.ratio), met: c.ratio >= listTarget });
-      checks.push({ target: `${c.label}: p99 ≤ ${P99_TARGET_MS} ms`, scale: top.scale, value: `${ms(c.endpoint.p99Ms)} ms`, met: c.endpoint.p99Ms <= P99_TARGET_MS });
+      checks.push({
+        target: `${c.label}: ≥ ${pct(listTarget)} of the ceiling`,
+        scale: top.scale,
+        value: pct(c.ratio),
+        met: c.ratio >= listTarget,
+      });
+      checks.push({
+        target: `${c.label}: p99 ≤ ${P99_TARGET_MS} ms`,
+        scale: top.scale,
+        value: `${ms(c.endpoint.p99Ms)} ms`,
+        met: c.endpoint.p99Ms <= P99_TARGET_MS,
+      });
       const b = base?.cases.find((x) => x.id === c.id);
       if (b && base !== top) {
         const drift = b.ratio / c.ratio;
         const raw = b.endpoint.rps / c.endpoint.rps;
-        checks.push({ target: `${c.label}: at ${int(top.scale)} within ${SCALE_DRIFT_TARGET}× of 10,000 (ceiling-normalised)`, scale: top.scale, value: `${drift.toFixed(2)}× (raw req/s ${raw.toFixed(2)}×)`, met: drift <= SCALE_DRIFT_TARGET });
+        checks.push({
+          target: `${c.label}: at ${int(top.scale)} within ${SCALE_DRIFT_TARGET}× of 10,000 (ceiling-normalised)`,
+          scale: top.scale,
+          value: `${drift.toFixed(2)}× (raw req/s ${raw.toFixed(2)}×)`,
+          met: drift <= SCALE_DRIFT_TARGET,
+        });
       }
     } else if (c.kind === 'download') {
-      checks.push({ target: `${c.label}: ≥ ${pct(DOWNLOAD_RATIO_TARGET)} of the ceiling`, scale: top.scale, value: pct(c.ratio), met: c.ratio >= DOWNLOAD_RATIO_TARGET });
+      checks.push({
+        target: `${c.label}: ≥ ${pct(DOWNLOAD_RATIO_TARGET)} of the ceiling`,
+        scale: top.scale,
+        value: pct(c.ratio),
+        met: c.ratio >= DOWNLOAD_RATIO_TARGET,
+      });
     } else {
-      checks.push({ target: `${c.label}: ≥ ${IMPORT_RPS_TARGET} RSA-2048 certificates with chains per second`, scale: top.scale, value: `${rate(c.endpoint.rps)}/s`, met: c.endpoint.rps >= IMPORT_RPS_TARGET });
+      checks.push({
+        target: `${c.label}: ≥ ${IMPORT_RPS_TARGET} RSA-2048 certificates with chains per second`,
+        scale: top.scale,
+        value: `${rate(c.endpoint.rps)}/s`,
+        met: c.endpoint.rps >= IMPORT_RPS_TARGET,
+      });
     }
   }
   const rss = top.rss.maxServingBytes;
-  checks.push({ target: 'RSS while serving < 300 MB', scale: top.scale, value: mb(rss), met: rss !== null && rss < RSS_TARGET_BYTES });
-  checks.push({ target: 'start-up to /readyz < 1 s (median of starts)', scale: top.scale, value: `${int(top.startup.medianReadyMs)} ms (${top.startup.readyMs.map(int).join(', ')})`, met: top.startup.medianReadyMs < STARTUP_TARGET_MS });
+  checks.push({
+    target: 'RSS while serving < 300 MB',
+    scale: top.scale,
+    value: mb(rss),
+    met: rss !== null && rss < RSS_TARGET_BYTES,
+  });
+  checks.push({
+    target: 'start-up to /readyz < 1 s (median of starts)',
+    scale: top.scale,
+    value: `${int(top.startup.medianReadyMs)} ms (${top.startup.readyMs.map(int).join(', ')})`,
+    met: top.startup.medianReadyMs < STARTUP_TARGET_MS,
+  });
   return checks;
 }
 
@@ -144,7 +192,9 @@ export async function writeResults(results: StoreResults): Promise<string> {
 
 /** The newest result file of each store. */
 async function latestResults(): Promise<StoreResults[]> {
-  const files = (await readdir(RESULTS_DIR).catch(() => [] as string[])).filter((f) => /^\d{4}-\d{2}-\d{2}-(sqlite|postgres)\.json$/.test(f)).sort();
+  const files = (await readdir(RESULTS_DIR).catch(() => [] as string[]))
+    .filter((f) => /^\d{4}-\d{2}-\d{2}-(sqlite|postgres)\.json$/.test(f))
+    .sort();
   const newest = new Map<string, string>();
   for (const f of files) newest.set(f.replace(/^\d{4}-\d{2}-\d{2}-|\.json$/g, ''), f);
   const out: StoreResults[] = [];
@@ -160,26 +210,37 @@ function storeSection(r: StoreResults): string {
   const label = r.store === 'sqlite' ? 'SQLite' : 'PostgreSQL';
   lines.push(`### ${label} (${r.storeVersion}), ${r.date}`);
   lines.push('');
-  lines.push(`Machine: ${r.machine.nproc} CPUs (${r.machine.cpu}), ${(r.machine.memoryBytes / 2 ** 30).toFixed(1)} GiB RAM, Node ${r.machine.node}, ${r.machine.os}. ` +
-    `Command: \`${r.command}\`. autocannon, ${r.settings.connections} connections, ${r.settings.seconds} s per run after ${r.settings.warmupSeconds} s of warm-up; server log level \`${r.settings.logLevel}\`. ` +
-    `Result file: \`bench/results/${r.date}-${r.store}.json\`.`);
+  lines.push(
+    `Machine: ${r.machine.nproc} CPUs (${r.machine.cpu}), ${(r.machine.memoryBytes / 2 ** 30).toFixed(1)} GiB RAM, Node ${r.machine.node}, ${r.machine.os}. ` +
+      `Command: \`${r.command}\`. autocannon, ${r.settings.connections} connections, ${r.settings.seconds} s per run after ${r.settings.warmupSeconds} s of warm-up; server log level \`${r.settings.logLevel}\`. ` +
+      `Result file: \`bench/results/${r.date}-${r.store}.json\`.`,
+  );
   lines.push('');
   const pgCol = r.store === 'postgres';
-  lines.push(`| certificates | endpoint | req/s | p50 ms | p99 ms | ceiling req/s | ratio | server CPU µs/req${pgCol ? ' (+ PostgreSQL)' : ''} | ceiling CPU µs/req | response bytes | server RSS |`);
+  lines.push(
+    `| certificates | endpoint | req/s | p50 ms | p99 ms | ceiling req/s | ratio | server CPU µs/req${pgCol ? ' (+ PostgreSQL)' : ''} | ceiling CPU µs/req | response bytes | server RSS |`,
+  );
   lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of r.scales) {
     for (const c of s.cases) {
-      const bad = c.endpoint.non2xx + c.endpoint.errors > 0 ? ` (${c.endpoint.non2xx} non-2xx, ${c.endpoint.errors} errors)` : '';
+      const bad =
+        c.endpoint.non2xx + c.endpoint.errors > 0 ? ` (${c.endpoint.non2xx} non-2xx, ${c.endpoint.errors} errors)` : '';
       const cpu = `${us(c.endpoint.cpuUsPerRequest)}${pgCol ? ` (+ ${us(c.endpoint.postgresCpuUsPerRequest)})` : ''}`;
-      lines.push(`| ${int(s.scale)} | ${c.label}${bad}${c.note ? ` (${c.note})` : ''} | ${rate(c.endpoint.rps)} | ${ms(c.endpoint.p50Ms)} | ${ms(c.endpoint.p99Ms)} | ${int(c.ceiling.rps)} | ${pct(c.ratio)} | ${cpu} | ${us(c.ceiling.cpuUsPerRequest)} | ${int(c.responseBytes)} | ${mb(c.rssMaxBytes)} |`);
+      lines.push(
+        `| ${int(s.scale)} | ${c.label}${bad}${c.note ? ` (${c.note})` : ''} | ${rate(c.endpoint.rps)} | ${ms(c.endpoint.p50Ms)} | ${ms(c.endpoint.p99Ms)} | ${int(c.ceiling.rps)} | ${pct(c.ratio)} | ${cpu} | ${us(c.ceiling.cpuUsPerRequest)} | ${int(c.responseBytes)} | ${mb(c.rssMaxBytes)} |`,
+      );
     }
   }
   lines.push('');
-  lines.push('| certificates | seeding (pool import + bulk + counters + slots) | database size | start-up to /readyz (median; all) | RSS idle / max serving | GET /metrics |');
+  lines.push(
+    '| certificates | seeding (pool import + bulk + counters + slots) | database size | start-up to /readyz (median; all) | RSS idle / max serving | GET /metrics |',
+  );
   lines.push('|---:|---|---:|---|---|---:|');
   for (const s of r.scales) {
     const t = s.seed.timings;
-    lines.push(`| ${int(s.scale)} | ${t.totalS.toFixed(0)} s (${t.poolImportS.toFixed(1)} + ${t.bulkS.toFixed(1)} + ${t.countersS.toFixed(1)} + ${t.slotsS.toFixed(1)}${t.vacuumS > 0.01 ? ` + vacuum ${t.vacuumS.toFixed(1)}` : ''}) | ${mb(s.seed.dbBytes)} | ${int(s.startup.medianReadyMs)} ms; ${s.startup.readyMs.map(int).join(', ')} | ${mb(s.rss.idleBytes)} / ${mb(s.rss.maxServingBytes)} | ${ms(s.metricsScrapeMs)} ms |`);
+    lines.push(
+      `| ${int(s.scale)} | ${t.totalS.toFixed(0)} s (${t.poolImportS.toFixed(1)} + ${t.bulkS.toFixed(1)} + ${t.countersS.toFixed(1)} + ${t.slotsS.toFixed(1)}${t.vacuumS > 0.01 ? ` + vacuum ${t.vacuumS.toFixed(1)}` : ''}) | ${mb(s.seed.dbBytes)} | ${int(s.startup.medianReadyMs)} ms; ${s.startup.readyMs.map(int).join(', ')} | ${mb(s.rss.idleBytes)} / ${mb(s.rss.maxServingBytes)} | ${ms(s.metricsScrapeMs)} ms |`,
+    );
   }
   lines.push('');
   lines.push('| target | at | measured | met |');
@@ -192,10 +253,20 @@ function storeSection(r: StoreResults): string {
 /** Rewrites the generated part of BENCHMARKS.md (creating the markers at the end if missing). */
 export async function updateBenchmarksMd(file: string): Promise<void> {
   const all = await latestResults();
-  const generated = [BEGIN, '', '<!-- Generated by `npm run bench` (bench/lib/results.ts) from the newest bench/results/*.json of each store; edits here are overwritten. -->', '', ...all.map(storeSection), END].join('\n');
+  const generated = [
+    BEGIN,
+    '',
+    '<!-- Generated by `npm run bench` (bench/lib/results.ts) from the newest bench/results/*.json of each store; edits here are overwritten. -->',
+    '',
+    ...all.map(storeSection),
+    END,
+  ].join('\n');
   const current = await readFile(file, 'utf8').catch(() => '# Benchmarks\n');
   const begin = current.indexOf(BEGIN);
   const end = current.indexOf(END);
-  const next = begin !== -1 && end > begin ? current.slice(0, begin) + generated + current.slice(end + END.length) : `${current.trimEnd()}\n\n${generated}\n`;
+  const next =
+    begin !== -1 && end > begin
+      ? current.slice(0, begin) + generated + current.slice(end + END.length)
+      : `${current.trimEnd()}\n\n${generated}\n`;
   await writeFile(file, next);
 }

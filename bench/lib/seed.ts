@@ -48,7 +48,10 @@ const DELETED_EVERY = 50;
 const DELETED_AT = 7;
 const SLOTS = 1000;
 
-export const PG_ADMIN_URL = process.env.CERTKEEPER_BENCH_PG_URL ?? process.env.CERTKEEPER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const PG_ADMIN_URL =
+  process.env.CERTKEEPER_BENCH_PG_URL ??
+  process.env.CERTKEEPER_TEST_PG_URL ??
+  'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface Location {
   store: 'sqlite' | 'postgres';
@@ -83,7 +86,11 @@ export async function freshLocation(store: 'sqlite' | 'postgres'): Promise<Locat
       cleanup: () => rm(dataDir, { recursive: true, force: true }),
       async size() {
         let total = 0;
-        for (const f of ['certkeeper.db', 'certkeeper.db-wal']) total += await stat(join(dataDir, f)).then((s) => s.size, () => 0);
+        for (const f of ['certkeeper.db', 'certkeeper.db-wal'])
+          total += await stat(join(dataDir, f)).then(
+            (s) => s.size,
+            () => 0,
+          );
         return total;
       },
     };
@@ -101,7 +108,10 @@ export async function freshLocation(store: 'sqlite' | 'postgres'): Promise<Locat
       await withAdmin((c) => c.query(`drop database if exists "${name}" with (force)`));
       await rm(dataDir, { recursive: true, force: true });
     },
-    size: () => withAdmin(async (c) => Number((await c.query<{ n: string }>(`select pg_database_size('${name}') as n`)).rows[0]!.n)),
+    size: () =>
+      withAdmin(async (c) =>
+        Number((await c.query<{ n: string }>(`select pg_database_size('${name}') as n`)).rows[0]!.n),
+      ),
   };
 }
 
@@ -125,10 +135,20 @@ const isDeletedCopy = (i: number): boolean => i % DELETED_EVERY === DELETED_AT;
 
 const secondsSince = (t: number): number => (performance.now() - t) / 1000;
 
-export async function seedStore(where: Location, pool: Pool, scale: number, log: (line: string) => void): Promise<Seeded> {
+export async function seedStore(
+  where: Location,
+  pool: Pool,
+  scale: number,
+  log: (line: string) => void,
+): Promise<Seeded> {
   const tAll = performance.now();
   const poolSize = Math.min(pool.leaves.length, scale);
-  const env: NodeJS.ProcessEnv = { CERTKEEPER_DATA_DIR: where.dataDir, CERTKEEPER_MASTER_KEY: where.masterKey, CERTKEEPER_LOG_LEVEL: 'warn', ...(where.databaseUrl ? { DATABASE_URL: where.databaseUrl } : {}) };
+  const env: NodeJS.ProcessEnv = {
+    CERTKEEPER_DATA_DIR: where.dataDir,
+    CERTKEEPER_MASTER_KEY: where.masterKey,
+    CERTKEEPER_LOG_LEVEL: 'warn',
+    ...(where.databaseUrl ? { DATABASE_URL: where.databaseUrl } : {}),
+  };
 
   // 1. Real code paths: tenants, credential, the pool.
   let t = performance.now();
@@ -151,7 +171,11 @@ export async function seedStore(where: Location, pool: Pool, scale: number, log:
     const options = { origin: 'cli' as const, policy: { requireKey: true, allowEd25519: false, nameRule: null } };
     for (let i = 0; i < poolSize; i++) {
       const leaf = pool.leaves[i]!;
-      await app.core.certificates.import(actor, { name: `pool-${i}`, certificate: leaf.certPem, privateKey: leaf.keyPem, chain: pool.chainPem }, options);
+      await app.core.certificates.import(
+        actor,
+        { name: `pool-${i}`, certificate: leaf.certPem, privateKey: leaf.keyPem, chain: pool.chainPem },
+        options,
+      );
     }
   } finally {
     await app.close();
@@ -159,17 +183,32 @@ export async function seedStore(where: Location, pool: Pool, scale: number, log:
   const poolImportS = secondsSince(t);
   log(`  pool: ${poolSize} certificates imported through core in ${poolImportS.toFixed(1)} s`);
 
-  const { db, dialect } = await connect(where.databaseUrl ? { dataDir: where.dataDir, databaseUrl: where.databaseUrl } : { dataDir: where.dataDir });
+  const { db, dialect } = await connect(
+    where.databaseUrl ? { dataDir: where.dataDir, databaseUrl: where.databaseUrl } : { dataDir: where.dataDir },
+  );
   try {
     // 2. Bulk copies.
     t = performance.now();
-    const templates = await db.selectFrom('certificates').selectAll().where('tenant_id', '=', benchId).orderBy('certificate_no').execute();
-    const counts = await bulkInsert(db, dialect, templates, [
-      { id: benchId, prefix: 'cert', from: poolSize, to: scale },
-      { id: otherId, prefix: 'other', from: 0, to: Math.floor(scale / 10) },
-    ], log);
+    const templates = await db
+      .selectFrom('certificates')
+      .selectAll()
+      .where('tenant_id', '=', benchId)
+      .orderBy('certificate_no')
+      .execute();
+    const counts = await bulkInsert(
+      db,
+      dialect,
+      templates,
+      [
+        { id: benchId, prefix: 'cert', from: poolSize, to: scale },
+        { id: otherId, prefix: 'other', from: 0, to: Math.floor(scale / 10) },
+      ],
+      log,
+    );
     const bulkS = secondsSince(t);
-    log(`  bulk: ${counts.inserted} rows inserted in ${bulkS.toFixed(1)} s (${Math.round(counts.inserted / bulkS)} rows/s)`);
+    log(
+      `  bulk: ${counts.inserted} rows inserted in ${bulkS.toFixed(1)} s (${Math.round(counts.inserted / bulkS)} rows/s)`,
+    );
 
     // 3. Counters, rebuilt by the migration's backfill.
     t = performance.now();
@@ -192,10 +231,26 @@ export async function seedStore(where: Location, pool: Pool, scale: number, log:
     const vacuumS = secondsSince(t);
 
     // Check: the counters agree with the rows.
-    const naive = Number((await sql<{ n: unknown }>`select count(*) as n from certificates where tenant_id = ${benchId} and deleted_at is null`.execute(db)).rows[0]!.n);
-    const counter = Number((await db.selectFrom('certificate_counts').select('live').where('tenant_id', '=', benchId).executeTakeFirstOrThrow()).live);
+    const naive = Number(
+      (
+        await sql<{
+          n: unknown;
+        }>`select count(*) as n from certificates where tenant_id = ${benchId} and deleted_at is null`.execute(db)
+      ).rows[0]!.n,
+    );
+    const counter = Number(
+      (
+        await db
+          .selectFrom('certificate_counts')
+          .select('live')
+          .where('tenant_id', '=', benchId)
+          .executeTakeFirstOrThrow()
+      ).live,
+    );
     if (naive !== counter) throw new Error(`counters disagree with the rows: ${counter} vs ${naive}`);
-    log(`  counters rebuilt in ${countersS.toFixed(1)} s (live ${naive}); ${slots} edge slots in ${slotsS.toFixed(1)} s${vacuumS > 0.01 ? `; VACUUM ANALYZE ${vacuumS.toFixed(1)} s` : ''}`);
+    log(
+      `  counters rebuilt in ${countersS.toFixed(1)} s (live ${naive}); ${slots} edge slots in ${slotsS.toFixed(1)} s${vacuumS > 0.01 ? `; VACUUM ANALYZE ${vacuumS.toFixed(1)} s` : ''}`,
+    );
 
     const benchCopies = scale - poolSize;
     const liveName = (r: number): string => {
@@ -228,7 +283,13 @@ interface BulkTenant {
   to: number;
 }
 
-async function bulkInsert(db: Kysely<Database>, dialect: StoreDialect, templates: ReadonlyArray<Selectable<CertificateRow>>, tenants: BulkTenant[], log: (line: string) => void): Promise<{ inserted: number; deleted: number }> {
+async function bulkInsert(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  templates: ReadonlyArray<Selectable<CertificateRow>>,
+  tenants: BulkTenant[],
+  log: (line: string) => void,
+): Promise<{ inserted: number; deleted: number }> {
   const now = Date.now();
   const parsed = templates.map((row) => ({ row, facts: JSON.parse(row.facts) as Record<string, unknown> }));
   const total = tenants.reduce((n, c) => n + Math.max(0, c.to - c.from), 0);
@@ -241,7 +302,8 @@ async function bulkInsert(db: Kysely<Database>, dialect: StoreDialect, templates
   const copy = (c: BulkTenant, i: number): Insertable<CertificateRow> => {
     const { row, facts } = parsed[i % parsed.length]!;
     // Deterministic spread (a multiplicative hash of the number), a third in the past.
-    const notAfter = now - 200 * DAY + Math.floor((((i * 2654435761) >>> 0) / 4294967296) * 600 * DAY) + (c.id % 7) * 1000;
+    const notAfter =
+      now - 200 * DAY + Math.floor((((i * 2654435761) >>> 0) / 4294967296) * 600 * DAY) + (c.id % 7) * 1000;
     const notBefore = notAfter - 397 * DAY;
     const fingerprint = createHash('sha256').update(`cert:${c.id}:${i}`).digest('hex');
     const spki = createHash('sha256').update(`spki:${c.id}:${i}`).digest('hex');
@@ -262,7 +324,13 @@ async function bulkInsert(db: Kysely<Database>, dialect: StoreDialect, templates
       not_after: notAfter,
       fingerprint_sha256: fingerprint,
       spki_sha256: spki,
-      facts: JSON.stringify({ ...facts, notBefore: new Date(notBefore).toISOString(), notAfter: new Date(notAfter).toISOString(), fingerprintSha256: fingerprint, publicKeyFingerprintSha256: spki }),
+      facts: JSON.stringify({
+        ...facts,
+        notBefore: new Date(notBefore).toISOString(),
+        notAfter: new Date(notAfter).toISOString(),
+        fingerprintSha256: fingerprint,
+        publicKeyFingerprintSha256: spki,
+      }),
       certificate_pem: row.certificate_pem,
       chain_pems: row.chain_pems,
       file_name: null,
@@ -297,7 +365,11 @@ async function bulkInsert(db: Kysely<Database>, dialect: StoreDialect, templates
   return { inserted, deleted };
 }
 
-async function seedSlots(base: Kysely<Database>, tenantId: number, certificates: ReadonlyArray<Selectable<CertificateRow>>): Promise<number> {
+async function seedSlots(
+  base: Kysely<Database>,
+  tenantId: number,
+  certificates: ReadonlyArray<Selectable<CertificateRow>>,
+): Promise<number> {
   const db = base.withTables<SlotTables>();
   const now = Date.now();
   const BATCH = 200;
@@ -331,7 +403,15 @@ async function seedSlots(base: Kysely<Database>, tenantId: number, certificates:
       .execute();
     await db
       .insertInto('edge_slot_items')
-      .values(part.map((cert, j) => ({ slot_id: Number(slots[j]!.slot_id), tenant_id: tenantId, region: 'KR_JP', certificate_no: Number(cert.certificate_no), deployed_fingerprint: cert.fingerprint_sha256 })))
+      .values(
+        part.map((cert, j) => ({
+          slot_id: Number(slots[j]!.slot_id),
+          tenant_id: tenantId,
+          region: 'KR_JP',
+          certificate_no: Number(cert.certificate_no),
+          deployed_fingerprint: cert.fingerprint_sha256,
+        })),
+      )
       .execute();
   }
   // Bulk inserts bypass the repository, which keeps the count with each slot write.

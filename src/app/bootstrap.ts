@@ -17,7 +17,11 @@ export interface BootstrapResult {
 export async function bootstrapIfEmpty(core: Core, dataDir: string): Promise<BootstrapResult> {
   if ((await core.tenants.list()).length > 0) return { credentialsFile: null };
   const tenant = await core.tenants.create('default');
-  const { credential, secretKey } = await core.credentials.createForTenant(tenant.id, 'ADMIN', 'created on first start');
+  const { credential, secretKey } = await core.credentials.createForTenant(
+    tenant.id,
+    'ADMIN',
+    'created on first start',
+  );
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const content = {
     tenant: tenant.name,

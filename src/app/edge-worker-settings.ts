@@ -22,7 +22,9 @@ function integer(env: NodeJS.ProcessEnv, name: string, min: number, max: number,
   const text = env[name];
   if (text === undefined || text === '') return fallback;
   if (!/^[0-9]{1,9}$/.test(text) || Number(text) < min || Number(text) > max) {
-    const error = new Error(`${name} must be an integer from ${min} to ${max}; got ${JSON.stringify(text.slice(0, 40))}.`);
+    const error = new Error(
+      `${name} must be an integer from ${min} to ${max}; got ${JSON.stringify(text.slice(0, 40))}.`,
+    );
     error.name = 'ConfigError';
     throw error;
   }

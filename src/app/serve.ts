@@ -19,7 +19,11 @@ export interface ServeOptions {
   edgeWorker?: EdgeWorkerSettings;
 }
 
-export async function serve(config: Config, io: { stdout: { write(text: string): unknown } }, options: ServeOptions = {}): Promise<void> {
+export async function serve(
+  config: Config,
+  io: { stdout: { write(text: string): unknown } },
+  options: ServeOptions = {},
+): Promise<void> {
   const app = await openApp(config);
   let worker: ProvisioningWorker | null = null;
   try {
@@ -51,7 +55,9 @@ export async function serve(config: Config, io: { stdout: { write(text: string):
     }
     if (credentialsFile) {
       // The path only: the secret stays in the 0600 file.
-      io.stdout.write(`First start: tenant 'default' and an ADMIN credential were created. They are in ${credentialsFile}\n`);
+      io.stdout.write(
+        `First start: tenant 'default' and an ADMIN credential were created. They are in ${credentialsFile}\n`,
+      );
     }
   } catch (error) {
     await worker?.stop();

@@ -23,7 +23,13 @@
  */
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
-export const NCP_AUTH_FAILURES = ['missing_headers', 'malformed_timestamp', 'stale_timestamp', 'unknown_access_key', 'bad_signature'] as const;
+export const NCP_AUTH_FAILURES = [
+  'missing_headers',
+  'malformed_timestamp',
+  'stale_timestamp',
+  'unknown_access_key',
+  'bad_signature',
+] as const;
 
 export type NcpAuthFailure = (typeof NCP_AUTH_FAILURES)[number];
 
@@ -82,7 +88,8 @@ export function ncpSignature(input: NcpSignatureInput): string {
 /** Request headers as Node gives them (`req.headers`, or `req.headersDistinct`). */
 export type NcpRequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
 
-export type NcpAuthHeadersResult = { ok: true; timestamp: string; accessKey: string; signature: string } | { ok: false; failure: NcpAuthFailure };
+export type NcpAuthHeadersResult =
+  { ok: true; timestamp: string; accessKey: string; signature: string } | { ok: false; failure: NcpAuthFailure };
 
 type HeaderRead = { kind: 'absent' } | { kind: 'value'; value: string } | { kind: 'unusable' };
 
@@ -109,7 +116,8 @@ function readHeader(headers: NcpRequestHeaders, name: string): HeaderRead {
   else if (found.length === 1 && typeof found[0] === 'string') value = found[0];
   else if (found.length === 0) return { kind: 'absent' };
   else return { kind: 'unusable' };
-  if (value.length === 0 || value.length > NCP_MAX_AUTH_HEADER_LENGTH || value.includes(',')) return { kind: 'unusable' };
+  if (value.length === 0 || value.length > NCP_MAX_AUTH_HEADER_LENGTH || value.includes(','))
+    return { kind: 'unusable' };
   return { kind: 'value', value };
 }
 
@@ -123,7 +131,8 @@ export function readNcpAuthHeaders(headers: NcpRequestHeaders): NcpAuthHeadersRe
   const accessKey = readHeader(headers, NCP_ACCESS_KEY_HEADER);
   let signature = readHeader(headers, NCP_SIGNATURE_V2_HEADER);
   if (signature.kind === 'absent') signature = readHeader(headers, NCP_SIGNATURE_V1_HEADER);
-  if (timestamp.kind !== 'value' || accessKey.kind !== 'value' || signature.kind !== 'value') return { ok: false, failure: 'missing_headers' };
+  if (timestamp.kind !== 'value' || accessKey.kind !== 'value' || signature.kind !== 'value')
+    return { ok: false, failure: 'missing_headers' };
   return { ok: true, timestamp: timestamp.value, accessKey: accessKey.value, signature: signature.value };
 }
 
@@ -204,7 +213,13 @@ export async function verifyNcpRequest(input: NcpVerifyInput): Promise<NcpVerify
   }
   let matched = false;
   for (const uri of ncpSignedUriCandidates(input.rawUrl)) {
-    const expected = signatureBytes({ method: input.method, uri, timestamp: auth.timestamp, accessKey: auth.accessKey, secretKey });
+    const expected = signatureBytes({
+      method: input.method,
+      uri,
+      timestamp: auth.timestamp,
+      accessKey: auth.accessKey,
+      secretKey,
+    });
     // Every candidate is compared (no early exit), each in constant time on 32-byte buffers.
     if (timingSafeEqual(expected, provided)) matched = true;
   }

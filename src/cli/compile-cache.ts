@@ -21,7 +21,15 @@
 import { enableCompileCache, flushCompileCache } from 'node:module';
 import { join } from 'node:path';
 
-export const COMPILE_CACHE_DIR = join(import.meta.dirname, '..', '..', 'node_modules', '.cache', 'certkeeper', 'compile');
+export const COMPILE_CACHE_DIR = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'node_modules',
+  '.cache',
+  'certkeeper',
+  'compile',
+);
 
 /** Turns the cache on for every module loaded after this call. Returns Node's status (for tests). */
 export function startCompileCache(directory: string = COMPILE_CACHE_DIR): number | null {

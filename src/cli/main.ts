@@ -13,6 +13,10 @@ import { saveCompileCache, startCompileCache } from './compile-cache.ts';
 
 startCompileCache();
 const { run } = await import('./run.ts');
-process.exitCode = await run(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr });
+process.exitCode = await run(process.argv.slice(2), {
+  env: process.env,
+  stdout: process.stdout,
+  stderr: process.stderr,
+});
 // `serve` resolves once listening and keeps running: persist the cache now, not only at exit.
 saveCompileCache();

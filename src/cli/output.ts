@@ -6,13 +6,21 @@ export function table(rows: Row[], columns: string[]): string {
   if (rows.length === 0) return '(none)\n';
   const cells = rows.map((row) => columns.map((c) => formatCell(row[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] as string).length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] as number)).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n') + '\n';
 }
 
 export function keyValues(row: Row): string {
   const width = Math.max(...Object.keys(row).map((k) => k.length));
-  return Object.entries(row).map(([k, v]) => `${k.padEnd(width)}  ${formatCell(v)}`).join('\n') + '\n';
+  return (
+    Object.entries(row)
+      .map(([k, v]) => `${k.padEnd(width)}  ${formatCell(v)}`)
+      .join('\n') + '\n'
+  );
 }
 
 function formatCell(value: Row[string]): string {

@@ -128,7 +128,14 @@ function describeError(error: unknown): string {
 
 type Out = (value: unknown, human: string) => void;
 
-async function dispatch(app: App, group: string, verb: string | undefined, args: string[], flags: Flags, out: Out): Promise<void> {
+async function dispatch(
+  app: App,
+  group: string,
+  verb: string | undefined,
+  args: string[],
+  flags: Flags,
+  out: Out,
+): Promise<void> {
   const { core } = app;
   const command = `${group} ${verb ?? ''}`.trim();
   switch (command) {
@@ -152,13 +159,20 @@ async function dispatch(app: App, group: string, verb: string | undefined, args:
       const state = required(args[1], 'tenant appkey-auth NAME on|off');
       if (state !== 'on' && state !== 'off') throw new UsageError('tenant appkey-auth takes "on" or "off"');
       const tenant = await core.tenants.setAppKeyAuth(name, state === 'on');
-      out({ ...presentTenant(tenant), appKeyAuth: tenant.appKeyAuthEnabled }, `appKey-only access for '${tenant.name}' is ${state}.\n`);
+      out(
+        { ...presentTenant(tenant), appKeyAuth: tenant.appKeyAuthEnabled },
+        `appKey-only access for '${tenant.name}' is ${state}.\n`,
+      );
       return;
     }
     case 'credential create': {
       const tenant = await core.tenants.get(flags.tenant ?? 'default');
       const role = parseRole(flags.role);
-      const { credential, secretKey } = await core.credentials.createForTenant(tenant.id, role, flags.description ?? '');
+      const { credential, secretKey } = await core.credentials.createForTenant(
+        tenant.id,
+        role,
+        flags.description ?? '',
+      );
       const result = { accessKey: credential.accessKey, secretKey, role: credential.role, tenant: tenant.name };
       out(result, `${keyValues(result)}The secret key is shown only now. Store it safely.\n`);
       return;
@@ -166,7 +180,9 @@ async function dispatch(app: App, group: string, verb: string | undefined, args:
     case 'credential list': {
       const tenants = new Map((await core.tenants.list()).map((t) => [t.id, t.name]));
       const tenantId = flags.tenant ? (await core.tenants.get(flags.tenant)).id : undefined;
-      const rows = (await core.credentials.list(null, tenantId)).map((c) => presentCredential(c, tenants.get(c.tenantId) ?? '?'));
+      const rows = (await core.credentials.list(null, tenantId)).map((c) =>
+        presentCredential(c, tenants.get(c.tenantId) ?? '?'),
+      );
       out(rows, table(rows, ['accessKey', 'role', 'tenant', 'createdAt', 'revokedAt', 'description']));
       return;
     }
@@ -208,7 +224,10 @@ async function dispatch(app: App, group: string, verb: string | undefined, args:
       });
       const now = core.clock.now();
       const rows = result.items.map((c) => presentCertificate(c, now));
-      out({ total: result.total, page, pageSize, items: rows }, `${table(rows, ['certificateNo', 'name', 'commonName', 'status', 'notAfter', 'caName'])}${result.total} certificate(s) in all.\n`);
+      out(
+        { total: result.total, page, pageSize, items: rows },
+        `${table(rows, ['certificateNo', 'name', 'commonName', 'status', 'notAfter', 'caName'])}${result.total} certificate(s) in all.\n`,
+      );
       return;
     }
     case 'cert show': {
@@ -216,12 +235,23 @@ async function dispatch(app: App, group: string, verb: string | undefined, args:
       const certificate = await core.certificates.get(actor, certificateNumber(args[0]));
       const usedBy = await core.certificates.usedBy(actor, certificate.certificateNo);
       const row = { ...presentCertificate(certificate, core.clock.now()), usedBy: usedBy.join(',') };
-      out({ ...row, facts: certificate.facts, chainLength: certificate.chainPems.length }, keyValues({ ...row, subjectDn: certificate.facts.subjectDn, sans: certificate.facts.sans.dns.join(','), serialNumber: certificate.facts.serialNumber, fingerprintSha256: certificate.facts.fingerprintSha256 }));
+      out(
+        { ...row, facts: certificate.facts, chainLength: certificate.chainPems.length },
+        keyValues({
+          ...row,
+          subjectDn: certificate.facts.subjectDn,
+          sans: certificate.facts.sans.dns.join(','),
+          serialNumber: certificate.facts.serialNumber,
+          fingerprintSha256: certificate.facts.fingerprintSha256,
+        }),
+      );
       return;
     }
     case 'cert export': {
       const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
-      const bundle = await core.certificates.export(actor, certificateNumber(args[0]), { includeKey: (flags.key as unknown) === true });
+      const bundle = await core.certificates.export(actor, certificateNumber(args[0]), {
+        includeKey: (flags.key as unknown) === true,
+      });
       if (flags.out) {
         const dir = resolve(flags.out);
         await mkdir(dir, { recursive: true });
@@ -244,14 +274,25 @@ async function dispatch(app: App, group: string, verb: string | undefined, args:
     case 'cert delete': {
       const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
       const certificate = await core.certificates.delete(actor, certificateNumber(args[0]));
-      out({ certificateNo: certificate.certificateNo, deleted: true }, `Deleted certificate ${certificate.certificateNo} (${certificate.name}).\n`);
+      out(
+        { certificateNo: certificate.certificateNo, deleted: true },
+        `Deleted certificate ${certificate.certificateNo} (${certificate.name}).\n`,
+      );
       return;
     }
     case 'target set':
     case 'target show':
     case 'target clear': {
       const tenant = await core.tenants.get(flags.tenant ?? 'default');
-      await runTargetCommand(core, tenant, verb as 'set' | 'show' | 'clear', args, flags, out, (message) => new UsageError(message));
+      await runTargetCommand(
+        core,
+        tenant,
+        verb as 'set' | 'show' | 'clear',
+        args,
+        flags,
+        out,
+        (message) => new UsageError(message),
+      );
       return;
     }
     case 'master-key rotate': {
@@ -299,7 +340,11 @@ async function readText(path: string, field: string): Promise<string> {
   try {
     return await readFile(path, 'latin1');
   } catch (cause) {
-    throw new AppError('invalid_argument', `Cannot read the ${field} file '${path}': ${(cause as NodeJS.ErrnoException).code ?? 'error'}.`, { field });
+    throw new AppError(
+      'invalid_argument',
+      `Cannot read the ${field} file '${path}': ${(cause as NodeJS.ErrnoException).code ?? 'error'}.`,
+      { field },
+    );
   }
 }
 

@@ -33,7 +33,8 @@ type Out = (value: unknown, human: string) => void;
 /** `500ms`, `10s`, `2m`, or a plain number of seconds → milliseconds. */
 export function parseDuration(text: string, usage: (message: string) => Error): number {
   const match = /^([0-9]{1,7})(ms|s|m)?$/.exec(text.trim());
-  if (!match) throw usage(`--reload-timeout takes a duration such as 10s, 500ms or 2m; got ${JSON.stringify(text.slice(0, 40))}`);
+  if (!match)
+    throw usage(`--reload-timeout takes a duration such as 10s, 500ms or 2m; got ${JSON.stringify(text.slice(0, 40))}`);
   const value = Number(match[1]);
   return match[2] === 'ms' ? value : match[2] === 'm' ? value * 60_000 : value * 1000;
 }
@@ -42,18 +43,37 @@ function presentTarget(tenant: Tenant, target: DeployTarget | null) {
   if (!target) return { tenant: tenant.name, kind: null };
   const { spec } = target;
   return spec.kind === 'directory'
-    ? { tenant: tenant.name, kind: spec.kind, path: spec.path, reloadCommand: spec.reloadCommand === null ? null : joinCommand(spec.reloadCommand), reloadTimeoutMs: spec.reloadTimeoutMs, updatedAt: target.updatedAt.toISOString() }
-    : { tenant: tenant.name, kind: spec.kind, url: spec.url, hasSecret: target.hasSecret, updatedAt: target.updatedAt.toISOString() };
+    ? {
+        tenant: tenant.name,
+        kind: spec.kind,
+        path: spec.path,
+        reloadCommand: spec.reloadCommand === null ? null : joinCommand(spec.reloadCommand),
+        reloadTimeoutMs: spec.reloadTimeoutMs,
+        updatedAt: target.updatedAt.toISOString(),
+      }
+    : {
+        tenant: tenant.name,
+        kind: spec.kind,
+        url: spec.url,
+        hasSecret: target.hasSecret,
+        updatedAt: target.updatedAt.toISOString(),
+      };
 }
 
-function targetInput(kind: string | undefined, flags: TargetFlags, usage: (message: string) => Error): DeployTargetInput {
+function targetInput(
+  kind: string | undefined,
+  flags: TargetFlags,
+  usage: (message: string) => Error,
+): DeployTargetInput {
   if (kind === 'directory') {
     if (!flags.path) throw usage('target set directory needs --path DIR');
     return {
       kind,
       path: resolve(flags.path),
       reloadCommand: flags['reload-command'] ?? null,
-      ...(flags['reload-timeout'] === undefined ? {} : { reloadTimeoutMs: parseDuration(flags['reload-timeout'], usage) }),
+      ...(flags['reload-timeout'] === undefined
+        ? {}
+        : { reloadTimeoutMs: parseDuration(flags['reload-timeout'], usage) }),
     };
   }
   if (kind === 'webhook') {
@@ -63,13 +83,24 @@ function targetInput(kind: string | undefined, flags: TargetFlags, usage: (messa
   throw usage('target set takes a kind: directory or webhook');
 }
 
-export async function runTargetCommand(core: Core, tenant: Tenant, verb: 'set' | 'show' | 'clear', args: readonly string[], flags: TargetFlags, out: Out, usage: (message: string) => Error): Promise<void> {
+export async function runTargetCommand(
+  core: Core,
+  tenant: Tenant,
+  verb: 'set' | 'show' | 'clear',
+  args: readonly string[],
+  flags: TargetFlags,
+  out: Out,
+  usage: (message: string) => Error,
+): Promise<void> {
   const actor = cliActor(tenant.id);
   switch (verb) {
     case 'set': {
       const { target, secret, republished } = await core.targets.set(actor, targetInput(args[0], flags, usage));
       const shown = { ...presentTarget(tenant, target), ...(secret === null ? {} : { secret }), republished };
-      const note = secret === null ? '' : 'The webhook signing secret is shown only now: give it to the receiver, which checks x-certkeeper-signature with it.\n';
+      const note =
+        secret === null
+          ? ''
+          : 'The webhook signing secret is shown only now: give it to the receiver, which checks x-certkeeper-signature with it.\n';
       out(shown, `${keyValues({ ...shown, republished: republished.join(',') })}${note}`);
       return;
     }
@@ -80,7 +111,12 @@ export async function runTargetCommand(core: Core, tenant: Tenant, verb: 'set' |
     }
     case 'clear': {
       const cleared = await core.targets.clear(actor);
-      out({ tenant: tenant.name, cleared }, cleared ? `Deployment target of '${tenant.name}' cleared.\n` : `Tenant '${tenant.name}' had no deployment target.\n`);
+      out(
+        { tenant: tenant.name, cleared },
+        cleared
+          ? `Deployment target of '${tenant.name}' cleared.\n`
+          : `Tenant '${tenant.name}' had no deployment target.\n`,
+      );
       return;
     }
   }

@@ -120,7 +120,8 @@ function textWhere(accept: (text: string) => boolean, message: (text: string) =>
   return (text) => (accept(text) ? valid(text) : invalid(message(text)));
 }
 
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const UTC_OFFSET = /^([+-])([0-9]{2}):([0-9]{2})$/;
 
 /** Parses `±HH:MM` into minutes east of UTC, or null when out of the real-world range. */
@@ -165,7 +166,8 @@ const variables = {
   /** Listen address: an IPv4/IPv6 address (`127.0.0.1`, `0.0.0.0`, `::`) or a host name. */
   CERTKEEPER_HOST: textWhere(
     (v) => isIP(v) !== 0 || HOST_NAME.test(v),
-    (v) => `must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1, without brackets) or a host name (e.g. localhost); ${got(v)}`,
+    (v) =>
+      `must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1, without brackets) or a host name (e.g. localhost); ${got(v)}`,
   ),
 
   /** TCP port; 0 lets the OS pick a free port (used by tests). */
@@ -201,11 +203,16 @@ const variables = {
    */
   CERTKEEPER_API_TIMEZONE: textWhere(
     (v) => offsetMinutes(v) !== null,
-    (v) => `must be a UTC offset written ±HH:MM from -12:00 to +14:00 (e.g. +09:00, +00:00, -05:00); zone names such as Asia/Seoul are not accepted; ${got(v)}`,
+    (v) =>
+      `must be a UTC offset written ±HH:MM from -12:00 to +14:00 (e.g. +09:00, +00:00, -05:00); zone names such as Asia/Seoul are not accepted; ${got(v)}`,
   ),
 
   /** Lifetime of NHN bearer tokens, in seconds. */
-  CERTKEEPER_TOKEN_TTL_SECONDS: integerIn(TOKEN_TTL_MIN_SECONDS, TOKEN_TTL_MAX_SECONDS, `must be an integer number of seconds from ${TOKEN_TTL_MIN_SECONDS} to ${TOKEN_TTL_MAX_SECONDS}`),
+  CERTKEEPER_TOKEN_TTL_SECONDS: integerIn(
+    TOKEN_TTL_MIN_SECONDS,
+    TOKEN_TTL_MAX_SECONDS,
+    `must be an integer number of seconds from ${TOKEN_TTL_MIN_SECONDS} to ${TOKEN_TTL_MAX_SECONDS}`,
+  ),
 
   /** Largest request body, in bytes (see DEFAULT_BODY_LIMIT_BYTES for the arithmetic). */
   CERTKEEPER_BODY_LIMIT_BYTES: integerIn(

@@ -9,12 +9,24 @@ import { authorize } from './policy.ts';
 import type { AuditQuery, Clock, Store } from './ports.ts';
 
 export interface AuditService {
-  record(actor: Actor | null, action: string, target: string, result: AuditResult, detail?: AuditEvent['detail']): Promise<void>;
+  record(
+    actor: Actor | null,
+    action: string,
+    target: string,
+    result: AuditResult,
+    detail?: AuditEvent['detail'],
+  ): Promise<void>;
   /**
    * Runs `work` and records its outcome: `success`, or `failure` with the error code (never the
    * error's message, which may quote input). The work's error is rethrown unchanged.
    */
-  around<T>(actor: Actor, action: string, target: string, work: () => Promise<T>, detail?: AuditEvent['detail']): Promise<T>;
+  around<T>(
+    actor: Actor,
+    action: string,
+    target: string,
+    work: () => Promise<T>,
+    detail?: AuditEvent['detail'],
+  ): Promise<T>;
   list(actor: Actor, query: Omit<AuditQuery, 'tenantId'>): Promise<AuditEvent[]>;
 }
 
@@ -26,7 +38,10 @@ export function createAuditService(store: Store, clock: Clock): AuditService {
         await service.record(actor, action, target, 'success', detail);
         return result;
       } catch (error) {
-        await service.record(actor, action, target, 'failure', { ...detail, code: isAppError(error) ? error.code : 'internal' });
+        await service.record(actor, action, target, 'failure', {
+          ...detail,
+          code: isAppError(error) ? error.code : 'internal',
+        });
         throw error;
       }
     },

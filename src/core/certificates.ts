@@ -46,7 +46,11 @@ export interface CertificateService {
 }
 
 const notFound = (certificateNo: number | string): AppError =>
-  new AppError('not_found', `No certificate ${typeof certificateNo === 'number' ? `number ${certificateNo}` : `named '${certificateNo}'`}.`, { field: 'certificateNo' });
+  new AppError(
+    'not_found',
+    `No certificate ${typeof certificateNo === 'number' ? `number ${certificateNo}` : `named '${certificateNo}'`}.`,
+    { field: 'certificateNo' },
+  );
 
 export function createCertificateService(store: Store, clock: Clock, audit: AuditService): CertificateService {
   function ladder(input: ImportInput, options: ImportOptions): ImportCandidate {
@@ -90,21 +94,46 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
   const service: CertificateService = {
     async import(actor, input, options) {
       authorize(actor, 'certificate.write');
-      return audited(actor, 'certificate.import', `certificate-name:${input.name}`, async () => {
-        const candidate = ladder(input, options);
-        await checkDuplicate(actor.tenantId, candidate, null);
-        return store.certificates.insert({ tenantId: actor.tenantId, name: candidate.name, type: 'EXT', ...newCertificateFields(candidate, options) }, clock.now());
-      }, { origin: options.origin });
+      return audited(
+        actor,
+        'certificate.import',
+        `certificate-name:${input.name}`,
+        async () => {
+          const candidate = ladder(input, options);
+          await checkDuplicate(actor.tenantId, candidate, null);
+          return store.certificates.insert(
+            {
+              tenantId: actor.tenantId,
+              name: candidate.name,
+              type: 'EXT',
+              ...newCertificateFields(candidate, options),
+            },
+            clock.now(),
+          );
+        },
+        { origin: options.origin },
+      );
     },
 
     async replace(actor, certificateNo, input, options) {
       authorize(actor, 'certificate.write');
-      return audited(actor, 'certificate.replace', `certificate:${certificateNo}`, async () => {
-        await getLive(actor, certificateNo);
-        const candidate = ladder(input, options);
-        await checkDuplicate(actor.tenantId, candidate, certificateNo);
-        return store.certificates.replace(actor.tenantId, certificateNo, newCertificateFields(candidate, options), clock.now());
-      }, { origin: options.origin });
+      return audited(
+        actor,
+        'certificate.replace',
+        `certificate:${certificateNo}`,
+        async () => {
+          await getLive(actor, certificateNo);
+          const candidate = ladder(input, options);
+          await checkDuplicate(actor.tenantId, candidate, certificateNo);
+          return store.certificates.replace(
+            actor.tenantId,
+            certificateNo,
+            newCertificateFields(candidate, options),
+            clock.now(),
+          );
+        },
+        { origin: options.origin },
+      );
     },
 
     async validate(actor, input, options) {
@@ -116,7 +145,11 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
 
     async list(actor, query) {
       authorize(actor, 'certificate.read');
-      for (const [field, value] of [['name', query.name], ['nameContains', query.nameContains], ['domain', query.domain]] as const) {
+      for (const [field, value] of [
+        ['name', query.name],
+        ['nameContains', query.nameContains],
+        ['domain', query.domain],
+      ] as const) {
         // No stored name or domain holds a control character, and PostgreSQL refuses NUL in text:
         // answer as a bad argument instead of letting the driver fail.
         // eslint-disable-next-line no-control-regex -- matching control characters is the point
@@ -151,7 +184,12 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
           return store.certificates.readPrivateKey(actor.tenantId, certificateNo);
         });
       }
-      return { certificate, certificatePem: certificate.certificatePem, chainPems: certificate.chainPems, privateKeyPem };
+      return {
+        certificate,
+        certificatePem: certificate.certificatePem,
+        chainPems: certificate.chainPems,
+        privateKeyPem,
+      };
     },
 
     async readFile(actor, certificateNo) {
@@ -173,13 +211,19 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
       return audited(actor, 'certificate.delete', `certificate:${certificateNo}`, async () => {
         const certificate = await getLive(actor, certificateNo);
         if (options.expectedName !== undefined && options.expectedName !== certificate.name) {
-          throw new AppError('not_found', `Certificate ${certificateNo} is not named '${options.expectedName}'.`, { field: 'certificateName' });
+          throw new AppError('not_found', `Certificate ${certificateNo} is not named '${options.expectedName}'.`, {
+            field: 'certificateName',
+          });
         }
         const users = await store.certificates.usedBy(actor.tenantId, certificateNo);
         if (users.length > 0) {
-          throw new AppError('in_use', `Certificate '${certificate.name}' is in use by ${users.length} instance(s) (${users.join(', ')}); remove it from them first.`, {
-            details: { instances: users.join(',') },
-          });
+          throw new AppError(
+            'in_use',
+            `Certificate '${certificate.name}' is in use by ${users.length} instance(s) (${users.join(', ')}); remove it from them first.`,
+            {
+              details: { instances: users.join(',') },
+            },
+          );
         }
         const at = clock.now();
         if (!(await store.certificates.markDeleted(actor.tenantId, certificateNo, at))) throw notFound(certificateNo);

@@ -46,16 +46,32 @@ const secretContext = (accessKey: string): string => `credential-secret:${access
 const OPENED_SECRETS_MAX = 10_000;
 
 export function createCredentialService(store: Store, clock: Clock, audit: AuditService): CredentialService {
-  async function createForTenant(tenantId: number, role: Role, description = '', actor: Actor | null = null): Promise<CreatedCredential> {
-    if (!ROLES.includes(role)) throw new AppError('invalid_argument', `The role must be one of ${ROLES.join(', ')}.`, { field: 'role' });
-    if (description.length > 200) throw new AppError('invalid_argument', 'The description is at most 200 characters.', { field: 'description' });
+  async function createForTenant(
+    tenantId: number,
+    role: Role,
+    description = '',
+    actor: Actor | null = null,
+  ): Promise<CreatedCredential> {
+    if (!ROLES.includes(role))
+      throw new AppError('invalid_argument', `The role must be one of ${ROLES.join(', ')}.`, { field: 'role' });
+    if (description.length > 200)
+      throw new AppError('invalid_argument', 'The description is at most 200 characters.', { field: 'description' });
     for (let attempt = 0; ; attempt++) {
       const accessKey = newAccessKey();
       const secretKey = newSecretKey();
       try {
         const sealedSecret = await store.vault.seal(Buffer.from(secretKey, 'utf8'), secretContext(accessKey));
-        const credential = await store.credentials.create({ tenantId, accessKey, sealedSecret, role, description }, clock.now());
-        await audit.record(actor ?? { tenantId, id: 'cli', role: 'ADMIN', remoteAddress: null }, 'credential.create', `credential:${accessKey}`, 'success', { role });
+        const credential = await store.credentials.create(
+          { tenantId, accessKey, sealedSecret, role, description },
+          clock.now(),
+        );
+        await audit.record(
+          actor ?? { tenantId, id: 'cli', role: 'ADMIN', remoteAddress: null },
+          'credential.create',
+          `credential:${accessKey}`,
+          'success',
+          { role },
+        );
         return { credential, secretKey };
       } catch (error) {
         if (!isAppErrorWithCode(error, 'already_exists') || attempt >= 5) throw error;
@@ -83,7 +99,12 @@ export function createCredentialService(store: Store, clock: Clock, audit: Audit
     let entry = opened.get(accessKey);
     if (!entry || entry.dataKeyId !== dataKeyId || !entry.blob.equals(blob)) {
       const secret = await store.vault.open(found.sealedSecret, secretContext(accessKey));
-      entry = { dataKeyId, blob: Buffer.from(blob), secretKey: secret.toString('utf8'), signingKey: createSecretKey(secret) };
+      entry = {
+        dataKeyId,
+        blob: Buffer.from(blob),
+        secretKey: secret.toString('utf8'),
+        signingKey: createSecretKey(secret),
+      };
       // Bounded: past the bound, start over rather than grow (credentials are few in practice).
       if (opened.size >= OPENED_SECRETS_MAX) opened.clear();
       opened.set(accessKey, entry);
@@ -109,7 +130,12 @@ export function createCredentialService(store: Store, clock: Clock, audit: Audit
         throw new AppError('not_found', 'No such access key.', { field: 'accessKey' });
       }
       if (!found.credential.revokedAt) await store.credentials.revoke(accessKey, clock.now());
-      await audit.record(actor ?? { tenantId: found.credential.tenantId, id: 'cli', role: 'ADMIN', remoteAddress: null }, 'credential.revoke', `credential:${accessKey}`, 'success');
+      await audit.record(
+        actor ?? { tenantId: found.credential.tenantId, id: 'cli', role: 'ADMIN', remoteAddress: null },
+        'credential.revoke',
+        `credential:${accessKey}`,
+        'success',
+      );
     },
     lookupForVerification,
     async verifySecret(accessKey, secretKey) {

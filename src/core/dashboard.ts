@@ -56,7 +56,15 @@ export function createDashboardService(store: Store, clock: Clock, audit: AuditS
         store.certificates.countByValidity(actor.tenantId, asOf),
         store.certificates.list({ tenantId: actor.tenantId, asOf, offset: 0, limit: 0 }),
         store.certificateStats.countNotAfterBetween(actor.tenantId, windows),
-        store.certificates.list({ tenantId: actor.tenantId, asOf, validity: 'unexpired', sort: 'notAfter', order: 'asc', offset: 0, limit: Math.min(options.soonest ?? 10, 100) }),
+        store.certificates.list({
+          tenantId: actor.tenantId,
+          asOf,
+          validity: 'unexpired',
+          sort: 'notAfter',
+          order: 'asc',
+          offset: 0,
+          limit: Math.min(options.soonest ?? 10, 100),
+        }),
         recentChanges(audit, actor, Math.min(options.recent ?? 15, 100)),
       ]);
       return {

@@ -31,6 +31,8 @@ export function can(role: Role, action: Action): boolean {
 
 export function authorize(actor: Actor, action: Action): void {
   if (!can(actor.role, action)) {
-    throw new AppError('permission_denied', `The ${actor.role} role may not do this (${action}).`, { details: { action } });
+    throw new AppError('permission_denied', `The ${actor.role} role may not do this (${action}).`, {
+      details: { action },
+    });
   }
 }

@@ -10,7 +10,16 @@
  * - a missing row is `null` from getters, never an exception;
  * - anything else propagates as is (the face turns it into its generic internal error).
  */
-import type { AuditEvent, Certificate, CertificateOrigin, CertificateSummary, CertificateType, Credential, Role, Tenant } from '../domain/model.ts';
+import type {
+  AuditEvent,
+  Certificate,
+  CertificateOrigin,
+  CertificateSummary,
+  CertificateType,
+  Credential,
+  Role,
+  Tenant,
+} from '../domain/model.ts';
 import type { DeployTarget, DeployTargetSpec } from '../domain/deploy-target.ts';
 import type { CipherProfile, EdgeSlot, ItemRegion, ServiceRegion, TlsVersion } from '../domain/edge-slot.ts';
 import type { CertificateFacts } from '../domain/x509/types.ts';
@@ -143,14 +152,22 @@ export interface CertificateRepository {
   /** Inserts in one transaction; assigns the next never-reused certificateNo of the tenant. */
   insert(certificate: NewCertificate, at: Date): Promise<Certificate>;
   /** Replaces bytes, facts, key and file of a live certificate, keeping its number and name. */
-  replace(tenantId: number, certificateNo: number, replacement: Omit<NewCertificate, 'tenantId' | 'name' | 'type'>, at: Date): Promise<Certificate>;
+  replace(
+    tenantId: number,
+    certificateNo: number,
+    replacement: Omit<NewCertificate, 'tenantId' | 'name' | 'type'>,
+    at: Date,
+  ): Promise<Certificate>;
   get(tenantId: number, certificateNo: number): Promise<Certificate | null>;
   getByName(tenantId: number, name: string): Promise<Certificate | null>;
   /** Summaries of the live ones of `certificateNos`, by number, in one query (numbers not live are absent). */
   getMany(tenantId: number, certificateNos: readonly number[]): Promise<Map<number, CertificateSummary>>;
   list(query: CertificateQuery): Promise<CertificatePage>;
   /** Live certificate whose leaf or public key fingerprint matches (duplicate detection). */
-  findDuplicate(tenantId: number, facts: Pick<CertificateFacts, 'fingerprintSha256' | 'publicKeyFingerprintSha256'>): Promise<Certificate | null>;
+  findDuplicate(
+    tenantId: number,
+    facts: Pick<CertificateFacts, 'fingerprintSha256' | 'publicKeyFingerprintSha256'>,
+  ): Promise<Certificate | null>;
   /** The decrypted PKCS#8 PEM, or null when the certificate has none. Callers audit every call. */
   readPrivateKey(tenantId: number, certificateNo: number): Promise<string | null>;
   /** The uploaded NHN file, or null when none was uploaded. */
@@ -160,13 +177,20 @@ export interface CertificateRepository {
   /** Instance numbers (edge slots) that use the certificate. Empty until edge slots exist. */
   usedBy(tenantId: number, certificateNo: number): Promise<number[]>;
   /** Count by status bucket, for metrics and the dashboard. */
-  countByValidity(tenantId: number | null, asOf: Date): Promise<{ valid: number; expired: number; notYetValid: number }>;
+  countByValidity(
+    tenantId: number | null,
+    asOf: Date,
+  ): Promise<{ valid: number; expired: number; notYetValid: number }>;
   /**
    * Days-to-expiry histogram of live certificates, for /metrics: `cumulativeCounts[i]` counts
    * those with (notAfter - asOf) in days <= `upperBoundsDays[i]`; `sumDays` is fractional and
    * negative for expired certificates.
    */
-  expiryHistogram(tenantId: number | null, asOf: Date, upperBoundsDays: readonly number[]): Promise<{ cumulativeCounts: number[]; count: number; sumDays: number }>;
+  expiryHistogram(
+    tenantId: number | null,
+    asOf: Date,
+    upperBoundsDays: readonly number[],
+  ): Promise<{ cumulativeCounts: number[]; count: number; sumDays: number }>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,13 +324,26 @@ export interface SlotRepository {
    * released. 'changed' when the slot changed meanwhile (claim released, work stays due), 'lost'
    * when another worker holds it.
    */
-  succeed(slotId: number, workerId: string, generation: number, published: PublishedItems, at: Date): Promise<SlotCompletion>;
+  succeed(
+    slotId: number,
+    workerId: string,
+    generation: number,
+    published: PublishedItems,
+    at: Date,
+  ): Promise<SlotCompletion>;
   /**
    * The target failed on `generation`: error recorded, attempts + 1, retry not before
    * `nextAttemptAt`, claim released. When the slot changed meanwhile only the claim is released
    * (the change is due at once). False when another worker holds the slot.
    */
-  fail(slotId: number, workerId: string, generation: number, error: string, nextAttemptAt: Date, at: Date): Promise<boolean>;
+  fail(
+    slotId: number,
+    workerId: string,
+    generation: number,
+    error: string,
+    nextAttemptAt: Date,
+    at: Date,
+  ): Promise<boolean>;
   /** Releases the claim without recording anything (shutdown). */
   release(slotId: number, workerId: string): Promise<void>;
 }

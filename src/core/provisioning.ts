@@ -18,7 +18,14 @@
  * Every write is authorised (`certificate.write`) and audited, success or refusal.
  */
 import type { DeployTargetKind } from '../domain/deploy-target.ts';
-import { LIVE_STATUSES, type CipherProfile, type EdgeSlot, type ServiceRegion, type SlotItem, type TlsVersion } from '../domain/edge-slot.ts';
+import {
+  LIVE_STATUSES,
+  type CipherProfile,
+  type EdgeSlot,
+  type ServiceRegion,
+  type SlotItem,
+  type TlsVersion,
+} from '../domain/edge-slot.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { CertificateSummary } from '../domain/model.ts';
 import type { Actor } from './actor.ts';
@@ -71,9 +78,11 @@ export interface ProvisioningService {
   wake(): void;
 }
 
-export const slotNotFound = (slotId: number): AppError => new AppError('not_found', `No provisioning slot ${slotId}.`, { field: 'slotId' });
+export const slotNotFound = (slotId: number): AppError =>
+  new AppError('not_found', `No provisioning slot ${slotId}.`, { field: 'slotId' });
 
-const GLOBAL_REFUSAL = 'certkeeper does not issue Global Edge Dedicated certificates, so a slot here serves Korea/Japan (KR_JP) only';
+const GLOBAL_REFUSAL =
+  'certkeeper does not issue Global Edge Dedicated certificates, so a slot here serves Korea/Japan (KR_JP) only';
 
 export function createProvisioningService(store: Store, clock: Clock, audit: AuditService): ProvisioningService {
   const listeners = new Set<() => void>();
@@ -88,14 +97,21 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
     const slot = await store.slots.get(actor.tenantId, slotId);
     if (!slot) throw slotNotFound(slotId);
     if (live && !LIVE_STATUSES.includes(slot.status)) {
-      throw new AppError('conflict', `Slot ${slotId} is ${slot.status}; it can no longer be changed.`, { field: 'slotId', details: { status: slot.status } });
+      throw new AppError('conflict', `Slot ${slotId} is ${slot.status}; it can no longer be changed.`, {
+        field: 'slotId',
+        details: { status: slot.status },
+      });
     }
     return slot;
   }
 
   function checkTls(tlsVersion: TlsVersion, cipherProfile: CipherProfile): void {
     if (cipherProfile === 'STRICT' && tlsVersion === 'TLS_ALL_VERSIONS') {
-      throw new AppError('invalid_argument', 'The STRICT cipher profile cannot be used with TLS_ALL_VERSIONS: choose TLS_MIN_VERSION_1_2, or the DEFAULT or GENERAL profile.', { field: 'cipherProfile' });
+      throw new AppError(
+        'invalid_argument',
+        'The STRICT cipher profile cannot be used with TLS_ALL_VERSIONS: choose TLS_MIN_VERSION_1_2, or the DEFAULT or GENERAL profile.',
+        { field: 'cipherProfile' },
+      );
     }
   }
 
@@ -109,17 +125,32 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
   }
 
   /** Slots with their certificates, read in one query for the whole page (not one per item). */
-  async function views(tenantId: number, slots: readonly EdgeSlot[], targetKind: DeployTargetKind | null): Promise<SlotView[]> {
-    const certificates = await store.certificates.getMany(tenantId, slots.flatMap((slot) => slot.items.map((item) => item.certificateNo)));
-    return slots.map((slot) => ({ slot, items: slot.items.map((item) => ({ item, certificate: certificates.get(item.certificateNo) ?? null })), targetKind }));
+  async function views(
+    tenantId: number,
+    slots: readonly EdgeSlot[],
+    targetKind: DeployTargetKind | null,
+  ): Promise<SlotView[]> {
+    const certificates = await store.certificates.getMany(
+      tenantId,
+      slots.flatMap((slot) => slot.items.map((item) => item.certificateNo)),
+    );
+    return slots.map((slot) => ({
+      slot,
+      items: slot.items.map((item) => ({ item, certificate: certificates.get(item.certificateNo) ?? null })),
+      targetKind,
+    }));
   }
 
-  const targetKindOf = async (tenantId: number): Promise<DeployTargetKind | null> => (await store.targets.get(tenantId))?.target.spec.kind ?? null;
+  const targetKindOf = async (tenantId: number): Promise<DeployTargetKind | null> =>
+    (await store.targets.get(tenantId))?.target.spec.kind ?? null;
 
   return {
     async list(actor, page) {
       authorize(actor, 'certificate.read');
-      const [result, targetKind] = await Promise.all([store.slots.list(actor.tenantId, page), targetKindOf(actor.tenantId)]);
+      const [result, targetKind] = await Promise.all([
+        store.slots.list(actor.tenantId, page),
+        targetKindOf(actor.tenantId),
+      ]);
       return { items: await views(actor.tenantId, result.items, targetKind), total: result.total };
     },
 
@@ -131,58 +162,104 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
 
     async provision(actor, request) {
       authorize(actor, 'certificate.write');
-      const detail = { certificateNos: request.certificateNos.slice(0, 10).join(','), serviceRegion: request.serviceRegion };
+      const detail = {
+        certificateNos: request.certificateNos.slice(0, 10).join(','),
+        serviceRegion: request.serviceRegion,
+      };
       try {
         if (request.serviceRegion === 'KR_JP_GLOBAL') {
-          throw new AppError('invalid_argument', `KR_JP_GLOBAL needs a Global Edge Dedicated certificate besides the Korea/Japan one; ${GLOBAL_REFUSAL}. Provision with KR_JP.`, { field: 'serviceRegion' });
+          throw new AppError(
+            'invalid_argument',
+            `KR_JP_GLOBAL needs a Global Edge Dedicated certificate besides the Korea/Japan one; ${GLOBAL_REFUSAL}. Provision with KR_JP.`,
+            { field: 'serviceRegion' },
+          );
         }
         if (request.certificateNos.length !== 1) {
-          throw new AppError('invalid_argument', `A KR_JP slot takes exactly one certificate (got ${request.certificateNos.length}).`, { field: 'certificateNos' });
+          throw new AppError(
+            'invalid_argument',
+            `A KR_JP slot takes exactly one certificate (got ${request.certificateNos.length}).`,
+            { field: 'certificateNos' },
+          );
         }
         checkTls(request.tlsVersion, request.cipherProfile);
         const now = clock.now();
         const certificateNo = request.certificateNos[0] as number;
         await deployableCertificate(store, actor.tenantId, certificateNo, now, 'certificateNos');
         if (!(await store.targets.get(actor.tenantId))) {
-          throw new AppError('conflict', 'No deployment target is configured for this tenant: the operator sets one with `certkeeper target set`.', { field: 'target' });
+          throw new AppError(
+            'conflict',
+            'No deployment target is configured for this tenant: the operator sets one with `certkeeper target set`.',
+            { field: 'target' },
+          );
         }
         const slot = await store.slots.create(
-          { tenantId: actor.tenantId, serviceRegion: request.serviceRegion, tlsVersion: request.tlsVersion, cipherProfile: request.cipherProfile, items: [{ region: 'KR_JP', certificateNo }] },
+          {
+            tenantId: actor.tenantId,
+            serviceRegion: request.serviceRegion,
+            tlsVersion: request.tlsVersion,
+            cipherProfile: request.cipherProfile,
+            items: [{ region: 'KR_JP', certificateNo }],
+          },
           now,
         );
         await audit.record(actor, 'edge.slot.provision', `edge-slot:${slot.slotId}`, 'success', detail);
         notify();
         return slot;
       } catch (error) {
-        await audit.record(actor, 'edge.slot.provision', 'edge-slot:new', 'failure', { ...detail, code: isAppError(error) ? error.code : 'internal' });
+        await audit.record(actor, 'edge.slot.provision', 'edge-slot:new', 'failure', {
+          ...detail,
+          code: isAppError(error) ? error.code : 'internal',
+        });
         throw error;
       }
     },
 
     async addGlobalCertificate(actor, slotId, certificateNo) {
       authorize(actor, 'certificate.write');
-      return audited(actor, 'edge.slot.add-global', `edge-slot:${slotId}`, async () => {
-        await slotOf(actor, slotId, true);
-        throw new AppError('invalid_argument', `Certificate ${certificateNo} is not a Global Edge Dedicated certificate: ${GLOBAL_REFUSAL}.`, { field: 'certificateNo' });
-      }, { certificateNo });
+      return audited(
+        actor,
+        'edge.slot.add-global',
+        `edge-slot:${slotId}`,
+        async () => {
+          await slotOf(actor, slotId, true);
+          throw new AppError(
+            'invalid_argument',
+            `Certificate ${certificateNo} is not a Global Edge Dedicated certificate: ${GLOBAL_REFUSAL}.`,
+            { field: 'certificateNo' },
+          );
+        },
+        { certificateNo },
+      );
     },
 
     async replaceCertificate(actor, slotId, certificateNo) {
       authorize(actor, 'certificate.write');
-      return audited(actor, 'edge.slot.replace', `edge-slot:${slotId}`, async () => {
-        await slotOf(actor, slotId, true);
-        await deployableCertificate(store, actor.tenantId, certificateNo, clock.now(), 'certificateNo');
-        return change(actor, slotId, { kind: 'certificate', region: 'KR_JP', certificateNo });
-      }, { certificateNo });
+      return audited(
+        actor,
+        'edge.slot.replace',
+        `edge-slot:${slotId}`,
+        async () => {
+          await slotOf(actor, slotId, true);
+          await deployableCertificate(store, actor.tenantId, certificateNo, clock.now(), 'certificateNo');
+          return change(actor, slotId, { kind: 'certificate', region: 'KR_JP', certificateNo });
+        },
+        { certificateNo },
+      );
     },
 
     async setTls(actor, slotId, tlsVersion, cipherProfile) {
       authorize(actor, 'certificate.write');
-      return audited(actor, 'edge.slot.tls', `edge-slot:${slotId}`, async () => {
-        await slotOf(actor, slotId, true);
-        checkTls(tlsVersion, cipherProfile);
-        return change(actor, slotId, { kind: 'tls', tlsVersion, cipherProfile });
-      }, { tlsVersion, cipherProfile });
+      return audited(
+        actor,
+        'edge.slot.tls',
+        `edge-slot:${slotId}`,
+        async () => {
+          await slotOf(actor, slotId, true);
+          checkTls(tlsVersion, cipherProfile);
+          return change(actor, slotId, { kind: 'tls', tlsVersion, cipherProfile });
+        },
+        { tlsVersion, cipherProfile },
+      );
     },
 
     async delete(actor, slotId) {
@@ -195,17 +272,34 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
 
     async removeGlobalCertificates(actor, slotId, itemIds) {
       authorize(actor, 'certificate.write');
-      return audited(actor, 'edge.slot.remove-global', `edge-slot:${slotId}`, async () => {
-        const slot = await slotOf(actor, slotId, true);
-        for (const itemId of itemIds) {
-          const item = slot.items.find((i) => i.itemId === itemId);
-          if (!item) throw new AppError('invalid_argument', `Slot ${slotId} has no certificate item ${itemId}.`, { field: 'itemIds' });
-          if (item.region !== 'GLOBAL') {
-            throw new AppError('invalid_argument', `Item ${itemId} is the slot's Korea/Japan certificate; only Global Edge Dedicated certificates are removed this way. Replace it with PUT instead.`, { field: 'itemIds' });
+      return audited(
+        actor,
+        'edge.slot.remove-global',
+        `edge-slot:${slotId}`,
+        async () => {
+          const slot = await slotOf(actor, slotId, true);
+          for (const itemId of itemIds) {
+            const item = slot.items.find((i) => i.itemId === itemId);
+            if (!item)
+              throw new AppError('invalid_argument', `Slot ${slotId} has no certificate item ${itemId}.`, {
+                field: 'itemIds',
+              });
+            if (item.region !== 'GLOBAL') {
+              throw new AppError(
+                'invalid_argument',
+                `Item ${itemId} is the slot's Korea/Japan certificate; only Global Edge Dedicated certificates are removed this way. Replace it with PUT instead.`,
+                { field: 'itemIds' },
+              );
+            }
           }
-        }
-        throw new AppError('invalid_argument', `Slot ${slotId} holds no Global Edge Dedicated certificate: ${GLOBAL_REFUSAL}.`, { field: 'itemIds' });
-      }, { itemIds: itemIds.slice(0, 10).join(',') });
+          throw new AppError(
+            'invalid_argument',
+            `Slot ${slotId} holds no Global Edge Dedicated certificate: ${GLOBAL_REFUSAL}.`,
+            { field: 'itemIds' },
+          );
+        },
+        { itemIds: itemIds.slice(0, 10).join(',') },
+      );
     },
 
     async usedByMany(actor, certificateNos) {
@@ -216,7 +310,9 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
     async certificateReplaced(actor, certificateNo) {
       const slots = await store.slots.republishCertificate(actor.tenantId, certificateNo, clock.now());
       if (slots.length > 0) {
-        await audit.record(actor, 'edge.slot.republish', `certificate:${certificateNo}`, 'success', { slots: slots.slice(0, 20).join(',') });
+        await audit.record(actor, 'edge.slot.republish', `certificate:${certificateNo}`, 'success', {
+          slots: slots.slice(0, 20).join(','),
+        });
         notify();
       }
       return slots;

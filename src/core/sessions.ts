@@ -65,7 +65,11 @@ export type SessionCheck =
 export interface SessionService {
   readonly limits: SessionLimits;
   /** Starts a session for a right access key and secret; null when the pair is wrong or revoked. */
-  login(accessKey: string, secretKey: string, options: { remoteAddress: string | null }): Promise<StartedSession | null>;
+  login(
+    accessKey: string,
+    secretKey: string,
+    options: { remoteAddress: string | null },
+  ): Promise<StartedSession | null>;
   verify(sessionId: string): Promise<SessionCheck>;
   /** Ends the session; ending an unknown one is not an error. */
   logout(sessionId: string, actor: Actor | null): Promise<void>;
@@ -75,7 +79,8 @@ export interface SessionService {
 const MAX_SESSION_ID_LENGTH = 128;
 const MAX_KEY_LENGTH = 256;
 
-export const csrfTokenOf = (sessionId: string): string => createHmac('sha256', sessionId).update('certkeeper console csrf v1').digest('base64url');
+export const csrfTokenOf = (sessionId: string): string =>
+  createHmac('sha256', sessionId).update('certkeeper console csrf v1').digest('base64url');
 
 /** Constant-time comparison of a presented CSRF token with the session's. */
 export function csrfTokenMatches(expected: string, presented: string | undefined): boolean {
@@ -85,8 +90,19 @@ export function csrfTokenMatches(expected: string, presented: string | undefined
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function createSessionService(store: Store, clock: Clock, credentials: CredentialService, audit: AuditService, limits: SessionLimits = DEFAULT_SESSION_LIMITS): SessionService {
-  const actorOf = (credential: Credential, remoteAddress: string | null): Actor => ({ tenantId: credential.tenantId, id: credential.accessKey, role: credential.role, remoteAddress });
+export function createSessionService(
+  store: Store,
+  clock: Clock,
+  credentials: CredentialService,
+  audit: AuditService,
+  limits: SessionLimits = DEFAULT_SESSION_LIMITS,
+): SessionService {
+  const actorOf = (credential: Credential, remoteAddress: string | null): Actor => ({
+    tenantId: credential.tenantId,
+    id: credential.accessKey,
+    role: credential.role,
+    remoteAddress,
+  });
 
   return {
     limits,
@@ -97,7 +113,14 @@ export function createSessionService(store: Store, clock: Clock, credentials: Cr
       if (!credential) {
         // A failure against a real access key goes to that tenant's audit trail.
         const known = await store.credentials.getByAccessKey(accessKey);
-        if (known) await audit.record(actorOf(known.credential, options.remoteAddress), 'console.login', `credential:${accessKey}`, 'failure', { reason: known.credential.revokedAt ? 'revoked' : 'wrong_secret' });
+        if (known)
+          await audit.record(
+            actorOf(known.credential, options.remoteAddress),
+            'console.login',
+            `credential:${accessKey}`,
+            'failure',
+            { reason: known.credential.revokedAt ? 'revoked' : 'wrong_secret' },
+          );
         return null;
       }
       const sessionId = newToken();
@@ -107,8 +130,21 @@ export function createSessionService(store: Store, clock: Clock, credentials: Cr
         { idHash: hashToken(sessionId), credentialId: credential.id, createdAt, expiresAt },
         { idleCutoff: new Date(createdAt.getTime() - limits.idleMs), maxLivePerCredential: limits.maxPerCredential },
       );
-      await audit.record(actorOf(credential, options.remoteAddress), 'console.login', `credential:${credential.accessKey}`, 'success', { expiresAt: expiresAt.toISOString() });
-      return { sessionId, credential, csrfToken: csrfTokenOf(sessionId), createdAt, idleExpiresAt: idleEnd(createdAt, expiresAt), expiresAt };
+      await audit.record(
+        actorOf(credential, options.remoteAddress),
+        'console.login',
+        `credential:${credential.accessKey}`,
+        'success',
+        { expiresAt: expiresAt.toISOString() },
+      );
+      return {
+        sessionId,
+        credential,
+        csrfToken: csrfTokenOf(sessionId),
+        createdAt,
+        idleExpiresAt: idleEnd(createdAt, expiresAt),
+        expiresAt,
+      };
     },
 
     async verify(sessionId) {

@@ -20,15 +20,21 @@ export function createTenantService(store: Store, clock: Clock): TenantService {
   const service: TenantService = {
     async create(name) {
       if (!TENANT_NAME.test(name)) {
-        throw new AppError('invalid_argument', 'A tenant name is 1–63 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit.', { field: 'name' });
+        throw new AppError(
+          'invalid_argument',
+          'A tenant name is 1–63 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit.',
+          { field: 'name' },
+        );
       }
-      if (await store.tenants.getByName(name)) throw new AppError('already_exists', `A tenant named '${name}' already exists.`, { field: 'tenant' });
+      if (await store.tenants.getByName(name))
+        throw new AppError('already_exists', `A tenant named '${name}' already exists.`, { field: 'tenant' });
       // memberNo and appKey are random; a collision is retried rather than reported.
       for (let attempt = 0; ; attempt++) {
         try {
           return await store.tenants.create({ name, memberNo: newMemberNo(), appKey: newAppKey() }, clock.now());
         } catch (error) {
-          const collided = isAppErrorWithCode(error, 'already_exists') && error.field !== 'tenant' && error.field !== 'name';
+          const collided =
+            isAppErrorWithCode(error, 'already_exists') && error.field !== 'tenant' && error.field !== 'name';
           if (!collided || attempt >= 5) throw error;
         }
       }

@@ -34,7 +34,11 @@ export type TokenCheck =
 
 export interface TokenService {
   /** Exchanges an access key and secret for a token, or null when the pair is wrong or revoked. */
-  issue(accessKey: string, secretKey: string, options: { ttlSeconds: number; remoteAddress: string | null }): Promise<IssuedToken | null>;
+  issue(
+    accessKey: string,
+    secretKey: string,
+    options: { ttlSeconds: number; remoteAddress: string | null },
+  ): Promise<IssuedToken | null>;
   verify(token: string): Promise<TokenCheck>;
 }
 
@@ -43,21 +47,37 @@ export const hashToken = (token: string): string => createHash('sha256').update(
 /** Longer than any token certkeeper issues by far; longer input is not hashed, just refused. */
 const MAX_TOKEN_LENGTH = 512;
 
-export function createTokenService(store: Store, clock: Clock, credentials: CredentialService, audit: AuditService): TokenService {
+export function createTokenService(
+  store: Store,
+  clock: Clock,
+  credentials: CredentialService,
+  audit: AuditService,
+): TokenService {
   return {
     async issue(accessKey, secretKey, options) {
       const { ttlSeconds } = options;
       if (!Number.isInteger(ttlSeconds) || ttlSeconds < TOKEN_TTL_MIN_SECONDS || ttlSeconds > TOKEN_TTL_MAX_SECONDS) {
-        throw new AppError('internal', `Token lifetime ${ttlSeconds} s is outside ${TOKEN_TTL_MIN_SECONDS}–${TOKEN_TTL_MAX_SECONDS} s.`);
+        throw new AppError(
+          'internal',
+          `Token lifetime ${ttlSeconds} s is outside ${TOKEN_TTL_MIN_SECONDS}–${TOKEN_TTL_MAX_SECONDS} s.`,
+        );
       }
       const credential = await credentials.verifySecret(accessKey, secretKey);
       if (!credential) return null;
       const accessToken = newToken();
       const issuedAt = clock.now();
       const expiresAt = new Date(issuedAt.getTime() + ttlSeconds * 1000);
-      await store.tokens.insert({ tokenHash: hashToken(accessToken), credentialId: credential.id, issuedAt, expiresAt }, MAX_LIVE_TOKENS_PER_CREDENTIAL);
+      await store.tokens.insert(
+        { tokenHash: hashToken(accessToken), credentialId: credential.id, issuedAt, expiresAt },
+        MAX_LIVE_TOKENS_PER_CREDENTIAL,
+      );
       await audit.record(
-        { tenantId: credential.tenantId, id: credential.accessKey, role: credential.role, remoteAddress: options.remoteAddress },
+        {
+          tenantId: credential.tenantId,
+          id: credential.accessKey,
+          role: credential.role,
+          remoteAddress: options.remoteAddress,
+        },
         'token.issue',
         `credential:${credential.accessKey}`,
         'success',

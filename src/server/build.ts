@@ -21,7 +21,9 @@ import { frameworkErrorsHandler, installRootHandlers } from './root-handlers.ts'
 import { lazySchemaCompilers } from './schema-compilers.ts';
 
 /** The part of the store the server itself uses (faces get theirs through core). */
-export type ServerStore = Pick<Store, 'ping'> & { readonly certificates: Pick<CertificateRepository, 'countByValidity'> };
+export type ServerStore = Pick<Store, 'ping'> & {
+  readonly certificates: Pick<CertificateRepository, 'countByValidity'>;
+};
 
 export interface ServerDeps {
   /** Uses `logLevel` and `bodyLimitBytes` here; `host` and `port` in `startServer`. */
@@ -65,10 +67,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     reply.header('x-content-type-options', 'nosniff');
   });
   closeConnectionsWhileDraining(app);
-  registerMetrics(app, { certificates: deps.store.certificates, clock: deps.clock, expiryHistogram: deps.expiryHistogram });
+  registerMetrics(app, {
+    certificates: deps.store.certificates,
+    clock: deps.clock,
+    expiryHistogram: deps.expiryHistogram,
+  });
   installRootHandlers(app);
   registerHealthRoutes(app, deps.store, deps.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS);
-  registerDocsRoute(app, buildOpenApi([{ name: 'server', openapi: SERVER_OPENAPI }, ...faces], deps.version ?? '0.0.0'));
+  registerDocsRoute(
+    app,
+    buildOpenApi([{ name: 'server', openapi: SERVER_OPENAPI }, ...faces], deps.version ?? '0.0.0'),
+  );
 
   try {
     for (const face of faces) await registerFace(app, face, faces);

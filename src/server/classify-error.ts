@@ -29,9 +29,21 @@ export type ClassifiedError =
 
 const PROBLEMS: Record<string, BadRequestProblem> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { kind: 'invalid_json', status: 400, message: 'The request body is not valid JSON.' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { kind: 'empty_json', status: 400, message: 'The request body is empty but the content type is application/json.' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { kind: 'unsupported_media_type', status: 415, message: 'The content type of the request body is not supported here.' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { kind: 'invalid_content_length', status: 400, message: 'The request body size does not match its Content-Length.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    kind: 'empty_json',
+    status: 400,
+    message: 'The request body is empty but the content type is application/json.',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    kind: 'unsupported_media_type',
+    status: 415,
+    message: 'The content type of the request body is not supported here.',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    kind: 'invalid_content_length',
+    status: 400,
+    message: 'The request body size does not match its Content-Length.',
+  },
 };
 
 const MALFORMED: BadRequestProblem = { kind: 'malformed', status: 400, message: 'The request is malformed.' };
@@ -51,7 +63,10 @@ export function classifyError(error: unknown): ClassifiedError {
   if (typeof statusCode !== 'number' || statusCode < 400 || statusCode > 499) return { kind: 'internal' };
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || statusCode === 413) return { kind: 'body_too_large' };
   if (code === 'FST_ERR_VALIDATION') return { kind: 'app', error: validationToAppError(error as FrameworkErrorShape) };
-  return { kind: 'bad_request', problem: PROBLEMS[code] ?? (statusCode === 415 ? PROBLEMS.FST_ERR_CTP_INVALID_MEDIA_TYPE! : MALFORMED) };
+  return {
+    kind: 'bad_request',
+    problem: PROBLEMS[code] ?? (statusCode === 415 ? PROBLEMS.FST_ERR_CTP_INVALID_MEDIA_TYPE! : MALFORMED),
+  };
 }
 
 interface AjvIssue {
@@ -72,6 +87,8 @@ function validationToAppError(error: FrameworkErrorShape): AppError {
   const pathField = first?.instancePath?.split('/').filter(Boolean)[0];
   const named = first?.params?.missingProperty ?? first?.params?.additionalProperty;
   const field = pathField ?? (typeof named === 'string' ? named : undefined);
-  const message = first ? `${where}${first.instancePath ?? ''} ${first.message ?? 'is invalid'}` : `${where} is invalid`;
+  const message = first
+    ? `${where}${first.instancePath ?? ''} ${first.message ?? 'is invalid'}`
+    : `${where} is invalid`;
   return new AppError('invalid_argument', message, { ...(field === undefined ? {} : { field }), cause: error });
 }

@@ -106,7 +106,9 @@ export function validateFacePrefixes(face: FacePlugin): void {
   if (face.prefixes.length === 0) throw new Error(`face ${face.name}: needs at least one prefix`);
   for (const prefix of face.prefixes) {
     if (!/^\/[^?#*:]*[^/?#*:]$/.test(prefix)) {
-      throw new Error(`face ${face.name}: prefix ${JSON.stringify(prefix)} must start with "/", not be "/", not end with "/" and hold no ? # * :`);
+      throw new Error(
+        `face ${face.name}: prefix ${JSON.stringify(prefix)} must start with "/", not be "/", not end with "/" and hold no ? # * :`,
+      );
     }
   }
 }
@@ -120,7 +122,8 @@ export function validateFaces(faces: readonly FacePlugin[]): void {
   const owned = faces.flatMap((face) => face.prefixes.map((prefix) => ({ face, prefix })));
   for (const [i, a] of owned.entries()) {
     for (const b of owned.slice(i + 1)) {
-      if (a.prefix === b.prefix) throw new Error(`faces ${a.face.name} and ${b.face.name} overlap: ${a.prefix} and ${b.prefix}`);
+      if (a.prefix === b.prefix)
+        throw new Error(`faces ${a.face.name} and ${b.face.name} overlap: ${a.prefix} and ${b.prefix}`);
     }
   }
 }
@@ -141,20 +144,36 @@ function longestPrefix(url: string, prefixes: readonly string[]): string | undef
  * handlers, its routes. Call it after the server-wide hooks are added so the face inherits them.
  * `faces` is every face of the server (this one included), for the nested-prefix rules.
  */
-export async function registerFace(app: FastifyInstance, face: FacePlugin, faces: readonly FacePlugin[] = [face]): Promise<void> {
+export async function registerFace(
+  app: FastifyInstance,
+  face: FacePlugin,
+  faces: readonly FacePlugin[] = [face],
+): Promise<void> {
   validateFacePrefixes(face);
   const allPrefixes = faces.flatMap((f) => f.prefixes);
   // Prefixes of other faces nested inside one of this face's: what lies under them is theirs.
-  const innerOfOthers = new Map(faces.filter((f) => f !== face).flatMap((f) => f.prefixes.filter((p) => !face.prefixes.includes(p) && underPrefix(p, face.prefixes)).map((p) => [p, f] as const)));
+  const innerOfOthers = new Map(
+    faces
+      .filter((f) => f !== face)
+      .flatMap((f) =>
+        f.prefixes
+          .filter((p) => !face.prefixes.includes(p) && underPrefix(p, face.prefixes))
+          .map((p) => [p, f] as const),
+      ),
+  );
 
   await app.register(async (scope) => {
     scope.addHook('onRoute', (route) => {
       if (!underPrefix(route.url, face.prefixes)) {
-        throw new Error(`face ${face.name}: route ${route.method} ${route.url} is outside its prefixes ${face.prefixes.join(', ')}`);
+        throw new Error(
+          `face ${face.name}: route ${route.method} ${route.url} is outside its prefixes ${face.prefixes.join(', ')}`,
+        );
       }
       const owner = longestPrefix(route.url, allPrefixes);
       if (owner !== undefined && innerOfOthers.has(owner)) {
-        throw new Error(`face ${face.name}: route ${route.method} ${route.url} is under ${owner}, which another face owns`);
+        throw new Error(
+          `face ${face.name}: route ${route.method} ${route.url} is under ${owner}, which another face owns`,
+        );
       }
     });
     if (innerOfOthers.size > 0) {
@@ -189,7 +208,8 @@ export function faceForUrl(faces: readonly FacePlugin[], url: string): FacePlugi
   let best: { face: FacePlugin; length: number } | undefined;
   for (const face of faces) {
     const prefix = longestPrefix(path, face.prefixes);
-    if (prefix !== undefined && (best === undefined || prefix.length > best.length)) best = { face, length: prefix.length };
+    if (prefix !== undefined && (best === undefined || prefix.length > best.length))
+      best = { face, length: prefix.length };
   }
   return best?.face;
 }

@@ -33,7 +33,11 @@ async function pingWithin(ping: () => Promise<void>, ms: number): Promise<void> 
   }
 }
 
-export function registerHealthRoutes(app: FastifyInstance, store: Pick<Store, 'ping'>, readinessTimeoutMs: number): void {
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  store: Pick<Store, 'ping'>,
+  readinessTimeoutMs: number,
+): void {
   app.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok' }));
 
   app.get('/readyz', async (request, reply) => {

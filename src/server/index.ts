@@ -7,7 +7,12 @@ export { startServer, type RunningServer } from './start.ts';
 export { installSignalHandlers, DEFAULT_SHUTDOWN_TIMEOUT_MS, type SignalHandlerOptions } from './shutdown.ts';
 export { sendFaceReply, type BadRequestProblem, type FacePlugin, type FaceReply } from './face.ts';
 export type { OpenApiContribution } from './openapi.ts';
-export { EXPIRY_BUCKETS_DAYS, expiryHistogramOf, type ExpiryHistogram, type ExpiryHistogramSource } from './metrics-certificates.ts';
+export {
+  EXPIRY_BUCKETS_DAYS,
+  expiryHistogramOf,
+  type ExpiryHistogram,
+  type ExpiryHistogramSource,
+} from './metrics-certificates.ts';
 export { REDACT_PATHS, SECRET_HEADERS, type LogStream } from './logging.ts';
 export { REQUEST_ID_HEADER } from './request-id.ts';
 export { DEFAULT_READINESS_TIMEOUT_MS } from './health.ts';

@@ -31,7 +31,12 @@ export const SECRET_HEADERS = [
  * pino redact paths: the headers under `req` (our request serializer), under `res` (should a
  * response ever be logged with headers) and under any other top-level key or a bare `headers`.
  */
-export const REDACT_PATHS: string[] = SECRET_HEADERS.flatMap((h) => [`req.headers["${h}"]`, `res.headers["${h}"]`, `headers["${h}"]`, `*.headers["${h}"]`]);
+export const REDACT_PATHS: string[] = SECRET_HEADERS.flatMap((h) => [
+  `req.headers["${h}"]`,
+  `res.headers["${h}"]`,
+  `headers["${h}"]`,
+  `*.headers["${h}"]`,
+]);
 
 export const REDACTED = '[REDACTED]';
 

@@ -35,7 +35,11 @@ export type ExpiryHistogramSource = (asOf: Date, upperBoundsDays: readonly numbe
 const DAY_MS = 86_400_000;
 
 /** Reference implementation over a list of `notAfter`s: for fakes and to check a store's SQL. */
-export function expiryHistogramOf(notAfters: readonly Date[], asOf: Date, upperBoundsDays: readonly number[]): ExpiryHistogram {
+export function expiryHistogramOf(
+  notAfters: readonly Date[],
+  asOf: Date,
+  upperBoundsDays: readonly number[],
+): ExpiryHistogram {
   const days = notAfters.map((d) => (d.getTime() - asOf.getTime()) / DAY_MS);
   return {
     cumulativeCounts: upperBoundsDays.map((bound) => days.filter((d) => d <= bound).length),
@@ -88,7 +92,11 @@ function expiryHistogramMetric(source: ExpiryHistogramSource, deps: CertificateM
       try {
         const h = await source(deps.clock.now(), EXPIRY_BUCKETS_DAYS);
         const values = [
-          ...EXPIRY_BUCKETS_DAYS.map((le, i) => ({ metricName: `${name}_bucket`, labels: { le }, value: h.cumulativeCounts[i] ?? 0 })),
+          ...EXPIRY_BUCKETS_DAYS.map((le, i) => ({
+            metricName: `${name}_bucket`,
+            labels: { le },
+            value: h.cumulativeCounts[i] ?? 0,
+          })),
           { metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: h.count },
           { metricName: `${name}_sum`, labels: {}, value: h.sumDays },
           { metricName: `${name}_count`, labels: {}, value: h.count },

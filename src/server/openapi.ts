@@ -30,24 +30,41 @@ export interface OpenApiDocument {
 
 const statusResponse = (description: string, status: string) => ({
   description,
-  content: { 'application/json': { schema: { type: 'object', properties: { status: { const: status } }, required: ['status'] } } },
+  content: {
+    'application/json': { schema: { type: 'object', properties: { status: { const: status } }, required: ['status'] } },
+  },
 });
 
 /** The server's own endpoints, documented like any face's. */
 export const SERVER_OPENAPI: OpenApiContribution = {
   paths: {
-    '/healthz': { get: { tags: ['server'], summary: 'Liveness: the process is up', responses: { 200: statusResponse('Up', 'ok') } } },
+    '/healthz': {
+      get: { tags: ['server'], summary: 'Liveness: the process is up', responses: { 200: statusResponse('Up', 'ok') } },
+    },
     '/readyz': {
       get: {
         tags: ['server'],
         summary: 'Readiness: the store answers',
-        responses: { 200: statusResponse('Ready', 'ok'), 503: statusResponse('The store did not answer in time', 'unavailable') },
+        responses: {
+          200: statusResponse('Ready', 'ok'),
+          503: statusResponse('The store did not answer in time', 'unavailable'),
+        },
       },
     },
     '/metrics': {
-      get: { tags: ['server'], summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': {} } } } },
+      get: {
+        tags: ['server'],
+        summary: 'Prometheus metrics',
+        responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': {} } } },
+      },
     },
-    '/docs': { get: { tags: ['server'], summary: 'This OpenAPI document', responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': {} } } } } },
+    '/docs': {
+      get: {
+        tags: ['server'],
+        summary: 'This OpenAPI document',
+        responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': {} } } },
+      },
+    },
   },
 };
 
@@ -57,7 +74,8 @@ export function buildOpenApi(sources: readonly OpenApiSource[], version: string)
     info: {
       title: 'certkeeper',
       version,
-      description: 'Self-hosted certificate manager speaking the NCP Certificate Manager, NCP Global Edge and NHN Cloud Certificate Manager APIs.',
+      description:
+        'Self-hosted certificate manager speaking the NCP Certificate Manager, NCP Global Edge and NHN Cloud Certificate Manager APIs.',
     },
     tags: [],
     paths: {},
@@ -67,13 +85,17 @@ export function buildOpenApi(sources: readonly OpenApiSource[], version: string)
     if (!source.openapi) continue;
     doc.tags.push({ name: source.name });
     for (const [path, item] of Object.entries(source.openapi.paths)) {
-      if (Object.hasOwn(doc.paths, path)) throw new Error(`openapi: ${source.name} documents path ${path} that another face already documents`);
+      if (Object.hasOwn(doc.paths, path))
+        throw new Error(`openapi: ${source.name} documents path ${path} that another face already documents`);
       doc.paths[path] = item;
     }
     for (const [section, entries] of Object.entries(source.openapi.components ?? {})) {
       const target = (doc.components[section] ??= {});
       for (const [name, value] of Object.entries(entries)) {
-        if (Object.hasOwn(target, name)) throw new Error(`openapi: ${source.name} defines components.${section}.${name} that another face already defines`);
+        if (Object.hasOwn(target, name))
+          throw new Error(
+            `openapi: ${source.name} defines components.${section}.${name} that another face already defines`,
+          );
         target[name] = value;
       }
     }

@@ -22,7 +22,10 @@ import { REQUEST_ID_HEADER } from './request-id.ts';
 const { STATUS_CODES } = process.getBuiltinModule('node:http');
 
 function plain(reply: FastifyReply, status: number): FastifyReply {
-  return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify({ error: STATUS_CODES[status] ?? 'Error' }));
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send(JSON.stringify({ error: STATUS_CODES[status] ?? 'Error' }));
 }
 
 export function installRootHandlers(app: FastifyInstance): void {
@@ -54,7 +57,10 @@ export function frameworkErrorsHandler(faces: () => readonly FacePlugin[]): Fram
     const face = faceForUrl(faces(), request.raw.url ?? '/');
     if (face) {
       try {
-        return sendFaceReply(reply, face.renderBadRequest(request, { kind: 'malformed', status: 400, message: 'The request URL is malformed.' }));
+        return sendFaceReply(
+          reply,
+          face.renderBadRequest(request, { kind: 'malformed', status: 400, message: 'The request URL is malformed.' }),
+        );
       } catch (err) {
         request.log.error({ err, face: face.name }, 'face failed to render a bad request');
       }

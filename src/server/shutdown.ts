@@ -26,7 +26,11 @@ export interface SignalHandlerOptions {
 }
 
 /** Installs the handlers; returns a function that removes them. */
-export function installSignalHandlers(server: FastifyInstance, store: Pick<Store, 'close'>, options: SignalHandlerOptions = {}): () => void {
+export function installSignalHandlers(
+  server: FastifyInstance,
+  store: Pick<Store, 'close'>,
+  options: SignalHandlerOptions = {},
+): () => void {
   const timeoutMs = options.timeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   const exit = options.exit ?? ((code: number) => process.exit(code));

@@ -61,14 +61,25 @@ export interface Connection {
  * Where scripts/build-sqlite-extension.mjs builds native/sqlite-stable-plans.c (at npm install).
  * The C file says what it does and why.
  */
-export const STABLE_PLANS_EXTENSION = join(import.meta.dirname, '..', '..', 'node_modules', '.cache', 'certkeeper', `sqlite-stable-plans.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
+export const STABLE_PLANS_EXTENSION = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'node_modules',
+  '.cache',
+  'certkeeper',
+  `sqlite-stable-plans.${process.platform === 'darwin' ? 'dylib' : 'so'}`,
+);
 
 /** Loads the extension when it was built, and checks that it took effect. Never throws. */
 function loadStablePlans(database: Database.Database, extension: string): boolean {
   if (!existsSync(extension)) return false;
   try {
     // better-sqlite3 takes the entry point as a second argument; its type declarations omit it.
-    (database.loadExtension as (file: string, entryPoint: string) => Database.Database)(extension, 'sqlite3_sqlitestableplans_init');
+    (database.loadExtension as (file: string, entryPoint: string) => Database.Database)(
+      extension,
+      'sqlite3_sqlitestableplans_init',
+    );
     return (database.prepare('select certkeeper_stable_plans() as stable').get() as { stable: number }).stable === 1;
   } catch {
     return false;
@@ -85,7 +96,9 @@ export interface ConnectOptions {
 export async function connect(options: ConnectOptions): Promise<Connection> {
   // The data directory holds the master key file (and the SQLite database): owner only.
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  return options.databaseUrl ? await connectPostgres(options.databaseUrl) : connectSqlite(join(options.dataDir, SQLITE_FILE), options.sqliteExtension ?? STABLE_PLANS_EXTENSION);
+  return options.databaseUrl
+    ? await connectPostgres(options.databaseUrl)
+    : connectSqlite(join(options.dataDir, SQLITE_FILE), options.sqliteExtension ?? STABLE_PLANS_EXTENSION);
 }
 
 function connectSqlite(file: string, extension: string): Connection {
@@ -98,7 +111,10 @@ function connectSqlite(file: string, extension: string): Connection {
     database.pragma('synchronous = NORMAL');
     database.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
   } catch (error) {
-    throw new StoreStartupError(`Cannot open the SQLite database ${file} (${errorCode(error)}). Check that CERTKEEPER_DATA_DIR points to a writable directory.`, { cause: error });
+    throw new StoreStartupError(
+      `Cannot open the SQLite database ${file} (${errorCode(error)}). Check that CERTKEEPER_DATA_DIR points to a writable directory.`,
+      { cause: error },
+    );
   }
   const stablePlans = loadStablePlans(database, extension);
   const cached = withStatementCache(database);
@@ -127,13 +143,21 @@ async function connectPostgres(url: string): Promise<Connection> {
   const { default: driver } = await import('pg');
   const types: pg.CustomTypesConfig = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-      oid === driver.types.builtins.INT8 && format !== 'binary' ? parseInt8 : driver.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+      oid === driver.types.builtins.INT8 && format !== 'binary'
+        ? parseInt8
+        : driver.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
   };
   const pool = new driver.Pool({ connectionString: url, max: POOL_SIZE, types });
   // An idle client losing its connection emits 'error' on the pool; unhandled, that would end the
   // process. The pool drops that client and the next query opens a new connection.
   pool.on('error', () => undefined);
-  return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) }), dialect: postgresDialect, location: redactUrl(url), stablePlans: null, startCheckpointer: null };
+  return {
+    db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) }),
+    dialect: postgresDialect,
+    location: redactUrl(url),
+    stablePlans: null,
+    startCheckpointer: null,
+  };
 }
 
 /** The URL without its password (or the whole URL replaced when it does not parse). */

@@ -11,7 +11,11 @@
  */
 import { AppError, type InputField } from '../domain/errors.ts';
 
-const UNIQUE_VIOLATION_CODES: ReadonlySet<string> = new Set(['SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY', '23505']);
+const UNIQUE_VIOLATION_CODES: ReadonlySet<string> = new Set([
+  'SQLITE_CONSTRAINT_UNIQUE',
+  'SQLITE_CONSTRAINT_PRIMARYKEY',
+  '23505',
+]);
 
 function stringProperty(error: unknown, key: string): string | null {
   if (typeof error !== 'object' || error === null) return null;

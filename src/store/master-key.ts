@@ -41,7 +41,8 @@ export function generateMasterKey(key: Buffer = randomBytes(KEY_BYTES)): MasterK
   return masterKey(key, 'a newly generated key');
 }
 
-const GENERATE_HINT = 'Generate a new key with `openssl rand -base64 32` (only for a store that holds no encrypted data yet).';
+const GENERATE_HINT =
+  'Generate a new key with `openssl rand -base64 32` (only for a store that holds no encrypted data yet).';
 
 /** Strict: standard or URL-safe base64 of exactly 32 bytes; surrounding whitespace ignored. */
 function decode(text: string): { key: Buffer } | { problem: string } {
@@ -51,7 +52,8 @@ function decode(text: string): { key: Buffer } | { problem: string } {
     if (key.length === KEY_BYTES) return { key };
   }
   if (trimmed === '') return { problem: 'it is empty' };
-  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) return { problem: `it decodes to ${Buffer.from(trimmed, 'base64').length} bytes, not ${KEY_BYTES}` };
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed))
+    return { problem: `it decodes to ${Buffer.from(trimmed, 'base64').length} bytes, not ${KEY_BYTES}` };
   return { problem: 'it is not base64' };
 }
 
@@ -59,7 +61,9 @@ function decode(text: string): { key: Buffer } | { problem: string } {
 export function parseMasterKey(text: string, name: string = MASTER_KEY_ENV): MasterKey {
   const decoded = decode(text);
   if ('problem' in decoded) {
-    throw new StoreStartupError(`${name} must be exactly ${KEY_BYTES} bytes encoded in base64 (44 characters), but ${decoded.problem}. ${GENERATE_HINT}`);
+    throw new StoreStartupError(
+      `${name} must be exactly ${KEY_BYTES} bytes encoded in base64 (44 characters), but ${decoded.problem}. ${GENERATE_HINT}`,
+    );
   }
   return masterKey(decoded.key, name);
 }
@@ -71,7 +75,10 @@ export async function readMasterKeyFile(path: string): Promise<MasterKey | null>
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new StoreStartupError(`Cannot read the master key file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}). Check its owner and permissions.`, { cause: error });
+    throw new StoreStartupError(
+      `Cannot read the master key file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}). Check its owner and permissions.`,
+      { cause: error },
+    );
   }
   const decoded = decode(text);
   if ('problem' in decoded) {

@@ -115,7 +115,10 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
       targets: deployTargetRepository(db),
       sessions: sessionRepository(db, dialect),
       certificateStats: certificateStatsRepository(db),
-      vault: { seal: (plaintext, context) => vault.seal(plaintext, context), open: (sealed, context) => vault.open(sealed, context) },
+      vault: {
+        seal: (plaintext, context) => vault.seal(plaintext, context),
+        open: (sealed, context) => vault.open(sealed, context),
+      },
       async ping() {
         await sql`select 1`.execute(db);
       },
@@ -127,7 +130,8 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
         await checkpointer?.stop();
       },
       migrate: () => inTransaction(db, dialect, (trx) => applyMigrations(trx, dialect), { exclusive: true }),
-      rotateMasterKey: (newKeyBase64, rotateOptions) => rotateMasterKey({ db, dialect, vault, config: keyConfig }, newKeyBase64, rotateOptions),
+      rotateMasterKey: (newKeyBase64, rotateOptions) =>
+        rotateMasterKey({ db, dialect, vault, config: keyConfig }, newKeyBase64, rotateOptions),
       rotateDataKey: () => vault.rotateDataKey(clock.now()),
       startBackgroundCheckpoints(onError) {
         if (!checkpointer && connection.startCheckpointer) checkpointer = connection.startCheckpointer(onError);
@@ -143,14 +147,20 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
 export async function migrateStore(options: ConnectOptions): Promise<string[]> {
   const connection = await connect(connectOptions(options));
   try {
-    return await startupStep(connection, () => inTransaction(connection.db, connection.dialect, (trx) => applyMigrations(trx, connection.dialect), { exclusive: true }));
+    return await startupStep(connection, () =>
+      inTransaction(connection.db, connection.dialect, (trx) => applyMigrations(trx, connection.dialect), {
+        exclusive: true,
+      }),
+    );
   } finally {
     await connection.db.destroy();
   }
 }
 
 function connectOptions(options: ConnectOptions): ConnectOptions {
-  return options.databaseUrl ? { dataDir: options.dataDir, databaseUrl: options.databaseUrl } : { dataDir: options.dataDir };
+  return options.databaseUrl
+    ? { dataDir: options.dataDir, databaseUrl: options.databaseUrl }
+    : { dataDir: options.dataDir };
 }
 
 /** Runs the first database work of a start, turning "cannot reach the database" into an actionable refusal. */
@@ -167,6 +177,9 @@ async function startupStep<T>(connection: Connection, work: () => Promise<T>): P
     return await work();
   } catch (error) {
     if (error instanceof StoreStartupError || isAppError(error)) throw error;
-    throw new StoreStartupError(`Preparing the ${connection.dialect.label} database at ${connection.location} failed (${errorCode(error)}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new StoreStartupError(
+      `Preparing the ${connection.dialect.label} database at ${connection.location} failed (${errorCode(error)}): ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
 }

@@ -72,7 +72,10 @@ interface Compiled {
  * A template of `arity` values: `build(db, values)` receives that many placeholders. For
  * queries whose shape varies (list filters), keep one template per shape.
  */
-export function templateOf<DB, Row>(arity: number, build: (db: Kysely<DB>, values: unknown[]) => Buildable<Row>): QueryTemplate<DB, unknown[], Row> {
+export function templateOf<DB, Row>(
+  arity: number,
+  build: (db: Kysely<DB>, values: unknown[]) => Buildable<Row>,
+): QueryTemplate<DB, unknown[], Row> {
   const compiledFor = new Map<unknown, Compiled>();
 
   const compile = (db: Kysely<DB>): Compiled => {
@@ -86,7 +89,10 @@ export function templateOf<DB, Row>(arity: number, build: (db: Kysely<DB>, value
       return { value: parameter.index };
     });
     const misused = seen.findIndex((count) => count !== 1);
-    if (misused !== -1) throw new Error(`Query template value ${misused} became ${seen[misused]} parameters (must be exactly 1): ${query.sql}`);
+    if (misused !== -1)
+      throw new Error(
+        `Query template value ${misused} became ${seen[misused]} parameters (must be exactly 1): ${query.sql}`,
+      );
     return { sql: query.sql, sources };
   };
 
@@ -112,8 +118,14 @@ export function templateOf<DB, Row>(arity: number, build: (db: Kysely<DB>, value
 }
 
 /** `build(db, ...values)` returns the query; its arity (after `db`) is the number of values. */
-export function queryTemplate<DB, Values extends unknown[], Row>(build: (db: Kysely<DB>, ...values: Values) => Buildable<Row>): QueryTemplate<DB, Values, Row> {
-  return templateOf<DB, Row>(build.length - 1, (db, values) => build(db, ...(values as Values))) as QueryTemplate<DB, Values, Row>;
+export function queryTemplate<DB, Values extends unknown[], Row>(
+  build: (db: Kysely<DB>, ...values: Values) => Buildable<Row>,
+): QueryTemplate<DB, Values, Row> {
+  return templateOf<DB, Row>(build.length - 1, (db, values) => build(db, ...(values as Values))) as QueryTemplate<
+    DB,
+    Values,
+    Row
+  >;
 }
 
 /** Longest `in (…)` list given its own template; longer lists are built as plain queries. */
@@ -131,16 +143,22 @@ export interface ListTemplate<DB, Row> {
  * `in` term of the where clause's conjunction: an empty list matches nothing, and is answered
  * without a query (`in ()` is an error on PostgreSQL).
  */
-export function listTemplate<DB, Row>(fixedArity: number, build: (db: Kysely<DB>, fixed: unknown[], list: unknown[]) => Compilable<Row>): ListTemplate<DB, Row> {
+export function listTemplate<DB, Row>(
+  fixedArity: number,
+  build: (db: Kysely<DB>, fixed: unknown[], list: unknown[]) => Compilable<Row>,
+): ListTemplate<DB, Row> {
   const byLength = new Map<number, QueryTemplate<DB, unknown[], Row>>();
   return {
     async all(db, fixed, list) {
-      if (fixed.length !== fixedArity) throw new Error(`List template takes ${fixedArity} fixed values, got ${fixed.length}.`);
+      if (fixed.length !== fixedArity)
+        throw new Error(`List template takes ${fixedArity} fixed values, got ${fixed.length}.`);
       if (list.length === 0) return [];
       if (list.length > LIST_TEMPLATE_MAX) return (await db.executeQuery(build(db, [...fixed], [...list]))).rows;
       let template = byLength.get(list.length);
       if (!template) {
-        template = templateOf<DB, Row>(fixedArity + list.length, (d, values) => build(d, values.slice(0, fixedArity), values.slice(fixedArity)));
+        template = templateOf<DB, Row>(fixedArity + list.length, (d, values) =>
+          build(d, values.slice(0, fixedArity), values.slice(fixedArity)),
+        );
         byLength.set(list.length, template);
       }
       return template.all(db, ...fixed, ...list);

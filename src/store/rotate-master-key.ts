@@ -59,7 +59,11 @@ interface RotationContext {
 
 export const DEFAULT_ROTATION_BATCH = 100;
 
-export async function rotateMasterKey(ctx: RotationContext, newKeyBase64: string | undefined, options: RotateMasterKeyOptions = {}): Promise<RotateMasterKeyResult> {
+export async function rotateMasterKey(
+  ctx: RotationContext,
+  newKeyBase64: string | undefined,
+  options: RotateMasterKeyOptions = {},
+): Promise<RotateMasterKeyResult> {
   const fileMode = ctx.config.masterKey === undefined;
   const next = fileMode ? await nextKeyFile(ctx.config.dataDir, newKeyBase64) : envNextKey(newKeyBase64);
   const batchSize = Math.max(1, Math.trunc(options.batchSize ?? DEFAULT_ROTATION_BATCH));
@@ -82,7 +86,11 @@ export async function rotateMasterKey(ctx: RotationContext, newKeyBase64: string
       ctx.dialect,
       async (trx) => {
         for (const { id, key } of keys) {
-          await trx.updateTable('data_keys').set({ next_wrapped_key: wrapDataKey(next, id, key), next_master_key_id: next.id }).where('id', '=', id).execute();
+          await trx
+            .updateTable('data_keys')
+            .set({ next_wrapped_key: wrapDataKey(next, id, key), next_master_key_id: next.id })
+            .where('id', '=', id)
+            .execute();
         }
       },
       { exclusive: true },
@@ -97,19 +105,32 @@ export async function rotateMasterKey(ctx: RotationContext, newKeyBase64: string
     async (trx) => {
       await trx
         .updateTable('data_keys')
-        .set((eb) => ({ wrapped_key: eb.ref('next_wrapped_key').$notNull(), master_key_id: eb.ref('next_master_key_id').$notNull() }))
+        .set((eb) => ({
+          wrapped_key: eb.ref('next_wrapped_key').$notNull(),
+          master_key_id: eb.ref('next_master_key_id').$notNull(),
+        }))
         .where('next_master_key_id', '=', next.id)
         .execute();
       // Second wraps left by an abandoned rotation to some other key are dropped.
       await trx.updateTable('data_keys').set({ next_wrapped_key: null, next_master_key_id: null }).execute();
-      const left = await trx.selectFrom('data_keys').select('id').where('master_key_id', '<>', next.id).limit(1).executeTakeFirst();
-      if (left) throw new AppError('conflict', 'A data key was created while the master key was being rotated; nothing was switched. Run the rotation again to finish it.');
+      const left = await trx
+        .selectFrom('data_keys')
+        .select('id')
+        .where('master_key_id', '<>', next.id)
+        .limit(1)
+        .executeTakeFirst();
+      if (left)
+        throw new AppError(
+          'conflict',
+          'A data key was created while the master key was being rotated; nothing was switched. Run the rotation again to finish it.',
+        );
     },
     { exclusive: true },
   );
 
   if (fileMode) {
-    if (await readMasterKeyFile(join(ctx.config.dataDir, NEXT_MASTER_KEY_FILE))) await promoteNextMasterKeyFile(ctx.config.dataDir);
+    if (await readMasterKeyFile(join(ctx.config.dataDir, NEXT_MASTER_KEY_FILE)))
+      await promoteNextMasterKeyFile(ctx.config.dataDir);
     const path = join(ctx.config.dataDir, MASTER_KEY_FILE);
     ctx.vault.useMasterKey({ ...next, origin: path });
     return {
@@ -141,7 +162,11 @@ async function nextKeyFile(dataDir: string, newKeyBase64: string | undefined): P
   const given = newKeyBase64 === undefined ? null : parseMasterKey(newKeyBase64, 'The new master key');
   if (existing) {
     if (given && given.id !== existing.id) {
-      throw new AppError('conflict', `A rotation to another key is in progress (${join(dataDir, NEXT_MASTER_KEY_FILE)}). Run \`certkeeper master-key rotate\` without a new key to finish it first.`, { field: 'newKey' });
+      throw new AppError(
+        'conflict',
+        `A rotation to another key is in progress (${join(dataDir, NEXT_MASTER_KEY_FILE)}). Run \`certkeeper master-key rotate\` without a new key to finish it first.`,
+        { field: 'newKey' },
+      );
     }
     return existing;
   }

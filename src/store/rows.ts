@@ -3,7 +3,17 @@
  * milliseconds in rows and `Date`s in the domain; JSON documents are parsed here and nowhere else.
  */
 import { sql, type Selectable } from 'kysely';
-import type { AuditEvent, AuditResult, Certificate, CertificateOrigin, CertificateSummary, CertificateType, Credential, Role, Tenant } from '../domain/model.ts';
+import type {
+  AuditEvent,
+  AuditResult,
+  Certificate,
+  CertificateOrigin,
+  CertificateSummary,
+  CertificateType,
+  Credential,
+  Role,
+  Tenant,
+} from '../domain/model.ts';
 import type { CertificateFacts } from '../domain/x509/types.ts';
 import type { AuditEventRow, CertificateRow, CredentialRow, TenantRow } from './schema.ts';
 
@@ -28,9 +38,19 @@ export function tenantFromRow(row: Selectable<TenantRow>): Tenant {
 }
 
 /** What `credentialFromRow` reads: every column but the sealed secret. */
-export const CREDENTIAL_COLUMNS = ['id', 'tenant_id', 'access_key', 'role', 'description', 'created_at', 'revoked_at'] as const satisfies ReadonlyArray<keyof CredentialRow>;
+export const CREDENTIAL_COLUMNS = [
+  'id',
+  'tenant_id',
+  'access_key',
+  'role',
+  'description',
+  'created_at',
+  'revoked_at',
+] as const satisfies ReadonlyArray<keyof CredentialRow>;
 
-export function credentialFromRow(row: Pick<Selectable<CredentialRow>, (typeof CREDENTIAL_COLUMNS)[number]>): Credential {
+export function credentialFromRow(
+  row: Pick<Selectable<CredentialRow>, (typeof CREDENTIAL_COLUMNS)[number]>,
+): Credential {
   return {
     id: Number(row.id),
     tenantId: Number(row.tenant_id),
@@ -67,7 +87,10 @@ function deepFreeze<T>(value: T): T {
 }
 
 function parseFacts(text: string): CertificateFacts {
-  const parsed = JSON.parse(text) as Omit<CertificateFacts, 'notBefore' | 'notAfter'> & { notBefore: string; notAfter: string };
+  const parsed = JSON.parse(text) as Omit<CertificateFacts, 'notBefore' | 'notAfter'> & {
+    notBefore: string;
+    notAfter: string;
+  };
   return { ...parsed, notBefore: new Date(parsed.notBefore), notAfter: new Date(parsed.notAfter) };
 }
 
@@ -124,13 +147,16 @@ export const CERTIFICATE_SUMMARY_COLUMNS = [
   'deleted_at',
 ] as const satisfies ReadonlyArray<keyof CertificateRow>;
 
-export type CertificateSummaryRow = Pick<Selectable<CertificateRow>, (typeof CERTIFICATE_SUMMARY_COLUMNS)[number]> & { has_chain: number | boolean };
+export type CertificateSummaryRow = Pick<Selectable<CertificateRow>, (typeof CERTIFICATE_SUMMARY_COLUMNS)[number]> & {
+  has_chain: number | boolean;
+};
 
 /**
  * `has_chain`, without decoding the chain: an empty chain is stored as exactly `[]`
  * (JSON.stringify of an empty array), so the comparison answers it on both dialects.
  */
-export const hasChainColumn = (table: string) => sql<number>`case when ${sql.ref(`${table}.chain_pems`)} = '[]' then 0 else 1 end`.as('has_chain');
+export const hasChainColumn = (table: string) =>
+  sql<number>`case when ${sql.ref(`${table}.chain_pems`)} = '[]' then 0 else 1 end`.as('has_chain');
 
 export function summaryFromRow(row: CertificateSummaryRow): CertificateSummary {
   return {
@@ -152,7 +178,11 @@ export function summaryFromRow(row: CertificateSummaryRow): CertificateSummary {
 
 export function certificateFromRow(row: Selectable<CertificateRow>): Certificate {
   const chainPems = JSON.parse(row.chain_pems) as string[];
-  return { ...summaryFromRow({ ...row, has_chain: chainPems.length > 0 ? 1 : 0 }), certificatePem: row.certificate_pem, chainPems };
+  return {
+    ...summaryFromRow({ ...row, has_chain: chainPems.length > 0 ? 1 : 0 }),
+    certificatePem: row.certificate_pem,
+    chainPems,
+  };
 }
 
 export function auditEventFromRow(row: Selectable<AuditEventRow>): AuditEvent {

@@ -64,8 +64,15 @@ parentPort.on('message', (message) => {
 parentPort.postMessage({ ready: true });
 `;
 
-export function startCheckpointer(file: string, onError: (message: string) => void, intervalMs = CHECKPOINT_INTERVAL_MS): Checkpointer {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, intervalMs, driver: fileURLToPath(import.meta.resolve('better-sqlite3')) } });
+export function startCheckpointer(
+  file: string,
+  onError: (message: string) => void,
+  intervalMs = CHECKPOINT_INTERVAL_MS,
+): Checkpointer {
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { file, intervalMs, driver: fileURLToPath(import.meta.resolve('better-sqlite3')) },
+  });
   // The checkpointer never keeps the process alive on its own.
   worker.unref();
   let alive = true;

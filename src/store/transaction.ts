@@ -17,7 +17,12 @@ export interface TransactionOptions {
   exclusive?: boolean;
 }
 
-export function inTransaction<DB, T>(db: Kysely<DB>, dialect: StoreDialect, work: (trx: Kysely<DB>) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+export function inTransaction<DB, T>(
+  db: Kysely<DB>,
+  dialect: StoreDialect,
+  work: (trx: Kysely<DB>) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
   return db.connection().execute(async (trx) => {
     await dialect.beginWrite.execute(trx);
     try {

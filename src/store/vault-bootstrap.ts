@@ -14,7 +14,15 @@
 import type { Kysely } from 'kysely';
 import { join } from 'node:path';
 import { StoreStartupError } from './errors.ts';
-import { createMasterKeyFile, MASTER_KEY_ENV, MASTER_KEY_FILE, NEXT_MASTER_KEY_FILE, parseMasterKey, readMasterKeyFile, type MasterKey } from './master-key.ts';
+import {
+  createMasterKeyFile,
+  MASTER_KEY_ENV,
+  MASTER_KEY_FILE,
+  NEXT_MASTER_KEY_FILE,
+  parseMasterKey,
+  readMasterKeyFile,
+  type MasterKey,
+} from './master-key.ts';
 import type { Database } from './schema.ts';
 import { insertDataKey } from './vault.ts';
 
@@ -26,9 +34,13 @@ export interface MasterKeyConfig {
 
 /** The usable master keys, configured one first (see `openVault`). */
 export async function bootstrapVault(trx: Kysely<Database>, config: MasterKeyConfig, at: Date): Promise<MasterKey[]> {
-  const { count } = await trx.selectFrom('data_keys').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+  const { count } = await trx
+    .selectFrom('data_keys')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .executeTakeFirstOrThrow();
   const empty = Number(count) === 0;
-  const masters = config.masterKey !== undefined ? [parseMasterKey(config.masterKey)] : await fromKeyFiles(config.dataDir, empty);
+  const masters =
+    config.masterKey !== undefined ? [parseMasterKey(config.masterKey)] : await fromKeyFiles(config.dataDir, empty);
   if (empty) await insertDataKey(trx, masters[0]!, at);
   return masters;
 }

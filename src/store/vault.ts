@@ -29,19 +29,36 @@ export function wrapDataKey(master: MasterKey, id: number, key: Buffer): Buffer 
 }
 
 /** Inserts a new random data key wrapped by `master`. Run inside a transaction (two statements: the AAD needs the id). */
-export async function insertDataKey(trx: Kysely<Database>, master: MasterKey, at: Date): Promise<{ id: number; key: Buffer }> {
+export async function insertDataKey(
+  trx: Kysely<Database>,
+  master: MasterKey,
+  at: Date,
+): Promise<{ id: number; key: Buffer }> {
   const key = randomBytes(KEY_BYTES);
   const { id } = await trx
     .insertInto('data_keys')
-    .values({ wrapped_key: Buffer.alloc(0), master_key_id: master.id, next_wrapped_key: null, next_master_key_id: null, created_at: at.getTime() })
+    .values({
+      wrapped_key: Buffer.alloc(0),
+      master_key_id: master.id,
+      next_wrapped_key: null,
+      next_master_key_id: null,
+      created_at: at.getTime(),
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
-  await trx.updateTable('data_keys').set({ wrapped_key: wrapDataKey(master, id, key) }).where('id', '=', id).execute();
+  await trx
+    .updateTable('data_keys')
+    .set({ wrapped_key: wrapDataKey(master, id, key) })
+    .where('id', '=', id)
+    .execute();
   return { id, key };
 }
 
 /** Which of `masters` opens a row, and through which of its two wraps. */
-function unwrap(row: Pick<DataKeyRow, 'wrapped_key' | 'master_key_id' | 'next_wrapped_key' | 'next_master_key_id'> & { id: number }, masters: readonly MasterKey[]): { key: Buffer; master: MasterKey } | 'no-matching-master-key' {
+function unwrap(
+  row: Pick<DataKeyRow, 'wrapped_key' | 'master_key_id' | 'next_wrapped_key' | 'next_master_key_id'> & { id: number },
+  masters: readonly MasterKey[],
+): { key: Buffer; master: MasterKey } | 'no-matching-master-key' {
   const slots: Array<[string | null, Buffer | null]> = [
     [row.master_key_id, row.wrapped_key],
     [row.next_master_key_id, row.next_wrapped_key],
@@ -51,7 +68,10 @@ function unwrap(row: Pick<DataKeyRow, 'wrapped_key' | 'master_key_id' | 'next_wr
       if (id !== master.id || !wrapped) continue;
       const key = open(master.key, wrapped, dataKeyContext(row.id));
       // The key check matched but the wrap does not authenticate: the row itself is damaged.
-      if (!key) throw new StoreStartupError(`Data key ${row.id} does not authenticate under the master key from ${master.origin}, although the key check matches: the database row is damaged or was altered. Restore the database from a backup.`);
+      if (!key)
+        throw new StoreStartupError(
+          `Data key ${row.id} does not authenticate under the master key from ${master.origin}, although the key check matches: the database row is damaged or was altered. Restore the database from a backup.`,
+        );
       return { key, master };
     }
   }
@@ -60,7 +80,8 @@ function unwrap(row: Pick<DataKeyRow, 'wrapped_key' | 'master_key_id' | 'next_wr
 
 function mismatchMessage(masters: readonly MasterKey[], unopened: number, total: number): string {
   const configured = masters[0]!;
-  const never = 'certkeeper never replaces the master key of a store that already holds encrypted data: secrets sealed under the old key could not be read again.';
+  const never =
+    'certkeeper never replaces the master key of a store that already holds encrypted data: secrets sealed under the old key could not be read again.';
   if (unopened < total) {
     return `${unopened} of ${total} data keys are wrapped by a master key other than the one from ${configured.origin}: a master key rotation was started and has not finished. Start with the previous master key, then run \`certkeeper master-key rotate\` again with the same new key to finish it.`;
   }
@@ -87,7 +108,11 @@ export interface StoreVault extends Vault {
  * Unwraps every data key with `masters` (the configured key first, then a rotation's new key if
  * there is one) and returns the vault. Fails start-up when a data key matches none of them.
  */
-export async function openVault(db: Kysely<Database>, masters: readonly MasterKey[], newTransaction: <T>(work: (trx: Kysely<Database>) => Promise<T>) => Promise<T>): Promise<StoreVault> {
+export async function openVault(
+  db: Kysely<Database>,
+  masters: readonly MasterKey[],
+  newTransaction: <T>(work: (trx: Kysely<Database>) => Promise<T>) => Promise<T>,
+): Promise<StoreVault> {
   const rows = await db.selectFrom('data_keys').selectAll().orderBy('id').execute();
   const keys = new Map<number, Buffer>();
   let unopened = 0;
@@ -112,7 +137,11 @@ export async function openVault(db: Kysely<Database>, masters: readonly MasterKe
     const row = await db.selectFrom('data_keys').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new AppError('internal', `Data key ${id} does not exist; the sealed secret cannot be opened.`);
     const result = unwrap(row, [master, ...masters]);
-    if (result === 'no-matching-master-key') throw new AppError('internal', `Data key ${id} is wrapped by a master key this process does not hold; restart it with the current master key.`);
+    if (result === 'no-matching-master-key')
+      throw new AppError(
+        'internal',
+        `Data key ${id} is wrapped by a master key this process does not hold; restart it with the current master key.`,
+      );
     keys.set(id, result.key);
     return result.key;
   }
@@ -136,7 +165,11 @@ export async function openVault(db: Kysely<Database>, masters: readonly MasterKe
     },
     async open(sealed: SealedSecret, context: string): Promise<Buffer> {
       const plaintext = open(await cipherKey(sealed.dataKeyId), sealed.blob, context);
-      if (!plaintext) throw new AppError('internal', 'A sealed secret did not authenticate: it was opened with the wrong context, or the stored bytes were altered.');
+      if (!plaintext)
+        throw new AppError(
+          'internal',
+          'A sealed secret did not authenticate: it was opened with the wrong context, or the stored bytes were altered.',
+        );
       return plaintext;
     },
     dataKey,

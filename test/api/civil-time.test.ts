@@ -25,7 +25,18 @@ function* instants(): Generator<number> {
     yield FOUR_DIGIT_YEARS.from + Math.floor((seed / 2_147_483_648) * span);
   }
   // The edges, century leap rules, and the epoch.
-  yield* [FOUR_DIGIT_YEARS.from, FOUR_DIGIT_YEARS.from + 1, FOUR_DIGIT_YEARS.until - 1, 0, -1, 1, Date.UTC(1600, 1, 29), Date.UTC(1700, 1, 28, 23, 59, 59, 999), Date.UTC(1700, 2, 1), Date.UTC(9999, 11, 31, 23, 59, 59, 999)];
+  yield* [
+    FOUR_DIGIT_YEARS.from,
+    FOUR_DIGIT_YEARS.from + 1,
+    FOUR_DIGIT_YEARS.until - 1,
+    0,
+    -1,
+    1,
+    Date.UTC(1600, 1, 29),
+    Date.UTC(1700, 1, 28, 23, 59, 59, 999),
+    Date.UTC(1700, 2, 1),
+    Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+  ];
 }
 
 describe('civil time', () => {
@@ -34,7 +45,8 @@ describe('civil time', () => {
     for (const t of instants()) {
       const iso = new Date(t).toISOString();
       assert.equal(hasFourDigitYear(t), true, iso);
-      if (ymd(t) !== iso.slice(0, 10) || hms(t) !== iso.slice(11, 19)) assert.fail(`${t}: ${ymd(t)} ${hms(t)} against ${iso}`);
+      if (ymd(t) !== iso.slice(0, 10) || hms(t) !== iso.slice(11, 19))
+        assert.fail(`${t}: ${ymd(t)} ${hms(t)} against ${iso}`);
       checked++;
     }
     assert.ok(checked > 300_000);
@@ -48,7 +60,10 @@ describe('civil time', () => {
   });
 
   it('keeps the faces’ formats, inside and outside four-digit years', () => {
-    assert.equal(formatDate(new Date('9999-12-31T20:00:00Z'), 540), new Date(Date.UTC(9999, 11, 31, 20) + 540 * 60_000).toISOString().slice(0, 10));
+    assert.equal(
+      formatDate(new Date('9999-12-31T20:00:00Z'), 540),
+      new Date(Date.UTC(9999, 11, 31, 20) + 540 * 60_000).toISOString().slice(0, 10),
+    );
     assert.equal(formatDate(new Date('1999-12-31T15:00:00Z'), 540), '2000-01-01');
     assert.equal(isoSeconds(new Date('2025-11-05T23:59:59.999Z')), '2025-11-05T23:59:59Z');
     assert.equal(isoMillis(new Date('2025-08-07T00:34:58.990Z')), '2025-08-07T00:34:58.99Z');

@@ -23,7 +23,12 @@ interface Started {
 
 /** Starts `npm start` in its own process group and waits for the "listening on" line. */
 async function npmStart(env: NodeJS.ProcessEnv): Promise<Started> {
-  const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['start', '--silent'], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -93,7 +98,12 @@ describe('npm start, the CLI, SIGTERM and restart', () => {
     // The initial credentials: in a 0600 file whose path is printed; the secret is not printed.
     const file = join(dataDir, 'initial-credentials.json');
     assert.match(running.output(), new RegExp(`They are in ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    const credentials = JSON.parse(await readFile(file, 'utf8')) as { tenant: string; accessKey: string; secretKey: string; role: string };
+    const credentials = JSON.parse(await readFile(file, 'utf8')) as {
+      tenant: string;
+      accessKey: string;
+      secretKey: string;
+      role: string;
+    };
     assert.equal(credentials.tenant, 'default');
     assert.equal(credentials.role, 'ADMIN');
     assert.match(credentials.secretKey, /^[A-Za-z0-9]{40}$/);
@@ -105,13 +115,28 @@ describe('npm start, the CLI, SIGTERM and restart', () => {
     await writeFile(join(dataDir, 'cert.pem'), bundle.leaf.pem);
     await writeFile(join(dataDir, 'key.pem'), bundle.leaf.keyPem);
     await writeFile(join(dataDir, 'chain.pem'), bundle.chainPem);
-    const imported = await cli(env, ['cert', 'import', '--json', '--name', 'www-cert', '--cert', join(dataDir, 'cert.pem'), '--key', join(dataDir, 'key.pem'), '--chain', join(dataDir, 'chain.pem')]);
+    const imported = await cli(env, [
+      'cert',
+      'import',
+      '--json',
+      '--name',
+      'www-cert',
+      '--cert',
+      join(dataDir, 'cert.pem'),
+      '--key',
+      join(dataDir, 'key.pem'),
+      '--chain',
+      join(dataDir, 'chain.pem'),
+    ]);
     assert.equal(imported.code, 0, imported.stderr);
     const certificateNo = (JSON.parse(imported.stdout) as { certificateNo: number }).certificateNo;
     assert.ok(certificateNo >= 1);
     const listed = await cli(env, ['cert', 'list', '--json']);
     assert.equal(listed.code, 0, listed.stderr);
-    assert.deepEqual((JSON.parse(listed.stdout) as { items: Array<{ name: string }> }).items.map((i) => i.name), ['www-cert']);
+    assert.deepEqual(
+      (JSON.parse(listed.stdout) as { items: Array<{ name: string }> }).items.map((i) => i.name),
+      ['www-cert'],
+    );
 
     // SIGTERM: a clean exit.
     const exited = once(running.child, 'exit');

@@ -15,21 +15,96 @@ async function restrictedImports(filePath: string, code: string): Promise<string
 }
 
 const cases: Array<{ name: string; file: string; code: string; allowed: boolean }> = [
-  { name: 'domain may import domain', file: 'src/domain/x509/a.ts', code: "import { AppError } from '../errors.ts';\nexport { AppError };\n", allowed: true },
-  { name: 'domain may not import core', file: 'src/domain/x509/a.ts', code: "import { x } from '../../core/ports.ts';\nexport { x };\n", allowed: false },
-  { name: 'domain may not import store', file: 'src/domain/a.ts', code: "import { x } from '../store/db.ts';\nexport { x };\n", allowed: false },
-  { name: 'core may import domain', file: 'src/core/certificates.ts', code: "import { AppError } from '../domain/errors.ts';\nexport { AppError };\n", allowed: true },
-  { name: 'core may not import store', file: 'src/core/certificates.ts', code: "import { x } from '../store/db.ts';\nexport { x };\n", allowed: false },
-  { name: 'core may not import kysely', file: 'src/core/certificates.ts', code: "import { Kysely } from 'kysely';\nexport { Kysely };\n", allowed: false },
-  { name: 'a face may import core', file: 'src/api/ncp/routes.ts', code: "import { x } from '../../core/certificates.ts';\nexport { x };\n", allowed: true },
-  { name: 'a face may not import store', file: 'src/api/ncp/routes.ts', code: "import { x } from '../../store/db.ts';\nexport { x };\n", allowed: false },
-  { name: 'a face may not import another face', file: 'src/api/ncp/routes.ts', code: "import { x } from '../nhn/present.ts';\nexport { x };\n", allowed: false },
-  { name: 'a face may not import another face by a longer path', file: 'src/api/edge/routes.ts', code: "import { x } from '../../api/ncp/auth.ts';\nexport { x };\n", allowed: false },
-  { name: 'a module shared by faces may not import store', file: 'src/api/ncp-gateway/auth.ts', code: "import { x } from '../../store/db.ts';\nexport { x };\n", allowed: false },
-  { name: 'a module shared by faces may not import a face', file: 'src/api/ncp-gateway/auth.ts', code: "import { x } from '../ncp/errors.ts';\nexport { x };\n", allowed: false },
-  { name: 'a face may import the shared gateway module', file: 'src/api/edge/routes.ts', code: "import { x } from '../ncp-gateway/auth.ts';\nexport { x };\n", allowed: true },
-  { name: 'the cli may not import store', file: 'src/cli/main.ts', code: "import { x } from '../store/db.ts';\nexport { x };\n", allowed: false },
-  { name: 'the cli may not import a face', file: 'src/cli/main.ts', code: "import { x } from '../api/ncp/routes.ts';\nexport { x };\n", allowed: false },
+  {
+    name: 'domain may import domain',
+    file: 'src/domain/x509/a.ts',
+    code: "import { AppError } from '../errors.ts';\nexport { AppError };\n",
+    allowed: true,
+  },
+  {
+    name: 'domain may not import core',
+    file: 'src/domain/x509/a.ts',
+    code: "import { x } from '../../core/ports.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'domain may not import store',
+    file: 'src/domain/a.ts',
+    code: "import { x } from '../store/db.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'core may import domain',
+    file: 'src/core/certificates.ts',
+    code: "import { AppError } from '../domain/errors.ts';\nexport { AppError };\n",
+    allowed: true,
+  },
+  {
+    name: 'core may not import store',
+    file: 'src/core/certificates.ts',
+    code: "import { x } from '../store/db.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'core may not import kysely',
+    file: 'src/core/certificates.ts',
+    code: "import { Kysely } from 'kysely';\nexport { Kysely };\n",
+    allowed: false,
+  },
+  {
+    name: 'a face may import core',
+    file: 'src/api/ncp/routes.ts',
+    code: "import { x } from '../../core/certificates.ts';\nexport { x };\n",
+    allowed: true,
+  },
+  {
+    name: 'a face may not import store',
+    file: 'src/api/ncp/routes.ts',
+    code: "import { x } from '../../store/db.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'a face may not import another face',
+    file: 'src/api/ncp/routes.ts',
+    code: "import { x } from '../nhn/present.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'a face may not import another face by a longer path',
+    file: 'src/api/edge/routes.ts',
+    code: "import { x } from '../../api/ncp/auth.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'a module shared by faces may not import store',
+    file: 'src/api/ncp-gateway/auth.ts',
+    code: "import { x } from '../../store/db.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'a module shared by faces may not import a face',
+    file: 'src/api/ncp-gateway/auth.ts',
+    code: "import { x } from '../ncp/errors.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'a face may import the shared gateway module',
+    file: 'src/api/edge/routes.ts',
+    code: "import { x } from '../ncp-gateway/auth.ts';\nexport { x };\n",
+    allowed: true,
+  },
+  {
+    name: 'the cli may not import store',
+    file: 'src/cli/main.ts',
+    code: "import { x } from '../store/db.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'the cli may not import a face',
+    file: 'src/cli/main.ts',
+    code: "import { x } from '../api/ncp/routes.ts';\nexport { x };\n",
+    allowed: false,
+  },
 ];
 
 describe('dependency rule', () => {

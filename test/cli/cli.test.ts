@@ -81,7 +81,10 @@ describe('certkeeper CLI', () => {
     assert.equal(created.name, 'acme');
     assert.match(created.memberNo as string, /^\d{7}$/);
     const listed = JSON.parse(await ok(['tenant', 'list', '--json'])) as Array<Record<string, unknown>>;
-    assert.deepEqual(listed.map((t) => t.name), ['acme']);
+    assert.deepEqual(
+      listed.map((t) => t.name),
+      ['acme'],
+    );
     assert.match(await ok(['tenant', 'list']), /^NAME\s+MEMBERNO\s+APPKEY\nacme\s+\d{7}\s+\S{16}\n$/);
     const duplicate = await cli(['tenant', 'create', 'acme']);
     assert.equal(duplicate.code, 1);
@@ -89,7 +92,9 @@ describe('certkeeper CLI', () => {
   });
 
   it('creates credentials (secret once), lists them without secrets, revokes them', async () => {
-    const created = JSON.parse(await ok(['credential', 'create', '--tenant', 'acme', '--role', 'VIEWER', '--json'])) as Record<string, string>;
+    const created = JSON.parse(
+      await ok(['credential', 'create', '--tenant', 'acme', '--role', 'VIEWER', '--json']),
+    ) as Record<string, string>;
     assert.deepEqual(Object.keys(created).sort(), ['accessKey', 'role', 'secretKey', 'tenant']);
     assert.equal(created.role, 'VIEWER');
     assert.equal(created.tenant, 'acme');
@@ -97,7 +102,9 @@ describe('certkeeper CLI', () => {
     assert.ok(!list.includes(created.secretKey as string), 'credential list leaks the secret');
     assert.match(list, new RegExp(created.accessKey as string));
     await ok(['credential', 'revoke', created.accessKey as string]);
-    const after = JSON.parse(await ok(['credential', 'list', '--tenant', 'acme', '--json'])) as Array<{ revokedAt: string | null }>;
+    const after = JSON.parse(await ok(['credential', 'list', '--tenant', 'acme', '--json'])) as Array<{
+      revokedAt: string | null;
+    }>;
     assert.ok(after[0]?.revokedAt);
     assert.equal((await cli(['credential', 'create', '--tenant', 'acme', '--role', 'ROOT'])).code, 2);
     assert.equal((await cli(['credential', 'revoke', 'NOSUCHKEY'])).code, 1);
@@ -105,18 +112,38 @@ describe('certkeeper CLI', () => {
 
   it('imports, lists, shows, exports and deletes a certificate', async () => {
     const imported = JSON.parse(
-      await ok(['cert', 'import', '--tenant', 'acme', '--name', 'www', '--cert', join(dataDir, 'cert.pem'), '--key', join(dataDir, 'key.pem'), '--chain', join(dataDir, 'chain.pem'), '--json']),
+      await ok([
+        'cert',
+        'import',
+        '--tenant',
+        'acme',
+        '--name',
+        'www',
+        '--cert',
+        join(dataDir, 'cert.pem'),
+        '--key',
+        join(dataDir, 'key.pem'),
+        '--chain',
+        join(dataDir, 'chain.pem'),
+        '--json',
+      ]),
     ) as { certificateNo: number; status: string; hasPrivateKey: boolean };
     assert.equal(imported.status, 'VALID');
     assert.equal(imported.hasPrivateKey, true);
     const no = String(imported.certificateNo);
 
-    const listed = JSON.parse(await ok(['cert', 'list', '--tenant', 'acme', '--json'])) as { total: number; items: Array<{ name: string }> };
+    const listed = JSON.parse(await ok(['cert', 'list', '--tenant', 'acme', '--json'])) as {
+      total: number;
+      items: Array<{ name: string }>;
+    };
     assert.equal(listed.total, 1);
     assert.equal(listed.items[0]?.name, 'www');
     assert.match(await ok(['cert', 'list', '--tenant', 'acme']), /1 certificate\(s\) in all/);
 
-    const shown = JSON.parse(await ok(['cert', 'show', '--tenant', 'acme', no, '--json'])) as { facts: { commonName: string }; chainLength: number };
+    const shown = JSON.parse(await ok(['cert', 'show', '--tenant', 'acme', no, '--json'])) as {
+      facts: { commonName: string };
+      chainLength: number;
+    };
     assert.equal(shown.facts.commonName, 'www.example.com');
     assert.equal(shown.chainLength, 2);
 
@@ -126,7 +153,9 @@ describe('certkeeper CLI', () => {
     assert.equal(await readFile(join(out, 'fullchain.pem'), 'utf8'), bundle.leaf.pem + bundle.chainPem);
     assert.match(await readFile(join(out, 'privkey.pem'), 'utf8'), /^-----BEGIN PRIVATE KEY-----/);
     assert.equal((await stat(join(out, 'privkey.pem'))).mode & 0o777, 0o600);
-    const withoutKey = JSON.parse(await ok(['cert', 'export', '--tenant', 'acme', no, '--json'])) as { privateKey: string | null };
+    const withoutKey = JSON.parse(await ok(['cert', 'export', '--tenant', 'acme', no, '--json'])) as {
+      privateKey: string | null;
+    };
     assert.equal(withoutKey.privateKey, null);
 
     await ok(['cert', 'delete', '--tenant', 'acme', no]);
@@ -136,10 +165,33 @@ describe('certkeeper CLI', () => {
   });
 
   it('refuses a bad import with the ladder message on one line, and writes nothing', async () => {
-    const result = await cli(['cert', 'import', '--tenant', 'acme', '--name', 'chainy', '--cert', join(dataDir, 'full.pem'), '--key', join(dataDir, 'key.pem')]);
+    const result = await cli([
+      'cert',
+      'import',
+      '--tenant',
+      'acme',
+      '--name',
+      'chainy',
+      '--cert',
+      join(dataDir, 'full.pem'),
+      '--key',
+      join(dataDir, 'key.pem'),
+    ]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /^certkeeper: The certificate field holds 3 certificates; it looks like a full chain was pasted\..*\(certificate_multiple, certificate\)\n$/);
-    const missing = await cli(['cert', 'import', '--tenant', 'acme', '--name', 'x', '--cert', join(dataDir, 'nope.pem')]);
+    assert.match(
+      result.stderr,
+      /^certkeeper: The certificate field holds 3 certificates; it looks like a full chain was pasted\..*\(certificate_multiple, certificate\)\n$/,
+    );
+    const missing = await cli([
+      'cert',
+      'import',
+      '--tenant',
+      'acme',
+      '--name',
+      'x',
+      '--cert',
+      join(dataDir, 'nope.pem'),
+    ]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /Cannot read the certificate file .*ENOENT/);
     const listed = JSON.parse(await ok(['cert', 'list', '--tenant', 'acme', '--json'])) as { total: number };

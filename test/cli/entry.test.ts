@@ -36,7 +36,11 @@ describe('bin/certkeeper.js', () => {
           "process.on('exit', () => process.stderr.write('PROBE ' + JSON.stringify({ stripper: process.moduleLoadList.some((m) => m.includes('amaro')), cache: getCompileCacheDir() ?? null }) + '\\n'));\n",
       );
       const run = () => {
-        const result = spawnSync(process.execPath, ['--import', probe, ENTRY, '--help'], { cwd: ROOT, env: envWithoutCacheOverrides(), encoding: 'utf8' });
+        const result = spawnSync(process.execPath, ['--import', probe, ENTRY, '--help'], {
+          cwd: ROOT,
+          env: envWithoutCacheOverrides(),
+          encoding: 'utf8',
+        });
         assert.equal(result.status, 0, result.stderr);
         assert.match(result.stdout, /certkeeper/);
         const line = result.stderr.split('\n').find((l) => l.startsWith('PROBE '));
@@ -45,7 +49,10 @@ describe('bin/certkeeper.js', () => {
       };
       run(); // warms the cache, if an earlier start has not
       const warm = run();
-      assert.ok(warm.cache?.startsWith(COMPILE_CACHE_DIR), `cache in ${String(warm.cache)}, expected under ${COMPILE_CACHE_DIR}`);
+      assert.ok(
+        warm.cache?.startsWith(COMPILE_CACHE_DIR),
+        `cache in ${String(warm.cache)}, expected under ${COMPILE_CACHE_DIR}`,
+      );
       assert.equal(warm.stripper, false, 'no TypeScript was stripped: every module came from the cache');
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -53,10 +60,22 @@ describe('bin/certkeeper.js', () => {
   });
 
   // The system Node of this project's machines is older than 24; elsewhere there may be none.
-  const older = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => existsSync(path) && Number(execFileSync(path, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).trim()) < 24);
-  it('started by an older Node, re-runs itself on the project Node 24', { skip: older ? false : 'no Node older than 24 at /usr/bin/node or /usr/local/bin/node' }, () => {
-    const result = spawnSync(older!, [ENTRY, '--help'], { cwd: ROOT, env: envWithoutCacheOverrides(), encoding: 'utf8' });
-    assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, /certkeeper/);
-  });
+  const older = ['/usr/bin/node', '/usr/local/bin/node'].find(
+    (path) =>
+      existsSync(path) &&
+      Number(execFileSync(path, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).trim()) < 24,
+  );
+  it(
+    'started by an older Node, re-runs itself on the project Node 24',
+    { skip: older ? false : 'no Node older than 24 at /usr/bin/node or /usr/local/bin/node' },
+    () => {
+      const result = spawnSync(older!, [ENTRY, '--help'], {
+        cwd: ROOT,
+        env: envWithoutCacheOverrides(),
+        encoding: 'utf8',
+      });
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout, /certkeeper/);
+    },
+  );
 });

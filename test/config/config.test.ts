@@ -35,7 +35,10 @@ describe('loadConfig: defaults', () => {
   });
 
   it('an empty string counts as unset', () => {
-    const config = loadConfig({ CERTKEEPER_PORT: '', DATABASE_URL: '', CERTKEEPER_MASTER_KEY: '', CERTKEEPER_LOG_LEVEL: '' }, { cwd: '/x' });
+    const config = loadConfig(
+      { CERTKEEPER_PORT: '', DATABASE_URL: '', CERTKEEPER_MASTER_KEY: '', CERTKEEPER_LOG_LEVEL: '' },
+      { cwd: '/x' },
+    );
     assert.equal(config.port, 8080);
     assert.equal(config.databaseUrl, null);
     assert.equal(config.masterKey, null);
@@ -55,12 +58,24 @@ describe('loadConfig: defaults', () => {
 
 describe('loadConfig: valid values', () => {
   const cases: Array<{ name: string; env: NodeJS.ProcessEnv; check: (c: Config) => void }> = [
-    { name: 'relative data dir is resolved', env: { CERTKEEPER_DATA_DIR: 'var/ck' }, check: (c) => assert.equal(c.dataDir, '/srv/var/ck') },
-    { name: 'absolute data dir is kept', env: { CERTKEEPER_DATA_DIR: '/var/lib/certkeeper' }, check: (c) => assert.equal(c.dataDir, '/var/lib/certkeeper') },
+    {
+      name: 'relative data dir is resolved',
+      env: { CERTKEEPER_DATA_DIR: 'var/ck' },
+      check: (c) => assert.equal(c.dataDir, '/srv/var/ck'),
+    },
+    {
+      name: 'absolute data dir is kept',
+      env: { CERTKEEPER_DATA_DIR: '/var/lib/certkeeper' },
+      check: (c) => assert.equal(c.dataDir, '/var/lib/certkeeper'),
+    },
     { name: 'host IPv4 any', env: { CERTKEEPER_HOST: '0.0.0.0' }, check: (c) => assert.equal(c.host, '0.0.0.0') },
     { name: 'host IPv6', env: { CERTKEEPER_HOST: '::1' }, check: (c) => assert.equal(c.host, '::1') },
     { name: 'host name', env: { CERTKEEPER_HOST: 'localhost' }, check: (c) => assert.equal(c.host, 'localhost') },
-    { name: 'host FQDN', env: { CERTKEEPER_HOST: 'certs.internal.example' }, check: (c) => assert.equal(c.host, 'certs.internal.example') },
+    {
+      name: 'host FQDN',
+      env: { CERTKEEPER_HOST: 'certs.internal.example' },
+      check: (c) => assert.equal(c.host, 'certs.internal.example'),
+    },
     { name: 'port 0 (random)', env: { CERTKEEPER_PORT: '0' }, check: (c) => assert.equal(c.port, 0) },
     { name: 'port 65535', env: { CERTKEEPER_PORT: '65535' }, check: (c) => assert.equal(c.port, 65_535) },
     { name: 'port 443', env: { CERTKEEPER_PORT: '443' }, check: (c) => assert.equal(c.port, 443) },
@@ -69,11 +84,31 @@ describe('loadConfig: valid values', () => {
       env: { DATABASE_URL: 'postgres://ck:pw@db:5432/certkeeper' },
       check: (c) => assert.equal(c.databaseUrl?.reveal(), 'postgres://ck:pw@db:5432/certkeeper'),
     },
-    { name: 'postgresql:// URL', env: { DATABASE_URL: 'postgresql://db/certkeeper' }, check: (c) => assert.equal(c.databaseUrl?.reveal(), 'postgresql://db/certkeeper') },
-    { name: 'master key', env: { CERTKEEPER_MASTER_KEY: KEY_B64 }, check: (c) => assert.deepEqual(c.masterKey?.reveal(), KEY_BYTES) },
-    { name: 'log level debug', env: { CERTKEEPER_LOG_LEVEL: 'debug' }, check: (c) => assert.equal(c.logLevel, 'debug') },
-    { name: 'log level silent', env: { CERTKEEPER_LOG_LEVEL: 'silent' }, check: (c) => assert.equal(c.logLevel, 'silent') },
-    { name: 'log level is case-insensitive', env: { CERTKEEPER_LOG_LEVEL: 'WARN' }, check: (c) => assert.equal(c.logLevel, 'warn') },
+    {
+      name: 'postgresql:// URL',
+      env: { DATABASE_URL: 'postgresql://db/certkeeper' },
+      check: (c) => assert.equal(c.databaseUrl?.reveal(), 'postgresql://db/certkeeper'),
+    },
+    {
+      name: 'master key',
+      env: { CERTKEEPER_MASTER_KEY: KEY_B64 },
+      check: (c) => assert.deepEqual(c.masterKey?.reveal(), KEY_BYTES),
+    },
+    {
+      name: 'log level debug',
+      env: { CERTKEEPER_LOG_LEVEL: 'debug' },
+      check: (c) => assert.equal(c.logLevel, 'debug'),
+    },
+    {
+      name: 'log level silent',
+      env: { CERTKEEPER_LOG_LEVEL: 'silent' },
+      check: (c) => assert.equal(c.logLevel, 'silent'),
+    },
+    {
+      name: 'log level is case-insensitive',
+      env: { CERTKEEPER_LOG_LEVEL: 'WARN' },
+      check: (c) => assert.equal(c.logLevel, 'warn'),
+    },
     {
       name: 'timezone UTC',
       env: { CERTKEEPER_API_TIMEZONE: '+00:00' },
@@ -89,12 +124,36 @@ describe('loadConfig: valid values', () => {
       env: { CERTKEEPER_API_TIMEZONE: '-03:30' },
       check: (c) => assert.deepEqual([c.apiTimezone, c.apiTimezoneOffsetMinutes], ['-03:30', -210]),
     },
-    { name: 'timezone +14:00 (upper bound)', env: { CERTKEEPER_API_TIMEZONE: '+14:00' }, check: (c) => assert.equal(c.apiTimezoneOffsetMinutes, 840) },
-    { name: 'timezone -12:00 (lower bound)', env: { CERTKEEPER_API_TIMEZONE: '-12:00' }, check: (c) => assert.equal(c.apiTimezoneOffsetMinutes, -720) },
-    { name: 'token TTL 60 (minimum)', env: { CERTKEEPER_TOKEN_TTL_SECONDS: '60' }, check: (c) => assert.equal(c.tokenTtlSeconds, 60) },
-    { name: 'token TTL 3600', env: { CERTKEEPER_TOKEN_TTL_SECONDS: '3600' }, check: (c) => assert.equal(c.tokenTtlSeconds, 3600) },
-    { name: 'body limit 3 MiB (minimum)', env: { CERTKEEPER_BODY_LIMIT_BYTES: '3145728' }, check: (c) => assert.equal(c.bodyLimitBytes, 3_145_728) },
-    { name: 'body limit 64 MiB (maximum)', env: { CERTKEEPER_BODY_LIMIT_BYTES: '67108864' }, check: (c) => assert.equal(c.bodyLimitBytes, 67_108_864) },
+    {
+      name: 'timezone +14:00 (upper bound)',
+      env: { CERTKEEPER_API_TIMEZONE: '+14:00' },
+      check: (c) => assert.equal(c.apiTimezoneOffsetMinutes, 840),
+    },
+    {
+      name: 'timezone -12:00 (lower bound)',
+      env: { CERTKEEPER_API_TIMEZONE: '-12:00' },
+      check: (c) => assert.equal(c.apiTimezoneOffsetMinutes, -720),
+    },
+    {
+      name: 'token TTL 60 (minimum)',
+      env: { CERTKEEPER_TOKEN_TTL_SECONDS: '60' },
+      check: (c) => assert.equal(c.tokenTtlSeconds, 60),
+    },
+    {
+      name: 'token TTL 3600',
+      env: { CERTKEEPER_TOKEN_TTL_SECONDS: '3600' },
+      check: (c) => assert.equal(c.tokenTtlSeconds, 3600),
+    },
+    {
+      name: 'body limit 3 MiB (minimum)',
+      env: { CERTKEEPER_BODY_LIMIT_BYTES: '3145728' },
+      check: (c) => assert.equal(c.bodyLimitBytes, 3_145_728),
+    },
+    {
+      name: 'body limit 64 MiB (maximum)',
+      env: { CERTKEEPER_BODY_LIMIT_BYTES: '67108864' },
+      check: (c) => assert.equal(c.bodyLimitBytes, 67_108_864),
+    },
   ];
   for (const c of cases) {
     it(c.name, () => c.check(loadConfig(c.env, { cwd: '/srv' })));
@@ -118,11 +177,19 @@ describe('loadConfig: invalid values name the variable and what is accepted', ()
     { variable: 'DATABASE_URL', value: 'mysql://u@db/certkeeper', says: /postgres:\/\/ or postgresql:\/\// },
     { variable: 'DATABASE_URL', value: 'sqlite:./data/db.sqlite', says: /unset it to use SQLite/ },
     { variable: 'DATABASE_URL', value: 'not a url', says: /PostgreSQL URL/ },
-    { variable: 'CERTKEEPER_MASTER_KEY', value: Buffer.alloc(16).toString('base64'), says: /decodes to 16 bytes.*exactly 32/ },
+    {
+      variable: 'CERTKEEPER_MASTER_KEY',
+      value: Buffer.alloc(16).toString('base64'),
+      says: /decodes to 16 bytes.*exactly 32/,
+    },
     { variable: 'CERTKEEPER_MASTER_KEY', value: 'not base64!', says: /not canonical base64/ },
     { variable: 'CERTKEEPER_MASTER_KEY', value: KEY_B64.slice(0, -1), says: /not canonical base64/ },
     { variable: 'CERTKEEPER_MASTER_KEY', value: KEY_BYTES.toString('base64url'), says: /not canonical base64/ },
-    { variable: 'CERTKEEPER_LOG_LEVEL', value: 'verbose', says: /one of fatal, error, warn, info, debug, trace, silent; got "verbose"/ },
+    {
+      variable: 'CERTKEEPER_LOG_LEVEL',
+      value: 'verbose',
+      says: /one of fatal, error, warn, info, debug, trace, silent; got "verbose"/,
+    },
     { variable: 'CERTKEEPER_API_TIMEZONE', value: 'Asia/Seoul', says: /±HH:MM.*zone names .* not accepted/ },
     { variable: 'CERTKEEPER_API_TIMEZONE', value: 'Z', says: /±HH:MM/ },
     { variable: 'CERTKEEPER_API_TIMEZONE', value: '+0900', says: /±HH:MM/ },

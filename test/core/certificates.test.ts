@@ -54,11 +54,25 @@ for (const target of storeTargets) {
     });
 
     it('lets ADMIN import and VIEWER read, but not write or read keys', async () => {
-      const certificate = await core.certificates.import(admin, { name: 'www', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem }, options);
+      const certificate = await core.certificates.import(
+        admin,
+        { name: 'www', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem },
+        options,
+      );
       assert.equal((await core.certificates.get(viewer, certificate.certificateNo)).name, 'www');
-      await rejects(core.certificates.import(viewer, { name: 'v', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem }, options), 'permission_denied');
+      await rejects(
+        core.certificates.import(
+          viewer,
+          { name: 'v', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem },
+          options,
+        ),
+        'permission_denied',
+      );
       await rejects(core.certificates.delete(viewer, certificate.certificateNo), 'permission_denied');
-      await rejects(core.certificates.export(viewer, certificate.certificateNo, { includeKey: true }), 'permission_denied');
+      await rejects(
+        core.certificates.export(viewer, certificate.certificateNo, { includeKey: true }),
+        'permission_denied',
+      );
       const withoutKey = await core.certificates.export(viewer, certificate.certificateNo, { includeKey: false });
       assert.equal(withoutKey.privateKeyPem, null);
       // NHN documents that a VIEWER may download the file, which holds the key.
@@ -74,7 +88,10 @@ for (const target of storeTargets) {
       assert.match(bundleWithKey.privateKeyPem ?? '', /BEGIN PRIVATE KEY/);
       const events = await core.audit.list(admin, { target: `certificate:${certificate.certificateNo}`, limit: 50 });
       const keyReads = events.filter((e) => e.action === 'certificate.key.read');
-      assert.deepEqual(keyReads.map((e) => [e.actor, e.result]).sort(), [['A-ADMIN', 'success'], ['A-VIEWER', 'failure']]);
+      assert.deepEqual(keyReads.map((e) => [e.actor, e.result]).sort(), [
+        ['A-ADMIN', 'success'],
+        ['A-VIEWER', 'failure'],
+      ]);
       assert.ok(!JSON.stringify(events).includes('PRIVATE KEY'));
       assert.ok(events.some((e) => e.action === 'certificate.file.read' && e.actor === 'A-VIEWER'));
     });
@@ -85,19 +102,43 @@ for (const target of storeTargets) {
       await rejects(core.certificates.get(otherAdmin, certificate.certificateNo), 'not_found');
       await rejects(core.certificates.export(otherAdmin, certificate.certificateNo, { includeKey: true }), 'not_found');
       await rejects(core.certificates.delete(otherAdmin, certificate.certificateNo), 'not_found');
-      await rejects(core.certificates.replace(otherAdmin, certificate.certificateNo, { name: 'www', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem }, options), 'not_found');
+      await rejects(
+        core.certificates.replace(
+          otherAdmin,
+          certificate.certificateNo,
+          { name: 'www', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem },
+          options,
+        ),
+        'not_found',
+      );
       assert.equal((await core.certificates.list(otherAdmin, { offset: 0, limit: 10 })).total, 0);
       // The same certificate may live in another tenant.
-      const theirs = await core.certificates.import(otherAdmin, { name: 'www', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem }, options);
+      const theirs = await core.certificates.import(
+        otherAdmin,
+        { name: 'www', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem },
+        options,
+      );
       assert.notEqual(theirs.certificateNo, certificate.certificateNo);
     });
 
     it('refuses a duplicate certificate and a reused key with already_exists', async () => {
-      await rejects(core.certificates.import(admin, { name: 'www2', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem }, options), 'already_exists');
+      await rejects(
+        core.certificates.import(
+          admin,
+          { name: 'www2', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem },
+          options,
+        ),
+        'already_exists',
+      );
       const sameKey = await mintLeaf(bundle.intermediate, { cn: 'other.example.com' });
       await assert.rejects(
-        core.certificates.import(admin, { name: 'other', certificate: sameKey.pem, privateKey: sameKey.keyPem, chain: bundle.chainPem }, options),
-        (error: unknown) => error instanceof AppError && error.code === 'already_exists' && error.field === 'privateKey',
+        core.certificates.import(
+          admin,
+          { name: 'other', certificate: sameKey.pem, privateKey: sameKey.keyPem, chain: bundle.chainPem },
+          options,
+        ),
+        (error: unknown) =>
+          error instanceof AppError && error.code === 'already_exists' && error.field === 'privateKey',
       );
     });
 
@@ -105,7 +146,12 @@ for (const target of storeTargets) {
       const [certificate] = (await core.certificates.list(admin, { name: 'www', offset: 0, limit: 1 })).items;
       assert.ok(certificate);
       const renewed = await mintLeaf(bundle.intermediate, { freshKey: true, cn: 'www.example.com' });
-      const replaced = await core.certificates.replace(admin, certificate.certificateNo, { name: 'www', certificate: renewed.pem, privateKey: renewed.keyPem, chain: bundle.chainPem }, options);
+      const replaced = await core.certificates.replace(
+        admin,
+        certificate.certificateNo,
+        { name: 'www', certificate: renewed.pem, privateKey: renewed.keyPem, chain: bundle.chainPem },
+        options,
+      );
       assert.equal(replaced.certificateNo, certificate.certificateNo);
       assert.equal(replaced.name, 'www');
       assert.notEqual(replaced.facts.fingerprintSha256, certificate.facts.fingerprintSha256);
@@ -118,8 +164,14 @@ for (const target of storeTargets) {
       assert.equal(certificateStatus(certificate, clock.now()), 'VALID');
       clock.advance(days(365));
       try {
-        assert.equal((await core.certificates.list(admin, { name: 'www', validity: 'expired', offset: 0, limit: 1 })).total, 1);
-        assert.equal((await core.certificates.list(admin, { name: 'www', validity: 'unexpired', offset: 0, limit: 1 })).total, 0);
+        assert.equal(
+          (await core.certificates.list(admin, { name: 'www', validity: 'expired', offset: 0, limit: 1 })).total,
+          1,
+        );
+        assert.equal(
+          (await core.certificates.list(admin, { name: 'www', validity: 'unexpired', offset: 0, limit: 1 })).total,
+          0,
+        );
       } finally {
         clock.advance(-days(365));
       }
@@ -127,17 +179,27 @@ for (const target of storeTargets) {
 
     it('refuses control characters in list filters instead of failing in the driver', async () => {
       await rejects(core.certificates.list(admin, { name: 'a\u0000b', offset: 0, limit: 10 }), 'invalid_argument');
-      await rejects(core.certificates.list(admin, { nameContains: '\u0000', offset: 0, limit: 10 }), 'invalid_argument');
+      await rejects(
+        core.certificates.list(admin, { nameContains: '\u0000', offset: 0, limit: 10 }),
+        'invalid_argument',
+      );
       await rejects(core.certificates.list(admin, { domain: 'x\ny', offset: 0, limit: 10 }), 'invalid_argument');
     });
 
     it('deletes, frees the name, never reuses the number', async () => {
       const [certificate] = (await core.certificates.list(admin, { name: 'www', offset: 0, limit: 1 })).items;
       assert.ok(certificate);
-      await rejects(core.certificates.delete(admin, certificate.certificateNo, { expectedName: 'not-www' }), 'not_found');
+      await rejects(
+        core.certificates.delete(admin, certificate.certificateNo, { expectedName: 'not-www' }),
+        'not_found',
+      );
       await core.certificates.delete(admin, certificate.certificateNo, { expectedName: 'www' });
       await rejects(core.certificates.get(admin, certificate.certificateNo), 'not_found');
-      const again = await core.certificates.import(admin, { name: 'www', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem }, options);
+      const again = await core.certificates.import(
+        admin,
+        { name: 'www', certificate: bundle.leaf.pem, privateKey: bundle.leaf.keyPem, chain: bundle.chainPem },
+        options,
+      );
       assert.ok(again.certificateNo > certificate.certificateNo);
     });
   });

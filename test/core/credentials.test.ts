@@ -11,7 +11,8 @@ import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { TestClock } from '../helpers/app.ts';
 import { storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
 
-const hmac = (key: Parameters<typeof createHmac>[1], text: string): string => createHmac('sha256', key).update(text).digest('base64');
+const hmac = (key: Parameters<typeof createHmac>[1], text: string): string =>
+  createHmac('sha256', key).update(text).digest('base64');
 
 for (const target of storeTargets) {
   describe(`core credentials on ${target.name}`, { skip: target.skip }, () => {

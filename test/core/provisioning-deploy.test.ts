@@ -41,9 +41,27 @@ describe('reload command: argv without a shell', () => {
       assert.deepEqual(splitCommand(joinCommand(argv)), argv, 'joinCommand round-trips');
     });
   }
-  for (const line of ['nginx -s reload; rm -rf /', 'a && b', 'a | b', 'echo $HOME', 'echo `id`', 'a > /etc/passwd', 'ls *.pem', '"unterminated', "'open", 'trailing\\', '', '   ', 'a\nb', 'x\u0000y']) {
+  for (const line of [
+    'nginx -s reload; rm -rf /',
+    'a && b',
+    'a | b',
+    'echo $HOME',
+    'echo `id`',
+    'a > /etc/passwd',
+    'ls *.pem',
+    '"unterminated',
+    "'open",
+    'trailing\\',
+    '',
+    '   ',
+    'a\nb',
+    'x\u0000y',
+  ]) {
     it(`refuses ${JSON.stringify(line)}`, () => {
-      assert.throws(() => splitCommand(line), (e: unknown) => e instanceof AppError && e.code === 'invalid_argument' && e.field === 'reloadCommand');
+      assert.throws(
+        () => splitCommand(line),
+        (e: unknown) => e instanceof AppError && e.code === 'invalid_argument' && e.field === 'reloadCommand',
+      );
     });
   }
 });
@@ -64,13 +82,25 @@ describe('target validation', () => {
   ];
   for (const [input, message] of bad) {
     it(`refuses ${JSON.stringify(input).slice(0, 90)}`, () => {
-      assert.throws(() => deployTargetSpec(input), (e: unknown) => e instanceof AppError && e.code === 'invalid_argument' && message.test(e.message));
+      assert.throws(
+        () => deployTargetSpec(input),
+        (e: unknown) => e instanceof AppError && e.code === 'invalid_argument' && message.test(e.message),
+      );
     });
   }
   it('accepts https anywhere and http to loopback; normalises the path; defaults the timeout', () => {
-    assert.deepEqual(deployTargetSpec({ kind: 'webhook', url: 'https://hooks.example.com/certs' }), { kind: 'webhook', url: 'https://hooks.example.com/certs' });
-    for (const url of ['http://127.0.0.1:9000/h', 'http://localhost/h', 'http://[::1]:8080/h', 'http://127.8.9.10/h']) assert.equal(deployTargetSpec({ kind: 'webhook', url }).kind, 'webhook');
-    assert.deepEqual(deployTargetSpec({ kind: 'directory', path: '/srv//certs/' }), { kind: 'directory', path: '/srv/certs', reloadCommand: null, reloadTimeoutMs: 10_000 });
+    assert.deepEqual(deployTargetSpec({ kind: 'webhook', url: 'https://hooks.example.com/certs' }), {
+      kind: 'webhook',
+      url: 'https://hooks.example.com/certs',
+    });
+    for (const url of ['http://127.0.0.1:9000/h', 'http://localhost/h', 'http://[::1]:8080/h', 'http://127.8.9.10/h'])
+      assert.equal(deployTargetSpec({ kind: 'webhook', url }).kind, 'webhook');
+    assert.deepEqual(deployTargetSpec({ kind: 'directory', path: '/srv//certs/' }), {
+      kind: 'directory',
+      path: '/srv/certs',
+      reloadCommand: null,
+      reloadTimeoutMs: 10_000,
+    });
   });
 });
 
@@ -110,7 +140,10 @@ describe('reload command runner', () => {
     process.env.DATABASE_URL = 'postgres://secret@db/x';
     process.env.CERTKEEPER_MASTER_KEY = 'c2VjcmV0';
     try {
-      await runCommand([NODE, '-e', `require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.env))`], { timeoutMs: 10_000, extraEnv: { CERTKEEPER_SLOT_ID: '7' } });
+      await runCommand(
+        [NODE, '-e', `require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.env))`],
+        { timeoutMs: 10_000, extraEnv: { CERTKEEPER_SLOT_ID: '7' } },
+      );
       const env = JSON.parse(await readFile(out, 'utf8')) as Record<string, string>;
       assert.equal(env.CERTKEEPER_SLOT_ID, '7');
       assert.equal(env.DATABASE_URL, undefined);
@@ -125,8 +158,14 @@ describe('reload command runner', () => {
   });
 
   it('reports a non-zero exit with the tail of its output, and a command that cannot start', async () => {
-    await assert.rejects(runCommand([NODE, '-e', 'console.error("nginx: [emerg] bad config"); process.exit(3)'], { timeoutMs: 10_000 }), /exited with code 3\. Output: nginx: \[emerg\] bad config/);
-    await assert.rejects(runCommand(['/nonexistent/reload-cmd'], { timeoutMs: 10_000 }), /could not be started \(ENOENT\)/);
+    await assert.rejects(
+      runCommand([NODE, '-e', 'console.error("nginx: [emerg] bad config"); process.exit(3)'], { timeoutMs: 10_000 }),
+      /exited with code 3\. Output: nginx: \[emerg\] bad config/,
+    );
+    await assert.rejects(
+      runCommand(['/nonexistent/reload-cmd'], { timeoutMs: 10_000 }),
+      /could not be started \(ENOENT\)/,
+    );
   });
 
   it('kills the whole process group on timeout (a forked grandchild too)', async () => {
@@ -150,7 +189,17 @@ describe('reload command runner', () => {
     try {
       const evil = join(dir, 'pwned');
       const out = join(dir, 'argv.json');
-      await runCommand([NODE, '-e', `require('fs').writeFileSync(process.argv[1], JSON.stringify(process.argv.slice(2)))`, out, `$(touch ${evil})`, `; touch ${evil}`], { timeoutMs: 10_000 });
+      await runCommand(
+        [
+          NODE,
+          '-e',
+          `require('fs').writeFileSync(process.argv[1], JSON.stringify(process.argv.slice(2)))`,
+          out,
+          `$(touch ${evil})`,
+          `; touch ${evil}`,
+        ],
+        { timeoutMs: 10_000 },
+      );
       assert.deepEqual(JSON.parse(await readFile(out, 'utf8')), [`$(touch ${evil})`, `; touch ${evil}`]);
       assert.equal(existsSync(evil), false);
     } finally {
@@ -177,14 +226,21 @@ async function hookServer(respond: (index: number) => { status: number; headers?
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received, close: () => new Promise((resolve) => server.close(resolve)) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
 }
 
 for (const target of storeTargets) {
   describe(`webhook target on ${target.name}`, { skip: target.skip }, () => {
     it('POSTs a signed bundle; a 500 is retried with exponential backoff; a redirect is a failure; delete sends slot.delete', async () => {
       const statuses = [500, 500, 302, 200, 204];
-      const hook = await hookServer((i) => ({ status: statuses[i] ?? 200, ...(statuses[i] === 302 ? { headers: { location: 'https://elsewhere.example/' } } : {}) }));
+      const hook = await hookServer((i) => ({
+        status: statuses[i] ?? 200,
+        ...(statuses[i] === 302 ? { headers: { location: 'https://elsewhere.example/' } } : {}),
+      }));
       const w = await provisioningWorld(target);
       try {
         const { secret } = await w.core.targets.set(w.admin, { kind: 'webhook', url: hook.url });
@@ -217,12 +273,39 @@ for (const target of storeTargets) {
         const timestamp = String(last.headers['x-certkeeper-timestamp']);
         assert.equal(timestamp, String(at + 20_000), 'the timestamp is the injected clock');
         const expected = `v1=${createHmac('sha256', secret!).update(`${timestamp}.${last.body}`).digest('hex')}`;
-        assert.equal(last.headers['x-certkeeper-signature'], expected, 'the receiver can verify with the printed secret');
+        assert.equal(
+          last.headers['x-certkeeper-signature'],
+          expected,
+          'the receiver can verify with the printed secret',
+        );
         assert.equal(last.headers['x-certkeeper-event'], 'slot.publish');
         assert.equal(last.headers['x-certkeeper-delivery'], `${slotId}-1`);
-        assert.equal(new Set(hook.received.map((r) => r.headers['x-certkeeper-delivery'])).size, 1, 'retries share the delivery id');
+        assert.equal(
+          new Set(hook.received.map((r) => r.headers['x-certkeeper-delivery'])).size,
+          1,
+          'retries share the delivery id',
+        );
         const body = JSON.parse(last.body) as Record<string, unknown>;
-        assert.deepEqual(Object.keys(body), ['event', 'slotId', 'generation', 'serviceRegion', 'tlsVersion', 'tlsProtocols', 'cipherProfile', 'certificateNo', 'certificateName', 'commonName', 'domains', 'notBefore', 'notAfter', 'fingerprintSha256', 'certificate', 'chain', 'fullchain', 'privkey']);
+        assert.deepEqual(Object.keys(body), [
+          'event',
+          'slotId',
+          'generation',
+          'serviceRegion',
+          'tlsVersion',
+          'tlsProtocols',
+          'cipherProfile',
+          'certificateNo',
+          'certificateName',
+          'commonName',
+          'domains',
+          'notBefore',
+          'notAfter',
+          'fingerprintSha256',
+          'certificate',
+          'chain',
+          'fullchain',
+          'privkey',
+        ]);
         assert.equal(body.slotId, slotId);
         assert.deepEqual(body.tlsProtocols, ['1.2', '1.3']);
         assert.match(body.privkey as string, /^-----BEGIN PRIVATE KEY-----/);
@@ -255,18 +338,33 @@ describe('eligibility: which certificates a slot may publish', () => {
     deletedAt: null as Date | null,
     facts: { notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2028-01-01T00:00:00Z') },
   };
-  const storeWith = (certificate: unknown) => ({ certificates: { get: async () => certificate } }) as unknown as Parameters<typeof deployableCertificate>[0];
+  const storeWith = (certificate: unknown) =>
+    ({ certificates: { get: async () => certificate } }) as unknown as Parameters<typeof deployableCertificate>[0];
   const cases: Array<[string, unknown, string, RegExp]> = [
     ['missing', null, 'not_found', /No certificate number 5\./],
     ['deleted', { ...base, deletedAt: NOW }, 'not_found', /No certificate number 5\./],
     ['revoked', { ...base, revokedAt: NOW }, 'invalid_argument', /is revoked/],
-    ['expired', { ...base, facts: { ...base.facts, notAfter: new Date('2027-01-01T00:00:00Z') } }, 'certificate_expired', /expired at 2027-01-01T00:00:00\.000Z/],
-    ['not yet valid', { ...base, facts: { ...base.facts, notBefore: new Date('2027-02-01T00:00:00Z') } }, 'certificate_not_yet_valid', /not valid before/],
+    [
+      'expired',
+      { ...base, facts: { ...base.facts, notAfter: new Date('2027-01-01T00:00:00Z') } },
+      'certificate_expired',
+      /expired at 2027-01-01T00:00:00\.000Z/,
+    ],
+    [
+      'not yet valid',
+      { ...base, facts: { ...base.facts, notBefore: new Date('2027-02-01T00:00:00Z') } },
+      'certificate_not_yet_valid',
+      /not valid before/,
+    ],
     ['keyless', { ...base, hasPrivateKey: false }, 'key_missing', /no private key/],
   ];
   for (const [name, certificate, code, message] of cases) {
     it(`refuses a ${name} certificate (${code})`, async () => {
-      await assert.rejects(deployableCertificate(storeWith(certificate), 1, 5, NOW, 'certificateNos'), (e: unknown) => e instanceof AppError && e.code === code && message.test(e.message) && e.field === 'certificateNos');
+      await assert.rejects(
+        deployableCertificate(storeWith(certificate), 1, 5, NOW, 'certificateNos'),
+        (e: unknown) =>
+          e instanceof AppError && e.code === code && message.test(e.message) && e.field === 'certificateNos',
+      );
     });
   }
   it('accepts a valid one with its key', async () => {

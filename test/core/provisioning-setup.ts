@@ -18,7 +18,10 @@ import { testMasterKey, type StoreTarget, type TestLocation } from '../helpers/d
 
 export { FIXTURES };
 export const START = new Date('2027-01-15T01:02:03.000Z');
-const importOptions: ImportOptions = { origin: 'cli', policy: { requireKey: true, allowEd25519: false, nameRule: null } };
+const importOptions: ImportOptions = {
+  origin: 'cli',
+  policy: { requireKey: true, allowEd25519: false, nameRule: null },
+};
 
 /** The fake reload command: records calls; each call waits for `release()` when `hold` is on, and fails while `failWith` is set. */
 export class FakeReload {
@@ -80,8 +83,18 @@ export async function provisioningWorld(target: StoreTarget): Promise<Provisioni
   await core.targets.set(other, { kind: 'directory', path: join(dir, 'other') });
   const reload = new FakeReload();
   const imported = async (name: string, material: { certificate: string; privateKey: string; chain: string }) =>
-    (await core.certificates.import(admin, { name, certificate: material.certificate, privateKey: material.privateKey, chain: material.chain }, importOptions)).certificateNo;
-  const certificates = { ec: await imported('ec', FIXTURES.ec), korean: await imported('korean', FIXTURES.korean), rsaSelf: await imported('rsa-self', FIXTURES.rsaSelf) };
+    (
+      await core.certificates.import(
+        admin,
+        { name, certificate: material.certificate, privateKey: material.privateKey, chain: material.chain },
+        importOptions,
+      )
+    ).certificateNo;
+  const certificates = {
+    ec: await imported('ec', FIXTURES.ec),
+    korean: await imported('korean', FIXTURES.korean),
+    rsaSelf: await imported('rsa-self', FIXTURES.rsaSelf),
+  };
   const workers: ProvisioningWorker[] = [];
   return {
     location,
@@ -94,12 +107,24 @@ export async function provisioningWorld(target: StoreTarget): Promise<Provisioni
     reload,
     certificates,
     worker(options = {}) {
-      const worker = createProvisioningWorker({ store, clock, audit: core.audit, workerId: `worker-${workers.length + 1}`, deployers: { runCommand: reload.run }, ...options });
+      const worker = createProvisioningWorker({
+        store,
+        clock,
+        audit: core.audit,
+        workerId: `worker-${workers.length + 1}`,
+        deployers: { runCommand: reload.run },
+        ...options,
+      });
       workers.push(worker);
       return worker;
     },
     async provision(certificateNo, actor = admin) {
-      const slot = await core.provisioning.provision(actor, { serviceRegion: 'KR_JP', certificateNos: [certificateNo], tlsVersion: 'TLS_MIN_VERSION_1_2', cipherProfile: 'DEFAULT' });
+      const slot = await core.provisioning.provision(actor, {
+        serviceRegion: 'KR_JP',
+        certificateNos: [certificateNo],
+        tlsVersion: 'TLS_MIN_VERSION_1_2',
+        cipherProfile: 'DEFAULT',
+      });
       return slot.slotId;
     },
     async close() {

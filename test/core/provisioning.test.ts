@@ -25,10 +25,11 @@ async function rejects(work: Promise<unknown>, code: ErrorCode, message?: RegExp
   });
 }
 
-const exists = (path: string): Promise<boolean> => access(path).then(
-  () => true,
-  () => false,
-);
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 for (const target of storeTargets) {
   describe(`provisioning state machine on ${target.name}`, { skip: target.skip }, () => {
@@ -53,11 +54,21 @@ for (const target of storeTargets) {
       assert.deepEqual(await pass, { claimed: 1, published: 1, removed: 0, failed: 0, republished: 0 });
       const slot = await status(slotId);
       assert.equal(slot.status, 'RUNNING');
-      assert.deepEqual([slot.deployment.generation, slot.deployment.deployedGeneration, slot.deployment.attempts], [1, 1, 0]);
+      assert.deepEqual(
+        [slot.deployment.generation, slot.deployment.deployedGeneration, slot.deployment.attempts],
+        [1, 1, 0],
+      );
       const call = w.reload.calls.at(-1)!;
       assert.deepEqual(call.argv, ['reload-it', '--now']);
-      assert.deepEqual(call.env, { CERTKEEPER_EVENT: 'publish', CERTKEEPER_SLOT_ID: String(slotId), CERTKEEPER_SLOT_DIR: join(w.dir, String(slotId)) });
-      assert.equal(await readFile(join(w.dir, String(slotId), 'fullchain.pem'), 'utf8'), FIXTURES.ec.certificate + FIXTURES.ec.chain);
+      assert.deepEqual(call.env, {
+        CERTKEEPER_EVENT: 'publish',
+        CERTKEEPER_SLOT_ID: String(slotId),
+        CERTKEEPER_SLOT_DIR: join(w.dir, String(slotId)),
+      });
+      assert.equal(
+        await readFile(join(w.dir, String(slotId), 'fullchain.pem'), 'utf8'),
+        FIXTURES.ec.certificate + FIXTURES.ec.chain,
+      );
       // Nothing left to do.
       assert.equal((await worker.runOnce()).claimed, 0);
     });
@@ -65,7 +76,13 @@ for (const target of storeTargets) {
     it('a failing target leaves the slot PUBLISHING with the error, and retries with backoff on the injected clock', async () => {
       const slotId = await w.provision(w.certificates.korean);
       const warnings: Array<{ fields: Record<string, unknown>; message: string }> = [];
-      const worker = w.worker({ log: { info: () => undefined, error: () => undefined, warn: (fields, message) => warnings.push({ fields, message }) } });
+      const worker = w.worker({
+        log: {
+          info: () => undefined,
+          error: () => undefined,
+          warn: (fields, message) => warnings.push({ fields, message }),
+        },
+      });
       w.reload.failWith = 'nginx: [emerg] cannot load certificate';
       const t0 = w.clock.now().getTime();
       assert.equal((await worker.runOnce()).failed, 1);
@@ -74,7 +91,11 @@ for (const target of storeTargets) {
       assert.equal(slot.deployment.lastError, 'nginx: [emerg] cannot load certificate');
       assert.equal(slot.deployment.attempts, 1);
       assert.equal(slot.deployment.nextAttemptAt?.getTime(), t0 + 5_000);
-      assert.deepEqual(warnings.map((x) => [x.message, x.fields.slotId, x.fields.attempts, x.fields.err]), [['edge slot: the deployment target failed; will retry', slotId, 1, 'nginx: [emerg] cannot load certificate']], 'and in the log');
+      assert.deepEqual(
+        warnings.map((x) => [x.message, x.fields.slotId, x.fields.attempts, x.fields.err]),
+        [['edge slot: the deployment target failed; will retry', slotId, 1, 'nginx: [emerg] cannot load certificate']],
+        'and in the log',
+      );
       assert.equal((await worker.runOnce()).claimed, 0, 'not before the backoff ends');
       w.clock.advance(4_999);
       assert.equal((await worker.runOnce()).claimed, 0);
@@ -89,7 +110,10 @@ for (const target of storeTargets) {
       assert.equal((await worker.runOnce()).published, 1);
       slot = await status(slotId);
       assert.equal(slot.status, 'RUNNING');
-      assert.deepEqual([slot.deployment.attempts, slot.deployment.lastError, slot.deployment.nextAttemptAt], [0, null, null]);
+      assert.deepEqual(
+        [slot.deployment.attempts, slot.deployment.lastError, slot.deployment.nextAttemptAt],
+        [0, null, null],
+      );
     });
 
     it('a change during a deployment is not lost: the worker publishes the new generation next', async () => {
@@ -119,7 +143,12 @@ for (const target of storeTargets) {
       assert.ok(await exists(join(w.dir, String(slotId), 'privkey.pem')));
       await w.core.provisioning.delete(w.admin, slotId);
       assert.equal((await status(slotId)).status, 'DELETING');
-      assert.ok((await w.core.provisioning.usedByMany(w.admin, [w.certificates.rsaSelf])).get(w.certificates.rsaSelf)!.includes(slotId), 'DELETING still uses it');
+      assert.ok(
+        (await w.core.provisioning.usedByMany(w.admin, [w.certificates.rsaSelf]))
+          .get(w.certificates.rsaSelf)!
+          .includes(slotId),
+        'DELETING still uses it',
+      );
       const before = w.reload.calls.length;
       assert.equal((await worker.runOnce()).removed, 1);
       assert.equal(w.reload.calls[before]?.env.CERTKEEPER_EVENT, 'delete');
@@ -127,8 +156,18 @@ for (const target of storeTargets) {
       assert.equal(slot.status, 'DELETED');
       assert.ok(slot.deletedAt);
       assert.equal(await exists(join(w.dir, String(slotId))), false);
-      assert.equal((await w.core.provisioning.list(w.admin, { offset: 0, limit: 100 })).items.some((v) => v.slot.slotId === slotId), false);
-      assert.equal((await w.core.provisioning.usedByMany(w.admin, [w.certificates.rsaSelf])).get(w.certificates.rsaSelf)!.includes(slotId), false);
+      assert.equal(
+        (await w.core.provisioning.list(w.admin, { offset: 0, limit: 100 })).items.some(
+          (v) => v.slot.slotId === slotId,
+        ),
+        false,
+      );
+      assert.equal(
+        (await w.core.provisioning.usedByMany(w.admin, [w.certificates.rsaSelf]))
+          .get(w.certificates.rsaSelf)!
+          .includes(slotId),
+        false,
+      );
       await rejects(w.core.provisioning.delete(w.admin, slotId), 'conflict', /DELETED/);
       await rejects(w.core.provisioning.setTls(w.admin, slotId, 'TLS_ALL_VERSIONS', 'DEFAULT'), 'conflict');
     });
@@ -151,13 +190,22 @@ for (const target of storeTargets) {
 
     it('the list total is the exact count of listed slots through creates and deletions (edge_slot_counts), and the backfill rebuilds it', async () => {
       const bruteForce = async (tenantId: number): Promise<number> =>
-        Number((await rawQuery(w.location, `select count(*) as n from edge_slots where tenant_id = ${tenantId} and status <> 'DELETED'`))[0]?.n ?? 0);
-      const total = async (): Promise<number> => (await w.core.provisioning.list(w.admin, { offset: 0, limit: 1 })).total;
+        Number(
+          (
+            await rawQuery(
+              w.location,
+              `select count(*) as n from edge_slots where tenant_id = ${tenantId} and status <> 'DELETED'`,
+            )
+          )[0]?.n ?? 0,
+        );
+      const total = async (): Promise<number> =>
+        (await w.core.provisioning.list(w.admin, { offset: 0, limit: 1 })).total;
       const check = async (when: string) => assert.equal(await total(), await bruteForce(w.admin.tenantId), when);
       await check('before');
       const worker = w.worker();
       const made = [];
-      for (const certificateNo of [w.certificates.ec, w.certificates.korean, w.certificates.ec]) made.push(await w.provision(certificateNo));
+      for (const certificateNo of [w.certificates.ec, w.certificates.korean, w.certificates.ec])
+        made.push(await w.provision(certificateNo));
       await check('after three provisions');
       await worker.runOnce();
       await w.core.provisioning.delete(w.admin, made[0]!);
@@ -169,7 +217,11 @@ for (const target of storeTargets) {
       await worker.runOnce();
       await worker.runOnce();
       await check('after a second deletion');
-      assert.equal((await w.core.provisioning.list(w.other, { offset: 0, limit: 1 })).total, await bruteForce(w.other.tenantId), 'the other tenant is counted apart');
+      assert.equal(
+        (await w.core.provisioning.list(w.other, { offset: 0, limit: 1 })).total,
+        await bruteForce(w.other.tenantId),
+        'the other tenant is counted apart',
+      );
 
       const { db } = await connect(w.location.options());
       try {
@@ -206,7 +258,11 @@ for (const target of storeTargets) {
     it('claims are atomic: of many concurrent claims on one due slot exactly one wins', async () => {
       const slotId = await w.provision(w.certificates.ec);
       const now = w.clock.now();
-      const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => w.store.slots.claim(slotId, `racer-${i}`, now, new Date(now.getTime() + 30_000))));
+      const claims = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          w.store.slots.claim(slotId, `racer-${i}`, now, new Date(now.getTime() + 30_000)),
+        ),
+      );
       assert.equal(claims.filter((c) => c !== null).length, 1);
       const winner = claims.findIndex((c) => c !== null);
       await w.store.slots.release(slotId, `racer-${winner}`);
@@ -218,8 +274,17 @@ for (const target of storeTargets) {
       const worker = w.worker();
       await worker.runOnce();
       assert.equal((await status(slotId)).status, 'RUNNING');
-      const sha1 = { certificate: (await import('../api/ncp/helpers.ts')).fixture('sha1-rsa.pem'), privateKey: (await import('../api/ncp/helpers.ts')).fixture('sha1-rsa.key'), chain: '' };
-      await w.core.certificates.replace(w.admin, w.certificates.rsaSelf, { name: 'rsa-self', ...sha1 }, { origin: 'cli', policy: { requireKey: true, allowEd25519: false, nameRule: null } });
+      const sha1 = {
+        certificate: (await import('../api/ncp/helpers.ts')).fixture('sha1-rsa.pem'),
+        privateKey: (await import('../api/ncp/helpers.ts')).fixture('sha1-rsa.key'),
+        chain: '',
+      };
+      await w.core.certificates.replace(
+        w.admin,
+        w.certificates.rsaSelf,
+        { name: 'rsa-self', ...sha1 },
+        { origin: 'cli', policy: { requireKey: true, allowEd25519: false, nameRule: null } },
+      );
       assert.equal((await status(slotId)).status, 'PUBLISHING');
       await worker.runOnce();
       assert.equal((await status(slotId)).status, 'RUNNING');
@@ -227,20 +292,46 @@ for (const target of storeTargets) {
 
       // The store replaced behind core's back (as if the process died before the republish).
       const back = await w.store.certificates.get(w.admin.tenantId, w.certificates.rsaSelf);
-      const original = await w.core.certificates.validate(w.admin, { name: 'tmp', ...FIXTURES.rsaSelf }, { origin: 'cli', policy: { requireKey: true, allowEd25519: false, nameRule: null } }).catch(() => null);
+      const original = await w.core.certificates
+        .validate(
+          w.admin,
+          { name: 'tmp', ...FIXTURES.rsaSelf },
+          { origin: 'cli', policy: { requireKey: true, allowEd25519: false, nameRule: null } },
+        )
+        .catch(() => null);
       assert.ok(back);
       assert.ok(original);
-      await w.store.certificates.replace(w.admin.tenantId, w.certificates.rsaSelf, { origin: 'cli', certificatePem: original.leaf.pem, chainPems: [], facts: original.facts, privateKeyPem: original.privateKey!.pkcs8Pem, file: null }, w.clock.now());
+      await w.store.certificates.replace(
+        w.admin.tenantId,
+        w.certificates.rsaSelf,
+        {
+          origin: 'cli',
+          certificatePem: original.leaf.pem,
+          chainPems: [],
+          facts: original.facts,
+          privateKeyPem: original.privateKey!.pkcs8Pem,
+          file: null,
+        },
+        w.clock.now(),
+      );
       assert.equal((await status(slotId)).status, 'RUNNING', 'nobody told the slot');
       const users = (await w.core.certificates.usedBy(w.admin, w.certificates.rsaSelf)).length;
       const fresh = w.worker();
-      assert.equal((await fresh.runOnce()).republished, users, 'every RUNNING slot of the certificate (an earlier test PUT it into another slot)');
+      assert.equal(
+        (await fresh.runOnce()).republished,
+        users,
+        'every RUNNING slot of the certificate (an earlier test PUT it into another slot)',
+      );
       assert.equal((await status(slotId)).status, 'RUNNING');
       assert.equal(await readFile(join(w.dir, String(slotId), 'fullchain.pem'), 'utf8'), FIXTURES.rsaSelf.certificate);
     });
 
     it('an in-use certificate cannot be deleted (in_use), not even while its slot is DELETING; once DELETED it can', async () => {
-      const spare = await w.core.certificates.import(w.admin, { name: 'spare', ...FIXTURES.sanOnly }, { origin: 'cli', policy: { requireKey: true, allowEd25519: false, nameRule: null } });
+      const spare = await w.core.certificates.import(
+        w.admin,
+        { name: 'spare', ...FIXTURES.sanOnly },
+        { origin: 'cli', policy: { requireKey: true, allowEd25519: false, nameRule: null } },
+      );
       const spareSlot = await w.provision(spare.certificateNo);
       await w.core.provisioning.delete(w.admin, spareSlot);
       await rejects(w.core.certificates.delete(w.admin, spare.certificateNo), 'in_use');
@@ -249,23 +340,43 @@ for (const target of storeTargets) {
       assert.equal((await w.core.certificates.delete(w.admin, spare.certificateNo)).certificateNo, spare.certificateNo);
       // The DELETED slot still shows its (now deleted) certificate's number.
       const view = await w.core.provisioning.get(w.admin, spareSlot);
-      assert.deepEqual(view.items.map((i) => [i.item.certificateNo, i.certificate]), [[spare.certificateNo, null]]);
+      assert.deepEqual(
+        view.items.map((i) => [i.item.certificateNo, i.certificate]),
+        [[spare.certificateNo, null]],
+      );
 
       const slotId = await w.provision(w.certificates.korean);
-      await rejects(w.core.certificates.delete(w.admin, w.certificates.korean), 'in_use', new RegExp(`\\(.*${slotId}.*\\)`));
+      await rejects(
+        w.core.certificates.delete(w.admin, w.certificates.korean),
+        'in_use',
+        new RegExp(`\\(.*${slotId}.*\\)`),
+      );
       assert.ok((await w.core.certificates.usedBy(w.admin, w.certificates.korean)).includes(slotId));
       const page = await w.core.certificates.list(w.admin, { usedByInstanceNo: slotId, offset: 0, limit: 10 });
-      assert.deepEqual(page.items.map((c) => c.certificateNo), [w.certificates.korean]);
+      assert.deepEqual(
+        page.items.map((c) => c.certificateNo),
+        [w.certificates.korean],
+      );
       assert.equal(page.total, 1);
-      assert.equal((await w.core.certificates.list(w.other, { usedByInstanceNo: slotId, offset: 0, limit: 10 })).total, 0, 'another tenant sees nothing');
+      assert.equal(
+        (await w.core.certificates.list(w.other, { usedByInstanceNo: slotId, offset: 0, limit: 10 })).total,
+        0,
+        'another tenant sees nothing',
+      );
     });
 
     it('target: clear is refused while slots are live; set republishes every live slot', async () => {
       await rejects(w.core.targets.clear(w.admin), 'conflict', /slot/);
       const worker = w.worker();
       await worker.runOnce();
-      const running = (await w.core.provisioning.list(w.admin, { offset: 0, limit: 100 })).items.filter((v) => v.slot.status === 'RUNNING').map((v) => v.slot.slotId);
-      const { republished, secret } = await w.core.targets.set(w.admin, { kind: 'directory', path: w.dir, reloadCommand: 'reload-it --now' });
+      const running = (await w.core.provisioning.list(w.admin, { offset: 0, limit: 100 })).items
+        .filter((v) => v.slot.status === 'RUNNING')
+        .map((v) => v.slot.slotId);
+      const { republished, secret } = await w.core.targets.set(w.admin, {
+        kind: 'directory',
+        path: w.dir,
+        reloadCommand: 'reload-it --now',
+      });
       assert.equal(secret, null);
       for (const id of running) assert.ok(republished.includes(id));
       for (const id of running) assert.equal((await status(id)).status, 'PUBLISHING');
@@ -294,9 +405,36 @@ for (const target of storeTargets) {
       await rejects(w.core.provisioning.get(w.other, slotId), 'not_found', /No provisioning slot/);
       await rejects(w.core.provisioning.delete(w.other, slotId), 'not_found');
       await rejects(w.provision(w.certificates.ec, w.other), 'not_found', /No certificate number/);
-      await rejects(w.core.provisioning.provision(w.admin, { serviceRegion: 'KR_JP', certificateNos: [w.certificates.ec], tlsVersion: 'TLS_ALL_VERSIONS', cipherProfile: 'STRICT' }), 'invalid_argument', /STRICT/);
-      await rejects(w.core.provisioning.provision(w.admin, { serviceRegion: 'KR_JP', certificateNos: [w.certificates.ec, w.certificates.korean], tlsVersion: 'TLS_ALL_VERSIONS', cipherProfile: 'DEFAULT' }), 'invalid_argument', /exactly one/);
-      await rejects(w.core.provisioning.provision(w.admin, { serviceRegion: 'KR_JP_GLOBAL', certificateNos: [w.certificates.ec], tlsVersion: 'TLS_ALL_VERSIONS', cipherProfile: 'DEFAULT' }), 'invalid_argument', /Global Edge Dedicated/);
+      await rejects(
+        w.core.provisioning.provision(w.admin, {
+          serviceRegion: 'KR_JP',
+          certificateNos: [w.certificates.ec],
+          tlsVersion: 'TLS_ALL_VERSIONS',
+          cipherProfile: 'STRICT',
+        }),
+        'invalid_argument',
+        /STRICT/,
+      );
+      await rejects(
+        w.core.provisioning.provision(w.admin, {
+          serviceRegion: 'KR_JP',
+          certificateNos: [w.certificates.ec, w.certificates.korean],
+          tlsVersion: 'TLS_ALL_VERSIONS',
+          cipherProfile: 'DEFAULT',
+        }),
+        'invalid_argument',
+        /exactly one/,
+      );
+      await rejects(
+        w.core.provisioning.provision(w.admin, {
+          serviceRegion: 'KR_JP_GLOBAL',
+          certificateNos: [w.certificates.ec],
+          tlsVersion: 'TLS_ALL_VERSIONS',
+          cipherProfile: 'DEFAULT',
+        }),
+        'invalid_argument',
+        /Global Edge Dedicated/,
+      );
       const viewer = { ...w.admin, role: 'VIEWER' as const };
       await rejects(w.provision(w.certificates.ec, viewer), 'permission_denied');
       // Expired, as seen from the clock a century later.
@@ -307,11 +445,19 @@ for (const target of storeTargets) {
       // No target: refused, and nothing is created.
       const lonely = await w.core.tenants.create('tenant-lonely');
       const actor = { tenantId: lonely.id, id: 'L', role: 'ADMIN' as const, remoteAddress: null };
-      const own = await w.core.certificates.import(actor, { name: 'self', ...FIXTURES.rsaSelf }, { origin: 'cli', policy: { requireKey: true, allowEd25519: false, nameRule: null } });
+      const own = await w.core.certificates.import(
+        actor,
+        { name: 'self', ...FIXTURES.rsaSelf },
+        { origin: 'cli', policy: { requireKey: true, allowEd25519: false, nameRule: null } },
+      );
       await rejects(w.provision(own.certificateNo, actor), 'conflict', /No deployment target/);
       assert.equal((await w.core.provisioning.list(actor, { offset: 0, limit: 10 })).total, 0);
       // A certificate without its key.
-      const keyless = await w.core.certificates.import(actor, { name: 'keyless', certificate: FIXTURES.korean.certificate, chain: FIXTURES.korean.chain }, { origin: 'cli', policy: { requireKey: false, allowEd25519: false, nameRule: null } });
+      const keyless = await w.core.certificates.import(
+        actor,
+        { name: 'keyless', certificate: FIXTURES.korean.certificate, chain: FIXTURES.korean.chain },
+        { origin: 'cli', policy: { requireKey: false, allowEd25519: false, nameRule: null } },
+      );
       await w.core.targets.set(actor, { kind: 'directory', path: join(w.dir, 'lonely') });
       await rejects(w.provision(keyless.certificateNo, actor), 'key_missing', /no private key/);
     });
@@ -319,7 +465,18 @@ for (const target of storeTargets) {
     it('every write is audited, refusals included; key reads by the worker too', async () => {
       const events = await w.core.audit.list(w.admin, { limit: 500 });
       const actions = new Set(events.map((e) => `${e.action}:${e.result}`));
-      for (const expected of ['edge.slot.provision:success', 'edge.slot.provision:failure', 'edge.slot.replace:success', 'edge.slot.delete:success', 'edge.slot.publish:success', 'edge.slot.publish:failure', 'edge.slot.remove:success', 'certificate.key.read:success', 'deploy-target.set:success', 'deploy-target.clear:failure']) {
+      for (const expected of [
+        'edge.slot.provision:success',
+        'edge.slot.provision:failure',
+        'edge.slot.replace:success',
+        'edge.slot.delete:success',
+        'edge.slot.publish:success',
+        'edge.slot.publish:failure',
+        'edge.slot.remove:success',
+        'certificate.key.read:success',
+        'deploy-target.set:success',
+        'deploy-target.clear:failure',
+      ]) {
         assert.ok(actions.has(expected), `${expected} in ${[...actions].join(' ')}`);
       }
       const keyRead = events.find((e) => e.action === 'certificate.key.read' && e.actor === 'edge-worker');

@@ -11,9 +11,24 @@ describe('certificateStatus', () => {
     ['exactly at notAfter is still valid', live, '2026-12-31T23:59:59Z', 'VALID'],
     ['one second after notAfter', live, '2027-01-01T00:00:00Z', 'EXPIRED'],
     ['before notBefore', live, '2025-12-31T23:59:59Z', 'NOT_YET_VALID'],
-    ['revoked inside the window', { ...live, revokedAt: new Date('2026-03-01T00:00:00Z') }, '2026-06-01T00:00:00Z', 'REVOKED'],
-    ['revoked and expired reads revoked', { ...live, revokedAt: new Date('2026-03-01T00:00:00Z') }, '2027-06-01T00:00:00Z', 'REVOKED'],
-    ['deleted outranks revoked', { deletedAt: new Date('2026-04-01T00:00:00Z'), revokedAt: new Date('2026-03-01T00:00:00Z'), facts }, '2026-06-01T00:00:00Z', 'DELETED'],
+    [
+      'revoked inside the window',
+      { ...live, revokedAt: new Date('2026-03-01T00:00:00Z') },
+      '2026-06-01T00:00:00Z',
+      'REVOKED',
+    ],
+    [
+      'revoked and expired reads revoked',
+      { ...live, revokedAt: new Date('2026-03-01T00:00:00Z') },
+      '2027-06-01T00:00:00Z',
+      'REVOKED',
+    ],
+    [
+      'deleted outranks revoked',
+      { deletedAt: new Date('2026-04-01T00:00:00Z'), revokedAt: new Date('2026-03-01T00:00:00Z'), facts },
+      '2026-06-01T00:00:00Z',
+      'DELETED',
+    ],
   ];
   for (const [name, certificate, now, expected] of cases) {
     it(name, () => assert.equal(certificateStatus(certificate, new Date(now)), expected));

@@ -43,10 +43,32 @@ describe('certkeeper target', () => {
     const cwd = process.cwd();
     process.chdir(dir);
     try {
-      const set = await cli(['target', 'set', 'directory', '--path', 'certs', '--reload-command', `nginx -g 'pid /tmp/x y.pid;' -s reload`, '--reload-timeout', '2m', '--json']);
+      const set = await cli([
+        'target',
+        'set',
+        'directory',
+        '--path',
+        'certs',
+        '--reload-command',
+        `nginx -g 'pid /tmp/x y.pid;' -s reload`,
+        '--reload-timeout',
+        '2m',
+        '--json',
+      ]);
       assert.equal(set.code, 0, set.stderr);
       const shown = JSON.parse(set.stdout) as Record<string, unknown>;
-      assert.deepEqual({ ...shown, updatedAt: 'x' }, { tenant: 'default', kind: 'directory', path: join(dir, 'certs'), reloadCommand: `nginx -g 'pid /tmp/x y.pid;' -s reload`, reloadTimeoutMs: 120_000, updatedAt: 'x', republished: [] });
+      assert.deepEqual(
+        { ...shown, updatedAt: 'x' },
+        {
+          tenant: 'default',
+          kind: 'directory',
+          path: join(dir, 'certs'),
+          reloadCommand: `nginx -g 'pid /tmp/x y.pid;' -s reload`,
+          reloadTimeoutMs: 120_000,
+          updatedAt: 'x',
+          republished: [],
+        },
+      );
     } finally {
       process.chdir(cwd);
     }
@@ -70,9 +92,17 @@ describe('certkeeper target', () => {
   it('refuses bad values (exit 1, one line) and bad usage (exit 2)', async () => {
     const bad: Array<[string[], number, RegExp]> = [
       [['target', 'set', 'webhook', '--url', 'http://example.com/hook'], 1, /loopback/],
-      [['target', 'set', 'directory', '--path', '/srv/c', '--reload-command', 'nginx -s reload && rm -rf /'], 1, /shell/],
+      [
+        ['target', 'set', 'directory', '--path', '/srv/c', '--reload-command', 'nginx -s reload && rm -rf /'],
+        1,
+        /shell/,
+      ],
       [['target', 'set', 'directory', '--path', '/srv/c', '--reload-timeout', '0s'], 1, /1 s to 600 s/],
-      [['target', 'set', 'directory', '--path', '/srv/c', '--reload-timeout', 'soon'], 2, /--reload-timeout takes a duration/],
+      [
+        ['target', 'set', 'directory', '--path', '/srv/c', '--reload-timeout', 'soon'],
+        2,
+        /--reload-timeout takes a duration/,
+      ],
       [['target', 'set', 'directory'], 2, /needs --path/],
       [['target', 'set', 'webhook'], 2, /needs --url/],
       [['target', 'set'], 2, /takes a kind/],
@@ -88,13 +118,22 @@ describe('certkeeper target', () => {
   });
 
   it('clear', async () => {
-    assert.deepEqual(JSON.parse((await cli(['target', 'clear', '--tenant', 'acme', '--json'])).stdout), { tenant: 'acme', cleared: true });
-    assert.equal((await cli(['target', 'clear', '--tenant', 'acme'])).stdout, "Tenant 'acme' had no deployment target.\n");
+    assert.deepEqual(JSON.parse((await cli(['target', 'clear', '--tenant', 'acme', '--json'])).stdout), {
+      tenant: 'acme',
+      cleared: true,
+    });
+    assert.equal(
+      (await cli(['target', 'clear', '--tenant', 'acme'])).stdout,
+      "Tenant 'acme' had no deployment target.\n",
+    );
   });
 
   it('durations', () => {
     const usage = (m: string) => new Error(m);
-    assert.deepEqual(['500ms', '10s', '2m', '15'].map((t) => parseDuration(t, usage)), [500, 10_000, 120_000, 15_000]);
+    assert.deepEqual(
+      ['500ms', '10s', '2m', '15'].map((t) => parseDuration(t, usage)),
+      [500, 10_000, 120_000, 15_000],
+    );
     for (const t of ['', '1h', '-1s', '1.5s', 'ten']) assert.throws(() => parseDuration(t, usage));
   });
 });

@@ -42,12 +42,25 @@ describe('console in a browser', { skip }, () => {
     app = await startTestApp({ clock: new WallClock() });
     work = await mkdtemp(join(tmpdir(), 'certkeeper-e2e-'));
     await app.app.core.targets.set(app.main.actor, { kind: 'directory', path: join(work, 'edge') });
-    worker = createProvisioningWorker({ store: app.app.store, clock: app.clock, audit: app.app.core.audit, pollMs: 200, changes: (listener) => app.app.core.provisioning.onChange(listener) });
+    worker = createProvisioningWorker({
+      store: app.app.store,
+      clock: app.clock,
+      audit: app.app.core.audit,
+      pollMs: 200,
+      changes: (listener) => app.app.core.provisioning.onChange(listener),
+    });
     worker.start();
-    pems = await mintPems({ cn: 'shop.example.com', sans: { dns: ['shop.example.com', 'www.shop.example.com'] } }, new Date());
+    pems = await mintPems(
+      { cn: 'shop.example.com', sans: { dns: ['shop.example.com', 'www.shop.example.com'] } },
+      new Date(),
+    );
     other = await mintPems({ cn: 'blog.example.com', sans: { dns: ['blog.example.com'] } }, new Date());
     // A second certificate, so the list and the VIEWER have something besides the one imported here.
-    await app.app.core.certificates.import(app.main.actor, { name: 'blog', certificate: other.certificate, privateKey: other.privateKey, chain: other.chain }, { origin: 'cli', policy: { requireKey: false, allowEd25519: false, nameRule: null } });
+    await app.app.core.certificates.import(
+      app.main.actor,
+      { name: 'blog', certificate: other.certificate, privateKey: other.privateKey, chain: other.chain },
+      { origin: 'cli', policy: { requireKey: false, allowEd25519: false, nameRule: null } },
+    );
     await writeFile(join(work, 'chain.pem'), pems.chain);
     browser = await launch();
     page = browser.page;
@@ -82,11 +95,19 @@ describe('console in a browser', { skip }, () => {
    */
   const inPage = <T>(expression: string): Promise<T> => page.evaluate(expression) as Promise<T>;
   const focused = (what: 'name' | 'tag' | 'text') =>
-    inPage<string | null>(what === 'name' ? `document.activeElement?.getAttribute('name')` : what === 'tag' ? 'document.activeElement?.tagName' : 'document.activeElement?.textContent');
+    inPage<string | null>(
+      what === 'name'
+        ? `document.activeElement?.getAttribute('name')`
+        : what === 'tag'
+          ? 'document.activeElement?.tagName'
+          : 'document.activeElement?.textContent',
+    );
 
   /** Every visible form control has an accessible name. */
   const unlabelledControls = () =>
-    inPage<string[]>(`[...document.querySelectorAll('input:not([type=hidden]):not([aria-hidden=true]), select, textarea')]
+    inPage<
+      string[]
+    >(`[...document.querySelectorAll('input:not([type=hidden]):not([aria-hidden=true]), select, textarea')]
       .filter((el) => el.labels?.length === 0 && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
       .map((el) => el.outerHTML.slice(0, 80))`);
 
@@ -165,7 +186,11 @@ describe('console in a browser', { skip }, () => {
     await page.getByRole('link', { name: 'shop', exact: true }).click();
     await h1('shop').waitFor();
     const chain = page.locator('.chain-tree');
-    assert.deepEqual(await chain.locator('.chain-role').allInnerTexts(), ['ROOT CA', 'INTERMEDIATE CA', 'THIS CERTIFICATE']);
+    assert.deepEqual(await chain.locator('.chain-role').allInnerTexts(), [
+      'ROOT CA',
+      'INTERMEDIATE CA',
+      'THIS CERTIFICATE',
+    ]);
     await page.getByText('SHA-256 fingerprint').waitFor();
     await page.getByText('Certificate imported').waitFor();
     await screenshot(page, 'detail');
@@ -193,8 +218,15 @@ describe('console in a browser', { skip }, () => {
     assert.equal(key.name, 'shop.key.pem');
     assert.equal(key.text, pems.privateKey);
     await page.getByText('recorded in the audit log').first().waitFor();
-    const events = await app.app.core.audit.list(app.main.actor, { target: `certificate:${certificateNo}`, action: 'certificate.key.read', limit: 5 });
-    assert.deepEqual(events.map((e) => [e.actor, e.result]), [[app.main.admin.accessKey, 'success']]);
+    const events = await app.app.core.audit.list(app.main.actor, {
+      target: `certificate:${certificateNo}`,
+      action: 'certificate.key.read',
+      limit: 5,
+    });
+    assert.deepEqual(
+      events.map((e) => [e.actor, e.result]),
+      [[app.main.admin.accessKey, 'success']],
+    );
   });
 
   it('publishes it to an edge slot and shows the slot running', async () => {
@@ -244,7 +276,10 @@ describe('console in a browser', { skip }, () => {
     await page.getByRole('button', { name: 'Create access key' }).click();
     const dialog = page.getByRole('dialog', { name: 'Access key created' });
     await dialog.waitFor();
-    viewerKey = { accessKey: await dialog.getByLabel('Access key', { exact: true }).inputValue(), secretKey: await dialog.getByLabel('Secret key', { exact: true }).inputValue() };
+    viewerKey = {
+      accessKey: await dialog.getByLabel('Access key', { exact: true }).inputValue(),
+      secretKey: await dialog.getByLabel('Secret key', { exact: true }).inputValue(),
+    };
     assert.match(viewerKey.secretKey, /^[A-Za-z0-9]{40}$/);
     assert.equal(await dialog.getByRole('button', { name: /^Copy/ }).count(), 2);
     await screenshot(page, 'credential-created');
@@ -264,7 +299,8 @@ describe('console in a browser', { skip }, () => {
     await page.getByRole('link', { name: 'Certificates', exact: true }).click();
     await page.getByRole('link', { name: 'blog', exact: true }).click();
     await h1('blog').waitFor();
-    for (const name of ['Delete…', 'Private key…']) assert.equal(await page.getByRole('button', { name }).count(), 0, name);
+    for (const name of ['Delete…', 'Private key…'])
+      assert.equal(await page.getByRole('button', { name }).count(), 0, name);
     assert.equal(await page.getByRole('link', { name: 'Publish to an edge slot…' }).count(), 0);
     await screenshot(page, 'viewer-detail');
     const refused = await inPage<{ status: number; body: { error: { code: string } } }>(`(async () => {

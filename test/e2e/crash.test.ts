@@ -65,16 +65,52 @@ describe('crash while PUBLISHING (kill -9), restart', () => {
   it('converges to RUNNING with a complete, matching pair', async () => {
     // Set up through the CLI, as an operator would.
     await cliJson(env, ['tenant', 'create', 'default']);
-    const credentials = await cliJson<Credentials>(env, ['credential', 'create', '--tenant', 'default', '--role', 'ADMIN']);
-    for (const [name, text] of Object.entries({ 'cert.pem': FIXTURES.korean.certificate, 'key.pem': FIXTURES.korean.privateKey, 'chain.pem': FIXTURES.korean.chain })) await writeFile(join(dir, name), text);
-    const { certificateNo } = await cliJson<{ certificateNo: number }>(env, ['cert', 'import', '--name', 'korean', '--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem'), '--chain', join(dir, 'chain.pem')]);
+    const credentials = await cliJson<Credentials>(env, [
+      'credential',
+      'create',
+      '--tenant',
+      'default',
+      '--role',
+      'ADMIN',
+    ]);
+    for (const [name, text] of Object.entries({
+      'cert.pem': FIXTURES.korean.certificate,
+      'key.pem': FIXTURES.korean.privateKey,
+      'chain.pem': FIXTURES.korean.chain,
+    }))
+      await writeFile(join(dir, name), text);
+    const { certificateNo } = await cliJson<{ certificateNo: number }>(env, [
+      'cert',
+      'import',
+      '--name',
+      'korean',
+      '--cert',
+      join(dir, 'cert.pem'),
+      '--key',
+      join(dir, 'key.pem'),
+      '--chain',
+      join(dir, 'chain.pem'),
+    ]);
     const target = await cliJson<{ kind: string; reloadCommand: string; reloadTimeoutMs: number }>(env, [
-      'target', 'set', 'directory', '--path', join(dir, 'certs'), '--reload-command', `${NODE} ${join(dir, 'reload.js')} ${log()} ${pids()}`, '--reload-timeout', '120s',
+      'target',
+      'set',
+      'directory',
+      '--path',
+      join(dir, 'certs'),
+      '--reload-command',
+      `${NODE} ${join(dir, 'reload.js')} ${log()} ${pids()}`,
+      '--reload-timeout',
+      '120s',
     ]);
     assert.deepEqual([target.kind, target.reloadTimeoutMs], ['directory', 120_000]);
 
     running = await serve(env);
-    const res = await edgeCall(running.baseUrl, credentials, 'POST', EDGE, { serviceRegion: 'KR_JP', cmCertificateIds: [certificateNo], tlsVersion: 'TLS_MIN_VERSION_1_2', cipherProfile: 'DEFAULT' });
+    const res = await edgeCall(running.baseUrl, credentials, 'POST', EDGE, {
+      serviceRegion: 'KR_JP',
+      cmCertificateIds: [certificateNo],
+      tlsVersion: 'TLS_MIN_VERSION_1_2',
+      cipherProfile: 'DEFAULT',
+    });
     assert.equal(res.status, 200, res.body.toString());
     const slotId = Number(res.headers.location?.split('/').at(-1));
 
@@ -94,7 +130,11 @@ describe('crash while PUBLISHING (kill -9), restart', () => {
       return state.status === 'RUNNING' ? state : undefined;
     });
     assert.deepEqual([settled.deployment.generation, settled.deployment.deployedGeneration], [1, 1]);
-    assert.equal((await readFile(log(), 'utf8')).trim().split('\n').length, 2, 'published once more, after the restart');
+    assert.equal(
+      (await readFile(log(), 'utf8')).trim().split('\n').length,
+      2,
+      'published once more, after the restart',
+    );
 
     const pair = await deployedPair(join(dir, 'certs'), slotId);
     assert.equal(pair.fingerprint, fingerprintOf(FIXTURES.korean.certificate));

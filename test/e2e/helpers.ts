@@ -23,7 +23,12 @@ export interface Served {
 
 /** Starts `certkeeper serve` and waits for its "listening on" line. */
 export async function serve(env: NodeJS.ProcessEnv): Promise<Served> {
-  const child = spawn(NODE, ['bin/certkeeper.js', 'serve'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, ['bin/certkeeper.js', 'serve'], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = once(child, 'exit');
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -46,7 +51,10 @@ export async function serve(env: NodeJS.ProcessEnv): Promise<Served> {
   throw new Error(`certkeeper serve did not come up:\n${text}`);
 }
 
-export async function cli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function cli(
+  env: NodeJS.ProcessEnv,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = spawn(NODE, ['bin/certkeeper.js', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -66,7 +74,12 @@ export async function cliJson<T>(env: NodeJS.ProcessEnv, args: string[]): Promis
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it returns a value (not undefined) or the time is up. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -86,12 +99,29 @@ export interface Credentials {
   secretKey: string;
 }
 
-export function edgeCall(baseUrl: string, credentials: Credentials, method: string, path: string, body?: unknown, query?: Record<string, string | number>): Promise<NcpResponse> {
-  return ncpFetch(baseUrl, { method, path, credentials, ...(body === undefined ? {} : { body }), ...(query ? { query } : {}) });
+export function edgeCall(
+  baseUrl: string,
+  credentials: Credentials,
+  method: string,
+  path: string,
+  body?: unknown,
+  query?: Record<string, string | number>,
+): Promise<NcpResponse> {
+  return ncpFetch(baseUrl, {
+    method,
+    path,
+    credentials,
+    ...(body === undefined ? {} : { body }),
+    ...(query ? { query } : {}),
+  });
 }
 
 /** `provisionStatus` of a slot, through the API. */
-export async function slotStatus(baseUrl: string, credentials: Credentials, slotId: number): Promise<{ status: string; deployment: Record<string, unknown> }> {
+export async function slotStatus(
+  baseUrl: string,
+  credentials: Credentials,
+  slotId: number,
+): Promise<{ status: string; deployment: Record<string, unknown> }> {
   const res = await edgeCall(baseUrl, credentials, 'GET', `${EDGE}/${slotId}`);
   const result = (res.json as { result: { provisionStatus: string; deployment: Record<string, unknown> } }).result;
   return { status: result.provisionStatus, deployment: result.deployment };

@@ -32,7 +32,10 @@ function findNginx(): string | null {
 }
 
 const NGINX = findNginx();
-const skip = NGINX === null && process.env.CI !== 'true' ? 'nginx is not installed (apt-get install nginx); CI=true makes this a failure' : false;
+const skip =
+  NGINX === null && process.env.CI !== 'true'
+    ? 'nginx is not installed (apt-get install nginx); CI=true makes this a failure'
+    : false;
 
 /** The fingerprint of the certificate nginx presents. */
 async function servedFingerprint(port: number, servername: string): Promise<string> {
@@ -58,7 +61,9 @@ describe('a real nginx serves what the Global Edge API provisions', { skip }, ()
     port = await freePort();
     // Everything nginx needs lives in the temp dir: prefix, config, pid, logs, temp paths.
     const reload = `${NGINX} -p ${dir} -e ${join(dir, 'error.log')} -c ${join(dir, 'nginx.conf')} -g 'pid ${join(dir, 'nginx.pid')};' -s reload`;
-    app = await startEdgeApp({ target: { kind: 'directory', path: join(dir, 'certs'), reloadCommand: reload, reloadTimeoutMs: 15_000 } });
+    app = await startEdgeApp({
+      target: { kind: 'directory', path: join(dir, 'certs'), reloadCommand: reload, reloadTimeoutMs: 15_000 },
+    });
   });
 
   after(async () => {
@@ -106,11 +111,30 @@ http {
 }
 `,
     );
-    nginx = spawn(NGINX!, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf'), '-g', `daemon off; pid ${join(dir, 'nginx.pid')};`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    nginx = spawn(
+      NGINX!,
+      [
+        '-p',
+        dir,
+        '-e',
+        join(dir, 'error.log'),
+        '-c',
+        join(dir, 'nginx.conf'),
+        '-g',
+        `daemon off; pid ${join(dir, 'nginx.pid')};`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     nginx.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    await waitFor('nginx to listen', async () => ((await servedFingerprint(port, 'rsa.example.com').catch(() => undefined)) ? true : undefined), 15_000).catch(async (error: unknown) => {
-      throw new Error(`${String(error)}\nnginx stderr: ${stderr}\nerror.log: ${await readFile(join(dir, 'error.log'), 'utf8').catch(() => '')}`);
+    await waitFor(
+      'nginx to listen',
+      async () => ((await servedFingerprint(port, 'rsa.example.com').catch(() => undefined)) ? true : undefined),
+      15_000,
+    ).catch(async (error: unknown) => {
+      throw new Error(
+        `${String(error)}\nnginx stderr: ${stderr}\nerror.log: ${await readFile(join(dir, 'error.log'), 'utf8').catch(() => '')}`,
+      );
     });
     assert.equal(await servedFingerprint(port, 'rsa.example.com'), fingerprintOf(FIXTURES.rsaSelf.certificate));
 
@@ -128,10 +152,15 @@ http {
     // nginx applies a reload asynchronously (new workers start, old ones stop accepting and
     // drain): wait until five handshakes in a row see the new certificate.
     let streak = 0;
-    await waitFor('nginx to serve the replacement', async () => {
-      streak = (await servedFingerprint(port, 'ec.example.com')) === expected ? streak + 1 : 0;
-      return streak >= 5 ? true : undefined;
-    }, 15_000, 50);
+    await waitFor(
+      'nginx to serve the replacement',
+      async () => {
+        streak = (await servedFingerprint(port, 'ec.example.com')) === expected ? streak + 1 : 0;
+        return streak >= 5 ? true : undefined;
+      },
+      15_000,
+      50,
+    );
     for (let i = 0; i < 10; i++) assert.equal(await servedFingerprint(port, 'ec.example.com'), expected);
     assert.equal(nginx.exitCode, null, 'nginx kept running through the reload');
   });

@@ -36,7 +36,9 @@ describe('two processes on one PostgreSQL, 20 slots', { skip: postgresSkip }, ()
       request.on('data', (c: Buffer) => chunks.push(c));
       request.on('end', async () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        const expected = `v1=${createHmac('sha256', secret).update(`${String(request.headers['x-certkeeper-timestamp'])}.${body}`).digest('hex')}`;
+        const expected = `v1=${createHmac('sha256', secret)
+          .update(`${String(request.headers['x-certkeeper-timestamp'])}.${body}`)
+          .digest('hex')}`;
         if (request.headers['x-certkeeper-signature'] !== expected) badSignatures += 1;
         const { slotId } = JSON.parse(body) as { slotId: number };
         inFlight.set(slotId, (inFlight.get(slotId) ?? 0) + 1);
@@ -73,11 +75,29 @@ describe('two processes on one PostgreSQL, 20 slots', { skip: postgresSkip }, ()
     });
     const env = envFor('cli');
     await cliJson(env, ['tenant', 'create', 'default']);
-    const credentials = await cliJson<Credentials>(env, ['credential', 'create', '--tenant', 'default', '--role', 'ADMIN']);
+    const credentials = await cliJson<Credentials>(env, [
+      'credential',
+      'create',
+      '--tenant',
+      'default',
+      '--role',
+      'ADMIN',
+    ]);
     await writeFile(join(location.dataDir, 'cert.pem'), FIXTURES.ec.certificate);
     await writeFile(join(location.dataDir, 'key.pem'), FIXTURES.ec.privateKey);
     await writeFile(join(location.dataDir, 'chain.pem'), FIXTURES.ec.chain);
-    const { certificateNo } = await cliJson<{ certificateNo: number }>(env, ['cert', 'import', '--name', 'shared', '--cert', join(location.dataDir, 'cert.pem'), '--key', join(location.dataDir, 'key.pem'), '--chain', join(location.dataDir, 'chain.pem')]);
+    const { certificateNo } = await cliJson<{ certificateNo: number }>(env, [
+      'cert',
+      'import',
+      '--name',
+      'shared',
+      '--cert',
+      join(location.dataDir, 'cert.pem'),
+      '--key',
+      join(location.dataDir, 'key.pem'),
+      '--chain',
+      join(location.dataDir, 'chain.pem'),
+    ]);
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     const target = await cliJson<{ kind: string; secret: string }>(env, ['target', 'set', 'webhook', '--url', url]);
     secret = target.secret;
@@ -86,25 +106,42 @@ describe('two processes on one PostgreSQL, 20 slots', { skip: postgresSkip }, ()
     const slotIds: number[] = [];
     for (let i = 0; i < SLOTS; i++) {
       const via = processes[i % 2]!;
-      const res = await edgeCall(via.baseUrl, credentials, 'POST', EDGE, { serviceRegion: 'KR_JP', cmCertificateIds: [certificateNo], tlsVersion: 'TLS_MIN_VERSION_1_2', cipherProfile: 'DEFAULT' });
+      const res = await edgeCall(via.baseUrl, credentials, 'POST', EDGE, {
+        serviceRegion: 'KR_JP',
+        cmCertificateIds: [certificateNo],
+        tlsVersion: 'TLS_MIN_VERSION_1_2',
+        cipherProfile: 'DEFAULT',
+      });
       assert.equal(res.status, 200, res.body.toString());
       slotIds.push(Number(res.headers.location?.split('/').at(-1)));
     }
 
-    await waitFor('every slot RUNNING', async () => {
-      const res = await edgeCall(processes[0]!.baseUrl, credentials, 'GET', EDGE, undefined, { offset: 100 });
-      const content = (res.json as { result: { content: Array<{ provisionStatus: string }> } }).result.content;
-      return content.length === SLOTS && content.every((s) => s.provisionStatus === 'RUNNING') ? true : undefined;
-    }, 60_000, 200);
+    await waitFor(
+      'every slot RUNNING',
+      async () => {
+        const res = await edgeCall(processes[0]!.baseUrl, credentials, 'GET', EDGE, undefined, { offset: 100 });
+        const content = (res.json as { result: { content: Array<{ provisionStatus: string }> } }).result.content;
+        return content.length === SLOTS && content.every((s) => s.provisionStatus === 'RUNNING') ? true : undefined;
+      },
+      60_000,
+      200,
+    );
     // Give a straggling double deployment the chance to show itself.
     await sleep(500);
 
-    assert.deepEqual([...deliveries.keys()].sort((a, b) => a - b), slotIds);
-    for (const slotId of slotIds) assert.equal(deliveries.get(slotId), 1, `slot ${slotId} deployed ${deliveries.get(slotId)} times`);
+    assert.deepEqual(
+      [...deliveries.keys()].sort((a, b) => a - b),
+      slotIds,
+    );
+    for (const slotId of slotIds)
+      assert.equal(deliveries.get(slotId), 1, `slot ${slotId} deployed ${deliveries.get(slotId)} times`);
     assert.equal(overlaps, 0, 'no slot deployed by two workers at once');
     assert.equal(badSignatures, 0);
     const published = processes.map((p) => (p.output().match(/"msg":"edge slot published"/g) ?? []).length);
     assert.equal(published[0]! + published[1]!, SLOTS, `published per process: ${published.join(', ')}`);
-    assert.ok(published.every((n) => n > 0), `both processes worked: ${published.join(', ')}`);
+    assert.ok(
+      published.every((n) => n > 0),
+      `both processes worked: ${published.join(', ')}`,
+    );
   });
 });

@@ -47,7 +47,12 @@ async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'certkeeper-store-'));
 }
 
-function location(dataDir: string, cleanup: () => Promise<void>, databaseUrl?: string, databaseName?: string): TestLocation {
+function location(
+  dataDir: string,
+  cleanup: () => Promise<void>,
+  databaseUrl?: string,
+  databaseName?: string,
+): TestLocation {
   return {
     dataDir,
     ...(databaseUrl ? { databaseUrl, databaseName } : {}),
@@ -112,11 +117,16 @@ export async function freshSqlite(): Promise<TestLocation> {
 
 /** `CERTKEEPER_TEST_STORES=sqlite` (or `postgres`) narrows the run; default: both. */
 const selected = process.env.CERTKEEPER_TEST_STORES?.split(',').map((s) => s.trim()) ?? ['sqlite', 'postgres'];
-const notSelected = (name: string): string | false => (selected.includes(name) ? false : `${name} not in CERTKEEPER_TEST_STORES`);
+const notSelected = (name: string): string | false =>
+  selected.includes(name) ? false : `${name} not in CERTKEEPER_TEST_STORES`;
 
 export const storeTargets: readonly StoreTarget[] = [
   { name: 'sqlite', skip: notSelected('sqlite'), fresh: freshSqlite },
-  { name: 'postgres', skip: notSelected('postgres') || (PG_UNREACHABLE && process.env.CI !== 'true' ? PG_UNREACHABLE : false), fresh: freshPostgres },
+  {
+    name: 'postgres',
+    skip: notSelected('postgres') || (PG_UNREACHABLE && process.env.CI !== 'true' ? PG_UNREACHABLE : false),
+    fresh: freshPostgres,
+  },
 ];
 
 /** Skip reason for PostgreSQL-only suites (false: run them). */
@@ -167,7 +177,10 @@ export function testFacts(overrides: Partial<CertificateFacts> = {}): Certificat
   };
 }
 
-export function newCertificate(tenantId: number, overrides: Omit<Partial<NewCertificate>, 'facts'> & { facts?: Partial<CertificateFacts> } = {}): NewCertificate {
+export function newCertificate(
+  tenantId: number,
+  overrides: Omit<Partial<NewCertificate>, 'facts'> & { facts?: Partial<CertificateFacts> } = {},
+): NewCertificate {
   const { facts, ...rest } = overrides;
   return {
     tenantId,

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { AppError, type ErrorCode, type InputField } from '../../src/domain/errors.ts';
 
 /** Runs `fn`, which must throw an AppError with this code and field, whose message has every fragment. */
-export function expectError(fn: () => unknown, code: ErrorCode, field: InputField, ...fragments: (string | RegExp)[]): AppError {
+export function expectError(
+  fn: () => unknown,
+  code: ErrorCode,
+  field: InputField,
+  ...fragments: (string | RegExp)[]
+): AppError {
   let caught: unknown;
   try {
     fn();
@@ -14,7 +19,8 @@ export function expectError(fn: () => unknown, code: ErrorCode, field: InputFiel
   assert.equal(caught.code, code, caught.message);
   assert.equal(caught.field, field);
   for (const fragment of fragments) {
-    if (typeof fragment === 'string') assert.ok(caught.message.includes(fragment), `message "${caught.message}" lacks "${fragment}"`);
+    if (typeof fragment === 'string')
+      assert.ok(caught.message.includes(fragment), `message "${caught.message}" lacks "${fragment}"`);
     else assert.match(caught.message, fragment);
   }
   return caught;

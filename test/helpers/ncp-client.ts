@@ -24,7 +24,12 @@ import { createHmac } from 'node:crypto';
 
 export type NcpClientVariant = 'java-raw' | 'js-decoded' | 'urlsearchparams' | 'v1-header';
 
-export const NCP_CLIENT_VARIANTS: readonly NcpClientVariant[] = ['java-raw', 'js-decoded', 'urlsearchparams', 'v1-header'];
+export const NCP_CLIENT_VARIANTS: readonly NcpClientVariant[] = [
+  'java-raw',
+  'js-decoded',
+  'urlsearchparams',
+  'v1-header',
+];
 
 export interface NcpCredentials {
   accessKey: string;
@@ -32,13 +37,16 @@ export interface NcpCredentials {
 }
 
 /** Query parameters in order; `undefined` and `null` values are left out. */
-export type NcpQuery = Readonly<Record<string, string | number | boolean | null | undefined>> | ReadonlyArray<readonly [string, string]>;
+export type NcpQuery =
+  Readonly<Record<string, string | number | boolean | null | undefined>> | ReadonlyArray<readonly [string, string]>;
 
 function queryPairs(query: NcpQuery | undefined): Array<[string, string]> {
   if (query === undefined) return [];
   if (Array.isArray(query)) return query.map(([k, v]): [string, string] => [k, v]);
   const pairs: Array<[string, string]> = [];
-  for (const [k, v] of Object.entries(query as Readonly<Record<string, string | number | boolean | null | undefined>>)) {
+  for (const [k, v] of Object.entries(
+    query as Readonly<Record<string, string | number | boolean | null | undefined>>,
+  )) {
     if (v === undefined || v === null) continue;
     pairs.push([k, String(v)]);
   }

@@ -98,7 +98,12 @@ function specId(spec: KeySpec): string {
 function generationAlgorithm(spec: KeySpec): RsaHashedKeyGenParams | EcKeyGenParams | Algorithm {
   switch (spec.kind) {
     case 'rsa':
-      return { name: 'RSASSA-PKCS1-v1_5', modulusLength: spec.bits, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+      return {
+        name: 'RSASSA-PKCS1-v1_5',
+        modulusLength: spec.bits,
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: 'SHA-256',
+      };
     case 'ec':
       return { name: 'ECDSA', namedCurve: spec.curve };
     case 'ed25519':
@@ -126,7 +131,10 @@ export function keyPair(spec: KeySpec, fresh = false): Promise<KeyPair> {
 }
 
 /** The issuer's signing key, re-imported when a different RSA hash is requested. */
-async function signingKey(issuerKey: KeyPair, hash: HashName): Promise<{ key: CryptoKey; algorithm: Algorithm | EcdsaParams }> {
+async function signingKey(
+  issuerKey: KeyPair,
+  hash: HashName,
+): Promise<{ key: CryptoKey; algorithm: Algorithm | EcdsaParams }> {
   switch (issuerKey.spec.kind) {
     case 'ed25519':
       return { key: issuerKey.privateKey, algorithm: { name: 'Ed25519' } };
@@ -221,7 +229,11 @@ export function mintRoot(options: MintOptions = {}): Promise<Issued> {
 
 /** An intermediate CA signed by `issuer` (5 years by default). */
 export function mintIntermediate(issuer: Issued, options: MintOptions = {}): Promise<Issued> {
-  return mint(issuer, { o: 'certkeeper Test CA', ...options }, { cn: 'certkeeper Test Intermediate', isCa: true, days: 1825 });
+  return mint(
+    issuer,
+    { o: 'certkeeper Test CA', ...options },
+    { cn: 'certkeeper Test Intermediate', isCa: true, days: 1825 },
+  );
 }
 
 /** A TLS server leaf signed by `issuer` (90 days by default), SANs default to the CN. */
@@ -247,7 +259,9 @@ export interface Bundle {
 }
 
 /** root → intermediate → leaf, with the leaf's key spec chosen by the caller. */
-export async function mintBundle(options: { leaf?: MintOptions; rootKey?: KeySpec; intermediateKey?: KeySpec } = {}): Promise<Bundle> {
+export async function mintBundle(
+  options: { leaf?: MintOptions; rootKey?: KeySpec; intermediateKey?: KeySpec } = {},
+): Promise<Bundle> {
   const root = await mintRoot({ key: options.rootKey ?? P256 });
   const intermediate = await mintIntermediate(root, { key: options.intermediateKey ?? P256 });
   const leaf = await mintLeaf(intermediate, options.leaf ?? {});
@@ -263,16 +277,29 @@ export async function mintBundle(options: { leaf?: MintOptions; rootKey?: KeySpe
 export async function mintV1(issuer: Issued | null, options: { cn: string; days?: number }): Promise<Issued> {
   const key = await keyPair(RSA2048, true);
   const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(createPublicKey(key.keyObject).export({ type: 'spki', format: 'pem' }).toString());
+  cert.publicKey = forge.pki.publicKeyFromPem(
+    createPublicKey(key.keyObject).export({ type: 'spki', format: 'pem' }).toString(),
+  );
   cert.serialNumber = nextSerial();
   cert.validity.notBefore = new Date(Date.now() - DAY);
   cert.validity.notAfter = new Date(Date.now() + (options.days ?? 3650) * DAY);
-  const subject = [{ name: 'organizationName', value: 'certkeeper Test CA' }, { name: 'commonName', value: options.cn }];
+  const subject = [
+    { name: 'organizationName', value: 'certkeeper Test CA' },
+    { name: 'commonName', value: options.cn },
+  ];
   cert.setSubject(subject);
-  cert.setIssuer(issuer ? issuer.cert.subjectName.toJSON().flatMap((rdn) => Object.entries(rdn).map(([shortName, [value]]) => ({ shortName, value: value as string }))) : subject);
+  cert.setIssuer(
+    issuer
+      ? issuer.cert.subjectName
+          .toJSON()
+          .flatMap((rdn) => Object.entries(rdn).map(([shortName, [value]]) => ({ shortName, value: value as string })))
+      : subject,
+  );
   cert.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption!;
   // forge exports getTBSCertificate; @types/node-forge does not declare it.
-  const tbs = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  const tbs = (
+    forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }
+  ).getTBSCertificate(cert);
   (tbs.value as forge.asn1.Asn1[]).shift(); // the [0] version field: absent means v1
   const tbsDer = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
   const signature = sign('sha256', tbsDer, (issuer ?? { key }).key.keyObject);
@@ -280,7 +307,12 @@ export async function mintV1(issuer: Issued | null, options: { cn: string; days?
   const certificate = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     tbs,
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
-      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(forge.pki.oids.sha256WithRSAEncryption!).getBytes()),
+      asn1.create(
+        asn1.Class.UNIVERSAL,
+        asn1.Type.OID,
+        false,
+        asn1.oidToDer(forge.pki.oids.sha256WithRSAEncryption!).getBytes(),
+      ),
       asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
     ]),
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\u0000${signature.toString('binary')}`),

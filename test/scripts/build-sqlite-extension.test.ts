@@ -13,7 +13,11 @@ const script = join(import.meta.dirname, '..', '..', 'scripts', 'build-sqlite-ex
 describe('build-sqlite-extension', () => {
   for (const [why, env, expected] of [
     ['no compiler', { CC: '/nonexistent/cc' }, /was not built \(\/nonexistent\/cc: .*ENOENT\)/],
-    ['skipped on purpose', { CERTKEEPER_SKIP_SQLITE_EXTENSION: '1' }, /was not built \(CERTKEEPER_SKIP_SQLITE_EXTENSION=1\)/],
+    [
+      'skipped on purpose',
+      { CERTKEEPER_SKIP_SQLITE_EXTENSION: '1' },
+      /was not built \(CERTKEEPER_SKIP_SQLITE_EXTENSION=1\)/,
+    ],
   ] as const) {
     it(`exits 0 and explains when it cannot build: ${why}`, () => {
       const result = spawnSync(process.execPath, [script], { env: { ...process.env, ...env }, encoding: 'utf8' });

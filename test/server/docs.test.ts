@@ -22,21 +22,42 @@ describe('GET /docs', () => {
     const faces = [
       face('ncp-v2', '/ncp', {
         paths: { '/ncp/certificates': { get: { tags: ['ncp-v2'], responses: { 200: { description: 'list' } } } } },
-        components: { securitySchemes: { ncpHmac: { type: 'apiKey', in: 'header', name: 'x-ncp-apigw-signature-v2' } } },
+        components: {
+          securitySchemes: { ncpHmac: { type: 'apiKey', in: 'header', name: 'x-ncp-apigw-signature-v2' } },
+        },
       }),
       face('nhn', '/nhn', { paths: { '/nhn/certificates': { get: { responses: { 200: { description: 'list' } } } } } }),
       face('silent', '/silent'),
     ];
-    const app = await buildServer({ config: testConfig({ logLevel: 'silent' }), store: fakeStore(), clock: fixedClock, faces, version: '1.2.3' });
+    const app = await buildServer({
+      config: testConfig({ logLevel: 'silent' }),
+      store: fakeStore(),
+      clock: fixedClock,
+      faces,
+      version: '1.2.3',
+    });
     try {
       const res = await app.inject({ method: 'GET', url: '/docs' });
       assert.equal(res.statusCode, 200);
       assert.match(String(res.headers['content-type']), /^application\/json/);
-      const doc = res.json() as { openapi: string; info: { version: string; title: string }; paths: Record<string, unknown>; tags: unknown; components: Record<string, Record<string, unknown>> };
+      const doc = res.json() as {
+        openapi: string;
+        info: { version: string; title: string };
+        paths: Record<string, unknown>;
+        tags: unknown;
+        components: Record<string, Record<string, unknown>>;
+      };
       assert.equal(doc.openapi, '3.1.0');
       assert.equal(doc.info.title, 'certkeeper');
       assert.equal(doc.info.version, '1.2.3');
-      assert.deepEqual(Object.keys(doc.paths), ['/healthz', '/readyz', '/metrics', '/docs', '/ncp/certificates', '/nhn/certificates']);
+      assert.deepEqual(Object.keys(doc.paths), [
+        '/healthz',
+        '/readyz',
+        '/metrics',
+        '/docs',
+        '/ncp/certificates',
+        '/nhn/certificates',
+      ]);
       assert.deepEqual(doc.tags, [{ name: 'server' }, { name: 'ncp-v2' }, { name: 'nhn' }]);
       assert.deepEqual(Object.keys(doc.components.securitySchemes ?? {}), ['ncpHmac']);
     } finally {
@@ -46,7 +67,17 @@ describe('GET /docs', () => {
 
   it('refuses two faces documenting the same path', () => {
     const paths = { '/shared': { get: {} } };
-    assert.throws(() => buildOpenApi([{ name: 'a', openapi: { paths } }, { name: 'b', openapi: { paths } }], '0'), /openapi: b documents path \/shared that another face already documents/);
+    assert.throws(
+      () =>
+        buildOpenApi(
+          [
+            { name: 'a', openapi: { paths } },
+            { name: 'b', openapi: { paths } },
+          ],
+          '0',
+        ),
+      /openapi: b documents path \/shared that another face already documents/,
+    );
   });
 
   it('refuses two faces defining the same component', () => {

@@ -72,21 +72,71 @@ describe('face mechanism', () => {
   const logs = new LogCollector();
 
   before(async () => {
-    app = await buildServer({ config: testConfig({ bodyLimitBytes: BODY_LIMIT }), store: fakeStore(), clock: fixedClock, faces: [alphaFace, betaFace], logStream: logs });
+    app = await buildServer({
+      config: testConfig({ bodyLimitBytes: BODY_LIMIT }),
+      store: fakeStore(),
+      clock: fixedClock,
+      faces: [alphaFace, betaFace],
+      logStream: logs,
+    });
   });
   after(() => app.close());
 
   const json = { 'content-type': 'application/json' };
   const big = JSON.stringify({ name: 'x'.repeat(BODY_LIMIT) });
 
-  const cases: Array<{ name: string; method: 'GET' | 'POST'; url: string; payload?: string; headers?: Record<string, string>; status: number; body: unknown }> = [
+  const cases: Array<{
+    name: string;
+    method: 'GET' | 'POST';
+    url: string;
+    payload?: string;
+    headers?: Record<string, string>;
+    status: number;
+    body: unknown;
+  }> = [
     // alpha
     { name: 'alpha: success passes through', method: 'GET', url: '/alpha/ok', status: 200, body: { fine: true } },
-    { name: 'alpha: unknown path', method: 'GET', url: '/alpha/nope', status: 404, body: { ok: false, error: { code: 'no_route', message: 'No route GET /alpha/nope.' } } },
-    { name: 'alpha: the prefix itself', method: 'GET', url: '/alpha', status: 404, body: { ok: false, error: { code: 'no_route', message: 'No route GET /alpha.' } } },
-    { name: 'alpha: body too large on a route', method: 'POST', url: '/alpha/items', payload: big, headers: json, status: 413, body: { ok: false, error: { code: 'too_large', message: 'Body over 1024 bytes.' } } },
-    { name: 'alpha: body too large on an unknown path', method: 'POST', url: '/alpha/nope', payload: big, headers: json, status: 413, body: { ok: false, error: { code: 'too_large', message: 'Body over 1024 bytes.' } } },
-    { name: 'alpha: malformed JSON', method: 'POST', url: '/alpha/items', payload: '{"name":', headers: json, status: 400, body: { ok: false, error: { code: 'invalid_json', message: 'The request body is not valid JSON.' } } },
+    {
+      name: 'alpha: unknown path',
+      method: 'GET',
+      url: '/alpha/nope',
+      status: 404,
+      body: { ok: false, error: { code: 'no_route', message: 'No route GET /alpha/nope.' } },
+    },
+    {
+      name: 'alpha: the prefix itself',
+      method: 'GET',
+      url: '/alpha',
+      status: 404,
+      body: { ok: false, error: { code: 'no_route', message: 'No route GET /alpha.' } },
+    },
+    {
+      name: 'alpha: body too large on a route',
+      method: 'POST',
+      url: '/alpha/items',
+      payload: big,
+      headers: json,
+      status: 413,
+      body: { ok: false, error: { code: 'too_large', message: 'Body over 1024 bytes.' } },
+    },
+    {
+      name: 'alpha: body too large on an unknown path',
+      method: 'POST',
+      url: '/alpha/nope',
+      payload: big,
+      headers: json,
+      status: 413,
+      body: { ok: false, error: { code: 'too_large', message: 'Body over 1024 bytes.' } },
+    },
+    {
+      name: 'alpha: malformed JSON',
+      method: 'POST',
+      url: '/alpha/items',
+      payload: '{"name":',
+      headers: json,
+      status: 400,
+      body: { ok: false, error: { code: 'invalid_json', message: 'The request body is not valid JSON.' } },
+    },
     {
       name: 'alpha: empty JSON body',
       method: 'POST',
@@ -94,7 +144,10 @@ describe('face mechanism', () => {
       payload: '',
       headers: json,
       status: 400,
-      body: { ok: false, error: { code: 'empty_json', message: 'The request body is empty but the content type is application/json.' } },
+      body: {
+        ok: false,
+        error: { code: 'empty_json', message: 'The request body is empty but the content type is application/json.' },
+      },
     },
     {
       name: 'alpha: unsupported content type',
@@ -103,7 +156,13 @@ describe('face mechanism', () => {
       payload: '<name/>',
       headers: { 'content-type': 'application/xml' },
       status: 415,
-      body: { ok: false, error: { code: 'unsupported_media_type', message: 'The content type of the request body is not supported here.' } },
+      body: {
+        ok: false,
+        error: {
+          code: 'unsupported_media_type',
+          message: 'The content type of the request body is not supported here.',
+        },
+      },
     },
     {
       name: 'alpha: schema failure becomes invalid_argument with the field',
@@ -112,22 +171,66 @@ describe('face mechanism', () => {
       payload: '{}',
       headers: json,
       status: 400,
-      body: { ok: false, error: { code: 'invalid_argument', message: "body must have required property 'name'", field: 'name' } },
+      body: {
+        ok: false,
+        error: { code: 'invalid_argument', message: "body must have required property 'name'", field: 'name' },
+      },
     },
     {
       name: 'alpha: AppError',
       method: 'GET',
       url: '/alpha/missing',
       status: 404,
-      body: { ok: false, error: { code: 'not_found', message: 'Certificate 7 does not exist.', field: 'certificateNo' } },
+      body: {
+        ok: false,
+        error: { code: 'not_found', message: 'Certificate 7 does not exist.', field: 'certificateNo' },
+      },
     },
-    { name: 'alpha: unknown error', method: 'GET', url: '/alpha/boom', status: 500, body: { ok: false, error: { code: 'internal', message: 'Internal error.' } } },
-    { name: 'alpha: undecodable URL', method: 'GET', url: '/alpha/%zz', status: 400, body: { ok: false, error: { code: 'malformed', message: 'The request URL is malformed.' } } },
+    {
+      name: 'alpha: unknown error',
+      method: 'GET',
+      url: '/alpha/boom',
+      status: 500,
+      body: { ok: false, error: { code: 'internal', message: 'Internal error.' } },
+    },
+    {
+      name: 'alpha: undecodable URL',
+      method: 'GET',
+      url: '/alpha/%zz',
+      status: 400,
+      body: { ok: false, error: { code: 'malformed', message: 'The request URL is malformed.' } },
+    },
     // beta, on both of its prefixes
-    { name: 'beta: success passes through', method: 'GET', url: '/beta-legacy/ok', status: 200, body: { legacy: true } },
-    { name: 'beta: unknown path', method: 'GET', url: '/beta/v1/nope', status: 404, body: { header: { isSuccessful: false, resultCode: -40401, resultMessage: 'Not Found' }, body: {} } },
-    { name: 'beta: unknown path under its second prefix', method: 'DELETE' as 'GET', url: '/beta-legacy/x', status: 404, body: { header: { isSuccessful: false, resultCode: -40401, resultMessage: 'Not Found' }, body: {} } },
-    { name: 'beta: body too large', method: 'POST', url: '/beta/v1/items', payload: big, headers: json, status: 413, body: { header: { isSuccessful: false, resultCode: -41300, resultMessage: 'Payload Too Large' }, body: {} } },
+    {
+      name: 'beta: success passes through',
+      method: 'GET',
+      url: '/beta-legacy/ok',
+      status: 200,
+      body: { legacy: true },
+    },
+    {
+      name: 'beta: unknown path',
+      method: 'GET',
+      url: '/beta/v1/nope',
+      status: 404,
+      body: { header: { isSuccessful: false, resultCode: -40401, resultMessage: 'Not Found' }, body: {} },
+    },
+    {
+      name: 'beta: unknown path under its second prefix',
+      method: 'DELETE' as 'GET',
+      url: '/beta-legacy/x',
+      status: 404,
+      body: { header: { isSuccessful: false, resultCode: -40401, resultMessage: 'Not Found' }, body: {} },
+    },
+    {
+      name: 'beta: body too large',
+      method: 'POST',
+      url: '/beta/v1/items',
+      payload: big,
+      headers: json,
+      status: 413,
+      body: { header: { isSuccessful: false, resultCode: -41300, resultMessage: 'Payload Too Large' }, body: {} },
+    },
     {
       name: 'beta: malformed JSON',
       method: 'POST',
@@ -135,7 +238,10 @@ describe('face mechanism', () => {
       payload: '[1,',
       headers: json,
       status: 400,
-      body: { header: { isSuccessful: false, resultCode: -40001, resultMessage: 'The request body is not valid JSON.' }, body: {} },
+      body: {
+        header: { isSuccessful: false, resultCode: -40001, resultMessage: 'The request body is not valid JSON.' },
+        body: {},
+      },
     },
     {
       name: 'beta: unsupported content type',
@@ -144,26 +250,76 @@ describe('face mechanism', () => {
       payload: 'a=b',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       status: 415,
-      body: { header: { isSuccessful: false, resultCode: -41500, resultMessage: 'The content type of the request body is not supported here.' }, body: {} },
+      body: {
+        header: {
+          isSuccessful: false,
+          resultCode: -41500,
+          resultMessage: 'The content type of the request body is not supported here.',
+        },
+        body: {},
+      },
     },
-    { name: 'beta: AppError (HTTP 200 by its own choice)', method: 'GET', url: '/beta/v1/missing', status: 200, body: { header: { isSuccessful: false, resultCode: -40400, resultMessage: 'Certificate 7 does not exist.' }, body: {} } },
-    { name: 'beta: unknown error', method: 'GET', url: '/beta/v1/boom', status: 500, body: { header: { isSuccessful: false, resultCode: -50000, resultMessage: 'Internal Server Error' }, body: {} } },
+    {
+      name: 'beta: AppError (HTTP 200 by its own choice)',
+      method: 'GET',
+      url: '/beta/v1/missing',
+      status: 200,
+      body: {
+        header: { isSuccessful: false, resultCode: -40400, resultMessage: 'Certificate 7 does not exist.' },
+        body: {},
+      },
+    },
+    {
+      name: 'beta: unknown error',
+      method: 'GET',
+      url: '/beta/v1/boom',
+      status: 500,
+      body: { header: { isSuccessful: false, resultCode: -50000, resultMessage: 'Internal Server Error' }, body: {} },
+    },
     // outside every face
     { name: 'outside: unknown path', method: 'GET', url: '/nowhere', status: 404, body: { error: 'Not Found' } },
-    { name: 'outside: a path that only starts like a prefix', method: 'GET', url: '/alphabet', status: 404, body: { error: 'Not Found' } },
-    { name: 'outside: body too large', method: 'POST', url: '/nowhere', payload: big, headers: json, status: 413, body: { error: 'Payload Too Large' } },
-    { name: 'outside: malformed JSON', method: 'POST', url: '/nowhere', payload: '{', headers: json, status: 400, body: { error: 'Bad Request' } },
+    {
+      name: 'outside: a path that only starts like a prefix',
+      method: 'GET',
+      url: '/alphabet',
+      status: 404,
+      body: { error: 'Not Found' },
+    },
+    {
+      name: 'outside: body too large',
+      method: 'POST',
+      url: '/nowhere',
+      payload: big,
+      headers: json,
+      status: 413,
+      body: { error: 'Payload Too Large' },
+    },
+    {
+      name: 'outside: malformed JSON',
+      method: 'POST',
+      url: '/nowhere',
+      payload: '{',
+      headers: json,
+      status: 400,
+      body: { error: 'Bad Request' },
+    },
     { name: 'outside: undecodable URL', method: 'GET', url: '/%zz', status: 400, body: { error: 'Bad Request' } },
   ];
 
   for (const c of cases) {
     it(c.name, async () => {
-      const res = await app.inject({ method: c.method, url: c.url, ...(c.payload === undefined ? {} : { payload: c.payload }), ...(c.headers ? { headers: c.headers } : {}) });
+      const res = await app.inject({
+        method: c.method,
+        url: c.url,
+        ...(c.payload === undefined ? {} : { payload: c.payload }),
+        ...(c.headers ? { headers: c.headers } : {}),
+      });
       assert.equal(res.statusCode, c.status, res.body);
       assert.deepEqual(res.json(), c.body);
       assert.match(String(res.headers['content-type']), /^application\/json/);
       assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/, 'every response carries its request id');
-      if (c.url.startsWith('/beta') && c.status !== 200) assert.equal(res.headers['x-beta'], 'yes', 'face headers are sent');
+      if (c.url.startsWith('/beta') && c.status !== 200)
+        assert.equal(res.headers['x-beta'], 'yes', 'face headers are sent');
     });
   }
 
@@ -198,11 +354,17 @@ describe('face mechanism: build-time rules', () => {
         app.get('/healthz2', async () => 'x');
       },
     };
-    await assert.rejects(buildServer({ ...quiet(), faces: [rogue] }), /face rogue: route GET \/healthz2 is outside its prefixes \/alpha/);
+    await assert.rejects(
+      buildServer({ ...quiet(), faces: [rogue] }),
+      /face rogue: route GET \/healthz2 is outside its prefixes \/alpha/,
+    );
   });
 
   it('refuses two faces on the same prefix', async () => {
-    await assert.rejects(buildServer({ ...quiet(), faces: [alphaFace, { ...betaFace, prefixes: ['/alpha'], register: async () => {} }] }), /faces alpha and beta overlap: \/alpha and \/alpha/);
+    await assert.rejects(
+      buildServer({ ...quiet(), faces: [alphaFace, { ...betaFace, prefixes: ['/alpha'], register: async () => {} }] }),
+      /faces alpha and beta overlap: \/alpha and \/alpha/,
+    );
   });
 
   it('refuses an outer face route under a nested prefix another face owns', async () => {
@@ -212,17 +374,29 @@ describe('face mechanism: build-time rules', () => {
         app.get('/alpha/inner/x', async () => 'x');
       },
     };
-    await assert.rejects(buildServer({ ...quiet(), faces: [outer, { ...betaFace, prefixes: ['/alpha/inner'], register: async () => {} }] }), /face alpha: route GET \/alpha\/inner\/x is under \/alpha\/inner, which another face owns/);
+    await assert.rejects(
+      buildServer({
+        ...quiet(),
+        faces: [outer, { ...betaFace, prefixes: ['/alpha/inner'], register: async () => {} }],
+      }),
+      /face alpha: route GET \/alpha\/inner\/x is under \/alpha\/inner, which another face owns/,
+    );
   });
 
   for (const prefix of ['/', 'alpha', '/alpha/', '/a/:id', '']) {
     it(`refuses the prefix ${JSON.stringify(prefix)}`, async () => {
-      await assert.rejects(buildServer({ ...quiet(), faces: [{ ...alphaFace, prefixes: [prefix], register: async () => {} }] }), /prefix .* must start with "\/"/);
+      await assert.rejects(
+        buildServer({ ...quiet(), faces: [{ ...alphaFace, prefixes: [prefix], register: async () => {} }] }),
+        /prefix .* must start with "\/"/,
+      );
     });
   }
 
   it('refuses a face without prefixes', async () => {
-    await assert.rejects(buildServer({ ...quiet(), faces: [{ ...alphaFace, prefixes: [] }] }), /needs at least one prefix/);
+    await assert.rejects(
+      buildServer({ ...quiet(), faces: [{ ...alphaFace, prefixes: [] }] }),
+      /needs at least one prefix/,
+    );
   });
 
   it('a face whose renderers throw falls back to a plain 500, logged', async () => {

@@ -4,9 +4,20 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/index.ts';
 import { fakeStore, fixedClock, LogCollector, testConfig, type FakeStoreOptions } from './helpers.ts';
 
-async function withServer(store: FakeStoreOptions, run: (app: FastifyInstance, logs: LogCollector) => Promise<void>, readinessTimeoutMs = 2000): Promise<void> {
+async function withServer(
+  store: FakeStoreOptions,
+  run: (app: FastifyInstance, logs: LogCollector) => Promise<void>,
+  readinessTimeoutMs = 2000,
+): Promise<void> {
   const logs = new LogCollector();
-  const app = await buildServer({ config: testConfig(), store: fakeStore(store), clock: fixedClock, faces: [], logStream: logs, readinessTimeoutMs });
+  const app = await buildServer({
+    config: testConfig(),
+    store: fakeStore(store),
+    clock: fixedClock,
+    faces: [],
+    logStream: logs,
+    readinessTimeoutMs,
+  });
   try {
     await run(app, logs);
   } finally {
@@ -39,15 +50,18 @@ describe('/readyz', () => {
   });
 
   it('is 503 {"status":"unavailable"} when ping fails; the cause is logged, not sent', async () => {
-    await withServer({ ping: () => Promise.reject(new Error('connect ECONNREFUSED db-secret-host:5432')) }, async (app, logs) => {
-      const res = await app.inject({ method: 'GET', url: '/readyz', headers: { 'x-request-id': 'ready-1' } });
-      assert.equal(res.statusCode, 503);
-      assert.deepEqual(res.json(), { status: 'unavailable' });
-      assert.equal(res.body.includes('db-secret-host'), false);
-      const warn = logs.forRequest('ready-1').find((r) => r.msg === 'readiness: store ping failed');
-      assert.ok(warn, logs.text);
-      assert.match((warn.err as { message: string }).message, /db-secret-host/);
-    });
+    await withServer(
+      { ping: () => Promise.reject(new Error('connect ECONNREFUSED db-secret-host:5432')) },
+      async (app, logs) => {
+        const res = await app.inject({ method: 'GET', url: '/readyz', headers: { 'x-request-id': 'ready-1' } });
+        assert.equal(res.statusCode, 503);
+        assert.deepEqual(res.json(), { status: 'unavailable' });
+        assert.equal(res.body.includes('db-secret-host'), false);
+        const warn = logs.forRequest('ready-1').find((r) => r.msg === 'readiness: store ping failed');
+        assert.ok(warn, logs.text);
+        assert.match((warn.err as { message: string }).message, /db-secret-host/);
+      },
+    );
   });
 
   it('is 503 when ping hangs past the timeout, without waiting for it', async () => {

@@ -16,7 +16,10 @@ export interface FakeStore extends ServerStore {
 export interface FakeStoreOptions {
   ping?: () => Promise<void>;
   counts?: { valid: number; expired: number; notYetValid: number };
-  countByValidity?: (tenantId: number | null, asOf: Date) => Promise<{ valid: number; expired: number; notYetValid: number }>;
+  countByValidity?: (
+    tenantId: number | null,
+    asOf: Date,
+  ) => Promise<{ valid: number; expired: number; notYetValid: number }>;
 }
 
 export function fakeStore(options: FakeStoreOptions = {}): FakeStore {
@@ -28,7 +31,8 @@ export function fakeStore(options: FakeStoreOptions = {}): FakeStore {
       if (options.ping) await options.ping();
     },
     certificates: {
-      countByValidity: options.countByValidity ?? (async () => options.counts ?? { valid: 0, expired: 0, notYetValid: 0 }),
+      countByValidity:
+        options.countByValidity ?? (async () => options.counts ?? { valid: 0, expired: 0, notYetValid: 0 }),
     },
     async close() {
       store.closed = true;

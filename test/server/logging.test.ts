@@ -35,7 +35,13 @@ describe('logging', () => {
   const logs = new LogCollector();
 
   before(async () => {
-    app = await buildServer({ config: testConfig({ logLevel: 'trace' }), store: fakeStore(), clock: fixedClock, faces: [echoFace], logStream: logs });
+    app = await buildServer({
+      config: testConfig({ logLevel: 'trace' }),
+      store: fakeStore(),
+      clock: fixedClock,
+      faces: [echoFace],
+      logStream: logs,
+    });
   });
   after(() => app.close());
 
@@ -60,7 +66,17 @@ describe('logging', () => {
     const lines = logs.forRequest('log-1');
     assert.ok(lines.length >= 3, `expected incoming, handler and completed lines, got ${lines.length}`);
     const text = JSON.stringify(lines);
-    for (const secret of [...Object.values(SECRET_VALUES), 'SIG-V2-SECRET', 'SIG-V1-SECRET', 'NHN-SECRET', 'NHN-TOKEN-SECRET', 'BEARER-SECRET', 'COOKIE-SECRET', 'SETCOOKIE-SECRET', 'BODY-SECRET']) {
+    for (const secret of [
+      ...Object.values(SECRET_VALUES),
+      'SIG-V2-SECRET',
+      'SIG-V1-SECRET',
+      'NHN-SECRET',
+      'NHN-TOKEN-SECRET',
+      'BEARER-SECRET',
+      'COOKIE-SECRET',
+      'SETCOOKIE-SECRET',
+      'BODY-SECRET',
+    ]) {
       assert.equal(text.includes(secret), false, `${secret} leaked into the logs`);
     }
     const incoming = lines.find((r) => r.msg === 'incoming request');
@@ -87,7 +103,13 @@ describe('logging', () => {
         });
       },
     };
-    const other = await buildServer({ config: testConfig({ logLevel: 'silent' }), store: fakeStore(), clock: fixedClock, faces: [spyFace], logStream: new LogCollector() });
+    const other = await buildServer({
+      config: testConfig({ logLevel: 'silent' }),
+      store: fakeStore(),
+      clock: fixedClock,
+      faces: [spyFace],
+      logStream: new LogCollector(),
+    });
     try {
       await other.inject({ method: 'GET', url: '/spy', headers: { authorization: 'Bearer live' } });
       assert.deepEqual(seen, ['Bearer live']);
@@ -115,7 +137,13 @@ describe('request id', () => {
   let app: FastifyInstance;
   const logs = new LogCollector();
   before(async () => {
-    app = await buildServer({ config: testConfig(), store: fakeStore(), clock: fixedClock, faces: [], logStream: logs });
+    app = await buildServer({
+      config: testConfig(),
+      store: fakeStore(),
+      clock: fixedClock,
+      faces: [],
+      logStream: logs,
+    });
   });
   after(() => app.close());
 

@@ -18,8 +18,17 @@ const itemsFace: FacePlugin = {
   renderBadRequest: (_r, p) => plain(p.status),
 };
 
-async function withServer(deps: Partial<ServerDeps>, run: (app: FastifyInstance, scrape: () => Promise<string>) => Promise<void>): Promise<void> {
-  const app = await buildServer({ config: testConfig({ logLevel: 'silent' }), store: fakeStore(), clock: fixedClock, faces: [itemsFace], ...deps });
+async function withServer(
+  deps: Partial<ServerDeps>,
+  run: (app: FastifyInstance, scrape: () => Promise<string>) => Promise<void>,
+): Promise<void> {
+  const app = await buildServer({
+    config: testConfig({ logLevel: 'silent' }),
+    store: fakeStore(),
+    clock: fixedClock,
+    faces: [itemsFace],
+    ...deps,
+  });
   const scrape = async () => {
     const res = await app.inject({ method: 'GET', url: '/metrics' });
     assert.equal(res.statusCode, 200);
@@ -34,7 +43,8 @@ async function withServer(deps: Partial<ServerDeps>, run: (app: FastifyInstance,
 }
 
 /** The sample lines of one metric family, e.g. `http_requests_total{...} 2`. */
-const samples = (text: string, name: string) => text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+const samples = (text: string, name: string) =>
+  text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
 
 describe('/metrics: HTTP', () => {
   it('counts by route template, not raw URL; unknown routes are "unmatched"', async () => {
@@ -48,7 +58,11 @@ describe('/metrics: HTTP', () => {
         'http_requests_total{method="GET",route="/m/items/:id",status="200"} 2',
         'http_requests_total{method="GET",route="unmatched",status="404"} 2',
       ]);
-      assert.ok(samples(text, 'http_request_duration_seconds_count').includes('http_request_duration_seconds_count{method="GET",route="/m/items/:id",status="200"} 2'));
+      assert.ok(
+        samples(text, 'http_request_duration_seconds_count').includes(
+          'http_request_duration_seconds_count{method="GET",route="/m/items/:id",status="200"} 2',
+        ),
+      );
       assert.equal(text.includes('/m/items/1'), false);
       assert.equal(text.includes('/random/path'), false);
     });
@@ -60,7 +74,9 @@ describe('/metrics: HTTP', () => {
         await a.inject({ method: 'GET', url: '/m/items/1' });
         await a.inject({ method: 'GET', url: '/m/items/1' });
         await b.inject({ method: 'GET', url: '/m/items/1' });
-        assert.deepEqual(samples(await scrapeB(), 'http_requests_total'), ['http_requests_total{method="GET",route="/m/items/:id",status="200"} 1']);
+        assert.deepEqual(samples(await scrapeB(), 'http_requests_total'), [
+          'http_requests_total{method="GET",route="/m/items/:id",status="200"} 1',
+        ]);
       });
     });
   });
@@ -137,8 +153,12 @@ describe('/metrics: certificates', () => {
         'certkeeper_certificate_days_to_expiry_bucket{le="365"} 5',
         'certkeeper_certificate_days_to_expiry_bucket{le="+Inf"} 6',
       ]);
-      assert.deepEqual(samples(text, 'certkeeper_certificate_days_to_expiry_sum'), ['certkeeper_certificate_days_to_expiry_sum 541.5']);
-      assert.deepEqual(samples(text, 'certkeeper_certificate_days_to_expiry_count'), ['certkeeper_certificate_days_to_expiry_count 6']);
+      assert.deepEqual(samples(text, 'certkeeper_certificate_days_to_expiry_sum'), [
+        'certkeeper_certificate_days_to_expiry_sum 541.5',
+      ]);
+      assert.deepEqual(samples(text, 'certkeeper_certificate_days_to_expiry_count'), [
+        'certkeeper_certificate_days_to_expiry_count 6',
+      ]);
       assert.deepEqual(asked, [[FIXED_NOW, [0, 7, 14, 30, 60, 90, 180, 365]]]);
     });
   });

@@ -52,7 +52,12 @@ describe('face mechanism: nested prefixes, the longest wins', () => {
   let app: FastifyInstance;
   before(async () => {
     // Order of registration must not matter: the inner face is given first here.
-    app = await buildServer({ config: testConfig({ bodyLimitBytes: BODY_LIMIT, logLevel: 'silent' }), store: fakeStore(), clock: fixedClock, faces: [inner, outer] });
+    app = await buildServer({
+      config: testConfig({ bodyLimitBytes: BODY_LIMIT, logLevel: 'silent' }),
+      store: fakeStore(),
+      clock: fixedClock,
+      faces: [inner, outer],
+    });
   });
   after(() => app.close());
 
@@ -84,7 +89,11 @@ describe('face mechanism: nested prefixes, the longest wins', () => {
   ];
   for (const [method, url, payload, status, body] of cases) {
     it(`${method} ${url}${payload === big ? ' (body too large)' : ''} → ${status} ${JSON.stringify(body)}`, async () => {
-      const res = await app.inject({ method: method as 'GET', url, ...(payload === undefined ? {} : { payload, headers: json }) });
+      const res = await app.inject({
+        method: method as 'GET',
+        url,
+        ...(payload === undefined ? {} : { payload, headers: json }),
+      });
       assert.equal(res.statusCode, status, res.body);
       assert.deepEqual(res.json(), body);
     });
@@ -96,6 +105,14 @@ describe('face mechanism: nested prefixes, the longest wins', () => {
   });
 
   it('still refuses two faces on exactly the same prefix', async () => {
-    await assert.rejects(buildServer({ config: testConfig({ logLevel: 'silent' }), store: fakeStore(), clock: fixedClock, faces: [outer, { ...inner, prefixes: ['/alpha'] }] }), /faces outer and inner overlap: \/alpha and \/alpha/);
+    await assert.rejects(
+      buildServer({
+        config: testConfig({ logLevel: 'silent' }),
+        store: fakeStore(),
+        clock: fixedClock,
+        faces: [outer, { ...inner, prefixes: ['/alpha'] }],
+      }),
+      /faces outer and inner overlap: \/alpha and \/alpha/,
+    );
   });
 });

@@ -38,7 +38,10 @@ describe('lazySchemaCompilers', () => {
         calls += 1;
         return (builder as (...a: unknown[]) => unknown)(...args);
       }) as F;
-    const counted = { buildValidator: count(compilers.buildValidator), buildSerializer: count(compilers.buildSerializer) };
+    const counted = {
+      buildValidator: count(compilers.buildValidator),
+      buildSerializer: count(compilers.buildSerializer),
+    };
     const app = Fastify({ schemaController: { compilersFactory: counted } });
     app.get('/plain', async () => ({ ok: true }));
     try {

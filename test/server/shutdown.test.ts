@@ -32,7 +32,10 @@ async function startChild(env: Record<string, string>): Promise<Child> {
   children.push(proc);
   let out = '';
   let stderr = '';
-  const waiters: Array<{ pred: (r: Record<string, unknown>) => boolean; resolve: (r: Record<string, unknown>) => void }> = [];
+  const waiters: Array<{
+    pred: (r: Record<string, unknown>) => boolean;
+    resolve: (r: Record<string, unknown>) => void;
+  }> = [];
   const records = () =>
     out
       .split('\n')
@@ -53,12 +56,17 @@ async function startChild(env: Record<string, string>): Promise<Child> {
   });
   proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   // 'close', not 'exit': stdout may still hold the last lines when 'exit' fires.
-  const exited = once(proc, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exited = once(proc, 'close').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   const waitFor = (pred: (r: Record<string, unknown>) => boolean) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       waiters.push({ pred, resolve });
       check();
-      void exited.then(() => reject(new Error(`child exited before the awaited log line; stdout:\n${out}\nstderr:\n${stderr}`)));
+      void exited.then(() =>
+        reject(new Error(`child exited before the awaited log line; stdout:\n${out}\nstderr:\n${stderr}`)),
+      );
     });
   const listening = await waitFor((r) => r.fixture === 'listening');
   return { proc, address: String(listening.address), records, waitFor, exited };
@@ -77,7 +85,8 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
-const indexOf = (records: Array<Record<string, unknown>>, pred: (r: Record<string, unknown>) => boolean) => records.findIndex(pred);
+const indexOf = (records: Array<Record<string, unknown>>, pred: (r: Record<string, unknown>) => boolean) =>
+  records.findIndex(pred);
 
 describe('installSignalHandlers', () => {
   it('SIGTERM: the in-flight request completes, then the store closes, then exit 0', async () => {
@@ -148,7 +157,11 @@ describe('installSignalHandlers', () => {
     const { code } = await child.exited;
     assert.equal(code, 128 + 15);
     assert.ok(Date.now() - t0 < 5000, 'did not wait for the drain');
-    assert.equal(indexOf(child.records(), (r) => r.fixture === 'store closed'), -1, 'no orderly store close on the forced path');
+    assert.equal(
+      indexOf(child.records(), (r) => r.fixture === 'store closed'),
+      -1,
+      'no orderly store close on the forced path',
+    );
     await inFlight;
   });
 });

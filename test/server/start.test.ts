@@ -9,14 +9,22 @@ describe('startServer', () => {
   it('listens on host:port 0, answers over HTTP, leaks nothing, and close() frees the port', async () => {
     const store = fakeStore();
     const logs = new LogCollector();
-    const running = await startServer({ config: testConfig({ host: '127.0.0.1', port: 0 }), store, clock: fixedClock, faces: [], logStream: logs });
+    const running = await startServer({
+      config: testConfig({ host: '127.0.0.1', port: 0 }),
+      store,
+      clock: fixedClock,
+      faces: [],
+      logStream: logs,
+    });
     let closed = false;
     try {
       assert.match(running.address, /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.ok(running.port > 0);
       assert.equal(running.address, `http://127.0.0.1:${running.port}`);
 
-      const res = await fetch(`${running.address}/healthz`, { headers: { 'x-forwarded-for': '203.0.113.9', 'x-request-id': 'start-1' } });
+      const res = await fetch(`${running.address}/healthz`, {
+        headers: { 'x-forwarded-for': '203.0.113.9', 'x-request-id': 'start-1' },
+      });
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { status: 'ok' });
       assert.equal(res.headers.get('x-powered-by'), null);
@@ -38,9 +46,22 @@ describe('startServer', () => {
   });
 
   it('fails clearly when the port is taken', async () => {
-    const first = await startServer({ config: testConfig({ port: 0, logLevel: 'silent' }), store: fakeStore(), clock: fixedClock, faces: [] });
+    const first = await startServer({
+      config: testConfig({ port: 0, logLevel: 'silent' }),
+      store: fakeStore(),
+      clock: fixedClock,
+      faces: [],
+    });
     try {
-      await assert.rejects(startServer({ config: testConfig({ port: first.port, logLevel: 'silent' }), store: fakeStore(), clock: fixedClock, faces: [] }), /EADDRINUSE/);
+      await assert.rejects(
+        startServer({
+          config: testConfig({ port: first.port, logLevel: 'silent' }),
+          store: fakeStore(),
+          clock: fixedClock,
+          faces: [],
+        }),
+        /EADDRINUSE/,
+      );
     } finally {
       await first.close();
     }
@@ -63,18 +84,25 @@ describe('startServer', () => {
       renderBodyTooLarge: () => plain(413),
       renderBadRequest: (_r, p) => plain(p.status),
     };
-    const running = await startServer({ config: testConfig({ port: 0, logLevel: 'silent' }), store: fakeStore(), clock: fixedClock, faces: [slow] });
+    const running = await startServer({
+      config: testConfig({ port: 0, logLevel: 'silent' }),
+      store: fakeStore(),
+      clock: fixedClock,
+      faces: [slow],
+    });
     const agent = new http.Agent({ keepAlive: true });
     try {
-      const response = new Promise<{ status: number; connection: string | undefined; body: string }>((resolve, reject) => {
-        http
-          .get(`${running.address}/slow`, { agent }, (res) => {
-            let body = '';
-            res.on('data', (c: Buffer) => (body += c.toString()));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
-          })
-          .on('error', reject);
-      });
+      const response = new Promise<{ status: number; connection: string | undefined; body: string }>(
+        (resolve, reject) => {
+          http
+            .get(`${running.address}/slow`, { agent }, (res) => {
+              let body = '';
+              res.on('data', (c: Buffer) => (body += c.toString()));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
+            })
+            .on('error', reject);
+        },
+      );
       await new Promise((resolve) => setTimeout(resolve, 100));
       const t0 = Date.now();
       let timer: NodeJS.Timeout | undefined;

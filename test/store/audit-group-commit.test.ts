@@ -13,7 +13,17 @@ import { countRows, makeTenant, rawQuery, storeTargets, type TestLocation } from
 const at = new Date('2026-11-02T03:04:05.678Z');
 
 function event(tenantId: number, target: string, overrides: Partial<NewAuditEvent> = {}): NewAuditEvent {
-  return { tenantId, actor: 'ak-test', action: 'certificate.key.read', target, result: 'success', remoteAddress: '192.0.2.7', detail: { n: 1, name: `x'"; drop table audit_events; --` }, at, ...overrides };
+  return {
+    tenantId,
+    actor: 'ak-test',
+    action: 'certificate.key.read',
+    target,
+    result: 'success',
+    remoteAddress: '192.0.2.7',
+    detail: { n: 1, name: `x'"; drop table audit_events; --` },
+    at,
+    ...overrides,
+  };
 }
 
 for (const target of storeTargets) {
@@ -35,10 +45,15 @@ for (const target of storeTargets) {
       // 64 + 16 + 4 + 1 + 1 + 1: every insert size, and a remainder.
       const n = AUDIT_INSERT_SIZES.reduce((sum, size) => sum + size, 0) + 2;
       const targets = Array.from({ length: n }, (_, i) => `group-a:${i}`);
-      const appended = targets.map((t) => store.audit.append(event(tenantId, t, { detail: { i: Number(t.split(':')[1]) } })));
+      const appended = targets.map((t) =>
+        store.audit.append(event(tenantId, t, { detail: { i: Number(t.split(':')[1]) } })),
+      );
       // The first to resolve finds the whole group written: one commit, not one per event.
       await appended[0];
-      const rows = await rawQuery(location, `select id, target, detail, actor, remote_address, at, tenant_id from audit_events where target like 'group-a:%' order by id`);
+      const rows = await rawQuery(
+        location,
+        `select id, target, detail, actor, remote_address, at, tenant_id from audit_events where target like 'group-a:%' order by id`,
+      );
       assert.equal(rows.length, n);
       assert.deepEqual(
         rows.map((r) => r.target),
@@ -72,7 +87,10 @@ for (const target of storeTargets) {
         outcomes.map((o) => o.status),
         ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
       );
-      const rows = await rawQuery(location, `select target from audit_events where target like 'group-b:%' order by id`);
+      const rows = await rawQuery(
+        location,
+        `select target from audit_events where target like 'group-b:%' order by id`,
+      );
       assert.deepEqual(
         rows.map((r) => r.target),
         ['group-b:0', 'group-b:2', 'group-b:3'],
@@ -86,7 +104,10 @@ for (const target of storeTargets) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       const second = Array.from({ length: 10 }, (_, i) => store.audit.append(event(tenantId, `group-c:${10 + i}`)));
       await Promise.all([...first, ...second]);
-      const rows = await rawQuery(location, `select target from audit_events where target like 'group-c:%' order by id`);
+      const rows = await rawQuery(
+        location,
+        `select target from audit_events where target like 'group-c:%' order by id`,
+      );
       assert.deepEqual(
         rows.map((r) => r.target),
         Array.from({ length: 20 }, (_, i) => `group-c:${i}`),

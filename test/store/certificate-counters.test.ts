@@ -31,7 +31,16 @@ import { nhnTokensSchema } from '../../src/store/migrations/0002-nhn-tokens.ts';
 import { NUMBER_BLOCK } from '../../src/store/migrations/0003-certificate-counters.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { listTuning } from '../../src/store/repositories/certificate-list.ts';
-import { makeTenant, newCertificate, postgresSkip, rawQuery, storeTargets, testFacts, testMasterKey, type TestLocation } from '../helpers/db.ts';
+import {
+  makeTenant,
+  newCertificate,
+  postgresSkip,
+  rawQuery,
+  storeTargets,
+  testFacts,
+  testMasterKey,
+  type TestLocation,
+} from '../helpers/db.ts';
 
 const DAY = 86_400_000;
 /** A UTC midnight; the walk's instants live within a few days of it. */
@@ -92,19 +101,35 @@ function expectedAt(certs: readonly ModelCert[], tenantId: number | null, at: nu
 
 /** Counter tables against a GROUP BY over the live rows, through a separate raw connection. */
 async function assertCountersMatchRows(location: TestLocation, message: string): Promise<void> {
-  const norm = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)])));
-  const counts = await rawQuery(location, 'select tenant_id, live from certificate_counts where live <> 0 order by tenant_id');
-  const rows = await rawQuery(location, 'select tenant_id, count(*) as live from certificates where deleted_at is null group by tenant_id order by tenant_id');
+  const norm = (rows: Array<Record<string, unknown>>) =>
+    rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)])));
+  const counts = await rawQuery(
+    location,
+    'select tenant_id, live from certificate_counts where live <> 0 order by tenant_id',
+  );
+  const rows = await rawQuery(
+    location,
+    'select tenant_id, count(*) as live from certificates where deleted_at is null group by tenant_id order by tenant_id',
+  );
   assert.deepEqual(norm(counts), norm(rows), `${message}: certificate_counts`);
-  const days = await rawQuery(location, 'select tenant_id, day, n from certificate_expiry_days order by tenant_id, day');
+  const days = await rawQuery(
+    location,
+    'select tenant_id, day, n from certificate_expiry_days order by tenant_id, day',
+  );
   const byDay = await rawQuery(
     location,
     `select tenant_id, (not_after - ((not_after % ${DAY}) + ${DAY}) % ${DAY}) / ${DAY} as day, count(*) as n
      from certificates where deleted_at is null group by 1, 2 order by 1, 2`,
   );
   assert.deepEqual(norm(days), norm(byDay), `${message}: certificate_expiry_days`);
-  const blocks = await rawQuery(location, 'select tenant_id, block, n from certificate_number_blocks order by tenant_id, block');
-  const byBlock = await rawQuery(location, `select tenant_id, certificate_no / ${NUMBER_BLOCK} as block, count(*) as n from certificates where deleted_at is null group by 1, 2 order by 1, 2`);
+  const blocks = await rawQuery(
+    location,
+    'select tenant_id, block, n from certificate_number_blocks order by tenant_id, block',
+  );
+  const byBlock = await rawQuery(
+    location,
+    `select tenant_id, certificate_no / ${NUMBER_BLOCK} as block, count(*) as n from certificates where deleted_at is null group by 1, 2 order by 1, 2`,
+  );
   assert.deepEqual(norm(blocks), norm(byBlock), `${message}: certificate_number_blocks`);
 }
 
@@ -114,7 +139,9 @@ async function jumpNumbering(location: TestLocation, by: number): Promise<void> 
     const client = new pg.Client({ connectionString: location.databaseUrl });
     await client.connect();
     try {
-      await client.query(`select setval(pg_get_serial_sequence('certificates', 'certificate_no'), nextval(pg_get_serial_sequence('certificates', 'certificate_no')) + ${by} - 1)`);
+      await client.query(
+        `select setval(pg_get_serial_sequence('certificates', 'certificate_no'), nextval(pg_get_serial_sequence('certificates', 'certificate_no')) + ${by} - 1)`,
+      );
     } finally {
       await client.end();
     }
@@ -140,14 +167,27 @@ async function rawCounts(location: TestLocation, tenantId: number, at: number): 
      from certificates where tenant_id = ${tenantId} and deleted_at is null`,
   );
   const n = (v: unknown) => Number(v ?? 0);
-  return { all: n(row?.all_live), expired: n(row?.expired), unexpired: n(row?.unexpired), valid: n(row?.valid), notYetValid: n(row?.not_yet_valid) };
+  return {
+    all: n(row?.all_live),
+    expired: n(row?.expired),
+    unexpired: n(row?.unexpired),
+    valid: n(row?.valid),
+    notYetValid: n(row?.not_yet_valid),
+  };
 }
 
-const query = (tenantId: number, at: number, q: Partial<CertificateQuery> = {}): CertificateQuery => ({ tenantId, asOf: new Date(at), offset: 0, limit: 0, ...q });
+const query = (tenantId: number, at: number, q: Partial<CertificateQuery> = {}): CertificateQuery => ({
+  tenantId,
+  asOf: new Date(at),
+  offset: 0,
+  limit: 0,
+  ...q,
+});
 
 /** Every total the store gives for one tenant at `at`; countByValidity's `expired` must agree with list's. */
 async function storeCounts(store: StoreHandle, tenantId: number, at: number): Promise<Expected> {
-  const total = async (validity: ValidityFilter | undefined) => (await store.certificates.list(query(tenantId, at, validity === undefined ? {} : { validity }))).total;
+  const total = async (validity: ValidityFilter | undefined) =>
+    (await store.certificates.list(query(tenantId, at, validity === undefined ? {} : { validity }))).total;
   const [all, allExplicit, expired, unexpired, byValidity] = await Promise.all([
     total(undefined),
     total('all'),
@@ -156,7 +196,11 @@ async function storeCounts(store: StoreHandle, tenantId: number, at: number): Pr
     store.certificates.countByValidity(tenantId, new Date(at)),
   ]);
   assert.equal(allExplicit, all, 'validity all = no validity');
-  assert.equal(byValidity.expired, expired, `countByValidity().expired = list(EXPIRED).total at ${new Date(at).toISOString()}`);
+  assert.equal(
+    byValidity.expired,
+    expired,
+    `countByValidity().expired = list(EXPIRED).total at ${new Date(at).toISOString()}`,
+  );
   return { all, expired, unexpired, valid: byValidity.valid, notYetValid: byValidity.notYetValid };
 }
 
@@ -191,7 +235,19 @@ for (const target of storeTargets) {
       const tenants = [(await makeTenant(store)).id, (await makeTenant(store)).id];
       const certs: ModelCert[] = [];
       const live = () => certs.filter((c) => c.live);
-      const stats = { jumps: 0, insert: 0, duplicate: 0, delete: 0, deleteAgain: 0, replace: 0, replaceSameDay: 0, checks: 0, midnightChecks: 0, boundaryChecks: 0, pageChecks: 0 };
+      const stats = {
+        jumps: 0,
+        insert: 0,
+        duplicate: 0,
+        delete: 0,
+        deleteAgain: 0,
+        replace: 0,
+        replaceSameDay: 0,
+        checks: 0,
+        midnightChecks: 0,
+        boundaryChecks: 0,
+        pageChecks: 0,
+      };
 
       const newFacts = (): Partial<CertificateFacts> => {
         // Ties on notAfter are interesting too: sometimes reuse one.
@@ -200,7 +256,8 @@ for (const target of storeTargets) {
         const shape = rng.next();
         // Mostly a normal window; sometimes validity starts inside the walk (not yet valid at
         // some asOf), sometimes after notAfter (a nonsense certificate both buckets count).
-        const notBefore = shape < 0.7 ? notAfter - 90 * DAY : shape < 0.95 ? interestingInstant(rng) : notAfter + 1 + rng.int(DAY);
+        const notBefore =
+          shape < 0.7 ? notAfter - 90 * DAY : shape < 0.95 ? interestingInstant(rng) : notAfter + 1 + rng.int(DAY);
         return { notBefore: new Date(notBefore), notAfter: new Date(notAfter) };
       };
 
@@ -221,11 +278,19 @@ for (const target of storeTargets) {
         for (const tenantId of tenants) {
           const expected = expectedAt(certs, tenantId, at);
           const actual = await storeCounts(store, tenantId, at);
-          assert.deepEqual(actual, expected, `seed ${SEED}, ${step}, tenant ${tenantId}, asOf ${new Date(at).toISOString()}`);
+          assert.deepEqual(
+            actual,
+            expected,
+            `seed ${SEED}, ${step}, tenant ${tenantId}, asOf ${new Date(at).toISOString()}`,
+          );
         }
         const overall = await store.certificates.countByValidity(null, new Date(at));
         const everyone = expectedAt(certs, null, at);
-        assert.deepEqual(overall, { valid: everyone.valid, expired: everyone.expired, notYetValid: everyone.notYetValid }, `seed ${SEED}, ${step}, every tenant, asOf ${new Date(at).toISOString()}`);
+        assert.deepEqual(
+          overall,
+          { valid: everyone.valid, expired: everyone.expired, notYetValid: everyone.notYetValid },
+          `seed ${SEED}, ${step}, every tenant, asOf ${new Date(at).toISOString()}`,
+        );
         stats.checks++;
         if (at % DAY === 0) stats.midnightChecks++;
         if (certs.some((c) => c.live && Math.abs(c.notAfter - at) <= 1)) stats.boundaryChecks++;
@@ -237,7 +302,12 @@ for (const target of storeTargets) {
         const validity = rng.pick(['all', 'expired', 'unexpired'] as const);
         const order = rng.pick(['asc', 'desc'] as const);
         const matching = certs
-          .filter((c) => c.live && c.tenantId === tenantId && (validity === 'all' || (validity === 'expired' ? c.notAfter < at : c.notAfter >= at)))
+          .filter(
+            (c) =>
+              c.live &&
+              c.tenantId === tenantId &&
+              (validity === 'all' || (validity === 'expired' ? c.notAfter < at : c.notAfter >= at)),
+          )
           .map((c) => c.no)
           .sort((a, b) => (order === 'asc' ? a - b : b - a));
         const offset = rng.int(matching.length + 2);
@@ -265,21 +335,40 @@ for (const target of storeTargets) {
           const input = newCertificate(tenantId, { facts: newFacts() });
           const at = new Date(BASE + i);
           const made = await store.certificates.insert(input, at);
-          certs.push({ no: made.certificateNo, tenantId, notBefore: input.facts.notBefore.getTime(), notAfter: input.facts.notAfter.getTime(), facts: input.facts, live: true });
+          certs.push({
+            no: made.certificateNo,
+            tenantId,
+            notBefore: input.facts.notBefore.getTime(),
+            notAfter: input.facts.notAfter.getTime(),
+            facts: input.facts,
+            live: true,
+          });
           stats.insert++;
         } else if (roll < 0.52) {
           // A duplicate of a live certificate is refused and changes no counter.
           const original = rng.pick(candidates);
           const duplicate = newCertificate(original.tenantId, { facts: { ...original.facts } });
-          await assert.rejects(store.certificates.insert(duplicate, new Date(BASE + i)), (e: unknown) => isAppErrorWithCode(e, 'already_exists'), `seed ${SEED}, ${step}`);
+          await assert.rejects(
+            store.certificates.insert(duplicate, new Date(BASE + i)),
+            (e: unknown) => isAppErrorWithCode(e, 'already_exists'),
+            `seed ${SEED}, ${step}`,
+          );
           stats.duplicate++;
         } else if (roll < 0.7) {
           const victim = rng.pick(candidates);
-          assert.equal(await store.certificates.markDeleted(victim.tenantId, victim.no, new Date(BASE + i)), true, `seed ${SEED}, ${step}`);
+          assert.equal(
+            await store.certificates.markDeleted(victim.tenantId, victim.no, new Date(BASE + i)),
+            true,
+            `seed ${SEED}, ${step}`,
+          );
           victim.live = false;
           stats.delete++;
           if (rng.next() < 0.3) {
-            assert.equal(await store.certificates.markDeleted(victim.tenantId, victim.no, new Date(BASE + i)), false, `seed ${SEED}, ${step}: twice`);
+            assert.equal(
+              await store.certificates.markDeleted(victim.tenantId, victim.no, new Date(BASE + i)),
+              false,
+              `seed ${SEED}, ${step}: twice`,
+            );
             stats.deleteAgain++;
           }
         } else {
@@ -287,9 +376,17 @@ for (const target of storeTargets) {
           // Same day (counters stay) or anywhere (counters move between days).
           const sameDay = rng.next() < 0.25;
           const facts = sameDay
-            ? testFacts({ notBefore: new Date(target.notBefore), notAfter: new Date(Math.floor(target.notAfter / DAY) * DAY + rng.int(DAY)) })
+            ? testFacts({
+                notBefore: new Date(target.notBefore),
+                notAfter: new Date(Math.floor(target.notAfter / DAY) * DAY + rng.int(DAY)),
+              })
             : testFacts(newFacts());
-          await store.certificates.replace(target.tenantId, target.no, { origin: 'cli', certificatePem: 'PEM', chainPems: [], facts, privateKeyPem: null, file: null }, new Date(BASE + i));
+          await store.certificates.replace(
+            target.tenantId,
+            target.no,
+            { origin: 'cli', certificatePem: 'PEM', chainPems: [], facts, privateKeyPem: null, file: null },
+            new Date(BASE + i),
+          );
           target.facts = facts;
           target.notBefore = facts.notBefore.getTime();
           target.notAfter = facts.notAfter.getTime();
@@ -302,14 +399,23 @@ for (const target of storeTargets) {
           await assertCountersMatchRows(location, `seed ${SEED}, ${step}`);
           for (const tenantId of tenants) {
             const at = rng.pick(asOfCandidates());
-            assert.deepEqual(await rawCounts(location, tenantId, at), expectedAt(certs, tenantId, at), `seed ${SEED}, ${step}: raw SQL agrees with the model`);
+            assert.deepEqual(
+              await rawCounts(location, tenantId, at),
+              expectedAt(certs, tenantId, at),
+              `seed ${SEED}, ${step}: raw SQL agrees with the model`,
+            );
           }
         }
       }
       // The walk really visited the cases it is meant to cover.
-      assert.ok(stats.insert > 50 && stats.delete > 20 && stats.replace > 30 && stats.duplicate > 5 && stats.replaceSameDay > 3, JSON.stringify(stats));
+      assert.ok(
+        stats.insert > 50 && stats.delete > 20 && stats.replace > 30 && stats.duplicate > 5 && stats.replaceSameDay > 3,
+        JSON.stringify(stats),
+      );
       assert.ok(stats.midnightChecks > 20 && stats.boundaryChecks > 50 && stats.jumps > 3, JSON.stringify(stats));
-      console.log(`# ${target.name}: ${JSON.stringify({ seed: SEED, ...stats, certificates: certs.length, live: live().length })}`);
+      console.log(
+        `# ${target.name}: ${JSON.stringify({ seed: SEED, ...stats, certificates: certs.length, live: live().length })}`,
+      );
     });
 
     it('default-order pages from the block counters equal the model at every offset, both directions, numbers over many blocks with holes', async () => {
@@ -320,26 +426,43 @@ for (const target of storeTargets) {
       let last = 0;
       for (let i = 0; i < 240; i++) {
         // Another tenant's rows interleave: blocks are per tenant, numbers are global.
-        if (i % 4 === 0) last = (await store.certificates.insert(newCertificate(other.id), new Date(BASE))).certificateNo;
+        if (i % 4 === 0)
+          last = (await store.certificates.insert(newCertificate(other.id), new Date(BASE))).certificateNo;
         if (i % 30 === 29) {
           // Half of the jumps land the next number exactly on a block's first number.
-          await jumpNumbering(location, i % 60 === 59 ? (NUMBER_BLOCK - ((last + 1) % NUMBER_BLOCK)) % NUMBER_BLOCK : rng.int(3 * NUMBER_BLOCK));
+          await jumpNumbering(
+            location,
+            i % 60 === 59 ? (NUMBER_BLOCK - ((last + 1) % NUMBER_BLOCK)) % NUMBER_BLOCK : rng.int(3 * NUMBER_BLOCK),
+          );
         }
         last = (await store.certificates.insert(newCertificate(tenant.id), new Date(BASE))).certificateNo;
         numbers.push(last);
       }
       assert.ok(numbers.filter((n) => n % NUMBER_BLOCK === 0).length >= 3, 'some numbers start a block');
-      for (const no of numbers) if (rng.next() < 0.3) await store.certificates.markDeleted(tenant.id, no, new Date(BASE));
-      const live = (await store.certificates.list(query(tenant.id, BASE, { limit: 1000 }))).items.map((c) => c.certificateNo);
-      const [blocks] = await rawQuery(location, `select count(*) as n from certificate_number_blocks where tenant_id = ${tenant.id}`);
+      for (const no of numbers)
+        if (rng.next() < 0.3) await store.certificates.markDeleted(tenant.id, no, new Date(BASE));
+      const live = (await store.certificates.list(query(tenant.id, BASE, { limit: 1000 }))).items.map(
+        (c) => c.certificateNo,
+      );
+      const [blocks] = await rawQuery(
+        location,
+        `select count(*) as n from certificate_number_blocks where tenant_id = ${tenant.id}`,
+      );
       assert.ok(Number(blocks?.n) >= 6, `spread over ${String(blocks?.n)} blocks`);
       for (const order of ['asc', 'desc'] as const) {
         const expected = order === 'asc' ? live : [...live].reverse();
-        for (const [seek, offsets] of [[1, Array.from({ length: live.length + 2 }, (_, i) => i)], [defaultSeek, [0, 5, live.length - 1]]] as const) {
+        for (const [seek, offsets] of [
+          [1, Array.from({ length: live.length + 2 }, (_, i) => i)],
+          [defaultSeek, [0, 5, live.length - 1]],
+        ] as const) {
           listTuning.blockSeekFromOffset = seek;
           for (const offset of offsets) {
             const page = await store.certificates.list(query(tenant.id, BASE, { order, offset, limit: 9 }));
-            assert.deepEqual(page.items.map((c) => c.certificateNo), expected.slice(offset, offset + 9), `${order} offset ${offset} (seek from ${seek})`);
+            assert.deepEqual(
+              page.items.map((c) => c.certificateNo),
+              expected.slice(offset, offset + 9),
+              `${order} offset ${offset} (seek from ${seek})`,
+            );
             assert.equal(page.total, live.length);
           }
         }
@@ -351,10 +474,17 @@ for (const target of storeTargets) {
     it('a certificate expiring at 23:59:59.999 UTC: unexpired through that instant, expired one millisecond later (midnight)', async () => {
       const tenant = await makeTenant(store);
       const notAfter = BASE + DAY - 1;
-      const cert = await store.certificates.insert(newCertificate(tenant.id, { facts: { notBefore: new Date(BASE - DAY), notAfter: new Date(notAfter) } }), new Date(BASE));
+      const cert = await store.certificates.insert(
+        newCertificate(tenant.id, { facts: { notBefore: new Date(BASE - DAY), notAfter: new Date(notAfter) } }),
+        new Date(BASE),
+      );
       const expect = async (at: number, expired: number) => {
         const counts = await storeCounts(store, tenant.id, at);
-        assert.deepEqual(counts, { all: 1, expired, unexpired: 1 - expired, valid: 1 - expired, notYetValid: 0 }, new Date(at).toISOString());
+        assert.deepEqual(
+          counts,
+          { all: 1, expired, unexpired: 1 - expired, valid: 1 - expired, notYetValid: 0 },
+          new Date(at).toISOString(),
+        );
       };
       await expect(BASE, 0);
       await expect(BASE + DAY / 2 + 1, 0); // past noon: counts the tail of the day
@@ -364,46 +494,94 @@ for (const target of storeTargets) {
       await expect(notAfter + 2, 1);
       await expect(BASE + 10 * DAY, 1);
       await expect(BASE - DAY, 0); // notBefore: valid from that instant
-      assert.deepEqual(await storeCounts(store, tenant.id, BASE - DAY - 1), { all: 1, expired: 0, unexpired: 1, valid: 0, notYetValid: 1 });
+      assert.deepEqual(await storeCounts(store, tenant.id, BASE - DAY - 1), {
+        all: 1,
+        expired: 0,
+        unexpired: 1,
+        valid: 0,
+        notYetValid: 1,
+      });
       await store.certificates.markDeleted(tenant.id, cert.certificateNo, new Date(BASE));
-      assert.deepEqual(await storeCounts(store, tenant.id, notAfter + 1), { all: 0, expired: 0, unexpired: 0, valid: 0, notYetValid: 0 });
+      assert.deepEqual(await storeCounts(store, tenant.id, notAfter + 1), {
+        all: 0,
+        expired: 0,
+        unexpired: 0,
+        valid: 0,
+        notYetValid: 0,
+      });
       await assertCountersMatchRows(location, '23:59:59.999');
     });
 
     it('an insert or a replacement that fails before commit leaves the counters as they were', async () => {
       const tenant = await makeTenant(store);
-      const kept = await store.certificates.insert(newCertificate(tenant.id, { facts: { notAfter: new Date(BASE + DAY) } }), new Date(BASE));
+      const kept = await store.certificates.insert(
+        newCertificate(tenant.id, { facts: { notAfter: new Date(BASE + DAY) } }),
+        new Date(BASE),
+      );
       const counted = await storeCounts(store, tenant.id, BASE + DAY / 2);
       failNextCommit = true;
-      await assert.rejects(store.certificates.insert(newCertificate(tenant.id, { facts: { notAfter: new Date(BASE) } }), new Date(BASE)), /injected failure/);
+      await assert.rejects(
+        store.certificates.insert(newCertificate(tenant.id, { facts: { notAfter: new Date(BASE) } }), new Date(BASE)),
+        /injected failure/,
+      );
       failNextCommit = true;
-      const moved = { origin: 'cli' as const, certificatePem: 'PEM', chainPems: [], facts: testFacts({ notAfter: new Date(BASE - 5 * DAY) }), privateKeyPem: null, file: null };
-      await assert.rejects(store.certificates.replace(tenant.id, kept.certificateNo, moved, new Date(BASE)), /injected failure/);
+      const moved = {
+        origin: 'cli' as const,
+        certificatePem: 'PEM',
+        chainPems: [],
+        facts: testFacts({ notAfter: new Date(BASE - 5 * DAY) }),
+        privateKeyPem: null,
+        file: null,
+      };
+      await assert.rejects(
+        store.certificates.replace(tenant.id, kept.certificateNo, moved, new Date(BASE)),
+        /injected failure/,
+      );
       assert.deepEqual(await storeCounts(store, tenant.id, BASE + DAY / 2), counted);
       await assertCountersMatchRows(location, 'failed writes');
       // The same replacement, committed, moves the certificate to an expired day.
       await store.certificates.replace(tenant.id, kept.certificateNo, moved, new Date(BASE));
-      assert.deepEqual(await storeCounts(store, tenant.id, BASE + DAY / 2), { ...counted, expired: 1, unexpired: 0, valid: 0 });
+      assert.deepEqual(await storeCounts(store, tenant.id, BASE + DAY / 2), {
+        ...counted,
+        expired: 1,
+        unexpired: 0,
+        valid: 0,
+      });
       await assertCountersMatchRows(location, 'after the replacement');
     });
 
     it('50 parallel inserts of distinct certificates: the live counter is 50', async () => {
       const tenant = await makeTenant(store);
       const notAfters = Array.from({ length: 50 }, (_, i) => BASE + (i % 5) * DAY + i);
-      await Promise.all(notAfters.map((notAfter) => store.certificates.insert(newCertificate(tenant.id, { facts: { notAfter: new Date(notAfter) } }), new Date(BASE))));
+      await Promise.all(
+        notAfters.map((notAfter) =>
+          store.certificates.insert(
+            newCertificate(tenant.id, { facts: { notAfter: new Date(notAfter) } }),
+            new Date(BASE),
+          ),
+        ),
+      );
       const [row] = await rawQuery(location, `select live from certificate_counts where tenant_id = ${tenant.id}`);
       assert.equal(Number(row?.live), 50);
       assert.equal((await store.certificates.list(query(tenant.id, BASE))).total, 50);
-      assert.equal((await store.certificates.list(query(tenant.id, BASE + 2 * DAY + 20, { validity: 'expired' }))).total, notAfters.filter((n) => n < BASE + 2 * DAY + 20).length);
+      assert.equal(
+        (await store.certificates.list(query(tenant.id, BASE + 2 * DAY + 20, { validity: 'expired' }))).total,
+        notAfters.filter((n) => n < BASE + 2 * DAY + 20).length,
+      );
       await assertCountersMatchRows(location, 'parallel distinct');
     });
 
     it('50 parallel inserts of the same certificate: one lands, the live counter is 1', async () => {
       const tenant = await makeTenant(store);
       const facts = testFacts({ notAfter: new Date(BASE + DAY / 2) });
-      const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => store.certificates.insert({ ...newCertificate(tenant.id, { name: `same-${i}` }), facts }, new Date(BASE))));
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) =>
+          store.certificates.insert({ ...newCertificate(tenant.id, { name: `same-${i}` }), facts }, new Date(BASE)),
+        ),
+      );
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
-      for (const r of results) if (r.status === 'rejected') assert.ok(isAppErrorWithCode(r.reason, 'already_exists'), String(r.reason));
+      for (const r of results)
+        if (r.status === 'rejected') assert.ok(isAppErrorWithCode(r.reason, 'already_exists'), String(r.reason));
       const [row] = await rawQuery(location, `select live from certificate_counts where tenant_id = ${tenant.id}`);
       assert.equal(Number(row?.live), 1);
       const [day] = await rawQuery(location, `select n from certificate_expiry_days where tenant_id = ${tenant.id}`);
@@ -432,7 +610,14 @@ describe('postgres: counters under concurrent writers in two processes (two pool
 
   it('parallel inserts from both pools, a new tenant at once (first counter row raced): exact', async () => {
     const tenant = await makeTenant(a);
-    await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).certificates.insert(newCertificate(tenant.id, { facts: { notAfter: new Date(BASE + (i % 3) * DAY) } }), new Date(BASE))));
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        (i % 2 ? a : b).certificates.insert(
+          newCertificate(tenant.id, { facts: { notAfter: new Date(BASE + (i % 3) * DAY) } }),
+          new Date(BASE),
+        ),
+      ),
+    );
     assert.equal((await a.certificates.list(query(tenant.id, BASE))).total, 60);
     await assertCountersMatchRows(location, 'two pools insert');
   });
@@ -441,23 +626,54 @@ describe('postgres: counters under concurrent writers in two processes (two pool
     const tenant = await makeTenant(a);
     const rng = prng(SEED + 1);
     const made: Certificate[] = [];
-    for (let i = 0; i < 40; i++) made.push(await a.certificates.insert(newCertificate(tenant.id, { facts: { notAfter: new Date(BASE + (i % 4) * DAY) } }), new Date(BASE)));
+    for (let i = 0; i < 40; i++)
+      made.push(
+        await a.certificates.insert(
+          newCertificate(tenant.id, { facts: { notAfter: new Date(BASE + (i % 4) * DAY) } }),
+          new Date(BASE),
+        ),
+      );
     const work: Array<Promise<unknown>> = [];
     for (const [i, cert] of made.entries()) {
       const store = i % 2 ? a : b;
       // Day d -> 3 - d: concurrent transactions take day rows in opposite orders unless sorted.
       const swapped = BASE + (3 - (i % 4)) * DAY + rng.int(DAY);
-      const replacement = () => ({ origin: 'cli' as const, certificatePem: 'PEM', chainPems: [], facts: testFacts({ notAfter: new Date(BASE + rng.int(6) * DAY) }), privateKeyPem: null, file: null });
-      work.push(store.certificates.replace(tenant.id, cert.certificateNo, { ...replacement(), facts: testFacts({ notAfter: new Date(swapped) }) }, new Date(BASE)));
-      if (i % 3 === 0) work.push((i % 2 ? b : a).certificates.replace(tenant.id, cert.certificateNo, replacement(), new Date(BASE)).catch((e: unknown) => (isAppErrorWithCode(e, 'not_found') ? null : Promise.reject(e))));
-      if (i % 5 === 0) work.push((i % 2 ? b : a).certificates.markDeleted(tenant.id, cert.certificateNo, new Date(BASE)));
+      const replacement = () => ({
+        origin: 'cli' as const,
+        certificatePem: 'PEM',
+        chainPems: [],
+        facts: testFacts({ notAfter: new Date(BASE + rng.int(6) * DAY) }),
+        privateKeyPem: null,
+        file: null,
+      });
+      work.push(
+        store.certificates.replace(
+          tenant.id,
+          cert.certificateNo,
+          { ...replacement(), facts: testFacts({ notAfter: new Date(swapped) }) },
+          new Date(BASE),
+        ),
+      );
+      if (i % 3 === 0)
+        work.push(
+          (i % 2 ? b : a).certificates
+            .replace(tenant.id, cert.certificateNo, replacement(), new Date(BASE))
+            .catch((e: unknown) => (isAppErrorWithCode(e, 'not_found') ? null : Promise.reject(e))),
+        );
+      if (i % 5 === 0)
+        work.push((i % 2 ? b : a).certificates.markDeleted(tenant.id, cert.certificateNo, new Date(BASE)));
     }
     const results = await Promise.allSettled(work);
     // A replace may lose to a deletion (not_found); nothing else may fail.
-    for (const r of results) if (r.status === 'rejected') assert.ok(isAppErrorWithCode(r.reason, 'not_found'), String(r.reason));
+    for (const r of results)
+      if (r.status === 'rejected') assert.ok(isAppErrorWithCode(r.reason, 'not_found'), String(r.reason));
     await assertCountersMatchRows(location, 'concurrent replace/delete');
     for (const at of [BASE, BASE + DAY + 1, BASE + 2 * DAY + DAY / 2 + 7, BASE + 5 * DAY]) {
-      assert.deepEqual(await storeCounts(a, tenant.id, at), await rawCounts(location, tenant.id, at), new Date(at).toISOString());
+      assert.deepEqual(
+        await storeCounts(a, tenant.id, at),
+        await rawCounts(location, tenant.id, at),
+        new Date(at).toISOString(),
+      );
     }
   });
 });
@@ -470,15 +686,26 @@ for (const target of storeTargets) {
         // The schema as it was before 0003, with rows written behind the store's back.
         const { db, dialect } = await connect(location.options());
         try {
-          const earlier: Record<string, Migration> = { '0001-initial': initialSchema(dialect), '0002-nhn-tokens': nhnTokensSchema(dialect) };
-          const { error } = await new Migrator({ db, provider: { getMigrations: async () => earlier } }).migrateToLatest();
+          const earlier: Record<string, Migration> = {
+            '0001-initial': initialSchema(dialect),
+            '0002-nhn-tokens': nhnTokensSchema(dialect),
+          };
+          const { error } = await new Migrator({
+            db,
+            provider: { getMigrations: async () => earlier },
+          }).migrateToLatest();
           assert.equal(error, undefined);
-          for (const name of ['t1', 't2']) await db.insertInto('tenants').values({ name, member_no: name, app_key: name, app_key_auth_enabled: 0, created_at: BASE }).execute();
+          for (const name of ['t1', 't2'])
+            await db
+              .insertInto('tenants')
+              .values({ name, member_no: name, app_key: name, app_key_auth_enabled: 0, created_at: BASE })
+              .execute();
           const rng = prng(SEED + 2);
           const rows = Array.from({ length: 200 }, (_, i) => {
             const facts = testFacts();
             // Some before 1970 and at day boundaries, to check the day arithmetic in SQL.
-            const notAfter = i % 17 === 0 ? -DAY * (1 + rng.int(3)) + rng.pick([0, 1, -1, DAY - 1]) : interestingInstant(rng);
+            const notAfter =
+              i % 17 === 0 ? -DAY * (1 + rng.int(3)) + rng.pick([0, 1, -1, DAY - 1]) : interestingInstant(rng);
             return {
               tenant_id: 1 + (i % 2),
               name: `c${i}`,
@@ -513,7 +740,11 @@ for (const target of storeTargets) {
           await assertCountersMatchRows(location, 'backfill');
           for (const tenantId of [1, 2]) {
             for (const at of [BASE, BASE + DAY / 2 + 1, BASE - 3 * DAY, 0, -DAY + 1]) {
-              assert.deepEqual(await storeCounts(store, tenantId, at), await rawCounts(location, tenantId, at), `tenant ${tenantId} at ${new Date(at).toISOString()}`);
+              assert.deepEqual(
+                await storeCounts(store, tenantId, at),
+                await rawCounts(location, tenantId, at),
+                `tenant ${tenantId} at ${new Date(at).toISOString()}`,
+              );
             }
           }
           // The migration then keeps them: one more write.

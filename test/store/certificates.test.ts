@@ -8,14 +8,24 @@ import { CERTIFICATE_PAGE_MAX, type CertificateQuery, type NewCertificate } from
 import { isAppErrorWithCode } from '../../src/domain/errors.ts';
 import type { Certificate, CertificateSummary } from '../../src/domain/model.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
-import { countRows, factsOf, makeTenant, newCertificate, storeTargets, summaryOf, testFacts, type TestLocation } from '../helpers/db.ts';
+import {
+  countRows,
+  factsOf,
+  makeTenant,
+  newCertificate,
+  storeTargets,
+  summaryOf,
+  testFacts,
+  type TestLocation,
+} from '../helpers/db.ts';
 import { mintBundle, mintSelfSignedLeaf } from '../helpers/pki.ts';
 
 const DAY = 86_400_000;
 const t0 = new Date('2026-11-01T00:00:00.000Z');
 const later = (ms: number): Date => new Date(t0.getTime() + ms);
 
-const alreadyExists = (field: string) => (error: unknown) => isAppErrorWithCode(error, 'already_exists') && error.field === field;
+const alreadyExists = (field: string) => (error: unknown) =>
+  isAppErrorWithCode(error, 'already_exists') && error.field === field;
 
 for (const target of storeTargets) {
   describe(`${target.name}: certificates`, { skip: target.skip }, () => {
@@ -39,12 +49,20 @@ for (const target of storeTargets) {
       await location?.cleanup();
     });
 
-    const query = (tenantId: number, q: Partial<CertificateQuery> = {}): CertificateQuery => ({ tenantId, asOf: t0, offset: 0, limit: 100, ...q });
+    const query = (tenantId: number, q: Partial<CertificateQuery> = {}): CertificateQuery => ({
+      tenantId,
+      asOf: t0,
+      offset: 0,
+      limit: 100,
+      ...q,
+    });
     const numbers = (items: CertificateSummary[]): number[] => items.map((c) => c.certificateNo);
 
     it('inserts one certificate with key, file and domains, and reads every part back', async () => {
       const tenant = await makeTenant(store);
-      const { leaf, chainPem, intermediate, root } = await mintBundle({ leaf: { cn: 'www.example.com', sans: { dns: ['www.example.com', 'API.example.com'] } } });
+      const { leaf, chainPem, intermediate, root } = await mintBundle({
+        leaf: { cn: 'www.example.com', sans: { dns: ['www.example.com', 'API.example.com'] } },
+      });
       const file = { name: 'bundle.pem', bytes: Buffer.from(`${leaf.pem}\r\n${chainPem}${leaf.keyPem}  \n`, 'utf8') };
       const input: NewCertificate = {
         tenantId: tenant.id,
@@ -89,8 +107,20 @@ for (const target of storeTargets) {
     it('lists summaries: every field of the certificate but its PEM text, in every order and through getMany', async () => {
       const tenant = await makeTenant(store);
       const { leaf, intermediate, root } = await mintBundle({ leaf: { cn: 'chained.example.com' } });
-      const chained = await store.certificates.insert(newCertificate(tenant.id, { name: 'b-chained', certificatePem: leaf.pem, chainPems: [intermediate.pem, root.pem], facts: factsOf(leaf), privateKeyPem: leaf.keyPem }), t0);
-      const bare = await store.certificates.insert(newCertificate(tenant.id, { name: 'a-bare', facts: { notAfter: new Date(t0.getTime() + 1000) } }), t0);
+      const chained = await store.certificates.insert(
+        newCertificate(tenant.id, {
+          name: 'b-chained',
+          certificatePem: leaf.pem,
+          chainPems: [intermediate.pem, root.pem],
+          facts: factsOf(leaf),
+          privateKeyPem: leaf.keyPem,
+        }),
+        t0,
+      );
+      const bare = await store.certificates.insert(
+        newCertificate(tenant.id, { name: 'a-bare', facts: { notAfter: new Date(t0.getTime() + 1000) } }),
+        t0,
+      );
       assert.equal(chained.hasChain, true);
       assert.equal(bare.hasChain, false);
       for (const sort of ['certificateNo', 'name', 'notAfter', 'createdAt', 'updatedAt'] as const) {
@@ -99,7 +129,8 @@ for (const target of storeTargets) {
           const expected = sort === 'name' || sort === 'notAfter' ? [bare, chained] : [chained, bare];
           if (order === 'desc') expected.reverse();
           assert.deepEqual(page.items, expected.map(summaryOf), `${sort} ${order}`);
-          for (const item of page.items) assert.ok(!('certificatePem' in item) && !('chainPems' in item), 'no PEM text in a list item');
+          for (const item of page.items)
+            assert.ok(!('certificatePem' in item) && !('chainPems' in item), 'no PEM text in a list item');
         }
       }
       const many = await store.certificates.getMany(tenant.id, [bare.certificateNo, chained.certificateNo]);
@@ -110,7 +141,14 @@ for (const target of storeTargets) {
     it('keeps tenants apart', async () => {
       const a = await makeTenant(store);
       const b = await makeTenant(store);
-      const cert = await store.certificates.insert(newCertificate(a.id, { name: 'shared-name', privateKeyPem: 'KEY', file: { name: 'f', bytes: Buffer.from('f') } }), t0);
+      const cert = await store.certificates.insert(
+        newCertificate(a.id, {
+          name: 'shared-name',
+          privateKeyPem: 'KEY',
+          file: { name: 'f', bytes: Buffer.from('f') },
+        }),
+        t0,
+      );
       assert.equal(await store.certificates.get(b.id, cert.certificateNo), null);
       assert.equal(await store.certificates.getByName(b.id, 'shared-name'), null);
       assert.equal(await store.certificates.readPrivateKey(b.id, cert.certificateNo), null);
@@ -134,15 +172,23 @@ for (const target of storeTargets) {
 
     it('filters by name, nameContains, certificateNo, domain, validity and usedByInstanceNo, with exact totals', async () => {
       const tenant = await makeTenant(store);
-      const add = (name: string, facts: Parameters<typeof testFacts>[0] = {}) => store.certificates.insert(newCertificate(tenant.id, { name, facts: testFacts(facts) }), t0);
+      const add = (name: string, facts: Parameters<typeof testFacts>[0] = {}) =>
+        store.certificates.insert(newCertificate(tenant.id, { name, facts: testFacts(facts) }), t0);
       const expired = await add('Old-Site', { notAfter: later(-1), domains: ['old.example.com'] });
       const boundary = await add('edge-now', { notAfter: t0, domains: ['Edge.Example.com'] });
-      const future = await add('future_site', { notBefore: later(DAY), notAfter: later(90 * DAY), domains: ['a.example.com', 'b.example.com'] });
+      const future = await add('future_site', {
+        notBefore: later(DAY),
+        notAfter: later(90 * DAY),
+        domains: ['a.example.com', 'b.example.com'],
+      });
       const percent = await add('pct%name', { notAfter: later(DAY), domains: [] });
 
       const all = await store.certificates.list(query(tenant.id));
       assert.equal(all.total, 4);
-      assert.deepEqual(numbers(all.items), [expired, boundary, future, percent].map((c) => c.certificateNo));
+      assert.deepEqual(
+        numbers(all.items),
+        [expired, boundary, future, percent].map((c) => c.certificateNo),
+      );
 
       const check = async (q: Partial<CertificateQuery>, expected: CertificateSummary[]) => {
         const page = await store.certificates.list(query(tenant.id, q));
@@ -179,10 +225,27 @@ for (const target of storeTargets) {
       ];
       const inserted: Certificate[] = [];
       for (const s of specs) {
-        inserted.push(await store.certificates.insert(newCertificate(tenant.id, { name: s.name, facts: { notAfter: later(s.notAfter * DAY) } }), later(s.created * 1000)));
+        inserted.push(
+          await store.certificates.insert(
+            newCertificate(tenant.id, { name: s.name, facts: { notAfter: later(s.notAfter * DAY) } }),
+            later(s.created * 1000),
+          ),
+        );
       }
       // Replace one so updatedAt differs from createdAt.
-      const replaced = await store.certificates.replace(tenant.id, inserted[1]!.certificateNo, { origin: 'cli', certificatePem: 'PEM', chainPems: [], facts: testFacts({ notAfter: later(DAY) }), privateKeyPem: null, file: null }, later(10_000));
+      const replaced = await store.certificates.replace(
+        tenant.id,
+        inserted[1]!.certificateNo,
+        {
+          origin: 'cli',
+          certificatePem: 'PEM',
+          chainPems: [],
+          facts: testFacts({ notAfter: later(DAY) }),
+          privateKeyPem: null,
+          file: null,
+        },
+        later(10_000),
+      );
       inserted[1] = replaced;
 
       const keyOf = {
@@ -192,17 +255,25 @@ for (const target of storeTargets) {
         createdAt: (c: Certificate) => c.createdAt.getTime(),
         updatedAt: (c: Certificate) => c.updatedAt.getTime(),
       } as const;
-      const compareBytes = (a: string | number, b: string | number) => (typeof a === 'number' && typeof b === 'number' ? a - b : Buffer.compare(Buffer.from(String(a)), Buffer.from(String(b))));
+      const compareBytes = (a: string | number, b: string | number) =>
+        typeof a === 'number' && typeof b === 'number'
+          ? a - b
+          : Buffer.compare(Buffer.from(String(a)), Buffer.from(String(b)));
       for (const sort of Object.keys(keyOf) as Array<keyof typeof keyOf>) {
         for (const order of ['asc', 'desc'] as const) {
           const sign = order === 'asc' ? 1 : -1;
-          const expected = [...inserted].sort((a, b) => sign * (compareBytes(keyOf[sort](a), keyOf[sort](b)) || a.certificateNo - b.certificateNo));
+          const expected = [...inserted].sort(
+            (a, b) => sign * (compareBytes(keyOf[sort](a), keyOf[sort](b)) || a.certificateNo - b.certificateNo),
+          );
           const page = await store.certificates.list(query(tenant.id, { sort, order }));
           assert.deepEqual(numbers(page.items), numbers(expected), `${sort} ${order}`);
         }
       }
       const byName = await store.certificates.list(query(tenant.id, { sort: 'name' }));
-      assert.deepEqual(byName.items.map((c) => c.name), ['Alpha', 'Beta', 'alpha', 'beta', 'gamma']);
+      assert.deepEqual(
+        byName.items.map((c) => c.name),
+        ['Alpha', 'Beta', 'alpha', 'beta', 'gamma'],
+      );
     });
 
     it('pages with offset and limit, caps the limit, and counts exactly', async () => {
@@ -210,7 +281,11 @@ for (const target of storeTargets) {
       const count = CERTIFICATE_PAGE_MAX + 5;
       const made: number[] = [];
       for (let i = 0; i < count; i += 25) {
-        const batch = await Promise.all(Array.from({ length: Math.min(25, count - i) }, () => store.certificates.insert(newCertificate(tenant.id), t0)));
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(25, count - i) }, () =>
+            store.certificates.insert(newCertificate(tenant.id), t0),
+          ),
+        );
         made.push(...numbers(batch));
       }
       made.sort((a, b) => a - b);
@@ -235,9 +310,16 @@ for (const target of storeTargets) {
     it('keeps names unique among live certificates and frees them on delete', async () => {
       const tenant = await makeTenant(store);
       const first = await store.certificates.insert(newCertificate(tenant.id, { name: 'web' }), t0);
-      await assert.rejects(store.certificates.insert(newCertificate(tenant.id, { name: 'web' }), t0), alreadyExists('name'));
+      await assert.rejects(
+        store.certificates.insert(newCertificate(tenant.id, { name: 'web' }), t0),
+        alreadyExists('name'),
+      );
       assert.equal(await store.certificates.markDeleted(tenant.id, first.certificateNo, later(1000)), true);
-      assert.equal(await store.certificates.markDeleted(tenant.id, first.certificateNo, later(2000)), false, 'deleting twice');
+      assert.equal(
+        await store.certificates.markDeleted(tenant.id, first.certificateNo, later(2000)),
+        false,
+        'deleting twice',
+      );
       assert.equal(await store.certificates.get(tenant.id, first.certificateNo), null);
       assert.equal(await store.certificates.getByName(tenant.id, 'web'), null);
 
@@ -247,11 +329,15 @@ for (const target of storeTargets) {
       assert.deepEqual(numbers((await store.certificates.list(query(tenant.id))).items), [second.certificateNo]);
 
       // Recent changes include the deleted row, with its deletion time.
-      const changes = await store.certificates.list(query(tenant.id, { changedBetween: { from: t0, to: later(10_000) } }));
+      const changes = await store.certificates.list(
+        query(tenant.id, { changedBetween: { from: t0, to: later(10_000) } }),
+      );
       assert.deepEqual(numbers(changes.items), [first.certificateNo, second.certificateNo]);
       assert.deepEqual(changes.items[0]?.deletedAt, later(1000));
       assert.deepEqual(changes.items[0]?.updatedAt, later(1000));
-      const window = await store.certificates.list(query(tenant.id, { changedBetween: { from: later(1000), to: later(3000) } }));
+      const window = await store.certificates.list(
+        query(tenant.id, { changedBetween: { from: later(1000), to: later(3000) } }),
+      );
       assert.deepEqual(numbers(window.items), [first.certificateNo], '[from, to)');
     });
 
@@ -280,8 +366,14 @@ for (const target of storeTargets) {
       await store.certificates.markDeleted(tenant.id, made[1]!.certificateNo, t0);
       const asked = [made[0]!, made[1]!, made[2]!, made[4]!, made[0]!].map((c) => c.certificateNo);
       const found = await store.certificates.getMany(tenant.id, [...asked, foreign.certificateNo, 987_654_321]);
-      assert.deepEqual([...found.keys()].sort((a, b) => a - b), [made[0]!, made[2]!, made[4]!].map((c) => c.certificateNo));
-      assert.deepEqual(found.get(made[2]!.certificateNo), summaryOf((await store.certificates.get(tenant.id, made[2]!.certificateNo))!));
+      assert.deepEqual(
+        [...found.keys()].sort((a, b) => a - b),
+        [made[0]!, made[2]!, made[4]!].map((c) => c.certificateNo),
+      );
+      assert.deepEqual(
+        found.get(made[2]!.certificateNo),
+        summaryOf((await store.certificates.get(tenant.id, made[2]!.certificateNo))!),
+      );
       assert.equal((await store.certificates.getMany(tenant.id, [])).size, 0);
     });
 
@@ -289,26 +381,54 @@ for (const target of storeTargets) {
       const tenant = await makeTenant(store);
       const a = await store.certificates.insert(newCertificate(tenant.id), t0);
       const b = await store.certificates.insert(newCertificate(tenant.id), t0);
-      const crossed = { fingerprintSha256: b.facts.fingerprintSha256, publicKeyFingerprintSha256: a.facts.publicKeyFingerprintSha256 };
+      const crossed = {
+        fingerprintSha256: b.facts.fingerprintSha256,
+        publicKeyFingerprintSha256: a.facts.publicKeyFingerprintSha256,
+      };
       assert.equal((await store.certificates.findDuplicate(tenant.id, crossed))?.certificateNo, a.certificateNo);
-      const crossedBack = { fingerprintSha256: a.facts.fingerprintSha256, publicKeyFingerprintSha256: b.facts.publicKeyFingerprintSha256 };
+      const crossedBack = {
+        fingerprintSha256: a.facts.fingerprintSha256,
+        publicKeyFingerprintSha256: b.facts.publicKeyFingerprintSha256,
+      };
       assert.equal((await store.certificates.findDuplicate(tenant.id, crossedBack))?.certificateNo, a.certificateNo);
-      const onlyFingerprint = { fingerprintSha256: b.facts.fingerprintSha256, publicKeyFingerprintSha256: testFacts().publicKeyFingerprintSha256 };
-      assert.equal((await store.certificates.findDuplicate(tenant.id, onlyFingerprint))?.certificateNo, b.certificateNo);
+      const onlyFingerprint = {
+        fingerprintSha256: b.facts.fingerprintSha256,
+        publicKeyFingerprintSha256: testFacts().publicKeyFingerprintSha256,
+      };
+      assert.equal(
+        (await store.certificates.findDuplicate(tenant.id, onlyFingerprint))?.certificateNo,
+        b.certificateNo,
+      );
     });
 
     it('refuses a duplicate certificate (field certificate) or key (field privateKey) among live rows', async () => {
       const tenant = await makeTenant(store);
       const original = await store.certificates.insert(newCertificate(tenant.id), t0);
-      const sameCert = newCertificate(tenant.id, { facts: { fingerprintSha256: original.facts.fingerprintSha256, publicKeyFingerprintSha256: original.facts.publicKeyFingerprintSha256 } });
+      const sameCert = newCertificate(tenant.id, {
+        facts: {
+          fingerprintSha256: original.facts.fingerprintSha256,
+          publicKeyFingerprintSha256: original.facts.publicKeyFingerprintSha256,
+        },
+      });
       await assert.rejects(store.certificates.insert(sameCert, t0), alreadyExists('certificate'));
       // Same certificate and same name: the certificate is the more useful answer.
-      await assert.rejects(store.certificates.insert({ ...sameCert, name: original.name }, t0), alreadyExists('certificate'));
-      const sameKey = newCertificate(tenant.id, { facts: { publicKeyFingerprintSha256: original.facts.publicKeyFingerprintSha256 } });
+      await assert.rejects(
+        store.certificates.insert({ ...sameCert, name: original.name }, t0),
+        alreadyExists('certificate'),
+      );
+      const sameKey = newCertificate(tenant.id, {
+        facts: { publicKeyFingerprintSha256: original.facts.publicKeyFingerprintSha256 },
+      });
       await assert.rejects(store.certificates.insert(sameKey, t0), alreadyExists('privateKey'));
 
-      assert.equal((await store.certificates.findDuplicate(tenant.id, sameCert.facts))?.certificateNo, original.certificateNo);
-      assert.equal((await store.certificates.findDuplicate(tenant.id, sameKey.facts))?.certificateNo, original.certificateNo);
+      assert.equal(
+        (await store.certificates.findDuplicate(tenant.id, sameCert.facts))?.certificateNo,
+        original.certificateNo,
+      );
+      assert.equal(
+        (await store.certificates.findDuplicate(tenant.id, sameKey.facts))?.certificateNo,
+        original.certificateNo,
+      );
       assert.equal(await store.certificates.findDuplicate(tenant.id, testFacts()), null);
 
       await store.certificates.markDeleted(tenant.id, original.certificateNo, t0);
@@ -322,7 +442,15 @@ for (const target of storeTargets) {
       const facts = factsOf(leaf);
       const results = await Promise.allSettled(
         Array.from({ length: 50 }, (_, i) =>
-          store.certificates.insert({ ...newCertificate(tenant.id, { name: `race-${i}` }), certificatePem: leaf.pem, facts, privateKeyPem: leaf.keyPem }, t0),
+          store.certificates.insert(
+            {
+              ...newCertificate(tenant.id, { name: `race-${i}` }),
+              certificatePem: leaf.pem,
+              facts,
+              privateKeyPem: leaf.keyPem,
+            },
+            t0,
+          ),
         ),
       );
       const ok = results.filter((r) => r.status === 'fulfilled');
@@ -339,7 +467,12 @@ for (const target of storeTargets) {
       const tenant = await makeTenant(store);
       const tables = ['certificates', 'certificate_keys', 'certificate_files', 'certificate_domains'];
       const before = await Promise.all(tables.map((t) => countRows(location, t)));
-      const input = newCertificate(tenant.id, { name: 'doomed', privateKeyPem: 'KEY', file: { name: 'x.pem', bytes: Buffer.from('x') }, facts: { domains: ['doomed.example.com'] } });
+      const input = newCertificate(tenant.id, {
+        name: 'doomed',
+        privateKeyPem: 'KEY',
+        file: { name: 'x.pem', bytes: Buffer.from('x') },
+        facts: { domains: ['doomed.example.com'] },
+      });
       failNextCommit = true;
       await assert.rejects(store.certificates.insert(input, t0), /injected failure/);
       assert.deepEqual(await Promise.all(tables.map((t) => countRows(location, t))), before);
@@ -353,19 +486,47 @@ for (const target of storeTargets) {
     it('replaces content in one transaction, keeping number, name and createdAt', async () => {
       const tenant = await makeTenant(store);
       const original = await store.certificates.insert(
-        newCertificate(tenant.id, { name: 'renew-me', privateKeyPem: 'OLD KEY', file: { name: 'old.pem', bytes: Buffer.from('old') }, facts: { domains: ['old.example.com'] } }),
+        newCertificate(tenant.id, {
+          name: 'renew-me',
+          privateKeyPem: 'OLD KEY',
+          file: { name: 'old.pem', bytes: Buffer.from('old') },
+          facts: { domains: ['old.example.com'] },
+        }),
         t0,
       );
       const facts = testFacts({ domains: ['new.example.com'] });
-      const replacement = { origin: 'ncp-v2' as const, certificatePem: 'NEW PEM', chainPems: ['CHAIN'], facts, privateKeyPem: 'NEW KEY', file: { name: 'new.pem', bytes: Buffer.from('new') } };
+      const replacement = {
+        origin: 'ncp-v2' as const,
+        certificatePem: 'NEW PEM',
+        chainPems: ['CHAIN'],
+        facts,
+        privateKeyPem: 'NEW KEY',
+        file: { name: 'new.pem', bytes: Buffer.from('new') },
+      };
 
       failNextCommit = true;
-      await assert.rejects(store.certificates.replace(tenant.id, original.certificateNo, replacement, later(1000)), /injected failure/);
-      assert.deepEqual(await store.certificates.get(tenant.id, original.certificateNo), original, 'a failed replace changes nothing');
+      await assert.rejects(
+        store.certificates.replace(tenant.id, original.certificateNo, replacement, later(1000)),
+        /injected failure/,
+      );
+      assert.deepEqual(
+        await store.certificates.get(tenant.id, original.certificateNo),
+        original,
+        'a failed replace changes nothing',
+      );
       assert.equal(await store.certificates.readPrivateKey(tenant.id, original.certificateNo), 'OLD KEY');
 
       const replaced = await store.certificates.replace(tenant.id, original.certificateNo, replacement, later(1000));
-      assert.deepEqual(replaced, { ...original, origin: 'ncp-v2', certificatePem: 'NEW PEM', chainPems: ['CHAIN'], hasChain: true, facts, fileName: 'new.pem', updatedAt: later(1000) });
+      assert.deepEqual(replaced, {
+        ...original,
+        origin: 'ncp-v2',
+        certificatePem: 'NEW PEM',
+        chainPems: ['CHAIN'],
+        hasChain: true,
+        facts,
+        fileName: 'new.pem',
+        updatedAt: later(1000),
+      });
       assert.deepEqual(await store.certificates.get(tenant.id, original.certificateNo), replaced);
       assert.equal(await store.certificates.readPrivateKey(tenant.id, original.certificateNo), 'NEW KEY');
       assert.equal((await store.certificates.readFile(tenant.id, original.certificateNo))?.bytes.toString(), 'new');
@@ -373,7 +534,12 @@ for (const target of storeTargets) {
       assert.equal((await store.certificates.list(query(tenant.id, { domain: 'new.example.com' }))).total, 1);
 
       // Without key and file: both go.
-      const bare = await store.certificates.replace(tenant.id, original.certificateNo, { ...replacement, facts: testFacts(), privateKeyPem: null, file: null }, later(2000));
+      const bare = await store.certificates.replace(
+        tenant.id,
+        original.certificateNo,
+        { ...replacement, facts: testFacts(), privateKeyPem: null, file: null },
+        later(2000),
+      );
       assert.equal(bare.hasPrivateKey, false);
       assert.equal(bare.fileName, null);
       assert.equal(await store.certificates.readPrivateKey(tenant.id, original.certificateNo), null);
@@ -381,16 +547,35 @@ for (const target of storeTargets) {
 
       // Replacing with another live certificate's bytes collides; its own bytes do not.
       const other = await store.certificates.insert(newCertificate(tenant.id), t0);
-      await assert.rejects(store.certificates.replace(tenant.id, original.certificateNo, { ...replacement, facts: other.facts }, later(3000)), alreadyExists('certificate'));
-      await store.certificates.replace(tenant.id, original.certificateNo, { ...replacement, facts: bare.facts }, later(3000));
+      await assert.rejects(
+        store.certificates.replace(
+          tenant.id,
+          original.certificateNo,
+          { ...replacement, facts: other.facts },
+          later(3000),
+        ),
+        alreadyExists('certificate'),
+      );
+      await store.certificates.replace(
+        tenant.id,
+        original.certificateNo,
+        { ...replacement, facts: bare.facts },
+        later(3000),
+      );
 
       await store.certificates.markDeleted(tenant.id, original.certificateNo, later(4000));
-      await assert.rejects(store.certificates.replace(tenant.id, original.certificateNo, replacement, later(5000)), (e: unknown) => isAppErrorWithCode(e, 'not_found'));
+      await assert.rejects(
+        store.certificates.replace(tenant.id, original.certificateNo, replacement, later(5000)),
+        (e: unknown) => isAppErrorWithCode(e, 'not_found'),
+      );
     });
 
     it('deleting drops the sealed key and file', async () => {
       const tenant = await makeTenant(store);
-      const cert = await store.certificates.insert(newCertificate(tenant.id, { privateKeyPem: 'KEY', file: { name: 'f.pem', bytes: Buffer.from('f') } }), t0);
+      const cert = await store.certificates.insert(
+        newCertificate(tenant.id, { privateKeyPem: 'KEY', file: { name: 'f.pem', bytes: Buffer.from('f') } }),
+        t0,
+      );
       const keys = await countRows(location, 'certificate_keys');
       const files = await countRows(location, 'certificate_files');
       await store.certificates.markDeleted(tenant.id, cert.certificateNo, t0);
@@ -401,14 +586,19 @@ for (const target of storeTargets) {
 
     it('counts live certificates by validity, per tenant or overall', async () => {
       const tenant = await makeTenant(store);
-      const add = (facts: Parameters<typeof testFacts>[0]) => store.certificates.insert(newCertificate(tenant.id, { facts: testFacts(facts) }), t0);
+      const add = (facts: Parameters<typeof testFacts>[0]) =>
+        store.certificates.insert(newCertificate(tenant.id, { facts: testFacts(facts) }), t0);
       await add({ notBefore: later(-DAY), notAfter: later(DAY) });
       await add({ notBefore: later(-DAY), notAfter: t0 });
       await add({ notBefore: later(-2 * DAY), notAfter: later(-1) });
       await add({ notBefore: later(1), notAfter: later(DAY) });
       const gone = await add({ notBefore: later(-DAY), notAfter: later(DAY) });
       await store.certificates.markDeleted(tenant.id, gone.certificateNo, t0);
-      assert.deepEqual(await store.certificates.countByValidity(tenant.id, t0), { valid: 2, expired: 1, notYetValid: 1 });
+      assert.deepEqual(await store.certificates.countByValidity(tenant.id, t0), {
+        valid: 2,
+        expired: 1,
+        notYetValid: 1,
+      });
       const overall = await store.certificates.countByValidity(null, t0);
       assert.ok(overall.valid >= 2 && overall.expired >= 1 && overall.notYetValid >= 1);
       assert.deepEqual(await store.certificates.usedBy(tenant.id, gone.certificateNo), []);

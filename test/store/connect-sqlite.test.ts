@@ -18,7 +18,8 @@ describe('SQLite connection settings', () => {
     const location = await freshSqlite();
     const { db } = await connect(location.options());
     try {
-      const pragma = async (name: string): Promise<unknown> => Object.values((await sql.raw(`pragma ${name}`).execute(db)).rows[0] as object)[0];
+      const pragma = async (name: string): Promise<unknown> =>
+        Object.values((await sql.raw(`pragma ${name}`).execute(db)).rows[0] as object)[0];
       assert.equal(await pragma('journal_mode'), 'wal');
       assert.equal(await pragma('busy_timeout'), 5000);
       assert.equal(await pragma('foreign_keys'), 1);
@@ -31,10 +32,16 @@ describe('SQLite connection settings', () => {
   });
 
   const built = existsSync(STABLE_PLANS_EXTENSION);
-  const skip = built || process.env.CI === 'true' ? false : `the stable-plans extension is not built (${STABLE_PLANS_EXTENSION}); npm run build:sqlite-extension`;
+  const skip =
+    built || process.env.CI === 'true'
+      ? false
+      : `the stable-plans extension is not built (${STABLE_PLANS_EXTENSION}); npm run build:sqlite-extension`;
 
   it('loads the stable-plans extension built at npm install', { skip }, async () => {
-    assert.ok(built, `CI=true: ${STABLE_PLANS_EXTENSION} must have been built by npm install (scripts/build-sqlite-extension.mjs)`);
+    assert.ok(
+      built,
+      `CI=true: ${STABLE_PLANS_EXTENSION} must have been built by npm install (scripts/build-sqlite-extension.mjs)`,
+    );
     const location = await freshSqlite();
     const { db, stablePlans } = await connect(location.options());
     try {

@@ -27,10 +27,19 @@ for (const target of storeTargets) {
       tenantB = (await makeTenant(store)).id;
       for (const offset of offsetsDays) {
         const notAfter = new Date(asOf.getTime() + offset * DAY);
-        await store.certificates.insert(newCertificate(tenantA, { facts: { notBefore: new Date(notAfter.getTime() - 400 * DAY), notAfter } }), asOf);
+        await store.certificates.insert(
+          newCertificate(tenantA, { facts: { notBefore: new Date(notAfter.getTime() - 400 * DAY), notAfter } }),
+          asOf,
+        );
       }
-      const other = await store.certificates.insert(newCertificate(tenantB, { facts: { notAfter: new Date(asOf.getTime() + 3 * DAY) } }), asOf);
-      const gone = await store.certificates.insert(newCertificate(tenantB, { facts: { notAfter: new Date(asOf.getTime() + 5 * DAY) } }), asOf);
+      const other = await store.certificates.insert(
+        newCertificate(tenantB, { facts: { notAfter: new Date(asOf.getTime() + 3 * DAY) } }),
+        asOf,
+      );
+      const gone = await store.certificates.insert(
+        newCertificate(tenantB, { facts: { notAfter: new Date(asOf.getTime() + 5 * DAY) } }),
+        asOf,
+      );
       await store.certificates.markDeleted(tenantB, gone.certificateNo, asOf);
       assert.ok(other.certificateNo > 0);
     });
@@ -41,7 +50,11 @@ for (const target of storeTargets) {
     });
 
     it('matches the reference for one tenant', async () => {
-      const expected = expiryHistogramOf(offsetsDays.map((d) => new Date(asOf.getTime() + d * DAY)), asOf, EXPIRY_BUCKETS_DAYS);
+      const expected = expiryHistogramOf(
+        offsetsDays.map((d) => new Date(asOf.getTime() + d * DAY)),
+        asOf,
+        EXPIRY_BUCKETS_DAYS,
+      );
       const actual = await store.certificates.expiryHistogram(tenantA, asOf, EXPIRY_BUCKETS_DAYS);
       assert.deepEqual(actual.cumulativeCounts, expected.cumulativeCounts);
       assert.equal(actual.count, offsetsDays.length);

@@ -24,10 +24,16 @@ const run = promisify(execFile);
 const PG_DUMP = '/usr/bin/pg_dump';
 
 /** Every encoding of a secret we must not find, as byte chunks of the given length. */
-function needles(label: string, raw: Buffer, pemText: string | null, chunk: number): Array<{ what: string; bytes: Buffer }> {
+function needles(
+  label: string,
+  raw: Buffer,
+  pemText: string | null,
+  chunk: number,
+): Array<{ what: string; bytes: Buffer }> {
   const out: Array<{ what: string; bytes: Buffer }> = [];
   const chunks = (what: string, value: Buffer) => {
-    for (let i = 0; i + chunk <= value.length; i += chunk) out.push({ what: `${label}: ${what} @${i}`, bytes: value.subarray(i, i + chunk) });
+    for (let i = 0; i + chunk <= value.length; i += chunk)
+      out.push({ what: `${label}: ${what} @${i}`, bytes: value.subarray(i, i + chunk) });
     if (value.length < chunk) out.push({ what: `${label}: ${what}`, bytes: value });
   };
   chunks('raw', raw);
@@ -35,12 +41,16 @@ function needles(label: string, raw: Buffer, pemText: string | null, chunk: numb
   chunks('hex', Buffer.from(raw.toString('hex')));
   chunks('HEX', Buffer.from(raw.toString('hex').toUpperCase()));
   if (pemText) {
-    for (const line of pemText.split('\n').filter((l) => l && !l.startsWith('-----'))) out.push({ what: `${label}: PEM line`, bytes: Buffer.from(line) });
+    for (const line of pemText.split('\n').filter((l) => l && !l.startsWith('-----')))
+      out.push({ what: `${label}: PEM line`, bytes: Buffer.from(line) });
   }
   return out;
 }
 
-function assertAbsent(haystacks: Array<{ name: string; bytes: Buffer }>, forbidden: Array<{ what: string; bytes: Buffer }>): void {
+function assertAbsent(
+  haystacks: Array<{ name: string; bytes: Buffer }>,
+  forbidden: Array<{ what: string; bytes: Buffer }>,
+): void {
   for (const { name, bytes } of haystacks) {
     for (const needle of forbidden) assert.equal(bytes.indexOf(needle.bytes), -1, `${needle.what} found in ${name}`);
   }
@@ -53,7 +63,10 @@ async function sqliteFiles(location: TestLocation): Promise<Array<{ name: string
 }
 
 async function pgDump(location: TestLocation): Promise<Array<{ name: string; bytes: Buffer }>> {
-  const { stdout } = await run(PG_DUMP, ['--no-owner', location.databaseUrl!], { maxBuffer: 256 * 1024 * 1024, encoding: 'buffer' });
+  const { stdout } = await run(PG_DUMP, ['--no-owner', location.databaseUrl!], {
+    maxBuffer: 256 * 1024 * 1024,
+    encoding: 'buffer',
+  });
   return [{ name: `pg_dump of ${location.databaseName}`, bytes: stdout }];
 }
 
@@ -70,23 +83,55 @@ for (const target of storeTargets) {
         const tenant = await makeTenant(store);
         const file = Buffer.from(`${leaf.pem}${leaf.keyPem}`);
         const cert = await store.certificates.insert(
-          { ...newCertificate(tenant.id, { name: 'at-rest' }), certificatePem: leaf.pem, facts: factsOf(leaf), privateKeyPem: leaf.keyPem, file: { name: 'at-rest.pem', bytes: file } },
+          {
+            ...newCertificate(tenant.id, { name: 'at-rest' }),
+            certificatePem: leaf.pem,
+            facts: factsOf(leaf),
+            privateKeyPem: leaf.keyPem,
+            file: { name: 'at-rest.pem', bytes: file },
+          },
           new Date(),
         );
         const sealedSecret = await store.vault.seal(Buffer.from(secret), 'credential-secret:AKREST');
-        await store.credentials.create({ tenantId: tenant.id, accessKey: 'AKREST', sealedSecret, role: 'ADMIN', description: '' }, new Date());
+        await store.credentials.create(
+          { tenantId: tenant.id, accessKey: 'AKREST', sealedSecret, role: 'ADMIN', description: '' },
+          new Date(),
+        );
         // A replace writes the key again (new row), and the old one must be gone too.
-        await store.certificates.replace(tenant.id, cert.certificateNo, { origin: 'cli', certificatePem: leaf.pem, chainPems: [], facts: factsOf(leaf), privateKeyPem: leaf.keyPem, file: { name: 'at-rest.pem', bytes: file } }, new Date());
-        assert.equal(await store.certificates.readPrivateKey(tenant.id, cert.certificateNo), leaf.keyPem, 'the store can still read it');
+        await store.certificates.replace(
+          tenant.id,
+          cert.certificateNo,
+          {
+            origin: 'cli',
+            certificatePem: leaf.pem,
+            chainPems: [],
+            facts: factsOf(leaf),
+            privateKeyPem: leaf.keyPem,
+            file: { name: 'at-rest.pem', bytes: file },
+          },
+          new Date(),
+        );
+        assert.equal(
+          await store.certificates.readPrivateKey(tenant.id, cert.certificateNo),
+          leaf.keyPem,
+          'the store can still read it',
+        );
 
-        const forbidden = [...needles('private key', keyDer, leaf.keyPem, 32), ...needles('credential secret', Buffer.from(secret), null, 16), { what: 'secret (whole)', bytes: Buffer.from(secret) }];
+        const forbidden = [
+          ...needles('private key', keyDer, leaf.keyPem, 32),
+          ...needles('credential secret', Buffer.from(secret), null, 16),
+          { what: 'secret (whole)', bytes: Buffer.from(secret) },
+        ];
         const certLine = leaf.pem.split('\n')[1]!;
 
         const check = async (moment: string) => {
           const haystacks = location.databaseUrl ? await pgDump(location) : await sqliteFiles(location);
           assert.ok(haystacks.length > 0, `nothing to search ${moment}`);
           // Positive control: the certificate is stored in clear, and the search finds it.
-          assert.ok(haystacks.some((h) => h.bytes.includes(Buffer.from(certLine))), `control: certificate line found ${moment}`);
+          assert.ok(
+            haystacks.some((h) => h.bytes.includes(Buffer.from(certLine))),
+            `control: certificate line found ${moment}`,
+          );
           assertAbsent(haystacks, forbidden);
         };
         await check('while open');

@@ -15,13 +15,25 @@ import { sqliteDialect } from '../../src/store/dialect.ts';
 
 /** Every migration the code ships, in order: a fresh store applies all of them once. */
 const ALL_MIGRATIONS = migrationNames(sqliteDialect);
-import { countRows, freshPostgres, freshSqlite, postgresSkip, rawQuery, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
+import {
+  countRows,
+  freshPostgres,
+  freshSqlite,
+  postgresSkip,
+  rawQuery,
+  storeTargets,
+  testMasterKey,
+  type TestLocation,
+} from '../helpers/db.ts';
 
 const run = promisify(execFile);
 const OPEN_MODULE = fileURLToPath(new URL('../../src/store/open.ts', import.meta.url));
 const sqliteSkip = storeTargets[0]!.skip;
 
-async function withLocation(fresh: () => Promise<TestLocation>, work: (location: TestLocation) => Promise<void>): Promise<void> {
+async function withLocation(
+  fresh: () => Promise<TestLocation>,
+  work: (location: TestLocation) => Promise<void>,
+): Promise<void> {
   const location = await fresh();
   try {
     await work(location);
@@ -94,7 +106,10 @@ describe('postgres: two processes starting at once', { skip: postgresSkip }, () 
     withLocation(freshPostgres, async (location) => {
       const elsewhere = await freshSqlite();
       try {
-        const results = await Promise.allSettled([openStore(location.options()), openStore(location.options({ dataDir: elsewhere.dataDir }))]);
+        const results = await Promise.allSettled([
+          openStore(location.options()),
+          openStore(location.options({ dataDir: elsewhere.dataDir })),
+        ]);
         const opened = results.filter((r) => r.status === 'fulfilled');
         const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
         assert.equal(opened.length, 1);
@@ -119,8 +134,13 @@ describe('sqlite: processes starting at once on one data directory', { skip: sql
         await store.close();
         console.log(sealed.dataKeyId);
       `;
-      const outputs = await Promise.all(Array.from({ length: 4 }, () => run(process.execPath, ['--input-type=module', '-e', script])));
-      assert.deepEqual(outputs.map((o) => o.stdout.trim()), ['1', '1', '1', '1']);
+      const outputs = await Promise.all(
+        Array.from({ length: 4 }, () => run(process.execPath, ['--input-type=module', '-e', script])),
+      );
+      assert.deepEqual(
+        outputs.map((o) => o.stdout.trim()),
+        ['1', '1', '1', '1'],
+      );
       assert.equal(await countRows(location, 'kysely_migration'), ALL_MIGRATIONS.length);
       assert.equal(await countRows(location, 'data_keys'), 1);
     }));

@@ -21,10 +21,23 @@ describe('statementName', () => {
     assert.match(a ?? '', /^ck_[A-Za-z0-9_-]{32}$/);
     assert.equal(statementName('select * from items where id = $1', 1), a, 'same text, same name');
     assert.notEqual(statementName('select * from items where id = $2', 1), a);
-    for (const text of ['insert into items values ($1)', '  UPDATE items set a = 1', 'delete from items', 'with x as (select 1) select * from x']) {
+    for (const text of [
+      'insert into items values ($1)',
+      '  UPDATE items set a = 1',
+      'delete from items',
+      'with x as (select 1) select * from x',
+    ]) {
       assert.ok(statementName(text, 0), text);
     }
-    for (const text of ['begin', 'commit', 'rollback', 'savepoint s1', 'create table t (a int)', 'select 1; select 2', 'selected']) {
+    for (const text of [
+      'begin',
+      'commit',
+      'rollback',
+      'savepoint s1',
+      'create table t (a int)',
+      'select 1; select 2',
+      'selected',
+    ]) {
       assert.equal(statementName(text, 0), null, text);
     }
     assert.equal(statementName('select 1', MAX_NAMED_PARAMETERS + 1), null);
@@ -41,7 +54,11 @@ describe('PostgreSQL prepared statements', { skip: postgresSkip }, () => {
     // One connection, so the statements prepared on it are the ones pg_prepared_statements lists.
     pool = new pg.Pool({ connectionString: location.databaseUrl!, max: 1 });
     db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) });
-    await db.schema.createTable('items').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.notNull()).execute();
+    await db.schema
+      .createTable('items')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .execute();
   });
 
   after(async () => {
@@ -50,15 +67,26 @@ describe('PostgreSQL prepared statements', { skip: postgresSkip }, () => {
   });
 
   const prepared = async (): Promise<string[]> =>
-    (await sql<{ statement: string }>`select statement from pg_prepared_statements where name like 'ck\\_%' order by statement`.execute(db)).rows.map((r) => r.statement);
+    (
+      await sql<{
+        statement: string;
+      }>`select statement from pg_prepared_statements where name like 'ck\\_%' order by statement`.execute(db)
+    ).rows.map((r) => r.statement);
 
   it('prepares each text once and answers like a plain query: reads, writes, returning, transactions', async () => {
     for (let i = 1; i <= 10; i++) {
-      const row = await db.insertInto('items').values({ id: i, name: `n${i}` }).returningAll().executeTakeFirstOrThrow();
+      const row = await db
+        .insertInto('items')
+        .values({ id: i, name: `n${i}` })
+        .returningAll()
+        .executeTakeFirstOrThrow();
       assert.deepEqual(row, { id: i, name: `n${i}` });
     }
     for (let i = 1; i <= 10; i++) {
-      assert.deepEqual(await db.selectFrom('items').selectAll().where('id', '=', i).executeTakeFirst(), { id: i, name: `n${i}` });
+      assert.deepEqual(await db.selectFrom('items').selectAll().where('id', '=', i).executeTakeFirst(), {
+        id: i,
+        name: `n${i}`,
+      });
     }
     const texts = await prepared();
     assert.equal(texts.filter((t) => t.startsWith('insert into "items"')).length, 1, texts.join('\n'));
@@ -73,14 +101,26 @@ describe('PostgreSQL prepared statements', { skip: postgresSkip }, () => {
       }),
       /roll back/,
     );
-    const { n } = await db.selectFrom('items').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const { n } = await db
+      .selectFrom('items')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     assert.equal(Number(n), 10);
   });
 
   it('a failing prepared statement fails like a plain one, and the connection goes on', async () => {
-    await assert.rejects(db.insertInto('items').values({ id: 1, name: 'again' }).execute(), (error: unknown) => (error as { code?: string }).code === '23505');
-    await assert.rejects(db.insertInto('items').values({ id: 1, name: 'again' }).execute(), (error: unknown) => (error as { code?: string }).code === '23505');
-    assert.equal((await db.selectFrom('items').select('name').where('id', '=', 1).executeTakeFirstOrThrow()).name, 'n1');
+    await assert.rejects(
+      db.insertInto('items').values({ id: 1, name: 'again' }).execute(),
+      (error: unknown) => (error as { code?: string }).code === '23505',
+    );
+    await assert.rejects(
+      db.insertInto('items').values({ id: 1, name: 'again' }).execute(),
+      (error: unknown) => (error as { code?: string }).code === '23505',
+    );
+    assert.equal(
+      (await db.selectFrom('items').select('name').where('id', '=', 1).executeTakeFirstOrThrow()).name,
+      'n1',
+    );
   });
 
   it('long in-lists go unnamed, so they do not pile up on the server', async () => {

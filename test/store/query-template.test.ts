@@ -16,13 +16,20 @@ interface Tables {
   items: { id: number; owner: number; name: string; state: string };
 }
 
-const rowsOf = (items: Tables['items'][]) => items.map((item) => ({ ...item, id: Number(item.id), owner: Number(item.owner) }));
+const rowsOf = (items: Tables['items'][]) =>
+  items.map((item) => ({ ...item, id: Number(item.id), owner: Number(item.owner) }));
 
 // Two values, and a constant ('DELETED') the builder adds as a parameter between them. One
 // template for every store below: SQLite and PostgreSQL share it in this process, as the
 // repositories' module-level templates do, so each dialect must get its own SQL text.
 const fresh = (d: Kysely<Tables>, owner: number, after: number) =>
-  d.selectFrom('items').selectAll().where('owner', '=', owner).where('state', '<>', 'DELETED').where('id', '>', after).orderBy('id');
+  d
+    .selectFrom('items')
+    .selectAll()
+    .where('owner', '=', owner)
+    .where('state', '<>', 'DELETED')
+    .where('id', '>', after)
+    .orderBy('id');
 const template = queryTemplate(fresh);
 
 for (const target of storeTargets) {
@@ -35,9 +42,12 @@ for (const target of storeTargets) {
       location = await target.fresh();
       connection = await connect(location.options());
       db = connection.db as unknown as Kysely<Tables>;
-      await sql`create table items (id integer primary key, owner integer not null, name text not null, state text not null)`.execute(db);
+      await sql`create table items (id integer primary key, owner integer not null, name text not null, state text not null)`.execute(
+        db,
+      );
       const rows = [];
-      for (let id = 1; id <= 40; id++) rows.push({ id, owner: id % 4, name: `item-${id}`, state: id % 3 === 0 ? 'DELETED' : 'LIVE' });
+      for (let id = 1; id <= 40; id++)
+        rows.push({ id, owner: id % 4, name: `item-${id}`, state: id % 3 === 0 ? 'DELETED' : 'LIVE' });
       await db.insertInto('items').values(rows).execute();
     });
     after(async () => {
@@ -50,7 +60,10 @@ for (const target of storeTargets) {
         for (const after of [0, 7, 20, 39, 40]) {
           const expected = rowsOf(await fresh(db, owner, after).execute());
           assert.deepEqual(rowsOf(await template.all(db, owner, after)), expected, `owner ${owner} after ${after}`);
-          assert.deepEqual((await template.first(db, owner, after)) && rowsOf([(await template.first(db, owner, after))!]), expected.length ? [expected[0]] : undefined);
+          assert.deepEqual(
+            (await template.first(db, owner, after)) && rowsOf([(await template.first(db, owner, after))!]),
+            expected.length ? [expected[0]] : undefined,
+          );
         }
       }
       assert.ok((await template.all(db, 1, 0)).length > 0, 'the comparison is not between empty results');
@@ -86,25 +99,53 @@ for (const target of storeTargets) {
       // and sees the committed row. PostgreSQL: it runs on another connection and sees the
       // state before or after the commit, depending on when it ran.
       assert.ok(rows.length === 0 || afterRelease, `read ${JSON.stringify(rows)} while the transaction was open`);
-      if (connection.dialect.label === 'SQLite') assert.ok(afterRelease, 'on SQLite the read waits for the open transaction');
+      if (connection.dialect.label === 'SQLite')
+        assert.ok(afterRelease, 'on SQLite the read waits for the open transaction');
       assert.deepEqual(rowsOf(await template.all(db, 7, 0)), [{ id: 200, owner: 7, name: 'pending', state: 'LIVE' }]);
     });
 
     it('list templates: one per `in` length up to the bound, a plain query beyond and for none', async () => {
       const byIds = listTemplate(1, (d: Kysely<Tables>, [owner]: unknown[], ids: unknown[]) =>
-        d.selectFrom('items').selectAll().where('owner', '=', owner as number).where('id', 'in', ids as number[]).orderBy('id'),
+        d
+          .selectFrom('items')
+          .selectAll()
+          .where('owner', '=', owner as number)
+          .where('id', 'in', ids as number[])
+          .orderBy('id'),
       );
-      const plain = (owner: number, ids: number[]) => (ids.length === 0 ? [] : db.selectFrom('items').selectAll().where('owner', '=', owner).where('id', 'in', ids).orderBy('id').execute());
-      for (const ids of [[1], [5, 9, 13], [13, 5, 9], [2, 3], [], Array.from({ length: LIST_TEMPLATE_MAX + 5 }, (_, i) => i + 1)]) {
+      const plain = (owner: number, ids: number[]) =>
+        ids.length === 0
+          ? []
+          : db
+              .selectFrom('items')
+              .selectAll()
+              .where('owner', '=', owner)
+              .where('id', 'in', ids)
+              .orderBy('id')
+              .execute();
+      for (const ids of [
+        [1],
+        [5, 9, 13],
+        [13, 5, 9],
+        [2, 3],
+        [],
+        Array.from({ length: LIST_TEMPLATE_MAX + 5 }, (_, i) => i + 1),
+      ]) {
         for (const owner of [1, 2]) {
-          assert.deepEqual(rowsOf(await byIds.all(db, [owner], ids)), rowsOf(await plain(owner, ids)), `owner ${owner}, ${ids.length} ids`);
+          assert.deepEqual(
+            rowsOf(await byIds.all(db, [owner], ids)),
+            rowsOf(await plain(owner, ids)),
+            `owner ${owner}, ${ids.length} ids`,
+          );
         }
       }
       assert.ok((await byIds.all(db, [1], [5, 9, 13])).length === 3);
     });
 
     it('passes hostile text as a value, never as SQL', async () => {
-      const byName = queryTemplate((d: Kysely<Tables>, name: string) => d.selectFrom('items').select('id').where('name', '=', name));
+      const byName = queryTemplate((d: Kysely<Tables>, name: string) =>
+        d.selectFrom('items').select('id').where('name', '=', name),
+      );
       assert.equal(await byName.first(db, "x' or '1'='1"), undefined);
       assert.equal(Number((await byName.first(db, 'item-5'))?.id), 5);
     });
@@ -112,11 +153,15 @@ for (const target of storeTargets) {
     it('refuses a value that does not become exactly one parameter, and an `in` list', async () => {
       const dropped = queryTemplate((d: Kysely<Tables>, _owner: number) => d.selectFrom('items').selectAll());
       await assert.rejects(dropped.all(db, 1), /value 0 became 0 parameters/);
-      const twice = queryTemplate((d: Kysely<Tables>, owner: number) => d.selectFrom('items').selectAll().where('owner', '=', owner).where('id', '<>', owner));
+      const twice = queryTemplate((d: Kysely<Tables>, owner: number) =>
+        d.selectFrom('items').selectAll().where('owner', '=', owner).where('id', '<>', owner),
+      );
       await assert.rejects(twice.all(db, 1), /value 0 became 2 parameters/);
       // An `in` list cannot be a template value: Kysely writes `in ?` / `in $1` for the
       // placeholder, which both databases refuse on first use.
-      const inList = queryTemplate((d: Kysely<Tables>, ids: number[]) => d.selectFrom('items').selectAll().where('id', 'in', ids));
+      const inList = queryTemplate((d: Kysely<Tables>, ids: number[]) =>
+        d.selectFrom('items').selectAll().where('id', 'in', ids),
+      );
       await assert.rejects(inList.all(db, [1, 2]), /syntax error/);
     });
   });

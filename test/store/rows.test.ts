@@ -11,7 +11,10 @@ import { testFacts } from '../helpers/db.ts';
 describe('facts from rows', () => {
   it('equal the stored facts, Dates included, with or without the fingerprint', () => {
     const facts = testFacts({ notAfter: new Date('2027-03-04T05:06:07.890Z') });
-    for (const read of [factsFromJson(factsToJson(facts)), factsFromJson(factsToJson(facts), facts.fingerprintSha256)]) {
+    for (const read of [
+      factsFromJson(factsToJson(facts)),
+      factsFromJson(factsToJson(facts), facts.fingerprintSha256),
+    ]) {
       assert.deepEqual(read, facts);
       assert.ok(read.notAfter instanceof Date && read.notBefore instanceof Date);
     }

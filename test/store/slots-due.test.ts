@@ -37,8 +37,15 @@ describe('edge worker scan for due slots (SQLite)', () => {
       await sql`analyze`.execute(db);
 
       const compiled = dueSlotsQuery(db, new Date(now), 50).compile();
-      const plan = (await db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]))).rows.map((r) => r.detail);
-      assert.ok(plan.some((step) => step.includes('USING INDEX edge_slots_due')), plan.join('\n'));
+      const plan = (
+        await db.executeQuery<{ detail: string }>(
+          CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
+        )
+      ).rows.map((r) => r.detail);
+      assert.ok(
+        plan.some((step) => step.includes('USING INDEX edge_slots_due')),
+        plan.join('\n'),
+      );
       assert.ok(!plan.some((step) => step.includes('TEMP B-TREE')), plan.join('\n'));
 
       const due = await dueSlotsQuery(db, new Date(now), 2000).execute();
@@ -46,10 +53,24 @@ describe('edge worker scan for due slots (SQLite)', () => {
       const ids = due.map((r) => Number(r.slot_id));
       const never = ids.slice(0, 500);
       const retried = ids.slice(500);
-      assert.ok(never.every((id) => id % 6 === 5), 'never-tried slots (no due time) first on SQLite');
-      assert.ok(retried.every((id) => id % 6 === 2), 'then the ones whose backoff ended');
-      assert.deepEqual(never, [...never].sort((a, b) => a - b), 'by id among equal due times');
-      assert.equal((await dueSlotsQuery(db, new Date(now - 2000), 2000).execute()).length, 500, 'a slot in backoff is not due before its time');
+      assert.ok(
+        never.every((id) => id % 6 === 5),
+        'never-tried slots (no due time) first on SQLite',
+      );
+      assert.ok(
+        retried.every((id) => id % 6 === 2),
+        'then the ones whose backoff ended',
+      );
+      assert.deepEqual(
+        never,
+        [...never].sort((a, b) => a - b),
+        'by id among equal due times',
+      );
+      assert.equal(
+        (await dueSlotsQuery(db, new Date(now - 2000), 2000).execute()).length,
+        500,
+        'a slot in backoff is not due before its time',
+      );
     } finally {
       await db.destroy();
       await location.cleanup();

@@ -107,13 +107,32 @@ describe('SQLite WAL checkpoint worker', () => {
       const before = statSync(file).size;
       // About 1.5 MB of events: under SQLite's own 1,000-page threshold, so only the worker copies them.
       const detail = { text: 'x'.repeat(1500) };
-      await Promise.all(Array.from({ length: 1000 }, (_, i) => store.audit.append({ tenantId: tenant.id, actor: 'cli', action: 'test.fill', target: `fill:${i}`, result: 'success', remoteAddress: null, detail, at: new Date() })));
+      await Promise.all(
+        Array.from({ length: 1000 }, (_, i) =>
+          store.audit.append({
+            tenantId: tenant.id,
+            actor: 'cli',
+            action: 'test.fill',
+            target: `fill:${i}`,
+            result: 'success',
+            remoteAddress: null,
+            detail,
+            at: new Date(),
+          }),
+        ),
+      );
       await until(() => statSync(file).size > before + 1_000_000, 'the worker to copy the WAL into the file');
       await store.close();
       assert.equal(existsSync(`${file}-wal`), false);
       const reader = new Database(file, { readonly: true });
-      assert.equal((reader.prepare('select name from tenants where id = ?').get(tenant.id) as { name: string }).name, tenant.name);
-      assert.equal((reader.prepare("select count(*) as n from audit_events where action = 'test.fill'").get() as { n: number }).n, 1000);
+      assert.equal(
+        (reader.prepare('select name from tenants where id = ?').get(tenant.id) as { name: string }).name,
+        tenant.name,
+      );
+      assert.equal(
+        (reader.prepare("select count(*) as n from audit_events where action = 'test.fill'").get() as { n: number }).n,
+        1000,
+      );
       reader.close();
       assert.deepEqual(errors, []);
     });

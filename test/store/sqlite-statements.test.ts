@@ -77,12 +77,20 @@ describe('SQLite statement cache', () => {
     assert.deepEqual(cache.readOutsideTransaction('select name from items where id = ?', [1]), [{ name: 'one' }]);
     assert.deepEqual(cache.readOutsideTransaction('select name from items where id = ?', [2]), []);
     assert.equal(cache.readOutsideTransaction("insert into items values (2, 'two')", []), null, 'a write is not run');
-    assert.equal(cache.readOutsideTransaction("insert into items values (2, 'two') returning id", []), null, 'nor a write that returns rows');
+    assert.equal(
+      cache.readOutsideTransaction("insert into items values (2, 'two') returning id", []),
+      null,
+      'nor a write that returns rows',
+    );
     assert.equal((raw.prepare('select count(*) as n from items').get() as { n: number }).n, 1);
     // Another transaction, as Kysely opens it (through `prepare`, which ends the turn's reads).
     cache.prepare('begin').run([]);
     cache.prepare("insert into items values (3, 'uncommitted')").run([]);
-    assert.equal(cache.readOutsideTransaction('select name from items where id = ?', [3]), null, 'never reads inside an open transaction');
+    assert.equal(
+      cache.readOutsideTransaction('select name from items where id = ?', [3]),
+      null,
+      'never reads inside an open transaction',
+    );
     cache.prepare('rollback').run([]);
     assert.deepEqual(cache.readOutsideTransaction('select name from items where id = ?', [3]), []);
     cache.close();
@@ -95,7 +103,8 @@ describe('SQLite statement cache', () => {
       raw.exec("create table items (id integer primary key, name text not null); insert into items values (1, 'one')");
       const cache = withStatementCache(raw);
       const other = new Database(file);
-      const count = (): unknown => (cache.readOutsideTransaction('select count(*) as n from items', []) as Array<{ n: number }>)[0]!.n;
+      const count = (): unknown =>
+        (cache.readOutsideTransaction('select count(*) as n from items', []) as Array<{ n: number }>)[0]!.n;
       try {
         assert.equal(count(), 1);
         assert.equal(raw.inTransaction, true, 'the read transaction stays open for the turn');
@@ -115,7 +124,11 @@ describe('SQLite statement cache', () => {
         // A read through Kysely's path joins the turn's read transaction.
         assert.equal(count(), 3);
         other.prepare("insert into items values (10, 'ten')").run();
-        assert.deepEqual(cache.prepare('select count(*) as n from items').all([])[0], { n: 3 }, "a Kysely read in the turn shares the turn's snapshot");
+        assert.deepEqual(
+          cache.prepare('select count(*) as n from items').all([])[0],
+          { n: 3 },
+          "a Kysely read in the turn shares the turn's snapshot",
+        );
         assert.equal(raw.inTransaction, true);
         // A write with `returning` is a reader, but not read-only: it ends the read transaction.
         assert.deepEqual(cache.prepare("insert into items values (11, 'eleven') returning id").all([]), [{ id: 11 }]);
@@ -139,11 +152,20 @@ describe('SQLite statement cache', () => {
   });
 
   it('answers like a fresh statement through Kysely: reads, writes, parameters, transactions', async () => {
-    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(new Database(':memory:')) }) });
+    const db = new Kysely<Tables>({
+      dialect: new SqliteDialect({ database: withStatementCache(new Database(':memory:')) }),
+    });
     try {
-      await db.schema.createTable('items').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('items')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .execute();
       for (let i = 1; i <= 20; i++) {
-        const result = await db.insertInto('items').values({ id: i, name: `n${i}` }).executeTakeFirst();
+        const result = await db
+          .insertInto('items')
+          .values({ id: i, name: `n${i}` })
+          .executeTakeFirst();
         assert.equal(result.insertId, BigInt(i));
       }
       for (let i = 1; i <= 20; i++) {
@@ -159,7 +181,10 @@ describe('SQLite statement cache', () => {
         }),
         /roll back/,
       );
-      const { n } = await db.selectFrom('items').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const { n } = await db
+        .selectFrom('items')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       assert.equal(n, 20);
     } finally {
       await db.destroy();
@@ -168,10 +193,16 @@ describe('SQLite statement cache', () => {
 
   it('a kept statement sees a column another connection added (SQLite re-prepares on schema change)', async () => {
     await withFile(async (file) => {
-      const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(new Database(file)) }) });
+      const db = new Kysely<Tables>({
+        dialect: new SqliteDialect({ database: withStatementCache(new Database(file)) }),
+      });
       const other = new Database(file);
       try {
-        await db.schema.createTable('items').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.notNull()).execute();
+        await db.schema
+          .createTable('items')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .execute();
         await db.insertInto('items').values({ id: 1, name: 'a' }).execute();
         const before = await sql<Record<string, unknown>>`select * from items where id = ${1}`.execute(db);
         assert.deepEqual(before.rows, [{ id: 1, name: 'a' }]);

@@ -27,13 +27,17 @@ async function refusesToStart(promise: Promise<unknown>, patterns: RegExp[], sec
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(error instanceof StoreStartupError, `expected StoreStartupError, got ${String(error)}`);
     for (const pattern of patterns) assert.match(error.message, pattern);
-    for (const secret of secrets) assert.ok(!error.message.includes(secret), 'the message must not contain key material');
+    for (const secret of secrets)
+      assert.ok(!error.message.includes(secret), 'the message must not contain key material');
     return true;
   });
 }
 
 /** Seals one secret under each of `count` data keys; returns them with their contexts. */
-async function sealUnderManyDataKeys(store: StoreHandle, count: number): Promise<Array<{ sealed: SealedSecret; context: string; plain: string }>> {
+async function sealUnderManyDataKeys(
+  store: StoreHandle,
+  count: number,
+): Promise<Array<{ sealed: SealedSecret; context: string; plain: string }>> {
   const out = [];
   for (let i = 0; i < count; i++) {
     if (i > 0) await store.rotateDataKey();
@@ -45,7 +49,10 @@ async function sealUnderManyDataKeys(store: StoreHandle, count: number): Promise
   return out;
 }
 
-async function assertAllOpen(store: StoreHandle, secrets: Array<{ sealed: SealedSecret; context: string; plain: string }>): Promise<void> {
+async function assertAllOpen(
+  store: StoreHandle,
+  secrets: Array<{ sealed: SealedSecret; context: string; plain: string }>,
+): Promise<void> {
   for (const s of secrets) assert.equal((await store.vault.open(s.sealed, s.context)).toString(), s.plain);
 }
 
@@ -68,7 +75,10 @@ for (const target of storeTargets) {
           const altered = Buffer.from(a.blob);
           altered[20]! ^= 1;
           await assert.rejects(store.vault.open({ ...a, blob: altered }, 'certificate-key:1'), sealedFails);
-          await assert.rejects(store.vault.open({ ...a, blob: a.blob.subarray(0, 10) }, 'certificate-key:1'), sealedFails);
+          await assert.rejects(
+            store.vault.open({ ...a, blob: a.blob.subarray(0, 10) }, 'certificate-key:1'),
+            sealedFails,
+          );
           await assert.rejects(store.vault.open({ ...a, dataKeyId: 999_999 }, 'certificate-key:1'), sealedFails);
         } finally {
           await store.close();
@@ -96,8 +106,15 @@ for (const target of storeTargets) {
     it('refuses a malformed CERTKEEPER_MASTER_KEY, naming the variable', () =>
       withLocation(target, async (location) => {
         const short = randomBytes(16).toString('base64');
-        await refusesToStart(openStore(location.options({ masterKey: short })), [/CERTKEEPER_MASTER_KEY/, /32 bytes/, /16 bytes/, /openssl rand -base64 32/], [short]);
-        await refusesToStart(openStore(location.options({ masterKey: 'not base64 at all!' })), [/CERTKEEPER_MASTER_KEY/, /not base64/]);
+        await refusesToStart(
+          openStore(location.options({ masterKey: short })),
+          [/CERTKEEPER_MASTER_KEY/, /32 bytes/, /16 bytes/, /openssl rand -base64 32/],
+          [short],
+        );
+        await refusesToStart(openStore(location.options({ masterKey: 'not base64 at all!' })), [
+          /CERTKEEPER_MASTER_KEY/,
+          /not base64/,
+        ]);
         await refusesToStart(openStore(location.options({ masterKey: '' })), [/CERTKEEPER_MASTER_KEY/, /empty/]);
       }));
 
@@ -108,9 +125,17 @@ for (const target of storeTargets) {
         await store.vault.seal(Buffer.from('x'), 'ctx');
         await store.close();
         const wrong = testMasterKey();
-        await refusesToStart(openStore(location.options({ masterKey: wrong })), [/CERTKEEPER_MASTER_KEY does not match/, /Set CERTKEEPER_MASTER_KEY to the key this store was created with/], [right, wrong]);
+        await refusesToStart(
+          openStore(location.options({ masterKey: wrong })),
+          [/CERTKEEPER_MASTER_KEY does not match/, /Set CERTKEEPER_MASTER_KEY to the key this store was created with/],
+          [right, wrong],
+        );
         // Nor does the key file mode quietly create a new key over the existing data.
-        await refusesToStart(openStore(location.options()), [/master\.key does not exist/, /CERTKEEPER_MASTER_KEY/, /will not create a new master key/]);
+        await refusesToStart(openStore(location.options()), [
+          /master\.key does not exist/,
+          /CERTKEEPER_MASTER_KEY/,
+          /will not create a new master key/,
+        ]);
         assert.equal(existsSync(join(location.dataDir, 'master.key')), false);
         const again = await openStore(location.options({ masterKey: right }));
         await again.close();
@@ -124,7 +149,11 @@ for (const target of storeTargets) {
         const original = await readFile(keyFile, 'utf8');
         const other = testMasterKey();
         await writeFile(keyFile, `${other}\n`);
-        await refusesToStart(openStore(location.options()), [new RegExp(`master key file ${keyFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} does not match`), /Put back/], [other, original.trim()]);
+        await refusesToStart(
+          openStore(location.options()),
+          [new RegExp(`master key file ${keyFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} does not match`), /Put back/],
+          [other, original.trim()],
+        );
         await writeFile(keyFile, 'garbage');
         await refusesToStart(openStore(location.options()), [/does not hold a 32-byte base64 key/]);
       }));
@@ -134,7 +163,12 @@ for (const target of storeTargets) {
         const store = await openStore(location.options());
         await store.close();
         await rm(join(location.dataDir, 'master.key'));
-        await refusesToStart(openStore(location.options()), [/holds encrypted data/, /master\.key does not exist/, /Restore/, /CERTKEEPER_MASTER_KEY/]);
+        await refusesToStart(openStore(location.options()), [
+          /holds encrypted data/,
+          /master\.key does not exist/,
+          /Restore/,
+          /CERTKEEPER_MASTER_KEY/,
+        ]);
         assert.equal(existsSync(join(location.dataDir, 'master.key')), false, 'no new key file over existing data');
       }));
 
@@ -192,7 +226,10 @@ for (const target of storeTargets) {
         const newKey = testMasterKey();
         let store = await openStore(location.options({ masterKey: oldKey }));
         const secrets = await sealUnderManyDataKeys(store, 5);
-        await assert.rejects(store.rotateMasterKey(), (e: unknown) => isAppErrorWithCode(e, 'invalid_argument') && /openssl rand -base64 32/.test(e.message));
+        await assert.rejects(
+          store.rotateMasterKey(),
+          (e: unknown) => isAppErrorWithCode(e, 'invalid_argument') && /openssl rand -base64 32/.test(e.message),
+        );
         await assert.rejects(
           store.rotateMasterKey(newKey, {
             batchSize: 2,
@@ -205,7 +242,11 @@ for (const target of storeTargets) {
         await store.close();
 
         // Mid-rotation the old key still opens everything; the new one not yet.
-        await refusesToStart(openStore(location.options({ masterKey: newKey })), [/rotation was started and has not finished/], [oldKey, newKey]);
+        await refusesToStart(
+          openStore(location.options({ masterKey: newKey })),
+          [/rotation was started and has not finished/],
+          [oldKey, newKey],
+        );
         store = await openStore(location.options({ masterKey: oldKey }));
         await assertAllOpen(store, secrets);
         const done = await store.rotateMasterKey(newKey, { batchSize: 2 });
@@ -215,7 +256,11 @@ for (const target of storeTargets) {
         await assertAllOpen(store, secrets);
         await store.close();
 
-        await refusesToStart(openStore(location.options({ masterKey: oldKey })), [/CERTKEEPER_MASTER_KEY does not match/], [oldKey, newKey]);
+        await refusesToStart(
+          openStore(location.options({ masterKey: oldKey })),
+          [/CERTKEEPER_MASTER_KEY does not match/],
+          [oldKey, newKey],
+        );
         store = await openStore(location.options({ masterKey: newKey }));
         await assertAllOpen(store, secrets);
         // A second rotation from here works the same way.

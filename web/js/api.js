@@ -60,7 +60,12 @@ export async function request(method, path, body, options = {}) {
   }
   const data = await response.json().catch(() => null);
   const error = data && typeof data === 'object' && data.error ? data.error : {};
-  const failure = new ApiError(response.status, error.code ?? `http_${response.status}`, error.message ?? `The server answered ${response.status}.`, error.field);
+  const failure = new ApiError(
+    response.status,
+    error.code ?? `http_${response.status}`,
+    error.message ?? `The server answered ${response.status}.`,
+    error.field,
+  );
   if (response.status === 401 && path !== '/session') onSessionEnded(failure.message);
   throw failure;
 }
@@ -72,7 +77,8 @@ export const del = (/** @type {string} */ path) => request('DELETE', path);
 /** Builds a query string from the non-empty values. @param {Record<string, unknown>} params */
 export function query(params) {
   const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
   const text = search.toString();
   return text ? `?${text}` : '';
 }

@@ -22,10 +22,20 @@ export function openDialog({ title, body, buttons, initial }) {
     h(
       'div',
       { class: 'dialog-actions' },
-      buttons.map((b) => h('button', { type: 'submit', value: b.value, class: `button button-${b.kind ?? 'secondary'}`, dataset: { value: b.value }, text: b.label })),
+      buttons.map((b) =>
+        h('button', {
+          type: 'submit',
+          value: b.value,
+          class: `button button-${b.kind ?? 'secondary'}`,
+          dataset: { value: b.value },
+          text: b.label,
+        }),
+      ),
     ),
   );
-  const dialog = /** @type {HTMLDialogElement} */ (h('dialog', { 'aria-labelledby': titleId, 'aria-describedby': bodyId }, form));
+  const dialog = /** @type {HTMLDialogElement} */ (
+    h('dialog', { 'aria-labelledby': titleId, 'aria-describedby': bodyId }, form)
+  );
   document.body.appendChild(dialog);
   return new Promise((resolve) => {
     dialog.addEventListener('close', () => {
@@ -35,7 +45,9 @@ export function openDialog({ title, body, buttons, initial }) {
       resolve(value);
     });
     dialog.showModal();
-    const first = initial ? dialog.querySelector(`[data-value="${initial}"]`) : dialog.querySelector('input, textarea, select, button');
+    const first = initial
+      ? dialog.querySelector(`[data-value="${initial}"]`)
+      : dialog.querySelector('input, textarea, select, button');
     if (first instanceof HTMLElement) first.focus();
   });
 }

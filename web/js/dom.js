@@ -19,7 +19,8 @@ export function h(tag, props = {}, ...children) {
     if (key === 'class') el.className = String(value);
     else if (key === 'text') el.textContent = String(value);
     else if (key === 'dataset') Object.assign(el.dataset, value);
-    else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2).toLowerCase(), /** @type {EventListener} */ (value));
+    else if (key.startsWith('on') && typeof value === 'function')
+      el.addEventListener(key.slice(2).toLowerCase(), /** @type {EventListener} */ (value));
     else if (value === true) el.setAttribute(key, '');
     else el.setAttribute(key, String(value));
   }
@@ -69,7 +70,14 @@ export function field({ label, control, hint, name }) {
   const error = h('p', { class: 'field-error', id: `${id}-error`, hidden: true });
   const describedBy = [hintEl ? `${id}-hint` : '', `${id}-error`].filter(Boolean).join(' ');
   control.setAttribute('aria-describedby', describedBy);
-  const wrapper = h('div', { class: 'field', dataset: { field: name } }, h('label', { for: id, text: label }), hintEl, control, error);
+  const wrapper = h(
+    'div',
+    { class: 'field', dataset: { field: name } },
+    h('label', { for: id, text: label }),
+    hintEl,
+    control,
+    error,
+  );
   return {
     field: wrapper,
     control,
@@ -100,6 +108,8 @@ export function facts(rows) {
   return h(
     'dl',
     { class: 'facts' },
-    rows.filter(([, value]) => value !== null && value !== undefined).map(([term, value]) => h('div', { class: 'fact' }, h('dt', { text: term }), h('dd', {}, value))),
+    rows
+      .filter(([, value]) => value !== null && value !== undefined)
+      .map(([term, value]) => h('div', { class: 'fact' }, h('dt', { text: term }), h('dd', {}, value))),
   );
 }

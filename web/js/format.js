@@ -59,7 +59,8 @@ const ACTIONS = /** @type {Record<string, string>} */ ({
  * An audit event in words. @param {{ action: string, actor: string, detail: Record<string, unknown> }} event
  */
 export function actionText(event) {
-  if (event.action === 'certificate.key.read' && event.detail.purpose === 'edge.publish') return `Private key read to publish it to edge slot ${event.detail.slotId}`;
+  if (event.action === 'certificate.key.read' && event.detail.purpose === 'edge.publish')
+    return `Private key read to publish it to edge slot ${event.detail.slotId}`;
   return ACTIONS[event.action] ?? event.action;
 }
 

@@ -39,13 +39,38 @@ export function renderShell(root, session, onLogout) {
   const header = h(
     'header',
     { class: 'topbar' },
-    h('div', { class: 'brand' }, h('img', { src: '/console/static/favicon.svg', alt: '', width: '28', height: '28' }), h('span', { text: 'certkeeper' })),
-    h('nav', { 'aria-label': 'Main' }, h('ul', {}, links.map(({ link }) => h('li', {}, link)))),
+    h(
+      'div',
+      { class: 'brand' },
+      h('img', { src: '/console/static/favicon.svg', alt: '', width: '28', height: '28' }),
+      h('span', { text: 'certkeeper' }),
+    ),
+    h(
+      'nav',
+      { 'aria-label': 'Main' },
+      h(
+        'ul',
+        {},
+        links.map(({ link }) => h('li', {}, link)),
+      ),
+    ),
     h(
       'div',
       { class: 'who' },
-      h('span', { class: 'who-text' }, h('span', { class: 'who-key', text: session.accessKey }), ' ', h('span', { class: `role role-${session.role.toLowerCase()}`, text: session.role }), session.tenant ? h('span', { class: 'who-tenant', text: ` · tenant ${session.tenant}` }) : null),
-      h('button', { type: 'button', class: 'button button-secondary button-small', onClick: onLogout, text: 'Log out' }),
+      h(
+        'span',
+        { class: 'who-text' },
+        h('span', { class: 'who-key', text: session.accessKey }),
+        ' ',
+        h('span', { class: `role role-${session.role.toLowerCase()}`, text: session.role }),
+        session.tenant ? h('span', { class: 'who-tenant', text: ` · tenant ${session.tenant}` }) : null,
+      ),
+      h('button', {
+        type: 'button',
+        class: 'button button-secondary button-small',
+        onClick: onLogout,
+        text: 'Log out',
+      }),
     ),
   );
   root.replaceChildren(skip, header, main, h('footer', { class: 'footer' }, h('span', { text: 'certkeeper console' })));
@@ -63,4 +88,5 @@ export function renderShell(root, session, onLogout) {
 }
 
 /** A page heading that takes focus after navigation (screen readers announce the new page). @param {string} text */
-export const pageTitle = (text, ...extra) => h('div', { class: 'page-head' }, h('h1', { tabindex: '-1', text }), ...extra);
+export const pageTitle = (text, ...extra) =>
+  h('div', { class: 'page-head' }, h('h1', { tabindex: '-1', text }), ...extra);

@@ -90,10 +90,16 @@ async function route() {
   try {
     let title;
     if (!found) {
-      main.replaceChildren(h('h1', { tabindex: '-1', text: 'Page not found' }), h('p', {}, 'There is no such page. ', h('a', { href: '#/', text: 'Go to the dashboard' }), '.'));
+      main.replaceChildren(
+        h('h1', { tabindex: '-1', text: 'Page not found' }),
+        h('p', {}, 'There is no such page. ', h('a', { href: '#/', text: 'Go to the dashboard' }), '.'),
+      );
       title = 'Not found';
     } else if (found.candidate.allowed && !found.candidate.allowed(session)) {
-      main.replaceChildren(h('h1', { tabindex: '-1', text: 'Not available' }), notice('info', `Your role (${session.role}) cannot use this page.`));
+      main.replaceChildren(
+        h('h1', { tabindex: '-1', text: 'Not available' }),
+        notice('info', `Your role (${session.role}) cannot use this page.`),
+      );
       title = 'Not available';
     } else {
       title = await found.candidate.render({ session, params: found.params, query, main, signal });
@@ -104,7 +110,10 @@ async function route() {
     if (heading instanceof HTMLElement) heading.focus({ preventScroll: false });
   } catch (error) {
     if (signal.aborted || (error instanceof ApiError && error.status === 401)) return;
-    main.replaceChildren(h('h1', { tabindex: '-1', text: 'Something went wrong' }), notice('error', error instanceof Error ? error.message : String(error)));
+    main.replaceChildren(
+      h('h1', { tabindex: '-1', text: 'Something went wrong' }),
+      notice('error', error instanceof Error ? error.message : String(error)),
+    );
     document.title = 'Error · certkeeper';
     main.querySelector('h1')?.focus();
   }
@@ -119,8 +128,16 @@ async function boot() {
   try {
     useSession(await get('/session'));
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return showLogin(error.code === 'session_required' ? '' : error.message);
-    root.replaceChildren(h('main', { id: 'main', class: 'page' }, h('h1', { text: 'certkeeper' }), notice('error', error instanceof Error ? error.message : String(error))));
+    if (error instanceof ApiError && error.status === 401)
+      return showLogin(error.code === 'session_required' ? '' : error.message);
+    root.replaceChildren(
+      h(
+        'main',
+        { id: 'main', class: 'page' },
+        h('h1', { text: 'certkeeper' }),
+        notice('error', error instanceof Error ? error.message : String(error)),
+      ),
+    );
     return;
   }
   await route();

@@ -13,7 +13,8 @@ export function currentRoute() {
 /** @param {string} path @param {Record<string, unknown>} [params] */
 export function href(path, params = {}) {
   const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
   const text = search.toString();
   return `#${path}${text ? `?${text}` : ''}`;
 }

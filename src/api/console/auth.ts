@@ -44,8 +44,15 @@ const REASONS = {
 } as const;
 
 function unauthenticated(request: FastifyRequest, reason: keyof typeof REASONS): ConsoleWireError {
-  const headers: Record<string, string> = sessionIdOf(request) === undefined ? {} : { 'set-cookie': clearedSessionCookie(request) };
-  return new ConsoleWireError('unauthenticated', 401, reason === 'missing' ? 'session_required' : `session_${reason}`, REASONS[reason], headers);
+  const headers: Record<string, string> =
+    sessionIdOf(request) === undefined ? {} : { 'set-cookie': clearedSessionCookie(request) };
+  return new ConsoleWireError(
+    'unauthenticated',
+    401,
+    reason === 'missing' ? 'session_required' : `session_${reason}`,
+    REASONS[reason],
+    headers,
+  );
 }
 
 /** Resolves the caller of a request, or throws the 401/403 to send. */
@@ -58,11 +65,21 @@ export async function authenticate(core: Core, request: FastifyRequest): Promise
     checkSameOrigin(request);
     const presented = request.headers['x-csrf-token'];
     if (!csrfTokenMatches(check.csrfToken, typeof presented === 'string' ? presented : undefined)) {
-      throw new ConsoleWireError('permission_denied', 403, 'csrf_token_invalid', 'The request is missing its security token (CSRF). Reload the console and try again.');
+      throw new ConsoleWireError(
+        'permission_denied',
+        403,
+        'csrf_token_invalid',
+        'The request is missing its security token (CSRF). Reload the console and try again.',
+      );
     }
   }
   const { ok: _ok, ...session } = check;
-  const actor: Actor = { tenantId: session.credential.tenantId, id: session.credential.accessKey, role: session.credential.role, remoteAddress: request.ip };
+  const actor: Actor = {
+    tenantId: session.credential.tenantId,
+    id: session.credential.accessKey,
+    role: session.credential.role,
+    remoteAddress: request.ip,
+  };
   return { actor, session, sessionId };
 }
 

@@ -17,13 +17,18 @@ export function optionalString(source: Json, field: string, maxLength: number): 
   const value = source[field];
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string') throw new AppError('invalid_argument', `The ${field} must be text.`, { field });
-  if (value.length > maxLength) throw new AppError('input_too_large', `The ${field} is ${value.length} characters; the limit is ${maxLength}.`, { field, details: { limit: maxLength, actual: value.length } });
+  if (value.length > maxLength)
+    throw new AppError('input_too_large', `The ${field} is ${value.length} characters; the limit is ${maxLength}.`, {
+      field,
+      details: { limit: maxLength, actual: value.length },
+    });
   return value;
 }
 
 export function requiredString(source: Json, field: string, maxLength: number, label = field): string {
   const value = optionalString(source, field, maxLength);
-  if (value === undefined || value.trim() === '') throw new AppError('invalid_argument', `Enter the ${label}.`, { field });
+  if (value === undefined || value.trim() === '')
+    throw new AppError('invalid_argument', `Enter the ${label}.`, { field });
   return value;
 }
 
@@ -37,14 +42,21 @@ export function oneOf<T extends string>(source: Json, field: string, allowed: re
 export function positiveInt(source: Json, field: string, fallback: number, max: number): number {
   const value = source[field];
   if (value === undefined || value === '') return fallback;
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^[0-9]{1,15}$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new AppError('invalid_argument', `The ${field} must be a whole number from 1 to ${max}.`, { field });
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^[0-9]{1,15}$/.test(value)
+        ? Number(value)
+        : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > max)
+    throw new AppError('invalid_argument', `The ${field} must be a whole number from 1 to ${max}.`, { field });
   return n;
 }
 
 /** A certificate number from the path: another tenant's or a malformed one answers like a missing one. */
 export function certificateNoParam(params: unknown): number {
   const raw = (params as { certificateNo?: string }).certificateNo ?? '';
-  if (!/^[1-9][0-9]{0,14}$/.test(raw)) throw new AppError('not_found', 'No such certificate.', { field: 'certificateNo' });
+  if (!/^[1-9][0-9]{0,14}$/.test(raw))
+    throw new AppError('not_found', 'No such certificate.', { field: 'certificateNo' });
   return Number(raw);
 }

@@ -54,7 +54,9 @@ function level(facts: CertificateFacts, role: ChainLevel['role'], now: Date): Ch
 }
 
 export function chainView(certificate: Certificate, now: Date): ChainView {
-  const issuers = certificate.chainPems.map((pem) => parseCertificateDer(Buffer.from(new X509Certificate(pem).raw)).facts);
+  const issuers = certificate.chainPems.map(
+    (pem) => parseCertificateDer(Buffer.from(new X509Certificate(pem).raw)).facts,
+  );
   const top = issuers.at(-1);
   const levels = [
     ...issuers

@@ -63,7 +63,13 @@ export class ConsoleWireError extends AppError {
   readonly wireCode: string;
   readonly headers: Record<string, string>;
 
-  constructor(code: ErrorCode, status: number, wireCode: string, message: string, headers: Record<string, string> = {}) {
+  constructor(
+    code: ErrorCode,
+    status: number,
+    wireCode: string,
+    message: string,
+    headers: Record<string, string> = {},
+  ) {
     super(code, message);
     this.status = status;
     this.wireCode = wireCode;
@@ -73,20 +79,32 @@ export class ConsoleWireError extends AppError {
 
 export function renderConsoleError(error: AppError): FaceReply {
   if (error instanceof ConsoleWireError) {
-    return { status: error.status, body: errorBody(error.wireCode, error.message), headers: { ...NO_STORE, ...error.headers } };
+    return {
+      status: error.status,
+      body: errorBody(error.wireCode, error.message),
+      headers: { ...NO_STORE, ...error.headers },
+    };
   }
-  return { status: STATUS[error.code], body: errorBody(error.code, safeMessage(error), error.field), headers: NO_STORE };
+  return {
+    status: STATUS[error.code],
+    body: errorBody(error.code, safeMessage(error), error.field),
+    headers: NO_STORE,
+  };
 }
 
 /** Internal errors never show their text; everything else was written to be shown. */
 function safeMessage(error: AppError): string {
-  if (error.code === 'internal') return 'Something went wrong on the server. Try again; if it keeps happening, the server log has the details.';
+  if (error.code === 'internal')
+    return 'Something went wrong on the server. Try again; if it keeps happening, the server log has the details.';
   if (error.code === 'unavailable') return 'The service is temporarily unavailable. Try again shortly.';
   return error.message;
 }
 
 export const internalReply = (): FaceReply => ({
   status: 500,
-  body: errorBody('internal', 'Something went wrong on the server. Try again; if it keeps happening, the server log has the details.'),
+  body: errorBody(
+    'internal',
+    'Something went wrong on the server. Try again; if it keeps happening, the server log has the details.',
+  ),
   headers: NO_STORE,
 });

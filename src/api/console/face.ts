@@ -33,7 +33,10 @@ export interface ConsoleFaceOptions {
   throttle?: ThrottleOptions;
 }
 
-const withHeaders = (out: FaceReply): FaceReply => ({ ...out, headers: { ...SECURITY_HEADERS, 'cache-control': 'no-store', ...out.headers } });
+const withHeaders = (out: FaceReply): FaceReply => ({
+  ...out,
+  headers: { ...SECURITY_HEADERS, 'cache-control': 'no-store', ...out.headers },
+});
 
 export function createConsoleFace(core: Core, options: ConsoleFaceOptions = {}): FacePlugin {
   const throttle = new LoginThrottle(core.clock, options.throttle ?? DEFAULT_THROTTLE);
@@ -56,9 +59,23 @@ export function createConsoleFace(core: Core, options: ConsoleFaceOptions = {}):
 
     renderError: (error) => withHeaders(renderConsoleError(error)),
     renderInternalError: () => withHeaders(internalReply()),
-    renderNotFound: (request) => withHeaders({ status: 404, body: errorBody('not_found', `Nothing at ${request.method} ${(request.raw.url ?? request.url).split('?', 1)[0]?.slice(0, 200)}.`) }),
+    renderNotFound: (request) =>
+      withHeaders({
+        status: 404,
+        body: errorBody(
+          'not_found',
+          `Nothing at ${request.method} ${(request.raw.url ?? request.url).split('?', 1)[0]?.slice(0, 200)}.`,
+        ),
+      }),
     renderBodyTooLarge: (_request, limitBytes) =>
-      withHeaders({ status: 413, body: errorBody('input_too_large', `The request is larger than ${Math.floor(limitBytes / 1024 / 1024)} MiB. Certificates, keys and chains are far smaller: check what was picked.`) }),
-    renderBadRequest: (_request, problem) => withHeaders({ status: problem.status, body: errorBody(problem.kind, problem.message) }),
+      withHeaders({
+        status: 413,
+        body: errorBody(
+          'input_too_large',
+          `The request is larger than ${Math.floor(limitBytes / 1024 / 1024)} MiB. Certificates, keys and chains are far smaller: check what was picked.`,
+        ),
+      }),
+    renderBadRequest: (_request, problem) =>
+      withHeaders({ status: problem.status, body: errorBody(problem.kind, problem.message) }),
   };
 }

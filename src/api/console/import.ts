@@ -36,10 +36,16 @@ export function importInput(body: unknown): ImportInput {
   const name = requiredString(source, 'name', IMPORT_LIMITS.nameBytes, 'certificate name').trim();
   const file = source.file;
   if (file !== undefined && file !== null) {
-    if (typeof file !== 'object' || Array.isArray(file)) throw new AppError('invalid_argument', 'Pick one certificate file.', { field: 'file' });
+    if (typeof file !== 'object' || Array.isArray(file))
+      throw new AppError('invalid_argument', 'Pick one certificate file.', { field: 'file' });
     const fileName = optionalString(file as Record<string, unknown>, 'name', 255) ?? 'certificate.pem';
-    const content = optionalString(file as Record<string, unknown>, 'contentBase64', Math.ceil((IMPORT_LIMITS.fileBytes * 4) / 3) + SLACK);
-    if (content === undefined || !/^[A-Za-z0-9+/]*={0,2}$/.test(content)) throw new AppError('invalid_argument', 'The picked file could not be read. Pick it again.', { field: 'file' });
+    const content = optionalString(
+      file as Record<string, unknown>,
+      'contentBase64',
+      Math.ceil((IMPORT_LIMITS.fileBytes * 4) / 3) + SLACK,
+    );
+    if (content === undefined || !/^[A-Za-z0-9+/]*={0,2}$/.test(content))
+      throw new AppError('invalid_argument', 'The picked file could not be read. Pick it again.', { field: 'file' });
     return { name, file: { name: fileName, bytes: Buffer.from(content, 'base64') } };
   }
   return {

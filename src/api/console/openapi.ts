@@ -5,26 +5,52 @@ const tags = ['console'];
 const json = (description: string) => ({ description, content: { 'application/json': {} } });
 const pem = (description: string) => ({ description, content: { 'application/x-pem-file': {} } });
 const errors = {
-  400: { description: 'Refused input; `field` names the input to fix', content: { 'application/json': { schema: { $ref: '#/components/schemas/ConsoleError' } } } },
-  401: { description: 'No valid session', content: { 'application/json': { schema: { $ref: '#/components/schemas/ConsoleError' } } } },
-  403: { description: 'Role not allowed, CSRF token missing or wrong, or a cross-site request', content: { 'application/json': { schema: { $ref: '#/components/schemas/ConsoleError' } } } },
+  400: {
+    description: 'Refused input; `field` names the input to fix',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/ConsoleError' } } },
+  },
+  401: {
+    description: 'No valid session',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/ConsoleError' } } },
+  },
+  403: {
+    description: 'Role not allowed, CSRF token missing or wrong, or a cross-site request',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/ConsoleError' } } },
+  },
 };
 const session = [{ consoleSession: [] }];
 const write = [{ consoleSession: [], consoleCsrf: [] }];
-const op = (summary: string, ok: unknown, security: unknown = session) => ({ tags, summary, security, responses: { 200: ok, ...errors } });
+const op = (summary: string, ok: unknown, security: unknown = session) => ({
+  tags,
+  summary,
+  security,
+  responses: { 200: ok, ...errors },
+});
 const no = { name: 'certificateNo', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
 const slotId = { name: 'slotId', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
 const withParams = (operation: Record<string, unknown>, parameters: unknown[]) => ({ ...operation, parameters });
 
 export const CONSOLE_OPENAPI: OpenApiContribution = {
   paths: {
-    '/console': { get: { tags, summary: 'The web console (HTML)', responses: { 200: { description: 'The page', content: { 'text/html': {} } } } } },
+    '/console': {
+      get: {
+        tags,
+        summary: 'The web console (HTML)',
+        responses: { 200: { description: 'The page', content: { 'text/html': {} } } },
+      },
+    },
     '/console/api/session': {
-      post: { tags, summary: 'Log in with an access key and secret key; sets the session cookie (throttled: 429 with Retry-After)', responses: { 200: json('The session, with its CSRF token'), 429: json('Too many failed logins'), ...errors } },
+      post: {
+        tags,
+        summary: 'Log in with an access key and secret key; sets the session cookie (throttled: 429 with Retry-After)',
+        responses: { 200: json('The session, with its CSRF token'), 429: json('Too many failed logins'), ...errors },
+      },
       get: op('The current session', json('The session')),
       delete: op('Log out', { description: 'Logged out' }, write),
     },
-    '/console/api/dashboard': { get: op('Counts by status, expiry windows, soonest, recent changes', json('The dashboard')) },
+    '/console/api/dashboard': {
+      get: op('Counts by status, expiry windows, soonest, recent changes', json('The dashboard')),
+    },
     '/console/api/certificates': {
       get: withParams(op('Search, filter, sort and page certificates', json('A page with the exact total')), [
         ...['name', 'domain'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
@@ -37,34 +63,74 @@ export const CONSOLE_OPENAPI: OpenApiContribution = {
       ]),
       post: op('Import (runs the import ladder)', json('The certificate'), write),
     },
-    '/console/api/certificates/validate': { post: op('Validate an import without storing it', json('What would be imported'), write) },
+    '/console/api/certificates/validate': {
+      post: op('Validate an import without storing it', json('What would be imported'), write),
+    },
     '/console/api/certificates/{certificateNo}': {
       get: withParams(op('Every fact, the chain, where it is used', json('The certificate')), [no]),
-      delete: withParams(op('Delete (refused while in use)', { description: 'Deleted' }, write), [no, { name: 'name', in: 'query', schema: { type: 'string' } }]),
+      delete: withParams(op('Delete (refused while in use)', { description: 'Deleted' }, write), [
+        no,
+        { name: 'name', in: 'query', schema: { type: 'string' } },
+      ]),
     },
-    '/console/api/certificates/{certificateNo}/history': { get: withParams(op('Audit events of the certificate', json('A page of events')), [no]) },
+    '/console/api/certificates/{certificateNo}/history': {
+      get: withParams(op('Audit events of the certificate', json('A page of events')), [no]),
+    },
     '/console/api/certificates/{certificateNo}/files/{part}': {
-      get: withParams(op('Download the certificate, chain or full bundle', pem('PEM')), [no, { name: 'part', in: 'path', required: true, schema: { enum: ['certificate', 'chain', 'fullchain'] } }]),
+      get: withParams(op('Download the certificate, chain or full bundle', pem('PEM')), [
+        no,
+        { name: 'part', in: 'path', required: true, schema: { enum: ['certificate', 'chain', 'fullchain'] } },
+      ]),
     },
-    '/console/api/certificates/{certificateNo}/private-key': { post: withParams(op('Download the private key (ADMIN, audited)', pem('PEM'), write), [no]) },
-    '/console/api/credentials': { get: op('Access keys of the tenant (ADMIN)', json('The keys')), post: op('Create an access key; the secret is in this answer only', json('The key and its secret'), write) },
-    '/console/api/credentials/{accessKey}': { delete: withParams(op('Revoke an access key', { description: 'Revoked' }, write), [{ name: 'accessKey', in: 'path', required: true, schema: { type: 'string' } }]) },
-    '/console/api/edge/slots': { get: op('Edge slots with their status', json('A page of slots')), post: op('Provision a certificate to a new slot', json('The slot'), write) },
-    '/console/api/edge/slots/{slotId}': { get: withParams(op('One slot', json('The slot')), [slotId]), delete: withParams(op('Delete the slot', json('The slot, DELETING'), write), [slotId]) },
-    '/console/api/edge/slots/{slotId}/certificate': { put: withParams(op('Publish another certificate', json('The slot'), write), [slotId]) },
-    '/console/api/edge/slots/{slotId}/tls': { put: withParams(op('Change TLS versions and cipher profile', json('The slot'), write), [slotId]) },
+    '/console/api/certificates/{certificateNo}/private-key': {
+      post: withParams(op('Download the private key (ADMIN, audited)', pem('PEM'), write), [no]),
+    },
+    '/console/api/credentials': {
+      get: op('Access keys of the tenant (ADMIN)', json('The keys')),
+      post: op('Create an access key; the secret is in this answer only', json('The key and its secret'), write),
+    },
+    '/console/api/credentials/{accessKey}': {
+      delete: withParams(op('Revoke an access key', { description: 'Revoked' }, write), [
+        { name: 'accessKey', in: 'path', required: true, schema: { type: 'string' } },
+      ]),
+    },
+    '/console/api/edge/slots': {
+      get: op('Edge slots with their status', json('A page of slots')),
+      post: op('Provision a certificate to a new slot', json('The slot'), write),
+    },
+    '/console/api/edge/slots/{slotId}': {
+      get: withParams(op('One slot', json('The slot')), [slotId]),
+      delete: withParams(op('Delete the slot', json('The slot, DELETING'), write), [slotId]),
+    },
+    '/console/api/edge/slots/{slotId}/certificate': {
+      put: withParams(op('Publish another certificate', json('The slot'), write), [slotId]),
+    },
+    '/console/api/edge/slots/{slotId}/tls': {
+      put: withParams(op('Change TLS versions and cipher profile', json('The slot'), write), [slotId]),
+    },
   },
   components: {
     schemas: {
       ConsoleError: {
         type: 'object',
         required: ['error'],
-        properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } },
+        properties: {
+          error: {
+            type: 'object',
+            required: ['code', 'message'],
+            properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+          },
+        },
       },
     },
     securitySchemes: {
       consoleSession: { type: 'apiKey', in: 'cookie', name: 'ck_console', description: '`__Host-ck_console` over TLS' },
-      consoleCsrf: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'The csrfToken of the session; state changes also need a same-origin Origin/Sec-Fetch-Site' },
+      consoleCsrf: {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-CSRF-Token',
+        description: 'The csrfToken of the session; state changes also need a same-origin Origin/Sec-Fetch-Site',
+      },
     },
   },
 };

@@ -25,7 +25,12 @@ export function slotOf(view: SlotView, now: Date) {
       region: item.region,
       certificateNo: item.certificateNo,
       certificate: certificate
-        ? { name: certificate.name, status: certificateStatus(certificate, now), commonName: certificate.facts.commonName, notAfter: certificate.facts.notAfter.toISOString() }
+        ? {
+            name: certificate.name,
+            status: certificateStatus(certificate, now),
+            commonName: certificate.facts.commonName,
+            notAfter: certificate.facts.notAfter.toISOString(),
+          }
         : null,
     })),
     deployment: {

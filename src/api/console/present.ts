@@ -7,7 +7,12 @@ import type { AuditEvent, CertificateSummary, Credential } from '../../domain/mo
 import { certificateStatus, daysToExpiry } from '../../domain/status.ts';
 import type { CertificateFacts, KeyDescription } from '../../domain/x509/types.ts';
 
-export const keyText = (key: KeyDescription): string => (key.algorithm === 'EC' ? `EC ${key.curve ?? `${key.bits} bits`}` : key.algorithm === 'RSA' || key.algorithm === 'RSA-PSS' ? `${key.algorithm} ${key.bits}` : key.algorithm);
+export const keyText = (key: KeyDescription): string =>
+  key.algorithm === 'EC'
+    ? `EC ${key.curve ?? `${key.bits} bits`}`
+    : key.algorithm === 'RSA' || key.algorithm === 'RSA-PSS'
+      ? `${key.algorithm} ${key.bits}`
+      : key.algorithm;
 
 export function certificateSummary(certificate: CertificateSummary, now: Date) {
   const { facts } = certificate;

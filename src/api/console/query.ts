@@ -34,7 +34,10 @@ export interface ListRequest {
 export function parseListQuery(raw: unknown): ListRequest {
   const source = (raw ?? {}) as Json;
   const pageSize = positiveInt(source, 'pageSize', 25, 100);
-  if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) throw new AppError('invalid_argument', `The page size must be one of ${PAGE_SIZES.join(', ')}.`, { field: 'pageSize' });
+  if (!(PAGE_SIZES as readonly number[]).includes(pageSize))
+    throw new AppError('invalid_argument', `The page size must be one of ${PAGE_SIZES.join(', ')}.`, {
+      field: 'pageSize',
+    });
   const page = positiveInt(source, 'page', 1, MAX_PAGE);
   const name = optionalString(source, 'name', 255)?.trim();
   const domain = optionalString(source, 'domain', 253)?.trim();

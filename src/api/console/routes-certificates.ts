@@ -20,8 +20,14 @@ const HISTORY_PAGE = 50;
  * only this certificate's import can have succeeded under its name since it was created.
  */
 async function importEvent(core: Core, actor: Actor, certificate: Certificate): Promise<AuditEvent[]> {
-  const events = await core.audit.list(actor, { target: `certificate-name:${certificate.name}`, action: 'certificate.import', limit: 20 });
-  const found = events.filter((e) => e.result === 'success' && e.at.getTime() >= certificate.createdAt.getTime()).at(-1);
+  const events = await core.audit.list(actor, {
+    target: `certificate-name:${certificate.name}`,
+    action: 'certificate.import',
+    limit: 20,
+  });
+  const found = events
+    .filter((e) => e.result === 'success' && e.at.getTime() >= certificate.createdAt.getTime())
+    .at(-1);
   return found ? [found] : [];
 }
 
@@ -75,7 +81,11 @@ export function registerCertificateRoutes(app: FastifyInstance, core: Core): voi
     // The certificate must be the caller's (another tenant's answers like a missing one).
     const certificate = await core.certificates.get(actor, certificateNo);
     const before = positiveInt((request.query ?? {}) as Json, 'before', 0, Number.MAX_SAFE_INTEGER);
-    const events = await core.audit.list(actor, { target: `certificate:${certificateNo}`, limit: HISTORY_PAGE + 1, ...(before > 0 ? { beforeId: before } : {}) });
+    const events = await core.audit.list(actor, {
+      target: `certificate:${certificateNo}`,
+      limit: HISTORY_PAGE + 1,
+      ...(before > 0 ? { beforeId: before } : {}),
+    });
     const page = events.slice(0, HISTORY_PAGE);
     const last = events.length <= HISTORY_PAGE;
     // Its import was recorded under its name (it had no number yet): the oldest event, on the last page.

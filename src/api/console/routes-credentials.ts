@@ -24,13 +24,20 @@ export function registerCredentialRoutes(app: FastifyInstance, core: Core): void
     const role = oneOf(body, 'role', ROLES, 'VIEWER');
     const description = optionalString(body, 'description', 200)?.trim() ?? '';
     const created = await core.credentials.create(actor, role, description);
-    return reply.code(201).header('cache-control', 'no-store').send({ credential: credentialOf(created.credential, actor.id), secretKey: created.secretKey });
+    return reply
+      .code(201)
+      .header('cache-control', 'no-store')
+      .send({ credential: credentialOf(created.credential, actor.id), secretKey: created.secretKey });
   });
 
-  app.delete('/console/api/credentials/:accessKey', { onRequest: consoleAuth(core, 'credential.write') }, async (request, reply) => {
-    const { actor } = callerOf(request);
-    const { accessKey } = request.params as { accessKey: string };
-    await core.credentials.revoke(actor, accessKey.slice(0, 128));
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/console/api/credentials/:accessKey',
+    { onRequest: consoleAuth(core, 'credential.write') },
+    async (request, reply) => {
+      const { actor } = callerOf(request);
+      const { accessKey } = request.params as { accessKey: string };
+      await core.credentials.revoke(actor, accessKey.slice(0, 128));
+      return reply.code(204).send();
+    },
+  );
 }

@@ -15,7 +15,11 @@ import { certificateNoParam } from './body.ts';
 const PARTS = ['certificate', 'chain', 'fullchain'] as const;
 type Part = (typeof PARTS)[number];
 
-export const safeFileStem = (name: string): string => name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._]+/, '').slice(0, 80) || 'certificate';
+export const safeFileStem = (name: string): string =>
+  name
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(0, 80) || 'certificate';
 
 function sendPem(reply: FastifyReply, fileName: string, text: string): FastifyReply {
   return reply
@@ -26,25 +30,39 @@ function sendPem(reply: FastifyReply, fileName: string, text: string): FastifyRe
 }
 
 export function registerDownloadRoutes(app: FastifyInstance, core: Core): void {
-  app.get('/console/api/certificates/:certificateNo/files/:part', { onRequest: consoleAuth(core) }, async (request, reply) => {
-    const { actor } = callerOf(request);
-    const certificateNo = certificateNoParam(request.params);
-    const part = (request.params as { part: string }).part as Part;
-    if (!PARTS.includes(part)) throw new AppError('not_found', `There is no '${part.slice(0, 32)}' download; choose certificate, chain or fullchain.`);
-    const bundle = await core.certificates.export(actor, certificateNo, { includeKey: false });
-    const stem = safeFileStem(bundle.certificate.name);
-    if (part === 'certificate') return sendPem(reply, `${stem}.crt.pem`, bundle.certificatePem);
-    if (bundle.chainPems.length === 0 && part === 'chain') throw new AppError('not_found', 'This certificate was registered without a chain.');
-    if (part === 'chain') return sendPem(reply, `${stem}.chain.pem`, bundle.chainPems.join(''));
-    return sendPem(reply, `${stem}.fullchain.pem`, [bundle.certificatePem, ...bundle.chainPems].join(''));
-  });
+  app.get(
+    '/console/api/certificates/:certificateNo/files/:part',
+    { onRequest: consoleAuth(core) },
+    async (request, reply) => {
+      const { actor } = callerOf(request);
+      const certificateNo = certificateNoParam(request.params);
+      const part = (request.params as { part: string }).part as Part;
+      if (!PARTS.includes(part))
+        throw new AppError(
+          'not_found',
+          `There is no '${part.slice(0, 32)}' download; choose certificate, chain or fullchain.`,
+        );
+      const bundle = await core.certificates.export(actor, certificateNo, { includeKey: false });
+      const stem = safeFileStem(bundle.certificate.name);
+      if (part === 'certificate') return sendPem(reply, `${stem}.crt.pem`, bundle.certificatePem);
+      if (bundle.chainPems.length === 0 && part === 'chain')
+        throw new AppError('not_found', 'This certificate was registered without a chain.');
+      if (part === 'chain') return sendPem(reply, `${stem}.chain.pem`, bundle.chainPems.join(''));
+      return sendPem(reply, `${stem}.fullchain.pem`, [bundle.certificatePem, ...bundle.chainPems].join(''));
+    },
+  );
 
-  app.post('/console/api/certificates/:certificateNo/private-key', { onRequest: consoleAuth(core) }, async (request, reply) => {
-    const { actor } = callerOf(request);
-    const certificateNo = certificateNoParam(request.params);
-    // Not pre-checked in the hook: core audits a VIEWER's attempt as a refused key read.
-    const bundle = await core.certificates.export(actor, certificateNo, { includeKey: true });
-    if (bundle.privateKeyPem === null) throw new AppError('not_found', 'This certificate was registered without a private key.');
-    return sendPem(reply, `${safeFileStem(bundle.certificate.name)}.key.pem`, bundle.privateKeyPem);
-  });
+  app.post(
+    '/console/api/certificates/:certificateNo/private-key',
+    { onRequest: consoleAuth(core) },
+    async (request, reply) => {
+      const { actor } = callerOf(request);
+      const certificateNo = certificateNoParam(request.params);
+      // Not pre-checked in the hook: core audits a VIEWER's attempt as a refused key read.
+      const bundle = await core.certificates.export(actor, certificateNo, { includeKey: true });
+      if (bundle.privateKeyPem === null)
+        throw new AppError('not_found', 'This certificate was registered without a private key.');
+      return sendPem(reply, `${safeFileStem(bundle.certificate.name)}.key.pem`, bundle.privateKeyPem);
+    },
+  );
 }

@@ -25,8 +25,14 @@ function slotIdParam(params: unknown): number {
 
 function certificateNoField(body: Json): number {
   const value = body.certificateNo;
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^[0-9]{1,15}$/.test(value.trim()) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw new AppError('invalid_argument', 'Choose the certificate to publish.', { field: 'certificateNo' });
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^[0-9]{1,15}$/.test(value.trim())
+        ? Number(value)
+        : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new AppError('invalid_argument', 'Choose the certificate to publish.', { field: 'certificateNo' });
   return n;
 }
 
@@ -45,7 +51,14 @@ export function registerEdgeRoutes(app: FastifyInstance, core: Core): void {
     const result = await core.provisioning.list(actor, { offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE });
     const target = await core.targets.get(actor);
     const now = core.clock.now();
-    return { items: result.items.map((view) => slotOf(view, now)), total: result.total, page, pageSize: PAGE_SIZE, pages: Math.ceil(result.total / PAGE_SIZE), targetKind: target?.spec.kind ?? null };
+    return {
+      items: result.items.map((view) => slotOf(view, now)),
+      total: result.total,
+      page,
+      pageSize: PAGE_SIZE,
+      pages: Math.ceil(result.total / PAGE_SIZE),
+      targetKind: target?.spec.kind ?? null,
+    };
   });
 
   app.get('/console/api/edge/slots/:slotId', { onRequest: read }, async (request) => {
@@ -56,7 +69,11 @@ export function registerEdgeRoutes(app: FastifyInstance, core: Core): void {
   app.post('/console/api/edge/slots', { onRequest: write }, async (request, reply) => {
     const { actor } = callerOf(request);
     const body = objectBody(request.body);
-    const slot = await core.provisioning.provision(actor, { serviceRegion: 'KR_JP', certificateNos: [certificateNoField(body)], ...tlsOf(body) });
+    const slot = await core.provisioning.provision(actor, {
+      serviceRegion: 'KR_JP',
+      certificateNos: [certificateNoField(body)],
+      ...tlsOf(body),
+    });
     return reply.code(201).send(slotOf(await core.provisioning.get(actor, slot.slotId), core.clock.now()));
   });
 

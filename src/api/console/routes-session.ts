@@ -61,7 +61,10 @@ export function registerSessionRoutes(app: FastifyInstance, core: Core, throttle
     }
     throttle.clear(keys[0] as string);
     const tenant = await core.tenants.getById(started.credential.tenantId);
-    return reply.header('set-cookie', sessionCookie(request, started.sessionId)).header('cache-control', 'no-store').send(sessionBody(started, tenant));
+    return reply
+      .header('set-cookie', sessionCookie(request, started.sessionId))
+      .header('cache-control', 'no-store')
+      .send(sessionBody(started, tenant));
   });
 
   app.get(SESSION_PATH, { onRequest: consoleAuth(core) }, async (request, reply) => {
@@ -80,5 +83,11 @@ export function registerSessionRoutes(app: FastifyInstance, core: Core, throttle
 function throttled(retryAfterMs: number): ConsoleWireError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
   const wait = seconds < 120 ? `${seconds} second${seconds === 1 ? '' : 's'}` : `${Math.ceil(seconds / 60)} minutes`;
-  return new ConsoleWireError('unauthenticated', 429, 'login_throttled', `Too many failed logins. Wait ${wait} before trying again.`, { 'retry-after': String(seconds) });
+  return new ConsoleWireError(
+    'unauthenticated',
+    429,
+    'login_throttled',
+    `Too many failed logins. Wait ${wait} before trying again.`,
+    { 'retry-after': String(seconds) },
+  );
 }

@@ -24,10 +24,20 @@ export const ownOrigin = (request: FastifyRequest): string => `${request.protoco
 export function checkSameOrigin(request: FastifyRequest): void {
   const site = header(request, 'sec-fetch-site');
   if (site !== undefined && site !== 'same-origin') {
-    throw new ConsoleWireError('permission_denied', 403, 'cross_site', 'This request came from another site and was refused. Use the console itself.');
+    throw new ConsoleWireError(
+      'permission_denied',
+      403,
+      'cross_site',
+      'This request came from another site and was refused. Use the console itself.',
+    );
   }
   const origin = header(request, 'origin');
   if (origin !== undefined && origin !== ownOrigin(request)) {
-    throw new ConsoleWireError('permission_denied', 403, 'cross_site', 'This request came from another origin and was refused. Use the console itself.');
+    throw new ConsoleWireError(
+      'permission_denied',
+      403,
+      'cross_site',
+      'This request came from another origin and was refused. Use the console itself.',
+    );
   }
 }

@@ -10,7 +10,8 @@ export function registerStaticRoutes(app: FastifyInstance, assets: readonly Asse
     app.get(asset.path, async (request, reply) => {
       reply.header('etag', asset.etag).header('cache-control', 'no-cache');
       const match = request.headers['if-none-match'];
-      if (typeof match === 'string' && match.split(',').some((tag) => tag.trim() === asset.etag)) return reply.code(304).send();
+      if (typeof match === 'string' && match.split(',').some((tag) => tag.trim() === asset.etag))
+        return reply.code(304).send();
       return reply.type(asset.type).send(asset.bytes);
     });
   }

@@ -66,7 +66,9 @@ export class LoginThrottle {
       entry.failures += 1;
       entry.lastFailureAt = now;
       const over = entry.failures - this.options.freeFailures;
-      if (over >= 0) entry.blockedUntil = now + Math.min(this.options.baseDelayMs * 2 ** Math.min(over, 30), this.options.maxDelayMs);
+      if (over >= 0)
+        entry.blockedUntil =
+          now + Math.min(this.options.baseDelayMs * 2 ** Math.min(over, 30), this.options.maxDelayMs);
       // Re-insert: the Map's order is least recently failed first, for eviction.
       this.entries.delete(key);
       this.entries.set(key, entry);
@@ -92,4 +94,7 @@ export class LoginThrottle {
   }
 }
 
-export const throttleKeys = (accessKey: string, remoteAddress: string): string[] => [`key:${accessKey}`, `ip:${remoteAddress}`];
+export const throttleKeys = (accessKey: string, remoteAddress: string): string[] => [
+  `key:${accessKey}`,
+  `ip:${remoteAddress}`,
+];

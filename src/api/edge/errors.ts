@@ -26,7 +26,8 @@ export const EDGE_CODES = {
 } as const;
 
 export type EdgeCode = keyof typeof EDGE_CODES;
-export type EdgeWire = { kind: 'service'; edge: Exclude<EdgeCode, 'success'> } | { kind: 'gateway'; gateway: GatewayError };
+export type EdgeWire =
+  { kind: 'service'; edge: Exclude<EdgeCode, 'success'> } | { kind: 'gateway'; gateway: GatewayError };
 
 const field: EdgeWire = { kind: 'service', edge: 'fieldValidation' };
 const notAllowed: EdgeWire = { kind: 'service', edge: 'notAllowed' };

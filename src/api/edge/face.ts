@@ -35,7 +35,10 @@ export function createEdgeFace(core: Core): FacePlugin {
     renderBodyTooLarge: (_request, limitBytes) => gatewayBodyTooLarge(limitBytes),
     // A body that is not JSON is the service's 0040; protocol problems (a malformed URL, a
     // Content-Length that lies) are the gateway's 100.
-    renderBadRequest: (_request, problem) => (BODY_PROBLEMS.has(problem.kind) ? edgeReply('fieldValidation', problem.message) : gatewayReply('badRequest', problem.message)),
+    renderBadRequest: (_request, problem) =>
+      BODY_PROBLEMS.has(problem.kind)
+        ? edgeReply('fieldValidation', problem.message)
+        : gatewayReply('badRequest', problem.message),
     openapi: EDGE_OPENAPI,
   };
 }

@@ -25,7 +25,10 @@ const BASE = '/api/v1/certificate/provisioning';
 
 export const EDGE_OPENAPI: OpenApiContribution = {
   paths: {
-    [BASE]: { get: op('Get certificate list (pageNo, offset = page size)'), post: op('Provision certificate (serviceRegion, cmCertificateIds, tlsVersion, cipherProfile)') },
+    [BASE]: {
+      get: op('Get certificate list (pageNo, offset = page size)'),
+      post: op('Provision certificate (serviceRegion, cmCertificateIds, tlsVersion, cipherProfile)'),
+    },
     [`${BASE}/{slotId}`]: {
       get: op('Get certificate (slot detail, deployment state)'),
       post: op('Add global certificate to slot (refused: certkeeper issues no Global Edge Dedicated certificates)'),

@@ -19,10 +19,13 @@ export const tlsVersionText = (tls: TlsVersion): string => TLS_PROTOCOLS[tls].jo
 export const cipherProfileText = (profile: CipherProfile): string => `GE-${profile}-v1`;
 
 /** The representative domain: the CN, else the first DNS name. */
-const commonNameOf = (certificate: CertificateSummary | null): string | undefined => certificate?.facts.commonName ?? certificate?.facts.domains[0];
+const commonNameOf = (certificate: CertificateSummary | null): string | undefined =>
+  certificate?.facts.commonName ?? certificate?.facts.domains[0];
 
 function without<T extends Record<string, unknown>>(record: T): Partial<T> {
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined && value !== null)) as Partial<T>;
+  return Object.fromEntries(
+    Object.entries(record).filter(([, value]) => value !== undefined && value !== null),
+  ) as Partial<T>;
 }
 
 /** A `result.content[]` item of the list. */
@@ -44,7 +47,10 @@ export function presentListItem(view: SlotView) {
 }
 
 export function presentList(list: SlotListView, paging: EdgePaging) {
-  return success({ content: list.items.map(presentListItem), pageable: { pageNo: paging.pageNo, offset: paging.offset, totalCount: list.total } });
+  return success({
+    content: list.items.map(presentListItem),
+    pageable: { pageNo: paging.pageNo, offset: paging.offset, totalCount: list.total },
+  });
 }
 
 /** The slot detail: `slotId`, `certificates`, `linkedEdges` as documented, then certkeeper's fields. */

@@ -36,7 +36,12 @@ export function registerEdgeRoutes(app: FastifyInstance, core: Core): void {
     const certificateNos = requiredIds(body, 'cmCertificateIds');
     const tlsVersion = requiredEnum(body, 'tlsVersion', TLS_VERSIONS);
     const cipherProfile = requiredEnum(body, 'cipherProfile', CIPHER_PROFILES);
-    const created = await core.provisioning.provision(actorOf(request), { serviceRegion, certificateNos, tlsVersion, cipherProfile });
+    const created = await core.provisioning.provision(actorOf(request), {
+      serviceRegion,
+      certificateNos,
+      tlsVersion,
+      cipherProfile,
+    });
     // The documented answer is `result: true`; the new slot's address comes as a header.
     reply.header('location', `${EDGE_BASE}/${created.slotId}`);
     return success(true);

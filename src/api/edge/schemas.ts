@@ -37,7 +37,8 @@ const own = (source: Fields, name: string): unknown => (Object.hasOwn(source, na
 /** The JSON body as an object; omitted or empty is `{}`. */
 export function bodyFields(body: unknown): Fields {
   if (body === undefined) return {};
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('body', `The request body must be a JSON object, not ${typeName(body)}.`);
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw invalid('body', `The request body must be a JSON object, not ${typeName(body)}.`);
   return body as Fields;
 }
 
@@ -75,7 +76,8 @@ export function requiredEnum<T extends string>(body: Fields, name: string, value
   const value = own(body, name);
   if (value === undefined || value === null || value === '') throw invalid(name, `${name} is required.`);
   if (typeof value !== 'string') throw invalid(name, `${name} must be a string, not ${typeName(value)}.`);
-  if (!(values as readonly string[]).includes(value)) throw invalid(name, `${name} must be one of ${values.join(', ')}.`);
+  if (!(values as readonly string[]).includes(value))
+    throw invalid(name, `${name} must be one of ${values.join(', ')}.`);
   return value as T;
 }
 
@@ -83,7 +85,8 @@ function queryInteger(query: Fields, name: string, min: number, max: number): nu
   const value = own(query, name);
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string') throw invalid(name, `The query parameter ${name} may be given only once.`);
-  if (!/^[0-9]{1,10}$/.test(value) || Number(value) < min || Number(value) > max) throw invalid(name, `The query parameter ${name} must be an integer from ${min} to ${max}.`);
+  if (!/^[0-9]{1,10}$/.test(value) || Number(value) < min || Number(value) > max)
+    throw invalid(name, `The query parameter ${name} must be an integer from ${min} to ${max}.`);
   return Number(value);
 }
 
@@ -107,6 +110,7 @@ export function paging(query: Fields): EdgePaging {
 export function pathSlotId(params: unknown): number {
   const value = params !== null && typeof params === 'object' ? own(params as Fields, 'slotId') : undefined;
   if (value === undefined || value === '') throw new EdgeReplyError('empty slotId', gatewayNotFound());
-  if (typeof value !== 'string' || !DIGITS.test(value) || Number(value) < 1) throw invalid('slotId', 'The path parameter slotId must be a positive integer.');
+  if (typeof value !== 'string' || !DIGITS.test(value) || Number(value) < 1)
+    throw invalid('slotId', 'The path parameter slotId must be a positive integer.');
   return Number(value);
 }

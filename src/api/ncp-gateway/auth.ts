@@ -42,7 +42,12 @@ export function ncpAuth(core: Core, action: Action) {
       throw new AppError('unauthenticated', NCP_AUTH_DETAILS[failure], { details: { failure } });
     }
     const { credential } = seen.credential;
-    const actor: Actor = { tenantId: credential.tenantId, id: credential.accessKey, role: credential.role, remoteAddress: request.ip };
+    const actor: Actor = {
+      tenantId: credential.tenantId,
+      id: credential.accessKey,
+      role: credential.role,
+      remoteAddress: request.ip,
+    };
     authorize(actor, action);
     actors.set(request, actor);
   };

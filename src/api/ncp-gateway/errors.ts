@@ -27,7 +27,8 @@ export const GATEWAY_ERRORS = {
 export type GatewayError = keyof typeof GATEWAY_ERRORS;
 
 /** The details of every internal error: the cause is in the log, under the request id. */
-export const INTERNAL_DETAILS = 'An unexpected error occurred. Quote the x-request-id response header when reporting it.';
+export const INTERNAL_DETAILS =
+  'An unexpected error occurred. Quote the x-request-id response header when reporting it.';
 
 /** The details of an unavailable store: retrying later helps. */
 export const UNAVAILABLE_DETAILS = 'The service is temporarily unavailable; retry later.';
@@ -41,4 +42,5 @@ export function gatewayReply(kind: GatewayError, details: string): FaceReply {
 export const gatewayNotFound = (): FaceReply => gatewayReply('notFound', 'No API matches this method and path.');
 
 /** The gateway's 413 for a body over the limit. */
-export const gatewayBodyTooLarge = (limitBytes: number): FaceReply => gatewayReply('entityTooLarge', `The request body is larger than ${limitBytes} bytes.`);
+export const gatewayBodyTooLarge = (limitBytes: number): FaceReply =>
+  gatewayReply('entityTooLarge', `The request body is larger than ${limitBytes} bytes.`);

@@ -31,7 +31,8 @@ export function createNcpContext(core: Core, zone: ApiZone): NcpContext {
       let memberNo = memberNos.get(actor.tenantId);
       if (memberNo === undefined) {
         const tenant = await core.tenants.getById(actor.tenantId);
-        if (!tenant) throw new AppError('internal', `tenant ${actor.tenantId} of an authenticated credential is missing`);
+        if (!tenant)
+          throw new AppError('internal', `tenant ${actor.tenantId} of an authenticated credential is missing`);
         memberNo = tenant.memberNo;
         memberNos.set(actor.tenantId, memberNo);
       }
@@ -40,7 +41,10 @@ export function createNcpContext(core: Core, zone: ApiZone): NcpContext {
     // One query for the whole page: the edge slots (instance numbers) using each certificate.
     async usedBy(actor, certificates) {
       if (certificates.length === 0) return [];
-      const users = await core.provisioning.usedByMany(actor, certificates.map((c) => c.certificateNo));
+      const users = await core.provisioning.usedByMany(
+        actor,
+        certificates.map((c) => c.certificateNo),
+      );
       return certificates.map((c) => users.get(c.certificateNo) ?? []);
     },
   };

@@ -39,10 +39,21 @@ export function formatV2Date(date: Date, zone: ApiZone): string {
 const NCP_FORM = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\s?\(UTC([+-])(\d{2}):(\d{2})\))?$/;
 const ISO_FORM = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
 
-function build(parts: { y: string; mo: string; d: string; h: string; mi: string; s: string; ms?: string | undefined }, offsetMinutes: number): Date | null {
-  const [y, mo, d, h, mi, s] = [parts.y, parts.mo, parts.d, parts.h, parts.mi, parts.s].map(Number) as [number, number, number, number, number, number];
+function build(
+  parts: { y: string; mo: string; d: string; h: string; mi: string; s: string; ms?: string | undefined },
+  offsetMinutes: number,
+): Date | null {
+  const [y, mo, d, h, mi, s] = [parts.y, parts.mo, parts.d, parts.h, parts.mi, parts.s].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const ms = parts.ms === undefined ? 0 : Number(parts.ms.padEnd(3, '0'));
-  if (mo < 1 || mo > 12 || h > 23 || mi > 59 || s > 59 || offsetMinutes < -14 * 60 || offsetMinutes > 14 * 60) return null;
+  if (mo < 1 || mo > 12 || h > 23 || mi > 59 || s > 59 || offsetMinutes < -14 * 60 || offsetMinutes > 14 * 60)
+    return null;
   const utc = Date.UTC(y, mo - 1, d, h, mi, s, ms);
   const check = new Date(utc);
   // Date.UTC rolls 2027-02-30 over to March: refuse dates that do not exist.
@@ -50,20 +61,46 @@ function build(parts: { y: string; mo: string; d: string; h: string; mi: string;
   return new Date(utc - offsetMinutes * 60_000);
 }
 
-const offsetOf = (sign: string, hh: string, mm: string): number => (sign === '-' ? -1 : 1) * (Number(hh) * 60 + Number(mm));
+const offsetOf = (sign: string, hh: string, mm: string): number =>
+  (sign === '-' ? -1 : 1) * (Number(hh) * 60 + Number(mm));
 
 /** A date-time as a client may send it, or null when it is not one. */
 export function parseNcpDateTime(text: string, zone: ApiZone): Date | null {
   const ncp = NCP_FORM.exec(text);
   if (ncp) {
-    const [, y, mo, d, h, mi, s, sign, oh, om] = ncp as unknown as [string, string, string, string, string, string, string, string?, string?, string?];
+    const [, y, mo, d, h, mi, s, sign, oh, om] = ncp as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string?,
+      string?,
+      string?,
+    ];
     if (oh !== undefined && om !== undefined && Number(om) > 59) return null;
-    const offset = sign !== undefined && oh !== undefined && om !== undefined ? offsetOf(sign, oh, om) : zone.offsetMinutes;
+    const offset =
+      sign !== undefined && oh !== undefined && om !== undefined ? offsetOf(sign, oh, om) : zone.offsetMinutes;
     return build({ y, mo, d, h, mi, s }, offset);
   }
   const iso = ISO_FORM.exec(text);
   if (iso) {
-    const [, y, mo, d, h, mi, s, ms, z, sign, oh, om] = iso as unknown as [string, string, string, string, string, string, string, string?, string?, string?, string?, string?];
+    const [, y, mo, d, h, mi, s, ms, z, sign, oh, om] = iso as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string?,
+      string?,
+      string?,
+      string?,
+      string?,
+    ];
     if (om !== undefined && Number(om) > 59) return null;
     const offset = z === 'Z' || sign === undefined || oh === undefined || om === undefined ? 0 : offsetOf(sign, oh, om);
     return build({ y, mo, d, h, mi, s, ms }, offset);

@@ -27,8 +27,10 @@ export { GATEWAY_ERRORS, gatewayReply, INTERNAL_DETAILS, type GatewayError } fro
 /** Texts the NCP documents print for a code (reference §2.2 and §1.1). */
 export const NCP_TEXT = {
   pem: 'Unable to load certificate. Expecting PEM format file.',
-  inUse: 'Failed to delete the certificate. Delete the instance being used first or replace the certificate being used for the instance.',
-  deleteMismatch: 'Failed to delete the certificate. No certificate was found with a matching with requested certificate name and certificate number.',
+  inUse:
+    'Failed to delete the certificate. Delete the instance being used first or replace the certificate being used for the instance.',
+  deleteMismatch:
+    'Failed to delete the certificate. No certificate was found with a matching with requested certificate name and certificate number.',
   notFound: 'No certificate was found.',
   invalidCertificate: 'The certificate is invalid.',
   keyMismatch: 'Public key in certificate does not match the private key.',
@@ -47,8 +49,19 @@ type MessageMode = 'reason' | 'documented' | 'exact';
 export type ServiceWire = { kind: 'service'; status: 200 | 400; returnCode: string; text?: string; mode: MessageMode };
 export type NcpWire = ServiceWire | { kind: 'gateway'; gateway: GatewayError };
 
-const service = (returnCode: string, status: 200 | 400 = 200): ServiceWire => ({ kind: 'service', status, returnCode, mode: 'reason' });
-const documented = (returnCode: string, text: string, status: 200 | 400 = 200): ServiceWire => ({ kind: 'service', status, returnCode, text, mode: 'documented' });
+const service = (returnCode: string, status: 200 | 400 = 200): ServiceWire => ({
+  kind: 'service',
+  status,
+  returnCode,
+  mode: 'reason',
+});
+const documented = (returnCode: string, text: string, status: 200 | 400 = 200): ServiceWire => ({
+  kind: 'service',
+  status,
+  returnCode,
+  text,
+  mode: 'documented',
+});
 
 export const ERROR_TABLE = {
   // Ladder step 1: sizes.
@@ -100,7 +113,11 @@ export class NcpServiceError extends AppError {
   readonly wire: ServiceWire;
 
   constructor(base: AppError | { code: ErrorCode; message: string }, wire: ServiceWire) {
-    super(base.code, base.message, base instanceof AppError ? { cause: base, ...(base.field === undefined ? {} : { field: base.field }) } : {});
+    super(
+      base.code,
+      base.message,
+      base instanceof AppError ? { cause: base, ...(base.field === undefined ? {} : { field: base.field }) } : {},
+    );
     this.name = 'NcpServiceError';
     this.wire = wire;
   }
@@ -117,7 +134,10 @@ export const UNAVAILABLE_OPERATION: ServiceWire = service('29001');
 export const DELETE_NOT_FOUND: ServiceWire = documented('1004', NCP_TEXT.deleteMismatch);
 
 /** Runs `work`, re-labelling the listed core codes with an operation's own NCP answer. */
-export async function withOverrides<T>(work: () => Promise<T>, overrides: Partial<Record<ErrorCode, ServiceWire>>): Promise<T> {
+export async function withOverrides<T>(
+  work: () => Promise<T>,
+  overrides: Partial<Record<ErrorCode, ServiceWire>>,
+): Promise<T> {
   try {
     return await work();
   } catch (error) {

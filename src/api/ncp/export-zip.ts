@@ -12,7 +12,11 @@
 import { zipSync } from 'fflate';
 import type { CertificateBundle } from '../../core/certificates.ts';
 
-export const ZIP_ENTRIES = { certificate: 'certificate.pem', chain: 'chain.pem', privateKey: 'private_key.pem' } as const;
+export const ZIP_ENTRIES = {
+  certificate: 'certificate.pem',
+  chain: 'chain.pem',
+  privateKey: 'private_key.pem',
+} as const;
 
 export function certificateZip(bundle: CertificateBundle): Buffer {
   const files: Record<string, Uint8Array> = { [ZIP_ENTRIES.certificate]: Buffer.from(bundle.certificatePem, 'utf8') };

@@ -25,7 +25,10 @@ import { registerV2Routes } from './routes-v2.ts';
 
 export const NCP_PREFIXES = ['/api/v1', '/api/v2'] as const;
 
-export function createNcpFace(core: Core, config: Pick<Config, 'apiTimezone' | 'apiTimezoneOffsetMinutes'>): FacePlugin {
+export function createNcpFace(
+  core: Core,
+  config: Pick<Config, 'apiTimezone' | 'apiTimezoneOffsetMinutes'>,
+): FacePlugin {
   const ctx = createNcpContext(core, { label: config.apiTimezone, offsetMinutes: config.apiTimezoneOffsetMinutes });
   return {
     name: 'ncp',

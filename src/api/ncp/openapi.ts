@@ -9,13 +9,25 @@ import { UNAVAILABLE_OPERATIONS } from './routes-unavailable.ts';
 const tags = ['ncp'];
 const security = [{ ncpAccessKey: [], ncpTimestamp: [], ncpSignature: [] }];
 const json = (description: string) => ({ description, content: { 'application/json': {} } });
-const op = (summary: string, extra: Record<string, unknown> = {}) => ({ tags, summary, security, responses: { 200: json('NCP envelope: returnCode "0" on success, another code on a service error'), 400: json('Input validation (2000, 2100) or gateway error 100'), 401: json('Gateway error 200 or 210') }, ...extra });
+const op = (summary: string, extra: Record<string, unknown> = {}) => ({
+  tags,
+  summary,
+  security,
+  responses: {
+    200: json('NCP envelope: returnCode "0" on success, another code on a service error'),
+    400: json('Input validation (2000, 2100) or gateway error 100'),
+    401: json('Gateway error 200 or 210'),
+  },
+  ...extra,
+});
 
 const openApiPath = (path: string): string => path.replace(/:([A-Za-z]+)/g, '{$1}');
 
 const unavailable: Record<string, Record<string, unknown>> = {};
 for (const [method, path, operation] of UNAVAILABLE_OPERATIONS) {
-  (unavailable[openApiPath(path)] ??= {})[method.toLowerCase()] = op(`${operation}: not available in this deployment (code 29001)`);
+  (unavailable[openApiPath(path)] ??= {})[method.toLowerCase()] = op(
+    `${operation}: not available in this deployment (code 29001)`,
+  );
 }
 
 export const NCP_OPENAPI: OpenApiContribution = {
@@ -30,7 +42,10 @@ export const NCP_OPENAPI: OpenApiContribution = {
     '/api/v2/certificate/exportCertificate/{certificateNo}/chain': { get: op('GetCertificateChain') },
     '/api/v2/certificate/exportCertificate/{certificateNo}': {
       post: op('DownloadCertificate: ZIP of certificate.pem, chain.pem, private_key.pem (audited)', {
-        responses: { 200: { description: 'The ZIP', content: { 'application/zip': {} } }, 401: json('Gateway error 200 or 210') },
+        responses: {
+          200: { description: 'The ZIP', content: { 'application/zip': {} } },
+          401: json('Gateway error 200 or 210'),
+        },
       }),
     },
     '/api/v2/certificate/deleteCertificate/{certificateNo}': { delete: op('DeleteCertificate') },
@@ -41,7 +56,12 @@ export const NCP_OPENAPI: OpenApiContribution = {
     securitySchemes: {
       ncpAccessKey: { type: 'apiKey', in: 'header', name: 'x-ncp-iam-access-key' },
       ncpTimestamp: { type: 'apiKey', in: 'header', name: 'x-ncp-apigw-timestamp' },
-      ncpSignature: { type: 'apiKey', in: 'header', name: 'x-ncp-apigw-signature-v2', description: 'Base64(HMAC-SHA256(secret, "METHOD URI\\nTIMESTAMP\\nACCESS_KEY")); -v1 is accepted too' },
+      ncpSignature: {
+        type: 'apiKey',
+        in: 'header',
+        name: 'x-ncp-apigw-signature-v2',
+        description: 'Base64(HMAC-SHA256(secret, "METHOD URI\\nTIMESTAMP\\nACCESS_KEY")); -v1 is accepted too',
+      },
     },
   },
 };

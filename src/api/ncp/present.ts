@@ -39,7 +39,9 @@ export function ncpStatus(certificate: CertificateSummary, now: Date): NcpStatus
       return { statusCode: '-2', statusName: 'Period expired' };
     case 'VALID':
     case 'NOT_YET_VALID':
-      return certificate.hasPrivateKey ? { statusCode: '1', statusName: 'Normal' } : { statusCode: '2', statusName: 'Normal (private key not registered)' };
+      return certificate.hasPrivateKey
+        ? { statusCode: '1', statusName: 'Normal' }
+        : { statusCode: '2', statusName: 'Normal (private key not registered)' };
   }
 }
 
@@ -49,7 +51,12 @@ function domainAddress(certificate: CertificateSummary): string {
 }
 
 /** An `sslCertificateList` item of API 1.0 (also the item of API 2.0 `withExternal`, in v2 dates). */
-export function presentV1Item(certificate: CertificateSummary, usedBy: readonly number[], ctx: PresentContext, format: (date: Date, zone: ApiZone) => string = formatV1Date) {
+export function presentV1Item(
+  certificate: CertificateSummary,
+  usedBy: readonly number[],
+  ctx: PresentContext,
+  format: (date: Date, zone: ApiZone) => string = formatV1Date,
+) {
   const { facts } = certificate;
   const main = domainAddress(certificate);
   const date = (d: Date): string => format(d, ctx.zone);

@@ -19,7 +19,8 @@ const SIGNED_DIGITS = /^-?[0-9]{1,15}$/;
 function signedInteger(query: Fields, name: string): number | undefined {
   const text = queryString(query, name, 32);
   if (text === undefined) return undefined;
-  if (!SIGNED_DIGITS.test(text)) throw new AppError('invalid_argument', `The query parameter ${name} must be an integer.`, { field: name });
+  if (!SIGNED_DIGITS.test(text))
+    throw new AppError('invalid_argument', `The query parameter ${name} must be an integer.`, { field: name });
   return Number(text);
 }
 
@@ -28,7 +29,11 @@ function dateTime(query: Fields, name: string, zone: ApiZone): Date | undefined 
   if (text === undefined) return undefined;
   const date = parseNcpDateTime(text, zone);
   if (!date) {
-    throw new AppError('invalid_argument', `The query parameter ${name} must be a date-time written yyyy-MM-dd HH:mm:ss (in UTC${zone.label}, or followed by (UTC±HH:MM)), or ISO 8601 with a zone.`, { field: name });
+    throw new AppError(
+      'invalid_argument',
+      `The query parameter ${name} must be a date-time written yyyy-MM-dd HH:mm:ss (in UTC${zone.label}, or followed by (UTC±HH:MM)), or ISO 8601 with a zone.`,
+      { field: name },
+    );
   }
   return date;
 }
@@ -39,7 +44,9 @@ export function recentWindow(query: Fields, now: Date, zone: ApiZone): { from: D
   const seconds = signedInteger(query, 'seconds');
   const start = dateTime(query, 'startDateTime', zone);
   const end = dateTime(query, 'endDateTime', zone);
-  const given = [minutes !== undefined, seconds !== undefined, start !== undefined || end !== undefined].filter(Boolean).length;
+  const given = [minutes !== undefined, seconds !== undefined, start !== undefined || end !== undefined].filter(
+    Boolean,
+  ).length;
   if (given !== 1) throw windowError('Give exactly one window: minutes, seconds, or startDateTime with endDateTime.');
   const to = new Date(now.getTime() + 1);
   if (minutes !== undefined) {
@@ -50,8 +57,10 @@ export function recentWindow(query: Fields, now: Date, zone: ApiZone): { from: D
     if (seconds < 1 || seconds > MAX_SECONDS) throw windowError(`seconds must be from 1 to ${MAX_SECONDS}.`);
     return { from: new Date(now.getTime() - seconds * 1000), to };
   }
-  if (start === undefined || end === undefined) throw windowError('startDateTime and endDateTime must be given together.');
+  if (start === undefined || end === undefined)
+    throw windowError('startDateTime and endDateTime must be given together.');
   if (start.getTime() > end.getTime()) throw windowError('startDateTime must not be after endDateTime.');
-  if (end.getTime() - start.getTime() > MAX_SPAN_MS) throw windowError('startDateTime and endDateTime may be at most 7 days (604800 seconds) apart.');
+  if (end.getTime() - start.getTime() > MAX_SPAN_MS)
+    throw windowError('startDateTime and endDateTime may be at most 7 days (604800 seconds) apart.');
   return { from: start, to: new Date(end.getTime() + 1) };
 }

@@ -41,7 +41,10 @@ export function registerUnavailableRoutes(app: FastifyInstance, ctx: NcpContext)
       onRequest: ctx.auth(action),
       handler: async () => {
         throw new NcpServiceError(
-          { code: 'not_found', message: `${operation} is not available in this deployment: certkeeper keeps external certificates (withExternal) and does not issue certificates.` },
+          {
+            code: 'not_found',
+            message: `${operation} is not available in this deployment: certkeeper keeps external certificates (withExternal) and does not issue certificates.`,
+          },
           UNAVAILABLE_OPERATION,
         );
       },

@@ -17,7 +17,16 @@ import type { NcpContext } from './context.ts';
 import { DELETE_NOT_FOUND, withOverrides } from './errors.ts';
 import { importOptions } from './policy.ts';
 import { presentV1Item, SUCCESS } from './present.ts';
-import { bodyFields, newCertificateName, PAGE_SIZE_MAX, pathCertificateNo, queryFields, queryInteger, queryString, requiredString } from './schemas.ts';
+import {
+  bodyFields,
+  newCertificateName,
+  PAGE_SIZE_MAX,
+  pathCertificateNo,
+  queryFields,
+  queryInteger,
+  queryString,
+  requiredString,
+} from './schemas.ts';
 
 export function registerV1Routes(app: FastifyInstance, ctx: NcpContext): void {
   const { core } = ctx;
@@ -29,9 +38,21 @@ export function registerV1Routes(app: FastifyInstance, ctx: NcpContext): void {
     const certificateNo = queryInteger(query, 'certificateNo');
     const instanceNo = queryInteger(query, 'instanceNo');
     const actor = actorOf(request);
-    const page = await core.certificates.list(actor, { name, certificateNo, usedByInstanceNo: instanceNo, sort: 'certificateNo', order: 'desc', offset: 0, limit: PAGE_SIZE_MAX });
+    const page = await core.certificates.list(actor, {
+      name,
+      certificateNo,
+      usedByInstanceNo: instanceNo,
+      sort: 'certificateNo',
+      order: 'desc',
+      offset: 0,
+      limit: PAGE_SIZE_MAX,
+    });
     const [present, usedBy] = await Promise.all([ctx.present(actor), ctx.usedBy(actor, page.items)]);
-    return { ...SUCCESS, totalRows: page.items.length, sslCertificateList: page.items.map((c, i) => presentV1Item(c, usedBy[i] ?? [], present)) };
+    return {
+      ...SUCCESS,
+      totalRows: page.items.length,
+      sslCertificateList: page.items.map((c, i) => presentV1Item(c, usedBy[i] ?? [], present)),
+    };
   });
 
   app.post('/api/v1/certificate/withExternal', { onRequest: ctx.auth('certificate.write') }, async (request) => {
@@ -41,7 +62,11 @@ export function registerV1Routes(app: FastifyInstance, ctx: NcpContext): void {
     const certificate = requiredString(body, 'publicKeyCertificate');
     const chain = requiredString(body, 'certificateChain', { allowEmpty: true });
     const actor = actorOf(request);
-    const created = await core.certificates.import(actor, { name, certificate, privateKey, chain }, importOptions('ncp-v1'));
+    const created = await core.certificates.import(
+      actor,
+      { name, certificate, privateKey, chain },
+      importOptions('ncp-v1'),
+    );
     return { ...SUCCESS, totalRows: 1, sslCertificateList: [presentV1Item(created, [], await ctx.present(actor))] };
   });
 
@@ -49,7 +74,9 @@ export function registerV1Routes(app: FastifyInstance, ctx: NcpContext): void {
     const certificateNo = pathCertificateNo(request.params);
     const name = requiredQueryName(queryFields(request.query));
     const actor = actorOf(request);
-    await withOverrides(() => core.certificates.delete(actor, certificateNo, { expectedName: name }), { not_found: DELETE_NOT_FOUND });
+    await withOverrides(() => core.certificates.delete(actor, certificateNo, { expectedName: name }), {
+      not_found: DELETE_NOT_FOUND,
+    });
     return { ...SUCCESS, totalRows: 1 };
   });
 }
@@ -57,6 +84,9 @@ export function registerV1Routes(app: FastifyInstance, ctx: NcpContext): void {
 /** The `certificateName` a delete must name (both APIs). */
 export function requiredQueryName(query: Readonly<Record<string, unknown>>): string {
   const name = queryString(query, 'certificateName');
-  if (name === undefined) throw new AppError('invalid_argument', 'The query parameter certificateName is required.', { field: 'certificateName' });
+  if (name === undefined)
+    throw new AppError('invalid_argument', 'The query parameter certificateName is required.', {
+      field: 'certificateName',
+    });
   return name;
 }

@@ -69,7 +69,11 @@ export function registerV2Routes(app: FastifyInstance, ctx: NcpContext): void {
     const actor = actorOf(request);
     const saved = await registerOrReplace(ctx, actor, certificateNo, { name, certificate, privateKey, chain });
     const [present, [usedBy]] = await Promise.all([ctx.present(actor), ctx.usedBy(actor, [saved])]);
-    return { ...SUCCESS, totalRows: 1, sslCertificateList: [presentV1Item(saved, usedBy ?? [], present, formatV2Date)] };
+    return {
+      ...SUCCESS,
+      totalRows: 1,
+      sslCertificateList: [presentV1Item(saved, usedBy ?? [], present, formatV2Date)],
+    };
   });
 
   app.get(`${BASE}/exportCertificate/:certificateNo/chain`, read, async (request) => {
@@ -94,7 +98,9 @@ export function registerV2Routes(app: FastifyInstance, ctx: NcpContext): void {
     const certificateNo = pathCertificateNo(request.params);
     const name = requiredQueryName(queryFields(request.query));
     const actor = actorOf(request);
-    await withOverrides(() => core.certificates.delete(actor, certificateNo, { expectedName: name }), { not_found: DELETE_NOT_FOUND });
+    await withOverrides(() => core.certificates.delete(actor, certificateNo, { expectedName: name }), {
+      not_found: DELETE_NOT_FOUND,
+    });
     return { ...SUCCESS, totalRows: 1 };
   });
 
@@ -103,19 +109,32 @@ export function registerV2Routes(app: FastifyInstance, ctx: NcpContext): void {
     const window = recentWindow(query, core.clock.now(), ctx.zone);
     const { offset, limit } = paging(query);
     const actor = actorOf(request);
-    const page = await core.certificates.list(actor, { changedBetween: window, sort: 'updatedAt', order: 'desc', offset, limit });
+    const page = await core.certificates.list(actor, {
+      changedBetween: window,
+      sort: 'updatedAt',
+      order: 'desc',
+      offset,
+      limit,
+    });
     const present = await ctx.present(actor);
     return { ...SUCCESS, totalCount: page.total, orders: page.items.map((c) => presentV2Item(c, present)) };
   });
 }
 
 /** A new certificate, or, with `certificateNo`, a replacement of the certificate of that number and name. */
-async function registerOrReplace(ctx: NcpContext, actor: Actor, certificateNo: number | undefined, input: ImportInput): Promise<Certificate> {
+async function registerOrReplace(
+  ctx: NcpContext,
+  actor: Actor,
+  certificateNo: number | undefined,
+  input: ImportInput,
+): Promise<Certificate> {
   if (certificateNo === undefined) return ctx.core.certificates.import(actor, input, importOptions('ncp-v2'));
   const existing = await ctx.core.certificates.get(actor, certificateNo);
   if (existing.name !== input.name) {
     const shown = input.name.length > FILTER_NAME_MAX ? `${input.name.slice(0, FILTER_NAME_MAX)}…` : input.name;
-    throw new AppError('not_found', `Certificate ${certificateNo} is not named '${shown}'.`, { field: 'certificateName' });
+    throw new AppError('not_found', `Certificate ${certificateNo} is not named '${shown}'.`, {
+      field: 'certificateName',
+    });
   }
   return ctx.core.certificates.replace(actor, certificateNo, input, replaceOptions('ncp-v2'));
 }
@@ -126,14 +145,18 @@ async function registerOrReplace(ctx: NcpContext, actor: Actor, certificateNo: n
  * is absent.
  */
 function certificateField(body: Readonly<Record<string, unknown>>): string {
-  return Object.hasOwn(body, 'certificateBody') || !Object.hasOwn(body, 'publicKeyCertificate') ? 'certificateBody' : 'publicKeyCertificate';
+  return Object.hasOwn(body, 'certificateBody') || !Object.hasOwn(body, 'publicKeyCertificate')
+    ? 'certificateBody'
+    : 'publicKeyCertificate';
 }
 
 /** DownloadCertificate's body: `certificateNo` (same as the path), `type` (`PEM`), no `passwd`. */
 function checkDownloadBody(body: Readonly<Record<string, unknown>>, certificateNo: number): void {
   const inBody = optionalInteger(body, 'certificateNo');
   if (inBody !== undefined && inBody !== certificateNo) {
-    throw new AppError('invalid_argument', 'certificateNo in the body must be the certificateNo of the path.', { field: 'certificateNo' });
+    throw new AppError('invalid_argument', 'certificateNo in the body must be the certificateNo of the path.', {
+      field: 'certificateNo',
+    });
   }
   const type = optionalString(body, 'type');
   if (type !== undefined && type.toUpperCase() !== 'PEM') {
@@ -141,6 +164,10 @@ function checkDownloadBody(body: Readonly<Record<string, unknown>>, certificateN
   }
   const passwd = optionalString(body, 'passwd', 1024);
   if (passwd !== undefined && passwd !== '') {
-    throw new AppError('invalid_argument', 'passwd is not supported: the ZIP holds the private key unencrypted. Send the request without passwd.', { field: 'passwd' });
+    throw new AppError(
+      'invalid_argument',
+      'passwd is not supported: the ZIP holds the private key unencrypted. Send the request without passwd.',
+      { field: 'passwd' },
+    );
   }
 }

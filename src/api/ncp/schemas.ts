@@ -82,7 +82,13 @@ export function queryInteger(query: Fields, name: string, min = 1, max = Number.
 /** `{certificateNo}` in a path: a positive integer. */
 export function pathCertificateNo(params: unknown): number {
   const value = params !== null && typeof params === 'object' ? own(params as Fields, 'certificateNo') : undefined;
-  return integerText(typeof value === 'string' ? value : '', 'certificateNo', 'path parameter', 1, Number.MAX_SAFE_INTEGER);
+  return integerText(
+    typeof value === 'string' ? value : '',
+    'certificateNo',
+    'path parameter',
+    1,
+    Number.MAX_SAFE_INTEGER,
+  );
 }
 
 export interface Paging {
@@ -130,6 +136,7 @@ export function optionalInteger(body: Fields, name: string): number | undefined 
 /** `certificateName` of a new certificate: a string that keeps NCP's rule (code 2000). */
 export function newCertificateName(body: Fields): string {
   const name = requiredString(body, 'certificateName', { allowEmpty: true });
-  if (!NAME_RULE.test(name)) throw new AppError('name_invalid', `certificateName ${NCP_TEXT.nameRule}.`, { field: 'name' });
+  if (!NAME_RULE.test(name))
+    throw new AppError('name_invalid', `certificateName ${NCP_TEXT.nameRule}.`, { field: 'name' });
   return name;
 }

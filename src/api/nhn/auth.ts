@@ -42,14 +42,16 @@ const fail = (status: 401 | 403, resultCode: number, resultMessage: string): Nhn
   new NhnWireError(status === 401 ? 'unauthenticated' : 'permission_denied', { status, resultCode, resultMessage });
 
 const MESSAGES = {
-  tokenMissing: 'Authentication required: send X-NHN-AUTHORIZATION: Bearer <token> (POST /oauth2/token/create issues one).',
+  tokenMissing:
+    'Authentication required: send X-NHN-AUTHORIZATION: Bearer <token> (POST /oauth2/token/create issues one).',
   tokenMalformed: 'The X-NHN-AUTHORIZATION header is malformed; expected "Bearer <token>".',
   tokenUnknown: 'The token is not valid. Request a new one from POST /oauth2/token/create.',
   tokenExpired: 'The token has expired. Request a new one from POST /oauth2/token/create.',
   tokenRevoked: 'The credential this token was issued to has been revoked.',
   keysMissing: 'Authentication required: send X-TC-AUTHENTICATION-ID and X-TC-AUTHENTICATION-SECRET.',
   keysInvalid: 'The User Access Key ID or Secret Access Key is wrong, or the key has been revoked.',
-  appKeyAuth: 'This appKey cannot be used alone: it does not exist or appKey authentication is off for it. Use v1.3 with a token or v1.1 with an access key.',
+  appKeyAuth:
+    'This appKey cannot be used alone: it does not exist or appKey authentication is off for it. Use v1.3 with a token or v1.1 with an access key.',
   appKeyForbidden: 'The credential has no access to this appKey.',
 } as const;
 
@@ -59,7 +61,10 @@ function header(request: FastifyRequest, name: string): string | undefined {
 }
 
 /** The token's credential and that credential's tenant (read together). */
-async function tokenCredential(core: Core, request: FastifyRequest): Promise<{ credential: Credential; tenant: Tenant }> {
+async function tokenCredential(
+  core: Core,
+  request: FastifyRequest,
+): Promise<{ credential: Credential; tenant: Tenant }> {
   const value = header(request, 'x-nhn-authorization');
   if (value === undefined || value.trim() === '') throw fail(401, FACE_CODES.credentialsMissing, MESSAGES.tokenMissing);
   const match = BEARER.exec(value.trim());
@@ -90,7 +95,12 @@ async function tenantOf(core: Core, appKey: string): Promise<Tenant | null> {
   return core.tenants.getByAppKey(appKey);
 }
 
-export async function authenticate(core: Core, request: FastifyRequest, version: NhnVersion, appKey: string): Promise<NhnCaller> {
+export async function authenticate(
+  core: Core,
+  request: FastifyRequest,
+  version: NhnVersion,
+  appKey: string,
+): Promise<NhnCaller> {
   const remoteAddress = request.ip;
   if (version === 'v1.0' || version === 'v1.2') {
     const tenant = await tenantOf(core, appKey);
@@ -108,7 +118,8 @@ export async function authenticate(core: Core, request: FastifyRequest, version:
     tenant = await tenantOf(core, appKey);
   }
   // Another tenant's appKey answers exactly like an appKey that does not exist.
-  if (!tenant || tenant.id !== credential.tenantId) throw fail(403, FACE_CODES.appKeyForbidden, MESSAGES.appKeyForbidden);
+  if (!tenant || tenant.id !== credential.tenantId)
+    throw fail(403, FACE_CODES.appKeyForbidden, MESSAGES.appKeyForbidden);
   return {
     tenant,
     via: version === 'v1.3' ? 'token' : 'access-key',

@@ -26,7 +26,8 @@ export const NHN_MESSAGES = {
 export type NhnDocumentedCode = keyof typeof NHN_MESSAGES;
 
 /** 52008, with both byte counts. */
-export const sizeMessage = (limit: number, requested: number | string): string => `Maximum permitted size is ${limit} bytes. But, requested ${requested} bytes.`;
+export const sizeMessage = (limit: number, requested: number | string): string =>
+  `Maximum permitted size is ${limit} bytes. But, requested ${requested} bytes.`;
 
 /** certkeeper's own resultCodes, where NHN documents none. */
 export const FACE_CODES = {
@@ -61,11 +62,19 @@ interface WireRule {
   message: string | 'own' | ((error: AppError) => string);
 }
 
-const documented = (status: number, resultCode: NhnDocumentedCode): WireRule => ({ status, resultCode, message: NHN_MESSAGES[resultCode] });
+const documented = (status: number, resultCode: NhnDocumentedCode): WireRule => ({
+  status,
+  resultCode,
+  message: NHN_MESSAGES[resultCode],
+});
 const own = (status: number, resultCode: number): WireRule => ({ status, resultCode, message: 'own' });
 
 export const ERROR_TABLE = {
-  input_too_large: { status: 413, resultCode: 52008, message: (e) => sizeMessage(Number(e.details?.limit ?? 524_288), String(e.details?.actual ?? 'more')) },
+  input_too_large: {
+    status: 413,
+    resultCode: 52008,
+    message: (e) => sizeMessage(Number(e.details?.limit ?? 524_288), String(e.details?.actual ?? 'more')),
+  },
   pem_malformed: documented(400, 52003),
   pem_too_many_blocks: documented(400, 52003),
   certificate_missing: documented(400, 52003),
@@ -94,7 +103,11 @@ export const ERROR_TABLE = {
   unauthenticated: own(401, FACE_CODES.credentialsMissing),
   permission_denied: own(403, FACE_CODES.roleInsufficient),
   conflict: own(409, FACE_CODES.conflict),
-  unavailable: { status: 503, resultCode: FACE_CODES.unavailable, message: 'The service is temporarily unavailable. Try again shortly.' },
+  unavailable: {
+    status: 503,
+    resultCode: FACE_CODES.unavailable,
+    message: 'The service is temporarily unavailable. Try again shortly.',
+  },
   internal: { status: 500, resultCode: FACE_CODES.internal, message: 'Internal server error.' },
 } satisfies Record<ErrorCode, WireRule>;
 
@@ -115,19 +128,33 @@ export class NhnWireError extends AppError {
 }
 
 /** An NhnWireError carrying one of NHN's documented codes and messages. */
-export function documentedError(code: ErrorCode, status: number, resultCode: NhnDocumentedCode, options: { closeConnection?: boolean } = {}): NhnWireError {
+export function documentedError(
+  code: ErrorCode,
+  status: number,
+  resultCode: NhnDocumentedCode,
+  options: { closeConnection?: boolean } = {},
+): NhnWireError {
   return new NhnWireError(code, { status, resultCode, resultMessage: NHN_MESSAGES[resultCode] }, options);
 }
 
 /** 52008, HTTP 413. */
-export function tooLargeError(limit: number, requested: number, options: { closeConnection?: boolean } = {}): NhnWireError {
-  return new NhnWireError('input_too_large', { status: 413, resultCode: 52008, resultMessage: sizeMessage(limit, requested) }, options);
+export function tooLargeError(
+  limit: number,
+  requested: number,
+  options: { closeConnection?: boolean } = {},
+): NhnWireError {
+  return new NhnWireError(
+    'input_too_large',
+    { status: 413, resultCode: 52008, resultMessage: sizeMessage(limit, requested) },
+    options,
+  );
 }
 
 /** The wire form of any AppError. */
 export function wireOf(error: AppError): NhnWire {
   if (error instanceof NhnWireError) return error.wire;
   const rule: WireRule = ERROR_TABLE[error.code];
-  const resultMessage = typeof rule.message === 'function' ? rule.message(error) : rule.message === 'own' ? error.message : rule.message;
+  const resultMessage =
+    typeof rule.message === 'function' ? rule.message(error) : rule.message === 'own' ? error.message : rule.message;
   return { status: rule.status, resultCode: rule.resultCode, resultMessage };
 }

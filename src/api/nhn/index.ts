@@ -14,7 +14,14 @@ import { notMultipartError } from './multipart.ts';
 import { NHN_OPENAPI } from './openapi.ts';
 import { failure } from './present.ts';
 import { CERTMANAGER_PREFIX, isUploadRoute, registerCertmanagerRoutes, UPLOAD_LIMITS } from './routes.ts';
-import { OAUTH_PREFIX, oauthReply, oauthReplyOf, OAuthWireError, registerTokenRoute, type OAuthReply } from './tokens.ts';
+import {
+  OAUTH_PREFIX,
+  oauthReply,
+  oauthReplyOf,
+  OAuthWireError,
+  registerTokenRoute,
+  type OAuthReply,
+} from './tokens.ts';
 
 const isOAuth = (request: FastifyRequest): boolean => (request.raw.url ?? request.url).startsWith(OAUTH_PREFIX);
 
@@ -30,14 +37,19 @@ function closeHeaders(request: FastifyRequest, error?: AppError): Record<string,
   if (error instanceof NhnWireError && error.closeConnection) return { connection: 'close' };
   if (request.method !== 'POST' || request.raw.complete) return {};
   const length = Number(request.headers['content-length'] ?? Number.NaN);
-  return Number.isFinite(length) && length <= UPLOAD_LIMITS.fileBytes + UPLOAD_LIMITS.framingBytes ? {} : { connection: 'close' };
+  return Number.isFinite(length) && length <= UPLOAD_LIMITS.fileBytes + UPLOAD_LIMITS.framingBytes
+    ? {}
+    : { connection: 'close' };
 }
 
 function fromWire(request: FastifyRequest, wire: NhnWire, error?: AppError): FaceReply {
   return { status: wire.status, body: failure(wire), headers: closeHeaders(request, error) };
 }
 
-export function createNhnFace(core: Core, config: Pick<Config, 'tokenTtlSeconds' | 'apiTimezoneOffsetMinutes'>): FacePlugin {
+export function createNhnFace(
+  core: Core,
+  config: Pick<Config, 'tokenTtlSeconds' | 'apiTimezoneOffsetMinutes'>,
+): FacePlugin {
   return {
     name: 'nhn',
     prefixes: [CERTMANAGER_PREFIX, OAUTH_PREFIX],
@@ -50,7 +62,16 @@ export function createNhnFace(core: Core, config: Pick<Config, 'tokenTtlSeconds'
       // Uploads stream the body themselves (multipart.ts); no other route takes multipart.
       app.addContentTypeParser('multipart/form-data', (request, _payload, done) => {
         if (isUploadRoute(request)) done(null, undefined);
-        else if (isOAuth(request)) done(new OAuthWireError('invalid_argument', 400, 'invalid_request', 'Send grant_type=client_credentials as application/x-www-form-urlencoded.'), undefined);
+        else if (isOAuth(request))
+          done(
+            new OAuthWireError(
+              'invalid_argument',
+              400,
+              'invalid_request',
+              'Send grant_type=client_credentials as application/x-www-form-urlencoded.',
+            ),
+            undefined,
+          );
         else done(notMultipartError(), undefined);
       });
       registerTokenRoute(app, core, config);
@@ -61,28 +82,48 @@ export function createNhnFace(core: Core, config: Pick<Config, 'tokenTtlSeconds'
       if (isOAuth(request)) return fromOAuth(oauthReplyOf(error));
       const wire = wireOf(error);
       // NHN's documented codes carry NHN's fixed text; the specific (safe) reason goes to the log.
-      if (wire.resultMessage !== error.message) request.log.info({ resultCode: wire.resultCode, reason: error.message }, 'nhn: refused');
+      if (wire.resultMessage !== error.message)
+        request.log.info({ resultCode: wire.resultCode, reason: error.message }, 'nhn: refused');
       return fromWire(request, wire, error);
     },
 
     renderInternalError(request) {
       if (isOAuth(request)) return fromOAuth(oauthReply(500, 'server_error', 'Internal server error.'));
-      return fromWire(request, { status: 500, resultCode: FACE_CODES.internal, resultMessage: 'Internal server error.' });
+      return fromWire(request, {
+        status: 500,
+        resultCode: FACE_CODES.internal,
+        resultMessage: 'Internal server error.',
+      });
     },
 
     renderNotFound(request) {
-      if (isOAuth(request)) return fromOAuth(oauthReply(404, 'invalid_request', 'No such endpoint; the token endpoint is POST /oauth2/token/create.'));
+      if (isOAuth(request))
+        return fromOAuth(
+          oauthReply(404, 'invalid_request', 'No such endpoint; the token endpoint is POST /oauth2/token/create.'),
+        );
       const path = (request.raw.url ?? request.url).split('?', 1)[0];
-      return fromWire(request, { status: 404, resultCode: FACE_CODES.noSuchApi, resultMessage: `No such API: ${request.method} ${path}.` });
+      return fromWire(request, {
+        status: 404,
+        resultCode: FACE_CODES.noSuchApi,
+        resultMessage: `No such API: ${request.method} ${path}.`,
+      });
     },
 
     renderBodyTooLarge(request, limitBytes): FaceReply {
       const declared = request.headers['content-length'];
       if (isOAuth(request)) {
-        return { status: 413, body: oauthReply(413, 'invalid_request', `The request body is over ${limitBytes} bytes.`).body, headers: { 'cache-control': 'no-store', connection: 'close' } };
+        return {
+          status: 413,
+          body: oauthReply(413, 'invalid_request', `The request body is over ${limitBytes} bytes.`).body,
+          headers: { 'cache-control': 'no-store', connection: 'close' },
+        };
       }
       const resultMessage = sizeMessage(limitBytes, declared ?? `more than ${limitBytes}`);
-      return { status: 413, body: failure({ status: 413, resultCode: 52008, resultMessage }), headers: { connection: 'close' } };
+      return {
+        status: 413,
+        body: failure({ status: 413, resultCode: 52008, resultMessage }),
+        headers: { connection: 'close' },
+      };
     },
 
     renderBadRequest(request, problem) {

@@ -38,7 +38,11 @@ export function isMultipart(contentType: string | undefined): boolean {
 }
 
 function malformed(message: string, options: { closeConnection?: boolean } = {}): NhnWireError {
-  return new NhnWireError('invalid_argument', { status: 400, resultCode: FACE_CODES.malformedRequest, resultMessage: message }, { field: 'file', ...options });
+  return new NhnWireError(
+    'invalid_argument',
+    { status: 400, resultCode: FACE_CODES.malformedRequest, resultMessage: message },
+    { field: 'file', ...options },
+  );
 }
 
 export const notMultipartError = (): NhnWireError =>
@@ -85,11 +89,16 @@ export function readSingleFile(request: FastifyRequest, limits: UploadLimits): P
       parser = Busboy({
         headers: request.headers as Parameters<typeof Busboy>[0]['headers'],
         limits: { fields: 16, fieldSize: 1024, parts: 32, headerPairs: 16, headerSize: 8192 },
-        isPartAFile: (fieldName, contentType, fileName) => fileName !== undefined || fieldName === 'file' || contentType === 'application/octet-stream',
+        isPartAFile: (fieldName, contentType, fileName) =>
+          fileName !== undefined || fieldName === 'file' || contentType === 'application/octet-stream',
       });
     } catch {
       if (declared !== null) raw.resume();
-      reject(malformed('The multipart/form-data content type has no usable boundary.', { closeConnection: declared === null }));
+      reject(
+        malformed('The multipart/form-data content type has no usable boundary.', {
+          closeConnection: declared === null,
+        }),
+      );
       return;
     }
 
@@ -122,7 +131,11 @@ export function readSingleFile(request: FastifyRequest, limits: UploadLimits): P
     const close = { closeConnection: !bounded };
 
     parser.on('file', (fieldName: string, stream: BusboyFileStream, fileName: string | undefined) => {
-      const part: FilePart = { fieldName, fileName: fileName === undefined || fileName === '' ? null : fileName, size: 0 };
+      const part: FilePart = {
+        fieldName,
+        fileName: fileName === undefined || fileName === '' ? null : fileName,
+        size: 0,
+      };
       const first = files.length === 0;
       files.push(part);
       stream.on('error', () => undefined);
@@ -136,7 +149,9 @@ export function readSingleFile(request: FastifyRequest, limits: UploadLimits): P
         if (first) kept.push(chunk);
       });
     });
-    parser.on('partsLimit', () => fail(malformed('The upload has too many parts; send one file in the field "file".', close)));
+    parser.on('partsLimit', () =>
+      fail(malformed('The upload has too many parts; send one file in the field "file".', close)),
+    );
     parser.on('error', () => fail(malformed('The multipart/form-data body is malformed or truncated.', close)));
     parser.on('finish', () => {
       if (!settle()) return;
@@ -167,7 +182,8 @@ export function readSingleFile(request: FastifyRequest, limits: UploadLimits): P
       parser.end();
     }
     function onClose(): void {
-      if (!raw.complete) fail(malformed('The upload ended before the request body was complete.', { closeConnection: true }));
+      if (!raw.complete)
+        fail(malformed('The upload ended before the request body was complete.', { closeConnection: true }));
     }
     raw.on('data', onData);
     raw.on('end', onEnd);

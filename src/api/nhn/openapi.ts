@@ -12,10 +12,22 @@ const envelope = (body: unknown) => ({
 });
 
 const errorResponses = {
-  400: { description: 'Refused input (52001–52007, 40000, 40001, 59xxx)', content: { 'application/json': { schema: envelope({ type: 'object' }) } } },
-  401: { description: 'Not authenticated (40100–40106)', content: { 'application/json': { schema: envelope({ type: 'object' }) } } },
-  403: { description: 'Role or appKey not allowed (40300, 40301)', content: { 'application/json': { schema: envelope({ type: 'object' }) } } },
-  404: { description: 'No such certificate (52000, 52009) or API (40400)', content: { 'application/json': { schema: envelope({ type: 'object' }) } } },
+  400: {
+    description: 'Refused input (52001–52007, 40000, 40001, 59xxx)',
+    content: { 'application/json': { schema: envelope({ type: 'object' }) } },
+  },
+  401: {
+    description: 'Not authenticated (40100–40106)',
+    content: { 'application/json': { schema: envelope({ type: 'object' }) } },
+  },
+  403: {
+    description: 'Role or appKey not allowed (40300, 40301)',
+    content: { 'application/json': { schema: envelope({ type: 'object' }) } },
+  },
+  404: {
+    description: 'No such certificate (52000, 52009) or API (40400)',
+    content: { 'application/json': { schema: envelope({ type: 'object' }) } },
+  },
 };
 
 function security(version: NhnVersion): Array<Record<string, string[]>> {
@@ -26,7 +38,10 @@ function security(version: NhnVersion): Array<Record<string, string[]>> {
 
 const appKey = { name: 'appKey', in: 'path', required: true, schema: { type: 'string' } };
 const certificateName = { name: 'certificateName', in: 'path', required: true, schema: { type: 'string' } };
-const file = { description: 'The PEM file as uploaded', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } };
+const file = {
+  description: 'The PEM file as uploaded',
+  content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+};
 
 function paths(version: NhnVersion): Record<string, unknown> {
   const root = `/certmanager/${version}/appkeys/{appKey}/certificates`;
@@ -42,20 +57,50 @@ function paths(version: NhnVersion): Record<string, unknown> {
           { name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 1, default: 10 } },
           { name: 'pageNum', in: 'query', schema: { type: 'integer', minimum: 1, default: 1 } },
           { name: 'all', in: 'query', schema: { type: 'string', enum: ['true', 'false'], default: 'false' } },
-          { name: 'status', in: 'query', schema: { type: 'string', enum: ['ALL', 'EXPIRED', 'UNEXPIRED'], default: 'UNEXPIRED' } },
+          {
+            name: 'status',
+            in: 'query',
+            schema: { type: 'string', enum: ['ALL', 'EXPIRED', 'UNEXPIRED'], default: 'UNEXPIRED' },
+          },
         ],
-        responses: { 200: { description: 'A page', content: { 'application/json': { schema: envelope({ $ref: '#/components/schemas/NhnCertificatePage' }) } } }, ...errorResponses },
+        responses: {
+          200: {
+            description: 'A page',
+            content: { 'application/json': { schema: envelope({ $ref: '#/components/schemas/NhnCertificatePage' }) } },
+          },
+          ...errorResponses,
+        },
       },
     },
     [`${root}/{certificateName}/files`]: {
-      get: { tags, summary: `Download a certificate file by name, ${version}${auth}`, security: security(version), parameters: [appKey, certificateName], responses: { 200: file, ...errorResponses } },
+      get: {
+        tags,
+        summary: `Download a certificate file by name, ${version}${auth}`,
+        security: security(version),
+        parameters: [appKey, certificateName],
+        responses: { 200: file, ...errorResponses },
+      },
       post: {
         tags,
         summary: `Upload or replace a certificate file (ADMIN), ${version}`,
         security: security(version),
         parameters: [appKey, certificateName],
-        requestBody: { content: { 'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } } } },
-        responses: { 200: { description: 'Stored', content: { 'application/json': { schema: envelope({ type: 'null' }) } } }, 413: { description: '52008: over 524,288 bytes' }, ...errorResponses },
+        requestBody: {
+          content: {
+            'multipart/form-data': {
+              schema: {
+                type: 'object',
+                required: ['file'],
+                properties: { file: { type: 'string', format: 'binary' } },
+              },
+            },
+          },
+        },
+        responses: {
+          200: { description: 'Stored', content: { 'application/json': { schema: envelope({ type: 'null' }) } } },
+          413: { description: '52008: over 524,288 bytes' },
+          ...errorResponses,
+        },
       },
     },
   };
@@ -80,11 +125,32 @@ export const NHN_OPENAPI: OpenApiContribution = {
         tags,
         summary: 'Issue a User Access Key token (OAuth 2.0 client credentials)',
         security: [{ nhnBasic: [] }],
-        requestBody: { content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['grant_type'], properties: { grant_type: { const: 'client_credentials' } } } } } },
+        requestBody: {
+          content: {
+            'application/x-www-form-urlencoded': {
+              schema: {
+                type: 'object',
+                required: ['grant_type'],
+                properties: { grant_type: { const: 'client_credentials' } },
+              },
+            },
+          },
+        },
         responses: {
           200: {
             description: 'A token',
-            content: { 'application/json': { schema: { type: 'object', properties: { access_token: { type: 'string' }, token_type: { const: 'Bearer' }, expires_in: { type: 'integer' } } } } },
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    access_token: { type: 'string' },
+                    token_type: { const: 'Bearer' },
+                    expires_in: { type: 'integer' },
+                  },
+                },
+              },
+            },
           },
           400: { description: 'invalid_request, unsupported_grant_type' },
           401: { description: 'invalid_client' },
@@ -98,7 +164,11 @@ export const NHN_OPENAPI: OpenApiContribution = {
       NhnHeader: {
         type: 'object',
         required: ['resultCode', 'resultMessage', 'isSuccessful'],
-        properties: { resultCode: { type: 'integer' }, resultMessage: { type: 'string' }, isSuccessful: { type: 'boolean' } },
+        properties: {
+          resultCode: { type: 'integer' },
+          resultMessage: { type: 'string' },
+          isSuccessful: { type: 'boolean' },
+        },
       },
       NhnCertificatePage: {
         type: 'object',
@@ -126,7 +196,12 @@ export const NHN_OPENAPI: OpenApiContribution = {
       },
     },
     securitySchemes: {
-      nhnBearer: { type: 'apiKey', in: 'header', name: 'X-NHN-AUTHORIZATION', description: 'Bearer <token> from POST /oauth2/token/create' },
+      nhnBearer: {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-NHN-AUTHORIZATION',
+        description: 'Bearer <token> from POST /oauth2/token/create',
+      },
       nhnAccessKeyId: { type: 'apiKey', in: 'header', name: 'X-TC-AUTHENTICATION-ID' },
       nhnSecretAccessKey: { type: 'apiKey', in: 'header', name: 'X-TC-AUTHENTICATION-SECRET' },
       nhnBasic: { type: 'http', scheme: 'basic' },

@@ -26,7 +26,11 @@ export interface ListQuery {
 const STATUSES: Readonly<Record<string, ValidityFilter>> = { all: 'all', expired: 'expired', unexpired: 'unexpired' };
 
 function invalid(message: string, field: string): NhnWireError {
-  return new NhnWireError('invalid_argument', { status: 400, resultCode: FACE_CODES.invalidParameter, resultMessage: message }, { field });
+  return new NhnWireError(
+    'invalid_argument',
+    { status: 400, resultCode: FACE_CODES.invalidParameter, resultMessage: message },
+    { field },
+  );
 }
 
 function single(query: Record<string, unknown>, name: string): string | undefined {
@@ -49,7 +53,8 @@ export function parseListQuery(query: Record<string, unknown>): ListQuery {
   const pageSize = Math.min(positiveInteger(query, 'pageSize', DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE);
   const pageNum = positiveInteger(query, 'pageNum', 1);
   const allText = single(query, 'all')?.toLowerCase();
-  if (allText !== undefined && allText !== 'true' && allText !== 'false') throw invalid('all must be true or false.', 'all');
+  if (allText !== undefined && allText !== 'true' && allText !== 'false')
+    throw invalid('all must be true or false.', 'all');
   const statusText = single(query, 'status');
   const validity = statusText === undefined ? 'unexpired' : STATUSES[statusText.toLowerCase()];
   if (validity === undefined) throw invalid('status must be ALL, EXPIRED or UNEXPIRED.', 'status');

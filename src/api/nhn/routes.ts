@@ -13,7 +13,15 @@ import { IMPORT_LIMITS } from '../../domain/x509/ladder.ts';
 import { authHook, callerOf } from './auth.ts';
 import { documentedError, FACE_CODES, NhnWireError } from './errors.ts';
 import { readSingleFile, type UploadLimits } from './multipart.ts';
-import { contentDisposition, listItem, NHN_VERSIONS, sanitizeFileName, success, type NhnListBody, type NhnVersion } from './present.ts';
+import {
+  contentDisposition,
+  listItem,
+  NHN_VERSIONS,
+  sanitizeFileName,
+  success,
+  type NhnListBody,
+  type NhnVersion,
+} from './present.ts';
 import { MAX_ALL, parseListQuery, type ListQuery } from './query.ts';
 import { checkNameSyntax, storeUploadedFile } from './upload.ts';
 
@@ -29,7 +37,8 @@ export interface RouteOptions {
 const base = (version: NhnVersion): string => `${CERTMANAGER_PREFIX}/${version}/appkeys/:appKey/certificates`;
 
 /** Whether a URL is an upload (POST of `…/certificates/{name}/files`). */
-export const isUploadRoute = (request: FastifyRequest): boolean => request.method === 'POST' && /\/certificates\/:certificateName\/files$/.test(request.routeOptions.url ?? '');
+export const isUploadRoute = (request: FastifyRequest): boolean =>
+  request.method === 'POST' && /\/certificates\/:certificateName\/files$/.test(request.routeOptions.url ?? '');
 
 export function registerCertmanagerRoutes(app: FastifyInstance, core: Core, options: RouteOptions): void {
   for (const version of NHN_VERSIONS) {
@@ -37,7 +46,13 @@ export function registerCertmanagerRoutes(app: FastifyInstance, core: Core, opti
 
     app.get(base(version), { onRequest: authenticate }, async (request) => {
       const { actor } = callerOf(request);
-      const body = await listPage(core, actor, parseListQuery(request.query as Record<string, unknown>), version, options.offsetMinutes);
+      const body = await listPage(
+        core,
+        actor,
+        parseListQuery(request.query as Record<string, unknown>),
+        version,
+        options.offsetMinutes,
+      );
       return success(body);
     });
 
@@ -45,7 +60,10 @@ export function registerCertmanagerRoutes(app: FastifyInstance, core: Core, opti
       const { actor } = callerOf(request);
       const { certificateName } = request.params as { certificateName: string };
       const certificateNo = await numberOfName(core, actor, certificateName);
-      return sendFile(reply, await readFileOr(core, actor, certificateNo, `certificate-name:${certificateName}`, 52000));
+      return sendFile(
+        reply,
+        await readFileOr(core, actor, certificateNo, `certificate-name:${certificateName}`, 52000),
+      );
     });
 
     app.post(`${base(version)}/:certificateName/files`, { onRequest: [authenticate, uploadGuard] }, async (request) => {
@@ -58,13 +76,20 @@ export function registerCertmanagerRoutes(app: FastifyInstance, core: Core, opti
     });
 
     if (version === 'v1.3') {
-      app.get(`${base(version)}/:certificateId/certificate-files`, { onRequest: authenticate }, async (request, reply) => {
-        const { actor } = callerOf(request);
-        const { certificateId } = request.params as { certificateId: string };
-        // An id that cannot be a certificateNo does not exist either.
-        const certificateNo = /^[1-9][0-9]{0,14}$/.test(certificateId) ? Number(certificateId) : 0;
-        return sendFile(reply, await readFileOr(core, actor, certificateNo, `certificate:${certificateId.slice(0, 32)}`, 52009));
-      });
+      app.get(
+        `${base(version)}/:certificateId/certificate-files`,
+        { onRequest: authenticate },
+        async (request, reply) => {
+          const { actor } = callerOf(request);
+          const { certificateId } = request.params as { certificateId: string };
+          // An id that cannot be a certificateNo does not exist either.
+          const certificateNo = /^[1-9][0-9]{0,14}$/.test(certificateId) ? Number(certificateId) : 0;
+          return sendFile(
+            reply,
+            await readFileOr(core, actor, certificateNo, `certificate:${certificateId.slice(0, 32)}`, 52009),
+          );
+        },
+      );
     }
   }
 }
@@ -85,10 +110,21 @@ async function uploadGuard(request: FastifyRequest): Promise<void> {
   checkNameSyntax((request.params as { certificateName: string }).certificateName);
 }
 
-async function listPage(core: Core, actor: Actor, query: ListQuery, version: NhnVersion, offsetMinutes: number): Promise<NhnListBody> {
-  const present = (items: Parameters<typeof listItem>[0][]) => items.map((certificate) => listItem(certificate, version, offsetMinutes));
+async function listPage(
+  core: Core,
+  actor: Actor,
+  query: ListQuery,
+  version: NhnVersion,
+  offsetMinutes: number,
+): Promise<NhnListBody> {
+  const present = (items: Parameters<typeof listItem>[0][]) =>
+    items.map((certificate) => listItem(certificate, version, offsetMinutes));
   if (query.all) {
-    const first = await core.certificates.list(actor, { validity: query.validity, offset: 0, limit: CERTIFICATE_PAGE_MAX });
+    const first = await core.certificates.list(actor, {
+      validity: query.validity,
+      offset: 0,
+      limit: CERTIFICATE_PAGE_MAX,
+    });
     if (first.total > MAX_ALL) {
       throw new NhnWireError('invalid_argument', {
         status: 400,
@@ -98,13 +134,27 @@ async function listPage(core: Core, actor: Actor, query: ListQuery, version: Nhn
     }
     const items = [...first.items];
     while (items.length < first.total) {
-      const next = await core.certificates.list(actor, { validity: query.validity, offset: items.length, limit: CERTIFICATE_PAGE_MAX });
+      const next = await core.certificates.list(actor, {
+        validity: query.validity,
+        offset: items.length,
+        limit: CERTIFICATE_PAGE_MAX,
+      });
       if (next.items.length === 0) break;
       items.push(...next.items);
     }
-    return { totalCount: first.total, totalPage: first.total > 0 ? 1 : 0, currentPage: 1, pageSize: items.length, data: present(items) };
+    return {
+      totalCount: first.total,
+      totalPage: first.total > 0 ? 1 : 0,
+      currentPage: 1,
+      pageSize: items.length,
+      data: present(items),
+    };
   }
-  const page = await core.certificates.list(actor, { validity: query.validity, offset: (query.pageNum - 1) * query.pageSize, limit: query.pageSize });
+  const page = await core.certificates.list(actor, {
+    validity: query.validity,
+    offset: (query.pageNum - 1) * query.pageSize,
+    limit: query.pageSize,
+  });
   return {
     totalCount: page.total,
     totalPage: Math.ceil(page.total / query.pageSize),
@@ -120,12 +170,20 @@ async function numberOfName(core: Core, actor: Actor, name: string): Promise<num
     return (await core.certificates.getByName(actor, name)).certificateNo;
   } catch (error) {
     if (!isAppErrorWithCode(error, 'not_found')) throw error;
-    await core.audit.record(actor, 'certificate.file.read', `certificate-name:${name}`, 'failure', { code: 'not_found' });
+    await core.audit.record(actor, 'certificate.file.read', `certificate-name:${name}`, 'failure', {
+      code: 'not_found',
+    });
     throw documentedError('not_found', 404, 52000);
   }
 }
 
-async function readFileOr(core: Core, actor: Actor, certificateNo: number, target: string, notFoundCode: 52000 | 52009) {
+async function readFileOr(
+  core: Core,
+  actor: Actor,
+  certificateNo: number,
+  target: string,
+  notFoundCode: 52000 | 52009,
+) {
   try {
     if (certificateNo === 0) throw documentedError('not_found', 404, notFoundCode);
     return await core.certificates.readFile(actor, certificateNo);

@@ -19,7 +19,8 @@ export const OAUTH_PREFIX = '/oauth2/token';
 /** Form bodies of the token endpoint are tiny; anything larger is refused (413). */
 export const TOKEN_BODY_LIMIT_BYTES = 8192;
 
-export type OAuthErrorName = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'server_error' | 'temporarily_unavailable';
+export type OAuthErrorName =
+  'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'server_error' | 'temporarily_unavailable';
 
 export interface OAuthReply {
   status: number;
@@ -44,7 +45,8 @@ export class OAuthWireError extends AppError {
 export function oauthReplyOf(error: AppError): OAuthReply {
   if (error instanceof OAuthWireError) return error.oauth;
   if (error.code === 'internal') return oauthReply(500, 'server_error', 'Internal server error.');
-  if (error.code === 'unavailable') return oauthReply(503, 'temporarily_unavailable', 'The service is temporarily unavailable. Try again shortly.');
+  if (error.code === 'unavailable')
+    return oauthReply(503, 'temporarily_unavailable', 'The service is temporarily unavailable. Try again shortly.');
   return oauthReply(400, 'invalid_request', error.message);
 }
 
@@ -57,29 +59,56 @@ const BASIC = /^basic +([A-Za-z0-9+/]+={0,2}) *$/i;
 function basicCredentials(request: FastifyRequest): { accessKey: string; secretKey: string } {
   const header = request.headers.authorization;
   if (header === undefined || header.trim() === '') {
-    throw new OAuthWireError('unauthenticated', 401, 'invalid_client', 'Client authentication required: send Authorization: Basic base64(accessKey:secretKey).');
+    throw new OAuthWireError(
+      'unauthenticated',
+      401,
+      'invalid_client',
+      'Client authentication required: send Authorization: Basic base64(accessKey:secretKey).',
+    );
   }
   if (!/^basic(?: |$)/i.test(header.trim())) {
-    throw new OAuthWireError('unauthenticated', 401, 'invalid_client', 'Unsupported client authentication: use Authorization: Basic base64(accessKey:secretKey).');
+    throw new OAuthWireError(
+      'unauthenticated',
+      401,
+      'invalid_client',
+      'Unsupported client authentication: use Authorization: Basic base64(accessKey:secretKey).',
+    );
   }
   const match = BASIC.exec(header.trim());
   const decoded = match ? Buffer.from(match[1] as string, 'base64').toString('utf8') : '';
   const colon = decoded.indexOf(':');
   if (colon <= 0 || colon === decoded.length - 1) {
-    throw new OAuthWireError('invalid_argument', 400, 'invalid_request', 'The Authorization header is malformed: expected Basic and the base64 of accessKey:secretKey.');
+    throw new OAuthWireError(
+      'invalid_argument',
+      400,
+      'invalid_request',
+      'The Authorization header is malformed: expected Basic and the base64 of accessKey:secretKey.',
+    );
   }
   return { accessKey: decoded.slice(0, colon), secretKey: decoded.slice(colon + 1) };
 }
 
 function checkGrant(body: unknown): void {
   if (!(body instanceof URLSearchParams)) {
-    throw new OAuthWireError('invalid_argument', 400, 'invalid_request', 'Send grant_type=client_credentials as application/x-www-form-urlencoded.');
+    throw new OAuthWireError(
+      'invalid_argument',
+      400,
+      'invalid_request',
+      'Send grant_type=client_credentials as application/x-www-form-urlencoded.',
+    );
   }
   const grants = body.getAll('grant_type');
-  if (grants.length === 0) throw new OAuthWireError('invalid_argument', 400, 'invalid_request', 'grant_type is required.');
-  if (grants.length > 1) throw new OAuthWireError('invalid_argument', 400, 'invalid_request', 'grant_type is given more than once.');
+  if (grants.length === 0)
+    throw new OAuthWireError('invalid_argument', 400, 'invalid_request', 'grant_type is required.');
+  if (grants.length > 1)
+    throw new OAuthWireError('invalid_argument', 400, 'invalid_request', 'grant_type is given more than once.');
   if (grants[0] !== 'client_credentials') {
-    throw new OAuthWireError('invalid_argument', 400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported.');
+    throw new OAuthWireError(
+      'invalid_argument',
+      400,
+      'unsupported_grant_type',
+      'Only grant_type=client_credentials is supported.',
+    );
   }
 }
 
@@ -87,8 +116,17 @@ export function registerTokenRoute(app: FastifyInstance, core: Core, config: Pic
   app.post(TOKEN_PATH, { bodyLimit: TOKEN_BODY_LIMIT_BYTES }, async (request, reply) => {
     const { accessKey, secretKey } = basicCredentials(request);
     checkGrant(request.body);
-    const issued = await core.tokens.issue(accessKey, secretKey, { ttlSeconds: config.tokenTtlSeconds, remoteAddress: request.ip });
-    if (!issued) throw new OAuthWireError('unauthenticated', 401, 'invalid_client', 'The access key or secret key is wrong, or the key has been revoked.');
+    const issued = await core.tokens.issue(accessKey, secretKey, {
+      ttlSeconds: config.tokenTtlSeconds,
+      remoteAddress: request.ip,
+    });
+    if (!issued)
+      throw new OAuthWireError(
+        'unauthenticated',
+        401,
+        'invalid_client',
+        'The access key or secret key is wrong, or the key has been revoked.',
+      );
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     return { access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn };
   });

@@ -67,11 +67,25 @@ const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]+$/u;
  */
 export function caNameValid(facts: Pick<CertificateFacts, 'caName' | 'issuerDn'>): boolean {
   const name = facts.caName;
-  return name !== facts.issuerDn && name.trim() !== '' && name.length <= 256 && PRINTABLE.test(name) && !name.includes('\uFFFD');
+  return (
+    name !== facts.issuerDn &&
+    name.trim() !== '' &&
+    name.length <= 256 &&
+    PRINTABLE.test(name) &&
+    !name.includes('\uFFFD')
+  );
 }
 
-export async function storeUploadedFile(core: Core, actor: Actor, certificateName: string, file: UploadedFile): Promise<Certificate> {
-  const input: ImportInput = { name: certificateName, file: { name: sanitizeFileName(file.fileName ?? '', `${certificateName}.pem`), bytes: file.bytes } };
+export async function storeUploadedFile(
+  core: Core,
+  actor: Actor,
+  certificateName: string,
+  file: UploadedFile,
+): Promise<Certificate> {
+  const input: ImportInput = {
+    name: certificateName,
+    file: { name: sanitizeFileName(file.fileName ?? '', `${certificateName}.pem`), bytes: file.bytes },
+  };
   try {
     // The ladder is pure; core runs it again when it writes. Running it here first lets NHN's
     // checks below see the facts, and keeps the ladder's own refusals ahead of them.
@@ -81,7 +95,10 @@ export async function storeUploadedFile(core: Core, actor: Actor, certificateNam
   } catch (error) {
     // Core audits the refusals it makes; these happen before core is asked.
     if (isAppError(error)) {
-      await core.audit.record(actor, 'certificate.import', `certificate-name:${certificateName}`, 'failure', { origin: 'nhn', code: error.code });
+      await core.audit.record(actor, 'certificate.import', `certificate-name:${certificateName}`, 'failure', {
+        origin: 'nhn',
+        code: error.code,
+      });
     }
     throw error;
   }

@@ -11,16 +11,38 @@
  */
 import { AppError } from '../../domain/errors.ts';
 
-const SHELL_ONLY = new Set(['|', '&', ';', '<', '>', '(', ')', '$', '`', '*', '?', '~', '{', '}', '[', ']', '#', '\n', '\r']);
+const SHELL_ONLY = new Set([
+  '|',
+  '&',
+  ';',
+  '<',
+  '>',
+  '(',
+  ')',
+  '$',
+  '`',
+  '*',
+  '?',
+  '~',
+  '{',
+  '}',
+  '[',
+  ']',
+  '#',
+  '\n',
+  '\r',
+]);
 export const RELOAD_COMMAND_MAX = 4096;
 const MAX_ARGS = 64;
 
-const refuse = (message: string): AppError => new AppError('invalid_argument', `The reload command ${message}`, { field: 'reloadCommand' });
+const refuse = (message: string): AppError =>
+  new AppError('invalid_argument', `The reload command ${message}`, { field: 'reloadCommand' });
 
 export function splitCommand(line: string): string[] {
   if (line.length > RELOAD_COMMAND_MAX) throw refuse(`is longer than ${RELOAD_COMMAND_MAX} characters.`);
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  if (/[\u0000\u0001-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(line)) throw refuse('may not contain control characters.');
+  if (/[\u0000\u0001-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(line))
+    throw refuse('may not contain control characters.');
   const args: string[] = [];
   let current = '';
   let inWord = false;
@@ -50,7 +72,9 @@ export function splitCommand(line: string): string[] {
       if (i + 1 >= line.length) throw refuse('ends with a backslash.');
       current += line[++i];
     } else if (SHELL_ONLY.has(c)) {
-      throw refuse(`uses '${c === '\n' || c === '\r' ? 'a line break' : c}', a shell feature: it is run without a shell. Quote it to pass it literally, or put the commands in a script and run that.`);
+      throw refuse(
+        `uses '${c === '\n' || c === '\r' ? 'a line break' : c}', a shell feature: it is run without a shell. Quote it to pass it literally, or put the commands in a script and run that.`,
+      );
     } else {
       current += c;
     }
@@ -63,5 +87,7 @@ export function splitCommand(line: string): string[] {
 
 /** The argv as a command line a person can read (and paste back): words quoted where needed. */
 export function joinCommand(argv: readonly string[]): string {
-  return argv.map((arg) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`)).join(' ');
+  return argv
+    .map((arg) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`))
+    .join(' ');
 }

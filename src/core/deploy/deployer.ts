@@ -56,14 +56,20 @@ export interface DeployerDeps {
 }
 
 /** Leaf then issuers: what web servers call the full chain. */
-export const fullChainOf = (bundle: Pick<DeployBundle, 'certificatePem' | 'chainPems'>): string => [bundle.certificatePem, ...bundle.chainPems].join('');
+export const fullChainOf = (bundle: Pick<DeployBundle, 'certificatePem' | 'chainPems'>): string =>
+  [bundle.certificatePem, ...bundle.chainPems].join('');
 
 export function deployerFor(spec: DeployTargetSpec, secret: string | null, deps: DeployerDeps): Deployer {
   switch (spec.kind) {
     case 'directory':
       return directoryDeployer(spec, deps.runCommand ?? runCommand);
     case 'webhook':
-      if (secret === null) throw new Error('The webhook target has no secret; set the target again (certkeeper target set).');
-      return webhookDeployer(spec, secret, { clock: deps.clock, fetch: deps.fetch ?? fetch, timeoutMs: deps.webhookTimeoutMs ?? 10_000 });
+      if (secret === null)
+        throw new Error('The webhook target has no secret; set the target again (certkeeper target set).');
+      return webhookDeployer(spec, secret, {
+        clock: deps.clock,
+        fetch: deps.fetch ?? fetch,
+        timeoutMs: deps.webhookTimeoutMs ?? 10_000,
+      });
   }
 }

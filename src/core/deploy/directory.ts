@@ -22,7 +22,9 @@ type DirectorySpec = Extract<DeployTargetSpec, { kind: 'directory' }>;
 
 const described = (step: string, error: unknown): Error => {
   const code = (error as NodeJS.ErrnoException).code;
-  return new Error(`${step} failed (${code ?? (error instanceof Error ? error.message : String(error))}).`, { cause: error });
+  return new Error(`${step} failed (${code ?? (error instanceof Error ? error.message : String(error))}).`, {
+    cause: error,
+  });
 };
 
 export function directoryDeployer(spec: DirectorySpec, run: RunCommand): Deployer {
@@ -30,7 +32,11 @@ export function directoryDeployer(spec: DirectorySpec, run: RunCommand): Deploye
 
   async function reload(event: 'publish' | 'delete', slotId: number, signal: AbortSignal): Promise<void> {
     if (spec.reloadCommand === null) return;
-    await run(spec.reloadCommand, { timeoutMs: spec.reloadTimeoutMs, signal, extraEnv: { CERTKEEPER_EVENT: event, CERTKEEPER_SLOT_ID: String(slotId), CERTKEEPER_SLOT_DIR: slotDir(slotId) } });
+    await run(spec.reloadCommand, {
+      timeoutMs: spec.reloadTimeoutMs,
+      signal,
+      extraEnv: { CERTKEEPER_EVENT: event, CERTKEEPER_SLOT_ID: String(slotId), CERTKEEPER_SLOT_DIR: slotDir(slotId) },
+    });
   }
 
   return {

@@ -8,22 +8,40 @@ import type { Certificate } from '../../domain/model.ts';
 import { certificateStatus } from '../../domain/status.ts';
 import type { Store } from '../ports.ts';
 
-export async function deployableCertificate(store: Pick<Store, 'certificates'>, tenantId: number, certificateNo: number, now: Date, field: string): Promise<Certificate> {
+export async function deployableCertificate(
+  store: Pick<Store, 'certificates'>,
+  tenantId: number,
+  certificateNo: number,
+  now: Date,
+  field: string,
+): Promise<Certificate> {
   const certificate = await store.certificates.get(tenantId, certificateNo);
-  if (!certificate || certificate.deletedAt) throw new AppError('not_found', `No certificate number ${certificateNo}.`, { field });
+  if (!certificate || certificate.deletedAt)
+    throw new AppError('not_found', `No certificate number ${certificateNo}.`, { field });
   const named = `Certificate ${certificateNo} ('${certificate.name}')`;
   switch (certificateStatus(certificate, now)) {
     case 'REVOKED':
       throw new AppError('invalid_argument', `${named} is revoked; it cannot be provisioned.`, { field });
     case 'EXPIRED':
-      throw new AppError('certificate_expired', `${named} expired at ${certificate.facts.notAfter.toISOString()}; it cannot be provisioned.`, { field });
+      throw new AppError(
+        'certificate_expired',
+        `${named} expired at ${certificate.facts.notAfter.toISOString()}; it cannot be provisioned.`,
+        { field },
+      );
     case 'NOT_YET_VALID':
-      throw new AppError('certificate_not_yet_valid', `${named} is not valid before ${certificate.facts.notBefore.toISOString()}; it cannot be provisioned yet.`, { field });
+      throw new AppError(
+        'certificate_not_yet_valid',
+        `${named} is not valid before ${certificate.facts.notBefore.toISOString()}; it cannot be provisioned yet.`,
+        { field },
+      );
     case 'DELETED':
       throw new AppError('not_found', `No certificate number ${certificateNo}.`, { field });
     case 'VALID':
       break;
   }
-  if (!certificate.hasPrivateKey) throw new AppError('key_missing', `${named} has no private key; a slot publishes the certificate with its key.`, { field });
+  if (!certificate.hasPrivateKey)
+    throw new AppError('key_missing', `${named} has no private key; a slot publishes the certificate with its key.`, {
+      field,
+    });
   return certificate;
 }

@@ -9,7 +9,10 @@
 import type { CertificateService } from '../certificates.ts';
 import type { ProvisioningService } from '../provisioning.ts';
 
-export function republishOnReplace(certificates: CertificateService, provisioning: Pick<ProvisioningService, 'certificateReplaced'>): CertificateService {
+export function republishOnReplace(
+  certificates: CertificateService,
+  provisioning: Pick<ProvisioningService, 'certificateReplaced'>,
+): CertificateService {
   return {
     ...certificates,
     async replace(actor, certificateNo, input, options) {

@@ -43,7 +43,12 @@ export const runCommand: RunCommand = (argv, options) =>
       reject(new Error(`The reload command was not started: ${String(options.signal.reason ?? 'aborted')}.`));
       return;
     }
-    const child = spawn(command, args, { shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(options.extraEnv ?? {}) });
+    const child = spawn(command, args, {
+      shell: false,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: childEnv(options.extraEnv ?? {}),
+    });
     let output = '';
     const keep = (chunk: Buffer): void => {
       output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL);
@@ -71,11 +76,18 @@ export const runCommand: RunCommand = (argv, options) =>
       if (error) reject(error);
       else resolve();
     };
-    child.on('error', (error: NodeJS.ErrnoException) => done(new Error(`The reload command ${command} could not be started (${error.code ?? error.message}).`)));
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      done(new Error(`The reload command ${command} could not be started (${error.code ?? error.message}).`)),
+    );
     child.on('close', (code, signal) => {
       const tail = oneLine(output);
       if (stopped) done(new Error(`The reload command ${command} ${stopped}.${tail ? ` Output: ${tail}` : ''}`));
       else if (code === 0) done(null);
-      else done(new Error(`The reload command ${command} ${code === null ? `was killed by ${signal}` : `exited with code ${code}`}.${tail ? ` Output: ${tail}` : ''}`));
+      else
+        done(
+          new Error(
+            `The reload command ${command} ${code === null ? `was killed by ${signal}` : `exited with code ${code}`}.${tail ? ` Output: ${tail}` : ''}`,
+          ),
+        );
     });
   });

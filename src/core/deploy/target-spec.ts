@@ -37,14 +37,27 @@ export function isLoopbackHost(hostname: string): boolean {
 function directorySpec(input: Extract<DeployTargetInput, { kind: 'directory' }>): DeployTargetSpec {
   const path = input.path;
   if (typeof path !== 'string' || path === '') throw invalid('path', 'A directory target needs --path DIR.');
-  if (path.length > PATH_MAX || path.includes('\u0000')) throw invalid('path', `The path must be at most ${PATH_MAX} characters, without NUL.`);
-  if (!isAbsolute(path)) throw invalid('path', `The path must be absolute (got a relative path); the server resolves nothing against its own working directory.`);
+  if (path.length > PATH_MAX || path.includes('\u0000'))
+    throw invalid('path', `The path must be at most ${PATH_MAX} characters, without NUL.`);
+  if (!isAbsolute(path))
+    throw invalid(
+      'path',
+      `The path must be absolute (got a relative path); the server resolves nothing against its own working directory.`,
+    );
   const timeout = input.reloadTimeoutMs ?? RELOAD_TIMEOUT_DEFAULT_MS;
   if (!Number.isInteger(timeout) || timeout < RELOAD_TIMEOUT_MIN_MS || timeout > RELOAD_TIMEOUT_MAX_MS) {
-    throw invalid('reloadTimeout', `The reload timeout must be from ${RELOAD_TIMEOUT_MIN_MS / 1000} s to ${RELOAD_TIMEOUT_MAX_MS / 1000} s.`);
+    throw invalid(
+      'reloadTimeout',
+      `The reload timeout must be from ${RELOAD_TIMEOUT_MIN_MS / 1000} s to ${RELOAD_TIMEOUT_MAX_MS / 1000} s.`,
+    );
   }
   const command = input.reloadCommand ?? null;
-  return { kind: 'directory', path: normalize(path).replace(/(.)\/+$/, '$1'), reloadCommand: command === null || command === '' ? null : splitCommand(command), reloadTimeoutMs: timeout };
+  return {
+    kind: 'directory',
+    path: normalize(path).replace(/(.)\/+$/, '$1'),
+    reloadCommand: command === null || command === '' ? null : splitCommand(command),
+    reloadTimeoutMs: timeout,
+  };
 }
 
 function webhookSpec(input: Extract<DeployTargetInput, { kind: 'webhook' }>): DeployTargetSpec {
@@ -57,12 +70,20 @@ function webhookSpec(input: Extract<DeployTargetInput, { kind: 'webhook' }>): De
   } catch {
     throw invalid('url', 'The URL is not an absolute URL (https://host/path).');
   }
-  if (url.username !== '' || url.password !== '') throw invalid('url', 'The URL may not carry a user name or password: it is stored in clear. The HMAC signature authenticates certkeeper to the receiver.');
+  if (url.username !== '' || url.password !== '')
+    throw invalid(
+      'url',
+      'The URL may not carry a user name or password: it is stored in clear. The HMAC signature authenticates certkeeper to the receiver.',
+    );
   if (url.hash !== '') throw invalid('url', 'The URL may not have a fragment (#…).');
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    throw invalid('url', 'Plain http:// is allowed to a loopback host only (localhost, 127.0.0.0/8, ::1): the request carries a private key. Use https://.');
+    throw invalid(
+      'url',
+      'Plain http:// is allowed to a loopback host only (localhost, 127.0.0.0/8, ::1): the request carries a private key. Use https://.',
+    );
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid('url', 'The URL must be https:// (or http:// to a loopback host).');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw invalid('url', 'The URL must be https:// (or http:// to a loopback host).');
   return { kind: 'webhook', url: url.toString() };
 }
 

@@ -30,7 +30,12 @@ export interface DeployTargetService {
   clear(actor: Actor): Promise<boolean>;
 }
 
-export function createDeployTargetService(store: Store, clock: Clock, audit: AuditService, notify: () => void): DeployTargetService {
+export function createDeployTargetService(
+  store: Store,
+  clock: Clock,
+  audit: AuditService,
+  notify: () => void,
+): DeployTargetService {
   return {
     async get(actor) {
       authorize(actor, 'certificate.read');
@@ -42,14 +47,22 @@ export function createDeployTargetService(store: Store, clock: Clock, audit: Aud
       try {
         const spec = deployTargetSpec(input);
         const secret = spec.kind === 'webhook' ? randomBytes(32).toString('base64url') : null;
-        const sealed = secret === null ? null : await store.vault.seal(Buffer.from(secret, 'utf8'), targetSecretContext(actor.tenantId));
+        const sealed =
+          secret === null
+            ? null
+            : await store.vault.seal(Buffer.from(secret, 'utf8'), targetSecretContext(actor.tenantId));
         const target = await store.targets.set(actor.tenantId, spec, sealed, clock.now());
         const republished = await store.slots.republishTenant(actor.tenantId, clock.now());
-        await audit.record(actor, 'deploy-target.set', `tenant:${actor.tenantId}`, 'success', { kind: spec.kind, republished: republished.length });
+        await audit.record(actor, 'deploy-target.set', `tenant:${actor.tenantId}`, 'success', {
+          kind: spec.kind,
+          republished: republished.length,
+        });
         if (republished.length > 0) notify();
         return { target, secret, republished };
       } catch (error) {
-        await audit.record(actor, 'deploy-target.set', `tenant:${actor.tenantId}`, 'failure', { code: error instanceof AppError ? error.code : 'internal' });
+        await audit.record(actor, 'deploy-target.set', `tenant:${actor.tenantId}`, 'failure', {
+          code: error instanceof AppError ? error.code : 'internal',
+        });
         throw error;
       }
     },
@@ -59,7 +72,10 @@ export function createDeployTargetService(store: Store, clock: Clock, audit: Aud
       const live = await store.slots.countLive(actor.tenantId);
       if (live > 0) {
         await audit.record(actor, 'deploy-target.clear', `tenant:${actor.tenantId}`, 'failure', { code: 'conflict' });
-        throw new AppError('conflict', `The tenant has ${live} provisioned slot(s); delete them first (their certificates would have nowhere to go, and could not be removed from the target).`);
+        throw new AppError(
+          'conflict',
+          `The tenant has ${live} provisioned slot(s); delete them first (their certificates would have nowhere to go, and could not be removed from the target).`,
+        );
       }
       const cleared = await store.targets.clear(actor.tenantId);
       await audit.record(actor, 'deploy-target.clear', `tenant:${actor.tenantId}`, 'success', { cleared });

@@ -53,7 +53,11 @@ export function publishPayload(bundle: DeployBundle) {
   };
 }
 
-export function webhookDeployer(spec: WebhookSpec, secret: string, deps: { clock: Clock; fetch: typeof fetch; timeoutMs: number }): Deployer {
+export function webhookDeployer(
+  spec: WebhookSpec,
+  secret: string,
+  deps: { clock: Clock; fetch: typeof fetch; timeoutMs: number },
+): Deployer {
   async function send(event: string, delivery: string, payload: unknown, signal: AbortSignal): Promise<void> {
     const body = JSON.stringify(payload);
     const timestamp = String(deps.clock.now().getTime());
@@ -75,7 +79,10 @@ export function webhookDeployer(spec: WebhookSpec, secret: string, deps: { clock
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-      throw new Error(`The webhook ${spec.url} could not be reached (${cause === 'TimeoutError' ? `no answer within ${deps.timeoutMs / 1000} s` : cause}).`, { cause: error });
+      throw new Error(
+        `The webhook ${spec.url} could not be reached (${cause === 'TimeoutError' ? `no answer within ${deps.timeoutMs / 1000} s` : cause}).`,
+        { cause: error },
+      );
     }
     // Drain the body so the connection can be reused; its text is not trusted further than a hint.
     const text = (await response.text().catch(() => '')).replace(/\s+/g, ' ').trim().slice(0, 200);
@@ -85,7 +92,14 @@ export function webhookDeployer(spec: WebhookSpec, secret: string, deps: { clock
   }
 
   return {
-    publish: (bundle, signal) => send('slot.publish', `${bundle.slotId}-${bundle.generation}`, publishPayload(bundle), signal),
-    remove: (slot, signal) => send('slot.delete', `${slot.slotId}-${slot.generation}`, { event: 'slot.delete', slotId: slot.slotId, generation: slot.generation }, signal),
+    publish: (bundle, signal) =>
+      send('slot.publish', `${bundle.slotId}-${bundle.generation}`, publishPayload(bundle), signal),
+    remove: (slot, signal) =>
+      send(
+        'slot.delete',
+        `${slot.slotId}-${slot.generation}`,
+        { event: 'slot.delete', slotId: slot.slotId, generation: slot.generation },
+        signal,
+      ),
   };
 }

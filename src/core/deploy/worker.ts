@@ -98,10 +98,16 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
     const item = primaryItem(slot);
     if (!item) throw new Error(`Slot ${slot.slotId} has no Korea/Japan certificate.`);
     const certificate = await store.certificates.get(slot.tenantId, item.certificateNo);
-    if (!certificate) throw new Error(`Certificate ${item.certificateNo} of the slot no longer exists; provision another one with PUT.`);
+    if (!certificate)
+      throw new Error(
+        `Certificate ${item.certificateNo} of the slot no longer exists; provision another one with PUT.`,
+      );
     const target = `certificate:${item.certificateNo}`;
     const privateKeyPem = await store.certificates.readPrivateKey(slot.tenantId, item.certificateNo);
-    await audit.record(actorFor(slot.tenantId), 'certificate.key.read', target, privateKeyPem ? 'success' : 'failure', { purpose: 'edge.publish', slotId: slot.slotId });
+    await audit.record(actorFor(slot.tenantId), 'certificate.key.read', target, privateKeyPem ? 'success' : 'failure', {
+      purpose: 'edge.publish',
+      slotId: slot.slotId,
+    });
     if (!privateKeyPem) throw new Error(`Certificate ${item.certificateNo} has no private key.`);
     const { facts } = certificate;
     const bundle: DeployBundle = {
@@ -128,7 +134,9 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
   async function deployer(slot: EdgeSlot) {
     const stored = await store.targets.get(slot.tenantId);
     if (!stored) return null;
-    const secret = stored.sealedSecret ? (await store.vault.open(stored.sealedSecret, targetSecretContext(slot.tenantId))).toString('utf8') : null;
+    const secret = stored.sealedSecret
+      ? (await store.vault.open(stored.sealedSecret, targetSecretContext(slot.tenantId))).toString('utf8')
+      : null;
     return deployerFor(stored.target.spec, secret, deps);
   }
 
@@ -137,12 +145,15 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
     const { slotId } = slot;
     const generation = slot.deployment.generation;
     const fields = { slotId, tenantId: slot.tenantId, generation, status: slot.status, workerId: id };
-    const heartbeat = setInterval(() => {
-      store.slots.renew(slotId, id, leaseFrom(clock.now())).then(
-        (held) => held || log.warn(fields, 'edge slot: lease lost while the target worked'),
-        (error: unknown) => log.warn({ ...fields, err: messageOf(error) }, 'edge slot: lease renewal failed'),
-      );
-    }, Math.max(Math.floor(leaseMs / 3), 10));
+    const heartbeat = setInterval(
+      () => {
+        store.slots.renew(slotId, id, leaseFrom(clock.now())).then(
+          (held) => held || log.warn(fields, 'edge slot: lease lost while the target worked'),
+          (error: unknown) => log.warn({ ...fields, err: messageOf(error) }, 'edge slot: lease renewal failed'),
+        );
+      },
+      Math.max(Math.floor(leaseMs / 3), 10),
+    );
     heartbeat.unref();
     const action = slot.status === 'DELETING' ? 'edge.slot.remove' : 'edge.slot.publish';
     try {
@@ -153,13 +164,21 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
         await target?.remove({ tenantId: slot.tenantId, slotId, generation }, stopping.signal);
       } else {
         if (slot.status === 'READY') await store.slots.markPublishing(slotId, id, clock.now());
-        if (!target) throw new Error('No deployment target is configured for this tenant; the operator sets one with `certkeeper target set`.');
+        if (!target)
+          throw new Error(
+            'No deployment target is configured for this tenant; the operator sets one with `certkeeper target set`.',
+          );
         const loaded = await bundleOf(slot);
         fingerprints = loaded.fingerprints;
         await target.publish(loaded.bundle, stopping.signal);
       }
       const outcome = await store.slots.succeed(slotId, id, generation, { fingerprints }, clock.now());
-      log.info({ ...fields, outcome }, outcome === 'done' ? `edge slot ${slot.status === 'DELETING' ? 'removed' : 'published'}` : `edge slot: target done, but the slot ${outcome === 'changed' ? 'changed meanwhile; publishing again' : 'was taken over by another worker'}`);
+      log.info(
+        { ...fields, outcome },
+        outcome === 'done'
+          ? `edge slot ${slot.status === 'DELETING' ? 'removed' : 'published'}`
+          : `edge slot: target done, but the slot ${outcome === 'changed' ? 'changed meanwhile; publishing again' : 'was taken over by another worker'}`,
+      );
       await audit.record(actorFor(slot.tenantId), action, `edge-slot:${slotId}`, 'success', { generation, outcome });
       return slot.status === 'DELETING' ? 'removed' : 'published';
     } catch (error) {
@@ -173,8 +192,15 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
       const now = clock.now();
       const nextAttemptAt = new Date(now.getTime() + retryDelayMs(attempts));
       await store.slots.fail(slotId, id, generation, message, nextAttemptAt, now);
-      log.warn({ ...fields, attempts, nextAttemptAt: nextAttemptAt.toISOString(), err: message }, 'edge slot: the deployment target failed; will retry');
-      await audit.record(actorFor(slot.tenantId), action, `edge-slot:${slotId}`, 'failure', { generation, attempts, code: 'target_failed' });
+      log.warn(
+        { ...fields, attempts, nextAttemptAt: nextAttemptAt.toISOString(), err: message },
+        'edge slot: the deployment target failed; will retry',
+      );
+      await audit.record(actorFor(slot.tenantId), action, `edge-slot:${slotId}`, 'failure', {
+        generation,
+        attempts,
+        code: 'target_failed',
+      });
       return 'failed';
     } finally {
       clearInterval(heartbeat);
@@ -188,7 +214,11 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
       const stale = await store.slots.republishStale(now);
       lastSweep = now.getTime();
       result.republished = stale.length;
-      if (stale.length > 0) log.warn({ slots: stale }, 'edge slots hold a certificate that was replaced since they were published; republishing');
+      if (stale.length > 0)
+        log.warn(
+          { slots: stale },
+          'edge slots hold a certificate that was replaced since they were published; republishing',
+        );
     }
     for (const slotId of await store.slots.due(now, batch)) {
       if (stopping.signal.aborted) break;
@@ -254,7 +284,10 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
       unsubscribe?.();
       unsubscribe = null;
       let wait: NodeJS.Timeout | undefined;
-      await Promise.race([chain, new Promise((resolve) => (wait = setTimeout(resolve, stopOptions.timeoutMs ?? 5_000)))]);
+      await Promise.race([
+        chain,
+        new Promise((resolve) => (wait = setTimeout(resolve, stopOptions.timeoutMs ?? 5_000))),
+      ]);
       clearTimeout(wait);
     },
   };

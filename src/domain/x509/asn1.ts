@@ -192,7 +192,10 @@ function decodeUtf32be(bytes: string): string {
   let out = '';
   for (let i = 0; i + 3 < bytes.length; i += 4) {
     const cp =
-      (bytes.charCodeAt(i) * 0x1000000) + (bytes.charCodeAt(i + 1) << 16) + (bytes.charCodeAt(i + 2) << 8) + bytes.charCodeAt(i + 3);
+      bytes.charCodeAt(i) * 0x1000000 +
+      (bytes.charCodeAt(i + 1) << 16) +
+      (bytes.charCodeAt(i + 2) << 8) +
+      bytes.charCodeAt(i + 3);
     out += cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff) ? String.fromCodePoint(cp) : '\ufffd';
   }
   if (bytes.length % 4 !== 0) out += '\ufffd';

@@ -167,7 +167,8 @@ export function buildChain<C extends ChainCandidate>(
   }
 
   const leftovers = unique.filter((c) => !onPath.has(c));
-  if (leftovers.length > 0) throw leftoverError(leaf, leafSelfSigned, path, leftovers, endsAtRoot, current, currentText, field);
+  if (leftovers.length > 0)
+    throw leftoverError(leaf, leafSelfSigned, path, leftovers, endsAtRoot, current, currentText, field);
 
   let reordered = false;
   for (let i = 1; i < path.length; i += 1) {
@@ -259,7 +260,10 @@ function leftoverError(
       `The ${where} has no issuer for ${lastText}, issued by '${formatName(last.issuer)}', so ${listBlocks(above, where)} ` +
         `cannot be connected to the certificate. Add the certificate of '${formatName(last.issuer)}', or remove ` +
         `${above.length === 1 ? 'that block' : 'those blocks'} if ${above.length === 1 ? 'it does' : 'they do'} not belong.`,
-      { field, details: { issuer: formatName(last.issuer), block: (above[0] as ChainCandidate).index, count: above.length } },
+      {
+        field,
+        details: { issuer: formatName(last.issuer), block: (above[0] as ChainCandidate).index, count: above.length },
+      },
     );
   }
   return new AppError(
@@ -271,7 +275,12 @@ function leftoverError(
   );
 }
 
-function checkValidity(parent: ChainCandidate, now: Date, field: InputField, block: (c: ChainCandidate) => string): void {
+function checkValidity(
+  parent: ChainCandidate,
+  now: Date,
+  field: InputField,
+  block: (c: ChainCandidate) => string,
+): void {
   const notBefore = parent.x509.validFromDate;
   const notAfter = parent.x509.validToDate;
   const details = { block: parent.index, notBefore: notBefore.toISOString(), notAfter: notAfter.toISOString() };

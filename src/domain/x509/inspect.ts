@@ -67,7 +67,9 @@ export function parseCertificateDer(der: Buffer): ParsedCertificate {
   // 0x30 is the SEQUENCE tag every certificate starts with. Node's constructor would also accept
   // PEM text; DER was asked for, so PEM is refused here rather than silently decoded.
   if (der.length === 0 || der[0] !== 0x30) {
-    throw new AppError('certificate_invalid', 'The certificate is not a DER-encoded X.509 certificate.', { field: 'certificate' });
+    throw new AppError('certificate_invalid', 'The certificate is not a DER-encoded X.509 certificate.', {
+      field: 'certificate',
+    });
   }
   let x509: X509Certificate;
   try {
@@ -116,7 +118,10 @@ export function inspect(cert: X509Certificate): CertificateFacts {
  * Throws Asn1ShapeError on bytes that are not a certificate (callers pass parsed certificates).
  */
 export function x509Version(der: Buffer): number {
-  const tbs = sequenceOf(childAt(sequenceOf(decodeDer(der.toString('latin1')), 'Certificate'), 0, 'Certificate'), 'TBSCertificate');
+  const tbs = sequenceOf(
+    childAt(sequenceOf(decodeDer(der.toString('latin1')), 'Certificate'), 0, 'Certificate'),
+    'TBSCertificate',
+  );
   const first = childAt(tbs, 0, 'TBSCertificate');
   if (!isContext(first, 0)) return 1;
   const version = childAt(childrenOf(first, 'version'), 0, 'version');
@@ -130,7 +135,10 @@ export function x509Version(der: Buffer): number {
 function inspectDecoded(cert: X509Certificate, der: Buffer): CertificateFacts {
   const root = sequenceOf(decodeDer(der.toString('latin1')), 'Certificate');
   const tbs = sequenceOf(childAt(root, 0, 'Certificate'), 'TBSCertificate');
-  const signatureAlgorithmOid = oidOf(childAt(sequenceOf(childAt(root, 1, 'Certificate'), 'signatureAlgorithm'), 0, 'signatureAlgorithm'), 'signatureAlgorithm');
+  const signatureAlgorithmOid = oidOf(
+    childAt(sequenceOf(childAt(root, 1, 'Certificate'), 'signatureAlgorithm'), 0, 'signatureAlgorithm'),
+    'signatureAlgorithm',
+  );
 
   // version [0] EXPLICIT is optional (absent means v1); every later field shifts by one if present.
   const at = isContext(childAt(tbs, 0, 'TBSCertificate'), 0) ? 1 : 0;
@@ -273,13 +281,20 @@ interface KeyFacts {
  */
 function describeKey(spki: Asn1Node): KeyFacts {
   const [algorithmId, keyBits] = sequenceOf(spki, 'subjectPublicKeyInfo');
-  if (algorithmId === undefined || keyBits === undefined) throw new Asn1ShapeError('subjectPublicKeyInfo: missing elements');
+  if (algorithmId === undefined || keyBits === undefined)
+    throw new Asn1ShapeError('subjectPublicKeyInfo: missing elements');
   const algorithmParts = sequenceOf(algorithmId, 'subjectPublicKeyInfo algorithm');
-  const algorithmOid = oidOf(childAt(algorithmParts, 0, 'subjectPublicKeyInfo algorithm'), 'subjectPublicKeyInfo algorithm');
+  const algorithmOid = oidOf(
+    childAt(algorithmParts, 0, 'subjectPublicKeyInfo algorithm'),
+    'subjectPublicKeyInfo algorithm',
+  );
   const parameters = algorithmParts[1];
   const keyBytes = bitStringBytes(keyBits, 'subjectPublicKey');
   const algorithm = KEY_ALGORITHMS.get(algorithmOid) ?? 'unknown';
-  const describe = (bits: number, curve: string | null = null): KeyFacts => ({ description: { algorithm, bits, curve }, algorithmOid });
+  const describe = (bits: number, curve: string | null = null): KeyFacts => ({
+    description: { algorithm, bits, curve },
+    algorithmOid,
+  });
 
   switch (algorithm) {
     case 'RSA':
@@ -338,7 +353,12 @@ interface ExtensionFacts {
  * repeating an extension; if a certificate does, the first occurrence counts.
  */
 function readExtensions(rest: readonly Asn1Node[]): ExtensionFacts {
-  const facts: ExtensionFacts = { sans: { dns: [], ip: [], email: [], uri: [] }, keyUsage: [], extendedKeyUsage: [], isCa: false };
+  const facts: ExtensionFacts = {
+    sans: { dns: [], ip: [], email: [], uri: [] },
+    keyUsage: [],
+    extendedKeyUsage: [],
+    isCa: false,
+  };
   const wrapper = rest.find((node) => isContext(node, 3));
   if (wrapper === undefined) return facts;
   const extensions = sequenceOf(childAt(childrenOf(wrapper, 'extensions'), 0, 'extensions'), 'extensions');
@@ -348,10 +368,17 @@ function readExtensions(rest: readonly Asn1Node[]): ExtensionFacts {
     const oid = oidOf(childAt(parts, 0, 'extension'), 'extension id');
     if (seen.has(oid)) continue;
     seen.add(oid);
-    if (oid !== OID_EXT_SUBJECT_ALT_NAME && oid !== OID_EXT_KEY_USAGE && oid !== OID_EXT_EXTENDED_KEY_USAGE && oid !== OID_EXT_BASIC_CONSTRAINTS) continue;
+    if (
+      oid !== OID_EXT_SUBJECT_ALT_NAME &&
+      oid !== OID_EXT_KEY_USAGE &&
+      oid !== OID_EXT_EXTENDED_KEY_USAGE &&
+      oid !== OID_EXT_BASIC_CONSTRAINTS
+    )
+      continue;
     // extnValue is the last element (critical BOOLEAN DEFAULT FALSE may precede it).
     const octets = parts.length >= 2 ? parts[parts.length - 1] : undefined;
-    if (octets === undefined || !isUniversal(octets, TAG.OCTET_STRING)) throw new Asn1ShapeError('extension: expected an OCTET STRING value');
+    if (octets === undefined || !isUniversal(octets, TAG.OCTET_STRING))
+      throw new Asn1ShapeError('extension: expected an OCTET STRING value');
     const value = decodeDer(contentOf(octets, 'extension value'));
     switch (oid) {
       case OID_EXT_SUBJECT_ALT_NAME:
@@ -368,7 +395,8 @@ function readExtensions(rest: readonly Asn1Node[]): ExtensionFacts {
         break;
       case OID_EXT_BASIC_CONSTRAINTS: {
         const first = sequenceOf(value, 'basicConstraints')[0];
-        facts.isCa = first !== undefined && isUniversal(first, TAG.BOOLEAN) && contentOf(first, 'basicConstraints cA') !== '\x00';
+        facts.isCa =
+          first !== undefined && isUniversal(first, TAG.BOOLEAN) && contentOf(first, 'basicConstraints cA') !== '\x00';
         break;
       }
     }
@@ -421,7 +449,7 @@ export function formatIpAddress(bytes: string): string {
   }
   let bestStart = -1;
   let bestLength = 1; // a single zero group is never compressed (RFC 5952 §4.2.2)
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i += 1;
       continue;

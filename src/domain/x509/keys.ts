@@ -42,7 +42,10 @@ export function parsePrivateKey(block: PemBlock, field: InputField): ParsedPriva
   const details = { block: block.index, label: block.label };
 
   const procType = Object.entries(block.headers).find(([k]) => k.toLowerCase() === 'proc-type')?.[1];
-  if (block.label === 'ENCRYPTED PRIVATE KEY' || (procType !== undefined && procType.toUpperCase().includes('ENCRYPTED'))) {
+  if (
+    block.label === 'ENCRYPTED PRIVATE KEY' ||
+    (procType !== undefined && procType.toUpperCase().includes('ENCRYPTED'))
+  ) {
     throw new AppError(
       'key_encrypted',
       `${where} is encrypted; decrypt it first, e.g. \`openssl pkey -in key.pem -out key-decrypted.pem\`, and paste the result.`,
@@ -52,10 +55,14 @@ export function parsePrivateKey(block: PemBlock, field: InputField): ParsedPriva
 
   const format = FORMAT_BY_LABEL[block.label];
   if (format === undefined) {
-    throw new AppError('key_invalid', `${where} is not a private key; expected PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY.`, {
-      field,
-      details,
-    });
+    throw new AppError(
+      'key_invalid',
+      `${where} is not a private key; expected PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY.`,
+      {
+        field,
+        details,
+      },
+    );
   }
 
   let keyObject: KeyObject;

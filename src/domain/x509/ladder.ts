@@ -128,14 +128,22 @@ function checkSizes(input: ImportInput): void {
     if (value === undefined) continue;
     const actual = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
     if (actual > limit) {
-      throw new AppError('input_too_large', `The ${describeField(field)} is ${actual} bytes; the limit is ${limit} bytes.`, {
-        field,
-        details: { limit, actual },
-      });
+      throw new AppError(
+        'input_too_large',
+        `The ${describeField(field)} is ${actual} bytes; the limit is ${limit} bytes.`,
+        {
+          field,
+          details: { limit, actual },
+        },
+      );
     }
   }
   if (input.file && (input.certificate !== undefined || input.privateKey !== undefined || input.chain !== undefined)) {
-    throw new AppError('invalid_argument', 'Send either one file, or the certificate, key and chain fields; not both.', { field: 'file' });
+    throw new AppError(
+      'invalid_argument',
+      'Send either one file, or the certificate, key and chain fields; not both.',
+      { field: 'file' },
+    );
   }
 }
 
@@ -152,7 +160,11 @@ interface Pieces {
 }
 
 function splitFields(input: ImportInput): Pieces {
-  const certificate = splitPem(input.certificate ?? '', { field: 'certificate', maxBytes: IMPORT_LIMITS.certificateBytes, maxBlocks: IMPORT_LIMITS.chainBlocks });
+  const certificate = splitPem(input.certificate ?? '', {
+    field: 'certificate',
+    maxBytes: IMPORT_LIMITS.certificateBytes,
+    maxBlocks: IMPORT_LIMITS.chainBlocks,
+  });
   if (certificate.privateKeys.length > 0) {
     throw new AppError(
       'pem_malformed',
@@ -164,13 +176,23 @@ function splitFields(input: ImportInput): Pieces {
     ? splitPem(input.privateKey, { field: 'privateKey', maxBytes: IMPORT_LIMITS.privateKeyBytes, maxBlocks: 4 })
     : { certificates: [], privateKeys: [] };
   if (key.certificates.length > 0) {
-    throw new AppError('pem_malformed', 'The private key field holds a certificate. Put only the private key here.', { field: 'privateKey' });
+    throw new AppError('pem_malformed', 'The private key field holds a certificate. Put only the private key here.', {
+      field: 'privateKey',
+    });
   }
   const chain = input.chain
-    ? splitPem(input.chain, { field: 'chain', maxBytes: IMPORT_LIMITS.chainBytes, maxBlocks: IMPORT_LIMITS.chainBlocks })
+    ? splitPem(input.chain, {
+        field: 'chain',
+        maxBytes: IMPORT_LIMITS.chainBytes,
+        maxBlocks: IMPORT_LIMITS.chainBlocks,
+      })
     : { certificates: [], privateKeys: [] };
   if (chain.privateKeys.length > 0) {
-    throw new AppError('pem_malformed', 'The chain field holds a private key. The chain takes only the issuing CA certificates.', { field: 'chain' });
+    throw new AppError(
+      'pem_malformed',
+      'The chain field holds a private key. The chain takes only the issuing CA certificates.',
+      { field: 'chain' },
+    );
   }
   return {
     certificates: certificate.certificates,
@@ -188,7 +210,11 @@ function splitFields(input: ImportInput): Pieces {
  */
 function splitFile(file: { name: string; bytes: Buffer }): Pieces {
   const text = decodeText(file.bytes);
-  const { certificates, privateKeys } = splitPem(text, { field: 'file', maxBytes: IMPORT_LIMITS.fileBytes, maxBlocks: IMPORT_LIMITS.fileBlocks });
+  const { certificates, privateKeys } = splitPem(text, {
+    field: 'file',
+    maxBytes: IMPORT_LIMITS.fileBytes,
+    maxBlocks: IMPORT_LIMITS.fileBlocks,
+  });
   return { certificates, keys: privateKeys, chain: [], certificateField: 'file', keyField: 'file', chainField: 'file' };
 }
 
@@ -208,7 +234,9 @@ function pickLeaf(pieces: Pieces, key: ParsedPrivateKey | null): { leaf: ParsedC
   if (!first) {
     throw new AppError(
       'certificate_missing',
-      field === 'file' ? 'The file holds no certificate. It must contain the certificate, its chain and the private key in PEM.' : 'No certificate was given. Paste the server certificate in PEM (-----BEGIN CERTIFICATE-----).',
+      field === 'file'
+        ? 'The file holds no certificate. It must contain the certificate, its chain and the private key in PEM.'
+        : 'No certificate was given. Paste the server certificate in PEM (-----BEGIN CERTIFICATE-----).',
       { field },
     );
   }
@@ -234,7 +262,10 @@ function parseBlock(block: PemBlock, field: InputField): ParsedCertificate {
     return parseCertificateDer(block.der);
   } catch (error) {
     if (error instanceof AppError) {
-      throw new AppError(error.code, `Block ${block.index} of the ${describeField(field)}: ${error.message}`, { field, cause: error });
+      throw new AppError(error.code, `Block ${block.index} of the ${describeField(field)}: ${error.message}`, {
+        field,
+        cause: error,
+      });
     }
     throw error;
   }
@@ -248,15 +279,21 @@ function parseKey(keys: PemBlock[], field: InputField, required: boolean): Parse
     if (!required) return null;
     throw new AppError(
       'key_missing',
-      field === 'file' ? 'The file holds no private key. Add the unencrypted private key in PEM after the certificates.' : 'No private key was given. Paste the unencrypted private key in PEM (-----BEGIN PRIVATE KEY-----).',
+      field === 'file'
+        ? 'The file holds no private key. Add the unencrypted private key in PEM after the certificates.'
+        : 'No private key was given. Paste the unencrypted private key in PEM (-----BEGIN PRIVATE KEY-----).',
       { field },
     );
   }
   if (keys.length > 1) {
-    throw new AppError('key_multiple', `The ${describeField(field)} holds ${keys.length} private keys; give exactly one, the key of this certificate.`, {
-      field,
-      details: { count: keys.length },
-    });
+    throw new AppError(
+      'key_multiple',
+      `The ${describeField(field)} holds ${keys.length} private keys; give exactly one, the key of this certificate.`,
+      {
+        field,
+        details: { count: keys.length },
+      },
+    );
   }
   return parsePrivateKey(keys[0] as PemBlock, field);
 }
@@ -267,10 +304,14 @@ function parseKey(keys: PemBlock[], field: InputField, required: boolean): Parse
 function checkValidity(leaf: ParsedCertificate, field: InputField, now: Date): void {
   const { notBefore, notAfter } = leaf.facts;
   if (now.getTime() > notAfter.getTime()) {
-    throw new AppError('certificate_expired', `The certificate expired on ${notAfter.toISOString()}. Renew it with your CA and import the new one.`, {
-      field,
-      details: { notAfter: notAfter.toISOString() },
-    });
+    throw new AppError(
+      'certificate_expired',
+      `The certificate expired on ${notAfter.toISOString()}. Renew it with your CA and import the new one.`,
+      {
+        field,
+        details: { notAfter: notAfter.toISOString() },
+      },
+    );
   }
   if (now.getTime() < notBefore.getTime()) {
     throw new AppError(
@@ -284,8 +325,17 @@ function checkValidity(leaf: ParsedCertificate, field: InputField, now: Date): v
 // ---------------------------------------------------------------------------------------------
 // Step 7
 
-function checkChain(leaf: ParsedCertificate, blocks: PemBlock[], field: InputField, now: Date): { pems: string[]; repaired: boolean } {
-  const candidates = blocks.map((block) => ({ x509: parseChainBlock(block, field), index: block.index, pem: block.pem }));
+function checkChain(
+  leaf: ParsedCertificate,
+  blocks: PemBlock[],
+  field: InputField,
+  now: Date,
+): { pems: string[]; repaired: boolean } {
+  const candidates = blocks.map((block) => ({
+    x509: parseChainBlock(block, field),
+    index: block.index,
+    pem: block.pem,
+  }));
   const result = buildChain(leaf.x509, candidates, now, { field });
   if (!leaf.facts.selfSigned && result.path.length === 0) {
     throw new AppError(
@@ -305,7 +355,11 @@ function parseChainBlock(block: PemBlock, field: InputField): X509Certificate {
   try {
     return new X509Certificate(block.der);
   } catch (cause) {
-    throw new AppError('chain_invalid', `Block ${block.index} of the ${describeField(field)} is not a valid X.509 certificate.`, { field, cause });
+    throw new AppError(
+      'chain_invalid',
+      `Block ${block.index} of the ${describeField(field)} is not a valid X.509 certificate.`,
+      { field, cause },
+    );
   }
 }
 

@@ -273,7 +273,14 @@ function countBeginLines(text: string): number {
 /** A label is printable ASCII without '-' at either end, as RFC 7468 §3 describes; short enough to print. */
 const LABEL_CHARS = /^[\x20-\x7e]*$/;
 function validLabel(label: string): boolean {
-  return label.length > 0 && label.length <= 64 && LABEL_CHARS.test(label) && !label.startsWith('-') && !label.endsWith('-') && label.trim() === label;
+  return (
+    label.length > 0 &&
+    label.length <= 64 &&
+    LABEL_CHARS.test(label) &&
+    !label.startsWith('-') &&
+    !label.endsWith('-') &&
+    label.trim() === label
+  );
 }
 
 /**
@@ -462,10 +469,14 @@ function finishBlock(raw: RawBlock, field: InputField): PemBlock {
   }
   const procType = headerValue(raw.headers, 'Proc-Type');
   if (raw.label.endsWith('PRIVATE KEY') && procType !== undefined && procType.toUpperCase().includes('ENCRYPTED')) {
-    throw new AppError('key_encrypted', `${where} is an encrypted private key (Proc-Type: ${excerpt(procType)}); ${DECRYPT_HINT}.`, {
-      field,
-      details,
-    });
+    throw new AppError(
+      'key_encrypted',
+      `${where} is an encrypted private key (Proc-Type: ${excerpt(procType)}); ${DECRYPT_HINT}.`,
+      {
+        field,
+        details,
+      },
+    );
   }
 
   const known = CERTIFICATE_LABELS.has(raw.label) || PRIVATE_KEY_LABELS.has(raw.label) || IGNORED_LABELS.has(raw.label);
@@ -505,10 +516,14 @@ function decodeBase64(raw: RawBlock, field: InputField): Buffer {
   const details = { block: raw.index, label: raw.label, line: raw.line };
   const b64 = raw.base64;
   if (b64.length === 0) {
-    throw new AppError('pem_malformed', `${where} is empty: there is nothing between its BEGIN and END lines. Paste the whole block.`, {
-      field,
-      details,
-    });
+    throw new AppError(
+      'pem_malformed',
+      `${where} is empty: there is nothing between its BEGIN and END lines. Paste the whole block.`,
+      {
+        field,
+        details,
+      },
+    );
   }
   const firstPad = b64.indexOf('=');
   const padding = firstPad === -1 ? 0 : b64.length - firstPad;
@@ -529,7 +544,10 @@ function decodeBase64(raw: RawBlock, field: InputField): Buffer {
   }
   const der = Buffer.from(b64, 'base64');
   if (der.length === 0) {
-    throw new AppError('pem_malformed', `${where} is empty: its base64 decodes to no bytes. Paste the whole block.`, { field, details });
+    throw new AppError('pem_malformed', `${where} is empty: its base64 decodes to no bytes. Paste the whole block.`, {
+      field,
+      details,
+    });
   }
   return der;
 }

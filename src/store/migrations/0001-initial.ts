@@ -81,30 +81,70 @@ export function initialSchema(d: StoreDialect): Migration {
       // certificate under the same name), PostgreSQL reports the first index, and the duplicate
       // certificate is the more useful answer (ladder step 9 comes before step 10).
       const live = sql<boolean>`deleted_at is null`;
-      await db.schema.createIndex('certificates_live_fingerprint').unique().on('certificates').columns(['tenant_id', 'fingerprint_sha256']).where(live).execute();
-      await db.schema.createIndex('certificates_live_spki').unique().on('certificates').columns(['tenant_id', 'spki_sha256']).where(live).execute();
+      await db.schema
+        .createIndex('certificates_live_fingerprint')
+        .unique()
+        .on('certificates')
+        .columns(['tenant_id', 'fingerprint_sha256'])
+        .where(live)
+        .execute();
+      await db.schema
+        .createIndex('certificates_live_spki')
+        .unique()
+        .on('certificates')
+        .columns(['tenant_id', 'spki_sha256'])
+        .where(live)
+        .execute();
       // Also the name index for sorting live rows by name and for name-prefix range predicates
       // (`name >= 'ab' AND name < 'ac'`; byte-wise collation, see dialect.ts).
-      await db.schema.createIndex('certificates_live_name').unique().on('certificates').columns(['tenant_id', 'name']).where(live).execute();
+      await db.schema
+        .createIndex('certificates_live_name')
+        .unique()
+        .on('certificates')
+        .columns(['tenant_id', 'name'])
+        .where(live)
+        .execute();
       // List queries: default order, and the other sort keys and range filters. Each sort index
       // ends with certificate_no, the tie-break, so a page is read in index order without a sort
       // step. Lists of live rows use the partial ones; "changed between" (deleted rows included)
       // uses the updated_at one.
-      await db.schema.createIndex('certificates_tenant_deleted_no').on('certificates').columns(['tenant_id', 'deleted_at', 'certificate_no']).execute();
-      await db.schema.createIndex('certificates_live_not_after').on('certificates').columns(['tenant_id', 'not_after', 'certificate_no']).where(live).execute();
-      await db.schema.createIndex('certificates_live_created').on('certificates').columns(['tenant_id', 'created_at', 'certificate_no']).where(live).execute();
-      await db.schema.createIndex('certificates_tenant_updated').on('certificates').columns(['tenant_id', 'updated_at', 'certificate_no']).execute();
+      await db.schema
+        .createIndex('certificates_tenant_deleted_no')
+        .on('certificates')
+        .columns(['tenant_id', 'deleted_at', 'certificate_no'])
+        .execute();
+      await db.schema
+        .createIndex('certificates_live_not_after')
+        .on('certificates')
+        .columns(['tenant_id', 'not_after', 'certificate_no'])
+        .where(live)
+        .execute();
+      await db.schema
+        .createIndex('certificates_live_created')
+        .on('certificates')
+        .columns(['tenant_id', 'created_at', 'certificate_no'])
+        .where(live)
+        .execute();
+      await db.schema
+        .createIndex('certificates_tenant_updated')
+        .on('certificates')
+        .columns(['tenant_id', 'updated_at', 'certificate_no'])
+        .execute();
 
       await db.schema
         .createTable('certificate_keys')
-        .addColumn('certificate_no', d.idType, (c) => c.primaryKey().references('certificates.certificate_no').onDelete('cascade'))
+        .addColumn('certificate_no', d.idType, (c) =>
+          c.primaryKey().references('certificates.certificate_no').onDelete('cascade'),
+        )
         .addColumn('data_key_id', d.idType, (c) => c.notNull().references('data_keys.id'))
         .addColumn('sealed_key', d.binaryType, (c) => c.notNull())
         .execute();
 
       await db.schema
         .createTable('certificate_files')
-        .addColumn('certificate_no', d.idType, (c) => c.primaryKey().references('certificates.certificate_no').onDelete('cascade'))
+        .addColumn('certificate_no', d.idType, (c) =>
+          c.primaryKey().references('certificates.certificate_no').onDelete('cascade'),
+        )
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('data_key_id', d.idType, (c) => c.notNull().references('data_keys.id'))
         .addColumn('sealed_bytes', d.binaryType, (c) => c.notNull())
@@ -112,12 +152,18 @@ export function initialSchema(d: StoreDialect): Migration {
 
       await db.schema
         .createTable('certificate_domains')
-        .addColumn('certificate_no', d.idType, (c) => c.notNull().references('certificates.certificate_no').onDelete('cascade'))
+        .addColumn('certificate_no', d.idType, (c) =>
+          c.notNull().references('certificates.certificate_no').onDelete('cascade'),
+        )
         .addColumn('tenant_id', d.idType, (c) => c.notNull())
         .addColumn('domain', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('certificate_domains_pkey', ['certificate_no', 'domain'])
         .execute();
-      await db.schema.createIndex('certificate_domains_tenant_domain').on('certificate_domains').columns(['tenant_id', 'domain', 'certificate_no']).execute();
+      await db.schema
+        .createIndex('certificate_domains_tenant_domain')
+        .on('certificate_domains')
+        .columns(['tenant_id', 'domain', 'certificate_no'])
+        .execute();
 
       // No foreign key to tenants: the audit trail outlives what it describes.
       await db.schema
@@ -138,7 +184,16 @@ export function initialSchema(d: StoreDialect): Migration {
     },
 
     async down(db: Kysely<unknown>) {
-      for (const table of ['audit_events', 'certificate_domains', 'certificate_files', 'certificate_keys', 'certificates', 'credentials', 'data_keys', 'tenants']) {
+      for (const table of [
+        'audit_events',
+        'certificate_domains',
+        'certificate_files',
+        'certificate_keys',
+        'certificates',
+        'credentials',
+        'data_keys',
+        'tenants',
+      ]) {
         await db.schema.dropTable(table).execute();
       }
     },

@@ -20,7 +20,11 @@ export function nhnTokensSchema(d: StoreDialect): Migration {
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
       // Pruning and the per-credential cap read a credential's tokens in expiry order.
-      await db.schema.createIndex('nhn_tokens_credential_expires').on('nhn_tokens').columns(['credential_id', 'expires_at']).execute();
+      await db.schema
+        .createIndex('nhn_tokens_credential_expires')
+        .on('nhn_tokens')
+        .columns(['credential_id', 'expires_at'])
+        .execute();
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('nhn_tokens').execute();

@@ -64,9 +64,24 @@ export function certificateCountersSchema(d: StoreDialect): Migration {
 
       const live = sql<boolean>`deleted_at is null`;
       await db.schema.dropIndex('certificates_live_not_after').execute();
-      await db.schema.createIndex('certificates_live_not_after').on('certificates').columns(['tenant_id', 'not_after', 'certificate_no', 'deleted_at']).where(live).execute();
-      await db.schema.createIndex('certificates_live_list').on('certificates').columns(['tenant_id', 'certificate_no', 'not_after', 'name', 'deleted_at']).where(live).execute();
-      await db.schema.createIndex('certificates_live_not_before').on('certificates').columns(['tenant_id', 'not_before', 'not_after', 'deleted_at']).where(live).execute();
+      await db.schema
+        .createIndex('certificates_live_not_after')
+        .on('certificates')
+        .columns(['tenant_id', 'not_after', 'certificate_no', 'deleted_at'])
+        .where(live)
+        .execute();
+      await db.schema
+        .createIndex('certificates_live_list')
+        .on('certificates')
+        .columns(['tenant_id', 'certificate_no', 'not_after', 'name', 'deleted_at'])
+        .where(live)
+        .execute();
+      await db.schema
+        .createIndex('certificates_live_not_before')
+        .on('certificates')
+        .columns(['tenant_id', 'not_before', 'not_after', 'deleted_at'])
+        .where(live)
+        .execute();
 
       await backfillCertificateCounters(db);
     },
@@ -75,7 +90,12 @@ export function certificateCountersSchema(d: StoreDialect): Migration {
       await db.schema.dropIndex('certificates_live_not_before').execute();
       await db.schema.dropIndex('certificates_live_list').execute();
       await db.schema.dropIndex('certificates_live_not_after').execute();
-      await db.schema.createIndex('certificates_live_not_after').on('certificates').columns(['tenant_id', 'not_after', 'certificate_no']).where(sql<boolean>`deleted_at is null`).execute();
+      await db.schema
+        .createIndex('certificates_live_not_after')
+        .on('certificates')
+        .columns(['tenant_id', 'not_after', 'certificate_no'])
+        .where(sql<boolean>`deleted_at is null`)
+        .execute();
       await db.schema.dropTable('certificate_number_blocks').execute();
       await db.schema.dropTable('certificate_expiry_days').execute();
       await db.schema.dropTable('certificate_counts').execute();

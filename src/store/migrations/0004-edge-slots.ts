@@ -41,9 +41,19 @@ export function edgeSlotsSchema(d: StoreDialect): Migration {
         .addColumn('deleted_at', 'bigint')
         .execute();
       // The face's list: the tenant's slots that are not DELETED, newest first.
-      await db.schema.createIndex('edge_slots_tenant_listed').on('edge_slots').columns(['tenant_id', 'slot_id']).where(sql<boolean>`status <> 'DELETED'`).execute();
+      await db.schema
+        .createIndex('edge_slots_tenant_listed')
+        .on('edge_slots')
+        .columns(['tenant_id', 'slot_id'])
+        .where(sql<boolean>`status <> 'DELETED'`)
+        .execute();
       // The worker's scan: slots with work, by the time they are due.
-      await db.schema.createIndex('edge_slots_due').on('edge_slots').columns(['next_attempt_at', 'slot_id']).where(sql<boolean>`status in ('READY', 'PUBLISHING', 'DELETING')`).execute();
+      await db.schema
+        .createIndex('edge_slots_due')
+        .on('edge_slots')
+        .columns(['next_attempt_at', 'slot_id'])
+        .where(sql<boolean>`status in ('READY', 'PUBLISHING', 'DELETING')`)
+        .execute();
 
       await db.schema
         .createTable('edge_slot_items')
@@ -56,7 +66,11 @@ export function edgeSlotsSchema(d: StoreDialect): Migration {
         .addUniqueConstraint('edge_slot_items_slot_region', ['slot_id', 'region'])
         .execute();
       // usedBy: the slots using a certificate.
-      await db.schema.createIndex('edge_slot_items_certificate').on('edge_slot_items').columns(['tenant_id', 'certificate_no', 'slot_id']).execute();
+      await db.schema
+        .createIndex('edge_slot_items_certificate')
+        .on('edge_slot_items')
+        .columns(['tenant_id', 'certificate_no', 'slot_id'])
+        .execute();
 
       await db.schema
         .createTable('deploy_targets')
@@ -71,7 +85,8 @@ export function edgeSlotsSchema(d: StoreDialect): Migration {
     },
 
     async down(db: Kysely<unknown>) {
-      for (const table of ['deploy_targets', 'edge_slot_items', 'edge_slots']) await db.schema.dropTable(table).execute();
+      for (const table of ['deploy_targets', 'edge_slot_items', 'edge_slots'])
+        await db.schema.dropTable(table).execute();
     },
   };
 }

@@ -26,7 +26,11 @@ export function consoleSessionsSchema(d: StoreDialect): Migration {
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
       // Pruning and the per-credential cap read a credential's sessions in expiry order.
-      await db.schema.createIndex('console_sessions_credential_expires').on('console_sessions').columns(['credential_id', 'expires_at']).execute();
+      await db.schema
+        .createIndex('console_sessions_credential_expires')
+        .on('console_sessions')
+        .columns(['credential_id', 'expires_at'])
+        .execute();
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('console_sessions').execute();

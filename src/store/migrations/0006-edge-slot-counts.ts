@@ -27,5 +27,7 @@ export function edgeSlotCountsSchema(d: StoreDialect): Migration {
 /** Sets every tenant's count from its slots (the migration; the benchmark's seeding after bulk inserts). */
 export async function backfillEdgeSlotCounts(db: Kysely<unknown>): Promise<void> {
   await sql`delete from edge_slot_counts`.execute(db);
-  await sql`insert into edge_slot_counts (tenant_id, listed) select tenant_id, count(*) from edge_slots where status <> 'DELETED' group by tenant_id`.execute(db);
+  await sql`insert into edge_slot_counts (tenant_id, listed) select tenant_id, count(*) from edge_slots where status <> 'DELETED' group by tenant_id`.execute(
+    db,
+  );
 }

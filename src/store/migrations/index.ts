@@ -51,7 +51,10 @@ export async function applyMigrations<DB>(trx: Kysely<DB>, dialect: StoreDialect
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new Error(`Database migration ${failed ?? ''} failed on ${dialect.label}; nothing was applied.`.replace('  ', ' '), { cause: error });
+    throw new Error(
+      `Database migration ${failed ?? ''} failed on ${dialect.label}; nothing was applied.`.replace('  ', ' '),
+      { cause: error },
+    );
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -43,15 +43,32 @@ const insertTemplates = new Map<number, QueryTemplate<Database, unknown[], unkno
   AUDIT_INSERT_SIZES.map((rows) => [
     rows,
     templateOf<Database, unknown>(rows * COLUMNS.length, (db, values) =>
-      db.insertInto('audit_events').values(
-        Array.from({ length: rows }, (_, row) => Object.fromEntries(COLUMNS.map((column, c) => [column, values[row * COLUMNS.length + c]])) as unknown as AuditInsert),
-      ),
+      db
+        .insertInto('audit_events')
+        .values(
+          Array.from(
+            { length: rows },
+            (_, row) =>
+              Object.fromEntries(
+                COLUMNS.map((column, c) => [column, values[row * COLUMNS.length + c]]),
+              ) as unknown as AuditInsert,
+          ),
+        ),
     ),
   ]),
 );
 
 function rowOf(event: NewAuditEvent): unknown[] {
-  return [event.tenantId, event.actor, event.action, event.target, event.result, event.remoteAddress, JSON.stringify(event.detail), ms(event.at)];
+  return [
+    event.tenantId,
+    event.actor,
+    event.action,
+    event.target,
+    event.result,
+    event.remoteAddress,
+    JSON.stringify(event.detail),
+    ms(event.at),
+  ];
 }
 
 /** Writes `rows` (each `rowOf`) with as few statements as AUDIT_INSERT_SIZES allow. */
@@ -94,7 +111,12 @@ export function auditRepository(db: Kysely<Database>, dialect: StoreDialect): Gr
   const writeGroup = async (group: Pending[]): Promise<void> => {
     if (group.length === 1) return writeAlone(group[0]!);
     try {
-      await inTransaction(db, dialect, (trx) => insertRows(trx, group.map((pending) => pending.row)));
+      await inTransaction(db, dialect, (trx) =>
+        insertRows(
+          trx,
+          group.map((pending) => pending.row),
+        ),
+      );
     } catch {
       // Find whose event it was: each is written (and answered) on its own.
       for (const pending of group) await writeAlone(pending);

@@ -65,33 +65,61 @@ function netByKey(changes: readonly CounterChange[], key: (change: CounterChange
  * Applies changes to a tenant's counters; call inside the write transaction (`trx`), after the
  * certificate row is written. A replace that keeps the expiry day passes nothing to do.
  */
-export async function adjustCounters(trx: Kysely<Database>, tenantId: number, changes: readonly CounterChange[]): Promise<void> {
+export async function adjustCounters(
+  trx: Kysely<Database>,
+  tenantId: number,
+  changes: readonly CounterChange[],
+): Promise<void> {
   const live = changes.reduce((sum, c) => sum + c.delta, 0);
   if (live !== 0) {
     await trx
       .insertInto('certificate_counts')
       .values({ tenant_id: tenantId, live })
-      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ live: (eb) => eb('certificate_counts.live', '+', eb.ref('excluded.live')) }))
+      .onConflict((oc) =>
+        oc
+          .column('tenant_id')
+          .doUpdateSet({ live: (eb) => eb('certificate_counts.live', '+', eb.ref('excluded.live')) }),
+      )
       .execute();
   }
   for (const [block, delta] of netByKey(changes, (c) => numberBlock(c.certificateNo))) {
     const row = await trx
       .insertInto('certificate_number_blocks')
       .values({ tenant_id: tenantId, block, n: delta })
-      .onConflict((oc) => oc.columns(['tenant_id', 'block']).doUpdateSet({ n: (eb) => eb('certificate_number_blocks.n', '+', eb.ref('excluded.n')) }))
+      .onConflict((oc) =>
+        oc
+          .columns(['tenant_id', 'block'])
+          .doUpdateSet({ n: (eb) => eb('certificate_number_blocks.n', '+', eb.ref('excluded.n')) }),
+      )
       .returning('n')
       .executeTakeFirstOrThrow();
-    if (Number(row.n) === 0) await trx.deleteFrom('certificate_number_blocks').where('tenant_id', '=', tenantId).where('block', '=', block).where('n', '=', 0).execute();
+    if (Number(row.n) === 0)
+      await trx
+        .deleteFrom('certificate_number_blocks')
+        .where('tenant_id', '=', tenantId)
+        .where('block', '=', block)
+        .where('n', '=', 0)
+        .execute();
   }
   for (const [day, delta] of netByKey(changes, (c) => utcDay(c.notAfter))) {
     const row = await trx
       .insertInto('certificate_expiry_days')
       .values({ tenant_id: tenantId, day, n: delta })
-      .onConflict((oc) => oc.columns(['tenant_id', 'day']).doUpdateSet({ n: (eb) => eb('certificate_expiry_days.n', '+', eb.ref('excluded.n')) }))
+      .onConflict((oc) =>
+        oc
+          .columns(['tenant_id', 'day'])
+          .doUpdateSet({ n: (eb) => eb('certificate_expiry_days.n', '+', eb.ref('excluded.n')) }),
+      )
       .returning('n')
       .executeTakeFirstOrThrow();
     // Only days that hold certificates stay, so the "days before D" sum reads no dead rows.
-    if (Number(row.n) === 0) await trx.deleteFrom('certificate_expiry_days').where('tenant_id', '=', tenantId).where('day', '=', day).where('n', '=', 0).execute();
+    if (Number(row.n) === 0)
+      await trx
+        .deleteFrom('certificate_expiry_days')
+        .where('tenant_id', '=', tenantId)
+        .where('day', '=', day)
+        .where('n', '=', 0)
+        .execute();
   }
 }
 
@@ -123,8 +151,19 @@ function dayPart(at: number): { day: number; lo: number; hi: number; tail: boole
  * Live and expired totals of one tenant at `asOf`, from the counters (one statement). Used by
  * list() for the validity-only queries (ALL, EXPIRED, UNEXPIRED).
  */
-const validityTotalsQuery = queryTemplate((db: Kysely<Database>, tenant1: number, tenant2: number, day1: number, tenant3: number, day2: number, tenant4: number, lo: number, hi: number) =>
-  sql<{ live: unknown; past: unknown; today: unknown; part: unknown }>`
+const validityTotalsQuery = queryTemplate(
+  (
+    db: Kysely<Database>,
+    tenant1: number,
+    tenant2: number,
+    day1: number,
+    tenant3: number,
+    day2: number,
+    tenant4: number,
+    lo: number,
+    hi: number,
+  ) =>
+    sql<{ live: unknown; past: unknown; today: unknown; part: unknown }>`
     select
       (select live from certificate_counts where tenant_id = ${tenant1}) as live,
       (select sum(n) from certificate_expiry_days where tenant_id = ${tenant2} and day < ${day1}) as past,
@@ -150,7 +189,11 @@ export async function validityTotals(db: Kysely<Database>, tenantId: number, asO
  * `tenantId: null` (metrics, every tenant): the sums run over every tenant's counter rows and the
  * two bounded ranges are read per tenant (one index range each, driven by certificate_counts).
  */
-export async function validityCounts(db: Kysely<Database>, tenantId: number | null, asOf: number): Promise<ValidityCounts> {
+export async function validityCounts(
+  db: Kysely<Database>,
+  tenantId: number | null,
+  asOf: number,
+): Promise<ValidityCounts> {
   const { day, lo, hi, tail } = dayPart(asOf);
   const q = tenantId === null ? allTenantsQuery(day, lo, hi, asOf) : oneTenantQuery(tenantId, day, lo, hi, asOf);
   const { rows } = await q.execute(db);
@@ -209,7 +252,12 @@ const locateOffsetQuery = (direction: 'asc' | 'desc') =>
   });
 const locateOffsetQueries = { asc: locateOffsetQuery('asc'), desc: locateOffsetQuery('desc') };
 
-export async function locateOffset(db: Kysely<Database>, tenantId: number, offset: number, direction: 'asc' | 'desc'): Promise<{ block: number; before: number } | null> {
+export async function locateOffset(
+  db: Kysely<Database>,
+  tenantId: number,
+  offset: number,
+  direction: 'asc' | 'desc',
+): Promise<{ block: number; before: number } | null> {
   const rows = await locateOffsetQueries[direction === 'asc' ? 'asc' : 'desc'].all(db, tenantId, offset);
   const row = rows[0];
   return row ? { block: Number(row.block), before: Number(row.skipped) } : null;

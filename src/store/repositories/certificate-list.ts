@@ -40,9 +40,20 @@
  */
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { CertificateSummary } from '../../domain/model.ts';
-import { CERTIFICATE_PAGE_MAX, type CertificatePage, type CertificateQuery, type CertificateSort } from '../../core/ports.ts';
+import {
+  CERTIFICATE_PAGE_MAX,
+  type CertificatePage,
+  type CertificateQuery,
+  type CertificateSort,
+} from '../../core/ports.ts';
 import { templateOf, type QueryTemplate } from '../query-template.ts';
-import { CERTIFICATE_SUMMARY_COLUMNS, hasChainColumn, ms, summaryFromRow, type CertificateSummaryRow } from '../rows.ts';
+import {
+  CERTIFICATE_SUMMARY_COLUMNS,
+  hasChainColumn,
+  ms,
+  summaryFromRow,
+  type CertificateSummaryRow,
+} from '../rows.ts';
 import type { Database } from '../schema.ts';
 import { NUMBER_BLOCK } from '../migrations/0003-certificate-counters.ts';
 import { locateOffset, validityTotals } from './certificate-counters.ts';
@@ -94,7 +105,8 @@ function filterValuesOf(query: CertificateQuery): FilterValues {
     values.to = ms(query.changedBetween.to);
   }
   if (query.name !== undefined) values.name = query.name;
-  if (query.nameContains !== undefined && query.nameContains !== '') values.pattern = containsPattern(query.nameContains);
+  if (query.nameContains !== undefined && query.nameContains !== '')
+    values.pattern = containsPattern(query.nameContains);
   if (query.certificateNo !== undefined) values.certificateNo = query.certificateNo;
   if (query.domain !== undefined) {
     values.domainTenantId = query.tenantId;
@@ -111,9 +123,17 @@ interface FilterShape {
   usedByInstance: boolean;
 }
 
-const shapeOf = (query: CertificateQuery): FilterShape => ({ validity: query.validity, usedByInstance: query.usedByInstanceNo !== undefined });
+const shapeOf = (query: CertificateQuery): FilterShape => ({
+  validity: query.validity,
+  usedByInstance: query.usedByInstanceNo !== undefined,
+});
 
-function filtered(db: Kysely<Database>, shape: FilterShape, values: FilterValues, validityTerm: ValidityTerm = 'indexed'): CertificateSelect {
+function filtered(
+  db: Kysely<Database>,
+  shape: FilterShape,
+  values: FilterValues,
+  validityTerm: ValidityTerm = 'indexed',
+): CertificateSelect {
   let select: CertificateSelect = db.selectFrom('certificates').where('tenant_id', '=', values.tenantId as number);
   if (values.from !== undefined) {
     select = select.where('updated_at', '>=', values.from as number).where('updated_at', '<', values.to as number);
@@ -121,7 +141,8 @@ function filtered(db: Kysely<Database>, shape: FilterShape, values: FilterValues
     select = select.where('deleted_at', 'is', null);
   }
   if (values.name !== undefined) select = select.where('name', '=', values.name as string);
-  if (values.pattern !== undefined) select = select.where(sql<boolean>`lower(${sql.ref('name')}) like ${values.pattern} escape '\\'`);
+  if (values.pattern !== undefined)
+    select = select.where(sql<boolean>`lower(${sql.ref('name')}) like ${values.pattern} escape '\\'`);
   if (values.certificateNo !== undefined) select = select.where('certificate_no', '=', values.certificateNo as number);
   if (values.domain !== undefined) {
     select = select.where(
@@ -206,12 +227,20 @@ export async function listCertificates(db: Kysely<Database>, query: CertificateQ
  * The rows of one page. `total` and `live` come from the counters (validity-only queries) and
  * choose the walk; null for other filters.
  */
-async function pageOf(db: Kysely<Database>, query: CertificateQuery, limit: number, offset: number, total: number | null, live: number | null): Promise<CertificateSummary[]> {
+async function pageOf(
+  db: Kysely<Database>,
+  query: CertificateQuery,
+  limit: number,
+  offset: number,
+  total: number | null,
+  live: number | null,
+): Promise<CertificateSummary[]> {
   const direction = query.order ?? 'asc';
   const sortColumn = SORT_COLUMNS[query.sort ?? 'certificateNo'];
   const validity = query.validity ?? 'all';
   const byNumber = sortColumn === 'certificate_no';
-  const plan = byNumber && validity !== 'all' && live !== null && total !== null ? walkOrSort(offset, limit, total, live) : null;
+  const plan =
+    byNumber && validity !== 'all' && live !== null && total !== null ? walkOrSort(offset, limit, total, live) : null;
 
   const values: PageValues = { ...filterValuesOf(query), limit, skip: offset };
   let seek: PageShape['seek'] = null;
@@ -228,7 +257,9 @@ async function pageOf(db: Kysely<Database>, query: CertificateQuery, limit: numb
   const key = JSON.stringify([shape, names]);
   let template = pageTemplates.get(key);
   if (!template) {
-    template = templateOf<Database, PageRow>(names.length, (d, placeholders) => pageQuery(d, shape, Object.fromEntries(names.map((name, i) => [name, placeholders[i]])) as unknown as PageValues));
+    template = templateOf<Database, PageRow>(names.length, (d, placeholders) =>
+      pageQuery(d, shape, Object.fromEntries(names.map((name, i) => [name, placeholders[i]])) as unknown as PageValues),
+    );
     pageTemplates.set(key, template);
   }
   return (await template.all(db, ...names.map((name) => values[name]))).map(summaryFromRow);
@@ -264,7 +295,10 @@ function pageQuery(db: Kysely<Database>, shape: PageShape, values: PageValues) {
   // rows by primary key, in the same order.
   let numbers = filtered(db, shape, values, plan === 'walk' ? 'walk' : 'indexed').select('certificate_no');
   // `+certificate_no` cannot be read in index order, so the planner takes the not_after range.
-  numbers = plan === 'sort' ? numbers.orderBy(sql`+${sql.ref('certificate_no')}`, direction) : numbers.orderBy(sortColumn, direction);
+  numbers =
+    plan === 'sort'
+      ? numbers.orderBy(sql`+${sql.ref('certificate_no')}`, direction)
+      : numbers.orderBy(sortColumn, direction);
   if (!byNumber) numbers = numbers.orderBy('certificate_no', direction);
   if (shape.seek === 'from') numbers = numbers.where('certificate_no', '>=', values.bound as number);
   if (shape.seek === 'below') numbers = numbers.where('certificate_no', '<', values.bound as number);
@@ -281,5 +315,7 @@ function pageQuery(db: Kysely<Database>, shape: PageShape, values: PageValues) {
     .innerJoin('certificates', 'certificates.certificate_no', 'page.certificate_no')
     .select(CERTIFICATE_SUMMARY_COLUMNS.map((column) => `certificates.${column}` as const))
     .select(hasChainColumn('certificates'));
-  return byNumber ? rows.orderBy('page.certificate_no', direction) : rows.orderBy(sql.ref(`page.${sortColumn}`), direction).orderBy('page.certificate_no', direction);
+  return byNumber
+    ? rows.orderBy('page.certificate_no', direction)
+    : rows.orderBy(sql.ref(`page.${sortColumn}`), direction).orderBy('page.certificate_no', direction);
 }

@@ -25,7 +25,14 @@ import type { CertificateSummary } from '../../domain/model.ts';
 import type { CertificateFacts } from '../../domain/x509/types.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { rethrowUniqueViolation, type UniqueCandidate } from '../errors.ts';
-import { CERTIFICATE_SUMMARY_COLUMNS, certificateFromRow, factColumns, hasChainColumn, ms, summaryFromRow } from '../rows.ts';
+import {
+  CERTIFICATE_SUMMARY_COLUMNS,
+  certificateFromRow,
+  factColumns,
+  hasChainColumn,
+  ms,
+  summaryFromRow,
+} from '../rows.ts';
 import { listTemplate, queryTemplate } from '../query-template.ts';
 import type { Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
@@ -50,9 +57,14 @@ export const fileContext = (certificateNo: number): string => `certificate-file:
 type Replacement = Omit<NewCertificate, 'tenantId' | 'name' | 'type'>;
 
 // The single-certificate reads of every request that names one (query-template.ts says why).
-const liveRows = (db: Kysely<Database>, tenantId: number) => db.selectFrom('certificates').where('tenant_id', '=', tenantId).where('deleted_at', 'is', null);
-const byNumber = queryTemplate((db: Kysely<Database>, tenantId: number, certificateNo: number) => liveRows(db, tenantId).selectAll().where('certificate_no', '=', certificateNo));
-const byName = queryTemplate((db: Kysely<Database>, tenantId: number, name: string) => liveRows(db, tenantId).selectAll().where('name', '=', name));
+const liveRows = (db: Kysely<Database>, tenantId: number) =>
+  db.selectFrom('certificates').where('tenant_id', '=', tenantId).where('deleted_at', 'is', null);
+const byNumber = queryTemplate((db: Kysely<Database>, tenantId: number, certificateNo: number) =>
+  liveRows(db, tenantId).selectAll().where('certificate_no', '=', certificateNo),
+);
+const byName = queryTemplate((db: Kysely<Database>, tenantId: number, name: string) =>
+  liveRows(db, tenantId).selectAll().where('name', '=', name),
+);
 const summariesOf = listTemplate(1, (db: Kysely<Database>, [tenantId]: unknown[], certificateNos: unknown[]) =>
   liveRows(db, tenantId as number)
     .select(CERTIFICATE_SUMMARY_COLUMNS)
@@ -72,36 +84,89 @@ const sealedFileOf = queryTemplate((db: Kysely<Database>, tenantId: number, cert
     .where('certificates.certificate_no', '=', certificateNo),
 );
 
-export function certificateRepository(db: Kysely<Database>, dialect: StoreDialect, vault: StoreVault, hooks: CertificateWriteHooks = {}): CertificateRepository {
+export function certificateRepository(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  vault: StoreVault,
+  hooks: CertificateWriteHooks = {},
+): CertificateRepository {
   const live = (tenantId: number) => liveRows(db, tenantId);
 
   /** Whether another live certificate of the tenant has this value (`except`: the one being replaced). */
-  const taken = async (tenantId: number, column: 'name' | 'fingerprint_sha256' | 'spki_sha256', value: string, except: number | null): Promise<boolean> => {
+  const taken = async (
+    tenantId: number,
+    column: 'name' | 'fingerprint_sha256' | 'spki_sha256',
+    value: string,
+    except: number | null,
+  ): Promise<boolean> => {
     let query = live(tenantId).select('certificate_no').where(column, '=', value);
     if (except !== null) query = query.where('certificate_no', '<>', except);
     return (await query.executeTakeFirst()) !== undefined;
   };
 
   /** Same order as the indexes are created (see migrations/0001-initial.ts). */
-  const candidates = (tenantId: number, name: string | null, facts: CertificateFacts, except: number | null): UniqueCandidate[] => [
-    { field: 'certificate', constraint: 'certificates_live_fingerprint', message: 'This certificate is already registered.', conflicts: () => taken(tenantId, 'fingerprint_sha256', facts.fingerprintSha256, except) },
-    { field: 'privateKey', constraint: 'certificates_live_spki', message: 'This key is already used by another certificate; each certificate needs its own key.', conflicts: () => taken(tenantId, 'spki_sha256', facts.publicKeyFingerprintSha256, except) },
-    ...(name === null ? [] : [{ field: 'name', constraint: 'certificates_live_name', message: `A certificate named '${name}' already exists.`, conflicts: () => taken(tenantId, 'name', name, except) }]),
+  const candidates = (
+    tenantId: number,
+    name: string | null,
+    facts: CertificateFacts,
+    except: number | null,
+  ): UniqueCandidate[] => [
+    {
+      field: 'certificate',
+      constraint: 'certificates_live_fingerprint',
+      message: 'This certificate is already registered.',
+      conflicts: () => taken(tenantId, 'fingerprint_sha256', facts.fingerprintSha256, except),
+    },
+    {
+      field: 'privateKey',
+      constraint: 'certificates_live_spki',
+      message: 'This key is already used by another certificate; each certificate needs its own key.',
+      conflicts: () => taken(tenantId, 'spki_sha256', facts.publicKeyFingerprintSha256, except),
+    },
+    ...(name === null
+      ? []
+      : [
+          {
+            field: 'name',
+            constraint: 'certificates_live_name',
+            message: `A certificate named '${name}' already exists.`,
+            conflicts: () => taken(tenantId, 'name', name, except),
+          },
+        ]),
   ];
 
   /** Key, file and domain rows of a certificate; run inside its write transaction. */
-  async function writeDependents(trx: Kysely<Database>, tenantId: number, certificateNo: number, input: Replacement): Promise<void> {
+  async function writeDependents(
+    trx: Kysely<Database>,
+    tenantId: number,
+    certificateNo: number,
+    input: Replacement,
+  ): Promise<void> {
     if (input.privateKeyPem !== null) {
       const sealed = await vault.seal(Buffer.from(input.privateKeyPem, 'utf8'), privateKeyContext(certificateNo));
-      await trx.insertInto('certificate_keys').values({ certificate_no: certificateNo, data_key_id: sealed.dataKeyId, sealed_key: sealed.blob }).execute();
+      await trx
+        .insertInto('certificate_keys')
+        .values({ certificate_no: certificateNo, data_key_id: sealed.dataKeyId, sealed_key: sealed.blob })
+        .execute();
     }
     if (input.file !== null) {
       const sealed = await vault.seal(input.file.bytes, fileContext(certificateNo));
-      await trx.insertInto('certificate_files').values({ certificate_no: certificateNo, name: input.file.name, data_key_id: sealed.dataKeyId, sealed_bytes: sealed.blob }).execute();
+      await trx
+        .insertInto('certificate_files')
+        .values({
+          certificate_no: certificateNo,
+          name: input.file.name,
+          data_key_id: sealed.dataKeyId,
+          sealed_bytes: sealed.blob,
+        })
+        .execute();
     }
     const domains = [...new Set(input.facts.domains.map((d) => d.toLowerCase()))];
     if (domains.length > 0) {
-      await trx.insertInto('certificate_domains').values(domains.map((domain) => ({ certificate_no: certificateNo, tenant_id: tenantId, domain }))).execute();
+      await trx
+        .insertInto('certificate_domains')
+        .values(domains.map((domain) => ({ certificate_no: certificateNo, tenant_id: tenantId, domain })))
+        .execute();
     }
   }
 
@@ -121,17 +186,30 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
         const row = await inTransaction(db, dialect, async (trx) => {
           const inserted = await trx
             .insertInto('certificates')
-            .values({ ...contentColumns(certificate, at), tenant_id: certificate.tenantId, name: certificate.name, type: certificate.type, created_at: ms(at), revoked_at: null, deleted_at: null })
+            .values({
+              ...contentColumns(certificate, at),
+              tenant_id: certificate.tenantId,
+              name: certificate.name,
+              type: certificate.type,
+              created_at: ms(at),
+              revoked_at: null,
+              deleted_at: null,
+            })
             .returningAll()
             .executeTakeFirstOrThrow();
           await writeDependents(trx, certificate.tenantId, inserted.certificate_no, certificate);
-          await adjustCounters(trx, certificate.tenantId, [{ certificateNo: Number(inserted.certificate_no), notAfter: Number(inserted.not_after), delta: 1 }]);
+          await adjustCounters(trx, certificate.tenantId, [
+            { certificateNo: Number(inserted.certificate_no), notAfter: Number(inserted.not_after), delta: 1 },
+          ]);
           await hooks.beforeCommit?.('insert', inserted.certificate_no);
           return inserted;
         });
         return certificateFromRow(row);
       } catch (error) {
-        return rethrowUniqueViolation(error, candidates(certificate.tenantId, certificate.name, certificate.facts, null));
+        return rethrowUniqueViolation(
+          error,
+          candidates(certificate.tenantId, certificate.name, certificate.facts, null),
+        );
       }
     },
 
@@ -146,7 +224,13 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
           let previous: number;
           let updated;
           do {
-            const current = await trx.selectFrom('certificates').select('not_after').where('tenant_id', '=', tenantId).where('certificate_no', '=', certificateNo).where('deleted_at', 'is', null).executeTakeFirst();
+            const current = await trx
+              .selectFrom('certificates')
+              .select('not_after')
+              .where('tenant_id', '=', tenantId)
+              .where('certificate_no', '=', certificateNo)
+              .where('deleted_at', 'is', null)
+              .executeTakeFirst();
             if (!current) return null;
             previous = Number(current.not_after);
             updated = await trx
@@ -170,7 +254,8 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
           await hooks.beforeCommit?.('replace', certificateNo);
           return updated;
         });
-        if (!row) throw new AppError('not_found', `No certificate number ${certificateNo}.`, { field: 'certificateNo' });
+        if (!row)
+          throw new AppError('not_found', `No certificate number ${certificateNo}.`, { field: 'certificateNo' });
         return certificateFromRow(row);
       } catch (error) {
         return rethrowUniqueViolation(error, candidates(tenantId, null, replacement.facts, certificateNo));
@@ -204,24 +289,44 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
       // usually one row matches both. Two point lookups, each through its own unique partial
       // index: written as one `a = ? OR b = ?`, SQLite scans every live row of the tenant (it
       // does not combine two partial indexes), about 25 ms at 10,000 and 3 s at a million.
-      const byFingerprint = await live(tenantId).selectAll().where('fingerprint_sha256', '=', facts.fingerprintSha256).executeTakeFirst();
-      const byKey = await live(tenantId).selectAll().where('spki_sha256', '=', facts.publicKeyFingerprintSha256).executeTakeFirst();
+      const byFingerprint = await live(tenantId)
+        .selectAll()
+        .where('fingerprint_sha256', '=', facts.fingerprintSha256)
+        .executeTakeFirst();
+      const byKey = await live(tenantId)
+        .selectAll()
+        .where('spki_sha256', '=', facts.publicKeyFingerprintSha256)
+        .executeTakeFirst();
       // When two different rows match, the lower certificate number, as the single query did.
-      const row = byFingerprint && byKey ? (Number(byFingerprint.certificate_no) <= Number(byKey.certificate_no) ? byFingerprint : byKey) : (byFingerprint ?? byKey);
+      const row =
+        byFingerprint && byKey
+          ? Number(byFingerprint.certificate_no) <= Number(byKey.certificate_no)
+            ? byFingerprint
+            : byKey
+          : (byFingerprint ?? byKey);
       return row ? certificateFromRow(row) : null;
     },
 
     async readPrivateKey(tenantId, certificateNo) {
       const row = await sealedKeyOf.first(db, tenantId, certificateNo);
       if (!row) return null;
-      const pem = await vault.open({ dataKeyId: Number(row.data_key_id), blob: row.sealed_key }, privateKeyContext(certificateNo));
+      const pem = await vault.open(
+        { dataKeyId: Number(row.data_key_id), blob: row.sealed_key },
+        privateKeyContext(certificateNo),
+      );
       return pem.toString('utf8');
     },
 
     async readFile(tenantId, certificateNo) {
       const row = await sealedFileOf.first(db, tenantId, certificateNo);
       if (!row) return null;
-      return { name: row.name, bytes: await vault.open({ dataKeyId: Number(row.data_key_id), blob: row.sealed_bytes }, fileContext(certificateNo)) };
+      return {
+        name: row.name,
+        bytes: await vault.open(
+          { dataKeyId: Number(row.data_key_id), blob: row.sealed_bytes },
+          fileContext(certificateNo),
+        ),
+      };
     },
 
     async markDeleted(tenantId, certificateNo, at) {
@@ -249,9 +354,13 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
           .where('s.status', '<>', 'DELETED')
           .executeTakeFirst();
         if (user) {
-          throw new AppError('in_use', `Certificate ${certificateNo} is in use by edge slot ${Number(user.slot_id)}; remove it from the slot first.`, {
-            details: { instances: String(Number(user.slot_id)) },
-          });
+          throw new AppError(
+            'in_use',
+            `Certificate ${certificateNo} is in use by edge slot ${Number(user.slot_id)}; remove it from the slot first.`,
+            {
+              details: { instances: String(Number(user.slot_id)) },
+            },
+          );
         }
         // RETURNING gives the notAfter of the row as deleted (after any concurrent replace).
         const deleted = await trx
@@ -290,7 +399,12 @@ export function certificateRepository(db: Kysely<Database>, dialect: StoreDialec
         .select((eb) => [
           eb.fn.countAll<number>().as('count'),
           eb.fn.coalesce(eb.fn.sum<number>(eb('not_after', '-', at)), eb.lit(0)).as('sum_ms'),
-          ...upperBoundsDays.map((bound, i) => eb.fn.countAll<number>().filterWhere('not_after', '<=', at + bound * DAY_MS).as(`b${i}`)),
+          ...upperBoundsDays.map((bound, i) =>
+            eb.fn
+              .countAll<number>()
+              .filterWhere('not_after', '<=', at + bound * DAY_MS)
+              .as(`b${i}`),
+          ),
         ]);
       if (tenantId !== null) query = query.where('tenant_id', '=', tenantId);
       const row = (await query.executeTakeFirstOrThrow()) as Record<string, unknown>;

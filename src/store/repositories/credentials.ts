@@ -7,7 +7,9 @@ import { queryTemplate } from '../query-template.ts';
 import type { Database } from '../schema.ts';
 
 /** Every NCP-signed request (and NHN v1.1 access-key request). */
-const byAccessKey = queryTemplate((db: Kysely<Database>, accessKey: string) => db.selectFrom('credentials').selectAll().where('access_key', '=', accessKey));
+const byAccessKey = queryTemplate((db: Kysely<Database>, accessKey: string) =>
+  db.selectFrom('credentials').selectAll().where('access_key', '=', accessKey),
+);
 
 export function credentialRepository(db: Kysely<Database>): CredentialRepository {
   return {
@@ -34,7 +36,12 @@ export function credentialRepository(db: Kysely<Database>): CredentialRepository
             field: 'accessKey',
             constraint: 'credentials_access_key_key',
             message: 'A credential with this access key already exists.',
-            conflicts: async () => (await db.selectFrom('credentials').select('id').where('access_key', '=', credential.accessKey).executeTakeFirst()) !== undefined,
+            conflicts: async () =>
+              (await db
+                .selectFrom('credentials')
+                .select('id')
+                .where('access_key', '=', credential.accessKey)
+                .executeTakeFirst()) !== undefined,
           },
         ]);
       }
@@ -42,7 +49,10 @@ export function credentialRepository(db: Kysely<Database>): CredentialRepository
     async getByAccessKey(accessKey) {
       const row = await byAccessKey.first(db, accessKey);
       if (!row) return null;
-      return { credential: credentialFromRow(row), sealedSecret: { dataKeyId: Number(row.secret_data_key_id), blob: row.secret_blob } };
+      return {
+        credential: credentialFromRow(row),
+        sealedSecret: { dataKeyId: Number(row.secret_data_key_id), blob: row.secret_blob },
+      };
     },
     async list(tenantId) {
       let query = db.selectFrom('credentials').selectAll().orderBy('id');
@@ -50,7 +60,12 @@ export function credentialRepository(db: Kysely<Database>): CredentialRepository
       return (await query.execute()).map(credentialFromRow);
     },
     async revoke(accessKey, at) {
-      const result = await db.updateTable('credentials').set({ revoked_at: ms(at) }).where('access_key', '=', accessKey).where('revoked_at', 'is', null).executeTakeFirst();
+      const result = await db
+        .updateTable('credentials')
+        .set({ revoked_at: ms(at) })
+        .where('access_key', '=', accessKey)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
   };

@@ -36,7 +36,9 @@ export function sessionRepository(database: Kysely<Database>, dialect: StoreDial
         await trx
           .deleteFrom('console_sessions')
           .where('credential_id', '=', session.credentialId)
-          .where((eb) => eb.or([eb('expires_at', '<=', ms(session.createdAt)), eb('last_seen_at', '<', ms(options.idleCutoff))]))
+          .where((eb) =>
+            eb.or([eb('expires_at', '<=', ms(session.createdAt)), eb('last_seen_at', '<', ms(options.idleCutoff))]),
+          )
           .execute();
         const surplus = await trx
           .selectFrom('console_sessions')
@@ -48,7 +50,14 @@ export function sessionRepository(database: Kysely<Database>, dialect: StoreDial
           .offset(keep)
           .execute();
         if (surplus.length > 0) {
-          await trx.deleteFrom('console_sessions').where('id_hash', 'in', surplus.map((row) => row.id_hash)).execute();
+          await trx
+            .deleteFrom('console_sessions')
+            .where(
+              'id_hash',
+              'in',
+              surplus.map((row) => row.id_hash),
+            )
+            .execute();
         }
         await trx
           .insertInto('console_sessions')
@@ -68,7 +77,11 @@ export function sessionRepository(database: Kysely<Database>, dialect: StoreDial
         .selectFrom('console_sessions')
         .innerJoin('credentials', 'credentials.id', 'console_sessions.credential_id')
         .selectAll('credentials')
-        .select(['console_sessions.created_at as session_created_at', 'console_sessions.last_seen_at as session_last_seen_at', 'console_sessions.expires_at as session_expires_at'])
+        .select([
+          'console_sessions.created_at as session_created_at',
+          'console_sessions.last_seen_at as session_last_seen_at',
+          'console_sessions.expires_at as session_expires_at',
+        ])
         .where('console_sessions.id_hash', '=', idHash)
         .executeTakeFirst();
       if (!row) return null;
@@ -82,7 +95,12 @@ export function sessionRepository(database: Kysely<Database>, dialect: StoreDial
     },
 
     async touch(idHash, at) {
-      await db.updateTable('console_sessions').set({ last_seen_at: ms(at) }).where('id_hash', '=', idHash).where('last_seen_at', '<', ms(at)).execute();
+      await db
+        .updateTable('console_sessions')
+        .set({ last_seen_at: ms(at) })
+        .where('id_hash', '=', idHash)
+        .where('last_seen_at', '<', ms(at))
+        .execute();
     },
 
     async delete(idHash) {

@@ -5,7 +5,15 @@
  */
 import type { Generated, Selectable } from 'kysely';
 import type { DeployTarget, DeployTargetSpec } from '../../domain/deploy-target.ts';
-import type { CipherProfile, EdgeSlot, ItemRegion, ProvisionStatus, ServiceRegion, SlotItem, TlsVersion } from '../../domain/edge-slot.ts';
+import type {
+  CipherProfile,
+  EdgeSlot,
+  ItemRegion,
+  ProvisionStatus,
+  ServiceRegion,
+  SlotItem,
+  TlsVersion,
+} from '../../domain/edge-slot.ts';
 
 export interface EdgeSlotRow {
   slot_id: Generated<number>;
@@ -78,7 +86,9 @@ export function slotFromRow(row: Selectable<EdgeSlotRow>, items: ReadonlyArray<S
     cipherProfile: row.cipher_profile as CipherProfile,
     status: row.status as ProvisionStatus,
     // KR_JP first, then GLOBAL.
-    items: items.map(itemFromRow).sort((a, b) => (a.region === b.region ? a.itemId - b.itemId : a.region === 'KR_JP' ? -1 : 1)),
+    items: items
+      .map(itemFromRow)
+      .sort((a, b) => (a.region === b.region ? a.itemId - b.itemId : a.region === 'KR_JP' ? -1 : 1)),
     deployment: {
       generation: Number(row.generation),
       deployedGeneration: Number(row.deployed_generation),

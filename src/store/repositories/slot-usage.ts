@@ -10,7 +10,13 @@
  *   a `certificateNo` filter (a slot holds one certificate, two for KR_JP_GLOBAL), so order,
  *   other filters and `total` behave exactly as without it.
  */
-import type { CertificatePage, CertificateQuery, CertificateRepository, CertificateSort, SlotRepository } from '../../core/ports.ts';
+import type {
+  CertificatePage,
+  CertificateQuery,
+  CertificateRepository,
+  CertificateSort,
+  SlotRepository,
+} from '../../core/ports.ts';
 import type { CertificateSummary } from '../../domain/model.ts';
 
 const SORT_KEYS: Record<CertificateSort, (c: CertificateSummary) => number | string> = {
@@ -32,14 +38,20 @@ function compare(sort: CertificateSort, order: 'asc' | 'desc') {
   };
 }
 
-async function listUsedBy(certificates: CertificateRepository, slots: SlotRepository, query: CertificateQuery & { usedByInstanceNo: number }): Promise<CertificatePage> {
+async function listUsedBy(
+  certificates: CertificateRepository,
+  slots: SlotRepository,
+  query: CertificateQuery & { usedByInstanceNo: number },
+): Promise<CertificatePage> {
   const { usedByInstanceNo, ...rest } = query;
   let numbers = await slots.certificatesOf(query.tenantId, usedByInstanceNo);
   if (rest.certificateNo !== undefined) numbers = numbers.filter((no) => no === rest.certificateNo);
   if (numbers.length === 0) return { items: [], total: 0 };
   if (numbers.length === 1) return certificates.list({ ...rest, certificateNo: numbers[0] as number });
   // A few certificates at most: list each, merge in the query's order, then page.
-  const pages = await Promise.all(numbers.map((certificateNo) => certificates.list({ ...rest, certificateNo, offset: 0, limit: 1 })));
+  const pages = await Promise.all(
+    numbers.map((certificateNo) => certificates.list({ ...rest, certificateNo, offset: 0, limit: 1 })),
+  );
   const all = pages.flatMap((p) => p.items).sort(compare(rest.sort ?? 'certificateNo', rest.order ?? 'asc'));
   const offset = Math.max(Math.trunc(rest.offset), 0);
   const limit = Math.max(Math.trunc(rest.limit), 0);
@@ -50,6 +62,9 @@ export function withSlotUsage(certificates: CertificateRepository, slots: SlotRe
   return {
     ...certificates,
     usedBy: (tenantId, certificateNo) => slots.usedBy(tenantId, certificateNo),
-    list: (query) => (query.usedByInstanceNo === undefined ? certificates.list(query) : listUsedBy(certificates, slots, { ...query, usedByInstanceNo: query.usedByInstanceNo })),
+    list: (query) =>
+      query.usedByInstanceNo === undefined
+        ? certificates.list(query)
+        : listUsedBy(certificates, slots, { ...query, usedByInstanceNo: query.usedByInstanceNo }),
   };
 }

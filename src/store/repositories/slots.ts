@@ -48,17 +48,19 @@ function republish(at: Date) {
   };
 }
 
-
 /** The predicate of the partial index edge_slots_tenant_listed (migration 0004), word for word. */
 const notDeleted = sql<boolean>`status <> 'DELETED'`;
 
 // The face's list page. `status <> 'DELETED'` is written as a literal, the very predicate of the
 // partial index edge_slots_tenant_listed: as a parameter, neither planner can prove the index
 // implies it, and SQLite reads every slot row to check the status.
-const listed = (db: Kysely<Database & SlotTables>, tenantId: number) => db.selectFrom('edge_slots').where('tenant_id', '=', tenantId).where(notDeleted);
+const listed = (db: Kysely<Database & SlotTables>, tenantId: number) =>
+  db.selectFrom('edge_slots').where('tenant_id', '=', tenantId).where(notDeleted);
 // The total is the tenant's row of edge_slot_counts (migration 0006), kept by `create` and by
 // `succeed` (DELETING → DELETED) in their transactions; no row means no slot yet.
-const listedCount = queryTemplate((db: Kysely<Database & SlotTables>, tenantId: number) => db.selectFrom('edge_slot_counts').select('listed as total').where('tenant_id', '=', tenantId));
+const listedCount = queryTemplate((db: Kysely<Database & SlotTables>, tenantId: number) =>
+  db.selectFrom('edge_slot_counts').select('listed as total').where('tenant_id', '=', tenantId),
+);
 const listedPage = queryTemplate((db: Kysely<Database & SlotTables>, tenantId: number, limit: number, offset: number) =>
   listed(db, tenantId).selectAll().orderBy('slot_id', 'desc').limit(limit).offset(offset),
 );
@@ -94,7 +96,9 @@ async function adjustListed(trx: Kysely<Database & SlotTables>, tenantId: number
   await trx
     .insertInto('edge_slot_counts')
     .values({ tenant_id: tenantId, listed: delta })
-    .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ listed: sql<number>`edge_slot_counts.listed + excluded.listed` }))
+    .onConflict((oc) =>
+      oc.column('tenant_id').doUpdateSet({ listed: sql<number>`edge_slot_counts.listed + excluded.listed` }),
+    )
     .execute();
 }
 
@@ -108,20 +112,25 @@ const itemsOfSlots = listTemplate(0, (db: Kysely<Database & SlotTables>, _fixed:
 );
 
 /** The live slots using each of a list of certificates (NCP v1 `instanceNo`s, in-use checks). */
-const slotsUsing = listTemplate(1, (db: Kysely<Database & SlotTables>, [tenantId]: unknown[], certificateNos: unknown[]) =>
-  db
-    .selectFrom('edge_slot_items as i')
-    .innerJoin('edge_slots as s', 's.slot_id', 'i.slot_id')
-    .select(['i.certificate_no', 'i.slot_id'])
-    .where('i.tenant_id', '=', tenantId as number)
-    .where('i.certificate_no', 'in', certificateNos as number[])
-    .where('s.status', '<>', 'DELETED')
-    .orderBy('i.slot_id'),
+const slotsUsing = listTemplate(
+  1,
+  (db: Kysely<Database & SlotTables>, [tenantId]: unknown[], certificateNos: unknown[]) =>
+    db
+      .selectFrom('edge_slot_items as i')
+      .innerJoin('edge_slots as s', 's.slot_id', 'i.slot_id')
+      .select(['i.certificate_no', 'i.slot_id'])
+      .where('i.tenant_id', '=', tenantId as number)
+      .where('i.certificate_no', 'in', certificateNos as number[])
+      .where('s.status', '<>', 'DELETED')
+      .orderBy('i.slot_id'),
 );
 export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): SlotRepository {
   const db: Db = base.withTables<SlotTables>();
 
-  async function itemsOf(trx: Db, slotIds: readonly number[]): Promise<Map<number, Array<Selectable<EdgeSlotItemRow>>>> {
+  async function itemsOf(
+    trx: Db,
+    slotIds: readonly number[],
+  ): Promise<Map<number, Array<Selectable<EdgeSlotItemRow>>>> {
     const bySlot = new Map<number, Array<Selectable<EdgeSlotItemRow>>>(slotIds.map((id) => [id, []]));
     if (slotIds.length === 0) return bySlot;
     const rows = await itemsOfSlots.all(trx, [], slotIds);
@@ -130,7 +139,10 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
   }
 
   async function withItems(trx: Db, rows: ReadonlyArray<Selectable<EdgeSlotRow>>): Promise<EdgeSlot[]> {
-    const items = await itemsOf(trx, rows.map((r) => Number(r.slot_id)));
+    const items = await itemsOf(
+      trx,
+      rows.map((r) => Number(r.slot_id)),
+    );
     return rows.map((row) => slotFromRow(row, items.get(Number(row.slot_id)) ?? []));
   }
 
@@ -154,7 +166,11 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
   return {
     async create(slot, at) {
       return inTransaction(db, dialect, async (trx) => {
-        await lockLiveCertificates(trx, slot.tenantId, slot.items.map((item) => item.certificateNo));
+        await lockLiveCertificates(
+          trx,
+          slot.tenantId,
+          slot.items.map((item) => item.certificateNo),
+        );
         const row = await trx
           .insertInto('edge_slots')
           .values({
@@ -182,7 +198,15 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
         const slotId = Number(row.slot_id);
         const items = await trx
           .insertInto('edge_slot_items')
-          .values(slot.items.map((item) => ({ slot_id: slotId, tenant_id: slot.tenantId, region: item.region, certificate_no: item.certificateNo, deployed_fingerprint: null })))
+          .values(
+            slot.items.map((item) => ({
+              slot_id: slotId,
+              tenant_id: slot.tenantId,
+              region: item.region,
+              certificate_no: item.certificateNo,
+              deployed_fingerprint: null,
+            })),
+          )
           .returningAll()
           .execute();
         return slotFromRow(row, items);
@@ -190,7 +214,12 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
     },
 
     async get(tenantId, slotId) {
-      const row = await db.selectFrom('edge_slots').selectAll().where('tenant_id', '=', tenantId).where('slot_id', '=', slotId).executeTakeFirst();
+      const row = await db
+        .selectFrom('edge_slots')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('slot_id', '=', slotId)
+        .executeTakeFirst();
       return one(db, row);
     },
 
@@ -203,14 +232,30 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
 
     async change(tenantId, slotId, change: SlotChange, at) {
       return inTransaction(db, dialect, async (trx) => {
-        const common = { generation: sql<number>`generation + 1`, attempts: 0, next_attempt_at: null, last_error: null, last_error_at: null, updated_at: ms(at) };
-        let update = trx.updateTable('edge_slots').where('tenant_id', '=', tenantId).where('slot_id', '=', slotId).where('status', 'in', live);
+        const common = {
+          generation: sql<number>`generation + 1`,
+          attempts: 0,
+          next_attempt_at: null,
+          last_error: null,
+          last_error_at: null,
+          updated_at: ms(at),
+        };
+        let update = trx
+          .updateTable('edge_slots')
+          .where('tenant_id', '=', tenantId)
+          .where('slot_id', '=', slotId)
+          .where('status', 'in', live);
         switch (change.kind) {
           case 'delete':
             update = update.set({ ...common, status: 'DELETING' });
             break;
           case 'tls':
-            update = update.set({ ...common, status: afterChange, tls_version: change.tlsVersion, cipher_profile: change.cipherProfile });
+            update = update.set({
+              ...common,
+              status: afterChange,
+              tls_version: change.tlsVersion,
+              cipher_profile: change.cipherProfile,
+            });
             break;
           case 'certificate':
             update = update.set({ ...common, status: afterChange, provisioned_at: ms(at) });
@@ -227,7 +272,16 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
             .where('region', '=', change.region)
             .executeTakeFirst();
           if (Number(moved.numUpdatedRows) === 0) {
-            await trx.insertInto('edge_slot_items').values({ slot_id: slotId, tenant_id: tenantId, region: change.region, certificate_no: change.certificateNo, deployed_fingerprint: null }).execute();
+            await trx
+              .insertInto('edge_slot_items')
+              .values({
+                slot_id: slotId,
+                tenant_id: tenantId,
+                region: change.region,
+                certificate_no: change.certificateNo,
+                deployed_fingerprint: null,
+              })
+              .execute();
           }
         }
         return one(trx, row);
@@ -240,14 +294,28 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
         .set(republish(at))
         .where('tenant_id', '=', tenantId)
         .where('status', 'in', live)
-        .where('slot_id', 'in', db.selectFrom('edge_slot_items').select('slot_id').where('tenant_id', '=', tenantId).where('certificate_no', '=', certificateNo))
+        .where(
+          'slot_id',
+          'in',
+          db
+            .selectFrom('edge_slot_items')
+            .select('slot_id')
+            .where('tenant_id', '=', tenantId)
+            .where('certificate_no', '=', certificateNo),
+        )
         .returning('slot_id')
         .execute();
       return rows.map((r) => Number(r.slot_id)).sort((a, b) => a - b);
     },
 
     async republishTenant(tenantId, at) {
-      const rows = await db.updateTable('edge_slots').set(republish(at)).where('tenant_id', '=', tenantId).where('status', 'in', live).returning('slot_id').execute();
+      const rows = await db
+        .updateTable('edge_slots')
+        .set(republish(at))
+        .where('tenant_id', '=', tenantId)
+        .where('status', 'in', live)
+        .returning('slot_id')
+        .execute();
       return rows.map((r) => Number(r.slot_id)).sort((a, b) => a - b);
     },
 
@@ -256,8 +324,19 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
         .selectFrom('edge_slot_items as i')
         .innerJoin('certificates as c', 'c.certificate_no', 'i.certificate_no')
         .select('i.slot_id')
-        .where((eb) => eb.or([eb('i.deployed_fingerprint', 'is', null), eb('i.deployed_fingerprint', '<>', eb.ref('c.fingerprint_sha256'))]));
-      const rows = await db.updateTable('edge_slots').set(republish(at)).where('status', '=', 'RUNNING').where('slot_id', 'in', stale).returning('slot_id').execute();
+        .where((eb) =>
+          eb.or([
+            eb('i.deployed_fingerprint', 'is', null),
+            eb('i.deployed_fingerprint', '<>', eb.ref('c.fingerprint_sha256')),
+          ]),
+        );
+      const rows = await db
+        .updateTable('edge_slots')
+        .set(republish(at))
+        .where('status', '=', 'RUNNING')
+        .where('slot_id', 'in', stale)
+        .returning('slot_id')
+        .execute();
       return rows.map((r) => Number(r.slot_id)).sort((a, b) => a - b);
     },
 
@@ -305,7 +384,12 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
     },
 
     async renew(slotId, workerId, leaseUntil) {
-      const result = await db.updateTable('edge_slots').set({ lease_until: ms(leaseUntil) }).where('slot_id', '=', slotId).where('claimed_by', '=', workerId).executeTakeFirst();
+      const result = await db
+        .updateTable('edge_slots')
+        .set({ lease_until: ms(leaseUntil) })
+        .where('slot_id', '=', slotId)
+        .where('claimed_by', '=', workerId)
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
 
@@ -346,7 +430,12 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
         if (done) {
           if (done.status === 'DELETED') await adjustListed(trx, Number(done.tenant_id), -1);
           for (const [itemId, fingerprint] of published.fingerprints) {
-            await trx.updateTable('edge_slot_items').set({ deployed_fingerprint: fingerprint }).where('slot_id', '=', slotId).where('item_id', '=', itemId).execute();
+            await trx
+              .updateTable('edge_slot_items')
+              .set({ deployed_fingerprint: fingerprint })
+              .where('slot_id', '=', slotId)
+              .where('item_id', '=', itemId)
+              .execute();
           }
           return 'done';
         }
@@ -378,12 +467,22 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
         .where('generation', '=', generation)
         .executeTakeFirst();
       if (Number(recorded.numUpdatedRows) > 0) return true;
-      const released = await db.updateTable('edge_slots').set({ claimed_by: null, lease_until: null }).where('slot_id', '=', slotId).where('claimed_by', '=', workerId).executeTakeFirst();
+      const released = await db
+        .updateTable('edge_slots')
+        .set({ claimed_by: null, lease_until: null })
+        .where('slot_id', '=', slotId)
+        .where('claimed_by', '=', workerId)
+        .executeTakeFirst();
       return Number(released.numUpdatedRows) > 0;
     },
 
     async release(slotId, workerId) {
-      await db.updateTable('edge_slots').set({ claimed_by: null, lease_until: null }).where('slot_id', '=', slotId).where('claimed_by', '=', workerId).execute();
+      await db
+        .updateTable('edge_slots')
+        .set({ claimed_by: null, lease_until: null })
+        .where('slot_id', '=', slotId)
+        .where('claimed_by', '=', workerId)
+        .execute();
     },
   };
 }
@@ -394,7 +493,11 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
  * (certificates.ts `markDeleted`), so a delete and a provision racing on one certificate are
  * serialised: whichever commits second sees the other's result. (SQLite serialises writers anyway.)
  */
-async function lockLiveCertificates(trx: Kysely<Database>, tenantId: number, certificateNos: readonly number[]): Promise<void> {
+async function lockLiveCertificates(
+  trx: Kysely<Database>,
+  tenantId: number,
+  certificateNos: readonly number[],
+): Promise<void> {
   const wanted = [...new Set(certificateNos)];
   if (wanted.length === 0) return;
   const locked = await trx
@@ -408,6 +511,8 @@ async function lockLiveCertificates(trx: Kysely<Database>, tenantId: number, cer
   if (locked.length !== wanted.length) {
     const found = new Set(locked.map((row) => Number(row.certificate_no)));
     const missing = wanted.filter((no) => !found.has(no));
-    throw new AppError('not_found', `Certificate ${missing.join(', ')} no longer exists.`, { field: 'cmCertificateIds' });
+    throw new AppError('not_found', `Certificate ${missing.join(', ')} no longer exists.`, {
+      field: 'cmCertificateIds',
+    });
   }
 }

@@ -11,7 +11,9 @@ import type { Database } from '../schema.ts';
 import { targetFromRow, type SlotTables } from './slot-rows.ts';
 
 /** Every Edge request (the tenant's target decides how slots are published and shown). */
-const byTenant = queryTemplate((db: Kysely<Database & SlotTables>, tenantId: number) => db.selectFrom('deploy_targets').selectAll().where('tenant_id', '=', tenantId));
+const byTenant = queryTemplate((db: Kysely<Database & SlotTables>, tenantId: number) =>
+  db.selectFrom('deploy_targets').selectAll().where('tenant_id', '=', tenantId),
+);
 
 export function deployTargetRepository(base: Kysely<Database>): DeployTargetRepository {
   const db = base.withTables<SlotTables>();
@@ -19,7 +21,10 @@ export function deployTargetRepository(base: Kysely<Database>): DeployTargetRepo
     async get(tenantId) {
       const row = await byTenant.first(db, tenantId);
       if (!row) return null;
-      const sealedSecret = row.secret_blob !== null && row.secret_data_key_id !== null ? { dataKeyId: Number(row.secret_data_key_id), blob: row.secret_blob } : null;
+      const sealedSecret =
+        row.secret_blob !== null && row.secret_data_key_id !== null
+          ? { dataKeyId: Number(row.secret_data_key_id), blob: row.secret_blob }
+          : null;
       return { target: targetFromRow(row), sealedSecret };
     },
 

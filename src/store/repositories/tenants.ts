@@ -7,8 +7,12 @@ import { queryTemplate } from '../query-template.ts';
 import type { Database } from '../schema.ts';
 
 /** Every request of the NHN face. */
-const byAppKey = queryTemplate((db: Kysely<Database>, appKey: string) => db.selectFrom('tenants').selectAll().where('app_key', '=', appKey));
-const byId = queryTemplate((db: Kysely<Database>, id: number) => db.selectFrom('tenants').selectAll().where('id', '=', id));
+const byAppKey = queryTemplate((db: Kysely<Database>, appKey: string) =>
+  db.selectFrom('tenants').selectAll().where('app_key', '=', appKey),
+);
+const byId = queryTemplate((db: Kysely<Database>, id: number) =>
+  db.selectFrom('tenants').selectAll().where('id', '=', id),
+);
 
 export function tenantRepository(db: Kysely<Database>): TenantRepository {
   const exists = async (column: 'name' | 'member_no' | 'app_key', value: string): Promise<boolean> =>
@@ -16,9 +20,24 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
 
   /** In this order: the name is what the operator chose; memberNo and appKey are generated (core retries those). */
   const candidates = (tenant: NewTenant): UniqueCandidate[] => [
-    { field: 'tenant', constraint: 'tenants_name_key', message: `A tenant named '${tenant.name}' already exists.`, conflicts: () => exists('name', tenant.name) },
-    { field: 'memberNo', constraint: 'tenants_member_no_key', message: 'The generated member number is already taken.', conflicts: () => exists('member_no', tenant.memberNo) },
-    { field: 'appKey', constraint: 'tenants_app_key_key', message: 'The generated appKey is already taken.', conflicts: () => exists('app_key', tenant.appKey) },
+    {
+      field: 'tenant',
+      constraint: 'tenants_name_key',
+      message: `A tenant named '${tenant.name}' already exists.`,
+      conflicts: () => exists('name', tenant.name),
+    },
+    {
+      field: 'memberNo',
+      constraint: 'tenants_member_no_key',
+      message: 'The generated member number is already taken.',
+      conflicts: () => exists('member_no', tenant.memberNo),
+    },
+    {
+      field: 'appKey',
+      constraint: 'tenants_app_key_key',
+      message: 'The generated appKey is already taken.',
+      conflicts: () => exists('app_key', tenant.appKey),
+    },
   ];
 
   return {
@@ -26,7 +45,13 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
       try {
         const row = await db
           .insertInto('tenants')
-          .values({ name: tenant.name, member_no: tenant.memberNo, app_key: tenant.appKey, app_key_auth_enabled: 0, created_at: ms(at) })
+          .values({
+            name: tenant.name,
+            member_no: tenant.memberNo,
+            app_key: tenant.appKey,
+            app_key_auth_enabled: 0,
+            created_at: ms(at),
+          })
           .returningAll()
           .executeTakeFirstOrThrow();
         return tenantFromRow(row);
@@ -50,10 +75,17 @@ export function tenantRepository(db: Kysely<Database>): TenantRepository {
       return (await db.selectFrom('tenants').selectAll().orderBy('id').execute()).map(tenantFromRow);
     },
     async setAppKeyAuth(id, enabled) {
-      await db.updateTable('tenants').set({ app_key_auth_enabled: enabled ? 1 : 0 }).where('id', '=', id).execute();
+      await db
+        .updateTable('tenants')
+        .set({ app_key_auth_enabled: enabled ? 1 : 0 })
+        .where('id', '=', id)
+        .execute();
     },
     async count() {
-      const { count } = await db.selectFrom('tenants').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+      const { count } = await db
+        .selectFrom('tenants')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .executeTakeFirstOrThrow();
       return Number(count);
     },
   };

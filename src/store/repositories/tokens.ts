@@ -49,7 +49,11 @@ export function tokenRepository(database: Kysely<Database>, dialect: StoreDialec
     async insert(token, maxLivePerCredential) {
       const keep = Math.max(Math.trunc(maxLivePerCredential), 1) - 1;
       await inTransaction(db, dialect, async (trx: Kysely<TokenDatabase>) => {
-        await trx.deleteFrom('nhn_tokens').where('credential_id', '=', token.credentialId).where('expires_at', '<=', ms(token.issuedAt)).execute();
+        await trx
+          .deleteFrom('nhn_tokens')
+          .where('credential_id', '=', token.credentialId)
+          .where('expires_at', '<=', ms(token.issuedAt))
+          .execute();
         const surplus = await trx
           .selectFrom('nhn_tokens')
           .select('token_hash')
@@ -60,11 +64,23 @@ export function tokenRepository(database: Kysely<Database>, dialect: StoreDialec
           .offset(keep)
           .execute();
         if (surplus.length > 0) {
-          await trx.deleteFrom('nhn_tokens').where('token_hash', 'in', surplus.map((row) => row.token_hash)).execute();
+          await trx
+            .deleteFrom('nhn_tokens')
+            .where(
+              'token_hash',
+              'in',
+              surplus.map((row) => row.token_hash),
+            )
+            .execute();
         }
         await trx
           .insertInto('nhn_tokens')
-          .values({ token_hash: token.tokenHash, credential_id: token.credentialId, issued_at: ms(token.issuedAt), expires_at: ms(token.expiresAt) })
+          .values({
+            token_hash: token.tokenHash,
+            credential_id: token.credentialId,
+            issued_at: ms(token.issuedAt),
+            expires_at: ms(token.expiresAt),
+          })
           .execute();
       });
     },
@@ -72,9 +88,30 @@ export function tokenRepository(database: Kysely<Database>, dialect: StoreDialec
     async findByHash(tokenHash) {
       const row = await findByHash.first(db, tokenHash);
       if (!row) return null;
-      const { token_issued_at, token_expires_at, tenant_name, tenant_member_no, tenant_app_key, tenant_app_key_auth_enabled, tenant_created_at, ...credential } = row;
-      const tenant = tenantFromRow({ id: credential.tenant_id, name: tenant_name, member_no: tenant_member_no, app_key: tenant_app_key, app_key_auth_enabled: tenant_app_key_auth_enabled, created_at: tenant_created_at });
-      return { credential: credentialFromRow(credential), tenant, issuedAt: new Date(Number(token_issued_at)), expiresAt: new Date(Number(token_expires_at)) };
+      const {
+        token_issued_at,
+        token_expires_at,
+        tenant_name,
+        tenant_member_no,
+        tenant_app_key,
+        tenant_app_key_auth_enabled,
+        tenant_created_at,
+        ...credential
+      } = row;
+      const tenant = tenantFromRow({
+        id: credential.tenant_id,
+        name: tenant_name,
+        member_no: tenant_member_no,
+        app_key: tenant_app_key,
+        app_key_auth_enabled: tenant_app_key_auth_enabled,
+        created_at: tenant_created_at,
+      });
+      return {
+        credential: credentialFromRow(credential),
+        tenant,
+        issuedAt: new Date(Number(token_issued_at)),
+        expiresAt: new Date(Number(token_expires_at)),
+      };
     },
   };
 }

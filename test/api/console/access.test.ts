@@ -24,14 +24,24 @@ describe('console access rules', () => {
     other = await app.addTenant('other');
     otherAdmin = await loggedIn(app, other.admin);
     pems = await mintPems();
-    const created = await admin.request('POST', '/console/api/certificates', { name: 'mine', certificate: pems.certificate, privateKey: pems.privateKey, chain: pems.chain });
+    const created = await admin.request('POST', '/console/api/certificates', {
+      name: 'mine',
+      certificate: pems.certificate,
+      privateKey: pems.privateKey,
+      chain: pems.chain,
+    });
     assert.equal(created.status, 201);
     no = created.body.certificateNo;
   });
   after(() => app?.close());
 
   it('a VIEWER session says it cannot write', () => {
-    assert.deepEqual(viewer.session!.body.can, { writeCertificates: false, readPrivateKeys: false, manageCredentials: false, readAudit: true });
+    assert.deepEqual(viewer.session!.body.can, {
+      writeCertificates: false,
+      readPrivateKeys: false,
+      manageCredentials: false,
+      readAudit: true,
+    });
   });
 
   it('a VIEWER cannot import, validate, delete, read keys or manage credentials (403), and nothing changes', async () => {
@@ -71,9 +81,20 @@ describe('console access rules', () => {
     const dashboard = await otherAdmin.request('GET', '/console/api/dashboard');
     assert.equal(dashboard.body.counts.total, 0);
     // Its own refused attempts are in its own trail; nothing of the first tenant's is.
-    assert.ok(dashboard.body.recent.every((e: { actor: string; result: string }) => e.actor !== app.main.admin.accessKey && (e.actor === 'cli' || e.result === 'failure')), JSON.stringify(dashboard.body.recent));
+    assert.ok(
+      dashboard.body.recent.every(
+        (e: { actor: string; result: string }) =>
+          e.actor !== app.main.admin.accessKey && (e.actor === 'cli' || e.result === 'failure'),
+      ),
+      JSON.stringify(dashboard.body.recent),
+    );
     // The same certificate is not a duplicate in another tenant.
-    const again = await otherAdmin.request('POST', '/console/api/certificates', { name: 'mine', certificate: pems.certificate, privateKey: pems.privateKey, chain: pems.chain });
+    const again = await otherAdmin.request('POST', '/console/api/certificates', {
+      name: 'mine',
+      certificate: pems.certificate,
+      privateKey: pems.privateKey,
+      chain: pems.chain,
+    });
     assert.equal(again.status, 201);
     assert.equal((await admin.request('GET', '/console/api/certificates')).body.total, 1);
   });
@@ -87,21 +108,34 @@ describe('console access rules', () => {
     assert.equal(list.body.items.find((c: { current: boolean }) => c.current).accessKey, app.main.admin.accessKey);
     assert.ok(!list.text.includes(app.main.admin.secretKey));
 
-    const created = await admin.request('POST', '/console/api/credentials', { role: 'VIEWER', description: 'build server' });
+    const created = await admin.request('POST', '/console/api/credentials', {
+      role: 'VIEWER',
+      description: 'build server',
+    });
     assert.equal(created.status, 201);
     assert.equal(created.headers.get('cache-control'), 'no-store');
     assert.match(created.body.secretKey, /^[A-Za-z0-9]{40}$/);
     assert.equal(created.body.credential.description, 'build server');
-    const newKey = { accessKey: created.body.credential.accessKey, secretKey: created.body.secretKey, role: 'VIEWER' as const };
+    const newKey = {
+      accessKey: created.body.credential.accessKey,
+      secretKey: created.body.secretKey,
+      role: 'VIEWER' as const,
+    };
     const session = await loggedIn(app, newKey);
-    assert.ok(!(await admin.request('GET', '/console/api/credentials')).text.includes(created.body.secretKey), 'shown once');
+    assert.ok(
+      !(await admin.request('GET', '/console/api/credentials')).text.includes(created.body.secretKey),
+      'shown once',
+    );
 
     const foreign = await admin.request('DELETE', `/console/api/credentials/${other.viewer.accessKey}`);
     assert.equal(foreign.status, 404);
     const revoked = await admin.request('DELETE', `/console/api/credentials/${newKey.accessKey}`);
     assert.equal(revoked.status, 204);
     assert.equal((await session.request('GET', '/console/api/session')).status, 401, 'its session died');
-    const tooLong = await admin.request('POST', '/console/api/credentials', { role: 'VIEWER', description: 'x'.repeat(201) });
+    const tooLong = await admin.request('POST', '/console/api/credentials', {
+      role: 'VIEWER',
+      description: 'x'.repeat(201),
+    });
     assert.equal(tooLong.status, 413);
     assert.equal(tooLong.body.error.field, 'description');
     const badRole = await admin.request('POST', '/console/api/credentials', { role: 'ROOT' });

@@ -26,18 +26,84 @@ describe('console import', () => {
   const importing = (body: Record<string, unknown>) => admin.request('POST', '/console/api/certificates', body);
 
   it("puts each ladder refusal next to the form field it concerns, in the ladder's words", async () => {
-    const expired = await mintLeaf(pems.intermediate, { cn: 'old.example.com', notBefore: new Date(NOW.getTime() - 100 * DAY), notAfter: new Date(NOW.getTime() - DAY), freshKey: true });
-    const other = await mintLeaf(pems.intermediate, { cn: 'other.example.com', freshKey: true, notBefore: new Date(NOW.getTime() - DAY), notAfter: new Date(NOW.getTime() + 30 * DAY) });
+    const expired = await mintLeaf(pems.intermediate, {
+      cn: 'old.example.com',
+      notBefore: new Date(NOW.getTime() - 100 * DAY),
+      notAfter: new Date(NOW.getTime() - DAY),
+      freshKey: true,
+    });
+    const other = await mintLeaf(pems.intermediate, {
+      cn: 'other.example.com',
+      freshKey: true,
+      notBefore: new Date(NOW.getTime() - DAY),
+      notAfter: new Date(NOW.getTime() + 30 * DAY),
+    });
     const cases: Array<[string, Record<string, unknown>, number, string, string, RegExp]> = [
-      ['full chain pasted as the certificate', { name: 'a1', certificate: pems.certificate + pems.chain, privateKey: pems.privateKey }, 400, 'certificate_multiple', 'certificate', /looks like a full chain was pasted/],
-      ['junk certificate', { name: 'a2', certificate: 'hello', privateKey: pems.privateKey }, 400, 'pem_malformed', 'certificate', /certificate/i],
-      ['key of another certificate', { name: 'a3', certificate: pems.certificate, privateKey: other.keyPem, chain: pems.chain }, 400, 'key_mismatch', 'privateKey', /key/i],
-      ['key pasted into the chain', { name: 'a4', certificate: pems.certificate, privateKey: pems.privateKey, chain: pems.privateKey }, 400, 'pem_malformed', 'chain', /chain field holds a private key/],
-      ['expired certificate', { name: 'a5', certificate: expired.pem, privateKey: expired.keyPem, chain: pems.chain }, 400, 'certificate_expired', 'certificate', /expired/i],
-      ['bad name', { name: '-bad name', certificate: pems.certificate, privateKey: pems.privateKey, chain: pems.chain }, 400, 'name_invalid', 'name', /letters, digits/],
+      [
+        'full chain pasted as the certificate',
+        { name: 'a1', certificate: pems.certificate + pems.chain, privateKey: pems.privateKey },
+        400,
+        'certificate_multiple',
+        'certificate',
+        /looks like a full chain was pasted/,
+      ],
+      [
+        'junk certificate',
+        { name: 'a2', certificate: 'hello', privateKey: pems.privateKey },
+        400,
+        'pem_malformed',
+        'certificate',
+        /certificate/i,
+      ],
+      [
+        'key of another certificate',
+        { name: 'a3', certificate: pems.certificate, privateKey: other.keyPem, chain: pems.chain },
+        400,
+        'key_mismatch',
+        'privateKey',
+        /key/i,
+      ],
+      [
+        'key pasted into the chain',
+        { name: 'a4', certificate: pems.certificate, privateKey: pems.privateKey, chain: pems.privateKey },
+        400,
+        'pem_malformed',
+        'chain',
+        /chain field holds a private key/,
+      ],
+      [
+        'expired certificate',
+        { name: 'a5', certificate: expired.pem, privateKey: expired.keyPem, chain: pems.chain },
+        400,
+        'certificate_expired',
+        'certificate',
+        /expired/i,
+      ],
+      [
+        'bad name',
+        { name: '-bad name', certificate: pems.certificate, privateKey: pems.privateKey, chain: pems.chain },
+        400,
+        'name_invalid',
+        'name',
+        /letters, digits/,
+      ],
       ['no name', { certificate: pems.certificate }, 400, 'invalid_argument', 'name', /Enter the certificate name/],
-      ['NHN file without a certificate', { name: 'a6', file: { name: 'x.pem', contentBase64: Buffer.from(pems.privateKey).toString('base64') } }, 400, 'certificate_missing', 'file', /file holds no certificate/],
-      ['unreadable file', { name: 'a7', file: { name: 'x.pem', contentBase64: '***' } }, 400, 'invalid_argument', 'file', /could not be read/],
+      [
+        'NHN file without a certificate',
+        { name: 'a6', file: { name: 'x.pem', contentBase64: Buffer.from(pems.privateKey).toString('base64') } },
+        400,
+        'certificate_missing',
+        'file',
+        /file holds no certificate/,
+      ],
+      [
+        'unreadable file',
+        { name: 'a7', file: { name: 'x.pem', contentBase64: '***' } },
+        400,
+        'invalid_argument',
+        'file',
+        /could not be read/,
+      ],
     ];
     for (const [label, body, status, code, field, message] of cases) {
       const response = await importing(body);
@@ -52,7 +118,12 @@ describe('console import', () => {
   });
 
   it('validates without storing, then imports; a duplicate is refused on the certificate field', async () => {
-    const body = { name: 'www-example', certificate: pems.certificate, privateKey: pems.privateKey, chain: pems.intermediate.pem };
+    const body = {
+      name: 'www-example',
+      certificate: pems.certificate,
+      privateKey: pems.privateKey,
+      chain: pems.intermediate.pem,
+    };
     const check = await admin.request('POST', '/console/api/certificates/validate', body);
     assert.equal(check.status, 200);
     assert.equal(check.body.facts.commonName, 'www.example.com');
@@ -73,7 +144,10 @@ describe('console import', () => {
   it('imports one NHN-style file byte for byte', async () => {
     const single = await mintPems({ cn: 'file.example.com', sans: { dns: ['file.example.com'] } });
     const text = `${single.certificate}\r\n${single.chain}${single.privateKey}`;
-    const created = await importing({ name: 'from-file', file: { name: 'bundle.pem', contentBase64: Buffer.from(text).toString('base64') } });
+    const created = await importing({
+      name: 'from-file',
+      file: { name: 'bundle.pem', contentBase64: Buffer.from(text).toString('base64') },
+    });
     assert.equal(created.status, 201, created.text);
     assert.equal(created.body.fileName, undefined);
     const file = await app.app.core.certificates.readFile(app.main.actor, created.body.certificateNo);
@@ -95,8 +169,15 @@ for (const target of storeTargets) {
       admin = await loggedIn(app, app.main.admin);
       main = await mintPems();
       const add = async (name: string, days: number, dns: string[], pems?: Pems) => {
-        const p = pems ?? (await mintPems({ cn: dns[0] ?? null, sans: { dns }, notAfter: new Date(NOW.getTime() + days * DAY) }));
-        const response = await admin.request('POST', '/console/api/certificates', { name, certificate: p.certificate, privateKey: p.privateKey, chain: p.chain });
+        const p =
+          pems ??
+          (await mintPems({ cn: dns[0] ?? null, sans: { dns }, notAfter: new Date(NOW.getTime() + days * DAY) }));
+        const response = await admin.request('POST', '/console/api/certificates', {
+          name,
+          certificate: p.certificate,
+          privateKey: p.privateKey,
+          chain: p.chain,
+        });
         assert.equal(response.status, 201, response.text);
         numbers[name] = response.body.certificateNo;
         app.clock.advance(1000);
@@ -107,7 +188,12 @@ for (const target of storeTargets) {
       await add('delta', 200, ['delta.example.net']);
       await add('echo', 2, ['echo.example.com', 'shared.example.org']);
       // An expired one: imported while valid, then time passes for it only in appearance (clock set back).
-      const old = await mintPems({ cn: 'old.example.com', sans: { dns: ['old.example.com'] }, notBefore: new Date(NOW.getTime() - 40 * DAY), notAfter: new Date(NOW.getTime() + DAY / 2) });
+      const old = await mintPems({
+        cn: 'old.example.com',
+        sans: { dns: ['old.example.com'] },
+        notBefore: new Date(NOW.getTime() - 40 * DAY),
+        notAfter: new Date(NOW.getTime() + DAY / 2),
+      });
       await add('foxtrot', 0, [], old);
       app.clock.set(new Date(NOW.getTime() + DAY));
       admin = await loggedIn(app, app.main.admin);
@@ -136,7 +222,9 @@ for (const target of storeTargets) {
       const shared = await viewer.request('GET', '/console/api/certificates?domain=SHARED.example.org&sort=name');
       assert.deepEqual(names(shared.body), ['bravo', 'echo']);
       assert.equal(shared.body.total, 2);
-      assert.deepEqual(names((await viewer.request('GET', '/console/api/certificates?status=expired')).body), ['foxtrot']);
+      assert.deepEqual(names((await viewer.request('GET', '/console/api/certificates?status=expired')).body), [
+        'foxtrot',
+      ]);
       assert.equal((await viewer.request('GET', '/console/api/certificates?status=unexpired')).body.total, 5);
       assert.equal((await viewer.request('GET', '/console/api/certificates?type=EXT')).body.total, 6);
       const bad = await viewer.request('GET', '/console/api/certificates?sort=secret');
@@ -153,11 +241,14 @@ for (const target of storeTargets) {
       assert.equal(body.facts.subjectDn, 'CN=www.example.com');
       assert.deepEqual(body.facts.sans.dns, ['www.example.com', 'example.com']);
       assert.equal(body.facts.signatureAlgorithm.includes('with'), true);
-      assert.deepEqual(body.chain.levels.map((l: { role: string; commonName: string }) => [l.role, l.commonName]), [
-        ['root', 'Console Test Root'],
-        ['intermediate', 'Console Test CA'],
-        ['leaf', 'www.example.com'],
-      ]);
+      assert.deepEqual(
+        body.chain.levels.map((l: { role: string; commonName: string }) => [l.role, l.commonName]),
+        [
+          ['root', 'Console Test Root'],
+          ['intermediate', 'Console Test CA'],
+          ['leaf', 'www.example.com'],
+        ],
+      );
       assert.equal(body.chain.complete, true);
       assert.equal(body.chain.levels[1].issuerDn, body.chain.levels[0].subjectDn);
       assert.deepEqual(body.usedBy, []);
@@ -178,7 +269,11 @@ for (const target of storeTargets) {
         { days: 30, count: 3 },
         { days: 90, count: 4 },
       ]);
-      assert.deepEqual(dashboard.body.soonest.map((c: { name: string }) => c.name).slice(0, 3), ['echo', 'alpha', 'bravo']);
+      assert.deepEqual(dashboard.body.soonest.map((c: { name: string }) => c.name).slice(0, 3), [
+        'echo',
+        'alpha',
+        'bravo',
+      ]);
       assert.ok(dashboard.body.recent.length > 0);
       assert.equal(dashboard.body.recent[0].action, 'certificate.import');
     });
@@ -210,10 +305,13 @@ for (const target of storeTargets) {
       assert.equal(viaGet.status, 404, 'never by GET');
       const history = await viewer.request('GET', `/console/api/certificates/${no}/history`);
       const reads = history.body.items.filter((e: { action: string }) => e.action === 'certificate.key.read');
-      assert.deepEqual(reads.map((e: { actor: string; result: string }) => [e.actor, e.result]), [
-        [app.main.viewer.accessKey, 'failure'],
-        [app.main.admin.accessKey, 'success'],
-      ]);
+      assert.deepEqual(
+        reads.map((e: { actor: string; result: string }) => [e.actor, e.result]),
+        [
+          [app.main.viewer.accessKey, 'failure'],
+          [app.main.admin.accessKey, 'success'],
+        ],
+      );
     });
 
     it('deletes only with the right name, and then it is gone', async () => {
@@ -235,12 +333,27 @@ describe('console chain view without a chain', () => {
     const app = await startConsoleApp('sqlite');
     try {
       const admin = await loggedIn(app, app.main.admin);
-      const leaf = await mintSelfSignedLeaf({ cn: 'self.example.com', sans: { dns: ['self.example.com'] }, notBefore: new Date(NOW.getTime() - DAY), notAfter: new Date(NOW.getTime() + 30 * DAY) });
-      const created = await admin.request('POST', '/console/api/certificates', { name: 'self', certificate: leaf.pem, privateKey: leaf.keyPem });
+      const leaf = await mintSelfSignedLeaf({
+        cn: 'self.example.com',
+        sans: { dns: ['self.example.com'] },
+        notBefore: new Date(NOW.getTime() - DAY),
+        notAfter: new Date(NOW.getTime() + 30 * DAY),
+      });
+      const created = await admin.request('POST', '/console/api/certificates', {
+        name: 'self',
+        certificate: leaf.pem,
+        privateKey: leaf.keyPem,
+      });
       assert.equal(created.status, 201, created.text);
-      assert.deepEqual(created.body.chain.levels.map((l: { role: string }) => l.role), ['root']);
+      assert.deepEqual(
+        created.body.chain.levels.map((l: { role: string }) => l.role),
+        ['root'],
+      );
       assert.equal(created.body.chain.complete, true);
-      assert.equal((await admin.request('GET', `/console/api/certificates/${created.body.certificateNo}/files/chain`)).status, 404);
+      assert.equal(
+        (await admin.request('GET', `/console/api/certificates/${created.body.certificateNo}/files/chain`)).status,
+        404,
+      );
     } finally {
       await app.close();
     }

@@ -28,15 +28,27 @@ for (const target of storeTargets) {
       for (let i = 0; i < 60; i++) {
         const at = BASE + Math.floor(i / 6) * DAY + ((i * 7) % 24) * HOUR + (i % 3) * 1000;
         notAfters.push(at);
-        await store.certificates.insert(newCertificate(tenantId, { facts: { notAfter: new Date(at) } }), new Date(BASE - DAY));
+        await store.certificates.insert(
+          newCertificate(tenantId, { facts: { notAfter: new Date(at) } }),
+          new Date(BASE - DAY),
+        );
       }
       for (const at of [BASE + 3 * DAY, BASE + 4 * DAY]) {
         notAfters.push(at);
-        await store.certificates.insert(newCertificate(tenantId, { facts: { notAfter: new Date(at) } }), new Date(BASE - DAY));
+        await store.certificates.insert(
+          newCertificate(tenantId, { facts: { notAfter: new Date(at) } }),
+          new Date(BASE - DAY),
+        );
       }
-      await store.certificates.insert(newCertificate(other, { facts: { notAfter: new Date(BASE + 2 * DAY) } }), new Date(BASE - DAY));
+      await store.certificates.insert(
+        newCertificate(other, { facts: { notAfter: new Date(BASE + 2 * DAY) } }),
+        new Date(BASE - DAY),
+      );
       // A deleted one does not count.
-      const gone = await store.certificates.insert(newCertificate(tenantId, { facts: { notAfter: new Date(BASE + 2 * DAY) } }), new Date(BASE - DAY));
+      const gone = await store.certificates.insert(
+        newCertificate(tenantId, { facts: { notAfter: new Date(BASE + 2 * DAY) } }),
+        new Date(BASE - DAY),
+      );
       await store.certificates.markDeleted(tenantId, gone.certificateNo, new Date(BASE - DAY / 2));
     });
     after(async () => {
@@ -54,7 +66,9 @@ for (const target of storeTargets) {
       }
       windows.push({ from: new Date(BASE + 3 * DAY), to: new Date(BASE + 4 * DAY) });
       const counts = await store.certificateStats.countNotAfterBetween(tenantId, windows);
-      const expected = windows.map(({ from, to }) => notAfters.filter((t) => t >= from.getTime() && t < to.getTime()).length);
+      const expected = windows.map(
+        ({ from, to }) => notAfters.filter((t) => t >= from.getTime() && t < to.getTime()).length,
+      );
       assert.deepEqual(counts, expected);
       assert.deepEqual(await store.certificateStats.countNotAfterBetween(tenantId, []), []);
     });

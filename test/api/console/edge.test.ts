@@ -27,11 +27,24 @@ describe('console edge slots', () => {
     targetDir = await mkdtemp(join(tmpdir(), 'certkeeper-console-edge-'));
     admin = await loggedIn(app, app.main.admin);
     viewer = await loggedIn(app, app.main.viewer);
-    worker = createProvisioningWorker({ store: app.app.store, clock: app.clock, audit: app.app.core.audit, workerId: 'console-test' });
+    worker = createProvisioningWorker({
+      store: app.app.store,
+      clock: app.clock,
+      audit: app.app.core.audit,
+      workerId: 'console-test',
+    });
     first = await mintPems({ cn: 'first.example.com', sans: { dns: ['first.example.com'] } });
     second = await mintPems({ cn: 'second.example.com', sans: { dns: ['second.example.com'] } });
-    for (const [name, p] of [['first', first], ['second', second]] as const) {
-      const created = await admin.request('POST', '/console/api/certificates', { name, certificate: p.certificate, privateKey: p.privateKey, chain: p.chain });
+    for (const [name, p] of [
+      ['first', first],
+      ['second', second],
+    ] as const) {
+      const created = await admin.request('POST', '/console/api/certificates', {
+        name,
+        certificate: p.certificate,
+        privateKey: p.privateKey,
+        chain: p.chain,
+      });
       assert.equal(created.status, 201);
       no[name] = created.body.certificateNo;
     }
@@ -50,7 +63,11 @@ describe('console edge slots', () => {
 
   it('provisions, publishes, and shows the slot as the worker moves it', async () => {
     await app.app.core.targets.set(app.main.actor, { kind: 'directory', path: targetDir });
-    const created = await admin.request('POST', '/console/api/edge/slots', { certificateNo: no.first, tlsVersion: 'TLS_MIN_VERSION_1_2', cipherProfile: 'STRICT' });
+    const created = await admin.request('POST', '/console/api/edge/slots', {
+      certificateNo: no.first,
+      tlsVersion: 'TLS_MIN_VERSION_1_2',
+      cipherProfile: 'STRICT',
+    });
     assert.equal(created.status, 201, created.text);
     assert.equal(created.body.status, 'READY');
     assert.equal(created.body.pending, true);
@@ -62,7 +79,10 @@ describe('console edge slots', () => {
     assert.equal(running.body.status, 'RUNNING');
     assert.equal(running.body.pending, false);
     assert.equal(running.body.deployment.deployedGeneration, running.body.deployment.generation);
-    assert.equal(await readFile(join(targetDir, String(no.slot), 'fullchain.pem'), 'utf8'), first.certificate + first.chain);
+    assert.equal(
+      await readFile(join(targetDir, String(no.slot), 'fullchain.pem'), 'utf8'),
+      first.certificate + first.chain,
+    );
     const list = await viewer.request('GET', '/console/api/edge/slots');
     assert.equal(list.body.total, 1);
     assert.equal(list.body.targetKind, 'directory');
@@ -90,21 +110,34 @@ describe('console edge slots', () => {
   });
 
   it('replaces the certificate and changes TLS settings; refusals name the field', async () => {
-    const replaced = await admin.request('PUT', `/console/api/edge/slots/${no.slot}/certificate`, { certificateNo: no.second });
+    const replaced = await admin.request('PUT', `/console/api/edge/slots/${no.slot}/certificate`, {
+      certificateNo: no.second,
+    });
     assert.equal(replaced.status, 200, replaced.text);
     assert.equal(replaced.body.status, 'PUBLISHING');
     assert.equal(replaced.body.items[0].certificate.name, 'second');
-    const strict = await admin.request('PUT', `/console/api/edge/slots/${no.slot}/tls`, { tlsVersion: 'TLS_ALL_VERSIONS', cipherProfile: 'STRICT' });
+    const strict = await admin.request('PUT', `/console/api/edge/slots/${no.slot}/tls`, {
+      tlsVersion: 'TLS_ALL_VERSIONS',
+      cipherProfile: 'STRICT',
+    });
     assert.equal(strict.status, 400);
     assert.equal(strict.body.error.field, 'cipherProfile');
-    const tls = await admin.request('PUT', `/console/api/edge/slots/${no.slot}/tls`, { tlsVersion: 'TLS_ALL_VERSIONS', cipherProfile: 'GENERAL' });
+    const tls = await admin.request('PUT', `/console/api/edge/slots/${no.slot}/tls`, {
+      tlsVersion: 'TLS_ALL_VERSIONS',
+      cipherProfile: 'GENERAL',
+    });
     assert.equal(tls.status, 200);
     await worker.runOnce();
     const running = await admin.request('GET', `/console/api/edge/slots/${no.slot}`);
     assert.equal(running.body.status, 'RUNNING');
     assert.equal(running.body.cipherProfile, 'GENERAL');
-    assert.equal(await readFile(join(targetDir, String(no.slot), 'fullchain.pem'), 'utf8'), second.certificate + second.chain);
-    const missing = await admin.request('PUT', `/console/api/edge/slots/${no.slot}/certificate`, { certificateNo: 999 });
+    assert.equal(
+      await readFile(join(targetDir, String(no.slot), 'fullchain.pem'), 'utf8'),
+      second.certificate + second.chain,
+    );
+    const missing = await admin.request('PUT', `/console/api/edge/slots/${no.slot}/certificate`, {
+      certificateNo: 999,
+    });
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.field, 'certificateNo');
   });

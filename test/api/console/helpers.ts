@@ -38,16 +38,34 @@ export class ConsoleClient {
     return this.app.baseUrl;
   }
 
-  async login(credential: Pick<TestCredential, 'accessKey' | 'secretKey'>, headers: Record<string, string> = {}): Promise<ConsoleResponse> {
-    const response = await this.raw('POST', '/console/api/session', { accessKey: credential.accessKey, secretKey: credential.secretKey }, { origin: this.origin, ...headers }, false);
+  async login(
+    credential: Pick<TestCredential, 'accessKey' | 'secretKey'>,
+    headers: Record<string, string> = {},
+  ): Promise<ConsoleResponse> {
+    const response = await this.raw(
+      'POST',
+      '/console/api/session',
+      { accessKey: credential.accessKey, secretKey: credential.secretKey },
+      { origin: this.origin, ...headers },
+      false,
+    );
     if (response.status === 200) {
       const setCookie = response.headers.get('set-cookie') ?? '';
-      this.session = { cookie: setCookie.split(';', 1)[0] ?? '', csrfToken: String(response.body.csrfToken), body: response.body };
+      this.session = {
+        cookie: setCookie.split(';', 1)[0] ?? '',
+        csrfToken: String(response.body.csrfToken),
+        body: response.body,
+      };
     }
     return response;
   }
 
-  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ConsoleResponse> {
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ConsoleResponse> {
     const extra: Record<string, string> = {};
     if (method !== 'GET' && method !== 'HEAD') {
       extra.origin = this.origin;
@@ -56,7 +74,13 @@ export class ConsoleClient {
     return this.raw(method, path, body, { ...extra, ...headers }, true);
   }
 
-  async raw(method: string, path: string, body: unknown, headers: Record<string, string>, withCookie: boolean): Promise<ConsoleResponse> {
+  async raw(
+    method: string,
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+    withCookie: boolean,
+  ): Promise<ConsoleResponse> {
     const allHeaders: Record<string, string> = { ...headers };
     if (withCookie && this.session && allHeaders.cookie === undefined) allHeaders.cookie = this.session.cookie;
     for (const [key, value] of Object.entries(allHeaders)) if (value === '') delete allHeaders[key];
@@ -91,9 +115,26 @@ export interface Pems {
 
 /** A root → intermediate → leaf PKI valid around `now` (default NOW); the leaf for 60 days. */
 export async function mintPems(leaf: MintOptions = {}, now: Date = NOW): Promise<Pems> {
-  const window = { notBefore: new Date(now.getTime() - 30 * 86_400_000), notAfter: new Date(now.getTime() + 3 * 365 * 86_400_000) };
+  const window = {
+    notBefore: new Date(now.getTime() - 30 * 86_400_000),
+    notAfter: new Date(now.getTime() + 3 * 365 * 86_400_000),
+  };
   const root = await mintRoot({ cn: 'Console Test Root', ...window });
   const intermediate = await mintIntermediate(root, { cn: 'Console Test CA', ...window });
-  const issued = await mintLeaf(intermediate, { cn: 'www.example.com', sans: { dns: ['www.example.com', 'example.com'] }, freshKey: true, notBefore: window.notBefore, notAfter: new Date(now.getTime() + 60 * 86_400_000), ...leaf });
-  return { certificate: issued.pem, privateKey: issued.keyPem, chain: intermediate.pem + root.pem, leaf: issued, intermediate, root };
+  const issued = await mintLeaf(intermediate, {
+    cn: 'www.example.com',
+    sans: { dns: ['www.example.com', 'example.com'] },
+    freshKey: true,
+    notBefore: window.notBefore,
+    notAfter: new Date(now.getTime() + 60 * 86_400_000),
+    ...leaf,
+  });
+  return {
+    certificate: issued.pem,
+    privateKey: issued.keyPem,
+    chain: intermediate.pem + root.pem,
+    leaf: issued,
+    intermediate,
+    root,
+  };
 }

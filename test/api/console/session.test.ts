@@ -27,20 +27,30 @@ for (const target of storeTargets) {
       assert.equal(response.headers.get('cache-control'), 'no-store');
       const cookie = response.headers.get('set-cookie') ?? '';
       assert.match(cookie, /^ck_console=[A-Za-z0-9_-]{43}; /);
-      const attributes = cookie.split(';').slice(1).map((a) => a.trim());
+      const attributes = cookie
+        .split(';')
+        .slice(1)
+        .map((a) => a.trim());
       assert.deepEqual(attributes.sort(), ['HttpOnly', 'Path=/console', 'SameSite=Strict']);
       assert.equal(response.body.accessKey, app.main.admin.accessKey);
       assert.equal(response.body.role, 'ADMIN');
       assert.equal(response.body.tenant, 'default');
       assert.equal(response.body.expiresAt, new Date(NOW.getTime() + 12 * 60 * MINUTE).toISOString());
       assert.equal(response.body.idleExpiresAt, new Date(NOW.getTime() + 30 * MINUTE).toISOString());
-      assert.deepEqual(response.body.can, { writeCertificates: true, readPrivateKeys: true, manageCredentials: true, readAudit: true });
-      assert.ok(!JSON.stringify(response.body).includes(client.session!.cookie.split('=')[1]!), 'the session id is only in the cookie');
+      assert.deepEqual(response.body.can, {
+        writeCertificates: true,
+        readPrivateKeys: true,
+        manageCredentials: true,
+        readAudit: true,
+      });
+      assert.ok(
+        !JSON.stringify(response.body).includes(client.session!.cookie.split('=')[1]!),
+        'the session id is only in the cookie',
+      );
       const me = await client.request('GET', '/console/api/session');
       assert.equal(me.status, 200);
       assert.equal(me.body.csrfToken, response.body.csrfToken);
     });
-
 
     it('stores only the SHA-256 of the session id', async () => {
       const client = await loggedIn(app, app.main.viewer);
@@ -63,13 +73,21 @@ for (const target of storeTargets) {
         const response = await client.login(credential);
         assert.equal(response.status, 401);
         assert.equal(response.headers.get('set-cookie'), null);
-        assert.deepEqual(response.body, { error: { code: 'login_failed', message: 'The access key or secret key is wrong, or the key has been revoked.' } });
+        assert.deepEqual(response.body, {
+          error: {
+            code: 'login_failed',
+            message: 'The access key or secret key is wrong, or the key has been revoked.',
+          },
+        });
       }
       const events = await app.app.core.audit.list({ ...tenant.actor }, { limit: 10, action: 'console.login' });
-      assert.deepEqual(events.map((e) => [e.actor, e.result, e.detail.reason]).sort(), [
-        [tenant.admin.accessKey, 'failure', 'wrong_secret'],
-        [tenant.viewer.accessKey, 'failure', 'revoked'],
-      ].sort());
+      assert.deepEqual(
+        events.map((e) => [e.actor, e.result, e.detail.reason]).sort(),
+        [
+          [tenant.admin.accessKey, 'failure', 'wrong_secret'],
+          [tenant.viewer.accessKey, 'failure', 'revoked'],
+        ].sort(),
+      );
     });
 
     it('refuses requests without a session, with a forged one, and with malformed bodies', async () => {
@@ -77,11 +95,19 @@ for (const target of storeTargets) {
       const none = await client.request('GET', '/console/api/certificates');
       assert.equal(none.status, 401);
       assert.equal(none.body.error.code, 'session_required');
-      const forged = await client.request('GET', '/console/api/certificates', undefined, { cookie: 'ck_console=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+      const forged = await client.request('GET', '/console/api/certificates', undefined, {
+        cookie: 'ck_console=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      });
       assert.equal(forged.status, 401);
       assert.equal(forged.body.error.code, 'session_unknown');
       assert.match(forged.headers.get('set-cookie') ?? '', /^ck_console=; .*Max-Age=0/);
-      const notJson = await client.raw('POST', '/console/api/session', 'accessKey=x', { origin: client.origin, 'content-type': 'text/plain' }, false);
+      const notJson = await client.raw(
+        'POST',
+        '/console/api/session',
+        'accessKey=x',
+        { origin: client.origin, 'content-type': 'text/plain' },
+        false,
+      );
       assert.equal(notJson.status, 415);
       const empty = await client.raw('POST', '/console/api/session', {}, { origin: client.origin }, false);
       assert.equal(empty.status, 400);
@@ -106,7 +132,11 @@ for (const target of storeTargets) {
       const client = await loggedIn(app, app.main.viewer);
       for (let i = 0; i < 24; i++) {
         app.clock.advance(29 * MINUTE);
-        assert.equal((await client.request('GET', '/console/api/session')).status, 200, `after ${(i + 1) * 29} minutes`);
+        assert.equal(
+          (await client.request('GET', '/console/api/session')).status,
+          200,
+          `after ${(i + 1) * 29} minutes`,
+        );
       }
       app.clock.advance(12 * 60 * MINUTE - 24 * 29 * MINUTE);
       const expired = await client.request('GET', '/console/api/session');
@@ -119,7 +149,10 @@ for (const target of storeTargets) {
       const saved = client.session!;
       const out = await client.request('DELETE', '/console/api/session');
       assert.equal(out.status, 204);
-      assert.match(out.headers.get('set-cookie') ?? '', /^ck_console=; Path=\/console; HttpOnly; SameSite=Strict; Max-Age=0$/);
+      assert.match(
+        out.headers.get('set-cookie') ?? '',
+        /^ck_console=; Path=\/console; HttpOnly; SameSite=Strict; Max-Age=0$/,
+      );
       client.session = saved;
       const again = await client.request('GET', '/console/api/session');
       assert.equal(again.status, 401);
@@ -145,7 +178,10 @@ for (const target of storeTargets) {
       await loggedIn(app, tenant.viewer);
       assert.equal((await first.request('GET', '/console/api/session')).status, 401, 'the oldest was dropped');
       assert.equal((await rest[0]!.request('GET', '/console/api/session')).status, 200);
-      const rows = await rawQuery(app.location, `select count(*) as n from console_sessions s join credentials c on c.id = s.credential_id where c.access_key = '${tenant.viewer.accessKey}'`);
+      const rows = await rawQuery(
+        app.location,
+        `select count(*) as n from console_sessions s join credentials c on c.id = s.credential_id where c.access_key = '${tenant.viewer.accessKey}'`,
+      );
       assert.equal(Number(rows[0]!.n), 20);
     });
 
@@ -164,10 +200,14 @@ for (const target of storeTargets) {
         const missing = await client.request('POST', '/console/api/credentials', body, { 'x-csrf-token': '' });
         assert.equal(missing.status, 403);
         assert.equal(missing.body.error.code, 'csrf_token_invalid');
-        const wrong = await client.request('POST', '/console/api/credentials', body, { 'x-csrf-token': 'A'.repeat(43) });
+        const wrong = await client.request('POST', '/console/api/credentials', body, {
+          'x-csrf-token': 'A'.repeat(43),
+        });
         assert.equal(wrong.status, 403);
         const otherSession = await loggedIn(app, app.main.admin);
-        const foreign = await client.request('POST', '/console/api/credentials', body, { 'x-csrf-token': otherSession.session!.csrfToken });
+        const foreign = await client.request('POST', '/console/api/credentials', body, {
+          'x-csrf-token': otherSession.session!.csrfToken,
+        });
         assert.equal(foreign.status, 403, "another session's token does not fit");
         const right = await client.request('POST', '/console/api/credentials', body);
         assert.equal(right.status, 201);
@@ -175,13 +215,21 @@ for (const target of storeTargets) {
 
       it('refuses a state change from another origin or site, even with the token', async () => {
         const client = await loggedIn(app, app.main.admin);
-        const crossSite: Array<Record<string, string>> = [{ origin: 'https://evil.example' }, { origin: 'null' }, { origin: client.origin.replace('127.0.0.1', 'localhost') }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }];
+        const crossSite: Array<Record<string, string>> = [
+          { origin: 'https://evil.example' },
+          { origin: 'null' },
+          { origin: client.origin.replace('127.0.0.1', 'localhost') },
+          { 'sec-fetch-site': 'cross-site' },
+          { 'sec-fetch-site': 'same-site' },
+        ];
         for (const headers of crossSite) {
           const response = await client.request('DELETE', '/console/api/certificates/1?name=x', undefined, headers);
           assert.equal(response.status, 403, JSON.stringify(headers));
           assert.equal(response.body.error.code, 'cross_site');
         }
-        const sameOrigin = await client.request('DELETE', '/console/api/session', undefined, { 'sec-fetch-site': 'same-origin' });
+        const sameOrigin = await client.request('DELETE', '/console/api/session', undefined, {
+          'sec-fetch-site': 'same-origin',
+        });
         assert.equal(sameOrigin.status, 204);
       });
 
@@ -196,7 +244,9 @@ for (const target of storeTargets) {
 
       it('reads need no token: GET is safe', async () => {
         const client = await loggedIn(app, app.main.viewer);
-        const response = await client.request('GET', '/console/api/certificates', undefined, { origin: 'https://evil.example' });
+        const response = await client.request('GET', '/console/api/certificates', undefined, {
+          origin: 'https://evil.example',
+        });
         assert.equal(response.status, 200);
       });
     });

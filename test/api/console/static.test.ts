@@ -40,10 +40,19 @@ describe('console static files', () => {
       const response = await fetch(`${app.baseUrl}${url}`);
       assert.equal(response.status, 200, url);
       const type = response.headers.get('content-type') ?? '';
-      const expected = file.endsWith('.js') ? 'text/javascript; charset=utf-8' : file.endsWith('.css') ? 'text/css; charset=utf-8' : file.endsWith('.svg') ? 'image/svg+xml' : 'text/html; charset=utf-8';
+      const expected = file.endsWith('.js')
+        ? 'text/javascript; charset=utf-8'
+        : file.endsWith('.css')
+          ? 'text/css; charset=utf-8'
+          : file.endsWith('.svg')
+            ? 'image/svg+xml'
+            : 'text/html; charset=utf-8';
       assert.equal(type, expected, url);
       assert.equal(response.headers.get('cache-control'), 'no-cache', url);
-      assert.match(response.headers.get('content-security-policy') ?? '', /^default-src 'self'; script-src 'self'; style-src 'self';/);
+      assert.match(
+        response.headers.get('content-security-policy') ?? '',
+        /^default-src 'self'; script-src 'self'; style-src 'self';/,
+      );
       assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(response.headers.get('x-frame-options'), 'DENY');
       assert.deepEqual(Buffer.from(await response.arrayBuffer()), await readFile(join(WEB, file)), url);
@@ -55,7 +64,17 @@ describe('console static files', () => {
   });
 
   it('serves nothing outside the allow-list, in the console envelope with the CSP', async () => {
-    for (const path of ['/console/static/', '/console/static/js/', '/console/static/../package.json', '/console/static/%2e%2e/package.json', '/console/static/js/../../package.json', '/console/web/index.html', '/console/static/index.html', '/console/api/nope', '/console/static/js/main.ts']) {
+    for (const path of [
+      '/console/static/',
+      '/console/static/js/',
+      '/console/static/../package.json',
+      '/console/static/%2e%2e/package.json',
+      '/console/static/js/../../package.json',
+      '/console/web/index.html',
+      '/console/static/index.html',
+      '/console/api/nope',
+      '/console/static/js/main.ts',
+    ]) {
       const response = await fetch(`${app.baseUrl}${path}`);
       assert.equal(response.status, 404, path);
       const body = (await response.json()) as { error: { code: string } };
@@ -68,7 +87,8 @@ describe('console static files', () => {
 
   it('documents its API in GET /docs', async () => {
     const doc = (await (await fetch(`${app.baseUrl}/docs`)).json()) as { paths: Record<string, unknown> };
-    for (const path of ['/console/api/session', '/console/api/certificates', '/console/api/edge/slots/{slotId}/tls']) assert.ok(doc.paths[path], path);
+    for (const path of ['/console/api/session', '/console/api/certificates', '/console/api/edge/slots/{slotId}/tls'])
+      assert.ok(doc.paths[path], path);
   });
 
   it('the page has no inline script or style and loads nothing from another origin', async () => {
@@ -79,7 +99,11 @@ describe('console static files', () => {
         assert.doesNotMatch(text, /<style|\sstyle=|\son[a-z]+=/i, `${file}: inline style or handler`);
       }
       assert.doesNotMatch(text, /https?:\/\/(?!www\.w3\.org)/, `${file}: absolute URL to another origin`);
-      assert.doesNotMatch(text, /\.innerHTML|\.outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/, `${file}: HTML string sink`);
+      assert.doesNotMatch(
+        text,
+        /\.innerHTML|\.outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/,
+        `${file}: HTML string sink`,
+      );
     }
   });
 });

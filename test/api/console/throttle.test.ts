@@ -39,7 +39,8 @@ describe('login throttle over HTTP', () => {
   it('the address is throttled across access keys, and a success does not reset it', async () => {
     app.clock.advance(2 * 60 * 60_000); // past the forget window of the previous test
     const client = new ConsoleClient(app);
-    for (let i = 0; i < 5; i++) assert.equal((await client.login({ accessKey: `GUESS${i}`, secretKey: 'x' })).status, 401);
+    for (let i = 0; i < 5; i++)
+      assert.equal((await client.login({ accessKey: `GUESS${i}`, secretKey: 'x' })).status, 401);
     const blocked = await client.login({ accessKey: 'GUESS9', secretKey: 'x' });
     assert.equal(blocked.status, 429);
     const admin = await client.login(app.main.admin);
@@ -47,14 +48,24 @@ describe('login throttle over HTTP', () => {
     app.clock.advance(1000);
     assert.equal((await client.login(app.main.admin)).status, 200);
     assert.equal((await client.login({ accessKey: 'GUESS10', secretKey: 'x' })).status, 401);
-    assert.equal((await client.login({ accessKey: 'GUESS11', secretKey: 'x' })).status, 429, 'the success did not reset the address');
+    assert.equal(
+      (await client.login({ accessKey: 'GUESS11', secretKey: 'x' })).status,
+      429,
+      'the success did not reset the address',
+    );
   });
 });
 
 describe('LoginThrottle', () => {
   it('caps the delay, forgets after an hour without failures, and bounds its memory', () => {
     const clock = new TestClock(new Date('2026-01-01T00:00:00Z'));
-    const throttle = new LoginThrottle(clock, { freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 60 * 60_000, maxEntries: 3 });
+    const throttle = new LoginThrottle(clock, {
+      freeFailures: 5,
+      baseDelayMs: 1000,
+      maxDelayMs: 15 * 60_000,
+      forgetAfterMs: 60 * 60_000,
+      maxEntries: 3,
+    });
     const keys = ['key:A'];
     for (let i = 0; i < 40; i++) {
       throttle.fail(keys);
@@ -75,11 +86,18 @@ describe('LoginThrottle', () => {
 });
 
 describe('session cookie over TLS', () => {
-  const request = (protocol: 'http' | 'https', cookie?: string) => ({ protocol, headers: cookie === undefined ? {} : { cookie } }) as unknown as FastifyRequest;
+  const request = (protocol: 'http' | 'https', cookie?: string) =>
+    ({ protocol, headers: cookie === undefined ? {} : { cookie } }) as unknown as FastifyRequest;
 
   it('is __Host-ck_console, Secure, Path=/, HttpOnly, SameSite=Strict', () => {
-    assert.equal(sessionCookie(request('https'), 'abc'), '__Host-ck_console=abc; Path=/; Secure; HttpOnly; SameSite=Strict');
-    assert.equal(clearedSessionCookie(request('https')), '__Host-ck_console=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0');
+    assert.equal(
+      sessionCookie(request('https'), 'abc'),
+      '__Host-ck_console=abc; Path=/; Secure; HttpOnly; SameSite=Strict',
+    );
+    assert.equal(
+      clearedSessionCookie(request('https')),
+      '__Host-ck_console=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0',
+    );
   });
 
   it('reads only the cookie of the request scheme, and only well-formed ids', () => {

@@ -17,7 +17,9 @@ import { EDGE, FIXTURES, startEdgeApp, type EdgeTestApp } from './helpers.ts';
 
 const GOLDEN_FILE = new URL('./golden.json', import.meta.url);
 const UPDATE = process.env.EDGE_GOLDEN_UPDATE === '1';
-const golden: Record<string, { status: number; body: unknown; location?: string }> = UPDATE ? {} : JSON.parse(readFileSync(GOLDEN_FILE, 'utf8'));
+const golden: Record<string, { status: number; body: unknown; location?: string }> = UPDATE
+  ? {}
+  : JSON.parse(readFileSync(GOLDEN_FILE, 'utf8'));
 
 /** 2027-01-15 01:02:03.450 UTC: `.45` on the wire. */
 const START = new Date('2027-01-15T01:02:03.450Z');
@@ -66,17 +68,35 @@ for (const target of storeTargets) {
     });
 
     it('pins every operation, in order', async () => {
-      const get = (path: string, query?: Record<string, string | number>) => app.call({ method: 'GET', path, ...(query ? { query } : {}) });
-      const send = (method: string, path: string, body?: unknown) => app.call({ method, path, ...(body === undefined ? {} : { body }) });
+      const get = (path: string, query?: Record<string, string | number>) =>
+        app.call({ method: 'GET', path, ...(query ? { query } : {}) });
+      const send = (method: string, path: string, body?: unknown) =>
+        app.call({ method, path, ...(body === undefined ? {} : { body }) });
       const ec = await app.register('ec-cert', FIXTURES.ec);
       const korean = await app.register('korean-cert', FIXTURES.korean);
       const self = await app.register('rsa-self', FIXTURES.rsaSelf);
       app.clock.advance(60_000);
 
       await step('list (empty)', get(EDGE));
-      await step('provision KR_JP, TLS 1.2+, DEFAULT', send('POST', EDGE, { serviceRegion: 'KR_JP', cmCertificateIds: [ec], tlsVersion: 'TLS_MIN_VERSION_1_2', cipherProfile: 'DEFAULT' }));
+      await step(
+        'provision KR_JP, TLS 1.2+, DEFAULT',
+        send('POST', EDGE, {
+          serviceRegion: 'KR_JP',
+          cmCertificateIds: [ec],
+          tlsVersion: 'TLS_MIN_VERSION_1_2',
+          cipherProfile: 'DEFAULT',
+        }),
+      );
       app.clock.advance(1_001);
-      await step('provision KR_JP, all TLS, GENERAL (ids as strings)', send('POST', EDGE, { serviceRegion: 'KR_JP', cmCertificateIds: [String(korean)], tlsVersion: 'TLS_ALL_VERSIONS', cipherProfile: 'GENERAL' }));
+      await step(
+        'provision KR_JP, all TLS, GENERAL (ids as strings)',
+        send('POST', EDGE, {
+          serviceRegion: 'KR_JP',
+          cmCertificateIds: [String(korean)],
+          tlsVersion: 'TLS_ALL_VERSIONS',
+          cipherProfile: 'GENERAL',
+        }),
+      );
       await step('list (READY)', get(EDGE));
       await step('detail (READY)', get(`${EDGE}/1`));
 
@@ -92,7 +112,10 @@ for (const target of storeTargets) {
       // Changes: PUT a new certificate, PUT tls.
       app.clock.advance(60_000);
       await step('PUT certificate', send('PUT', `${EDGE}/1`, { cmCertificateId: self }));
-      await step('PUT tls', send('PUT', `${EDGE}/2/tls`, { tlsVersion: 'TLS_MIN_VERSION_1_2', cipherProfile: 'STRICT' }));
+      await step(
+        'PUT tls',
+        send('PUT', `${EDGE}/2/tls`, { tlsVersion: 'TLS_MIN_VERSION_1_2', cipherProfile: 'STRICT' }),
+      );
       await step('detail (PUBLISHING after PUT)', get(`${EDGE}/1`));
       app.clock.advance(60_000);
       await app.worker.runOnce();
@@ -101,13 +124,35 @@ for (const target of storeTargets) {
       // The NCP face sees the slots as instances.
       await step('NCP v1 getCertificateList (usedInstanceNoList)', get('/api/v1/certificates'));
       await step('NCP v1 getCertificateList instanceNo=2', get('/api/v1/certificates', { instanceNo: 2 }));
-      await step('NCP v1 deleteCertificate in use (1004)', app.call({ method: 'DELETE', path: `/api/v1/certificate/${self}`, query: { certificateName: 'rsa-self' } }));
+      await step(
+        'NCP v1 deleteCertificate in use (1004)',
+        app.call({ method: 'DELETE', path: `/api/v1/certificate/${self}`, query: { certificateName: 'rsa-self' } }),
+      );
 
       // Global Edge Dedicated operations: refused.
       await step('POST add global certificate (0040)', send('POST', `${EDGE}/1`, { cmCertificateId: ec }));
-      await step('DELETE global certificates (0040)', send('DELETE', `${EDGE}/1/certificates`, { certificateItemIds: [1] }));
-      await step('provision KR_JP_GLOBAL (0040)', send('POST', EDGE, { serviceRegion: 'KR_JP_GLOBAL', cmCertificateIds: [ec, korean], tlsVersion: 'TLS_ALL_VERSIONS', cipherProfile: 'DEFAULT' }));
-      await step('provision STRICT with TLS_ALL_VERSIONS (0040)', send('POST', EDGE, { serviceRegion: 'KR_JP', cmCertificateIds: [ec], tlsVersion: 'TLS_ALL_VERSIONS', cipherProfile: 'STRICT' }));
+      await step(
+        'DELETE global certificates (0040)',
+        send('DELETE', `${EDGE}/1/certificates`, { certificateItemIds: [1] }),
+      );
+      await step(
+        'provision KR_JP_GLOBAL (0040)',
+        send('POST', EDGE, {
+          serviceRegion: 'KR_JP_GLOBAL',
+          cmCertificateIds: [ec, korean],
+          tlsVersion: 'TLS_ALL_VERSIONS',
+          cipherProfile: 'DEFAULT',
+        }),
+      );
+      await step(
+        'provision STRICT with TLS_ALL_VERSIONS (0040)',
+        send('POST', EDGE, {
+          serviceRegion: 'KR_JP',
+          cmCertificateIds: [ec],
+          tlsVersion: 'TLS_ALL_VERSIONS',
+          cipherProfile: 'STRICT',
+        }),
+      );
 
       // Deletion: DELETING, then DELETED after the worker.
       app.clock.advance(60_000);
@@ -119,18 +164,39 @@ for (const target of storeTargets) {
       await step('list (DELETED left out)', get(EDGE));
       await step('DELETE a DELETED slot (0032)', send('DELETE', `${EDGE}/2`));
       await step('PUT on a DELETED slot (0032)', send('PUT', `${EDGE}/2`, { cmCertificateId: korean }));
-      await step('NCP v1 deleteCertificate no longer in use', app.call({ method: 'DELETE', path: `/api/v1/certificate/${korean}`, query: { certificateName: 'korean-cert' } }));
+      await step(
+        'NCP v1 deleteCertificate no longer in use',
+        app.call({
+          method: 'DELETE',
+          path: `/api/v1/certificate/${korean}`,
+          query: { certificateName: 'korean-cert' },
+        }),
+      );
 
       // Errors.
       await step('detail of an unknown slot (0040)', get(`${EDGE}/99`));
       await step('unknown path under the prefix (gateway 300)', get(`${EDGE}/1/nothing`));
       await step('missing field (0040)', send('POST', EDGE, { serviceRegion: 'KR_JP' }));
-      await step('viewer writes (gateway 210)', app.call({ method: 'DELETE', path: `${EDGE}/1`, credentials: app.main.viewer }));
-      await step('missing auth headers (gateway 200)', fetch(`${app.baseUrl}${EDGE}`).then(async (r) => ({ status: r.status, headers: {}, body: Buffer.from(await r.arrayBuffer()) })));
+      await step(
+        'viewer writes (gateway 210)',
+        app.call({ method: 'DELETE', path: `${EDGE}/1`, credentials: app.main.viewer }),
+      );
+      await step(
+        'missing auth headers (gateway 200)',
+        fetch(`${app.baseUrl}${EDGE}`).then(async (r) => ({
+          status: r.status,
+          headers: {},
+          body: Buffer.from(await r.arrayBuffer()),
+        })),
+      );
     });
 
     it('gives the seed example\u2019s keys, in its order, with the same JSON types', () => {
-      const list = seen.get('list (RUNNING)')?.json as { code: string; message: string; result: { content: Array<Record<string, unknown>>; pageable: Record<string, unknown> } };
+      const list = seen.get('list (RUNNING)')?.json as {
+        code: string;
+        message: string;
+        result: { content: Array<Record<string, unknown>>; pageable: Record<string, unknown> };
+      };
       assert.deepEqual(Object.keys(list), ['code', 'message', 'result']);
       assert.deepEqual([list.code, list.message], ['0000', 'Success']);
       const item = list.result.content[0]!;

@@ -7,7 +7,11 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createProvisioningWorker, type ProvisioningWorker, type WorkerOptions } from '../../../src/core/deploy/worker.ts';
+import {
+  createProvisioningWorker,
+  type ProvisioningWorker,
+  type WorkerOptions,
+} from '../../../src/core/deploy/worker.ts';
 import type { DeployTargetInput } from '../../../src/core/deploy/target-spec.ts';
 import type { TestTenant } from '../../helpers/app.ts';
 import type { NcpResponse } from '../../helpers/ncp-client.ts';
@@ -21,11 +25,18 @@ export interface EdgeTestApp extends NcpTestApp {
   targetDir: string;
   worker: ProvisioningWorker;
   /** Registers a certificate through NCP v1 and returns its number. */
-  register(name: string, material: { certificate: string; privateKey: string; chain: string }, tenant?: TestTenant): Promise<number>;
+  register(
+    name: string,
+    material: { certificate: string; privateKey: string; chain: string },
+    tenant?: TestTenant,
+  ): Promise<number>;
   /** POST provisioning with KR_JP defaults; returns the new slot id (from the Location header). */
   provision(certificateNo: number, extra?: Record<string, unknown>, tenant?: TestTenant): Promise<number>;
   /** The slot detail's `result`. */
-  slot(slotId: number, tenant?: TestTenant): Promise<Record<string, unknown> & { provisionStatus: string; deployment: Record<string, unknown> }>;
+  slot(
+    slotId: number,
+    tenant?: TestTenant,
+  ): Promise<Record<string, unknown> & { provisionStatus: string; deployment: Record<string, unknown> }>;
 }
 
 export interface EdgeAppOptions {
@@ -37,17 +48,39 @@ export interface EdgeAppOptions {
 }
 
 export async function startEdgeApp(options: EdgeAppOptions = {}): Promise<EdgeTestApp> {
-  const app = await startNcpApp({ ...(options.store ? { store: options.store } : {}), ...(options.now ? { now: options.now } : {}) });
+  const app = await startNcpApp({
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
   const targetDir = await mkdtemp(join(tmpdir(), 'certkeeper-edge-target-'));
   const target = options.target ?? 'directory';
-  if (target !== 'none') await app.app.core.targets.set(app.main.actor, target === 'directory' ? { kind: 'directory', path: targetDir } : target);
-  const worker = createProvisioningWorker({ store: app.app.store, clock: app.clock, audit: app.app.core.audit, workerId: 'test-worker', ...options.worker });
+  if (target !== 'none')
+    await app.app.core.targets.set(
+      app.main.actor,
+      target === 'directory' ? { kind: 'directory', path: targetDir } : target,
+    );
+  const worker = createProvisioningWorker({
+    store: app.app.store,
+    clock: app.clock,
+    audit: app.app.core.audit,
+    workerId: 'test-worker',
+    ...options.worker,
+  });
   const close = app.close.bind(app);
   return Object.assign(app, {
     targetDir,
     worker,
-    async register(name: string, material: { certificate: string; privateKey: string; chain: string }, tenant?: TestTenant) {
-      const res = await app.call({ method: 'POST', path: '/api/v1/certificate/withExternal', body: v1Body(name, material), ...(tenant ? { credentials: tenant.admin } : {}) });
+    async register(
+      name: string,
+      material: { certificate: string; privateKey: string; chain: string },
+      tenant?: TestTenant,
+    ) {
+      const res = await app.call({
+        method: 'POST',
+        path: '/api/v1/certificate/withExternal',
+        body: v1Body(name, material),
+        ...(tenant ? { credentials: tenant.admin } : {}),
+      });
       const list = (res.json as { sslCertificateList?: Array<{ certificateNo: number }> }).sslCertificateList;
       if (!list?.[0]) throw new Error(`register ${name}: ${res.body.toString()}`);
       return list[0].certificateNo;
@@ -56,7 +89,13 @@ export async function startEdgeApp(options: EdgeAppOptions = {}): Promise<EdgeTe
       const res = await app.call({
         method: 'POST',
         path: EDGE,
-        body: { serviceRegion: 'KR_JP', cmCertificateIds: [certificateNo], tlsVersion: 'TLS_MIN_VERSION_1_2', cipherProfile: 'DEFAULT', ...extra },
+        body: {
+          serviceRegion: 'KR_JP',
+          cmCertificateIds: [certificateNo],
+          tlsVersion: 'TLS_MIN_VERSION_1_2',
+          cipherProfile: 'DEFAULT',
+          ...extra,
+        },
         ...(tenant ? { credentials: tenant.admin } : {}),
       });
       const location = res.headers.location;
@@ -64,9 +103,17 @@ export async function startEdgeApp(options: EdgeAppOptions = {}): Promise<EdgeTe
       return Number(location.split('/').at(-1));
     },
     async slot(slotId: number, tenant?: TestTenant) {
-      const res = await app.call({ method: 'GET', path: `${EDGE}/${slotId}`, ...(tenant ? { credentials: tenant.admin } : {}) });
+      const res = await app.call({
+        method: 'GET',
+        path: `${EDGE}/${slotId}`,
+        ...(tenant ? { credentials: tenant.admin } : {}),
+      });
       if (res.status !== 200) throw new Error(`slot ${slotId}: ${res.status} ${res.body.toString()}`);
-      return (res.json as { result: Record<string, unknown> & { provisionStatus: string; deployment: Record<string, unknown> } }).result;
+      return (
+        res.json as {
+          result: Record<string, unknown> & { provisionStatus: string; deployment: Record<string, unknown> };
+        }
+      ).result;
     },
     async close() {
       await worker.stop();
@@ -85,12 +132,20 @@ export function fingerprintOf(pem: string): string {
 }
 
 /** What the directory target holds for a slot: the leaf's fingerprint, whether the key matches it, the key file mode. */
-export async function deployedPair(dir: string, slotId: number): Promise<{ fingerprint: string; keyMatches: boolean; fullchain: string; privkey: string }> {
+export async function deployedPair(
+  dir: string,
+  slotId: number,
+): Promise<{ fingerprint: string; keyMatches: boolean; fullchain: string; privkey: string }> {
   const fullchain = await readFile(join(dir, String(slotId), 'fullchain.pem'), 'utf8');
   const privkey = await readFile(join(dir, String(slotId), 'privkey.pem'), 'utf8');
   const leaf = new X509Certificate(fullchain);
   const { createPrivateKey } = await import('node:crypto');
-  return { fingerprint: fingerprintOf(fullchain), keyMatches: leaf.checkPrivateKey(createPrivateKey(privkey)), fullchain, privkey };
+  return {
+    fingerprint: fingerprintOf(fullchain),
+    keyMatches: leaf.checkPrivateKey(createPrivateKey(privkey)),
+    fullchain,
+    privkey,
+  };
 }
 
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');

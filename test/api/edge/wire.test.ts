@@ -17,10 +17,33 @@ describe('Global Edge wire: the error table', () => {
 
   it('maps every core code; docs/compat/edge.md lists every code the face answers and every core code', () => {
     assert.deepEqual(Object.keys(ERROR_TABLE).sort(), [...ERROR_CODES].sort());
-    for (const { code, status } of Object.values(EDGE_CODES)) assert.match(doc, new RegExp(`\\| \`${code}\` \\| ${status} \\|`), `code ${code} (HTTP ${status}) is in edge.md`);
-    const gateways = new Set(Object.values(ERROR_TABLE).flatMap((w) => (w.kind === 'gateway' ? [GATEWAY_ERRORS[w.gateway]] : [])));
-    for (const g of [...gateways, GATEWAY_ERRORS.notFound, GATEWAY_ERRORS.entityTooLarge, GATEWAY_ERRORS.badRequest]) assert.match(doc, new RegExp(`\\| \`${g.errorCode}\` \\| ${g.status} \\|`), `gateway ${g.errorCode} is in edge.md`);
-    for (const code of ERROR_CODES.filter((c) => !c.startsWith('chain_') && !c.startsWith('pem_') && !['input_too_large', 'certificate_missing', 'certificate_multiple', 'certificate_invalid', 'key_multiple', 'key_invalid', 'key_encrypted', 'key_mismatch', 'key_type_unsupported'].includes(c))) {
+    for (const { code, status } of Object.values(EDGE_CODES))
+      assert.match(doc, new RegExp(`\\| \`${code}\` \\| ${status} \\|`), `code ${code} (HTTP ${status}) is in edge.md`);
+    const gateways = new Set(
+      Object.values(ERROR_TABLE).flatMap((w) => (w.kind === 'gateway' ? [GATEWAY_ERRORS[w.gateway]] : [])),
+    );
+    for (const g of [...gateways, GATEWAY_ERRORS.notFound, GATEWAY_ERRORS.entityTooLarge, GATEWAY_ERRORS.badRequest])
+      assert.match(
+        doc,
+        new RegExp(`\\| \`${g.errorCode}\` \\| ${g.status} \\|`),
+        `gateway ${g.errorCode} is in edge.md`,
+      );
+    for (const code of ERROR_CODES.filter(
+      (c) =>
+        !c.startsWith('chain_') &&
+        !c.startsWith('pem_') &&
+        ![
+          'input_too_large',
+          'certificate_missing',
+          'certificate_multiple',
+          'certificate_invalid',
+          'key_multiple',
+          'key_invalid',
+          'key_encrypted',
+          'key_mismatch',
+          'key_type_unsupported',
+        ].includes(c),
+    )) {
       assert.ok(doc.includes(`\`${code}\``), `${code} is in edge.md`);
     }
   });
@@ -44,11 +67,23 @@ describe('dependency rule: the shared NCP gateway module', () => {
   };
   for (const face of ['edge', 'ncp']) {
     it(`the ${face} face may import src/api/ncp-gateway`, async () => {
-      assert.equal(await restricted(`src/api/${face}/routes.ts`, "import { ncpAuth } from '../ncp-gateway/auth.ts';\nexport { ncpAuth };\n"), 0);
+      assert.equal(
+        await restricted(
+          `src/api/${face}/routes.ts`,
+          "import { ncpAuth } from '../ncp-gateway/auth.ts';\nexport { ncpAuth };\n",
+        ),
+        0,
+      );
     });
   }
   it('the edge face may not import the NCP face, nor the NCP face the edge face', async () => {
-    assert.equal(await restricted('src/api/edge/routes.ts', "import { x } from '../ncp/errors.ts';\nexport { x };\n"), 1);
-    assert.equal(await restricted('src/api/ncp/routes-v1.ts', "import { x } from '../edge/errors.ts';\nexport { x };\n"), 1);
+    assert.equal(
+      await restricted('src/api/edge/routes.ts', "import { x } from '../ncp/errors.ts';\nexport { x };\n"),
+      1,
+    );
+    assert.equal(
+      await restricted('src/api/ncp/routes-v1.ts', "import { x } from '../edge/errors.ts';\nexport { x };\n"),
+      1,
+    );
   });
 });

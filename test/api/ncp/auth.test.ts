@@ -18,7 +18,10 @@ const DETAILS = {
 
 function assertAuthFailure(res: NcpResponse, details: string): void {
   assert.equal(res.status, 401, res.body.toString());
-  assert.equal(res.body.toString(), JSON.stringify({ error: { errorCode: '200', message: 'Authentication Failed', details } }));
+  assert.equal(
+    res.body.toString(),
+    JSON.stringify({ error: { errorCode: '200', message: 'Authentication Failed', details } }),
+  );
 }
 
 function assertPermissionDenied(res: NcpResponse): void {
@@ -36,9 +39,18 @@ describe('NCP authentication', () => {
   async function raw(method: string, sent: string, headers: Record<string, string>): Promise<NcpResponse> {
     const response = await fetch(new URL(sent, app.baseUrl), { method, headers });
     const body = Buffer.from(await response.arrayBuffer());
-    return { status: response.status, headers: Object.fromEntries(response.headers), body, ...(body.length > 0 ? { json: JSON.parse(body.toString()) } : {}) };
+    return {
+      status: response.status,
+      headers: Object.fromEntries(response.headers),
+      body,
+      ...(body.length > 0 ? { json: JSON.parse(body.toString()) } : {}),
+    };
   }
-  const sign = (method: string, url: string, extra: { timestamp?: number; secretKey?: string; accessKey?: string } = {}) =>
+  const sign = (
+    method: string,
+    url: string,
+    extra: { timestamp?: number; secretKey?: string; accessKey?: string } = {},
+  ) =>
     signedHeaders({
       method,
       url,
@@ -50,7 +62,11 @@ describe('NCP authentication', () => {
 
   before(async () => {
     app = await startNcpApp();
-    const created = await app.call({ method: 'POST', path: '/api/v1/certificate/withExternal', body: v1Body('ec-cert', FIXTURES.ec) });
+    const created = await app.call({
+      method: 'POST',
+      path: '/api/v1/certificate/withExternal',
+      body: v1Body('ec-cert', FIXTURES.ec),
+    });
     assert.equal(created.status, 200);
   });
   after(() => app.close());
@@ -65,9 +81,19 @@ describe('NCP authentication', () => {
         assert.equal((res.json as { totalRows: number }).totalRows, 1);
       });
       it(`${variant}: GET with paging, and the POST download`, async () => {
-        const res = await app.call({ method: 'GET', path: '/api/v2/certificate/getCertificates', query: { certificateName: 'ec-cert', pageSize: 10 }, variant });
+        const res = await app.call({
+          method: 'GET',
+          path: '/api/v2/certificate/getCertificates',
+          query: { certificateName: 'ec-cert', pageSize: 10 },
+          variant,
+        });
         assert.equal(res.status, 200, res.body.toString());
-        const exported = await app.call({ method: 'POST', path: '/api/v2/certificate/exportCertificate/1', body: {}, variant });
+        const exported = await app.call({
+          method: 'POST',
+          path: '/api/v2/certificate/exportCertificate/1',
+          body: {},
+          variant,
+        });
         assert.equal(exported.status, 200);
         assert.equal(exported.headers['content-type'], 'application/zip');
       });
@@ -107,7 +133,14 @@ describe('NCP authentication', () => {
     });
 
     it('an unknown access key, and a revoked one, alike', async () => {
-      assertAuthFailure(await app.call({ method: 'GET', path: '/api/v1/certificates', credentials: { accessKey: 'NOSUCHKEY00000000000', secretKey: 'x' } }), DETAILS.unknown);
+      assertAuthFailure(
+        await app.call({
+          method: 'GET',
+          path: '/api/v1/certificates',
+          credentials: { accessKey: 'NOSUCHKEY00000000000', secretKey: 'x' },
+        }),
+        DETAILS.unknown,
+      );
       const extra = await app.app.core.credentials.createForTenant(app.main.tenant.id, 'ADMIN', 'to revoke');
       const credentials = { accessKey: extra.credential.accessKey, secretKey: extra.secretKey };
       assert.equal((await app.call({ method: 'GET', path: '/api/v1/certificates', credentials })).status, 200);
@@ -116,7 +149,14 @@ describe('NCP authentication', () => {
     });
 
     it('a wrong secret', async () => {
-      assertAuthFailure(await app.call({ method: 'GET', path: '/api/v1/certificates', credentials: { accessKey: app.main.admin.accessKey, secretKey: 'wrong-secret' } }), DETAILS.signature);
+      assertAuthFailure(
+        await app.call({
+          method: 'GET',
+          path: '/api/v1/certificates',
+          credentials: { accessKey: app.main.admin.accessKey, secretKey: 'wrong-secret' },
+        }),
+        DETAILS.signature,
+      );
     });
 
     it('a tampered path, query or method', async () => {
@@ -125,10 +165,20 @@ describe('NCP authentication', () => {
       const query = sign('GET', '/api/v1/certificates?certificateNo=1');
       assert.equal((await raw('GET', '/api/v1/certificates?certificateNo=1', query)).status, 200);
       assertAuthFailure(await raw('GET', '/api/v1/certificates?certificateNo=2', query), DETAILS.signature);
-      assertAuthFailure(await raw('GET', '/api/v1/certificates?certificateNo=1&certificateName=x', query), DETAILS.signature);
+      assertAuthFailure(
+        await raw('GET', '/api/v1/certificates?certificateNo=1&certificateName=x', query),
+        DETAILS.signature,
+      );
       const method = sign('GET', '/api/v2/certificate/deleteCertificate/1?certificateName=ec-cert');
-      assertAuthFailure(await raw('DELETE', '/api/v2/certificate/deleteCertificate/1?certificateName=ec-cert', method), DETAILS.signature);
-      assert.equal((await app.call({ method: 'GET', path: '/api/v1/certificates', query: { certificateNo: 1 } })).status, 200, 'still there');
+      assertAuthFailure(
+        await raw('DELETE', '/api/v2/certificate/deleteCertificate/1?certificateName=ec-cert', method),
+        DETAILS.signature,
+      );
+      assert.equal(
+        (await app.call({ method: 'GET', path: '/api/v1/certificates', query: { certificateNo: 1 } })).status,
+        200,
+        'still there',
+      );
     });
 
     it('a replayed request after 5 minutes, and one from the future', async () => {
@@ -140,7 +190,10 @@ describe('NCP authentication', () => {
       } finally {
         app.clock.advance(-300_001);
       }
-      assertAuthFailure(await app.call({ method: 'GET', path: '/api/v1/certificates', timestampOffsetMs: 300_001 }), DETAILS.stale);
+      assertAuthFailure(
+        await app.call({ method: 'GET', path: '/api/v1/certificates', timestampOffsetMs: 300_001 }),
+        DETAILS.stale,
+      );
     });
 
     it('the issuance operations need authentication too; unknown paths answer 300 without it', async () => {
@@ -156,19 +209,58 @@ describe('NCP authentication', () => {
     it('reads', async () => {
       const viewer = app.main.viewer;
       assert.equal((await app.call({ method: 'GET', path: '/api/v1/certificates', credentials: viewer })).status, 200);
-      assert.equal((await app.call({ method: 'GET', path: '/api/v2/certificate/exportCertificate/1/chain', credentials: viewer })).status, 200);
-      assert.equal((await app.call({ method: 'GET', path: '/api/v2/certificate/recentChanges', query: { minutes: 5 }, credentials: viewer })).status, 200);
+      assert.equal(
+        (await app.call({ method: 'GET', path: '/api/v2/certificate/exportCertificate/1/chain', credentials: viewer }))
+          .status,
+        200,
+      );
+      assert.equal(
+        (
+          await app.call({
+            method: 'GET',
+            path: '/api/v2/certificate/recentChanges',
+            query: { minutes: 5 },
+            credentials: viewer,
+          })
+        ).status,
+        200,
+      );
     });
 
     it('gets 210 for every write and for the key download, and nothing changes', async () => {
       const before = await storeSnapshot(app);
       const credentials = app.main.viewer;
       const writes = [
-        app.call({ method: 'POST', path: '/api/v1/certificate/withExternal', body: v1Body('viewer-cert', FIXTURES.korean), credentials }),
-        app.call({ method: 'POST', path: '/api/v2/certificate/withExternal', body: v2Body('viewer-cert', FIXTURES.korean), credentials }),
-        app.call({ method: 'POST', path: '/api/v2/certificate/withExternal', body: v2Body('ec-cert', FIXTURES.korean, 1), credentials }),
-        app.call({ method: 'DELETE', path: '/api/v1/certificate/1', query: { certificateName: 'ec-cert' }, credentials }),
-        app.call({ method: 'DELETE', path: '/api/v2/certificate/deleteCertificate/1', query: { certificateName: 'ec-cert' }, credentials }),
+        app.call({
+          method: 'POST',
+          path: '/api/v1/certificate/withExternal',
+          body: v1Body('viewer-cert', FIXTURES.korean),
+          credentials,
+        }),
+        app.call({
+          method: 'POST',
+          path: '/api/v2/certificate/withExternal',
+          body: v2Body('viewer-cert', FIXTURES.korean),
+          credentials,
+        }),
+        app.call({
+          method: 'POST',
+          path: '/api/v2/certificate/withExternal',
+          body: v2Body('ec-cert', FIXTURES.korean, 1),
+          credentials,
+        }),
+        app.call({
+          method: 'DELETE',
+          path: '/api/v1/certificate/1',
+          query: { certificateName: 'ec-cert' },
+          credentials,
+        }),
+        app.call({
+          method: 'DELETE',
+          path: '/api/v2/certificate/deleteCertificate/1',
+          query: { certificateName: 'ec-cert' },
+          credentials,
+        }),
         app.call({ method: 'POST', path: '/api/v2/certificate/exportCertificate/1', body: {}, credentials }),
         app.call({ method: 'POST', path: '/api/v2/certificate/requestCertificateIssuance', body: {}, credentials }),
         // Checked before the body is read: an invalid body still gets 210.

@@ -24,24 +24,55 @@ describe('NCP dates', () => {
       return `${pad(t.getUTCFullYear(), 4)}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())} ${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())}`;
     };
     // GeneralizedTime's last instant, shifted into year 10000 by +09:00; year 0; a leap day.
-    const fixed = ['9999-12-31T23:59:59Z', '9999-12-31T14:59:59.999Z', '0000-01-01T00:00:00Z', '2028-02-29T23:59:59.5Z', '1950-01-01T00:00:00Z'].map((text) => new Date(text));
+    const fixed = [
+      '9999-12-31T23:59:59Z',
+      '9999-12-31T14:59:59.999Z',
+      '0000-01-01T00:00:00Z',
+      '2028-02-29T23:59:59.5Z',
+      '1950-01-01T00:00:00Z',
+    ].map((text) => new Date(text));
     assert.equal(formatV1Date(new Date('9999-12-31T23:59:59Z'), KST), '10000-01-01 08:59:59');
-    const random = Array.from({ length: 2000 }, (_, i) => new Date(Date.UTC(0, 0, 1) + Math.floor(((i * 7919) % 2000) / 2000 * 3.2e14) + i * 997));
+    const random = Array.from(
+      { length: 2000 },
+      (_, i) => new Date(Date.UTC(0, 0, 1) + Math.floor((((i * 7919) % 2000) / 2000) * 3.2e14) + i * 997),
+    );
     for (const date of [...fixed, ...random]) {
-      for (const zone of [KST, UTC, NEWFOUNDLAND]) assert.equal(formatV1Date(date, zone), reference(date, zone), `${date.toISOString()} ${zone.label}`);
+      for (const zone of [KST, UTC, NEWFOUNDLAND])
+        assert.equal(formatV1Date(date, zone), reference(date, zone), `${date.toISOString()} ${zone.label}`);
     }
   });
 
   it('reads the NCP forms (zone optional) and ISO 8601 with a zone', () => {
     const at = new Date('2027-01-15T01:02:03Z');
-    for (const text of ['2027-01-15 10:02:03', '2027-01-15 10:02:03(UTC+09:00)', '2027-01-15 10:02:03 (UTC+09:00)', '2027-01-15 01:02:03(UTC+00:00)', '2027-01-15T01:02:03Z', '2027-01-15T10:02:03+09:00', '2027-01-15T01:02:03.000Z']) {
+    for (const text of [
+      '2027-01-15 10:02:03',
+      '2027-01-15 10:02:03(UTC+09:00)',
+      '2027-01-15 10:02:03 (UTC+09:00)',
+      '2027-01-15 01:02:03(UTC+00:00)',
+      '2027-01-15T01:02:03Z',
+      '2027-01-15T10:02:03+09:00',
+      '2027-01-15T01:02:03.000Z',
+    ]) {
       assert.deepEqual(parseNcpDateTime(text, KST), at, text);
     }
     assert.deepEqual(parseNcpDateTime('2027-01-15 01:02:03', UTC), at);
   });
 
   it('refuses what is not a real date-time', () => {
-    for (const text of ['', 'yesterday', '2027-01-15', '2027-01-15 10:02', '2027-13-01 00:00:00', '2027-02-29 00:00:00', '2027-01-15 24:00:00', '2027-01-15 10:60:00', '2027-01-15T10:02:03', '2027-01-15 10:02:03(UTC+09:99)', '2027-01-15 10:02:03(UTC+15:00)', ' 2027-01-15 10:02:03']) {
+    for (const text of [
+      '',
+      'yesterday',
+      '2027-01-15',
+      '2027-01-15 10:02',
+      '2027-13-01 00:00:00',
+      '2027-02-29 00:00:00',
+      '2027-01-15 24:00:00',
+      '2027-01-15 10:60:00',
+      '2027-01-15T10:02:03',
+      '2027-01-15 10:02:03(UTC+09:99)',
+      '2027-01-15 10:02:03(UTC+15:00)',
+      ' 2027-01-15 10:02:03',
+    ]) {
       assert.equal(parseNcpDateTime(text, KST), null, JSON.stringify(text));
     }
     assert.notEqual(parseNcpDateTime('2028-02-29 00:00:00', KST), null, 'a leap day exists');

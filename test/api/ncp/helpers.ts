@@ -19,41 +19,86 @@ export function fixture(name: string): string {
 /** Fixture certificates with their keys and chains, as a user would paste them. */
 export const FIXTURES = {
   /** EC P-384 leaf under the fixture root: the chain is the root itself. */
-  ec: { certificate: fixture('ec-p384-leaf.pem'), privateKey: fixture('ec-p384-leaf.key'), chain: fixture('rsa-ca.pem') },
+  ec: {
+    certificate: fixture('ec-p384-leaf.pem'),
+    privateKey: fixture('ec-p384-leaf.key'),
+    chain: fixture('rsa-ca.pem'),
+  },
   /** RSA-2048 leaf with a Korean subject under the same root. */
-  korean: { certificate: fixture('korean-utf8.pem'), privateKey: fixture('korean-utf8.key'), chain: fixture('rsa-ca.pem') },
+  korean: {
+    certificate: fixture('korean-utf8.pem'),
+    privateKey: fixture('korean-utf8.key'),
+    chain: fixture('rsa-ca.pem'),
+  },
   /** RSA-2048 self-signed leaf: no chain. */
-  rsaSelf: { certificate: fixture('rsa2048-self-signed.pem'), privateKey: fixture('rsa2048-self-signed.key'), chain: '' },
+  rsaSelf: {
+    certificate: fixture('rsa2048-self-signed.pem'),
+    privateKey: fixture('rsa2048-self-signed.key'),
+    chain: '',
+  },
   /** SAN-only EC leaf (empty subject) under the root. */
   sanOnly: { certificate: fixture('san-only.pem'), privateKey: fixture('san-only.key'), chain: fixture('rsa-ca.pem') },
   /** Ed25519 self-signed CA: a key type the NCP face refuses. */
-  ed25519: { certificate: fixture('ed25519-self-signed.pem'), privateKey: fixture('ed25519-self-signed.key'), chain: '' },
+  ed25519: {
+    certificate: fixture('ed25519-self-signed.pem'),
+    privateKey: fixture('ed25519-self-signed.key'),
+    chain: '',
+  },
   root: { certificate: fixture('rsa-ca.pem'), privateKey: fixture('rsa-ca.key') },
 } as const;
 
 export interface NcpTestApp extends TestApp {
   /** Signed request as `credentials` (default: the main tenant's ADMIN), timestamped by the app's clock. */
-  call(options: Omit<NcpFetchOptions, 'credentials'> & { credentials?: TestCredential | { accessKey: string; secretKey: string } }): Promise<NcpResponse>;
+  call(
+    options: Omit<NcpFetchOptions, 'credentials'> & {
+      credentials?: TestCredential | { accessKey: string; secretKey: string };
+    },
+  ): Promise<NcpResponse>;
 }
 
-export async function startNcpApp(options: { store?: 'sqlite' | 'postgres'; now?: Date; env?: Record<string, string> } = {}): Promise<NcpTestApp> {
+export async function startNcpApp(
+  options: { store?: 'sqlite' | 'postgres'; now?: Date; env?: Record<string, string> } = {},
+): Promise<NcpTestApp> {
   const clock = new TestClock(options.now ?? GOLDEN_NOW);
-  const app = await startTestApp({ clock, ...(options.store ? { store: options.store } : {}), ...(options.env ? { env: options.env } : {}) });
+  const app = await startTestApp({
+    clock,
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
   return Object.assign(app, {
     call(request: Parameters<NcpTestApp['call']>[0]) {
       // The server checks the timestamp against its injected clock, so sign with that clock's time.
       const skew = clock.now().getTime() - Date.now();
-      return ncpFetch(app.baseUrl, { ...request, credentials: request.credentials ?? app.main.admin, timestampOffsetMs: skew + (request.timestampOffsetMs ?? 0) });
+      return ncpFetch(app.baseUrl, {
+        ...request,
+        credentials: request.credentials ?? app.main.admin,
+        timestampOffsetMs: skew + (request.timestampOffsetMs ?? 0),
+      });
     },
   });
 }
 
 export function v1Body(name: string, material: { certificate: string; privateKey: string; chain: string }) {
-  return { certificateName: name, privateKey: material.privateKey, publicKeyCertificate: material.certificate, certificateChain: material.chain };
+  return {
+    certificateName: name,
+    privateKey: material.privateKey,
+    publicKeyCertificate: material.certificate,
+    certificateChain: material.chain,
+  };
 }
 
-export function v2Body(name: string, material: { certificate: string; privateKey: string; chain: string }, certificateNo?: number) {
-  return { certificateName: name, ...(certificateNo === undefined ? {} : { certificateNo }), privateKey: material.privateKey, certificateBody: material.certificate, certificateChain: material.chain };
+export function v2Body(
+  name: string,
+  material: { certificate: string; privateKey: string; chain: string },
+  certificateNo?: number,
+) {
+  return {
+    certificateName: name,
+    ...(certificateNo === undefined ? {} : { certificateNo }),
+    privateKey: material.privateKey,
+    certificateBody: material.certificate,
+    certificateChain: material.chain,
+  };
 }
 
 /** The body as text with the tenant's random memberNo replaced, for byte-exact comparison. */
@@ -72,7 +117,17 @@ export function assertWire(response: NcpResponse, status: number, expected: unkn
 export async function storeSnapshot(app: TestApp): Promise<unknown> {
   const tables = ['certificates', 'certificate_keys', 'certificate_files', 'certificate_domains'];
   const counts = await Promise.all(tables.map((table) => countRows(app.location, table)));
-  const page = await app.app.core.certificates.list(app.main.actor, { changedBetween: { from: new Date(0), to: new Date(8.64e15) }, offset: 0, limit: 1000 });
-  const rows = page.items.map((c) => [c.certificateNo, c.name, c.facts.fingerprintSha256, c.updatedAt.toISOString(), c.deletedAt?.toISOString() ?? null]);
+  const page = await app.app.core.certificates.list(app.main.actor, {
+    changedBetween: { from: new Date(0), to: new Date(8.64e15) },
+    offset: 0,
+    limit: 1000,
+  });
+  const rows = page.items.map((c) => [
+    c.certificateNo,
+    c.name,
+    c.facts.fingerprintSha256,
+    c.updatedAt.toISOString(),
+    c.deletedAt?.toISOString() ?? null,
+  ]);
   return { counts: Object.fromEntries(tables.map((t, i) => [t, counts[i]])), rows };
 }

@@ -11,14 +11,19 @@ type Recent = { returnCode: string; totalCount: number; orders: Array<{ certific
 
 describe('NCP recentChanges', () => {
   let app: NcpTestApp;
-  const recent = async (query: Record<string, string | number>): Promise<Recent> => (await app.call({ method: 'GET', path: '/api/v2/certificate/recentChanges', query })).json as Recent;
+  const recent = async (query: Record<string, string | number>): Promise<Recent> =>
+    (await app.call({ method: 'GET', path: '/api/v2/certificate/recentChanges', query })).json as Recent;
   const numbers = (r: Recent) => r.orders.map((o) => `${o.certificateNo}:${o.statusCode}`);
 
   before(async () => {
     app = await startNcpApp();
     await app.call({ method: 'POST', path: '/api/v1/certificate/withExternal', body: v1Body('ec-cert', FIXTURES.ec) }); // 1 at T0
     app.clock.advance(60_000);
-    await app.call({ method: 'POST', path: '/api/v2/certificate/withExternal', body: v2Body('korean-cert', FIXTURES.korean) }); // 2 at T0+1m
+    await app.call({
+      method: 'POST',
+      path: '/api/v2/certificate/withExternal',
+      body: v2Body('korean-cert', FIXTURES.korean),
+    }); // 2 at T0+1m
     app.clock.advance(60_000);
     await app.call({ method: 'DELETE', path: '/api/v1/certificate/1', query: { certificateName: 'ec-cert' } }); // 1 deleted at T0+2m
   });
@@ -36,9 +41,18 @@ describe('NCP recentChanges', () => {
 
   it('takes a date range with both ends included', async () => {
     // T0 is 2027-01-15 10:02:03 in Korea; certificate 2 changed at 10:03:03.
-    assert.deepEqual(numbers(await recent({ startDateTime: '2027-01-15 10:03:03', endDateTime: '2027-01-15 10:03:03' })), ['2:1']);
-    assert.deepEqual(numbers(await recent({ startDateTime: '2027-01-15 10:03:04', endDateTime: '2027-01-15 10:04:02' })), []);
-    assert.equal((await recent({ startDateTime: GOLDEN_NOW.toISOString(), endDateTime: '2027-01-15T01:04:03Z' })).totalCount, 2);
+    assert.deepEqual(
+      numbers(await recent({ startDateTime: '2027-01-15 10:03:03', endDateTime: '2027-01-15 10:03:03' })),
+      ['2:1'],
+    );
+    assert.deepEqual(
+      numbers(await recent({ startDateTime: '2027-01-15 10:03:04', endDateTime: '2027-01-15 10:04:02' })),
+      [],
+    );
+    assert.equal(
+      (await recent({ startDateTime: GOLDEN_NOW.toISOString(), endDateTime: '2027-01-15T01:04:03Z' })).totalCount,
+      2,
+    );
   });
 
   it('pages, newest first', async () => {

@@ -6,9 +6,26 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestApp, TestTenant } from '../../helpers/app.ts';
 import { storeTargets } from '../../helpers/db.ts';
-import { authFor, certificatesUrl, fileUrl, json, makeCa, makeLeaf, multipart, MULTIPART_TYPE, nhnError, nhnFile, nhnSuccess, startNhnApp, upload, VERSIONS, type TestCa } from './helpers.ts';
+import {
+  authFor,
+  certificatesUrl,
+  fileUrl,
+  json,
+  makeCa,
+  makeLeaf,
+  multipart,
+  MULTIPART_TYPE,
+  nhnError,
+  nhnFile,
+  nhnSuccess,
+  startNhnApp,
+  upload,
+  VERSIONS,
+  type TestCa,
+} from './helpers.ts';
 
-const APPKEY_OFF = 'This appKey cannot be used alone: it does not exist or appKey authentication is off for it. Use v1.3 with a token or v1.1 with an access key.';
+const APPKEY_OFF =
+  'This appKey cannot be used alone: it does not exist or appKey authentication is off for it. Use v1.3 with a token or v1.1 with an access key.';
 const FOREIGN = 'The credential has no access to this appKey.';
 
 for (const target of storeTargets) {
@@ -23,13 +40,20 @@ for (const target of storeTargets) {
       other = await app.addTenant('other');
       ca = await makeCa();
       file = nhnFile(await makeLeaf(ca, { cn: 'www.example.com' }), ca);
-      assert.equal((await upload(app, 'v1.3', await authFor(app, 'v1.3', app.main.admin), 'www.example.com', file)).status, 200);
+      assert.equal(
+        (await upload(app, 'v1.3', await authFor(app, 'v1.3', app.main.admin), 'www.example.com', file)).status,
+        200,
+      );
     });
     after(() => app?.close());
 
     it('v1.0 and v1.2 (appKey alone) are off by default; an unknown appKey answers the same', async () => {
       for (const version of ['v1.0', 'v1.2'] as const) {
-        for (const url of [certificatesUrl(app, version), certificatesUrl(app, version, 'NoSuchAppKey0000'), fileUrl(app, version, 'www.example.com')]) {
+        for (const url of [
+          certificatesUrl(app, version),
+          certificatesUrl(app, version, 'NoSuchAppKey0000'),
+          fileUrl(app, version, 'www.example.com'),
+        ]) {
           const response = await fetch(url);
           assert.equal(response.status, 401, url);
           assert.deepEqual(await json(response), nhnError(40106, APPKEY_OFF), url);
@@ -47,7 +71,13 @@ for (const target of storeTargets) {
           assert.equal(await download.text(), file);
           const refused = await upload(app, version, {}, 'www.example.com', file);
           assert.equal(refused.status, 403);
-          assert.deepEqual(await json(refused), nhnError(40300, 'AppKey-only access (v1.0, v1.2) may not upload. Use v1.1 or v1.3 with an ADMIN credential.'));
+          assert.deepEqual(
+            await json(refused),
+            nhnError(
+              40300,
+              'AppKey-only access (v1.0, v1.2) may not upload. Use v1.1 or v1.3 with an ADMIN credential.',
+            ),
+          );
           // The other tenant's switch is still off.
           assert.equal((await fetch(certificatesUrl(app, version, other.tenant.appKey))).status, 401);
         }
@@ -63,13 +93,24 @@ for (const target of storeTargets) {
       const url = certificatesUrl(app, 'v1.1');
       const missing = await fetch(url, { headers: { 'x-tc-authentication-id': app.main.admin.accessKey } });
       assert.equal(missing.status, 401);
-      assert.deepEqual(await json(missing), nhnError(40100, 'Authentication required: send X-TC-AUTHENTICATION-ID and X-TC-AUTHENTICATION-SECRET.'));
-      const wrong = await fetch(url, { headers: { 'x-tc-authentication-id': app.main.admin.accessKey, 'x-tc-authentication-secret': 'nope' } });
+      assert.deepEqual(
+        await json(missing),
+        nhnError(40100, 'Authentication required: send X-TC-AUTHENTICATION-ID and X-TC-AUTHENTICATION-SECRET.'),
+      );
+      const wrong = await fetch(url, {
+        headers: { 'x-tc-authentication-id': app.main.admin.accessKey, 'x-tc-authentication-secret': 'nope' },
+      });
       assert.equal(wrong.status, 401);
       const wrongBody = await json(wrong);
-      assert.deepEqual(wrongBody, nhnError(40105, 'The User Access Key ID or Secret Access Key is wrong, or the key has been revoked.'));
+      assert.deepEqual(
+        wrongBody,
+        nhnError(40105, 'The User Access Key ID or Secret Access Key is wrong, or the key has been revoked.'),
+      );
       const extra = await app.app.core.credentials.createForTenant(app.main.tenant.id, 'VIEWER');
-      const headers = { 'x-tc-authentication-id': extra.credential.accessKey, 'x-tc-authentication-secret': extra.secretKey };
+      const headers = {
+        'x-tc-authentication-id': extra.credential.accessKey,
+        'x-tc-authentication-secret': extra.secretKey,
+      };
       assert.equal((await fetch(url, { headers })).status, 200);
       await app.app.core.credentials.revoke(null, extra.credential.accessKey);
       const revoked = await fetch(url, { headers });
@@ -112,7 +153,10 @@ for (const target of storeTargets) {
         assert.equal((await fetch(fileUrl(app, version, 'www.example.com'), { headers: viewer })).status, 200);
         const refused = await upload(app, version, viewer, 'www.example.com', file);
         assert.equal(refused.status, 403);
-        assert.deepEqual(await json(refused), nhnError(40300, 'The VIEWER role may not upload certificate files; use an ADMIN credential.'));
+        assert.deepEqual(
+          await json(refused),
+          nhnError(40300, 'The VIEWER role may not upload certificate files; use an ADMIN credential.'),
+        );
         const admin = await authFor(app, version, app.main.admin);
         const stored = await upload(app, version, admin, 'www.example.com', file);
         assert.equal(stored.status, 200);
@@ -129,7 +173,11 @@ for (const target of storeTargets) {
     });
 
     it('unknown versions and paths get the NHN 404 envelope', async () => {
-      for (const url of [`${app.baseUrl}/certmanager/v2.0/appkeys/x/certificates`, `${app.baseUrl}/certmanager`, `${certificatesUrl(app, 'v1.1')}/1/certificate-files`]) {
+      for (const url of [
+        `${app.baseUrl}/certmanager/v2.0/appkeys/x/certificates`,
+        `${app.baseUrl}/certmanager`,
+        `${certificatesUrl(app, 'v1.1')}/1/certificate-files`,
+      ]) {
         const response = await fetch(url);
         assert.equal(response.status, 404, url);
         const path = new URL(url).pathname;

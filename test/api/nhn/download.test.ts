@@ -12,7 +12,20 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestApp } from '../../helpers/app.ts';
 import { storeTargets } from '../../helpers/db.ts';
-import { authFor, certificatesUrl, fileUrl, json, makeCa, makeLeaf, nhnError, nhnFile, startNhnApp, upload, VERSIONS, type TestCa } from './helpers.ts';
+import {
+  authFor,
+  certificatesUrl,
+  fileUrl,
+  json,
+  makeCa,
+  makeLeaf,
+  nhnError,
+  nhnFile,
+  startNhnApp,
+  upload,
+  VERSIONS,
+  type TestCa,
+} from './helpers.ts';
 
 const run = promisify(execFile);
 
@@ -30,14 +43,22 @@ for (const target of storeTargets) {
       ca = await makeCa();
       admin = await authFor(app, 'v1.3', app.main.admin);
       const leaf = await makeLeaf(ca, { cn: 'www.example.com' });
-      original = Buffer.from(`\ufeffsubject=CN = www.example.com\r\n${nhnFile(leaf, ca).replace(/\n/g, '\r\n')}`, 'utf8');
-      assert.equal((await upload(app, 'v1.3', admin, 'www.example.com', original, 'www.example.com-bundle.pem')).status, 200);
+      original = Buffer.from(
+        `\ufeffsubject=CN = www.example.com\r\n${nhnFile(leaf, ca).replace(/\n/g, '\r\n')}`,
+        'utf8',
+      );
+      assert.equal(
+        (await upload(app, 'v1.3', admin, 'www.example.com', original, 'www.example.com-bundle.pem')).status,
+        200,
+      );
     });
     after(() => app?.close());
 
     for (const version of VERSIONS) {
       it(`${version}: by name, byte for byte, as an attachment under the uploaded name`, async () => {
-        const response = await fetch(fileUrl(app, version, 'www.example.com'), { headers: await authFor(app, version, app.main.viewer) });
+        const response = await fetch(fileUrl(app, version, 'www.example.com'), {
+          headers: await authFor(app, version, app.main.viewer),
+        });
         assert.equal(response.status, 200);
         assert.equal(response.headers.get('content-type'), 'application/octet-stream');
         assert.equal(response.headers.get('content-disposition'), 'attachment; filename="www.example.com-bundle.pem"');
@@ -47,7 +68,9 @@ for (const target of storeTargets) {
 
     it('v1.3: by certificateId, the same file', async () => {
       const headers = await authFor(app, 'v1.3', app.main.viewer);
-      const list = (await (await fetch(certificatesUrl(app, 'v1.3'), { headers })).json()) as { body: { data: Array<{ certificateId: number; certificateName: string }> } };
+      const list = (await (await fetch(certificatesUrl(app, 'v1.3'), { headers })).json()) as {
+        body: { data: Array<{ certificateId: number; certificateName: string }> };
+      };
       const id = list.body.data.find((item) => item.certificateName === 'www.example.com')?.certificateId;
       const response = await fetch(`${certificatesUrl(app, 'v1.3')}/${id}/certificate-files`, { headers });
       assert.equal(response.status, 200);
@@ -63,7 +86,11 @@ for (const target of storeTargets) {
       assert.equal(await name.text(), JSON.stringify(nhnError(52000, 'Certificate name does not exist.')));
       const other = await app.addTenant('other-download');
       const leaf = await makeLeaf(ca, { cn: 'other.example.com' });
-      const foreign = await app.app.core.certificates.import(other.actor, { name: 'other.example.com', file: { name: 'o.pem', bytes: Buffer.from(nhnFile(leaf, ca)) } }, { origin: 'cli', policy: { requireKey: false, allowEd25519: false, nameRule: null } });
+      const foreign = await app.app.core.certificates.import(
+        other.actor,
+        { name: 'other.example.com', file: { name: 'o.pem', bytes: Buffer.from(nhnFile(leaf, ca)) } },
+        { origin: 'cli', policy: { requireKey: false, allowEd25519: false, nameRule: null } },
+      );
       for (const id of ['999999', '0', '-1', 'abc', '1e3', String(foreign.certificateNo)]) {
         const response = await fetch(`${certificatesUrl(app, 'v1.3')}/${id}/certificate-files`, { headers });
         assert.equal(response.status, 404, id);
@@ -73,8 +100,14 @@ for (const target of storeTargets) {
 
     it('a certificate that came in another way downloads as certificate, chain and key composed', async () => {
       const leaf = await makeLeaf(ca, { cn: 'cli.example.com' });
-      await app.app.core.certificates.import(app.main.actor, { name: 'cli-imported', certificate: leaf.pem, chain: ca.chainPem, privateKey: leaf.keyPem }, { origin: 'cli', policy: { requireKey: true, allowEd25519: false, nameRule: null } });
-      const response = await fetch(fileUrl(app, 'v1.1', 'cli-imported'), { headers: await authFor(app, 'v1.1', app.main.viewer) });
+      await app.app.core.certificates.import(
+        app.main.actor,
+        { name: 'cli-imported', certificate: leaf.pem, chain: ca.chainPem, privateKey: leaf.keyPem },
+        { origin: 'cli', policy: { requireKey: true, allowEd25519: false, nameRule: null } },
+      );
+      const response = await fetch(fileUrl(app, 'v1.1', 'cli-imported'), {
+        headers: await authFor(app, 'v1.1', app.main.viewer),
+      });
       assert.equal(response.status, 200);
       assert.equal(response.headers.get('content-disposition'), 'attachment; filename="cli-imported.pem"');
       assert.equal(await response.text(), leaf.pem + ca.chainPem + leaf.keyPem);
@@ -86,10 +119,20 @@ for (const target of storeTargets) {
       await fetch(fileUrl(app, 'v1.3', 'www.example.com'), { headers });
       await fetch(fileUrl(app, 'v1.3', 'missing.example.com'), { headers });
       await fetch(`${certificatesUrl(app, 'v1.3')}/424242/certificate-files`, { headers });
-      const events = (await app.app.core.audit.list(app.main.actor, { action: 'certificate.file.read', limit: 500 })).slice(0, 3).reverse();
-      assert.equal((await app.app.core.audit.list(app.main.actor, { action: 'certificate.file.read', limit: 500 })).length, before.length + 3);
+      const events = (await app.app.core.audit.list(app.main.actor, { action: 'certificate.file.read', limit: 500 }))
+        .slice(0, 3)
+        .reverse();
+      assert.equal(
+        (await app.app.core.audit.list(app.main.actor, { action: 'certificate.file.read', limit: 500 })).length,
+        before.length + 3,
+      );
       assert.deepEqual(
-        events.map((event) => [event.actor, event.result, event.target.replace(/\d+$/, 'N'), event.detail.code ?? null]),
+        events.map((event) => [
+          event.actor,
+          event.result,
+          event.target.replace(/\d+$/, 'N'),
+          event.detail.code ?? null,
+        ]),
         [
           [app.main.viewer.accessKey, 'success', 'certificate:N', null],
           [app.main.viewer.accessKey, 'failure', 'certificate-name:missing.example.com', 'not_found'],
@@ -103,12 +146,19 @@ for (const target of storeTargets) {
         ['..\\..\\etc\\evil"na\u0001me.pem', 'attachment; filename="evil_na_me.pem"'],
         ['../../.hidden.pem', 'attachment; filename="hidden.pem"'],
         ['..', 'attachment; filename="safe.example.com.pem"'],
-        ['인증서 2026.pem', `attachment; filename="___ 2026.pem"; filename*=UTF-8''${encodeURIComponent('인증서 2026.pem')}`],
+        [
+          '인증서 2026.pem',
+          `attachment; filename="___ 2026.pem"; filename*=UTF-8''${encodeURIComponent('인증서 2026.pem')}`,
+        ],
         ['100%.pem', `attachment; filename="100_.pem"; filename*=UTF-8''100%25.pem`],
       ];
       const leaf = await makeLeaf(ca, { cn: 'safe.example.com' });
       for (const [uploaded, disposition] of cases) {
-        assert.equal((await upload(app, 'v1.3', admin, 'safe.example.com', nhnFile(leaf, ca), uploaded)).status, 200, uploaded);
+        assert.equal(
+          (await upload(app, 'v1.3', admin, 'safe.example.com', nhnFile(leaf, ca), uploaded)).status,
+          200,
+          uploaded,
+        );
         const response = await fetch(fileUrl(app, 'v1.3', 'safe.example.com'), { headers: admin });
         assert.equal(response.headers.get('content-disposition'), disposition, uploaded);
       }
@@ -118,11 +168,28 @@ for (const target of storeTargets) {
       const dir = await mkdtemp(join(tmpdir(), 'certkeeper-curl-'));
       try {
         const url = fileUrl(app, 'v1.3', 'www.example.com');
-        await run('/usr/bin/curl', ['-sS', '-f', '-OJ', url, '-H', `X-NHN-AUTHORIZATION: ${admin['x-nhn-authorization']}`], { cwd: dir });
+        await run(
+          '/usr/bin/curl',
+          ['-sS', '-f', '-OJ', url, '-H', `X-NHN-AUTHORIZATION: ${admin['x-nhn-authorization']}`],
+          { cwd: dir },
+        );
         assert.deepEqual(await readdir(dir), ['www.example.com-bundle.pem']);
         assert.ok((await readFile(join(dir, 'www.example.com-bundle.pem'))).equals(original));
         // curl -f fails on the 404 of an unknown name, so a script does not save the error body as a certificate.
-        await assert.rejects(run('/usr/bin/curl', ['-sS', '-f', '-OJ', fileUrl(app, 'v1.3', 'nope.example.com'), '-H', `X-NHN-AUTHORIZATION: ${admin['x-nhn-authorization']}`], { cwd: dir }));
+        await assert.rejects(
+          run(
+            '/usr/bin/curl',
+            [
+              '-sS',
+              '-f',
+              '-OJ',
+              fileUrl(app, 'v1.3', 'nope.example.com'),
+              '-H',
+              `X-NHN-AUTHORIZATION: ${admin['x-nhn-authorization']}`,
+            ],
+            { cwd: dir },
+          ),
+        );
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -135,7 +202,10 @@ for (const target of storeTargets) {
       assert.equal((await response.arrayBuffer()).byteLength, 0);
       const missing = await fetch(fileUrl(app, 'v1.3', 'nope.example.com'), { method: 'HEAD', headers: admin });
       assert.equal(missing.status, 404);
-      assert.deepEqual(await json(await fetch(fileUrl(app, 'v1.3', 'nope.example.com'), { headers: admin })), nhnError(52000, 'Certificate name does not exist.'));
+      assert.deepEqual(
+        await json(await fetch(fileUrl(app, 'v1.3', 'nope.example.com'), { headers: admin })),
+        nhnError(52000, 'Certificate name does not exist.'),
+      );
     });
   });
 }

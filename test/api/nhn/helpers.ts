@@ -24,7 +24,11 @@ export function basic(credential: Pick<TestCredential, 'accessKey' | 'secretKey'
   return `Basic ${Buffer.from(`${credential.accessKey}:${credential.secretKey}`).toString('base64')}`;
 }
 
-export async function tokenRequest(app: TestApp, headers: Record<string, string>, body: string | null = 'grant_type=client_credentials'): Promise<Response> {
+export async function tokenRequest(
+  app: TestApp,
+  headers: Record<string, string>,
+  body: string | null = 'grant_type=client_credentials',
+): Promise<Response> {
   return fetch(`${app.baseUrl}/oauth2/token/create`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -39,9 +43,14 @@ export async function issueToken(app: TestApp, credential: TestCredential): Prom
 }
 
 /** Authentication headers as each version expects them; v1.0/v1.2 send none (appKey in the path). */
-export async function authFor(app: TestApp, version: Version, credential: TestCredential): Promise<Record<string, string>> {
+export async function authFor(
+  app: TestApp,
+  version: Version,
+  credential: TestCredential,
+): Promise<Record<string, string>> {
   if (version === 'v1.3') return { 'x-nhn-authorization': `Bearer ${await issueToken(app, credential)}` };
-  if (version === 'v1.1') return { 'x-tc-authentication-id': credential.accessKey, 'x-tc-authentication-secret': credential.secretKey };
+  if (version === 'v1.1')
+    return { 'x-tc-authentication-id': credential.accessKey, 'x-tc-authentication-secret': credential.secretKey };
   return {};
 }
 
@@ -55,8 +64,14 @@ export async function json(response: Response): Promise<unknown> {
   return JSON.parse(await response.text()) as unknown;
 }
 
-export const nhnError = (resultCode: number, resultMessage: string) => ({ header: { resultCode, resultMessage, isSuccessful: false }, body: {} });
-export const nhnSuccess = (body: unknown) => ({ header: { resultCode: 0, resultMessage: 'SUCCESS', isSuccessful: true }, body });
+export const nhnError = (resultCode: number, resultMessage: string) => ({
+  header: { resultCode, resultMessage, isSuccessful: false },
+  body: {},
+});
+export const nhnSuccess = (body: unknown) => ({
+  header: { resultCode: 0, resultMessage: 'SUCCESS', isSuccessful: true },
+  body,
+});
 
 // ---------------------------------------------------------------------------------------------
 // PKI with fixed windows
@@ -72,7 +87,13 @@ export interface TestCa {
 
 export async function makeCa(options: MintOptions = {}): Promise<TestCa> {
   const root = await mintRoot({ ...LONG, key: P256, cn: 'NHN Test Root', o: 'NHN', ...options });
-  const intermediate = await mintIntermediate(root, { ...LONG, key: P256, cn: 'NHN Test Intermediate', o: 'NHN', ...options });
+  const intermediate = await mintIntermediate(root, {
+    ...LONG,
+    key: P256,
+    cn: 'NHN Test Intermediate',
+    o: 'NHN',
+    ...options,
+  });
   return { root, intermediate, chainPem: intermediate.pem + root.pem };
 }
 
@@ -110,7 +131,11 @@ export function multipart(parts: readonly Part[], options: { close?: boolean } =
     // Quotes and backslashes escaped as curl does.
     const filename = part.filename?.replace(/[\\"]/g, (c) => `\\${c}`);
     const disposition = `form-data; name="${part.name}"${filename === undefined ? '' : `; filename="${filename}"`}`;
-    chunks.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\nContent-Type: ${part.contentType ?? 'application/octet-stream'}\r\n\r\n`));
+    chunks.push(
+      Buffer.from(
+        `--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\nContent-Type: ${part.contentType ?? 'application/octet-stream'}\r\n\r\n`,
+      ),
+    );
     chunks.push(Buffer.isBuffer(part.content) ? part.content : Buffer.from(part.content));
     chunks.push(Buffer.from('\r\n'));
   }
@@ -120,11 +145,29 @@ export function multipart(parts: readonly Part[], options: { close?: boolean } =
 
 export const MULTIPART_TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
 
-export async function uploadRaw(app: TestApp, version: Version, headers: Record<string, string>, name: string, body: Buffer, contentType = MULTIPART_TYPE): Promise<Response> {
-  return fetch(fileUrl(app, version, name), { method: 'POST', headers: { ...headers, 'content-type': contentType }, body });
+export async function uploadRaw(
+  app: TestApp,
+  version: Version,
+  headers: Record<string, string>,
+  name: string,
+  body: Buffer,
+  contentType = MULTIPART_TYPE,
+): Promise<Response> {
+  return fetch(fileUrl(app, version, name), {
+    method: 'POST',
+    headers: { ...headers, 'content-type': contentType },
+    body,
+  });
 }
 
-export async function upload(app: TestApp, version: Version, headers: Record<string, string>, name: string, content: string | Buffer, filename = `${name}.pem`): Promise<Response> {
+export async function upload(
+  app: TestApp,
+  version: Version,
+  headers: Record<string, string>,
+  name: string,
+  content: string | Buffer,
+  filename = `${name}.pem`,
+): Promise<Response> {
   return uploadRaw(app, version, headers, name, multipart([{ name: 'file', filename, content }]));
 }
 

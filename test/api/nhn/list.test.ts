@@ -7,7 +7,21 @@ import assert from 'node:assert/strict';
 import type { TestApp, TestTenant } from '../../helpers/app.ts';
 import { storeTargets } from '../../helpers/db.ts';
 import { RSA2048 } from '../../helpers/pki.ts';
-import { authFor, certificatesUrl, issueToken, KST_TODAY, makeCa, makeLeaf, nhnError, nhnFile, NOW, startNhnApp, upload, VERSIONS, type Version } from './helpers.ts';
+import {
+  authFor,
+  certificatesUrl,
+  issueToken,
+  KST_TODAY,
+  makeCa,
+  makeLeaf,
+  nhnError,
+  nhnFile,
+  NOW,
+  startNhnApp,
+  upload,
+  VERSIONS,
+  type Version,
+} from './helpers.ts';
 
 for (const target of storeTargets) {
   describe(`NHN list on ${target.name}`, { skip: target.skip }, () => {
@@ -24,7 +38,10 @@ for (const target of storeTargets) {
       assert.equal((await upload(app, 'v1.3', admin, 'old.example.com', nhnFile(old, ecCa))).status, 200);
       app.clock.set(NOW);
       // 2: the documented example's certificate.
-      const example = await makeLeaf(rsaCa, { cn: 'nhncloudservice.com', domains: ['nhncloudservice.com', '*.nhncloudservice.com'] });
+      const example = await makeLeaf(rsaCa, {
+        cn: 'nhncloudservice.com',
+        domains: ['nhncloudservice.com', '*.nhncloudservice.com'],
+      });
       assert.equal((await upload(app, 'v1.3', admin, 'nhncloudservice.com', nhnFile(example, rsaCa))).status, 200);
       // 3: expires at 15:00 UTC, which is already the next day in Korea.
       const api = await makeLeaf(ecCa, { cn: 'api.example.com', notAfter: new Date('2027-03-25T15:00:00Z') });
@@ -33,7 +50,15 @@ for (const target of storeTargets) {
     after(() => app?.close());
 
     const expected = (version: Version, status: 'UNEXPIRED' | 'ALL') => {
-      const item = (id: number, name: string, authority: string, domains: string[], algorithm: string, created: string, expires: string) => ({
+      const item = (
+        id: number,
+        name: string,
+        authority: string,
+        domains: string[],
+        algorithm: string,
+        created: string,
+        expires: string,
+      ) => ({
         ...(version === 'v1.3' ? { certificateId: id } : {}),
         certificateName: name,
         authority,
@@ -43,8 +68,18 @@ for (const target of storeTargets) {
         expirationDate: expires,
       });
       const data = [
-        ...(status === 'ALL' ? [item(1, 'old.example.com', 'NHN', ['old.example.com'], 'SHA256withECDSA', '2026-01-15', '2026-02-01')] : []),
-        item(2, 'nhncloudservice.com', 'NHN', ['nhncloudservice.com', '*.nhncloudservice.com'], 'SHA256withRSA', KST_TODAY, '2027-03-25'),
+        ...(status === 'ALL'
+          ? [item(1, 'old.example.com', 'NHN', ['old.example.com'], 'SHA256withECDSA', '2026-01-15', '2026-02-01')]
+          : []),
+        item(
+          2,
+          'nhncloudservice.com',
+          'NHN',
+          ['nhncloudservice.com', '*.nhncloudservice.com'],
+          'SHA256withRSA',
+          KST_TODAY,
+          '2027-03-25',
+        ),
         item(3, 'api.example.com', 'NHN', ['api.example.com'], 'SHA256withECDSA', KST_TODAY, '2027-03-26'),
       ];
       return {
@@ -56,7 +91,10 @@ for (const target of storeTargets) {
     for (const version of VERSIONS) {
       it(`${version}: golden list, default status (UNEXPIRED) and status=ALL`, async () => {
         const headers = await authFor(app, version, app.main.viewer);
-        for (const [query, status] of [['', 'UNEXPIRED'], ['?status=ALL', 'ALL']] as const) {
+        for (const [query, status] of [
+          ['', 'UNEXPIRED'],
+          ['?status=ALL', 'ALL'],
+        ] as const) {
           const response = await fetch(`${certificatesUrl(app, version)}${query}`, { headers });
           assert.equal(response.status, 200);
           assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8');
@@ -73,8 +111,13 @@ for (const target of storeTargets) {
         const leaf = await makeLeaf(ca, { cn: 'api.example.com', notAfter: new Date('2027-03-25T15:00:00Z') });
         const headers = await authFor(utc, 'v1.3', utc.main.admin);
         assert.equal((await upload(utc, 'v1.3', headers, 'api.example.com', nhnFile(leaf, ca))).status, 200);
-        const body = (await (await fetch(certificatesUrl(utc, 'v1.3'), { headers })).json()) as { body: { data: Array<{ fileCreationDate: string; expirationDate: string }> } };
-        assert.deepEqual(body.body.data.map((item) => [item.fileCreationDate, item.expirationDate]), [['2026-03-01', '2027-03-25']]);
+        const body = (await (await fetch(certificatesUrl(utc, 'v1.3'), { headers })).json()) as {
+          body: { data: Array<{ fileCreationDate: string; expirationDate: string }> };
+        };
+        assert.deepEqual(
+          body.body.data.map((item) => [item.fileCreationDate, item.expirationDate]),
+          [['2026-03-01', '2027-03-25']],
+        );
       } finally {
         await utc.close();
       }
@@ -94,7 +137,11 @@ for (const target of storeTargets) {
       const ca = await makeCa();
       const importOne = async (name: string, notAfter?: Date) => {
         const leaf = await makeLeaf(ca, { cn: name, ...(notAfter ? { notAfter } : {}) });
-        await app.app.core.certificates.import(tenant.actor, { name, certificate: leaf.pem, chain: ca.chainPem, privateKey: leaf.keyPem }, { origin: 'cli', policy: { requireKey: false, allowEd25519: false, nameRule: null } });
+        await app.app.core.certificates.import(
+          tenant.actor,
+          { name, certificate: leaf.pem, chain: ca.chainPem, privateKey: leaf.keyPem },
+          { origin: 'cli', policy: { requireKey: false, allowEd25519: false, nameRule: null } },
+        );
       };
       app.clock.set(new Date('2026-01-10T00:00:00Z'));
       for (let i = 0; i < EXPIRED; i++) await importOne(`gone${i}.example.com`, new Date('2026-02-01T00:00:00Z'));
@@ -104,7 +151,13 @@ for (const target of storeTargets) {
     });
     after(() => app?.close());
 
-    type Page = { totalCount: number; totalPage: number; currentPage: number; pageSize: number; data: Array<{ certificateName: string; certificateId: number }> };
+    type Page = {
+      totalCount: number;
+      totalPage: number;
+      currentPage: number;
+      pageSize: number;
+      data: Array<{ certificateName: string; certificateId: number }>;
+    };
     const page = async (query: string): Promise<Page> => {
       const response = await fetch(`${certificatesUrl(app, 'v1.3', tenant.tenant.appKey)}${query}`, { headers });
       assert.equal(response.status, 200, query);
@@ -128,10 +181,14 @@ for (const target of storeTargets) {
 
     it('pages are in certificateId order and neither overlap nor skip', async () => {
       const seen: number[] = [];
-      for (let n = 1; n <= 4; n++) seen.push(...(await page(`?pageSize=7&pageNum=${n}`)).data.map((item) => item.certificateId));
+      for (let n = 1; n <= 4; n++)
+        seen.push(...(await page(`?pageSize=7&pageNum=${n}`)).data.map((item) => item.certificateId));
       const all = (await page('?all=true')).data.map((item) => item.certificateId);
       assert.deepEqual(seen, all);
-      assert.deepEqual([...all].sort((a, b) => a - b), all);
+      assert.deepEqual(
+        [...all].sort((a, b) => a - b),
+        all,
+      );
       assert.equal(new Set(all).size, UNEXPIRED);
     });
 
@@ -142,7 +199,8 @@ for (const target of storeTargets) {
 
     it('pageSize 0, negative, non-numeric, fractional, repeated: 400 with 40000', async () => {
       const size = 'pageSize must be an integer of at least 1.';
-      for (const value of ['0', '-1', 'abc', '1.5', '1e3', '0x10', ' ']) await refused(`?pageSize=${encodeURIComponent(value)}`, value === ' ' ? size : size);
+      for (const value of ['0', '-1', 'abc', '1.5', '1e3', '0x10', ' '])
+        await refused(`?pageSize=${encodeURIComponent(value)}`, value === ' ' ? size : size);
       await refused('?pageSize=10&pageSize=20', 'pageSize is given more than once.');
       const num = 'pageNum must be an integer of at least 1.';
       for (const value of ['0', '-2', 'first', '2.0']) await refused(`?pageNum=${value}`, num);
@@ -156,7 +214,8 @@ for (const target of storeTargets) {
     });
 
     it('all=TRUE (any case) returns everything in one page and ignores paging', async () => {
-      for (const value of ['true', 'TRUE', 'True']) assert.deepEqual(summary(await page(`?all=${value}&pageSize=5&pageNum=3`)), [23, 1, 1, 23, 23]);
+      for (const value of ['true', 'TRUE', 'True'])
+        assert.deepEqual(summary(await page(`?all=${value}&pageSize=5&pageNum=3`)), [23, 1, 1, 23, 23]);
       assert.deepEqual(summary(await page('?all=FALSE&pageSize=5')), [23, 5, 1, 5, 5]);
       assert.deepEqual(summary(await page('?all=true&status=expired')), [2, 1, 1, 2, 2]);
       await refused('?all=yes', 'all must be true or false.');
@@ -165,7 +224,10 @@ for (const target of storeTargets) {
     it('status is case-insensitive: expired, Unexpired, all', async () => {
       const expired = await page('?status=expired');
       assert.deepEqual(summary(expired), [EXPIRED, 1, 1, 10, EXPIRED]);
-      assert.deepEqual(expired.data.map((item) => item.certificateName), ['gone0.example.com', 'gone1.example.com']);
+      assert.deepEqual(
+        expired.data.map((item) => item.certificateName),
+        ['gone0.example.com', 'gone1.example.com'],
+      );
       assert.deepEqual(summary(await page('?status=Unexpired')), [23, 3, 1, 10, 10]);
       assert.deepEqual(summary(await page('?status=all&pageSize=25')), [25, 1, 1, 25, 25]);
       await refused('?status=VALID', 'status must be ALL, EXPIRED or UNEXPIRED.');
@@ -173,10 +235,26 @@ for (const target of storeTargets) {
 
     it('an empty list: totalPage 0', async () => {
       const empty = await app.addTenant('empty');
-      const response = await fetch(certificatesUrl(app, 'v1.3', empty.tenant.appKey), { headers: { 'x-nhn-authorization': `Bearer ${await issueToken(app, empty.viewer)}` } });
-      assert.equal(await response.text(), JSON.stringify({ header: { resultCode: 0, resultMessage: 'SUCCESS', isSuccessful: true }, body: { totalCount: 0, totalPage: 0, currentPage: 1, pageSize: 10, data: [] } }));
-      const all = await fetch(`${certificatesUrl(app, 'v1.3', empty.tenant.appKey)}?all=true`, { headers: { 'x-nhn-authorization': `Bearer ${await issueToken(app, empty.viewer)}` } });
-      assert.deepEqual(((await all.json()) as { body: unknown }).body, { totalCount: 0, totalPage: 0, currentPage: 1, pageSize: 0, data: [] });
+      const response = await fetch(certificatesUrl(app, 'v1.3', empty.tenant.appKey), {
+        headers: { 'x-nhn-authorization': `Bearer ${await issueToken(app, empty.viewer)}` },
+      });
+      assert.equal(
+        await response.text(),
+        JSON.stringify({
+          header: { resultCode: 0, resultMessage: 'SUCCESS', isSuccessful: true },
+          body: { totalCount: 0, totalPage: 0, currentPage: 1, pageSize: 10, data: [] },
+        }),
+      );
+      const all = await fetch(`${certificatesUrl(app, 'v1.3', empty.tenant.appKey)}?all=true`, {
+        headers: { 'x-nhn-authorization': `Bearer ${await issueToken(app, empty.viewer)}` },
+      });
+      assert.deepEqual(((await all.json()) as { body: unknown }).body, {
+        totalCount: 0,
+        totalPage: 0,
+        currentPage: 1,
+        pageSize: 0,
+        data: [],
+      });
     });
   });
 }

@@ -6,12 +6,39 @@ import { ERROR_TABLE, wireOf } from '../../../src/api/nhn/errors.ts';
 import { contentDisposition, formatDate, sanitizeFileName } from '../../../src/api/nhn/present.ts';
 import { caNameValid, nameMatchesCertificate, NHN_NAME_RULE } from '../../../src/api/nhn/upload.ts';
 
-const facts = (commonName: string | null, dns: string[] = []) => ({ commonName, sans: { dns, ip: [], email: [], uri: [] } });
+const facts = (commonName: string | null, dns: string[] = []) => ({
+  commonName,
+  sans: { dns, ip: [], email: [], uri: [] },
+});
 
 describe('NHN name rule and matching', () => {
   it('accepts DNS names and a leading wildcard, nothing else', () => {
-    for (const name of ['example.com', 'www.example.com', '*.example.com', 'localhost', 'xn--9n2bp8q.kr', 'A-1.Example.COM', `${'a'.repeat(63)}.com`]) assert.ok(NHN_NAME_RULE.test(name), name);
-    for (const name of ['', 'bad name', 'a_b.com', '-a.com', 'a-.com', 'a..com', 'a.com.', '*.*.a.com', 'www.*.com', '*', `${'a'.repeat(64)}.com`, `${'a.'.repeat(127)}com`, '../x', 'a/b']) {
+    for (const name of [
+      'example.com',
+      'www.example.com',
+      '*.example.com',
+      'localhost',
+      'xn--9n2bp8q.kr',
+      'A-1.Example.COM',
+      `${'a'.repeat(63)}.com`,
+    ])
+      assert.ok(NHN_NAME_RULE.test(name), name);
+    for (const name of [
+      '',
+      'bad name',
+      'a_b.com',
+      '-a.com',
+      'a-.com',
+      'a..com',
+      'a.com.',
+      '*.*.a.com',
+      'www.*.com',
+      '*',
+      `${'a'.repeat(64)}.com`,
+      `${'a.'.repeat(127)}com`,
+      '../x',
+      'a/b',
+    ]) {
       assert.ok(!NHN_NAME_RULE.test(name), name);
     }
   });
@@ -61,8 +88,14 @@ describe('NHN presentation', () => {
   it('Content-Disposition: quoted ASCII, plus filename* for anything else', () => {
     assert.equal(contentDisposition('site.pem'), 'attachment; filename="site.pem"');
     assert.equal(contentDisposition("it's (1).pem"), `attachment; filename="it's (1).pem"`);
-    assert.equal(contentDisposition('인증서.pem'), `attachment; filename="___.pem"; filename*=UTF-8''%EC%9D%B8%EC%A6%9D%EC%84%9C.pem`);
-    assert.equal(contentDisposition("é'(x).pem"), `attachment; filename="_'(x).pem"; filename*=UTF-8''%C3%A9%27%28x%29.pem`);
+    assert.equal(
+      contentDisposition('인증서.pem'),
+      `attachment; filename="___.pem"; filename*=UTF-8''%EC%9D%B8%EC%A6%9D%EC%84%9C.pem`,
+    );
+    assert.equal(
+      contentDisposition("é'(x).pem"),
+      `attachment; filename="_'(x).pem"; filename*=UTF-8''%C3%A9%27%28x%29.pem`,
+    );
   });
 });
 
@@ -75,7 +108,10 @@ describe('NHN error table', () => {
       assert.ok(wire.resultMessage.length > 0, code);
     }
     assert.equal(Object.keys(ERROR_TABLE).length, ERROR_CODES.length);
-    assert.equal(wireOf(new AppError('input_too_large', 'x', { details: { limit: 524_288, actual: 600_000 } })).resultMessage, 'Maximum permitted size is 524288 bytes. But, requested 600000 bytes.');
+    assert.equal(
+      wireOf(new AppError('input_too_large', 'x', { details: { limit: 524_288, actual: 600_000 } })).resultMessage,
+      'Maximum permitted size is 524288 bytes. But, requested 600000 bytes.',
+    );
     assert.equal(wireOf(new AppError('internal', 'secret detail')).resultMessage, 'Internal server error.');
   });
 });

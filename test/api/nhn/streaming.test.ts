@@ -15,7 +15,11 @@ const CAP = 524_288;
 const FRAMING = 16_384;
 
 /** Sends `head` (and optionally more) on a fresh socket; resolves with everything read until the server closes or `until` matches. */
-function exchange(app: TestApp, writes: Buffer[], until?: (text: string) => boolean): Promise<{ text: string; closedByServer: boolean }> {
+function exchange(
+  app: TestApp,
+  writes: Buffer[],
+  until?: (text: string) => boolean,
+): Promise<{ text: string; closedByServer: boolean }> {
   const url = new URL(app.baseUrl);
   return new Promise((resolve, reject) => {
     let text = '';
@@ -43,7 +47,11 @@ function exchange(app: TestApp, writes: Buffer[], until?: (text: string) => bool
 }
 
 function head(path: string, headers: Record<string, string>): Buffer {
-  return Buffer.from(`POST ${path} HTTP/1.1\r\nHost: localhost\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+  return Buffer.from(
+    `POST ${path} HTTP/1.1\r\nHost: localhost\r\n${Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')}\r\n`,
+  );
 }
 
 const bodyOf = (response: string): unknown => JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4));
@@ -62,24 +70,34 @@ for (const target of storeTargets) {
     after(() => app?.close());
 
     it('Content-Length over the cap: 413 with 52008 before a single body byte is sent, then the server closes', async () => {
-      const { text, closedByServer } = await exchange(app, [head(path, { ...keys, 'content-type': MULTIPART_TYPE, 'content-length': '10000000' })]);
+      const { text, closedByServer } = await exchange(app, [
+        head(path, { ...keys, 'content-type': MULTIPART_TYPE, 'content-length': '10000000' }),
+      ]);
       assert.match(text, /^HTTP\/1\.1 413 /);
       assert.match(text, /\r\nconnection: close\r\n/i);
       assert.deepEqual(bodyOf(text), {
-        header: { resultCode: 52008, resultMessage: 'Maximum permitted size is 524288 bytes. But, requested 10000000 bytes.', isSuccessful: false },
+        header: {
+          resultCode: 52008,
+          resultMessage: 'Maximum permitted size is 524288 bytes. But, requested 10000000 bytes.',
+          isSuccessful: false,
+        },
         body: {},
       });
       assert.ok(closedByServer);
     });
 
     it('a Content-Length just over cap + framing (540,672) is refused up front', async () => {
-      const over = await exchange(app, [head(path, { ...keys, 'content-type': MULTIPART_TYPE, 'content-length': String(CAP + FRAMING + 1) })]);
+      const over = await exchange(app, [
+        head(path, { ...keys, 'content-type': MULTIPART_TYPE, 'content-length': String(CAP + FRAMING + 1) }),
+      ]);
       assert.match(over.text, /^HTTP\/1\.1 413 /);
       assert.match(over.text, /requested 540673 bytes/);
     });
 
     it('no authentication, huge body: 401 before reading, and the connection is closed', async () => {
-      const { text, closedByServer } = await exchange(app, [head(path, { 'content-type': MULTIPART_TYPE, 'content-length': '10000000' })]);
+      const { text, closedByServer } = await exchange(app, [
+        head(path, { 'content-type': MULTIPART_TYPE, 'content-length': '10000000' }),
+      ]);
       assert.match(text, /^HTTP\/1\.1 401 /);
       assert.match(text, /\r\nconnection: close\r\n/i);
       assert.ok(closedByServer);
@@ -87,27 +105,37 @@ for (const target of storeTargets) {
 
     it('chunked, over the cap: reading stops once over, 413 with 52008', async () => {
       const url = new URL(fileUrl(app, 'v1.1', 'www.example.com'));
-      const result = await new Promise<{ status: number; body: string; sent: number; connection: string | undefined }>((resolve, reject) => {
-        let sent = 0;
-        let answered = false;
-        const req = request(url, { method: 'POST', headers: { ...keys, 'content-type': MULTIPART_TYPE, 'transfer-encoding': 'chunked' } }, (res) => {
-          answered = true;
-          let body = '';
-          res.on('data', (d: Buffer) => (body += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, sent, connection: res.headers.connection }));
-        });
-        req.on('error', (error) => (answered ? undefined : reject(error)));
-        req.write(`------certkeeper-test-boundary\r\nContent-Disposition: form-data; name="file"; filename="big.pem"\r\n\r\n`);
-        const chunk = Buffer.alloc(16_384, 'A');
-        const pump = () => {
-          while (!answered && sent < 64 * 1024 * 1024) {
-            sent += chunk.length;
-            if (!req.write(chunk)) return void req.once('drain', pump);
-          }
-          if (!answered) req.end();
-        };
-        pump();
-      });
+      const result = await new Promise<{ status: number; body: string; sent: number; connection: string | undefined }>(
+        (resolve, reject) => {
+          let sent = 0;
+          let answered = false;
+          const req = request(
+            url,
+            { method: 'POST', headers: { ...keys, 'content-type': MULTIPART_TYPE, 'transfer-encoding': 'chunked' } },
+            (res) => {
+              answered = true;
+              let body = '';
+              res.on('data', (d: Buffer) => (body += d.toString()));
+              res.on('end', () =>
+                resolve({ status: res.statusCode ?? 0, body, sent, connection: res.headers.connection }),
+              );
+            },
+          );
+          req.on('error', (error) => (answered ? undefined : reject(error)));
+          req.write(
+            `------certkeeper-test-boundary\r\nContent-Disposition: form-data; name="file"; filename="big.pem"\r\n\r\n`,
+          );
+          const chunk = Buffer.alloc(16_384, 'A');
+          const pump = () => {
+            while (!answered && sent < 64 * 1024 * 1024) {
+              sent += chunk.length;
+              if (!req.write(chunk)) return void req.once('drain', pump);
+            }
+            if (!answered) req.end();
+          };
+          pump();
+        },
+      );
       assert.equal(result.status, 413);
       assert.equal(result.connection, 'close');
       const message = (JSON.parse(result.body) as { header: { resultCode: number; resultMessage: string } }).header;
@@ -124,10 +152,20 @@ for (const target of storeTargets) {
         { name: 'file', filename: 'a.pem', content: file },
         { name: 'file', filename: 'b.pem', content: file },
       ]);
-      const first = Buffer.concat([head(path, { ...keys, 'content-type': MULTIPART_TYPE, 'content-length': String(twoFiles.length) }), twoFiles]);
+      const first = Buffer.concat([
+        head(path, { ...keys, 'content-type': MULTIPART_TYPE, 'content-length': String(twoFiles.length) }),
+        twoFiles,
+      ]);
       const good = multipart([{ name: 'file', filename: 'a.pem', content: file }]);
-      const second = Buffer.concat([head(path, { ...keys, 'content-type': MULTIPART_TYPE, 'content-length': String(good.length) }), good]);
-      const { text } = await exchange(app, [first, second], (t) => (t.match(/HTTP\/1\.1 /g) ?? []).length === 2 && t.trimEnd().endsWith('}') && t.includes('"body":null'));
+      const second = Buffer.concat([
+        head(path, { ...keys, 'content-type': MULTIPART_TYPE, 'content-length': String(good.length) }),
+        good,
+      ]);
+      const { text } = await exchange(
+        app,
+        [first, second],
+        (t) => (t.match(/HTTP\/1\.1 /g) ?? []).length === 2 && t.trimEnd().endsWith('}') && t.includes('"body":null'),
+      );
       const responses = text.split(/(?=HTTP\/1\.1 )/);
       assert.equal(responses.length, 2);
       assert.match(responses[0] ?? '', /^HTTP\/1\.1 400 /);

@@ -20,7 +20,8 @@ for (const target of storeTargets) {
     });
     after(() => app?.close());
 
-    const list = (token: string, headerValue = `Bearer ${token}`) => fetch(certificatesUrl(app, 'v1.3'), { headers: { 'x-nhn-authorization': headerValue } });
+    const list = (token: string, headerValue = `Bearer ${token}`) =>
+      fetch(certificatesUrl(app, 'v1.3'), { headers: { 'x-nhn-authorization': headerValue } });
 
     it('issues a Bearer token with the documented shape and no-store caching', async () => {
       const response = await tokenRequest(app, { authorization: basic(app.main.admin) });
@@ -51,7 +52,10 @@ for (const target of storeTargets) {
       app.clock.advance(1);
       const response = await list(token);
       assert.equal(response.status, 401);
-      assert.deepEqual(await json(response), nhnError(40103, 'The token has expired. Request a new one from POST /oauth2/token/create.'));
+      assert.deepEqual(
+        await json(response),
+        nhnError(40103, 'The token has expired. Request a new one from POST /oauth2/token/create.'),
+      );
       app.clock.advance(-86_400_000);
     });
 
@@ -63,11 +67,17 @@ for (const target of storeTargets) {
       await app.app.core.credentials.revoke(null, credential.accessKey);
       const response = await list(token);
       assert.equal(response.status, 401);
-      assert.deepEqual(await json(response), nhnError(40104, 'The credential this token was issued to has been revoked.'));
+      assert.deepEqual(
+        await json(response),
+        nhnError(40104, 'The credential this token was issued to has been revoked.'),
+      );
       // …and the revoked pair gets no new token.
       const again = await tokenRequest(app, { authorization: basic(credential) });
       assert.equal(again.status, 401);
-      assert.deepEqual(await again.json(), invalidClient('The access key or secret key is wrong, or the key has been revoked.'));
+      assert.deepEqual(
+        await again.json(),
+        invalidClient('The access key or secret key is wrong, or the key has been revoked.'),
+      );
     });
 
     it('wrong secret, unknown access key: 401 invalid_client with WWW-Authenticate', async () => {
@@ -78,17 +88,32 @@ for (const target of storeTargets) {
         const response = await tokenRequest(app, { authorization: basic(credential) });
         assert.equal(response.status, 401);
         assert.equal(response.headers.get('www-authenticate'), 'Basic realm="certkeeper"');
-        assert.deepEqual(await response.json(), invalidClient('The access key or secret key is wrong, or the key has been revoked.'));
+        assert.deepEqual(
+          await response.json(),
+          invalidClient('The access key or secret key is wrong, or the key has been revoked.'),
+        );
       }
     });
 
     it('wrong or missing grant_type', async () => {
       const auth = { authorization: basic(app.main.admin) };
       const cases: Array<[string | null, number, unknown]> = [
-        ['grant_type=password', 400, { error: 'unsupported_grant_type', error_description: 'Only grant_type=client_credentials is supported.' }],
-        ['grant_type=CLIENT_CREDENTIALS', 400, { error: 'unsupported_grant_type', error_description: 'Only grant_type=client_credentials is supported.' }],
+        [
+          'grant_type=password',
+          400,
+          { error: 'unsupported_grant_type', error_description: 'Only grant_type=client_credentials is supported.' },
+        ],
+        [
+          'grant_type=CLIENT_CREDENTIALS',
+          400,
+          { error: 'unsupported_grant_type', error_description: 'Only grant_type=client_credentials is supported.' },
+        ],
         ['scope=x', 400, invalidRequest('grant_type is required.')],
-        ['grant_type=client_credentials&grant_type=client_credentials', 400, invalidRequest('grant_type is given more than once.')],
+        [
+          'grant_type=client_credentials&grant_type=client_credentials',
+          400,
+          invalidRequest('grant_type is given more than once.'),
+        ],
         [null, 400, invalidRequest('grant_type is required.')],
       ];
       for (const [body, status, expected] of cases) {
@@ -102,21 +127,41 @@ for (const target of storeTargets) {
         body: JSON.stringify({ grant_type: 'client_credentials' }),
       });
       assert.equal(asJson.status, 400);
-      assert.deepEqual(await asJson.json(), invalidRequest('Send grant_type=client_credentials as application/x-www-form-urlencoded.'));
+      assert.deepEqual(
+        await asJson.json(),
+        invalidRequest('Send grant_type=client_credentials as application/x-www-form-urlencoded.'),
+      );
       const form = new FormData();
       form.append('grant_type', 'client_credentials');
-      const asMultipart = await fetch(`${app.baseUrl}/oauth2/token/create`, { method: 'POST', headers: auth, body: form });
+      const asMultipart = await fetch(`${app.baseUrl}/oauth2/token/create`, {
+        method: 'POST',
+        headers: auth,
+        body: form,
+      });
       assert.equal(asMultipart.status, 400);
-      assert.deepEqual(await asMultipart.json(), invalidRequest('Send grant_type=client_credentials as application/x-www-form-urlencoded.'));
+      assert.deepEqual(
+        await asMultipart.json(),
+        invalidRequest('Send grant_type=client_credentials as application/x-www-form-urlencoded.'),
+      );
       // scope is accepted and ignored
       assert.equal((await tokenRequest(app, auth, 'grant_type=client_credentials&scope=appKey:x')).status, 200);
     });
 
     it('malformed or missing Authorization on the token endpoint', async () => {
-      const malformed = invalidRequest('The Authorization header is malformed: expected Basic and the base64 of accessKey:secretKey.');
+      const malformed = invalidRequest(
+        'The Authorization header is malformed: expected Basic and the base64 of accessKey:secretKey.',
+      );
       const cases: Array<[Record<string, string>, number, unknown]> = [
-        [{}, 401, invalidClient('Client authentication required: send Authorization: Basic base64(accessKey:secretKey).')],
-        [{ authorization: `Bearer ${app.main.admin.secretKey}` }, 401, invalidClient('Unsupported client authentication: use Authorization: Basic base64(accessKey:secretKey).')],
+        [
+          {},
+          401,
+          invalidClient('Client authentication required: send Authorization: Basic base64(accessKey:secretKey).'),
+        ],
+        [
+          { authorization: `Bearer ${app.main.admin.secretKey}` },
+          401,
+          invalidClient('Unsupported client authentication: use Authorization: Basic base64(accessKey:secretKey).'),
+        ],
         [{ authorization: 'Basic' }, 400, malformed],
         [{ authorization: 'Basic !!!not-base64!!!' }, 400, malformed],
         [{ authorization: `Basic ${Buffer.from('no-colon-here').toString('base64')}` }, 400, malformed],
@@ -136,15 +181,28 @@ for (const target of storeTargets) {
     it('missing, malformed and unknown bearer tokens on v1.3', async () => {
       const missing = await fetch(certificatesUrl(app, 'v1.3'));
       assert.equal(missing.status, 401);
-      assert.deepEqual(await json(missing), nhnError(40100, 'Authentication required: send X-NHN-AUTHORIZATION: Bearer <token> (POST /oauth2/token/create issues one).'));
+      assert.deepEqual(
+        await json(missing),
+        nhnError(
+          40100,
+          'Authentication required: send X-NHN-AUTHORIZATION: Bearer <token> (POST /oauth2/token/create issues one).',
+        ),
+      );
       for (const value of ['Basic abc', 'Bearer', 'Bearer two words', 'Bearer tok"en', 'token-without-scheme']) {
         const response = await list('', value);
         assert.equal(response.status, 401, value);
-        assert.deepEqual(await json(response), nhnError(40101, 'The X-NHN-AUTHORIZATION header is malformed; expected "Bearer <token>".'), value);
+        assert.deepEqual(
+          await json(response),
+          nhnError(40101, 'The X-NHN-AUTHORIZATION header is malformed; expected "Bearer <token>".'),
+          value,
+        );
       }
       const unknown = await list('A'.repeat(43));
       assert.equal(unknown.status, 401);
-      assert.deepEqual(await json(unknown), nhnError(40102, 'The token is not valid. Request a new one from POST /oauth2/token/create.'));
+      assert.deepEqual(
+        await json(unknown),
+        nhnError(40102, 'The token is not valid. Request a new one from POST /oauth2/token/create.'),
+      );
       // The token belongs in X-NHN-AUTHORIZATION; a standard Authorization header does not count.
       const token = await issueToken(app, app.main.viewer);
       const wrongHeader = await fetch(certificatesUrl(app, 'v1.3'), { headers: { authorization: `Bearer ${token}` } });
@@ -156,10 +214,17 @@ for (const target of storeTargets) {
     it('the token endpoint answers OAuth-style for unknown paths, other methods and oversized bodies', async () => {
       const unknown = await fetch(`${app.baseUrl}/oauth2/token/revoke`, { method: 'POST' });
       assert.equal(unknown.status, 404);
-      assert.deepEqual(await unknown.json(), invalidRequest('No such endpoint; the token endpoint is POST /oauth2/token/create.'));
+      assert.deepEqual(
+        await unknown.json(),
+        invalidRequest('No such endpoint; the token endpoint is POST /oauth2/token/create.'),
+      );
       const get = await fetch(`${app.baseUrl}/oauth2/token/create`);
       assert.equal(get.status, 404);
-      const big = await tokenRequest(app, { authorization: basic(app.main.admin) }, `grant_type=client_credentials&pad=${'x'.repeat(9000)}`);
+      const big = await tokenRequest(
+        app,
+        { authorization: basic(app.main.admin) },
+        `grant_type=client_credentials&pad=${'x'.repeat(9000)}`,
+      );
       assert.equal(big.status, 413);
       assert.deepEqual(await big.json(), invalidRequest('The request body is over 8192 bytes.'));
     });
@@ -181,7 +246,8 @@ describe('NHN token lifetime from config', () => {
       const response = await tokenRequest(app, { authorization: basic(app.main.viewer) });
       const body = (await response.json()) as { access_token: string; expires_in: number };
       assert.equal(body.expires_in, 60);
-      const use = () => fetch(certificatesUrl(app, 'v1.3'), { headers: { 'x-nhn-authorization': `Bearer ${body.access_token}` } });
+      const use = () =>
+        fetch(certificatesUrl(app, 'v1.3'), { headers: { 'x-nhn-authorization': `Bearer ${body.access_token}` } });
       app.clock.advance(59_999);
       assert.equal((await use()).status, 200);
       app.clock.advance(1);

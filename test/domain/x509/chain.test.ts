@@ -24,7 +24,6 @@ const DIGITAL_SIGNATURE = 1;
 const CRL_SIGN = 2;
 const KEY_CERT_SIGN = 32;
 
-
 const x = (issued: Issued): X509Certificate => new X509Certificate(issued.pem);
 /** Candidates numbered 1.. in the order given, as the chain field would number them. */
 const field = (...certs: Array<Issued | X509Certificate>): ChainCandidate[] =>
@@ -57,7 +56,12 @@ before(async () => {
 
 describe('buildChain: accepted chains', () => {
   it('returns an empty path for an empty chain', () => {
-    assert.deepEqual(buildChain(x(leaf), [], now), { path: [], reordered: false, duplicatesRemoved: 0, endsAtRoot: false });
+    assert.deepEqual(buildChain(x(leaf), [], now), {
+      path: [],
+      reordered: false,
+      duplicatesRemoved: 0,
+      endsAtRoot: false,
+    });
   });
 
   it('accepts the intermediate alone (the root is optional)', () => {
@@ -153,7 +157,12 @@ describe('buildChain: chain_issuer_missing', () => {
   });
 
   it('names the field it was given (the NHN file)', () => {
-    expectError(() => buildChain(x(leafB), field(root), now, { field: 'file' }), 'chain_issuer_missing', 'file', 'The file has no issuer');
+    expectError(
+      () => buildChain(x(leafB), field(root), now, { field: 'file' }),
+      'chain_issuer_missing',
+      'file',
+      'The file has no issuer',
+    );
   });
 });
 
@@ -183,7 +192,12 @@ describe('buildChain: chain_signature_invalid', () => {
   });
 
   it('refuses a leaf whose own signature is broken', () => {
-    expectError(() => buildChain(corrupt(leaf), field(int), now), 'chain_signature_invalid', 'chain', "claims to have issued the certificate ('CN=www.example.com')");
+    expectError(
+      () => buildChain(corrupt(leaf), field(int), now),
+      'chain_signature_invalid',
+      'chain',
+      "claims to have issued the certificate ('CN=www.example.com')",
+    );
   });
 });
 
@@ -203,7 +217,12 @@ describe('buildChain: chain_not_ca', () => {
 
   it('refuses an issuer with keyCertSign but basicConstraints CA:FALSE or absent', async () => {
     for (const options of [{ isCa: false }, { noBasicConstraints: true }]) {
-      const notCa = await mintIntermediate(root, { cn: 'Signs But Not CA', keyUsages: KEY_CERT_SIGN | DIGITAL_SIGNATURE, freshKey: true, ...options });
+      const notCa = await mintIntermediate(root, {
+        cn: 'Signs But Not CA',
+        keyUsages: KEY_CERT_SIGN | DIGITAL_SIGNATURE,
+        freshKey: true,
+        ...options,
+      });
       const child = await mintLeaf(notCa, { freshKey: true });
       expectError(
         () => buildChain(x(child), field(root, notCa), now),
@@ -217,7 +236,11 @@ describe('buildChain: chain_not_ca', () => {
   });
 
   it('refuses a CA whose key usage lacks keyCertSign', async () => {
-    const noSign = await mintIntermediate(root, { cn: 'No CertSign', keyUsages: DIGITAL_SIGNATURE | CRL_SIGN, freshKey: true });
+    const noSign = await mintIntermediate(root, {
+      cn: 'No CertSign',
+      keyUsages: DIGITAL_SIGNATURE | CRL_SIGN,
+      freshKey: true,
+    });
     const child = await mintLeaf(noSign, { freshKey: true });
     expectError(() => buildChain(x(child), field(noSign), now), 'chain_not_ca', 'chain', 'keyCertSign');
   });
@@ -242,7 +265,13 @@ describe('buildChain: X.509 version 1 certificates', () => {
     const oldIntermediate = await mintV1(rsaRoot, { cn: 'Old V1 Intermediate' });
     assert.equal(x509Version(derOf(oldIntermediate)), 1);
     const leaf = await mintLeaf(oldIntermediate, { freshKey: true });
-    const error = expectError(() => buildChain(x(leaf), field(oldIntermediate, rsaRoot), now), 'chain_not_ca', 'chain', 'Old V1 Intermediate', 'not a CA certificate');
+    const error = expectError(
+      () => buildChain(x(leaf), field(oldIntermediate, rsaRoot), now),
+      'chain_not_ca',
+      'chain',
+      'Old V1 Intermediate',
+      'not a CA certificate',
+    );
     assert.equal(error.details?.block, 1);
   });
 });
@@ -267,7 +296,11 @@ describe('buildChain: chain_expired', () => {
   });
 
   it('refuses a not-yet-valid intermediate', async () => {
-    const future = await mintIntermediate(root, { cn: 'Future Intermediate', freshKey: true, notBefore: new Date(Date.now() + days(10)) });
+    const future = await mintIntermediate(root, {
+      cn: 'Future Intermediate',
+      freshKey: true,
+      notBefore: new Date(Date.now() + days(10)),
+    });
     const child = await mintLeaf(future, { freshKey: true });
     expectError(() => buildChain(x(child), field(future), now), 'chain_expired', 'chain', 'is not valid until');
   });
@@ -308,12 +341,23 @@ describe('buildChain: chain_unrelated', () => {
 
   it('refuses an unrelated leaf when the root is absent', async () => {
     const stranger = await mintLeaf(root, { cn: 'stranger.example.com', freshKey: true });
-    expectError(() => buildChain(x(leaf), field(int, stranger), now), 'chain_unrelated', 'chain', "Block 2 ('CN=stranger.example.com')");
+    expectError(
+      () => buildChain(x(leaf), field(int, stranger), now),
+      'chain_unrelated',
+      'chain',
+      "Block 2 ('CN=stranger.example.com')",
+    );
   });
 
   it('refuses a sibling intermediate (same root, other branch) when the root is absent', async () => {
     const sibling = await mintIntermediate(root, { cn: 'Sibling Intermediate', freshKey: true });
-    expectError(() => buildChain(x(leaf), field(sibling, int), now), 'chain_unrelated', 'chain', 'Block 1', 'Sibling Intermediate');
+    expectError(
+      () => buildChain(x(leaf), field(sibling, int), now),
+      'chain_unrelated',
+      'chain',
+      'Block 1',
+      'Sibling Intermediate',
+    );
   });
 
   it('refuses a sibling intermediate when the root is present', async () => {
@@ -323,7 +367,14 @@ describe('buildChain: chain_unrelated', () => {
 
   it('refuses any chain for a self-signed leaf', async () => {
     const self = await mintSelfSignedLeaf({ freshKey: true });
-    expectError(() => buildChain(x(self), field(int, root), now), 'chain_unrelated', 'chain', 'is self-signed', 'blocks 1', 'and 2');
+    expectError(
+      () => buildChain(x(self), field(int, root), now),
+      'chain_unrelated',
+      'chain',
+      'is self-signed',
+      'blocks 1',
+      'and 2',
+    );
   });
 });
 
@@ -355,7 +406,13 @@ describe('buildChain: chain_ambiguous', () => {
     const a = await mintIntermediate(b0, { cn: 'Loop A', freshKey: true, key: P256 });
     const bByA = await mintIntermediate(a, { cn: 'Loop B', o: 'certkeeper Test CA', key: P521 });
     const child = await mintLeaf(a, { freshKey: true, key: P256 });
-    const error = expectError(() => buildChain(x(child), field(a, bByA), now), 'chain_ambiguous', 'chain', 'loops', "block 1 of the chain ('O=certkeeper Test CA, CN=Loop A')");
+    const error = expectError(
+      () => buildChain(x(child), field(a, bByA), now),
+      'chain_ambiguous',
+      'chain',
+      'loops',
+      "block 1 of the chain ('O=certkeeper Test CA, CN=Loop A')",
+    );
     assert.equal(error.details?.reason, 'loop');
   });
 });

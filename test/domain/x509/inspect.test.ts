@@ -65,9 +65,22 @@ function openssl(pem: string): OpensslView {
   const out = execFileSync(
     'openssl',
     [
-      'x509', '-noout', '-serial', '-dateopt', 'iso_8601', '-startdate', '-enddate', '-fingerprint', '-sha256',
-      '-subject', '-issuer', '-nameopt', 'RFC2253,-esc_msb',
-      '-ext', 'subjectAltName,keyUsage,extendedKeyUsage,basicConstraints', '-text',
+      'x509',
+      '-noout',
+      '-serial',
+      '-dateopt',
+      'iso_8601',
+      '-startdate',
+      '-enddate',
+      '-fingerprint',
+      '-sha256',
+      '-subject',
+      '-issuer',
+      '-nameopt',
+      'RFC2253,-esc_msb',
+      '-ext',
+      'subjectAltName,keyUsage,extendedKeyUsage,basicConstraints',
+      '-text',
     ],
     { input: pem },
   ).toString('utf8');
@@ -91,7 +104,9 @@ function openssl(pem: string): OpensslView {
   }
   const bits = line(/Public-Key: \((\d+) bit\)/);
   return {
-    fingerprintSha256: must(/^sha256 Fingerprint=([0-9A-F:]+)$/im).replaceAll(':', '').toLowerCase(),
+    fingerprintSha256: must(/^sha256 Fingerprint=([0-9A-F:]+)$/im)
+      .replaceAll(':', '')
+      .toLowerCase(),
     serial: must(/^serial=([0-9A-F]+)$/m).toLowerCase(),
     notBefore: new Date(must(/^notBefore=(.+)$/m).replace(' ', 'T')),
     notAfter: new Date(must(/^notAfter=(.+)$/m).replace(' ', 'T')),
@@ -149,7 +164,11 @@ const OPENSSL_EKU: Record<string, string> = {
   'Microsoft Server Gated Crypto': '1.3.6.1.4.1.311.10.3.3',
 };
 /** openssl short names → the keywords inspect() prints; anything else must be the same on both sides. */
-const OPENSSL_ATTRIBUTE: Record<string, string> = { emailAddress: 'EMAILADDRESS', serialNumber: 'SERIALNUMBER', organizationIdentifier: '2.5.4.97' };
+const OPENSSL_ATTRIBUTE: Record<string, string> = {
+  emailAddress: 'EMAILADDRESS',
+  serialNumber: 'SERIALNUMBER',
+  organizationIdentifier: '2.5.4.97',
+};
 
 /** openssl prints IPv6 uncompressed and uppercase; the WHATWG URL parser compresses it (RFC 5952 for non-mapped addresses). */
 function canonicalIp(text: string): string {
@@ -174,7 +193,7 @@ function splitDn(dn: string, rdnSep: string, avaSep: string): Rdn[] {
     bytes = [];
     inValue = false;
   };
-  for (let i = 0; i < dn.length; ) {
+  for (let i = 0; i < dn.length;) {
     if (!inValue) {
       if (dn[i] === '=') inValue = true;
       else type += dn[i];
@@ -213,7 +232,9 @@ function splitDn(dn: string, rdnSep: string, avaSep: string): Rdn[] {
  * (most specific RDN first, AVAs in encoded order).
  */
 function opensslRdns(dn: string): Rdn[] {
-  return splitDn(dn, ',', '+').map((rdn) => rdn.map(([t, v]): [string, string] => [OPENSSL_ATTRIBUTE[t] ?? t, v]).reverse());
+  return splitDn(dn, ',', '+').map((rdn) =>
+    rdn.map(([t, v]): [string, string] => [OPENSSL_ATTRIBUTE[t] ?? t, v]).reverse(),
+  );
 }
 
 /** Every fact openssl can vouch for, compared with inspect()'s. */
@@ -225,8 +246,16 @@ function assertMatchesOpenssl(pem: string, facts: CertificateFacts): void {
   assert.equal(facts.notAfter.getTime(), o.notAfter.getTime(), 'notAfter');
   assert.deepEqual(splitDn(facts.subjectDn, ', ', ' + '), o.subject, 'subject RDNs');
   assert.deepEqual(splitDn(facts.issuerDn, ', ', ' + '), o.issuer, 'issuer RDNs');
-  assert.equal(facts.signatureAlgorithm, OPENSSL_SIGNATURE[o.signatureAlgorithm] ?? `unmapped ${o.signatureAlgorithm}`, 'signature algorithm');
-  assert.equal(facts.key.algorithm, OPENSSL_KEY_ALGORITHM[o.publicKeyAlgorithm] ?? `unmapped ${o.publicKeyAlgorithm}`, 'key algorithm');
+  assert.equal(
+    facts.signatureAlgorithm,
+    OPENSSL_SIGNATURE[o.signatureAlgorithm] ?? `unmapped ${o.signatureAlgorithm}`,
+    'signature algorithm',
+  );
+  assert.equal(
+    facts.key.algorithm,
+    OPENSSL_KEY_ALGORITHM[o.publicKeyAlgorithm] ?? `unmapped ${o.publicKeyAlgorithm}`,
+    'key algorithm',
+  );
   if (o.publicKeyBits !== null) assert.equal(facts.key.bits, o.publicKeyBits, 'key bits');
   if (facts.key.algorithm === 'EC') assert.equal(facts.key.curve, o.nistCurve ?? o.asn1Curve, 'curve');
   else assert.equal(facts.key.curve, null);
@@ -240,7 +269,11 @@ function assertMatchesOpenssl(pem: string, facts: CertificateFacts): void {
 function assertMatchesNodeKey(pem: string, facts: CertificateFacts): void {
   const publicKey = new X509Certificate(pem).publicKey;
   const spki = publicKey.export({ type: 'spki', format: 'der' });
-  assert.equal(facts.publicKeyFingerprintSha256, createHash('sha256').update(spki).digest('hex'), 'SPKI fingerprint = SHA-256 of Node SPKI export');
+  assert.equal(
+    facts.publicKeyFingerprintSha256,
+    createHash('sha256').update(spki).digest('hex'),
+    'SPKI fingerprint = SHA-256 of Node SPKI export',
+  );
   const details = publicKey.asymmetricKeyDetails ?? {};
   if (details.modulusLength !== undefined) assert.equal(facts.key.bits, details.modulusLength);
   if (details.namedCurve !== undefined) {
@@ -392,7 +425,10 @@ describe('inspect() on the openssl-made fixtures', () => {
 
       it('agrees with node:crypto on the key, and its SPKI fingerprint matches the private key file', () => {
         assertMatchesNodeKey(pem, facts);
-        const fromPrivateKey = createPublicKey(readFileSync(new URL(`${name}.key`, FIXTURES))).export({ type: 'spki', format: 'der' });
+        const fromPrivateKey = createPublicKey(readFileSync(new URL(`${name}.key`, FIXTURES))).export({
+          type: 'spki',
+          format: 'der',
+        });
         assert.equal(facts.publicKeyFingerprintSha256, createHash('sha256').update(fromPrivateKey).digest('hex'));
       });
 
@@ -480,12 +516,18 @@ describe('inspect() on generated certificates', () => {
       assert.equal(facts.signatureAlgorithm, 'SHA256withRSA');
       assertMatchesOpenssl(leaf.pem, facts);
       assertMatchesNodeKey(leaf.pem, facts);
-      assert.deepEqual(facts.key, describePublicKey(new X509Certificate(leaf.pem).publicKey), 'same description as keys.ts gives the KeyObject');
+      assert.deepEqual(
+        facts.key,
+        describePublicKey(new X509Certificate(leaf.pem).publicKey),
+        'same description as keys.ts gives the KeyObject',
+      );
     });
   }
 
   it('describes an X25519 key (key agreement only, RFC 8410) as unknown, with its curve and size', async () => {
-    const pair = (await webcrypto.subtle.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as unknown as webcrypto.CryptoKeyPair;
+    const pair = (await webcrypto.subtle.generateKey({ name: 'X25519' }, true, [
+      'deriveBits',
+    ])) as unknown as webcrypto.CryptoKeyPair;
     const ecRootKey = (await mintRoot({ key: P256 })).key;
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: '05',
@@ -541,7 +583,17 @@ describe('inspect() on generated certificates', () => {
   });
 
   it('prints IPv4 and IPv6 SANs (RFC 5952) as openssl and the WHATWG URL parser normalise them', async () => {
-    const ips = ['192.0.2.1', '10.0.0.255', '::', '::1', 'fe80::1:0:0:0', '1:0:0:2:0:0:0:3', '2001:DB8::0:1', '2001:db8:0:0:1:0:0:1', '2001:db8:85a3:8d3:1319:8a2e:370:7348'];
+    const ips = [
+      '192.0.2.1',
+      '10.0.0.255',
+      '::',
+      '::1',
+      'fe80::1:0:0:0',
+      '1:0:0:2:0:0:0:3',
+      '2001:DB8::0:1',
+      '2001:db8:0:0:1:0:0:1',
+      '2001:db8:85a3:8d3:1319:8a2e:370:7348',
+    ];
     const leaf = await mintLeaf(rsaRoot, { cn: null, sans: { ip: ips } });
     const facts = factsOf(leaf.pem);
     assert.deepEqual(facts.sans.ip, [
@@ -571,11 +623,17 @@ describe('inspect() on generated certificates', () => {
     const dns = Array.from({ length: 100 }, (_, i) => `host${i}.example.com`);
     dns[50] = 'HOST1.example.com';
     dns[99] = 'host2.example.com';
-    const leaf = await mintLeaf(rsaRoot, { cn: 'host0.example.com', sans: { dns, email: ['a@example.com'], uri: ['https://example.com/x'] } });
+    const leaf = await mintLeaf(rsaRoot, {
+      cn: 'host0.example.com',
+      sans: { dns, email: ['a@example.com'], uri: ['https://example.com/x'] },
+    });
     const facts = factsOf(leaf.pem);
     assert.equal(facts.sans.dns.length, 100);
     assert.deepEqual(facts.sans.dns, dns);
-    assert.deepEqual(facts.domains, dns.filter((_, i) => i !== 50 && i !== 99));
+    assert.deepEqual(
+      facts.domains,
+      dns.filter((_, i) => i !== 50 && i !== 99),
+    );
     assertMatchesOpenssl(leaf.pem, facts);
   });
 
@@ -637,7 +695,10 @@ describe('inspect() on generated certificates', () => {
   });
 
   it('takes the last CN of the subject as commonName', async () => {
-    const leaf = await mintLeaf(rsaRoot, { subject: 'CN=first.example.com, O=Org, CN=last.example.com', sans: { ip: ['192.0.2.1'] } });
+    const leaf = await mintLeaf(rsaRoot, {
+      subject: 'CN=first.example.com, O=Org, CN=last.example.com',
+      sans: { ip: ['192.0.2.1'] },
+    });
     const facts = factsOf(leaf.pem);
     assert.equal(facts.commonName, 'last.example.com');
     assert.equal(facts.subjectDn, 'CN=last.example.com, O=Org, CN=first.example.com');
@@ -714,7 +775,10 @@ describe('DN formatting', () => {
   });
 
   it('joins multi-valued RDNs with " + " in encoded order and prints unknown types as dotted OIDs', async () => {
-    const cert = await mintSelfSignedLeaf({ subject: 'C=KR, O=Org, 2.5.4.97=VATKR-1234+CN=multi.example.com', key: P256 });
+    const cert = await mintSelfSignedLeaf({
+      subject: 'C=KR, O=Org, 2.5.4.97=VATKR-1234+CN=multi.example.com',
+      key: P256,
+    });
     const facts = factsOf(cert.pem);
     assert.equal(facts.subjectDn, '2.5.4.97=VATKR-1234 + CN=multi.example.com, O=Org, C=KR');
     assert.equal(facts.commonName, 'multi.example.com');
@@ -743,7 +807,9 @@ describe('DN formatting', () => {
   });
 
   it('prints a value that is not a character string as # and the hex of its DER', async () => {
-    const facts = factsOf((await mintSelfSignedLeaf({ subject: 'CN=x.example.com, 2.5.4.45=#3003020101', key: P256 })).pem);
+    const facts = factsOf(
+      (await mintSelfSignedLeaf({ subject: 'CN=x.example.com, 2.5.4.45=#3003020101', key: P256 })).pem,
+    );
     assert.equal(facts.subjectDn, '2.5.4.45=#3003020101, CN=x.example.com');
   });
 
@@ -805,7 +871,10 @@ describe('parseCertificateDer()', () => {
     const der = derOf(leaf);
     const parsed = parseCertificateDer(der);
     assert.ok(parsed.der.equals(der));
-    assert.match(parsed.pem, /^-----BEGIN CERTIFICATE-----\n(?:[A-Za-z0-9+/]{64}\n)*[A-Za-z0-9+/=]{1,64}\n-----END CERTIFICATE-----\n$/);
+    assert.match(
+      parsed.pem,
+      /^-----BEGIN CERTIFICATE-----\n(?:[A-Za-z0-9+/]{64}\n)*[A-Za-z0-9+/=]{1,64}\n-----END CERTIFICATE-----\n$/,
+    );
     assert.equal(parsed.pem, leaf.pem, 'the pki helper also writes canonical PEM');
     assert.ok(Buffer.from(new X509Certificate(parsed.pem).raw).equals(der));
     assert.deepEqual(parsed.facts, inspect(parsed.x509));
@@ -822,7 +891,8 @@ describe('parseCertificateDer()', () => {
   });
 
   const fixtureDer = (): Buffer => new X509Certificate(fixturePem('rsa2048-self-signed')).raw;
-  const keyDer = (): Buffer => createPublicKey(readFileSync(new URL('rsa2048-self-signed.key', FIXTURES))).export({ type: 'spki', format: 'der' });
+  const keyDer = (): Buffer =>
+    createPublicKey(readFileSync(new URL('rsa2048-self-signed.key', FIXTURES))).export({ type: 'spki', format: 'der' });
   const notCertificates: [string, () => Buffer][] = [
     ['empty input', () => Buffer.alloc(0)],
     ['random bytes', () => Buffer.from('9f3a771b5c0e2d44aa01ff', 'hex')],
@@ -834,7 +904,10 @@ describe('parseCertificateDer()', () => {
     ['a certificate followed by junk', () => Buffer.concat([fixtureDer(), Buffer.from('00ff', 'hex')])],
     ['two certificates back to back', () => Buffer.concat([fixtureDer(), fixtureDer()])],
     // The outer length in 3 octets instead of 2: valid BER that OpenSSL accepts and re-encodes.
-    ['a BER (non-minimal length) encoding', () => Buffer.concat([Buffer.from([0x30, 0x83, 0x00]), fixtureDer().subarray(2)])],
+    [
+      'a BER (non-minimal length) encoding',
+      () => Buffer.concat([Buffer.from([0x30, 0x83, 0x00]), fixtureDer().subarray(2)]),
+    ],
   ];
   it('says which of trailing bytes and BER it found', () => {
     const messageOf = (bytes: Buffer): string => {
@@ -846,7 +919,10 @@ describe('parseCertificateDer()', () => {
       return 'accepted';
     };
     assert.match(messageOf(Buffer.concat([fixtureDer(), Buffer.from('00', 'hex')])), /followed by extra bytes/);
-    assert.match(messageOf(Buffer.concat([Buffer.from([0x30, 0x83, 0x00]), fixtureDer().subarray(2)])), /not DER-encoded/);
+    assert.match(
+      messageOf(Buffer.concat([Buffer.from([0x30, 0x83, 0x00]), fixtureDer().subarray(2)])),
+      /not DER-encoded/,
+    );
   });
 
   for (const [what, input] of notCertificates) {
@@ -859,7 +935,8 @@ describe('parseCertificateDer()', () => {
           assert.equal(error.field, 'certificate');
           const message = error.message;
           if (bytes.length >= 4) {
-            for (const encoding of ['hex', 'base64'] as const) assert.ok(!message.includes(bytes.subarray(0, 4).toString(encoding)), encoding);
+            for (const encoding of ['hex', 'base64'] as const)
+              assert.ok(!message.includes(bytes.subarray(0, 4).toString(encoding)), encoding);
             assert.ok(!message.includes(bytes.subarray(0, 8).toString('latin1')), 'raw text');
           }
           return true;
@@ -884,6 +961,9 @@ describe('parseCertificateDer()', () => {
     });
     const der = Buffer.from(cert.rawData);
     assert.doesNotThrow(() => new X509Certificate(der), 'node:crypto accepts it');
-    assert.throws(() => parseCertificateDer(der), (error: unknown) => isAppErrorWithCode(error, 'certificate_invalid'));
+    assert.throws(
+      () => parseCertificateDer(der),
+      (error: unknown) => isAppErrorWithCode(error, 'certificate_invalid'),
+    );
   });
 });

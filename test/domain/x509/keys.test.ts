@@ -25,7 +25,6 @@ import {
 } from '../../helpers/pki.ts';
 import { expectError } from '../../helpers/errors.ts';
 
-
 function keyBlock(pem: string): PemBlock {
   const [block] = splitPem(pem, { field: 'privateKey', maxBytes: 16384, maxBlocks: 4 }).privateKeys;
   assert.ok(block, 'a key block');
@@ -57,7 +56,8 @@ before(async () => {
     ['p521', P521],
     ['ed25519', ED25519],
   ];
-  for (const [name, key] of specs) certs.set(name, await mintSelfSignedLeaf({ key, freshKey: true, cn: `${name}.example.com` }));
+  for (const [name, key] of specs)
+    certs.set(name, await mintSelfSignedLeaf({ key, freshKey: true, cn: `${name}.example.com` }));
 });
 
 describe('parsePrivateKey', () => {
@@ -98,9 +98,19 @@ describe('parsePrivateKey', () => {
     const ed = parsePrivateKey(keyBlock(cert('ed25519').keyPem), 'privateKey');
     assert.deepEqual(ed.description, { algorithm: 'Ed25519', bits: 255, curve: null });
     const ed448 = generateKeyPairSync('ed448').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    assert.deepEqual(parsePrivateKey(keyBlock(ed448), 'privateKey').description, { algorithm: 'Ed448', bits: 448, curve: null });
-    const pss = generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    assert.deepEqual(parsePrivateKey(keyBlock(pss), 'privateKey').description, { algorithm: 'RSA-PSS', bits: 2048, curve: null });
+    assert.deepEqual(parsePrivateKey(keyBlock(ed448), 'privateKey').description, {
+      algorithm: 'Ed448',
+      bits: 448,
+      curve: null,
+    });
+    const pss = generateKeyPairSync('rsa-pss', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    assert.deepEqual(parsePrivateKey(keyBlock(pss), 'privateKey').description, {
+      algorithm: 'RSA-PSS',
+      bits: 2048,
+      curve: null,
+    });
   });
 
   it('returns a PKCS#8 PEM that round-trips to the same key', () => {
@@ -114,13 +124,29 @@ describe('parsePrivateKey', () => {
     const issued = cert('rsa2048');
     const der = Buffer.from(keyBlock(issued.keyPem).der);
     const truncated = der.subarray(0, 300);
-    const error = expectError(() => parsePrivateKey(blockOf('PRIVATE KEY', truncated), 'privateKey'), 'key_invalid', 'privateKey', 'could not be read as a PKCS#8 private key', 'block 1');
-    const secretTexts = [der.toString('base64').slice(20, 60), der.toString('hex').slice(40, 100), truncated.toString('base64').slice(100, 140)];
+    const error = expectError(
+      () => parsePrivateKey(blockOf('PRIVATE KEY', truncated), 'privateKey'),
+      'key_invalid',
+      'privateKey',
+      'could not be read as a PKCS#8 private key',
+      'block 1',
+    );
+    const secretTexts = [
+      der.toString('base64').slice(20, 60),
+      der.toString('hex').slice(40, 100),
+      truncated.toString('base64').slice(100, 140),
+    ];
     const cause = error.cause as Error & { code?: string };
     assert.ok(cause instanceof Error);
     assert.match(cause.message, /^error:[0-9A-F]+:/, 'the OpenSSL reason is kept for logs');
     assert.equal(cause.code, 'ERR_OSSL_ASN1_NOT_ENOUGH_DATA');
-    const everything = [error.message, JSON.stringify(error.details), cause.message, JSON.stringify(cause), String(cause.stack)].join('\n');
+    const everything = [
+      error.message,
+      JSON.stringify(error.details),
+      cause.message,
+      JSON.stringify(cause),
+      String(cause.stack),
+    ].join('\n');
     for (const secret of secretTexts) assert.ok(!everything.includes(secret), 'no key bytes anywhere');
     assert.deepEqual(error.details, { block: 1, label: 'PRIVATE KEY' });
   });
@@ -132,23 +158,47 @@ describe('parsePrivateKey', () => {
 
   it('refuses a key whose label promises another algorithm', () => {
     const rsaDer = keyBlock(cert('rsa2048').keyPem).der;
-    expectError(() => parsePrivateKey(blockOf('EC PRIVATE KEY', rsaDer), 'privateKey'), 'key_invalid', 'privateKey', 'labelled as SEC1 EC but the key inside is RSA');
+    expectError(
+      () => parsePrivateKey(blockOf('EC PRIVATE KEY', rsaDer), 'privateKey'),
+      'key_invalid',
+      'privateKey',
+      'labelled as SEC1 EC but the key inside is RSA',
+    );
     const ecDer = keyBlock(cert('p256').keyPem).der;
-    expectError(() => parsePrivateKey(blockOf('RSA PRIVATE KEY', ecDer), 'privateKey'), 'key_invalid', 'privateKey', 'labelled as PKCS#1 RSA but the key inside is EC');
+    expectError(
+      () => parsePrivateKey(blockOf('RSA PRIVATE KEY', ecDer), 'privateKey'),
+      'key_invalid',
+      'privateKey',
+      'labelled as PKCS#1 RSA but the key inside is EC',
+    );
   });
 
   it('refuses a block that is not a key label', () => {
-    expectError(() => parsePrivateKey(blockOf('CERTIFICATE', Buffer.from([0x30, 0])), 'privateKey'), 'key_invalid', 'privateKey', 'not a private key');
+    expectError(
+      () => parsePrivateKey(blockOf('CERTIFICATE', Buffer.from([0x30, 0])), 'privateKey'),
+      'key_invalid',
+      'privateKey',
+      'not a private key',
+    );
   });
 
   it('refuses encrypted blocks on its own too (key_encrypted)', () => {
     expectError(
-      () => parsePrivateKey(blockOf('RSA PRIVATE KEY', Buffer.from([0x30, 0]), { 'Proc-Type': '4,ENCRYPTED' }), 'privateKey'),
+      () =>
+        parsePrivateKey(
+          blockOf('RSA PRIVATE KEY', Buffer.from([0x30, 0]), { 'Proc-Type': '4,ENCRYPTED' }),
+          'privateKey',
+        ),
       'key_encrypted',
       'privateKey',
       'openssl pkey -in key.pem -out key-decrypted.pem',
     );
-    expectError(() => parsePrivateKey(blockOf('ENCRYPTED PRIVATE KEY', Buffer.from([0x30, 0])), 'file'), 'key_encrypted', 'file', 'encrypted');
+    expectError(
+      () => parsePrivateKey(blockOf('ENCRYPTED PRIVATE KEY', Buffer.from([0x30, 0])), 'file'),
+      'key_encrypted',
+      'file',
+      'encrypted',
+    );
   });
 });
 
@@ -179,9 +229,20 @@ describe('describePublicKey / describePrivateKey', () => {
   });
 
   it('describes Ed448, DSA and X25519', () => {
-    assert.deepEqual(describePublicKey(generateKeyPairSync('ed448').publicKey), { algorithm: 'Ed448', bits: 448, curve: null });
-    assert.deepEqual(describePublicKey(generateKeyPairSync('dsa', { modulusLength: 2048, divisorLength: 224 }).publicKey), { algorithm: 'DSA', bits: 2048, curve: null });
-    assert.deepEqual(describePublicKey(generateKeyPairSync('x25519').publicKey), { algorithm: 'unknown', bits: 255, curve: 'X25519' });
+    assert.deepEqual(describePublicKey(generateKeyPairSync('ed448').publicKey), {
+      algorithm: 'Ed448',
+      bits: 448,
+      curve: null,
+    });
+    assert.deepEqual(
+      describePublicKey(generateKeyPairSync('dsa', { modulusLength: 2048, divisorLength: 224 }).publicKey),
+      { algorithm: 'DSA', bits: 2048, curve: null },
+    );
+    assert.deepEqual(describePublicKey(generateKeyPairSync('x25519').publicKey), {
+      algorithm: 'unknown',
+      bits: 255,
+      curve: 'X25519',
+    });
   });
 });
 
@@ -254,9 +315,24 @@ describe('checkKeyTypeAllowed', () => {
   });
 
   it('refuses RSA over 4096 bits and RSA-PSS keys', () => {
-    expectError(() => checkKeyTypeAllowed({ algorithm: 'RSA', bits: 8192, curve: null }, strict, 'privateKey'), 'key_type_unsupported', 'privateKey', 'RSA 8192 bits');
-    expectError(() => checkKeyTypeAllowed({ algorithm: 'RSA', bits: 2047, curve: null }, strict, 'privateKey'), 'key_type_unsupported', 'privateKey', 'RSA 2047 bits');
-    expectError(() => checkKeyTypeAllowed({ algorithm: 'RSA-PSS', bits: 2048, curve: null }, strict, 'certificate'), 'key_type_unsupported', 'certificate', 'RSA-PSS');
+    expectError(
+      () => checkKeyTypeAllowed({ algorithm: 'RSA', bits: 8192, curve: null }, strict, 'privateKey'),
+      'key_type_unsupported',
+      'privateKey',
+      'RSA 8192 bits',
+    );
+    expectError(
+      () => checkKeyTypeAllowed({ algorithm: 'RSA', bits: 2047, curve: null }, strict, 'privateKey'),
+      'key_type_unsupported',
+      'privateKey',
+      'RSA 2047 bits',
+    );
+    expectError(
+      () => checkKeyTypeAllowed({ algorithm: 'RSA-PSS', bits: 2048, curve: null }, strict, 'certificate'),
+      'key_type_unsupported',
+      'certificate',
+      'RSA-PSS',
+    );
   });
 
   it('refuses other curves, Ed448 and DSA', () => {
@@ -267,13 +343,29 @@ describe('checkKeyTypeAllowed', () => {
       'EC secp256k1',
     );
     assert.deepEqual(error.details, { algorithm: 'EC', bits: 256, curve: 'secp256k1' });
-    expectError(() => checkKeyTypeAllowed({ algorithm: 'Ed448', bits: 448, curve: null }, lenient, 'certificate'), 'key_type_unsupported', 'certificate', 'Ed448', 'or Ed25519');
-    expectError(() => checkKeyTypeAllowed({ algorithm: 'DSA', bits: 2048, curve: null }, lenient, 'file'), 'key_type_unsupported', 'file', 'DSA 2048 bits');
+    expectError(
+      () => checkKeyTypeAllowed({ algorithm: 'Ed448', bits: 448, curve: null }, lenient, 'certificate'),
+      'key_type_unsupported',
+      'certificate',
+      'Ed448',
+      'or Ed25519',
+    );
+    expectError(
+      () => checkKeyTypeAllowed({ algorithm: 'DSA', bits: 2048, curve: null }, lenient, 'file'),
+      'key_type_unsupported',
+      'file',
+      'DSA 2048 bits',
+    );
   });
 
   it('accepts Ed25519 only when the policy allows it', () => {
     const desc = describePublicKey(new X509Certificate(cert('ed25519').pem).publicKey);
     assert.doesNotThrow(() => checkKeyTypeAllowed(desc, lenient, 'certificate'));
-    expectError(() => checkKeyTypeAllowed(desc, strict, 'certificate'), 'key_type_unsupported', 'certificate', 'is Ed25519, which is not supported');
+    expectError(
+      () => checkKeyTypeAllowed(desc, strict, 'certificate'),
+      'key_type_unsupported',
+      'certificate',
+      'is Ed25519, which is not supported',
+    );
   });
 });

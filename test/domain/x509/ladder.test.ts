@@ -9,7 +9,12 @@ import assert from 'node:assert/strict';
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { AppError, type ErrorCode } from '../../../src/domain/errors.ts';
-import { IMPORT_LIMITS, runImportLadder, type ImportInput, type ImportPolicy } from '../../../src/domain/x509/ladder.ts';
+import {
+  IMPORT_LIMITS,
+  runImportLadder,
+  type ImportInput,
+  type ImportPolicy,
+} from '../../../src/domain/x509/ladder.ts';
 import {
   ED25519,
   P256,
@@ -26,10 +31,23 @@ import {
   type Bundle,
 } from '../../helpers/pki.ts';
 
-const NCP_NAME = { test: (n: string) => /^[A-Za-z][A-Za-z0-9-]{2,19}$/.test(n), description: '3–20 letters, digits or "-", starting with a letter.' };
-const policy = (overrides: Partial<ImportPolicy> = {}): ImportPolicy => ({ now: new Date(), requireKey: true, allowEd25519: true, nameRule: NCP_NAME, ...overrides });
+const NCP_NAME = {
+  test: (n: string) => /^[A-Za-z][A-Za-z0-9-]{2,19}$/.test(n),
+  description: '3–20 letters, digits or "-", starting with a letter.',
+};
+const policy = (overrides: Partial<ImportPolicy> = {}): ImportPolicy => ({
+  now: new Date(),
+  requireKey: true,
+  allowEd25519: true,
+  nameRule: NCP_NAME,
+  ...overrides,
+});
 
-function refused(input: ImportInput, expected: { code: ErrorCode; field: string; message?: RegExp }, p: ImportPolicy = policy()): AppError {
+function refused(
+  input: ImportInput,
+  expected: { code: ErrorCode; field: string; message?: RegExp },
+  p: ImportPolicy = policy(),
+): AppError {
   let caught: unknown;
   try {
     runImportLadder(input, p);
@@ -43,7 +61,8 @@ function refused(input: ImportInput, expected: { code: ErrorCode; field: string;
   return caught;
 }
 
-const armour = (label: string, der: Buffer): string => `-----BEGIN ${label}-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`;
+const armour = (label: string, der: Buffer): string =>
+  `-----BEGIN ${label}-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`;
 
 let bundle: Bundle;
 let input: ImportInput;
@@ -66,7 +85,10 @@ describe('import ladder: the happy path', () => {
   });
 
   it('repairs a chain given root first, with a duplicate, and says so', () => {
-    const candidate = runImportLadder({ ...input, chain: bundle.root.pem + bundle.intermediate.pem + bundle.root.pem }, policy());
+    const candidate = runImportLadder(
+      { ...input, chain: bundle.root.pem + bundle.intermediate.pem + bundle.root.pem },
+      policy(),
+    );
     assert.deepEqual(candidate.chainPems, [bundle.intermediate.pem, bundle.root.pem]);
     assert.equal(candidate.chainRepaired, true);
   });
@@ -79,7 +101,15 @@ describe('import ladder: the happy path', () => {
   it('tolerates CRLF, blank lines and openssl bag attributes around the blocks', () => {
     const crlf = (s: string) => s.replace(/\n/g, '\r\n');
     const bagged = `Bag Attributes\r\n    localKeyID: 01 02 03\r\nsubject=/CN=shop.example.com\r\n\r\n${crlf(bundle.leaf.pem)}\r\n\r\n`;
-    const candidate = runImportLadder({ ...input, certificate: bagged, privateKey: `Key for shop\n${crlf(bundle.leaf.keyPem)}`, chain: crlf(bundle.chainPem) }, policy());
+    const candidate = runImportLadder(
+      {
+        ...input,
+        certificate: bagged,
+        privateKey: `Key for shop\n${crlf(bundle.leaf.keyPem)}`,
+        chain: crlf(bundle.chainPem),
+      },
+      policy(),
+    );
     assert.equal(candidate.leaf.pem, bundle.leaf.pem);
   });
 
@@ -95,7 +125,10 @@ describe('import ladder: the happy path', () => {
 
   it('accepts a self-signed leaf without a chain', async () => {
     const self = await mintSelfSignedLeaf({ key: P256 });
-    const candidate = runImportLadder({ name: 'self-signed', certificate: self.pem, privateKey: self.keyPem }, policy());
+    const candidate = runImportLadder(
+      { name: 'self-signed', certificate: self.pem, privateKey: self.keyPem },
+      policy(),
+    );
     assert.equal(candidate.facts.selfSigned, true);
     assert.deepEqual(candidate.chainPems, []);
   });
@@ -107,7 +140,10 @@ describe('import ladder: the happy path', () => {
 
   it('reads an NHN file: certificates and key in one text, leaf found by its key', () => {
     const text = bundle.root.pem + bundle.leaf.keyPem + bundle.intermediate.pem + bundle.leaf.pem;
-    const candidate = runImportLadder({ name: 'shop-cert', file: { name: 'shop.pem', bytes: Buffer.from(text) } }, policy());
+    const candidate = runImportLadder(
+      { name: 'shop-cert', file: { name: 'shop.pem', bytes: Buffer.from(text) } },
+      policy(),
+    );
     assert.equal(candidate.leaf.pem, bundle.leaf.pem);
     assert.deepEqual(candidate.chainPems, [bundle.intermediate.pem, bundle.root.pem]);
     assert.equal(candidate.file?.name, 'shop.pem');
@@ -123,30 +159,48 @@ describe('import ladder, step 1: sizes', () => {
   ];
   for (const [field, key, limit] of cases) {
     it(`refuses a ${field} of limit + 1 bytes, naming both sizes`, () => {
-      const error = refused({ ...input, [key]: 'a'.repeat(limit + 1) }, { code: 'input_too_large', field, message: new RegExp(`${limit + 1} bytes; the limit is ${limit} bytes`) });
+      const error = refused(
+        { ...input, [key]: 'a'.repeat(limit + 1) },
+        { code: 'input_too_large', field, message: new RegExp(`${limit + 1} bytes; the limit is ${limit} bytes`) },
+      );
       assert.deepEqual(error.details, { limit, actual: limit + 1 });
     });
   }
   it('refuses a file of 512 KiB + 1', () => {
-    refused({ name: 'shop-cert', file: { name: 'x.pem', bytes: Buffer.alloc(IMPORT_LIMITS.fileBytes + 1, 0x41) } }, { code: 'input_too_large', field: 'file' });
+    refused(
+      { name: 'shop-cert', file: { name: 'x.pem', bytes: Buffer.alloc(IMPORT_LIMITS.fileBytes + 1, 0x41) } },
+      { code: 'input_too_large', field: 'file' },
+    );
   });
   it('refuses a file together with the separate fields', () => {
-    refused({ ...input, file: { name: 'x.pem', bytes: Buffer.from(bundle.leaf.pem) } }, { code: 'invalid_argument', field: 'file' });
+    refused(
+      { ...input, file: { name: 'x.pem', bytes: Buffer.from(bundle.leaf.pem) } },
+      { code: 'invalid_argument', field: 'file' },
+    );
   });
 });
 
 describe('import ladder, step 2: PEM decodes', () => {
   it('refuses DER bytes in the certificate field', () => {
-    refused({ ...input, certificate: derOf(bundle.leaf).toString('latin1') }, { code: 'pem_malformed', field: 'certificate' });
+    refused(
+      { ...input, certificate: derOf(bundle.leaf).toString('latin1') },
+      { code: 'pem_malformed', field: 'certificate' },
+    );
   });
   it('refuses base64 without armour', () => {
-    refused({ ...input, certificate: derOf(bundle.leaf).toString('base64') }, { code: 'pem_malformed', field: 'certificate' });
+    refused(
+      { ...input, certificate: derOf(bundle.leaf).toString('base64') },
+      { code: 'pem_malformed', field: 'certificate' },
+    );
   });
   it('refuses junk text', () => {
     refused({ ...input, chain: 'hello, this is not a certificate' }, { code: 'pem_malformed', field: 'chain' });
   });
   it('refuses a private key pasted into the certificate field, without echoing it', () => {
-    const error = refused({ ...input, certificate: bundle.leaf.pem + bundle.leaf.keyPem }, { code: 'pem_malformed', field: 'certificate', message: /private key field/ });
+    const error = refused(
+      { ...input, certificate: bundle.leaf.pem + bundle.leaf.keyPem },
+      { code: 'pem_malformed', field: 'certificate', message: /private key field/ },
+    );
     assert.doesNotMatch(error.message, /MII|[A-Za-z0-9+/]{40,}/);
   });
   it('refuses a certificate pasted into the key field', () => {
@@ -156,7 +210,10 @@ describe('import ladder, step 2: PEM decodes', () => {
     refused({ ...input, chain: bundle.chainPem + bundle.leaf.keyPem }, { code: 'pem_malformed', field: 'chain' });
   });
   it('caps the number of blocks in the chain', () => {
-    refused({ ...input, chain: bundle.intermediate.pem.repeat(IMPORT_LIMITS.chainBlocks + 1) }, { code: 'pem_too_many_blocks', field: 'chain' });
+    refused(
+      { ...input, chain: bundle.intermediate.pem.repeat(IMPORT_LIMITS.chainBlocks + 1) },
+      { code: 'pem_too_many_blocks', field: 'chain' },
+    );
   });
 });
 
@@ -165,13 +222,25 @@ describe('import ladder, step 3: exactly one certificate', () => {
     refused({ ...input, certificate: '' }, { code: 'certificate_missing', field: 'certificate' });
   });
   it('says so when a full chain is pasted into the certificate field', () => {
-    refused({ ...input, certificate: bundle.leaf.pem + bundle.chainPem }, { code: 'certificate_multiple', field: 'certificate', message: /full chain/ });
+    refused(
+      { ...input, certificate: bundle.leaf.pem + bundle.chainPem },
+      { code: 'certificate_multiple', field: 'certificate', message: /full chain/ },
+    );
   });
   it('refuses armour around bytes that are not a certificate', () => {
-    refused({ ...input, certificate: armour('CERTIFICATE', Buffer.from('30820122300d06092a864886f70d01010105000382010f00', 'hex')) }, { code: 'certificate_invalid', field: 'certificate' });
+    refused(
+      {
+        ...input,
+        certificate: armour('CERTIFICATE', Buffer.from('30820122300d06092a864886f70d01010105000382010f00', 'hex')),
+      },
+      { code: 'certificate_invalid', field: 'certificate' },
+    );
   });
   it('refuses a file without any certificate', () => {
-    refused({ name: 'shop-cert', file: { name: 'k.pem', bytes: Buffer.from(bundle.leaf.keyPem) } }, { code: 'certificate_missing', field: 'file' });
+    refused(
+      { name: 'shop-cert', file: { name: 'k.pem', bytes: Buffer.from(bundle.leaf.keyPem) } },
+      { code: 'certificate_missing', field: 'file' },
+    );
   });
 });
 
@@ -180,17 +249,27 @@ describe('import ladder, step 4: private key parses', () => {
     refused({ ...input, privateKey: undefined }, { code: 'key_missing', field: 'privateKey' });
   });
   it('refuses two keys', () => {
-    refused({ ...input, privateKey: bundle.leaf.keyPem + bundle.leaf.keyPem }, { code: 'key_multiple', field: 'privateKey' });
+    refused(
+      { ...input, privateKey: bundle.leaf.keyPem + bundle.leaf.keyPem },
+      { code: 'key_multiple', field: 'privateKey' },
+    );
   });
   it('refuses armour around bytes that are not a key', () => {
-    refused({ ...input, privateKey: armour('PRIVATE KEY', Buffer.from('3003020100', 'hex')) }, { code: 'key_invalid', field: 'privateKey' });
+    refused(
+      { ...input, privateKey: armour('PRIVATE KEY', Buffer.from('3003020100', 'hex')) },
+      { code: 'key_invalid', field: 'privateKey' },
+    );
   });
   it('refuses an encrypted PKCS#8 key and says to decrypt it', () => {
-    const encrypted = bundle.leaf.key.keyObject.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }).toString();
+    const encrypted = bundle.leaf.key.keyObject
+      .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' })
+      .toString();
     refused({ ...input, privateKey: encrypted }, { code: 'key_encrypted', field: 'privateKey', message: /decrypt/i });
   });
   it('refuses a legacy Proc-Type encrypted key', () => {
-    const encrypted = bundle.leaf.key.keyObject.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }).toString();
+    const encrypted = bundle.leaf.key.keyObject
+      .export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' })
+      .toString();
     assert.match(encrypted, /Proc-Type: 4,ENCRYPTED/);
     refused({ ...input, privateKey: encrypted }, { code: 'key_encrypted', field: 'privateKey' });
   });
@@ -199,37 +278,65 @@ describe('import ladder, step 4: private key parses', () => {
 describe('import ladder, step 5: key matches certificate', () => {
   it('refuses the key of another certificate', async () => {
     const other = await mintLeaf(bundle.intermediate, { key: RSA2048, freshKey: true });
-    refused({ ...input, privateKey: other.keyPem }, { code: 'key_mismatch', field: 'privateKey', message: /does not belong/ });
+    refused(
+      { ...input, privateKey: other.keyPem },
+      { code: 'key_mismatch', field: 'privateKey', message: /does not belong/ },
+    );
   });
   it('refuses a key of another algorithm', () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    refused({ ...input, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }, { code: 'key_mismatch', field: 'privateKey' });
+    refused(
+      { ...input, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+      { code: 'key_mismatch', field: 'privateKey' },
+    );
   });
 });
 
 describe('import ladder, step 6: validity window', () => {
   it('refuses an expired certificate', async () => {
-    const leaf = await mintLeaf(bundle.intermediate, { notBefore: new Date(Date.now() - days(100)), notAfter: new Date(Date.now() - days(1)) });
-    refused({ ...input, certificate: leaf.pem, privateKey: leaf.keyPem }, { code: 'certificate_expired', field: 'certificate', message: /expired on/ });
+    const leaf = await mintLeaf(bundle.intermediate, {
+      notBefore: new Date(Date.now() - days(100)),
+      notAfter: new Date(Date.now() - days(1)),
+    });
+    refused(
+      { ...input, certificate: leaf.pem, privateKey: leaf.keyPem },
+      { code: 'certificate_expired', field: 'certificate', message: /expired on/ },
+    );
   });
   it('refuses a certificate that is not valid yet', async () => {
-    const leaf = await mintLeaf(bundle.intermediate, { notBefore: new Date(Date.now() + days(2)), notAfter: new Date(Date.now() + days(90)) });
-    refused({ ...input, certificate: leaf.pem, privateKey: leaf.keyPem }, { code: 'certificate_not_yet_valid', field: 'certificate' });
+    const leaf = await mintLeaf(bundle.intermediate, {
+      notBefore: new Date(Date.now() + days(2)),
+      notAfter: new Date(Date.now() + days(90)),
+    });
+    refused(
+      { ...input, certificate: leaf.pem, privateKey: leaf.keyPem },
+      { code: 'certificate_not_yet_valid', field: 'certificate' },
+    );
   });
   it('follows the injected clock, not the wall clock', () => {
-    refused(input, { code: 'certificate_expired', field: 'certificate' }, policy({ now: new Date(Date.now() + days(400)) }));
+    refused(
+      input,
+      { code: 'certificate_expired', field: 'certificate' },
+      policy({ now: new Date(Date.now() + days(400)) }),
+    );
   });
 });
 
 describe('import ladder, step 7: chain', () => {
   it('refuses an empty chain for a certificate that is not self-signed', () => {
-    refused({ ...input, chain: undefined }, { code: 'chain_issuer_missing', field: 'chain', message: /missing the certificate of the issuer/ });
+    refused(
+      { ...input, chain: undefined },
+      { code: 'chain_issuer_missing', field: 'chain', message: /missing the certificate of the issuer/ },
+    );
   });
   it('refuses a chain without the intermediate', () => {
     refused({ ...input, chain: bundle.root.pem }, { code: 'chain_issuer_missing', field: 'chain' });
   });
   it('refuses a block that is not a certificate', () => {
-    refused({ ...input, chain: bundle.chainPem + armour('CERTIFICATE', Buffer.from('300100', 'hex')) }, { code: 'chain_invalid', field: 'chain', message: /Block 3/ });
+    refused(
+      { ...input, chain: bundle.chainPem + armour('CERTIFICATE', Buffer.from('300100', 'hex')) },
+      { code: 'chain_invalid', field: 'chain', message: /Block 3/ },
+    );
   });
   it('refuses an intermediate of the same name with another key', async () => {
     const impostor = await mintIntermediate(bundle.root, { key: P256, freshKey: true });
@@ -238,23 +345,42 @@ describe('import ladder, step 7: chain', () => {
   it('refuses a chain of another issuer', async () => {
     const otherRoot = await mintRoot({ cn: 'Other Root', key: P256, freshKey: true });
     const otherIntermediate = await mintIntermediate(otherRoot, { cn: 'Other Intermediate' });
-    refused({ ...input, chain: otherIntermediate.pem + otherRoot.pem }, { code: 'chain_issuer_missing', field: 'chain' });
+    refused(
+      { ...input, chain: otherIntermediate.pem + otherRoot.pem },
+      { code: 'chain_issuer_missing', field: 'chain' },
+    );
   });
   it('refuses an unrelated certificate in the chain', async () => {
     const stranger = await mintRoot({ cn: 'Stranger Root', freshKey: true });
-    refused({ ...input, chain: bundle.chainPem + stranger.pem }, { code: 'chain_unrelated', field: 'chain', message: /Stranger Root/ });
+    refused(
+      { ...input, chain: bundle.chainPem + stranger.pem },
+      { code: 'chain_unrelated', field: 'chain', message: /Stranger Root/ },
+    );
   });
   it('refuses an expired intermediate', async () => {
     const root = await mintRoot({ cn: 'Root E' });
-    const old = await mintIntermediate(root, { cn: 'Old Intermediate', notBefore: new Date(Date.now() - days(400)), notAfter: new Date(Date.now() - days(1)) });
-    const leaf = await mintLeaf(old, { notBefore: new Date(Date.now() - days(10)), notAfter: new Date(Date.now() + days(10)) });
-    refused({ ...input, certificate: leaf.pem, privateKey: leaf.keyPem, chain: old.pem + root.pem }, { code: 'chain_expired', field: 'chain' });
+    const old = await mintIntermediate(root, {
+      cn: 'Old Intermediate',
+      notBefore: new Date(Date.now() - days(400)),
+      notAfter: new Date(Date.now() - days(1)),
+    });
+    const leaf = await mintLeaf(old, {
+      notBefore: new Date(Date.now() - days(10)),
+      notAfter: new Date(Date.now() + days(10)),
+    });
+    refused(
+      { ...input, certificate: leaf.pem, privateKey: leaf.keyPem, chain: old.pem + root.pem },
+      { code: 'chain_expired', field: 'chain' },
+    );
   });
   it('refuses an issuer that is not a CA', async () => {
     const root = await mintRoot({ cn: 'Root N' });
     const notCa = await mintIntermediate(root, { cn: 'Not A CA', isCa: false, keyUsages: 0x80 | 0x04 });
     const leaf = await mintLeaf(notCa);
-    const error = refused({ ...input, certificate: leaf.pem, privateKey: leaf.keyPem, chain: notCa.pem + root.pem }, { code: 'chain_not_ca', field: 'chain' });
+    const error = refused(
+      { ...input, certificate: leaf.pem, privateKey: leaf.keyPem, chain: notCa.pem + root.pem },
+      { code: 'chain_not_ca', field: 'chain' },
+    );
     assert.match(error.message, /Not A CA/);
   });
 });
@@ -262,7 +388,10 @@ describe('import ladder, step 7: chain', () => {
 describe('import ladder, step 8: key type allowed', () => {
   it('refuses RSA-1024', async () => {
     const weak = await mintLeaf(bundle.intermediate, { key: { kind: 'rsa', bits: 1024 } });
-    refused({ ...input, certificate: weak.pem, privateKey: weak.keyPem }, { code: 'key_type_unsupported', field: 'certificate', message: /1024/ });
+    refused(
+      { ...input, certificate: weak.pem, privateKey: weak.keyPem },
+      { code: 'key_type_unsupported', field: 'certificate', message: /1024/ },
+    );
   });
   it('refuses Ed25519 where the face does not allow it, accepts it where it does', async () => {
     const ed = await mintLeaf(bundle.intermediate, { key: ED25519 });
@@ -273,13 +402,25 @@ describe('import ladder, step 8: key type allowed', () => {
 });
 
 describe('import ladder, step 10: the name rule', () => {
-  for (const name of ['ab', 'a'.repeat(21), '1abc', 'has space', 'dots.not.ok', '한글이름', "x'; DROP TABLE certificates;--", '../../etc/passwd']) {
+  for (const name of [
+    'ab',
+    'a'.repeat(21),
+    '1abc',
+    'has space',
+    'dots.not.ok',
+    '한글이름',
+    "x'; DROP TABLE certificates;--",
+    '../../etc/passwd',
+  ]) {
     it(`refuses ${JSON.stringify(name)}`, () => {
       refused({ ...input, name }, { code: 'name_invalid', field: 'name', message: /letters, digits/ });
     });
   }
   it('accepts any name when the face has no rule', () => {
-    assert.equal(runImportLadder({ ...input, name: 'shop.example.com' }, policy({ nameRule: null })).name, 'shop.example.com');
+    assert.equal(
+      runImportLadder({ ...input, name: 'shop.example.com' }, policy({ nameRule: null })).name,
+      'shop.example.com',
+    );
   });
 });
 
@@ -302,14 +443,31 @@ describe('import ladder: hostile and random input never escapes as anything but 
     const flipsArb = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 })), { minLength: 0, maxLength: 4 });
     const inputArb = fc.oneof(
       // Bit flips and truncations of a real certificate, inside valid armour.
-      fc.record({ flips: flipsArb, cut: fc.nat({ max: 40 }) }).map(({ flips, cut }) => ({ ...input, privateKey: undefined, certificate: armour('CERTIFICATE', mutate(der, flips, cut)) })),
+      fc
+        .record({ flips: flipsArb, cut: fc.nat({ max: 40 }) })
+        .map(({ flips, cut }) => ({
+          ...input,
+          privateKey: undefined,
+          certificate: armour('CERTIFICATE', mutate(der, flips, cut)),
+        })),
       // The same for the key.
-      fc.record({ flips: flipsArb, cut: fc.nat({ max: 40 }) }).map(({ flips, cut }) => ({ ...input, privateKey: armour('PRIVATE KEY', mutate(keyDer, flips, cut)) })),
+      fc
+        .record({ flips: flipsArb, cut: fc.nat({ max: 40 }) })
+        .map(({ flips, cut }) => ({ ...input, privateKey: armour('PRIVATE KEY', mutate(keyDer, flips, cut)) })),
       // Random text and random bytes in any field.
-      fc.record({ text: fc.string({ maxLength: 300 }), field: fc.constantFrom('certificate', 'privateKey', 'chain', 'name') }).map(({ text, field }) => ({ ...input, [field]: text })),
-      fc.uint8Array({ maxLength: 600 }).map((bytes) => ({ name: 'rand-file', file: { name: 'r.pem', bytes: Buffer.from(bytes) } })),
+      fc
+        .record({
+          text: fc.string({ maxLength: 300 }),
+          field: fc.constantFrom('certificate', 'privateKey', 'chain', 'name'),
+        })
+        .map(({ text, field }) => ({ ...input, [field]: text })),
+      fc
+        .uint8Array({ maxLength: 600 })
+        .map((bytes) => ({ name: 'rand-file', file: { name: 'r.pem', bytes: Buffer.from(bytes) } })),
       // Armour with random base64 inside.
-      fc.uint8Array({ minLength: 1, maxLength: 400 }).map((bytes) => ({ ...input, chain: armour('CERTIFICATE', Buffer.from(bytes)) })),
+      fc
+        .uint8Array({ minLength: 1, maxLength: 400 })
+        .map((bytes) => ({ ...input, chain: armour('CERTIFICATE', Buffer.from(bytes)) })),
       // Huge inputs, just over and far over the caps (built once: building them is the slow part).
       fc.constantFrom(...hugeInputs),
     );
@@ -344,7 +502,13 @@ describe('import ladder: SAN-only certificates (empty subject)', () => {
     assert.equal(candidate.facts.commonName, null);
     assert.deepEqual(candidate.facts.domains, ['san-only.example.com']);
     const stranger = await mintRoot({ cn: 'Stranger Root 2', freshKey: true });
-    refused({ ...input, certificate: sanOnly.pem, privateKey: sanOnly.keyPem, chain: bundle.chainPem + stranger.pem }, { code: 'chain_unrelated', field: 'chain' });
-    refused({ ...input, certificate: sanOnly.pem, privateKey: sanOnly.keyPem, chain: stranger.pem }, { code: 'chain_issuer_missing', field: 'chain' });
+    refused(
+      { ...input, certificate: sanOnly.pem, privateKey: sanOnly.keyPem, chain: bundle.chainPem + stranger.pem },
+      { code: 'chain_unrelated', field: 'chain' },
+    );
+    refused(
+      { ...input, certificate: sanOnly.pem, privateKey: sanOnly.keyPem, chain: stranger.pem },
+      { code: 'chain_issuer_missing', field: 'chain' },
+    );
   });
 });

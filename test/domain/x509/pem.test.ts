@@ -1,14 +1,23 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import type { AppError} from '../../../src/domain/errors.ts';
+import type { AppError } from '../../../src/domain/errors.ts';
 import { type ErrorCode, type InputField } from '../../../src/domain/errors.ts';
 import { armour, splitPem } from '../../../src/domain/x509/pem.ts';
-import { derOf, keyPemAs, mintBundle, mintLeaf, mintSelfSignedLeaf, P256, RSA2048, type Bundle, type Issued } from '../../helpers/pki.ts';
+import {
+  derOf,
+  keyPemAs,
+  mintBundle,
+  mintLeaf,
+  mintSelfSignedLeaf,
+  P256,
+  RSA2048,
+  type Bundle,
+  type Issued,
+} from '../../helpers/pki.ts';
 import { expectError } from '../../helpers/errors.ts';
 
 const OPTS = { field: 'certificate' as InputField, maxBytes: 2 * 1024 * 1024, maxBlocks: 64 };
-
 
 /** Base64 lines of a PEM (no armour), for building broken blocks. */
 function bodyOf(pem: string): string[] {
@@ -37,7 +46,10 @@ describe('splitPem: well-formed input', () => {
     assert.equal(cert.pem, bundle.leaf.pem);
     const lines = cert.pem.split('\n');
     assert.equal(lines.at(-1), '', 'trailing newline');
-    assert.ok(lines.every((l) => l.length <= 64), 'at most 64 columns');
+    assert.ok(
+      lines.every((l) => l.length <= 64),
+      'at most 64 columns',
+    );
     assert.ok(!cert.pem.includes('\r'));
   });
 
@@ -136,7 +148,10 @@ describe('splitPem: well-formed input', () => {
 
   it('skips EC PARAMETERS blocks (openssl ecparam -genkey output) but counts them in block numbers', () => {
     const params = '-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n';
-    const { certificates, privateKeys } = splitPem(params + keyPemAs(bundle.leaf, 'sec1'), { ...OPTS, field: 'privateKey' });
+    const { certificates, privateKeys } = splitPem(params + keyPemAs(bundle.leaf, 'sec1'), {
+      ...OPTS,
+      field: 'privateKey',
+    });
     assert.equal(certificates.length, 0);
     assert.equal(privateKeys.length, 1);
     assert.equal(privateKeys[0]?.index, 2);
@@ -159,7 +174,12 @@ describe('splitPem: well-formed input', () => {
 
 describe('splitPem: caps come first', () => {
   it('refuses input over maxBytes with input_too_large and {limit, actual} in bytes', () => {
-    const error = expectError(() => splitPem(bundle.leaf.pem, { ...OPTS, maxBytes: 100 }), 'input_too_large', 'certificate', 'limit is 100 bytes');
+    const error = expectError(
+      () => splitPem(bundle.leaf.pem, { ...OPTS, maxBytes: 100 }),
+      'input_too_large',
+      'certificate',
+      'limit is 100 bytes',
+    );
     assert.deepEqual(error.details, { limit: 100, actual: Buffer.byteLength(bundle.leaf.pem) });
   });
 
@@ -177,7 +197,13 @@ describe('splitPem: caps come first', () => {
   it('refuses more than maxBlocks blocks with pem_too_many_blocks before looking inside any block', () => {
     // The blocks are all empty (each would be pem_malformed): the count must win.
     const text = '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n'.repeat(65);
-    const error = expectError(() => splitPem(text, { ...OPTS, field: 'chain' }), 'pem_too_many_blocks', 'chain', '65 PEM blocks', 'at most 64');
+    const error = expectError(
+      () => splitPem(text, { ...OPTS, field: 'chain' }),
+      'pem_too_many_blocks',
+      'chain',
+      '65 PEM blocks',
+      'at most 64',
+    );
     assert.deepEqual(error.details, { limit: 64, actual: 65 });
   });
 
@@ -192,7 +218,9 @@ describe('splitPem: encrypted keys', () => {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
   it('refuses ENCRYPTED PRIVATE KEY (PKCS#8) with key_encrypted and the openssl command', () => {
-    const pem = rsa.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' }).toString();
+    const pem = rsa.privateKey
+      .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' })
+      .toString();
     assert.ok(pem.startsWith('-----BEGIN ENCRYPTED PRIVATE KEY-----'));
     const error = expectError(
       () => splitPem(pem, { ...OPTS, field: 'privateKey' }),
@@ -206,18 +234,39 @@ describe('splitPem: encrypted keys', () => {
   });
 
   it('refuses a legacy Proc-Type: 4,ENCRYPTED key (PKCS#1 and SEC1)', () => {
-    const pkcs1 = rsa.privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' }).toString();
+    const pkcs1 = rsa.privateKey
+      .export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' })
+      .toString();
     assert.ok(pkcs1.includes('Proc-Type: 4,ENCRYPTED'));
-    expectError(() => splitPem(pkcs1, { ...OPTS, field: 'privateKey' }), 'key_encrypted', 'privateKey', 'Proc-Type', 'decrypt it first');
+    expectError(
+      () => splitPem(pkcs1, { ...OPTS, field: 'privateKey' }),
+      'key_encrypted',
+      'privateKey',
+      'Proc-Type',
+      'decrypt it first',
+    );
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const sec1 = ec.privateKey.export({ type: 'sec1', format: 'pem', cipher: 'aes-128-cbc', passphrase: 'x' }).toString();
+    const sec1 = ec.privateKey
+      .export({ type: 'sec1', format: 'pem', cipher: 'aes-128-cbc', passphrase: 'x' })
+      .toString();
     assert.ok(sec1.startsWith('-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED'));
-    expectError(() => splitPem(`${bundle.leaf.pem}${sec1}`, { ...OPTS, field: 'file' }), 'key_encrypted', 'file', 'Block 2 of the file');
+    expectError(
+      () => splitPem(`${bundle.leaf.pem}${sec1}`, { ...OPTS, field: 'file' }),
+      'key_encrypted',
+      'file',
+      'Block 2 of the file',
+    );
   });
 
   it('refuses an encrypted key even with CRLF line endings', () => {
-    const pkcs1 = rsa.privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' }).toString();
-    expectError(() => splitPem(pkcs1.replaceAll('\n', '\r\n'), { ...OPTS, field: 'privateKey' }), 'key_encrypted', 'privateKey');
+    const pkcs1 = rsa.privateKey
+      .export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' })
+      .toString();
+    expectError(
+      () => splitPem(pkcs1.replaceAll('\n', '\r\n'), { ...OPTS, field: 'privateKey' }),
+      'key_encrypted',
+      'privateKey',
+    );
   });
 });
 
@@ -235,19 +284,36 @@ describe('splitPem: other labels are refused with pem_malformed', () => {
   for (const [label, fragment] of cases) {
     it(`refuses "${label}"`, () => {
       const text = `-----BEGIN ${label}-----\nMIIBAAAA\n-----END ${label}-----\n`;
-      const error = expectError(() => splitPem(text, OPTS), 'pem_malformed', 'certificate', `"${label}" block`, fragment, 'Expected -----BEGIN CERTIFICATE----- blocks');
+      const error = expectError(
+        () => splitPem(text, OPTS),
+        'pem_malformed',
+        'certificate',
+        `"${label}" block`,
+        fragment,
+        'Expected -----BEGIN CERTIFICATE----- blocks',
+      );
       assert.equal(error.details?.label, label);
     });
   }
 
   it('says what a private key field expects', () => {
     const text = '-----BEGIN PUBLIC KEY-----\nMIIBAAAA\n-----END PUBLIC KEY-----\n';
-    expectError(() => splitPem(text, { ...OPTS, field: 'privateKey' }), 'pem_malformed', 'privateKey', 'Expected a -----BEGIN PRIVATE KEY-----');
+    expectError(
+      () => splitPem(text, { ...OPTS, field: 'privateKey' }),
+      'pem_malformed',
+      'privateKey',
+      'Expected a -----BEGIN PRIVATE KEY-----',
+    );
   });
 
   it('names the block of the refused label after valid ones', () => {
     const csr = '-----BEGIN CERTIFICATE REQUEST-----\nMIIBAAAA\n-----END CERTIFICATE REQUEST-----\n';
-    const error = expectError(() => splitPem(bundle.leaf.pem + csr, OPTS), 'pem_malformed', 'certificate', 'Block 2 of the certificate');
+    const error = expectError(
+      () => splitPem(bundle.leaf.pem + csr, OPTS),
+      'pem_malformed',
+      'certificate',
+      'Block 2 of the certificate',
+    );
     assert.equal(error.details?.block, 2);
   });
 });
@@ -260,7 +326,13 @@ describe('splitPem: not PEM at all', () => {
 
   it('refuses DER decoded as UTF-8 (U+FFFD replacement characters)', () => {
     const text = derOf(bundle.leaf).toString('utf8');
-    expectError(() => splitPem(text, { ...OPTS, field: 'privateKey' }), 'pem_malformed', 'privateKey', 'binary DER', 'openssl pkey -inform DER');
+    expectError(
+      () => splitPem(text, { ...OPTS, field: 'privateKey' }),
+      'pem_malformed',
+      'privateKey',
+      'binary DER',
+      'openssl pkey -inform DER',
+    );
   });
 
   it('refuses a small DER key (Ed25519 PKCS#8) as DER', () => {
@@ -271,17 +343,36 @@ describe('splitPem: not PEM at all', () => {
 
   it('refuses binary bytes anywhere, naming the position', () => {
     const text = `${bundle.leaf.pem}\u0000\u0001junk`;
-    const error = expectError(() => splitPem(text, OPTS), 'pem_malformed', 'certificate', 'binary data', `character ${bundle.leaf.pem.length + 1} is 0x00`);
+    const error = expectError(
+      () => splitPem(text, OPTS),
+      'pem_malformed',
+      'certificate',
+      'binary data',
+      `character ${bundle.leaf.pem.length + 1} is 0x00`,
+    );
     assert.equal(error.details?.offset, bundle.leaf.pem.length);
   });
 
   it('refuses bare base64 without armour', () => {
     const text = bodyOf(bundle.leaf.pem).join('\n');
-    expectError(() => splitPem(text, OPTS), 'pem_malformed', 'certificate', 'bare base64', 'looks like DER', '-----BEGIN');
+    expectError(
+      () => splitPem(text, OPTS),
+      'pem_malformed',
+      'certificate',
+      'bare base64',
+      'looks like DER',
+      '-----BEGIN',
+    );
   });
 
   it('refuses junk with no block', () => {
-    expectError(() => splitPem('hello world, this is my certificate', OPTS), 'pem_malformed', 'certificate', 'contains no PEM block', 'Expected -----BEGIN CERTIFICATE-----');
+    expectError(
+      () => splitPem('hello world, this is my certificate', OPTS),
+      'pem_malformed',
+      'certificate',
+      'contains no PEM block',
+      'Expected -----BEGIN CERTIFICATE-----',
+    );
   });
 
   it('explains literal "\\n" sequences', () => {
@@ -300,31 +391,61 @@ describe('splitPem: broken armour and base64', () => {
 
   it('refuses BEGIN without END at the end of the text', () => {
     const text = lines().slice(0, -1).join('\n');
-    const error = expectError(() => splitPem(text, OPTS), 'pem_malformed', 'certificate', 'Block 1 of the certificate', 'no -----END CERTIFICATE----- line', 'cut off');
+    const error = expectError(
+      () => splitPem(text, OPTS),
+      'pem_malformed',
+      'certificate',
+      'Block 1 of the certificate',
+      'no -----END CERTIFICATE----- line',
+      'cut off',
+    );
     assert.equal(error.details?.block, 1);
   });
 
   it('refuses BEGIN without END before the next BEGIN, naming both lines', () => {
     const first = lines().slice(0, -1);
     const text = [...first, ...lines(), bundle.intermediate.pem].join('\n');
-    const error = expectError(() => splitPem(text, { ...OPTS, field: 'chain' }), 'pem_malformed', 'chain', 'Block 1 of the chain', 'has no END line', `line ${first.length + 1} begins another block`);
+    const error = expectError(
+      () => splitPem(text, { ...OPTS, field: 'chain' }),
+      'pem_malformed',
+      'chain',
+      'Block 1 of the chain',
+      'has no END line',
+      `line ${first.length + 1} begins another block`,
+    );
     assert.equal(error.details?.line, first.length + 1);
   });
 
   it('refuses a mismatched END label', () => {
     const text = bundle.leaf.pem.replace('-----END CERTIFICATE-----', '-----END PRIVATE KEY-----');
-    expectError(() => splitPem(text, OPTS), 'pem_malformed', 'certificate', 'begins with "-----BEGIN CERTIFICATE-----" but ends with "-----END PRIVATE KEY-----"');
+    expectError(
+      () => splitPem(text, OPTS),
+      'pem_malformed',
+      'certificate',
+      'begins with "-----BEGIN CERTIFICATE-----" but ends with "-----END PRIVATE KEY-----"',
+    );
   });
 
   it('refuses an END without BEGIN (the start of a block was lost)', () => {
     const text = bundle.leaf.pem + lines().slice(1).join('\n');
-    const error = expectError(() => splitPem(text, OPTS), 'pem_malformed', 'certificate', 'never begun', 'start of the block is missing');
+    const error = expectError(
+      () => splitPem(text, OPTS),
+      'pem_malformed',
+      'certificate',
+      'never begun',
+      'start of the block is missing',
+    );
     assert.equal(error.details?.line, lines().length * 2 - 1);
   });
 
   it('refuses malformed armour lines', () => {
     const badBegin = bundle.leaf.pem.replace('-----BEGIN CERTIFICATE-----', '-----BEGIN CERTIFICATE----');
-    expectError(() => splitPem(badBegin, OPTS), 'pem_malformed', 'certificate', 'Line 1 of the certificate is not a valid BEGIN line');
+    expectError(
+      () => splitPem(badBegin, OPTS),
+      'pem_malformed',
+      'certificate',
+      'Line 1 of the certificate is not a valid BEGIN line',
+    );
     const badEnd = bundle.leaf.pem.replace('-----END CERTIFICATE-----', '-----END CERTIFICATE');
     expectError(() => splitPem(badEnd, OPTS), 'pem_malformed', 'certificate', 'not a valid END line');
   });
@@ -332,7 +453,14 @@ describe('splitPem: broken armour and base64', () => {
   it('refuses an invalid base64 character, naming the block, line and character', () => {
     const l = lines();
     l[3] = `${l[3]?.slice(0, 10)}*${l[3]?.slice(11)}`;
-    const error = expectError(() => splitPem(l.join('\n'), OPTS), 'pem_malformed', 'certificate', 'not base64 on line 4', '"*" (U+002A)', 'Block 1');
+    const error = expectError(
+      () => splitPem(l.join('\n'), OPTS),
+      'pem_malformed',
+      'certificate',
+      'not base64 on line 4',
+      '"*" (U+002A)',
+      'Block 1',
+    );
     assert.deepEqual(error.details, { line: 4, block: 1 });
   });
 
@@ -356,12 +484,22 @@ describe('splitPem: broken armour and base64', () => {
 
   it('refuses an empty block', () => {
     const text = `${bundle.leaf.pem}-----BEGIN CERTIFICATE-----\n\n-----END CERTIFICATE-----\n`;
-    const error = expectError(() => splitPem(text, { ...OPTS, field: 'chain' }), 'pem_malformed', 'chain', 'Block 2 of the chain', 'is empty');
+    const error = expectError(
+      () => splitPem(text, { ...OPTS, field: 'chain' }),
+      'pem_malformed',
+      'chain',
+      'Block 2 of the chain',
+      'is empty',
+    );
     assert.equal(error.details?.block, 2);
   });
 
   it('refuses a block of only padding', () => {
-    expectError(() => splitPem('-----BEGIN CERTIFICATE-----\n====\n-----END CERTIFICATE-----\n', OPTS), 'pem_malformed', 'certificate');
+    expectError(
+      () => splitPem('-----BEGIN CERTIFICATE-----\n====\n-----END CERTIFICATE-----\n', OPTS),
+      'pem_malformed',
+      'certificate',
+    );
   });
 });
 
@@ -374,8 +512,16 @@ describe('splitPem: hostile input is handled in linear time', () => {
     ['2 MB of "-----BEGIN " on one line', '-----BEGIN '.repeat(MB2 / 11), 'pem_malformed'],
     ['2 MB of "-----BEGIN X" lines', '-----BEGIN X\n'.repeat(MB2 / 13), 'pem_too_many_blocks'],
     ['one block of 2 MB of "A"', `-----BEGIN CERTIFICATE-----\n${'A'.repeat(MB2)}\n-----END CERTIFICATE-----\n`, null],
-    ['one block of 2 MB of "="', `-----BEGIN CERTIFICATE-----\n${'='.repeat(MB2)}\n-----END CERTIFICATE-----\n`, 'pem_malformed'],
-    ['2 MB of header-like text in a block', `-----BEGIN CERTIFICATE-----\n${'a'.repeat(MB2)}:\n-----END CERTIFICATE-----\n`, 'pem_malformed'],
+    [
+      'one block of 2 MB of "="',
+      `-----BEGIN CERTIFICATE-----\n${'='.repeat(MB2)}\n-----END CERTIFICATE-----\n`,
+      'pem_malformed',
+    ],
+    [
+      '2 MB of header-like text in a block',
+      `-----BEGIN CERTIFICATE-----\n${'a'.repeat(MB2)}:\n-----END CERTIFICATE-----\n`,
+      'pem_malformed',
+    ],
     ['2 MB of CR', '\r'.repeat(MB2), null],
     ['2 MB of base64 without armour', 'QUFB'.repeat(MB2 / 4), 'pem_malformed'],
   ];

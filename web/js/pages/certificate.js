@@ -11,7 +11,13 @@ import { actionText, formatDateTime, formatDays, STATUS_LABELS, statusBadge, urg
 import { pageTitle } from '../layout.js';
 import { href, navigate } from '../router.js';
 
-const ORIGINS = /** @type {Record<string, string>} */ ({ console: 'Console', cli: 'Command line', nhn: 'NHN Cloud API', 'ncp-v1': 'NCP API 1.0', 'ncp-v2': 'NCP API 2.0' });
+const ORIGINS = /** @type {Record<string, string>} */ ({
+  console: 'Console',
+  cli: 'Command line',
+  nhn: 'NHN Cloud API',
+  'ncp-v1': 'NCP API 1.0',
+  'ncp-v2': 'NCP API 2.0',
+});
 
 /** @param {import('../main.js').PageContext} ctx */
 export async function render({ main, params, session, signal }) {
@@ -25,28 +31,58 @@ export async function render({ main, params, session, signal }) {
     'div',
     { class: 'actions', role: 'group', 'aria-label': 'Actions' },
     h('a', { class: 'button button-secondary', href: `${base}/files/certificate`, download: '', text: 'Certificate' }),
-    c.hasChain ? h('a', { class: 'button button-secondary', href: `${base}/files/chain`, download: '', text: 'Chain' }) : null,
+    c.hasChain
+      ? h('a', { class: 'button button-secondary', href: `${base}/files/chain`, download: '', text: 'Chain' })
+      : null,
     h('a', { class: 'button button-secondary', href: `${base}/files/fullchain`, download: '', text: 'Full bundle' }),
-    session.can.readPrivateKeys && c.hasPrivateKey ? h('button', { type: 'button', class: 'button button-secondary', onClick: () => downloadKey(c, status), text: 'Private key…' }) : null,
-    session.can.writeCertificates && c.hasPrivateKey && c.status === 'VALID' ? h('a', { class: 'button button-secondary', href: href('/edge', { certificate: c.name }), text: 'Publish to an edge slot…' }) : null,
-    session.can.writeCertificates ? h('button', { type: 'button', class: 'button button-danger', onClick: () => remove(c, status), text: 'Delete…' }) : null,
+    session.can.readPrivateKeys && c.hasPrivateKey
+      ? h('button', {
+          type: 'button',
+          class: 'button button-secondary',
+          onClick: () => downloadKey(c, status),
+          text: 'Private key…',
+        })
+      : null,
+    session.can.writeCertificates && c.hasPrivateKey && c.status === 'VALID'
+      ? h('a', {
+          class: 'button button-secondary',
+          href: href('/edge', { certificate: c.name }),
+          text: 'Publish to an edge slot…',
+        })
+      : null,
+    session.can.writeCertificates
+      ? h('button', {
+          type: 'button',
+          class: 'button button-danger',
+          onClick: () => remove(c, status),
+          text: 'Delete…',
+        })
+      : null,
   );
 
   main.replaceChildren(
     pageTitle(c.name, statusBadge(c.status)),
-    h('p', { class: 'muted' }, `Certificate #${c.certificateNo} · ${c.facts.commonName ?? c.domains[0] ?? 'no common name'}`),
+    h(
+      'p',
+      { class: 'muted' },
+      `Certificate #${c.certificateNo} · ${c.facts.commonName ?? c.domains[0] ?? 'no common name'}`,
+    ),
     downloads,
     status,
     section('summary', 'Summary', summary(c)),
     section('chain', 'Certificate chain', chainTree(c.chain)),
     section('usage', 'Where it is used', usage(c)),
-    section('subject', 'Subject and issuer', facts([
-      ['Subject', c.facts.subjectDn || '(empty)'],
-      ['Issuer', c.facts.issuerDn],
-      ['Certificate authority', c.facts.caName],
-      ['Self-signed', c.facts.selfSigned ? 'Yes' : 'No'],
-      ['CA certificate', c.facts.isCa ? 'Yes' : 'No'],
-    ])),
+    section(
+      'subject',
+      'Subject and issuer',
+      facts([
+        ['Subject', c.facts.subjectDn || '(empty)'],
+        ['Issuer', c.facts.issuerDn],
+        ['Certificate authority', c.facts.caName],
+        ['Self-signed', c.facts.selfSigned ? 'Yes' : 'No'],
+        ['CA certificate', c.facts.isCa ? 'Yes' : 'No'],
+      ]),
+    ),
     section('technical', 'Technical details', technical(c)),
     section('history', 'History', await history(c.certificateNo)),
   );
@@ -54,13 +90,37 @@ export async function render({ main, params, session, signal }) {
 }
 
 /** @param {string} id @param {string} title @param {Node} content */
-const section = (id, title, content) => h('section', { class: 'card', 'aria-labelledby': `section-${id}` }, h('h2', { id: `section-${id}`, text: title }), content);
+const section = (id, title, content) =>
+  h(
+    'section',
+    { class: 'card', 'aria-labelledby': `section-${id}` },
+    h('h2', { id: `section-${id}`, text: title }),
+    content,
+  );
 
 /** @param {any} c */
 function summary(c) {
   return facts([
-    ['Status', h('span', {}, statusBadge(c.status), ' ', h('span', { class: `days days-${urgency(c.daysToExpiry)}`, text: formatDays(c.daysToExpiry) }))],
-    ['Domains', c.domains.length ? h('ul', { class: 'plain-list' }, c.domains.map((/** @type {string} */ d) => h('li', { text: d }))) : '—'],
+    [
+      'Status',
+      h(
+        'span',
+        {},
+        statusBadge(c.status),
+        ' ',
+        h('span', { class: `days days-${urgency(c.daysToExpiry)}`, text: formatDays(c.daysToExpiry) }),
+      ),
+    ],
+    [
+      'Domains',
+      c.domains.length
+        ? h(
+            'ul',
+            { class: 'plain-list' },
+            c.domains.map((/** @type {string} */ d) => h('li', { text: d })),
+          )
+        : '—',
+    ],
     ['Valid from', formatDateTime(c.notBefore)],
     ['Valid until', formatDateTime(c.notAfter)],
     ['Key', c.facts.key.text],
@@ -76,10 +136,24 @@ function summary(c) {
 /** @param {any} c */
 function technical(c) {
   const f = c.facts;
-  const sans = [...f.sans.dns.map((/** @type {string} */ v) => `DNS: ${v}`), ...f.sans.ip.map((/** @type {string} */ v) => `IP: ${v}`), ...f.sans.email.map((/** @type {string} */ v) => `Email: ${v}`), ...f.sans.uri.map((/** @type {string} */ v) => `URI: ${v}`)];
+  const sans = [
+    ...f.sans.dns.map((/** @type {string} */ v) => `DNS: ${v}`),
+    ...f.sans.ip.map((/** @type {string} */ v) => `IP: ${v}`),
+    ...f.sans.email.map((/** @type {string} */ v) => `Email: ${v}`),
+    ...f.sans.uri.map((/** @type {string} */ v) => `URI: ${v}`),
+  ];
   return facts([
     ['Serial number', h('code', { class: 'wrap', text: f.serialNumber })],
-    ['Subject alternative names', sans.length ? h('ul', { class: 'plain-list' }, sans.map((s) => h('li', { text: s }))) : 'None'],
+    [
+      'Subject alternative names',
+      sans.length
+        ? h(
+            'ul',
+            { class: 'plain-list' },
+            sans.map((s) => h('li', { text: s })),
+          )
+        : 'None',
+    ],
     ['Signature algorithm', `${f.signatureAlgorithm} (${f.signatureAlgorithmOid})`],
     ['Public key', f.publicKeyInfo],
     ['Key usage', f.keyUsage.length ? f.keyUsage.join(', ') : 'Not restricted'],
@@ -98,21 +172,38 @@ function chainTree(chain) {
   /** @type {HTMLElement | null} */
   let parent = null;
   chain.levels.forEach((level, i) => {
-    const roleText = level.role === 'root' ? 'Root CA' : level.role === 'intermediate' ? 'Intermediate CA' : 'This certificate';
+    const roleText =
+      level.role === 'root' ? 'Root CA' : level.role === 'intermediate' ? 'Intermediate CA' : 'This certificate';
     const item = h(
       'li',
       { class: `chain-level chain-${level.role}` },
       h(
         'div',
         { class: 'chain-node' },
-        h('div', { class: 'chain-head' }, h('span', { class: 'chain-role', text: roleText }), ' ', statusBadge(level.status)),
+        h(
+          'div',
+          { class: 'chain-head' },
+          h('span', { class: 'chain-role', text: roleText }),
+          ' ',
+          statusBadge(level.status),
+        ),
         h('div', { class: 'chain-name', text: level.commonName ?? level.subjectDn }),
         h('div', { class: 'muted small wrap', text: `Subject: ${level.subjectDn}` }),
         h('div', { class: 'muted small wrap', text: `Issued by: ${level.issuerDn}` }),
-        h('div', { class: 'muted small', text: `Valid ${formatDateTime(level.notBefore)} – ${formatDateTime(level.notAfter)} · ${level.key} · ${level.signatureAlgorithm}` }),
+        h('div', {
+          class: 'muted small',
+          text: `Valid ${formatDateTime(level.notBefore)} – ${formatDateTime(level.notAfter)} · ${level.key} · ${level.signatureAlgorithm}`,
+        }),
       ),
     );
-    const list = h('ol', { class: i === 0 ? 'chain-tree' : 'chain-children', 'aria-label': i === 0 ? 'Chain from root to this certificate' : null }, item);
+    const list = h(
+      'ol',
+      {
+        class: i === 0 ? 'chain-tree' : 'chain-children',
+        'aria-label': i === 0 ? 'Chain from root to this certificate' : null,
+      },
+      item,
+    );
     if (parent) parent.appendChild(list);
     else outer = list;
     parent = item;
@@ -120,9 +211,17 @@ function chainTree(chain) {
   return h(
     'div',
     {},
-    chain.complete ? null : h('p', { class: 'muted', text: 'The root certificate was not uploaded with the chain; clients find it in their own trust store.' }),
+    chain.complete
+      ? null
+      : h('p', {
+          class: 'muted',
+          text: 'The root certificate was not uploaded with the chain; clients find it in their own trust store.',
+        }),
     outer,
-    h('p', { class: 'visually-hidden', text: `${chain.levels.length} certificates; ${chain.levels.map((/** @type {any} */ l) => STATUS_LABELS[l.status]).join(', ')}.` }),
+    h('p', {
+      class: 'visually-hidden',
+      text: `${chain.levels.length} certificates; ${chain.levels.map((/** @type {any} */ l) => STATUS_LABELS[l.status]).join(', ')}.`,
+    }),
   );
 }
 
@@ -132,15 +231,28 @@ function usage(c) {
   return h(
     'div',
     {},
-    h('p', { text: `In use by ${c.usedBy.length} edge slot${c.usedBy.length === 1 ? '' : 's'}; remove it from them before deleting it.` }),
-    h('ul', { class: 'plain-list' }, c.usedBy.map((/** @type {number} */ id) => h('li', {}, h('a', { href: href(`/edge/${id}`), text: `Edge slot ${id}` })))),
+    h('p', {
+      text: `In use by ${c.usedBy.length} edge slot${c.usedBy.length === 1 ? '' : 's'}; remove it from them before deleting it.`,
+    }),
+    h(
+      'ul',
+      { class: 'plain-list' },
+      c.usedBy.map((/** @type {number} */ id) =>
+        h('li', {}, h('a', { href: href(`/edge/${id}`), text: `Edge slot ${id}` })),
+      ),
+    ),
   );
 }
 
 /** @param {number} no */
 async function history(no) {
   const list = h('ol', { class: 'timeline' });
-  const more = h('button', { type: 'button', class: 'button button-secondary button-small', text: 'Show older events', hidden: true });
+  const more = h('button', {
+    type: 'button',
+    class: 'button button-secondary button-small',
+    text: 'Show older events',
+    hidden: true,
+  });
   /** @type {number | null} */
   let next = null;
   const load = async () => {
@@ -151,8 +263,16 @@ async function history(no) {
           'li',
           { class: e.result === 'failure' ? 'timeline-failure' : '' },
           h('time', { datetime: e.at, text: formatDateTime(e.at) }),
-          h('span', { class: 'timeline-what' }, actionText(e), e.result === 'failure' ? h('span', { class: 'badge badge-expired', text: 'refused' }) : null),
-          h('span', { class: 'timeline-who muted', text: `by ${e.actor}${e.remoteAddress ? ` from ${e.remoteAddress}` : ''}` }),
+          h(
+            'span',
+            { class: 'timeline-what' },
+            actionText(e),
+            e.result === 'failure' ? h('span', { class: 'badge badge-expired', text: 'refused' }) : null,
+          ),
+          h('span', {
+            class: 'timeline-who muted',
+            text: `by ${e.actor}${e.remoteAddress ? ` from ${e.remoteAddress}` : ''}`,
+          }),
         ),
       );
     }
@@ -171,7 +291,9 @@ async function downloadKey(c, status) {
     title: 'Download the private key?',
     body: [
       h('p', {}, 'You are about to download the private key of ', h('strong', { text: c.name }), '.'),
-      h('p', { text: 'Anyone who has this file can impersonate the sites it covers. Store it safely. The download is recorded in the audit log under your access key.' }),
+      h('p', {
+        text: 'Anyone who has this file can impersonate the sites it covers. Store it safely. The download is recorded in the audit log under your access key.',
+      }),
     ],
     confirm: 'Download private key',
     danger: true,
@@ -180,7 +302,9 @@ async function downloadKey(c, status) {
   try {
     const response = await request('POST', `/certificates/${c.certificateNo}/private-key`, undefined, { raw: true });
     saveBlob(await response.blob(), fileNameOf(response.headers.get('content-disposition'), 'private.key.pem'));
-    status.replaceChildren(notice('success', 'The private key was downloaded. The download was recorded in the audit log.'));
+    status.replaceChildren(
+      notice('success', 'The private key was downloaded. The download was recorded in the audit log.'),
+    );
   } catch (error) {
     status.replaceChildren(notice('error', error instanceof ApiError ? error.message : String(error)));
   }
@@ -191,8 +315,19 @@ async function remove(c, status) {
   const ok = await confirmDialog({
     title: `Delete certificate ${c.name}?`,
     body: [
-      h('p', {}, 'Certificate ', h('strong', { text: c.name }), ` (#${c.certificateNo}, ${c.domains.slice(0, 2).join(', ') || 'no domains'}) and its private key will be deleted. This cannot be undone.`),
-      c.usedBy.length ? h('p', { class: 'field-error', text: `It is in use by ${c.usedBy.length} edge slot(s), so the server will refuse.` }) : null,
+      h(
+        'p',
+        {},
+        'Certificate ',
+        h('strong', { text: c.name }),
+        ` (#${c.certificateNo}, ${c.domains.slice(0, 2).join(', ') || 'no domains'}) and its private key will be deleted. This cannot be undone.`,
+      ),
+      c.usedBy.length
+        ? h('p', {
+            class: 'field-error',
+            text: `It is in use by ${c.usedBy.length} edge slot(s), so the server will refuse.`,
+          })
+        : null,
     ],
     confirm: `Delete ${c.name}`,
     danger: true,

@@ -8,7 +8,16 @@ import { formatDate, formatDays, statusBadge, urgency } from '../format.js';
 import { pageTitle } from '../layout.js';
 import { href, navigate } from '../router.js';
 
-const DEFAULTS = { name: '', domain: '', status: 'all', type: 'all', sort: 'notAfter', order: 'asc', page: '1', pageSize: '25' };
+const DEFAULTS = {
+  name: '',
+  domain: '',
+  status: 'all',
+  type: 'all',
+  sort: 'notAfter',
+  order: 'asc',
+  page: '1',
+  pageSize: '25',
+};
 /** @typedef {typeof DEFAULTS} Search */
 
 /** @param {URLSearchParams} params @returns {Search} */
@@ -26,7 +35,8 @@ function searchOf(params) {
 function nonDefault(search) {
   /** @type {Record<string, string>} */
   const out = {};
-  for (const [key, value] of Object.entries(search)) if (value !== /** @type {Record<string,string>} */ (DEFAULTS)[key]) out[key] = value;
+  for (const [key, value] of Object.entries(search))
+    if (value !== /** @type {Record<string,string>} */ (DEFAULTS)[key]) out[key] = value;
   return out;
 }
 
@@ -53,8 +63,33 @@ export async function render({ main, query: params, session, signal }) {
   const form = h(
     'form',
     { class: 'filters', role: 'search', 'aria-label': 'Search certificates' },
-    h('div', { class: 'field field-inline' }, h('label', { for: 'filter-name', text: 'Name contains' }), h('input', { id: 'filter-name', name: 'name', type: 'search', value: search.name, autocomplete: 'off', spellcheck: 'false' })),
-    h('div', { class: 'field field-inline' }, h('label', { for: 'filter-domain', text: 'Domain' }), h('input', { id: 'filter-domain', name: 'domain', type: 'search', value: search.domain, placeholder: 'www.example.com', autocomplete: 'off', spellcheck: 'false' })),
+    h(
+      'div',
+      { class: 'field field-inline' },
+      h('label', { for: 'filter-name', text: 'Name contains' }),
+      h('input', {
+        id: 'filter-name',
+        name: 'name',
+        type: 'search',
+        value: search.name,
+        autocomplete: 'off',
+        spellcheck: 'false',
+      }),
+    ),
+    h(
+      'div',
+      { class: 'field field-inline' },
+      h('label', { for: 'filter-domain', text: 'Domain' }),
+      h('input', {
+        id: 'filter-domain',
+        name: 'domain',
+        type: 'search',
+        value: search.domain,
+        placeholder: 'www.example.com',
+        autocomplete: 'off',
+        spellcheck: 'false',
+      }),
+    ),
     select('Status', 'status', search.status, [
       ['all', 'Any status'],
       ['unexpired', 'Not expired'],
@@ -80,7 +115,12 @@ export async function render({ main, query: params, session, signal }) {
       ['50', '50'],
       ['100', '100'],
     ]),
-    h('div', { class: 'filter-actions' }, h('button', { type: 'submit', class: 'button button-primary', text: 'Search' }), h('a', { class: 'button button-secondary', href: href('/certificates'), text: 'Clear' })),
+    h(
+      'div',
+      { class: 'filter-actions' },
+      h('button', { type: 'submit', class: 'button button-primary', text: 'Search' }),
+      h('a', { class: 'button button-secondary', href: href('/certificates'), text: 'Clear' }),
+    ),
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -92,9 +132,19 @@ export async function render({ main, query: params, session, signal }) {
     navigate('/certificates', nonDefault(/** @type {Search} */ (next)));
   });
 
-  const results = h('section', { 'aria-labelledby': 'results-title', 'aria-busy': 'true' }, h('h2', { id: 'results-title', class: 'visually-hidden', text: 'Results' }), h('p', { class: 'muted', text: 'Loading…' }));
+  const results = h(
+    'section',
+    { 'aria-labelledby': 'results-title', 'aria-busy': 'true' },
+    h('h2', { id: 'results-title', class: 'visually-hidden', text: 'Results' }),
+    h('p', { class: 'muted', text: 'Loading…' }),
+  );
   main.replaceChildren(
-    pageTitle('Certificates', session.can.writeCertificates ? h('a', { class: 'button button-primary', href: href('/import'), text: 'Import a certificate' }) : null),
+    pageTitle(
+      'Certificates',
+      session.can.writeCertificates
+        ? h('a', { class: 'button button-primary', href: href('/import'), text: 'Import a certificate' })
+        : null,
+    ),
     form,
     results,
   );
@@ -108,7 +158,15 @@ export async function render({ main, query: params, session, signal }) {
   }
   const summary = h('p', { class: 'result-summary', role: 'status', text: resultText(data) });
   if (data.items.length === 0) {
-    results.replaceChildren(summary, h('p', { class: 'empty', text: Object.keys(nonDefault({ ...search, page: '1' })).length ? 'No certificate matches this search.' : 'No certificates yet.' }));
+    results.replaceChildren(
+      summary,
+      h('p', {
+        class: 'empty',
+        text: Object.keys(nonDefault({ ...search, page: '1' })).length
+          ? 'No certificate matches this search.'
+          : 'No certificates yet.',
+      }),
+    );
     return 'Certificates';
   }
   results.replaceChildren(summary, table(data.items), pager(search, data));
@@ -132,7 +190,15 @@ function table(items) {
       'table',
       { class: 'table table-cards' },
       h('caption', { class: 'visually-hidden', text: 'Certificates' }),
-      h('thead', {}, h('tr', {}, ['Name', 'Domains', 'Status', 'Expires', 'Key', 'Registered'].map((t) => h('th', { scope: 'col', text: t })))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Name', 'Domains', 'Status', 'Expires', 'Key', 'Registered'].map((t) => h('th', { scope: 'col', text: t })),
+        ),
+      ),
       h(
         'tbody',
         {},
@@ -140,11 +206,31 @@ function table(items) {
           h(
             'tr',
             {},
-            h('th', { scope: 'row', dataset: { label: 'Name' } }, h('a', { href: href(`/certificates/${c.certificateNo}`), text: c.name }), h('span', { class: 'muted small', text: ` #${c.certificateNo}` })),
-            h('td', { dataset: { label: 'Domains' }, class: 'wrap', text: c.domains.slice(0, 3).join(', ') + (c.domains.length > 3 ? ` +${c.domains.length - 3} more` : '') }),
+            h(
+              'th',
+              { scope: 'row', dataset: { label: 'Name' } },
+              h('a', { href: href(`/certificates/${c.certificateNo}`), text: c.name }),
+              h('span', { class: 'muted small', text: ` #${c.certificateNo}` }),
+            ),
+            h('td', {
+              dataset: { label: 'Domains' },
+              class: 'wrap',
+              text: c.domains.slice(0, 3).join(', ') + (c.domains.length > 3 ? ` +${c.domains.length - 3} more` : ''),
+            }),
             h('td', { dataset: { label: 'Status' } }, statusBadge(c.status)),
-            h('td', { dataset: { label: 'Expires' } }, formatDate(c.notAfter), h('br'), h('span', { class: `days days-${urgency(c.daysToExpiry)}`, text: formatDays(c.daysToExpiry) })),
-            h('td', { dataset: { label: 'Key' } }, c.key, c.hasPrivateKey ? '' : h('span', { class: 'muted small', text: ' (no private key)' })),
+            h(
+              'td',
+              { dataset: { label: 'Expires' } },
+              formatDate(c.notAfter),
+              h('br'),
+              h('span', { class: `days days-${urgency(c.daysToExpiry)}`, text: formatDays(c.daysToExpiry) }),
+            ),
+            h(
+              'td',
+              { dataset: { label: 'Key' } },
+              c.key,
+              c.hasPrivateKey ? '' : h('span', { class: 'muted small', text: ' (no private key)' }),
+            ),
             h('td', { dataset: { label: 'Registered' }, text: formatDate(c.createdAt) }),
           ),
         ),
@@ -156,14 +242,24 @@ function table(items) {
 /** @param {Search} search @param {{ page: number, pages: number }} data */
 function pager(search, data) {
   const to = (/** @type {number} */ page) => href('/certificates', nonDefault({ ...search, page: String(page) }));
-  const link = (/** @type {string} */ text, /** @type {number} */ page, /** @type {boolean} */ enabled, /** @type {string} */ label) =>
-    enabled ? h('a', { class: 'button button-secondary', href: to(page), 'aria-label': label, text }) : h('span', { class: 'button button-secondary', 'aria-disabled': 'true', text });
+  const link = (
+    /** @type {string} */ text,
+    /** @type {number} */ page,
+    /** @type {boolean} */ enabled,
+    /** @type {string} */ label,
+  ) =>
+    enabled
+      ? h('a', { class: 'button button-secondary', href: to(page), 'aria-label': label, text })
+      : h('span', { class: 'button button-secondary', 'aria-disabled': 'true', text });
   return h(
     'nav',
     { class: 'pager', 'aria-label': 'Pages' },
     link('« First', 1, data.page > 1, 'First page'),
     link('‹ Previous', data.page - 1, data.page > 1, 'Previous page'),
-    h('span', { class: 'pager-where', text: `Page ${data.page.toLocaleString()} of ${Math.max(data.pages, 1).toLocaleString()}` }),
+    h('span', {
+      class: 'pager-where',
+      text: `Page ${data.page.toLocaleString()} of ${Math.max(data.pages, 1).toLocaleString()}`,
+    }),
     link('Next ›', data.page + 1, data.page < data.pages, 'Next page'),
     link('Last »', data.pages, data.page < data.pages, 'Last page'),
   );

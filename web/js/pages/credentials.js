@@ -18,10 +18,30 @@ export async function render({ main, signal }) {
   const role = field({
     name: 'role',
     label: 'Role',
-    control: h('select', { name: 'role' }, h('option', { value: 'VIEWER', text: 'VIEWER: can look' }), h('option', { value: 'ADMIN', text: 'ADMIN: can also change things' })),
+    control: h(
+      'select',
+      { name: 'role' },
+      h('option', { value: 'VIEWER', text: 'VIEWER: can look' }),
+      h('option', { value: 'ADMIN', text: 'ADMIN: can also change things' }),
+    ),
   });
-  const description = field({ name: 'description', label: 'Description', hint: 'What or who uses it, up to 200 characters.', control: h('input', { type: 'text', name: 'description', maxlength: '200', autocomplete: 'off' }) });
-  const form = h('form', { class: 'inline-form', novalidate: true }, role.field, description.field, h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button button-primary', text: 'Create access key' })));
+  const description = field({
+    name: 'description',
+    label: 'Description',
+    hint: 'What or who uses it, up to 200 characters.',
+    control: h('input', { type: 'text', name: 'description', maxlength: '200', autocomplete: 'off' }),
+  });
+  const form = h(
+    'form',
+    { class: 'inline-form', novalidate: true },
+    role.field,
+    description.field,
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit', class: 'button button-primary', text: 'Create access key' }),
+    ),
+  );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     role.setError(null);
@@ -34,7 +54,12 @@ export async function render({ main, signal }) {
       await showSecret(created);
       navigate('/credentials');
     } catch (error) {
-      const target = error instanceof ApiError && error.field === 'description' ? description : error instanceof ApiError && error.field === 'role' ? role : null;
+      const target =
+        error instanceof ApiError && error.field === 'description'
+          ? description
+          : error instanceof ApiError && error.field === 'role'
+            ? role
+            : null;
       if (target) target.setError(error instanceof Error ? error.message : String(error));
       status.replaceChildren(notice('error', error instanceof Error ? error.message : String(error)));
     }
@@ -42,10 +67,23 @@ export async function render({ main, signal }) {
 
   main.replaceChildren(
     pageTitle('Access keys'),
-    h('p', { class: 'muted', text: 'Access keys sign API requests (NCP), get NHN tokens and log in to this console. The secret key is shown once, when the key is created.' }),
+    h('p', {
+      class: 'muted',
+      text: 'Access keys sign API requests (NCP), get NHN tokens and log in to this console. The secret key is shown once, when the key is created.',
+    }),
     status,
-    h('section', { class: 'card', 'aria-labelledby': 'new-key' }, h('h2', { id: 'new-key', text: 'New access key' }), form),
-    h('section', { 'aria-labelledby': 'keys' }, h('h2', { id: 'keys', text: 'Access keys of this tenant' }), table(data.items, status)),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'new-key' },
+      h('h2', { id: 'new-key', text: 'New access key' }),
+      form,
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'keys' },
+      h('h2', { id: 'keys', text: 'Access keys of this tenant' }),
+      table(data.items, status),
+    ),
   );
   return 'Access keys';
 }
@@ -59,7 +97,16 @@ function table(items, status) {
       'table',
       { class: 'table table-cards' },
       h('caption', { class: 'visually-hidden', text: 'Access keys' }),
-      h('thead', {}, h('tr', {}, ['Access key', 'Role', 'Description', 'Created', 'State'].map((t) => h('th', { scope: 'col', text: t })), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden', text: 'Actions' })))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Access key', 'Role', 'Description', 'Created', 'State'].map((t) => h('th', { scope: 'col', text: t })),
+          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden', text: 'Actions' })),
+        ),
+      ),
       h(
         'tbody',
         {},
@@ -67,12 +114,33 @@ function table(items, status) {
           h(
             'tr',
             { class: c.revokedAt ? 'row-muted' : '' },
-            h('th', { scope: 'row', dataset: { label: 'Access key' } }, h('code', { text: c.accessKey }), c.current ? h('span', { class: 'badge badge-info', text: 'this session' }) : null),
-            h('td', { dataset: { label: 'Role' } }, h('span', { class: `role role-${c.role.toLowerCase()}`, text: c.role })),
+            h(
+              'th',
+              { scope: 'row', dataset: { label: 'Access key' } },
+              h('code', { text: c.accessKey }),
+              c.current ? h('span', { class: 'badge badge-info', text: 'this session' }) : null,
+            ),
+            h(
+              'td',
+              { dataset: { label: 'Role' } },
+              h('span', { class: `role role-${c.role.toLowerCase()}`, text: c.role }),
+            ),
             h('td', { dataset: { label: 'Description' }, class: 'wrap', text: c.description || '—' }),
             h('td', { dataset: { label: 'Created' }, text: formatDateTime(c.createdAt) }),
             h('td', { dataset: { label: 'State' } }, c.revokedAt ? `Revoked ${formatDateTime(c.revokedAt)}` : 'Active'),
-            h('td', { dataset: { label: 'Actions' } }, c.revokedAt ? null : h('button', { type: 'button', class: 'button button-danger button-small', 'aria-label': `Revoke ${c.accessKey}`, text: 'Revoke…', onClick: () => revoke(c, status) })),
+            h(
+              'td',
+              { dataset: { label: 'Actions' } },
+              c.revokedAt
+                ? null
+                : h('button', {
+                    type: 'button',
+                    class: 'button button-danger button-small',
+                    'aria-label': `Revoke ${c.accessKey}`,
+                    text: 'Revoke…',
+                    onClick: () => revoke(c, status),
+                  }),
+            ),
           ),
         ),
       ),
@@ -85,8 +153,16 @@ async function revoke(c, status) {
   const ok = await confirmDialog({
     title: `Revoke access key ${c.accessKey}?`,
     body: [
-      h('p', {}, 'Access key ', h('code', { text: c.accessKey }), ` (${c.role}${c.description ? `, ${c.description}` : ''}) will stop working at once: API calls, tokens and console sessions that use it.`),
-      c.current ? h('p', { class: 'field-error', text: 'This is the key you are logged in with: you will be logged out.' }) : null,
+      h(
+        'p',
+        {},
+        'Access key ',
+        h('code', { text: c.accessKey }),
+        ` (${c.role}${c.description ? `, ${c.description}` : ''}) will stop working at once: API calls, tokens and console sessions that use it.`,
+      ),
+      c.current
+        ? h('p', { class: 'field-error', text: 'This is the key you are logged in with: you will be logged out.' })
+        : null,
     ],
     confirm: 'Revoke',
     danger: true,
@@ -105,7 +181,9 @@ async function revoke(c, status) {
 /** Shows the new key's secret once, with copy buttons. @param {{ credential: any, secretKey: string }} created */
 async function showSecret(created) {
   const copyRow = (/** @type {string} */ label, /** @type {string} */ value) => {
-    const input = /** @type {HTMLInputElement} */ (h('input', { type: 'text', readonly: true, value, class: 'secret', spellcheck: 'false', 'aria-label': label }));
+    const input = /** @type {HTMLInputElement} */ (
+      h('input', { type: 'text', readonly: true, value, class: 'secret', spellcheck: 'false', 'aria-label': label })
+    );
     const done = h('span', { class: 'copy-done', 'aria-live': 'polite' });
     const button = h('button', {
       type: 'button',
@@ -127,7 +205,10 @@ async function showSecret(created) {
   await openDialog({
     title: 'Access key created',
     body: [
-      notice('info', 'Copy the secret key now. It is shown only this once and cannot be recovered; if it is lost, create a new key and revoke this one.'),
+      notice(
+        'info',
+        'Copy the secret key now. It is shown only this once and cannot be recovered; if it is lost, create a new key and revoke this one.',
+      ),
       copyRow('Access key', created.credential.accessKey),
       copyRow('Secret key', created.secretKey),
       h('p', { class: 'muted', text: `Role ${created.credential.role}. ${created.credential.description}` }),

@@ -11,9 +11,21 @@ export async function render({ main, signal }) {
   if (signal.aborted) return 'Dashboard';
   const { counts, expiring, soonest, recent } = data;
 
-  const card = (/** @type {string} */ label, /** @type {number} */ value, /** @type {string | null} */ link, /** @type {string} */ tone) => {
-    const inner = [h('span', { class: 'stat-value', text: value.toLocaleString() }), h('span', { class: 'stat-label', text: label })];
-    return h('li', { class: `stat stat-${tone}` }, link ? h('a', { class: 'stat-body', href: link }, inner) : h('div', { class: 'stat-body' }, inner));
+  const card = (
+    /** @type {string} */ label,
+    /** @type {number} */ value,
+    /** @type {string | null} */ link,
+    /** @type {string} */ tone,
+  ) => {
+    const inner = [
+      h('span', { class: 'stat-value', text: value.toLocaleString() }),
+      h('span', { class: 'stat-label', text: label }),
+    ];
+    return h(
+      'li',
+      { class: `stat stat-${tone}` },
+      link ? h('a', { class: 'stat-body', href: link }, inner) : h('div', { class: 'stat-body' }, inner),
+    );
   };
 
   main.replaceChildren(
@@ -27,7 +39,12 @@ export async function render({ main, signal }) {
         { class: 'stats' },
         card('All certificates', counts.total, href('/certificates'), 'neutral'),
         card('Valid', counts.valid, href('/certificates', { status: 'unexpired' }), 'ok'),
-        card('Expired', counts.expired, href('/certificates', { status: 'expired' }), counts.expired > 0 ? 'bad' : 'neutral'),
+        card(
+          'Expired',
+          counts.expired,
+          href('/certificates', { status: 'expired' }),
+          counts.expired > 0 ? 'bad' : 'neutral',
+        ),
         card('Not yet valid', counts.notYetValid, null, 'neutral'),
       ),
     ),
@@ -39,7 +56,12 @@ export async function render({ main, signal }) {
         'ul',
         { class: 'stats' },
         expiring.map((/** @type {{days: number, count: number}} */ w) =>
-          card(`Within ${w.days} days`, w.count, href('/certificates', { status: 'unexpired', sort: 'notAfter', order: 'asc' }), w.count === 0 ? 'neutral' : w.days <= 7 ? 'bad' : w.days <= 30 ? 'warn' : 'neutral'),
+          card(
+            `Within ${w.days} days`,
+            w.count,
+            href('/certificates', { status: 'unexpired', sort: 'notAfter', order: 'asc' }),
+            w.count === 0 ? 'neutral' : w.days <= 7 ? 'bad' : w.days <= 30 ? 'warn' : 'neutral',
+          ),
         ),
       ),
       soonest.length === 0
@@ -51,7 +73,15 @@ export async function render({ main, signal }) {
               'table',
               { class: 'table table-cards' },
               h('caption', { class: 'visually-hidden', text: 'Certificates that expire first' }),
-              h('thead', {}, h('tr', {}, ['Name', 'Status', 'Expires', 'Domains'].map((t) => h('th', { scope: 'col', text: t })))),
+              h(
+                'thead',
+                {},
+                h(
+                  'tr',
+                  {},
+                  ['Name', 'Status', 'Expires', 'Domains'].map((t) => h('th', { scope: 'col', text: t })),
+                ),
+              ),
               h(
                 'tbody',
                 {},
@@ -59,10 +89,28 @@ export async function render({ main, signal }) {
                   h(
                     'tr',
                     {},
-                    h('td', { dataset: { label: 'Name' } }, h('a', { href: href(`/certificates/${c.certificateNo}`), text: c.name })),
+                    h(
+                      'td',
+                      { dataset: { label: 'Name' } },
+                      h('a', { href: href(`/certificates/${c.certificateNo}`), text: c.name }),
+                    ),
                     h('td', { dataset: { label: 'Status' } }, statusBadge(c.status)),
-                    h('td', { dataset: { label: 'Expires' } }, formatDate(c.notAfter), ' ', h('span', { class: `days days-${urgency(c.daysToExpiry)}`, text: `(${formatDays(c.daysToExpiry)})` })),
-                    h('td', { dataset: { label: 'Domains' }, class: 'wrap', text: c.domains.slice(0, 3).join(', ') + (c.domains.length > 3 ? ` +${c.domains.length - 3}` : '') }),
+                    h(
+                      'td',
+                      { dataset: { label: 'Expires' } },
+                      formatDate(c.notAfter),
+                      ' ',
+                      h('span', {
+                        class: `days days-${urgency(c.daysToExpiry)}`,
+                        text: `(${formatDays(c.daysToExpiry)})`,
+                      }),
+                    ),
+                    h('td', {
+                      dataset: { label: 'Domains' },
+                      class: 'wrap',
+                      text:
+                        c.domains.slice(0, 3).join(', ') + (c.domains.length > 3 ? ` +${c.domains.length - 3}` : ''),
+                    }),
                   ),
                 ),
               ),
@@ -84,8 +132,18 @@ export async function render({ main, signal }) {
                 'li',
                 { class: e.result === 'failure' ? 'timeline-failure' : '' },
                 h('time', { datetime: e.at, text: formatDateTime(e.at) }),
-                h('span', { class: 'timeline-what' }, actionText(e), e.result === 'failure' ? h('span', { class: 'badge badge-expired', text: 'refused' }) : null),
-                h('span', { class: 'timeline-who muted' }, `by ${e.actor} · `, link ? h('a', { href: link, text: e.target }) : e.target),
+                h(
+                  'span',
+                  { class: 'timeline-what' },
+                  actionText(e),
+                  e.result === 'failure' ? h('span', { class: 'badge badge-expired', text: 'refused' }) : null,
+                ),
+                h(
+                  'span',
+                  { class: 'timeline-who muted' },
+                  `by ${e.actor} · `,
+                  link ? h('a', { href: link, text: e.target }) : e.target,
+                ),
               );
             }),
           ),

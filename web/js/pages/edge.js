@@ -38,7 +38,15 @@ function slotBadge(status) {
 
 /** @param {string} name @param {string} label @param {string[][]} options @param {string} value */
 const selectField = (name, label, options, value) =>
-  field({ name, label, control: h('select', { name }, options.map(([v, text]) => h('option', { value: v, selected: v === value, text }))) });
+  field({
+    name,
+    label,
+    control: h(
+      'select',
+      { name },
+      options.map(([v, text]) => h('option', { value: v, selected: v === value, text })),
+    ),
+  });
 
 /**
  * A certificate given by number or exact name → its number, or an ApiError on the certificateNo field.
@@ -47,7 +55,8 @@ const selectField = (name, label, options, value) =>
 async function resolveCertificate(text) {
   const value = text.trim();
   if (/^\d+$/.test(value)) return Number(value);
-  if (!value) throw new ApiError(400, 'invalid_argument', 'Enter the name or number of a certificate.', 'certificateNo');
+  if (!value)
+    throw new ApiError(400, 'invalid_argument', 'Enter the name or number of a certificate.', 'certificateNo');
   const page = await get(`/certificates${query({ name: value, pageSize: 100 })}`);
   const found = page.items.find((/** @type {{ name: string }} */ c) => c.name === value);
   if (!found) throw new ApiError(404, 'not_found', `No certificate is named '${value}'.`, 'certificateNo');
@@ -75,16 +84,31 @@ export async function renderList({ main, session, query: params, signal }) {
   const status = h('div', { class: 'form-status' });
   const results = h('div', {});
   const show = () => {
-    results.replaceChildren(slotTable(data.items), h('p', { class: 'muted', text: `${data.total} slot${data.total === 1 ? '' : 's'}.` }));
+    results.replaceChildren(
+      slotTable(data.items),
+      h('p', { class: 'muted', text: `${data.total} slot${data.total === 1 ? '' : 's'}.` }),
+    );
   };
   show();
 
   main.replaceChildren(
     pageTitle('Edge slots'),
-    h('p', { class: 'muted' }, 'A slot publishes one certificate with its private key to this tenant’s deployment target', data.targetKind ? ` (${data.targetKind}).` : '. No target is configured yet: the operator sets one with certkeeper target set.'),
+    h(
+      'p',
+      { class: 'muted' },
+      'A slot publishes one certificate with its private key to this tenant’s deployment target',
+      data.targetKind
+        ? ` (${data.targetKind}).`
+        : '. No target is configured yet: the operator sets one with certkeeper target set.',
+    ),
     status,
     session.can.writeCertificates ? provisionForm(params.get('certificate') ?? '', status) : null,
-    h('section', { 'aria-labelledby': 'slots-title', 'aria-live': 'polite' }, h('h2', { id: 'slots-title', text: 'Slots' }), results),
+    h(
+      'section',
+      { 'aria-labelledby': 'slots-title', 'aria-live': 'polite' },
+      h('h2', { id: 'slots-title', text: 'Slots' }),
+      results,
+    ),
   );
   poll(
     signal,
@@ -94,7 +118,9 @@ export async function renderList({ main, session, query: params, signal }) {
       data = await get('/edge/slots');
       if (signal.aborted) return;
       show();
-      for (const s of data.items) if (before.get(s.slotId) && before.get(s.slotId) !== s.status) announce(`Slot ${s.slotId} is now ${SLOT_STATUS[s.status] ?? s.status}.`);
+      for (const s of data.items)
+        if (before.get(s.slotId) && before.get(s.slotId) !== s.status)
+          announce(`Slot ${s.slotId} is now ${SLOT_STATUS[s.status] ?? s.status}.`);
     },
   );
   return 'Edge slots';
@@ -110,7 +136,15 @@ function slotTable(items) {
       'table',
       { class: 'table table-cards' },
       h('caption', { class: 'visually-hidden', text: 'Edge slots' }),
-      h('thead', {}, h('tr', {}, ['Slot', 'Certificate', 'Status', 'TLS', 'Last change'].map((t) => h('th', { scope: 'col', text: t })))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Slot', 'Certificate', 'Status', 'TLS', 'Last change'].map((t) => h('th', { scope: 'col', text: t })),
+        ),
+      ),
       h(
         'tbody',
         {},
@@ -118,9 +152,26 @@ function slotTable(items) {
           h(
             'tr',
             {},
-            h('th', { scope: 'row', dataset: { label: 'Slot' } }, h('a', { href: href(`/edge/${s.slotId}`), text: `Slot ${s.slotId}` })),
-            h('td', { dataset: { label: 'Certificate' } }, s.items.map((/** @type {any} */ i) => (i.certificate ? h('a', { href: href(`/certificates/${i.certificateNo}`), text: i.certificate.name }) : `#${i.certificateNo} (deleted)`))),
-            h('td', { dataset: { label: 'Status' } }, slotBadge(s.status), s.deployment.lastError ? h('div', { class: 'field-error small', text: s.deployment.lastError }) : null),
+            h(
+              'th',
+              { scope: 'row', dataset: { label: 'Slot' } },
+              h('a', { href: href(`/edge/${s.slotId}`), text: `Slot ${s.slotId}` }),
+            ),
+            h(
+              'td',
+              { dataset: { label: 'Certificate' } },
+              s.items.map((/** @type {any} */ i) =>
+                i.certificate
+                  ? h('a', { href: href(`/certificates/${i.certificateNo}`), text: i.certificate.name })
+                  : `#${i.certificateNo} (deleted)`,
+              ),
+            ),
+            h(
+              'td',
+              { dataset: { label: 'Status' } },
+              slotBadge(s.status),
+              s.deployment.lastError ? h('div', { class: 'field-error small', text: s.deployment.lastError }) : null,
+            ),
             h('td', { dataset: { label: 'TLS' }, text: `${s.tlsProtocols.join(', ')} · ${s.cipherProfile}` }),
             h('td', { dataset: { label: 'Last change' }, text: formatDateTime(s.updatedAt) }),
           ),
@@ -132,31 +183,65 @@ function slotTable(items) {
 
 /** @param {string} initial @param {HTMLElement} status */
 function provisionForm(initial, status) {
-  const certificate = field({ name: 'certificateNo', label: 'Certificate', hint: 'Its name or number. It must be valid and have its private key.', control: h('input', { type: 'text', name: 'certificateNo', value: initial, autocomplete: 'off', spellcheck: 'false' }) });
+  const certificate = field({
+    name: 'certificateNo',
+    label: 'Certificate',
+    hint: 'Its name or number. It must be valid and have its private key.',
+    control: h('input', {
+      type: 'text',
+      name: 'certificateNo',
+      value: initial,
+      autocomplete: 'off',
+      spellcheck: 'false',
+    }),
+  });
   const tls = selectField('tlsVersion', 'TLS versions', TLS_VERSIONS, 'TLS_MIN_VERSION_1_2');
   const cipher = selectField('cipherProfile', 'Cipher profile', CIPHER_PROFILES, 'DEFAULT');
-  const form = h('form', { class: 'inline-form', novalidate: true }, certificate.field, tls.field, cipher.field, h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button button-primary', text: 'Provision' })));
-  const fields = /** @type {Record<string, ReturnType<typeof field>>} */ ({ certificateNo: certificate, tlsVersion: tls, cipherProfile: cipher });
+  const form = h(
+    'form',
+    { class: 'inline-form', novalidate: true },
+    certificate.field,
+    tls.field,
+    cipher.field,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button button-primary', text: 'Provision' })),
+  );
+  const fields = /** @type {Record<string, ReturnType<typeof field>>} */ ({
+    certificateNo: certificate,
+    tlsVersion: tls,
+    cipherProfile: cipher,
+  });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     for (const f of Object.values(fields)) f.setError(null);
     status.replaceChildren();
     try {
       const certificateNo = await resolveCertificate(/** @type {HTMLInputElement} */ (certificate.control).value);
-      const slot = await post('/edge/slots', { certificateNo, tlsVersion: /** @type {HTMLSelectElement} */ (tls.control).value, cipherProfile: /** @type {HTMLSelectElement} */ (cipher.control).value });
+      const slot = await post('/edge/slots', {
+        certificateNo,
+        tlsVersion: /** @type {HTMLSelectElement} */ (tls.control).value,
+        cipherProfile: /** @type {HTMLSelectElement} */ (cipher.control).value,
+      });
       announce(`Slot ${slot.slotId} was provisioned.`);
       navigate(`/edge/${slot.slotId}`);
     } catch (error) {
       showFieldError(error, fields, status);
     }
   });
-  return h('section', { class: 'card', 'aria-labelledby': 'provision-title' }, h('h2', { id: 'provision-title', text: 'Provision a certificate' }), form);
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'provision-title' },
+    h('h2', { id: 'provision-title', text: 'Provision a certificate' }),
+    form,
+  );
 }
 
 /** @param {unknown} error @param {Record<string, ReturnType<typeof field>>} fields @param {HTMLElement} status */
 function showFieldError(error, fields, status) {
   const message = error instanceof Error ? error.message : String(error);
-  const target = error instanceof ApiError && error.field ? fields[error.field === 'certificateNos' ? 'certificateNo' : error.field] : undefined;
+  const target =
+    error instanceof ApiError && error.field
+      ? fields[error.field === 'certificateNos' ? 'certificateNo' : error.field]
+      : undefined;
   if (target) {
     target.setError(message);
     target.control.focus();
@@ -183,7 +268,12 @@ export async function renderSlot({ main, params, session, signal }) {
     pageTitle(`Edge slot ${slot.slotId}`),
     h('p', {}, h('a', { href: href('/edge'), text: '← All edge slots' })),
     status,
-    h('section', { class: 'card', 'aria-labelledby': 'state-title' }, h('h2', { id: 'state-title', text: 'State' }), live),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'state-title' },
+      h('h2', { id: 'state-title', text: 'State' }),
+      live,
+    ),
     editable ? changeForms(slot, status, () => navigate(`/edge/${slot.slotId}`)) : null,
   );
   poll(
@@ -207,14 +297,31 @@ export async function renderSlot({ main, params, session, signal }) {
 function stateOf(slot) {
   const d = slot.deployment;
   return facts([
-    ['Status', h('span', {}, slotBadge(slot.status), slot.pending ? h('span', { class: 'muted small', text: ' (updates by itself)' }) : null)],
+    [
+      'Status',
+      h(
+        'span',
+        {},
+        slotBadge(slot.status),
+        slot.pending ? h('span', { class: 'muted small', text: ' (updates by itself)' }) : null,
+      ),
+    ],
     [
       'Certificate',
       h(
         'div',
         {},
         slot.items.map((/** @type {any} */ i) =>
-          i.certificate ? h('div', {}, h('a', { href: href(`/certificates/${i.certificateNo}`), text: i.certificate.name }), ' ', statusBadge(i.certificate.status), h('span', { class: 'muted small', text: ` until ${formatDateTime(i.certificate.notAfter)}` })) : h('div', { text: `#${i.certificateNo} (deleted)` }),
+          i.certificate
+            ? h(
+                'div',
+                {},
+                h('a', { href: href(`/certificates/${i.certificateNo}`), text: i.certificate.name }),
+                ' ',
+                statusBadge(i.certificate.status),
+                h('span', { class: 'muted small', text: ` until ${formatDateTime(i.certificate.notAfter)}` }),
+              )
+            : h('div', { text: `#${i.certificateNo} (deleted)` }),
         ),
       ),
     ],
@@ -222,9 +329,19 @@ function stateOf(slot) {
     ['TLS versions', slot.tlsProtocols.join(', ')],
     ['Cipher profile', slot.cipherProfile],
     ['Deployment target', slot.targetKind ?? 'None configured'],
-    ['Published', d.deployedGeneration === d.generation ? `Yes (change ${d.generation})` : `Change ${d.generation} is waiting; the target has change ${d.deployedGeneration}`],
+    [
+      'Published',
+      d.deployedGeneration === d.generation
+        ? `Yes (change ${d.generation})`
+        : `Change ${d.generation} is waiting; the target has change ${d.deployedGeneration}`,
+    ],
     ['Failed attempts', d.attempts ? String(d.attempts) : null],
-    ['Last error', d.lastError ? h('span', { class: 'field-error', text: `${d.lastError} (${formatDateTime(d.lastErrorAt)})` }) : null],
+    [
+      'Last error',
+      d.lastError
+        ? h('span', { class: 'field-error', text: `${d.lastError} (${formatDateTime(d.lastErrorAt)})` })
+        : null,
+    ],
     ['Next attempt', d.nextAttemptAt ? formatDateTime(d.nextAttemptAt) : null],
     ['Provisioned', formatDateTime(slot.provisionedAt)],
     ['Last change', formatDateTime(slot.updatedAt)],
@@ -235,8 +352,28 @@ function stateOf(slot) {
 /** @param {any} slot @param {HTMLElement} status @param {() => void} refresh */
 function changeForms(slot, status, refresh) {
   const current = slot.items[0];
-  const certificate = field({ name: 'certificateNo', label: 'New certificate', hint: 'Its name or number. The slot publishes it instead of the current one.', control: h('input', { type: 'text', name: 'certificateNo', value: current?.certificate?.name ?? '', autocomplete: 'off', spellcheck: 'false' }) });
-  const replaceForm = h('form', { class: 'inline-form', novalidate: true }, certificate.field, h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button button-primary', text: 'Replace certificate' })));
+  const certificate = field({
+    name: 'certificateNo',
+    label: 'New certificate',
+    hint: 'Its name or number. The slot publishes it instead of the current one.',
+    control: h('input', {
+      type: 'text',
+      name: 'certificateNo',
+      value: current?.certificate?.name ?? '',
+      autocomplete: 'off',
+      spellcheck: 'false',
+    }),
+  });
+  const replaceForm = h(
+    'form',
+    { class: 'inline-form', novalidate: true },
+    certificate.field,
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit', class: 'button button-primary', text: 'Replace certificate' }),
+    ),
+  );
   replaceForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     certificate.setError(null);
@@ -253,14 +390,27 @@ function changeForms(slot, status, refresh) {
 
   const tls = selectField('tlsVersion', 'TLS versions', TLS_VERSIONS, slot.tlsVersion);
   const cipher = selectField('cipherProfile', 'Cipher profile', CIPHER_PROFILES, slot.cipherProfile);
-  const tlsForm = h('form', { class: 'inline-form', novalidate: true }, tls.field, cipher.field, h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button button-primary', text: 'Save TLS settings' })));
+  const tlsForm = h(
+    'form',
+    { class: 'inline-form', novalidate: true },
+    tls.field,
+    cipher.field,
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit', class: 'button button-primary', text: 'Save TLS settings' }),
+    ),
+  );
   tlsForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     tls.setError(null);
     cipher.setError(null);
     status.replaceChildren();
     try {
-      await request('PUT', `/edge/slots/${slot.slotId}/tls`, { tlsVersion: /** @type {HTMLSelectElement} */ (tls.control).value, cipherProfile: /** @type {HTMLSelectElement} */ (cipher.control).value });
+      await request('PUT', `/edge/slots/${slot.slotId}/tls`, {
+        tlsVersion: /** @type {HTMLSelectElement} */ (tls.control).value,
+        cipherProfile: /** @type {HTMLSelectElement} */ (cipher.control).value,
+      });
       announce('The TLS settings will be published.');
       refresh();
     } catch (error) {
@@ -276,7 +426,17 @@ function changeForms(slot, status, refresh) {
       const name = current?.certificate?.name ?? `#${current?.certificateNo}`;
       const ok = await confirmDialog({
         title: `Delete edge slot ${slot.slotId}?`,
-        body: [h('p', {}, 'Slot ', h('strong', { text: String(slot.slotId) }), ' stops publishing certificate ', h('strong', { text: name }), ', and its files are removed from the deployment target. The certificate itself stays.')],
+        body: [
+          h(
+            'p',
+            {},
+            'Slot ',
+            h('strong', { text: String(slot.slotId) }),
+            ' stops publishing certificate ',
+            h('strong', { text: name }),
+            ', and its files are removed from the deployment target. The certificate itself stays.',
+          ),
+        ],
         confirm: `Delete slot ${slot.slotId}`,
         danger: true,
       });
@@ -294,8 +454,23 @@ function changeForms(slot, status, refresh) {
   return h(
     'div',
     {},
-    h('section', { class: 'card', 'aria-labelledby': 'replace-title' }, h('h2', { id: 'replace-title', text: 'Replace the certificate' }), replaceForm),
-    h('section', { class: 'card', 'aria-labelledby': 'tls-title' }, h('h2', { id: 'tls-title', text: 'TLS settings' }), tlsForm),
-    h('section', { class: 'card', 'aria-labelledby': 'delete-title' }, h('h2', { id: 'delete-title', text: 'Delete the slot' }), remove),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'replace-title' },
+      h('h2', { id: 'replace-title', text: 'Replace the certificate' }),
+      replaceForm,
+    ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'tls-title' },
+      h('h2', { id: 'tls-title', text: 'TLS settings' }),
+      tlsForm,
+    ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'delete-title' },
+      h('h2', { id: 'delete-title', text: 'Delete the slot' }),
+      remove,
+    ),
   );
 }

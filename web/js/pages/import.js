@@ -25,15 +25,39 @@ async function fileBase64(file) {
  * @param {{ name: string, label: string, hint: string, rows: number }} options
  */
 function pemField({ name, label, hint, rows }) {
-  const textarea = h('textarea', { name, rows: String(rows), spellcheck: 'false', autocomplete: 'off', autocapitalize: 'none', class: 'pem', placeholder: '-----BEGIN …-----' });
+  const textarea = h('textarea', {
+    name,
+    rows: String(rows),
+    spellcheck: 'false',
+    autocomplete: 'off',
+    autocapitalize: 'none',
+    class: 'pem',
+    placeholder: '-----BEGIN …-----',
+  });
   const f = field({ name, label, hint, control: textarea });
-  const picker = /** @type {HTMLInputElement} */ (h('input', { type: 'file', accept: '.pem,.crt,.cer,.key,.txt,application/x-pem-file', class: 'visually-hidden', tabindex: '-1', 'aria-hidden': 'true', dataset: { picker: name } }));
-  const choose = h('button', { type: 'button', class: 'button button-secondary button-small', text: `Choose ${label.toLowerCase()} file…`, onClick: () => picker.click() });
+  const picker = /** @type {HTMLInputElement} */ (
+    h('input', {
+      type: 'file',
+      accept: '.pem,.crt,.cer,.key,.txt,application/x-pem-file',
+      class: 'visually-hidden',
+      tabindex: '-1',
+      'aria-hidden': 'true',
+      dataset: { picker: name },
+    })
+  );
+  const choose = h('button', {
+    type: 'button',
+    class: 'button button-secondary button-small',
+    text: `Choose ${label.toLowerCase()} file…`,
+    onClick: () => picker.click(),
+  });
   picker.addEventListener('change', async () => {
     const file = picker.files?.[0];
     if (!file) return;
     if (file.size > MAX_TEXT_FILE) {
-      f.setError(`${file.name} is ${file.size.toLocaleString()} bytes, far larger than any ${label.toLowerCase()}. Pick the PEM file.`);
+      f.setError(
+        `${file.name} is ${file.size.toLocaleString()} bytes, far larger than any ${label.toLowerCase()}. Pick the PEM file.`,
+      );
       return;
     }
     /** @type {HTMLTextAreaElement} */ (textarea).value = await file.text();
@@ -47,38 +71,92 @@ function pemField({ name, label, hint, rows }) {
 
 /** @param {import('../main.js').PageContext} ctx */
 export async function render({ main }) {
-  const name = field({ name: 'name', label: 'Name', hint: '1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit, such as www-example-com.', control: h('input', { type: 'text', name: 'name', autocomplete: 'off', spellcheck: 'false', required: true }) });
-  const certificate = pemField({ name: 'certificate', label: 'Certificate', hint: 'The server certificate only, in PEM (-----BEGIN CERTIFICATE-----).', rows: 8 });
-  const privateKey = pemField({ name: 'privateKey', label: 'Private key', hint: 'Unencrypted, PEM (PKCS#1, PKCS#8 or SEC1). Optional, but edge slots need it.', rows: 6 });
-  const chain = pemField({ name: 'chain', label: 'Chain', hint: 'The issuing CA certificates, in any order. Optional.', rows: 8 });
+  const name = field({
+    name: 'name',
+    label: 'Name',
+    hint: '1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit, such as www-example-com.',
+    control: h('input', { type: 'text', name: 'name', autocomplete: 'off', spellcheck: 'false', required: true }),
+  });
+  const certificate = pemField({
+    name: 'certificate',
+    label: 'Certificate',
+    hint: 'The server certificate only, in PEM (-----BEGIN CERTIFICATE-----).',
+    rows: 8,
+  });
+  const privateKey = pemField({
+    name: 'privateKey',
+    label: 'Private key',
+    hint: 'Unencrypted, PEM (PKCS#1, PKCS#8 or SEC1). Optional, but edge slots need it.',
+    rows: 6,
+  });
+  const chain = pemField({
+    name: 'chain',
+    label: 'Chain',
+    hint: 'The issuing CA certificates, in any order. Optional.',
+    rows: 8,
+  });
   const fileInput = h('input', { type: 'file', name: 'file', accept: '.pem,.crt,.txt,application/x-pem-file' });
-  const file = field({ name: 'file', label: 'Certificate file', hint: 'One PEM file with the certificate, its chain and the private key, as NHN Cloud takes it. Kept byte for byte.', control: fileInput });
+  const file = field({
+    name: 'file',
+    label: 'Certificate file',
+    hint: 'One PEM file with the certificate, its chain and the private key, as NHN Cloud takes it. Kept byte for byte.',
+    control: fileInput,
+  });
 
-  const separate = h('div', { class: 'mode-fields', id: 'mode-separate' }, certificate.field, privateKey.field, chain.field);
+  const separate = h(
+    'div',
+    { class: 'mode-fields', id: 'mode-separate' },
+    certificate.field,
+    privateKey.field,
+    chain.field,
+  );
   const single = h('div', { class: 'mode-fields', id: 'mode-file', hidden: true }, file.field);
   const modeName = 'import-mode';
   const mode = h(
     'fieldset',
     { class: 'mode' },
     h('legend', { text: 'What do you have?' }),
-    h('label', { class: 'radio' }, h('input', { type: 'radio', name: modeName, value: 'separate', checked: true }), ' Separate certificate, key and chain (paste or pick files)'),
-    h('label', { class: 'radio' }, h('input', { type: 'radio', name: modeName, value: 'file' }), ' One NHN-style file with everything'),
+    h(
+      'label',
+      { class: 'radio' },
+      h('input', { type: 'radio', name: modeName, value: 'separate', checked: true }),
+      ' Separate certificate, key and chain (paste or pick files)',
+    ),
+    h(
+      'label',
+      { class: 'radio' },
+      h('input', { type: 'radio', name: modeName, value: 'file' }),
+      ' One NHN-style file with everything',
+    ),
   );
   const fields = { name, certificate, privateKey, chain, file };
   const status = h('div', { class: 'form-status', 'aria-live': 'polite' });
   const preview = h('div', { class: 'preview' });
   const checkButton = h('button', { type: 'submit', class: 'button button-secondary', value: 'check', text: 'Check' });
   const importButton = h('button', { type: 'submit', class: 'button button-primary', value: 'import', text: 'Import' });
-  const form = h('form', { class: 'import-form', novalidate: true }, status, name.field, mode, separate, single, preview, h('div', { class: 'actions' }, checkButton, importButton));
+  const form = h(
+    'form',
+    { class: 'import-form', novalidate: true },
+    status,
+    name.field,
+    mode,
+    separate,
+    single,
+    preview,
+    h('div', { class: 'actions' }, checkButton, importButton),
+  );
 
-  const currentMode = () => /** @type {HTMLInputElement | null} */ (form.querySelector(`input[name="${modeName}"]:checked`))?.value ?? 'separate';
+  const currentMode = () =>
+    /** @type {HTMLInputElement | null} */ (form.querySelector(`input[name="${modeName}"]:checked`))?.value ??
+    'separate';
   mode.addEventListener('change', () => {
     const isFile = currentMode() === 'file';
     separate.hidden = isFile;
     single.hidden = !isFile;
   });
 
-  const value = (/** @type {{ control: HTMLElement }} */ f) => /** @type {HTMLInputElement | HTMLTextAreaElement} */ (f.control).value;
+  const value = (/** @type {{ control: HTMLElement }} */ f) =>
+    /** @type {HTMLInputElement | HTMLTextAreaElement} */ (f.control).value;
 
   async function body() {
     const base = { name: value(name).trim() };
@@ -103,7 +181,9 @@ export async function render({ main }) {
       const payload = await body();
       if (action === 'check') {
         const result = await post('/certificates/validate', payload);
-        status.replaceChildren(notice('success', 'Everything checks out. Nothing was stored yet: press Import to store it.'));
+        status.replaceChildren(
+          notice('success', 'Everything checks out. Nothing was stored yet: press Import to store it.'),
+        );
         preview.replaceChildren(previewOf(result));
       } else {
         const created = await post('/certificates', payload);
@@ -121,12 +201,34 @@ export async function render({ main }) {
   /** @param {unknown} error */
   function showError(error) {
     const message = error instanceof Error ? error.message : String(error);
-    const target = error instanceof ApiError && error.field ? /** @type {Record<string, ReturnType<typeof field>>} */ (fields)[error.field] : undefined;
+    const target =
+      error instanceof ApiError && error.field
+        ? /** @type {Record<string, ReturnType<typeof field>>} */ (fields)[error.field]
+        : undefined;
     if (target) {
       // A file-mode field error while separate fields are shown (or the reverse) cannot happen:
       // the server names the field of what was sent.
       target.setError(message);
-      status.replaceChildren(notice('error', h('a', { href: `#${target.control.id}`, onClick: (/** @type {Event} */ e) => { e.preventDefault(); target.control.focus(); } }, 'Fix the ', labelOf(error.field ?? ''), ' field'), ': ', message));
+      status.replaceChildren(
+        notice(
+          'error',
+          h(
+            'a',
+            {
+              href: `#${target.control.id}`,
+              onClick: (/** @type {Event} */ e) => {
+                e.preventDefault();
+                target.control.focus();
+              },
+            },
+            'Fix the ',
+            labelOf(error.field ?? ''),
+            ' field',
+          ),
+          ': ',
+          message,
+        ),
+      );
       target.control.focus();
     } else {
       status.replaceChildren(notice('error', message));
@@ -135,12 +237,22 @@ export async function render({ main }) {
     }
   }
 
-  main.replaceChildren(pageTitle('Import a certificate'), h('p', { class: 'muted', text: 'Every certificate is checked before it is stored: PEM format, key match, validity, chain, key type and duplicates. Nothing is stored unless everything passes.' }), form);
+  main.replaceChildren(
+    pageTitle('Import a certificate'),
+    h('p', {
+      class: 'muted',
+      text: 'Every certificate is checked before it is stored: PEM format, key match, validity, chain, key type and duplicates. Nothing is stored unless everything passes.',
+    }),
+    form,
+  );
   return 'Import';
 }
 
 /** @param {string} name */
-const labelOf = (name) => ({ name: 'name', certificate: 'certificate', privateKey: 'private key', chain: 'chain', file: 'certificate file' })[name] ?? name;
+const labelOf = (name) =>
+  ({ name: 'name', certificate: 'certificate', privateKey: 'private key', chain: 'chain', file: 'certificate file' })[
+    name
+  ] ?? name;
 
 /** @param {any} result */
 function previewOf(result) {
@@ -159,7 +271,10 @@ function previewOf(result) {
         ['Valid until', formatDateTime(f.notAfter)],
         ['Key', f.key.text],
         ['Private key', result.hasPrivateKey ? 'Included' : 'Not included'],
-        ['Chain', `${result.chainLength} certificate${result.chainLength === 1 ? '' : 's'}${result.chainRepaired ? ' (order repaired)' : ''}`],
+        [
+          'Chain',
+          `${result.chainLength} certificate${result.chainLength === 1 ? '' : 's'}${result.chainRepaired ? ' (order repaired)' : ''}`,
+        ],
       ].map(([term, value]) => h('div', { class: 'fact' }, h('dt', { text: term }), h('dd', { text: value }))),
     ),
   );

@@ -13,7 +13,14 @@ export function render(root, { message, onLoggedIn }) {
   const accessKey = field({
     name: 'accessKey',
     label: 'Access key',
-    control: h('input', { type: 'text', name: 'accessKey', autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', required: true }),
+    control: h('input', {
+      type: 'text',
+      name: 'accessKey',
+      autocomplete: 'username',
+      autocapitalize: 'none',
+      spellcheck: 'false',
+      required: true,
+    }),
   });
   const secretKey = field({
     name: 'secretKey',
@@ -60,9 +67,17 @@ export function render(root, { message, onLoggedIn }) {
       h(
         'div',
         { class: 'login-card' },
-        h('div', { class: 'brand brand-large' }, h('img', { src: '/console/static/favicon.svg', alt: '', width: '40', height: '40' }), h('span', { text: 'certkeeper' })),
+        h(
+          'div',
+          { class: 'brand brand-large' },
+          h('img', { src: '/console/static/favicon.svg', alt: '', width: '40', height: '40' }),
+          h('span', { text: 'certkeeper' }),
+        ),
         h('h1', { tabindex: '-1', text: 'Log in to the console' }),
-        h('p', { class: 'muted', text: 'Use an access key and secret key of your tenant. A VIEWER key can look; an ADMIN key can also change things.' }),
+        h('p', {
+          class: 'muted',
+          text: 'Use an access key and secret key of your tenant. A VIEWER key can look; an ADMIN key can also change things.',
+        }),
         form,
       ),
     ),
