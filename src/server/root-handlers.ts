@@ -57,14 +57,15 @@ export function frameworkErrorsHandler(faces: () => readonly FacePlugin[]): Fram
     const face = faceForUrl(faces(), request.raw.url ?? '/');
     if (face) {
       try {
-        return sendFaceReply(
+        sendFaceReply(
           reply,
           face.renderBadRequest(request, { kind: 'malformed', status: 400, message: 'The request URL is malformed.' }),
         );
+        return;
       } catch (err) {
         request.log.error({ err, face: face.name }, 'face failed to render a bad request');
       }
     }
-    return plain(reply, 400);
+    plain(reply, 400);
   };
 }

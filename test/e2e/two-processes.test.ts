@@ -34,7 +34,7 @@ describe('two processes on one PostgreSQL, 20 slots', { skip: postgresSkip }, ()
     receiver = createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (c: Buffer) => chunks.push(c));
-      request.on('end', async () => {
+      const deliver = async (): Promise<void> => {
         const body = Buffer.concat(chunks).toString('utf8');
         const expected = `v1=${createHmac('sha256', secret)
           .update(`${String(request.headers['x-certkeeper-timestamp'])}.${body}`)
@@ -48,7 +48,8 @@ describe('two processes on one PostgreSQL, 20 slots', { skip: postgresSkip }, ()
         inFlight.set(slotId, (inFlight.get(slotId) ?? 1) - 1);
         deliveries.set(slotId, (deliveries.get(slotId) ?? 0) + 1);
         response.writeHead(204).end();
-      });
+      };
+      request.on('end', () => void deliver());
     });
     receiver.listen(0, '127.0.0.1');
     await once(receiver, 'listening');
