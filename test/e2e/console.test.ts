@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { createProvisioningWorker, type ProvisioningWorker } from '../../src/core/deploy/worker.ts';
+import { CIPHER_PROFILES, TLS_VERSIONS } from '../../src/domain/edge-slot.ts';
 import { startTestApp, TestClock, type TestApp } from '../helpers/app.ts';
 import { mintPems, type Pems } from '../api/console/helpers.ts';
 import { browserSkip, launch, screenshot, type Browser } from './console-browser.ts';
@@ -36,6 +37,7 @@ describe('console in a browser', { skip }, () => {
   let pems: Pems;
   let other: Pems;
   let certificateNo = 0;
+  let slotId = 0;
   let viewerKey = { accessKey: '', secretKey: '' };
 
   before(async () => {
@@ -102,6 +104,12 @@ describe('console in a browser', { skip }, () => {
           ? 'document.activeElement?.tagName'
           : 'document.activeElement?.textContent',
     );
+
+  /** The values a select offers, sorted. */
+  const optionValues = async (name: string) =>
+    (
+      await inPage<string[]>(`[...document.querySelectorAll('select[name=${name}] option')].map((o) => o.value)`)
+    ).sort();
 
   /** Every visible form control has an accessible name. */
   const unlabelledControls = () =>
@@ -233,8 +241,12 @@ describe('console in a browser', { skip }, () => {
     await page.getByRole('link', { name: 'Publish to an edge slot…' }).click();
     await h1('Edge slots').waitFor();
     assert.equal(await page.getByLabel('Certificate', { exact: true }).inputValue(), 'shop');
+    // web/js/pages/edge.js keeps the browser's copy of these choices: it offers what the domain takes.
+    assert.deepEqual(await optionValues('tlsVersion'), [...TLS_VERSIONS].sort());
+    assert.deepEqual(await optionValues('cipherProfile'), [...CIPHER_PROFILES].sort());
     await page.getByRole('button', { name: 'Provision' }).click();
     await h1(/^Edge slot \d+$/).waitFor();
+    slotId = Number(/#\/edge\/(\d+)/.exec(page.url())?.[1]);
     await page.locator('.slot-running').waitFor({ timeout: 20_000 });
     await screenshot(page, 'edge-slot');
     await page.getByRole('link', { name: '← All edge slots' }).click();
@@ -312,6 +324,28 @@ describe('console in a browser', { skip }, () => {
     assert.equal(refused.body.error.code, 'permission_denied');
     await page.goto(url('#/import'));
     await h1('Not available').waitFor();
+    // Without the write forms the pages show nothing in their place (a null once read "null").
+    await page.goto(url('#/edge'));
+    await h1('Edge slots').waitFor();
+    await page.getByRole('heading', { name: 'Slots', exact: true }).waitFor();
+    assert.doesNotMatch(await page.locator('main').innerText(), /\bnull\b/);
+    await page.goto(url(`#/edge/${slotId}`));
+    await h1(`Edge slot ${slotId}`).waitFor();
+    assert.doesNotMatch(await page.locator('main').innerText(), /\bnull\b/);
+  });
+
+  it('a page that cannot be shown says why, offers to try again and a way back', async () => {
+    await page.goto(url('#/certificates/999999'));
+    await h1('Something went wrong').waitFor();
+    assert.equal(await focused('tag'), 'H1', 'focus on the heading, as on every page');
+    assert.equal(await page.title(), 'Error · certkeeper');
+    const alert = page.getByRole('alert');
+    assert.match(await alert.innerText(), /certificate/i, "the server's words");
+    await screenshot(page, 'load-failed');
+    await alert.getByRole('button', { name: 'Try again' }).click();
+    await h1('Something went wrong').waitFor();
+    await page.getByRole('alert').getByRole('link', { name: 'Go to the dashboard' }).click();
+    await h1('Dashboard').waitFor();
   });
 
   it('met no Content-Security-Policy violation and no script error on the way', () => {

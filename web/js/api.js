@@ -2,7 +2,13 @@
  * The console's only way to the server: JSON over fetch to /console/api, same origin, with the
  * session cookie (HttpOnly, the browser sends it) and, on every state change, the session's
  * CSRF token in X-CSRF-Token. Errors become ApiError with the server's message (written for
- * people) and, for form errors, the field it concerns.
+ * people) and, for form errors, the field it concerns. A request given an AbortSignal that is
+ * aborted rejects with the signal's reason (an AbortError), never with an ApiError: the caller
+ * has gone and shows nothing.
+ *
+ * The typedefs at the end are what the pages read of the server's answers
+ * (src/api/console/present.ts, present-edge.ts, chain.ts). They are declared, not checked: the
+ * JSON is taken as it comes.
  */
 
 const BASE = '/console/api';
@@ -34,7 +40,9 @@ export function whenSessionEnds(handler) {
  * @param {'GET'|'POST'|'PUT'|'PATCH'|'DELETE'} method
  * @param {string} path under /console/api
  * @param {unknown} [body]
- * @param {{ raw?: boolean }} [options] raw: return the Response (downloads)
+ * @param {{ raw?: boolean, signal?: AbortSignal }} [options] raw: return the Response (downloads);
+ *   signal: aborts the request
+ * @returns {Promise<any>} the parsed JSON (null for 204), or the Response when raw
  */
 export async function request(method, path, body, options = {}) {
   /** @type {Record<string, string>} */
@@ -50,8 +58,10 @@ export async function request(method, path, body, options = {}) {
       credentials: 'same-origin',
       cache: 'no-store',
       redirect: 'error',
+      signal: options.signal ?? null,
     });
   } catch {
+    if (options.signal?.aborted) throw options.signal.reason;
     throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection and try again.', undefined);
   }
   if (response.ok) {
@@ -70,11 +80,18 @@ export async function request(method, path, body, options = {}) {
   throw failure;
 }
 
-export const get = (/** @type {string} */ path) => request('GET', path);
-export const post = (/** @type {string} */ path, /** @type {unknown} */ body) => request('POST', path, body ?? {});
-export const del = (/** @type {string} */ path) => request('DELETE', path);
+/** @param {string} path @param {AbortSignal} [signal] */
+export const get = (path, signal) => request('GET', path, undefined, signal ? { signal } : {});
+/** @param {string} path @param {unknown} [body] */
+export const post = (path, body) => request('POST', path, body ?? {});
+/** @param {string} path */
+export const del = (path) => request('DELETE', path);
 
-/** Builds a query string from the non-empty values. @param {Record<string, unknown>} params */
+/**
+ * A query string of the non-empty values (`?a=1&b=x`, or '' when there are none): for API paths
+ * and for the console's own routes (router.js).
+ * @param {Record<string, unknown>} params
+ */
 export function query(params) {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params))
@@ -82,3 +99,42 @@ export function query(params) {
   const text = search.toString();
   return text ? `?${text}` : '';
 }
+
+/**
+ * @typedef {'VALID' | 'EXPIRED' | 'NOT_YET_VALID'} CertificateStatus
+ * @typedef {{ id: number, at: string, actor: string, action: string, target: string,
+ *   result: 'success' | 'failure', remoteAddress: string | null, detail: Record<string, unknown> }} AuditEvent
+ * @typedef {{ certificateNo: number, name: string, type: string, origin: string,
+ *   status: CertificateStatus, commonName: string | null, domains: string[], caName: string | null,
+ *   key: string, notBefore: string, notAfter: string, daysToExpiry: number, hasPrivateKey: boolean,
+ *   hasChain: boolean, createdAt: string, updatedAt: string }} CertificateSummary
+ * @typedef {{ subjectDn: string, commonName: string | null,
+ *   sans: { dns: string[], ip: string[], email: string[], uri: string[] }, domains: string[],
+ *   issuerDn: string, issuerCommonName: string | null, caName: string | null, serialNumber: string,
+ *   notBefore: string, notAfter: string, key: { text: string }, signatureAlgorithm: string,
+ *   signatureAlgorithmOid: string, publicKeyInfo: string, fingerprintSha256: string,
+ *   publicKeyFingerprintSha256: string, keyUsage: string[], extendedKeyUsage: string[], isCa: boolean,
+ *   selfSigned: boolean }} CertificateFacts
+ * @typedef {{ role: 'root' | 'intermediate' | 'leaf', subjectDn: string, commonName: string | null,
+ *   issuerDn: string, notBefore: string, notAfter: string, status: CertificateStatus, key: string,
+ *   signatureAlgorithm: string }} ChainLevel
+ * @typedef {CertificateSummary & { fileName: string | null, facts: CertificateFacts,
+ *   chain: { levels: ChainLevel[], complete: boolean }, usedBy: number[] }} CertificateDetail
+ * @typedef {{ total: number, page: number, pageSize: number, pages: number }} Paging
+ * @typedef {Paging & { items: CertificateSummary[] }} CertificatePage
+ * @typedef {{ items: AuditEvent[], next: number | null }} HistoryPage
+ * @typedef {{ asOf: string, counts: { total: number, valid: number, expired: number, notYetValid: number },
+ *   expiring: Array<{ days: number, count: number }>, soonest: CertificateSummary[], recent: AuditEvent[] }} Dashboard
+ * @typedef {{ name: string, facts: CertificateFacts, chainLength: number, chainRepaired: boolean,
+ *   hasPrivateKey: boolean }} ImportCheck
+ * @typedef {{ accessKey: string, role: string, description: string, createdAt: string,
+ *   revokedAt: string | null, current: boolean }} Credential
+ * @typedef {{ slotId: number, serviceRegion: string, status: string, pending: boolean, tlsVersion: string,
+ *   tlsProtocols: string[], cipherProfile: string, targetKind: string | null,
+ *   items: Array<{ itemId: number, region: string, certificateNo: number,
+ *     certificate: { name: string, status: CertificateStatus, commonName: string | null, notAfter: string } | null }>,
+ *   deployment: { generation: number, deployedGeneration: number, attempts: number, lastError: string | null,
+ *     lastErrorAt: string | null, nextAttemptAt: string | null },
+ *   createdAt: string, provisionedAt: string, updatedAt: string, deletedAt: string | null }} Slot
+ * @typedef {Paging & { items: Slot[], targetKind: string | null }} SlotPage
+ */

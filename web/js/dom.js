@@ -3,6 +3,7 @@
  * reaches the DOM (the Content-Security-Policy requires Trusted Types and allows no policy, so an
  * innerHTML assignment would throw).
  */
+import { ApiError } from './api.js';
 
 /**
  * Builds an element. Props: `class`, `text`, `on<Event>` handlers, `dataset`, booleans (present
@@ -59,9 +60,13 @@ let uniqueId = 0;
 export const newId = (prefix) => `${prefix}-${++uniqueId}`;
 
 /**
+ * @typedef {{ field: HTMLElement, control: HTMLElement, error: HTMLElement, setError: (message: string | null) => void }} Field
+ */
+
+/**
  * A labelled form control with a hint and an error slot, wired with aria-describedby.
  * @param {{ label: string, control: HTMLElement, hint?: string, name: string }} options
- * @returns {{ field: HTMLElement, control: HTMLElement, error: HTMLElement, setError: (message: string | null) => void }}
+ * @returns {Field}
  */
 export function field({ label, control, hint, name }) {
   const id = control.id || newId(name);
@@ -98,7 +103,22 @@ export function field({ label, control, hint, name }) {
   };
 }
 
-/** A message box; `role=alert` for errors so screen readers hear them at once. @param {'error'|'info'|'success'} kind */
+/**
+ * A form of fields side by side with one submit button (the forms of the edge and access-key pages).
+ * @param {string} submit the button's text @param {...Field} fields
+ */
+export const inlineForm = (submit, ...fields) =>
+  h(
+    'form',
+    { class: 'inline-form', novalidate: true },
+    fields.map((f) => f.field),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button button-primary', text: submit })),
+  );
+
+/**
+ * A message box; `role=alert` for errors so screen readers hear them at once.
+ * @param {'error'|'info'|'success'} kind @param {...unknown} children
+ */
 export function notice(kind, ...children) {
   return h('div', { class: `notice notice-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, ...children);
 }
@@ -113,3 +133,57 @@ export function facts(rows) {
       .map(([term, value]) => h('div', { class: 'fact' }, h('dt', { text: term }), h('dd', {}, value))),
   );
 }
+
+/** The words of a failure: an Error's message (an ApiError's is the server's), else the value as text. @param {unknown} error */
+export const messageOf = (error) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Shows why an action failed, the one way every page does: next to the form field the server
+ * named (`error.field`, an ApiError's), which gets the focus; or else as an alert in the page's
+ * status area, which gets the focus, so keyboard and screen-reader users land on what went wrong.
+ * @param {unknown} error
+ * @param {HTMLElement} status
+ * @param {Record<string, Field>} [fields] the form's fields by the names the server gives them
+ * @returns {Field | undefined} the field that shows it, if one does
+ */
+export function showFailure(error, status, fields = {}) {
+  const target = error instanceof ApiError && error.field ? fields[error.field] : undefined;
+  if (target) {
+    target.setError(messageOf(error));
+    target.control.focus();
+    return target;
+  }
+  const alert = notice('error', messageOf(error));
+  alert.tabIndex = -1;
+  status.replaceChildren(alert);
+  alert.focus();
+  return undefined;
+}
+
+/**
+ * A table that reads as cards on a phone (styles.css `.table-cards` shows each cell's
+ * `data-label`): a caption for screen readers, the column headings, the rows.
+ * @param {string} caption @param {Array<string | Node>} headings @param {Node[]} rows
+ */
+export const cardTable = (caption, headings, rows) =>
+  h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'table table-cards' },
+      h('caption', { class: 'visually-hidden', text: caption }),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          headings.map((heading) =>
+            typeof heading === 'string' ? h('th', { scope: 'col', text: heading }) : h('th', { scope: 'col' }, heading),
+          ),
+        ),
+      ),
+      h('tbody', {}, rows),
+    ),
+  );

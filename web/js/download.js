@@ -6,8 +6,7 @@
 
 /** The file name of a Content-Disposition header, or the fallback. @param {string | null} header @param {string} fallback */
 export function fileNameOf(header, fallback) {
-  const match = header ? /filename="([^"]+)"/.exec(header) : null;
-  return match ? match[1] : fallback;
+  return (header ? /filename="([^"]+)"/.exec(header)?.[1] : undefined) ?? fallback;
 }
 
 /** @param {Blob} blob @param {string} fileName */

@@ -1,4 +1,5 @@
-/** How values read on screen: dates in the user's locale and time zone, statuses in words. */
+/** How values read on screen: dates in the user's locale and time zone, statuses and audit events in words. */
+import { h } from './dom.js';
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
@@ -55,6 +56,10 @@ const ACTIONS = /** @type {Record<string, string>} */ ({
   'deploy-target.clear': 'Deployment target removed',
 });
 
+/** The first few domains, and how many more there are. @param {string[]} domains */
+export const domainsText = (domains) =>
+  domains.slice(0, 3).join(', ') + (domains.length > 3 ? ` +${domains.length - 3} more` : '');
+
 /**
  * An audit event in words. @param {{ action: string, actor: string, detail: Record<string, unknown> }} event
  */
@@ -71,3 +76,22 @@ export function targetHref(target) {
   const slot = /^edge-slot:(\d+)$/.exec(target);
   return slot ? `#/edge/${slot[1]}` : null;
 }
+
+/**
+ * An audit event as an entry of a timeline (`<ol class="timeline">`): when, what (a refusal
+ * marked as such), and who with whatever the page adds.
+ * @param {import('./api.js').AuditEvent} event @param {...unknown} who
+ */
+export const timelineEntry = (event, ...who) =>
+  h(
+    'li',
+    { class: event.result === 'failure' ? 'timeline-failure' : '' },
+    h('time', { datetime: event.at, text: formatDateTime(event.at) }),
+    h(
+      'span',
+      { class: 'timeline-what' },
+      actionText(event),
+      event.result === 'failure' ? h('span', { class: 'badge badge-expired', text: 'refused' }) : null,
+    ),
+    h('span', { class: 'timeline-who muted' }, ...who),
+  );

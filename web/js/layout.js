@@ -1,8 +1,12 @@
 /**
  * The frame around every page once logged in: a skip link, the banner with navigation (links
- * the role cannot use are not shown), who is logged in, and the main landmark pages render into.
+ * the role cannot use are not shown), who is logged in, and the main landmark pages render into;
+ * and the pieces every page is made of: its heading, its cards, and `load`, the one way a page
+ * loads what it shows.
  */
-import { h } from './dom.js';
+import { ApiError, get } from './api.js';
+import { h, messageOf, notice } from './dom.js';
+import { href, showAgain } from './router.js';
 
 /**
  * @typedef {{ accessKey: string, role: string, tenant: string | null, description: string,
@@ -39,12 +43,7 @@ export function renderShell(root, session, onLogout) {
   const header = h(
     'header',
     { class: 'topbar' },
-    h(
-      'div',
-      { class: 'brand' },
-      h('img', { src: '/console/static/favicon.svg', alt: '', width: '28', height: '28' }),
-      h('span', { text: 'certkeeper' }),
-    ),
+    brand('small'),
     h(
       'nav',
       { 'aria-label': 'Main' },
@@ -87,6 +86,81 @@ export function renderShell(root, session, onLogout) {
   };
 }
 
-/** A page heading that takes focus after navigation (screen readers announce the new page). @param {string} text */
+/** The logo and name: small in the banner, large on the login page. @param {'small' | 'large'} size */
+export function brand(size) {
+  const px = size === 'large' ? '40' : '28';
+  return h(
+    'div',
+    { class: size === 'large' ? 'brand brand-large' : 'brand' },
+    h('img', { src: '/console/static/favicon.svg', alt: '', width: px, height: px }),
+    h('span', { text: 'certkeeper' }),
+  );
+}
+
+/**
+ * A page heading that takes focus after navigation (screen readers announce the new page).
+ * @param {string} text @param {...unknown} extra shown beside it (a badge, a button)
+ */
 export const pageTitle = (text, ...extra) =>
   h('div', { class: 'page-head' }, h('h1', { tabindex: '-1', text }), ...extra);
+
+/** A titled card, labelled by its heading. @param {string} id @param {string} title @param {...unknown} content */
+export const card = (id, title, ...content) =>
+  h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id, text: title }), ...content);
+
+/**
+ * What a failure to show a page looks like, wherever it happens (a failed load, a page that
+ * throws): a heading that takes the focus, the server's words, "Try again" and a way back.
+ * @param {unknown} error @param {() => void} [retry] what "Try again" does (by default, the page is shown again)
+ */
+export function failedPage(error, retry = showAgain) {
+  return [h('h1', { tabindex: '-1', text: 'Something went wrong' }), failure(error, retry)];
+}
+
+/** @param {unknown} error @param {() => void} retry */
+const failure = (error, retry) =>
+  notice(
+    'error',
+    h('p', { text: messageOf(error) }),
+    h(
+      'p',
+      { class: 'actions' },
+      h('button', { type: 'button', class: 'button button-secondary button-small', text: 'Try again', onClick: retry }),
+      h('a', { class: 'button button-secondary button-small', href: href('/'), text: 'Go to the dashboard' }),
+    ),
+  );
+
+/** The title of a page that could not be shown (its load into the main element answered undefined). */
+export const FAILED = 'Error';
+
+/**
+ * Loads what a page, or a part of one, shows: the one way every page does.
+ * - While the GET runs, `into` shows "Loading…" and is aria-busy.
+ * - Navigating away aborts the request (the page's signal): nothing more is shown, and the
+ *   answer is undefined.
+ * - A failure is shown in `into`, and the answer is undefined: the server's words in an alert with
+ *   "Try again" (runs `retry`) and a link to the dashboard; when `into` is the page's main element
+ *   the whole page fails, under a "Something went wrong" heading (main.js focuses a page's heading).
+ *   A 401 shows nothing here: api.js has already put up the login form.
+ * The caller shows the answer in `into` (replacing the placeholder) and returns the page's title.
+ * @param {import('./main.js').PageContext} page
+ * @param {string} path GET, under /console/api
+ * @param {{ into?: HTMLElement, retry?: () => void }} [options] into: the page's main element by
+ *   default; retry: by default the page is shown again
+ * @template T what the server answers (api.js declares the shapes)
+ * @returns {Promise<T | undefined>} the server's answer, or undefined
+ */
+export async function load(page, path, { into = page.main, retry = showAgain } = {}) {
+  into.setAttribute('aria-busy', 'true');
+  into.replaceChildren(h('p', { class: 'muted', text: 'Loading…' }));
+  try {
+    return await get(path, page.signal);
+  } catch (error) {
+    if (page.signal.aborted || (error instanceof ApiError && error.status === 401)) return undefined;
+    if (into === page.main) into.replaceChildren(...failedPage(error, retry));
+    else into.replaceChildren(failure(error, retry));
+    return undefined;
+  } finally {
+    into.removeAttribute('aria-busy');
+  }
+}

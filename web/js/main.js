@@ -3,8 +3,8 @@
  * every route shows the login form; after logging in the route that was asked for is shown.
  */
 import { ApiError, del, get, setCsrfToken, whenSessionEnds } from './api.js';
-import { announce, h, notice } from './dom.js';
-import { renderShell } from './layout.js';
+import { announce, h, messageOf, notice } from './dom.js';
+import { FAILED, failedPage, renderShell } from './layout.js';
 import { currentRoute, match } from './router.js';
 import * as certificatePage from './pages/certificate.js';
 import * as certificatesPage from './pages/certificates.js';
@@ -17,7 +17,10 @@ import * as loginPage from './pages/login.js';
 /**
  * @typedef {import('./layout.js').Session & { csrfToken: string }} Session
  * @typedef {{ session: Session, params: Record<string, string>, query: URLSearchParams, main: HTMLElement, signal: AbortSignal }} PageContext
- * @typedef {{ pattern: string, render: (ctx: PageContext) => Promise<string>, allowed?: (s: Session) => boolean }} Route
+ *   What a page is shown with. `signal` is aborted when the user navigates away: pass it to
+ *   load() (layout.js), and stop polling on it.
+ * @typedef {{ pattern: string, render: (ctx: PageContext) => Promise<string> | string, allowed?: (s: Session) => boolean }} Route
+ *   render shows the page in ctx.main and answers its title.
  */
 
 /** @type {Route[]} */
@@ -78,7 +81,6 @@ async function route() {
   const { path, params: query } = currentRoute();
   shell.markCurrent(path);
   const main = shell.main;
-  main.replaceChildren(h('p', { class: 'muted', text: 'Loading…' }));
   let found = null;
   for (const candidate of ROUTES) {
     const params = match(candidate.pattern, path);
@@ -110,11 +112,8 @@ async function route() {
     if (heading instanceof HTMLElement) heading.focus({ preventScroll: false });
   } catch (error) {
     if (signal.aborted || (error instanceof ApiError && error.status === 401)) return;
-    main.replaceChildren(
-      h('h1', { tabindex: '-1', text: 'Something went wrong' }),
-      notice('error', error instanceof Error ? error.message : String(error)),
-    );
-    document.title = 'Error · certkeeper';
+    main.replaceChildren(...failedPage(error));
+    document.title = `${FAILED} · certkeeper`;
     main.querySelector('h1')?.focus();
   }
 }
@@ -131,12 +130,7 @@ async function boot() {
     if (error instanceof ApiError && error.status === 401)
       return showLogin(error.code === 'session_required' ? '' : error.message);
     root.replaceChildren(
-      h(
-        'main',
-        { id: 'main', class: 'page' },
-        h('h1', { text: 'certkeeper' }),
-        notice('error', error instanceof Error ? error.message : String(error)),
-      ),
+      h('main', { id: 'main', class: 'page' }, h('h1', { text: 'certkeeper' }), notice('error', messageOf(error))),
     );
     return;
   }

@@ -2,6 +2,7 @@
  * Hash routing: `#/certificates/12?x=y`. The server serves one page (index.html); every view is
  * a route here, so links are bookmarkable and the browser's back button works.
  */
+import { query } from './api.js';
 
 /** @returns {{ path: string, params: URLSearchParams }} */
 export function currentRoute() {
@@ -10,20 +11,19 @@ export function currentRoute() {
   return { path: path.startsWith('/') ? path : `/${path}`, params: new URLSearchParams(search) };
 }
 
-/** @param {string} path @param {Record<string, unknown>} [params] */
-export function href(path, params = {}) {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params))
-    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
-  const text = search.toString();
-  return `#${path}${text ? `?${text}` : ''}`;
-}
+/** @param {string} path @param {Record<string, unknown>} [params] the non-empty ones go into the link */
+export const href = (path, params = {}) => `#${path}${query(params)}`;
 
-/** @param {string} path @param {Record<string, unknown>} [params] */
+/** Shows a route; the current one is shown again, its page loading afresh. @param {string} path @param {Record<string, unknown>} [params] */
 export function navigate(path, params) {
   const target = href(path, params);
-  if (location.hash === target) window.dispatchEvent(new HashChangeEvent('hashchange'));
+  if (location.hash === target) showAgain();
   else location.hash = target;
+}
+
+/** Shows the current route again (main.js routes on every hashchange). */
+export function showAgain() {
+  window.dispatchEvent(new HashChangeEvent('hashchange'));
 }
 
 /**

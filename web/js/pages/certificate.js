@@ -3,13 +3,15 @@
  * the actions the role allows (downloads; private key for ADMIN after a confirmation; delete
  * after a confirmation that names it, refused by the server while it is in use).
  */
-import { ApiError, del, get, request } from '../api.js';
+import { del, query, request } from '../api.js';
 import { confirmDialog } from '../dialog.js';
-import { announce, facts, h, notice } from '../dom.js';
+import { announce, facts, h, notice, showFailure } from '../dom.js';
 import { fileNameOf, saveBlob } from '../download.js';
-import { actionText, formatDateTime, formatDays, STATUS_LABELS, statusBadge, urgency } from '../format.js';
-import { pageTitle } from '../layout.js';
+import { formatDateTime, formatDays, STATUS_LABELS, statusBadge, timelineEntry, urgency } from '../format.js';
+import { card, FAILED, load, pageTitle } from '../layout.js';
 import { href, navigate } from '../router.js';
+
+/** @typedef {import('../api.js').CertificateDetail} CertificateDetail */
 
 const ORIGINS = /** @type {Record<string, string>} */ ({
   console: 'Console',
@@ -19,11 +21,12 @@ const ORIGINS = /** @type {Record<string, string>} */ ({
   'ncp-v2': 'NCP API 2.0',
 });
 
-/** @param {import('../main.js').PageContext} ctx */
-export async function render({ main, params, session, signal }) {
-  const no = params.no ?? '';
-  const c = await get(`/certificates/${encodeURIComponent(no)}`);
-  if (signal.aborted) return c.name;
+/** @param {import('../main.js').PageContext} page */
+export async function render(page) {
+  const { main, params, session } = page;
+  /** @type {CertificateDetail | undefined} */
+  const c = await load(page, `/certificates/${encodeURIComponent(params.no ?? '')}`);
+  if (!c) return FAILED;
   const status = h('div', { class: 'form-status' });
   const base = `/console/api/certificates/${c.certificateNo}`;
 
@@ -69,11 +72,11 @@ export async function render({ main, params, session, signal }) {
     ),
     downloads,
     status,
-    section('summary', 'Summary', summary(c)),
-    section('chain', 'Certificate chain', chainTree(c.chain)),
-    section('usage', 'Where it is used', usage(c)),
-    section(
-      'subject',
+    card('section-summary', 'Summary', summary(c)),
+    card('section-chain', 'Certificate chain', chainTree(c.chain)),
+    card('section-usage', 'Where it is used', usage(c)),
+    card(
+      'section-subject',
       'Subject and issuer',
       facts([
         ['Subject', c.facts.subjectDn || '(empty)'],
@@ -83,22 +86,13 @@ export async function render({ main, params, session, signal }) {
         ['CA certificate', c.facts.isCa ? 'Yes' : 'No'],
       ]),
     ),
-    section('technical', 'Technical details', technical(c)),
-    section('history', 'History', await history(c.certificateNo)),
+    card('section-technical', 'Technical details', technical(c)),
+    card('section-history', 'History', history(page, c.certificateNo)),
   );
   return c.name;
 }
 
-/** @param {string} id @param {string} title @param {Node} content */
-const section = (id, title, content) =>
-  h(
-    'section',
-    { class: 'card', 'aria-labelledby': `section-${id}` },
-    h('h2', { id: `section-${id}`, text: title }),
-    content,
-  );
-
-/** @param {any} c */
+/** @param {CertificateDetail} c */
 function summary(c) {
   return facts([
     [
@@ -133,7 +127,7 @@ function summary(c) {
   ]);
 }
 
-/** @param {any} c */
+/** @param {CertificateDetail} c */
 function technical(c) {
   const f = c.facts;
   const sans = [
@@ -165,7 +159,7 @@ function technical(c) {
 
 const colons = (/** @type {string} */ hex) => hex.toUpperCase().replace(/(..)(?=.)/g, '$1:');
 
-/** Root first, leaf last, each level nested in the one that issued it. @param {{ levels: any[], complete: boolean }} chain */
+/** Root first, leaf last, each level nested in the one that issued it. @param {CertificateDetail['chain']} chain */
 function chainTree(chain) {
   /** @type {HTMLElement | null} */
   let outer = null;
@@ -225,7 +219,7 @@ function chainTree(chain) {
   );
 }
 
-/** @param {any} c */
+/** @param {CertificateDetail} c */
 function usage(c) {
   if (c.usedBy.length === 0) return h('p', { class: 'muted', text: 'Not used by any edge slot. It can be deleted.' });
   return h(
@@ -244,48 +238,47 @@ function usage(c) {
   );
 }
 
-/** @param {number} no */
-async function history(no) {
+/**
+ * The certificate's audit events, newest first, loaded after the page is shown; "Show older
+ * events" loads the next page below them.
+ * @param {import('../main.js').PageContext} page @param {number} no
+ */
+function history(page, no) {
+  const body = h('div', {});
   const list = h('ol', { class: 'timeline' });
-  const more = h('button', {
-    type: 'button',
-    class: 'button button-secondary button-small',
-    text: 'Show older events',
-    hidden: true,
-  });
-  /** @type {number | null} */
-  let next = null;
-  const load = async () => {
-    const page = await get(`/certificates/${no}/history${next ? `?before=${next}` : ''}`);
-    for (const e of page.items) {
-      list.appendChild(
-        h(
-          'li',
-          { class: e.result === 'failure' ? 'timeline-failure' : '' },
-          h('time', { datetime: e.at, text: formatDateTime(e.at) }),
-          h(
-            'span',
-            { class: 'timeline-what' },
-            actionText(e),
-            e.result === 'failure' ? h('span', { class: 'badge badge-expired', text: 'refused' }) : null,
-          ),
-          h('span', {
-            class: 'timeline-who muted',
-            text: `by ${e.actor}${e.remoteAddress ? ` from ${e.remoteAddress}` : ''}`,
+  const older = h('div', {});
+  /** @param {number | null} before the id the page ends before; null for the newest */
+  const show = async (before) => {
+    /** @type {import('../api.js').HistoryPage | undefined} */
+    const events = await load(page, `/certificates/${no}/history${query({ before })}`, {
+      into: before === null ? body : older,
+      retry: () => void show(before),
+    });
+    if (!events) return;
+    for (const e of events.items)
+      list.appendChild(timelineEntry(e, `by ${e.actor}${e.remoteAddress ? ` from ${e.remoteAddress}` : ''}`));
+    const next = events.next;
+    older.replaceChildren(
+      next === null
+        ? ''
+        : h('button', {
+            type: 'button',
+            class: 'button button-secondary button-small',
+            text: 'Show older events',
+            onClick: () => void show(next),
           }),
-        ),
+    );
+    if (before === null)
+      body.replaceChildren(
+        list.children.length ? list : h('p', { class: 'muted', text: 'No recorded events for this certificate.' }),
+        older,
       );
-    }
-    next = page.next;
-    more.hidden = next === null;
   };
-  more.addEventListener('click', () => void load());
-  await load();
-  if (list.children.length === 0) return h('p', { class: 'muted', text: 'No recorded events for this certificate.' });
-  return h('div', {}, list, more);
+  void show(null);
+  return body;
 }
 
-/** @param {any} c @param {HTMLElement} status */
+/** @param {CertificateDetail} c @param {HTMLElement} status */
 async function downloadKey(c, status) {
   const ok = await confirmDialog({
     title: 'Download the private key?',
@@ -306,11 +299,11 @@ async function downloadKey(c, status) {
       notice('success', 'The private key was downloaded. The download was recorded in the audit log.'),
     );
   } catch (error) {
-    status.replaceChildren(notice('error', error instanceof ApiError ? error.message : String(error)));
+    showFailure(error, status);
   }
 }
 
-/** @param {any} c @param {HTMLElement} status */
+/** @param {CertificateDetail} c @param {HTMLElement} status */
 async function remove(c, status) {
   const ok = await confirmDialog({
     title: `Delete certificate ${c.name}?`,
@@ -338,8 +331,6 @@ async function remove(c, status) {
     announce(`Certificate ${c.name} was deleted.`);
     navigate('/certificates');
   } catch (error) {
-    status.replaceChildren(notice('error', error instanceof ApiError ? error.message : String(error)));
-    status.querySelector('[role=alert]')?.setAttribute('tabindex', '-1');
-    /** @type {HTMLElement | null} */ (status.querySelector('[role=alert]'))?.focus();
+    showFailure(error, status);
   }
 }

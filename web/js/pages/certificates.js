@@ -2,10 +2,10 @@
  * The certificate list: search by name and domain, filter by status and type, sort, page. The
  * search lives in the URL (#/certificates?name=…&page=2), so it is bookmarkable and Back works.
  */
-import { get, query } from '../api.js';
-import { h, notice } from '../dom.js';
-import { formatDate, formatDays, statusBadge, urgency } from '../format.js';
-import { pageTitle } from '../layout.js';
+import { query } from '../api.js';
+import { cardTable, h } from '../dom.js';
+import { domainsText, formatDate, formatDays, statusBadge, urgency } from '../format.js';
+import { load, pageTitle } from '../layout.js';
 import { href, navigate } from '../router.js';
 
 const DEFAULTS = {
@@ -57,8 +57,9 @@ function select(label, name, value, options) {
   );
 }
 
-/** @param {import('../main.js').PageContext} ctx */
-export async function render({ main, query: params, session, signal }) {
+/** @param {import('../main.js').PageContext} page */
+export async function render(page) {
+  const { main, query: params, session } = page;
   const search = searchOf(params);
   const form = h(
     'form',
@@ -132,12 +133,7 @@ export async function render({ main, query: params, session, signal }) {
     navigate('/certificates', nonDefault(/** @type {Search} */ (next)));
   });
 
-  const results = h(
-    'section',
-    { 'aria-labelledby': 'results-title', 'aria-busy': 'true' },
-    h('h2', { id: 'results-title', class: 'visually-hidden', text: 'Results' }),
-    h('p', { class: 'muted', text: 'Loading…' }),
-  );
+  const results = h('div', {});
   main.replaceChildren(
     pageTitle(
       'Certificates',
@@ -146,16 +142,17 @@ export async function render({ main, query: params, session, signal }) {
         : null,
     ),
     form,
-    results,
+    h(
+      'section',
+      { 'aria-labelledby': 'results-title' },
+      h('h2', { id: 'results-title', class: 'visually-hidden', text: 'Results' }),
+      results,
+    ),
   );
 
-  const data = await get(`/certificates${query(search)}`).catch((/** @type {Error} */ error) => ({ error }));
-  if (signal.aborted) return 'Certificates';
-  results.setAttribute('aria-busy', 'false');
-  if ('error' in data) {
-    results.replaceChildren(notice('error', data.error.message));
-    return 'Certificates';
-  }
+  /** @type {import('../api.js').CertificatePage | undefined} */
+  const data = await load(page, `/certificates${query(search)}`, { into: results });
+  if (!data) return 'Certificates';
   const summary = h('p', { class: 'result-summary', role: 'status', text: resultText(data) });
   if (data.items.length === 0) {
     results.replaceChildren(
@@ -173,7 +170,7 @@ export async function render({ main, query: params, session, signal }) {
   return 'Certificates';
 }
 
-/** @param {{ total: number, page: number, pageSize: number, items: unknown[] }} data */
+/** @param {import('../api.js').CertificatePage} data */
 function resultText(data) {
   if (data.total === 0) return 'No certificates found.';
   const first = (data.page - 1) * data.pageSize + 1;
@@ -181,65 +178,43 @@ function resultText(data) {
   return `Showing ${first.toLocaleString()}–${last.toLocaleString()} of ${data.total.toLocaleString()} certificate${data.total === 1 ? '' : 's'}.`;
 }
 
-/** @param {any[]} items */
+/** @param {import('../api.js').CertificateSummary[]} items */
 function table(items) {
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      { class: 'table table-cards' },
-      h('caption', { class: 'visually-hidden', text: 'Certificates' }),
+  return cardTable(
+    'Certificates',
+    ['Name', 'Domains', 'Status', 'Expires', 'Key', 'Registered'],
+    items.map((c) =>
       h(
-        'thead',
+        'tr',
         {},
         h(
-          'tr',
-          {},
-          ['Name', 'Domains', 'Status', 'Expires', 'Key', 'Registered'].map((t) => h('th', { scope: 'col', text: t })),
+          'th',
+          { scope: 'row', dataset: { label: 'Name' } },
+          h('a', { href: href(`/certificates/${c.certificateNo}`), text: c.name }),
+          h('span', { class: 'muted small', text: ` #${c.certificateNo}` }),
         ),
-      ),
-      h(
-        'tbody',
-        {},
-        items.map((c) =>
-          h(
-            'tr',
-            {},
-            h(
-              'th',
-              { scope: 'row', dataset: { label: 'Name' } },
-              h('a', { href: href(`/certificates/${c.certificateNo}`), text: c.name }),
-              h('span', { class: 'muted small', text: ` #${c.certificateNo}` }),
-            ),
-            h('td', {
-              dataset: { label: 'Domains' },
-              class: 'wrap',
-              text: c.domains.slice(0, 3).join(', ') + (c.domains.length > 3 ? ` +${c.domains.length - 3} more` : ''),
-            }),
-            h('td', { dataset: { label: 'Status' } }, statusBadge(c.status)),
-            h(
-              'td',
-              { dataset: { label: 'Expires' } },
-              formatDate(c.notAfter),
-              h('br'),
-              h('span', { class: `days days-${urgency(c.daysToExpiry)}`, text: formatDays(c.daysToExpiry) }),
-            ),
-            h(
-              'td',
-              { dataset: { label: 'Key' } },
-              c.key,
-              c.hasPrivateKey ? '' : h('span', { class: 'muted small', text: ' (no private key)' }),
-            ),
-            h('td', { dataset: { label: 'Registered' }, text: formatDate(c.createdAt) }),
-          ),
+        h('td', { dataset: { label: 'Domains' }, class: 'wrap', text: domainsText(c.domains) }),
+        h('td', { dataset: { label: 'Status' } }, statusBadge(c.status)),
+        h(
+          'td',
+          { dataset: { label: 'Expires' } },
+          formatDate(c.notAfter),
+          h('br'),
+          h('span', { class: `days days-${urgency(c.daysToExpiry)}`, text: formatDays(c.daysToExpiry) }),
         ),
+        h(
+          'td',
+          { dataset: { label: 'Key' } },
+          c.key,
+          c.hasPrivateKey ? '' : h('span', { class: 'muted small', text: ' (no private key)' }),
+        ),
+        h('td', { dataset: { label: 'Registered' }, text: formatDate(c.createdAt) }),
       ),
     ),
   );
 }
 
-/** @param {Search} search @param {{ page: number, pages: number }} data */
+/** @param {Search} search @param {import('../api.js').Paging} data */
 function pager(search, data) {
   const to = (/** @type {number} */ page) => href('/certificates', nonDefault({ ...search, page: String(page) }));
   const link = (

@@ -2,17 +2,20 @@
  * Access keys of the tenant (ADMIN): list, create (the secret key is shown once, with copy
  * buttons), revoke (after a confirmation naming the key; revoking your own ends your session).
  */
-import { ApiError, del, get, post } from '../api.js';
+import { del, post } from '../api.js';
 import { confirmDialog, openDialog } from '../dialog.js';
-import { announce, field, h, notice } from '../dom.js';
+import { announce, cardTable, field, h, inlineForm, notice, showFailure } from '../dom.js';
 import { formatDateTime } from '../format.js';
-import { pageTitle } from '../layout.js';
+import { card, FAILED, load, pageTitle } from '../layout.js';
 import { navigate } from '../router.js';
 
-/** @param {import('../main.js').PageContext} ctx */
-export async function render({ main, signal }) {
-  const data = await get('/credentials');
-  if (signal.aborted) return 'Access keys';
+/** @typedef {import('../api.js').Credential} Credential */
+
+/** @param {import('../main.js').PageContext} page */
+export async function render(page) {
+  /** @type {{ items: Credential[] } | undefined} */
+  const data = await load(page, '/credentials');
+  if (!data) return FAILED;
   const status = h('div', { class: 'form-status' });
 
   const role = field({
@@ -31,17 +34,7 @@ export async function render({ main, signal }) {
     hint: 'What or who uses it, up to 200 characters.',
     control: h('input', { type: 'text', name: 'description', maxlength: '200', autocomplete: 'off' }),
   });
-  const form = h(
-    'form',
-    { class: 'inline-form', novalidate: true },
-    role.field,
-    description.field,
-    h(
-      'div',
-      { class: 'actions' },
-      h('button', { type: 'submit', class: 'button button-primary', text: 'Create access key' }),
-    ),
-  );
+  const form = inlineForm('Create access key', role, description);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     role.setError(null);
@@ -54,30 +47,18 @@ export async function render({ main, signal }) {
       await showSecret(created);
       navigate('/credentials');
     } catch (error) {
-      const target =
-        error instanceof ApiError && error.field === 'description'
-          ? description
-          : error instanceof ApiError && error.field === 'role'
-            ? role
-            : null;
-      if (target) target.setError(error instanceof Error ? error.message : String(error));
-      status.replaceChildren(notice('error', error instanceof Error ? error.message : String(error)));
+      showFailure(error, status, { role, description });
     }
   });
 
-  main.replaceChildren(
+  page.main.replaceChildren(
     pageTitle('Access keys'),
     h('p', {
       class: 'muted',
       text: 'Access keys sign API requests (NCP), get NHN tokens and log in to this console. The secret key is shown once, when the key is created.',
     }),
     status,
-    h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'new-key' },
-      h('h2', { id: 'new-key', text: 'New access key' }),
-      form,
-    ),
+    card('new-key', 'New access key', form),
     h(
       'section',
       { 'aria-labelledby': 'keys' },
@@ -88,67 +69,48 @@ export async function render({ main, signal }) {
   return 'Access keys';
 }
 
-/** @param {any[]} items @param {HTMLElement} status */
+/** @param {Credential[]} items @param {HTMLElement} status */
 function table(items, status) {
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      { class: 'table table-cards' },
-      h('caption', { class: 'visually-hidden', text: 'Access keys' }),
+  return cardTable(
+    'Access keys',
+    ['Access key', 'Role', 'Description', 'Created', 'State', h('span', { class: 'visually-hidden', text: 'Actions' })],
+    items.map((c) =>
       h(
-        'thead',
-        {},
+        'tr',
+        { class: c.revokedAt ? 'row-muted' : '' },
         h(
-          'tr',
-          {},
-          ['Access key', 'Role', 'Description', 'Created', 'State'].map((t) => h('th', { scope: 'col', text: t })),
-          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden', text: 'Actions' })),
+          'th',
+          { scope: 'row', dataset: { label: 'Access key' } },
+          h('code', { text: c.accessKey }),
+          c.current ? h('span', { class: 'badge badge-info', text: 'this session' }) : null,
         ),
-      ),
-      h(
-        'tbody',
-        {},
-        items.map((c) =>
-          h(
-            'tr',
-            { class: c.revokedAt ? 'row-muted' : '' },
-            h(
-              'th',
-              { scope: 'row', dataset: { label: 'Access key' } },
-              h('code', { text: c.accessKey }),
-              c.current ? h('span', { class: 'badge badge-info', text: 'this session' }) : null,
-            ),
-            h(
-              'td',
-              { dataset: { label: 'Role' } },
-              h('span', { class: `role role-${c.role.toLowerCase()}`, text: c.role }),
-            ),
-            h('td', { dataset: { label: 'Description' }, class: 'wrap', text: c.description || '—' }),
-            h('td', { dataset: { label: 'Created' }, text: formatDateTime(c.createdAt) }),
-            h('td', { dataset: { label: 'State' } }, c.revokedAt ? `Revoked ${formatDateTime(c.revokedAt)}` : 'Active'),
-            h(
-              'td',
-              { dataset: { label: 'Actions' } },
-              c.revokedAt
-                ? null
-                : h('button', {
-                    type: 'button',
-                    class: 'button button-danger button-small',
-                    'aria-label': `Revoke ${c.accessKey}`,
-                    text: 'Revoke…',
-                    onClick: () => revoke(c, status),
-                  }),
-            ),
-          ),
+        h(
+          'td',
+          { dataset: { label: 'Role' } },
+          h('span', { class: `role role-${c.role.toLowerCase()}`, text: c.role }),
+        ),
+        h('td', { dataset: { label: 'Description' }, class: 'wrap', text: c.description || '—' }),
+        h('td', { dataset: { label: 'Created' }, text: formatDateTime(c.createdAt) }),
+        h('td', { dataset: { label: 'State' } }, c.revokedAt ? `Revoked ${formatDateTime(c.revokedAt)}` : 'Active'),
+        h(
+          'td',
+          { dataset: { label: 'Actions' } },
+          c.revokedAt
+            ? null
+            : h('button', {
+                type: 'button',
+                class: 'button button-danger button-small',
+                'aria-label': `Revoke ${c.accessKey}`,
+                text: 'Revoke…',
+                onClick: () => revoke(c, status),
+              }),
         ),
       ),
     ),
   );
 }
 
-/** @param {any} c @param {HTMLElement} status */
+/** @param {Credential} c @param {HTMLElement} status */
 async function revoke(c, status) {
   const ok = await confirmDialog({
     title: `Revoke access key ${c.accessKey}?`,
@@ -174,11 +136,11 @@ async function revoke(c, status) {
     if (c.current) location.reload();
     else navigate('/credentials');
   } catch (error) {
-    status.replaceChildren(notice('error', error instanceof Error ? error.message : String(error)));
+    showFailure(error, status);
   }
 }
 
-/** Shows the new key's secret once, with copy buttons. @param {{ credential: any, secretKey: string }} created */
+/** Shows the new key's secret once, with copy buttons. @param {{ credential: Credential, secretKey: string }} created */
 async function showSecret(created) {
   const copyRow = (/** @type {string} */ label, /** @type {string} */ value) => {
     const input = /** @type {HTMLInputElement} */ (

@@ -1,14 +1,14 @@
 /** The dashboard: certificates by status, what expires soon, and recent changes. */
-import { get } from '../api.js';
-import { h } from '../dom.js';
-import { actionText, formatDate, formatDateTime, formatDays, statusBadge, targetHref, urgency } from '../format.js';
-import { pageTitle } from '../layout.js';
+import { cardTable, h } from '../dom.js';
+import { domainsText, formatDate, formatDays, statusBadge, targetHref, timelineEntry, urgency } from '../format.js';
+import { FAILED, load, pageTitle } from '../layout.js';
 import { href } from '../router.js';
 
-/** @param {import('../main.js').PageContext} ctx */
-export async function render({ main, signal }) {
-  const data = await get('/dashboard');
-  if (signal.aborted) return 'Dashboard';
+/** @param {import('../main.js').PageContext} page */
+export async function render(page) {
+  /** @type {import('../api.js').Dashboard | undefined} */
+  const data = await load(page, '/dashboard');
+  if (!data) return FAILED;
   const { counts, expiring, soonest, recent } = data;
 
   const card = (
@@ -28,7 +28,7 @@ export async function render({ main, signal }) {
     );
   };
 
-  main.replaceChildren(
+  page.main.replaceChildren(
     pageTitle('Dashboard'),
     h(
       'section',
@@ -55,7 +55,7 @@ export async function render({ main, signal }) {
       h(
         'ul',
         { class: 'stats' },
-        expiring.map((/** @type {{days: number, count: number}} */ w) =>
+        expiring.map((w) =>
           card(
             `Within ${w.days} days`,
             w.count,
@@ -66,53 +66,30 @@ export async function render({ main, signal }) {
       ),
       soonest.length === 0
         ? h('p', { class: 'muted', text: 'No certificate is about to expire.' })
-        : h(
-            'div',
-            { class: 'table-wrap' },
-            h(
-              'table',
-              { class: 'table table-cards' },
-              h('caption', { class: 'visually-hidden', text: 'Certificates that expire first' }),
+        : cardTable(
+            'Certificates that expire first',
+            ['Name', 'Status', 'Expires', 'Domains'],
+            soonest.map((c) =>
               h(
-                'thead',
+                'tr',
                 {},
                 h(
-                  'tr',
-                  {},
-                  ['Name', 'Status', 'Expires', 'Domains'].map((t) => h('th', { scope: 'col', text: t })),
+                  'td',
+                  { dataset: { label: 'Name' } },
+                  h('a', { href: href(`/certificates/${c.certificateNo}`), text: c.name }),
                 ),
-              ),
-              h(
-                'tbody',
-                {},
-                soonest.map((/** @type {any} */ c) =>
-                  h(
-                    'tr',
-                    {},
-                    h(
-                      'td',
-                      { dataset: { label: 'Name' } },
-                      h('a', { href: href(`/certificates/${c.certificateNo}`), text: c.name }),
-                    ),
-                    h('td', { dataset: { label: 'Status' } }, statusBadge(c.status)),
-                    h(
-                      'td',
-                      { dataset: { label: 'Expires' } },
-                      formatDate(c.notAfter),
-                      ' ',
-                      h('span', {
-                        class: `days days-${urgency(c.daysToExpiry)}`,
-                        text: `(${formatDays(c.daysToExpiry)})`,
-                      }),
-                    ),
-                    h('td', {
-                      dataset: { label: 'Domains' },
-                      class: 'wrap',
-                      text:
-                        c.domains.slice(0, 3).join(', ') + (c.domains.length > 3 ? ` +${c.domains.length - 3}` : ''),
-                    }),
-                  ),
+                h('td', { dataset: { label: 'Status' } }, statusBadge(c.status)),
+                h(
+                  'td',
+                  { dataset: { label: 'Expires' } },
+                  formatDate(c.notAfter),
+                  ' ',
+                  h('span', {
+                    class: `days days-${urgency(c.daysToExpiry)}`,
+                    text: `(${formatDays(c.daysToExpiry)})`,
+                  }),
                 ),
+                h('td', { dataset: { label: 'Domains' }, class: 'wrap', text: domainsText(c.domains) }),
               ),
             ),
           ),
@@ -126,25 +103,9 @@ export async function render({ main, signal }) {
         : h(
             'ol',
             { class: 'timeline' },
-            recent.map((/** @type {any} */ e) => {
+            recent.map((e) => {
               const link = targetHref(e.target);
-              return h(
-                'li',
-                { class: e.result === 'failure' ? 'timeline-failure' : '' },
-                h('time', { datetime: e.at, text: formatDateTime(e.at) }),
-                h(
-                  'span',
-                  { class: 'timeline-what' },
-                  actionText(e),
-                  e.result === 'failure' ? h('span', { class: 'badge badge-expired', text: 'refused' }) : null,
-                ),
-                h(
-                  'span',
-                  { class: 'timeline-who muted' },
-                  `by ${e.actor} · `,
-                  link ? h('a', { href: link, text: e.target }) : e.target,
-                ),
-              );
+              return timelineEntry(e, `by ${e.actor} · `, link ? h('a', { href: link, text: e.target }) : e.target);
             }),
           ),
     ),

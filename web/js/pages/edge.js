@@ -5,10 +5,12 @@
  */
 import { ApiError, del, get, post, query, request } from '../api.js';
 import { confirmDialog } from '../dialog.js';
-import { announce, facts, field, h, notice } from '../dom.js';
+import { announce, cardTable, facts, field, h, inlineForm, replace, showFailure } from '../dom.js';
 import { formatDateTime, statusBadge } from '../format.js';
-import { pageTitle } from '../layout.js';
+import { card, FAILED, load, pageTitle } from '../layout.js';
 import { href, navigate } from '../router.js';
+
+/** @typedef {import('../api.js').Slot} Slot */
 
 const POLL_MS = 2000;
 
@@ -20,10 +22,17 @@ const SLOT_STATUS = /** @type {Record<string, string>} */ ({
   DELETED: 'Deleted',
 });
 
+/**
+ * The choices of the TLS forms, in words. The values are src/domain/edge-slot.ts's TLS_VERSIONS
+ * and CIPHER_PROFILES: web/ cannot import them and the server does not send them, so this is the
+ * browser's one copy, and test/e2e/console.test.ts holds it to the domain's.
+ * @type {Array<[string, string]>}
+ */
 const TLS_VERSIONS = [
   ['TLS_MIN_VERSION_1_2', 'TLS 1.2 and newer (recommended)'],
   ['TLS_ALL_VERSIONS', 'All versions (TLS 1.0 to 1.3)'],
 ];
+/** @type {Array<[string, string]>} */
 const CIPHER_PROFILES = [
   ['DEFAULT', 'DEFAULT'],
   ['GENERAL', 'GENERAL'],
@@ -31,12 +40,10 @@ const CIPHER_PROFILES = [
 ];
 
 /** @param {string} status */
-function slotBadge(status) {
-  const badge = h('span', { class: `badge slot-${status.toLowerCase()}`, text: SLOT_STATUS[status] ?? status });
-  return badge;
-}
+const slotBadge = (status) =>
+  h('span', { class: `badge slot-${status.toLowerCase()}`, text: SLOT_STATUS[status] ?? status });
 
-/** @param {string} name @param {string} label @param {string[][]} options @param {string} value */
+/** @param {string} name @param {string} label @param {Array<[string, string]>} options @param {string} value */
 const selectField = (name, label, options, value) =>
   field({
     name,
@@ -57,41 +64,55 @@ async function resolveCertificate(text) {
   if (/^\d+$/.test(value)) return Number(value);
   if (!value)
     throw new ApiError(400, 'invalid_argument', 'Enter the name or number of a certificate.', 'certificateNo');
+  /** @type {import('../api.js').CertificatePage} */
   const page = await get(`/certificates${query({ name: value, pageSize: 100 })}`);
-  const found = page.items.find((/** @type {{ name: string }} */ c) => c.name === value);
+  const found = page.items.find((c) => c.name === value);
   if (!found) throw new ApiError(404, 'not_found', `No certificate is named '${value}'.`, 'certificateNo');
   return found.certificateNo;
 }
 
-/** Polls `load` every POLL_MS while `pending()` and the page is shown. @param {AbortSignal} signal @param {() => boolean} pending @param {() => Promise<void>} load */
-function poll(signal, pending, load) {
+/**
+ * Fetches `path` every POLL_MS while `pending()` and the page is shown, and hands the answer to
+ * `update`. Not a load(): the page stays as it is while a poll runs, and a failed poll is retried
+ * on the next tick (the page keeps what it shows).
+ * @template T
+ * @param {AbortSignal} signal @param {string} path @param {() => boolean} pending @param {(answer: T) => void} update
+ */
+function poll(signal, path, pending, update) {
   const tick = async () => {
     if (signal.aborted || !pending()) return;
     try {
-      await load();
+      /** @type {T} */
+      const answer = await get(path, signal);
+      if (!signal.aborted) update(answer);
     } catch {
-      // A failed poll is retried on the next tick; the page keeps what it shows.
+      // Aborted (the user left), or failed: tried again on the next tick while the page is shown.
     }
     if (!signal.aborted) setTimeout(tick, POLL_MS);
   };
   setTimeout(tick, POLL_MS);
 }
 
-/** @param {import('../main.js').PageContext} ctx */
-export async function renderList({ main, session, query: params, signal }) {
-  let data = await get('/edge/slots');
-  if (signal.aborted) return 'Edge slots';
+/** @param {import('../main.js').PageContext} page */
+export async function renderList(page) {
+  const { main, session, query: params, signal } = page;
+  /** @type {import('../api.js').SlotPage | undefined} */
+  const data = await load(page, '/edge/slots');
+  if (!data) return FAILED;
   const status = h('div', { class: 'form-status' });
   const results = h('div', {});
-  const show = () => {
+  /** @param {import('../api.js').SlotPage} shown */
+  const show = (shown) => {
     results.replaceChildren(
-      slotTable(data.items),
-      h('p', { class: 'muted', text: `${data.total} slot${data.total === 1 ? '' : 's'}.` }),
+      slotTable(shown.items),
+      h('p', { class: 'muted', text: `${shown.total} slot${shown.total === 1 ? '' : 's'}.` }),
     );
   };
-  show();
+  show(data);
 
-  main.replaceChildren(
+  // replace(), not replaceChildren(): a VIEWER has no provision form, and replaceChildren would show that null as text.
+  replace(
+    main,
     pageTitle('Edge slots'),
     h(
       'p',
@@ -110,15 +131,16 @@ export async function renderList({ main, session, query: params, signal }) {
       results,
     ),
   );
+  let shown = data;
   poll(
     signal,
-    () => data.items.some((/** @type {{ pending: boolean }} */ s) => s.pending),
-    async () => {
-      const before = new Map(data.items.map((/** @type {any} */ s) => [s.slotId, s.status]));
-      data = await get('/edge/slots');
-      if (signal.aborted) return;
-      show();
-      for (const s of data.items)
+    '/edge/slots',
+    () => shown.items.some((s) => s.pending),
+    /** @param {import('../api.js').SlotPage} next */ (next) => {
+      const before = new Map(shown.items.map((s) => [s.slotId, s.status]));
+      shown = next;
+      show(next);
+      for (const s of next.items)
         if (before.get(s.slotId) && before.get(s.slotId) !== s.status)
           announce(`Slot ${s.slotId} is now ${SLOT_STATUS[s.status] ?? s.status}.`);
     },
@@ -126,56 +148,38 @@ export async function renderList({ main, session, query: params, signal }) {
   return 'Edge slots';
 }
 
-/** @param {any[]} items */
+/** @param {Slot[]} items */
 function slotTable(items) {
   if (items.length === 0) return h('p', { class: 'empty', text: 'No edge slots yet.' });
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      { class: 'table table-cards' },
-      h('caption', { class: 'visually-hidden', text: 'Edge slots' }),
+  return cardTable(
+    'Edge slots',
+    ['Slot', 'Certificate', 'Status', 'TLS', 'Last change'],
+    items.map((s) =>
       h(
-        'thead',
+        'tr',
         {},
         h(
-          'tr',
-          {},
-          ['Slot', 'Certificate', 'Status', 'TLS', 'Last change'].map((t) => h('th', { scope: 'col', text: t })),
+          'th',
+          { scope: 'row', dataset: { label: 'Slot' } },
+          h('a', { href: href(`/edge/${s.slotId}`), text: `Slot ${s.slotId}` }),
         ),
-      ),
-      h(
-        'tbody',
-        {},
-        items.map((s) =>
-          h(
-            'tr',
-            {},
-            h(
-              'th',
-              { scope: 'row', dataset: { label: 'Slot' } },
-              h('a', { href: href(`/edge/${s.slotId}`), text: `Slot ${s.slotId}` }),
-            ),
-            h(
-              'td',
-              { dataset: { label: 'Certificate' } },
-              s.items.map((/** @type {any} */ i) =>
-                i.certificate
-                  ? h('a', { href: href(`/certificates/${i.certificateNo}`), text: i.certificate.name })
-                  : `#${i.certificateNo} (deleted)`,
-              ),
-            ),
-            h(
-              'td',
-              { dataset: { label: 'Status' } },
-              slotBadge(s.status),
-              s.deployment.lastError ? h('div', { class: 'field-error small', text: s.deployment.lastError }) : null,
-            ),
-            h('td', { dataset: { label: 'TLS' }, text: `${s.tlsProtocols.join(', ')} · ${s.cipherProfile}` }),
-            h('td', { dataset: { label: 'Last change' }, text: formatDateTime(s.updatedAt) }),
+        h(
+          'td',
+          { dataset: { label: 'Certificate' } },
+          s.items.map((i) =>
+            i.certificate
+              ? h('a', { href: href(`/certificates/${i.certificateNo}`), text: i.certificate.name })
+              : `#${i.certificateNo} (deleted)`,
           ),
         ),
+        h(
+          'td',
+          { dataset: { label: 'Status' } },
+          slotBadge(s.status),
+          s.deployment.lastError ? h('div', { class: 'field-error small', text: s.deployment.lastError }) : null,
+        ),
+        h('td', { dataset: { label: 'TLS' }, text: `${s.tlsProtocols.join(', ')} · ${s.cipherProfile}` }),
+        h('td', { dataset: { label: 'Last change' }, text: formatDateTime(s.updatedAt) }),
       ),
     ),
   );
@@ -197,19 +201,9 @@ function provisionForm(initial, status) {
   });
   const tls = selectField('tlsVersion', 'TLS versions', TLS_VERSIONS, 'TLS_MIN_VERSION_1_2');
   const cipher = selectField('cipherProfile', 'Cipher profile', CIPHER_PROFILES, 'DEFAULT');
-  const form = h(
-    'form',
-    { class: 'inline-form', novalidate: true },
-    certificate.field,
-    tls.field,
-    cipher.field,
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button button-primary', text: 'Provision' })),
-  );
-  const fields = /** @type {Record<string, ReturnType<typeof field>>} */ ({
-    certificateNo: certificate,
-    tlsVersion: tls,
-    cipherProfile: cipher,
-  });
+  const form = inlineForm('Provision', certificate, tls, cipher);
+  // The server names the certificate field `certificateNos` when core refuses the certificate.
+  const fields = { certificateNo: certificate, certificateNos: certificate, tlsVersion: tls, cipherProfile: cipher };
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     for (const f of Object.values(fields)) f.setError(null);
@@ -224,65 +218,41 @@ function provisionForm(initial, status) {
       announce(`Slot ${slot.slotId} was provisioned.`);
       navigate(`/edge/${slot.slotId}`);
     } catch (error) {
-      showFieldError(error, fields, status);
+      showFailure(error, status, fields);
     }
   });
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'provision-title' },
-    h('h2', { id: 'provision-title', text: 'Provision a certificate' }),
-    form,
-  );
+  return card('provision-title', 'Provision a certificate', form);
 }
 
-/** @param {unknown} error @param {Record<string, ReturnType<typeof field>>} fields @param {HTMLElement} status */
-function showFieldError(error, fields, status) {
-  const message = error instanceof Error ? error.message : String(error);
-  const target =
-    error instanceof ApiError && error.field
-      ? fields[error.field === 'certificateNos' ? 'certificateNo' : error.field]
-      : undefined;
-  if (target) {
-    target.setError(message);
-    target.control.focus();
-  } else {
-    status.replaceChildren(notice('error', message));
-    const alert = /** @type {HTMLElement | null} */ (status.firstElementChild);
-    alert?.setAttribute('tabindex', '-1');
-    alert?.focus();
-  }
-}
-
-/** @param {import('../main.js').PageContext} ctx */
-export async function renderSlot({ main, params, session, signal }) {
-  const id = params.slotId ?? '';
-  let slot = await get(`/edge/slots/${encodeURIComponent(id)}`);
-  if (signal.aborted) return `Slot ${slot.slotId}`;
+/** @param {import('../main.js').PageContext} page */
+export async function renderSlot(page) {
+  const { main, params, session, signal } = page;
+  /** @type {Slot | undefined} */
+  const loaded = await load(page, `/edge/slots/${encodeURIComponent(params.slotId ?? '')}`);
+  if (!loaded) return FAILED;
+  let slot = loaded;
   const status = h('div', { class: 'form-status' });
   const live = h('div', { 'aria-live': 'polite' });
   const showState = () => live.replaceChildren(stateOf(slot));
   showState();
   const editable = session.can.writeCertificates && ['READY', 'PUBLISHING', 'RUNNING'].includes(slot.status);
 
-  main.replaceChildren(
+  // replace(), not replaceChildren(): without the forms (a VIEWER, a deleted slot) replaceChildren would show null as text.
+  replace(
+    main,
     pageTitle(`Edge slot ${slot.slotId}`),
     h('p', {}, h('a', { href: href('/edge'), text: '← All edge slots' })),
     status,
-    h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'state-title' },
-      h('h2', { id: 'state-title', text: 'State' }),
-      live,
-    ),
+    card('state-title', 'State', live),
     editable ? changeForms(slot, status, () => navigate(`/edge/${slot.slotId}`)) : null,
   );
   poll(
     signal,
+    `/edge/slots/${slot.slotId}`,
     () => slot.pending,
-    async () => {
+    /** @param {Slot} next */ (next) => {
       const before = slot.status;
-      slot = await get(`/edge/slots/${slot.slotId}`);
-      if (signal.aborted) return;
+      slot = next;
       showState();
       if (slot.status !== before) {
         announce(`Slot ${slot.slotId} is now ${SLOT_STATUS[slot.status] ?? slot.status}.`);
@@ -293,7 +263,7 @@ export async function renderSlot({ main, params, session, signal }) {
   return `Slot ${slot.slotId}`;
 }
 
-/** @param {any} slot */
+/** @param {Slot} slot */
 function stateOf(slot) {
   const d = slot.deployment;
   return facts([
@@ -311,7 +281,7 @@ function stateOf(slot) {
       h(
         'div',
         {},
-        slot.items.map((/** @type {any} */ i) =>
+        slot.items.map((i) =>
           i.certificate
             ? h(
                 'div',
@@ -349,7 +319,7 @@ function stateOf(slot) {
   ]);
 }
 
-/** @param {any} slot @param {HTMLElement} status @param {() => void} refresh */
+/** @param {Slot} slot @param {HTMLElement} status @param {() => void} refresh */
 function changeForms(slot, status, refresh) {
   const current = slot.items[0];
   const certificate = field({
@@ -364,16 +334,7 @@ function changeForms(slot, status, refresh) {
       spellcheck: 'false',
     }),
   });
-  const replaceForm = h(
-    'form',
-    { class: 'inline-form', novalidate: true },
-    certificate.field,
-    h(
-      'div',
-      { class: 'actions' },
-      h('button', { type: 'submit', class: 'button button-primary', text: 'Replace certificate' }),
-    ),
-  );
+  const replaceForm = inlineForm('Replace certificate', certificate);
   replaceForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     certificate.setError(null);
@@ -384,23 +345,13 @@ function changeForms(slot, status, refresh) {
       announce('The certificate will be published.');
       refresh();
     } catch (error) {
-      showFieldError(error, { certificateNo: certificate }, status);
+      showFailure(error, status, { certificateNo: certificate, certificateNos: certificate });
     }
   });
 
   const tls = selectField('tlsVersion', 'TLS versions', TLS_VERSIONS, slot.tlsVersion);
   const cipher = selectField('cipherProfile', 'Cipher profile', CIPHER_PROFILES, slot.cipherProfile);
-  const tlsForm = h(
-    'form',
-    { class: 'inline-form', novalidate: true },
-    tls.field,
-    cipher.field,
-    h(
-      'div',
-      { class: 'actions' },
-      h('button', { type: 'submit', class: 'button button-primary', text: 'Save TLS settings' }),
-    ),
-  );
+  const tlsForm = inlineForm('Save TLS settings', tls, cipher);
   tlsForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     tls.setError(null);
@@ -414,7 +365,7 @@ function changeForms(slot, status, refresh) {
       announce('The TLS settings will be published.');
       refresh();
     } catch (error) {
-      showFieldError(error, { tlsVersion: tls, cipherProfile: cipher }, status);
+      showFailure(error, status, { tlsVersion: tls, cipherProfile: cipher });
     }
   });
 
@@ -446,7 +397,7 @@ function changeForms(slot, status, refresh) {
         announce(`Slot ${slot.slotId} is being removed.`);
         refresh();
       } catch (error) {
-        showFieldError(error, {}, status);
+        showFailure(error, status);
       }
     },
   });
@@ -454,23 +405,8 @@ function changeForms(slot, status, refresh) {
   return h(
     'div',
     {},
-    h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'replace-title' },
-      h('h2', { id: 'replace-title', text: 'Replace the certificate' }),
-      replaceForm,
-    ),
-    h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'tls-title' },
-      h('h2', { id: 'tls-title', text: 'TLS settings' }),
-      tlsForm,
-    ),
-    h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'delete-title' },
-      h('h2', { id: 'delete-title', text: 'Delete the slot' }),
-      remove,
-    ),
+    card('replace-title', 'Replace the certificate', replaceForm),
+    card('tls-title', 'TLS settings', tlsForm),
+    card('delete-title', 'Delete the slot', remove),
   );
 }

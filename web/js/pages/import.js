@@ -5,9 +5,9 @@
  * (the import ladder writes them for people), and that field gets the focus.
  */
 import { ApiError, post } from '../api.js';
-import { announce, field, h, notice } from '../dom.js';
+import { announce, facts, field, h, messageOf, notice, showFailure } from '../dom.js';
 import { formatDateTime } from '../format.js';
-import { pageTitle } from '../layout.js';
+import { card, pageTitle } from '../layout.js';
 import { navigate } from '../router.js';
 
 const MAX_TEXT_FILE = 2 * 1024 * 1024 + 64 * 1024;
@@ -69,8 +69,8 @@ function pemField({ name, label, hint, rows }) {
   return f;
 }
 
-/** @param {import('../main.js').PageContext} ctx */
-export async function render({ main }) {
+/** @param {import('../main.js').PageContext} page */
+export function render({ main }) {
   const name = field({
     name: 'name',
     label: 'Name',
@@ -180,12 +180,14 @@ export async function render({ main }) {
     try {
       const payload = await body();
       if (action === 'check') {
+        /** @type {import('../api.js').ImportCheck} */
         const result = await post('/certificates/validate', payload);
         status.replaceChildren(
           notice('success', 'Everything checks out. Nothing was stored yet: press Import to store it.'),
         );
         preview.replaceChildren(previewOf(result));
       } else {
+        /** @type {import('../api.js').CertificateDetail} */
         const created = await post('/certificates', payload);
         announce(`Certificate ${created.name} was imported.`);
         navigate(`/certificates/${created.certificateNo}`);
@@ -198,43 +200,35 @@ export async function render({ main }) {
     }
   });
 
-  /** @param {unknown} error */
+  /**
+   * The failure the one way (dom.js showFailure); a field's also gets a link to it at the top of
+   * the form, which is long. The server names the field of what was sent, so the field is shown.
+   * @param {unknown} error
+   */
   function showError(error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const target =
-      error instanceof ApiError && error.field
-        ? /** @type {Record<string, ReturnType<typeof field>>} */ (fields)[error.field]
-        : undefined;
-    if (target) {
-      // A file-mode field error while separate fields are shown (or the reverse) cannot happen:
-      // the server names the field of what was sent.
-      target.setError(message);
-      status.replaceChildren(
-        notice(
-          'error',
-          h(
-            'a',
-            {
-              href: `#${target.control.id}`,
-              onClick: (/** @type {Event} */ e) => {
-                e.preventDefault();
-                target.control.focus();
-              },
+    const target = showFailure(error, status, fields);
+    if (!target) return;
+    const name = error instanceof ApiError ? (error.field ?? '') : '';
+    status.replaceChildren(
+      notice(
+        'error',
+        h(
+          'a',
+          {
+            href: `#${target.control.id}`,
+            onClick: (/** @type {Event} */ e) => {
+              e.preventDefault();
+              target.control.focus();
             },
-            'Fix the ',
-            labelOf(error.field ?? ''),
-            ' field',
-          ),
-          ': ',
-          message,
+          },
+          'Fix the ',
+          labelOf(name),
+          ' field',
         ),
-      );
-      target.control.focus();
-    } else {
-      status.replaceChildren(notice('error', message));
-      /** @type {HTMLElement | null} */ (status.firstElementChild)?.setAttribute('tabindex', '-1');
-      /** @type {HTMLElement | null} */ (status.firstElementChild)?.focus();
-    }
+        ': ',
+        messageOf(error),
+      ),
+    );
   }
 
   main.replaceChildren(
@@ -254,28 +248,23 @@ const labelOf = (name) =>
     name
   ] ?? name;
 
-/** @param {any} result */
+/** @param {import('../api.js').ImportCheck} result */
 function previewOf(result) {
   const f = result.facts;
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'preview-title' },
-    h('h2', { id: 'preview-title', text: 'What will be imported' }),
-    h(
-      'dl',
-      { class: 'facts' },
+  return card(
+    'preview-title',
+    'What will be imported',
+    facts([
+      ['Subject', f.subjectDn || '(empty)'],
+      ['Domains', f.domains.join(', ') || '—'],
+      ['Issuer', f.issuerDn],
+      ['Valid until', formatDateTime(f.notAfter)],
+      ['Key', f.key.text],
+      ['Private key', result.hasPrivateKey ? 'Included' : 'Not included'],
       [
-        ['Subject', f.subjectDn || '(empty)'],
-        ['Domains', f.domains.join(', ') || '—'],
-        ['Issuer', f.issuerDn],
-        ['Valid until', formatDateTime(f.notAfter)],
-        ['Key', f.key.text],
-        ['Private key', result.hasPrivateKey ? 'Included' : 'Not included'],
-        [
-          'Chain',
-          `${result.chainLength} certificate${result.chainLength === 1 ? '' : 's'}${result.chainRepaired ? ' (order repaired)' : ''}`,
-        ],
-      ].map(([term, value]) => h('div', { class: 'fact' }, h('dt', { text: term }), h('dd', { text: value }))),
-    ),
+        'Chain',
+        `${result.chainLength} certificate${result.chainLength === 1 ? '' : 's'}${result.chainRepaired ? ' (order repaired)' : ''}`,
+      ],
+    ]),
   );
 }

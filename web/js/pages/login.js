@@ -4,10 +4,11 @@
  */
 import { ApiError, request } from '../api.js';
 import { field, h, notice } from '../dom.js';
+import { brand } from '../layout.js';
 
 /**
  * @param {HTMLElement} root
- * @param {{ message: string, onLoggedIn: (session: any) => void }} options
+ * @param {{ message: string, onLoggedIn: (session: import('../main.js').Session) => void }} options
  */
 export function render(root, { message, onLoggedIn }) {
   const accessKey = field({
@@ -67,12 +68,7 @@ export function render(root, { message, onLoggedIn }) {
       h(
         'div',
         { class: 'login-card' },
-        h(
-          'div',
-          { class: 'brand brand-large' },
-          h('img', { src: '/console/static/favicon.svg', alt: '', width: '40', height: '40' }),
-          h('span', { text: 'certkeeper' }),
-        ),
+        brand('large'),
         h('h1', { tabindex: '-1', text: 'Log in to the console' }),
         h('p', {
           class: 'muted',
