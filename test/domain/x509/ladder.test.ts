@@ -443,13 +443,11 @@ describe('import ladder: hostile and random input never escapes as anything but 
     const flipsArb = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 })), { minLength: 0, maxLength: 4 });
     const inputArb = fc.oneof(
       // Bit flips and truncations of a real certificate, inside valid armour.
-      fc
-        .record({ flips: flipsArb, cut: fc.nat({ max: 40 }) })
-        .map(({ flips, cut }) => ({
-          ...input,
-          privateKey: undefined,
-          certificate: armour('CERTIFICATE', mutate(der, flips, cut)),
-        })),
+      fc.record({ flips: flipsArb, cut: fc.nat({ max: 40 }) }).map(({ flips, cut }) => ({
+        ...input,
+        privateKey: undefined,
+        certificate: armour('CERTIFICATE', mutate(der, flips, cut)),
+      })),
       // The same for the key.
       fc
         .record({ flips: flipsArb, cut: fc.nat({ max: 40 }) })
