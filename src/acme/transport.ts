@@ -154,6 +154,9 @@ export function retryAfterSeconds(value: string | string[] | undefined, now: num
   const text = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!text) return undefined;
   if (/^\d+$/.test(text)) return Number(text);
+  // HTTP-date in any of its three forms starts with a day name; Date.parse alone would read '-5'
+  // as the year -5.
+  if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)/i.test(text)) return undefined;
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, Math.ceil((at - now) / 1000));
