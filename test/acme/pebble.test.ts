@@ -82,6 +82,15 @@ describe('ACME client against Pebble', { skip: PEBBLE_SKIP }, () => {
     assert.ok(info.termsOfService);
   });
 
+  it("refuses Pebble's HTTPS without its CA, as a non-retryable error", async () => {
+    const untrusting = new AcmeIssuer({ directoryUrl: pebble.directoryUrl });
+    const error = await rejection(untrusting.directory());
+    untrusting.close();
+    assert.equal(error.kind, 'unreachable');
+    assert.equal(error.retryable, false);
+    assert.match(error.message, /TLS certificate is not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
+  });
+
   it('creates an account, finds it again by key, and refuses onlyReturnExisting for an unknown key', async () => {
     const keyPem = await issuer.generateAccountKey('ES384');
     const created = await issuer.account({ keyPem, contact: ['ops@example.test'] });
