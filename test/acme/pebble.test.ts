@@ -201,7 +201,24 @@ describe('ACME client against Pebble', { skip: PEBBLE_SKIP }, () => {
       assert.ok(challenge);
       const response = issuer.challengeResponse(keyPem, authz, challenge);
       served.set(response.http01Path, response.http01Body);
-      await issuer.respondToChallenge(ref, challenge.url);
+      // Everything after this point runs in a new client, from persisted URLs and the key only,
+      // as a worker restarted between two steps would.
+      const persisted = JSON.parse(
+        JSON.stringify({
+          account: ref,
+          orderUrl: order.url,
+          challengeUrl: challenge.url,
+          directory: pebble.directoryUrl,
+        }),
+      ) as { account: AccountRef; orderUrl: string; challengeUrl: string; directory: string };
+      const resumed = new AcmeIssuer({ directoryUrl: persisted.directory, caPem: pebble.caPem });
+      try {
+        await resumed.respondToChallenge(persisted.account, persisted.challengeUrl);
+        const ready = await pollOrder(resumed, persisted.account, persisted.orderUrl, ['pending']);
+        assert.equal(ready.status, 'ready', JSON.stringify(ready.error));
+      } finally {
+        resumed.close();
+      }
       const ready = await pollOrder(issuer, ref, order.url, ['pending']);
       assert.equal(ready.status, 'ready', JSON.stringify(ready.error));
       assert.ok(requests.includes(response.http01Path), 'Pebble fetched the token from the test server');
