@@ -74,6 +74,10 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
 
   const audited = audit.around;
 
+  /** The edge slots using the certificate (ports.ts CertificateUsageRepository: the one answer to "in use"). */
+  const usersOf = async (tenantId: number, certificateNo: number): Promise<number[]> =>
+    (await store.usage.usersOf(tenantId, [certificateNo])).get(certificateNo) ?? [];
+
   async function getLive(actor: Actor, certificateNo: number): Promise<Certificate> {
     const certificate = await store.certificates.get(actor.tenantId, certificateNo);
     if (!certificate || certificate.deletedAt) throw notFound(certificateNo);
@@ -215,7 +219,9 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
             field: 'certificateName',
           });
         }
-        const users = await store.certificates.usedBy(actor.tenantId, certificateNo);
+        // The usual answer, with every slot named; markDeleted checks again under the certificate
+        // row's lock, for a provision racing this delete (ports.ts CertificateUsageRepository).
+        const users = await usersOf(actor.tenantId, certificateNo);
         if (users.length > 0) {
           throw new AppError(
             'in_use',
@@ -233,7 +239,7 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
 
     async usedBy(actor, certificateNo) {
       authorize(actor, 'certificate.read');
-      return store.certificates.usedBy(actor.tenantId, certificateNo);
+      return usersOf(actor.tenantId, certificateNo);
     },
   };
   return service;
