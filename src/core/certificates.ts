@@ -52,7 +52,20 @@ const notFound = (certificateNo: number | string): AppError =>
     { field: 'certificateNo' },
   );
 
-export function createCertificateService(store: Store, clock: Clock, audit: AuditService): CertificateService {
+/**
+ * What replacing a certificate asks of edge provisioning: the slots that use it republish
+ * (ProvisioningService.certificateReplaced).
+ */
+export interface ReplacementRepublisher {
+  certificateReplaced(actor: Actor, certificateNo: number): Promise<number[]>;
+}
+
+export function createCertificateService(
+  store: Store,
+  clock: Clock,
+  audit: AuditService,
+  slots: ReplacementRepublisher,
+): CertificateService {
   function ladder(input: ImportInput, options: ImportOptions): ImportCandidate {
     return runImportLadder(input, { ...options.policy, now: clock.now() });
   }
@@ -121,7 +134,7 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
 
     async replace(actor, certificateNo, input, options) {
       authorize(actor, 'certificate.write');
-      return audited(
+      const replaced = await audited(
         actor,
         'certificate.replace',
         `certificate:${certificateNo}`,
@@ -138,6 +151,13 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
         },
         { origin: options.origin },
       );
+      // The edge slots using the certificate republish it; the target gets the new bytes over the
+      // old ones atomically, so it never holds no certificate. The replacement is committed: a
+      // failure to record the republish (store hiccup, crash) must not make it an error for the
+      // caller. The worker's stale-certificate sweep (deploy/worker.ts) finds those slots anyway:
+      // their published fingerprint is no longer the stored certificate's.
+      await slots.certificateReplaced(actor, certificateNo).catch(() => undefined);
+      return replaced;
     },
 
     async validate(actor, input, options) {
