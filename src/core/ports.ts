@@ -296,10 +296,8 @@ export interface PublishedItems {
 export type SlotCompletion = 'done' | 'changed' | 'lost';
 
 /**
- * Slots and the worker's claims on them. Claims are row leases (`claimed_by`, `lease_until`), taken
- * with one conditional UPDATE, so across processes on one database exactly one worker holds a slot.
- * Every worker write is conditional on `claimed_by = workerId`: a worker whose lease was taken over
- * changes nothing.
+ * Slots as the provisioning use-cases see them (core/provisioning.ts, the deployment target
+ * service): what users ask for. The worker's side is SlotLeaseRepository.
  */
 export interface SlotRepository {
   /**
@@ -322,15 +320,23 @@ export interface SlotRepository {
   republishCertificate(tenantId: number, certificateNo: number, at: Date): Promise<number[]>;
   /** Marks every RUNNING/PUBLISHING/READY slot of the tenant for republishing (its target changed); their ids. */
   republishTenant(tenantId: number, at: Date): Promise<number[]>;
+  /** Slots of the tenant that are not DELETED. */
+  countLive(tenantId: number): Promise<number>;
+}
+
+/**
+ * The provisioning worker's side of the slots (core/deploy/worker.ts): finding work, leasing it,
+ * recording the outcome. Claims are row leases (`claimed_by`, `lease_until`), taken with one
+ * conditional UPDATE, so across processes on one database exactly one worker holds a slot. Every
+ * worker write is conditional on `claimed_by = workerId`: a worker whose lease was taken over
+ * changes nothing. Across tenants: the worker serves them all.
+ */
+export interface SlotLeaseRepository {
   /**
    * RUNNING slots whose published certificate is no longer the stored one (a replacement whose
    * republish request was lost to a crash) are marked for republishing; their ids.
    */
   republishStale(at: Date): Promise<number[]>;
-  /** Slots of the tenant that are not DELETED. */
-  countLive(tenantId: number): Promise<number>;
-
-  // The worker's side.
   /** Ids of slots with work (READY, PUBLISHING, DELETING), unclaimed or with an expired lease, not in backoff; by due time. */
   due(now: Date, limit: number): Promise<number[]>;
   /** Takes the slot if it is due: one conditional UPDATE. Null when another worker holds it or it has no work. */
@@ -441,6 +447,7 @@ export interface Store {
   readonly sessions: SessionRepository;
   readonly certificateStats: CertificateStatsRepository;
   readonly slots: SlotRepository;
+  readonly slotLeases: SlotLeaseRepository;
   readonly targets: DeployTargetRepository;
   readonly vault: Vault;
   /** Cheap round trip for /readyz. */

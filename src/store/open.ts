@@ -112,6 +112,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
       audit,
       tokens: tokenRepository(db, dialect),
       slots,
+      slotLeases: slots,
       targets: deployTargetRepository(db),
       sessions: sessionRepository(db, dialect),
       certificateStats: certificateStatsRepository(db),

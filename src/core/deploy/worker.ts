@@ -6,7 +6,7 @@
  * - State lives in the store only, so a restart (or another process) carries on where a crash
  *   stopped: a slot stays PUBLISHING/DELETING until a worker completes it.
  * - One worker per slot at a time, across processes: a worker works on a slot only after
- *   `store.slots.claim` (one conditional UPDATE) gave it a lease, renews the lease every third of
+ *   `store.slotLeases.claim` (one conditional UPDATE) gave it a lease, renews the lease every third of
  *   its length while the target works, and writes the outcome only under its own claim. A
  *   process killed mid-publish leaves a lease that expires; the next worker publishes again
  *   (publishing is idempotent: same files, same webhook delivery id).
@@ -33,7 +33,8 @@ export interface WorkerLog {
 }
 
 export interface WorkerOptions {
-  store: Store;
+  /** The worker's side of the slots, and what a publish reads: the certificate, its key, the target. */
+  store: Pick<Store, 'slotLeases' | 'certificates' | 'targets' | 'vault'>;
   clock: Clock;
   audit: AuditService;
   /** Identifies the claims of this worker; default `<host>:<pid>:<random>`. */
@@ -147,7 +148,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
     const fields = { slotId, tenantId: slot.tenantId, generation, status: slot.status, workerId: id };
     const heartbeat = setInterval(
       () => {
-        store.slots.renew(slotId, id, leaseFrom(clock.now())).then(
+        store.slotLeases.renew(slotId, id, leaseFrom(clock.now())).then(
           (held) => held || log.warn(fields, 'edge slot: lease lost while the target worked'),
           (error: unknown) => log.warn({ ...fields, err: messageOf(error) }, 'edge slot: lease renewal failed'),
         );
@@ -163,7 +164,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
         // No target (possible only if it was cleared by hand in the database): nothing to remove.
         await target?.remove({ tenantId: slot.tenantId, slotId, generation }, stopping.signal);
       } else {
-        if (slot.status === 'READY') await store.slots.markPublishing(slotId, id, clock.now());
+        if (slot.status === 'READY') await store.slotLeases.markPublishing(slotId, id, clock.now());
         if (!target)
           throw new Error(
             'No deployment target is configured for this tenant; the operator sets one with `certkeeper target set`.',
@@ -172,7 +173,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
         fingerprints = loaded.fingerprints;
         await target.publish(loaded.bundle, stopping.signal);
       }
-      const outcome = await store.slots.succeed(slotId, id, generation, { fingerprints }, clock.now());
+      const outcome = await store.slotLeases.succeed(slotId, id, generation, { fingerprints }, clock.now());
       log.info(
         { ...fields, outcome },
         outcome === 'done'
@@ -183,7 +184,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
       return slot.status === 'DELETING' ? 'removed' : 'published';
     } catch (error) {
       if (stopping.signal.aborted) {
-        await store.slots.release(slotId, id).catch(() => undefined);
+        await store.slotLeases.release(slotId, id).catch(() => undefined);
         log.info(fields, 'edge slot: released on shutdown; the next start carries on');
         return 'released';
       }
@@ -191,7 +192,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
       const attempts = slot.deployment.attempts + 1;
       const now = clock.now();
       const nextAttemptAt = new Date(now.getTime() + retryDelayMs(attempts));
-      await store.slots.fail(slotId, id, generation, message, nextAttemptAt, now);
+      await store.slotLeases.fail(slotId, id, generation, message, nextAttemptAt, now);
       log.warn(
         { ...fields, attempts, nextAttemptAt: nextAttemptAt.toISOString(), err: message },
         'edge slot: the deployment target failed; will retry',
@@ -211,7 +212,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
     const result: WorkerPass = { claimed: 0, published: 0, removed: 0, failed: 0, republished: 0 };
     const now = clock.now();
     if (lastSweep === null || now.getTime() - lastSweep >= sweepEveryMs) {
-      const stale = await store.slots.republishStale(now);
+      const stale = await store.slotLeases.republishStale(now);
       lastSweep = now.getTime();
       result.republished = stale.length;
       if (stale.length > 0)
@@ -220,10 +221,10 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
           'edge slots hold a certificate that was replaced since they were published; republishing',
         );
     }
-    for (const slotId of await store.slots.due(now, batch)) {
+    for (const slotId of await store.slotLeases.due(now, batch)) {
       if (stopping.signal.aborted) break;
       const current = clock.now();
-      const slot = await store.slots.claim(slotId, id, current, leaseFrom(current));
+      const slot = await store.slotLeases.claim(slotId, id, current, leaseFrom(current));
       if (!slot) continue;
       result.claimed += 1;
       const outcome = await work(slot);

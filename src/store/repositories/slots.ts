@@ -1,6 +1,7 @@
 /**
- * SlotRepository over Kysely (both dialects). See ports.ts for the contract and
- * domain/edge-slot.ts for the state machine.
+ * SlotRepository and SlotLeaseRepository over Kysely (both dialects), one object implementing
+ * both: the user's side and the worker's side write the same rows under the same rules. See
+ * ports.ts for the contracts and domain/edge-slot.ts for the state machine.
  *
  * Concurrency, the same on SQLite and PostgreSQL:
  * - Every state change is ONE conditional UPDATE whose WHERE clause states what must still hold
@@ -15,7 +16,7 @@
  *   the certificate's deletion.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { SlotChange, SlotCompletion, SlotRepository } from '../../core/ports.ts';
+import type { SlotChange, SlotCompletion, SlotLeaseRepository, SlotRepository } from '../../core/ports.ts';
 import { LIVE_STATUSES, PENDING_STATUSES, type EdgeSlot } from '../../domain/edge-slot.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { ms } from '../rows.ts';
@@ -112,7 +113,7 @@ const itemsOfSlots = listTemplate(0, (db: Kysely<Database & SlotTables>, _fixed:
     .orderBy('item_id'),
 );
 
-export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): SlotRepository {
+export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): SlotRepository & SlotLeaseRepository {
   const db: Db = base.withTables<SlotTables>();
 
   async function itemsOf(
