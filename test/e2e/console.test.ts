@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { createProvisioningWorker, type ProvisioningWorker } from '../../src/core/deploy/worker.ts';
+import { createDeployers } from '../../src/deployers/index.ts';
 import { startTestApp, TestClock, type TestApp } from '../helpers/app.ts';
 import { mintPems, type Pems } from '../api/console/helpers.ts';
 import { browserSkip, launch, screenshot, type Browser } from './console-browser.ts';
@@ -47,6 +48,7 @@ describe('console in a browser', { skip }, () => {
       clock: app.clock,
       audit: app.app.core.audit,
       pollMs: 200,
+      deployers: createDeployers({ clock: app.clock }),
       changes: (listener) => app.app.core.provisioning.onChange(listener),
     });
     worker.start();

@@ -23,7 +23,7 @@ import { primaryItem, retryDelayMs, type EdgeSlot } from '../../domain/edge-slot
 import type { Actor } from '../actor.ts';
 import type { AuditService } from '../audit.ts';
 import type { Clock, Store } from '../ports.ts';
-import { deployerFor, type DeployBundle, type DeployerDeps } from './deployer.ts';
+import type { DeployBundle, DeployerFactory } from './deployer.ts';
 import { targetSecretContext } from './targets.ts';
 
 export interface WorkerLog {
@@ -50,8 +50,8 @@ export interface WorkerOptions {
   /** Wakes the worker at once (core.provisioning.onChange); subscribed while started. */
   changes?: (listener: () => void) => () => void;
   log?: WorkerLog;
-  /** Injected by tests: reload command runner, fetch, webhook timeout. */
-  deployers?: Omit<DeployerDeps, 'clock'>;
+  /** The target implementations (the Deployer port; src/deployers/, wired by src/app/). */
+  deployers: DeployerFactory;
 }
 
 export interface WorkerPass {
@@ -87,7 +87,6 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
   const batch = options.batch ?? 20;
   const sweepEveryMs = options.sweepEveryMs ?? 60_000;
   const log = options.log ?? silent;
-  const deps: DeployerDeps = { clock, ...options.deployers };
   const stopping = new AbortController();
   const actorFor = (tenantId: number): Actor => ({ tenantId, id: 'edge-worker', role: 'ADMIN', remoteAddress: null });
   const leaseFrom = (now: Date): Date => new Date(now.getTime() + leaseMs);
@@ -138,7 +137,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
     const secret = stored.sealedSecret
       ? (await store.vault.open(stored.sealedSecret, targetSecretContext(slot.tenantId))).toString('utf8')
       : null;
-    return deployerFor(stored.target.spec, secret, deps);
+    return options.deployers(stored.target.spec, secret);
   }
 
   /** Works on one claimed slot; never throws for a target failure (it is recorded instead). */
