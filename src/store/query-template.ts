@@ -15,8 +15,9 @@
  *   value (`where(column, '=', value)`, `values({...})`, `${value}` in `sql`), so that it
  *   becomes exactly one parameter. Building checks this and throws otherwise: a placeholder
  *   dropped or used twice is a bug here, never a silently wrong query. An `in (…)` list (whose
- *   length varies) cannot be a value either: Kysely writes `in ?` for a placeholder, which both
- *   databases refuse as a syntax error on first use.
+ *   length varies) cannot be a value either (Kysely writes `in ?` for a placeholder): building
+ *   refuses it too; `listTemplate` is for such queries. The check runs on first use whether or
+ *   not the fast paths are on.
  * - The template is compiled on first use for each dialect, so one template serves SQLite and
  *   PostgreSQL stores in the same process, and any instance of a dialect, a transaction's
  *   included.
@@ -62,6 +63,8 @@ export function templateOf<DB, Row>(
   build: (db: Kysely<DB>, values: unknown[]) => Buildable<Row>,
 ): QueryTemplate<DB, unknown[], Row> {
   const compiledFor = new Map<unknown, Compiled>();
+  /** Whether `build` passed the placeholder check (for runs with the fast paths off). */
+  let checked = false;
 
   const compile = (db: Kysely<DB>): Compiled => {
     const placeholders = Array.from({ length: arity }, (_, index) => new Placeholder(index));
@@ -78,14 +81,25 @@ export function templateOf<DB, Row>(
       throw new Error(
         `Query template value ${misused} became ${seen[misused]} parameters (must be exactly 1): ${query.sql}`,
       );
+    // A placeholder given as an `in` list compiles to `in ?` (`in $1`), which neither database
+    // accepts; refused here, so it fails the same way whether or not the template is compiled once.
+    if (/\bin\s+(\?|\$\d+)/i.test(query.sql))
+      throw new Error(`Query template has an \`in\` list as a value (use listTemplate): ${query.sql}`);
     return { sql: query.sql, sources };
   };
 
   const run = async (db: Kysely<DB>, values: unknown[]): Promise<Row[]> => {
     if (values.length !== arity) throw new Error(`Query template takes ${arity} values, got ${values.length}.`);
     const route = templateRoute(db as unknown as Kysely<never>);
-    // Fast paths off: the query as written, built, compiled and run by Kysely.
-    if (!route) return (await db.executeQuery<Row>((build(db, values) as RawBuilder<Row>).compile(db))).rows;
+    if (!route) {
+      // Fast paths off: the query as written, built, compiled and run by Kysely on every call.
+      // Its build is still checked once, so a misused placeholder fails in both settings alike.
+      if (!checked) {
+        compile(db);
+        checked = true;
+      }
+      return (await db.executeQuery<Row>((build(db, values) as RawBuilder<Row>).compile(db))).rows;
+    }
     let compiled = compiledFor.get(route.dialect);
     if (!compiled) {
       compiled = compile(db);
