@@ -114,6 +114,8 @@ export interface ServerSettings {
   masterKey: string;
   logLevel: string;
   nodeFlags?: string[];
+  /** More environment for the server (e.g. CERTKEEPER_SQLITE_FAST_PATHS=off). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -143,6 +145,7 @@ export function startCertkeeper(settings: ServerSettings): Promise<Child> {
       CERTKEEPER_MASTER_KEY: settings.masterKey,
       CERTKEEPER_LOG_LEVEL: settings.logLevel,
       ...(settings.databaseUrl ? { DATABASE_URL: settings.databaseUrl } : {}),
+      ...settings.env,
     }),
   });
 }

@@ -53,6 +53,11 @@ export async function serve(
         'SQLite stable-plans extension not loaded: joins and list pages are planned again on every run (about twice the CPU of a list request). Build it with `npm run build:sqlite-extension` (needs a C compiler).',
       );
     }
+    if (app.store.sqliteFastPaths === false) {
+      running.app.log.warn(
+        'SQLite fast paths are off (CERTKEEPER_SQLITE_FAST_PATHS=off): every query is built, prepared and run by Kysely, for A/B measurements only (store/sqlite-fast-paths.ts).',
+      );
+    }
     if (credentialsFile) {
       // The path only: the secret stays in the 0600 file.
       io.stdout.write(

@@ -1,7 +1,9 @@
 /**
  * Certificate use-cases. Every write runs the import ladder (domain/x509/ladder.ts) first, then
- * the duplicate check (ladder step 9) and the store write in one transaction; a refused import
- * changes nothing. Reads are tenant-scoped by the actor; another tenant's certificate answers
+ * the duplicate check (ladder step 9, two point reads), then the store write, which is one
+ * transaction (repositories/certificates.ts). The check runs before that transaction, not in it:
+ * it gives the friendly message, and the store's unique live indexes refuse a duplicate that
+ * raced it (already_exists either way). A refused import changes nothing. Reads are tenant-scoped by the actor; another tenant's certificate answers
  * exactly like a missing one. Every read of a private key is audited, success or refusal.
  */
 import { AppError } from '../domain/errors.ts';

@@ -12,7 +12,9 @@
  * to finish its transaction. Separate processes (server + CLI) are fine.
  * PostgreSQL: a `pg` Pool whose BIGINT (int8) columns parse to JS numbers, since ids and epoch
  * milliseconds stay far below 2^53 (checked, never silently rounded).
- * Both reuse prepared statements: sqlite-statements.ts and postgres-statements.ts say how.
+ * Both reuse prepared statements: sqlite-fast-paths.ts and postgres-statements.ts say how. On
+ * SQLite those are among the fast paths that `sqliteFastPaths: false` (or
+ * `CERTKEEPER_SQLITE_FAST_PATHS=off`) turns off, all at once (sqlite-fast-paths.ts).
  */
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
@@ -24,9 +26,8 @@ import { postgresDialect, sqliteDialect, type StoreDialect } from './dialect.ts'
 import { StoreStartupError } from './errors.ts';
 import type { Database as Tables } from './schema.ts';
 import { withPreparedStatements } from './postgres-statements.ts';
-import { registerDirectReader } from './query-template.ts';
 import { startCheckpointer, WAL_AUTOCHECKPOINT_FALLBACK_PAGES, type Checkpointer } from './sqlite-checkpointer.ts';
-import { withStatementCache } from './sqlite-statements.ts';
+import { sqliteFastPaths, sqliteFastPathsEnabled } from './sqlite-fast-paths.ts';
 
 export const SQLITE_FILE = 'certkeeper.db';
 const BUSY_TIMEOUT_MS = 5000;
@@ -50,6 +51,8 @@ export interface Connection {
    * joins and list pages are planned again on every run. Null for PostgreSQL.
    */
   stablePlans: boolean | null;
+  /** SQLite: whether the fast paths run (sqlite-fast-paths.ts). Null for PostgreSQL. */
+  sqliteFastPaths: boolean | null;
   /**
    * SQLite: starts checkpointing the WAL on a worker thread instead of in commits
    * (sqlite-checkpointer.ts), for a long-running server; null for PostgreSQL.
@@ -91,6 +94,11 @@ export interface ConnectOptions {
   databaseUrl?: string;
   /** The SQLite stable-plans extension to load (tests point it elsewhere). */
   sqliteExtension?: string;
+  /**
+   * SQLite: whether the fast paths run (sqlite-fast-paths.ts); unset: the environment variable
+   * CERTKEEPER_SQLITE_FAST_PATHS decides (on unless `off`). Ignored by PostgreSQL.
+   */
+  sqliteFastPaths?: boolean;
 }
 
 export async function connect(options: ConnectOptions): Promise<Connection> {
@@ -98,10 +106,23 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   return options.databaseUrl
     ? await connectPostgres(options.databaseUrl)
-    : connectSqlite(join(options.dataDir, SQLITE_FILE), options.sqliteExtension ?? STABLE_PLANS_EXTENSION);
+    : connectSqlite(
+        join(options.dataDir, SQLITE_FILE),
+        options.sqliteExtension ?? STABLE_PLANS_EXTENSION,
+        fastPathsSetting(options.sqliteFastPaths),
+      );
 }
 
-function connectSqlite(file: string, extension: string): Connection {
+/** The switch, with a bad environment value refused as a start-up error that says what to set. */
+function fastPathsSetting(option: boolean | undefined): boolean {
+  try {
+    return sqliteFastPathsEnabled(option);
+  } catch (error) {
+    throw new StoreStartupError((error as Error).message, { cause: error });
+  }
+}
+
+function connectSqlite(file: string, extension: string, fastPathsOn: boolean): Connection {
   let database: Database.Database;
   try {
     database = new Database(file);
@@ -117,14 +138,15 @@ function connectSqlite(file: string, extension: string): Connection {
     );
   }
   const stablePlans = loadStablePlans(database, extension);
-  const cached = withStatementCache(database);
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: cached }) });
-  registerDirectReader(db as unknown as Kysely<never>, cached.readOutsideTransaction);
+  const fastPaths = sqliteFastPaths(database, fastPathsOn);
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: fastPaths.database }) });
+  fastPaths.attach(db as unknown as Kysely<never>);
   return {
     db,
     dialect: sqliteDialect,
     location: file,
     stablePlans,
+    sqliteFastPaths: fastPathsOn,
     startCheckpointer(onError) {
       database.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_FALLBACK_PAGES}`);
       return startCheckpointer(file, onError);
@@ -156,6 +178,7 @@ async function connectPostgres(url: string): Promise<Connection> {
     dialect: postgresDialect,
     location: redactUrl(url),
     stablePlans: null,
+    sqliteFastPaths: null,
     startCheckpointer: null,
   };
 }

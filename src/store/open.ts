@@ -56,6 +56,11 @@ export interface OpenStoreOptions {
   clock?: Clock;
   /** Fault injection, for tests only. */
   hooks?: CertificateWriteHooks;
+  /**
+   * SQLite: whether the fast paths run (sqlite-fast-paths.ts); unset: the environment variable
+   * CERTKEEPER_SQLITE_FAST_PATHS decides (on unless `off`). For A/B measurements and tests.
+   */
+  sqliteFastPaths?: boolean;
 }
 
 export interface StoreHandle extends Store {
@@ -65,6 +70,8 @@ export interface StoreHandle extends Store {
   readonly location: string;
   /** SQLite: whether query plans are stable (connect.ts `stablePlans`); null for PostgreSQL. */
   readonly stablePlans: boolean | null;
+  /** SQLite: whether the fast paths run (connect.ts `sqliteFastPaths`); null for PostgreSQL. */
+  readonly sqliteFastPaths: boolean | null;
   migrate(): Promise<string[]>;
   rotateMasterKey(newKeyBase64?: string, options?: RotateMasterKeyOptions): Promise<RotateMasterKeyResult>;
   /** Starts sealing new secrets under a fresh data key; returns its id. */
@@ -105,6 +112,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
       dialect: dialect.label,
       location: connection.location,
       stablePlans: connection.stablePlans,
+      sqliteFastPaths: connection.sqliteFastPaths,
       tenants: tenantRepository(db),
       credentials: credentialRepository(db),
       certificates: certificateRepository(db, dialect, vault, options.hooks),
@@ -161,7 +169,10 @@ export async function migrateStore(options: ConnectOptions): Promise<string[]> {
 function connectOptions(options: ConnectOptions): ConnectOptions {
   return options.databaseUrl
     ? { dataDir: options.dataDir, databaseUrl: options.databaseUrl }
-    : { dataDir: options.dataDir };
+    : {
+        dataDir: options.dataDir,
+        ...(options.sqliteFastPaths !== undefined ? { sqliteFastPaths: options.sqliteFastPaths } : {}),
+      };
 }
 
 /** Runs the first database work of a start, turning "cannot reach the database" into an actionable refusal. */

@@ -1,31 +1,33 @@
 /**
  * Queries built and compiled once, then run with new values: the lookups every request makes.
  *
- * Kysely builds an operation tree and compiles it to SQL text on every call: 10–20 µs a query on
- * this machine, with 3–5 queries a request (bench/, docs/ARCHITECTURE.md "Performance"). A
- * template is built once, with placeholders where its values go; compiling it records which
- * parameter each placeholder became. Running it fills the values in and sends the same SQL text,
- * which the prepared-statement caches (sqlite-statements.ts, postgres-statements.ts) then find.
+ * A template is an ordinary Kysely query (a builder, or a `sql` template) written as a function
+ * of its values; what it answers is what that query answers, built afresh. Building it once is
+ * a fast path (sqlite-fast-paths.ts, item 4): Kysely builds an operation tree and compiles it to
+ * SQL text on every call, 10–20 µs a query here, with 3–5 queries a request. A template is built
+ * once, with placeholders where its values go; compiling it records which parameter each
+ * placeholder became. Running it fills the values in and sends the same SQL text, which the
+ * prepared-statement caches (sqlite-fast-paths.ts, postgres-statements.ts) then find. On a
+ * SQLite store whose fast paths are off, the query is built and run by Kysely on every call.
  *
  * Contract:
  * - `build` receives one placeholder per value and must pass each to the builder as a plain
  *   value (`where(column, '=', value)`, `values({...})`, `${value}` in `sql`), so that it
  *   becomes exactly one parameter. Building checks this and throws otherwise: a placeholder
  *   dropped or used twice is a bug here, never a silently wrong query. An `in (…)` list (whose
- *   length varies) cannot be a value either: Kysely writes `in ?` for a placeholder, which both
- *   databases refuse as a syntax error on first use.
- * - The template is compiled on first use for each dialect (keyed by the instance's dialect
- *   adapter class), so one template serves SQLite and PostgreSQL stores in the same process, and
- *   any instance of a dialect, a transaction's included.
+ *   length varies) cannot be a value either (Kysely writes `in ?` for a placeholder): building
+ *   refuses it too; `listTemplate` is for such queries. The check runs on first use whether or
+ *   not the fast paths are on.
+ * - The template is compiled on first use for each dialect, so one template serves SQLite and
+ *   PostgreSQL stores in the same process, and any instance of a dialect, a transaction's
+ *   included.
  * - Values are passed to the driver as they are: the same conversions as an ordinary query.
- * - Reads skip Kysely's executor where the store registered a direct reader for the instance
- *   (`registerDirectReader`: SQLite, see sqlite-statements.ts `readOutsideTransaction`). Kysely's
- *   connection mutex, promise chain and result transform cost about 18 µs a query here, more
- *   than a point lookup itself. The reader answers only when no transaction is open on the
- *   connection (so it never sees another request's uncommitted rows); otherwise the query takes
- *   Kysely's path and waits its turn as any other.
+ * - On SQLite, a template's read may run directly on better-sqlite3 (sqlite-fast-paths.ts, item
+ *   3): only when no transaction is open on the connection, so it never sees another request's
+ *   uncommitted rows; otherwise the query takes Kysely's path and waits its turn as any other.
  */
 import { CompiledQuery, type Compilable, type Kysely, type RawBuilder } from 'kysely';
+import { templateRoute } from './sqlite-fast-paths.ts';
 
 /** A query builder, or a `sql` template (which compiles against an instance). */
 type Buildable<Row> = Compilable<Row> | RawBuilder<Row>;
@@ -42,22 +44,6 @@ export interface QueryTemplate<DB, Values extends unknown[], Row> {
   all(db: Kysely<DB>, ...values: Values): Promise<Row[]>;
   /** The first row, or undefined. */
   first(db: Kysely<DB>, ...values: Values): Promise<Row | undefined>;
-}
-
-/**
- * Runs a read now, synchronously, and returns its rows; or null when it cannot (a transaction
- * is open on the connection, or the statement is not a read), and the caller goes through Kysely.
- */
-export type DirectReader = (sql: string, parameters: readonly unknown[]) => unknown[] | null;
-
-const directReaders = new WeakMap<object, DirectReader>();
-
-/**
- * For `db` (the store's root instance, never a transaction's), reads may use `reader`. Kept by
- * the instance's executor, which `withTables()` views share and a transaction does not.
- */
-export function registerDirectReader(db: Kysely<never>, reader: DirectReader): void {
-  directReaders.set(db.getExecutor(), reader);
 }
 
 /** Where each parameter comes from: a value's index, or a constant the builder added. */
@@ -77,6 +63,8 @@ export function templateOf<DB, Row>(
   build: (db: Kysely<DB>, values: unknown[]) => Buildable<Row>,
 ): QueryTemplate<DB, unknown[], Row> {
   const compiledFor = new Map<unknown, Compiled>();
+  /** Whether `build` passed the placeholder check (for runs with the fast paths off). */
+  let checked = false;
 
   const compile = (db: Kysely<DB>): Compiled => {
     const placeholders = Array.from({ length: arity }, (_, index) => new Placeholder(index));
@@ -93,20 +81,32 @@ export function templateOf<DB, Row>(
       throw new Error(
         `Query template value ${misused} became ${seen[misused]} parameters (must be exactly 1): ${query.sql}`,
       );
+    // A placeholder given as an `in` list compiles to `in ?` (`in $1`), which neither database
+    // accepts; refused here, so it fails the same way whether or not the template is compiled once.
+    if (/\bin\s+(\?|\$\d+)/i.test(query.sql))
+      throw new Error(`Query template has an \`in\` list as a value (use listTemplate): ${query.sql}`);
     return { sql: query.sql, sources };
   };
 
   const run = async (db: Kysely<DB>, values: unknown[]): Promise<Row[]> => {
     if (values.length !== arity) throw new Error(`Query template takes ${arity} values, got ${values.length}.`);
-    const executor = db.getExecutor();
-    const dialect = executor.adapter.constructor;
-    let compiled = compiledFor.get(dialect);
+    const route = templateRoute(db as unknown as Kysely<never>);
+    if (!route) {
+      // Fast paths off: the query as written, built, compiled and run by Kysely on every call.
+      // Its build is still checked once, so a misused placeholder fails in both settings alike.
+      if (!checked) {
+        compile(db);
+        checked = true;
+      }
+      return (await db.executeQuery<Row>((build(db, values) as RawBuilder<Row>).compile(db))).rows;
+    }
+    let compiled = compiledFor.get(route.dialect);
     if (!compiled) {
       compiled = compile(db);
-      compiledFor.set(dialect, compiled);
+      compiledFor.set(route.dialect, compiled);
     }
     const parameters = compiled.sources.map((source) => ('value' in source ? values[source.value] : source.constant));
-    const direct = directReaders.get(executor)?.(compiled.sql, parameters);
+    const direct = route.read?.(compiled.sql, parameters);
     if (direct) return direct as Row[];
     return (await db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, parameters))).rows;
   };

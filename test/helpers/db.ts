@@ -7,6 +7,11 @@
  *   by `cleanup()`. When PostgreSQL does not answer, its suites are skipped with a message saying
  *   so, except under `CI=true`, where they run and fail loudly instead.
  * - `CERTKEEPER_TEST_STORES=sqlite|postgres` runs one of them only.
+ * - `CERTKEEPER_SQLITE_FAST_PATHS=off` runs every SQLite store the tests open (here, through
+ *   openStore or connect, and in the servers and processes they start) without its fast paths
+ *   (src/store/sqlite-fast-paths.ts reads it: no option to thread through): `npm run
+ *   test:fast-paths-off` runs the store and API suites so. Tests that set the option themselves
+ *   keep their setting.
  *
  * Also: factories for tenants and certificates with hand-built CertificateFacts (the store never
  * parses PEM, so list tests need no real certificates), and real facts for minted ones.

@@ -1,8 +1,11 @@
 /**
- * Contract: the SQLite statement cache (src/store/sqlite-statements.ts) reuses one prepared
- * statement per SQL text, stays within its bound, gives the same answers as preparing every time,
- * keeps working when another connection changes the schema under a kept statement, and reads
- * directly (without Kysely) only when no transaction is open.
+ * Contract: the SQLite fast paths (src/store/sqlite-fast-paths.ts). The statement cache reuses
+ * one prepared statement per SQL text, stays within its bound, gives the same answers as
+ * preparing every time, keeps working when another connection changes the schema under a kept
+ * statement, and reads directly (without Kysely) only when no transaction is open. The switch
+ * turns every fast path off (Kysely prepares each query, templates are built on every call, no
+ * read transaction is left open), the option wins over the environment variable, and a value of
+ * the variable other than on/off is refused.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import { withStatementCache } from '../../src/store/sqlite-statements.ts';
+import { connect } from '../../src/store/connect.ts';
+import { StoreStartupError } from '../../src/store/errors.ts';
+import { queryTemplate } from '../../src/store/query-template.ts';
+import {
+  SQLITE_FAST_PATHS_ENV,
+  sqliteFastPathsEnabled,
+  withStatementCache,
+} from '../../src/store/sqlite-fast-paths.ts';
 
 interface Tables {
   items: { id: number; name: string };
@@ -215,4 +225,88 @@ describe('SQLite statement cache', () => {
       }
     });
   });
+});
+
+describe('the fast-path switch', () => {
+  it('reads the option first, then CERTKEEPER_SQLITE_FAST_PATHS (on, empty or unset: on), and refuses other values', () => {
+    assert.equal(SQLITE_FAST_PATHS_ENV, 'CERTKEEPER_SQLITE_FAST_PATHS');
+    assert.equal(sqliteFastPathsEnabled(undefined, {}), true);
+    assert.equal(sqliteFastPathsEnabled(undefined, { [SQLITE_FAST_PATHS_ENV]: '' }), true);
+    assert.equal(sqliteFastPathsEnabled(undefined, { [SQLITE_FAST_PATHS_ENV]: 'on' }), true);
+    assert.equal(sqliteFastPathsEnabled(undefined, { [SQLITE_FAST_PATHS_ENV]: 'off' }), false);
+    assert.equal(sqliteFastPathsEnabled(true, { [SQLITE_FAST_PATHS_ENV]: 'off' }), true);
+    assert.equal(sqliteFastPathsEnabled(false, {}), false);
+    for (const bad of ['OFF', 'false', '0', 'no', ' off'])
+      assert.throws(() => sqliteFastPathsEnabled(undefined, { [SQLITE_FAST_PATHS_ENV]: bad }), /must be "on" or "off"/);
+  });
+
+  it('a bad value of the variable stops connect with a start-up error, before the database is opened', async () => {
+    await withFile(async (file) => {
+      const saved = process.env[SQLITE_FAST_PATHS_ENV];
+      process.env[SQLITE_FAST_PATHS_ENV] = 'of';
+      try {
+        await assert.rejects(connect({ dataDir: join(file, '..') }), (error: unknown) => {
+          assert.ok(error instanceof StoreStartupError);
+          assert.match(error.message, /CERTKEEPER_SQLITE_FAST_PATHS must be "on" or "off", not "of"/);
+          return true;
+        });
+      } finally {
+        if (saved === undefined) delete process.env[SQLITE_FAST_PATHS_ENV];
+        else process.env[SQLITE_FAST_PATHS_ENV] = saved;
+      }
+    });
+  });
+
+  for (const on of [true, false]) {
+    it(`${on ? 'on' : 'off'}: ${on ? 'a template is compiled once, prepared once, and its reads share a read transaction' : 'a template is built, compiled and prepared by Kysely on every call, and no read transaction stays open'}`, async () => {
+      await withFile(async (file) => {
+        const connection = await connect({ dataDir: join(file, '..'), sqliteFastPaths: on });
+        const db = connection.db as unknown as Kysely<Tables>;
+        let builds = 0;
+        const byId = queryTemplate((d: Kysely<Tables>, id: number) => {
+          builds += 1;
+          return d.selectFrom('items').select('name').where('id', '=', id);
+        });
+        const prepare = Database.prototype.prepare;
+        let prepared = 0;
+        try {
+          assert.equal(connection.sqliteFastPaths, on);
+          await sql`create table items (id integer primary key, name text not null)`.execute(db);
+          await db
+            .insertInto('items')
+            .values([
+              { id: 1, name: 'one' },
+              { id: 2, name: 'two' },
+            ])
+            .execute();
+          const other = new Database(join(file, '..', 'certkeeper.db'));
+          const rename = other.prepare('update items set name = ? where id = ?');
+          Database.prototype.prepare = function (this: Database.Database, source: string) {
+            prepared += 1;
+            return prepare.call(this, source);
+          } as typeof prepare;
+          try {
+            assert.deepEqual(await byId.all(db, 1), [{ name: 'one' }]);
+            // Another connection commits between two reads of one turn: with the read transaction
+            // (on), the turn keeps its snapshot; without it (off), each read sees the latest commit.
+            rename.run('TWO', 2);
+            assert.deepEqual(await byId.all(db, 2), [{ name: on ? 'two' : 'TWO' }]);
+            assert.deepEqual(await byId.all(db, 1), [{ name: 'one' }]);
+          } finally {
+            other.close();
+          }
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          assert.deepEqual(await byId.all(db, 2), [{ name: 'TWO' }], 'the next turn sees the commit either way');
+          // On: one build, and the template's text prepared once (plus begin/commit of the turns'
+          // read transactions, prepared once each). Off: a build and a prepare per call (and one
+          // more build, with placeholders, that checks the template once).
+          assert.equal(builds, on ? 1 : 5);
+          assert.equal(prepared, on ? 3 : 4);
+        } finally {
+          Database.prototype.prepare = prepare;
+          await connection.db.destroy();
+        }
+      });
+    });
+  }
 });
