@@ -13,6 +13,7 @@ import type { Core } from '../../core/core.ts';
 import { isAppError, isAppErrorWithCode } from '../../domain/errors.ts';
 import type { Certificate } from '../../domain/model.ts';
 import { runImportLadder, type ImportInput, type NameRule } from '../../domain/x509/ladder.ts';
+import { nameCoveredByCertificate } from '../../domain/x509/hostname.ts';
 import type { CertificateFacts } from '../../domain/x509/types.ts';
 import { documentedError } from './errors.ts';
 import type { UploadedFile } from './multipart.ts';
@@ -37,24 +38,6 @@ export const NHN_IMPORT_OPTIONS: ImportOptions = {
 /** Refuses a name that cannot be a DNS name, before any body byte is read. */
 export function checkNameSyntax(name: string): void {
   if (!NHN_NAME_RULE.test(name)) throw documentedError('name_invalid', 400, 52004);
-}
-
-const asciiLower = (text: string): string => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
-
-/**
- * Whether `name` is one the certificate covers: equal, ASCII case-insensitively, to its subject CN
- * or a SAN dNSName; or matched by a wildcard one (`*.example.com` covers `www.example.com`,
- * exactly one label, not `example.com` nor `a.b.example.com`; RFC 6125 §6.4.3).
- */
-export function nameMatchesCertificate(name: string, facts: Pick<CertificateFacts, 'commonName' | 'sans'>): boolean {
-  const wanted = asciiLower(name);
-  const patterns = [...facts.sans.dns, ...(facts.commonName ? [facts.commonName] : [])].map(asciiLower);
-  return patterns.some((pattern) => {
-    if (pattern === wanted) return true;
-    if (!pattern.startsWith('*.') || wanted.startsWith('*.')) return false;
-    const dot = wanted.indexOf('.');
-    return dot > 0 && wanted.slice(dot) === pattern.slice(1);
-  });
 }
 
 // Letters, marks, numbers, punctuation, symbols and spaces: no control, format, private-use or
@@ -90,7 +73,7 @@ export async function storeUploadedFile(
     // The ladder is pure; core runs it again when it writes. Running it here first lets NHN's
     // checks below see the facts, and keeps the ladder's own refusals ahead of them.
     const candidate = runImportLadder(input, { ...NHN_IMPORT_OPTIONS.policy, now: core.clock.now() });
-    if (!nameMatchesCertificate(certificateName, candidate.facts)) throw documentedError('name_invalid', 400, 52004);
+    if (!nameCoveredByCertificate(certificateName, candidate.facts)) throw documentedError('name_invalid', 400, 52004);
     if (!caNameValid(candidate.facts)) throw documentedError('certificate_invalid', 400, 52006);
   } catch (error) {
     // Core audits the refusals it makes; these happen before core is asked.
