@@ -15,7 +15,7 @@ import { EdgeReplyError } from './errors.ts';
 
 export type Fields = Readonly<Record<string, unknown>>;
 
-/** Largest page (`offset`, the page size here). */
+/** Largest page (the wire's `offset`, the page size here). */
 export const PAGE_SIZE_MAX = 1000;
 export const PAGE_SIZE_DEFAULT = 15;
 export const PAGE_NO_MAX = 1_000_000;
@@ -93,17 +93,17 @@ function queryInteger(query: Fields, name: string, min: number, max: number): nu
 export interface EdgePaging {
   /** The page as echoed back: `pageNo` 0 is page 1. */
   pageNo: number;
-  /** The page size (Global Edge calls it `offset`). */
-  offset: number;
-  /** Rows to skip. */
-  skip: number;
+  /** Rows per page. The wire calls it `offset`; that name stops here and in the presenter. */
+  pageSize: number;
+  /** The rows of the page, as core's list takes them (`offset`: rows to skip). */
+  rows: { offset: number; limit: number };
 }
 
 /** `pageNo` (0 to 1,000,000; 0 and 1 are the first page; default 1), `offset` (page size 1 to 1000, default 15). */
 export function paging(query: Fields): EdgePaging {
   const pageNo = Math.max(queryInteger(query, 'pageNo', 0, PAGE_NO_MAX) ?? 1, 1);
-  const offset = queryInteger(query, 'offset', 1, PAGE_SIZE_MAX) ?? PAGE_SIZE_DEFAULT;
-  return { pageNo, offset, skip: (pageNo - 1) * offset };
+  const pageSize = queryInteger(query, 'offset', 1, PAGE_SIZE_MAX) ?? PAGE_SIZE_DEFAULT;
+  return { pageNo, pageSize, rows: { offset: (pageNo - 1) * pageSize, limit: pageSize } };
 }
 
 /** `{slotId}` in a path: a positive integer; an empty one is no route (gateway 300). */
