@@ -3,6 +3,7 @@
  * every slot change made through this process, logging through the server's logger.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import { createAuditService } from '../core/audit.ts';
 import { createProvisioningWorker, type ProvisioningWorker, type WorkerLog } from '../core/deploy/worker.ts';
 import type { App } from './app.ts';
 import type { EdgeWorkerSettings } from './edge-worker-settings.ts';
@@ -20,7 +21,8 @@ export function startEdgeWorker(app: App, settings: EdgeWorkerSettings, logger: 
   const worker = createProvisioningWorker({
     store: app.store,
     clock: app.core.clock,
-    audit: app.core.audit,
+    // The worker records its own outcomes; core hands faces only the reading side of the trail.
+    audit: createAuditService(app.store, app.core.clock),
     leaseMs: settings.leaseMs,
     pollMs: settings.pollMs,
     changes: (listener) => app.core.provisioning.onChange(listener),

@@ -10,6 +10,7 @@ import type { Actor } from '../../src/core/actor.ts';
 import { createCore, type Core } from '../../src/core/core.ts';
 import type { ImportOptions } from '../../src/core/certificates.ts';
 import type { RunCommand, RunCommandOptions } from '../../src/core/deploy/run-command.ts';
+import { createAuditService } from '../../src/core/audit.ts';
 import { createProvisioningWorker, type ProvisioningWorker, type WorkerOptions } from '../../src/core/deploy/worker.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { FIXTURES } from '../api/ncp/helpers.ts';
@@ -110,7 +111,7 @@ export async function provisioningWorld(target: StoreTarget): Promise<Provisioni
       const worker = createProvisioningWorker({
         store,
         clock,
-        audit: core.audit,
+        audit: createAuditService(store, clock),
         workerId: `worker-${workers.length + 1}`,
         deployers: { runCommand: reload.run },
         ...options,

@@ -11,10 +11,7 @@
  *   GET    /api/v2/certificate/recentChanges                 ListRecentCertChanges
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { Certificate } from '../../domain/model.ts';
-import type { ImportInput } from '../../domain/x509/ladder.ts';
 import { actorOf } from '../ncp-gateway/auth.ts';
 import type { NcpContext } from './context.ts';
 import { formatV2Date } from './dates.ts';
@@ -26,7 +23,6 @@ import { recentWindow } from './recent-window.ts';
 import { requiredQueryName } from './routes-v1.ts';
 import {
   bodyFields,
-  FILTER_NAME_MAX,
   newCertificateName,
   optionalInteger,
   optionalString,
@@ -67,7 +63,15 @@ export function registerV2Routes(app: FastifyInstance, ctx: NcpContext): void {
     const certificate = requiredString(body, certificateField(body));
     const chain = requiredString(body, 'certificateChain', { allowEmpty: true });
     const actor = actorOf(request);
-    const saved = await registerOrReplace(ctx, actor, certificateNo, { name, certificate, privateKey, chain });
+    const input = { name, certificate, privateKey, chain };
+    // With certificateNo, a replacement of the certificate of that number, which must have this name.
+    const saved =
+      certificateNo === undefined
+        ? await core.certificates.import(actor, input, importOptions('ncp-v2'))
+        : await core.certificates.replace(actor, certificateNo, input, {
+            ...replaceOptions('ncp-v2'),
+            expectedName: name,
+          });
     const [present, [usedBy]] = await Promise.all([ctx.present(actor), ctx.usedBy(actor, [saved])]);
     return {
       ...SUCCESS,
@@ -119,24 +123,6 @@ export function registerV2Routes(app: FastifyInstance, ctx: NcpContext): void {
     const present = await ctx.present(actor);
     return { ...SUCCESS, totalCount: page.total, orders: page.items.map((c) => presentV2Item(c, present)) };
   });
-}
-
-/** A new certificate, or, with `certificateNo`, a replacement of the certificate of that number and name. */
-async function registerOrReplace(
-  ctx: NcpContext,
-  actor: Actor,
-  certificateNo: number | undefined,
-  input: ImportInput,
-): Promise<Certificate> {
-  if (certificateNo === undefined) return ctx.core.certificates.import(actor, input, importOptions('ncp-v2'));
-  const existing = await ctx.core.certificates.get(actor, certificateNo);
-  if (existing.name !== input.name) {
-    const shown = input.name.length > FILTER_NAME_MAX ? `${input.name.slice(0, FILTER_NAME_MAX)}…` : input.name;
-    throw new AppError('not_found', `Certificate ${certificateNo} is not named '${shown}'.`, {
-      field: 'certificateName',
-    });
-  }
-  return ctx.core.certificates.replace(actor, certificateNo, input, replaceOptions('ncp-v2'));
 }
 
 /**
