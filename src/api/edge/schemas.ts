@@ -11,9 +11,10 @@
  */
 import { AppError } from '../../domain/errors.ts';
 import { gatewayNotFound } from '../ncp-gateway/errors.ts';
+import { own, typeName, type Fields } from '../ncp-gateway/fields.ts';
 import { EdgeReplyError } from './errors.ts';
 
-export type Fields = Readonly<Record<string, unknown>>;
+export { bodyFields, queryFields, type Fields } from '../ncp-gateway/fields.ts';
 
 /** Largest page (the wire's `offset`, the page size here). */
 export const PAGE_SIZE_MAX = 1000;
@@ -24,27 +25,6 @@ export const IDS_MAX = 10;
 const DIGITS = /^[0-9]{1,15}$/;
 
 const invalid = (field: string, message: string): AppError => new AppError('invalid_argument', message, { field });
-
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
-}
-
-const own = (source: Fields, name: string): unknown => (Object.hasOwn(source, name) ? source[name] : undefined);
-
-/** The JSON body as an object; omitted or empty is `{}`. */
-export function bodyFields(body: unknown): Fields {
-  if (body === undefined) return {};
-  if (body === null || typeof body !== 'object' || Array.isArray(body))
-    throw invalid('body', `The request body must be a JSON object, not ${typeName(body)}.`);
-  return body as Fields;
-}
-
-export function queryFields(query: unknown): Fields {
-  return query !== null && typeof query === 'object' ? (query as Fields) : {};
-}
 
 /** A positive integer id: a JSON integer or a string of digits, 1 to 15 digits. */
 function idValue(value: unknown, name: string): number {

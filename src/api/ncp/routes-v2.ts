@@ -15,12 +15,11 @@ import { AppError } from '../../domain/errors.ts';
 import { actorOf } from '../ncp-gateway/auth.ts';
 import type { NcpContext } from './context.ts';
 import { formatV2Date } from './dates.ts';
-import { DELETE_NOT_FOUND, withOverrides } from './errors.ts';
 import { certificateZip, zipFileName } from './export-zip.ts';
 import { importOptions, replaceOptions } from './policy.ts';
 import { CERTIFICATE_TYPES, presentChain, presentV1Item, presentV2Item, SUCCESS } from './present.ts';
 import { recentWindow } from './recent-window.ts';
-import { requiredQueryName } from './routes-v1.ts';
+import { deleteHandler } from './routes-v1.ts';
 import {
   bodyFields,
   newCertificateName,
@@ -98,15 +97,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: NcpContext): void {
       .send(certificateZip(bundle));
   });
 
-  app.delete(`${BASE}/deleteCertificate/:certificateNo`, write, async (request) => {
-    const certificateNo = pathCertificateNo(request.params);
-    const name = requiredQueryName(queryFields(request.query));
-    const actor = actorOf(request);
-    await withOverrides(() => core.certificates.delete(actor, certificateNo, { expectedName: name }), {
-      not_found: DELETE_NOT_FOUND,
-    });
-    return { ...SUCCESS, totalRows: 1 };
-  });
+  app.delete(`${BASE}/deleteCertificate/:certificateNo`, write, deleteHandler(core));
 
   app.get(`${BASE}/recentChanges`, read, async (request) => {
     const query = queryFields(request.query);
