@@ -33,14 +33,12 @@ export function registerWriteRoutes(app: FastifyInstance, core: Core): void {
     const { actor } = callerOf(request);
     const certificate = await core.certificates.import(actor, importInput(request.body), CONSOLE_IMPORT);
     const now = core.clock.now();
-    return reply
-      .code(201)
-      .send({
-        ...certificateSummary(certificate, now),
-        facts: factsOf(certificate.facts),
-        chain: chainView(certificate, now),
-        usedBy: [],
-      });
+    return reply.code(201).send({
+      ...certificateSummary(certificate, now),
+      facts: factsOf(certificate.facts),
+      chain: chainView(certificate, now),
+      usedBy: [],
+    });
   });
 
   app.delete('/console/api/certificates/:certificateNo', { onRequest: write }, async (request, reply) => {
