@@ -4,6 +4,7 @@
  * this process, logging through the server's logger.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import { createAuditService } from '../core/audit.ts';
 import { createProvisioningWorker, type ProvisioningWorker, type WorkerLog } from '../core/deploy/worker.ts';
 import { createDeployers } from '../deployers/index.ts';
 import type { App } from './app.ts';
@@ -22,7 +23,8 @@ export function startEdgeWorker(app: App, settings: EdgeWorkerSettings, logger: 
   const worker = createProvisioningWorker({
     store: app.store,
     clock: app.core.clock,
-    audit: app.core.audit,
+    // The worker records its own outcomes; core hands faces only the reading side of the trail.
+    audit: createAuditService(app.store, app.core.clock),
     leaseMs: settings.leaseMs,
     pollMs: settings.pollMs,
     changes: (listener) => app.core.provisioning.onChange(listener),

@@ -30,6 +30,12 @@ export interface AuditService {
   list(actor: Actor, query: Omit<AuditQuery, 'tenantId'>): Promise<AuditEvent[]>;
 }
 
+/**
+ * What core offers outside itself: reading the trail. Recording stays inside core: each use-case
+ * audits its own outcomes (misses and refusals included), so no face decides what is recorded.
+ */
+export type AuditTrail = Pick<AuditService, 'list'>;
+
 export function createAuditService(store: Store, clock: Clock): AuditService {
   const service: AuditService = {
     async around(actor, action, target, work, detail = {}) {

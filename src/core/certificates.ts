@@ -6,7 +6,7 @@
  * raced it (already_exists either way). A refused import changes nothing. Reads are tenant-scoped by the actor; another tenant's certificate answers
  * exactly like a missing one. Every read of a private key is audited, success or refusal.
  */
-import { AppError } from '../domain/errors.ts';
+import { AppError, isAppError, isAppErrorWithCode } from '../domain/errors.ts';
 import type { Certificate, CertificateOrigin } from '../domain/model.ts';
 import { runImportLadder, type ImportCandidate, type ImportInput, type ImportPolicy } from '../domain/x509/ladder.ts';
 import type { Actor } from './actor.ts';
@@ -19,6 +19,21 @@ export interface ImportOptions {
   /** The face's rules; `now` comes from the injected clock. */
   policy: Omit<ImportPolicy, 'now'>;
 }
+
+export interface ReplaceOptions extends ImportOptions {
+  /**
+   * The name the caller believes the certificate has (NCP v2 `withExternal` with `certificateNo`):
+   * checked against the stored name in the same use-case as the write; a mismatch is `not_found`.
+   */
+  expectedName?: string | undefined;
+}
+
+/**
+ * Which certificate a file download names: its number; its live name (`name`); or an id as the
+ * client sent it (`id`), which names the certificate of that number when it is one written the
+ * canonical way (decimal, no leading zero, at most 15 digits) and nothing otherwise.
+ */
+export type CertificateFileRef = number | { name: string } | { id: string };
 
 export interface CertificateBundle {
   certificate: Certificate;
@@ -33,15 +48,30 @@ export type CertificateListQuery = Omit<CertificateQuery, 'tenantId' | 'asOf'>;
 export interface CertificateService {
   import(actor: Actor, input: ImportInput, options: ImportOptions): Promise<Certificate>;
   /** Replaces bytes, key and file in place: same certificateNo, same name. */
-  replace(actor: Actor, certificateNo: number, input: ImportInput, options: ImportOptions): Promise<Certificate>;
+  replace(actor: Actor, certificateNo: number, input: ImportInput, options: ReplaceOptions): Promise<Certificate>;
+  /**
+   * Imports under `input.name`, or replaces in place (same certificateNo) the live certificate of
+   * that name (NHN's upload). The ladder runs once; a refusal there (the face's `check` included)
+   * is audited as a refused `certificate.import` of the name and writes nothing. Of two uploads of
+   * one new name at once, the second replaces what the first created.
+   */
+  upsertByName(
+    actor: Actor,
+    input: ImportInput,
+    options: ImportOptions,
+  ): Promise<{ certificate: Certificate; replaced: boolean }>;
   /** Runs the ladder only (step 9 included), for dry runs and the console's live validation. */
   validate(actor: Actor, input: ImportInput, options: ImportOptions): Promise<ImportCandidate>;
   list(actor: Actor, query: CertificateListQuery): Promise<CertificatePage>;
   get(actor: Actor, certificateNo: number): Promise<Certificate>;
   getByName(actor: Actor, name: string): Promise<Certificate>;
   export(actor: Actor, certificateNo: number, options: { includeKey: boolean }): Promise<CertificateBundle>;
-  /** The NHN file: as uploaded, or composed from certificate, chain and key. Audited. */
-  readFile(actor: Actor, certificateNo: number): Promise<{ name: string; bytes: Buffer; composed: boolean }>;
+  /**
+   * The NHN file: as uploaded, or composed from certificate, chain and key. Every attempt that
+   * passes `certificate.read` is audited (`certificate.file.read`): a hit under `certificate:<no>`,
+   * a miss under the reference given (`certificate:<no or id>`, `certificate-name:<name>`).
+   */
+  readFile(actor: Actor, ref: CertificateFileRef): Promise<{ name: string; bytes: Buffer; composed: boolean }>;
   /** Refused while in use. With `expectedName`, the name must match too (NCP's delete contract). */
   delete(actor: Actor, certificateNo: number, options?: { expectedName?: string }): Promise<Certificate>;
   usedBy(actor: Actor, certificateNo: number): Promise<number[]>;
@@ -53,6 +83,12 @@ const notFound = (certificateNo: number | string): AppError =>
     `No certificate ${typeof certificateNo === 'number' ? `number ${certificateNo}` : `named '${certificateNo}'`}.`,
     { field: 'certificateNo' },
   );
+
+/** How much of a caller's name a message quotes back. */
+const QUOTED_NAME_MAX = 255;
+const quoted = (name: string): string => (name.length > QUOTED_NAME_MAX ? `${name.slice(0, QUOTED_NAME_MAX)}…` : name);
+
+const CANONICAL_NUMBER = /^[1-9][0-9]{0,14}$/;
 
 /**
  * What replacing a certificate asks of edge provisioning: the slots that use it republish
@@ -93,10 +129,21 @@ export function createCertificateService(
   const usersOf = async (tenantId: number, certificateNo: number): Promise<number[]> =>
     (await store.usage.usersOf(tenantId, [certificateNo])).get(certificateNo) ?? [];
 
-  async function getLive(actor: Actor, certificateNo: number): Promise<Certificate> {
+  /** The live certificate of that number; with `expectedName`, only if it has that name. */
+  async function getLive(actor: Actor, certificateNo: number, expectedName?: string): Promise<Certificate> {
     const certificate = await store.certificates.get(actor.tenantId, certificateNo);
     if (!certificate || certificate.deletedAt) throw notFound(certificateNo);
+    if (expectedName !== undefined && expectedName !== certificate.name) {
+      throw new AppError('not_found', `Certificate ${certificateNo} is not named '${quoted(expectedName)}'.`, {
+        field: 'certificateName',
+      });
+    }
     return certificate;
+  }
+
+  async function liveByName(tenantId: number, name: string): Promise<Certificate | null> {
+    const certificate = await store.certificates.getByName(tenantId, name);
+    return certificate && !certificate.deletedAt ? certificate : null;
   }
 
   function newCertificateFields(candidate: ImportCandidate, options: ImportOptions) {
@@ -110,56 +157,118 @@ export function createCertificateService(
     };
   }
 
+  /** The audited write of a new certificate; `candidateOf` runs the ladder (or hands over its result). */
+  function insertNew(
+    actor: Actor,
+    name: string,
+    options: ImportOptions,
+    candidateOf: () => ImportCandidate,
+  ): Promise<Certificate> {
+    return audited(
+      actor,
+      'certificate.import',
+      `certificate-name:${name}`,
+      async () => {
+        const candidate = candidateOf();
+        await checkDuplicate(actor.tenantId, candidate, null);
+        return store.certificates.insert(
+          {
+            tenantId: actor.tenantId,
+            name: candidate.name,
+            type: 'EXT',
+            ...newCertificateFields(candidate, options),
+          },
+          clock.now(),
+        );
+      },
+      { origin: options.origin },
+    );
+  }
+
+  /**
+   * The audited in-place replacement of a live certificate (and, with `expectedName`, only of that
+   * name), then the republish step: every replace path (replace, upsertByName) goes through here.
+   */
+  async function replaceLive(
+    actor: Actor,
+    certificateNo: number,
+    options: ReplaceOptions,
+    candidateOf: () => ImportCandidate,
+  ): Promise<Certificate> {
+    const replaced = await audited(
+      actor,
+      'certificate.replace',
+      `certificate:${certificateNo}`,
+      async () => {
+        await getLive(actor, certificateNo, options.expectedName);
+        const candidate = candidateOf();
+        await checkDuplicate(actor.tenantId, candidate, certificateNo);
+        return store.certificates.replace(
+          actor.tenantId,
+          certificateNo,
+          newCertificateFields(candidate, options),
+          clock.now(),
+        );
+      },
+      { origin: options.origin },
+    );
+    // The edge slots using the certificate republish it; the target gets the new bytes over the
+    // old ones atomically, so it never holds no certificate. The replacement is committed: a
+    // failure to record the republish (store hiccup, crash) must not make it an error for the
+    // caller. The worker's stale-certificate sweep (deploy/worker.ts) finds those slots anyway:
+    // their published fingerprint is no longer the stored certificate's.
+    await slots.certificateReplaced(actor, certificateNo).catch(() => undefined);
+    return replaced;
+  }
+
+  /** The certificate a download names, and the audit target of a miss. */
+  async function fileTarget(actor: Actor, ref: CertificateFileRef): Promise<[Certificate | null, string]> {
+    if (typeof ref === 'number') return [await store.certificates.get(actor.tenantId, ref), `certificate:${ref}`];
+    if ('name' in ref) return [await liveByName(actor.tenantId, ref.name), `certificate-name:${ref.name}`];
+    const target = `certificate:${ref.id.slice(0, 32)}`;
+    if (!CANONICAL_NUMBER.test(ref.id)) return [null, target];
+    return [await store.certificates.get(actor.tenantId, Number(ref.id)), target];
+  }
+
   const service: CertificateService = {
     async import(actor, input, options) {
       authorize(actor, 'certificate.write');
-      return audited(
-        actor,
-        'certificate.import',
-        `certificate-name:${input.name}`,
-        async () => {
-          const candidate = ladder(input, options);
-          await checkDuplicate(actor.tenantId, candidate, null);
-          return store.certificates.insert(
-            {
-              tenantId: actor.tenantId,
-              name: candidate.name,
-              type: 'EXT',
-              ...newCertificateFields(candidate, options),
-            },
-            clock.now(),
-          );
-        },
-        { origin: options.origin },
-      );
+      return insertNew(actor, input.name, options, () => ladder(input, options));
     },
 
     async replace(actor, certificateNo, input, options) {
       authorize(actor, 'certificate.write');
-      const replaced = await audited(
-        actor,
-        'certificate.replace',
-        `certificate:${certificateNo}`,
-        async () => {
-          await getLive(actor, certificateNo);
-          const candidate = ladder(input, options);
-          await checkDuplicate(actor.tenantId, candidate, certificateNo);
-          return store.certificates.replace(
-            actor.tenantId,
-            certificateNo,
-            newCertificateFields(candidate, options),
-            clock.now(),
-          );
-        },
-        { origin: options.origin },
-      );
-      // The edge slots using the certificate republish it; the target gets the new bytes over the
-      // old ones atomically, so it never holds no certificate. The replacement is committed: a
-      // failure to record the republish (store hiccup, crash) must not make it an error for the
-      // caller. The worker's stale-certificate sweep (deploy/worker.ts) finds those slots anyway:
-      // their published fingerprint is no longer the stored certificate's.
-      await slots.certificateReplaced(actor, certificateNo).catch(() => undefined);
-      return replaced;
+      return replaceLive(actor, certificateNo, options, () => ladder(input, options));
+    },
+
+    async upsertByName(actor, input, options) {
+      authorize(actor, 'certificate.write');
+      let candidate: ImportCandidate;
+      try {
+        candidate = ladder(input, options);
+      } catch (error) {
+        // Refused before any lookup: recorded as the import of that name it would have been.
+        await audit.record(actor, 'certificate.import', `certificate-name:${input.name}`, 'failure', {
+          origin: options.origin,
+          code: isAppError(error) ? error.code : 'internal',
+        });
+        throw error;
+      }
+      const validated = (): ImportCandidate => candidate;
+      const existing = await liveByName(actor.tenantId, input.name);
+      if (existing) {
+        return { certificate: await replaceLive(actor, existing.certificateNo, options, validated), replaced: true };
+      }
+      try {
+        return { certificate: await insertNew(actor, input.name, options, validated), replaced: false };
+      } catch (error) {
+        // Two uploads of a new name at once: the name's unique index refused the second insert,
+        // which then replaces what the first created.
+        if (!isAppErrorWithCode(error, 'already_exists') || error.field !== 'name') throw error;
+        const created = await liveByName(actor.tenantId, input.name);
+        if (!created) throw error;
+        return { certificate: await replaceLive(actor, created.certificateNo, options, validated), replaced: true };
+      }
     },
 
     async validate(actor, input, options) {
@@ -218,9 +327,15 @@ export function createCertificateService(
       };
     },
 
-    async readFile(actor, certificateNo) {
+    async readFile(actor, ref) {
       authorize(actor, 'certificate.read');
-      const certificate = await getLive(actor, certificateNo);
+      const [certificate, missTarget] = await fileTarget(actor, ref);
+      if (!certificate || certificate.deletedAt) {
+        await audit.record(actor, 'certificate.file.read', missTarget, 'failure', { code: 'not_found' });
+        if (typeof ref === 'number' || 'name' in ref) throw notFound(typeof ref === 'number' ? ref : ref.name);
+        throw new AppError('not_found', `No certificate has the id '${quoted(ref.id)}'.`, { field: 'certificateNo' });
+      }
+      const { certificateNo } = certificate;
       return audited(actor, 'certificate.file.read', `certificate:${certificateNo}`, async () => {
         authorize(actor, 'certificate.file.read');
         const uploaded = await store.certificates.readFile(actor.tenantId, certificateNo);
@@ -235,12 +350,7 @@ export function createCertificateService(
     async delete(actor, certificateNo, options = {}) {
       authorize(actor, 'certificate.write');
       return audited(actor, 'certificate.delete', `certificate:${certificateNo}`, async () => {
-        const certificate = await getLive(actor, certificateNo);
-        if (options.expectedName !== undefined && options.expectedName !== certificate.name) {
-          throw new AppError('not_found', `Certificate ${certificateNo} is not named '${options.expectedName}'.`, {
-            field: 'certificateName',
-          });
-        }
+        const certificate = await getLive(actor, certificateNo, options.expectedName);
         // The usual answer, with every slot named; markDeleted checks again under the certificate
         // row's lock, for a provision racing this delete (ports.ts CertificateUsageRepository).
         const users = await usersOf(actor.tenantId, certificateNo);

@@ -1,5 +1,5 @@
 /** The core as one object: every use-case, wired to one store and one clock. */
-import { createAuditService, type AuditService } from './audit.ts';
+import { createAuditService, type AuditTrail } from './audit.ts';
 import { createCertificateService, type CertificateService } from './certificates.ts';
 import { createCredentialService, type CredentialService } from './credentials.ts';
 import { createDeployTargetService, type DeployTargetService } from './deploy/targets.ts';
@@ -15,7 +15,8 @@ export interface Core {
   tenants: TenantService;
   credentials: CredentialService;
   certificates: CertificateService;
-  audit: AuditService;
+  /** Reading the audit trail; use-cases record their own events. */
+  audit: AuditTrail;
   /** NHN bearer tokens: issue for an access key and secret, verify. */
   tokens: TokenService;
   /** Web console sessions: login with an access key and secret, verify, logout. */
@@ -36,7 +37,7 @@ export function createCore(store: Store, clock: Clock): Core {
   const provisioning = createProvisioningService(store, clock, audit);
   return {
     clock,
-    audit,
+    audit: { list: audit.list },
     tenants: createTenantService(store, clock),
     credentials,
     tokens: createTokenService(store, clock, credentials, audit),

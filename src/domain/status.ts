@@ -5,6 +5,15 @@
 import type { Certificate } from './model.ts';
 
 export type CertificateStatus = 'VALID' | 'NOT_YET_VALID' | 'EXPIRED' | 'REVOKED' | 'DELETED';
+export type ValidityStatus = Extract<CertificateStatus, 'VALID' | 'NOT_YET_VALID' | 'EXPIRED'>;
+
+/** Where `now` falls in a validity window; both ends are inside (RFC 5280 §4.1.2.5). */
+export function validityStatus(facts: { notBefore: Date; notAfter: Date }, now: Date): ValidityStatus {
+  const t = now.getTime();
+  if (t > facts.notAfter.getTime()) return 'EXPIRED';
+  if (t < facts.notBefore.getTime()) return 'NOT_YET_VALID';
+  return 'VALID';
+}
 
 /** Deletion outranks revocation, which outranks the validity window. */
 export function certificateStatus(
@@ -13,10 +22,7 @@ export function certificateStatus(
 ): CertificateStatus {
   if (certificate.deletedAt) return 'DELETED';
   if (certificate.revokedAt) return 'REVOKED';
-  const t = now.getTime();
-  if (t > certificate.facts.notAfter.getTime()) return 'EXPIRED';
-  if (t < certificate.facts.notBefore.getTime()) return 'NOT_YET_VALID';
-  return 'VALID';
+  return validityStatus(certificate.facts, now);
 }
 
 /** Whole days until notAfter (negative once expired), rounded down. */

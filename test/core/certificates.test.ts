@@ -158,6 +158,129 @@ for (const target of storeTargets) {
       assert.equal((await core.certificates.get(admin, certificate.certificateNo)).certificatePem, renewed.pem);
     });
 
+    it('replace with an expected name: another name is not_found, audited, and nothing changes', async () => {
+      const [certificate] = (await core.certificates.list(admin, { name: 'www', offset: 0, limit: 1 })).items;
+      assert.ok(certificate);
+      const renewed = await mintLeaf(bundle.intermediate, { freshKey: true, cn: 'www.example.com' });
+      const input = { name: 'www', certificate: renewed.pem, privateKey: renewed.keyPem, chain: bundle.chainPem };
+      const long = 'x'.repeat(300);
+      await assert.rejects(
+        core.certificates.replace(admin, certificate.certificateNo, input, { ...options, expectedName: long }),
+        (error: unknown) =>
+          error instanceof AppError &&
+          error.code === 'not_found' &&
+          error.field === 'certificateName' &&
+          error.message === `Certificate ${certificate.certificateNo} is not named '${'x'.repeat(255)}…'.`,
+      );
+      assert.equal(
+        (await core.certificates.get(admin, certificate.certificateNo)).updatedAt.getTime(),
+        certificate.updatedAt.getTime(),
+      );
+      const [event] = await core.audit.list(admin, { action: 'certificate.replace', limit: 1 });
+      assert.deepEqual(
+        [event?.target, event?.result, event?.detail],
+        [`certificate:${certificate.certificateNo}`, 'failure', { origin: 'cli', code: 'not_found' }],
+      );
+      const replaced = await core.certificates.replace(admin, certificate.certificateNo, input, {
+        ...options,
+        expectedName: 'www',
+      });
+      assert.equal(replaced.certificatePem, renewed.pem);
+    });
+
+    it('upsertByName: imports a new name, replaces a live one in place, refusals audited as imports', async () => {
+      const check = (candidate: { name: string; facts: { commonName: string | null } }) => {
+        if (candidate.facts.commonName !== `${candidate.name}.example.com`) {
+          throw new AppError('name_invalid', 'not covered', { field: 'name' });
+        }
+      };
+      const nhn: ImportOptions = {
+        origin: 'nhn',
+        policy: { requireKey: false, allowEd25519: false, nameRule: null, check },
+      };
+      const fileOf = (leaf: { pem: string; keyPem: string }) => ({
+        name: 'up.pem',
+        bytes: Buffer.from(leaf.pem + bundle.chainPem + leaf.keyPem),
+      });
+      const first = await mintLeaf(bundle.intermediate, { freshKey: true, cn: 'up.example.com' });
+      const created = await core.certificates.upsertByName(admin, { name: 'up', file: fileOf(first) }, nhn);
+      assert.equal(created.replaced, false);
+      const second = await mintLeaf(bundle.intermediate, { freshKey: true, cn: 'up.example.com' });
+      const again = await core.certificates.upsertByName(admin, { name: 'up', file: fileOf(second) }, nhn);
+      assert.deepEqual(
+        [again.replaced, again.certificate.certificateNo, again.certificate.certificatePem],
+        [true, created.certificate.certificateNo, second.pem],
+      );
+
+      // The face's check runs in the one ladder pass; its refusal writes nothing, audited as an import.
+      const before = (await core.certificates.list(admin, { offset: 0, limit: 1 })).total;
+      const wrong = await mintLeaf(bundle.intermediate, { freshKey: true, cn: 'other.example.com' });
+      await rejects(core.certificates.upsertByName(admin, { name: 'up', file: fileOf(wrong) }, nhn), 'name_invalid');
+      assert.equal((await core.certificates.get(admin, created.certificate.certificateNo)).certificatePem, second.pem);
+      assert.equal((await core.certificates.list(admin, { offset: 0, limit: 1 })).total, before);
+      const [event] = await core.audit.list(admin, { limit: 1 });
+      assert.deepEqual(
+        [event?.action, event?.target, event?.result, event?.detail],
+        ['certificate.import', 'certificate-name:up', 'failure', { origin: 'nhn', code: 'name_invalid' }],
+      );
+      await rejects(
+        core.certificates.upsertByName(viewer, { name: 'up', file: fileOf(second) }, nhn),
+        'permission_denied',
+      );
+    });
+
+    it('upsertByName: two uploads of one new name at once make one certificate, both succeed', async () => {
+      const nhn: ImportOptions = { origin: 'nhn', policy: { requireKey: false, allowEd25519: false, nameRule: null } };
+      const [a, b] = await Promise.all([
+        mintLeaf(bundle.intermediate, { freshKey: true, cn: 'race.example.com' }),
+        mintLeaf(bundle.intermediate, { freshKey: true, cn: 'race.example.com' }),
+      ]);
+      const results = await Promise.all(
+        [a, b].map((leaf) =>
+          core.certificates.upsertByName(
+            admin,
+            { name: 'race', file: { name: 'race.pem', bytes: Buffer.from(leaf.pem + bundle.chainPem) } },
+            nhn,
+          ),
+        ),
+      );
+      assert.equal(new Set(results.map((r) => r.certificate.certificateNo)).size, 1);
+      assert.equal((await core.certificates.list(admin, { name: 'race', offset: 0, limit: 5 })).total, 1);
+    });
+
+    it('readFile by number, name or id: one audit event per attempt, misses under the reference given', async () => {
+      const [certificate] = (await core.certificates.list(admin, { name: 'www', offset: 0, limit: 1 })).items;
+      assert.ok(certificate);
+      const no = certificate.certificateNo;
+      const byName = await core.certificates.readFile(admin, { name: 'www' });
+      const byId = await core.certificates.readFile(admin, { id: String(no) });
+      assert.deepEqual(byId, byName);
+      await rejects(core.certificates.readFile(admin, { name: 'nope' }), 'not_found');
+      await rejects(core.certificates.readFile(admin, { id: `0${no}` }), 'not_found');
+      await rejects(core.certificates.readFile(admin, { id: `x${'9'.repeat(40)}` }), 'not_found');
+      await rejects(core.certificates.readFile(otherAdmin, no), 'not_found');
+      await rejects(core.certificates.readFile(otherAdmin, { id: String(no) }), 'not_found');
+      const events = (await core.audit.list(admin, { action: 'certificate.file.read', limit: 5 })).reverse();
+      assert.deepEqual(
+        events.map((e) => [e.target, e.result, e.detail.code ?? null]),
+        [
+          [`certificate:${no}`, 'success', null],
+          [`certificate:${no}`, 'success', null],
+          ['certificate-name:nope', 'failure', 'not_found'],
+          [`certificate:0${no}`, 'failure', 'not_found'],
+          [`certificate:x${'9'.repeat(31)}`, 'failure', 'not_found'],
+        ],
+      );
+      const theirs = await core.audit.list(otherAdmin, { action: 'certificate.file.read', limit: 5 });
+      assert.deepEqual(
+        theirs.map((e) => [e.target, e.result]),
+        [
+          [`certificate:${no}`, 'failure'],
+          [`certificate:${no}`, 'failure'],
+        ],
+      );
+    });
+
     it('derives status from the injected clock', async () => {
       const [certificate] = (await core.certificates.list(admin, { name: 'www', offset: 0, limit: 1 })).items;
       assert.ok(certificate);

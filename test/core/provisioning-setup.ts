@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Actor } from '../../src/core/actor.ts';
 import { createCore, type Core } from '../../src/core/core.ts';
 import type { ImportOptions } from '../../src/core/certificates.ts';
+import { createAuditService } from '../../src/core/audit.ts';
 import { createProvisioningWorker, type ProvisioningWorker, type WorkerOptions } from '../../src/core/deploy/worker.ts';
 import { createDeployers } from '../../src/deployers/index.ts';
 import type { RunCommand, RunCommandOptions } from '../../src/deployers/run-command.ts';
@@ -111,7 +112,7 @@ export async function provisioningWorld(target: StoreTarget): Promise<Provisioni
       const worker = createProvisioningWorker({
         store,
         clock,
-        audit: core.audit,
+        audit: createAuditService(store, clock),
         workerId: `worker-${workers.length + 1}`,
         deployers: createDeployers({ clock, runCommand: reload.run }),
         ...options,

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { certificateStatus, daysToExpiry } from '../../src/domain/status.ts';
+import { certificateStatus, daysToExpiry, validityStatus } from '../../src/domain/status.ts';
 
 const facts = { notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2026-12-31T23:59:59Z') };
 const live = { deletedAt: null, revokedAt: null, facts };
@@ -39,5 +39,14 @@ describe('daysToExpiry', () => {
   it('counts whole days down', () => {
     assert.equal(daysToExpiry(new Date('2026-01-10T12:00:00Z'), new Date('2026-01-01T00:00:00Z')), 9);
     assert.equal(daysToExpiry(new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:01Z')), -1);
+  });
+});
+
+describe('validityStatus', () => {
+  it('both ends of the window are inside it', () => {
+    assert.equal(validityStatus(facts, facts.notBefore), 'VALID');
+    assert.equal(validityStatus(facts, facts.notAfter), 'VALID');
+    assert.equal(validityStatus(facts, new Date(facts.notBefore.getTime() - 1)), 'NOT_YET_VALID');
+    assert.equal(validityStatus(facts, new Date(facts.notAfter.getTime() + 1)), 'EXPIRED');
   });
 });

@@ -12,6 +12,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { createAuditService } from '../../src/core/audit.ts';
 import { createProvisioningWorker, type ProvisioningWorker } from '../../src/core/deploy/worker.ts';
 import { createDeployers } from '../../src/deployers/index.ts';
 import { CIPHER_PROFILES, TLS_VERSIONS } from '../../src/domain/edge-slot.ts';
@@ -48,7 +49,7 @@ describe('console in a browser', { skip }, () => {
     worker = createProvisioningWorker({
       store: app.app.store,
       clock: app.clock,
-      audit: app.app.core.audit,
+      audit: createAuditService(app.app.store, app.clock),
       pollMs: 200,
       deployers: createDeployers({ clock: app.clock }),
       changes: (listener) => app.app.core.provisioning.onChange(listener),

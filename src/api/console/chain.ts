@@ -6,6 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { Certificate } from '../../domain/model.ts';
+import { validityStatus, type ValidityStatus } from '../../domain/status.ts';
 import { parseCertificateDer } from '../../domain/x509/inspect.ts';
 import type { CertificateFacts } from '../../domain/x509/types.ts';
 import { keyText } from './present.ts';
@@ -17,7 +18,8 @@ export interface ChainLevel {
   issuerDn: string;
   notBefore: string;
   notAfter: string;
-  status: 'VALID' | 'EXPIRED' | 'NOT_YET_VALID';
+  /** The level's own validity window at the clock's reading (revocation is the leaf's, shown elsewhere). */
+  status: ValidityStatus;
   isCa: boolean;
   selfSigned: boolean;
   key: string;
@@ -34,8 +36,6 @@ export interface ChainView {
 }
 
 function level(facts: CertificateFacts, role: ChainLevel['role'], now: Date): ChainLevel {
-  const t = now.getTime();
-  const status = t > facts.notAfter.getTime() ? 'EXPIRED' : t < facts.notBefore.getTime() ? 'NOT_YET_VALID' : 'VALID';
   return {
     role,
     subjectDn: facts.subjectDn,
@@ -43,7 +43,7 @@ function level(facts: CertificateFacts, role: ChainLevel['role'], now: Date): Ch
     issuerDn: facts.issuerDn,
     notBefore: facts.notBefore.toISOString(),
     notAfter: facts.notAfter.toISOString(),
-    status,
+    status: validityStatus(facts, now),
     isCa: facts.isCa,
     selfSigned: facts.selfSigned,
     key: keyText(facts.key),

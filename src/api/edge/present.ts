@@ -49,7 +49,7 @@ export function presentListItem(view: SlotView) {
 export function presentList(list: SlotListView, paging: EdgePaging) {
   return success({
     content: list.items.map(presentListItem),
-    pageable: { pageNo: paging.pageNo, offset: paging.offset, totalCount: list.total },
+    pageable: { pageNo: paging.pageNo, offset: paging.pageSize, totalCount: list.total },
   });
 }
 
@@ -71,7 +71,7 @@ export function presentDetail(view: SlotView, paging: EdgePaging) {
       }),
     ),
     // certkeeper links no edge servers: it publishes to the tenant's deployment target instead.
-    linkedEdges: { content: [], pageable: { pageNo: paging.pageNo, offset: paging.offset, totalCount: 0 } },
+    linkedEdges: { content: [], pageable: { pageNo: paging.pageNo, offset: paging.pageSize, totalCount: 0 } },
     serviceRegion: slot.serviceRegion,
     tlsVersion: tlsVersionText(slot.tlsVersion),
     cipherProfile: cipherProfileText(slot.cipherProfile),

@@ -27,7 +27,7 @@ export function registerEdgeRoutes(app: FastifyInstance, core: Core): void {
 
   app.get(EDGE_BASE, read, async (request) => {
     const page = paging(queryFields(request.query));
-    return presentList(await core.provisioning.list(actorOf(request), { offset: page.skip, limit: page.offset }), page);
+    return presentList(await core.provisioning.list(actorOf(request), page.rows), page);
   });
 
   app.post(EDGE_BASE, write, async (request, reply) => {

@@ -11,11 +11,12 @@
  */
 import { AppError } from '../../domain/errors.ts';
 import { gatewayNotFound } from '../ncp-gateway/errors.ts';
+import { own, typeName, type Fields } from '../ncp-gateway/fields.ts';
 import { EdgeReplyError } from './errors.ts';
 
-export type Fields = Readonly<Record<string, unknown>>;
+export { bodyFields, queryFields, type Fields } from '../ncp-gateway/fields.ts';
 
-/** Largest page (`offset`, the page size here). */
+/** Largest page (the wire's `offset`, the page size here). */
 export const PAGE_SIZE_MAX = 1000;
 export const PAGE_SIZE_DEFAULT = 15;
 export const PAGE_NO_MAX = 1_000_000;
@@ -24,27 +25,6 @@ export const IDS_MAX = 10;
 const DIGITS = /^[0-9]{1,15}$/;
 
 const invalid = (field: string, message: string): AppError => new AppError('invalid_argument', message, { field });
-
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
-}
-
-const own = (source: Fields, name: string): unknown => (Object.hasOwn(source, name) ? source[name] : undefined);
-
-/** The JSON body as an object; omitted or empty is `{}`. */
-export function bodyFields(body: unknown): Fields {
-  if (body === undefined) return {};
-  if (body === null || typeof body !== 'object' || Array.isArray(body))
-    throw invalid('body', `The request body must be a JSON object, not ${typeName(body)}.`);
-  return body as Fields;
-}
-
-export function queryFields(query: unknown): Fields {
-  return query !== null && typeof query === 'object' ? (query as Fields) : {};
-}
 
 /** A positive integer id: a JSON integer or a string of digits, 1 to 15 digits. */
 function idValue(value: unknown, name: string): number {
@@ -93,17 +73,17 @@ function queryInteger(query: Fields, name: string, min: number, max: number): nu
 export interface EdgePaging {
   /** The page as echoed back: `pageNo` 0 is page 1. */
   pageNo: number;
-  /** The page size (Global Edge calls it `offset`). */
-  offset: number;
-  /** Rows to skip. */
-  skip: number;
+  /** Rows per page. The wire calls it `offset`; that name stops here and in the presenter. */
+  pageSize: number;
+  /** The rows of the page, as core's list takes them (`offset`: rows to skip). */
+  rows: { offset: number; limit: number };
 }
 
 /** `pageNo` (0 to 1,000,000; 0 and 1 are the first page; default 1), `offset` (page size 1 to 1000, default 15). */
 export function paging(query: Fields): EdgePaging {
   const pageNo = Math.max(queryInteger(query, 'pageNo', 0, PAGE_NO_MAX) ?? 1, 1);
-  const offset = queryInteger(query, 'offset', 1, PAGE_SIZE_MAX) ?? PAGE_SIZE_DEFAULT;
-  return { pageNo, offset, skip: (pageNo - 1) * offset };
+  const pageSize = queryInteger(query, 'offset', 1, PAGE_SIZE_MAX) ?? PAGE_SIZE_DEFAULT;
+  return { pageNo, pageSize, rows: { offset: (pageNo - 1) * pageSize, limit: pageSize } };
 }
 
 /** `{slotId}` in a path: a positive integer; an empty one is no route (gateway 300). */

@@ -10,6 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import type { CertificateBundle } from '../../core/certificates.ts';
 import type { CertificateSummary } from '../../domain/model.ts';
 import { certificateStatus } from '../../domain/status.ts';
+import { isSelfSigned } from '../../domain/x509/chain.ts';
 import { formatV1Date, formatV2Date, type ApiZone } from './dates.ts';
 
 export const SUCCESS = { returnCode: '0', returnMessage: 'Success' } as const;
@@ -108,11 +109,6 @@ export function presentV2Item(certificate: CertificateSummary, ctx: PresentConte
   };
 }
 
-function isSelfSigned(pem: string): boolean {
-  const cert = new X509Certificate(pem);
-  return cert.subject === cert.issuer && cert.checkIssued(cert) && cert.verify(cert.publicKey);
-}
-
 /**
  * GetCertificateChain: the leaf, the intermediates (leaf's issuer first, concatenated) and the
  * root when the stored path ends at one (a path may stop at an intermediate: then `""`).
@@ -120,7 +116,7 @@ function isSelfSigned(pem: string): boolean {
 export function presentChain(bundle: CertificateBundle) {
   const chain = [...bundle.chainPems];
   const last = chain.at(-1);
-  const root = last !== undefined && isSelfSigned(last) ? (chain.pop() as string) : '';
+  const root = last !== undefined && isSelfSigned(new X509Certificate(last)) ? (chain.pop() as string) : '';
   return {
     ...SUCCESS,
     totalRows: 1,

@@ -10,7 +10,8 @@
  * until that face carves out its prefix, `/api/v1/certificate/provisioning…` is answered by this
  * face (gateway error 300, or 2100 for `DELETE /api/v1/certificate/provisioning`).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Core } from '../../core/core.ts';
 import { AppError } from '../../domain/errors.ts';
 import { actorOf } from '../ncp-gateway/auth.ts';
 import type { NcpContext } from './context.ts';
@@ -70,7 +71,15 @@ export function registerV1Routes(app: FastifyInstance, ctx: NcpContext): void {
     return { ...SUCCESS, totalRows: 1, sslCertificateList: [presentV1Item(created, [], await ctx.present(actor))] };
   });
 
-  app.delete('/api/v1/certificate/:certificateNo', { onRequest: ctx.auth('certificate.write') }, async (request) => {
+  app.delete('/api/v1/certificate/:certificateNo', { onRequest: ctx.auth('certificate.write') }, deleteHandler(core));
+}
+
+/**
+ * DELETE of both APIs: the number in the path, the name it must have in `certificateName`; core
+ * checks both in the delete, and any not_found is NCP's documented delete answer.
+ */
+export function deleteHandler(core: Core) {
+  return async (request: FastifyRequest) => {
     const certificateNo = pathCertificateNo(request.params);
     const name = requiredQueryName(queryFields(request.query));
     const actor = actorOf(request);
@@ -78,7 +87,7 @@ export function registerV1Routes(app: FastifyInstance, ctx: NcpContext): void {
       not_found: DELETE_NOT_FOUND,
     });
     return { ...SUCCESS, totalRows: 1 };
-  });
+  };
 }
 
 /** The `certificateName` a delete must name (both APIs). */

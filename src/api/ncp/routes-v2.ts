@@ -11,22 +11,17 @@
  *   GET    /api/v2/certificate/recentChanges                 ListRecentCertChanges
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Actor } from '../../core/actor.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { Certificate } from '../../domain/model.ts';
-import type { ImportInput } from '../../domain/x509/ladder.ts';
 import { actorOf } from '../ncp-gateway/auth.ts';
 import type { NcpContext } from './context.ts';
 import { formatV2Date } from './dates.ts';
-import { DELETE_NOT_FOUND, withOverrides } from './errors.ts';
 import { certificateZip, zipFileName } from './export-zip.ts';
 import { importOptions, replaceOptions } from './policy.ts';
 import { CERTIFICATE_TYPES, presentChain, presentV1Item, presentV2Item, SUCCESS } from './present.ts';
 import { recentWindow } from './recent-window.ts';
-import { requiredQueryName } from './routes-v1.ts';
+import { deleteHandler } from './routes-v1.ts';
 import {
   bodyFields,
-  FILTER_NAME_MAX,
   newCertificateName,
   optionalInteger,
   optionalString,
@@ -67,7 +62,15 @@ export function registerV2Routes(app: FastifyInstance, ctx: NcpContext): void {
     const certificate = requiredString(body, certificateField(body));
     const chain = requiredString(body, 'certificateChain', { allowEmpty: true });
     const actor = actorOf(request);
-    const saved = await registerOrReplace(ctx, actor, certificateNo, { name, certificate, privateKey, chain });
+    const input = { name, certificate, privateKey, chain };
+    // With certificateNo, a replacement of the certificate of that number, which must have this name.
+    const saved =
+      certificateNo === undefined
+        ? await core.certificates.import(actor, input, importOptions('ncp-v2'))
+        : await core.certificates.replace(actor, certificateNo, input, {
+            ...replaceOptions('ncp-v2'),
+            expectedName: name,
+          });
     const [present, [usedBy]] = await Promise.all([ctx.present(actor), ctx.usedBy(actor, [saved])]);
     return {
       ...SUCCESS,
@@ -94,15 +97,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: NcpContext): void {
       .send(certificateZip(bundle));
   });
 
-  app.delete(`${BASE}/deleteCertificate/:certificateNo`, write, async (request) => {
-    const certificateNo = pathCertificateNo(request.params);
-    const name = requiredQueryName(queryFields(request.query));
-    const actor = actorOf(request);
-    await withOverrides(() => core.certificates.delete(actor, certificateNo, { expectedName: name }), {
-      not_found: DELETE_NOT_FOUND,
-    });
-    return { ...SUCCESS, totalRows: 1 };
-  });
+  app.delete(`${BASE}/deleteCertificate/:certificateNo`, write, deleteHandler(core));
 
   app.get(`${BASE}/recentChanges`, read, async (request) => {
     const query = queryFields(request.query);
@@ -119,24 +114,6 @@ export function registerV2Routes(app: FastifyInstance, ctx: NcpContext): void {
     const present = await ctx.present(actor);
     return { ...SUCCESS, totalCount: page.total, orders: page.items.map((c) => presentV2Item(c, present)) };
   });
-}
-
-/** A new certificate, or, with `certificateNo`, a replacement of the certificate of that number and name. */
-async function registerOrReplace(
-  ctx: NcpContext,
-  actor: Actor,
-  certificateNo: number | undefined,
-  input: ImportInput,
-): Promise<Certificate> {
-  if (certificateNo === undefined) return ctx.core.certificates.import(actor, input, importOptions('ncp-v2'));
-  const existing = await ctx.core.certificates.get(actor, certificateNo);
-  if (existing.name !== input.name) {
-    const shown = input.name.length > FILTER_NAME_MAX ? `${input.name.slice(0, FILTER_NAME_MAX)}…` : input.name;
-    throw new AppError('not_found', `Certificate ${certificateNo} is not named '${shown}'.`, {
-      field: 'certificateName',
-    });
-  }
-  return ctx.core.certificates.replace(actor, certificateNo, input, replaceOptions('ncp-v2'));
 }
 
 /**

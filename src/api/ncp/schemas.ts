@@ -12,9 +12,10 @@
  * - an integer body field may be a JSON number or a string of digits (Jackson coerces both).
  */
 import { AppError } from '../../domain/errors.ts';
+import { own, typeName, type Fields } from '../ncp-gateway/fields.ts';
 import { NCP_TEXT } from './errors.ts';
 
-export type Fields = Readonly<Record<string, unknown>>;
+export { bodyFields, queryFields, type Fields } from '../ncp-gateway/fields.ts';
 
 /** The NCP certificate name rule (reference §1.1, observed live). */
 export const NAME_RULE = /^[A-Za-z][A-Za-z0-9-]{2,19}$/;
@@ -26,31 +27,6 @@ const DIGITS = /^[0-9]{1,15}$/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 const invalid = (field: string, message: string): AppError => new AppError('invalid_argument', message, { field });
-
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
-}
-
-function own(source: Fields, name: string): unknown {
-  return Object.hasOwn(source, name) ? source[name] : undefined;
-}
-
-/** The JSON body as an object; omitted or empty is `{}`. */
-export function bodyFields(body: unknown): Fields {
-  if (body === undefined) return {};
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw invalid('body', `The request body must be a JSON object, not ${typeName(body)}.`);
-  }
-  return body as Fields;
-}
-
-/** Fastify's parsed query (values are strings, or arrays of strings when repeated). */
-export function queryFields(query: unknown): Fields {
-  return query !== null && typeof query === 'object' ? (query as Fields) : {};
-}
 
 // ---------------------------------------------------------------------------------------------
 // Query parameters and path parameters

@@ -23,7 +23,7 @@ import {
   type NhnVersion,
 } from './present.ts';
 import { MAX_ALL, parseListQuery, type ListQuery } from './query.ts';
-import { checkNameSyntax, storeUploadedFile } from './upload.ts';
+import { checkNameSyntax, NHN_IMPORT_OPTIONS, uploadInput } from './upload.ts';
 
 export const CERTMANAGER_PREFIX = '/certmanager';
 
@@ -59,18 +59,14 @@ export function registerCertmanagerRoutes(app: FastifyInstance, core: Core, opti
     app.get(`${base(version)}/:certificateName/files`, { onRequest: authenticate }, async (request, reply) => {
       const { actor } = callerOf(request);
       const { certificateName } = request.params as { certificateName: string };
-      const certificateNo = await numberOfName(core, actor, certificateName);
-      return sendFile(
-        reply,
-        await readFileOr(core, actor, certificateNo, `certificate-name:${certificateName}`, 52000),
-      );
+      return sendFile(reply, await core.certificates.readFile(actor, { name: certificateName }));
     });
 
     app.post(`${base(version)}/:certificateName/files`, { onRequest: [authenticate, uploadGuard] }, async (request) => {
       const { actor } = callerOf(request);
       const { certificateName } = request.params as { certificateName: string };
       const file = await readSingleFile(request, UPLOAD_LIMITS);
-      await storeUploadedFile(core, actor, certificateName, file);
+      await core.certificates.upsertByName(actor, uploadInput(certificateName, file), NHN_IMPORT_OPTIONS);
       // NHN's (older v1.0) upload documents `"body": null`.
       return success(null);
     });
@@ -82,12 +78,11 @@ export function registerCertmanagerRoutes(app: FastifyInstance, core: Core, opti
         async (request, reply) => {
           const { actor } = callerOf(request);
           const { certificateId } = request.params as { certificateId: string };
-          // An id that cannot be a certificateNo does not exist either.
-          const certificateNo = /^[1-9][0-9]{0,14}$/.test(certificateId) ? Number(certificateId) : 0;
-          return sendFile(
-            reply,
-            await readFileOr(core, actor, certificateNo, `certificate:${certificateId.slice(0, 32)}`, 52009),
-          );
+          const file = await core.certificates.readFile(actor, { id: certificateId }).catch((error: unknown) => {
+            // This route's miss has its own documented code (52009, not 52000).
+            throw isAppErrorWithCode(error, 'not_found') ? documentedError('not_found', 404, 52009) : error;
+          });
+          return sendFile(reply, file);
         },
       );
     }
@@ -162,37 +157,6 @@ async function listPage(
     pageSize: query.pageSize,
     data: present(page.items),
   };
-}
-
-/** The certificateNo of a live certificate by name; 52000 when there is none (audited as a failed download). */
-async function numberOfName(core: Core, actor: Actor, name: string): Promise<number> {
-  try {
-    return (await core.certificates.getByName(actor, name)).certificateNo;
-  } catch (error) {
-    if (!isAppErrorWithCode(error, 'not_found')) throw error;
-    await core.audit.record(actor, 'certificate.file.read', `certificate-name:${name}`, 'failure', {
-      code: 'not_found',
-    });
-    throw documentedError('not_found', 404, 52000);
-  }
-}
-
-async function readFileOr(
-  core: Core,
-  actor: Actor,
-  certificateNo: number,
-  target: string,
-  notFoundCode: 52000 | 52009,
-) {
-  try {
-    if (certificateNo === 0) throw documentedError('not_found', 404, notFoundCode);
-    return await core.certificates.readFile(actor, certificateNo);
-  } catch (error) {
-    if (!isAppErrorWithCode(error, 'not_found')) throw error;
-    // Core audits reads of live certificates; a miss is audited here, so every download attempt is.
-    await core.audit.record(actor, 'certificate.file.read', target, 'failure', { code: 'not_found' });
-    throw documentedError('not_found', 404, notFoundCode);
-  }
 }
 
 function sendFile(reply: FastifyReply, file: { name: string; bytes: Buffer }): FastifyReply {

@@ -15,6 +15,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { AppError, type InputField } from '../errors.ts';
+import { capitalise } from '../text.ts';
 import { x509Version } from './inspect.ts';
 import { fieldName } from './pem.ts';
 
@@ -316,7 +317,7 @@ function isVersion1Root(cert: X509Certificate): boolean {
  * CertificateFacts.selfSigned). Not `checkIssued(cert)`: OpenSSL also demands keyCertSign there, which
  * a self-signed leaf does not have.
  */
-function isSelfSigned(cert: X509Certificate): boolean {
+export function isSelfSigned(cert: X509Certificate): boolean {
   return cert.subject === cert.issuer && verifies(cert, cert);
 }
 
@@ -332,10 +333,6 @@ function listBlocks(candidates: readonly ChainCandidate[], where: string): strin
   const names = candidates.map((c) => `${c.index} ('${nameOf(c.x509)}')`);
   if (names.length === 1) return `block ${names[0]} of the ${where}`;
   return `blocks ${names.slice(0, -1).join(', ')} and ${names[names.length - 1]} of the ${where}`;
-}
-
-function capitalise(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function nameOf(cert: X509Certificate): string {

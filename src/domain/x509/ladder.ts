@@ -15,6 +15,8 @@
  *  8. key type allowed            key_type_unsupported
  *  9. not a duplicate             already_exists        (core: needs the store, runs in the write transaction)
  * 10. the face's name rule        name_invalid
+ * 11. the face's own checks       the face's AppError   (policy.check: rules on the candidate's facts,
+ *                                                        such as NHN's name coverage, 52004, and CA name, 52006)
  *
  * Pure and synchronous: the clock and the face's policy come in as arguments; nothing is stored.
  */
@@ -68,6 +70,11 @@ export interface ImportPolicy {
   requireKey: boolean;
   allowEd25519: boolean;
   nameRule: NameRule | null;
+  /**
+   * Step 11, the face's own rules on what the bytes say (the name and the derived facts): throws
+   * the AppError the face renders. Runs last, so every refusal of the steps above comes first.
+   */
+  check?: ((candidate: { name: string; facts: CertificateFacts }) => void) | undefined;
 }
 
 export interface ImportCandidate {
@@ -101,6 +108,7 @@ export function runImportLadder(input: ImportInput, policy: ImportPolicy): Impor
   const chain = checkChain(leaf, chainBlocks, pieces.chainField, policy.now);
   checkKeyTypeAllowed(leaf.facts.key, { allowEd25519: policy.allowEd25519 }, pieces.certificateField);
   checkName(input.name, policy.nameRule);
+  policy.check?.({ name: input.name, facts: leaf.facts });
 
   return {
     name: input.name,

@@ -31,6 +31,7 @@
  * are anchored single character classes.
  */
 import { AppError, type InputField } from '../errors.ts';
+import { capitalise } from '../text.ts';
 import type { PemBlock } from './types.ts';
 
 export interface SplitPemOptions {
@@ -436,10 +437,6 @@ function scanBlocks(text: string, field: InputField): RawBlock[] {
     );
   }
   return blocks;
-}
-
-function capitalise(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function firstNonBase64(s: string): string {

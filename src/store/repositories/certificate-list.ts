@@ -41,6 +41,7 @@
  */
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { CertificateSummary } from '../../domain/model.ts';
+import { asciiLower } from '../../domain/text.ts';
 import {
   CERTIFICATE_PAGE_MAX,
   type CertificatePage,
@@ -67,8 +68,6 @@ const SORT_COLUMNS = {
   createdAt: 'created_at',
   updatedAt: 'updated_at',
 } as const satisfies Record<CertificateSort, keyof Database['certificates']>;
-
-export const asciiLower = (text: string): string => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
 /** LIKE pattern for a literal substring: `\` escapes `%`, `_` and itself (ESCAPE is explicit: SQLite has no default). */
 const containsPattern = (text: string): string => `%${asciiLower(text).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

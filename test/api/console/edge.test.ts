@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createAuditService } from '../../../src/core/audit.ts';
 import { createProvisioningWorker, type ProvisioningWorker } from '../../../src/core/deploy/worker.ts';
 import { createDeployers } from '../../../src/deployers/index.ts';
 import type { TestApp } from '../../helpers/app.ts';
@@ -31,7 +32,7 @@ describe('console edge slots', () => {
     worker = createProvisioningWorker({
       store: app.app.store,
       clock: app.clock,
-      audit: app.app.core.audit,
+      audit: createAuditService(app.app.store, app.clock),
       workerId: 'console-test',
       deployers: createDeployers({ clock: app.clock }),
     });

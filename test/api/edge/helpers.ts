@@ -12,6 +12,7 @@ import {
   type ProvisioningWorker,
   type WorkerOptions,
 } from '../../../src/core/deploy/worker.ts';
+import { createAuditService } from '../../../src/core/audit.ts';
 import type { DeployTargetInput } from '../../../src/core/deploy/target-spec.ts';
 import { createDeployers } from '../../../src/deployers/index.ts';
 import type { TestTenant } from '../../helpers/app.ts';
@@ -63,7 +64,7 @@ export async function startEdgeApp(options: EdgeAppOptions = {}): Promise<EdgeTe
   const worker = createProvisioningWorker({
     store: app.app.store,
     clock: app.clock,
-    audit: app.app.core.audit,
+    audit: createAuditService(app.app.store, app.clock),
     workerId: 'test-worker',
     deployers: createDeployers({ clock: app.clock }),
     ...options.worker,

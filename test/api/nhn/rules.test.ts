@@ -1,15 +1,10 @@
-/** The NHN face's pure rules: names, wildcard matching, CA names, file names, dates, the error table. */
+/** The NHN face's pure rules: names, CA names, file names, dates, the error table. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError, ERROR_CODES } from '../../../src/domain/errors.ts';
 import { ERROR_TABLE, wireOf } from '../../../src/api/nhn/errors.ts';
 import { contentDisposition, formatDate, sanitizeFileName } from '../../../src/api/nhn/present.ts';
-import { caNameValid, nameMatchesCertificate, NHN_NAME_RULE } from '../../../src/api/nhn/upload.ts';
-
-const facts = (commonName: string | null, dns: string[] = []) => ({
-  commonName,
-  sans: { dns, ip: [], email: [], uri: [] },
-});
+import { caNameValid, NHN_NAME_RULE } from '../../../src/api/nhn/upload.ts';
 
 describe('NHN name rule and matching', () => {
   it('accepts DNS names and a leading wildcard, nothing else', () => {
@@ -41,18 +36,6 @@ describe('NHN name rule and matching', () => {
     ]) {
       assert.ok(!NHN_NAME_RULE.test(name), name);
     }
-  });
-
-  it('matches CN or SAN case-insensitively, wildcards over exactly one label', () => {
-    assert.ok(nameMatchesCertificate('Example.COM', facts('example.com')));
-    assert.ok(nameMatchesCertificate('b.example', facts(null, ['a.example', 'B.EXAMPLE'])));
-    assert.ok(nameMatchesCertificate('www.example.com', facts(null, ['*.example.com'])));
-    assert.ok(nameMatchesCertificate('*.example.com', facts(null, ['*.Example.com'])));
-    assert.ok(!nameMatchesCertificate('example.com', facts(null, ['*.example.com'])));
-    assert.ok(!nameMatchesCertificate('a.b.example.com', facts(null, ['*.example.com'])));
-    assert.ok(!nameMatchesCertificate('*.example.com', facts(null, ['www.example.com'])));
-    assert.ok(!nameMatchesCertificate('*.b.example.com', facts(null, ['*.example.com'])));
-    assert.ok(!nameMatchesCertificate('example.org', facts('example.com', ['example.com'])));
   });
 
   it('a valid CA name: from the issuer O or CN, printable, not blank', () => {

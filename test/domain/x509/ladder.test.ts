@@ -424,6 +424,23 @@ describe('import ladder, step 10: the name rule', () => {
   });
 });
 
+describe("import ladder, step 11: the face's own checks", () => {
+  it('sees the name and the facts, and runs after every other step', () => {
+    const seen: Array<{ name: string; commonName: string | null }> = [];
+    const check = (candidate: { name: string; facts: { commonName: string | null } }) => {
+      seen.push({ name: candidate.name, commonName: candidate.facts.commonName });
+      if (candidate.name !== 'shop-cert') throw new AppError('certificate_invalid', 'face says no', { field: 'file' });
+    };
+    assert.equal(runImportLadder(input, policy({ check })).name, 'shop-cert');
+    assert.deepEqual(seen, [{ name: 'shop-cert', commonName: 'shop.example.com' }]);
+    refused({ ...input, name: 'other-cert' }, { code: 'certificate_invalid', field: 'file' }, policy({ check }));
+    // A step before it refuses first: the check is not reached.
+    refused({ ...input, name: 'x' }, { code: 'name_invalid', field: 'name' }, policy({ check }));
+    refused({ ...input, privateKey: '' }, { code: 'key_missing', field: 'privateKey' }, policy({ check }));
+    assert.equal(seen.length, 2);
+  });
+});
+
 describe('import ladder: hostile and random input never escapes as anything but AppError', () => {
   it('10,000 random and mutated inputs', () => {
     const der = derOf(bundle.leaf);
