@@ -107,6 +107,39 @@ export default tseslint.config(
       'store/ implements core ports; it knows no face.',
     ),
   },
+  {
+    // src/acme/: the ACME client, an I/O adapter like store/. It implements core's issuance port
+    // and may import domain/, core/ports.ts and core/issuance/ only: no other core module, no face.
+    files: ['src/acme/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                ...ours('store'),
+                ...ours('api'),
+                ...ours('cli'),
+                ...ours('app'),
+                ...ours('server'),
+                ...ours('config'),
+                'fastify',
+                'kysely',
+                'better-sqlite3',
+                'pg',
+              ],
+              message: 'acme/ implements the issuance port; it knows no store, face, server or config.',
+            },
+            {
+              regex: '(^|/)core/(?!ports\\.ts$|issuance/)',
+              message: 'acme/ may import core/ports.ts and core/issuance/ only (docs/ARCHITECTURE.md).',
+            },
+          ],
+        },
+      ],
+    },
+  },
   ...FACES.map((face) => ({
     files: [`src/api/${face}/**/*.ts`],
     rules: forbid(

@@ -103,6 +103,30 @@ const cases: Array<{ name: string; file: string; code: string; allowed: boolean 
     allowed: true,
   },
   {
+    name: 'acme may import domain and the issuance port',
+    file: 'src/acme/client.ts',
+    code: "import { x } from '../domain/x509/asn1.ts';\nimport { y } from '../core/issuance/issuer.ts';\nexport { x, y };\n",
+    allowed: true,
+  },
+  {
+    name: 'acme may not import other core modules',
+    file: 'src/acme/client.ts',
+    code: "import { x } from '../core/certificates.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'acme may not import store',
+    file: 'src/acme/client.ts',
+    code: "import { x } from '../store/db.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'acme may not import a face',
+    file: 'src/acme/client.ts',
+    code: "import { x } from '../api/ncp/routes.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
     name: 'the cli may not import store',
     file: 'src/cli/main.ts',
     code: "import { x } from '../store/db.ts';\nexport { x };\n",
