@@ -174,6 +174,26 @@ export default tseslint.config(
     ),
   },
   {
+    // dns/: the DNS adapter (RFC 2136 updates with TSIG, resolver queries) implementing core's
+    // issuance ports (core/issuance/dcv.ts); like store/, it imports core's ports and domain only.
+    files: ['src/dns/**/*.ts'],
+    rules: forbid(
+      [
+        ...ours('store'),
+        ...ours('api'),
+        ...ours('cli'),
+        ...ours('app'),
+        ...ours('server'),
+        ...ours('config'),
+        'fastify',
+        'kysely',
+        'better-sqlite3',
+        'pg',
+      ],
+      'dns/ implements core ports (core/issuance/dcv.ts); it imports core and domain only (docs/ARCHITECTURE.md).',
+    ),
+  },
+  {
     files: ['src/server/**/*.ts'],
     rules: forbid(
       [...ours('store'), ...ours('api'), ...ours('cli'), ...ours('app'), 'kysely', 'better-sqlite3', 'pg'],
