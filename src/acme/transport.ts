@@ -5,8 +5,10 @@
  *
  * Contract:
  * - `request()` resolves with any HTTP answer (the caller decides what a status means) and rejects
- *   only with an `IssuerError`: `unreachable` (no connection, TLS refused), `timeout` (no complete
- *   answer within the deadline), or `bad_response` (an answer over the size cap). All retryable.
+ *   only with an `IssuerError`: `unreachable` (no connection, reset, TLS failure), `timeout` (no
+ *   complete answer within the deadline), or `bad_response` (an answer over the size cap). All are
+ *   retryable except a server certificate that does not verify against the trusted CAs (a wrong
+ *   or missing CA file does not mend itself).
  * - Request bodies are JWS objects; they are never put into an error or event.
  */
 import http from 'node:http';
@@ -30,6 +32,10 @@ export interface HttpAnswer {
   readonly body: Buffer;
   readonly url: string;
 }
+
+/** OpenSSL / Node codes of a certificate that did not verify (as opposed to a network failure). */
+const UNTRUSTED_CERTIFICATE =
+  /^(ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_[A-Z_]+)$/;
 
 export class Transport {
   private readonly httpsAgent: https.Agent;
@@ -106,6 +112,17 @@ export class Transport {
       );
       req.on('error', (error: NodeJS.ErrnoException) => {
         const code = error.code ?? 'error';
+        if (UNTRUSTED_CERTIFICATE.test(code)) {
+          // The CA answered, but with a certificate we do not trust: configuration, not weather.
+          fail(
+            new IssuerError(
+              'unreachable',
+              `${method} ${url}: the server's TLS certificate is not trusted (${code}); is the CA file to trust right?`,
+              { retryable: false, url, cause: error },
+            ),
+          );
+          return;
+        }
         fail(new IssuerError('unreachable', `${method} ${url}: ${code}`, { retryable: true, url, cause: error }));
       });
       req.on('response', (res) => {
@@ -154,6 +171,9 @@ export function retryAfterSeconds(value: string | string[] | undefined, now: num
   const text = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!text) return undefined;
   if (/^\d+$/.test(text)) return Number(text);
+  // HTTP-date in any of its three forms starts with a day name; Date.parse alone would read '-5'
+  // as the year -5.
+  if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)/i.test(text)) return undefined;
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, Math.ceil((at - now) / 1000));

@@ -82,6 +82,15 @@ describe('ACME client against Pebble', { skip: PEBBLE_SKIP }, () => {
     assert.ok(info.termsOfService);
   });
 
+  it("refuses Pebble's HTTPS without its CA, as a non-retryable error", async () => {
+    const untrusting = new AcmeIssuer({ directoryUrl: pebble.directoryUrl });
+    const error = await rejection(untrusting.directory());
+    untrusting.close();
+    assert.equal(error.kind, 'unreachable');
+    assert.equal(error.retryable, false);
+    assert.match(error.message, /TLS certificate is not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
+  });
+
   it('creates an account, finds it again by key, and refuses onlyReturnExisting for an unknown key', async () => {
     const keyPem = await issuer.generateAccountKey('ES384');
     const created = await issuer.account({ keyPem, contact: ['ops@example.test'] });
@@ -192,7 +201,24 @@ describe('ACME client against Pebble', { skip: PEBBLE_SKIP }, () => {
       assert.ok(challenge);
       const response = issuer.challengeResponse(keyPem, authz, challenge);
       served.set(response.http01Path, response.http01Body);
-      await issuer.respondToChallenge(ref, challenge.url);
+      // Everything after this point runs in a new client, from persisted URLs and the key only,
+      // as a worker restarted between two steps would.
+      const persisted = JSON.parse(
+        JSON.stringify({
+          account: ref,
+          orderUrl: order.url,
+          challengeUrl: challenge.url,
+          directory: pebble.directoryUrl,
+        }),
+      ) as { account: AccountRef; orderUrl: string; challengeUrl: string; directory: string };
+      const resumed = new AcmeIssuer({ directoryUrl: persisted.directory, caPem: pebble.caPem });
+      try {
+        await resumed.respondToChallenge(persisted.account, persisted.challengeUrl);
+        const ready = await pollOrder(resumed, persisted.account, persisted.orderUrl, ['pending']);
+        assert.equal(ready.status, 'ready', JSON.stringify(ready.error));
+      } finally {
+        resumed.close();
+      }
       const ready = await pollOrder(issuer, ref, order.url, ['pending']);
       assert.equal(ready.status, 'ready', JSON.stringify(ready.error));
       assert.ok(requests.includes(response.http01Path), 'Pebble fetched the token from the test server');

@@ -177,9 +177,18 @@ export async function startPebble(options: PebbleOptions = {}): Promise<Pebble> 
   await writeFile(join(dir, 'pebble.json'), JSON.stringify(config, null, 2));
 
   let output = '';
+  let spawnFailed = false;
   const capture = (child: ChildProcess, name: string): void => {
     child.stdout?.on('data', (c: Buffer) => (output += `[${name}] ${c.toString('utf8')}`));
     child.stderr?.on('data', (c: Buffer) => (output += `[${name}] ${c.toString('utf8')}`));
+    child.on('error', (error) => {
+      spawnFailed = true;
+      output += `[${name}] cannot start: ${error.message}\n`;
+    });
+    // A test process that dies without stop() must not leave the servers running.
+    const killOnExit = (): void => void child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
   };
   const challtest = spawn(
     CHALLTESTSRV_BIN,
@@ -223,7 +232,7 @@ export async function startPebble(options: PebbleOptions = {}): Promise<Pebble> 
 
   const deadline = Date.now() + 15_000;
   for (;;) {
-    if (pebble.exitCode !== null || challtest.exitCode !== null) {
+    if (spawnFailed || pebble.exitCode !== null || challtest.exitCode !== null) {
       await stop();
       throw new Error(`pebble or challtestsrv exited at start:\n${output}`);
     }
