@@ -170,6 +170,7 @@ describe('a CA that is down, slow or answers garbage', () => {
     assert.equal(error.retryAfter, 120);
     assert.equal(error.problem?.type, 'urn:ietf:params:acme:error:rateLimited');
     assert.equal(error.message, 'new account: rateLimited (HTTP 429): too many new accounts');
+    assert.equal(error.code, 'unavailable', 'an AppError a face renders as unavailable');
     assert.ok(!error.message.includes(keyPem.split('\n')[1]!));
     assert.deepEqual(ca.requests, ['GET /dir', 'HEAD /nonce', 'POST /acct']);
   });
@@ -196,6 +197,7 @@ describe('a CA that is down, slow or answers garbage', () => {
     assert.equal(error.kind, 'bad_response');
     assert.equal(error.httpStatus, 404);
     assert.equal(error.retryable, false);
+    assert.equal(error.code, 'internal');
   });
 
   it('a nonce endpoint without Replay-Nonce is a retryable bad_response', async () => {
@@ -328,6 +330,7 @@ describe('renewal information (RFC 9773) against an ARI server of the test', () 
     const info = await rejection(issuer.renewalInfo(leaf.pem));
     assert.equal(info.kind, 'invalid_input');
     assert.equal(info.retryable, false);
+    assert.equal(info.code, 'invalid_argument');
     const order = await rejection(
       issuer.newOrder(
         { url: `${ca.base}/acct/1`, keyPem: await issuer.generateAccountKey() },

@@ -16,6 +16,7 @@
  *
  * Only types and the error class live here (no I/O); core imports this file, never src/acme/.
  */
+import { AppError } from '../../domain/errors.ts';
 
 /** An RFC 8555 identifier. certkeeper orders `dns` names (a wildcard is `*.example.com`). */
 export interface AcmeIdentifier {
@@ -197,8 +198,12 @@ export interface IssuerErrorOptions {
 /**
  * The one error type of the port. `message` is safe to log and to show: it is built from the
  * step, the URL and the CA's problem text, never from a key, a MAC or a JWS.
+ *
+ * It is an AppError, like the DNS adapter's DcvError, so a face that meets one renders it without
+ * a table of its own: code `unavailable` when retrying may help, `invalid_argument` for input
+ * refused before anything was sent, `internal` otherwise (the CA refused for good).
  */
-export class IssuerError extends Error {
+export class IssuerError extends AppError {
   readonly kind: IssuerErrorKind;
   readonly problem: ProblemDocument | undefined;
   readonly httpStatus: number | undefined;
@@ -207,7 +212,11 @@ export class IssuerError extends Error {
   readonly url: string | undefined;
 
   constructor(kind: IssuerErrorKind, message: string, options: IssuerErrorOptions) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      options.retryable ? 'unavailable' : kind === 'invalid_input' ? 'invalid_argument' : 'internal',
+      message,
+      options.cause === undefined ? {} : { cause: options.cause },
+    );
     this.name = 'IssuerError';
     this.kind = kind;
     this.problem = options.problem;
