@@ -8,11 +8,31 @@ import tseslint from 'typescript-eslint';
  *   domain  <-  core  <-  { api/<face>, cli }      store implements core's ports
  *
  * - domain/ is pure: it imports nothing of ours outside domain/.
- * - core/ imports domain/ only (and its own ports); never store/, api/, cli/, server/.
+ * - core/ imports domain/ only (and its own ports); never store/, api/, cli/, server/, deployers/.
+ *   It does no I/O of its own: no file system, processes or HTTP (deployers/ does that).
+ * - deployers/ implements core's Deployer port: it imports core's ports and domain/ only.
  * - an API face never imports store/ or another face.
  * - only the composition root (src/app/) wires store/ into core/.
  */
 const FACES = ['ncp', 'edge', 'nhn', 'console'];
+const DEPLOYERS_WHY =
+  "deployers/ implements core's Deployer port: it imports core/ports.ts, core/deploy/deployer.ts and domain/ only (docs/ARCHITECTURE.md).";
+/** Node modules that touch the file system, processes or the network: never in core/. */
+const CORE_IO = [
+  'fs',
+  'fs/*',
+  'node:fs',
+  'node:fs/*',
+  'child_process',
+  'node:child_process',
+  'http',
+  'https',
+  'node:http',
+  'node:https',
+  'http2',
+  'node:http2',
+  'undici',
+];
 const ours = (dir) => [`**/${dir}/**`, `**/${dir}`];
 
 /** @param {string[]} groups @param {string} why */
@@ -95,10 +115,72 @@ export default tseslint.config(
   },
   {
     files: ['src/core/**/*.ts'],
-    rules: forbid(
-      [...ours('store'), ...ours('api'), ...ours('cli'), ...ours('app'), 'fastify', 'kysely', 'better-sqlite3', 'pg'],
-      'core/ depends on domain/ and its own ports only; store/ implements the ports (docs/ARCHITECTURE.md).',
-    ),
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                ...ours('store'),
+                ...ours('api'),
+                ...ours('cli'),
+                ...ours('app'),
+                ...ours('deployers'),
+                'fastify',
+                'kysely',
+                'better-sqlite3',
+                'pg',
+              ],
+              message:
+                'core/ depends on domain/ and its own ports only; store/ and deployers/ implement the ports (docs/ARCHITECTURE.md).',
+            },
+            {
+              group: CORE_IO,
+              message:
+                'core/ does no I/O: files, processes and HTTP belong behind a port (src/deployers/, src/store/).',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'fetch', message: 'core/ does no I/O: HTTP belongs behind a port (src/deployers/webhook.ts).' },
+      ],
+    },
+  },
+  {
+    // The Deployer port's implementations (file writes, reload commands, webhooks): core's ports
+    // and the domain only, so a target kind never reaches into use-cases, the store or a face.
+    files: ['src/deployers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              // Any module of core/ but its ports and the Deployer port.
+              regex: '(^|/)core(/(?!ports\\.ts$|deploy/deployer\\.ts$)|$)',
+              message: DEPLOYERS_WHY,
+            },
+            {
+              group: [
+                ...ours('store'),
+                ...ours('api'),
+                ...ours('cli'),
+                ...ours('app'),
+                ...ours('server'),
+                'fastify',
+                'kysely',
+                'better-sqlite3',
+                'pg',
+              ],
+              message: DEPLOYERS_WHY,
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['src/store/**/*.ts'],

@@ -1,9 +1,11 @@
 /**
- * The edge provisioning worker as `serve` runs it: on the app's store, core and clock, woken by
- * every slot change made through this process, logging through the server's logger.
+ * The edge provisioning worker as `serve` runs it: on the app's store, core and clock, publishing
+ * through the real deployment targets (src/deployers/), woken by every slot change made through
+ * this process, logging through the server's logger.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { createProvisioningWorker, type ProvisioningWorker, type WorkerLog } from '../core/deploy/worker.ts';
+import { createDeployers } from '../deployers/index.ts';
 import type { App } from './app.ts';
 import type { EdgeWorkerSettings } from './edge-worker-settings.ts';
 
@@ -25,6 +27,7 @@ export function startEdgeWorker(app: App, settings: EdgeWorkerSettings, logger: 
     pollMs: settings.pollMs,
     changes: (listener) => app.core.provisioning.onChange(listener),
     log: workerLog(logger),
+    deployers: createDeployers({ clock: app.core.clock }),
   });
   worker.start();
   return worker;

@@ -54,7 +54,20 @@ const notFound = (certificateNo: number | string): AppError =>
     { field: 'certificateNo' },
   );
 
-export function createCertificateService(store: Store, clock: Clock, audit: AuditService): CertificateService {
+/**
+ * What replacing a certificate asks of edge provisioning: the slots that use it republish
+ * (ProvisioningService.certificateReplaced).
+ */
+export interface ReplacementRepublisher {
+  certificateReplaced(actor: Actor, certificateNo: number): Promise<number[]>;
+}
+
+export function createCertificateService(
+  store: Store,
+  clock: Clock,
+  audit: AuditService,
+  slots: ReplacementRepublisher,
+): CertificateService {
   function ladder(input: ImportInput, options: ImportOptions): ImportCandidate {
     return runImportLadder(input, { ...options.policy, now: clock.now() });
   }
@@ -75,6 +88,10 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
   }
 
   const audited = audit.around;
+
+  /** The edge slots using the certificate (ports.ts CertificateUsageRepository: the one answer to "in use"). */
+  const usersOf = async (tenantId: number, certificateNo: number): Promise<number[]> =>
+    (await store.usage.usersOf(tenantId, [certificateNo])).get(certificateNo) ?? [];
 
   async function getLive(actor: Actor, certificateNo: number): Promise<Certificate> {
     const certificate = await store.certificates.get(actor.tenantId, certificateNo);
@@ -119,7 +136,7 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
 
     async replace(actor, certificateNo, input, options) {
       authorize(actor, 'certificate.write');
-      return audited(
+      const replaced = await audited(
         actor,
         'certificate.replace',
         `certificate:${certificateNo}`,
@@ -136,6 +153,13 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
         },
         { origin: options.origin },
       );
+      // The edge slots using the certificate republish it; the target gets the new bytes over the
+      // old ones atomically, so it never holds no certificate. The replacement is committed: a
+      // failure to record the republish (store hiccup, crash) must not make it an error for the
+      // caller. The worker's stale-certificate sweep (deploy/worker.ts) finds those slots anyway:
+      // their published fingerprint is no longer the stored certificate's.
+      await slots.certificateReplaced(actor, certificateNo).catch(() => undefined);
+      return replaced;
     },
 
     async validate(actor, input, options) {
@@ -217,7 +241,9 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
             field: 'certificateName',
           });
         }
-        const users = await store.certificates.usedBy(actor.tenantId, certificateNo);
+        // The usual answer, with every slot named; markDeleted checks again under the certificate
+        // row's lock, for a provision racing this delete (ports.ts CertificateUsageRepository).
+        const users = await usersOf(actor.tenantId, certificateNo);
         if (users.length > 0) {
           throw new AppError(
             'in_use',
@@ -235,7 +261,7 @@ export function createCertificateService(store: Store, clock: Clock, audit: Audi
 
     async usedBy(actor, certificateNo) {
       authorize(actor, 'certificate.read');
-      return store.certificates.usedBy(actor.tenantId, certificateNo);
+      return usersOf(actor.tenantId, certificateNo);
     },
   };
   return service;

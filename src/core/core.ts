@@ -2,7 +2,6 @@
 import { createAuditService, type AuditService } from './audit.ts';
 import { createCertificateService, type CertificateService } from './certificates.ts';
 import { createCredentialService, type CredentialService } from './credentials.ts';
-import { republishOnReplace } from './deploy/republish.ts';
 import { createDeployTargetService, type DeployTargetService } from './deploy/targets.ts';
 import { createDashboardService, type DashboardService } from './dashboard.ts';
 import type { Clock, Store } from './ports.ts';
@@ -41,8 +40,8 @@ export function createCore(store: Store, clock: Clock): Core {
     tenants: createTenantService(store, clock),
     credentials,
     tokens: createTokenService(store, clock, credentials, audit),
-    // A replaced certificate republishes the edge slots that use it (deploy/republish.ts).
-    certificates: republishOnReplace(createCertificateService(store, clock, audit), provisioning),
+    // Replacing a certificate republishes the edge slots that use it (a step of `replace`).
+    certificates: createCertificateService(store, clock, audit, provisioning),
     provisioning,
     targets: createDeployTargetService(store, clock, audit, () => provisioning.wake()),
     sessions: createSessionService(store, clock, credentials, audit),

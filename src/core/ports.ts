@@ -123,7 +123,10 @@ export interface CertificateQuery {
   domain?: string;
   validity?: ValidityFilter;
   asOf: Date;
-  /** Edge slot (NCP `instanceNo`) that uses the certificate. */
+  /**
+   * Edge slot (NCP `instanceNo`): only the certificates it uses (the slot not DELETED and the
+   * actor's tenant's), by the same rule as `CertificateUsageRepository.usersOf`.
+   */
   usedByInstanceNo?: number;
   /** Changed (created, replaced, deleted) within [from, to). Includes deleted rows. */
   changedBetween?: { from: Date; to: Date };
@@ -172,10 +175,13 @@ export interface CertificateRepository {
   readPrivateKey(tenantId: number, certificateNo: number): Promise<string | null>;
   /** The uploaded NHN file, or null when none was uploaded. */
   readFile(tenantId: number, certificateNo: number): Promise<CertificateFile | null>;
-  /** Soft delete: the row stays for recentChanges and the number is never reused. */
+  /**
+   * Soft delete: the row stays for recentChanges and the number is never reused. Refused with
+   * `AppError('in_use')` while a slot uses the certificate, decided under the certificate row's
+   * lock (see CertificateUsageRepository), so a delete racing a provision never leaves a deleted
+   * certificate in a live slot. False when the certificate is missing or already deleted.
+   */
   markDeleted(tenantId: number, certificateNo: number, at: Date): Promise<boolean>;
-  /** Instance numbers (edge slots) that use the certificate. Empty until edge slots exist. */
-  usedBy(tenantId: number, certificateNo: number): Promise<number[]>;
   /** Count by status bucket, for metrics and the dashboard. */
   countByValidity(
     tenantId: number | null,
@@ -191,6 +197,22 @@ export interface CertificateRepository {
     asOf: Date,
     upperBoundsDays: readonly number[],
   ): Promise<{ cumulativeCounts: number[]; count: number; sumDays: number }>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificate usage
+
+/**
+ * Which certificates are in use: a certificate is in use while an edge slot that is not DELETED
+ * holds it (DELETING still does: the target may still serve it). The one answer to "in use":
+ * core's delete check, NCP's `usedInstanceNoList`, the console's and CLI's `usedBy`, the
+ * `usedByInstanceNo` list filter and the store's own check under lock in `markDeleted` all ask
+ * it. Slot writes that make a slot hold a certificate lock the certificate row the same way
+ * deletion does (shared for slots, exclusive for deletion), so the two are serialised.
+ */
+export interface CertificateUsageRepository {
+  /** Slot ids (NCP instance numbers) using each certificate, ascending; every asked number is a key. */
+  usersOf(tenantId: number, certificateNos: readonly number[]): Promise<Map<number, number[]>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,13 +296,15 @@ export interface PublishedItems {
 export type SlotCompletion = 'done' | 'changed' | 'lost';
 
 /**
- * Slots and the worker's claims on them. Claims are row leases (`claimed_by`, `lease_until`), taken
- * with one conditional UPDATE, so across processes on one database exactly one worker holds a slot.
- * Every worker write is conditional on `claimed_by = workerId`: a worker whose lease was taken over
- * changes nothing.
+ * Slots as the provisioning use-cases see them (core/provisioning.ts, the deployment target
+ * service): what users ask for. The worker's side is SlotLeaseRepository.
  */
 export interface SlotRepository {
-  /** Inserts the slot (READY, generation 1) and its items in one transaction. */
+  /**
+   * Inserts the slot (READY, generation 1) and its items in one transaction. `not_found` when one
+   * of its certificates is no longer live, checked under the certificate row's lock (see
+   * CertificateUsageRepository), as is the certificate of a `change` of kind 'certificate'.
+   */
   create(slot: NewSlot, at: Date): Promise<EdgeSlot>;
   /** Any status, DELETED included; null when missing or another tenant's. */
   get(tenantId: number, slotId: number): Promise<EdgeSlot | null>;
@@ -296,21 +320,23 @@ export interface SlotRepository {
   republishCertificate(tenantId: number, certificateNo: number, at: Date): Promise<number[]>;
   /** Marks every RUNNING/PUBLISHING/READY slot of the tenant for republishing (its target changed); their ids. */
   republishTenant(tenantId: number, at: Date): Promise<number[]>;
+  /** Slots of the tenant that are not DELETED. */
+  countLive(tenantId: number): Promise<number>;
+}
+
+/**
+ * The provisioning worker's side of the slots (core/deploy/worker.ts): finding work, leasing it,
+ * recording the outcome. Claims are row leases (`claimed_by`, `lease_until`), taken with one
+ * conditional UPDATE, so across processes on one database exactly one worker holds a slot. Every
+ * worker write is conditional on `claimed_by = workerId`: a worker whose lease was taken over
+ * changes nothing. Across tenants: the worker serves them all.
+ */
+export interface SlotLeaseRepository {
   /**
    * RUNNING slots whose published certificate is no longer the stored one (a replacement whose
    * republish request was lost to a crash) are marked for republishing; their ids.
    */
   republishStale(at: Date): Promise<number[]>;
-  /** Slot ids (NCP instance numbers) using the certificate: every status but DELETED, ascending. */
-  usedBy(tenantId: number, certificateNo: number): Promise<number[]>;
-  /** `usedBy` for many certificates in one query; every asked number is a key. */
-  usedByMany(tenantId: number, certificateNos: readonly number[]): Promise<Map<number, number[]>>;
-  /** Certificate numbers the slot uses (empty when it is DELETED, missing or another tenant's). */
-  certificatesOf(tenantId: number, slotId: number): Promise<number[]>;
-  /** Slots of the tenant that are not DELETED. */
-  countLive(tenantId: number): Promise<number>;
-
-  // The worker's side.
   /** Ids of slots with work (READY, PUBLISHING, DELETING), unclaimed or with an expired lease, not in backoff; by due time. */
   due(now: Date, limit: number): Promise<number[]>;
   /** Takes the slot if it is due: one conditional UPDATE. Null when another worker holds it or it has no work. */
@@ -415,11 +441,13 @@ export interface Store {
   readonly tenants: TenantRepository;
   readonly credentials: CredentialRepository;
   readonly certificates: CertificateRepository;
+  readonly usage: CertificateUsageRepository;
   readonly audit: AuditRepository;
   readonly tokens: TokenRepository;
   readonly sessions: SessionRepository;
   readonly certificateStats: CertificateStatsRepository;
   readonly slots: SlotRepository;
+  readonly slotLeases: SlotLeaseRepository;
   readonly targets: DeployTargetRepository;
   readonly vault: Vault;
   /** Cheap round trip for /readyz. */

@@ -304,7 +304,7 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
 
     async usedByMany(actor, certificateNos) {
       authorize(actor, 'certificate.read');
-      return store.slots.usedByMany(actor.tenantId, certificateNos);
+      return store.usage.usersOf(actor.tenantId, certificateNos);
     },
 
     async certificateReplaced(actor, certificateNo) {

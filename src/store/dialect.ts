@@ -50,6 +50,12 @@ export interface StoreDialect {
    * every other writer.
    */
   readonly storeLock: RawBuilder<unknown> | null;
+  /**
+   * `SELECT … FOR SHARE` / `FOR UPDATE` lock the rows read until commit (PostgreSQL). False on
+   * SQLite, which has no row locks and needs none: `beginWrite` already excludes every other
+   * writer, so a write transaction's reads cannot be invalidated before it commits.
+   */
+  readonly rowLocks: boolean;
 }
 
 export const sqliteDialect: StoreDialect = Object.freeze({
@@ -60,6 +66,7 @@ export const sqliteDialect: StoreDialect = Object.freeze({
   sortableTextType: 'text',
   beginWrite: sql`begin immediate`,
   storeLock: null,
+  rowLocks: false,
 });
 
 /** Arbitrary constant naming certkeeper's store-wide advisory lock (advisory locks are per database). */
@@ -73,4 +80,5 @@ export const postgresDialect: StoreDialect = Object.freeze({
   sortableTextType: sql`text collate "C"`,
   beginWrite: sql`begin`,
   storeLock: sql`select pg_advisory_xact_lock(${STORE_LOCK_KEY}::bigint)`,
+  rowLocks: true,
 });

@@ -30,10 +30,10 @@ import { parseMasterKey } from './master-key.ts';
 import { applyMigrations } from './migrations/index.ts';
 import { auditRepository } from './repositories/audit.ts';
 import { certificateStatsRepository } from './repositories/certificate-stats.ts';
+import { certificateUsageRepository } from './repositories/certificate-usage.ts';
 import { certificateRepository, type CertificateWriteHooks } from './repositories/certificates.ts';
 import { credentialRepository } from './repositories/credentials.ts';
 import { issuanceRepository } from './repositories/issuance.ts';
-import { withSlotUsage } from './repositories/slot-usage.ts';
 import { slotRepository } from './repositories/slots.ts';
 import { deployTargetRepository } from './repositories/targets.ts';
 import { tenantRepository } from './repositories/tenants.ts';
@@ -111,11 +111,12 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
       stablePlans: connection.stablePlans,
       tenants: tenantRepository(db),
       credentials: credentialRepository(db),
-      // usedBy and the usedByInstanceNo filter come from the edge slots (slot-usage.ts).
-      certificates: withSlotUsage(certificateRepository(db, dialect, vault, options.hooks), slots),
+      certificates: certificateRepository(db, dialect, vault, options.hooks),
+      usage: certificateUsageRepository(db),
       audit,
       tokens: tokenRepository(db, dialect),
       slots,
+      slotLeases: slots,
       targets: deployTargetRepository(db),
       sessions: sessionRepository(db, dialect),
       certificateStats: certificateStatsRepository(db),

@@ -20,7 +20,9 @@ const eslint = new ESLint({
 async function restrictedImports(filePath: string, code: string): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath });
   assert.ok(result, 'eslint returned a result');
-  return result.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+  return result.messages
+    .filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-globals')
+    .map((m) => m.message);
 }
 
 const cases: Array<{ name: string; file: string; code: string; allowed: boolean }> = [
@@ -58,6 +60,84 @@ const cases: Array<{ name: string; file: string; code: string; allowed: boolean 
     name: 'core may not import kysely',
     file: 'src/core/certificates.ts',
     code: "import { Kysely } from 'kysely';\nexport { Kysely };\n",
+    allowed: false,
+  },
+  {
+    name: 'core may not import a deployer',
+    file: 'src/core/deploy/worker.ts',
+    code: "import { x } from '../../deployers/index.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'core may not touch the file system',
+    file: 'src/core/deploy/worker.ts',
+    code: "import { writeFile } from 'node:fs/promises';\nexport { writeFile };\n",
+    allowed: false,
+  },
+  {
+    name: 'core may not spawn processes',
+    file: 'src/core/provisioning.ts',
+    code: "import { spawn } from 'node:child_process';\nexport { spawn };\n",
+    allowed: false,
+  },
+  {
+    name: 'core may not call HTTP',
+    file: 'src/core/deploy/worker.ts',
+    code: 'export const get = (url: string) => fetch(url);\n',
+    allowed: false,
+  },
+  {
+    name: 'core may use pure node modules',
+    file: 'src/core/deploy/worker.ts',
+    code: "import { randomBytes } from 'node:crypto';\nexport { randomBytes };\n",
+    allowed: true,
+  },
+  {
+    name: 'a deployer may import the Deployer port',
+    file: 'src/deployers/directory.ts',
+    code: "import type { Deployer } from '../core/deploy/deployer.ts';\nexport type { Deployer };\n",
+    allowed: true,
+  },
+  {
+    name: "a deployer may import core's ports and the domain",
+    file: 'src/deployers/webhook.ts',
+    code: "import type { Clock } from '../core/ports.ts';\nimport { TLS_PROTOCOLS } from '../domain/edge-slot.ts';\nexport type { Clock };\nexport { TLS_PROTOCOLS };\n",
+    allowed: true,
+  },
+  {
+    name: 'a deployer may do I/O',
+    file: 'src/deployers/directory.ts',
+    code: "import { spawn } from 'node:child_process';\nexport const get = (url: string) => fetch(url);\nexport { spawn };\n",
+    allowed: true,
+  },
+  {
+    name: 'a deployer may not import a core use-case',
+    file: 'src/deployers/webhook.ts',
+    code: "import { x } from '../core/certificates.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: "a deployer may not import core's worker",
+    file: 'src/deployers/index.ts',
+    code: "import { x } from '../core/deploy/worker.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'a deployer may not import store',
+    file: 'src/deployers/directory.ts',
+    code: "import { x } from '../store/open.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'a deployer may not import the composition root',
+    file: 'src/deployers/index.ts',
+    code: "import { x } from '../app/app.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'a deployer may not import a face',
+    file: 'src/deployers/webhook.ts',
+    code: "import { x } from '../api/edge/present.ts';\nexport { x };\n",
     allowed: false,
   },
   {

@@ -1,13 +1,15 @@
 /**
  * A certificate delete and a provision of the same certificate, started together, never leave a
  * deleted certificate inside a live slot: one of them wins and the other is refused (in_use, or
- * the certificate is gone). The store serialises them on the certificate row (PostgreSQL) or on
- * the write lock (SQLite).
+ * the certificate is gone). The store serialises them on the certificate row's lock (PostgreSQL:
+ * FOR SHARE by slot writes, FOR UPDATE by deletion) or on the write lock (SQLite); see
+ * store/repositories/certificate-usage.ts. Without the row locks the PostgreSQL run fails
+ * ("both won"). Taking the lock writes nothing: the certificate row keeps its version.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../../src/domain/errors.ts';
-import { storeTargets } from '../helpers/db.ts';
+import { rawQuery, storeTargets } from '../helpers/db.ts';
 import { mintBundle } from '../helpers/pki.ts';
 import { provisioningWorld } from './provisioning-setup.ts';
 
@@ -52,7 +54,8 @@ for (const target of storeTargets) {
           );
           if (deleted.status === 'fulfilled') deletions++;
           else provisions++;
-          const users = await world.store.certificates.usedBy(world.admin.tenantId, certificateNo);
+          const users =
+            (await world.store.usage.usersOf(world.admin.tenantId, [certificateNo])).get(certificateNo) ?? [];
           const live = await world.store.certificates.get(world.admin.tenantId, certificateNo);
           assert.ok(
             users.length === 0 || live !== null,
@@ -64,5 +67,31 @@ for (const target of storeTargets) {
         await world.close();
       }
     });
+
+    it(
+      'slot writes lock their certificates without writing them',
+      { skip: target.skip || (target.name !== 'postgres' && 'PostgreSQL row versions (xmin)') },
+      async () => {
+        const world = await provisioningWorld(target);
+        try {
+          const { ec, korean } = world.certificates;
+          const versions = async () =>
+            (
+              await rawQuery(
+                world.location,
+                `select certificate_no, xmin::text as version from certificates where certificate_no in (${ec}, ${korean}) order by certificate_no`,
+              )
+            ).map((row) => `${String(row.certificate_no)}@${String(row.version)}`);
+          const before = await versions();
+          assert.equal(before.length, 2);
+          const slotId = await world.provision(ec);
+          await world.core.provisioning.replaceCertificate(world.admin, slotId, korean);
+          assert.deepEqual(await world.core.certificates.usedBy(world.admin, korean), [slotId]);
+          assert.deepEqual(await versions(), before);
+        } finally {
+          await world.close();
+        }
+      },
+    );
   });
 }

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import type { Actor } from '../../src/core/actor.ts';
 import { createCore, type Core } from '../../src/core/core.ts';
 import type { ImportOptions } from '../../src/core/certificates.ts';
-import type { RunCommand, RunCommandOptions } from '../../src/core/deploy/run-command.ts';
 import { createProvisioningWorker, type ProvisioningWorker, type WorkerOptions } from '../../src/core/deploy/worker.ts';
+import { createDeployers } from '../../src/deployers/index.ts';
+import type { RunCommand, RunCommandOptions } from '../../src/deployers/run-command.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { FIXTURES } from '../api/ncp/helpers.ts';
 import { TestClock } from '../helpers/app.ts';
@@ -112,7 +113,7 @@ export async function provisioningWorld(target: StoreTarget): Promise<Provisioni
         clock,
         audit: core.audit,
         workerId: `worker-${workers.length + 1}`,
-        deployers: { runCommand: reload.run },
+        deployers: createDeployers({ clock, runCommand: reload.run }),
         ...options,
       });
       workers.push(worker);

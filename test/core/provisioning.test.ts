@@ -260,12 +260,12 @@ for (const target of storeTargets) {
       const now = w.clock.now();
       const claims = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
-          w.store.slots.claim(slotId, `racer-${i}`, now, new Date(now.getTime() + 30_000)),
+          w.store.slotLeases.claim(slotId, `racer-${i}`, now, new Date(now.getTime() + 30_000)),
         ),
       );
       assert.equal(claims.filter((c) => c !== null).length, 1);
       const winner = claims.findIndex((c) => c !== null);
-      await w.store.slots.release(slotId, `racer-${winner}`);
+      await w.store.slotLeases.release(slotId, `racer-${winner}`);
       assert.equal((await w.worker().runOnce()).published, 1);
     });
 

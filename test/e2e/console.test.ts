@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { createProvisioningWorker, type ProvisioningWorker } from '../../src/core/deploy/worker.ts';
+import { createDeployers } from '../../src/deployers/index.ts';
 import { CIPHER_PROFILES, TLS_VERSIONS } from '../../src/domain/edge-slot.ts';
 import { startTestApp, TestClock, type TestApp } from '../helpers/app.ts';
 import { mintPems, type Pems } from '../api/console/helpers.ts';
@@ -49,6 +50,7 @@ describe('console in a browser', { skip }, () => {
       clock: app.clock,
       audit: app.app.core.audit,
       pollMs: 200,
+      deployers: createDeployers({ clock: app.clock }),
       changes: (listener) => app.app.core.provisioning.onChange(listener),
     });
     worker.start();

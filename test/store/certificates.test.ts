@@ -601,7 +601,7 @@ for (const target of storeTargets) {
       });
       const overall = await store.certificates.countByValidity(null, t0);
       assert.ok(overall.valid >= 2 && overall.expired >= 1 && overall.notYetValid >= 1);
-      assert.deepEqual(await store.certificates.usedBy(tenant.id, gone.certificateNo), []);
+      assert.deepEqual(await store.usage.usersOf(tenant.id, [gone.certificateNo]), new Map([[gone.certificateNo, []]]));
     });
   });
 }

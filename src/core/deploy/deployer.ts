@@ -1,16 +1,14 @@
 /**
- * What the worker hands a deployment target, and the target adapters behind one interface:
- * directory.ts (files + reload command) and webhook.ts (signed HTTPS POST).
+ * The Deployer port: what the worker (worker.ts) hands a deployment target, and the one interface
+ * every target kind implements. The implementations do the I/O (file writes, process spawns,
+ * HTTP calls) and live outside core, in src/deployers/ (directory.ts: files + reload command;
+ * webhook.ts: signed HTTPS POST); src/app/ wires them into the worker as a DeployerFactory.
  *
  * A deployer either completes (the target holds the new state) or throws an Error whose message
  * says what failed, in one line, safe to show to the tenant (the slot's `lastError`).
  */
 import type { DeployTargetSpec } from '../../domain/deploy-target.ts';
 import type { CipherProfile, ServiceRegion, TlsVersion } from '../../domain/edge-slot.ts';
-import type { Clock } from '../ports.ts';
-import { directoryDeployer } from './directory.ts';
-import { runCommand, type RunCommand } from './run-command.ts';
-import { webhookDeployer } from './webhook.ts';
 
 export interface DeployBundle {
   tenantId: number;
@@ -45,31 +43,13 @@ export interface Deployer {
   remove(slot: SlotRef, signal: AbortSignal): Promise<void>;
 }
 
-export interface DeployerDeps {
-  clock: Clock;
-  /** Tests inject; default: node:child_process via run-command.ts. */
-  runCommand?: RunCommand;
-  /** Tests inject; default: the global fetch. */
-  fetch?: typeof fetch;
-  /** Per webhook request. Default 10 s. */
-  webhookTimeoutMs?: number;
-}
+/**
+ * The deployer for a tenant's target: its spec, and its secret opened by the vault (webhooks;
+ * null for directory targets). Throws, like a deployer, an Error whose message is safe to show
+ * when the target cannot be used as stored.
+ */
+export type DeployerFactory = (spec: DeployTargetSpec, secret: string | null) => Deployer;
 
 /** Leaf then issuers: what web servers call the full chain. */
 export const fullChainOf = (bundle: Pick<DeployBundle, 'certificatePem' | 'chainPems'>): string =>
   [bundle.certificatePem, ...bundle.chainPems].join('');
-
-export function deployerFor(spec: DeployTargetSpec, secret: string | null, deps: DeployerDeps): Deployer {
-  switch (spec.kind) {
-    case 'directory':
-      return directoryDeployer(spec, deps.runCommand ?? runCommand);
-    case 'webhook':
-      if (secret === null)
-        throw new Error('The webhook target has no secret; set the target again (certkeeper target set).');
-      return webhookDeployer(spec, secret, {
-        clock: deps.clock,
-        fetch: deps.fetch ?? fetch,
-        timeoutMs: deps.webhookTimeoutMs ?? 10_000,
-      });
-  }
-}

@@ -6,7 +6,7 @@
  * - State lives in the store only, so a restart (or another process) carries on where a crash
  *   stopped: a slot stays PUBLISHING/DELETING until a worker completes it.
  * - One worker per slot at a time, across processes: a worker works on a slot only after
- *   `store.slots.claim` (one conditional UPDATE) gave it a lease, renews the lease every third of
+ *   `store.slotLeases.claim` (one conditional UPDATE) gave it a lease, renews the lease every third of
  *   its length while the target works, and writes the outcome only under its own claim. A
  *   process killed mid-publish leaves a lease that expires; the next worker publishes again
  *   (publishing is idempotent: same files, same webhook delivery id).
@@ -23,7 +23,7 @@ import { primaryItem, retryDelayMs, type EdgeSlot } from '../../domain/edge-slot
 import type { Actor } from '../actor.ts';
 import type { AuditService } from '../audit.ts';
 import type { Clock, Store } from '../ports.ts';
-import { deployerFor, type DeployBundle, type DeployerDeps } from './deployer.ts';
+import type { DeployBundle, DeployerFactory } from './deployer.ts';
 import { targetSecretContext } from './targets.ts';
 
 export interface WorkerLog {
@@ -33,7 +33,8 @@ export interface WorkerLog {
 }
 
 export interface WorkerOptions {
-  store: Store;
+  /** The worker's side of the slots, and what a publish reads: the certificate, its key, the target. */
+  store: Pick<Store, 'slotLeases' | 'certificates' | 'targets' | 'vault'>;
   clock: Clock;
   audit: AuditService;
   /** Identifies the claims of this worker; default `<host>:<pid>:<random>`. */
@@ -49,8 +50,8 @@ export interface WorkerOptions {
   /** Wakes the worker at once (core.provisioning.onChange); subscribed while started. */
   changes?: (listener: () => void) => () => void;
   log?: WorkerLog;
-  /** Injected by tests: reload command runner, fetch, webhook timeout. */
-  deployers?: Omit<DeployerDeps, 'clock'>;
+  /** The target implementations (the Deployer port; src/deployers/, wired by src/app/). */
+  deployers: DeployerFactory;
 }
 
 export interface WorkerPass {
@@ -86,7 +87,6 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
   const batch = options.batch ?? 20;
   const sweepEveryMs = options.sweepEveryMs ?? 60_000;
   const log = options.log ?? silent;
-  const deps: DeployerDeps = { clock, ...options.deployers };
   const stopping = new AbortController();
   const actorFor = (tenantId: number): Actor => ({ tenantId, id: 'edge-worker', role: 'ADMIN', remoteAddress: null });
   const leaseFrom = (now: Date): Date => new Date(now.getTime() + leaseMs);
@@ -137,7 +137,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
     const secret = stored.sealedSecret
       ? (await store.vault.open(stored.sealedSecret, targetSecretContext(slot.tenantId))).toString('utf8')
       : null;
-    return deployerFor(stored.target.spec, secret, deps);
+    return options.deployers(stored.target.spec, secret);
   }
 
   /** Works on one claimed slot; never throws for a target failure (it is recorded instead). */
@@ -147,7 +147,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
     const fields = { slotId, tenantId: slot.tenantId, generation, status: slot.status, workerId: id };
     const heartbeat = setInterval(
       () => {
-        store.slots.renew(slotId, id, leaseFrom(clock.now())).then(
+        store.slotLeases.renew(slotId, id, leaseFrom(clock.now())).then(
           (held) => held || log.warn(fields, 'edge slot: lease lost while the target worked'),
           (error: unknown) => log.warn({ ...fields, err: messageOf(error) }, 'edge slot: lease renewal failed'),
         );
@@ -163,7 +163,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
         // No target (possible only if it was cleared by hand in the database): nothing to remove.
         await target?.remove({ tenantId: slot.tenantId, slotId, generation }, stopping.signal);
       } else {
-        if (slot.status === 'READY') await store.slots.markPublishing(slotId, id, clock.now());
+        if (slot.status === 'READY') await store.slotLeases.markPublishing(slotId, id, clock.now());
         if (!target)
           throw new Error(
             'No deployment target is configured for this tenant; the operator sets one with `certkeeper target set`.',
@@ -172,7 +172,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
         fingerprints = loaded.fingerprints;
         await target.publish(loaded.bundle, stopping.signal);
       }
-      const outcome = await store.slots.succeed(slotId, id, generation, { fingerprints }, clock.now());
+      const outcome = await store.slotLeases.succeed(slotId, id, generation, { fingerprints }, clock.now());
       log.info(
         { ...fields, outcome },
         outcome === 'done'
@@ -183,7 +183,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
       return slot.status === 'DELETING' ? 'removed' : 'published';
     } catch (error) {
       if (stopping.signal.aborted) {
-        await store.slots.release(slotId, id).catch(() => undefined);
+        await store.slotLeases.release(slotId, id).catch(() => undefined);
         log.info(fields, 'edge slot: released on shutdown; the next start carries on');
         return 'released';
       }
@@ -191,7 +191,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
       const attempts = slot.deployment.attempts + 1;
       const now = clock.now();
       const nextAttemptAt = new Date(now.getTime() + retryDelayMs(attempts));
-      await store.slots.fail(slotId, id, generation, message, nextAttemptAt, now);
+      await store.slotLeases.fail(slotId, id, generation, message, nextAttemptAt, now);
       log.warn(
         { ...fields, attempts, nextAttemptAt: nextAttemptAt.toISOString(), err: message },
         'edge slot: the deployment target failed; will retry',
@@ -211,7 +211,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
     const result: WorkerPass = { claimed: 0, published: 0, removed: 0, failed: 0, republished: 0 };
     const now = clock.now();
     if (lastSweep === null || now.getTime() - lastSweep >= sweepEveryMs) {
-      const stale = await store.slots.republishStale(now);
+      const stale = await store.slotLeases.republishStale(now);
       lastSweep = now.getTime();
       result.republished = stale.length;
       if (stale.length > 0)
@@ -220,10 +220,10 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
           'edge slots hold a certificate that was replaced since they were published; republishing',
         );
     }
-    for (const slotId of await store.slots.due(now, batch)) {
+    for (const slotId of await store.slotLeases.due(now, batch)) {
       if (stopping.signal.aborted) break;
       const current = clock.now();
-      const slot = await store.slots.claim(slotId, id, current, leaseFrom(current));
+      const slot = await store.slotLeases.claim(slotId, id, current, leaseFrom(current));
       if (!slot) continue;
       result.claimed += 1;
       const outcome = await work(slot);

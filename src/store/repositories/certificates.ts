@@ -18,7 +18,7 @@
  *   total read from the counters always equals a count of the rows. Every write of certificate
  *   rows must go through here for that to hold.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { CertificateRepository, NewCertificate } from '../../core/ports.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { CertificateSummary } from '../../domain/model.ts';
@@ -39,7 +39,7 @@ import { inTransaction } from '../transaction.ts';
 import type { StoreVault } from '../vault.ts';
 import { adjustCounters, validityCounts } from './certificate-counters.ts';
 import { listCertificates } from './certificate-list.ts';
-import type { SlotTables } from './slot-rows.ts';
+import { lockForDeletion } from './certificate-usage.ts';
 
 const DAY_MS = 86_400_000;
 /** Numbers per `getMany` query (well under SQLite's and PostgreSQL's bound-parameter limits). */
@@ -331,35 +331,16 @@ export function certificateRepository(
 
     async markDeleted(tenantId, certificateNo, at) {
       return inTransaction(db, dialect, async (trx) => {
-        // "In use" is decided here, under the certificate row's lock, not only by core's check
-        // before the call: slot writes lock the same row (slots.ts `lockLiveCertificates`), so a
-        // provision racing this delete either commits first (and is seen by the next statement, a
-        // fresh snapshot) or waits and then finds the certificate deleted.
-        const locked = await trx
-          .updateTable('certificates')
-          .set({ updated_at: sql<number>`updated_at` })
-          .where('tenant_id', '=', tenantId)
-          .where('certificate_no', '=', certificateNo)
-          .where('deleted_at', 'is', null)
-          .returning('certificate_no')
-          .executeTakeFirst();
-        if (!locked) return false;
-        const user = await trx
-          .withTables<SlotTables>()
-          .selectFrom('edge_slot_items as i')
-          .innerJoin('edge_slots as s', 's.slot_id', 'i.slot_id')
-          .select('i.slot_id')
-          .where('i.tenant_id', '=', tenantId)
-          .where('i.certificate_no', '=', certificateNo)
-          .where('s.status', '<>', 'DELETED')
-          .executeTakeFirst();
-        if (user) {
+        // "In use" is decided here, under the certificate row's lock: core's check before the
+        // call gives the usual answer, this one the answer to a provision racing the delete
+        // (certificate-usage.ts says how the lock serialises them).
+        const users = await lockForDeletion(trx, dialect, tenantId, certificateNo);
+        if (users === null) return false;
+        if (users.length > 0) {
           throw new AppError(
             'in_use',
-            `Certificate ${certificateNo} is in use by edge slot ${Number(user.slot_id)}; remove it from the slot first.`,
-            {
-              details: { instances: String(Number(user.slot_id)) },
-            },
+            `Certificate ${certificateNo} is in use by ${users.length} instance(s) (${users.join(', ')}); remove it from them first.`,
+            { details: { instances: users.join(',') } },
           );
         }
         // RETURNING gives the notAfter of the row as deleted (after any concurrent replace).
@@ -377,11 +358,6 @@ export function certificateRepository(
         await adjustCounters(trx, tenantId, [{ certificateNo, notAfter: Number(deleted.not_after), delta: -1 }]);
         return true;
       });
-    },
-
-    async usedBy() {
-      // Edge slots (Global Edge face) arrive in a later change; until then nothing uses a certificate.
-      return [];
     },
 
     /**

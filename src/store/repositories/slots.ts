@@ -1,6 +1,7 @@
 /**
- * SlotRepository over Kysely (both dialects). See ports.ts for the contract and
- * domain/edge-slot.ts for the state machine.
+ * SlotRepository and SlotLeaseRepository over Kysely (both dialects), one object implementing
+ * both: the user's side and the worker's side write the same rows under the same rules. See
+ * ports.ts for the contracts and domain/edge-slot.ts for the state machine.
  *
  * Concurrency, the same on SQLite and PostgreSQL:
  * - Every state change is ONE conditional UPDATE whose WHERE clause states what must still hold
@@ -10,24 +11,25 @@
  *   see their claim succeed, and a worker whose lease was taken over changes nothing.
  * - Status expressions are computed in SQL (`CASE WHEN status = 'READY' …`), never from a value
  *   read earlier, so a change racing the worker's READY → PUBLISHING keeps the right status.
+ * - A write that makes a slot hold a certificate (`create`, `change` of kind 'certificate') first
+ *   locks it and checks it is live (certificate-usage.ts `lockForUse`), which serialises it with
+ *   the certificate's deletion.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { SlotChange, SlotCompletion, SlotRepository } from '../../core/ports.ts';
-import { AppError } from '../../domain/errors.ts';
+import type { SlotChange, SlotCompletion, SlotLeaseRepository, SlotRepository } from '../../core/ports.ts';
 import { LIVE_STATUSES, PENDING_STATUSES, type EdgeSlot } from '../../domain/edge-slot.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { ms } from '../rows.ts';
 import type { Database } from '../schema.ts';
 import { listTemplate, queryTemplate } from '../query-template.ts';
 import { inTransaction } from '../transaction.ts';
+import { lockForUse } from './certificate-usage.ts';
 import { slotFromRow, type EdgeSlotItemRow, type EdgeSlotRow, type SlotTables } from './slot-rows.ts';
 
 type Db = Kysely<Database & SlotTables>;
 
 /** Longest error text kept on a slot (the log has the rest). */
 const ERROR_MAX = 2000;
-/** Certificate numbers per `usedByMany` query. */
-const IN_CHUNK = 500;
 
 const live = [...LIVE_STATUSES];
 const pending = [...PENDING_STATUSES];
@@ -111,20 +113,7 @@ const itemsOfSlots = listTemplate(0, (db: Kysely<Database & SlotTables>, _fixed:
     .orderBy('item_id'),
 );
 
-/** The live slots using each of a list of certificates (NCP v1 `instanceNo`s, in-use checks). */
-const slotsUsing = listTemplate(
-  1,
-  (db: Kysely<Database & SlotTables>, [tenantId]: unknown[], certificateNos: unknown[]) =>
-    db
-      .selectFrom('edge_slot_items as i')
-      .innerJoin('edge_slots as s', 's.slot_id', 'i.slot_id')
-      .select(['i.certificate_no', 'i.slot_id'])
-      .where('i.tenant_id', '=', tenantId as number)
-      .where('i.certificate_no', 'in', certificateNos as number[])
-      .where('s.status', '<>', 'DELETED')
-      .orderBy('i.slot_id'),
-);
-export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): SlotRepository {
+export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): SlotRepository & SlotLeaseRepository {
   const db: Db = base.withTables<SlotTables>();
 
   async function itemsOf(
@@ -150,24 +139,12 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
     return row ? ((await withItems(trx, [row]))[0] ?? null) : null;
   }
 
-  async function usedByMany(tenantId: number, certificateNos: readonly number[]): Promise<Map<number, number[]>> {
-    const result = new Map<number, number[]>(certificateNos.map((no) => [no, []]));
-    const distinct = [...new Set(certificateNos)];
-    for (let i = 0; i < distinct.length; i += IN_CHUNK) {
-      const rows = await slotsUsing.all(db, [tenantId], distinct.slice(i, i + IN_CHUNK));
-      for (const row of rows) {
-        const users = result.get(Number(row.certificate_no));
-        if (users && !users.includes(Number(row.slot_id))) users.push(Number(row.slot_id));
-      }
-    }
-    return result;
-  }
-
   return {
     async create(slot, at) {
       return inTransaction(db, dialect, async (trx) => {
-        await lockLiveCertificates(
+        await lockForUse(
           trx,
+          dialect,
           slot.tenantId,
           slot.items.map((item) => item.certificateNo),
         );
@@ -264,7 +241,7 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
         const row = await update.returningAll().executeTakeFirst();
         if (!row) return null;
         if (change.kind === 'certificate') {
-          await lockLiveCertificates(trx, tenantId, [change.certificateNo]);
+          await lockForUse(trx, dialect, tenantId, [change.certificateNo]);
           const moved = await trx
             .updateTable('edge_slot_items')
             .set({ certificate_no: change.certificateNo, deployed_fingerprint: null })
@@ -338,25 +315,6 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
         .returning('slot_id')
         .execute();
       return rows.map((r) => Number(r.slot_id)).sort((a, b) => a - b);
-    },
-
-    async usedBy(tenantId, certificateNo) {
-      return (await usedByMany(tenantId, [certificateNo])).get(certificateNo) ?? [];
-    },
-
-    usedByMany,
-
-    async certificatesOf(tenantId, slotId) {
-      const rows = await db
-        .selectFrom('edge_slot_items as i')
-        .innerJoin('edge_slots as s', 's.slot_id', 'i.slot_id')
-        .select('i.certificate_no')
-        .where('s.tenant_id', '=', tenantId)
-        .where('s.slot_id', '=', slotId)
-        .where('s.status', '<>', 'DELETED')
-        .orderBy('i.certificate_no')
-        .execute();
-      return [...new Set(rows.map((r) => Number(r.certificate_no)))];
     },
 
     async countLive(tenantId) {
@@ -485,34 +443,4 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
         .execute();
     },
   };
-}
-
-/**
- * Locks the certificates a slot is about to hold and checks they are still live, inside the slot
- * write's transaction. Certificate deletion takes the same row lock before it looks for slots
- * (certificates.ts `markDeleted`), so a delete and a provision racing on one certificate are
- * serialised: whichever commits second sees the other's result. (SQLite serialises writers anyway.)
- */
-async function lockLiveCertificates(
-  trx: Kysely<Database>,
-  tenantId: number,
-  certificateNos: readonly number[],
-): Promise<void> {
-  const wanted = [...new Set(certificateNos)];
-  if (wanted.length === 0) return;
-  const locked = await trx
-    .updateTable('certificates')
-    .set({ updated_at: sql<number>`updated_at` })
-    .where('tenant_id', '=', tenantId)
-    .where('certificate_no', 'in', wanted)
-    .where('deleted_at', 'is', null)
-    .returning('certificate_no')
-    .execute();
-  if (locked.length !== wanted.length) {
-    const found = new Set(locked.map((row) => Number(row.certificate_no)));
-    const missing = wanted.filter((no) => !found.has(no));
-    throw new AppError('not_found', `Certificate ${missing.join(', ')} no longer exists.`, {
-      field: 'cmCertificateIds',
-    });
-  }
 }

@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProvisioningWorker, type ProvisioningWorker } from '../../../src/core/deploy/worker.ts';
+import { createDeployers } from '../../../src/deployers/index.ts';
 import type { TestApp } from '../../helpers/app.ts';
 import { loggedIn, mintPems, startConsoleApp, type ConsoleClient, type Pems } from './helpers.ts';
 
@@ -32,6 +33,7 @@ describe('console edge slots', () => {
       clock: app.clock,
       audit: app.app.core.audit,
       workerId: 'console-test',
+      deployers: createDeployers({ clock: app.clock }),
     });
     first = await mintPems({ cn: 'first.example.com', sans: { dns: ['first.example.com'] } });
     second = await mintPems({ cn: 'second.example.com', sans: { dns: ['second.example.com'] } });

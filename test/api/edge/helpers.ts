@@ -13,6 +13,7 @@ import {
   type WorkerOptions,
 } from '../../../src/core/deploy/worker.ts';
 import type { DeployTargetInput } from '../../../src/core/deploy/target-spec.ts';
+import { createDeployers } from '../../../src/deployers/index.ts';
 import type { TestTenant } from '../../helpers/app.ts';
 import type { NcpResponse } from '../../helpers/ncp-client.ts';
 import { FIXTURES, GOLDEN_NOW, startNcpApp, v1Body, type NcpTestApp } from '../ncp/helpers.ts';
@@ -64,6 +65,7 @@ export async function startEdgeApp(options: EdgeAppOptions = {}): Promise<EdgeTe
     clock: app.clock,
     audit: app.app.core.audit,
     workerId: 'test-worker',
+    deployers: createDeployers({ clock: app.clock }),
     ...options.worker,
   });
   const close = app.close.bind(app);

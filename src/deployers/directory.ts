@@ -10,9 +10,9 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeployTargetSpec } from '../../domain/deploy-target.ts';
+import type { DeployTargetSpec } from '../domain/deploy-target.ts';
 import { commitFiles, removeStaleTemps, syncDirectory } from './atomic-files.ts';
-import { fullChainOf, type Deployer } from './deployer.ts';
+import { fullChainOf, type Deployer } from '../core/deploy/deployer.ts';
 import type { RunCommand } from './run-command.ts';
 
 export const FULLCHAIN_FILE = 'fullchain.pem';

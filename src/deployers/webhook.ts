@@ -13,10 +13,10 @@
  * docs/compat/edge.md documents the body and shows how to verify the signature.
  */
 import { createHmac } from 'node:crypto';
-import type { DeployTargetSpec } from '../../domain/deploy-target.ts';
-import { TLS_PROTOCOLS } from '../../domain/edge-slot.ts';
-import type { Clock } from '../ports.ts';
-import { fullChainOf, type DeployBundle, type Deployer } from './deployer.ts';
+import type { DeployTargetSpec } from '../domain/deploy-target.ts';
+import { TLS_PROTOCOLS } from '../domain/edge-slot.ts';
+import type { Clock } from '../core/ports.ts';
+import { fullChainOf, type DeployBundle, type Deployer } from '../core/deploy/deployer.ts';
 
 type WebhookSpec = Extract<DeployTargetSpec, { kind: 'webhook' }>;
 

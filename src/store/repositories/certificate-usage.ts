@@ -1,0 +1,134 @@
+/**
+ * CertificateUsageRepository over Kysely (both dialects), and the one definition of "in use" in
+ * store/: a certificate is in use while an edge slot that is not DELETED holds it (an
+ * edge_slot_items row whose slot's status is not DELETED). Everything that asks goes through here:
+ * - `usersOf` (the port: core's delete check, NCP `usedInstanceNoList`, the console, the CLI);
+ * - `heldBySlot`, the `usedByInstanceNo` filter of the certificate list (certificate-list.ts);
+ * - `lockForDeletion`, the re-check under lock in `markDeleted` (certificates.ts);
+ * - `lockForUse`, taken by the slot writes that make a slot hold a certificate (slots.ts).
+ *
+ * The race these locks close (test/core/delete-provision-race.test.ts): a delete and a provision
+ * of one certificate, started together, must not both win, or a live slot would publish a deleted
+ * certificate. Both lock the certificate row inside their write transaction before they decide:
+ * - PostgreSQL (READ COMMITTED): a slot write takes `FOR SHARE` (slots using one certificate do
+ *   not wait for each other), deletion `FOR UPDATE`, which waits for every share lock. A provision
+ *   that committed first is seen by the deletion's next statement (a fresh snapshot); a provision
+ *   that waits for the deletion re-reads the row once it commits, finds it deleted (`deleted_at`
+ *   no longer matches) and is refused. Neither writes the row just to lock it.
+ * - SQLite: `beginWrite` is `BEGIN IMMEDIATE`, one writer at a time, so both transactions already
+ *   run one after the other and the plain reads decide (dialect `rowLocks` is false).
+ */
+import type { Kysely } from 'kysely';
+import type { CertificateUsageRepository } from '../../core/ports.ts';
+import { AppError } from '../../domain/errors.ts';
+import type { StoreDialect } from '../dialect.ts';
+import { listTemplate } from '../query-template.ts';
+import type { Database } from '../schema.ts';
+import type { SlotTables } from './slot-rows.ts';
+
+type Db = Kysely<Database & SlotTables>;
+
+/** Certificate numbers per `usersOf` query (well under both databases' bound-parameter limits). */
+const IN_CHUNK = 500;
+
+/** Slot items held by slots that are not DELETED: the definition of "in use". */
+const heldItems = (db: Kysely<Database>) =>
+  db
+    .withTables<SlotTables>()
+    .selectFrom('edge_slot_items as i')
+    .innerJoin('edge_slots as s', 's.slot_id', 'i.slot_id')
+    .where('s.status', '<>', 'DELETED');
+
+/** The slots using each of a list of certificates, by slot id. */
+const slotsUsing = listTemplate(1, (db: Kysely<Database>, [tenantId]: unknown[], certificateNos: unknown[]) =>
+  heldItems(db)
+    .select(['i.certificate_no', 'i.slot_id'])
+    .where('i.tenant_id', '=', tenantId as number)
+    .where('i.certificate_no', 'in', certificateNos as number[])
+    .orderBy('i.slot_id'),
+);
+
+async function usersOf(
+  db: Kysely<Database>,
+  tenantId: number,
+  certificateNos: readonly number[],
+): Promise<Map<number, number[]>> {
+  const result = new Map<number, number[]>(certificateNos.map((no) => [no, []]));
+  const distinct = [...new Set(certificateNos)];
+  for (let i = 0; i < distinct.length; i += IN_CHUNK) {
+    const rows = await slotsUsing.all(db, [tenantId], distinct.slice(i, i + IN_CHUNK));
+    for (const row of rows) {
+      const users = result.get(Number(row.certificate_no));
+      // A slot holds a certificate once per region: KR_JP_GLOBAL could list it twice.
+      if (users && !users.includes(Number(row.slot_id))) users.push(Number(row.slot_id));
+    }
+  }
+  return result;
+}
+
+export function certificateUsageRepository(base: Kysely<Database>): CertificateUsageRepository {
+  return { usersOf: (tenantId, certificateNos) => usersOf(base, tenantId, certificateNos) };
+}
+
+/**
+ * The certificate numbers slot `slotId` holds while it is not DELETED, as a subquery for
+ * `certificate_no in (…)`: the list's `usedByInstanceNo` filter. `slotId` and `tenantId` are
+ * passed through as values (placeholders of a list template, query-template.ts).
+ */
+export function heldBySlot(db: Kysely<Database>, tenantId: unknown, slotId: unknown) {
+  return heldItems(db)
+    .select('i.certificate_no')
+    .where('i.slot_id', '=', slotId as number)
+    .where('i.tenant_id', '=', tenantId as number);
+}
+
+/**
+ * Inside a slot write's transaction, before the slot holds `certificateNos`: share-locks their
+ * rows (PostgreSQL) and checks they are still live; `not_found` otherwise (see the top of this
+ * file). Reads only: the certificates table is not written.
+ */
+export async function lockForUse(
+  trx: Db,
+  dialect: StoreDialect,
+  tenantId: number,
+  certificateNos: readonly number[],
+): Promise<void> {
+  const wanted = [...new Set(certificateNos)];
+  if (wanted.length === 0) return;
+  let live = trx
+    .selectFrom('certificates')
+    .select('certificate_no')
+    .where('tenant_id', '=', tenantId)
+    .where('certificate_no', 'in', wanted)
+    .where('deleted_at', 'is', null);
+  if (dialect.rowLocks) live = live.forShare();
+  const found = new Set((await live.execute()).map((row) => Number(row.certificate_no)));
+  const missing = wanted.filter((no) => !found.has(no));
+  if (missing.length > 0) {
+    throw new AppError('not_found', `Certificate ${missing.join(', ')} no longer exists.`, {
+      field: 'cmCertificateIds',
+    });
+  }
+}
+
+/**
+ * Inside the deletion's transaction, before the row is marked deleted: locks the certificate row
+ * exclusively (PostgreSQL) and answers who uses it, from a snapshot taken after the lock. Null
+ * when the certificate is not live (missing, another tenant's, already deleted).
+ */
+export async function lockForDeletion(
+  trx: Kysely<Database>,
+  dialect: StoreDialect,
+  tenantId: number,
+  certificateNo: number,
+): Promise<number[] | null> {
+  let row = trx
+    .selectFrom('certificates')
+    .select('certificate_no')
+    .where('tenant_id', '=', tenantId)
+    .where('certificate_no', '=', certificateNo)
+    .where('deleted_at', 'is', null);
+  if (dialect.rowLocks) row = row.forUpdate();
+  if (!(await row.executeTakeFirst())) return null;
+  return (await usersOf(trx, tenantId, [certificateNo])).get(certificateNo) ?? [];
+}
