@@ -3,20 +3,30 @@
  * on it, and (for `serve`) the HTTP server with its faces. The CLI and the server both start here,
  * so they run the same migrations and the same master-key checks against the same data.
  */
-import type { Config } from '../config/config.ts';
+import { createAuditService } from '../core/audit.ts';
+import type { Config, IssuanceSetting } from '../config/config.ts';
+import type { IssuanceService } from '../core/issuance/service.ts';
 import { createCore, type Core } from '../core/core.ts';
 import { systemClock, type Clock } from '../core/ports.ts';
 import { openStore, type RotateMasterKeyResult, type StoreHandle } from '../store/open.ts';
+import { buildIssuanceService } from './issuance.ts';
 
 export interface App {
   core: Core;
   store: StoreHandle;
+  /** Certificate issuance (core/issuance/); off (`enabled: false`) without an ACME/DCV configuration. */
+  issuance: IssuanceService;
+  /** What `loadIssuanceConfig` said (serve logs the reason when it is off). */
+  issuanceSetting: IssuanceSetting;
   migrate(): Promise<string[]>;
   rotateMasterKey(newKeyBase64?: string): Promise<RotateMasterKeyResult>;
   close(): Promise<void>;
 }
 
-export async function openApp(config: Config, options: { clock?: Clock } = {}): Promise<App> {
+export async function openApp(
+  config: Config,
+  options: { clock?: Clock; issuance?: IssuanceSetting } = {},
+): Promise<App> {
   const clock = options.clock ?? systemClock;
   const databaseUrl = config.databaseUrl?.reveal();
   const masterKey = config.masterKey?.reveal().toString('base64');
@@ -26,9 +36,13 @@ export async function openApp(config: Config, options: { clock?: Clock } = {}): 
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(masterKey ? { masterKey } : {}),
   });
+  const core = createCore(store, clock);
+  const issuanceSetting: IssuanceSetting = options.issuance ?? { on: false, reason: 'not configured' };
   return {
-    core: createCore(store, clock),
+    core,
     store,
+    issuance: buildIssuanceService(store, createAuditService(store, clock), clock, issuanceSetting),
+    issuanceSetting,
     migrate: () => store.migrate(),
     rotateMasterKey: (newKeyBase64) => store.rotateMasterKey(newKeyBase64),
     close: () => store.close(),

@@ -4,7 +4,8 @@
  * SIGTERM/SIGINT: HTTP drains first, then the worker stops (its current target call is aborted
  * and its claim released), then the store closes.
  */
-import type { Config } from '../config/config.ts';
+import { createAuditService } from '../core/audit.ts';
+import type { Config, IssuanceSetting } from '../config/config.ts';
 import type { ProvisioningWorker } from '../core/deploy/worker.ts';
 import { installSignalHandlers, startServer } from '../server/index.ts';
 import { STABLE_PLANS_EXTENSION } from '../store/connect.ts';
@@ -13,10 +14,15 @@ import { bootstrapIfEmpty } from './bootstrap.ts';
 import { startEdgeWorker } from './edge-worker.ts';
 import { EDGE_WORKER_DEFAULTS, type EdgeWorkerSettings } from './edge-worker-settings.ts';
 import { buildFaces } from './faces.ts';
+import { startIssuance, type IssuanceWorkerSettings, type RunningIssuance } from './issuance.ts';
 
 export interface ServeOptions {
   /** The edge worker's lease and poll pause (edge-worker-settings.ts). */
   edgeWorker?: EdgeWorkerSettings;
+  /** `loadIssuanceConfig(env)`; issuance is off when absent or off. */
+  issuance?: IssuanceSetting;
+  /** The issuance worker's timings (tests shorten them). */
+  issuanceWorker?: IssuanceWorkerSettings;
 }
 
 export async function serve(
@@ -24,8 +30,9 @@ export async function serve(
   io: { stdout: { write(text: string): unknown } },
   options: ServeOptions = {},
 ): Promise<void> {
-  const app = await openApp(config);
+  const app = await openApp(config, options.issuance ? { issuance: options.issuance } : {});
   let worker: ProvisioningWorker | null = null;
+  let issuance: RunningIssuance | null = null;
   try {
     const { credentialsFile } = await bootstrapIfEmpty(app.core, config.dataDir);
     const running = await startServer({
@@ -39,9 +46,37 @@ export async function serve(
     app.store.startBackgroundCheckpoints((message) => running.app.log.warn(message));
     worker = startEdgeWorker(app, options.edgeWorker ?? EDGE_WORKER_DEFAULTS, running.app.log);
     const edgeWorker = worker;
-    // The worker writes to the store: it stops before the store closes.
+    if (app.issuanceSetting.on) {
+      const log = running.app.log.child({ component: 'issuance' });
+      issuance = await startIssuance(
+        {
+          store: app.store,
+          service: app.issuance,
+          certificates: app.core.certificates,
+          audit: createAuditService(app.store, app.core.clock),
+          clock: app.core.clock,
+          config: app.issuanceSetting.config,
+          log: {
+            info: (fields, message) => log.info(fields, message),
+            warn: (fields, message) => log.warn(fields, message),
+            error: (fields, message) => log.error(fields, message),
+          },
+          host: config.host,
+        },
+        options.issuanceWorker,
+      );
+      running.app.log.info(
+        { directoryUrl: app.issuanceSetting.config.directoryUrl, http01Port: issuance.http01Port },
+        'certificate issuance is on',
+      );
+    } else {
+      running.app.log.info(`certificate issuance is off: ${app.issuanceSetting.reason}`);
+    }
+    const runningIssuance = issuance;
+    // The workers write to the store: they stop before the store closes.
     installSignalHandlers(running.app, {
       async close() {
+        await runningIssuance?.stop();
         await edgeWorker.stop();
         await app.store.close();
       },
@@ -65,6 +100,7 @@ export async function serve(
       );
     }
   } catch (error) {
+    await issuance?.stop();
     await worker?.stop();
     await app.close();
     throw error;

@@ -8,7 +8,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openApp, type App } from '../app/app.ts';
 import { edgeWorkerSettings } from '../app/edge-worker-settings.ts';
 import { serve } from '../app/serve.ts';
-import { loadConfig } from '../config/config.ts';
+import { loadConfig, loadIssuanceConfig } from '../config/config.ts';
+import type { IssuanceOrder } from '../core/issuance/ports.ts';
 import { cliActor } from '../core/actor.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { CertificateSummary, Credential, Role, Tenant } from '../domain/model.ts';
@@ -39,6 +40,10 @@ const USAGE = `Usage: certkeeper <command> [options]
   cert show [--tenant NAME] NUMBER
   cert export [--tenant NAME] NUMBER [--out DIR] [--key]
   cert delete [--tenant NAME] NUMBER
+  cert request [--tenant NAME] --name N --domain D [--domain D2 ...] [--key-type ec-p256|ec-p384|rsa-2048]
+               [--method dns-01|http-01] [--no-renewal]   (the server's issuance worker carries it out)
+  cert order list [--tenant NAME] [--page N] [--page-size N]
+  cert order show [--tenant NAME] ORDER   (the records to create, each domain's state, the CA's problem)
   master-key rotate [--new-key BASE64]
   target set [--tenant NAME] directory --path DIR [--reload-command CMD] [--reload-timeout 10s]
   target set [--tenant NAME] webhook --url URL      (prints the signing secret once)
@@ -74,6 +79,9 @@ const OPTIONS = {
   'reload-command': { type: 'string' },
   'reload-timeout': { type: 'string' },
   url: { type: 'string' },
+  'key-type': { type: 'string' },
+  method: { type: 'string' },
+  'no-renewal': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Flags = ReturnType<typeof parseFlags>['values'];
@@ -81,7 +89,13 @@ type Flags = ReturnType<typeof parseFlags>['values'];
 function parseFlags(argv: string[]) {
   // `--key` is a file for `cert import` and a switch for `cert export`: parse it per command.
   const exportKey = argv[0] === 'cert' && argv[1] === 'export';
-  const options = exportKey ? { ...OPTIONS, key: { type: 'boolean' } } : OPTIONS;
+  // `--domain` is a filter for `cert list` and repeatable for `cert request`.
+  const request = argv[0] === 'cert' && argv[1] === 'request';
+  const options = exportKey
+    ? { ...OPTIONS, key: { type: 'boolean' } }
+    : request
+      ? { ...OPTIONS, domain: { type: 'string', multiple: true } }
+      : OPTIONS;
   try {
     return parseArgs({ args: argv, options: options as typeof OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
@@ -100,10 +114,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     const config = loadConfig(io.env);
     if (group === 'serve') {
-      await serve(config, { stdout: io.stdout }, { edgeWorker: edgeWorkerSettings(io.env) });
+      await serve(
+        config,
+        { stdout: io.stdout },
+        { edgeWorker: edgeWorkerSettings(io.env), issuance: loadIssuanceConfig(io.env) },
+      );
       return 0;
     }
-    app = await openApp(config);
+    app = await openApp(config, { issuance: loadIssuanceConfig(io.env) });
     const out = (value: unknown, human: string) => io.stdout.write(flags.json ? json(value) : human);
     await dispatch(app, group, verb, rest, flags, out);
     return 0;
@@ -280,6 +298,51 @@ async function dispatch(
       );
       return;
     }
+    case 'cert request': {
+      const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
+      const domains = (flags.domain ?? []) as unknown as string[];
+      const keyType = flags['key-type'] ?? 'ec-p256';
+      if (keyType !== 'ec-p256' && keyType !== 'ec-p384' && keyType !== 'rsa-2048')
+        throw new UsageError('--key-type takes ec-p256, ec-p384 or rsa-2048');
+      const method = flags.method ?? 'dns-01';
+      if (method !== 'dns-01' && method !== 'http-01') throw new UsageError('--method takes dns-01 or http-01');
+      const order = await app.issuance.request(actor, {
+        name: required(flags.name, 'cert request --name N --domain D'),
+        domains,
+        keyKind: keyType,
+        method,
+        renewal: !flags['no-renewal'],
+      });
+      await presentOrder(app, actor, order, out);
+      return;
+    }
+    case 'cert order': {
+      const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
+      const sub = args[0];
+      if (sub === 'list') {
+        const size = Number(flags['page-size'] ?? 50);
+        const page = Number(flags.page ?? 1);
+        const orders = await app.issuance.listOrders(actor, { offset: (page - 1) * size, limit: size });
+        const rows = orders.map((o) => ({
+          order: o.orderId,
+          kind: o.kind,
+          name: o.certificateName,
+          step: o.step,
+          certificateNo: o.certificateNo ?? '',
+          domains: o.names.join(','),
+          updatedAt: o.updatedAt.toISOString(),
+        }));
+        out(rows, table(rows, ['order', 'kind', 'name', 'step', 'certificateNo', 'domains', 'updatedAt']));
+        return;
+      }
+      if (sub === 'show') {
+        const orderId = Number(required(args[1], 'cert order show ORDER'));
+        if (!Number.isSafeInteger(orderId)) throw new UsageError('cert order show takes an order number');
+        await presentOrder(app, actor, await app.issuance.getOrder(actor, orderId), out);
+        return;
+      }
+      throw new UsageError('cert order takes list or show');
+    }
     case 'target set':
     case 'target show':
     case 'target clear': {
@@ -346,6 +409,46 @@ async function readText(path: string, field: string): Promise<string> {
       { field },
     );
   }
+}
+
+async function presentOrder(app: App, actor: ReturnType<typeof cliActor>, order: IssuanceOrder, out: Out) {
+  const records = await app.issuance.verification(actor, order);
+  const value = {
+    order: order.orderId,
+    kind: order.kind,
+    name: order.certificateName,
+    step: order.step,
+    certificateNo: order.certificateNo,
+    domains: order.names,
+    method: order.method,
+    records: records.map((r) => ({ name: r.recordName, type: r.recordType, value: r.recordValue, state: r.state })),
+    problem: order.problem,
+    lastError: order.lastError,
+  };
+  const human =
+    keyValues({
+      order: order.orderId,
+      kind: order.kind,
+      name: order.certificateName,
+      step: order.step,
+      certificateNo: order.certificateNo ?? '',
+      domains: order.names.join(', '),
+      method: order.method,
+      ...(order.problem ? { problem: `${order.problem.type}: ${order.problem.detail ?? ''}` } : {}),
+      ...(order.lastError ? { lastError: order.lastError } : {}),
+    }) +
+    (records.length > 0
+      ? `\nCreate these DNS records (once per domain; they stay for renewals):\n${table(
+          records.map((r) => ({
+            record: `${r.recordName}.`,
+            type: r.recordType,
+            value: `${r.recordValue}.`,
+            state: r.state,
+          })),
+          ['record', 'type', 'value', 'state'],
+        )}`
+      : '');
+  out(value, human);
 }
 
 function presentTenant(tenant: Tenant) {

@@ -264,3 +264,153 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     bodyLimitBytes: v.CERTKEEPER_BODY_LIMIT_BYTES ?? DEFAULT_BODY_LIMIT_BYTES,
   } satisfies Config);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issuance (issue 16): ACME CA and domain control validation. Read by `loadIssuanceConfig`, kept
+// apart from `Config` (whose shape its tests pin); same rules: empty means unset, secrets wrapped.
+
+export const DEFAULT_ACME_DIRECTORY_URL = 'https://acme-v02.api.letsencrypt.org/directory';
+
+export interface IssuanceConfig {
+  /** `CERTKEEPER_ACME_DIRECTORY_URL`. */
+  readonly directoryUrl: string;
+  /** `CERTKEEPER_ACME_CA_FILE`: PEM to trust for the directory's HTTPS (besides Node's roots). */
+  readonly caFile: string | null;
+  /** `CERTKEEPER_ACME_EAB_KID` and `CERTKEEPER_ACME_EAB_HMAC_KEY` (both or neither). */
+  readonly eab: { readonly kid: string; readonly hmacKey: Secret<string> } | null;
+  /** `CERTKEEPER_ACME_CONTACT`: comma-separated e-mail addresses or mailto: URLs. */
+  readonly contact: readonly string[];
+  /** DNS-01 by CNAME delegation; null when not configured. */
+  readonly dcv: {
+    /** `CERTKEEPER_DCV_ZONE`. */
+    readonly zone: string;
+    /** `CERTKEEPER_DCV_DNS_SERVER` (host:port) taking RFC 2136 updates. */
+    readonly dnsServer: string;
+    /** `CERTKEEPER_DCV_TSIG_KEY`: `algorithm:name:base64secret`. */
+    readonly tsigKey: Secret<string>;
+    /** `CERTKEEPER_DCV_RESOLVER` (host:port); null means the system resolver. */
+    readonly resolver: string | null;
+  } | null;
+  /** `CERTKEEPER_HTTP01_PORT`: where certkeeper answers HTTP-01; null when off. */
+  readonly http01Port: number | null;
+}
+
+/** Issuance is on (`config`) or off, with why (the variables missing), for the start-up log. */
+export type IssuanceSetting = { on: true; config: IssuanceConfig } | { on: false; reason: string };
+
+const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
+const hostPort: Check<string> = (text) => {
+  const m = HOST_PORT.exec(text);
+  return m && Number(m[1]) > 0 && Number(m[1]) < 65_536
+    ? valid(text)
+    : invalid(`must be host:port (e.g. 127.0.0.1:53 or ns1.example.com:53); ${got(text)}`);
+};
+
+const issuanceVariables = {
+  CERTKEEPER_ACME_DIRECTORY_URL: textWhere(
+    (v) => {
+      try {
+        const url = new URL(v);
+        return url.protocol === 'https:' || url.protocol === 'http:';
+      } catch {
+        return false;
+      }
+    },
+    (v) => `must be the http(s) URL of an ACME directory (RFC 8555 7.1.1); ${got(v)}`,
+  ),
+  CERTKEEPER_ACME_CA_FILE: textWhere(
+    (v) => !v.includes('\0'),
+    () => 'must be the path of a PEM file',
+  ),
+  CERTKEEPER_ACME_EAB_KID: textWhere(
+    (v) => /^[\x21-\x7e]{1,256}$/.test(v),
+    (v) => `must be the key id the CA gave (printable ASCII, no spaces); ${got(v)}`,
+  ),
+  /** Secret: never echoed. */
+  CERTKEEPER_ACME_EAB_HMAC_KEY: textWhere(
+    (v) => /^[A-Za-z0-9_\-+/]{16,}={0,2}$/.test(v),
+    () => 'must be the base64url HMAC key the CA gave (value not shown)',
+  ),
+  CERTKEEPER_ACME_CONTACT: textWhere(
+    (v) => v.split(',').every((c) => /^(mailto:)?[^\s@,]+@[^\s@,]+$/.test(c.trim())),
+    (v) => `must be comma-separated e-mail addresses (mailto: optional); ${got(v)}`,
+  ),
+  CERTKEEPER_DCV_ZONE: textWhere(
+    (v) => HOST_NAME.test(v.replace(/\.$/, '')),
+    (v) => `must be a DNS zone name (e.g. dcv.example.com); ${got(v)}`,
+  ),
+  CERTKEEPER_DCV_DNS_SERVER: hostPort,
+  /** Secret: never echoed. */
+  CERTKEEPER_DCV_TSIG_KEY: textWhere(
+    (v) =>
+      /^hmac-(?:md5|sha1|sha224|sha256|sha384|sha512)(?:\.sig-alg\.reg\.int)?:[A-Za-z0-9._-]+\.?:[A-Za-z0-9+/]+={0,2}$/i.test(
+        v,
+      ),
+    () => 'must be algorithm:name:base64secret, e.g. hmac-sha256:certkeeper-dcv:c2VjcmV0… (value not shown)',
+  ),
+  CERTKEEPER_DCV_RESOLVER: hostPort,
+  CERTKEEPER_HTTP01_PORT: integerIn(1, 65_535, 'must be an integer from 1 to 65535'),
+};
+
+/** The issuance variables, in the order they are reported. */
+export const ISSUANCE_VARIABLES = Object.keys(issuanceVariables) as ReadonlyArray<keyof typeof issuanceVariables>;
+
+/**
+ * Reads the issuance variables. Throws `ConfigError` for a bad value; answers `{ on: false }` with
+ * the missing variables named when neither DNS-01 (zone, DNS server and TSIG key) nor HTTP-01
+ * (port) is configured, or when only half of EAB or of the DCV settings is given.
+ */
+export function loadIssuanceConfig(env: NodeJS.ProcessEnv): IssuanceSetting {
+  const values: Record<string, unknown> = {};
+  const problems: ConfigProblem[] = [];
+  for (const variable of ISSUANCE_VARIABLES) {
+    const text = env[variable];
+    if (text === undefined || text === '') continue;
+    const checked = (issuanceVariables[variable] as Check<unknown>)(text);
+    if (checked.ok) values[variable] = checked.value;
+    else problems.push({ variable, message: checked.message });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const v = values as Record<keyof typeof issuanceVariables, string | number | undefined>;
+  const str = (name: keyof typeof issuanceVariables): string | undefined => v[name] as string | undefined;
+  const dcvParts = ['CERTKEEPER_DCV_ZONE', 'CERTKEEPER_DCV_DNS_SERVER', 'CERTKEEPER_DCV_TSIG_KEY'] as const;
+  const dcvMissing = dcvParts.filter((name) => v[name] === undefined);
+  if (dcvMissing.length > 0 && dcvMissing.length < dcvParts.length)
+    return { on: false, reason: `DNS-01 validation needs ${dcvMissing.join(' and ')} as well` };
+  if ((v.CERTKEEPER_ACME_EAB_KID === undefined) !== (v.CERTKEEPER_ACME_EAB_HMAC_KEY === undefined))
+    return {
+      on: false,
+      reason: 'External Account Binding needs both CERTKEEPER_ACME_EAB_KID and CERTKEEPER_ACME_EAB_HMAC_KEY',
+    };
+  const http01Port = (v.CERTKEEPER_HTTP01_PORT as number | undefined) ?? null;
+  if (dcvMissing.length > 0 && http01Port === null)
+    return {
+      on: false,
+      reason: `no validation method is configured: set ${dcvParts.join(', ')} (DNS-01) or CERTKEEPER_HTTP01_PORT (HTTP-01)`,
+    };
+  return {
+    on: true,
+    config: Object.freeze({
+      directoryUrl: str('CERTKEEPER_ACME_DIRECTORY_URL') ?? DEFAULT_ACME_DIRECTORY_URL,
+      caFile: str('CERTKEEPER_ACME_CA_FILE') ?? null,
+      eab:
+        str('CERTKEEPER_ACME_EAB_KID') === undefined
+          ? null
+          : { kid: str('CERTKEEPER_ACME_EAB_KID')!, hmacKey: new Secret(str('CERTKEEPER_ACME_EAB_HMAC_KEY')!) },
+      contact: (str('CERTKEEPER_ACME_CONTACT') ?? '')
+        .split(',')
+        .map((c) => c.trim())
+        .filter((c) => c !== ''),
+      dcv:
+        dcvMissing.length > 0
+          ? null
+          : {
+              zone: str('CERTKEEPER_DCV_ZONE')!.replace(/\.$/, '').toLowerCase(),
+              dnsServer: str('CERTKEEPER_DCV_DNS_SERVER')!,
+              tsigKey: new Secret(str('CERTKEEPER_DCV_TSIG_KEY')!),
+              resolver: str('CERTKEEPER_DCV_RESOLVER') ?? null,
+            },
+      http01Port,
+    }),
+  };
+}

@@ -7,7 +7,7 @@
  * exactly like a missing one. Every read of a private key is audited, success or refusal.
  */
 import { AppError, isAppError, isAppErrorWithCode } from '../domain/errors.ts';
-import type { Certificate, CertificateOrigin } from '../domain/model.ts';
+import type { Certificate, CertificateOrigin, CertificateType } from '../domain/model.ts';
 import { runImportLadder, type ImportCandidate, type ImportInput, type ImportPolicy } from '../domain/x509/ladder.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
@@ -18,6 +18,8 @@ export interface ImportOptions {
   origin: CertificateOrigin;
   /** The face's rules; `now` comes from the injected clock. */
   policy: Omit<ImportPolicy, 'now'>;
+  /** Stored type of a new certificate; `EXT` (an import) unless an issuer says otherwise. */
+  type?: CertificateType;
 }
 
 export interface ReplaceOptions extends ImportOptions {
@@ -175,7 +177,7 @@ export function createCertificateService(
           {
             tenantId: actor.tenantId,
             name: candidate.name,
-            type: 'EXT',
+            type: options.type ?? 'EXT',
             ...newCertificateFields(candidate, options),
           },
           clock.now(),

@@ -34,10 +34,11 @@ export interface Credential {
 }
 
 /** How a certificate came in. */
-export type CertificateOrigin = 'ncp-v1' | 'ncp-v2' | 'nhn' | 'console' | 'cli';
+/** `acme`: issued through certkeeper's ACME pipeline (core/issuance/). */
+export type CertificateOrigin = 'ncp-v1' | 'ncp-v2' | 'nhn' | 'console' | 'cli' | 'acme';
 
-/** `EXT` for imported certificates; issued types come later. */
-export type CertificateType = 'EXT';
+/** `EXT` for imported certificates; `NCP_FREE_DV_01` for those issued through ACME (NCP's free DV type). */
+export type CertificateType = 'EXT' | 'NCP_FREE_DV_01';
 
 /**
  * What lists show of a certificate: everything but its PEM text. List queries read these columns

@@ -21,6 +21,7 @@
  */
 import { sql } from 'kysely';
 import { systemClock, type Clock, type Store } from '../core/ports.ts';
+import type { IssuanceRepository } from '../core/issuance/ports.ts';
 import { isAppError } from '../domain/errors.ts';
 import { connect, errorCode, type Connection, type ConnectOptions } from './connect.ts';
 import type { Checkpointer } from './sqlite-checkpointer.ts';
@@ -32,6 +33,7 @@ import { certificateStatsRepository } from './repositories/certificate-stats.ts'
 import { certificateUsageRepository } from './repositories/certificate-usage.ts';
 import { certificateRepository, type CertificateWriteHooks } from './repositories/certificates.ts';
 import { credentialRepository } from './repositories/credentials.ts';
+import { issuanceRepository } from './repositories/issuance.ts';
 import { slotRepository } from './repositories/slots.ts';
 import { deployTargetRepository } from './repositories/targets.ts';
 import { tenantRepository } from './repositories/tenants.ts';
@@ -72,6 +74,8 @@ export interface StoreHandle extends Store {
   readonly stablePlans: boolean | null;
   /** SQLite: whether the fast paths run (connect.ts `sqliteFastPaths`); null for PostgreSQL. */
   readonly sqliteFastPaths: boolean | null;
+  /** ACME accounts, issuance orders and renewal entries (migration 0008; core/issuance/ports.ts). */
+  readonly issuance: IssuanceRepository;
   migrate(): Promise<string[]>;
   rotateMasterKey(newKeyBase64?: string, options?: RotateMasterKeyOptions): Promise<RotateMasterKeyResult>;
   /** Starts sealing new secrets under a fresh data key; returns its id. */
@@ -124,6 +128,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
       targets: deployTargetRepository(db),
       sessions: sessionRepository(db, dialect),
       certificateStats: certificateStatsRepository(db),
+      issuance: issuanceRepository(db, dialect),
       vault: {
         seal: (plaintext, context) => vault.seal(plaintext, context),
         open: (sealed, context) => vault.open(sealed, context),

@@ -52,6 +52,11 @@ export interface PebbleOptions {
   nonceRejectPercent?: number;
   /** PEBBLE_ALTERNATE_ROOTS: how many alternate chains Pebble links (`Link: rel="alternate"`). */
   alternateRoots?: number;
+  /**
+   * `host:port` of the DNS server Pebble resolves through (e.g. BIND from test/helpers/bind.ts)
+   * instead of challtestsrv; `setTxt`/`clearTxt` then write to a server Pebble does not ask.
+   */
+  dnsServer?: string;
 }
 
 export interface Pebble {
@@ -215,11 +220,15 @@ export async function startPebble(options: PebbleOptions = {}): Promise<Pebble> 
   delete env.PEBBLE_WFE_NONCEREJECT;
   if (options.alternateRoots !== undefined) env.PEBBLE_ALTERNATE_ROOTS = String(options.alternateRoots);
   if (options.nonceRejectPercent !== undefined) env.PEBBLE_WFE_NONCEREJECT = String(options.nonceRejectPercent);
-  const pebble = spawn(PEBBLE_BIN, ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env,
-    cwd: dir,
-  });
+  const pebble = spawn(
+    PEBBLE_BIN,
+    ['-config', join(dir, 'pebble.json'), '-dnsserver', options.dnsServer ?? `127.0.0.1:${dnsPort}`],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+      cwd: dir,
+    },
+  );
   capture(pebble, 'pebble');
 
   const directoryUrl = `https://127.0.0.1:${acmePort}/dir`;

@@ -1,0 +1,242 @@
+/**
+ * Issuance use-cases for the faces and the CLI: request a certificate (an order row the worker
+ * then carries out), read orders, and the records a user must create (the `_acme-challenge`
+ * CNAME of each domain) with each domain's validation state.
+ *
+ * - Bad input is refused before anything is written (names.ts is the one rule for names; a
+ *   certificate name already in use and a name held by another active order are `already_exists`).
+ * - Issuance is off when no ACME/DCV configuration was given (`settings` null): every operation
+ *   answers `AppError('unavailable')`, as the faces did before issue 16.
+ * - The delegation-label key is an installation secret created once (sealed by the vault) and
+ *   read through `labelKey()`; the KeyObject is cached, as it never changes.
+ */
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { AppError } from '../../domain/errors.ts';
+import type { Actor } from '../actor.ts';
+import type { AuditService } from '../audit.ts';
+import { authorize } from '../policy.ts';
+import type { Clock, Store } from '../ports.ts';
+import { challengeName, delegationTarget } from './dcv.ts';
+import type { CertificateKeyKind } from './issuer.ts';
+import { normalizeRequestNames } from './names.ts';
+import type { IssuanceOrder, IssuanceRepository, ValidationMethod } from './ports.ts';
+
+export const LABEL_KEY_SECRET = 'dcv-label-key';
+const labelKeyContext = `issuance-secret:${LABEL_KEY_SECRET}`;
+
+export interface IssuanceSettings {
+  /** The dcv zone (CERTKEEPER_DCV_ZONE); null when only HTTP-01 is configured. */
+  readonly dcvZone: string | null;
+  /** Whether HTTP-01 can be answered (CERTKEEPER_HTTP01_PORT set). */
+  readonly http01: boolean;
+}
+
+export interface CertificateRequest {
+  readonly name: string;
+  readonly domains: readonly string[];
+  readonly keyKind?: CertificateKeyKind;
+  readonly method?: ValidationMethod;
+  readonly renewal?: boolean;
+}
+
+/** One record the user creates, and how its domain's validation stands. */
+export interface VerificationRecord {
+  readonly domain: string;
+  /** `_acme-challenge.<domain>` (DNS-01). */
+  readonly recordName: string;
+  readonly recordType: 'CNAME';
+  /** `<label>.<dcv zone>`. */
+  readonly recordValue: string;
+  /** `pending` (not checked yet or not found), `valid`, `invalid`, `expired`. */
+  readonly state: 'pending' | 'valid' | 'invalid' | 'expired';
+  /** The last CNAME check, when one ran. */
+  readonly cname: 'ok' | 'missing' | { readonly wrongTarget: string } | null;
+}
+
+export interface IssuanceService {
+  /** Whether issuance is configured; when false every other call fails with `unavailable`. */
+  readonly enabled: boolean;
+  request(actor: Actor, request: CertificateRequest): Promise<IssuanceOrder>;
+  getOrder(actor: Actor, orderId: number): Promise<IssuanceOrder>;
+  listOrders(actor: Actor, page: { offset: number; limit: number }): Promise<IssuanceOrder[]>;
+  /** The newest order about a certificate (NCP getVerificationInfo by certificateNo). */
+  orderForCertificate(actor: Actor, certificateNo: number): Promise<IssuanceOrder>;
+  /** The records to create for an order's domains (one per base domain: wildcard and apex share it). */
+  verification(actor: Actor, order: IssuanceOrder): Promise<VerificationRecord[]>;
+  /** The installation's delegation-label key (created on first use). */
+  labelKey(): Promise<KeyObject>;
+}
+
+const KEY_KINDS: readonly CertificateKeyKind[] = ['ec-p256', 'ec-p384', 'rsa-2048'];
+
+export function createIssuanceService(deps: {
+  store: Store;
+  issuance: IssuanceRepository;
+  audit: AuditService;
+  clock: Clock;
+  settings: IssuanceSettings | null;
+}): IssuanceService {
+  const { store, issuance, audit, clock, settings } = deps;
+  let labelKeyPromise: Promise<KeyObject> | null = null;
+
+  function enabled(): IssuanceSettings {
+    if (!settings)
+      throw new AppError(
+        'unavailable',
+        'Certificate issuance is not configured on this server (see CERTKEEPER_ACME_DIRECTORY_URL and CERTKEEPER_DCV_ZONE).',
+      );
+    return settings;
+  }
+
+  async function loadLabelKey(): Promise<KeyObject> {
+    const existing = await issuance.getSecret(LABEL_KEY_SECRET);
+    const sealed =
+      existing ??
+      (await issuance.ensureSecret(
+        LABEL_KEY_SECRET,
+        await store.vault.seal(randomBytes(32), labelKeyContext),
+        clock.now(),
+      ));
+    return createSecretKey(await store.vault.open(sealed, labelKeyContext));
+  }
+
+  const service: IssuanceService = {
+    enabled: settings !== null,
+
+    labelKey() {
+      labelKeyPromise ??= loadLabelKey().catch((error: unknown) => {
+        labelKeyPromise = null;
+        throw error;
+      });
+      return labelKeyPromise;
+    },
+
+    async request(actor, request) {
+      authorize(actor, 'certificate.write');
+      const config = enabled();
+      return audit.around(
+        actor,
+        'certificate.request',
+        `certificate-name:${request.name}`,
+        async () => {
+          const name = request.name.trim();
+          if (name === '' || name.length > 255)
+            throw new AppError('invalid_argument', 'The certificate name must be 1-255 characters.', {
+              field: 'certificateName',
+            });
+          const method = request.method ?? 'dns-01';
+          if (method === 'dns-01' && config.dcvZone === null)
+            throw new AppError('invalid_argument', 'DNS-01 validation is not configured (CERTKEEPER_DCV_ZONE).', {
+              field: 'validationMethod',
+            });
+          if (method === 'http-01' && !config.http01)
+            throw new AppError('invalid_argument', 'HTTP-01 validation is not configured (CERTKEEPER_HTTP01_PORT).', {
+              field: 'validationMethod',
+            });
+          const keyKind = request.keyKind ?? 'ec-p256';
+          if (!KEY_KINDS.includes(keyKind))
+            throw new AppError('invalid_argument', `The key type must be one of ${KEY_KINDS.join(', ')}.`, {
+              field: 'keyType',
+            });
+          const names = normalizeRequestNames(request.domains);
+          if (method === 'http-01' && names.some((n) => n.startsWith('*.')))
+            throw new AppError('invalid_argument', 'A wildcard name can only be validated with DNS-01.', {
+              field: 'dnsName',
+            });
+          const existing = await store.certificates.getByName(actor.tenantId, name);
+          if (existing && !existing.deletedAt)
+            throw new AppError('already_exists', `A certificate named '${name}' already exists.`, {
+              field: 'certificateName',
+            });
+          const held = await issuance.activeNames(names);
+          if (held.length > 0)
+            throw new AppError(
+              'already_exists',
+              `The name ${held[0]!.name} is already in a pending certificate order.`,
+              {
+                field: 'dnsName',
+                details: { dnsName: held[0]!.name },
+              },
+            );
+          return issuance.createOrder(
+            {
+              tenantId: actor.tenantId,
+              kind: 'issue',
+              certificateName: name,
+              certificateNo: null,
+              names,
+              keyKind,
+              method,
+              renewal: request.renewal ?? true,
+              replaces: null,
+            },
+            clock.now(),
+          );
+        },
+        { names: request.domains.length, method: request.method ?? 'dns-01' },
+      );
+    },
+
+    async getOrder(actor, orderId) {
+      authorize(actor, 'certificate.read');
+      enabled();
+      const order = await issuance.getOrder(actor.tenantId, orderId);
+      if (!order) throw new AppError('not_found', `No certificate order number ${orderId}.`, { field: 'orderId' });
+      return order;
+    },
+
+    async listOrders(actor, page) {
+      authorize(actor, 'certificate.read');
+      enabled();
+      return issuance.listOrders(actor.tenantId, {
+        offset: Math.max(Math.trunc(page.offset), 0),
+        limit: Math.min(Math.max(Math.trunc(page.limit), 1), 1000),
+      });
+    },
+
+    async orderForCertificate(actor, certificateNo) {
+      authorize(actor, 'certificate.read');
+      enabled();
+      const order = await issuance.latestOrderFor(actor.tenantId, certificateNo);
+      if (!order)
+        throw new AppError('not_found', `No certificate order for certificate number ${certificateNo}.`, {
+          field: 'certificateNo',
+        });
+      return order;
+    },
+
+    async verification(actor, order) {
+      authorize(actor, 'certificate.read');
+      const config = enabled();
+      if (order.method !== 'dns-01' || config.dcvZone === null) return [];
+      const key = await service.labelKey();
+      const byBase = new Map<string, VerificationRecord>();
+      for (const domain of order.names) {
+        const base = domain.startsWith('*.') ? domain.slice(2) : domain;
+        if (byBase.has(base)) continue;
+        const authorizations = order.authorizations.filter(
+          (a) => (a.domain.startsWith('*.') ? a.domain.slice(2) : a.domain) === base,
+        );
+        const statuses = authorizations.map((a) => a.status);
+        const state: VerificationRecord['state'] =
+          order.step === 'validation_expired' || statuses.includes('expired')
+            ? 'expired'
+            : statuses.includes('invalid') || order.step === 'validation_failed'
+              ? 'invalid'
+              : statuses.length > 0 && statuses.every((s) => s === 'valid')
+                ? 'valid'
+                : 'pending';
+        byBase.set(base, {
+          domain: base,
+          recordName: challengeName(base),
+          recordType: 'CNAME',
+          recordValue: delegationTarget(key, order.tenantId, base, config.dcvZone),
+          state,
+          cname: authorizations.find((a) => a.cname !== undefined)?.cname ?? null,
+        });
+      }
+      return [...byBase.values()];
+    },
+  };
+  return service;
+}

@@ -1,0 +1,679 @@
+/**
+ * The issuance worker: carries out order rows (ports.ts) against the ACME CA (issuer.ts) and the
+ * dcv zone (dcv.ts), ONE step per claim, writing each step's result before the next starts.
+ * Started by `serve` next to the edge worker, stopped before the store closes; tests drive it
+ * with `runOnce()`.
+ *
+ * - Resumable: a step reads only the row (URLs, authorizations, the sealed certificate key) and
+ *   persistent secrets; kill -9 anywhere leaves a lease that expires, and the next worker repeats
+ *   at most the step that was running. Every step is safe to repeat: account creation finds the
+ *   key's account, TXT writes and removals are idempotent, challenge responses and polls are
+ *   re-sent, a finalize the CA already took (`orderNotReady`) goes back to polling, and storing
+ *   first looks whether the certificate is already stored. Only `newOrder` is not idempotent at
+ *   the CA: its result is written right after the call returns.
+ * - One worker per order across processes: the claim is one conditional UPDATE; the lease is
+ *   renewed while a step runs; every write is conditional on the claim (repository `advance`).
+ * - Failures: an `IssuerError`/`DcvError` that is retryable (or any other error, which is
+ *   treated as retryable: a store hiccup must not kill an order) backs off per order (5 s
+ *   doubling to 10 min, or the CA's `Retry-After` when it said) up to `maxAttempts`; one that is
+ *   not retryable (a refused request, a wrong TSIG key) ends the order `failed` with the CA's
+ *   problem document kept. Either way the message is on the row (`lastError`) and in the log,
+ *   and no secret is in it (the ports guarantee their messages hold none).
+ * - DNS-01 by CNAME delegation: TXT values go to `<label>.<dcv zone>` (one value per
+ *   authorization, so wildcard + apex put two values at one name); before responding, the user's
+ *   `_acme-challenge.<domain>` must be a CNAME to that target (checked every 2 s doubling to
+ *   5 min; `validation_expired` after `cnameWindowMs`). HTTP-01 tokens are served from the rows
+ *   by http01.ts. Values are removed in `cleanup`, whatever the outcome.
+ * - The certificate goes through core's certificate service (the import ladder, duplicate check,
+ *   audit), origin `acme`, type `NCP_FREE_DV_01`; a renewal or reissue replaces the certificate in
+ *   place (same certificateNo; edge slots using it are republished).
+ * - Renewal scan (every `renewalScanEveryMs`): certificates issued here with renewal on get a
+ *   `renew` order inside the ARI window when the directory offers `renewalInfo`, else once a
+ *   third of their lifetime is left.
+ */
+import { hostname } from 'node:os';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { AppError, isAppError } from '../../domain/errors.ts';
+import type { Actor } from '../actor.ts';
+import type { AuditService } from '../audit.ts';
+import type { CertificateService } from '../certificates.ts';
+import type { Clock, Store } from '../ports.ts';
+import { challengeName, checkDelegation, DcvError, delegationTarget, type DcvResolver, type DcvZone } from './dcv.ts';
+import {
+  IssuerError,
+  type AccountRef,
+  type AcmeAuthorization,
+  type ExternalAccountBinding,
+  type Issuer,
+  type ProblemDocument,
+} from './issuer.ts';
+import type { FinalStep, IssuanceOrder, IssuanceRepository, OrderAuthorization, OrderUpdate } from './ports.ts';
+import type { IssuanceService } from './service.ts';
+
+export interface IssuanceLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface IssuanceWorkerOptions {
+  store: Store;
+  issuance: IssuanceRepository;
+  service: IssuanceService;
+  certificates: CertificateService;
+  audit: AuditService;
+  clock: Clock;
+  issuer: Issuer;
+  directoryUrl: string;
+  contact?: readonly string[];
+  eab?: ExternalAccountBinding;
+  /** DNS-01; null when only HTTP-01 is configured. */
+  dcv: { zone: DcvZone; resolver: DcvResolver } | null;
+  workerId?: string;
+  /** Lease length; renewed every third of it while a step runs. Default 60 s. */
+  leaseMs?: number;
+  /** Pause between passes when there is nothing to do. Default 1 s. */
+  pollMs?: number;
+  /** Orders looked at per pass. Default 20. */
+  batch?: number;
+  /** Failed attempts of one step before the order fails. Default 12. */
+  maxAttempts?: number;
+  /** How long a user has to create the CNAME. Default 72 h. */
+  cnameWindowMs?: number;
+  /** How often certificates are checked for renewal. Default 1 h. */
+  renewalScanEveryMs?: number;
+  log?: IssuanceLog;
+}
+
+export interface IssuanceWorkerPass {
+  /** Orders this pass claimed (one step each). */
+  claimed: number;
+  /** Renewal orders the scan created. */
+  renewalsQueued: number;
+}
+
+export interface IssuanceWorker {
+  readonly id: string;
+  runOnce(): Promise<IssuanceWorkerPass>;
+  start(): void;
+  kick(): void;
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+const silent: IssuanceLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const accountKeyContext = (directoryUrl: string): string => `acme-account-key:${directoryUrl}`;
+export const orderKeyContext = (orderId: number): string => `issuance-order-key:${orderId}`;
+const ORDER_NOT_READY = 'urn:ietf:params:acme:error:orderNotReady';
+const base = (domain: string): string => (domain.startsWith('*.') ? domain.slice(2) : domain);
+const isRetryable = (error: unknown): boolean =>
+  error instanceof IssuerError || error instanceof DcvError ? error.retryable : !isAppError(error);
+
+/** Backoff of failed attempts: 5 s doubling, capped at 10 min. */
+export function failureDelayMs(attempts: number): number {
+  return Math.min(5_000 * 2 ** Math.max(attempts - 1, 0), 600_000);
+}
+
+/** Between CNAME checks: 2 s doubling, capped at 5 min (a user who just created it waits seconds). */
+export function cnameDelayMs(checks: number): number {
+  return Math.min(2_000 * 2 ** Math.max(checks - 1, 0), 300_000);
+}
+
+/** Between polls of an order the CA is validating or processing: 1 s doubling, capped at 30 s. */
+function pollDelayMs(polls: number): number {
+  return Math.min(1_000 * 2 ** Math.max(polls - 1, 0), 30_000);
+}
+
+export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWorker {
+  const { store, issuance, service, certificates, audit, clock, issuer, dcv } = options;
+  const id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const pollMs = options.pollMs ?? 1_000;
+  const batch = options.batch ?? 20;
+  const maxAttempts = options.maxAttempts ?? 12;
+  const cnameWindowMs = options.cnameWindowMs ?? 72 * 3_600_000;
+  const renewalScanEveryMs = options.renewalScanEveryMs ?? 3_600_000;
+  const log = options.log ?? silent;
+  const stopping = new AbortController();
+  const actorFor = (tenantId: number): Actor => ({ tenantId, id: 'acme-worker', role: 'ADMIN', remoteAddress: null });
+  const after = (ms: number): Date => new Date(clock.now().getTime() + ms);
+
+  /** The account key (created and sealed once per directory) and URL (once the CA confirmed it). */
+  async function account(): Promise<AccountRef & { accountId: number }> {
+    const context = accountKeyContext(options.directoryUrl);
+    let row = await issuance.getAccount(options.directoryUrl);
+    if (!row) {
+      const keyPem = await issuer.generateAccountKey('ES256');
+      row = await issuance.ensureAccount(
+        options.directoryUrl,
+        await store.vault.seal(Buffer.from(keyPem, 'utf8'), context),
+        clock.now(),
+      );
+    }
+    const keyPem = (await store.vault.open(row.sealedKey, context)).toString('utf8');
+    if (row.accountUrl !== null) return { url: row.accountUrl, keyPem, accountId: row.accountId };
+    // Creating an account twice with one key finds the first (RFC 8555 7.3.1): safe to repeat.
+    const created = await issuer.account({
+      keyPem,
+      ...(options.contact && options.contact.length > 0 ? { contact: options.contact } : {}),
+      ...(options.eab ? { eab: options.eab } : {}),
+    });
+    await issuance.setAccountUrl(row.accountId, created.url, clock.now());
+    log.info({ accountUrl: created.url, created: created.created }, 'ACME account ready');
+    return { url: created.url, keyPem, accountId: row.accountId };
+  }
+
+  async function certificateKey(order: IssuanceOrder): Promise<string> {
+    if (!order.sealedKey) throw new Error(`Order ${order.orderId} has no certificate key.`);
+    return (await store.vault.open(order.sealedKey, orderKeyContext(order.orderId))).toString('utf8');
+  }
+
+  /** Records an authorization as read from the CA, with its chosen challenge and what to publish. */
+  async function describe(
+    order: IssuanceOrder,
+    acct: AccountRef,
+    authorization: AcmeAuthorization,
+  ): Promise<OrderAuthorization> {
+    const domain = authorization.wildcard ? `*.${authorization.identifier.value}` : authorization.identifier.value;
+    const entry: OrderAuthorization = {
+      url: authorization.url,
+      domain,
+      wildcard: authorization.wildcard,
+      status: authorization.status,
+    };
+    if (authorization.status !== 'pending') return entry;
+    const challenge = authorization.challenges.find((c) => c.type === order.method);
+    if (!challenge)
+      throw new AppError('invalid_argument', `The CA offers no ${order.method} challenge for ${domain}.`, {
+        field: 'validationMethod',
+      });
+    const response = issuer.challengeResponse(acct.keyPem, authorization, challenge);
+    if (order.method === 'http-01')
+      return { ...entry, challengeUrl: challenge.url, token: challenge.token, keyAuthorization: response.http01Body };
+    const target = delegationTarget(
+      await service.labelKey(),
+      order.tenantId,
+      authorization.identifier.value,
+      dcv!.zone.zone,
+    );
+    return {
+      ...entry,
+      challengeUrl: challenge.url,
+      token: challenge.token,
+      txtValue: response.dns01TxtValue,
+      delegationTarget: target,
+    };
+  }
+
+  /** The problem of an invalid order: its own, or the first failed challenge's. */
+  async function problemOf(
+    order: IssuanceOrder,
+    acct: AccountRef,
+  ): Promise<{ problem: ProblemDocument | null; expired: boolean; authorizations: OrderAuthorization[] }> {
+    const authorizations: OrderAuthorization[] = [];
+    let problem: ProblemDocument | null = null;
+    let expired = false;
+    for (const entry of order.authorizations) {
+      const read = await issuer.getAuthorization(acct, entry.url);
+      authorizations.push({ ...entry, status: read.status });
+      if (read.status === 'expired') expired = true;
+      const failed = read.challenges.find((c) => c.error !== undefined);
+      if (!problem && failed?.error) problem = failed.error;
+    }
+    return { problem, expired, authorizations };
+  }
+
+  /** One step of a claimed order: what to write back. Throws on failure (see `work`). */
+  async function step(order: IssuanceOrder): Promise<OrderUpdate> {
+    switch (order.step) {
+      case 'new': {
+        const acct = await account();
+        return { step: 'account', accountId: acct.accountId, nextAttemptAt: null };
+      }
+      case 'account': {
+        const acct = await account();
+        // The key first (persisted with the order URL), so finalize never waits on a lost key.
+        const sealedKey =
+          order.sealedKey ??
+          (await store.vault.seal(
+            Buffer.from(await issuer.generateCertificateKey(order.keyKind), 'utf8'),
+            orderKeyContext(order.orderId),
+          ));
+        const created = await issuer.newOrder(acct, {
+          identifiers: order.names.map((value) => ({ type: 'dns' as const, value })),
+          ...(order.replaces ? { replaces: order.replaces } : {}),
+        });
+        return {
+          step: 'ordered',
+          orderUrl: created.url,
+          finalizeUrl: created.finalize,
+          authorizations: created.authorizations.map((url) => ({
+            url,
+            domain: '',
+            wildcard: false,
+            status: 'pending',
+          })),
+          sealedKey,
+          nextAttemptAt: null,
+        };
+      }
+      case 'ordered': {
+        const acct = await account();
+        const authorizations: OrderAuthorization[] = [];
+        for (const entry of order.authorizations)
+          authorizations.push(await describe(order, acct, await issuer.getAuthorization(acct, entry.url)));
+        return { step: 'publishing', authorizations, nextAttemptAt: null };
+      }
+      case 'publishing': {
+        if (order.method === 'dns-01') {
+          for (const a of order.authorizations)
+            if (a.txtValue && a.delegationTarget) await dcv!.zone.addTxt(a.delegationTarget, a.txtValue);
+          return { step: 'awaiting_cname', awaitingSince: clock.now(), nextAttemptAt: null };
+        }
+        return { step: 'responding', nextAttemptAt: null };
+      }
+      case 'awaiting_cname': {
+        const authorizations: OrderAuthorization[] = [];
+        let missing = false;
+        for (const a of order.authorizations) {
+          if (!a.delegationTarget) {
+            authorizations.push(a);
+            continue;
+          }
+          const check = checkDelegation(
+            await dcv!.resolver.lookupCname(challengeName(base(a.domain))),
+            a.delegationTarget,
+          );
+          const cname = check.ok ? 'ok' : check.reason === 'missing' ? 'missing' : { wrongTarget: check.found };
+          if (!check.ok) missing = true;
+          authorizations.push({ ...a, cname });
+        }
+        if (!missing) return { step: 'responding', authorizations, nextAttemptAt: null };
+        const since = order.awaitingSince ?? order.updatedAt;
+        if (clock.now().getTime() - since.getTime() >= cnameWindowMs) {
+          return {
+            step: 'cleanup',
+            outcome: 'validation_expired',
+            authorizations,
+            lastError: 'The _acme-challenge CNAME records were not found within the validation window.',
+            nextAttemptAt: null,
+          };
+        }
+        // Not a failure: attempts counts the checks here, for the back-off.
+        const checks = order.attempts + 1;
+        return { step: 'awaiting_cname', authorizations, attempts: checks, nextAttemptAt: after(cnameDelayMs(checks)) };
+      }
+      case 'responding': {
+        const acct = await account();
+        for (const a of order.authorizations)
+          if (a.status === 'pending' && a.challengeUrl) await issuer.respondToChallenge(acct, a.challengeUrl);
+        return { step: 'polling', nextAttemptAt: after(500) };
+      }
+      case 'polling': {
+        const acct = await account();
+        const current = await issuer.getOrder(acct, order.orderUrl!);
+        const polls = order.attempts + 1;
+        switch (current.status) {
+          case 'pending':
+          case 'processing':
+            return {
+              step: 'polling',
+              attempts: polls,
+              nextAttemptAt: after(current.retryAfter !== undefined ? current.retryAfter * 1000 : pollDelayMs(polls)),
+            };
+          case 'ready':
+            return { step: 'finalizing', authorizations: allValid(order), nextAttemptAt: null };
+          case 'valid':
+            return {
+              step: 'downloading',
+              authorizations: allValid(order),
+              ...(current.certificate ? { certificateUrl: current.certificate } : {}),
+              nextAttemptAt: null,
+            };
+          case 'invalid': {
+            const found = await problemOf(order, acct);
+            return {
+              step: 'cleanup',
+              outcome: found.expired ? 'validation_expired' : 'validation_failed',
+              authorizations: found.authorizations,
+              problem: found.problem ?? current.error ?? null,
+              lastError: found.problem?.detail ?? current.error?.detail ?? 'The CA marked the order invalid.',
+              nextAttemptAt: null,
+            };
+          }
+        }
+        throw new Error(`Unexpected order status ${String(current.status)}`);
+      }
+      case 'finalizing': {
+        const acct = await account();
+        const csr = issuer.createCsr(await certificateKey(order), order.names);
+        try {
+          const finalized = await issuer.finalize(acct, { url: order.orderUrl!, finalize: order.finalizeUrl! }, csr);
+          if (finalized.status === 'valid' && finalized.certificate)
+            return { step: 'downloading', certificateUrl: finalized.certificate, nextAttemptAt: null };
+          return { step: 'polling', nextAttemptAt: after(500) };
+        } catch (error) {
+          // Finalized already (a crash after the CA took our CSR): the order is processing or valid.
+          if (error instanceof IssuerError && error.problem?.type === ORDER_NOT_READY)
+            return { step: 'polling', nextAttemptAt: null };
+          throw error;
+        }
+      }
+      case 'downloading': {
+        const acct = await account();
+        const url = order.certificateUrl ?? (await issuer.getOrder(acct, order.orderUrl!)).certificate;
+        if (!url) return { step: 'polling', nextAttemptAt: after(1000) };
+        const chain = await issuer.downloadCertificate(acct, url);
+        return { step: 'storing', certificateUrl: url, certificatePem: chain.pem, nextAttemptAt: null };
+      }
+      case 'storing': {
+        const certificateNo = await storeCertificate(order);
+        return { step: 'cleanup', outcome: 'done', certificateNo, nextAttemptAt: null };
+      }
+      case 'cleanup': {
+        for (const a of order.authorizations)
+          if (a.txtValue && a.delegationTarget) await dcv?.zone.removeTxt(a.delegationTarget, a.txtValue);
+        return { step: order.outcome ?? 'failed', nextAttemptAt: null };
+      }
+      default:
+        throw new Error(`Order ${order.orderId} is in final step ${order.step}.`);
+    }
+  }
+
+  function allValid(order: IssuanceOrder): OrderAuthorization[] {
+    return order.authorizations.map((a) => ({ ...a, status: 'valid' }));
+  }
+
+  /** Imports (or replaces in place) the downloaded chain; repeating it finds what was stored. */
+  async function storeCertificate(order: IssuanceOrder): Promise<number> {
+    const pem = order.certificatePem!;
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\s*/g) ?? [];
+    if (blocks.length === 0) throw new AppError('invalid_argument', 'The CA sent no certificate.');
+    const [leaf, ...issuers] = blocks;
+    const input = {
+      name: order.certificateName,
+      certificate: leaf,
+      chain: issuers.join(''),
+      privateKey: await certificateKey(order),
+    };
+    const importOptions = {
+      origin: 'acme' as const,
+      type: 'NCP_FREE_DV_01' as const,
+      policy: { requireKey: true, allowEd25519: false, nameRule: null },
+    };
+    const actor = actorFor(order.tenantId);
+    const leafDer = new X509Certificate(leaf!).raw;
+    const holds = (stored: { certificatePem: string } | null): boolean =>
+      stored !== null && new X509Certificate(stored.certificatePem).raw.equals(leafDer);
+    let certificateNo: number;
+    if (order.kind === 'issue') {
+      // Stored already when this step ran before and the process died before recording it.
+      const existing = await store.certificates.getByName(order.tenantId, order.certificateName);
+      certificateNo =
+        existing && !existing.deletedAt && holds(existing)
+          ? existing.certificateNo
+          : (await certificates.import(actor, input, importOptions)).certificateNo;
+    } else {
+      const stored =
+        order.certificateNo === null ? null : await store.certificates.get(order.tenantId, order.certificateNo);
+      if (!stored || stored.deletedAt)
+        throw new AppError('not_found', `Certificate ${order.certificateNo} no longer exists; nothing to renew.`);
+      certificateNo = stored.certificateNo;
+      if (!holds(stored)) await certificates.replace(actor, certificateNo, input, importOptions);
+    }
+    await issuance.upsertRenewal(
+      {
+        tenantId: order.tenantId,
+        certificateNo,
+        certificateName: order.certificateName,
+        names: order.names,
+        keyKind: order.keyKind,
+        method: order.method,
+        renewal: order.renewal,
+        nextCheckAt: clock.now(),
+      },
+      clock.now(),
+    );
+    await audit.record(
+      actor,
+      order.kind === 'issue' ? 'certificate.issue' : 'certificate.renew',
+      `certificate:${certificateNo}`,
+      'success',
+      {
+        orderId: order.orderId,
+        kind: order.kind,
+      },
+    );
+    return certificateNo;
+  }
+
+  /** Runs one step of a claimed order and writes its outcome; never throws for a step failure. */
+  async function work(order: IssuanceOrder): Promise<void> {
+    const fields = { orderId: order.orderId, tenantId: order.tenantId, step: order.step, workerId: id };
+    const heartbeat = setInterval(
+      () => {
+        issuance.renew(order.orderId, id, after(leaseMs)).then(
+          (held) => held || log.warn(fields, 'issuance order: lease lost while a step ran'),
+          (error: unknown) => log.warn({ ...fields, err: messageOf(error) }, 'issuance order: lease renewal failed'),
+        );
+      },
+      Math.max(Math.floor(leaseMs / 3), 10),
+    );
+    heartbeat.unref();
+    try {
+      const update = await step(order);
+      const written = await issuance.advance(order.orderId, id, update, clock.now());
+      if (!written) {
+        log.warn(fields, 'issuance order: taken over by another worker; this step is not recorded');
+        return;
+      }
+      if (update.step !== order.step) log.info({ ...fields, next: update.step }, 'issuance order advanced');
+      if (update.outcome && update.outcome !== 'done')
+        await audit.record(
+          actorFor(order.tenantId),
+          `certificate.${order.kind}`,
+          `certificate-order:${order.orderId}`,
+          'failure',
+          {
+            orderId: order.orderId,
+            code: update.outcome,
+          },
+        );
+    } catch (error) {
+      if (stopping.signal.aborted) {
+        await issuance.release(order.orderId, id).catch(() => undefined);
+        return;
+      }
+      const message = messageOf(error);
+      const attempts = order.attempts + 1;
+      const problem = error instanceof IssuerError ? (error.problem ?? null) : null;
+      if (isRetryable(error) && attempts < maxAttempts) {
+        const retryAfter = error instanceof IssuerError ? error.retryAfter : undefined;
+        const delay = retryAfter !== undefined ? Math.min(retryAfter * 1000, 86_400_000) : failureDelayMs(attempts);
+        await issuance.advance(
+          order.orderId,
+          id,
+          { step: order.step, attempts, lastError: message, problem, nextAttemptAt: after(delay) },
+          clock.now(),
+        );
+        log.warn({ ...fields, attempts, err: message, delayMs: delay }, 'issuance order: step failed; will retry');
+        return;
+      }
+      // Give up: clean up what was published, then `failed` (cleanup failing again just retries).
+      const outcome: FinalStep = 'failed';
+      const next = order.step === 'cleanup' ? outcome : 'cleanup';
+      await issuance.advance(
+        order.orderId,
+        id,
+        { step: next, outcome, attempts: 0, lastError: message, problem, nextAttemptAt: null },
+        clock.now(),
+      );
+      log.error({ ...fields, attempts, err: message }, 'issuance order failed');
+      await audit.record(
+        actorFor(order.tenantId),
+        `certificate.${order.kind}`,
+        `certificate-order:${order.orderId}`,
+        'failure',
+        {
+          orderId: order.orderId,
+          code: isAppError(error) ? error.code : error instanceof IssuerError ? error.kind : 'failed',
+        },
+      );
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  let lastScan: number | null = null;
+
+  /** Queues `renew` orders for due certificates (see the top of this file). */
+  async function renewalScan(): Promise<number> {
+    const now = clock.now();
+    let queued = 0;
+    const info = await issuer.directory();
+    for (const entry of await issuance.renewalsDue(now, batch)) {
+      const certificate = await store.certificates.get(entry.tenantId, entry.certificateNo);
+      if (!certificate || certificate.deletedAt) {
+        await issuance.upsertRenewal({ ...entry, renewal: false }, now);
+        continue;
+      }
+      const { notBefore, notAfter } = certificate.facts;
+      const start = new Date(notBefore).getTime();
+      const end = new Date(notAfter).getTime();
+      let dueAt = end - (end - start) / 3;
+      let replaces: string | null = null;
+      let nextCheck: number | null = null;
+      if (info.ari) {
+        try {
+          const ari = await issuer.renewalInfo(certificate.certificatePem);
+          dueAt = new Date(ari.suggestedWindow.start).getTime();
+          replaces = ari.certId;
+          if (ari.retryAfter !== undefined) nextCheck = now.getTime() + ari.retryAfter * 1000;
+        } catch (error) {
+          log.warn(
+            { certificateNo: entry.certificateNo, err: messageOf(error) },
+            'ARI lookup failed; using a third of the lifetime',
+          );
+        }
+      }
+      if (now.getTime() < dueAt) {
+        await issuance.setRenewalCheck(
+          entry.tenantId,
+          entry.certificateNo,
+          new Date(Math.min(dueAt, nextCheck ?? dueAt)),
+        );
+        continue;
+      }
+      try {
+        await issuance.createOrder(
+          {
+            tenantId: entry.tenantId,
+            kind: 'renew',
+            certificateName: certificate.name,
+            certificateNo: entry.certificateNo,
+            names: entry.names,
+            keyKind: entry.keyKind,
+            method: entry.method,
+            renewal: entry.renewal,
+            replaces,
+          },
+          now,
+        );
+        queued += 1;
+        await audit.record(
+          actorFor(entry.tenantId),
+          'certificate.renew.request',
+          `certificate:${entry.certificateNo}`,
+          'success',
+          {},
+        );
+      } catch (error) {
+        // A name still in an active order (a renewal already running): look again later.
+        if (!(isAppError(error) && error.code === 'already_exists')) throw error;
+      }
+      // The stored renewal resets the check; until then, look again in an hour.
+      await issuance.setRenewalCheck(entry.tenantId, entry.certificateNo, new Date(now.getTime() + 3_600_000));
+    }
+    return queued;
+  }
+
+  async function pass(): Promise<IssuanceWorkerPass> {
+    const result: IssuanceWorkerPass = { claimed: 0, renewalsQueued: 0 };
+    const now = clock.now();
+    if (lastScan === null || now.getTime() - lastScan >= renewalScanEveryMs) {
+      lastScan = now.getTime();
+      try {
+        result.renewalsQueued = await renewalScan();
+      } catch (error) {
+        log.warn({ err: messageOf(error) }, 'renewal scan failed; trying again on the next scan');
+      }
+    }
+    for (const orderId of await issuance.due(now, batch)) {
+      if (stopping.signal.aborted) break;
+      const current = clock.now();
+      const order = await issuance.claim(orderId, id, current, new Date(current.getTime() + leaseMs));
+      if (!order) continue;
+      result.claimed += 1;
+      await work(order);
+    }
+    return result;
+  }
+
+  let chain: Promise<unknown> = Promise.resolve();
+  let started = false;
+  let timer: NodeJS.Timeout | null = null;
+  let kicked = false;
+
+  function schedule(delayMs: number): void {
+    if (stopping.signal.aborted) return;
+    timer = setTimeout(tick, delayMs);
+  }
+
+  function tick(): void {
+    timer = null;
+    kicked = false;
+    worker.runOnce().then(
+      (done) => schedule(kicked || done.claimed > 0 ? 0 : pollMs),
+      (error: unknown) => {
+        log.error(
+          { err: messageOf(error), workerId: id },
+          'issuance worker pass failed; retrying after the poll pause',
+        );
+        schedule(pollMs);
+      },
+    );
+  }
+
+  const worker: IssuanceWorker = {
+    id,
+    runOnce() {
+      const next = chain.then(pass);
+      chain = next.catch(() => undefined);
+      return next;
+    },
+    start() {
+      if (started || stopping.signal.aborted) return;
+      started = true;
+      schedule(0);
+    },
+    kick() {
+      if (!started || stopping.signal.aborted) return;
+      if (timer) {
+        clearTimeout(timer);
+        schedule(0);
+      } else kicked = true;
+    },
+    async stop(stopOptions = {}) {
+      if (!stopping.signal.aborted) stopping.abort(new Error('certkeeper is stopping'));
+      if (timer) clearTimeout(timer);
+      timer = null;
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([
+        chain,
+        new Promise((resolve) => (wait = setTimeout(resolve, stopOptions.timeoutMs ?? 5_000))),
+      ]);
+      clearTimeout(wait);
+    },
+  };
+  return worker;
+}

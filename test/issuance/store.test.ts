@@ -1,0 +1,163 @@
+/**
+ * Contract of the issuance repository (repositories/issuance.ts, core/issuance/ports.ts) on every
+ * store target: the claim is exclusive across two stores on one database (two processes), a
+ * worker whose lease was taken over writes nothing, a name is in one active order at a time and is
+ * freed by a final step, and "create once" rows keep the first writer's value.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { openStore, type StoreHandle } from '../../src/store/open.ts';
+import type { NewIssuanceOrder } from '../../src/core/issuance/ports.ts';
+import { makeTenant, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
+
+const order = (tenantId: number, names: string[]): NewIssuanceOrder => ({
+  tenantId,
+  kind: 'issue',
+  certificateName: `cert-${names[0]}`,
+  certificateNo: null,
+  names,
+  keyKind: 'ec-p256',
+  method: 'dns-01',
+  renewal: true,
+  replaces: null,
+});
+
+for (const target of storeTargets) {
+  describe(`issuance repository (${target.name})`, { skip: target.skip }, () => {
+    const opened: Array<{ stores: StoreHandle[]; location: TestLocation }> = [];
+    after(async () => {
+      for (const { stores, location } of opened) {
+        for (const store of stores) await store.close();
+        await location.cleanup();
+      }
+    });
+    async function two(): Promise<[StoreHandle, StoreHandle]> {
+      const location = await target.fresh();
+      const masterKey = testMasterKey();
+      const a = await openStore(location.options({ masterKey }));
+      const b = await openStore(location.options({ masterKey }));
+      opened.push({ stores: [a, b], location });
+      return [a, b];
+    }
+
+    it('one claim wins across two stores; the loser and a taken-over worker write nothing', async () => {
+      const [a, b] = await two();
+      const tenant = await makeTenant(a);
+      const now = new Date();
+      const created = await a.issuance.createOrder(order(tenant.id, ['a.example.test']), now);
+      assert.equal(created.step, 'new');
+      assert.deepEqual(await b.issuance.due(now, 10), [created.orderId]);
+      const lease = new Date(now.getTime() + 30_000);
+      const claims = await Promise.all([
+        a.issuance.claim(created.orderId, 'w1', now, lease),
+        b.issuance.claim(created.orderId, 'w2', now, lease),
+        a.issuance.claim(created.orderId, 'w3', now, lease),
+      ]);
+      assert.equal(claims.filter((c) => c !== null).length, 1);
+      const winner = ['w1', 'w2', 'w3'][claims.findIndex((c) => c !== null)]!;
+      assert.deepEqual(await a.issuance.due(now, 10), [], 'a claimed order is not due while leased');
+      // The lease expires: another worker takes over; the first one's write is refused.
+      const later = new Date(lease.getTime() + 1);
+      const taken = await b.issuance.claim(created.orderId, 'w9', later, new Date(later.getTime() + 30_000));
+      assert.ok(taken);
+      assert.equal(
+        await a.issuance.advance(created.orderId, winner, { step: 'account', nextAttemptAt: null }, later),
+        false,
+      );
+      assert.equal(
+        await b.issuance.advance(
+          created.orderId,
+          'w9',
+          { step: 'account', accountId: undefined, nextAttemptAt: null },
+          later,
+        ),
+        true,
+      );
+      const read = await a.issuance.getOrder(tenant.id, created.orderId);
+      assert.equal(read?.step, 'account');
+      assert.equal(await a.issuance.getOrder(tenant.id + 1000, created.orderId), null, 'tenant-scoped');
+    });
+
+    it('a name is in one active order at a time, across tenants; a final step frees it', async () => {
+      const [a, b] = await two();
+      const t1 = await makeTenant(a);
+      const t2 = await makeTenant(a);
+      const now = new Date();
+      const first = await a.issuance.createOrder(order(t1.id, ['x.example.test', '*.x.example.test']), now);
+      await assert.rejects(b.issuance.createOrder(order(t2.id, ['y.example.test', '*.x.example.test']), now), {
+        code: 'already_exists',
+        field: 'dnsName',
+      });
+      assert.equal((await a.issuance.listOrders(t2.id, { offset: 0, limit: 10 })).length, 0, 'nothing written');
+      // Racing creations of the same name: exactly one wins.
+      const race = await Promise.allSettled([
+        a.issuance.createOrder(order(t1.id, ['z.example.test']), now),
+        b.issuance.createOrder(order(t2.id, ['z.example.test']), now),
+      ]);
+      assert.equal(race.filter((r) => r.status === 'fulfilled').length, 1);
+      assert.deepEqual(
+        (await a.issuance.activeNames(['x.example.test', 'nope.example.test'])).map((n) => n.orderId),
+        [first.orderId],
+      );
+      const claimed = await a.issuance.claim(first.orderId, 'w', now, new Date(now.getTime() + 1000));
+      assert.ok(claimed);
+      assert.ok(
+        await a.issuance.advance(
+          first.orderId,
+          'w',
+          { step: 'failed', lastError: 'x'.repeat(5000), nextAttemptAt: null },
+          now,
+        ),
+      );
+      assert.deepEqual(await a.issuance.activeNames(['x.example.test']), []);
+      assert.equal((await a.issuance.getOrder(t1.id, first.orderId))?.lastError?.length, 2000);
+      assert.equal(await a.issuance.claim(first.orderId, 'w', now, new Date(now.getTime() + 1000)), null, 'final');
+      await b.issuance.createOrder(order(t2.id, ['x.example.test']), now);
+    });
+
+    it('accounts and secrets are created once: the first writer wins', async () => {
+      const [a, b] = await two();
+      const now = new Date();
+      const s1 = await a.vault.seal(Buffer.from('one'), 'acme-account-key:https://ca/dir');
+      const s2 = await b.vault.seal(Buffer.from('two'), 'acme-account-key:https://ca/dir');
+      const [r1, r2] = await Promise.all([
+        a.issuance.ensureAccount('https://ca/dir', s1, now),
+        b.issuance.ensureAccount('https://ca/dir', s2, now),
+      ]);
+      assert.equal(r1.accountId, r2.accountId);
+      assert.deepEqual(r1.sealedKey, r2.sealedKey);
+      assert.equal(r1.accountUrl, null);
+      await a.issuance.setAccountUrl(r1.accountId, 'https://ca/acct/1', now);
+      assert.equal((await b.issuance.getAccount('https://ca/dir'))?.accountUrl, 'https://ca/acct/1');
+      const k1 = await a.issuance.ensureSecret('label', s1, now);
+      const k2 = await b.issuance.ensureSecret('label', s2, now);
+      assert.deepEqual(k1, k2);
+    });
+
+    it('HTTP-01 tokens are served while the order is active only', async () => {
+      const [a] = await two();
+      const tenant = await makeTenant(a);
+      const now = new Date();
+      const o = await a.issuance.createOrder({ ...order(tenant.id, ['h.example.test']), method: 'http-01' }, now);
+      await a.issuance.claim(o.orderId, 'w', now, new Date(now.getTime() + 1000));
+      const authorizations = [
+        {
+          url: 'u',
+          domain: 'h.example.test',
+          wildcard: false,
+          status: 'pending',
+          token: 'tok',
+          keyAuthorization: 'tok.thumb',
+        },
+      ];
+      assert.ok(
+        await a.issuance.advance(o.orderId, 'w', { step: 'publishing', authorizations, nextAttemptAt: null }, now),
+      );
+      assert.equal(await a.issuance.http01Response('tok'), 'tok.thumb');
+      assert.equal(await a.issuance.http01Response('other'), null);
+      await a.issuance.claim(o.orderId, 'w', now, new Date(now.getTime() + 1000));
+      assert.ok(await a.issuance.advance(o.orderId, 'w', { step: 'done', nextAttemptAt: null }, now));
+      assert.equal(await a.issuance.http01Response('tok'), null);
+    });
+  });
+}
