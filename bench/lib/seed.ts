@@ -16,8 +16,8 @@
  *    creation time that grows with the number, no private key, and every 50th row deleted.
  *    The facts JSON carries the row's own dates and fingerprints, so what the faces print agrees
  *    with the columns (the PEM of a copy is its template's).
- * 3. the counter tables are emptied and rebuilt with migration 0003's own backfill
- *    (`backfillCertificateCounters`), so every total equals a count of the rows; checked here
+ * 3. the counter tables are emptied and rebuilt with migrations 0003's and 0007's own backfills
+ *    (`backfillCertificateCounters`, `backfillExpiryDaySums`), so every total equals a count of the rows; checked here
  *    against naive COUNT(*)s before the server starts.
  * 4. edge slots: 1,000 RUNNING slots (deployed, so the edge worker has nothing to do), each
  *    publishing one pool certificate, inserted directly.
@@ -37,6 +37,7 @@ import { connect } from '../../src/store/connect.ts';
 import type { StoreDialect } from '../../src/store/dialect.ts';
 import { backfillCertificateCounters } from '../../src/store/migrations/0003-certificate-counters.ts';
 import { backfillEdgeSlotCounts } from '../../src/store/migrations/0006-edge-slot-counts.ts';
+import { backfillExpiryDaySums } from '../../src/store/migrations/0007-expiry-day-sums.ts';
 import type { SlotTables } from '../../src/store/repositories/slot-rows.ts';
 import type { CertificateRow, Database } from '../../src/store/schema.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
@@ -217,6 +218,7 @@ export async function seedStore(
       await trx.deleteFrom('certificate_expiry_days').execute();
       await trx.deleteFrom('certificate_number_blocks').execute();
       await backfillCertificateCounters(trx as unknown as Kysely<unknown>);
+      await backfillExpiryDaySums(trx as unknown as Kysely<unknown>);
     });
     const countersS = secondsSince(t);
 

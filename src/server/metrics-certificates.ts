@@ -6,7 +6,8 @@
  * - `certkeeper_certificate_days_to_expiry` histogram over live certificates, buckets 0, 7, 14,
  *   30, 60, 90, 180, 365, +Inf days. Days are fractional and negative once expired, so the
  *   `le="0"` bucket counts the expired ones. Only exported when an `ExpiryHistogramSource` is
- *   given: the store computes the buckets in SQL (a million rows must not cross the wire).
+ *   given: the store reads it from its expiry-day counters, exactly, at a cost that does not grow
+ *   with the number of certificates (store/repositories/expiry-histogram.ts).
  *
  * A failing store does not fail the scrape: HTTP and process metrics are still worth having.
  * The inventory metrics are then left without samples (not stale values) and a warning is logged.
@@ -27,8 +28,8 @@ export interface ExpiryHistogram {
 }
 
 /**
- * Proposed optional port method (`CertificateRepository.expiryHistogram(tenantId, asOf, bounds)`),
- * wired as `(asOf, bounds) => store.certificates.expiryHistogram(null, asOf, bounds)`.
+ * Where the histogram comes from: `app/serve.ts` wires
+ * `(asOf, bounds) => store.certificates.expiryHistogram(null, asOf, bounds)` (every tenant).
  */
 export type ExpiryHistogramSource = (asOf: Date, upperBoundsDays: readonly number[]) => Promise<ExpiryHistogram>;
 

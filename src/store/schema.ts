@@ -114,6 +114,8 @@ export interface CertificateExpiryDayRow {
   tenant_id: number;
   day: number;
   n: number;
+  /** Σ (not_after − day × 86 400 000) over those certificates (migration 0007). */
+  ms_sum: number;
 }
 
 /**

@@ -2,6 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, expiryHistogramOf, type FacePlugin, type ServerDeps } from '../../src/server/index.ts';
+import { startTestApp, TestClock } from '../helpers/app.ts';
+import { newCertificate, storeTargets } from '../helpers/db.ts';
 import { fakeStore, FIXED_NOW, fixedClock, LogCollector, testConfig } from './helpers.ts';
 
 const plain = (status: number) => ({ status, body: { status } });
@@ -177,3 +179,58 @@ describe('/metrics: certificates', () => {
     });
   });
 });
+
+for (const target of storeTargets) {
+  describe(`/metrics on a real store (${target.name}): the expiry histogram`, { skip: target.skip }, () => {
+    it('equals a count over the live certificates of every tenant, on bucket boundaries, as the clock moves', async () => {
+      const day = 86_400_000;
+      // Mid-afternoon UTC: the exact part of each boundary day is the tail half.
+      const start = Date.UTC(2026, 10, 10, 15, 20, 7, 123);
+      const clock = new TestClock(new Date(start));
+      const app = await startTestApp({ store: target.name, clock });
+      try {
+        const other = await app.addTenant('other');
+        // On each bound, 1 ms either side, and expired ones; one deleted, one replaced.
+        const offsets = [-40 * day, -1, 0, 1, 7 * day, 7 * day + 1, 30 * day - 1, 90 * day, 365 * day, 365 * day + 1];
+        const notAfters: number[] = [];
+        const store = app.app.store.certificates;
+        for (const [i, offset] of offsets.entries()) {
+          const tenantId = i % 3 === 0 ? other.tenant.id : app.main.tenant.id;
+          const notAfter = start + offset;
+          await store.insert(
+            newCertificate(tenantId, {
+              facts: { notBefore: new Date(notAfter - 90 * day), notAfter: new Date(notAfter) },
+            }),
+            new Date(start),
+          );
+          notAfters.push(notAfter);
+        }
+        const gone = await store.insert(
+          newCertificate(app.main.tenant.id, { facts: { notAfter: new Date(start + 3 * day) } }),
+          new Date(start),
+        );
+        await store.markDeleted(app.main.tenant.id, gone.certificateNo, new Date(start));
+        for (const move of [0, 1, day / 2, 6 * day + 1]) {
+          clock.set(new Date(start + move));
+          const at = clock.now().getTime();
+          const text = await (await fetch(`${app.baseUrl}/metrics`)).text();
+          const expected = [0, 7, 14, 30, 60, 90, 180, 365].map(
+            (b) =>
+              `certkeeper_certificate_days_to_expiry_bucket{le="${b}"} ${notAfters.filter((n) => n - at <= b * day).length}`,
+          );
+          expected.push(`certkeeper_certificate_days_to_expiry_bucket{le="+Inf"} ${notAfters.length}`);
+          assert.deepEqual(
+            samples(text, 'certkeeper_certificate_days_to_expiry_bucket'),
+            expected,
+            `clock +${move} ms`,
+          );
+          const [sum] = samples(text, 'certkeeper_certificate_days_to_expiry_sum');
+          const exact = notAfters.reduce((total, n) => total + (n - at), 0) / day;
+          assert.ok(Math.abs(Number(sum!.split(' ')[1]) - exact) < 1e-9, `${sum} vs ${exact}`);
+        }
+      } finally {
+        await app.close();
+      }
+    });
+  });
+}

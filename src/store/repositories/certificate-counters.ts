@@ -4,12 +4,14 @@
  * What is kept, per tenant, always equal to what the certificate rows say:
  * - `certificate_counts.live`: live certificates (`deleted_at IS NULL`);
  * - `certificate_expiry_days(day).n`: live certificates whose `not_after` falls on that UTC day
- *   (`day = floor(not_after / 86 400 000)`);
+ *   (`day = floor(not_after / 86 400 000)`), and `.ms_sum` (migration 0007): the sum of their
+ *   `not_after − day × 86 400 000`, so Σ not_after is known without reading them (the /metrics
+ *   histogram's sum, expiry-histogram.ts);
  * - `certificate_number_blocks(block).n`: live certificates whose number is in that block of
  *   4096 numbers (`block = floor(certificate_no / 4096)`).
  * Day and block rows at zero are deleted, so sums read only rows that hold certificates.
  *
- * How: every write that changes them (insert, replace when the expiry day changes, markDeleted)
+ * How: every write that changes them (insert, replace when notAfter changes, markDeleted)
  * calls `adjustCounters` inside its own write transaction, as its last statements before commit.
  * No triggers. Each change is one `INSERT … ON CONFLICT (key) DO UPDATE SET n = n + excluded.n`,
  * atomic per row on both dialects, so concurrent writers (PostgreSQL, several processes) never
@@ -26,9 +28,10 @@
  *   unexpired = live − expired
  * The last term is an exact COUNT over the (tenant_id, not_after) partial index, bounded by one
  * day's certificates; when `asOf` is past noon it counts the other half of the day instead,
- * [asOf, end of D), and subtracts it from day D's counter. Everything a total needs is read in
- * ONE statement, so it is one snapshot on PostgreSQL and one read transaction on SQLite: the
- * answer is exact as of that moment, never a cached one.
+ * [asOf, end of D), and subtracts it from day D's counter (`cutAt`, `countBefore`: the same rule
+ * answers "not_after < cut" for any cut, such as the histogram's bucket bounds). Everything a
+ * total needs is read in ONE statement, so it is one snapshot on PostgreSQL and one read
+ * transaction on SQLite: the answer is exact as of that moment, never a cached one.
  *
  * Costs (tenant of N certificates spread over K distinct expiry days, K in the hundreds to a few
  * thousand, independent of N): one primary-key read, a primary-key range of at most K small rows,
@@ -62,8 +65,25 @@ function netByKey(changes: readonly CounterChange[], key: (change: CounterChange
 }
 
 /**
+ * Per UTC day: the net change of `n` and of `ms_sum` (each certificate's milliseconds into its
+ * day), ascending by day (the lock order). A replace that moves notAfter within one day nets
+ * n = 0 but still changes ms_sum; only days where both cancel out are dropped.
+ */
+function netByDay(changes: readonly CounterChange[]): Array<{ day: number; n: number; msSum: number }> {
+  const sums = new Map<number, { day: number; n: number; msSum: number }>();
+  for (const change of changes) {
+    const day = utcDay(change.notAfter);
+    const sum = sums.get(day) ?? { day, n: 0, msSum: 0 };
+    sum.n += change.delta;
+    sum.msSum += change.delta * (change.notAfter - day * DAY_MS);
+    sums.set(day, sum);
+  }
+  return [...sums.values()].filter((s) => s.n !== 0 || s.msSum !== 0).sort((a, b) => a.day - b.day);
+}
+
+/**
  * Applies changes to a tenant's counters; call inside the write transaction (`trx`), after the
- * certificate row is written. A replace that keeps the expiry day passes nothing to do.
+ * certificate row is written. A replace that keeps notAfter passes nothing to do.
  */
 export async function adjustCounters(
   trx: Kysely<Database>,
@@ -101,18 +121,20 @@ export async function adjustCounters(
         .where('n', '=', 0)
         .execute();
   }
-  for (const [day, delta] of netByKey(changes, (c) => utcDay(c.notAfter))) {
+  for (const { day, n, msSum } of netByDay(changes)) {
     const row = await trx
       .insertInto('certificate_expiry_days')
-      .values({ tenant_id: tenantId, day, n: delta })
+      .values({ tenant_id: tenantId, day, n, ms_sum: msSum })
       .onConflict((oc) =>
-        oc
-          .columns(['tenant_id', 'day'])
-          .doUpdateSet({ n: (eb) => eb('certificate_expiry_days.n', '+', eb.ref('excluded.n')) }),
+        oc.columns(['tenant_id', 'day']).doUpdateSet({
+          n: (eb) => eb('certificate_expiry_days.n', '+', eb.ref('excluded.n')),
+          ms_sum: (eb) => eb('certificate_expiry_days.ms_sum', '+', eb.ref('excluded.ms_sum')),
+        }),
       )
       .returning('n')
       .executeTakeFirstOrThrow();
     // Only days that hold certificates stay, so the "days before D" sum reads no dead rows.
+    // A row at n = 0 has ms_sum = 0 too (the sum over no certificates).
     if (Number(row.n) === 0)
       await trx
         .deleteFrom('certificate_expiry_days')
@@ -134,18 +156,55 @@ export interface ValidityCounts {
   notYetValid: number;
 }
 
-const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
+export const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
 
 /**
- * The half of asOf's day to count exactly: [start, asOf) counts expired ones directly; past
- * noon, [asOf, end) counts the unexpired ones of that day, subtracted from the day's counter.
+ * How "live certificates with not_after < cut" is read exactly (the EXPIRED total is the case
+ * cut = asOf; the /metrics histogram's buckets are other cuts, repositories/expiry-histogram.ts):
+ *
+ *   Σ n over days < day  +  count[lo, hi)                 (head: cut before noon of its day)
+ *   Σ n over days < day  +  n(day) − count[lo, hi)        (tail: cut past noon)
+ *
+ * where [lo, hi) is [start of day, cut) or [cut, end of day): whichever half of the cut's day
+ * is shorter, so the exact COUNT over the (tenant_id, not_after) index reads at most half of one
+ * day's certificates. `countBefore` puts the three read terms together.
  */
-function dayPart(at: number): { day: number; lo: number; hi: number; tail: boolean } {
-  const day = utcDay(at);
-  const start = day * DAY_MS;
-  const tail = at - start > DAY_MS / 2;
-  return tail ? { day, lo: at, hi: start + DAY_MS, tail } : { day, lo: start, hi: at, tail };
+export interface Cut {
+  /** UTC day of the cut. */
+  day: number;
+  lo: number;
+  hi: number;
+  /** True: [lo, hi) is the rest of the day after the cut, subtracted from the day's counter. */
+  tail: boolean;
 }
+
+export function cutAt(cut: number): Cut {
+  const day = utcDay(cut);
+  const start = day * DAY_MS;
+  const tail = cut - start > DAY_MS / 2;
+  return tail ? { day, lo: cut, hi: start + DAY_MS, tail } : { day, lo: start, hi: cut, tail };
+}
+
+/** Live certificates with not_after < the cut, from Σ n of the days before, n of its day, and count[lo, hi). */
+export function countBefore(cut: Cut, past: unknown, today: unknown, part: unknown): number {
+  return num(past) + (cut.tail ? num(today) - num(part) : num(part));
+}
+
+/**
+ * SQL scalar subquery: live certificates matching `condition` (over the alias `c`) of one
+ * tenant, or of every tenant (`null`): then one index range per tenant, driven by
+ * certificate_counts, summed (a range over all tenants at once would not use the
+ * (tenant_id, …) indexes).
+ */
+export function liveCount(tenantId: number | null, condition: RawBuilder<unknown>): RawBuilder<unknown> {
+  if (tenantId !== null)
+    return sql`(select count(*) from certificates c where c.tenant_id = ${tenantId} and c.deleted_at is null and ${condition})`;
+  return sql`(select sum(k) from (select (select count(*) from certificates c where c.tenant_id = t.tenant_id and c.deleted_at is null and ${condition}) as k from certificate_counts t) as per_tenant)`;
+}
+
+/** `liveCount` of the cut's bounded range [lo, hi) of not_after. */
+export const cutPartCount = (tenantId: number | null, cut: Cut): RawBuilder<unknown> =>
+  liveCount(tenantId, sql`c.not_after >= ${cut.lo} and c.not_after < ${cut.hi}`);
 
 /**
  * Live and expired totals of one tenant at `asOf`, from the counters (one statement). Used by
@@ -173,62 +232,52 @@ const validityTotalsQuery = queryTemplate(
 );
 
 export async function validityTotals(db: Kysely<Database>, tenantId: number, asOf: number): Promise<ValidityTotals> {
-  const { day, lo, hi, tail } = dayPart(asOf);
-  const rows = await validityTotalsQuery.all(db, tenantId, tenantId, day, tenantId, day, tenantId, lo, hi);
+  const cut = cutAt(asOf);
+  const rows = await validityTotalsQuery.all(
+    db,
+    tenantId,
+    tenantId,
+    cut.day,
+    tenantId,
+    cut.day,
+    tenantId,
+    cut.lo,
+    cut.hi,
+  );
   const row = rows[0]!;
-  const expiredToday = tail ? num(row.today) - num(row.part) : num(row.part);
-  return { live: num(row.live), expired: num(row.past) + expiredToday };
+  return { live: num(row.live), expired: countBefore(cut, row.past, row.today, row.part) };
 }
 
 /**
- * `countByValidity`: the same technique for expired; notYetValid (`not_before > asOf`) is an
+ * `countByValidity`: expired is the cut at asOf; notYetValid (`not_before > asOf`) is an
  * exact COUNT over the (tenant_id, not_before) partial index, a range holding only the
  * certificates whose validity has not begun (the import ladder refuses those, so it is empty or
  * tiny); valid = live − expired − notYetValid + both (a certificate can be both only if its
  * notBefore is after its notAfter; counted in both buckets, as before).
  * `tenantId: null` (metrics, every tenant): the sums run over every tenant's counter rows and the
- * two bounded ranges are read per tenant (one index range each, driven by certificate_counts).
+ * bounded ranges are read per tenant (`liveCount`). One statement.
  */
 export async function validityCounts(
   db: Kysely<Database>,
   tenantId: number | null,
   asOf: number,
 ): Promise<ValidityCounts> {
-  const { day, lo, hi, tail } = dayPart(asOf);
-  const q = tenantId === null ? allTenantsQuery(day, lo, hi, asOf) : oneTenantQuery(tenantId, day, lo, hi, asOf);
-  const { rows } = await q.execute(db);
+  const cut = cutAt(asOf);
+  const ofTenant = tenantId === null ? sql`` : sql`tenant_id = ${tenantId} and`;
+  const { rows } = await sql<Record<'live' | 'past' | 'today' | 'part' | 'nyv' | 'nyv_expired', unknown>>`
+    select
+      (select sum(live) from certificate_counts ${tenantId === null ? sql`` : sql`where tenant_id = ${tenantId}`}) as live,
+      (select sum(n) from certificate_expiry_days where ${ofTenant} day < ${cut.day}) as past,
+      (select sum(n) from certificate_expiry_days where ${ofTenant} day = ${cut.day}) as today,
+      ${cutPartCount(tenantId, cut)} as part,
+      ${liveCount(tenantId, sql`c.not_before > ${asOf}`)} as nyv,
+      ${liveCount(tenantId, sql`c.not_before > ${asOf} and c.not_after < ${asOf}`)} as nyv_expired
+  `.execute(db);
   const row = rows[0]!;
   const live = num(row.live);
-  const expired = num(row.past) + (tail ? num(row.today) - num(row.part) : num(row.part));
+  const expired = countBefore(cut, row.past, row.today, row.part);
   const notYetValid = num(row.nyv);
   return { valid: live - expired - notYetValid + num(row.nyv_expired), expired, notYetValid };
-}
-
-type CountsRow = { live: unknown; past: unknown; today: unknown; part: unknown; nyv: unknown; nyv_expired: unknown };
-
-function oneTenantQuery(tenantId: number, day: number, lo: number, hi: number, at: number): RawBuilder<CountsRow> {
-  return sql<CountsRow>`
-    select
-      (select live from certificate_counts where tenant_id = ${tenantId}) as live,
-      (select sum(n) from certificate_expiry_days where tenant_id = ${tenantId} and day < ${day}) as past,
-      (select n from certificate_expiry_days where tenant_id = ${tenantId} and day = ${day}) as today,
-      (select count(*) from certificates c where c.tenant_id = ${tenantId} and c.deleted_at is null and c.not_after >= ${lo} and c.not_after < ${hi}) as part,
-      (select count(*) from certificates c where c.tenant_id = ${tenantId} and c.deleted_at is null and c.not_before > ${at}) as nyv,
-      (select count(*) from certificates c where c.tenant_id = ${tenantId} and c.deleted_at is null and c.not_before > ${at} and c.not_after < ${at}) as nyv_expired
-  `;
-}
-
-function allTenantsQuery(day: number, lo: number, hi: number, at: number): RawBuilder<CountsRow> {
-  const perTenant = sql`c.tenant_id = t.tenant_id`;
-  return sql<CountsRow>`
-    select
-      (select sum(live) from certificate_counts) as live,
-      (select sum(n) from certificate_expiry_days where day < ${day}) as past,
-      (select sum(n) from certificate_expiry_days where day = ${day}) as today,
-      (select sum(k) from (select (select count(*) from certificates c where ${perTenant} and c.deleted_at is null and c.not_after >= ${lo} and c.not_after < ${hi}) as k from certificate_counts t) as per_tenant) as part,
-      (select sum(k) from (select (select count(*) from certificates c where ${perTenant} and c.deleted_at is null and c.not_before > ${at}) as k from certificate_counts t) as per_tenant) as nyv,
-      (select sum(k) from (select (select count(*) from certificates c where ${perTenant} and c.deleted_at is null and c.not_before > ${at} and c.not_after < ${at}) as k from certificate_counts t) as per_tenant) as nyv_expired
-  `;
 }
 
 /**

@@ -40,8 +40,8 @@ import type { StoreVault } from '../vault.ts';
 import { adjustCounters, validityCounts } from './certificate-counters.ts';
 import { listCertificates } from './certificate-list.ts';
 import { lockForDeletion } from './certificate-usage.ts';
+import { expiryHistogram } from './expiry-histogram.ts';
 
-const DAY_MS = 86_400_000;
 /** Numbers per `getMany` query (well under SQLite's and PostgreSQL's bound-parameter limits). */
 const GET_MANY_CHUNK = 500;
 
@@ -366,29 +366,7 @@ export function certificateRepository(
      */
     countByValidity: (tenantId, asOf) => validityCounts(db, tenantId, ms(asOf)),
 
-    async expiryHistogram(tenantId, asOf, upperBoundsDays) {
-      // One scan, one filtered count per bucket: the bound becomes a not_after cut-off.
-      const at = ms(asOf);
-      let query = db
-        .selectFrom('certificates')
-        .where('deleted_at', 'is', null)
-        .select((eb) => [
-          eb.fn.countAll<number>().as('count'),
-          eb.fn.coalesce(eb.fn.sum<number>(eb('not_after', '-', at)), eb.lit(0)).as('sum_ms'),
-          ...upperBoundsDays.map((bound, i) =>
-            eb.fn
-              .countAll<number>()
-              .filterWhere('not_after', '<=', at + bound * DAY_MS)
-              .as(`b${i}`),
-          ),
-        ]);
-      if (tenantId !== null) query = query.where('tenant_id', '=', tenantId);
-      const row = (await query.executeTakeFirstOrThrow()) as Record<string, unknown>;
-      return {
-        cumulativeCounts: upperBoundsDays.map((_, i) => Number(row[`b${i}`])),
-        count: Number(row.count),
-        sumDays: Number(row.sum_ms) / DAY_MS,
-      };
-    },
+    /** From the expiry-day counters, never a scan: see expiry-histogram.ts. */
+    expiryHistogram: (tenantId, asOf, upperBoundsDays) => expiryHistogram(db, tenantId, ms(asOf), upperBoundsDays),
   };
 }
