@@ -12,7 +12,7 @@ import tseslint from 'typescript-eslint';
  * - an API face never imports store/ or another face.
  * - only the composition root (src/app/) wires store/ into core/.
  */
-const FACES = ['ncp', 'edge', 'nhn', 'console'];
+const FACES = ['ncp', 'edge', 'nhn', 'console', 'acm'];
 const ours = (dir) => [`**/${dir}/**`, `**/${dir}`];
 
 /** @param {string[]} groups @param {string} why */

@@ -34,7 +34,7 @@ export interface Credential {
 }
 
 /** How a certificate came in. */
-export type CertificateOrigin = 'ncp-v1' | 'ncp-v2' | 'nhn' | 'console' | 'cli';
+export type CertificateOrigin = 'ncp-v1' | 'ncp-v2' | 'nhn' | 'console' | 'cli' | 'acm';
 
 /** `EXT` for imported certificates; issued types come later. */
 export type CertificateType = 'EXT';

@@ -50,6 +50,13 @@ export interface StoreDialect {
    * every other writer.
    */
   readonly storeLock: RawBuilder<unknown> | null;
+  /** SQL for a random version 4 UUID, lower-case text (migration 0007's ARN ids). */
+  readonly randomUuid: RawBuilder<string>;
+  /**
+   * Whether `ALTER TABLE … ADD COLUMN` may take an expression default, evaluated per existing and
+   * future row (PostgreSQL). SQLite may not: it backfills and fills new rows with a trigger.
+   */
+  readonly addColumnTakesExpressionDefault: boolean;
 }
 
 export const sqliteDialect: StoreDialect = Object.freeze({
@@ -60,6 +67,8 @@ export const sqliteDialect: StoreDialect = Object.freeze({
   sortableTextType: 'text',
   beginWrite: sql`begin immediate`,
   storeLock: null,
+  randomUuid: sql<string>`lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`,
+  addColumnTakesExpressionDefault: false,
 });
 
 /** Arbitrary constant naming certkeeper's store-wide advisory lock (advisory locks are per database). */
@@ -73,4 +82,6 @@ export const postgresDialect: StoreDialect = Object.freeze({
   sortableTextType: sql`text collate "C"`,
   beginWrite: sql`begin`,
   storeLock: sql`select pg_advisory_xact_lock(${STORE_LOCK_KEY}::bigint)`,
+  randomUuid: sql<string>`gen_random_uuid()::text`,
+  addColumnTakesExpressionDefault: true,
 });
