@@ -14,7 +14,7 @@ import tseslint from 'typescript-eslint';
  * - an API face never imports store/ or another face.
  * - only the composition root (src/app/) wires store/ into core/.
  */
-const FACES = ['ncp', 'edge', 'nhn', 'console'];
+const FACES = ['ncp', 'edge', 'nhn', 'console', 'acm'];
 const DEPLOYERS_WHY =
   "deployers/ implements core's Deployer port: it imports core/ports.ts, core/deploy/deployer.ts and domain/ only (docs/ARCHITECTURE.md).";
 /** Node modules that touch the file system, processes or the network: never in core/. */

@@ -2,6 +2,7 @@
  * The API faces served by this process. Each face is a FacePlugin (src/server/face.ts) built on
  * the core; adding a face is adding it to this list.
  */
+import { createAcmFace } from '../api/acm/face.ts';
 import { createConsoleFace } from '../api/console/face.ts';
 import { createEdgeFace } from '../api/edge/face.ts';
 import { createNcpFace } from '../api/ncp/face.ts';
@@ -12,5 +13,11 @@ import type { FacePlugin } from '../server/index.ts';
 
 export function buildFaces(core: Core, config: Config): FacePlugin[] {
   // Global Edge owns /api/v1/certificate/provisioning, nested in NCP's /api/v1 (the longest prefix wins).
-  return [createNcpFace(core, config), createEdgeFace(core), createNhnFace(core, config), createConsoleFace(core)];
+  return [
+    createNcpFace(core, config),
+    createEdgeFace(core),
+    createNhnFace(core, config),
+    createConsoleFace(core),
+    createAcmFace(core),
+  ];
 }

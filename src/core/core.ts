@@ -1,4 +1,5 @@
 /** The core as one object: every use-case, wired to one store and one clock. */
+import { createAcmService, type AcmService } from './acm.ts';
 import { createAuditService, type AuditTrail } from './audit.ts';
 import { createCertificateService, type CertificateService } from './certificates.ts';
 import { createCredentialService, type CredentialService } from './credentials.ts';
@@ -27,6 +28,8 @@ export interface Core {
   provisioning: ProvisioningService;
   /** Each tenant's deployment target for its slots (CLI `certkeeper target`). */
   targets: DeployTargetService;
+  /** The ACM face's use-cases: ARNs, tags, account configuration, keyset lists. */
+  acm: AcmService;
   /** Store reachability, for /readyz. */
   ping(): Promise<void>;
 }
@@ -35,14 +38,16 @@ export function createCore(store: Store, clock: Clock): Core {
   const audit = createAuditService(store, clock);
   const credentials = createCredentialService(store, clock, audit);
   const provisioning = createProvisioningService(store, clock, audit);
+  // Replacing a certificate republishes the edge slots that use it (a step of `replace`).
+  const certificates = createCertificateService(store, clock, audit, provisioning);
   return {
     clock,
     audit: { list: audit.list },
     tenants: createTenantService(store, clock),
     credentials,
     tokens: createTokenService(store, clock, credentials, audit),
-    // Replacing a certificate republishes the edge slots that use it (a step of `replace`).
-    certificates: createCertificateService(store, clock, audit, provisioning),
+    certificates,
+    acm: createAcmService(store, clock, audit, certificates),
     provisioning,
     targets: createDeployTargetService(store, clock, audit, () => provisioning.wake()),
     sessions: createSessionService(store, clock, credentials, audit),

@@ -435,6 +435,75 @@ export interface CertificateStatsRepository {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The ACM face's own data (src/api/acm/, core/acm.ts): ARN ids, tags, account configuration
+
+export interface AcmTag {
+  key: string;
+  /** ACM allows an absent value; certkeeper stores it as null. */
+  value: string | null;
+}
+
+/** Where a ListCertificates page starts: after this row of the (created_at, certificate_no) order. */
+export interface AcmListPosition {
+  createdAt: number;
+  certificateNo: number;
+}
+
+export interface AcmListQuery {
+  tenantId: number;
+  asOf: Date;
+  /** `unexpired`: notAfter after `asOf` (ACM ISSUED); `expired`: the others (ACM EXPIRED). */
+  validity: ValidityFilter;
+  /** Keep only these key types; null keeps every one. */
+  keyTypes: ReadonlyArray<{ algorithm: string; bits: number }> | null;
+  order: 'asc' | 'desc';
+  /** Keyset position: rows strictly after it in `order`; null starts at the first. */
+  after: AcmListPosition | null;
+  limit: number;
+}
+
+export interface AcmListed {
+  summary: CertificateSummary;
+  arnId: string;
+}
+
+export interface AcmRepository {
+  /** The ARN ids of the tenant's certificates among `certificateNos` (live or not). */
+  arnIds(tenantId: number, certificateNos: readonly number[]): Promise<Map<number, string>>;
+  /** The live certificate with this ARN id in the tenant, or null. */
+  certificateNoOf(tenantId: number, arnId: string): Promise<number | null>;
+  /** Live certificates in (created_at, certificate_no) order, read from the index in that order (keyset paging). */
+  list(query: AcmListQuery): Promise<AcmListed[]>;
+  /** Tags by key. */
+  tags(tenantId: number, certificateNo: number): Promise<AcmTag[]>;
+  /**
+   * Adds or overwrites tags of a live certificate in one transaction under the certificate row's
+   * lock; refuses (changing nothing) when the result would hold more than `max`; `not_found` when
+   * the certificate is not live.
+   */
+  addTags(
+    tenantId: number,
+    certificateNo: number,
+    tags: readonly AcmTag[],
+    max: number,
+  ): Promise<'ok' | 'not_found' | 'too_many'>;
+  /** Removes each tag with that key (and, when `value` is not undefined, that value). False when not live. */
+  removeTags(
+    tenantId: number,
+    certificateNo: number,
+    tags: ReadonlyArray<{ key: string; value?: string | null }>,
+  ): Promise<boolean>;
+  /** PutAccountConfiguration's DaysBeforeExpiry of the tenant; null when never set. */
+  daysBeforeExpiry(tenantId: number): Promise<number | null>;
+  setDaysBeforeExpiry(tenantId: number, days: number, at: Date): Promise<void>;
+  /**
+   * The sealed HMAC key of ListCertificates NextTokens: the stored one, or `create()`'s stored
+   * first (several processes racing agree on one).
+   */
+  pagingKey(create: () => Promise<SealedSecret>): Promise<SealedSecret>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The store as a whole
 
 export interface Store {
@@ -449,6 +518,8 @@ export interface Store {
   readonly slots: SlotRepository;
   readonly slotLeases: SlotLeaseRepository;
   readonly targets: DeployTargetRepository;
+  /** The ACM face's ARN ids, tags and account configuration. */
+  readonly acm: AcmRepository;
   readonly vault: Vault;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;

@@ -35,7 +35,7 @@ export interface Credential {
 
 /** How a certificate came in. */
 /** `acme`: issued through certkeeper's ACME pipeline (core/issuance/). */
-export type CertificateOrigin = 'ncp-v1' | 'ncp-v2' | 'nhn' | 'console' | 'cli' | 'acme';
+export type CertificateOrigin = 'ncp-v1' | 'ncp-v2' | 'nhn' | 'console' | 'cli' | 'acme' | 'acm';
 
 /** `EXT` for imported certificates; `NCP_FREE_DV_01` for those issued through ACME (NCP's free DV type). */
 export type CertificateType = 'EXT' | 'NCP_FREE_DV_01';

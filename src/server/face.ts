@@ -46,6 +46,13 @@ export interface FacePlugin {
   readonly name: string;
   /** URL prefixes the face owns, e.g. `['/certificate-manager/v2']`. */
   readonly prefixes: readonly string[];
+  /**
+   * Exact paths (no subtree) where the face may register routes, e.g. `['/']` for a protocol
+   * that posts to the root (AWS JSON). The face renders errors of its own routes there; a request
+   * no route takes, or a route's `callNotFound()`, gets the server's plain 404, so the path stays
+   * the server's for everything else. A face needs prefixes, exact paths, or both.
+   */
+  readonly exactPaths?: readonly string[];
   /** Adds the face's routes (absolute paths under its prefixes), parsers and hooks. */
   register(app: FastifyInstance): Promise<void>;
   /** An `AppError` from core or from the face (including route-schema failures as `invalid_argument`). */
@@ -103,7 +110,12 @@ export function logAppError(request: FastifyRequest, error: AppError): void {
 
 /** One face's prefixes are well-formed: at least one, each `/x[/y…]` without a trailing slash. */
 export function validateFacePrefixes(face: FacePlugin): void {
-  if (face.prefixes.length === 0) throw new Error(`face ${face.name}: needs at least one prefix`);
+  if (face.prefixes.length === 0 && (face.exactPaths ?? []).length === 0)
+    throw new Error(`face ${face.name}: needs at least one prefix or exact path`);
+  for (const path of face.exactPaths ?? []) {
+    if (!/^\/[^?#*:]*$/.test(path))
+      throw new Error(`face ${face.name}: exact path ${JSON.stringify(path)} must start with "/" and hold no ? # * :`);
+  }
   for (const prefix of face.prefixes) {
     if (!/^\/[^?#*:]*[^/?#*:]$/.test(prefix)) {
       throw new Error(
@@ -119,6 +131,13 @@ export function validateFacePrefixes(face: FacePlugin): void {
  */
 export function validateFaces(faces: readonly FacePlugin[]): void {
   for (const face of faces) validateFacePrefixes(face);
+  const exact = faces.flatMap((face) => (face.exactPaths ?? []).map((path) => ({ face, path })));
+  for (const [i, a] of exact.entries()) {
+    for (const b of exact.slice(i + 1)) {
+      if (a.path === b.path)
+        throw new Error(`faces ${a.face.name} and ${b.face.name} both own the exact path ${a.path}`);
+    }
+  }
   const owned = faces.flatMap((face) => face.prefixes.map((prefix) => ({ face, prefix })));
   for (const [i, a] of owned.entries()) {
     for (const b of owned.slice(i + 1)) {
@@ -164,6 +183,7 @@ export async function registerFace(
 
   await app.register(async (scope) => {
     scope.addHook('onRoute', (route) => {
+      if (face.exactPaths?.includes(route.url)) return;
       if (!underPrefix(route.url, face.prefixes)) {
         throw new Error(
           `face ${face.name}: route ${route.method} ${route.url} is outside its prefixes ${face.prefixes.join(', ')}`,

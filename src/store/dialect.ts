@@ -56,6 +56,13 @@ export interface StoreDialect {
    * writer, so a write transaction's reads cannot be invalidated before it commits.
    */
   readonly rowLocks: boolean;
+  /** SQL for a random version 4 UUID, lower-case text (migration 0009's ARN ids). */
+  readonly randomUuid: RawBuilder<string>;
+  /**
+   * Whether `ALTER TABLE … ADD COLUMN` may take an expression default, evaluated per existing and
+   * future row (PostgreSQL). SQLite may not: it backfills and fills new rows with a trigger.
+   */
+  readonly addColumnTakesExpressionDefault: boolean;
 }
 
 export const sqliteDialect: StoreDialect = Object.freeze({
@@ -67,6 +74,8 @@ export const sqliteDialect: StoreDialect = Object.freeze({
   beginWrite: sql`begin immediate`,
   storeLock: null,
   rowLocks: false,
+  randomUuid: sql<string>`lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`,
+  addColumnTakesExpressionDefault: false,
 });
 
 /** Arbitrary constant naming certkeeper's store-wide advisory lock (advisory locks are per database). */
@@ -81,4 +90,6 @@ export const postgresDialect: StoreDialect = Object.freeze({
   beginWrite: sql`begin`,
   storeLock: sql`select pg_advisory_xact_lock(${STORE_LOCK_KEY}::bigint)`,
   rowLocks: true,
+  randomUuid: sql<string>`gen_random_uuid()::text`,
+  addColumnTakesExpressionDefault: true,
 });

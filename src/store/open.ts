@@ -28,6 +28,7 @@ import type { Checkpointer } from './sqlite-checkpointer.ts';
 import { StoreStartupError } from './errors.ts';
 import { parseMasterKey } from './master-key.ts';
 import { applyMigrations } from './migrations/index.ts';
+import { acmRepository } from './repositories/acm.ts';
 import { auditRepository } from './repositories/audit.ts';
 import { certificateStatsRepository } from './repositories/certificate-stats.ts';
 import { certificateUsageRepository } from './repositories/certificate-usage.ts';
@@ -129,6 +130,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
       sessions: sessionRepository(db, dialect),
       certificateStats: certificateStatsRepository(db),
       issuance: issuanceRepository(db, dialect),
+      acm: acmRepository(db, dialect),
       vault: {
         seal: (plaintext, context) => vault.seal(plaintext, context),
         open: (sealed, context) => vault.open(sealed, context),

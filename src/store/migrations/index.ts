@@ -21,6 +21,7 @@ import { consoleSessionsSchema } from './0005-console-sessions.ts';
 import { edgeSlotCountsSchema } from './0006-edge-slot-counts.ts';
 import { expiryDaySumsSchema } from './0007-expiry-day-sums.ts';
 import { issuanceSchema } from './0008-issuance.ts';
+import { acmSchema } from './0009-acm.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -33,6 +34,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0006-edge-slot-counts': edgeSlotCountsSchema(dialect),
     '0007-expiry-day-sums': expiryDaySumsSchema(),
     '0008-issuance': issuanceSchema(dialect),
+    '0009-acm': acmSchema(dialect),
   };
 }
 

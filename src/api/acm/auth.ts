@@ -1,0 +1,86 @@
+/**
+ * Who is calling the ACM face: AWS Signature Version 4 (src/auth/sigv4.ts) with a certkeeper
+ * access key and secret, service `acm`, any region. In two steps:
+ *
+ * - `onRequest` (before the body is read): the Authorization header, X-Amz-Date within 15
+ *   minutes, the scope, no session token, and a live access key. A refused request's body is
+ *   never read.
+ * - `preHandler` (the raw body in hand): the signature over the canonical request, body hash
+ *   included.
+ *
+ * The Actor's tenant is the credential's, never the request's; the region of the scope is kept
+ * so ARNs are printed in, and checked against, the region the client signed for.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Actor } from '../../core/actor.ts';
+import type { Core } from '../../core/core.ts';
+import type { VerifiableCredential } from '../../core/credentials.ts';
+import { checkSigV4Headers, verifySigV4Body, type SigV4Claim, type SigV4Failure } from '../../auth/sigv4.ts';
+import { AcmWireError } from './errors.ts';
+
+export interface AcmCaller {
+  actor: Actor;
+  region: string;
+  /** The tenant's 12-digit account id. */
+  account: string;
+}
+
+interface Pending {
+  claim: SigV4Claim;
+  credential: VerifiableCredential;
+}
+
+const pending = new WeakMap<FastifyRequest, Pending>();
+const callers = new WeakMap<FastifyRequest, AcmCaller>();
+
+/** Signature refusals are HTTP 400 with AWS's exception, like every ACM error. */
+const refuse = (failure: SigV4Failure): AcmWireError =>
+  new AcmWireError('unauthenticated', failure.type, failure.message);
+
+const sigV4Request = (request: FastifyRequest) => ({
+  method: request.raw.method ?? request.method,
+  rawUrl: request.raw.url ?? request.url,
+  rawHeaders: request.raw.rawHeaders,
+});
+
+/** `onRequest`: everything that needs no body. */
+export function checkHeaders(core: Core) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const checked = checkSigV4Headers({ request: sigV4Request(request), now: core.clock.now(), service: 'acm' });
+    if (!checked.ok) throw refuse(checked);
+    const credential = await core.credentials.lookupForVerification(checked.claim.accessKey);
+    if (!credential) {
+      throw new AcmWireError(
+        'unauthenticated',
+        'UnrecognizedClientException',
+        'The security token included in the request is invalid.',
+      );
+    }
+    pending.set(request, { claim: checked.claim, credential });
+  };
+}
+
+/** `preHandler`: the signature, over the body as received. */
+export function checkSignature(core: Core) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const seen = pending.get(request);
+    if (!seen) throw new Error('ACM route reached without its onRequest hook');
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const verified = verifySigV4Body(sigV4Request(request), seen.claim, body, seen.credential.secretKey);
+    if (!verified.ok) throw refuse(verified);
+    const { credential } = seen.credential;
+    const actor: Actor = {
+      tenantId: credential.tenantId,
+      id: credential.accessKey,
+      role: credential.role,
+      remoteAddress: request.ip,
+    };
+    callers.set(request, { actor, region: seen.claim.region, account: await core.acm.accountId(actor) });
+  };
+}
+
+export function callerOf(request: FastifyRequest): AcmCaller {
+  const caller = callers.get(request);
+  if (!caller) throw new Error('ACM route reached without authentication');
+  return caller;
+}

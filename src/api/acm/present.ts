@@ -1,0 +1,167 @@
+/**
+ * Domain → wire for the ACM face: ARNs, CertificateDetail, CertificateSummary. Pure functions.
+ *
+ * Timestamps are JSON numbers of epoch seconds (AWS JSON 1.1), with milliseconds as the fraction.
+ * Imported certificates are `Type: IMPORTED`, `RenewalEligibility: INELIGIBLE`, status ISSUED or
+ * EXPIRED (REVOKED when revoked), DomainValidationOptions one per domain without a validation
+ * method (ACM fills no method for imported certificates). docs/compat/acm.md records each choice.
+ */
+import type { Certificate, CertificateSummary } from '../../domain/model.ts';
+import type { CertificateFacts } from '../../domain/x509/types.ts';
+
+export interface ArnParts {
+  region: string;
+  account: string;
+  arnId: string;
+}
+
+export const arnOf = (parts: ArnParts): string =>
+  `arn:aws:acm:${parts.region}:${parts.account}:certificate/${parts.arnId}`;
+
+/** The ARN of an edge slot using a certificate (InUseBy): certkeeper's own resource type. */
+export const slotArn = (region: string, account: string, slotId: number): string =>
+  `arn:aws:certkeeper:${region}:${account}:edge-slot/${slotId}`;
+
+const seconds = (at: Date): number => at.getTime() / 1000;
+
+/** ACM's KeyAlgorithm of a certificate's key; null for a key ACM has no name for. */
+export function keyAlgorithmOf(facts: CertificateFacts): string | null {
+  const { algorithm, bits } = facts.key;
+  if (algorithm === 'RSA' && [1024, 2048, 3072, 4096].includes(bits)) return `RSA_${bits}`;
+  if (algorithm === 'EC') {
+    if (bits === 256) return 'EC_prime256v1';
+    if (bits === 384) return 'EC_secp384r1';
+    if (bits === 521) return 'EC_secp521r1';
+  }
+  return null;
+}
+
+/** ACM's key algorithm names → the stored (algorithm, bits). */
+export const KEY_TYPES: Readonly<Record<string, { algorithm: string; bits: number }>> = {
+  RSA_1024: { algorithm: 'RSA', bits: 1024 },
+  RSA_2048: { algorithm: 'RSA', bits: 2048 },
+  RSA_3072: { algorithm: 'RSA', bits: 3072 },
+  RSA_4096: { algorithm: 'RSA', bits: 4096 },
+  EC_prime256v1: { algorithm: 'EC', bits: 256 },
+  EC_secp384r1: { algorithm: 'EC', bits: 384 },
+  EC_secp521r1: { algorithm: 'EC', bits: 521 },
+};
+
+/** RFC 5280 key usage names → ACM's. */
+export const KEY_USAGES: Readonly<Record<string, string>> = {
+  digitalSignature: 'DIGITAL_SIGNATURE',
+  nonRepudiation: 'NON_REPUDIATION',
+  contentCommitment: 'NON_REPUDIATION',
+  keyEncipherment: 'KEY_ENCIPHERMENT',
+  dataEncipherment: 'DATA_ENCIPHERMENT',
+  keyAgreement: 'KEY_AGREEMENT',
+  keyCertSign: 'CERTIFICATE_SIGNING',
+  cRLSign: 'CRL_SIGNING',
+  encipherOnly: 'ENCIPHER_ONLY',
+  decipherOnly: 'DECIPHER_ONLY',
+};
+
+/** Extended key usage names (or OIDs) → ACM's name and OID. */
+const EKUS: Readonly<Record<string, { name: string; oid: string }>> = {
+  serverAuth: { name: 'TLS_WEB_SERVER_AUTHENTICATION', oid: '1.3.6.1.5.5.7.3.1' },
+  clientAuth: { name: 'TLS_WEB_CLIENT_AUTHENTICATION', oid: '1.3.6.1.5.5.7.3.2' },
+  codeSigning: { name: 'CODE_SIGNING', oid: '1.3.6.1.5.5.7.3.3' },
+  emailProtection: { name: 'EMAIL_PROTECTION', oid: '1.3.6.1.5.5.7.3.4' },
+  ipsecEndSystem: { name: 'IPSEC_END_SYSTEM', oid: '1.3.6.1.5.5.7.3.5' },
+  ipsecTunnel: { name: 'IPSEC_TUNNEL', oid: '1.3.6.1.5.5.7.3.6' },
+  ipsecUser: { name: 'IPSEC_USER', oid: '1.3.6.1.5.5.7.3.7' },
+  timeStamping: { name: 'TIME_STAMPING', oid: '1.3.6.1.5.5.7.3.8' },
+  OCSPSigning: { name: 'OCSP_SIGNING', oid: '1.3.6.1.5.5.7.3.9' },
+  anyExtendedKeyUsage: { name: 'ANY', oid: '2.5.29.37.0' },
+};
+const EKU_BY_OID = new Map(Object.values(EKUS).map((e) => [e.oid, e]));
+
+export function extendedKeyUsagesOf(facts: CertificateFacts): Array<{ name: string; oid: string }> {
+  return facts.extendedKeyUsage.map((e) => EKUS[e] ?? EKU_BY_OID.get(e) ?? { name: 'CUSTOM', oid: e });
+}
+
+export const keyUsagesOf = (facts: CertificateFacts): string[] => [
+  ...new Set(facts.keyUsage.map((k) => KEY_USAGES[k] ?? 'CUSTOM')),
+];
+
+export function statusOf(certificate: Pick<CertificateSummary, 'revokedAt' | 'facts'>, now: Date): string {
+  if (certificate.revokedAt) return 'REVOKED';
+  return now.getTime() > certificate.facts.notAfter.getTime() ? 'EXPIRED' : 'ISSUED';
+}
+
+/** ACM's DomainName: the subject CN, else the first domain. */
+const domainNameOf = (facts: CertificateFacts): string | undefined => facts.commonName ?? facts.domains[0];
+
+/** ACM's SubjectAlternativeNames: every DNS name, the CN first when it is one of them. */
+function subjectAlternativeNames(facts: CertificateFacts): string[] {
+  const names = [...facts.sans.dns, ...facts.sans.ip];
+  return names.length > 0 ? names : facts.domains;
+}
+
+/** At most this many SANs in a summary, as ACM (HasAdditionalSubjectAlternativeNames says there are more). */
+const SUMMARY_SANS = 100;
+
+export function summaryOf(
+  summary: CertificateSummary,
+  arn: string,
+  options: { inUse: boolean; now: Date },
+): Record<string, unknown> {
+  const { facts } = summary;
+  const sans = subjectAlternativeNames(facts);
+  const keyAlgorithm = keyAlgorithmOf(facts);
+  return {
+    CertificateArn: arn,
+    ...(domainNameOf(facts) !== undefined ? { DomainName: domainNameOf(facts) } : {}),
+    SubjectAlternativeNameSummaries: sans.slice(0, SUMMARY_SANS),
+    HasAdditionalSubjectAlternativeNames: sans.length > SUMMARY_SANS,
+    Status: statusOf(summary, options.now),
+    Type: 'IMPORTED',
+    ...(keyAlgorithm !== null ? { KeyAlgorithm: keyAlgorithm } : {}),
+    KeyUsages: keyUsagesOf(facts),
+    ExtendedKeyUsages: extendedKeyUsagesOf(facts).map((e) => e.name),
+    InUse: options.inUse,
+    RenewalEligibility: 'INELIGIBLE',
+    NotBefore: seconds(facts.notBefore),
+    NotAfter: seconds(facts.notAfter),
+    CreatedAt: seconds(summary.createdAt),
+    ImportedAt: seconds(summary.updatedAt),
+    ...(summary.revokedAt ? { RevokedAt: seconds(summary.revokedAt) } : {}),
+  };
+}
+
+export function detailOf(
+  certificate: Certificate,
+  arn: string,
+  options: { inUseBy: string[]; now: Date },
+): Record<string, unknown> {
+  const { facts } = certificate;
+  const keyAlgorithm = keyAlgorithmOf(facts);
+  const sans = subjectAlternativeNames(facts);
+  return {
+    CertificateArn: arn,
+    ...(domainNameOf(facts) !== undefined ? { DomainName: domainNameOf(facts) } : {}),
+    SubjectAlternativeNames: sans,
+    DomainValidationOptions: facts.domains.map((domain) => ({ DomainName: domain })),
+    // ACM prints the serial as colon-separated lower-case hex bytes.
+    Serial: (facts.serialNumber.match(/../g) ?? []).join(':'),
+    Subject: facts.subjectDn,
+    Issuer: facts.caName,
+    CreatedAt: seconds(certificate.createdAt),
+    ImportedAt: seconds(certificate.updatedAt),
+    Status: statusOf(certificate, options.now),
+    ...(certificate.revokedAt ? { RevokedAt: seconds(certificate.revokedAt), RevocationReason: 'UNSPECIFIED' } : {}),
+    NotBefore: seconds(facts.notBefore),
+    NotAfter: seconds(facts.notAfter),
+    ...(keyAlgorithm !== null ? { KeyAlgorithm: keyAlgorithm } : {}),
+    SignatureAlgorithm: signatureAlgorithmOf(facts),
+    InUseBy: options.inUseBy,
+    Type: 'IMPORTED',
+    KeyUsages: keyUsagesOf(facts).map((name) => ({ Name: name })),
+    ExtendedKeyUsages: extendedKeyUsagesOf(facts).map((e) => ({ Name: e.name, OID: e.oid })),
+    RenewalEligibility: 'INELIGIBLE',
+    Options: { CertificateTransparencyLoggingPreference: 'DISABLED' },
+  };
+}
+
+/** ACM prints `SHA256WITHRSA`, `SHA384WITHECDSA`: the Java name upper-cased. */
+const signatureAlgorithmOf = (facts: CertificateFacts): string => facts.signatureAlgorithm.toUpperCase();

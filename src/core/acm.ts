@@ -1,0 +1,403 @@
+/**
+ * The ACM face's use-cases (src/api/acm/): certificates named by ARN, tags, account configuration
+ * and ListCertificates' keyset pages with tamper-evident NextTokens. Certificate import, replace,
+ * export and delete are core.certificates' own (same ladder, same audit, same in-use rule); this
+ * file adds what ACM names differently or has on top.
+ *
+ * - ARN: `arn:aws:acm:<region>:<account>:certificate/<arnId>`. The account is the tenant's NCP
+ *   member number, zero-padded to 12 digits (derived, so stable and unique per tenant); the arnId
+ *   is the certificate's UUID (migration 0009). The face checks region and account; this file
+ *   resolves an arnId within the actor's tenant only: another tenant's answers like a missing one.
+ * - Tags: ACM's rules (at most 50 per certificate; key 1–128, value 0–256 characters of
+ *   `[\p{L}\p{Z}\p{N}_.:/=+\-@]`; keys starting `aws:` are reserved) are checked here, before
+ *   anything is written.
+ * - NextToken: base64url of the position and the query it belongs to, then an HMAC-SHA256 of it
+ *   under a key kept sealed in the store; a token changed by one bit, from another tenant or from
+ *   another query is refused (`invalid_argument`, field `NextToken`).
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { AppError } from '../domain/errors.ts';
+import type { Certificate, CertificateSummary } from '../domain/model.ts';
+import type { ImportInput } from '../domain/x509/ladder.ts';
+import type { Actor } from './actor.ts';
+import type { AuditService } from './audit.ts';
+import type { CertificateService, ImportOptions } from './certificates.ts';
+import { authorize } from './policy.ts';
+import type { AcmListPosition, AcmTag, Clock, Store, ValidityFilter } from './ports.ts';
+
+export const ACM_TAG_LIMITS = { perCertificate: 50, keyLength: 128, valueLength: 256 } as const;
+/** ACM's default and bounds for DaysBeforeExpiry (PutAccountConfiguration). */
+export const ACM_DAYS_BEFORE_EXPIRY = { default: 45, min: 1, max: 45 } as const;
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+export interface AcmListRequest {
+  validity: ValidityFilter;
+  keyTypes: ReadonlyArray<{ algorithm: string; bits: number }> | null;
+  order: 'asc' | 'desc';
+  limit: number;
+  /** Facts filters applied to each row (key usage, extended key usage); null keeps every row. */
+  filter: ((summary: CertificateSummary) => boolean) | null;
+  /** Names the filters for the NextToken binding: the same query must present the same text. */
+  queryKey: string;
+  nextToken: string | null;
+}
+
+export interface AcmListedCertificate {
+  summary: CertificateSummary;
+  arnId: string;
+  inUse: boolean;
+}
+
+export interface AcmService {
+  /** The tenant's 12-digit account id. */
+  accountId(actor: Actor): Promise<string>;
+  /** The live certificate's number, or `not_found`. */
+  resolve(actor: Actor, arnId: string): Promise<number>;
+  /** New certificate (with tags), or a re-import in place of `arnId`; returns the arnId. */
+  import(
+    actor: Actor,
+    input: Omit<ImportInput, 'name'>,
+    options: { arnId: string | null; tags: readonly AcmTag[] | null; origin: ImportOptions['origin'] },
+  ): Promise<string>;
+  describe(actor: Actor, arnId: string): Promise<{ certificate: Certificate; arnId: string; usedBy: number[] }>;
+  /** Leaf and chain; with `includeKey`, the private key too (audited as every key read). */
+  export(
+    actor: Actor,
+    arnId: string,
+    includeKey: boolean,
+  ): Promise<{ certificatePem: string; chainPems: string[]; privateKeyPem: string | null }>;
+  delete(actor: Actor, arnId: string): Promise<void>;
+  list(actor: Actor, request: AcmListRequest): Promise<{ items: AcmListedCertificate[]; nextToken: string | null }>;
+  listTags(actor: Actor, arnId: string): Promise<AcmTag[]>;
+  addTags(actor: Actor, arnId: string, tags: readonly AcmTag[]): Promise<void>;
+  removeTags(actor: Actor, arnId: string, tags: ReadonlyArray<{ key: string; value?: string | null }>): Promise<void>;
+  /**
+   * RequestCertificate, RenewCertificate, UpdateCertificateOptions and ResendValidationEmail
+   * act on certificates certkeeper issues; it issues none yet (the issuance work has not landed)
+   * and validates by DNS only. Each checks the caller's rights and the ARN, then refuses with
+   * `details.reason` naming why: `issuance_unavailable`, `imported`, `email_validation`.
+   */
+  refuseIssuance(
+    actor: Actor,
+    operation: 'request' | 'renew' | 'options' | 'resend',
+    arnId: string | null,
+  ): Promise<never>;
+  daysBeforeExpiry(actor: Actor): Promise<number>;
+  /** Null changes nothing (a PutAccountConfiguration without ExpiryEvents), after the same rights check. */
+  setDaysBeforeExpiry(actor: Actor, days: number | null): Promise<void>;
+}
+
+const notFound = (arnId: string): AppError =>
+  new AppError('not_found', `Could not find certificate with id ${arnId}.`, { field: 'CertificateArn' });
+
+/** Refuses tags ACM refuses; `reason` details say which ACM exception applies. */
+export function checkTags(tags: readonly AcmTag[], options: { removal: boolean }): void {
+  const tagError = (message: string) =>
+    new AppError('invalid_argument', message, { field: 'Tags', details: { reason: 'invalid_tag' } });
+  if (tags.length === 0) throw tagError('Tags must hold at least 1 tag.');
+  if (tags.length > ACM_TAG_LIMITS.perCertificate)
+    throw new AppError('invalid_argument', `A certificate can have at most ${ACM_TAG_LIMITS.perCertificate} tags.`, {
+      field: 'Tags',
+      details: { reason: 'too_many_tags' },
+    });
+  const seen = new Set<string>();
+  for (const { key, value } of tags) {
+    const keyLength = [...key].length;
+    if (keyLength < 1 || keyLength > ACM_TAG_LIMITS.keyLength || !TAG_TEXT.test(key))
+      throw tagError(
+        `Tag key '${key.slice(0, 130)}' must be 1 to ${ACM_TAG_LIMITS.keyLength} characters of letters, digits, spaces and _ . : / = + - @.`,
+      );
+    if (value !== null && ([...value].length > ACM_TAG_LIMITS.valueLength || !TAG_TEXT.test(value)))
+      throw tagError(
+        `Tag value of key '${key}' must be 0 to ${ACM_TAG_LIMITS.valueLength} characters of letters, digits, spaces and _ . : / = + - @.`,
+      );
+    if (key.toLowerCase().startsWith('aws:')) throw tagError(`Tag key '${key}' uses the reserved prefix 'aws:'.`);
+    if (!options.removal && seen.has(key))
+      throw new AppError('invalid_argument', `Tag key '${key}' is given more than once.`, {
+        field: 'Tags',
+        details: { reason: 'invalid_parameter' },
+      });
+    seen.add(key);
+  }
+}
+
+interface TokenBody {
+  /** tenant */
+  t: number;
+  /** query key */
+  q: string;
+  /** position */
+  c: number;
+  n: number;
+}
+
+export function createAcmService(
+  store: Store,
+  clock: Clock,
+  audit: AuditService,
+  certificates: CertificateService,
+): AcmService {
+  let pagingKey: Promise<Buffer> | null = null;
+  const key = (): Promise<Buffer> => {
+    pagingKey ??= store.acm
+      .pagingKey(() => store.vault.seal(randomBytes(32), 'acm-paging-key'))
+      .then((sealed) => store.vault.open(sealed, 'acm-paging-key'))
+      .catch((error: unknown) => {
+        pagingKey = null;
+        throw error;
+      });
+    return pagingKey;
+  };
+
+  const badToken = () =>
+    new AppError('invalid_argument', 'The NextToken is not valid for this request.', { field: 'NextToken' });
+
+  async function encodeToken(body: TokenBody): Promise<string> {
+    const payload = Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
+    const mac = createHmac('sha256', await key())
+      .update(payload)
+      .digest('base64url');
+    return `${payload}.${mac}`;
+  }
+
+  async function decodeToken(token: string, tenantId: number, queryKey: string): Promise<AcmListPosition> {
+    const dot = token.indexOf('.');
+    if (dot <= 0 || token.length > 2048) throw badToken();
+    const payload = token.slice(0, dot);
+    const given = Buffer.from(token.slice(dot + 1), 'base64url');
+    const expected = createHmac('sha256', await key())
+      .update(payload)
+      .digest();
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw badToken();
+    if (given.toString('base64url') !== token.slice(dot + 1)) throw badToken();
+    let body: TokenBody;
+    try {
+      body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as TokenBody;
+    } catch {
+      throw badToken();
+    }
+    if (body.t !== tenantId || body.q !== queryKey || !Number.isSafeInteger(body.c) || !Number.isSafeInteger(body.n))
+      throw badToken();
+    return { createdAt: body.c, certificateNo: body.n };
+  }
+
+  async function resolve(actor: Actor, arnId: string): Promise<number> {
+    const certificateNo = await store.acm.certificateNoOf(actor.tenantId, arnId);
+    if (certificateNo === null) throw notFound(arnId);
+    return certificateNo;
+  }
+
+  async function arnIdOf(tenantId: number, certificateNo: number): Promise<string> {
+    const id = (await store.acm.arnIds(tenantId, [certificateNo])).get(certificateNo);
+    if (id === undefined) throw new AppError('internal', `Certificate ${certificateNo} has no ARN id.`);
+    return id;
+  }
+
+  return {
+    async accountId(actor) {
+      const tenant = await store.tenants.getById(actor.tenantId);
+      if (!tenant) throw new AppError('unauthenticated', 'The tenant of this credential no longer exists.');
+      return tenant.memberNo.padStart(12, '0');
+    },
+
+    async resolve(actor, arnId) {
+      authorize(actor, 'certificate.read');
+      return resolve(actor, arnId);
+    },
+
+    async import(actor, input, options) {
+      authorize(actor, 'certificate.write');
+      if (options.tags !== null) {
+        if (options.arnId !== null)
+          throw new AppError('invalid_argument', 'Tags cannot be applied when re-importing a certificate.', {
+            field: 'Tags',
+            details: { reason: 'invalid_parameter' },
+          });
+        checkTags(options.tags, { removal: false });
+      }
+      const importOptions: ImportOptions = {
+        origin: options.origin,
+        policy: { requireKey: true, allowEd25519: false, nameRule: null },
+      };
+      if (options.arnId !== null) {
+        const certificateNo = await resolve(actor, options.arnId);
+        const current = await certificates.get(actor, certificateNo);
+        await certificates.replace(actor, certificateNo, { ...input, name: current.name }, importOptions);
+        return options.arnId;
+      }
+      // The name is what the other faces show; ACM itself never shows one.
+      const name = `acm-${randomBytes(8).toString('hex')}`;
+      const created = await certificates.import(actor, { ...input, name }, importOptions);
+      if (options.tags !== null && options.tags.length > 0) {
+        const outcome = await store.acm.addTags(
+          actor.tenantId,
+          created.certificateNo,
+          options.tags,
+          ACM_TAG_LIMITS.perCertificate,
+        );
+        if (outcome !== 'ok') throw new AppError('conflict', 'The certificate changed while its tags were written.');
+      }
+      return arnIdOf(actor.tenantId, created.certificateNo);
+    },
+
+    async describe(actor, arnId) {
+      authorize(actor, 'certificate.read');
+      const certificateNo = await resolve(actor, arnId);
+      const certificate = await certificates.get(actor, certificateNo);
+      const usedBy = await certificates.usedBy(actor, certificateNo);
+      return { certificate, arnId, usedBy };
+    },
+
+    async export(actor, arnId, includeKey) {
+      authorize(actor, 'certificate.read');
+      const certificateNo = await resolve(actor, arnId);
+      const bundle = await certificates.export(actor, certificateNo, { includeKey });
+      return {
+        certificatePem: bundle.certificatePem,
+        chainPems: bundle.chainPems,
+        privateKeyPem: bundle.privateKeyPem,
+      };
+    },
+
+    async delete(actor, arnId) {
+      authorize(actor, 'certificate.write');
+      const certificateNo = await resolve(actor, arnId);
+      await certificates.delete(actor, certificateNo);
+    },
+
+    async list(actor, request) {
+      authorize(actor, 'certificate.read');
+      const after =
+        request.nextToken === null ? null : await decodeToken(request.nextToken, actor.tenantId, request.queryKey);
+      const asOf = clock.now();
+      const items: Array<{ summary: CertificateSummary; arnId: string }> = [];
+      let position = after;
+      let more = true;
+      // One row past what the page needs tells whether another page exists. A facts filter may
+      // drop rows: read on, a bounded number of times, until the page is full or the rows end (a
+      // short page with a NextToken is allowed, as on ACM).
+      for (let round = 0; round < 20 && more && items.length < request.limit; round++) {
+        const need = request.limit - items.length;
+        const batch = (request.filter === null ? need : Math.max(100, need)) + 1;
+        const rows = await store.acm.list({
+          tenantId: actor.tenantId,
+          asOf,
+          validity: request.validity,
+          keyTypes: request.keyTypes,
+          order: request.order,
+          after: position,
+          limit: batch,
+        });
+        let consumed = 0;
+        for (const row of rows) {
+          if (items.length >= request.limit) break;
+          consumed += 1;
+          position = { createdAt: row.summary.createdAt.getTime(), certificateNo: row.summary.certificateNo };
+          if (request.filter === null || request.filter(row.summary)) items.push(row);
+        }
+        if (consumed === rows.length && rows.length < batch) more = false;
+      }
+      const users = await store.usage.usersOf(
+        actor.tenantId,
+        items.map((i) => i.summary.certificateNo),
+      );
+      const nextToken =
+        !more || position === null
+          ? null
+          : await encodeToken({
+              t: actor.tenantId,
+              q: request.queryKey,
+              c: position.createdAt,
+              n: position.certificateNo,
+            });
+      return {
+        items: items.map((i) => ({ ...i, inUse: (users.get(i.summary.certificateNo) ?? []).length > 0 })),
+        nextToken,
+      };
+    },
+
+    async listTags(actor, arnId) {
+      authorize(actor, 'certificate.read');
+      const certificateNo = await resolve(actor, arnId);
+      return store.acm.tags(actor.tenantId, certificateNo);
+    },
+
+    async addTags(actor, arnId, tags) {
+      authorize(actor, 'certificate.write');
+      checkTags(tags, { removal: false });
+      await audit.around(actor, 'certificate.tags.add', `certificate-arn:${arnId}`, async () => {
+        const certificateNo = await resolve(actor, arnId);
+        const outcome = await store.acm.addTags(actor.tenantId, certificateNo, tags, ACM_TAG_LIMITS.perCertificate);
+        if (outcome === 'not_found') throw notFound(arnId);
+        if (outcome === 'too_many')
+          throw new AppError(
+            'invalid_argument',
+            `the TagSet: ${tags.length} tags would take the certificate over its limit of ${ACM_TAG_LIMITS.perCertificate} tags.`,
+            { field: 'Tags', details: { reason: 'too_many_tags' } },
+          );
+      });
+    },
+
+    async removeTags(actor, arnId, tags) {
+      authorize(actor, 'certificate.write');
+      checkTags(
+        tags.map((t) => ({ key: t.key, value: t.value ?? null })),
+        { removal: true },
+      );
+      await audit.around(actor, 'certificate.tags.remove', `certificate-arn:${arnId}`, async () => {
+        const certificateNo = await resolve(actor, arnId);
+        if (!(await store.acm.removeTags(actor.tenantId, certificateNo, tags))) throw notFound(arnId);
+      });
+    },
+
+    async refuseIssuance(actor, operation, arnId) {
+      authorize(actor, operation === 'resend' ? 'certificate.read' : 'certificate.write');
+      if (arnId !== null) await resolve(actor, arnId);
+      switch (operation) {
+        case 'request':
+          throw new AppError(
+            'unavailable',
+            'certkeeper does not issue certificates yet: RequestCertificate needs the issuance feature, which this server does not have. Import certificates with ImportCertificate.',
+            { details: { reason: 'issuance_unavailable' } },
+          );
+        case 'renew':
+          throw new AppError(
+            'invalid_argument',
+            `Certificate ${arnId ?? ''} is an imported certificate and is not eligible for renewal: import its successor with ImportCertificate and this CertificateArn.`,
+            { details: { reason: 'imported' }, field: 'CertificateArn' },
+          );
+        case 'options':
+          throw new AppError(
+            'invalid_argument',
+            `Certificate ${arnId ?? ''} is an imported certificate: its options cannot be updated.`,
+            { details: { reason: 'imported_state' }, field: 'CertificateArn' },
+          );
+        case 'resend':
+          throw new AppError(
+            'invalid_argument',
+            'certkeeper validates domains by DNS only: there is no validation e-mail to resend.',
+            { details: { reason: 'email_validation' } },
+          );
+      }
+    },
+
+    async daysBeforeExpiry(actor) {
+      authorize(actor, 'certificate.read');
+      return (await store.acm.daysBeforeExpiry(actor.tenantId)) ?? ACM_DAYS_BEFORE_EXPIRY.default;
+    },
+
+    async setDaysBeforeExpiry(actor, days) {
+      authorize(actor, 'certificate.write');
+      if (days === null) return;
+      if (!Number.isInteger(days) || days < ACM_DAYS_BEFORE_EXPIRY.min || days > ACM_DAYS_BEFORE_EXPIRY.max)
+        throw new AppError(
+          'invalid_argument',
+          `DaysBeforeExpiry must be an integer from ${ACM_DAYS_BEFORE_EXPIRY.min} to ${ACM_DAYS_BEFORE_EXPIRY.max}.`,
+          { field: 'DaysBeforeExpiry' },
+        );
+      await audit.around(actor, 'acm.account-configuration.put', `tenant:${actor.tenantId}`, () =>
+        store.acm.setDaysBeforeExpiry(actor.tenantId, days, clock.now()),
+      );
+    },
+  };
+}
