@@ -65,6 +65,12 @@ export interface CertificateService {
   /** Runs the ladder only (step 9 included), for dry runs and the console's live validation. */
   validate(actor: Actor, input: ImportInput, options: ImportOptions): Promise<ImportCandidate>;
   list(actor: Actor, query: CertificateListQuery): Promise<CertificatePage>;
+  /**
+   * Every certificate the query matches, in the list order, read in pages of CERTIFICATE_PAGE_MAX.
+   * Refused with `invalid_argument` (field `all`, details `total` and `max`) when more than `max`
+   * match, before reading past the first page.
+   */
+  listAll(actor: Actor, query: Omit<CertificateListQuery, 'offset' | 'limit'>, max: number): Promise<CertificatePage>;
   get(actor: Actor, certificateNo: number): Promise<Certificate>;
   getByName(actor: Actor, name: string): Promise<Certificate>;
   export(actor: Actor, certificateNo: number, options: { includeKey: boolean }): Promise<CertificateBundle>;
@@ -297,6 +303,27 @@ export function createCertificateService(
       const limit = Math.min(Math.max(Math.trunc(query.limit), 0), CERTIFICATE_PAGE_MAX);
       const offset = Math.max(Math.trunc(query.offset), 0);
       return store.certificates.list({ ...query, limit, offset, tenantId: actor.tenantId, asOf: clock.now() });
+    },
+
+    async listAll(actor, query, max) {
+      const first = await service.list(actor, { ...query, offset: 0, limit: CERTIFICATE_PAGE_MAX });
+      if (first.total > max) {
+        throw new AppError(
+          'invalid_argument',
+          `At most ${max} certificates can be listed at once; ${first.total} match.`,
+          {
+            field: 'all',
+            details: { total: first.total, max },
+          },
+        );
+      }
+      const items = [...first.items];
+      while (items.length < first.total) {
+        const next = await service.list(actor, { ...query, offset: items.length, limit: CERTIFICATE_PAGE_MAX });
+        if (next.items.length === 0) break;
+        items.push(...next.items);
+      }
+      return { items, total: first.total };
     },
 
     async get(actor, certificateNo) {

@@ -11,7 +11,7 @@ import { AppError, type ErrorCode } from '../../src/domain/errors.ts';
 import { certificateStatus } from '../../src/domain/status.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { TestClock } from '../helpers/app.ts';
-import { storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
+import { makeTenant, newCertificate, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
 import { days, mintBundle, mintLeaf, type Bundle } from '../helpers/pki.ts';
 
 const options: ImportOptions = { origin: 'cli', policy: { requireKey: true, allowEd25519: true, nameRule: null } };
@@ -324,6 +324,30 @@ for (const target of storeTargets) {
         options,
       );
       assert.ok(again.certificateNo > certificate.certificateNo);
+    });
+
+    it('lists all matches across pages of 1,000, or refuses above the cap before reading on', async () => {
+      const tenant = await makeTenant(store);
+      const reader: Actor = { tenantId: tenant.id, id: 'ALL-VIEWER', role: 'VIEWER', remoteAddress: null };
+      for (let i = 0; i < 1002; i++) {
+        await store.certificates.insert(newCertificate(tenant.id, { name: `all-${i}` }), clock.now());
+      }
+      const all = await core.certificates.listAll(reader, { sort: 'certificateNo', order: 'asc' }, 5000);
+      assert.equal(all.total, 1002);
+      const numbers = all.items.map((c) => c.certificateNo);
+      assert.equal(new Set(numbers).size, 1002, 'no certificate twice');
+      assert.deepEqual(
+        numbers,
+        [...numbers].sort((x, y) => x - y),
+        'in the list order',
+      );
+      await assert.rejects(core.certificates.listAll(reader, {}, 1001), (error: unknown) => {
+        assert.ok(error instanceof AppError);
+        assert.equal(error.code, 'invalid_argument');
+        assert.equal(error.field, 'all');
+        assert.deepEqual(error.details, { total: 1002, max: 1001 });
+        return true;
+      });
     });
   });
 }

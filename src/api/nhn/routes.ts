@@ -7,7 +7,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../../core/actor.ts';
 import type { Core } from '../../core/core.ts';
 import { can } from '../../core/policy.ts';
-import { CERTIFICATE_PAGE_MAX } from '../../core/ports.ts';
 import { isAppErrorWithCode } from '../../domain/errors.ts';
 import { IMPORT_LIMITS } from '../../domain/x509/ladder.ts';
 import { authHook, callerOf } from './auth.ts';
@@ -115,34 +114,22 @@ async function listPage(
   const present = (items: Parameters<typeof listItem>[0][]) =>
     items.map((certificate) => listItem(certificate, version, offsetMinutes));
   if (query.all) {
-    const first = await core.certificates.list(actor, {
-      validity: query.validity,
-      offset: 0,
-      limit: CERTIFICATE_PAGE_MAX,
-    });
-    if (first.total > MAX_ALL) {
-      throw new NhnWireError('invalid_argument', {
-        status: 400,
-        resultCode: FACE_CODES.invalidParameter,
-        resultMessage: `all=true lists at most ${MAX_ALL} certificates and this list has ${first.total}; page through it with pageSize and pageNum.`,
+    const all = await core.certificates
+      .listAll(actor, { validity: query.validity }, MAX_ALL)
+      .catch((error: unknown) => {
+        if (!isAppErrorWithCode(error, 'invalid_argument') || error.field !== 'all') throw error;
+        throw new NhnWireError('invalid_argument', {
+          status: 400,
+          resultCode: FACE_CODES.invalidParameter,
+          resultMessage: `all=true lists at most ${MAX_ALL} certificates and this list has ${String(error.details?.total)}; page through it with pageSize and pageNum.`,
+        });
       });
-    }
-    const items = [...first.items];
-    while (items.length < first.total) {
-      const next = await core.certificates.list(actor, {
-        validity: query.validity,
-        offset: items.length,
-        limit: CERTIFICATE_PAGE_MAX,
-      });
-      if (next.items.length === 0) break;
-      items.push(...next.items);
-    }
     return {
-      totalCount: first.total,
-      totalPage: first.total > 0 ? 1 : 0,
+      totalCount: all.total,
+      totalPage: all.total > 0 ? 1 : 0,
       currentPage: 1,
-      pageSize: items.length,
-      data: present(items),
+      pageSize: all.items.length,
+      data: present(all.items),
     };
   }
   const page = await core.certificates.list(actor, {
