@@ -34,6 +34,7 @@ import { credentialRepository } from './repositories/credentials.ts';
 import { withSlotUsage } from './repositories/slot-usage.ts';
 import { slotRepository } from './repositories/slots.ts';
 import { deployTargetRepository } from './repositories/targets.ts';
+import { notificationRepository } from './repositories/notifications.ts';
 import { tenantRepository } from './repositories/tenants.ts';
 import { tokenRepository } from './repositories/tokens.ts';
 import { sessionRepository } from './repositories/sessions.ts';
@@ -113,6 +114,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
       tokens: tokenRepository(db, dialect),
       slots,
       targets: deployTargetRepository(db),
+      notifications: notificationRepository(db, dialect),
       sessions: sessionRepository(db, dialect),
       certificateStats: certificateStatsRepository(db),
       vault: {
