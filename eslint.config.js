@@ -96,7 +96,18 @@ export default tseslint.config(
   {
     files: ['src/core/**/*.ts'],
     rules: forbid(
-      [...ours('store'), ...ours('api'), ...ours('cli'), ...ours('app'), 'fastify', 'kysely', 'better-sqlite3', 'pg'],
+      [
+        ...ours('store'),
+        ...ours('api'),
+        ...ours('cli'),
+        ...ours('app'),
+        ...ours('notifiers'),
+        'fastify',
+        'kysely',
+        'better-sqlite3',
+        'pg',
+        'nodemailer',
+      ],
       'core/ depends on domain/ and its own ports only; store/ implements the ports (docs/ARCHITECTURE.md).',
     ),
   },
@@ -158,6 +169,26 @@ export default tseslint.config(
         'pg',
       ],
       'dns/ implements core ports (core/issuance/dcv.ts); it imports core and domain only (docs/ARCHITECTURE.md).',
+    ),
+  },
+  {
+    // notifiers/: the notification senders (webhook, Slack, SMTP) implementing core's
+    // NotificationSender port (core/notifications/ports.ts); like dns/, core and domain only.
+    files: ['src/notifiers/**/*.ts'],
+    rules: forbid(
+      [
+        ...ours('store'),
+        ...ours('api'),
+        ...ours('cli'),
+        ...ours('app'),
+        ...ours('server'),
+        ...ours('config'),
+        'fastify',
+        'kysely',
+        'better-sqlite3',
+        'pg',
+      ],
+      'notifiers/ implement core ports (core/notifications/ports.ts); they import core and domain only (docs/ARCHITECTURE.md).',
     ),
   },
   {

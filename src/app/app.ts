@@ -6,18 +6,33 @@
 import type { Config } from '../config/config.ts';
 import { createCore, type Core } from '../core/core.ts';
 import { systemClock, type Clock } from '../core/ports.ts';
+import type { NotificationSender } from '../core/notifications/ports.ts';
+import { createNotificationSender } from '../notifiers/index.ts';
 import { openStore, type RotateMasterKeyResult, type StoreHandle } from '../store/open.ts';
+import { notifySettings, type NotifySettings } from './notify-settings.ts';
 
 export interface App {
   core: Core;
   store: StoreHandle;
+  /** Notification settings (notify-settings.ts) and the senders (src/notifiers/). */
+  notify: NotifySettings;
+  sender: NotificationSender;
   migrate(): Promise<string[]>;
   rotateMasterKey(newKeyBase64?: string): Promise<RotateMasterKeyResult>;
   close(): Promise<void>;
 }
 
-export async function openApp(config: Config, options: { clock?: Clock } = {}): Promise<App> {
+export async function openApp(
+  config: Config,
+  options: { clock?: Clock; notify?: NotifySettings; notifyCa?: string[] } = {},
+): Promise<App> {
   const clock = options.clock ?? systemClock;
+  const notify = options.notify ?? notifySettings({}, config);
+  const sender = createNotificationSender({
+    clock,
+    allowPrivateAddresses: notify.allowPrivateAddresses,
+    ...(options.notifyCa ? { ca: options.notifyCa } : {}),
+  });
   const databaseUrl = config.databaseUrl?.reveal();
   const masterKey = config.masterKey?.reveal().toString('base64');
   const store = await openStore({
@@ -27,8 +42,10 @@ export async function openApp(config: Config, options: { clock?: Clock } = {}): 
     ...(masterKey ? { masterKey } : {}),
   });
   return {
-    core: createCore(store, clock),
+    core: createCore(store, clock, { ...notify, sender }),
     store,
+    notify,
+    sender,
     migrate: () => store.migrate(),
     rotateMasterKey: (newKeyBase64) => store.rotateMasterKey(newKeyBase64),
     close: () => store.close(),

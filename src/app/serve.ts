@@ -13,10 +13,15 @@ import { bootstrapIfEmpty } from './bootstrap.ts';
 import { startEdgeWorker } from './edge-worker.ts';
 import { EDGE_WORKER_DEFAULTS, type EdgeWorkerSettings } from './edge-worker-settings.ts';
 import { buildFaces } from './faces.ts';
+import type { NotifySettings } from './notify-settings.ts';
+import { startNotificationWorker } from './notify-worker.ts';
+import type { NotificationWorker } from '../core/notifications/worker.ts';
 
 export interface ServeOptions {
   /** The edge worker's lease and poll pause (edge-worker-settings.ts). */
   edgeWorker?: EdgeWorkerSettings;
+  /** Notifications (notify-settings.ts); defaults when absent. */
+  notify?: NotifySettings;
 }
 
 export async function serve(
@@ -24,8 +29,9 @@ export async function serve(
   io: { stdout: { write(text: string): unknown } },
   options: ServeOptions = {},
 ): Promise<void> {
-  const app = await openApp(config);
+  const app = await openApp(config, options.notify ? { notify: options.notify } : {});
   let worker: ProvisioningWorker | null = null;
+  let notifyWorker: NotificationWorker | null = null;
   try {
     const { credentialsFile } = await bootstrapIfEmpty(app.core, config.dataDir);
     const running = await startServer({
@@ -38,11 +44,13 @@ export async function serve(
     // SQLite: WAL checkpoints off the event loop from now on (store/sqlite-checkpointer.ts).
     app.store.startBackgroundCheckpoints((message) => running.app.log.warn(message));
     worker = startEdgeWorker(app, options.edgeWorker ?? EDGE_WORKER_DEFAULTS, running.app.log);
+    notifyWorker = startNotificationWorker(app, running.app.log);
     const edgeWorker = worker;
+    const notifications = notifyWorker;
     // The worker writes to the store: it stops before the store closes.
     installSignalHandlers(running.app, {
       async close() {
-        await edgeWorker.stop();
+        await Promise.all([edgeWorker.stop(), notifications.stop()]);
         await app.store.close();
       },
     });
@@ -61,6 +69,7 @@ export async function serve(
     }
   } catch (error) {
     await worker?.stop();
+    await notifyWorker?.stop();
     await app.close();
     throw error;
   }

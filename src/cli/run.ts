@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openApp, type App } from '../app/app.ts';
 import { edgeWorkerSettings } from '../app/edge-worker-settings.ts';
+import { notifySettings } from '../app/notify-settings.ts';
 import { serve } from '../app/serve.ts';
 import { loadConfig } from '../config/config.ts';
 import { cliActor } from '../core/actor.ts';
@@ -100,10 +101,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     const config = loadConfig(io.env);
     if (group === 'serve') {
-      await serve(config, { stdout: io.stdout }, { edgeWorker: edgeWorkerSettings(io.env) });
+      await serve(
+        config,
+        { stdout: io.stdout },
+        { edgeWorker: edgeWorkerSettings(io.env), notify: notifySettings(io.env, config) },
+      );
       return 0;
     }
-    app = await openApp(config);
+    app = await openApp(config, { notify: notifySettings(io.env, config) });
     const out = (value: unknown, human: string) => io.stdout.write(flags.json ? json(value) : human);
     await dispatch(app, group, verb, rest, flags, out);
     return 0;

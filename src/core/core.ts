@@ -5,6 +5,12 @@ import { createCredentialService, type CredentialService } from './credentials.t
 import { republishOnReplace } from './deploy/republish.ts';
 import { createDeployTargetService, type DeployTargetService } from './deploy/targets.ts';
 import { createDashboardService, type DashboardService } from './dashboard.ts';
+import {
+  createNotificationService,
+  DEFAULT_NOTIFICATION_SETTINGS,
+  type NotificationService,
+  type NotificationSettings,
+} from './notifications/service.ts';
 import type { Clock, Store } from './ports.ts';
 import { createProvisioningService, type ProvisioningService } from './provisioning.ts';
 import { createSessionService, type SessionService } from './sessions.ts';
@@ -27,11 +33,17 @@ export interface Core {
   provisioning: ProvisioningService;
   /** Each tenant's deployment target for its slots (CLI `certkeeper target`). */
   targets: DeployTargetService;
+  /** Notification channels, rules, test sends, the delivery log; `emit` for events (notifications/). */
+  notifications: NotificationService;
   /** Store reachability, for /readyz. */
   ping(): Promise<void>;
 }
 
-export function createCore(store: Store, clock: Clock): Core {
+export function createCore(
+  store: Store,
+  clock: Clock,
+  notifications: NotificationSettings = DEFAULT_NOTIFICATION_SETTINGS,
+): Core {
   const audit = createAuditService(store, clock);
   const credentials = createCredentialService(store, clock, audit);
   const provisioning = createProvisioningService(store, clock, audit);
@@ -47,6 +59,7 @@ export function createCore(store: Store, clock: Clock): Core {
     targets: createDeployTargetService(store, clock, audit, () => provisioning.wake()),
     sessions: createSessionService(store, clock, credentials, audit),
     dashboard: createDashboardService(store, clock, audit),
+    notifications: createNotificationService(store, clock, audit, notifications),
     ping: () => store.ping(),
   };
 }
