@@ -16,6 +16,7 @@ import type { CertificateSummary, Credential, Role, Tenant } from '../domain/mod
 import { certificateStatus } from '../domain/status.ts';
 import type { ValidityFilter } from '../core/ports.ts';
 import { json, keyValues, table } from './output.ts';
+import { runNotifyCommand } from './notify.ts';
 import { runTargetCommand } from './target.ts';
 
 export interface CliIo {
@@ -45,6 +46,15 @@ const USAGE = `Usage: certkeeper <command> [options]
   target set [--tenant NAME] webhook --url URL      (prints the signing secret once)
   target show [--tenant NAME]
   target clear [--tenant NAME]                      (refused while the tenant has edge slots)
+  notify channel add [--tenant NAME] webhook|slack CHANNEL --url URL   (webhook: prints the signing secret once)
+  notify channel add [--tenant NAME] email CHANNEL --smtp-host H [--smtp-port P] [--smtp-security starttls|tls]
+                     [--smtp-user U --smtp-password-file FILE] --from ADDR --to ADDR[,ADDR]
+  notify channel list|remove CHANNEL
+  notify rule add [--tenant NAME] RULE --events E[,E] --channels C[,C] [--match PATTERN]
+  notify rule list|remove RULE
+  notify thresholds [--tenant NAME] [--set 30,14,7,3,1 | --reset]
+  notify test [--tenant NAME] CHANNEL               send a sample notification now
+  notify log [--tenant NAME] [--channel C] [--limit N]
 
 Options: --json prints machine-readable output. --tenant defaults to "default".
 Configuration comes from the environment: CERTKEEPER_DATA_DIR, DATABASE_URL, CERTKEEPER_MASTER_KEY, ...
@@ -75,6 +85,20 @@ const OPTIONS = {
   'reload-command': { type: 'string' },
   'reload-timeout': { type: 'string' },
   url: { type: 'string' },
+  events: { type: 'string' },
+  channels: { type: 'string' },
+  match: { type: 'string' },
+  'smtp-host': { type: 'string' },
+  'smtp-port': { type: 'string' },
+  'smtp-security': { type: 'string' },
+  'smtp-user': { type: 'string' },
+  'smtp-password-file': { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  channel: { type: 'string' },
+  limit: { type: 'string' },
+  set: { type: 'string' },
+  reset: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Flags = ReturnType<typeof parseFlags>['values'];
@@ -110,7 +134,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     app = await openApp(config, { notify: notifySettings(io.env, config) });
     const out = (value: unknown, human: string) => io.stdout.write(flags.json ? json(value) : human);
-    await dispatch(app, group, verb, rest, flags, out);
+    await dispatch(app, group, verb, rest, flags, out, io.env);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -140,6 +164,7 @@ async function dispatch(
   args: string[],
   flags: Flags,
   out: Out,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<void> {
   const { core } = app;
   const command = `${group} ${verb ?? ''}`.trim();
@@ -298,6 +323,15 @@ async function dispatch(
         out,
         (message) => new UsageError(message),
       );
+      return;
+    }
+    case 'notify channel':
+    case 'notify rule':
+    case 'notify thresholds':
+    case 'notify test':
+    case 'notify log': {
+      const tenant = await core.tenants.get(flags.tenant ?? 'default');
+      await runNotifyCommand(core, tenant, verb, args, flags, env, out, (message) => new UsageError(message));
       return;
     }
     case 'master-key rotate': {
