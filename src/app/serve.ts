@@ -40,6 +40,7 @@ export async function serve(
       clock: app.core.clock,
       faces: buildFaces(app.core, config),
       expiryHistogram: (asOf, bounds) => app.store.certificates.expiryHistogram(null, asOf, bounds),
+      notificationCounts: () => app.store.notifications.countDeliveries(),
     });
     // SQLite: WAL checkpoints off the event loop from now on (store/sqlite-checkpointer.ts).
     app.store.startBackgroundCheckpoints((message) => running.app.log.warn(message));

@@ -93,6 +93,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       clock,
       faces: buildFaces(app.core, config),
       expiryHistogram: (asOf, bounds) => app.store.certificates.expiryHistogram(null, asOf, bounds),
+      notificationCounts: () => app.store.notifications.countDeliveries(),
     });
     const addTenant = async (name: string): Promise<TestTenant> => {
       const tenant = await app.core.tenants.create(name);

@@ -66,6 +66,21 @@ describe('console notifications API', () => {
     const log = await viewer.request('GET', '/console/api/notifications/log?limit=5');
     assert.equal(log.body.items.length, 1);
     assert.equal(log.body.items[0].outcome, 'sent');
+
+    hook.status = 503;
+    assert.equal(
+      (await admin.request('POST', '/console/api/notifications/channels/ops/test')).body.outcome.kind,
+      'failed',
+    );
+    hook.status = 204;
+    const metrics = await (await fetch(`${app.baseUrl}/metrics`)).text();
+    assert.match(metrics, /^certkeeper_notification_deliveries\{status="sent"\} 1$/m);
+    assert.match(
+      metrics,
+      /^certkeeper_notification_deliveries\{status="pending"\} 1$/m,
+      'the failed test send waits for its retry',
+    );
+    assert.match(metrics, /^certkeeper_notification_deliveries\{status="failed"\} 0$/m);
   });
 
   it('refuses a VIEWER every change (403) and bad input (400 with the field), writing nothing', async () => {
