@@ -9,6 +9,7 @@
  * | `CERTKEEPER_NOTIFY_LOG_DAYS` | 30 (1–3650) | how long the delivery log and finished deliveries are kept |
  * | `CERTKEEPER_NOTIFY_TIMEOUT_SECONDS` | 10 (1–120) | per delivery attempt; a slower channel is cut off and retried |
  * | `CERTKEEPER_NOTIFY_POLL_MS` | 1000 (50–60000) | the worker's pause between passes |
+ * | `CERTKEEPER_NOTIFY_LEASE_SECONDS` | 60 (2–3600) | a worker's claim on a delivery: how long a crashed process's delivery waits before another process retries it; must exceed the timeout |
  * | `CERTKEEPER_NOTIFY_SCAN_SECONDS` | 60 (1–3600) | how often the expiry pass runs |
  *
  * Kept beside `loadConfig` like edge-worker-settings.ts (the Config object is pinned by its own
@@ -23,6 +24,7 @@ export interface NotifySettings {
   timeoutMs: number;
   pollMs: number;
   scanEveryMs: number;
+  leaseMs: number;
 }
 
 function configError(message: string): Error {
@@ -59,12 +61,20 @@ export function notifySettings(env: NodeJS.ProcessEnv, config: Pick<Config, 'hos
   const allow = env.CERTKEEPER_NOTIFY_ALLOW_PRIVATE ?? '';
   if (!['', '0', '1'].includes(allow))
     throw configError(`CERTKEEPER_NOTIFY_ALLOW_PRIVATE must be 0 or 1; got ${JSON.stringify(allow.slice(0, 40))}.`);
+  const timeoutMs = integer(env, 'CERTKEEPER_NOTIFY_TIMEOUT_SECONDS', 1, 120, 10) * 1000;
+  const leaseMs = integer(env, 'CERTKEEPER_NOTIFY_LEASE_SECONDS', 2, 3600, 60) * 1000;
+  // A lease shorter than an attempt would let a second process send while the first still waits.
+  if (leaseMs <= timeoutMs)
+    throw configError(
+      `CERTKEEPER_NOTIFY_LEASE_SECONDS (${leaseMs / 1000}) must be longer than CERTKEEPER_NOTIFY_TIMEOUT_SECONDS (${timeoutMs / 1000}).`,
+    );
   return {
     publicBaseUrl,
     allowPrivateAddresses: allow === '1',
     retentionMs: integer(env, 'CERTKEEPER_NOTIFY_LOG_DAYS', 1, 3650, 30) * 86_400_000,
-    timeoutMs: integer(env, 'CERTKEEPER_NOTIFY_TIMEOUT_SECONDS', 1, 120, 10) * 1000,
+    timeoutMs,
     pollMs: integer(env, 'CERTKEEPER_NOTIFY_POLL_MS', 50, 60_000, 1000),
     scanEveryMs: integer(env, 'CERTKEEPER_NOTIFY_SCAN_SECONDS', 1, 3600, 60) * 1000,
+    leaseMs,
   };
 }

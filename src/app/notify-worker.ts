@@ -17,6 +17,7 @@ export function startNotificationWorker(app: App, logger: FastifyBaseLogger): No
     publicBaseUrl: settings.publicBaseUrl,
     retentionMs: settings.retentionMs,
     timeoutMs: settings.timeoutMs,
+    leaseMs: settings.leaseMs,
     pollMs: settings.pollMs,
     scanEveryMs: settings.scanEveryMs,
     changes: (listener) => app.core.notifications.onQueued(listener),

@@ -51,10 +51,10 @@ export async function deliver(deps: DeliveryDeps, deliveryId: number): Promise<D
     new Date(claimedAt.getTime() + deps.leaseMs),
   );
   if (!delivery) return { kind: 'skipped' };
-  return deliverClaimed(deps, delivery);
+  return deliverClaimed(deps, delivery, claimedAt.getTime() + deps.leaseMs);
 }
 
-async function deliverClaimed(deps: DeliveryDeps, delivery: Delivery): Promise<DeliveryOutcome> {
+async function deliverClaimed(deps: DeliveryDeps, delivery: Delivery, leaseEnd: number): Promise<DeliveryOutcome> {
   const { store, clock, workerId } = deps;
   const stored = await store.notifications.getChannel(delivery.tenantId, delivery.channelId);
   let statusCode: number | null;
@@ -67,6 +67,12 @@ async function deliverClaimed(deps: DeliveryDeps, delivery: Delivery): Promise<D
         await store.vault.open(stored.sealedSecrets, channelSecretContext(delivery.tenantId, stored.channel.name))
       ).toString('utf8'),
     ) as ChannelSecrets;
+    // The send must end (its timeout) before the lease does, or another process could take the
+    // delivery over and send it too. A process stalled since the claim gives it back instead.
+    if (clock.now().getTime() + deps.timeoutMs >= leaseEnd) {
+      await store.notifications.releaseDelivery(delivery.id, workerId);
+      return { kind: 'skipped' };
+    }
     const outcome = await deps.sender.send(
       { config: stored.channel.config, secrets },
       { deliveryId: `${delivery.id}`, payload: delivery.payload },
