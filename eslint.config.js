@@ -127,10 +127,12 @@ export default tseslint.config(
                 ...ours('cli'),
                 ...ours('app'),
                 ...ours('deployers'),
+                ...ours('notifiers'),
                 'fastify',
                 'kysely',
                 'better-sqlite3',
                 'pg',
+                'nodemailer',
               ],
               message:
                 'core/ depends on domain/ and its own ports only; store/ and deployers/ implement the ports (docs/ARCHITECTURE.md).',
@@ -273,6 +275,26 @@ export default tseslint.config(
         'pg',
       ],
       'dns/ implements core ports (core/issuance/dcv.ts); it imports core and domain only (docs/ARCHITECTURE.md).',
+    ),
+  },
+  {
+    // notifiers/: the notification senders (webhook, Slack, SMTP) implementing core's
+    // NotificationSender port (core/notifications/ports.ts); like dns/, core and domain only.
+    files: ['src/notifiers/**/*.ts'],
+    rules: forbid(
+      [
+        ...ours('store'),
+        ...ours('api'),
+        ...ours('cli'),
+        ...ours('app'),
+        ...ours('server'),
+        ...ours('config'),
+        'fastify',
+        'kysely',
+        'better-sqlite3',
+        'pg',
+      ],
+      'notifiers/ implement core ports (core/notifications/ports.ts); they import core and domain only (docs/ARCHITECTURE.md).',
     ),
   },
   {

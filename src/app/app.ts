@@ -8,8 +8,11 @@ import type { Config, IssuanceSetting } from '../config/config.ts';
 import type { IssuanceService } from '../core/issuance/service.ts';
 import { createCore, type Core } from '../core/core.ts';
 import { systemClock, type Clock } from '../core/ports.ts';
+import type { NotificationSender } from '../core/notifications/ports.ts';
+import { createNotificationSender } from '../notifiers/index.ts';
 import { openStore, type RotateMasterKeyResult, type StoreHandle } from '../store/open.ts';
 import { buildIssuanceService } from './issuance.ts';
+import { notifySettings, type NotifySettings } from './notify-settings.ts';
 
 export interface App {
   core: Core;
@@ -18,6 +21,9 @@ export interface App {
   issuance: IssuanceService;
   /** What `loadIssuanceConfig` said (serve logs the reason when it is off). */
   issuanceSetting: IssuanceSetting;
+  /** Notification settings (notify-settings.ts) and the senders (src/notifiers/). */
+  notify: NotifySettings;
+  sender: NotificationSender;
   migrate(): Promise<string[]>;
   rotateMasterKey(newKeyBase64?: string): Promise<RotateMasterKeyResult>;
   close(): Promise<void>;
@@ -25,9 +31,15 @@ export interface App {
 
 export async function openApp(
   config: Config,
-  options: { clock?: Clock; issuance?: IssuanceSetting } = {},
+  options: { clock?: Clock; issuance?: IssuanceSetting; notify?: NotifySettings; notifyCa?: string[] } = {},
 ): Promise<App> {
   const clock = options.clock ?? systemClock;
+  const notify = options.notify ?? notifySettings({}, config);
+  const sender = createNotificationSender({
+    clock,
+    allowPrivateAddresses: notify.allowPrivateAddresses,
+    ...(options.notifyCa ? { ca: options.notifyCa } : {}),
+  });
   const databaseUrl = config.databaseUrl?.reveal();
   const masterKey = config.masterKey?.reveal().toString('base64');
   const store = await openStore({
@@ -36,13 +48,15 @@ export async function openApp(
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(masterKey ? { masterKey } : {}),
   });
-  const core = createCore(store, clock);
+  const core = createCore(store, clock, { ...notify, sender });
   const issuanceSetting: IssuanceSetting = options.issuance ?? { on: false, reason: 'not configured' };
   return {
     core,
     store,
     issuance: buildIssuanceService(store, createAuditService(store, clock), clock, issuanceSetting),
     issuanceSetting,
+    notify,
+    sender,
     migrate: () => store.migrate(),
     rotateMasterKey: (newKeyBase64) => store.rotateMasterKey(newKeyBase64),
     close: () => store.close(),

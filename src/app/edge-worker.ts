@@ -28,6 +28,7 @@ export function startEdgeWorker(app: App, settings: EdgeWorkerSettings, logger: 
     leaseMs: settings.leaseMs,
     pollMs: settings.pollMs,
     changes: (listener) => app.core.provisioning.onChange(listener),
+    notify: (tenantId, subjectKey, input) => app.core.notifications.emit(tenantId, subjectKey, input),
     log: workerLog(logger),
     deployers: createDeployers({ clock: app.core.clock }),
   });

@@ -15,6 +15,9 @@ import { startEdgeWorker } from './edge-worker.ts';
 import { EDGE_WORKER_DEFAULTS, type EdgeWorkerSettings } from './edge-worker-settings.ts';
 import { buildFaces } from './faces.ts';
 import { startIssuance, type IssuanceWorkerSettings, type RunningIssuance } from './issuance.ts';
+import type { NotifySettings } from './notify-settings.ts';
+import { startNotificationWorker } from './notify-worker.ts';
+import type { NotificationWorker } from '../core/notifications/worker.ts';
 
 export interface ServeOptions {
   /** The edge worker's lease and poll pause (edge-worker-settings.ts). */
@@ -23,6 +26,8 @@ export interface ServeOptions {
   issuance?: IssuanceSetting;
   /** The issuance worker's timings (tests shorten them). */
   issuanceWorker?: IssuanceWorkerSettings;
+  /** Notifications (notify-settings.ts); defaults when absent. */
+  notify?: NotifySettings;
 }
 
 export async function serve(
@@ -30,9 +35,13 @@ export async function serve(
   io: { stdout: { write(text: string): unknown } },
   options: ServeOptions = {},
 ): Promise<void> {
-  const app = await openApp(config, options.issuance ? { issuance: options.issuance } : {});
+  const app = await openApp(config, {
+    ...(options.issuance ? { issuance: options.issuance } : {}),
+    ...(options.notify ? { notify: options.notify } : {}),
+  });
   let worker: ProvisioningWorker | null = null;
   let issuance: RunningIssuance | null = null;
+  let notifyWorker: NotificationWorker | null = null;
   try {
     const { credentialsFile } = await bootstrapIfEmpty(app.core, config.dataDir);
     const running = await startServer({
@@ -41,10 +50,12 @@ export async function serve(
       clock: app.core.clock,
       faces: buildFaces(app.core, config),
       expiryHistogram: (asOf, bounds) => app.store.certificates.expiryHistogram(null, asOf, bounds),
+      notificationCounts: () => app.store.notifications.countDeliveries(),
     });
     // SQLite: WAL checkpoints off the event loop from now on (store/sqlite-checkpointer.ts).
     app.store.startBackgroundCheckpoints((message) => running.app.log.warn(message));
     worker = startEdgeWorker(app, options.edgeWorker ?? EDGE_WORKER_DEFAULTS, running.app.log);
+    notifyWorker = startNotificationWorker(app, running.app.log);
     const edgeWorker = worker;
     if (app.issuanceSetting.on) {
       const log = running.app.log.child({ component: 'issuance' });
@@ -73,11 +84,12 @@ export async function serve(
       running.app.log.info(`certificate issuance is off: ${app.issuanceSetting.reason}`);
     }
     const runningIssuance = issuance;
+    const notifications = notifyWorker;
     // The workers write to the store: they stop before the store closes.
     installSignalHandlers(running.app, {
       async close() {
         await runningIssuance?.stop();
-        await edgeWorker.stop();
+        await Promise.all([edgeWorker.stop(), notifications.stop()]);
         await app.store.close();
       },
     });
@@ -102,6 +114,7 @@ export async function serve(
   } catch (error) {
     await issuance?.stop();
     await worker?.stop();
+    await notifyWorker?.stop();
     await app.close();
     throw error;
   }

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openApp, type App } from '../app/app.ts';
 import { edgeWorkerSettings } from '../app/edge-worker-settings.ts';
+import { notifySettings } from '../app/notify-settings.ts';
 import { serve } from '../app/serve.ts';
 import { loadConfig, loadIssuanceConfig } from '../config/config.ts';
 import type { IssuanceOrder } from '../core/issuance/ports.ts';
@@ -16,6 +17,7 @@ import type { CertificateSummary, Credential, Role, Tenant } from '../domain/mod
 import { certificateStatus } from '../domain/status.ts';
 import type { ValidityFilter } from '../core/ports.ts';
 import { json, keyValues, table } from './output.ts';
+import { runNotifyCommand } from './notify.ts';
 import { runTargetCommand } from './target.ts';
 
 export interface CliIo {
@@ -49,6 +51,15 @@ const USAGE = `Usage: certkeeper <command> [options]
   target set [--tenant NAME] webhook --url URL      (prints the signing secret once)
   target show [--tenant NAME]
   target clear [--tenant NAME]                      (refused while the tenant has edge slots)
+  notify channel add [--tenant NAME] webhook|slack CHANNEL --url URL   (webhook: prints the signing secret once)
+  notify channel add [--tenant NAME] email CHANNEL --smtp-host H [--smtp-port P] [--smtp-security starttls|tls]
+                     [--smtp-user U --smtp-password-file FILE] --from ADDR --to ADDR[,ADDR]
+  notify channel list|remove CHANNEL
+  notify rule add [--tenant NAME] RULE --events E[,E] --channels C[,C] [--match PATTERN]
+  notify rule list|remove RULE
+  notify thresholds [--tenant NAME] [--set 30,14,7,3,1 | --reset]
+  notify test [--tenant NAME] CHANNEL               send a sample notification now
+  notify log [--tenant NAME] [--channel C] [--limit N]
 
 Options: --json prints machine-readable output. --tenant defaults to "default".
 Configuration comes from the environment: CERTKEEPER_DATA_DIR, DATABASE_URL, CERTKEEPER_MASTER_KEY, ...
@@ -82,6 +93,20 @@ const OPTIONS = {
   'key-type': { type: 'string' },
   method: { type: 'string' },
   'no-renewal': { type: 'boolean' },
+  events: { type: 'string' },
+  channels: { type: 'string' },
+  match: { type: 'string' },
+  'smtp-host': { type: 'string' },
+  'smtp-port': { type: 'string' },
+  'smtp-security': { type: 'string' },
+  'smtp-user': { type: 'string' },
+  'smtp-password-file': { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  channel: { type: 'string' },
+  limit: { type: 'string' },
+  set: { type: 'string' },
+  reset: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Flags = ReturnType<typeof parseFlags>['values'];
@@ -117,13 +142,17 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       await serve(
         config,
         { stdout: io.stdout },
-        { edgeWorker: edgeWorkerSettings(io.env), issuance: loadIssuanceConfig(io.env) },
+        {
+          edgeWorker: edgeWorkerSettings(io.env),
+          issuance: loadIssuanceConfig(io.env),
+          notify: notifySettings(io.env, config),
+        },
       );
       return 0;
     }
-    app = await openApp(config, { issuance: loadIssuanceConfig(io.env) });
+    app = await openApp(config, { issuance: loadIssuanceConfig(io.env), notify: notifySettings(io.env, config) });
     const out = (value: unknown, human: string) => io.stdout.write(flags.json ? json(value) : human);
-    await dispatch(app, group, verb, rest, flags, out);
+    await dispatch(app, group, verb, rest, flags, out, io.env);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -153,6 +182,7 @@ async function dispatch(
   args: string[],
   flags: Flags,
   out: Out,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<void> {
   const { core } = app;
   const command = `${group} ${verb ?? ''}`.trim();
@@ -356,6 +386,15 @@ async function dispatch(
         out,
         (message) => new UsageError(message),
       );
+      return;
+    }
+    case 'notify channel':
+    case 'notify rule':
+    case 'notify thresholds':
+    case 'notify test':
+    case 'notify log': {
+      const tenant = await core.tenants.get(flags.tenant ?? 'default');
+      await runNotifyCommand(core, tenant, verb, args, flags, env, out, (message) => new UsageError(message));
       return;
     }
     case 'master-key rotate': {

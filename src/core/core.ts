@@ -5,6 +5,12 @@ import { createCertificateService, type CertificateService } from './certificate
 import { createCredentialService, type CredentialService } from './credentials.ts';
 import { createDeployTargetService, type DeployTargetService } from './deploy/targets.ts';
 import { createDashboardService, type DashboardService } from './dashboard.ts';
+import {
+  createNotificationService,
+  DEFAULT_NOTIFICATION_SETTINGS,
+  type NotificationService,
+  type NotificationSettings,
+} from './notifications/service.ts';
 import type { Clock, Store } from './ports.ts';
 import { createProvisioningService, type ProvisioningService } from './provisioning.ts';
 import { createSessionService, type SessionService } from './sessions.ts';
@@ -30,11 +36,17 @@ export interface Core {
   targets: DeployTargetService;
   /** The ACM face's use-cases: ARNs, tags, account configuration, keyset lists. */
   acm: AcmService;
+  /** Notification channels, rules, test sends, the delivery log; `emit` for events (notifications/). */
+  notifications: NotificationService;
   /** Store reachability, for /readyz. */
   ping(): Promise<void>;
 }
 
-export function createCore(store: Store, clock: Clock): Core {
+export function createCore(
+  store: Store,
+  clock: Clock,
+  notifications: NotificationSettings = DEFAULT_NOTIFICATION_SETTINGS,
+): Core {
   const audit = createAuditService(store, clock);
   const credentials = createCredentialService(store, clock, audit);
   const provisioning = createProvisioningService(store, clock, audit);
@@ -52,6 +64,7 @@ export function createCore(store: Store, clock: Clock): Core {
     targets: createDeployTargetService(store, clock, audit, () => provisioning.wake()),
     sessions: createSessionService(store, clock, credentials, audit),
     dashboard: createDashboardService(store, clock, audit),
+    notifications: createNotificationService(store, clock, audit, notifications),
     ping: () => store.ping(),
   };
 }

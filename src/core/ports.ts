@@ -23,6 +23,7 @@ import type {
 import type { DeployTarget, DeployTargetSpec } from '../domain/deploy-target.ts';
 import type { CipherProfile, EdgeSlot, ItemRegion, ServiceRegion, TlsVersion } from '../domain/edge-slot.ts';
 import type { CertificateFacts } from '../domain/x509/types.ts';
+import type { NotificationRepository } from './notifications/ports.ts';
 
 /** Injected clock: status and expiry are always computed against it. */
 export interface Clock {
@@ -520,6 +521,8 @@ export interface Store {
   readonly targets: DeployTargetRepository;
   /** The ACM face's ARN ids, tags and account configuration. */
   readonly acm: AcmRepository;
+  /** Notification channels, rules, schedule, outbox and delivery log (core/notifications/ports.ts). */
+  readonly notifications: NotificationRepository;
   readonly vault: Vault;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;

@@ -12,23 +12,21 @@
  * worker retries failures with exponential backoff (domain/edge-slot.ts `retryDelayMs`).
  * docs/compat/edge.md documents the body and shows how to verify the signature.
  */
-import { createHmac } from 'node:crypto';
 import type { DeployTargetSpec } from '../domain/deploy-target.ts';
 import { TLS_PROTOCOLS } from '../domain/edge-slot.ts';
 import type { Clock } from '../core/ports.ts';
 import { fullChainOf, type DeployBundle, type Deployer } from '../core/deploy/deployer.ts';
 
+// The signing rule is the domain's, shared with the notification webhooks.
+import {
+  DELIVERY_HEADER,
+  EVENT_HEADER,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  webhookSignature,
+} from '../domain/webhook-signature.ts';
+
 type WebhookSpec = Extract<DeployTargetSpec, { kind: 'webhook' }>;
-
-export const SIGNATURE_HEADER = 'x-certkeeper-signature';
-export const TIMESTAMP_HEADER = 'x-certkeeper-timestamp';
-export const EVENT_HEADER = 'x-certkeeper-event';
-export const DELIVERY_HEADER = 'x-certkeeper-delivery';
-
-/** `v1=<hex>` over `timestamp + "." + body`. */
-export function webhookSignature(secret: string, timestamp: string, body: string): string {
-  return `v1=${createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${timestamp}.${body}`, 'utf8').digest('hex')}`;
-}
 
 export function publishPayload(bundle: DeployBundle) {
   return {

@@ -15,6 +15,7 @@ import { DEFAULT_READINESS_TIMEOUT_MS, registerHealthRoutes } from './health.ts'
 import { loggerOptions, type LogStream } from './logging.ts';
 import type { ExpiryHistogramSource } from './metrics-certificates.ts';
 import { registerMetrics } from './metrics.ts';
+import type { NotificationCountsSource } from './metrics-notifications.ts';
 import { buildOpenApi, registerDocsRoute, SERVER_OPENAPI } from './openapi.ts';
 import { genRequestId, REQUEST_ID_HEADER } from './request-id.ts';
 import { frameworkErrorsHandler, installRootHandlers } from './root-handlers.ts';
@@ -36,6 +37,8 @@ export interface ServerDeps {
   logStream?: LogStream;
   /** Enables `certkeeper_certificate_days_to_expiry`; see metrics-certificates.ts. */
   expiryHistogram?: ExpiryHistogramSource;
+  /** Enables `certkeeper_notification_deliveries`; see metrics-notifications.ts. */
+  notificationCounts?: NotificationCountsSource;
   /** `/readyz` gives up on `store.ping()` after this long. Default 2 s. */
   readinessTimeoutMs?: number;
   /** `info.version` of `GET /docs`. */
@@ -71,6 +74,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     certificates: deps.store.certificates,
     clock: deps.clock,
     expiryHistogram: deps.expiryHistogram,
+    notificationCounts: deps.notificationCounts,
   });
   installRootHandlers(app);
   registerHealthRoutes(app, deps.store, deps.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS);

@@ -7,13 +7,18 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { instrumentHttp } from './metrics-http.ts';
 import { registerCertificateMetrics, type CertificateMetricsDeps } from './metrics-certificates.ts';
+import { registerNotificationMetrics, type NotificationCountsSource } from './metrics-notifications.ts';
 
-export function registerMetrics(app: FastifyInstance, deps: Omit<CertificateMetricsDeps, 'log'>): Registry {
+export function registerMetrics(
+  app: FastifyInstance,
+  deps: Omit<CertificateMetricsDeps, 'log'> & { notificationCounts?: NotificationCountsSource | undefined },
+): Registry {
   const registry = new Registry();
   // Process metrics (CPU, memory, event-loop lag, GC) under the usual names.
   collectDefaultMetrics({ register: registry });
   instrumentHttp(app, registry);
   registerCertificateMetrics(registry, { ...deps, log: app.log });
+  if (deps.notificationCounts) registerNotificationMetrics(registry, { counts: deps.notificationCounts, log: app.log });
   app.get('/metrics', async (_request, reply) => {
     const text = await registry.metrics();
     return reply.type(registry.contentType).send(text);

@@ -37,6 +37,7 @@ import { credentialRepository } from './repositories/credentials.ts';
 import { issuanceRepository } from './repositories/issuance.ts';
 import { slotRepository } from './repositories/slots.ts';
 import { deployTargetRepository } from './repositories/targets.ts';
+import { notificationRepository } from './repositories/notifications.ts';
 import { tenantRepository } from './repositories/tenants.ts';
 import { tokenRepository } from './repositories/tokens.ts';
 import { sessionRepository } from './repositories/sessions.ts';
@@ -127,6 +128,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
       slots,
       slotLeases: slots,
       targets: deployTargetRepository(db),
+      notifications: notificationRepository(db, dialect),
       sessions: sessionRepository(db, dialect),
       certificateStats: certificateStatsRepository(db),
       issuance: issuanceRepository(db, dialect),

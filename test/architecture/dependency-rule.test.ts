@@ -242,6 +242,48 @@ const cases: Array<{ name: string; file: string; code: string; allowed: boolean 
     code: "import { x } from '../config/load.ts';\nexport { x };\n",
     allowed: false,
   },
+  {
+    name: 'notifiers may import core ports and domain',
+    file: 'src/notifiers/index.ts',
+    code: "import { DeliveryError } from '../core/notifications/ports.ts';\nimport { AppError } from '../domain/errors.ts';\nexport { DeliveryError, AppError };\n",
+    allowed: true,
+  },
+  {
+    name: 'notifiers may not import store',
+    file: 'src/notifiers/smtp.ts',
+    code: "import { x } from '../store/db.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'notifiers may not import a face',
+    file: 'src/notifiers/http.ts',
+    code: "import { x } from '../api/console/routes.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'notifiers may not import config',
+    file: 'src/notifiers/index.ts',
+    code: "import { x } from '../config/load.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'core may not import the notifiers',
+    file: 'src/core/notifications/service.ts',
+    code: "import { x } from '../../notifiers/index.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'the cli may not import store',
+    file: 'src/cli/main.ts',
+    code: "import { x } from '../store/db.ts';\nexport { x };\n",
+    allowed: false,
+  },
+  {
+    name: 'the cli may not import a face',
+    file: 'src/cli/main.ts',
+    code: "import { x } from '../api/ncp/routes.ts';\nexport { x };\n",
+    allowed: false,
+  },
 ];
 
 describe('dependency rule', () => {

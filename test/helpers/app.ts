@@ -10,6 +10,7 @@
  * await app.close();
  * ```
  */
+import { notifySettings } from '../../src/app/notify-settings.ts';
 import { openApp, type App } from '../../src/app/app.ts';
 import { buildFaces } from '../../src/app/faces.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
@@ -82,7 +83,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...(location.databaseUrl ? { DATABASE_URL: location.databaseUrl } : {}),
     ...options.env,
   });
-  const app = await openApp(config, { clock });
+  // Notification settings from the same environment (CERTKEEPER_NOTIFY_*, CERTKEEPER_PUBLIC_URL).
+  const app = await openApp(config, { clock, notify: notifySettings(options.env ?? {}, config) });
   let server: RunningServer | null = null;
   try {
     server = await startServer({
@@ -91,6 +93,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       clock,
       faces: buildFaces(app.core, config),
       expiryHistogram: (asOf, bounds) => app.store.certificates.expiryHistogram(null, asOf, bounds),
+      notificationCounts: () => app.store.notifications.countDeliveries(),
     });
     const addTenant = async (name: string): Promise<TestTenant> => {
       const tenant = await app.core.tenants.create(name);

@@ -13,6 +13,7 @@ import * as dashboardPage from './pages/dashboard.js';
 import * as edgePage from './pages/edge.js';
 import * as importPage from './pages/import.js';
 import * as loginPage from './pages/login.js';
+import * as notificationsPage from './pages/notifications.js';
 
 /**
  * @typedef {import('./layout.js').Session & { csrfToken: string }} Session
@@ -32,6 +33,7 @@ const ROUTES = [
   { pattern: '/credentials', render: credentialsPage.render, allowed: (s) => s.can.manageCredentials },
   { pattern: '/edge', render: edgePage.renderList },
   { pattern: '/edge/:slotId', render: edgePage.renderSlot },
+  { pattern: '/notifications', render: notificationsPage.render },
 ];
 
 const root = /** @type {HTMLElement} */ (document.getElementById('app'));

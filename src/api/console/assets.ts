@@ -40,6 +40,7 @@ export const WEB_FILES = [
   'js/pages/import.js',
   'js/pages/credentials.js',
   'js/pages/edge.js',
+  'js/pages/notifications.js',
 ] as const;
 
 export interface Asset {

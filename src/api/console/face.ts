@@ -22,6 +22,7 @@ import { registerCertificateRoutes } from './routes-certificates.ts';
 import { registerCredentialRoutes } from './routes-credentials.ts';
 import { registerDownloadRoutes } from './routes-download.ts';
 import { registerEdgeRoutes } from './routes-edge.ts';
+import { registerNotificationRoutes } from './routes-notifications.ts';
 import { registerSessionRoutes } from './routes-session.ts';
 import { registerWriteRoutes } from './routes-write.ts';
 import { registerStaticRoutes } from './static.ts';
@@ -55,6 +56,7 @@ export function createConsoleFace(core: Core, options: ConsoleFaceOptions = {}):
       registerDownloadRoutes(app, core);
       registerCredentialRoutes(app, core);
       registerEdgeRoutes(app, core);
+      registerNotificationRoutes(app, core);
     },
 
     renderError: (error) => withHeaders(renderConsoleError(error)),

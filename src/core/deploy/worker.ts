@@ -25,6 +25,7 @@ import type { AuditService } from '../audit.ts';
 import type { Clock, Store } from '../ports.ts';
 import type { DeployBundle, DeployerFactory } from './deployer.ts';
 import { targetSecretContext } from './targets.ts';
+import type { NotificationService } from '../notifications/service.ts';
 
 export interface WorkerLog {
   info(fields: Record<string, unknown>, message: string): void;
@@ -52,6 +53,11 @@ export interface WorkerOptions {
   log?: WorkerLog;
   /** The target implementations (the Deployer port; src/deployers/, wired by src/app/). */
   deployers: DeployerFactory;
+  /**
+   * Notifications: `deployment.failed` at a generation's first failure (with the failures in a
+   * row), `deployment.recovered` when a generation that failed is deployed. Best effort.
+   */
+  notify?: NotificationService['emit'];
 }
 
 export interface WorkerPass {
@@ -180,6 +186,14 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
           : `edge slot: target done, but the slot ${outcome === 'changed' ? 'changed meanwhile; publishing again' : 'was taken over by another worker'}`,
       );
       await audit.record(actorFor(slot.tenantId), action, `edge-slot:${slotId}`, 'success', { generation, outcome });
+      if (slot.deployment.attempts > 0 && outcome === 'done')
+        await options.notify?.(slot.tenantId, `edge-slot:${slotId}:${generation}`, {
+          type: 'deployment.recovered',
+          certificate: null,
+          failures: slot.deployment.attempts,
+          deployment: { kind: 'edge-slot', slotId, generation },
+          summary: `Edge slot ${slotId} was deployed after ${slot.deployment.attempts} failed attempt(s).`,
+        });
       return slot.status === 'DELETING' ? 'removed' : 'published';
     } catch (error) {
       if (stopping.signal.aborted) {
@@ -201,6 +215,15 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
         attempts,
         code: 'target_failed',
       });
+      if (attempts === 1)
+        await options.notify?.(slot.tenantId, `edge-slot:${slotId}:${generation}`, {
+          type: 'deployment.failed',
+          certificate: null,
+          failures: attempts,
+          deployment: { kind: 'edge-slot', slotId, generation },
+          summary: `Edge slot ${slotId} could not be deployed; certkeeper keeps retrying.`,
+          error: message.slice(0, 500),
+        });
       return 'failed';
     } finally {
       clearInterval(heartbeat);

@@ -22,6 +22,7 @@ import { edgeSlotCountsSchema } from './0006-edge-slot-counts.ts';
 import { expiryDaySumsSchema } from './0007-expiry-day-sums.ts';
 import { issuanceSchema } from './0008-issuance.ts';
 import { acmSchema } from './0009-acm.ts';
+import { notificationsSchema } from './0010-notifications.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -35,6 +36,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0007-expiry-day-sums': expiryDaySumsSchema(),
     '0008-issuance': issuanceSchema(dialect),
     '0009-acm': acmSchema(dialect),
+    '0010-notifications': notificationsSchema(dialect),
   };
 }
 

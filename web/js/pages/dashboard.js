@@ -1,5 +1,6 @@
-/** The dashboard: certificates by status, what expires soon, and recent changes. */
+/** The dashboard: certificates by status, what expires soon, notification channels' health, and recent changes. */
 import { cardTable, h } from '../dom.js';
+import { formatDateTime } from '../format.js';
 import { domainsText, formatDate, formatDays, statusBadge, targetHref, timelineEntry, urgency } from '../format.js';
 import { FAILED, load, pageTitle } from '../layout.js';
 import { href } from '../router.js';
@@ -28,6 +29,7 @@ export async function render(page) {
     );
   };
 
+  const channels = h('div', {});
   page.main.replaceChildren(
     pageTitle('Dashboard'),
     h(
@@ -96,6 +98,12 @@ export async function render(page) {
     ),
     h(
       'section',
+      { 'aria-labelledby': 'channel-health' },
+      h('h2', { id: 'channel-health' }, h('a', { href: href('/notifications'), text: 'Notification channels' })),
+      channels,
+    ),
+    h(
+      'section',
       { 'aria-labelledby': 'recent' },
       h('h2', { id: 'recent', text: 'Recent changes' }),
       recent.length === 0
@@ -110,5 +118,36 @@ export async function render(page) {
           ),
     ),
   );
+  /** @type {import('./notifications.js').Notifications | undefined} */
+  const notifications = await load(page, '/notifications', { into: channels });
+  if (notifications) channels.replaceChildren(channelHealth(notifications.channels));
   return 'Dashboard';
+}
+
+/** Each channel's last delivery and failures in a row. @param {import('./notifications.js').Channel[]} items */
+function channelHealth(items) {
+  if (items.length === 0)
+    return h('p', { class: 'muted', text: 'No notification channel: nobody is told when a certificate expires.' });
+  return cardTable(
+    'Notification channels',
+    ['Channel', 'Last delivery', 'Failures in a row', 'Pending'],
+    items.map((c) =>
+      h(
+        'tr',
+        {},
+        h('td', { dataset: { label: 'Channel' }, text: `${c.name} (${c.config.kind})` }),
+        h(
+          'td',
+          { dataset: { label: 'Last delivery' } },
+          c.health.lastAttemptAt ? `${c.health.lastOutcome} ${formatDateTime(c.health.lastAttemptAt)}` : 'never',
+        ),
+        h('td', {
+          dataset: { label: 'Failures in a row' },
+          class: c.health.failuresInARow > 0 ? 'days-critical' : '',
+          text: String(c.health.failuresInARow),
+        }),
+        h('td', { dataset: { label: 'Pending' }, text: String(c.health.pending) }),
+      ),
+    ),
+  );
 }

@@ -1,0 +1,690 @@
+/**
+ * NotificationRepository over Kysely (both dialects); tables of migration 0010. The contract is
+ * core/notifications/ports.ts. Secrets arrive sealed by core and are never seen in clear here.
+ *
+ * Concurrency: the outbox's unique key (channel_id, event_key) decides which of several
+ * processes queues an event (`ON CONFLICT DO NOTHING`; the others insert nothing). A delivery is
+ * taken with ONE conditional UPDATE (pending, due, no live lease), and every later write is
+ * conditional on `claimed_by = worker`, as for edge slots (slots.ts): two workers can never both
+ * hold a delivery, and one whose lease was taken over records nothing.
+ */
+import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
+import type { SealedSecret } from '../../core/ports.ts';
+import type { Channel, ChannelConfig, EventPayload, EventType, Rule } from '../../core/notifications/model.ts';
+import type {
+  Delivery,
+  DeliveryAttempt,
+  DeliveryStatus,
+  NotificationRepository,
+  ScanCertificate,
+} from '../../core/notifications/ports.ts';
+import type { StoreDialect } from '../dialect.ts';
+import { rethrowUniqueViolation } from '../errors.ts';
+import { ms } from '../rows.ts';
+import type { Database } from '../schema.ts';
+import { inTransaction } from '../transaction.ts';
+
+export interface NotifyChannelRow {
+  id: Generated<number>;
+  tenant_id: number;
+  name: string;
+  kind: string;
+  config: string;
+  secret_data_key_id: number | null;
+  secret_blob: Buffer | null;
+  created_at: number;
+}
+
+export interface NotifyRuleRow {
+  id: Generated<number>;
+  tenant_id: number;
+  name: string;
+  events: string;
+  certificate_pattern: string | null;
+  channel_ids: string;
+  created_at: number;
+}
+
+export interface NotifySettingsRow {
+  tenant_id: number;
+  thresholds: string | null;
+  scanned_until: number | null;
+  updated_at: number;
+}
+
+export interface NotifyScheduleRow {
+  tenant_id: number;
+  certificate_no: number;
+  fingerprint: string;
+  due_at: number;
+}
+
+export interface NotifyDeliveryRow {
+  id: Generated<number>;
+  tenant_id: number;
+  channel_id: number;
+  event_key: string;
+  event: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  claimed_by: string | null;
+  lease_until: number | null;
+  keep_until: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface NotifyAttemptRow {
+  id: Generated<number>;
+  tenant_id: number;
+  delivery_id: number;
+  channel_id: number;
+  channel_name: string;
+  event: string;
+  event_key: string;
+  outcome: string;
+  status_code: number | null;
+  error: string | null;
+  next_attempt_at: number | null;
+  at: number;
+}
+
+export type NotifyTables = {
+  notify_channels: NotifyChannelRow;
+  notify_rules: NotifyRuleRow;
+  notify_settings: NotifySettingsRow;
+  notify_schedule: NotifyScheduleRow;
+  notify_deliveries: NotifyDeliveryRow;
+  notify_attempts: NotifyAttemptRow;
+};
+
+type Db = Kysely<Database & NotifyTables>;
+
+const date = (value: unknown): Date => new Date(Number(value));
+const maybeDate = (value: unknown): Date | null => (value === null || value === undefined ? null : date(value));
+const maybeNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
+function channelFromRow(row: Selectable<NotifyChannelRow>): Channel {
+  return {
+    id: Number(row.id),
+    tenantId: Number(row.tenant_id),
+    name: row.name,
+    config: JSON.parse(row.config) as ChannelConfig,
+    createdAt: date(row.created_at),
+  };
+}
+
+function ruleFromRow(row: Selectable<NotifyRuleRow>): Rule {
+  return {
+    id: Number(row.id),
+    tenantId: Number(row.tenant_id),
+    name: row.name,
+    events: JSON.parse(row.events) as EventType[],
+    certificatePattern: row.certificate_pattern,
+    channelIds: (JSON.parse(row.channel_ids) as number[]).map(Number),
+    createdAt: date(row.created_at),
+  };
+}
+
+function deliveryFromRow(row: Selectable<NotifyDeliveryRow>): Delivery {
+  return {
+    id: Number(row.id),
+    tenantId: Number(row.tenant_id),
+    channelId: Number(row.channel_id),
+    eventKey: row.event_key,
+    event: row.event as EventType,
+    payload: JSON.parse(row.payload) as EventPayload,
+    status: row.status as DeliveryStatus,
+    attempts: Number(row.attempts),
+    nextAttemptAt: date(row.next_attempt_at),
+    lastStatusCode: maybeNumber(row.last_status_code),
+    lastError: row.last_error,
+    createdAt: date(row.created_at),
+    updatedAt: date(row.updated_at),
+  };
+}
+
+function attemptFromRow(row: Selectable<NotifyAttemptRow>): DeliveryAttempt {
+  return {
+    id: Number(row.id),
+    deliveryId: Number(row.delivery_id),
+    channelId: Number(row.channel_id),
+    channelName: row.channel_name,
+    event: row.event as EventType,
+    eventKey: row.event_key,
+    outcome: row.outcome as 'sent' | 'failed',
+    statusCode: maybeNumber(row.status_code),
+    error: row.error,
+    nextAttemptAt: maybeDate(row.next_attempt_at),
+    at: date(row.at),
+  };
+}
+
+function scanFromRow(row: {
+  certificate_no: unknown;
+  fingerprint_sha256: string;
+  not_before: unknown;
+  not_after: unknown;
+  deleted_at: unknown;
+}): ScanCertificate {
+  return {
+    certificateNo: Number(row.certificate_no),
+    fingerprint: row.fingerprint_sha256,
+    notBefore: Number(row.not_before),
+    notAfter: Number(row.not_after),
+    deleted: row.deleted_at !== null && row.deleted_at !== undefined,
+  };
+}
+
+function sealedOf(row: Selectable<NotifyChannelRow>): SealedSecret {
+  if (row.secret_blob === null || row.secret_data_key_id === null)
+    throw new Error(`Notification channel ${String(row.id)} has no sealed secrets.`);
+  return { dataKeyId: Number(row.secret_data_key_id), blob: row.secret_blob };
+}
+
+/** The predicate of the partial index notify_deliveries_due, word for word (a literal, as slots.ts explains). */
+const pendingLiteral = sql<boolean>`status = 'pending'`;
+const IN_CHUNK = 500;
+
+export function notificationRepository(base: Kysely<Database>, dialect: StoreDialect): NotificationRepository {
+  const db: Db = base.withTables<NotifyTables>();
+
+  const channelName = (tenantId: number, name: string) => ({
+    field: 'name',
+    constraint: 'notify_channels_tenant_name',
+    message: `A channel named ${name} already exists.`,
+    conflicts: async () =>
+      (await db
+        .selectFrom('notify_channels')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('name', '=', name)
+        .executeTakeFirst()) !== undefined,
+  });
+
+  const repository: NotificationRepository = {
+    async createChannel(tenantId, name, config, sealed, at) {
+      try {
+        const row = await db
+          .insertInto('notify_channels')
+          .values({
+            tenant_id: tenantId,
+            name,
+            kind: config.kind,
+            config: JSON.stringify(config),
+            secret_data_key_id: sealed.dataKeyId,
+            secret_blob: sealed.blob,
+            created_at: ms(at),
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return channelFromRow(row);
+      } catch (error) {
+        return rethrowUniqueViolation(error, [channelName(tenantId, name)]);
+      }
+    },
+
+    async listChannels(tenantId) {
+      const rows = await db
+        .selectFrom('notify_channels')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .orderBy('name')
+        .execute();
+      return rows.map(channelFromRow);
+    },
+
+    async getChannel(tenantId, channelId) {
+      const row = await db
+        .selectFrom('notify_channels')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', channelId)
+        .executeTakeFirst();
+      return row ? { channel: channelFromRow(row), sealedSecrets: sealedOf(row) } : null;
+    },
+
+    async getChannelByName(tenantId, name) {
+      const row = await db
+        .selectFrom('notify_channels')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return row ? { channel: channelFromRow(row), sealedSecrets: sealedOf(row) } : null;
+    },
+
+    async removeChannel(tenantId, channelId) {
+      return inTransaction(db, dialect, async (trx) => {
+        const removed = await trx
+          .deleteFrom('notify_channels')
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', channelId)
+          .executeTakeFirst();
+        if (Number(removed.numDeletedRows) === 0) return false;
+        await trx.deleteFrom('notify_deliveries').where('channel_id', '=', channelId).where(pendingLiteral).execute();
+        // Rules lose the channel; a rule left without channels goes with it.
+        for (const row of await trx
+          .selectFrom('notify_rules')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .execute()) {
+          const ids = (JSON.parse(row.channel_ids) as number[]).map(Number);
+          if (!ids.includes(channelId)) continue;
+          const rest = ids.filter((id) => id !== channelId);
+          if (rest.length === 0) await trx.deleteFrom('notify_rules').where('id', '=', row.id).execute();
+          else
+            await trx
+              .updateTable('notify_rules')
+              .set({ channel_ids: JSON.stringify(rest) })
+              .where('id', '=', row.id)
+              .execute();
+        }
+        return true;
+      });
+    },
+
+    async createRule(tenantId, rule, at) {
+      try {
+        const row = await db
+          .insertInto('notify_rules')
+          .values({
+            tenant_id: tenantId,
+            name: rule.name,
+            events: JSON.stringify(rule.events),
+            certificate_pattern: rule.certificatePattern,
+            channel_ids: JSON.stringify(rule.channelIds),
+            created_at: ms(at),
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return ruleFromRow(row);
+      } catch (error) {
+        return rethrowUniqueViolation(error, [
+          {
+            field: 'name',
+            constraint: 'notify_rules_tenant_name',
+            message: `A rule named ${rule.name} already exists.`,
+            conflicts: async () =>
+              (await db
+                .selectFrom('notify_rules')
+                .select('id')
+                .where('tenant_id', '=', tenantId)
+                .where('name', '=', rule.name)
+                .executeTakeFirst()) !== undefined,
+          },
+        ]);
+      }
+    },
+
+    async listRules(tenantId) {
+      const rows = await db
+        .selectFrom('notify_rules')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .orderBy('name')
+        .execute();
+      return rows.map(ruleFromRow);
+    },
+
+    async removeRule(tenantId, name) {
+      const result = await db
+        .deleteFrom('notify_rules')
+        .where('tenant_id', '=', tenantId)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+
+    async getThresholds(tenantId) {
+      const row = await db
+        .selectFrom('notify_settings')
+        .select('thresholds')
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst();
+      return row?.thresholds ? (JSON.parse(row.thresholds) as number[]) : null;
+    },
+
+    async setThresholds(tenantId, thresholds, at) {
+      await inTransaction(db, dialect, async (trx) => {
+        const values = {
+          thresholds: thresholds ? JSON.stringify(thresholds) : null,
+          scanned_until: null,
+          updated_at: ms(at),
+        };
+        await trx
+          .insertInto('notify_settings')
+          .values({ tenant_id: tenantId, ...values })
+          .onConflict((oc) => oc.column('tenant_id').doUpdateSet(values))
+          .execute();
+        await trx.deleteFrom('notify_schedule').where('tenant_id', '=', tenantId).execute();
+      });
+    },
+
+    async tenantsWatchingExpiry() {
+      const rows = await db.selectFrom('notify_rules').select(['tenant_id', 'events']).execute();
+      const tenants = new Set<number>();
+      for (const row of rows) {
+        const events = JSON.parse(row.events) as string[];
+        if (events.includes('certificate.expiring') || events.includes('certificate.expired'))
+          tenants.add(Number(row.tenant_id));
+      }
+      return [...tenants].sort((a, b) => a - b);
+    },
+
+    async scanCursor(tenantId) {
+      const row = await db
+        .selectFrom('notify_settings')
+        .select('scanned_until')
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst();
+      return maybeDate(row?.scanned_until ?? null);
+    },
+
+    async advanceScanCursor(tenantId, from, to, at) {
+      if (from === null) {
+        // First pass: create the row, or set a cursor still unset.
+        const inserted = await db
+          .insertInto('notify_settings')
+          .values({ tenant_id: tenantId, thresholds: null, scanned_until: ms(to), updated_at: ms(at) })
+          .onConflict((oc) =>
+            oc
+              .column('tenant_id')
+              .doUpdateSet({ scanned_until: ms(to), updated_at: ms(at) })
+              .where('notify_settings.scanned_until', 'is', null),
+          )
+          .executeTakeFirst();
+        return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
+      }
+      const result = await db
+        .updateTable('notify_settings')
+        .set({ scanned_until: ms(to), updated_at: ms(at) })
+        .where('tenant_id', '=', tenantId)
+        .where('scanned_until', '=', ms(from))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    async certificatesExpiringBetween(tenantId, after, upTo) {
+      const rows = await db
+        .selectFrom('certificates')
+        .select(['certificate_no', 'fingerprint_sha256', 'not_before', 'not_after', 'deleted_at'])
+        .where('tenant_id', '=', tenantId)
+        .where('deleted_at', 'is', null)
+        .where('not_after', '>', after)
+        .where('not_after', '<=', upTo)
+        .execute();
+      return rows.map(scanFromRow);
+    },
+
+    async certificatesChangedBetween(tenantId, from, to) {
+      const rows = await db
+        .selectFrom('certificates')
+        .select(['certificate_no', 'fingerprint_sha256', 'not_before', 'not_after', 'deleted_at'])
+        .where('tenant_id', '=', tenantId)
+        .where('updated_at', '>=', from)
+        .where('updated_at', '<', to)
+        .execute();
+      return rows.map(scanFromRow);
+    },
+
+    async schedule(tenantId, entries, dueAt) {
+      for (let i = 0; i < entries.length; i += IN_CHUNK) {
+        const chunk = entries.slice(i, i + IN_CHUNK);
+        await db
+          .insertInto('notify_schedule')
+          .values(
+            chunk.map((e) => ({
+              tenant_id: tenantId,
+              certificate_no: e.certificateNo,
+              fingerprint: e.fingerprint,
+              due_at: ms(dueAt),
+            })),
+          )
+          .onConflict((oc) =>
+            oc
+              .columns(['tenant_id', 'certificate_no'])
+              .doUpdateSet({ fingerprint: sql`excluded.fingerprint`, due_at: sql`excluded.due_at` })
+              .whereRef('notify_schedule.fingerprint', '<>', 'excluded.fingerprint'),
+          )
+          .execute();
+      }
+    },
+
+    async unschedule(tenantId, certificateNos) {
+      for (let i = 0; i < certificateNos.length; i += IN_CHUNK)
+        await db
+          .deleteFrom('notify_schedule')
+          .where('tenant_id', '=', tenantId)
+          .where('certificate_no', 'in', certificateNos.slice(i, i + IN_CHUNK))
+          .execute();
+    },
+
+    async dueSchedule(now, limit) {
+      const rows = await db
+        .selectFrom('notify_schedule')
+        .selectAll()
+        .where('due_at', '<=', ms(now))
+        .orderBy('due_at')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({
+        tenantId: Number(r.tenant_id),
+        certificateNo: Number(r.certificate_no),
+        fingerprint: r.fingerprint,
+        dueAt: date(r.due_at),
+      }));
+    },
+
+    async reschedule(entry, nextDueAt) {
+      if (nextDueAt === null)
+        await db
+          .deleteFrom('notify_schedule')
+          .where('tenant_id', '=', entry.tenantId)
+          .where('certificate_no', '=', entry.certificateNo)
+          .where('fingerprint', '=', entry.fingerprint)
+          .where('due_at', '=', ms(entry.dueAt))
+          .execute();
+      else
+        await db
+          .updateTable('notify_schedule')
+          .set({ due_at: ms(nextDueAt) })
+          .where('tenant_id', '=', entry.tenantId)
+          .where('certificate_no', '=', entry.certificateNo)
+          .where('fingerprint', '=', entry.fingerprint)
+          .where('due_at', '=', ms(entry.dueAt))
+          .execute();
+    },
+
+    async enqueue(tenantId, deliveries, at) {
+      const ids: number[] = [];
+      for (const delivery of deliveries) {
+        const row = await db
+          .insertInto('notify_deliveries')
+          .values({
+            tenant_id: tenantId,
+            channel_id: delivery.channelId,
+            event_key: delivery.eventKey,
+            event: delivery.payload.type,
+            payload: JSON.stringify(delivery.payload),
+            status: 'pending',
+            attempts: 0,
+            next_attempt_at: ms(at),
+            keep_until: ms(delivery.keepUntil),
+            created_at: ms(at),
+            updated_at: ms(at),
+          })
+          .onConflict((oc) => oc.columns(['channel_id', 'event_key']).doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (row) ids.push(Number(row.id));
+      }
+      return ids;
+    },
+
+    async dueDeliveries(now, limit) {
+      const t = ms(now);
+      const rows = await db
+        .selectFrom('notify_deliveries')
+        .select('id')
+        .where(pendingLiteral)
+        .where('next_attempt_at', '<=', t)
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', t)]))
+        .orderBy('next_attempt_at')
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => Number(r.id));
+    },
+
+    async claimDelivery(id, workerId, now, leaseUntil) {
+      const t = ms(now);
+      // THE claim: one statement (see the top of this file).
+      const row = await db
+        .updateTable('notify_deliveries')
+        .set({ claimed_by: workerId, lease_until: ms(leaseUntil) })
+        .where('id', '=', id)
+        .where(pendingLiteral)
+        .where('next_attempt_at', '<=', t)
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', t)]))
+        .returningAll()
+        .executeTakeFirst();
+      return row ? deliveryFromRow(row) : null;
+    },
+
+    async completeDelivery(id, workerId, attempt, at) {
+      return inTransaction(db, dialect, async (trx) => {
+        const row = await trx
+          .updateTable('notify_deliveries')
+          .set({
+            status: attempt.outcome === 'sent' ? 'sent' : attempt.nextAttemptAt ? 'pending' : 'failed',
+            attempts: sql<number>`attempts + 1`,
+            next_attempt_at: attempt.nextAttemptAt ? ms(attempt.nextAttemptAt) : ms(at),
+            last_status_code: attempt.statusCode,
+            last_error: attempt.error,
+            claimed_by: null,
+            lease_until: null,
+            updated_at: ms(at),
+          })
+          .where('id', '=', id)
+          .where('claimed_by', '=', workerId)
+          .returning(['tenant_id', 'channel_id', 'event', 'event_key'])
+          .executeTakeFirst();
+        if (!row) return false;
+        await trx
+          .insertInto('notify_attempts')
+          .values({
+            tenant_id: row.tenant_id,
+            delivery_id: id,
+            channel_id: row.channel_id,
+            channel_name: attempt.channelName,
+            event: row.event,
+            event_key: row.event_key,
+            outcome: attempt.outcome,
+            status_code: attempt.statusCode,
+            error: attempt.error,
+            next_attempt_at: attempt.nextAttemptAt ? ms(attempt.nextAttemptAt) : null,
+            at: ms(at),
+          })
+          .execute();
+        return true;
+      });
+    },
+
+    async releaseDelivery(id, workerId) {
+      await db
+        .updateTable('notify_deliveries')
+        .set({ claimed_by: null, lease_until: null })
+        .where('id', '=', id)
+        .where('claimed_by', '=', workerId)
+        .execute();
+    },
+
+    async getDelivery(tenantId, id) {
+      const row = await db
+        .selectFrom('notify_deliveries')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row ? deliveryFromRow(row) : null;
+    },
+
+    async listAttempts(tenantId, options) {
+      let query = db.selectFrom('notify_attempts').selectAll().where('tenant_id', '=', tenantId);
+      if (options.beforeId !== undefined) query = query.where('id', '<', options.beforeId);
+      if (options.channelId !== undefined) query = query.where('channel_id', '=', options.channelId);
+      const rows = await query.orderBy('id', 'desc').limit(options.limit).execute();
+      return rows.map(attemptFromRow);
+    },
+
+    async channelHealth(tenantId) {
+      const channels = await db.selectFrom('notify_channels').select('id').where('tenant_id', '=', tenantId).execute();
+      const out = [];
+      for (const { id } of channels) {
+        const channelId = Number(id);
+        const last = await db
+          .selectFrom('notify_attempts')
+          .select(['at', 'outcome'])
+          .where('channel_id', '=', channelId)
+          .orderBy('id', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        const lastSent = await db
+          .selectFrom('notify_attempts')
+          .select('id')
+          .where('channel_id', '=', channelId)
+          .where('outcome', '=', 'sent')
+          .orderBy('id', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        const failures = await db
+          .selectFrom('notify_attempts')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('channel_id', '=', channelId)
+          .where('id', '>', lastSent ? Number(lastSent.id) : 0)
+          .executeTakeFirstOrThrow();
+        const pending = await db
+          .selectFrom('notify_deliveries')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('channel_id', '=', channelId)
+          .where(pendingLiteral)
+          .executeTakeFirstOrThrow();
+        out.push({
+          channelId,
+          lastAttemptAt: last ? date(last.at) : null,
+          lastOutcome: last ? (last.outcome as 'sent' | 'failed') : null,
+          failuresInARow: Number(failures.n),
+          pending: Number(pending.n),
+        });
+      }
+      return out;
+    },
+
+    async countDeliveries() {
+      const rows = await db
+        .selectFrom('notify_deliveries')
+        .select(['status', (eb) => eb.fn.countAll().as('n')])
+        .groupBy('status')
+        .execute();
+      const counts: Record<DeliveryStatus, number> = { pending: 0, sent: 0, failed: 0 };
+      for (const row of rows) if (row.status in counts) counts[row.status as DeliveryStatus] = Number(row.n);
+      return counts;
+    },
+
+    async prune(before, now) {
+      const attempts = await db.deleteFrom('notify_attempts').where('at', '<', ms(before)).executeTakeFirst();
+      const deliveries = await db
+        .deleteFrom('notify_deliveries')
+        .where('keep_until', '<', ms(now))
+        .where('status', '<>', 'pending')
+        .executeTakeFirst();
+      return Number(attempts.numDeletedRows) + Number(deliveries.numDeletedRows);
+    },
+  };
+  return repository;
+}
