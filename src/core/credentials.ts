@@ -7,6 +7,7 @@ import { createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { AppError, isAppErrorWithCode } from '../domain/errors.ts';
 import type { Credential, Role } from '../domain/model.ts';
 import { ROLES } from '../domain/model.ts';
+import { hasControlCharacter } from '../domain/text.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { newAccessKey, newSecretKey } from './ids.ts';
@@ -89,7 +90,8 @@ export function createCredentialService(store: Store, clock: Clock, audit: Audit
   const opened = new Map<string, { dataKeyId: number; blob: Buffer; secretKey: string; signingKey: KeyObject }>();
 
   async function lookupForVerification(accessKey: string): Promise<VerifiableCredential | null> {
-    if (accessKey.length === 0 || accessKey.length > 128) return null;
+    // No access key holds a control character (domain/text.ts); such a key is unknown on every store.
+    if (accessKey.length === 0 || accessKey.length > 128 || hasControlCharacter(accessKey)) return null;
     const found = await store.credentials.getByAccessKey(accessKey);
     if (!found || found.credential.revokedAt) {
       opened.delete(accessKey);

@@ -9,6 +9,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.ts';
 import type { CertificateRepository, Clock, Store } from '../core/ports.ts';
+import { refuseControlCharacters } from './control-characters.ts';
 import { closeConnectionsWhileDraining } from './drain.ts';
 import { validateFaces, registerFace, type FacePlugin } from './face.ts';
 import { DEFAULT_READINESS_TIMEOUT_MS, registerHealthRoutes } from './health.ts';
@@ -69,6 +70,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     reply.header(REQUEST_ID_HEADER, request.id);
     reply.header('x-content-type-options', 'nosniff');
   });
+  // Before any face's hooks, so a face's authentication never looks up such text.
+  refuseControlCharacters(app);
   closeConnectionsWhileDraining(app);
   registerMetrics(app, {
     certificates: deps.store.certificates,

@@ -6,6 +6,9 @@
  * - Fastify's own request refusals (`FST_*` errors with a 4xx status: body over the limit,
  *   malformed or empty JSON, unsupported content type, bad content-length, schema validation) are
  *   protocol problems. Their wire text is ours, written here; Fastify's message is never sent.
+ * - A body that stopped short because the client went away (Node's `aborted`, which Fastify's body
+ *   reader passes on as a 400 `ECONNRESET`) is `client_gone`: not a server error, and no one is
+ *   left to answer. Logged once at info, so a client cannot write error lines with stacks at will.
  * - Everything else is `internal`: the caller logs it and renders a generic error. Neither its
  *   message nor its stack may reach the client, whatever `statusCode` it claims, because only
  *   our own code decides what is safe to show.
@@ -25,6 +28,7 @@ export type ClassifiedError =
   | { kind: 'app'; error: AppError }
   | { kind: 'body_too_large' }
   | { kind: 'bad_request'; problem: BadRequestProblem }
+  | { kind: 'client_gone' }
   | { kind: 'internal' };
 
 const PROBLEMS: Record<string, BadRequestProblem> = {
@@ -46,10 +50,14 @@ const PROBLEMS: Record<string, BadRequestProblem> = {
   },
 };
 
+/** What a face is asked to render for a client that went away (no one reads it). */
+export const CLIENT_GONE: BadRequestProblem = PROBLEMS.FST_ERR_CTP_INVALID_CONTENT_LENGTH!;
+
 const MALFORMED: BadRequestProblem = { kind: 'malformed', status: 400, message: 'The request is malformed.' };
 
 interface FrameworkErrorShape {
   code?: unknown;
+  message?: unknown;
   statusCode?: unknown;
   validation?: unknown;
   validationContext?: unknown;
@@ -58,7 +66,8 @@ interface FrameworkErrorShape {
 export function classifyError(error: unknown): ClassifiedError {
   if (isAppError(error)) return { kind: 'app', error };
   if (typeof error !== 'object' || error === null) return { kind: 'internal' };
-  const { code, statusCode } = error as FrameworkErrorShape;
+  const { code, statusCode, message } = error as FrameworkErrorShape;
+  if (code === 'ECONNRESET' && statusCode === 400 && message === 'aborted') return { kind: 'client_gone' };
   if (typeof code !== 'string' || !code.startsWith('FST_')) return { kind: 'internal' };
   if (typeof statusCode !== 'number' || statusCode < 400 || statusCode > 499) return { kind: 'internal' };
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || statusCode === 413) return { kind: 'body_too_large' };

@@ -28,7 +28,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError } from '../domain/errors.ts';
-import { classifyError, type BadRequestProblem } from './classify-error.ts';
+import { classifyError, CLIENT_GONE, type BadRequestProblem } from './classify-error.ts';
 import type { OpenApiContribution } from './openapi.ts';
 
 export type { BadRequestProblem } from './classify-error.ts';
@@ -91,6 +91,9 @@ export function renderFaceError(face: FacePlugin, error: unknown, request: Fasti
     case 'bad_request':
       request.log.info({ face: face.name, problem: classified.problem.kind }, 'bad request');
       return face.renderBadRequest(request, classified.problem);
+    case 'client_gone':
+      request.log.info({ face: face.name }, 'client went away before the body ended');
+      return face.renderBadRequest(request, CLIENT_GONE);
     case 'internal':
       // The one place an unknown error is recorded: stack and cause go to the log with the
       // request id (bound on request.log), never to the client.

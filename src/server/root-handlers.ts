@@ -37,6 +37,9 @@ export function installRootHandlers(app: FastifyInstance): void {
         return plain(reply, 413);
       case 'bad_request':
         return plain(reply, classified.problem.status);
+      case 'client_gone':
+        request.log.info('client went away before the body ended');
+        return plain(reply, 400);
       case 'app':
       case 'internal':
         request.log.error({ err: error }, 'unhandled error');

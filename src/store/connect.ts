@@ -18,7 +18,7 @@
  */
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import { existsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
@@ -122,9 +122,20 @@ function fastPathsSetting(option: boolean | undefined): boolean {
   }
 }
 
+/**
+ * The database file is created 0600 before SQLite opens it, and SQLite creates `-wal` and `-shm`
+ * with the database file's mode, so all three are owner only (they hold wrapped keys and sealed
+ * secrets). Files of an older store made 0644 are narrowed here.
+ */
+function ownerOnly(file: string): void {
+  closeSync(openSync(file, 'a', 0o600));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(path)) chmodSync(path, 0o600);
+}
+
 function connectSqlite(file: string, extension: string, fastPathsOn: boolean): Connection {
   let database: Database.Database;
   try {
+    ownerOnly(file);
     database = new Database(file);
     database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     database.pragma('journal_mode = WAL');

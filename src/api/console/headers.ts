@@ -32,9 +32,16 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=(), usb=()',
 };
 
-/** Adds the headers in the console's scope (an onRequest hook, so errors and 404s get them too). */
+/** Every answer under this path is `Cache-Control: no-store` (docs/console.md): tenant data, never cached. */
+export const CONSOLE_API_PATH = '/console/api/';
+
+/**
+ * Adds the headers in the console's scope (an onRequest hook, so errors and 404s get them too),
+ * and `Cache-Control: no-store` on every console API answer, whatever the route.
+ */
 export function installSecurityHeaders(app: FastifyInstance): void {
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
     reply.headers(SECURITY_HEADERS);
+    if (request.url.startsWith(CONSOLE_API_PATH)) reply.header('cache-control', 'no-store');
   });
 }

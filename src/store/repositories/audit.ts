@@ -58,14 +58,24 @@ const insertTemplates = new Map<number, QueryTemplate<Database, unknown[], unkno
   ]),
 );
 
+/**
+ * PostgreSQL `text` cannot hold U+0000, and an event that cannot be written fails the request it
+ * audits. Requests with control characters are refused at the server's boundary
+ * (server/control-characters.ts), but an event must never be lost to one that got through some
+ * other way: NUL is recorded as U+FFFD, on both stores alike. `detail` is JSON, which escapes it.
+ */
+function storable<T extends string | null>(text: T): T {
+  return (text === null ? text : text.replaceAll('\u0000', '\uFFFD')) as T;
+}
+
 function rowOf(event: NewAuditEvent): unknown[] {
   return [
     event.tenantId,
-    event.actor,
-    event.action,
-    event.target,
-    event.result,
-    event.remoteAddress,
+    storable(event.actor),
+    storable(event.action),
+    storable(event.target),
+    storable(event.result),
+    storable(event.remoteAddress),
     JSON.stringify(event.detail),
     ms(event.at),
   ];

@@ -272,10 +272,15 @@ function createCases(): Case[] {
         post(`{"__proto__": {"certificateName": "x"}, "certificateName": "abc"}`),
       ),
     );
-    for (const name of BAD_NAMES)
+    for (const name of BAD_NAMES.filter((name) => !name.includes('\u0000')))
       cases.push(
         c(`${api} create: name ${JSON.stringify(name.slice(0, 30))}`, 400, '2000', post(body(name, goodMaterial))),
       );
+    // Control characters are refused for every field of every face before any rule of its own
+    // (server/control-characters.ts), as an invalid parameter naming the field.
+    cases.push(
+      c(`${api} create: name with a NUL`, 400, '2100', post(body('\u0000ec-cert', goodMaterial)), 'certificateName'),
+    );
   }
   return cases;
 }
