@@ -7,7 +7,7 @@ import { del, query, request } from '../api.js';
 import { confirmDialog } from '../dialog.js';
 import { announce, facts, h, notice, showFailure } from '../dom.js';
 import { fileNameOf, saveBlob } from '../download.js';
-import { formatDateTime, formatDays, STATUS_LABELS, statusBadge, timelineEntry, urgency } from '../format.js';
+import { expiryText, formatDateTime, STATUS_LABELS, statusBadge, timelineEntry } from '../format.js';
 import { card, FAILED, load, pageTitle } from '../layout.js';
 import { href, navigate } from '../router.js';
 
@@ -95,16 +95,7 @@ export async function render(page) {
 /** @param {CertificateDetail} c */
 function summary(c) {
   return facts([
-    [
-      'Status',
-      h(
-        'span',
-        {},
-        statusBadge(c.status),
-        ' ',
-        h('span', { class: `days days-${urgency(c.daysToExpiry)}`, text: formatDays(c.daysToExpiry) }),
-      ),
-    ],
+    ['Status', h('span', {}, statusBadge(c.status), ' ', expiryText(c.notAfter))],
     [
       'Domains',
       c.domains.length

@@ -1,6 +1,6 @@
 /** The dashboard: certificates by status, what expires soon, and recent changes. */
 import { cardTable, h } from '../dom.js';
-import { domainsText, formatDate, formatDays, statusBadge, targetHref, timelineEntry, urgency } from '../format.js';
+import { domainsText, expiryText, formatDate, statusBadge, targetHref, timelineEntry } from '../format.js';
 import { FAILED, load, pageTitle } from '../layout.js';
 import { href } from '../router.js';
 
@@ -79,16 +79,7 @@ export async function render(page) {
                   h('a', { href: href(`/certificates/${c.certificateNo}`), text: c.name }),
                 ),
                 h('td', { dataset: { label: 'Status' } }, statusBadge(c.status)),
-                h(
-                  'td',
-                  { dataset: { label: 'Expires' } },
-                  formatDate(c.notAfter),
-                  ' ',
-                  h('span', {
-                    class: `days days-${urgency(c.daysToExpiry)}`,
-                    text: `(${formatDays(c.daysToExpiry)})`,
-                  }),
-                ),
+                h('td', { dataset: { label: 'Expires' } }, formatDate(c.notAfter), ' (', expiryText(c.notAfter), ')'),
                 h('td', { dataset: { label: 'Domains' }, class: 'wrap', text: domainsText(c.domains) }),
               ),
             ),
