@@ -118,8 +118,10 @@ export function query(params) {
  * @typedef {{ role: 'root' | 'intermediate' | 'leaf', subjectDn: string, commonName: string | null,
  *   issuerDn: string, notBefore: string, notAfter: string, status: CertificateStatus, key: string,
  *   signatureAlgorithm: string }} ChainLevel
+ * @typedef {{ origin: string | null, at: string }} ProvenanceStep
  * @typedef {CertificateSummary & { fileName: string | null, facts: CertificateFacts,
- *   chain: { levels: ChainLevel[], complete: boolean }, usedBy: number[] }} CertificateDetail
+ *   chain: { levels: ChainLevel[], complete: boolean }, usedBy: number[],
+ *   provenance: { imported: ProvenanceStep | null, lastReplaced: ProvenanceStep | null } }} CertificateDetail
  * @typedef {{ total: number, page: number, pageSize: number, pages: number }} Paging
  * @typedef {Paging & { items: CertificateSummary[] }} CertificatePage
  * @typedef {{ items: AuditEvent[], next: number | null }} HistoryPage

@@ -109,7 +109,9 @@ async function route() {
       title = await found.candidate.render({ session, params: found.params, query, main, signal });
     }
     if (signal.aborted) return;
-    document.title = `${title} · certkeeper`;
+    // A page that failed is titled by the heading failedPage gave it ("Not found", …).
+    const shown = title === FAILED ? (main.querySelector('h1')?.textContent ?? title) : title;
+    document.title = `${shown} · certkeeper`;
     const target = main.querySelector('[data-autofocus]') ?? main.querySelector('h1');
     if (target instanceof HTMLElement) target.focus({ preventScroll: false });
   } catch (error) {

@@ -31,6 +31,26 @@ async function importEvent(core: Core, actor: Actor, certificate: Certificate): 
   return found ? [found] : [];
 }
 
+/**
+ * How the certificate came to be what it is, from its history: the face it was imported through
+ * and when, and the face of its last successful replacement and when (the row's `origin` is the
+ * face of the last write only). An import older than the audit trail reads as null.
+ */
+async function provenanceOf(core: Core, actor: Actor, certificate: Certificate) {
+  const [imported] = await importEvent(core, actor, certificate);
+  const replaces = await core.audit.list(actor, {
+    target: `certificate:${certificate.certificateNo}`,
+    action: 'certificate.replace',
+    limit: 20,
+  });
+  const replaced = replaces.find((e) => e.result === 'success');
+  const step = (event: AuditEvent | undefined) =>
+    event
+      ? { origin: typeof event.detail.origin === 'string' ? event.detail.origin : null, at: event.at.toISOString() }
+      : null;
+  return { imported: step(imported), lastReplaced: step(replaced) };
+}
+
 export function registerCertificateRoutes(app: FastifyInstance, core: Core): void {
   const auth = consoleAuth(core);
 
@@ -68,6 +88,7 @@ export function registerCertificateRoutes(app: FastifyInstance, core: Core): voi
     const now = core.clock.now();
     return {
       ...certificateSummary(certificate, now),
+      provenance: await provenanceOf(core, actor, certificate),
       fileName: certificate.fileName,
       facts: factsOf(certificate.facts),
       chain: chainView(certificate, now),

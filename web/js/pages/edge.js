@@ -228,7 +228,9 @@ function provisionForm(initial, status) {
 export async function renderSlot(page) {
   const { main, params, session, signal } = page;
   /** @type {Slot | undefined} */
-  const loaded = await load(page, `/edge/slots/${encodeURIComponent(params.slotId ?? '')}`);
+  const loaded = await load(page, `/edge/slots/${encodeURIComponent(params.slotId ?? '')}`, {
+    back: { href: href('/edge'), text: 'Go to the edge slots' },
+  });
   if (!loaded) return FAILED;
   let slot = loaded;
   const status = h('div', { class: 'form-status' });
