@@ -190,6 +190,45 @@ describe('console, the first hour', { skip }, () => {
     assert.equal(await page.getByLabel('Name contains').isVisible(), true, 'open on a wide screen');
   });
 
+  it('recent changes group repeats, name the actor and link the targets', async () => {
+    await page.goto(url('#/'));
+    await h1('Dashboard').waitFor();
+    const recent = page.locator('section[aria-labelledby=recent] li');
+    // 24 imports by the command line in a row: one entry (the dashboard reads the last 15).
+    assert.equal(await recent.count(), 1);
+    const entry = recent.first();
+    assert.match(
+      await entry.innerText(),
+      /Certificate imported[\s\S]*×15[\s\S]*by the command line · certificate svc-23, certificate svc-22, certificate svc-21 and 12 more/,
+    );
+    await screenshot(page, 'first-hour-recent');
+    await entry.getByRole('link', { name: 'certificate svc-23' }).click();
+    await page.getByText('Showing 1–1 of 1 certificate.').waitFor();
+    // An ADMIN's own change names its key's description and role.
+    await page.getByRole('link', { name: 'svc-23', exact: true }).click();
+    await h1('svc-23').waitFor();
+    await page.goto(url('#/credentials'));
+    await h1('Access keys').waitFor();
+    await page.getByLabel('Description').fill('deploy robot');
+    await page.getByRole('button', { name: 'Create access key' }).click();
+    await page.getByRole('button', { name: 'I have stored the secret key' }).click();
+    await page.goto(url('#/'));
+    await h1('Dashboard').waitFor();
+    await page.getByText(`by test admin (ADMIN, ${app.main.admin.accessKey}) · access key`).waitFor();
+  });
+
+  it('an empty tenant’s dashboard offers to import the first certificate', async () => {
+    const empty = await app.addTenant('empty');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Access key').fill(empty.admin.accessKey);
+    await page.getByLabel('Secret key').fill(empty.admin.secretKey);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await h1('Dashboard').waitFor();
+    await screenshot(page, 'first-hour-empty-dashboard');
+    await page.getByRole('link', { name: 'Import your first certificate' }).click();
+    await h1('Import a certificate').waitFor();
+  });
+
   it('met no Content-Security-Policy violation and no script error on the way', () => {
     assert.deepEqual(browser.problems, []);
   });

@@ -126,7 +126,8 @@ export function query(params) {
  * @typedef {Paging & { items: CertificateSummary[] }} CertificatePage
  * @typedef {{ items: AuditEvent[], next: number | null }} HistoryPage
  * @typedef {{ asOf: string, counts: { total: number, valid: number, expired: number, notYetValid: number },
- *   expiring: Array<{ days: number, count: number }>, soonest: CertificateSummary[], recent: AuditEvent[] }} Dashboard
+ *   expiring: Array<{ days: number, count: number }>, soonest: CertificateSummary[], recent: AuditEvent[],
+ *   actors: Record<string, { role: string, description: string, revoked: boolean }> }} Dashboard
  * @typedef {{ name: string, facts: CertificateFacts, chainLength: number, chainRepaired: boolean,
  *   hasPrivateKey: boolean }} ImportCheck
  * @typedef {{ accessKey: string, role: string, description: string, createdAt: string,

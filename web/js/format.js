@@ -116,7 +116,32 @@ export function targetHref(target) {
   const certificate = /^certificate:(\d+)$/.exec(target);
   if (certificate) return `#/certificates/${certificate[1]}`;
   const slot = /^edge-slot:(\d+)$/.exec(target);
-  return slot ? `#/edge/${slot[1]}` : null;
+  if (slot) return `#/edge/${slot[1]}`;
+  // An import is recorded under the name it asked for (it had no number yet): the list finds it.
+  const named = /^certificate-name:(.+)$/.exec(target);
+  return named ? `#/certificates?name=${encodeURIComponent(named[1] ?? '')}` : null;
+}
+
+/** An audit target in words: "certificate #12", "edge slot 3", "certificate mail-0299". @param {string} target */
+export function targetText(target) {
+  const [kind = '', id = ''] = target.split(/:(.*)/s);
+  if (kind === 'certificate') return `certificate #${id}`;
+  if (kind === 'edge-slot') return `edge slot ${id}`;
+  if (kind === 'certificate-name') return `certificate ${id}`;
+  if (kind === 'credential') return `access key ${id}`;
+  return target;
+}
+
+/**
+ * Who did something, for people: the local operator, or an access key's description and role
+ * (when the server gave them, see the dashboard's `actors`), else the bare access key.
+ * @param {string} actor @param {Record<string, { role: string, description: string, revoked: boolean }>} [labels]
+ */
+export function actorText(actor, labels = {}) {
+  if (actor === 'cli') return 'the command line';
+  const label = labels[actor];
+  if (!label) return actor;
+  return `${label.description || 'access key'} (${label.role}${label.revoked ? ', revoked' : ''}, ${actor})`;
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Actor } from '../../core/actor.ts';
 import type { Core } from '../../core/core.ts';
+import { AppError } from '../../domain/errors.ts';
 import type { AuditEvent, Certificate } from '../../domain/model.ts';
 import { callerOf, consoleAuth } from './auth.ts';
 import { certificateNoParam, positiveInt, type Json } from './body.ts';
@@ -51,6 +52,27 @@ async function provenanceOf(core: Core, actor: Actor, certificate: Certificate) 
   return { imported: step(imported), lastReplaced: step(replaced) };
 }
 
+/**
+ * Who the actors of some audit events are, for people: each access key's role and description
+ * (`cli` is the local operator and needs none). Only for a caller core lets read credentials
+ * (ADMIN); anyone else gets no labels and sees the access keys, as before.
+ */
+async function actorLabels(core: Core, actor: Actor, events: AuditEvent[]) {
+  const wanted = new Set(events.map((e) => e.actor));
+  let credentials;
+  try {
+    credentials = await core.credentials.list(actor);
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'permission_denied') return {};
+    throw error;
+  }
+  return Object.fromEntries(
+    credentials
+      .filter((c) => wanted.has(c.accessKey))
+      .map((c) => [c.accessKey, { role: c.role, description: c.description, revoked: c.revokedAt !== null }]),
+  );
+}
+
 export function registerCertificateRoutes(app: FastifyInstance, core: Core): void {
   const auth = consoleAuth(core);
 
@@ -63,6 +85,7 @@ export function registerCertificateRoutes(app: FastifyInstance, core: Core): voi
       expiring: dashboard.expiring,
       soonest: dashboard.soonest.map((c) => certificateSummary(c, dashboard.asOf)),
       recent: dashboard.recent.map(auditEvent),
+      actors: await actorLabels(core, actor, dashboard.recent),
     };
   });
 

@@ -399,3 +399,32 @@ describe('console certificate provenance', () => {
     }
   });
 });
+
+describe('console dashboard actors', () => {
+  it('labels the actors of recent changes for an ADMIN, and for a VIEWER leaves the keys bare', async () => {
+    const app = await startConsoleApp('sqlite');
+    try {
+      const admin = await loggedIn(app, app.main.admin);
+      const pems = await mintPems();
+      const created = await admin.request('POST', '/console/api/certificates', {
+        name: 'labelled',
+        certificate: pems.certificate,
+        privateKey: pems.privateKey,
+        chain: pems.chain,
+      });
+      assert.equal(created.status, 201, created.text);
+      const seen = await admin.request('GET', '/console/api/dashboard');
+      assert.ok(seen.body.recent.some((e: { actor: string }) => e.actor === app.main.admin.accessKey));
+      assert.deepEqual(seen.body.actors, {
+        [app.main.admin.accessKey]: { role: 'ADMIN', description: 'test admin', revoked: false },
+      });
+      const viewer = await loggedIn(app, app.main.viewer);
+      const bare = await viewer.request('GET', '/console/api/dashboard');
+      assert.equal(bare.status, 200);
+      assert.ok(bare.body.recent.length > 0);
+      assert.deepEqual(bare.body.actors, {});
+    } finally {
+      await app.close();
+    }
+  });
+});

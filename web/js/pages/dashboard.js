@@ -1,6 +1,15 @@
 /** The dashboard: certificates by status, what expires soon, and recent changes. */
 import { cardTable, h } from '../dom.js';
-import { domainsText, expiryText, formatDate, statusBadge, targetHref, timelineEntry } from '../format.js';
+import {
+  actorText,
+  domainsText,
+  expiryText,
+  formatDate,
+  statusBadge,
+  targetHref,
+  targetText,
+  timelineEntry,
+} from '../format.js';
 import { FAILED, load, pageTitle } from '../layout.js';
 import { href } from '../router.js';
 
@@ -9,7 +18,27 @@ export async function render(page) {
   /** @type {import('../api.js').Dashboard | undefined} */
   const data = await load(page, '/dashboard');
   if (!data) return FAILED;
-  const { counts, expiring, soonest, recent } = data;
+  const { counts, expiring, soonest, recent, actors } = data;
+  if (counts.total === 0 && page.session.can.writeCertificates) {
+    page.main.replaceChildren(
+      pageTitle('Dashboard'),
+      h(
+        'section',
+        { class: 'card start', 'aria-labelledby': 'start-title' },
+        h('h2', { id: 'start-title', text: 'No certificates yet' }),
+        h('p', {
+          text: 'Import a certificate with its private key and chain; then it can be watched for expiry and published to an edge slot.',
+        }),
+        h(
+          'p',
+          {},
+          h('a', { class: 'button button-primary', href: href('/import'), text: 'Import your first certificate' }),
+        ),
+      ),
+      recentSection(recent, actors),
+    );
+    return 'Dashboard';
+  }
 
   const card = (
     /** @type {string} */ label,
@@ -85,21 +114,51 @@ export async function render(page) {
             ),
           ),
     ),
-    h(
-      'section',
-      { 'aria-labelledby': 'recent' },
-      h('h2', { id: 'recent', text: 'Recent changes' }),
-      recent.length === 0
-        ? h('p', { class: 'muted', text: 'Nothing has happened yet.' })
-        : h(
-            'ol',
-            { class: 'timeline' },
-            recent.map((e) => {
-              const link = targetHref(e.target);
-              return timelineEntry(e, `by ${e.actor} · `, link ? h('a', { href: link, text: e.target }) : e.target);
-            }),
-          ),
-    ),
+    recentSection(recent, actors),
   );
   return 'Dashboard';
+}
+
+/**
+ * Recent changes, newest first; a run of the same action by the same actor with the same result
+ * (a batch import, a republish) is one entry that counts them and links the first few targets.
+ * @param {import('../api.js').AuditEvent[]} recent @param {import('../api.js').Dashboard['actors']} actors
+ */
+function recentSection(recent, actors) {
+  /** @type {import('../api.js').AuditEvent[][]} */
+  const runs = [];
+  for (const e of recent) {
+    const run = runs.at(-1);
+    const head = run?.[0];
+    if (run && head && head.action === e.action && head.actor === e.actor && head.result === e.result) run.push(e);
+    else runs.push([e]);
+  }
+  const SHOWN = 3;
+  const target = (/** @type {string} */ t) => {
+    const link = targetHref(t);
+    return link ? h('a', { href: link, text: targetText(t) }) : targetText(t);
+  };
+  return h(
+    'section',
+    { 'aria-labelledby': 'recent' },
+    h('h2', { id: 'recent', text: 'Recent changes' }),
+    recent.length === 0
+      ? h('p', { class: 'muted', text: 'Nothing has happened yet.' })
+      : h(
+          'ol',
+          { class: 'timeline' },
+          runs.map((run) => {
+            const first = /** @type {import('../api.js').AuditEvent} */ (run[0]);
+            const targets = [...new Set(run.map((e) => e.target))];
+            return timelineEntry(
+              first,
+              run.length > 1 ? h('span', { class: 'badge', text: `×${run.length}` }) : null,
+              run.length > 1 ? ' ' : null,
+              `by ${actorText(first.actor, actors)} · `,
+              targets.slice(0, SHOWN).flatMap((t, i) => (i ? [', ', target(t)] : [target(t)])),
+              targets.length > SHOWN ? ` and ${targets.length - SHOWN} more` : null,
+            );
+          }),
+        ),
+  );
 }
