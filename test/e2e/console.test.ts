@@ -254,6 +254,11 @@ describe('console in a browser', { skip }, () => {
     await h1(/^Edge slot \d+$/).waitFor();
     slotId = Number(/#\/edge\/(\d+)/.exec(page.url())?.[1]);
     await page.locator('.slot-running').waitFor({ timeout: 20_000 });
+    await page.getByText('Up to date: the target has the latest certificate and settings').waitFor();
+    // The directory with its path, as the deployer lays it out; no "change 2" jargon.
+    await page.getByText(`${join(work, 'edge')}/${slotId}/`, { exact: true }).waitFor();
+    assert.doesNotMatch(await page.locator('main').innerText(), /\(change \d+\)/);
+    await page.getByText('Not applied by this tenant’s deployment target').waitFor();
     await screenshot(page, 'edge-slot');
     await page.getByRole('link', { name: '← All edge slots' }).click();
     await h1('Edge slots').waitFor();

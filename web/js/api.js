@@ -138,6 +138,8 @@ export function query(params) {
  *     certificate: { name: string, status: CertificateStatus, commonName: string | null, notAfter: string } | null }>,
  *   deployment: { generation: number, deployedGeneration: number, attempts: number, lastError: string | null,
  *     lastErrorAt: string | null, nextAttemptAt: string | null },
- *   createdAt: string, provisionedAt: string, updatedAt: string, deletedAt: string | null }} Slot
+ *   createdAt: string, provisionedAt: string, updatedAt: string, deletedAt: string | null,
+ *   targetDirectory?: string | null }} Slot
+ *   The detail answer also carries `targetDirectory`: where a directory target puts its files.
  * @typedef {Paging & { items: Slot[], targetKind: string | null }} SlotPage
  */
