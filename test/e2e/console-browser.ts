@@ -46,7 +46,8 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launch(): Promise<Browser> {
+/** A browser in UTC by default; `timezoneId` gives the viewer another time zone. */
+export async function launch({ timezoneId = 'UTC' }: { timezoneId?: string } = {}): Promise<Browser> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'certkeeper-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
@@ -55,7 +56,7 @@ export async function launch(): Promise<Browser> {
     acceptDownloads: true,
     viewport: { width: 1280, height: 860 },
     locale: 'en-US',
-    timezoneId: 'UTC',
+    timezoneId,
   });
   context.setDefaultTimeout(15_000);
   const page = context.pages()[0] ?? (await context.newPage());

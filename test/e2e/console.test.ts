@@ -204,6 +204,7 @@ describe('console in a browser', { skip }, () => {
     ]);
     await page.getByText('SHA-256 fingerprint').waitFor();
     await page.getByText('Certificate imported').waitFor();
+    await page.getByText(/^Imported through Console on /).waitFor();
     await screenshot(page, 'detail');
     await page.setViewportSize({ width: 390, height: 844 });
     await screenshot(page, 'detail-phone');
@@ -211,21 +212,23 @@ describe('console in a browser', { skip }, () => {
   });
 
   it('downloads the certificate, the full bundle, and (after a confirmation) the private key, byte for byte', async () => {
-    const cert = await download(() => page.getByRole('link', { name: 'Certificate', exact: true }).click());
+    const cert = await download(() => page.getByRole('link', { name: 'Download certificate', exact: true }).click());
     assert.equal(cert.name, 'shop.crt.pem');
     assert.equal(cert.text, pems.certificate);
-    const full = await download(() => page.getByRole('link', { name: 'Full bundle' }).click());
+    const full = await download(() => page.getByRole('link', { name: 'Download full chain' }).click());
     assert.equal(full.text, pems.certificate + pems.chain);
-    await page.getByRole('button', { name: 'Private key…' }).click();
+    await page.getByRole('button', { name: 'Download private key…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Download the private key?' });
     await dialog.waitFor();
     assert.equal(await focused('text'), 'Cancel', 'the safe choice has the focus');
     await screenshot(page, 'key-confirm');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
-    assert.equal(await focused('text'), 'Private key…', 'focus returns to the opener');
-    await page.getByRole('button', { name: 'Private key…' }).click();
-    const key = await download(() => page.getByRole('button', { name: 'Download private key' }).click());
+    assert.equal(await focused('text'), 'Download private key…', 'focus returns to the opener');
+    await page.getByRole('button', { name: 'Download private key…' }).click();
+    const key = await download(() =>
+      page.getByRole('dialog').getByRole('button', { name: 'Download private key', exact: true }).click(),
+    );
     assert.equal(key.name, 'shop.key.pem');
     assert.equal(key.text, pems.privateKey);
     await page.getByText('recorded in the audit log').first().waitFor();
@@ -251,6 +254,11 @@ describe('console in a browser', { skip }, () => {
     await h1(/^Edge slot \d+$/).waitFor();
     slotId = Number(/#\/edge\/(\d+)/.exec(page.url())?.[1]);
     await page.locator('.slot-running').waitFor({ timeout: 20_000 });
+    await page.getByText('Up to date: the target has the latest certificate and settings').waitFor();
+    // The directory with its path, as the deployer lays it out; no "change 2" jargon.
+    await page.getByText(`${join(work, 'edge')}/${slotId}/`, { exact: true }).waitFor();
+    assert.doesNotMatch(await page.locator('main').innerText(), /\(change \d+\)/);
+    await page.getByText('Not applied by this tenant’s deployment target').waitFor();
     await screenshot(page, 'edge-slot');
     await page.getByRole('link', { name: '← All edge slots' }).click();
     await h1('Edge slots').waitFor();
@@ -314,7 +322,7 @@ describe('console in a browser', { skip }, () => {
     await page.getByRole('link', { name: 'Certificates', exact: true }).click();
     await page.getByRole('link', { name: 'blog', exact: true }).click();
     await h1('blog').waitFor();
-    for (const name of ['Delete…', 'Private key…'])
+    for (const name of ['Delete…', 'Download private key…'])
       assert.equal(await page.getByRole('button', { name }).count(), 0, name);
     assert.equal(await page.getByRole('link', { name: 'Publish to an edge slot…' }).count(), 0);
     await screenshot(page, 'viewer-detail');
@@ -337,17 +345,42 @@ describe('console in a browser', { skip }, () => {
     assert.doesNotMatch(await page.locator('main').innerText(), /\bnull\b/);
   });
 
-  it('a page that cannot be shown says why, offers to try again and a way back', async () => {
+  it('a missing certificate or slot says "Not found" and leads back to its list', async () => {
     await page.goto(url('#/certificates/999999'));
+    await h1('Not found').waitFor();
+    assert.equal(await focused('tag'), 'H1', 'focus on the heading, as on every page');
+    assert.equal(await page.title(), 'Not found · certkeeper');
+    assert.match(await page.locator('main').innerText(), /certificate/i, "the server's words");
+    assert.equal(await page.getByRole('button', { name: 'Try again' }).count(), 0, 'nothing to retry');
+    await screenshot(page, 'not-found');
+    await page.getByRole('link', { name: 'Go to the certificate list' }).click();
+    await h1('Certificates').waitFor();
+    await page.goto(url('#/edge/999999'));
+    await h1('Not found').waitFor();
+    await page.getByRole('link', { name: 'Go to the edge slots' }).click();
+    await h1('Edge slots').waitFor();
+  });
+
+  it('a page that cannot be shown says why, offers to try again and a way back', async () => {
+    // A failure that is not a 404 (the server's internal error, answered here by the test).
+    await page.route('**/console/api/dashboard', (route) =>
+      route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: '{"error":{"code":"internal","message":"Boom."}}',
+      }),
+    );
+    await page.goto(url('#/'));
     await h1('Something went wrong').waitFor();
     assert.equal(await focused('tag'), 'H1', 'focus on the heading, as on every page');
-    assert.equal(await page.title(), 'Error · certkeeper');
+    assert.equal(await page.title(), 'Something went wrong · certkeeper');
     const alert = page.getByRole('alert');
-    assert.match(await alert.innerText(), /certificate/i, "the server's words");
+    assert.match(await alert.innerText(), /Boom\./, "the server's words");
     await screenshot(page, 'load-failed');
     await alert.getByRole('button', { name: 'Try again' }).click();
     await h1('Something went wrong').waitFor();
-    await page.getByRole('alert').getByRole('link', { name: 'Go to the dashboard' }).click();
+    await page.unroute('**/console/api/dashboard');
+    await alert.getByRole('button', { name: 'Try again' }).click();
     await h1('Dashboard').waitFor();
   });
 

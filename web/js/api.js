@@ -118,13 +118,16 @@ export function query(params) {
  * @typedef {{ role: 'root' | 'intermediate' | 'leaf', subjectDn: string, commonName: string | null,
  *   issuerDn: string, notBefore: string, notAfter: string, status: CertificateStatus, key: string,
  *   signatureAlgorithm: string }} ChainLevel
+ * @typedef {{ origin: string | null, at: string }} ProvenanceStep
  * @typedef {CertificateSummary & { fileName: string | null, facts: CertificateFacts,
- *   chain: { levels: ChainLevel[], complete: boolean }, usedBy: number[] }} CertificateDetail
+ *   chain: { levels: ChainLevel[], complete: boolean }, usedBy: number[],
+ *   provenance: { imported: ProvenanceStep | null, lastReplaced: ProvenanceStep | null } }} CertificateDetail
  * @typedef {{ total: number, page: number, pageSize: number, pages: number }} Paging
  * @typedef {Paging & { items: CertificateSummary[] }} CertificatePage
  * @typedef {{ items: AuditEvent[], next: number | null }} HistoryPage
  * @typedef {{ asOf: string, counts: { total: number, valid: number, expired: number, notYetValid: number },
- *   expiring: Array<{ days: number, count: number }>, soonest: CertificateSummary[], recent: AuditEvent[] }} Dashboard
+ *   expiring: Array<{ days: number, count: number }>, soonest: CertificateSummary[], recent: AuditEvent[],
+ *   actors: Record<string, { role: string, description: string, revoked: boolean }> }} Dashboard
  * @typedef {{ name: string, facts: CertificateFacts, chainLength: number, chainRepaired: boolean,
  *   hasPrivateKey: boolean }} ImportCheck
  * @typedef {{ accessKey: string, role: string, description: string, createdAt: string,
@@ -135,6 +138,8 @@ export function query(params) {
  *     certificate: { name: string, status: CertificateStatus, commonName: string | null, notAfter: string } | null }>,
  *   deployment: { generation: number, deployedGeneration: number, attempts: number, lastError: string | null,
  *     lastErrorAt: string | null, nextAttemptAt: string | null },
- *   createdAt: string, provisionedAt: string, updatedAt: string, deletedAt: string | null }} Slot
+ *   createdAt: string, provisionedAt: string, updatedAt: string, deletedAt: string | null,
+ *   targetDirectory?: string | null }} Slot
+ *   The detail answer also carries `targetDirectory`: where a directory target puts its files.
  * @typedef {Paging & { items: Slot[], targetKind: string | null }} SlotPage
  */

@@ -9,12 +9,57 @@ export const formatDateTime = (iso) => (iso ? dateTime.format(new Date(iso)) : '
 /** @param {string | null | undefined} iso */
 export const formatDate = (iso) => (iso ? dateOnly.format(new Date(iso)) : '—');
 
-/** "in 12 days", "today", "3 days ago". @param {number} days */
-export function formatDays(days) {
-  if (days === 0) return 'expires today';
-  if (days > 0) return days === 1 ? 'in 1 day' : `in ${days.toLocaleString()} days`;
-  return days === -1 ? 'expired 1 day ago' : `expired ${(-days).toLocaleString()} days ago`;
+const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+const DAY_MS = 86_400_000;
+
+/**
+ * Calendar days from `now` to `then` in the viewer's time zone: the difference of their local
+ * dates (Dec 5 23:00 to Dec 6 01:00 is one day), not of 24-hour periods. Each local date is
+ * taken as a UTC midnight, so a daylight-saving day of 23 or 25 hours still counts as one.
+ * @param {Date} then @param {Date} now
+ */
+export function calendarDays(then, now) {
+  const midnight = (/** @type {Date} */ d) => Date.UTC(d.getFullYear(), d.getMonth(), d.getDate());
+  return Math.round((midnight(then) - midnight(now)) / DAY_MS);
 }
+
+/**
+ * How far away an expiry is, in calendar days of the viewer's time zone (as the dates beside it
+ * are shown): "in 12 days", "expires tomorrow at 09:00", "expired 3 days ago". Under two days
+ * before the end, the time of day is given too.
+ * @param {string} notAfter ISO 8601 @param {Date} [now]
+ */
+export function formatExpiry(notAfter, now = new Date()) {
+  const end = new Date(notAfter);
+  const days = calendarDays(end, now);
+  const left = end.getTime() - now.getTime();
+  if (left < 0) {
+    if (days === 0) return `expired today at ${timeOnly.format(end)}`;
+    if (days === -1) return `expired yesterday at ${timeOnly.format(end)}`;
+    return `expired ${(-days).toLocaleString()} days ago`;
+  }
+  if (left < 2 * DAY_MS) {
+    const at = timeOnly.format(end);
+    if (days === 0) return `expires today at ${at}`;
+    if (days === 1) return `expires tomorrow at ${at}`;
+    return `in ${days} days, at ${at}`;
+  }
+  return `in ${days.toLocaleString()} days`;
+}
+
+/**
+ * Soon-to-expire warning level, from the calendar days formatExpiry counts.
+ * @param {string} notAfter ISO 8601 @param {Date} [now]
+ */
+export function urgency(notAfter, now = new Date()) {
+  if (new Date(notAfter).getTime() < now.getTime()) return 'expired';
+  const days = calendarDays(new Date(notAfter), now);
+  return days <= 7 ? 'critical' : days <= 30 ? 'warning' : 'ok';
+}
+
+/** The expiry in words, coloured by urgency (never colour alone: the words say it). @param {string} notAfter */
+export const expiryText = (notAfter) =>
+  h('span', { class: `days days-${urgency(notAfter)}`, text: formatExpiry(notAfter) });
 
 export const STATUS_LABELS = /** @type {Record<string, string>} */ ({
   VALID: 'Valid',
@@ -31,9 +76,6 @@ export function statusBadge(status) {
   badge.textContent = STATUS_LABELS[status] ?? status;
   return badge;
 }
-
-/** Soon-to-expire warning level for a valid certificate. @param {number} days */
-export const urgency = (days) => (days < 0 ? 'expired' : days <= 7 ? 'critical' : days <= 30 ? 'warning' : 'ok');
 
 /** Audit actions in words. */
 const ACTIONS = /** @type {Record<string, string>} */ ({
@@ -74,7 +116,32 @@ export function targetHref(target) {
   const certificate = /^certificate:(\d+)$/.exec(target);
   if (certificate) return `#/certificates/${certificate[1]}`;
   const slot = /^edge-slot:(\d+)$/.exec(target);
-  return slot ? `#/edge/${slot[1]}` : null;
+  if (slot) return `#/edge/${slot[1]}`;
+  // An import is recorded under the name it asked for (it had no number yet): the list finds it.
+  const named = /^certificate-name:(.+)$/.exec(target);
+  return named ? `#/certificates?name=${encodeURIComponent(named[1] ?? '')}` : null;
+}
+
+/** An audit target in words: "certificate #12", "edge slot 3", "certificate mail-0299". @param {string} target */
+export function targetText(target) {
+  const [kind = '', id = ''] = target.split(/:(.*)/s);
+  if (kind === 'certificate') return `certificate #${id}`;
+  if (kind === 'edge-slot') return `edge slot ${id}`;
+  if (kind === 'certificate-name') return `certificate ${id}`;
+  if (kind === 'credential') return `access key ${id}`;
+  return target;
+}
+
+/**
+ * Who did something, for people: the local operator, or an access key's description and role
+ * (when the server gave them, see the dashboard's `actors`), else the bare access key.
+ * @param {string} actor @param {Record<string, { role: string, description: string, revoked: boolean }>} [labels]
+ */
+export function actorText(actor, labels = {}) {
+  if (actor === 'cli') return 'the command line';
+  const label = labels[actor];
+  if (!label) return actor;
+  return `${label.description || 'access key'} (${label.role}${label.revoked ? ', revoked' : ''}, ${actor})`;
 }
 
 /**

@@ -109,12 +109,31 @@ export const pageTitle = (text, ...extra) =>
 export const card = (id, title, ...content) =>
   h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id, text: title }), ...content);
 
+/** @typedef {{ href: string, text: string }} WayBack a link to where a missing thing's kind is listed */
+
 /**
  * What a failure to show a page looks like, wherever it happens (a failed load, a page that
- * throws): a heading that takes the focus, the server's words, "Try again" and a way back.
+ * throws): a heading that takes the focus, the server's words, "Try again" and a way back. A 404
+ * (the certificate or slot does not exist, or is another tenant's) is no failure to retry: a
+ * "Not found" heading, the server's words, and the way back to the list and to the dashboard.
  * @param {unknown} error @param {() => void} [retry] what "Try again" does (by default, the page is shown again)
+ * @param {WayBack} [back]
  */
-export function failedPage(error, retry = showAgain) {
+export function failedPage(error, retry = showAgain, back) {
+  if (error instanceof ApiError && error.status === 404)
+    return [
+      h('h1', { tabindex: '-1', text: 'Not found' }),
+      notice(
+        'info',
+        h('p', { text: messageOf(error) }),
+        h(
+          'p',
+          { class: 'actions' },
+          back ? h('a', { class: 'button button-primary button-small', href: back.href, text: back.text }) : null,
+          h('a', { class: 'button button-secondary button-small', href: href('/'), text: 'Go to the dashboard' }),
+        ),
+      ),
+    ];
   return [h('h1', { tabindex: '-1', text: 'Something went wrong' }), failure(error, retry)];
 }
 
@@ -131,7 +150,11 @@ const failure = (error, retry) =>
     ),
   );
 
-/** The title of a page that could not be shown (its load into the main element answered undefined). */
+/**
+ * What a page that could not be shown answers as its title (its load into the main element
+ * answered undefined): main.js then takes the heading failedPage put up ("Not found", "Something
+ * went wrong").
+ */
 export const FAILED = 'Error';
 
 /**
@@ -141,24 +164,25 @@ export const FAILED = 'Error';
  *   answer is undefined.
  * - A failure is shown in `into`, and the answer is undefined: the server's words in an alert with
  *   "Try again" (runs `retry`) and a link to the dashboard; when `into` is the page's main element
- *   the whole page fails, under a "Something went wrong" heading (main.js focuses a page's heading).
+ *   the whole page fails, under a "Something went wrong" heading (main.js focuses a page's heading),
+ *   or "Not found" for a 404, with `back` as the way back (failedPage).
  *   A 401 shows nothing here: api.js has already put up the login form.
  * The caller shows the answer in `into` (replacing the placeholder) and returns the page's title.
  * @param {import('./main.js').PageContext} page
  * @param {string} path GET, under /console/api
- * @param {{ into?: HTMLElement, retry?: () => void }} [options] into: the page's main element by
- *   default; retry: by default the page is shown again
+ * @param {{ into?: HTMLElement, retry?: () => void, back?: WayBack }} [options] into: the page's main
+ *   element by default; retry: by default the page is shown again; back: where a 404 leads
  * @template T what the server answers (api.js declares the shapes)
  * @returns {Promise<T | undefined>} the server's answer, or undefined
  */
-export async function load(page, path, { into = page.main, retry = showAgain } = {}) {
+export async function load(page, path, { into = page.main, retry = showAgain, back } = {}) {
   into.setAttribute('aria-busy', 'true');
   into.replaceChildren(h('p', { class: 'muted', text: 'Loading…' }));
   try {
     return await get(path, page.signal);
   } catch (error) {
     if (page.signal.aborted || (error instanceof ApiError && error.status === 401)) return undefined;
-    if (into === page.main) into.replaceChildren(...failedPage(error, retry));
+    if (into === page.main) into.replaceChildren(...failedPage(error, retry, back));
     else into.replaceChildren(failure(error, retry));
     return undefined;
   } finally {

@@ -21,7 +21,9 @@ import * as notificationsPage from './pages/notifications.js';
  *   What a page is shown with. `signal` is aborted when the user navigates away: pass it to
  *   load() (layout.js), and stop polling on it.
  * @typedef {{ pattern: string, render: (ctx: PageContext) => Promise<string> | string, allowed?: (s: Session) => boolean }} Route
- *   render shows the page in ctx.main and answers its title.
+ *   render shows the page in ctx.main and answers its title. After it, the focus goes to the
+ *   page's h1, or to the one element the page marked `data-autofocus` (the list's pager after
+ *   "Next", so keyboard users stay where they were).
  */
 
 /** @type {Route[]} */
@@ -109,9 +111,11 @@ async function route() {
       title = await found.candidate.render({ session, params: found.params, query, main, signal });
     }
     if (signal.aborted) return;
-    document.title = `${title} · certkeeper`;
-    const heading = main.querySelector('h1');
-    if (heading instanceof HTMLElement) heading.focus({ preventScroll: false });
+    // A page that failed is titled by the heading failedPage gave it ("Not found", …).
+    const shown = title === FAILED ? (main.querySelector('h1')?.textContent ?? title) : title;
+    document.title = `${shown} · certkeeper`;
+    const target = main.querySelector('[data-autofocus]') ?? main.querySelector('h1');
+    if (target instanceof HTMLElement) target.focus({ preventScroll: false });
   } catch (error) {
     if (signal.aborted || (error instanceof ApiError && error.status === 401)) return;
     main.replaceChildren(...failedPage(error));

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Actor } from '../../core/actor.ts';
 import type { Core } from '../../core/core.ts';
+import { AppError } from '../../domain/errors.ts';
 import type { AuditEvent, Certificate } from '../../domain/model.ts';
 import { callerOf, consoleAuth } from './auth.ts';
 import { certificateNoParam, positiveInt, type Json } from './body.ts';
@@ -31,6 +32,47 @@ async function importEvent(core: Core, actor: Actor, certificate: Certificate): 
   return found ? [found] : [];
 }
 
+/**
+ * How the certificate came to be what it is, from its history: the face it was imported through
+ * and when, and the face of its last successful replacement and when (the row's `origin` is the
+ * face of the last write only). An import older than the audit trail reads as null.
+ */
+async function provenanceOf(core: Core, actor: Actor, certificate: Certificate) {
+  const [imported] = await importEvent(core, actor, certificate);
+  const replaces = await core.audit.list(actor, {
+    target: `certificate:${certificate.certificateNo}`,
+    action: 'certificate.replace',
+    limit: 20,
+  });
+  const replaced = replaces.find((e) => e.result === 'success');
+  const step = (event: AuditEvent | undefined) =>
+    event
+      ? { origin: typeof event.detail.origin === 'string' ? event.detail.origin : null, at: event.at.toISOString() }
+      : null;
+  return { imported: step(imported), lastReplaced: step(replaced) };
+}
+
+/**
+ * Who the actors of some audit events are, for people: each access key's role and description
+ * (`cli` is the local operator and needs none). Only for a caller core lets read credentials
+ * (ADMIN); anyone else gets no labels and sees the access keys, as before.
+ */
+async function actorLabels(core: Core, actor: Actor, events: AuditEvent[]) {
+  const wanted = new Set(events.map((e) => e.actor));
+  let credentials;
+  try {
+    credentials = await core.credentials.list(actor);
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'permission_denied') return {};
+    throw error;
+  }
+  return Object.fromEntries(
+    credentials
+      .filter((c) => wanted.has(c.accessKey))
+      .map((c) => [c.accessKey, { role: c.role, description: c.description, revoked: c.revokedAt !== null }]),
+  );
+}
+
 export function registerCertificateRoutes(app: FastifyInstance, core: Core): void {
   const auth = consoleAuth(core);
 
@@ -43,6 +85,7 @@ export function registerCertificateRoutes(app: FastifyInstance, core: Core): voi
       expiring: dashboard.expiring,
       soonest: dashboard.soonest.map((c) => certificateSummary(c, dashboard.asOf)),
       recent: dashboard.recent.map(auditEvent),
+      actors: await actorLabels(core, actor, dashboard.recent),
     };
   });
 
@@ -68,6 +111,7 @@ export function registerCertificateRoutes(app: FastifyInstance, core: Core): voi
     const now = core.clock.now();
     return {
       ...certificateSummary(certificate, now),
+      provenance: await provenanceOf(core, actor, certificate),
       fileName: certificate.fileName,
       facts: factsOf(certificate.facts),
       chain: chainView(certificate, now),

@@ -63,7 +63,12 @@ export function registerEdgeRoutes(app: FastifyInstance, core: Core): void {
 
   app.get('/console/api/edge/slots/:slotId', { onRequest: read }, async (request) => {
     const { actor } = callerOf(request);
-    return slotOf(await core.provisioning.get(actor, slotIdParam(request.params)), core.clock.now());
+    const slot = slotOf(await core.provisioning.get(actor, slotIdParam(request.params)), core.clock.now());
+    // Where the files land, for a directory target (the deployer's layout, domain/deploy-target.ts);
+    // a webhook's URL is not shown (it may carry a token).
+    const target = await core.targets.get(actor);
+    const targetDirectory = target?.spec.kind === 'directory' ? `${target.spec.path}/${slot.slotId}/` : null;
+    return { ...slot, targetDirectory };
   });
 
   app.post('/console/api/edge/slots', { onRequest: write }, async (request, reply) => {

@@ -359,3 +359,72 @@ describe('console chain view without a chain', () => {
     }
   });
 });
+
+describe('console certificate provenance', () => {
+  it('tells the face of the import and of the last replacement apart, from the history', async () => {
+    const app = await startConsoleApp('sqlite');
+    try {
+      const admin = await loggedIn(app, app.main.admin);
+      const first = await mintPems({ cn: 'mail.example.com', sans: { dns: ['mail.example.com'] } });
+      const second = await mintPems({ cn: 'mail.example.com', sans: { dns: ['mail.example.com'] } });
+      const policy = { requireKey: false, allowEd25519: false, nameRule: null };
+      const imported = await app.app.core.certificates.import(
+        app.main.actor,
+        { name: 'mail', certificate: first.certificate, privateKey: first.privateKey, chain: first.chain },
+        { origin: 'cli', policy },
+      );
+      const no = imported.certificateNo;
+      const before = await admin.request('GET', `/console/api/certificates/${no}`);
+      assert.deepEqual(before.body.provenance, {
+        imported: { origin: 'cli', at: NOW.toISOString() },
+        lastReplaced: null,
+      });
+      // Within the session's idle limit (30 minutes).
+      app.clock.advance(20 * 60_000);
+      await app.app.core.certificates.replace(
+        app.main.actor,
+        no,
+        { name: 'mail', certificate: second.certificate, privateKey: second.privateKey, chain: second.chain },
+        { origin: 'ncp-v2', policy },
+      );
+      const after = await admin.request('GET', `/console/api/certificates/${no}`);
+      assert.equal(after.status, 200, after.text);
+      assert.equal(after.body.origin, 'ncp-v2', 'the row keeps the face of the last write');
+      assert.deepEqual(after.body.provenance, {
+        imported: { origin: 'cli', at: NOW.toISOString() },
+        lastReplaced: { origin: 'ncp-v2', at: new Date(NOW.getTime() + 20 * 60_000).toISOString() },
+      });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('console dashboard actors', () => {
+  it('labels the actors of recent changes for an ADMIN, and for a VIEWER leaves the keys bare', async () => {
+    const app = await startConsoleApp('sqlite');
+    try {
+      const admin = await loggedIn(app, app.main.admin);
+      const pems = await mintPems();
+      const created = await admin.request('POST', '/console/api/certificates', {
+        name: 'labelled',
+        certificate: pems.certificate,
+        privateKey: pems.privateKey,
+        chain: pems.chain,
+      });
+      assert.equal(created.status, 201, created.text);
+      const seen = await admin.request('GET', '/console/api/dashboard');
+      assert.ok(seen.body.recent.some((e: { actor: string }) => e.actor === app.main.admin.accessKey));
+      assert.deepEqual(seen.body.actors, {
+        [app.main.admin.accessKey]: { role: 'ADMIN', description: 'test admin', revoked: false },
+      });
+      const viewer = await loggedIn(app, app.main.viewer);
+      const bare = await viewer.request('GET', '/console/api/dashboard');
+      assert.equal(bare.status, 200);
+      assert.ok(bare.body.recent.length > 0);
+      assert.deepEqual(bare.body.actors, {});
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -7,7 +7,7 @@ import { del, query, request } from '../api.js';
 import { confirmDialog } from '../dialog.js';
 import { announce, facts, h, notice, showFailure } from '../dom.js';
 import { fileNameOf, saveBlob } from '../download.js';
-import { formatDateTime, formatDays, STATUS_LABELS, statusBadge, timelineEntry, urgency } from '../format.js';
+import { expiryText, formatDateTime, STATUS_LABELS, statusBadge, timelineEntry } from '../format.js';
 import { card, FAILED, load, pageTitle } from '../layout.js';
 import { href, navigate } from '../router.js';
 
@@ -25,7 +25,9 @@ const ORIGINS = /** @type {Record<string, string>} */ ({
 export async function render(page) {
   const { main, params, session } = page;
   /** @type {CertificateDetail | undefined} */
-  const c = await load(page, `/certificates/${encodeURIComponent(params.no ?? '')}`);
+  const c = await load(page, `/certificates/${encodeURIComponent(params.no ?? '')}`, {
+    back: { href: href('/certificates'), text: 'Go to the certificate list' },
+  });
   if (!c) return FAILED;
   const status = h('div', { class: 'form-status' });
   const base = `/console/api/certificates/${c.certificateNo}`;
@@ -33,17 +35,28 @@ export async function render(page) {
   const downloads = h(
     'div',
     { class: 'actions', role: 'group', 'aria-label': 'Actions' },
-    h('a', { class: 'button button-secondary', href: `${base}/files/certificate`, download: '', text: 'Certificate' }),
+    h('a', {
+      class: 'button button-secondary',
+      href: `${base}/files/certificate`,
+      download: '',
+      text: 'Download certificate',
+    }),
     c.hasChain
-      ? h('a', { class: 'button button-secondary', href: `${base}/files/chain`, download: '', text: 'Chain' })
+      ? h('a', { class: 'button button-secondary', href: `${base}/files/chain`, download: '', text: 'Download chain' })
       : null,
-    h('a', { class: 'button button-secondary', href: `${base}/files/fullchain`, download: '', text: 'Full bundle' }),
+    h('a', {
+      class: 'button button-secondary',
+      href: `${base}/files/fullchain`,
+      download: '',
+      text: 'Download full chain',
+      title: 'This certificate followed by its chain, as a web server takes it',
+    }),
     session.can.readPrivateKeys && c.hasPrivateKey
       ? h('button', {
           type: 'button',
           class: 'button button-secondary',
           onClick: () => downloadKey(c, status),
-          text: 'Private key…',
+          text: 'Download private key…',
         })
       : null,
     session.can.writeCertificates && c.hasPrivateKey && c.status === 'VALID'
@@ -95,16 +108,7 @@ export async function render(page) {
 /** @param {CertificateDetail} c */
 function summary(c) {
   return facts([
-    [
-      'Status',
-      h(
-        'span',
-        {},
-        statusBadge(c.status),
-        ' ',
-        h('span', { class: `days days-${urgency(c.daysToExpiry)}`, text: formatDays(c.daysToExpiry) }),
-      ),
-    ],
+    ['Status', h('span', {}, statusBadge(c.status), ' ', expiryText(c.notAfter))],
     [
       'Domains',
       c.domains.length
@@ -120,11 +124,35 @@ function summary(c) {
     ['Key', c.facts.key.text],
     ['Private key', c.hasPrivateKey ? 'Stored (encrypted)' : 'Not stored'],
     ['Type', c.type === 'EXT' ? 'Imported (EXT)' : c.type],
-    ['Came in through', ORIGINS[c.origin] ?? c.origin],
+    ['Came in through', cameInThrough(c)],
     ['Registered', formatDateTime(c.createdAt)],
     ['Last changed', formatDateTime(c.updatedAt)],
     ['Uploaded file', c.fileName],
   ]);
+}
+
+/** @param {string | null} origin */
+const originText = (origin) => (origin ? (ORIGINS[origin] ?? origin) : 'an unrecorded way');
+
+/**
+ * The whole story from the history (the server's `provenance`): imported through one face, maybe
+ * replaced through another since. The row's own `origin` is the face of the last write only.
+ * @param {CertificateDetail} c
+ */
+function cameInThrough(c) {
+  const { imported, lastReplaced } = c.provenance;
+  const first = imported
+    ? `Imported through ${originText(imported.origin)} on ${formatDateTime(imported.at)}`
+    : `Imported before the audit trail began`;
+  if (!lastReplaced) return imported ? first : `${first} (last written through ${originText(c.origin)})`;
+  return h(
+    'ul',
+    { class: 'plain-list' },
+    h('li', { text: first }),
+    h('li', {
+      text: `Last replaced through ${originText(lastReplaced.origin)} on ${formatDateTime(lastReplaced.at)}`,
+    }),
+  );
 }
 
 /** @param {CertificateDetail} c */

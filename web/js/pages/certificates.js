@@ -4,7 +4,7 @@
  */
 import { query } from '../api.js';
 import { cardTable, h } from '../dom.js';
-import { domainsText, formatDate, formatDays, statusBadge, urgency } from '../format.js';
+import { domainsText, expiryText, formatDate, statusBadge } from '../format.js';
 import { load, pageTitle } from '../layout.js';
 import { href, navigate } from '../router.js';
 
@@ -141,7 +141,7 @@ export async function render(page) {
         ? h('a', { class: 'button button-primary', href: href('/import'), text: 'Import a certificate' })
         : null,
     ),
-    form,
+    collapsible(form, Object.keys(nonDefault({ ...search, page: '1', pageSize: '25' })).length, page.signal),
     h(
       'section',
       { 'aria-labelledby': 'results-title' },
@@ -150,29 +150,104 @@ export async function render(page) {
     ),
   );
 
+  const focus = pagerFocus;
+  pagerFocus = null;
   /** @type {import('../api.js').CertificatePage | undefined} */
   const data = await load(page, `/certificates${query(search)}`, { into: results });
   if (!data) return 'Certificates';
-  const summary = h('p', { class: 'result-summary', role: 'status', text: resultText(data) });
+  if (data.items.length === 0 && data.total > 0) {
+    results.replaceChildren(pastTheEnd(search, data));
+    return 'Certificates';
+  }
   if (data.items.length === 0) {
+    const summary = h('p', { class: 'result-summary', role: 'status', text: 'No certificates found.' });
+    const searching = Object.keys(nonDefault({ ...search, page: '1' })).length > 0;
     results.replaceChildren(
       summary,
-      h('p', {
-        class: 'empty',
-        text: Object.keys(nonDefault({ ...search, page: '1' })).length
-          ? 'No certificate matches this search.'
-          : 'No certificates yet.',
-      }),
+      searching
+        ? h('p', { class: 'empty', text: 'No certificate matches this search.' })
+        : h(
+            'p',
+            { class: 'empty' },
+            'No certificates yet.',
+            session.can.writeCertificates
+              ? [' ', h('a', { href: href('/import'), text: 'Import your first certificate' }), '.']
+              : null,
+          ),
     );
     return 'Certificates';
   }
-  results.replaceChildren(summary, table(data.items), pager(search, data));
+  const summary = h('p', { class: 'result-summary', role: 'status', text: resultText(data) });
+  results.replaceChildren(summary, table(data.items), pager(search, data, focus));
   return 'Certificates';
 }
 
-/** @param {import('../api.js').CertificatePage} data */
+/**
+ * A page number past the last page (an old bookmark, a hand-edited URL, a list that shrank):
+ * says so in words and links to the last and the first page.
+ * @param {Search} search @param {import('../api.js').CertificatePage} data
+ */
+function pastTheEnd(search, data) {
+  const total = `${data.total.toLocaleString()} certificate${data.total === 1 ? '' : 's'}`;
+  const pages = `${data.pages.toLocaleString()} page${data.pages === 1 ? '' : 's'}`;
+  return h(
+    'div',
+    { class: 'empty' },
+    h('p', {
+      role: 'status',
+      text: `There is no page ${data.page.toLocaleString()}: ${total} fill ${pages} of ${data.pageSize}.`,
+    }),
+    h(
+      'p',
+      { class: 'actions actions-center' },
+      h('a', {
+        class: 'button button-primary',
+        href: href('/certificates', nonDefault({ ...search, page: String(data.pages) })),
+        text: `Go to the last page (${data.pages.toLocaleString()})`,
+      }),
+      h('a', {
+        class: 'button button-secondary',
+        href: href('/certificates', nonDefault({ ...search, page: '1' })),
+        text: 'Go to the first page',
+      }),
+    ),
+  );
+}
+
+/** The width under which styles.css lays pages out for a phone. */
+const PHONE = '(max-width: 720px)';
+
+/**
+ * The filters in a disclosure: on a phone it starts closed (the list, not the form, fills the
+ * first screen) unless a search is active; on a wider screen it is open and its summary hidden
+ * (styles.css), and it opens again when a phone is turned to a wider layout.
+ * @param {HTMLElement} form @param {number} active how many filters differ from the defaults
+ * @param {AbortSignal} signal the page's
+ */
+function collapsible(form, active, signal) {
+  const phone = window.matchMedia(PHONE);
+  const box = h(
+    'details',
+    { class: 'filters-box', open: !phone.matches || active > 0 },
+    h('summary', { text: active ? `Search and filters (${active} in use)` : 'Search and filters' }),
+    form,
+  );
+  phone.addEventListener(
+    'change',
+    () => {
+      if (!phone.matches) /** @type {HTMLDetailsElement} */ (box).open = true;
+    },
+    { signal },
+  );
+  return box;
+}
+
+/**
+ * "Showing 11–20 of 304 certificates." Only for a page with items: a page past the end is
+ * pastTheEnd's.
+ * @param {import('../api.js').CertificatePage} data
+ */
 function resultText(data) {
-  if (data.total === 0) return 'No certificates found.';
   const first = (data.page - 1) * data.pageSize + 1;
   const last = first + data.items.length - 1;
   return `Showing ${first.toLocaleString()}–${last.toLocaleString()} of ${data.total.toLocaleString()} certificate${data.total === 1 ? '' : 's'}.`;
@@ -189,53 +264,113 @@ function table(items) {
         {},
         h(
           'th',
-          { scope: 'row', dataset: { label: 'Name' } },
+          { scope: 'row', dataset: { label: 'Name' }, class: 'cell-name wrap' },
           h('a', { href: href(`/certificates/${c.certificateNo}`), text: c.name }),
-          h('span', { class: 'muted small', text: ` #${c.certificateNo}` }),
+          h('span', { class: 'muted small nowrap', text: ` #${c.certificateNo}` }),
         ),
-        h('td', { dataset: { label: 'Domains' }, class: 'wrap', text: domainsText(c.domains) }),
-        h('td', { dataset: { label: 'Status' } }, statusBadge(c.status)),
+        h('td', { dataset: { label: 'Domains' }, class: 'wrap cell-wide', text: domainsText(c.domains) }),
+        h('td', { dataset: { label: 'Status' }, class: 'nowrap' }, statusBadge(c.status)),
         h(
           'td',
-          { dataset: { label: 'Expires' } },
+          { dataset: { label: 'Expires' }, class: 'nowrap' },
           formatDate(c.notAfter),
+          ' ',
           h('br'),
-          h('span', { class: `days days-${urgency(c.daysToExpiry)}`, text: formatDays(c.daysToExpiry) }),
+          expiryText(c.notAfter),
         ),
         h(
           'td',
-          { dataset: { label: 'Key' } },
+          { dataset: { label: 'Key' }, class: 'nowrap' },
           c.key,
-          c.hasPrivateKey ? '' : h('span', { class: 'muted small', text: ' (no private key)' }),
+          c.hasPrivateKey ? '' : [' ', h('br'), h('span', { class: 'muted small', text: 'no private key' })],
         ),
-        h('td', { dataset: { label: 'Registered' }, text: formatDate(c.createdAt) }),
+        h('td', { dataset: { label: 'Registered' }, class: 'nowrap', text: formatDate(c.createdAt) }),
       ),
     ),
   );
 }
 
-/** @param {Search} search @param {import('../api.js').Paging} data */
-function pager(search, data) {
+/**
+ * Which pager control the user used, so that the next page puts the focus back on it (a keyboard
+ * user paging through the list stays at the pager instead of tabbing past every filter and row
+ * again). Set when a pager control is used; read and cleared by the next render, so any other
+ * way to the list (a link, Back, a search) focuses the page heading as every page does.
+ * @type {string | null}
+ */
+let pagerFocus = null;
+
+/**
+ * First, previous, where we are, next, last, and a page number to jump to.
+ * @param {Search} search @param {import('../api.js').Paging} data @param {string | null} focus the
+ *   control to focus (its aria-label), from pagerFocus
+ */
+function pager(search, data, focus) {
   const to = (/** @type {number} */ page) => href('/certificates', nonDefault({ ...search, page: String(page) }));
+  const where = h('span', {
+    class: 'pager-where',
+    tabindex: '-1',
+    text: `Page ${data.page.toLocaleString()} of ${Math.max(data.pages, 1).toLocaleString()}`,
+  });
+  /** @type {HTMLElement[]} */
+  const focusable = [];
   const link = (
     /** @type {string} */ text,
     /** @type {number} */ page,
     /** @type {boolean} */ enabled,
     /** @type {string} */ label,
-  ) =>
-    enabled
-      ? h('a', { class: 'button button-secondary', href: to(page), 'aria-label': label, text })
-      : h('span', { class: 'button button-secondary', 'aria-disabled': 'true', text });
-  return h(
+  ) => {
+    const el = enabled
+      ? h('a', {
+          class: 'button button-secondary',
+          href: to(page),
+          'aria-label': label,
+          text,
+          onClick: () => {
+            pagerFocus = label;
+          },
+        })
+      : h('span', { class: 'button button-secondary', 'aria-disabled': 'true', 'aria-label': label, text });
+    // A control that is disabled on the new page (Next on the last one) hands the focus to "Page n of m".
+    if (label === focus) focusable.push(enabled ? el : where);
+    return el;
+  };
+  const jumpLabel = 'Page number';
+  const jumpInput = h('input', {
+    type: 'number',
+    name: 'page',
+    min: '1',
+    max: String(Math.max(data.pages, 1)),
+    value: String(data.page),
+    inputmode: 'numeric',
+    class: 'pager-input',
+    'aria-label': `${jumpLabel}, 1 to ${Math.max(data.pages, 1).toLocaleString()}`,
+  });
+  const jump = h(
+    'form',
+    { class: 'pager-jump', novalidate: true },
+    jumpInput,
+    h('button', { type: 'submit', class: 'button button-secondary', text: 'Go' }),
+  );
+  jump.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const wanted = Number(/** @type {HTMLInputElement} */ (jumpInput).value);
+    // Out of range or not a number: the nearest page there is.
+    const page = Number.isFinite(wanted) ? Math.min(Math.max(Math.trunc(wanted), 1), Math.max(data.pages, 1)) : 1;
+    pagerFocus = jumpLabel;
+    navigate('/certificates', nonDefault({ ...search, page: String(page) }));
+  });
+  if (focus === jumpLabel) focusable.push(jumpInput);
+  const nav = h(
     'nav',
     { class: 'pager', 'aria-label': 'Pages' },
     link('« First', 1, data.page > 1, 'First page'),
     link('‹ Previous', data.page - 1, data.page > 1, 'Previous page'),
-    h('span', {
-      class: 'pager-where',
-      text: `Page ${data.page.toLocaleString()} of ${Math.max(data.pages, 1).toLocaleString()}`,
-    }),
+    where,
     link('Next ›', data.page + 1, data.page < data.pages, 'Next page'),
     link('Last »', data.pages, data.page < data.pages, 'Last page'),
+    data.pages > 2 ? jump : null,
   );
+  // main.js focuses this instead of the heading (see PageContext).
+  focusable[0]?.setAttribute('data-autofocus', '');
+  return nav;
 }

@@ -1,7 +1,16 @@
 /** The dashboard: certificates by status, what expires soon, notification channels' health, and recent changes. */
 import { cardTable, h } from '../dom.js';
-import { formatDateTime } from '../format.js';
-import { domainsText, formatDate, formatDays, statusBadge, targetHref, timelineEntry, urgency } from '../format.js';
+import {
+  actorText,
+  domainsText,
+  expiryText,
+  formatDate,
+  formatDateTime,
+  statusBadge,
+  targetHref,
+  targetText,
+  timelineEntry,
+} from '../format.js';
 import { FAILED, load, pageTitle } from '../layout.js';
 import { href } from '../router.js';
 
@@ -10,7 +19,27 @@ export async function render(page) {
   /** @type {import('../api.js').Dashboard | undefined} */
   const data = await load(page, '/dashboard');
   if (!data) return FAILED;
-  const { counts, expiring, soonest, recent } = data;
+  const { counts, expiring, soonest, recent, actors } = data;
+  if (counts.total === 0 && page.session.can.writeCertificates) {
+    page.main.replaceChildren(
+      pageTitle('Dashboard'),
+      h(
+        'section',
+        { class: 'card start', 'aria-labelledby': 'start-title' },
+        h('h2', { id: 'start-title', text: 'No certificates yet' }),
+        h('p', {
+          text: 'Import a certificate with its private key and chain; then it can be watched for expiry and published to an edge slot.',
+        }),
+        h(
+          'p',
+          {},
+          h('a', { class: 'button button-primary', href: href('/import'), text: 'Import your first certificate' }),
+        ),
+      ),
+      recentSection(recent, actors),
+    );
+    return 'Dashboard';
+  }
 
   const card = (
     /** @type {string} */ label,
@@ -81,16 +110,7 @@ export async function render(page) {
                   h('a', { href: href(`/certificates/${c.certificateNo}`), text: c.name }),
                 ),
                 h('td', { dataset: { label: 'Status' } }, statusBadge(c.status)),
-                h(
-                  'td',
-                  { dataset: { label: 'Expires' } },
-                  formatDate(c.notAfter),
-                  ' ',
-                  h('span', {
-                    class: `days days-${urgency(c.daysToExpiry)}`,
-                    text: `(${formatDays(c.daysToExpiry)})`,
-                  }),
-                ),
+                h('td', { dataset: { label: 'Expires' } }, formatDate(c.notAfter), ' (', expiryText(c.notAfter), ')'),
                 h('td', { dataset: { label: 'Domains' }, class: 'wrap', text: domainsText(c.domains) }),
               ),
             ),
@@ -102,21 +122,7 @@ export async function render(page) {
       h('h2', { id: 'channel-health' }, h('a', { href: href('/notifications'), text: 'Notification channels' })),
       channels,
     ),
-    h(
-      'section',
-      { 'aria-labelledby': 'recent' },
-      h('h2', { id: 'recent', text: 'Recent changes' }),
-      recent.length === 0
-        ? h('p', { class: 'muted', text: 'Nothing has happened yet.' })
-        : h(
-            'ol',
-            { class: 'timeline' },
-            recent.map((e) => {
-              const link = targetHref(e.target);
-              return timelineEntry(e, `by ${e.actor} · `, link ? h('a', { href: link, text: e.target }) : e.target);
-            }),
-          ),
-    ),
+    recentSection(recent, actors),
   );
   /** @type {import('./notifications.js').Notifications | undefined} */
   const notifications = await load(page, '/notifications', { into: channels });
@@ -149,5 +155,49 @@ function channelHealth(items) {
         h('td', { dataset: { label: 'Pending' }, text: String(c.health.pending) }),
       ),
     ),
+  );
+}
+
+/**
+ * Recent changes, newest first; a run of the same action by the same actor with the same result
+ * (a batch import, a republish) is one entry that counts them and links the first few targets.
+ * @param {import('../api.js').AuditEvent[]} recent @param {import('../api.js').Dashboard['actors']} actors
+ */
+function recentSection(recent, actors) {
+  /** @type {import('../api.js').AuditEvent[][]} */
+  const runs = [];
+  for (const e of recent) {
+    const run = runs.at(-1);
+    const head = run?.[0];
+    if (run && head && head.action === e.action && head.actor === e.actor && head.result === e.result) run.push(e);
+    else runs.push([e]);
+  }
+  const SHOWN = 3;
+  const target = (/** @type {string} */ t) => {
+    const link = targetHref(t);
+    return link ? h('a', { href: link, text: targetText(t) }) : targetText(t);
+  };
+  return h(
+    'section',
+    { 'aria-labelledby': 'recent' },
+    h('h2', { id: 'recent', text: 'Recent changes' }),
+    recent.length === 0
+      ? h('p', { class: 'muted', text: 'Nothing has happened yet.' })
+      : h(
+          'ol',
+          { class: 'timeline' },
+          runs.map((run) => {
+            const first = /** @type {import('../api.js').AuditEvent} */ (run[0]);
+            const targets = [...new Set(run.map((e) => e.target))];
+            return timelineEntry(
+              first,
+              run.length > 1 ? h('span', { class: 'badge', text: `×${run.length}` }) : null,
+              run.length > 1 ? ' ' : null,
+              `by ${actorText(first.actor, actors)} · `,
+              targets.slice(0, SHOWN).flatMap((t, i) => (i ? [', ', target(t)] : [target(t)])),
+              targets.length > SHOWN ? ` and ${targets.length - SHOWN} more` : null,
+            );
+          }),
+        ),
   );
 }

@@ -5,7 +5,7 @@
  */
 import { ApiError, del, get, post, query, request } from '../api.js';
 import { confirmDialog } from '../dialog.js';
-import { announce, cardTable, facts, field, h, inlineForm, replace, showFailure } from '../dom.js';
+import { announce, cardTable, facts, field, h, inlineForm, notice, replace, showFailure } from '../dom.js';
 import { formatDateTime, statusBadge } from '../format.js';
 import { card, FAILED, load, pageTitle } from '../layout.js';
 import { href, navigate } from '../router.js';
@@ -228,7 +228,9 @@ function provisionForm(initial, status) {
 export async function renderSlot(page) {
   const { main, params, session, signal } = page;
   /** @type {Slot | undefined} */
-  const loaded = await load(page, `/edge/slots/${encodeURIComponent(params.slotId ?? '')}`);
+  const loaded = await load(page, `/edge/slots/${encodeURIComponent(params.slotId ?? '')}`, {
+    back: { href: href('/edge'), text: 'Go to the edge slots' },
+  });
   if (!loaded) return FAILED;
   let slot = loaded;
   const status = h('div', { class: 'form-status' });
@@ -298,12 +300,21 @@ function stateOf(slot) {
     ['Region', slot.serviceRegion === 'KR_JP' ? 'Korea/Japan (KR_JP)' : slot.serviceRegion],
     ['TLS versions', slot.tlsProtocols.join(', ')],
     ['Cipher profile', slot.cipherProfile],
-    ['Deployment target', slot.targetKind ?? 'None configured'],
     [
-      'Published',
+      'Deployment target',
+      slot.targetKind === 'directory'
+        ? h('span', {}, 'A directory: ', h('code', { class: 'wrap', text: slot.targetDirectory ?? '' }))
+        : slot.targetKind === 'webhook'
+          ? 'A webhook (a signed POST)'
+          : 'None configured',
+    ],
+    [
+      'On the target',
       d.deployedGeneration === d.generation
-        ? `Yes (change ${d.generation})`
-        : `Change ${d.generation} is waiting; the target has change ${d.deployedGeneration}`,
+        ? 'Up to date: the target has the latest certificate and settings'
+        : d.deployedGeneration === 0
+          ? 'Not yet published'
+          : 'An older version; the latest is waiting to be published',
     ],
     ['Failed attempts', d.attempts ? String(d.attempts) : null],
     [
@@ -352,6 +363,16 @@ function changeForms(slot, status, refresh) {
   const tls = selectField('tlsVersion', 'TLS versions', TLS_VERSIONS, slot.tlsVersion);
   const cipher = selectField('cipherProfile', 'Cipher profile', CIPHER_PROFILES, slot.cipherProfile);
   const tlsForm = inlineForm('Save TLS settings', tls, cipher);
+  // A directory target receives only the certificate and key files: the web server's own
+  // configuration decides TLS versions and ciphers. The settings are kept (the NCP face reports
+  // them), so they stay editable, with that said plainly.
+  const tlsNote =
+    slot.targetKind === 'directory'
+      ? notice(
+          'info',
+          'Not applied by this tenant’s deployment target: a directory receives only the certificate and key files, and your web server’s own configuration decides TLS versions and ciphers. These settings are kept and reported to API clients.',
+        )
+      : null;
   tlsForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     tls.setError(null);
@@ -406,7 +427,7 @@ function changeForms(slot, status, refresh) {
     'div',
     {},
     card('replace-title', 'Replace the certificate', replaceForm),
-    card('tls-title', 'TLS settings', tlsForm),
+    card('tls-title', 'TLS settings', tlsNote, tlsForm),
     card('delete-title', 'Delete the slot', remove),
   );
 }
