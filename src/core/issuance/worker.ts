@@ -406,8 +406,17 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
     const holds = (stored: { certificatePem: string } | null): boolean =>
       stored !== null && new X509Certificate(stored.certificatePem).raw.equals(leafDer);
     let certificateNo: number;
-    if (order.kind === 'issue') {
-      // Stored already when this step ran before and the process died before recording it.
+    if (order.kind === 'issue' && order.certificateNo !== null) {
+      // The number reserved at request time. Stored already when this step ran before and the
+      // process died before recording it; a second insert of the number would be refused anyway.
+      const existing = await store.certificates.get(order.tenantId, order.certificateNo);
+      certificateNo =
+        existing && holds(existing)
+          ? existing.certificateNo
+          : (await certificates.import(actor, input, { ...importOptions, certificateNo: order.certificateNo }))
+              .certificateNo;
+    } else if (order.kind === 'issue') {
+      // An order created before numbers were reserved (migration 0009): the next number.
       const existing = await store.certificates.getByName(order.tenantId, order.certificateName);
       certificateNo =
         existing && !existing.deletedAt && holds(existing)

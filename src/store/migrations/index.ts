@@ -20,6 +20,7 @@ import { edgeSlotsSchema } from './0004-edge-slots.ts';
 import { consoleSessionsSchema } from './0005-console-sessions.ts';
 import { edgeSlotCountsSchema } from './0006-edge-slot-counts.ts';
 import { issuanceSchema } from './0008-issuance.ts';
+import { reservedCertificateNumbersSchema } from './0009-reserved-certificate-numbers.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -31,6 +32,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0005-console-sessions': consoleSessionsSchema(dialect),
     '0006-edge-slot-counts': edgeSlotCountsSchema(dialect),
     '0008-issuance': issuanceSchema(dialect),
+    '0009-reserved-certificate-numbers': reservedCertificateNumbersSchema(dialect),
   };
 }
 

@@ -260,13 +260,17 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
             .where('name', 'in', [...order.names])
             .executeTakeFirst();
           if (held) throw nameTaken(held.name);
+          const certificateNo =
+            order.kind === 'issue' && order.certificateNo === null
+              ? await dialect.reservedIds.reserve(trx as Kysely<unknown>, 'certificates', 'certificate_no')
+              : order.certificateNo;
           const row = await trx
             .insertInto('issuance_orders')
             .values({
               tenant_id: order.tenantId,
               kind: order.kind,
               certificate_name: order.certificateName,
-              certificate_no: order.certificateNo,
+              certificate_no: certificateNo,
               names: JSON.stringify(order.names),
               key_kind: order.keyKind,
               method: order.method,
