@@ -39,7 +39,7 @@ export async function serve(
       config,
       store: app.store,
       clock: app.core.clock,
-      faces: buildFaces(app.core, config),
+      faces: buildFaces(app.core, config, app.issuance),
       expiryHistogram: (asOf, bounds) => app.store.certificates.expiryHistogram(null, asOf, bounds),
     });
     // SQLite: WAL checkpoints off the event loop from now on (store/sqlite-checkpointer.ts).

@@ -223,6 +223,12 @@ export interface IssuanceRepository {
   /** Entries with renewal on and `nextCheckAt <= now`, soonest first. */
   renewalsDue(now: Date, limit: number): Promise<RenewalEntry[]>;
   setRenewalCheck(tenantId: number, certificateNo: number, nextCheckAt: Date): Promise<void>;
+  /**
+   * Sets the renewal flag of the tenant's certificate `certificateNo`: its renewal entry and its
+   * active orders (which copy the flag into the entry when they store), in one transaction.
+   * False when neither exists (nothing written).
+   */
+  setRenewal(tenantId: number, certificateNo: number, renewal: boolean, at: Date): Promise<boolean>;
   /** The HTTP-01 key authorization for `token`, from active orders; null when none. */
   http01Response(token: string): Promise<string | null>;
 }

@@ -430,6 +430,8 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       certificateNo = stored.certificateNo;
       if (!holds(stored)) await certificates.replace(actor, certificateNo, input, importOptions);
     }
+    // The flag as it is now: setRenewal may have changed it on the row since this claim read it.
+    const renewal = (await issuance.getOrder(order.tenantId, order.orderId))?.renewal ?? order.renewal;
     await issuance.upsertRenewal(
       {
         tenantId: order.tenantId,
@@ -438,7 +440,7 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
         names: order.names,
         keyKind: order.keyKind,
         method: order.method,
-        renewal: order.renewal,
+        renewal,
         nextCheckAt: clock.now(),
       },
       clock.now(),

@@ -530,6 +530,26 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
         .execute();
     },
 
+    async setRenewal(tenantId, certificateNo, renewal, at) {
+      const flag = renewal ? 1 : 0;
+      return inTransaction(db, dialect, async (trx) => {
+        const entry = await trx
+          .updateTable('issued_certificates')
+          .set({ renewal: flag, updated_at: ms(at) })
+          .where('tenant_id', '=', tenantId)
+          .where('certificate_no', '=', certificateNo)
+          .executeTakeFirst();
+        const orders = await trx
+          .updateTable('issuance_orders')
+          .set({ renewal: flag, updated_at: ms(at) })
+          .where('tenant_id', '=', tenantId)
+          .where('certificate_no', '=', certificateNo)
+          .where(active)
+          .executeTakeFirst();
+        return Number(entry.numUpdatedRows) + Number(orders.numUpdatedRows) > 0;
+      });
+    },
+
     async http01Response(token) {
       const row = await db
         .selectFrom('issuance_http_tokens')
