@@ -9,12 +9,14 @@ import { createNcpFace } from '../api/ncp/face.ts';
 import { createNhnFace } from '../api/nhn/index.ts';
 import type { Config } from '../config/config.ts';
 import type { Core } from '../core/core.ts';
+import type { IssuanceService } from '../core/issuance/service.ts';
 import type { FacePlugin } from '../server/index.ts';
 
-export function buildFaces(core: Core, config: Config): FacePlugin[] {
+/** `issuance`: the NCP issuance operations' service (app.ts `App.issuance`); without it they answer 29001. */
+export function buildFaces(core: Core, config: Config, issuance: IssuanceService | null = null): FacePlugin[] {
   // Global Edge owns /api/v1/certificate/provisioning, nested in NCP's /api/v1 (the longest prefix wins).
   return [
-    createNcpFace(core, config),
+    createNcpFace(core, config, issuance),
     createEdgeFace(core),
     createNhnFace(core, config),
     createConsoleFace(core),

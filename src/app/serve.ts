@@ -48,7 +48,7 @@ export async function serve(
       config,
       store: app.store,
       clock: app.core.clock,
-      faces: buildFaces(app.core, config),
+      faces: buildFaces(app.core, config, app.issuance),
       expiryHistogram: (asOf, bounds) => app.store.certificates.expiryHistogram(null, asOf, bounds),
       notificationCounts: () => app.store.notifications.countDeliveries(),
     });

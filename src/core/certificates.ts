@@ -20,6 +20,8 @@ export interface ImportOptions {
   policy: Omit<ImportPolicy, 'now'>;
   /** Stored type of a new certificate; `EXT` (an import) unless an issuer says otherwise. */
   type?: CertificateType;
+  /** The number reserved for a new certificate (an issuance order's); ignored by a replace. */
+  certificateNo?: number;
 }
 
 export interface ReplaceOptions extends ImportOptions {
@@ -185,6 +187,7 @@ export function createCertificateService(
             name: candidate.name,
             type: options.type ?? 'EXT',
             ...newCertificateFields(candidate, options),
+            ...(options.certificateNo !== undefined ? { certificateNo: options.certificateNo } : {}),
           },
           clock.now(),
         );

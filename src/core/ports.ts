@@ -106,6 +106,11 @@ export interface NewCertificate {
   privateKeyPem: string | null;
   /** NHN file as uploaded, kept byte for byte, and its name. */
   file: { name: string; bytes: Buffer } | null;
+  /**
+   * A number reserved for this certificate beforehand (IssuanceRepository.createOrder); absent:
+   * the next number. Inserting a reserved number twice is refused like any duplicate.
+   */
+  certificateNo?: number;
 }
 
 export type CertificateSort = 'certificateNo' | 'name' | 'notAfter' | 'createdAt' | 'updatedAt';

@@ -13,7 +13,7 @@
 import { notifySettings } from '../../src/app/notify-settings.ts';
 import { openApp, type App } from '../../src/app/app.ts';
 import { buildFaces } from '../../src/app/faces.ts';
-import { loadConfig, type Config } from '../../src/config/config.ts';
+import { loadConfig, type Config, type IssuanceSetting } from '../../src/config/config.ts';
 import { cliActor, type Actor } from '../../src/core/actor.ts';
 import type { Clock } from '../../src/core/ports.ts';
 import type { Role, Tenant } from '../../src/domain/model.ts';
@@ -70,6 +70,8 @@ export interface TestAppOptions {
   clock?: TestClock;
   /** Extra environment for loadConfig (e.g. CERTKEEPER_API_TIMEZONE). */
   env?: Record<string, string>;
+  /** Issuance on (`loadIssuanceConfig`'s answer); the faces get the service, no worker runs. */
+  issuance?: IssuanceSetting;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -84,14 +86,18 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.env,
   });
   // Notification settings from the same environment (CERTKEEPER_NOTIFY_*, CERTKEEPER_PUBLIC_URL).
-  const app = await openApp(config, { clock, notify: notifySettings(options.env ?? {}, config) });
+  const app = await openApp(config, {
+    clock,
+    notify: notifySettings(options.env ?? {}, config),
+    ...(options.issuance ? { issuance: options.issuance } : {}),
+  });
   let server: RunningServer | null = null;
   try {
     server = await startServer({
       config,
       store: app.store,
       clock,
-      faces: buildFaces(app.core, config),
+      faces: buildFaces(app.core, config, app.issuance),
       expiryHistogram: (asOf, bounds) => app.store.certificates.expiryHistogram(null, asOf, bounds),
       notificationCounts: () => app.store.notifications.countDeliveries(),
     });

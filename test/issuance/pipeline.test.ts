@@ -148,6 +148,9 @@ describe('issuance pipeline: Pebble + BIND9', { skip }, () => {
     const actor = cliActor(r.tenantId);
     const apex = `shop.${USER_ZONE}`;
     const order = await r.service.request(actor, { name: 'shop', domains: [apex, `*.${apex}`] });
+    assert.ok(order.certificateNo !== null, 'the pending certificate has its number at request time');
+    assert.equal((await r.service.orderForCertificate(actor, order.certificateNo)).orderId, order.orderId);
+    await assert.rejects(r.core.certificates.get(actor, order.certificateNo), { code: 'not_found' });
     const records = await r.service.verification(actor, order);
     assert.equal(records.length, 1, 'wildcard and apex share one _acme-challenge record');
     assert.equal(records[0]!.recordName, `_acme-challenge.${apex}`);
@@ -158,6 +161,7 @@ describe('issuance pipeline: Pebble + BIND9', { skip }, () => {
     assert.equal(done.step, 'done', `${done.lastError ?? ''} ${JSON.stringify(done.problem)}`);
     assert.equal(done.authorizations.length, 2);
     assert.equal(new Set(done.authorizations.map((a) => a.delegationTarget)).size, 1, 'two values at one name');
+    assert.equal(done.certificateNo, order.certificateNo, 'stored under the number reserved at request time');
     const certificate = await r.core.certificates.get(actor, done.certificateNo!);
     assert.equal(certificate.name, 'shop');
     assert.equal(certificate.type, 'NCP_FREE_DV_01');

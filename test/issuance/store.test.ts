@@ -2,13 +2,14 @@
  * Contract of the issuance repository (repositories/issuance.ts, core/issuance/ports.ts) on every
  * store target: the claim is exclusive across two stores on one database (two processes), a
  * worker whose lease was taken over writes nothing, a name is in one active order at a time and is
- * freed by a final step, and "create once" rows keep the first writer's value.
+ * freed by a final step, "create once" rows keep the first writer's value, and an `issue` order
+ * reserves its certificate's number from the certificates' own sequence (migration 0009).
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import type { NewIssuanceOrder } from '../../src/core/issuance/ports.ts';
-import { makeTenant, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
+import { makeTenant, newCertificate, rawQuery, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
 
 const order = (tenantId: number, names: string[]): NewIssuanceOrder => ({
   tenantId,
@@ -113,6 +114,62 @@ for (const target of storeTargets) {
       assert.equal((await a.issuance.getOrder(t1.id, first.orderId))?.lastError?.length, 2000);
       assert.equal(await a.issuance.claim(first.orderId, 'w', now, new Date(now.getTime() + 1000)), null, 'final');
       await b.issuance.createOrder(order(t2.id, ['x.example.test']), now);
+    });
+
+    it('an issue order reserves its certificate number; imports and other orders never get it', async () => {
+      const [a, b] = await two();
+      const location = opened.at(-1)!.location;
+      const tenant = await makeTenant(a);
+      const now = new Date();
+      // On an empty store (no sequence row yet on SQLite), then interleaved with imports.
+      const first = await a.issuance.createOrder(order(tenant.id, ['r1.example.test']), now);
+      assert.ok(first.certificateNo !== null && first.certificateNo >= 1);
+      const imported = await b.certificates.insert(newCertificate(tenant.id), now);
+      assert.ok(imported.certificateNo > first.certificateNo, 'an import after the reservation gets a higher number');
+      // Two stores (two processes) reserving, at once on PostgreSQL (two SQLite stores in one
+      // process cannot wait on each other's write lock: better-sqlite3 blocks the event loop):
+      // all distinct, none an existing certificate's.
+      const reserve = (i: number) =>
+        (i % 2 === 0 ? a : b).issuance.createOrder(order(tenant.id, [`r-many-${i}.example.test`]), now);
+      const many = target.name === 'postgres' ? await Promise.all(Array.from({ length: 8 }, (_, i) => reserve(i))) : [];
+      if (target.name !== 'postgres') for (let i = 0; i < 8; i++) many.push(await reserve(i));
+      const numbers = [first.certificateNo, imported.certificateNo, ...many.map((o) => o.certificateNo!)];
+      assert.equal(new Set(numbers).size, numbers.length);
+      // A renewal keeps the number it was given; it reserves nothing.
+      const renewal = await a.issuance.createOrder(
+        { ...order(tenant.id, ['r-renew.example.test']), kind: 'renew', certificateNo: imported.certificateNo },
+        now,
+      );
+      assert.equal(renewal.certificateNo, imported.certificateNo);
+      // Pending: no certificate row, not listed, not counted.
+      assert.equal(await a.certificates.get(tenant.id, first.certificateNo), null);
+      const page = await a.certificates.list({ tenantId: tenant.id, asOf: now, offset: 0, limit: 100 });
+      assert.deepEqual(
+        page.items.map((c) => c.certificateNo),
+        [imported.certificateNo],
+      );
+      assert.equal(page.total, 1);
+      // The certificate lands with its reserved number, below numbers given out since.
+      const landed = await b.certificates.insert(
+        newCertificate(tenant.id, { certificateNo: first.certificateNo }),
+        now,
+      );
+      assert.equal(landed.certificateNo, first.certificateNo);
+      assert.equal((await b.issuance.latestOrderFor(tenant.id, first.certificateNo))?.orderId, first.orderId);
+      const after = await b.certificates.list({ tenantId: tenant.id, asOf: now, offset: 0, limit: 100 });
+      assert.equal(after.total, 2);
+      // The sequence did not move back: the next import is above every reserved number.
+      const next = await b.certificates.insert(newCertificate(tenant.id), now);
+      assert.ok(next.certificateNo > Math.max(...numbers));
+      // The same reserved number twice is refused and writes nothing.
+      await assert.rejects(
+        b.certificates.insert(newCertificate(tenant.id, { certificateNo: first.certificateNo }), now),
+        {
+          code: 'already_exists',
+        },
+      );
+      const [row] = await rawQuery(location, `select count(*) as n from certificates`);
+      assert.equal(Number(row!.n), 3);
     });
 
     it('accounts and secrets are created once: the first writer wins', async () => {

@@ -5,6 +5,7 @@
  */
 import type { Actor } from '../../core/actor.ts';
 import type { Core } from '../../core/core.ts';
+import type { IssuanceService } from '../../core/issuance/service.ts';
 import type { Action } from '../../core/policy.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { CertificateSummary } from '../../domain/model.ts';
@@ -14,6 +15,8 @@ import type { PresentContext } from './present.ts';
 
 export interface NcpContext {
   core: Core;
+  /** Certificate issuance (routes-issuance.ts); null or not `enabled`: those operations answer 29001. */
+  issuance: IssuanceService | null;
   zone: ApiZone;
   auth(action: Action): ReturnType<typeof ncpAuth>;
   present(actor: Actor): Promise<PresentContext>;
@@ -21,10 +24,11 @@ export interface NcpContext {
   usedBy(actor: Actor, certificates: readonly CertificateSummary[]): Promise<number[][]>;
 }
 
-export function createNcpContext(core: Core, zone: ApiZone): NcpContext {
+export function createNcpContext(core: Core, zone: ApiZone, issuance: IssuanceService | null = null): NcpContext {
   const memberNos = new Map<number, string>();
   return {
     core,
+    issuance,
     zone,
     auth: (action) => ncpAuth(core, action),
     async present(actor) {

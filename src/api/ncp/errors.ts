@@ -32,6 +32,7 @@ export const NCP_TEXT = {
   deleteMismatch:
     'Failed to delete the certificate. No certificate was found with a matching with requested certificate name and certificate number.',
   notFound: 'No certificate was found.',
+  sansInvalid: 'Invalid DNS SANs input format.',
   invalidCertificate: 'The certificate is invalid.',
   keyMismatch: 'Public key in certificate does not match the private key.',
   /** Observed live (reference §1.1): HTTP 400, returnCode 2000. */

@@ -13,12 +13,14 @@
  */
 import type { Config } from '../../config/config.ts';
 import type { Core } from '../../core/core.ts';
+import type { IssuanceService } from '../../core/issuance/service.ts';
 import type { FacePlugin } from '../../server/index.ts';
 import { installJsonParser } from '../ncp-gateway/body.ts';
 import { gatewayBodyTooLarge, gatewayNotFound, gatewayReply, INTERNAL_DETAILS } from '../ncp-gateway/errors.ts';
 import { createNcpContext } from './context.ts';
 import { renderNcpError } from './errors.ts';
 import { NCP_OPENAPI } from './openapi.ts';
+import { registerIssuanceRoutes } from './routes-issuance.ts';
 import { registerUnavailableRoutes } from './routes-unavailable.ts';
 import { registerV1Routes } from './routes-v1.ts';
 import { registerV2Routes } from './routes-v2.ts';
@@ -28,8 +30,13 @@ export const NCP_PREFIXES = ['/api/v1', '/api/v2'] as const;
 export function createNcpFace(
   core: Core,
   config: Pick<Config, 'apiTimezone' | 'apiTimezoneOffsetMinutes'>,
+  issuance: IssuanceService | null = null,
 ): FacePlugin {
-  const ctx = createNcpContext(core, { label: config.apiTimezone, offsetMinutes: config.apiTimezoneOffsetMinutes });
+  const ctx = createNcpContext(
+    core,
+    { label: config.apiTimezone, offsetMinutes: config.apiTimezoneOffsetMinutes },
+    issuance,
+  );
   return {
     name: 'ncp',
     prefixes: NCP_PREFIXES,
@@ -37,6 +44,7 @@ export function createNcpFace(
       installJsonParser(app);
       registerV1Routes(app, ctx);
       registerV2Routes(app, ctx);
+      registerIssuanceRoutes(app, ctx);
       registerUnavailableRoutes(app, ctx);
     },
     renderError: (error) => renderNcpError(error),

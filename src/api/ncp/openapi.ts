@@ -4,6 +4,7 @@
  * index, not a copy.
  */
 import type { OpenApiContribution } from '../../server/index.ts';
+import { ISSUANCE_OPERATIONS } from './routes-issuance.ts';
 import { UNAVAILABLE_OPERATIONS } from './routes-unavailable.ts';
 
 const tags = ['ncp'];
@@ -30,6 +31,13 @@ for (const [method, path, operation] of UNAVAILABLE_OPERATIONS) {
   );
 }
 
+const issuance: Record<string, Record<string, unknown>> = {};
+for (const [method, path, operation] of ISSUANCE_OPERATIONS) {
+  (issuance[openApiPath(path)] ??= {})[method.toLowerCase()] = op(
+    `${operation}: certificate issuance through ACME (code 29001 while issuance is not configured)`,
+  );
+}
+
 export const NCP_OPENAPI: OpenApiContribution = {
   paths: {
     '/api/v1/certificates': { get: op('getCertificateList (API 1.0)') },
@@ -50,6 +58,7 @@ export const NCP_OPENAPI: OpenApiContribution = {
     },
     '/api/v2/certificate/deleteCertificate/{certificateNo}': { delete: op('DeleteCertificate') },
     '/api/v2/certificate/recentChanges': { get: op('ListRecentCertChanges') },
+    ...issuance,
     ...unavailable,
   },
   components: {

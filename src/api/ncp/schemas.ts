@@ -116,3 +116,29 @@ export function newCertificateName(body: Fields): string {
     throw new AppError('name_invalid', `certificateName ${NCP_TEXT.nameRule}.`, { field: 'name' });
   return name;
 }
+
+/** A required positive integer field: a JSON integer or a string of digits. */
+export function requiredInteger(body: Fields, name: string): number {
+  const value = optionalInteger(body, name);
+  if (value === undefined) throw invalid(name, `${name} is required.`);
+  return value;
+}
+
+/** An optional array of strings (`null` counts as absent); its items are checked by core. */
+export function optionalStringArray(body: Fields, name: string): string[] | undefined {
+  const value = own(body, name);
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) throw invalid(name, `${name} must be an array of strings, not ${typeName(value)}.`);
+  const index = value.findIndex((item) => typeof item !== 'string');
+  if (index !== -1)
+    throw invalid(name, `${name}[${index}] must be a string, not ${typeName(value[index] as unknown)}.`);
+  return value as string[];
+}
+
+/** A required field that must be one of `allowed` (a string, compared exactly). */
+export function requiredChoice<T extends string>(body: Fields, name: string, allowed: readonly T[]): T {
+  const value = requiredString(body, name);
+  if (!(allowed as readonly string[]).includes(value))
+    throw invalid(name, `${name} must be ${allowed.map((a) => JSON.stringify(a)).join(' or ')}.`);
+  return value as T;
+}

@@ -13,6 +13,11 @@
  * - internal names no public CA validates (`localhost`, `.local`, `.internal`, `.home.arpa`, …);
  * - Unicode (IDN) names are converted to A-labels (`bücher.example` → `xn--bcher-kva.example`)
  *   with WHATWG/UTS #46 processing (`url.domainToASCII`); one that does not convert is refused.
+ *   With `asciiOnly` (the NCP face, whose names are A-labels on the wire) any non-ASCII name is
+ *   refused instead.
+ * - `commonName` (NCP's request: a CN and a SAN list) comes first; the SAN list may repeat it
+ *   (a certificate lists its CN among its SANs) and that repeat is dropped; any other repeat is
+ *   refused like a duplicate. The limit counts the names after that.
  */
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
@@ -46,10 +51,20 @@ function refuse(name: string, why: string): never {
   });
 }
 
+export interface NameOptions {
+  /** Refuse non-ASCII names instead of converting them (see the top of this file). */
+  readonly asciiOnly?: boolean;
+  /** The certificate's CN, ordered first (see the top of this file). */
+  readonly commonName?: string;
+}
+
 /** One name, normalised, or an AppError. */
-export function normalizeRequestName(raw: string): string {
+export function normalizeRequestName(raw: string, options: Pick<NameOptions, 'asciiOnly'> = {}): string {
   const trimmed = raw.trim();
   if (trimmed === '') refuse(raw, 'is empty');
+  // eslint-disable-next-line no-control-regex -- refusing non-ASCII is the point
+  if (options.asciiOnly && !/^[\x00-\x7f]*$/.test(trimmed))
+    refuse(raw, 'is not ASCII; write an internationalised name as its A-labels (xn--…)');
   if (isIP(trimmed) !== 0 || isIP(trimmed.replace(/^\[|\]$/g, '')) !== 0)
     refuse(raw, 'is an IP address; only DNS names can be validated');
   const withoutDot = trimmed.endsWith('.') ? trimmed.slice(0, -1) : trimmed;
@@ -80,21 +95,32 @@ export function normalizeRequestName(raw: string): string {
 }
 
 /** Every name of a request, normalised, in order; see the top of this file. */
-export function normalizeRequestNames(input: readonly string[]): string[] {
-  if (input.length === 0)
-    throw new AppError('invalid_argument', 'At least one domain name is needed.', { field: 'dnsName' });
-  if (input.length > MAX_NAMES)
-    throw new AppError('invalid_argument', `At most ${MAX_NAMES} domain names per certificate; got ${input.length}.`, {
+export function normalizeRequestNames(input: readonly string[], options: NameOptions = {}): string[] {
+  const tooMany = (count: number): AppError =>
+    new AppError('invalid_argument', `At most ${MAX_NAMES} domain names per certificate; got ${count}.`, {
       field: 'dnsName',
-      details: { limit: MAX_NAMES, actual: input.length },
+      details: { limit: MAX_NAMES, actual: count },
     });
+  // Before any work: a list far over the limit is refused without normalising a name of it.
+  if (input.length > MAX_NAMES + 1 || (options.commonName === undefined && input.length > MAX_NAMES))
+    throw tooMany(input.length + (options.commonName === undefined ? 0 : 1));
   const names: string[] = [];
-  const seen = new Set<string>();
+  const commonName = options.commonName === undefined ? null : normalizeRequestName(options.commonName, options);
+  if (commonName !== null) names.push(commonName);
+  const seen = new Set<string>(names);
+  let cnRepeated = false;
   for (const raw of input) {
-    const name = normalizeRequestName(raw);
+    const name = normalizeRequestName(raw, options);
+    if (name === commonName && !cnRepeated) {
+      cnRepeated = true;
+      continue;
+    }
     if (seen.has(name)) refuse(raw, 'is given twice');
     seen.add(name);
     names.push(name);
   }
+  if (names.length === 0)
+    throw new AppError('invalid_argument', 'At least one domain name is needed.', { field: 'dnsName' });
+  if (names.length > MAX_NAMES) throw tooMany(names.length);
   return names;
 }

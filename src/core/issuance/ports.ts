@@ -86,7 +86,11 @@ export interface IssuanceOrder {
   readonly tenantId: number;
   readonly kind: OrderKind;
   readonly certificateName: string;
-  /** The certificate renewed/reissued, or the one stored by a finished `issue`; null before that. */
+  /**
+   * The certificate renewed/reissued; for an `issue`, the number reserved for the certificate when
+   * the order was created (it is inserted with that number when it lands). Null only on `issue`
+   * orders created before migration 0011, which get the next number when stored.
+   */
   readonly certificateNo: number | null;
   /** Names to order, in request order (the first is the CSR's CN); A-labels, lower case. */
   readonly names: readonly string[];
@@ -182,7 +186,12 @@ export interface IssuanceRepository {
   getSecret(name: string): Promise<SealedSecret | null>;
 
   // Orders.
-  /** Inserts the order (step `new`, due at once) and claims its names, in one transaction. */
+  /**
+   * Inserts the order (step `new`, due at once) and claims its names, in one transaction. An
+   * `issue` order given no `certificateNo` gets one reserved from the certificates' own sequence
+   * in that transaction (store/dialect.ts `reservedIds`): the pending certificate has its number
+   * from now on, while no certificate row, list entry or counter exists for it until it lands.
+   */
   createOrder(order: NewIssuanceOrder, at: Date): Promise<IssuanceOrder>;
   getOrder(tenantId: number, orderId: number): Promise<IssuanceOrder | null>;
   /** The tenant's orders, newest first. */
@@ -214,6 +223,12 @@ export interface IssuanceRepository {
   /** Entries with renewal on and `nextCheckAt <= now`, soonest first. */
   renewalsDue(now: Date, limit: number): Promise<RenewalEntry[]>;
   setRenewalCheck(tenantId: number, certificateNo: number, nextCheckAt: Date): Promise<void>;
+  /**
+   * Sets the renewal flag of the tenant's certificate `certificateNo`: its renewal entry and its
+   * active orders (which copy the flag into the entry when they store), in one transaction.
+   * False when neither exists (nothing written).
+   */
+  setRenewal(tenantId: number, certificateNo: number, renewal: boolean, at: Date): Promise<boolean>;
   /** The HTTP-01 key authorization for `token`, from active orders; null when none. */
   http01Response(token: string): Promise<string | null>;
 }

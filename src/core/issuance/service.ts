@@ -18,7 +18,7 @@ import { authorize } from '../policy.ts';
 import type { Clock, Store } from '../ports.ts';
 import { challengeName, delegationTarget } from './dcv.ts';
 import type { CertificateKeyKind } from './issuer.ts';
-import { normalizeRequestNames } from './names.ts';
+import { normalizeRequestName, normalizeRequestNames } from './names.ts';
 import type { IssuanceOrder, IssuanceRepository, ValidationMethod } from './ports.ts';
 
 export const LABEL_KEY_SECRET = 'dcv-label-key';
@@ -34,6 +34,10 @@ export interface IssuanceSettings {
 export interface CertificateRequest {
   readonly name: string;
   readonly domains: readonly string[];
+  /** The CN, first; `domains` may repeat it (names.ts). Absent: the first of `domains`. */
+  readonly commonName?: string;
+  /** Refuse Unicode names rather than convert them (names.ts; the NCP face). */
+  readonly asciiOnly?: boolean;
   readonly keyKind?: CertificateKeyKind;
   readonly method?: ValidationMethod;
   readonly renewal?: boolean;
@@ -63,6 +67,20 @@ export interface IssuanceService {
   orderForCertificate(actor: Actor, certificateNo: number): Promise<IssuanceOrder>;
   /** The records to create for an order's domains (one per base domain: wildcard and apex share it). */
   verification(actor: Actor, order: IssuanceOrder): Promise<VerificationRecord[]>;
+  /**
+   * The newest order about a certificate (pending or issued) and its records; with `domain`, only
+   * that domain's record (a wildcard names its base domain's), none when the order lacks it.
+   */
+  verificationFor(
+    actor: Actor,
+    certificateNo: number,
+    domain?: string,
+  ): Promise<{ order: IssuanceOrder; records: VerificationRecord[] }>;
+  /**
+   * Turns automatic renewal on or off for a certificate issued here or still pending (its active
+   * orders and its renewal entry, in one transaction). `not_found` for a number with neither.
+   */
+  setRenewal(actor: Actor, certificateNo: number, renewal: boolean): Promise<void>;
   /** The installation's delegation-label key (created on first use). */
   labelKey(): Promise<KeyObject>;
 }
@@ -138,7 +156,10 @@ export function createIssuanceService(deps: {
             throw new AppError('invalid_argument', `The key type must be one of ${KEY_KINDS.join(', ')}.`, {
               field: 'keyType',
             });
-          const names = normalizeRequestNames(request.domains);
+          const names = normalizeRequestNames(request.domains, {
+            ...(request.commonName !== undefined ? { commonName: request.commonName } : {}),
+            ...(request.asciiOnly ? { asciiOnly: true } : {}),
+          });
           if (method === 'http-01' && names.some((n) => n.startsWith('*.')))
             throw new AppError('invalid_argument', 'A wildcard name can only be validated with DNS-01.', {
               field: 'dnsName',
@@ -236,6 +257,34 @@ export function createIssuanceService(deps: {
         });
       }
       return [...byBase.values()];
+    },
+
+    async verificationFor(actor, certificateNo, domain) {
+      const order = await service.orderForCertificate(actor, certificateNo);
+      const records = await service.verification(actor, order);
+      if (domain === undefined) return { order, records };
+      const name = normalizeRequestName(domain, { asciiOnly: true });
+      const wanted = name.startsWith('*.') ? name.slice(2) : name;
+      return { order, records: records.filter((r) => r.domain === wanted) };
+    },
+
+    async setRenewal(actor, certificateNo, renewal) {
+      authorize(actor, 'certificate.write');
+      enabled();
+      await audit.around(
+        actor,
+        'certificate.renewal.set',
+        `certificate:${certificateNo}`,
+        async () => {
+          if (!(await issuance.setRenewal(actor.tenantId, certificateNo, renewal, clock.now())))
+            throw new AppError(
+              'not_found',
+              `No certificate number ${certificateNo} issued or being issued here; renewal applies to those only.`,
+              { field: 'certificateNo' },
+            );
+        },
+        { renewal },
+      );
     },
   };
   return service;

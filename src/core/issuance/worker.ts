@@ -406,8 +406,17 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
     const holds = (stored: { certificatePem: string } | null): boolean =>
       stored !== null && new X509Certificate(stored.certificatePem).raw.equals(leafDer);
     let certificateNo: number;
-    if (order.kind === 'issue') {
-      // Stored already when this step ran before and the process died before recording it.
+    if (order.kind === 'issue' && order.certificateNo !== null) {
+      // The number reserved at request time. Stored already when this step ran before and the
+      // process died before recording it; a second insert of the number would be refused anyway.
+      const existing = await store.certificates.get(order.tenantId, order.certificateNo);
+      certificateNo =
+        existing && holds(existing)
+          ? existing.certificateNo
+          : (await certificates.import(actor, input, { ...importOptions, certificateNo: order.certificateNo }))
+              .certificateNo;
+    } else if (order.kind === 'issue') {
+      // An order created before numbers were reserved (migration 0011): the next number.
       const existing = await store.certificates.getByName(order.tenantId, order.certificateName);
       certificateNo =
         existing && !existing.deletedAt && holds(existing)
@@ -421,6 +430,8 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       certificateNo = stored.certificateNo;
       if (!holds(stored)) await certificates.replace(actor, certificateNo, input, importOptions);
     }
+    // The flag as it is now: setRenewal may have changed it on the row since this claim read it.
+    const renewal = (await issuance.getOrder(order.tenantId, order.orderId))?.renewal ?? order.renewal;
     await issuance.upsertRenewal(
       {
         tenantId: order.tenantId,
@@ -429,7 +440,7 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
         names: order.names,
         keyKind: order.keyKind,
         method: order.method,
-        renewal: order.renewal,
+        renewal,
         nextCheckAt: clock.now(),
       },
       clock.now(),

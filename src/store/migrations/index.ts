@@ -23,6 +23,7 @@ import { expiryDaySumsSchema } from './0007-expiry-day-sums.ts';
 import { issuanceSchema } from './0008-issuance.ts';
 import { acmSchema } from './0009-acm.ts';
 import { notificationsSchema } from './0010-notifications.ts';
+import { reservedCertificateNumbersSchema } from './0011-reserved-certificate-numbers.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -37,6 +38,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0008-issuance': issuanceSchema(dialect),
     '0009-acm': acmSchema(dialect),
     '0010-notifications': notificationsSchema(dialect),
+    '0011-reserved-certificate-numbers': reservedCertificateNumbersSchema(dialect),
   };
 }
 

@@ -5,6 +5,8 @@
  * - `get`, `getByName`, `readPrivateKey`, `readFile`, `markDeleted` and `replace` see live
  *   certificates only; a deleted one answers like a missing one. Deleted rows show up only in
  *   `list` with `changedBetween` (recent changes).
+ * - `insert` takes the number reserved for the certificate when one is given (dialect.ts
+ *   `reservedIds`; an issuance order's), else the next one.
  * - `insert` and `replace` are one transaction each: the certificate row, its sealed key
  *   (AAD `certificate-key:<no>`), its sealed NHN file (AAD `certificate-file:<no>`; the file
  *   holds the key too) and its domain rows all land, or none does.
@@ -188,6 +190,7 @@ export function certificateRepository(
             .insertInto('certificates')
             .values({
               ...contentColumns(certificate, at),
+              ...(certificate.certificateNo !== undefined ? { certificate_no: certificate.certificateNo } : {}),
               tenant_id: certificate.tenantId,
               name: certificate.name,
               type: certificate.type,

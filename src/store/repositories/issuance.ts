@@ -260,13 +260,17 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
             .where('name', 'in', [...order.names])
             .executeTakeFirst();
           if (held) throw nameTaken(held.name);
+          const certificateNo =
+            order.kind === 'issue' && order.certificateNo === null
+              ? await dialect.reservedIds.reserve(trx as Kysely<unknown>, 'certificates', 'certificate_no')
+              : order.certificateNo;
           const row = await trx
             .insertInto('issuance_orders')
             .values({
               tenant_id: order.tenantId,
               kind: order.kind,
               certificate_name: order.certificateName,
-              certificate_no: order.certificateNo,
+              certificate_no: certificateNo,
               names: JSON.stringify(order.names),
               key_kind: order.keyKind,
               method: order.method,
@@ -524,6 +528,26 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
         .where('tenant_id', '=', tenantId)
         .where('certificate_no', '=', certificateNo)
         .execute();
+    },
+
+    async setRenewal(tenantId, certificateNo, renewal, at) {
+      const flag = renewal ? 1 : 0;
+      return inTransaction(db, dialect, async (trx) => {
+        const entry = await trx
+          .updateTable('issued_certificates')
+          .set({ renewal: flag, updated_at: ms(at) })
+          .where('tenant_id', '=', tenantId)
+          .where('certificate_no', '=', certificateNo)
+          .executeTakeFirst();
+        const orders = await trx
+          .updateTable('issuance_orders')
+          .set({ renewal: flag, updated_at: ms(at) })
+          .where('tenant_id', '=', tenantId)
+          .where('certificate_no', '=', certificateNo)
+          .where(active)
+          .executeTakeFirst();
+        return Number(entry.numUpdatedRows) + Number(orders.numUpdatedRows) > 0;
+      });
     },
 
     async http01Response(token) {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { startTestApp, TestClock, type TestApp, type TestCredential } from '../../helpers/app.ts';
 import { countRows } from '../../helpers/db.ts';
 import { ncpFetch, type NcpFetchOptions, type NcpResponse } from '../../helpers/ncp-client.ts';
+import type { IssuanceSetting } from '../../../src/config/config.ts';
 
 /** 2027-01-15 10:02:03 in Korea: after every fixture's notBefore (2026-11-22). */
 export const GOLDEN_NOW = new Date('2027-01-15T01:02:03.000Z');
@@ -57,13 +58,14 @@ export interface NcpTestApp extends TestApp {
 }
 
 export async function startNcpApp(
-  options: { store?: 'sqlite' | 'postgres'; now?: Date; env?: Record<string, string> } = {},
+  options: { store?: 'sqlite' | 'postgres'; now?: Date; env?: Record<string, string>; issuance?: IssuanceSetting } = {},
 ): Promise<NcpTestApp> {
   const clock = new TestClock(options.now ?? GOLDEN_NOW);
   const app = await startTestApp({
     clock,
     ...(options.store ? { store: options.store } : {}),
     ...(options.env ? { env: options.env } : {}),
+    ...(options.issuance ? { issuance: options.issuance } : {}),
   });
   return Object.assign(app, {
     call(request: Parameters<NcpTestApp['call']>[0]) {

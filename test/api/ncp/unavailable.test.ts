@@ -1,9 +1,11 @@
 /**
  * The API 2.0 operations this deployment does not offer answer code 29001 in the NCP envelope,
- * never a bare 404, and only after authentication and the gateway's permission check.
+ * never a bare 404, and only after authentication and the gateway's permission check. So do the
+ * issuance operations (routes-issuance.ts) while issuance is not configured, as here.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { ISSUANCE_OPERATIONS } from '../../../src/api/ncp/routes-issuance.ts';
 import { UNAVAILABLE_OPERATIONS } from '../../../src/api/ncp/routes-unavailable.ts';
 import { startNcpApp, storeSnapshot, type NcpTestApp } from './helpers.ts';
 
@@ -14,7 +16,16 @@ describe('NCP operations not available in this deployment', () => {
   });
   after(() => app.close());
 
-  for (const [method, route, operation] of UNAVAILABLE_OPERATIONS) {
+  const why = new Map<string, string>([
+    ...UNAVAILABLE_OPERATIONS.map(
+      ([, , operation]) =>
+        [operation, 'certkeeper keeps external certificates (withExternal) and does not issue certificates.'] as const,
+    ),
+    ...ISSUANCE_OPERATIONS.map(
+      ([, , operation]) => [operation, 'certificate issuance is not configured on this server.'] as const,
+    ),
+  ]);
+  for (const [method, route, operation] of [...UNAVAILABLE_OPERATIONS, ...ISSUANCE_OPERATIONS]) {
     const path = route.replace(/:[A-Za-z]+/g, '42');
     it(`${method} ${path}`, async () => {
       const before = await storeSnapshot(app);
@@ -23,7 +34,7 @@ describe('NCP operations not available in this deployment', () => {
       assert.equal(res.status, 200);
       assert.deepEqual(res.json, {
         returnCode: '29001',
-        returnMessage: `${operation} is not available in this deployment: certkeeper keeps external certificates (withExternal) and does not issue certificates.`,
+        returnMessage: `${operation} is not available in this deployment: ${why.get(operation)!}`,
       });
       const viewer = await app.call({ method, path, ...(body ? { body } : {}), credentials: app.main.viewer });
       assert.equal(viewer.status, method === 'GET' ? 200 : 401);
