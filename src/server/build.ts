@@ -40,6 +40,11 @@ export interface ServerDeps {
   readinessTimeoutMs?: number;
   /** `info.version` of `GET /docs`. */
   version?: string;
+  /**
+   * Where `GET /` leads (a 302 to this path, e.g. the console's `/console/`). Absent: `/` is a 404
+   * like any other path no face owns.
+   */
+  homePath?: string;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -74,6 +79,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   installRootHandlers(app);
   registerHealthRoutes(app, deps.store, deps.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS);
+  if (deps.homePath !== undefined) {
+    const home = deps.homePath;
+    app.get('/', async (_request, reply) => reply.redirect(home, 302));
+  }
   registerDocsRoute(
     app,
     buildOpenApi([{ name: 'server', openapi: SERVER_OPENAPI }, ...faces], deps.version ?? '0.0.0'),
