@@ -101,7 +101,9 @@ describe('npm start, the CLI, SIGTERM and restart', () => {
     assert.equal(home.status, 302);
     assert.equal(home.headers.get('location'), '/console/');
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    const openapi = (await (await fetch(`${running.baseUrl}/docs`)).json()) as { info: { version: string } };
+    const openapi = (await (await fetch(`${running.baseUrl}/docs/openapi.json`)).json()) as {
+      info: { version: string };
+    };
     assert.equal(openapi.info.version, pkg.version);
 
     // The initial credentials: in a 0600 file whose path is printed; the secret is not printed.
