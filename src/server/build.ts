@@ -12,7 +12,7 @@ import type { CertificateRepository, Clock, Store } from '../core/ports.ts';
 import { closeConnectionsWhileDraining } from './drain.ts';
 import { validateFaces, registerFace, type FacePlugin } from './face.ts';
 import { DEFAULT_READINESS_TIMEOUT_MS, registerHealthRoutes } from './health.ts';
-import { loggerOptions, type LogStream } from './logging.ts';
+import { loggerOptions, OneLinePerRequest, type LogStream } from './logging.ts';
 import type { ExpiryHistogramSource } from './metrics-certificates.ts';
 import { registerMetrics } from './metrics.ts';
 import { buildOpenApi, registerDocsRoute, SERVER_OPENAPI } from './openapi.ts';
@@ -52,6 +52,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   validateFaces(faces);
   const app = Fastify({
     logger: loggerOptions({ level: config.logLevel, stream: deps.logStream }),
+    // One line per request instead of Fastify's incoming + completed (logging.ts).
+    logController: new OneLinePerRequest(),
     bodyLimit: config.bodyLimitBytes,
     // Our own id generation validates an incoming x-request-id before trusting it.
     requestIdHeader: false,
