@@ -360,7 +360,8 @@ async function dispatch(
     }
     case 'master-key rotate': {
       const result = await app.rotateMasterKey(flags['new-key']);
-      out(result, `Re-wrapped ${result.rewrapped} data key(s).\n${result.instructions ?? ''}`);
+      const instructions = result.instructions ? `${result.instructions.trimEnd()}\n` : '';
+      out(result, `Re-wrapped ${result.rewrapped} data key(s).\n${instructions}`);
       return;
     }
     default:

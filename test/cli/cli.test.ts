@@ -202,5 +202,11 @@ describe('certkeeper CLI', () => {
     const rotated = JSON.parse(await ok(['master-key', 'rotate', '--json'])) as { rewrapped: number };
     assert.ok(rotated.rewrapped >= 1);
     assert.match(await ok(['tenant', 'list']), /acme/);
+    // The human form ends its last line, so the shell prompt starts on a line of its own.
+    const human = await ok(['master-key', 'rotate']);
+    assert.match(
+      human,
+      /^Re-wrapped \d+ data key\(s\)\.\nEvery data key is now wrapped by the new master key[^\n]*\.\n$/,
+    );
   });
 });
