@@ -259,6 +259,7 @@ async function dispatch(
           ...row,
           subjectDn: certificate.facts.subjectDn,
           sans: certificate.facts.sans.dns.join(','),
+          ipSans: certificate.facts.sans.ip.join(','),
           serialNumber: certificate.facts.serialNumber,
           fingerprintSha256: certificate.facts.fingerprintSha256,
         }),

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/run.ts';
-import { mintBundle, type Bundle } from '../helpers/pki.ts';
+import { mintBundle, mintLeaf, type Bundle } from '../helpers/pki.ts';
 
 interface Result {
   code: number;
@@ -208,5 +208,31 @@ describe('certkeeper CLI', () => {
       human,
       /^Re-wrapped \d+ data key\(s\)\.\nEvery data key is now wrapped by the new master key[^\n]*\.\n$/,
     );
+  });
+  it('shows IP SANs beside DNS SANs', async () => {
+    await ok(['tenant', 'create', 'ips']);
+    const leaf = await mintLeaf(bundle.intermediate, {
+      cn: 'svc.example.com',
+      sans: { dns: ['svc.example.com'], ip: ['192.0.2.7', '2001:db8::1'] },
+    });
+    await writeFile(join(dataDir, 'ip.pem'), leaf.pem);
+    const imported = JSON.parse(
+      await ok([
+        'cert',
+        'import',
+        '--tenant',
+        'ips',
+        '--name',
+        'svc',
+        '--cert',
+        join(dataDir, 'ip.pem'),
+        '--chain',
+        join(dataDir, 'chain.pem'),
+        '--json',
+      ]),
+    ) as { certificateNo: number };
+    const shown = await ok(['cert', 'show', '--tenant', 'ips', String(imported.certificateNo)]);
+    assert.match(shown, /^sans +svc\.example\.com$/m);
+    assert.match(shown, /^ipSans +192\.0\.2\.7,2001:db8::1$/m);
   });
 });
