@@ -138,7 +138,7 @@ describe('certkeeper CLI', () => {
     };
     assert.equal(listed.total, 1);
     assert.equal(listed.items[0]?.name, 'www');
-    assert.match(await ok(['cert', 'list', '--tenant', 'acme']), /1 certificate\(s\) in all/);
+    assert.match(await ok(['cert', 'list', '--tenant', 'acme']), /Page 1 of 1: certificates 1-1 of 1 in all\.\n$/);
 
     const shown = JSON.parse(await ok(['cert', 'show', '--tenant', 'acme', no, '--json'])) as {
       facts: { commonName: string };
@@ -209,6 +209,7 @@ describe('certkeeper CLI', () => {
       /^Re-wrapped \d+ data key\(s\)\.\nEvery data key is now wrapped by the new master key[^\n]*\.\n$/,
     );
   });
+
   it('shows IP SANs beside DNS SANs', async () => {
     await ok(['tenant', 'create', 'ips']);
     const leaf = await mintLeaf(bundle.intermediate, {
@@ -234,5 +235,48 @@ describe('certkeeper CLI', () => {
     const shown = await ok(['cert', 'show', '--tenant', 'ips', String(imported.certificateNo)]);
     assert.match(shown, /^sans +svc\.example\.com$/m);
     assert.match(shown, /^ipSans +192\.0\.2\.7,2001:db8::1$/m);
+  });
+
+  it('pages cert list (--page, --all) and refuses --page-size over the cap', async () => {
+    await ok(['tenant', 'create', 'many']);
+    for (let i = 1; i <= 7; i += 1) {
+      const leaf = await mintLeaf(bundle.intermediate, { cn: `h${i}.example.com`, freshKey: true });
+      await writeFile(join(dataDir, `h${i}.pem`), leaf.pem);
+      await ok([
+        'cert',
+        'import',
+        '--tenant',
+        'many',
+        '--name',
+        `h${i}`,
+        '--cert',
+        join(dataDir, `h${i}.pem`),
+        '--chain',
+        join(dataDir, 'chain.pem'),
+      ]);
+    }
+    const names = (text: string) => [...text.matchAll(/^\d+ +h(\d) /gm)].map((m) => Number(m[1]));
+    const first = await ok(['cert', 'list', '--tenant', 'many', '--page-size', '3']);
+    assert.deepEqual(names(first), [1, 2, 3]);
+    assert.match(first, /Page 1 of 3: certificates 1-3 of 7 in all\. Next: --page 2 \(or --all\)\.\n$/);
+    const last = await ok(['cert', 'list', '--tenant', 'many', '--page-size', '3', '--page', '3']);
+    assert.deepEqual(names(last), [7]);
+    assert.match(last, /Page 3 of 3: certificates 7-7 of 7 in all\.\n$/);
+    const past = await ok(['cert', 'list', '--tenant', 'many', '--page-size', '3', '--page', '9']);
+    assert.match(past, /Page 9 is past the end: 7 certificate\(s\) in 3 page\(s\) of 3\.\n$/);
+    const all = JSON.parse(await ok(['cert', 'list', '--tenant', 'many', '--all', '--page-size', '2', '--json'])) as {
+      total: number;
+      items: Array<{ name: string }>;
+    };
+    assert.equal(all.total, 7);
+    assert.deepEqual(
+      all.items.map((c) => c.name),
+      ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7'],
+    );
+    const tooBig = await cli(['cert', 'list', '--tenant', 'many', '--page-size', '5000']);
+    assert.equal(tooBig.code, 2);
+    assert.match(tooBig.stderr, /^certkeeper: --page-size is at most 1000; use --page N to page through, or --all/);
+    const both = await cli(['cert', 'list', '--tenant', 'many', '--all', '--page', '2']);
+    assert.equal(both.code, 2);
   });
 });
