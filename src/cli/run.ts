@@ -46,7 +46,8 @@ const USAGE = `Usage: certkeeper <command> [options]
   cert order list [--tenant NAME] [--page N] [--page-size N]
   cert order show [--tenant NAME] ORDER   (the records to create, each domain's state, the CA's problem)
   master-key rotate [--new-key BASE64]
-  target set [--tenant NAME] directory --path DIR [--reload-command CMD] [--reload-timeout 10s]
+  target set [--tenant NAME] directory [--path DIR] [--create] [--reload-command CMD] [--reload-timeout 10s]
+                                                    (changes only what is given; --create makes DIR)
   target set [--tenant NAME] webhook --url URL      (prints the signing secret once)
   target show [--tenant NAME]
   target clear [--tenant NAME]                      (refused while the tenant has edge slots)
@@ -72,6 +73,7 @@ const OPTIONS = {
   page: { type: 'string' },
   'page-size': { type: 'string' },
   all: { type: 'boolean' },
+  create: { type: 'boolean' },
   cert: { type: 'string' },
   key: { type: 'string' },
   chain: { type: 'string' },
