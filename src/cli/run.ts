@@ -17,6 +17,7 @@ import { certificateStatus } from '../domain/status.ts';
 import { CERTIFICATE_PAGE_MAX, type CertificateSort, type ValidityFilter } from '../core/ports.ts';
 import { json, keyValues, table } from './output.ts';
 import { runTargetCommand } from './target.ts';
+import { caNameOf } from '../domain/x509/ca-name.ts';
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -513,7 +514,7 @@ function presentCertificate(certificate: CertificateSummary, now: Date) {
     status: certificateStatus(certificate, now),
     notBefore: certificate.facts.notBefore.toISOString(),
     notAfter: certificate.facts.notAfter.toISOString(),
-    caName: certificate.facts.caName,
+    caName: caNameOf(certificate.facts),
     keyAlgorithm: `${certificate.facts.key.algorithm} ${certificate.facts.key.curve ?? certificate.facts.key.bits}`,
     hasPrivateKey: certificate.hasPrivateKey,
     createdAt: certificate.createdAt.toISOString(),
