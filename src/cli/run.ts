@@ -16,6 +16,7 @@ import type { CertificateSummary, Credential, Role, Tenant } from '../domain/mod
 import { certificateStatus } from '../domain/status.ts';
 import { CERTIFICATE_PAGE_MAX, type CertificateSort, type ValidityFilter } from '../core/ports.ts';
 import { json, keyValues, table } from './output.ts';
+import { ncpCurl } from './ncp-curl.ts';
 import { runTargetCommand } from './target.ts';
 import { caNameOf } from '../domain/x509/ca-name.ts';
 
@@ -47,6 +48,9 @@ const USAGE = `Usage: certkeeper <command> [options]
   cert order list [--tenant NAME] [--page N] [--page-size N]
   cert order show [--tenant NAME] ORDER   (the records to create, each domain's state, the CA's problem)
   master-key rotate [--new-key BASE64]
+  ncp curl METHOD URI [--data FILE|-] [--base URL] [--run]
+                                          a request signed for the NCP faces (keys from NCP_ACCESS_KEY and
+                                          NCP_SECRET_KEY): prints the curl command, or sends it with --run
   target set [--tenant NAME] directory [--path DIR] [--create] [--reload-command CMD] [--reload-timeout 10s]
                                                     (changes only what is given; --create makes DIR)
   target set [--tenant NAME] webhook --url URL      (prints the signing secret once)
@@ -75,6 +79,9 @@ const OPTIONS = {
   'page-size': { type: 'string' },
   all: { type: 'boolean' },
   create: { type: 'boolean' },
+  data: { type: 'string' },
+  base: { type: 'string' },
+  run: { type: 'boolean' },
   cert: { type: 'string' },
   key: { type: 'string' },
   chain: { type: 'string' },
@@ -118,6 +125,20 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       return group || flags.help ? 0 : 2;
     }
     const config = loadConfig(io.env);
+    if (group === 'ncp') {
+      if (verb !== 'curl') throw new UsageError('ncp takes curl');
+      return await ncpCurl(
+        {
+          method: rest[0],
+          uri: rest[1],
+          data: flags.data,
+          base: flags.base ?? `http://127.0.0.1:${config.port}`,
+          run: flags.run === true,
+        },
+        io,
+        (message) => new UsageError(message),
+      );
+    }
     if (group === 'serve') {
       await serve(
         config,
