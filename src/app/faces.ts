@@ -3,7 +3,7 @@
  * the core; adding a face is adding it to this list.
  */
 import { createAcmFace } from '../api/acm/face.ts';
-import { createConsoleFace } from '../api/console/face.ts';
+import { CONSOLE_PREFIX, createConsoleFace } from '../api/console/face.ts';
 import { createEdgeFace } from '../api/edge/face.ts';
 import { createNcpFace } from '../api/ncp/face.ts';
 import { createNhnFace } from '../api/nhn/index.ts';
@@ -11,6 +11,9 @@ import type { Config } from '../config/config.ts';
 import type { Core } from '../core/core.ts';
 import type { IssuanceService } from '../core/issuance/service.ts';
 import type { FacePlugin } from '../server/index.ts';
+
+/** The console's start page: where `GET /` leads and what the start banner prints. */
+export const CONSOLE_HOME = `${CONSOLE_PREFIX}/`;
 
 /** `issuance`: the NCP issuance operations' service (app.ts `App.issuance`); without it they answer 29001. */
 export function buildFaces(core: Core, config: Config, issuance: IssuanceService | null = null): FacePlugin[] {

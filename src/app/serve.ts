@@ -13,7 +13,8 @@ import { openApp } from './app.ts';
 import { bootstrapIfEmpty } from './bootstrap.ts';
 import { startEdgeWorker } from './edge-worker.ts';
 import { EDGE_WORKER_DEFAULTS, type EdgeWorkerSettings } from './edge-worker-settings.ts';
-import { buildFaces } from './faces.ts';
+import { buildFaces, CONSOLE_HOME } from './faces.ts';
+import { PACKAGE_VERSION } from './version.ts';
 import { startIssuance, type IssuanceWorkerSettings, type RunningIssuance } from './issuance.ts';
 import type { NotifySettings } from './notify-settings.ts';
 import { startNotificationWorker } from './notify-worker.ts';
@@ -49,6 +50,8 @@ export async function serve(
       store: app.store,
       clock: app.core.clock,
       faces: buildFaces(app.core, config, app.issuance),
+      homePath: CONSOLE_HOME,
+      version: PACKAGE_VERSION,
       expiryHistogram: (asOf, bounds) => app.store.certificates.expiryHistogram(null, asOf, bounds),
       notificationCounts: () => app.store.notifications.countDeliveries(),
     });
@@ -94,6 +97,7 @@ export async function serve(
       },
     });
     io.stdout.write(`certkeeper listening on ${running.address} (${app.store.dialect}: ${app.store.location})\n`);
+    io.stdout.write(`Console: ${running.address}${CONSOLE_HOME}\n`);
     if (app.store.stablePlans === false) {
       running.app.log.warn(
         { extension: STABLE_PLANS_EXTENSION },

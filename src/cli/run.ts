@@ -15,10 +15,12 @@ import { cliActor } from '../core/actor.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { CertificateSummary, Credential, Role, Tenant } from '../domain/model.ts';
 import { certificateStatus } from '../domain/status.ts';
-import type { ValidityFilter } from '../core/ports.ts';
+import { CERTIFICATE_PAGE_MAX, type CertificateSort, type ValidityFilter } from '../core/ports.ts';
 import { json, keyValues, table } from './output.ts';
 import { runNotifyCommand } from './notify.ts';
+import { ncpCurl } from './ncp-curl.ts';
 import { runTargetCommand } from './target.ts';
+import { caNameOf } from '../domain/x509/ca-name.ts';
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -38,7 +40,8 @@ const USAGE = `Usage: certkeeper <command> [options]
   credential revoke ACCESS_KEY
   cert import --tenant NAME --name N --cert FILE [--key FILE] [--chain FILE]
   cert list [--tenant NAME] [--name N] [--search TEXT] [--domain D] [--status all|expired|unexpired]
-            [--sort certificateNo|name|notAfter|createdAt] [--desc] [--page N] [--page-size N]
+            [--sort certificateNo|name|notAfter|createdAt] [--desc] [--page N | --all] [--page-size N]
+            (20 a page by default, at most 1000)
   cert show [--tenant NAME] NUMBER
   cert export [--tenant NAME] NUMBER [--out DIR] [--key]
   cert delete [--tenant NAME] NUMBER
@@ -47,7 +50,11 @@ const USAGE = `Usage: certkeeper <command> [options]
   cert order list [--tenant NAME] [--page N] [--page-size N]
   cert order show [--tenant NAME] ORDER   (the records to create, each domain's state, the CA's problem)
   master-key rotate [--new-key BASE64]
-  target set [--tenant NAME] directory --path DIR [--reload-command CMD] [--reload-timeout 10s]
+  ncp curl METHOD URI [--data FILE|-] [--base URL] [--run]
+                                          a request signed for the NCP faces (keys from NCP_ACCESS_KEY and
+                                          NCP_SECRET_KEY): prints the curl command, or sends it with --run
+  target set [--tenant NAME] directory [--path DIR] [--create] [--reload-command CMD] [--reload-timeout 10s]
+                                                    (changes only what is given; --create makes DIR)
   target set [--tenant NAME] webhook --url URL      (prints the signing secret once)
   target show [--tenant NAME]
   target clear [--tenant NAME]                      (refused while the tenant has edge slots)
@@ -81,6 +88,11 @@ const OPTIONS = {
   desc: { type: 'boolean' },
   page: { type: 'string' },
   'page-size': { type: 'string' },
+  all: { type: 'boolean' },
+  create: { type: 'boolean' },
+  data: { type: 'string' },
+  base: { type: 'string' },
+  run: { type: 'boolean' },
   cert: { type: 'string' },
   key: { type: 'string' },
   chain: { type: 'string' },
@@ -138,6 +150,20 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       return group || flags.help ? 0 : 2;
     }
     const config = loadConfig(io.env);
+    if (group === 'ncp') {
+      if (verb !== 'curl') throw new UsageError('ncp takes curl');
+      return await ncpCurl(
+        {
+          method: rest[0],
+          uri: rest[1],
+          data: flags.data,
+          base: flags.base ?? `http://127.0.0.1:${config.port}`,
+          run: flags.run === true,
+        },
+        io,
+        (message) => new UsageError(message),
+      );
+    }
     if (group === 'serve') {
       await serve(
         config,
@@ -258,23 +284,41 @@ async function dispatch(
     }
     case 'cert list': {
       const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
-      const pageSize = positiveInt(flags['page-size'] ?? '20', '--page-size');
-      const page = positiveInt(flags.page ?? '1', '--page');
-      const result = await core.certificates.list(actor, {
+      const all = flags.all === true;
+      if (all && flags.page !== undefined) throw new UsageError('cert list takes --page or --all, not both');
+      const pageSize = positiveInt(flags['page-size'] ?? (all ? String(CERTIFICATE_PAGE_MAX) : '20'), '--page-size');
+      if (pageSize > CERTIFICATE_PAGE_MAX)
+        throw new UsageError(
+          `--page-size is at most ${CERTIFICATE_PAGE_MAX}; use --page N to page through, or --all for every certificate`,
+        );
+      const query = {
         ...(flags.name ? { name: flags.name } : {}),
         ...(flags.search ? { nameContains: flags.search } : {}),
         ...(flags.domain ? { domain: flags.domain } : {}),
         validity: parseValidity(flags.status),
         sort: parseSort(flags.sort),
-        order: flags.desc ? 'desc' : 'asc',
-        offset: (page - 1) * pageSize,
-        limit: pageSize,
-      });
+        order: flags.desc ? ('desc' as const) : ('asc' as const),
+      };
       const now = core.clock.now();
+      if (all) {
+        // Page after page until a short page: a certificate written meanwhile may be missed or
+        // listed twice (offset paging); a snapshot needs a quiet store.
+        const items: CertificateSummary[] = [];
+        for (let offset = 0; ; offset += pageSize) {
+          const result = await core.certificates.list(actor, { ...query, offset, limit: pageSize });
+          items.push(...result.items);
+          if (result.items.length < pageSize) break;
+        }
+        const rows = items.map((c) => presentCertificate(c, now));
+        out({ total: rows.length, items: rows }, `${table(rows, LIST_COLUMNS)}${rows.length} certificate(s) in all.\n`);
+        return;
+      }
+      const page = positiveInt(flags.page ?? '1', '--page');
+      const result = await core.certificates.list(actor, { ...query, offset: (page - 1) * pageSize, limit: pageSize });
       const rows = result.items.map((c) => presentCertificate(c, now));
       out(
         { total: result.total, page, pageSize, items: rows },
-        `${table(rows, ['certificateNo', 'name', 'commonName', 'status', 'notAfter', 'caName'])}${result.total} certificate(s) in all.\n`,
+        table(rows, LIST_COLUMNS) + pageFooter(result.total, page, pageSize),
       );
       return;
     }
@@ -289,6 +333,7 @@ async function dispatch(
           ...row,
           subjectDn: certificate.facts.subjectDn,
           sans: certificate.facts.sans.dns.join(','),
+          ipSans: certificate.facts.sans.ip.join(','),
           serialNumber: certificate.facts.serialNumber,
           fingerprintSha256: certificate.facts.fingerprintSha256,
         }),
@@ -399,12 +444,27 @@ async function dispatch(
     }
     case 'master-key rotate': {
       const result = await app.rotateMasterKey(flags['new-key']);
-      out(result, `Re-wrapped ${result.rewrapped} data key(s).\n${result.instructions ?? ''}`);
+      const instructions = result.instructions ? `${result.instructions.trimEnd()}\n` : '';
+      out(result, `Re-wrapped ${result.rewrapped} data key(s).\n${instructions}`);
       return;
     }
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
+}
+
+const LIST_COLUMNS = ['certificateNo', 'name', 'commonName', 'status', 'notAfter', 'caName'];
+
+/** Where this page sits in the list and how to get the next one. */
+function pageFooter(total: number, page: number, pageSize: number): string {
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  if (total === 0) return '0 certificate(s) in all.\n';
+  if (page > pages)
+    return `Page ${page} is past the end: ${total} certificate(s) in ${pages} page(s) of ${pageSize}.\n`;
+  const first = (page - 1) * pageSize + 1;
+  const last = Math.min(page * pageSize, total);
+  const next = page < pages ? ` Next: --page ${page + 1} (or --all).` : '';
+  return `Page ${page} of ${pages}: certificates ${first}-${last} of ${total} in all.${next}\n`;
 }
 
 function required<T>(value: T | undefined, usage: string): T {
@@ -432,7 +492,7 @@ function parseValidity(status: string | undefined): ValidityFilter {
   throw new UsageError('--status takes all, expired or unexpired');
 }
 
-function parseSort(sort: string | undefined) {
+function parseSort(sort: string | undefined): CertificateSort {
   const value = sort ?? 'certificateNo';
   if (value === 'certificateNo' || value === 'name' || value === 'notAfter' || value === 'createdAt') return value;
   throw new UsageError('--sort takes certificateNo, name, notAfter or createdAt');
@@ -514,7 +574,7 @@ function presentCertificate(certificate: CertificateSummary, now: Date) {
     status: certificateStatus(certificate, now),
     notBefore: certificate.facts.notBefore.toISOString(),
     notAfter: certificate.facts.notAfter.toISOString(),
-    caName: certificate.facts.caName,
+    caName: caNameOf(certificate.facts),
     keyAlgorithm: `${certificate.facts.key.algorithm} ${certificate.facts.key.curve ?? certificate.facts.key.bits}`,
     hasPrivateKey: certificate.hasPrivateKey,
     createdAt: certificate.createdAt.toISOString(),

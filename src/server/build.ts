@@ -13,7 +13,7 @@ import { refuseControlCharacters } from './control-characters.ts';
 import { closeConnectionsWhileDraining } from './drain.ts';
 import { validateFaces, registerFace, type FacePlugin } from './face.ts';
 import { DEFAULT_READINESS_TIMEOUT_MS, registerHealthRoutes } from './health.ts';
-import { loggerOptions, type LogStream } from './logging.ts';
+import { loggerOptions, OneLinePerRequest, type LogStream } from './logging.ts';
 import type { ExpiryHistogramSource } from './metrics-certificates.ts';
 import { registerMetrics } from './metrics.ts';
 import type { NotificationCountsSource } from './metrics-notifications.ts';
@@ -44,6 +44,11 @@ export interface ServerDeps {
   readinessTimeoutMs?: number;
   /** `info.version` of `GET /docs`. */
   version?: string;
+  /**
+   * Where `GET /` leads (a 302 to this path, e.g. the console's `/console/`). Absent: `/` is a 404
+   * like any other path no face owns.
+   */
+  homePath?: string;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -51,6 +56,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   validateFaces(faces);
   const app = Fastify({
     logger: loggerOptions({ level: config.logLevel, stream: deps.logStream }),
+    // One line per request instead of Fastify's incoming + completed (logging.ts).
+    logController: new OneLinePerRequest(),
     bodyLimit: config.bodyLimitBytes,
     // Our own id generation validates an incoming x-request-id before trusting it.
     requestIdHeader: false,
@@ -81,6 +88,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   installRootHandlers(app);
   registerHealthRoutes(app, deps.store, deps.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS);
+  if (deps.homePath !== undefined) {
+    const home = deps.homePath;
+    app.get('/', async (_request, reply) => reply.redirect(home, 302));
+  }
   registerDocsRoute(
     app,
     buildOpenApi([{ name: 'server', openapi: SERVER_OPENAPI }, ...faces], deps.version ?? '0.0.0'),

@@ -1,6 +1,11 @@
 /**
  * Structured JSON logs (pino through Fastify), one line per event, with the request id.
  *
+ * One line per request, written when the response is done (`msg: 'request completed'`): the
+ * request (`req`, below), `res.statusCode` and `responseTime` in milliseconds (OneLinePerRequest).
+ * There is no "incoming request" line; a request that hangs is still visible through the lines
+ * its handler writes, all of which carry the request id.
+ *
  * What is logged for a request: method, url, host, remote address and port, and the request
  * headers with every credential-bearing header replaced by `[REDACTED]` (NCP signatures, NHN
  * secret and token, Authorization, cookies). Headers are logged because wire-compatibility bugs
@@ -11,7 +16,7 @@
  * never pass a body, a key, a secret or a token to the logger. A new secret header goes in
  * `SECRET_HEADERS` here.
  */
-import type { FastifyRequest, FastifyServerOptions } from 'fastify';
+import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { LogLevel } from '../config/config.ts';
 
 /** Lower-case header names whose values are credentials. */
@@ -71,4 +76,20 @@ export function loggerOptions(settings: LoggerSettings): NonNullable<FastifyServ
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     serializers: { req: serializeRequest },
   };
+}
+
+/**
+ * Fastify's per-request log lines, made one: no "incoming request" line, and the "request
+ * completed" (or "request errored", when writing the response failed) line carries the request
+ * as well as the status and the time taken. Fastify calls `requestCompleted` for every request that
+ * reaches a response, the server's own routes and the pre-routing errors included.
+ */
+export class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    const fields = { req: request, res: reply, responseTime: reply.elapsedTime };
+    if (error) reply.log.error({ ...fields, err: error }, 'request errored');
+    else reply.log.info(fields, 'request completed');
+  }
 }

@@ -1,12 +1,14 @@
 /**
- * `GET /docs`: one OpenAPI 3.1 document assembled from what each face contributes, so a new face
- * only adds its own paths. Served as JSON; no UI and nothing fetched from a CDN.
+ * `GET /docs/openapi.json`: one OpenAPI 3.1 document assembled from what each face contributes, so
+ * a new face only adds its own paths. `GET /docs`: the same document as a readable HTML reference,
+ * rendered here on the server once (docs-page.ts): no script, nothing fetched from a CDN.
  *
  * Contract: the document is built once, at `buildServer`. Two contributions may not define the
  * same path or the same component name: that throws at build time instead of one face silently
  * hiding the other's documentation.
  */
 import type { FastifyInstance } from 'fastify';
+import { DOCS_PAGE_HEADERS, DOCS_STYLESHEET, DOCS_STYLESHEET_PATH, renderDocsPage } from './docs-page.ts';
 
 export interface OpenApiContribution {
   /** OpenAPI path items keyed by absolute path, e.g. `'/certificate-manager/v2/certificates'`. */
@@ -61,6 +63,13 @@ export const SERVER_OPENAPI: OpenApiContribution = {
     '/docs': {
       get: {
         tags: ['server'],
+        summary: 'This API reference, as an HTML page',
+        responses: { 200: { description: 'HTML', content: { 'text/html': {} } } },
+      },
+    },
+    '/docs/openapi.json': {
+      get: {
+        tags: ['server'],
         summary: 'This OpenAPI document',
         responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': {} } } },
       },
@@ -104,6 +113,13 @@ export function buildOpenApi(sources: readonly OpenApiSource[], version: string)
 }
 
 export function registerDocsRoute(app: FastifyInstance, doc: OpenApiDocument): void {
-  const body = JSON.stringify(doc);
-  app.get('/docs', async (_request, reply) => reply.type('application/json; charset=utf-8').send(body));
+  const json = JSON.stringify(doc);
+  const page = renderDocsPage(doc);
+  app.get('/docs/openapi.json', async (_request, reply) => reply.type('application/json; charset=utf-8').send(json));
+  app.get('/docs', async (_request, reply) =>
+    reply.headers(DOCS_PAGE_HEADERS).type('text/html; charset=utf-8').send(page),
+  );
+  app.get(DOCS_STYLESHEET_PATH, async (_request, reply) =>
+    reply.headers(DOCS_PAGE_HEADERS).type('text/css; charset=utf-8').send(DOCS_STYLESHEET),
+  );
 }

@@ -95,6 +95,17 @@ describe('npm start, the CLI, SIGTERM and restart', () => {
     running = await npmStart(env);
     await waitReady(running.baseUrl);
 
+    // The banner prints the console's URL, and `/` leads there.
+    assert.ok(running.output().includes(`Console: ${running.baseUrl}/console/\n`), running.output());
+    const home = await fetch(`${running.baseUrl}/`, { redirect: 'manual' });
+    assert.equal(home.status, 302);
+    assert.equal(home.headers.get('location'), '/console/');
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const openapi = (await (await fetch(`${running.baseUrl}/docs/openapi.json`)).json()) as {
+      info: { version: string };
+    };
+    assert.equal(openapi.info.version, pkg.version);
+
     // The initial credentials: in a 0600 file whose path is printed; the secret is not printed.
     const file = join(dataDir, 'initial-credentials.json');
     assert.match(running.output(), new RegExp(`They are in ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/run.ts';
-import { mintBundle, type Bundle } from '../helpers/pki.ts';
+import { mintBundle, mintLeaf, type Bundle } from '../helpers/pki.ts';
 
 interface Result {
   code: number;
@@ -138,7 +138,7 @@ describe('certkeeper CLI', () => {
     };
     assert.equal(listed.total, 1);
     assert.equal(listed.items[0]?.name, 'www');
-    assert.match(await ok(['cert', 'list', '--tenant', 'acme']), /1 certificate\(s\) in all/);
+    assert.match(await ok(['cert', 'list', '--tenant', 'acme']), /Page 1 of 1: certificates 1-1 of 1 in all\.\n$/);
 
     const shown = JSON.parse(await ok(['cert', 'show', '--tenant', 'acme', no, '--json'])) as {
       facts: { commonName: string };
@@ -202,5 +202,81 @@ describe('certkeeper CLI', () => {
     const rotated = JSON.parse(await ok(['master-key', 'rotate', '--json'])) as { rewrapped: number };
     assert.ok(rotated.rewrapped >= 1);
     assert.match(await ok(['tenant', 'list']), /acme/);
+    // The human form ends its last line, so the shell prompt starts on a line of its own.
+    const human = await ok(['master-key', 'rotate']);
+    assert.match(
+      human,
+      /^Re-wrapped \d+ data key\(s\)\.\nEvery data key is now wrapped by the new master key[^\n]*\.\n$/,
+    );
+  });
+
+  it('shows IP SANs beside DNS SANs', async () => {
+    await ok(['tenant', 'create', 'ips']);
+    const leaf = await mintLeaf(bundle.intermediate, {
+      cn: 'svc.example.com',
+      sans: { dns: ['svc.example.com'], ip: ['192.0.2.7', '2001:db8::1'] },
+    });
+    await writeFile(join(dataDir, 'ip.pem'), leaf.pem);
+    const imported = JSON.parse(
+      await ok([
+        'cert',
+        'import',
+        '--tenant',
+        'ips',
+        '--name',
+        'svc',
+        '--cert',
+        join(dataDir, 'ip.pem'),
+        '--chain',
+        join(dataDir, 'chain.pem'),
+        '--json',
+      ]),
+    ) as { certificateNo: number };
+    const shown = await ok(['cert', 'show', '--tenant', 'ips', String(imported.certificateNo)]);
+    assert.match(shown, /^sans +svc\.example\.com$/m);
+    assert.match(shown, /^ipSans +192\.0\.2\.7,2001:db8::1$/m);
+  });
+
+  it('pages cert list (--page, --all) and refuses --page-size over the cap', async () => {
+    await ok(['tenant', 'create', 'many']);
+    for (let i = 1; i <= 7; i += 1) {
+      const leaf = await mintLeaf(bundle.intermediate, { cn: `h${i}.example.com`, freshKey: true });
+      await writeFile(join(dataDir, `h${i}.pem`), leaf.pem);
+      await ok([
+        'cert',
+        'import',
+        '--tenant',
+        'many',
+        '--name',
+        `h${i}`,
+        '--cert',
+        join(dataDir, `h${i}.pem`),
+        '--chain',
+        join(dataDir, 'chain.pem'),
+      ]);
+    }
+    const names = (text: string) => [...text.matchAll(/^\d+ +h(\d) /gm)].map((m) => Number(m[1]));
+    const first = await ok(['cert', 'list', '--tenant', 'many', '--page-size', '3']);
+    assert.deepEqual(names(first), [1, 2, 3]);
+    assert.match(first, /Page 1 of 3: certificates 1-3 of 7 in all\. Next: --page 2 \(or --all\)\.\n$/);
+    const last = await ok(['cert', 'list', '--tenant', 'many', '--page-size', '3', '--page', '3']);
+    assert.deepEqual(names(last), [7]);
+    assert.match(last, /Page 3 of 3: certificates 7-7 of 7 in all\.\n$/);
+    const past = await ok(['cert', 'list', '--tenant', 'many', '--page-size', '3', '--page', '9']);
+    assert.match(past, /Page 9 is past the end: 7 certificate\(s\) in 3 page\(s\) of 3\.\n$/);
+    const all = JSON.parse(await ok(['cert', 'list', '--tenant', 'many', '--all', '--page-size', '2', '--json'])) as {
+      total: number;
+      items: Array<{ name: string }>;
+    };
+    assert.equal(all.total, 7);
+    assert.deepEqual(
+      all.items.map((c) => c.name),
+      ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7'],
+    );
+    const tooBig = await cli(['cert', 'list', '--tenant', 'many', '--page-size', '5000']);
+    assert.equal(tooBig.code, 2);
+    assert.match(tooBig.stderr, /^certkeeper: --page-size is at most 1000; use --page N to page through, or --all/);
+    const both = await cli(['cert', 'list', '--tenant', 'many', '--all', '--page', '2']);
+    assert.equal(both.code, 2);
   });
 });

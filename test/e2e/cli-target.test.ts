@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/run.ts';
@@ -49,6 +49,7 @@ describe('certkeeper target', () => {
         'directory',
         '--path',
         'certs',
+        '--create',
         '--reload-command',
         `nginx -g 'pid /tmp/x y.pid;' -s reload`,
         '--reload-timeout',
@@ -77,6 +78,50 @@ describe('certkeeper target', () => {
     assert.match(human.stdout, /reloadTimeoutMs\s+120000\n/);
   });
 
+  it('set directory again: changes only what is given, keeps the rest, prints the result', async () => {
+    const again = await cli(['target', 'set', 'directory', '--reload-timeout', '30s']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, new RegExp(`path\\s+${join(dir, 'certs').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`));
+    assert.match(again.stdout, /reloadCommand\s+nginx -g 'pid \/tmp\/x y\.pid;' -s reload\n/);
+    assert.match(again.stdout, /reloadTimeoutMs\s+30000\n/);
+    await mkdir(join(dir, 'other'));
+    const moved = JSON.parse(
+      (await cli(['target', 'set', 'directory', '--path', join(dir, 'other'), '--json'])).stdout,
+    ) as {
+      path: string;
+      reloadCommand: string | null;
+      reloadTimeoutMs: number;
+    };
+    assert.deepEqual(
+      [moved.path, moved.reloadCommand, moved.reloadTimeoutMs],
+      [join(dir, 'other'), `nginx -g 'pid /tmp/x y.pid;' -s reload`, 30_000],
+    );
+    const cleared = JSON.parse(
+      (await cli(['target', 'set', 'directory', '--reload-command', '', '--json'])).stdout,
+    ) as {
+      reloadCommand: string | null;
+    };
+    assert.equal(cleared.reloadCommand, null);
+  });
+
+  it('set directory: a folder that does not exist is refused, or created with --create', async () => {
+    const missing = join(dir, 'nope', 'deeper');
+    const refused = await cli(['target', 'set', 'directory', '--path', missing]);
+    assert.equal(refused.code, 1);
+    assert.equal(
+      refused.stderr,
+      `certkeeper: The directory ${missing} does not exist. Create it first, or pass --create to create it. (invalid_argument, path)\n`,
+    );
+    assert.equal(JSON.parse((await cli(['target', 'show', '--json'])).stdout).path, join(dir, 'other'), 'unchanged');
+    const created = await cli(['target', 'set', 'directory', '--path', missing, '--create']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(
+      created.stdout,
+      new RegExp(`^Created the directory ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[.]\n`),
+    );
+    assert.equal((await stat(missing)).isDirectory(), true);
+  });
+
   it('set webhook: the secret is printed once, never shown again', async () => {
     const set = await cli(['target', 'set', '--tenant', 'acme', 'webhook', '--url', 'https://hooks.example.com/certs']);
     assert.equal(set.code, 0, set.stderr);
@@ -103,7 +148,8 @@ describe('certkeeper target', () => {
         2,
         /--reload-timeout takes a duration/,
       ],
-      [['target', 'set', 'directory'], 2, /needs --path/],
+      // acme's target is a webhook: a new kind needs its required option.
+      [['target', 'set', '--tenant', 'acme', 'directory'], 2, /needs --path/],
       [['target', 'set', 'webhook'], 2, /needs --url/],
       [['target', 'set'], 2, /takes a kind/],
       [['target', 'set', 'ftp'], 2, /takes a kind/],

@@ -97,6 +97,7 @@ describe('crash while PUBLISHING (kill -9), restart', () => {
       'directory',
       '--path',
       join(dir, 'certs'),
+      '--create',
       '--reload-command',
       `${NODE} ${join(dir, 'reload.js')} ${log()} ${pids()}`,
       '--reload-timeout',

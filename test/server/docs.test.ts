@@ -17,7 +17,7 @@ const face = (name: string, prefix: string, openapi?: FacePlugin['openapi']): Fa
   ...(openapi ? { openapi } : {}),
 });
 
-describe('GET /docs', () => {
+describe('GET /docs/openapi.json and GET /docs', () => {
   it('is one OpenAPI 3.1 document: the server endpoints plus every face contribution', async () => {
     const faces = [
       face('ncp-v2', '/ncp', {
@@ -37,7 +37,7 @@ describe('GET /docs', () => {
       version: '1.2.3',
     });
     try {
-      const res = await app.inject({ method: 'GET', url: '/docs' });
+      const res = await app.inject({ method: 'GET', url: '/docs/openapi.json' });
       assert.equal(res.statusCode, 200);
       assert.match(String(res.headers['content-type']), /^application\/json/);
       const doc = res.json() as {
@@ -55,11 +55,66 @@ describe('GET /docs', () => {
         '/readyz',
         '/metrics',
         '/docs',
+        '/docs/openapi.json',
         '/ncp/certificates',
         '/nhn/certificates',
       ]);
       assert.deepEqual(doc.tags, [{ name: 'server' }, { name: 'ncp-v2' }, { name: 'nhn' }]);
       assert.deepEqual(Object.keys(doc.components.securitySchemes ?? {}), ['ncpHmac']);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('renders the document as a readable HTML page: no script, escaped text, own stylesheet', async () => {
+    const faces = [
+      face('ncp-v2', '/ncp', {
+        paths: {
+          '/ncp/certificates/{certificateNo}': {
+            get: {
+              tags: ['ncp-v2'],
+              summary: 'Get one <certificate> & "its" chain',
+              parameters: [{ name: 'certificateNo', in: 'path', required: true, schema: { type: 'integer' } }],
+              responses: { 200: { description: 'found', content: { 'application/json': {} } } },
+            },
+            post: {
+              tags: ['ncp-v2'],
+              requestBody: {
+                content: { 'application/json': { schema: { $ref: '#/components/schemas/Upload' } } },
+              },
+              responses: { 201: { description: 'made' } },
+            },
+          },
+        },
+        components: { schemas: { Upload: { type: 'object', properties: { name: { type: 'string' } } } } },
+      }),
+    ];
+    const app = await buildServer({
+      config: testConfig({ logLevel: 'silent' }),
+      store: fakeStore(),
+      clock: fixedClock,
+      faces,
+      version: '4.5.6',
+    });
+    try {
+      const res = await app.inject({ method: 'GET', url: '/docs' });
+      assert.equal(res.statusCode, 200);
+      assert.match(String(res.headers['content-type']), /^text\/html; charset=utf-8/);
+      const csp = String(res.headers['content-security-policy']);
+      assert.match(csp, /default-src 'none'/);
+      assert.match(csp, /style-src 'self'/);
+      const html = res.body;
+      assert.equal(/<script|\sstyle=|\son[a-z]+=/i.test(html), false, 'no script, inline style or handler');
+      assert.match(html, /Version 4\.5\.6/);
+      assert.ok(html.includes('Get one &#60;certificate&#62; &#38; &#34;its&#34; chain'), 'summary escaped');
+      assert.ok(html.includes('<span class="m m-get">get</span>/ncp/certificates/{certificateNo}'));
+      assert.ok(html.includes('<td><code>certificateNo</code></td><td>path</td><td>yes</td><td>integer</td>'));
+      assert.ok(html.includes('<a href="#components-schemas-Upload">#/components/schemas/Upload</a>'));
+      assert.ok(html.includes('<h3 id="components-schemas-Upload">'));
+      assert.ok(html.includes('<link rel="stylesheet" href="/docs/docs.css">'));
+      const css = await app.inject({ method: 'GET', url: '/docs/docs.css' });
+      assert.equal(css.statusCode, 200);
+      assert.match(String(css.headers['content-type']), /^text\/css/);
     } finally {
       await app.close();
     }

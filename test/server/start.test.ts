@@ -33,7 +33,7 @@ describe('startServer', () => {
       assert.equal(res.headers.get('x-request-id'), 'start-1');
 
       // Proxies are not trusted by default: X-Forwarded-For does not become the client address.
-      const incoming = logs.forRequest('start-1').find((r) => r.msg === 'incoming request');
+      const incoming = logs.forRequest('start-1').find((r) => r.msg === 'request completed');
       assert.equal((incoming?.req as { remoteAddress: string }).remoteAddress, '127.0.0.1');
 
       await running.close();

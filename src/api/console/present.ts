@@ -6,6 +6,7 @@
 import type { AuditEvent, CertificateSummary, Credential } from '../../domain/model.ts';
 import { certificateStatus, daysToExpiry } from '../../domain/status.ts';
 import type { CertificateFacts, KeyDescription } from '../../domain/x509/types.ts';
+import { caNameOf } from '../../domain/x509/ca-name.ts';
 
 export const keyText = (key: KeyDescription): string =>
   key.algorithm === 'EC'
@@ -24,7 +25,7 @@ export function certificateSummary(certificate: CertificateSummary, now: Date) {
     status: certificateStatus(certificate, now),
     commonName: facts.commonName,
     domains: facts.domains,
-    caName: facts.caName,
+    caName: caNameOf(facts),
     key: keyText(facts.key),
     notBefore: facts.notBefore.toISOString(),
     notAfter: facts.notAfter.toISOString(),
@@ -45,7 +46,7 @@ export function factsOf(facts: CertificateFacts) {
     domains: facts.domains,
     issuerDn: facts.issuerDn,
     issuerCommonName: facts.issuerCommonName,
-    caName: facts.caName,
+    caName: caNameOf(facts),
     serialNumber: facts.serialNumber,
     notBefore: facts.notBefore.toISOString(),
     notAfter: facts.notAfter.toISOString(),

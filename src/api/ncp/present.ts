@@ -12,6 +12,7 @@ import type { CertificateSummary } from '../../domain/model.ts';
 import { certificateStatus } from '../../domain/status.ts';
 import { isSelfSigned } from '../../domain/x509/chain.ts';
 import { formatV1Date, formatV2Date, type ApiZone } from './dates.ts';
+import { caNameOf } from '../../domain/x509/ca-name.ts';
 
 export const SUCCESS = { returnCode: '0', returnMessage: 'Success' } as const;
 
@@ -76,7 +77,7 @@ export function presentV1Item(
     ...ncpStatus(certificate, ctx.now),
     externalYn: certificate.type === 'EXT' ? 'Y' : 'N',
     domainCode: 'PUB',
-    caInfo: facts.issuerCommonName ?? facts.caName,
+    caInfo: caNameOf(facts),
     certSerialNumber: facts.serialNumber,
     certPublicKeyInfo: facts.publicKeyInfo,
     certSignAlgorithmName: facts.signatureAlgorithm,

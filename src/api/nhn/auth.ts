@@ -4,7 +4,11 @@
  * - v1.3: `X-NHN-AUTHORIZATION: Bearer <token>` (a token from `POST /oauth2/token/create`).
  * - v1.1: `X-TC-AUTHENTICATION-ID` + `X-TC-AUTHENTICATION-SECRET` (access key and secret).
  * - v1.0, v1.2: the appKey in the path alone, only for tenants whose operator switched it on
- *   (`certkeeper tenant appkey-auth NAME on`); such callers act as VIEWER.
+ *   (`certkeeper tenant appkey-auth NAME on`); such callers act as VIEWER. A request that also
+ *   carries `X-TC-AUTHENTICATION-ID` or `-SECRET` is authenticated by them exactly as on v1.1
+ *   (whether appKey-only access is on or off, with the credential's role): it is at least as
+ *   authenticated as the appKey alone, and NHN SDKs send them on v1.0. Wrong keys are refused as
+ *   on v1.1 (401, 40105), never downgraded to appKey-only access.
  *
  * With a token or a credential, the appKey must be the credential's own tenant's: another
  * tenant's appKey answers exactly like one that does not exist (403, 40301). For appKey-only
@@ -102,7 +106,10 @@ export async function authenticate(
   appKey: string,
 ): Promise<NhnCaller> {
   const remoteAddress = request.ip;
-  if (version === 'v1.0' || version === 'v1.2') {
+  const sendsKeys =
+    header(request, 'x-tc-authentication-id') !== undefined ||
+    header(request, 'x-tc-authentication-secret') !== undefined;
+  if ((version === 'v1.0' || version === 'v1.2') && !sendsKeys) {
     const tenant = await tenantOf(core, appKey);
     if (!tenant || !tenant.appKeyAuthEnabled) throw fail(401, FACE_CODES.appKeyAuthUnavailable, MESSAGES.appKeyAuth);
     return { tenant, via: 'appkey', actor: { tenantId: tenant.id, id: 'appkey', role: 'VIEWER', remoteAddress } };

@@ -4,7 +4,8 @@
  * this face decides), plus the face's own failures (authentication, multipart) as `NhnWireError`.
  *
  * resultCodes: 52000–52009 are NHN's documented codes, sent with NHN's documented message text
- * exactly (52008 with its two numbers filled in). Where NHN documents nothing, certkeeper uses its
+ * exactly (52008 with its two numbers filled in), except 52004: NHN's sentence alone does not say
+ * what a valid name is, so certkeeper's rule follows it (a client comparing the prefix still matches). Where NHN documents nothing, certkeeper uses its
  * own codes, sent with certkeeper's specific message: 40000–50300 (HTTP status × 100 + n) for
  * protocol, authentication and server failures, 59000–59099 for import-ladder steps NHN has no code
  * for. docs/compat/nhn.md has the full table.
@@ -17,7 +18,8 @@ export const NHN_MESSAGES = {
   52001: 'Certificate file does not exist.',
   52002: 'There are more than one certificate file.',
   52003: 'The certificate file is not a PEM file.',
-  52004: 'The certificate name in the file is different from the requested certificate name.',
+  52004:
+    'The certificate name in the file is different from the requested certificate name. The name must be a DNS name the certificate covers: its subject CN, one of its DNS SANs, or a name one label under a wildcard SAN.',
   52005: 'Certificate file has expired.',
   52006: 'The certificate has an invalid certificate authority name.',
   52007: 'The requested certificate file should be one.',

@@ -5,6 +5,7 @@
 import type { CertificateSummary } from '../../domain/model.ts';
 import { hasFourDigitYear, ymd } from '../civil-time.ts';
 import type { NhnWire } from './errors.ts';
+import { caNameOf } from '../../domain/x509/ca-name.ts';
 
 export const NHN_VERSIONS = ['v1.0', 'v1.1', 'v1.2', 'v1.3'] as const;
 export type NhnVersion = (typeof NHN_VERSIONS)[number];
@@ -51,7 +52,7 @@ export function listItem(certificate: CertificateSummary, version: NhnVersion, o
   return {
     ...(version === 'v1.3' ? { certificateId: certificate.certificateNo } : {}),
     certificateName: certificate.name,
-    authority: facts.caName,
+    authority: caNameOf(facts),
     ...(version === 'v1.2' || version === 'v1.3' ? { domains: [...facts.domains] } : {}),
     signatureAlgorithm: facts.signatureAlgorithm,
     // The current file's date: first upload, or the last replacement (replace sets updatedAt).

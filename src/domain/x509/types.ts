@@ -50,7 +50,10 @@ export interface CertificateFacts {
   domains: string[];
   issuerDn: string;
   issuerCommonName: string | null;
-  /** Issuer O, else issuer CN, else the issuer DN (NHN `authority`; NCP `caInfo` prints the issuer CN, see docs/compat/x509.md). */
+  /**
+   * Issuer O, else issuer CN, else the issuer DN: NHN's CA name check (52006) reads it. The CA name
+   * the faces print is `caNameOf(facts)` (ca-name.ts), never this field directly.
+   */
   caName: string;
   /** Serial as lowercase hex of the DER INTEGER content bytes (NCP `certSerialNumber`). */
   serialNumber: string;

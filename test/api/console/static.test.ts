@@ -85,8 +85,8 @@ describe('console static files', () => {
     assert.equal(post.status, 404);
   });
 
-  it('documents its API in GET /docs', async () => {
-    const doc = (await (await fetch(`${app.baseUrl}/docs`)).json()) as { paths: Record<string, unknown> };
+  it('documents its API in GET /docs/openapi.json', async () => {
+    const doc = (await (await fetch(`${app.baseUrl}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
     for (const path of ['/console/api/session', '/console/api/certificates', '/console/api/edge/slots/{slotId}/tls'])
       assert.ok(doc.paths[path], path);
   });

@@ -169,7 +169,47 @@ for (const target of storeTargets) {
       const keys = await authFor(app, 'v1.1', app.main.admin);
       assert.equal((await fetch(certificatesUrl(app, 'v1.1'), { headers: token })).status, 401);
       assert.equal((await fetch(certificatesUrl(app, 'v1.3'), { headers: keys })).status, 401);
-      assert.equal((await fetch(certificatesUrl(app, 'v1.0'), { headers: { ...token, ...keys } })).status, 401);
+      assert.equal((await fetch(certificatesUrl(app, 'v1.0'), { headers: token })).status, 401);
+    });
+
+    it('v1.0 and v1.2 accept valid X-TC-AUTHENTICATION keys with appKey-only access off, with their role', async () => {
+      assert.equal(app.main.tenant.appKeyAuthEnabled, false);
+      const admin = await authFor(app, 'v1.1', app.main.admin);
+      const viewer = await authFor(app, 'v1.1', app.main.viewer);
+      for (const version of ['v1.0', 'v1.2'] as const) {
+        assert.equal((await fetch(certificatesUrl(app, version), { headers: admin })).status, 200, version);
+        const download = await fetch(fileUrl(app, version, 'www.example.com'), { headers: viewer });
+        assert.equal(download.status, 200, version);
+        assert.equal(await download.text(), file);
+        // The credential's role, not appKey-only VIEWER: ADMIN uploads, VIEWER may not.
+        assert.equal((await upload(app, version, admin, 'www.example.com', file)).status, 200, version);
+        const refused = await upload(app, version, viewer, 'www.example.com', file);
+        assert.equal(refused.status, 403);
+        assert.deepEqual(
+          await json(refused),
+          nhnError(40300, 'The VIEWER role may not upload certificate files; use an ADMIN credential.'),
+        );
+        // Wrong or half keys are refused as on v1.1, never downgraded to appKey-only access.
+        const wrong = await fetch(certificatesUrl(app, version), {
+          headers: { 'x-tc-authentication-id': app.main.admin.accessKey, 'x-tc-authentication-secret': 'nope' },
+        });
+        assert.equal(wrong.status, 401);
+        assert.deepEqual(
+          await json(wrong),
+          nhnError(40105, 'The User Access Key ID or Secret Access Key is wrong, or the key has been revoked.'),
+        );
+        const half = await fetch(certificatesUrl(app, version), {
+          headers: { 'x-tc-authentication-id': app.main.admin.accessKey },
+        });
+        assert.equal(half.status, 401);
+        assert.equal(((await json(half)) as { header: { resultCode: number } }).header.resultCode, 40100);
+        // Another tenant's appKey answers as on v1.1.
+        const foreign = await fetch(certificatesUrl(app, version, other.tenant.appKey), { headers: admin });
+        assert.equal(foreign.status, 403);
+        assert.deepEqual(await json(foreign), nhnError(40301, FOREIGN));
+      }
+      const events = await app.app.core.audit.list(app.main.actor, { action: 'certificate.file.read', limit: 1 });
+      assert.equal(events[0]?.actor, app.main.viewer.accessKey);
     });
 
     it('unknown versions and paths get the NHN 404 envelope', async () => {

@@ -49,6 +49,7 @@ for (const target of storeTargets) {
     });
     after(() => app?.close());
 
+    // authority: the issuing CA's CN (caNameOf, the CA name every face prints), not its O ('NHN').
     const expected = (version: Version, status: 'UNEXPIRED' | 'ALL') => {
       const item = (
         id: number,
@@ -69,18 +70,36 @@ for (const target of storeTargets) {
       });
       const data = [
         ...(status === 'ALL'
-          ? [item(1, 'old.example.com', 'NHN', ['old.example.com'], 'SHA256withECDSA', '2026-01-15', '2026-02-01')]
+          ? [
+              item(
+                1,
+                'old.example.com',
+                'NHN Test Intermediate',
+                ['old.example.com'],
+                'SHA256withECDSA',
+                '2026-01-15',
+                '2026-02-01',
+              ),
+            ]
           : []),
         item(
           2,
           'nhncloudservice.com',
-          'NHN',
+          'NHN Test Intermediate',
           ['nhncloudservice.com', '*.nhncloudservice.com'],
           'SHA256withRSA',
           KST_TODAY,
           '2027-03-25',
         ),
-        item(3, 'api.example.com', 'NHN', ['api.example.com'], 'SHA256withECDSA', KST_TODAY, '2027-03-26'),
+        item(
+          3,
+          'api.example.com',
+          'NHN Test Intermediate',
+          ['api.example.com'],
+          'SHA256withECDSA',
+          KST_TODAY,
+          '2027-03-26',
+        ),
       ];
       return {
         header: { resultCode: 0, resultMessage: 'SUCCESS', isSuccessful: true },
