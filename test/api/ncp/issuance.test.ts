@@ -214,7 +214,7 @@ for (const target of storeTargets) {
       ['Unicode IDN', request('bad-cert', 'bücher.example.com'), 200, '2201'],
       ['duplicate SANs', request('bad-cert', 'ok.example.com', ['d.example.com', 'D.example.com.']), 200, '2201'],
       ['101 names', request('bad-cert', 'ok.example.com', hundredAndOne), 200, '2201'],
-      ['NUL byte in a name', request('bad-cert', 'ok.example.com', ['a\u0000.example.com']), 200, '2201'],
+      ['NUL byte in a name', request('bad-cert', 'ok.example.com', ['a\u0000.example.com']), 400, '2100'],
       ['label over 63', request('bad-cert', `${'a'.repeat(64)}.example.com`), 200, '2201'],
       ['empty name', request('bad-cert', 'ok.example.com', ['']), 200, '2201'],
       ['dnsName not an array', request('bad-cert', 'ok.example.com', 'a.example.com'), 400, '2100'],
@@ -224,7 +224,7 @@ for (const target of storeTargets) {
       ['validationMethod H', request('bad-cert', 'ok.example.com', undefined, { validationMethod: 'H' }), 400, '2100'],
       ['validationMethod missing', { certificateName: 'bad-cert', commonName: 'ok.example.com' }, 400, '2100'],
       ['certificateName rule', request('1bad', 'ok.example.com'), 400, '2000'],
-      ['certificateName NUL', request('bad\u0000cert', 'ok.example.com'), 400, '2000'],
+      ['certificateName NUL', request('bad\u0000cert', 'ok.example.com'), 400, '2100'],
       ['body an array', [request('bad-cert', 'ok.example.com')], 400, '2100'],
     ];
     for (const [label, body, status, code] of BAD) {
