@@ -5,6 +5,7 @@
  * Without an ACME/DCV configuration the service exists but is off (`enabled: false`): its
  * operations answer `unavailable` (NCP 29001), and `serve` logs the reason (the missing variable).
  */
+import type { NotificationService } from '../core/notifications/service.ts';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { AcmeIssuer } from '../acme/client.ts';
@@ -62,6 +63,8 @@ export async function startIssuance(
     config: IssuanceConfig;
     log: IssuanceLog;
     host?: string;
+    /** Issuance events for the tenant's notification channels (core.notifications.emit). */
+    notify?: NotificationService['emit'];
   },
   settings: IssuanceWorkerSettings = {},
 ): Promise<RunningIssuance> {
@@ -96,6 +99,7 @@ export async function startIssuance(
     ...(config.eab ? { eab: { kid: config.eab.kid, hmacKey: config.eab.hmacKey.reveal() } } : {}),
     dcv,
     log: parts.log,
+    ...(parts.notify ? { notify: parts.notify } : {}),
     ...settings,
   });
   let server: http.Server | null = null;

@@ -76,6 +76,7 @@ export async function serve(
             error: (fields, message) => log.error(fields, message),
           },
           host: config.host,
+          notify: (tenantId, subjectKey, input) => app.core.notifications.emit(tenantId, subjectKey, input),
         },
         options.issuanceWorker,
       );

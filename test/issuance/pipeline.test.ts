@@ -18,6 +18,9 @@ import { promisify } from 'node:util';
 import { AcmeIssuer } from '../../src/acme/client.ts';
 import { cliActor } from '../../src/core/actor.ts';
 import { createCore, type Core } from '../../src/core/core.ts';
+import { DEFAULT_NOTIFICATION_SETTINGS } from '../../src/core/notifications/service.ts';
+import { createNotificationWorker } from '../../src/core/notifications/worker.ts';
+import { createNotificationSender } from '../../src/notifiers/index.ts';
 import { isFinalStep, type IssuanceOrder } from '../../src/core/issuance/ports.ts';
 import { createIssuanceService, type IssuanceService } from '../../src/core/issuance/service.ts';
 import { createIssuanceWorker, type IssuanceWorker } from '../../src/core/issuance/worker.ts';
@@ -29,6 +32,7 @@ import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { BIND_SKIP, DCV_ZONE, USER_ZONE, startBind, type BindServer } from '../helpers/bind.ts';
 import { freshSqlite, testMasterKey, type TestLocation } from '../helpers/db.ts';
 import { PEBBLE_SKIP, startPebble, type Pebble } from '../helpers/pebble.ts';
+import { receiver, type Receiver } from '../notifications/setup.ts';
 import { addUserCname } from './user-dns.ts';
 
 const run = promisify(execFile);
@@ -47,7 +51,13 @@ interface Rig {
 async function rig(bind: BindServer, pebble: Pebble): Promise<Rig> {
   const location = await freshSqlite();
   const store = await openStore(location.options({ masterKey: testMasterKey() }));
-  const core = createCore(store, systemClock);
+  // Notifications through the real service to a webhook receiver on loopback (the last test).
+  const sender = createNotificationSender({ clock: systemClock, allowPrivateAddresses: true });
+  const core = createCore(store, systemClock, {
+    ...DEFAULT_NOTIFICATION_SETTINGS,
+    allowPrivateAddresses: true,
+    sender,
+  });
   const tenant = await core.tenants.create(`t-${Math.random().toString(36).slice(2, 8)}`);
   const service = createIssuanceService({
     store,
@@ -85,6 +95,7 @@ async function rig(bind: BindServer, pebble: Pebble): Promise<Rig> {
           }),
           resolver: createDcvResolver({ server }),
         },
+        notify: core.notifications.emit,
         cnameWindowMs: options.cnameWindowMs ?? 60_000,
         renewalScanEveryMs: options.renewalScanEveryMs ?? 3_600_000,
       }),
@@ -131,12 +142,22 @@ describe('issuance pipeline: Pebble + BIND9', { skip }, () => {
   let bind: BindServer;
   let pebble: Pebble;
   let r: Rig;
+  let hook: Receiver;
   before(async () => {
     bind = await startBind();
     pebble = await startPebble({ dnsServer: `${bind.host}:${bind.port}` });
     r = await rig(bind, pebble);
+    hook = await receiver();
+    const admin = cliActor(r.tenantId);
+    await r.core.notifications.addChannel(admin, { kind: 'webhook', name: 'ops', url: hook.url });
+    await r.core.notifications.addRule(admin, {
+      name: 'issuance',
+      events: ['issuance.succeeded', 'issuance.failed', 'renewal.failed'],
+      channels: ['ops'],
+    });
   });
   after(async () => {
+    await hook?.close();
     r?.issuer.close();
     await r?.store.close();
     await r?.location.cleanup();
@@ -218,6 +239,39 @@ describe('issuance pipeline: Pebble + BIND9', { skip }, () => {
     assert.equal(ended.step, 'failed');
     assert.match(ended.lastError ?? '', /TSIG|BADSIG|signature/i);
     assert.ok(!(ended.lastError ?? '').includes(wrongSecret));
+  });
+
+  it("tells the tenant's channel of each issuance and each failure, once", async () => {
+    const notifier = createNotificationWorker({
+      store: r.store,
+      clock: systemClock,
+      sender: createNotificationSender({ clock: systemClock, allowPrivateAddresses: true }),
+      publicBaseUrl: 'https://certs.example.test',
+    });
+    await notifier.runOnce();
+    const events = hook.received.map((e) => ({
+      type: e.json.type,
+      name: (e.json.certificate as { name?: string } | null)?.name ?? null,
+      summary: String(e.json.summary),
+    }));
+    const issued = events.filter((e) => e.type === 'issuance.succeeded');
+    assert.ok(
+      issued.some((e) => e.name === 'shop' && /issued/.test(e.summary)),
+      JSON.stringify(events),
+    );
+    const failed = events.filter((e) => e.type === 'issuance.failed').map((e) => e.summary);
+    assert.ok(
+      failed.some((summary) => summary.includes("'nocname'")),
+      JSON.stringify(events),
+    );
+    assert.ok(
+      failed.some((summary) => summary.includes("'badkey'")),
+      JSON.stringify(events),
+    );
+    const ids = hook.received.map((e) => String(e.json.id));
+    assert.equal(new Set(ids).size, ids.length, 'each event once');
+    const secrets = [Buffer.alloc(32, 7).toString('base64'), bind.dcvKey.split(':')[2]!];
+    for (const e of hook.received) for (const secret of secrets) assert.ok(!e.body.includes(secret), 'no secret');
   });
 });
 

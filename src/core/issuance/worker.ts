@@ -35,6 +35,8 @@ import { hostname } from 'node:os';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { AppError, isAppError } from '../../domain/errors.ts';
 import type { Actor } from '../actor.ts';
+import type { NotificationService } from '../notifications/service.ts';
+import { eventCertificate } from '../notifications/events.ts';
 import type { AuditService } from '../audit.ts';
 import type { CertificateService } from '../certificates.ts';
 import type { Clock, Store } from '../ports.ts';
@@ -83,6 +85,12 @@ export interface IssuanceWorkerOptions {
   /** How often certificates are checked for renewal. Default 1 h. */
   renewalScanEveryMs?: number;
   log?: IssuanceLog;
+  /**
+   * Notifications (core/notifications/): `issuance.succeeded` when a certificate lands (issued or
+   * renewed), `issuance.failed` / `renewal.failed` when an order ends without one. Best effort:
+   * emit never throws, and a lost event never holds an order back.
+   */
+  notify?: NotificationService['emit'];
 }
 
 export interface IssuanceWorkerPass {
@@ -455,7 +463,26 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
         kind: order.kind,
       },
     );
+    const landed = await store.certificates.get(order.tenantId, certificateNo);
+    await options.notify?.(order.tenantId, `certificate-order:${order.orderId}`, {
+      type: 'issuance.succeeded',
+      certificate: landed ? eventCertificate(landed, clock.now().getTime()) : null,
+      summary: `Certificate '${order.certificateName}' was ${order.kind === 'renew' ? 'renewed' : 'issued'} by the ACME CA.`,
+    });
     return certificateNo;
+  }
+
+  /** `issuance.failed` (or `renewal.failed` for a renewal) for an order that ended without a certificate. */
+  async function notifyFailure(order: IssuanceOrder, error: string): Promise<void> {
+    if (!options.notify) return;
+    const stored =
+      order.certificateNo === null ? null : await store.certificates.get(order.tenantId, order.certificateNo);
+    await options.notify(order.tenantId, `certificate-order:${order.orderId}`, {
+      type: order.kind === 'renew' ? 'renewal.failed' : 'issuance.failed',
+      certificate: stored && !stored.deletedAt ? eventCertificate(stored, clock.now().getTime()) : null,
+      summary: `Certificate '${order.certificateName}' could not be ${order.kind === 'renew' ? 'renewed' : 'issued'}.`,
+      error: error.slice(0, 500),
+    });
   }
 
   /** Runs one step of a claimed order and writes its outcome; never throws for a step failure. */
@@ -490,6 +517,8 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
             code: update.outcome,
           },
         );
+      if (update.outcome && update.outcome !== 'done' && order.outcome !== update.outcome)
+        await notifyFailure(order, update.lastError ?? update.outcome);
     } catch (error) {
       if (stopping.signal.aborted) {
         await issuance.release(order.orderId, id).catch(() => undefined);
@@ -530,6 +559,7 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
           code: isAppError(error) ? error.code : error instanceof IssuerError ? error.kind : 'failed',
         },
       );
+      if (order.outcome !== outcome) await notifyFailure(order, message);
     } finally {
       clearInterval(heartbeat);
     }
