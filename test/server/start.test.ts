@@ -67,56 +67,55 @@ describe('startServer', () => {
     }
   });
 
-  it('close() lets an in-flight keep-alive request finish, then resolves without waiting for the keep-alive timeout', async () => {
-    const plain = (status: number) => ({ status, body: { status } });
-    const slow: FacePlugin = {
-      name: 'slow',
-      prefixes: ['/slow'],
-      async register(app) {
-        app.get('/slow', async () => {
-          await new Promise((resolve) => setTimeout(resolve, 300));
-          return { done: true };
-        });
-      },
-      renderError: () => plain(400),
-      renderInternalError: () => plain(500),
-      renderNotFound: () => plain(404),
-      renderBodyTooLarge: () => plain(413),
-      renderBadRequest: (_r, p) => plain(p.status),
-    };
-    const running = await startServer({
-      config: testConfig({ port: 0, logLevel: 'silent' }),
-      store: fakeStore(),
-      clock: fixedClock,
-      faces: [slow],
-    });
-    const agent = new http.Agent({ keepAlive: true });
-    try {
-      const response = new Promise<{ status: number; connection: string | undefined; body: string }>(
-        (resolve, reject) => {
-          http
-            .get(`${running.address}/slow`, { agent }, (res) => {
-              let body = '';
-              res.on('data', (c: Buffer) => (body += c.toString()));
-              res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
-            })
-            .on('error', reject);
+  it(
+    'close() lets an in-flight keep-alive request finish, then resolves without waiting for the keep-alive timeout',
+    { timeout: 30_000 },
+    async () => {
+      const plain = (status: number) => ({ status, body: { status } });
+      const slow: FacePlugin = {
+        name: 'slow',
+        prefixes: ['/slow'],
+        async register(app) {
+          app.get('/slow', async () => {
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            return { done: true };
+          });
         },
-      );
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const t0 = Date.now();
-      let timer: NodeJS.Timeout | undefined;
-      const hung = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('close() still waiting after 3 s (keep-alive not ended?)')), 3000);
+        renderError: () => plain(400),
+        renderInternalError: () => plain(500),
+        renderNotFound: () => plain(404),
+        renderBodyTooLarge: () => plain(413),
+        renderBadRequest: (_r, p) => plain(p.status),
+      };
+      const running = await startServer({
+        config: testConfig({ port: 0, logLevel: 'silent' }),
+        store: fakeStore(),
+        clock: fixedClock,
+        faces: [slow],
       });
-      await Promise.race([running.close(), hung]).finally(() => clearTimeout(timer));
-      const elapsed = Date.now() - t0;
-      const res = await response;
-      assert.deepEqual(res, { status: 200, connection: 'close', body: '{"done":true}' });
-      assert.ok(elapsed < 2000, `close() took ${elapsed} ms`);
-    } finally {
-      agent.destroy();
-      running.app.server.closeAllConnections();
-    }
-  });
+      const agent = new http.Agent({ keepAlive: true });
+      try {
+        const response = new Promise<{ status: number; connection: string | undefined; body: string }>(
+          (resolve, reject) => {
+            http
+              .get(`${running.address}/slow`, { agent }, (res) => {
+                let body = '';
+                res.on('data', (c: Buffer) => (body += c.toString()));
+                res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
+              })
+              .on('error', reject);
+          },
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        // close() resolving at all is the claim (a keep-alive socket left open would hold it forever);
+        // the keep-alive timeout is 72 s, so this test's 30 s timeout catches the wait; no finer bound here.
+        await running.close();
+        const res = await response;
+        assert.deepEqual(res, { status: 200, connection: 'close', body: '{"done":true}' });
+      } finally {
+        agent.destroy();
+        running.app.server.closeAllConnections();
+      }
+    },
+  );
 });
