@@ -17,6 +17,7 @@ import type { CertificateSummary, Credential, Role, Tenant } from '../domain/mod
 import { certificateStatus } from '../domain/status.ts';
 import { CERTIFICATE_PAGE_MAX, type CertificateSort, type ValidityFilter } from '../core/ports.ts';
 import { json, keyValues, table } from './output.ts';
+import { runAuditVerify } from './audit.ts';
 import { runNotifyCommand } from './notify.ts';
 import { ncpCurl } from './ncp-curl.ts';
 import { runTargetCommand } from './target.ts';
@@ -50,6 +51,8 @@ const USAGE = `Usage: certkeeper <command> [options]
   cert order list [--tenant NAME] [--page N] [--page-size N]
   cert order show [--tenant NAME] ORDER   (the records to create, each domain's state, the CA's problem)
   master-key rotate [--new-key BASE64]
+  audit verify [--tenant NAME]            check the audit log's hash chains (every tenant's without --tenant);
+                                          exit status 1 and the first altered, removed or reordered event if broken
   ncp curl METHOD URI [--data FILE|-] [--base URL] [--run]
                                           a request signed for the NCP faces (keys from NCP_ACCESS_KEY and
                                           NCP_SECRET_KEY): prints the curl command, or sends it with --run
@@ -178,8 +181,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     app = await openApp(config, { issuance: loadIssuanceConfig(io.env), notify: notifySettings(io.env, config) });
     const out = (value: unknown, human: string) => io.stdout.write(flags.json ? json(value) : human);
-    await dispatch(app, group, verb, rest, flags, out, io.env);
-    return 0;
+    return (await dispatch(app, group, verb, rest, flags, out, io.env)) ?? 0;
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr.write(`certkeeper: ${error.message}\nRun 'certkeeper --help' for usage.\n`);
@@ -209,7 +211,7 @@ async function dispatch(
   flags: Flags,
   out: Out,
   env: NodeJS.ProcessEnv = {},
-): Promise<void> {
+): Promise<number | void> {
   const { core } = app;
   const command = `${group} ${verb ?? ''}`.trim();
   switch (command) {
@@ -441,6 +443,10 @@ async function dispatch(
       const tenant = await core.tenants.get(flags.tenant ?? 'default');
       await runNotifyCommand(core, tenant, verb, args, flags, env, out, (message) => new UsageError(message));
       return;
+    }
+    case 'audit verify': {
+      const scope = flags.tenant === undefined ? null : await core.tenants.get(flags.tenant);
+      return runAuditVerify(core, await core.tenants.list(), scope, out);
     }
     case 'master-key rotate': {
       const result = await app.rotateMasterKey(flags['new-key']);

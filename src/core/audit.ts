@@ -2,6 +2,7 @@
  * Audit trail. Every write and every private-key read goes through `record`; details carry
  * non-secret facts only (numbers, names, error codes), never key material or secrets.
  */
+import { ChainVerifier, type ChainBreak } from '../domain/audit-chain.ts';
 import { isAppError } from '../domain/errors.ts';
 import type { AuditEvent, AuditResult } from '../domain/model.ts';
 import type { Actor } from './actor.ts';
@@ -28,13 +29,32 @@ export interface AuditService {
     detail?: AuditEvent['detail'],
   ): Promise<T>;
   list(actor: Actor, query: Omit<AuditQuery, 'tenantId'>): Promise<AuditEvent[]>;
+  /**
+   * The operator's check of the hash chains (domain/audit-chain.ts): every tenant's chain and the
+   * chain of events without a tenant, or only `tenantId`'s. Reads every event of the chains it
+   * checks, oldest first, a page at a time; writes nothing.
+   */
+  verify(scope?: { tenantId?: number }): Promise<AuditChainReport[]>;
 }
+
+export interface AuditChainReport {
+  /** Null: the chain of events without a tenant (the operator's and the system's). */
+  tenantId: number | null;
+  /** Events checked (up to and including the first break). */
+  events: number;
+  /** The first break found, or null when the chain verifies. */
+  firstBreak: ChainBreak | null;
+  /** The hash of the last event verified: record it elsewhere to detect a later truncation. */
+  head: string;
+}
+
+const VERIFY_PAGE = 1000;
 
 /**
  * What core offers outside itself: reading the trail. Recording stays inside core: each use-case
  * audits its own outcomes (misses and refusals included), so no face decides what is recorded.
  */
-export type AuditTrail = Pick<AuditService, 'list'>;
+export type AuditTrail = Pick<AuditService, 'list' | 'verify'>;
 
 export function createAuditService(store: Store, clock: Clock): AuditService {
   const service: AuditService = {
@@ -62,6 +82,28 @@ export function createAuditService(store: Store, clock: Clock): AuditService {
         detail,
         at: clock.now(),
       });
+    },
+    async verify(scope = {}) {
+      const heads = new Map((await store.audit.chainHeads()).map((h) => [h.tenantId, h.headHash]));
+      const chains = new Set<number | null>(heads.keys());
+      if (scope.tenantId === undefined) {
+        chains.add(null);
+        for (const tenant of await store.tenants.list()) chains.add(tenant.id);
+      }
+      const checked = scope.tenantId === undefined ? [...chains] : [scope.tenantId];
+      const reports: AuditChainReport[] = [];
+      for (const tenantId of checked.sort((a, b) => (a ?? 0) - (b ?? 0))) {
+        const verifier = new ChainVerifier(tenantId);
+        let afterId = 0;
+        for (;;) {
+          const events = await store.audit.chainEvents(tenantId, afterId, VERIFY_PAGE);
+          if (!events.every((event) => verifier.next(event)) || events.length < VERIFY_PAGE) break;
+          afterId = events[events.length - 1]!.id;
+        }
+        const firstBreak = verifier.end(heads.get(tenantId) ?? null);
+        reports.push({ tenantId, events: verifier.events, firstBreak, head: verifier.head });
+      }
+      return reports;
     },
     async list(actor, query) {
       authorize(actor, 'audit.read');

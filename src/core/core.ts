@@ -54,7 +54,7 @@ export function createCore(
   const certificates = createCertificateService(store, clock, audit, provisioning);
   return {
     clock,
-    audit: { list: audit.list },
+    audit: { list: audit.list, verify: audit.verify },
     tenants: createTenantService(store, clock),
     credentials,
     tokens: createTokenService(store, clock, credentials, audit),

@@ -10,6 +10,7 @@
  * - a missing row is `null` from getters, never an exception;
  * - anything else propagates as is (the face turns it into its generic internal error).
  */
+import type { StoredChainEvent } from '../domain/audit-chain.ts';
 import type {
   AuditEvent,
   Certificate,
@@ -235,9 +236,24 @@ export interface AuditQuery {
   beforeId?: number;
 }
 
+/** One audit chain's recorded head (domain/audit-chain.ts). */
+export interface AuditChainHead {
+  tenantId: number | null;
+  headHash: string;
+}
+
 export interface AuditRepository {
+  /**
+   * Appends to the event's chain (its tenant's, or the chain of events without a tenant): the
+   * event is stored with the hash of the chain's previous event and its own, and the chain's
+   * head moves to it, atomically, also with several processes appending to one chain.
+   */
   append(event: NewAuditEvent): Promise<void>;
   list(query: AuditQuery): Promise<AuditEvent[]>;
+  /** Every chain's head: the chains there are. */
+  chainHeads(): Promise<AuditChainHead[]>;
+  /** One chain's events with id > afterId, oldest first, as stored. */
+  chainEvents(tenantId: number | null, afterId: number, limit: number): Promise<StoredChainEvent[]>;
 }
 
 // ---------------------------------------------------------------------------------------------

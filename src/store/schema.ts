@@ -139,6 +139,16 @@ export interface AuditEventRow {
   /** JSON object of non-secret facts. */
   detail: string;
   at: number;
+  /** Hash chain (domain/audit-chain.ts); null only on a row a writer outside certkeeper added. */
+  prev_hash: string | null;
+  hash: string | null;
+}
+
+/** Each audit chain's last hash (migration 0017). */
+export interface AuditChainHeadRow {
+  /** The tenant id as text, or `system` for events without a tenant. */
+  chain_key: string;
+  head_hash: string;
 }
 
 export interface Database {
@@ -153,4 +163,5 @@ export interface Database {
   certificate_expiry_days: CertificateExpiryDayRow;
   certificate_number_blocks: CertificateNumberBlockRow;
   audit_events: AuditEventRow;
+  audit_chain_heads: AuditChainHeadRow;
 }

@@ -239,3 +239,24 @@ export async function countRows(location: TestLocation, table: string): Promise<
   const [row] = await rawQuery(location, `select count(*) as n from ${table}`);
   return Number(row?.n);
 }
+
+/** Runs a statement that writes, behind the store's back (tampering tests). */
+export async function rawExec(location: TestLocation, text: string): Promise<void> {
+  if (location.databaseUrl) {
+    const client = new pg.Client({ connectionString: location.databaseUrl });
+    await client.connect();
+    try {
+      await client.query(text);
+    } finally {
+      await client.end();
+    }
+    return;
+  }
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(join(location.dataDir, 'certkeeper.db'), { timeout: 5000 });
+  try {
+    db.exec(text);
+  } finally {
+    db.close();
+  }
+}

@@ -18,9 +18,22 @@
  * - `drain()` waits until every event appended so far is written (the store's `close`).
  * - Appends run on the root instance, never inside a caller's transaction (the store has no
  *   transaction-bound audit), so waiting for the group can never wait on the caller itself.
+ * - Every event joins its chain (domain/audit-chain.ts): in the group's transaction each chain's
+ *   head moves by compare-and-set (`update ... where head_hash = <the head we chained onto>`), so
+ *   two processes appending to one chain serialise on the head row (PostgreSQL's row lock; SQLite
+ *   has one writer) and the loser re-reads the head and chains again. The head each chain had
+ *   after this process's last commit is cached, so a group costs one UPDATE per chain it touches,
+ *   plus one SELECT when another process moved the head in between.
  */
 import type { Insertable, Kysely } from 'kysely';
 import type { AuditRepository, NewAuditEvent } from '../../core/ports.ts';
+import {
+  chainHash,
+  chainKey,
+  genesisHash,
+  type ChainedFields,
+  type StoredChainEvent,
+} from '../../domain/audit-chain.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { templateOf, type QueryTemplate } from '../query-template.ts';
 import { auditEventFromRow, ms } from '../rows.ts';
@@ -36,7 +49,18 @@ const AUDIT_PAGE_MAX = 1000;
  */
 export const AUDIT_INSERT_SIZES = [64, 16, 4, 1] as const;
 
-const COLUMNS = ['tenant_id', 'actor', 'action', 'target', 'result', 'remote_address', 'detail', 'at'] as const;
+const COLUMNS = [
+  'tenant_id',
+  'actor',
+  'action',
+  'target',
+  'result',
+  'remote_address',
+  'detail',
+  'at',
+  'prev_hash',
+  'hash',
+] as const;
 type AuditInsert = Insertable<AuditEventRow>;
 
 const insertTemplates = new Map<number, QueryTemplate<Database, unknown[], unknown>>(
@@ -68,18 +92,37 @@ function storable<T extends string | null>(text: T): T {
   return (text === null ? text : text.replaceAll('\u0000', '\uFFFD')) as T;
 }
 
-function rowOf(event: NewAuditEvent): unknown[] {
+/** The event's fields as they will be stored, which are what its hash covers. */
+function storedFields(event: NewAuditEvent): ChainedFields {
+  return {
+    tenantId: event.tenantId,
+    actor: storable(event.actor),
+    action: storable(event.action),
+    target: storable(event.target),
+    result: storable(event.result),
+    remoteAddress: storable(event.remoteAddress),
+    detailJson: JSON.stringify(event.detail),
+    atMs: ms(event.at),
+  };
+}
+
+function rowOf(fields: ChainedFields, prevHash: string, hash: string): unknown[] {
   return [
-    event.tenantId,
-    storable(event.actor),
-    storable(event.action),
-    storable(event.target),
-    storable(event.result),
-    storable(event.remoteAddress),
-    JSON.stringify(event.detail),
-    ms(event.at),
+    fields.tenantId,
+    fields.actor,
+    fields.action,
+    fields.target,
+    fields.result,
+    fields.remoteAddress,
+    fields.detailJson,
+    fields.atMs,
+    prevHash,
+    hash,
   ];
 }
+
+/** Attempts to move one chain's head before giving up (each failed attempt means another writer moved it). */
+const HEAD_ATTEMPTS = 20;
 
 /** Writes `rows` (each `rowOf`) with as few statements as AUDIT_INSERT_SIZES allow. */
 async function insertRows(db: Kysely<Database>, rows: readonly unknown[][]): Promise<void> {
@@ -93,7 +136,7 @@ async function insertRows(db: Kysely<Database>, rows: readonly unknown[][]): Pro
 }
 
 interface Pending {
-  row: unknown[];
+  fields: ChainedFields;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -108,30 +151,95 @@ export function auditRepository(db: Kysely<Database>, dialect: StoreDialect): Gr
   let scheduled = false;
   /** The group being written, if any. */
   let writing: Promise<void> | null = null;
+  /** chain_key → head hash as of this process's last commit to that chain (a hint, checked on use). */
+  const heads = new Map<string, string>();
 
-  const writeAlone = async (pending: Pending): Promise<void> => {
-    try {
-      await insertRows(db, [pending.row]);
-      pending.resolve();
-    } catch (error) {
-      pending.reject(error);
+  const readHead = async (trx: Kysely<Database>, key: string, tenantId: number | null): Promise<string> => {
+    const row = await trx
+      .selectFrom('audit_chain_heads')
+      .select('head_hash')
+      .where('chain_key', '=', key)
+      .executeTakeFirst();
+    if (row) return row.head_hash;
+    await trx
+      .insertInto('audit_chain_heads')
+      .values({ chain_key: key, head_hash: genesisHash(tenantId) })
+      .onConflict((c) => c.doNothing())
+      .execute();
+    const created = await trx
+      .selectFrom('audit_chain_heads')
+      .select('head_hash')
+      .where('chain_key', '=', key)
+      .executeTakeFirstOrThrow();
+    return created.head_hash;
+  };
+
+  /**
+   * Inside the group's transaction: chains every event onto its chain's head, moves each head, and
+   * returns the rows to insert (group order) and the new heads (to cache once committed).
+   */
+  const chainGroup = async (
+    trx: Kysely<Database>,
+    group: readonly Pending[],
+  ): Promise<{ rows: unknown[][]; moved: Map<string, string> }> => {
+    const byChain = new Map<string, number[]>();
+    group.forEach((pending, index) => {
+      const key = chainKey(pending.fields.tenantId);
+      const members = byChain.get(key);
+      if (members) members.push(index);
+      else byChain.set(key, [index]);
+    });
+    const rows: unknown[][] = new Array<unknown[]>(group.length);
+    const moved = new Map<string, string>();
+    for (const [key, members] of byChain) {
+      const tenantId = group[members[0]!]!.fields.tenantId;
+      let prev = heads.get(key) ?? (await readHead(trx, key, tenantId));
+      for (let attempt = 1; ; attempt++) {
+        let head = prev;
+        for (const index of members) {
+          const fields = group[index]!.fields;
+          const hash = chainHash(head, fields);
+          rows[index] = rowOf(fields, head, hash);
+          head = hash;
+        }
+        const result = await trx
+          .updateTable('audit_chain_heads')
+          .set({ head_hash: head })
+          .where('chain_key', '=', key)
+          .where('head_hash', '=', prev)
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 1) {
+          moved.set(key, head);
+          break;
+        }
+        // Another writer moved the head since we read it: chain onto the one it left.
+        heads.delete(key);
+        if (attempt === HEAD_ATTEMPTS) throw new Error(`audit chain ${key}: its head kept moving`);
+        prev = await readHead(trx, key, tenantId);
+      }
     }
+    return { rows, moved };
   };
 
   const writeGroup = async (group: Pending[]): Promise<void> => {
-    if (group.length === 1) return writeAlone(group[0]!);
+    let moved: Map<string, string>;
     try {
-      await inTransaction(db, dialect, (trx) =>
-        insertRows(
-          trx,
-          group.map((pending) => pending.row),
-        ),
-      );
-    } catch {
+      moved = await inTransaction(db, dialect, async (trx) => {
+        const chained = await chainGroup(trx, group);
+        await insertRows(trx, chained.rows);
+        return chained.moved;
+      });
+    } catch (error) {
+      for (const pending of group) heads.delete(chainKey(pending.fields.tenantId));
+      if (group.length === 1) {
+        group[0]!.reject(error);
+        return;
+      }
       // Find whose event it was: each is written (and answered) on its own.
-      for (const pending of group) await writeAlone(pending);
+      for (const pending of group) await writeGroup([pending]);
       return;
     }
+    for (const [key, head] of moved) heads.set(key, head);
     for (const pending of group) pending.resolve();
   };
 
@@ -153,7 +261,7 @@ export function auditRepository(db: Kysely<Database>, dialect: StoreDialect): Gr
   return {
     append(event) {
       return new Promise<void>((resolve, reject) => {
-        queue.push({ row: rowOf(event), resolve, reject });
+        queue.push({ fields: storedFields(event), resolve, reject });
         schedule();
       });
     },
@@ -173,6 +281,35 @@ export function auditRepository(db: Kysely<Database>, dialect: StoreDialect): Gr
       if (query.action !== undefined) select = select.where('action', '=', query.action);
       if (query.beforeId !== undefined) select = select.where('id', '<', query.beforeId);
       return (await select.execute()).map(auditEventFromRow);
+    },
+    async chainHeads() {
+      const rows = await db.selectFrom('audit_chain_heads').selectAll().orderBy('chain_key').execute();
+      return rows.map((row) => ({
+        tenantId: row.chain_key === chainKey(null) ? null : Number(row.chain_key),
+        headHash: row.head_hash,
+      }));
+    },
+    async chainEvents(tenantId, afterId, limit) {
+      let select = db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('id', '>', afterId)
+        .orderBy('id')
+        .limit(Math.min(Math.max(Math.trunc(limit), 1), AUDIT_PAGE_MAX));
+      select = tenantId === null ? select.where('tenant_id', 'is', null) : select.where('tenant_id', '=', tenantId);
+      return (await select.execute()).map((row): StoredChainEvent => ({
+        id: Number(row.id),
+        tenantId: row.tenant_id === null ? null : Number(row.tenant_id),
+        actor: row.actor,
+        action: row.action,
+        target: row.target,
+        result: row.result,
+        remoteAddress: row.remote_address,
+        detailJson: row.detail,
+        atMs: Number(row.at),
+        prevHash: row.prev_hash ?? '',
+        hash: row.hash ?? '',
+      }));
     },
   };
 }
