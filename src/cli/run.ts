@@ -18,6 +18,7 @@ import { certificateStatus } from '../domain/status.ts';
 import { CERTIFICATE_PAGE_MAX, type CertificateSort, type ValidityFilter } from '../core/ports.ts';
 import { json, keyValues, table } from './output.ts';
 import { runAuditVerify } from './audit.ts';
+import { runBackup, runRestore } from './maintenance.ts';
 import { runNotifyCommand } from './notify.ts';
 import { ncpCurl } from './ncp-curl.ts';
 import { runTargetCommand } from './target.ts';
@@ -51,6 +52,9 @@ const USAGE = `Usage: certkeeper <command> [options]
   cert order list [--tenant NAME] [--page N] [--page-size N]
   cert order show [--tenant NAME] ORDER   (the records to create, each domain's state, the CA's problem)
   master-key rotate [--new-key BASE64]
+  backup --out FILE                       a consistent copy of the live SQLite store (while the server serves)
+  restore FILE [--force]                  put a backup in place of the SQLite store (refused while it is in use;
+                                          --force to replace an existing store)
   audit verify [--tenant NAME]            check the audit log's hash chains (every tenant's without --tenant);
                                           exit status 1 and the first altered, removed or reordered event if broken
   ncp curl METHOD URI [--data FILE|-] [--base URL] [--run]
@@ -122,6 +126,7 @@ const OPTIONS = {
   limit: { type: 'string' },
   set: { type: 'string' },
   reset: { type: 'boolean' },
+  force: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Flags = ReturnType<typeof parseFlags>['values'];
@@ -177,6 +182,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
           notify: notifySettings(io.env, config),
         },
       );
+      return 0;
+    }
+    if (group === 'backup' || group === 'restore') {
+      const out = (value: unknown, human: string) => io.stdout.write(flags.json ? json(value) : human);
+      const usage = (message: string) => new UsageError(message);
+      if (group === 'backup') await runBackup(config, verb === undefined ? flags.out : undefined, out, usage);
+      else await runRestore(config, rest.length === 0 ? verb : undefined, flags.force === true, out, usage);
       return 0;
     }
     app = await openApp(config, { issuance: loadIssuanceConfig(io.env), notify: notifySettings(io.env, config) });
