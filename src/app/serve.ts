@@ -98,7 +98,8 @@ export async function serve(
       },
     });
     io.stdout.write(`certkeeper listening on ${running.address} (${app.store.dialect}: ${app.store.location})\n`);
-    io.stdout.write(`Console: ${running.address}${CONSOLE_HOME}\n`);
+    if (running.secure) io.stdout.write(`certkeeper listening on ${running.secure.address} (HTTPS)\n`);
+    io.stdout.write(`Console: ${(running.secure ?? running).address}${CONSOLE_HOME}\n`);
     if (app.store.stablePlans === false) {
       running.app.log.warn(
         { extension: STABLE_PLANS_EXTENSION },

@@ -49,6 +49,7 @@ const MiB = 1024 * 1024;
  * about 2.4 MiB. 4 MiB covers that with room for the rest of the request.
  */
 export const DEFAULT_BODY_LIMIT_BYTES = 4 * MiB;
+export const DEFAULT_TLS_PORT = 8443;
 /** Below this a valid maximum-size import (about 2.4 MiB on the wire, see above) would get a 413. */
 export const BODY_LIMIT_MIN_BYTES = 3 * MiB;
 /** Bodies are buffered in memory before parsing; past this one request can hurt the process. */
@@ -80,6 +81,16 @@ export interface Config {
   readonly tokenTtlSeconds: number;
   /** `CERTKEEPER_BODY_LIMIT_BYTES`: largest request body accepted; larger gets 413. */
   readonly bodyLimitBytes: number;
+  /**
+   * `CERTKEEPER_ALLOWED_HOSTS`: host names requests may name in `Host`, besides IP literals,
+   * `localhost` and `CERTKEEPER_HOST` (server/allowed-hosts.ts); `*` allows any.
+   */
+  readonly allowedHosts: { readonly any: boolean; readonly names: readonly string[] };
+  /**
+   * The HTTPS listener: `CERTKEEPER_TLS_CERT_FILE` and `CERTKEEPER_TLS_KEY_FILE` (both or neither),
+   * on `CERTKEEPER_TLS_PORT`; null when off (server/tls.ts).
+   */
+  readonly tls: { readonly certFile: string; readonly keyFile: string; readonly port: number } | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -220,6 +231,33 @@ const variables = {
     BODY_LIMIT_MAX_BYTES,
     `must be an integer number of bytes from ${BODY_LIMIT_MIN_BYTES} (3 MiB, the largest import) to ${BODY_LIMIT_MAX_BYTES} (64 MiB)`,
   ),
+
+  /** Comma-separated host names (or IP addresses) the server is reached by, or `*` for any. */
+  CERTKEEPER_ALLOWED_HOSTS: (text: string): Checked<{ any: boolean; names: string[] }> => {
+    if (text.trim() === '*') return valid({ any: true, names: [] });
+    const names = text.split(',').map((name) => name.trim().replace(/\.$/, ''));
+    const bad = names.find((name) => isIP(name) === 0 && !HOST_NAME.test(name));
+    if (bad !== undefined)
+      return invalid(
+        `must be host names or IP addresses separated by commas (e.g. certs.example.com,10.0.0.5), or * for any host; ${got(bad)}`,
+      );
+    return valid({ any: false, names: [...new Set(names.map((name) => name.toLowerCase()))] });
+  },
+
+  /** PEM file of the HTTPS listener's certificate (leaf first, then intermediates). */
+  CERTKEEPER_TLS_CERT_FILE: textWhere(
+    (v) => !v.includes('\0'),
+    () => 'must be a file path without NUL characters',
+  ),
+
+  /** PEM file of the HTTPS listener's private key. */
+  CERTKEEPER_TLS_KEY_FILE: textWhere(
+    (v) => !v.includes('\0'),
+    () => 'must be a file path without NUL characters',
+  ),
+
+  /** TCP port of the HTTPS listener; 0 picks a free one (tests). */
+  CERTKEEPER_TLS_PORT: integerIn(0, 65_535, 'must be an integer from 0 to 65535 (0 picks a free port)'),
 };
 
 type Variable = keyof typeof variables;
@@ -246,8 +284,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     if (checked.ok) values[variable] = checked.value;
     else problems.push({ variable, message: checked.message });
   }
-  if (problems.length > 0) throw new ConfigError(problems);
   const v = values as Values;
+  // The HTTPS listener needs both files; one without the other is a mistake, not "off".
+  for (const [given, missing] of [
+    ['CERTKEEPER_TLS_CERT_FILE', 'CERTKEEPER_TLS_KEY_FILE'],
+    ['CERTKEEPER_TLS_KEY_FILE', 'CERTKEEPER_TLS_CERT_FILE'],
+  ] as const) {
+    if (v[given] !== undefined && v[missing] === undefined)
+      problems.push({ variable: missing, message: `must be set too when ${given} is (the HTTPS listener needs both)` });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   const apiTimezone = v.CERTKEEPER_API_TIMEZONE ?? DEFAULT_API_TIMEZONE;
   const apiTimezoneOffsetMinutes = offsetMinutes(apiTimezone) ?? 0;
   return Object.freeze({
@@ -262,6 +308,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     apiTimezoneOffsetMinutes,
     tokenTtlSeconds: v.CERTKEEPER_TOKEN_TTL_SECONDS ?? DEFAULT_TOKEN_TTL_SECONDS,
     bodyLimitBytes: v.CERTKEEPER_BODY_LIMIT_BYTES ?? DEFAULT_BODY_LIMIT_BYTES,
+    allowedHosts: Object.freeze(v.CERTKEEPER_ALLOWED_HOSTS ?? { any: false, names: [] }),
+    tls:
+      v.CERTKEEPER_TLS_CERT_FILE !== undefined && v.CERTKEEPER_TLS_KEY_FILE !== undefined
+        ? Object.freeze({
+            certFile: path.resolve(options.cwd ?? process.cwd(), v.CERTKEEPER_TLS_CERT_FILE),
+            keyFile: path.resolve(options.cwd ?? process.cwd(), v.CERTKEEPER_TLS_KEY_FILE),
+            port: v.CERTKEEPER_TLS_PORT ?? DEFAULT_TLS_PORT,
+          })
+        : null,
   } satisfies Config);
 }
 

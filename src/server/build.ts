@@ -6,7 +6,12 @@
  * its own encapsulated scope. Returns after `ready()`, so a misconfigured face (prefix clash,
  * route outside its prefixes, duplicate OpenAPI path) fails here, at boot, not on first request.
  */
+import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { checkAllowedHosts } from './allowed-hosts.ts';
+import { TLS_SERVER_OPTIONS, type TlsPair } from './tls.ts';
 import type { Config } from '../config/config.ts';
 import type { CertificateRepository, Clock, Store } from '../core/ports.ts';
 import { refuseControlCharacters } from './control-characters.ts';
@@ -49,12 +54,38 @@ export interface ServerDeps {
    * like any other path no face owns.
    */
   homePath?: string;
+  /**
+   * The HTTPS listener's certificate and key (server/tls.ts). When given, the instance also has an
+   * HTTPS server (`httpsServerOf`) with the same routes, which `startServer` listens on.
+   */
+  tls?: TlsPair;
 }
+
+const httpsServers = new WeakMap<FastifyInstance, HttpsServer>();
+
+/** The HTTPS server of an instance built with `tls`, serving the same routes; undefined otherwise. */
+export function httpsServerOf(app: FastifyInstance): HttpsServer | undefined {
+  return httpsServers.get(app);
+}
+
+/** HSTS for a year on answers over TLS; not on plain HTTP, where browsers ignore it anyway. */
+const HSTS = 'max-age=31536000';
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, faces } = deps;
   validateFaces(faces);
+  let httpsServer: HttpsServer | undefined;
+  const tls = deps.tls;
   const app = Fastify({
+    // With TLS, one router behind two servers: Fastify's own (HTTP) and an HTTPS one.
+    ...(tls
+      ? {
+          serverFactory: (handler: Parameters<typeof createHttpServer>[1]) => {
+            httpsServer = createHttpsServer({ ...TLS_SERVER_OPTIONS, ...tls }, handler);
+            return createHttpServer(handler);
+          },
+        }
+      : {}),
     logger: loggerOptions({ level: config.logLevel, stream: deps.logStream }),
     // One line per request instead of Fastify's incoming + completed (logging.ts).
     logController: new OneLinePerRequest(),
@@ -76,6 +107,20 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     reply.header('x-content-type-options', 'nosniff');
+    if (request.protocol === 'https') reply.header('strict-transport-security', HSTS);
+  });
+  // app.close() (the signal handlers', tests') closes the HTTPS listener too, after its requests end.
+  app.addHook('onClose', async () => {
+    if (!httpsServer?.listening) return;
+    const closed = once(httpsServer, 'close');
+    httpsServer.close();
+    httpsServer.closeIdleConnections();
+    await closed;
+  });
+  // Before everything else a request can reach: a DNS-rebinding page never gets past this.
+  checkAllowedHosts(app, {
+    any: config.allowedHosts.any,
+    names: new Set([...config.allowedHosts.names, config.host.toLowerCase()]),
   });
   // Before any face's hooks, so a face's authentication never looks up such text.
   refuseControlCharacters(app);
@@ -100,6 +145,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   try {
     for (const face of faces) await registerFace(app, face, faces);
     await app.ready();
+    if (httpsServer) httpsServers.set(app, httpsServer);
   } catch (error) {
     // A face that cannot boot must not leave a half-built instance (timers, hooks) behind.
     await app.close().catch(() => undefined);

@@ -5,31 +5,72 @@
  * in-flight requests finish, close idle keep-alive connections) and never closes the store.
  * For signal-driven shutdown use `installSignalHandlers(running.app, store)`.
  */
+import { once } from 'node:events';
+import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { buildServer, type ServerDeps } from './build.ts';
+import { buildServer, httpsServerOf, type ServerDeps } from './build.ts';
+import { readTlsPair, reloadOnChange } from './tls.ts';
 
 export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:8080` (IPv6 in brackets). */
   address: string;
   /** The port actually bound (useful with port 0). */
   port: number;
+  /** The HTTPS listener's base URL and port, when TLS is configured. */
+  secure: { address: string; port: number } | null;
   app: FastifyInstance;
   close(): Promise<void>;
 }
 
+/** Whether `host` only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+const urlHost = (address: string, family: string): string => (family === 'IPv6' ? `[${address}]` : address);
+
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
-  const app = await buildServer(deps);
+  const tlsFiles = deps.config.tls;
+  const tls = deps.tls ?? (tlsFiles ? await readTlsPair(tlsFiles) : undefined);
+  const app = await buildServer({ ...deps, ...(tls ? { tls } : {}) });
   await app.listen({ host: deps.config.host, port: deps.config.port });
   const bound = app.server.address();
   if (bound === null || typeof bound === 'string') {
     await app.close();
     throw new Error(`server bound to an unexpected address: ${String(bound)}`);
   }
-  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  const httpsServer = httpsServerOf(app);
+  let secure: RunningServer['secure'] = null;
+  let stopReloading = (): void => undefined;
+  if (httpsServer && tlsFiles) {
+    httpsServer.listen(tlsFiles.port, deps.config.host);
+    try {
+      await once(httpsServer, 'listening');
+    } catch (error) {
+      await app.close();
+      throw error;
+    }
+    const address = httpsServer.address();
+    if (address !== null && typeof address !== 'string') {
+      secure = { address: `https://${urlHost(address.address, address.family)}:${address.port}`, port: address.port };
+    }
+    stopReloading = reloadOnChange(httpsServer, tlsFiles, app.log);
+  }
+  if (!isLoopbackHost(deps.config.host) && !secure) {
+    app.log.warn(
+      { host: deps.config.host },
+      'listening on a non-loopback address without TLS: credentials, session cookies and private keys cross the network in clear. Set CERTKEEPER_TLS_CERT_FILE and CERTKEEPER_TLS_KEY_FILE, or put a TLS proxy in front and listen on 127.0.0.1.',
+    );
+  }
   return {
-    address: `http://${host}:${bound.port}`,
+    address: `http://${urlHost(bound.address, bound.family)}:${bound.port}`,
     port: bound.port,
+    secure,
     app,
-    close: () => app.close(),
+    close: async () => {
+      stopReloading();
+      await app.close();
+    },
   };
 }

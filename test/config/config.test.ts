@@ -31,6 +31,8 @@ describe('loadConfig: defaults', () => {
       apiTimezoneOffsetMinutes: 540,
       tokenTtlSeconds: 86_400,
       bodyLimitBytes: 4 * 1024 * 1024,
+      allowedHosts: { any: false, names: [] },
+      tls: null,
     } satisfies Config);
   });
 
