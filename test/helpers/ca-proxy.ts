@@ -44,6 +44,8 @@ export interface CaRequest {
   readonly path: string;
   /** The JWS payload of a POST (undefined for POST-as-GET and for GETs). */
   readonly payload?: Record<string, unknown>;
+  /** The CA's HTTP status, once it answered (a badNonce refusal is a 400 the client re-sends). */
+  status?: number;
 }
 
 export interface SuggestedWindow {
@@ -69,6 +71,7 @@ export interface CaProxy {
   readonly caFile: string;
   readonly caPem: string;
   readonly requests: readonly CaRequest[];
+  /** Requests of the kind the CA answered with a 2xx (badNonce re-sends and refusals left out). */
   count(kind: CaRequestKind): number;
   hold(kind: CaRequestKind, options?: { afterCa?: boolean }): Hold;
   close(): Promise<void>;
@@ -172,6 +175,7 @@ export async function startCaProxy(pebble: Pebble, options: CaProxyOptions = {})
           if (req.socket.destroyed) return;
         }
         const answer = await forward(req, body);
+        request.status = answer.status;
         if (held && held.afterCa) {
           held.arrived(request);
           await held.gate;
@@ -203,7 +207,7 @@ export async function startCaProxy(pebble: Pebble, options: CaProxyOptions = {})
     caFile,
     caPem: root.pem,
     requests,
-    count: (kind) => requests.filter((r) => r.kind === kind).length,
+    count: (kind) => requests.filter((r) => r.kind === kind && r.status !== undefined && r.status < 300).length,
     hold(kind, holdOptions = {}) {
       let release!: () => void;
       let arrived!: (request: CaRequest) => void;
