@@ -16,7 +16,7 @@
  * - Failures: an `IssuerError`/`DcvError` that is retryable (or any other error, which is
  *   treated as retryable: a store hiccup must not kill an order) backs off per order (5 s
  *   doubling to 10 min, or the CA's `Retry-After` when it said) up to `maxAttempts`; one that is
- *   not retryable (a refused request, a wrong TSIG key) ends the order `failed` with the CA's
+ *   not retryable (a refused request, a dcv name outside the zone) ends the order `failed` with the CA's
  *   problem document kept. Either way the message is on the row (`lastError`) and in the log,
  *   and no secret is in it (the ports guarantee their messages hold none).
  * - DNS-01 by CNAME delegation: TXT values go to `<label>.<dcv zone>` (one value per
