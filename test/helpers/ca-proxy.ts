@@ -56,6 +56,8 @@ export interface SuggestedWindow {
 export interface CaProxyOptions {
   /** When set, the directory offers renewalInfo and this gives each certificate's window. */
   ari?: (certId: string) => SuggestedWindow;
+  /** The `Retry-After` of renewalInfo answers (seconds); 3600 unless given. */
+  ariRetryAfterSeconds?: number;
 }
 
 export interface Hold {
@@ -162,7 +164,10 @@ export async function startCaProxy(pebble: Pebble, options: CaProxyOptions = {})
         if (kind === 'renewalInfo' && options.ari) {
           const certId = decodeURIComponent(path.slice('/renewal-info/'.length));
           res
-            .writeHead(200, { 'content-type': 'application/json', 'retry-after': '3600' })
+            .writeHead(200, {
+              'content-type': 'application/json',
+              'retry-after': String(options.ariRetryAfterSeconds ?? 3600),
+            })
             .end(JSON.stringify({ suggestedWindow: options.ari(certId) }));
           return;
         }

@@ -5,7 +5,6 @@
  *
  * Skipped with a message when pebble or named is missing, except under CI=true (then they fail).
  */
-import { createAuditService } from '../../src/core/audit.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,105 +14,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { AcmeIssuer } from '../../src/acme/client.ts';
 import { cliActor } from '../../src/core/actor.ts';
-import { createCore, type Core } from '../../src/core/core.ts';
-import { DEFAULT_NOTIFICATION_SETTINGS } from '../../src/core/notifications/service.ts';
 import { createNotificationWorker } from '../../src/core/notifications/worker.ts';
 import { createNotificationSender } from '../../src/notifiers/index.ts';
-import { isFinalStep, type IssuanceOrder } from '../../src/core/issuance/ports.ts';
-import { createIssuanceService, type IssuanceService } from '../../src/core/issuance/service.ts';
-import { createIssuanceWorker, type IssuanceWorker } from '../../src/core/issuance/worker.ts';
+import type { IssuanceOrder } from '../../src/core/issuance/ports.ts';
 import { systemClock } from '../../src/core/ports.ts';
 import { createDcvResolver } from '../../src/dns/resolver.ts';
-import { createDnsUpdateZone } from '../../src/dns/update.ts';
-import { parseTsigKey } from '../../src/dns/tsig.ts';
-import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { BIND_SKIP, DCV_ZONE, USER_ZONE, startBind, type BindServer } from '../helpers/bind.ts';
-import { freshSqlite, testMasterKey, type TestLocation } from '../helpers/db.ts';
 import { PEBBLE_SKIP, startPebble, type Pebble } from '../helpers/pebble.ts';
 import { receiver, type Receiver } from '../notifications/setup.ts';
+import { drive, rig, type Rig } from './in-process.ts';
 import { addUserCname } from './user-dns.ts';
 
 const run = promisify(execFile);
 const skip = PEBBLE_SKIP || BIND_SKIP;
-
-interface Rig {
-  location: TestLocation;
-  store: StoreHandle;
-  core: Core;
-  service: IssuanceService;
-  issuer: AcmeIssuer;
-  tenantId: number;
-  worker(options?: { tsigKey?: string; cnameWindowMs?: number; renewalScanEveryMs?: number }): IssuanceWorker;
-}
-
-async function rig(bind: BindServer, pebble: Pebble): Promise<Rig> {
-  const location = await freshSqlite();
-  const store = await openStore(location.options({ masterKey: testMasterKey() }));
-  // Notifications through the real service to a webhook receiver on loopback (the last test).
-  const sender = createNotificationSender({ clock: systemClock, allowPrivateAddresses: true });
-  const core = createCore(store, systemClock, {
-    ...DEFAULT_NOTIFICATION_SETTINGS,
-    allowPrivateAddresses: true,
-    sender,
-  });
-  const tenant = await core.tenants.create(`t-${Math.random().toString(36).slice(2, 8)}`);
-  const service = createIssuanceService({
-    store,
-    issuance: store.issuance,
-    audit: createAuditService(store, systemClock),
-    clock: systemClock,
-    settings: { dcvZone: DCV_ZONE, http01: false },
-  });
-  const issuer = new AcmeIssuer({ directoryUrl: pebble.directoryUrl, caPem: pebble.caPem });
-  const server = { host: bind.host, port: bind.port };
-  return {
-    location,
-    store,
-    core,
-    service,
-    issuer,
-    tenantId: tenant.id,
-    worker: (options = {}) =>
-      createIssuanceWorker({
-        store,
-        issuance: store.issuance,
-        service,
-        certificates: core.certificates,
-        audit: createAuditService(store, systemClock),
-        clock: systemClock,
-        issuer,
-        directoryUrl: pebble.directoryUrl,
-        contact: ['admin@example.test'],
-        dcv: {
-          zone: createDnsUpdateZone({
-            server,
-            zone: DCV_ZONE,
-            key: parseTsigKey(options.tsigKey ?? bind.dcvKey),
-            clock: systemClock,
-          }),
-          resolver: createDcvResolver({ server }),
-        },
-        notify: core.notifications.emit,
-        cnameWindowMs: options.cnameWindowMs ?? 60_000,
-        renewalScanEveryMs: options.renewalScanEveryMs ?? 3_600_000,
-      }),
-  };
-}
-
-/** Runs worker passes until the order is final (or `ms` passed); the order as it ended. */
-async function drive(r: Rig, worker: IssuanceWorker, orderId: number, ms = 60_000): Promise<IssuanceOrder> {
-  const actor = cliActor(r.tenantId);
-  const deadline = Date.now() + ms;
-  for (;;) {
-    await worker.runOnce();
-    const order = await r.service.getOrder(actor, orderId);
-    if (isFinalStep(order.step)) return order;
-    if (Date.now() > deadline) throw new Error(`order ${orderId} still ${order.step}: ${order.lastError ?? ''}`);
-    await sleep(100);
-  }
-}
 
 /** `openssl verify` of the stored leaf + chain against Pebble's root (management `/roots/0`). */
 async function opensslVerify(pebble: Pebble, leafPem: string, chainPems: readonly string[]): Promise<string> {
