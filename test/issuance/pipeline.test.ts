@@ -15,6 +15,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { cliActor } from '../../src/core/actor.ts';
+import { createAuditService } from '../../src/core/audit.ts';
+import { createProvisioningWorker } from '../../src/core/deploy/worker.ts';
+import { createDeployers } from '../../src/deployers/index.ts';
+import { deployedPair, fingerprintOf } from '../api/edge/helpers.ts';
 import { createNotificationWorker } from '../../src/core/notifications/worker.ts';
 import { createNotificationSender } from '../../src/notifiers/index.ts';
 import type { IssuanceOrder } from '../../src/core/issuance/ports.ts';
@@ -220,7 +224,7 @@ describe('issuance pipeline: renewal of short-lived certificates', { skip }, () 
     await bind?.stop();
   });
 
-  it('renews in place once a third of the lifetime is left (same certificateNo, new serial)', async () => {
+  it('renews in place once a third of the lifetime is left: same number, edge slot republished, one event', async () => {
     const actor = cliActor(r.tenantId);
     const name = `renew.${USER_ZONE}`;
     const order = await r.service.request(actor, { name: 'renew', domains: [name] });
@@ -229,22 +233,79 @@ describe('issuance pipeline: renewal of short-lived certificates', { skip }, () 
     const worker = r.worker({ renewalScanEveryMs: 0 });
     const issued = await drive(r, worker, order.orderId);
     assert.equal(issued.step, 'done', issued.lastError ?? '');
-    const first = await r.core.certificates.get(actor, issued.certificateNo!);
+    const certificateNo = issued.certificateNo!;
+    const first = await r.core.certificates.get(actor, certificateNo);
 
-    // Pass until the scan queues the renewal (when 5 of the 15 s are left), then finish it.
-    const deadline = Date.now() + 30_000;
-    let renewal: IssuanceOrder | undefined;
-    while (!renewal) {
-      await worker.runOnce();
-      renewal = (await r.service.listOrders(actor, { offset: 0, limit: 10 })).find((o) => o.kind === 'renew');
-      assert.ok(Date.now() < deadline, 'no renewal was queued');
-      await sleep(250);
+    // An edge slot serves it from a directory target.
+    const targetDir = await mkdtemp(join(tmpdir(), 'certkeeper-renew-target-'));
+    const edge = createProvisioningWorker({
+      store: r.store,
+      clock: systemClock,
+      audit: createAuditService(r.store, systemClock),
+      deployers: createDeployers({ clock: systemClock }),
+    });
+    try {
+      await r.core.targets.set(actor, { kind: 'directory', path: targetDir });
+      const slot = await r.core.provisioning.provision(actor, {
+        serviceRegion: 'KR_JP',
+        certificateNos: [certificateNo],
+        tlsVersion: 'TLS_MIN_VERSION_1_2',
+        cipherProfile: 'DEFAULT',
+      });
+      const deployedOnce = async (fingerprint: string): Promise<void> => {
+        const until = Date.now() + 30_000;
+        for (;;) {
+          await edge.runOnce();
+          const pair = await deployedPair(targetDir, slot.slotId).catch(() => null);
+          if (pair?.fingerprint === fingerprint) {
+            assert.ok(pair.keyMatches);
+            return;
+          }
+          assert.ok(Date.now() < until, `slot ${slot.slotId} never got ${fingerprint}`);
+          await sleep(100);
+        }
+      };
+      await deployedOnce(fingerprintOf(first.certificatePem));
+      const eventsBefore = await r.core.audit.list(actor, { target: `certificate:${certificateNo}`, limit: 500 });
+      const seen = new Set(eventsBefore.map((e) => e.id));
+
+      // Pass until the scan queues the renewal (when 5 of the 15 s are left), then finish it.
+      const deadline = Date.now() + 30_000;
+      let renewal: IssuanceOrder | undefined;
+      while (!renewal) {
+        await worker.runOnce();
+        renewal = (await r.service.listOrders(actor, { offset: 0, limit: 10 })).find((o) => o.kind === 'renew');
+        assert.ok(Date.now() < deadline, 'no renewal was queued');
+        await sleep(250);
+      }
+      assert.equal(renewal.certificateNo, certificateNo);
+      const renewed = await drive(r, worker, renewal.orderId);
+      assert.equal(renewed.step, 'done', renewed.lastError ?? '');
+      const second = await r.core.certificates.get(actor, certificateNo);
+      assert.equal(second.certificateNo, first.certificateNo);
+      assert.equal(second.name, 'renew');
+      assert.notEqual(second.facts.serialNumber, first.facts.serialNumber);
+      const listed = await r.core.certificates.list(actor, { offset: 0, limit: 100 });
+      assert.equal(listed.items.filter((c) => c.name === 'renew').length, 1, 'replaced, not added');
+
+      // The slot republished the new certificate.
+      await deployedOnce(fingerprintOf(second.certificatePem));
+      const view = await r.core.provisioning.get(actor, slot.slotId);
+      assert.equal(view.slot.deployment.generation, 2, 'published a second time');
+
+      // One event says the certificate was renewed (with its order); the rest say why and what followed.
+      const events = (await r.core.audit.list(actor, { target: `certificate:${certificateNo}`, limit: 500 })).filter(
+        (e) => !seen.has(e.id),
+      );
+      const renewedEvents = events.filter((e) => ['certificate.renew', 'certificate.replace'].includes(e.action));
+      assert.deepEqual(
+        renewedEvents.map((e) => [e.action, e.result, e.detail.orderId]),
+        [['certificate.renew', 'success', renewal.orderId]],
+        JSON.stringify(events.map((e) => e.action)),
+      );
+    } finally {
+      await edge.stop({ timeoutMs: 1000 });
+      await rm(targetDir, { recursive: true, force: true });
     }
-    assert.equal(renewal.certificateNo, issued.certificateNo);
-    const renewed = await drive(r, worker, renewal.orderId);
-    assert.equal(renewed.step, 'done', renewed.lastError ?? '');
-    const second = await r.core.certificates.get(actor, issued.certificateNo!);
-    assert.equal(second.certificateNo, first.certificateNo);
-    assert.notEqual(second.facts.serialNumber, first.facts.serialNumber);
   });
 });

@@ -436,7 +436,12 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       if (!stored || stored.deletedAt)
         throw new AppError('not_found', `Certificate ${order.certificateNo} no longer exists; nothing to renew.`);
       certificateNo = stored.certificateNo;
-      if (!holds(stored)) await certificates.replace(actor, certificateNo, input, importOptions);
+      // The replacement is the order's one audit event (`certificate.renew` / `.reissue`).
+      if (!holds(stored))
+        await certificates.replace(actor, certificateNo, input, {
+          ...importOptions,
+          audit: { action: `certificate.${order.kind}`, detail: { orderId: order.orderId, kind: order.kind } },
+        });
     }
     // The flag as it is now: setRenewal may have changed it on the row since this claim read it.
     const renewal = (await issuance.getOrder(order.tenantId, order.orderId))?.renewal ?? order.renewal;
@@ -453,16 +458,11 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       },
       clock.now(),
     );
-    await audit.record(
-      actor,
-      order.kind === 'issue' ? 'certificate.issue' : 'certificate.renew',
-      `certificate:${certificateNo}`,
-      'success',
-      {
+    if (order.kind === 'issue')
+      await audit.record(actor, 'certificate.issue', `certificate:${certificateNo}`, 'success', {
         orderId: order.orderId,
         kind: order.kind,
-      },
-    );
+      });
     const landed = await store.certificates.get(order.tenantId, certificateNo);
     await options.notify?.(order.tenantId, `certificate-order:${order.orderId}`, {
       type: 'issuance.succeeded',
