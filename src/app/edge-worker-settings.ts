@@ -18,7 +18,14 @@ export interface EdgeWorkerSettings {
 
 export const EDGE_WORKER_DEFAULTS: EdgeWorkerSettings = { leaseMs: 30_000, pollMs: 1_000 };
 
-function integer(env: NodeJS.ProcessEnv, name: string, min: number, max: number, fallback: number): number {
+/** An integer variable: unset or empty gives `fallback`; anything outside `min`–`max` stops the start. */
+export function integerSetting(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
   const text = env[name];
   if (text === undefined || text === '') return fallback;
   if (!/^[0-9]{1,9}$/.test(text) || Number(text) < min || Number(text) > max) {
@@ -33,7 +40,7 @@ function integer(env: NodeJS.ProcessEnv, name: string, min: number, max: number,
 
 export function edgeWorkerSettings(env: NodeJS.ProcessEnv): EdgeWorkerSettings {
   return {
-    leaseMs: integer(env, 'CERTKEEPER_EDGE_LEASE_SECONDS', 2, 3600, EDGE_WORKER_DEFAULTS.leaseMs / 1000) * 1000,
-    pollMs: integer(env, 'CERTKEEPER_EDGE_POLL_MS', 50, 60_000, EDGE_WORKER_DEFAULTS.pollMs),
+    leaseMs: integerSetting(env, 'CERTKEEPER_EDGE_LEASE_SECONDS', 2, 3600, EDGE_WORKER_DEFAULTS.leaseMs / 1000) * 1000,
+    pollMs: integerSetting(env, 'CERTKEEPER_EDGE_POLL_MS', 50, 60_000, EDGE_WORKER_DEFAULTS.pollMs),
   };
 }

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openApp, type App } from '../app/app.ts';
 import { edgeWorkerSettings } from '../app/edge-worker-settings.ts';
+import { issuanceWorkerSettings } from '../app/issuance-worker-settings.ts';
 import { notifySettings } from '../app/notify-settings.ts';
 import { serve } from '../app/serve.ts';
 import { loadConfig, loadIssuanceConfig } from '../config/config.ts';
@@ -179,6 +180,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         {
           edgeWorker: edgeWorkerSettings(io.env),
           issuance: loadIssuanceConfig(io.env),
+          issuanceWorker: issuanceWorkerSettings(io.env),
           notify: notifySettings(io.env, config),
         },
       );

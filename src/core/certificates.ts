@@ -7,7 +7,7 @@
  * exactly like a missing one. Every read of a private key is audited, success or refusal.
  */
 import { AppError, isAppError, isAppErrorWithCode } from '../domain/errors.ts';
-import type { Certificate, CertificateOrigin, CertificateType } from '../domain/model.ts';
+import type { AuditEvent, Certificate, CertificateOrigin, CertificateType } from '../domain/model.ts';
 import { runImportLadder, type ImportCandidate, type ImportInput, type ImportPolicy } from '../domain/x509/ladder.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
@@ -30,6 +30,12 @@ export interface ReplaceOptions extends ImportOptions {
    * checked against the stored name in the same use-case as the write; a mismatch is `not_found`.
    */
   expectedName?: string | undefined;
+  /**
+   * What the replacement is recorded as: default `certificate.replace` with its origin. An ACME
+   * renewal or reissue names itself here (`certificate.renew` with its order), so a renewal is ONE
+   * event on the certificate, not a replace plus a second event of the worker's.
+   */
+  audit?: { action: string; detail: AuditEvent['detail'] };
 }
 
 /**
@@ -208,7 +214,7 @@ export function createCertificateService(
   ): Promise<Certificate> {
     const replaced = await audited(
       actor,
-      'certificate.replace',
+      options.audit?.action ?? 'certificate.replace',
       `certificate:${certificateNo}`,
       async () => {
         await getLive(actor, certificateNo, options.expectedName);
@@ -221,7 +227,7 @@ export function createCertificateService(
           clock.now(),
         );
       },
-      { origin: options.origin },
+      { origin: options.origin, ...options.audit?.detail },
     );
     // The edge slots using the certificate republish it; the target gets the new bytes over the
     // old ones atomically, so it never holds no certificate. The replacement is committed: a

@@ -10,7 +10,7 @@
  *   127.0.0.1, AAAA nothing, so Pebble validates HTTP-01 on 127.0.0.1:`httpPort`, where a test
  *   serves the key authorization itself. TXT records go in with `setTxt()` (challtestsrv keeps
  *   every value set for a name, so wildcard + apex give two TXT values at one name).
- * - `PEBBLE_VA_NOSLEEP=1`; `PEBBLE_WFE_NONCEREJECT` stays at Pebble's default (5 % of nonces
+ * - `PEBBLE_VA_NOSLEEP=1` unless `vaSleep`; `PEBBLE_WFE_NONCEREJECT` stays at Pebble's default (5 % of nonces
  *   refused) unless `nonceRejectPercent` is given, so the client's badNonce retry runs for real.
  * - When /usr/bin/pebble is missing the suites skip with PEBBLE_SKIP as the message, except
  *   under CI=true, where they run and fail.
@@ -57,6 +57,11 @@ export interface PebbleOptions {
    * instead of challtestsrv; `setTxt`/`clearTxt` then write to a server Pebble does not ask.
    */
   dnsServer?: string;
+  /**
+   * Lets Pebble's VA sleep its random 0–15 s before each validation, as a real CA takes its time
+   * (PEBBLE_VA_NOSLEEP unset); by default it validates at once.
+   */
+  vaSleep?: boolean;
 }
 
 export interface Pebble {
@@ -217,6 +222,7 @@ export async function startPebble(options: PebbleOptions = {}): Promise<Pebble> 
   );
   capture(challtest, 'challtestsrv');
   const env: NodeJS.ProcessEnv = { ...process.env, PEBBLE_VA_NOSLEEP: '1' };
+  if (options.vaSleep) delete env.PEBBLE_VA_NOSLEEP;
   delete env.PEBBLE_WFE_NONCEREJECT;
   if (options.alternateRoots !== undefined) env.PEBBLE_ALTERNATE_ROOTS = String(options.alternateRoots);
   if (options.nonceRejectPercent !== undefined) env.PEBBLE_WFE_NONCEREJECT = String(options.nonceRejectPercent);

@@ -5,7 +5,6 @@
  *
  * Skipped with a message when pebble or named is missing, except under CI=true (then they fail).
  */
-import { createAuditService } from '../../src/core/audit.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,105 +14,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { AcmeIssuer } from '../../src/acme/client.ts';
 import { cliActor } from '../../src/core/actor.ts';
-import { createCore, type Core } from '../../src/core/core.ts';
-import { DEFAULT_NOTIFICATION_SETTINGS } from '../../src/core/notifications/service.ts';
+import { createAuditService } from '../../src/core/audit.ts';
+import { createProvisioningWorker } from '../../src/core/deploy/worker.ts';
+import { createDeployers } from '../../src/deployers/index.ts';
+import { deployedPair, fingerprintOf } from '../api/edge/helpers.ts';
 import { createNotificationWorker } from '../../src/core/notifications/worker.ts';
 import { createNotificationSender } from '../../src/notifiers/index.ts';
-import { isFinalStep, type IssuanceOrder } from '../../src/core/issuance/ports.ts';
-import { createIssuanceService, type IssuanceService } from '../../src/core/issuance/service.ts';
-import { createIssuanceWorker, type IssuanceWorker } from '../../src/core/issuance/worker.ts';
+import type { IssuanceOrder } from '../../src/core/issuance/ports.ts';
 import { systemClock } from '../../src/core/ports.ts';
 import { createDcvResolver } from '../../src/dns/resolver.ts';
-import { createDnsUpdateZone } from '../../src/dns/update.ts';
-import { parseTsigKey } from '../../src/dns/tsig.ts';
-import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { BIND_SKIP, DCV_ZONE, USER_ZONE, startBind, type BindServer } from '../helpers/bind.ts';
-import { freshSqlite, testMasterKey, type TestLocation } from '../helpers/db.ts';
 import { PEBBLE_SKIP, startPebble, type Pebble } from '../helpers/pebble.ts';
 import { receiver, type Receiver } from '../notifications/setup.ts';
+import { drive, rig, type Rig } from './in-process.ts';
 import { addUserCname } from './user-dns.ts';
 
 const run = promisify(execFile);
 const skip = PEBBLE_SKIP || BIND_SKIP;
-
-interface Rig {
-  location: TestLocation;
-  store: StoreHandle;
-  core: Core;
-  service: IssuanceService;
-  issuer: AcmeIssuer;
-  tenantId: number;
-  worker(options?: { tsigKey?: string; cnameWindowMs?: number; renewalScanEveryMs?: number }): IssuanceWorker;
-}
-
-async function rig(bind: BindServer, pebble: Pebble): Promise<Rig> {
-  const location = await freshSqlite();
-  const store = await openStore(location.options({ masterKey: testMasterKey() }));
-  // Notifications through the real service to a webhook receiver on loopback (the last test).
-  const sender = createNotificationSender({ clock: systemClock, allowPrivateAddresses: true });
-  const core = createCore(store, systemClock, {
-    ...DEFAULT_NOTIFICATION_SETTINGS,
-    allowPrivateAddresses: true,
-    sender,
-  });
-  const tenant = await core.tenants.create(`t-${Math.random().toString(36).slice(2, 8)}`);
-  const service = createIssuanceService({
-    store,
-    issuance: store.issuance,
-    audit: createAuditService(store, systemClock),
-    clock: systemClock,
-    settings: { dcvZone: DCV_ZONE, http01: false },
-  });
-  const issuer = new AcmeIssuer({ directoryUrl: pebble.directoryUrl, caPem: pebble.caPem });
-  const server = { host: bind.host, port: bind.port };
-  return {
-    location,
-    store,
-    core,
-    service,
-    issuer,
-    tenantId: tenant.id,
-    worker: (options = {}) =>
-      createIssuanceWorker({
-        store,
-        issuance: store.issuance,
-        service,
-        certificates: core.certificates,
-        audit: createAuditService(store, systemClock),
-        clock: systemClock,
-        issuer,
-        directoryUrl: pebble.directoryUrl,
-        contact: ['admin@example.test'],
-        dcv: {
-          zone: createDnsUpdateZone({
-            server,
-            zone: DCV_ZONE,
-            key: parseTsigKey(options.tsigKey ?? bind.dcvKey),
-            clock: systemClock,
-          }),
-          resolver: createDcvResolver({ server }),
-        },
-        notify: core.notifications.emit,
-        cnameWindowMs: options.cnameWindowMs ?? 60_000,
-        renewalScanEveryMs: options.renewalScanEveryMs ?? 3_600_000,
-      }),
-  };
-}
-
-/** Runs worker passes until the order is final (or `ms` passed); the order as it ended. */
-async function drive(r: Rig, worker: IssuanceWorker, orderId: number, ms = 60_000): Promise<IssuanceOrder> {
-  const actor = cliActor(r.tenantId);
-  const deadline = Date.now() + ms;
-  for (;;) {
-    await worker.runOnce();
-    const order = await r.service.getOrder(actor, orderId);
-    if (isFinalStep(order.step)) return order;
-    if (Date.now() > deadline) throw new Error(`order ${orderId} still ${order.step}: ${order.lastError ?? ''}`);
-    await sleep(100);
-  }
-}
 
 /** `openssl verify` of the stored leaf + chain against Pebble's root (management `/roots/0`). */
 async function opensslVerify(pebble: Pebble, leafPem: string, chainPems: readonly string[]): Promise<string> {
@@ -230,15 +148,29 @@ describe('issuance pipeline: Pebble + BIND9', { skip }, () => {
     assert.deepEqual(await r.store.issuance.activeNames([`nocname.${USER_ZONE}`]), []);
   });
 
-  it('a wrong TSIG key fails the order visibly (no crash, no secret in the message)', async () => {
+  it('a wrong TSIG key leaves the order retrying with a clear message; the right key finishes it', async () => {
     const actor = cliActor(r.tenantId);
     const order = await r.service.request(actor, { name: 'badkey', domains: [`badkey.${USER_ZONE}`] });
+    const [record] = await r.service.verification(actor, order);
+    await addUserCname(bind, record!.recordName, record!.recordValue);
     const wrongSecret = Buffer.alloc(32, 7).toString('base64');
-    const wrong = `hmac-sha256:dcv-key:${wrongSecret}`;
-    const ended = await drive(r, r.worker({ tsigKey: wrong }), order.orderId, 30_000);
-    assert.equal(ended.step, 'failed');
-    assert.match(ended.lastError ?? '', /TSIG|BADSIG|signature/i);
-    assert.ok(!(ended.lastError ?? '').includes(wrongSecret));
+    const wrongKeyWorker = r.worker({ tsigKey: `hmac-sha256:dcv-key:${wrongSecret}` });
+    const deadline = Date.now() + 30_000;
+    let waiting = await r.service.getOrder(actor, order.orderId);
+    while (waiting.lastError === null) {
+      assert.ok(Date.now() < deadline, `no failure recorded; the order is ${waiting.step}`);
+      await wrongKeyWorker.runOnce();
+      waiting = await r.service.getOrder(actor, order.orderId);
+    }
+    assert.equal(waiting.step, 'publishing', 'still waiting, not failed');
+    assert.equal(waiting.attempts, 1);
+    assert.ok(waiting.nextAttemptAt !== null && waiting.nextAttemptAt.getTime() > Date.now(), 'backing off');
+    assert.match(waiting.lastError ?? '', /TSIG|BADSIG|signature/i);
+    assert.ok(!(waiting.lastError ?? '').includes(wrongSecret));
+    assert.ok(!(waiting.lastError ?? '').includes(bind.dcvKey.split(':')[2]!));
+    // The operator restarts with the right key: the order carries on from where it waited.
+    const done = await drive(r, r.worker(), order.orderId, 60_000);
+    assert.equal(done.step, 'done', done.lastError ?? '');
   });
 
   it("tells the tenant's channel of each issuance and each failure, once", async () => {
@@ -265,7 +197,7 @@ describe('issuance pipeline: Pebble + BIND9', { skip }, () => {
       JSON.stringify(events),
     );
     assert.ok(
-      failed.some((summary) => summary.includes("'badkey'")),
+      issued.some((e) => e.name === 'badkey'),
       JSON.stringify(events),
     );
     const ids = hook.received.map((e) => String(e.json.id));
@@ -292,7 +224,7 @@ describe('issuance pipeline: renewal of short-lived certificates', { skip }, () 
     await bind?.stop();
   });
 
-  it('renews in place once a third of the lifetime is left (same certificateNo, new serial)', async () => {
+  it('renews in place once a third of the lifetime is left: same number, edge slot republished, one event', async () => {
     const actor = cliActor(r.tenantId);
     const name = `renew.${USER_ZONE}`;
     const order = await r.service.request(actor, { name: 'renew', domains: [name] });
@@ -301,22 +233,79 @@ describe('issuance pipeline: renewal of short-lived certificates', { skip }, () 
     const worker = r.worker({ renewalScanEveryMs: 0 });
     const issued = await drive(r, worker, order.orderId);
     assert.equal(issued.step, 'done', issued.lastError ?? '');
-    const first = await r.core.certificates.get(actor, issued.certificateNo!);
+    const certificateNo = issued.certificateNo!;
+    const first = await r.core.certificates.get(actor, certificateNo);
 
-    // Pass until the scan queues the renewal (when 5 of the 15 s are left), then finish it.
-    const deadline = Date.now() + 30_000;
-    let renewal: IssuanceOrder | undefined;
-    while (!renewal) {
-      await worker.runOnce();
-      renewal = (await r.service.listOrders(actor, { offset: 0, limit: 10 })).find((o) => o.kind === 'renew');
-      assert.ok(Date.now() < deadline, 'no renewal was queued');
-      await sleep(250);
+    // An edge slot serves it from a directory target.
+    const targetDir = await mkdtemp(join(tmpdir(), 'certkeeper-renew-target-'));
+    const edge = createProvisioningWorker({
+      store: r.store,
+      clock: systemClock,
+      audit: createAuditService(r.store, systemClock),
+      deployers: createDeployers({ clock: systemClock }),
+    });
+    try {
+      await r.core.targets.set(actor, { kind: 'directory', path: targetDir });
+      const slot = await r.core.provisioning.provision(actor, {
+        serviceRegion: 'KR_JP',
+        certificateNos: [certificateNo],
+        tlsVersion: 'TLS_MIN_VERSION_1_2',
+        cipherProfile: 'DEFAULT',
+      });
+      const deployedOnce = async (fingerprint: string): Promise<void> => {
+        const until = Date.now() + 30_000;
+        for (;;) {
+          await edge.runOnce();
+          const pair = await deployedPair(targetDir, slot.slotId).catch(() => null);
+          if (pair?.fingerprint === fingerprint) {
+            assert.ok(pair.keyMatches);
+            return;
+          }
+          assert.ok(Date.now() < until, `slot ${slot.slotId} never got ${fingerprint}`);
+          await sleep(100);
+        }
+      };
+      await deployedOnce(fingerprintOf(first.certificatePem));
+      const eventsBefore = await r.core.audit.list(actor, { target: `certificate:${certificateNo}`, limit: 500 });
+      const seen = new Set(eventsBefore.map((e) => e.id));
+
+      // Pass until the scan queues the renewal (when 5 of the 15 s are left), then finish it.
+      const deadline = Date.now() + 30_000;
+      let renewal: IssuanceOrder | undefined;
+      while (!renewal) {
+        await worker.runOnce();
+        renewal = (await r.service.listOrders(actor, { offset: 0, limit: 10 })).find((o) => o.kind === 'renew');
+        assert.ok(Date.now() < deadline, 'no renewal was queued');
+        await sleep(250);
+      }
+      assert.equal(renewal.certificateNo, certificateNo);
+      const renewed = await drive(r, worker, renewal.orderId);
+      assert.equal(renewed.step, 'done', renewed.lastError ?? '');
+      const second = await r.core.certificates.get(actor, certificateNo);
+      assert.equal(second.certificateNo, first.certificateNo);
+      assert.equal(second.name, 'renew');
+      assert.notEqual(second.facts.serialNumber, first.facts.serialNumber);
+      const listed = await r.core.certificates.list(actor, { offset: 0, limit: 100 });
+      assert.equal(listed.items.filter((c) => c.name === 'renew').length, 1, 'replaced, not added');
+
+      // The slot republished the new certificate.
+      await deployedOnce(fingerprintOf(second.certificatePem));
+      const view = await r.core.provisioning.get(actor, slot.slotId);
+      assert.equal(view.slot.deployment.generation, 2, 'published a second time');
+
+      // One event says the certificate was renewed (with its order); the rest say why and what followed.
+      const events = (await r.core.audit.list(actor, { target: `certificate:${certificateNo}`, limit: 500 })).filter(
+        (e) => !seen.has(e.id),
+      );
+      const renewedEvents = events.filter((e) => ['certificate.renew', 'certificate.replace'].includes(e.action));
+      assert.deepEqual(
+        renewedEvents.map((e) => [e.action, e.result, e.detail.orderId]),
+        [['certificate.renew', 'success', renewal.orderId]],
+        JSON.stringify(events.map((e) => e.action)),
+      );
+    } finally {
+      await edge.stop({ timeoutMs: 1000 });
+      await rm(targetDir, { recursive: true, force: true });
     }
-    assert.equal(renewal.certificateNo, issued.certificateNo);
-    const renewed = await drive(r, worker, renewal.orderId);
-    assert.equal(renewed.step, 'done', renewed.lastError ?? '');
-    const second = await r.core.certificates.get(actor, issued.certificateNo!);
-    assert.equal(second.certificateNo, first.certificateNo);
-    assert.notEqual(second.facts.serialNumber, first.facts.serialNumber);
   });
 });

@@ -53,8 +53,10 @@ export interface DcvResolver {
  * - `refused`: the server answered with an error RCODE (`rcode` says which: REFUSED, NOTAUTH,
  *   NOTZONE, SERVFAIL, …). Retryable only for SERVFAIL (the server's own trouble).
  * - `tsig`: the server rejected our signature (BADSIG, BADKEY, BADTIME, BADTRUNC in
- *   `tsigError`), or its answer's signature did not verify. Not retryable: the key or the clock
- *   is wrong, and the operator must fix it.
+ *   `tsigError`), or its answer's signature did not verify. Retryable: the key or the clock is
+ *   the operator's to fix, not the user's, so the order waits (backing off, the message on the
+ *   order) and carries on once the operator restarts with the right CERTKEEPER_DCV_TSIG_KEY,
+ *   rather than every pending order failing for one configuration mistake.
  * - `timeout`: no answer in time. Retryable.
  * - `network`: the socket failed (connection refused, unreachable). Retryable.
  * - `malformed`: the answer could not be decoded or did not match the question. Retryable (a
@@ -98,10 +100,10 @@ function isRetryable(kind: DcvErrorKind, rcode: string | undefined): boolean {
     case 'timeout':
     case 'network':
     case 'malformed':
+    case 'tsig':
       return true;
     case 'refused':
       return rcode === 'SERVFAIL';
-    case 'tsig':
     case 'config':
       return false;
   }

@@ -16,7 +16,7 @@
  * - Failures: an `IssuerError`/`DcvError` that is retryable (or any other error, which is
  *   treated as retryable: a store hiccup must not kill an order) backs off per order (5 s
  *   doubling to 10 min, or the CA's `Retry-After` when it said) up to `maxAttempts`; one that is
- *   not retryable (a refused request, a wrong TSIG key) ends the order `failed` with the CA's
+ *   not retryable (a refused request, a dcv name outside the zone) ends the order `failed` with the CA's
  *   problem document kept. Either way the message is on the row (`lastError`) and in the log,
  *   and no secret is in it (the ports guarantee their messages hold none).
  * - DNS-01 by CNAME delegation: TXT values go to `<label>.<dcv zone>` (one value per
@@ -436,7 +436,12 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       if (!stored || stored.deletedAt)
         throw new AppError('not_found', `Certificate ${order.certificateNo} no longer exists; nothing to renew.`);
       certificateNo = stored.certificateNo;
-      if (!holds(stored)) await certificates.replace(actor, certificateNo, input, importOptions);
+      // The replacement is the order's one audit event (`certificate.renew` / `.reissue`).
+      if (!holds(stored))
+        await certificates.replace(actor, certificateNo, input, {
+          ...importOptions,
+          audit: { action: `certificate.${order.kind}`, detail: { orderId: order.orderId, kind: order.kind } },
+        });
     }
     // The flag as it is now: setRenewal may have changed it on the row since this claim read it.
     const renewal = (await issuance.getOrder(order.tenantId, order.orderId))?.renewal ?? order.renewal;
@@ -453,16 +458,11 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       },
       clock.now(),
     );
-    await audit.record(
-      actor,
-      order.kind === 'issue' ? 'certificate.issue' : 'certificate.renew',
-      `certificate:${certificateNo}`,
-      'success',
-      {
+    if (order.kind === 'issue')
+      await audit.record(actor, 'certificate.issue', `certificate:${certificateNo}`, 'success', {
         orderId: order.orderId,
         kind: order.kind,
-      },
-    );
+      });
     const landed = await store.certificates.get(order.tenantId, certificateNo);
     await options.notify?.(order.tenantId, `certificate-order:${order.orderId}`, {
       type: 'issuance.succeeded',
