@@ -113,6 +113,11 @@ describe('console: replace, versions and recently deleted', { skip }, () => {
     const reads = await app.app.core.audit.list(app.main.actor, { action: 'certificate.key.read', limit: 5 });
     assert.equal(reads[0]?.detail.version, 1);
     assert.equal(reads[0]?.actor, app.main.admin.accessKey);
+    // The history says which version's key was read.
+    await page.reload();
+    await h1('www').waitFor();
+    await page.getByText('Private key of version 1 downloaded').first().waitFor();
+    await page.getByText('Certificate replaced').first().waitFor();
   });
 
   it('deletes, lists it under Recently deleted and restores it', async () => {
