@@ -318,5 +318,15 @@ describe('issuance pipeline: renewal of short-lived certificates', { skip }, () 
     const second = await r.core.certificates.get(actor, issued.certificateNo!);
     assert.equal(second.certificateNo, first.certificateNo);
     assert.notEqual(second.facts.serialNumber, first.facts.serialNumber);
+    // The renewal kept the certificate it replaced as version 1, key and all.
+    const versions = await r.core.certificates.versions(actor, first.certificateNo);
+    assert.equal(versions.currentVersion, 2);
+    assert.deepEqual(
+      versions.previous.map((v) => [v.version, v.replacedBy, v.facts.serialNumber]),
+      [[1, 'acme-worker', first.facts.serialNumber]],
+    );
+    const old = await r.core.certificates.exportVersion(actor, first.certificateNo, 1, { includeKey: true });
+    assert.equal(old.certificatePem, first.certificatePem);
+    assert.match(old.privateKeyPem ?? '', /PRIVATE KEY/);
   });
 });
