@@ -89,7 +89,11 @@ const FACTS = JSON.stringify({
   pad: 'x'.repeat(500),
 });
 
-function row(tenantId: number, i: number, random: () => number): Omit<CertificateRow, 'certificate_no'> {
+function row(
+  tenantId: number,
+  i: number,
+  random: () => number,
+): Omit<CertificateRow, 'certificate_no' | 'version' | 'purged_at'> {
   const notAfter = AS_OF - 200 * DAY + Math.floor(random() * 600 * DAY);
   return {
     tenant_id: tenantId,

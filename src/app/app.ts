@@ -13,6 +13,7 @@ import { createNotificationSender } from '../notifiers/index.ts';
 import { openStore, type RotateMasterKeyResult, type StoreHandle } from '../store/open.ts';
 import { buildIssuanceService } from './issuance.ts';
 import { notifySettings, type NotifySettings } from './notify-settings.ts';
+import { DEFAULT_RETENTION, type RetentionSettings } from '../core/certificates.ts';
 
 export interface App {
   core: Core;
@@ -24,6 +25,8 @@ export interface App {
   /** Notification settings (notify-settings.ts) and the senders (src/notifiers/). */
   notify: NotifySettings;
   sender: NotificationSender;
+  /** How long versions and deleted certificates are kept (retention-settings.ts). */
+  retention: RetentionSettings;
   migrate(): Promise<string[]>;
   rotateMasterKey(newKeyBase64?: string): Promise<RotateMasterKeyResult>;
   close(): Promise<void>;
@@ -31,7 +34,13 @@ export interface App {
 
 export async function openApp(
   config: Config,
-  options: { clock?: Clock; issuance?: IssuanceSetting; notify?: NotifySettings; notifyCa?: string[] } = {},
+  options: {
+    clock?: Clock;
+    issuance?: IssuanceSetting;
+    notify?: NotifySettings;
+    notifyCa?: string[];
+    retention?: RetentionSettings;
+  } = {},
 ): Promise<App> {
   const clock = options.clock ?? systemClock;
   const notify = options.notify ?? notifySettings({}, config);
@@ -48,7 +57,8 @@ export async function openApp(
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(masterKey ? { masterKey } : {}),
   });
-  const core = createCore(store, clock, { ...notify, sender });
+  const retention = options.retention ?? DEFAULT_RETENTION;
+  const core = createCore(store, clock, { ...notify, sender }, retention);
   const issuanceSetting: IssuanceSetting = options.issuance ?? { on: false, reason: 'not configured' };
   return {
     core,
@@ -57,6 +67,7 @@ export async function openApp(
     issuanceSetting,
     notify,
     sender,
+    retention,
     migrate: () => store.migrate(),
     rotateMasterKey: (newKeyBase64) => store.rotateMasterKey(newKeyBase64),
     close: () => store.close(),

@@ -19,6 +19,9 @@ import { startIssuance, type IssuanceWorkerSettings, type RunningIssuance } from
 import type { NotifySettings } from './notify-settings.ts';
 import { startNotificationWorker } from './notify-worker.ts';
 import type { NotificationWorker } from '../core/notifications/worker.ts';
+import type { RetentionSettings } from '../core/certificates.ts';
+import type { RetentionWorker } from '../core/retention.ts';
+import { startRetentionWorker } from './retention-worker.ts';
 
 export interface ServeOptions {
   /** The edge worker's lease and poll pause (edge-worker-settings.ts). */
@@ -29,6 +32,8 @@ export interface ServeOptions {
   issuanceWorker?: IssuanceWorkerSettings;
   /** Notifications (notify-settings.ts); defaults when absent. */
   notify?: NotifySettings;
+  /** Version and deletion retention (retention-settings.ts); defaults when absent. */
+  retention?: RetentionSettings;
 }
 
 export async function serve(
@@ -39,10 +44,12 @@ export async function serve(
   const app = await openApp(config, {
     ...(options.issuance ? { issuance: options.issuance } : {}),
     ...(options.notify ? { notify: options.notify } : {}),
+    ...(options.retention ? { retention: options.retention } : {}),
   });
   let worker: ProvisioningWorker | null = null;
   let issuance: RunningIssuance | null = null;
   let notifyWorker: NotificationWorker | null = null;
+  let retentionWorker: RetentionWorker | null = null;
   try {
     const { credentialsFile } = await bootstrapIfEmpty(app.core, config.dataDir);
     const running = await startServer({
@@ -59,6 +66,8 @@ export async function serve(
     app.store.startBackgroundCheckpoints((message) => running.app.log.warn(message));
     worker = startEdgeWorker(app, options.edgeWorker ?? EDGE_WORKER_DEFAULTS, running.app.log);
     notifyWorker = startNotificationWorker(app, running.app.log);
+    retentionWorker = startRetentionWorker(app, running.app.log);
+    const retention = retentionWorker;
     const edgeWorker = worker;
     if (app.issuanceSetting.on) {
       const log = running.app.log.child({ component: 'issuance' });
@@ -93,7 +102,7 @@ export async function serve(
     installSignalHandlers(running.app, {
       async close() {
         await runningIssuance?.stop();
-        await Promise.all([edgeWorker.stop(), notifications.stop()]);
+        await Promise.all([edgeWorker.stop(), notifications.stop(), retention.stop()]);
         await app.store.close();
       },
     });
@@ -121,6 +130,7 @@ export async function serve(
     await issuance?.stop();
     await worker?.stop();
     await notifyWorker?.stop();
+    await retentionWorker?.stop();
     await app.close();
     throw error;
   }

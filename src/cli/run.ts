@@ -23,6 +23,8 @@ import { runBackup, runRestore } from './maintenance.ts';
 import { runNotifyCommand } from './notify.ts';
 import { ncpCurl } from './ncp-curl.ts';
 import { runTargetCommand } from './target.ts';
+import { runCertHistoryCommand } from './cert-history.ts';
+import { retentionSettings } from '../app/retention-settings.ts';
 import { caNameOf } from '../domain/x509/ca-name.ts';
 
 export interface CliIo {
@@ -47,7 +49,15 @@ const USAGE = `Usage: certkeeper <command> [options]
             (20 a page by default, at most 1000)
   cert show [--tenant NAME] NUMBER
   cert export [--tenant NAME] NUMBER [--out DIR] [--key]
-  cert delete [--tenant NAME] NUMBER
+  cert delete [--tenant NAME] NUMBER     (recoverable for CERTKEEPER_DELETE_RETENTION_DAYS, 30 by default)
+  cert replace [--tenant NAME] NUMBER --cert FILE [--key FILE] [--chain FILE]
+                                          in place: same number and name, slots republished; without --key
+                                          the current key is kept when the new certificate has the same one
+  cert versions [--tenant NAME] NUMBER [--download V [--out DIR] [--key]]
+                                          the current and replaced versions; --download V writes one of them
+  cert list --deleted [--tenant NAME] [--page N] [--page-size N]   recently deleted, recoverable
+  cert restore [--tenant NAME] NUMBER     bring a deleted certificate back
+  cert purge [--tenant NAME] NUMBER       drop a deleted certificate for good, now
   cert request [--tenant NAME] --name N --domain D [--domain D2 ...] [--key-type ec-p256|ec-p384|rsa-2048]
                [--method dns-01|http-01] [--no-renewal]   (the server's issuance worker carries it out)
   cert order list [--tenant NAME] [--page N] [--page-size N]
@@ -128,13 +138,15 @@ const OPTIONS = {
   set: { type: 'string' },
   reset: { type: 'boolean' },
   force: { type: 'boolean' },
+  download: { type: 'string' },
+  deleted: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Flags = ReturnType<typeof parseFlags>['values'];
 
 function parseFlags(argv: string[]) {
   // `--key` is a file for `cert import` and a switch for `cert export`: parse it per command.
-  const exportKey = argv[0] === 'cert' && argv[1] === 'export';
+  const exportKey = argv[0] === 'cert' && (argv[1] === 'export' || argv[1] === 'versions');
   // `--domain` is a filter for `cert list` and repeatable for `cert request`.
   const request = argv[0] === 'cert' && argv[1] === 'request';
   const options = exportKey
@@ -182,6 +194,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
           issuance: loadIssuanceConfig(io.env),
           issuanceWorker: issuanceWorkerSettings(io.env),
           notify: notifySettings(io.env, config),
+          retention: retentionSettings(io.env),
         },
       );
       return 0;
@@ -193,7 +206,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       else await runRestore(config, rest.length === 0 ? verb : undefined, flags.force === true, out, usage);
       return 0;
     }
-    app = await openApp(config, { issuance: loadIssuanceConfig(io.env), notify: notifySettings(io.env, config) });
+    app = await openApp(config, {
+      issuance: loadIssuanceConfig(io.env),
+      notify: notifySettings(io.env, config),
+      retention: retentionSettings(io.env),
+    });
     const out = (value: unknown, human: string) => io.stdout.write(flags.json ? json(value) : human);
     return (await dispatch(app, group, verb, rest, flags, out, io.env)) ?? 0;
   } catch (error) {
@@ -299,6 +316,7 @@ async function dispatch(
       return;
     }
     case 'cert list': {
+      if (flags.deleted) return certHistory(app, 'list-deleted', args, flags, out);
       const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
       const all = flags.all === true;
       if (all && flags.page !== undefined) throw new UsageError('cert list takes --page or --all, not both');
@@ -385,10 +403,19 @@ async function dispatch(
       const certificate = await core.certificates.delete(actor, certificateNumber(args[0]));
       out(
         { certificateNo: certificate.certificateNo, deleted: true },
-        `Deleted certificate ${certificate.certificateNo} (${certificate.name}).\n`,
+        `Deleted certificate ${certificate.certificateNo} (${certificate.name}).\n${
+          app.retention.deleteRetentionDays === 0
+            ? ''
+            : `Recoverable for ${app.retention.deleteRetentionDays} day(s): certkeeper cert restore ${certificate.certificateNo}\n`
+        }`,
       );
       return;
     }
+    case 'cert replace':
+    case 'cert versions':
+    case 'cert restore':
+    case 'cert purge':
+      return certHistory(app, verb as 'replace' | 'versions' | 'restore' | 'purge', args, flags, out);
     case 'cert request': {
       const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
       const domains = (flags.domain ?? []) as unknown as string[];
@@ -471,6 +498,22 @@ async function dispatch(
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
+}
+
+async function certHistory(
+  app: App,
+  verb: 'replace' | 'versions' | 'restore' | 'purge' | 'list-deleted',
+  args: string[],
+  flags: Flags,
+  out: Out,
+): Promise<void> {
+  const tenant = await app.core.tenants.get(flags.tenant ?? 'default');
+  await runCertHistoryCommand(app.core, tenant, verb, args, flags, {
+    out,
+    usage: (message) => new UsageError(message),
+    readText,
+    present: (certificate) => presentCertificate(certificate, app.core.clock.now()),
+  });
 }
 
 const LIST_COLUMNS = ['certificateNo', 'name', 'commonName', 'status', 'notAfter', 'caName'];

@@ -7,12 +7,28 @@
  * exactly like a missing one. Every read of a private key is audited, success or refusal.
  */
 import { AppError, isAppError, isAppErrorWithCode } from '../domain/errors.ts';
-import type { AuditEvent, Certificate, CertificateOrigin, CertificateType } from '../domain/model.ts';
+import type {
+  AuditEvent,
+  Certificate,
+  CertificateOrigin,
+  CertificateSummary,
+  CertificateType,
+  CertificateVersion,
+} from '../domain/model.ts';
 import { runImportLadder, type ImportCandidate, type ImportInput, type ImportPolicy } from '../domain/x509/ladder.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { authorize } from './policy.ts';
-import { CERTIFICATE_PAGE_MAX, type CertificatePage, type CertificateQuery, type Clock, type Store } from './ports.ts';
+import {
+  CERTIFICATE_PAGE_MAX,
+  type CertificatePage,
+  type CertificateQuery,
+  type Clock,
+  type RecoveryRefusal,
+  type Store,
+} from './ports.ts';
+
+const DAY_MS = 86_400_000;
 
 export interface ImportOptions {
   origin: CertificateOrigin;
@@ -36,6 +52,38 @@ export interface ReplaceOptions extends ImportOptions {
    * event on the certificate, not a replace plus a second event of the worker's.
    */
   audit?: { action: string; detail: AuditEvent['detail'] };
+  /**
+   * A replacement given without a private key keeps the current one when its certificate has the
+   * same public key (a renewal with the same key: CLI and console). Without it, a certificate
+   * whose key differs from the current one's needs its key (`key_missing`) when the current
+   * certificate has one. Faces with their own key rule (NCP, NHN, ACM) leave it off.
+   */
+  keepCurrentKey?: boolean | undefined;
+}
+
+/**
+ * How long what a replace or a delete leaves behind is kept (`CERTKEEPER_VERSION_RETENTION_DAYS`,
+ * `CERTKEEPER_DELETE_RETENTION_DAYS`; app/retention-settings.ts). Versions: 0 keeps them forever.
+ * Deleted certificates: 0 purges at deletion (nothing to restore).
+ */
+export interface RetentionSettings {
+  versionRetentionDays: number;
+  deleteRetentionDays: number;
+}
+
+export const DEFAULT_RETENTION: RetentionSettings = { versionRetentionDays: 90, deleteRetentionDays: 30 };
+
+/** A certificate's versions: the current one (the certificate) and the replaced ones, newest first. */
+export interface CertificateVersions {
+  certificate: Certificate;
+  currentVersion: number;
+  previous: CertificateVersion[];
+}
+
+/** A recoverable certificate and when the retention pass purges it. */
+export interface DeletedCertificate {
+  certificate: CertificateSummary;
+  purgeAfter: Date;
 }
 
 /**
@@ -88,8 +136,37 @@ export interface CertificateService {
    * a miss under the reference given (`certificate:<no or id>`, `certificate-name:<name>`).
    */
   readFile(actor: Actor, ref: CertificateFileRef): Promise<{ name: string; bytes: Buffer; composed: boolean }>;
-  /** Refused while in use. With `expectedName`, the name must match too (NCP's delete contract). */
+  /**
+   * Refused while in use. With `expectedName`, the name must match too (NCP's delete contract).
+   * Recoverable for `deleteRetentionDays` (`restore`), purged at once when that is 0. Its name,
+   * certificate and key are free for new imports at once either way.
+   */
   delete(actor: Actor, certificateNo: number, options?: { expectedName?: string }): Promise<Certificate>;
+  /** The live certificate's versions; `not_found` like `get`. */
+  versions(actor: Actor, certificateNo: number): Promise<CertificateVersions>;
+  /**
+   * One version of a live certificate (the current one included) as `export` gives it; the key
+   * read is audited like `export`'s (`certificate.key.read`, with the version in the detail).
+   */
+  exportVersion(
+    actor: Actor,
+    certificateNo: number,
+    version: number,
+    options: { includeKey: boolean },
+  ): Promise<CertificateBundle & { version: number }>;
+  /** Recoverable certificates, most recently deleted first. */
+  listDeleted(
+    actor: Actor,
+    page: { offset: number; limit: number },
+  ): Promise<{ items: DeletedCertificate[]; total: number }>;
+  /**
+   * Brings a recoverable certificate back, same number, name, key and versions. Refused
+   * (`already_exists`, naming the holder) while a live certificate holds its name, certificate
+   * or key; `conflict` when it is not deleted; `not_found` when missing or purged.
+   */
+  restore(actor: Actor, certificateNo: number): Promise<Certificate>;
+  /** Purges a deleted certificate now (key, file and versions dropped); `conflict` when it is live. */
+  purge(actor: Actor, certificateNo: number): Promise<void>;
   usedBy(actor: Actor, certificateNo: number): Promise<number[]>;
 }
 
@@ -119,6 +196,7 @@ export function createCertificateService(
   clock: Clock,
   audit: AuditService,
   slots: ReplacementRepublisher,
+  retention: RetentionSettings = DEFAULT_RETENTION,
 ): CertificateService {
   function ladder(input: ImportInput, options: ImportOptions): ImportCandidate {
     return runImportLadder(input, { ...options.policy, now: clock.now() });
@@ -217,14 +295,18 @@ export function createCertificateService(
       options.audit?.action ?? 'certificate.replace',
       `certificate:${certificateNo}`,
       async () => {
-        await getLive(actor, certificateNo, options.expectedName);
-        const candidate = candidateOf();
+        const current = await getLive(actor, certificateNo, options.expectedName);
+        let candidate = candidateOf();
+        if (options.keepCurrentKey && candidate.privateKey === null && current.hasPrivateKey) {
+          candidate = await withCurrentKey(actor, current, candidate, options);
+        }
         await checkDuplicate(actor.tenantId, candidate, certificateNo);
         return store.certificates.replace(
           actor.tenantId,
           certificateNo,
           newCertificateFields(candidate, options),
           clock.now(),
+          actor.id,
         );
       },
       { origin: options.origin, ...options.audit?.detail },
@@ -237,6 +319,98 @@ export function createCertificateService(
     await slots.certificateReplaced(actor, certificateNo).catch(() => undefined);
     return replaced;
   }
+
+  /**
+   * `keepCurrentKey`: a replacement without a key, for a certificate that has one. The same public
+   * key: the ladder runs again with the stored key (which it checks against the new certificate);
+   * the key stays inside core, so this is not a key read. Another key: it must be given.
+   */
+  async function withCurrentKey(
+    actor: Actor,
+    current: Certificate,
+    candidate: ImportCandidate,
+    options: ReplaceOptions,
+  ): Promise<ImportCandidate> {
+    if (candidate.facts.publicKeyFingerprintSha256 !== current.facts.publicKeyFingerprintSha256) {
+      throw new AppError(
+        'key_missing',
+        `The new certificate has a different key than certificate ${current.certificateNo}'s current one; give its private key as well.`,
+        { field: 'privateKey' },
+      );
+    }
+    const privateKey = await store.certificates.readPrivateKey(actor.tenantId, current.certificateNo);
+    if (privateKey === null) return candidate;
+    return ladder(
+      {
+        name: candidate.name,
+        certificate: candidate.leaf.pem,
+        chain: candidate.chainPems.join(''),
+        privateKey,
+      },
+      options,
+    );
+  }
+
+  /** The live certificate's version `version` (its current one included), or `not_found` naming the versions there are. */
+  async function versionOf(actor: Actor, certificateNo: number, version: number) {
+    const certificate = await getLive(actor, certificateNo);
+    const current = await store.certificateVersions.currentVersion(actor.tenantId, certificateNo);
+    if (current === null) throw notFound(certificateNo);
+    if (version === current) return { certificate, current, old: null };
+    const old = Number.isSafeInteger(version)
+      ? await store.certificateVersions.get(actor.tenantId, certificateNo, version)
+      : null;
+    if (!old) {
+      const kept = (await store.certificateVersions.list(actor.tenantId, certificateNo)).map((v) => v.version);
+      throw new AppError(
+        'not_found',
+        `Certificate ${certificateNo} has no version ${String(version).slice(0, 32)}; its versions are ${[current, ...kept].join(', ')} (${current} is current).`,
+        { field: 'version' },
+      );
+    }
+    return { certificate, current, old };
+  }
+
+  /** The friendly answer to a restore that would collide; the unique live indexes close the race. */
+  async function checkRestorable(tenantId: number, deleted: Certificate): Promise<void> {
+    const named = await liveByName(tenantId, deleted.name);
+    if (named) {
+      throw new AppError(
+        'already_exists',
+        `Cannot restore certificate ${deleted.certificateNo}: certificate ${named.certificateNo} now has the name '${deleted.name}'. Delete that one first to restore this one.`,
+        { field: 'name', details: { certificateNo: named.certificateNo } },
+      );
+    }
+    const holder = await store.certificates.findDuplicate(tenantId, deleted.facts);
+    if (holder) {
+      const sameCertificate = holder.facts.fingerprintSha256 === deleted.facts.fingerprintSha256;
+      throw new AppError(
+        'already_exists',
+        `Cannot restore certificate ${deleted.certificateNo}: its ${sameCertificate ? 'certificate' : 'key'} is now used by certificate '${holder.name}' (number ${holder.certificateNo}). Delete that one first to restore this one.`,
+        {
+          field: sameCertificate ? 'certificate' : 'privateKey',
+          details: { certificateNo: holder.certificateNo },
+        },
+      );
+    }
+  }
+
+  const refused = (certificateNo: number, refusal: RecoveryRefusal, verb: 'restore' | 'purge'): AppError =>
+    refusal === 'live'
+      ? new AppError(
+          'conflict',
+          verb === 'restore'
+            ? `Certificate ${certificateNo} is not deleted; there is nothing to restore.`
+            : `Certificate ${certificateNo} is not deleted; delete it first (purge applies to deleted certificates only).`,
+          { field: 'certificateNo' },
+        )
+      : new AppError(
+          'not_found',
+          refusal === 'purged'
+            ? `Certificate ${certificateNo} was purged; it cannot be ${verb === 'restore' ? 'restored' : 'purged again'}.`
+            : `No deleted certificate number ${certificateNo}.`,
+          { field: 'certificateNo' },
+        );
 
   /** The certificate a download names, and the audit target of a miss. */
   async function fileTarget(actor: Actor, ref: CertificateFileRef): Promise<[Certificate | null, string]> {
@@ -402,8 +576,80 @@ export function createCertificateService(
           );
         }
         const at = clock.now();
-        if (!(await store.certificates.markDeleted(actor.tenantId, certificateNo, at))) throw notFound(certificateNo);
+        const purge = retention.deleteRetentionDays === 0;
+        if (!(await store.certificates.markDeleted(actor.tenantId, certificateNo, at, { purge })))
+          throw notFound(certificateNo);
         return { ...certificate, deletedAt: at, updatedAt: at };
+      });
+    },
+
+    async versions(actor, certificateNo) {
+      authorize(actor, 'certificate.read');
+      const certificate = await getLive(actor, certificateNo);
+      const currentVersion = await store.certificateVersions.currentVersion(actor.tenantId, certificateNo);
+      if (currentVersion === null) throw notFound(certificateNo);
+      const previous = await store.certificateVersions.list(actor.tenantId, certificateNo);
+      return { certificate, currentVersion, previous };
+    },
+
+    async exportVersion(actor, certificateNo, version, options) {
+      authorize(actor, 'certificate.read');
+      const { certificate, old } = await versionOf(actor, certificateNo, version);
+      let privateKeyPem: string | null = null;
+      if (options.includeKey) {
+        privateKeyPem = await audited(
+          actor,
+          'certificate.key.read',
+          `certificate:${certificateNo}`,
+          async () => {
+            authorize(actor, 'certificate.key.read');
+            return old
+              ? store.certificateVersions.readPrivateKey(actor.tenantId, certificateNo, version)
+              : store.certificates.readPrivateKey(actor.tenantId, certificateNo);
+          },
+          { version },
+        );
+      }
+      return {
+        certificate,
+        version,
+        certificatePem: old ? old.certificatePem : certificate.certificatePem,
+        chainPems: old ? old.chainPems : certificate.chainPems,
+        privateKeyPem,
+      };
+    },
+
+    async listDeleted(actor, page) {
+      authorize(actor, 'certificate.read');
+      const limit = Math.min(Math.max(Math.trunc(page.limit), 0), CERTIFICATE_PAGE_MAX);
+      const offset = Math.max(Math.trunc(page.offset), 0);
+      const found = await store.certificates.listDeleted(actor.tenantId, { offset, limit });
+      const keepMs = retention.deleteRetentionDays * DAY_MS;
+      return {
+        total: found.total,
+        items: found.items.map((certificate) => ({
+          certificate,
+          purgeAfter: new Date((certificate.deletedAt ?? certificate.updatedAt).getTime() + keepMs),
+        })),
+      };
+    },
+
+    async restore(actor, certificateNo) {
+      authorize(actor, 'certificate.write');
+      return audited(actor, 'certificate.restore', `certificate:${certificateNo}`, async () => {
+        const deleted = await store.certificates.getRecoverable(actor.tenantId, certificateNo);
+        if (deleted) await checkRestorable(actor.tenantId, deleted);
+        const restored = await store.certificates.restore(actor.tenantId, certificateNo, clock.now());
+        if (typeof restored === 'string') throw refused(certificateNo, restored, 'restore');
+        return restored;
+      });
+    },
+
+    async purge(actor, certificateNo) {
+      authorize(actor, 'certificate.write');
+      await audited(actor, 'certificate.purge', `certificate:${certificateNo}`, async () => {
+        const purged = await store.certificates.purge(actor.tenantId, certificateNo, clock.now());
+        if (purged !== true) throw refused(certificateNo, purged, 'purge');
       });
     },
 

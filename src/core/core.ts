@@ -1,7 +1,12 @@
 /** The core as one object: every use-case, wired to one store and one clock. */
 import { createAcmService, type AcmService } from './acm.ts';
 import { createAuditService, type AuditTrail } from './audit.ts';
-import { createCertificateService, type CertificateService } from './certificates.ts';
+import {
+  createCertificateService,
+  DEFAULT_RETENTION,
+  type CertificateService,
+  type RetentionSettings,
+} from './certificates.ts';
 import { createCredentialService, type CredentialService } from './credentials.ts';
 import { createDeployTargetService, type DeployTargetService } from './deploy/targets.ts';
 import { createDashboardService, type DashboardService } from './dashboard.ts';
@@ -46,12 +51,13 @@ export function createCore(
   store: Store,
   clock: Clock,
   notifications: NotificationSettings = DEFAULT_NOTIFICATION_SETTINGS,
+  retention: RetentionSettings = DEFAULT_RETENTION,
 ): Core {
   const audit = createAuditService(store, clock);
   const credentials = createCredentialService(store, clock, audit);
   const provisioning = createProvisioningService(store, clock, audit);
   // Replacing a certificate republishes the edge slots that use it (a step of `replace`).
-  const certificates = createCertificateService(store, clock, audit, provisioning);
+  const certificates = createCertificateService(store, clock, audit, provisioning, retention);
   return {
     clock,
     audit: { list: audit.list, verify: audit.verify },

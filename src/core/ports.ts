@@ -17,6 +17,8 @@ import type {
   CertificateOrigin,
   CertificateSummary,
   CertificateType,
+  CertificateVersion,
+  CertificateVersionDetail,
   Credential,
   Role,
   Tenant,
@@ -161,12 +163,17 @@ export interface CertificateFile {
 export interface CertificateRepository {
   /** Inserts in one transaction; assigns the next never-reused certificateNo of the tenant. */
   insert(certificate: NewCertificate, at: Date): Promise<Certificate>;
-  /** Replaces bytes, facts, key and file of a live certificate, keeping its number and name. */
+  /**
+   * Replaces bytes, facts, key and file of a live certificate, keeping its number and name, and
+   * keeps what it replaced as a version (CertificateVersionRepository) recorded as replaced by
+   * `replacedBy` (an actor id); one transaction: a crash leaves the old or the new version current.
+   */
   replace(
     tenantId: number,
     certificateNo: number,
     replacement: Omit<NewCertificate, 'tenantId' | 'name' | 'type'>,
     at: Date,
+    replacedBy?: string,
   ): Promise<Certificate>;
   get(tenantId: number, certificateNo: number): Promise<Certificate | null>;
   getByName(tenantId: number, name: string): Promise<Certificate | null>;
@@ -188,7 +195,32 @@ export interface CertificateRepository {
    * lock (see CertificateUsageRepository), so a delete racing a provision never leaves a deleted
    * certificate in a live slot. False when the certificate is missing or already deleted.
    */
-  markDeleted(tenantId: number, certificateNo: number, at: Date): Promise<boolean>;
+  markDeleted(tenantId: number, certificateNo: number, at: Date, options?: { purge?: boolean }): Promise<boolean>;
+  /**
+   * Recoverable deletion (migration 0012): a deleted certificate keeps its key, file and versions
+   * until it is purged, but frees its name, certificate and key for new imports at once. `restore`
+   * makes it live again (the unique live indexes refuse it, `already_exists` with the field, while
+   * another live certificate holds its name, certificate or key); `purge` drops key, file and
+   * versions for good (the row stays for recentChanges). Both conditional on the row's state, so
+   * a restore and a purge racing (or two purges) cannot both apply.
+   */
+  restore(tenantId: number, certificateNo: number, at: Date): Promise<Certificate | RecoveryRefusal>;
+  /** A recoverable (deleted, not purged) certificate; null otherwise. */
+  getRecoverable(tenantId: number, certificateNo: number): Promise<Certificate | null>;
+  purge(tenantId: number, certificateNo: number, at: Date): Promise<true | RecoveryRefusal>;
+  /** Recoverable (deleted, not purged) certificates of the tenant, most recently deleted first; exact total. */
+  listDeleted(tenantId: number, page: { offset: number; limit: number }): Promise<CertificatePage>;
+  /**
+   * The retention pass: purges at most `limit` certificates deleted before `deletedBefore` and
+   * drops at most `limit` versions replaced before `replacedBefore` (null: none), each by a
+   * conditional write, so several processes running it at once purge each row once.
+   */
+  purgeExpired(options: {
+    deletedBefore: Date | null;
+    replacedBefore: Date | null;
+    limit: number;
+    at: Date;
+  }): Promise<{ certificates: number; versions: number }>;
   /** Count by status bucket, for metrics and the dashboard. */
   countByValidity(
     tenantId: number | null,
@@ -204,6 +236,20 @@ export interface CertificateRepository {
     asOf: Date,
     upperBoundsDays: readonly number[],
   ): Promise<{ cumulativeCounts: number[]; count: number; sumDays: number }>;
+}
+
+/** Why a restore or purge did not apply: no such certificate, it is live, or it is purged already. */
+export type RecoveryRefusal = 'missing' | 'live' | 'purged';
+
+/** Replaced versions of certificates (migration 0012); the current version is the certificate itself. */
+export interface CertificateVersionRepository {
+  /** The certificate's replaced versions, newest first (read whatever the certificate's state: core checks it). */
+  list(tenantId: number, certificateNo: number): Promise<CertificateVersion[]>;
+  get(tenantId: number, certificateNo: number, version: number): Promise<CertificateVersionDetail | null>;
+  /** The decrypted PKCS#8 PEM of that version, or null when it has none. Callers audit every call. */
+  readPrivateKey(tenantId: number, certificateNo: number, version: number): Promise<string | null>;
+  /** The current version number of a live certificate; null when it is not live. */
+  currentVersion(tenantId: number, certificateNo: number): Promise<number | null>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -532,6 +578,7 @@ export interface Store {
   readonly tenants: TenantRepository;
   readonly credentials: CredentialRepository;
   readonly certificates: CertificateRepository;
+  readonly certificateVersions: CertificateVersionRepository;
   readonly usage: CertificateUsageRepository;
   readonly audit: AuditRepository;
   readonly tokens: TokenRepository;

@@ -89,3 +89,30 @@ export interface AuditEvent {
   detail: Record<string, string | number | boolean | null>;
   at: Date;
 }
+
+/**
+ * A replaced version of a certificate (every replace keeps the one it replaces, for a retention
+ * window): what it was, since when it was current, when and by whom it was replaced. The
+ * certificate's current version is the certificate itself; lists and counters never see these.
+ */
+export interface CertificateVersion {
+  certificateNo: number;
+  /** 1 for the certificate as first imported, + 1 per replace. */
+  version: number;
+  origin: CertificateOrigin;
+  facts: CertificateFacts;
+  hasChain: boolean;
+  hasPrivateKey: boolean;
+  /** NHN file name it was uploaded as (the file itself is not kept for old versions). */
+  fileName: string | null;
+  currentSince: Date;
+  replacedAt: Date;
+  /** Actor id of the replace (an access key, `cli`, `acme-worker`, …). */
+  replacedBy: string;
+}
+
+/** A replaced version with its PEM text (a download). */
+export interface CertificateVersionDetail extends CertificateVersion {
+  certificatePem: string;
+  chainPems: string[];
+}

@@ -33,6 +33,7 @@ import { auditRepository } from './repositories/audit.ts';
 import { certificateStatsRepository } from './repositories/certificate-stats.ts';
 import { certificateUsageRepository } from './repositories/certificate-usage.ts';
 import { certificateRepository, type CertificateWriteHooks } from './repositories/certificates.ts';
+import { certificateVersionRepository } from './repositories/certificate-versions.ts';
 import { credentialRepository } from './repositories/credentials.ts';
 import { issuanceRepository } from './repositories/issuance.ts';
 import { slotRepository } from './repositories/slots.ts';
@@ -122,6 +123,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
       tenants: tenantRepository(db),
       credentials: credentialRepository(db),
       certificates: certificateRepository(db, dialect, vault, options.hooks),
+      certificateVersions: certificateVersionRepository(db, vault),
       usage: certificateUsageRepository(db),
       audit,
       tokens: tokenRepository(db, dialect),

@@ -23,7 +23,7 @@ export function ms(date: Date): number {
   return value;
 }
 
-const date = (value: number): Date => new Date(Number(value));
+export const date = (value: number): Date => new Date(Number(value));
 const maybeDate = (value: number | null): Date | null => (value === null ? null : date(value));
 
 export function tenantFromRow(row: Selectable<TenantRow>): Tenant {

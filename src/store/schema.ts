@@ -73,6 +73,10 @@ export interface CertificateRow {
   updated_at: number;
   revoked_at: number | null;
   deleted_at: number | null;
+  /** Number of the current version (migration 0012): 1 at import, + 1 per replace. */
+  version: Generated<number>;
+  /** When a deleted certificate stopped being recoverable (migration 0012); null while live or recoverable. */
+  purged_at: Generated<number | null>;
 }
 
 /** The PKCS#8 PEM of a certificate's key, sealed with AAD `certificate-key:<certificate_no>`. */

@@ -287,6 +287,16 @@ describe('issuance pipeline: renewal of short-lived certificates', { skip }, () 
       assert.notEqual(second.facts.serialNumber, first.facts.serialNumber);
       const listed = await r.core.certificates.list(actor, { offset: 0, limit: 100 });
       assert.equal(listed.items.filter((c) => c.name === 'renew').length, 1, 'replaced, not added');
+      // The renewal kept the certificate it replaced as version 1, key and all.
+      const versions = await r.core.certificates.versions(actor, certificateNo);
+      assert.equal(versions.currentVersion, 2);
+      assert.deepEqual(
+        versions.previous.map((v) => [v.version, v.replacedBy, v.facts.serialNumber]),
+        [[1, 'acme-worker', first.facts.serialNumber]],
+      );
+      const old = await r.core.certificates.exportVersion(actor, certificateNo, 1, { includeKey: true });
+      assert.equal(old.certificatePem, first.certificatePem);
+      assert.match(old.privateKeyPem ?? '', /PRIVATE KEY/);
 
       // The slot republished the new certificate.
       await deployedOnce(fingerprintOf(second.certificatePem));

@@ -2,8 +2,10 @@
  * Contract: list totals and countByValidity, read from the counters of migration 0003, always
  * equal a brute-force count over the rows, on every store (test/helpers/db.ts).
  *
- * - A seeded random walk of imports, duplicate imports (refused), deletions and replacements
- *   that move notAfter across UTC days, with asOf moved around every boundary that matters
+ * - A seeded random walk of imports, duplicate imports (refused), deletions (some purged at
+ *   once), restores (some refused: a live certificate took the restored one's certificate or
+ *   key meanwhile), purges (some refused: the certificate is live) and replacements (each keeping
+ *   a version the counters must not see) that move notAfter across UTC days, with asOf moved around every boundary that matters
  *   (midnight UTC, one millisecond either side of a notAfter, notAfter at 23:59:59.999, noon,
  *   where the counting switches halves of the day), checked against a model after every step
  *   and against raw SQL counts at checkpoints. `CERTKEEPER_TEST_SEED=<n>` replays a run; every
@@ -77,6 +79,8 @@ interface ModelCert {
   notAfter: number;
   facts: CertificateFacts;
   live: boolean;
+  /** Deleted and purged: no longer recoverable (a deleted one with this false can be restored). */
+  purged?: boolean;
 }
 
 interface Expected {
@@ -230,7 +234,7 @@ for (const target of storeTargets) {
       await location?.cleanup();
     });
 
-    it(`random imports, deletions, replacements and asOf moves: every total equals a brute-force count (seed ${SEED}, ${STEPS} steps)`, async () => {
+    it(`random imports, deletions, restores, purges, replacements and asOf moves: every total equals a brute-force count (seed ${SEED}, ${STEPS} steps)`, async () => {
       const rng = prng(SEED);
       const tenants = [(await makeTenant(store)).id, (await makeTenant(store)).id];
       const certs: ModelCert[] = [];
@@ -243,6 +247,11 @@ for (const target of storeTargets) {
         deleteAgain: 0,
         replace: 0,
         replaceSameDay: 0,
+        restore: 0,
+        restoreRefused: 0,
+        purge: 0,
+        purgeRefused: 0,
+        takeFreed: 0,
         checks: 0,
         midnightChecks: 0,
         boundaryChecks: 0,
@@ -330,9 +339,28 @@ for (const target of storeTargets) {
           await jumpNumbering(location, NUMBER_BLOCK * (1 + rng.int(3)) + rng.int(NUMBER_BLOCK));
           stats.jumps++;
         }
-        if (roll < 0.45 || candidates.length < 3) {
-          const tenantId = rng.pick(tenants);
-          const input = newCertificate(tenantId, { facts: newFacts() });
+        const recoverable = certs.filter((c) => !c.live && !c.purged);
+        if (roll < 0.4 || candidates.length < 3) {
+          // Sometimes the certificate or key of a deleted, recoverable one, which a delete frees.
+          const holdsOf = (other: ModelCert) =>
+            certs.some(
+              (c) =>
+                c.live &&
+                c.tenantId === other.tenantId &&
+                (c.facts.fingerprintSha256 === other.facts.fingerprintSha256 ||
+                  c.facts.publicKeyFingerprintSha256 === other.facts.publicKeyFingerprintSha256),
+            );
+          const free = recoverable.filter((c) => !holdsOf(c));
+          const freed = free.length > 0 && rng.next() < 0.15 ? rng.pick(free) : null;
+          const tenantId = freed ? freed.tenantId : rng.pick(tenants);
+          const input = newCertificate(tenantId, {
+            facts: freed
+              ? rng.next() < 0.5
+                ? { ...freed.facts }
+                : { ...newFacts(), publicKeyFingerprintSha256: freed.facts.publicKeyFingerprintSha256 }
+              : newFacts(),
+          });
+          if (freed) stats.takeFreed++;
           const at = new Date(BASE + i);
           const made = await store.certificates.insert(input, at);
           certs.push({
@@ -344,7 +372,7 @@ for (const target of storeTargets) {
             live: true,
           });
           stats.insert++;
-        } else if (roll < 0.52) {
+        } else if (roll < 0.46) {
           // A duplicate of a live certificate is refused and changes no counter.
           const original = rng.pick(candidates);
           const duplicate = newCertificate(original.tenantId, { facts: { ...original.facts } });
@@ -354,14 +382,16 @@ for (const target of storeTargets) {
             `seed ${SEED}, ${step}`,
           );
           stats.duplicate++;
-        } else if (roll < 0.7) {
+        } else if (roll < 0.6) {
           const victim = rng.pick(candidates);
+          const purge = rng.next() < 0.2;
           assert.equal(
-            await store.certificates.markDeleted(victim.tenantId, victim.no, new Date(BASE + i)),
+            await store.certificates.markDeleted(victim.tenantId, victim.no, new Date(BASE + i), { purge }),
             true,
             `seed ${SEED}, ${step}`,
           );
           victim.live = false;
+          victim.purged = purge;
           stats.delete++;
           if (rng.next() < 0.3) {
             assert.equal(
@@ -370,6 +400,43 @@ for (const target of storeTargets) {
               `seed ${SEED}, ${step}: twice`,
             );
             stats.deleteAgain++;
+          }
+        } else if (roll < 0.68 && recoverable.length > 0) {
+          const restored = rng.pick(recoverable);
+          // Refused while a live certificate of its tenant has its certificate or key.
+          const taken = certs.some(
+            (c) =>
+              c.live &&
+              c.tenantId === restored.tenantId &&
+              (c.facts.fingerprintSha256 === restored.facts.fingerprintSha256 ||
+                c.facts.publicKeyFingerprintSha256 === restored.facts.publicKeyFingerprintSha256),
+          );
+          if (taken) {
+            await assert.rejects(
+              store.certificates.restore(restored.tenantId, restored.no, new Date(BASE + i)),
+              (e: unknown) => isAppErrorWithCode(e, 'already_exists'),
+              `seed ${SEED}, ${step}: restore refused`,
+            );
+            stats.restoreRefused++;
+          } else {
+            const result = await store.certificates.restore(restored.tenantId, restored.no, new Date(BASE + i));
+            assert.ok(typeof result !== 'string', `seed ${SEED}, ${step}: restore ${String(result)}`);
+            restored.live = true;
+            stats.restore++;
+          }
+        } else if (roll < 0.74) {
+          // A live one is refused; a deleted one is purged once (a second purge is refused).
+          const pool = recoverable.length > 0 && rng.next() < 0.7 ? recoverable : candidates;
+          const victim = rng.pick(pool);
+          const result = await store.certificates.purge(victim.tenantId, victim.no, new Date(BASE + i));
+          if (victim.live) {
+            assert.equal(result, 'live', `seed ${SEED}, ${step}: purge of a live one`);
+            stats.purgeRefused++;
+          } else {
+            assert.equal(result, true, `seed ${SEED}, ${step}: purge`);
+            assert.equal(await store.certificates.purge(victim.tenantId, victim.no, new Date(BASE + i)), 'purged');
+            victim.purged = true;
+            stats.purge++;
           }
         } else {
           const target = rng.pick(candidates);
@@ -410,6 +477,14 @@ for (const target of storeTargets) {
       // The walk really visited the cases it is meant to cover.
       assert.ok(
         stats.insert > 50 && stats.delete > 20 && stats.replace > 30 && stats.duplicate > 5 && stats.replaceSameDay > 3,
+        JSON.stringify(stats),
+      );
+      assert.ok(
+        stats.restore > 5 &&
+          stats.restoreRefused > 0 &&
+          stats.purge > 5 &&
+          stats.purgeRefused > 0 &&
+          stats.takeFreed > 3,
         JSON.stringify(stats),
       );
       assert.ok(stats.midnightChecks > 20 && stats.boundaryChecks > 50 && stats.jumps > 3, JSON.stringify(stats));
@@ -675,6 +750,70 @@ describe('postgres: counters under concurrent writers in two processes (two pool
         new Date(at).toISOString(),
       );
     }
+  });
+
+  it('restores racing purges, and replacements of one certificate racing each other: one wins each, versions numbered once, exact', async () => {
+    const tenant = await makeTenant(a);
+    const made: Certificate[] = [];
+    for (let i = 0; i < 30; i++) {
+      const cert = await a.certificates.insert(
+        newCertificate(tenant.id, { facts: { notAfter: new Date(BASE + (i % 4) * DAY) } }),
+        new Date(BASE),
+      );
+      await a.certificates.markDeleted(tenant.id, cert.certificateNo, new Date(BASE));
+      made.push(cert);
+    }
+    const outcomes = await Promise.all(
+      made.map((cert, i) =>
+        Promise.all([
+          (i % 2 ? a : b).certificates.restore(tenant.id, cert.certificateNo, new Date(BASE + 1)),
+          (i % 2 ? b : a).certificates.purge(tenant.id, cert.certificateNo, new Date(BASE + 1)),
+        ]),
+      ),
+    );
+    let restored = 0;
+    for (const [restore, purge] of outcomes) {
+      // Exactly one applies: restored (the purge finds it live) or purged (the restore finds it purged).
+      if (typeof restore !== 'string') {
+        assert.equal(purge, 'live');
+        restored++;
+      } else {
+        assert.equal(restore, 'purged');
+        assert.equal(purge, true);
+      }
+    }
+    assert.equal((await a.certificates.list(query(tenant.id, BASE))).total, restored);
+    await assertCountersMatchRows(location, 'restore/purge race');
+
+    const target = await a.certificates.insert(newCertificate(tenant.id), new Date(BASE));
+    const replaced = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        (i % 2 ? a : b).certificates.replace(
+          tenant.id,
+          target.certificateNo,
+          {
+            origin: 'cli',
+            certificatePem: 'PEM',
+            chainPems: [],
+            facts: testFacts({ notAfter: new Date(BASE + (i % 5) * DAY) }),
+            privateKeyPem: null,
+            file: null,
+          },
+          new Date(BASE + 2),
+        ),
+      ),
+    );
+    assert.deepEqual(
+      replaced.filter((r) => r.status === 'rejected'),
+      [],
+    );
+    const versions = await a.certificateVersions.list(tenant.id, target.certificateNo);
+    assert.deepEqual(
+      versions.map((v) => v.version),
+      Array.from({ length: 12 }, (_, i) => 12 - i),
+    );
+    assert.equal(await a.certificateVersions.currentVersion(tenant.id, target.certificateNo), 13);
+    await assertCountersMatchRows(location, 'concurrent replacements of one certificate');
   });
 });
 

@@ -570,7 +570,7 @@ for (const target of storeTargets) {
       );
     });
 
-    it('deleting drops the sealed key and file', async () => {
+    it('deleting keeps the sealed key and file, never served, until purged', async () => {
       const tenant = await makeTenant(store);
       const cert = await store.certificates.insert(
         newCertificate(tenant.id, { privateKeyPem: 'KEY', file: { name: 'f.pem', bytes: Buffer.from('f') } }),
@@ -579,9 +579,27 @@ for (const target of storeTargets) {
       const keys = await countRows(location, 'certificate_keys');
       const files = await countRows(location, 'certificate_files');
       await store.certificates.markDeleted(tenant.id, cert.certificateNo, t0);
+      assert.equal(await countRows(location, 'certificate_keys'), keys);
+      assert.equal(await countRows(location, 'certificate_files'), files);
+      assert.equal(await store.certificates.readPrivateKey(tenant.id, cert.certificateNo), null);
+      assert.equal(await store.certificates.readFile(tenant.id, cert.certificateNo), null);
+      assert.equal(await store.certificates.purge(tenant.id, cert.certificateNo, t0), true);
       assert.equal(await countRows(location, 'certificate_keys'), keys - 1);
       assert.equal(await countRows(location, 'certificate_files'), files - 1);
-      assert.equal(await store.certificates.readPrivateKey(tenant.id, cert.certificateNo), null);
+    });
+
+    it('deleting with purge drops the sealed key and file at once', async () => {
+      const tenant = await makeTenant(store);
+      const cert = await store.certificates.insert(
+        newCertificate(tenant.id, { privateKeyPem: 'KEY', file: { name: 'f.pem', bytes: Buffer.from('f') } }),
+        t0,
+      );
+      const keys = await countRows(location, 'certificate_keys');
+      const files = await countRows(location, 'certificate_files');
+      assert.equal(await store.certificates.markDeleted(tenant.id, cert.certificateNo, t0, { purge: true }), true);
+      assert.equal(await countRows(location, 'certificate_keys'), keys - 1);
+      assert.equal(await countRows(location, 'certificate_files'), files - 1);
+      assert.equal(await store.certificates.restore(tenant.id, cert.certificateNo, t0), 'purged');
     });
 
     it('counts live certificates by validity, per tenant or overall', async () => {

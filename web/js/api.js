@@ -142,4 +142,8 @@ export function query(params) {
  *   targetDirectory?: string | null }} Slot
  *   The detail answer also carries `targetDirectory`: where a directory target puts its files.
  * @typedef {Paging & { items: Slot[], targetKind: string | null }} SlotPage
+ * @typedef {{ version: number, current: boolean, commonName: string | null, serialNumber: string,
+ *   fingerprintSha256: string, notBefore: string, notAfter: string, hasPrivateKey: boolean, hasChain: boolean,
+ *   currentSince: string, replacedAt: string | null, replacedBy: string | null }} CertificateVersionItem
+ * @typedef {{ certificateNo: number, currentVersion: number, items: CertificateVersionItem[] }} VersionList
  */

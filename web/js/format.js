@@ -82,6 +82,8 @@ const ACTIONS = /** @type {Record<string, string>} */ ({
   'certificate.import': 'Certificate imported',
   'certificate.replace': 'Certificate replaced',
   'certificate.delete': 'Certificate deleted',
+  'certificate.restore': 'Certificate restored',
+  'certificate.purge': 'Certificate purged',
   'certificate.key.read': 'Private key downloaded',
   'certificate.file.read': 'Certificate file downloaded',
   'credential.create': 'Access key created',
@@ -108,6 +110,8 @@ export const domainsText = (domains) =>
 export function actionText(event) {
   if (event.action === 'certificate.key.read' && event.detail.purpose === 'edge.publish')
     return `Private key read to publish it to edge slot ${event.detail.slotId}`;
+  if (event.action === 'certificate.key.read' && typeof event.detail.version === 'number')
+    return `Private key of version ${event.detail.version} downloaded`;
   return ACTIONS[event.action] ?? event.action;
 }
 

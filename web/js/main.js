@@ -14,6 +14,8 @@ import * as edgePage from './pages/edge.js';
 import * as importPage from './pages/import.js';
 import * as loginPage from './pages/login.js';
 import * as notificationsPage from './pages/notifications.js';
+import * as deletedPage from './pages/deleted.js';
+import * as replacePage from './pages/replace.js';
 
 /**
  * @typedef {import('./layout.js').Session & { csrfToken: string }} Session
@@ -31,6 +33,8 @@ const ROUTES = [
   { pattern: '/', render: dashboardPage.render },
   { pattern: '/certificates', render: certificatesPage.render },
   { pattern: '/certificates/:no', render: certificatePage.render },
+  { pattern: '/certificates/:no/replace', render: replacePage.render, allowed: (s) => s.can.writeCertificates },
+  { pattern: '/deleted', render: deletedPage.render },
   { pattern: '/import', render: importPage.render, allowed: (s) => s.can.writeCertificates },
   { pattern: '/credentials', render: credentialsPage.render, allowed: (s) => s.can.manageCredentials },
   { pattern: '/edge', render: edgePage.renderList },

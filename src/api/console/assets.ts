@@ -41,6 +41,8 @@ export const WEB_FILES = [
   'js/pages/credentials.js',
   'js/pages/edge.js',
   'js/pages/notifications.js',
+  'js/pages/replace.js',
+  'js/pages/deleted.js',
 ] as const;
 
 export interface Asset {

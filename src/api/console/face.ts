@@ -26,6 +26,7 @@ import { registerNotificationRoutes } from './routes-notifications.ts';
 import { registerSessionRoutes } from './routes-session.ts';
 import { registerWriteRoutes } from './routes-write.ts';
 import { registerStaticRoutes } from './static.ts';
+import { registerVersionRoutes } from './routes-versions.ts';
 import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleOptions } from './throttle.ts';
 
 export const CONSOLE_PREFIX = '/console';
@@ -57,6 +58,7 @@ export function createConsoleFace(core: Core, options: ConsoleFaceOptions = {}):
       registerCredentialRoutes(app, core);
       registerEdgeRoutes(app, core);
       registerNotificationRoutes(app, core);
+      registerVersionRoutes(app, core);
     },
 
     renderError: (error) => withHeaders(renderConsoleError(error)),

@@ -51,6 +51,44 @@ export const CONSOLE_OPENAPI: OpenApiContribution = {
     '/console/api/dashboard': {
       get: op('Counts by status, expiry windows, soonest, recent changes', json('The dashboard')),
     },
+    '/console/api/certificates/{certificateNo}/replace': {
+      post: withParams(
+        op(
+          'Replace in place (the import body; name = the current name); the old version is kept',
+          json('The certificate'),
+          write,
+        ),
+        [no],
+      ),
+    },
+    '/console/api/certificates/{certificateNo}/versions': {
+      get: withParams(op('The current and the replaced versions, newest first', json('The versions')), [no]),
+    },
+    '/console/api/certificates/{certificateNo}/versions/{version}/files/{part}': {
+      get: withParams(op('Download one version: certificate or fullchain', pem('PEM file')), [
+        no,
+        { name: 'version', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } },
+        { name: 'part', in: 'path', required: true, schema: { enum: ['certificate', 'fullchain'] } },
+      ]),
+    },
+    '/console/api/certificates/{certificateNo}/versions/{version}/private-key': {
+      post: withParams(op('Download the private key of one version (ADMIN; audited)', pem('PEM file'), write), [
+        no,
+        { name: 'version', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } },
+      ]),
+    },
+    '/console/api/deleted-certificates': {
+      get: withParams(op('Recently deleted, recoverable certificates, newest deletion first', json('A page')), [
+        { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1 } },
+        { name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100 } },
+      ]),
+    },
+    '/console/api/certificates/{certificateNo}/restore': {
+      post: withParams(op('Restore a deleted certificate', json('The certificate'), write), [no]),
+    },
+    '/console/api/certificates/{certificateNo}/purge': {
+      post: withParams(op('Purge a deleted certificate now', { description: 'Purged' }, write), [no]),
+    },
     '/console/api/certificates': {
       get: withParams(op('Search, filter, sort and page certificates', json('A page with the exact total')), [
         ...['name', 'domain'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),

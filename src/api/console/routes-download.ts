@@ -21,7 +21,7 @@ export const safeFileStem = (name: string): string =>
     .replace(/^[._]+/, '')
     .slice(0, 80) || 'certificate';
 
-function sendPem(reply: FastifyReply, fileName: string, text: string): FastifyReply {
+export function sendPem(reply: FastifyReply, fileName: string, text: string): FastifyReply {
   return reply
     .header('content-type', 'application/x-pem-file')
     .header('content-disposition', `attachment; filename="${fileName}"`)

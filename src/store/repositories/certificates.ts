@@ -11,17 +11,24 @@
  *   (AAD `certificate-key:<no>`), its sealed NHN file (AAD `certificate-file:<no>`; the file
  *   holds the key too) and its domain rows all land, or none does.
  * - `markDeleted` frees name, certificate and key for reuse (the unique indexes cover live rows
- *   only); the number is never reused (dialect.ts `autoId`). It also drops the sealed key and
- *   the uploaded file (which holds the key too): a deleted certificate's key is never served
- *   again, so keeping it encrypted would only keep a liability. `hasPrivateKey` keeps saying
+ *   only); the number is never reused (dialect.ts `autoId`). The sealed key, the uploaded file
+ *   and the versions stay until the certificate is purged (`purge`, the retention pass
+ *   `purgeExpired`, or `markDeleted` with `purge`), so `restore` can bring it back whole; reads
+ *   never serve them meanwhile (they see live certificates only). `hasPrivateKey` keeps saying
  *   whether it had one.
- * - `insert`, `replace` (when the expiry day changes) and `markDeleted` keep the tenant's
+ * - `replace` keeps the row it replaces as a version (certificate-versions.ts), in its transaction.
+ * - `insert`, `replace` (when the expiry day changes), `markDeleted` and `restore` keep the tenant's
  *   counters (certificate-counters.ts) in the same transaction, as their last statements, so a
  *   total read from the counters always equals a count of the rows. Every write of certificate
  *   rows must go through here for that to hold.
  */
 import type { Kysely } from 'kysely';
-import type { CertificateRepository, NewCertificate } from '../../core/ports.ts';
+import {
+  CERTIFICATE_PAGE_MAX,
+  type CertificateRepository,
+  type NewCertificate,
+  type RecoveryRefusal,
+} from '../../core/ports.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { CertificateSummary } from '../../domain/model.ts';
 import type { CertificateFacts } from '../../domain/x509/types.ts';
@@ -42,6 +49,7 @@ import type { StoreVault } from '../vault.ts';
 import { adjustCounters, validityCounts } from './certificate-counters.ts';
 import { listCertificates } from './certificate-list.ts';
 import { lockForDeletion } from './certificate-usage.ts';
+import { archiveVersion, type VersionsDatabase } from './certificate-versions.ts';
 import { expiryHistogram } from './expiry-histogram.ts';
 
 /** Numbers per `getMany` query (well under SQLite's and PostgreSQL's bound-parameter limits). */
@@ -93,6 +101,7 @@ export function certificateRepository(
   hooks: CertificateWriteHooks = {},
 ): CertificateRepository {
   const live = (tenantId: number) => liveRows(db, tenantId);
+  const vdb = db as unknown as Kysely<VersionsDatabase>;
 
   /** Whether another live certificate of the tenant has this value (`except`: the one being replaced). */
   const taken = async (
@@ -110,7 +119,7 @@ export function certificateRepository(
   const candidates = (
     tenantId: number,
     name: string | null,
-    facts: CertificateFacts,
+    facts: Pick<CertificateFacts, 'fingerprintSha256' | 'publicKeyFingerprintSha256'>,
     except: number | null,
   ): UniqueCandidate[] => [
     {
@@ -172,6 +181,28 @@ export function certificateRepository(
     }
   }
 
+  /** What purging drops: key, file and versions (the row stays for recentChanges). Inside its transaction. */
+  async function dropRecoverable(trx: Kysely<Database>, certificateNo: number): Promise<void> {
+    await trx.deleteFrom('certificate_keys').where('certificate_no', '=', certificateNo).execute();
+    await trx.deleteFrom('certificate_files').where('certificate_no', '=', certificateNo).execute();
+    await (trx as unknown as Kysely<VersionsDatabase>)
+      .deleteFrom('certificate_versions')
+      .where('certificate_no', '=', certificateNo)
+      .execute();
+  }
+
+  /** Why a restore or purge of that certificate matched nothing. */
+  async function refusal(trx: Kysely<Database>, tenantId: number, certificateNo: number): Promise<RecoveryRefusal> {
+    const row = await trx
+      .selectFrom('certificates')
+      .select(['deleted_at', 'purged_at'])
+      .where('tenant_id', '=', tenantId)
+      .where('certificate_no', '=', certificateNo)
+      .executeTakeFirst();
+    if (!row) return 'missing';
+    return row.deleted_at === null ? 'live' : 'purged';
+  }
+
   const contentColumns = (input: Replacement, at: Date) => ({
     ...factColumns(input.facts),
     origin: input.origin,
@@ -216,42 +247,56 @@ export function certificateRepository(
       }
     },
 
-    async replace(tenantId, certificateNo, replacement, at) {
+    async replace(tenantId, certificateNo, replacement, at, replacedBy = 'system') {
       try {
         const row = await inTransaction(db, dialect, async (trx) => {
-          // The counters need the notAfter being replaced. Compare-and-set on it: the update
-          // applies only if notAfter is still what was read; on PostgreSQL a concurrent replace
-          // that changed it in between makes the update match nothing (READ COMMITTED re-checks
-          // the condition on the newest row version after waiting for its lock), and we read
-          // again. On SQLite the write lock excludes that, so the first round always applies.
-          let previous: number;
+          // The replaced row is kept as a version and its notAfter leaves the counters, so it must
+          // be exactly the row this update replaces. Compare-and-set on its version number: the
+          // update applies only if the version is still the one read; on PostgreSQL a concurrent
+          // replace that committed in between makes it match nothing (READ COMMITTED re-checks the
+          // condition on the newest row version after waiting for its lock), and we read again.
+          // On SQLite the write lock excludes that, so the first round always applies.
+          let current;
           let updated;
           do {
-            const current = await trx
+            current = await trx
               .selectFrom('certificates')
-              .select('not_after')
+              .selectAll()
               .where('tenant_id', '=', tenantId)
               .where('certificate_no', '=', certificateNo)
               .where('deleted_at', 'is', null)
               .executeTakeFirst();
             if (!current) return null;
-            previous = Number(current.not_after);
             updated = await trx
               .updateTable('certificates')
-              .set(contentColumns(replacement, at))
+              .set({ ...contentColumns(replacement, at), version: Number(current.version) + 1 })
               .where('tenant_id', '=', tenantId)
               .where('certificate_no', '=', certificateNo)
               .where('deleted_at', 'is', null)
-              .where('not_after', '=', previous)
+              .where('version', '=', current.version)
               .returningAll()
               .executeTakeFirst();
           } while (!updated);
+          const currentKey = await trx
+            .selectFrom('certificate_keys')
+            .select(['data_key_id', 'sealed_key'])
+            .where('certificate_no', '=', certificateNo)
+            .executeTakeFirst();
+          const currentKeyPem = currentKey
+            ? (
+                await vault.open(
+                  { dataKeyId: Number(currentKey.data_key_id), blob: currentKey.sealed_key },
+                  privateKeyContext(certificateNo),
+                )
+              ).toString('utf8')
+            : null;
+          await archiveVersion(trx, vault, current, currentKeyPem, replacedBy, at);
           await trx.deleteFrom('certificate_keys').where('certificate_no', '=', certificateNo).execute();
           await trx.deleteFrom('certificate_files').where('certificate_no', '=', certificateNo).execute();
           await trx.deleteFrom('certificate_domains').where('certificate_no', '=', certificateNo).execute();
           await writeDependents(trx, tenantId, certificateNo, replacement);
           await adjustCounters(trx, tenantId, [
-            { certificateNo, notAfter: previous, delta: -1 },
+            { certificateNo, notAfter: Number(current.not_after), delta: -1 },
             { certificateNo, notAfter: Number(updated.not_after), delta: 1 },
           ]);
           await hooks.beforeCommit?.('replace', certificateNo);
@@ -332,7 +377,7 @@ export function certificateRepository(
       };
     },
 
-    async markDeleted(tenantId, certificateNo, at) {
+    async markDeleted(tenantId, certificateNo, at, options = {}) {
       return inTransaction(db, dialect, async (trx) => {
         // "In use" is decided here, under the certificate row's lock: core's check before the
         // call gives the usual answer, this one the answer to a provision racing the delete
@@ -349,18 +394,160 @@ export function certificateRepository(
         // RETURNING gives the notAfter of the row as deleted (after any concurrent replace).
         const deleted = await trx
           .updateTable('certificates')
-          .set({ deleted_at: ms(at), updated_at: ms(at) })
+          .set({ deleted_at: ms(at), updated_at: ms(at), ...(options.purge ? { purged_at: ms(at) } : {}) })
           .where('tenant_id', '=', tenantId)
           .where('certificate_no', '=', certificateNo)
           .where('deleted_at', 'is', null)
           .returning('not_after')
           .executeTakeFirst();
         if (!deleted) return false;
-        await trx.deleteFrom('certificate_keys').where('certificate_no', '=', certificateNo).execute();
-        await trx.deleteFrom('certificate_files').where('certificate_no', '=', certificateNo).execute();
+        if (options.purge) await dropRecoverable(trx, certificateNo);
         await adjustCounters(trx, tenantId, [{ certificateNo, notAfter: Number(deleted.not_after), delta: -1 }]);
         return true;
       });
+    },
+
+    async restore(tenantId, certificateNo, at) {
+      try {
+        return await inTransaction(db, dialect, async (trx) => {
+          const restored = await trx
+            .updateTable('certificates')
+            .set({ deleted_at: null, updated_at: ms(at) })
+            .where('tenant_id', '=', tenantId)
+            .where('certificate_no', '=', certificateNo)
+            .where('deleted_at', 'is not', null)
+            .where('purged_at', 'is', null)
+            .returningAll()
+            .executeTakeFirst();
+          if (!restored) return refusal(trx, tenantId, certificateNo);
+          await adjustCounters(trx, tenantId, [{ certificateNo, notAfter: Number(restored.not_after), delta: 1 }]);
+          return certificateFromRow(restored);
+        });
+      } catch (error) {
+        // A live certificate holds its name, certificate or key: say which.
+        const row = await db
+          .selectFrom('certificates')
+          .select(['name', 'fingerprint_sha256', 'spki_sha256'])
+          .where('tenant_id', '=', tenantId)
+          .where('certificate_no', '=', certificateNo)
+          .executeTakeFirst();
+        if (!row) throw error;
+        return rethrowUniqueViolation(
+          error,
+          candidates(
+            tenantId,
+            row.name,
+            { fingerprintSha256: row.fingerprint_sha256, publicKeyFingerprintSha256: row.spki_sha256 },
+            certificateNo,
+          ),
+        );
+      }
+    },
+
+    async getRecoverable(tenantId, certificateNo) {
+      const row = await db
+        .selectFrom('certificates')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('certificate_no', '=', certificateNo)
+        .where('deleted_at', 'is not', null)
+        .where('purged_at', 'is', null)
+        .executeTakeFirst();
+      return row ? certificateFromRow(row) : null;
+    },
+
+    async purge(tenantId, certificateNo, at) {
+      return inTransaction(db, dialect, async (trx) => {
+        const purged = await trx
+          .updateTable('certificates')
+          .set({ purged_at: ms(at) })
+          .where('tenant_id', '=', tenantId)
+          .where('certificate_no', '=', certificateNo)
+          .where('deleted_at', 'is not', null)
+          .where('purged_at', 'is', null)
+          .returning('certificate_no')
+          .executeTakeFirst();
+        if (!purged) return refusal(trx, tenantId, certificateNo);
+        await dropRecoverable(trx, certificateNo);
+        return true as const;
+      });
+    },
+
+    async listDeleted(tenantId, page) {
+      const recoverable = () =>
+        db
+          .selectFrom('certificates')
+          .where('tenant_id', '=', tenantId)
+          .where('deleted_at', 'is not', null)
+          .where('purged_at', 'is', null);
+      const rows = await recoverable()
+        .select(CERTIFICATE_SUMMARY_COLUMNS)
+        .select(hasChainColumn('certificates'))
+        .orderBy('deleted_at', 'desc')
+        .orderBy('certificate_no', 'desc')
+        .limit(Math.min(Math.max(page.limit, 0), CERTIFICATE_PAGE_MAX))
+        .offset(Math.max(page.offset, 0))
+        .execute();
+      const { n } = await recoverable()
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      return { items: rows.map(summaryFromRow), total: Number(n) };
+    },
+
+    async purgeExpired({ deletedBefore, replacedBefore, limit, at }) {
+      let certificates = 0;
+      if (deletedBefore !== null) {
+        const cutoff = ms(deletedBefore);
+        const due = await db
+          .selectFrom('certificates')
+          .select('certificate_no')
+          .where('deleted_at', 'is not', null)
+          .where('purged_at', 'is', null)
+          .where('deleted_at', '<', cutoff)
+          .orderBy('deleted_at')
+          .limit(limit)
+          .execute();
+        for (const { certificate_no } of due) {
+          const certificateNo = Number(certificate_no);
+          // Conditional on the row's state: another process's pass, or a restore, got there first.
+          const purged = await inTransaction(db, dialect, async (trx) => {
+            const row = await trx
+              .updateTable('certificates')
+              .set({ purged_at: ms(at) })
+              .where('certificate_no', '=', certificateNo)
+              .where('deleted_at', 'is not', null)
+              .where('purged_at', 'is', null)
+              .where('deleted_at', '<', cutoff)
+              .returning('certificate_no')
+              .executeTakeFirst();
+            if (row) await dropRecoverable(trx, certificateNo);
+            return row !== undefined;
+          });
+          if (purged) certificates += 1;
+        }
+      }
+      let versions = 0;
+      if (replacedBefore !== null) {
+        const cutoff = ms(replacedBefore);
+        const due = await vdb
+          .selectFrom('certificate_versions')
+          .select(['certificate_no', 'version'])
+          .where('replaced_at', '<', cutoff)
+          .orderBy('replaced_at')
+          .limit(limit)
+          .execute();
+        for (const { certificate_no, version } of due) {
+          // A row another process dropped first deletes nothing here.
+          const result = await vdb
+            .deleteFrom('certificate_versions')
+            .where('certificate_no', '=', certificate_no)
+            .where('version', '=', version)
+            .where('replaced_at', '<', cutoff)
+            .executeTakeFirst();
+          versions += Number(result.numDeletedRows);
+        }
+      }
+      return { certificates, versions };
     },
 
     /**

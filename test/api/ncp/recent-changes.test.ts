@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { cliActor } from '../../../src/core/actor.ts';
 import { FIXTURES, GOLDEN_NOW, startNcpApp, v1Body, v2Body, type NcpTestApp } from './helpers.ts';
 
 type Recent = { returnCode: string; totalCount: number; orders: Array<{ certificateNo: number; statusCode: string }> };
@@ -61,5 +62,48 @@ describe('NCP recentChanges', () => {
     const third = await recent({ minutes: 10, page: 3, pageSize: 1 });
     assert.deepEqual([first.totalCount, second.totalCount, third.totalCount], [2, 2, 2]);
     assert.deepEqual([...numbers(first), ...numbers(second), ...numbers(third)], ['1:-6', '2:1']);
+  });
+});
+
+describe('NCP recentChanges after a restore, and a v2 replace keeping a version', () => {
+  let app: NcpTestApp;
+  const recent = async (query: Record<string, string | number>): Promise<Recent> =>
+    (await app.call({ method: 'GET', path: '/api/v2/certificate/recentChanges', query })).json as Recent;
+  const numbers = (r: Recent) => r.orders.map((o) => `${o.certificateNo}:${o.statusCode}`);
+  before(async () => {
+    app = await startNcpApp();
+  });
+  after(() => app.close());
+
+  it('a deleted certificate is -6; restored, it is listed again as a change and in the list', async () => {
+    await app.call({ method: 'POST', path: '/api/v1/certificate/withExternal', body: v1Body('ec-cert', FIXTURES.ec) });
+    app.clock.advance(60_000);
+    await app.call({ method: 'DELETE', path: '/api/v1/certificate/1', query: { certificateName: 'ec-cert' } });
+    assert.deepEqual(numbers(await recent({ seconds: 1 })), ['1:-6']);
+    const listed = async () =>
+      ((await app.call({ method: 'GET', path: '/api/v2/certificate/certificates' })).json as { totalCount: number })
+        .totalCount;
+    assert.equal(await listed(), 0);
+    app.clock.advance(60_000);
+    await app.app.core.certificates.restore(cliActor(app.main.tenant.id), 1);
+    assert.deepEqual(numbers(await recent({ seconds: 1 })), ['1:1']);
+    assert.equal(await listed(), 1);
+  });
+
+  it('a replace through v2 withExternal with certificateNo keeps the previous version', async () => {
+    app.clock.advance(60_000);
+    const replaced = await app.call({
+      method: 'POST',
+      path: '/api/v2/certificate/withExternal',
+      body: v2Body('ec-cert', FIXTURES.korean, 1),
+    });
+    assert.equal(replaced.status, 200, replaced.body.toString());
+    const versions = await app.app.core.certificates.versions(cliActor(app.main.tenant.id), 1);
+    assert.equal(versions.currentVersion, 2);
+    assert.deepEqual(
+      versions.previous.map((v) => [v.version, v.replacedBy]),
+      [[1, app.main.admin.accessKey]],
+    );
+    assert.deepEqual(numbers(await recent({ seconds: 1 })), ['1:1']);
   });
 });

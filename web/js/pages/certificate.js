@@ -5,7 +5,7 @@
  */
 import { del, query, request } from '../api.js';
 import { confirmDialog } from '../dialog.js';
-import { announce, facts, h, notice, showFailure } from '../dom.js';
+import { announce, cardTable, facts, h, notice, showFailure } from '../dom.js';
 import { fileNameOf, saveBlob } from '../download.js';
 import { expiryText, formatDateTime, STATUS_LABELS, statusBadge, timelineEntry } from '../format.js';
 import { card, FAILED, load, pageTitle } from '../layout.js';
@@ -67,6 +67,14 @@ export async function render(page) {
         })
       : null,
     session.can.writeCertificates
+      ? h('a', {
+          class: 'button button-secondary',
+          href: href(`/certificates/${c.certificateNo}/replace`),
+          text: 'Replace…',
+          title: 'Upload a renewed certificate in place: same number and name; this version is kept',
+        })
+      : null,
+    session.can.writeCertificates
       ? h('button', {
           type: 'button',
           class: 'button button-danger',
@@ -100,6 +108,7 @@ export async function render(page) {
       ]),
     ),
     card('section-technical', 'Technical details', technical(c)),
+    card('section-versions', 'Versions', versions(page, c, status)),
     card('section-history', 'History', history(page, c.certificateNo)),
   );
   return c.name;
@@ -306,12 +315,91 @@ function history(page, no) {
   return body;
 }
 
-/** @param {CertificateDetail} c @param {HTMLElement} status */
-async function downloadKey(c, status) {
+/**
+ * The current version and the replaced ones, newest first, each with its downloads; loaded after
+ * the page is shown. The key of an old version is downloaded like the current one's (ADMIN,
+ * after a confirmation, audited).
+ * @param {import('../main.js').PageContext} page @param {CertificateDetail} c @param {HTMLElement} status
+ */
+function versions(page, c, status) {
+  const body = h('div', {});
+  const base = `/console/api/certificates/${c.certificateNo}`;
+  void (async () => {
+    /** @type {import('../api.js').VersionList | undefined} */
+    const list = await load(page, `/certificates/${c.certificateNo}/versions`, { into: body });
+    if (!list) return;
+    body.replaceChildren(
+      h('p', {
+        class: 'muted',
+        text:
+          list.items.length === 1
+            ? 'Never replaced. Replacing it keeps this version here.'
+            : 'Replacing keeps the version replaced, for the time the server keeps versions.',
+      }),
+      cardTable(
+        'Versions of this certificate',
+        [
+          'Version',
+          'Valid until',
+          'Serial number',
+          'Replaced',
+          h('span', { class: 'visually-hidden', text: 'Downloads' }),
+        ],
+        list.items.map((v) =>
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'row', dataset: { label: 'Version' } }, `${v.version}`, v.current ? ' (current)' : ''),
+            h('td', { dataset: { label: 'Valid until' }, text: formatDateTime(v.notAfter) }),
+            h('td', { dataset: { label: 'Serial number' } }, h('code', { class: 'wrap', text: v.serialNumber })),
+            h('td', {
+              dataset: { label: 'Replaced' },
+              text: v.replacedAt ? `${formatDateTime(v.replacedAt)} by ${v.replacedBy}` : '—',
+            }),
+            h(
+              'td',
+              { dataset: { label: 'Downloads' } },
+              v.current
+                ? h('span', { class: 'muted', text: 'Downloads above' })
+                : h(
+                    'div',
+                    { class: 'actions', role: 'group', 'aria-label': `Downloads of version ${v.version}` },
+                    h('a', {
+                      class: 'button button-secondary button-small',
+                      href: `${base}/versions/${v.version}/files/fullchain`,
+                      download: '',
+                      text: `Download version ${v.version}`,
+                    }),
+                    page.session.can.readPrivateKeys && v.hasPrivateKey
+                      ? h('button', {
+                          type: 'button',
+                          class: 'button button-secondary button-small',
+                          text: `Private key of version ${v.version}…`,
+                          onClick: () => downloadKey(c, status, v.version),
+                        })
+                      : null,
+                  ),
+            ),
+          ),
+        ),
+      ),
+    );
+  })();
+  return body;
+}
+
+/** @param {CertificateDetail} c @param {HTMLElement} status @param {number} [version] an old version's */
+async function downloadKey(c, status, version) {
   const ok = await confirmDialog({
     title: 'Download the private key?',
     body: [
-      h('p', {}, 'You are about to download the private key of ', h('strong', { text: c.name }), '.'),
+      h(
+        'p',
+        {},
+        'You are about to download the private key of ',
+        h('strong', { text: c.name }),
+        version === undefined ? '.' : ` (version ${version}).`,
+      ),
       h('p', {
         text: 'Anyone who has this file can impersonate the sites it covers. Store it safely. The download is recorded in the audit log under your access key.',
       }),
@@ -321,7 +409,10 @@ async function downloadKey(c, status) {
   });
   if (!ok) return;
   try {
-    const response = await request('POST', `/certificates/${c.certificateNo}/private-key`, undefined, { raw: true });
+    const path = version === undefined ? '' : `/versions/${version}`;
+    const response = await request('POST', `/certificates/${c.certificateNo}${path}/private-key`, undefined, {
+      raw: true,
+    });
     saveBlob(await response.blob(), fileNameOf(response.headers.get('content-disposition'), 'private.key.pem'));
     status.replaceChildren(
       notice('success', 'The private key was downloaded. The download was recorded in the audit log.'),
@@ -341,7 +432,7 @@ async function remove(c, status) {
         {},
         'Certificate ',
         h('strong', { text: c.name }),
-        ` (#${c.certificateNo}, ${c.domains.slice(0, 2).join(', ') || 'no domains'}) and its private key will be deleted. This cannot be undone.`,
+        ` (#${c.certificateNo}, ${c.domains.slice(0, 2).join(', ') || 'no domains'}) and its private key will be deleted. It can be restored from Recently deleted until it is purged; its name and key are free for new imports at once.`,
       ),
       c.usedBy.length
         ? h('p', {

@@ -140,6 +140,7 @@ export async function render(page) {
       session.can.writeCertificates
         ? h('a', { class: 'button button-primary', href: href('/import'), text: 'Import a certificate' })
         : null,
+      h('a', { class: 'button button-secondary', href: href('/deleted'), text: 'Recently deleted' }),
     ),
     collapsible(form, Object.keys(nonDefault({ ...search, page: '1', pageSize: '25' })).length, page.signal),
     h(

@@ -3,6 +3,10 @@
  * NHN-style file holding all three. "Check" runs the server's validation without storing;
  * "Import" stores. A refusal is shown next to the field it concerns, in the server's words
  * (the import ladder writes them for people), and that field gets the focus.
+ *
+ * The same form replaces a certificate in place (pages/replace.js, `certificateForm` with
+ * `replacing`): the name is fixed, the key may be left out when it is unchanged, and the one
+ * button sends it to the certificate's replace endpoint.
  */
 import { ApiError, post } from '../api.js';
 import { announce, facts, field, h, messageOf, notice, showFailure } from '../dom.js';
@@ -71,11 +75,36 @@ function pemField({ name, label, hint, rows }) {
 
 /** @param {import('../main.js').PageContext} page */
 export function render({ main }) {
+  main.replaceChildren(
+    pageTitle('Import a certificate'),
+    h('p', {
+      class: 'muted',
+      text: 'Every certificate is checked before it is stored: PEM format, key match, validity, chain, key type and duplicates. Nothing is stored unless everything passes.',
+    }),
+    certificateForm(),
+  );
+  return 'Import';
+}
+
+/**
+ * The import form; with `replacing`, the form that replaces that certificate in place.
+ * @param {{ replacing?: { certificateNo: number, name: string } }} [options]
+ */
+export function certificateForm({ replacing } = {}) {
   const name = field({
     name: 'name',
     label: 'Name',
-    hint: '1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit, such as www-example-com.',
-    control: h('input', { type: 'text', name: 'name', autocomplete: 'off', spellcheck: 'false', required: true }),
+    hint: replacing
+      ? 'The certificate keeps its name and number.'
+      : '1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit, such as www-example-com.',
+    control: h('input', {
+      type: 'text',
+      name: 'name',
+      autocomplete: 'off',
+      spellcheck: 'false',
+      required: true,
+      ...(replacing ? { value: replacing.name, readonly: true } : {}),
+    }),
   });
   const certificate = pemField({
     name: 'certificate',
@@ -86,7 +115,9 @@ export function render({ main }) {
   const privateKey = pemField({
     name: 'privateKey',
     label: 'Private key',
-    hint: 'Unencrypted, PEM (PKCS#1, PKCS#8 or SEC1). Optional, but edge slots need it.',
+    hint: replacing
+      ? 'Unencrypted, PEM (PKCS#1, PKCS#8 or SEC1). Leave it empty when the new certificate has the same key as the current one: that key is kept.'
+      : 'Unencrypted, PEM (PKCS#1, PKCS#8 or SEC1). Optional, but edge slots need it.',
     rows: 6,
   });
   const chain = pemField({
@@ -132,8 +163,15 @@ export function render({ main }) {
   const fields = { name, certificate, privateKey, chain, file };
   const status = h('div', { class: 'form-status', 'aria-live': 'polite' });
   const preview = h('div', { class: 'preview' });
-  const checkButton = h('button', { type: 'submit', class: 'button button-secondary', value: 'check', text: 'Check' });
-  const importButton = h('button', { type: 'submit', class: 'button button-primary', value: 'import', text: 'Import' });
+  const checkButton = replacing
+    ? null
+    : h('button', { type: 'submit', class: 'button button-secondary', value: 'check', text: 'Check' });
+  const importButton = h('button', {
+    type: 'submit',
+    class: 'button button-primary',
+    value: 'import',
+    text: replacing ? 'Replace' : 'Import',
+  });
   const form = h(
     'form',
     { class: 'import-form', novalidate: true },
@@ -175,7 +213,7 @@ export function render({ main }) {
     for (const f of Object.values(fields)) f.setError(null);
     status.replaceChildren();
     preview.replaceChildren();
-    checkButton.setAttribute('disabled', '');
+    checkButton?.setAttribute('disabled', '');
     importButton.setAttribute('disabled', '');
     try {
       const payload = await body();
@@ -186,6 +224,11 @@ export function render({ main }) {
           notice('success', 'Everything checks out. Nothing was stored yet: press Import to store it.'),
         );
         preview.replaceChildren(previewOf(result));
+      } else if (replacing) {
+        /** @type {import('../api.js').CertificateDetail} */
+        const replaced = await post(`/certificates/${replacing.certificateNo}/replace`, payload);
+        announce(`Certificate ${replaced.name} was replaced; the previous version is kept.`);
+        navigate(`/certificates/${replaced.certificateNo}`);
       } else {
         /** @type {import('../api.js').CertificateDetail} */
         const created = await post('/certificates', payload);
@@ -195,7 +238,7 @@ export function render({ main }) {
     } catch (error) {
       showError(error);
     } finally {
-      checkButton.removeAttribute('disabled');
+      checkButton?.removeAttribute('disabled');
       importButton.removeAttribute('disabled');
     }
   });
@@ -231,15 +274,7 @@ export function render({ main }) {
     );
   }
 
-  main.replaceChildren(
-    pageTitle('Import a certificate'),
-    h('p', {
-      class: 'muted',
-      text: 'Every certificate is checked before it is stored: PEM format, key match, validity, chain, key type and duplicates. Nothing is stored unless everything passes.',
-    }),
-    form,
-  );
-  return 'Import';
+  return form;
 }
 
 /** @param {string} name */
