@@ -149,7 +149,7 @@ const T = asn1.Type;
 function parse(bytes: string): Node {
   try {
     // BER: PKCS#12 writers use indefinite lengths and constructed OCTET STRINGs (RFC 7292 §4).
-    return asn1.fromDer(bytes, { strict: false, parseAllBytes: true, decodeBitStrings: false } as never);
+    return asn1.fromDer(bytes, { strict: true, parseAllBytes: true, decodeBitStrings: false } as never);
   } catch {
     throw new Malformed('not BER');
   }

@@ -199,6 +199,33 @@ describe('pkcs12ToImportFields: what openssl pkcs12 -export writes imports', () 
     assert.equal(fingerprint(other.certificate), fingerprint(rsa.leaf.pem));
   });
 
+  it('reads BER: indefinite lengths and a constructed OCTET STRING, as Java and Windows write', () => {
+    const pfx = forge.asn1.fromDer(encodePkcs12(partsOf(ec), { passphrase: PASS, legacy: false }).toString('latin1'));
+    const [version, authSafe, macData] = pfx.value as forge.asn1.Asn1[];
+    const content = ((authSafe!.value as forge.asn1.Asn1[])[1]!.value as forge.asn1.Asn1[])[0]!.value as string;
+    const tlv = (tag: number, body: Buffer) => {
+      const n = body.length;
+      const length = n < 0x80 ? Buffer.from([n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
+      return Buffer.concat([Buffer.from([tag]), length, body]);
+    };
+    const indefinite = (tag: number, ...parts: Buffer[]) =>
+      Buffer.concat([Buffer.from([tag, 0x80]), ...parts, Buffer.from([0, 0])]);
+    const bytes = Buffer.from(content, 'latin1');
+    const half = Math.floor(bytes.length / 2);
+    const der = (node: forge.asn1.Asn1) => Buffer.from(forge.asn1.toDer(node).getBytes(), 'latin1');
+    const ber = indefinite(
+      0x30,
+      der(version!),
+      indefinite(
+        0x30,
+        der((authSafe!.value as forge.asn1.Asn1[])[0]!),
+        indefinite(0xa0, indefinite(0x24, tlv(0x04, bytes.subarray(0, half)), tlv(0x04, bytes.subarray(half)))),
+      ),
+      der(macData!),
+    );
+    assert.equal(fingerprint(pkcs12ToImportFields(ber, PASS).certificate), fingerprint(ec.leaf.pem));
+  });
+
   it('opens a file with an empty passphrase', () => {
     const bytes = openssl([
       'pkcs12',
@@ -261,6 +288,7 @@ describe('pkcs12ToImportFields: bad input, each a clear error', () => {
   it('a truncated file, a file of NUL bytes, random bytes, a certificate DER, an empty file', () => {
     for (const bytes of [
       good.subarray(0, good.length - 40),
+      good.subarray(0, 200),
       Buffer.alloc(2048),
       Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7919) % 256)),
       Buffer.from(new X509Certificate(ec.leaf.pem).raw),
