@@ -51,6 +51,8 @@ function pickedFile(value: unknown, field: string, maxBytes: number): Buffer {
   const content = (value as Json).contentBase64;
   if (typeof content !== 'string' || !BASE64.test(content))
     throw new AppError('invalid_argument', 'The picked file could not be read. Pick it again.', { field });
+  if (content === '')
+    throw new AppError('invalid_argument', 'The picked file is empty. Pick the right file.', { field });
   // Measured on the base64, before decoding: the converter measures the bytes again, exactly.
   const actual = Math.floor((content.length * 3) / 4);
   if (actual > maxBytes + SLACK)
@@ -83,17 +85,9 @@ export function importInput(body: unknown): ImportInput {
   }
   const file = source.file;
   if (file !== undefined && file !== null) {
-    if (typeof file !== 'object' || Array.isArray(file))
-      throw new AppError('invalid_argument', 'Pick one certificate file.', { field: 'file' });
-    const fileName = optionalString(file as Record<string, unknown>, 'name', 255) ?? 'certificate.pem';
-    const content = optionalString(
-      file as Record<string, unknown>,
-      'contentBase64',
-      Math.ceil((IMPORT_LIMITS.fileBytes * 4) / 3) + SLACK,
-    );
-    if (content === undefined || !/^[A-Za-z0-9+/]*={0,2}$/.test(content))
-      throw new AppError('invalid_argument', 'The picked file could not be read. Pick it again.', { field: 'file' });
-    return { name, file: { name: fileName, bytes: Buffer.from(content, 'base64') } };
+    const bytes = pickedFile(file, 'file', IMPORT_LIMITS.fileBytes);
+    const fileName = optionalString(file as Json, 'name', 255) ?? 'certificate.pem';
+    return { name, file: { name: fileName, bytes } };
   }
   return {
     name,

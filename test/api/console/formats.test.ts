@@ -225,6 +225,15 @@ for (const target of storeTargets) {
         ['NUL bytes', p12(Buffer.alloc(4096)), 400, 'invalid_argument', 'pkcs12', /damaged/],
         ['no certificate', p12(noCert), 400, 'certificate_missing', 'pkcs12', /holds no certificate/],
         ['oversized', p12(Buffer.alloc(600 * 1024)), 413, 'input_too_large', 'pkcs12', /limit/],
+        ['empty', p12(Buffer.alloc(0)), 400, 'invalid_argument', 'pkcs12', /picked file is empty/],
+        [
+          'NHN file too large',
+          { name: 'bad', file: { name: 'x.pem', contentBase64: b64(Buffer.alloc(600 * 1024, 0x41)) } },
+          413,
+          'input_too_large',
+          'file',
+          /limit/,
+        ],
         [
           'not base64',
           { name: 'bad', pkcs12: { contentBase64: '@@@', passphrase: PASS } },
