@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
@@ -254,6 +254,63 @@ describe('pkcs12ToImportFields: what openssl pkcs12 -export writes imports', () 
     assert.equal(fields.privateKey, undefined);
     assert.equal(fingerprint(fields.certificate), fingerprint(rsa.leaf.pem));
     assert.equal(ladder(fields).chainPems.length, 2);
+  });
+});
+
+const keytool = spawnSync('keytool', ['-help'], { encoding: 'utf8' }).error ? 'keytool not installed' : false;
+
+describe('Java keytool as a second oracle', { skip: keytool }, () => {
+  // Java refuses non-ASCII passwords for PBES2 ("Password is not ASCII"): docs/formats.md says so.
+  const ASCII = 'java-compatible passphrase';
+  before(() => file('ascii.txt', ASCII));
+
+  it('lists the key entry of certkeeper files, modern and legacy', () => {
+    for (const legacy of [false, true]) {
+      const path = file(`java-${legacy}.p12`, encodePkcs12(partsOf(rsa), { passphrase: ASCII, legacy }));
+      const list = spawnSync(
+        'keytool',
+        ['-list', '-v', '-keystore', path, '-storetype', 'PKCS12', '-storepass:file', join(dir, 'ascii.txt')],
+        { encoding: 'utf8' },
+      );
+      assert.equal(list.status, 0, list.stdout + list.stderr);
+      assert.match(list.stdout, /Alias name: www/);
+      assert.match(list.stdout, /Entry type: PrivateKeyEntry/);
+      assert.match(list.stdout, /Certificate chain length: 3/);
+    }
+  });
+
+  it('imports what keytool writes', () => {
+    const path = join(dir, 'java.p12');
+    rmSync(path, { force: true });
+    const made = spawnSync(
+      'keytool',
+      [
+        '-genkeypair',
+        '-alias',
+        'java',
+        '-keyalg',
+        'EC',
+        '-groupname',
+        'secp256r1',
+        '-dname',
+        'CN=java.example.com',
+        '-ext',
+        'SAN=dns:java.example.com',
+        '-validity',
+        '30',
+        '-keystore',
+        path,
+        '-storetype',
+        'PKCS12',
+        '-storepass:file',
+        join(dir, 'ascii.txt'),
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(made.status, 0, made.stdout + made.stderr);
+    const candidate = ladder(pkcs12ToImportFields(readFileSync(path), ASCII));
+    assert.deepEqual(candidate.facts.domains, ['java.example.com']);
+    assert.ok(candidate.privateKey);
   });
 });
 
