@@ -230,17 +230,23 @@ async function exportPassphrase(flags: FormatFlags, env: NodeJS.ProcessEnv, usag
 export const terminalPrompt: Prompt = async (question) => {
   const stdin = process.stdin;
   if (!stdin.isTTY) return null;
-  process.stderr.write(question);
+  // Echo off before the question shows, so nothing typed in answer is ever echoed.
   stdin.setRawMode(true);
+  process.stderr.write(question);
   stdin.resume();
   stdin.setEncoding('utf8');
   try {
     return await new Promise<string>((done, fail) => {
       let typed = '';
       const onData = (chunk: string) => {
-        for (const char of chunk) {
+        for (const [index, char] of [...chunk].entries()) {
           if (char === '\r' || char === '\n') {
             stdin.off('data', onData);
+            // What was typed ahead belongs to the next prompt: kept in the paused stream (a flowing
+            // one would hand it to no listener).
+            stdin.pause();
+            const rest = [...chunk].slice(index + 1).join('');
+            if (rest !== '') stdin.unshift(rest, 'utf8');
             done(typed);
             return;
           }
