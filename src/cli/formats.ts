@@ -23,7 +23,7 @@
  * would keep it: it is the first line of --passphrase-file, else CERTKEEPER_P12_PASSPHRASE, else
  * typed at a prompt when stdin is a terminal (twice for an export).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Actor } from '../core/actor.ts';
 import type { CertificateBundle } from '../core/certificates.ts';
@@ -82,6 +82,8 @@ export async function exportCertificate(
   const files: string[] = [];
   const write = async (name: string, content: string | Buffer, mode = 0o644) => {
     await writeFile(join(dir, name), content, { mode });
+    // `mode` applies to a new file only: a file written over keeps its old mode unless set.
+    await chmod(join(dir, name), mode);
     files.push(join(dir, name));
   };
   if (format === 'pem') {

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/run.ts';
@@ -155,12 +155,16 @@ for (const target of storeTargets) {
 
     it('--format p12 takes the passphrase from CERTKEEPER_P12_PASSPHRASE; without --key the file has no key', async () => {
       const out = path(`${target.name}-p12-env`);
+      // A file already there, readable by all: written over, it is 0600 like a new one.
+      await mkdir(out, { recursive: true });
+      await writeFile(join(out, 'cert.p12'), 'old', { mode: 0o644 });
       const before = await keyReads();
       const printed = await ok(['cert', 'export', String(rsaNo), '--format', 'p12', '--out', out], {
         CERTKEEPER_P12_PASSPHRASE: PASS,
       });
       assert.match(printed, /no private key: add --key/);
       assert.equal(await keyReads(), before, 'no key, no key read');
+      assert.equal((await stat(join(out, 'cert.p12'))).mode & 0o777, 0o600);
       const text = openssl(['pkcs12', '-in', join(out, 'cert.p12'), '-passin', `pass:${PASS}`, '-nodes']).toString();
       assert.doesNotMatch(text, /PRIVATE KEY/);
     });
