@@ -14,6 +14,7 @@
  *   cert restore [--tenant NAME] NUMBER
  *   cert purge [--tenant NAME] NUMBER                         drop a deleted one for good, now
  */
+import type { ImportInput } from '../domain/x509/ladder.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cliActor } from '../core/actor.ts';
@@ -36,8 +37,8 @@ export interface CertHistoryFlags {
 export interface CertHistoryIo {
   out: (value: unknown, human: string) => void;
   usage: (message: string) => Error;
-  /** Reads an input file as the import commands do (a missing file is the field's error). */
-  readText: (path: string, field: string) => Promise<string>;
+  /** The certificate, key and chain files as `cert import` reads them (PEM, DER or `--p12`). */
+  readFields: () => Promise<Omit<ImportInput, 'name'>>;
   /** The certificate as `cert show` and `cert import` print it. */
   present: (certificate: Certificate) => Record<string, string | number | boolean | null>;
 }
@@ -74,17 +75,12 @@ export async function runCertHistoryCommand(
   switch (verb) {
     case 'replace': {
       const certificateNo = positive(args[0], 'cert replace NUMBER', io);
-      if (!flags.cert) throw io.usage('missing argument: cert replace NUMBER --cert FILE');
+      const fields = await io.readFields();
       const current = await core.certificates.get(actor, certificateNo);
       const replaced = await core.certificates.replace(
         actor,
         certificateNo,
-        {
-          name: current.name,
-          certificate: await io.readText(flags.cert, 'certificate'),
-          privateKey: typeof flags.key === 'string' ? await io.readText(flags.key, 'privateKey') : undefined,
-          chain: flags.chain ? await io.readText(flags.chain, 'chain') : undefined,
-        },
+        { name: current.name, ...fields },
         {
           origin: 'cli',
           policy: { requireKey: false, allowEd25519: true, nameRule: null },

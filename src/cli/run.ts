@@ -2,8 +2,6 @@
  * The CLI's commands. Each calls core through the composition root (src/app/), never the store
  * directly, so the CLI gets the same validation, authorisation and audit as every face.
  */
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openApp, type App } from '../app/app.ts';
 import { edgeWorkerSettings } from '../app/edge-worker-settings.ts';
@@ -13,7 +11,7 @@ import { serve } from '../app/serve.ts';
 import { loadConfig, loadIssuanceConfig } from '../config/config.ts';
 import type { IssuanceOrder } from '../core/issuance/ports.ts';
 import { cliActor } from '../core/actor.ts';
-import { AppError, isAppError } from '../domain/errors.ts';
+import { isAppError } from '../domain/errors.ts';
 import type { CertificateSummary, Credential, Role, Tenant } from '../domain/model.ts';
 import { certificateStatus } from '../domain/status.ts';
 import { CERTIFICATE_PAGE_MAX, type CertificateSort, type ValidityFilter } from '../core/ports.ts';
@@ -25,6 +23,7 @@ import { ncpCurl } from './ncp-curl.ts';
 import { runTargetCommand } from './target.ts';
 import { runCertHistoryCommand } from './cert-history.ts';
 import { retentionSettings } from '../app/retention-settings.ts';
+import { exportCertificate, importFields } from './formats.ts';
 import { caNameOf } from '../domain/x509/ca-name.ts';
 
 export interface CliIo {
@@ -43,12 +42,15 @@ const USAGE = `Usage: certkeeper <command> [options]
   credential create --tenant NAME --role ADMIN|VIEWER [--description TEXT]
   credential list [--tenant NAME]
   credential revoke ACCESS_KEY
-  cert import --tenant NAME --name N --cert FILE [--key FILE] [--chain FILE]
+  cert import --tenant NAME --name N --cert FILE [--key FILE] [--chain FILE]   (PEM or DER files)
+  cert import --tenant NAME --name N --p12 FILE [--passphrase-file FILE]       (PKCS#12 .p12/.pfx)
   cert list [--tenant NAME] [--name N] [--search TEXT] [--domain D] [--status all|expired|unexpired]
             [--sort certificateNo|name|notAfter|createdAt] [--desc] [--page N | --all] [--page-size N]
             (20 a page by default, at most 1000)
   cert show [--tenant NAME] NUMBER
-  cert export [--tenant NAME] NUMBER [--out DIR] [--key]
+  cert export [--tenant NAME] NUMBER [--out DIR] [--key] [--format pem|der|p12] [--legacy] [--passphrase-file FILE]
+              (der and p12 need --out; --legacy: a PKCS#12 old Java and Windows open; the passphrase
+              comes from the file, CERTKEEPER_P12_PASSPHRASE or a prompt, never the command line)
   cert delete [--tenant NAME] NUMBER     (recoverable for CERTKEEPER_DELETE_RETENTION_DAYS, 30 by default)
   cert replace [--tenant NAME] NUMBER --cert FILE [--key FILE] [--chain FILE]
                                           in place: same number and name, slots republished; without --key
@@ -115,6 +117,10 @@ const OPTIONS = {
   key: { type: 'string' },
   chain: { type: 'string' },
   out: { type: 'string' },
+  format: { type: 'string' },
+  legacy: { type: 'boolean' },
+  'passphrase-file': { type: 'string' },
+  p12: { type: 'string' },
   'new-key': { type: 'string' },
   path: { type: 'string' },
   'reload-command': { type: 'string' },
@@ -301,14 +307,11 @@ async function dispatch(
     }
     case 'cert import': {
       const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
+      const name = required(flags.name, 'cert import --name N');
+      const fields = await importFields(flags, env, (message) => new UsageError(message));
       const certificate = await core.certificates.import(
         actor,
-        {
-          name: required(flags.name, 'cert import --name N'),
-          certificate: await readText(required(flags.cert, 'cert import --cert FILE'), 'certificate'),
-          privateKey: typeof flags.key === 'string' ? await readText(flags.key, 'privateKey') : undefined,
-          chain: flags.chain ? await readText(flags.chain, 'chain') : undefined,
-        },
+        { name, ...fields },
         { origin: 'cli', policy: { requireKey: false, allowEd25519: true, nameRule: null } },
       );
       const row = presentCertificate(certificate, core.clock.now());
@@ -316,7 +319,7 @@ async function dispatch(
       return;
     }
     case 'cert list': {
-      if (flags.deleted) return certHistory(app, 'list-deleted', args, flags, out);
+      if (flags.deleted) return certHistory(app, 'list-deleted', args, flags, out, env);
       const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
       const all = flags.all === true;
       if (all && flags.page !== undefined) throw new UsageError('cert list takes --page or --all, not both');
@@ -376,26 +379,8 @@ async function dispatch(
     }
     case 'cert export': {
       const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
-      const bundle = await core.certificates.export(actor, certificateNumber(args[0]), {
-        includeKey: (flags.key as unknown) === true,
-      });
-      if (flags.out) {
-        const dir = resolve(flags.out);
-        await mkdir(dir, { recursive: true });
-        const files: string[] = [];
-        const write = async (name: string, text: string, mode = 0o644) => {
-          await writeFile(join(dir, name), text, { mode });
-          files.push(join(dir, name));
-        };
-        await write('cert.pem', bundle.certificatePem);
-        await write('chain.pem', bundle.chainPems.join(''));
-        await write('fullchain.pem', bundle.certificatePem + bundle.chainPems.join(''));
-        if (bundle.privateKeyPem) await write('privkey.pem', bundle.privateKeyPem, 0o600);
-        out({ files }, `${files.join('\n')}\n`);
-      } else {
-        const text = bundle.certificatePem + bundle.chainPems.join('') + (bundle.privateKeyPem ?? '');
-        out({ certificate: bundle.certificatePem, chain: bundle.chainPems, privateKey: bundle.privateKeyPem }, text);
-      }
+      const usage = (message: string) => new UsageError(message);
+      await exportCertificate(core, actor, certificateNumber(args[0]), flags, env, out, usage);
       return;
     }
     case 'cert delete': {
@@ -415,7 +400,7 @@ async function dispatch(
     case 'cert versions':
     case 'cert restore':
     case 'cert purge':
-      return certHistory(app, verb as 'replace' | 'versions' | 'restore' | 'purge', args, flags, out);
+      return certHistory(app, verb as 'replace' | 'versions' | 'restore' | 'purge', args, flags, out, env);
     case 'cert request': {
       const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
       const domains = (flags.domain ?? []) as unknown as string[];
@@ -506,12 +491,13 @@ async function certHistory(
   args: string[],
   flags: Flags,
   out: Out,
+  env: NodeJS.ProcessEnv,
 ): Promise<void> {
   const tenant = await app.core.tenants.get(flags.tenant ?? 'default');
   await runCertHistoryCommand(app.core, tenant, verb, args, flags, {
     out,
     usage: (message) => new UsageError(message),
-    readText,
+    readFields: () => importFields(flags, env, (message) => new UsageError(message)),
     present: (certificate) => presentCertificate(certificate, app.core.clock.now()),
   });
 }
@@ -559,18 +545,6 @@ function parseSort(sort: string | undefined): CertificateSort {
   const value = sort ?? 'certificateNo';
   if (value === 'certificateNo' || value === 'name' || value === 'notAfter' || value === 'createdAt') return value;
   throw new UsageError('--sort takes certificateNo, name, notAfter or createdAt');
-}
-
-async function readText(path: string, field: string): Promise<string> {
-  try {
-    return await readFile(path, 'latin1');
-  } catch (cause) {
-    throw new AppError(
-      'invalid_argument',
-      `Cannot read the ${field} file '${path}': ${(cause as NodeJS.ErrnoException).code ?? 'error'}.`,
-      { field },
-    );
-  }
 }
 
 async function presentOrder(app: App, actor: ReturnType<typeof cliActor>, order: IssuanceOrder, out: Out) {

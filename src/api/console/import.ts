@@ -1,10 +1,16 @@
 /**
  * The console's import: its body, and the console's import policy.
  *
- * Body (JSON): `{"name", "certificate"?, "privateKey"?, "chain"?}` with PEM text pasted or read
- * from picked files, or `{"name", "file": {"name", "contentBase64"}}` for one NHN-style file
- * (leaf, chain and key in one PEM file, kept byte for byte, hence base64). Then core runs the
- * ladder; its AppError's `field` says which form field the message belongs next to.
+ * Body (JSON), one of:
+ *   `{"name", "certificate"?, "privateKey"?, "chain"?}`: each field PEM text (pasted), or a picked
+ *     file `{"name"?, "contentBase64"}` holding PEM or DER (domain/x509/der.ts tells them apart
+ *     and armours DER);
+ *   `{"name", "file": {"name", "contentBase64"}}`: one NHN-style file (leaf, chain and key in one
+ *     PEM file, kept byte for byte, hence base64);
+ *   `{"name", "pkcs12": {"contentBase64", "passphrase"?}}`: a .p12/.pfx file and its passphrase
+ *     (domain/x509/pkcs12.ts opens it; its errors name the field `pkcs12` or `passphrase`).
+ * DER and PKCS#12 are converted to the ladder's PEM input here; then core runs the ladder, the
+ * same as for pasted PEM. Its AppError's `field` says which form field the message belongs next to.
  *
  * Policy: the key is optional (an inventory may hold certificates deployed elsewhere; edge slots
  * need one); Ed25519 is refused (browsers do not accept Ed25519 server certificates); names are
@@ -13,8 +19,10 @@
  */
 import type { ImportOptions } from '../../core/certificates.ts';
 import { AppError } from '../../domain/errors.ts';
+import { uploadToPem, type UploadField } from '../../domain/x509/der.ts';
 import { IMPORT_LIMITS, type ImportInput, type NameRule } from '../../domain/x509/ladder.ts';
-import { objectBody, optionalString, requiredString } from './body.ts';
+import { PKCS12_MAX_BYTES, pkcs12ToImportFields } from '../../domain/x509/pkcs12.ts';
+import { objectBody, optionalString, requiredString, type Json } from './body.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
@@ -31,27 +39,60 @@ export const CONSOLE_IMPORT: ImportOptions = {
 /** Text fields may be a little over the ladder's byte caps in characters; the ladder measures bytes. */
 const SLACK = 1024;
 
+/** The longest passphrase taken; far more than anyone types, small enough to bound the KDF input. */
+const PASSPHRASE_MAX = 1024;
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The bytes of a picked file `{"name"?, "contentBase64"}` sent in `field`, at most `maxBytes`. */
+function pickedFile(value: unknown, field: string, maxBytes: number): Buffer {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new AppError('invalid_argument', 'Pick the file again.', { field });
+  const content = (value as Json).contentBase64;
+  if (typeof content !== 'string' || !BASE64.test(content))
+    throw new AppError('invalid_argument', 'The picked file could not be read. Pick it again.', { field });
+  if (content === '')
+    throw new AppError('invalid_argument', 'The picked file is empty. Pick the right file.', { field });
+  // Measured on the base64, before decoding: the converter measures the bytes again, exactly.
+  const actual = Math.floor((content.length * 3) / 4);
+  if (actual > maxBytes + SLACK)
+    throw new AppError('input_too_large', `The picked file is about ${actual} bytes; the limit is ${maxBytes} bytes.`, {
+      field,
+      details: { limit: maxBytes, actual },
+    });
+  return Buffer.from(content, 'base64');
+}
+
+/** A certificate, key or chain field: pasted PEM text, or a picked file (PEM or DER). */
+function pemField(source: Json, field: UploadField, maxBytes: number): string | undefined {
+  const value = source[field];
+  if (typeof value === 'object' && value !== null) return uploadToPem(pickedFile(value, field, maxBytes), field);
+  return optionalString(source, field, maxBytes + SLACK);
+}
+
 export function importInput(body: unknown): ImportInput {
   const source = objectBody(body);
   const name = requiredString(source, 'name', IMPORT_LIMITS.nameBytes, 'certificate name').trim();
+  const pkcs12 = source.pkcs12;
+  if (pkcs12 !== undefined && pkcs12 !== null) {
+    if (['file', 'certificate', 'privateKey', 'chain'].some((f) => source[f] !== undefined && source[f] !== ''))
+      throw new AppError('invalid_argument', 'Send either a PKCS#12 file, or the certificate fields; not both.', {
+        field: 'pkcs12',
+      });
+    const bytes = pickedFile(pkcs12, 'pkcs12', PKCS12_MAX_BYTES);
+    const passphrase = optionalString(pkcs12 as Json, 'passphrase', PASSPHRASE_MAX) ?? '';
+    return { name, ...pkcs12ToImportFields(bytes, passphrase) };
+  }
   const file = source.file;
   if (file !== undefined && file !== null) {
-    if (typeof file !== 'object' || Array.isArray(file))
-      throw new AppError('invalid_argument', 'Pick one certificate file.', { field: 'file' });
-    const fileName = optionalString(file as Record<string, unknown>, 'name', 255) ?? 'certificate.pem';
-    const content = optionalString(
-      file as Record<string, unknown>,
-      'contentBase64',
-      Math.ceil((IMPORT_LIMITS.fileBytes * 4) / 3) + SLACK,
-    );
-    if (content === undefined || !/^[A-Za-z0-9+/]*={0,2}$/.test(content))
-      throw new AppError('invalid_argument', 'The picked file could not be read. Pick it again.', { field: 'file' });
-    return { name, file: { name: fileName, bytes: Buffer.from(content, 'base64') } };
+    const bytes = pickedFile(file, 'file', IMPORT_LIMITS.fileBytes);
+    const fileName = optionalString(file as Json, 'name', 255) ?? 'certificate.pem';
+    return { name, file: { name: fileName, bytes } };
   }
   return {
     name,
-    certificate: optionalString(source, 'certificate', IMPORT_LIMITS.certificateBytes + SLACK),
-    privateKey: optionalString(source, 'privateKey', IMPORT_LIMITS.privateKeyBytes + SLACK),
-    chain: optionalString(source, 'chain', IMPORT_LIMITS.chainBytes + SLACK),
+    certificate: pemField(source, 'certificate', IMPORT_LIMITS.certificateBytes),
+    privateKey: pemField(source, 'privateKey', IMPORT_LIMITS.privateKeyBytes),
+    chain: pemField(source, 'chain', IMPORT_LIMITS.chainBytes),
   };
 }

@@ -99,7 +99,7 @@ export const CONSOLE_OPENAPI: OpenApiContribution = {
         { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1 } },
         { name: 'pageSize', in: 'query', schema: { enum: [10, 25, 50, 100] } },
       ]),
-      post: op('Import (runs the import ladder)', json('The certificate'), write),
+      post: op('Import PEM, DER or PKCS#12 (converted, then the import ladder)', json('The certificate'), write),
     },
     '/console/api/certificates/validate': {
       post: op('Validate an import without storing it', json('What would be imported'), write),
@@ -115,13 +115,34 @@ export const CONSOLE_OPENAPI: OpenApiContribution = {
       get: withParams(op('Audit events of the certificate', json('A page of events')), [no]),
     },
     '/console/api/certificates/{certificateNo}/files/{part}': {
-      get: withParams(op('Download the certificate, chain or full bundle', pem('PEM')), [
-        no,
-        { name: 'part', in: 'path', required: true, schema: { enum: ['certificate', 'chain', 'fullchain'] } },
-      ]),
+      get: withParams(
+        op('Download the certificate, chain or full bundle (PEM), or the certificate as DER', pem('PEM')),
+        [
+          no,
+          {
+            name: 'part',
+            in: 'path',
+            required: true,
+            schema: { enum: ['certificate', 'chain', 'fullchain', 'certificate.der'] },
+          },
+        ],
+      ),
     },
     '/console/api/certificates/{certificateNo}/private-key': {
-      post: withParams(op('Download the private key (ADMIN, audited)', pem('PEM'), write), [no]),
+      post: withParams(
+        op('Download the private key, PEM or {"format":"der"} PKCS#8 DER (ADMIN, audited)', pem('PEM'), write),
+        [no],
+      ),
+    },
+    '/console/api/certificates/{certificateNo}/pkcs12': {
+      post: withParams(
+        op(
+          'Download a PKCS#12 file: {"passphrase", "legacy"?, "includeKey"?} (with the key: ADMIN, audited)',
+          { description: 'PKCS#12', content: { 'application/x-pkcs12': {} } },
+          write,
+        ),
+        [no],
+      ),
     },
     '/console/api/credentials': {
       get: op('Access keys of the tenant (ADMIN)', json('The keys')),

@@ -1,10 +1,11 @@
 /**
  * One certificate: every X.509 fact, the chain as a tree, where it is in use, its history, and
- * the actions the role allows (downloads; private key for ADMIN after a confirmation; delete
- * after a confirmation that names it, refused by the server while it is in use).
+ * the actions the role allows (downloads: PEM, DER; private key, PEM or PKCS#8 DER, and a PKCS#12
+ * file, for ADMIN after a confirmation; delete after a confirmation that names it, refused by the
+ * server while it is in use).
  */
 import { del, query, request } from '../api.js';
-import { confirmDialog } from '../dialog.js';
+import { confirmDialog, openDialog } from '../dialog.js';
 import { announce, cardTable, facts, h, notice, showFailure } from '../dom.js';
 import { fileNameOf, saveBlob } from '../download.js';
 import { expiryText, formatDateTime, STATUS_LABELS, statusBadge, timelineEntry } from '../format.js';
@@ -51,12 +52,28 @@ export async function render(page) {
       text: 'Download full chain',
       title: 'This certificate followed by its chain, as a web server takes it',
     }),
+    h('a', {
+      class: 'button button-secondary',
+      href: `${base}/files/certificate.der`,
+      download: '',
+      text: 'Download DER',
+      title: 'The certificate alone, binary DER (.der/.cer), as Windows and Java tools take it',
+    }),
     session.can.readPrivateKeys && c.hasPrivateKey
       ? h('button', {
           type: 'button',
           class: 'button button-secondary',
           onClick: () => downloadKey(c, status),
           text: 'Download private key…',
+        })
+      : null,
+    session.can.readPrivateKeys && c.hasPrivateKey
+      ? h('button', {
+          type: 'button',
+          class: 'button button-secondary',
+          onClick: () => downloadPkcs12(c, status),
+          text: 'Download PKCS#12…',
+          title: 'Certificate, chain and private key in one .p12 file under a passphrase (Windows, Java)',
         })
       : null,
     session.can.writeCertificates && c.hasPrivateKey && c.status === 'VALID'
@@ -388,8 +405,12 @@ function versions(page, c, status) {
   return body;
 }
 
-/** @param {CertificateDetail} c @param {HTMLElement} status @param {number} [version] an old version's */
+/**
+ * @param {CertificateDetail} c @param {HTMLElement} status
+ * @param {number} [version] an old version's (PEM only; the current key also comes as DER)
+ */
 async function downloadKey(c, status, version) {
+  const der = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', name: 'key-der' }));
   const ok = await confirmDialog({
     title: 'Download the private key?',
     body: [
@@ -403,6 +424,9 @@ async function downloadKey(c, status, version) {
       h('p', {
         text: 'Anyone who has this file can impersonate the sites it covers. Store it safely. The download is recorded in the audit log under your access key.',
       }),
+      ...(version === undefined
+        ? [h('label', { class: 'checkbox' }, der, ' As binary DER (PKCS#8) instead of PEM')]
+        : []),
     ],
     confirm: 'Download private key',
     danger: true,
@@ -410,12 +434,73 @@ async function downloadKey(c, status, version) {
   if (!ok) return;
   try {
     const path = version === undefined ? '' : `/versions/${version}`;
-    const response = await request('POST', `/certificates/${c.certificateNo}${path}/private-key`, undefined, {
+    const body = version === undefined && der.checked ? { format: 'der' } : undefined;
+    const response = await request('POST', `/certificates/${c.certificateNo}${path}/private-key`, body, {
       raw: true,
     });
     saveBlob(await response.blob(), fileNameOf(response.headers.get('content-disposition'), 'private.key.pem'));
     status.replaceChildren(
       notice('success', 'The private key was downloaded. The download was recorded in the audit log.'),
+    );
+  } catch (error) {
+    showFailure(error, status);
+  }
+}
+
+/**
+ * A PKCS#12 file of the certificate, its chain and key under a passphrase typed twice; modern
+ * (AES-256) unless "legacy" is ticked for old Java and Windows.
+ * @param {CertificateDetail} c @param {HTMLElement} status
+ */
+async function downloadPkcs12(c, status) {
+  const input = (/** @type {string} */ name) =>
+    /** @type {HTMLInputElement} */ (h('input', { type: 'password', name, autocomplete: 'new-password' }));
+  const passphrase = input('p12-passphrase');
+  const again = input('p12-passphrase-again');
+  const legacy = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', name: 'p12-legacy' }));
+  const choice = await openDialog({
+    title: 'Download a PKCS#12 file',
+    body: [
+      h(
+        'p',
+        {},
+        'The certificate ',
+        h('strong', { text: c.name }),
+        ', its chain and its private key in one .p12 file.',
+      ),
+      h('label', { class: 'field' }, 'Passphrase', passphrase),
+      h('label', { class: 'field' }, 'The same passphrase again', again),
+      h(
+        'label',
+        { class: 'checkbox' },
+        legacy,
+        ' Legacy encryption (3DES, SHA-1) for Java before 8u301 and Windows Server 2016 or older',
+      ),
+      h('p', {
+        class: 'muted',
+        text: 'The download is recorded in the audit log under your access key.',
+      }),
+    ],
+    buttons: [
+      { label: 'Cancel', value: 'cancel' },
+      { label: 'Download PKCS#12', value: 'download', kind: 'primary' },
+    ],
+  });
+  if (choice !== 'download') return;
+  if (passphrase.value !== again.value) {
+    status.replaceChildren(notice('error', 'The two passphrases differ; nothing was downloaded. Try again.'));
+    return;
+  }
+  try {
+    const response = await request(
+      'POST',
+      `/certificates/${c.certificateNo}/pkcs12`,
+      { passphrase: passphrase.value, legacy: legacy.checked },
+      { raw: true },
+    );
+    saveBlob(await response.blob(), fileNameOf(response.headers.get('content-disposition'), 'certificate.p12'));
+    status.replaceChildren(
+      notice('success', 'The PKCS#12 file was downloaded. The key read was recorded in the audit log.'),
     );
   } catch (error) {
     showFailure(error, status);

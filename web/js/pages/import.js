@@ -1,8 +1,10 @@
 /**
- * Import: paste PEM text or pick files for certificate, private key and chain, or pick one
- * NHN-style file holding all three. "Check" runs the server's validation without storing;
- * "Import" stores. A refusal is shown next to the field it concerns, in the server's words
- * (the import ladder writes them for people), and that field gets the focus.
+ * Import: paste PEM text or pick files (PEM or DER) for certificate, private key and chain, or pick
+ * one NHN-style file holding all three, or a PKCS#12 file (.p12/.pfx) with its passphrase.
+ * "Check" runs the server's validation without storing; "Import" stores. A picked DER or PKCS#12
+ * file is sent as it is: the server converts it and runs the same ladder as for PEM. A refusal is
+ * shown next to the field it concerns, in the server's words (the import ladder writes them for
+ * people), and that field gets the focus.
  *
  * The same form replaces a certificate in place (pages/replace.js, `certificateForm` with
  * `replacing`): the name is fixed, the key may be left out when it is unchanged, and the one
@@ -24,31 +26,56 @@ async function fileBase64(file) {
   return btoa(binary);
 }
 
+/** True when the bytes read as PEM text (no NUL or other control bytes but tab, CR, LF). */
+function looksLikeText(/** @type {Uint8Array} */ bytes) {
+  for (const byte of bytes.subarray(0, 4096)) if (byte < 0x09 || (byte > 0x0d && byte < 0x20)) return false;
+  return true;
+}
+
 /**
- * A PEM textarea with a "choose file" button that reads the picked file into it.
+ * A PEM textarea with a "choose file" button. A picked text file is read into the textarea; a
+ * binary one (DER) is kept as the file and sent as it is, for the server to convert.
  * @param {{ name: string, label: string, hint: string, rows: number }} options
  */
 function pemField({ name, label, hint, rows }) {
-  const textarea = h('textarea', {
-    name,
-    rows: String(rows),
-    spellcheck: 'false',
-    autocomplete: 'off',
-    autocapitalize: 'none',
-    class: 'pem',
-    placeholder: '-----BEGIN …-----',
-  });
+  const textarea = /** @type {HTMLTextAreaElement} */ (
+    h('textarea', {
+      name,
+      rows: String(rows),
+      spellcheck: 'false',
+      autocomplete: 'off',
+      autocapitalize: 'none',
+      class: 'pem',
+      placeholder: '-----BEGIN …-----',
+    })
+  );
   const f = field({ name, label, hint, control: textarea });
   const picker = /** @type {HTMLInputElement} */ (
     h('input', {
       type: 'file',
-      accept: '.pem,.crt,.cer,.key,.txt,application/x-pem-file',
+      accept: '.pem,.crt,.cer,.der,.key,.txt,application/x-pem-file,application/pkix-cert',
       class: 'visually-hidden',
       tabindex: '-1',
       'aria-hidden': 'true',
       dataset: { picker: name },
     })
   );
+  /** @type {{ name: string, contentBase64: string } | null} */
+  let binary = null;
+  const pickedNote = h('span', { class: 'muted' });
+  const clear = h('button', {
+    type: 'button',
+    class: 'button button-secondary button-small',
+    text: 'Clear',
+    hidden: true,
+    onClick: () => {
+      binary = null;
+      textarea.readOnly = false;
+      textarea.value = '';
+      pickedNote.textContent = '';
+      clear.hidden = true;
+    },
+  });
   const choose = h('button', {
     type: 'button',
     class: 'button button-secondary button-small',
@@ -58,19 +85,33 @@ function pemField({ name, label, hint, rows }) {
   picker.addEventListener('change', async () => {
     const file = picker.files?.[0];
     if (!file) return;
+    picker.value = '';
     if (file.size > MAX_TEXT_FILE) {
       f.setError(
-        `${file.name} is ${file.size.toLocaleString()} bytes, far larger than any ${label.toLowerCase()}. Pick the PEM file.`,
+        `${file.name} is ${file.size.toLocaleString()} bytes, far larger than any ${label.toLowerCase()}. Pick the PEM or DER file.`,
       );
       return;
     }
-    /** @type {HTMLTextAreaElement} */ (textarea).value = await file.text();
     f.setError(null);
-    announce(`${file.name} was read into the ${label.toLowerCase()} field.`);
-    picker.value = '';
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    if (looksLikeText(bytes)) {
+      binary = null;
+      textarea.readOnly = false;
+      textarea.value = await file.text();
+      pickedNote.textContent = '';
+      clear.hidden = true;
+      announce(`${file.name} was read into the ${label.toLowerCase()} field.`);
+      return;
+    }
+    binary = { name: file.name, contentBase64: await fileBase64(file) };
+    textarea.value = '';
+    textarea.readOnly = true;
+    pickedNote.textContent = `${file.name}: a binary (DER) file, sent as it is.`;
+    clear.hidden = false;
+    announce(`${file.name} is a binary file; it will be sent as the ${label.toLowerCase()}.`);
   });
-  f.field.insertBefore(h('div', { class: 'field-tools' }, choose, picker), f.error);
-  return f;
+  f.field.insertBefore(h('div', { class: 'field-tools' }, choose, clear, pickedNote, picker), f.error);
+  return { ...f, value: () => binary ?? textarea.value };
 }
 
 /** @param {import('../main.js').PageContext} page */
@@ -122,8 +163,8 @@ export function certificateForm({ replacing } = {}) {
   });
   const chain = pemField({
     name: 'chain',
-    label: 'Chain',
-    hint: 'The issuing CA certificates, in any order. Optional.',
+    label: 'Chain (intermediate CA certificates)',
+    hint: 'Required for a certificate issued by a CA: the intermediate certificate(s) your CA sent with it, in any order. A self-signed certificate needs none.',
     rows: 8,
   });
   const fileInput = h('input', { type: 'file', name: 'file', accept: '.pem,.crt,.txt,application/x-pem-file' });
@@ -134,6 +175,26 @@ export function certificateForm({ replacing } = {}) {
     control: fileInput,
   });
 
+  const p12Input = h('input', { type: 'file', name: 'pkcs12', accept: '.p12,.pfx,application/x-pkcs12' });
+  const pkcs12 = field({
+    name: 'pkcs12',
+    label: 'PKCS#12 file',
+    hint: 'A .p12 or .pfx file with the certificate, its chain and the private key (as Windows, Java or openssl pkcs12 -export write it).',
+    control: p12Input,
+  });
+  const passphraseInput = h('input', {
+    type: 'password',
+    name: 'passphrase',
+    autocomplete: 'off',
+    spellcheck: 'false',
+  });
+  const passphrase = field({
+    name: 'passphrase',
+    label: 'Passphrase',
+    hint: 'The passphrase the file was exported with. It is used to open the file and is not stored.',
+    control: passphraseInput,
+  });
+
   const separate = h(
     'div',
     { class: 'mode-fields', id: 'mode-separate' },
@@ -142,6 +203,7 @@ export function certificateForm({ replacing } = {}) {
     chain.field,
   );
   const single = h('div', { class: 'mode-fields', id: 'mode-file', hidden: true }, file.field);
+  const p12 = h('div', { class: 'mode-fields', id: 'mode-pkcs12', hidden: true }, pkcs12.field, passphrase.field);
   const modeName = 'import-mode';
   const mode = h(
     'fieldset',
@@ -159,8 +221,16 @@ export function certificateForm({ replacing } = {}) {
       h('input', { type: 'radio', name: modeName, value: 'file' }),
       ' One NHN-style file with everything',
     ),
+    h(
+      'label',
+      { class: 'radio' },
+      h('input', { type: 'radio', name: modeName, value: 'pkcs12' }),
+      ' A PKCS#12 file (.p12 or .pfx) with its passphrase',
+    ),
   );
-  const fields = { name, certificate, privateKey, chain, file };
+  const fields = { name, certificate, privateKey, chain, file, pkcs12, passphrase };
+  // In PKCS#12 mode what the ladder says about the certificate, key or chain is about the file.
+  const p12Fields = { name, certificate: pkcs12, privateKey: pkcs12, chain: pkcs12, file, pkcs12, passphrase };
   const status = h('div', { class: 'form-status', 'aria-live': 'polite' });
   const preview = h('div', { class: 'preview' });
   const checkButton = replacing
@@ -180,6 +250,7 @@ export function certificateForm({ replacing } = {}) {
     mode,
     separate,
     single,
+    p12,
     preview,
     h('div', { class: 'actions' }, checkButton, importButton),
   );
@@ -188,9 +259,10 @@ export function certificateForm({ replacing } = {}) {
     /** @type {HTMLInputElement | null} */ (form.querySelector(`input[name="${modeName}"]:checked`))?.value ??
     'separate';
   mode.addEventListener('change', () => {
-    const isFile = currentMode() === 'file';
-    separate.hidden = isFile;
-    single.hidden = !isFile;
+    const current = currentMode();
+    separate.hidden = current !== 'separate';
+    single.hidden = current !== 'file';
+    p12.hidden = current !== 'pkcs12';
   });
 
   const value = (/** @type {{ control: HTMLElement }} */ f) =>
@@ -203,7 +275,13 @@ export function certificateForm({ replacing } = {}) {
       if (!picked) throw new ApiError(400, 'invalid_argument', 'Pick the certificate file.', 'file');
       return { ...base, file: { name: picked.name, contentBase64: await fileBase64(picked) } };
     }
-    return { ...base, certificate: value(certificate), privateKey: value(privateKey), chain: value(chain) };
+    if (currentMode() === 'pkcs12') {
+      const picked = /** @type {HTMLInputElement} */ (p12Input).files?.[0];
+      if (!picked) throw new ApiError(400, 'invalid_argument', 'Pick the PKCS#12 file.', 'pkcs12');
+      const secret = /** @type {HTMLInputElement} */ (passphraseInput).value;
+      return { ...base, pkcs12: { contentBase64: await fileBase64(picked), passphrase: secret } };
+    }
+    return { ...base, certificate: certificate.value(), privateKey: privateKey.value(), chain: chain.value() };
   }
 
   form.addEventListener('submit', async (event) => {
@@ -249,9 +327,10 @@ export function certificateForm({ replacing } = {}) {
    * @param {unknown} error
    */
   function showError(error) {
-    const target = showFailure(error, status, fields);
+    const target = showFailure(error, status, currentMode() === 'pkcs12' ? p12Fields : fields);
     if (!target) return;
-    const name = error instanceof ApiError ? (error.field ?? '') : '';
+    const sent = error instanceof ApiError ? (error.field ?? '') : '';
+    const name = currentMode() === 'pkcs12' && ['certificate', 'privateKey', 'chain'].includes(sent) ? 'pkcs12' : sent;
     status.replaceChildren(
       notice(
         'error',
@@ -279,9 +358,15 @@ export function certificateForm({ replacing } = {}) {
 
 /** @param {string} name */
 const labelOf = (name) =>
-  ({ name: 'name', certificate: 'certificate', privateKey: 'private key', chain: 'chain', file: 'certificate file' })[
-    name
-  ] ?? name;
+  ({
+    name: 'name',
+    certificate: 'certificate',
+    privateKey: 'private key',
+    chain: 'chain',
+    file: 'certificate file',
+    pkcs12: 'PKCS#12 file',
+    passphrase: 'passphrase',
+  })[name] ?? name;
 
 /** @param {import('../api.js').ImportCheck} result */
 function previewOf(result) {
