@@ -20,6 +20,7 @@ import { json, keyValues, table } from './output.ts';
 import { runNotifyCommand } from './notify.ts';
 import { ncpCurl } from './ncp-curl.ts';
 import { runTargetCommand } from './target.ts';
+import { runCertLifecycleCommand, type CertLifecycleVerb } from './cert-lifecycle.ts';
 import { caNameOf } from '../domain/x509/ca-name.ts';
 
 export interface CliIo {
@@ -49,6 +50,10 @@ const USAGE = `Usage: certkeeper <command> [options]
                [--method dns-01|http-01] [--no-renewal]   (the server's issuance worker carries it out)
   cert order list [--tenant NAME] [--page N] [--page-size N]
   cert order show [--tenant NAME] ORDER   (the records to create, each domain's state, the CA's problem)
+  cert reissue [--tenant NAME] NUMBER --csr FILE [--domain D ...]   (you keep the key; then register-key)
+  cert register-key [--tenant NAME] NUMBER --key FILE
+  cert revoke [--tenant NAME] NUMBER --reason unspecified|keyCompromise|affiliationChanged|superseded|cessationOfOperation
+  cert renewal [--tenant NAME] NUMBER on|off
   master-key rotate [--new-key BASE64]
   ncp curl METHOD URI [--data FILE|-] [--base URL] [--run]
                                           a request signed for the NCP faces (keys from NCP_ACCESS_KEY and
@@ -119,6 +124,8 @@ const OPTIONS = {
   limit: { type: 'string' },
   set: { type: 'string' },
   reset: { type: 'boolean' },
+  csr: { type: 'string' },
+  reason: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Flags = ReturnType<typeof parseFlags>['values'];
@@ -127,7 +134,7 @@ function parseFlags(argv: string[]) {
   // `--key` is a file for `cert import` and a switch for `cert export`: parse it per command.
   const exportKey = argv[0] === 'cert' && argv[1] === 'export';
   // `--domain` is a filter for `cert list` and repeatable for `cert request`.
-  const request = argv[0] === 'cert' && argv[1] === 'request';
+  const request = argv[0] === 'cert' && (argv[1] === 'request' || argv[1] === 'reissue');
   const options = exportKey
     ? { ...OPTIONS, key: { type: 'boolean' } }
     : request
@@ -417,6 +424,18 @@ async function dispatch(
         return;
       }
       throw new UsageError('cert order takes list or show');
+    }
+    case 'cert reissue':
+    case 'cert register-key':
+    case 'cert revoke':
+    case 'cert renewal': {
+      const tenant = await core.tenants.get(flags.tenant ?? 'default');
+      await runCertLifecycleCommand(app, tenant, verb as CertLifecycleVerb, args, flags, out, {
+        usage: (message) => new UsageError(message),
+        readText,
+        certificateNumber,
+      });
+      return;
     }
     case 'target set':
     case 'target show':
