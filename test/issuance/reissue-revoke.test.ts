@@ -304,6 +304,30 @@ describe('reissue, registPrivateKey, revoke, Global Edge: NCP face + Pebble + BI
     assert.equal(code(reissue), '26091');
   });
 
+  it('a revocation the CA already made (a crash after the call) ends revoked, not failed', async () => {
+    const again = await issueThroughNcp('requestCertificateIssuance', 'crash-cert', `crash.${USER_ZONE}`);
+    const res = await call('POST', `${V2}/revoke`, {
+      orderId: String(again.order),
+      certificateNo: 0,
+      revokeType: 'unspecified',
+    });
+    assert.equal(code(res), '0', res.body.toString());
+    // What the worker's step does before the process dies: the CA revokes, nothing is recorded.
+    const account = (await app.app.store.issuance.getAccount(config.directoryUrl))!;
+    const keyPem = (
+      await app.app.store.vault.open(account.sealedKey, `acme-account-key:${config.directoryUrl}`)
+    ).toString('utf8');
+    const stored = await app.app.core.certificates.get(app.main.actor, again.no);
+    await issuer.revoke({ url: account.accountUrl!, keyPem }, stored.certificatePem, 0);
+    assert.equal((await listed(again.no)).statusCode, '-7');
+    const revoke = (await app.app.issuance.listOrders(app.main.actor, { offset: 0, limit: 5 })).find(
+      (o) => o.kind === 'revoke' && o.certificateNo === again.no,
+    )!;
+    const ended = await drive(revoke.orderId);
+    assert.equal(ended.step, 'revoked', ended.lastError ?? '');
+    assert.equal((await listed(again.no)).statusCode, '-5');
+  });
+
   it('a Global Edge dedicated certificate ends in status 3 and every export path refuses its key', async () => {
     const ged = await issueThroughNcp('requestGedCertificateIssuance', 'edge-cert', `edge.${USER_ZONE}`);
     const item = await listed(ged.no);
