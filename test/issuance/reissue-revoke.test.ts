@@ -11,13 +11,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { AcmeIssuer } from '../../src/acme/client.ts';
 import { run as cli } from '../../src/cli/run.ts';
 import { loadIssuanceConfig, type IssuanceConfig } from '../../src/config/config.ts';
@@ -34,8 +32,8 @@ import { PEBBLE_SKIP, startPebble, type Pebble } from '../helpers/pebble.ts';
 import { loggedIn } from '../api/console/helpers.ts';
 import { authFor, fileUrl } from '../api/nhn/helpers.ts';
 import { addUserCname } from './user-dns.ts';
+import { CSR_KEYS, opensslCsr } from '../helpers/csr.ts';
 
-const run = promisify(execFile);
 const skip = PEBBLE_SKIP || BIND_SKIP;
 
 /** The real time: certificates from Pebble are checked by the ladder against this clock. */
@@ -156,26 +154,9 @@ describe('reissue, registPrivateKey, revoke, Global Edge: NCP face + Pebble + BI
     return { no, order: orderId };
   }
 
-  async function opensslCsr(file: string, domain: string, key: string[]): Promise<{ csr: string; key: string }> {
-    await run('openssl', [
-      'req',
-      '-new',
-      ...key,
-      '-nodes',
-      '-keyout',
-      join(dir, `${file}.key`),
-      '-subj',
-      `/CN=${domain}`,
-      '-addext',
-      `subjectAltName=DNS:${domain}`,
-      '-out',
-      join(dir, `${file}.csr`),
-    ]);
-    return {
-      csr: await readFile(join(dir, `${file}.csr`), 'utf8'),
-      key: await readFile(join(dir, `${file}.key`), 'utf8'),
-    };
-  }
+  /** A CSR for `domain` (CN and the one SAN) with a fresh key. */
+  const csrFor = (file: string, domain: string, key: readonly string[] = CSR_KEYS.p256) =>
+    opensslCsr(dir, file, { key, subject: `/CN=${domain}`, sans: [domain] });
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'certkeeper-reissue-'));
@@ -213,10 +194,9 @@ describe('reissue, registPrivateKey, revoke, Global Edge: NCP face + Pebble + BI
     const first = await listed(issued.no);
     assert.equal(first.statusCode, '1');
 
-    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
-    const mine = await opensslCsr('mine', domain, ec);
-    const stranger = await opensslCsr('stranger', domain, ec);
-    const other = await opensslCsr('other', `other.${USER_ZONE}`, ec);
+    const mine = await csrFor('mine', domain);
+    const stranger = await csrFor('stranger', domain);
+    const other = await csrFor('other', `other.${USER_ZONE}`);
     const body = (csr: string) => ({ csr, certificateName: 'life-cert', commonName: domain, validationMethod: 'D' });
     // Names other than the request's: refused, no order.
     const ordersBefore = (await app.app.issuance.listOrders(app.main.actor, { offset: 0, limit: 100 })).length;
@@ -289,12 +269,7 @@ describe('reissue, registPrivateKey, revoke, Global Edge: NCP face + Pebble + BI
       revokeType: 'unspecified',
     });
     assert.equal(code(again), '26091');
-    const { csr } = await opensslCsr('late', `life.${USER_ZONE}`, [
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-    ]);
+    const { csr } = await csrFor('late', `life.${USER_ZONE}`);
     const reissue = await call('POST', `${V2}/${issued.no}/reissue`, {
       csr,
       certificateName: 'life-cert',

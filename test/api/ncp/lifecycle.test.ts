@@ -13,17 +13,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { loadIssuanceConfig } from '../../../src/config/config.ts';
+import { CSR_KEYS, opensslCsr } from '../../helpers/csr.ts';
 import { countRows, storeTargets } from '../../helpers/db.ts';
 import { FIXTURES, startNcpApp, storeSnapshot, v2Body, type NcpTestApp } from './helpers.ts';
-
-const run = promisify(execFile);
 
 const issuanceSetting = () =>
   loadIssuanceConfig({
@@ -46,28 +43,14 @@ const EC_NAMES = ['ec.example.com', '*.ec.example.com', 'xn--9n2bp8q.example.com
 async function makeCsrs(): Promise<Record<'good' | 'weak' | 'otherNames' | 'subset', string>> {
   const dir = await mkdtemp(join(tmpdir(), 'certkeeper-csr-'));
   try {
-    const csr = async (file: string, key: string[], cn: string, sans: string[]) => {
-      await run('openssl', [
-        'req',
-        '-new',
-        ...key,
-        '-nodes',
-        '-keyout',
-        join(dir, `${file}.key`),
-        '-subj',
-        `/CN=${cn}`,
-        ...(sans.length > 0 ? ['-addext', `subjectAltName=${sans.map((s) => `DNS:${s}`).join(',')}`] : []),
-        '-out',
-        join(dir, `${file}.csr`),
-      ]);
-      return readFile(join(dir, `${file}.csr`), 'utf8');
-    };
-    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+    const cn = `/CN=${EC_NAMES[0]!}`;
+    const make = async (file: string, key: readonly string[], subject: string, sans: readonly string[]) =>
+      (await opensslCsr(dir, file, { key, subject, sans })).csr;
     return {
-      good: await csr('good', ec, EC_NAMES[0]!, EC_NAMES),
-      weak: await csr('weak', ['-newkey', 'rsa:1024'], EC_NAMES[0]!, EC_NAMES),
-      otherNames: await csr('other', ec, 'other.example.com', ['other.example.com']),
-      subset: await csr('subset', ec, EC_NAMES[0]!, [EC_NAMES[0]!]),
+      good: await make('good', CSR_KEYS.p256, cn, EC_NAMES),
+      weak: await make('weak', CSR_KEYS.rsa1024, cn, EC_NAMES),
+      otherNames: await make('other', CSR_KEYS.p256, '/CN=other.example.com', ['other.example.com']),
+      subset: await make('subset', CSR_KEYS.p256, cn, [EC_NAMES[0]!]),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

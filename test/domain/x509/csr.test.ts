@@ -5,50 +5,28 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CSR_MAX_BYTES, parseCsr } from '../../../src/domain/x509/csr.ts';
 import { REVOCATION_REASONS, revocationReason } from '../../../src/core/issuance/revocation.ts';
-
-const run = promisify(execFile);
+import { CSR_KEYS, opensslCsr } from '../../helpers/csr.ts';
 
 describe('parseCsr', () => {
   let dir: string;
   const made: Record<string, { csr: string; key: string }> = {};
 
-  async function make(name: string, key: string[], subject: string, sans: string[]) {
-    await run('openssl', [
-      'req',
-      '-new',
-      ...key,
-      '-nodes',
-      '-keyout',
-      join(dir, `${name}.key`),
-      '-subj',
-      subject,
-      ...(sans.length > 0 ? ['-addext', `subjectAltName=${sans.map((s) => `DNS:${s}`).join(',')}`] : []),
-      '-out',
-      join(dir, `${name}.csr`),
-    ]);
-    made[name] = {
-      csr: await readFile(join(dir, `${name}.csr`), 'utf8'),
-      key: await readFile(join(dir, `${name}.key`), 'utf8'),
-    };
+  async function make(name: string, key: readonly string[], subject: string, sans: readonly string[]) {
+    made[name] = await opensslCsr(dir, name, { key, subject, sans });
   }
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'certkeeper-csr-'));
-    await make('ec', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384'], '/O=Example/CN=a.example.com', [
-      'a.example.com',
-      '*.a.example.com',
-    ]);
-    await make('rsa', ['-newkey', 'rsa:2048'], '/CN=b.example.com', []);
-    await make('weak', ['-newkey', 'rsa:1024'], '/CN=c.example.com', []);
-    await make('ed', ['-newkey', 'ed25519'], '/CN=d.example.com', []);
+    await make('ec', CSR_KEYS.p384, '/O=Example/CN=a.example.com', ['a.example.com', '*.a.example.com']);
+    await make('rsa', CSR_KEYS.rsa2048, '/CN=b.example.com', []);
+    await make('weak', CSR_KEYS.rsa1024, '/CN=c.example.com', []);
+    await make('ed', CSR_KEYS.ed25519, '/CN=d.example.com', []);
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
