@@ -117,6 +117,7 @@ function row(
     created_at: AS_OF - 400 * DAY + i,
     updated_at: AS_OF - 400 * DAY + i,
     revoked_at: null,
+    revocation_requested_at: null,
     deleted_at: random() < 0.03 ? AS_OF - DAY : null,
   };
 }

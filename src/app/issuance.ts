@@ -100,6 +100,7 @@ export async function startIssuance(
     dcv,
     log: parts.log,
     ...(parts.notify ? { notify: parts.notify } : {}),
+    ...(config.dcv ? { cnameWindowMs: config.dcv.validationWindowMs } : {}),
     ...settings,
   });
   let server: http.Server | null = null;

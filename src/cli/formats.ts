@@ -143,6 +143,11 @@ export async function importFields(
   };
 }
 
+/** A PEM text file (a CSR, a key) as the commands read them: capped, Latin-1 so no byte is lost before the parser. */
+export async function readText(path: string, field: string): Promise<string> {
+  return (await readBytes(path, field, field)).toString('latin1');
+}
+
 const LABELS: Readonly<Record<UploadField, string>> = {
   certificate: 'certificate',
   privateKey: 'private key',

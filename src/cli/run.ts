@@ -23,7 +23,8 @@ import { ncpCurl } from './ncp-curl.ts';
 import { runTargetCommand } from './target.ts';
 import { runCertHistoryCommand } from './cert-history.ts';
 import { retentionSettings } from '../app/retention-settings.ts';
-import { exportCertificate, importFields } from './formats.ts';
+import { exportCertificate, importFields, readText } from './formats.ts';
+import { runCertLifecycleCommand, type CertLifecycleVerb } from './cert-lifecycle.ts';
 import { caNameOf } from '../domain/x509/ca-name.ts';
 
 export interface CliIo {
@@ -64,6 +65,10 @@ const USAGE = `Usage: certkeeper <command> [options]
                [--method dns-01|http-01] [--no-renewal]   (the server's issuance worker carries it out)
   cert order list [--tenant NAME] [--page N] [--page-size N]
   cert order show [--tenant NAME] ORDER   (the records to create, each domain's state, the CA's problem)
+  cert reissue [--tenant NAME] NUMBER --csr FILE [--domain D ...]   (you keep the key; then register-key)
+  cert register-key [--tenant NAME] NUMBER --key FILE
+  cert revoke [--tenant NAME] NUMBER --reason unspecified|keyCompromise|affiliationChanged|superseded|cessationOfOperation
+  cert renewal [--tenant NAME] NUMBER on|off
   master-key rotate [--new-key BASE64]
   backup --out FILE                       a consistent copy of the live SQLite store (while the server serves)
   restore FILE [--force]                  put a backup in place of the SQLite store (refused while it is in use;
@@ -146,6 +151,8 @@ const OPTIONS = {
   force: { type: 'boolean' },
   download: { type: 'string' },
   deleted: { type: 'boolean' },
+  csr: { type: 'string' },
+  reason: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Flags = ReturnType<typeof parseFlags>['values'];
@@ -154,7 +161,7 @@ function parseFlags(argv: string[]) {
   // `--key` is a file for `cert import` and a switch for `cert export`: parse it per command.
   const exportKey = argv[0] === 'cert' && (argv[1] === 'export' || argv[1] === 'versions');
   // `--domain` is a filter for `cert list` and repeatable for `cert request`.
-  const request = argv[0] === 'cert' && argv[1] === 'request';
+  const request = argv[0] === 'cert' && (argv[1] === 'request' || argv[1] === 'reissue');
   const options = exportKey
     ? { ...OPTIONS, key: { type: 'boolean' } }
     : request
@@ -445,6 +452,18 @@ async function dispatch(
         return;
       }
       throw new UsageError('cert order takes list or show');
+    }
+    case 'cert reissue':
+    case 'cert register-key':
+    case 'cert revoke':
+    case 'cert renewal': {
+      const tenant = await core.tenants.get(flags.tenant ?? 'default');
+      await runCertLifecycleCommand(app, tenant, verb as CertLifecycleVerb, args, flags, out, {
+        usage: (message) => new UsageError(message),
+        readText,
+        certificateNumber,
+      });
+      return;
     }
     case 'target set':
     case 'target show':

@@ -345,6 +345,11 @@ export interface IssuanceConfig {
     readonly tsigKey: Secret<string>;
     /** `CERTKEEPER_DCV_RESOLVER` (host:port); null means the system resolver. */
     readonly resolver: string | null;
+    /**
+     * `CERTKEEPER_DCV_VALIDATION_WINDOW` (seconds, default 259200 = 72 h): how long a user has to
+     * create the `_acme-challenge` CNAME before the order ends VALIDATION_EXPIRE (NCP -4).
+     */
+    readonly validationWindowMs: number;
   } | null;
   /** `CERTKEEPER_HTTP01_PORT`: where certkeeper answers HTTP-01; null when off. */
   readonly http01Port: number | null;
@@ -404,6 +409,7 @@ const issuanceVariables = {
     () => 'must be algorithm:name:base64secret, e.g. hmac-sha256:certkeeper-dcv:c2VjcmV0… (value not shown)',
   ),
   CERTKEEPER_DCV_RESOLVER: hostPort,
+  CERTKEEPER_DCV_VALIDATION_WINDOW: integerIn(1, 2_592_000, 'must be a number of seconds from 1 to 2592000 (30 days)'),
   CERTKEEPER_HTTP01_PORT: integerIn(1, 65_535, 'must be an integer from 1 to 65535'),
 };
 
@@ -464,6 +470,7 @@ export function loadIssuanceConfig(env: NodeJS.ProcessEnv): IssuanceSetting {
               dnsServer: str('CERTKEEPER_DCV_DNS_SERVER')!,
               tsigKey: new Secret(str('CERTKEEPER_DCV_TSIG_KEY')!),
               resolver: str('CERTKEEPER_DCV_RESOLVER') ?? null,
+              validationWindowMs: ((v.CERTKEEPER_DCV_VALIDATION_WINDOW as number | undefined) ?? 259_200) * 1000,
             },
       http01Port,
     }),

@@ -168,6 +168,27 @@ export interface CertificateService {
   /** Purges a deleted certificate now (key, file and versions dropped); `conflict` when it is live. */
   purge(actor: Actor, certificateNo: number): Promise<void>;
   usedBy(actor: Actor, certificateNo: number): Promise<number[]>;
+  /**
+   * Gives a live certificate that has no private key (NCP status 2: reissued with the user's CSR)
+   * its key: the same certificate and chain through the ladder with the key required, so a key
+   * that does not match is `key_mismatch` and nothing is written; then replaced in place (edge
+   * slots republish). `conflict` when the certificate has a key already.
+   */
+  registerKey(actor: Actor, certificateNo: number, privateKeyPem: string): Promise<Certificate>;
+}
+
+/**
+ * The one rule of key export: the key of a Global Edge dedicated certificate serves edge slots
+ * only; no face exports it (key download, composed NHN file, ACM export, CLI). Every export
+ * path of core calls this; faces render `key_not_exportable` with their own documented error.
+ */
+export function assertKeyExportable(certificate: Pick<Certificate, 'type' | 'certificateNo'>): void {
+  if (certificate.type === 'NCP_GLOBAL_EDGE_DEDICATED')
+    throw new AppError(
+      'key_not_exportable',
+      `Certificate ${certificate.certificateNo} is a Global Edge dedicated certificate: its private key serves edge slots only and is never exported.`,
+      { field: 'certificateNo' },
+    );
 }
 
 const notFound = (certificateNo: number | string): AppError =>
@@ -528,6 +549,7 @@ export function createCertificateService(
       if (options.includeKey) {
         privateKeyPem = await audited(actor, 'certificate.key.read', `certificate:${certificateNo}`, async () => {
           authorize(actor, 'certificate.key.read');
+          assertKeyExportable(certificate);
           return store.certificates.readPrivateKey(actor.tenantId, certificateNo);
         });
       }
@@ -550,6 +572,7 @@ export function createCertificateService(
       const { certificateNo } = certificate;
       return audited(actor, 'certificate.file.read', `certificate:${certificateNo}`, async () => {
         authorize(actor, 'certificate.file.read');
+        assertKeyExportable(certificate);
         const uploaded = await store.certificates.readFile(actor.tenantId, certificateNo);
         if (uploaded) return { ...uploaded, composed: false };
         // Came in through another face: compose the file NHN clients expect, leaf, chain, key.
@@ -656,6 +679,26 @@ export function createCertificateService(
     async usedBy(actor, certificateNo) {
       authorize(actor, 'certificate.read');
       return usersOf(actor.tenantId, certificateNo);
+    },
+
+    async registerKey(actor, certificateNo, privateKeyPem) {
+      authorize(actor, 'certificate.write');
+      const current = await getLive(actor, certificateNo);
+      if (current.hasPrivateKey)
+        throw new AppError('conflict', `Certificate ${certificateNo} has its private key already.`, {
+          field: 'certificateNo',
+        });
+      const options: ReplaceOptions = {
+        origin: current.origin,
+        policy: { requireKey: true, allowEd25519: false, nameRule: null },
+      };
+      const input: ImportInput = {
+        name: current.name,
+        certificate: current.certificatePem,
+        chain: current.chainPems.join(''),
+        privateKey: privateKeyPem,
+      };
+      return replaceLive(actor, certificateNo, options, () => ladder(input, options));
     },
   };
   return service;

@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   'invalid_argument',
   'not_found',
   'in_use',
+  'key_not_exportable', //      the certificate's key serves edge slots only (Global Edge dedicated)
   'unauthenticated',
   'permission_denied',
   'conflict',

@@ -37,8 +37,12 @@ export interface Credential {
 /** `acme`: issued through certkeeper's ACME pipeline (core/issuance/). */
 export type CertificateOrigin = 'ncp-v1' | 'ncp-v2' | 'nhn' | 'console' | 'cli' | 'acme' | 'acm';
 
-/** `EXT` for imported certificates; `NCP_FREE_DV_01` for those issued through ACME (NCP's free DV type). */
-export type CertificateType = 'EXT' | 'NCP_FREE_DV_01';
+/**
+ * `EXT` for imported certificates; `NCP_FREE_DV_01` for those issued through ACME (NCP's free DV
+ * type); `NCP_GLOBAL_EDGE_DEDICATED` for those issued for Global Edge only: edge slots serve them,
+ * and no face ever exports their key (core/certificates.ts `keyExportable`).
+ */
+export type CertificateType = 'EXT' | 'NCP_FREE_DV_01' | 'NCP_GLOBAL_EDGE_DEDICATED';
 
 /**
  * What lists show of a certificate: everything but its PEM text. List queries read these columns
@@ -61,6 +65,11 @@ export interface CertificateSummary {
   createdAt: Date;
   updatedAt: Date;
   revokedAt: Date | null;
+  /**
+   * A revocation was asked for and the CA has not confirmed it yet (set with `revokedAt` null;
+   * cleared when the CA refused). Absent in summaries built outside the store.
+   */
+  revocationRequestedAt?: Date | null;
   deletedAt: Date | null;
 }
 

@@ -144,6 +144,7 @@ export const CERTIFICATE_SUMMARY_COLUMNS = [
   'created_at',
   'updated_at',
   'revoked_at',
+  'revocation_requested_at',
   'deleted_at',
 ] as const satisfies ReadonlyArray<keyof CertificateRow>;
 
@@ -172,6 +173,7 @@ export function summaryFromRow(row: CertificateSummaryRow): CertificateSummary {
     createdAt: date(row.created_at),
     updatedAt: date(row.updated_at),
     revokedAt: maybeDate(row.revoked_at),
+    revocationRequestedAt: maybeDate(row.revocation_requested_at),
     deletedAt: maybeDate(row.deleted_at),
   };
 }

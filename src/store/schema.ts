@@ -72,6 +72,8 @@ export interface CertificateRow {
   /** Last change of any kind: creation, replacement, deletion (so "changed since" is one range scan). */
   updated_at: number;
   revoked_at: number | null;
+  /** Migration 0014: revocation asked for, not yet confirmed by the CA. */
+  revocation_requested_at: number | null;
   deleted_at: number | null;
   /** Number of the current version (migration 0012): 1 at import, + 1 per replace. */
   version: Generated<number>;

@@ -48,6 +48,8 @@ export const ERROR_TABLE = {
   invalid_argument: { status: 400, type: 'InvalidParameterException' },
   not_found: { status: 400, type: 'ResourceNotFoundException' },
   in_use: { status: 400, type: 'ResourceInUseException' },
+  // ExportCertificate of a certificate whose key is not exportable: ACM's answer for a public one.
+  key_not_exportable: { status: 400, type: 'ValidationException' },
   unauthenticated: { status: 400, type: 'UnrecognizedClientException' },
   permission_denied: { status: 400, type: 'AccessDeniedException' },
   conflict: { status: 400, type: 'ConflictException' },

@@ -40,6 +40,7 @@ export const STATUS = {
   invalid_argument: 400,
   not_found: 404,
   in_use: 409,
+  key_not_exportable: 403,
   unauthenticated: 401,
   permission_denied: 403,
   conflict: 409,

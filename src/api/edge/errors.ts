@@ -64,6 +64,7 @@ export const ERROR_TABLE = {
   // The slot's state (DELETING, DELETED) or the tenant's setup (no deployment target) forbids it.
   conflict: notAllowed,
   in_use: notAllowed,
+  key_not_exportable: notAllowed,
   unauthenticated: { kind: 'gateway', gateway: 'authenticationFailed' },
   permission_denied: { kind: 'gateway', gateway: 'permissionDenied' },
   unavailable: { kind: 'gateway', gateway: 'endpointError' },

@@ -102,6 +102,8 @@ export const ERROR_TABLE = {
   invalid_argument: service('2100', 400),
   not_found: documented('2200', NCP_TEXT.notFound),
   in_use: documented('1004', NCP_TEXT.inUse),
+  // The key of a Global Edge dedicated certificate serves edge slots only (docs/compat/ncp.md).
+  key_not_exportable: service('26093'),
   conflict: service('26091'),
   unauthenticated: { kind: 'gateway', gateway: 'authenticationFailed' },
   permission_denied: { kind: 'gateway', gateway: 'permissionDenied' },

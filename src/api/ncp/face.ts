@@ -21,6 +21,7 @@ import { createNcpContext } from './context.ts';
 import { renderNcpError } from './errors.ts';
 import { NCP_OPENAPI } from './openapi.ts';
 import { registerIssuanceRoutes } from './routes-issuance.ts';
+import { registerLifecycleRoutes } from './routes-lifecycle.ts';
 import { registerUnavailableRoutes } from './routes-unavailable.ts';
 import { registerV1Routes } from './routes-v1.ts';
 import { registerV2Routes } from './routes-v2.ts';
@@ -45,6 +46,7 @@ export function createNcpFace(
       registerV1Routes(app, ctx);
       registerV2Routes(app, ctx);
       registerIssuanceRoutes(app, ctx);
+      registerLifecycleRoutes(app, ctx);
       registerUnavailableRoutes(app, ctx);
     },
     renderError: (error) => renderNcpError(error),

@@ -5,6 +5,7 @@
  */
 import type { OpenApiContribution } from '../../server/index.ts';
 import { ISSUANCE_OPERATIONS } from './routes-issuance.ts';
+import { LIFECYCLE_OPERATIONS } from './routes-lifecycle.ts';
 import { UNAVAILABLE_OPERATIONS } from './routes-unavailable.ts';
 
 const tags = ['ncp'];
@@ -32,9 +33,11 @@ for (const [method, path, operation] of UNAVAILABLE_OPERATIONS) {
 }
 
 const issuance: Record<string, Record<string, unknown>> = {};
-for (const [method, path, operation] of ISSUANCE_OPERATIONS) {
+for (const [method, path, operation] of [...ISSUANCE_OPERATIONS, ...LIFECYCLE_OPERATIONS]) {
   (issuance[openApiPath(path)] ??= {})[method.toLowerCase()] = op(
-    `${operation}: certificate issuance through ACME (code 29001 while issuance is not configured)`,
+    operation === 'RegisterPrivateKey'
+      ? `${operation}: the key of a certificate that has none (status 2); it must match`
+      : `${operation}: certificate issuance through ACME (code 29001 while issuance is not configured)`,
   );
 }
 

@@ -29,7 +29,9 @@ export interface NcpStatus {
 
 /**
  * Status from the derived status. Names are the English descriptions of NCP's enum table, which
- * is what both documented examples print (`Normal`, `Revoked`).
+ * is what both documented examples print (`Normal`, `Revoked`). A revocation the CA has not
+ * confirmed yet is -7 REQUEST_REVOKE; a Global Edge dedicated certificate in its validity window
+ * is 3 (its key serves edge slots only).
  */
 export function ncpStatus(certificate: CertificateSummary, now: Date): NcpStatus {
   switch (certificateStatus(certificate, now)) {
@@ -41,9 +43,11 @@ export function ncpStatus(certificate: CertificateSummary, now: Date): NcpStatus
       return { statusCode: '-2', statusName: 'Period expired' };
     case 'VALID':
     case 'NOT_YET_VALID':
-      return certificate.hasPrivateKey
-        ? { statusCode: '1', statusName: 'Normal' }
-        : { statusCode: '2', statusName: 'Normal (private key not registered)' };
+      if (certificate.revocationRequestedAt) return { statusCode: '-7', statusName: 'Revoking' };
+      if (!certificate.hasPrivateKey) return { statusCode: '2', statusName: 'Normal (private key not registered)' };
+      return certificate.type === 'NCP_GLOBAL_EDGE_DEDICATED'
+        ? { statusCode: '3', statusName: 'Normal (Global Edge Dedicated)' }
+        : { statusCode: '1', statusName: 'Normal' };
   }
 }
 

@@ -3,8 +3,11 @@
  * carried out by core's issuance service (an order the worker takes to the ACME CA):
  *
  *   POST /api/v2/certificate/requestCertificateIssuance            CloudBasicCertificateRequest
+ *   POST /api/v2/certificate/requestGedCertificateIssuance         GlobalEdgeCertificateRequest
  *   GET  /api/v2/certificate/getVerificationInfo/{certificateNo}   ListDcvStatuses
  *   POST /api/v2/certificate/setCertificateRenewal                 SetRenewalStatus
+ *
+ * (reissue, registPrivateKey and revoke: routes-lifecycle.ts.)
  *
  * When issuance is not configured on this server they answer 29001 like the operations it does
  * not offer (routes-unavailable.ts). A name the service refuses (names.ts: invalid, internal, an
@@ -12,11 +15,12 @@
  * 2201 "Invalid DNS SANs input format."; docs/compat/ncp.md records every field choice.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { IssuanceOrder, OrderStep } from '../../core/issuance/ports.ts';
+import type { IssuanceOrder, IssuedCertificateType, OrderStep } from '../../core/issuance/ports.ts';
 import type { IssuanceService, VerificationRecord } from '../../core/issuance/service.ts';
 import type { Action } from '../../core/policy.ts';
 import { AppError } from '../../domain/errors.ts';
 import { actorOf } from '../ncp-gateway/auth.ts';
+import { own } from '../ncp-gateway/fields.ts';
 import type { NcpContext } from './context.ts';
 import { NCP_TEXT, NcpServiceError, UNAVAILABLE_OPERATION, type ServiceWire } from './errors.ts';
 import { SUCCESS } from './present.ts';
@@ -39,6 +43,7 @@ export const ISSUANCE_OPERATIONS: ReadonlyArray<readonly [Method, string, string
   ['POST', '/api/v2/certificate/requestCertificateIssuance', 'CloudBasicCertificateRequest'],
   ['GET', '/api/v2/certificate/getVerificationInfo/:certificateNo', 'ListDcvStatuses'],
   ['POST', '/api/v2/certificate/setCertificateRenewal', 'SetRenewalStatus'],
+  ['POST', '/api/v2/certificate/requestGedCertificateIssuance', 'GlobalEdgeCertificateRequest'],
 ];
 
 /** 2201, reference §2.2: the NCP text, then which name and why. */
@@ -58,8 +63,20 @@ const VALID_STATE: Record<VerificationRecord['state'], string> = {
   expired: 'EXPIRED',
 };
 
+/** The service, or 29001 when issuance is not configured here. */
+export function issuanceOf(ctx: NcpContext, operation: string): IssuanceService {
+  if (ctx.issuance?.enabled) return ctx.issuance;
+  throw new NcpServiceError(
+    {
+      code: 'not_found',
+      message: `${operation} is not available in this deployment: certificate issuance is not configured on this server.`,
+    },
+    UNAVAILABLE_OPERATION,
+  );
+}
+
 /** The face's name errors (field dnsName) become 2201; everything else keeps the table's code. */
-async function sansChecked<T>(work: () => Promise<T>): Promise<T> {
+export async function sansChecked<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
@@ -87,6 +104,17 @@ export function orderStatus(step: OrderStep): string {
   }
 }
 
+/**
+ * Why an order ended without a certificate: the CA's problem document as it sent it (its detail
+ * is meant for users, RFC 8555 §6.7), else the worker's message (`validation_expired`: no CNAME
+ * within the window). Nothing while the order is pending or done.
+ */
+function failureOf(order: IssuanceOrder): { failureReason?: string; failureType?: string } {
+  if (order.step !== 'failed' && order.step !== 'validation_failed' && order.step !== 'validation_expired') return {};
+  const reason = order.problem?.detail ?? order.lastError ?? orderStatus(order.step);
+  return { failureReason: reason, ...(order.problem ? { failureType: order.problem.type } : {}) };
+}
+
 function presentRecord(record: VerificationRecord, index: number, order: IssuanceOrder) {
   return {
     validSn: index + 1,
@@ -108,36 +136,53 @@ function presentRecord(record: VerificationRecord, index: number, order: Issuanc
 }
 
 export function registerIssuanceRoutes(app: FastifyInstance, ctx: NcpContext): void {
-  /** The service, or 29001 when issuance is not configured here. */
-  function issuance(operation: string): IssuanceService {
-    if (ctx.issuance?.enabled) return ctx.issuance;
-    throw new NcpServiceError(
-      {
-        code: 'not_found',
-        message: `${operation} is not available in this deployment: certificate issuance is not configured on this server.`,
-      },
-      UNAVAILABLE_OPERATION,
-    );
-  }
+  const issuance = (operation: string): IssuanceService => issuanceOf(ctx, operation);
   const hooks = (action: Action) => ({ onRequest: ctx.auth(action) });
-  const [request, verification, renewal] = ISSUANCE_OPERATIONS;
+  const [request, verification, renewal, ged] = ISSUANCE_OPERATIONS;
 
-  app.post(request![1], hooks('certificate.write'), async (req: FastifyRequest) => {
-    const service = issuance(request![2]);
+  /** Both requests: a certificate of `type` for `commonName` and `dnsName`, validated by DNS CNAME. */
+  async function requestOrder(req: FastifyRequest, operation: string, type: IssuedCertificateType) {
+    const service = issuance(operation);
     const body = bodyFields(req.body);
     const certificateName = newCertificateName(body);
     const commonName = requiredString(body, 'commonName');
     const dnsName = optionalStringArray(body, 'dnsName') ?? [];
-    requiredChoice(body, 'validationMethod', ['D'] as const);
-    const order = await sansChecked(() =>
+    // The Global Edge request documents no validationMethod: DNS CNAME is the one method.
+    if (type === 'NCP_FREE_DV_01' || own(body, 'validationMethod') !== undefined)
+      requiredChoice(body, 'validationMethod', ['D'] as const);
+    return sansChecked(() =>
       service.request(actorOf(req), {
         name: certificateName,
         commonName,
         domains: dnsName,
         asciiOnly: true,
         method: 'dns-01',
+        certificateType: type,
       }),
     );
+  }
+
+  app.post(ged![1], hooks('certificate.write'), async (req: FastifyRequest) => {
+    const order = await requestOrder(req, ged![2], 'NCP_GLOBAL_EDGE_DEDICATED');
+    return {
+      ...SUCCESS,
+      totalRows: 1,
+      certificate: {
+        certificateNo: order.certificateNo,
+        certificateName: order.certificateName,
+        commonName: order.names[0],
+        dnsName: order.names,
+        certificateType: order.certificateType,
+        statusCode: '0',
+        statusName: 'In progress',
+        validationMethod: 'D',
+        requestSn: order.orderId,
+      },
+    };
+  });
+
+  app.post(request![1], hooks('certificate.write'), async (req: FastifyRequest) => {
+    const order = await requestOrder(req, request![2], 'NCP_FREE_DV_01');
     return {
       ...SUCCESS,
       totalRows: 1,
@@ -168,6 +213,7 @@ export function registerIssuanceRoutes(app: FastifyInstance, ctx: NcpContext): v
       dnsVerificationCount: list.length,
       requestSn: order.orderId,
       certificateStatus: orderStatus(order.step),
+      ...failureOf(order),
       dnsVerificationList: list,
     };
   });

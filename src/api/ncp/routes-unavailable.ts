@@ -1,8 +1,7 @@
 /**
- * The API 2.0 operations this deployment does not offer: paid and Global Edge certificates,
- * reissue, revocation, private key registration, domain validation and ACME EAB (reference §1.2).
- * The issuance operations it does offer are routes-issuance.ts (29001 too while issuance is not
- * configured). They are routed, authenticated and authorised like any other
+ * The API 2.0 operations this deployment does not offer: paid (Advanced) certificates, domain
+ * validation and ACME EAB (reference §1.2). The issuance operations it does offer are
+ * routes-issuance.ts and routes-lifecycle.ts (29001 too while issuance is not configured). They are routed, authenticated and authorised like any other
  * operation, and answer code 29001 in the NCP envelope (HTTP 200, like every service error), so a
  * script learns why instead of meeting a bare 404.
  */
@@ -16,11 +15,7 @@ type Method = 'GET' | 'POST' | 'DELETE';
 /** [method, path, NCP operation name]. */
 export const UNAVAILABLE_OPERATIONS: ReadonlyArray<readonly [Method, string, string]> = [
   ['POST', '/api/v2/certificate/requestPaidCertificateIssuance', 'AdvancedCertificateRequest'],
-  ['POST', '/api/v2/certificate/requestGedCertificateIssuance', 'GlobalEdgeCertificateRequest'],
-  ['POST', '/api/v2/certificate/:certificateNo/reissue', 'ReissueCertificate'],
   ['GET', '/api/v2/certificate/getPaidCertificates', 'ListAdvancedCertificates'],
-  ['POST', '/api/v2/certificate/revoke', 'RevokeCertificate'],
-  ['POST', '/api/v2/certificate/registPrivateKey', 'RegisterPrivateKey'],
   ['POST', '/api/v2/certificate/subscription/extend', 'SubscriptionExtend'],
   ['GET', '/api/v2/domain/domains', 'ListDomainValidations'],
   ['POST', '/api/v2/domain/domains', 'RegisterDomain'],

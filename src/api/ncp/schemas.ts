@@ -124,6 +124,13 @@ export function requiredInteger(body: Fields, name: string): number {
   return value;
 }
 
+/** A required integer field that may be 0 (RevokeCertificate's `certificateNo`: 0 means "the order's"). */
+export function requiredIntegerOrZero(body: Fields, name: string): number {
+  const value = own(body, name);
+  if (value === 0 || value === '0') return 0;
+  return requiredInteger(body, name);
+}
+
 /** An optional array of strings (`null` counts as absent); its items are checked by core. */
 export function optionalStringArray(body: Fields, name: string): string[] | undefined {
   const value = own(body, name);

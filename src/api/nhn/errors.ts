@@ -102,6 +102,8 @@ export const ERROR_TABLE = {
   invalid_argument: own(400, FACE_CODES.invalidParameter),
   not_found: documented(404, 52000),
   in_use: own(409, FACE_CODES.conflict),
+  // A Global Edge dedicated certificate: its file holds the key, which is never exported.
+  key_not_exportable: own(403, 59040),
   unauthenticated: own(401, FACE_CODES.credentialsMissing),
   permission_denied: own(403, FACE_CODES.roleInsufficient),
   conflict: own(409, FACE_CODES.conflict),

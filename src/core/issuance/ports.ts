@@ -15,11 +15,28 @@
  * - A name is in at most one active order at a time (unique index of issuance_order_names):
  *   `createOrder` refuses with `already_exists` (field `dnsName`) when another active order, of any
  *   tenant, holds one of its names. The names are released when the order reaches a final step.
+ * - A `revoke` order claims no names; creating it marks the certificate revocation-requested in
+ *   the same transaction (`conflict` when it is revoked or being revoked already, `not_found`
+ *   when it is not live), and its final step marks it revoked (`revoked`) or clears the request.
  */
 import type { SealedSecret } from '../ports.ts';
-import type { CertificateKeyKind, ProblemDocument } from './issuer.ts';
+import type { CertificateKeyKind, ProblemDocument, RevocationReason } from './issuer.ts';
 
-export type OrderKind = 'issue' | 'renew' | 'reissue';
+/**
+ * - `issue`: a new certificate (its number reserved at request time);
+ * - `renew`: the same names again, replacing the certificate in place (the renewal scan);
+ * - `reissue`: the names a user asked for again, with the user's CSR when one was given (then the
+ *   certificate lands without a key: NCP status 2 until `registerKey`), replacing in place;
+ * - `revoke`: asks the CA to revoke the certificate. Its steps: `new` (the account), `account`
+ *   (the revocation request; the CA's "already revoked" counts as done), then `revoked`; a
+ *   refusal ends `failed`. It claims no names (a renewal may run beside it), and the
+ *   certificate's revocation state moves with it in the same transactions: requested when the
+ *   order is created, revoked or cleared when it ends (repository `createOrder`, `advance`).
+ */
+export type OrderKind = 'issue' | 'renew' | 'reissue' | 'revoke';
+
+/** The stored type of what an order issues (model.ts CertificateType). */
+export type IssuedCertificateType = 'NCP_FREE_DV_01' | 'NCP_GLOBAL_EDGE_DEDICATED';
 export type ValidationMethod = 'dns-01' | 'http-01';
 
 /**
@@ -118,6 +135,11 @@ export interface IssuanceOrder {
   readonly nextAttemptAt: Date | null;
   /** When the order entered `awaiting_cname` (the validation window counts from here). */
   readonly awaitingSince: Date | null;
+  /** `reissue` with the user's CSR (PEM): finalized with it; the order holds no key then. */
+  readonly csr: string | null;
+  /** `revoke`: the RFC 5280 CRLReason code sent to the CA. */
+  readonly revocationReason: RevocationReason | null;
+  readonly certificateType: IssuedCertificateType;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -132,6 +154,10 @@ export interface NewIssuanceOrder {
   readonly method: ValidationMethod;
   readonly renewal: boolean;
   readonly replaces: string | null;
+  readonly csr?: string | null;
+  readonly revocationReason?: RevocationReason | null;
+  /** Default `NCP_FREE_DV_01`. */
+  readonly certificateType?: IssuedCertificateType;
 }
 
 /** What a step writes back: any subset of the mutable fields. `attempts` resets unless given. */
@@ -196,7 +222,10 @@ export interface IssuanceRepository {
   getOrder(tenantId: number, orderId: number): Promise<IssuanceOrder | null>;
   /** The tenant's orders, newest first. */
   listOrders(tenantId: number, page: { offset: number; limit: number }): Promise<IssuanceOrder[]>;
-  /** The newest order of the tenant that is about `certificateNo` (renewed, reissued or issued as it). */
+  /**
+   * The newest order of the tenant that issued, renewed or reissued `certificateNo` (revoke orders
+   * are not: they have no validation to show).
+   */
   latestOrderFor(tenantId: number, certificateNo: number): Promise<IssuanceOrder | null>;
   /** Which of `names` are held by an active order, with the holding tenant and order. */
   activeNames(names: readonly string[]): Promise<Array<{ name: string; tenantId: number; orderId: number }>>;

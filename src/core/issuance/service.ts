@@ -12,14 +12,16 @@
  */
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { AppError } from '../../domain/errors.ts';
+import { parseCsr } from '../../domain/x509/csr.ts';
+import { armour } from '../../domain/x509/pem.ts';
 import type { Actor } from '../actor.ts';
 import type { AuditService } from '../audit.ts';
 import { authorize } from '../policy.ts';
 import type { Clock, Store } from '../ports.ts';
 import { challengeName, delegationTarget } from './dcv.ts';
-import type { CertificateKeyKind } from './issuer.ts';
+import type { CertificateKeyKind, RevocationReason } from './issuer.ts';
 import { normalizeRequestName, normalizeRequestNames } from './names.ts';
-import type { IssuanceOrder, IssuanceRepository, ValidationMethod } from './ports.ts';
+import type { IssuanceOrder, IssuanceRepository, IssuedCertificateType, ValidationMethod } from './ports.ts';
 
 export const LABEL_KEY_SECRET = 'dcv-label-key';
 const labelKeyContext = `issuance-secret:${LABEL_KEY_SECRET}`;
@@ -41,6 +43,28 @@ export interface CertificateRequest {
   readonly keyKind?: CertificateKeyKind;
   readonly method?: ValidationMethod;
   readonly renewal?: boolean;
+  /** `NCP_GLOBAL_EDGE_DEDICATED`: for edge slots only, its key never exported. Default `NCP_FREE_DV_01`. */
+  readonly certificateType?: IssuedCertificateType;
+}
+
+/** A reissue of a certificate issued here, with the user's CSR (the user keeps the key). */
+export interface ReissueRequest {
+  /** PEM PKCS#10; its names must be exactly the request's (domain/x509/csr.ts). */
+  readonly csr: string;
+  /** The certificate's name as the caller knows it (NCP `certificateName`); another name is `not_found`. */
+  readonly name?: string;
+  /** The CN, first (names.ts); absent: the first of `domains`. */
+  readonly commonName?: string;
+  /** Absent (and no `commonName`): the names the certificate was issued for. */
+  readonly domains?: readonly string[];
+  readonly asciiOnly?: boolean;
+}
+
+export interface RevokeRequest {
+  readonly certificateNo: number;
+  /** NCP's `orderId`: an order of the tenant about the certificate; with `certificateNo` 0, its certificate. */
+  readonly orderId?: number;
+  readonly reason: RevocationReason;
 }
 
 /** One record the user creates, and how its domain's validation stands. */
@@ -81,6 +105,20 @@ export interface IssuanceService {
    * orders and its renewal entry, in one transaction). `not_found` for a number with neither.
    */
   setRenewal(actor: Actor, certificateNo: number, renewal: boolean): Promise<void>;
+  /**
+   * Orders the certificate again for the CSR's key, replacing it in place when the CA delivers
+   * (it then has no key: NCP status 2 until `certificates.registerKey`). Refused before anything
+   * is written: a certificate not issued here or not live (`not_found`), revoked or being revoked
+   * (`conflict`), a CSR that does not parse, is not self-signed or has a weak key, or whose names
+   * are not exactly the request's (field `csr`), names held by another order (`already_exists`).
+   */
+  reissue(actor: Actor, certificateNo: number, request: ReissueRequest): Promise<IssuanceOrder>;
+  /**
+   * Asks the CA to revoke a certificate issued here: a `revoke` order, and the certificate is
+   * revocation-requested (NCP -7) until the worker has the CA's confirmation (-5). `not_found` for
+   * a certificate not issued here (nothing written), `conflict` when revoked or being revoked.
+   */
+  revoke(actor: Actor, request: RevokeRequest): Promise<IssuanceOrder>;
   /** The installation's delegation-label key (created on first use). */
   labelKey(): Promise<KeyObject>;
 }
@@ -116,6 +154,29 @@ export function createIssuanceService(deps: {
         clock.now(),
       ));
     return createSecretKey(await store.vault.open(sealed, labelKeyContext));
+  }
+
+  /** A live certificate issued here (it has a renewal entry), or `not_found` saying which. */
+  async function issuedHere(tenantId: number, certificateNo: number, verb: string) {
+    const certificate = await store.certificates.get(tenantId, certificateNo);
+    const entry = certificate ? await issuance.getRenewal(tenantId, certificateNo) : null;
+    if (!certificate || !entry)
+      throw new AppError(
+        'not_found',
+        `No certificate number ${certificateNo} issued here; only certificates issued by certkeeper can be ${verb}.`,
+        { field: 'certificateNo' },
+      );
+    return { certificate, entry };
+  }
+
+  /** `already_exists` (field dnsName) when an active order holds one of `names`. */
+  async function refuseHeldNames(names: readonly string[]): Promise<void> {
+    const held = await issuance.activeNames(names);
+    if (held.length > 0)
+      throw new AppError('already_exists', `The name ${held[0]!.name} is already in a pending certificate order.`, {
+        field: 'dnsName',
+        details: { dnsName: held[0]!.name },
+      });
   }
 
   const service: IssuanceService = {
@@ -169,16 +230,7 @@ export function createIssuanceService(deps: {
             throw new AppError('already_exists', `A certificate named '${name}' already exists.`, {
               field: 'certificateName',
             });
-          const held = await issuance.activeNames(names);
-          if (held.length > 0)
-            throw new AppError(
-              'already_exists',
-              `The name ${held[0]!.name} is already in a pending certificate order.`,
-              {
-                field: 'dnsName',
-                details: { dnsName: held[0]!.name },
-              },
-            );
+          await refuseHeldNames(names);
           return issuance.createOrder(
             {
               tenantId: actor.tenantId,
@@ -190,11 +242,124 @@ export function createIssuanceService(deps: {
               method,
               renewal: request.renewal ?? true,
               replaces: null,
+              ...(request.certificateType ? { certificateType: request.certificateType } : {}),
             },
             clock.now(),
           );
         },
         { names: request.domains.length, method: request.method ?? 'dns-01' },
+      );
+    },
+
+    async reissue(actor, certificateNo, request) {
+      authorize(actor, 'certificate.write');
+      enabled();
+      return audit.around(actor, 'certificate.reissue.request', `certificate:${certificateNo}`, async () => {
+        const { certificate, entry } = await issuedHere(actor.tenantId, certificateNo, 'reissued');
+        if (request.name !== undefined && request.name !== certificate.name)
+          throw new AppError(
+            'not_found',
+            `Certificate ${certificateNo} is not named '${request.name.slice(0, 255)}'.`,
+            {
+              field: 'certificateName',
+            },
+          );
+        if (certificate.revokedAt || certificate.revocationRequestedAt)
+          throw new AppError('conflict', `Certificate ${certificateNo} is revoked or being revoked.`, {
+            field: 'certificateNo',
+          });
+        const options = {
+          ...(request.commonName !== undefined ? { commonName: request.commonName } : {}),
+          ...(request.asciiOnly ? { asciiOnly: true } : {}),
+        };
+        const names =
+          request.domains === undefined && request.commonName === undefined
+            ? [...entry.names]
+            : normalizeRequestNames(request.domains ?? [], options);
+        const csr = parseCsr(request.csr);
+        const asked = new Set<string>();
+        for (const raw of [...(csr.commonName === null ? [] : [csr.commonName]), ...csr.dnsNames]) {
+          try {
+            asked.add(normalizeRequestName(raw, options));
+          } catch (error) {
+            throw new AppError(
+              'invalid_argument',
+              `The CSR names ${JSON.stringify(raw.slice(0, 300))}, which cannot be ordered.`,
+              {
+                field: 'csr',
+                cause: error,
+              },
+            );
+          }
+        }
+        if (asked.size !== names.length || names.some((n) => !asked.has(n)))
+          throw new AppError(
+            'invalid_argument',
+            `The CSR names ${[...asked].join(', ') || 'nothing'}; the request names ${names.join(', ')}. They must be the same names.`,
+            { field: 'csr' },
+          );
+        await refuseHeldNames(names);
+        return issuance.createOrder(
+          {
+            tenantId: actor.tenantId,
+            kind: 'reissue',
+            certificateName: certificate.name,
+            certificateNo,
+            names,
+            keyKind: entry.keyKind,
+            method: entry.method,
+            renewal: entry.renewal,
+            replaces: null,
+            csr: armour('CERTIFICATE REQUEST', csr.der),
+          },
+          clock.now(),
+        );
+      });
+    },
+
+    async revoke(actor, request) {
+      authorize(actor, 'certificate.write');
+      enabled();
+      let certificateNo = request.certificateNo;
+      return audit.around(
+        actor,
+        'certificate.revoke.request',
+        `certificate:${certificateNo}`,
+        async () => {
+          if (request.orderId !== undefined) {
+            const order = await issuance.getOrder(actor.tenantId, request.orderId);
+            if (
+              !order ||
+              order.certificateNo === null ||
+              (certificateNo !== 0 && order.certificateNo !== certificateNo)
+            )
+              throw new AppError(
+                'not_found',
+                `No certificate order ${request.orderId} for certificate ${certificateNo}.`,
+                {
+                  field: 'orderId',
+                },
+              );
+            certificateNo = order.certificateNo;
+          }
+          const { certificate, entry } = await issuedHere(actor.tenantId, certificateNo, 'revoked');
+          return issuance.createOrder(
+            {
+              tenantId: actor.tenantId,
+              kind: 'revoke',
+              certificateName: certificate.name,
+              certificateNo,
+              names: entry.names,
+              keyKind: entry.keyKind,
+              method: entry.method,
+              renewal: false,
+              replaces: null,
+              revocationReason: request.reason,
+            },
+            clock.now(),
+          );
+        },
+        { reason: request.reason },
       );
     },
 

@@ -27,6 +27,10 @@
  * - The certificate goes through core's certificate service (the import ladder, duplicate check,
  *   audit), origin `acme`, type `NCP_FREE_DV_01`; a renewal or reissue replaces the certificate in
  *   place (same certificateNo; edge slots using it are republished).
+ * - A `reissue` with the user's CSR finalizes with that CSR and generates no key; its certificate
+ *   lands without one (NCP status 2). A `revoke` order asks the CA to revoke at its `account`
+ *   step (a CA answering "already revoked" means an earlier attempt got through) and ends
+ *   `revoked`; the repository moves the certificate's revocation state with the final step.
  * - Renewal scan (every `renewalScanEveryMs`): certificates issued here with renewal on get a
  *   `renew` order inside the ARI window when the directory offers `renewalInfo`, else once a
  *   third of their lifetime is left.
@@ -34,6 +38,7 @@
 import { hostname } from 'node:os';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { AppError, isAppError } from '../../domain/errors.ts';
+import { parseCsr } from '../../domain/x509/csr.ts';
 import type { Actor } from '../actor.ts';
 import type { NotificationService } from '../notifications/service.ts';
 import { eventCertificate } from '../notifications/events.ts';
@@ -113,6 +118,7 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 const accountKeyContext = (directoryUrl: string): string => `acme-account-key:${directoryUrl}`;
 export const orderKeyContext = (orderId: number): string => `issuance-order-key:${orderId}`;
 const ORDER_NOT_READY = 'urn:ietf:params:acme:error:orderNotReady';
+const ALREADY_REVOKED = 'urn:ietf:params:acme:error:alreadyRevoked';
 const base = (domain: string): string => (domain.startsWith('*.') ? domain.slice(2) : domain);
 const isRetryable = (error: unknown): boolean =>
   error instanceof IssuerError || error instanceof DcvError ? error.retryable : !isAppError(error);
@@ -240,13 +246,17 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       }
       case 'account': {
         const acct = await account();
+        if (order.kind === 'revoke') return revokeAtCa(order, acct);
         // The key first (persisted with the order URL), so finalize never waits on a lost key.
+        // A reissue with the user's CSR has no key of ours: the user keeps it.
         const sealedKey =
-          order.sealedKey ??
-          (await store.vault.seal(
-            Buffer.from(await issuer.generateCertificateKey(order.keyKind), 'utf8'),
-            orderKeyContext(order.orderId),
-          ));
+          order.csr !== null
+            ? undefined
+            : (order.sealedKey ??
+              (await store.vault.seal(
+                Buffer.from(await issuer.generateCertificateKey(order.keyKind), 'utf8'),
+                orderKeyContext(order.orderId),
+              )));
         const created = await issuer.newOrder(acct, {
           identifiers: order.names.map((value) => ({ type: 'dns' as const, value })),
           ...(order.replaces ? { replaces: order.replaces } : {}),
@@ -261,7 +271,7 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
             wildcard: false,
             status: 'pending',
           })),
-          sealedKey,
+          ...(sealedKey ? { sealedKey } : {}),
           nextAttemptAt: null,
         };
       }
@@ -354,7 +364,8 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       }
       case 'finalizing': {
         const acct = await account();
-        const csr = issuer.createCsr(await certificateKey(order), order.names);
+        const csr =
+          order.csr !== null ? parseCsr(order.csr).der : issuer.createCsr(await certificateKey(order), order.names);
         try {
           const finalized = await issuer.finalize(acct, { url: order.orderUrl!, finalize: order.finalizeUrl! }, csr);
           if (finalized.status === 'valid' && finalized.certificate)
@@ -388,6 +399,20 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
     }
   }
 
+  /** The revocation request of a `revoke` order (see the top of this file). */
+  async function revokeAtCa(order: IssuanceOrder, acct: AccountRef): Promise<OrderUpdate> {
+    const certificate =
+      order.certificateNo === null ? null : await store.certificates.get(order.tenantId, order.certificateNo);
+    if (!certificate)
+      throw new AppError('not_found', `Certificate ${order.certificateNo} no longer exists; nothing to revoke.`);
+    try {
+      await issuer.revoke(acct, certificate.certificatePem, order.revocationReason ?? 0);
+    } catch (error) {
+      if (!(error instanceof IssuerError && error.problem?.type === ALREADY_REVOKED)) throw error;
+    }
+    return { step: 'revoked', lastError: null, problem: null, nextAttemptAt: null };
+  }
+
   function allValid(order: IssuanceOrder): OrderAuthorization[] {
     return order.authorizations.map((a) => ({ ...a, status: 'valid' }));
   }
@@ -398,16 +423,18 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
     const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\s*/g) ?? [];
     if (blocks.length === 0) throw new AppError('invalid_argument', 'The CA sent no certificate.');
     const [leaf, ...issuers] = blocks;
+    // With the user's CSR there is no key here: the certificate lands without one (status 2).
+    const withKey = order.csr === null;
     const input = {
       name: order.certificateName,
       certificate: leaf,
       chain: issuers.join(''),
-      privateKey: await certificateKey(order),
+      ...(withKey ? { privateKey: await certificateKey(order) } : {}),
     };
     const importOptions = {
       origin: 'acme' as const,
-      type: 'NCP_FREE_DV_01' as const,
-      policy: { requireKey: true, allowEd25519: false, nameRule: null },
+      type: order.certificateType,
+      policy: { requireKey: withKey, allowEd25519: false, nameRule: null },
     };
     const actor = actorFor(order.tenantId);
     const leafDer = new X509Certificate(leaf!).raw;
@@ -506,6 +533,17 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
         return;
       }
       if (update.step !== order.step) log.info({ ...fields, next: update.step }, 'issuance order advanced');
+      if (update.step === 'revoked')
+        await audit.record(
+          actorFor(order.tenantId),
+          'certificate.revoke',
+          `certificate:${order.certificateNo}`,
+          'success',
+          {
+            orderId: order.orderId,
+            reason: order.revocationReason ?? 0,
+          },
+        );
       if (update.outcome && update.outcome !== 'done')
         await audit.record(
           actorFor(order.tenantId),
@@ -574,7 +612,8 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
     const info = await issuer.directory();
     for (const entry of await issuance.renewalsDue(now, batch)) {
       const certificate = await store.certificates.get(entry.tenantId, entry.certificateNo);
-      if (!certificate || certificate.deletedAt) {
+      if (!certificate || certificate.deletedAt || certificate.revokedAt || certificate.revocationRequestedAt) {
+        // Gone or revoked: nothing to renew any more.
         await issuance.upsertRenewal({ ...entry, renewal: false }, now);
         continue;
       }

@@ -227,6 +227,7 @@ export function certificateRepository(
               type: certificate.type,
               created_at: ms(at),
               revoked_at: null,
+              revocation_requested_at: null,
               deleted_at: null,
             })
             .returningAll()

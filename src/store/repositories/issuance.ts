@@ -14,6 +14,7 @@ import type {
   AcmeAccountRow,
   FinalStep,
   IssuanceOrder,
+  IssuedCertificateType,
   IssuanceRepository,
   OrderAuthorization,
   OrderKind,
@@ -22,7 +23,7 @@ import type {
   ValidationMethod,
 } from '../../core/issuance/ports.ts';
 import { FINAL_STEPS } from '../../core/issuance/ports.ts';
-import type { CertificateKeyKind, ProblemDocument } from '../../core/issuance/issuer.ts';
+import type { CertificateKeyKind, ProblemDocument, RevocationReason } from '../../core/issuance/issuer.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { isUniqueViolation } from '../errors.ts';
@@ -78,6 +79,10 @@ type IssuanceOrderTable = {
   lease_until: number | null;
   created_at: number;
   updated_at: number;
+  // Migration 0014.
+  csr: string | null;
+  revocation_reason: number | null;
+  certificate_type: string | null;
 };
 
 type OrderNameTable = {
@@ -161,6 +166,9 @@ export function orderFromRow(row: Selectable<IssuanceOrderTable>): IssuanceOrder
     attempts: num(row.attempts),
     nextAttemptAt: optDate(row.next_attempt_at),
     awaitingSince: optDate(row.awaiting_since),
+    csr: row.csr,
+    revocationReason: row.revocation_reason === null ? null : (num(row.revocation_reason) as RevocationReason),
+    certificateType: (row.certificate_type ?? 'NCP_FREE_DV_01') as IssuedCertificateType,
     createdAt: new Date(num(row.created_at)),
     updatedAt: new Date(num(row.updated_at)),
   };
@@ -184,6 +192,48 @@ const nameTaken = (name: string): AppError =>
     field: 'dnsName',
     details: { dnsName: name },
   });
+
+/**
+ * A live certificate, neither revoked nor being revoked, becomes revocation-requested (NCP -7);
+ * `not_found` / `conflict` otherwise (nothing written: the caller's transaction rolls back).
+ */
+async function markRevocationRequested(trx: Db, tenantId: number, certificateNo: number | null, t: number) {
+  if (certificateNo === null) throw new AppError('not_found', 'A revoke order names its certificate.');
+  const current = await trx
+    .selectFrom('certificates')
+    .select(['revoked_at', 'revocation_requested_at'])
+    .where('tenant_id', '=', tenantId)
+    .where('certificate_no', '=', certificateNo)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  if (!current) throw new AppError('not_found', `No certificate number ${certificateNo}.`, { field: 'certificateNo' });
+  const result = await trx
+    .updateTable('certificates')
+    .set({ revocation_requested_at: t, updated_at: t })
+    .where('tenant_id', '=', tenantId)
+    .where('certificate_no', '=', certificateNo)
+    .where('deleted_at', 'is', null)
+    .where('revoked_at', 'is', null)
+    .where('revocation_requested_at', 'is', null)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0)
+    throw new AppError(
+      'conflict',
+      `Certificate ${certificateNo} is ${current.revoked_at === null ? 'being revoked' : 'revoked'} already.`,
+      { field: 'certificateNo' },
+    );
+}
+
+/** The end of a revoke order: revoked (NCP -5) once the CA confirmed, else back to what it was. */
+async function endRevocation(trx: Db, tenantId: number, certificateNo: number, revoked: boolean, t: number) {
+  await trx
+    .updateTable('certificates')
+    .set(revoked ? { revoked_at: t, updated_at: t } : { revocation_requested_at: null, updated_at: t })
+    .where('tenant_id', '=', tenantId)
+    .where('certificate_no', '=', certificateNo)
+    .where('revoked_at', 'is', null)
+    .execute();
+}
 
 export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect): IssuanceRepository {
   const db: Db = base.withTables<IssuanceTables>();
@@ -254,12 +304,18 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
       try {
         return await inTransaction(db, dialect, async (trx) => {
           // The friendly refusal; the unique index closes the race between two processes.
-          const held = await trx
-            .selectFrom('issuance_order_names')
-            .select('name')
-            .where('name', 'in', [...order.names])
-            .executeTakeFirst();
+          // A revoke order claims no names (ports.ts); it marks the certificate instead.
+          const claimed = order.kind === 'revoke' ? [] : order.names;
+          const held =
+            claimed.length === 0
+              ? undefined
+              : await trx
+                  .selectFrom('issuance_order_names')
+                  .select('name')
+                  .where('name', 'in', [...claimed])
+                  .executeTakeFirst();
           if (held) throw nameTaken(held.name);
+          if (order.kind === 'revoke') await markRevocationRequested(trx, order.tenantId, order.certificateNo, t);
           const certificateNo =
             order.kind === 'issue' && order.certificateNo === null
               ? await dialect.reservedIds.reserve(trx as Kysely<unknown>, 'certificates', 'certificate_no')
@@ -295,14 +351,18 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
               lease_until: null,
               created_at: t,
               updated_at: t,
+              csr: order.csr ?? null,
+              revocation_reason: order.revocationReason ?? null,
+              certificate_type: order.certificateType ?? null,
             })
             .returningAll()
             .executeTakeFirstOrThrow();
           const orderId = num(row.order_id);
-          await trx
-            .insertInto('issuance_order_names')
-            .values(order.names.map((name) => ({ name, order_id: orderId, tenant_id: order.tenantId })))
-            .execute();
+          if (claimed.length > 0)
+            await trx
+              .insertInto('issuance_order_names')
+              .values(claimed.map((name) => ({ name, order_id: orderId, tenant_id: order.tenantId })))
+              .execute();
           return orderFromRow(row);
         });
       } catch (error) {
@@ -341,6 +401,7 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
         .selectAll()
         .where('tenant_id', '=', tenantId)
         .where('certificate_no', '=', certificateNo)
+        .where('kind', '!=', 'revoke')
         .orderBy('order_id', 'desc')
         .limit(1)
         .executeTakeFirst();
@@ -456,6 +517,13 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
         if (final) {
           await trx.deleteFrom('issuance_order_names').where('order_id', '=', orderId).execute();
           await trx.deleteFrom('issuance_http_tokens').where('order_id', '=', orderId).execute();
+          const ended = await trx
+            .selectFrom('issuance_orders')
+            .select(['kind', 'tenant_id', 'certificate_no'])
+            .where('order_id', '=', orderId)
+            .executeTakeFirstOrThrow();
+          if (ended.kind === 'revoke' && ended.certificate_no !== null)
+            await endRevocation(trx, num(ended.tenant_id), num(ended.certificate_no), update.step === 'revoked', t);
         }
         return true;
       });

@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ISSUANCE_OPERATIONS } from '../../../src/api/ncp/routes-issuance.ts';
+import { LIFECYCLE_OPERATIONS } from '../../../src/api/ncp/routes-lifecycle.ts';
 import { UNAVAILABLE_OPERATIONS } from '../../../src/api/ncp/routes-unavailable.ts';
 import { startNcpApp, storeSnapshot, type NcpTestApp } from './helpers.ts';
 
@@ -16,16 +17,21 @@ describe('NCP operations not available in this deployment', () => {
   });
   after(() => app.close());
 
+  // RegisterPrivateKey needs no CA: it serves any certificate without a key (routes-lifecycle.ts).
+  const needIssuance = [
+    ...ISSUANCE_OPERATIONS,
+    ...LIFECYCLE_OPERATIONS.filter(([, , o]) => o !== 'RegisterPrivateKey'),
+  ];
   const why = new Map<string, string>([
     ...UNAVAILABLE_OPERATIONS.map(
       ([, , operation]) =>
         [operation, 'certkeeper keeps external certificates (withExternal) and does not issue certificates.'] as const,
     ),
-    ...ISSUANCE_OPERATIONS.map(
+    ...needIssuance.map(
       ([, , operation]) => [operation, 'certificate issuance is not configured on this server.'] as const,
     ),
   ]);
-  for (const [method, route, operation] of [...UNAVAILABLE_OPERATIONS, ...ISSUANCE_OPERATIONS]) {
+  for (const [method, route, operation] of [...UNAVAILABLE_OPERATIONS, ...needIssuance]) {
     const path = route.replace(/:[A-Za-z]+/g, '42');
     it(`${method} ${path}`, async () => {
       const before = await storeSnapshot(app);
