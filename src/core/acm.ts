@@ -22,12 +22,13 @@ import type { ImportInput } from '../domain/x509/ladder.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import type { CertificateService, ImportOptions } from './certificates.ts';
+import type { NotificationService } from './notifications/service.ts';
 import { authorize } from './policy.ts';
 import type { AcmListPosition, AcmTag, Clock, Store, ValidityFilter } from './ports.ts';
 
 export const ACM_TAG_LIMITS = { perCertificate: 50, keyLength: 128, valueLength: 256 } as const;
-/** ACM's default and bounds for DaysBeforeExpiry (PutAccountConfiguration). */
-export const ACM_DAYS_BEFORE_EXPIRY = { default: 45, min: 1, max: 45 } as const;
+/** ACM's bounds for DaysBeforeExpiry (PutAccountConfiguration). */
+export const ACM_DAYS_BEFORE_EXPIRY = { min: 1, max: 45 } as const;
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 
 export interface AcmListRequest {
@@ -82,8 +83,16 @@ export interface AcmService {
     operation: 'request' | 'renew' | 'options' | 'resend',
     arnId: string | null,
   ): Promise<never>;
+  /**
+   * DaysBeforeExpiry is the tenant's first (largest) expiry-notification threshold
+   * (core/notifications): one setting, read and written through the notifications use-cases.
+   */
   daysBeforeExpiry(actor: Actor): Promise<number>;
-  /** Null changes nothing (a PutAccountConfiguration without ExpiryEvents), after the same rights check. */
+  /**
+   * Makes `days` the first threshold: it replaces the first, later ones at or above it are
+   * dropped (30,14,7,3,1 with 10 becomes 10,7,3,1; with 45, 45,14,7,3,1). Null changes nothing (a PutAccountConfiguration
+   * without ExpiryEvents), after the same rights check.
+   */
   setDaysBeforeExpiry(actor: Actor, days: number | null): Promise<void>;
 }
 
@@ -136,6 +145,7 @@ export function createAcmService(
   clock: Clock,
   audit: AuditService,
   certificates: CertificateService,
+  notifications: Pick<NotificationService, 'thresholds' | 'setThresholds'>,
 ): AcmService {
   let pagingKey: Promise<Buffer> | null = null;
   const key = (): Promise<Buffer> => {
@@ -383,7 +393,8 @@ export function createAcmService(
 
     async daysBeforeExpiry(actor) {
       authorize(actor, 'certificate.read');
-      return (await store.acm.daysBeforeExpiry(actor.tenantId)) ?? ACM_DAYS_BEFORE_EXPIRY.default;
+      const { days } = await notifications.thresholds(actor);
+      return Math.max(...days);
     },
 
     async setDaysBeforeExpiry(actor, days) {
@@ -395,9 +406,9 @@ export function createAcmService(
           `DaysBeforeExpiry must be an integer from ${ACM_DAYS_BEFORE_EXPIRY.min} to ${ACM_DAYS_BEFORE_EXPIRY.max}.`,
           { field: 'DaysBeforeExpiry' },
         );
-      await audit.around(actor, 'acm.account-configuration.put', `tenant:${actor.tenantId}`, () =>
-        store.acm.setDaysBeforeExpiry(actor.tenantId, days, clock.now()),
-      );
+      const current = await notifications.thresholds(actor);
+      const [, ...later] = current.days;
+      await notifications.setThresholds(actor, [days, ...later.filter((d) => d < days)]);
     },
   };
 }

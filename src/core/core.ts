@@ -52,6 +52,7 @@ export function createCore(
   const provisioning = createProvisioningService(store, clock, audit);
   // Replacing a certificate republishes the edge slots that use it (a step of `replace`).
   const certificates = createCertificateService(store, clock, audit, provisioning);
+  const notify = createNotificationService(store, clock, audit, notifications);
   return {
     clock,
     audit: { list: audit.list },
@@ -59,12 +60,12 @@ export function createCore(
     credentials,
     tokens: createTokenService(store, clock, credentials, audit),
     certificates,
-    acm: createAcmService(store, clock, audit, certificates),
+    acm: createAcmService(store, clock, audit, certificates, notify),
     provisioning,
     targets: createDeployTargetService(store, clock, audit, () => provisioning.wake()),
     sessions: createSessionService(store, clock, credentials, audit),
     dashboard: createDashboardService(store, clock, audit),
-    notifications: createNotificationService(store, clock, audit, notifications),
+    notifications: notify,
     ping: () => store.ping(),
   };
 }

@@ -499,9 +499,6 @@ export interface AcmRepository {
     certificateNo: number,
     tags: ReadonlyArray<{ key: string; value?: string | null }>,
   ): Promise<boolean>;
-  /** PutAccountConfiguration's DaysBeforeExpiry of the tenant; null when never set. */
-  daysBeforeExpiry(tenantId: number): Promise<number | null>;
-  setDaysBeforeExpiry(tenantId: number, days: number, at: Date): Promise<void>;
   /**
    * The sealed HMAC key of ListCertificates NextTokens: the stored one, or `create()`'s stored
    * first (several processes racing agree on one).

@@ -17,7 +17,6 @@ import { inTransaction } from '../transaction.ts';
 interface AcmTables {
   certificates: CertificateRow & { arn_id: string };
   acm_tags: { certificate_no: number; key: string; value: string | null };
-  acm_account_configs: { tenant_id: number; days_before_expiry: number; updated_at: number };
   acm_paging_keys: { id: number; data_key_id: number; sealed_key: Buffer };
 }
 type Db = Kysely<Omit<Database, 'certificates'> & AcmTables>;
@@ -139,23 +138,6 @@ export function acmRepository(base: Kysely<Database>, dialect: StoreDialect): Ac
         }
         return true;
       });
-    },
-
-    async daysBeforeExpiry(tenantId) {
-      const row = await db
-        .selectFrom('acm_account_configs')
-        .select('days_before_expiry')
-        .where('tenant_id', '=', tenantId)
-        .executeTakeFirst();
-      return row ? Number(row.days_before_expiry) : null;
-    },
-
-    async setDaysBeforeExpiry(tenantId, days, at) {
-      await db
-        .insertInto('acm_account_configs')
-        .values({ tenant_id: tenantId, days_before_expiry: days, updated_at: ms(at) })
-        .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ days_before_expiry: days, updated_at: ms(at) }))
-        .execute();
     },
 
     async pagingKey(create) {
