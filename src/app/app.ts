@@ -48,12 +48,13 @@ export async function openApp(
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(masterKey ? { masterKey } : {}),
   });
-  const core = createCore(store, clock, { ...notify, sender });
   const issuanceSetting: IssuanceSetting = options.issuance ?? { on: false, reason: 'not configured' };
+  const issuance = buildIssuanceService(store, createAuditService(store, clock), clock, issuanceSetting);
+  const core = createCore(store, clock, { ...notify, sender }, issuance);
   return {
     core,
     store,
-    issuance: buildIssuanceService(store, createAuditService(store, clock), clock, issuanceSetting),
+    issuance,
     issuanceSetting,
     notify,
     sender,

@@ -11,6 +11,7 @@ import {
   type NotificationService,
   type NotificationSettings,
 } from './notifications/service.ts';
+import type { IssuanceService } from './issuance/service.ts';
 import type { Clock, Store } from './ports.ts';
 import { createProvisioningService, type ProvisioningService } from './provisioning.ts';
 import { createSessionService, type SessionService } from './sessions.ts';
@@ -46,6 +47,8 @@ export function createCore(
   store: Store,
   clock: Clock,
   notifications: NotificationSettings = DEFAULT_NOTIFICATION_SETTINGS,
+  /** Certificate issuance (app/issuance.ts), for the ACM face's RequestCertificate and RenewCertificate. */
+  issuance: IssuanceService | null = null,
 ): Core {
   const audit = createAuditService(store, clock);
   const credentials = createCredentialService(store, clock, audit);
@@ -60,7 +63,7 @@ export function createCore(
     credentials,
     tokens: createTokenService(store, clock, credentials, audit),
     certificates,
-    acm: createAcmService(store, clock, audit, certificates, notify),
+    acm: createAcmService(store, clock, audit, certificates, notify, issuance),
     provisioning,
     targets: createDeployTargetService(store, clock, audit, () => provisioning.wake()),
     sessions: createSessionService(store, clock, credentials, audit),
