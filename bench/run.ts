@@ -31,6 +31,8 @@
  * - ncp-v1-name   GET /api/v1/certificates?certificateName=<a random live name>
  * - ncp-v2-page1  GET /api/v2/certificate/getCertificates?page=1&pageSize=<page-size>
  * - ncp-v2-deep   the same, page = half the pages (offset ≈ live / 2)
+ * - acm-list      POST / ListCertificates MaxItems <page-size> (SigV4; P-256 key types), oldest first
+ * - acm-list-desc the same, newest first (SortOrder DESCENDING)
  * - nhn-list      GET /certmanager/v1.3/appkeys/<appKey>/certificates?status=UNEXPIRED (bearer token; NHN's default page of 10)
  * - nhn-download  GET /certmanager/v1.3/appkeys/<appKey>/certificates/<random pool name>/files
  * - edge-list     GET /api/v1/certificate/provisioning (1,000 slots; Global Edge's default page of 15)
@@ -386,6 +388,14 @@ async function runScale(
       const r = await runCase(c, ctx, running, ceiling, store);
       results.push(r);
       maxServing = Math.max(maxServing, r.rssMaxBytes ?? 0);
+    }
+    // ACM ListCertificates against the NCP v2 list in this run, same page size (issue 19).
+    const ncpList = results.find((r) => r.id === 'ncp-v2-page1');
+    for (const acmList of results.filter((r) => r.id.startsWith('acm-list'))) {
+      if (!ncpList) break;
+      log(
+        `  ${acmList.id} vs ncp-v2-page1: ${acmList.endpoint.rps.toFixed(0)} vs ${ncpList.endpoint.rps.toFixed(0)} req/s (${((acmList.endpoint.rps / ncpList.endpoint.rps) * 100).toFixed(0)}%), CPU ${acmList.endpoint.cpuUsPerRequest?.toFixed(0) ?? '?'} vs ${ncpList.endpoint.cpuUsPerRequest?.toFixed(0) ?? '?'} µs/request`,
+      );
     }
     const metricsScrapeMs = await timeMetrics(running.url);
     log(

@@ -3,6 +3,7 @@
  * signed each time), and how a probe checks that it answered what it should.
  */
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { formatAmzDate, sha256Hex, signingKey } from '../../src/auth/sigv4.ts';
 import { signedHeaders } from '../../test/helpers/ncp-client.ts';
 import type { Pool } from './pools.ts';
 import type { CaseKind } from './results.ts';
@@ -78,6 +79,48 @@ function ncp(seeded: Seeded, method: 'GET' | 'POST', path: string, body?: string
   return body === undefined ? { path, headers } : { path, headers, body };
 }
 
+/**
+ * An ACM request (AWS JSON 1.1 at `POST /`) signed now with SigV4 (service `acm`, us-east-1),
+ * host, x-amz-date and x-amz-target signed, over the body's SHA-256: what the AWS SDKs send. The
+ * signing key (per day) comes from src/auth/sigv4.ts, the verifier's own derivation.
+ */
+const acmKeys = new Map<string, Buffer>();
+function acm(seeded: Seeded, host: string, operation: string, body: string): Wire {
+  const amzDate = formatAmzDate(new Date());
+  const date = amzDate.slice(0, 8);
+  const cacheKey = `${seeded.secretKey}/${date}`;
+  let key = acmKeys.get(cacheKey);
+  if (!key) {
+    key = signingKey(seeded.secretKey, date, 'us-east-1', 'acm');
+    acmKeys.set(cacheKey, key);
+  }
+  const target = `CertificateManager.${operation}`;
+  const payloadHash = sha256Hex(body);
+  const canonical = [
+    'POST',
+    '/',
+    '',
+    `host:${host}\nx-amz-date:${amzDate}\nx-amz-target:${target}\n`,
+    'host;x-amz-date;x-amz-target',
+    payloadHash,
+  ].join('\n');
+  const scope = `${date}/us-east-1/acm/aws4_request`;
+  const signature = createHmac('sha256', key)
+    .update(`AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`)
+    .digest('hex');
+  return {
+    path: '/',
+    headers: {
+      host,
+      'x-amz-date': amzDate,
+      'x-amz-target': target,
+      'content-type': 'application/x-amz-json-1.1',
+      authorization: `AWS4-HMAC-SHA256 Credential=${seeded.accessKey}/${scope}, SignedHeaders=host;x-amz-date;x-amz-target, Signature=${signature}`,
+    },
+    body,
+  };
+}
+
 function json(body: Buffer): Record<string, unknown> {
   return JSON.parse(body.toString('utf8')) as Record<string, unknown>;
 }
@@ -147,6 +190,26 @@ export function cases(ctx: Context, pageSize: number, only: ReadonlySet<string> 
         return `page ${deepPage}, certificateNo ${items[0]!.certificateNo}…`;
       },
     },
+    ...(['ASCENDING', 'DESCENDING'] as const).map((order): Case => ({
+      id: order === 'ASCENDING' ? 'acm-list' : 'acm-list-desc',
+      label: `ACM ListCertificates MaxItems ${pageSize}${order === 'DESCENDING' ? ', newest first' : ''}`,
+      kind: 'list',
+      method: 'POST',
+      shown: `POST / ListCertificates {"MaxItems":${pageSize},"SortOrder":"${order}"} (P-256 key types)`,
+      next: () =>
+        acm(
+          seeded,
+          new URL(ctx.url).host,
+          'ListCertificates',
+          JSON.stringify({ MaxItems: pageSize, SortOrder: order, Includes: { keyTypes: ['EC_prime256v1'] } }),
+        ),
+      check: (body) => {
+        const r = json(body) as { CertificateSummaryList?: unknown[]; NextToken?: string };
+        if (r.CertificateSummaryList?.length !== pageSize || typeof r.NextToken !== 'string')
+          throw new Error(`ACM answered ${body.toString('utf8').slice(0, 300)}`);
+        return `${r.CertificateSummaryList.length} summaries and a NextToken`;
+      },
+    })),
     {
       id: 'nhn-list',
       label: 'NHN v1.3 list UNEXPIRED (10)',

@@ -21,6 +21,15 @@ const level: LogLevel = (LOG_LEVELS as readonly string[]).includes(requested) ? 
 
 const app = Fastify({ logger: loggerOptions({ level }), bodyLimit: DEFAULT_BODY_LIMIT_BYTES });
 
+// The ACM cases' bodies (AWS JSON 1.1): parsed as JSON, as the ACM face parses them.
+app.addContentTypeParser('application/x-amz-json-1.1', { parseAs: 'string' }, (_request, body, done) => {
+  try {
+    done(null, JSON.parse(body as string));
+  } catch (error) {
+    done(error as Error, undefined);
+  }
+});
+
 interface Payload {
   contentType: string;
   body: unknown;

@@ -58,12 +58,13 @@ export async function openApp(
     ...(masterKey ? { masterKey } : {}),
   });
   const retention = options.retention ?? DEFAULT_RETENTION;
-  const core = createCore(store, clock, { ...notify, sender }, retention);
   const issuanceSetting: IssuanceSetting = options.issuance ?? { on: false, reason: 'not configured' };
+  const issuance = buildIssuanceService(store, createAuditService(store, clock), clock, issuanceSetting);
+  const core = createCore(store, clock, { ...notify, sender }, retention, issuance);
   return {
     core,
     store,
-    issuance: buildIssuanceService(store, createAuditService(store, clock), clock, issuanceSetting),
+    issuance,
     issuanceSetting,
     notify,
     sender,

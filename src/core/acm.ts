@@ -15,19 +15,23 @@
  *   under a key kept sealed in the store; a token changed by one bit, from another tenant or from
  *   another query is refused (`invalid_argument`, field `NextToken`).
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../domain/errors.ts';
 import type { Certificate, CertificateSummary } from '../domain/model.ts';
 import type { ImportInput } from '../domain/x509/ladder.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import type { CertificateService, ImportOptions } from './certificates.ts';
+import type { NotificationService } from './notifications/service.ts';
 import { authorize } from './policy.ts';
-import type { AcmListPosition, AcmTag, Clock, Store, ValidityFilter } from './ports.ts';
+import type { CertificateKeyKind } from './issuance/issuer.ts';
+import type { IssuanceOrder } from './issuance/ports.ts';
+import type { IssuanceService, VerificationRecord } from './issuance/service.ts';
+import type { AcmListPosition, AcmRequest, AcmTag, Clock, Store, ValidityFilter } from './ports.ts';
 
 export const ACM_TAG_LIMITS = { perCertificate: 50, keyLength: 128, valueLength: 256 } as const;
-/** ACM's default and bounds for DaysBeforeExpiry (PutAccountConfiguration). */
-export const ACM_DAYS_BEFORE_EXPIRY = { default: 45, min: 1, max: 45 } as const;
+/** ACM's bounds for DaysBeforeExpiry (PutAccountConfiguration). */
+export const ACM_DAYS_BEFORE_EXPIRY = { min: 1, max: 45 } as const;
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 
 export interface AcmListRequest {
@@ -59,7 +63,23 @@ export interface AcmService {
     input: Omit<ImportInput, 'name'>,
     options: { arnId: string | null; tags: readonly AcmTag[] | null; origin: ImportOptions['origin'] },
   ): Promise<string>;
-  describe(actor: Actor, arnId: string): Promise<{ certificate: Certificate; arnId: string; usedBy: number[] }>;
+  /**
+   * A certificate that exists (with, when it was issued here, its order and validation records),
+   * or a requested one not issued (yet): its order and records. `not_found` otherwise.
+   */
+  describe(actor: Actor, arnId: string): Promise<AcmDescribed>;
+  /**
+   * RequestCertificate: an issuance order for `domainName` and `alternativeNames` (DNS-01), and
+   * the ARN id printed at once; the certificate gets that ARN id when it lands. A repeat with the
+   * same `idempotencyToken` within an hour answers the first request's ARN id and orders nothing.
+   * Issuance not configured: `unavailable` with reason `issuance_unavailable`.
+   */
+  request(actor: Actor, request: AcmCertificateRequest): Promise<string>;
+  /**
+   * RenewCertificate: a certificate issued here is renewed now (issuance's renewNow); an imported
+   * one is refused with reason `imported`.
+   */
+  renew(actor: Actor, arnId: string): Promise<void>;
   /** Leaf and chain; with `includeKey`, the private key too (audited as every key read). */
   export(
     actor: Actor,
@@ -72,20 +92,56 @@ export interface AcmService {
   addTags(actor: Actor, arnId: string, tags: readonly AcmTag[]): Promise<void>;
   removeTags(actor: Actor, arnId: string, tags: ReadonlyArray<{ key: string; value?: string | null }>): Promise<void>;
   /**
-   * RequestCertificate, RenewCertificate, UpdateCertificateOptions and ResendValidationEmail
-   * act on certificates certkeeper issues; it issues none yet (the issuance work has not landed)
+   * UpdateCertificateOptions and ResendValidationEmail: certkeeper keeps no certificate options
    * and validates by DNS only. Each checks the caller's rights and the ARN, then refuses with
-   * `details.reason` naming why: `issuance_unavailable`, `imported`, `email_validation`.
+   * `details.reason` naming why: `imported_state`, `email_validation`.
    */
-  refuseIssuance(
-    actor: Actor,
-    operation: 'request' | 'renew' | 'options' | 'resend',
-    arnId: string | null,
-  ): Promise<never>;
+  refuseIssuance(actor: Actor, operation: 'options' | 'resend', arnId: string): Promise<never>;
+  /**
+   * DaysBeforeExpiry is the tenant's first (largest) expiry-notification threshold
+   * (core/notifications): one setting, read and written through the notifications use-cases.
+   */
   daysBeforeExpiry(actor: Actor): Promise<number>;
-  /** Null changes nothing (a PutAccountConfiguration without ExpiryEvents), after the same rights check. */
+  /**
+   * Makes `days` the first threshold: it replaces the first, later ones at or above it are
+   * dropped (30,14,7,3,1 with 10 becomes 10,7,3,1; with 45, 45,14,7,3,1). Null changes nothing (a PutAccountConfiguration
+   * without ExpiryEvents), after the same rights check.
+   */
   setDaysBeforeExpiry(actor: Actor, days: number | null): Promise<void>;
 }
+
+export interface AcmCertificateRequest {
+  domainName: string;
+  alternativeNames: readonly string[];
+  keyKind: CertificateKeyKind;
+  idempotencyToken: string | null;
+}
+
+/** How long an IdempotencyToken names its first request (ACM: one hour). */
+export const ACM_IDEMPOTENCY_MS = 3_600_000;
+
+export interface AcmIssuanceView {
+  order: IssuanceOrder;
+  records: VerificationRecord[];
+}
+
+export type AcmDescribed =
+  | {
+      kind: 'certificate';
+      certificate: Certificate;
+      arnId: string;
+      usedBy: number[];
+      /** For a certificate issued here: the newest order about it and its records; else null. */
+      issuance: AcmIssuanceView | null;
+    }
+  | { kind: 'requested'; arnId: string; request: AcmRequest; issuance: AcmIssuanceView };
+
+const issuanceUnavailable = (): AppError =>
+  new AppError(
+    'unavailable',
+    'Certificate issuance is not configured on this server (CERTKEEPER_ACME_DIRECTORY_URL, CERTKEEPER_DCV_ZONE): RequestCertificate and RenewCertificate cannot be served. Import certificates with ImportCertificate.',
+    { details: { reason: 'issuance_unavailable' } },
+  );
 
 const notFound = (arnId: string): AppError =>
   new AppError('not_found', `Could not find certificate with id ${arnId}.`, { field: 'CertificateArn' });
@@ -136,7 +192,25 @@ export function createAcmService(
   clock: Clock,
   audit: AuditService,
   certificates: CertificateService,
+  notifications: Pick<NotificationService, 'thresholds' | 'setThresholds'>,
+  issuance: IssuanceService | null,
 ): AcmService {
+  const issuing = (): IssuanceService => {
+    if (issuance === null || !issuance.enabled) throw issuanceUnavailable();
+    return issuance;
+  };
+
+  /** The newest order about a certificate issued here and its records; null when there is none. */
+  async function issuanceOf(actor: Actor, certificateNo: number): Promise<AcmIssuanceView | null> {
+    if (issuance === null || !issuance.enabled) return null;
+    try {
+      return await issuance.verificationFor(actor, certificateNo);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'not_found') return null;
+      throw error;
+    }
+  }
+
   let pagingKey: Promise<Buffer> | null = null;
   const key = (): Promise<Buffer> => {
     pagingKey ??= store.acm
@@ -242,10 +316,72 @@ export function createAcmService(
 
     async describe(actor, arnId) {
       authorize(actor, 'certificate.read');
+      const live = await store.acm.certificateNoOf(actor.tenantId, arnId);
+      if (live !== null) {
+        const certificate = await certificates.get(actor, live);
+        const usedBy = await certificates.usedBy(actor, live);
+        const issued = certificate.origin === 'acme' ? await issuanceOf(actor, live) : null;
+        return { kind: 'certificate', certificate, arnId, usedBy, issuance: issued };
+      }
+      const request = await store.acm.requestByArnId(actor.tenantId, arnId);
+      if (request === null || issuance === null || !issuance.enabled) throw notFound(arnId);
+      const order = await issuance.getOrder(actor, request.orderId);
+      // Delivered and since deleted: gone, as a deleted certificate is.
+      if (order.step === 'done' || (order.step === 'cleanup' && order.outcome === 'done')) throw notFound(arnId);
+      return {
+        kind: 'requested',
+        arnId,
+        request,
+        issuance: { order, records: await issuance.verification(actor, order) },
+      };
+    },
+
+    async request(actor, request) {
+      authorize(actor, 'certificate.write');
+      const service = issuing();
+      const now = clock.now();
+      if (request.idempotencyToken !== null) {
+        const earlier = await store.acm.requestByToken(
+          actor.tenantId,
+          request.idempotencyToken,
+          new Date(now.getTime() - ACM_IDEMPOTENCY_MS),
+        );
+        if (earlier !== null) return earlier.arnId;
+      }
+      const order = await service.request(actor, {
+        // The name is what the other faces show; ACM itself never shows one.
+        name: `acm-${randomBytes(8).toString('hex')}`,
+        domains: [request.domainName, ...request.alternativeNames],
+        commonName: request.domainName,
+        keyKind: request.keyKind,
+        method: 'dns-01',
+      });
+      if (order.certificateNo === null) throw new AppError('internal', 'An issue order was created without a number.');
+      const arnId = randomUUID();
+      // After the order: its number is reserved and the worker cannot deliver before the user's
+      // CNAME exists, which needs this ARN's DescribeCertificate first.
+      await store.acm.createRequest({
+        arnId,
+        tenantId: actor.tenantId,
+        certificateNo: order.certificateNo,
+        orderId: order.orderId,
+        idempotencyToken: request.idempotencyToken,
+        createdAt: now,
+      });
+      return arnId;
+    },
+
+    async renew(actor, arnId) {
+      authorize(actor, 'certificate.write');
       const certificateNo = await resolve(actor, arnId);
       const certificate = await certificates.get(actor, certificateNo);
-      const usedBy = await certificates.usedBy(actor, certificateNo);
-      return { certificate, arnId, usedBy };
+      if (certificate.origin !== 'acme')
+        throw new AppError(
+          'invalid_argument',
+          `Certificate ${arnId} is an imported certificate and is not eligible for renewal: import its successor with ImportCertificate and this CertificateArn.`,
+          { details: { reason: 'imported' }, field: 'CertificateArn' },
+        );
+      await issuing().renewNow(actor, certificateNo);
     },
 
     async export(actor, arnId, includeKey) {
@@ -352,38 +488,27 @@ export function createAcmService(
 
     async refuseIssuance(actor, operation, arnId) {
       authorize(actor, operation === 'resend' ? 'certificate.read' : 'certificate.write');
-      if (arnId !== null) await resolve(actor, arnId);
-      switch (operation) {
-        case 'request':
-          throw new AppError(
-            'unavailable',
-            'certkeeper does not issue certificates yet: RequestCertificate needs the issuance feature, which this server does not have. Import certificates with ImportCertificate.',
-            { details: { reason: 'issuance_unavailable' } },
-          );
-        case 'renew':
-          throw new AppError(
-            'invalid_argument',
-            `Certificate ${arnId ?? ''} is an imported certificate and is not eligible for renewal: import its successor with ImportCertificate and this CertificateArn.`,
-            { details: { reason: 'imported' }, field: 'CertificateArn' },
-          );
-        case 'options':
-          throw new AppError(
-            'invalid_argument',
-            `Certificate ${arnId ?? ''} is an imported certificate: its options cannot be updated.`,
-            { details: { reason: 'imported_state' }, field: 'CertificateArn' },
-          );
-        case 'resend':
-          throw new AppError(
-            'invalid_argument',
-            'certkeeper validates domains by DNS only: there is no validation e-mail to resend.',
-            { details: { reason: 'email_validation' } },
-          );
+      if ((await store.acm.certificateNoOf(actor.tenantId, arnId)) === null) {
+        if (operation === 'options' || (await store.acm.requestByArnId(actor.tenantId, arnId)) === null)
+          throw notFound(arnId);
       }
+      if (operation === 'options')
+        throw new AppError(
+          'invalid_argument',
+          `Certificate ${arnId}: certkeeper keeps no certificate options (certificate transparency logging is the CA's); they cannot be updated.`,
+          { details: { reason: 'imported_state' }, field: 'CertificateArn' },
+        );
+      throw new AppError(
+        'invalid_argument',
+        'certkeeper validates domains by DNS only: there is no validation e-mail to resend. Create the CNAME records DescribeCertificate prints.',
+        { details: { reason: 'email_validation' } },
+      );
     },
 
     async daysBeforeExpiry(actor) {
       authorize(actor, 'certificate.read');
-      return (await store.acm.daysBeforeExpiry(actor.tenantId)) ?? ACM_DAYS_BEFORE_EXPIRY.default;
+      const { days } = await notifications.thresholds(actor);
+      return Math.max(...days);
     },
 
     async setDaysBeforeExpiry(actor, days) {
@@ -395,9 +520,9 @@ export function createAcmService(
           `DaysBeforeExpiry must be an integer from ${ACM_DAYS_BEFORE_EXPIRY.min} to ${ACM_DAYS_BEFORE_EXPIRY.max}.`,
           { field: 'DaysBeforeExpiry' },
         );
-      await audit.around(actor, 'acm.account-configuration.put', `tenant:${actor.tenantId}`, () =>
-        store.acm.setDaysBeforeExpiry(actor.tenantId, days, clock.now()),
-      );
+      const current = await notifications.thresholds(actor);
+      const [, ...later] = current.days;
+      await notifications.setThresholds(actor, [days, ...later.filter((d) => d < days)]);
     },
   };
 }

@@ -16,6 +16,7 @@ import {
   type NotificationService,
   type NotificationSettings,
 } from './notifications/service.ts';
+import type { IssuanceService } from './issuance/service.ts';
 import type { Clock, Store } from './ports.ts';
 import { createProvisioningService, type ProvisioningService } from './provisioning.ts';
 import { createSessionService, type SessionService } from './sessions.ts';
@@ -52,12 +53,15 @@ export function createCore(
   clock: Clock,
   notifications: NotificationSettings = DEFAULT_NOTIFICATION_SETTINGS,
   retention: RetentionSettings = DEFAULT_RETENTION,
+  /** Certificate issuance (app/issuance.ts), for the ACM face's RequestCertificate and RenewCertificate. */
+  issuance: IssuanceService | null = null,
 ): Core {
   const audit = createAuditService(store, clock);
   const credentials = createCredentialService(store, clock, audit);
   const provisioning = createProvisioningService(store, clock, audit);
   // Replacing a certificate republishes the edge slots that use it (a step of `replace`).
   const certificates = createCertificateService(store, clock, audit, provisioning, retention);
+  const notify = createNotificationService(store, clock, audit, notifications);
   return {
     clock,
     audit: { list: audit.list, verify: audit.verify },
@@ -65,12 +69,12 @@ export function createCore(
     credentials,
     tokens: createTokenService(store, clock, credentials, audit),
     certificates,
-    acm: createAcmService(store, clock, audit, certificates),
+    acm: createAcmService(store, clock, audit, certificates, notify, issuance),
     provisioning,
     targets: createDeployTargetService(store, clock, audit, () => provisioning.wake()),
     sessions: createSessionService(store, clock, credentials, audit),
     dashboard: createDashboardService(store, clock, audit),
-    notifications: createNotificationService(store, clock, audit, notifications),
+    notifications: notify,
     ping: () => store.ping(),
   };
 }

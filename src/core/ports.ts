@@ -535,6 +535,19 @@ export interface AcmListed {
   arnId: string;
 }
 
+/**
+ * A RequestCertificate: its ARN id is the certificate's once the order delivers (the store gives
+ * the certificate inserted with `certificateNo` this ARN id).
+ */
+export interface AcmRequest {
+  arnId: string;
+  tenantId: number;
+  certificateNo: number;
+  orderId: number;
+  idempotencyToken: string | null;
+  createdAt: Date;
+}
+
 export interface AcmRepository {
   /** The ARN ids of the tenant's certificates among `certificateNos` (live or not). */
   arnIds(tenantId: number, certificateNos: readonly number[]): Promise<Map<number, string>>;
@@ -561,9 +574,12 @@ export interface AcmRepository {
     certificateNo: number,
     tags: ReadonlyArray<{ key: string; value?: string | null }>,
   ): Promise<boolean>;
-  /** PutAccountConfiguration's DaysBeforeExpiry of the tenant; null when never set. */
-  daysBeforeExpiry(tenantId: number): Promise<number | null>;
-  setDaysBeforeExpiry(tenantId: number, days: number, at: Date): Promise<void>;
+  /** Records a RequestCertificate (migration 0015): the ARN id printed, its order and reserved number. */
+  createRequest(request: AcmRequest): Promise<void>;
+  /** The tenant's request with this ARN id, or null. */
+  requestByArnId(tenantId: number, arnId: string): Promise<AcmRequest | null>;
+  /** The tenant's newest request made with `token` at or after `since`, or null. */
+  requestByToken(tenantId: number, token: string, since: Date): Promise<AcmRequest | null>;
   /**
    * The sealed HMAC key of ListCertificates NextTokens: the stored one, or `create()`'s stored
    * first (several processes racing agree on one).

@@ -62,11 +62,12 @@ const BY_REASON: Record<string, string> = {
   invalid_tag: 'InvalidTagException',
   too_many_tags: 'TooManyTagsException',
   invalid_parameter: 'InvalidParameterException',
-  // RequestCertificate until issuance lands: an exception its model lists (docs/compat/acm.md).
+  // RequestCertificate / RenewCertificate without issuance configured: an exception
+  // RequestCertificate's model lists, a 400 that SDKs do not retry (docs/compat/acm.md).
   issuance_unavailable: 'LimitExceededException',
   imported: 'ValidationException',
   imported_state: 'InvalidStateException',
-  email_validation: 'ValidationException',
+  email_validation: 'InvalidParameterException',
 };
 
 /** A failure whose AWS exception the face fixed at the throw. */

@@ -5,6 +5,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { checkTags } from '../../core/acm.ts';
 import type { Core } from '../../core/core.ts';
+import type { CertificateKeyKind } from '../../core/issuance/issuer.ts';
 import type { CertificateSummary } from '../../domain/model.ts';
 import type { AcmCaller } from './auth.ts';
 import { AcmWireError, validation } from './errors.ts';
@@ -25,9 +26,11 @@ import {
   arnOf,
   detailOf,
   extendedKeyUsagesOf,
+  KEY_ALGORITHM_OF_KIND,
   KEY_TYPES,
   KEY_USAGES,
   keyUsagesOf,
+  requestedDetailOf,
   slotArn,
   summaryOf,
 } from './present.ts';
@@ -95,11 +98,14 @@ const importCertificate: Operation = async (core, caller, body) => {
 
 const describeCertificate: Operation = async (core, caller, body) => {
   const arnId = arnIdIn(caller, certificateArn(body) as ParsedArn);
-  const { certificate, usedBy } = await core.acm.describe(caller.actor, arnId);
+  const described = await core.acm.describe(caller.actor, arnId);
+  const arn = arnOfId(caller, arnId);
+  if (described.kind === 'requested') return { Certificate: requestedDetailOf(described.issuance, arn) };
   return {
-    Certificate: detailOf(certificate, arnOfId(caller, arnId), {
-      inUseBy: usedBy.map((slotId) => slotArn(caller.region, caller.account, slotId)),
+    Certificate: detailOf(described.certificate, arn, {
+      inUseBy: described.usedBy.map((slotId) => slotArn(caller.region, caller.account, slotId)),
       now: core.clock.now(),
+      records: described.issuance?.records ?? null,
     }),
   };
 };
@@ -222,32 +228,69 @@ const listTagsForCertificate: Operation = async (core, caller, body) => {
   return { Tags: found.map((t) => (t.value === null ? { Key: t.key } : { Key: t.key, Value: t.value })) };
 };
 
+/** The key algorithms certkeeper's issuance makes, by ACM name (ACM's default: RSA_2048). */
+const REQUEST_KEY_KINDS: Readonly<Record<string, CertificateKeyKind>> = Object.fromEntries(
+  Object.entries(KEY_ALGORITHM_OF_KIND).map(([kind, name]) => [name, kind as CertificateKeyKind]),
+);
+
+const invalidParameter = (message: string): AcmWireError =>
+  new AcmWireError('invalid_argument', 'InvalidParameterException', message);
+
 const requestCertificate: Operation = async (core, caller, body) => {
-  string(body, 'DomainName', { required: true, min: 1, max: 253, pattern: DOMAIN_NAME });
+  const domainName = string(body, 'DomainName', { required: true, min: 1, max: 253, pattern: DOMAIN_NAME }) as string;
   const method = string(body, 'ValidationMethod', { enum: ['EMAIL', 'DNS'] });
   const sans = list(body, 'SubjectAlternativeNames', { min: 1, max: 100 }) ?? [];
-  sans.forEach((_, i) =>
-    string(sans as unknown as Json, String(i), { required: true, min: 1, max: 253, pattern: DOMAIN_NAME }),
+  const alternativeNames = sans.map(
+    (_, i) =>
+      string(sans as unknown as Json, String(i), { required: true, min: 1, max: 253, pattern: DOMAIN_NAME }) as string,
   );
-  string(body, 'IdempotencyToken', { min: 1, max: 32, pattern: /^\w+$/ });
-  string(body, 'KeyAlgorithm', { enum: Object.keys(KEY_TYPES) });
-  string(body, 'CertificateAuthorityArn', { min: 20, max: 2048 });
+  const token = string(body, 'IdempotencyToken', { min: 1, max: 32, pattern: /^\w+$/ });
+  const keyAlgorithm = string(body, 'KeyAlgorithm', { enum: Object.keys(KEY_TYPES) }) ?? 'RSA_2048';
+  const authority = string(body, 'CertificateAuthorityArn', { min: 20, max: 2048 });
   const options = object(body, 'Options');
   if (options) string(options, 'CertificateTransparencyLoggingPreference', { enum: ['ENABLED', 'DISABLED'] });
+  const validationOptions = list(body, 'DomainValidationOptions', { min: 1, max: 100 });
+  validationOptions?.forEach((item, i) => {
+    const member = `DomainValidationOptions.${i + 1}.member`;
+    if (item === null || typeof item !== 'object' || Array.isArray(item))
+      throw new AcmWireError(
+        'invalid_argument',
+        'SerializationException',
+        `Each member of ${member} must be an object.`,
+      );
+    string(item as Json, 'DomainName', { required: true, min: 1, max: 253, pattern: DOMAIN_NAME });
+    string(item as Json, 'ValidationDomain', { required: true, min: 1, max: 253, pattern: DOMAIN_NAME });
+  });
   const tagList = tags(body, 'Tags', false);
   if (tagList) checkTags(tagList, { removal: false });
-  if (method === 'EMAIL') {
-    throw new AcmWireError(
-      'invalid_argument',
-      'InvalidParameterException',
-      'certkeeper validates domains by DNS only: ValidationMethod EMAIL is not supported. Use DNS.',
+  if (method === 'EMAIL' || validationOptions !== undefined)
+    throw invalidParameter(
+      'certkeeper validates domains by DNS only: ValidationMethod EMAIL and DomainValidationOptions (validation e-mail domains) are not supported. Use ValidationMethod DNS.',
     );
-  }
-  return core.acm.refuseIssuance(caller.actor, 'request', null);
+  if (authority !== undefined)
+    throw invalidParameter('certkeeper has no private certificate authority: leave CertificateAuthorityArn out.');
+  const keyKind = REQUEST_KEY_KINDS[keyAlgorithm];
+  if (keyKind === undefined)
+    throw invalidParameter(
+      `KeyAlgorithm ${keyAlgorithm} cannot be requested; use one of ${Object.keys(REQUEST_KEY_KINDS).join(', ')}.`,
+    );
+  if (tagList)
+    throw invalidParameter(
+      'Tags cannot be given with RequestCertificate here: add them with AddTagsToCertificate once the certificate is issued.',
+    );
+  const arnId = await core.acm.request(caller.actor, {
+    domainName,
+    alternativeNames,
+    keyKind,
+    idempotencyToken: token ?? null,
+  });
+  return { CertificateArn: arnOfId(caller, arnId) };
 };
 
-const renewCertificate: Operation = async (core, caller, body) =>
-  core.acm.refuseIssuance(caller.actor, 'renew', arnIdIn(caller, certificateArn(body) as ParsedArn));
+const renewCertificate: Operation = async (core, caller, body) => {
+  await core.acm.renew(caller.actor, arnIdIn(caller, certificateArn(body) as ParsedArn));
+  return null;
+};
 
 const resendValidationEmail: Operation = async (core, caller, body) => {
   const arn = certificateArn(body) as ParsedArn;

@@ -4,8 +4,13 @@
  * Timestamps are JSON numbers of epoch seconds (AWS JSON 1.1), with milliseconds as the fraction.
  * Imported certificates are `Type: IMPORTED`, `RenewalEligibility: INELIGIBLE`, status ISSUED or
  * EXPIRED (REVOKED when revoked), DomainValidationOptions one per domain without a validation
- * method (ACM fills no method for imported certificates). docs/compat/acm.md records each choice.
+ * method (ACM fills no method for imported certificates). Certificates from certkeeper's issuance
+ * (origin `acme`) are `AMAZON_ISSUED`, with DNS validation records; requested ones not issued yet
+ * are presented from their order (`requestedDetailOf`). docs/compat/acm.md records each choice.
  */
+import type { AcmIssuanceView } from '../../core/acm.ts';
+import type { CertificateKeyKind } from '../../core/issuance/issuer.ts';
+import type { VerificationRecord } from '../../core/issuance/service.ts';
 import type { Certificate, CertificateSummary } from '../../domain/model.ts';
 import type { CertificateFacts } from '../../domain/x509/types.ts';
 
@@ -115,39 +120,124 @@ export function summaryOf(
     SubjectAlternativeNameSummaries: sans.slice(0, SUMMARY_SANS),
     HasAdditionalSubjectAlternativeNames: sans.length > SUMMARY_SANS,
     Status: statusOf(summary, options.now),
-    Type: 'IMPORTED',
+    Type: typeOf(summary),
     ...(keyAlgorithm !== null ? { KeyAlgorithm: keyAlgorithm } : {}),
     KeyUsages: keyUsagesOf(facts),
     ExtendedKeyUsages: extendedKeyUsagesOf(facts).map((e) => e.name),
     InUse: options.inUse,
-    RenewalEligibility: 'INELIGIBLE',
+    RenewalEligibility: issuedHere(summary) ? 'ELIGIBLE' : 'INELIGIBLE',
     NotBefore: seconds(facts.notBefore),
     NotAfter: seconds(facts.notAfter),
     CreatedAt: seconds(summary.createdAt),
-    ImportedAt: seconds(summary.updatedAt),
+    ...(issuedHere(summary) ? { IssuedAt: seconds(summary.updatedAt) } : { ImportedAt: seconds(summary.updatedAt) }),
     ...(summary.revokedAt ? { RevokedAt: seconds(summary.revokedAt) } : {}),
+  };
+}
+
+/** Certificates issued through certkeeper's ACME issuance are ACM's AMAZON_ISSUED. */
+const issuedHere = (certificate: Pick<CertificateSummary, 'origin'>): boolean => certificate.origin === 'acme';
+const typeOf = (certificate: Pick<CertificateSummary, 'origin'>): string =>
+  issuedHere(certificate) ? 'AMAZON_ISSUED' : 'IMPORTED';
+
+/** ACM's KeyAlgorithm of an issuance key kind. */
+export const KEY_ALGORITHM_OF_KIND: Readonly<Record<CertificateKeyKind, string>> = {
+  'rsa-2048': 'RSA_2048',
+  'ec-p256': 'EC_prime256v1',
+  'ec-p384': 'EC_secp384r1',
+};
+
+/** ACM prints DNS names of records fully qualified, with the final dot. */
+const fqdn = (name: string): string => (name.endsWith('.') ? name : `${name}.`);
+
+/**
+ * One DomainValidation per name: DNS validation by the `_acme-challenge` CNAME of its base domain
+ * (a wildcard and its apex share one). `status` is the name's ValidationStatus.
+ */
+function domainValidation(
+  name: string,
+  records: readonly VerificationRecord[],
+  status: (record: VerificationRecord | undefined) => string,
+): Record<string, unknown> {
+  const base = name.startsWith('*.') ? name.slice(2) : name;
+  const record = records.find((r) => r.domain === base);
+  return {
+    DomainName: name,
+    ValidationDomain: name,
+    ValidationStatus: status(record),
+    ...(record
+      ? { ResourceRecord: { Name: fqdn(record.recordName), Type: record.recordType, Value: fqdn(record.recordValue) } }
+      : {}),
+    ValidationMethod: 'DNS',
+  };
+}
+
+/**
+ * A requested certificate not issued (yet): PENDING_VALIDATION while its order runs, then
+ * FAILED or VALIDATION_TIMED_OUT. A name's ValidationStatus is SUCCESS only once the certificate
+ * exists (so `aws acm wait certificate-validated` returns when it can be used), FAILED when its
+ * validation failed or timed out, PENDING_VALIDATION otherwise.
+ */
+export function requestedDetailOf(view: AcmIssuanceView, arn: string): Record<string, unknown> {
+  const { order, records } = view;
+  const ended = order.step === 'cleanup' ? order.outcome : order.step;
+  const status =
+    ended === 'validation_expired'
+      ? 'VALIDATION_TIMED_OUT'
+      : ended === 'failed' || ended === 'validation_failed'
+        ? 'FAILED'
+        : ended === 'revoked'
+          ? 'REVOKED'
+          : 'PENDING_VALIDATION';
+  const problem = order.problem?.type ?? '';
+  const failureReason = problem.endsWith(':caa')
+    ? 'CAA_ERROR'
+    : problem.endsWith(':rejectedIdentifier')
+      ? 'DOMAIN_NOT_ALLOWED'
+      : 'OTHER';
+  return {
+    CertificateArn: arn,
+    DomainName: order.names[0],
+    SubjectAlternativeNames: [...order.names],
+    DomainValidationOptions: order.names.map((name) =>
+      domainValidation(name, records, (record) =>
+        record?.state === 'invalid' || record?.state === 'expired' ? 'FAILED' : 'PENDING_VALIDATION',
+      ),
+    ),
+    CreatedAt: seconds(order.createdAt),
+    Status: status,
+    ...(status === 'FAILED' ? { FailureReason: failureReason } : {}),
+    KeyAlgorithm: KEY_ALGORITHM_OF_KIND[order.keyKind],
+    InUseBy: [],
+    Type: 'AMAZON_ISSUED',
+    KeyUsages: [],
+    ExtendedKeyUsages: [],
+    RenewalEligibility: 'INELIGIBLE',
+    Options: { CertificateTransparencyLoggingPreference: 'ENABLED' },
   };
 }
 
 export function detailOf(
   certificate: Certificate,
   arn: string,
-  options: { inUseBy: string[]; now: Date },
+  options: { inUseBy: string[]; now: Date; records: readonly VerificationRecord[] | null },
 ): Record<string, unknown> {
   const { facts } = certificate;
   const keyAlgorithm = keyAlgorithmOf(facts);
   const sans = subjectAlternativeNames(facts);
+  const issued = issuedHere(certificate);
   return {
     CertificateArn: arn,
     ...(domainNameOf(facts) !== undefined ? { DomainName: domainNameOf(facts) } : {}),
     SubjectAlternativeNames: sans,
-    DomainValidationOptions: facts.domains.map((domain) => ({ DomainName: domain })),
+    DomainValidationOptions: issued
+      ? facts.domains.map((domain) => domainValidation(domain, options.records ?? [], () => 'SUCCESS'))
+      : facts.domains.map((domain) => ({ DomainName: domain })),
     // ACM prints the serial as colon-separated lower-case hex bytes.
     Serial: (facts.serialNumber.match(/../g) ?? []).join(':'),
     Subject: facts.subjectDn,
     Issuer: facts.caName,
     CreatedAt: seconds(certificate.createdAt),
-    ImportedAt: seconds(certificate.updatedAt),
+    ...(issued ? { IssuedAt: seconds(certificate.updatedAt) } : { ImportedAt: seconds(certificate.updatedAt) }),
     Status: statusOf(certificate, options.now),
     ...(certificate.revokedAt ? { RevokedAt: seconds(certificate.revokedAt), RevocationReason: 'UNSPECIFIED' } : {}),
     NotBefore: seconds(facts.notBefore),
@@ -155,11 +245,11 @@ export function detailOf(
     ...(keyAlgorithm !== null ? { KeyAlgorithm: keyAlgorithm } : {}),
     SignatureAlgorithm: signatureAlgorithmOf(facts),
     InUseBy: options.inUseBy,
-    Type: 'IMPORTED',
+    Type: typeOf(certificate),
     KeyUsages: keyUsagesOf(facts).map((name) => ({ Name: name })),
     ExtendedKeyUsages: extendedKeyUsagesOf(facts).map((e) => ({ Name: e.name, OID: e.oid })),
-    RenewalEligibility: 'INELIGIBLE',
-    Options: { CertificateTransparencyLoggingPreference: 'DISABLED' },
+    RenewalEligibility: issued ? 'ELIGIBLE' : 'INELIGIBLE',
+    Options: { CertificateTransparencyLoggingPreference: issued ? 'ENABLED' : 'DISABLED' },
   };
 }
 

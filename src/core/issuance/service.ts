@@ -21,7 +21,13 @@ import type { Clock, Store } from '../ports.ts';
 import { challengeName, delegationTarget } from './dcv.ts';
 import type { CertificateKeyKind, RevocationReason } from './issuer.ts';
 import { normalizeRequestName, normalizeRequestNames } from './names.ts';
-import type { IssuanceOrder, IssuanceRepository, IssuedCertificateType, ValidationMethod } from './ports.ts';
+import {
+  isFinalStep,
+  type IssuanceOrder,
+  type IssuanceRepository,
+  type IssuedCertificateType,
+  type ValidationMethod,
+} from './ports.ts';
 
 export const LABEL_KEY_SECRET = 'dcv-label-key';
 const labelKeyContext = `issuance-secret:${LABEL_KEY_SECRET}`;
@@ -119,6 +125,12 @@ export interface IssuanceService {
    * a certificate not issued here (nothing written), `conflict` when revoked or being revoked.
    */
   revoke(actor: Actor, request: RevokeRequest): Promise<IssuanceOrder>;
+  /**
+   * Renews a certificate issued here now, whatever its renewal window (ACM RenewCertificate): a
+   * `renew` order from its renewal entry, as the worker's scan makes. An order about it still
+   * running is answered instead of a second one. `not_found` for a number not issued here.
+   */
+  renewNow(actor: Actor, certificateNo: number): Promise<IssuanceOrder>;
   /** The installation's delegation-label key (created on first use). */
   labelKey(): Promise<KeyObject>;
 }
@@ -431,6 +443,35 @@ export function createIssuanceService(deps: {
       const name = normalizeRequestName(domain, { asciiOnly: true });
       const wanted = name.startsWith('*.') ? name.slice(2) : name;
       return { order, records: records.filter((r) => r.domain === wanted) };
+    },
+
+    async renewNow(actor, certificateNo) {
+      authorize(actor, 'certificate.write');
+      enabled();
+      return audit.around(actor, 'certificate.renew.request', `certificate:${certificateNo}`, async () => {
+        const running = await issuance.latestOrderFor(actor.tenantId, certificateNo);
+        if (running && !isFinalStep(running.step)) return running;
+        const entry = await issuance.getRenewal(actor.tenantId, certificateNo);
+        const certificate = await store.certificates.get(actor.tenantId, certificateNo);
+        if (!entry || !certificate || certificate.deletedAt)
+          throw new AppError('not_found', `No certificate number ${certificateNo} issued here.`, {
+            field: 'certificateNo',
+          });
+        return issuance.createOrder(
+          {
+            tenantId: actor.tenantId,
+            kind: 'renew',
+            certificateName: certificate.name,
+            certificateNo,
+            names: entry.names,
+            keyKind: entry.keyKind,
+            method: entry.method,
+            renewal: entry.renewal,
+            replaces: null,
+          },
+          clock.now(),
+        );
+      });
     },
 
     async setRenewal(actor, certificateNo, renewal) {

@@ -26,6 +26,7 @@ import { notificationsSchema } from './0010-notifications.ts';
 import { reservedCertificateNumbersSchema } from './0011-reserved-certificate-numbers.ts';
 import { certificateVersionsSchema } from './0012-certificate-versions.ts';
 import { reissueRevokeSchema } from './0014-reissue-revoke.ts';
+import { acmRequestsSchema } from './0015-acm-requests.ts';
 import { auditChainSchema } from './0017-audit-chain.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
@@ -44,6 +45,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0011-reserved-certificate-numbers': reservedCertificateNumbersSchema(dialect),
     '0012-certificate-versions': certificateVersionsSchema(dialect),
     '0014-reissue-revoke': reissueRevokeSchema(),
+    '0015-acm-requests': acmRequestsSchema(dialect),
     '0017-audit-chain': auditChainSchema(dialect),
   };
 }

@@ -7,7 +7,7 @@
  * depth and a row imported or deleted meanwhile never shifts the rows after the position.
  */
 import { sql, type Kysely } from 'kysely';
-import type { AcmRepository } from '../../core/ports.ts';
+import type { AcmRepository, AcmRequest } from '../../core/ports.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { queryTemplate } from '../query-template.ts';
 import { CERTIFICATE_SUMMARY_COLUMNS, hasChainColumn, ms, summaryFromRow } from '../rows.ts';
@@ -17,9 +17,25 @@ import { inTransaction } from '../transaction.ts';
 interface AcmTables {
   certificates: CertificateRow & { arn_id: string };
   acm_tags: { certificate_no: number; key: string; value: string | null };
-  acm_account_configs: { tenant_id: number; days_before_expiry: number; updated_at: number };
   acm_paging_keys: { id: number; data_key_id: number; sealed_key: Buffer };
+  acm_requests: {
+    arn_id: string;
+    tenant_id: number;
+    certificate_no: number;
+    order_id: number;
+    idempotency_token: string | null;
+    created_at: number;
+  };
 }
+
+const requestOf = (row: AcmTables['acm_requests']): AcmRequest => ({
+  arnId: row.arn_id,
+  tenantId: Number(row.tenant_id),
+  certificateNo: Number(row.certificate_no),
+  orderId: Number(row.order_id),
+  idempotencyToken: row.idempotency_token,
+  createdAt: new Date(Number(row.created_at)),
+});
 type Db = Kysely<Omit<Database, 'certificates'> & AcmTables>;
 
 const byArnId = queryTemplate((db: Db, tenantId: number, arnId: string) =>
@@ -141,21 +157,41 @@ export function acmRepository(base: Kysely<Database>, dialect: StoreDialect): Ac
       });
     },
 
-    async daysBeforeExpiry(tenantId) {
-      const row = await db
-        .selectFrom('acm_account_configs')
-        .select('days_before_expiry')
-        .where('tenant_id', '=', tenantId)
-        .executeTakeFirst();
-      return row ? Number(row.days_before_expiry) : null;
+    async createRequest(request) {
+      await db
+        .insertInto('acm_requests')
+        .values({
+          arn_id: request.arnId,
+          tenant_id: request.tenantId,
+          certificate_no: request.certificateNo,
+          order_id: request.orderId,
+          idempotency_token: request.idempotencyToken,
+          created_at: ms(request.createdAt),
+        })
+        .execute();
     },
 
-    async setDaysBeforeExpiry(tenantId, days, at) {
-      await db
-        .insertInto('acm_account_configs')
-        .values({ tenant_id: tenantId, days_before_expiry: days, updated_at: ms(at) })
-        .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ days_before_expiry: days, updated_at: ms(at) }))
-        .execute();
+    async requestByArnId(tenantId, arnId) {
+      const row = await db
+        .selectFrom('acm_requests')
+        .selectAll()
+        .where('arn_id', '=', arnId)
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst();
+      return row ? requestOf(row) : null;
+    },
+
+    async requestByToken(tenantId, token, since) {
+      const row = await db
+        .selectFrom('acm_requests')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('idempotency_token', '=', token)
+        .where('created_at', '>=', ms(since))
+        .orderBy('created_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row ? requestOf(row) : null;
     },
 
     async pagingKey(create) {

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,42 +12,17 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startTestApp, type TestApp, type TestCredential } from '../../helpers/app.ts';
 import { mintBundle, RSA2048, type Bundle } from '../../helpers/pki.ts';
+import { awsCli, awsMissing, type CliResult } from './clients.ts';
 
 const run = promisify(execFile);
-const AWS = '/usr/bin/aws';
-const missing = existsSync(AWS) ? false : `${AWS} (Debian awscli) is not installed`;
-if (missing && process.env.CI === 'true') throw new Error(`${missing}; CI requires it`);
 
-describe('ACM face with the aws CLI', { skip: missing }, () => {
+describe('ACM face with the aws CLI', { skip: awsMissing }, () => {
   let app: TestApp;
   let dir: string;
   let bundle: Bundle;
 
-  const aws = async (
-    credential: TestCredential,
-    args: string[],
-  ): Promise<{ code: number; out: string; err: string }> => {
-    try {
-      const { stdout, stderr } = await run(AWS, ['--endpoint-url', app.baseUrl, '--output', 'json', 'acm', ...args], {
-        env: {
-          PATH: '/usr/bin:/bin',
-          HOME: dir,
-          AWS_ACCESS_KEY_ID: credential.accessKey,
-          AWS_SECRET_ACCESS_KEY: credential.secretKey,
-          AWS_DEFAULT_REGION: 'eu-west-1',
-          AWS_CONFIG_FILE: join(dir, 'none'),
-          AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-          AWS_EC2_METADATA_DISABLED: 'true',
-          AWS_PAGER: '',
-        },
-        maxBuffer: 64 * 1024 * 1024,
-      });
-      return { code: 0, out: stdout, err: stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, out: e.stdout, err: e.stderr };
-    }
-  };
+  const aws = (credential: TestCredential, args: string[]): Promise<CliResult> =>
+    awsCli(app.baseUrl, credential, dir, args);
 
   before(async () => {
     app = await startTestApp();
