@@ -24,6 +24,7 @@ import { issuanceSchema } from './0008-issuance.ts';
 import { acmSchema } from './0009-acm.ts';
 import { notificationsSchema } from './0010-notifications.ts';
 import { reservedCertificateNumbersSchema } from './0011-reserved-certificate-numbers.ts';
+import { certificateSearchSchema } from './0013-certificate-search.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -39,6 +40,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0009-acm': acmSchema(dialect),
     '0010-notifications': notificationsSchema(dialect),
     '0011-reserved-certificate-numbers': reservedCertificateNumbersSchema(dialect),
+    '0013-certificate-search': certificateSearchSchema(dialect),
   };
 }
 

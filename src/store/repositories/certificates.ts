@@ -15,6 +15,8 @@
  *   the uploaded file (which holds the key too): a deleted certificate's key is never served
  *   again, so keeping it encrypted would only keep a liability. `hasPrivateKey` keeps saying
  *   whether it had one.
+ * - `insert`, `replace` and `markDeleted` keep the search indexes of live certificates
+ *   (certificate-search-index.ts) in the same transaction.
  * - `insert`, `replace` (when the expiry day changes) and `markDeleted` keep the tenant's
  *   counters (certificate-counters.ts) in the same transaction, as their last statements, so a
  *   total read from the counters always equals a count of the rows. Every write of certificate
@@ -41,6 +43,8 @@ import { inTransaction } from '../transaction.ts';
 import type { StoreVault } from '../vault.ts';
 import { adjustCounters, validityCounts } from './certificate-counters.ts';
 import { listCertificates } from './certificate-list.ts';
+import { isSearchQuery, searchCertificates } from './certificate-search.ts';
+import { dropSearchIndex, writeSearchIndex } from './certificate-search-index.ts';
 import { lockForDeletion } from './certificate-usage.ts';
 import { expiryHistogram } from './expiry-histogram.ts';
 
@@ -201,6 +205,14 @@ export function certificateRepository(
             .returningAll()
             .executeTakeFirstOrThrow();
           await writeDependents(trx, certificate.tenantId, inserted.certificate_no, certificate);
+          await writeSearchIndex(
+            trx,
+            dialect,
+            certificate.tenantId,
+            Number(inserted.certificate_no),
+            certificate.name,
+            certificate.facts,
+          );
           await adjustCounters(trx, certificate.tenantId, [
             { certificateNo: Number(inserted.certificate_no), notAfter: Number(inserted.not_after), delta: 1 },
           ]);
@@ -250,6 +262,8 @@ export function certificateRepository(
           await trx.deleteFrom('certificate_files').where('certificate_no', '=', certificateNo).execute();
           await trx.deleteFrom('certificate_domains').where('certificate_no', '=', certificateNo).execute();
           await writeDependents(trx, tenantId, certificateNo, replacement);
+          await dropSearchIndex(trx, dialect, certificateNo);
+          await writeSearchIndex(trx, dialect, tenantId, certificateNo, updated.name, replacement.facts);
           await adjustCounters(trx, tenantId, [
             { certificateNo, notAfter: previous, delta: -1 },
             { certificateNo, notAfter: Number(updated.not_after), delta: 1 },
@@ -285,7 +299,7 @@ export function certificateRepository(
       return row ? certificateFromRow(row) : null;
     },
 
-    list: (query) => listCertificates(db, query),
+    list: (query) => (isSearchQuery(query) ? searchCertificates(db, dialect, query) : listCertificates(db, query)),
 
     async findDuplicate(tenantId, facts) {
       // At most one live row can match each fingerprint (both are unique among live rows), and
@@ -358,6 +372,7 @@ export function certificateRepository(
         if (!deleted) return false;
         await trx.deleteFrom('certificate_keys').where('certificate_no', '=', certificateNo).execute();
         await trx.deleteFrom('certificate_files').where('certificate_no', '=', certificateNo).execute();
+        await dropSearchIndex(trx, dialect, certificateNo);
         await adjustCounters(trx, tenantId, [{ certificateNo, notAfter: Number(deleted.not_after), delta: -1 }]);
         return true;
       });
