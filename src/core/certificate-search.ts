@@ -168,7 +168,7 @@ export function searchBoxFilter(
   if (canonicalIpAddress(text) !== null) return { ipAddress: text };
   if (text.startsWith('*.')) return { zone: text };
   // A dotted name without spaces: a host the certificate must cover.
-  if (/^[^\s/]+\.[^\s/]+$/.test(text) && !/^[.]|[.]{2}/.test(text)) return { coversHost: text };
+  if (/^[^\s/]+\.[^\s/]+$/.test(text)) return { coversHost: text };
   return { nameContains: text };
 }
 
