@@ -309,9 +309,17 @@ export async function searchCertificates(
   if (query.after === undefined && items.length < limit && (items.length > 0 || offset === 0))
     return { items, total: offset + items.length, totalExact: true };
   const cap = drive ? driver!.count : t;
+  // The count has no order to keep: in the walk plan its filters are written plainly, so the
+  // planner may read them from their own indexes instead of walking the sort index.
+  const countWhere = drive
+    ? where
+    : sql.join(
+        [sql`c.tenant_id = ${query.tenantId}`, sql`c.deleted_at is null`, ...filters.map((f) => f.probe)],
+        sql` and `,
+      );
   const { rows: totals } = await sql<{
     n: unknown;
-  }>`select count(*) as n from (select 1 from ${from} where ${where} limit ${cap + 1}) as matched`.execute(db);
+  }>`select count(*) as n from (select 1 from ${from} where ${countWhere} limit ${cap + 1}) as matched`.execute(db);
   const total = num(totals[0]?.n);
   return total > cap ? { items, total, totalExact: false } : { items, total, totalExact: true };
 }
