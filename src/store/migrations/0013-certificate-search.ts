@@ -13,8 +13,8 @@
  *   certificates and on `certificate_domains.domain`, which serve `LIKE '%…%'` directly. Creating
  *   the extension needs the CREATE privilege on the database (pg_trgm is a trusted extension) and
  *   the package that ships it; when it fails, the migration goes on without those two indexes
- *   (inside a savepoint, so nothing else is undone) and the store says so at every start
- *   (open.ts `substringIndexes`): substring searches then read every row, with the same answers.
+ *   (inside a savepoint, so nothing else is undone): substring searches then read every
+ *   row, with the same answers; nothing reports it at start yet.
  *   docs/performance.md gives the statements to add them later.
  * - `certificates_live_key_type` and `certificates_live_issuer`: the key type and issuer filters
  *   as index ranges.
