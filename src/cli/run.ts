@@ -12,9 +12,8 @@ import { loadConfig, loadIssuanceConfig } from '../config/config.ts';
 import type { IssuanceOrder } from '../core/issuance/ports.ts';
 import { cliActor } from '../core/actor.ts';
 import { isAppError } from '../domain/errors.ts';
-import type { CertificateSummary, Credential, Role, Tenant } from '../domain/model.ts';
-import { certificateStatus } from '../domain/status.ts';
-import { CERTIFICATE_PAGE_MAX, type CertificateSort, type ValidityFilter } from '../core/ports.ts';
+import type { Credential, Role, Tenant } from '../domain/model.ts';
+import { presentCertificate, runCertList } from './cert-list.ts';
 import { json, keyValues, table } from './output.ts';
 import { runAuditVerify } from './audit.ts';
 import { runBackup, runRestore } from './maintenance.ts';
@@ -25,7 +24,6 @@ import { runCertHistoryCommand } from './cert-history.ts';
 import { retentionSettings } from '../app/retention-settings.ts';
 import { exportCertificate, importFields, readText } from './formats.ts';
 import { runCertLifecycleCommand, type CertLifecycleVerb } from './cert-lifecycle.ts';
-import { caNameOf } from '../domain/x509/ca-name.ts';
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -45,9 +43,12 @@ const USAGE = `Usage: certkeeper <command> [options]
   credential revoke ACCESS_KEY
   cert import --tenant NAME --name N --cert FILE [--key FILE] [--chain FILE]   (PEM or DER files)
   cert import --tenant NAME --name N --p12 FILE [--passphrase-file FILE]       (PKCS#12 .p12/.pfx)
-  cert list [--tenant NAME] [--name N] [--search TEXT] [--domain D] [--status all|expired|unexpired]
-            [--sort certificateNo|name|notAfter|createdAt] [--desc] [--page N | --all] [--page-size N]
-            (20 a page by default, at most 1000)
+  cert list [--tenant NAME] [--covers HOST|IP] [--zone ZONE] [--ip IP] [--contains TEXT]
+            [--domain-contains TEXT] [--name N] [--domain D] [--status all|expired|unexpired]
+            [--expires-within 14d | --expires-after DATE --expires-before DATE] [--key-type RSA-2048|EC|...]
+            [--issuer CA] [--sort certificateNo|name|notAfter|createdAt] [--desc]
+            [--page N | --all | --after CURSOR] [--page-size N]
+            (20 a page by default, at most 1000; substrings of 3 characters or more; docs/search.md)
   cert show [--tenant NAME] NUMBER
   cert export [--tenant NAME] NUMBER [--out DIR] [--key] [--format pem|der|p12] [--legacy] [--passphrase-file FILE]
               (der and p12 need --out; --legacy: a PKCS#12 old Java and Windows open; the passphrase
@@ -107,6 +108,16 @@ const OPTIONS = {
   description: { type: 'string' },
   name: { type: 'string' },
   search: { type: 'string' },
+  contains: { type: 'string' },
+  'domain-contains': { type: 'string' },
+  covers: { type: 'string' },
+  zone: { type: 'string' },
+  ip: { type: 'string' },
+  'expires-within': { type: 'string' },
+  'expires-after': { type: 'string' },
+  'expires-before': { type: 'string' },
+  issuer: { type: 'string' },
+  after: { type: 'string' },
   domain: { type: 'string' },
   status: { type: 'string' },
   sort: { type: 'string' },
@@ -327,43 +338,7 @@ async function dispatch(
     }
     case 'cert list': {
       if (flags.deleted) return certHistory(app, 'list-deleted', args, flags, out, env);
-      const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
-      const all = flags.all === true;
-      if (all && flags.page !== undefined) throw new UsageError('cert list takes --page or --all, not both');
-      const pageSize = positiveInt(flags['page-size'] ?? (all ? String(CERTIFICATE_PAGE_MAX) : '20'), '--page-size');
-      if (pageSize > CERTIFICATE_PAGE_MAX)
-        throw new UsageError(
-          `--page-size is at most ${CERTIFICATE_PAGE_MAX}; use --page N to page through, or --all for every certificate`,
-        );
-      const query = {
-        ...(flags.name ? { name: flags.name } : {}),
-        ...(flags.search ? { nameContains: flags.search } : {}),
-        ...(flags.domain ? { domain: flags.domain } : {}),
-        validity: parseValidity(flags.status),
-        sort: parseSort(flags.sort),
-        order: flags.desc ? ('desc' as const) : ('asc' as const),
-      };
-      const now = core.clock.now();
-      if (all) {
-        // Page after page until a short page: a certificate written meanwhile may be missed or
-        // listed twice (offset paging); a snapshot needs a quiet store.
-        const items: CertificateSummary[] = [];
-        for (let offset = 0; ; offset += pageSize) {
-          const result = await core.certificates.list(actor, { ...query, offset, limit: pageSize });
-          items.push(...result.items);
-          if (result.items.length < pageSize) break;
-        }
-        const rows = items.map((c) => presentCertificate(c, now));
-        out({ total: rows.length, items: rows }, `${table(rows, LIST_COLUMNS)}${rows.length} certificate(s) in all.\n`);
-        return;
-      }
-      const page = positiveInt(flags.page ?? '1', '--page');
-      const result = await core.certificates.list(actor, { ...query, offset: (page - 1) * pageSize, limit: pageSize });
-      const rows = result.items.map((c) => presentCertificate(c, now));
-      out(
-        { total: result.total, page, pageSize, items: rows },
-        table(rows, LIST_COLUMNS) + pageFooter(result.total, page, pageSize),
-      );
+      await runCertList(core, await core.tenants.get(flags.tenant ?? 'default'), flags, out, (m) => new UsageError(m));
       return;
     }
     case 'cert show': {
@@ -521,20 +496,6 @@ async function certHistory(
   });
 }
 
-const LIST_COLUMNS = ['certificateNo', 'name', 'commonName', 'status', 'notAfter', 'caName'];
-
-/** Where this page sits in the list and how to get the next one. */
-function pageFooter(total: number, page: number, pageSize: number): string {
-  const pages = Math.max(1, Math.ceil(total / pageSize));
-  if (total === 0) return '0 certificate(s) in all.\n';
-  if (page > pages)
-    return `Page ${page} is past the end: ${total} certificate(s) in ${pages} page(s) of ${pageSize}.\n`;
-  const first = (page - 1) * pageSize + 1;
-  const last = Math.min(page * pageSize, total);
-  const next = page < pages ? ` Next: --page ${page + 1} (or --all).` : '';
-  return `Page ${page} of ${pages}: certificates ${first}-${last} of ${total} in all.${next}\n`;
-}
-
 function required<T>(value: T | undefined, usage: string): T {
   if (value === undefined || value === '') throw new UsageError(`missing argument: ${usage}`);
   return value;
@@ -552,18 +513,6 @@ function certificateNumber(text: string | undefined): number {
 function parseRole(role: string | undefined): Role {
   if (role === 'ADMIN' || role === 'VIEWER') return role;
   throw new UsageError('--role takes ADMIN or VIEWER');
-}
-
-function parseValidity(status: string | undefined): ValidityFilter {
-  const value = (status ?? 'all').toLowerCase();
-  if (value === 'all' || value === 'expired' || value === 'unexpired') return value;
-  throw new UsageError('--status takes all, expired or unexpired');
-}
-
-function parseSort(sort: string | undefined): CertificateSort {
-  const value = sort ?? 'certificateNo';
-  if (value === 'certificateNo' || value === 'name' || value === 'notAfter' || value === 'createdAt') return value;
-  throw new UsageError('--sort takes certificateNo, name, notAfter or createdAt');
 }
 
 async function presentOrder(app: App, actor: ReturnType<typeof cliActor>, order: IssuanceOrder, out: Out) {
@@ -618,21 +567,5 @@ function presentCredential(credential: Credential, tenant: string) {
     description: credential.description,
     createdAt: credential.createdAt.toISOString(),
     revokedAt: credential.revokedAt?.toISOString() ?? null,
-  };
-}
-
-function presentCertificate(certificate: CertificateSummary, now: Date) {
-  return {
-    certificateNo: certificate.certificateNo,
-    name: certificate.name,
-    commonName: certificate.facts.commonName,
-    domains: certificate.facts.domains.join(','),
-    status: certificateStatus(certificate, now),
-    notBefore: certificate.facts.notBefore.toISOString(),
-    notAfter: certificate.facts.notAfter.toISOString(),
-    caName: caNameOf(certificate.facts),
-    keyAlgorithm: `${certificate.facts.key.algorithm} ${certificate.facts.key.curve ?? certificate.facts.key.bits}`,
-    hasPrivateKey: certificate.hasPrivateKey,
-    createdAt: certificate.createdAt.toISOString(),
   };
 }

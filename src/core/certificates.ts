@@ -18,6 +18,7 @@ import type {
 import { runImportLadder, type ImportCandidate, type ImportInput, type ImportPolicy } from '../domain/x509/ladder.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
+import { normaliseSearchQuery } from './certificate-search.ts';
 import { authorize } from './policy.ts';
 import {
   CERTIFICATE_PAGE_MAX,
@@ -496,6 +497,11 @@ export function createCertificateService(
         ['name', query.name],
         ['nameContains', query.nameContains],
         ['domain', query.domain],
+        ['coversHost', query.coversHost],
+        ['zone', query.zone],
+        ['ipAddress', query.ipAddress],
+        ['domainContains', query.domainContains],
+        ['issuer', query.issuer],
       ] as const) {
         // No stored name or domain holds a control character, and PostgreSQL refuses NUL in text:
         // answer as a bad argument instead of letting the driver fail.
@@ -506,7 +512,8 @@ export function createCertificateService(
       }
       const limit = Math.min(Math.max(Math.trunc(query.limit), 0), CERTIFICATE_PAGE_MAX);
       const offset = Math.max(Math.trunc(query.offset), 0);
-      return store.certificates.list({ ...query, limit, offset, tenantId: actor.tenantId, asOf: clock.now() });
+      const search = normaliseSearchQuery({ ...query, limit, offset });
+      return store.certificates.list({ ...search, tenantId: actor.tenantId, asOf: clock.now() });
     },
 
     async listAll(actor, query, max) {
@@ -527,7 +534,7 @@ export function createCertificateService(
         if (next.items.length === 0) break;
         items.push(...next.items);
       }
-      return { items, total: first.total };
+      return { items, total: first.total, totalExact: first.totalExact };
     },
 
     async get(actor, certificateNo) {

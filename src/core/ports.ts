@@ -139,6 +139,32 @@ export interface CertificateQuery {
   usedByInstanceNo?: number;
   /** Changed (created, replaced, deleted) within [from, to). Includes deleted rows. */
   changedBetween?: { from: Date; to: Date };
+  // The search filters (issue 20). Core's list validates and normalises them
+  // (core/certificate-search.ts) before the store sees them; the store reads them through the
+  // search indexes of migration 0013 (repositories/certificate-search.ts).
+  /**
+   * Certificates that cover this host by RFC 6125 (domain/x509/hostname.ts `namesCovering`):
+   * one of their names (`CertificateFacts.domains`: SAN dNSNames, else the CN) is the host or the
+   * wildcard one label up. Lower-case A-labels.
+   */
+  coversHost?: string;
+  /** An IP SAN, in the canonical form of domain/x509/ip-address.ts. */
+  ipAddress?: string;
+  /** Certificates with a name equal to this zone or below it, wildcards included. Lower-case A-labels. */
+  zone?: string;
+  /** Case-insensitive (ASCII) substring of one of the certificate's DNS names; 3 characters or more. */
+  domainContains?: string;
+  /** notAfter within [from, to). */
+  notAfterBetween?: { from: Date; to: Date };
+  /** Key algorithm (`RSA`, `EC`, …) and, when given, size in bits. */
+  keyType?: { algorithm: string; bits?: number };
+  /** The CA name the faces print (`CertificateFacts.caName`), exact, case-insensitive (ASCII). */
+  issuer?: string;
+  /**
+   * Keyset paging: rows strictly after this one in the query's order (sort key value, then
+   * certificateNo). With it, `offset` must be 0. Only the search path takes it.
+   */
+  after?: CertificateCursor;
   sort?: CertificateSort;
   order?: 'asc' | 'desc';
   offset: number;
@@ -146,13 +172,23 @@ export interface CertificateQuery {
   limit: number;
 }
 
+/** A row's place in a list order: its sort key's value (a name, or epoch ms) and its number. */
+export interface CertificateCursor {
+  key: string | number;
+  certificateNo: number;
+}
+
 export const CERTIFICATE_PAGE_MAX = 1000;
 
 export interface CertificatePage {
   /** Summaries: list pages never carry PEM text (read one certificate for that). */
   items: CertificateSummary[];
-  /** Exact count of rows matching the query without offset/limit. */
+  /**
+   * Count of rows matching the query without offset/limit: exact when `totalExact`, else a lower
+   * bound (more than `total - 1` match; only search queries whose exact count would need a scan).
+   */
   total: number;
+  totalExact: boolean;
 }
 
 export interface CertificateFile {

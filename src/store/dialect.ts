@@ -79,6 +79,14 @@ export interface StoreDialect {
    * insert already could. `allowExplicit` is the DDL that lets an insert give the column a value
    * (migration 0011); null when the dialect already allows it.
    */
+  /**
+   * How "contains" searches on names find their candidates (migration 0013): `fts5`, a SQLite
+   * FTS5 table with the trigram tokenizer (`certificate_search`, rowid = certificate_no, live
+   * certificates only) queried with MATCH; `like`, a plain `LIKE` that PostgreSQL serves from
+   * pg_trgm GIN indexes (or, when the extension could not be created, by reading every row:
+   * same answers, slower; open.ts reports it).
+   */
+  readonly substringIndex: 'fts5' | 'like';
   readonly reservedIds: {
     reserve(trx: Kysely<unknown>, table: string, column: string): Promise<number>;
     allowExplicit(table: string, column: string): RawBuilder<unknown> | null;
@@ -96,6 +104,7 @@ export const sqliteDialect: StoreDialect = Object.freeze({
   rowLocks: false,
   randomUuid: sql<string>`lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`,
   addColumnTakesExpressionDefault: false,
+  substringIndex: 'fts5',
   reservedIds: {
     // AUTOINCREMENT gives a new row max(sqlite_sequence.seq, max(rowid)) + 1 and records what it
     // gave in sqlite_sequence, so raising `seq` is a reservation (an explicit insert below `seq`
@@ -127,6 +136,7 @@ export const postgresDialect: StoreDialect = Object.freeze({
   rowLocks: true,
   randomUuid: sql<string>`gen_random_uuid()::text`,
   addColumnTakesExpressionDefault: true,
+  substringIndex: 'like',
   reservedIds: {
     // nextval of the identity's sequence: never handed out again, whatever the transaction does.
     async reserve(trx: Kysely<unknown>, table: string, column: string): Promise<number> {

@@ -106,6 +106,17 @@ export interface CertificateDomainRow {
   domain: string;
 }
 
+/**
+ * One DNS name (kind 0, key: reversed labels) or IP SAN (kind 1, key: canonical text) of a live
+ * certificate, for the search (migration 0013; repositories/certificate-search-index.ts).
+ */
+export interface CertificateNameRow {
+  tenant_id: number;
+  kind: number;
+  name_key: string;
+  certificate_no: number;
+}
+
 /** Live certificates of a tenant (migration 0003; kept by repositories/certificate-counters.ts). */
 export interface CertificateCountRow {
   tenant_id: number;
@@ -165,6 +176,7 @@ export interface Database {
   certificate_keys: CertificateKeyRow;
   certificate_files: CertificateFileRow;
   certificate_domains: CertificateDomainRow;
+  certificate_names: CertificateNameRow;
   certificate_counts: CertificateCountRow;
   certificate_expiry_days: CertificateExpiryDayRow;
   certificate_number_blocks: CertificateNumberBlockRow;

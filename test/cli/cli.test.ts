@@ -237,6 +237,93 @@ describe('certkeeper CLI', () => {
     assert.match(shown, /^ipSans +192\.0\.2\.7,2001:db8::1$/m);
   });
 
+  it('searches: --covers (wildcard one label up, IPs), --zone, --contains, --expires-within, --sort, --after', async () => {
+    await ok(['tenant', 'create', 'finder']);
+    const specs = [
+      { name: 'wild-api', cn: '*.api.example.com', days: 10 },
+      { name: 'payments', cn: 'pay.example.com', days: 60 },
+      { name: 'shop', cn: 'shop.example.org', days: 5, ip: ['192.0.2.9'] },
+    ];
+    for (const spec of specs) {
+      const leaf = await mintLeaf(bundle.intermediate, {
+        cn: spec.cn,
+        sans: { dns: [spec.cn], ...(spec.ip ? { ip: spec.ip } : {}) },
+        notAfter: new Date(Date.now() + spec.days * 86_400_000),
+        freshKey: true,
+      });
+      await writeFile(join(dataDir, `${spec.name}.pem`), leaf.pem);
+      await ok([
+        'cert',
+        'import',
+        '--tenant',
+        'finder',
+        '--name',
+        spec.name,
+        '--cert',
+        join(dataDir, `${spec.name}.pem`),
+        '--chain',
+        join(dataDir, 'chain.pem'),
+      ]);
+    }
+    const names = async (...args: string[]) =>
+      (
+        JSON.parse(await ok(['cert', 'list', '--tenant', 'finder', '--json', ...args])) as {
+          items: Array<{ name: string }>;
+        }
+      ).items.map((c) => c.name);
+    assert.deepEqual(await names('--covers', 'foo.api.example.com'), ['wild-api']);
+    assert.deepEqual(await names('--covers', 'a.b.api.example.com'), []);
+    assert.deepEqual(await names('--covers', '192.0.2.9'), ['shop']);
+    assert.deepEqual(await names('--zone', 'example.com', '--sort', 'name'), ['payments', 'wild-api']);
+    assert.deepEqual(await names('--contains', 'PAY'), ['payments']);
+    assert.deepEqual(await names('--expires-within', '14d', '--sort', 'notAfter'), ['shop', 'wild-api']);
+    assert.deepEqual(await names('--expires-within', '14d', '--sort', 'notAfter', '--desc'), ['wild-api', 'shop']);
+    // Keyset: one a page, following `next`.
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const page = JSON.parse(
+        await ok([
+          'cert',
+          'list',
+          '--tenant',
+          'finder',
+          '--json',
+          '--sort',
+          'name',
+          '--page-size',
+          '1',
+          ...(after ? ['--after', after] : []),
+        ]),
+      ) as { items: Array<{ name: string }>; next: string | null };
+      seen.push(...page.items.map((c) => c.name));
+      after = page.next;
+    } while (after);
+    assert.deepEqual(seen, ['payments', 'shop', 'wild-api']);
+    const human = await ok(['cert', 'list', '--tenant', 'finder', '--zone', '*.example.com']);
+    assert.match(human, /of 2 in all/);
+    // Bad input: one line, exit 1 (core's refusal) or 2 (usage), never a stack trace.
+    for (const [args, code, pattern] of [
+      [
+        ['--covers', 'a.*.example.com'],
+        1,
+        /wildcard that is not the whole first label .*\(invalid_argument, coversHost\)/,
+      ],
+      [['--contains', 'ab'], 1, /at least 3 characters/],
+      [['--ip', '1.2.3'], 1, /not an IPv4 or IPv6 address/],
+      [['--zone', `${'abcdefghi.'.repeat(26)}com`], 1, /longer than 253/],
+      [['--sort', 'colour'], 2, /--sort takes certificateNo, name, notAfter, createdAt/],
+      [['--expires-within', 'soon'], 2, /--expires-within takes a number of days/],
+      [['--after', 'bogus!'], 1, /cursor/],
+      [['--all', '--after', 'x'], 2, /one of --page, --all and --after/],
+    ] as const) {
+      const result = await cli(['cert', 'list', '--tenant', 'finder', ...args]);
+      assert.equal(result.code, code, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, pattern);
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    }
+  });
+
   it('pages cert list (--page, --all) and refuses --page-size over the cap', async () => {
     await ok(['tenant', 'create', 'many']);
     for (let i = 1; i <= 7; i += 1) {

@@ -171,7 +171,7 @@ describe('console, the first hour', { skip }, () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(url('#/certificates'));
     await page.getByText('Showing 1–24 of 24 certificates.').waitFor();
-    assert.equal(await page.getByLabel('Name contains').isVisible(), false, 'the filters start closed');
+    assert.equal(await page.getByLabel('Search', { exact: true }).isVisible(), false, 'the filters start closed');
     const first = await inPage<number>(`document.querySelector('tbody tr').getBoundingClientRect().top`);
     assert.ok(first < 844 / 2, `the first row starts in the upper half of the first screen (at ${first} px)`);
     const height = await inPage<number>(`document.querySelector('tbody tr').getBoundingClientRect().height`);
@@ -179,15 +179,15 @@ describe('console, the first hour', { skip }, () => {
     await page.screenshot({ path: `${SCREENSHOTS}/first-hour-list-phone-first-screen.png` });
     assert.ok(height < 240, `a row is ${height} px high`);
     await page.getByText('Search and filters').click();
-    await page.getByLabel('Name contains').fill('svc-1');
-    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByLabel('Search', { exact: true }).fill('svc-1');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
     await page.getByText('Showing 1–10 of 10 certificates.').waitFor();
     // A search in use keeps them open, so the user sees what filters the list.
-    assert.equal(await page.getByLabel('Name contains').isVisible(), true);
+    assert.equal(await page.getByLabel('Search', { exact: true }).isVisible(), true);
     await screenshot(page, 'first-hour-list-phone-search');
     await page.setViewportSize({ width: 1280, height: 860 });
     await page.goto(url('#/certificates'));
-    assert.equal(await page.getByLabel('Name contains').isVisible(), true, 'open on a wide screen');
+    assert.equal(await page.getByLabel('Search', { exact: true }).isVisible(), true, 'open on a wide screen');
   });
 
   it('recent changes group repeats, name the actor and link the targets', async () => {

@@ -173,17 +173,52 @@ describe('console in a browser', { skip }, () => {
     assert.ok(certificateNo > 0);
   });
 
-  it('finds it in the list by name and by domain; the list reads on a phone too', async () => {
+  it('finds it with the search box (name, a host it covers, a zone), sorts by a heading; reads on a phone too', async () => {
     await page.getByRole('link', { name: 'Certificates', exact: true }).click();
     await h1('Certificates').waitFor();
-    await page.getByLabel('Name contains').fill('sho');
-    await page.getByRole('button', { name: 'Search' }).click();
+    const box = page.getByLabel('Search', { exact: true });
+    const search = async (text: string) => {
+      await box.fill(text);
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+    };
+    await search('sho');
     await page.getByText('Showing 1–1 of 1 certificate.').waitFor();
-    await page.getByLabel('Name contains').fill('');
-    await page.getByLabel('Domain').fill('www.shop.example.com');
-    await page.getByRole('button', { name: 'Search' }).click();
+    // A host the certificate covers (its SAN), in capitals: the host is compared case-insensitively.
+    await search('WWW.shop.example.com');
     await page.getByText('Showing 1–1 of 1 certificate.').waitFor();
-    assert.match(page.url(), /domain=www\.shop\.example\.com/, 'the search is in the URL');
+    assert.match(page.url(), /q=WWW\.shop\.example\.com/, 'the search is in the URL');
+    await search('*.example.com');
+    await page.getByText('Showing 1–2 of 2 certificates.').waitFor();
+    // A heading sorts by its column; again, the other way round.
+    await page.getByRole('link', { name: 'Name: sort ascending' }).click();
+    await page.locator('th[aria-sort=ascending]').getByText('Name').waitFor();
+    assert.deepEqual(await inPage<string[]>(`[...document.querySelectorAll('tbody th a')].map((a) => a.textContent)`), [
+      'blog',
+      'shop',
+    ]);
+    await page.getByRole('link', { name: 'Name: sort descending' }).click();
+    await page.locator('th[aria-sort=descending]').getByText('Name').waitFor();
+    assert.deepEqual(await inPage<string[]>(`[...document.querySelectorAll('tbody th a')].map((a) => a.textContent)`), [
+      'shop',
+      'blog',
+    ]);
+    assert.match(page.url(), /sort=name/);
+    assert.match(page.url(), /order=desc/);
+    // Too short to search for: said in words, not an empty list.
+    await search('sh');
+    await page.getByText(/at least 3 characters/).waitFor();
+    await page.getByRole('link', { name: 'Clear' }).click();
+    await page.getByText('Showing 1–2 of 2 certificates.').waitFor();
+    // The dashboard's "within N days" card opens the list filtered to that window, with its count.
+    await page.goto(url('#/'));
+    await h1('Dashboard').waitFor();
+    const card = page.getByRole('link', { name: /Within 90 days/ });
+    const count = Number(await card.locator('.stat-value').textContent());
+    await card.click();
+    await h1('Certificates').waitFor();
+    assert.match(page.url(), /expiresWithin=90/);
+    await page.getByText(`Showing 1–${count} of ${count} certificate${count === 1 ? '' : 's'}.`).waitFor();
+    assert.equal(await page.locator('select[name=expiresWithin]').inputValue(), '90');
     await page.getByRole('link', { name: 'Clear' }).click();
     await page.getByText('Showing 1–2 of 2 certificates.').waitFor();
     assert.deepEqual(await unlabelledControls(), []);

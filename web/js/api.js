@@ -123,7 +123,7 @@ export function query(params) {
  *   chain: { levels: ChainLevel[], complete: boolean }, usedBy: number[],
  *   provenance: { imported: ProvenanceStep | null, lastReplaced: ProvenanceStep | null } }} CertificateDetail
  * @typedef {{ total: number, page: number, pageSize: number, pages: number }} Paging
- * @typedef {Paging & { items: CertificateSummary[] }} CertificatePage
+ * @typedef {Paging & { items: CertificateSummary[], totalExact: boolean, next: string | null }} CertificatePage
  * @typedef {{ items: AuditEvent[], next: number | null }} HistoryPage
  * @typedef {{ asOf: string, counts: { total: number, valid: number, expired: number, notYetValid: number },
  *   expiring: Array<{ days: number, count: number }>, soonest: CertificateSummary[], recent: AuditEvent[],

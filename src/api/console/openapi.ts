@@ -90,15 +90,26 @@ export const CONSOLE_OPENAPI: OpenApiContribution = {
       post: withParams(op('Purge a deleted certificate now', { description: 'Purged' }, write), [no]),
     },
     '/console/api/certificates': {
-      get: withParams(op('Search, filter, sort and page certificates', json('A page with the exact total')), [
-        ...['name', 'domain'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
-        { name: 'status', in: 'query', schema: { enum: ['all', 'unexpired', 'expired'] } },
-        { name: 'type', in: 'query', schema: { enum: ['all', 'EXT'] } },
-        { name: 'sort', in: 'query', schema: { enum: ['notAfter', 'name', 'createdAt', 'certificateNo'] } },
-        { name: 'order', in: 'query', schema: { enum: ['asc', 'desc'] } },
-        { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1 } },
-        { name: 'pageSize', in: 'query', schema: { enum: [10, 25, 50, 100] } },
-      ]),
+      get: withParams(
+        op(
+          'Search (q: a host, *.zone, an IP or text; docs/search.md), filter, sort and page certificates',
+          json('A page with its total (exact unless totalExact is false) and the next keyset cursor'),
+        ),
+        [
+          ...['q', 'name', 'domain', 'keyType', 'issuer', 'expiresFrom', 'expiresTo', 'cursor'].map((name) => ({
+            name,
+            in: 'query',
+            schema: { type: 'string' },
+          })),
+          { name: 'expiresWithin', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 3650 } },
+          { name: 'status', in: 'query', schema: { enum: ['all', 'unexpired', 'expired'] } },
+          { name: 'type', in: 'query', schema: { enum: ['all', 'EXT'] } },
+          { name: 'sort', in: 'query', schema: { enum: ['notAfter', 'name', 'createdAt', 'certificateNo'] } },
+          { name: 'order', in: 'query', schema: { enum: ['asc', 'desc'] } },
+          { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1 } },
+          { name: 'pageSize', in: 'query', schema: { enum: [10, 25, 50, 100] } },
+        ],
+      ),
       post: op('Import PEM, DER or PKCS#12 (converted, then the import ladder)', json('The certificate'), write),
     },
     '/console/api/certificates/validate': {

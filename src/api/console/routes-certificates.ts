@@ -12,6 +12,7 @@ import { certificateNoParam, positiveInt, type Json } from './body.ts';
 import { chainView } from './chain.ts';
 import { auditEvent, certificateSummary, factsOf } from './present.ts';
 import { parseListQuery } from './query.ts';
+import { encodeCursor } from '../../core/certificate-search.ts';
 
 const HISTORY_PAGE = 50;
 
@@ -91,15 +92,23 @@ export function registerCertificateRoutes(app: FastifyInstance, core: Core): voi
 
   app.get('/console/api/certificates', { onRequest: auth }, async (request) => {
     const { actor } = callerOf(request);
-    const { query, page, pageSize, impossible } = parseListQuery(request.query);
     const now = core.clock.now();
-    const result = impossible ? { items: [], total: 0 } : await core.certificates.list(actor, query);
+    const { query, page, pageSize, impossible } = parseListQuery(request.query, now);
+    const result = impossible ? { items: [], total: 0, totalExact: true } : await core.certificates.list(actor, query);
+    const last = result.items.at(-1);
     return {
       items: result.items.map((c) => certificateSummary(c, now)),
       total: result.total,
+      // False: `total` is a lower bound (more than total - 1 match), and `pages` with it.
+      totalExact: result.totalExact,
       page,
       pageSize,
       pages: Math.ceil(result.total / pageSize),
+      // The keyset cursor of the next page (`cursor=`), when this page is full.
+      next:
+        result.items.length === pageSize && last
+          ? encodeCursor(last, query.sort ?? 'notAfter', query.order ?? 'asc')
+          : null,
     };
   });
 

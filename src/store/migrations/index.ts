@@ -25,6 +25,7 @@ import { acmSchema } from './0009-acm.ts';
 import { notificationsSchema } from './0010-notifications.ts';
 import { reservedCertificateNumbersSchema } from './0011-reserved-certificate-numbers.ts';
 import { certificateVersionsSchema } from './0012-certificate-versions.ts';
+import { certificateSearchSchema } from './0013-certificate-search.ts';
 import { reissueRevokeSchema } from './0014-reissue-revoke.ts';
 import { acmRequestsSchema } from './0015-acm-requests.ts';
 import { auditChainSchema } from './0017-audit-chain.ts';
@@ -44,6 +45,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0010-notifications': notificationsSchema(dialect),
     '0011-reserved-certificate-numbers': reservedCertificateNumbersSchema(dialect),
     '0012-certificate-versions': certificateVersionsSchema(dialect),
+    '0013-certificate-search': certificateSearchSchema(dialect),
     '0014-reissue-revoke': reissueRevokeSchema(),
     '0015-acm-requests': acmRequestsSchema(dialect),
     '0017-audit-chain': auditChainSchema(dialect),

@@ -17,11 +17,11 @@
  *     row, `domain` reads the
  *     (tenant_id, domain) entries of that name, `changedBetween` the (tenant_id, updated_at)
  *     range of the window, `usedByInstanceNo` the slot's items (at most two, through the
- *     (slot_id, region) unique index). `nameContains` is the exception: a
- *     substring cannot use a b-tree, so it reads every live name of the tenant, from an index,
- *     never the table (certificates_live_list or certificates_live_name). Linear in the tenant's
- *     certificates, twice (the COUNT, then the page walk): about 90 ms (SQLite) to 125 ms
- *     (PostgreSQL) at 200,000, so about half a second at a million (bench/store-counts.ts).
+ *     (slot_id, region) unique index).
+ * - Queries with a search filter (`nameContains`, `coversHost`, `zone`, …: certificate-search.ts
+ *   `isSearchQuery`) do not come here: certificate-search.ts answers them from the indexes of
+ *   migration 0013. (A name substring used to be answered here by reading every live name:
+ *   about half a second at a million.)
  * - Pages: the numbers of the page are read first, then only those rows by primary key (a
  *   "deferred join": the offset is walked in an index, never in the table). Where the walk starts:
  *   - default order (certificateNo, either direction) without any filter (the NCP v2 list): from
@@ -35,13 +35,10 @@
  *   - other orders: their sort key's index from the start, linear in the offset.
  *   "Linear" is index entries only: about 35 ns (SQLite) to 150 ns (PostgreSQL) each here, so
  *   about 20 to 75 ms for an offset of 500,000 (bench/store-counts.ts).
- * - `nameContains` folds ASCII case only, on both dialects (SQLite's lower() and PostgreSQL's
- *   lower() under the column's "C" collation both do exactly that), so results agree.
  * - `domain` is an exact, case-insensitive match on one of the certificate's DNS names.
  */
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { CertificateSummary } from '../../domain/model.ts';
-import { asciiLower } from '../../domain/text.ts';
 import {
   CERTIFICATE_PAGE_MAX,
   type CertificatePage,
@@ -69,9 +66,6 @@ const SORT_COLUMNS = {
   updatedAt: 'updated_at',
 } as const satisfies Record<CertificateSort, keyof Database['certificates']>;
 
-/** LIKE pattern for a literal substring: `\` escapes `%`, `_` and itself (ESCAPE is explicit: SQLite has no default). */
-const containsPattern = (text: string): string => `%${asciiLower(text).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
 type CertificateSelect = SelectQueryBuilder<Database, 'certificates', object>;
 
 /**
@@ -92,7 +86,6 @@ interface FilterValues {
   from?: unknown;
   to?: unknown;
   name?: unknown;
-  pattern?: unknown;
   certificateNo?: unknown;
   domainTenantId?: unknown;
   domain?: unknown;
@@ -108,8 +101,6 @@ function filterValuesOf(query: CertificateQuery): FilterValues {
     values.to = ms(query.changedBetween.to);
   }
   if (query.name !== undefined) values.name = query.name;
-  if (query.nameContains !== undefined && query.nameContains !== '')
-    values.pattern = containsPattern(query.nameContains);
   if (query.certificateNo !== undefined) values.certificateNo = query.certificateNo;
   if (query.domain !== undefined) {
     values.domainTenantId = query.tenantId;
@@ -144,8 +135,6 @@ function filtered(
     select = select.where('deleted_at', 'is', null);
   }
   if (values.name !== undefined) select = select.where('name', '=', values.name as string);
-  if (values.pattern !== undefined)
-    select = select.where(sql<boolean>`lower(${sql.ref('name')}) like ${values.pattern} escape '\\'`);
   if (values.certificateNo !== undefined) select = select.where('certificate_no', '=', values.certificateNo as number);
   if (values.domain !== undefined) {
     select = select.where(
@@ -179,7 +168,6 @@ export function countedByCounters(query: CertificateQuery): boolean {
   return (
     query.changedBetween === undefined &&
     query.name === undefined &&
-    (query.nameContains === undefined || query.nameContains === '') &&
     query.certificateNo === undefined &&
     query.domain === undefined &&
     query.usedByInstanceNo === undefined
@@ -219,13 +207,14 @@ export async function listCertificates(db: Kysely<Database>, query: CertificateQ
     // rows (or starts at 0) the total is exactly offset + rows, and the COUNT is not needed: the
     // usual case of the `name` and `certificateNo` filters (0 or 1 row) and of short results.
     const items = await pageOf(db, query, limit, offset, null, null);
-    if (items.length < limit && (items.length > 0 || offset === 0)) return { items, total: offset + items.length };
+    if (items.length < limit && (items.length > 0 || offset === 0))
+      return { items, total: offset + items.length, totalExact: true };
     const { total } = await totalOf(db, query);
-    return { items, total };
+    return { items, total, totalExact: true };
   }
   const { total, live } = await totalOf(db, query);
-  if (limit === 0 || offset >= total) return { items: [], total };
-  return { items: await pageOf(db, query, limit, offset, total, live), total };
+  if (limit === 0 || offset >= total) return { items: [], total, totalExact: true };
+  return { items: await pageOf(db, query, limit, offset, total, live), total, totalExact: true };
 }
 
 /**

@@ -17,6 +17,8 @@
  *   never serve them meanwhile (they see live certificates only). `hasPrivateKey` keeps saying
  *   whether it had one.
  * - `replace` keeps the row it replaces as a version (certificate-versions.ts), in its transaction.
+ * - `insert`, `replace`, `markDeleted` and `restore` keep the search indexes of live certificates
+ *   (certificate-search-index.ts) in the same transaction.
  * - `insert`, `replace` (when the expiry day changes), `markDeleted` and `restore` keep the tenant's
  *   counters (certificate-counters.ts) in the same transaction, as their last statements, so a
  *   total read from the counters always equals a count of the rows. Every write of certificate
@@ -48,6 +50,8 @@ import { inTransaction } from '../transaction.ts';
 import type { StoreVault } from '../vault.ts';
 import { adjustCounters, validityCounts } from './certificate-counters.ts';
 import { listCertificates } from './certificate-list.ts';
+import { isSearchQuery, searchCertificates } from './certificate-search.ts';
+import { dropSearchIndex, writeSearchIndex } from './certificate-search-index.ts';
 import { lockForDeletion } from './certificate-usage.ts';
 import { archiveVersion, type VersionsDatabase } from './certificate-versions.ts';
 import { expiryHistogram } from './expiry-histogram.ts';
@@ -233,6 +237,14 @@ export function certificateRepository(
             .returningAll()
             .executeTakeFirstOrThrow();
           await writeDependents(trx, certificate.tenantId, inserted.certificate_no, certificate);
+          await writeSearchIndex(
+            trx,
+            dialect,
+            certificate.tenantId,
+            Number(inserted.certificate_no),
+            certificate.name,
+            certificate.facts,
+          );
           await adjustCounters(trx, certificate.tenantId, [
             { certificateNo: Number(inserted.certificate_no), notAfter: Number(inserted.not_after), delta: 1 },
           ]);
@@ -296,6 +308,8 @@ export function certificateRepository(
           await trx.deleteFrom('certificate_files').where('certificate_no', '=', certificateNo).execute();
           await trx.deleteFrom('certificate_domains').where('certificate_no', '=', certificateNo).execute();
           await writeDependents(trx, tenantId, certificateNo, replacement);
+          await dropSearchIndex(trx, dialect, certificateNo);
+          await writeSearchIndex(trx, dialect, tenantId, certificateNo, updated.name, replacement.facts);
           await adjustCounters(trx, tenantId, [
             { certificateNo, notAfter: Number(current.not_after), delta: -1 },
             { certificateNo, notAfter: Number(updated.not_after), delta: 1 },
@@ -331,7 +345,7 @@ export function certificateRepository(
       return row ? certificateFromRow(row) : null;
     },
 
-    list: (query) => listCertificates(db, query),
+    list: (query) => (isSearchQuery(query) ? searchCertificates(db, dialect, query) : listCertificates(db, query)),
 
     async findDuplicate(tenantId, facts) {
       // At most one live row can match each fingerprint (both are unique among live rows), and
@@ -403,6 +417,7 @@ export function certificateRepository(
           .executeTakeFirst();
         if (!deleted) return false;
         if (options.purge) await dropRecoverable(trx, certificateNo);
+        await dropSearchIndex(trx, dialect, certificateNo);
         await adjustCounters(trx, tenantId, [{ certificateNo, notAfter: Number(deleted.not_after), delta: -1 }]);
         return true;
       });
@@ -421,8 +436,11 @@ export function certificateRepository(
             .returningAll()
             .executeTakeFirst();
           if (!restored) return refusal(trx, tenantId, certificateNo);
+          const certificate = certificateFromRow(restored);
+          // Live again, so searchable again (markDeleted dropped its search rows).
+          await writeSearchIndex(trx, dialect, tenantId, certificateNo, certificate.name, certificate.facts);
           await adjustCounters(trx, tenantId, [{ certificateNo, notAfter: Number(restored.not_after), delta: 1 }]);
-          return certificateFromRow(restored);
+          return certificate;
         });
       } catch (error) {
         // A live certificate holds its name, certificate or key: say which.
@@ -492,7 +510,7 @@ export function certificateRepository(
       const { n } = await recoverable()
         .select((eb) => eb.fn.countAll().as('n'))
         .executeTakeFirstOrThrow();
-      return { items: rows.map(summaryFromRow), total: Number(n) };
+      return { items: rows.map(summaryFromRow), total: Number(n), totalExact: true };
     },
 
     async purgeExpired({ deletedBefore, replacedBefore, limit, at }) {

@@ -212,7 +212,15 @@ for (const target of storeTargets) {
       const page2 = await viewer.request('GET', '/console/api/certificates?pageSize=10&page=1&sort=name&order=desc');
       assert.deepEqual(names(page2.body), ['foxtrot', 'echo', 'delta', 'charlie', 'bravo', 'alpha']);
       const paged = await viewer.request('GET', '/console/api/certificates?pageSize=10&page=2');
-      assert.deepEqual(paged.body, { items: [], total: 6, page: 2, pageSize: 10, pages: 1 });
+      assert.deepEqual(paged.body, {
+        items: [],
+        total: 6,
+        totalExact: true,
+        page: 2,
+        pageSize: 10,
+        pages: 1,
+        next: null,
+      });
       const byRegistration = await viewer.request('GET', '/console/api/certificates?sort=createdAt&order=asc');
       assert.deepEqual(names(byRegistration.body), ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot']);
     });
@@ -231,6 +239,90 @@ for (const target of storeTargets) {
       assert.equal(bad.status, 400);
       assert.equal(bad.body.error.field, 'sort');
       assert.equal((await viewer.request('GET', '/console/api/certificates?pageSize=7')).status, 400);
+    });
+
+    it('the search box: a host, a zone, an IP, text; the dashboard windows; keyset cursors', async () => {
+      const list = async (query: string) => {
+        const response = await viewer.request('GET', `/console/api/certificates?${query}`);
+        assert.equal(response.status, 200, `${query}: ${response.text}`);
+        return response.body as {
+          items: Array<{ name: string }>;
+          total: number;
+          totalExact: boolean;
+          next: string | null;
+        };
+      };
+      assert.deepEqual(names(await list('q=shared.example.org&sort=name')), ['bravo', 'echo']);
+      assert.deepEqual(names(await list('q=WWW.example.com')), ['charlie']);
+      assert.deepEqual(names(await list(`q=${encodeURIComponent('*.example.com')}&sort=name`)), [
+        'alpha',
+        'bravo',
+        'charlie',
+        'echo',
+        'foxtrot',
+      ]);
+      assert.deepEqual(names(await list('q=zone%3Aexample.org&sort=name')), ['bravo', 'echo']);
+      assert.deepEqual(names(await list('q=har')), ['charlie']);
+      assert.deepEqual(names(await list('q=domain%3Aexample.ne')), ['delta']);
+      assert.deepEqual(names(await list('q=192.0.2.1')), []);
+      // The dashboard's "within N days" cards and the list they open agree.
+      const dashboard = await viewer.request('GET', '/console/api/dashboard');
+      for (const window of dashboard.body.expiring as Array<{ days: number; count: number }>) {
+        const page = await list(`expiresWithin=${window.days}&sort=notAfter`);
+        assert.equal(page.total, window.count, `within ${window.days} days`);
+        assert.equal(page.totalExact, true);
+      }
+      assert.deepEqual(names(await list('expiresWithin=7&sort=notAfter')), ['echo', 'alpha']);
+      assert.deepEqual(
+        names(await list('expiresFrom=2000-01-01&expiresTo=2999-01-01&sort=name&order=desc&q=example.com')),
+        ['charlie'],
+      );
+      assert.deepEqual(names(await list('keyType=EC&sort=name&pageSize=10')).length, 6);
+      // Cursor paging in name order, two a page.
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await list(`sort=name&pageSize=10${cursor ? `&cursor=${cursor}` : ''}`);
+        seen.push(...names(page));
+        cursor = page.next;
+      } while (cursor);
+      assert.deepEqual(seen, ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot']);
+    });
+
+    it('bad search input: 400 with the field, never a 5xx', async () => {
+      const cases: Array<[string, string]> = [
+        ['q=a..example.com', 'coversHost'],
+        ['q=www.*.example.com', 'coversHost'],
+        [`q=${'a'.repeat(64)}.example.com`, 'coversHost'],
+        [`q=${'abcdefghi.'.repeat(26)}com`, 'coversHost'],
+        ['q=ip%3A1.2.3', 'ipAddress'],
+        ['q=ip%3A1%3A%3A2%3A%3A3', 'ipAddress'],
+        ['q=a', 'nameContains'],
+        ['q=%25_', 'nameContains'],
+        ['name=ab', 'nameContains'],
+        ['q=zone%3A', 'zone'],
+        ['q=%00abc', 'q'],
+        ['sort=colour', 'sort'],
+        ['order=sideways', 'order'],
+        ['expiresWithin=0', 'expiresWithin'],
+        ['expiresWithin=abc', 'expiresWithin'],
+        ['expiresFrom=yesterday', 'expiresFrom'],
+        ['expiresFrom=2026-02-01&expiresTo=2026-01-01', 'notAfterBetween'],
+        ['keyType=rot13', 'keyType'],
+        ['cursor=!!', 'cursor'],
+        [`cursor=${Buffer.from('["name","asc",1,1]').toString('base64url')}&sort=name`, 'cursor'],
+      ];
+      for (const [query, field] of cases) {
+        const response = await viewer.request('GET', `/console/api/certificates?${query}`);
+        assert.equal(response.status, 400, `${query}: ${response.text}`);
+        assert.equal(response.body.error.field, field, `${query}: ${response.text}`);
+      }
+      // Metacharacters are text: an answer, not an error.
+      for (const text of ['%_%', '.*.', '(a|b)', "'--"]) {
+        const response = await viewer.request('GET', `/console/api/certificates?q=name%3A${encodeURIComponent(text)}`);
+        assert.equal(response.status, 200, text);
+        assert.equal(response.body.total, 0, text);
+      }
     });
 
     it('shows every fact, the chain as root → intermediate → leaf, and where it is used', async () => {

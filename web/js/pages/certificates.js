@@ -1,6 +1,8 @@
 /**
- * The certificate list: search by name and domain, filter by status and type, sort, page. The
- * search lives in the URL (#/certificates?name=…&page=2), so it is bookmarkable and Back works.
+ * The certificate list: one search box (a host, a zone, an IP or text: docs/search.md) with the
+ * filters beside it, sortable column headings, pages. The search lives in the URL
+ * (#/certificates?q=…&page=2), so it is bookmarkable and Back works; the dashboard's
+ * "within N days" cards open it with `expiresWithin`.
  */
 import { query } from '../api.js';
 import { cardTable, h } from '../dom.js';
@@ -9,9 +11,10 @@ import { load, pageTitle } from '../layout.js';
 import { href, navigate } from '../router.js';
 
 const DEFAULTS = {
-  name: '',
-  domain: '',
+  q: '',
   status: 'all',
+  expiresWithin: '',
+  keyType: '',
   type: 'all',
   sort: 'notAfter',
   order: 'asc',
@@ -28,6 +31,11 @@ function searchOf(params) {
     const value = params.get(key);
     if (value) out[key] = value;
   }
+  // Bookmarks from before the search box: a name substring, an exact domain.
+  const name = params.get('name');
+  const domain = params.get('domain');
+  if (!out.q && name) out.q = `name:${name}`;
+  if (!out.q && domain) out.q = `host:${domain}`;
   return /** @type {Search} */ (out);
 }
 
@@ -57,6 +65,23 @@ function select(label, name, value, options) {
   );
 }
 
+/**
+ * The expiry windows offered, and the one in the URL when it is another (a hand-written link).
+ * @param {string} current @returns {Array<[string, string]>}
+ */
+function windowOptions(current) {
+  /** @type {Array<[string, string]>} */
+  const options = [
+    ['', 'Any time'],
+    ['7', '7 days'],
+    ['14', '14 days'],
+    ['30', '30 days'],
+    ['90', '90 days'],
+  ];
+  if (current && !options.some(([value]) => value === current)) options.push([current, `${current} days`]);
+  return options;
+}
+
 /** @param {import('../main.js').PageContext} page */
 export async function render(page) {
   const { main, query: params, session } = page;
@@ -66,35 +91,35 @@ export async function render(page) {
     { class: 'filters', role: 'search', 'aria-label': 'Search certificates' },
     h(
       'div',
-      { class: 'field field-inline' },
-      h('label', { for: 'filter-name', text: 'Name contains' }),
+      { class: 'field field-inline field-search' },
+      h('label', { for: 'filter-q', text: 'Search' }),
       h('input', {
-        id: 'filter-name',
-        name: 'name',
+        id: 'filter-q',
+        name: 'q',
         type: 'search',
-        value: search.name,
+        value: search.q,
+        placeholder: 'host, *.zone, IP or name',
         autocomplete: 'off',
         spellcheck: 'false',
+        'aria-describedby': 'filter-q-hint',
       }),
-    ),
-    h(
-      'div',
-      { class: 'field field-inline' },
-      h('label', { for: 'filter-domain', text: 'Domain' }),
-      h('input', {
-        id: 'filter-domain',
-        name: 'domain',
-        type: 'search',
-        value: search.domain,
-        placeholder: 'www.example.com',
-        autocomplete: 'off',
-        spellcheck: 'false',
+      h('p', {
+        id: 'filter-q-hint',
+        class: 'hint',
+        text: 'A host finds the certificates that cover it (wildcards too); *.example.com everything under it; an IP its IP SAN; other text (3 characters or more) a name.',
       }),
     ),
     select('Status', 'status', search.status, [
       ['all', 'Any status'],
       ['unexpired', 'Not expired'],
       ['expired', 'Expired'],
+    ]),
+    select('Expires within', 'expiresWithin', search.expiresWithin, windowOptions(search.expiresWithin)),
+    select('Key', 'keyType', search.keyType, [
+      ['', 'Any key'],
+      ['EC', 'EC'],
+      ['RSA', 'RSA'],
+      ['Ed25519', 'Ed25519'],
     ]),
     select('Type', 'type', search.type, [
       ['all', 'Any type'],
@@ -179,7 +204,7 @@ export async function render(page) {
     return 'Certificates';
   }
   const summary = h('p', { class: 'result-summary', role: 'status', text: resultText(data) });
-  results.replaceChildren(summary, table(data.items), pager(search, data, focus));
+  results.replaceChildren(summary, table(data.items, search), pager(search, data, focus));
   return 'Certificates';
 }
 
@@ -251,14 +276,44 @@ function collapsible(form, active, signal) {
 function resultText(data) {
   const first = (data.page - 1) * data.pageSize + 1;
   const last = first + data.items.length - 1;
-  return `Showing ${first.toLocaleString()}–${last.toLocaleString()} of ${data.total.toLocaleString()} certificate${data.total === 1 ? '' : 's'}.`;
+  // Not exact: counting every match would read the whole inventory, so the server says "more than".
+  const of = data.totalExact
+    ? `${data.total.toLocaleString()} certificate${data.total === 1 ? '' : 's'}`
+    : `more than ${(data.total - 1).toLocaleString()} certificates`;
+  return `Showing ${first.toLocaleString()}–${last.toLocaleString()} of ${of}.`;
 }
 
-/** @param {import('../api.js').CertificateSummary[]} items */
-function table(items) {
-  return cardTable(
+/** The columns a heading sorts by, and the order a first click asks for. */
+const SORTABLE = /** @type {Record<string, [string, string]>} */ ({
+  Name: ['name', 'asc'],
+  Expires: ['notAfter', 'asc'],
+  Registered: ['createdAt', 'desc'],
+});
+
+/**
+ * A column heading: a link that sorts by it (again: the other direction), with `aria-sort` on
+ * the sorted one. @param {string} label @param {Search} search
+ */
+function heading(label, search) {
+  const sortable = SORTABLE[label];
+  if (!sortable) return label;
+  const [sort, first] = sortable;
+  const current = search.sort === sort;
+  const order = current ? (search.order === 'asc' ? 'desc' : 'asc') : first;
+  const arrow = current ? (search.order === 'asc' ? ' ▲' : ' ▼') : '';
+  return h('a', {
+    class: 'sort-link',
+    href: href('/certificates', nonDefault({ ...search, sort, order, page: '1' })),
+    'aria-label': `${label}: sort ${order === 'asc' ? 'ascending' : 'descending'}`,
+    text: `${label}${arrow}`,
+  });
+}
+
+/** @param {import('../api.js').CertificateSummary[]} items @param {Search} search */
+function table(items, search) {
+  const view = cardTable(
     'Certificates',
-    ['Name', 'Domains', 'Status', 'Expires', 'Key', 'Registered'],
+    ['Name', 'Domains', 'Status', 'Expires', 'Key', 'Registered'].map((label) => heading(label, search)),
     items.map((c) =>
       h(
         'tr',
@@ -289,6 +344,11 @@ function table(items) {
       ),
     ),
   );
+  const sorted = Object.entries(SORTABLE).find(([, [sort]]) => sort === search.sort)?.[0];
+  for (const th of view.querySelectorAll('thead th'))
+    if (th.textContent?.replace(/ [▲▼]$/, '') === sorted)
+      th.setAttribute('aria-sort', search.order === 'asc' ? 'ascending' : 'descending');
+  return view;
 }
 
 /**
@@ -302,15 +362,20 @@ let pagerFocus = null;
 
 /**
  * First, previous, where we are, next, last, and a page number to jump to.
- * @param {Search} search @param {import('../api.js').Paging} data @param {string | null} focus the
+ * @param {Search} search @param {import('../api.js').CertificatePage} data @param {string | null} focus the
  *   control to focus (its aria-label), from pagerFocus
  */
 function pager(search, data, focus) {
   const to = (/** @type {number} */ page) => href('/certificates', nonDefault({ ...search, page: String(page) }));
+  // A total that is a lower bound: no last page to show; Next while the page is full.
+  const exact = data.totalExact !== false;
+  const hasNext = exact ? data.page < data.pages : data.items.length === data.pageSize;
   const where = h('span', {
     class: 'pager-where',
     tabindex: '-1',
-    text: `Page ${data.page.toLocaleString()} of ${Math.max(data.pages, 1).toLocaleString()}`,
+    text: exact
+      ? `Page ${data.page.toLocaleString()} of ${Math.max(data.pages, 1).toLocaleString()}`
+      : `Page ${data.page.toLocaleString()}`,
   });
   /** @type {HTMLElement[]} */
   const focusable = [];
@@ -367,9 +432,9 @@ function pager(search, data, focus) {
     link('« First', 1, data.page > 1, 'First page'),
     link('‹ Previous', data.page - 1, data.page > 1, 'Previous page'),
     where,
-    link('Next ›', data.page + 1, data.page < data.pages, 'Next page'),
-    link('Last »', data.pages, data.page < data.pages, 'Last page'),
-    data.pages > 2 ? jump : null,
+    link('Next ›', data.page + 1, hasNext, 'Next page'),
+    exact ? link('Last »', data.pages, data.page < data.pages, 'Last page') : null,
+    exact && data.pages > 2 ? jump : null,
   );
   // main.js focuses this instead of the heading (see PageContext).
   focusable[0]?.setAttribute('data-autofocus', '');

@@ -90,7 +90,7 @@ export async function render(page) {
           card(
             `Within ${w.days} days`,
             w.count,
-            href('/certificates', { status: 'unexpired', sort: 'notAfter', order: 'asc' }),
+            href('/certificates', { expiresWithin: String(w.days), sort: 'notAfter' }),
             w.count === 0 ? 'neutral' : w.days <= 7 ? 'bad' : w.days <= 30 ? 'warn' : 'neutral',
           ),
         ),

@@ -1,0 +1,301 @@
+/**
+ * The certificate search (issue 20) at scale: first-page server time of every search query,
+ * on SQLite and PostgreSQL in the same run, and its ratio to a baseline measured in the same run
+ * (the unfiltered first page of the default list: what a page costs without a search).
+ *
+ *   node bench/search.ts [--rows 1000000] [--stores sqlite,postgres] [--runs 40] [--keep]
+ *   npm run bench:search -- --rows 200000
+ *
+ * Seeds `--rows` certificates in one tenant (plus 10% in a second) straight through Kysely in
+ * multi-row inserts: names `<word>-<i>` (8 words), two DNS names each (`host-<i>.z<k>.example.com`
+ * and, for every 5th, `*.z<k>.example.<tld>`; 2,000 zones), an IPv4 SAN on every 10th, an IPv6 SAN
+ * on every 20th, notAfter over [asOf - 200 d, asOf + 400 d), 1 in 8 RSA keys, 3% deleted; then
+ * the counters (migration 0003's backfill) and the search indexes (migration 0013's backfill,
+ * timed: what the migration costs an existing install). PostgreSQL gets VACUUM ANALYZE.
+ * Each figure is the median of `--runs` calls of the repository's `list` (Kysely, driver and row
+ * decoding included, as a request), 25 a page, the cases interleaved so machine noise hits all.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sql, type Kysely } from 'kysely';
+import pg from 'pg';
+import { normaliseSearchQuery } from '../src/core/certificate-search.ts';
+import type { CertificateListQuery } from '../src/core/certificates.ts';
+import type { CertificateQuery } from '../src/core/ports.ts';
+import { connect } from '../src/store/connect.ts';
+import { backfillCertificateCounters } from '../src/store/migrations/0003-certificate-counters.ts';
+import { backfillExpiryDaySums } from '../src/store/migrations/0007-expiry-day-sums.ts';
+import { backfillSearchIndexes } from '../src/store/migrations/0013-certificate-search.ts';
+import { applyMigrations } from '../src/store/migrations/index.ts';
+import { certificateRepository } from '../src/store/repositories/certificates.ts';
+import type { CertificateRow, Database } from '../src/store/schema.ts';
+import { inTransaction } from '../src/store/transaction.ts';
+import type { StoreVault } from '../src/store/vault.ts';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    stores: { type: 'string', default: 'sqlite,postgres' },
+    runs: { type: 'string', default: '40' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const ROWS = Number(values.rows);
+const RUNS = Number(values.runs);
+const STORES = values.stores.split(',').map((s) => s.trim());
+const PG_ADMIN_URL =
+  process.env.CERTKEEPER_BENCH_PG_URL ??
+  process.env.CERTKEEPER_TEST_PG_URL ??
+  'postgres://postgres@127.0.0.1:5432/postgres';
+const DAY = 86_400_000;
+const AS_OF = Date.UTC(2026, 10, 15, 15, 37, 12, 345);
+const ZONES = 2000;
+const WORDS = ['pay', 'shop', 'api', 'mail', 'auth', 'cdn', 'blog', 'admin'];
+const PAGE = 25;
+const TARGET_MS = 20;
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PEM = `-----BEGIN CERTIFICATE-----\n${randomBytes(950)
+  .toString('base64')
+  .replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+
+interface Seeded {
+  row: Omit<CertificateRow, 'certificate_no' | 'version' | 'purged_at'>;
+  domains: string[];
+}
+
+function certificate(tenantId: number, i: number, random: () => number): Seeded {
+  const notAfter = AS_OF - 200 * DAY + Math.floor(random() * 600 * DAY);
+  const zone = `z${i % ZONES}.example.com`;
+  const domains = [`host-${i}.${zone}`, ...(i % 5 === 0 ? [`*.z${i % ZONES}.example.${i % 2 ? 'org' : 'net'}`] : [])];
+  const ip = [
+    ...(i % 10 === 0 ? [`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`] : []),
+    ...(i % 20 === 0 ? [`2001:db8::${(i & 0xffff).toString(16)}`] : []),
+  ];
+  const rsa = i % 8 === 3;
+  const facts = JSON.stringify({
+    subjectDn: `CN=${domains[0]}`,
+    commonName: domains[0],
+    sans: { dns: domains, ip, email: [], uri: [] },
+    domains,
+    issuerDn: 'CN=Bench CA, O=certkeeper',
+    pad: 'x'.repeat(300),
+  });
+  return {
+    domains,
+    row: {
+      tenant_id: tenantId,
+      name: `${WORDS[i % WORDS.length]}-${i}`,
+      type: 'EXT',
+      origin: 'cli',
+      common_name: domains[0]!,
+      ca_name: i % 3 === 0 ? "Let's Encrypt" : 'DigiCert Inc',
+      serial_number: i.toString(16),
+      key_algorithm: rsa ? 'RSA' : 'EC',
+      key_bits: rsa ? 2048 : 256,
+      not_before: notAfter - 397 * DAY,
+      not_after: notAfter,
+      fingerprint_sha256: `${tenantId}-fp-${i}-`.padEnd(64, '0'),
+      spki_sha256: `${tenantId}-spki-${i}-`.padEnd(64, '0'),
+      facts,
+      certificate_pem: PEM,
+      chain_pems: '[]',
+      file_name: null,
+      has_private_key: 0,
+      created_at: AS_OF - 400 * DAY + i,
+      updated_at: AS_OF - 400 * DAY + i,
+      revoked_at: null,
+      revocation_requested_at: null,
+      deleted_at: random() < 0.03 ? AS_OF - DAY : null,
+    },
+  };
+}
+
+async function seed(
+  db: Kysely<Database>,
+  dialect: Parameters<typeof inTransaction>[1],
+  tenantId: number,
+  rows: number,
+) {
+  const random = prng(tenantId * 7919);
+  const BATCH = 1000;
+  for (let done = 0; done < rows;) {
+    await inTransaction(db, dialect, async (trx) => {
+      for (let k = 0; k < 20 && done < rows; k++) {
+        const batch = Array.from({ length: Math.min(BATCH, rows - done) }, (_, j) =>
+          certificate(tenantId, done + j, random),
+        );
+        const inserted = await trx
+          .insertInto('certificates')
+          .values(batch.map((b) => b.row))
+          .returning('certificate_no')
+          .execute();
+        const domainRows = batch.flatMap((b, j) =>
+          b.domains.map((domain) => ({
+            certificate_no: Number(inserted[j]!.certificate_no),
+            tenant_id: tenantId,
+            domain,
+          })),
+        );
+        await trx.insertInto('certificate_domains').values(domainRows).execute();
+        done += batch.length;
+      }
+    });
+  }
+}
+
+async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function location(store: string) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'certkeeper-bench-'));
+  if (store === 'sqlite') return { dataDir, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
+  const name = `certkeeper_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await withAdmin((c) => c.query(`create database "${name}"`));
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    dataDir,
+    databaseUrl: url.toString(),
+    cleanup: async () => {
+      await withAdmin((c) => c.query(`drop database if exists "${name}" with (force)`));
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function benchStore(store: string): Promise<void> {
+  const where = await location(store);
+  const { db, dialect } = await connect(where);
+  try {
+    console.log(`\n${dialect.label}: ${ROWS} certificates in one tenant (+${ROWS / 10} in another)`);
+    await inTransaction(db, dialect, (trx) => applyMigrations(trx, dialect), { exclusive: true });
+    const ids: number[] = [];
+    for (const name of ['bench', 'other']) {
+      const t = await db
+        .insertInto('tenants')
+        .values({ name, member_no: name, app_key: name, app_key_auth_enabled: 0, created_at: AS_OF })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      ids.push(Number(t.id));
+    }
+    const [tenant, other] = ids as [number, number];
+    let t = performance.now();
+    await seed(db, dialect, tenant, ROWS);
+    await seed(db, dialect, other, ROWS / 10);
+    console.log(`  seeded in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    t = performance.now();
+    await inTransaction(db, dialect, async (trx) => {
+      await backfillCertificateCounters(trx as unknown as Kysely<unknown>);
+      await backfillExpiryDaySums(trx as unknown as Kysely<unknown>);
+    });
+    console.log(`  counters backfilled in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    t = performance.now();
+    await inTransaction(db, dialect, async (trx) => {
+      await trx.deleteFrom('certificate_names').execute();
+      if (dialect.substringIndex === 'fts5') await sql`delete from certificate_search`.execute(trx);
+      await backfillSearchIndexes(trx as unknown as Kysely<unknown>, dialect);
+    });
+    console.log(
+      `  search indexes built (migration 0013's backfill) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
+    if (dialect.label === 'PostgreSQL') await sql`vacuum analyze`.execute(db);
+
+    const repo = certificateRepository(db, dialect, {} as StoreVault);
+    const asOf = new Date(AS_OF);
+    const q = (extra: Partial<CertificateListQuery>): CertificateQuery => ({
+      ...normaliseSearchQuery({ offset: 0, limit: PAGE, ...extra }),
+      tenantId: tenant,
+      asOf,
+    });
+    const mid = Math.floor(ROWS / 2);
+    // A certificate with a wildcard name (every 5th): its zone and top-level domain.
+    const wild = mid - (mid % 10);
+    const wildHost = `www.z${wild % ZONES}.example.${wild % 2 ? 'org' : 'net'}`;
+    const within14 = { from: asOf, to: new Date(AS_OF + 14 * DAY) };
+    const cases: Array<{ label: string; query: CertificateQuery; samples: number[]; total?: string }> = [
+      { label: 'baseline: first page, no filter (default list)', query: q({ sort: 'certificateNo' }) },
+      {
+        label: 'covers host (exact name)',
+        query: q({ coversHost: `host-${mid}.z${mid % ZONES}.example.com`, sort: 'name' }),
+      },
+      {
+        label: 'covers host (wildcard one label up)',
+        query: q({ coversHost: wildHost, sort: 'notAfter' }),
+      },
+      {
+        label: 'IP SAN (IPv6, other form)',
+        query: q({
+          ipAddress: `2001:0db8:0:0:0:0:0:${((mid - (mid % 20)) & 0xffff).toString(16).padStart(4, '0')}`,
+        }),
+      },
+      { label: 'under zone (one of 2,000)', query: q({ zone: `z${mid % ZONES}.example.com`, sort: 'name' }) },
+      { label: 'under zone example.com (every one)', query: q({ zone: 'example.com', sort: 'notAfter' }) },
+      { label: 'name contains (rare: one)', query: q({ nameContains: `pay-${mid - (mid % 8)}`, sort: 'name' }) },
+      { label: 'name contains (1 in 8)', query: q({ nameContains: 'shop', sort: 'name' }) },
+      {
+        label: 'domain contains',
+        query: q({ domainContains: `z${mid % ZONES}.example.n`, sort: 'createdAt', order: 'desc' }),
+      },
+      { label: 'expires within 14 days, by notAfter', query: q({ notAfterBetween: within14, sort: 'notAfter' }) },
+      {
+        label: 'expired, key type RSA, by name desc',
+        query: q({ validity: 'expired', keyType: { algorithm: 'RSA' }, sort: 'name', order: 'desc' }),
+      },
+      { label: 'issuer, by registration date', query: q({ issuer: "Let's Encrypt", sort: 'createdAt' }) },
+      {
+        label: 'zone example.com + expires within 14 d, by name',
+        query: q({ zone: 'example.com', notAfterBetween: within14, sort: 'name' }),
+      },
+    ].map((c) => ({ ...c, samples: [] }));
+    for (const c of cases) {
+      const page = await repo.list(c.query);
+      c.total = `${page.totalExact ? '' : '> '}${page.totalExact ? page.total : page.total - 1}`;
+      if (page.items.length === 0 && !c.label.startsWith('IP')) console.log(`  (no rows: ${c.label})`);
+    }
+    for (let run = 0; run < RUNS; run++) {
+      for (const c of cases) {
+        const start = performance.now();
+        await repo.list(c.query);
+        c.samples.push(performance.now() - start);
+      }
+    }
+    const baseline = median(cases[0]!.samples);
+    console.log(`  ${'query'.padEnd(52)} ${'median'.padStart(9)} ${'ratio'.padStart(7)}  total`);
+    for (const c of cases) {
+      const m = median(c.samples);
+      const flag = m > TARGET_MS ? '  over 20 ms' : '';
+      console.log(
+        `  ${c.label.padEnd(52)} ${`${m.toFixed(2)} ms`.padStart(9)} ${`${(m / baseline).toFixed(1)}x`.padStart(7)}  ${c.total}${flag}`,
+      );
+    }
+  } finally {
+    await db.destroy();
+    if (values.keep) console.log(`  kept: ${where.databaseUrl ?? where.dataDir}`);
+    else await where.cleanup();
+  }
+}
+
+for (const store of STORES) await benchStore(store);
