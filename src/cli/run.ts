@@ -21,6 +21,7 @@ import { runNotifyCommand } from './notify.ts';
 import { ncpCurl } from './ncp-curl.ts';
 import { runTargetCommand } from './target.ts';
 import { caNameOf } from '../domain/x509/ca-name.ts';
+import { fullChainPems } from '../domain/x509/chain.ts';
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -355,11 +356,12 @@ async function dispatch(
         };
         await write('cert.pem', bundle.certificatePem);
         await write('chain.pem', bundle.chainPems.join(''));
-        await write('fullchain.pem', bundle.certificatePem + bundle.chainPems.join(''));
+        await write('fullchain.pem', fullChainPems(bundle.certificatePem, bundle.chainPems).join(''));
         if (bundle.privateKeyPem) await write('privkey.pem', bundle.privateKeyPem, 0o600);
         out({ files }, `${files.join('\n')}\n`);
       } else {
-        const text = bundle.certificatePem + bundle.chainPems.join('') + (bundle.privateKeyPem ?? '');
+        // The text is what a server loads (full chain, then key); the JSON keeps the chain as stored.
+        const text = fullChainPems(bundle.certificatePem, bundle.chainPems).join('') + (bundle.privateKeyPem ?? '');
         out({ certificate: bundle.certificatePem, chain: bundle.chainPems, privateKey: bundle.privateKeyPem }, text);
       }
       return;

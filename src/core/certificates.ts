@@ -9,6 +9,7 @@
 import { AppError, isAppError, isAppErrorWithCode } from '../domain/errors.ts';
 import type { Certificate, CertificateOrigin, CertificateType } from '../domain/model.ts';
 import { runImportLadder, type ImportCandidate, type ImportInput, type ImportPolicy } from '../domain/x509/ladder.ts';
+import { fullChainPems } from '../domain/x509/chain.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { authorize } from './policy.ts';
@@ -372,9 +373,12 @@ export function createCertificateService(
         authorize(actor, 'certificate.file.read');
         const uploaded = await store.certificates.readFile(actor.tenantId, certificateNo);
         if (uploaded) return { ...uploaded, composed: false };
-        // Came in through another face: compose the file NHN clients expect, leaf, chain, key.
+        // Came in through another face: compose the file NHN clients expect, the full chain (leaf and
+        // issuers, a self-signed root left out) then the key.
         const key = await store.certificates.readPrivateKey(actor.tenantId, certificateNo);
-        const text = [certificate.certificatePem, ...certificate.chainPems, ...(key ? [key] : [])].join('');
+        const text = [...fullChainPems(certificate.certificatePem, certificate.chainPems), ...(key ? [key] : [])].join(
+          '',
+        );
         return { name: `${certificate.name}.pem`, bytes: Buffer.from(text, 'utf8'), composed: true };
       });
     },

@@ -1,5 +1,6 @@
 /**
- * Downloads: the certificate, its chain, or the full bundle (certificate then chain) as PEM
+ * Downloads: the certificate, its chain (as stored), or the full chain (certificate then issuers, a
+ * self-signed root left out: domain/x509/chain.ts fullChainPems) as PEM
  * files (GET, any role); the private key (POST, so it needs the CSRF token; ADMIN only by core's
  * policy; audited by core as `certificate.key.read`, success or refusal).
  *
@@ -9,6 +10,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Core } from '../../core/core.ts';
 import { AppError } from '../../domain/errors.ts';
+import { fullChainPems } from '../../domain/x509/chain.ts';
 import { callerOf, consoleAuth } from './auth.ts';
 import { certificateNoParam } from './body.ts';
 
@@ -48,7 +50,7 @@ export function registerDownloadRoutes(app: FastifyInstance, core: Core): void {
       if (bundle.chainPems.length === 0 && part === 'chain')
         throw new AppError('not_found', 'This certificate was registered without a chain.');
       if (part === 'chain') return sendPem(reply, `${stem}.chain.pem`, bundle.chainPems.join(''));
-      return sendPem(reply, `${stem}.fullchain.pem`, [bundle.certificatePem, ...bundle.chainPems].join(''));
+      return sendPem(reply, `${stem}.fullchain.pem`, fullChainPems(bundle.certificatePem, bundle.chainPems).join(''));
     },
   );
 
