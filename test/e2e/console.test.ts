@@ -216,7 +216,7 @@ describe('console in a browser', { skip }, () => {
     assert.equal(cert.name, 'shop.crt.pem');
     assert.equal(cert.text, pems.certificate);
     const full = await download(() => page.getByRole('link', { name: 'Download full chain' }).click());
-    assert.equal(full.text, pems.certificate + pems.chain);
+    assert.equal(full.text, pems.certificate + pems.intermediate.pem, 'the self-signed root is left out');
     await page.getByRole('button', { name: 'Download private key…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Download the private key?' });
     await dialog.waitFor();
@@ -257,6 +257,7 @@ describe('console in a browser', { skip }, () => {
     await page.getByText('Up to date: the target has the latest certificate and settings').waitFor();
     // The directory with its path, as the deployer lays it out; no "change 2" jargon.
     await page.getByText(`${join(work, 'edge')}/${slotId}/`, { exact: true }).waitFor();
+    await page.getByText(`${join(work, 'edge')}/by-name/shop/`, { exact: true }).waitFor();
     assert.doesNotMatch(await page.locator('main').innerText(), /\(change \d+\)/);
     await page.getByText('Not applied by this tenant’s deployment target').waitFor();
     await screenshot(page, 'edge-slot');

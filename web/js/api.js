@@ -139,7 +139,8 @@ export function query(params) {
  *   deployment: { generation: number, deployedGeneration: number, attempts: number, lastError: string | null,
  *     lastErrorAt: string | null, nextAttemptAt: string | null },
  *   createdAt: string, provisionedAt: string, updatedAt: string, deletedAt: string | null,
- *   targetDirectory?: string | null }} Slot
- *   The detail answer also carries `targetDirectory`: where a directory target puts its files.
+ *   targetDirectory?: string | null, targetAlias?: string | null }} Slot
+ *   The detail answer also carries `targetDirectory`: where a directory target puts its files, and
+ *   `targetAlias`: the same folder by the certificate's name (null when the name allows none).
  * @typedef {Paging & { items: Slot[], targetKind: string | null }} SlotPage
  */

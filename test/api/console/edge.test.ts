@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuditService } from '../../../src/core/audit.ts';
@@ -84,7 +84,14 @@ describe('console edge slots', () => {
     assert.equal(running.body.deployment.deployedGeneration, running.body.deployment.generation);
     assert.equal(
       await readFile(join(targetDir, String(no.slot), 'fullchain.pem'), 'utf8'),
-      first.certificate + first.chain,
+      first.certificate + first.intermediate.pem,
+    );
+    // Where the files are: the slot's folder, and the same folder by the certificate's name.
+    assert.equal(running.body.targetDirectory, `${targetDir}/${no.slot}/`);
+    assert.equal(running.body.targetAlias, `${targetDir}/by-name/first/`);
+    assert.equal(
+      await readFile(join(targetDir, 'by-name', 'first', 'privkey.pem'), 'utf8'),
+      await readFile(join(targetDir, String(no.slot), 'privkey.pem'), 'utf8'),
     );
     const list = await viewer.request('GET', '/console/api/edge/slots');
     assert.equal(list.body.total, 1);
@@ -136,8 +143,11 @@ describe('console edge slots', () => {
     assert.equal(running.body.cipherProfile, 'GENERAL');
     assert.equal(
       await readFile(join(targetDir, String(no.slot), 'fullchain.pem'), 'utf8'),
-      second.certificate + second.chain,
+      second.certificate + second.intermediate.pem,
     );
+    // The alias followed the slot to its new certificate's name.
+    assert.equal(running.body.targetAlias, `${targetDir}/by-name/second/`);
+    assert.equal(await readlink(join(targetDir, 'by-name', 'second')), `../${no.slot}`);
     const missing = await admin.request('PUT', `/console/api/edge/slots/${no.slot}/certificate`, {
       certificateNo: 999,
     });

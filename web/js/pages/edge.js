@@ -303,7 +303,15 @@ function stateOf(slot) {
     [
       'Deployment target',
       slot.targetKind === 'directory'
-        ? h('span', {}, 'A directory: ', h('code', { class: 'wrap', text: slot.targetDirectory ?? '' }))
+        ? h(
+            'span',
+            {},
+            'A directory: ',
+            h('code', { class: 'wrap', text: slot.targetDirectory ?? '' }),
+            ...(slot.targetAlias
+              ? [', also reachable by the certificate’s name as ', h('code', { class: 'wrap', text: slot.targetAlias })]
+              : []),
+          )
         : slot.targetKind === 'webhook'
           ? 'A webhook (a signed POST)'
           : 'None configured',
