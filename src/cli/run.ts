@@ -20,6 +20,7 @@ import { json, keyValues, table } from './output.ts';
 import { runNotifyCommand } from './notify.ts';
 import { ncpCurl } from './ncp-curl.ts';
 import { runTargetCommand } from './target.ts';
+import { runSlotCommand } from './slot.ts';
 import { caNameOf } from '../domain/x509/ca-name.ts';
 import { fullChainPems } from '../domain/x509/chain.ts';
 
@@ -59,6 +60,11 @@ const USAGE = `Usage: certkeeper <command> [options]
   target set [--tenant NAME] webhook --url URL      (prints the signing secret once)
   target show [--tenant NAME]
   target clear [--tenant NAME]                      (refused while the tenant has edge slots)
+  slot list [--tenant NAME] [--page N]             edge slots (docs/compat/edge.md), 50 a page
+  slot create [--tenant NAME] --cert NUMBER|NAME [--tls-version TLS_MIN_VERSION_1_2|TLS_ALL_VERSIONS]
+              [--cipher DEFAULT|GENERAL|STRICT]   (the server's worker publishes it to the target)
+  slot show [--tenant NAME] SLOT                   status, certificate, where its files are
+  slot delete [--tenant NAME] SLOT
   notify channel add [--tenant NAME] webhook|slack CHANNEL --url URL   (webhook: prints the signing secret once)
   notify channel add [--tenant NAME] email CHANNEL --smtp-host H [--smtp-port P] [--smtp-security starttls|tls]
                      [--smtp-user U --smtp-password-file FILE] --from ADDR --to ADDR[,ADDR]
@@ -120,6 +126,8 @@ const OPTIONS = {
   limit: { type: 'string' },
   set: { type: 'string' },
   reset: { type: 'boolean' },
+  'tls-version': { type: 'string' },
+  cipher: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Flags = ReturnType<typeof parseFlags>['values'];
@@ -433,6 +441,14 @@ async function dispatch(
         out,
         (message) => new UsageError(message),
       );
+      return;
+    }
+    case 'slot list':
+    case 'slot create':
+    case 'slot show':
+    case 'slot delete': {
+      const tenant = await core.tenants.get(flags.tenant ?? 'default');
+      await runSlotCommand(core, tenant, verb as 'list', args, flags, out, (message) => new UsageError(message));
       return;
     }
     case 'notify channel':
