@@ -9,6 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -158,6 +159,28 @@ describe('console in a browser', { skip }, () => {
     assert.equal(await page.getByLabel('Certificate', { exact: true }).getAttribute('aria-invalid'), 'true');
     assert.equal(await focused('name'), 'certificate', 'focus goes to the field to fix');
     await screenshot(page, 'import-error');
+  });
+
+  it('import: every field at fault is flagged at once (a bad name beside a key mismatch)', async () => {
+    const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    await page.getByLabel('Name', { exact: true }).fill('bad name!');
+    await page.getByLabel('Certificate', { exact: true }).fill(pems.certificate);
+    await page.getByLabel('Private key', { exact: true }).fill(otherKey);
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const keyError = page.locator('[data-field=privateKey] .field-error');
+    const nameError = page.locator('[data-field=name] .field-error');
+    await keyError.waitFor();
+    await nameError.waitFor();
+    assert.match(await keyError.innerText(), /does not belong to this certificate/);
+    assert.match(await nameError.innerText(), /name is not allowed/);
+    assert.equal(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid'), 'true');
+    await page.getByText('(and 1 more field below)').waitFor();
+    await screenshot(page, 'import-every-error');
+    // Back to the good values the next step uses.
+    await page.getByLabel('Name', { exact: true }).fill('shop');
+    await page.getByLabel('Private key', { exact: true }).fill(pems.privateKey);
   });
 
   it('import: checks, then imports with the chain picked from a file', async () => {

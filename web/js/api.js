@@ -17,12 +17,17 @@ let csrfToken = '';
 let onSessionEnded = () => {};
 
 export class ApiError extends Error {
-  /** @param {number} status @param {string} code @param {string} message @param {string | undefined} field */
-  constructor(status, code, message, field) {
+  /**
+   * @param {number} status @param {string} code @param {string} message @param {string | undefined} field
+   * @param {Array<{ code: string, message: string, field?: string }>} [errors] every field's problem
+   *   when the request had several (the first is this error's own)
+   */
+  constructor(status, code, message, field, errors = []) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field;
+    this.errors = errors;
   }
 }
 
@@ -75,6 +80,7 @@ export async function request(method, path, body, options = {}) {
     error.code ?? `http_${response.status}`,
     error.message ?? `The server answered ${response.status}.`,
     error.field,
+    Array.isArray(error.errors) ? error.errors : [],
   );
   if (response.status === 401 && path !== '/session') onSessionEnded(failure.message);
   throw failure;

@@ -208,6 +208,11 @@ export function render({ main }) {
   function showError(error) {
     const target = showFailure(error, status, fields);
     if (!target) return;
+    // Every other field the server found a problem in gets its message too (the first is shown).
+    for (const other of error instanceof ApiError ? error.errors.slice(1) : []) {
+      const otherField = other.field ? fields[/** @type {keyof typeof fields} */ (other.field)] : undefined;
+      otherField?.setError(other.message);
+    }
     const name = error instanceof ApiError ? (error.field ?? '') : '';
     status.replaceChildren(
       notice(
@@ -227,6 +232,9 @@ export function render({ main }) {
         ),
         ': ',
         messageOf(error),
+        error instanceof ApiError && error.errors.length > 1
+          ? ` (and ${error.errors.length - 1} more field${error.errors.length > 2 ? 's' : ''} below)`
+          : '',
       ),
     );
   }
