@@ -270,6 +270,19 @@ describe('console in a browser', { skip }, () => {
     await page.getByRole('link', { name: 'Publish to an edge slot…' }).click();
     await h1('Edge slots').waitFor();
     assert.equal(await page.getByLabel('Certificate', { exact: true }).inputValue(), 'shop');
+    // The picker: typing part of the name offers the certificates that match, from the list API.
+    const picker = page.getByLabel('Certificate', { exact: true });
+    await picker.fill('');
+    await picker.pressSequentially('ho');
+    const listId = await picker.getAttribute('list');
+    assert.ok(listId, 'the field has a list of suggestions');
+    const offered = page.locator(`datalist[id="${listId}"] option[value="shop"]`);
+    await offered.waitFor({ state: 'attached' });
+    assert.match(
+      String(await offered.getAttribute('label')),
+      new RegExp(`^#${certificateNo} · shop\\.example\\.com · until `),
+    );
+    await picker.fill('shop');
     // web/js/pages/edge.js keeps the browser's copy of these choices: it offers what the domain takes.
     assert.deepEqual(await optionValues('tlsVersion'), [...TLS_VERSIONS].sort());
     assert.deepEqual(await optionValues('cipherProfile'), [...CIPHER_PROFILES].sort());

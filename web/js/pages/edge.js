@@ -185,19 +185,63 @@ function slotTable(items) {
   );
 }
 
+/**
+ * A searchable certificate picker: a text field (a name or number, as before) whose suggestions
+ * (a <datalist>) come from the certificate list as the user types, by its name filter (a
+ * substring, case-insensitive), unexpired ones first by name, 25 at most. Each suggestion is the
+ * name, labelled with its number, common name and end date. The certificates page owns its own
+ * search; this calls the same list API.
+ * @param {{ name: string, label: string, hint: string, value: string }} options
+ */
+function certificatePicker({ name, label, hint, value }) {
+  const input = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'text', name, value, autocomplete: 'off', spellcheck: 'false' })
+  );
+  const f = field({ name, label, hint, control: input });
+  const suggestions = h('datalist', { id: `${input.id}-suggestions` });
+  input.setAttribute('list', suggestions.id);
+  f.field.insertBefore(suggestions, f.error);
+  /** @type {AbortController | null} */
+  let inFlight = null;
+  let timer = 0;
+  const suggest = async () => {
+    inFlight?.abort();
+    const controller = new AbortController();
+    inFlight = controller;
+    const text = input.value.trim();
+    try {
+      /** @type {import('../api.js').CertificatePage} */
+      const page = await get(
+        `/certificates${query({ name: /^\d+$/.test(text) ? '' : text, status: 'unexpired', sort: 'name', pageSize: 25 })}`,
+        controller.signal,
+      );
+      suggestions.replaceChildren(
+        ...page.items.map((c) =>
+          h('option', {
+            value: c.name,
+            label: `#${c.certificateNo} · ${c.commonName ?? 'no common name'} · until ${formatDateTime(c.notAfter)}`,
+          }),
+        ),
+      );
+    } catch {
+      // Suggestions are a help: without them the field still takes a name or number.
+    }
+  };
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = window.setTimeout(suggest, 200);
+  });
+  input.addEventListener('focus', () => void suggest(), { once: true });
+  return f;
+}
+
 /** @param {string} initial @param {HTMLElement} status */
 function provisionForm(initial, status) {
-  const certificate = field({
+  const certificate = certificatePicker({
     name: 'certificateNo',
     label: 'Certificate',
-    hint: 'Its name or number. It must be valid and have its private key.',
-    control: h('input', {
-      type: 'text',
-      name: 'certificateNo',
-      value: initial,
-      autocomplete: 'off',
-      spellcheck: 'false',
-    }),
+    hint: 'Type part of its name to pick it from the list, or its number. It must be valid and have its private key.',
+    value: initial,
   });
   const tls = selectField('tlsVersion', 'TLS versions', TLS_VERSIONS, 'TLS_MIN_VERSION_1_2');
   const cipher = selectField('cipherProfile', 'Cipher profile', CIPHER_PROFILES, 'DEFAULT');
@@ -341,17 +385,11 @@ function stateOf(slot) {
 /** @param {Slot} slot @param {HTMLElement} status @param {() => void} refresh */
 function changeForms(slot, status, refresh) {
   const current = slot.items[0];
-  const certificate = field({
+  const certificate = certificatePicker({
     name: 'certificateNo',
     label: 'New certificate',
-    hint: 'Its name or number. The slot publishes it instead of the current one.',
-    control: h('input', {
-      type: 'text',
-      name: 'certificateNo',
-      value: current?.certificate?.name ?? '',
-      autocomplete: 'off',
-      spellcheck: 'false',
-    }),
+    hint: 'Type part of its name to pick it from the list, or its number. The slot publishes it instead of the current one.',
+    value: current?.certificate?.name ?? '',
   });
   const replaceForm = inlineForm('Replace certificate', certificate);
   replaceForm.addEventListener('submit', async (event) => {
