@@ -269,6 +269,10 @@ describe('console in a browser', { skip }, () => {
   it('publishes it to an edge slot and shows the slot running', async () => {
     await page.getByRole('link', { name: 'Publish to an edge slot…' }).click();
     await h1('Edge slots').waitFor();
+    // The tenant's deployment target, shown with its path (set by the operator, not here).
+    const targetCard = page.getByRole('region', { name: 'Deployment target' });
+    await targetCard.getByText(join(work, 'edge'), { exact: true }).waitFor();
+    await targetCard.getByText('certkeeper target set').waitFor();
     assert.equal(await page.getByLabel('Certificate', { exact: true }).inputValue(), 'shop');
     // The picker: typing part of the name offers the certificates that match, from the list API.
     const picker = page.getByLabel('Certificate', { exact: true });

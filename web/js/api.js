@@ -148,5 +148,8 @@ export function query(params) {
  *   targetDirectory?: string | null, targetAlias?: string | null }} Slot
  *   The detail answer also carries `targetDirectory`: where a directory target puts its files, and
  *   `targetAlias`: the same folder by the certificate's name (null when the name allows none).
- * @typedef {Paging & { items: Slot[], targetKind: string | null }} SlotPage
+ * @typedef {{ kind: 'directory', path: string, reloadCommand: string | null, reloadTimeoutMs: number,
+ *   updatedAt: string } | { kind: 'webhook', origin: string, updatedAt: string }} DeployTargetView
+ *   The tenant's deployment target, read-only (set with `certkeeper target set`).
+ * @typedef {Paging & { items: Slot[], targetKind: string | null, target: DeployTargetView | null }} SlotPage
  */

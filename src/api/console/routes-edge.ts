@@ -14,7 +14,7 @@ import { CIPHER_PROFILES, TLS_VERSIONS, type CipherProfile, type TlsVersion } fr
 import { AppError } from '../../domain/errors.ts';
 import { callerOf, consoleAuth } from './auth.ts';
 import { objectBody, oneOf, positiveInt, type Json } from './body.ts';
-import { slotOf } from './present-edge.ts';
+import { slotOf, targetOf } from './present-edge.ts';
 
 const PAGE_SIZE = 50;
 
@@ -61,7 +61,13 @@ export function registerEdgeRoutes(app: FastifyInstance, core: Core): void {
       pageSize: PAGE_SIZE,
       pages: Math.ceil(result.total / PAGE_SIZE),
       targetKind: target?.spec.kind ?? null,
+      target: targetOf(target),
     };
+  });
+
+  app.get('/console/api/deploy-target', { onRequest: read }, async (request) => {
+    const { actor } = callerOf(request);
+    return { target: targetOf(await core.targets.get(actor)) };
   });
 
   app.get('/console/api/edge/slots/:slotId', { onRequest: read }, async (request) => {

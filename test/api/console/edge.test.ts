@@ -64,6 +64,43 @@ describe('console edge slots', () => {
     assert.match(response.body.error.message, /certkeeper target set/);
   });
 
+  it('shows the deployment target, read-only: a directory in full, a webhook by its origin', async () => {
+    assert.deepEqual((await viewer.request('GET', '/console/api/deploy-target')).body, { target: null });
+    await app.app.core.targets.set(app.main.actor, {
+      kind: 'webhook',
+      url: 'https://deploy.example.com/hook?token=s3cret',
+    });
+    const webhook = await viewer.request('GET', '/console/api/deploy-target');
+    assert.equal(webhook.status, 200);
+    assert.equal(webhook.body.target.kind, 'webhook');
+    assert.equal(webhook.body.target.origin, 'https://deploy.example.com');
+    assert.doesNotMatch(webhook.text, /s3cret|\/hook/, 'no path or token');
+    await app.app.core.targets.set(app.main.actor, {
+      kind: 'directory',
+      path: targetDir,
+      reloadCommand: "nginx -s 'reload'",
+      reloadTimeoutMs: 5_000,
+    });
+    const directory = await viewer.request('GET', '/console/api/deploy-target');
+    assert.deepEqual(
+      { ...directory.body.target, updatedAt: undefined },
+      {
+        kind: 'directory',
+        path: targetDir,
+        reloadCommand: 'nginx -s reload',
+        reloadTimeoutMs: 5_000,
+        updatedAt: undefined,
+      },
+    );
+    const listed = await viewer.request('GET', '/console/api/edge/slots');
+    assert.deepEqual(listed.body.target, directory.body.target, 'the slot list carries it too');
+    // Writes stay with the operator's CLI: the console has no route that sets a target.
+    assert.equal(
+      (await admin.request('PUT', '/console/api/deploy-target', { kind: 'directory', path: '/tmp' })).status,
+      404,
+    );
+  });
+
   it('provisions, publishes, and shows the slot as the worker moves it', async () => {
     await app.app.core.targets.set(app.main.actor, { kind: 'directory', path: targetDir });
     const created = await admin.request('POST', '/console/api/edge/slots', {

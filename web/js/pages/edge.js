@@ -122,6 +122,7 @@ export async function renderList(page) {
         ? ` (${data.targetKind}).`
         : '. No target is configured yet: the operator sets one with certkeeper target set.',
     ),
+    targetCard(data.target),
     status,
     session.can.writeCertificates ? provisionForm(params.get('certificate') ?? '', status) : null,
     h(
@@ -146,6 +147,47 @@ export async function renderList(page) {
     },
   );
   return 'Edge slots';
+}
+
+/**
+ * The tenant's deployment target, as the operator set it. Shown, not edited here: a target decides
+ * where private keys are written and which command the server runs, so it is set on the server
+ * with `certkeeper target set` (docs/compat/edge.md).
+ * @param {import('../api.js').DeployTargetView | null} target
+ */
+function targetCard(target) {
+  const how = h(
+    'p',
+    { class: 'muted' },
+    'Set on the server by the operator: ',
+    h('code', { text: 'certkeeper target set' }),
+    ' (the target decides where private keys are written and which command the server runs).',
+  );
+  if (!target) return card('target-title', 'Deployment target', h('p', { text: 'None configured yet.' }), how);
+  /** @type {Array<[string, unknown]>} */
+  const rows =
+    target.kind === 'directory'
+      ? [
+          ['Kind', 'A directory'],
+          ['Path', h('code', { class: 'wrap', text: target.path })],
+          [
+            'Files',
+            h(
+              'span',
+              {},
+              h('code', { class: 'wrap', text: `${target.path}/<slot>/` }),
+              ' and ',
+              h('code', { class: 'wrap', text: `${target.path}/by-name/<certificate name>/` }),
+            ),
+          ],
+          ['Reload command', target.reloadCommand ? h('code', { class: 'wrap', text: target.reloadCommand }) : 'None'],
+          ['Reload time limit', `${target.reloadTimeoutMs / 1000} s`],
+        ]
+      : [
+          ['Kind', 'A webhook (a signed POST)'],
+          ['Sent to', h('code', { class: 'wrap', text: target.origin })],
+        ];
+  return card('target-title', 'Deployment target', facts(rows), how);
 }
 
 /** @param {Slot[]} items */
