@@ -14,6 +14,7 @@
  *   cert restore [--tenant NAME] NUMBER
  *   cert purge [--tenant NAME] NUMBER                         drop a deleted one for good, now
  */
+import { fullChainPems } from '../domain/x509/chain.ts';
 import type { ImportInput } from '../domain/x509/ladder.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -55,7 +56,7 @@ async function writeBundle(dir: string, bundle: CertificateBundle): Promise<stri
   const files: Array<[string, string, number]> = [
     ['cert.pem', bundle.certificatePem, 0o644],
     ['chain.pem', bundle.chainPems.join(''), 0o644],
-    ['fullchain.pem', bundle.certificatePem + bundle.chainPems.join(''), 0o644],
+    ['fullchain.pem', fullChainPems(bundle.certificatePem, bundle.chainPems).join(''), 0o644],
     ...(bundle.privateKeyPem ? [['privkey.pem', bundle.privateKeyPem, 0o600] as [string, string, number]] : []),
   ];
   for (const [name, text, mode] of files) await writeFile(join(dir, name), text, { mode });
@@ -105,7 +106,8 @@ export async function runCertHistoryCommand(
           const files = await writeBundle(resolve(flags.out), bundle);
           io.out({ version, files }, `${files.join('\n')}\n`);
         } else {
-          const text = bundle.certificatePem + bundle.chainPems.join('') + (bundle.privateKeyPem ?? '');
+          // The text is what a server loads (full chain, root left out, then key); the JSON keeps the chain as stored.
+          const text = fullChainPems(bundle.certificatePem, bundle.chainPems).join('') + (bundle.privateKeyPem ?? '');
           io.out(
             {
               version,

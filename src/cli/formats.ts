@@ -23,6 +23,7 @@
  * would keep it: it is the first line of --passphrase-file, else CERTKEEPER_P12_PASSPHRASE, else
  * typed at a prompt when stdin is a terminal (twice for an export).
  */
+import { fullChainPems } from '../domain/x509/chain.ts';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Actor } from '../core/actor.ts';
@@ -73,7 +74,8 @@ export async function exportCertificate(
   const includeKey = flags.key === true;
   const bundle = await core.certificates.export(actor, certificateNo, { includeKey });
   if (format === 'pem' && !flags.out) {
-    const text = bundle.certificatePem + bundle.chainPems.join('') + (bundle.privateKeyPem ?? '');
+    // The text is what a server loads (full chain, root left out, then key); the JSON keeps the chain as stored.
+    const text = fullChainPems(bundle.certificatePem, bundle.chainPems).join('') + (bundle.privateKeyPem ?? '');
     out({ certificate: bundle.certificatePem, chain: bundle.chainPems, privateKey: bundle.privateKeyPem }, text);
     return;
   }
@@ -89,7 +91,7 @@ export async function exportCertificate(
   if (format === 'pem') {
     await write('cert.pem', bundle.certificatePem);
     await write('chain.pem', bundle.chainPems.join(''));
-    await write('fullchain.pem', bundle.certificatePem + bundle.chainPems.join(''));
+    await write('fullchain.pem', fullChainPems(bundle.certificatePem, bundle.chainPems).join(''));
     if (bundle.privateKeyPem) await write('privkey.pem', bundle.privateKeyPem, 0o600);
   } else if (format === 'der') {
     await write('cert.der', certificateDers(bundle.certificatePem)[0] as Buffer);

@@ -24,6 +24,7 @@ import { runCertHistoryCommand } from './cert-history.ts';
 import { retentionSettings } from '../app/retention-settings.ts';
 import { exportCertificate, importFields, readText } from './formats.ts';
 import { runCertLifecycleCommand, type CertLifecycleVerb } from './cert-lifecycle.ts';
+import { runSlotCommand } from './slot.ts';
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -84,6 +85,11 @@ const USAGE = `Usage: certkeeper <command> [options]
   target set [--tenant NAME] webhook --url URL      (prints the signing secret once)
   target show [--tenant NAME]
   target clear [--tenant NAME]                      (refused while the tenant has edge slots)
+  slot list [--tenant NAME] [--page N]             edge slots (docs/compat/edge.md), 50 a page
+  slot create [--tenant NAME] --cert NUMBER|NAME [--tls-version TLS_MIN_VERSION_1_2|TLS_ALL_VERSIONS]
+              [--cipher DEFAULT|GENERAL|STRICT]   (the server's worker publishes it to the target)
+  slot show [--tenant NAME] SLOT                   status, certificate, where its files are
+  slot delete [--tenant NAME] SLOT
   notify channel add [--tenant NAME] webhook|slack CHANNEL --url URL   (webhook: prints the signing secret once)
   notify channel add [--tenant NAME] email CHANNEL --smtp-host H [--smtp-port P] [--smtp-security starttls|tls]
                      [--smtp-user U --smtp-password-file FILE] --from ADDR --to ADDR[,ADDR]
@@ -164,6 +170,8 @@ const OPTIONS = {
   deleted: { type: 'boolean' },
   csr: { type: 'string' },
   reason: { type: 'string' },
+  'tls-version': { type: 'string' },
+  cipher: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Flags = ReturnType<typeof parseFlags>['values'];
@@ -453,6 +461,14 @@ async function dispatch(
         out,
         (message) => new UsageError(message),
       );
+      return;
+    }
+    case 'slot list':
+    case 'slot create':
+    case 'slot show':
+    case 'slot delete': {
+      const tenant = await core.tenants.get(flags.tenant ?? 'default');
+      await runSlotCommand(core, tenant, verb as 'list', args, flags, out, (message) => new UsageError(message));
       return;
     }
     case 'notify channel':

@@ -16,6 +16,7 @@ import type {
   CertificateVersion,
 } from '../domain/model.ts';
 import { runImportLadder, type ImportCandidate, type ImportInput, type ImportPolicy } from '../domain/x509/ladder.ts';
+import { fullChainPems } from '../domain/x509/chain.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { normaliseSearchQuery } from './certificate-search.ts';
@@ -582,9 +583,12 @@ export function createCertificateService(
         assertKeyExportable(certificate);
         const uploaded = await store.certificates.readFile(actor.tenantId, certificateNo);
         if (uploaded) return { ...uploaded, composed: false };
-        // Came in through another face: compose the file NHN clients expect, leaf, chain, key.
+        // Came in through another face: compose the file NHN clients expect, the full chain (leaf and
+        // issuers, a self-signed root left out) then the key.
         const key = await store.certificates.readPrivateKey(actor.tenantId, certificateNo);
-        const text = [certificate.certificatePem, ...certificate.chainPems, ...(key ? [key] : [])].join('');
+        const text = [...fullChainPems(certificate.certificatePem, certificate.chainPems), ...(key ? [key] : [])].join(
+          '',
+        );
         return { name: `${certificate.name}.pem`, bytes: Buffer.from(text, 'utf8'), composed: true };
       });
     },

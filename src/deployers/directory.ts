@@ -4,13 +4,19 @@
  * (atomic-files.ts), then the optional reload command runs (run-command.ts: no shell, a timeout).
  * Removing a slot deletes its folder, then runs the reload command too.
  *
+ * The readable alias `<path>/by-name/<certificate name>` (domain/deploy-target.ts, the layout) is a
+ * symlink to `../<slotId>`, replaced atomically (a temp link renamed over it) after the files are
+ * written; aliases of other names that still point at the slot (its certificate changed) are
+ * removed then, and every alias pointing at a slot is removed with the slot.
+ *
  * The reload command sees `CERTKEEPER_EVENT` (`publish` or `delete`), `CERTKEEPER_SLOT_ID` and
  * `CERTKEEPER_SLOT_DIR`. A reload that fails leaves the slot PUBLISHING (or DELETING) and the
  * worker retries the whole step: writing the same files again is harmless.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeployTargetSpec } from '../domain/deploy-target.ts';
+import { BY_NAME_FOLDER, certificateAlias, slotDirectory, type DeployTargetSpec } from '../domain/deploy-target.ts';
 import { commitFiles, removeStaleTemps, syncDirectory } from './atomic-files.ts';
 import { fullChainOf, type Deployer } from '../core/deploy/deployer.ts';
 import type { RunCommand } from './run-command.ts';
@@ -28,7 +34,41 @@ const described = (step: string, error: unknown): Error => {
 };
 
 export function directoryDeployer(spec: DirectorySpec, run: RunCommand): Deployer {
-  const slotDir = (slotId: number): string => join(spec.path, String(slotId));
+  const slotDir = (slotId: number): string => slotDirectory(spec.path, slotId);
+  const byName = join(spec.path, BY_NAME_FOLDER);
+  const linkTo = (slotId: number): string => `../${slotId}`;
+
+  /** Removes the aliases that point at the slot, except `keep`. */
+  async function dropAliases(slotId: number, keep: string | null): Promise<void> {
+    const entries = await readdir(byName).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    for (const entry of entries) {
+      if (entry === keep) continue;
+      const points = await readlink(join(byName, entry)).catch(() => null);
+      if (points === linkTo(slotId)) await unlink(join(byName, entry));
+    }
+  }
+
+  /** `by-name/<alias>` → `../<slotId>`, replaced atomically; the slot's other aliases removed. */
+  async function pointAlias(slotId: number, certificateName: string): Promise<void> {
+    const alias = certificateAlias(certificateName);
+    await mkdir(byName, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+    await removeStaleTemps(byName);
+    if (alias !== null && (await readlink(join(byName, alias)).catch(() => null)) !== linkTo(slotId)) {
+      const temp = join(byName, `.${alias}.${randomBytes(6).toString('hex')}.tmp`);
+      await symlink(linkTo(slotId), temp);
+      await rename(temp, join(byName, alias)).catch(async (error: unknown) => {
+        await unlink(temp).catch(() => undefined);
+        throw error;
+      });
+    }
+    await dropAliases(slotId, alias);
+    await syncDirectory(byName);
+  }
 
   async function reload(event: 'publish' | 'delete', slotId: number, signal: AbortSignal): Promise<void> {
     if (spec.reloadCommand === null) return;
@@ -62,12 +102,18 @@ export function directoryDeployer(spec: DirectorySpec, run: RunCommand): Deploye
       } catch (error) {
         throw described(`Writing ${dir}`, error);
       }
+      try {
+        await pointAlias(bundle.slotId, bundle.certificateName);
+      } catch (error) {
+        throw described(`Pointing ${byName}/${bundle.certificateName}`, error);
+      }
       await reload('publish', bundle.slotId, signal);
     },
 
     async remove(slot, signal) {
       const dir = slotDir(slot.slotId);
       try {
+        await dropAliases(slot.slotId, null);
         await rm(dir, { recursive: true, force: true });
         await syncDirectory(spec.path).catch((error: NodeJS.ErrnoException) => {
           if (error.code !== 'ENOENT') throw error;

@@ -16,6 +16,7 @@ import type { Config } from '../config/config.ts';
 import type { CertificateRepository, Clock, Store } from '../core/ports.ts';
 import { refuseControlCharacters } from './control-characters.ts';
 import { closeConnectionsWhileDraining } from './drain.ts';
+import { lingerOnUnreadBody } from './linger.ts';
 import { validateFaces, registerFace, type FacePlugin } from './face.ts';
 import { DEFAULT_READINESS_TIMEOUT_MS, registerHealthRoutes } from './health.ts';
 import { loggerOptions, OneLinePerRequest, type LogStream } from './logging.ts';
@@ -124,6 +125,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   // Before any face's hooks, so a face's authentication never looks up such text.
   refuseControlCharacters(app);
+  // A response sent before its body arrived reads the rest, bounded, so the client sees it.
+  lingerOnUnreadBody(app);
   closeConnectionsWhileDraining(app);
   registerMetrics(app, {
     certificates: deps.store.certificates,

@@ -150,7 +150,12 @@ describe('certkeeper CLI', () => {
     const out = join(dataDir, 'export');
     await ok(['cert', 'export', '--tenant', 'acme', no, '--out', out, '--key']);
     assert.equal(await readFile(join(out, 'cert.pem'), 'utf8'), bundle.leaf.pem);
-    assert.equal(await readFile(join(out, 'fullchain.pem'), 'utf8'), bundle.leaf.pem + bundle.chainPem);
+    assert.equal(await readFile(join(out, 'fullchain.pem'), 'utf8'), bundle.leaf.pem + bundle.intermediate.pem);
+    assert.equal(
+      await readFile(join(out, 'chain.pem'), 'utf8'),
+      bundle.chainPem,
+      'the chain as supplied, root included',
+    );
     assert.match(await readFile(join(out, 'privkey.pem'), 'utf8'), /^-----BEGIN PRIVATE KEY-----/);
     assert.equal((await stat(join(out, 'privkey.pem'))).mode & 0o777, 0o600);
     const withoutKey = JSON.parse(await ok(['cert', 'export', '--tenant', 'acme', no, '--json'])) as {

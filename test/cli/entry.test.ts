@@ -78,4 +78,36 @@ describe('bin/certkeeper.js', () => {
       assert.match(result.stdout, /certkeeper/);
     },
   );
+
+  // The documented command as a user types it: the machine's npx, on the machine's Node, not the
+  // project's Node 24 that npm scripts (and this test run) put first on PATH. npm checks `engines`
+  // against the Node that runs npm, so without the project's .npmrc (loglevel=error) it prints an
+  // EBADENGINE block for certkeeper itself before every command.
+  const npx = ['/usr/bin/npx', '/usr/local/bin/npx'].find((path) => existsSync(path));
+  it(
+    "`npx certkeeper --help` with the machine's npm prints no npm warning",
+    { skip: older && npx ? false : 'needs npx and a Node older than 24 at /usr/bin or /usr/local/bin' },
+    async () => {
+      const env = envWithoutCacheOverrides();
+      env.PATH = (env.PATH ?? '')
+        .split(':')
+        .filter((dir) => !dir.includes('node_modules'))
+        .join(':');
+      for (const key of Object.keys(env)) if (key.toLowerCase().startsWith('npm_')) delete env[key];
+      // A fresh npm cache, as on a fresh machine: npx links the project into its cache on the first
+      // run, and that install is where npm checks `engines` (later runs reuse the link).
+      const cache = await mkdtemp(join(tmpdir(), 'certkeeper-npx-cache-'));
+      env.npm_config_cache = cache;
+      try {
+        for (let run = 1; run <= 2; run += 1) {
+          const result = spawnSync(npx!, ['certkeeper', '--help'], { cwd: ROOT, env, encoding: 'utf8' });
+          assert.equal(result.status, 0, result.stderr);
+          assert.match(result.stdout, /^Usage: certkeeper/);
+          assert.doesNotMatch(result.stderr, /EBADENGINE|npm warn/i, `run ${run}: ${result.stderr}`);
+        }
+      } finally {
+        await rm(cache, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, type ErrorCode } from '../../src/domain/errors.ts';
 import { sql, type Kysely } from 'kysely';
@@ -67,7 +67,8 @@ for (const target of storeTargets) {
       });
       assert.equal(
         await readFile(join(w.dir, String(slotId), 'fullchain.pem'), 'utf8'),
-        FIXTURES.ec.certificate + FIXTURES.ec.chain,
+        // The chain is the self-signed root alone: a server does not send it (fullChainPems).
+        FIXTURES.ec.certificate,
       );
       // Nothing left to do.
       assert.equal((await worker.runOnce()).claimed, 0);
@@ -134,6 +135,31 @@ for (const target of storeTargets) {
       assert.equal(slot.status, 'RUNNING');
       assert.equal(slot.deployment.deployedGeneration, 2);
       assert.equal(await readFile(join(w.dir, String(slotId), 'fullchain.pem'), 'utf8'), FIXTURES.rsaSelf.certificate);
+    });
+
+    it('by-name/<certificate name> links to the slot, follows its new certificate, and goes with the slot', async () => {
+      const slotId = await w.provision(w.certificates.korean);
+      const worker = w.worker();
+      const alias = (name: string) => join(w.dir, 'by-name', name);
+      const pointsAt = (name: string) => readlink(alias(name)).catch(() => null);
+      await worker.runOnce();
+      assert.equal((await status(slotId)).status, 'RUNNING');
+      assert.equal(await pointsAt('korean'), `../${slotId}`);
+      assert.equal(
+        await readFile(join(alias('korean'), 'fullchain.pem'), 'utf8'),
+        await readFile(join(w.dir, String(slotId), 'fullchain.pem'), 'utf8'),
+      );
+
+      await w.core.provisioning.replaceCertificate(w.admin, slotId, w.certificates.rsaSelf);
+      await worker.runOnce();
+      assert.equal(await pointsAt('rsa-self'), `../${slotId}`);
+      assert.notEqual(await pointsAt('korean'), `../${slotId}`, 'the old name no longer leads to this slot');
+      assert.equal(await readFile(join(alias('rsa-self'), 'fullchain.pem'), 'utf8'), FIXTURES.rsaSelf.certificate);
+
+      await w.core.provisioning.delete(w.admin, slotId);
+      await worker.runOnce();
+      assert.equal((await status(slotId)).status, 'DELETED');
+      assert.notEqual(await pointsAt('rsa-self'), `../${slotId}`, 'no alias is left pointing at a removed slot');
     });
 
     it('DELETE: DELETING, then the worker removes the folder and the slot is DELETED (still readable, no longer listed or in use)', async () => {

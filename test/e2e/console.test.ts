@@ -9,6 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -160,6 +161,28 @@ describe('console in a browser', { skip }, () => {
     await screenshot(page, 'import-error');
   });
 
+  it('import: every field at fault is flagged at once (a bad name beside a key mismatch)', async () => {
+    const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    await page.getByLabel('Name', { exact: true }).fill('bad name!');
+    await page.getByLabel('Certificate', { exact: true }).fill(pems.certificate);
+    await page.getByLabel('Private key', { exact: true }).fill(otherKey);
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const keyError = page.locator('[data-field=privateKey] .field-error');
+    const nameError = page.locator('[data-field=name] .field-error');
+    await keyError.waitFor();
+    await nameError.waitFor();
+    assert.match(await keyError.innerText(), /does not belong to this certificate/);
+    assert.match(await nameError.innerText(), /name is not allowed/);
+    assert.equal(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid'), 'true');
+    await page.getByText('(and 1 more field below)').waitFor();
+    await screenshot(page, 'import-every-error');
+    // Back to the good values the next step uses.
+    await page.getByLabel('Name', { exact: true }).fill('shop');
+    await page.getByLabel('Private key', { exact: true }).fill(pems.privateKey);
+  });
+
   it('import: checks, then imports with the chain picked from a file', async () => {
     await page.getByLabel('Certificate', { exact: true }).fill(pems.certificate);
     await page.locator('input[data-picker=chain]').setInputFiles(join(work, 'chain.pem'));
@@ -251,7 +274,7 @@ describe('console in a browser', { skip }, () => {
     assert.equal(cert.name, 'shop.crt.pem');
     assert.equal(cert.text, pems.certificate);
     const full = await download(() => page.getByRole('link', { name: 'Download full chain' }).click());
-    assert.equal(full.text, pems.certificate + pems.chain);
+    assert.equal(full.text, pems.certificate + pems.intermediate.pem, 'the self-signed root is left out');
     await page.getByRole('button', { name: 'Download private key…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Download the private key?' });
     await dialog.waitFor();
@@ -281,7 +304,24 @@ describe('console in a browser', { skip }, () => {
   it('publishes it to an edge slot and shows the slot running', async () => {
     await page.getByRole('link', { name: 'Publish to an edge slot…' }).click();
     await h1('Edge slots').waitFor();
+    // The tenant's deployment target, shown with its path (set by the operator, not here).
+    const targetCard = page.getByRole('region', { name: 'Deployment target' });
+    await targetCard.getByText(join(work, 'edge'), { exact: true }).waitFor();
+    await targetCard.getByText('certkeeper target set').waitFor();
     assert.equal(await page.getByLabel('Certificate', { exact: true }).inputValue(), 'shop');
+    // The picker: typing part of the name offers the certificates that match, from the list API.
+    const picker = page.getByLabel('Certificate', { exact: true });
+    await picker.fill('');
+    await picker.pressSequentially('ho');
+    const listId = await picker.getAttribute('list');
+    assert.ok(listId, 'the field has a list of suggestions');
+    const offered = page.locator(`datalist[id="${listId}"] option[value="shop"]`);
+    await offered.waitFor({ state: 'attached' });
+    assert.match(
+      String(await offered.getAttribute('label')),
+      new RegExp(`^#${certificateNo} · shop\\.example\\.com · until `),
+    );
+    await picker.fill('shop');
     // web/js/pages/edge.js keeps the browser's copy of these choices: it offers what the domain takes.
     assert.deepEqual(await optionValues('tlsVersion'), [...TLS_VERSIONS].sort());
     assert.deepEqual(await optionValues('cipherProfile'), [...CIPHER_PROFILES].sort());
@@ -292,6 +332,7 @@ describe('console in a browser', { skip }, () => {
     await page.getByText('Up to date: the target has the latest certificate and settings').waitFor();
     // The directory with its path, as the deployer lays it out; no "change 2" jargon.
     await page.getByText(`${join(work, 'edge')}/${slotId}/`, { exact: true }).waitFor();
+    await page.getByText(`${join(work, 'edge')}/by-name/shop/`, { exact: true }).waitFor();
     assert.doesNotMatch(await page.locator('main').innerText(), /\(change \d+\)/);
     await page.getByText('Not applied by this tenant’s deployment target').waitFor();
     await screenshot(page, 'edge-slot');

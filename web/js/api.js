@@ -17,12 +17,17 @@ let csrfToken = '';
 let onSessionEnded = () => {};
 
 export class ApiError extends Error {
-  /** @param {number} status @param {string} code @param {string} message @param {string | undefined} field */
-  constructor(status, code, message, field) {
+  /**
+   * @param {number} status @param {string} code @param {string} message @param {string | undefined} field
+   * @param {Array<{ code: string, message: string, field?: string }>} [errors] every field's problem
+   *   when the request had several (the first is this error's own)
+   */
+  constructor(status, code, message, field, errors = []) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field;
+    this.errors = errors;
   }
 }
 
@@ -75,6 +80,7 @@ export async function request(method, path, body, options = {}) {
     error.code ?? `http_${response.status}`,
     error.message ?? `The server answered ${response.status}.`,
     error.field,
+    Array.isArray(error.errors) ? error.errors : [],
   );
   if (response.status === 401 && path !== '/session') onSessionEnded(failure.message);
   throw failure;
@@ -139,9 +145,13 @@ export function query(params) {
  *   deployment: { generation: number, deployedGeneration: number, attempts: number, lastError: string | null,
  *     lastErrorAt: string | null, nextAttemptAt: string | null },
  *   createdAt: string, provisionedAt: string, updatedAt: string, deletedAt: string | null,
- *   targetDirectory?: string | null }} Slot
- *   The detail answer also carries `targetDirectory`: where a directory target puts its files.
- * @typedef {Paging & { items: Slot[], targetKind: string | null }} SlotPage
+ *   targetDirectory?: string | null, targetAlias?: string | null }} Slot
+ *   The detail answer also carries `targetDirectory`: where a directory target puts its files, and
+ *   `targetAlias`: the same folder by the certificate's name (null when the name allows none).
+ * @typedef {{ kind: 'directory', path: string, reloadCommand: string | null, reloadTimeoutMs: number,
+ *   updatedAt: string } | { kind: 'webhook', origin: string, updatedAt: string }} DeployTargetView
+ *   The tenant's deployment target, read-only (set with `certkeeper target set`).
+ * @typedef {Paging & { items: Slot[], targetKind: string | null, target: DeployTargetView | null }} SlotPage
  * @typedef {{ version: number, current: boolean, commonName: string | null, serialNumber: string,
  *   fingerprintSha256: string, notBefore: string, notAfter: string, hasPrivateKey: boolean, hasChain: boolean,
  *   currentSince: string, replacedAt: string | null, replacedBy: string | null }} CertificateVersionItem

@@ -1,7 +1,11 @@
 /**
  * Code → wire for the console face. The console's own JSON envelope:
  *
- *   {"error": {"code": "<ErrorCode or face code>", "message": "<safe text for a person>", "field": "<form field>"?}}
+ *   {"error": {"code": "<ErrorCode or face code>", "message": "<safe text for a person>", "field": "<form field>"?,
+ *              "errors": [{"code", "message", "field"?}, …]?}}
+ *
+ * `errors` is there when one request had problems in several fields (FieldErrors): every one of
+ * them, the first being the one `code`, `message` and `field` name, so a form shows them all.
  *
  * Every ErrorCode has an HTTP status here (`satisfies Record<ErrorCode, number>`, so a new code
  * does not compile until the console decides). The message is the AppError's own: core and the
@@ -49,7 +53,26 @@ export const STATUS = {
 } satisfies Record<ErrorCode, number>;
 
 export interface ConsoleErrorBody {
-  error: { code: string; message: string; field?: string };
+  error: {
+    code: string;
+    message: string;
+    field?: string;
+    errors?: Array<{ code: string; message: string; field?: string }>;
+  };
+}
+
+/** Problems in several fields of one request; the first is the error's own code, message and field. */
+export class FieldErrors extends AppError {
+  readonly all: readonly AppError[];
+
+  constructor(all: readonly [AppError, ...AppError[]]) {
+    const [first] = all;
+    super(first.code, first.message, {
+      ...(first.field === undefined ? {} : { field: first.field }),
+      ...(first.details === undefined ? {} : { details: first.details }),
+    });
+    this.all = all;
+  }
 }
 
 export function errorBody(code: string, message: string, field?: string): ConsoleErrorBody {
@@ -86,11 +109,10 @@ export function renderConsoleError(error: AppError): FaceReply {
       headers: { ...NO_STORE, ...error.headers },
     };
   }
-  return {
-    status: STATUS[error.code],
-    body: errorBody(error.code, safeMessage(error), error.field),
-    headers: NO_STORE,
-  };
+  const body = errorBody(error.code, safeMessage(error), error.field);
+  if (error instanceof FieldErrors)
+    body.error.errors = error.all.map((each) => errorBody(each.code, safeMessage(each), each.field).error);
+  return { status: STATUS[error.code], body, headers: NO_STORE };
 }
 
 /** Internal errors never show their text; everything else was written to be shown. */

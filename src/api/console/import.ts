@@ -18,10 +18,11 @@
  * and every face's lists).
  */
 import type { ImportOptions } from '../../core/certificates.ts';
-import { AppError } from '../../domain/errors.ts';
+import { AppError, isAppError } from '../../domain/errors.ts';
 import { uploadToPem, type UploadField } from '../../domain/x509/der.ts';
-import { IMPORT_LIMITS, type ImportInput, type NameRule } from '../../domain/x509/ladder.ts';
+import { IMPORT_LIMITS, nameRefusal, type ImportInput, type NameRule } from '../../domain/x509/ladder.ts';
 import { PKCS12_MAX_BYTES, pkcs12ToImportFields } from '../../domain/x509/pkcs12.ts';
+import { FieldErrors } from './errors.ts';
 import { objectBody, optionalString, requiredString, type Json } from './body.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -95,4 +96,19 @@ export function importInput(body: unknown): ImportInput {
     privateKey: pemField(source, 'privateKey', IMPORT_LIMITS.privateKeyBytes),
     chain: pemField(source, 'chain', IMPORT_LIMITS.chainBytes),
   };
+}
+
+/**
+ * Runs core's validate or import, and when it refuses a field other than the name, adds the
+ * name's own refusal (the ladder's rule, `nameRefusal`) so the form shows both at once: the ladder
+ * stops at its first failed step, and the name is the one field checked without the others.
+ */
+export async function withEveryFieldError<T>(input: ImportInput, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!isAppError(error) || error.field === 'name' || error.field === undefined) throw error;
+    const name = nameRefusal(input.name, CONSOLE_NAME_RULE);
+    throw name === null ? error : new FieldErrors([error, name]);
+  }
 }

@@ -3,7 +3,9 @@
  * (generation wanted vs. accepted by the target, failed attempts, the last error, the next retry)
  * and whether the worker still has work on it (the browser polls while `pending`).
  */
+import { joinCommand } from '../../core/deploy/argv.ts';
 import type { SlotView } from '../../core/provisioning.ts';
+import type { DeployTarget } from '../../domain/deploy-target.ts';
 import { PENDING_STATUSES, TLS_PROTOCOLS } from '../../domain/edge-slot.ts';
 import { certificateStatus } from '../../domain/status.ts';
 
@@ -46,4 +48,23 @@ export function slotOf(view: SlotView, now: Date) {
     updatedAt: slot.updatedAt.toISOString(),
     deletedAt: iso(slot.deletedAt),
   };
+}
+
+/**
+ * A tenant's deployment target as the console shows it (read-only: the operator sets it with
+ * `certkeeper target set`). A directory target in full (path, reload command as typed, timeout,
+ * where slots land); a webhook only by its origin, since the path or query may carry a token.
+ */
+export function targetOf(target: DeployTarget | null) {
+  if (target === null) return null;
+  const { spec } = target;
+  return spec.kind === 'directory'
+    ? {
+        kind: spec.kind,
+        path: spec.path,
+        reloadCommand: spec.reloadCommand === null ? null : joinCommand(spec.reloadCommand),
+        reloadTimeoutMs: spec.reloadTimeoutMs,
+        updatedAt: target.updatedAt.toISOString(),
+      }
+    : { kind: spec.kind, origin: new URL(spec.url).origin, updatedAt: target.updatedAt.toISOString() };
 }

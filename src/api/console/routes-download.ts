@@ -1,5 +1,6 @@
 /**
- * Downloads: the certificate, its chain, or the full bundle (certificate then chain) as PEM
+ * Downloads: the certificate, its chain (as stored), or the full chain (certificate then issuers, a
+ * self-signed root left out: domain/x509/chain.ts fullChainPems) as PEM
  * files, and the certificate as DER (`certificate.der`) (GET, any role); the private key as PEM
  * or, with `{"format": "der"}`, PKCS#8 DER (POST, so it needs the CSRF token; ADMIN only by core's
  * policy; audited by core as `certificate.key.read`, success or refusal); a PKCS#12 file (POST
@@ -14,6 +15,7 @@ import type { Core } from '../../core/core.ts';
 import { AppError } from '../../domain/errors.ts';
 import { certificateDers, pkcs12Parts, privateKeyPkcs8Der } from '../../domain/x509/der.ts';
 import { encodePkcs12 } from '../../domain/x509/pkcs12.ts';
+import { fullChainPems } from '../../domain/x509/chain.ts';
 import { callerOf, consoleAuth } from './auth.ts';
 import { certificateNoParam, objectBody, oneOf, requiredString, type Json } from './body.ts';
 
@@ -77,7 +79,7 @@ export function registerDownloadRoutes(app: FastifyInstance, core: Core): void {
       if (bundle.chainPems.length === 0 && part === 'chain')
         throw new AppError('not_found', 'This certificate was registered without a chain.');
       if (part === 'chain') return sendPem(reply, `${stem}.chain.pem`, bundle.chainPems.join(''));
-      return sendPem(reply, `${stem}.fullchain.pem`, [bundle.certificatePem, ...bundle.chainPems].join(''));
+      return sendPem(reply, `${stem}.fullchain.pem`, fullChainPems(bundle.certificatePem, bundle.chainPems).join(''));
     },
   );
 

@@ -9,13 +9,16 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/core.ts';
+import { aliasDirectory, slotDirectory } from '../../domain/deploy-target.ts';
 import { CIPHER_PROFILES, TLS_VERSIONS, type CipherProfile, type TlsVersion } from '../../domain/edge-slot.ts';
 import { AppError } from '../../domain/errors.ts';
 import { callerOf, consoleAuth } from './auth.ts';
 import { objectBody, oneOf, positiveInt, type Json } from './body.ts';
-import { slotOf } from './present-edge.ts';
+import { slotOf, targetOf } from './present-edge.ts';
 
 const PAGE_SIZE = 50;
+
+const withSlash = (path: string | null): string | null => (path === null ? null : `${path}/`);
 
 function slotIdParam(params: unknown): number {
   const raw = (params as { slotId?: string }).slotId ?? '';
@@ -58,7 +61,13 @@ export function registerEdgeRoutes(app: FastifyInstance, core: Core): void {
       pageSize: PAGE_SIZE,
       pages: Math.ceil(result.total / PAGE_SIZE),
       targetKind: target?.spec.kind ?? null,
+      target: targetOf(target),
     };
+  });
+
+  app.get('/console/api/deploy-target', { onRequest: read }, async (request) => {
+    const { actor } = callerOf(request);
+    return { target: targetOf(await core.targets.get(actor)) };
   });
 
   app.get('/console/api/edge/slots/:slotId', { onRequest: read }, async (request) => {
@@ -67,8 +76,14 @@ export function registerEdgeRoutes(app: FastifyInstance, core: Core): void {
     // Where the files land, for a directory target (the deployer's layout, domain/deploy-target.ts);
     // a webhook's URL is not shown (it may carry a token).
     const target = await core.targets.get(actor);
-    const targetDirectory = target?.spec.kind === 'directory' ? `${target.spec.path}/${slot.slotId}/` : null;
-    return { ...slot, targetDirectory };
+    const directory = target?.spec.kind === 'directory' ? target.spec.path : null;
+    const name = slot.items.find((item) => item.region === 'KR_JP')?.certificate?.name ?? null;
+    return {
+      ...slot,
+      targetDirectory: directory === null ? null : `${slotDirectory(directory, slot.slotId)}/`,
+      // The readable alias of the same folder (by-name/<certificate name>), when the name allows one.
+      targetAlias: directory === null || name === null ? null : withSlash(aliasDirectory(directory, name)),
+    };
   });
 
   app.post('/console/api/edge/slots', { onRequest: write }, async (request, reply) => {

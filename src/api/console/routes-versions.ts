@@ -14,6 +14,7 @@
  * - `POST /certificates/:no/restore`, `POST /certificates/:no/purge`.
  */
 import type { FastifyInstance } from 'fastify';
+import { fullChainPems } from '../../domain/x509/chain.ts';
 import type { ReplaceOptions } from '../../core/certificates.ts';
 import type { Core } from '../../core/core.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -121,7 +122,7 @@ export function registerVersionRoutes(app: FastifyInstance, core: Core): void {
       const stem = `${safeFileStem(bundle.certificate.name)}.v${version}`;
       return part === 'certificate'
         ? sendPem(reply, `${stem}.crt.pem`, bundle.certificatePem)
-        : sendPem(reply, `${stem}.fullchain.pem`, [bundle.certificatePem, ...bundle.chainPems].join(''));
+        : sendPem(reply, `${stem}.fullchain.pem`, fullChainPems(bundle.certificatePem, bundle.chainPems).join(''));
     },
   );
 

@@ -11,7 +11,7 @@ import type { Core } from '../../core/core.ts';
 import { callerOf, consoleAuth } from './auth.ts';
 import { certificateNoParam, optionalString, type Json } from './body.ts';
 import { chainView } from './chain.ts';
-import { CONSOLE_IMPORT, importInput } from './import.ts';
+import { CONSOLE_IMPORT, importInput, withEveryFieldError } from './import.ts';
 import { certificateSummary, factsOf } from './present.ts';
 
 export function registerWriteRoutes(app: FastifyInstance, core: Core): void {
@@ -19,7 +19,8 @@ export function registerWriteRoutes(app: FastifyInstance, core: Core): void {
 
   app.post('/console/api/certificates/validate', { onRequest: write }, async (request) => {
     const { actor } = callerOf(request);
-    const candidate = await core.certificates.validate(actor, importInput(request.body), CONSOLE_IMPORT);
+    const input = importInput(request.body);
+    const candidate = await withEveryFieldError(input, () => core.certificates.validate(actor, input, CONSOLE_IMPORT));
     return {
       name: candidate.name,
       facts: factsOf(candidate.facts),
@@ -31,7 +32,8 @@ export function registerWriteRoutes(app: FastifyInstance, core: Core): void {
 
   app.post('/console/api/certificates', { onRequest: write }, async (request, reply) => {
     const { actor } = callerOf(request);
-    const certificate = await core.certificates.import(actor, importInput(request.body), CONSOLE_IMPORT);
+    const input = importInput(request.body);
+    const certificate = await withEveryFieldError(input, () => core.certificates.import(actor, input, CONSOLE_IMPORT));
     const now = core.clock.now();
     return reply.code(201).send({
       ...certificateSummary(certificate, now),

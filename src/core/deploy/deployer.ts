@@ -8,6 +8,7 @@
  * says what failed, in one line, safe to show to the tenant (the slot's `lastError`).
  */
 import type { DeployTargetSpec } from '../../domain/deploy-target.ts';
+import { fullChainPems } from '../../domain/x509/chain.ts';
 import type { CipherProfile, ServiceRegion, TlsVersion } from '../../domain/edge-slot.ts';
 
 export interface DeployBundle {
@@ -50,6 +51,6 @@ export interface Deployer {
  */
 export type DeployerFactory = (spec: DeployTargetSpec, secret: string | null) => Deployer;
 
-/** Leaf then issuers: what web servers call the full chain. */
+/** Leaf then issuers, a self-signed root left out: what web servers call the full chain (fullChainPems). */
 export const fullChainOf = (bundle: Pick<DeployBundle, 'certificatePem' | 'chainPems'>): string =>
-  [bundle.certificatePem, ...bundle.chainPems].join('');
+  fullChainPems(bundle.certificatePem, bundle.chainPems).join('');

@@ -13,7 +13,7 @@
  * Cost: one `checkIssued` (sub-microsecond) per candidate per link and one signature check per
  * link, so O(n²) cheap calls for n blocks; the ladder caps n (blocks of the chain field).
  */
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { AppError, type InputField } from '../errors.ts';
 import { capitalise } from '../text.ts';
 import { x509Version } from './inspect.ts';
@@ -310,6 +310,22 @@ function checkValidity(
  */
 function isVersion1Root(cert: X509Certificate): boolean {
   return x509Version(cert.raw) === 1 && isSelfSigned(cert);
+}
+
+/**
+ * The full chain a server sends, as PEM blocks: the certificate, then its issuers in path order
+ * (`chainPems`: the stored chain, leaf's issuer first), without a self-signed root at the end. A
+ * client already holds the root it trusts; sending it costs every handshake bytes and some checkers
+ * flag it (RFC 8446 4.4.2 lets a server omit it). This is the one rule for every full-chain output:
+ * deploy files and webhooks, the console, CLI and NHN file exports. The stored chain itself, and the
+ * "chain" outputs that show it, keep the root the user supplied.
+ *
+ * A self-signed certificate with no chain is its own full chain.
+ */
+export function fullChainPems(certificatePem: string, chainPems: readonly string[]): string[] {
+  const last = chainPems[chainPems.length - 1];
+  const issuers = last !== undefined && isSelfSigned(new X509Certificate(last)) ? chainPems.slice(0, -1) : chainPems;
+  return [certificatePem, ...issuers];
 }
 
 /**

@@ -375,9 +375,19 @@ function parseChainBlock(block: PemBlock, field: InputField): X509Certificate {
 // Step 10
 
 function checkName(name: string, rule: NameRule | null): void {
-  if (rule && !rule.test(name)) {
-    throw new AppError('name_invalid', `The certificate name is not allowed: ${rule.description}`, { field: 'name' });
-  }
+  const refusal = nameRefusal(name, rule);
+  if (refusal) throw refusal;
+}
+
+/**
+ * The name step on its own (it needs none of the PEM input): the refusal the ladder would throw
+ * for `name`, or null. A face that shows every field's problem at once asks it beside a refusal
+ * of another field (the console's import form).
+ */
+export function nameRefusal(name: string, rule: NameRule | null): AppError | null {
+  return rule && !rule.test(name)
+    ? new AppError('name_invalid', `The certificate name is not allowed: ${rule.description}`, { field: 'name' })
+    : null;
 }
 
 function describeField(field: InputField): string {

@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import type { TestApp } from '../../helpers/app.ts';
 import { storeTargets } from '../../helpers/db.ts';
 import { mintLeaf, mintSelfSignedLeaf } from '../../helpers/pki.ts';
@@ -139,6 +140,43 @@ describe('console import', () => {
     assert.equal(duplicate.body.error.code, 'already_exists');
     assert.equal(duplicate.body.error.field, 'certificate');
     assert.match(duplicate.body.error.message, /already registered as 'www-example'/);
+  });
+
+  it('refuses with every field at fault at once: a bad name beside a key mismatch', async () => {
+    const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    });
+    const body = {
+      name: 'bad name!',
+      certificate: pems.certificate,
+      privateKey: otherKey,
+      chain: pems.intermediate.pem,
+    };
+    for (const path of ['/console/api/certificates/validate', '/console/api/certificates']) {
+      const refused = await admin.request('POST', path, body);
+      assert.equal(refused.status, 400, path);
+      assert.equal(refused.body.error.code, 'key_mismatch');
+      assert.equal(refused.body.error.field, 'privateKey');
+      assert.deepEqual(
+        refused.body.error.errors.map((e: { code: string; field: string }) => [e.code, e.field]),
+        [
+          ['key_mismatch', 'privateKey'],
+          ['name_invalid', 'name'],
+        ],
+        path,
+      );
+      assert.match(refused.body.error.errors[1].message, /name is not allowed/);
+    }
+    // One problem: no list, the error alone as before.
+    const nameOnly = await admin.request('POST', '/console/api/certificates/validate', {
+      ...body,
+      privateKey: pems.privateKey,
+    });
+    assert.equal(nameOnly.status, 400);
+    assert.equal(nameOnly.body.error.field, 'name');
+    assert.equal(nameOnly.body.error.errors, undefined);
+    assert.equal((await admin.request('GET', '/console/api/certificates?name=bad')).body.total, 0, 'nothing stored');
   });
 
   it('imports one NHN-style file byte for byte', async () => {
@@ -380,7 +418,7 @@ for (const target of storeTargets) {
       const chain = await viewer.request('GET', `/console/api/certificates/${no}/files/chain`);
       assert.equal(chain.text, main.chain);
       const full = await viewer.request('GET', `/console/api/certificates/${no}/files/fullchain`);
-      assert.equal(full.text, main.certificate + main.chain);
+      assert.equal(full.text, main.certificate + main.intermediate.pem, 'the self-signed root is left out');
       assert.equal((await viewer.request('GET', `/console/api/certificates/${no}/files/privkey`)).status, 404);
     });
 

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuditService } from '../../../src/core/audit.ts';
@@ -64,6 +64,43 @@ describe('console edge slots', () => {
     assert.match(response.body.error.message, /certkeeper target set/);
   });
 
+  it('shows the deployment target, read-only: a directory in full, a webhook by its origin', async () => {
+    assert.deepEqual((await viewer.request('GET', '/console/api/deploy-target')).body, { target: null });
+    await app.app.core.targets.set(app.main.actor, {
+      kind: 'webhook',
+      url: 'https://deploy.example.com/hook?token=s3cret',
+    });
+    const webhook = await viewer.request('GET', '/console/api/deploy-target');
+    assert.equal(webhook.status, 200);
+    assert.equal(webhook.body.target.kind, 'webhook');
+    assert.equal(webhook.body.target.origin, 'https://deploy.example.com');
+    assert.doesNotMatch(webhook.text, /s3cret|\/hook/, 'no path or token');
+    await app.app.core.targets.set(app.main.actor, {
+      kind: 'directory',
+      path: targetDir,
+      reloadCommand: "nginx -s 'reload'",
+      reloadTimeoutMs: 5_000,
+    });
+    const directory = await viewer.request('GET', '/console/api/deploy-target');
+    assert.deepEqual(
+      { ...directory.body.target, updatedAt: undefined },
+      {
+        kind: 'directory',
+        path: targetDir,
+        reloadCommand: 'nginx -s reload',
+        reloadTimeoutMs: 5_000,
+        updatedAt: undefined,
+      },
+    );
+    const listed = await viewer.request('GET', '/console/api/edge/slots');
+    assert.deepEqual(listed.body.target, directory.body.target, 'the slot list carries it too');
+    // Writes stay with the operator's CLI: the console has no route that sets a target.
+    assert.equal(
+      (await admin.request('PUT', '/console/api/deploy-target', { kind: 'directory', path: '/tmp' })).status,
+      404,
+    );
+  });
+
   it('provisions, publishes, and shows the slot as the worker moves it', async () => {
     await app.app.core.targets.set(app.main.actor, { kind: 'directory', path: targetDir });
     const created = await admin.request('POST', '/console/api/edge/slots', {
@@ -84,7 +121,14 @@ describe('console edge slots', () => {
     assert.equal(running.body.deployment.deployedGeneration, running.body.deployment.generation);
     assert.equal(
       await readFile(join(targetDir, String(no.slot), 'fullchain.pem'), 'utf8'),
-      first.certificate + first.chain,
+      first.certificate + first.intermediate.pem,
+    );
+    // Where the files are: the slot's folder, and the same folder by the certificate's name.
+    assert.equal(running.body.targetDirectory, `${targetDir}/${no.slot}/`);
+    assert.equal(running.body.targetAlias, `${targetDir}/by-name/first/`);
+    assert.equal(
+      await readFile(join(targetDir, 'by-name', 'first', 'privkey.pem'), 'utf8'),
+      await readFile(join(targetDir, String(no.slot), 'privkey.pem'), 'utf8'),
     );
     const list = await viewer.request('GET', '/console/api/edge/slots');
     assert.equal(list.body.total, 1);
@@ -136,8 +180,11 @@ describe('console edge slots', () => {
     assert.equal(running.body.cipherProfile, 'GENERAL');
     assert.equal(
       await readFile(join(targetDir, String(no.slot), 'fullchain.pem'), 'utf8'),
-      second.certificate + second.chain,
+      second.certificate + second.intermediate.pem,
     );
+    // The alias followed the slot to its new certificate's name.
+    assert.equal(running.body.targetAlias, `${targetDir}/by-name/second/`);
+    assert.equal(await readlink(join(targetDir, 'by-name', 'second')), `../${no.slot}`);
     const missing = await admin.request('PUT', `/console/api/edge/slots/${no.slot}/certificate`, {
       certificateNo: 999,
     });

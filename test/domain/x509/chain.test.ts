@@ -1,7 +1,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { buildChain, formatName, type ChainCandidate } from '../../../src/domain/x509/chain.ts';
+import { buildChain, formatName, fullChainPems, type ChainCandidate } from '../../../src/domain/x509/chain.ts';
 import { x509Version } from '../../../src/domain/x509/inspect.ts';
 import {
   days,
@@ -414,6 +414,26 @@ describe('buildChain: chain_ambiguous', () => {
       "block 1 of the chain ('O=certkeeper Test CA, CN=Loop A')",
     );
     assert.equal(error.details?.reason, 'loop');
+  });
+});
+
+describe('fullChainPems', () => {
+  it('is the leaf then the intermediates, a self-signed root at the end left out', () => {
+    assert.deepEqual(fullChainPems(leafB.pem, [intB.pem, int.pem, root.pem]), [leafB.pem, intB.pem, int.pem]);
+  });
+
+  it('keeps a chain that stops below the root as it is', () => {
+    assert.deepEqual(fullChainPems(leafB.pem, [intB.pem, int.pem]), [leafB.pem, intB.pem, int.pem]);
+    assert.deepEqual(fullChainPems(leaf.pem, []), [leaf.pem]);
+  });
+
+  it('leaves out an old-style v1 root too, and keeps a self-signed certificate that has no chain', async () => {
+    const v1Root = await mintV1(null, { cn: 'Full Chain V1 Root' });
+    const v1Int = await mintIntermediate(v1Root, { cn: 'Full Chain V1 Intermediate', freshKey: true });
+    const v1Leaf = await mintLeaf(v1Int, { freshKey: true });
+    assert.deepEqual(fullChainPems(v1Leaf.pem, [v1Int.pem, v1Root.pem]), [v1Leaf.pem, v1Int.pem]);
+    const self = await mintSelfSignedLeaf({ cn: 'self.example.com' });
+    assert.deepEqual(fullChainPems(self.pem, []), [self.pem]);
   });
 });
 

@@ -122,6 +122,7 @@ export async function renderList(page) {
         ? ` (${data.targetKind}).`
         : '. No target is configured yet: the operator sets one with certkeeper target set.',
     ),
+    targetCard(data.target),
     status,
     session.can.writeCertificates ? provisionForm(params.get('certificate') ?? '', status) : null,
     h(
@@ -146,6 +147,47 @@ export async function renderList(page) {
     },
   );
   return 'Edge slots';
+}
+
+/**
+ * The tenant's deployment target, as the operator set it. Shown, not edited here: a target decides
+ * where private keys are written and which command the server runs, so it is set on the server
+ * with `certkeeper target set` (docs/compat/edge.md).
+ * @param {import('../api.js').DeployTargetView | null} target
+ */
+function targetCard(target) {
+  const how = h(
+    'p',
+    { class: 'muted' },
+    'Set on the server by the operator: ',
+    h('code', { text: 'certkeeper target set' }),
+    ' (the target decides where private keys are written and which command the server runs).',
+  );
+  if (!target) return card('target-title', 'Deployment target', h('p', { text: 'None configured yet.' }), how);
+  /** @type {Array<[string, unknown]>} */
+  const rows =
+    target.kind === 'directory'
+      ? [
+          ['Kind', 'A directory'],
+          ['Path', h('code', { class: 'wrap', text: target.path })],
+          [
+            'Files',
+            h(
+              'span',
+              {},
+              h('code', { class: 'wrap', text: `${target.path}/<slot>/` }),
+              ' and ',
+              h('code', { class: 'wrap', text: `${target.path}/by-name/<certificate name>/` }),
+            ),
+          ],
+          ['Reload command', target.reloadCommand ? h('code', { class: 'wrap', text: target.reloadCommand }) : 'None'],
+          ['Reload time limit', `${target.reloadTimeoutMs / 1000} s`],
+        ]
+      : [
+          ['Kind', 'A webhook (a signed POST)'],
+          ['Sent to', h('code', { class: 'wrap', text: target.origin })],
+        ];
+  return card('target-title', 'Deployment target', facts(rows), how);
 }
 
 /** @param {Slot[]} items */
@@ -185,19 +227,63 @@ function slotTable(items) {
   );
 }
 
+/**
+ * A searchable certificate picker: a text field (a name or number, as before) whose suggestions
+ * (a <datalist>) come from the certificate list as the user types, by its name filter (a
+ * substring, case-insensitive), unexpired ones first by name, 25 at most. Each suggestion is the
+ * name, labelled with its number, common name and end date. The certificates page owns its own
+ * search; this calls the same list API.
+ * @param {{ name: string, label: string, hint: string, value: string }} options
+ */
+function certificatePicker({ name, label, hint, value }) {
+  const input = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'text', name, value, autocomplete: 'off', spellcheck: 'false' })
+  );
+  const f = field({ name, label, hint, control: input });
+  const suggestions = h('datalist', { id: `${input.id}-suggestions` });
+  input.setAttribute('list', suggestions.id);
+  f.field.insertBefore(suggestions, f.error);
+  /** @type {AbortController | null} */
+  let inFlight = null;
+  let timer = 0;
+  const suggest = async () => {
+    inFlight?.abort();
+    const controller = new AbortController();
+    inFlight = controller;
+    const text = input.value.trim();
+    try {
+      /** @type {import('../api.js').CertificatePage} */
+      const page = await get(
+        `/certificates${query({ name: /^\d+$/.test(text) ? '' : text, status: 'unexpired', sort: 'name', pageSize: 25 })}`,
+        controller.signal,
+      );
+      suggestions.replaceChildren(
+        ...page.items.map((c) =>
+          h('option', {
+            value: c.name,
+            label: `#${c.certificateNo} · ${c.commonName ?? 'no common name'} · until ${formatDateTime(c.notAfter)}`,
+          }),
+        ),
+      );
+    } catch {
+      // Suggestions are a help: without them the field still takes a name or number.
+    }
+  };
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = window.setTimeout(suggest, 200);
+  });
+  input.addEventListener('focus', () => void suggest(), { once: true });
+  return f;
+}
+
 /** @param {string} initial @param {HTMLElement} status */
 function provisionForm(initial, status) {
-  const certificate = field({
+  const certificate = certificatePicker({
     name: 'certificateNo',
     label: 'Certificate',
-    hint: 'Its name or number. It must be valid and have its private key.',
-    control: h('input', {
-      type: 'text',
-      name: 'certificateNo',
-      value: initial,
-      autocomplete: 'off',
-      spellcheck: 'false',
-    }),
+    hint: 'Type part of its name to pick it from the list, or its number. It must be valid and have its private key.',
+    value: initial,
   });
   const tls = selectField('tlsVersion', 'TLS versions', TLS_VERSIONS, 'TLS_MIN_VERSION_1_2');
   const cipher = selectField('cipherProfile', 'Cipher profile', CIPHER_PROFILES, 'DEFAULT');
@@ -303,7 +389,15 @@ function stateOf(slot) {
     [
       'Deployment target',
       slot.targetKind === 'directory'
-        ? h('span', {}, 'A directory: ', h('code', { class: 'wrap', text: slot.targetDirectory ?? '' }))
+        ? h(
+            'span',
+            {},
+            'A directory: ',
+            h('code', { class: 'wrap', text: slot.targetDirectory ?? '' }),
+            ...(slot.targetAlias
+              ? [', also reachable by the certificate’s name as ', h('code', { class: 'wrap', text: slot.targetAlias })]
+              : []),
+          )
         : slot.targetKind === 'webhook'
           ? 'A webhook (a signed POST)'
           : 'None configured',
@@ -333,17 +427,11 @@ function stateOf(slot) {
 /** @param {Slot} slot @param {HTMLElement} status @param {() => void} refresh */
 function changeForms(slot, status, refresh) {
   const current = slot.items[0];
-  const certificate = field({
+  const certificate = certificatePicker({
     name: 'certificateNo',
     label: 'New certificate',
-    hint: 'Its name or number. The slot publishes it instead of the current one.',
-    control: h('input', {
-      type: 'text',
-      name: 'certificateNo',
-      value: current?.certificate?.name ?? '',
-      autocomplete: 'off',
-      spellcheck: 'false',
-    }),
+    hint: 'Type part of its name to pick it from the list, or its number. The slot publishes it instead of the current one.',
+    value: current?.certificate?.name ?? '',
   });
   const replaceForm = inlineForm('Replace certificate', certificate);
   replaceForm.addEventListener('submit', async (event) => {

@@ -329,6 +329,11 @@ export function certificateForm({ replacing } = {}) {
   function showError(error) {
     const target = showFailure(error, status, currentMode() === 'pkcs12' ? p12Fields : fields);
     if (!target) return;
+    // Every other field the server found a problem in gets its message too (the first is shown).
+    for (const other of error instanceof ApiError ? error.errors.slice(1) : []) {
+      const otherField = other.field ? fields[/** @type {keyof typeof fields} */ (other.field)] : undefined;
+      otherField?.setError(other.message);
+    }
     const sent = error instanceof ApiError ? (error.field ?? '') : '';
     const name = currentMode() === 'pkcs12' && ['certificate', 'privateKey', 'chain'].includes(sent) ? 'pkcs12' : sent;
     status.replaceChildren(
@@ -349,6 +354,9 @@ export function certificateForm({ replacing } = {}) {
         ),
         ': ',
         messageOf(error),
+        error instanceof ApiError && error.errors.length > 1
+          ? ` (and ${error.errors.length - 1} more field${error.errors.length > 2 ? 's' : ''} below)`
+          : '',
       ),
     );
   }
