@@ -31,13 +31,21 @@
  *   `renew` order inside the ARI window when the directory offers `renewalInfo`, else once a
  *   third of their lifetime is left.
  */
-import { hostname } from 'node:os';
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { AppError, isAppError } from '../../domain/errors.ts';
 import type { Actor } from '../actor.ts';
 import type { NotificationService } from '../notifications/service.ts';
 import { eventCertificate } from '../notifications/events.ts';
 import type { AuditService } from '../audit.ts';
+import {
+  createBackgroundLoop,
+  defaultWorkerId,
+  keepLease,
+  messageOf,
+  silentLog,
+  type LeaseWorker,
+  type WorkerLog,
+} from '../background-loop.ts';
 import type { CertificateService } from '../certificates.ts';
 import type { Clock, Store } from '../ports.ts';
 import { challengeName, checkDelegation, DcvError, delegationTarget, type DcvResolver, type DcvZone } from './dcv.ts';
@@ -51,12 +59,6 @@ import {
 } from './issuer.ts';
 import type { FinalStep, IssuanceOrder, IssuanceRepository, OrderAuthorization, OrderUpdate } from './ports.ts';
 import type { IssuanceService } from './service.ts';
-
-export interface IssuanceLog {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-  error(fields: Record<string, unknown>, message: string): void;
-}
 
 export interface IssuanceWorkerOptions {
   store: Store;
@@ -84,7 +86,7 @@ export interface IssuanceWorkerOptions {
   cnameWindowMs?: number;
   /** How often certificates are checked for renewal. Default 1 h. */
   renewalScanEveryMs?: number;
-  log?: IssuanceLog;
+  log?: WorkerLog;
   /**
    * Notifications (core/notifications/): `issuance.succeeded` when a certificate lands (issued or
    * renewed), `issuance.failed` / `renewal.failed` when an order ends without one. Best effort:
@@ -100,16 +102,9 @@ export interface IssuanceWorkerPass {
   renewalsQueued: number;
 }
 
-export interface IssuanceWorker {
-  readonly id: string;
-  runOnce(): Promise<IssuanceWorkerPass>;
-  start(): void;
-  kick(): void;
-  stop(options?: { timeoutMs?: number }): Promise<void>;
-}
+/** runOnce, start, kick, stop: core/background-loop.ts; a pass that claimed an order runs the next at once. */
+export type IssuanceWorker = LeaseWorker<IssuanceWorkerPass>;
 
-const silent: IssuanceLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const accountKeyContext = (directoryUrl: string): string => `acme-account-key:${directoryUrl}`;
 export const orderKeyContext = (orderId: number): string => `issuance-order-key:${orderId}`;
 const ORDER_NOT_READY = 'urn:ietf:params:acme:error:orderNotReady';
@@ -134,15 +129,21 @@ function pollDelayMs(polls: number): number {
 
 export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWorker {
   const { store, issuance, service, certificates, audit, clock, issuer, dcv } = options;
-  const id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const id = options.workerId ?? defaultWorkerId();
   const leaseMs = options.leaseMs ?? 60_000;
-  const pollMs = options.pollMs ?? 1_000;
   const batch = options.batch ?? 20;
   const maxAttempts = options.maxAttempts ?? 12;
   const cnameWindowMs = options.cnameWindowMs ?? 72 * 3_600_000;
   const renewalScanEveryMs = options.renewalScanEveryMs ?? 3_600_000;
-  const log = options.log ?? silent;
-  const stopping = new AbortController();
+  const log = options.log ?? silentLog;
+  const loop = createBackgroundLoop({
+    name: 'issuance worker',
+    workerId: id,
+    pollMs: options.pollMs ?? 1_000,
+    log,
+    pass,
+    again: (done) => done.claimed > 0,
+  });
   const actorFor = (tenantId: number): Actor => ({ tenantId, id: 'acme-worker', role: 'ADMIN', remoteAddress: null });
   const after = (ms: number): Date => new Date(clock.now().getTime() + ms);
 
@@ -488,16 +489,14 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
   /** Runs one step of a claimed order and writes its outcome; never throws for a step failure. */
   async function work(order: IssuanceOrder): Promise<void> {
     const fields = { orderId: order.orderId, tenantId: order.tenantId, step: order.step, workerId: id };
-    const heartbeat = setInterval(
-      () => {
-        issuance.renew(order.orderId, id, after(leaseMs)).then(
-          (held) => held || log.warn(fields, 'issuance order: lease lost while a step ran'),
-          (error: unknown) => log.warn({ ...fields, err: messageOf(error) }, 'issuance order: lease renewal failed'),
-        );
-      },
-      Math.max(Math.floor(leaseMs / 3), 10),
-    );
-    heartbeat.unref();
+    const endLease = keepLease({
+      leaseMs,
+      now: () => clock.now(),
+      renew: (until) => issuance.renew(order.orderId, id, until),
+      log,
+      fields,
+      what: 'issuance order',
+    });
     try {
       const update = await step(order);
       const written = await issuance.advance(order.orderId, id, update, clock.now());
@@ -520,7 +519,7 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       if (update.outcome && update.outcome !== 'done' && order.outcome !== update.outcome)
         await notifyFailure(order, update.lastError ?? update.outcome);
     } catch (error) {
-      if (stopping.signal.aborted) {
+      if (loop.signal.aborted) {
         await issuance.release(order.orderId, id).catch(() => undefined);
         return;
       }
@@ -561,7 +560,7 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       );
       if (order.outcome !== outcome) await notifyFailure(order, message);
     } finally {
-      clearInterval(heartbeat);
+      endLease();
     }
   }
 
@@ -650,7 +649,7 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       }
     }
     for (const orderId of await issuance.due(now, batch)) {
-      if (stopping.signal.aborted) break;
+      if (loop.signal.aborted) break;
       const current = clock.now();
       const order = await issuance.claim(orderId, id, current, new Date(current.getTime() + leaseMs));
       if (!order) continue;
@@ -660,61 +659,5 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
     return result;
   }
 
-  let chain: Promise<unknown> = Promise.resolve();
-  let started = false;
-  let timer: NodeJS.Timeout | null = null;
-  let kicked = false;
-
-  function schedule(delayMs: number): void {
-    if (stopping.signal.aborted) return;
-    timer = setTimeout(tick, delayMs);
-  }
-
-  function tick(): void {
-    timer = null;
-    kicked = false;
-    worker.runOnce().then(
-      (done) => schedule(kicked || done.claimed > 0 ? 0 : pollMs),
-      (error: unknown) => {
-        log.error(
-          { err: messageOf(error), workerId: id },
-          'issuance worker pass failed; retrying after the poll pause',
-        );
-        schedule(pollMs);
-      },
-    );
-  }
-
-  const worker: IssuanceWorker = {
-    id,
-    runOnce() {
-      const next = chain.then(pass);
-      chain = next.catch(() => undefined);
-      return next;
-    },
-    start() {
-      if (started || stopping.signal.aborted) return;
-      started = true;
-      schedule(0);
-    },
-    kick() {
-      if (!started || stopping.signal.aborted) return;
-      if (timer) {
-        clearTimeout(timer);
-        schedule(0);
-      } else kicked = true;
-    },
-    async stop(stopOptions = {}) {
-      if (!stopping.signal.aborted) stopping.abort(new Error('certkeeper is stopping'));
-      if (timer) clearTimeout(timer);
-      timer = null;
-      let wait: NodeJS.Timeout | undefined;
-      await Promise.race([
-        chain,
-        new Promise((resolve) => (wait = setTimeout(resolve, stopOptions.timeoutMs ?? 5_000))),
-      ]);
-      clearTimeout(wait);
-    },
-  };
-  return worker;
+  return loop;
 }
