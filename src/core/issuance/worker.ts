@@ -29,7 +29,11 @@
  *   place (same certificateNo; edge slots using it are republished).
  * - Renewal scan (every `renewalScanEveryMs`): certificates issued here with renewal on get a
  *   `renew` order inside the ARI window when the directory offers `renewalInfo`, else once a
- *   third of their lifetime is left.
+ *   third of their lifetime is left. The scan looks at a certificate again an hour after it
+ *   queued its renewal, so a renewal that failed is tried again then.
+ * - Notifications: `renewal.failed` carries the failed renewals in a row (renewalFailuresInARow,
+ *   read from the certificate's orders, so no counter can drift), and a renewal that lands after
+ *   one or more failed ones emits `renewal.recovered` once (its event key is the order's).
  */
 import { X509Certificate } from 'node:crypto';
 import { AppError, isAppError } from '../../domain/errors.ts';
@@ -111,6 +115,25 @@ const ORDER_NOT_READY = 'urn:ietf:params:acme:error:orderNotReady';
 const base = (domain: string): string => (domain.startsWith('*.') ? domain.slice(2) : domain);
 const isRetryable = (error: unknown): boolean =>
   error instanceof IssuerError || error instanceof DcvError ? error.retryable : !isAppError(error);
+
+/** Orders read back to count a certificate's failed renewals in a row; a longer run reads as this many. */
+export const RENEWAL_HISTORY = 100;
+const FAILED_STEPS: readonly FinalStep[] = ['failed', 'validation_failed', 'validation_expired'];
+
+/**
+ * Failed renewals in a row before an order, from the certificate's earlier orders (newest
+ * first): `renew` orders that ended without a certificate, counted back to the last order that
+ * stored one (`done`, of any kind: a reissue that landed ends the run too). Orders still running,
+ * and failed issues or reissues, do not count either way.
+ */
+export function renewalFailuresInARow(earlier: readonly IssuanceOrder[]): number {
+  let failures = 0;
+  for (const order of earlier) {
+    if (order.step === 'done') break;
+    if (order.kind === 'renew' && (FAILED_STEPS as readonly string[]).includes(order.step)) failures += 1;
+  }
+  return failures;
+}
 
 /** Backoff of failed attempts: 5 s doubling, capped at 10 min. */
 export function failureDelayMs(attempts: number): number {
@@ -464,24 +487,50 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
         kind: order.kind,
       },
     );
-    const landed = await store.certificates.get(order.tenantId, certificateNo);
-    await options.notify?.(order.tenantId, `certificate-order:${order.orderId}`, {
-      type: 'issuance.succeeded',
-      certificate: landed ? eventCertificate(landed, clock.now().getTime()) : null,
-      summary: `Certificate '${order.certificateName}' was ${order.kind === 'renew' ? 'renewed' : 'issued'} by the ACME CA.`,
-    });
+    if (options.notify) {
+      const landed = await store.certificates.get(order.tenantId, certificateNo);
+      const subject = landed ? eventCertificate(landed, clock.now().getTime()) : null;
+      await options.notify(order.tenantId, `certificate-order:${order.orderId}`, {
+        type: 'issuance.succeeded',
+        certificate: subject,
+        summary: `Certificate '${order.certificateName}' was ${order.kind === 'renew' ? 'renewed' : 'issued'} by the ACME CA.`,
+      });
+      const failures = order.kind === 'renew' ? await failuresBefore(order, certificateNo) : 0;
+      if (failures > 0)
+        await options.notify(order.tenantId, `certificate-order:${order.orderId}`, {
+          type: 'renewal.recovered',
+          certificate: subject,
+          failures,
+          summary: `Certificate '${order.certificateName}' was renewed after ${failures} failed renewal${failures === 1 ? '' : 's'}.`,
+        });
+    }
     return certificateNo;
   }
 
-  /** `issuance.failed` (or `renewal.failed` for a renewal) for an order that ended without a certificate. */
+  async function failuresBefore(order: IssuanceOrder, certificateNo: number): Promise<number> {
+    return renewalFailuresInARow(
+      await issuance.ordersBefore(order.tenantId, certificateNo, order.orderId, RENEWAL_HISTORY),
+    );
+  }
+
+  /**
+   * `issuance.failed`, or for a renewal `renewal.failed` with the failed renewals in a row
+   * including this one, for an order that ended without a certificate.
+   */
   async function notifyFailure(order: IssuanceOrder, error: string): Promise<void> {
     if (!options.notify) return;
     const stored =
       order.certificateNo === null ? null : await store.certificates.get(order.tenantId, order.certificateNo);
+    const renewal = order.kind === 'renew';
+    const failures =
+      renewal && order.certificateNo !== null ? (await failuresBefore(order, order.certificateNo)) + 1 : 0;
     await options.notify(order.tenantId, `certificate-order:${order.orderId}`, {
-      type: order.kind === 'renew' ? 'renewal.failed' : 'issuance.failed',
+      type: renewal ? 'renewal.failed' : 'issuance.failed',
       certificate: stored && !stored.deletedAt ? eventCertificate(stored, clock.now().getTime()) : null,
-      summary: `Certificate '${order.certificateName}' could not be ${order.kind === 'renew' ? 'renewed' : 'issued'}.`,
+      ...(renewal ? { failures } : {}),
+      summary: renewal
+        ? `Certificate '${order.certificateName}' could not be renewed (${failures} failed renewal${failures === 1 ? '' : 's'} in a row).`
+        : `Certificate '${order.certificateName}' could not be issued.`,
       error: error.slice(0, 500),
     });
   }
