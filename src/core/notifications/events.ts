@@ -94,14 +94,9 @@ export async function eventDeliveries(
  * Queues `event` (eventDeliveries); returns the ids of the rows inserted (empty when no rule
  * matches, or every channel had it already).
  */
-export async function enqueueEvent(
-  context: EventContext,
-  tenantId: number,
-  eventKey: string,
-  input: PayloadInput,
-  options: { keepUntil?: Date; channelIds?: number[]; rules?: Rule[] } = {},
-): Promise<number[]> {
-  const rows = await eventDeliveries(context, tenantId, eventKey, input, options);
+export async function enqueueEvent(...args: Parameters<typeof eventDeliveries>): Promise<number[]> {
+  const [context, tenantId] = args;
+  const rows = await eventDeliveries(...args);
   if (rows.length === 0) return [];
   return context.store.notifications.enqueue(tenantId, rows, context.clock.now());
 }
