@@ -5,7 +5,8 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { createAuditService } from '../core/audit.ts';
-import { createProvisioningWorker, type ProvisioningWorker, type WorkerLog } from '../core/deploy/worker.ts';
+import type { WorkerLog } from '../core/background-loop.ts';
+import { createProvisioningWorker, type ProvisioningWorker } from '../core/deploy/worker.ts';
 import { createDeployers } from '../deployers/index.ts';
 import type { App } from './app.ts';
 import type { EdgeWorkerSettings } from './edge-worker-settings.ts';

@@ -13,7 +13,8 @@ import type { IssuanceConfig, IssuanceSetting } from '../config/config.ts';
 import type { AuditService } from '../core/audit.ts';
 import type { CertificateService } from '../core/certificates.ts';
 import { createIssuanceService, type IssuanceService } from '../core/issuance/service.ts';
-import { createIssuanceWorker, type IssuanceLog, type IssuanceWorker } from '../core/issuance/worker.ts';
+import type { WorkerLog } from '../core/background-loop.ts';
+import { createIssuanceWorker, type IssuanceWorker } from '../core/issuance/worker.ts';
 import type { Clock } from '../core/ports.ts';
 import { createDcvResolver } from '../dns/resolver.ts';
 import { parseServer } from '../dns/transport.ts';
@@ -61,7 +62,7 @@ export async function startIssuance(
     audit: AuditService;
     clock: Clock;
     config: IssuanceConfig;
-    log: IssuanceLog;
+    log: WorkerLog;
     host?: string;
     /** Issuance events for the tenant's notification channels (core.notifications.emit). */
     notify?: NotificationService['emit'];

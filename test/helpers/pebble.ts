@@ -53,6 +53,12 @@ export interface PebbleOptions {
   /** PEBBLE_ALTERNATE_ROOTS: how many alternate chains Pebble links (`Link: rel="alternate"`). */
   alternateRoots?: number;
   /**
+   * PEBBLE_AUTHZREUSE: percent of new orders that reuse an account's valid authorization for a
+   * name instead of validating it again. Unset: Pebble's default (50). 0 makes every order, renewals
+   * included, go through DNS.
+   */
+  authzReusePercent?: number;
+  /**
    * `host:port` of the DNS server Pebble resolves through (e.g. BIND from test/helpers/bind.ts)
    * instead of challtestsrv; `setTxt`/`clearTxt` then write to a server Pebble does not ask.
    */
@@ -226,6 +232,7 @@ export async function startPebble(options: PebbleOptions = {}): Promise<Pebble> 
   delete env.PEBBLE_WFE_NONCEREJECT;
   if (options.alternateRoots !== undefined) env.PEBBLE_ALTERNATE_ROOTS = String(options.alternateRoots);
   if (options.nonceRejectPercent !== undefined) env.PEBBLE_WFE_NONCEREJECT = String(options.nonceRejectPercent);
+  if (options.authzReusePercent !== undefined) env.PEBBLE_AUTHZREUSE = String(options.authzReusePercent);
   const pebble = spawn(
     PEBBLE_BIN,
     ['-config', join(dir, 'pebble.json'), '-dnsserver', options.dnsServer ?? `127.0.0.1:${dnsPort}`],

@@ -34,7 +34,12 @@ export interface Rig {
   service: IssuanceService;
   issuer: AcmeIssuer;
   tenantId: number;
-  worker(options?: { tsigKey?: string; cnameWindowMs?: number; renewalScanEveryMs?: number }): IssuanceWorker;
+  worker(options?: {
+    tsigKey?: string;
+    cnameWindowMs?: number;
+    renewalScanEveryMs?: number;
+    maxAttempts?: number;
+  }): IssuanceWorker;
 }
 
 export async function rig(bind: BindServer, ca: AcmeCa): Promise<Rig> {
@@ -87,6 +92,7 @@ export async function rig(bind: BindServer, ca: AcmeCa): Promise<Rig> {
         notify: core.notifications.emit,
         cnameWindowMs: options.cnameWindowMs ?? 60_000,
         renewalScanEveryMs: options.renewalScanEveryMs ?? 3_600_000,
+        ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
       }),
   };
 }

@@ -21,7 +21,8 @@ import { createDeployers } from '../../src/deployers/index.ts';
 import { deployedPair, fingerprintOf } from '../api/edge/helpers.ts';
 import { createNotificationWorker } from '../../src/core/notifications/worker.ts';
 import { createNotificationSender } from '../../src/notifiers/index.ts';
-import type { IssuanceOrder } from '../../src/core/issuance/ports.ts';
+import { isFinalStep, type IssuanceOrder } from '../../src/core/issuance/ports.ts';
+import type { IssuanceWorker } from '../../src/core/issuance/worker.ts';
 import { systemClock } from '../../src/core/ports.ts';
 import { createDcvResolver } from '../../src/dns/resolver.ts';
 import { BIND_SKIP, DCV_ZONE, USER_ZONE, startBind, type BindServer } from '../helpers/bind.ts';
@@ -211,12 +212,28 @@ describe('issuance pipeline: renewal of short-lived certificates', { skip }, () 
   let bind: BindServer;
   let pebble: Pebble;
   let r: Rig;
+  let hook: Receiver;
   before(async () => {
     bind = await startBind();
-    pebble = await startPebble({ dnsServer: `${bind.host}:${bind.port}`, certificateValidityPeriod: 15 });
+    // No reuse of valid authorizations: every renewal goes through DNS, so it can fail there.
+    pebble = await startPebble({
+      dnsServer: `${bind.host}:${bind.port}`,
+      certificateValidityPeriod: 15,
+      authzReusePercent: 0,
+    });
     r = await rig(bind, pebble);
+    hook = await receiver();
+    const admin = cliActor(r.tenantId);
+    await r.core.notifications.addChannel(admin, { kind: 'webhook', name: 'ops', url: hook.url });
+    await r.core.notifications.addRule(admin, {
+      name: 'renewals',
+      events: ['renewal.failed', 'renewal.recovered'],
+      certificatePattern: 'flaky',
+      channels: ['ops'],
+    });
   });
   after(async () => {
+    await hook?.close();
     r?.issuer.close();
     await r?.store.close();
     await r?.location.cleanup();
@@ -317,5 +334,75 @@ describe('issuance pipeline: renewal of short-lived certificates', { skip }, () 
       await edge.stop({ timeoutMs: 1000 });
       await rm(targetDir, { recursive: true, force: true });
     }
+  });
+
+  it('a renewal that fails twice, then lands, says renewal.failed 1 and 2, then renewal.recovered once', async () => {
+    const actor = cliActor(r.tenantId);
+    const order = await r.service.request(actor, { name: 'flaky', domains: [`flaky.${USER_ZONE}`] });
+    const [record] = await r.service.verification(actor, order);
+    await addUserCname(bind, record!.recordName, record!.recordValue);
+    const issued = await drive(r, r.worker(), order.orderId);
+    assert.equal(issued.step, 'done', issued.lastError ?? '');
+    const certificateNo = issued.certificateNo!;
+
+    // The renewal order of this certificate newer than `after`, driven by `worker` until it ends.
+    const renewal = async (worker: IssuanceWorker, after: number): Promise<IssuanceOrder> => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        await worker.runOnce();
+        const mine = (await r.service.listOrders(actor, { offset: 0, limit: 50 })).find(
+          (o) => o.kind === 'renew' && o.certificateNo === certificateNo && o.orderId > after,
+        );
+        if (mine && isFinalStep(mine.step)) return mine;
+        assert.ok(Date.now() < deadline, `no renewal of ${certificateNo} ended: ${JSON.stringify(mine ?? null)}`);
+        await sleep(250);
+      }
+    };
+    // The operator's DNS key is wrong for a while: renewals fail at the CA's DNS step, for real.
+    const wrongKey = `hmac-sha256:dcv-key:${Buffer.alloc(32, 9).toString('base64')}`;
+    // A bad key is retried with backoff (it may be fixed meanwhile); one attempt here, so each
+    // renewal fails at once, on BIND's real BADSIG.
+    const broken = r.worker({ tsigKey: wrongKey, renewalScanEveryMs: 0, maxAttempts: 1 });
+    const first = await renewal(broken, order.orderId);
+    assert.equal(first.step, 'failed', first.lastError ?? '');
+    // The scan looks again an hour after it queued a renewal; the test does not wait the hour.
+    await r.store.issuance.setRenewalCheck(r.tenantId, certificateNo, new Date());
+    const second = await renewal(broken, first.orderId);
+    assert.equal(second.step, 'failed', second.lastError ?? '');
+    // The key is fixed.
+    await r.store.issuance.setRenewalCheck(r.tenantId, certificateNo, new Date());
+    const third = await renewal(r.worker({ renewalScanEveryMs: 0 }), second.orderId);
+    assert.equal(third.step, 'done', third.lastError ?? '');
+
+    const notifier = createNotificationWorker({
+      store: r.store,
+      clock: systemClock,
+      sender: createNotificationSender({ clock: systemClock, allowPrivateAddresses: true }),
+      publicBaseUrl: 'https://certs.example.test',
+    });
+    await notifier.runOnce();
+    const events = hook.received
+      .map((e) => e.json)
+      .filter((e) => (e.certificate as { certificateNo?: number } | null)?.certificateNo === certificateNo)
+      .map((e) => ({ type: String(e.type), failures: e.failures, id: e.id }))
+      // Delivered concurrently: in any order.
+      .sort((x, y) => x.type.localeCompare(y.type) || Number(x.failures) - Number(y.failures));
+    assert.deepEqual(
+      events.map(({ type, failures }) => ({ type, failures })),
+      [
+        { type: 'renewal.failed', failures: 1 },
+        { type: 'renewal.failed', failures: 2 },
+        { type: 'renewal.recovered', failures: 2 },
+      ],
+      JSON.stringify(events),
+    );
+    assert.equal(events[2]!.id, `renewal.recovered:certificate-order:${third.orderId}`);
+    // Delivered once: another pass (or a repeated storing step) sends nothing more.
+    await notifier.runOnce();
+    assert.equal(
+      hook.received.filter((e) => e.json.type === 'renewal.recovered').length,
+      1,
+      'renewal.recovered is sent once',
+    );
   });
 });

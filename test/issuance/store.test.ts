@@ -141,6 +141,20 @@ for (const target of storeTargets) {
         now,
       );
       assert.equal(renewal.certificateNo, imported.certificateNo);
+      // A certificate's earlier orders, newest first, below the order given (the renewal history).
+      const again = await a.issuance.createOrder(
+        { ...order(tenant.id, ['r-renew-2.example.test']), kind: 'renew', certificateNo: imported.certificateNo },
+        now,
+      );
+      const history = async (before: number, limit: number) =>
+        (await b.issuance.ordersBefore(tenant.id, imported.certificateNo, before, limit)).map((o) => o.orderId);
+      assert.deepEqual(await history(again.orderId + 1, 10), [again.orderId, renewal.orderId]);
+      assert.deepEqual(await history(again.orderId, 10), [renewal.orderId]);
+      assert.deepEqual(await history(again.orderId + 1, 1), [again.orderId]);
+      assert.deepEqual(
+        await b.issuance.ordersBefore(tenant.id + 1000, imported.certificateNo, again.orderId + 1, 10),
+        [],
+      );
       // Pending: no certificate row, not listed, not counted.
       assert.equal(await a.certificates.get(tenant.id, first.certificateNo), null);
       const page = await a.certificates.list({ tenantId: tenant.id, asOf: now, offset: 0, limit: 100 });

@@ -334,6 +334,30 @@ for (const target of storeTargets) {
       );
     });
 
+    it('keeps the delivery log for the retention time (CERTKEEPER_NOTIFY_LOG_DAYS), then prunes it', async () => {
+      const n = world.core.notifications;
+      const retentionMs = 7 * DAY;
+      const ids = (lines: { id: number }[]) => new Set(lines.map((line) => line.id));
+      const old = await n.log(world.admin, { limit: 500 });
+      assert.ok(old.length > 0);
+      // Advance until the newest line is 6 days old: older lines go, the rest stay.
+      const newest = Math.max(...old.map((line) => line.at.getTime()));
+      world.clock.set(new Date(newest + 6 * DAY));
+      await world.worker({ retentionMs }).runOnce();
+      const cut = world.clock.now().getTime() - retentionMs;
+      const kept = ids(await n.log(world.admin, { limit: 500 }));
+      for (const line of old)
+        assert.equal(kept.has(line.id), line.at.getTime() >= cut, `line ${line.id} at ${line.at.toISOString()}`);
+      world.clock.advance(2 * DAY);
+      const pass = await world.worker({ retentionMs }).runOnce();
+      assert.ok(pass.pruned > 0);
+      const left = ids(await n.log(world.admin, { limit: 500 }));
+      assert.ok(
+        old.every((line) => !left.has(line.id)),
+        'every line older than the retention time is gone',
+      );
+    });
+
     it('keeps channel secrets sealed', async () => {
       const rows = await rawQuery(world.location, 'select config, secret_blob from notify_channels');
       for (const row of rows) {

@@ -17,21 +17,22 @@
  *   republish request being recorded (a crash in between), at most every `sweepEveryMs`.
  * - Key reads are audited (`certificate.key.read`, actor `edge-worker`), as is each outcome.
  */
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { primaryItem, retryDelayMs, type EdgeSlot } from '../../domain/edge-slot.ts';
 import type { Actor } from '../actor.ts';
 import type { AuditService } from '../audit.ts';
+import {
+  createBackgroundLoop,
+  defaultWorkerId,
+  keepLease,
+  messageOf,
+  silentLog,
+  type LeaseWorker,
+  type WorkerLog,
+} from '../background-loop.ts';
 import type { Clock, Store } from '../ports.ts';
 import type { DeployBundle, DeployerFactory } from './deployer.ts';
 import { targetSecretContext } from './targets.ts';
 import type { NotificationService } from '../notifications/service.ts';
-
-export interface WorkerLog {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-  error(fields: Record<string, unknown>, message: string): void;
-}
 
 export interface WorkerOptions {
   /** The worker's side of the slots, and what a publish reads: the certificate, its key, the target. */
@@ -70,35 +71,33 @@ export interface WorkerPass {
   republished: number;
 }
 
-export interface ProvisioningWorker {
-  readonly id: string;
-  /** One pass: sweep, then every due slot it can claim, one after the other. Passes never overlap. */
-  runOnce(): Promise<WorkerPass>;
-  /** Runs passes in the background until `stop`. */
-  start(): void;
-  /** Runs the next pass now instead of after the poll pause. */
-  kick(): void;
-  /** Stops: no new pass, the current target call is aborted and its claim released. */
-  stop(options?: { timeoutMs?: number }): Promise<void>;
-}
-
-const silent: WorkerLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+/**
+ * runOnce: one pass (sweep, then every due slot it can claim, one after the other); start, kick
+ * and stop as core/background-loop.ts says. Stop aborts the current target call and releases its
+ * claim. A full batch runs the next pass at once.
+ */
+export type ProvisioningWorker = LeaseWorker<WorkerPass>;
 
 export function createProvisioningWorker(options: WorkerOptions): ProvisioningWorker {
   const { store, clock, audit } = options;
-  const id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const id = options.workerId ?? defaultWorkerId();
   const leaseMs = options.leaseMs ?? 30_000;
-  const pollMs = options.pollMs ?? 1_000;
   const batch = options.batch ?? 20;
   const sweepEveryMs = options.sweepEveryMs ?? 60_000;
-  const log = options.log ?? silent;
-  const stopping = new AbortController();
+  const log = options.log ?? silentLog;
+  const loop = createBackgroundLoop({
+    name: 'edge worker',
+    workerId: id,
+    pollMs: options.pollMs ?? 1_000,
+    log,
+    pass,
+    again: (done) => done.claimed >= batch,
+    ...(options.changes ? { changes: options.changes } : {}),
+  });
   const actorFor = (tenantId: number): Actor => ({ tenantId, id: 'edge-worker', role: 'ADMIN', remoteAddress: null });
   const leaseFrom = (now: Date): Date => new Date(now.getTime() + leaseMs);
 
   let lastSweep: number | null = null;
-  let chain: Promise<unknown> = Promise.resolve();
 
   async function bundleOf(slot: EdgeSlot): Promise<{ bundle: DeployBundle; fingerprints: Map<number, string> }> {
     const item = primaryItem(slot);
@@ -151,23 +150,21 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
     const { slotId } = slot;
     const generation = slot.deployment.generation;
     const fields = { slotId, tenantId: slot.tenantId, generation, status: slot.status, workerId: id };
-    const heartbeat = setInterval(
-      () => {
-        store.slotLeases.renew(slotId, id, leaseFrom(clock.now())).then(
-          (held) => held || log.warn(fields, 'edge slot: lease lost while the target worked'),
-          (error: unknown) => log.warn({ ...fields, err: messageOf(error) }, 'edge slot: lease renewal failed'),
-        );
-      },
-      Math.max(Math.floor(leaseMs / 3), 10),
-    );
-    heartbeat.unref();
+    const endLease = keepLease({
+      leaseMs,
+      now: () => clock.now(),
+      renew: (until) => store.slotLeases.renew(slotId, id, until),
+      log,
+      fields,
+      what: 'edge slot',
+    });
     const action = slot.status === 'DELETING' ? 'edge.slot.remove' : 'edge.slot.publish';
     try {
       const target = await deployer(slot);
       let fingerprints = new Map<number, string>();
       if (slot.status === 'DELETING') {
         // No target (possible only if it was cleared by hand in the database): nothing to remove.
-        await target?.remove({ tenantId: slot.tenantId, slotId, generation }, stopping.signal);
+        await target?.remove({ tenantId: slot.tenantId, slotId, generation }, loop.signal);
       } else {
         if (slot.status === 'READY') await store.slotLeases.markPublishing(slotId, id, clock.now());
         if (!target)
@@ -176,7 +173,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
           );
         const loaded = await bundleOf(slot);
         fingerprints = loaded.fingerprints;
-        await target.publish(loaded.bundle, stopping.signal);
+        await target.publish(loaded.bundle, loop.signal);
       }
       const outcome = await store.slotLeases.succeed(slotId, id, generation, { fingerprints }, clock.now());
       log.info(
@@ -196,7 +193,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
         });
       return slot.status === 'DELETING' ? 'removed' : 'published';
     } catch (error) {
-      if (stopping.signal.aborted) {
+      if (loop.signal.aborted) {
         await store.slotLeases.release(slotId, id).catch(() => undefined);
         log.info(fields, 'edge slot: released on shutdown; the next start carries on');
         return 'released';
@@ -226,7 +223,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
         });
       return 'failed';
     } finally {
-      clearInterval(heartbeat);
+      endLease();
     }
   }
 
@@ -244,7 +241,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
         );
     }
     for (const slotId of await store.slotLeases.due(now, batch)) {
-      if (stopping.signal.aborted) break;
+      if (loop.signal.aborted) break;
       const current = clock.now();
       const slot = await store.slotLeases.claim(slotId, id, current, leaseFrom(current));
       if (!slot) continue;
@@ -255,64 +252,5 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
     return result;
   }
 
-  // The background loop.
-  let started = false;
-  let timer: NodeJS.Timeout | null = null;
-  let kicked = false;
-  let unsubscribe: (() => void) | null = null;
-
-  function schedule(delayMs: number): void {
-    if (stopping.signal.aborted) return;
-    timer = setTimeout(tick, delayMs);
-  }
-
-  function tick(): void {
-    timer = null;
-    kicked = false;
-    worker.runOnce().then(
-      (done) => schedule(kicked || done.claimed >= batch ? 0 : pollMs),
-      (error: unknown) => {
-        log.error({ err: messageOf(error), workerId: id }, 'edge worker pass failed; retrying after the poll pause');
-        schedule(pollMs);
-      },
-    );
-  }
-
-  const worker: ProvisioningWorker = {
-    id,
-    runOnce() {
-      const next = chain.then(pass);
-      chain = next.catch(() => undefined);
-      return next;
-    },
-    start() {
-      if (started || stopping.signal.aborted) return;
-      started = true;
-      unsubscribe = options.changes?.(() => worker.kick()) ?? null;
-      schedule(0);
-    },
-    kick() {
-      if (!started || stopping.signal.aborted) return;
-      if (timer) {
-        clearTimeout(timer);
-        schedule(0);
-      } else {
-        kicked = true;
-      }
-    },
-    async stop(stopOptions = {}) {
-      if (!stopping.signal.aborted) stopping.abort(new Error('certkeeper is stopping'));
-      if (timer) clearTimeout(timer);
-      timer = null;
-      unsubscribe?.();
-      unsubscribe = null;
-      let wait: NodeJS.Timeout | undefined;
-      await Promise.race([
-        chain,
-        new Promise((resolve) => (wait = setTimeout(resolve, stopOptions.timeoutMs ?? 5_000))),
-      ]);
-      clearTimeout(wait);
-    },
-  };
-  return worker;
+  return loop;
 }

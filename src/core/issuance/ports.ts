@@ -227,6 +227,8 @@ export interface IssuanceRepository {
    * are not: they have no validation to show).
    */
   latestOrderFor(tenantId: number, certificateNo: number): Promise<IssuanceOrder | null>;
+  /** The tenant's orders about `certificateNo` older than order `before`, newest first, at most `limit`. */
+  ordersBefore(tenantId: number, certificateNo: number, before: number, limit: number): Promise<IssuanceOrder[]>;
   /** Which of `names` are held by an active order, with the holding tenant and order. */
   activeNames(names: readonly string[]): Promise<Array<{ name: string; tenantId: number; orderId: number }>>;
 

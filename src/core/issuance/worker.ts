@@ -33,16 +33,28 @@
  *   `revoked`; the repository moves the certificate's revocation state with the final step.
  * - Renewal scan (every `renewalScanEveryMs`): certificates issued here with renewal on get a
  *   `renew` order inside the ARI window when the directory offers `renewalInfo`, else once a
- *   third of their lifetime is left.
+ *   third of their lifetime is left. The scan looks at a certificate again an hour after it
+ *   queued its renewal, so a renewal that failed is tried again then.
+ * - Notifications: `renewal.failed` carries the failed renewals in a row (renewalFailuresInARow,
+ *   read from the certificate's orders, so no counter can drift), and a renewal that lands after
+ *   one or more failed ones emits `renewal.recovered` once (its event key is the order's).
  */
-import { hostname } from 'node:os';
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { AppError, isAppError } from '../../domain/errors.ts';
 import { parseCsr } from '../../domain/x509/csr.ts';
 import type { Actor } from '../actor.ts';
 import type { NotificationService } from '../notifications/service.ts';
 import { eventCertificate } from '../notifications/events.ts';
 import type { AuditService } from '../audit.ts';
+import {
+  createBackgroundLoop,
+  defaultWorkerId,
+  keepLease,
+  messageOf,
+  silentLog,
+  type LeaseWorker,
+  type WorkerLog,
+} from '../background-loop.ts';
 import type { CertificateService } from '../certificates.ts';
 import type { Clock, Store } from '../ports.ts';
 import { challengeName, checkDelegation, DcvError, delegationTarget, type DcvResolver, type DcvZone } from './dcv.ts';
@@ -56,12 +68,6 @@ import {
 } from './issuer.ts';
 import type { FinalStep, IssuanceOrder, IssuanceRepository, OrderAuthorization, OrderUpdate } from './ports.ts';
 import type { IssuanceService } from './service.ts';
-
-export interface IssuanceLog {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-  error(fields: Record<string, unknown>, message: string): void;
-}
 
 export interface IssuanceWorkerOptions {
   store: Store;
@@ -89,7 +95,7 @@ export interface IssuanceWorkerOptions {
   cnameWindowMs?: number;
   /** How often certificates are checked for renewal. Default 1 h. */
   renewalScanEveryMs?: number;
-  log?: IssuanceLog;
+  log?: WorkerLog;
   /**
    * Notifications (core/notifications/): `issuance.succeeded` when a certificate lands (issued or
    * renewed), `issuance.failed` / `renewal.failed` when an order ends without one. Best effort:
@@ -105,16 +111,9 @@ export interface IssuanceWorkerPass {
   renewalsQueued: number;
 }
 
-export interface IssuanceWorker {
-  readonly id: string;
-  runOnce(): Promise<IssuanceWorkerPass>;
-  start(): void;
-  kick(): void;
-  stop(options?: { timeoutMs?: number }): Promise<void>;
-}
+/** runOnce, start, kick, stop: core/background-loop.ts; a pass that claimed an order runs the next at once. */
+export type IssuanceWorker = LeaseWorker<IssuanceWorkerPass>;
 
-const silent: IssuanceLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const accountKeyContext = (directoryUrl: string): string => `acme-account-key:${directoryUrl}`;
 export const orderKeyContext = (orderId: number): string => `issuance-order-key:${orderId}`;
 const ORDER_NOT_READY = 'urn:ietf:params:acme:error:orderNotReady';
@@ -122,6 +121,25 @@ const ALREADY_REVOKED = 'urn:ietf:params:acme:error:alreadyRevoked';
 const base = (domain: string): string => (domain.startsWith('*.') ? domain.slice(2) : domain);
 const isRetryable = (error: unknown): boolean =>
   error instanceof IssuerError || error instanceof DcvError ? error.retryable : !isAppError(error);
+
+/** Orders read back to count a certificate's failed renewals in a row; a longer run reads as this many. */
+export const RENEWAL_HISTORY = 100;
+const FAILED_STEPS: readonly FinalStep[] = ['failed', 'validation_failed', 'validation_expired'];
+
+/**
+ * Failed renewals in a row before an order, from the certificate's earlier orders (newest
+ * first): `renew` orders that ended without a certificate, counted back to the last order that
+ * stored one (`done`, of any kind: a reissue that landed ends the run too). Orders still running,
+ * and failed issues or reissues, do not count either way.
+ */
+export function renewalFailuresInARow(earlier: readonly IssuanceOrder[]): number {
+  let failures = 0;
+  for (const order of earlier) {
+    if (order.step === 'done') break;
+    if (order.kind === 'renew' && (FAILED_STEPS as readonly string[]).includes(order.step)) failures += 1;
+  }
+  return failures;
+}
 
 /** Backoff of failed attempts: 5 s doubling, capped at 10 min. */
 export function failureDelayMs(attempts: number): number {
@@ -140,15 +158,21 @@ function pollDelayMs(polls: number): number {
 
 export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWorker {
   const { store, issuance, service, certificates, audit, clock, issuer, dcv } = options;
-  const id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const id = options.workerId ?? defaultWorkerId();
   const leaseMs = options.leaseMs ?? 60_000;
-  const pollMs = options.pollMs ?? 1_000;
   const batch = options.batch ?? 20;
   const maxAttempts = options.maxAttempts ?? 12;
   const cnameWindowMs = options.cnameWindowMs ?? 72 * 3_600_000;
   const renewalScanEveryMs = options.renewalScanEveryMs ?? 3_600_000;
-  const log = options.log ?? silent;
-  const stopping = new AbortController();
+  const log = options.log ?? silentLog;
+  const loop = createBackgroundLoop({
+    name: 'issuance worker',
+    workerId: id,
+    pollMs: options.pollMs ?? 1_000,
+    log,
+    pass,
+    again: (done) => done.claimed > 0,
+  });
   const actorFor = (tenantId: number): Actor => ({ tenantId, id: 'acme-worker', role: 'ADMIN', remoteAddress: null });
   const after = (ms: number): Date => new Date(clock.now().getTime() + ms);
 
@@ -490,24 +514,50 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
         orderId: order.orderId,
         kind: order.kind,
       });
-    const landed = await store.certificates.get(order.tenantId, certificateNo);
-    await options.notify?.(order.tenantId, `certificate-order:${order.orderId}`, {
-      type: 'issuance.succeeded',
-      certificate: landed ? eventCertificate(landed, clock.now().getTime()) : null,
-      summary: `Certificate '${order.certificateName}' was ${order.kind === 'renew' ? 'renewed' : 'issued'} by the ACME CA.`,
-    });
+    if (options.notify) {
+      const landed = await store.certificates.get(order.tenantId, certificateNo);
+      const subject = landed ? eventCertificate(landed, clock.now().getTime()) : null;
+      await options.notify(order.tenantId, `certificate-order:${order.orderId}`, {
+        type: 'issuance.succeeded',
+        certificate: subject,
+        summary: `Certificate '${order.certificateName}' was ${order.kind === 'renew' ? 'renewed' : 'issued'} by the ACME CA.`,
+      });
+      const failures = order.kind === 'renew' ? await failuresBefore(order, certificateNo) : 0;
+      if (failures > 0)
+        await options.notify(order.tenantId, `certificate-order:${order.orderId}`, {
+          type: 'renewal.recovered',
+          certificate: subject,
+          failures,
+          summary: `Certificate '${order.certificateName}' was renewed after ${failures} failed renewal${failures === 1 ? '' : 's'}.`,
+        });
+    }
     return certificateNo;
   }
 
-  /** `issuance.failed` (or `renewal.failed` for a renewal) for an order that ended without a certificate. */
+  async function failuresBefore(order: IssuanceOrder, certificateNo: number): Promise<number> {
+    return renewalFailuresInARow(
+      await issuance.ordersBefore(order.tenantId, certificateNo, order.orderId, RENEWAL_HISTORY),
+    );
+  }
+
+  /**
+   * `issuance.failed`, or for a renewal `renewal.failed` with the failed renewals in a row
+   * including this one, for an order that ended without a certificate.
+   */
   async function notifyFailure(order: IssuanceOrder, error: string): Promise<void> {
     if (!options.notify) return;
     const stored =
       order.certificateNo === null ? null : await store.certificates.get(order.tenantId, order.certificateNo);
+    const renewal = order.kind === 'renew';
+    const failures =
+      renewal && order.certificateNo !== null ? (await failuresBefore(order, order.certificateNo)) + 1 : 0;
     await options.notify(order.tenantId, `certificate-order:${order.orderId}`, {
-      type: order.kind === 'renew' ? 'renewal.failed' : 'issuance.failed',
+      type: renewal ? 'renewal.failed' : 'issuance.failed',
       certificate: stored && !stored.deletedAt ? eventCertificate(stored, clock.now().getTime()) : null,
-      summary: `Certificate '${order.certificateName}' could not be ${order.kind === 'renew' ? 'renewed' : 'issued'}.`,
+      ...(renewal ? { failures } : {}),
+      summary: renewal
+        ? `Certificate '${order.certificateName}' could not be renewed (${failures} failed renewal${failures === 1 ? '' : 's'} in a row).`
+        : `Certificate '${order.certificateName}' could not be issued.`,
       error: error.slice(0, 500),
     });
   }
@@ -515,16 +565,14 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
   /** Runs one step of a claimed order and writes its outcome; never throws for a step failure. */
   async function work(order: IssuanceOrder): Promise<void> {
     const fields = { orderId: order.orderId, tenantId: order.tenantId, step: order.step, workerId: id };
-    const heartbeat = setInterval(
-      () => {
-        issuance.renew(order.orderId, id, after(leaseMs)).then(
-          (held) => held || log.warn(fields, 'issuance order: lease lost while a step ran'),
-          (error: unknown) => log.warn({ ...fields, err: messageOf(error) }, 'issuance order: lease renewal failed'),
-        );
-      },
-      Math.max(Math.floor(leaseMs / 3), 10),
-    );
-    heartbeat.unref();
+    const endLease = keepLease({
+      leaseMs,
+      now: () => clock.now(),
+      renew: (until) => issuance.renew(order.orderId, id, until),
+      log,
+      fields,
+      what: 'issuance order',
+    });
     try {
       const update = await step(order);
       const written = await issuance.advance(order.orderId, id, update, clock.now());
@@ -558,7 +606,7 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       if (update.outcome && update.outcome !== 'done' && order.outcome !== update.outcome)
         await notifyFailure(order, update.lastError ?? update.outcome);
     } catch (error) {
-      if (stopping.signal.aborted) {
+      if (loop.signal.aborted) {
         await issuance.release(order.orderId, id).catch(() => undefined);
         return;
       }
@@ -599,7 +647,7 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       );
       if (order.outcome !== outcome) await notifyFailure(order, message);
     } finally {
-      clearInterval(heartbeat);
+      endLease();
     }
   }
 
@@ -689,7 +737,7 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       }
     }
     for (const orderId of await issuance.due(now, batch)) {
-      if (stopping.signal.aborted) break;
+      if (loop.signal.aborted) break;
       const current = clock.now();
       const order = await issuance.claim(orderId, id, current, new Date(current.getTime() + leaseMs));
       if (!order) continue;
@@ -699,61 +747,5 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
     return result;
   }
 
-  let chain: Promise<unknown> = Promise.resolve();
-  let started = false;
-  let timer: NodeJS.Timeout | null = null;
-  let kicked = false;
-
-  function schedule(delayMs: number): void {
-    if (stopping.signal.aborted) return;
-    timer = setTimeout(tick, delayMs);
-  }
-
-  function tick(): void {
-    timer = null;
-    kicked = false;
-    worker.runOnce().then(
-      (done) => schedule(kicked || done.claimed > 0 ? 0 : pollMs),
-      (error: unknown) => {
-        log.error(
-          { err: messageOf(error), workerId: id },
-          'issuance worker pass failed; retrying after the poll pause',
-        );
-        schedule(pollMs);
-      },
-    );
-  }
-
-  const worker: IssuanceWorker = {
-    id,
-    runOnce() {
-      const next = chain.then(pass);
-      chain = next.catch(() => undefined);
-      return next;
-    },
-    start() {
-      if (started || stopping.signal.aborted) return;
-      started = true;
-      schedule(0);
-    },
-    kick() {
-      if (!started || stopping.signal.aborted) return;
-      if (timer) {
-        clearTimeout(timer);
-        schedule(0);
-      } else kicked = true;
-    },
-    async stop(stopOptions = {}) {
-      if (!stopping.signal.aborted) stopping.abort(new Error('certkeeper is stopping'));
-      if (timer) clearTimeout(timer);
-      timer = null;
-      let wait: NodeJS.Timeout | undefined;
-      await Promise.race([
-        chain,
-        new Promise((resolve) => (wait = setTimeout(resolve, stopOptions.timeoutMs ?? 5_000))),
-      ]);
-      clearTimeout(wait);
-    },
-  };
-  return worker;
+  return loop;
 }

@@ -56,17 +56,16 @@ export function ruleMatches(rule: Rule, event: EventType, certificate: EventCert
 export type PayloadInput = Omit<EventPayload, 'id' | 'tenant' | 'link' | 'occurredAt' | 'test'> & { test?: boolean };
 
 /**
- * Queues `event` for every channel a rule of the tenant picks; returns the ids of the rows
- * inserted (empty when no rule matches, or every channel had it already).
- * `keepUntil`: the row is the proof that the event went, kept at least that long.
+ * The delivery rows of `event`: one for every channel a rule of the tenant picks (none when no
+ * rule matches). `keepUntil`: the row is the proof that the event went, kept at least that long.
  */
-export async function enqueueEvent(
+export async function eventDeliveries(
   context: EventContext,
   tenantId: number,
   eventKey: string,
   input: PayloadInput,
   options: { keepUntil?: Date; channelIds?: number[]; rules?: Rule[] } = {},
-): Promise<number[]> {
+): Promise<NewDelivery[]> {
   const { store, clock } = context;
   const now = clock.now();
   let channelIds = options.channelIds;
@@ -88,6 +87,16 @@ export async function enqueueEvent(
   };
   const minimum = now.getTime() + context.retentionMs;
   const keepUntil = new Date(Math.max(minimum, options.keepUntil?.getTime() ?? 0));
-  const rows: NewDelivery[] = channelIds.map((channelId) => ({ channelId, eventKey, payload, keepUntil }));
-  return store.notifications.enqueue(tenantId, rows, now);
+  return channelIds.map((channelId) => ({ channelId, eventKey, payload, keepUntil }));
+}
+
+/**
+ * Queues `event` (eventDeliveries); returns the ids of the rows inserted (empty when no rule
+ * matches, or every channel had it already).
+ */
+export async function enqueueEvent(...args: Parameters<typeof eventDeliveries>): Promise<number[]> {
+  const [context, tenantId] = args;
+  const rows = await eventDeliveries(...args);
+  if (rows.length === 0) return [];
+  return context.store.notifications.enqueue(tenantId, rows, context.clock.now());
 }

@@ -15,15 +15,19 @@
  * Those inside the horizon go into `notify_schedule`, due at once. Then the due rows (index on
  * due_at, every tenant) are looked at: where the certificate stands now (model.ts `expiryState`)
  * decides the notice, queued with its event key; the row moves to the certificate's next
- * crossing, or is deleted after the `certificate.expired` notice. Queuing and rescheduling are
+ * crossing, or is deleted after the `certificate.expired` notice (the notices and the moves are
+ * written SETTLE_CHUNK rows at a time: settleSchedule). Queuing and rescheduling are
  * idempotent (unique event keys; a conditional reschedule), so two processes running the pass at
  * once, or a pass cut by a crash and run again, queue each notice once.
  */
 import type { Store } from '../ports.ts';
-import { enqueueEvent, eventCertificate, type EventContext } from './events.ts';
+import { eventCertificate, eventDeliveries, type EventContext } from './events.ts';
+import type { NewDelivery, ScheduleEntry } from './ports.ts';
 import { DAY_MS, DEFAULT_THRESHOLDS_DAYS, expiryState, type Rule } from './model.ts';
 
 export const CHANGE_MARGIN_MS = 5_000;
+/** Due rows settled per store call (one transaction on PostgreSQL): a short transaction. */
+const SETTLE_CHUNK = 100;
 /** Deliveries about a certificate's expiry are kept until a day after it, so no pass can queue them again. */
 const KEEP_AFTER_EXPIRY_MS = DAY_MS;
 
@@ -51,12 +55,20 @@ export async function runExpiryPass(context: EventContext, options: { batch: num
   const due = await store.notifications.dueSchedule(now, options.batch);
   result.due = due.length;
   const rulesOf = new Map<number, Rule[]>();
+  // What each due row comes to, written SETTLE_CHUNK rows at a time (one transaction each where
+  // the store groups writes): a commit per row made the pass's cost the disk's, not the work's.
+  let settled: Settled[] = [];
+  const flush = async () => {
+    result.queued += await store.notifications.settleSchedule(settled, now);
+    settled = [];
+  };
   for (const entry of due) {
+    if (settled.length >= SETTLE_CHUNK) await flush();
     const { tenantId, certificateNo } = entry;
     const certificate = await store.certificates.get(tenantId, certificateNo);
     if (!certificate || certificate.facts.fingerprintSha256 !== entry.fingerprint || !thresholdsOf.has(tenantId)) {
       // Deleted, replaced (the scan schedules the new version), or no expiry rule any more.
-      await store.notifications.reschedule(entry, null);
+      settled.push({ tenantId, entry, deliveries: [], nextDueAt: null });
       continue;
     }
     let rules = rulesOf.get(tenantId);
@@ -68,7 +80,7 @@ export async function runExpiryPass(context: EventContext, options: { batch: num
     const version = `${certificateNo}:${entry.fingerprint}`;
     const keepUntil = new Date(notAfter + KEEP_AFTER_EXPIRY_MS);
     if (state.kind === 'expired') {
-      const ids = await enqueueEvent(
+      const deliveries = await eventDeliveries(
         context,
         tenantId,
         `certificate.expired:${version}`,
@@ -79,12 +91,12 @@ export async function runExpiryPass(context: EventContext, options: { batch: num
         },
         { keepUntil, rules },
       );
-      result.queued += ids.length;
-      await store.notifications.reschedule(entry, null);
+      settled.push({ tenantId, entry, deliveries, nextDueAt: null });
       continue;
     }
+    let deliveries: NewDelivery[] = [];
     if (state.kind === 'expiring') {
-      const ids = await enqueueEvent(
+      deliveries = await eventDeliveries(
         context,
         tenantId,
         `certificate.expiring:${version}:${state.threshold}`,
@@ -96,11 +108,18 @@ export async function runExpiryPass(context: EventContext, options: { batch: num
         },
         { keepUntil, rules },
       );
-      result.queued += ids.length;
     }
-    await store.notifications.reschedule(entry, new Date(state.nextAt));
+    settled.push({ tenantId, entry, deliveries, nextDueAt: new Date(state.nextAt) });
   }
+  await flush();
   return result;
+}
+
+interface Settled {
+  tenantId: number;
+  entry: ScheduleEntry;
+  deliveries: NewDelivery[];
+  nextDueAt: Date | null;
 }
 
 function describeLeft(ms: number): string {

@@ -141,6 +141,20 @@ export interface NotificationRepository {
   dueSchedule(now: Date, limit: number): Promise<ScheduleEntry[]>;
   /** Moves a row's due time (null: deletes it), only if it is still the version and due time read. */
   reschedule(entry: ScheduleEntry, nextDueAt: Date | null): Promise<void>;
+  /**
+   * Settles due rows: for each, queues its deliveries (as `enqueue`) and moves or deletes the row
+   * (as `reschedule`); where commits are dear (PostgreSQL: an fsync each), in one transaction, so
+   * a pass costs one commit instead of two a row. Returns how many deliveries were inserted.
+   */
+  settleSchedule(
+    items: ReadonlyArray<{
+      tenantId: number;
+      entry: ScheduleEntry;
+      deliveries: readonly NewDelivery[];
+      nextDueAt: Date | null;
+    }>,
+    at: Date,
+  ): Promise<number>;
 
   // The outbox.
   /** Inserts the deliveries whose (channel, event key) is new; the ids of those inserted. */

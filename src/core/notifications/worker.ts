@@ -10,19 +10,19 @@
  * so a restart or another process carries on; a process killed between claim and send leaves a
  * lease that expires, and the delivery is retried, not dropped.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import {
+  createBackgroundLoop,
+  defaultWorkerId,
+  messageOf,
+  silentLog,
+  type LeaseWorker,
+  type WorkerLog,
+} from '../background-loop.ts';
 import type { Clock, Store } from '../ports.ts';
 import { deliver, type DeliveryOutcome } from './delivery.ts';
 import type { EventContext } from './events.ts';
 import { runExpiryPass, type ExpiryPass } from './expiry.ts';
 import type { NotificationSender } from './ports.ts';
-
-export interface NotifyWorkerLog {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-  error(fields: Record<string, unknown>, message: string): void;
-}
 
 export interface NotifyWorkerOptions {
   store: Store;
@@ -44,7 +44,7 @@ export interface NotifyWorkerOptions {
   concurrency?: number;
   /** Wakes the worker (a delivery was queued through this process). */
   changes?: (listener: () => void) => () => void;
-  log?: NotifyWorkerLog;
+  log?: WorkerLog;
 }
 
 export interface NotifyPass {
@@ -54,40 +54,41 @@ export interface NotifyPass {
   failed: number;
 }
 
-export interface NotificationWorker {
-  readonly id: string;
-  /** One pass, waiting for every delivery it started. */
-  runOnce(): Promise<NotifyPass>;
-  start(): void;
-  kick(): void;
-  /** No new work; deliveries in flight are aborted and released (retried by the next start). */
-  stop(options?: { timeoutMs?: number }): Promise<void>;
-}
-
-const silent: NotifyWorkerLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+/**
+ * runOnce: one pass, waiting for every delivery it started (the loop's own passes do not wait);
+ * start, kick, stop: core/background-loop.ts. Stop aborts the deliveries in flight and releases
+ * them (the next start retries them).
+ */
+export type NotificationWorker = LeaseWorker<NotifyPass>;
 const HOUR_MS = 3_600_000;
 
 export function createNotificationWorker(options: NotifyWorkerOptions): NotificationWorker {
   const { store, clock } = options;
-  const id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const id = options.workerId ?? defaultWorkerId();
   const retentionMs = options.retentionMs ?? 30 * 24 * HOUR_MS;
   const leaseMs = options.leaseMs ?? 60_000;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const pollMs = options.pollMs ?? 1_000;
   const scanEveryMs = options.scanEveryMs ?? 60_000;
   const concurrency = options.concurrency ?? 8;
-  const log = options.log ?? silent;
-  const stopping = new AbortController();
+  const log = options.log ?? silentLog;
   const context: EventContext = { store, clock, publicBaseUrl: options.publicBaseUrl, retentionMs };
   const inFlight = new Map<number, Promise<DeliveryOutcome>>();
   let lastScan: number | null = null;
   let lastPrune: number | null = null;
-  let chain: Promise<unknown> = Promise.resolve();
+  const loop = createBackgroundLoop({
+    name: 'notification worker',
+    workerId: id,
+    pollMs: options.pollMs ?? 1_000,
+    log,
+    // The loop's passes leave deliveries running (a slow channel holds up nobody); runOnce waits.
+    pass: (background) => pass(!background),
+    ...(options.changes ? { changes: options.changes } : {}),
+    pending: () => inFlight.values(),
+  });
 
   function start(deliveryId: number, tally: NotifyPass): Promise<DeliveryOutcome> {
     const work = deliver(
-      { store, clock, sender: options.sender, workerId: id, leaseMs, timeoutMs, signal: stopping.signal },
+      { store, clock, sender: options.sender, workerId: id, leaseMs, timeoutMs, signal: loop.signal },
       deliveryId,
     )
       .then((outcome) => {
@@ -130,7 +131,7 @@ export function createNotificationWorker(options: NotifyWorkerOptions): Notifica
     }
     const started: Promise<DeliveryOutcome>[] = [];
     const room = concurrency - inFlight.size;
-    if (room > 0 && !stopping.signal.aborted) {
+    if (room > 0 && !loop.signal.aborted) {
       for (const deliveryId of await store.notifications.dueDeliveries(clock.now(), room + inFlight.size)) {
         if (inFlight.has(deliveryId) || started.length >= room) continue;
         started.push(start(deliveryId, tally));
@@ -140,66 +141,5 @@ export function createNotificationWorker(options: NotifyWorkerOptions): Notifica
     return tally;
   }
 
-  let started = false;
-  let timer: NodeJS.Timeout | null = null;
-  let kicked = false;
-  let unsubscribe: (() => void) | null = null;
-
-  function schedule(delayMs: number): void {
-    if (stopping.signal.aborted) return;
-    timer = setTimeout(tick, delayMs);
-  }
-
-  function tick(): void {
-    timer = null;
-    kicked = false;
-    const next = chain.then(() => pass(false));
-    chain = next.catch(() => undefined);
-    next.then(
-      () => schedule(kicked ? 0 : pollMs),
-      (error: unknown) => {
-        log.error(
-          { err: messageOf(error), workerId: id },
-          'notification worker pass failed; retrying after the poll pause',
-        );
-        schedule(pollMs);
-      },
-    );
-  }
-
-  const worker: NotificationWorker = {
-    id,
-    runOnce() {
-      const next = chain.then(() => pass(true));
-      chain = next.catch(() => undefined);
-      return next;
-    },
-    start() {
-      if (started || stopping.signal.aborted) return;
-      started = true;
-      unsubscribe = options.changes?.(() => worker.kick()) ?? null;
-      schedule(0);
-    },
-    kick() {
-      if (!started || stopping.signal.aborted) return;
-      if (timer) {
-        clearTimeout(timer);
-        schedule(0);
-      } else kicked = true;
-    },
-    async stop(stopOptions = {}) {
-      if (!stopping.signal.aborted) stopping.abort(new Error('certkeeper is stopping'));
-      if (timer) clearTimeout(timer);
-      timer = null;
-      unsubscribe?.();
-      unsubscribe = null;
-      let wait: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all([chain, ...inFlight.values()]),
-        new Promise((resolve) => (wait = setTimeout(resolve, stopOptions.timeoutMs ?? 5_000))),
-      ]);
-      clearTimeout(wait);
-    },
-  };
-  return worker;
+  return loop;
 }

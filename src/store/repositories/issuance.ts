@@ -408,6 +408,19 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
       return row ? orderFromRow(row) : null;
     },
 
+    async ordersBefore(tenantId, certificateNo, before, limit) {
+      const rows = await db
+        .selectFrom('issuance_orders')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('certificate_no', '=', certificateNo)
+        .where('order_id', '<', before)
+        .orderBy('order_id', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map(orderFromRow);
+    },
+
     async activeNames(names) {
       if (names.length === 0) return [];
       const rows = await db

@@ -15,8 +15,10 @@ import type {
   Delivery,
   DeliveryAttempt,
   DeliveryStatus,
+  NewDelivery,
   NotificationRepository,
   ScanCertificate,
+  ScheduleEntry,
 } from '../../core/notifications/ports.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { rethrowUniqueViolation } from '../errors.ts';
@@ -189,6 +191,59 @@ function sealedOf(row: Selectable<NotifyChannelRow>): SealedSecret {
 /** The predicate of the partial index notify_deliveries_due, word for word (a literal, as slots.ts explains). */
 const pendingLiteral = sql<boolean>`status = 'pending'`;
 const IN_CHUNK = 500;
+
+/** Moves a schedule row's due time (null: deletes it), only if it is still the version and due time read. */
+async function moveScheduleRow(db: Db, entry: ScheduleEntry, nextDueAt: Date | null): Promise<void> {
+  if (nextDueAt === null)
+    await db
+      .deleteFrom('notify_schedule')
+      .where('tenant_id', '=', entry.tenantId)
+      .where('certificate_no', '=', entry.certificateNo)
+      .where('fingerprint', '=', entry.fingerprint)
+      .where('due_at', '=', ms(entry.dueAt))
+      .execute();
+  else
+    await db
+      .updateTable('notify_schedule')
+      .set({ due_at: ms(nextDueAt) })
+      .where('tenant_id', '=', entry.tenantId)
+      .where('certificate_no', '=', entry.certificateNo)
+      .where('fingerprint', '=', entry.fingerprint)
+      .where('due_at', '=', ms(entry.dueAt))
+      .execute();
+}
+
+/** Inserts the deliveries whose (channel, event key) is new; the ids of those inserted. */
+async function insertDeliveries(
+  db: Db,
+  tenantId: number,
+  deliveries: readonly NewDelivery[],
+  at: Date,
+): Promise<number[]> {
+  const ids: number[] = [];
+  for (const delivery of deliveries) {
+    const row = await db
+      .insertInto('notify_deliveries')
+      .values({
+        tenant_id: tenantId,
+        channel_id: delivery.channelId,
+        event_key: delivery.eventKey,
+        event: delivery.payload.type,
+        payload: JSON.stringify(delivery.payload),
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: ms(at),
+        keep_until: ms(delivery.keepUntil),
+        created_at: ms(at),
+        updated_at: ms(at),
+      })
+      .onConflict((oc) => oc.columns(['channel_id', 'event_key']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (row) ids.push(Number(row.id));
+  }
+  return ids;
+}
 
 export function notificationRepository(base: Kysely<Database>, dialect: StoreDialect): NotificationRepository {
   const db: Db = base.withTables<NotifyTables>();
@@ -481,49 +536,26 @@ export function notificationRepository(base: Kysely<Database>, dialect: StoreDia
     },
 
     async reschedule(entry, nextDueAt) {
-      if (nextDueAt === null)
-        await db
-          .deleteFrom('notify_schedule')
-          .where('tenant_id', '=', entry.tenantId)
-          .where('certificate_no', '=', entry.certificateNo)
-          .where('fingerprint', '=', entry.fingerprint)
-          .where('due_at', '=', ms(entry.dueAt))
-          .execute();
-      else
-        await db
-          .updateTable('notify_schedule')
-          .set({ due_at: ms(nextDueAt) })
-          .where('tenant_id', '=', entry.tenantId)
-          .where('certificate_no', '=', entry.certificateNo)
-          .where('fingerprint', '=', entry.fingerprint)
-          .where('due_at', '=', ms(entry.dueAt))
-          .execute();
+      await moveScheduleRow(db, entry, nextDueAt);
+    },
+
+    async settleSchedule(items, at) {
+      if (items.length === 0) return 0;
+      const settle = async (trx: Db) => {
+        let inserted = 0;
+        for (const item of items) {
+          inserted += (await insertDeliveries(trx, item.tenantId, item.deliveries, at)).length;
+          await moveScheduleRow(trx, item.entry, item.nextDueAt);
+        }
+        return inserted;
+      };
+      // Each write is idempotent on its own (unique event key; conditional move), so grouping is
+      // for the cost only (dialect.groupsWrites says where it pays).
+      return dialect.groupsWrites ? inTransaction(db, dialect, settle) : settle(db);
     },
 
     async enqueue(tenantId, deliveries, at) {
-      const ids: number[] = [];
-      for (const delivery of deliveries) {
-        const row = await db
-          .insertInto('notify_deliveries')
-          .values({
-            tenant_id: tenantId,
-            channel_id: delivery.channelId,
-            event_key: delivery.eventKey,
-            event: delivery.payload.type,
-            payload: JSON.stringify(delivery.payload),
-            status: 'pending',
-            attempts: 0,
-            next_attempt_at: ms(at),
-            keep_until: ms(delivery.keepUntil),
-            created_at: ms(at),
-            updated_at: ms(at),
-          })
-          .onConflict((oc) => oc.columns(['channel_id', 'event_key']).doNothing())
-          .returning('id')
-          .executeTakeFirst();
-        if (row) ids.push(Number(row.id));
-      }
-      return ids;
+      return insertDeliveries(db, tenantId, deliveries, at);
     },
 
     async dueDeliveries(now, limit) {

@@ -20,6 +20,20 @@ export async function render(page) {
   const data = await load(page, '/dashboard');
   if (!data) return FAILED;
   const { counts, expiring, soonest, recent, actors } = data;
+  // Channel health is shown on both dashboards: a channel can fail before any certificate exists.
+  const channels = h('div', {});
+  const channelSection = h(
+    'section',
+    { 'aria-labelledby': 'channel-health' },
+    h('h2', { id: 'channel-health' }, h('a', { href: href('/notifications'), text: 'Notification channels' })),
+    channels,
+  );
+  const showChannels = async () => {
+    /** @type {import('./notifications.js').Notifications | undefined} */
+    const notifications = await load(page, '/notifications', { into: channels });
+    if (notifications) channels.replaceChildren(channelHealth(notifications.channels));
+    return 'Dashboard';
+  };
   if (counts.total === 0 && page.session.can.writeCertificates) {
     page.main.replaceChildren(
       pageTitle('Dashboard'),
@@ -36,9 +50,10 @@ export async function render(page) {
           h('a', { class: 'button button-primary', href: href('/import'), text: 'Import your first certificate' }),
         ),
       ),
+      channelSection,
       recentSection(recent, actors),
     );
-    return 'Dashboard';
+    return showChannels();
   }
 
   const card = (
@@ -58,7 +73,6 @@ export async function render(page) {
     );
   };
 
-  const channels = h('div', {});
   page.main.replaceChildren(
     pageTitle('Dashboard'),
     h(
@@ -116,18 +130,10 @@ export async function render(page) {
             ),
           ),
     ),
-    h(
-      'section',
-      { 'aria-labelledby': 'channel-health' },
-      h('h2', { id: 'channel-health' }, h('a', { href: href('/notifications'), text: 'Notification channels' })),
-      channels,
-    ),
+    channelSection,
     recentSection(recent, actors),
   );
-  /** @type {import('./notifications.js').Notifications | undefined} */
-  const notifications = await load(page, '/notifications', { into: channels });
-  if (notifications) channels.replaceChildren(channelHealth(notifications.channels));
-  return 'Dashboard';
+  return showChannels();
 }
 
 /** Each channel's last delivery and failures in a row. @param {import('./notifications.js').Channel[]} items */
