@@ -48,7 +48,7 @@ export async function openApp(
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(masterKey ? { masterKey } : {}),
   });
-  const core = createCore(store, clock, { ...notify, sender });
+  const core = createCore(store, clock, { ...notify, sender }, config.rateLimit);
   const issuanceSetting: IssuanceSetting = options.issuance ?? { on: false, reason: 'not configured' };
   return {
     core,

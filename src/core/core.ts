@@ -13,6 +13,7 @@ import {
 } from './notifications/service.ts';
 import type { Clock, Store } from './ports.ts';
 import { createProvisioningService, type ProvisioningService } from './provisioning.ts';
+import { createRateLimiter, type RateLimiter, type RateLimitSettings } from './rate-limit.ts';
 import { createSessionService, type SessionService } from './sessions.ts';
 import { createTenantService, type TenantService } from './tenants.ts';
 import { createTokenService, type TokenService } from './tokens.ts';
@@ -38,6 +39,8 @@ export interface Core {
   acm: AcmService;
   /** Notification channels, rules, test sends, the delivery log; `emit` for events (notifications/). */
   notifications: NotificationService;
+  /** Requests per credential (rate-limit.ts): the API faces take a token after authentication. */
+  rateLimit: RateLimiter;
   /** Store reachability, for /readyz. */
   ping(): Promise<void>;
 }
@@ -46,6 +49,7 @@ export function createCore(
   store: Store,
   clock: Clock,
   notifications: NotificationSettings = DEFAULT_NOTIFICATION_SETTINGS,
+  rateLimit: RateLimitSettings | null = null,
 ): Core {
   const audit = createAuditService(store, clock);
   const credentials = createCredentialService(store, clock, audit);
@@ -65,6 +69,7 @@ export function createCore(
     sessions: createSessionService(store, clock, credentials, audit),
     dashboard: createDashboardService(store, clock, audit),
     notifications: createNotificationService(store, clock, audit, notifications),
+    rateLimit: createRateLimiter(clock, rateLimit),
     ping: () => store.ping(),
   };
 }
