@@ -91,6 +91,35 @@ describe('rate limits per credential, face by face', () => {
     assert.equal((await call()).status, 200);
   });
 
+  it('NHN appKey-only callers (v1.0, v1.2) share one bucket per tenant; v1.3 tokens spend the credential bucket', async () => {
+    const tenant = await app.addTenant('appkey');
+    await app.app.core.tenants.setAppKeyAuth('appkey', true);
+    const appKeyOnly = (version: 'v1.0' | 'v1.2') =>
+      fetch(`${app.baseUrl}/certmanager/${version}/appkeys/${tenant.tenant.appKey}/certificates`);
+    assert.equal((await appKeyOnly('v1.0')).status, 200);
+    assert.equal((await appKeyOnly('v1.2')).status, 200);
+    const refused = await appKeyOnly('v1.0');
+    assert.equal(refused.status, 429);
+    assert.equal(((await refused.json()) as { header: { resultCode: number } }).header.resultCode, 42900);
+
+    // The tenant's credential is another caller; its token spends the credential's bucket.
+    const token = await fetch(`${app.baseUrl}/oauth2/token/create`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${tenant.admin.accessKey}:${tenant.admin.secretKey}`).toString('base64')}`,
+      },
+      body: 'grant_type=client_credentials',
+    });
+    const { access_token: accessToken } = (await token.json()) as { access_token: string };
+    const withToken = () =>
+      fetch(`${app.baseUrl}/certmanager/v1.3/appkeys/${tenant.tenant.appKey}/certificates`, {
+        headers: { 'x-nhn-authorization': `Bearer ${accessToken}` },
+      });
+    for (let i = 0; i < 2; i++) assert.equal((await withToken()).status, 200, `request ${i}`);
+    assert.equal((await withToken()).status, 429);
+  });
+
   it('console JSON API: 429 rate_limited with Retry-After and no-store; the login is not counted', async () => {
     const admin = await fresh('console');
     const client = new ConsoleClient(app);
