@@ -152,6 +152,16 @@ describe('rate limits per credential, face by face', () => {
     assert.equal(app.app.core.rateLimit.stats().buckets, before);
     for (let i = 0; i < 2; i++) assert.equal((await ncpList(app, admin)).status, 200, `request ${i}`);
   });
+
+  it('/metrics counts the refusals and the buckets held', async () => {
+    const admin = await fresh('metrics');
+    for (let i = 0; i < 3; i++) await ncpList(app, admin);
+    const { buckets, refused } = app.app.core.rateLimit.stats();
+    assert.ok(refused >= 1);
+    const text = await (await fetch(`${app.baseUrl}/metrics`)).text();
+    assert.match(text, new RegExp(`^certkeeper_rate_limited_requests_total ${refused}$`, 'm'));
+    assert.match(text, new RegExp(`^certkeeper_rate_limit_buckets ${buckets}$`, 'm'));
+  });
 });
 
 describe('rate limits are off by default', () => {
