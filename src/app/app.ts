@@ -60,7 +60,7 @@ export async function openApp(
   const retention = options.retention ?? DEFAULT_RETENTION;
   const issuanceSetting: IssuanceSetting = options.issuance ?? { on: false, reason: 'not configured' };
   const issuance = buildIssuanceService(store, createAuditService(store, clock), clock, issuanceSetting);
-  const core = createCore(store, clock, { ...notify, sender }, retention, issuance);
+  const core = createCore(store, clock, { ...notify, sender }, retention, issuance, config.rateLimit);
   return {
     core,
     store,

@@ -61,6 +61,7 @@ export async function serve(
       version: PACKAGE_VERSION,
       expiryHistogram: (asOf, bounds) => app.store.certificates.expiryHistogram(null, asOf, bounds),
       notificationCounts: () => app.store.notifications.countDeliveries(),
+      rateLimitStats: () => app.core.rateLimit.stats(),
     });
     // SQLite: WAL checkpoints off the event loop from now on (store/sqlite-checkpointer.ts).
     app.store.startBackgroundCheckpoints((message) => running.app.log.warn(message));

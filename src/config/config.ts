@@ -54,6 +54,9 @@ export const DEFAULT_TLS_PORT = 8443;
 export const BODY_LIMIT_MIN_BYTES = 3 * MiB;
 /** Bodies are buffered in memory before parsing; past this one request can hurt the process. */
 export const BODY_LIMIT_MAX_BYTES = 64 * MiB;
+/** `CERTKEEPER_RATE_LIMIT`: up to a million requests a second, in steps of a thousandth. */
+export const RATE_LIMIT_MAX_PER_SECOND = 1_000_000;
+export const RATE_LIMIT_BURST_MAX = 1_000_000;
 /** Bytes of key material AES-256 needs. */
 export const MASTER_KEY_BYTES = 32;
 
@@ -91,6 +94,12 @@ export interface Config {
    * on `CERTKEEPER_TLS_PORT`; null when off (server/tls.ts).
    */
   readonly tls: { readonly certFile: string; readonly keyFile: string; readonly port: number } | null;
+  /**
+   * Requests per credential on the API faces (core/rate-limit.ts): `CERTKEEPER_RATE_LIMIT` per
+   * second sustained, `CERTKEEPER_RATE_LIMIT_BURST` at once (default: the rate rounded up, at
+   * least 1); null when off (the default).
+   */
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number } | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,6 +267,21 @@ const variables = {
 
   /** TCP port of the HTTPS listener; 0 picks a free one (tests). */
   CERTKEEPER_TLS_PORT: integerIn(0, 65_535, 'must be an integer from 0 to 65535 (0 picks a free port)'),
+
+  /** Requests per second per credential: plain decimal, up to three decimals (`0.5`, `20`). */
+  CERTKEEPER_RATE_LIMIT: (text: string): Checked<number> => {
+    const accepted = `must be a number of requests per second above 0 and at most ${RATE_LIMIT_MAX_PER_SECOND}, with at most three decimals (e.g. 20 or 0.5); unset it to turn rate limits off`;
+    if (!/^[0-9]{1,7}(?:\.[0-9]{1,3})?$/.test(text)) return invalid(`${accepted}; ${got(text)}`);
+    const value = Number(text);
+    return value > 0 && value <= RATE_LIMIT_MAX_PER_SECOND ? valid(value) : invalid(`${accepted}; ${got(text)}`);
+  },
+
+  /** Requests a credential may send at once after an idle spell. */
+  CERTKEEPER_RATE_LIMIT_BURST: integerIn(
+    1,
+    RATE_LIMIT_BURST_MAX,
+    `must be an integer number of requests from 1 to ${RATE_LIMIT_BURST_MAX}`,
+  ),
 };
 
 type Variable = keyof typeof variables;
@@ -293,6 +317,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     if (v[given] !== undefined && v[missing] === undefined)
       problems.push({ variable: missing, message: `must be set too when ${given} is (the HTTPS listener needs both)` });
   }
+  if (v.CERTKEEPER_RATE_LIMIT_BURST !== undefined && v.CERTKEEPER_RATE_LIMIT === undefined)
+    problems.push({
+      variable: 'CERTKEEPER_RATE_LIMIT',
+      message: 'must be set too when CERTKEEPER_RATE_LIMIT_BURST is (a burst without a rate limits nothing)',
+    });
   if (problems.length > 0) throw new ConfigError(problems);
   const apiTimezone = v.CERTKEEPER_API_TIMEZONE ?? DEFAULT_API_TIMEZONE;
   const apiTimezoneOffsetMinutes = offsetMinutes(apiTimezone) ?? 0;
@@ -317,6 +346,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
             port: v.CERTKEEPER_TLS_PORT ?? DEFAULT_TLS_PORT,
           })
         : null,
+    rateLimit:
+      v.CERTKEEPER_RATE_LIMIT === undefined
+        ? null
+        : Object.freeze({
+            perSecond: v.CERTKEEPER_RATE_LIMIT,
+            burst: v.CERTKEEPER_RATE_LIMIT_BURST ?? Math.max(1, Math.ceil(v.CERTKEEPER_RATE_LIMIT)),
+          }),
   } satisfies Config);
 }
 

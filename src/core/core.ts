@@ -19,6 +19,7 @@ import {
 import type { IssuanceService } from './issuance/service.ts';
 import type { Clock, Store } from './ports.ts';
 import { createProvisioningService, type ProvisioningService } from './provisioning.ts';
+import { createRateLimiter, type RateLimiter, type RateLimitSettings } from './rate-limit.ts';
 import { createSessionService, type SessionService } from './sessions.ts';
 import { createTenantService, type TenantService } from './tenants.ts';
 import { createTokenService, type TokenService } from './tokens.ts';
@@ -44,6 +45,8 @@ export interface Core {
   acm: AcmService;
   /** Notification channels, rules, test sends, the delivery log; `emit` for events (notifications/). */
   notifications: NotificationService;
+  /** Requests per credential (rate-limit.ts): the API faces take a token after authentication. */
+  rateLimit: RateLimiter;
   /** Store reachability, for /readyz. */
   ping(): Promise<void>;
 }
@@ -55,6 +58,7 @@ export function createCore(
   retention: RetentionSettings = DEFAULT_RETENTION,
   /** Certificate issuance (app/issuance.ts), for the ACM face's RequestCertificate and RenewCertificate. */
   issuance: IssuanceService | null = null,
+  rateLimit: RateLimitSettings | null = null,
 ): Core {
   const audit = createAuditService(store, clock);
   const credentials = createCredentialService(store, clock, audit);
@@ -75,6 +79,7 @@ export function createCore(
     sessions: createSessionService(store, clock, credentials, audit),
     dashboard: createDashboardService(store, clock, audit),
     notifications: notify,
+    rateLimit: createRateLimiter(clock, rateLimit),
     ping: () => store.ping(),
   };
 }

@@ -44,6 +44,7 @@ export const ERROR_CODES = [
   'unauthenticated',
   'permission_denied',
   'conflict',
+  'rate_limited', //             the caller's credential is over its request rate (core/rate-limit.ts)
   'unavailable',
   'internal',
 ] as const;

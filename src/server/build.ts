@@ -23,6 +23,7 @@ import { loggerOptions, OneLinePerRequest, type LogStream } from './logging.ts';
 import type { ExpiryHistogramSource } from './metrics-certificates.ts';
 import { registerMetrics } from './metrics.ts';
 import type { NotificationCountsSource } from './metrics-notifications.ts';
+import type { RateLimitStatsSource } from './metrics-rate-limit.ts';
 import { buildOpenApi, registerDocsRoute, SERVER_OPENAPI } from './openapi.ts';
 import { genRequestId, REQUEST_ID_HEADER } from './request-id.ts';
 import { frameworkErrorsHandler, installRootHandlers } from './root-handlers.ts';
@@ -46,6 +47,8 @@ export interface ServerDeps {
   expiryHistogram?: ExpiryHistogramSource;
   /** Enables `certkeeper_notification_deliveries`; see metrics-notifications.ts. */
   notificationCounts?: NotificationCountsSource;
+  /** Enables `certkeeper_rate_limited_requests_total` and `_buckets`; see metrics-rate-limit.ts. */
+  rateLimitStats?: RateLimitStatsSource;
   /** `/readyz` gives up on `store.ping()` after this long. Default 2 s. */
   readinessTimeoutMs?: number;
   /** `info.version` of `GET /docs`. */
@@ -133,6 +136,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     clock: deps.clock,
     expiryHistogram: deps.expiryHistogram,
     notificationCounts: deps.notificationCounts,
+    rateLimitStats: deps.rateLimitStats,
   });
   installRootHandlers(app);
   registerHealthRoutes(app, deps.store, deps.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS);

@@ -78,6 +78,16 @@ export function sendFaceReply(reply: FastifyReply, out: FaceReply): FastifyReply
   return reply.send(body);
 }
 
+/**
+ * A face's reply to a `rate_limited` AppError (core/rate-limit.ts) with `Retry-After` (whole
+ * seconds, RFC 9110 10.2.3) added; any other reply as it is. For faces whose protocol has the header.
+ */
+export function withRetryAfter(out: FaceReply, error: AppError): FaceReply {
+  const seconds = error.code === 'rate_limited' ? error.details?.retryAfterSeconds : undefined;
+  if (typeof seconds !== 'number') return out;
+  return { ...out, headers: { ...out.headers, 'retry-after': String(seconds) } };
+}
+
 /** Renders any error in `face`'s envelope, logging it first. Used by the face's error handler. */
 export function renderFaceError(face: FacePlugin, error: unknown, request: FastifyRequest): FaceReply {
   const classified = classifyError(error);

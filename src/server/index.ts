@@ -5,7 +5,7 @@
 export { buildServer, type ServerDeps, type ServerStore } from './build.ts';
 export { startServer, type RunningServer } from './start.ts';
 export { installSignalHandlers, DEFAULT_SHUTDOWN_TIMEOUT_MS, type SignalHandlerOptions } from './shutdown.ts';
-export { sendFaceReply, type BadRequestProblem, type FacePlugin, type FaceReply } from './face.ts';
+export { sendFaceReply, withRetryAfter, type BadRequestProblem, type FacePlugin, type FaceReply } from './face.ts';
 export type { OpenApiContribution } from './openapi.ts';
 export {
   EXPIRY_BUCKETS_DAYS,

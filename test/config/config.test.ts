@@ -33,6 +33,7 @@ describe('loadConfig: defaults', () => {
       bodyLimitBytes: 4 * 1024 * 1024,
       allowedHosts: { any: false, names: [] },
       tls: null,
+      rateLimit: null,
     } satisfies Config);
   });
 
@@ -156,6 +157,26 @@ describe('loadConfig: valid values', () => {
       env: { CERTKEEPER_BODY_LIMIT_BYTES: '67108864' },
       check: (c) => assert.equal(c.bodyLimitBytes, 67_108_864),
     },
+    {
+      name: 'rate limit 20/s: burst defaults to the rate',
+      env: { CERTKEEPER_RATE_LIMIT: '20' },
+      check: (c) => assert.deepEqual(c.rateLimit, { perSecond: 20, burst: 20 }),
+    },
+    {
+      name: 'rate limit 0.5/s: burst defaults to 1 (the rate rounded up)',
+      env: { CERTKEEPER_RATE_LIMIT: '0.5' },
+      check: (c) => assert.deepEqual(c.rateLimit, { perSecond: 0.5, burst: 1 }),
+    },
+    {
+      name: 'rate limit 2.25/s with burst 100',
+      env: { CERTKEEPER_RATE_LIMIT: '2.25', CERTKEEPER_RATE_LIMIT_BURST: '100' },
+      check: (c) => assert.deepEqual(c.rateLimit, { perSecond: 2.25, burst: 100 }),
+    },
+    {
+      name: 'rate limit 1000000/s (maximum)',
+      env: { CERTKEEPER_RATE_LIMIT: '1000000', CERTKEEPER_RATE_LIMIT_BURST: '1000000' },
+      check: (c) => assert.deepEqual(c.rateLimit, { perSecond: 1_000_000, burst: 1_000_000 }),
+    },
   ];
   for (const c of cases) {
     it(c.name, () => c.check(loadConfig(c.env, { cwd: '/srv' })));
@@ -203,6 +224,15 @@ describe('loadConfig: invalid values name the variable and what is accepted', ()
     { variable: 'CERTKEEPER_BODY_LIMIT_BYTES', value: '1048576', says: /from 3145728 .* to 67108864/ },
     { variable: 'CERTKEEPER_BODY_LIMIT_BYTES', value: '67108865', says: /to 67108864/ },
     { variable: 'CERTKEEPER_BODY_LIMIT_BYTES', value: '4MiB', says: /integer number of bytes/ },
+    { variable: 'CERTKEEPER_RATE_LIMIT', value: '0', says: /above 0 .*got "0"/ },
+    { variable: 'CERTKEEPER_RATE_LIMIT', value: '0.000', says: /above 0/ },
+    { variable: 'CERTKEEPER_RATE_LIMIT', value: '-5', says: /requests per second/ },
+    { variable: 'CERTKEEPER_RATE_LIMIT', value: '1000000.001', says: /at most 1000000/ },
+    { variable: 'CERTKEEPER_RATE_LIMIT', value: '0.0001', says: /three decimals/ },
+    { variable: 'CERTKEEPER_RATE_LIMIT', value: '1e3', says: /got "1e3"/ },
+    { variable: 'CERTKEEPER_RATE_LIMIT', value: '10/s', says: /requests per second/ },
+    { variable: 'CERTKEEPER_RATE_LIMIT', value: ' 10', says: /requests per second/ },
+    { variable: 'CERTKEEPER_RATE_LIMIT', value: '1\u00000', says: /requests per second/ },
   ];
   for (const c of cases) {
     it(`${c.variable}=${JSON.stringify(c.value)}`, () => {
@@ -213,6 +243,29 @@ describe('loadConfig: invalid values name the variable and what is accepted', ()
       );
       assert.match(error.message, new RegExp(`- ${c.variable}: `));
       assert.match(error.problems[0]?.message ?? '', c.says);
+    });
+  }
+
+  it('a burst without a rate is refused, naming the rate', () => {
+    const error = configError({ CERTKEEPER_RATE_LIMIT_BURST: '10' });
+    assert.deepEqual(
+      error.problems.map((p) => p.variable),
+      ['CERTKEEPER_RATE_LIMIT'],
+    );
+    assert.match(error.message, /CERTKEEPER_RATE_LIMIT: must be set too when CERTKEEPER_RATE_LIMIT_BURST is/);
+  });
+
+  for (const value of ['0', '1000001', '1.5', 'many']) {
+    it(`CERTKEEPER_RATE_LIMIT_BURST=${JSON.stringify(value)}`, () => {
+      const error = configError({ CERTKEEPER_RATE_LIMIT: '10', CERTKEEPER_RATE_LIMIT_BURST: value });
+      assert.deepEqual(
+        error.problems.map((p) => p.variable),
+        ['CERTKEEPER_RATE_LIMIT_BURST'],
+      );
+      assert.match(
+        error.message,
+        /CERTKEEPER_RATE_LIMIT_BURST: must be an integer number of requests from 1 to 1000000/,
+      );
     });
   }
 

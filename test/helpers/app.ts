@@ -100,6 +100,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       faces: buildFaces(app.core, config, app.issuance),
       expiryHistogram: (asOf, bounds) => app.store.certificates.expiryHistogram(null, asOf, bounds),
       notificationCounts: () => app.store.notifications.countDeliveries(),
+      rateLimitStats: () => app.core.rateLimit.stats(),
     });
     const addTenant = async (name: string): Promise<TestTenant> => {
       const tenant = await app.core.tenants.create(name);

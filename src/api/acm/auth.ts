@@ -75,6 +75,8 @@ export function checkSignature(core: Core) {
       role: credential.role,
       remoteAddress: request.ip,
     };
+    // Only a verified signature counts: knowing an access key must not let anyone spend its rate.
+    core.rateLimit.take(actor);
     callers.set(request, { actor, region: seen.claim.region, account: await core.acm.accountId(actor) });
   };
 }

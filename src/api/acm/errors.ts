@@ -53,6 +53,9 @@ export const ERROR_TABLE = {
   unauthenticated: { status: 400, type: 'UnrecognizedClientException' },
   permission_denied: { status: 400, type: 'AccessDeniedException' },
   conflict: { status: 400, type: 'ConflictException' },
+  // The model's exception for a caller over its request rate; the AWS SDKs and CLI retry it with
+  // their own backoff (AWS JSON has no Retry-After).
+  rate_limited: { status: 400, type: 'ThrottlingException' },
   unavailable: { status: 503, type: 'ServiceUnavailable' },
   internal: { status: 500, type: 'InternalFailure' },
 } satisfies Record<ErrorCode, { status: number; type: string }>;

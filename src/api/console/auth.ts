@@ -7,6 +7,7 @@
  *   (same-origin.ts) and carry the session's CSRF token in `X-CSRF-Token`: 403 otherwise.
  * - A route that needs an action (`certificate.write`, …) checks it here with core's policy, so a
  *   VIEWER is refused before its input is read; core checks again (it is the authority).
+ * - The session's credential has a request rate (core.rateLimit): 429 with Retry-After when over.
  * - The Actor's tenant is the credential's: a session only ever reaches its own tenant's data.
  */
 import type { FastifyRequest } from 'fastify';
@@ -87,6 +88,7 @@ export async function authenticate(core: Core, request: FastifyRequest): Promise
 export function consoleAuth(core: Core, action?: Action) {
   return async (request: FastifyRequest): Promise<void> => {
     const caller = await authenticate(core, request);
+    core.rateLimit.take(caller.actor);
     if (action) authorize(caller.actor, action);
     callers.set(request, caller);
   };

@@ -48,6 +48,7 @@ export const STATUS = {
   unauthenticated: 401,
   permission_denied: 403,
   conflict: 409,
+  rate_limited: 429,
   unavailable: 503,
   internal: 500,
 } satisfies Record<ErrorCode, number>;

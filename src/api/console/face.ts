@@ -13,7 +13,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/core.ts';
-import type { FacePlugin, FaceReply } from '../../server/index.ts';
+import { withRetryAfter, type FacePlugin, type FaceReply } from '../../server/index.ts';
 import { loadAssets } from './assets.ts';
 import { errorBody, internalReply, renderConsoleError } from './errors.ts';
 import { installSecurityHeaders, SECURITY_HEADERS } from './headers.ts';
@@ -61,7 +61,7 @@ export function createConsoleFace(core: Core, options: ConsoleFaceOptions = {}):
       registerVersionRoutes(app, core);
     },
 
-    renderError: (error) => withHeaders(renderConsoleError(error)),
+    renderError: (error) => withHeaders(withRetryAfter(renderConsoleError(error), error)),
     renderInternalError: () => withHeaders(internalReply()),
     renderNotFound: (request) =>
       withHeaders({

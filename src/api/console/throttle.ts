@@ -14,6 +14,7 @@
  *   each. The exponential delay still bounds the rate (docs/console.md).
  */
 import type { Clock } from '../../core/ports.ts';
+import { touchBounded } from '../../core/recency-map.ts';
 
 export interface ThrottleOptions {
   freeFailures: number;
@@ -69,14 +70,8 @@ export class LoginThrottle {
       if (over >= 0)
         entry.blockedUntil =
           now + Math.min(this.options.baseDelayMs * 2 ** Math.min(over, 30), this.options.maxDelayMs);
-      // Re-insert: the Map's order is least recently failed first, for eviction.
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-    }
-    while (this.entries.size > this.options.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.entries.delete(oldest.value);
+      // The Map's order is least recently failed first, for eviction.
+      touchBounded(this.entries, key, entry, this.options.maxEntries);
     }
   }
 

@@ -8,13 +8,13 @@
  *   `0032` not allowed (HTTP 403): the slot's state or the deployment's configuration forbids it;
  *   `9999` Unknown Error (HTTP 500): anything unexpected, cause in the log only;
  * - gateway answers (authentication 200, permission 210, routing 300, size 430, malformed URL
- *   100, unavailable store 500), shared with the NCP face: src/api/ncp-gateway/errors.ts.
+ *   100, rate limit 420, unavailable store 500), shared with the NCP face: src/api/ncp-gateway/errors.ts.
  *
  * `ERROR_TABLE` maps every core `ErrorCode` (`satisfies`: a new code does not compile until it is
  * mapped here).
  */
 import { AppError, type ErrorCode } from '../../domain/errors.ts';
-import type { FaceReply } from '../../server/index.ts';
+import { withRetryAfter, type FaceReply } from '../../server/index.ts';
 import { gatewayReply, UNAVAILABLE_DETAILS, type GatewayError } from '../ncp-gateway/errors.ts';
 
 /** The documented texts of the Global Edge codes certkeeper answers. */
@@ -67,6 +67,7 @@ export const ERROR_TABLE = {
   key_not_exportable: notAllowed,
   unauthenticated: { kind: 'gateway', gateway: 'authenticationFailed' },
   permission_denied: { kind: 'gateway', gateway: 'permissionDenied' },
+  rate_limited: { kind: 'gateway', gateway: 'rateLimited' },
   unavailable: { kind: 'gateway', gateway: 'endpointError' },
   internal: { kind: 'service', edge: 'unknown' },
 } as const satisfies Record<ErrorCode, EdgeWire>;
@@ -97,7 +98,7 @@ export function renderEdgeError(error: AppError): FaceReply {
   const wire: EdgeWire = ERROR_TABLE[error.code];
   if (wire.kind === 'gateway') {
     if (wire.gateway === 'endpointError') return gatewayReply('endpointError', UNAVAILABLE_DETAILS);
-    return gatewayReply(wire.gateway, error.message);
+    return withRetryAfter(gatewayReply(wire.gateway, error.message), error);
   }
   if (wire.edge === 'unknown') return unknownReply();
   return edgeReply(wire.edge, error.message);

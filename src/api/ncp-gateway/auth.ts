@@ -10,6 +10,7 @@
  *   own `details` text (gateway 401, errorCode 200).
  * - The Actor's tenant comes from the credential, never from the request: a request signed for
  *   one tenant only ever reaches that tenant's data.
+ * - Then the credential's request rate (core.rateLimit: gateway 429/420 when over).
  * - The route's action is checked with core's policy here as well as in core, so a VIEWER that
  *   writes gets 210 before its input is looked at (core checks again: it is the authority).
  */
@@ -48,6 +49,7 @@ export function ncpAuth(core: Core, action: Action) {
       role: credential.role,
       remoteAddress: request.ip,
     };
+    core.rateLimit.take(actor);
     authorize(actor, action);
     actors.set(request, actor);
   };

@@ -10,7 +10,8 @@
  *
  * with the gateway's HTTP status. The gateway answers these before (or instead of) the service:
  * authentication (200), permission (210), routing (300), malformed requests (100), body size
- * (430), an unavailable or crashing endpoint (500, 900).
+ * (430), a caller over its request rate (420, HTTP 429 with Retry-After), an unavailable or
+ * crashing endpoint (500, 900).
  */
 import type { FaceReply } from '../../server/index.ts';
 
@@ -20,6 +21,9 @@ export const GATEWAY_ERRORS = {
   permissionDenied: { status: 401, errorCode: '210', message: 'Permission Denied' },
   notFound: { status: 404, errorCode: '300', message: 'Not Found Exception' },
   entityTooLarge: { status: 413, errorCode: '430', message: 'Request Entity Too Large' },
+  // Of the gateway's three 429s (400 Quota Exceeded, 410 Throttle Limited, 420 Rate Limited), the
+  // one for a caller over its request rate: certkeeper's per-credential limit (core/rate-limit.ts).
+  rateLimited: { status: 429, errorCode: '420', message: 'Rate Limited' },
   endpointError: { status: 503, errorCode: '500', message: 'Endpoint Error' },
   unexpected: { status: 500, errorCode: '900', message: 'Unexpected Error' },
 } as const;

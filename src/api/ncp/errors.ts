@@ -13,7 +13,7 @@
  * operations this deployment does not offer) are `NcpServiceError`s, which carry their wire form.
  */
 import { AppError, type ErrorCode } from '../../domain/errors.ts';
-import type { FaceReply } from '../../server/index.ts';
+import { withRetryAfter, type FaceReply } from '../../server/index.ts';
 import { gatewayReply, INTERNAL_DETAILS, UNAVAILABLE_DETAILS, type GatewayError } from '../ncp-gateway/errors.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -107,6 +107,7 @@ export const ERROR_TABLE = {
   conflict: service('26091'),
   unauthenticated: { kind: 'gateway', gateway: 'authenticationFailed' },
   permission_denied: { kind: 'gateway', gateway: 'permissionDenied' },
+  rate_limited: { kind: 'gateway', gateway: 'rateLimited' },
   unavailable: { kind: 'gateway', gateway: 'endpointError' },
   internal: { kind: 'gateway', gateway: 'unexpected' },
 } as const satisfies Record<ErrorCode, NcpWire>;
@@ -164,7 +165,7 @@ export function renderNcpError(error: AppError): FaceReply {
     // Internal and unavailable errors keep their cause in the log; the client gets a fixed text.
     if (wire.gateway === 'unexpected') return gatewayReply('unexpected', INTERNAL_DETAILS);
     if (wire.gateway === 'endpointError') return gatewayReply('endpointError', UNAVAILABLE_DETAILS);
-    return gatewayReply(wire.gateway, error.message);
+    return withRetryAfter(gatewayReply(wire.gateway, error.message), error);
   }
   return serviceReply(wire, error);
 }

@@ -13,7 +13,8 @@
  * With a token or a credential, the appKey must be the credential's own tenant's: another
  * tenant's appKey answers exactly like one that does not exist (403, 40301). For appKey-only
  * versions, an unknown appKey and one without appKey access answer alike (401, 40106).
- * Authentication runs in the route's `onRequest` hook, before any body is read.
+ * Authentication runs in the route's `onRequest` hook, before any body is read; the caller's
+ * request rate is checked right after it (core.rateLimit: 429, resultCode 42900, when over).
  */
 import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../../core/actor.ts';
@@ -138,6 +139,9 @@ export async function authenticate(
 export function authHook(core: Core, version: NhnVersion) {
   return async (request: FastifyRequest): Promise<void> => {
     const { appKey } = request.params as { appKey: string };
-    callers.set(request, await authenticate(core, request, version, appKey));
+    const caller = await authenticate(core, request, version, appKey);
+    // Per credential; appKey-only callers share one bucket per tenant.
+    core.rateLimit.take(caller.actor);
+    callers.set(request, caller);
   };
 }

@@ -47,6 +47,7 @@ export const FACE_CODES = {
   noSuchApi: 40400,
   conflict: 40900,
   unsupportedMediaType: 41500,
+  rateLimited: 42900,
   internal: 50000,
   unavailable: 50300,
 } as const;
@@ -106,6 +107,8 @@ export const ERROR_TABLE = {
   key_not_exportable: own(403, 59040),
   unauthenticated: own(401, FACE_CODES.credentialsMissing),
   permission_denied: own(403, FACE_CODES.roleInsufficient),
+  // NHN documents no throttling answer: HTTP 429 (RFC 6585) with certkeeper's own code.
+  rate_limited: own(429, FACE_CODES.rateLimited),
   conflict: own(409, FACE_CODES.conflict),
   unavailable: {
     status: 503,

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/config.ts';
 import type { Core } from '../../core/core.ts';
 import type { AppError } from '../../domain/errors.ts';
-import type { FacePlugin, FaceReply } from '../../server/index.ts';
+import { withRetryAfter, type FacePlugin, type FaceReply } from '../../server/index.ts';
 import { FACE_CODES, NhnWireError, sizeMessage, wireOf, type NhnWire } from './errors.ts';
 import { notMultipartError } from './multipart.ts';
 import { NHN_OPENAPI } from './openapi.ts';
@@ -84,7 +84,7 @@ export function createNhnFace(
       // NHN's documented codes carry NHN's fixed text; the specific (safe) reason goes to the log.
       if (wire.resultMessage !== error.message)
         request.log.info({ resultCode: wire.resultCode, reason: error.message }, 'nhn: refused');
-      return fromWire(request, wire, error);
+      return withRetryAfter(fromWire(request, wire, error), error);
     },
 
     renderInternalError(request) {
