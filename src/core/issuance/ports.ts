@@ -195,7 +195,10 @@ export interface IssuanceRepository {
   createOrder(order: NewIssuanceOrder, at: Date): Promise<IssuanceOrder>;
   getOrder(tenantId: number, orderId: number): Promise<IssuanceOrder | null>;
   /** The tenant's orders, newest first. */
-  listOrders(tenantId: number, page: { offset: number; limit: number }): Promise<IssuanceOrder[]>;
+  listOrders(
+    tenantId: number,
+    page: { offset: number; limit: number; certificateNo?: number },
+  ): Promise<IssuanceOrder[]>;
   /** The newest order of the tenant that is about `certificateNo` (renewed, reissued or issued as it). */
   latestOrderFor(tenantId: number, certificateNo: number): Promise<IssuanceOrder | null>;
   /** Which of `names` are held by an active order, with the holding tenant and order. */

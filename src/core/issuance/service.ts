@@ -31,6 +31,13 @@ export interface IssuanceSettings {
   readonly http01: boolean;
 }
 
+/** Page of orders; `certificateNo` keeps one certificate's orders only (its history). */
+export interface OrderPage {
+  readonly offset: number;
+  readonly limit: number;
+  readonly certificateNo?: number;
+}
+
 export interface CertificateRequest {
   readonly name: string;
   readonly domains: readonly string[];
@@ -60,9 +67,13 @@ export interface VerificationRecord {
 export interface IssuanceService {
   /** Whether issuance is configured; when false every other call fails with `unavailable`. */
   readonly enabled: boolean;
+  /** Why issuance is off (the missing variables, from the configuration), or null when on. */
+  readonly offReason: string | null;
+  /** The validation methods this server can carry out (empty when off). */
+  readonly methods: readonly ValidationMethod[];
   request(actor: Actor, request: CertificateRequest): Promise<IssuanceOrder>;
   getOrder(actor: Actor, orderId: number): Promise<IssuanceOrder>;
-  listOrders(actor: Actor, page: { offset: number; limit: number }): Promise<IssuanceOrder[]>;
+  listOrders(actor: Actor, page: OrderPage): Promise<IssuanceOrder[]>;
   /** The newest order about a certificate (NCP getVerificationInfo by certificateNo). */
   orderForCertificate(actor: Actor, certificateNo: number): Promise<IssuanceOrder>;
   /** The records to create for an order's domains (one per base domain: wildcard and apex share it). */
@@ -81,6 +92,11 @@ export interface IssuanceService {
    * orders and its renewal entry, in one transaction). `not_found` for a number with neither.
    */
   setRenewal(actor: Actor, certificateNo: number, renewal: boolean): Promise<void>;
+  /**
+   * A certificate's orders, newest first, and whether it renews automatically (its renewal entry,
+   * else its newest order's flag); `renewal` null and no orders for a certificate not issued here.
+   */
+  history(actor: Actor, certificateNo: number): Promise<{ renewal: boolean | null; orders: IssuanceOrder[] }>;
   /** The installation's delegation-label key (created on first use). */
   labelKey(): Promise<KeyObject>;
 }
@@ -93,6 +109,8 @@ export function createIssuanceService(deps: {
   audit: AuditService;
   clock: Clock;
   settings: IssuanceSettings | null;
+  /** Why `settings` is null (names the missing variables); shown by the faces that say so. */
+  offReason?: string;
 }): IssuanceService {
   const { store, issuance, audit, clock, settings } = deps;
   let labelKeyPromise: Promise<KeyObject> | null = null;
@@ -120,6 +138,13 @@ export function createIssuanceService(deps: {
 
   const service: IssuanceService = {
     enabled: settings !== null,
+    offReason: settings ? null : (deps.offReason ?? 'not configured'),
+    methods: settings
+      ? [
+          ...(settings.dcvZone !== null ? (['dns-01'] as const) : []),
+          ...(settings.http01 ? (['http-01'] as const) : []),
+        ]
+      : [],
 
     labelKey() {
       labelKeyPromise ??= loadLabelKey().catch((error: unknown) => {
@@ -212,6 +237,7 @@ export function createIssuanceService(deps: {
       return issuance.listOrders(actor.tenantId, {
         offset: Math.max(Math.trunc(page.offset), 0),
         limit: Math.min(Math.max(Math.trunc(page.limit), 1), 1000),
+        ...(page.certificateNo !== undefined ? { certificateNo: page.certificateNo } : {}),
       });
     },
 
@@ -266,6 +292,14 @@ export function createIssuanceService(deps: {
       const name = normalizeRequestName(domain, { asciiOnly: true });
       const wanted = name.startsWith('*.') ? name.slice(2) : name;
       return { order, records: records.filter((r) => r.domain === wanted) };
+    },
+
+    async history(actor, certificateNo) {
+      authorize(actor, 'certificate.read');
+      enabled();
+      const orders = await issuance.listOrders(actor.tenantId, { offset: 0, limit: 100, certificateNo });
+      const entry = await issuance.getRenewal(actor.tenantId, certificateNo);
+      return { renewal: entry?.renewal ?? orders[0]?.renewal ?? null, orders };
     },
 
     async setRenewal(actor, certificateNo, renewal) {

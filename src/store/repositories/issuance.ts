@@ -328,6 +328,7 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
         .selectFrom('issuance_orders')
         .selectAll()
         .where('tenant_id', '=', tenantId)
+        .$if(page.certificateNo !== undefined, (q) => q.where('certificate_no', '=', page.certificateNo!))
         .orderBy('order_id', 'desc')
         .limit(page.limit)
         .offset(page.offset)
