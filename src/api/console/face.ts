@@ -13,6 +13,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/core.ts';
+import type { IssuanceService } from '../../core/issuance/service.ts';
 import type { FacePlugin, FaceReply } from '../../server/index.ts';
 import { loadAssets } from './assets.ts';
 import { errorBody, internalReply, renderConsoleError } from './errors.ts';
@@ -22,6 +23,7 @@ import { registerCertificateRoutes } from './routes-certificates.ts';
 import { registerCredentialRoutes } from './routes-credentials.ts';
 import { registerDownloadRoutes } from './routes-download.ts';
 import { registerEdgeRoutes } from './routes-edge.ts';
+import { registerIssuanceRoutes } from './routes-issuance.ts';
 import { registerNotificationRoutes } from './routes-notifications.ts';
 import { registerSessionRoutes } from './routes-session.ts';
 import { registerWriteRoutes } from './routes-write.ts';
@@ -32,6 +34,8 @@ export const CONSOLE_PREFIX = '/console';
 
 export interface ConsoleFaceOptions {
   throttle?: ThrottleOptions;
+  /** Certificate issuance (routes-issuance.ts); absent or off, those routes say it is not configured. */
+  issuance?: IssuanceService | null;
 }
 
 const withHeaders = (out: FaceReply): FaceReply => ({
@@ -57,6 +61,7 @@ export function createConsoleFace(core: Core, options: ConsoleFaceOptions = {}):
       registerCredentialRoutes(app, core);
       registerEdgeRoutes(app, core);
       registerNotificationRoutes(app, core);
+      registerIssuanceRoutes(app, core, options.issuance ?? null);
     },
 
     renderError: (error) => withHeaders(renderConsoleError(error)),
