@@ -23,6 +23,8 @@ export class ApiError extends Error {
     this.status = status;
     this.code = code;
     this.field = field;
+    /** @type {Array<{ field: string, message: string, index?: number }> | undefined} every field's error (issuance request) */
+    this.fields = undefined;
   }
 }
 
@@ -76,6 +78,7 @@ export async function request(method, path, body, options = {}) {
     error.message ?? `The server answered ${response.status}.`,
     error.field,
   );
+  if (Array.isArray(error.fields)) failure.fields = error.fields;
   if (response.status === 401 && path !== '/session') onSessionEnded(failure.message);
   throw failure;
 }

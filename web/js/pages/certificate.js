@@ -9,6 +9,7 @@ import { announce, facts, h, notice, showFailure } from '../dom.js';
 import { fileNameOf, saveBlob } from '../download.js';
 import { expiryText, formatDateTime, STATUS_LABELS, statusBadge, timelineEntry } from '../format.js';
 import { card, FAILED, load, pageTitle } from '../layout.js';
+import { issuanceSection } from './issuance.js';
 import { href, navigate } from '../router.js';
 
 /** @typedef {import('../api.js').CertificateDetail} CertificateDetail */
@@ -100,6 +101,7 @@ export async function render(page) {
       ]),
     ),
     card('section-technical', 'Technical details', technical(c)),
+    issuanceSection(page, c.certificateNo),
     card('section-history', 'History', history(page, c.certificateNo)),
   );
   return c.name;
