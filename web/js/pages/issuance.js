@@ -67,7 +67,7 @@ function copyable(label, value) {
   const done = h('span', { class: 'copy-done', 'aria-live': 'polite' });
   return h(
     'span',
-    { class: 'copy-row' },
+    { class: 'copy-value' },
     h('code', { text: value }),
     h('button', {
       type: 'button',
