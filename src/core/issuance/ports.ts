@@ -202,6 +202,8 @@ export interface IssuanceRepository {
   /** The newest order of the tenant that is about `certificateNo` (renewed, reissued or issued as it). */
   latestOrderFor(tenantId: number, certificateNo: number): Promise<IssuanceOrder | null>;
   /** Which of `names` are held by an active order, with the holding tenant and order. */
+  /** Whether the tenant has an active (not final) order for a certificate of this name. */
+  activeOrderNamed(tenantId: number, certificateName: string): Promise<boolean>;
   activeNames(names: readonly string[]): Promise<Array<{ name: string; tenantId: number; orderId: number }>>;
 
   // The worker's side (see the top of this file).

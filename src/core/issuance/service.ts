@@ -190,7 +190,7 @@ export function createIssuanceService(deps: {
               field: 'dnsName',
             });
           const existing = await store.certificates.getByName(actor.tenantId, name);
-          if (existing && !existing.deletedAt)
+          if ((existing && !existing.deletedAt) || (await issuance.activeOrderNamed(actor.tenantId, name)))
             throw new AppError('already_exists', `A certificate named '${name}' already exists.`, {
               field: 'certificateName',
             });

@@ -348,6 +348,18 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
       return row ? orderFromRow(row) : null;
     },
 
+    async activeOrderNamed(tenantId, certificateName) {
+      const row = await db
+        .selectFrom('issuance_orders')
+        .select('order_id')
+        .where('tenant_id', '=', tenantId)
+        .where('certificate_name', '=', certificateName)
+        .where(active)
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
     async activeNames(names) {
       if (names.length === 0) return [];
       const rows = await db

@@ -128,6 +128,7 @@ for (const target of storeTargets) {
         ['a domain not text', { name: 'x', domains: [{}] }, ['domains']],
         ['unknown key type', { name: 'x', domains: ['a.example.com'], keyType: 'rsa-1024' }, ['keyType']],
         ['unconfigured method', { name: 'x', domains: ['a.example.com'], method: 'http-01' }, ['method']],
+        ['name of a pending certificate', { name: 'shop', domains: ['other.example.com'] }, ['name']],
         ['name in a pending order', { name: 'again', domains: ['www.shop.example.com'] }, ['domains']],
       ];
       for (const [label, body, fields] of cases) {
