@@ -15,14 +15,14 @@ import type { FacePlugin } from '../server/index.ts';
 /** The console's start page: where `GET /` leads and what the start banner prints. */
 export const CONSOLE_HOME = `${CONSOLE_PREFIX}/`;
 
-/** `issuance`: the NCP issuance operations' service (app.ts `App.issuance`); without it they answer 29001. */
+/** `issuance`: the NCP and console issuance operations' service (app.ts `App.issuance`); without it they answer 29001. */
 export function buildFaces(core: Core, config: Config, issuance: IssuanceService | null = null): FacePlugin[] {
   // Global Edge owns /api/v1/certificate/provisioning, nested in NCP's /api/v1 (the longest prefix wins).
   return [
     createNcpFace(core, config, issuance),
     createEdgeFace(core),
     createNhnFace(core, config),
-    createConsoleFace(core),
+    createConsoleFace(core, { issuance }),
     createAcmFace(core),
   ];
 }

@@ -35,6 +35,7 @@ export function buildIssuanceService(
     audit,
     clock,
     settings: config ? { dcvZone: config.dcv?.zone ?? null, http01: config.http01Port !== null } : null,
+    ...(setting && !setting.on ? { offReason: setting.reason } : {}),
   });
 }
 

@@ -28,6 +28,8 @@ export class ApiError extends Error {
     this.code = code;
     this.field = field;
     this.errors = errors;
+    /** @type {Array<{ field: string, message: string, index?: number }> | undefined} every field's error (issuance request) */
+    this.fields = undefined;
   }
 }
 
@@ -82,6 +84,7 @@ export async function request(method, path, body, options = {}) {
     error.field,
     Array.isArray(error.errors) ? error.errors : [],
   );
+  if (Array.isArray(error.fields)) failure.fields = error.fields;
   if (response.status === 401 && path !== '/session') onSessionEnded(failure.message);
   throw failure;
 }

@@ -20,6 +20,7 @@ function navItems(session) {
     { path: '/certificates', label: 'Certificates' },
     session.can.writeCertificates ? { path: '/import', label: 'Import' } : null,
     { path: '/edge', label: 'Edge slots' },
+    { path: '/issuance', label: 'Issuance' },
     { path: '/notifications', label: 'Notifications' },
     session.can.manageCredentials ? { path: '/credentials', label: 'Access keys' } : null,
   ].filter((item) => item !== null);

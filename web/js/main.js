@@ -12,6 +12,7 @@ import * as credentialsPage from './pages/credentials.js';
 import * as dashboardPage from './pages/dashboard.js';
 import * as edgePage from './pages/edge.js';
 import * as importPage from './pages/import.js';
+import * as issuancePage from './pages/issuance.js';
 import * as loginPage from './pages/login.js';
 import * as notificationsPage from './pages/notifications.js';
 import * as deletedPage from './pages/deleted.js';
@@ -40,6 +41,9 @@ const ROUTES = [
   { pattern: '/edge', render: edgePage.renderList },
   { pattern: '/edge/:slotId', render: edgePage.renderSlot },
   { pattern: '/notifications', render: notificationsPage.render },
+  { pattern: '/issuance', render: issuancePage.renderList },
+  { pattern: '/issuance/new', render: issuancePage.renderRequest, allowed: (s) => s.can.writeCertificates },
+  { pattern: '/issuance/orders/:orderId', render: issuancePage.renderOrder },
 ];
 
 const root = /** @type {HTMLElement} */ (document.getElementById('app'));

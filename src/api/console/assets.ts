@@ -34,6 +34,7 @@ export const WEB_FILES = [
   'js/layout.js',
   'js/download.js',
   'js/pages/login.js',
+  'js/pages/issuance.js',
   'js/pages/dashboard.js',
   'js/pages/certificates.js',
   'js/pages/certificate.js',

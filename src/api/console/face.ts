@@ -13,6 +13,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/core.ts';
+import type { IssuanceService } from '../../core/issuance/service.ts';
 import { withRetryAfter, type FacePlugin, type FaceReply } from '../../server/index.ts';
 import { loadAssets } from './assets.ts';
 import { errorBody, internalReply, renderConsoleError } from './errors.ts';
@@ -22,6 +23,7 @@ import { registerCertificateRoutes } from './routes-certificates.ts';
 import { registerCredentialRoutes } from './routes-credentials.ts';
 import { registerDownloadRoutes } from './routes-download.ts';
 import { registerEdgeRoutes } from './routes-edge.ts';
+import { registerIssuanceRoutes } from './routes-issuance.ts';
 import { registerNotificationRoutes } from './routes-notifications.ts';
 import { registerSessionRoutes } from './routes-session.ts';
 import { registerWriteRoutes } from './routes-write.ts';
@@ -33,6 +35,8 @@ export const CONSOLE_PREFIX = '/console';
 
 export interface ConsoleFaceOptions {
   throttle?: ThrottleOptions;
+  /** Certificate issuance (routes-issuance.ts); absent or off, those routes say it is not configured. */
+  issuance?: IssuanceService | null;
 }
 
 const withHeaders = (out: FaceReply): FaceReply => ({
@@ -59,6 +63,7 @@ export function createConsoleFace(core: Core, options: ConsoleFaceOptions = {}):
       registerEdgeRoutes(app, core);
       registerNotificationRoutes(app, core);
       registerVersionRoutes(app, core);
+      registerIssuanceRoutes(app, core, options.issuance ?? null);
     },
 
     renderError: (error) => withHeaders(withRetryAfter(renderConsoleError(error), error)),

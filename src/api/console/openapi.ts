@@ -178,6 +178,30 @@ export const CONSOLE_OPENAPI: OpenApiContribution = {
     '/console/api/edge/slots/{slotId}/tls': {
       put: withParams(op('Change TLS versions and cipher profile', json('The slot'), write), [slotId]),
     },
+    '/console/api/issuance': {
+      get: op('Whether issuance is configured, its validation methods and key types', json('The settings')),
+    },
+    '/console/api/issuance/orders': {
+      get: withParams(op('Certificate orders, newest first', json('A page of orders')), [
+        { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1 } },
+      ]),
+      post: op(
+        'Request a certificate (every field error at once in error.fields)',
+        json('The order and its records'),
+        write,
+      ),
+    },
+    '/console/api/issuance/orders/{orderId}': {
+      get: withParams(op('An order and the CNAME records to create, with each domain state', json('The order')), [
+        { name: 'orderId', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } },
+      ]),
+    },
+    '/console/api/certificates/{certificateNo}/issuance': {
+      get: withParams(op('Order history and renewal of a certificate issued here', json('The history')), [no]),
+    },
+    '/console/api/certificates/{certificateNo}/renewal': {
+      put: withParams(op('Turn automatic renewal on or off', json('The renewal setting'), write), [no]),
+    },
   },
   components: {
     schemas: {

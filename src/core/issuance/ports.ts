@@ -221,7 +221,10 @@ export interface IssuanceRepository {
   createOrder(order: NewIssuanceOrder, at: Date): Promise<IssuanceOrder>;
   getOrder(tenantId: number, orderId: number): Promise<IssuanceOrder | null>;
   /** The tenant's orders, newest first. */
-  listOrders(tenantId: number, page: { offset: number; limit: number }): Promise<IssuanceOrder[]>;
+  listOrders(
+    tenantId: number,
+    page: { offset: number; limit: number; certificateNo?: number },
+  ): Promise<IssuanceOrder[]>;
   /**
    * The newest order of the tenant that issued, renewed or reissued `certificateNo` (revoke orders
    * are not: they have no validation to show).
@@ -229,6 +232,8 @@ export interface IssuanceRepository {
   latestOrderFor(tenantId: number, certificateNo: number): Promise<IssuanceOrder | null>;
   /** The tenant's orders about `certificateNo` older than order `before`, newest first, at most `limit`. */
   ordersBefore(tenantId: number, certificateNo: number, before: number, limit: number): Promise<IssuanceOrder[]>;
+  /** Whether the tenant has an active (not final) order for a certificate of this name. */
+  activeOrderNamed(tenantId: number, certificateName: string): Promise<boolean>;
   /** Which of `names` are held by an active order, with the holding tenant and order. */
   activeNames(names: readonly string[]): Promise<Array<{ name: string; tenantId: number; orderId: number }>>;
 

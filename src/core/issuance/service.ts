@@ -39,6 +39,13 @@ export interface IssuanceSettings {
   readonly http01: boolean;
 }
 
+/** Page of orders; `certificateNo` keeps one certificate's orders only (its history). */
+export interface OrderPage {
+  readonly offset: number;
+  readonly limit: number;
+  readonly certificateNo?: number;
+}
+
 export interface CertificateRequest {
   readonly name: string;
   readonly domains: readonly string[];
@@ -90,9 +97,13 @@ export interface VerificationRecord {
 export interface IssuanceService {
   /** Whether issuance is configured; when false every other call fails with `unavailable`. */
   readonly enabled: boolean;
+  /** Why issuance is off (the missing variables, from the configuration), or null when on. */
+  readonly offReason: string | null;
+  /** The validation methods this server can carry out (empty when off). */
+  readonly methods: readonly ValidationMethod[];
   request(actor: Actor, request: CertificateRequest): Promise<IssuanceOrder>;
   getOrder(actor: Actor, orderId: number): Promise<IssuanceOrder>;
-  listOrders(actor: Actor, page: { offset: number; limit: number }): Promise<IssuanceOrder[]>;
+  listOrders(actor: Actor, page: OrderPage): Promise<IssuanceOrder[]>;
   /** The newest order about a certificate (NCP getVerificationInfo by certificateNo). */
   orderForCertificate(actor: Actor, certificateNo: number): Promise<IssuanceOrder>;
   /** The records to create for an order's domains (one per base domain: wildcard and apex share it). */
@@ -131,6 +142,11 @@ export interface IssuanceService {
    * running is answered instead of a second one. `not_found` for a number not issued here.
    */
   renewNow(actor: Actor, certificateNo: number): Promise<IssuanceOrder>;
+  /**
+   * A certificate's orders, newest first, and whether it renews automatically (its renewal entry,
+   * else its newest order's flag); `renewal` null and no orders for a certificate not issued here.
+   */
+  history(actor: Actor, certificateNo: number): Promise<{ renewal: boolean | null; orders: IssuanceOrder[] }>;
   /** The installation's delegation-label key (created on first use). */
   labelKey(): Promise<KeyObject>;
 }
@@ -143,6 +159,8 @@ export function createIssuanceService(deps: {
   audit: AuditService;
   clock: Clock;
   settings: IssuanceSettings | null;
+  /** Why `settings` is null (names the missing variables); shown by the faces that say so. */
+  offReason?: string;
 }): IssuanceService {
   const { store, issuance, audit, clock, settings } = deps;
   let labelKeyPromise: Promise<KeyObject> | null = null;
@@ -193,6 +211,13 @@ export function createIssuanceService(deps: {
 
   const service: IssuanceService = {
     enabled: settings !== null,
+    offReason: settings ? null : (deps.offReason ?? 'not configured'),
+    methods: settings
+      ? [
+          ...(settings.dcvZone !== null ? (['dns-01'] as const) : []),
+          ...(settings.http01 ? (['http-01'] as const) : []),
+        ]
+      : [],
 
     labelKey() {
       labelKeyPromise ??= loadLabelKey().catch((error: unknown) => {
@@ -238,7 +263,7 @@ export function createIssuanceService(deps: {
               field: 'dnsName',
             });
           const existing = await store.certificates.getByName(actor.tenantId, name);
-          if (existing && !existing.deletedAt)
+          if ((existing && !existing.deletedAt) || (await issuance.activeOrderNamed(actor.tenantId, name)))
             throw new AppError('already_exists', `A certificate named '${name}' already exists.`, {
               field: 'certificateName',
             });
@@ -389,6 +414,7 @@ export function createIssuanceService(deps: {
       return issuance.listOrders(actor.tenantId, {
         offset: Math.max(Math.trunc(page.offset), 0),
         limit: Math.min(Math.max(Math.trunc(page.limit), 1), 1000),
+        ...(page.certificateNo !== undefined ? { certificateNo: page.certificateNo } : {}),
       });
     },
 
@@ -472,6 +498,13 @@ export function createIssuanceService(deps: {
           clock.now(),
         );
       });
+    },
+    async history(actor, certificateNo) {
+      authorize(actor, 'certificate.read');
+      enabled();
+      const orders = await issuance.listOrders(actor.tenantId, { offset: 0, limit: 100, certificateNo });
+      const entry = await issuance.getRenewal(actor.tenantId, certificateNo);
+      return { renewal: entry?.renewal ?? orders[0]?.renewal ?? null, orders };
     },
 
     async setRenewal(actor, certificateNo, renewal) {

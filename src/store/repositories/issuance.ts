@@ -388,6 +388,7 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
         .selectFrom('issuance_orders')
         .selectAll()
         .where('tenant_id', '=', tenantId)
+        .$if(page.certificateNo !== undefined, (q) => q.where('certificate_no', '=', page.certificateNo!))
         .orderBy('order_id', 'desc')
         .limit(page.limit)
         .offset(page.offset)
@@ -419,6 +420,17 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
         .limit(limit)
         .execute();
       return rows.map(orderFromRow);
+    },
+    async activeOrderNamed(tenantId, certificateName) {
+      const row = await db
+        .selectFrom('issuance_orders')
+        .select('order_id')
+        .where('tenant_id', '=', tenantId)
+        .where('certificate_name', '=', certificateName)
+        .where(active)
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
     },
 
     async activeNames(names) {

@@ -10,6 +10,7 @@ import { announce, cardTable, facts, h, notice, showFailure } from '../dom.js';
 import { fileNameOf, saveBlob } from '../download.js';
 import { expiryText, formatDateTime, STATUS_LABELS, statusBadge, timelineEntry } from '../format.js';
 import { card, FAILED, load, pageTitle } from '../layout.js';
+import { issuanceSection } from './issuance.js';
 import { href, navigate } from '../router.js';
 
 /** @typedef {import('../api.js').CertificateDetail} CertificateDetail */
@@ -126,6 +127,7 @@ export async function render(page) {
     ),
     card('section-technical', 'Technical details', technical(c)),
     card('section-versions', 'Versions', versions(page, c, status)),
+    issuanceSection(page, c.certificateNo),
     card('section-history', 'History', history(page, c.certificateNo)),
   );
   return c.name;
