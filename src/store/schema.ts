@@ -161,7 +161,7 @@ export interface AuditEventRow {
   hash: string | null;
 }
 
-/** Each audit chain's last hash (migration 0017). */
+/** Each audit chain's last hash (migration 0016). */
 export interface AuditChainHeadRow {
   /** The tenant id as text, or `system` for events without a tenant. */
   chain_key: string;

@@ -1,5 +1,5 @@
 /**
- * Contract: the audit log is a hash chain per tenant (domain/audit-chain.ts, migration 0017,
+ * Contract: the audit log is a hash chain per tenant (domain/audit-chain.ts, migration 0016,
  * repositories/audit.ts), and `core.audit.verify` names the first event that was altered, removed
  * or reordered, or a head that no longer matches. Tampering is done behind the store's back, in
  * SQL, on every store (test/helpers/db.ts); concurrent appenders are two store handles on one
@@ -11,7 +11,7 @@ import { systemClock } from '../../src/core/ports.ts';
 import type { NewAuditEvent } from '../../src/core/ports.ts';
 import { createAuditService } from '../../src/core/audit.ts';
 import { connect } from '../../src/store/connect.ts';
-import { auditChainSchema } from '../../src/store/migrations/0017-audit-chain.ts';
+import { auditChainSchema } from '../../src/store/migrations/0016-audit-chain.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { makeTenant, rawExec, rawQuery, storeTargets, type TestLocation } from '../helpers/db.ts';
 
@@ -168,7 +168,7 @@ for (const target of storeTargets) {
     });
 
     it('the migration chains events written before it, and appends continue that chain', async () => {
-      // Back to the shape before 0017, rows kept; then apply 0017 again.
+      // Back to the shape before 0016, rows kept; then apply 0016 again.
       await store.close();
       await rawExec(location, `drop table audit_chain_heads`);
       await rawExec(location, `alter table audit_events drop column prev_hash`);

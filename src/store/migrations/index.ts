@@ -28,7 +28,7 @@ import { certificateVersionsSchema } from './0012-certificate-versions.ts';
 import { certificateSearchSchema } from './0013-certificate-search.ts';
 import { reissueRevokeSchema } from './0014-reissue-revoke.ts';
 import { acmRequestsSchema } from './0015-acm-requests.ts';
-import { auditChainSchema } from './0017-audit-chain.ts';
+import { auditChainSchema } from './0016-audit-chain.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -48,7 +48,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0013-certificate-search': certificateSearchSchema(dialect),
     '0014-reissue-revoke': reissueRevokeSchema(),
     '0015-acm-requests': acmRequestsSchema(dialect),
-    '0017-audit-chain': auditChainSchema(dialect),
+    '0016-audit-chain': auditChainSchema(dialect),
   };
 }
 

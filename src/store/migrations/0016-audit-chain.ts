@@ -1,5 +1,5 @@
 /**
- * Migration 0017: the audit log becomes a hash chain (domain/audit-chain.ts).
+ * Migration 0016: the audit log becomes a hash chain (domain/audit-chain.ts).
  *
  * - `audit_events.prev_hash`, `audit_events.hash`: every event carries the hash of the event
  *   before it in its chain (one chain per tenant, one for events without a tenant) and its own.
