@@ -4,7 +4,9 @@
  * - Not found: 404 `{"error":"Not Found"}`.
  * - Protocol problems (oversized or malformed body on a path no face owns): 413/400/415 with the
  *   standard reason phrase.
- * - Anything else, including an `AppError` (no face is there to own its code) and an error
+ * - Input refused by a server-wide hook (control-characters.ts: `AppError('invalid_argument')`),
+ *   which runs on paths no face owns too: plain 400, logged at info (any client can send it).
+ * - Anything else, including another `AppError` (no face is there to own its code) and an error
  *   thrown by a face's own renderer: logged with its stack, answered 500
  *   `{"error":"Internal Server Error"}`.
  * - Errors Fastify raises before routing (undecodable URL, …) go to the owning face's
@@ -41,6 +43,12 @@ export function installRootHandlers(app: FastifyInstance): void {
         request.log.info('client went away before the body ended');
         return plain(reply, 400);
       case 'app':
+        if (classified.error.code === 'invalid_argument') {
+          request.log.info({ field: classified.error.field }, 'request refused: invalid input');
+          return plain(reply, 400);
+        }
+        request.log.error({ err: error }, 'unhandled error');
+        return plain(reply, 500);
       case 'internal':
         request.log.error({ err: error }, 'unhandled error');
         return plain(reply, 500);

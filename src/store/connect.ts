@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { postgresDialect, sqliteDialect, type StoreDialect } from './dialect.ts';
 import { StoreStartupError } from './errors.ts';
+import { isAppError } from '../domain/errors.ts';
 import type { Database as Tables } from './schema.ts';
 import { withPreparedStatements } from './postgres-statements.ts';
 import { startCheckpointer, WAL_AUTOCHECKPOINT_FALLBACK_PAGES, type Checkpointer } from './sqlite-checkpointer.ts';
@@ -40,6 +41,8 @@ const BUSY_TIMEOUT_MS = 5000;
  */
 const PAGE_CACHE_KIB = 16 * 1024;
 const POOL_SIZE = 10;
+/** How long a request waits for a new PostgreSQL connection (or a free one in a full pool). */
+export const CONNECT_TIMEOUT_MS = 5_000;
 
 export interface Connection {
   db: Kysely<Tables>;
@@ -180,7 +183,14 @@ async function connectPostgres(url: string): Promise<Connection> {
         ? parseInt8
         : driver.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
   };
-  const pool = new driver.Pool({ connectionString: url, max: POOL_SIZE, types });
+  const pool = new driver.Pool({
+    connectionString: url,
+    max: POOL_SIZE,
+    types,
+    // An unreachable server (packets dropped, not refused) would otherwise hold a request for the
+    // OS's TCP connect timeout (minutes); the request gets the store's `unavailable` instead.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
   // An idle client losing its connection emits 'error' on the pool; unhandled, that would end the
   // process. The pool drops that client and the next query opens a new connection.
   pool.on('error', () => undefined);
@@ -206,6 +216,8 @@ export function redactUrl(url: string): string {
 }
 
 export function errorCode(error: unknown): string {
+  // The store's `unavailable` (postgres-faults.ts) names the driver's code in its cause.
+  if (isAppError(error) && error.cause !== undefined) return errorCode(error.cause);
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   return typeof code === 'string' ? code : 'error';
 }

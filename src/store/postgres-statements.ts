@@ -18,10 +18,13 @@
  *   connection ("cached plan must not change result type"); certkeeper changes tables only in
  *   migrations, which run before a process serves, and every process of a deployment runs the
  *   same version.
+ * - Connection failures (refused, ended under a query) become `AppError('unavailable')`:
+ *   postgres-faults.ts says which.
  */
 import { createHash } from 'node:crypto';
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import type pg from 'pg';
+import { isConnectionFailureCode, storeUnavailable } from './postgres-faults.ts';
 
 /** Statements with more parameters than this are sent unnamed (see above). */
 export const MAX_NAMED_PARAMETERS = 64;
@@ -49,7 +52,25 @@ export function withPreparedStatements(pool: pg.Pool): PostgresPool {
   };
   return {
     async connect(): Promise<PostgresPoolClient> {
-      const client = await pool.connect();
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        // Not even a connection (refused, timed out, the server starting or stopping): nothing ran.
+        throw storeUnavailable(error);
+      }
+      // While checked out, the pool does not listen for the client's 'error' (it does while the
+      // client is idle); unheard, a connection ending under a query would end the process. Heard
+      // here, it marks the client broken: its queries' failures are the store being unavailable,
+      // and it leaves the pool on release.
+      let broken = false;
+      const onError = (): void => {
+        broken = true;
+      };
+      client.on('error', onError);
+      const failed = (error: unknown): never => {
+        throw broken || isConnectionFailureCode(error) ? storeUnavailable(error) : error;
+      };
       function query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
       function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
       function query<R>(
@@ -60,11 +81,14 @@ export function withPreparedStatements(pool: pg.Pool): PostgresPool {
         const values = [...(parameters ?? [])];
         const name = nameOf(first, values.length);
         const config: pg.QueryConfig = name === null ? { text: first, values } : { name, text: first, values };
-        return client.query(config) as unknown as Promise<PostgresQueryResult<R>>;
+        return (client.query(config) as unknown as Promise<PostgresQueryResult<R>>).catch(failed);
       }
       return {
         query,
-        release: () => client.release(),
+        release: () => {
+          client.removeListener('error', onError);
+          client.release(broken);
+        },
       };
     },
     end: () => pool.end(),

@@ -69,6 +69,14 @@ const certificates = (ctx: Context, version: string): string =>
 
 /** Every route's text inputs: path parameters, query values, body fields, decoded credentials. */
 const CASES: Record<string, Case> = {
+  // Paths no face owns: the server's plain 400, not a 500 with an error log (found by the fuzzer).
+  'no face: JSON body': (ctx, c) =>
+    nhn(ctx, '/nowhere', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: `a${c}b` }),
+    }),
+  'no face: query': (ctx, c) => nhn(ctx, `/docs?x=${enc(c)}`),
   // NHN Cloud Certificate Manager: the appKey in the path, with no credentials at all.
   'nhn v1.0 appKey (no credentials)': (ctx, c) => nhn(ctx, `/certmanager/v1.0/appkeys/${enc(c)}/certificates`),
   'nhn v1.2 appKey (no credentials)': (ctx, c) => nhn(ctx, `/certmanager/v1.2/appkeys/a${enc(c)}b/certificates`),

@@ -19,41 +19,13 @@ import { promisify } from 'node:util';
 import { openStore } from '../../src/store/open.ts';
 import { factsOf, makeTenant, newCertificate, storeTargets, type TestLocation } from '../helpers/db.ts';
 import { mintSelfSignedLeaf, RSA2048 } from '../helpers/pki.ts';
+import { findNeedles, needles, type Needle } from '../helpers/key-material.ts';
 
 const run = promisify(execFile);
 const PG_DUMP = '/usr/bin/pg_dump';
 
-/** Every encoding of a secret we must not find, as byte chunks of the given length. */
-function needles(
-  label: string,
-  raw: Buffer,
-  pemText: string | null,
-  chunk: number,
-): Array<{ what: string; bytes: Buffer }> {
-  const out: Array<{ what: string; bytes: Buffer }> = [];
-  const chunks = (what: string, value: Buffer) => {
-    for (let i = 0; i + chunk <= value.length; i += chunk)
-      out.push({ what: `${label}: ${what} @${i}`, bytes: value.subarray(i, i + chunk) });
-    if (value.length < chunk) out.push({ what: `${label}: ${what}`, bytes: value });
-  };
-  chunks('raw', raw);
-  chunks('base64', Buffer.from(raw.toString('base64')));
-  chunks('hex', Buffer.from(raw.toString('hex')));
-  chunks('HEX', Buffer.from(raw.toString('hex').toUpperCase()));
-  if (pemText) {
-    for (const line of pemText.split('\n').filter((l) => l && !l.startsWith('-----')))
-      out.push({ what: `${label}: PEM line`, bytes: Buffer.from(line) });
-  }
-  return out;
-}
-
-function assertAbsent(
-  haystacks: Array<{ name: string; bytes: Buffer }>,
-  forbidden: Array<{ what: string; bytes: Buffer }>,
-): void {
-  for (const { name, bytes } of haystacks) {
-    for (const needle of forbidden) assert.equal(bytes.indexOf(needle.bytes), -1, `${needle.what} found in ${name}`);
-  }
+function assertAbsent(haystacks: Array<{ name: string; bytes: Buffer }>, forbidden: Needle[]): void {
+  assert.deepEqual(findNeedles(haystacks, forbidden), []);
 }
 
 async function sqliteFiles(location: TestLocation): Promise<Array<{ name: string; bytes: Buffer }>> {
