@@ -56,6 +56,9 @@ function head(path: string, headers: Record<string, string>): Buffer {
 
 const bodyOf = (response: string): unknown => JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4));
 
+/** The whole JSON answer has arrived (the server then lingers for the unsent body: server/linger.ts). */
+const answered = (text: string): boolean => text.includes('\r\n\r\n') && text.trimEnd().endsWith('}');
+
 for (const target of storeTargets) {
   describe(`NHN upload streaming on ${target.name}`, { skip: target.skip }, () => {
     let app: TestApp;
@@ -69,12 +72,13 @@ for (const target of storeTargets) {
     });
     after(() => app?.close());
 
-    it('Content-Length over the cap: 413 with 52008 before a single body byte is sent, then the server closes', async () => {
-      const { text, closedByServer } = await exchange(app, [
-        head(path, { ...keys, 'content-type': MULTIPART_TYPE, 'content-length': '10000000' }),
-      ]);
+    it('Content-Length over the cap: 413 with 52008 before a single body byte is sent', async () => {
+      const { text } = await exchange(
+        app,
+        [head(path, { ...keys, 'content-type': MULTIPART_TYPE, 'content-length': '10000000' })],
+        answered,
+      );
       assert.match(text, /^HTTP\/1\.1 413 /);
-      assert.match(text, /\r\nconnection: close\r\n/i);
       assert.deepEqual(bodyOf(text), {
         header: {
           resultCode: 52008,
@@ -83,24 +87,25 @@ for (const target of storeTargets) {
         },
         body: {},
       });
-      assert.ok(closedByServer);
     });
 
     it('a Content-Length just over cap + framing (540,672) is refused up front', async () => {
-      const over = await exchange(app, [
-        head(path, { ...keys, 'content-type': MULTIPART_TYPE, 'content-length': String(CAP + FRAMING + 1) }),
-      ]);
+      const over = await exchange(
+        app,
+        [head(path, { ...keys, 'content-type': MULTIPART_TYPE, 'content-length': String(CAP + FRAMING + 1) })],
+        answered,
+      );
       assert.match(over.text, /^HTTP\/1\.1 413 /);
       assert.match(over.text, /requested 540673 bytes/);
     });
 
-    it('no authentication, huge body: 401 before reading, and the connection is closed', async () => {
-      const { text, closedByServer } = await exchange(app, [
-        head(path, { 'content-type': MULTIPART_TYPE, 'content-length': '10000000' }),
-      ]);
+    it('no authentication, huge body: 401 before reading a byte of it', async () => {
+      const { text } = await exchange(
+        app,
+        [head(path, { 'content-type': MULTIPART_TYPE, 'content-length': '10000000' })],
+        answered,
+      );
       assert.match(text, /^HTTP\/1\.1 401 /);
-      assert.match(text, /\r\nconnection: close\r\n/i);
-      assert.ok(closedByServer);
     });
 
     it('chunked, over the cap: reading stops once over, 413 with 52008', async () => {
@@ -137,7 +142,6 @@ for (const target of storeTargets) {
         },
       );
       assert.equal(result.status, 413);
-      assert.equal(result.connection, 'close');
       const message = (JSON.parse(result.body) as { header: { resultCode: number; resultMessage: string } }).header;
       assert.equal(message.resultCode, 52008);
       const requested = Number(/requested (\d+) bytes/.exec(message.resultMessage)?.[1]);
