@@ -92,6 +92,7 @@ for (const target of storeTargets) {
         createdAt: t0,
         updatedAt: t0,
         revokedAt: null,
+        revocationRequestedAt: null,
         deletedAt: null,
       });
       assert.deepEqual(await store.certificates.get(tenant.id, inserted.certificateNo), inserted);
