@@ -11,7 +11,7 @@
  * - A request answers every field's error at once (`error.fields`, one `{field, message}` each),
  *   so the form can mark them all: the shape of each field is checked here and each domain name by
  *   names.ts (the one rule for names), then core checks everything again before it writes.
- * - When issuance is not configured, the operations answer 503 `issuance_not_configured` with the
+ * - When issuance is not configured, the operations answer 409 `issuance_not_configured` with the
  *   configuration's own reason (which variables are missing; never a value).
  * - Writes go through the same session, CSRF and same-origin hook as every console write.
  */
@@ -189,12 +189,15 @@ export function registerIssuanceRoutes(app: FastifyInstance, core: Core, issuanc
   const read = consoleAuth(core);
   const write = consoleAuth(core, 'certificate.write');
 
-  /** The service, or the 503 that says which configuration is missing. */
+  /**
+   * The service, or the 409 that says which configuration is missing: issuance switched off is a
+   * state of this server the request conflicts with, not a failure (5xx means the server failed).
+   */
   function service(): IssuanceService {
     if (issuance?.enabled) return issuance;
     throw new ConsoleWireError(
-      'unavailable',
-      503,
+      'conflict',
+      409,
       'issuance_not_configured',
       `Certificate issuance is not configured on this server: ${issuance?.offReason ?? 'not configured'}.`,
     );

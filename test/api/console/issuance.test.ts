@@ -6,7 +6,7 @@
  * - bad input answers 400 with every field's error at once (never a 5xx) and writes nothing;
  * - a VIEWER reads but cannot request or change renewal; writes need the CSRF token;
  * - renewal on/off and the certificate's order history;
- * - without an issuance configuration, 503 `issuance_not_configured` naming what is missing.
+ * - without an issuance configuration, 409 `issuance_not_configured` naming what is missing.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -252,7 +252,7 @@ describe('console issuance when not configured', () => {
       ['PUT', '/console/api/certificates/1/renewal', { renewal: true }],
     ] as const) {
       const res = await admin.request(method, path, body);
-      assert.equal(res.status, 503, `${method} ${path}`);
+      assert.equal(res.status, 409, `${method} ${path}`);
       assert.equal(res.body.error.code, 'issuance_not_configured');
       assert.match(res.body.error.message, /CERTKEEPER_DCV_DNS_SERVER and CERTKEEPER_DCV_TSIG_KEY/);
     }
