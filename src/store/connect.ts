@@ -194,6 +194,12 @@ async function connectPostgres(url: string): Promise<Connection> {
   // An idle client losing its connection emits 'error' on the pool; unhandled, that would end the
   // process. The pool drops that client and the next query opens a new connection.
   pool.on('error', () => undefined);
+  // And a client whose connection ends while it is neither idle nor checked out through
+  // withPreparedStatements (being created, or between release and the pool's idle listener) emits
+  // 'error' with nobody listening, which ends the process: seen in CI as PostgreSQL shut down under
+  // load (57P01). Every client hears its errors for its whole life; its next query fails with a
+  // connection error (the store's `unavailable`) and the pool drops it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return {
     db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) }),
     dialect: postgresDialect,
