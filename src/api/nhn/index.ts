@@ -42,8 +42,14 @@ function closeHeaders(request: FastifyRequest, error?: AppError): Record<string,
     : { connection: 'close' };
 }
 
+/**
+ * Every certmanager answer is tenant data (certificates, and files that may hold a private key):
+ * `Cache-Control: no-store`, on failures as on successes, so no proxy or browser keeps a copy.
+ */
+const NO_STORE = { 'cache-control': 'no-store' } as const;
+
 function fromWire(request: FastifyRequest, wire: NhnWire, error?: AppError): FaceReply {
-  return { status: wire.status, body: failure(wire), headers: closeHeaders(request, error) };
+  return { status: wire.status, body: failure(wire), headers: { ...NO_STORE, ...closeHeaders(request, error) } };
 }
 
 export function createNhnFace(
@@ -73,6 +79,9 @@ export function createNhnFace(
             undefined,
           );
         else done(notMultipartError(), undefined);
+      });
+      app.addHook('onSend', async (_request, reply) => {
+        if (!reply.hasHeader('cache-control')) reply.header('cache-control', NO_STORE['cache-control']);
       });
       registerTokenRoute(app, core, config);
       registerCertmanagerRoutes(app, core, { offsetMinutes: config.apiTimezoneOffsetMinutes });
@@ -122,7 +131,7 @@ export function createNhnFace(
       return {
         status: 413,
         body: failure({ status: 413, resultCode: 52008, resultMessage }),
-        headers: { connection: 'close' },
+        headers: { ...NO_STORE, connection: 'close' },
       };
     },
 

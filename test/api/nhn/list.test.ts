@@ -123,6 +123,28 @@ for (const target of storeTargets) {
       });
     }
 
+    it('every certmanager answer, success or failure, is Cache-Control: no-store', async () => {
+      const headers = await authFor(app, 'v1.3', app.main.viewer);
+      const answers = [
+        await fetch(certificatesUrl(app, 'v1.3'), { headers }), // 200 list
+        await fetch(`${certificatesUrl(app, 'v1.3')}?pageSize=0`, { headers }), // 400 40000
+        await fetch(certificatesUrl(app, 'v1.3')), // 401: no token
+        await fetch(`${app.baseUrl}/certmanager/v1.3/appkeys/${app.main.tenant.appKey}/nothing`, { headers }), // 404
+        await fetch(`${certificatesUrl(app, 'v1.3')}/no-such-name.example/files`, { headers }), // missing file
+      ];
+      assert.deepEqual(
+        answers.map((response) => [response.status, response.headers.get('cache-control')]),
+        [
+          [200, 'no-store'],
+          [400, 'no-store'],
+          [401, 'no-store'],
+          [404, 'no-store'],
+          [404, 'no-store'],
+        ],
+      );
+      await Promise.all(answers.map((response) => response.arrayBuffer()));
+    });
+
     it('the API time zone is configurable (CERTKEEPER_API_TIMEZONE)', async () => {
       const utc = await startNhnApp(target.name, { CERTKEEPER_API_TIMEZONE: '+00:00' });
       try {
