@@ -2,7 +2,7 @@
  * Who is acting, as every use-case receives it. Faces build it after authenticating; the CLI
  * builds the local operator. Authorisation happens in core (policy.ts), so a face cannot forget it.
  */
-import type { Role } from '../domain/model.ts';
+import type { Credential, Role } from '../domain/model.ts';
 
 export interface Actor {
   tenantId: number;
@@ -15,4 +15,15 @@ export interface Actor {
 /** The local operator of the CLI: full rights on the tenant it names. */
 export function cliActor(tenantId: number): Actor {
   return { tenantId, id: 'cli', role: 'ADMIN', remoteAddress: null };
+}
+
+/**
+ * The actor of a request authenticated as `credential` (every face's one way to build it: the
+ * credential's own tenant and role, never values the request claims).
+ */
+export function credentialActor(
+  credential: Pick<Credential, 'tenantId' | 'accessKey' | 'role'>,
+  remoteAddress: string | null,
+): Actor {
+  return { tenantId: credential.tenantId, id: credential.accessKey, role: credential.role, remoteAddress };
 }

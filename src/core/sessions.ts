@@ -19,7 +19,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Credential } from '../domain/model.ts';
-import type { Actor } from './actor.ts';
+import { credentialActor, type Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import type { CredentialService } from './credentials.ts';
 import { newToken } from './ids.ts';
@@ -97,13 +97,6 @@ export function createSessionService(
   audit: AuditService,
   limits: SessionLimits = DEFAULT_SESSION_LIMITS,
 ): SessionService {
-  const actorOf = (credential: Credential, remoteAddress: string | null): Actor => ({
-    tenantId: credential.tenantId,
-    id: credential.accessKey,
-    role: credential.role,
-    remoteAddress,
-  });
-
   return {
     limits,
 
@@ -115,7 +108,7 @@ export function createSessionService(
         const known = await store.credentials.getByAccessKey(accessKey);
         if (known)
           await audit.record(
-            actorOf(known.credential, options.remoteAddress),
+            credentialActor(known.credential, options.remoteAddress),
             'console.login',
             `credential:${accessKey}`,
             'failure',
@@ -131,7 +124,7 @@ export function createSessionService(
         { idleCutoff: new Date(createdAt.getTime() - limits.idleMs), maxLivePerCredential: limits.maxPerCredential },
       );
       await audit.record(
-        actorOf(credential, options.remoteAddress),
+        credentialActor(credential, options.remoteAddress),
         'console.login',
         `credential:${credential.accessKey}`,
         'success',

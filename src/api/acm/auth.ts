@@ -12,7 +12,7 @@
  * so ARNs are printed in, and checked against, the region the client signed for.
  */
 import type { FastifyRequest } from 'fastify';
-import type { Actor } from '../../core/actor.ts';
+import { credentialActor, type Actor } from '../../core/actor.ts';
 import type { Core } from '../../core/core.ts';
 import type { VerifiableCredential } from '../../core/credentials.ts';
 import { checkSigV4Headers, verifySigV4Body, type SigV4Claim, type SigV4Failure } from '../../auth/sigv4.ts';
@@ -69,12 +69,7 @@ export function checkSignature(core: Core) {
     const verified = verifySigV4Body(sigV4Request(request), seen.claim, body, seen.credential.secretKey);
     if (!verified.ok) throw refuse(verified);
     const { credential } = seen.credential;
-    const actor: Actor = {
-      tenantId: credential.tenantId,
-      id: credential.accessKey,
-      role: credential.role,
-      remoteAddress: request.ip,
-    };
+    const actor = credentialActor(credential, request.ip);
     // Only a verified signature counts: knowing an access key must not let anyone spend its rate.
     core.rateLimit.take(actor);
     callers.set(request, { actor, region: seen.claim.region, account: await core.acm.accountId(actor) });

@@ -11,7 +11,7 @@
  * - The Actor's tenant is the credential's: a session only ever reaches its own tenant's data.
  */
 import type { FastifyRequest } from 'fastify';
-import type { Actor } from '../../core/actor.ts';
+import { credentialActor, type Actor } from '../../core/actor.ts';
 import type { Core } from '../../core/core.ts';
 import { authorize, type Action } from '../../core/policy.ts';
 import { csrfTokenMatches, type SessionInfo } from '../../core/sessions.ts';
@@ -75,12 +75,7 @@ export async function authenticate(core: Core, request: FastifyRequest): Promise
     }
   }
   const { ok: _ok, ...session } = check;
-  const actor: Actor = {
-    tenantId: session.credential.tenantId,
-    id: session.credential.accessKey,
-    role: session.credential.role,
-    remoteAddress: request.ip,
-  };
+  const actor = credentialActor(session.credential, request.ip);
   return { actor, session, sessionId };
 }
 

@@ -15,7 +15,7 @@
  *   writes gets 210 before its input is looked at (core checks again: it is the authority).
  */
 import type { FastifyRequest } from 'fastify';
-import type { Actor } from '../../core/actor.ts';
+import { credentialActor, type Actor } from '../../core/actor.ts';
 import type { VerifiableCredential } from '../../core/credentials.ts';
 import type { Core } from '../../core/core.ts';
 import { authorize, type Action } from '../../core/policy.ts';
@@ -43,12 +43,7 @@ export function ncpAuth(core: Core, action: Action) {
       throw new AppError('unauthenticated', NCP_AUTH_DETAILS[failure], { details: { failure } });
     }
     const { credential } = seen.credential;
-    const actor: Actor = {
-      tenantId: credential.tenantId,
-      id: credential.accessKey,
-      role: credential.role,
-      remoteAddress: request.ip,
-    };
+    const actor = credentialActor(credential, request.ip);
     core.rateLimit.take(actor);
     authorize(actor, action);
     actors.set(request, actor);

@@ -17,7 +17,7 @@
  * request rate is checked right after it (core.rateLimit: 429, resultCode 42900, when over).
  */
 import type { FastifyRequest } from 'fastify';
-import type { Actor } from '../../core/actor.ts';
+import { credentialActor, type Actor } from '../../core/actor.ts';
 import type { Core } from '../../core/core.ts';
 import type { Credential, Tenant } from '../../domain/model.ts';
 import { FACE_CODES, NhnWireError } from './errors.ts';
@@ -131,7 +131,7 @@ export async function authenticate(
   return {
     tenant,
     via: version === 'v1.3' ? 'token' : 'access-key',
-    actor: { tenantId: tenant.id, id: credential.accessKey, role: credential.role, remoteAddress },
+    actor: credentialActor(credential, remoteAddress),
   };
 }
 
