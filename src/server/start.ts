@@ -6,10 +6,10 @@
  * For signal-driven shutdown use `installSignalHandlers(running.app, store)`.
  */
 import { once } from 'node:events';
-import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, httpsServerOf, type ServerDeps } from './build.ts';
 import { readTlsPair, reloadOnChange } from './tls.ts';
+import { isLoopbackHost } from '../domain/url.ts';
 
 export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:8080` (IPv6 in brackets). */
@@ -20,12 +20,6 @@ export interface RunningServer {
   secure: { address: string; port: number } | null;
   app: FastifyInstance;
   close(): Promise<void>;
-}
-
-/** Whether `host` only accepts connections from this machine. */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
 }
 
 const urlHost = (address: string, family: string): string => (family === 'IPv6' ? `[${address}]` : address);

@@ -8,10 +8,10 @@
  *   127.0.0.0/8, ::1), since the body carries a private key; no user name or password in the URL
  *   (it would be kept in clear), no fragment, at most 2048 characters.
  */
-import { isIP } from 'node:net';
 import { isAbsolute, normalize } from 'node:path';
 import type { DeployTargetSpec } from '../../domain/deploy-target.ts';
 import { AppError } from '../../domain/errors.ts';
+import { isLoopbackHost, parseHttpUrl } from '../../domain/url.ts';
 import { splitCommand } from './argv.ts';
 
 export const RELOAD_TIMEOUT_DEFAULT_MS = 10_000;
@@ -25,14 +25,6 @@ export type DeployTargetInput =
   | { kind: 'webhook'; url: string };
 
 const invalid = (field: string, message: string): AppError => new AppError('invalid_argument', message, { field });
-
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
-  if (host.toLowerCase() === 'localhost') return true;
-  if (isIP(host) === 4) return host.split('.')[0] === '127';
-  if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
-  return false;
-}
 
 function directorySpec(input: Extract<DeployTargetInput, { kind: 'directory' }>): DeployTargetSpec {
   const path = input.path;
@@ -61,29 +53,14 @@ function directorySpec(input: Extract<DeployTargetInput, { kind: 'directory' }>)
 }
 
 function webhookSpec(input: Extract<DeployTargetInput, { kind: 'webhook' }>): DeployTargetSpec {
-  const text = input.url;
-  if (typeof text !== 'string' || text === '') throw invalid('url', 'A webhook target needs --url URL.');
-  if (text.length > URL_MAX) throw invalid('url', `The URL must be at most ${URL_MAX} characters.`);
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw invalid('url', 'The URL is not an absolute URL (https://host/path).');
-  }
-  if (url.username !== '' || url.password !== '')
-    throw invalid(
-      'url',
-      'The URL may not carry a user name or password: it is stored in clear. The HMAC signature authenticates certkeeper to the receiver.',
-    );
-  if (url.hash !== '') throw invalid('url', 'The URL may not have a fragment (#…).');
+  // No credentials in the URL: the HMAC signature authenticates certkeeper to the receiver.
+  const url = parseHttpUrl(input.url, 'url', URL_MAX, 'A webhook target needs --url URL.');
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     throw invalid(
       'url',
       'Plain http:// is allowed to a loopback host only (localhost, 127.0.0.0/8, ::1): the request carries a private key. Use https://.',
     );
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw invalid('url', 'The URL must be https:// (or http:// to a loopback host).');
   return { kind: 'webhook', url: url.toString() };
 }
 

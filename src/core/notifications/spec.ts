@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { AppError } from '../../domain/errors.ts';
+import { parseHttpUrl } from '../../domain/url.ts';
 import { isForbiddenHost } from './address.ts';
 import {
   CHANNEL_KINDS,
@@ -69,19 +70,7 @@ export function checkName(name: unknown, what: string): string {
 }
 
 function httpUrl(text: unknown, options: SpecOptions): URL {
-  if (typeof text !== 'string' || text === '') throw invalid('url', 'A URL is required (https://host/path).');
-  if (text.length > URL_MAX) throw invalid('url', `The URL must be at most ${URL_MAX} characters.`);
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw invalid('url', 'The URL is not an absolute URL (https://host/path).');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw invalid('url', 'The URL must be https:// or http://.');
-  if (url.username !== '' || url.password !== '')
-    throw invalid('url', 'The URL may not carry a user name or password.');
-  if (url.hash !== '') throw invalid('url', 'The URL may not have a fragment (#…).');
+  const url = parseHttpUrl(text, 'url', URL_MAX, 'A URL is required (https://host/path).');
   if (!options.allowPrivateAddresses && isForbiddenHost(url.hostname))
     throw invalid(
       'url',
