@@ -142,7 +142,7 @@ export function query(params) {
  * @typedef {{ accessKey: string, role: string, description: string, createdAt: string,
  *   revokedAt: string | null, current: boolean }} Credential
  * @typedef {{ slotId: number, serviceRegion: string, status: string, pending: boolean, tlsVersion: string,
- *   tlsProtocols: string[], cipherProfile: string, targetKind: string | null,
+ *   tlsProtocols: string[], cipherProfile: string, targetKind: string | null, onTarget: string,
  *   items: Array<{ itemId: number, region: string, certificateNo: number,
  *     certificate: { name: string, status: CertificateStatus, commonName: string | null, notAfter: string } | null }>,
  *   deployment: { generation: number, deployedGeneration: number, attempts: number, lastError: string | null,

@@ -6,7 +6,7 @@
 import { joinCommand } from '../../core/deploy/argv.ts';
 import type { SlotView } from '../../core/provisioning.ts';
 import { directoryLayout, type DeployTarget } from '../../domain/deploy-target.ts';
-import { PENDING_STATUSES, TLS_PROTOCOLS } from '../../domain/edge-slot.ts';
+import { onTargetText, PENDING_STATUSES, TLS_PROTOCOLS } from '../../domain/edge-slot.ts';
 import { certificateStatus } from '../../domain/status.ts';
 
 const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
@@ -35,6 +35,8 @@ export function slotOf(view: SlotView, now: Date) {
           }
         : null,
     })),
+    /** Where the deployment stands, in the CLI's words (domain/edge-slot.ts onTargetText). */
+    onTarget: onTargetText(slot),
     deployment: {
       generation: slot.deployment.generation,
       deployedGeneration: slot.deployment.deployedGeneration,

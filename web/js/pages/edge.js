@@ -563,14 +563,8 @@ function stateOf(slot) {
           ? 'A webhook (a signed POST)'
           : 'None configured',
     ],
-    [
-      'On the target',
-      d.deployedGeneration === d.generation
-        ? 'Up to date: the target has the latest certificate and settings'
-        : d.deployedGeneration === 0
-          ? 'Not yet published'
-          : 'An older version; the latest is waiting to be published',
-    ],
+    // The server's words (the CLI's too), with a capital first letter.
+    ['On the target', slot.onTarget.charAt(0).toUpperCase() + slot.onTarget.slice(1)],
     ['Failed attempts', d.attempts ? String(d.attempts) : null],
     [
       'Last error',
