@@ -131,6 +131,11 @@ describe('console edge slots', () => {
       { ...last, at: undefined },
       { slotId: no.slot, action: 'publish', result: 'success', at: undefined },
     );
+    // Another tenant's card never shows this tenant's deployment (core reads the server's recent ones).
+    const other = await app.addTenant('edge-deploy-other');
+    await app.app.core.targets.set(other.actor, { kind: 'directory', path: join(targetDir, 'other') });
+    const otherViewer = await loggedIn(app, other.viewer);
+    assert.equal((await otherViewer.request('GET', '/console/api/deploy-target')).body.lastDeployment, null);
     assert.equal(
       await readFile(join(targetDir, 'by-name', 'first', 'privkey.pem'), 'utf8'),
       await readFile(join(targetDir, String(no.slot), 'privkey.pem'), 'utf8'),

@@ -204,7 +204,7 @@ function targetCard(view, refresh) {
           ` (${formatDateTime(last.at)})`,
         )
       : target
-        ? 'Nothing deployed yet'
+        ? 'None recently'
         : null,
   ]);
   if (target) rows.push(['Target last changed', formatDateTime(target.updatedAt)]);
