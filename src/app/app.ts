@@ -7,6 +7,7 @@ import { createAuditService } from '../core/audit.ts';
 import type { Config, IssuanceSetting } from '../config/config.ts';
 import type { IssuanceService } from '../core/issuance/service.ts';
 import { createCore, type Core } from '../core/core.ts';
+import { createTargetFolders } from '../deployers/target-folders.ts';
 import { systemClock, type Clock } from '../core/ports.ts';
 import type { NotificationSender } from '../core/notifications/ports.ts';
 import { createNotificationSender } from '../notifiers/index.ts';
@@ -60,7 +61,15 @@ export async function openApp(
   const retention = options.retention ?? DEFAULT_RETENTION;
   const issuanceSetting: IssuanceSetting = options.issuance ?? { on: false, reason: 'not configured' };
   const issuance = buildIssuanceService(store, createAuditService(store, clock), clock, issuanceSetting);
-  const core = createCore(store, clock, { ...notify, sender }, retention, issuance, config.rateLimit);
+  const core = createCore(
+    store,
+    clock,
+    { ...notify, sender },
+    retention,
+    issuance,
+    config.rateLimit,
+    createTargetFolders(),
+  );
   return {
     core,
     store,

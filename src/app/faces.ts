@@ -22,7 +22,7 @@ export function buildFaces(core: Core, config: Config, issuance: IssuanceService
     createNcpFace(core, config, issuance),
     createEdgeFace(core),
     createNhnFace(core, config),
-    createConsoleFace(core, { issuance }),
+    createConsoleFace(core, { issuance, targetEdit: config.consoleTargetEdit }),
     createAcmFace(core),
   ];
 }

@@ -17,6 +17,7 @@ import type { SlotView } from '../core/provisioning.ts';
 import { aliasDirectory, slotDirectory, type DeployTarget } from '../domain/deploy-target.ts';
 import {
   CIPHER_PROFILES,
+  onTargetText,
   primaryItem,
   TLS_VERSIONS,
   type CipherProfile,
@@ -68,14 +69,7 @@ function presentSlot(view: SlotView, target: DeployTarget | null) {
     certificateName: certificate?.name ?? null,
     tlsVersion: slot.tlsVersion,
     cipherProfile: slot.cipherProfile,
-    onTarget:
-      slot.status === 'DELETED'
-        ? 'removed'
-        : d.deployedGeneration === d.generation
-          ? 'up to date'
-          : d.deployedGeneration === 0
-            ? 'not yet published'
-            : 'an older version; the latest is waiting',
+    onTarget: onTargetText(slot),
     lastError: d.lastError,
     targetKind: view.targetKind,
     directory: directory === null ? null : slotDirectory(directory, slot.slotId),

@@ -6,7 +6,7 @@
  *   target set [--tenant NAME] webhook --url URL
  *
  * `target set directory` changes only the options given and prints the whole result; the folder
- * must exist, or `--create` creates it.
+ * must exist, or `--create` creates it (core's `targets.update`, which the console calls too).
  *   target show [--tenant NAME]
  *   target clear [--tenant NAME]
  *
@@ -15,13 +15,11 @@
  * takes `500ms`, `10s`, `2m` or plain seconds. Setting a webhook target prints its signing secret
  * once; it is stored sealed and never shown again (set the target again for a new one).
  */
-import { mkdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { cliActor } from '../core/actor.ts';
 import type { Core } from '../core/core.ts';
 import { joinCommand } from '../core/deploy/argv.ts';
-import { deployTargetSpec, type DeployTargetInput } from '../core/deploy/target-spec.ts';
-import { AppError } from '../domain/errors.ts';
+import type { DeployTargetChange } from '../core/deploy/target-spec.ts';
 import type { DeployTarget } from '../domain/deploy-target.ts';
 import type { Tenant } from '../domain/model.ts';
 import { keyValues } from './output.ts';
@@ -67,32 +65,26 @@ function presentTarget(tenant: Tenant, target: DeployTarget | null) {
 }
 
 /**
- * What `target set` asks for. Changing one setting keeps the others: for a directory target set
- * before, an option not given keeps its current value (`--reload-command ''` removes the command);
- * a new kind, or the first target, needs its required option (--path or --url).
+ * What `target set` asks for, as core's change (core/deploy/target-spec.ts `mergeTargetChange`:
+ * an option not given keeps its current value, `--reload-command ''` removes the command). The
+ * flags' own rules stay here: a kind is required, and a new kind, or the first target, needs its
+ * required option (a usage error, exit 2); `--path` is resolved against the working directory.
  */
-function targetInput(
+function targetChange(
   kind: string | undefined,
   flags: TargetFlags,
   current: DeployTarget | null,
   usage: (message: string) => Error,
-): DeployTargetInput {
+): DeployTargetChange {
   if (kind === 'directory') {
-    const before = current?.spec.kind === 'directory' ? current.spec : null;
-    if (!flags.path && !before) throw usage('target set directory needs --path DIR');
-    const reloadCommand =
-      flags['reload-command'] !== undefined
-        ? flags['reload-command']
-        : before?.reloadCommand
-          ? joinCommand(before.reloadCommand)
-          : null;
-    const reloadTimeoutMs =
-      flags['reload-timeout'] !== undefined ? parseDuration(flags['reload-timeout'], usage) : before?.reloadTimeoutMs;
+    if (!flags.path && current?.spec.kind !== 'directory') throw usage('target set directory needs --path DIR');
     return {
       kind,
-      path: flags.path ? resolve(flags.path) : (before as { path: string }).path,
-      reloadCommand,
-      ...(reloadTimeoutMs === undefined ? {} : { reloadTimeoutMs }),
+      ...(flags.path ? { path: resolve(flags.path) } : {}),
+      ...(flags['reload-command'] !== undefined ? { reloadCommand: flags['reload-command'] } : {}),
+      ...(flags['reload-timeout'] !== undefined
+        ? { reloadTimeoutMs: parseDuration(flags['reload-timeout'], usage) }
+        : {}),
     };
   }
   if (kind === 'webhook') {
@@ -100,31 +92,6 @@ function targetInput(
     return { kind, url: flags.url };
   }
   throw usage('target set takes a kind: directory or webhook');
-}
-
-/**
- * A directory target's folder must exist before it is set: the deployer would otherwise create
- * it (and its parents) on the first publish, so a typo in --path would go unnoticed. `--create`
- * creates it (0700, with parents) and says so.
- */
-async function ensureDirectory(path: string, create: boolean): Promise<string> {
-  const found = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return null;
-    throw error;
-  });
-  if (found) {
-    if (!found.isDirectory())
-      throw new AppError('invalid_argument', `${path} exists and is not a directory.`, { field: 'path' });
-    return '';
-  }
-  if (!create)
-    throw new AppError(
-      'invalid_argument',
-      `The directory ${path} does not exist. Create it first, or pass --create to create it.`,
-      { field: 'path' },
-    );
-  await mkdir(path, { recursive: true, mode: 0o700 });
-  return `Created the directory ${path}.\n`;
 }
 
 export async function runTargetCommand(
@@ -139,11 +106,12 @@ export async function runTargetCommand(
   const actor = cliActor(tenant.id);
   switch (verb) {
     case 'set': {
-      const input = targetInput(args[0], flags, await core.targets.get(actor), usage);
-      // Bad values are refused before the directory is looked at (or created).
-      const spec = deployTargetSpec(input);
-      const created = spec.kind === 'directory' ? await ensureDirectory(spec.path, flags.create === true) : '';
-      const { target, secret, republished } = await core.targets.set(actor, input);
+      const change = targetChange(args[0], flags, await core.targets.get(actor), usage);
+      const { target, secret, republished, createdDirectory } = await core.targets.update(actor, change, {
+        create: flags.create === true,
+      });
+      const created =
+        createdDirectory && target.spec.kind === 'directory' ? `Created the directory ${target.spec.path}.\n` : '';
       const shown = { ...presentTarget(tenant, target), ...(secret === null ? {} : { secret }), republished };
       const note =
         secret === null
@@ -153,7 +121,18 @@ export async function runTargetCommand(
       return;
     }
     case 'show': {
-      const shown = presentTarget(tenant, await core.targets.get(actor));
+      const { target, lastDeployment } = await core.targets.show(actor);
+      const shown =
+        target === null
+          ? presentTarget(tenant, target)
+          : {
+              ...presentTarget(tenant, target),
+              // The worker's last publish or removal on this target (the console shows the same).
+              lastDeployment:
+                lastDeployment === null
+                  ? null
+                  : `${lastDeployment.action} of slot ${lastDeployment.slotId ?? '?'}: ${lastDeployment.result} at ${lastDeployment.at.toISOString()}`,
+            };
       out(shown, shown.kind === null ? `No deployment target is set for tenant '${tenant.name}'.\n` : keyValues(shown));
       return;
     }

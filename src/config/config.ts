@@ -100,6 +100,13 @@ export interface Config {
    * least 1); null when off (the default).
    */
   readonly rateLimit: { readonly perSecond: number; readonly burst: number } | null;
+  /**
+   * `CERTKEEPER_CONSOLE_TARGET_EDIT` (`on` or `off`, default off): whether the web console may
+   * change deployment targets. A directory target makes the server write private keys to a path
+   * and run a command as its own OS user, so a browser session that can change it acts as that
+   * user; off, targets are set with `certkeeper target set` on the server (docs/operations.md).
+   */
+  readonly consoleTargetEdit: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -282,6 +289,15 @@ const variables = {
     RATE_LIMIT_BURST_MAX,
     `must be an integer number of requests from 1 to ${RATE_LIMIT_BURST_MAX}`,
   ),
+
+  /** Whether the console may change deployment targets: `on` or `off` (case-insensitive). */
+  CERTKEEPER_CONSOLE_TARGET_EDIT: (text: string): Checked<boolean> => {
+    const value = text.toLowerCase();
+    if (value === 'on' || value === 'off') return valid(value === 'on');
+    return invalid(
+      `must be on or off (on lets console sessions whose role may manage targets change them; docs/operations.md); ${got(value)}`,
+    );
+  },
 };
 
 type Variable = keyof typeof variables;
@@ -353,6 +369,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
             perSecond: v.CERTKEEPER_RATE_LIMIT,
             burst: v.CERTKEEPER_RATE_LIMIT_BURST ?? Math.max(1, Math.ceil(v.CERTKEEPER_RATE_LIMIT)),
           }),
+    consoleTargetEdit: v.CERTKEEPER_CONSOLE_TARGET_EDIT ?? false,
   } satisfies Config);
 }
 

@@ -8,6 +8,7 @@ import {
   type RetentionSettings,
 } from './certificates.ts';
 import { createCredentialService, type CredentialService } from './credentials.ts';
+import type { TargetFolders } from './deploy/deployer.ts';
 import { createDeployTargetService, type DeployTargetService } from './deploy/targets.ts';
 import { createDashboardService, type DashboardService } from './dashboard.ts';
 import {
@@ -39,7 +40,7 @@ export interface Core {
   dashboard: DashboardService;
   /** Global Edge slots: provisioning use-cases (the worker is deploy/worker.ts, started by serve). */
   provisioning: ProvisioningService;
-  /** Each tenant's deployment target for its slots (CLI `certkeeper target`). */
+  /** Each tenant's deployment target for its slots (CLI `certkeeper target`, the console's target card). */
   targets: DeployTargetService;
   /** The ACM face's use-cases: ARNs, tags, account configuration, keyset lists. */
   acm: AcmService;
@@ -59,6 +60,8 @@ export function createCore(
   /** Certificate issuance (app/issuance.ts), for the ACM face's RequestCertificate and RenewCertificate. */
   issuance: IssuanceService | null = null,
   rateLimit: RateLimitSettings | null = null,
+  /** A directory target's folder check for `targets.update` (src/deployers/target-folders.ts). */
+  folders: TargetFolders | null = null,
 ): Core {
   const audit = createAuditService(store, clock);
   const credentials = createCredentialService(store, clock, audit);
@@ -75,7 +78,7 @@ export function createCore(
     certificates,
     acm: createAcmService(store, clock, audit, certificates, notify, issuance),
     provisioning,
-    targets: createDeployTargetService(store, clock, audit, () => provisioning.wake()),
+    targets: createDeployTargetService(store, clock, audit, () => provisioning.wake(), folders),
     sessions: createSessionService(store, clock, credentials, audit),
     dashboard: createDashboardService(store, clock, audit),
     notifications: notify,

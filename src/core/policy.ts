@@ -4,6 +4,11 @@
  * `certificate.file.read` is separate from `certificate.key.read` because NHN documents that a
  * VIEWER may download the certificate file, which holds the key: that face asks for the file
  * action, the console and NCP export ask for the key action. Both are audited.
+ *
+ * `deploy-target.write` (set, change or clear a tenant's deployment target) is its own action: a
+ * directory target makes the server write private keys to a path and run a command as its own OS
+ * user, so whoever holds it acts as that user. ADMIN has it; the console offers it only when the
+ * operator opts in (CERTKEEPER_CONSOLE_TARGET_EDIT, docs/operations.md).
  */
 import { AppError } from '../domain/errors.ts';
 import type { Role } from '../domain/model.ts';
@@ -17,6 +22,7 @@ export const ACTIONS = [
   'credential.read',
   'credential.write',
   'audit.read',
+  'deploy-target.write',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 

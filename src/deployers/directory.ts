@@ -16,13 +16,20 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BY_NAME_FOLDER, certificateAlias, slotDirectory, type DeployTargetSpec } from '../domain/deploy-target.ts';
+import {
+  BY_NAME_FOLDER,
+  certificateAlias,
+  DIRECTORY_MODE,
+  FULLCHAIN_FILE,
+  FULLCHAIN_MODE,
+  PRIVKEY_FILE,
+  PRIVKEY_MODE,
+  slotDirectory,
+  type DeployTargetSpec,
+} from '../domain/deploy-target.ts';
 import { commitFiles, removeStaleTemps, syncDirectory } from './atomic-files.ts';
 import { fullChainOf, type Deployer } from '../core/deploy/deployer.ts';
 import type { RunCommand } from './run-command.ts';
-
-export const FULLCHAIN_FILE = 'fullchain.pem';
-export const PRIVKEY_FILE = 'privkey.pem';
 
 type DirectorySpec = Extract<DeployTargetSpec, { kind: 'directory' }>;
 
@@ -54,7 +61,7 @@ export function directoryDeployer(spec: DirectorySpec, run: RunCommand): Deploye
   /** `by-name/<alias>` → `../<slotId>`, replaced atomically; the slot's other aliases removed. */
   async function pointAlias(slotId: number, certificateName: string): Promise<void> {
     const alias = certificateAlias(certificateName);
-    await mkdir(byName, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+    await mkdir(byName, { mode: DIRECTORY_MODE }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EEXIST') throw error;
     });
     await removeStaleTemps(byName);
@@ -83,8 +90,8 @@ export function directoryDeployer(spec: DirectorySpec, run: RunCommand): Deploye
     async publish(bundle, signal) {
       const dir = slotDir(bundle.slotId);
       try {
-        await mkdir(spec.path, { recursive: true, mode: 0o700 });
-        const created = await mkdir(dir, { mode: 0o700 }).then(
+        await mkdir(spec.path, { recursive: true, mode: DIRECTORY_MODE });
+        const created = await mkdir(dir, { mode: DIRECTORY_MODE }).then(
           () => true,
           (error: NodeJS.ErrnoException) => {
             if (error.code === 'EEXIST') return false;
@@ -96,8 +103,8 @@ export function directoryDeployer(spec: DirectorySpec, run: RunCommand): Deploye
         // The key first: a reader that races the two renames finds the new key with the old
         // certificate only for the instant between them, and the reload runs after both.
         await commitFiles(dir, [
-          { name: PRIVKEY_FILE, content: bundle.privateKeyPem, mode: 0o600 },
-          { name: FULLCHAIN_FILE, content: fullChainOf(bundle), mode: 0o644 },
+          { name: PRIVKEY_FILE, content: bundle.privateKeyPem, mode: PRIVKEY_MODE },
+          { name: FULLCHAIN_FILE, content: fullChainOf(bundle), mode: FULLCHAIN_MODE },
         ]);
       } catch (error) {
         throw described(`Writing ${dir}`, error);

@@ -47,6 +47,32 @@ export interface DeployTarget {
  */
 export const BY_NAME_FOLDER = 'by-name';
 
+/** The files of a slot's folder and their modes (the deployer writes them so; the faces show them). */
+export const FULLCHAIN_FILE = 'fullchain.pem';
+export const PRIVKEY_FILE = 'privkey.pem';
+export const DIRECTORY_MODE = 0o700;
+export const FULLCHAIN_MODE = 0o644;
+export const PRIVKEY_MODE = 0o600;
+
+/** A directory target's layout in words: each entry's path pattern, mode and what it holds. */
+export function directoryLayout(path: string): Array<{ path: string; mode: string; holds: string }> {
+  const octal = (mode: number): string => `0${mode.toString(8)}`;
+  return [
+    { path: `${path}/<slot>/`, mode: octal(DIRECTORY_MODE), holds: "the slot's folder (its number never changes)" },
+    {
+      path: `${path}/<slot>/${FULLCHAIN_FILE}`,
+      mode: octal(FULLCHAIN_MODE),
+      holds: 'leaf then intermediates, no root',
+    },
+    { path: `${path}/<slot>/${PRIVKEY_FILE}`, mode: octal(PRIVKEY_MODE), holds: 'the private key (PKCS#8)' },
+    {
+      path: `${path}/${BY_NAME_FOLDER}/<certificate name>`,
+      mode: 'symlink',
+      holds: "the same folder by the certificate's name (→ ../<slot>)",
+    },
+  ];
+}
+
 /** `<path>/<slotId>`: where a slot's files are. `path` is absolute and has no trailing slash. */
 export const slotDirectory = (path: string, slotId: number): string => `${path}/${slotId}`;
 

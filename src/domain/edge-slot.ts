@@ -95,3 +95,15 @@ export const TLS_PROTOCOLS: Readonly<Record<TlsVersion, readonly string[]>> = {
   TLS_ALL_VERSIONS: ['1.0', '1.1', '1.2', '1.3'],
   TLS_MIN_VERSION_1_2: ['1.2', '1.3'],
 };
+
+/**
+ * Where the slot's deployment stands, in the words every face shows (the CLI's `slot show`, the
+ * console's slot pages): one copy, so the two cannot drift apart.
+ */
+export function onTargetText(slot: Pick<EdgeSlot, 'status' | 'deployment'>): string {
+  const d = slot.deployment;
+  if (slot.status === 'DELETED') return 'removed';
+  if (d.deployedGeneration === d.generation) return 'up to date';
+  if (d.deployedGeneration === 0) return 'not yet published';
+  return 'an older version; the latest is waiting';
+}

@@ -34,7 +34,18 @@ describe('loadConfig: defaults', () => {
       allowedHosts: { any: false, names: [] },
       tls: null,
       rateLimit: null,
+      consoleTargetEdit: false,
     } satisfies Config);
+  });
+
+  it('CERTKEEPER_CONSOLE_TARGET_EDIT: on or off, any case; anything else is refused by name', () => {
+    assert.equal(loadConfig({ CERTKEEPER_CONSOLE_TARGET_EDIT: 'on' }).consoleTargetEdit, true);
+    assert.equal(loadConfig({ CERTKEEPER_CONSOLE_TARGET_EDIT: 'ON' }).consoleTargetEdit, true);
+    assert.equal(loadConfig({ CERTKEEPER_CONSOLE_TARGET_EDIT: 'off' }).consoleTargetEdit, false);
+    assert.throws(
+      () => loadConfig({ CERTKEEPER_CONSOLE_TARGET_EDIT: 'yes' }),
+      /CERTKEEPER_CONSOLE_TARGET_EDIT: must be on or off .*got "yes"/s,
+    );
   });
 
   it('an empty string counts as unset', () => {

@@ -110,7 +110,7 @@ describe('certkeeper target', () => {
     assert.equal(refused.code, 1);
     assert.equal(
       refused.stderr,
-      `certkeeper: The directory ${missing} does not exist. Create it first, or pass --create to create it. (invalid_argument, path)\n`,
+      `certkeeper: The directory ${missing} does not exist. Create it first, or ask for it to be created (--create on the command line; "Create the directory" in the console). (invalid_argument, path)\n`,
     );
     assert.equal(JSON.parse((await cli(['target', 'show', '--json'])).stdout).path, join(dir, 'other'), 'unchanged');
     const created = await cli(['target', 'set', 'directory', '--path', missing, '--create']);

@@ -329,7 +329,7 @@ describe('console in a browser', { skip }, () => {
     await h1(/^Edge slot \d+$/).waitFor();
     slotId = Number(/#\/edge\/(\d+)/.exec(page.url())?.[1]);
     await page.locator('.slot-running').waitFor({ timeout: 20_000 });
-    await page.getByText('Up to date: the target has the latest certificate and settings').waitFor();
+    await page.getByText('Up to date', { exact: true }).waitFor();
     // The directory with its path, as the deployer lays it out; no "change 2" jargon.
     await page.getByText(`${join(work, 'edge')}/${slotId}/`, { exact: true }).waitFor();
     await page.getByText(`${join(work, 'edge')}/by-name/shop/`, { exact: true }).waitFor();

@@ -1,9 +1,12 @@
 /**
  * End to end with a real nginx (Debian's): nginx runs as a non-daemon child with its own prefix,
  * config, pid and error log in a temp dir, on a loopback port, serving the files of a `directory`
- * target. A certificate provisioned through the Global Edge API is what nginx serves (compared by
- * fingerprint over a real TLS handshake); replacing it with PUT makes nginx serve the new one once
- * the reload command (`nginx … -s reload`) has run.
+ * target. nginx is configured as docs/compat/edge.md tells users to: by the certificate's name,
+ * `<path>/by-name/<certificate name>/fullchain.pem`, never a slot number. A certificate provisioned
+ * through the Global Edge API is what nginx serves (compared by fingerprint over a real TLS
+ * handshake); renewing it under its name (NCP v2 `withExternal` with its `certificateNo`)
+ * republishes the slot, and nginx serves the new one from the same path once the reload command
+ * (`nginx … -s reload`) has run.
  *
  * Without nginx the test is skipped with a message, except under CI=true, where it fails
  * (.ci/run installs nginx).
@@ -12,11 +15,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { EDGE, fingerprintOf, FIXTURES, startEdgeApp, type EdgeTestApp } from '../api/edge/helpers.ts';
+import { fingerprintOf, FIXTURES, startEdgeApp, type EdgeTestApp } from '../api/edge/helpers.ts';
+import { v2Body } from '../api/ncp/helpers.ts';
 import { freePort, waitFor } from './helpers.ts';
 
 function findNginx(): string | null {
@@ -78,11 +82,11 @@ describe('a real nginx serves what the Global Edge API provisions', { skip }, ()
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('serves the provisioned certificate, then the replacement after the reload', async () => {
-    const rsa = await app.register('rsa-self', FIXTURES.rsaSelf);
-    const ec = await app.register('ec-cert', FIXTURES.ec);
+  it('serves the provisioned certificate by its name, then its renewal from the same path', async () => {
+    const rsa = await app.register('www', FIXTURES.rsaSelf);
     const slotId = await app.provision(rsa);
-    const slotDir = join(dir, 'certs', String(slotId));
+    // The documented, readable layout: what nginx is configured with knows the name, not the slot.
+    const byName = join(dir, 'certs', 'by-name', 'www');
 
     // nginx is not running yet: the reload fails, the slot stays PUBLISHING with the error.
     assert.equal((await app.worker.runOnce()).failed, 1);
@@ -104,8 +108,8 @@ http {
   scgi_temp_path ${join(dir, 'scgi')};
   server {
     listen 127.0.0.1:${port} ssl;
-    ssl_certificate ${join(slotDir, 'fullchain.pem')};
-    ssl_certificate_key ${join(slotDir, 'privkey.pem')};
+    ssl_certificate ${join(byName, 'fullchain.pem')};
+    ssl_certificate_key ${join(byName, 'privkey.pem')};
     return 200 "served by nginx\\n";
   }
 }
@@ -142,11 +146,18 @@ http {
     app.clock.advance(5_000);
     assert.equal((await app.worker.runOnce()).published, 1);
     assert.equal((await app.slot(slotId)).provisionStatus, 'RUNNING');
+    assert.equal(await readlink(byName), `../${slotId}`, 'the name leads to the slot folder');
 
-    // Replace through the API: new files atomically over the old, reload, nginx serves the new one.
-    const put = await app.call({ method: 'PUT', path: `${EDGE}/${slotId}`, body: { cmCertificateId: ec } });
-    assert.deepEqual(put.json, { code: '0000', message: 'Success', result: true });
+    // Renew under the same name (NCP v2 withExternal with its certificateNo): core republishes the
+    // slot, new files land atomically under the same by-name path, reload, nginx serves the new one.
+    const renewed = await app.call({
+      method: 'POST',
+      path: '/api/v2/certificate/withExternal',
+      body: v2Body('www', FIXTURES.ec, rsa),
+    });
+    assert.equal(renewed.status, 200, renewed.body.toString());
     assert.equal((await app.worker.runOnce()).published, 1);
+    assert.equal(await readlink(byName), `../${slotId}`, 'the same path after the renewal');
     assert.equal((await app.slot(slotId)).provisionStatus, 'RUNNING');
     const expected = fingerprintOf(FIXTURES.ec.certificate);
     // nginx applies a reload asynchronously (new workers start, old ones stop accepting and

@@ -142,7 +142,7 @@ export function query(params) {
  * @typedef {{ accessKey: string, role: string, description: string, createdAt: string,
  *   revokedAt: string | null, current: boolean }} Credential
  * @typedef {{ slotId: number, serviceRegion: string, status: string, pending: boolean, tlsVersion: string,
- *   tlsProtocols: string[], cipherProfile: string, targetKind: string | null,
+ *   tlsProtocols: string[], cipherProfile: string, targetKind: string | null, onTarget: string,
  *   items: Array<{ itemId: number, region: string, certificateNo: number,
  *     certificate: { name: string, status: CertificateStatus, commonName: string | null, notAfter: string } | null }>,
  *   deployment: { generation: number, deployedGeneration: number, attempts: number, lastError: string | null,
@@ -152,8 +152,14 @@ export function query(params) {
  *   The detail answer also carries `targetDirectory`: where a directory target puts its files, and
  *   `targetAlias`: the same folder by the certificate's name (null when the name allows none).
  * @typedef {{ kind: 'directory', path: string, reloadCommand: string | null, reloadTimeoutMs: number,
- *   updatedAt: string } | { kind: 'webhook', origin: string, updatedAt: string }} DeployTargetView
- *   The tenant's deployment target, read-only (set with `certkeeper target set`).
+ *   files: Array<{ path: string, mode: string, holds: string }>, updatedAt: string }
+ *   | { kind: 'webhook', origin: string, updatedAt: string }} DeployTargetView
+ *   The tenant's deployment target (a directory in full, a webhook by its origin).
+ * @typedef {{ target: DeployTargetView | null,
+ *   lastDeployment: { slotId: number | null, action: 'publish' | 'remove', result: string, at: string } | null,
+ *   edit: { switchedOn: boolean, allowed: boolean, variable: string }, command: string | null }} DeployTargetPage
+ *   GET /deploy-target: the target, the worker's last deployment to it, whether this session may
+ *   change it (the server's CERTKEEPER_CONSOLE_TARGET_EDIT and the role), the equivalent CLI command.
  * @typedef {Paging & { items: Slot[], targetKind: string | null, target: DeployTargetView | null }} SlotPage
  * @typedef {{ version: number, current: boolean, commonName: string | null, serialNumber: string,
  *   fingerprintSha256: string, notBefore: string, notAfter: string, hasPrivateKey: boolean, hasChain: boolean,

@@ -10,7 +10,8 @@ import { href, showAgain } from './router.js';
 
 /**
  * @typedef {{ accessKey: string, role: string, tenant: string | null, description: string,
- *   can: { writeCertificates: boolean, readPrivateKeys: boolean, manageCredentials: boolean, readAudit: boolean } }} Session
+ *   can: { writeCertificates: boolean, readPrivateKeys: boolean, manageCredentials: boolean, readAudit: boolean,
+ *     manageTargets: boolean } }} Session
  */
 
 /** @param {Session} session */

@@ -28,6 +28,7 @@ import { registerNotificationRoutes } from './routes-notifications.ts';
 import { registerSessionRoutes } from './routes-session.ts';
 import { registerWriteRoutes } from './routes-write.ts';
 import { registerStaticRoutes } from './static.ts';
+import { registerTargetRoutes } from './routes-targets.ts';
 import { registerVersionRoutes } from './routes-versions.ts';
 import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleOptions } from './throttle.ts';
 
@@ -37,6 +38,8 @@ export interface ConsoleFaceOptions {
   throttle?: ThrottleOptions;
   /** Certificate issuance (routes-issuance.ts); absent or off, those routes say it is not configured. */
   issuance?: IssuanceService | null;
+  /** `CERTKEEPER_CONSOLE_TARGET_EDIT=on`: sessions whose role allows it may change deployment targets (routes-targets.ts). */
+  targetEdit?: boolean;
 }
 
 const withHeaders = (out: FaceReply): FaceReply => ({
@@ -61,6 +64,7 @@ export function createConsoleFace(core: Core, options: ConsoleFaceOptions = {}):
       registerDownloadRoutes(app, core);
       registerCredentialRoutes(app, core);
       registerEdgeRoutes(app, core);
+      registerTargetRoutes(app, core, { edit: options.targetEdit === true });
       registerNotificationRoutes(app, core);
       registerVersionRoutes(app, core);
       registerIssuanceRoutes(app, core, options.issuance ?? null);

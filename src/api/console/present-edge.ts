@@ -5,8 +5,8 @@
  */
 import { joinCommand } from '../../core/deploy/argv.ts';
 import type { SlotView } from '../../core/provisioning.ts';
-import type { DeployTarget } from '../../domain/deploy-target.ts';
-import { PENDING_STATUSES, TLS_PROTOCOLS } from '../../domain/edge-slot.ts';
+import { directoryLayout, type DeployTarget } from '../../domain/deploy-target.ts';
+import { onTargetText, PENDING_STATUSES, TLS_PROTOCOLS } from '../../domain/edge-slot.ts';
 import { certificateStatus } from '../../domain/status.ts';
 
 const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
@@ -35,6 +35,8 @@ export function slotOf(view: SlotView, now: Date) {
           }
         : null,
     })),
+    /** Where the deployment stands, in the CLI's words (domain/edge-slot.ts onTargetText). */
+    onTarget: onTargetText(slot),
     deployment: {
       generation: slot.deployment.generation,
       deployedGeneration: slot.deployment.deployedGeneration,
@@ -51,9 +53,10 @@ export function slotOf(view: SlotView, now: Date) {
 }
 
 /**
- * A tenant's deployment target as the console shows it (read-only: the operator sets it with
- * `certkeeper target set`). A directory target in full (path, reload command as typed, timeout,
- * where slots land); a webhook only by its origin, since the path or query may carry a token.
+ * A tenant's deployment target as the console shows it (routes-targets.ts). A directory target in
+ * full (path, reload command as typed, timeout, the files a slot gets and their modes: the
+ * deployer's layout, domain/deploy-target.ts); a webhook only by its origin, since the path or
+ * query may carry a token.
  */
 export function targetOf(target: DeployTarget | null) {
   if (target === null) return null;
@@ -64,6 +67,7 @@ export function targetOf(target: DeployTarget | null) {
         path: spec.path,
         reloadCommand: spec.reloadCommand === null ? null : joinCommand(spec.reloadCommand),
         reloadTimeoutMs: spec.reloadTimeoutMs,
+        files: directoryLayout(spec.path),
         updatedAt: target.updatedAt.toISOString(),
       }
     : { kind: spec.kind, origin: new URL(spec.url).origin, updatedAt: target.updatedAt.toISOString() };

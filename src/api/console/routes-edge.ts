@@ -65,11 +65,6 @@ export function registerEdgeRoutes(app: FastifyInstance, core: Core): void {
     };
   });
 
-  app.get('/console/api/deploy-target', { onRequest: read }, async (request) => {
-    const { actor } = callerOf(request);
-    return { target: targetOf(await core.targets.get(actor)) };
-  });
-
   app.get('/console/api/edge/slots/:slotId', { onRequest: read }, async (request) => {
     const { actor } = callerOf(request);
     const slot = slotOf(await core.provisioning.get(actor, slotIdParam(request.params)), core.clock.now());

@@ -38,6 +38,7 @@ export function sessionBody(session: SessionInfo, tenant: Tenant | null) {
       readPrivateKeys: can(role, 'certificate.key.read'),
       manageCredentials: can(role, 'credential.write'),
       readAudit: can(role, 'audit.read'),
+      manageTargets: can(role, 'deploy-target.write'),
     },
   };
 }

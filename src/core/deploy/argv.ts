@@ -85,9 +85,14 @@ export function splitCommand(line: string): string[] {
   return args;
 }
 
+/**
+ * One word as a POSIX shell (and splitCommand) reads it back: as it is when it holds only safe
+ * characters, else in single quotes (a quote inside as `'\''`).
+ */
+export const shellWord = (arg: string): string =>
+  /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+
 /** The argv as a command line a person can read (and paste back): words quoted where needed. */
 export function joinCommand(argv: readonly string[]): string {
-  return argv
-    .map((arg) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`))
-    .join(' ');
+  return argv.map(shellWord).join(' ');
 }

@@ -51,6 +51,19 @@ export interface Deployer {
  */
 export type DeployerFactory = (spec: DeployTargetSpec, secret: string | null) => Deployer;
 
+/**
+ * A directory target's folder, checked before the target is set (targets.ts `update`): the
+ * deployer would otherwise create it, with its parents, on the first publish, so a typo in the path
+ * would go unnoticed. Implemented in src/deployers/ (it looks at the file system), wired by app/.
+ *
+ * - `exists`: a directory is there; `created`: there was none and `create` was asked, so it was
+ *   created (0700, with its parents); `missing`: none, and `create` was not asked;
+ *   `not-directory`: something else is at the path.
+ */
+export interface TargetFolders {
+  prepare(path: string, create: boolean): Promise<'exists' | 'created' | 'missing' | 'not-directory'>;
+}
+
 /** Leaf then issuers, a self-signed root left out: what web servers call the full chain (fullChainPems). */
 export const fullChainOf = (bundle: Pick<DeployBundle, 'certificatePem' | 'chainPems'>): string =>
   fullChainPems(bundle.certificatePem, bundle.chainPems).join('');

@@ -12,7 +12,7 @@ import { isAbsolute, normalize } from 'node:path';
 import type { DeployTargetSpec } from '../../domain/deploy-target.ts';
 import { AppError } from '../../domain/errors.ts';
 import { isLoopbackHost, parseHttpUrl } from '../../domain/url.ts';
-import { splitCommand } from './argv.ts';
+import { joinCommand, shellWord, splitCommand } from './argv.ts';
 
 export const RELOAD_TIMEOUT_DEFAULT_MS = 10_000;
 export const RELOAD_TIMEOUT_MIN_MS = 1_000;
@@ -73,4 +73,54 @@ export function deployTargetSpec(input: DeployTargetInput): DeployTargetSpec {
     default:
       throw invalid('kind', 'The target kind must be directory or webhook.');
   }
+}
+
+/**
+ * A change to a tenant's target, as `certkeeper target set` and the console ask for it: for a
+ * directory target that is already one, a setting left out keeps its current value (an empty
+ * `reloadCommand` removes the command); a new kind, or the first target, needs its required
+ * setting (`path` or `url`).
+ */
+export type DeployTargetChange =
+  | { kind: 'directory'; path?: string; reloadCommand?: string | null; reloadTimeoutMs?: number }
+  | { kind: 'webhook'; url?: string };
+
+/** The change applied to the current target: the full input deployTargetSpec checks. */
+export function mergeTargetChange(current: DeployTargetSpec | null, change: DeployTargetChange): DeployTargetInput {
+  switch (change.kind) {
+    case 'directory': {
+      const before = current?.kind === 'directory' ? current : null;
+      const path = change.path ?? before?.path;
+      if (path === undefined) throw invalid('path', 'A directory target needs a path.');
+      const reloadCommand =
+        change.reloadCommand !== undefined
+          ? change.reloadCommand
+          : before?.reloadCommand
+            ? joinCommand(before.reloadCommand)
+            : null;
+      const reloadTimeoutMs = change.reloadTimeoutMs ?? before?.reloadTimeoutMs;
+      return { kind: 'directory', path, reloadCommand, ...(reloadTimeoutMs === undefined ? {} : { reloadTimeoutMs }) };
+    }
+    case 'webhook':
+      if (change.url === undefined) throw invalid('url', 'A webhook target needs a URL.');
+      return { kind: 'webhook', url: change.url };
+    default:
+      throw invalid('kind', 'The target kind must be directory or webhook.');
+  }
+}
+
+/**
+ * The `certkeeper target set` command that sets this target as it is, each value quoted for a
+ * POSIX shell: what the console shows to copy when it may not edit targets itself.
+ */
+export function targetSetCommand(tenantName: string, spec: DeployTargetSpec): string {
+  const words = ['certkeeper', 'target', 'set', '--tenant', shellWord(tenantName), spec.kind];
+  if (spec.kind === 'webhook') words.push('--url', shellWord(spec.url));
+  else {
+    words.push('--path', shellWord(spec.path));
+    words.push('--reload-command', shellWord(spec.reloadCommand === null ? '' : joinCommand(spec.reloadCommand)));
+    const ms = spec.reloadTimeoutMs;
+    words.push('--reload-timeout', ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+  }
+  return words.join(' ');
 }

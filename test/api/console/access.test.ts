@@ -41,6 +41,7 @@ describe('console access rules', () => {
       readPrivateKeys: false,
       manageCredentials: false,
       readAudit: true,
+      manageTargets: false,
     });
   });
 

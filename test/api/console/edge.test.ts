@@ -65,7 +65,7 @@ describe('console edge slots', () => {
   });
 
   it('shows the deployment target, read-only: a directory in full, a webhook by its origin', async () => {
-    assert.deepEqual((await viewer.request('GET', '/console/api/deploy-target')).body, { target: null });
+    assert.equal((await viewer.request('GET', '/console/api/deploy-target')).body.target, null);
     await app.app.core.targets.set(app.main.actor, {
       kind: 'webhook',
       url: 'https://deploy.example.com/hook?token=s3cret',
@@ -89,16 +89,15 @@ describe('console edge slots', () => {
         path: targetDir,
         reloadCommand: 'nginx -s reload',
         reloadTimeoutMs: 5_000,
+        files: directory.body.target.files,
         updatedAt: undefined,
       },
     );
     const listed = await viewer.request('GET', '/console/api/edge/slots');
     assert.deepEqual(listed.body.target, directory.body.target, 'the slot list carries it too');
-    // Writes stay with the operator's CLI: the console has no route that sets a target.
-    assert.equal(
-      (await admin.request('PUT', '/console/api/deploy-target', { kind: 'directory', path: '/tmp' })).status,
-      404,
-    );
+    // Writes stay with the operator's CLI unless the server opts in (deploy-target.test.ts).
+    const refused = await admin.request('PUT', '/console/api/deploy-target', { kind: 'directory', path: '/tmp' });
+    assert.deepEqual([refused.status, refused.body.error.code], [403, 'target_edit_off']);
   });
 
   it('provisions, publishes, and shows the slot as the worker moves it', async () => {
@@ -126,6 +125,17 @@ describe('console edge slots', () => {
     // Where the files are: the slot's folder, and the same folder by the certificate's name.
     assert.equal(running.body.targetDirectory, `${targetDir}/${no.slot}/`);
     assert.equal(running.body.targetAlias, `${targetDir}/by-name/first/`);
+    // The target's card says what the worker did last.
+    const last = (await viewer.request('GET', '/console/api/deploy-target')).body.lastDeployment;
+    assert.deepEqual(
+      { ...last, at: undefined },
+      { slotId: no.slot, action: 'publish', result: 'success', at: undefined },
+    );
+    // Another tenant's card never shows this tenant's deployment (core reads the server's recent ones).
+    const other = await app.addTenant('edge-deploy-other');
+    await app.app.core.targets.set(other.actor, { kind: 'directory', path: join(targetDir, 'other') });
+    const otherViewer = await loggedIn(app, other.viewer);
+    assert.equal((await otherViewer.request('GET', '/console/api/deploy-target')).body.lastDeployment, null);
     assert.equal(
       await readFile(join(targetDir, 'by-name', 'first', 'privkey.pem'), 'utf8'),
       await readFile(join(targetDir, String(no.slot), 'privkey.pem'), 'utf8'),

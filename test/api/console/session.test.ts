@@ -42,6 +42,7 @@ for (const target of storeTargets) {
         readPrivateKeys: true,
         manageCredentials: true,
         readAudit: true,
+        manageTargets: true,
       });
       assert.ok(
         !JSON.stringify(response.body).includes(client.session!.cookie.split('=')[1]!),

@@ -99,6 +99,8 @@ export async function renderList(page) {
   /** @type {import('../api.js').SlotPage | undefined} */
   const data = await load(page, '/edge/slots');
   if (!data) return FAILED;
+  /** @type {import('../api.js').DeployTargetPage | null} */
+  const targetView = await get('/deploy-target', signal).catch(() => null);
   const status = h('div', { class: 'form-status' });
   const results = h('div', {});
   /** @param {import('../api.js').SlotPage} shown */
@@ -122,7 +124,7 @@ export async function renderList(page) {
         ? ` (${data.targetKind}).`
         : '. No target is configured yet: the operator sets one with certkeeper target set.',
     ),
-    targetCard(data.target),
+    targetView ? targetCard(targetView, () => navigate('/edge')) : null,
     status,
     session.can.writeCertificates ? provisionForm(params.get('certificate') ?? '', status) : null,
     h(
@@ -149,35 +151,39 @@ export async function renderList(page) {
   return 'Edge slots';
 }
 
+/** @param {string} action @param {number | null} slotId */
+const deployWords = (action, slotId) => `${action === 'remove' ? 'Removed' : 'Published'} slot ${slotId ?? '?'}`;
+
 /**
- * The tenant's deployment target, as the operator set it. Shown, not edited here: a target decides
- * where private keys are written and which command the server runs, so it is set on the server
- * with `certkeeper target set` (docs/compat/edge.md).
- * @param {import('../api.js').DeployTargetView | null} target
+ * The tenant's deployment target: what it is, the files a slot gets and their modes, what the
+ * worker did last, and how to change it. The console changes it only when the operator started the
+ * server with CERTKEEPER_CONSOLE_TARGET_EDIT=on and the session's role may (`edit.allowed`): a
+ * target decides where private keys are written and which command the server runs. Otherwise the
+ * card says so and shows the `certkeeper target set` command to run on the server instead.
+ * @param {import('../api.js').DeployTargetPage} view @param {() => void} refresh
  */
-function targetCard(target) {
-  const how = h(
-    'p',
-    { class: 'muted' },
-    'Set on the server by the operator: ',
-    h('code', { text: 'certkeeper target set' }),
-    ' (the target decides where private keys are written and which command the server runs).',
-  );
-  if (!target) return card('target-title', 'Deployment target', h('p', { text: 'None configured yet.' }), how);
+function targetCard(view, refresh) {
+  const { target, lastDeployment: last, edit } = view;
   /** @type {Array<[string, unknown]>} */
-  const rows =
-    target.kind === 'directory'
+  const rows = !target
+    ? [['Target', 'None configured yet']]
+    : target.kind === 'directory'
       ? [
-          ['Kind', 'A directory'],
+          ['Kind', 'A directory on the server'],
           ['Path', h('code', { class: 'wrap', text: target.path })],
           [
             'Files',
             h(
-              'span',
-              {},
-              h('code', { class: 'wrap', text: `${target.path}/<slot>/` }),
-              ' and ',
-              h('code', { class: 'wrap', text: `${target.path}/by-name/<certificate name>/` }),
+              'ul',
+              { class: 'plain-list' },
+              target.files.map((f) =>
+                h(
+                  'li',
+                  {},
+                  h('code', { class: 'wrap', text: f.path }),
+                  h('span', { class: 'muted small', text: ` ${f.mode} · ${f.holds}` }),
+                ),
+              ),
             ),
           ],
           ['Reload command', target.reloadCommand ? h('code', { class: 'wrap', text: target.reloadCommand }) : 'None'],
@@ -187,7 +193,162 @@ function targetCard(target) {
           ['Kind', 'A webhook (a signed POST)'],
           ['Sent to', h('code', { class: 'wrap', text: target.origin })],
         ];
-  return card('target-title', 'Deployment target', facts(rows), how);
+  rows.push([
+    'Last deployment',
+    last
+      ? h(
+          'span',
+          {},
+          `${deployWords(last.action, last.slotId)}: `,
+          last.result === 'success' ? 'succeeded' : h('span', { class: 'field-error', text: 'failed' }),
+          ` (${formatDateTime(last.at)})`,
+        )
+      : target
+        ? 'None recently'
+        : null,
+  ]);
+  if (target) rows.push(['Target last changed', formatDateTime(target.updatedAt)]);
+
+  const canForm = edit.allowed && (!target || target.kind === 'directory');
+  return card(
+    'target-title',
+    'Deployment target',
+    facts(rows),
+    canForm ? targetForm(view, refresh) : targetHowTo(view),
+  );
+}
+
+/**
+ * Why the card has no form, and the command that does the same on the server.
+ * @param {import('../api.js').DeployTargetPage} view
+ */
+function targetHowTo(view) {
+  const { edit, command, target } = view;
+  const why = !edit.switchedOn
+    ? [
+        'Changing the target from the console is switched off on this server: it decides where private keys are written and which command the server runs. The operator can allow it by starting the server with ',
+        h('code', { text: `${edit.variable}=on` }),
+        ', or change it on the server:',
+      ]
+    : edit.allowed
+      ? ['A webhook target is changed on the server:']
+      : ['Your access key’s role may not change the deployment target. An administrator can, or on the server:'];
+  const shown =
+    command ??
+    (target?.kind === 'webhook'
+      ? 'certkeeper target set webhook --url URL'
+      : 'certkeeper target set directory --path DIR --create --reload-command CMD');
+  return h(
+    'div',
+    { class: 'target-how' },
+    h('p', { class: 'muted' }, ...why),
+    h('pre', { class: 'command' }, h('code', { text: shown })),
+    command
+      ? h('p', { class: 'muted small', text: 'This command sets the target as it is now: change the values you need.' })
+      : null,
+  );
+}
+
+/**
+ * Changes a directory target. Only what the user changed is sent: the server keeps every setting
+ * left out (the CLI's `target set` rule), so one change never drops another.
+ * @param {import('../api.js').DeployTargetPage} view @param {() => void} refresh
+ */
+function targetForm(view, refresh) {
+  const current = view.target?.kind === 'directory' ? view.target : null;
+  const path = field({
+    name: 'path',
+    label: 'Directory',
+    hint: 'An absolute path on the server. Each slot gets a folder in it.',
+    control: h('input', { type: 'text', name: 'path', value: current?.path ?? '', spellcheck: 'false' }),
+  });
+  const command = field({
+    name: 'reloadCommand',
+    label: 'Reload command',
+    hint: 'Run without a shell after each change, e.g. nginx -s reload. Empty: none.',
+    control: h('input', {
+      type: 'text',
+      name: 'reloadCommand',
+      value: current?.reloadCommand ?? '',
+      spellcheck: 'false',
+    }),
+  });
+  const timeout = field({
+    name: 'reloadTimeoutMs',
+    label: 'Reload time limit (seconds)',
+    control: h('input', {
+      type: 'number',
+      name: 'reloadTimeoutMs',
+      min: '1',
+      max: '600',
+      value: String((current?.reloadTimeoutMs ?? 10_000) / 1000),
+    }),
+  });
+  const createBox = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', name: 'create' }));
+  const create = h(
+    'div',
+    { class: 'field' },
+    h('label', {}, createBox, ' Create the directory if it does not exist (0700, as the server’s user)'),
+  );
+  const status = h('div', { class: 'form-status' });
+  const form = h(
+    'form',
+    { class: 'target-form', novalidate: true },
+    path.field,
+    command.field,
+    timeout.field,
+    create,
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit', class: 'button button-primary', text: 'Save target' }),
+    ),
+  );
+  const fields = { path, reloadCommand: command, reloadTimeoutMs: timeout, reloadTimeout: timeout };
+  const value = (/** @type {{ control: HTMLElement }} */ f) => /** @type {HTMLInputElement} */ (f.control).value;
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    for (const f of [path, command, timeout]) f.setError(null);
+    status.replaceChildren();
+    /** @type {Record<string, unknown>} */
+    const body = { kind: 'directory' };
+    if (!current || value(path).trim() !== current.path) body.path = value(path).trim();
+    if (value(command).trim() !== (current?.reloadCommand ?? '')) body.reloadCommand = value(command).trim();
+    const seconds = Number(value(timeout));
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 600) {
+      timeout.setError('Enter a whole number of seconds from 1 to 600.');
+      timeout.control.focus();
+      return;
+    }
+    if (seconds * 1000 !== (current?.reloadTimeoutMs ?? 10_000)) body.reloadTimeoutMs = seconds * 1000;
+    if (createBox.checked) body.create = true;
+    if (current && Object.keys(body).length === (createBox.checked ? 2 : 1)) {
+      status.replaceChildren(notice('info', 'Nothing changed.'));
+      return;
+    }
+    try {
+      /** @type {{ createdDirectory: boolean, republished: number[] }} */
+      const saved = await request('PUT', '/deploy-target', body);
+      announce(
+        `The deployment target was saved${saved.createdDirectory ? ' and its directory created' : ''}.` +
+          (saved.republished.length ? ` ${saved.republished.length} slot(s) will be published to it.` : ''),
+      );
+      refresh();
+    } catch (error) {
+      showFailure(error, status, fields);
+    }
+  });
+  return h(
+    'div',
+    {},
+    h('h3', { text: 'Change the target' }),
+    h('p', {
+      class: 'muted small',
+      text: 'The server writes the private keys of this tenant’s slots into the directory and runs the command as its own user. Only what you change is saved; the rest stays.',
+    }),
+    status,
+    form,
+  );
 }
 
 /** @param {Slot[]} items */
@@ -402,14 +563,8 @@ function stateOf(slot) {
           ? 'A webhook (a signed POST)'
           : 'None configured',
     ],
-    [
-      'On the target',
-      d.deployedGeneration === d.generation
-        ? 'Up to date: the target has the latest certificate and settings'
-        : d.deployedGeneration === 0
-          ? 'Not yet published'
-          : 'An older version; the latest is waiting to be published',
-    ],
+    // The server's words (the CLI's too), with a capital first letter.
+    ['On the target', slot.onTarget.charAt(0).toUpperCase() + slot.onTarget.slice(1)],
     ['Failed attempts', d.attempts ? String(d.attempts) : null],
     [
       'Last error',
