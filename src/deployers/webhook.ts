@@ -12,7 +12,7 @@
  * worker retries failures with exponential backoff (domain/edge-slot.ts `retryDelayMs`).
  * docs/compat/edge.md documents the body and shows how to verify the signature.
  */
-import type { DeployTargetSpec } from '../domain/deploy-target.ts';
+import { deployTargetIdentity, type DeployTargetSpec } from '../domain/deploy-target.ts';
 import { TLS_PROTOCOLS } from '../domain/edge-slot.ts';
 import type { Clock } from '../core/ports.ts';
 import { fullChainOf, type DeployBundle, type Deployer } from '../core/deploy/deployer.ts';
@@ -56,6 +56,9 @@ export function webhookDeployer(
   secret: string,
   deps: { clock: Clock; fetch: typeof fetch; timeoutMs: number },
 ): Deployer {
+  // Errors name the webhook by its host only: they reach the slot's lastError, the log and the
+  // deployment events, and the URL's path or query may carry a token.
+  const shownAs = `The webhook at ${(deployTargetIdentity(spec) as { host: string }).host}`;
   async function send(event: string, delivery: string, payload: unknown, signal: AbortSignal): Promise<void> {
     const body = JSON.stringify(payload);
     const timestamp = String(deps.clock.now().getTime());
@@ -78,14 +81,14 @@ export function webhookDeployer(
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
       throw new Error(
-        `The webhook ${spec.url} could not be reached (${cause === 'TimeoutError' ? `no answer within ${deps.timeoutMs / 1000} s` : cause}).`,
+        `${shownAs} could not be reached (${cause === 'TimeoutError' ? `no answer within ${deps.timeoutMs / 1000} s` : cause}).`,
         { cause: error },
       );
     }
     // Drain the body so the connection can be reused; its text is not trusted further than a hint.
     const text = (await response.text().catch(() => '')).replace(/\s+/g, ' ').trim().slice(0, 200);
     if (response.status < 200 || response.status > 299) {
-      throw new Error(`The webhook ${spec.url} answered HTTP ${response.status}${text ? `: ${text}` : ''}.`);
+      throw new Error(`${shownAs} answered HTTP ${response.status}${text ? `: ${text}` : ''}.`);
     }
   }
 

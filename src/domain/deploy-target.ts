@@ -26,6 +26,28 @@ export type DeployTargetSpec =
 
 export type DeployTargetKind = DeployTargetSpec['kind'];
 
+/**
+ * What identifies a target to a person, and nothing secret: a directory target's path, a webhook
+ * target's host (with its port, if any). Never the webhook's path or query, which may carry a
+ * token, nor its user information.
+ */
+export type DeployTargetIdentity = { kind: 'directory'; path: string } | { kind: 'webhook'; host: string };
+
+export function deployTargetIdentity(spec: DeployTargetSpec): DeployTargetIdentity {
+  if (spec.kind === 'directory') return { kind: 'directory', path: spec.path };
+  let host: string;
+  try {
+    host = new URL(spec.url).host;
+  } catch {
+    host = '(invalid URL)';
+  }
+  return { kind: 'webhook', host };
+}
+
+/** `the directory target /srv/certs`, `the webhook target deploy.example.com`: the identity in a sentence. */
+export const describeDeployTarget = (target: DeployTargetIdentity): string =>
+  target.kind === 'directory' ? `the directory target ${target.path}` : `the webhook target ${target.host}`;
+
 export interface DeployTarget {
   tenantId: number;
   spec: DeployTargetSpec;

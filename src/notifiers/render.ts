@@ -21,8 +21,19 @@ export function factsOf(payload: EventPayload): Array<[string, string]> {
   }
   if (payload.thresholdDays !== undefined) facts.push(['Threshold', `${payload.thresholdDays} days`]);
   if (payload.failures !== undefined) facts.push(['Failures in a row', String(payload.failures)]);
-  if (payload.deployment)
-    facts.push(['Deployment', `edge slot ${payload.deployment.slotId} (generation ${payload.deployment.generation})`]);
+  const d = payload.deployment;
+  if (d) {
+    facts.push(['Deployment', `edge slot ${d.slotId} (generation ${d.generation}), ${d.operation}`]);
+    facts.push([
+      'Target',
+      d.target === null
+        ? 'none configured'
+        : d.target.kind === 'directory'
+          ? `directory ${d.target.path}`
+          : `webhook ${d.target.host}`,
+    ]);
+    if (d.failedAt) facts.push(['Failed at', d.failedAt === 'deploy-target' ? 'the deploy target' : 'the edge slot']);
+  }
   if (payload.error) facts.push(['Error', payload.error]);
   facts.push(['Console', payload.link]);
   return facts;

@@ -70,6 +70,13 @@ export interface StoreDialect {
    * writer lock across the awaits between its statements.
    */
   readonly groupsWrites: boolean;
+  /**
+   * Whether a statement may take a whole column of rows as one array parameter (`unnest($1::bigint[],
+   * …)`) and modify several tables through `WITH` clauses: PostgreSQL. Batched writes then cost
+   * one round trip and one commit, and keep one SQL text (one prepared statement) whatever the
+   * number of rows. SQLite: no; its statements are calls into the library, not round trips.
+   */
+  readonly arrayParameters: boolean;
   /** SQL for a random version 4 UUID, lower-case text (migration 0009's ARN ids). */
   readonly randomUuid: RawBuilder<string>;
   /**
@@ -110,6 +117,7 @@ export const sqliteDialect: StoreDialect = Object.freeze({
   storeLock: null,
   rowLocks: false,
   groupsWrites: false,
+  arrayParameters: false,
   randomUuid: sql<string>`lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`,
   addColumnTakesExpressionDefault: false,
   substringIndex: 'fts5',
@@ -143,6 +151,7 @@ export const postgresDialect: StoreDialect = Object.freeze({
   storeLock: sql`select pg_advisory_xact_lock(${STORE_LOCK_KEY}::bigint)`,
   rowLocks: true,
   groupsWrites: true,
+  arrayParameters: true,
   randomUuid: sql<string>`gen_random_uuid()::text`,
   addColumnTakesExpressionDefault: true,
   substringIndex: 'like',

@@ -2,8 +2,12 @@
  * Deployment events from the edge worker (core/deploy/worker.ts): a slot whose target fails
  * emits `deployment.failed` once for the generation (not on every retry), and
  * `deployment.recovered` when it is finally deployed; a slot deployed at once emits nothing.
- * The emitted events go through the real notification service to a webhook receiver.
+ * Each names the edge slot, the target by kind and what identifies it (a directory's path, a
+ * webhook's host, never its path, query or secret) and, when failed, the part that failed. The
+ * emitted events go through the real notification service to a receiver, as the webhook JSON and
+ * as the Slack text (the text e-mails carry too: render.ts).
  */
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createNotificationWorker } from '../../src/core/notifications/worker.ts';
@@ -37,10 +41,11 @@ describe('deployment events from the edge worker', { skip: target.skip }, () => 
       sender,
     });
     await core.notifications.addChannel(world.admin, { kind: 'webhook', name: 'ops', url: hook.url });
+    await core.notifications.addChannel(world.admin, { kind: 'slack', name: 'chat', url: hook.url });
     await core.notifications.addRule(world.admin, {
       name: 'deploys',
       events: ['deployment.failed', 'deployment.recovered'],
-      channels: ['ops'],
+      channels: ['ops', 'chat'],
     });
     const edge = world.worker({ notify: core.notifications.emit });
     const notifier = createNotificationWorker({
@@ -62,16 +67,114 @@ describe('deployment events from the edge worker', { skip: target.skip }, () => 
     await edge.runOnce();
     await notifier.runOnce();
 
-    const events = hook.received.map((r) => ({
+    const webhooks = hook.received.filter((r) => r.json.type !== undefined);
+    const events = webhooks.map((r) => ({
       type: r.json.type,
-      slotId: (r.json.deployment as { slotId: number }).slotId,
+      deployment: r.json.deployment,
       failures: r.json.failures,
+      summary: r.json.summary,
     }));
+    const directory = { kind: 'directory', path: world.dir };
     assert.deepEqual(events, [
-      { type: 'deployment.failed', slotId: failing, failures: 1 },
-      { type: 'deployment.recovered', slotId: failing, failures: 2 },
+      {
+        type: 'deployment.failed',
+        deployment: {
+          kind: 'edge-slot',
+          slotId: failing,
+          generation: 1,
+          operation: 'publish',
+          target: directory,
+          failedAt: 'deploy-target',
+        },
+        failures: 1,
+        summary: `Edge slot ${failing} could not be published to the directory target ${world.dir}; certkeeper keeps retrying.`,
+      },
+      {
+        type: 'deployment.recovered',
+        deployment: { kind: 'edge-slot', slotId: failing, generation: 1, operation: 'publish', target: directory },
+        failures: 2,
+        summary: `Edge slot ${failing} was published to the directory target ${world.dir} after 2 failed attempt(s).`,
+      },
     ]);
-    assert.match(String(hook.received[0]!.json.error), /nginx: configuration test failed/);
-    assert.ok(!events.some((e) => e.slotId === healthy));
+    assert.match(String(webhooks[0]!.json.error), /nginx: configuration test failed/);
+    assert.ok(!events.some((e) => (e.deployment as { slotId: number }).slotId === healthy));
+    const texts = hook.received.filter((r) => r.json.text !== undefined).map((r) => String(r.json.text));
+    assert.equal(texts.length, 2);
+    assert.ok(texts[0]!.includes(`Deployment: edge slot ${failing} (generation 1), publish\n`), texts[0]);
+    assert.ok(texts[0]!.includes(`Target: directory ${world.dir}\n`), texts[0]);
+    assert.ok(texts[0]!.includes('Failed at: the deploy target\n'), texts[0]);
+    assert.ok(!texts[1]!.includes('Failed at'), texts[1]);
+  });
+
+  it('names a webhook target by its host only, and a failure before the target as the slot', async () => {
+    hook.received.length = 0;
+    const sender = createNotificationSender({ clock: world.clock, allowPrivateAddresses: true });
+    const core = createCore(world.store, world.clock, {
+      ...DEFAULT_NOTIFICATION_SETTINGS,
+      allowPrivateAddresses: true,
+      sender,
+    });
+    const edge = world.worker({ notify: core.notifications.emit });
+    const notifier = createNotificationWorker({
+      store: world.store,
+      clock: world.clock,
+      sender,
+      publicBaseUrl: 'https://x.example',
+    });
+    // A loopback port nobody listens on: the deploy webhook is refused at once.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    await world.core.targets.set(world.admin, {
+      kind: 'webhook',
+      url: `http://127.0.0.1:${port}/hooks/t0ken?sig=s3cret`,
+    });
+    const toWebhook = await world.provision(world.certificates.rsaSelf);
+    await edge.runOnce();
+    // A new slot, the target then gone (core refuses that while slots exist; by hand in the
+    // database it can happen): it fails before any target is called.
+    const bare = await world.provision(world.certificates.ec);
+    await world.store.targets.clear(world.admin.tenantId);
+    await edge.runOnce();
+    await notifier.runOnce();
+
+    const failed = hook.received
+      .filter((r) => r.json.type !== undefined)
+      .map((r) => ({ deployment: r.json.deployment as { slotId: number }, summary: r.json.summary }))
+      // (The earlier test's slots were republished to the new target: not this test's subject.)
+      .filter((e) => [toWebhook, bare].includes(e.deployment.slotId))
+      .sort((a, b) => a.deployment.slotId - b.deployment.slotId);
+    assert.deepEqual(failed, [
+      {
+        deployment: {
+          kind: 'edge-slot',
+          slotId: toWebhook,
+          generation: 1,
+          operation: 'publish',
+          target: { kind: 'webhook', host: `127.0.0.1:${port}` },
+          failedAt: 'deploy-target',
+        },
+        summary: `Edge slot ${toWebhook} could not be published to the webhook target 127.0.0.1:${port}; certkeeper keeps retrying.`,
+      },
+      {
+        deployment: {
+          kind: 'edge-slot',
+          slotId: bare,
+          generation: 1,
+          operation: 'publish',
+          target: null,
+          failedAt: 'edge-slot',
+        },
+        summary: `Edge slot ${bare} could not be published: no deployment target is configured; certkeeper keeps retrying.`,
+      },
+    ]);
+    for (const r of hook.received) {
+      assert.ok(!r.body.includes('t0ken') && !r.body.includes('s3cret'), r.body);
+    }
+    const text = hook.received.map((r) => String(r.json.text ?? '')).find((t) => t.includes('Target: webhook'));
+    assert.ok(text?.includes(`Target: webhook 127.0.0.1:${port}\n`), text);
   });
 });

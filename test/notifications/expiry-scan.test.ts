@@ -202,4 +202,54 @@ for (const target of storeTargets) {
       assert.equal(Number(by[0]!.n), rows.length, 'one attempt per delivery');
     });
   });
+
+  describe(`a pass with nothing new (${target.name})`, { skip: target.skip }, () => {
+    let world: NotifyWorld;
+    let hook: Receiver;
+
+    before(async () => {
+      world = await notifyWorld(target);
+      hook = await receiver();
+    });
+    after(async () => {
+      await hook.close();
+      await world.close();
+    });
+
+    it('writes nothing, and the next pass still finds what came since', async () => {
+      await world.core.notifications.addChannel(world.admin, { kind: 'webhook', name: 'hook', url: hook.url });
+      await world.core.notifications.addRule(world.admin, {
+        name: 'all',
+        events: ['certificate.expiring', 'certificate.expired'],
+        channels: ['hook'],
+      });
+      const t0 = START.getTime();
+      const cursor = async () =>
+        (await rawQuery(world.location, 'select scanned_until, updated_at from notify_settings')).map((r) => ({
+          scannedUntil: Number(r.scanned_until),
+          updatedAt: Number(r.updated_at),
+        }));
+      const far = await world.certificate(t0 - 200 * DAY, t0 + 100 * DAY); // enters the 30-day horizon on day 70
+      const worker = world.worker();
+      await worker.runOnce(); // the first pass sets the cursor
+      assert.deepEqual(await cursor(), [{ scannedUntil: t0, updatedAt: t0 }]);
+
+      world.clock.advance(3_600_000);
+      const pass = await worker.runOnce();
+      assert.deepEqual(pass.expiry, { tenants: 1, scheduled: 0, due: 0, queued: 0 });
+      assert.deepEqual(await cursor(), [{ scannedUntil: t0, updatedAt: t0 }], 'found nothing: the cursor stays');
+
+      // Both ranges still start at the cursor: an import since, and a certificate entering the horizon.
+      world.clock.advance(3_600_000);
+      const near = await world.certificate(t0 - 80 * DAY, t0 + 5 * DAY);
+      world.clock.set(new Date(t0 + 71 * DAY));
+      let next = await worker.runOnce();
+      while (next.sent > 0) next = await worker.runOnce();
+      assert.deepEqual(await cursor(), [{ scannedUntil: t0 + 71 * DAY, updatedAt: t0 + 71 * DAY }]);
+      const keys = (await rawQuery(world.location, 'select event_key from notify_deliveries'))
+        .map((r) => String(r.event_key).replace(/:[0-9a-f]{64}/, ''))
+        .sort();
+      assert.deepEqual(keys, [`certificate.expired:${near}`, `certificate.expiring:${far}:30`]);
+    });
+  });
 }

@@ -270,7 +270,14 @@ for (const target of storeTargets) {
           type: 'deployment.failed',
           certificate: null,
           failures: 1,
-          deployment: { kind: 'edge-slot', slotId: 1, generation: 1 },
+          deployment: {
+            kind: 'edge-slot',
+            slotId: 1,
+            generation: 1,
+            operation: 'publish',
+            target: { kind: 'webhook', host: 'deploy.example' },
+            failedAt: 'deploy-target',
+          },
           summary: 'Edge slot 1 could not be deployed.',
           error: 'boom',
         });

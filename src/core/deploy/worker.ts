@@ -30,6 +30,7 @@ import {
   type WorkerLog,
 } from '../background-loop.ts';
 import type { Clock, Store } from '../ports.ts';
+import { deployTargetIdentity, describeDeployTarget, type DeployTargetIdentity } from '../../domain/deploy-target.ts';
 import type { DeployBundle, DeployerFactory } from './deployer.ts';
 import { targetSecretContext } from './targets.ts';
 import type { NotificationService } from '../notifications/service.ts';
@@ -136,13 +137,15 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
     return { bundle, fingerprints: new Map([[item.itemId, facts.fingerprintSha256]]) };
   }
 
+  /** The tenant's target: its deployer and what identifies it in events (null, null: none configured). */
   async function deployer(slot: EdgeSlot) {
     const stored = await store.targets.get(slot.tenantId);
-    if (!stored) return null;
+    if (!stored) return { target: null, identity: null };
+    const identity = deployTargetIdentity(stored.target.spec);
     const secret = stored.sealedSecret
       ? (await store.vault.open(stored.sealedSecret, targetSecretContext(slot.tenantId))).toString('utf8')
       : null;
-    return options.deployers(stored.target.spec, secret);
+    return { target: options.deployers(stored.target.spec, secret), identity };
   }
 
   /** Works on one claimed slot; never throws for a target failure (it is recorded instead). */
@@ -159,12 +162,20 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
       what: 'edge slot',
     });
     const action = slot.status === 'DELETING' ? 'edge.slot.remove' : 'edge.slot.publish';
+    const operation = slot.status === 'DELETING' ? 'remove' : 'publish';
+    // For the events: where the slot was going, and whether a failure came from the target's call.
+    let identity: DeployTargetIdentity | null = null;
+    let inTarget = false;
     try {
-      const target = await deployer(slot);
+      const found = await deployer(slot);
+      const target = found.target;
+      identity = found.identity;
       let fingerprints = new Map<number, string>();
       if (slot.status === 'DELETING') {
         // No target (possible only if it was cleared by hand in the database): nothing to remove.
+        inTarget = true;
         await target?.remove({ tenantId: slot.tenantId, slotId, generation }, loop.signal);
+        inTarget = false;
       } else {
         if (slot.status === 'READY') await store.slotLeases.markPublishing(slotId, id, clock.now());
         if (!target)
@@ -173,7 +184,9 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
           );
         const loaded = await bundleOf(slot);
         fingerprints = loaded.fingerprints;
+        inTarget = true;
         await target.publish(loaded.bundle, loop.signal);
+        inTarget = false;
       }
       const outcome = await store.slotLeases.succeed(slotId, id, generation, { fingerprints }, clock.now());
       log.info(
@@ -188,8 +201,8 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
           type: 'deployment.recovered',
           certificate: null,
           failures: slot.deployment.attempts,
-          deployment: { kind: 'edge-slot', slotId, generation },
-          summary: `Edge slot ${slotId} was deployed after ${slot.deployment.attempts} failed attempt(s).`,
+          deployment: { kind: 'edge-slot', slotId, generation, operation, target: identity },
+          summary: `Edge slot ${slotId} was ${operation === 'remove' ? 'removed from' : 'published to'} ${identity ? describeDeployTarget(identity) : 'its target'} after ${slot.deployment.attempts} failed attempt(s).`,
         });
       return slot.status === 'DELETING' ? 'removed' : 'published';
     } catch (error) {
@@ -217,8 +230,17 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
           type: 'deployment.failed',
           certificate: null,
           failures: attempts,
-          deployment: { kind: 'edge-slot', slotId, generation },
-          summary: `Edge slot ${slotId} could not be deployed; certkeeper keeps retrying.`,
+          deployment: {
+            kind: 'edge-slot',
+            slotId,
+            generation,
+            operation,
+            target: identity,
+            failedAt: inTarget ? 'deploy-target' : 'edge-slot',
+          },
+          summary: inTarget
+            ? `Edge slot ${slotId} could not be ${operation === 'remove' ? 'removed from' : 'published to'} ${identity ? describeDeployTarget(identity) : 'its target'}; certkeeper keeps retrying.`
+            : `Edge slot ${slotId} could not be ${operation === 'remove' ? 'removed' : 'published'}${identity ? '' : ': no deployment target is configured'}; certkeeper keeps retrying.`,
           error: message.slice(0, 500),
         });
       return 'failed';

@@ -58,13 +58,14 @@ export type PayloadInput = Omit<EventPayload, 'id' | 'tenant' | 'link' | 'occurr
 /**
  * The delivery rows of `event`: one for every channel a rule of the tenant picks (none when no
  * rule matches). `keepUntil`: the row is the proof that the event went, kept at least that long.
+ * `rules` and `tenantName`, when the caller has them, save their reads.
  */
 export async function eventDeliveries(
   context: EventContext,
   tenantId: number,
   eventKey: string,
   input: PayloadInput,
-  options: { keepUntil?: Date; channelIds?: number[]; rules?: Rule[] } = {},
+  options: { keepUntil?: Date; channelIds?: number[]; rules?: Rule[]; tenantName?: string } = {},
 ): Promise<NewDelivery[]> {
   const { store, clock } = context;
   const now = clock.now();
@@ -76,13 +77,13 @@ export async function eventDeliveries(
     ];
   }
   if (channelIds.length === 0) return [];
-  const tenant = await store.tenants.getById(tenantId);
+  const tenantName = options.tenantName ?? (await store.tenants.getById(tenantId))?.name ?? String(tenantId);
   const payload: EventPayload = {
     id: eventKey,
     ...input,
     test: input.test ?? false,
     occurredAt: now.toISOString(),
-    tenant: { id: tenantId, name: tenant?.name ?? String(tenantId) },
+    tenant: { id: tenantId, name: tenantName },
     link: consoleLink(context.publicBaseUrl, input.certificate?.certificateNo ?? null),
   };
   const minimum = now.getTime() + context.retentionMs;

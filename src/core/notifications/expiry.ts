@@ -12,22 +12,27 @@
  *    before commit); re-reading it is harmless (scheduling is idempotent);
  * 3. on a tenant's first pass (no cursor), the live certificates with notAfter in (now, now + H].
  *
- * Those inside the horizon go into `notify_schedule`, due at once. Then the due rows (index on
- * due_at, every tenant) are looked at: where the certificate stands now (model.ts `expiryState`)
- * decides the notice, queued with its event key; the row moves to the certificate's next
- * crossing, or is deleted after the `certificate.expired` notice (the notices and the moves are
- * written SETTLE_CHUNK rows at a time: settleSchedule). Queuing and rescheduling are
- * idempotent (unique event keys; a conditional reschedule), so two processes running the pass at
- * once, or a pass cut by a crash and run again, queue each notice once.
+ * Those inside the horizon go into `notify_schedule`, due at once, and the cursor moves to `now`
+ * (recordScan: one write). A scan that found nothing writes nothing and leaves the cursor where
+ * it was: the next pass reads from there, ranges that held nothing then and hold only what came
+ * since. Then the due rows (index on due_at, every tenant) are read with their certificates
+ * (one read): where the certificate stands now (model.ts `expiryState`) decides the notice,
+ * queued with its event key; the row moves to the certificate's next crossing, or is deleted
+ * after the `certificate.expired` notice (settleSchedule: the notices and the moves of a pass in
+ * one statement on PostgreSQL). Queuing and rescheduling are idempotent (unique event keys; a
+ * conditional reschedule), so two processes running the pass at once, or a pass cut by a crash
+ * and run again, queue each notice once.
+ *
+ * What a pass costs is therefore a fixed number of statements: one read of the watching tenants
+ * (rules, thresholds, cursor, name), per tenant one read of both ranges and at most one write,
+ * one read of the due rows and one write settling them; nothing per certificate or per due row.
  */
 import type { Store } from '../ports.ts';
-import { eventCertificate, eventDeliveries, type EventContext } from './events.ts';
-import type { NewDelivery, ScheduleEntry } from './ports.ts';
-import { DAY_MS, DEFAULT_THRESHOLDS_DAYS, expiryState, type Rule } from './model.ts';
+import { eventDeliveries, type EventContext } from './events.ts';
+import type { DueEntry, ExpiryTenant, NewDelivery, ScheduleEntry } from './ports.ts';
+import { DAY_MS, DEFAULT_THRESHOLDS_DAYS, daysLeft, expiryState, type EventCertificate } from './model.ts';
 
 export const CHANGE_MARGIN_MS = 5_000;
-/** Due rows settled per store call (one transaction on PostgreSQL): a short transaction. */
-const SETTLE_CHUNK = 100;
 /** Deliveries about a certificate's expiry are kept until a day after it, so no pass can queue them again. */
 const KEEP_AFTER_EXPIRY_MS = DAY_MS;
 
@@ -43,42 +48,34 @@ export async function runExpiryPass(context: EventContext, options: { batch: num
   const result: ExpiryPass = { tenants: 0, scheduled: 0, due: 0, queued: 0 };
   const now = clock.now();
   const t = now.getTime();
-  const tenants = await store.notifications.tenantsWatchingExpiry();
-  const thresholdsOf = new Map<number, readonly number[]>();
-  for (const tenantId of tenants) {
+  const tenants = new Map<number, Omit<ExpiryTenant, 'thresholds'> & { thresholds: readonly number[] }>();
+  for (const tenant of await store.notifications.expiryTenants()) {
+    const thresholds = tenant.thresholds ?? DEFAULT_THRESHOLDS_DAYS;
+    tenants.set(tenant.tenantId, { ...tenant, thresholds });
     result.tenants += 1;
-    const thresholds = (await store.notifications.getThresholds(tenantId)) ?? DEFAULT_THRESHOLDS_DAYS;
-    thresholdsOf.set(tenantId, thresholds);
-    result.scheduled += await scanTenant(store, tenantId, Math.max(...thresholds) * DAY_MS, now);
+    result.scheduled += await scanTenant(store, tenant, Math.max(...thresholds) * DAY_MS, now);
   }
 
   const due = await store.notifications.dueSchedule(now, options.batch);
   result.due = due.length;
-  const rulesOf = new Map<number, Rule[]>();
-  // What each due row comes to, written SETTLE_CHUNK rows at a time (one transaction each where
-  // the store groups writes): a commit per row made the pass's cost the disk's, not the work's.
-  let settled: Settled[] = [];
-  const flush = async () => {
-    result.queued += await store.notifications.settleSchedule(settled, now);
-    settled = [];
-  };
+  const settled: Settled[] = [];
   for (const entry of due) {
-    if (settled.length >= SETTLE_CHUNK) await flush();
-    const { tenantId, certificateNo } = entry;
-    const certificate = await store.certificates.get(tenantId, certificateNo);
-    if (!certificate || certificate.facts.fingerprintSha256 !== entry.fingerprint || !thresholdsOf.has(tenantId)) {
+    const { tenantId, certificateNo, certificate } = entry;
+    const tenant = tenants.get(tenantId);
+    if (!certificate || certificate.fingerprint !== entry.fingerprint || !tenant) {
       // Deleted, replaced (the scan schedules the new version), or no expiry rule any more.
       settled.push({ tenantId, entry, deliveries: [], nextDueAt: null });
       continue;
     }
-    let rules = rulesOf.get(tenantId);
-    if (!rules) rulesOf.set(tenantId, (rules = await store.notifications.listRules(tenantId)));
-    const notBefore = certificate.facts.notBefore.getTime();
-    const notAfter = certificate.facts.notAfter.getTime();
-    const state = expiryState(notBefore, notAfter, thresholdsOf.get(tenantId)!, t);
-    const subject = eventCertificate(certificate, t);
+    const { notBefore, notAfter } = certificate;
+    const state = expiryState(notBefore, notAfter, tenant.thresholds, t);
+    const subject = eventCertificate(entry, certificate, t);
     const version = `${certificateNo}:${entry.fingerprint}`;
-    const keepUntil = new Date(notAfter + KEEP_AFTER_EXPIRY_MS);
+    const options = {
+      keepUntil: new Date(notAfter + KEEP_AFTER_EXPIRY_MS),
+      rules: tenant.rules,
+      tenantName: tenant.tenantName,
+    };
     if (state.kind === 'expired') {
       const deliveries = await eventDeliveries(
         context,
@@ -89,7 +86,7 @@ export async function runExpiryPass(context: EventContext, options: { batch: num
           certificate: subject,
           summary: `Certificate ${certificate.name} (${certificateNo}) expired at ${subject.notAfter}.`,
         },
-        { keepUntil, rules },
+        options,
       );
       settled.push({ tenantId, entry, deliveries, nextDueAt: null });
       continue;
@@ -106,12 +103,14 @@ export async function runExpiryPass(context: EventContext, options: { batch: num
           thresholdDays: state.threshold,
           summary: `Certificate ${certificate.name} (${certificateNo}) expires in ${describeLeft(notAfter - t)}, at ${subject.notAfter}.`,
         },
-        { keepUntil, rules },
+        options,
       );
     }
     settled.push({ tenantId, entry, deliveries, nextDueAt: new Date(state.nextAt) });
   }
-  await flush();
+  // One write for the whole pass: the notices and the moves are idempotent each, and the batch
+  // (at most `options.batch` rows) keeps the statement short.
+  if (settled.length > 0) result.queued = await store.notifications.settleSchedule(settled, now);
   return result;
 }
 
@@ -122,6 +121,22 @@ interface Settled {
   nextDueAt: Date | null;
 }
 
+/** events.ts `eventCertificate`, from the columns the due read returns. */
+function eventCertificate(
+  entry: DueEntry,
+  certificate: NonNullable<DueEntry['certificate']>,
+  now: number,
+): EventCertificate {
+  return {
+    certificateNo: entry.certificateNo,
+    name: certificate.name,
+    domains: [...certificate.domains],
+    notAfter: new Date(certificate.notAfter).toISOString(),
+    daysLeft: daysLeft(certificate.notAfter, now),
+    fingerprintSha256: certificate.fingerprint,
+  };
+}
+
 function describeLeft(ms: number): string {
   const days = Math.floor(ms / DAY_MS);
   if (days >= 1) return `${days} day${days === 1 ? '' : 's'}`;
@@ -130,30 +145,35 @@ function describeLeft(ms: number): string {
 }
 
 /** Steps 1–3 for one tenant; how many certificates it (re)scheduled. */
-async function scanTenant(store: Store, tenantId: number, horizonMs: number, now: Date): Promise<number> {
+async function scanTenant(store: Store, tenant: ExpiryTenant, horizonMs: number, now: Date): Promise<number> {
   const t = now.getTime();
-  const cursor = await store.notifications.scanCursor(tenantId);
+  const { tenantId, scannedUntil: cursor } = tenant;
   const inHorizon = new Map<number, string>();
-  const gone: number[] = [];
-  if (cursor === null) {
-    for (const c of await store.notifications.certificatesExpiringBetween(tenantId, t, t + horizonMs))
-      inHorizon.set(c.certificateNo, c.fingerprint);
-  } else {
-    const last = Math.min(cursor.getTime(), t);
-    for (const c of await store.notifications.certificatesExpiringBetween(tenantId, last + horizonMs, t + horizonMs))
-      inHorizon.set(c.certificateNo, c.fingerprint);
-    for (const c of await store.notifications.certificatesChangedBetween(tenantId, last - CHANGE_MARGIN_MS, t + 1)) {
-      if (c.deleted) gone.push(c.certificateNo);
-      else if (c.notAfter <= t + horizonMs) inHorizon.set(c.certificateNo, c.fingerprint);
-    }
+  const gone = new Set<number>();
+  const last = cursor === null ? null : Math.min(cursor.getTime(), t);
+  const found = await store.notifications.scanCertificates(
+    tenantId,
+    last === null ? { after: t, upTo: t + horizonMs } : { after: last + horizonMs, upTo: t + horizonMs },
+    last === null ? null : { from: last - CHANGE_MARGIN_MS, to: t + 1 },
+  );
+  for (const c of found.expiring) inHorizon.set(c.certificateNo, c.fingerprint);
+  for (const c of found.changed) {
+    if (c.deleted) {
+      gone.add(c.certificateNo);
+      inHorizon.delete(c.certificateNo);
+    } else if (c.notAfter <= t + horizonMs) inHorizon.set(c.certificateNo, c.fingerprint);
   }
-  if (gone.length > 0) await store.notifications.unschedule(tenantId, gone);
-  if (inHorizon.size > 0)
-    await store.notifications.schedule(
-      tenantId,
-      [...inHorizon].map(([certificateNo, fingerprint]) => ({ certificateNo, fingerprint })),
-      now,
-    );
-  await store.notifications.advanceScanCursor(tenantId, cursor, now, now);
+  // Nothing found, cursor set: nothing to write (see the top of this file).
+  if (cursor !== null && inHorizon.size === 0 && gone.size === 0) return 0;
+  await store.notifications.recordScan(
+    tenantId,
+    {
+      unschedule: [...gone],
+      schedule: [...inHorizon].map(([certificateNo, fingerprint]) => ({ certificateNo, fingerprint })),
+      dueAt: now,
+    },
+    { from: cursor, to: now },
+    now,
+  );
   return inHorizon.size;
 }

@@ -5,6 +5,8 @@
  * src/notifiers/.
  */
 
+import type { DeployTargetIdentity } from '../../domain/deploy-target.ts';
+
 /** Every event type, in the order the docs list them. Names are part of the wire format. */
 export const EVENT_TYPES = [
   'certificate.expiring',
@@ -143,6 +145,23 @@ export interface EventCertificate {
 }
 
 /**
+ * What a deployment event is about: an edge slot (`kind`), the generation that was being
+ * deployed, whether it was being published or removed, and the tenant's deployment target it
+ * went to, by kind and what identifies it (a directory's path, a webhook's host; never a secret),
+ * or null when none is configured. deployment.failed also says which part failed: the deploy
+ * target (its write, reload command or webhook call threw) or the edge slot itself (no target,
+ * the certificate or its key gone), before the target was called.
+ */
+export interface DeploymentSubject {
+  kind: 'edge-slot';
+  slotId: number;
+  generation: number;
+  operation: 'publish' | 'remove';
+  target: DeployTargetIdentity | null;
+  failedAt?: 'edge-slot' | 'deploy-target';
+}
+
+/**
  * The JSON every channel receives (webhook body as is; Slack and e-mail render it as text).
  * docs/notifications.md documents each field.
  */
@@ -159,8 +178,8 @@ export interface EventPayload {
   thresholdDays?: number;
   /** renewal.failed, deployment.failed: failures in a row so far. */
   failures?: number;
-  /** deployment.*: what was deployed where. */
-  deployment?: { kind: 'edge-slot'; slotId: number; generation: number };
+  /** deployment.*: what was deployed where (docs/notifications.md, "Deployment events"). */
+  deployment?: DeploymentSubject;
   /** One sentence saying what happened. */
   summary: string;
   /** What went wrong (failure events), as the failing part said it. */

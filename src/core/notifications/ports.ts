@@ -79,6 +79,32 @@ export interface ScheduleEntry {
   dueAt: Date;
 }
 
+/** The certificate of a due schedule row as the notice needs it (columns and facts, no PEM). */
+export interface NoticeCertificate {
+  name: string;
+  domains: string[];
+  notBefore: number;
+  notAfter: number;
+  fingerprint: string;
+}
+
+export interface DueEntry extends ScheduleEntry {
+  /** The live certificate of that number now (another version than `fingerprint` if replaced); null: deleted. */
+  certificate: NoticeCertificate | null;
+}
+
+/** A tenant the expiry pass looks at. */
+export interface ExpiryTenant {
+  tenantId: number;
+  tenantName: string;
+  /** Null: the defaults apply. */
+  thresholds: number[] | null;
+  /** The scan cursor: null before the tenant's first pass. */
+  scannedUntil: Date | null;
+  /** Every rule of the tenant (the pass matches them against each certificate). */
+  rules: Rule[];
+}
+
 /** A certificate as the expiry scan reads it (index columns only, no PEM). */
 export interface ScanCertificate {
   certificateNo: number;
@@ -120,31 +146,51 @@ export interface NotificationRepository {
   /** Sets the thresholds, drops the tenant's schedule and resets its scan cursor (due times change). */
   setThresholds(tenantId: number, thresholds: number[] | null, at: Date): Promise<void>;
 
-  // The expiry scan.
-  /** Tenants with at least one rule for certificate.expiring or certificate.expired. */
-  tenantsWatchingExpiry(): Promise<number[]>;
-  scanCursor(tenantId: number): Promise<Date | null>;
+  // The expiry scan (core/notifications/expiry.ts). Each step is one statement where the dialect
+  // allows, so a pass costs a handful of round trips whatever the number of certificates or due rows.
+  /** Every tenant with a rule for certificate.expiring or certificate.expired, with what its pass needs: one read. */
+  expiryTenants(): Promise<ExpiryTenant[]>;
   /** Moves the cursor from `from` to `to`; false when another process moved it first. */
   advanceScanCursor(tenantId: number, from: Date | null, to: Date, at: Date): Promise<boolean>;
-  /** Live certificates with notAfter in (after, upTo]: one range of the (tenant_id, not_after) index. */
-  certificatesExpiringBetween(tenantId: number, after: number, upTo: number): Promise<ScanCertificate[]>;
-  /** Certificates (deleted ones too) changed in [from, to): one range of the (tenant_id, updated_at) index. */
-  certificatesChangedBetween(tenantId: number, from: number, to: number): Promise<ScanCertificate[]>;
-  /** Adds or, when the fingerprint differs, replaces the schedule rows (due at `dueAt`). */
-  schedule(
+  /**
+   * Steps 1–2 of the scan in one read: live certificates with notAfter in (expiring.after,
+   * expiring.upTo] (one range of the (tenant_id, not_after) index), and certificates, deleted
+   * ones too, with updatedAt in [changed.from, changed.to) (one range of the (tenant_id,
+   * updated_at) index); `changed` null: that range is not read.
+   */
+  scanCertificates(
     tenantId: number,
-    entries: ReadonlyArray<{ certificateNo: number; fingerprint: string }>,
-    dueAt: Date,
-  ): Promise<void>;
-  unschedule(tenantId: number, certificateNos: readonly number[]): Promise<void>;
-  /** Rows with dueAt <= now, soonest first. */
-  dueSchedule(now: Date, limit: number): Promise<ScheduleEntry[]>;
+    expiring: { after: number; upTo: number },
+    changed: { from: number; to: number } | null,
+  ): Promise<{ expiring: ScanCertificate[]; changed: ScanCertificate[] }>;
+  /**
+   * What a scan found, written together: drops the schedule rows of `unschedule`, adds the rows of
+   * `schedule` due at `dueAt` (or, when the fingerprint differs, replaces them) and moves the
+   * cursor as `advanceScanCursor`. The schedule writes are idempotent, so they stand even when
+   * another process moved the cursor first; returns whether this call moved it.
+   */
+  recordScan(
+    tenantId: number,
+    found: {
+      unschedule: readonly number[];
+      schedule: ReadonlyArray<{ certificateNo: number; fingerprint: string }>;
+      dueAt: Date;
+    },
+    cursor: { from: Date | null; to: Date },
+    at: Date,
+  ): Promise<boolean>;
+  /**
+   * Rows with dueAt <= now, soonest first, each with its certificate as it stands now (null: deleted
+   * or gone): one read.
+   */
+  dueSchedule(now: Date, limit: number): Promise<DueEntry[]>;
   /** Moves a row's due time (null: deletes it), only if it is still the version and due time read. */
   reschedule(entry: ScheduleEntry, nextDueAt: Date | null): Promise<void>;
   /**
    * Settles due rows: for each, queues its deliveries (as `enqueue`) and moves or deletes the row
-   * (as `reschedule`); where commits are dear (PostgreSQL: an fsync each), in one transaction, so
-   * a pass costs one commit instead of two a row. Returns how many deliveries were inserted.
+   * (as `reschedule`). PostgreSQL: one statement (one round trip, one commit, atomic); SQLite:
+   * statements of their own (a commit there is no fsync, and a transaction would hold the one
+   * connection across awaits). Returns how many deliveries were inserted.
    */
   settleSchedule(
     items: ReadonlyArray<{

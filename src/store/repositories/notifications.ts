@@ -15,6 +15,8 @@ import type {
   Delivery,
   DeliveryAttempt,
   DeliveryStatus,
+  DueEntry,
+  ExpiryTenant,
   NewDelivery,
   NotificationRepository,
   ScanCertificate,
@@ -22,7 +24,7 @@ import type {
 } from '../../core/notifications/ports.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { rethrowUniqueViolation } from '../errors.ts';
-import { ms } from '../rows.ts';
+import { factsFromJson, ms } from '../rows.ts';
 import type { Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
 
@@ -245,6 +247,31 @@ async function insertDeliveries(
   return ids;
 }
 
+/** The cursor's compare-and-set (NotificationRepository.advanceScanCursor). */
+async function advanceCursor(db: Db, tenantId: number, from: Date | null, to: Date, at: Date): Promise<boolean> {
+  if (from === null) {
+    // First pass: create the row, or set a cursor still unset.
+    const inserted = await db
+      .insertInto('notify_settings')
+      .values({ tenant_id: tenantId, thresholds: null, scanned_until: ms(to), updated_at: ms(at) })
+      .onConflict((oc) =>
+        oc
+          .column('tenant_id')
+          .doUpdateSet({ scanned_until: ms(to), updated_at: ms(at) })
+          .where('notify_settings.scanned_until', 'is', null),
+      )
+      .executeTakeFirst();
+    return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+  const result = await db
+    .updateTable('notify_settings')
+    .set({ scanned_until: ms(to), updated_at: ms(at) })
+    .where('tenant_id', '=', tenantId)
+    .where('scanned_until', '=', ms(from))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
 export function notificationRepository(base: Kysely<Database>, dialect: StoreDialect): NotificationRepository {
   const db: Db = base.withTables<NotifyTables>();
 
@@ -420,84 +447,113 @@ export function notificationRepository(base: Kysely<Database>, dialect: StoreDia
       });
     },
 
-    async tenantsWatchingExpiry() {
-      const rows = await db.selectFrom('notify_rules').select(['tenant_id', 'events']).execute();
-      const tenants = new Set<number>();
+    async expiryTenants() {
+      // Every rule with its tenant's name and settings: one read; the few rules per tenant are
+      // filtered here (the events are a JSON array).
+      const rows = await db
+        .selectFrom('notify_rules')
+        .innerJoin('tenants', 'tenants.id', 'notify_rules.tenant_id')
+        .leftJoin('notify_settings', 'notify_settings.tenant_id', 'notify_rules.tenant_id')
+        .selectAll('notify_rules')
+        .select([
+          'tenants.name as tenant_name',
+          'notify_settings.thresholds as thresholds',
+          'notify_settings.scanned_until as scanned_until',
+        ])
+        .orderBy('notify_rules.tenant_id')
+        .orderBy('notify_rules.name')
+        .execute();
+      const tenants = new Map<number, ExpiryTenant & { watching: boolean }>();
       for (const row of rows) {
-        const events = JSON.parse(row.events) as string[];
-        if (events.includes('certificate.expiring') || events.includes('certificate.expired'))
-          tenants.add(Number(row.tenant_id));
+        const tenantId = Number(row.tenant_id);
+        let tenant = tenants.get(tenantId);
+        if (!tenant)
+          tenants.set(
+            tenantId,
+            (tenant = {
+              tenantId,
+              tenantName: row.tenant_name,
+              thresholds: row.thresholds ? (JSON.parse(row.thresholds) as number[]) : null,
+              scannedUntil: maybeDate(row.scanned_until),
+              rules: [],
+              watching: false,
+            }),
+          );
+        const rule = ruleFromRow(row);
+        tenant.rules.push(rule);
+        if (rule.events.includes('certificate.expiring') || rule.events.includes('certificate.expired'))
+          tenant.watching = true;
       }
-      return [...tenants].sort((a, b) => a - b);
-    },
-
-    async scanCursor(tenantId) {
-      const row = await db
-        .selectFrom('notify_settings')
-        .select('scanned_until')
-        .where('tenant_id', '=', tenantId)
-        .executeTakeFirst();
-      return maybeDate(row?.scanned_until ?? null);
+      return [...tenants.values()].filter((t) => t.watching).map(({ watching: _, ...tenant }) => tenant);
     },
 
     async advanceScanCursor(tenantId, from, to, at) {
-      if (from === null) {
-        // First pass: create the row, or set a cursor still unset.
-        const inserted = await db
-          .insertInto('notify_settings')
-          .values({ tenant_id: tenantId, thresholds: null, scanned_until: ms(to), updated_at: ms(at) })
-          .onConflict((oc) =>
-            oc
-              .column('tenant_id')
-              .doUpdateSet({ scanned_until: ms(to), updated_at: ms(at) })
-              .where('notify_settings.scanned_until', 'is', null),
-          )
-          .executeTakeFirst();
-        return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
-      }
-      const result = await db
-        .updateTable('notify_settings')
-        .set({ scanned_until: ms(to), updated_at: ms(at) })
-        .where('tenant_id', '=', tenantId)
-        .where('scanned_until', '=', ms(from))
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+      return advanceCursor(db, tenantId, from, to, at);
     },
 
-    async certificatesExpiringBetween(tenantId, after, upTo) {
-      const rows = await db
+    async scanCertificates(tenantId, expiring, changed) {
+      const columns = ['certificate_no', 'fingerprint_sha256', 'not_before', 'not_after', 'deleted_at'] as const;
+      // Each arm is one range of its own index; UNION ALL keeps them apart (the tag says which).
+      const inHorizon = db
         .selectFrom('certificates')
-        .select(['certificate_no', 'fingerprint_sha256', 'not_before', 'not_after', 'deleted_at'])
+        .select(columns)
+        .select(sql<number>`0`.as('changed'))
         .where('tenant_id', '=', tenantId)
         .where('deleted_at', 'is', null)
-        .where('not_after', '>', after)
-        .where('not_after', '<=', upTo)
-        .execute();
-      return rows.map(scanFromRow);
+        .where('not_after', '>', expiring.after)
+        .where('not_after', '<=', expiring.upTo);
+      const rows = changed
+        ? await inHorizon
+            .unionAll(
+              db
+                .selectFrom('certificates')
+                .select(columns)
+                .select(sql<number>`1`.as('changed'))
+                .where('tenant_id', '=', tenantId)
+                .where('updated_at', '>=', changed.from)
+                .where('updated_at', '<', changed.to),
+            )
+            .execute()
+        : await inHorizon.execute();
+      const found = { expiring: [] as ScanCertificate[], changed: [] as ScanCertificate[] };
+      for (const row of rows) (Number(row.changed) === 1 ? found.changed : found.expiring).push(scanFromRow(row));
+      return found;
     },
 
-    async certificatesChangedBetween(tenantId, from, to) {
-      const rows = await db
-        .selectFrom('certificates')
-        .select(['certificate_no', 'fingerprint_sha256', 'not_before', 'not_after', 'deleted_at'])
-        .where('tenant_id', '=', tenantId)
-        .where('updated_at', '>=', from)
-        .where('updated_at', '<', to)
-        .execute();
-      return rows.map(scanFromRow);
-    },
-
-    async schedule(tenantId, entries, dueAt) {
-      for (let i = 0; i < entries.length; i += IN_CHUNK) {
-        const chunk = entries.slice(i, i + IN_CHUNK);
+    async recordScan(tenantId, found, cursor, at) {
+      if (dialect.arrayParameters && cursor.from !== null) {
+        // One statement, one commit: the schedule writes in WITH clauses, the cursor's move last.
+        const result = await sql<{ moved: number }>`
+          with gone as (
+            delete from notify_schedule
+            where tenant_id = ${tenantId} and certificate_no = any(${found.unschedule.map(Number)}::bigint[])
+          ), added as (
+            insert into notify_schedule (tenant_id, certificate_no, fingerprint, due_at)
+            select ${tenantId}, u.no, u.fingerprint, ${ms(found.dueAt)}::bigint
+            from unnest(${found.schedule.map((e) => e.certificateNo)}::bigint[], ${found.schedule.map((e) => e.fingerprint)}::text[]) as u(no, fingerprint)
+            on conflict (tenant_id, certificate_no) do update
+              set fingerprint = excluded.fingerprint, due_at = excluded.due_at
+              where notify_schedule.fingerprint <> excluded.fingerprint
+          )
+          update notify_settings set scanned_until = ${ms(cursor.to)}, updated_at = ${ms(at)}
+          where tenant_id = ${tenantId} and scanned_until = ${ms(cursor.from)}`.execute(db);
+        return Number(result.numAffectedRows ?? 0) > 0;
+      }
+      for (let i = 0; i < found.unschedule.length; i += IN_CHUNK)
+        await db
+          .deleteFrom('notify_schedule')
+          .where('tenant_id', '=', tenantId)
+          .where('certificate_no', 'in', found.unschedule.slice(i, i + IN_CHUNK))
+          .execute();
+      for (let i = 0; i < found.schedule.length; i += IN_CHUNK)
         await db
           .insertInto('notify_schedule')
           .values(
-            chunk.map((e) => ({
+            found.schedule.slice(i, i + IN_CHUNK).map((e) => ({
               tenant_id: tenantId,
               certificate_no: e.certificateNo,
               fingerprint: e.fingerprint,
-              due_at: ms(dueAt),
+              due_at: ms(found.dueAt),
             })),
           )
           .onConflict((oc) =>
@@ -507,32 +563,54 @@ export function notificationRepository(base: Kysely<Database>, dialect: StoreDia
               .whereRef('notify_schedule.fingerprint', '<>', 'excluded.fingerprint'),
           )
           .execute();
-      }
-    },
-
-    async unschedule(tenantId, certificateNos) {
-      for (let i = 0; i < certificateNos.length; i += IN_CHUNK)
-        await db
-          .deleteFrom('notify_schedule')
-          .where('tenant_id', '=', tenantId)
-          .where('certificate_no', 'in', certificateNos.slice(i, i + IN_CHUNK))
-          .execute();
+      return advanceCursor(db, tenantId, cursor.from, cursor.to, at);
     },
 
     async dueSchedule(now, limit) {
+      // The due rows (index notify_schedule_due) with their live certificates (primary key):
+      // one read for the pass, not one per row.
       const rows = await db
-        .selectFrom('notify_schedule')
-        .selectAll()
-        .where('due_at', '<=', ms(now))
-        .orderBy('due_at')
+        .selectFrom('notify_schedule as s')
+        .leftJoin('certificates as c', (join) =>
+          join
+            .onRef('c.tenant_id', '=', 's.tenant_id')
+            .onRef('c.certificate_no', '=', 's.certificate_no')
+            .on('c.deleted_at', 'is', null),
+        )
+        .select([
+          's.tenant_id',
+          's.certificate_no',
+          's.fingerprint',
+          's.due_at',
+          'c.name',
+          'c.facts',
+          'c.not_before',
+          'c.not_after',
+          'c.fingerprint_sha256',
+        ])
+        .where('s.due_at', '<=', ms(now))
+        .orderBy('s.due_at')
         .limit(limit)
         .execute();
-      return rows.map((r) => ({
-        tenantId: Number(r.tenant_id),
-        certificateNo: Number(r.certificate_no),
-        fingerprint: r.fingerprint,
-        dueAt: date(r.due_at),
-      }));
+      return rows.map((r): DueEntry => {
+        const certificateNo = Number(r.certificate_no);
+        return {
+          tenantId: Number(r.tenant_id),
+          certificateNo,
+          fingerprint: r.fingerprint,
+          dueAt: date(r.due_at),
+          certificate:
+            r.name === null || r.facts === null || r.fingerprint_sha256 === null
+              ? null
+              : {
+                  name: r.name,
+                  domains: factsFromJson(r.facts, r.fingerprint_sha256).domains,
+                  notBefore: Number(r.not_before),
+                  notAfter: Number(r.not_after),
+                  fingerprint: r.fingerprint_sha256,
+                },
+        };
+      });
     },
 
     async reschedule(entry, nextDueAt) {
@@ -541,17 +619,53 @@ export function notificationRepository(base: Kysely<Database>, dialect: StoreDia
 
     async settleSchedule(items, at) {
       if (items.length === 0) return 0;
-      const settle = async (trx: Db) => {
-        let inserted = 0;
-        for (const item of items) {
-          inserted += (await insertDeliveries(trx, item.tenantId, item.deliveries, at)).length;
-          await moveScheduleRow(trx, item.entry, item.nextDueAt);
-        }
-        return inserted;
-      };
-      // Each write is idempotent on its own (unique event key; conditional move), so grouping is
-      // for the cost only (dialect.groupsWrites says where it pays).
-      return dialect.groupsWrites ? inTransaction(db, dialect, settle) : settle(db);
+      if (dialect.arrayParameters) {
+        // One statement: the deliveries (new event keys only), the moves and the deletions, each
+        // row's column as one array (one SQL text whatever the count). Atomic, one commit.
+        const deliveries = items.flatMap((item) => item.deliveries.map((d) => ({ tenantId: item.tenantId, d })));
+        const moves = items.filter((item) => item.nextDueAt !== null);
+        const drops = items.filter((item) => item.nextDueAt === null);
+        const t = ms(at);
+        const result = await sql<{ inserted: number | string }>`
+          with inserted as (
+            insert into notify_deliveries (tenant_id, channel_id, event_key, event, payload, status, attempts,
+              next_attempt_at, keep_until, created_at, updated_at)
+            select u.tenant_id, u.channel_id, u.event_key, u.event, u.payload, 'pending', 0,
+              ${t}::bigint, u.keep_until, ${t}::bigint, ${t}::bigint
+            from unnest(
+              ${deliveries.map((x) => x.tenantId)}::bigint[], ${deliveries.map((x) => x.d.channelId)}::bigint[],
+              ${deliveries.map((x) => x.d.eventKey)}::text[], ${deliveries.map((x) => x.d.payload.type)}::text[],
+              ${deliveries.map((x) => JSON.stringify(x.d.payload))}::text[], ${deliveries.map((x) => ms(x.d.keepUntil))}::bigint[]
+            ) as u(tenant_id, channel_id, event_key, event, payload, keep_until)
+            on conflict (channel_id, event_key) do nothing
+            returning 1
+          ), moved as (
+            update notify_schedule s set due_at = u.next_due_at
+            from unnest(
+              ${moves.map((m) => m.entry.tenantId)}::bigint[], ${moves.map((m) => m.entry.certificateNo)}::bigint[],
+              ${moves.map((m) => m.entry.fingerprint)}::text[], ${moves.map((m) => ms(m.entry.dueAt))}::bigint[],
+              ${moves.map((m) => ms(m.nextDueAt!))}::bigint[]
+            ) as u(tenant_id, certificate_no, fingerprint, due_at, next_due_at)
+            where s.tenant_id = u.tenant_id and s.certificate_no = u.certificate_no
+              and s.fingerprint = u.fingerprint and s.due_at = u.due_at
+          ), dropped as (
+            delete from notify_schedule s
+            using unnest(
+              ${drops.map((m) => m.entry.tenantId)}::bigint[], ${drops.map((m) => m.entry.certificateNo)}::bigint[],
+              ${drops.map((m) => m.entry.fingerprint)}::text[], ${drops.map((m) => ms(m.entry.dueAt))}::bigint[]
+            ) as u(tenant_id, certificate_no, fingerprint, due_at)
+            where s.tenant_id = u.tenant_id and s.certificate_no = u.certificate_no
+              and s.fingerprint = u.fingerprint and s.due_at = u.due_at
+          )
+          select count(*) as inserted from inserted`.execute(db);
+        return Number(result.rows[0]?.inserted ?? 0);
+      }
+      let inserted = 0;
+      for (const item of items) {
+        inserted += (await insertDeliveries(db, item.tenantId, item.deliveries, at)).length;
+        await moveScheduleRow(db, item.entry, item.nextDueAt);
+      }
+      return inserted;
     },
 
     async enqueue(tenantId, deliveries, at) {
