@@ -53,6 +53,8 @@ export interface SoakReport {
   operations: Record<string, number>;
   errors: number;
   errorSamples: string[];
+  /** The server's log lines at warn or above (it logs at warn), the first 20: what was behind an error. */
+  serverWarnings: string[];
   samples: number;
   rssMiB: SeriesSummary;
   /** RSS's anonymous part (heaps, malloc) and its file-backed and shared part (mapped files, SQLite's -shm). */
@@ -194,6 +196,7 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
       operations: {},
       errors: 0,
       errorSamples: [],
+      serverWarnings: [],
       samples: 0,
       rssMiB: EMPTY_SERIES,
       rssAnonMiB: EMPTY_SERIES,
@@ -337,6 +340,12 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
       report.errors++;
       report.errorSamples.push(`the server exited: ${running.output().slice(-1000)}`);
     }
+    report.serverWarnings = running
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .slice(0, 20)
+      .map((line) => line.slice(0, 500));
     return report;
   } finally {
     inspector?.close();
