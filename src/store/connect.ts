@@ -28,6 +28,7 @@ import { isAppError } from '../domain/errors.ts';
 import type { Database as Tables } from './schema.ts';
 import { withPreparedStatements } from './postgres-statements.ts';
 import { AvailabilityWatch } from './availability.ts';
+import { storageFaults } from './sqlite-storage-faults.ts';
 import { startCheckpointer, WAL_AUTOCHECKPOINT_FALLBACK_PAGES, type Checkpointer } from './sqlite-checkpointer.ts';
 import { sqliteFastPaths, sqliteFastPathsEnabled } from './sqlite-fast-paths.ts';
 
@@ -156,8 +157,9 @@ function connectSqlite(file: string, extension: string, fastPathsOn: boolean): C
   }
   const stablePlans = loadStablePlans(database, extension);
   const availability = new AvailabilityWatch();
-  const fastPaths = sqliteFastPaths(database, fastPathsOn);
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: fastPaths.database }) });
+  const faults = storageFaults(database, availability);
+  const fastPaths = sqliteFastPaths(database, fastPathsOn, faults.reader);
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: faults.database(fastPaths.database) }) });
   fastPaths.attach(db as unknown as Kysely<never>);
   return {
     db,
