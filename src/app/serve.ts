@@ -63,6 +63,17 @@ export async function serve(
       notificationCounts: () => app.store.notifications.countDeliveries(),
       rateLimitStats: () => app.core.rateLimit.stats(),
     });
+    // A store outage is one event: an error line when it starts, an info line when it ends
+    // (store/availability.ts); each request it fails is the face's 503, logged at info.
+    const storeLog = running.app.log.child({ component: 'store' });
+    app.store.onAvailabilityChange((event) =>
+      event.kind === 'unavailable'
+        ? storeLog.error({ code: event.code }, 'store unavailable: requests get 503 until it recovers')
+        : storeLog.info(
+            { code: event.code, downMs: event.downMs, failedStatements: event.failures },
+            'store available again',
+          ),
+    );
     // SQLite: WAL checkpoints off the event loop from now on (store/sqlite-checkpointer.ts).
     app.store.startBackgroundCheckpoints((message) => running.app.log.warn(message));
     worker = startEdgeWorker(app, options.edgeWorker ?? EDGE_WORKER_DEFAULTS, running.app.log);

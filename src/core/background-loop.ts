@@ -25,6 +25,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isAppError } from '../domain/errors.ts';
 
 export interface WorkerLog {
   info(fields: Record<string, unknown>, message: string): void;
@@ -100,7 +101,10 @@ export function createBackgroundLoop<Pass>(options: BackgroundLoopOptions<Pass>)
     enqueue(true).then(
       (result) => schedule(kicked || options.again?.(result) ? 0 : pollMs),
       (error: unknown) => {
-        log.error(
+        // The store (or a CA) being unavailable is an outage logged once where it is watched
+        // (store/availability.ts), not an error line per pass while it lasts.
+        const level = isAppError(error) && error.code === 'unavailable' ? 'info' : 'error';
+        log[level](
           { err: messageOf(error), workerId: options.workerId },
           `${options.name} pass failed; retrying after the poll pause`,
         );

@@ -112,13 +112,26 @@ export function renderFaceError(face: FacePlugin, error: unknown, request: Fasti
   }
 }
 
-/** Expected failures are info; `internal`/`unavailable` AppErrors carry a cause worth an error line. */
+/**
+ * Expected failures are info; an `internal` AppError carries a cause worth an error line with its
+ * stack. `unavailable` is info too, with the cause's code and no stack: the outage behind it (a
+ * store that went away, a CA not answering) is one event, logged once by whatever watches it
+ * (store/availability.ts for the store), not once per request it fails.
+ */
 export function logAppError(request: FastifyRequest, error: AppError): void {
-  if (error.code === 'internal' || error.code === 'unavailable') {
+  if (error.code === 'internal') {
     request.log.error({ err: error, code: error.code }, 'request failed');
+  } else if (error.code === 'unavailable') {
+    request.log.info({ code: error.code, cause: causeCode(error.cause) }, 'request failed');
   } else {
     request.log.info({ code: error.code, field: error.field }, 'request failed');
   }
+}
+
+/** The `code` of an error's cause (a driver's code, a socket error's), never its message text. */
+function causeCode(cause: unknown): string | undefined {
+  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** One face's prefixes are well-formed: at least one, each `/x[/y…]` without a trailing slash. */

@@ -5,10 +5,14 @@
  *   it touches nothing else, so a slow database never gets the process killed.
  * - `GET /readyz`: readiness. 200 `{"status":"ok"}` when `store.ping()` resolves within the
  *   timeout, else 503 `{"status":"unavailable"}`. The cause (driver error, timeout) is logged
- *   with the request id, never sent: it may name hosts, users or paths.
+ *   with the request id, never sent: it may name hosts, users or paths. The store's own
+ *   `unavailable` (an outage the store logs once, store/availability.ts) is logged at info with
+ *   its cause's code, since probes keep coming every few seconds through an outage; any other
+ *   failure at warn with the error.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../core/ports.ts';
+import { isAppError } from '../domain/errors.ts';
 
 /** Long enough for a busy PostgreSQL round trip, short enough for a probe's own timeout. */
 export const DEFAULT_READINESS_TIMEOUT_MS = 2_000;
@@ -45,7 +49,15 @@ export function registerHealthRoutes(
       await pingWithin(() => store.ping(), readinessTimeoutMs);
       return reply.code(200).send({ status: 'ok' });
     } catch (err) {
-      request.log.warn({ err }, 'readiness: store ping failed');
+      if (isAppError(err) && err.code === 'unavailable') {
+        const cause = (err.cause as { code?: unknown } | undefined)?.code;
+        request.log.info(
+          { code: err.code, cause: typeof cause === 'string' ? cause : undefined },
+          'readiness: store unavailable',
+        );
+      } else {
+        request.log.warn({ err }, 'readiness: store ping failed');
+      }
       return reply.code(503).send({ status: 'unavailable' });
     }
   });

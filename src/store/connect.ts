@@ -27,6 +27,8 @@ import { StoreStartupError } from './errors.ts';
 import { isAppError } from '../domain/errors.ts';
 import type { Database as Tables } from './schema.ts';
 import { withPreparedStatements } from './postgres-statements.ts';
+import { AvailabilityWatch } from './availability.ts';
+import { storageFaults } from './sqlite-storage-faults.ts';
 import { startCheckpointer, WAL_AUTOCHECKPOINT_FALLBACK_PAGES, type Checkpointer } from './sqlite-checkpointer.ts';
 import { sqliteFastPaths, sqliteFastPathsEnabled } from './sqlite-fast-paths.ts';
 
@@ -61,6 +63,8 @@ export interface Connection {
    * (sqlite-checkpointer.ts), for a long-running server; null for PostgreSQL.
    */
   startCheckpointer: ((onError: (message: string) => void) => Checkpointer) | null;
+  /** Hears every statement that failed for the store being unavailable, and the recovery (availability.ts). */
+  availability: AvailabilityWatch;
 }
 
 /**
@@ -152,8 +156,10 @@ function connectSqlite(file: string, extension: string, fastPathsOn: boolean): C
     );
   }
   const stablePlans = loadStablePlans(database, extension);
-  const fastPaths = sqliteFastPaths(database, fastPathsOn);
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: fastPaths.database }) });
+  const availability = new AvailabilityWatch();
+  const faults = storageFaults(database, availability);
+  const fastPaths = sqliteFastPaths(database, fastPathsOn, faults.reader);
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: faults.database(fastPaths.database) }) });
   fastPaths.attach(db as unknown as Kysely<never>);
   return {
     db,
@@ -161,6 +167,7 @@ function connectSqlite(file: string, extension: string, fastPathsOn: boolean): C
     location: file,
     stablePlans,
     sqliteFastPaths: fastPathsOn,
+    availability,
     startCheckpointer(onError) {
       database.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_FALLBACK_PAGES}`);
       return startCheckpointer(file, onError);
@@ -200,13 +207,15 @@ async function connectPostgres(url: string): Promise<Connection> {
   // load (57P01). Every client hears its errors for its whole life; its next query fails with a
   // connection error (the store's `unavailable`) and the pool drops it.
   pool.on('connect', (client) => client.on('error', () => undefined));
+  const availability = new AvailabilityWatch();
   return {
-    db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) }),
+    db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool, availability) }) }),
     dialect: postgresDialect,
     location: redactUrl(url),
     stablePlans: null,
     sqliteFastPaths: null,
     startCheckpointer: null,
+    availability,
   };
 }
 

@@ -71,3 +71,27 @@ export class StoreStartupError extends Error {
     this.name = 'StoreStartupError';
   }
 }
+
+/**
+ * SQLite failing to write its files is the store being unavailable, not an internal error: the
+ * disk is full (`SQLITE_FULL`, which SQLite also answers when the WAL or the database file cannot
+ * grow) or the operating system failed a read, write, sync or the shared-memory map
+ * (`SQLITE_IOERR` and its extended codes, `SQLITE_IOERR_WRITE`, `_FSYNC`, `_SHMSIZE`…). Each face
+ * answers its 503-class error and the request can be retried once space is freed. The failed
+ * statement was rolled back (and its transaction with it, by SQLite or by Kysely's rollback), so
+ * nothing is half-written; reads keep working on a full disk.
+ *
+ * Recognised by better-sqlite3's `err.code`, never by message text. Corruption
+ * (`SQLITE_CORRUPT`) and the rest stay internal errors: those are not for a client to retry.
+ */
+export function isStorageFault(error: unknown): boolean {
+  const code = stringProperty(error, 'code');
+  return code !== null && (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR' || code.startsWith('SQLITE_IOERR_'));
+}
+
+export const STORAGE_FAULT_MESSAGE = 'The database cannot write to its disk now (full or failing).';
+
+/** `AppError('unavailable')` carrying the driver error as its cause (logged, never sent). */
+export function storageFault(cause: unknown): AppError {
+  return new AppError('unavailable', STORAGE_FAULT_MESSAGE, { cause });
+}

@@ -19,6 +19,7 @@
  *   (see rotate-master-key.ts; returns `{ rewrapped, instructions }`), `rotateDataKey()`.
  * - `migrateStore(options)`: migrations only, no master key involved (`certkeeper migrate`).
  */
+import type { AvailabilityListener } from './availability.ts';
 import { sql } from 'kysely';
 import { systemClock, type Clock, type Store } from '../core/ports.ts';
 import type { IssuanceRepository } from '../core/issuance/ports.ts';
@@ -90,6 +91,12 @@ export interface StoreHandle extends Store {
    * PostgreSQL and when already started.
    */
   startBackgroundCheckpoints(onError: (message: string) => void): void;
+  /**
+   * Hears the store becoming unavailable (PostgreSQL unreachable, the SQLite disk full or failing)
+   * and available again: once each per outage, not per request (availability.ts). The server logs
+   * it; one listener (a later call replaces it).
+   */
+  onAvailabilityChange(listener: AvailabilityListener): void;
 }
 
 export async function openStore(options: OpenStoreOptions): Promise<StoreHandle> {
@@ -156,6 +163,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
       startBackgroundCheckpoints(onError) {
         if (!checkpointer && connection.startCheckpointer) checkpointer = connection.startCheckpointer(onError);
       },
+      onAvailabilityChange: (listener) => connection.availability.listen(listener),
     };
   } catch (error) {
     await db.destroy().catch(() => undefined);

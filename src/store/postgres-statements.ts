@@ -19,11 +19,14 @@
  *   migrations, which run before a process serves, and every process of a deployment runs the
  *   same version.
  * - Connection failures (refused, ended under a query) become `AppError('unavailable')`:
- *   postgres-faults.ts says which.
+ *   postgres-faults.ts says which. Each is told to `availability` (availability.ts), and so is
+ *   each statement that succeeds: the outage is logged once, when it starts and when it ends.
  */
 import { createHash } from 'node:crypto';
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import type pg from 'pg';
+import type { AppError } from '../domain/errors.ts';
+import type { AvailabilityWatch } from './availability.ts';
 import { isConnectionFailureCode, storeUnavailable } from './postgres-faults.ts';
 
 /** Statements with more parameters than this are sent unnamed (see above). */
@@ -37,7 +40,17 @@ export function statementName(sql: string, parameterCount: number): string | nul
   return `ck_${createHash('sha256').update(sql).digest('base64url').slice(0, 32)}`;
 }
 
-export function withPreparedStatements(pool: pg.Pool): PostgresPool {
+export function withPreparedStatements(pool: pg.Pool, availability?: AvailabilityWatch): PostgresPool {
+  const unavailable = (error: unknown): AppError => {
+    availability?.failed(error);
+    return storeUnavailable(error);
+  };
+  const succeeded =
+    (startedIn: number) =>
+    <T>(result: T): T => {
+      availability?.succeeded(startedIn);
+      return result;
+    };
   // Names by SQL text, so the hash is computed once per text (a few hundred texts; the bound only
   // stops an unexpected stream of distinct texts from growing it).
   const names = new Map<string, string | null>();
@@ -57,7 +70,7 @@ export function withPreparedStatements(pool: pg.Pool): PostgresPool {
         client = await pool.connect();
       } catch (error) {
         // Not even a connection (refused, timed out, the server starting or stopping): nothing ran.
-        throw storeUnavailable(error);
+        throw unavailable(error);
       }
       // While checked out, the pool does not listen for the client's 'error' (it does while the
       // client is idle); unheard, a connection ending under a query would end the process. Heard
@@ -69,7 +82,7 @@ export function withPreparedStatements(pool: pg.Pool): PostgresPool {
       };
       client.on('error', onError);
       const failed = (error: unknown): never => {
-        throw broken || isConnectionFailureCode(error) ? storeUnavailable(error) : error;
+        throw broken || isConnectionFailureCode(error) ? unavailable(error) : error;
       };
       function query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
       function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
@@ -81,7 +94,10 @@ export function withPreparedStatements(pool: pg.Pool): PostgresPool {
         const values = [...(parameters ?? [])];
         const name = nameOf(first, values.length);
         const config: pg.QueryConfig = name === null ? { text: first, values } : { name, text: first, values };
-        return (client.query(config) as unknown as Promise<PostgresQueryResult<R>>).catch(failed);
+        return (client.query(config) as unknown as Promise<PostgresQueryResult<R>>).then(
+          succeeded(availability?.epoch ?? 0),
+          failed,
+        );
       }
       return {
         query,

@@ -98,15 +98,23 @@ export interface SqliteFastPaths {
   attach(db: Kysely<never>): void;
 }
 
-/** The fast paths for one SQLite connection, on or off. */
-export function sqliteFastPaths(database: Database.Database, enabled: boolean): SqliteFastPaths {
+/**
+ * The fast paths for one SQLite connection, on or off. `wrapReader` wraps the direct reader (the
+ * store's error mapping, sqlite-storage-faults.ts), as the caller wraps `database` for Kysely.
+ */
+export function sqliteFastPaths(
+  database: Database.Database,
+  enabled: boolean,
+  wrapReader: (read: DirectReader) => DirectReader = (read) => read,
+): SqliteFastPaths {
   if (!enabled)
     return {
       database: database as unknown as SqliteDatabase,
       attach: (db) => void switchedOff.add(db.getExecutor().adapter),
     };
   const cached = withStatementCache(database);
-  return { database: cached, attach: (db) => void directReaders.set(db.getExecutor(), cached.readOutsideTransaction) };
+  const read = wrapReader(cached.readOutsideTransaction);
+  return { database: cached, attach: (db) => void directReaders.set(db.getExecutor(), read) };
 }
 
 /** How a query template runs on `db`: null for the ordinary Kysely path (built every call). */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createBackgroundLoop, type WorkerLog } from '../../src/core/background-loop.ts';
+import { AppError } from '../../src/domain/errors.ts';
 
 /** A promise and its resolver, so a test decides when a pass ends. */
 function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
@@ -9,9 +10,16 @@ function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
   return { promise, open };
 }
 
-function recordingLog(): WorkerLog & { errors: string[] } {
+function recordingLog(): WorkerLog & { errors: string[]; infos: string[] } {
   const errors: string[] = [];
-  return { errors, info: () => undefined, warn: () => undefined, error: (_fields, message) => errors.push(message) };
+  const infos: string[] = [];
+  return {
+    errors,
+    infos,
+    info: (_fields, message) => infos.push(message),
+    warn: () => undefined,
+    error: (_fields, message) => errors.push(message),
+  };
 }
 
 const HOUR = 3_600_000;
@@ -109,6 +117,29 @@ describe('background loop (the lease workers’ shared loop)', () => {
     await recovered.promise;
     await loop.stop();
     assert.deepEqual(log.errors, ['test worker pass failed; retrying after the poll pause']);
+  });
+
+  it('logs a pass that failed for an unavailable store at info: the outage is logged where it is watched', async () => {
+    const log = recordingLog();
+    let n = 0;
+    const recovered = gate();
+    const loop = createBackgroundLoop({
+      name: 'test worker',
+      workerId: 'w',
+      pollMs: 1,
+      log,
+      pass: async () => {
+        n += 1;
+        if (n <= 3) throw new AppError('unavailable', 'The database is not reachable.');
+        recovered.open();
+        return n;
+      },
+    });
+    loop.start();
+    await recovered.promise;
+    await loop.stop();
+    assert.deepEqual(log.errors, []);
+    assert.equal(log.infos.filter((m) => m === 'test worker pass failed; retrying after the poll pause').length, 3);
   });
 
   it('stop aborts the signal, waits for the running pass and pending work, and nothing runs after it', async () => {
