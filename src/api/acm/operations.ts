@@ -100,7 +100,8 @@ const describeCertificate: Operation = async (core, caller, body) => {
   const arnId = arnIdIn(caller, certificateArn(body) as ParsedArn);
   const described = await core.acm.describe(caller.actor, arnId);
   const arn = arnOfId(caller, arnId);
-  if (described.kind === 'requested') return { Certificate: requestedDetailOf(described.issuance, arn) };
+  if (described.kind === 'requested')
+    return { Certificate: requestedDetailOf(described.issuance, arn, described.request.createdAt) };
   return {
     Certificate: detailOf(described.certificate, arn, {
       inUseBy: described.usedBy.map((slotId) => slotArn(caller.region, caller.account, slotId)),

@@ -177,7 +177,7 @@ function domainValidation(
  * exists (so `aws acm wait certificate-validated` returns when it can be used), FAILED when its
  * validation failed or timed out, PENDING_VALIDATION otherwise.
  */
-export function requestedDetailOf(view: AcmIssuanceView, arn: string): Record<string, unknown> {
+export function requestedDetailOf(view: AcmIssuanceView, arn: string, requestedAt: Date): Record<string, unknown> {
   const { order, records } = view;
   const status = requestStatusOf(order.step === 'cleanup' ? (order.outcome ?? 'cleanup') : order.step);
   const problem = order.problem?.type ?? '';
@@ -195,7 +195,8 @@ export function requestedDetailOf(view: AcmIssuanceView, arn: string): Record<st
         record?.state === 'invalid' || record?.state === 'expired' ? 'FAILED' : 'PENDING_VALIDATION',
       ),
     ),
-    CreatedAt: seconds(order.createdAt),
+    // The request's time: ListCertificates prints it, and the certificate keeps it when it lands.
+    CreatedAt: seconds(requestedAt),
     Status: status,
     ...(status === 'FAILED' ? { FailureReason: failureReason } : {}),
     KeyAlgorithm: KEY_ALGORITHM_OF_KIND[order.keyKind],
