@@ -25,32 +25,96 @@ import type { CertificateService, ImportOptions } from './certificates.ts';
 import type { NotificationService } from './notifications/service.ts';
 import { authorize } from './policy.ts';
 import type { CertificateKeyKind } from './issuance/issuer.ts';
-import type { IssuanceOrder } from './issuance/ports.ts';
+import { ORDER_STEPS, type IssuanceOrder, type OrderStep } from './issuance/ports.ts';
 import type { IssuanceService, VerificationRecord } from './issuance/service.ts';
-import type { AcmListPosition, AcmRequest, AcmTag, Clock, Store, ValidityFilter } from './ports.ts';
+import type {
+  AcmCertificateState,
+  AcmListed,
+  AcmListPosition,
+  AcmListQuery,
+  AcmRequest,
+  AcmTag,
+  Clock,
+  Store,
+} from './ports.ts';
 
 export const ACM_TAG_LIMITS = { perCertificate: 50, keyLength: 128, valueLength: 256 } as const;
 /** ACM's bounds for DaysBeforeExpiry (PutAccountConfiguration). */
 export const ACM_DAYS_BEFORE_EXPIRY = { min: 1, max: 45 } as const;
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 
+/** ACM's certificate statuses (INACTIVE is never any certificate's here). */
+export const ACM_STATUSES = [
+  'PENDING_VALIDATION',
+  'ISSUED',
+  'INACTIVE',
+  'EXPIRED',
+  'VALIDATION_TIMED_OUT',
+  'REVOKED',
+  'FAILED',
+] as const;
+export type AcmStatus = (typeof ACM_STATUSES)[number];
+
+/**
+ * The status of a requested certificate not issued (yet), from what its order has come to (the
+ * step, or for `cleanup` its outcome): PENDING_VALIDATION while it runs, VALIDATION_TIMED_OUT
+ * when the CNAME was not found in time, FAILED when validation or the CA failed.
+ */
+export function requestStatusOf(ended: OrderStep): AcmStatus {
+  if (ended === 'validation_expired') return 'VALIDATION_TIMED_OUT';
+  if (ended === 'failed' || ended === 'validation_failed') return 'FAILED';
+  if (ended === 'revoked') return 'REVOKED';
+  return 'PENDING_VALIDATION';
+}
+
+/** A certificate's state → its ACM status (a certificate that exists). */
+const CERTIFICATE_STATUS: Readonly<Record<AcmCertificateState, AcmStatus>> = {
+  issued: 'ISSUED',
+  expired: 'EXPIRED',
+  revoked: 'REVOKED',
+};
+
+/** Every `ended` value of an order not delivered, by the status it gives (requestStatusOf inverted). */
+const REQUEST_STEPS: ReadonlyArray<{ step: OrderStep; status: AcmStatus }> = ORDER_STEPS.filter(
+  (step) => step !== 'done',
+).map((step) => ({ step, status: requestStatusOf(step) }));
+
+/** The issuance key kind of an (algorithm, bits) key type; null when issuance does not make it. */
+function keyKindOf(type: { algorithm: string; bits: number }): CertificateKeyKind | null {
+  if (type.algorithm === 'RSA' && type.bits === 2048) return 'rsa-2048';
+  if (type.algorithm === 'EC' && type.bits === 256) return 'ec-p256';
+  if (type.algorithm === 'EC' && type.bits === 384) return 'ec-p384';
+  return null;
+}
+const KEY_KINDS: readonly CertificateKeyKind[] = ['rsa-2048', 'ec-p256', 'ec-p384'];
+
 export interface AcmListRequest {
-  validity: ValidityFilter;
+  /** Keep only these statuses; null keeps every one. */
+  statuses: readonly AcmStatus[] | null;
   keyTypes: ReadonlyArray<{ algorithm: string; bits: number }> | null;
   order: 'asc' | 'desc';
   limit: number;
-  /** Facts filters applied to each row (key usage, extended key usage); null keeps every row. */
-  filter: ((summary: CertificateSummary) => boolean) | null;
+  /**
+   * Facts filters applied to each row (key usage, extended key usage); null keeps every row. A
+   * requested certificate not issued has no facts yet: the filter is asked with null.
+   */
+  filter: ((summary: CertificateSummary | null) => boolean) | null;
   /** Names the filters for the NextToken binding: the same query must present the same text. */
   queryKey: string;
   nextToken: string | null;
 }
 
-export interface AcmListedCertificate {
-  summary: CertificateSummary;
-  arnId: string;
-  inUse: boolean;
-}
+export type AcmListedCertificate =
+  | { kind: 'certificate'; summary: CertificateSummary; arnId: string; inUse: boolean }
+  | {
+      kind: 'requested';
+      arnId: string;
+      createdAt: Date;
+      /** The requested names, DomainName first. */
+      names: string[];
+      keyKind: CertificateKeyKind;
+      status: AcmStatus;
+    };
 
 export interface AcmService {
   /** The tenant's 12-digit account id. */
@@ -70,8 +134,10 @@ export interface AcmService {
   describe(actor: Actor, arnId: string): Promise<AcmDescribed>;
   /**
    * RequestCertificate: an issuance order for `domainName` and `alternativeNames` (DNS-01), and
-   * the ARN id printed at once; the certificate gets that ARN id when it lands. A repeat with the
-   * same `idempotencyToken` within an hour answers the first request's ARN id and orders nothing.
+   * the ARN id printed at once; the certificate gets that ARN id, the request's creation time and
+   * the request's `tags` (checked first, as AddTagsToCertificate checks them) when it lands. A
+   * repeat with the same `idempotencyToken` within an hour answers the first request's ARN id and
+   * orders nothing.
    * Issuance not configured: `unavailable` with reason `issuance_unavailable`.
    */
   request(actor: Actor, request: AcmCertificateRequest): Promise<string>;
@@ -115,6 +181,7 @@ export interface AcmCertificateRequest {
   alternativeNames: readonly string[];
   keyKind: CertificateKeyKind;
   idempotencyToken: string | null;
+  tags: readonly AcmTag[];
 }
 
 /** How long an IdempotencyToken names its first request (ACM: one hour). */
@@ -261,6 +328,28 @@ export function createAcmService(
     return certificateNo;
   }
 
+  /** The number a tag operation works on: the live certificate's, or a pending request's. */
+  async function taggable(actor: Actor, arnId: string): Promise<number> {
+    const certificateNo = await store.acm.taggableNo(actor.tenantId, arnId);
+    if (certificateNo === null) throw notFound(arnId);
+    return certificateNo;
+  }
+
+  /** What ListCertificates reads for these statuses and key types (requests only while issuance is served). */
+  function listQuery(request: AcmListRequest): Pick<AcmListQuery, 'certificates' | 'requests'> {
+    const wanted = (status: AcmStatus) => request.statuses === null || request.statuses.includes(status);
+    const certificates = (Object.keys(CERTIFICATE_STATUS) as AcmCertificateState[]).filter((state) =>
+      wanted(CERTIFICATE_STATUS[state]),
+    );
+    const steps = REQUEST_STEPS.filter((s) => wanted(s.status)).map((s) => s.step);
+    const keyKinds =
+      request.keyTypes === null
+        ? KEY_KINDS
+        : request.keyTypes.map(keyKindOf).filter((kind): kind is CertificateKeyKind => kind !== null);
+    const served = issuance !== null && issuance.enabled;
+    return { certificates, requests: served && steps.length > 0 ? { steps, keyKinds } : null };
+  }
+
   async function arnIdOf(tenantId: number, certificateNo: number): Promise<string> {
     const id = (await store.acm.arnIds(tenantId, [certificateNo])).get(certificateNo);
     if (id === undefined) throw new AppError('internal', `Certificate ${certificateNo} has no ARN id.`);
@@ -324,7 +413,9 @@ export function createAcmService(
         return { kind: 'certificate', certificate, arnId, usedBy, issuance: issued };
       }
       const request = await store.acm.requestByArnId(actor.tenantId, arnId);
-      if (request === null || issuance === null || !issuance.enabled) throw notFound(arnId);
+      // Landed and no longer live: gone, as a deleted certificate is.
+      if (request === null || request.landedAt !== null || issuance === null || !issuance.enabled)
+        throw notFound(arnId);
       const order = await issuance.getOrder(actor, request.orderId);
       // Delivered and since deleted: gone, as a deleted certificate is.
       if (order.step === 'done' || (order.step === 'cleanup' && order.outcome === 'done')) throw notFound(arnId);
@@ -338,6 +429,7 @@ export function createAcmService(
 
     async request(actor, request) {
       authorize(actor, 'certificate.write');
+      if (request.tags.length > 0) checkTags(request.tags, { removal: false });
       const service = issuing();
       const now = clock.now();
       if (request.idempotencyToken !== null) {
@@ -360,14 +452,18 @@ export function createAcmService(
       const arnId = randomUUID();
       // After the order: its number is reserved and the worker cannot deliver before the user's
       // CNAME exists, which needs this ARN's DescribeCertificate first.
-      await store.acm.createRequest({
-        arnId,
-        tenantId: actor.tenantId,
-        certificateNo: order.certificateNo,
-        orderId: order.orderId,
-        idempotencyToken: request.idempotencyToken,
-        createdAt: now,
-      });
+      await store.acm.createRequest(
+        {
+          arnId,
+          tenantId: actor.tenantId,
+          certificateNo: order.certificateNo,
+          orderId: order.orderId,
+          idempotencyToken: request.idempotencyToken,
+          createdAt: now,
+          landedAt: null,
+        },
+        request.tags,
+      );
       return arnId;
     },
 
@@ -406,7 +502,8 @@ export function createAcmService(
       const after =
         request.nextToken === null ? null : await decodeToken(request.nextToken, actor.tenantId, request.queryKey);
       const asOf = clock.now();
-      const items: Array<{ summary: CertificateSummary; arnId: string }> = [];
+      const { certificates: states, requests } = listQuery(request);
+      const items: AcmListed[] = [];
       let position = after;
       let more = true;
       // One row past what the page needs tells whether another page exists. A facts filter may
@@ -418,8 +515,9 @@ export function createAcmService(
         const rows = await store.acm.list({
           tenantId: actor.tenantId,
           asOf,
-          validity: request.validity,
+          certificates: states,
           keyTypes: request.keyTypes,
+          requests,
           order: request.order,
           after: position,
           limit: batch,
@@ -428,14 +526,18 @@ export function createAcmService(
         for (const row of rows) {
           if (items.length >= request.limit) break;
           consumed += 1;
-          position = { createdAt: row.summary.createdAt.getTime(), certificateNo: row.summary.certificateNo };
-          if (request.filter === null || request.filter(row.summary)) items.push(row);
+          const summary = row.kind === 'certificate' ? row.summary : null;
+          position =
+            row.kind === 'certificate'
+              ? { createdAt: row.summary.createdAt.getTime(), certificateNo: row.summary.certificateNo }
+              : { createdAt: row.createdAt.getTime(), certificateNo: row.certificateNo };
+          if (request.filter === null || request.filter(summary)) items.push(row);
         }
         if (consumed === rows.length && rows.length < batch) more = false;
       }
       const users = await store.usage.usersOf(
         actor.tenantId,
-        items.map((i) => i.summary.certificateNo),
+        items.flatMap((i) => (i.kind === 'certificate' ? [i.summary.certificateNo] : [])),
       );
       const nextToken =
         !more || position === null
@@ -447,14 +549,25 @@ export function createAcmService(
               n: position.certificateNo,
             });
       return {
-        items: items.map((i) => ({ ...i, inUse: (users.get(i.summary.certificateNo) ?? []).length > 0 })),
+        items: items.map((i): AcmListedCertificate =>
+          i.kind === 'certificate'
+            ? { ...i, inUse: (users.get(i.summary.certificateNo) ?? []).length > 0 }
+            : {
+                kind: 'requested',
+                arnId: i.arnId,
+                createdAt: i.createdAt,
+                names: i.names,
+                keyKind: i.keyKind,
+                status: requestStatusOf(i.ended),
+              },
+        ),
         nextToken,
       };
     },
 
     async listTags(actor, arnId) {
       authorize(actor, 'certificate.read');
-      const certificateNo = await resolve(actor, arnId);
+      const certificateNo = await taggable(actor, arnId);
       return store.acm.tags(actor.tenantId, certificateNo);
     },
 
@@ -462,7 +575,7 @@ export function createAcmService(
       authorize(actor, 'certificate.write');
       checkTags(tags, { removal: false });
       await audit.around(actor, 'certificate.tags.add', `certificate-arn:${arnId}`, async () => {
-        const certificateNo = await resolve(actor, arnId);
+        const certificateNo = await taggable(actor, arnId);
         const outcome = await store.acm.addTags(actor.tenantId, certificateNo, tags, ACM_TAG_LIMITS.perCertificate);
         if (outcome === 'not_found') throw notFound(arnId);
         if (outcome === 'too_many')
@@ -481,7 +594,7 @@ export function createAcmService(
         { removal: true },
       );
       await audit.around(actor, 'certificate.tags.remove', `certificate-arn:${arnId}`, async () => {
-        const certificateNo = await resolve(actor, arnId);
+        const certificateNo = await taggable(actor, arnId);
         if (!(await store.acm.removeTags(actor.tenantId, certificateNo, tags))) throw notFound(arnId);
       });
     },

@@ -26,6 +26,8 @@ import type {
 import type { DeployTarget, DeployTargetSpec } from '../domain/deploy-target.ts';
 import type { CipherProfile, EdgeSlot, ItemRegion, ServiceRegion, TlsVersion } from '../domain/edge-slot.ts';
 import type { CertificateFacts } from '../domain/x509/types.ts';
+import type { CertificateKeyKind } from './issuance/issuer.ts';
+import type { OrderStep } from './issuance/ports.ts';
 import type { NotificationRepository } from './notifications/ports.ts';
 
 /** Injected clock: status and expiry are always computed against it. */
@@ -553,27 +555,48 @@ export interface AcmListPosition {
   certificateNo: number;
 }
 
+/** What a listed certificate is, for ListCertificates' CertificateStatuses (revoked wins over expired). */
+export type AcmCertificateState = 'issued' | 'expired' | 'revoked';
+
 export interface AcmListQuery {
   tenantId: number;
   asOf: Date;
-  /** `unexpired`: notAfter after `asOf` (ACM ISSUED); `expired`: the others (ACM EXPIRED). */
-  validity: ValidityFilter;
-  /** Keep only these key types; null keeps every one. */
+  /**
+   * Live certificates in these states (`issued`: not revoked, notAfter after `asOf`; `expired`:
+   * not revoked, the others; `revoked`); empty lists none.
+   */
+  certificates: readonly AcmCertificateState[];
+  /** Keep only certificates of these key types; null keeps every one. */
   keyTypes: ReadonlyArray<{ algorithm: string; bits: number }> | null;
+  /**
+   * Requests whose certificate has not landed (migration 0017), when their order's step (for
+   * `cleanup`, its outcome) is one of `steps` and their key kind one of `keyKinds`; null lists none.
+   */
+  requests: { steps: readonly OrderStep[]; keyKinds: readonly CertificateKeyKind[] } | null;
   order: 'asc' | 'desc';
   /** Keyset position: rows strictly after it in `order`; null starts at the first. */
   after: AcmListPosition | null;
   limit: number;
 }
 
-export interface AcmListed {
-  summary: CertificateSummary;
-  arnId: string;
-}
+export type AcmListed =
+  | { kind: 'certificate'; summary: CertificateSummary; arnId: string }
+  | {
+      kind: 'requested';
+      arnId: string;
+      /** The reserved number; with `createdAt`, the row's place in the list's order. */
+      certificateNo: number;
+      createdAt: Date;
+      /** The order's names, the requested DomainName first. */
+      names: string[];
+      keyKind: CertificateKeyKind;
+      /** The order's step, or for `cleanup` its outcome once known. */
+      ended: OrderStep;
+    };
 
 /**
  * A RequestCertificate: its ARN id is the certificate's once the order delivers (the store gives
- * the certificate inserted with `certificateNo` this ARN id).
+ * the certificate inserted with `certificateNo` this ARN id and this `createdAt`, migration 0017).
  */
 export interface AcmRequest {
   arnId: string;
@@ -582,6 +605,8 @@ export interface AcmRequest {
   orderId: number;
   idempotencyToken: string | null;
   createdAt: Date;
+  /** When the certificate was inserted; null while it has not been. */
+  landedAt: Date | null;
 }
 
 export interface AcmRepository {
@@ -589,14 +614,23 @@ export interface AcmRepository {
   arnIds(tenantId: number, certificateNos: readonly number[]): Promise<Map<number, string>>;
   /** The live certificate with this ARN id in the tenant, or null. */
   certificateNoOf(tenantId: number, arnId: string): Promise<number | null>;
-  /** Live certificates in (created_at, certificate_no) order, read from the index in that order (keyset paging). */
+  /**
+   * Live certificates and requests not landed, merged in (created_at, certificate_no) order, each
+   * read from its index in that order (keyset paging); at most `limit`. A request that lands
+   * while this reads is answered once (as the certificate when both are seen).
+   */
   list(query: AcmListQuery): Promise<AcmListed[]>;
-  /** Tags by key. */
+  /**
+   * What tags hang on for this ARN id in the tenant: the live certificate's number, else the
+   * number a request not landed reserved; null for neither.
+   */
+  taggableNo(tenantId: number, arnId: string): Promise<number | null>;
+  /** Tags by key (of the certificate, or of the request not landed, with that number). */
   tags(tenantId: number, certificateNo: number): Promise<AcmTag[]>;
   /**
-   * Adds or overwrites tags of a live certificate in one transaction under the certificate row's
-   * lock; refuses (changing nothing) when the result would hold more than `max`; `not_found` when
-   * the certificate is not live.
+   * Adds or overwrites tags of a live certificate (or of a request not landed: they move to the
+   * certificate when it lands) in one transaction under the row's lock; refuses (changing
+   * nothing) when the result would hold more than `max`; `not_found` when neither is there.
    */
   addTags(
     tenantId: number,
@@ -604,14 +638,20 @@ export interface AcmRepository {
     tags: readonly AcmTag[],
     max: number,
   ): Promise<'ok' | 'not_found' | 'too_many'>;
-  /** Removes each tag with that key (and, when `value` is not undefined, that value). False when not live. */
+  /**
+   * Removes each tag with that key (and, when `value` is not undefined, that value), of the live
+   * certificate or the request not landed. False when neither is there.
+   */
   removeTags(
     tenantId: number,
     certificateNo: number,
     tags: ReadonlyArray<{ key: string; value?: string | null }>,
   ): Promise<boolean>;
-  /** Records a RequestCertificate (migration 0015): the ARN id printed, its order and reserved number. */
-  createRequest(request: AcmRequest): Promise<void>;
+  /**
+   * Records a RequestCertificate (migration 0015) with its tags (0017) in one transaction: the
+   * ARN id printed, its order and reserved number. `landedAt` is ignored (null).
+   */
+  createRequest(request: AcmRequest, tags: readonly AcmTag[]): Promise<void>;
   /** The tenant's request with this ARN id, or null. */
   requestByArnId(tenantId: number, arnId: string): Promise<AcmRequest | null>;
   /** The tenant's newest request made with `token` at or after `since`, or null. */

@@ -3,7 +3,7 @@
  * present (present.ts). The caller is authenticated (auth.ts); authorisation is core's.
  */
 import { createPrivateKey } from 'node:crypto';
-import { checkTags } from '../../core/acm.ts';
+import { ACM_STATUSES, checkTags, type AcmStatus } from '../../core/acm.ts';
 import type { Core } from '../../core/core.ts';
 import type { CertificateKeyKind } from '../../core/issuance/issuer.ts';
 import type { CertificateSummary } from '../../domain/model.ts';
@@ -31,6 +31,7 @@ import {
   KEY_USAGES,
   keyUsagesOf,
   requestedDetailOf,
+  requestedSummaryOf,
   slotArn,
   summaryOf,
 } from './present.ts';
@@ -44,7 +45,6 @@ export const DEFAULT_MAX_ITEMS = 1000;
 /** What ACM lists when Includes.keyTypes is absent (its documented default). */
 export const DEFAULT_KEY_TYPES = ['RSA_1024', 'RSA_2048'] as const;
 
-const STATUSES = ['PENDING_VALIDATION', 'ISSUED', 'INACTIVE', 'EXPIRED', 'VALIDATION_TIMED_OUT', 'REVOKED', 'FAILED'];
 const EKU_NAMES = [
   'TLS_WEB_SERVER_AUTHENTICATION',
   'TLS_WEB_CLIENT_AUTHENTICATION',
@@ -100,7 +100,8 @@ const describeCertificate: Operation = async (core, caller, body) => {
   const arnId = arnIdIn(caller, certificateArn(body) as ParsedArn);
   const described = await core.acm.describe(caller.actor, arnId);
   const arn = arnOfId(caller, arnId);
-  if (described.kind === 'requested') return { Certificate: requestedDetailOf(described.issuance, arn) };
+  if (described.kind === 'requested')
+    return { Certificate: requestedDetailOf(described.issuance, arn, described.request.createdAt) };
   return {
     Certificate: detailOf(described.certificate, arn, {
       inUseBy: described.usedBy.map((slotId) => slotArn(caller.region, caller.account, slotId)),
@@ -146,15 +147,19 @@ const deleteCertificate: Operation = async (core, caller, body) => {
   return null;
 };
 
-function factsFilter(ku: string[] | undefined, eku: string[] | undefined): ((s: CertificateSummary) => boolean) | null {
+/** Includes' usage filters; a requested certificate not issued yet (null) has no usages. */
+function factsFilter(
+  ku: string[] | undefined,
+  eku: string[] | undefined,
+): ((s: CertificateSummary | null) => boolean) | null {
   if ((ku === undefined || ku.length === 0) && (eku === undefined || eku.length === 0)) return null;
   return (summary) => {
     if (ku !== undefined && ku.length > 0) {
-      const have = keyUsagesOf(summary.facts);
+      const have = summary === null ? [] : keyUsagesOf(summary.facts);
       if (!ku.includes('ANY') && !ku.some((k) => have.includes(k))) return false;
     }
     if (eku !== undefined && eku.length > 0) {
-      const have = extendedKeyUsagesOf(summary.facts).map((e) => e.name);
+      const have = summary === null ? [] : extendedKeyUsagesOf(summary.facts).map((e) => e.name);
       const none = have.length === 0 && eku.includes('NONE');
       if (!none && !eku.some((e) => have.includes(e))) return false;
     }
@@ -163,7 +168,7 @@ function factsFilter(ku: string[] | undefined, eku: string[] | undefined): ((s: 
 }
 
 const listCertificates: Operation = async (core, caller, body) => {
-  const statuses = enumList(body, 'CertificateStatuses', STATUSES);
+  const statuses = enumList(body, 'CertificateStatuses', ACM_STATUSES);
   const includes = object(body, 'Includes') ?? {};
   const keyTypes = enumList(includes, 'keyTypes', Object.keys(KEY_TYPES));
   const keyUsage = enumList(includes, 'keyUsage', KU_NAMES);
@@ -173,20 +178,16 @@ const listCertificates: Operation = async (core, caller, body) => {
   string(body, 'SortBy', { enum: ['CREATED_AT'] });
   const sortOrder = string(body, 'SortOrder', { enum: ['ASCENDING', 'DESCENDING'] }) ?? 'ASCENDING';
 
-  const issued = statuses === undefined || statuses.length === 0 || statuses.includes('ISSUED');
-  const expired = statuses === undefined || statuses.length === 0 || statuses.includes('EXPIRED');
-  // Imported certificates are only ever ISSUED or EXPIRED: asking for neither lists nothing.
-  if (!issued && !expired) return { CertificateSummaryList: [] };
+  const wanted = statuses !== undefined && statuses.length > 0 ? ([...new Set(statuses)].sort() as AcmStatus[]) : null;
   const types = (keyTypes !== undefined && keyTypes.length > 0 ? keyTypes : [...DEFAULT_KEY_TYPES]).sort();
   const page = await core.acm.list(caller.actor, {
-    validity: issued && expired ? 'all' : issued ? 'unexpired' : 'expired',
+    statuses: wanted,
     keyTypes: types.map((t) => KEY_TYPES[t] as { algorithm: string; bits: number }),
     order: sortOrder === 'DESCENDING' ? 'desc' : 'asc',
     limit: maxItems,
     filter: factsFilter(keyUsage, extendedKeyUsage),
     queryKey: JSON.stringify([
-      issued,
-      expired,
+      wanted,
       types,
       [...(keyUsage ?? [])].sort(),
       [...(extendedKeyUsage ?? [])].sort(),
@@ -198,7 +199,9 @@ const listCertificates: Operation = async (core, caller, body) => {
   return {
     ...(page.nextToken !== null ? { NextToken: page.nextToken } : {}),
     CertificateSummaryList: page.items.map((item) =>
-      summaryOf(item.summary, arnOfId(caller, item.arnId), { inUse: item.inUse, now }),
+      item.kind === 'certificate'
+        ? summaryOf(item.summary, arnOfId(caller, item.arnId), { inUse: item.inUse, now })
+        : requestedSummaryOf(item, arnOfId(caller, item.arnId)),
     ),
   };
 };
@@ -274,15 +277,12 @@ const requestCertificate: Operation = async (core, caller, body) => {
     throw invalidParameter(
       `KeyAlgorithm ${keyAlgorithm} cannot be requested; use one of ${Object.keys(REQUEST_KEY_KINDS).join(', ')}.`,
     );
-  if (tagList)
-    throw invalidParameter(
-      'Tags cannot be given with RequestCertificate here: add them with AddTagsToCertificate once the certificate is issued.',
-    );
   const arnId = await core.acm.request(caller.actor, {
     domainName,
     alternativeNames,
     keyKind,
     idempotencyToken: token ?? null,
+    tags: tagList ?? [],
   });
   return { CertificateArn: arnOfId(caller, arnId) };
 };

@@ -8,7 +8,7 @@
  * (origin `acme`) are `AMAZON_ISSUED`, with DNS validation records; requested ones not issued yet
  * are presented from their order (`requestedDetailOf`). docs/compat/acm.md records each choice.
  */
-import type { AcmIssuanceView } from '../../core/acm.ts';
+import { requestStatusOf, type AcmIssuanceView, type AcmListedCertificate } from '../../core/acm.ts';
 import type { CertificateKeyKind } from '../../core/issuance/issuer.ts';
 import type { VerificationRecord } from '../../core/issuance/service.ts';
 import type { Certificate, CertificateSummary } from '../../domain/model.ts';
@@ -177,17 +177,9 @@ function domainValidation(
  * exists (so `aws acm wait certificate-validated` returns when it can be used), FAILED when its
  * validation failed or timed out, PENDING_VALIDATION otherwise.
  */
-export function requestedDetailOf(view: AcmIssuanceView, arn: string): Record<string, unknown> {
+export function requestedDetailOf(view: AcmIssuanceView, arn: string, requestedAt: Date): Record<string, unknown> {
   const { order, records } = view;
-  const ended = order.step === 'cleanup' ? order.outcome : order.step;
-  const status =
-    ended === 'validation_expired'
-      ? 'VALIDATION_TIMED_OUT'
-      : ended === 'failed' || ended === 'validation_failed'
-        ? 'FAILED'
-        : ended === 'revoked'
-          ? 'REVOKED'
-          : 'PENDING_VALIDATION';
+  const status = requestStatusOf(order.step === 'cleanup' ? (order.outcome ?? 'cleanup') : order.step);
   const problem = order.problem?.type ?? '';
   const failureReason = problem.endsWith(':caa')
     ? 'CAA_ERROR'
@@ -203,7 +195,8 @@ export function requestedDetailOf(view: AcmIssuanceView, arn: string): Record<st
         record?.state === 'invalid' || record?.state === 'expired' ? 'FAILED' : 'PENDING_VALIDATION',
       ),
     ),
-    CreatedAt: seconds(order.createdAt),
+    // The request's time: ListCertificates prints it, and the certificate keeps it when it lands.
+    CreatedAt: seconds(requestedAt),
     Status: status,
     ...(status === 'FAILED' ? { FailureReason: failureReason } : {}),
     KeyAlgorithm: KEY_ALGORITHM_OF_KIND[order.keyKind],
@@ -213,6 +206,30 @@ export function requestedDetailOf(view: AcmIssuanceView, arn: string): Record<st
     ExtendedKeyUsages: [],
     RenewalEligibility: 'INELIGIBLE',
     Options: { CertificateTransparencyLoggingPreference: 'ENABLED' },
+  };
+}
+
+/**
+ * A requested certificate not issued (yet) in ListCertificates: what its request says (names, key
+ * algorithm, creation time) and its status; no validity, key usages or use yet.
+ */
+export function requestedSummaryOf(
+  item: Extract<AcmListedCertificate, { kind: 'requested' }>,
+  arn: string,
+): Record<string, unknown> {
+  return {
+    CertificateArn: arn,
+    DomainName: item.names[0],
+    SubjectAlternativeNameSummaries: item.names.slice(0, SUMMARY_SANS),
+    HasAdditionalSubjectAlternativeNames: item.names.length > SUMMARY_SANS,
+    Status: item.status,
+    Type: 'AMAZON_ISSUED',
+    KeyAlgorithm: KEY_ALGORITHM_OF_KIND[item.keyKind],
+    KeyUsages: [],
+    ExtendedKeyUsages: [],
+    InUse: false,
+    RenewalEligibility: 'INELIGIBLE',
+    CreatedAt: seconds(item.createdAt),
   };
 }
 

@@ -5,12 +5,29 @@
  * The page reads the partial index `certificates_live_created` (tenant_id, created_at,
  * certificate_no) in its own order from the keyset position, so a page costs the same at any
  * depth and a row imported or deleted meanwhile never shifts the rows after the position.
+ * Requests not landed (migration 0017) are read the same way from `acm_requests_pending`, in the
+ * same order, and the two short runs are merged: no sort of anything but the page's own rows.
+ *
+ * A request's certificate lands with the request's number and created_at, so the item keeps its
+ * place; the landing moves it from one index to the other in one transaction. The requests are
+ * read first and the certificates second: a statement sees everything committed before it
+ * starts, so an item pending for the first read is, for the second, pending still or landed
+ * (answered twice, once kept: the certificate), never neither. Every query is a template
+ * (query-template.ts), one per shape.
  */
 import { sql, type Kysely } from 'kysely';
-import type { AcmRepository, AcmRequest } from '../../core/ports.ts';
+import type { CertificateKeyKind } from '../../core/issuance/issuer.ts';
+import type { OrderStep } from '../../core/issuance/ports.ts';
+import type { AcmListed, AcmListQuery, AcmRepository, AcmRequest, AcmTag } from '../../core/ports.ts';
 import type { StoreDialect } from '../dialect.ts';
-import { queryTemplate } from '../query-template.ts';
-import { CERTIFICATE_SUMMARY_COLUMNS, hasChainColumn, ms, summaryFromRow } from '../rows.ts';
+import { queryTemplate, templateOf, type QueryTemplate } from '../query-template.ts';
+import {
+  CERTIFICATE_SUMMARY_COLUMNS,
+  hasChainColumn,
+  ms,
+  summaryFromRow,
+  type CertificateSummaryRow,
+} from '../rows.ts';
 import type { CertificateRow, Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
 
@@ -25,7 +42,11 @@ interface AcmTables {
     order_id: number;
     idempotency_token: string | null;
     created_at: number;
+    landed_at: number | null;
   };
+  acm_request_tags: { certificate_no: number; key: string; value: string | null };
+  /** What the list reads of an order (repositories/issuance.ts owns the table). */
+  issuance_orders: { order_id: number; names: string; key_kind: string; step: string; outcome: string | null };
 }
 
 const requestOf = (row: AcmTables['acm_requests']): AcmRequest => ({
@@ -35,8 +56,10 @@ const requestOf = (row: AcmTables['acm_requests']): AcmRequest => ({
   orderId: Number(row.order_id),
   idempotencyToken: row.idempotency_token,
   createdAt: new Date(Number(row.created_at)),
+  landedAt: row.landed_at === null ? null : new Date(Number(row.landed_at)),
 });
-type Db = Kysely<Omit<Database, 'certificates'> & AcmTables>;
+type Tables = Omit<Database, 'certificates'> & AcmTables;
+type Db = Kysely<Tables>;
 
 const byArnId = queryTemplate((db: Db, tenantId: number, arnId: string) =>
   db
@@ -47,9 +70,235 @@ const byArnId = queryTemplate((db: Db, tenantId: number, arnId: string) =>
     .where('deleted_at', 'is', null),
 );
 
-const tagsOf = queryTemplate((db: Db, certificateNo: number) =>
-  db.selectFrom('acm_tags').select(['key', 'value']).where('certificate_no', '=', certificateNo).orderBy('key'),
+/** A number's tags are in one of the two tables at any moment (the landing moves them in one transaction). */
+const tagsOf = queryTemplate((db: Db, certificateNo: number, requestNo: number) =>
+  db
+    .selectFrom('acm_tags')
+    .select(['key', 'value'])
+    .where('certificate_no', '=', certificateNo)
+    .unionAll(db.selectFrom('acm_request_tags').select(['key', 'value']).where('certificate_no', '=', requestNo))
+    .orderBy('key'),
 );
+
+/** One statement, so one snapshot: a request landing meanwhile is found as exactly one of the two. */
+const taggable = queryTemplate(
+  (db: Db, tenantId: number, arnId: string, requestTenantId: number, requestArnId: string) =>
+    db
+      .selectFrom('certificates')
+      .select('certificate_no')
+      .where('arn_id', '=', arnId)
+      .where('tenant_id', '=', tenantId)
+      .where('deleted_at', 'is', null)
+      .unionAll(
+        db
+          .selectFrom('acm_requests')
+          .select('certificate_no')
+          .where('arn_id', '=', requestArnId)
+          .where('tenant_id', '=', requestTenantId)
+          .where('landed_at', 'is', null),
+      ),
+);
+
+/** `coalesce(...)`: the order's step, or for cleanup its outcome once set (what the request has come to). */
+const ENDED = sql<string>`coalesce(case when o.step = 'cleanup' then o.outcome end, o.step)`;
+
+type CertificatePageRow = CertificateSummaryRow & { arn_id: string };
+interface RequestPageRow {
+  arn_id: string;
+  certificate_no: number;
+  created_at: number;
+  names: string;
+  key_kind: string;
+  ended: string;
+}
+
+interface CertificateShape {
+  order: 'asc' | 'desc';
+  states: string;
+  keyTypes: number | null;
+  after: boolean;
+}
+
+/** The certificates' run of a page: the index in its order from the position, the states and key types checked on each row. */
+function certificatePage(db: Db, shape: CertificateShape, v: unknown[]) {
+  let i = 0;
+  const next = () => v[i++];
+  const cmp = shape.order === 'asc' ? sql`>` : sql`<`;
+  let q = db
+    .selectFrom('certificates as c')
+    .select([...CERTIFICATE_SUMMARY_COLUMNS.map((col) => `c.${col}` as const), 'c.arn_id', hasChainColumn('c')])
+    .where('c.tenant_id', '=', next() as number)
+    .where('c.deleted_at', 'is', null);
+  const states = new Set(shape.states.split(','));
+  const revoked = states.has('revoked');
+  const issued = states.has('issued');
+  const expired = states.has('expired');
+  // revoked wins over expired (domain status and ACM alike): the unrevoked rows split by notAfter.
+  if (!revoked && issued && expired) q = q.where('c.revoked_at', 'is', null);
+  else if (!revoked && issued) q = q.where('c.revoked_at', 'is', null).where('c.not_after', '>', next() as number);
+  else if (!revoked && expired) q = q.where('c.revoked_at', 'is', null).where('c.not_after', '<=', next() as number);
+  else if (revoked && !issued && !expired) q = q.where('c.revoked_at', 'is not', null);
+  else if (revoked && issued && !expired) {
+    const at = next() as number;
+    q = q.where((eb) => eb.or([eb('c.revoked_at', 'is not', null), eb('c.not_after', '>', at)]));
+  } else if (revoked && expired && !issued) {
+    const at = next() as number;
+    q = q.where((eb) => eb.or([eb('c.revoked_at', 'is not', null), eb('c.not_after', '<=', at)]));
+  }
+  if (shape.keyTypes !== null) {
+    const pairs = Array.from({ length: shape.keyTypes }, () => [next(), next()] as const);
+    q = q.where((eb) =>
+      eb.or(
+        pairs.map(([algorithm, bits]) =>
+          eb.and([eb('c.key_algorithm', '=', algorithm as string), eb('c.key_bits', '=', bits as number)]),
+        ),
+      ),
+    );
+  }
+  if (shape.after) {
+    const createdAt = next();
+    const certificateNo = next();
+    q = q.where(sql<boolean>`(c.created_at, c.certificate_no) ${cmp} (${createdAt}, ${certificateNo})`);
+  }
+  return q
+    .orderBy('c.created_at', shape.order)
+    .orderBy('c.certificate_no', shape.order)
+    .limit(next() as number);
+}
+
+interface RequestShape {
+  order: 'asc' | 'desc';
+  steps: number;
+  keyKinds: number;
+  after: boolean;
+}
+
+/** The requests' run of a page: `acm_requests_pending` in its order, each row's order by primary key. */
+function requestPage(db: Db, shape: RequestShape, v: unknown[]) {
+  let i = 0;
+  const next = () => v[i++];
+  const cmp = shape.order === 'asc' ? sql`>` : sql`<`;
+  let q = db
+    .selectFrom('acm_requests as r')
+    .innerJoin('issuance_orders as o', 'o.order_id', 'r.order_id')
+    .select(['r.arn_id', 'r.certificate_no', 'r.created_at', 'o.names', 'o.key_kind', ENDED.as('ended')])
+    .where('r.tenant_id', '=', next() as number)
+    .where('r.landed_at', 'is', null);
+  const steps = Array.from({ length: shape.steps }, next);
+  q = q.where(sql<boolean>`${ENDED} in (${sql.join(steps)})`);
+  const kinds = Array.from({ length: shape.keyKinds }, next);
+  q = q.where(sql<boolean>`o.key_kind in (${sql.join(kinds)})`);
+  if (shape.after) {
+    const createdAt = next();
+    const certificateNo = next();
+    q = q.where(sql<boolean>`(r.created_at, r.certificate_no) ${cmp} (${createdAt}, ${certificateNo})`);
+  }
+  return q
+    .orderBy('r.created_at', shape.order)
+    .orderBy('r.certificate_no', shape.order)
+    .limit(next() as number);
+}
+
+/** Templates by shape: a few dozen combinations of order, filters and position at most. */
+const certificateTemplates = new Map<string, QueryTemplate<Tables, unknown[], CertificatePageRow>>();
+const requestTemplates = new Map<string, QueryTemplate<Tables, unknown[], RequestPageRow>>();
+
+function cached<Shape, Row>(
+  cache: Map<string, QueryTemplate<Tables, unknown[], Row>>,
+  shape: Shape,
+  arity: number,
+  build: (db: Db, shape: Shape, values: unknown[]) => unknown,
+): QueryTemplate<Tables, unknown[], Row> {
+  const key = JSON.stringify(shape);
+  let template = cache.get(key);
+  if (!template) {
+    template = templateOf<Tables, Row>(arity, (db, values) => build(db, shape, values) as never);
+    cache.set(key, template);
+  }
+  return template;
+}
+
+async function listCertificates(db: Db, query: AcmListQuery): Promise<AcmListed[]> {
+  const { tenantId, order } = query;
+  if (query.certificates.length === 0 || (query.keyTypes !== null && query.keyTypes.length === 0)) return [];
+  const states = [...new Set(query.certificates)].sort();
+  const values: unknown[] = [tenantId];
+  const all = states.length === 3;
+  const onlyUnrevoked = !states.includes('revoked') && states.length === 2;
+  const onlyRevoked = states.length === 1 && states[0] === 'revoked';
+  if (!all && !onlyUnrevoked && !onlyRevoked) values.push(ms(query.asOf));
+  if (query.keyTypes !== null) for (const t of query.keyTypes) values.push(t.algorithm, t.bits);
+  if (query.after) values.push(query.after.createdAt, query.after.certificateNo);
+  values.push(query.limit);
+  const shape: CertificateShape = {
+    order,
+    states: states.join(','),
+    keyTypes: query.keyTypes === null ? null : query.keyTypes.length,
+    after: query.after !== null,
+  };
+  const rows = await cached(certificateTemplates, shape, values.length, certificatePage).all(db, ...values);
+  return rows.map((row) => ({ kind: 'certificate', summary: summaryFromRow(row), arnId: row.arn_id }));
+}
+
+async function listRequests(db: Db, query: AcmListQuery): Promise<AcmListed[]> {
+  const requests = query.requests;
+  if (requests === null || requests.steps.length === 0 || requests.keyKinds.length === 0) return [];
+  const steps = [...new Set(requests.steps)].sort();
+  const kinds = [...new Set(requests.keyKinds)].sort();
+  const values: unknown[] = [query.tenantId, ...steps, ...kinds];
+  if (query.after) values.push(query.after.createdAt, query.after.certificateNo);
+  values.push(query.limit);
+  const shape: RequestShape = {
+    order: query.order,
+    steps: steps.length,
+    keyKinds: kinds.length,
+    after: query.after !== null,
+  };
+  const rows = await cached(requestTemplates, shape, values.length, requestPage).all(db, ...values);
+  return rows.map((row) => ({
+    kind: 'requested',
+    arnId: row.arn_id,
+    certificateNo: Number(row.certificate_no),
+    createdAt: new Date(Number(row.created_at)),
+    names: JSON.parse(row.names) as string[],
+    keyKind: row.key_kind as CertificateKeyKind,
+    ended: row.ended as OrderStep,
+  }));
+}
+
+const keyOf = (item: AcmListed): [number, number] =>
+  item.kind === 'certificate'
+    ? [item.summary.createdAt.getTime(), item.summary.certificateNo]
+    : [item.createdAt.getTime(), item.certificateNo];
+
+/** Two runs, each in `order`, merged into one of at most `limit`; an item in both is kept once, as the certificate. */
+function merge(requests: AcmListed[], certificates: AcmListed[], order: 'asc' | 'desc', limit: number): AcmListed[] {
+  if (requests.length === 0) return certificates.slice(0, limit);
+  const sign = order === 'asc' ? 1 : -1;
+  const out: AcmListed[] = [];
+  let r = 0;
+  let c = 0;
+  while (out.length < limit && (r < requests.length || c < certificates.length)) {
+    if (r >= requests.length) {
+      out.push(certificates[c++]!);
+      continue;
+    }
+    if (c >= certificates.length) {
+      out.push(requests[r++]!);
+      continue;
+    }
+    const [rt, rn] = keyOf(requests[r]!);
+    const [ct, cn] = keyOf(certificates[c]!);
+    const diff = rt !== ct ? rt - ct : rn - cn;
+    if (diff === 0) {
+      // The same item, landed between the two reads: the certificate.
+      r++;
+      out.push(certificates[c++]!);
+    } else if (diff * sign < 0) out.push(requests[r++]!);
+    else out.push(certificates[c++]!);
+  }
+  return out;
+}
 
 /** The row lock slots.ts and certificate deletion take too: a no-op update of a live row. */
 async function lockLive(trx: Db, tenantId: number, certificateNo: number): Promise<boolean> {
@@ -62,6 +311,35 @@ async function lockLive(trx: Db, tenantId: number, certificateNo: number): Promi
     .returning('certificate_no')
     .executeTakeFirst();
   return locked !== undefined;
+}
+
+/** The lock of a request not landed: a no-op update of its row (the landing updates it too, so they queue). */
+async function lockPending(trx: Db, tenantId: number, certificateNo: number): Promise<boolean> {
+  const locked = await trx
+    .updateTable('acm_requests')
+    .set({ created_at: sql<number>`created_at` })
+    .where('tenant_id', '=', tenantId)
+    .where('certificate_no', '=', certificateNo)
+    .where('landed_at', 'is', null)
+    .returning('certificate_no')
+    .executeTakeFirst();
+  return locked !== undefined;
+}
+
+/**
+ * Locks what this number's tags hang on and names their table: the live certificate's, else the
+ * request's not landed. A request that lands while this waits for its row is no longer pending
+ * once the lock is had; its certificate, committed by then, is looked for once more.
+ */
+async function lockTaggable(
+  trx: Db,
+  tenantId: number,
+  certificateNo: number,
+): Promise<'acm_tags' | 'acm_request_tags' | null> {
+  if (await lockLive(trx, tenantId, certificateNo)) return 'acm_tags';
+  if (await lockPending(trx, tenantId, certificateNo)) return 'acm_request_tags';
+  if (await lockLive(trx, tenantId, certificateNo)) return 'acm_tags';
+  return null;
 }
 
 export function acmRepository(base: Kysely<Database>, dialect: StoreDialect): AcmRepository {
@@ -86,52 +364,35 @@ export function acmRepository(base: Kysely<Database>, dialect: StoreDialect): Ac
     },
 
     async list(query) {
-      const { tenantId, order } = query;
-      const cmp = order === 'asc' ? sql`>` : sql`<`;
-      let q = db
-        .selectFrom('certificates as c')
-        .select([...CERTIFICATE_SUMMARY_COLUMNS.map((col) => `c.${col}` as const), 'c.arn_id', hasChainColumn('c')])
-        .where('c.tenant_id', '=', tenantId)
-        .where('c.deleted_at', 'is', null);
-      if (query.validity === 'unexpired') q = q.where('c.not_after', '>', ms(query.asOf));
-      if (query.validity === 'expired') q = q.where('c.not_after', '<=', ms(query.asOf));
-      if (query.keyTypes !== null) {
-        const types = query.keyTypes;
-        if (types.length === 0) return [];
-        q = q.where((eb) =>
-          eb.or(types.map((t) => eb.and([eb('c.key_algorithm', '=', t.algorithm), eb('c.key_bits', '=', t.bits)]))),
-        );
-      }
-      if (query.after) {
-        q = q.where(
-          sql<boolean>`(c.created_at, c.certificate_no) ${cmp} (${query.after.createdAt}, ${query.after.certificateNo})`,
-        );
-      }
-      const rows = await q
-        .orderBy('c.created_at', order)
-        .orderBy('c.certificate_no', order)
-        .limit(query.limit)
-        .execute();
-      return rows.map((row) => ({ summary: summaryFromRow(row), arnId: row.arn_id }));
+      // Requests first: see the header.
+      const requests = await listRequests(db, query);
+      const certificates = await listCertificates(db, query);
+      return merge(requests, certificates, query.order, query.limit);
+    },
+
+    async taggableNo(tenantId, arnId) {
+      const row = await taggable.first(db, tenantId, arnId, tenantId, arnId);
+      return row ? Number(row.certificate_no) : null;
     },
 
     async tags(_tenantId, certificateNo) {
-      const rows = await tagsOf.all(db, certificateNo);
+      const rows = await tagsOf.all(db, certificateNo, certificateNo);
       return rows.map((row) => ({ key: row.key, value: row.value }));
     },
 
     async addTags(tenantId, certificateNo, tags, max) {
       return inTransaction(db, dialect, async (trx) => {
-        if (!(await lockLive(trx, tenantId, certificateNo))) return 'not_found' as const;
+        const table = await lockTaggable(trx, tenantId, certificateNo);
+        if (table === null) return 'not_found' as const;
         for (const tag of tags) {
           await trx
-            .insertInto('acm_tags')
+            .insertInto(table)
             .values({ certificate_no: certificateNo, key: tag.key, value: tag.value })
             .onConflict((oc) => oc.columns(['certificate_no', 'key']).doUpdateSet({ value: tag.value }))
             .execute();
         }
         const { n } = await trx
-          .selectFrom('acm_tags')
+          .selectFrom(table)
           .select((eb) => eb.fn.countAll<number>().as('n'))
           .where('certificate_no', '=', certificateNo)
           .executeTakeFirstOrThrow();
@@ -146,9 +407,10 @@ export function acmRepository(base: Kysely<Database>, dialect: StoreDialect): Ac
 
     async removeTags(tenantId, certificateNo, tags) {
       return inTransaction(db, dialect, async (trx) => {
-        if (!(await lockLive(trx, tenantId, certificateNo))) return false;
+        const table = await lockTaggable(trx, tenantId, certificateNo);
+        if (table === null) return false;
         for (const tag of tags) {
-          let del = trx.deleteFrom('acm_tags').where('certificate_no', '=', certificateNo).where('key', '=', tag.key);
+          let del = trx.deleteFrom(table).where('certificate_no', '=', certificateNo).where('key', '=', tag.key);
           if (tag.value !== undefined)
             del = tag.value === null ? del.where('value', 'is', null) : del.where('value', '=', tag.value);
           await del.execute();
@@ -157,18 +419,26 @@ export function acmRepository(base: Kysely<Database>, dialect: StoreDialect): Ac
       });
     },
 
-    async createRequest(request) {
-      await db
-        .insertInto('acm_requests')
-        .values({
-          arn_id: request.arnId,
-          tenant_id: request.tenantId,
-          certificate_no: request.certificateNo,
-          order_id: request.orderId,
-          idempotency_token: request.idempotencyToken,
-          created_at: ms(request.createdAt),
-        })
-        .execute();
+    async createRequest(request, tags) {
+      await inTransaction(db, dialect, async (trx) => {
+        await trx
+          .insertInto('acm_requests')
+          .values({
+            arn_id: request.arnId,
+            tenant_id: request.tenantId,
+            certificate_no: request.certificateNo,
+            order_id: request.orderId,
+            idempotency_token: request.idempotencyToken,
+            created_at: ms(request.createdAt),
+            landed_at: null,
+          })
+          .execute();
+        if (tags.length > 0)
+          await trx
+            .insertInto('acm_request_tags')
+            .values(tags.map((t: AcmTag) => ({ certificate_no: request.certificateNo, key: t.key, value: t.value })))
+            .execute();
+      });
     },
 
     async requestByArnId(tenantId, arnId) {

@@ -93,6 +93,7 @@ for (const target of storeTargets) {
         'select certificate_no, key, value from acm_tags order by certificate_no, key',
       ),
       requests: await countRows(app.location, 'acm_requests'),
+      requestTags: await countRows(app.location, 'acm_request_tags'),
       orders: await countRows(app.location, 'issuance_orders'),
       thresholds: (await app.app.core.notifications.thresholds(app.main.actor)).days,
     });
@@ -378,9 +379,29 @@ for (const target of storeTargets) {
           { ...ok, Options: { CertificateTransparencyLoggingPreference: 'MAYBE' } },
           'ValidationException',
         ],
+        // Tags: AddTagsToCertificate's rules and exceptions, checked before anything is written.
         ['51 tags', { ...ok, Tags: tagList(51) }, 'TooManyTagsException'],
         ['aws: tag', { ...ok, Tags: [{ Key: 'aws:x' }] }, 'InvalidTagException'],
+        ['Tags empty', { ...ok, Tags: [] }, 'ValidationException'],
+        ['Tags not a list', { ...ok, Tags: { Key: 'a' } }, 'SerializationException'],
+        ['Tag Key missing', { ...ok, Tags: [{ Value: 'x' }] }, 'ValidationException'],
+        ['Tag Value a number', { ...ok, Tags: [{ Key: 'a', Value: 1 }] }, 'SerializationException'],
+        ['tag key of 129', { ...ok, Tags: [{ Key: 'k'.repeat(129) }] }, 'InvalidTagException'],
+        ['tag value of 257', { ...ok, Tags: [{ Key: 'k', Value: 'v'.repeat(257) }] }, 'InvalidTagException'],
+        ['NUL in a tag key', { ...ok, Tags: [{ Key: `a${NUL}b` }] }, 'InvalidTagException'],
+        [
+          'a tag key twice',
+          {
+            ...ok,
+            Tags: [
+              { Key: 'a', Value: '1' },
+              { Key: 'a', Value: '2' },
+            ],
+          },
+          'InvalidParameterException',
+        ],
         ['valid, issuance not configured', ok, 'LimitExceededException'],
+        ['valid with 50 tags, issuance not configured', { ...ok, Tags: tagList(50) }, 'LimitExceededException'],
       ]);
       await check('ResendValidationEmail', [
         ...BAD_ARN('CertificateArn', 'ValidationException').map(([l, b, e]): Case => [

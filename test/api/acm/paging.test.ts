@@ -6,6 +6,12 @@
  *   SDK's paginator does the same in pages of 100.
  * - Pages read while a writer imports and deletes never skip or repeat: every certificate that
  *   existed throughout is seen exactly once, no ARN twice, ascending and descending, on both stores.
+ *   Requested certificates not issued yet are listed too (issuance configured, no worker running):
+ *   the writer also lands some (their certificate inserted with the reserved number, as the worker
+ *   does) and requests more; each request that existed throughout is seen exactly once, pending or
+ *   issued, in its place.
+ * - RequestCertificate with Tags: the tags are listed while pending; CertificateStatuses filters
+ *   pending requests and certificates.
  *
  * Certificates are seeded through the store's own insert (test/helpers/db.ts `newCertificate`:
  * hand-built facts, RSA 2048 so ACM's default key types list them), not 2,500 CLI calls.
@@ -15,7 +21,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { paginateListCertificates } from '@aws-sdk/client-acm';
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  ListCertificatesCommand,
+  ListTagsForCertificateCommand,
+  paginateListCertificates,
+  RequestCertificateCommand,
+} from '@aws-sdk/client-acm';
+import { loadIssuanceConfig } from '../../../src/config/config.ts';
 import type { KeyDescription } from '../../../src/domain/x509/types.ts';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { newCertificate, storeTargets } from '../../helpers/db.ts';
@@ -36,6 +49,50 @@ async function seed(app: TestApp, count: number, at: (i: number) => Date): Promi
   const ids = await store.acm.arnIds(tenantId, numbers);
   const account = app.main.tenant.memberNo.padStart(12, '0');
   return numbers.map((n) => `arn:aws:acm:${REGION}:${account}:certificate/${ids.get(n)!}`);
+}
+
+/** Issuance configured (so requests are served and listed) with a CA nobody contacts: no worker runs here. */
+const issuanceSetting = () =>
+  loadIssuanceConfig({
+    CERTKEEPER_ACME_DIRECTORY_URL: 'https://127.0.0.1:9/directory',
+    CERTKEEPER_DCV_ZONE: 'dcv.example.test',
+    CERTKEEPER_DCV_DNS_SERVER: '127.0.0.1:53',
+    CERTKEEPER_DCV_TSIG_KEY: `hmac-sha256:certkeeper-dcv:${randomBytes(32).toString('base64')}`,
+  });
+
+/** A RequestCertificate made at `at` (its order and request rows, as core writes them); answers its ARN and number. */
+async function requestAt(app: TestApp, at: Date): Promise<{ arn: string; certificateNo: number }> {
+  const { store } = app.app;
+  const tenantId = app.main.tenant.id;
+  const order = await store.issuance.createOrder(
+    {
+      tenantId,
+      kind: 'issue',
+      certificateName: `acm-${randomUUID().slice(0, 12)}`,
+      certificateNo: null,
+      names: [`r-${randomUUID().slice(0, 12)}.example.test`],
+      keyKind: 'rsa-2048',
+      method: 'dns-01',
+      renewal: true,
+      replaces: null,
+    },
+    at,
+  );
+  const arnId = randomUUID();
+  await store.acm.createRequest(
+    {
+      arnId,
+      tenantId,
+      certificateNo: order.certificateNo!,
+      orderId: order.orderId,
+      idempotencyToken: null,
+      createdAt: at,
+      landedAt: null,
+    },
+    [],
+  );
+  const account = app.main.tenant.memberNo.padStart(12, '0');
+  return { arn: `arn:aws:acm:${REGION}:${account}:certificate/${arnId}`, certificateNo: order.certificateNo! };
 }
 
 const counts = (arns: readonly string[]): Map<string, number> => {
@@ -125,9 +182,43 @@ for (const target of storeTargets) {
     () => {
       let app: TestApp;
       before(async () => {
-        app = await startTestApp({ store: target.name as 'sqlite' | 'postgres' });
+        app = await startTestApp({ store: target.name as 'sqlite' | 'postgres', issuance: issuanceSetting() });
       });
       after(async () => app?.close());
+
+      it('RequestCertificate keeps Tags while pending; CertificateStatuses filters requests', async () => {
+        const acm = sdkClient(app.baseUrl, app.main.admin, REGION);
+        const tags = [{ Key: 'env', Value: 'prod' }, { Key: 'bare' }];
+        const { CertificateArn: arn } = await acm.send(
+          new RequestCertificateCommand({
+            DomainName: `tagged-${randomUUID().slice(0, 8)}.example.test`,
+            ValidationMethod: 'DNS',
+            Tags: tags,
+          }),
+        );
+        const listed = await acm.send(new ListTagsForCertificateCommand({ CertificateArn: arn }));
+        assert.deepEqual(listed.Tags, [{ Key: 'bare' }, { Key: 'env', Value: 'prod' }]);
+        const arnsOf = async (statuses?: string[]) => {
+          const out: string[] = [];
+          for await (const page of paginateListCertificates(
+            { client: acm, pageSize: 1000 },
+            statuses ? { CertificateStatuses: statuses as never } : {},
+          ))
+            for (const s of page.CertificateSummaryList ?? []) out.push(s.CertificateArn as string);
+          return out;
+        };
+        assert.ok((await arnsOf()).includes(arn!));
+        assert.ok((await arnsOf(['PENDING_VALIDATION'])).includes(arn!));
+        assert.ok(!(await arnsOf(['ISSUED', 'EXPIRED'])).includes(arn!));
+        assert.ok(!(await arnsOf(['FAILED', 'VALIDATION_TIMED_OUT'])).includes(arn!));
+        const summary = (
+          await acm.send(new ListCertificatesCommand({ CertificateStatuses: ['PENDING_VALIDATION'] }))
+        ).CertificateSummaryList!.find((s) => s.CertificateArn === arn)!;
+        assert.equal(summary.Status, 'PENDING_VALIDATION');
+        assert.equal(summary.Type, 'AMAZON_ISSUED');
+        assert.equal(summary.KeyAlgorithm, 'RSA_2048');
+        assert.equal(summary.InUse, false);
+      });
 
       for (const order of ['ASCENDING', 'DESCENDING'] as const) {
         it(`${order}: every certificate that existed throughout is seen exactly once`, async () => {
@@ -138,6 +229,11 @@ for (const target of storeTargets) {
           // Stable and doomed certificates interleaved in creation order, so deletions land on
           // both sides of every page boundary.
           const all = await seed(app, 400, (i) => new Date(base + i * 1000));
+          // Requests between the certificates, each there throughout: pending, or issued meanwhile.
+          const requests: Array<{ arn: string; certificateNo: number }> = [];
+          for (let i = 0; i < 400; i += 4) requests.push(await requestAt(app, new Date(base + i * 1000 + 500)));
+          const landing = [...requests].sort(() => Math.random() - 0.5);
+          const stableRequests = new Set(requests.map((r) => r.arn));
           const stable = all.filter((_, i) => i % 4 !== 1);
           const doomed = all.filter((_, i) => i % 4 === 1);
           const doomedNos = await Promise.all(
@@ -145,16 +241,24 @@ for (const target of storeTargets) {
           );
           let writes = 0;
           let nth = 0;
-          /** One write: delete a doomed certificate, or insert one at a random creation time in the range. */
+          /**
+           * One write: delete a doomed certificate, land a request (its certificate inserted with
+           * the reserved number, as the issuance worker does), request one more, or insert a
+           * certificate, each at a random creation time in the range.
+           */
           const write = async (): Promise<void> => {
             nth += 1;
+            const at = new Date(base + Math.floor(Math.random() * span));
             const victim = nth % 2 === 0 ? doomedNos.pop() : undefined;
+            const lands = nth % 3 === 0 ? landing.pop() : undefined;
             if (victim !== undefined && victim !== null) await app.app.core.certificates.delete(app.main.actor, victim);
-            else
+            else if (lands !== undefined)
               await store.certificates.insert(
-                newCertificate(tenantId, { facts: { key: RSA } }),
-                new Date(base + Math.floor(Math.random() * span)),
+                newCertificate(tenantId, { certificateNo: lands.certificateNo, origin: 'acme', facts: { key: RSA } }),
+                new Date(),
               );
+            else if (nth % 5 === 0) await requestAt(app, at);
+            else await store.certificates.insert(newCertificate(tenantId, { facts: { key: RSA } }), at);
             writes += 1;
           };
 
@@ -190,9 +294,19 @@ for (const target of storeTargets) {
           assert.deepEqual(repeated, [], 'no certificate is listed twice');
           const missed = stable.filter((arn) => times.get(arn) !== 1);
           assert.deepEqual(missed, [], 'every certificate that existed throughout is listed once');
+          const missedRequests = requests.filter((r) => times.get(r.arn) !== 1);
+          assert.deepEqual(missedRequests, [], 'every request that existed throughout is listed once');
+          assert.ok(landing.length < requests.length / 2, `only ${requests.length - landing.length} requests landed`);
           // The listed ones keep the order asked for: the stable ones appear in creation order.
-          const stableSeen = seen.filter((arn) => stable.includes(arn));
-          assert.deepEqual(stableSeen, order === 'ASCENDING' ? stable : [...stable].reverse());
+          const stableAll = [
+            ...all.map((arn, i) => ({ arn, at: i * 1000 })),
+            ...requests.map((r, j) => ({ arn: r.arn, at: j * 4000 + 500 })),
+          ]
+            .sort((a, b) => a.at - b.at)
+            .map((x) => x.arn)
+            .filter((arn) => stableRequests.has(arn) || stable.includes(arn));
+          const stableSeen = seen.filter((arn) => stableRequests.has(arn) || stable.includes(arn));
+          assert.deepEqual(stableSeen, order === 'ASCENDING' ? stableAll : [...stableAll].reverse());
         });
       }
     },

@@ -145,6 +145,8 @@ describe('ACM RequestCertificate with Pebble + BIND9 and the aws CLI', { skip },
       'EC_prime256v1',
       '--idempotency-token',
       'shop1',
+      '--tags',
+      'Key=env,Value=prod',
     ];
     const requested = await cli(request);
     assert.equal(requested.code, 0, requested.err);
@@ -168,6 +170,22 @@ describe('ACM RequestCertificate with Pebble + BIND9 and the aws CLI', { skip },
         [`*.${apex}`, 'DNS', 'PENDING_VALIDATION'],
       ],
     );
+    // Listed while pending, with its status; its tags are there already.
+    const pendingList = await cli([
+      'list-certificates',
+      '--certificate-statuses',
+      'PENDING_VALIDATION',
+      '--includes',
+      'keyTypes=EC_prime256v1',
+    ]);
+    assert.deepEqual(
+      (
+        JSON.parse(pendingList.out) as { CertificateSummaryList: Array<{ CertificateArn: string; Status: string }> }
+      ).CertificateSummaryList.map((s) => [s.CertificateArn, s.Status]),
+      [[arn, 'PENDING_VALIDATION']],
+    );
+    const pendingTags = await cli(['list-tags-for-certificate', '--certificate-arn', arn]);
+    assert.deepEqual(JSON.parse(pendingTags.out), { Tags: [{ Key: 'env', Value: 'prod' }] });
     const record = pending.DomainValidationOptions[0]!.ResourceRecord!;
     assert.equal(record.Name, `_acme-challenge.${apex}.`);
     assert.equal(record.Type, 'CNAME');
@@ -200,6 +218,13 @@ describe('ACM RequestCertificate with Pebble + BIND9 and the aws CLI', { skip },
       ['SUCCESS', 'SUCCESS'],
     );
     assert.deepEqual(issued.DomainValidationOptions[0]!.ResourceRecord, record);
+    assert.equal(
+      (issued as unknown as { CreatedAt: number }).CreatedAt,
+      (pending as unknown as { CreatedAt: number }).CreatedAt,
+      "CreatedAt stays the request's",
+    );
+    const issuedTags = await cli(['list-tags-for-certificate', '--certificate-arn', arn]);
+    assert.deepEqual(JSON.parse(issuedTags.out), { Tags: [{ Key: 'env', Value: 'prod' }] }, 'the tags moved with it');
     const got = await cli(['get-certificate', '--certificate-arn', arn]);
     assert.match((JSON.parse(got.out) as { Certificate: string }).Certificate, /^-----BEGIN CERTIFICATE-----/);
     const listed = await cli(['list-certificates', '--includes', 'keyTypes=EC_prime256v1']);
