@@ -4,7 +4,13 @@
  * (the unfiltered first page of the default list: what a page costs without a search).
  *
  *   node bench/search.ts [--rows 1000000] [--stores sqlite,postgres] [--runs 40] [--keep]
+ *     [--reuse-sqlite DIR] [--reuse-postgres URL] [--explain]
  *   npm run bench:search -- --rows 200000
+ *
+ * `--keep` leaves the seeded stores behind (their data directory and database URL are printed);
+ * `--reuse-sqlite` / `--reuse-postgres` measure such a store again without seeding (the rows count
+ * is read from it, `--rows` ignored); a reused store is never dropped. `--explain` prints each
+ * case's plan choice (repositories/certificate-search.ts `searchTrace`).
  *
  * Seeds `--rows` certificates in one tenant (plus 10% in a second) straight through Kysely in
  * multi-row inserts: names `<word>-<i>` (8 words), two DNS names each (`host-<i>.z<k>.example.com`
@@ -30,6 +36,7 @@ import { backfillCertificateCounters } from '../src/store/migrations/0003-certif
 import { backfillExpiryDaySums } from '../src/store/migrations/0007-expiry-day-sums.ts';
 import { backfillSearchIndexes } from '../src/store/migrations/0013-certificate-search.ts';
 import { applyMigrations } from '../src/store/migrations/index.ts';
+import { searchObserver, type SearchPlanTrace } from '../src/store/repositories/certificate-search.ts';
 import { certificateRepository } from '../src/store/repositories/certificates.ts';
 import type { CertificateRow, Database } from '../src/store/schema.ts';
 import { inTransaction } from '../src/store/transaction.ts';
@@ -41,9 +48,12 @@ const { values } = parseArgs({
     stores: { type: 'string', default: 'sqlite,postgres' },
     runs: { type: 'string', default: '40' },
     keep: { type: 'boolean', default: false },
+    'reuse-sqlite': { type: 'string' },
+    'reuse-postgres': { type: 'string' },
+    explain: { type: 'boolean', default: false },
   },
 });
-const ROWS = Number(values.rows);
+let ROWS = Number(values.rows);
 const RUNS = Number(values.runs);
 const STORES = values.stores.split(',').map((s) => s.trim());
 const PG_ADMIN_URL =
@@ -186,10 +196,25 @@ async function location(store: string) {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+async function reused(store: string) {
+  const given = store === 'sqlite' ? values['reuse-sqlite'] : values['reuse-postgres'];
+  if (given === undefined) return null;
+  const kept = async () => undefined;
+  return store === 'sqlite'
+    ? { dataDir: given, cleanup: kept }
+    : { dataDir: tmpdir(), databaseUrl: given, cleanup: kept };
+}
+
 async function benchStore(store: string): Promise<void> {
-  const where = await location(store);
+  const reuse = await reused(store);
+  const where = reuse ?? (await location(store));
   const { db, dialect } = await connect(where);
   try {
+    if (reuse) {
+      await inTransaction(db, dialect, (trx) => applyMigrations(trx, dialect), { exclusive: true });
+      await measure(db, dialect, await tenantIds(db));
+      return;
+    }
     console.log(`\n${dialect.label}: ${ROWS} certificates in one tenant (+${ROWS / 10} in another)`);
     await inTransaction(db, dialect, (trx) => applyMigrations(trx, dialect), { exclusive: true });
     const ids: number[] = [];
@@ -222,7 +247,32 @@ async function benchStore(store: string): Promise<void> {
       `  search indexes built (migration 0013's backfill) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
     if (dialect.label === 'PostgreSQL') await sql`vacuum analyze`.execute(db);
+    await measure(db, dialect, { tenant, other });
+  } finally {
+    await db.destroy();
+    if (values.keep || reuse) console.log(`  kept: ${where.databaseUrl ?? where.dataDir}`);
+    else await where.cleanup();
+  }
+}
 
+/** The tenants of a kept store, and its rows count (the bench tenant's rows, deleted ones included). */
+async function tenantIds(db: Kysely<Database>): Promise<{ tenant: number; other: number }> {
+  const rows = await db.selectFrom('tenants').select(['id', 'name']).execute();
+  const id = (name: string) => Number(rows.find((r) => r.name === name)?.id ?? Number.NaN);
+  const { rows: counted } = await sql<{ n: unknown }>`select count(*) as n from certificates where tenant_id = ${id(
+    'bench',
+  )}`.execute(db);
+  ROWS = Number(counted[0]?.n);
+  return { tenant: id('bench'), other: id('other') };
+}
+
+async function measure(
+  db: Kysely<Database>,
+  dialect: Parameters<typeof inTransaction>[1],
+  { tenant }: { tenant: number; other: number },
+): Promise<void> {
+  {
+    console.log(`\n${dialect.label}: ${ROWS} certificates in the bench tenant`);
     const repo = certificateRepository(db, dialect, {} as StoreVault);
     const asOf = new Date(AS_OF);
     const q = (extra: Partial<CertificateListQuery>): CertificateQuery => ({
@@ -271,8 +321,15 @@ async function benchStore(store: string): Promise<void> {
       },
     ].map((c) => ({ ...c, samples: [] }));
     for (const c of cases) {
+      let trace: SearchPlanTrace | undefined;
+      searchObserver.onPlan = (t) => (trace = t);
       const page = await repo.list(c.query);
+      searchObserver.onPlan = undefined;
       c.total = `${page.totalExact ? '' : '> '}${page.totalExact ? page.total : page.total - 1}`;
+      if (values.explain && trace)
+        console.log(
+          `  ${c.label}: ${trace.plan}, T ${trace.t}, counts ${trace.counts.join('/')}, ${trace.windows} windows of up to ${trace.walkBound} entries`,
+        );
       if (page.items.length === 0 && !c.label.startsWith('IP')) console.log(`  (no rows: ${c.label})`);
     }
     for (let run = 0; run < RUNS; run++) {
@@ -291,10 +348,6 @@ async function benchStore(store: string): Promise<void> {
         `  ${c.label.padEnd(52)} ${`${m.toFixed(2)} ms`.padStart(9)} ${`${(m / baseline).toFixed(1)}x`.padStart(7)}  ${c.total}${flag}`,
       );
     }
-  } finally {
-    await db.destroy();
-    if (values.keep) console.log(`  kept: ${where.databaseUrl ?? where.dataDir}`);
-    else await where.cleanup();
   }
 }
 
