@@ -5,7 +5,10 @@
  *   it touches nothing else, so a slow database never gets the process killed.
  * - `GET /readyz`: readiness. 200 `{"status":"ok"}` when `store.ping()` resolves within the
  *   timeout, else 503 `{"status":"unavailable"}`. The cause (driver error, timeout) is logged
- *   with the request id, never sent: it may name hosts, users or paths.
+ *   with the request id, never sent: it may name hosts, users or paths. Ready but slower than it
+ *   should be (the store's start-up `notices`, such as PostgreSQL without pg_trgm): still 200,
+ *   with `"notices": [{"code", "message"}]`, so a readiness check never fails on it but an
+ *   operator looking at it sees why.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../core/ports.ts';
@@ -33,17 +36,23 @@ async function pingWithin(ping: () => Promise<void>, ms: number): Promise<void> 
   }
 }
 
+export interface HealthNotice {
+  readonly code: string;
+  readonly message: string;
+}
+
 export function registerHealthRoutes(
   app: FastifyInstance,
-  store: Pick<Store, 'ping'>,
+  store: Pick<Store, 'ping'> & { readonly notices?: readonly HealthNotice[] },
   readinessTimeoutMs: number,
 ): void {
+  const notices = (store.notices ?? []).map(({ code, message }) => ({ code, message }));
   app.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok' }));
 
   app.get('/readyz', async (request, reply) => {
     try {
       await pingWithin(() => store.ping(), readinessTimeoutMs);
-      return reply.code(200).send({ status: 'ok' });
+      return reply.code(200).send(notices.length === 0 ? { status: 'ok' } : { status: 'ok', notices });
     } catch (err) {
       request.log.warn({ err }, 'readiness: store ping failed');
       return reply.code(503).send({ status: 'unavailable' });
