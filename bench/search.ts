@@ -21,13 +21,9 @@
  * Each figure is the median of `--runs` calls of the repository's `list` (Kysely, driver and row
  * decoding included, as a request), 25 a page, the cases interleaved so machine noise hits all.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
 import { normaliseSearchQuery } from '../src/core/certificate-search.ts';
 import type { CertificateListQuery } from '../src/core/certificates.ts';
 import type { CertificateQuery } from '../src/core/ports.ts';
@@ -38,9 +34,10 @@ import { backfillSearchIndexes } from '../src/store/migrations/0013-certificate-
 import { applyMigrations } from '../src/store/migrations/index.ts';
 import { searchObserver, type SearchPlanTrace } from '../src/store/repositories/certificate-search.ts';
 import { certificateRepository } from '../src/store/repositories/certificates.ts';
-import type { CertificateRow, Database } from '../src/store/schema.ts';
+import type { Database } from '../src/store/schema.ts';
 import { inTransaction } from '../src/store/transaction.ts';
 import type { StoreVault } from '../src/store/vault.ts';
+import { AS_OF, benchLocation, benchRow, DAY, prng, type BenchRow } from './lib/bench-rows.ts';
 
 const { values } = parseArgs({
   options: {
@@ -56,39 +53,17 @@ const { values } = parseArgs({
 let ROWS = Number(values.rows);
 const RUNS = Number(values.runs);
 const STORES = values.stores.split(',').map((s) => s.trim());
-const PG_ADMIN_URL =
-  process.env.CERTKEEPER_BENCH_PG_URL ??
-  process.env.CERTKEEPER_TEST_PG_URL ??
-  'postgres://postgres@127.0.0.1:5432/postgres';
-const DAY = 86_400_000;
-const AS_OF = Date.UTC(2026, 10, 15, 15, 37, 12, 345);
 const ZONES = 2000;
 const WORDS = ['pay', 'shop', 'api', 'mail', 'auth', 'cdn', 'blog', 'admin'];
 const PAGE = 25;
 const TARGET_MS = 20;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const PEM = `-----BEGIN CERTIFICATE-----\n${randomBytes(950)
-  .toString('base64')
-  .replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
-
 interface Seeded {
-  row: Omit<CertificateRow, 'certificate_no' | 'version' | 'purged_at'>;
+  row: BenchRow;
   domains: string[];
 }
 
 function certificate(tenantId: number, i: number, random: () => number): Seeded {
-  const notAfter = AS_OF - 200 * DAY + Math.floor(random() * 600 * DAY);
   const zone = `z${i % ZONES}.example.com`;
   const domains = [`host-${i}.${zone}`, ...(i % 5 === 0 ? [`*.z${i % ZONES}.example.${i % 2 ? 'org' : 'net'}`] : [])];
   const ip = [
@@ -106,31 +81,14 @@ function certificate(tenantId: number, i: number, random: () => number): Seeded 
   });
   return {
     domains,
-    row: {
-      tenant_id: tenantId,
+    row: benchRow(tenantId, i, random, {
       name: `${WORDS[i % WORDS.length]}-${i}`,
-      type: 'EXT',
-      origin: 'cli',
       common_name: domains[0]!,
+      facts,
       ca_name: i % 3 === 0 ? "Let's Encrypt" : 'DigiCert Inc',
-      serial_number: i.toString(16),
       key_algorithm: rsa ? 'RSA' : 'EC',
       key_bits: rsa ? 2048 : 256,
-      not_before: notAfter - 397 * DAY,
-      not_after: notAfter,
-      fingerprint_sha256: `${tenantId}-fp-${i}-`.padEnd(64, '0'),
-      spki_sha256: `${tenantId}-spki-${i}-`.padEnd(64, '0'),
-      facts,
-      certificate_pem: PEM,
-      chain_pems: '[]',
-      file_name: null,
-      has_private_key: 0,
-      created_at: AS_OF - 400 * DAY + i,
-      updated_at: AS_OF - 400 * DAY + i,
-      revoked_at: null,
-      revocation_requested_at: null,
-      deleted_at: random() < 0.03 ? AS_OF - DAY : null,
-    },
+    }),
   };
 }
 
@@ -167,33 +125,6 @@ async function seed(
   }
 }
 
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function location(store: string) {
-  const dataDir = await mkdtemp(join(tmpdir(), 'certkeeper-bench-'));
-  if (store === 'sqlite') return { dataDir, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
-  const name = `certkeeper_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await withAdmin((c) => c.query(`create database "${name}"`));
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    dataDir,
-    databaseUrl: url.toString(),
-    cleanup: async () => {
-      await withAdmin((c) => c.query(`drop database if exists "${name}" with (force)`));
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function reused(store: string) {
@@ -207,7 +138,7 @@ async function reused(store: string) {
 
 async function benchStore(store: string): Promise<void> {
   const reuse = await reused(store);
-  const where = reuse ?? (await location(store));
+  const where = reuse ?? (await benchLocation(store));
   const { db, dialect } = await connect(where);
   try {
     if (reuse) {
