@@ -112,6 +112,8 @@ interface Filter {
   exact?: true;
   /** The one column of the row the probe reads (cost 0 and 1). */
   column?: string;
+  /** The driver yields the tenant's matching live certificates only, some more than once. */
+  repeats?: true;
 }
 
 const c = (column: string) => sql.ref(`c.${column}`);
@@ -153,6 +155,7 @@ function filtersOf(dialect: StoreDialect, query: CertificateQuery): Filter[] {
       driver: names(NAME_KIND.dns, condition),
       probe: namesProbe(sql`n.kind = ${NAME_KIND.dns} and n.name_key in (${sql.join(keys)})`),
       cost: 2,
+      repeats: true,
     });
   }
   if (query.ipAddress !== undefined) {
@@ -160,6 +163,7 @@ function filtersOf(dialect: StoreDialect, query: CertificateQuery): Filter[] {
       driver: names(NAME_KIND.ip, sql`name_key = ${query.ipAddress}`),
       probe: namesProbe(sql`n.kind = ${NAME_KIND.ip} and n.name_key = ${query.ipAddress}`),
       cost: 2,
+      repeats: true,
     });
   }
   if (query.zone !== undefined) {
@@ -168,6 +172,7 @@ function filtersOf(dialect: StoreDialect, query: CertificateQuery): Filter[] {
       driver: names(NAME_KIND.dns, sql`name_key >= ${from} and name_key < ${to}`),
       probe: namesProbe(sql`n.kind = ${NAME_KIND.dns} and n.name_key >= ${from} and n.name_key < ${to}`),
       cost: 2,
+      repeats: true,
     });
   }
   if (query.name !== undefined) {
@@ -473,8 +478,16 @@ async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<Ce
   const complete = end === null && query.after === undefined;
   if (complete && rows.length < need) return { items, total: rows.length, totalExact: true };
   // One filter: its driver's count (more than T) is already the answer's, without a query.
-  if (plan.filters.length === 1 && drivers.length === 1 && plan.filters[0]!.exact && query.after === undefined)
+  // A names driver (live certificates of the tenant only, repeated per name) counts its distinct
+  // certificates instead, up to T + 1: index entries only.
+  const single = plan.filters.length === 1 && drivers.length === 1 ? plan.filters[0]! : null;
+  if (single?.exact && query.after === undefined)
     return { items, total: Math.max(counts[0]!, offset + items.length), totalExact: false };
+  if (single?.repeats && query.after === undefined) {
+    const { rows: distinct } = await sql<{ n: unknown }>`select count(*) as n from
+      (select distinct certificate_no from (${single.driver}) as k limit ${t + 1}) as m`.execute(db);
+    return { items, total: Math.max(num(distinct[0]?.n), offset + items.length), totalExact: false };
+  }
   const until = end === null ? sql`1 = 1` : beyond(plan, end, true);
   const { rows: totals } = await sql<{ n: unknown }>`select count(*) as n from (select 1 from certificates c
     where ${where} and ${start} and ${until} limit ${t + 1}) as matched`.execute(db);
