@@ -4,7 +4,13 @@
  * (the unfiltered first page of the default list: what a page costs without a search).
  *
  *   node bench/search.ts [--rows 1000000] [--stores sqlite,postgres] [--runs 40] [--keep]
+ *     [--reuse-sqlite DIR] [--reuse-postgres URL] [--explain]
  *   npm run bench:search -- --rows 200000
+ *
+ * `--keep` leaves the seeded stores behind (their data directory and database URL are printed);
+ * `--reuse-sqlite` / `--reuse-postgres` measure such a store again without seeding (the rows count
+ * is read from it, `--rows` ignored); a reused store is never dropped. `--explain` prints each
+ * case's plan choice (repositories/certificate-search.ts `searchTrace`).
  *
  * Seeds `--rows` certificates in one tenant (plus 10% in a second) straight through Kysely in
  * multi-row inserts: names `<word>-<i>` (8 words), two DNS names each (`host-<i>.z<k>.example.com`
@@ -15,13 +21,9 @@
  * Each figure is the median of `--runs` calls of the repository's `list` (Kysely, driver and row
  * decoding included, as a request), 25 a page, the cases interleaved so machine noise hits all.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
 import { normaliseSearchQuery } from '../src/core/certificate-search.ts';
 import type { CertificateListQuery } from '../src/core/certificates.ts';
 import type { CertificateQuery } from '../src/core/ports.ts';
@@ -30,10 +32,12 @@ import { backfillCertificateCounters } from '../src/store/migrations/0003-certif
 import { backfillExpiryDaySums } from '../src/store/migrations/0007-expiry-day-sums.ts';
 import { backfillSearchIndexes } from '../src/store/migrations/0013-certificate-search.ts';
 import { applyMigrations } from '../src/store/migrations/index.ts';
+import { searchObserver, type SearchPlanTrace } from '../src/store/repositories/certificate-search.ts';
 import { certificateRepository } from '../src/store/repositories/certificates.ts';
-import type { CertificateRow, Database } from '../src/store/schema.ts';
+import type { Database } from '../src/store/schema.ts';
 import { inTransaction } from '../src/store/transaction.ts';
 import type { StoreVault } from '../src/store/vault.ts';
+import { AS_OF, benchLocation, benchRow, DAY, prng, type BenchRow } from './lib/bench-rows.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,44 +45,25 @@ const { values } = parseArgs({
     stores: { type: 'string', default: 'sqlite,postgres' },
     runs: { type: 'string', default: '40' },
     keep: { type: 'boolean', default: false },
+    'reuse-sqlite': { type: 'string' },
+    'reuse-postgres': { type: 'string' },
+    explain: { type: 'boolean', default: false },
   },
 });
-const ROWS = Number(values.rows);
+let ROWS = Number(values.rows);
 const RUNS = Number(values.runs);
 const STORES = values.stores.split(',').map((s) => s.trim());
-const PG_ADMIN_URL =
-  process.env.CERTKEEPER_BENCH_PG_URL ??
-  process.env.CERTKEEPER_TEST_PG_URL ??
-  'postgres://postgres@127.0.0.1:5432/postgres';
-const DAY = 86_400_000;
-const AS_OF = Date.UTC(2026, 10, 15, 15, 37, 12, 345);
 const ZONES = 2000;
 const WORDS = ['pay', 'shop', 'api', 'mail', 'auth', 'cdn', 'blog', 'admin'];
 const PAGE = 25;
 const TARGET_MS = 20;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const PEM = `-----BEGIN CERTIFICATE-----\n${randomBytes(950)
-  .toString('base64')
-  .replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
-
 interface Seeded {
-  row: Omit<CertificateRow, 'certificate_no' | 'version' | 'purged_at'>;
+  row: BenchRow;
   domains: string[];
 }
 
 function certificate(tenantId: number, i: number, random: () => number): Seeded {
-  const notAfter = AS_OF - 200 * DAY + Math.floor(random() * 600 * DAY);
   const zone = `z${i % ZONES}.example.com`;
   const domains = [`host-${i}.${zone}`, ...(i % 5 === 0 ? [`*.z${i % ZONES}.example.${i % 2 ? 'org' : 'net'}`] : [])];
   const ip = [
@@ -96,31 +81,14 @@ function certificate(tenantId: number, i: number, random: () => number): Seeded 
   });
   return {
     domains,
-    row: {
-      tenant_id: tenantId,
+    row: benchRow(tenantId, i, random, {
       name: `${WORDS[i % WORDS.length]}-${i}`,
-      type: 'EXT',
-      origin: 'cli',
       common_name: domains[0]!,
+      facts,
       ca_name: i % 3 === 0 ? "Let's Encrypt" : 'DigiCert Inc',
-      serial_number: i.toString(16),
       key_algorithm: rsa ? 'RSA' : 'EC',
       key_bits: rsa ? 2048 : 256,
-      not_before: notAfter - 397 * DAY,
-      not_after: notAfter,
-      fingerprint_sha256: `${tenantId}-fp-${i}-`.padEnd(64, '0'),
-      spki_sha256: `${tenantId}-spki-${i}-`.padEnd(64, '0'),
-      facts,
-      certificate_pem: PEM,
-      chain_pems: '[]',
-      file_name: null,
-      has_private_key: 0,
-      created_at: AS_OF - 400 * DAY + i,
-      updated_at: AS_OF - 400 * DAY + i,
-      revoked_at: null,
-      revocation_requested_at: null,
-      deleted_at: random() < 0.03 ? AS_OF - DAY : null,
-    },
+    }),
   };
 }
 
@@ -157,39 +125,27 @@ async function seed(
   }
 }
 
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function location(store: string) {
-  const dataDir = await mkdtemp(join(tmpdir(), 'certkeeper-bench-'));
-  if (store === 'sqlite') return { dataDir, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
-  const name = `certkeeper_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await withAdmin((c) => c.query(`create database "${name}"`));
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    dataDir,
-    databaseUrl: url.toString(),
-    cleanup: async () => {
-      await withAdmin((c) => c.query(`drop database if exists "${name}" with (force)`));
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+async function reused(store: string) {
+  const given = store === 'sqlite' ? values['reuse-sqlite'] : values['reuse-postgres'];
+  if (given === undefined) return null;
+  const kept = async () => undefined;
+  return store === 'sqlite'
+    ? { dataDir: given, cleanup: kept }
+    : { dataDir: tmpdir(), databaseUrl: given, cleanup: kept };
+}
+
 async function benchStore(store: string): Promise<void> {
-  const where = await location(store);
+  const reuse = await reused(store);
+  const where = reuse ?? (await benchLocation(store));
   const { db, dialect } = await connect(where);
   try {
+    if (reuse) {
+      await inTransaction(db, dialect, (trx) => applyMigrations(trx, dialect), { exclusive: true });
+      await measure(db, dialect, await tenantIds(db));
+      return;
+    }
     console.log(`\n${dialect.label}: ${ROWS} certificates in one tenant (+${ROWS / 10} in another)`);
     await inTransaction(db, dialect, (trx) => applyMigrations(trx, dialect), { exclusive: true });
     const ids: number[] = [];
@@ -222,7 +178,32 @@ async function benchStore(store: string): Promise<void> {
       `  search indexes built (migration 0013's backfill) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
     if (dialect.label === 'PostgreSQL') await sql`vacuum analyze`.execute(db);
+    await measure(db, dialect, { tenant, other });
+  } finally {
+    await db.destroy();
+    if (values.keep || reuse) console.log(`  kept: ${where.databaseUrl ?? where.dataDir}`);
+    else await where.cleanup();
+  }
+}
 
+/** The tenants of a kept store, and its rows count (the bench tenant's rows, deleted ones included). */
+async function tenantIds(db: Kysely<Database>): Promise<{ tenant: number; other: number }> {
+  const rows = await db.selectFrom('tenants').select(['id', 'name']).execute();
+  const id = (name: string) => Number(rows.find((r) => r.name === name)?.id ?? Number.NaN);
+  const { rows: counted } = await sql<{ n: unknown }>`select count(*) as n from certificates where tenant_id = ${id(
+    'bench',
+  )}`.execute(db);
+  ROWS = Number(counted[0]?.n);
+  return { tenant: id('bench'), other: id('other') };
+}
+
+async function measure(
+  db: Kysely<Database>,
+  dialect: Parameters<typeof inTransaction>[1],
+  { tenant }: { tenant: number; other: number },
+): Promise<void> {
+  {
+    console.log(`\n${dialect.label}: ${ROWS} certificates in the bench tenant`);
     const repo = certificateRepository(db, dialect, {} as StoreVault);
     const asOf = new Date(AS_OF);
     const q = (extra: Partial<CertificateListQuery>): CertificateQuery => ({
@@ -271,8 +252,15 @@ async function benchStore(store: string): Promise<void> {
       },
     ].map((c) => ({ ...c, samples: [] }));
     for (const c of cases) {
+      let trace: SearchPlanTrace | undefined;
+      searchObserver.onPlan = (t) => (trace = t);
       const page = await repo.list(c.query);
+      searchObserver.onPlan = undefined;
       c.total = `${page.totalExact ? '' : '> '}${page.totalExact ? page.total : page.total - 1}`;
+      if (values.explain && trace)
+        console.log(
+          `  ${c.label}: ${trace.plan}, T ${trace.t}, counts ${trace.counts.join('/')}, ${trace.windows} windows of up to ${trace.walkBound} entries`,
+        );
       if (page.items.length === 0 && !c.label.startsWith('IP')) console.log(`  (no rows: ${c.label})`);
     }
     for (let run = 0; run < RUNS; run++) {
@@ -291,10 +279,6 @@ async function benchStore(store: string): Promise<void> {
         `  ${c.label.padEnd(52)} ${`${m.toFixed(2)} ms`.padStart(9)} ${`${(m / baseline).toFixed(1)}x`.padStart(7)}  ${c.total}${flag}`,
       );
     }
-  } finally {
-    await db.destroy();
-    if (values.keep) console.log(`  kept: ${where.databaseUrl ?? where.dataDir}`);
-    else await where.cleanup();
   }
 }
 

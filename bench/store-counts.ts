@@ -20,13 +20,8 @@
  * postgres://postgres@127.0.0.1:5432/postgres) is an admin connection; the run creates
  * `certkeeper_bench_<pid>_<random>` and drops it at the end. SQLite: a temp directory, removed.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
 import type { CertificateQuery, CertificateRepository } from '../src/core/ports.ts';
 import { connect } from '../src/store/connect.ts';
 import type { StoreDialect } from '../src/store/dialect.ts';
@@ -35,9 +30,10 @@ import { backfillExpiryDaySums } from '../src/store/migrations/0007-expiry-day-s
 import { applyMigrations } from '../src/store/migrations/index.ts';
 import { listTuning } from '../src/store/repositories/certificate-list.ts';
 import { certificateRepository } from '../src/store/repositories/certificates.ts';
-import type { CertificateRow, Database } from '../src/store/schema.ts';
+import type { Database } from '../src/store/schema.ts';
 import { inTransaction } from '../src/store/transaction.ts';
 import type { StoreVault } from '../src/store/vault.ts';
+import { AS_OF, benchLocation, benchRow, DAY, prng, type BenchRow } from './lib/bench-rows.ts';
 
 const { values } = parseArgs({
   options: {
@@ -54,34 +50,13 @@ const ROWS = Number(values.rows);
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
 const STORES = values.stores.split(',').map((s) => s.trim());
-const PG_ADMIN_URL =
-  process.env.CERTKEEPER_BENCH_PG_URL ??
-  process.env.CERTKEEPER_TEST_PG_URL ??
-  'postgres://postgres@127.0.0.1:5432/postgres';
 
-const DAY = 86_400_000;
-const AS_OF = Date.UTC(2026, 10, 15, 15, 37, 12, 345);
 const PAGE = 100;
 const defaultSeek = listTuning.blockSeekFromOffset;
 
 // ---------------------------------------------------------------------------------------------
 // Seeding
 
-/** Deterministic, cheap pseudo-random numbers (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const PEM = `-----BEGIN CERTIFICATE-----\n${randomBytes(950)
-  .toString('base64')
-  .replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
 const FACTS = JSON.stringify({
   subjectDn: 'CN=host.example.com',
   issuerDn: 'CN=Bench CA, O=certkeeper',
@@ -89,38 +64,8 @@ const FACTS = JSON.stringify({
   pad: 'x'.repeat(500),
 });
 
-function row(
-  tenantId: number,
-  i: number,
-  random: () => number,
-): Omit<CertificateRow, 'certificate_no' | 'version' | 'purged_at'> {
-  const notAfter = AS_OF - 200 * DAY + Math.floor(random() * 600 * DAY);
-  return {
-    tenant_id: tenantId,
-    name: `t${tenantId}-cert-${i}`,
-    type: 'EXT',
-    origin: 'cli',
-    common_name: `host-${i}.example.com`,
-    ca_name: 'bench',
-    serial_number: i.toString(16),
-    key_algorithm: 'EC',
-    key_bits: 256,
-    not_before: notAfter - 397 * DAY,
-    not_after: notAfter,
-    fingerprint_sha256: `${tenantId}-fp-${i}-`.padEnd(64, '0'),
-    spki_sha256: `${tenantId}-spki-${i}-`.padEnd(64, '0'),
-    facts: FACTS,
-    certificate_pem: PEM,
-    chain_pems: '[]',
-    file_name: null,
-    has_private_key: 0,
-    created_at: AS_OF - 400 * DAY + i,
-    updated_at: AS_OF - 400 * DAY + i,
-    revoked_at: null,
-    revocation_requested_at: null,
-    deleted_at: random() < 0.03 ? AS_OF - DAY : null,
-  };
-}
+const row = (tenantId: number, i: number, random: () => number): BenchRow =>
+  benchRow(tenantId, i, random, { name: `t${tenantId}-cert-${i}`, common_name: `host-${i}.example.com`, facts: FACTS });
 
 async function seed(
   db: Kysely<Database>,
@@ -148,39 +93,6 @@ async function seed(
 
 // ---------------------------------------------------------------------------------------------
 // Measuring
-
-interface Location {
-  dataDir: string;
-  databaseUrl?: string;
-  cleanup(): Promise<void>;
-}
-
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function location(store: string): Promise<Location> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'certkeeper-bench-'));
-  if (store === 'sqlite') return { dataDir, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
-  const name = `certkeeper_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await withAdmin((c) => c.query(`create database "${name}"`));
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    dataDir,
-    databaseUrl: url.toString(),
-    cleanup: async () => {
-      await withAdmin((c) => c.query(`drop database if exists "${name}" with (force)`));
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 const fmt = (us: number): string => (us >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : `${Math.round(us)} µs`);
 
@@ -229,7 +141,7 @@ async function measureAll(cases: Case[]): Promise<void> {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function benchStore(store: string): Promise<void> {
-  const where = await location(store);
+  const where = await benchLocation(store);
   const { db, dialect } = await connect(where);
   try {
     console.log(

@@ -127,6 +127,7 @@ export async function serve(
         'SQLite stable-plans extension not loaded: joins and list pages are planned again on every run (about twice the CPU of a list request). Build it with `npm run build:sqlite-extension` (needs a C compiler).',
       );
     }
+    for (const notice of app.store.notices) running.app.log.warn({ notice: notice.code }, notice.message);
     if (app.store.sqliteFastPaths === false) {
       running.app.log.warn(
         'SQLite fast paths are off (CERTKEEPER_SQLITE_FAST_PATHS=off): every query is built, prepared and run by Kysely, for A/B measurements only (store/sqlite-fast-paths.ts).',

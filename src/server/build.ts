@@ -18,7 +18,7 @@ import { refuseControlCharacters } from './control-characters.ts';
 import { closeConnectionsWhileDraining } from './drain.ts';
 import { lingerOnUnreadBody } from './linger.ts';
 import { validateFaces, registerFace, type FacePlugin } from './face.ts';
-import { DEFAULT_READINESS_TIMEOUT_MS, registerHealthRoutes } from './health.ts';
+import { DEFAULT_READINESS_TIMEOUT_MS, registerHealthRoutes, type HealthNotice } from './health.ts';
 import { loggerOptions, OneLinePerRequest, type LogStream } from './logging.ts';
 import type { ExpiryHistogramSource } from './metrics-certificates.ts';
 import { registerMetrics } from './metrics.ts';
@@ -32,6 +32,8 @@ import { lazySchemaCompilers } from './schema-compilers.ts';
 /** The part of the store the server itself uses (faces get theirs through core). */
 export type ServerStore = Pick<Store, 'ping'> & {
   readonly certificates: Pick<CertificateRepository, 'countByValidity'>;
+  /** Found at start, listed by `/readyz` (health.ts). */
+  readonly notices?: readonly HealthNotice[];
 };
 
 export interface ServerDeps {

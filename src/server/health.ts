@@ -8,7 +8,10 @@
  *   with the request id, never sent: it may name hosts, users or paths. The store's own
  *   `unavailable` (an outage the store logs once, store/availability.ts) is logged at info with
  *   its cause's code, since probes keep coming every few seconds through an outage; any other
- *   failure at warn with the error.
+ *   failure at warn with the error. Ready but slower than it should be (the store's start-up
+ *   `notices`, such as PostgreSQL without pg_trgm): still 200, with
+ *   `"notices": [{"code", "message"}]`, so a readiness check never fails on it but an operator
+ *   looking at it sees why.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../core/ports.ts';
@@ -37,17 +40,23 @@ async function pingWithin(ping: () => Promise<void>, ms: number): Promise<void> 
   }
 }
 
+export interface HealthNotice {
+  readonly code: string;
+  readonly message: string;
+}
+
 export function registerHealthRoutes(
   app: FastifyInstance,
-  store: Pick<Store, 'ping'>,
+  store: Pick<Store, 'ping'> & { readonly notices?: readonly HealthNotice[] },
   readinessTimeoutMs: number,
 ): void {
+  const notices = (store.notices ?? []).map(({ code, message }) => ({ code, message }));
   app.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok' }));
 
   app.get('/readyz', async (request, reply) => {
     try {
       await pingWithin(() => store.ping(), readinessTimeoutMs);
-      return reply.code(200).send({ status: 'ok' });
+      return reply.code(200).send(notices.length === 0 ? { status: 'ok' } : { status: 'ok', notices });
     } catch (err) {
       if (isAppError(err) && err.code === 'unavailable') {
         const cause = (err.cause as { code?: unknown } | undefined)?.code;

@@ -20,14 +20,16 @@
  * - `migrateStore(options)`: migrations only, no master key involved (`certkeeper migrate`).
  */
 import type { AvailabilityListener } from './availability.ts';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { systemClock, type Clock, type Store } from '../core/ports.ts';
 import type { IssuanceRepository } from '../core/issuance/ports.ts';
 import { isAppError } from '../domain/errors.ts';
 import { connect, errorCode, type Connection, type ConnectOptions } from './connect.ts';
 import type { Checkpointer } from './sqlite-checkpointer.ts';
 import { StoreStartupError } from './errors.ts';
+import type { Database } from './schema.ts';
 import { parseMasterKey } from './master-key.ts';
+import { createTrigramIndexes, trigramIndexesPresent } from './migrations/0013-certificate-search.ts';
 import { applyMigrations } from './migrations/index.ts';
 import { acmRepository } from './repositories/acm.ts';
 import { auditRepository } from './repositories/audit.ts';
@@ -78,6 +80,8 @@ export interface StoreHandle extends Store {
   readonly stablePlans: boolean | null;
   /** SQLite: whether the fast paths run (connect.ts `sqliteFastPaths`); null for PostgreSQL. */
   readonly sqliteFastPaths: boolean | null;
+  /** What works, but slower than it should, found at start: for one warning each, and `/readyz`. */
+  readonly notices: readonly StoreNotice[];
   /** ACME accounts, issuance orders and renewal entries (migration 0008; core/issuance/ports.ts). */
   readonly issuance: IssuanceRepository;
   migrate(): Promise<string[]>;
@@ -99,6 +103,34 @@ export interface StoreHandle extends Store {
   onAvailabilityChange(listener: AvailabilityListener): void;
 }
 
+export interface StoreNotice {
+  /** Stable: `pg_trgm_missing`. */
+  readonly code: string;
+  /** What is slower, and how to fix it, for the operator. */
+  readonly message: string;
+}
+
+export const PG_TRGM_MISSING: StoreNotice = {
+  code: 'pg_trgm_missing',
+  message:
+    'PostgreSQL\'s pg_trgm extension could not be created, so certificate searches by "name contains" and ' +
+    '"domain contains" read every certificate of the tenant (seconds at a million) instead of a trigram index; ' +
+    'every other search is unaffected. To enable it: install the PostgreSQL contrib package that ships pg_trgm ' +
+    "and give certkeeper's database user CREATE on the database (or run CREATE EXTENSION pg_trgm in it as a " +
+    'superuser), then restart certkeeper: it builds the two indexes at start (docs/performance.md, "Search").',
+};
+
+/**
+ * PostgreSQL: the trigram indexes of migration 0013, created now if they are missing and the
+ * extension can be had (an operator fixed it since), else the notice that says so. SQLite: none.
+ */
+async function searchIndexNotices(trx: Kysely<Database>, dialect: Connection['dialect']): Promise<StoreNotice[]> {
+  if (dialect.substringIndex !== 'like') return [];
+  const db = trx as unknown as Kysely<unknown>;
+  if (await trigramIndexesPresent(db)) return [];
+  return (await createTrigramIndexes(db)) ? [] : [PG_TRGM_MISSING];
+}
+
 export async function openStore(options: OpenStoreOptions): Promise<StoreHandle> {
   const clock = options.clock ?? systemClock;
   // A malformed key is refused before the database is touched.
@@ -106,13 +138,19 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
   const connection = await connect(connectOptions(options));
   const { db, dialect } = connection;
   try {
-    const masters = await startupStep(connection, () =>
+    const { masters, notices } = await startupStep(connection, () =>
       inTransaction(
         db,
         dialect,
         async (trx) => {
           await applyMigrations(trx, dialect);
-          return bootstrapVault(trx, { dataDir: options.dataDir, masterKey: options.masterKey }, clock.now());
+          const notices = await searchIndexNotices(trx, dialect);
+          const masters = await bootstrapVault(
+            trx,
+            { dataDir: options.dataDir, masterKey: options.masterKey },
+            clock.now(),
+          );
+          return { masters, notices };
         },
         { exclusive: true },
       ),
@@ -127,6 +165,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
       location: connection.location,
       stablePlans: connection.stablePlans,
       sqliteFastPaths: connection.sqliteFastPaths,
+      notices,
       tenants: tenantRepository(db),
       credentials: credentialRepository(db),
       certificates: certificateRepository(db, dialect, vault, options.hooks),

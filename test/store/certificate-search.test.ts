@@ -2,7 +2,8 @@
  * Contract: every search query (repositories/certificate-search.ts, through core's normalisation
  * in core/certificate-search.ts) answers exactly what a brute-force scan of the live certificates
  * answers, on every store, in both plans (driven by one index, or walking the sort index with
- * every filter as a probe: `searchTuning` lowered), for every sort and direction, paged by keyset
+ * every filter as a probe in growing windows, switching to the drive plan when a driver turns out
+ * small: `searchTuning` lowered), for every sort and direction, paged by keyset
  * and by offset; totals are exact when they say so and a true lower bound otherwise.
  *
  * The data is random (seeded: `CERTKEEPER_TEST_SEED=<n>` replays a run): names with LIKE and
@@ -29,7 +30,7 @@ import type { CertificateFacts } from '../../src/domain/x509/types.ts';
 import { connect } from '../../src/store/connect.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { backfillSearchIndexes } from '../../src/store/migrations/0013-certificate-search.ts';
-import { searchTuning } from '../../src/store/repositories/certificate-search.ts';
+import { searchObserver, searchTuning } from '../../src/store/repositories/certificate-search.ts';
 import { makeTenant, newCertificate, rawQuery, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
 
 const DAY = 86_400_000;
@@ -348,10 +349,23 @@ for (const target of storeTargets) {
         searchTuning.maxT = plan === 'drive' ? 50_000 : 1;
         const rng = prng(SEED + (plan === 'drive' ? 1 : 2));
         const all = [...live.values()];
-        for (let q = 0; q < QUERIES; q++) {
-          const query = randomQuery(rng, all);
-          await check(query, `seed ${SEED} ${plan} query ${q} ${JSON.stringify(query)}`);
+        // Which plans answered: with T = 1 every branch of the walk must have been taken.
+        const seen = new Set<string>();
+        searchObserver.onPlan = (trace) => {
+          seen.add(trace.plan);
+          if (trace.windows > 1) seen.add('several windows');
+        };
+        try {
+          for (let q = 0; q < QUERIES; q++) {
+            const query = randomQuery(rng, all);
+            await check(query, `seed ${SEED} ${plan} query ${q} ${JSON.stringify(query)}`);
+          }
+        } finally {
+          searchObserver.onPlan = undefined;
         }
+        const expected = plan === 'drive' ? ['drive'] : ['drive', 'walk', 'walk, then drive', 'several windows'];
+        for (const branch of expected)
+          assert.ok(seen.has(branch), `the ${branch} plan answered no query: ${[...seen]}`);
       });
     }
 

@@ -14,8 +14,8 @@
  *   the extension needs the CREATE privilege on the database (pg_trgm is a trusted extension) and
  *   the package that ships it; when it fails, the migration goes on without those two indexes
  *   (inside a savepoint, so nothing else is undone): substring searches then read every
- *   row, with the same answers; nothing reports it at start yet.
- *   docs/performance.md gives the statements to add them later.
+ *   row, with the same answers. The store tries again at every start while they are missing
+ *   and warns (open.ts `notices`, logged by serve.ts, listed by `/readyz`).
  * - `certificates_live_key_type` and `certificates_live_issuer`: the key type and issuer filters
  *   as index ranges.
  *
@@ -71,22 +71,38 @@ export function certificateSearchSchema(d: StoreDialect): Migration {
   };
 }
 
-/** pg_trgm and its two GIN indexes, or nothing when the extension cannot be created (see the top). */
-async function createTrigramIndexes(db: Kysely<unknown>): Promise<void> {
+/** The two GIN indexes `createTrigramIndexes` makes. */
+const TRIGRAM_INDEXES = ['certificates_live_name_trgm', 'certificate_domains_domain_trgm'];
+
+/**
+ * pg_trgm and its two GIN indexes; false, with nothing changed, when the extension cannot be
+ * created (see the top). Idempotent: the store runs it again at every start while the indexes are
+ * missing (open.ts), so installing the extension's package or granting CREATE, then restarting,
+ * builds them.
+ */
+export async function createTrigramIndexes(db: Kysely<unknown>): Promise<boolean> {
   await sql`savepoint certificate_search_trgm`.execute(db);
   try {
     await sql`create extension if not exists pg_trgm`.execute(db);
   } catch {
     await sql`rollback to savepoint certificate_search_trgm`.execute(db);
-    return;
+    return false;
   }
   await sql`release savepoint certificate_search_trgm`.execute(db);
-  await sql`create index certificates_live_name_trgm on certificates using gin (lower(name) gin_trgm_ops) where deleted_at is null`.execute(
+  await sql`create index if not exists certificates_live_name_trgm on certificates using gin (lower(name) gin_trgm_ops) where deleted_at is null`.execute(
     db,
   );
-  await sql`create index certificate_domains_domain_trgm on certificate_domains using gin (domain gin_trgm_ops)`.execute(
+  await sql`create index if not exists certificate_domains_domain_trgm on certificate_domains using gin (domain gin_trgm_ops)`.execute(
     db,
   );
+  return true;
+}
+
+/** PostgreSQL: whether both trigram indexes exist in the current schema (one catalog read). */
+export async function trigramIndexesPresent(db: Kysely<unknown>): Promise<boolean> {
+  const { rows } = await sql<{ n: unknown }>`select count(*) as n from pg_indexes
+    where schemaname = current_schema() and indexname in (${sql.join(TRIGRAM_INDEXES)})`.execute(db);
+  return Number(rows[0]?.n) === TRIGRAM_INDEXES.length;
 }
 
 /**
