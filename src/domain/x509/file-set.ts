@@ -94,7 +94,10 @@ export function fileStem(path: string): string {
   return dot > 0 ? base.slice(0, dot) : base;
 }
 
-function blocksOf(file: SourceFile, passphrase: string | null): { certificates: string[]; keys: string[] } {
+function blocksOf(
+  file: SourceFile,
+  passphrase: string | null,
+): { certificates: Array<{ pem: string; x509: X509Certificate }>; keys: Array<{ pem: string; spki: string }> } {
   if (file.bytes.length > FILE_SET_FILE_MAX_BYTES) {
     throw new AppError(
       'input_too_large',
@@ -122,18 +125,17 @@ function blocksOf(file: SourceFile, passphrase: string | null): { certificates: 
   return {
     certificates: split.certificates.map((block) => {
       try {
-        new X509Certificate(block.der);
+        return { pem: block.pem, x509: new X509Certificate(block.der) };
       } catch (cause) {
         throw new AppError('certificate_invalid', `Block ${block.index} is not a valid X.509 certificate.`, {
           field: 'file',
           cause,
         });
       }
-      return block.pem;
     }),
     keys: split.privateKeys.map((block) => {
-      parsePrivateKey(block, 'file');
-      return block.pem;
+      const { keyObject } = parsePrivateKey(block, 'file');
+      return { pem: block.pem, spki: sha256(createPublicKey(keyObject).export({ type: 'spki', format: 'der' })) };
     }),
   };
 }
@@ -148,7 +150,7 @@ export function sortFileSet(
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   for (const file of sorted) {
-    let found: { certificates: string[]; keys: string[] };
+    let found: ReturnType<typeof blocksOf>;
     try {
       found = blocksOf(file, options.passphrase);
     } catch (error) {
@@ -156,14 +158,9 @@ export function sortFileSet(
       refused.push({ file: file.path, error });
       continue;
     }
-    for (const pem of found.certificates) {
-      const x509 = new X509Certificate(pem);
+    for (const { pem, x509 } of found.certificates)
       if (!certificates.has(x509.fingerprint256)) certificates.set(x509.fingerprint256, { file: file.path, pem, x509 });
-    }
-    for (const pem of found.keys) {
-      const spki = sha256(createPublicKey(pem).export({ type: 'spki', format: 'der' }));
-      if (!keys.has(spki)) keys.set(spki, { file: file.path, pem });
-    }
+    for (const { pem, spki } of found.keys) if (!keys.has(spki)) keys.set(spki, { file: file.path, pem });
   }
 
   const all = [...certificates.values()];
