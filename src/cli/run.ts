@@ -23,6 +23,7 @@ import { runTargetCommand } from './target.ts';
 import { runCertHistoryCommand } from './cert-history.ts';
 import { retentionSettings } from '../app/retention-settings.ts';
 import { exportCertificate, importFields, readText } from './formats.ts';
+import { runImportDir, type ProgressStream } from './import-dir.ts';
 import { runCertLifecycleCommand, type CertLifecycleVerb } from './cert-lifecycle.ts';
 import { runSlotCommand } from './slot.ts';
 
@@ -44,6 +45,9 @@ const USAGE = `Usage: certkeeper <command> [options]
   credential revoke ACCESS_KEY
   cert import --tenant NAME --name N --cert FILE [--key FILE] [--chain FILE]   (PEM or DER files)
   cert import --tenant NAME --name N --p12 FILE [--passphrase-file FILE]       (PKCS#12 .p12/.pfx)
+  cert import-dir [--tenant NAME] DIR [--name-from stem|cn] [--dry-run] [--passphrase-file FILE]
+                                          every PEM/DER/PKCS#12 file under DIR: keys paired by public key,
+                                          chains from the directory; a summary of what was refused and why
   cert list [--tenant NAME] [--covers HOST|IP] [--zone ZONE] [--ip IP] [--contains TEXT]
             [--domain-contains TEXT] [--name N] [--domain D] [--status all|expired|unexpired]
             [--expires-within 14d | --expires-after DATE --expires-before DATE] [--key-type RSA-2048|EC|...]
@@ -143,6 +147,8 @@ const OPTIONS = {
   legacy: { type: 'boolean' },
   'passphrase-file': { type: 'string' },
   p12: { type: 'string' },
+  'name-from': { type: 'string' },
+  'dry-run': { type: 'boolean' },
   'new-key': { type: 'string' },
   path: { type: 'string' },
   'reload-command': { type: 'string' },
@@ -244,7 +250,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       retention: retentionSettings(io.env),
     });
     const out = (value: unknown, human: string) => io.stdout.write(flags.json ? json(value) : human);
-    return (await dispatch(app, group, verb, rest, flags, out, io.env)) ?? 0;
+    return (await dispatch(app, group, verb, rest, flags, out, io.env, io.stderr)) ?? 0;
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr.write(`certkeeper: ${error.message}\nRun 'certkeeper --help' for usage.\n`);
@@ -274,6 +280,7 @@ async function dispatch(
   flags: Flags,
   out: Out,
   env: NodeJS.ProcessEnv = {},
+  stderr: ProgressStream = { write: () => undefined },
 ): Promise<number | void> {
   const { core } = app;
   const command = `${group} ${verb ?? ''}`.trim();
@@ -343,6 +350,11 @@ async function dispatch(
       const row = presentCertificate(certificate, core.clock.now());
       out(row, keyValues(row));
       return;
+    }
+    case 'cert import-dir': {
+      const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
+      if (args.length !== 1) throw new UsageError('cert import-dir takes one directory: cert import-dir DIR');
+      return runImportDir(core, actor, args[0]!, flags, out, env, stderr, (message) => new UsageError(message));
     }
     case 'cert list': {
       if (flags.deleted) return certHistory(app, 'list-deleted', args, flags, out, env);

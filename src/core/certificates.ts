@@ -17,7 +17,9 @@ import type {
 } from '../domain/model.ts';
 import { runImportLadder, type ImportCandidate, type ImportInput, type ImportPolicy } from '../domain/x509/ladder.ts';
 import { fullChainPems } from '../domain/x509/chain.ts';
+import type { SourceFile } from '../domain/x509/file-set.ts';
 import type { Actor } from './actor.ts';
+import { importFiles, type ImportFilesOptions, type ImportFilesSummary } from './import-files.ts';
 import type { AuditService } from './audit.ts';
 import { normaliseSearchQuery } from './certificate-search.ts';
 import { authorize } from './policy.ts';
@@ -103,6 +105,12 @@ export interface CertificateBundle {
   privateKeyPem: string | null;
 }
 
+/** One input's outcome in `importMany`: imported (or, in a dry run, valid), or refused with the ladder's error. */
+export type BulkImportOutcome =
+  | { status: 'imported'; certificate: Certificate }
+  | { status: 'valid'; candidate: ImportCandidate }
+  | { status: 'refused'; error: AppError };
+
 export type CertificateListQuery = Omit<CertificateQuery, 'tenantId' | 'asOf'>;
 
 export interface CertificateService {
@@ -120,6 +128,25 @@ export interface CertificateService {
     input: ImportInput,
     options: ImportOptions,
   ): Promise<{ certificate: Certificate; replaced: boolean }>;
+  /**
+   * The bulk import: each input through the same ladder and step 9 as `import` (and against the
+   * other inputs of the call: the same certificate, key or name twice is refused the second
+   * time), the accepted ones written in one store transaction, each audited as its own
+   * `certificate.import` (refusals too). Outcomes in input order. When the batch write is
+   * refused (a race with another writer), each is inserted on its own, with its own outcome.
+   * `dryRun`: validate only; nothing written or audited.
+   */
+  importMany(
+    actor: Actor,
+    inputs: readonly ImportInput[],
+    options: ImportOptions & { dryRun?: boolean },
+  ): Promise<BulkImportOutcome[]>;
+  /**
+   * The bulk import of a set of files (core/import-files.ts): keys paired by public key, chains
+   * from the set, names from file stems or CNs, then `importMany` in batches; a summary of what
+   * became of each certificate and each refused file.
+   */
+  importFiles(actor: Actor, files: readonly SourceFile[], options: ImportFilesOptions): Promise<ImportFilesSummary>;
   /** Runs the ladder only (step 9 included), for dry runs and the console's live validation. */
   validate(actor: Actor, input: ImportInput, options: ImportOptions): Promise<ImportCandidate>;
   list(actor: Actor, query: CertificateListQuery): Promise<CertificatePage>;
@@ -483,6 +510,104 @@ export function createCertificateService(
         if (!created) throw error;
         return { certificate: await replaceLive(actor, created.certificateNo, options, validated), replaced: true };
       }
+    },
+
+    async importMany(actor, inputs, options) {
+      authorize(actor, 'certificate.write');
+      const outcomes: BulkImportOutcome[] = new Array(inputs.length);
+      const accepted: Array<{ index: number; candidate: ImportCandidate }> = [];
+      const fingerprints = new Set<string>();
+      const keys = new Set<string>();
+      const names = new Set<string>();
+      // Appended without waiting one by one: the audit's group commit writes them together. A
+      // failed append fails the call once all are settled (none left unhandled meanwhile).
+      const recorded: Array<Promise<unknown>> = [];
+      let auditFailure: { error: unknown } | null = null;
+      const record = (event: Promise<void>): void => {
+        recorded.push(event.catch((error: unknown) => (auditFailure ??= { error })));
+      };
+      const refuse = (index: number, error: unknown): void => {
+        if (!isAppError(error)) throw error;
+        outcomes[index] = { status: 'refused', error };
+        if (!options.dryRun)
+          record(
+            audit.record(actor, 'certificate.import', `certificate-name:${inputs[index]!.name}`, 'failure', {
+              origin: options.origin,
+              code: error.code,
+            }),
+          );
+      };
+      for (const [index, input] of inputs.entries()) {
+        try {
+          const candidate = ladder(input, options);
+          await checkDuplicate(actor.tenantId, candidate, null);
+          if (fingerprints.has(candidate.facts.fingerprintSha256))
+            throw new AppError('already_exists', 'This certificate is given twice in this import.', {
+              field: 'certificate',
+            });
+          if (keys.has(candidate.facts.publicKeyFingerprintSha256))
+            throw new AppError(
+              'already_exists',
+              'This key is used by another certificate of this import; each certificate needs its own key.',
+              { field: 'privateKey' },
+            );
+          if (names.has(candidate.name) || (await liveByName(actor.tenantId, candidate.name)))
+            throw new AppError('already_exists', `A certificate named '${quoted(candidate.name)}' already exists.`, {
+              field: 'name',
+            });
+          fingerprints.add(candidate.facts.fingerprintSha256);
+          keys.add(candidate.facts.publicKeyFingerprintSha256);
+          names.add(candidate.name);
+          accepted.push({ index, candidate });
+        } catch (error) {
+          refuse(index, error);
+        }
+      }
+      if (options.dryRun) {
+        for (const { index, candidate } of accepted) outcomes[index] = { status: 'valid', candidate };
+        return outcomes;
+      }
+      const newCertificate = (candidate: ImportCandidate) => ({
+        tenantId: actor.tenantId,
+        name: candidate.name,
+        type: options.type ?? 'EXT',
+        ...newCertificateFields(candidate, options),
+      });
+      let written: Certificate[] | null = null;
+      try {
+        written = await store.certificates.insertMany(
+          actor.tenantId,
+          accepted.map(({ candidate }) => newCertificate(candidate)),
+          clock.now(),
+        );
+      } catch {
+        // Another writer took a name, certificate or key since step 9 (or the batch failed for a
+        // reason of one row): each on its own, so each gets its own outcome.
+      }
+      for (const [i, { index, candidate }] of accepted.entries()) {
+        let certificate = written?.[i];
+        if (!certificate) {
+          try {
+            certificate = await store.certificates.insert(newCertificate(candidate), clock.now());
+          } catch (error) {
+            refuse(index, error);
+            continue;
+          }
+        }
+        outcomes[index] = { status: 'imported', certificate };
+        record(
+          audit.record(actor, 'certificate.import', `certificate-name:${candidate.name}`, 'success', {
+            origin: options.origin,
+          }),
+        );
+      }
+      await Promise.all(recorded);
+      if (auditFailure) throw (auditFailure as { error: unknown }).error;
+      return outcomes;
+    },
+
+    importFiles(actor, files, options) {
+      return importFiles(service, actor, files, options);
     },
 
     async validate(actor, input, options) {

@@ -202,6 +202,13 @@ export interface CertificateRepository {
   /** Inserts in one transaction; assigns the next never-reused certificateNo of the tenant. */
   insert(certificate: NewCertificate, at: Date): Promise<Certificate>;
   /**
+   * Inserts several certificates of one tenant in one transaction (the bulk import), with what
+   * `insert` writes for each and one counter update for all: all land, or none does. A refusal
+   * (a unique index) fails the whole batch with the driver's error, unmapped: the caller retries
+   * each through `insert`, which says which field collided.
+   */
+  insertMany(tenantId: number, certificates: readonly NewCertificate[], at: Date): Promise<Certificate[]>;
+  /**
    * Replaces bytes, facts, key and file of a live certificate, keeping its number and name, and
    * keeps what it replaced as a version (CertificateVersionRepository) recorded as replaced by
    * `replacedBy` (an actor id); one transaction: a crash leaves the old or the new version current.

@@ -337,12 +337,30 @@ export function isSelfSigned(cert: X509Certificate): boolean {
   return cert.subject === cert.issuer && verifies(cert, cert);
 }
 
+/**
+ * Signature checks of CA certificates by their issuers, by the SHA-256 fingerprints of both (the
+ * whole DER: the same bytes verify the same way). A chain's upper links come again with every
+ * import of that CA's certificates (a bulk import of a directory: once per certificate); a leaf's
+ * own check is never kept (it is new every time). First in, first out, at most VERIFIED_MAX.
+ */
+const VERIFIED_MAX = 1024;
+const verifiedLinks = new Map<string, boolean>();
+
 function verifies(child: X509Certificate, parent: X509Certificate): boolean {
+  const key = child.ca ? `${child.fingerprint256}/${parent.fingerprint256}` : null;
+  const known = key === null ? undefined : verifiedLinks.get(key);
+  if (known !== undefined) return known;
+  let result: boolean;
   try {
-    return child.verify(parent.publicKey);
+    result = child.verify(parent.publicKey);
   } catch {
-    return false;
+    result = false;
   }
+  if (key !== null) {
+    if (verifiedLinks.size >= VERIFIED_MAX) verifiedLinks.delete(verifiedLinks.keys().next().value!);
+    verifiedLinks.set(key, result);
+  }
+  return result;
 }
 
 function listBlocks(candidates: readonly ChainCandidate[], where: string): string {

@@ -116,6 +116,36 @@ export function uploadToPem(bytes: Buffer, field: UploadField): string {
   return blocks.join('');
 }
 
+/**
+ * A file of any content (the bulk import reads a directory whose files say nothing of what they
+ * hold): PEM text as it is; DER certificates and keys armoured by their shape, in file order, so
+ * one file may hold both; a PKCS#12 file reported as such (it needs its passphrase). An encrypted
+ * PKCS#8 key is armoured as ENCRYPTED PRIVATE KEY, which the PEM step refuses (`key_encrypted`);
+ * DER of anything else is `certificate_invalid` (field `file`).
+ */
+export function fileToPem(bytes: Buffer): { pem: string } | 'pkcs12' {
+  const elements = bytes[0] === 0x30 ? derElements(bytes.toString('latin1')) : null;
+  if (elements === null) {
+    const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+    return { pem: bytes.toString('latin1', start) };
+  }
+  if (elements.length === 1 && shapeOf(elements[0]!.node) === 'pkcs12') return 'pkcs12';
+  const blocks: string[] = [];
+  for (const [index, element] of elements.entries()) {
+    const shape = shapeOf(element.node);
+    if (shape === 'certificate') blocks.push(armour('CERTIFICATE', element.der));
+    else if (shape === 'encrypted-pkcs8') blocks.push(armour('ENCRYPTED PRIVATE KEY', element.der));
+    else if (LABELS[shape] !== undefined) blocks.push(armour(LABELS[shape], element.der));
+    else
+      throw new AppError(
+        'certificate_invalid',
+        `Element ${index + 1} of the file is DER of ${DESCRIBED[shape]}, not a certificate or a private key.`,
+        { field: 'file' },
+      );
+  }
+  return { pem: blocks.join('') };
+}
+
 function refused(code: ErrorCode, where: string, shape: Shape, expected: string, field: UploadField): AppError {
   return new AppError(code, `${where} is DER of ${DESCRIBED[shape]}, not ${expected}.`, { field });
 }

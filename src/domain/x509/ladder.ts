@@ -95,6 +95,7 @@ export function runImportLadder(input: ImportInput, policy: ImportPolicy): Impor
 
   const privateKey = parseKey(pieces.keys, pieces.keyField, policy.requireKey);
   const { leaf, chain: chainBlocks } = pickLeaf(pieces, privateKey);
+  refuseNulInNames(leaf.facts, pieces.certificateField);
 
   if (privateKey && !keyMatchesCertificate(privateKey.keyObject, leaf.x509)) {
     throw new AppError(
@@ -263,6 +264,32 @@ function pickLeaf(pieces: Pieces, key: ParsedPrivateKey | null): { leaf: ParsedC
   const match = key ? parsed.findIndex((certificate) => keyMatchesCertificate(key.keyObject, certificate.x509)) : -1;
   const leafIndex = match >= 0 ? match : 0;
   return { leaf: parsed[leafIndex] as ParsedCertificate, chain: pieces.certificates.filter((_, i) => i !== leafIndex) };
+}
+
+/**
+ * A NUL byte in a name of the certificate (subject, issuer, SANs) is the old null-prefix attack on
+ * name checks (`www.bank.com\0.evil.com`), and PostgreSQL's text cannot hold it: refused, so both
+ * stores answer alike (certificate_invalid, never a store error).
+ */
+function refuseNulInNames(facts: CertificateFacts, field: InputField): void {
+  const names = [
+    facts.subjectDn,
+    facts.commonName ?? '',
+    facts.issuerDn,
+    facts.issuerCommonName ?? '',
+    facts.caName,
+    ...facts.domains,
+    ...facts.sans.dns,
+    ...facts.sans.email,
+    ...facts.sans.uri,
+    ...facts.sans.ip,
+  ];
+  if (names.some((name) => name.includes('\u0000')))
+    throw new AppError(
+      'certificate_invalid',
+      'A name in the certificate (its subject, issuer or alternative names) holds a NUL character; certkeeper refuses such certificates.',
+      { field },
+    );
 }
 
 function parseBlock(block: PemBlock, field: InputField): ParsedCertificate {

@@ -217,37 +217,48 @@ export function certificateRepository(
     updated_at: ms(at),
   });
 
+  /** The rows of one new certificate, its dependents and search rows; inside its write transaction. */
+  async function insertRows(trx: Kysely<Database>, certificate: NewCertificate, at: Date) {
+    const inserted = await trx
+      .insertInto('certificates')
+      .values({
+        ...contentColumns(certificate, at),
+        ...(certificate.certificateNo !== undefined ? { certificate_no: certificate.certificateNo } : {}),
+        tenant_id: certificate.tenantId,
+        name: certificate.name,
+        type: certificate.type,
+        created_at: ms(at),
+        revoked_at: null,
+        revocation_requested_at: null,
+        deleted_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await writeDependents(trx, certificate.tenantId, inserted.certificate_no, certificate);
+    await writeSearchIndex(
+      trx,
+      dialect,
+      certificate.tenantId,
+      Number(inserted.certificate_no),
+      certificate.name,
+      certificate.facts,
+    );
+    return inserted;
+  }
+
+  const counted = (rows: ReadonlyArray<{ certificate_no: number; not_after: number }>) =>
+    rows.map((row) => ({
+      certificateNo: Number(row.certificate_no),
+      notAfter: Number(row.not_after),
+      delta: 1 as const,
+    }));
+
   return {
     async insert(certificate, at) {
       try {
         const row = await inTransaction(db, dialect, async (trx) => {
-          const inserted = await trx
-            .insertInto('certificates')
-            .values({
-              ...contentColumns(certificate, at),
-              ...(certificate.certificateNo !== undefined ? { certificate_no: certificate.certificateNo } : {}),
-              tenant_id: certificate.tenantId,
-              name: certificate.name,
-              type: certificate.type,
-              created_at: ms(at),
-              revoked_at: null,
-              revocation_requested_at: null,
-              deleted_at: null,
-            })
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await writeDependents(trx, certificate.tenantId, inserted.certificate_no, certificate);
-          await writeSearchIndex(
-            trx,
-            dialect,
-            certificate.tenantId,
-            Number(inserted.certificate_no),
-            certificate.name,
-            certificate.facts,
-          );
-          await adjustCounters(trx, certificate.tenantId, [
-            { certificateNo: Number(inserted.certificate_no), notAfter: Number(inserted.not_after), delta: 1 },
-          ]);
+          const inserted = await insertRows(trx, certificate, at);
+          await adjustCounters(trx, certificate.tenantId, counted([inserted]));
           await hooks.beforeCommit?.('insert', inserted.certificate_no);
           return inserted;
         });
@@ -258,6 +269,22 @@ export function certificateRepository(
           candidates(certificate.tenantId, certificate.name, certificate.facts, null),
         );
       }
+    },
+
+    async insertMany(tenantId, certificates, at) {
+      if (certificates.some((c) => c.tenantId !== tenantId)) throw new Error('insertMany: one tenant per call');
+      if (certificates.length === 0) return [];
+      // No unique-violation mapping here: a refusal fails the whole batch, and the caller (core's
+      // importMany) then inserts one at a time through `insert`, which names the field.
+      const rows = await inTransaction(db, dialect, async (trx) => {
+        const inserted = [];
+        for (const certificate of certificates) inserted.push(await insertRows(trx, certificate, at));
+        // One counter update for the batch: adjustCounters sums the deltas per counter row.
+        await adjustCounters(trx, tenantId, counted(inserted));
+        for (const row of inserted) await hooks.beforeCommit?.('insert', row.certificate_no);
+        return inserted;
+      });
+      return rows.map(certificateFromRow);
     },
 
     async replace(tenantId, certificateNo, replacement, at, replacedBy = 'system') {
