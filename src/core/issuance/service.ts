@@ -22,7 +22,9 @@ import { challengeName, delegationTarget } from './dcv.ts';
 import type { CertificateKeyKind, RevocationReason } from './issuer.ts';
 import { normalizeRequestName, normalizeRequestNames } from './names.ts';
 import {
+  certificateNameTaken,
   isFinalStep,
+  orderNameTaken,
   type IssuanceOrder,
   type IssuanceRepository,
   type IssuedCertificateType,
@@ -202,11 +204,7 @@ export function createIssuanceService(deps: {
   /** `already_exists` (field dnsName) when an active order holds one of `names`. */
   async function refuseHeldNames(names: readonly string[]): Promise<void> {
     const held = await issuance.activeNames(names);
-    if (held.length > 0)
-      throw new AppError('already_exists', `The name ${held[0]!.name} is already in a pending certificate order.`, {
-        field: 'dnsName',
-        details: { dnsName: held[0]!.name },
-      });
+    if (held.length > 0) throw orderNameTaken(held[0]!.name);
   }
 
   const service: IssuanceService = {
@@ -263,10 +261,9 @@ export function createIssuanceService(deps: {
               field: 'dnsName',
             });
           const existing = await store.certificates.getByName(actor.tenantId, name);
+          // The friendly refusal; migration 0018's unique index refuses a request that raced this one.
           if ((existing && !existing.deletedAt) || (await issuance.activeOrderNamed(actor.tenantId, name)))
-            throw new AppError('already_exists', `A certificate named '${name}' already exists.`, {
-              field: 'certificateName',
-            });
+            throw certificateNameTaken(name);
           await refuseHeldNames(names);
           return issuance.createOrder(
             {

@@ -29,6 +29,7 @@ import { certificateSearchSchema } from './0013-certificate-search.ts';
 import { reissueRevokeSchema } from './0014-reissue-revoke.ts';
 import { acmRequestsSchema } from './0015-acm-requests.ts';
 import { auditChainSchema } from './0016-audit-chain.ts';
+import { activeOrderCertificateNamesSchema } from './0018-active-order-certificate-names.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -49,6 +50,8 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0014-reissue-revoke': reissueRevokeSchema(),
     '0015-acm-requests': acmRequestsSchema(dialect),
     '0016-audit-chain': auditChainSchema(dialect),
+    // 0017 is another branch's (merged separately); the names only have to sort in order.
+    '0018-active-order-certificate-names': activeOrderCertificateNamesSchema(),
   };
 }
 
