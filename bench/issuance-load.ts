@@ -1,23 +1,36 @@
 /**
- * Does issuance slow the API? The list endpoints' throughput with no order in flight and with
- * `--orders` (200) orders in flight, measured in the same run on the same server.
+ * Does issuance slow the API? The list endpoints' throughput while the issuance worker carries
+ * `--orders` (200) orders, against the same server, same store, same orders, with the worker
+ * standing still, in slices interleaved round by round (as bench/run.ts does with its ceiling),
+ * so the load of a shared machine weighs on both sides of each ratio alike.
  *
- *   npm run bench:issuance -- [--orders 200] [--scale 10000] [--seconds 5] [--connections 32] [--no-write]
+ *   npm run bench:issuance -- [--orders 200] [--scale 10000] [--rounds 5] [--seconds 3] [--warmup 1]
+ *                             [--connections 32] [--no-write]
  *
  * One SQLite store seeded by bench/lib/seed.ts (`--scale` certificates, 1,000 edge slots); a real
  * BIND9 and a real Pebble (the test helpers; Pebble's VA sleeps its random 0–15 s before each
- * validation, as a real CA takes its time, so orders stay in flight while the lists are measured);
+ * validation, as a real CA takes its time) behind the tests' CA proxy (test/helpers/ca-proxy.ts);
  * one `certkeeper serve` (what `npm start` runs) with issuance configured against them, its
- * worker at the defaults. Three phases, each running every list case for `--seconds`:
- * 1. `none-before`: no order exists;
- * 2. `in-flight`: right after `--orders` orders were requested through NCP
- *    (requestCertificateIssuance) and their `_acme-challenge` CNAMEs created in BIND, while the
- *    worker carries them through Pebble; the orders still active are counted (read-only, from the
- *    SQLite file) before and after each case;
- * 3. `none-after`: once every order is final (so drift of the shared machine shows).
- * The figure to compare is in-flight req/s over the mean of the two `none` phases (target: ≥ 90 %).
- * Results: bench/results/<date>-issuance-load.json (unless --no-write); the numbers go in
- * BENCHMARKS.md by hand.
+ * worker at the defaults.
+ * 1. `reference`: every list case with no order at all (absolute figures, for the record).
+ * 2. `--orders` orders are requested through NCP (requestCertificateIssuance) and their
+ *    `_acme-challenge` CNAMEs created in BIND.
+ * 3. `--rounds` rounds; in each, for every list case, two slices of `--seconds` (after `--warmup`):
+ *    - `idle`: the CA proxy parks every request, so the worker (one CA request at a time) stands
+ *      still mid-order: the orders are in the store, nothing works on them;
+ *    - `working`: the proxy lets requests through and the worker carries the orders.
+ *    The two slices' order alternates from round to round (ABBA). Before each `working` slice the
+ *    orders that ended are replaced with new ones (outside the measured time), so `--orders` are
+ *    in flight each time; the active count is read (read-only, from the SQLite file) before and
+ *    after each slice.
+ * Each round also starts with two quiet slices (no API load, working then idle): the server's CPU
+ * in each, so the worker's own cost is read as a share of a core, in CPU seconds rather than wall
+ * time (the machine's load weighs less on it): on a server whose lists saturate its one thread,
+ * that share is about what the lists lose.
+ * The figure: per case, working req/s over idle req/s of the same round; the median over the
+ * rounds and its range (target: median ≥ 90 %), and the server CPU per request in each (the
+ * worker's share shows in `working`). Results: bench/results/<date>-issuance-load.json (unless
+ * --no-write); the numbers go in BENCHMARKS.md by hand.
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,10 +40,11 @@ import type { AutocannonRequest } from 'autocannon';
 import { cases, nhnToken, type Case } from './lib/cases.ts';
 import { runLoad } from './lib/load.ts';
 import { seedPool } from './lib/pools.ts';
-import { startCertkeeper } from './lib/processes.ts';
+import { cpuSeconds, startCertkeeper } from './lib/processes.ts';
 import { RESULTS_DIR } from './lib/results.ts';
 import { freshLocation, seedStore } from './lib/seed.ts';
 import { DCV_ZONE, USER_ZONE, startBind } from '../test/helpers/bind.ts';
+import { startCaProxy } from '../test/helpers/ca-proxy.ts';
 import { ncpFetch } from '../test/helpers/ncp-client.ts';
 import { startPebble } from '../test/helpers/pebble.ts';
 import { addUserCname } from '../test/issuance/user-dns.ts';
@@ -39,14 +53,18 @@ const { values } = parseArgs({
   options: {
     orders: { type: 'string', default: '200' },
     scale: { type: 'string', default: '10000' },
-    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '32' },
+    /** Writes the server's V8 CPU profile (node --cpu-prof) into this folder when it stops. */
+    'server-cpu-prof': { type: 'string' },
     'no-write': { type: 'boolean', default: false },
   },
 });
 const ORDERS = Number(values.orders);
 const SCALE = Number(values.scale);
+const ROUNDS = Math.max(1, Number(values.rounds));
 const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);
 const CONNECTIONS = Number(values.connections);
@@ -66,6 +84,11 @@ const ACTIVE_STEPS = [
 ];
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 /** CPU seconds used so far by this benchmark's child processes named pebble… or named. */
 async function caCpuSeconds(): Promise<number> {
@@ -100,13 +123,15 @@ function requestsOf(c: Case): AutocannonRequest[] {
   ];
 }
 
-interface PhaseCase {
+interface Slice {
   id: string;
   rps: number;
   /** Server CPU per answered request, µs (the worker's share included). */
   serverCpuUsPerRequest: number;
-  /** CPU seconds of Pebble, challtestsrv and BIND during the run (they share the machine). */
+  /** CPU seconds of Pebble, challtestsrv and BIND during the slice (they share the machine). */
   caCpuSeconds: number;
+  /** CA requests the proxy saw during the slice (none get through while idle). */
+  caRequests: number;
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
@@ -114,19 +139,24 @@ interface PhaseCase {
   activeAfter: number;
 }
 
+const loadAverage = async (): Promise<string> => (await readFile('/proc/loadavg', 'utf8')).trim();
+
 const bind = await startBind();
 const pebble = await startPebble({ dnsServer: `${bind.host}:${bind.port}`, vaSleep: true });
+const proxy = await startCaProxy(pebble);
 const where = await freshLocation('sqlite');
 try {
+  log(`load average at start: ${await loadAverage()}`);
   log(`seeding ${SCALE} certificates…`);
   const seeded = await seedStore(where, await seedPool(200), SCALE, log);
   const server = await startCertkeeper({
     dataDir: where.dataDir,
     masterKey: where.masterKey,
     logLevel: 'warn',
+    ...(values['server-cpu-prof'] ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${values['server-cpu-prof']}`] } : {}),
     env: {
-      CERTKEEPER_ACME_DIRECTORY_URL: pebble.directoryUrl,
-      CERTKEEPER_ACME_CA_FILE: pebble.caFile,
+      CERTKEEPER_ACME_DIRECTORY_URL: proxy.directoryUrl,
+      CERTKEEPER_ACME_CA_FILE: proxy.caFile,
       CERTKEEPER_DCV_ZONE: DCV_ZONE,
       CERTKEEPER_DCV_DNS_SERVER: `${bind.host}:${bind.port}`,
       CERTKEEPER_DCV_TSIG_KEY: bind.dcvKey,
@@ -147,104 +177,177 @@ try {
     LIST_CASES,
   );
 
-  const phase = async (name: string): Promise<PhaseCase[]> => {
-    const results: PhaseCase[] = [];
-    for (const c of list) {
-      await runLoad({ url: server.url, connections: CONNECTIONS, seconds: WARMUP, requests: requestsOf(c) });
-      const activeBefore = activeOrders();
-      const ca0 = await caCpuSeconds();
-      const run = await runLoad({
-        url: server.url,
-        connections: CONNECTIONS,
-        seconds: SECONDS,
-        requests: requestsOf(c),
-        cpuPid: server.pid,
-      });
-      const caCpu = (await caCpuSeconds()) - ca0;
-      const activeAfter = activeOrders();
-      const serverCpuUsPerRequest = ((run.cpuSeconds ?? Number.NaN) / run.ok) * 1e6;
-      results.push({
-        id: c.id,
-        rps: run.rps,
-        serverCpuUsPerRequest,
-        caCpuSeconds: caCpu,
-        p50Ms: run.p50Ms,
-        p99Ms: run.p99Ms,
-        non2xx: run.non2xx,
-        activeBefore,
-        activeAfter,
-      });
-      log(
-        `${name.padEnd(12)} ${c.id.padEnd(14)} ${run.rps.toFixed(0).padStart(6)} req/s  p99 ${run.p99Ms.toFixed(1)} ms  server ${serverCpuUsPerRequest.toFixed(0)} µs/req  CA+DNS ${caCpu.toFixed(1)} s  orders active ${activeBefore} → ${activeAfter}${run.non2xx ? `  non-2xx ${run.non2xx}` : ''}`,
-      );
-    }
-    return results;
+  const slice = async (c: Case, label: string): Promise<Slice> => {
+    await runLoad({ url: server.url, connections: CONNECTIONS, seconds: WARMUP, requests: requestsOf(c) });
+    const activeBefore = activeOrders();
+    const ca0 = await caCpuSeconds();
+    const requests0 = proxy.requests.length;
+    const run = await runLoad({
+      url: server.url,
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      requests: requestsOf(c),
+      cpuPid: server.pid,
+    });
+    const caCpu = (await caCpuSeconds()) - ca0;
+    const result: Slice = {
+      id: c.id,
+      rps: run.rps,
+      serverCpuUsPerRequest: ((run.cpuSeconds ?? Number.NaN) / run.ok) * 1e6,
+      caCpuSeconds: caCpu,
+      caRequests: proxy.requests.length - requests0,
+      p50Ms: run.p50Ms,
+      p99Ms: run.p99Ms,
+      non2xx: run.non2xx,
+      activeBefore,
+      activeAfter: activeOrders(),
+    };
+    log(
+      `${label.padEnd(16)} ${c.id.padEnd(14)} ${run.rps.toFixed(0).padStart(6)} req/s  p99 ${run.p99Ms.toFixed(1)} ms  server ${result.serverCpuUsPerRequest.toFixed(0)} µs/req  CA requests ${result.caRequests}  CA+DNS CPU ${caCpu.toFixed(1)} s  orders active ${activeBefore} → ${result.activeAfter}${run.non2xx ? `  non-2xx ${run.non2xx}` : ''}`,
+    );
+    return result;
   };
 
-  const noneBefore = await phase('none-before');
+  const reference: Slice[] = [];
+  for (const c of list) reference.push(await slice(c, 'reference'));
+
+  // Requests orders (and creates their CNAMEs) until `ORDERS` are active.
+  const credentials = { accessKey: seeded.accessKey, secretKey: seeded.secretKey };
+  let requested = 0;
+  const topUp = async (): Promise<number> => {
+    const missing = ORDERS - activeOrders();
+    for (let i = 0; i < missing; i++) {
+      const n = requested++;
+      const domain = `load${n}.${USER_ZONE}`;
+      const made = await ncpFetch(server.url, {
+        method: 'POST',
+        path: '/api/v2/certificate/requestCertificateIssuance',
+        credentials,
+        body: { certificateName: `load-${n}`, commonName: domain, dnsName: [domain], validationMethod: 'D' },
+      });
+      const certificateNo = (made.json as { certificateNo?: number }).certificateNo;
+      if (made.status !== 200 || certificateNo === undefined)
+        throw new Error(`request ${n}: ${made.status} ${made.body.toString()}`);
+      const info = await ncpFetch(server.url, {
+        method: 'GET',
+        path: `/api/v2/certificate/getVerificationInfo/${certificateNo}`,
+        credentials,
+        query: { domainAddress: domain },
+      });
+      const record = (info.json as { dnsVerificationList: Array<{ dnsRecordName: string; dnsRecordValue: string }> })
+        .dnsVerificationList[0]!;
+      await addUserCname(bind, record.dnsRecordName, record.dnsRecordValue);
+    }
+    return Math.max(missing, 0);
+  };
 
   log(`requesting ${ORDERS} orders through NCP and creating their CNAMEs…`);
-  const credentials = { accessKey: seeded.accessKey, secretKey: seeded.secretKey };
   const tRequest = performance.now();
-  for (let i = 0; i < ORDERS; i++) {
-    const domain = `load${i}.${USER_ZONE}`;
-    const made = await ncpFetch(server.url, {
-      method: 'POST',
-      path: '/api/v2/certificate/requestCertificateIssuance',
-      credentials,
-      body: { certificateName: `load-${i}`, commonName: domain, dnsName: [domain], validationMethod: 'D' },
-    });
-    const certificateNo = (made.json as { certificateNo?: number }).certificateNo;
-    if (made.status !== 200 || certificateNo === undefined)
-      throw new Error(`request ${i}: ${made.status} ${made.body.toString()}`);
-    const info = await ncpFetch(server.url, {
-      method: 'GET',
-      path: `/api/v2/certificate/getVerificationInfo/${certificateNo}`,
-      credentials,
-      query: { domainAddress: domain },
-    });
-    const record = (info.json as { dnsVerificationList: Array<{ dnsRecordName: string; dnsRecordValue: string }> })
-      .dnsVerificationList[0]!;
-    await addUserCname(bind, record.dnsRecordName, record.dnsRecordValue);
-  }
+  await topUp();
   const requestSeconds = (performance.now() - tRequest) / 1000;
-  log(`requested in ${requestSeconds.toFixed(1)} s; ${activeOrders()} active`);
-  const inFlight = await phase('in-flight');
+  log(`requested in ${requestSeconds.toFixed(1)} s; ${activeOrders()} active; load average ${await loadAverage()}`);
 
-  const tDrain = performance.now();
-  while (activeOrders() > 0) {
-    if (performance.now() - tDrain > 600_000) throw new Error(`${activeOrders()} orders still active after 10 min`);
-    await new Promise((r) => setTimeout(r, 1000));
+  /**
+   * The server's CPU over `SECONDS` with no API load: what the worker alone costs (working) against
+   * the process at rest (idle). CPU seconds, not wall time, so the machine's load weighs less.
+   */
+  const quiet = async (label: string): Promise<{ cpuSeconds: number; caRequests: number }> => {
+    const cpu0 = await cpuSeconds(server.pid);
+    const requests0 = proxy.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
+    const result = {
+      cpuSeconds: ((await cpuSeconds(server.pid)) ?? Number.NaN) - (cpu0 ?? Number.NaN),
+      caRequests: proxy.requests.length - requests0,
+    };
+    log(
+      `${label.padEnd(16)} no API load      server CPU ${((result.cpuSeconds / SECONDS) * 100).toFixed(1)} % of a core  CA requests ${result.caRequests}`,
+    );
+    return result;
+  };
+
+  const rounds: Array<{
+    loadAverage: string;
+    idle: Slice[];
+    working: Slice[];
+    toppedUp: number[];
+    quiet: { idle: { cpuSeconds: number; caRequests: number }; working: { cpuSeconds: number; caRequests: number } };
+  }> = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const idle: Slice[] = [];
+    const working: Slice[] = [];
+    const toppedUp: number[] = [];
+    toppedUp.push(await topUp());
+    const quietWorking = await quiet(`round ${round + 1} working`);
+    proxy.pause();
+    const quietIdle = await quiet(`round ${round + 1} idle`);
+    proxy.resume();
+    for (const c of list) {
+      const order: Array<'idle' | 'working'> = round % 2 === 0 ? ['idle', 'working'] : ['working', 'idle'];
+      for (const kind of order) {
+        if (kind === 'idle') {
+          proxy.pause();
+          idle.push(await slice(c, `round ${round + 1} idle`));
+          proxy.resume();
+        } else {
+          toppedUp.push(await topUp());
+          working.push(await slice(c, `round ${round + 1} working`));
+        }
+      }
+    }
+    rounds.push({
+      loadAverage: await loadAverage(),
+      idle,
+      working,
+      toppedUp,
+      quiet: { idle: quietIdle, working: quietWorking },
+    });
+    log(`round ${round + 1}: load average ${rounds.at(-1)!.loadAverage}; topped up ${toppedUp.join(', ')}`);
   }
-  const drainSeconds = (performance.now() - tDrain) / 1000;
   const outcomes = db.prepare('select step, count(*) as n from issuance_orders group by step').all() as Array<{
     step: string;
     n: number;
   }>;
-  log(`every order final ${drainSeconds.toFixed(0)} s after the in-flight phase: ${JSON.stringify(outcomes)}`);
-  const noneAfter = await phase('none-after');
+  log(`orders by step at the end: ${JSON.stringify(outcomes)}; ${requested} requested in all`);
 
   const summary = list.map((c) => {
-    const before = noneBefore.find((r) => r.id === c.id)!;
-    const during = inFlight.find((r) => r.id === c.id)!;
-    const after = noneAfter.find((r) => r.id === c.id)!;
-    const none = (before.rps + after.rps) / 2;
+    const ratios = rounds.map(
+      (r) => r.working.find((s) => s.id === c.id)!.rps / r.idle.find((s) => s.id === c.id)!.rps,
+    );
+    const of = (kind: 'idle' | 'working', pick: (s: Slice) => number) =>
+      median(rounds.map((r) => pick(r[kind].find((s) => s.id === c.id)!)));
     return {
       id: c.id,
       label: c.label,
-      noneRps: none,
-      inFlightRps: during.rps,
-      ratio: during.rps / none,
+      referenceRps: reference.find((s) => s.id === c.id)!.rps,
+      idleRps: of('idle', (s) => s.rps),
+      workingRps: of('working', (s) => s.rps),
+      ratios,
+      ratioMedian: median(ratios),
+      ratioMin: Math.min(...ratios),
+      ratioMax: Math.max(...ratios),
       serverCpuUsPerRequest: {
-        none: (before.serverCpuUsPerRequest + after.serverCpuUsPerRequest) / 2,
-        inFlight: during.serverCpuUsPerRequest,
+        idle: of('idle', (s) => s.serverCpuUsPerRequest),
+        working: of('working', (s) => s.serverCpuUsPerRequest),
       },
-      activeDuring: [during.activeBefore, during.activeAfter],
+      caRequestsWorking: of('working', (s) => s.caRequests),
+      activeWorking: [of('working', (s) => s.activeBefore), of('working', (s) => s.activeAfter)],
     };
   });
+  const workerShare = rounds.map((r) => (r.quiet.working.cpuSeconds - r.quiet.idle.cpuSeconds) / SECONDS);
+  const workerCost = {
+    shareOfCoreMedian: median(workerShare),
+    shareOfCoreMin: Math.min(...workerShare),
+    shareOfCoreMax: Math.max(...workerShare),
+    caRequestsPerSecond: median(rounds.map((r) => r.quiet.working.caRequests / SECONDS)),
+  };
+  log('');
+  log(`load average at the end: ${await loadAverage()}`);
+  log(
+    `the worker alone (no API load): ${(workerCost.shareOfCoreMedian * 100).toFixed(1)} % of a core (${(workerCost.shareOfCoreMin * 100).toFixed(1)}–${(workerCost.shareOfCoreMax * 100).toFixed(1)} %), ${workerCost.caRequestsPerSecond.toFixed(1)} CA requests/s`,
+  );
   for (const s of summary)
     log(
-      `${s.label.padEnd(40)} none ${s.noneRps.toFixed(0).padStart(6)}  in flight ${s.inFlightRps.toFixed(0).padStart(6)}  ${(s.ratio * 100).toFixed(0)} %  server µs/req ${s.serverCpuUsPerRequest.none.toFixed(0)} → ${s.serverCpuUsPerRequest.inFlight.toFixed(0)}  (orders active ${s.activeDuring.join(' → ')})`,
+      `${s.label.padEnd(40)} idle ${s.idleRps.toFixed(0).padStart(6)}  working ${s.workingRps.toFixed(0).padStart(6)}  ratio median ${(s.ratioMedian * 100).toFixed(0)} % (${(s.ratioMin * 100).toFixed(0)}–${(s.ratioMax * 100).toFixed(0)} %)  server µs/req ${s.serverCpuUsPerRequest.idle.toFixed(0)} → ${s.serverCpuUsPerRequest.working.toFixed(0)}  CA requests/slice ${s.caRequestsWorking.toFixed(0)}  active ${s.activeWorking.map((n) => n.toFixed(0)).join(' → ')}`,
     );
   db.close();
   await server.stop();
@@ -259,13 +362,17 @@ try {
           at: new Date().toISOString(),
           orders: ORDERS,
           scale: SCALE,
+          roundCount: ROUNDS,
           seconds: SECONDS,
+          warmup: WARMUP,
           connections: CONNECTIONS,
           requestSeconds,
-          drainSeconds,
+          requested,
           outcomes,
-          phases: { noneBefore, inFlight, noneAfter },
+          reference,
+          rounds,
           summary,
+          workerCost,
         },
         null,
         2,
@@ -275,6 +382,7 @@ try {
   }
 } finally {
   await where.cleanup();
+  await proxy.close();
   await pebble.stop();
   await bind.stop();
 }

@@ -50,8 +50,27 @@ export function parsePrivateKey(pem: string, what: string): KeyObject {
   return key;
 }
 
+/**
+ * The last account keys parsed, by PEM: every ACME request is signed with the account key, and
+ * parsing it (PEM → KeyObject → JWK → thumbprint) cost about 1 ms of the event loop per request.
+ * An installation has one account key per directory URL, so a few entries hold them all. (The
+ * process holds the key in memory while it works anyway; this keeps it no longer than the process.)
+ */
+const parsedAccountKeys = new Map<string, AccountKey>();
+const PARSED_ACCOUNT_KEYS_MAX = 4;
+
 /** The account key of `pem`, with its JWS algorithm, JWK and thumbprint. */
 export function accountKey(pem: string): AccountKey {
+  const cached = parsedAccountKeys.get(pem);
+  if (cached) return cached;
+  const parsed = Object.freeze(parseAccountKey(pem));
+  if (parsedAccountKeys.size >= PARSED_ACCOUNT_KEYS_MAX)
+    parsedAccountKeys.delete(parsedAccountKeys.keys().next().value!);
+  parsedAccountKeys.set(pem, parsed);
+  return parsed;
+}
+
+function parseAccountKey(pem: string): AccountKey {
   const privateKey = parsePrivateKey(pem, 'account key');
   const details = privateKey.asymmetricKeyDetails ?? {};
   const exported = createPublicKey(privateKey).export({ format: 'jwk' });

@@ -13,7 +13,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { IssuerError } from '../core/issuance/issuer.ts';
 
 export interface TransportOptions {
@@ -45,9 +45,17 @@ export class Transport {
   private readonly userAgent: string;
 
   constructor(options: TransportOptions = {}) {
+    // The extra CA goes in through ONE secure context made here, never as the agent's `ca`
+    // option: https.Agent puts `ca` into the key it computes for every request and every socket
+    // it frees (Agent.getName), so Node's ~140 bundled roots were joined into a ~200 KB string
+    // several times per ACME request, and each new connection parsed them all again. With 100
+    // orders in flight that was most of the issuance worker's CPU on the event loop, and the
+    // list endpoints lost a large share of their throughput (BENCHMARKS.md, issuance load).
     this.httpsAgent = new https.Agent({
       keepAlive: true,
-      ...(options.caPem === undefined ? {} : { ca: [...rootCertificates, options.caPem] }),
+      ...(options.caPem === undefined
+        ? {}
+        : { secureContext: createSecureContext({ ca: [...rootCertificates, options.caPem] }) }),
     });
     this.httpAgent = new http.Agent({ keepAlive: true });
     this.timeoutMs = options.timeoutMs ?? 30_000;

@@ -4,7 +4,7 @@
  * so they run the same migrations and the same master-key checks against the same data.
  */
 import { createAuditService } from '../core/audit.ts';
-import type { Config, IssuanceSetting } from '../config/config.ts';
+import { loadIssuanceConfig, type Config, type IssuanceSetting } from '../config/config.ts';
 import type { IssuanceService } from '../core/issuance/service.ts';
 import { createCore, type Core } from '../core/core.ts';
 import { createTargetFolders } from '../deployers/target-folders.ts';
@@ -59,7 +59,9 @@ export async function openApp(
     ...(masterKey ? { masterKey } : {}),
   });
   const retention = options.retention ?? DEFAULT_RETENTION;
-  const issuanceSetting: IssuanceSetting = options.issuance ?? { on: false, reason: 'not configured' };
+  // No setting given (tests, tools): issuance off, with the reason a server without any issuance
+  // variable gives (it names the variables to set).
+  const issuanceSetting: IssuanceSetting = options.issuance ?? loadIssuanceConfig({});
   const issuance = buildIssuanceService(store, createAuditService(store, clock), clock, issuanceSetting);
   const core = createCore(
     store,

@@ -7,7 +7,9 @@
  * |---|---|---|---|
  * | `CERTKEEPER_ISSUANCE_LEASE_SECONDS` | 60 | 2–3600 | a process's claim on an order; renewed while a step runs, so it only bounds how long a crashed process's order waits before another process resumes it |
  * | `CERTKEEPER_ISSUANCE_POLL_MS` | 1000 | 50–60000 | pause between passes when no order is due |
- * | `CERTKEEPER_DCV_WINDOW_SECONDS` | 259200 (72 h) | 1–2592000 | how long an order waits for the user's `_acme-challenge` CNAMEs before it ends VALIDATION_EXPIRE (NCP `-4`) |
+ *
+ * The validation window (`CERTKEEPER_DCV_WINDOW_SECONDS`) is the issuance configuration's
+ * (config.ts `loadIssuanceConfig`, its one reader), not a worker timing.
  */
 import { integerSetting } from './edge-worker-settings.ts';
 import type { IssuanceWorkerSettings } from './issuance.ts';
@@ -16,6 +18,5 @@ export function issuanceWorkerSettings(env: NodeJS.ProcessEnv): IssuanceWorkerSe
   return {
     leaseMs: integerSetting(env, 'CERTKEEPER_ISSUANCE_LEASE_SECONDS', 2, 3600, 60) * 1000,
     pollMs: integerSetting(env, 'CERTKEEPER_ISSUANCE_POLL_MS', 50, 60_000, 1000),
-    cnameWindowMs: integerSetting(env, 'CERTKEEPER_DCV_WINDOW_SECONDS', 1, 2_592_000, 72 * 3600) * 1000,
   };
 }

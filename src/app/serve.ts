@@ -81,6 +81,7 @@ export async function serve(
     retentionWorker = startRetentionWorker(app, running.app.log);
     const retention = retentionWorker;
     const edgeWorker = worker;
+    for (const warning of app.issuanceSetting.warnings ?? []) running.app.log.warn(warning);
     if (app.issuanceSetting.on) {
       const log = running.app.log.child({ component: 'issuance' });
       issuance = await startIssuance(

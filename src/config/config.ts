@@ -399,8 +399,9 @@ export interface IssuanceConfig {
     /** `CERTKEEPER_DCV_RESOLVER` (host:port); null means the system resolver. */
     readonly resolver: string | null;
     /**
-     * `CERTKEEPER_DCV_VALIDATION_WINDOW` (seconds, default 259200 = 72 h): how long a user has to
-     * create the `_acme-challenge` CNAME before the order ends VALIDATION_EXPIRE (NCP -4).
+     * `CERTKEEPER_DCV_WINDOW_SECONDS` (seconds, default 259200 = 72 h): how long a user has to
+     * create the `_acme-challenge` CNAME before the order ends VALIDATION_EXPIRE (NCP -4). The
+     * one reader of the window; `CERTKEEPER_DCV_VALIDATION_WINDOW` is its deprecated alias.
      */
     readonly validationWindowMs: number;
   } | null;
@@ -408,8 +409,13 @@ export interface IssuanceConfig {
   readonly http01Port: number | null;
 }
 
-/** Issuance is on (`config`) or off, with why (the variables missing), for the start-up log. */
-export type IssuanceSetting = { on: true; config: IssuanceConfig } | { on: false; reason: string };
+/**
+ * Issuance is on (`config`) or off, with why (the variables missing), for the start-up log;
+ * `warnings`: what the start-up log also says (a deprecated variable name in use).
+ */
+export type IssuanceSetting = ({ on: true; config: IssuanceConfig } | { on: false; reason: string }) & {
+  warnings?: readonly string[];
+};
 
 const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
 const hostPort: Check<string> = (text) => {
@@ -462,6 +468,8 @@ const issuanceVariables = {
     () => 'must be algorithm:name:base64secret, e.g. hmac-sha256:certkeeper-dcv:c2VjcmV0… (value not shown)',
   ),
   CERTKEEPER_DCV_RESOLVER: hostPort,
+  CERTKEEPER_DCV_WINDOW_SECONDS: integerIn(1, 2_592_000, 'must be a number of seconds from 1 to 2592000 (30 days)'),
+  /** Deprecated name of CERTKEEPER_DCV_WINDOW_SECONDS: read with a start-up warning. */
   CERTKEEPER_DCV_VALIDATION_WINDOW: integerIn(1, 2_592_000, 'must be a number of seconds from 1 to 2592000 (30 days)'),
   CERTKEEPER_HTTP01_PORT: integerIn(1, 65_535, 'must be an integer from 1 to 65535'),
 };
@@ -470,9 +478,11 @@ const issuanceVariables = {
 export const ISSUANCE_VARIABLES = Object.keys(issuanceVariables) as ReadonlyArray<keyof typeof issuanceVariables>;
 
 /**
- * Reads the issuance variables. Throws `ConfigError` for a bad value; answers `{ on: false }` with
- * the missing variables named when neither DNS-01 (zone, DNS server and TSIG key) nor HTTP-01
- * (port) is configured, or when only half of EAB or of the DCV settings is given.
+ * Reads the issuance variables. Throws `ConfigError` for a bad value, and when the validation
+ * window is given under both its names with different values; answers `{ on: false }` with the
+ * missing variables named when neither DNS-01 (zone, DNS server and TSIG key) nor HTTP-01 (port)
+ * is configured, or when only half of EAB or of the DCV settings is given. The window's
+ * deprecated name alone is read, with a warning.
  */
 export function loadIssuanceConfig(env: NodeJS.ProcessEnv): IssuanceSetting {
   const values: Record<string, unknown> = {};
@@ -484,7 +494,25 @@ export function loadIssuanceConfig(env: NodeJS.ProcessEnv): IssuanceSetting {
     if (checked.ok) values[variable] = checked.value;
     else problems.push({ variable, message: checked.message });
   }
+  const window = values.CERTKEEPER_DCV_WINDOW_SECONDS as number | undefined;
+  const windowAlias = values.CERTKEEPER_DCV_VALIDATION_WINDOW as number | undefined;
+  if (window !== undefined && windowAlias !== undefined && window !== windowAlias)
+    problems.push({
+      variable: 'CERTKEEPER_DCV_VALIDATION_WINDOW',
+      message: `is the deprecated name of CERTKEEPER_DCV_WINDOW_SECONDS, and the two differ (${windowAlias} and ${window}); set CERTKEEPER_DCV_WINDOW_SECONDS only`,
+    });
   if (problems.length > 0) throw new ConfigError(problems);
+  const warnings =
+    windowAlias === undefined
+      ? []
+      : [
+          'CERTKEEPER_DCV_VALIDATION_WINDOW is deprecated: set CERTKEEPER_DCV_WINDOW_SECONDS (the same number of seconds) instead',
+        ];
+  const setting = issuanceSetting(values, window ?? windowAlias);
+  return warnings.length > 0 ? { ...setting, warnings } : setting;
+}
+
+function issuanceSetting(values: Record<string, unknown>, windowSeconds: number | undefined): IssuanceSetting {
   const v = values as Record<keyof typeof issuanceVariables, string | number | undefined>;
   const str = (name: keyof typeof issuanceVariables): string | undefined => v[name] as string | undefined;
   const dcvParts = ['CERTKEEPER_DCV_ZONE', 'CERTKEEPER_DCV_DNS_SERVER', 'CERTKEEPER_DCV_TSIG_KEY'] as const;
@@ -523,7 +551,7 @@ export function loadIssuanceConfig(env: NodeJS.ProcessEnv): IssuanceSetting {
               dnsServer: str('CERTKEEPER_DCV_DNS_SERVER')!,
               tsigKey: new Secret(str('CERTKEEPER_DCV_TSIG_KEY')!),
               resolver: str('CERTKEEPER_DCV_RESOLVER') ?? null,
-              validationWindowMs: ((v.CERTKEEPER_DCV_VALIDATION_WINDOW as number | undefined) ?? 259_200) * 1000,
+              validationWindowMs: (windowSeconds ?? 259_200) * 1000,
             },
       http01Port,
     }),

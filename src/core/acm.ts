@@ -26,7 +26,7 @@ import type { NotificationService } from './notifications/service.ts';
 import { authorize } from './policy.ts';
 import type { CertificateKeyKind } from './issuance/issuer.ts';
 import { ORDER_STEPS, type IssuanceOrder, type OrderStep } from './issuance/ports.ts';
-import type { IssuanceService, VerificationRecord } from './issuance/service.ts';
+import { issuanceOffMessage, type IssuanceService, type VerificationRecord } from './issuance/service.ts';
 import type {
   AcmCertificateState,
   AcmListed,
@@ -203,10 +203,10 @@ export type AcmDescribed =
     }
   | { kind: 'requested'; arnId: string; request: AcmRequest; issuance: AcmIssuanceView };
 
-const issuanceUnavailable = (): AppError =>
+const issuanceUnavailable = (issuance: IssuanceService | null): AppError =>
   new AppError(
     'unavailable',
-    'Certificate issuance is not configured on this server (CERTKEEPER_ACME_DIRECTORY_URL, CERTKEEPER_DCV_ZONE): RequestCertificate and RenewCertificate cannot be served. Import certificates with ImportCertificate.',
+    `${issuance?.offMessage ?? issuanceOffMessage(null)} RequestCertificate and RenewCertificate cannot be served; import certificates with ImportCertificate.`,
     { details: { reason: 'issuance_unavailable' } },
   );
 
@@ -263,7 +263,7 @@ export function createAcmService(
   issuance: IssuanceService | null,
 ): AcmService {
   const issuing = (): IssuanceService => {
-    if (issuance === null || !issuance.enabled) throw issuanceUnavailable();
+    if (issuance === null || !issuance.enabled) throw issuanceUnavailable(issuance);
     return issuance;
   };
 

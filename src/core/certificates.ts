@@ -201,7 +201,8 @@ export interface CertificateService {
    * Gives a live certificate that has no private key (NCP status 2: reissued with the user's CSR)
    * its key: the same certificate and chain through the ladder with the key required, so a key
    * that does not match is `key_mismatch` and nothing is written; then replaced in place (edge
-   * slots republish). `conflict` when the certificate has a key already.
+   * slots republish: the keyless replacement before it published nothing). `conflict` when the
+   * certificate has a key already.
    */
   registerKey(actor: Actor, certificateNo: number, privateKeyPem: string): Promise<Certificate>;
 }
@@ -366,7 +367,11 @@ export function createCertificateService(
     // failure to record the republish (store hiccup, crash) must not make it an error for the
     // caller. The worker's stale-certificate sweep (deploy/worker.ts) finds those slots anyway:
     // their published fingerprint is no longer the stored certificate's.
-    await slots.certificateReplaced(actor, certificateNo).catch(() => undefined);
+    // A replacement without a key (a reissue with the user's CSR, NCP status 2) is not published:
+    // a slot cannot serve a certificate whose key certkeeper does not hold, so the slots keep the
+    // previous certificate until `registerKey` gives the key, a replace that republishes them
+    // (the sweep skips keyless certificates too: SlotLeaseRepository.republishStale).
+    if (replaced.hasPrivateKey) await slots.certificateReplaced(actor, certificateNo).catch(() => undefined);
     return replaced;
   }
 

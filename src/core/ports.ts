@@ -447,7 +447,8 @@ export interface SlotRepository {
 export interface SlotLeaseRepository {
   /**
    * RUNNING slots whose published certificate is no longer the stored one (a replacement whose
-   * republish request was lost to a crash) are marked for republishing; their ids.
+   * republish request was lost to a crash) are marked for republishing; their ids. A stored
+   * certificate without its private key (a reissue waiting for `registerKey`) is left alone.
    */
   republishStale(at: Date): Promise<number[]>;
   /** Ids of slots with work (READY, PUBLISHING, DELETING), unclaimed or with an expired lease, not in backoff; by due time. */

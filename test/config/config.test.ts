@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { ConfigError, loadConfig, Secret, type Config } from '../../src/config/config.ts';
+import { ConfigError, loadConfig, loadIssuanceConfig, Secret, type Config } from '../../src/config/config.ts';
 
 /** A valid 32-byte key (bytes 0..31) and its base64. */
 const KEY_BYTES = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
@@ -314,4 +314,56 @@ describe('secrets are never echoed', () => {
     assert.match(JSON.stringify(config), /"databaseUrl":"\[redacted\]","masterKey":"\[redacted\]"/);
     assert.ok(config.masterKey instanceof Secret);
   });
+});
+
+describe('loadIssuanceConfig: the validation window, one variable and its deprecated alias', () => {
+  const dcv = {
+    CERTKEEPER_DCV_ZONE: 'dcv.example.test',
+    CERTKEEPER_DCV_DNS_SERVER: '127.0.0.1:53',
+    CERTKEEPER_DCV_TSIG_KEY: 'hmac-sha256:certkeeper-dcv:c2VjcmV0c2VjcmV0c2VjcmV0',
+  };
+  const windowOf = (env: NodeJS.ProcessEnv) => {
+    const setting = loadIssuanceConfig({ ...dcv, ...env });
+    assert.ok(setting.on);
+    return { ms: setting.config.dcv!.validationWindowMs, warnings: setting.warnings ?? [] };
+  };
+
+  it('CERTKEEPER_DCV_WINDOW_SECONDS, in seconds; 72 h when unset or empty; no warning', () => {
+    assert.deepEqual(windowOf({}), { ms: 259_200_000, warnings: [] });
+    assert.deepEqual(windowOf({ CERTKEEPER_DCV_WINDOW_SECONDS: '' }), { ms: 259_200_000, warnings: [] });
+    assert.deepEqual(windowOf({ CERTKEEPER_DCV_WINDOW_SECONDS: '3' }), { ms: 3000, warnings: [] });
+  });
+
+  it('the deprecated CERTKEEPER_DCV_VALIDATION_WINDOW alone is read, with a warning naming the new name', () => {
+    const { ms, warnings } = windowOf({ CERTKEEPER_DCV_VALIDATION_WINDOW: '600' });
+    assert.equal(ms, 600_000);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /CERTKEEPER_DCV_VALIDATION_WINDOW is deprecated: set CERTKEEPER_DCV_WINDOW_SECONDS/);
+    // Both, the same: read, still warned about.
+    assert.deepEqual(
+      windowOf({ CERTKEEPER_DCV_VALIDATION_WINDOW: '600', CERTKEEPER_DCV_WINDOW_SECONDS: '600' }).warnings,
+      warnings,
+    );
+  });
+
+  it('both names with different values stop the start, naming both', () => {
+    assert.throws(
+      () =>
+        loadIssuanceConfig({ ...dcv, CERTKEEPER_DCV_VALIDATION_WINDOW: '600', CERTKEEPER_DCV_WINDOW_SECONDS: '60' }),
+      {
+        name: 'ConfigError',
+        message:
+          /CERTKEEPER_DCV_VALIDATION_WINDOW: is the deprecated name of CERTKEEPER_DCV_WINDOW_SECONDS, and the two differ \(600 and 60\)/,
+      },
+    );
+  });
+
+  for (const name of ['CERTKEEPER_DCV_WINDOW_SECONDS', 'CERTKEEPER_DCV_VALIDATION_WINDOW'])
+    for (const value of ['0', '2h', '-5', '2592001'])
+      it(`${name}=${value} stops the start, naming the variable`, () => {
+        assert.throws(() => loadIssuanceConfig({ ...dcv, [name]: value }), {
+          name: 'ConfigError',
+          message: new RegExp(`${name}: must be a number of seconds from 1 to 2592000`),
+        });
+      });
 });

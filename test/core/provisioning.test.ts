@@ -2,7 +2,8 @@
  * The provisioning state machine on a real store, with an injected clock and a fake reload
  * command: READY → PUBLISHING → RUNNING, DELETING → DELETED, failures kept PUBLISHING with the
  * error and retried with backoff on the clock, changes racing a deployment, lease expiry and
- * take-over, atomic claims, republish on replace (and the sweep after a lost request), usedBy,
+ * take-over, atomic claims, republish on replace (and the sweep after a lost request; neither for a
+ * replacement without its key until registerKey), usedBy,
  * and shutdown releasing a claim.
  */
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +15,7 @@ import { sql, type Kysely } from 'kysely';
 import { connect } from '../../src/store/connect.ts';
 import { backfillEdgeSlotCounts } from '../../src/store/migrations/0006-edge-slot-counts.ts';
 import { rawQuery, storeTargets } from '../helpers/db.ts';
+import { mintLeaf, mintRoot } from '../helpers/pki.ts';
 import { FIXTURES, provisioningWorld, type ProvisioningWorld } from './provisioning-setup.ts';
 
 async function rejects(work: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<void> {
@@ -350,6 +352,54 @@ for (const target of storeTargets) {
       );
       assert.equal((await status(slotId)).status, 'RUNNING');
       assert.equal(await readFile(join(w.dir, String(slotId), 'fullchain.pem'), 'utf8'), FIXTURES.rsaSelf.certificate);
+    });
+
+    it('a replacement without a key (reissue with a CSR) republishes nothing, not even by the sweep; registerKey does', async () => {
+      const root = await mintRoot({ cn: 'Reissue Root', freshKey: true });
+      const validity = { notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2028-01-01T00:00:00Z') };
+      const leaf = (cn: string) => mintLeaf(root, { cn, sans: { dns: [cn] }, freshKey: true, ...validity });
+      const [first, reissued] = [await leaf('reissue.example.com'), await leaf('reissue.example.com')];
+      const policy = { requireKey: true, allowEd25519: false, nameRule: null };
+      const { certificateNo } = await w.core.certificates.import(
+        w.admin,
+        { name: 'reissue-me', certificate: first.pem, privateKey: first.keyPem, chain: root.pem },
+        { origin: 'cli', policy },
+      );
+      const slotId = await w.provision(certificateNo);
+      const worker = w.worker();
+      await worker.runOnce();
+      const published = await status(slotId);
+      assert.equal(published.status, 'RUNNING');
+      const fullchain = () => readFile(join(w.dir, String(slotId), 'fullchain.pem'), 'utf8');
+      assert.ok((await fullchain()).startsWith(first.pem));
+
+      // What the issuance worker does when a reissue with the user's CSR lands (worker.ts storeCertificate).
+      await w.core.certificates.replace(
+        w.admin,
+        certificateNo,
+        { name: 'reissue-me', certificate: reissued.pem, chain: root.pem },
+        { origin: 'acme', policy: { ...policy, requireKey: false } },
+      );
+      assert.equal((await w.core.certificates.get(w.admin, certificateNo)).hasPrivateKey, false);
+      const waiting = await status(slotId);
+      assert.equal(waiting.status, 'RUNNING', 'not republished without the key');
+      assert.equal(waiting.deployment.generation, published.deployment.generation);
+      // A fresh worker sweeps at once: the slot's published fingerprint is not the stored one, yet
+      // the certificate has no key, so the slot stays as it is.
+      const fresh = w.worker();
+      await fresh.runOnce();
+      assert.equal((await status(slotId)).status, 'RUNNING');
+      assert.equal((await status(slotId)).deployment.generation, published.deployment.generation);
+      assert.ok((await fullchain()).startsWith(first.pem), 'the slot still serves the certificate it has the key of');
+
+      await w.core.certificates.registerKey(w.admin, certificateNo, reissued.keyPem);
+      const registered = await status(slotId);
+      assert.equal(registered.status, 'PUBLISHING', 'the key makes it publishable: republished');
+      assert.equal(registered.deployment.generation, published.deployment.generation + 1);
+      await fresh.runOnce();
+      assert.equal((await status(slotId)).status, 'RUNNING');
+      assert.ok((await fullchain()).startsWith(reissued.pem));
+      assert.equal(await readFile(join(w.dir, String(slotId), 'privkey.pem'), 'utf8'), reissued.keyPem);
     });
 
     it('an in-use certificate cannot be deleted (in_use), not even while its slot is DELETING; once DELETED it can', async () => {

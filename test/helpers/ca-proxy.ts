@@ -11,6 +11,9 @@
  *   `afterCa`) after Pebble answered it, until `release()`: the window in which a test kills the
  *   certkeeper process at a known step. A request held before the CA whose client died meanwhile
  *   is dropped on release, never forwarded.
+ * - Pausing: `pause()` parks every request before Pebble until `resume()`, so certkeeper's
+ *   issuance worker (one CA request at a time) stands still with its orders in flight: the
+ *   issuance load benchmark's "worker idle" slices (bench/issuance-load.ts).
  * - ARI (RFC 9773): Pebble 2.4.0 has no `renewalInfo`; with `ari` set, the proxy adds
  *   `renewalInfo` to the directory and answers `GET /renewal-info/<certId>` itself with the
  *   window `ari(certId)` returns.
@@ -76,6 +79,9 @@ export interface CaProxy {
   /** Requests of the kind the CA answered with a 2xx (badNonce re-sends and refusals left out). */
   count(kind: CaRequestKind): number;
   hold(kind: CaRequestKind, options?: { afterCa?: boolean }): Hold;
+  /** Parks every request from now on (before the CA) until `resume()`. */
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -121,6 +127,8 @@ export async function startCaProxy(pebble: Pebble, options: CaProxyOptions = {})
   const agent = new https.Agent({ ca: pebble.caPem, keepAlive: true });
   const requests: CaRequest[] = [];
   const holds: PendingHold[] = [];
+  /** While paused: the gate every request waits on. */
+  let paused: { gate: Promise<void>; open: () => void } | null = null;
 
   const forward = (
     req: http.IncomingMessage,
@@ -171,6 +179,7 @@ export async function startCaProxy(pebble: Pebble, options: CaProxyOptions = {})
             .end(JSON.stringify({ suggestedWindow: options.ari(certId) }));
           return;
         }
+        while (paused) await paused.gate;
         const index = holds.findIndex((h) => h.kind === kind);
         const held = index >= 0 ? holds.splice(index, 1)[0]! : null;
         if (held && !held.afterCa) {
@@ -222,7 +231,20 @@ export async function startCaProxy(pebble: Pebble, options: CaProxyOptions = {})
       releases.push(release);
       return { reached, release };
     },
+    pause() {
+      if (paused) return;
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      paused = { gate, open };
+    },
+    resume() {
+      const was = paused;
+      paused = null;
+      was?.open();
+    },
     async close() {
+      paused?.open();
+      paused = null;
       for (const release of releases) release();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -3,7 +3,7 @@
  * validations (-3, -4), end to end: NCP API 2.0 requests to the real server on a real store, a
  * real Pebble (ACME CA) resolving through a real BIND9 (users' zone + dcv zone), the issuance
  * worker driven pass by pass (`runOnce`, one step per claim, exactly as `serve` runs it), the
- * window from CERTKEEPER_DCV_VALIDATION_WINDOW through loadIssuanceConfig. Revocation is checked on
+ * window from CERTKEEPER_DCV_WINDOW_SECONDS through loadIssuanceConfig. Revocation is checked on
  * Pebble's management API (`/cert-status-by-serial/<serial>`); a Global Edge certificate's key is
  * refused by every export path (NCP, NHN, console, CLI, ACM).
  *
@@ -180,7 +180,7 @@ for (const target of storeTargets) {
           CERTKEEPER_DCV_ZONE: DCV_ZONE,
           CERTKEEPER_DCV_DNS_SERVER: `${bind.host}:${bind.port}`,
           CERTKEEPER_DCV_TSIG_KEY: bind.dcvKey,
-          CERTKEEPER_DCV_VALIDATION_WINDOW: '600',
+          CERTKEEPER_DCV_WINDOW_SECONDS: '600',
         };
         const setting = loadIssuanceConfig(issuanceEnv);
         assert.ok(setting.on);
@@ -410,13 +410,13 @@ for (const target of storeTargets) {
         assert.ok(out.join('').includes(ended.problem.detail), out.join(''));
       });
 
-      it('-4 VALIDATION_EXPIRE when the CNAME is never created within CERTKEEPER_DCV_VALIDATION_WINDOW', async () => {
+      it('-4 VALIDATION_EXPIRE when the CNAME is never created within CERTKEEPER_DCV_WINDOW_SECONDS', async () => {
         const short = loadIssuanceConfig({
           CERTKEEPER_ACME_DIRECTORY_URL: pebble.directoryUrl,
           CERTKEEPER_DCV_ZONE: DCV_ZONE,
           CERTKEEPER_DCV_DNS_SERVER: `${bind.host}:${bind.port}`,
           CERTKEEPER_DCV_TSIG_KEY: bind.dcvKey,
-          CERTKEEPER_DCV_VALIDATION_WINDOW: '2',
+          CERTKEEPER_DCV_WINDOW_SECONDS: '2',
         });
         assert.ok(short.on);
         const domain = `never.${USER_ZONE}`;

@@ -2,14 +2,29 @@
  * Contract of the issuance repository (repositories/issuance.ts, core/issuance/ports.ts) on every
  * store target: the claim is exclusive across two stores on one database (two processes), a
  * worker whose lease was taken over writes nothing, a name is in one active order at a time and is
- * freed by a final step, "create once" rows keep the first writer's value, and an `issue` order
+ * freed by a final step, a certificate name is in one active `issue` order of a tenant (0018, the
+ * duplicates left by the race settled by the migration), "create once" rows keep the first
+ * writer's value, and an `issue` order
  * reserves its certificate's number from the certificates' own sequence (migration 0009).
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import type { NewIssuanceOrder } from '../../src/core/issuance/ports.ts';
-import { makeTenant, newCertificate, rawQuery, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
+import { connect } from '../../src/store/connect.ts';
+import {
+  ACTIVE_ISSUE_NAME_INDEX,
+  activeOrderCertificateNamesSchema,
+} from '../../src/store/migrations/0018-active-order-certificate-names.ts';
+import {
+  makeTenant,
+  newCertificate,
+  rawExec,
+  rawQuery,
+  storeTargets,
+  testMasterKey,
+  type TestLocation,
+} from '../helpers/db.ts';
 
 const order = (tenantId: number, names: string[]): NewIssuanceOrder => ({
   tenantId,
@@ -114,6 +129,101 @@ for (const target of storeTargets) {
       assert.equal((await a.issuance.getOrder(t1.id, first.orderId))?.lastError?.length, 2000);
       assert.equal(await a.issuance.claim(first.orderId, 'w', now, new Date(now.getTime() + 1000)), null, 'final');
       await b.issuance.createOrder(order(t2.id, ['x.example.test']), now);
+    });
+
+    it('a certificate name is in one active issue order of a tenant (0018), whatever its DNS names; a final step frees it', async () => {
+      const [a, b] = await two();
+      const location = opened.at(-1)!.location;
+      const t1 = await makeTenant(a);
+      const t2 = await makeTenant(a);
+      const now = new Date();
+      const named = (tenantId: number, name: string, names: string[]): NewIssuanceOrder => ({
+        ...order(tenantId, names),
+        certificateName: name,
+      });
+      const first = await a.issuance.createOrder(named(t1.id, 'shop', ['a.shop.example.test']), now);
+      const counts = async () => ({
+        orders: Number((await rawQuery(location, 'select count(*) as n from issuance_orders'))[0]!.n),
+        names: Number((await rawQuery(location, 'select count(*) as n from issuance_order_names'))[0]!.n),
+      });
+      const before = await counts();
+      // The store refuses it by itself (core's check before the insert is not what holds).
+      await assert.rejects(b.issuance.createOrder(named(t1.id, 'shop', ['b.shop.example.test']), now), {
+        code: 'already_exists',
+        field: 'certificateName',
+        message: "A certificate named 'shop' already exists.",
+      });
+      assert.deepEqual(await counts(), before, 'nothing written, no DNS name claimed');
+      // Another tenant may use the name; a renewal of a certificate of that name is no new certificate.
+      await b.issuance.createOrder(named(t2.id, 'shop', ['c.shop.example.test']), now);
+      await a.issuance.createOrder({ ...named(t1.id, 'shop', ['d.shop.example.test']), kind: 'renew' }, now);
+      // Racing creations of one name with different DNS names: exactly one wins. On PostgreSQL
+      // from two stores (two processes); two SQLite stores in one process cannot wait on each
+      // other's write lock (better-sqlite3 blocks the event loop), so one store there.
+      const [x, y] = target.name === 'postgres' ? [a, b] : [a, a];
+      for (let round = 0; round < 4; round++) {
+        const race = await Promise.allSettled([
+          x.issuance.createOrder(named(t1.id, `race-${round}`, [`r${round}-a.example.test`]), now),
+          y.issuance.createOrder(named(t1.id, `race-${round}`, [`r${round}-b.example.test`]), now),
+        ]);
+        assert.equal(race.filter((r) => r.status === 'fulfilled').length, 1, `round ${round}`);
+        const lost = race.find((r) => r.status === 'rejected')!;
+        assert.equal((lost.reason as { field?: string }).field, 'certificateName', String(lost.reason));
+      }
+      // The first order ends: the name is free again.
+      assert.ok(await a.issuance.claim(first.orderId, 'w', now, new Date(now.getTime() + 1000)));
+      assert.ok(await a.issuance.advance(first.orderId, 'w', { step: 'validation_expired', nextAttemptAt: null }, now));
+      await b.issuance.createOrder(named(t1.id, 'shop', ['b.shop.example.test']), now);
+    });
+
+    it('migration 0018 ends the younger of active issue orders sharing a name, then indexes', async () => {
+      const [a] = await two();
+      const location = opened.at(-1)!.location;
+      const tenant = await makeTenant(a);
+      const now = new Date();
+      // The shape before 0018, with what the race left behind: two active orders named `dup`.
+      await rawExec(location, `drop index ${ACTIVE_ISSUE_NAME_INDEX}`);
+      const older = await a.issuance.createOrder(
+        { ...order(tenant.id, ['d1.example.test']), certificateName: 'dup' },
+        now,
+      );
+      const younger = await a.issuance.createOrder(
+        { ...order(tenant.id, ['d2.example.test']), certificateName: 'dup', method: 'http-01' },
+        now,
+      );
+      await a.issuance.claim(younger.orderId, 'w', now, new Date(now.getTime() + 60_000));
+      const authorizations = [
+        { url: 'u', domain: 'd2.example.test', wildcard: false, status: 'pending', token: 't0', keyAuthorization: 'k' },
+      ];
+      assert.ok(
+        await a.issuance.advance(
+          younger.orderId,
+          'w',
+          { step: 'publishing', authorizations, nextAttemptAt: null },
+          now,
+        ),
+      );
+      const other = await a.issuance.createOrder(
+        { ...order(tenant.id, ['o.example.test']), certificateName: 'o' },
+        now,
+      );
+      const connection = await connect(location.options());
+      try {
+        await activeOrderCertificateNamesSchema().up(connection.db);
+      } finally {
+        await connection.db.destroy();
+      }
+      const ended = await a.issuance.getOrder(tenant.id, younger.orderId);
+      assert.equal(ended?.step, 'failed');
+      assert.match(ended?.lastError ?? '', /migration 0018/);
+      assert.equal((await a.issuance.getOrder(tenant.id, older.orderId))?.step, 'new');
+      assert.equal((await a.issuance.getOrder(tenant.id, other.orderId))?.step, 'new');
+      assert.deepEqual(await a.issuance.activeNames(['d2.example.test']), [], "the ended order's names are free");
+      assert.equal(await a.issuance.http01Response('t0'), null);
+      await assert.rejects(
+        a.issuance.createOrder({ ...order(tenant.id, ['d3.example.test']), certificateName: 'dup' }, now),
+        { field: 'certificateName' },
+      );
     });
 
     it('an issue order reserves its certificate number; imports and other orders never get it', async () => {

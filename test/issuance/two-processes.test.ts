@@ -5,12 +5,14 @@
  * step transition of every order ("issuance order advanced", order + step → next) is in the two
  * processes' logs once, whichever process made it. Both processes did part of the work. The row
  * claims with a lease (core/issuance/ports.ts) are what make this hold; no lock lives in memory.
+ * Then requests for one certificate name sent to both processes at once: one order each time,
+ * the other request refused (26090; migration 0018's unique index, not a check in memory).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { USER_ZONE } from '../helpers/bind.ts';
-import { freshPostgres, postgresSkip, type TestLocation } from '../helpers/db.ts';
+import { freshPostgres, postgresSkip, rawQuery, type TestLocation } from '../helpers/db.ts';
 import { cliJson, edgeCall, serve, waitFor, type Credentials, type Served } from '../e2e/helpers.ts';
 import { addUserCname } from './user-dns.ts';
 import { SERVED_SKIP, startIssuanceRig, type IssuanceRig } from './served.ts';
@@ -38,6 +40,8 @@ describe('two processes on one PostgreSQL, N orders', { skip: SERVED_SKIP || pos
   let location: TestLocation;
   let rig: IssuanceRig;
   const processes: Served[] = [];
+  /** The first test's credentials (an ADMIN of the tenant both processes serve). */
+  let admin: Credentials | undefined;
 
   before(async () => {
     location = await freshPostgres();
@@ -63,6 +67,7 @@ describe('two processes on one PostgreSQL, N orders', { skip: SERVED_SKIP || pos
       '--role',
       'ADMIN',
     ]);
+    admin = credentials;
     processes.push(await serve(envFor('a')), await serve(envFor('b')));
 
     const requested: Array<{ certificateNo: number; domain: string; via: Served }> = [];
@@ -143,5 +148,29 @@ describe('two processes on one PostgreSQL, N orders', { skip: SERVED_SKIP || pos
     assert.equal(new Set(lines.filter((l) => l.next === 'done').map((l) => l.orderId)).size, ORDERS);
     const workers = new Set(lines.map((l) => l.workerId));
     assert.equal(workers.size, 2, `both processes worked: ${[...workers].join(', ')}`);
+  });
+
+  it('two requests for one certificate name, one to each process at once: one order, the other refused', async () => {
+    assert.ok(admin && processes.length === 2, 'runs after the processes started');
+    for (let round = 0; round < 6; round++) {
+      const answers = await Promise.all(
+        processes.map((via, i) => {
+          const domain = `race${round}-${i}.${USER_ZONE}`;
+          return edgeCall(via.baseUrl, admin!, 'POST', `${V2}/requestCertificateIssuance`, {
+            certificateName: `race-${round}`,
+            commonName: domain,
+            dnsName: [domain],
+            validationMethod: 'D',
+          });
+        }),
+      );
+      const codes = answers.map((res) => (res.json as { returnCode: string }).returnCode).sort();
+      assert.deepEqual(codes, ['0', '26090'], answers.map((res) => res.body.toString()).join('\n'));
+    }
+    const [row] = await rawQuery(
+      location,
+      "select count(*) as n from issuance_orders where certificate_name like 'race-%'",
+    );
+    assert.equal(Number(row!.n), 6, 'one order a round');
   });
 });

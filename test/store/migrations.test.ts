@@ -52,6 +52,7 @@ const EXPECTED_INDEXES = [
   'certificates_tenant_updated',
   'certificate_domains_tenant_domain',
   'audit_events_tenant',
+  'issuance_orders_active_name',
 ];
 
 for (const target of storeTargets) {

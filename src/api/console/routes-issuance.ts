@@ -20,7 +20,7 @@ import type { Core } from '../../core/core.ts';
 import type { CertificateKeyKind } from '../../core/issuance/issuer.ts';
 import { normalizeRequestName, normalizeRequestNames } from '../../core/issuance/names.ts';
 import { isFinalStep, type IssuanceOrder, type ValidationMethod } from '../../core/issuance/ports.ts';
-import type { IssuanceService, VerificationRecord } from '../../core/issuance/service.ts';
+import { issuanceOffMessage, type IssuanceService, type VerificationRecord } from '../../core/issuance/service.ts';
 import { AppError } from '../../domain/errors.ts';
 import { callerOf, consoleAuth } from './auth.ts';
 import { certificateNoParam, objectBody, positiveInt, type Json } from './body.ts';
@@ -199,7 +199,7 @@ export function registerIssuanceRoutes(app: FastifyInstance, core: Core, issuanc
       'conflict',
       409,
       'issuance_not_configured',
-      `Certificate issuance is not configured on this server: ${issuance?.offReason ?? 'not configured'}.`,
+      issuance?.offMessage ?? issuanceOffMessage(null),
     );
   }
 
@@ -219,7 +219,7 @@ export function registerIssuanceRoutes(app: FastifyInstance, core: Core, issuanc
 
   app.get('/console/api/issuance', { onRequest: read }, async () => ({
     enabled: issuance?.enabled ?? false,
-    reason: issuance?.enabled ? null : (issuance?.offReason ?? 'not configured'),
+    reason: issuance?.enabled ? null : (issuance?.offReason ?? issuanceOffMessage(null)),
     methods: issuance?.methods ?? [],
     keyTypes: KEY_TYPES,
   }));

@@ -16,7 +16,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IssuanceOrder, IssuedCertificateType, OrderStep } from '../../core/issuance/ports.ts';
-import type { IssuanceService, VerificationRecord } from '../../core/issuance/service.ts';
+import { issuanceOffMessage, type IssuanceService, type VerificationRecord } from '../../core/issuance/service.ts';
 import type { Action } from '../../core/policy.ts';
 import { AppError } from '../../domain/errors.ts';
 import { actorOf } from '../ncp-gateway/auth.ts';
@@ -69,7 +69,7 @@ export function issuanceOf(ctx: NcpContext, operation: string): IssuanceService 
   throw new NcpServiceError(
     {
       code: 'not_found',
-      message: `${operation} is not available in this deployment: certificate issuance is not configured on this server.`,
+      message: `${operation}: ${ctx.issuance?.offMessage ?? issuanceOffMessage(null)}`,
     },
     UNAVAILABLE_OPERATION,
   );

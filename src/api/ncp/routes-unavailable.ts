@@ -12,6 +12,13 @@ import { NcpServiceError, UNAVAILABLE_OPERATION } from './errors.ts';
 
 type Method = 'GET' | 'POST' | 'DELETE';
 
+/**
+ * Why, whatever the configuration: these are NCP's paid-certificate, domain and EAB products.
+ * (Issuance itself is routes-issuance.ts, which says when it is not configured.)
+ */
+export const NOT_OFFERED =
+  'certkeeper offers no paid (Advanced) certificates, domain registrations or EAB credentials; it imports certificates (withExternal) and issues them through an ACME CA (requestCertificateIssuance).';
+
 /** [method, path, NCP operation name]. */
 export const UNAVAILABLE_OPERATIONS: ReadonlyArray<readonly [Method, string, string]> = [
   ['POST', '/api/v2/certificate/requestPaidCertificateIssuance', 'AdvancedCertificateRequest'],
@@ -36,7 +43,7 @@ export function registerUnavailableRoutes(app: FastifyInstance, ctx: NcpContext)
         throw new NcpServiceError(
           {
             code: 'not_found',
-            message: `${operation} is not available in this deployment: certkeeper keeps external certificates (withExternal) and does not issue certificates.`,
+            message: `${operation} is not available in this deployment: ${NOT_OFFERED}`,
           },
           UNAVAILABLE_OPERATION,
         );

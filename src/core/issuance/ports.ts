@@ -13,14 +13,30 @@
  *   AAD `acme-account-key:<directory URL>`, the certificate key under
  *   `issuance-order-key:<orderId>`, the delegation-label key under `issuance-secret:<name>`.
  * - A name is in at most one active order at a time (unique index of issuance_order_names):
- *   `createOrder` refuses with `already_exists` (field `dnsName`) when another active order, of any
- *   tenant, holds one of its names. The names are released when the order reaches a final step.
+ *   `createOrder` refuses with `already_exists` (field `dnsName`, `orderNameTaken`) when another
+ *   active order, of any tenant, holds one of its names. The names are released when the order
+ *   reaches a final step.
+ * - A certificate name is in at most one active `issue` order of a tenant (migration 0018's
+ *   partial unique index): `createOrder` refuses with `certificateNameTaken` (field
+ *   `certificateName`), also when two requests race; a final step frees it.
  * - A `revoke` order claims no names; creating it marks the certificate revocation-requested in
  *   the same transaction (`conflict` when it is revoked or being revoked already, `not_found`
  *   when it is not live), and its final step marks it revoked (`revoked`) or clears the request.
  */
+import { AppError } from '../../domain/errors.ts';
 import type { SealedSecret } from '../ports.ts';
 import type { CertificateKeyKind, ProblemDocument, RevocationReason } from './issuer.ts';
+
+/** The refusal of a DNS name held by another active order (any tenant's). One text for core and store. */
+export const orderNameTaken = (name: string): AppError =>
+  new AppError('already_exists', `The name ${name} is already in a pending certificate order.`, {
+    field: 'dnsName',
+    details: { dnsName: name },
+  });
+
+/** The refusal of a certificate name in use: a live certificate, or another active `issue` order. */
+export const certificateNameTaken = (name: string): AppError =>
+  new AppError('already_exists', `A certificate named '${name}' already exists.`, { field: 'certificateName' });
 
 /**
  * - `issue`: a new certificate (its number reserved at request time);

@@ -22,7 +22,9 @@ import { challengeName, delegationTarget } from './dcv.ts';
 import type { CertificateKeyKind, RevocationReason } from './issuer.ts';
 import { normalizeRequestName, normalizeRequestNames } from './names.ts';
 import {
+  certificateNameTaken,
   isFinalStep,
+  orderNameTaken,
   type IssuanceOrder,
   type IssuanceRepository,
   type IssuedCertificateType,
@@ -30,6 +32,20 @@ import {
 } from './ports.ts';
 
 export const LABEL_KEY_SECRET = 'dcv-label-key';
+
+/** The reason when none was given (no configuration read at all). */
+const UNCONFIGURED_REASON =
+  "set CERTKEEPER_DCV_ZONE, CERTKEEPER_DCV_DNS_SERVER and CERTKEEPER_DCV_TSIG_KEY (DNS-01) or CERTKEEPER_HTTP01_PORT (HTTP-01), and CERTKEEPER_ACME_DIRECTORY_URL for a CA other than Let's Encrypt";
+
+/**
+ * What every face says while issuance is off (NCP 29001, console 409 `issuance_not_configured`,
+ * ACM's RequestCertificate/RenewCertificate, core's `unavailable`): the one text. `reason` is the
+ * configuration's (config.ts `loadIssuanceConfig`): it names the variables to set, never a value.
+ */
+export function issuanceOffMessage(reason: string | null | undefined): string {
+  return `Certificate issuance is not configured on this server; ${reason ?? UNCONFIGURED_REASON}.`;
+}
+
 const labelKeyContext = `issuance-secret:${LABEL_KEY_SECRET}`;
 
 export interface IssuanceSettings {
@@ -99,6 +115,8 @@ export interface IssuanceService {
   readonly enabled: boolean;
   /** Why issuance is off (the missing variables, from the configuration), or null when on. */
   readonly offReason: string | null;
+  /** `issuanceOffMessage(offReason)` when off, else null: what the faces say. */
+  readonly offMessage: string | null;
   /** The validation methods this server can carry out (empty when off). */
   readonly methods: readonly ValidationMethod[];
   request(actor: Actor, request: CertificateRequest): Promise<IssuanceOrder>;
@@ -165,12 +183,10 @@ export function createIssuanceService(deps: {
   const { store, issuance, audit, clock, settings } = deps;
   let labelKeyPromise: Promise<KeyObject> | null = null;
 
+  const offMessage = settings ? null : issuanceOffMessage(deps.offReason);
+
   function enabled(): IssuanceSettings {
-    if (!settings)
-      throw new AppError(
-        'unavailable',
-        'Certificate issuance is not configured on this server (see CERTKEEPER_ACME_DIRECTORY_URL and CERTKEEPER_DCV_ZONE).',
-      );
+    if (!settings) throw new AppError('unavailable', offMessage!);
     return settings;
   }
 
@@ -202,16 +218,13 @@ export function createIssuanceService(deps: {
   /** `already_exists` (field dnsName) when an active order holds one of `names`. */
   async function refuseHeldNames(names: readonly string[]): Promise<void> {
     const held = await issuance.activeNames(names);
-    if (held.length > 0)
-      throw new AppError('already_exists', `The name ${held[0]!.name} is already in a pending certificate order.`, {
-        field: 'dnsName',
-        details: { dnsName: held[0]!.name },
-      });
+    if (held.length > 0) throw orderNameTaken(held[0]!.name);
   }
 
   const service: IssuanceService = {
     enabled: settings !== null,
-    offReason: settings ? null : (deps.offReason ?? 'not configured'),
+    offReason: settings ? null : (deps.offReason ?? UNCONFIGURED_REASON),
+    offMessage,
     methods: settings
       ? [
           ...(settings.dcvZone !== null ? (['dns-01'] as const) : []),
@@ -263,10 +276,9 @@ export function createIssuanceService(deps: {
               field: 'dnsName',
             });
           const existing = await store.certificates.getByName(actor.tenantId, name);
+          // The friendly refusal; migration 0018's unique index refuses a request that raced this one.
           if ((existing && !existing.deletedAt) || (await issuance.activeOrderNamed(actor.tenantId, name)))
-            throw new AppError('already_exists', `A certificate named '${name}' already exists.`, {
-              field: 'certificateName',
-            });
+            throw certificateNameTaken(name);
           await refuseHeldNames(names);
           return issuance.createOrder(
             {

@@ -27,9 +27,10 @@ import { reservedCertificateNumbersSchema } from './0011-reserved-certificate-nu
 import { certificateVersionsSchema } from './0012-certificate-versions.ts';
 import { certificateSearchSchema } from './0013-certificate-search.ts';
 import { reissueRevokeSchema } from './0014-reissue-revoke.ts';
-import { acmRequestTagsSchema } from './0017-acm-request-tags.ts';
 import { acmRequestsSchema } from './0015-acm-requests.ts';
 import { auditChainSchema } from './0016-audit-chain.ts';
+import { acmRequestTagsSchema } from './0017-acm-request-tags.ts';
+import { activeOrderCertificateNamesSchema } from './0018-active-order-certificate-names.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -51,6 +52,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0015-acm-requests': acmRequestsSchema(dialect),
     '0016-audit-chain': auditChainSchema(dialect),
     '0017-acm-request-tags': acmRequestTagsSchema(dialect),
+    '0018-active-order-certificate-names': activeOrderCertificateNamesSchema(),
   };
 }
 

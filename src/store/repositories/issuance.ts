@@ -22,12 +22,13 @@ import type {
   RenewalEntry,
   ValidationMethod,
 } from '../../core/issuance/ports.ts';
-import { FINAL_STEPS } from '../../core/issuance/ports.ts';
+import { certificateNameTaken, FINAL_STEPS, orderNameTaken } from '../../core/issuance/ports.ts';
 import type { CertificateKeyKind, ProblemDocument, RevocationReason } from '../../core/issuance/issuer.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { isUniqueViolation } from '../errors.ts';
 import { ACTIVE_ORDER_STEPS_SQL } from '../migrations/0008-issuance.ts';
+import { ACTIVE_ISSUE_NAME_INDEX } from '../migrations/0018-active-order-certificate-names.ts';
 import { ms } from '../rows.ts';
 import type { Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
@@ -187,12 +188,6 @@ function renewalFromRow(row: Selectable<IssuedCertificateTable>): RenewalEntry {
   };
 }
 
-const nameTaken = (name: string): AppError =>
-  new AppError('already_exists', `The name ${name} is already in a pending certificate order.`, {
-    field: 'dnsName',
-    details: { dnsName: name },
-  });
-
 /**
  * A live certificate, neither revoked nor being revoked, becomes revocation-requested (NCP -7);
  * `not_found` / `conflict` otherwise (nothing written: the caller's transaction rolls back).
@@ -314,7 +309,7 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
                   .select('name')
                   .where('name', 'in', [...claimed])
                   .executeTakeFirst();
-          if (held) throw nameTaken(held.name);
+          if (held) throw orderNameTaken(held.name);
           if (order.kind === 'revoke') await markRevocationRequested(trx, order.tenantId, order.certificateNo, t);
           const certificateNo =
             order.kind === 'issue' && order.certificateNo === null
@@ -366,15 +361,23 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
           return orderFromRow(row);
         });
       } catch (error) {
-        if (isUniqueViolation(error)) {
-          const held = await db
-            .selectFrom('issuance_order_names')
-            .select('name')
-            .where('name', 'in', [...order.names])
-            .executeTakeFirst();
-          throw held ? nameTaken(held.name) : new AppError('already_exists', 'A name is in a pending order.');
+        if (!isUniqueViolation(error)) throw error;
+        // A request that raced this one took a DNS name (0008) or the certificate name (0018).
+        // PostgreSQL names the index; SQLite does not, so look for the holder, names first.
+        const constraint = (error as { constraint?: unknown }).constraint;
+        if (constraint !== ACTIVE_ISSUE_NAME_INDEX) {
+          const held =
+            order.kind === 'revoke'
+              ? undefined
+              : await db
+                  .selectFrom('issuance_order_names')
+                  .select('name')
+                  .where('name', 'in', [...order.names])
+                  .executeTakeFirst();
+          if (held) throw orderNameTaken(held.name);
         }
-        throw error;
+        if (order.kind === 'issue') throw certificateNameTaken(order.certificateName);
+        throw new AppError('already_exists', 'A name of this order is in another pending order.', { cause: error });
       }
     },
 

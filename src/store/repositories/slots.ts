@@ -306,7 +306,10 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
             eb('i.deployed_fingerprint', 'is', null),
             eb('i.deployed_fingerprint', '<>', eb.ref('c.fingerprint_sha256')),
           ]),
-        );
+        )
+        // A certificate without its key (a reissue waiting for registerKey) cannot be published:
+        // the slot keeps what it serves until the key's replace republishes it (core/certificates.ts).
+        .where('c.has_private_key', '=', 1);
       const rows = await db
         .updateTable('edge_slots')
         .set(republish(at))

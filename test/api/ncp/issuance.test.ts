@@ -6,7 +6,8 @@
  *   installation's random key and is the one value replaced, by `<label>`);
  * - bad input answers the face's documented error and writes nothing (no order, no name claimed,
  *   no certificate);
- * - a pending certificate has its number at once, is found by getVerificationInfo and is in no list.
+ * - a pending certificate has its number at once, is found by getVerificationInfo and is in no list;
+ * - two requests racing for one certificate name: one order, the other refused (migration 0018).
  * The same operations answer 29001 while issuance is not configured: unavailable.test.ts.
  *
  * To re-pin: `NCP_ISSUANCE_GOLDEN_UPDATE=1 node --test test/api/ncp/issuance.test.ts`, then review.
@@ -199,6 +200,31 @@ for (const target of storeTargets) {
       assert.equal(taken.status, 200);
       assert.equal((taken.json as { returnCode: string }).returnCode, '26090');
       assert.deepEqual(await snapshot(app), before);
+    });
+
+    it('two requests racing for one certificate name: exactly one order, the other 26090', async () => {
+      for (let round = 0; round < 5; round++) {
+        const before = await snapshot(app);
+        const answers = await Promise.all(
+          [0, 1].map((i) =>
+            app.call({
+              method: 'POST',
+              path: REQUEST,
+              body: request(`race-${round}`, `race${round}-${i}.example.com`),
+            }),
+          ),
+        );
+        const codes = answers.map((res) => (res.json as { returnCode: string }).returnCode).sort();
+        assert.deepEqual(codes, ['0', '26090'], answers.map((res) => res.body.toString()).join('\n'));
+        const lost = answers.find((res) => (res.json as { returnCode: string }).returnCode === '26090')!;
+        assert.equal(
+          (lost.json as { returnMessage: string }).returnMessage,
+          `A certificate named 'race-${round}' already exists.`,
+        );
+        const after = await snapshot(app);
+        assert.equal(after.orders, before.orders + 1, 'one order');
+        assert.equal(after.names, before.names + 1, "only the winner's DNS name is claimed");
+      }
     });
 
     const hundredAndOne = Array.from({ length: 101 }, (_, i) => `n${i}.example.com`);

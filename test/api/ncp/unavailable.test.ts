@@ -22,14 +22,19 @@ describe('NCP operations not available in this deployment', () => {
     ...ISSUANCE_OPERATIONS,
     ...LIFECYCLE_OPERATIONS.filter(([, , o]) => o !== 'RegisterPrivateKey'),
   ];
+  // Issuance off: it says so and names the variables to set (the reason of a server started
+  // without any issuance variable, config.ts), the same text as the console's and ACM's.
+  const off =
+    'Certificate issuance is not configured on this server; no validation method is configured: set CERTKEEPER_DCV_ZONE, CERTKEEPER_DCV_DNS_SERVER, CERTKEEPER_DCV_TSIG_KEY (DNS-01) or CERTKEEPER_HTTP01_PORT (HTTP-01).';
   const why = new Map<string, string>([
     ...UNAVAILABLE_OPERATIONS.map(
       ([, , operation]) =>
-        [operation, 'certkeeper keeps external certificates (withExternal) and does not issue certificates.'] as const,
+        [
+          operation,
+          `${operation} is not available in this deployment: certkeeper offers no paid (Advanced) certificates, domain registrations or EAB credentials; it imports certificates (withExternal) and issues them through an ACME CA (requestCertificateIssuance).`,
+        ] as const,
     ),
-    ...needIssuance.map(
-      ([, , operation]) => [operation, 'certificate issuance is not configured on this server.'] as const,
-    ),
+    ...needIssuance.map(([, , operation]) => [operation, `${operation}: ${off}`] as const),
   ]);
   for (const [method, route, operation] of [...UNAVAILABLE_OPERATIONS, ...needIssuance]) {
     const path = route.replace(/:[A-Za-z]+/g, '42');
@@ -40,7 +45,7 @@ describe('NCP operations not available in this deployment', () => {
       assert.equal(res.status, 200);
       assert.deepEqual(res.json, {
         returnCode: '29001',
-        returnMessage: `${operation} is not available in this deployment: ${why.get(operation)!}`,
+        returnMessage: why.get(operation)!,
       });
       const viewer = await app.call({ method, path, ...(body ? { body } : {}), credentials: app.main.viewer });
       assert.equal(viewer.status, method === 'GET' ? 200 : 401);
