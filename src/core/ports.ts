@@ -23,7 +23,7 @@ import type {
   Role,
   Tenant,
 } from '../domain/model.ts';
-import type { DeployTarget, DeployTargetSpec } from '../domain/deploy-target.ts';
+import type { DeployTarget, DeployTargetSpec, LastDeployment } from '../domain/deploy-target.ts';
 import type { CipherProfile, EdgeSlot, ItemRegion, ServiceRegion, TlsVersion } from '../domain/edge-slot.ts';
 import type { CertificateFacts } from '../domain/x509/types.ts';
 import type { CertificateKeyKind } from './issuance/issuer.ts';
@@ -492,12 +492,16 @@ export interface StoredDeployTarget {
   target: DeployTarget;
   /** The webhook secret, sealed with context `deploy-target-secret:<tenantId>`. */
   sealedSecret: SealedSecret | null;
+  /** The worker's last publish or removal to this target; null since `set`, until the next one. */
+  lastDeployment: LastDeployment | null;
 }
 
 export interface DeployTargetRepository {
   get(tenantId: number): Promise<StoredDeployTarget | null>;
-  /** Creates or replaces the tenant's target. */
+  /** Creates or replaces the tenant's target (its last deployment cleared: none to this one yet). */
   set(tenantId: number, spec: DeployTargetSpec, sealedSecret: SealedSecret | null, at: Date): Promise<DeployTarget>;
+  /** Records a publish or removal the worker finished, if the tenant still has a target. */
+  recordDeployment(tenantId: number, deployment: LastDeployment): Promise<void>;
   /** False when there was none. */
   clear(tenantId: number): Promise<boolean>;
 }

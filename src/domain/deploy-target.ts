@@ -48,6 +48,14 @@ export function deployTargetIdentity(spec: DeployTargetSpec): DeployTargetIdenti
 export const describeDeployTarget = (target: DeployTargetIdentity): string =>
   target.kind === 'directory' ? `the directory target ${target.path}` : `the webhook target ${target.host}`;
 
+/** The worker's last publish of a slot to the target, or removal of one from it (migration 0020). */
+export interface LastDeployment {
+  slotId: number;
+  action: 'publish' | 'remove';
+  result: 'success' | 'failure';
+  at: Date;
+}
+
 export interface DeployTarget {
   tenantId: number;
   spec: DeployTargetSpec;

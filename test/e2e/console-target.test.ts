@@ -69,7 +69,7 @@ describe('console: the deployment target', { skip }, () => {
     await page.getByRole('heading', { level: 1, name: 'Edge slots' }).waitFor();
     await card().getByText(`${dir}/<slot>/privkey.pem`).waitFor();
     await card().getByText('0600 · the private key (PKCS#8)').waitFor();
-    await card().getByText('None recently').waitFor();
+    await card().getByText('None yet').waitFor();
     assert.equal(await card().getByLabel('Directory', { exact: true }).inputValue(), dir);
     assert.equal(await card().getByLabel('Reload command').inputValue(), 'nginx -s reload');
     assert.equal(await card().getByLabel('Reload time limit (seconds)').inputValue(), '7');

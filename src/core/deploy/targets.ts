@@ -11,8 +11,7 @@
  * Setting, changing and clearing need `deploy-target.write`.
  */
 import { randomBytes } from 'node:crypto';
-import type { DeployTarget } from '../../domain/deploy-target.ts';
-import type { AuditEvent } from '../../domain/model.ts';
+import type { DeployTarget, LastDeployment } from '../../domain/deploy-target.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { Actor } from '../actor.ts';
 import type { AuditService } from '../audit.ts';
@@ -36,19 +35,11 @@ export interface UpdateTargetResult extends SetTargetResult {
   createdDirectory: boolean;
 }
 
-/** The last time the worker published a slot to the target or removed one from it, from the audit log (recent only). */
-export interface LastDeployment {
-  slotId: number | null;
-  action: 'publish' | 'remove';
-  result: AuditEvent['result'];
-  at: Date;
-}
-
 export interface DeployTargetService {
   get(actor: Actor): Promise<DeployTarget | null>;
   /**
-   * The target and the last deployment to it: null when there is none among the server's latest
-   * RECENT_DEPLOYMENTS publishes and removals (a bounded read; see `show`).
+   * The target and the worker's last publish or removal to it (success or failure), kept on the
+   * target's row; null before the first one since the target was set.
    */
   show(actor: Actor): Promise<{ target: DeployTarget | null; lastDeployment: LastDeployment | null }>;
   /** Sets the target as given, whole (no merge, no folder check): tests and internal callers. */
@@ -57,10 +48,6 @@ export interface DeployTargetService {
   update(actor: Actor, change: DeployTargetChange, options?: { create?: boolean }): Promise<UpdateTargetResult>;
   clear(actor: Actor): Promise<boolean>;
 }
-
-const DEPLOY_ACTIONS = { 'edge.slot.publish': 'publish', 'edge.slot.remove': 'remove' } as const;
-/** How far back `show` looks for the last deployment, per action, across the server. */
-export const RECENT_DEPLOYMENTS = 1000;
 
 export function createDeployTargetService(
   store: Store,
@@ -106,34 +93,8 @@ export function createDeployTargetService(
 
     async show(actor) {
       authorize(actor, 'certificate.read');
-      const target = (await store.targets.get(actor.tenantId))?.target ?? null;
-      if (target === null) return { target, lastDeployment: null };
-      // The newest publish or removal of this tenant among the server's latest RECENT_DEPLOYMENTS
-      // of each (the audit log's action index, newest first): a bounded read whatever the tenant's
-      // history. Filtering by tenant in SQL would walk the tenant's index (tenant_id, id) instead,
-      // down to its last deployment: ~1 s on SQLite past a million events since then.
-      const events = (
-        await Promise.all(
-          Object.keys(DEPLOY_ACTIONS).map((action) =>
-            store.audit.list({ tenantId: null, action, limit: RECENT_DEPLOYMENTS }),
-          ),
-        )
-      )
-        .flat()
-        .filter((event) => event.tenantId === actor.tenantId);
-      const last = events.sort((a, b) => b.id - a.id)[0];
-      const slotId = last ? /^edge-slot:([0-9]+)$/.exec(last.target)?.[1] : undefined;
-      return {
-        target,
-        lastDeployment: last
-          ? {
-              slotId: slotId === undefined ? null : Number(slotId),
-              action: DEPLOY_ACTIONS[last.action as keyof typeof DEPLOY_ACTIONS],
-              result: last.result,
-              at: last.at,
-            }
-          : null,
-      };
+      const stored = await store.targets.get(actor.tenantId);
+      return { target: stored?.target ?? null, lastDeployment: stored?.lastDeployment ?? null };
     },
 
     async set(actor, input) {

@@ -148,6 +148,18 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
     return { target: options.deployers(stored.target.spec, secret), identity };
   }
 
+  /**
+   * The target's "last deployment" (the console's card, `target show`): best effort, like the
+   * events, so a failed write here never turns a finished deployment into a retry.
+   */
+  async function recordOnTarget(slot: EdgeSlot, action: 'publish' | 'remove', result: 'success' | 'failure') {
+    await store.targets
+      .recordDeployment(slot.tenantId, { slotId: slot.slotId, action, result, at: clock.now() })
+      .catch((error: unknown) =>
+        log.warn({ slotId: slot.slotId, err: messageOf(error) }, 'edge slot: last deployment not recorded'),
+      );
+  }
+
   /** Works on one claimed slot; never throws for a target failure (it is recorded instead). */
   async function work(slot: EdgeSlot): Promise<'published' | 'removed' | 'failed' | 'released'> {
     const { slotId } = slot;
@@ -196,6 +208,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
           : `edge slot: target done, but the slot ${outcome === 'changed' ? 'changed meanwhile; publishing again' : 'was taken over by another worker'}`,
       );
       await audit.record(actorFor(slot.tenantId), action, `edge-slot:${slotId}`, 'success', { generation, outcome });
+      if (target) await recordOnTarget(slot, operation, 'success');
       if (slot.deployment.attempts > 0 && outcome === 'done')
         await options.notify?.(slot.tenantId, `edge-slot:${slotId}:${generation}`, {
           type: 'deployment.recovered',
@@ -225,6 +238,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
         attempts,
         code: 'target_failed',
       });
+      if (identity) await recordOnTarget(slot, operation, 'failure');
       if (attempts === 1)
         await options.notify?.(slot.tenantId, `edge-slot:${slotId}:${generation}`, {
           type: 'deployment.failed',

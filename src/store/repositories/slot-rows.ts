@@ -54,6 +54,11 @@ export interface DeployTargetRow {
   secret_blob: Buffer | null;
   created_at: number;
   updated_at: number;
+  /** The worker's last publish or removal to this target (migration 0020); all null when none yet. */
+  last_deployment_slot_id: number | null;
+  last_deployment_action: string | null;
+  last_deployment_result: string | null;
+  last_deployment_at: number | null;
 }
 
 /** Listed (not DELETED) slots of a tenant (migration 0006). */

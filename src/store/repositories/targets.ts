@@ -25,7 +25,16 @@ export function deployTargetRepository(base: Kysely<Database>): DeployTargetRepo
         row.secret_blob !== null && row.secret_data_key_id !== null
           ? { dataKeyId: Number(row.secret_data_key_id), blob: row.secret_blob }
           : null;
-      return { target: targetFromRow(row), sealedSecret };
+      const lastDeployment =
+        row.last_deployment_at !== null && row.last_deployment_slot_id !== null
+          ? {
+              slotId: Number(row.last_deployment_slot_id),
+              action: row.last_deployment_action === 'remove' ? ('remove' as const) : ('publish' as const),
+              result: row.last_deployment_result === 'failure' ? ('failure' as const) : ('success' as const),
+              at: new Date(Number(row.last_deployment_at)),
+            }
+          : null;
+      return { target: targetFromRow(row), sealedSecret, lastDeployment };
     },
 
     async set(tenantId, spec, sealedSecret, at) {
@@ -35,6 +44,10 @@ export function deployTargetRepository(base: Kysely<Database>): DeployTargetRepo
         secret_data_key_id: sealedSecret?.dataKeyId ?? null,
         secret_blob: sealedSecret?.blob ?? null,
         updated_at: ms(at),
+        last_deployment_slot_id: null,
+        last_deployment_action: null,
+        last_deployment_result: null,
+        last_deployment_at: null,
       };
       const row = await db
         .insertInto('deploy_targets')
@@ -43,6 +56,19 @@ export function deployTargetRepository(base: Kysely<Database>): DeployTargetRepo
         .returningAll()
         .executeTakeFirstOrThrow();
       return targetFromRow(row);
+    },
+
+    async recordDeployment(tenantId, deployment) {
+      await db
+        .updateTable('deploy_targets')
+        .set({
+          last_deployment_slot_id: deployment.slotId,
+          last_deployment_action: deployment.action,
+          last_deployment_result: deployment.result,
+          last_deployment_at: ms(deployment.at),
+        })
+        .where('tenant_id', '=', tenantId)
+        .execute();
     },
 
     async clear(tenantId) {

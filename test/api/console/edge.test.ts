@@ -131,7 +131,7 @@ describe('console edge slots', () => {
       { ...last, at: undefined },
       { slotId: no.slot, action: 'publish', result: 'success', at: undefined },
     );
-    // Another tenant's card never shows this tenant's deployment (core reads the server's recent ones).
+    // Another tenant's card never shows this tenant's deployment (it is kept on each tenant's target).
     const other = await app.addTenant('edge-deploy-other');
     await app.app.core.targets.set(other.actor, { kind: 'directory', path: join(targetDir, 'other') });
     const otherViewer = await loggedIn(app, other.viewer);

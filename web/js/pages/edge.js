@@ -204,7 +204,7 @@ function targetCard(view, refresh) {
           ` (${formatDateTime(last.at)})`,
         )
       : target
-        ? 'None recently'
+        ? 'None yet'
         : null,
   ]);
   if (target) rows.push(['Target last changed', formatDateTime(target.updatedAt)]);
