@@ -70,6 +70,12 @@ export interface StoreDialect {
    * writer lock across the awaits between its statements.
    */
   readonly groupsWrites: boolean;
+  /**
+   * Whether a request's reads are worth merging into one statement. PostgreSQL: yes, each
+   * statement is a round trip that wakes a backend (bench/pg-round-trips.ts counts them). SQLite:
+   * no, a statement is a function call, and a merged one would only constrain its plans.
+   */
+  readonly mergesReads: boolean;
   /** SQL for a random version 4 UUID, lower-case text (migration 0009's ARN ids). */
   readonly randomUuid: RawBuilder<string>;
   /**
@@ -110,6 +116,7 @@ export const sqliteDialect: StoreDialect = Object.freeze({
   storeLock: null,
   rowLocks: false,
   groupsWrites: false,
+  mergesReads: false,
   randomUuid: sql<string>`lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`,
   addColumnTakesExpressionDefault: false,
   substringIndex: 'fts5',
@@ -143,6 +150,7 @@ export const postgresDialect: StoreDialect = Object.freeze({
   storeLock: sql`select pg_advisory_xact_lock(${STORE_LOCK_KEY}::bigint)`,
   rowLocks: true,
   groupsWrites: true,
+  mergesReads: true,
   randomUuid: sql<string>`gen_random_uuid()::text`,
   addColumnTakesExpressionDefault: true,
   substringIndex: 'like',
