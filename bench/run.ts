@@ -15,7 +15,9 @@
  * (wait for the shared machine to calm down before a case), --only id,id (cases), --profile
  * (server under --cpu-prof, profiles in bench/results/profiles/), --server-node-flags "…" (extra
  * node flags for the server, for experiments), --no-write (no JSON, no BENCHMARKS.md), --keep
- * (leave the stores behind).
+ * (leave the stores behind), --open-loop 0.5 (after each list and download case, an open-loop run
+ * at that fraction of the req/s just measured; 0 for none), --no-probe (server without
+ * bench/lib/server-probe.ts).
  *
  * For each store and scale: a fresh store seeded by bench/lib/seed.ts; the server started
  * `--startups` times as `node bin/certkeeper.js serve` (what `npm start` runs) (CERTKEEPER_LOG_LEVEL=warn) in its own
@@ -26,6 +28,12 @@
  * else the shared machine does hits both alike), server VmRSS sampled, and the CPU time of the
  * server (and of PostgreSQL), of the ceiling, per request read from /proc.
  * Import runs last, a fixed number of distinct certificates each sent once, NCP-signed per request.
+ *
+ * Inside the server, bench/lib/server-probe.ts (loaded with --import; src/ knows nothing of it)
+ * counts PostgreSQL statements per request and records the event loop's delay histogram and the
+ * GC pauses of each measured run. Open-loop runs (bench/lib/open-loop.ts): requests on a fixed
+ * schedule, latency from the intended send time (no coordinated omission), p50/p99/p99.9, with
+ * the event-loop delay of that run.
  *
  * Cases (NCP requests signed per request in autocannon's setupRequest, java-raw variant):
  * - ncp-v1-name   GET /api/v1/certificates?certificateName=<a random live name>
@@ -40,6 +48,7 @@
  */
 import { cpus, availableParallelism, totalmem, type as osType, release } from 'node:os';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
@@ -60,6 +69,8 @@ import {
   type ScaleResult,
   type StoreResults,
 } from './lib/results.ts';
+import { runOpenLoop, type OpenLoopResult } from './lib/open-loop.ts';
+import { probeSettings, readProbe, type ProbeReport } from './lib/probe.ts';
 import { freshLocation, PG_ADMIN_URL, seedStore, type Location } from './lib/seed.ts';
 
 const { values } = parseArgs({
@@ -84,6 +95,8 @@ const { values } = parseArgs({
     'server-node-flags': { type: 'string', default: '' },
     'no-write': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'open-loop': { type: 'string', default: '0.5' },
+    'no-probe': { type: 'boolean', default: false },
   },
 });
 
@@ -108,6 +121,9 @@ const IMPORT_CAP_S = Number(values['import-cap']);
 const SERVER_NODE_FLAGS = values['server-node-flags'].split(/\s+/).filter(Boolean);
 const ONLY = values.only ? new Set(values.only.split(',')) : null;
 const LOG_LEVEL = 'warn';
+const OPEN_LOOP = Number(values['open-loop']);
+const PROBE = !values['no-probe'];
+const PROBE_FILE = join(tmpdir(), `certkeeper-bench-probe-${process.pid}.json`);
 for (const s of STORES) if (s !== 'sqlite' && s !== 'postgres') throw new Error(`unknown store ${s}`);
 
 const log = (line: string): void => console.log(line);
@@ -199,6 +215,9 @@ const summary = (r: LoadResult): LoadSummary => ({
 const fmtRun = (r: LoadResult): string =>
   `${(r.rps >= 10 ? Math.round(r.rps).toString() : r.rps.toFixed(1)).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms${r.cpuSeconds !== null ? `  CPU ${Math.round(perRequestUs(r.cpuSeconds, r) ?? 0)} µs/req` : ''}${r.postgresCpuSeconds !== null ? ` + PostgreSQL ${Math.round(perRequestUs(r.postgresCpuSeconds, r) ?? 0)}` : ''}${r.non2xx + r.errors > 0 ? `  (${r.non2xx} non-2xx${r.firstBadStatus ? ` e.g. ${r.firstBadStatus}` : ''}, ${r.errors} errors)` : ''}`;
 
+const fmtProbe = (p: ProbeReport, requests: number, store: 'sqlite' | 'postgres'): string =>
+  `${store === 'postgres' && requests > 0 ? `${(p.statements / requests).toFixed(2)} statements/req  ` : ''}event-loop delay p50 ${p.eventLoopDelayMs.p50.toFixed(1)} p99 ${p.eventLoopDelayMs.p99.toFixed(1)} p99.9 ${p.eventLoopDelayMs.p999.toFixed(1)} max ${p.eventLoopDelayMs.max.toFixed(1)} ms  GC ${p.gc.count} pauses, ${p.gc.totalMs.toFixed(0)} ms, max ${p.gc.maxMs.toFixed(1)} ms`;
+
 async function runCase(
   c: Case,
   ctx: Context,
@@ -274,6 +293,7 @@ async function runCase(
   } else await endpointRun({ seconds: WARMUP, rss: false });
   await ceilingRun(Math.min(WARMUP, 1));
   failures = 0;
+  if (PROBE) await readProbe(server.pid, PROBE_FILE);
   const endpointRuns: LoadResult[] = [];
   const ceilingRuns: LoadResult[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -289,12 +309,33 @@ async function runCase(
   }
   const endpoint = combine(endpointRuns);
   const ceil = combine(ceilingRuns);
+  const closedProbe = PROBE ? await readProbe(server.pid, PROBE_FILE) : null;
   log(
     `      endpoint ${fmtRun(endpoint)}${endpoint.rssMaxBytes ? `  RSS ${(endpoint.rssMaxBytes / 1e6).toFixed(0)} MB` : ''}${failures ? `  ${failures} imports refused` : ''}`,
   );
   log(
     `      ceiling  ${fmtRun(ceil)}  → ratio ${((endpoint.rps / ceil.rps) * 100).toFixed(0)}%   (other load before: ${(otherLoad * 100).toFixed(0)}% CPU)`,
   );
+  const requests = endpoint.ok + endpoint.non2xx;
+  if (closedProbe) log(`      server   ${fmtProbe(closedProbe, requests, store)}`);
+  // Open loop: a fixed arrival rate at a fraction of the maximum just measured.
+  let openLoop: { result: OpenLoopResult; probe: ProbeReport | null } | null = null;
+  if (OPEN_LOOP > 0 && c.kind !== 'import' && endpoint.rps > 0) {
+    await waitForQuiet();
+    if (PROBE) await readProbe(server.pid, PROBE_FILE);
+    const result = await runOpenLoop({
+      url: ctx.url,
+      rate: endpoint.rps * OPEN_LOOP,
+      seconds: SECONDS,
+      next: () => ({ method: c.method, ...c.next() }),
+    });
+    const probe = PROBE ? await readProbe(server.pid, PROBE_FILE) : null;
+    openLoop = { result, probe };
+    log(
+      `      open loop at ${Math.round(result.rate)} req/s (${Math.round(OPEN_LOOP * 100)}%): p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  p99.9 ${result.p999Ms.toFixed(2)} ms  max ${result.maxMs.toFixed(1)} ms  (${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors; generator lag p99 ${result.sendLagP99Ms.toFixed(1)} ms)`,
+    );
+    if (probe) log(`      server   ${fmtProbe(probe, result.ok + result.non2xx, store)}`);
+  }
   return {
     id: c.id,
     label: c.label,
@@ -307,6 +348,25 @@ async function runCase(
     ratio: endpoint.rps / ceil.rps,
     rssMaxBytes: endpoint.rssMaxBytes,
     otherLoad,
+    ...(closedProbe
+      ? {
+          server: {
+            statementsPerRequest: store === 'postgres' && requests > 0 ? closedProbe.statements / requests : null,
+            eventLoopDelayMs: closedProbe.eventLoopDelayMs,
+            gc: closedProbe.gc,
+          },
+        }
+      : {}),
+    ...(openLoop
+      ? {
+          openLoop: {
+            fraction: OPEN_LOOP,
+            ...openLoop.result,
+            eventLoopDelayMs: openLoop.probe?.eventLoopDelayMs ?? null,
+            gc: openLoop.probe?.gc ?? null,
+          },
+        }
+      : {}),
     ...(failures > 0 || capped
       ? {
           note: [
@@ -354,6 +414,7 @@ async function runScale(
     for (let k = 0; k < STARTUPS; k++) {
       const last = k === STARTUPS - 1;
       const nodeFlags = [
+        ...(PROBE ? probeSettings(PROBE_FILE).nodeFlags : []),
         ...SERVER_NODE_FLAGS,
         ...(last && values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
       ];
@@ -362,6 +423,7 @@ async function runScale(
         masterKey: where.masterKey,
         logLevel: LOG_LEVEL,
         nodeFlags,
+        ...(PROBE ? { env: probeSettings(PROBE_FILE).env } : {}),
         ...(where.databaseUrl ? { databaseUrl: where.databaseUrl } : {}),
       });
       readyMs.push(started.readyMs);

@@ -6,6 +6,8 @@
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { OpenLoopResult } from './open-loop.ts';
+import type { ProbeReport } from './probe.ts';
 
 export type CaseKind = 'list' | 'download' | 'import';
 
@@ -40,6 +42,19 @@ export interface CaseResult {
   rssMaxBytes: number | null;
   /** CPU share used by other processes just before the case (0–1; the machine is shared). */
   otherLoad: number;
+  /** From bench/lib/server-probe.ts over the measured (closed-loop) rounds. */
+  server?: {
+    /** PostgreSQL statements per request (null on SQLite). */
+    statementsPerRequest: number | null;
+    eventLoopDelayMs: ProbeReport['eventLoopDelayMs'];
+    gc: ProbeReport['gc'];
+  };
+  /** The open-loop run at `fraction` of the closed-loop req/s (bench/lib/open-loop.ts). */
+  openLoop?: OpenLoopResult & {
+    fraction: number;
+    eventLoopDelayMs: ProbeReport['eventLoopDelayMs'] | null;
+    gc: ProbeReport['gc'] | null;
+  };
   note?: string;
 }
 

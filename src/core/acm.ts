@@ -356,11 +356,23 @@ export function createAcmService(
     return id;
   }
 
+  /**
+   * Account ids by tenant id, read once per tenant and kept: a tenant's member number never
+   * changes and tenants are never deleted (the NCP face keeps member numbers the same way). Saves
+   * a statement on every ACM request (a round trip on PostgreSQL). Bounded: past it, start over.
+   */
+  const accountIds = new Map<number, string>();
+
   return {
     async accountId(actor) {
+      const known = accountIds.get(actor.tenantId);
+      if (known !== undefined) return known;
       const tenant = await store.tenants.getById(actor.tenantId);
       if (!tenant) throw new AppError('unauthenticated', 'The tenant of this credential no longer exists.');
-      return tenant.memberNo.padStart(12, '0');
+      const id = tenant.memberNo.padStart(12, '0');
+      if (accountIds.size >= 10_000) accountIds.clear();
+      accountIds.set(actor.tenantId, id);
+      return id;
     },
 
     async resolve(actor, arnId) {

@@ -77,6 +77,12 @@ export interface StoreDialect {
    * number of rows. SQLite: no; its statements are calls into the library, not round trips.
    */
   readonly arrayParameters: boolean;
+  /**
+   * Whether a request's reads are worth merging into one statement. PostgreSQL: yes, each
+   * statement is a round trip that wakes a backend (bench/pg-round-trips.ts counts them). SQLite:
+   * no, a statement is a function call, and a merged one would only constrain its plans.
+   */
+  readonly mergesReads: boolean;
   /** SQL for a random version 4 UUID, lower-case text (migration 0009's ARN ids). */
   readonly randomUuid: RawBuilder<string>;
   /**
@@ -118,6 +124,7 @@ export const sqliteDialect: StoreDialect = Object.freeze({
   rowLocks: false,
   groupsWrites: false,
   arrayParameters: false,
+  mergesReads: false,
   randomUuid: sql<string>`lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`,
   addColumnTakesExpressionDefault: false,
   substringIndex: 'fts5',
@@ -152,6 +159,7 @@ export const postgresDialect: StoreDialect = Object.freeze({
   rowLocks: true,
   groupsWrites: true,
   arrayParameters: true,
+  mergesReads: true,
   randomUuid: sql<string>`gen_random_uuid()::text`,
   addColumnTakesExpressionDefault: true,
   substringIndex: 'like',

@@ -39,7 +39,7 @@
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { NUMBER_BLOCK } from '../migrations/0003-certificate-counters.ts';
-import { queryTemplate } from '../query-template.ts';
+import { queryTemplate, templateOf } from '../query-template.ts';
 import type { Database } from '../schema.ts';
 
 export const DAY_MS = 86_400_000;
@@ -210,42 +210,45 @@ export const cutPartCount = (tenantId: number | null, cut: Cut): RawBuilder<unkn
  * Live and expired totals of one tenant at `asOf`, from the counters (one statement). Used by
  * list() for the validity-only queries (ALL, EXPIRED, UNEXPIRED).
  */
-const validityTotalsQuery = queryTemplate(
-  (
-    db: Kysely<Database>,
-    tenant1: number,
-    tenant2: number,
-    day1: number,
-    tenant3: number,
-    day2: number,
-    tenant4: number,
-    lo: number,
-    hi: number,
-  ) =>
-    sql<{ live: unknown; past: unknown; today: unknown; part: unknown }>`
+const validityTotalsQuery = templateOf<Database, { live: unknown; past: unknown; today: unknown; part: unknown }>(
+  8,
+  (_db, values) => validityTotalsSql(values),
+);
+
+/** The values of `validityTotalsSql`, in its order. */
+export function validityTotalsValues(tenantId: number, asOf: number): unknown[] {
+  const cut = cutAt(asOf);
+  return [tenantId, tenantId, cut.day, tenantId, cut.day, tenantId, cut.lo, cut.hi];
+}
+
+/**
+ * The validity totals' one-row select over `validityTotalsValues` (or placeholders in their
+ * place), for `validityTotals` and for statements that read the totals beside other rows
+ * (certificate-list.ts, PostgreSQL). `validityTotalsFromRow` reads its row.
+ */
+export function validityTotalsSql(
+  values: readonly unknown[],
+): RawBuilder<{ live: unknown; past: unknown; today: unknown; part: unknown }> {
+  const [tenant1, tenant2, day1, tenant3, day2, tenant4, lo, hi] = values;
+  return sql<{ live: unknown; past: unknown; today: unknown; part: unknown }>`
     select
       (select live from certificate_counts where tenant_id = ${tenant1}) as live,
       (select sum(n) from certificate_expiry_days where tenant_id = ${tenant2} and day < ${day1}) as past,
       (select n from certificate_expiry_days where tenant_id = ${tenant3} and day = ${day2}) as today,
       (select count(*) from certificates where tenant_id = ${tenant4} and deleted_at is null and not_after >= ${lo} and not_after < ${hi}) as part
-  `,
-);
+  `;
+}
+
+export function validityTotalsFromRow(
+  asOf: number,
+  row: { live: unknown; past: unknown; today: unknown; part: unknown },
+): ValidityTotals {
+  return { live: num(row.live), expired: countBefore(cutAt(asOf), row.past, row.today, row.part) };
+}
 
 export async function validityTotals(db: Kysely<Database>, tenantId: number, asOf: number): Promise<ValidityTotals> {
-  const cut = cutAt(asOf);
-  const rows = await validityTotalsQuery.all(
-    db,
-    tenantId,
-    tenantId,
-    cut.day,
-    tenantId,
-    cut.day,
-    tenantId,
-    cut.lo,
-    cut.hi,
-  );
-  const row = rows[0]!;
-  return { live: num(row.live), expired: countBefore(cut, row.past, row.today, row.part) };
+  const rows = await validityTotalsQuery.all(db, ...validityTotalsValues(tenantId, asOf));
+  return validityTotalsFromRow(asOf, rows[0]!);
 }
 
 /**

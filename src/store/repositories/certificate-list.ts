@@ -55,7 +55,13 @@ import {
 } from '../rows.ts';
 import type { Database } from '../schema.ts';
 import { NUMBER_BLOCK } from '../migrations/0003-certificate-counters.ts';
-import { locateOffset, validityTotals } from './certificate-counters.ts';
+import {
+  locateOffset,
+  validityTotals,
+  validityTotalsFromRow,
+  validityTotalsSql,
+  validityTotalsValues,
+} from './certificate-counters.ts';
 import { heldBySlot } from './certificate-usage.ts';
 
 const SORT_COLUMNS = {
@@ -199,9 +205,17 @@ function walkOrSort(offset: number, limit: number, total: number, live: number):
   return (offset + limit) * (live / total) <= 3 * total ? 'walk' : 'sort';
 }
 
-export async function listCertificates(db: Kysely<Database>, query: CertificateQuery): Promise<CertificatePage> {
+export async function listCertificates(
+  db: Kysely<Database>,
+  query: CertificateQuery,
+  mergesReads = false,
+): Promise<CertificatePage> {
   const limit = Math.min(Math.max(Math.trunc(query.limit), 0), CERTIFICATE_PAGE_MAX);
   const offset = Math.max(Math.trunc(query.offset), 0);
+  if (mergesReads && countedByCounters(query) && limit > 0) {
+    const merged = await mergedPage(db, query, limit, offset);
+    if (merged) return merged;
+  }
   if (!countedByCounters(query) && limit > 0) {
     // Filtered: read the page first. A page that is not full ends the result, so when it holds
     // rows (or starts at 0) the total is exactly offset + rows, and the COUNT is not needed: the
@@ -213,9 +227,97 @@ export async function listCertificates(db: Kysely<Database>, query: CertificateQ
     return { items, total, totalExact: true };
   }
   const { total, live } = await totalOf(db, query);
+  if (mergesReads) planHints.set(query, total, live);
   if (limit === 0 || offset >= total) return { items: [], total, totalExact: true };
   return { items: await pageOf(db, query, limit, offset, total, live), total, totalExact: true };
 }
+
+/**
+ * PostgreSQL (`dialect.mergesReads`): the counters' totals and the page in one statement, one
+ * round trip instead of two (bench/pg-round-trips.ts). For the default order (certificate
+ * number) of the counted queries: the NCP v2 list and the NHN list.
+ *
+ * The page's SQL is the one `pageOf` sends; what it needs from the totals only chooses how the
+ * rows are found, never which rows: a validity filter's walk-or-sort plan (`walkOrSort`) is
+ * chosen from the totals of this tenant's previous list with that filter (`planHints`), and the
+ * block-counter seek of deep unfiltered pages needs its own read, so those pages (offset ≥
+ * `listTuning.blockSeekFromOffset`) and a first list without a hint take the two statements.
+ * The totals are this statement's own, so the answer is exactly what the two statements give.
+ */
+async function mergedPage(
+  db: Kysely<Database>,
+  query: CertificateQuery,
+  limit: number,
+  offset: number,
+): Promise<CertificatePage | null> {
+  if ((query.sort ?? 'certificateNo') !== 'certificateNo') return null;
+  const validity = query.validity ?? 'all';
+  let plan: PageShape['plan'] = null;
+  if (validity === 'all') {
+    if (offset >= listTuning.blockSeekFromOffset) return null;
+  } else {
+    const hint = planHints.get(query);
+    if (!hint) return null;
+    plan = walkOrSort(offset, limit, Math.max(hint.total, 1), hint.live);
+  }
+  const direction = query.order ?? 'asc';
+  const values: PageValues = { ...filterValuesOf(query), limit, skip: offset };
+  const shape: PageShape = { ...shapeOf(query), sortColumn: 'certificate_no', direction, plan, seek: null };
+  const names = Object.keys(values) as Array<keyof PageValues>;
+  const key = JSON.stringify([shape, names]);
+  let template = mergedTemplates.get(key);
+  if (!template) {
+    const totalsArity = validityTotalsValues(0, 0).length;
+    template = templateOf<Database, MergedRow>(totalsArity + names.length, (d, placeholders) => {
+      const pageValues = Object.fromEntries(
+        names.map((name, i) => [name, placeholders[totalsArity + i]]),
+      ) as unknown as PageValues;
+      // A left join, so the totals' row comes back when the page is empty; the outer order is
+      // the page's (a join's output order is not promised otherwise).
+      return sql<MergedRow>`select t.live as totals_live, t.past as totals_past, t.today as totals_today, t.part as totals_part, p.* from (${validityTotalsSql(placeholders.slice(0, totalsArity))}) as t left join lateral (${pageQuery(d, shape, pageValues)}) as p on true order by p.certificate_no ${sql.raw(direction)}`;
+    });
+    mergedTemplates.set(key, template);
+  }
+  const rows = await template.all(
+    db,
+    ...validityTotalsValues(query.tenantId, ms(query.asOf)),
+    ...names.map((name) => values[name]),
+  );
+  const first = rows[0]!;
+  const { live, expired } = validityTotalsFromRow(ms(query.asOf), {
+    live: first.totals_live,
+    past: first.totals_past,
+    today: first.totals_today,
+    part: first.totals_part,
+  });
+  const total = validity === 'expired' ? expired : validity === 'unexpired' ? live - expired : live;
+  planHints.set(query, total, live);
+  const items = rows.filter((row) => row.certificate_no !== null).map(summaryFromRow);
+  return { items, total, totalExact: true };
+}
+
+type MergedRow = PageRow & { totals_live: unknown; totals_past: unknown; totals_today: unknown; totals_part: unknown };
+
+/** Merged templates by page shape, as `pageTemplates`. */
+const mergedTemplates = new Map<string, QueryTemplate<Database, unknown[], MergedRow>>();
+
+/**
+ * The totals of each tenant's last counted list per validity filter, in this process: only to
+ * choose the next merged page's walk-or-sort plan (a stale hint costs time, never rows).
+ * Bounded: past the bound it starts over.
+ */
+const planHints = (() => {
+  const hints = new Map<string, { total: number; live: number }>();
+  const keyOf = (query: CertificateQuery): string => `${query.tenantId}:${query.validity ?? 'all'}`;
+  return {
+    get: (query: CertificateQuery) => hints.get(keyOf(query)),
+    set(query: CertificateQuery, total: number, live: number | null): void {
+      if (live === null) return;
+      if (hints.size >= 10_000) hints.clear();
+      hints.set(keyOf(query), { total, live });
+    },
+  };
+})();
 
 /**
  * The rows of one page. `total` and `live` come from the counters (validity-only queries) and

@@ -372,7 +372,8 @@ export function certificateRepository(
       return row ? certificateFromRow(row) : null;
     },
 
-    list: (query) => (isSearchQuery(query) ? searchCertificates(db, dialect, query) : listCertificates(db, query)),
+    list: (query) =>
+      isSearchQuery(query) ? searchCertificates(db, dialect, query) : listCertificates(db, query, dialect.mergesReads),
 
     async findDuplicate(tenantId, facts) {
       // At most one live row can match each fingerprint (both are unique among live rows), and
