@@ -305,6 +305,7 @@ for (const target of storeTargets) {
           'chain',
           'fullchain',
           'privkey',
+          'globalCertificates',
         ]);
         assert.equal(body.slotId, slotId);
         assert.deepEqual(body.tlsProtocols, ['1.2', '1.3']);
