@@ -396,6 +396,8 @@ export interface SlotPage {
 /** A user's change to a live slot. */
 export type SlotChange =
   | { kind: 'certificate'; region: ItemRegion; certificateNo: number }
+  /** Drops these GLOBAL items (a KR_JP item is never removed this way). */
+  | { kind: 'remove-global'; itemIds: readonly number[] }
   | { kind: 'tls'; tlsVersion: TlsVersion; cipherProfile: CipherProfile }
   | { kind: 'delete' };
 
@@ -431,7 +433,11 @@ export interface SlotRepository {
   change(tenantId: number, slotId: number, change: SlotChange, at: Date): Promise<EdgeSlot | null>;
   /** Marks the tenant's RUNNING/PUBLISHING/READY slots that use the certificate for republishing; their ids. */
   republishCertificate(tenantId: number, certificateNo: number, at: Date): Promise<number[]>;
-  /** Marks every RUNNING/PUBLISHING/READY slot of the tenant for republishing (its target changed); their ids. */
+  /**
+   * Marks every RUNNING/PUBLISHING/READY slot of the tenant for republishing (its target changed);
+   * their ids. A slot one of whose certificates has no private key (a reissue waiting for
+   * `registerKey`) is left alone, as republishStale does: the key's replace republishes it.
+   */
   republishTenant(tenantId: number, at: Date): Promise<number[]>;
   /** Slots of the tenant that are not DELETED. */
   countLive(tenantId: number): Promise<number>;

@@ -4,9 +4,16 @@
  * publishing, these use-cases only record what is wanted and wake it.
  *
  * Rules:
- * - `KR_JP` takes exactly one certificate. `KR_JP_GLOBAL` also needs a Global Edge Dedicated
- *   certificate, which certkeeper does not issue, so it is refused (`invalid_argument`), as are
- *   adding one to a slot and removing one from it (there are none).
+ * - `KR_JP` takes exactly one certificate, for Korea/Japan. `KR_JP_GLOBAL` takes two: one
+ *   Korea/Japan certificate and one Global Edge Dedicated (GED) certificate, in either order; the
+ *   GED one becomes the slot's GLOBAL item. Which certificate may fill which item is one rule,
+ *   deploy/eligibility.ts `certificateForItem`: GED certificates serve the global region only,
+ *   every other certificate the Korea/Japan region only.
+ * - Adding a global certificate (`addGlobalCertificate`) works on a live `KR_JP_GLOBAL` slot only
+ *   (a `KR_JP` slot is refused: its region is chosen when it is provisioned, as on NCP) and only
+ *   while the slot holds no global certificate (the store keeps one item per region): to rotate,
+ *   remove the old one, then add the new one. Removing (`removeGlobalCertificates`) takes GLOBAL
+ *   items only; the Korea/Japan item is replaced with PUT.
  * - `STRICT` ciphers are refused with `TLS_ALL_VERSIONS` (the old protocol versions cannot use
  *   them).
  * - A certificate must be deployable (deploy/eligibility.ts): live, the actor's tenant's, valid,
@@ -22,6 +29,7 @@ import {
   LIVE_STATUSES,
   type CipherProfile,
   type EdgeSlot,
+  type ItemRegion,
   type ServiceRegion,
   type SlotItem,
   type TlsVersion,
@@ -30,7 +38,7 @@ import { AppError, isAppError } from '../domain/errors.ts';
 import type { CertificateSummary } from '../domain/model.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
-import { deployableCertificate } from './deploy/eligibility.ts';
+import { certificateForItem, deployableCertificate, isGlobalEdgeDedicated } from './deploy/eligibility.ts';
 import { authorize } from './policy.ts';
 import type { Clock, SlotChange, Store } from './ports.ts';
 
@@ -60,14 +68,14 @@ export interface ProvisioningService {
   /** A slot in any status, DELETED included. */
   get(actor: Actor, slotId: number): Promise<SlotView>;
   provision(actor: Actor, request: ProvisionRequest): Promise<EdgeSlot>;
-  /** Adds a Global Edge Dedicated certificate: always refused (certkeeper issues none). */
-  addGlobalCertificate(actor: Actor, slotId: number, certificateNo: number): Promise<never>;
+  /** Adds a Global Edge Dedicated certificate to a KR_JP_GLOBAL slot that holds none; republishes. */
+  addGlobalCertificate(actor: Actor, slotId: number, certificateNo: number): Promise<EdgeSlot>;
   /** PUT: the slot publishes this certificate instead (the same one again republishes). */
   replaceCertificate(actor: Actor, slotId: number, certificateNo: number): Promise<EdgeSlot>;
   setTls(actor: Actor, slotId: number, tlsVersion: TlsVersion, cipherProfile: CipherProfile): Promise<EdgeSlot>;
   delete(actor: Actor, slotId: number): Promise<EdgeSlot>;
-  /** Removes Global Edge Dedicated items: refused, a slot here has none. */
-  removeGlobalCertificates(actor: Actor, slotId: number, itemIds: readonly number[]): Promise<never>;
+  /** Removes Global Edge Dedicated items (GLOBAL only); republishes. */
+  removeGlobalCertificates(actor: Actor, slotId: number, itemIds: readonly number[]): Promise<EdgeSlot>;
   /** Slot ids using each certificate (NCP `usedInstanceNoList`), in one query. */
   usedByMany(actor: Actor, certificateNos: readonly number[]): Promise<Map<number, number[]>>;
   /** A certificate's bytes were replaced: its slots republish. Returns their ids. */
@@ -80,9 +88,6 @@ export interface ProvisioningService {
 
 export const slotNotFound = (slotId: number): AppError =>
   new AppError('not_found', `No provisioning slot ${slotId}.`, { field: 'slotId' });
-
-const GLOBAL_REFUSAL =
-  'certkeeper does not issue Global Edge Dedicated certificates, so a slot here serves Korea/Japan (KR_JP) only';
 
 export function createProvisioningService(store: Store, clock: Clock, audit: AuditService): ProvisioningService {
   const listeners = new Set<() => void>();
@@ -141,6 +146,57 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
     }));
   }
 
+  /**
+   * The items of a new slot, checked in the documented order (count, TLS, certificates): KR_JP one
+   * Korea/Japan certificate; KR_JP_GLOBAL one Korea/Japan and one GED certificate (the GED one is
+   * told apart by its type, so the list's order does not matter).
+   */
+  async function itemsOf(
+    actor: Actor,
+    request: ProvisionRequest,
+  ): Promise<Array<{ region: ItemRegion; certificateNo: number }>> {
+    const now = clock.now();
+    const field = 'certificateNos';
+    if (request.serviceRegion === 'KR_JP') {
+      if (request.certificateNos.length !== 1) {
+        throw new AppError(
+          'invalid_argument',
+          `A KR_JP slot takes exactly one certificate (got ${request.certificateNos.length}).`,
+          { field },
+        );
+      }
+      checkTls(request.tlsVersion, request.cipherProfile);
+      const certificateNo = request.certificateNos[0] as number;
+      await certificateForItem(store, actor.tenantId, certificateNo, 'KR_JP', now, field);
+      return [{ region: 'KR_JP', certificateNo }];
+    }
+    if (request.certificateNos.length !== 2) {
+      throw new AppError(
+        'invalid_argument',
+        `A KR_JP_GLOBAL slot takes two certificates, one for Korea/Japan and one Global Edge Dedicated certificate for the global region (got ${request.certificateNos.length}).`,
+        { field },
+      );
+    }
+    checkTls(request.tlsVersion, request.cipherProfile);
+    const items: Array<{ region: ItemRegion; certificateNo: number }> = [];
+    for (const certificateNo of request.certificateNos) {
+      const certificate = await deployableCertificate(store, actor.tenantId, certificateNo, now, field);
+      items.push({ region: isGlobalEdgeDedicated(certificate) ? 'GLOBAL' : 'KR_JP', certificateNo });
+    }
+    const globals = items.filter((item) => item.region === 'GLOBAL').length;
+    if (globals !== 1) {
+      throw new AppError(
+        'invalid_argument',
+        globals === 0
+          ? 'A KR_JP_GLOBAL slot needs a Global Edge Dedicated certificate for the global region besides the Korea/Japan one; none of these is one (request one with requestGedCertificateIssuance).'
+          : 'A KR_JP_GLOBAL slot needs a Korea/Japan certificate besides the Global Edge Dedicated one; both of these are Global Edge Dedicated certificates, which serve the global region only.',
+        { field },
+      );
+    }
+    // The Korea/Japan item first: it gets the lower itemId, as on NCP's detail page.
+    return items.sort((a, b) => (a.region === b.region ? 0 : a.region === 'KR_JP' ? -1 : 1));
+  }
+
   const targetKindOf = async (tenantId: number): Promise<DeployTargetKind | null> =>
     (await store.targets.get(tenantId))?.target.spec.kind ?? null;
 
@@ -167,24 +223,7 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
         serviceRegion: request.serviceRegion,
       };
       try {
-        if (request.serviceRegion === 'KR_JP_GLOBAL') {
-          throw new AppError(
-            'invalid_argument',
-            `KR_JP_GLOBAL needs a Global Edge Dedicated certificate besides the Korea/Japan one; ${GLOBAL_REFUSAL}. Provision with KR_JP.`,
-            { field: 'serviceRegion' },
-          );
-        }
-        if (request.certificateNos.length !== 1) {
-          throw new AppError(
-            'invalid_argument',
-            `A KR_JP slot takes exactly one certificate (got ${request.certificateNos.length}).`,
-            { field: 'certificateNos' },
-          );
-        }
-        checkTls(request.tlsVersion, request.cipherProfile);
-        const now = clock.now();
-        const certificateNo = request.certificateNos[0] as number;
-        await deployableCertificate(store, actor.tenantId, certificateNo, now, 'certificateNos');
+        const items = await itemsOf(actor, request);
         if (!(await store.targets.get(actor.tenantId))) {
           throw new AppError(
             'conflict',
@@ -198,9 +237,9 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
             serviceRegion: request.serviceRegion,
             tlsVersion: request.tlsVersion,
             cipherProfile: request.cipherProfile,
-            items: [{ region: 'KR_JP', certificateNo }],
+            items,
           },
-          now,
+          clock.now(),
         );
         await audit.record(actor, 'edge.slot.provision', `edge-slot:${slot.slotId}`, 'success', detail);
         notify();
@@ -221,12 +260,26 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
         'edge.slot.add-global',
         `edge-slot:${slotId}`,
         async () => {
-          await slotOf(actor, slotId, true);
-          throw new AppError(
-            'invalid_argument',
-            `Certificate ${certificateNo} is not a Global Edge Dedicated certificate: ${GLOBAL_REFUSAL}.`,
-            { field: 'certificateNo' },
-          );
+          const slot = await slotOf(actor, slotId, true);
+          if (slot.serviceRegion !== 'KR_JP_GLOBAL') {
+            throw new AppError(
+              'invalid_argument',
+              `Slot ${slotId} serves Korea/Japan only (KR_JP); a global certificate is added to a KR_JP_GLOBAL slot. Provision a KR_JP_GLOBAL slot instead.`,
+              { field: 'certificateNo' },
+            );
+          }
+          await certificateForItem(store, actor.tenantId, certificateNo, 'GLOBAL', clock.now(), 'certificateNo');
+          const held = slot.items.find((item) => item.region === 'GLOBAL');
+          if (held) {
+            throw new AppError(
+              'invalid_argument',
+              held.certificateNo === certificateNo
+                ? `Slot ${slotId} already holds certificate ${certificateNo} (item ${held.itemId}).`
+                : `Slot ${slotId} already holds a Global Edge Dedicated certificate (item ${held.itemId}); a slot holds one: remove it first, then add the new one.`,
+              { field: 'certificateNo' },
+            );
+          }
+          return change(actor, slotId, { kind: 'certificate', region: 'GLOBAL', certificateNo });
         },
         { certificateNo },
       );
@@ -240,7 +293,7 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
         `edge-slot:${slotId}`,
         async () => {
           await slotOf(actor, slotId, true);
-          await deployableCertificate(store, actor.tenantId, certificateNo, clock.now(), 'certificateNo');
+          await certificateForItem(store, actor.tenantId, certificateNo, 'KR_JP', clock.now(), 'certificateNo');
           return change(actor, slotId, { kind: 'certificate', region: 'KR_JP', certificateNo });
         },
         { certificateNo },
@@ -292,11 +345,7 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
               );
             }
           }
-          throw new AppError(
-            'invalid_argument',
-            `Slot ${slotId} holds no Global Edge Dedicated certificate: ${GLOBAL_REFUSAL}.`,
-            { field: 'itemIds' },
-          );
+          return change(actor, slotId, { kind: 'remove-global', itemIds });
         },
         { itemIds: itemIds.slice(0, 10).join(',') },
       );

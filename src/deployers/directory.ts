@@ -1,7 +1,8 @@
 /**
  * The `directory` target: each slot is a folder `<path>/<slotId>/` (0700) holding
  * `fullchain.pem` (leaf then issuers, 0644) and `privkey.pem` (PKCS#8, 0600), replaced atomically
- * (atomic-files.ts), then the optional reload command runs (run-command.ts: no shell, a timeout).
+ * (atomic-files.ts), and a KR_JP_GLOBAL slot's Global Edge Dedicated certificates in
+ * `<slotId>/global/<name>/` the same way (domain/deploy-target.ts, the layout), then the optional reload command runs (run-command.ts: no shell, a timeout).
  * Removing a slot deletes its folder, then runs the reload command too.
  *
  * The readable alias `<path>/by-name/<certificate name>` (domain/deploy-target.ts, the layout) is a
@@ -21,6 +22,8 @@ import {
   certificateAlias,
   DIRECTORY_MODE,
   FULLCHAIN_FILE,
+  GLOBAL_FOLDER,
+  globalFolderName,
   FULLCHAIN_MODE,
   PRIVKEY_FILE,
   PRIVKEY_MODE,
@@ -28,7 +31,7 @@ import {
   type DeployTargetSpec,
 } from '../domain/deploy-target.ts';
 import { commitFiles, removeStaleTemps, syncDirectory } from './atomic-files.ts';
-import { fullChainOf, type Deployer } from '../core/deploy/deployer.ts';
+import { fullChainOf, type DeployBundle, type Deployer } from '../core/deploy/deployer.ts';
 import type { RunCommand } from './run-command.ts';
 
 type DirectorySpec = Extract<DeployTargetSpec, { kind: 'directory' }>;
@@ -77,6 +80,51 @@ export function directoryDeployer(spec: DirectorySpec, run: RunCommand): Deploye
     await syncDirectory(byName);
   }
 
+  /** Creates `dir` (0700) unless it exists. */
+  const ensureDir = (dir: string): Promise<void> =>
+    mkdir(dir, { mode: DIRECTORY_MODE }).then(
+      () => undefined,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      },
+    );
+
+  /**
+   * `<slot>/global/<name>/` for each GLOBAL item (each written atomically like the slot's own
+   * files), then the folders of items the slot no longer holds removed; no GLOBAL item: no
+   * `global/` folder.
+   */
+  async function writeGlobals(dir: string, bundle: DeployBundle): Promise<void> {
+    const globalDir = join(dir, GLOBAL_FOLDER);
+    const keep = new Set<string>();
+    if (bundle.globalCertificates.length > 0) {
+      await ensureDir(globalDir);
+      for (const global of bundle.globalCertificates) {
+        const name = globalFolderName(global.certificateNo, global.certificateName);
+        keep.add(name);
+        const folder = join(globalDir, name);
+        await ensureDir(folder);
+        await removeStaleTemps(folder);
+        await commitFiles(folder, [
+          { name: PRIVKEY_FILE, content: global.privateKeyPem, mode: PRIVKEY_MODE },
+          { name: FULLCHAIN_FILE, content: fullChainOf(global), mode: FULLCHAIN_MODE },
+        ]);
+      }
+    }
+    const present = await readdir(globalDir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    });
+    if (present === null) return;
+    if (keep.size === 0) {
+      await rm(globalDir, { recursive: true, force: true });
+    } else {
+      for (const entry of present)
+        if (!keep.has(entry)) await rm(join(globalDir, entry), { recursive: true, force: true });
+    }
+    await syncDirectory(keep.size === 0 ? dir : globalDir);
+  }
+
   async function reload(event: 'publish' | 'delete', slotId: number, signal: AbortSignal): Promise<void> {
     if (spec.reloadCommand === null) return;
     await run(spec.reloadCommand, {
@@ -106,6 +154,7 @@ export function directoryDeployer(spec: DirectorySpec, run: RunCommand): Deploye
           { name: PRIVKEY_FILE, content: bundle.privateKeyPem, mode: PRIVKEY_MODE },
           { name: FULLCHAIN_FILE, content: fullChainOf(bundle), mode: FULLCHAIN_MODE },
         ]);
+        await writeGlobals(dir, bundle);
       } catch (error) {
         throw described(`Writing ${dir}`, error);
       }

@@ -48,6 +48,21 @@ export function publishPayload(bundle: DeployBundle) {
     chain: bundle.chainPems.join(''),
     fullchain: fullChainOf(bundle),
     privkey: bundle.privateKeyPem,
+    // A KR_JP_GLOBAL slot's Global Edge Dedicated certificates (empty for KR_JP), each with its key.
+    globalCertificates: bundle.globalCertificates.map((global) => ({
+      itemId: global.itemId,
+      certificateNo: global.certificateNo,
+      certificateName: global.certificateName,
+      commonName: global.commonName,
+      domains: global.domains,
+      notBefore: global.notBefore.toISOString(),
+      notAfter: global.notAfter.toISOString(),
+      fingerprintSha256: global.fingerprintSha256,
+      certificate: global.certificatePem,
+      chain: global.chainPems.join(''),
+      fullchain: fullChainOf(global),
+      privkey: global.privateKeyPem,
+    })),
   };
 }
 

@@ -74,8 +74,18 @@ export interface DeployTarget {
  *   It follows the slot's current certificate: a new certificate moves the alias to its own name.
  *   When two slots publish one certificate it points at the one published last. A name that is not
  *   a plain file name (see `certificateAlias`) gets no alias; the slot's folder still works.
+ * - `<path>/<slotId>/global/<certificate name>/`: a KR_JP_GLOBAL slot's Global Edge Dedicated
+ *   certificate (`fullchain.pem`, `privkey.pem`, the same modes), beside the Korea/Japan one in the
+ *   slot's folder, so `by-name/<kr-jp name>/global/<ged name>/` reaches it too. A name that gets no
+ *   alias is `_<certificateNo>` there instead (an alias never starts with `_`, so the two never
+ *   meet). Folders of removed global certificates are removed at the next publish.
  */
 export const BY_NAME_FOLDER = 'by-name';
+export const GLOBAL_FOLDER = 'global';
+
+/** The folder name of a global certificate inside `<slot>/global/` (see the layout above). */
+export const globalFolderName = (certificateNo: number, certificateName: string): string =>
+  certificateAlias(certificateName) ?? `_${certificateNo}`;
 
 /** The files of a slot's folder and their modes (the deployer writes them so; the faces show them). */
 export const FULLCHAIN_FILE = 'fullchain.pem';
@@ -95,6 +105,11 @@ export function directoryLayout(path: string): Array<{ path: string; mode: strin
       holds: 'leaf then intermediates, no root',
     },
     { path: `${path}/<slot>/${PRIVKEY_FILE}`, mode: octal(PRIVKEY_MODE), holds: 'the private key (PKCS#8)' },
+    {
+      path: `${path}/<slot>/${GLOBAL_FOLDER}/<certificate name>/`,
+      mode: octal(DIRECTORY_MODE),
+      holds: `a KR_JP_GLOBAL slot's Global Edge Dedicated certificate: ${FULLCHAIN_FILE} and ${PRIVKEY_FILE} as above`,
+    },
     {
       path: `${path}/${BY_NAME_FOLDER}/<certificate name>`,
       mode: 'symlink',

@@ -74,7 +74,10 @@ export interface EdgeSlot {
   deletedAt: Date | null;
 }
 
-/** The certificate the slot publishes to its target: its Korea/Japan item. */
+/**
+ * The slot's main certificate, its Korea/Japan item: the one the list shows and the by-name alias
+ * names. A KR_JP_GLOBAL slot's GLOBAL items are published beside it.
+ */
 export function primaryItem(slot: Pick<EdgeSlot, 'items'>): SlotItem | undefined {
   return slot.items.find((item) => item.region === 'KR_JP');
 }

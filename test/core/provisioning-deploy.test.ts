@@ -22,6 +22,7 @@ import { commitFiles } from '../../src/deployers/atomic-files.ts';
 import { runCommand } from '../../src/deployers/run-command.ts';
 import { AppError } from '../../src/domain/errors.ts';
 import { storeTargets } from '../helpers/db.ts';
+import { mintLeaf, mintRoot } from '../helpers/pki.ts';
 import { provisioningWorld } from './provisioning-setup.ts';
 
 const NODE = process.execPath;
@@ -305,6 +306,7 @@ for (const target of storeTargets) {
           'chain',
           'fullchain',
           'privkey',
+          'globalCertificates',
         ]);
         assert.equal(body.slotId, slotId);
         assert.deepEqual(body.tlsProtocols, ['1.2', '1.3']);
@@ -319,6 +321,56 @@ for (const target of storeTargets) {
         const stored = await w.store.targets.get(w.admin.tenantId);
         assert.ok(stored?.sealedSecret);
         assert.equal(stored.sealedSecret.blob.includes(Buffer.from(secret!)), false);
+      } finally {
+        await w.close();
+        await hook.close();
+      }
+    });
+
+    it('a KR_JP_GLOBAL slot sends its Global Edge Dedicated certificate, with its key, in globalCertificates', async () => {
+      const hook = await hookServer(() => ({ status: 200 }));
+      const w = await provisioningWorld(target);
+      try {
+        await w.core.targets.set(w.admin, { kind: 'webhook', url: hook.url });
+        const root = await mintRoot({ cn: 'Webhook GED Root', freshKey: true });
+        const leaf = await mintLeaf(root, {
+          cn: 'ged.example.com',
+          sans: { dns: ['ged.example.com'] },
+          freshKey: true,
+          notBefore: new Date('2026-01-01T00:00:00Z'),
+          notAfter: new Date('2028-01-01T00:00:00Z'),
+        });
+        const ged = await w.core.certificates.import(
+          w.admin,
+          { name: 'ged', certificate: leaf.pem, privateKey: leaf.keyPem, chain: root.pem },
+          {
+            origin: 'acme',
+            policy: { requireKey: true, allowEd25519: false, nameRule: null },
+            type: 'NCP_GLOBAL_EDGE_DEDICATED',
+          },
+        );
+        const slot = await w.core.provisioning.provision(w.admin, {
+          serviceRegion: 'KR_JP_GLOBAL',
+          certificateNos: [w.certificates.ec, ged.certificateNo],
+          tlsVersion: 'TLS_MIN_VERSION_1_2',
+          cipherProfile: 'DEFAULT',
+        });
+        assert.equal((await w.worker().runOnce()).published, 1);
+        const body = JSON.parse(hook.received[0]!.body) as {
+          certificateNo: number;
+          serviceRegion: string;
+          globalCertificates: Array<Record<string, unknown>>;
+        };
+        assert.deepEqual([body.certificateNo, body.serviceRegion], [w.certificates.ec, 'KR_JP_GLOBAL']);
+        assert.equal(body.globalCertificates.length, 1);
+        const global = body.globalCertificates[0]!;
+        assert.deepEqual(
+          [global.itemId, global.certificateNo, global.certificateName, global.commonName],
+          [slot.items.find((item) => item.region === 'GLOBAL')!.itemId, ged.certificateNo, 'ged', 'ged.example.com'],
+        );
+        assert.equal(global.certificate, leaf.pem);
+        assert.equal(global.privkey, leaf.keyPem);
+        assert.ok((global.fullchain as string).startsWith(leaf.pem));
       } finally {
         await w.close();
         await hook.close();

@@ -3,8 +3,8 @@
  * replace the certificate, change TLS settings, delete. Reads for any role; writes need
  * `certificate.write` (checked in the hook, and again by core, which also audits them).
  *
- * The console provisions Korea/Japan (`KR_JP`) slots only: certkeeper issues no Global Edge
- * Dedicated certificate, so core refuses `KR_JP_GLOBAL` anyway. Status changes come from the
+ * The console provisions Korea/Japan (`KR_JP`) slots only; `KR_JP_GLOBAL` slots (with a Global
+ * Edge Dedicated certificate) are made through the Global Edge API. Status changes come from the
  * provisioning worker; the browser polls a slot while it is pending.
  */
 import type { FastifyInstance } from 'fastify';

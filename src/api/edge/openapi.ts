@@ -31,11 +31,11 @@ export const EDGE_OPENAPI: OpenApiContribution = {
     },
     [`${BASE}/{slotId}`]: {
       get: op('Get certificate (slot detail, deployment state)'),
-      post: op('Add global certificate to slot (refused: certkeeper issues no Global Edge Dedicated certificates)'),
+      post: op('Add global certificate to slot (a Global Edge Dedicated certificate, KR_JP_GLOBAL slots): republishes'),
       put: op('Update certificate (cmCertificateId): republishes'),
       delete: op('Delete certificate (slot): DELETING, then DELETED'),
     },
-    [`${BASE}/{slotId}/certificates`]: { delete: op('Delete global certificate (refused: a slot here has none)') },
+    [`${BASE}/{slotId}/certificates`]: { delete: op('Delete global certificate (GLOBAL items of the slot): republishes') },
     [`${BASE}/{slotId}/tls`]: { put: op('Set TLS version and cipher profile: republishes') },
   },
 };

@@ -56,7 +56,8 @@ export function registerEdgeRoutes(app: FastifyInstance, core: Core): void {
   app.post(slot, write, async (request) => {
     const slotId = pathSlotId(request.params);
     const certificateNo = requiredId(bodyFields(request.body), 'cmCertificateId');
-    return core.provisioning.addGlobalCertificate(actorOf(request), slotId, certificateNo);
+    await core.provisioning.addGlobalCertificate(actorOf(request), slotId, certificateNo);
+    return success(true);
   });
 
   app.put(slot, write, async (request) => {
@@ -75,7 +76,8 @@ export function registerEdgeRoutes(app: FastifyInstance, core: Core): void {
   app.delete(`${slot}/certificates`, write, async (request) => {
     const slotId = pathSlotId(request.params);
     const itemIds = requiredIds(bodyFields(request.body), 'certificateItemIds');
-    return core.provisioning.removeGlobalCertificates(actorOf(request), slotId, itemIds);
+    await core.provisioning.removeGlobalCertificates(actorOf(request), slotId, itemIds);
+    return success(true);
   });
 
   app.put(`${slot}/tls`, write, async (request) => {

@@ -29,6 +29,27 @@ export interface DeployBundle {
   /** Issuers in path order, leaf's issuer first. */
   chainPems: readonly string[];
   privateKeyPem: string;
+  /**
+   * The slot's GLOBAL items (KR_JP_GLOBAL slots; empty for KR_JP): Global Edge Dedicated
+   * certificates with their keys. Publishing them to the edge is the one use of such a key, so
+   * the worker reads it from the store directly, not through core's export path (which refuses).
+   */
+  globalCertificates: readonly GlobalCertificateBundle[];
+}
+
+/** One GLOBAL item of a slot, as published beside the Korea/Japan certificate. */
+export interface GlobalCertificateBundle {
+  itemId: number;
+  certificateNo: number;
+  certificateName: string;
+  commonName: string | null;
+  domains: readonly string[];
+  notBefore: Date;
+  notAfter: Date;
+  fingerprintSha256: string;
+  certificatePem: string;
+  chainPems: readonly string[];
+  privateKeyPem: string;
 }
 
 export interface SlotRef {

@@ -4,6 +4,7 @@
  * certificate answers exactly like a number never used.
  */
 import { AppError } from '../../domain/errors.ts';
+import type { ItemRegion } from '../../domain/edge-slot.ts';
 import type { Certificate } from '../../domain/model.ts';
 import { certificateStatus } from '../../domain/status.ts';
 import type { Store } from '../ports.ts';
@@ -45,3 +46,37 @@ export async function deployableCertificate(
     });
   return certificate;
 }
+
+/**
+ * THE rule of which certificate fills which item of a slot: a Global Edge Dedicated certificate
+ * (`NCP_GLOBAL_EDGE_DEDICATED`, issued for edge slots only) is a slot's GLOBAL item and nothing
+ * else; the Korea/Japan item is any other deployable certificate. Both must be deployable
+ * (deployableCertificate). The refusal is `invalid_argument` naming the certificate's role.
+ */
+export async function certificateForItem(
+  store: Pick<Store, 'certificates'>,
+  tenantId: number,
+  certificateNo: number,
+  region: ItemRegion,
+  now: Date,
+  field: string,
+): Promise<Certificate> {
+  const certificate = await deployableCertificate(store, tenantId, certificateNo, now, field);
+  const ged = isGlobalEdgeDedicated(certificate);
+  if (region === 'GLOBAL' && !ged)
+    throw new AppError(
+      'invalid_argument',
+      `Certificate ${certificateNo} ('${certificate.name}') is not a Global Edge Dedicated certificate; only those serve the global region (request one with requestGedCertificateIssuance).`,
+      { field },
+    );
+  if (region === 'KR_JP' && ged)
+    throw new AppError(
+      'invalid_argument',
+      `Certificate ${certificateNo} ('${certificate.name}') is a Global Edge Dedicated certificate; it serves only the global region of a KR_JP_GLOBAL slot, not Korea/Japan.`,
+      { field },
+    );
+  return certificate;
+}
+
+export const isGlobalEdgeDedicated = (certificate: Pick<Certificate, 'type'>): boolean =>
+  certificate.type === 'NCP_GLOBAL_EDGE_DEDICATED';

@@ -17,7 +17,7 @@
  *   republish request being recorded (a crash in between), at most every `sweepEveryMs`.
  * - Key reads are audited (`certificate.key.read`, actor `edge-worker`), as is each outcome.
  */
-import { primaryItem, retryDelayMs, type EdgeSlot } from '../../domain/edge-slot.ts';
+import { primaryItem, retryDelayMs, type EdgeSlot, type SlotItem } from '../../domain/edge-slot.ts';
 import type { Actor } from '../actor.ts';
 import type { AuditService } from '../audit.ts';
 import {
@@ -31,7 +31,7 @@ import {
 } from '../background-loop.ts';
 import type { Clock, Store } from '../ports.ts';
 import { deployTargetIdentity, describeDeployTarget, type DeployTargetIdentity } from '../../domain/deploy-target.ts';
-import type { DeployBundle, DeployerFactory } from './deployer.ts';
+import type { DeployBundle, DeployerFactory, GlobalCertificateBundle } from './deployer.ts';
 import { targetSecretContext } from './targets.ts';
 import type { NotificationService } from '../notifications/service.ts';
 
@@ -100,13 +100,14 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
 
   let lastSweep: number | null = null;
 
-  async function bundleOf(slot: EdgeSlot): Promise<{ bundle: DeployBundle; fingerprints: Map<number, string> }> {
-    const item = primaryItem(slot);
-    if (!item) throw new Error(`Slot ${slot.slotId} has no Korea/Japan certificate.`);
+  /** A certificate of the slot with its key (the read audited); throws, as a target failure, when either is gone. */
+  async function loadItem(slot: EdgeSlot, item: SlotItem) {
     const certificate = await store.certificates.get(slot.tenantId, item.certificateNo);
     if (!certificate)
       throw new Error(
-        `Certificate ${item.certificateNo} of the slot no longer exists; provision another one with PUT.`,
+        item.region === 'KR_JP'
+          ? `Certificate ${item.certificateNo} of the slot no longer exists; provision another one with PUT.`
+          : `Global certificate ${item.certificateNo} of the slot no longer exists; remove its item ${item.itemId}.`,
       );
     const target = `certificate:${item.certificateNo}`;
     const privateKeyPem = await store.certificates.readPrivateKey(slot.tenantId, item.certificateNo);
@@ -115,6 +116,33 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
       slotId: slot.slotId,
     });
     if (!privateKeyPem) throw new Error(`Certificate ${item.certificateNo} has no private key.`);
+    return { certificate, privateKeyPem };
+  }
+
+  async function bundleOf(slot: EdgeSlot): Promise<{ bundle: DeployBundle; fingerprints: Map<number, string> }> {
+    const item = primaryItem(slot);
+    if (!item) throw new Error(`Slot ${slot.slotId} has no Korea/Japan certificate.`);
+    const { certificate, privateKeyPem } = await loadItem(slot, item);
+    const fingerprints = new Map([[item.itemId, certificate.facts.fingerprintSha256]]);
+    const globalCertificates: GlobalCertificateBundle[] = [];
+    for (const global of slot.items.filter((i) => i.region === 'GLOBAL')) {
+      const loaded = await loadItem(slot, global);
+      const { facts } = loaded.certificate;
+      fingerprints.set(global.itemId, facts.fingerprintSha256);
+      globalCertificates.push({
+        itemId: global.itemId,
+        certificateNo: loaded.certificate.certificateNo,
+        certificateName: loaded.certificate.name,
+        commonName: facts.commonName,
+        domains: facts.domains,
+        notBefore: facts.notBefore,
+        notAfter: facts.notAfter,
+        fingerprintSha256: facts.fingerprintSha256,
+        certificatePem: loaded.certificate.certificatePem,
+        chainPems: loaded.certificate.chainPems,
+        privateKeyPem: loaded.privateKeyPem,
+      });
+    }
     const { facts } = certificate;
     const bundle: DeployBundle = {
       tenantId: slot.tenantId,
@@ -133,8 +161,9 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
       certificatePem: certificate.certificatePem,
       chainPems: certificate.chainPems,
       privateKeyPem,
+      globalCertificates,
     };
-    return { bundle, fingerprints: new Map([[item.itemId, facts.fingerprintSha256]]) };
+    return { bundle, fingerprints };
   }
 
   /** The tenant's target: its deployer and what identifies it in events (null, null: none configured). */

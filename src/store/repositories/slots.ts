@@ -237,6 +237,9 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
           case 'certificate':
             update = update.set({ ...common, status: afterChange, provisioned_at: ms(at) });
             break;
+          case 'remove-global':
+            update = update.set({ ...common, status: afterChange });
+            break;
         }
         const row = await update.returningAll().executeTakeFirst();
         if (!row) return null;
@@ -260,6 +263,14 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
               })
               .execute();
           }
+        }
+        if (change.kind === 'remove-global' && change.itemIds.length > 0) {
+          await trx
+            .deleteFrom('edge_slot_items')
+            .where('slot_id', '=', slotId)
+            .where('region', '=', 'GLOBAL')
+            .where('item_id', 'in', [...change.itemIds])
+            .execute();
         }
         return one(trx, row);
       });
@@ -291,6 +302,18 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
         .set(republish(at))
         .where('tenant_id', '=', tenantId)
         .where('status', 'in', live)
+        // Like republishStale: a slot holding a certificate without its key (a reissue waiting
+        // for registerKey) cannot be published; the key's replace republishes it.
+        .where(
+          'slot_id',
+          'not in',
+          db
+            .selectFrom('edge_slot_items as i')
+            .innerJoin('certificates as c', 'c.certificate_no', 'i.certificate_no')
+            .select('i.slot_id')
+            .where('i.tenant_id', '=', tenantId)
+            .where('c.has_private_key', '=', 0),
+        )
         .returning('slot_id')
         .execute();
       return rows.map((r) => Number(r.slot_id)).sort((a, b) => a - b);

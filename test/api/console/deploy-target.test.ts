@@ -90,6 +90,7 @@ for (const store of storeTargets) {
           [`${dir}/<slot>/`, '0700'],
           [`${dir}/<slot>/fullchain.pem`, '0644'],
           [`${dir}/<slot>/privkey.pem`, '0600'],
+          [`${dir}/<slot>/global/<certificate name>/`, '0700'],
           [`${dir}/by-name/<certificate name>`, 'symlink'],
         ],
       );

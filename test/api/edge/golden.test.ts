@@ -129,7 +129,9 @@ for (const target of storeTargets) {
         app.call({ method: 'DELETE', path: `/api/v1/certificate/${self}`, query: { certificateName: 'rsa-self' } }),
       );
 
-      // Global Edge Dedicated operations: refused.
+      // Global Edge Dedicated operations with certificates that are not GED (the success paths:
+      // test/api/edge/ged.test.ts): a KR_JP slot takes none, its KR_JP item is not removed this way,
+      // KR_JP_GLOBAL needs one GED certificate.
       await step('POST add global certificate (0040)', send('POST', `${EDGE}/1`, { cmCertificateId: ec }));
       await step(
         'DELETE global certificates (0040)',
