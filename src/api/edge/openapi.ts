@@ -35,7 +35,9 @@ export const EDGE_OPENAPI: OpenApiContribution = {
       put: op('Update certificate (cmCertificateId): republishes'),
       delete: op('Delete certificate (slot): DELETING, then DELETED'),
     },
-    [`${BASE}/{slotId}/certificates`]: { delete: op('Delete global certificate (GLOBAL items of the slot): republishes') },
+    [`${BASE}/{slotId}/certificates`]: {
+      delete: op('Delete global certificate (GLOBAL items of the slot): republishes'),
+    },
     [`${BASE}/{slotId}/tls`]: { put: op('Set TLS version and cipher profile: republishes') },
   },
 };
