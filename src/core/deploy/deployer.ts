@@ -11,13 +11,8 @@ import type { DeployTargetSpec } from '../../domain/deploy-target.ts';
 import { fullChainPems } from '../../domain/x509/chain.ts';
 import type { CipherProfile, ServiceRegion, TlsVersion } from '../../domain/edge-slot.ts';
 
-export interface DeployBundle {
-  tenantId: number;
-  slotId: number;
-  generation: number;
-  serviceRegion: ServiceRegion;
-  tlsVersion: TlsVersion;
-  cipherProfile: CipherProfile;
+/** A certificate as a target receives it: its facts, PEM, chain and key. */
+export interface PublishedCertificate {
   certificateNo: number;
   certificateName: string;
   commonName: string | null;
@@ -29,6 +24,16 @@ export interface DeployBundle {
   /** Issuers in path order, leaf's issuer first. */
   chainPems: readonly string[];
   privateKeyPem: string;
+}
+
+/** A slot's publication: its Korea/Japan certificate (the bundle's own fields) and its GLOBAL items. */
+export interface DeployBundle extends PublishedCertificate {
+  tenantId: number;
+  slotId: number;
+  generation: number;
+  serviceRegion: ServiceRegion;
+  tlsVersion: TlsVersion;
+  cipherProfile: CipherProfile;
   /**
    * The slot's GLOBAL items (KR_JP_GLOBAL slots; empty for KR_JP): Global Edge Dedicated
    * certificates with their keys. Publishing them to the edge is the one use of such a key, so
@@ -38,18 +43,8 @@ export interface DeployBundle {
 }
 
 /** One GLOBAL item of a slot, as published beside the Korea/Japan certificate. */
-export interface GlobalCertificateBundle {
+export interface GlobalCertificateBundle extends PublishedCertificate {
   itemId: number;
-  certificateNo: number;
-  certificateName: string;
-  commonName: string | null;
-  domains: readonly string[];
-  notBefore: Date;
-  notAfter: Date;
-  fingerprintSha256: string;
-  certificatePem: string;
-  chainPems: readonly string[];
-  privateKeyPem: string;
 }
 
 export interface SlotRef {

@@ -17,6 +17,7 @@
  *   republish request being recorded (a crash in between), at most every `sweepEveryMs`.
  * - Key reads are audited (`certificate.key.read`, actor `edge-worker`), as is each outcome.
  */
+import type { Certificate } from '../../domain/model.ts';
 import { primaryItem, retryDelayMs, type EdgeSlot, type SlotItem } from '../../domain/edge-slot.ts';
 import type { Actor } from '../actor.ts';
 import type { AuditService } from '../audit.ts';
@@ -31,9 +32,27 @@ import {
 } from '../background-loop.ts';
 import type { Clock, Store } from '../ports.ts';
 import { deployTargetIdentity, describeDeployTarget, type DeployTargetIdentity } from '../../domain/deploy-target.ts';
-import type { DeployBundle, DeployerFactory, GlobalCertificateBundle } from './deployer.ts';
+import type { DeployBundle, DeployerFactory, GlobalCertificateBundle, PublishedCertificate } from './deployer.ts';
 import { targetSecretContext } from './targets.ts';
 import type { NotificationService } from '../notifications/service.ts';
+
+/** A stored certificate and its key as a target receives them (the KR_JP item and each GLOBAL one). */
+function published(loaded: { certificate: Certificate; privateKeyPem: string }): PublishedCertificate {
+  const { certificate, privateKeyPem } = loaded;
+  const { facts } = certificate;
+  return {
+    certificateNo: certificate.certificateNo,
+    certificateName: certificate.name,
+    commonName: facts.commonName,
+    domains: facts.domains,
+    notBefore: facts.notBefore,
+    notAfter: facts.notAfter,
+    fingerprintSha256: facts.fingerprintSha256,
+    certificatePem: certificate.certificatePem,
+    chainPems: certificate.chainPems,
+    privateKeyPem,
+  };
+}
 
 export interface WorkerOptions {
   /** The worker's side of the slots, and what a publish reads: the certificate, its key, the target. */
@@ -127,23 +146,9 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
     const globalCertificates: GlobalCertificateBundle[] = [];
     for (const global of slot.items.filter((i) => i.region === 'GLOBAL')) {
       const loaded = await loadItem(slot, global);
-      const { facts } = loaded.certificate;
-      fingerprints.set(global.itemId, facts.fingerprintSha256);
-      globalCertificates.push({
-        itemId: global.itemId,
-        certificateNo: loaded.certificate.certificateNo,
-        certificateName: loaded.certificate.name,
-        commonName: facts.commonName,
-        domains: facts.domains,
-        notBefore: facts.notBefore,
-        notAfter: facts.notAfter,
-        fingerprintSha256: facts.fingerprintSha256,
-        certificatePem: loaded.certificate.certificatePem,
-        chainPems: loaded.certificate.chainPems,
-        privateKeyPem: loaded.privateKeyPem,
-      });
+      fingerprints.set(global.itemId, loaded.certificate.facts.fingerprintSha256);
+      globalCertificates.push({ itemId: global.itemId, ...published(loaded) });
     }
-    const { facts } = certificate;
     const bundle: DeployBundle = {
       tenantId: slot.tenantId,
       slotId: slot.slotId,
@@ -151,16 +156,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
       serviceRegion: slot.serviceRegion,
       tlsVersion: slot.tlsVersion,
       cipherProfile: slot.cipherProfile,
-      certificateNo: certificate.certificateNo,
-      certificateName: certificate.name,
-      commonName: facts.commonName,
-      domains: facts.domains,
-      notBefore: facts.notBefore,
-      notAfter: facts.notAfter,
-      fingerprintSha256: facts.fingerprintSha256,
-      certificatePem: certificate.certificatePem,
-      chainPems: certificate.chainPems,
-      privateKeyPem,
+      ...published({ certificate, privateKeyPem }),
       globalCertificates,
     };
     return { bundle, fingerprints };
