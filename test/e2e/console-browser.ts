@@ -86,3 +86,19 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path, fullPage: true });
   return path;
 }
+
+/**
+ * Logs in through the console's form with a credential's keys, after opening `url` when given (any
+ * console page shows the form to a visitor without a session). Returns once the form is submitted:
+ * the caller waits for the page it expects.
+ */
+export async function logIn(
+  page: Page,
+  credential: { accessKey: string; secretKey: string },
+  url?: string,
+): Promise<void> {
+  if (url !== undefined) await page.goto(url);
+  await page.getByLabel('Access key').fill(credential.accessKey);
+  await page.getByLabel('Secret key').fill(credential.secretKey);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}

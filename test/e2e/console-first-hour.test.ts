@@ -6,16 +6,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startTestApp, TestClock, type TestApp } from '../helpers/app.ts';
+import { startTestApp, WallClock, type TestApp } from '../helpers/app.ts';
 import { mintIntermediate, mintLeaf, mintRoot, P256 } from '../helpers/pki.ts';
-import { browserSkip, launch, screenshot, SCREENSHOTS, type Browser } from './console-browser.ts';
-
-/** Real time: sessions and validity run on the wall clock in a browser test. */
-class WallClock extends TestClock {
-  override now(): Date {
-    return new Date();
-  }
-}
+import { browserSkip, launch, logIn, screenshot, SCREENSHOTS, type Browser } from './console-browser.ts';
 
 const DAY = 86_400_000;
 const CERTIFICATES = 24;
@@ -53,10 +46,7 @@ describe('console, the first hour', { skip }, () => {
     }
     browser = await launch();
     page = browser.page;
-    await page.goto(`${app.baseUrl}/console/`);
-    await page.getByLabel('Access key').fill(app.main.admin.accessKey);
-    await page.getByLabel('Secret key').fill(app.main.admin.secretKey);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page, app.main.admin, `${app.baseUrl}/console/`);
     await h1('Dashboard').waitFor();
   });
 
@@ -220,9 +210,7 @@ describe('console, the first hour', { skip }, () => {
   it('an empty tenant’s dashboard offers to import the first certificate', async () => {
     const empty = await app.addTenant('empty');
     await page.getByRole('button', { name: 'Log out' }).click();
-    await page.getByLabel('Access key').fill(empty.admin.accessKey);
-    await page.getByLabel('Secret key').fill(empty.admin.secretKey);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page, empty.admin);
     await h1('Dashboard').waitFor();
     await screenshot(page, 'first-hour-empty-dashboard');
     await page.getByRole('link', { name: 'Import your first certificate' }).click();

@@ -11,15 +11,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { startTestApp, TestClock, type TestApp } from '../helpers/app.ts';
+import { startTestApp, WallClock, type TestApp } from '../helpers/app.ts';
 import { mintPems, type Pems } from '../api/console/helpers.ts';
-import { browserSkip, launch, screenshot, type Browser } from './console-browser.ts';
-
-class WallClock extends TestClock {
-  override now(): Date {
-    return new Date();
-  }
-}
+import { browserSkip, launch, logIn, screenshot, type Browser } from './console-browser.ts';
 
 const PASS = 'browser p12 pass';
 const skip = await browserSkip();
@@ -76,10 +70,7 @@ describe('console formats in a browser', { skip }, () => {
   });
 
   it('labels the chain field as what it is', async () => {
-    await page.goto(url());
-    await page.getByLabel('Access key').fill(app.main.admin.accessKey);
-    await page.getByLabel('Secret key').fill(app.main.admin.secretKey);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page, app.main.admin, url());
     await h1('Dashboard').waitFor();
     await page.getByRole('link', { name: 'Import', exact: true }).click();
     await h1('Import a certificate').waitFor();

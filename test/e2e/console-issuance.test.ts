@@ -13,7 +13,7 @@ import type { Page } from 'playwright-core';
 import { USER_ZONE } from '../helpers/bind.ts';
 import { addUserCname } from '../issuance/user-dns.ts';
 import { SERVED_SKIP, startIssuanceRig, type IssuanceRig } from '../issuance/served.ts';
-import { browserSkip, launch, screenshot, type Browser } from './console-browser.ts';
+import { browserSkip, launch, logIn, screenshot, type Browser } from './console-browser.ts';
 import { cliJson, serve, type Credentials, type Served } from './helpers.ts';
 
 const skip = SERVED_SKIP || (await browserSkip());
@@ -44,10 +44,7 @@ describe('console issuance in a browser: Pebble + BIND9', { skip }, () => {
   const h1 = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
 
   it('requests a certificate, shows the record to create, and sees it issued', async () => {
-    await page.goto(`${running.baseUrl}/console/#/issuance/new`);
-    await page.getByLabel('Access key').fill(admin.accessKey);
-    await page.getByLabel('Secret key').fill(admin.secretKey);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page, admin, `${running.baseUrl}/console/#/issuance/new`);
     await h1('Request a certificate').waitFor();
 
     // Every bad field at once: no name, and two bad domain names.

@@ -11,24 +11,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { startTestApp, TestClock, type TestApp } from '../helpers/app.ts';
-import { browserSkip, launch, screenshot, type Browser } from './console-browser.ts';
-
-/** Real time: sessions run on the wall clock in a browser test. */
-class WallClock extends TestClock {
-  override now(): Date {
-    return new Date();
-  }
-}
+import { startTestApp, WallClock, type TestApp } from '../helpers/app.ts';
+import { browserSkip, launch, logIn, screenshot, type Browser } from './console-browser.ts';
 
 const skip = await browserSkip();
 if (skip) console.log(`# console end-to-end tests skipped: ${skip}`);
 
-async function logIn(page: Page, app: TestApp): Promise<void> {
-  await page.goto(`${app.baseUrl}/console/`);
-  await page.getByLabel('Access key').fill(app.main.admin.accessKey);
-  await page.getByLabel('Secret key').fill(app.main.admin.secretKey);
-  await page.getByRole('button', { name: 'Log in' }).click();
+/** Logs in as the tenant's ADMIN and waits for the dashboard. */
+async function logInAsAdmin(page: Page, app: TestApp): Promise<void> {
+  await logIn(page, app.main.admin, `${app.baseUrl}/console/`);
   await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
 }
 
@@ -64,7 +55,7 @@ describe('console: the deployment target', { skip }, () => {
   const card = () => page.getByRole('region', { name: 'Deployment target' });
 
   it('switched on: shows the target in full, changes one setting, keeps the others', async () => {
-    await logIn(page, on);
+    await logInAsAdmin(page, on);
     await page.goto(`${on.baseUrl}/console/#/edge`);
     await page.getByRole('heading', { level: 1, name: 'Edge slots' }).waitFor();
     await card().getByText(`${dir}/<slot>/privkey.pem`).waitFor();
@@ -99,7 +90,7 @@ describe('console: the deployment target', { skip }, () => {
   });
 
   it('switched off: read-only, with the note and the command to run on the server', async () => {
-    await logIn(page, off);
+    await logInAsAdmin(page, off);
     await page.goto(`${off.baseUrl}/console/#/edge`);
     await page.getByRole('heading', { level: 1, name: 'Edge slots' }).waitFor();
     await card().getByText('CERTKEEPER_CONSOLE_TARGET_EDIT=on').waitFor();

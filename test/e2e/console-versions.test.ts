@@ -9,16 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
-import { startTestApp, TestClock, type TestApp } from '../helpers/app.ts';
+import { startTestApp, WallClock, type TestApp } from '../helpers/app.ts';
 import { mintIntermediate, mintLeaf, mintRoot, mintSelfSignedLeaf, P384, type Issued } from '../helpers/pki.ts';
-import { browserSkip, launch, screenshot, type Browser } from './console-browser.ts';
-
-/** Real time: sessions and validity run on the wall clock in a browser test. */
-class WallClock extends TestClock {
-  override now(): Date {
-    return new Date();
-  }
-}
+import { browserSkip, launch, logIn, screenshot, type Browser } from './console-browser.ts';
 
 const DAY = 86_400_000;
 
@@ -53,10 +46,7 @@ describe('console: replace, versions and recently deleted', { skip }, () => {
     no = created.certificateNo;
     browser = await launch();
     page = browser.page;
-    await page.goto(`${app.baseUrl}/console/`);
-    await page.getByLabel('Access key').fill(app.main.admin.accessKey);
-    await page.getByLabel('Secret key').fill(app.main.admin.secretKey);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page, app.main.admin, `${app.baseUrl}/console/`);
     await h1('Dashboard').waitFor();
   });
 

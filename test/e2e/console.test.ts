@@ -17,16 +17,9 @@ import { createAuditService } from '../../src/core/audit.ts';
 import { createProvisioningWorker, type ProvisioningWorker } from '../../src/core/deploy/worker.ts';
 import { createDeployers } from '../../src/deployers/index.ts';
 import { CIPHER_PROFILES, TLS_VERSIONS } from '../../src/domain/edge-slot.ts';
-import { startTestApp, TestClock, type TestApp } from '../helpers/app.ts';
+import { startTestApp, WallClock, type TestApp } from '../helpers/app.ts';
 import { mintPems, type Pems } from '../api/console/helpers.ts';
-import { browserSkip, launch, screenshot, type Browser } from './console-browser.ts';
-
-/** Real time: the worker, sessions and validity run on the wall clock in a browser test. */
-class WallClock extends TestClock {
-  override now(): Date {
-    return new Date();
-  }
-}
+import { browserSkip, launch, logIn, screenshot, type Browser } from './console-browser.ts';
 
 const skip = await browserSkip();
 if (skip) console.log(`# console end-to-end tests skipped: ${skip}`);
@@ -82,12 +75,6 @@ describe('console in a browser', { skip }, () => {
   const url = (path = '') => `${app.baseUrl}/console/${path}`;
   const h1 = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
 
-  async function login(credential: { accessKey: string; secretKey: string }) {
-    await page.getByLabel('Access key').fill(credential.accessKey);
-    await page.getByLabel('Secret key').fill(credential.secretKey);
-    await page.getByRole('button', { name: 'Log in' }).click();
-  }
-
   async function download(click: () => Promise<void>): Promise<{ name: string; text: string }> {
     const [file] = await Promise.all([page.waitForEvent('download'), click()]);
     const path = join(work, `download-${Date.now()}-${file.suggestedFilename()}`);
@@ -128,9 +115,9 @@ describe('console in a browser', { skip }, () => {
     await h1('Log in to the console').waitFor();
     assert.equal(await focused('name'), 'accessKey', 'focus starts on the access key');
     await screenshot(page, 'login');
-    await login({ accessKey: app.main.admin.accessKey, secretKey: 'wrong' });
+    await logIn(page, { accessKey: app.main.admin.accessKey, secretKey: 'wrong' });
     await page.getByRole('alert').filter({ hasText: 'wrong' }).waitFor();
-    await login(app.main.admin);
+    await logIn(page, app.main.admin);
     await h1('Dashboard').waitFor();
     assert.equal(await focused('tag'), 'H1', 'focus moves to the new page heading');
     const cookies = await browser.context.cookies();
@@ -390,7 +377,7 @@ describe('console in a browser', { skip }, () => {
   it('a VIEWER sees no write controls, and the server refuses its writes anyway', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByText('You have logged out.').waitFor();
-    await login(viewerKey);
+    await logIn(page, viewerKey);
     await h1('Dashboard').waitFor();
     const nav = page.getByRole('navigation', { name: 'Main' });
     assert.equal(await nav.getByRole('link', { name: 'Import' }).count(), 0);

@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { rawQuery, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
 import { ncpFetch } from '../helpers/ncp-client.ts';
 import { mintBundle, mintLeaf } from '../helpers/pki.ts';
-import { cliJson, serve, waitFor, type Credentials, type Served } from './helpers.ts';
+import { createDefaultAdmin, serve, waitFor, type Served } from './helpers.ts';
 
 /** Every member of a zip archive, concatenated (Python's zipfile: no zip library among the dependencies). */
 function unzipped(zip: Buffer): string {
@@ -53,15 +53,7 @@ for (const target of storeTargets) {
       };
       delete env.DATABASE_URL;
       if (location.databaseUrl) env.DATABASE_URL = location.databaseUrl;
-      await cliJson(env, ['tenant', 'create', 'default']);
-      const credentials = await cliJson<Credentials>(env, [
-        'credential',
-        'create',
-        '--tenant',
-        'default',
-        '--role',
-        'ADMIN',
-      ]);
+      const credentials = await createDefaultAdmin(env);
       const bundle = await mintBundle();
       running = await serve(env);
       const server = running;

@@ -14,7 +14,17 @@ import { join } from 'node:path';
 import { FIXTURES } from '../api/ncp/helpers.ts';
 import { deployedPair, fingerprintOf } from '../api/edge/helpers.ts';
 import { testMasterKey } from '../helpers/db.ts';
-import { cliJson, EDGE, edgeCall, NODE, serve, slotStatus, waitFor, type Credentials, type Served } from './helpers.ts';
+import {
+  cliJson,
+  createDefaultAdmin,
+  EDGE,
+  edgeCall,
+  NODE,
+  serve,
+  slotStatus,
+  waitFor,
+  type Served,
+} from './helpers.ts';
 
 /** The reload command: logs each run; the first run hangs (the process gets killed meanwhile). */
 const RELOAD_SCRIPT = `
@@ -64,15 +74,7 @@ describe('crash while PUBLISHING (kill -9), restart', () => {
 
   it('converges to RUNNING with a complete, matching pair', async () => {
     // Set up through the CLI, as an operator would.
-    await cliJson(env, ['tenant', 'create', 'default']);
-    const credentials = await cliJson<Credentials>(env, [
-      'credential',
-      'create',
-      '--tenant',
-      'default',
-      '--role',
-      'ADMIN',
-    ]);
+    const credentials = await createDefaultAdmin(env);
     for (const [name, text] of Object.entries({
       'cert.pem': FIXTURES.korean.certificate,
       'key.pem': FIXTURES.korean.privateKey,

@@ -99,6 +99,15 @@ export interface Credentials {
   secretKey: string;
 }
 
+/**
+ * What an operator does first on a fresh store, through the CLI: tenant `default` and an ADMIN
+ * credential for it, whose keys are returned.
+ */
+export async function createDefaultAdmin(env: NodeJS.ProcessEnv): Promise<Credentials> {
+  await cliJson(env, ['tenant', 'create', 'default']);
+  return cliJson<Credentials>(env, ['credential', 'create', '--tenant', 'default', '--role', 'ADMIN']);
+}
+
 export function edgeCall(
   baseUrl: string,
   credentials: Credentials,

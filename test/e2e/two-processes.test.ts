@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { FIXTURES } from '../api/ncp/helpers.ts';
 import { freshPostgres, postgresSkip, testMasterKey, type TestLocation } from '../helpers/db.ts';
-import { cliJson, EDGE, edgeCall, serve, sleep, waitFor, type Credentials, type Served } from './helpers.ts';
+import { cliJson, createDefaultAdmin, EDGE, edgeCall, serve, sleep, waitFor, type Served } from './helpers.ts';
 
 const SLOTS = 20;
 
@@ -75,15 +75,7 @@ describe('two processes on one PostgreSQL, 20 slots', { skip: postgresSkip }, ()
       CERTKEEPER_EDGE_POLL_MS: '50',
     });
     const env = envFor('cli');
-    await cliJson(env, ['tenant', 'create', 'default']);
-    const credentials = await cliJson<Credentials>(env, [
-      'credential',
-      'create',
-      '--tenant',
-      'default',
-      '--role',
-      'ADMIN',
-    ]);
+    const credentials = await createDefaultAdmin(env);
     await writeFile(join(location.dataDir, 'cert.pem'), FIXTURES.ec.certificate);
     await writeFile(join(location.dataDir, 'key.pem'), FIXTURES.ec.privateKey);
     await writeFile(join(location.dataDir, 'chain.pem'), FIXTURES.ec.chain);

@@ -26,7 +26,7 @@ import Database from 'better-sqlite3';
 import { testMasterKey } from '../helpers/db.ts';
 import { mintBundle, mintLeaf } from '../helpers/pki.ts';
 import { ncpFetch, type NcpResponse } from '../helpers/ncp-client.ts';
-import { cliJson, serve, type Credentials, type Served } from '../e2e/helpers.ts';
+import { createDefaultAdmin, serve, type Served } from '../e2e/helpers.ts';
 
 const run = promisify(execFile);
 /** Room for the store after migrations and a few imports; the filler takes the rest. */
@@ -69,15 +69,7 @@ async function scenario(dataDir: string, started: (served: Served) => void): Pro
     CERTKEEPER_MASTER_KEY: testMasterKey(),
   };
   delete env.DATABASE_URL;
-  await cliJson(env, ['tenant', 'create', 'default']);
-  const credentials = await cliJson<Credentials>(env, [
-    'credential',
-    'create',
-    '--tenant',
-    'default',
-    '--role',
-    'ADMIN',
-  ]);
+  const credentials = await createDefaultAdmin(env);
   const bundle = await mintBundle();
   const running = await serve(env);
   started(running);

@@ -37,6 +37,16 @@ export class TestClock implements Clock {
   }
 }
 
+/**
+ * A clock that follows real time, for tests whose other side runs on the wall clock: a browser's
+ * sessions, Pebble's certificates (valid from now), a worker's real timers.
+ */
+export class WallClock extends TestClock {
+  override now(): Date {
+    return new Date();
+  }
+}
+
 export interface TestCredential {
   accessKey: string;
   secretKey: string;

@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { USER_ZONE } from '../helpers/bind.ts';
-import { cli, cliJson, edgeCall, serve, waitFor, type Credentials, type Served } from '../e2e/helpers.ts';
+import { cli, createDefaultAdmin, edgeCall, serve, waitFor, type Served } from '../e2e/helpers.ts';
 import { addUserCname } from './user-dns.ts';
 import { SERVED_SKIP, showOrder, startIssuanceRig, type IssuanceRig } from './served.ts';
 
@@ -41,15 +41,7 @@ describe('dcv failures through serve and the NCP face', { skip: SERVED_SKIP }, (
       CERTKEEPER_DCV_TSIG_KEY: `hmac-sha256:dcv-key:${wrongSecret}`,
       CERTKEEPER_DCV_WINDOW_SECONDS: '3',
     });
-    await cliJson(wrongEnv, ['tenant', 'create', 'default']);
-    const credentials = await cliJson<Credentials>(wrongEnv, [
-      'credential',
-      'create',
-      '--tenant',
-      'default',
-      '--role',
-      'ADMIN',
-    ]);
+    const credentials = await createDefaultAdmin(wrongEnv);
     const answers: string[] = [];
     const call = async (via: Served, method: string, path: string, body?: unknown, query?: Record<string, string>) => {
       const res = await edgeCall(via.baseUrl, credentials, method, path, body, query);

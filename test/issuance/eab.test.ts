@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { USER_ZONE } from '../helpers/bind.ts';
-import { cliJson, edgeCall, serve, waitFor, type Credentials, type Served } from '../e2e/helpers.ts';
+import { createDefaultAdmin, edgeCall, serve, waitFor, type Served } from '../e2e/helpers.ts';
 import { addUserCname } from './user-dns.ts';
 import { SERVED_SKIP, startIssuanceRig, type IssuanceRig, showOrder } from './served.ts';
 
@@ -49,15 +49,7 @@ describe('External Account Binding (Debian example config)', { skip: SERVED_SKIP
     const rightKey = example.externalAccountMACKeys[kid]!;
     const wrongKey = example.externalAccountMACKeys['kid-2']!;
     const base = rig.env();
-    await cliJson(base, ['tenant', 'create', 'default']);
-    const credentials = await cliJson<Credentials>(base, [
-      'credential',
-      'create',
-      '--tenant',
-      'default',
-      '--role',
-      'ADMIN',
-    ]);
+    const credentials = await createDefaultAdmin(base);
 
     const request = async (via: Served, name: string): Promise<{ certificateNo: number; domain: string }> => {
       const domain = `${name}.${USER_ZONE}`;

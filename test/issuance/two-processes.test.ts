@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { USER_ZONE } from '../helpers/bind.ts';
 import { freshPostgres, postgresSkip, rawQuery, type TestLocation } from '../helpers/db.ts';
-import { cliJson, edgeCall, serve, waitFor, type Credentials, type Served } from '../e2e/helpers.ts';
+import { createDefaultAdmin, edgeCall, serve, waitFor, type Credentials, type Served } from '../e2e/helpers.ts';
 import { addUserCname } from './user-dns.ts';
 import { SERVED_SKIP, startIssuanceRig, type IssuanceRig } from './served.ts';
 
@@ -58,15 +58,7 @@ describe('two processes on one PostgreSQL, N orders', { skip: SERVED_SKIP || pos
     const envFor = (name: string) =>
       rig.env({ CERTKEEPER_DATA_DIR: join(rig.dir, name), CERTKEEPER_ISSUANCE_POLL_MS: '50' });
     const cliEnv = envFor('cli');
-    await cliJson(cliEnv, ['tenant', 'create', 'default']);
-    const credentials = await cliJson<Credentials>(cliEnv, [
-      'credential',
-      'create',
-      '--tenant',
-      'default',
-      '--role',
-      'ADMIN',
-    ]);
+    const credentials = await createDefaultAdmin(cliEnv);
     admin = credentials;
     processes.push(await serve(envFor('a')), await serve(envFor('b')));
 

@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { freshPostgres, testMasterKey, type TestLocation } from '../helpers/db.ts';
 import { ncpFetch, type NcpResponse } from '../helpers/ncp-client.ts';
 import { mintBundle, mintLeaf } from '../helpers/pki.ts';
-import { cliJson, EDGE, serve, sleep, type Credentials } from '../e2e/helpers.ts';
+import { cliJson, createDefaultAdmin, EDGE, serve, sleep } from '../e2e/helpers.ts';
 
 export interface SoakOptions {
   seconds: number;
@@ -159,15 +159,7 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
   let running: Awaited<ReturnType<typeof serve>> | null = null;
   let inspector: Inspector | null = null;
   try {
-    await cliJson(env, ['tenant', 'create', 'default']);
-    const credentials = await cliJson<Credentials>(env, [
-      'credential',
-      'create',
-      '--tenant',
-      'default',
-      '--role',
-      'ADMIN',
-    ]);
+    const credentials = await createDefaultAdmin(env);
     await cliJson(env, ['target', 'set', 'directory', '--path', join(dir, 'certs'), '--create']);
     // The server only: the CLI runs above had no inspector to open.
     running = await serve({ ...env, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:0`.trim() });

@@ -26,7 +26,7 @@ import { startIssuance, type RunningIssuance } from '../../../src/app/issuance.t
 import { loadIssuanceConfig } from '../../../src/config/config.ts';
 import { createAuditService } from '../../../src/core/audit.ts';
 import { systemClock } from '../../../src/core/ports.ts';
-import { startTestApp, TestClock, type TestApp } from '../../helpers/app.ts';
+import { startTestApp, WallClock, type TestApp } from '../../helpers/app.ts';
 import { BIND_SKIP, DCV_ZONE, USER_ZONE, startBind, type BindServer } from '../../helpers/bind.ts';
 import { countRows } from '../../helpers/db.ts';
 import { PEBBLE_SKIP, startPebble, type Pebble } from '../../helpers/pebble.ts';
@@ -35,13 +35,6 @@ import { addUserCname } from '../../issuance/user-dns.ts';
 import { awsCli, awsMissing, sdkClient } from './clients.ts';
 
 const skip = PEBBLE_SKIP || BIND_SKIP || awsMissing;
-
-/** The server's clock follows real time here: Pebble's certificates start being valid now. */
-class WallClock extends TestClock {
-  override now(): Date {
-    return new Date();
-  }
-}
 
 interface Validation {
   DomainName: string;
