@@ -176,8 +176,15 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
   const actorFor = (tenantId: number): Actor => ({ tenantId, id: 'acme-worker', role: 'ADMIN', remoteAddress: null });
   const after = (ms: number): Date => new Date(clock.now().getTime() + ms);
 
+  /**
+   * The account once the CA confirmed it: its row never changes after that (one key and one URL
+   * per directory), so later steps skip the store read and the vault's decryption.
+   */
+  let confirmedAccount: (AccountRef & { accountId: number }) | null = null;
+
   /** The account key (created and sealed once per directory) and URL (once the CA confirmed it). */
   async function account(): Promise<AccountRef & { accountId: number }> {
+    if (confirmedAccount) return confirmedAccount;
     const context = accountKeyContext(options.directoryUrl);
     let row = await issuance.getAccount(options.directoryUrl);
     if (!row) {
@@ -189,7 +196,7 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       );
     }
     const keyPem = (await store.vault.open(row.sealedKey, context)).toString('utf8');
-    if (row.accountUrl !== null) return { url: row.accountUrl, keyPem, accountId: row.accountId };
+    if (row.accountUrl !== null) return (confirmedAccount = { url: row.accountUrl, keyPem, accountId: row.accountId });
     // Creating an account twice with one key finds the first (RFC 8555 7.3.1): safe to repeat.
     const created = await issuer.account({
       keyPem,
@@ -198,7 +205,7 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
     });
     await issuance.setAccountUrl(row.accountId, created.url, clock.now());
     log.info({ accountUrl: created.url, created: created.created }, 'ACME account ready');
-    return { url: created.url, keyPem, accountId: row.accountId };
+    return (confirmedAccount = { url: created.url, keyPem, accountId: row.accountId });
   }
 
   async function certificateKey(order: IssuanceOrder): Promise<string> {
