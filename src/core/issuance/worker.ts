@@ -55,6 +55,7 @@ import {
   type LeaseWorker,
   type WorkerLog,
 } from '../background-loop.ts';
+import { createForegroundYield, type ForegroundYield } from '../background-pace.ts';
 import type { CertificateService } from '../certificates.ts';
 import type { Clock, Store } from '../ports.ts';
 import { challengeName, checkDelegation, DcvError, delegationTarget, type DcvResolver, type DcvZone } from './dcv.ts';
@@ -96,6 +97,12 @@ export interface IssuanceWorkerOptions {
   /** How often certificates are checked for renewal. Default 1 h. */
   renewalScanEveryMs?: number;
   log?: WorkerLog;
+  /**
+   * How the worker yields to the API on the event loop (core/background-pace.ts): before each
+   * step it waits while requests are in flight, up to one step per gap. Default: the event
+   * loop's utilisation only (no request count).
+   */
+  foreground?: ForegroundYield;
   /**
    * Notifications (core/notifications/): `issuance.succeeded` when a certificate lands (issued or
    * renewed), `issuance.failed` / `renewal.failed` when an order ends without one. Best effort:
@@ -165,6 +172,7 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
   const cnameWindowMs = options.cnameWindowMs ?? 72 * 3_600_000;
   const renewalScanEveryMs = options.renewalScanEveryMs ?? 3_600_000;
   const log = options.log ?? silentLog;
+  const foreground = options.foreground ?? createForegroundYield();
   const loop = createBackgroundLoop({
     name: 'issuance worker',
     workerId: id,
@@ -744,6 +752,8 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
       }
     }
     for (const orderId of await issuance.due(now, batch)) {
+      // Between steps, never inside one: no claim is held while the API has the thread.
+      await foreground.beforeStep(loop.signal);
       if (loop.signal.aborted) break;
       const current = clock.now();
       const order = await issuance.claim(orderId, id, current, new Date(current.getTime() + leaseMs));
