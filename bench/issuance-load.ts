@@ -11,7 +11,9 @@
  * BIND9 and a real Pebble (the test helpers; Pebble's VA sleeps its random 0–15 s before each
  * validation, as a real CA takes its time) behind the tests' CA proxy (test/helpers/ca-proxy.ts);
  * one `certkeeper serve` (what `npm start` runs) with issuance configured against them, its
- * worker at the defaults.
+ * worker at the defaults (at most 20 CA requests a second, and while list
+ * requests are in flight at most one step per 250 ms, docs/operations.md; so the `working` slices
+ * measure the worker giving way, and the quiet `working` slice the capped rate).
  * 1. `reference`: every list case with no order at all (absolute figures, for the record).
  * 2. `--orders` orders are requested through NCP (requestCertificateIssuance) and their
  *    `_acme-challenge` CNAMEs created in BIND.

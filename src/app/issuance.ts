@@ -14,6 +14,7 @@ import type { AuditService } from '../core/audit.ts';
 import type { CertificateService } from '../core/certificates.ts';
 import { createIssuanceService, type IssuanceService } from '../core/issuance/service.ts';
 import type { WorkerLog } from '../core/background-loop.ts';
+import { createForegroundYield } from '../core/background-pace.ts';
 import { createIssuanceWorker, type IssuanceWorker } from '../core/issuance/worker.ts';
 import type { Clock } from '../core/ports.ts';
 import { createDcvResolver } from '../dns/resolver.ts';
@@ -45,6 +46,8 @@ export interface IssuanceWorkerSettings {
   cnameWindowMs?: number;
   renewalScanEveryMs?: number;
   maxAttempts?: number;
+  /** While API requests are in flight, at most one step per this many ms (core/background-pace.ts). */
+  busyStepGapMs?: number;
 }
 
 export interface RunningIssuance {
@@ -67,13 +70,17 @@ export async function startIssuance(
     host?: string;
     /** Issuance events for the tenant's notification channels (core.notifications.emit). */
     notify?: NotificationService['emit'];
+    /** API requests in flight in this process: the worker yields to them (core/background-pace.ts). */
+    inFlight?: () => number;
   },
   settings: IssuanceWorkerSettings = {},
 ): Promise<RunningIssuance> {
   const { config } = parts;
+  const { busyStepGapMs, ...timings } = settings;
   const issuer = new AcmeIssuer({
     directoryUrl: config.directoryUrl,
     ...(config.caFile ? { caPem: readFileSync(config.caFile, 'utf8') } : {}),
+    maxRequestsPerSecond: config.maxRequestsPerSecond,
   });
   const dcv = config.dcv
     ? {
@@ -102,8 +109,12 @@ export async function startIssuance(
     dcv,
     log: parts.log,
     ...(parts.notify ? { notify: parts.notify } : {}),
+    foreground: createForegroundYield({
+      ...(parts.inFlight ? { inFlight: parts.inFlight } : {}),
+      ...(busyStepGapMs === undefined ? {} : { busyStepGapMs }),
+    }),
     ...(config.dcv ? { cnameWindowMs: config.dcv.validationWindowMs } : {}),
-    ...settings,
+    ...timings,
   });
   let server: http.Server | null = null;
   if (config.http01Port !== null) server = await startHttp01(parts.store, config.http01Port, parts.host ?? '0.0.0.0');

@@ -8,6 +8,8 @@ import { createAuditService } from '../core/audit.ts';
 import type { Config, IssuanceSetting } from '../config/config.ts';
 import type { ProvisioningWorker } from '../core/deploy/worker.ts';
 import { installSignalHandlers, startServer } from '../server/index.ts';
+import { httpsServerOf } from '../server/build.ts';
+import { countRequestsInFlight } from '../server/in-flight.ts';
 import { STABLE_PLANS_EXTENSION } from '../store/connect.ts';
 import { openApp } from './app.ts';
 import { bootstrapIfEmpty } from './bootstrap.ts';
@@ -99,6 +101,7 @@ export async function serve(
           },
           host: config.host,
           notify: (tenantId, subjectKey, input) => app.core.notifications.emit(tenantId, subjectKey, input),
+          inFlight: countRequestsInFlight([running.app.server, httpsServerOf(running.app)]),
         },
         options.issuanceWorker,
       );

@@ -244,8 +244,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       else await runRestore(config, rest.length === 0 ? verb : undefined, flags.force === true, out, usage);
       return 0;
     }
+    const issuance = loadIssuanceConfig(io.env);
+    // `serve` logs these at start; every other command says them once on stderr (stdout stays
+    // the command's own output, --json included).
+    for (const warning of issuance.warnings ?? []) io.stderr.write(`certkeeper: warning: ${warning}\n`);
     app = await openApp(config, {
-      issuance: loadIssuanceConfig(io.env),
+      issuance,
       notify: notifySettings(io.env, config),
       retention: retentionSettings(io.env),
     });

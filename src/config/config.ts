@@ -407,6 +407,11 @@ export interface IssuanceConfig {
   } | null;
   /** `CERTKEEPER_HTTP01_PORT`: where certkeeper answers HTTP-01; null when off. */
   readonly http01Port: number | null;
+  /**
+   * `CERTKEEPER_ACME_MAX_REQUESTS_PER_SECOND` (default 20; 0: no cap): the issuance worker's
+   * requests to the CA, spaced evenly, so a backlog of orders cannot take the API's event loop.
+   */
+  readonly maxRequestsPerSecond: number;
 }
 
 /**
@@ -472,7 +477,11 @@ const issuanceVariables = {
   /** Deprecated name of CERTKEEPER_DCV_WINDOW_SECONDS: read with a start-up warning. */
   CERTKEEPER_DCV_VALIDATION_WINDOW: integerIn(1, 2_592_000, 'must be a number of seconds from 1 to 2592000 (30 days)'),
   CERTKEEPER_HTTP01_PORT: integerIn(1, 65_535, 'must be an integer from 1 to 65535'),
+  CERTKEEPER_ACME_MAX_REQUESTS_PER_SECOND: integerIn(0, 1000, 'must be an integer from 0 (no cap) to 1000'),
 };
+
+/** CA requests per second when `CERTKEEPER_ACME_MAX_REQUESTS_PER_SECOND` is unset: Let's Encrypt's per-endpoint limit. */
+export const DEFAULT_ACME_MAX_REQUESTS_PER_SECOND = 20;
 
 /** The issuance variables, in the order they are reported. */
 export const ISSUANCE_VARIABLES = Object.keys(issuanceVariables) as ReadonlyArray<keyof typeof issuanceVariables>;
@@ -554,6 +563,8 @@ function issuanceSetting(values: Record<string, unknown>, windowSeconds: number 
               validationWindowMs: (windowSeconds ?? 259_200) * 1000,
             },
       http01Port,
+      maxRequestsPerSecond:
+        (v.CERTKEEPER_ACME_MAX_REQUESTS_PER_SECOND as number | undefined) ?? DEFAULT_ACME_MAX_REQUESTS_PER_SECOND,
     }),
   };
 }

@@ -1,5 +1,6 @@
 /**
- * `CERTKEEPER_ISSUANCE_LEASE_SECONDS`, `CERTKEEPER_ISSUANCE_POLL_MS`. (The validation window is the
+ * `CERTKEEPER_ISSUANCE_LEASE_SECONDS`, `CERTKEEPER_ISSUANCE_POLL_MS`,
+ * `CERTKEEPER_ISSUANCE_BUSY_STEP_MS`. (The validation window is the
  * issuance configuration's: test/config/config.test.ts.)
  */
 import { describe, it } from 'node:test';
@@ -8,12 +9,13 @@ import { issuanceWorkerSettings } from '../../src/app/issuance-worker-settings.t
 
 describe('issuance worker settings', () => {
   it('defaults when unset or empty', () => {
-    const expected = { leaseMs: 60_000, pollMs: 1000 };
+    const expected = { leaseMs: 60_000, pollMs: 1000, busyStepGapMs: 250 };
     assert.deepEqual(issuanceWorkerSettings({}), expected);
     assert.deepEqual(
       issuanceWorkerSettings({
         CERTKEEPER_ISSUANCE_LEASE_SECONDS: '',
         CERTKEEPER_ISSUANCE_POLL_MS: '',
+        CERTKEEPER_ISSUANCE_BUSY_STEP_MS: '',
       }),
       expected,
     );
@@ -24,8 +26,9 @@ describe('issuance worker settings', () => {
       issuanceWorkerSettings({
         CERTKEEPER_ISSUANCE_LEASE_SECONDS: '2',
         CERTKEEPER_ISSUANCE_POLL_MS: '50',
+        CERTKEEPER_ISSUANCE_BUSY_STEP_MS: '0',
       }),
-      { leaseMs: 2000, pollMs: 50 },
+      { leaseMs: 2000, pollMs: 50, busyStepGapMs: 0 },
     );
   });
 
@@ -33,6 +36,8 @@ describe('issuance worker settings', () => {
     ['CERTKEEPER_ISSUANCE_LEASE_SECONDS', '1'],
     ['CERTKEEPER_ISSUANCE_LEASE_SECONDS', '3601'],
     ['CERTKEEPER_ISSUANCE_POLL_MS', '10'],
+    ['CERTKEEPER_ISSUANCE_BUSY_STEP_MS', '-1'],
+    ['CERTKEEPER_ISSUANCE_BUSY_STEP_MS', '60001'],
   ] as const) {
     it(`stops the start on ${name}=${value}, naming the variable`, () => {
       assert.throws(() => issuanceWorkerSettings({ [name]: value }), {

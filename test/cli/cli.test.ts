@@ -75,6 +75,24 @@ describe('certkeeper CLI', () => {
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
   });
 
+  it('warns on stderr of a deprecated variable, as serve logs it, and keeps stdout for the output', async () => {
+    const dcv = {
+      CERTKEEPER_DCV_ZONE: 'dcv.example.test',
+      CERTKEEPER_DCV_DNS_SERVER: '127.0.0.1:53',
+      CERTKEEPER_DCV_TSIG_KEY: 'hmac-sha256:certkeeper-dcv:c2VjcmV0c2VjcmV0c2VjcmV0',
+    };
+    const old = await cli(['tenant', 'list', '--json'], { ...dcv, CERTKEEPER_DCV_VALIDATION_WINDOW: '600' });
+    assert.equal(old.code, 0, old.stderr);
+    assert.equal(
+      old.stderr,
+      'certkeeper: warning: CERTKEEPER_DCV_VALIDATION_WINDOW is deprecated: set CERTKEEPER_DCV_WINDOW_SECONDS (the same number of seconds) instead\n',
+    );
+    assert.ok(Array.isArray(JSON.parse(old.stdout)), 'stdout is still the command output alone');
+    const current = await cli(['tenant', 'list', '--json'], { ...dcv, CERTKEEPER_DCV_WINDOW_SECONDS: '600' });
+    assert.equal(current.code, 0, current.stderr);
+    assert.equal(current.stderr, '');
+  });
+
   it('creates and lists tenants with the documented --json shapes', async () => {
     const created = JSON.parse(await ok(['tenant', 'create', 'acme', '--json'])) as Record<string, unknown>;
     assert.deepEqual(Object.keys(created).sort(), ['appKey', 'memberNo', 'name']);

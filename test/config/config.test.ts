@@ -367,3 +367,32 @@ describe('loadIssuanceConfig: the validation window, one variable and its deprec
         });
       });
 });
+
+describe('loadIssuanceConfig: CERTKEEPER_ACME_MAX_REQUESTS_PER_SECOND, the cap on CA requests', () => {
+  const dcv = {
+    CERTKEEPER_DCV_ZONE: 'dcv.example.test',
+    CERTKEEPER_DCV_DNS_SERVER: '127.0.0.1:53',
+    CERTKEEPER_DCV_TSIG_KEY: 'hmac-sha256:certkeeper-dcv:c2VjcmV0c2VjcmV0c2VjcmV0',
+  };
+  const capOf = (env: NodeJS.ProcessEnv): number => {
+    const setting = loadIssuanceConfig({ ...dcv, ...env });
+    assert.ok(setting.on);
+    return setting.config.maxRequestsPerSecond;
+  };
+
+  it('20 when unset or empty; 0 (no cap) and any integer up to 1000 as given', () => {
+    assert.equal(capOf({}), 20);
+    assert.equal(capOf({ CERTKEEPER_ACME_MAX_REQUESTS_PER_SECOND: '' }), 20);
+    assert.equal(capOf({ CERTKEEPER_ACME_MAX_REQUESTS_PER_SECOND: '0' }), 0);
+    assert.equal(capOf({ CERTKEEPER_ACME_MAX_REQUESTS_PER_SECOND: '5' }), 5);
+    assert.equal(capOf({ CERTKEEPER_ACME_MAX_REQUESTS_PER_SECOND: '1000' }), 1000);
+  });
+
+  for (const value of ['-1', '2.5', 'ten', '1001'])
+    it(`CERTKEEPER_ACME_MAX_REQUESTS_PER_SECOND=${value} stops the start, naming the variable`, () => {
+      assert.throws(() => loadIssuanceConfig({ ...dcv, CERTKEEPER_ACME_MAX_REQUESTS_PER_SECOND: value }), {
+        name: 'ConfigError',
+        message: /CERTKEEPER_ACME_MAX_REQUESTS_PER_SECOND: must be an integer from 0 \(no cap\) to 1000/,
+      });
+    });
+});

@@ -4,8 +4,9 @@
  * proxy in front of it) and a real BIND9. Tests drive the worker pass by pass (`runOnce`).
  */
 import { createAuditService } from '../../src/core/audit.ts';
+import type { ForegroundYield } from '../../src/core/background-pace.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AcmeIssuer } from '../../src/acme/client.ts';
+import { AcmeIssuer, type AcmeIssuerOptions } from '../../src/acme/client.ts';
 import { cliActor } from '../../src/core/actor.ts';
 import { createCore, type Core } from '../../src/core/core.ts';
 import { DEFAULT_NOTIFICATION_SETTINGS } from '../../src/core/notifications/service.ts';
@@ -39,10 +40,15 @@ export interface Rig {
     cnameWindowMs?: number;
     renewalScanEveryMs?: number;
     maxAttempts?: number;
+    foreground?: ForegroundYield;
   }): IssuanceWorker;
 }
 
-export async function rig(bind: BindServer, ca: AcmeCa): Promise<Rig> {
+export async function rig(
+  bind: BindServer,
+  ca: AcmeCa,
+  issuerOptions: Partial<Pick<AcmeIssuerOptions, 'onEvent' | 'maxRequestsPerSecond'>> = {},
+): Promise<Rig> {
   const location = await freshSqlite();
   const store = await openStore(location.options({ masterKey: testMasterKey() }));
   // Notifications through the real service to a webhook receiver on loopback (the last test).
@@ -60,7 +66,7 @@ export async function rig(bind: BindServer, ca: AcmeCa): Promise<Rig> {
     clock: systemClock,
     settings: { dcvZone: DCV_ZONE, http01: false },
   });
-  const issuer = new AcmeIssuer({ directoryUrl: ca.directoryUrl, caPem: ca.caPem });
+  const issuer = new AcmeIssuer({ directoryUrl: ca.directoryUrl, caPem: ca.caPem, ...issuerOptions });
   const server = { host: bind.host, port: bind.port };
   return {
     location,
@@ -93,6 +99,7 @@ export async function rig(bind: BindServer, ca: AcmeCa): Promise<Rig> {
         cnameWindowMs: options.cnameWindowMs ?? 60_000,
         renewalScanEveryMs: options.renewalScanEveryMs ?? 3_600_000,
         ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+        ...(options.foreground ? { foreground: options.foreground } : {}),
       }),
   };
 }
