@@ -138,15 +138,23 @@ const countStatement = (text: string, ms: number): void => {
 }
 /**
  * This thread's I/O and scheduling: /proc/thread-self/io (bytes handed to write(), bytes read from
- * the disk rather than the page cache) and /proc/thread-self/schedstat (CPU time, and time spent
- * runnable but waiting for a CPU). A call's wall time minus both is time blocked: on the disk, a
+ * the disk rather than the page cache), its CPU time, and /proc/thread-self/schedstat's time spent
+ * runnable but waiting for a CPU. A call's wall time minus both is time blocked: on the disk, a
  * lock, or (PostgreSQL) the server's answer.
  */
 const threadIo = (): { wchar: number; readBytes: number; cpuMs: number; queuedMs: number } => {
   const text = readFileSync('/proc/thread-self/io', 'utf8');
   const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  const [cpuNs = 0, queuedNs = 0] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
-  return { wchar: field('wchar'), readBytes: field('read_bytes'), cpuMs: cpuNs / 1e6, queuedMs: queuedNs / 1e6 };
+  // schedstat's CPU time is brought up to date only at a tick or a switch: the CPU comes from
+  // process.threadCpuUsage() (getrusage of this thread) instead.
+  const [, queuedNs = 0] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
+  const cpu = process.threadCpuUsage();
+  return {
+    wchar: field('wchar'),
+    readBytes: field('read_bytes'),
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    queuedMs: queuedNs / 1e6,
+  };
 };
 
 async function location(store: string) {
