@@ -190,6 +190,20 @@ function sealedOf(row: Selectable<NotifyChannelRow>): SealedSecret {
   return { dataKeyId: Number(row.secret_data_key_id), blob: row.secret_blob };
 }
 
+/**
+ * PostgreSQL: the expiry pass's two writes (recordScan, settleSchedule) commit without waiting for
+ * their WAL flush (`synchronous_commit = off` for that one transaction; `set_config(…, true)` is
+ * SET LOCAL inside the statement's own implicit transaction, so no extra round trip). On the
+ * shared 2-CPU machine that wait was half of each write (about 4.6 ms of 9, and most of the
+ * slowest passes: BENCHMARKS.md). Safe because both writes can be lost and redone: a crash can
+ * drop only the last few hundred milliseconds of such commits, never part of one, and what it
+ * drops the next pass derives again (the cursor is back where it was, so the scan reads the same
+ * ranges; the rows are still due, so the same event keys are queued). Nothing outside the store
+ * can have acted on a lost commit: the WAL is flushed in order, and the delivery worker's claim,
+ * an ordinary commit made before anything is sent, flushes every commit before it.
+ */
+const asyncCommit = sql<string>`(select set_config('synchronous_commit', 'off', true))`;
+
 /** The predicate of the partial index notify_deliveries_due, word for word (a literal, as slots.ts explains). */
 const pendingLiteral = sql<boolean>`status = 'pending'`;
 const IN_CHUNK = 500;
@@ -536,7 +550,8 @@ export function notificationRepository(base: Kysely<Database>, dialect: StoreDia
               where notify_schedule.fingerprint <> excluded.fingerprint
           )
           update notify_settings set scanned_until = ${ms(cursor.to)}, updated_at = ${ms(at)}
-          where tenant_id = ${tenantId} and scanned_until = ${ms(cursor.from)}`.execute(db);
+          where tenant_id = ${tenantId} and scanned_until = ${ms(cursor.from)}
+          returning ${asyncCommit}`.execute(db);
         return Number(result.numAffectedRows ?? 0) > 0;
       }
       for (let i = 0; i < found.unschedule.length; i += IN_CHUNK)
@@ -657,7 +672,7 @@ export function notificationRepository(base: Kysely<Database>, dialect: StoreDia
             where s.tenant_id = u.tenant_id and s.certificate_no = u.certificate_no
               and s.fingerprint = u.fingerprint and s.due_at = u.due_at
           )
-          select count(*) as inserted from inserted`.execute(db);
+          select count(*) as inserted, ${asyncCommit} as commit_mode from inserted`.execute(db);
         return Number(result.rows[0]?.inserted ?? 0);
       }
       // SQLite: three statements, each one autocommit, each row's values as one JSON array
