@@ -34,11 +34,13 @@
  * `certkeeper_bench_<pid>_<random>` and drops it at the end (unless --keep).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import Sqlite from 'better-sqlite3';
 import { type Insertable, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { AutocannonRequest } from 'autocannon';
@@ -92,6 +94,68 @@ const percentile = (xs: number[], p: number): number => {
 };
 const summary = (xs: number[]): string =>
   `median ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms, max ${Math.max(...xs).toFixed(2)} ms (${xs.length} passes)`;
+
+/**
+ * Statements seen by the drivers, for the per-call breakdown: better-sqlite3's Statement methods
+ * (synchronous: the time is the library's, WAL writes included) and pg's Client.query (the time
+ * is the round trip). The WAL checkpointer runs its own connection on a worker thread, outside
+ * this count. Plus this thread's I/O (/proc/thread-self/io: bytes handed to write(), and bytes
+ * read from the disk rather than the page cache).
+ */
+const statements = { count: 0, ms: 0, texts: new Map<string, { n: number; ms: number }>() };
+const countStatement = (text: string, ms: number): void => {
+  statements.count += 1;
+  statements.ms += ms;
+  const key = text.replace(/\s+/g, ' ').trim().slice(0, 70);
+  const e = statements.texts.get(key) ?? { n: 0, ms: 0 };
+  statements.texts.set(key, { n: e.n + 1, ms: e.ms + ms });
+};
+{
+  const probe = new Sqlite(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('select 1')) as Record<string, unknown>;
+  probe.close();
+  for (const method of ['run', 'get', 'all', 'iterate']) {
+    const original = proto[method] as (this: Sqlite.Statement, ...args: unknown[]) => unknown;
+    proto[method] = function (this: Sqlite.Statement, ...args: unknown[]) {
+      const t1 = performance.now();
+      try {
+        return original.apply(this, args);
+      } finally {
+        countStatement(this.source, performance.now() - t1);
+      }
+    };
+  }
+  const pgProto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const query = pgProto.query;
+  pgProto.query = function (this: pg.Client, ...args: unknown[]) {
+    const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string } | undefined)?.text ?? '?');
+    const t1 = performance.now();
+    const result = query.apply(this, args);
+    if (result instanceof Promise) return result.finally(() => countStatement(text, performance.now() - t1));
+    countStatement(text, performance.now() - t1);
+    return result;
+  };
+}
+/**
+ * This thread's I/O and scheduling: /proc/thread-self/io (bytes handed to write(), bytes read from
+ * the disk rather than the page cache), its CPU time, and /proc/thread-self/schedstat's time spent
+ * runnable but waiting for a CPU. A call's wall time minus both is time blocked: on the disk, a
+ * lock, or (PostgreSQL) the server's answer.
+ */
+const threadIo = (): { wchar: number; readBytes: number; cpuMs: number; queuedMs: number } => {
+  const text = readFileSync('/proc/thread-self/io', 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  // schedstat's CPU time is brought up to date only at a tick or a switch: the CPU comes from
+  // process.threadCpuUsage() (getrusage of this thread) instead.
+  const [, queuedNs = 0] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
+  const cpu = process.threadCpuUsage();
+  return {
+    wchar: field('wchar'),
+    readBytes: field('read_bytes'),
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    queuedMs: queuedNs / 1e6,
+  };
+};
 
 async function location(store: string) {
   const dataDir = await mkdtemp(join(tmpdir(), 'certkeeper-bench-notify-'));
@@ -219,18 +283,42 @@ async function bench(storeName: string): Promise<void> {
     channels: ['ops'],
   });
   // Per-call timing of the store (to say where a slow pass went), and the baseline's writes.
-  const calls: { name: string; ms: number }[] = [];
+  interface Call {
+    name: string;
+    ms: number;
+    statements: number;
+    statementMs: number;
+    wchar: number;
+    readBytes: number;
+    cpuMs: number;
+    queuedMs: number;
+  }
+  const calls: Call[] = [];
   const timed = <T extends object>(label: string, target: T): T =>
     new Proxy(target, {
       get(obj, key, receiver) {
         const value = Reflect.get(obj, key, receiver) as unknown;
         if (typeof value !== 'function') return value;
         return async (...args: unknown[]) => {
+          const s0 = statements.count;
+          const sm0 = statements.ms;
+          const io0 = threadIo();
           const t1 = performance.now();
           try {
             return (await (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args)) as unknown;
           } finally {
-            calls.push({ name: `${label}.${String(key)}`, ms: performance.now() - t1 });
+            const ms = performance.now() - t1;
+            const io1 = threadIo();
+            calls.push({
+              name: `${label}.${String(key)}`,
+              ms,
+              statements: statements.count - s0,
+              statementMs: statements.ms - sm0,
+              wchar: io1.wchar - io0.wchar,
+              readBytes: io1.readBytes - io0.readBytes,
+              cpuMs: io1.cpuMs - io0.cpuMs,
+              queuedMs: io1.queuedMs - io0.queuedMs,
+            });
           }
         };
       },
@@ -320,6 +408,10 @@ async function bench(storeName: string): Promise<void> {
   const gcWithin = (from: number, to: number): number =>
     gcPauses.reduce((sum, g) => sum + Math.max(0, Math.min(to, g.end) - Math.max(from, g.start)), 0);
   let steadyQueued = 0;
+  // The pass's store calls, pass by pass (not the baseline's), for the breakdown.
+  const perCall = new Map<string, Call[]>();
+  const passStatements: number[] = [];
+  const passTexts = new Map<string, { n: number; ms: number }>();
   const { mintLeaf, mintRoot } = await import('../test/helpers/pki.ts');
   const root = await mintRoot({ cn: 'bench notify root' });
   for (let p = 0; p < PASSES; p++) {
@@ -340,6 +432,8 @@ async function bench(storeName: string): Promise<void> {
     }
     const isBaseline = p % 2 === 1;
     calls.length = 0;
+    if (!isBaseline) statements.texts = new Map();
+    const statements0 = statements.count;
     const cpu0 = process.cpuUsage();
     t = performance.now();
     const result = await runExpiryPass(contextOf(isBaseline), { batch: 500 });
@@ -351,6 +445,18 @@ async function bench(storeName: string): Promise<void> {
     (isBaseline ? baselineCpu : cpuTimes).push(cpuMs);
     (isBaseline ? baseline : times).push(took);
     (isBaseline ? baselineCallCounts : callCounts).push(calls.length);
+    if (!isBaseline) {
+      passStatements.push(statements.count - statements0);
+      for (const c of calls) {
+        const list = perCall.get(c.name) ?? [];
+        list.push(c);
+        perCall.set(c.name, list);
+      }
+      for (const [text, e] of statements.texts) {
+        const all = passTexts.get(text) ?? { n: 0, ms: 0 };
+        passTexts.set(text, { n: all.n + e.n, ms: all.ms + e.ms });
+      }
+    }
     const gc = gcWithin(t, t + took);
     gcInPasses += gc;
     maxGc = Math.max(maxGc, gc);
@@ -380,6 +486,26 @@ async function bench(storeName: string): Promise<void> {
       `gc inside passes: ${gcInPasses.toFixed(1)} ms in all, at most ${maxGc.toFixed(1)} ms in one`,
   );
   gcObserver.disconnect();
+  // Where the pass's time goes, call by call: wall time; statements and the time inside the
+  // driver (SQLite: the library's, WAL writes included; PostgreSQL: round trips); this thread's
+  // write() bytes and disk reads. Medians over the pass's passes (the maximum of the wall time).
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+  console.log(
+    `${storeName}: the pass call by call (${times.length} passes; statements a pass: median ${percentile(passStatements, 50)}, max ${Math.max(...passStatements)}):`,
+  );
+  for (const [name, list] of perCall) {
+    const m = (f: (c: Call) => number) => percentile(list.map(f), 50);
+    console.log(
+      `  ${name.padEnd(38)} ×${(list.length / times.length).toFixed(2)}/pass  wall median ${m((c) => c.ms).toFixed(2)} ms, max ${Math.max(...list.map((c) => c.ms)).toFixed(2)} ms; ` +
+        `thread CPU ${m((c) => c.cpuMs).toFixed(2)} ms, waiting for a CPU ${m((c) => c.queuedMs).toFixed(2)} ms (max ${Math.max(...list.map((c) => c.queuedMs)).toFixed(1)}), ` +
+        `blocked ${m((c) => c.ms - c.cpuMs - c.queuedMs).toFixed(2)} ms (max ${Math.max(...list.map((c) => c.ms - c.cpuMs - c.queuedMs)).toFixed(1)}); ` +
+        `statements median ${m((c) => c.statements)}, max ${Math.max(...list.map((c) => c.statements))}, in the driver ${m((c) => c.statementMs).toFixed(2)} ms; ` +
+        `write() ${kb(m((c) => c.wchar))}, disk reads ${kb(m((c) => c.readBytes))}`,
+    );
+  }
+  console.log(`  statement texts over those passes (count, total ms):`);
+  for (const [text, e] of [...passTexts].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12))
+    console.log(`    ${String(e.n).padStart(6)} ${e.ms.toFixed(1).padStart(8)} ms  ${text}`);
 
   // 3. The API with and without the scan.
   const viewer = await core.credentials.createForTenant(tenant.id, 'VIEWER', 'bench');

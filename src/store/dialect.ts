@@ -83,6 +83,12 @@ export interface StoreDialect {
    * no, a statement is a function call, and a merged one would only constrain its plans.
    */
   readonly mergesReads: boolean;
+  /**
+   * Whether an UPDATE or DELETE leaves the old row version (and its index entries) behind until
+   * VACUUM removes it (PostgreSQL's MVCC), so a table whose rows move often needs autovacuum
+   * settings of its own (migration 0021). SQLite rewrites the b-tree in place: nothing to tune.
+   */
+  readonly keepsDeadRowVersions: boolean;
   /** SQL for a random version 4 UUID, lower-case text (migration 0009's ARN ids). */
   readonly randomUuid: RawBuilder<string>;
   /**
@@ -125,6 +131,7 @@ export const sqliteDialect: StoreDialect = Object.freeze({
   groupsWrites: false,
   arrayParameters: false,
   mergesReads: false,
+  keepsDeadRowVersions: false,
   randomUuid: sql<string>`lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`,
   addColumnTakesExpressionDefault: false,
   substringIndex: 'fts5',
@@ -160,6 +167,7 @@ export const postgresDialect: StoreDialect = Object.freeze({
   groupsWrites: true,
   arrayParameters: true,
   mergesReads: true,
+  keepsDeadRowVersions: true,
   randomUuid: sql<string>`gen_random_uuid()::text`,
   addColumnTakesExpressionDefault: true,
   substringIndex: 'like',

@@ -142,6 +142,25 @@ for (const target of storeTargets) {
       assert.ok(expected.size > 200, `a meaningful sample (${expected.size} notices)`);
       const received = hook.received.map((r) => String(r.json.id));
       assert.deepEqual([...received].sort(), [...queued].sort(), 'each notice received once');
+      // The schedule's moves and deletions took effect (a notice key alone would not show a row
+      // left behind: its next pass queues nothing new): after the last pass, nothing is due, and
+      // only live certificates not yet expired have a row.
+      const last = passes.at(-1)!;
+      const waiting = (await rawQuery(world.location, 'select certificate_no, due_at from notify_schedule')).map(
+        (r) => ({ no: Number(r.certificate_no), dueAt: Number(r.due_at) }),
+      );
+      assert.deepEqual(
+        waiting.filter((w) => w.dueAt <= last),
+        [],
+        'no schedule row left due',
+      );
+      const live = new Set(certificates.filter((c) => c.deletedAt === null && c.notAfter > last).map((c) => c.no));
+      assert.deepEqual(
+        waiting.filter((w) => !live.has(w.no)),
+        [],
+        'no schedule row for a deleted or expired certificate',
+      );
+      assert.ok(waiting.length > 0, 'some certificates still scheduled');
     });
   });
 

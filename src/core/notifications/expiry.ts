@@ -19,13 +19,14 @@
  * (one read): where the certificate stands now (model.ts `expiryState`) decides the notice,
  * queued with its event key; the row moves to the certificate's next crossing, or is deleted
  * after the `certificate.expired` notice (settleSchedule: the notices and the moves of a pass in
- * one statement on PostgreSQL). Queuing and rescheduling are idempotent (unique event keys; a
+ * one statement on PostgreSQL, three on SQLite: the notices, the moves, the deletions). Queuing and rescheduling are idempotent (unique event keys; a
  * conditional reschedule), so two processes running the pass at once, or a pass cut by a crash
  * and run again, queue each notice once.
  *
  * What a pass costs is therefore a fixed number of statements: one read of the watching tenants
  * (rules, thresholds, cursor, name), per tenant one read of both ranges and at most one write,
- * one read of the due rows and one write settling them; nothing per certificate or per due row.
+ * one read of the due rows and one write settling them (three statements on SQLite); nothing per
+ * certificate or per due row.
  */
 import type { Store } from '../ports.ts';
 import { eventDeliveries, type EventContext } from './events.ts';

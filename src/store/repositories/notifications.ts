@@ -190,6 +190,20 @@ function sealedOf(row: Selectable<NotifyChannelRow>): SealedSecret {
   return { dataKeyId: Number(row.secret_data_key_id), blob: row.secret_blob };
 }
 
+/**
+ * PostgreSQL: the expiry pass's two writes (recordScan, settleSchedule) commit without waiting for
+ * their WAL flush (`synchronous_commit = off` for that one transaction; `set_config(…, true)` is
+ * SET LOCAL inside the statement's own implicit transaction, so no extra round trip). On the
+ * shared 2-CPU machine that wait was half of each write (about 4.6 ms of 9, and most of the
+ * slowest passes: BENCHMARKS.md). Safe because both writes can be lost and redone: a crash can
+ * drop only the last few hundred milliseconds of such commits, never part of one, and what it
+ * drops the next pass derives again (the cursor is back where it was, so the scan reads the same
+ * ranges; the rows are still due, so the same event keys are queued). Nothing outside the store
+ * can have acted on a lost commit: the WAL is flushed in order, and the delivery worker's claim,
+ * an ordinary commit made before anything is sent, flushes every commit before it.
+ */
+const asyncCommit = sql<string>`(select set_config('synchronous_commit', 'off', true))`;
+
 /** The predicate of the partial index notify_deliveries_due, word for word (a literal, as slots.ts explains). */
 const pendingLiteral = sql<boolean>`status = 'pending'`;
 const IN_CHUNK = 500;
@@ -536,7 +550,8 @@ export function notificationRepository(base: Kysely<Database>, dialect: StoreDia
               where notify_schedule.fingerprint <> excluded.fingerprint
           )
           update notify_settings set scanned_until = ${ms(cursor.to)}, updated_at = ${ms(at)}
-          where tenant_id = ${tenantId} and scanned_until = ${ms(cursor.from)}`.execute(db);
+          where tenant_id = ${tenantId} and scanned_until = ${ms(cursor.from)}
+          returning ${asyncCommit}`.execute(db);
         return Number(result.numAffectedRows ?? 0) > 0;
       }
       for (let i = 0; i < found.unschedule.length; i += IN_CHUNK)
@@ -657,14 +672,63 @@ export function notificationRepository(base: Kysely<Database>, dialect: StoreDia
             where s.tenant_id = u.tenant_id and s.certificate_no = u.certificate_no
               and s.fingerprint = u.fingerprint and s.due_at = u.due_at
           )
-          select count(*) as inserted from inserted`.execute(db);
+          select count(*) as inserted, ${asyncCommit} as commit_mode from inserted`.execute(db);
         return Number(result.rows[0]?.inserted ?? 0);
       }
+      // SQLite: three statements, each one autocommit, each row's values as one JSON array
+      // parameter read with json_each (one SQL text whatever the count, like the arrays above):
+      // the deliveries, then the moves, then the deletions. Not one transaction: it would hold
+      // the writer lock across the awaits between them (dialect.ts `groupsWrites`). In that order
+      // a pass cut between them leaves its rows due, and the next pass queues nothing twice
+      // (unique event keys) before it moves them. It was two autocommits a due row: each a WAL
+      // append of the same few pages (bench/notify-scan.ts counts them).
+      const t = ms(at);
       let inserted = 0;
-      for (const item of items) {
-        inserted += (await insertDeliveries(db, item.tenantId, item.deliveries, at)).length;
-        await moveScheduleRow(db, item.entry, item.nextDueAt);
+      const deliveries = items.flatMap((item) =>
+        item.deliveries.map((d) => [
+          item.tenantId,
+          d.channelId,
+          d.eventKey,
+          d.payload.type,
+          JSON.stringify(d.payload),
+          ms(d.keepUntil),
+        ]),
+      );
+      const row = (item: (typeof items)[number]) => [
+        item.entry.tenantId,
+        item.entry.certificateNo,
+        item.entry.fingerprint,
+        ms(item.entry.dueAt),
+      ];
+      const moves = items.filter((item) => item.nextDueAt !== null).map((m) => [...row(m), ms(m.nextDueAt!)]);
+      const drops = items.filter((item) => item.nextDueAt === null).map(row);
+      if (deliveries.length > 0) {
+        // `where true`: SQLite's parser needs it between INSERT … SELECT and ON CONFLICT.
+        const result = await sql`
+          insert into notify_deliveries (tenant_id, channel_id, event_key, event, payload, status, attempts,
+            next_attempt_at, keep_until, created_at, updated_at)
+          select u.value ->> 0, u.value ->> 1, u.value ->> 2, u.value ->> 3, u.value ->> 4, 'pending', 0,
+            ${t}, u.value ->> 5, ${t}, ${t}
+          from json_each(${JSON.stringify(deliveries)}) as u where true
+          on conflict (channel_id, event_key) do nothing`.execute(db);
+        inserted = Number(result.numAffectedRows ?? 0);
       }
+      // Both probe the primary key once per array element (EXPLAIN QUERY PLAN: json_each, then
+      // SEARCH notify_schedule USING INDEX sqlite_autoindex_notify_schedule_1). The unary `+`
+      // keeps SQLite off notify_schedule_due, which it otherwise picks for `due_at = ?`: a scan
+      // puts thousands of rows at one due time (all it schedules in a pass are due at once).
+      if (moves.length > 0)
+        await sql`
+          update notify_schedule set due_at = u.value ->> 4
+          from json_each(${JSON.stringify(moves)}) as u
+          where notify_schedule.tenant_id = u.value ->> 0 and notify_schedule.certificate_no = u.value ->> 1
+            and notify_schedule.fingerprint = u.value ->> 2 and +notify_schedule.due_at = u.value ->> 3`.execute(db);
+      if (drops.length > 0)
+        await sql`
+          delete from notify_schedule
+          where (tenant_id, certificate_no, fingerprint, +due_at) in (
+            select u.value ->> 0, u.value ->> 1, u.value ->> 2, u.value ->> 3 from json_each(${JSON.stringify(drops)}) as u
+          )`.execute(db);
       return inserted;
     },
 
