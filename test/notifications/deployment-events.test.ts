@@ -3,7 +3,8 @@
  * emits `deployment.failed` once for the generation (not on every retry), and
  * `deployment.recovered` when it is finally deployed; a slot deployed at once emits nothing.
  * Each names the edge slot, the target by kind and what identifies it (a directory's path, a
- * webhook's host, never its path, query or secret) and, when failed, the part that failed. The
+ * webhook's host, never its path, query or secret), the slot's certificate (which a rule's
+ * certificate pattern matches) and, when failed, the part that failed. The
  * emitted events go through the real notification service to a receiver, as the webhook JSON and
  * as the Slack text (the text e-mails carry too: render.ts).
  */
@@ -176,5 +177,69 @@ describe('deployment events from the edge worker', { skip: target.skip }, () => 
     }
     const text = hook.received.map((r) => String(r.json.text ?? '')).find((t) => t.includes('Target: webhook'));
     assert.ok(text?.includes(`Target: webhook 127.0.0.1:${port}\n`), text);
+  });
+
+  it('names the slot’s certificate, so a rule’s certificate pattern picks its events', async () => {
+    hook.received.length = 0;
+    const picky = await receiver();
+    try {
+      const sender = createNotificationSender({ clock: world.clock, allowPrivateAddresses: true });
+      const core = createCore(world.store, world.clock, {
+        ...DEFAULT_NOTIFICATION_SETTINGS,
+        allowPrivateAddresses: true,
+        sender,
+      });
+      await core.notifications.addChannel(world.admin, { kind: 'webhook', name: 'picky', url: picky.url });
+      await core.notifications.addRule(world.admin, {
+        name: 'korean-only',
+        events: ['deployment.failed'],
+        certificatePattern: 'korean',
+        channels: ['picky'],
+      });
+      const edge = world.worker({ notify: core.notifications.emit });
+      const notifier = createNotificationWorker({
+        store: world.store,
+        clock: world.clock,
+        sender,
+        publicBaseUrl: 'https://x.example',
+      });
+      // A target again (the previous test cleared it), whose reload command fails: both slots fail.
+      await world.core.targets.set(world.admin, {
+        kind: 'directory',
+        path: world.dir,
+        reloadCommand: 'reload-it --now',
+      });
+      world.reload.failWith = 'nginx: configuration test failed';
+      const korean = await world.provision(world.certificates.korean);
+      const ec = await world.provision(world.certificates.ec);
+      // The earlier tests' slots are republished to the new target too (and fail): a few passes.
+      for (let pass = 0; pass < 4; pass++) await edge.runOnce();
+      for (let pass = 0; pass < 4; pass++) await notifier.runOnce();
+
+      type Named = { deployment: { slotId: number }; certificate: { certificateNo: number; name: string } | null };
+      const named = (r: { json: Record<string, unknown> }) => r.json as unknown as Named;
+      const all = hook.received.filter((r) => r.json.type === 'deployment.failed').map(named);
+      const ofEc = all.find((e) => e.deployment.slotId === ec);
+      assert.equal(
+        ofEc?.certificate?.certificateNo,
+        world.certificates.ec,
+        'the catch-all rule names the ec slot’s certificate',
+      );
+      assert.equal(ofEc?.certificate?.name, 'ec');
+      const picked = picky.received.filter((r) => r.json.type === 'deployment.failed').map(named);
+      assert.ok(
+        picked.some((e) => e.deployment.slotId === korean),
+        'the korean slot’s failure reached the picky rule',
+      );
+      for (const e of picked) assert.equal(e.certificate?.name, 'korean', 'only events about the korean certificate');
+      const first = picky.received.find((r) => named(r).deployment.slotId === korean)!;
+      assert.ok(
+        String(first.json.link).endsWith(`/console/#/certificates/${world.certificates.korean}`),
+        String(first.json.link),
+      );
+    } finally {
+      world.reload.failWith = null;
+      await picky.close();
+    }
   });
 });

@@ -34,6 +34,8 @@ import type { Clock, Store } from '../ports.ts';
 import { deployTargetIdentity, describeDeployTarget, type DeployTargetIdentity } from '../../domain/deploy-target.ts';
 import type { DeployBundle, DeployerFactory, GlobalCertificateBundle, PublishedCertificate } from './deployer.ts';
 import { targetSecretContext } from './targets.ts';
+import { eventCertificate } from '../notifications/events.ts';
+import type { EventCertificate } from '../notifications/model.ts';
 import type { NotificationService } from '../notifications/service.ts';
 
 /** A stored certificate and its key as a target receives them (the KR_JP item and each GLOBAL one). */
@@ -162,6 +164,19 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
     return { bundle, fingerprints };
   }
 
+  /**
+   * The certificate a deployment event names: the slot's Korea/Japan certificate, the one it
+   * serves, so the event says which certificate did not go out and a rule's certificate pattern
+   * picks a slot's events. Null when the slot has none or it is gone (the failure then says so).
+   * Read only when an event goes out, never on a deployment's own path; best effort, like events.
+   */
+  async function certificateOfEvent(slot: EdgeSlot): Promise<EventCertificate | null> {
+    const item = primaryItem(slot);
+    if (!item) return null;
+    const certificate = await store.certificates.get(slot.tenantId, item.certificateNo).catch(() => null);
+    return certificate ? eventCertificate(certificate, clock.now().getTime()) : null;
+  }
+
   /** The tenant's target: its deployer and what identifies it in events (null, null: none configured). */
   async function deployer(slot: EdgeSlot) {
     const stored = await store.targets.get(slot.tenantId);
@@ -237,7 +252,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
       if (slot.deployment.attempts > 0 && outcome === 'done')
         await options.notify?.(slot.tenantId, `edge-slot:${slotId}:${generation}`, {
           type: 'deployment.recovered',
-          certificate: null,
+          certificate: await certificateOfEvent(slot),
           failures: slot.deployment.attempts,
           deployment: { kind: 'edge-slot', slotId, generation, operation, target: identity },
           summary: `Edge slot ${slotId} was ${operation === 'remove' ? 'removed from' : 'published to'} ${identity ? describeDeployTarget(identity) : 'its target'} after ${slot.deployment.attempts} failed attempt(s).`,
@@ -267,7 +282,7 @@ export function createProvisioningWorker(options: WorkerOptions): ProvisioningWo
       if (attempts === 1)
         await options.notify?.(slot.tenantId, `edge-slot:${slotId}:${generation}`, {
           type: 'deployment.failed',
-          certificate: null,
+          certificate: await certificateOfEvent(slot),
           failures: attempts,
           deployment: {
             kind: 'edge-slot',
