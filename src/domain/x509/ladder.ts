@@ -106,7 +106,7 @@ export function runImportLadder(input: ImportInput, policy: ImportPolicy): Impor
   }
 
   checkValidity(leaf, pieces.certificateField, policy.now);
-  const chain = checkChain(leaf, chainBlocks, pieces.chainField, policy.now);
+  const chain = checkChain(leaf, chainBlocks, pieces, policy.now);
   checkKeyTypeAllowed(leaf.facts.key, { allowEd25519: policy.allowEd25519 }, pieces.certificateField);
   checkName(input.name, policy.nameRule);
   policy.check?.({ name: input.name, facts: leaf.facts });
@@ -163,9 +163,47 @@ interface Pieces {
   certificates: PemBlock[];
   keys: PemBlock[];
   chain: PemBlock[];
+  /** The chain field's text when it is to be remembered once parsed (see `parsedChains`). */
+  chainText: string | null;
+  /** The chain field's blocks parsed, when this very text was parsed before (see `parsedChains`). */
+  chainParsed: readonly ChainBlock[] | null;
   certificateField: InputField;
   keyField: InputField;
   chainField: InputField;
+}
+
+/** A chain block parsed for step 7. */
+interface ChainBlock {
+  x509: X509Certificate;
+  index: number;
+  pem: string;
+}
+
+/**
+ * Chain fields already split and parsed, by their exact text: every certificate of a CA comes
+ * with the same chain text (every NCP import of a customer, every certificate of a directory), and
+ * splitting and parsing it again cost more than the rest of step 7. Only a text that split with no
+ * private key in it and whose every block parsed is kept, so a hit gives exactly what splitting
+ * and parsing it again would (both are functions of the text alone), and no secret is ever kept.
+ * Bounded in entries and in characters: the least recently used entries go first.
+ */
+const CHAIN_CACHE_ENTRIES = 32;
+const CHAIN_CACHE_TEXT_MAX = 64 * 1024;
+const parsedChains = new Map<string, { blocks: PemBlock[]; parsed: readonly ChainBlock[] }>();
+
+function cachedChain(text: string): { blocks: PemBlock[]; parsed: readonly ChainBlock[] } | undefined {
+  const hit = parsedChains.get(text);
+  if (hit) {
+    parsedChains.delete(text);
+    parsedChains.set(text, hit);
+  }
+  return hit;
+}
+
+function rememberChain(text: string, blocks: PemBlock[], parsed: readonly ChainBlock[]): void {
+  if (text.length > CHAIN_CACHE_TEXT_MAX) return;
+  parsedChains.set(text, { blocks, parsed });
+  if (parsedChains.size > CHAIN_CACHE_ENTRIES) parsedChains.delete(parsedChains.keys().next().value!);
 }
 
 function splitFields(input: ImportInput): Pieces {
@@ -189,6 +227,19 @@ function splitFields(input: ImportInput): Pieces {
       field: 'privateKey',
     });
   }
+  const known = input.chain ? cachedChain(input.chain) : undefined;
+  if (known) {
+    return {
+      certificates: certificate.certificates,
+      keys: key.privateKeys,
+      chain: known.blocks,
+      chainText: null,
+      chainParsed: known.parsed,
+      certificateField: 'certificate',
+      keyField: 'privateKey',
+      chainField: 'chain',
+    };
+  }
   const chain = input.chain
     ? splitPem(input.chain, {
         field: 'chain',
@@ -207,6 +258,8 @@ function splitFields(input: ImportInput): Pieces {
     certificates: certificate.certificates,
     keys: key.privateKeys,
     chain: chain.certificates,
+    chainText: input.chain || null,
+    chainParsed: null,
     certificateField: 'certificate',
     keyField: 'privateKey',
     chainField: 'chain',
@@ -224,7 +277,16 @@ function splitFile(file: { name: string; bytes: Buffer }): Pieces {
     maxBytes: IMPORT_LIMITS.fileBytes,
     maxBlocks: IMPORT_LIMITS.fileBlocks,
   });
-  return { certificates, keys: privateKeys, chain: [], certificateField: 'file', keyField: 'file', chainField: 'file' };
+  return {
+    certificates,
+    keys: privateKeys,
+    chain: [],
+    chainText: null,
+    chainParsed: null,
+    certificateField: 'file',
+    keyField: 'file',
+    chainField: 'file',
+  };
 }
 
 function decodeText(bytes: Buffer): string {
@@ -363,14 +425,16 @@ function checkValidity(leaf: ParsedCertificate, field: InputField, now: Date): v
 function checkChain(
   leaf: ParsedCertificate,
   blocks: PemBlock[],
-  field: InputField,
+  pieces: Pieces,
   now: Date,
 ): { pems: string[]; repaired: boolean } {
-  const candidates = blocks.map((block) => ({
-    x509: parseChainBlock(block, field),
-    index: block.index,
-    pem: block.pem,
-  }));
+  const field = pieces.chainField;
+  let candidates = pieces.chainParsed;
+  if (candidates === null) {
+    candidates = blocks.map((block) => ({ x509: parseChainBlock(block, field), index: block.index, pem: block.pem }));
+    // Split with no key in it (splitFields refused that) and every block parsed: remembered.
+    if (pieces.chainText !== null) rememberChain(pieces.chainText, blocks, candidates);
+  }
   const result = buildChain(leaf.x509, candidates, now, { field });
   if (!leaf.facts.selfSigned && result.path.length === 0) {
     throw new AppError(

@@ -385,6 +385,37 @@ describe('import ladder, step 7: chain', () => {
   });
 });
 
+describe('import ladder, step 7: a chain text seen before', () => {
+  it('answers every later import with that chain as it answered the first: each leaf checked, each time', async () => {
+    const root = await mintRoot({ cn: 'Root R', freshKey: true });
+    const intermediate = await mintIntermediate(root, {
+      cn: 'Remembered Intermediate',
+      freshKey: true,
+      notAfter: new Date(Date.now() + days(10)),
+    });
+    const chain = intermediate.pem + root.pem;
+    const issued = await mintLeaf(intermediate, { notAfter: new Date(Date.now() + days(20)) });
+    const first = runImportLadder({ ...input, certificate: issued.pem, privateKey: issued.keyPem, chain }, policy());
+    const again = runImportLadder({ ...input, certificate: issued.pem, privateKey: issued.keyPem, chain }, policy());
+    assert.deepEqual(again.chainPems, first.chainPems);
+    assert.equal(again.chainRepaired, first.chainRepaired);
+    // The same text for a leaf it did not issue: refused as with a text never seen.
+    refused({ ...input, chain }, { code: 'chain_issuer_missing', field: 'chain' });
+    // Later, with the intermediate expired: its validity is checked at each import's `now`.
+    refused(
+      { ...input, certificate: issued.pem, privateKey: issued.keyPem, chain },
+      { code: 'chain_expired', field: 'chain' },
+      policy({ now: new Date(Date.now() + days(15)) }),
+    );
+  });
+  it('never remembers a chain text that holds a key or a block that is not a certificate', () => {
+    const withKey = bundle.chainPem + bundle.leaf.keyPem;
+    for (let i = 0; i < 2; i++) refused({ ...input, chain: withKey }, { code: 'pem_malformed', field: 'chain' });
+    const broken = bundle.chainPem + armour('CERTIFICATE', Buffer.from('300100', 'hex'));
+    for (let i = 0; i < 2; i++) refused({ ...input, chain: broken }, { code: 'chain_invalid', field: 'chain' });
+  });
+});
+
 describe('import ladder, step 8: key type allowed', () => {
   it('refuses RSA-1024', async () => {
     const weak = await mintLeaf(bundle.intermediate, { key: { kind: 'rsa', bits: 1024 } });
