@@ -54,6 +54,13 @@ export interface ImportInput {
    * `privateKey` and `chain` must be absent.
    */
   file?: { name: string; bytes: Buffer } | undefined;
+  /**
+   * The key of `privateKey` as the caller parsed it already (the bulk import pairs keys by
+   * parsing them: domain/x509/file-set.ts), with the canonical PEM of the block it parsed. Step 4
+   * takes it instead of parsing again only when that PEM is the one its own split finds (the same
+   * bytes under the same label); otherwise it parses the field as always.
+   */
+  parsedKey?: { pem: string; key: ParsedPrivateKey } | undefined;
 }
 
 export interface NameRule {
@@ -93,7 +100,7 @@ export function runImportLadder(input: ImportInput, policy: ImportPolicy): Impor
   checkSizes(input);
   const pieces = input.file ? splitFile(input.file) : splitFields(input);
 
-  const privateKey = parseKey(pieces.keys, pieces.keyField, policy.requireKey);
+  const privateKey = parseKey(pieces.keys, pieces.keyField, policy.requireKey, input.parsedKey);
   const { leaf, chain: chainBlocks } = pickLeaf(pieces, privateKey);
   refuseNulInNames(leaf.facts, pieces.certificateField);
 
@@ -371,7 +378,12 @@ function parseBlock(block: PemBlock, field: InputField): ParsedCertificate {
 // ---------------------------------------------------------------------------------------------
 // Step 4
 
-function parseKey(keys: PemBlock[], field: InputField, required: boolean): ParsedPrivateKey | null {
+function parseKey(
+  keys: PemBlock[],
+  field: InputField,
+  required: boolean,
+  parsed: ImportInput['parsedKey'],
+): ParsedPrivateKey | null {
   if (keys.length === 0) {
     if (!required) return null;
     throw new AppError(
@@ -392,7 +404,10 @@ function parseKey(keys: PemBlock[], field: InputField, required: boolean): Parse
       },
     );
   }
-  return parsePrivateKey(keys[0] as PemBlock, field);
+  const block = keys[0] as PemBlock;
+  return parsed !== undefined && field !== 'file' && parsed.pem === block.pem
+    ? parsed.key
+    : parsePrivateKey(block, field);
 }
 
 // ---------------------------------------------------------------------------------------------

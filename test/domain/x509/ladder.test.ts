@@ -275,6 +275,26 @@ describe('import ladder, step 4: private key parses', () => {
   });
 });
 
+describe('import ladder, step 4: a key the caller parsed already', () => {
+  it("takes it only when its PEM is the field's block, and parses the field otherwise", async () => {
+    const parse = (pem: string) => runImportLadder({ ...input, privateKey: pem }, policy()).privateKey!;
+    const own = { pem: bundle.leaf.keyPem, key: parse(bundle.leaf.keyPem) };
+    assert.equal(runImportLadder({ ...input, parsedKey: own }, policy()).privateKey, own.key);
+    // Another key handed over with the right one in the field: the field's key is parsed and used.
+    const other = await mintLeaf(bundle.intermediate, { key: RSA2048, freshKey: true });
+    const stranger = { pem: other.keyPem, key: own.key };
+    const candidate = runImportLadder({ ...input, parsedKey: stranger }, policy());
+    assert.notEqual(candidate.privateKey, own.key);
+    assert.equal(candidate.privateKey!.pkcs8Pem, own.key.pkcs8Pem);
+    // The other key in the field, this certificate's key handed over under that key's PEM: the
+    // field's key is parsed, and it does not match.
+    refused(
+      { ...input, privateKey: other.keyPem, parsedKey: { pem: bundle.leaf.keyPem, key: own.key } },
+      { code: 'key_mismatch', field: 'privateKey' },
+    );
+  });
+});
+
 describe('import ladder, step 5: key matches certificate', () => {
   it('refuses the key of another certificate', async () => {
     const other = await mintLeaf(bundle.intermediate, { key: RSA2048, freshKey: true });
