@@ -24,7 +24,7 @@
  *   total read from the counters always equals a count of the rows. Every write of certificate
  *   rows must go through here for that to hold.
  */
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import {
   CERTIFICATE_PAGE_MAX,
   type CertificateRepository,
@@ -44,6 +44,7 @@ import {
   ms,
   summaryFromRow,
 } from '../rows.ts';
+import { insertBatched } from '../batch-insert.ts';
 import { listTemplate, queryTemplate } from '../query-template.ts';
 import type { Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
@@ -51,7 +52,7 @@ import type { StoreVault } from '../vault.ts';
 import { adjustCounters, validityCounts } from './certificate-counters.ts';
 import { listCertificates } from './certificate-list.ts';
 import { isSearchQuery, searchCertificates } from './certificate-search.ts';
-import { dropSearchIndex, writeSearchIndex } from './certificate-search-index.ts';
+import { dropSearchIndex, writeSearchIndex, writeSearchIndexes } from './certificate-search-index.ts';
 import { lockForDeletion } from './certificate-usage.ts';
 import { archiveVersion, type VersionsDatabase } from './certificate-versions.ts';
 import { expiryHistogram } from './expiry-histogram.ts';
@@ -150,6 +151,34 @@ export function certificateRepository(
         ]),
   ];
 
+  /**
+   * The key, file and domain rows of new certificates, sealed and ready to insert (the rows
+   * `writeDependents` writes for one). Sealing is per certificate: its number is in the AAD.
+   */
+  async function dependentRows(certificates: ReadonlyArray<{ certificateNo: number; input: NewCertificate }>) {
+    const keys: Array<Insertable<Database['certificate_keys']>> = [];
+    const files: Array<Insertable<Database['certificate_files']>> = [];
+    const domains: Array<Insertable<Database['certificate_domains']>> = [];
+    for (const { certificateNo, input } of certificates) {
+      if (input.privateKeyPem !== null) {
+        const sealed = await vault.seal(Buffer.from(input.privateKeyPem, 'utf8'), privateKeyContext(certificateNo));
+        keys.push({ certificate_no: certificateNo, data_key_id: sealed.dataKeyId, sealed_key: sealed.blob });
+      }
+      if (input.file !== null) {
+        const sealed = await vault.seal(input.file.bytes, fileContext(certificateNo));
+        files.push({
+          certificate_no: certificateNo,
+          name: input.file.name,
+          data_key_id: sealed.dataKeyId,
+          sealed_bytes: sealed.blob,
+        });
+      }
+      for (const domain of new Set(input.facts.domains.map((d) => d.toLowerCase())))
+        domains.push({ certificate_no: certificateNo, tenant_id: input.tenantId, domain });
+    }
+    return { keys, files, domains };
+  }
+
   /** Key, file and domain rows of a certificate; run inside its write transaction. */
   async function writeDependents(
     trx: Kysely<Database>,
@@ -217,9 +246,9 @@ export function certificateRepository(
     updated_at: ms(at),
   });
 
-  /** The rows of one new certificate, its dependents and search rows; inside its write transaction. */
-  async function insertRows(trx: Kysely<Database>, certificate: NewCertificate, at: Date) {
-    const inserted = await trx
+  /** The certificates row of a new certificate, as inserted; inside its write transaction. */
+  async function insertCertificateRow(trx: Kysely<Database>, certificate: NewCertificate, at: Date) {
+    return trx
       .insertInto('certificates')
       .values({
         ...contentColumns(certificate, at),
@@ -234,6 +263,11 @@ export function certificateRepository(
       })
       .returningAll()
       .executeTakeFirstOrThrow();
+  }
+
+  /** The rows of one new certificate, its dependents and search rows; inside its write transaction. */
+  async function insertRows(trx: Kysely<Database>, certificate: NewCertificate, at: Date) {
+    const inserted = await insertCertificateRow(trx, certificate, at);
     await writeDependents(trx, certificate.tenantId, inserted.certificate_no, certificate);
     await writeSearchIndex(
       trx,
@@ -277,8 +311,28 @@ export function certificateRepository(
       // No unique-violation mapping here: a refusal fails the whole batch, and the caller (core's
       // importMany) then inserts one at a time through `insert`, which names the field.
       const rows = await inTransaction(db, dialect, async (trx) => {
+        // The certificate rows one by one (each needs its number back); what hangs off them, the
+        // batch's rows of each table together, in multi-row inserts (insertBatched).
         const inserted = [];
-        for (const certificate of certificates) inserted.push(await insertRows(trx, certificate, at));
+        for (const certificate of certificates) inserted.push(await insertCertificateRow(trx, certificate, at));
+        const numbered = inserted.map((row, i) => ({
+          certificateNo: Number(row.certificate_no),
+          input: certificates[i]!,
+        }));
+        const dependents = await dependentRows(numbered);
+        await insertBatched(trx, 'certificate_keys', dependents.keys);
+        await insertBatched(trx, 'certificate_files', dependents.files);
+        await insertBatched(trx, 'certificate_domains', dependents.domains);
+        await writeSearchIndexes(
+          trx,
+          dialect,
+          numbered.map(({ certificateNo, input }) => ({
+            tenantId,
+            certificateNo,
+            name: input.name,
+            facts: input.facts,
+          })),
+        );
         // One counter update for the batch: adjustCounters sums the deltas per counter row.
         await adjustCounters(trx, tenantId, counted(inserted));
         for (const row of inserted) await hooks.beforeCommit?.('insert', row.certificate_no);
