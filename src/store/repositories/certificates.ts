@@ -28,6 +28,7 @@ import type { Insertable, Kysely } from 'kysely';
 import {
   CERTIFICATE_PAGE_MAX,
   type CertificateRepository,
+  type LiveHolder,
   type NewCertificate,
   type RecoveryRefusal,
 } from '../../core/ports.ts';
@@ -428,6 +429,34 @@ export function certificateRepository(
 
     list: (query) =>
       isSearchQuery(query) ? searchCertificates(db, dialect, query) : listCertificates(db, query, dialect.mergesReads),
+
+    async findLiveHolders(tenantId, keys) {
+      const found = new Map<number, LiveHolder>();
+      const lookups = [
+        ['fingerprint_sha256', keys.fingerprints],
+        ['spki_sha256', keys.spkis],
+        ['name', keys.names],
+      ] as const;
+      // One `in` list per column and chunk: each through that column's unique live index (an OR
+      // of the three would scan, as findDuplicate says).
+      for (const [column, values] of lookups) {
+        const distinct = [...new Set(values)];
+        for (let i = 0; i < distinct.length; i += GET_MANY_CHUNK) {
+          const rows = await live(tenantId)
+            .select(['certificate_no', 'name', 'fingerprint_sha256', 'spki_sha256'])
+            .where(column, 'in', distinct.slice(i, i + GET_MANY_CHUNK))
+            .execute();
+          for (const row of rows)
+            found.set(Number(row.certificate_no), {
+              certificateNo: Number(row.certificate_no),
+              name: row.name,
+              fingerprintSha256: row.fingerprint_sha256,
+              publicKeyFingerprintSha256: row.spki_sha256,
+            });
+        }
+      }
+      return [...found.values()];
+    },
 
     async findDuplicate(tenantId, facts) {
       // At most one live row can match each fingerprint (both are unique among live rows), and
