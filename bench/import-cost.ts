@@ -4,7 +4,8 @@
  *
  *   npm run bench:import-cost                          2,000 of each kind
  *   npm run bench:import-cost -- --count 500
- *   node --cpu-prof --cpu-prof-dir=DIR bench/import-cost.ts     the same under the profiler
+ *   npm run bench:import-cost -- --only import,import-files --statements    the costliest SQL too
+ *   npm run bench:import-cost -- --profile DIR      a CPU profile of each measured part, DIR/<part>.cpuprofile
  *
  * A fresh SQLite store (the app opened as the CLI opens it: migrations, vault), one tenant, then:
  * 1. ladder: `runImportLadder` alone on `--count` RSA-2048 leaves with their 2-certificate chain
@@ -18,7 +19,10 @@
  * and the SQLite statements run per certificate (counted on better-sqlite3's Statement methods,
  * the store's only way to SQLite). Prints the load average beside.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { openApp } from '../src/app/app.ts';
@@ -33,6 +37,8 @@ const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '2000' },
     only: { type: 'string', default: 'ladder,import,import-files' },
+    statements: { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
 const COUNT = Number(values.count);
@@ -43,17 +49,30 @@ const load = (): string =>
     .map((x) => x.toFixed(2))
     .join(', ');
 
-// Statement counter: every statement the store runs goes through one of these.
+// Statement counter: every statement the store runs goes through one of these. With
+// --statements, also the main thread's CPU time in each (process.threadCpuUsage around the
+// synchronous call: SQLite's own work, the WAL writes of a commit included), by SQL text.
 let statements = 0;
+const bySql = new Map<string, { n: number; us: number }>();
 {
   const probe = new Database(':memory:');
   const proto = Object.getPrototypeOf(probe.prepare('select 1')) as Record<string, unknown>;
   probe.close();
   for (const method of ['run', 'get', 'all', 'iterate']) {
     const original = proto[method] as (...args: unknown[]) => unknown;
-    proto[method] = function (this: unknown, ...args: unknown[]) {
+    proto[method] = function (this: { source: string }, ...args: unknown[]) {
       statements++;
-      return original.apply(this, args);
+      if (!values.statements) return original.apply(this, args);
+      const t0 = process.threadCpuUsage();
+      try {
+        return original.apply(this, args);
+      } finally {
+        const t = process.threadCpuUsage(t0);
+        const entry = bySql.get(this.source) ?? { n: 0, us: 0 };
+        entry.n++;
+        entry.us += t.user + t.system;
+        bySql.set(this.source, entry);
+      }
     };
   }
 }
@@ -62,18 +81,33 @@ async function measure(what: string, n: number, work: () => Promise<void> | void
   const s0 = statements;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
+  bySql.clear();
+  const session = values.profile === undefined ? null : new Session();
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
   await work();
+  if (session) {
+    const { profile } = await session.post('Profiler.stop');
+    await mkdir(values.profile!, { recursive: true });
+    await writeFile(join(values.profile!, `${what}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
   const cpuUs = (cpu.user + cpu.system) / n;
   log(
     `${what.padEnd(14)} ${n} in ${wall.toFixed(2)} s wall; CPU ${cpuUs.toFixed(0)} µs each (${(1e6 / cpuUs).toFixed(0)}/s of one core); ${((statements - s0) / n).toFixed(1)} statements each; load average ${load()}`,
   );
+  for (const [text, { n: runs, us }] of [...bySql].sort((a, b) => b[1].us - a[1].us).slice(0, 12))
+    log(`  ${(us / n).toFixed(0).padStart(6)} µs each, ${(runs / n).toFixed(2)} runs each: ${text.slice(0, 110)}`);
 }
 
 log(`import-cost: ${COUNT} of each; load average ${load()}`);
 const rsa = ONLY.has('ladder') || ONLY.has('import') ? await importPool(COUNT, log) : { chainPem: '', leaves: [] };
-const p256 = await seedPool(COUNT);
+const p256 = ONLY.has('import-files') ? await seedPool(COUNT) : { chainPem: '', leaves: [] };
 const where = await freshLocation('sqlite');
 const app = await openApp(
   loadConfig({
