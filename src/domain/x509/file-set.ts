@@ -193,6 +193,7 @@ export function sortFileSet(
       input: {
         name,
         certificate: leaf.pem,
+        parsedCertificate: leaf.x509,
         ...(key ? { privateKey: key.pem, parsedKey: { pem: key.pem, key: key.parsed } } : {}),
         ...(() => {
           const chain = chainOf(leaf.x509, authorities);

@@ -61,6 +61,11 @@ export interface ImportInput {
    * bytes under the same label); otherwise it parses the field as always.
    */
   parsedKey?: { pem: string; key: ParsedPrivateKey } | undefined;
+  /**
+   * The certificate of `certificate` as the caller parsed it already (the same pairing). Step 3
+   * takes it instead of parsing again only when its DER is exactly the block's.
+   */
+  parsedCertificate?: X509Certificate | undefined;
 }
 
 export interface NameRule {
@@ -101,7 +106,7 @@ export function runImportLadder(input: ImportInput, policy: ImportPolicy): Impor
   const pieces = input.file ? splitFile(input.file) : splitFields(input);
 
   const privateKey = parseKey(pieces.keys, pieces.keyField, policy.requireKey, input.parsedKey);
-  const { leaf, chain: chainBlocks } = pickLeaf(pieces, privateKey);
+  const { leaf, chain: chainBlocks } = pickLeaf(pieces, privateKey, input.parsedCertificate);
   refuseNulInNames(leaf.facts, pieces.certificateField);
 
   if (privateKey && !keyMatchesCertificate(privateKey.keyObject, leaf.x509)) {
@@ -306,7 +311,11 @@ function decodeText(bytes: Buffer): string {
 // ---------------------------------------------------------------------------------------------
 // Step 3
 
-function pickLeaf(pieces: Pieces, key: ParsedPrivateKey | null): { leaf: ParsedCertificate; chain: PemBlock[] } {
+function pickLeaf(
+  pieces: Pieces,
+  key: ParsedPrivateKey | null,
+  given: X509Certificate | undefined,
+): { leaf: ParsedCertificate; chain: PemBlock[] } {
   const field = pieces.certificateField;
   const [first] = pieces.certificates;
   if (!first) {
@@ -326,7 +335,7 @@ function pickLeaf(pieces: Pieces, key: ParsedPrivateKey | null): { leaf: ParsedC
         { field, details: { count: pieces.certificates.length } },
       );
     }
-    return { leaf: parseBlock(first, field), chain: pieces.chain };
+    return { leaf: parseBlock(first, field, given), chain: pieces.chain };
   }
   // The NHN file: the leaf is the certificate matching the key, the others are the chain.
   const parsed = pieces.certificates.map((block) => parseBlock(block, field));
@@ -361,9 +370,9 @@ function refuseNulInNames(facts: CertificateFacts, field: InputField): void {
     );
 }
 
-function parseBlock(block: PemBlock, field: InputField): ParsedCertificate {
+function parseBlock(block: PemBlock, field: InputField, given?: X509Certificate): ParsedCertificate {
   try {
-    return parseCertificateDer(block.der);
+    return parseCertificateDer(block.der, given);
   } catch (error) {
     if (error instanceof AppError) {
       throw new AppError(error.code, `Block ${block.index} of the ${describeField(field)}: ${error.message}`, {

@@ -295,6 +295,18 @@ describe('import ladder, step 4: a key the caller parsed already', () => {
   });
 });
 
+describe('import ladder, step 3: a certificate the caller parsed already', () => {
+  it('takes it only when its DER is the block, and parses the field otherwise', async () => {
+    const own = new X509Certificate(bundle.leaf.pem);
+    assert.equal(runImportLadder({ ...input, parsedCertificate: own }, policy()).leaf.x509, own);
+    const other = await mintLeaf(bundle.intermediate, { key: RSA2048, freshKey: true, cn: 'other.example.com' });
+    const stranger = new X509Certificate(other.pem);
+    const candidate = runImportLadder({ ...input, parsedCertificate: stranger }, policy());
+    assert.notEqual(candidate.leaf.x509, stranger);
+    assert.equal(candidate.facts.commonName, 'shop.example.com');
+  });
+});
+
 describe('import ladder, step 5: key matches certificate', () => {
   it('refuses the key of another certificate', async () => {
     const other = await mintLeaf(bundle.intermediate, { key: RSA2048, freshKey: true });
