@@ -28,6 +28,7 @@ import {
   type CertificatePage,
   type CertificateQuery,
   type Clock,
+  type LiveHolder,
   type RecoveryRefusal,
   type Store,
 } from './ports.ts';
@@ -256,8 +257,26 @@ export function createCertificateService(
   /** Step 9: a friendly message for the common case; the unique indexes close the race. */
   async function checkDuplicate(tenantId: number, candidate: ImportCandidate, except: number | null): Promise<void> {
     const duplicate = await store.certificates.findDuplicate(tenantId, candidate.facts);
-    if (duplicate && duplicate.certificateNo !== except) {
-      const sameCertificate = duplicate.facts.fingerprintSha256 === candidate.facts.fingerprintSha256;
+    if (duplicate)
+      refuseDuplicate(
+        candidate,
+        {
+          certificateNo: duplicate.certificateNo,
+          name: duplicate.name,
+          fingerprintSha256: duplicate.facts.fingerprintSha256,
+        },
+        except,
+      );
+  }
+
+  /** Step 9's refusal, when the live certificate that holds the candidate's certificate or key is not `except`. */
+  function refuseDuplicate(
+    candidate: ImportCandidate,
+    duplicate: Pick<LiveHolder, 'certificateNo' | 'name' | 'fingerprintSha256'>,
+    except: number | null,
+  ): void {
+    if (duplicate.certificateNo !== except) {
+      const sameCertificate = duplicate.fingerprintSha256 === candidate.facts.fingerprintSha256;
       throw new AppError(
         'already_exists',
         sameCertificate
@@ -542,10 +561,40 @@ export function createCertificateService(
             }),
           );
       };
-      for (const [index, input] of inputs.entries()) {
+      // The ladder for each, then step 9 for the batch in one lookup (findLiveHolders), then the
+      // checks in input order, as `import` would make them one after the other.
+      const laddered = inputs.map((input): { candidate: ImportCandidate } | { error: AppError } => {
         try {
-          const candidate = ladder(input, options);
-          await checkDuplicate(actor.tenantId, candidate, null);
+          return { candidate: ladder(input, options) };
+        } catch (error) {
+          if (!isAppError(error)) throw error;
+          return { error };
+        }
+      });
+      const candidates = laddered.flatMap((result) => ('candidate' in result ? [result.candidate] : []));
+      const holders = await store.certificates.findLiveHolders(actor.tenantId, {
+        fingerprints: candidates.map((candidate) => candidate.facts.fingerprintSha256),
+        spkis: candidates.map((candidate) => candidate.facts.publicKeyFingerprintSha256),
+        names: candidates.map((candidate) => candidate.name),
+      });
+      // Each value is held by one live certificate at most (the unique live indexes).
+      const byFingerprintOf = new Map(holders.map((holder) => [holder.fingerprintSha256, holder]));
+      const byKeyOf = new Map(holders.map((holder) => [holder.publicKeyFingerprintSha256, holder]));
+      const byNameOf = new Map(holders.map((holder) => [holder.name, holder]));
+      for (const [index, result] of laddered.entries()) {
+        try {
+          if ('error' in result) throw result.error;
+          const { candidate } = result;
+          // As findDuplicate answers: the lower number when two live certificates match.
+          const byFingerprint = byFingerprintOf.get(candidate.facts.fingerprintSha256);
+          const byKey = byKeyOf.get(candidate.facts.publicKeyFingerprintSha256);
+          const duplicate =
+            byFingerprint && byKey
+              ? byFingerprint.certificateNo <= byKey.certificateNo
+                ? byFingerprint
+                : byKey
+              : (byFingerprint ?? byKey);
+          if (duplicate) refuseDuplicate(candidate, duplicate, null);
           if (fingerprints.has(candidate.facts.fingerprintSha256))
             throw new AppError('already_exists', 'This certificate is given twice in this import.', {
               field: 'certificate',
@@ -556,7 +605,7 @@ export function createCertificateService(
               'This key is used by another certificate of this import; each certificate needs its own key.',
               { field: 'privateKey' },
             );
-          if (names.has(candidate.name) || (await liveByName(actor.tenantId, candidate.name)))
+          if (names.has(candidate.name) || byNameOf.has(candidate.name))
             throw new AppError('already_exists', `A certificate named '${quoted(candidate.name)}' already exists.`, {
               field: 'name',
             });

@@ -30,6 +30,7 @@ import { parsePrivateKey } from './keys.ts';
 import { IMPORT_LIMITS, type ImportInput, type NameRule } from './ladder.ts';
 import { splitPem } from './pem.ts';
 import { pkcs12ToImportFields } from './pkcs12.ts';
+import type { ParsedPrivateKey } from './types.ts';
 
 export interface SourceFile {
   /** Where the file is, as the user should read it (relative to the directory). */
@@ -83,6 +84,8 @@ interface FoundCertificate {
 interface FoundKey {
   file: string;
   pem: string;
+  /** Parsed once here, handed to the ladder (`ImportInput.parsedKey`), which checks it is this PEM's. */
+  parsed: ParsedPrivateKey;
 }
 
 const sha256 = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
@@ -97,7 +100,10 @@ export function fileStem(path: string): string {
 function blocksOf(
   file: SourceFile,
   passphrase: string | null,
-): { certificates: Array<{ pem: string; x509: X509Certificate }>; keys: Array<{ pem: string; spki: string }> } {
+): {
+  certificates: Array<{ pem: string; x509: X509Certificate }>;
+  keys: Array<{ pem: string; spki: string; parsed: ParsedPrivateKey }>;
+} {
   if (file.bytes.length > FILE_SET_FILE_MAX_BYTES) {
     throw new AppError(
       'input_too_large',
@@ -134,8 +140,12 @@ function blocksOf(
       }
     }),
     keys: split.privateKeys.map((block) => {
-      const { keyObject } = parsePrivateKey(block, 'file');
-      return { pem: block.pem, spki: sha256(createPublicKey(keyObject).export({ type: 'spki', format: 'der' })) };
+      const parsed = parsePrivateKey(block, 'file');
+      return {
+        pem: block.pem,
+        spki: sha256(createPublicKey(parsed.keyObject).export({ type: 'spki', format: 'der' })),
+        parsed,
+      };
     }),
   };
 }
@@ -160,7 +170,8 @@ export function sortFileSet(
     }
     for (const { pem, x509 } of found.certificates)
       if (!certificates.has(x509.fingerprint256)) certificates.set(x509.fingerprint256, { file: file.path, pem, x509 });
-    for (const { pem, spki } of found.keys) if (!keys.has(spki)) keys.set(spki, { file: file.path, pem });
+    for (const { pem, spki, parsed } of found.keys)
+      if (!keys.has(spki)) keys.set(spki, { file: file.path, pem, parsed });
   }
 
   const all = [...certificates.values()];
@@ -182,7 +193,8 @@ export function sortFileSet(
       input: {
         name,
         certificate: leaf.pem,
-        ...(key ? { privateKey: key.pem } : {}),
+        parsedCertificate: leaf.x509,
+        ...(key ? { privateKey: key.pem, parsedKey: { pem: key.pem, key: key.parsed } } : {}),
         ...(() => {
           const chain = chainOf(leaf.x509, authorities);
           return chain === '' ? {} : { chain };

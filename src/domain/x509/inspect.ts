@@ -61,9 +61,10 @@ import type { CertificateFacts, KeyDescription, ParsedCertificate, SubjectAltNam
  * DER-encoded X.509 certificate: not parseable, PEM text instead of DER, trailing bytes after the
  * certificate, or a BER encoding that OpenSSL re-encodes differently (fingerprints and duplicate
  * detection are defined over the DER, so certkeeper does not keep a second, re-encoded form).
- * Messages never contain the input bytes.
+ * Messages never contain the input bytes. `parsed`, when given and its DER is `der`, is taken
+ * instead of parsing again (a caller that parsed the bytes already: the bulk import's pairing).
  */
-export function parseCertificateDer(der: Buffer): ParsedCertificate {
+export function parseCertificateDer(der: Buffer, parsed?: X509Certificate): ParsedCertificate {
   // 0x30 is the SEQUENCE tag every certificate starts with. Node's constructor would also accept
   // PEM text; DER was asked for, so PEM is refused here rather than silently decoded.
   if (der.length === 0 || der[0] !== 0x30) {
@@ -73,7 +74,8 @@ export function parseCertificateDer(der: Buffer): ParsedCertificate {
   }
   let x509: X509Certificate;
   try {
-    x509 = new X509Certificate(der);
+    // `parsed`: these bytes as the caller parsed them already; used only when its DER is `der`.
+    x509 = parsed !== undefined && parsed.raw.equals(der) ? parsed : new X509Certificate(der);
   } catch (cause) {
     throw new AppError('certificate_invalid', 'The certificate could not be parsed as an X.509 certificate.', {
       field: 'certificate',

@@ -54,6 +54,18 @@ export interface ImportInput {
    * `privateKey` and `chain` must be absent.
    */
   file?: { name: string; bytes: Buffer } | undefined;
+  /**
+   * The key of `privateKey` as the caller parsed it already (the bulk import pairs keys by
+   * parsing them: domain/x509/file-set.ts), with the canonical PEM of the block it parsed. Step 4
+   * takes it instead of parsing again only when that PEM is the one its own split finds (the same
+   * bytes under the same label); otherwise it parses the field as always.
+   */
+  parsedKey?: { pem: string; key: ParsedPrivateKey } | undefined;
+  /**
+   * The certificate of `certificate` as the caller parsed it already (the same pairing). Step 3
+   * takes it instead of parsing again only when its DER is exactly the block's.
+   */
+  parsedCertificate?: X509Certificate | undefined;
 }
 
 export interface NameRule {
@@ -93,8 +105,8 @@ export function runImportLadder(input: ImportInput, policy: ImportPolicy): Impor
   checkSizes(input);
   const pieces = input.file ? splitFile(input.file) : splitFields(input);
 
-  const privateKey = parseKey(pieces.keys, pieces.keyField, policy.requireKey);
-  const { leaf, chain: chainBlocks } = pickLeaf(pieces, privateKey);
+  const privateKey = parseKey(pieces.keys, pieces.keyField, policy.requireKey, input.parsedKey);
+  const { leaf, chain: chainBlocks } = pickLeaf(pieces, privateKey, input.parsedCertificate);
   refuseNulInNames(leaf.facts, pieces.certificateField);
 
   if (privateKey && !keyMatchesCertificate(privateKey.keyObject, leaf.x509)) {
@@ -106,7 +118,7 @@ export function runImportLadder(input: ImportInput, policy: ImportPolicy): Impor
   }
 
   checkValidity(leaf, pieces.certificateField, policy.now);
-  const chain = checkChain(leaf, chainBlocks, pieces.chainField, policy.now);
+  const chain = checkChain(leaf, chainBlocks, pieces, policy.now);
   checkKeyTypeAllowed(leaf.facts.key, { allowEd25519: policy.allowEd25519 }, pieces.certificateField);
   checkName(input.name, policy.nameRule);
   policy.check?.({ name: input.name, facts: leaf.facts });
@@ -163,9 +175,47 @@ interface Pieces {
   certificates: PemBlock[];
   keys: PemBlock[];
   chain: PemBlock[];
+  /** The chain field's text when it is to be remembered once parsed (see `parsedChains`). */
+  chainText: string | null;
+  /** The chain field's blocks parsed, when this very text was parsed before (see `parsedChains`). */
+  chainParsed: readonly ChainBlock[] | null;
   certificateField: InputField;
   keyField: InputField;
   chainField: InputField;
+}
+
+/** A chain block parsed for step 7. */
+interface ChainBlock {
+  x509: X509Certificate;
+  index: number;
+  pem: string;
+}
+
+/**
+ * Chain fields already split and parsed, by their exact text: every certificate of a CA comes
+ * with the same chain text (every NCP import of a customer, every certificate of a directory), and
+ * splitting and parsing it again cost more than the rest of step 7. Only a text that split with no
+ * private key in it and whose every block parsed is kept, so a hit gives exactly what splitting
+ * and parsing it again would (both are functions of the text alone), and no secret is ever kept.
+ * Bounded in entries and in characters: the least recently used entries go first.
+ */
+const CHAIN_CACHE_ENTRIES = 32;
+const CHAIN_CACHE_TEXT_MAX = 64 * 1024;
+const parsedChains = new Map<string, { blocks: PemBlock[]; parsed: readonly ChainBlock[] }>();
+
+function cachedChain(text: string): { blocks: PemBlock[]; parsed: readonly ChainBlock[] } | undefined {
+  const hit = parsedChains.get(text);
+  if (hit) {
+    parsedChains.delete(text);
+    parsedChains.set(text, hit);
+  }
+  return hit;
+}
+
+function rememberChain(text: string, blocks: PemBlock[], parsed: readonly ChainBlock[]): void {
+  if (text.length > CHAIN_CACHE_TEXT_MAX) return;
+  parsedChains.set(text, { blocks, parsed });
+  if (parsedChains.size > CHAIN_CACHE_ENTRIES) parsedChains.delete(parsedChains.keys().next().value!);
 }
 
 function splitFields(input: ImportInput): Pieces {
@@ -189,6 +239,19 @@ function splitFields(input: ImportInput): Pieces {
       field: 'privateKey',
     });
   }
+  const known = input.chain ? cachedChain(input.chain) : undefined;
+  if (known) {
+    return {
+      certificates: certificate.certificates,
+      keys: key.privateKeys,
+      chain: known.blocks,
+      chainText: null,
+      chainParsed: known.parsed,
+      certificateField: 'certificate',
+      keyField: 'privateKey',
+      chainField: 'chain',
+    };
+  }
   const chain = input.chain
     ? splitPem(input.chain, {
         field: 'chain',
@@ -207,6 +270,8 @@ function splitFields(input: ImportInput): Pieces {
     certificates: certificate.certificates,
     keys: key.privateKeys,
     chain: chain.certificates,
+    chainText: input.chain || null,
+    chainParsed: null,
     certificateField: 'certificate',
     keyField: 'privateKey',
     chainField: 'chain',
@@ -224,7 +289,16 @@ function splitFile(file: { name: string; bytes: Buffer }): Pieces {
     maxBytes: IMPORT_LIMITS.fileBytes,
     maxBlocks: IMPORT_LIMITS.fileBlocks,
   });
-  return { certificates, keys: privateKeys, chain: [], certificateField: 'file', keyField: 'file', chainField: 'file' };
+  return {
+    certificates,
+    keys: privateKeys,
+    chain: [],
+    chainText: null,
+    chainParsed: null,
+    certificateField: 'file',
+    keyField: 'file',
+    chainField: 'file',
+  };
 }
 
 function decodeText(bytes: Buffer): string {
@@ -237,7 +311,11 @@ function decodeText(bytes: Buffer): string {
 // ---------------------------------------------------------------------------------------------
 // Step 3
 
-function pickLeaf(pieces: Pieces, key: ParsedPrivateKey | null): { leaf: ParsedCertificate; chain: PemBlock[] } {
+function pickLeaf(
+  pieces: Pieces,
+  key: ParsedPrivateKey | null,
+  given: X509Certificate | undefined,
+): { leaf: ParsedCertificate; chain: PemBlock[] } {
   const field = pieces.certificateField;
   const [first] = pieces.certificates;
   if (!first) {
@@ -257,7 +335,7 @@ function pickLeaf(pieces: Pieces, key: ParsedPrivateKey | null): { leaf: ParsedC
         { field, details: { count: pieces.certificates.length } },
       );
     }
-    return { leaf: parseBlock(first, field), chain: pieces.chain };
+    return { leaf: parseBlock(first, field, given), chain: pieces.chain };
   }
   // The NHN file: the leaf is the certificate matching the key, the others are the chain.
   const parsed = pieces.certificates.map((block) => parseBlock(block, field));
@@ -292,9 +370,9 @@ function refuseNulInNames(facts: CertificateFacts, field: InputField): void {
     );
 }
 
-function parseBlock(block: PemBlock, field: InputField): ParsedCertificate {
+function parseBlock(block: PemBlock, field: InputField, given?: X509Certificate): ParsedCertificate {
   try {
-    return parseCertificateDer(block.der);
+    return parseCertificateDer(block.der, given);
   } catch (error) {
     if (error instanceof AppError) {
       throw new AppError(error.code, `Block ${block.index} of the ${describeField(field)}: ${error.message}`, {
@@ -309,7 +387,12 @@ function parseBlock(block: PemBlock, field: InputField): ParsedCertificate {
 // ---------------------------------------------------------------------------------------------
 // Step 4
 
-function parseKey(keys: PemBlock[], field: InputField, required: boolean): ParsedPrivateKey | null {
+function parseKey(
+  keys: PemBlock[],
+  field: InputField,
+  required: boolean,
+  parsed: ImportInput['parsedKey'],
+): ParsedPrivateKey | null {
   if (keys.length === 0) {
     if (!required) return null;
     throw new AppError(
@@ -330,7 +413,10 @@ function parseKey(keys: PemBlock[], field: InputField, required: boolean): Parse
       },
     );
   }
-  return parsePrivateKey(keys[0] as PemBlock, field);
+  const block = keys[0] as PemBlock;
+  return parsed !== undefined && field !== 'file' && parsed.pem === block.pem
+    ? parsed.key
+    : parsePrivateKey(block, field);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -363,14 +449,16 @@ function checkValidity(leaf: ParsedCertificate, field: InputField, now: Date): v
 function checkChain(
   leaf: ParsedCertificate,
   blocks: PemBlock[],
-  field: InputField,
+  pieces: Pieces,
   now: Date,
 ): { pems: string[]; repaired: boolean } {
-  const candidates = blocks.map((block) => ({
-    x509: parseChainBlock(block, field),
-    index: block.index,
-    pem: block.pem,
-  }));
+  const field = pieces.chainField;
+  let candidates = pieces.chainParsed;
+  if (candidates === null) {
+    candidates = blocks.map((block) => ({ x509: parseChainBlock(block, field), index: block.index, pem: block.pem }));
+    // Split with no key in it (splitFields refused that) and every block parsed: remembered.
+    if (pieces.chainText !== null) rememberChain(pieces.chainText, blocks, candidates);
+  }
   const result = buildChain(leaf.x509, candidates, now, { field });
   if (!leaf.facts.selfSigned && result.path.length === 0) {
     throw new AppError(

@@ -81,6 +81,51 @@ function netByDay(changes: readonly CounterChange[]): Array<{ day: number; n: nu
   return [...sums.values()].filter((s) => s.n !== 0 || s.msSum !== 0).sort((a, b) => a.day - b.day);
 }
 
+// The statements of `adjustCounters`, built and compiled once (query-template.ts): every import,
+// replace and deletion runs three of them, and building an upsert costs Kysely more than SQLite
+// takes to run it.
+const addLive = queryTemplate((db: Kysely<Database>, tenantId: number, live: number) =>
+  db
+    .insertInto('certificate_counts')
+    .values({ tenant_id: tenantId, live })
+    .onConflict((oc) =>
+      oc.column('tenant_id').doUpdateSet({ live: (eb) => eb('certificate_counts.live', '+', eb.ref('excluded.live')) }),
+    ),
+);
+const addToBlock = queryTemplate((db: Kysely<Database>, tenantId: number, block: number, n: number) =>
+  db
+    .insertInto('certificate_number_blocks')
+    .values({ tenant_id: tenantId, block, n })
+    .onConflict((oc) =>
+      oc
+        .columns(['tenant_id', 'block'])
+        .doUpdateSet({ n: (eb) => eb('certificate_number_blocks.n', '+', eb.ref('excluded.n')) }),
+    )
+    .returning('n'),
+);
+const dropEmptyBlock = queryTemplate((db: Kysely<Database>, tenantId: number, block: number) =>
+  db
+    .deleteFrom('certificate_number_blocks')
+    .where('tenant_id', '=', tenantId)
+    .where('block', '=', block)
+    .where('n', '=', 0),
+);
+const addToDay = queryTemplate((db: Kysely<Database>, tenantId: number, day: number, n: number, msSum: number) =>
+  db
+    .insertInto('certificate_expiry_days')
+    .values({ tenant_id: tenantId, day, n, ms_sum: msSum })
+    .onConflict((oc) =>
+      oc.columns(['tenant_id', 'day']).doUpdateSet({
+        n: (eb) => eb('certificate_expiry_days.n', '+', eb.ref('excluded.n')),
+        ms_sum: (eb) => eb('certificate_expiry_days.ms_sum', '+', eb.ref('excluded.ms_sum')),
+      }),
+    )
+    .returning('n'),
+);
+const dropEmptyDay = queryTemplate((db: Kysely<Database>, tenantId: number, day: number) =>
+  db.deleteFrom('certificate_expiry_days').where('tenant_id', '=', tenantId).where('day', '=', day).where('n', '=', 0),
+);
+
 /**
  * Applies changes to a tenant's counters; call inside the write transaction (`trx`), after the
  * certificate row is written. A replace that keeps notAfter passes nothing to do.
@@ -91,57 +136,16 @@ export async function adjustCounters(
   changes: readonly CounterChange[],
 ): Promise<void> {
   const live = changes.reduce((sum, c) => sum + c.delta, 0);
-  if (live !== 0) {
-    await trx
-      .insertInto('certificate_counts')
-      .values({ tenant_id: tenantId, live })
-      .onConflict((oc) =>
-        oc
-          .column('tenant_id')
-          .doUpdateSet({ live: (eb) => eb('certificate_counts.live', '+', eb.ref('excluded.live')) }),
-      )
-      .execute();
-  }
+  if (live !== 0) await addLive.all(trx, tenantId, live);
   for (const [block, delta] of netByKey(changes, (c) => numberBlock(c.certificateNo))) {
-    const row = await trx
-      .insertInto('certificate_number_blocks')
-      .values({ tenant_id: tenantId, block, n: delta })
-      .onConflict((oc) =>
-        oc
-          .columns(['tenant_id', 'block'])
-          .doUpdateSet({ n: (eb) => eb('certificate_number_blocks.n', '+', eb.ref('excluded.n')) }),
-      )
-      .returning('n')
-      .executeTakeFirstOrThrow();
-    if (Number(row.n) === 0)
-      await trx
-        .deleteFrom('certificate_number_blocks')
-        .where('tenant_id', '=', tenantId)
-        .where('block', '=', block)
-        .where('n', '=', 0)
-        .execute();
+    const row = await addToBlock.first(trx, tenantId, block, delta);
+    if (Number(row!.n) === 0) await dropEmptyBlock.all(trx, tenantId, block);
   }
   for (const { day, n, msSum } of netByDay(changes)) {
-    const row = await trx
-      .insertInto('certificate_expiry_days')
-      .values({ tenant_id: tenantId, day, n, ms_sum: msSum })
-      .onConflict((oc) =>
-        oc.columns(['tenant_id', 'day']).doUpdateSet({
-          n: (eb) => eb('certificate_expiry_days.n', '+', eb.ref('excluded.n')),
-          ms_sum: (eb) => eb('certificate_expiry_days.ms_sum', '+', eb.ref('excluded.ms_sum')),
-        }),
-      )
-      .returning('n')
-      .executeTakeFirstOrThrow();
+    const row = await addToDay.first(trx, tenantId, day, n, msSum);
     // Only days that hold certificates stay, so the "days before D" sum reads no dead rows.
     // A row at n = 0 has ms_sum = 0 too (the sum over no certificates).
-    if (Number(row.n) === 0)
-      await trx
-        .deleteFrom('certificate_expiry_days')
-        .where('tenant_id', '=', tenantId)
-        .where('day', '=', day)
-        .where('n', '=', 0)
-        .execute();
+    if (Number(row!.n) === 0) await dropEmptyDay.all(trx, tenantId, day);
   }
 }
 

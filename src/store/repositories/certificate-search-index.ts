@@ -21,6 +21,7 @@
 import { sql, type Kysely } from 'kysely';
 import { asciiLower } from '../../domain/text.ts';
 import type { CertificateFacts } from '../../domain/x509/types.ts';
+import { batches, insertBatched } from '../batch-insert.ts';
 import type { StoreDialect } from '../dialect.ts';
 import type { CertificateNameRow, Database } from '../schema.ts';
 
@@ -74,6 +75,33 @@ export async function writeSearchIndex(
     await sql`insert into certificate_search (rowid, name, domains) values (${certificateNo}, ${name}, ${searchDomainsText(facts)})`.execute(
       trx,
     );
+  }
+}
+
+/**
+ * `writeSearchIndex` for the certificates of a batch (the bulk import), each a new live
+ * certificate: the same rows, written in multi-row statements (batch-insert.ts).
+ */
+export async function writeSearchIndexes(
+  trx: Kysely<Database>,
+  dialect: StoreDialect,
+  certificates: ReadonlyArray<{
+    tenantId: number;
+    certificateNo: number;
+    name: string;
+    facts: Pick<CertificateFacts, 'domains' | 'sans'>;
+  }>,
+): Promise<void> {
+  await insertBatched(
+    trx,
+    'certificate_names',
+    certificates.flatMap((c) => nameRowsOf(c.tenantId, c.certificateNo, c.facts)),
+  );
+  if (dialect.substringIndex === 'fts5') {
+    for (const run of batches(certificates)) {
+      const rows = run.map((c) => sql`(${c.certificateNo}, ${c.name}, ${searchDomainsText(c.facts)})`);
+      await sql`insert into certificate_search (rowid, name, domains) values ${sql.join(rows)}`.execute(trx);
+    }
   }
 }
 

@@ -24,10 +24,11 @@
  *   total read from the counters always equals a count of the rows. Every write of certificate
  *   rows must go through here for that to hold.
  */
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import {
   CERTIFICATE_PAGE_MAX,
   type CertificateRepository,
+  type LiveHolder,
   type NewCertificate,
   type RecoveryRefusal,
 } from '../../core/ports.ts';
@@ -44,14 +45,15 @@ import {
   ms,
   summaryFromRow,
 } from '../rows.ts';
-import { listTemplate, queryTemplate } from '../query-template.ts';
-import type { Database } from '../schema.ts';
+import { insertBatched } from '../batch-insert.ts';
+import { listTemplate, queryTemplate, templateOf, type QueryTemplate } from '../query-template.ts';
+import type { CertificateRow, Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
 import type { StoreVault } from '../vault.ts';
 import { adjustCounters, validityCounts } from './certificate-counters.ts';
 import { listCertificates } from './certificate-list.ts';
 import { isSearchQuery, searchCertificates } from './certificate-search.ts';
-import { dropSearchIndex, writeSearchIndex } from './certificate-search-index.ts';
+import { dropSearchIndex, writeSearchIndex, writeSearchIndexes } from './certificate-search-index.ts';
 import { lockForDeletion } from './certificate-usage.ts';
 import { archiveVersion, type VersionsDatabase } from './certificate-versions.ts';
 import { expiryHistogram } from './expiry-histogram.ts';
@@ -69,6 +71,27 @@ export const privateKeyContext = (certificateNo: number): string => `certificate
 export const fileContext = (certificateNo: number): string => `certificate-file:${certificateNo}`;
 
 type Replacement = Omit<NewCertificate, 'tenantId' | 'name' | 'type'>;
+
+/**
+ * The insert of a certificate row, built and compiled once per column list (query-template.ts):
+ * two lists occur, with and without a reserved number. Kysely building a 20-column insert cost
+ * about as much as SQLite inserting the row and its indexes (bench:import-cost --profile).
+ */
+const insertTemplates = new Map<string, QueryTemplate<Database, unknown[], Selectable<CertificateRow>>>();
+function insertTemplate(columns: readonly string[]): QueryTemplate<Database, unknown[], Selectable<CertificateRow>> {
+  const key = columns.join(',');
+  let template = insertTemplates.get(key);
+  if (!template) {
+    template = templateOf<Database, Selectable<CertificateRow>>(columns.length, (db, values) =>
+      db
+        .insertInto('certificates')
+        .values(Object.fromEntries(columns.map((column, i) => [column, values[i]])) as Insertable<CertificateRow>)
+        .returningAll(),
+    );
+    insertTemplates.set(key, template);
+  }
+  return template;
+}
 
 // The single-certificate reads of every request that names one (query-template.ts says why).
 const liveRows = (db: Kysely<Database>, tenantId: number) =>
@@ -150,6 +173,34 @@ export function certificateRepository(
         ]),
   ];
 
+  /**
+   * The key, file and domain rows of new certificates, sealed and ready to insert (the rows
+   * `writeDependents` writes for one). Sealing is per certificate: its number is in the AAD.
+   */
+  async function dependentRows(certificates: ReadonlyArray<{ certificateNo: number; input: NewCertificate }>) {
+    const keys: Array<Insertable<Database['certificate_keys']>> = [];
+    const files: Array<Insertable<Database['certificate_files']>> = [];
+    const domains: Array<Insertable<Database['certificate_domains']>> = [];
+    for (const { certificateNo, input } of certificates) {
+      if (input.privateKeyPem !== null) {
+        const sealed = await vault.seal(Buffer.from(input.privateKeyPem, 'utf8'), privateKeyContext(certificateNo));
+        keys.push({ certificate_no: certificateNo, data_key_id: sealed.dataKeyId, sealed_key: sealed.blob });
+      }
+      if (input.file !== null) {
+        const sealed = await vault.seal(input.file.bytes, fileContext(certificateNo));
+        files.push({
+          certificate_no: certificateNo,
+          name: input.file.name,
+          data_key_id: sealed.dataKeyId,
+          sealed_bytes: sealed.blob,
+        });
+      }
+      for (const domain of new Set(input.facts.domains.map((d) => d.toLowerCase())))
+        domains.push({ certificate_no: certificateNo, tenant_id: input.tenantId, domain });
+    }
+    return { keys, files, domains };
+  }
+
   /** Key, file and domain rows of a certificate; run inside its write transaction. */
   async function writeDependents(
     trx: Kysely<Database>,
@@ -217,23 +268,28 @@ export function certificateRepository(
     updated_at: ms(at),
   });
 
+  /** The certificates row of a new certificate, as inserted; inside its write transaction. */
+  async function insertCertificateRow(trx: Kysely<Database>, certificate: NewCertificate, at: Date) {
+    const row = {
+      ...contentColumns(certificate, at),
+      ...(certificate.certificateNo !== undefined ? { certificate_no: certificate.certificateNo } : {}),
+      tenant_id: certificate.tenantId,
+      name: certificate.name,
+      type: certificate.type,
+      created_at: ms(at),
+      revoked_at: null,
+      revocation_requested_at: null,
+      deleted_at: null,
+    } satisfies Insertable<CertificateRow>;
+    const columns = Object.keys(row) as Array<keyof typeof row>;
+    const [inserted] = await insertTemplate(columns).all(trx, ...columns.map((column) => row[column]));
+    if (!inserted) throw new Error('insert into certificates returned no row');
+    return inserted;
+  }
+
   /** The rows of one new certificate, its dependents and search rows; inside its write transaction. */
   async function insertRows(trx: Kysely<Database>, certificate: NewCertificate, at: Date) {
-    const inserted = await trx
-      .insertInto('certificates')
-      .values({
-        ...contentColumns(certificate, at),
-        ...(certificate.certificateNo !== undefined ? { certificate_no: certificate.certificateNo } : {}),
-        tenant_id: certificate.tenantId,
-        name: certificate.name,
-        type: certificate.type,
-        created_at: ms(at),
-        revoked_at: null,
-        revocation_requested_at: null,
-        deleted_at: null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const inserted = await insertCertificateRow(trx, certificate, at);
     await writeDependents(trx, certificate.tenantId, inserted.certificate_no, certificate);
     await writeSearchIndex(
       trx,
@@ -277,8 +333,28 @@ export function certificateRepository(
       // No unique-violation mapping here: a refusal fails the whole batch, and the caller (core's
       // importMany) then inserts one at a time through `insert`, which names the field.
       const rows = await inTransaction(db, dialect, async (trx) => {
+        // The certificate rows one by one (each needs its number back); what hangs off them, the
+        // batch's rows of each table together, in multi-row inserts (insertBatched).
         const inserted = [];
-        for (const certificate of certificates) inserted.push(await insertRows(trx, certificate, at));
+        for (const certificate of certificates) inserted.push(await insertCertificateRow(trx, certificate, at));
+        const numbered = inserted.map((row, i) => ({
+          certificateNo: Number(row.certificate_no),
+          input: certificates[i]!,
+        }));
+        const dependents = await dependentRows(numbered);
+        await insertBatched(trx, 'certificate_keys', dependents.keys);
+        await insertBatched(trx, 'certificate_files', dependents.files);
+        await insertBatched(trx, 'certificate_domains', dependents.domains);
+        await writeSearchIndexes(
+          trx,
+          dialect,
+          numbered.map(({ certificateNo, input }) => ({
+            tenantId,
+            certificateNo,
+            name: input.name,
+            facts: input.facts,
+          })),
+        );
         // One counter update for the batch: adjustCounters sums the deltas per counter row.
         await adjustCounters(trx, tenantId, counted(inserted));
         for (const row of inserted) await hooks.beforeCommit?.('insert', row.certificate_no);
@@ -374,6 +450,34 @@ export function certificateRepository(
 
     list: (query) =>
       isSearchQuery(query) ? searchCertificates(db, dialect, query) : listCertificates(db, query, dialect.mergesReads),
+
+    async findLiveHolders(tenantId, keys) {
+      const found = new Map<number, LiveHolder>();
+      const lookups = [
+        ['fingerprint_sha256', keys.fingerprints],
+        ['spki_sha256', keys.spkis],
+        ['name', keys.names],
+      ] as const;
+      // One `in` list per column and chunk: each through that column's unique live index (an OR
+      // of the three would scan, as findDuplicate says).
+      for (const [column, values] of lookups) {
+        const distinct = [...new Set(values)];
+        for (let i = 0; i < distinct.length; i += GET_MANY_CHUNK) {
+          const rows = await live(tenantId)
+            .select(['certificate_no', 'name', 'fingerprint_sha256', 'spki_sha256'])
+            .where(column, 'in', distinct.slice(i, i + GET_MANY_CHUNK))
+            .execute();
+          for (const row of rows)
+            found.set(Number(row.certificate_no), {
+              certificateNo: Number(row.certificate_no),
+              name: row.name,
+              fingerprintSha256: row.fingerprint_sha256,
+              publicKeyFingerprintSha256: row.spki_sha256,
+            });
+        }
+      }
+      return [...found.values()];
+    },
 
     async findDuplicate(tenantId, facts) {
       // At most one live row can match each fingerprint (both are unique among live rows), and

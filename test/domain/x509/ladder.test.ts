@@ -275,6 +275,38 @@ describe('import ladder, step 4: private key parses', () => {
   });
 });
 
+describe('import ladder, step 4: a key the caller parsed already', () => {
+  it("takes it only when its PEM is the field's block, and parses the field otherwise", async () => {
+    const parse = (pem: string) => runImportLadder({ ...input, privateKey: pem }, policy()).privateKey!;
+    const own = { pem: bundle.leaf.keyPem, key: parse(bundle.leaf.keyPem) };
+    assert.equal(runImportLadder({ ...input, parsedKey: own }, policy()).privateKey, own.key);
+    // Another key handed over with the right one in the field: the field's key is parsed and used.
+    const other = await mintLeaf(bundle.intermediate, { key: RSA2048, freshKey: true });
+    const stranger = { pem: other.keyPem, key: own.key };
+    const candidate = runImportLadder({ ...input, parsedKey: stranger }, policy());
+    assert.notEqual(candidate.privateKey, own.key);
+    assert.equal(candidate.privateKey!.pkcs8Pem, own.key.pkcs8Pem);
+    // The other key in the field, this certificate's key handed over under that key's PEM: the
+    // field's key is parsed, and it does not match.
+    refused(
+      { ...input, privateKey: other.keyPem, parsedKey: { pem: bundle.leaf.keyPem, key: own.key } },
+      { code: 'key_mismatch', field: 'privateKey' },
+    );
+  });
+});
+
+describe('import ladder, step 3: a certificate the caller parsed already', () => {
+  it('takes it only when its DER is the block, and parses the field otherwise', async () => {
+    const own = new X509Certificate(bundle.leaf.pem);
+    assert.equal(runImportLadder({ ...input, parsedCertificate: own }, policy()).leaf.x509, own);
+    const other = await mintLeaf(bundle.intermediate, { key: RSA2048, freshKey: true, cn: 'other.example.com' });
+    const stranger = new X509Certificate(other.pem);
+    const candidate = runImportLadder({ ...input, parsedCertificate: stranger }, policy());
+    assert.notEqual(candidate.leaf.x509, stranger);
+    assert.equal(candidate.facts.commonName, 'shop.example.com');
+  });
+});
+
 describe('import ladder, step 5: key matches certificate', () => {
   it('refuses the key of another certificate', async () => {
     const other = await mintLeaf(bundle.intermediate, { key: RSA2048, freshKey: true });
@@ -382,6 +414,37 @@ describe('import ladder, step 7: chain', () => {
       { code: 'chain_not_ca', field: 'chain' },
     );
     assert.match(error.message, /Not A CA/);
+  });
+});
+
+describe('import ladder, step 7: a chain text seen before', () => {
+  it('answers every later import with that chain as it answered the first: each leaf checked, each time', async () => {
+    const root = await mintRoot({ cn: 'Root R', freshKey: true });
+    const intermediate = await mintIntermediate(root, {
+      cn: 'Remembered Intermediate',
+      freshKey: true,
+      notAfter: new Date(Date.now() + days(10)),
+    });
+    const chain = intermediate.pem + root.pem;
+    const issued = await mintLeaf(intermediate, { notAfter: new Date(Date.now() + days(20)) });
+    const first = runImportLadder({ ...input, certificate: issued.pem, privateKey: issued.keyPem, chain }, policy());
+    const again = runImportLadder({ ...input, certificate: issued.pem, privateKey: issued.keyPem, chain }, policy());
+    assert.deepEqual(again.chainPems, first.chainPems);
+    assert.equal(again.chainRepaired, first.chainRepaired);
+    // The same text for a leaf it did not issue: refused as with a text never seen.
+    refused({ ...input, chain }, { code: 'chain_issuer_missing', field: 'chain' });
+    // Later, with the intermediate expired: its validity is checked at each import's `now`.
+    refused(
+      { ...input, certificate: issued.pem, privateKey: issued.keyPem, chain },
+      { code: 'chain_expired', field: 'chain' },
+      policy({ now: new Date(Date.now() + days(15)) }),
+    );
+  });
+  it('never remembers a chain text that holds a key or a block that is not a certificate', () => {
+    const withKey = bundle.chainPem + bundle.leaf.keyPem;
+    for (let i = 0; i < 2; i++) refused({ ...input, chain: withKey }, { code: 'pem_malformed', field: 'chain' });
+    const broken = bundle.chainPem + armour('CERTIFICATE', Buffer.from('300100', 'hex'));
+    for (let i = 0; i < 2; i++) refused({ ...input, chain: broken }, { code: 'chain_invalid', field: 'chain' });
   });
 });
 

@@ -1,0 +1,158 @@
+/**
+ * The CPU an import costs inside one process, without HTTP or a load generator, so the figures
+ * do not depend on what else the shared machine runs (CPU time, not wall time):
+ *
+ *   npm run bench:import-cost                          2,000 of each kind
+ *   npm run bench:import-cost -- --count 500
+ *   npm run bench:import-cost -- --only import,import-files --statements    the costliest SQL too
+ *   npm run bench:import-cost -- --profile DIR      a CPU profile of each measured part, DIR/<part>.cpuprofile
+ *
+ * A fresh SQLite store (the app opened as the CLI opens it: migrations, vault), one tenant, then:
+ * 1. ladder: `runImportLadder` alone on `--count` RSA-2048 leaves with their 2-certificate chain
+ *    and key (the NCP import case's certificates, bench/lib/pools.ts `importPool`, cached).
+ * 2. import: the same certificates through `core.certificates.import` one by one (what NCP's
+ *    `withExternal` calls: ladder, step 9, one write transaction, audit), under NCP's policy.
+ * 3. import-files: `--count` distinct P-256 leaves with one shared root → intermediate chain, as
+ *    files (certs, keys, the chain in one file; names that do not pair them), through
+ *    `core.certificates.importFiles` (what `cert import-dir` calls after reading the directory).
+ * For each: CPU (user + system of this process, `process.cpuUsage`) per certificate, wall time,
+ * and the SQLite statements run per certificate (counted on better-sqlite3's Statement methods,
+ * the store's only way to SQLite). Prints the load average beside.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { openApp } from '../src/app/app.ts';
+import { importOptions } from '../src/api/ncp/policy.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { cliActor } from '../src/core/actor.ts';
+import { runImportLadder } from '../src/domain/x509/ladder.ts';
+import { importPool, seedPool } from './lib/pools.ts';
+import { freshLocation } from './lib/seed.ts';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '2000' },
+    only: { type: 'string', default: 'ladder,import,import-files' },
+    statements: { type: 'boolean', default: false },
+    profile: { type: 'string' },
+  },
+});
+const COUNT = Number(values.count);
+const ONLY = new Set(values.only.split(','));
+const log = (line: string): void => console.log(line);
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
+
+// Statement counter: every statement the store runs goes through one of these. With
+// --statements, also the main thread's CPU time in each (process.threadCpuUsage around the
+// synchronous call: SQLite's own work, the WAL writes of a commit included), by SQL text.
+let statements = 0;
+const bySql = new Map<string, { n: number; us: number }>();
+{
+  const probe = new Database(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('select 1')) as Record<string, unknown>;
+  probe.close();
+  for (const method of ['run', 'get', 'all', 'iterate']) {
+    const original = proto[method] as (...args: unknown[]) => unknown;
+    proto[method] = function (this: { source: string }, ...args: unknown[]) {
+      statements++;
+      if (!values.statements) return original.apply(this, args);
+      const t0 = process.threadCpuUsage();
+      try {
+        return original.apply(this, args);
+      } finally {
+        const t = process.threadCpuUsage(t0);
+        const entry = bySql.get(this.source) ?? { n: 0, us: 0 };
+        entry.n++;
+        entry.us += t.user + t.system;
+        bySql.set(this.source, entry);
+      }
+    };
+  }
+}
+
+async function measure(what: string, n: number, work: () => Promise<void> | void): Promise<void> {
+  const s0 = statements;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  bySql.clear();
+  const session = values.profile === undefined ? null : new Session();
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  await work();
+  if (session) {
+    const { profile } = await session.post('Profiler.stop');
+    await mkdir(values.profile!, { recursive: true });
+    await writeFile(join(values.profile!, `${what}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  const cpuUs = (cpu.user + cpu.system) / n;
+  log(
+    `${what.padEnd(14)} ${n} in ${wall.toFixed(2)} s wall; CPU ${cpuUs.toFixed(0)} µs each (${(1e6 / cpuUs).toFixed(0)}/s of one core); ${((statements - s0) / n).toFixed(1)} statements each; load average ${load()}`,
+  );
+  for (const [text, { n: runs, us }] of [...bySql].sort((a, b) => b[1].us - a[1].us).slice(0, 12))
+    log(`  ${(us / n).toFixed(0).padStart(6)} µs each, ${(runs / n).toFixed(2)} runs each: ${text.slice(0, 110)}`);
+}
+
+log(`import-cost: ${COUNT} of each; load average ${load()}`);
+const rsa = ONLY.has('ladder') || ONLY.has('import') ? await importPool(COUNT, log) : { chainPem: '', leaves: [] };
+const p256 = ONLY.has('import-files') ? await seedPool(COUNT) : { chainPem: '', leaves: [] };
+const where = await freshLocation('sqlite');
+const app = await openApp(
+  loadConfig({
+    CERTKEEPER_DATA_DIR: where.dataDir,
+    CERTKEEPER_MASTER_KEY: where.masterKey,
+    CERTKEEPER_LOG_LEVEL: 'warn',
+  }),
+);
+try {
+  const tenant = await app.core.tenants.create('bench');
+  const actor = cliActor(tenant.id);
+  const options = importOptions('ncp-v2');
+  const inputs = rsa.leaves.map((leaf, i) => ({
+    name: `imp-${i}`,
+    certificate: leaf.certPem,
+    privateKey: leaf.keyPem,
+    chain: rsa.chainPem,
+  }));
+
+  if (ONLY.has('ladder'))
+    await measure('ladder', COUNT, () => {
+      for (const input of inputs) runImportLadder(input, { ...options.policy, now: new Date() });
+    });
+  if (ONLY.has('import'))
+    await measure('import', COUNT, async () => {
+      for (const input of inputs) await app.core.certificates.import(actor, input, options);
+    });
+
+  const files = [
+    { path: 'ca/chain.pem', bytes: Buffer.from(p256.chainPem) },
+    ...p256.leaves.flatMap((leaf, i) => [
+      { path: `certs/c-${i}.pem`, bytes: Buffer.from(leaf.certPem) },
+      { path: `keys/k-${COUNT - i}.key`, bytes: Buffer.from(leaf.keyPem) },
+    ]),
+  ];
+  if (ONLY.has('import-files'))
+    await measure('import-files', COUNT, async () => {
+      const summary = await app.core.certificates.importFiles(actor, files, {
+        names: 'stem',
+        dryRun: false,
+        passphrase: null,
+      });
+      if (summary.imported.length !== COUNT) throw new Error(`imported ${summary.imported.length} of ${COUNT}`);
+    });
+} finally {
+  await app.close();
+  await where.cleanup();
+}
