@@ -210,14 +210,14 @@ function randomQuery(rng: Rng, all: readonly Live[]): CertificateListQuery {
         query.nameContains =
           rng.int(5) === 0
             ? rng.pick(['%_\\', 'a%b', '(re', 'zzzz', 'pay'])
-            : name.slice(start, start + 3 + rng.int(3));
+            : name.slice(start, start + 3 + rng.int(6)); // 4+ trigrams: FTS5's AND of the rarest
         break;
       }
       case 4: {
         const d = asciiLower(domainOf(sample()));
         const start = rng.int(Math.max(1, d.length - 3));
         query.domainContains =
-          rng.int(5) === 0 ? rng.pick(['xn--', '.co', '*.e', 'zzz']) : d.slice(start, start + 3 + rng.int(4));
+          rng.int(5) === 0 ? rng.pick(['xn--', '.co', '*.e', 'zzz']) : d.slice(start, start + 3 + rng.int(8));
         break;
       }
       case 5: {
@@ -416,6 +416,12 @@ for (const target of storeTargets) {
       assert.deepEqual(await list({ nameContains: 'f\\s', offset: 0, limit: 0 }), [percent]);
       assert.deepEqual(await list({ nameContains: '0%_', offset: 0, limit: 0 }), [percent]);
       assert.deepEqual(await list({ nameContains: 'x%y', offset: 0, limit: 0 }), []);
+      // Every trigram of the text, in another order: FTS5's AND of trigrams finds it, the LIKE drops it.
+      const decoy = await add('def-cde-bcd-abc', ['fgh.efg.def.cde.bcd.abc.hand.test']);
+      const real = await add('xabcdefx', ['abcdefgh.hand.test']);
+      assert.deepEqual(await list({ nameContains: 'ABCDEF', offset: 0, limit: 0 }), [real]);
+      assert.deepEqual(await list({ domainContains: 'abcdefgh.', offset: 0, limit: 0 }), [real]);
+      assert.deepEqual(await list({ domainContains: 'def.cde.bcd', offset: 0, limit: 0 }), [decoy]);
     });
 
     it('keyset pages never skip or repeat a certificate while others are imported and deleted', async () => {
