@@ -32,6 +32,7 @@ import { auditChainSchema } from './0016-audit-chain.ts';
 import { acmRequestTagsSchema } from './0017-acm-request-tags.ts';
 import { activeOrderCertificateNamesSchema } from './0018-active-order-certificate-names.ts';
 import { deployTargetLastDeploymentSchema } from './0020-deploy-target-last-deployment.ts';
+import { certificateSearchNarrowSchema } from './0022-certificate-search-narrow.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -55,6 +56,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0017-acm-request-tags': acmRequestTagsSchema(dialect),
     '0018-active-order-certificate-names': activeOrderCertificateNamesSchema(),
     '0020-deploy-target-last-deployment': deployTargetLastDeploymentSchema(),
+    '0022-certificate-search-narrow': certificateSearchNarrowSchema(dialect),
   };
 }
 
