@@ -354,6 +354,7 @@ for (const target of storeTargets) {
         searchObserver.onPlan = (trace) => {
           seen.add(trace.plan);
           if (trace.windows > 1) seen.add('several windows');
+          if (trace.narrowJoin) seen.add('walk joined to the narrow index');
         };
         try {
           for (let q = 0; q < QUERIES; q++) {
@@ -363,7 +364,10 @@ for (const target of storeTargets) {
         } finally {
           searchObserver.onPlan = undefined;
         }
-        const expected = plan === 'drive' ? ['drive'] : ['drive', 'walk', 'walk, then drive', 'several windows'];
+        const expected =
+          plan === 'drive'
+            ? ['drive']
+            : ['drive', 'walk', 'walk, then drive', 'several windows', 'walk joined to the narrow index'];
         for (const branch of expected)
           assert.ok(seen.has(branch), `the ${branch} plan answered no query: ${[...seen]}`);
       });
