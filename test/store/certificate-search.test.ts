@@ -210,14 +210,14 @@ function randomQuery(rng: Rng, all: readonly Live[]): CertificateListQuery {
         query.nameContains =
           rng.int(5) === 0
             ? rng.pick(['%_\\', 'a%b', '(re', 'zzzz', 'pay'])
-            : name.slice(start, start + 3 + rng.int(3));
+            : name.slice(start, start + 3 + rng.int(6)); // 4+ trigrams: FTS5's AND of the rarest
         break;
       }
       case 4: {
         const d = asciiLower(domainOf(sample()));
         const start = rng.int(Math.max(1, d.length - 3));
         query.domainContains =
-          rng.int(5) === 0 ? rng.pick(['xn--', '.co', '*.e', 'zzz']) : d.slice(start, start + 3 + rng.int(4));
+          rng.int(5) === 0 ? rng.pick(['xn--', '.co', '*.e', 'zzz']) : d.slice(start, start + 3 + rng.int(8));
         break;
       }
       case 5: {
@@ -354,6 +354,7 @@ for (const target of storeTargets) {
         searchObserver.onPlan = (trace) => {
           seen.add(trace.plan);
           if (trace.windows > 1) seen.add('several windows');
+          if (trace.narrowJoin) seen.add('walk joined to the narrow index');
         };
         try {
           for (let q = 0; q < QUERIES; q++) {
@@ -363,7 +364,10 @@ for (const target of storeTargets) {
         } finally {
           searchObserver.onPlan = undefined;
         }
-        const expected = plan === 'drive' ? ['drive'] : ['drive', 'walk', 'walk, then drive', 'several windows'];
+        const expected =
+          plan === 'drive'
+            ? ['drive']
+            : ['drive', 'walk', 'walk, then drive', 'several windows', 'walk joined to the narrow index'];
         for (const branch of expected)
           assert.ok(seen.has(branch), `the ${branch} plan answered no query: ${[...seen]}`);
       });
@@ -416,6 +420,12 @@ for (const target of storeTargets) {
       assert.deepEqual(await list({ nameContains: 'f\\s', offset: 0, limit: 0 }), [percent]);
       assert.deepEqual(await list({ nameContains: '0%_', offset: 0, limit: 0 }), [percent]);
       assert.deepEqual(await list({ nameContains: 'x%y', offset: 0, limit: 0 }), []);
+      // Every trigram of the text, in another order: FTS5's AND of trigrams finds it, the LIKE drops it.
+      const decoy = await add('def-cde-bcd-abc', ['fgh.efg.def.cde.bcd.abc.hand.test']);
+      const real = await add('xabcdefx', ['abcdefgh.hand.test']);
+      assert.deepEqual(await list({ nameContains: 'ABCDEF', offset: 0, limit: 0 }), [real]);
+      assert.deepEqual(await list({ domainContains: 'abcdefgh.', offset: 0, limit: 0 }), [real]);
+      assert.deepEqual(await list({ domainContains: 'def.cde.bcd', offset: 0, limit: 0 }), [decoy]);
     });
 
     it('keyset pages never skip or repeat a certificate while others are imported and deleted', async () => {
@@ -458,6 +468,55 @@ for (const target of storeTargets) {
         if (!deletedMeanwhile.has(no)) assert.ok(seen.includes(no), `certificate ${no} stayed live and was skipped`);
       const names = seen.map((no) => live.get(no)?.name ?? null).filter((n) => n !== null);
       assert.deepEqual(names, [...names].sort(), 'in name order');
+    });
+  });
+
+  describe(`migration 0022 on ${target.name}`, { skip: target.skip }, () => {
+    it('builds the narrow search indexes, and SQLite drives through certificates_live_search', async () => {
+      const location = await target.fresh();
+      const store = await openStore(location.options({ masterKey: testMasterKey() }));
+      try {
+        const tenant = await makeTenant(store);
+        const dns = ['a.narrow.test'];
+        const facts = { commonName: dns[0]!, sans: { dns, ip: [], email: [], uri: [] }, domains: dns };
+        await store.certificates.insert(newCertificate(tenant.id, { name: 'narrow', facts }), new Date(BASE));
+        const expected =
+          target.name === 'postgres'
+            ? ['certificates_live_name_no', 'certificates_live_search']
+            : ['certificates_live_search'];
+        const indexes =
+          target.name === 'postgres'
+            ? await rawQuery(
+                location,
+                "select indexname as name from pg_indexes where indexname like 'certificates_live_%'",
+              )
+            : await rawQuery(
+                location,
+                "select name from sqlite_master where type = 'index' and name like 'certificates_live_%'",
+              );
+        for (const name of expected)
+          assert.ok(
+            indexes.some((r) => r.name === name),
+            `${name} missing`,
+          );
+        if (target.name !== 'postgres') {
+          // The drive's statement names columns of the narrow index only: SQLite reads no row.
+          const plan = await rawQuery(
+            location,
+            `explain query plan select c.certificate_no from (select 1 as certificate_no) as m
+             cross join certificates c indexed by certificates_live_search
+             where c.tenant_id = 1 and c.deleted_at is null and c.certificate_no = m.certificate_no
+               and c.key_algorithm = 'RSA' order by c.name`,
+          );
+          assert.ok(
+            plan.some((r) => String(r.detail).includes('COVERING INDEX certificates_live_search')),
+            JSON.stringify(plan),
+          );
+        }
+      } finally {
+        await store.close();
+        await location.cleanup();
+      }
     });
   });
 

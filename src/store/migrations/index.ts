@@ -33,6 +33,7 @@ import { acmRequestTagsSchema } from './0017-acm-request-tags.ts';
 import { activeOrderCertificateNamesSchema } from './0018-active-order-certificate-names.ts';
 import { deployTargetLastDeploymentSchema } from './0020-deploy-target-last-deployment.ts';
 import { notifyScheduleAutovacuumSchema } from './0021-notify-schedule-autovacuum.ts';
+import { certificateSearchNarrowSchema } from './0022-certificate-search-narrow.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -57,6 +58,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0018-active-order-certificate-names': activeOrderCertificateNamesSchema(),
     '0020-deploy-target-last-deployment': deployTargetLastDeploymentSchema(),
     '0021-notify-schedule-autovacuum': notifyScheduleAutovacuumSchema(dialect),
+    '0022-certificate-search-narrow': certificateSearchNarrowSchema(dialect),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * The certificate search (issue 20): the list query when any search filter is present
- * (`isSearchQuery`), read through the indexes of migration 0013. certificate-list.ts keeps the
+ * (`isSearchQuery`), read through the indexes of migrations 0013 and 0022. certificate-list.ts keeps the
  * other list queries (the cloud faces'), whose totals are always exact.
  *
  * Every filter is a set of certificate numbers some index can produce (a "driver"), and also a
@@ -12,6 +12,7 @@
  *   zone              certificate_names: one key range                  EXISTS, key range in the primary key
  *   nameContains      FTS5 trigram MATCH (SQLite) / pg_trgm GIN (PG)    lower(name) LIKE (always applied)
  *   domainContains    FTS5 trigram MATCH / pg_trgm GIN on domains       EXISTS domains LIKE (always applied)
+ *                     (FTS5: the AND of the text's rarest trigrams, `ftsMatch`)
  *   name, domain      certificates_live_name / certificate_domains      the row's name / EXISTS domains
  *   notAfter range    certificates_live_not_after (validity folded in)  the row's not_after
  *   keyType, issuer   certificates_live_key_type / _issuer              the row's columns
@@ -19,9 +20,9 @@
  * The plan, decided per request from counts that cost at most T + 1 index entries each:
  * - every driver's match count is read bounded by T (`select count(*) from (… limit T + 1)`);
  * - when the smallest is at most T, that driver is the outer loop (a DISTINCT subquery joined to
- *   certificates by primary key, `CROSS JOIN` so SQLite keeps that order) and the other filters
- *   are probes; its at most T rows are sorted (the "drive" plan). The total is then a count over
- *   the same at most T rows: exact.
+ *   the narrow index `certificates_live_search` by number, `CROSS JOIN` so SQLite keeps that
+ *   order) and the other filters are probes; its at most T entries are sorted (the "drive"
+ *   plan). The total is counted by the same statement: exact.
  * - otherwise every filter matches more than T rows, so matches are at least T / live of the
  *   tenant: the sort key's index is walked in order with every filter as a probe, and the page
  *   fills after about limit × live / T entries (the "walk" plan). The total is exact when the page
@@ -29,6 +30,9 @@
  *   false`).
  * T = sqrt((offset + limit) × live), within [1000, 50 000] (`searchTuning`): where the sort of T rows and the walk
  * of (offset + limit) × live / T entries cost about the same.
+ * No plan reads a wide `certificates` row (PEM, chain, facts: about 5 KB) to decide: drives and
+ * walks read index entries only (the narrow index holds every column a filter or sort names),
+ * and `pageOf` reads the rows of the page's certificates alone, by number.
  * Filters that each match more than T certificates but few together (a wide zone and a rare
  * substring) are the one slow case: the walk passes many entries per match (at worst the
  * tenant's, about 1 s at a million on SQLite). docs/performance.md, "Search".
@@ -46,6 +50,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { asciiLower } from '../../domain/text.ts';
 import { namesCovering } from '../../domain/x509/hostname.ts';
+import type { CertificateSummary } from '../../domain/model.ts';
 import {
   CERTIFICATE_PAGE_MAX,
   type CertificateCursor,
@@ -54,6 +59,7 @@ import {
   type CertificateSort,
 } from '../../core/ports.ts';
 import type { StoreDialect } from '../dialect.ts';
+import { SEARCH_INDEX_COLUMNS } from '../migrations/0022-certificate-search-narrow.ts';
 import { CERTIFICATE_SUMMARY_COLUMNS, ms, summaryFromRow, type CertificateSummaryRow } from '../rows.ts';
 import type { Database } from '../schema.ts';
 import { dnsNameKey, NAME_KIND, zoneKeyRange } from './certificate-search-index.ts';
@@ -94,8 +100,53 @@ const containsPattern = (text: string): string => `%${asciiLower(text).replace(/
  */
 const trigramIndexed = (text: string): boolean => [...text].length >= 3;
 
-/** An FTS5 query: the text as one phrase (a double quote doubled) in one column. */
-const ftsPhrase = (column: 'name' | 'domains', text: string): string => `{${column}} : "${text.replace(/"/g, '""')}"`;
+const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
+
+/** An FTS5 string: the text quoted, a double quote doubled. */
+const ftsString = (text: string): string => `"${text.replace(/"/g, '""')}"`;
+
+/** Trigrams probed for rarity at most, spread over the text; terms kept in the query at most. */
+const FTS_PROBED = 12;
+const FTS_TERMS = 3;
+/** Postings read per probed trigram. */
+const FTS_SAMPLE = 32;
+
+/**
+ * The FTS5 query for "`column` contains `text`": the AND of the text's rarest trigrams, not the
+ * text as a phrase. FTS5 answers a phrase by reading the position lists of every one of its
+ * trigrams in full, and the common ones (`exa`, `.co`, `com`: in nearly every domain) cost the
+ * whole table however rare the phrase: `z1000.example.n` read 51 ms of postings at 100,000
+ * certificates to find 54, where the AND of its three rarest trigrams took 0.6 ms (FTS5 seeks
+ * the other terms' doclists to the rarest one's rows). The AND matches a superset (the trigrams
+ * anywhere, in any order); the LIKE probe, always applied over FTS5 drivers, gives the exact answer.
+ *
+ * Rarity without statistics: each probed trigram's first FTS_SAMPLE postings are read (rowid
+ * order); a trigram with fewer is rarest, else the later its last sampled rowid, the rarer. That
+ * assumes matches spread over rowids, which holds roughly (certificate numbers follow import
+ * order); a poor guess costs time, never a wrong answer. At most FTS_PROBED probes of
+ * FTS_SAMPLE postings each: about 0.05 ms apiece measured.
+ */
+async function ftsMatch(db: Kysely<Database>, column: 'name' | 'domains', text: string): Promise<string> {
+  const chars = [...text];
+  const all = [...new Set(Array.from({ length: chars.length - 2 }, (_, i) => chars.slice(i, i + 3).join('')))];
+  if (all.length <= FTS_TERMS) return `{${column}} : ${ftsString(text)}`;
+  const step = all.length / Math.min(all.length, FTS_PROBED);
+  const probed = Array.from({ length: Math.min(all.length, FTS_PROBED) }, (_, i) => all[Math.floor(i * step)]!);
+  const ranked: Array<{ term: string; n: number; last: number }> = [];
+  for (const term of probed) {
+    const { rows } = await sql<{ n: unknown; last: unknown }>`select count(*) as n, max(rowid) as last from
+      (select rowid from certificate_search where certificate_search match ${`{${column}} : ${ftsString(term)}`}
+       limit ${FTS_SAMPLE}) as p`.execute(db);
+    const n = num(rows[0]?.n);
+    if (n === 0) return `{${column}} : ${ftsString(term)}`; // nothing has it: nothing matches
+    ranked.push({ term, n, last: num(rows[0]?.last) });
+  }
+  ranked.sort((a, b) => a.n - b.n || b.last - a.last);
+  return `{${column}} : (${ranked
+    .slice(0, FTS_TERMS)
+    .map((r) => ftsString(r.term))
+    .join(' AND ')})`;
+}
 
 interface Filter {
   /** Certificate numbers (maybe repeated, maybe other tenants' or deleted ones: the join checks). */
@@ -106,6 +157,8 @@ interface Filter {
   walkProbe?: RawBuilder<boolean>;
   /** The column the filter is a range of: walking that column's index, the range bounds the walk. */
   onColumn?: string;
+  /** That range, on the certificates named `alias` (the walked index). */
+  sortRange?: (alias: string) => RawBuilder<boolean>;
   /** Probe order, cheapest first: 0 a column of the row, 1 a LIKE on one, 2 a subquery per row. */
   cost: 0 | 1 | 2;
   /** The driver yields each matching certificate once and nothing else: its count is the filter's. */
@@ -143,7 +196,23 @@ function notAfterWindow(query: CertificateQuery): { lo: number | null; hi: numbe
   return lo === null && hi === null ? null : { lo, hi };
 }
 
-function filtersOf(dialect: StoreDialect, query: CertificateQuery): Filter[] {
+/** FTS5 MATCH expressions of the query's substrings (SQLite; `ftsMatch`). */
+interface FtsMatches {
+  name?: string;
+  domains?: string;
+}
+
+async function ftsMatches(db: Kysely<Database>, dialect: StoreDialect, query: CertificateQuery): Promise<FtsMatches> {
+  if (dialect.substringIndex !== 'fts5') return {};
+  const fts: FtsMatches = {};
+  if (query.nameContains !== undefined && trigramIndexed(query.nameContains))
+    fts.name = await ftsMatch(db, 'name', query.nameContains);
+  if (query.domainContains !== undefined && trigramIndexed(query.domainContains))
+    fts.domains = await ftsMatch(db, 'domains', query.domainContains);
+  return fts;
+}
+
+function filtersOf(dialect: StoreDialect, query: CertificateQuery, fts: FtsMatches): Filter[] {
   const tenant = query.tenantId;
   const filters: Filter[] = [];
   const names = (kind: number, condition: RawBuilder<unknown>) =>
@@ -198,9 +267,12 @@ function filtersOf(dialect: StoreDialect, query: CertificateQuery): Filter[] {
       driver: !trigramIndexed(query.nameContains)
         ? null
         : dialect.substringIndex === 'fts5'
-          ? sql`select rowid as certificate_no from certificate_search where certificate_search match ${ftsPhrase('name', query.nameContains)}`
+          ? sql`select rowid as certificate_no from certificate_search where certificate_search match ${fts.name}`
           : sql`select certificate_no from certificates where tenant_id = ${tenant} and deleted_at is null and lower(name) like ${pattern} escape '\\'`,
       probe: sql<boolean>`lower(${c('name')}) like ${pattern} escape '\\'`,
+      // Not the expression the PostgreSQL GIN index is on: walking, the planner must stay on the
+      // sort index instead of fetching every match through the GIN index (2.4 s at 100,000).
+      walkProbe: sql<boolean>`(lower(${c('name')}) || '') like ${pattern} escape '\\'`,
       cost: 1,
       column: 'name',
       // FTS5's rows are every tenant's, and its case folding is wider.
@@ -213,7 +285,7 @@ function filtersOf(dialect: StoreDialect, query: CertificateQuery): Filter[] {
       driver: !trigramIndexed(query.domainContains)
         ? null
         : dialect.substringIndex === 'fts5'
-          ? sql`select rowid as certificate_no from certificate_search where certificate_search match ${ftsPhrase('domains', query.domainContains)}`
+          ? sql`select rowid as certificate_no from certificate_search where certificate_search match ${fts.domains}`
           : sql`select certificate_no from certificate_domains where tenant_id = ${tenant} and domain like ${pattern} escape '\\'`,
       probe: sql<boolean>`exists (select 1 from certificate_domains d where d.certificate_no = c.certificate_no and d.domain like ${pattern} escape '\\')`,
       cost: 2,
@@ -235,6 +307,7 @@ function filtersOf(dialect: StoreDialect, query: CertificateQuery): Filter[] {
       // `+x` is no index column to SQLite nor PostgreSQL: the walk stays on the sort index.
       walkProbe: sql<boolean>`${range(sql`+${c('not_after')}`)}`,
       onColumn: 'not_after',
+      sortRange: (alias) => sql<boolean>`${range(sql.ref(`${alias}.not_after`))}`,
       cost: 0,
       column: 'not_after',
       exact: true,
@@ -271,8 +344,6 @@ function filtersOf(dialect: StoreDialect, query: CertificateQuery): Filter[] {
   return filters.sort((a, b) => a.cost - b.cost);
 }
 
-const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
-
 /** Matches of a driver, counted up to `cap + 1`. */
 async function boundedCount(db: Kysely<Database>, driver: RawBuilder<unknown>, cap: number): Promise<number> {
   const { rows } = await sql<{ n: unknown }>`select count(*) as n from (${driver} limit ${cap + 1}) as m`.execute(db);
@@ -290,6 +361,8 @@ export interface SearchPlanTrace {
   windows: number;
   /** Sort-index entries the windows spanned at most (their sizes added up). */
   walkBound: number;
+  /** The walk's probes read the narrow index, joined by number (see `walk`). */
+  narrowJoin?: boolean;
 }
 export const searchObserver: { onPlan?: (trace: SearchPlanTrace) => void } = {};
 
@@ -311,21 +384,28 @@ const summaryColumns = () =>
     sql`case when c.chain_pems = '[]' then 0 else 1 end as has_chain`,
   ]);
 
-function orderBy(plan: Plan): RawBuilder<unknown> {
+/** The order, on the certificates named `alias` (`c`, or `s` for the walked index in a joined walk). */
+function orderBy(plan: Plan, alias = 'c'): RawBuilder<unknown> {
   const dir = sql.raw(plan.direction);
+  const no = sql.ref(`${alias}.certificate_no`);
   return plan.sortColumn === 'certificate_no'
-    ? sql`c.certificate_no ${dir}`
-    : sql`${c(plan.sortColumn)} ${dir}, c.certificate_no ${dir}`;
+    ? sql`${no} ${dir}`
+    : sql`${sql.ref(`${alias}.${plan.sortColumn}`)} ${dir}, ${no} ${dir}`;
 }
 
 /** Rows strictly after `position` in the order (`upTo`: rows up to it, itself included). */
-function beyond(plan: Plan, position: CertificateCursor, upTo = false): RawBuilder<unknown> {
+function beyond(plan: Plan, position: CertificateCursor, upTo = false, alias = 'c'): RawBuilder<unknown> {
   const asc = plan.direction === 'asc';
   const op = sql.raw(upTo ? (asc ? '<=' : '>=') : asc ? '>' : '<');
+  const no = sql.ref(`${alias}.certificate_no`);
   return plan.sortColumn === 'certificate_no'
-    ? sql`c.certificate_no ${op} ${position.certificateNo}`
-    : sql`(${c(plan.sortColumn)}, c.certificate_no) ${op} (${position.key}, ${position.certificateNo})`;
+    ? sql`${no} ${op} ${position.certificateNo}`
+    : sql`(${sql.ref(`${alias}.${plan.sortColumn}`)}, ${no}) ${op} (${position.key}, ${position.certificateNo})`;
 }
+
+/** The certificates in the narrow index (migration 0022), as `c`; see `drive`. */
+const narrowCertificates = (dialect: StoreDialect) =>
+  dialect.label === 'SQLite' ? sql`certificates c indexed by certificates_live_search` : sql`certificates c`;
 
 const all = (conditions: RawBuilder<unknown>[]) => sql.join(conditions, sql` and `);
 
@@ -351,7 +431,7 @@ export async function searchCertificates(
     limit,
     offset,
     t,
-    filters: filtersOf(dialect, query),
+    filters: filtersOf(dialect, query, await ftsMatches(db, dialect, query)),
     sortColumn: SORT_COLUMNS[query.sort ?? 'certificateNo'],
     direction: query.order ?? 'asc',
   };
@@ -379,8 +459,29 @@ export async function searchCertificates(
 }
 
 /**
- * The drive plan: the driver's at most `count` certificates joined by primary key, the other
- * filters probed on each, sorted. The total is a count over the same rows: exact.
+ * The page's rows, for certificate numbers a plan chose, in that order. Plans pick numbers from
+ * indexes alone (where they can: a walk's probe may read a row's column) and only the page's rows
+ * are read whole: a row is about as large as a page of the narrow index (migration 0022). Read
+ * by number without the live test: a certificate deleted since the plan chose it still shows, as
+ * it would had the page been read a moment earlier, and the page is never short for it. The
+ * tenant test is `+` (no index column): SQLite otherwise walked the tenant's updated_at index.
+ */
+async function pageOf(db: Kysely<Database>, plan: Plan, numbers: number[]): Promise<CertificateSummary[]> {
+  if (numbers.length === 0) return [];
+  const { rows } = await sql<CertificateSummaryRow>`select ${summaryColumns()} from certificates c
+    where c.certificate_no in (${sql.join(numbers)}) and +c.tenant_id = ${plan.query.tenantId}`.execute(db);
+  const byNumber = new Map(rows.map((row) => [num(row.certificate_no), row]));
+  return numbers.flatMap((no) => {
+    const row = byNumber.get(no);
+    return row ? [summaryFromRow(row)] : [];
+  });
+}
+
+/**
+ * The drive plan: the driver's at most `count` certificates looked up in the narrow index, the
+ * other filters probed on each, sorted; then the page's rows. The total is exact: counted by
+ * the page's statement, or (a keyset page, or an offset past the end) by a count over the same
+ * at most `count` entries.
  */
 async function drive(plan: Plan, driver: Filter, count: number): Promise<CertificatePage> {
   const { db, dialect, query, limit, offset } = plan;
@@ -388,19 +489,28 @@ async function drive(plan: Plan, driver: Filter, count: number): Promise<Certifi
   // FTS5's trigram matches are a superset (Unicode case folding): its LIKE probe stays.
   for (const filter of plan.filters)
     if (filter !== driver || dialect.substringIndex === 'fts5') conditions.push(filter.probe);
-  const from = sql`(select distinct certificate_no from (${driver.driver}) as k) as m cross join certificates c`;
+  // The driven certificates are looked up in the narrow index, not the rows (migration 0022):
+  // every column named here is in it. SQLite would take the rowid; INDEXED BY says which.
+  const from = sql`(select distinct certificate_no from (${driver.driver}) as k) as m cross join ${narrowCertificates(dialect)}`;
   conditions.push(sql`c.certificate_no = m.certificate_no`);
   const where = all(conditions);
   const keyset = query.after === undefined ? sql`1 = 1` : beyond(plan, query.after);
-  const items =
+  // Without a cursor the page's statement counts every match too (`count(*) over ()`, taken
+  // before the limit): the sort reads them all anyway, and a second pass would read them again.
+  const counted = query.after === undefined;
+  const { rows: chosen } =
     limit === 0
-      ? []
-      : (
-          await sql<CertificateSummaryRow>`select ${summaryColumns()} from ${from} where ${where} and ${keyset}
-            order by ${orderBy(plan)} limit ${limit} offset ${offset}`.execute(db)
-        ).rows.map(summaryFromRow);
-  if (query.after === undefined && items.length < limit && (items.length > 0 || offset === 0))
-    return { items, total: offset + items.length, totalExact: true };
+      ? { rows: [] }
+      : await sql<{ no: unknown; n: unknown }>`select c.certificate_no as no,
+          ${counted ? sql`count(*) over ()` : sql`null`} as n from ${from} where ${where} and ${keyset}
+          order by ${orderBy(plan)} limit ${limit} offset ${offset}`.execute(db);
+  const items = await pageOf(
+    db,
+    plan,
+    chosen.map((r) => num(r.no)),
+  );
+  if (counted && chosen.length > 0) return { items, total: num(chosen[0]!.n), totalExact: true };
+  if (counted && offset === 0 && limit > 0) return { items, total: 0, totalExact: true };
   const { rows: totals } = await sql<{
     n: unknown;
   }>`select count(*) as n from (select 1 from ${from} where ${where} limit ${count + 1}) as matched`.execute(db);
@@ -425,55 +535,84 @@ async function drive(plan: Plan, driver: Filter, count: number): Promise<Certifi
  * bounded by T (a lower bound, at most the windows' entries read again).
  */
 async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<CertificatePage> {
-  const { db, query, limit, offset, t, sortColumn } = plan;
-  const ranges = plan.filters.filter((f) => f.onColumn === sortColumn).map((f) => f.probe);
-  const probes = plan.filters.filter((f) => f.onColumn !== sortColumn).map((f) => f.walkProbe ?? f.probe);
-  const base = all([sql`c.tenant_id = ${query.tenantId}`, sql`c.deleted_at is null`, ...ranges]);
-  const where = probes.length === 0 ? base : all([base, ...probes]);
-  const start = query.after === undefined ? sql`1 = 1` : beyond(plan, query.after);
-  const columns = summaryColumns();
-  const order = orderBy(plan);
+  const { db, dialect, query, limit, offset, t, sortColumn } = plan;
+  const onSort = plan.filters.filter((f) => f.onColumn === sortColumn);
+  const others = plan.filters.filter((f) => f.onColumn !== sortColumn);
+  const probes = others.map((f) => f.walkProbe ?? f.probe);
+  // A probe on a column the walked sort index lacks (key type under a name order) would read the
+  // wide row of every walked entry: it reads the narrow index instead (migration 0022), joined by
+  // number. The walked index is then `s`, the probes' certificates `c` (CROSS JOIN: SQLite keeps
+  // `s` outside, in the order walked).
+  const joined = others.some((f) => f.column !== undefined && f.column !== sortColumn);
+  const w = joined ? 's' : 'c';
+  const base = (alias: string) =>
+    all([
+      sql`${sql.ref(`${alias}.tenant_id`)} = ${query.tenantId}`,
+      sql`${sql.ref(`${alias}.deleted_at`)} is null`,
+      ...onSort.map((f) => f.sortRange!(alias)),
+    ]);
+  const table = !joined
+    ? sql`certificates c`
+    : dialect.label === 'SQLite'
+      ? sql`certificates s cross join ${narrowCertificates(dialect)}`
+      : // PostgreSQL reorders a plain join: it hashed the narrow index's whole tenant (issuer:
+        // 1,065 buffers for a page that walks 75 entries). LATERAL with OFFSET 0 (not pulled up)
+        // keeps one look-up per walked entry, in the walk's order.
+        sql`certificates s cross join lateral (select ${sql.join(
+          ['certificate_no', 'tenant_id', 'deleted_at', ...SEARCH_INDEX_COLUMNS].map((col) => sql.ref(`n.${col}`)),
+        )} from certificates n where n.tenant_id = s.tenant_id and n.certificate_no = s.certificate_no
+          and n.deleted_at is null offset 0) as c`;
+  const where = all([
+    base(w),
+    ...(joined
+      ? [sql`c.certificate_no = s.certificate_no`, sql`c.tenant_id = s.tenant_id`, sql`c.deleted_at is null`]
+      : []),
+    ...probes,
+  ]);
+  const after = (position: CertificateCursor | undefined, alias: string) =>
+    position === undefined ? sql`1 = 1` : beyond(plan, position, false, alias);
+  const upTo = (position: CertificateCursor | null, alias: string) =>
+    position === null ? sql`1 = 1` : beyond(plan, position, true, alias);
   const need = offset + limit;
-  const rows: CertificateSummaryRow[] = [];
-  let from = start;
+  const rows: number[] = [];
+  let from: CertificateCursor | undefined = query.after;
   let end: CertificateCursor | null;
   let window = t;
   let walkBound = 0;
   let windows = 0;
-  // A driven row is a look-up of the wide row; a walked entry costs as much only when a probe
-  // reads the row (a column outside the sort index), else about a sixteenth of it (measured at
-  // 1,000,000 on SQLite: `shop` by name walked 875,000 name-index entries in 2 s, drove its
-  // 121,000 rows in 22 s). So the drive's bound is the window's size over that ratio.
-  const rowCost = plan.filters.some((f) => f.cost < 2 && f.column !== sortColumn) ? 1 : 16;
+  // Every plan now reads narrow indexes only: a walked entry (a sort-index entry, maybe a probe's
+  // look-up in the narrow index or the names) costs about what a driven row does (a look-up in
+  // the narrow index), so the drive's bound is the window's size.
   let cap: number;
   for (;;) {
     const { rows: ends } = await sql<{ k: unknown; no: unknown }>`select ${c(sortColumn)} as k, c.certificate_no as no
-      from certificates c where ${base} and ${from} order by ${order} limit 1 offset ${window - 1}`.execute(db);
+      from certificates c where ${base('c')} and ${after(from, 'c')} order by ${orderBy(plan)}
+      limit 1 offset ${window - 1}`.execute(db);
     const last = ends[0];
     end = last ? { key: sortColumn === 'name' ? String(last.k) : num(last.k), certificateNo: num(last.no) } : null;
     windows += 1;
     walkBound += window;
-    const until = end === null ? sql`1 = 1` : beyond(plan, end, true);
     if (need > 0) {
-      const page = await sql<CertificateSummaryRow>`select ${columns} from certificates c
-        where ${where} and ${from} and ${until} order by ${order} limit ${need - rows.length}`.execute(db);
-      rows.push(...page.rows);
+      const page = await sql<{ no: unknown }>`select ${sql.ref(`${w}.certificate_no`)} as no from ${table}
+        where ${where} and ${after(from, w)} and ${upTo(end, w)} order by ${orderBy(plan, w)}
+        limit ${need - rows.length}`.execute(db);
+      rows.push(...page.rows.map((r) => num(r.no)));
     }
     if (rows.length >= need || end === null) break;
-    from = beyond(plan, end);
+    from = end;
     window *= 4;
-    cap = Math.floor(window / rowCost);
+    cap = window;
     if (cap <= t) continue; // every driver is known to match more than T
     for (const driver of drivers) {
       const count = await boundedCount(db, driver.driver!, cap);
       if (count <= cap) {
-        searchObserver.onPlan?.({ plan: 'walk, then drive', t, counts, windows, walkBound });
+        searchObserver.onPlan?.({ plan: 'walk, then drive', t, counts, windows, walkBound, narrowJoin: joined });
         return drive(plan, driver, count);
       }
     }
   }
-  searchObserver.onPlan?.({ plan: 'walk', t, counts, windows, walkBound });
-  const items = rows.slice(offset, offset + limit).map(summaryFromRow);
+  searchObserver.onPlan?.({ plan: 'walk', t, counts, windows, walkBound, narrowJoin: joined });
+  const items = await pageOf(db, plan, rows.slice(offset, offset + limit));
   // Every match from the index's start was read: the total is what the walk found.
   const complete = end === null && query.after === undefined;
   if (complete && rows.length < need) return { items, total: rows.length, totalExact: true };
@@ -488,9 +627,8 @@ async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<Ce
       (select distinct certificate_no from (${single.driver}) as k limit ${t + 1}) as m`.execute(db);
     return { items, total: Math.max(num(distinct[0]?.n), offset + items.length), totalExact: false };
   }
-  const until = end === null ? sql`1 = 1` : beyond(plan, end, true);
-  const { rows: totals } = await sql<{ n: unknown }>`select count(*) as n from (select 1 from certificates c
-    where ${where} and ${start} and ${until} limit ${t + 1}) as matched`.execute(db);
+  const { rows: totals } = await sql<{ n: unknown }>`select count(*) as n from (select 1 from ${table}
+    where ${where} and ${after(query.after, w)} and ${upTo(end, w)} limit ${t + 1}) as matched`.execute(db);
   const n = num(totals[0]?.n);
   return complete && n <= t
     ? { items, total: n, totalExact: true }
