@@ -181,11 +181,15 @@ export function requestedDetailOf(view: AcmIssuanceView, arn: string, requestedA
   const { order, records } = view;
   const status = requestStatusOf(order.step === 'cleanup' ? (order.outcome ?? 'cleanup') : order.step);
   const problem = order.problem?.type ?? '';
+  // RFC 8555 problem types → the model's FailureReason: a CAA refusal, a name the CA will not
+  // issue for (policy), a name that is not a public DNS name it supports; anything else OTHER.
   const failureReason = problem.endsWith(':caa')
     ? 'CAA_ERROR'
     : problem.endsWith(':rejectedIdentifier')
       ? 'DOMAIN_NOT_ALLOWED'
-      : 'OTHER';
+      : problem.endsWith(':unsupportedIdentifier')
+        ? 'INVALID_PUBLIC_DOMAIN'
+        : 'OTHER';
   return {
     CertificateArn: arn,
     DomainName: order.names[0],
