@@ -671,10 +671,10 @@ export function createAcmService(
 
     async refuseIssuance(actor, operation, arnId) {
       authorize(actor, operation === 'resend' ? 'certificate.read' : 'certificate.write');
-      if ((await store.acm.certificateNoOf(actor.tenantId, arnId)) === null) {
-        if (operation === 'options' || (await store.acm.requestByArnId(actor.tenantId, arnId)) === null)
-          throw notFound(arnId);
-      }
+      // A certificate, or a requested one not issued (DescribeCertificate shows both; a withdrawn
+      // or delivered-and-deleted request is gone for these as for it).
+      if ((await store.acm.certificateNoOf(actor.tenantId, arnId)) === null && (await unissued(actor, arnId)) === null)
+        throw notFound(arnId);
       if (operation === 'options')
         throw new AppError(
           'invalid_argument',

@@ -4,9 +4,11 @@
  * The test drives the worker pass by pass (`runOnce`), so it can stop an order at a chosen step.
  *
  * - Pending (the worker published its TXT value and waits for the user's CNAME): GetCertificate
- *   and ExportCertificate answer RequestInProgressException; DeleteCertificate (the aws CLI)
- *   withdraws it: DescribeCertificate, ListTagsForCertificate and a second delete answer
- *   ResourceNotFoundException, ListCertificates no longer has it, the worker's cleanup removes the
+ *   and ExportCertificate answer RequestInProgressException, UpdateCertificateOptions
+ *   InvalidStateException, ResendValidationEmail InvalidParameterException (as for a
+ *   certificate), RenewCertificate ResourceNotFoundException; DeleteCertificate (the aws CLI)
+ *   withdraws it: DescribeCertificate, ListTagsForCertificate, those two and a second delete
+ *   answer ResourceNotFoundException, ListCertificates no longer has it, the worker's cleanup removes the
  *   TXT value from the dcv zone and ends the order `cancelled`, the withdrawal is audited, and
  *   the same name can be requested again at once.
  * - Timed out (no CNAME within the window): VALIDATION_TIMED_OUT, GetCertificate through the aws
@@ -14,7 +16,8 @@
  *   removes it from the list for good.
  * - Being issued (the CA has validated every name; the order waits at `finalizing`):
  *   DeleteCertificate answers ConflictException and changes nothing; once the certificate has
- *   landed the same call deletes it.
+ *   landed, RenewCertificate shows in DescribeCertificate's RenewalSummary (absent before,
+ *   PENDING_AUTO_RENEWAL, then SUCCESS), and the same delete call deletes it.
  * - Deletes racing the worker, starting once the order reached `responding`, `polling`,
  *   `finalizing`, `downloading` (one request each): the order ends either withdrawn (no
  *   certificate ever had its number) or issued (the certificate exists; deleted exactly when a
@@ -36,7 +39,10 @@ import {
   GetCertificateCommand,
   ListCertificatesCommand,
   ListTagsForCertificateCommand,
+  RenewCertificateCommand,
   RequestCertificateCommand,
+  ResendValidationEmailCommand,
+  UpdateCertificateOptionsCommand,
   type ACMClient,
 } from '@aws-sdk/client-acm';
 import { AcmeIssuer } from '../../../src/acme/client.ts';
@@ -175,6 +181,17 @@ describe('ACM requested certificates not issued: Get, Export, Delete (Pebble + B
           sdkClient(app.baseUrl, app.main.viewer).send(new DeleteCertificateCommand({ CertificateArn: arn })),
           { name: 'AccessDeniedException' },
         );
+        // The other operations on a pending request answer as they do for a certificate.
+        const options = new UpdateCertificateOptionsCommand({
+          CertificateArn: arn,
+          Options: { CertificateTransparencyLoggingPreference: 'DISABLED' },
+        });
+        const resend = new ResendValidationEmailCommand({ CertificateArn: arn, Domain: name, ValidationDomain: name });
+        await assert.rejects(acm.send(options), { name: 'InvalidStateException' });
+        await assert.rejects(acm.send(resend), { name: 'InvalidParameterException', message: /by DNS only/ });
+        await assert.rejects(acm.send(new RenewCertificateCommand({ CertificateArn: arn })), {
+          name: 'ResourceNotFoundException',
+        });
 
         const deleted = await awsCli(app.baseUrl, app.main.admin, home, [
           'delete-certificate',
@@ -187,6 +204,8 @@ describe('ACM requested certificates not issued: Get, Export, Delete (Pebble + B
           new ListTagsForCertificateCommand({ CertificateArn: arn }),
           new GetCertificateCommand({ CertificateArn: arn }),
           new DeleteCertificateCommand({ CertificateArn: arn }),
+          options,
+          resend,
         ])
           await assert.rejects(acm.send(command as never), { name: 'ResourceNotFoundException' });
         assert.ok(!(await listedArns()).includes(arn));
@@ -244,7 +263,7 @@ describe('ACM requested certificates not issued: Get, Export, Delete (Pebble + B
         assert.match(described2.err, /ResourceNotFoundException/);
       });
 
-      it('being issued: ConflictException and nothing changed; deleted once it has landed', async () => {
+      it('being issued: ConflictException and nothing changed; RenewalSummary; deleted once landed', async () => {
         const w = worker();
         const name = domain('landing');
         const { arn, order } = await request(name);
@@ -261,6 +280,30 @@ describe('ACM requested certificates not issued: Get, Export, Delete (Pebble + B
         await driveTo(w, order.orderId, ['done']);
         const landed = await acm.send(new GetCertificateCommand({ CertificateArn: arn }));
         assert.match(landed.Certificate!, /^-----BEGIN CERTIFICATE-----/);
+
+        // RenewalSummary: absent until a renewal, PENDING_AUTO_RENEWAL while it runs, then SUCCESS.
+        const describe = async () =>
+          (await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate!;
+        assert.equal((await describe()).RenewalSummary, undefined);
+        await acm.send(new RenewCertificateCommand({ CertificateArn: arn }));
+        const renewal = (await app.app.issuance.listOrders(app.main.actor, { offset: 0, limit: 1 }))[0]!;
+        assert.equal(renewal.kind, 'renew');
+        const running = (await describe()).RenewalSummary!;
+        assert.equal(running.RenewalStatus, 'PENDING_AUTO_RENEWAL');
+        assert.deepEqual(
+          running.DomainValidationOptions!.map((v) => [v.DomainName, v.ValidationStatus]),
+          [[name, 'PENDING_VALIDATION']],
+        );
+        await driveTo(w, renewal.orderId, ['done']);
+        const renewed = (await describe()).RenewalSummary!;
+        assert.equal(renewed.RenewalStatus, 'SUCCESS');
+        assert.equal(renewed.RenewalStatusReason, undefined);
+        assert.deepEqual(
+          renewed.DomainValidationOptions!.map((v) => v.ValidationStatus),
+          ['SUCCESS'],
+        );
+        assert.ok(renewed.UpdatedAt! >= running.UpdatedAt!);
+
         await acm.send(new DeleteCertificateCommand({ CertificateArn: arn }));
         await assert.rejects(acm.send(new DescribeCertificateCommand({ CertificateArn: arn })), {
           name: 'ResourceNotFoundException',
