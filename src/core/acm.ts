@@ -542,13 +542,17 @@ export function createAcmService(
 
     async delete(actor, arnId) {
       authorize(actor, 'certificate.write');
-      const certificateNo = await store.acm.certificateNoOf(actor.tenantId, arnId);
-      if (certificateNo !== null) {
+      /** Deletes the live certificate of the ARN, if there is one (a request may land meanwhile). */
+      const asCertificate = async (): Promise<boolean> => {
+        const certificateNo = await store.acm.certificateNoOf(actor.tenantId, arnId);
+        if (certificateNo === null) return false;
         await certificates.delete(actor, certificateNo);
-        return;
-      }
+        return true;
+      };
+      if (await asCertificate()) return;
       const requested = await unissued(actor, arnId);
       if (requested === null) {
+        if (await asCertificate()) return;
         // A withdrawal whose row removal never ran (the process died between): finish it.
         const stale = await store.acm.requestByArnId(actor.tenantId, arnId);
         if (stale !== null && stale.landedAt === null && issuance?.enabled)
@@ -559,8 +563,11 @@ export function createAcmService(
       try {
         await issuance!.cancel(actor, requested.order.orderId);
       } catch (error) {
-        // Withdrawn or delivered between the two reads: as if this delete had come after.
-        if (error instanceof AppError && error.code === 'not_found') throw notFound(arnId);
+        // Delivered or withdrawn since the read: a certificate now, or gone.
+        if (error instanceof AppError && error.code === 'not_found') {
+          if (await asCertificate()) return;
+          throw notFound(arnId);
+        }
         throw error;
       }
       // The order is withdrawn (lists and reads skip it from here on); the row and its tags go.
