@@ -24,7 +24,7 @@ import type { AuditService } from './audit.ts';
 import type { CertificateService, ImportOptions } from './certificates.ts';
 import type { NotificationService } from './notifications/service.ts';
 import { authorize } from './policy.ts';
-import type { CertificateKeyKind } from './issuance/issuer.ts';
+import type { CertificateKeyKind, RevocationReason } from './issuance/issuer.ts';
 import { isCancelled } from './issuance/cancel.ts';
 import { ORDER_STEPS, type IssuanceOrder, type OrderStep } from './issuance/ports.ts';
 import { issuanceOffMessage, type IssuanceService, type VerificationRecord } from './issuance/service.ts';
@@ -214,6 +214,8 @@ export type AcmDescribed =
       usedBy: number[];
       /** For a certificate issued here: the newest order about it and its records; else null. */
       issuance: AcmIssuanceView | null;
+      /** A revoked certificate issued here: the RFC 5280 code its revoke order sent; else null. */
+      revocationReason: RevocationReason | null;
     }
   | { kind: 'requested'; arnId: string; request: AcmRequest; issuance: AcmIssuanceView };
 
@@ -450,7 +452,12 @@ export function createAcmService(
         const certificate = await certificates.get(actor, live);
         const usedBy = await certificates.usedBy(actor, live);
         const issued = certificate.origin === 'acme' ? await issuanceOf(actor, live) : null;
-        return { kind: 'certificate', certificate, arnId, usedBy, issuance: issued };
+        let revocationReason: RevocationReason | null = null;
+        if (certificate.revokedAt && certificate.origin === 'acme' && issuance !== null && issuance.enabled) {
+          const { orders } = await issuance.history(actor, live);
+          revocationReason = orders.find((o) => o.kind === 'revoke' && o.step === 'revoked')?.revocationReason ?? null;
+        }
+        return { kind: 'certificate', certificate, arnId, usedBy, issuance: issued, revocationReason };
       }
       const requested = await unissued(actor, arnId);
       if (requested === null) throw notFound(arnId);

@@ -108,6 +108,7 @@ const describeCertificate: Operation = async (core, caller, body) => {
       now: core.clock.now(),
       records: described.issuance?.records ?? null,
       order: described.issuance?.order ?? null,
+      revocationReason: described.revocationReason,
     }),
   };
 };

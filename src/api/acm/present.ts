@@ -9,7 +9,7 @@
  * are presented from their order (`requestedDetailOf`). docs/compat/acm.md records each choice.
  */
 import { requestStatusOf, type AcmIssuanceView, type AcmListedCertificate } from '../../core/acm.ts';
-import type { CertificateKeyKind } from '../../core/issuance/issuer.ts';
+import type { CertificateKeyKind, RevocationReason } from '../../core/issuance/issuer.ts';
 import type { IssuanceOrder, OrderStep } from '../../core/issuance/ports.ts';
 import type { VerificationRecord } from '../../core/issuance/service.ts';
 import type { Certificate, CertificateSummary } from '../../domain/model.ts';
@@ -172,6 +172,20 @@ function domainValidation(
   };
 }
 
+/** RFC 5280 CRLReason codes → the model's RevocationReason (its spelling, `SUPERCEDED` included). */
+const REVOCATION_REASON_NAMES: Readonly<Record<RevocationReason, string>> = {
+  0: 'UNSPECIFIED',
+  1: 'KEY_COMPROMISE',
+  2: 'CA_COMPROMISE',
+  3: 'AFFILIATION_CHANGED',
+  4: 'SUPERCEDED',
+  5: 'CESSATION_OF_OPERATION',
+  6: 'CERTIFICATE_HOLD',
+  8: 'REMOVE_FROM_CRL',
+  9: 'PRIVILEGE_WITHDRAWN',
+  10: 'A_A_COMPROMISE',
+};
+
 /** What an order has come to: its step, or for `cleanup` the outcome it leads to. */
 const endedOf = (order: IssuanceOrder): OrderStep =>
   order.step === 'cleanup' ? (order.outcome ?? 'cleanup') : order.step;
@@ -288,6 +302,8 @@ export function detailOf(
     records: readonly VerificationRecord[] | null;
     /** The newest order about it (issued here), for RenewalSummary; null otherwise. */
     order?: IssuanceOrder | null;
+    /** The RFC 5280 code it was revoked with, when known (revoked here); else UNSPECIFIED. */
+    revocationReason?: RevocationReason | null;
   },
 ): Record<string, unknown> {
   const { facts } = certificate;
@@ -309,7 +325,12 @@ export function detailOf(
     CreatedAt: seconds(certificate.createdAt),
     ...(issued ? { IssuedAt: seconds(certificate.updatedAt) } : { ImportedAt: seconds(certificate.updatedAt) }),
     Status: statusOf(certificate, options.now),
-    ...(certificate.revokedAt ? { RevokedAt: seconds(certificate.revokedAt), RevocationReason: 'UNSPECIFIED' } : {}),
+    ...(certificate.revokedAt
+      ? {
+          RevokedAt: seconds(certificate.revokedAt),
+          RevocationReason: REVOCATION_REASON_NAMES[options.revocationReason ?? 0],
+        }
+      : {}),
     NotBefore: seconds(facts.notBefore),
     NotAfter: seconds(facts.notAfter),
     ...(keyAlgorithm !== null ? { KeyAlgorithm: keyAlgorithm } : {}),

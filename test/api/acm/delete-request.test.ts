@@ -17,7 +17,8 @@
  * - Being issued (the CA has validated every name; the order waits at `finalizing`):
  *   DeleteCertificate answers ConflictException and changes nothing; once the certificate has
  *   landed, RenewCertificate shows in DescribeCertificate's RenewalSummary (absent before,
- *   PENDING_AUTO_RENEWAL, then SUCCESS), and the same delete call deletes it.
+ *   PENDING_AUTO_RENEWAL, then SUCCESS), a revocation with a reason shows as REVOKED with the
+ *   model's RevocationReason (`SUPERCEDED`), and the same delete call deletes it.
  * - Deletes racing the worker, starting once the order reached `responding`, `polling`,
  *   `finalizing`, `downloading` (one request each): the order ends either withdrawn (no
  *   certificate ever had its number) or issued (the certificate exists; deleted exactly when a
@@ -303,6 +304,15 @@ describe('ACM requested certificates not issued: Get, Export, Delete (Pebble + B
           ['SUCCESS'],
         );
         assert.ok(renewed.UpdatedAt! >= running.UpdatedAt!);
+
+        // Revoked here with a reason: Status REVOKED and the model's name of that reason.
+        const revoke = await app.app.issuance.revoke(app.main.actor, {
+          certificateNo: order.certificateNo!,
+          reason: 4,
+        });
+        await driveTo(w, revoke.orderId, ['revoked']);
+        const revoked = await describe();
+        assert.deepEqual([revoked.Status, revoked.RevocationReason], ['REVOKED', 'SUPERCEDED']);
 
         await acm.send(new DeleteCertificateCommand({ CertificateArn: arn }));
         await assert.rejects(acm.send(new DescribeCertificateCommand({ CertificateArn: arn })), {
