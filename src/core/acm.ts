@@ -24,7 +24,8 @@ import type { AuditService } from './audit.ts';
 import type { CertificateService, ImportOptions } from './certificates.ts';
 import type { NotificationService } from './notifications/service.ts';
 import { authorize } from './policy.ts';
-import type { CertificateKeyKind } from './issuance/issuer.ts';
+import type { CertificateKeyKind, RevocationReason } from './issuance/issuer.ts';
+import { isCancelled } from './issuance/cancel.ts';
 import { ORDER_STEPS, type IssuanceOrder, type OrderStep } from './issuance/ports.ts';
 import { issuanceOffMessage, type IssuanceService, type VerificationRecord } from './issuance/service.ts';
 import type {
@@ -74,9 +75,12 @@ const CERTIFICATE_STATUS: Readonly<Record<AcmCertificateState, AcmStatus>> = {
   revoked: 'REVOKED',
 };
 
-/** Every `ended` value of an order not delivered, by the status it gives (requestStatusOf inverted). */
+/**
+ * Every `ended` value of an order not delivered, by the status it gives (requestStatusOf
+ * inverted). A withdrawn request (`cancelled`, DeleteCertificate) is listed under none.
+ */
 const REQUEST_STEPS: ReadonlyArray<{ step: OrderStep; status: AcmStatus }> = ORDER_STEPS.filter(
-  (step) => step !== 'done',
+  (step) => step !== 'done' && step !== 'cancelled',
 ).map((step) => ({ step, status: requestStatusOf(step) }));
 
 /** The issuance key kind of an (algorithm, bits) key type; null when issuance does not make it. */
@@ -146,12 +150,22 @@ export interface AcmService {
    * one is refused with reason `imported`.
    */
   renew(actor: Actor, arnId: string): Promise<void>;
-  /** Leaf and chain; with `includeKey`, the private key too (audited as every key read). */
+  /**
+   * Leaf and chain; with `includeKey`, the private key too (audited as every key read). A
+   * requested certificate not issued (pending, failed, timed out) is refused with reason
+   * `request_in_progress` (ACM's RequestInProgressException), naming its status.
+   */
   export(
     actor: Actor,
     arnId: string,
     includeKey: boolean,
   ): Promise<{ certificatePem: string; chainPems: string[]; privateKeyPem: string | null }>;
+  /**
+   * A certificate is deleted (core.certificates: in-use rule, audit). A requested one not issued
+   * is withdrawn through issuance's `cancel` (core/issuance/cancel.ts: pending or failed, audited)
+   * and its request row and tags go; `conflict` while the CA is issuing it (ACM's
+   * ConflictException: the certificate lands in seconds and is deleted then).
+   */
   delete(actor: Actor, arnId: string): Promise<void>;
   list(actor: Actor, request: AcmListRequest): Promise<{ items: AcmListedCertificate[]; nextToken: string | null }>;
   listTags(actor: Actor, arnId: string): Promise<AcmTag[]>;
@@ -200,6 +214,8 @@ export type AcmDescribed =
       usedBy: number[];
       /** For a certificate issued here: the newest order about it and its records; else null. */
       issuance: AcmIssuanceView | null;
+      /** A revoked certificate issued here: the RFC 5280 code its revoke order sent; else null. */
+      revocationReason: RevocationReason | null;
     }
   | { kind: 'requested'; arnId: string; request: AcmRequest; issuance: AcmIssuanceView };
 
@@ -335,6 +351,20 @@ export function createAcmService(
     return certificateNo;
   }
 
+  /**
+   * A requested certificate not issued (yet) and its order: null when the ARN names none (never
+   * requested, landed, delivered, withdrawn, or issuance is off), as DescribeCertificate sees it.
+   */
+  async function unissued(actor: Actor, arnId: string): Promise<{ request: AcmRequest; order: IssuanceOrder } | null> {
+    const request = await store.acm.requestByArnId(actor.tenantId, arnId);
+    if (request === null || request.landedAt !== null || issuance === null || !issuance.enabled) return null;
+    const order = await issuance.getOrder(actor, request.orderId);
+    // Delivered and since deleted: gone, as a deleted certificate is; withdrawn: gone too.
+    if (order.step === 'done' || (order.step === 'cleanup' && order.outcome === 'done') || isCancelled(order))
+      return null;
+    return { request, order };
+  }
+
   /** What ListCertificates reads for these statuses and key types (requests only while issuance is served). */
   function listQuery(request: AcmListRequest): Pick<AcmListQuery, 'certificates' | 'requests'> {
     const wanted = (status: AcmStatus) => request.statuses === null || request.statuses.includes(status);
@@ -422,20 +452,21 @@ export function createAcmService(
         const certificate = await certificates.get(actor, live);
         const usedBy = await certificates.usedBy(actor, live);
         const issued = certificate.origin === 'acme' ? await issuanceOf(actor, live) : null;
-        return { kind: 'certificate', certificate, arnId, usedBy, issuance: issued };
+        let revocationReason: RevocationReason | null = null;
+        if (certificate.revokedAt && certificate.origin === 'acme' && issuance !== null && issuance.enabled) {
+          const { orders } = await issuance.history(actor, live);
+          revocationReason = orders.find((o) => o.kind === 'revoke' && o.step === 'revoked')?.revocationReason ?? null;
+        }
+        return { kind: 'certificate', certificate, arnId, usedBy, issuance: issued, revocationReason };
       }
-      const request = await store.acm.requestByArnId(actor.tenantId, arnId);
-      // Landed and no longer live: gone, as a deleted certificate is.
-      if (request === null || request.landedAt !== null || issuance === null || !issuance.enabled)
-        throw notFound(arnId);
-      const order = await issuance.getOrder(actor, request.orderId);
-      // Delivered and since deleted: gone, as a deleted certificate is.
-      if (order.step === 'done' || (order.step === 'cleanup' && order.outcome === 'done')) throw notFound(arnId);
+      const requested = await unissued(actor, arnId);
+      if (requested === null) throw notFound(arnId);
+      const { request, order } = requested;
       return {
         kind: 'requested',
         arnId,
         request,
-        issuance: { order, records: await issuance.verification(actor, order) },
+        issuance: { order, records: await issuance!.verification(actor, order) },
       };
     },
 
@@ -494,7 +525,20 @@ export function createAcmService(
 
     async export(actor, arnId, includeKey) {
       authorize(actor, 'certificate.read');
-      const certificateNo = await resolve(actor, arnId);
+      const certificateNo = await store.acm.certificateNoOf(actor.tenantId, arnId);
+      if (certificateNo === null) {
+        const requested = await unissued(actor, arnId);
+        if (requested === null) throw notFound(arnId);
+        const { order } = requested;
+        const status = requestStatusOf(order.step === 'cleanup' ? (order.outcome ?? 'cleanup') : order.step);
+        throw new AppError(
+          'conflict',
+          status === 'PENDING_VALIDATION'
+            ? `Certificate ${arnId} is pending validation: it has not been issued yet. Create the CNAME records DescribeCertificate prints.`
+            : `Certificate ${arnId} is ${status}: it was not issued. Delete it and request it again.`,
+          { field: 'CertificateArn', details: { reason: 'request_in_progress', status } },
+        );
+      }
       const bundle = await certificates.export(actor, certificateNo, { includeKey });
       return {
         certificatePem: bundle.certificatePem,
@@ -505,8 +549,36 @@ export function createAcmService(
 
     async delete(actor, arnId) {
       authorize(actor, 'certificate.write');
-      const certificateNo = await resolve(actor, arnId);
-      await certificates.delete(actor, certificateNo);
+      /** Deletes the live certificate of the ARN, if there is one (a request may land meanwhile). */
+      const asCertificate = async (): Promise<boolean> => {
+        const certificateNo = await store.acm.certificateNoOf(actor.tenantId, arnId);
+        if (certificateNo === null) return false;
+        await certificates.delete(actor, certificateNo);
+        return true;
+      };
+      if (await asCertificate()) return;
+      const requested = await unissued(actor, arnId);
+      if (requested === null) {
+        if (await asCertificate()) return;
+        // A withdrawal whose row removal never ran (the process died between): finish it.
+        const stale = await store.acm.requestByArnId(actor.tenantId, arnId);
+        if (stale !== null && stale.landedAt === null && issuance?.enabled)
+          if (isCancelled(await issuance.getOrder(actor, stale.orderId)))
+            await store.acm.deleteRequest(actor.tenantId, arnId);
+        throw notFound(arnId);
+      }
+      try {
+        await issuance!.cancel(actor, requested.order.orderId);
+      } catch (error) {
+        // Delivered or withdrawn since the read: a certificate now, or gone.
+        if (error instanceof AppError && error.code === 'not_found') {
+          if (await asCertificate()) return;
+          throw notFound(arnId);
+        }
+        throw error;
+      }
+      // The order is withdrawn (lists and reads skip it from here on); the row and its tags go.
+      await store.acm.deleteRequest(actor.tenantId, arnId);
     },
 
     async list(actor, request) {
@@ -613,10 +685,10 @@ export function createAcmService(
 
     async refuseIssuance(actor, operation, arnId) {
       authorize(actor, operation === 'resend' ? 'certificate.read' : 'certificate.write');
-      if ((await store.acm.certificateNoOf(actor.tenantId, arnId)) === null) {
-        if (operation === 'options' || (await store.acm.requestByArnId(actor.tenantId, arnId)) === null)
-          throw notFound(arnId);
-      }
+      // A certificate, or a requested one not issued (DescribeCertificate shows both; a withdrawn
+      // or delivered-and-deleted request is gone for these as for it).
+      if ((await store.acm.certificateNoOf(actor.tenantId, arnId)) === null && (await unissued(actor, arnId)) === null)
+        throw notFound(arnId);
       if (operation === 'options')
         throw new AppError(
           'invalid_argument',

@@ -689,6 +689,12 @@ export interface AcmRepository {
   createRequest(request: AcmRequest, tags: readonly AcmTag[]): Promise<void>;
   /** The tenant's request with this ARN id, or null. */
   requestByArnId(tenantId: number, arnId: string): Promise<AcmRequest | null>;
+  /**
+   * Removes the tenant's request not landed with this ARN id and its tags, in one transaction
+   * (DeleteCertificate of a withdrawn request: core/acm.ts). A landed request is kept (its ARN is
+   * the certificate's). False when there was none.
+   */
+  deleteRequest(tenantId: number, arnId: string): Promise<boolean>;
   /** The tenant's newest request made with `token` at or after `since`, or null. */
   requestByToken(tenantId: number, token: string, since: Date): Promise<AcmRequest | null>;
   /**

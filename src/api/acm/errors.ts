@@ -71,6 +71,9 @@ const BY_REASON: Record<string, string> = {
   imported: 'ValidationException',
   imported_state: 'InvalidStateException',
   email_validation: 'InvalidParameterException',
+  // GetCertificate / ExportCertificate of a requested certificate not issued (pending, failed or
+  // timed out): the exception both list in the model; the message names the status.
+  request_in_progress: 'RequestInProgressException',
 };
 
 /** A failure whose AWS exception the face fixed at the throw. */

@@ -107,6 +107,8 @@ const describeCertificate: Operation = async (core, caller, body) => {
       inUseBy: described.usedBy.map((slotId) => slotArn(caller.region, caller.account, slotId)),
       now: core.clock.now(),
       records: described.issuance?.records ?? null,
+      order: described.issuance?.order ?? null,
+      revocationReason: described.revocationReason,
     }),
   };
 };

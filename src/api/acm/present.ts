@@ -9,7 +9,8 @@
  * are presented from their order (`requestedDetailOf`). docs/compat/acm.md records each choice.
  */
 import { requestStatusOf, type AcmIssuanceView, type AcmListedCertificate } from '../../core/acm.ts';
-import type { CertificateKeyKind } from '../../core/issuance/issuer.ts';
+import type { CertificateKeyKind, RevocationReason } from '../../core/issuance/issuer.ts';
+import type { IssuanceOrder, OrderStep } from '../../core/issuance/ports.ts';
 import type { VerificationRecord } from '../../core/issuance/service.ts';
 import type { Certificate, CertificateSummary } from '../../domain/model.ts';
 import type { CertificateFacts } from '../../domain/x509/types.ts';
@@ -171,6 +172,70 @@ function domainValidation(
   };
 }
 
+/** RFC 5280 CRLReason codes → the model's RevocationReason (its spelling, `SUPERCEDED` included). */
+const REVOCATION_REASON_NAMES: Readonly<Record<RevocationReason, string>> = {
+  0: 'UNSPECIFIED',
+  1: 'KEY_COMPROMISE',
+  2: 'CA_COMPROMISE',
+  3: 'AFFILIATION_CHANGED',
+  4: 'SUPERCEDED',
+  5: 'CESSATION_OF_OPERATION',
+  6: 'CERTIFICATE_HOLD',
+  8: 'REMOVE_FROM_CRL',
+  9: 'PRIVILEGE_WITHDRAWN',
+  10: 'A_A_COMPROMISE',
+};
+
+/** What an order has come to: its step, or for `cleanup` the outcome it leads to. */
+const endedOf = (order: IssuanceOrder): OrderStep =>
+  order.step === 'cleanup' ? (order.outcome ?? 'cleanup') : order.step;
+
+/**
+ * RFC 8555 problem types → the model's FailureReason: a CAA refusal, a name the CA will not issue
+ * for (policy), a name that is not a public DNS name it supports; anything else OTHER.
+ */
+function failureReasonOf(order: IssuanceOrder): string {
+  const problem = order.problem?.type ?? '';
+  if (problem.endsWith(':caa')) return 'CAA_ERROR';
+  if (problem.endsWith(':rejectedIdentifier')) return 'DOMAIN_NOT_ALLOWED';
+  if (problem.endsWith(':unsupportedIdentifier')) return 'INVALID_PUBLIC_DOMAIN';
+  return 'OTHER';
+}
+
+/**
+ * RenewalSummary of an issued certificate whose newest order renews or reissues it (ACM's
+ * managed renewal): PENDING_VALIDATION while a `_acme-challenge` CNAME is not found, else
+ * PENDING_AUTO_RENEWAL while it runs; SUCCESS once the new certificate is stored; FAILED with
+ * RenewalStatusReason when it ended without one. UpdatedAt: the order's last step. Absent for a
+ * certificate never renewed (its newest order is the one that issued it), as ACM omits it.
+ */
+function renewalSummaryOf(
+  order: IssuanceOrder | null,
+  records: readonly VerificationRecord[],
+): Record<string, unknown> | null {
+  if (order === null || (order.kind !== 'renew' && order.kind !== 'reissue')) return null;
+  const ended = endedOf(order);
+  const failed = ended === 'failed' || ended === 'validation_failed' || ended === 'validation_expired';
+  const status =
+    ended === 'done'
+      ? 'SUCCESS'
+      : failed
+        ? 'FAILED'
+        : order.step === 'awaiting_cname' && order.authorizations.some((a) => a.cname !== undefined && a.cname !== 'ok')
+          ? 'PENDING_VALIDATION'
+          : 'PENDING_AUTO_RENEWAL';
+  return {
+    RenewalStatus: status,
+    DomainValidationOptions: order.names.map((name) =>
+      domainValidation(name, records, () =>
+        status === 'SUCCESS' ? 'SUCCESS' : status === 'FAILED' ? 'FAILED' : 'PENDING_VALIDATION',
+      ),
+    ),
+    ...(failed ? { RenewalStatusReason: failureReasonOf(order) } : {}),
+    UpdatedAt: seconds(order.updatedAt),
+  };
+}
+
 /**
  * A requested certificate not issued (yet): PENDING_VALIDATION while its order runs, then
  * FAILED or VALIDATION_TIMED_OUT. A name's ValidationStatus is SUCCESS only once the certificate
@@ -179,13 +244,8 @@ function domainValidation(
  */
 export function requestedDetailOf(view: AcmIssuanceView, arn: string, requestedAt: Date): Record<string, unknown> {
   const { order, records } = view;
-  const status = requestStatusOf(order.step === 'cleanup' ? (order.outcome ?? 'cleanup') : order.step);
-  const problem = order.problem?.type ?? '';
-  const failureReason = problem.endsWith(':caa')
-    ? 'CAA_ERROR'
-    : problem.endsWith(':rejectedIdentifier')
-      ? 'DOMAIN_NOT_ALLOWED'
-      : 'OTHER';
+  const status = requestStatusOf(endedOf(order));
+  const failureReason = failureReasonOf(order);
   return {
     CertificateArn: arn,
     DomainName: order.names[0],
@@ -236,9 +296,18 @@ export function requestedSummaryOf(
 export function detailOf(
   certificate: Certificate,
   arn: string,
-  options: { inUseBy: string[]; now: Date; records: readonly VerificationRecord[] | null },
+  options: {
+    inUseBy: string[];
+    now: Date;
+    records: readonly VerificationRecord[] | null;
+    /** The newest order about it (issued here), for RenewalSummary; null otherwise. */
+    order?: IssuanceOrder | null;
+    /** The RFC 5280 code it was revoked with, when known (revoked here); else UNSPECIFIED. */
+    revocationReason?: RevocationReason | null;
+  },
 ): Record<string, unknown> {
   const { facts } = certificate;
+  const renewal = issuedHere(certificate) ? renewalSummaryOf(options.order ?? null, options.records ?? []) : null;
   const keyAlgorithm = keyAlgorithmOf(facts);
   const sans = subjectAlternativeNames(facts);
   const issued = issuedHere(certificate);
@@ -256,7 +325,12 @@ export function detailOf(
     CreatedAt: seconds(certificate.createdAt),
     ...(issued ? { IssuedAt: seconds(certificate.updatedAt) } : { ImportedAt: seconds(certificate.updatedAt) }),
     Status: statusOf(certificate, options.now),
-    ...(certificate.revokedAt ? { RevokedAt: seconds(certificate.revokedAt), RevocationReason: 'UNSPECIFIED' } : {}),
+    ...(certificate.revokedAt
+      ? {
+          RevokedAt: seconds(certificate.revokedAt),
+          RevocationReason: REVOCATION_REASON_NAMES[options.revocationReason ?? 0],
+        }
+      : {}),
     NotBefore: seconds(facts.notBefore),
     NotAfter: seconds(facts.notAfter),
     ...(keyAlgorithm !== null ? { KeyAlgorithm: keyAlgorithm } : {}),
@@ -266,6 +340,7 @@ export function detailOf(
     KeyUsages: keyUsagesOf(facts).map((name) => ({ Name: name })),
     ExtendedKeyUsages: extendedKeyUsagesOf(facts).map((e) => ({ Name: e.name, OID: e.oid })),
     RenewalEligibility: issued ? 'ELIGIBLE' : 'INELIGIBLE',
+    ...(renewal ? { RenewalSummary: renewal } : {}),
     Options: { CertificateTransparencyLoggingPreference: issued ? 'ENABLED' : 'DISABLED' },
   };
 }

@@ -99,6 +99,9 @@ export function orderStatus(step: OrderStep): string {
       return 'VALIDATION_EXPIRE';
     case 'revoked':
       return 'REVOKE';
+    // Withdrawn through another face (ACM DeleteCertificate; core/issuance/cancel.ts).
+    case 'cancelled':
+      return 'DELETED';
     default:
       return 'ONGOING';
   }

@@ -68,7 +68,8 @@ export type ValidationMethod = 'dns-01' | 'http-01';
  * - `downloading`: fetch the chain;
  * - `storing`: import it through core's certificate service (or replace in place);
  * - `cleanup`: remove the TXT values / tokens, then move to `outcome`.
- * Final: `done`, `failed`, `validation_failed`, `validation_expired`, `revoked`.
+ * Final: `done`, `failed`, `validation_failed`, `validation_expired`, `revoked`, `cancelled` (a
+ * user withdrew the request: cancel.ts; `outcome` keeps what a failed order had come to).
  */
 export const ORDER_STEPS = [
   'new',
@@ -87,10 +88,18 @@ export const ORDER_STEPS = [
   'validation_failed',
   'validation_expired',
   'revoked',
+  'cancelled',
 ] as const;
 export type OrderStep = (typeof ORDER_STEPS)[number];
 
-export const FINAL_STEPS = ['done', 'failed', 'validation_failed', 'validation_expired', 'revoked'] as const;
+export const FINAL_STEPS = [
+  'done',
+  'failed',
+  'validation_failed',
+  'validation_expired',
+  'revoked',
+  'cancelled',
+] as const;
 export type FinalStep = (typeof FINAL_STEPS)[number];
 export const isFinalStep = (step: OrderStep): step is FinalStep => (FINAL_STEPS as readonly string[]).includes(step);
 
@@ -267,6 +276,21 @@ export interface IssuanceRepository {
   advance(orderId: number, workerId: string, update: OrderUpdate, at: Date): Promise<boolean>;
   /** Releases the claim without recording anything (shutdown). */
   release(orderId: number, workerId: string): Promise<void>;
+  /**
+   * Cancels the tenant's order (core/issuance/cancel.ts decides what `next` is): ONE conditional
+   * UPDATE, applied only if the row is still as the caller read it (`expected`: same step,
+   * `updated_at` and attempts) and no worker holds a live lease on it, so a cancel and a worker's
+   * claim or advance never both win. It writes `next` (due at once, attempts 0, claim cleared)
+   * and, in the same transaction, frees the order's DNS names and HTTP-01 tokens (a cancelled
+   * order holds no name, even while its cleanup runs). False when nothing was written.
+   */
+  cancel(
+    tenantId: number,
+    orderId: number,
+    expected: { readonly step: OrderStep; readonly updatedAt: Date; readonly attempts: number },
+    next: { readonly step: 'cleanup' | 'cancelled'; readonly outcome: FinalStep },
+    at: Date,
+  ): Promise<boolean>;
 
   // Renewal bookkeeping of issued certificates.
   /** Creates or updates the entry of an issued certificate. */

@@ -18,6 +18,7 @@ import type { Actor } from '../actor.ts';
 import type { AuditService } from '../audit.ts';
 import { authorize } from '../policy.ts';
 import type { Clock, Store } from '../ports.ts';
+import { cancellationOf } from './cancel.ts';
 import { challengeName, delegationTarget } from './dcv.ts';
 import type { CertificateKeyKind, RevocationReason } from './issuer.ts';
 import { normalizeRequestName, normalizeRequestNames } from './names.ts';
@@ -165,6 +166,13 @@ export interface IssuanceService {
    * else its newest order's flag); `renewal` null and no orders for a certificate not issued here.
    */
   history(actor: Actor, certificateNo: number): Promise<{ renewal: boolean | null; orders: IssuanceOrder[] }>;
+  /**
+   * Withdraws a certificate request (an `issue` order) by the rule of cancel.ts, audited as
+   * `certificate.request.cancel`; answers the order as cancelled. `not_found` when there is no
+   * request to withdraw (unknown, delivered, revoked, cancelled already, not an `issue` order),
+   * `conflict` while the CA is issuing it or a worker is on it (nothing written either way).
+   */
+  cancel(actor: Actor, orderId: number): Promise<IssuanceOrder>;
   /** The installation's delegation-label key (created on first use). */
   labelKey(): Promise<KeyObject>;
 }
@@ -410,6 +418,31 @@ export function createIssuanceService(deps: {
         },
         { reason: request.reason },
       );
+    },
+
+    async cancel(actor, orderId) {
+      authorize(actor, 'certificate.write');
+      enabled();
+      return audit.around(actor, 'certificate.request.cancel', `certificate-order:${orderId}`, async () => {
+        const order = await issuance.getOrder(actor.tenantId, orderId);
+        const decided = order ? cancellationOf(order) : ({ kind: 'nothing' } as const);
+        if (!order || decided.kind === 'nothing')
+          throw new AppError('not_found', `No pending certificate request number ${orderId}.`, { field: 'orderId' });
+        if (decided.kind === 'issuing')
+          throw new AppError(
+            'conflict',
+            `The CA has validated every name of certificate request ${orderId} and is issuing it; it cannot be withdrawn now. Try again in a few seconds, then delete the issued certificate.`,
+            { field: 'orderId' },
+          );
+        const at = clock.now();
+        if (!(await issuance.cancel(actor.tenantId, orderId, order, decided.next, at)))
+          throw new AppError(
+            'conflict',
+            `Certificate request ${orderId} is being worked on right now; try again in a few seconds.`,
+            { field: 'orderId' },
+          );
+        return { ...order, step: decided.next.step, outcome: decided.next.outcome, attempts: 0, updatedAt: at };
+      });
     },
 
     async getOrder(actor, orderId) {

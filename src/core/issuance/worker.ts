@@ -653,7 +653,8 @@ export function createIssuanceWorker(options: IssuanceWorkerOptions): IssuanceWo
         return;
       }
       // Give up: clean up what was published, then `failed` (cleanup failing again just retries).
-      const outcome: FinalStep = 'failed';
+      // A withdrawn request stays withdrawn (cancel.ts) even when its cleanup gives up.
+      const outcome: FinalStep = order.outcome === 'cancelled' ? 'cancelled' : 'failed';
       const next = order.step === 'cleanup' ? outcome : 'cleanup';
       await issuance.advance(
         order.orderId,

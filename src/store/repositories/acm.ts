@@ -451,6 +451,28 @@ export function acmRepository(base: Kysely<Database>, dialect: StoreDialect): Ac
       return row ? requestOf(row) : null;
     },
 
+    async deleteRequest(tenantId, arnId) {
+      return inTransaction(db, dialect, async (trx) => {
+        const row = await trx
+          .selectFrom('acm_requests')
+          .select('certificate_no')
+          .where('arn_id', '=', arnId)
+          .where('tenant_id', '=', tenantId)
+          .where('landed_at', 'is', null)
+          .executeTakeFirst();
+        if (!row) return false;
+        await trx.deleteFrom('acm_request_tags').where('certificate_no', '=', row.certificate_no).execute();
+        // Still not landed: a landing in between (its trigger sets landed_at) keeps the row.
+        const gone = await trx
+          .deleteFrom('acm_requests')
+          .where('arn_id', '=', arnId)
+          .where('tenant_id', '=', tenantId)
+          .where('landed_at', 'is', null)
+          .executeTakeFirst();
+        return Number(gone.numDeletedRows) > 0;
+      });
+    },
+
     async requestByToken(tenantId, token, since) {
       const row = await db
         .selectFrom('acm_requests')

@@ -566,6 +566,36 @@ export function issuanceRepository(base: Kysely<Database>, dialect: StoreDialect
         .execute();
     },
 
+    async cancel(tenantId, orderId, expected, next, at) {
+      const t = ms(at);
+      return inTransaction(db, dialect, async (trx) => {
+        // THE cancel: one conditional UPDATE against the row as core read it and no live lease,
+        // so it and a worker's claim (or a write under an older claim) cannot both succeed.
+        const result = await trx
+          .updateTable('issuance_orders')
+          .set({
+            step: next.step,
+            outcome: next.outcome,
+            attempts: 0,
+            next_attempt_at: null,
+            claimed_by: null,
+            lease_until: null,
+            updated_at: t,
+          })
+          .where('order_id', '=', orderId)
+          .where('tenant_id', '=', tenantId)
+          .where('step', '=', expected.step)
+          .where('updated_at', '=', ms(expected.updatedAt))
+          .where('attempts', '=', expected.attempts)
+          .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', t)]))
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 0) return false;
+        await trx.deleteFrom('issuance_order_names').where('order_id', '=', orderId).execute();
+        await trx.deleteFrom('issuance_http_tokens').where('order_id', '=', orderId).execute();
+        return true;
+      });
+    },
+
     async upsertRenewal(entry, at) {
       const values = {
         tenant_id: entry.tenantId,
