@@ -71,7 +71,7 @@ import {
 } from './lib/results.ts';
 import { runOpenLoop, type OpenLoopResult } from './lib/open-loop.ts';
 import { probeSettings, readProbe, type ProbeReport } from './lib/probe.ts';
-import { freshLocation, PG_ADMIN_URL, seedStore, type Location } from './lib/seed.ts';
+import { freshLocation, PG_ADMIN_URL, reuseStore, seedStore, type Location, type Seeded } from './lib/seed.ts';
 
 const { values } = parseArgs({
   options: {
@@ -95,6 +95,11 @@ const { values } = parseArgs({
     'server-node-flags': { type: 'string', default: '' },
     'no-write': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'reuse-sqlite': { type: 'string' },
+    'reuse-postgres': { type: 'string' },
+    'seed-only': { type: 'boolean', default: false },
+    'sqlite-dir': { type: 'string' },
+    'postgres-db': { type: 'string' },
     'open-loop': { type: 'string', default: '0.5' },
     'no-probe': { type: 'boolean', default: false },
   },
@@ -394,18 +399,51 @@ async function timeMetrics(url: string): Promise<number> {
   return median(samples);
 }
 
+/** The store a kept one was given for (`--reuse-sqlite` / `--reuse-postgres`), if any. */
+const reuseOf = (store: 'sqlite' | 'postgres'): string | undefined =>
+  store === 'sqlite' ? values['reuse-sqlite'] : values['reuse-postgres'];
+
+/** Where a fresh store goes: `--sqlite-dir` / `--postgres-db` (then kept), else a throw-away one. */
+const placeOf = (store: 'sqlite' | 'postgres'): string | undefined =>
+  store === 'sqlite' ? values['sqlite-dir'] : values['postgres-db'];
+
+function reuseCommands(where: Location): string {
+  const flag = where.databaseUrl ? `--reuse-postgres ${where.databaseUrl}` : `--reuse-sqlite ${where.dataDir}`;
+  const stores = `--stores ${where.store}`;
+  return [
+    `npm run bench -- ${stores} ${flag}`,
+    `node bench/search.ts ${stores} ${flag}`,
+    `npm run bench:notify-scan -- ${stores} ${flag}`,
+  ]
+    .map((c) => `    ${c}`)
+    .join('\n');
+}
+
 async function runScale(
   store: 'sqlite' | 'postgres',
   scale: number,
   pools: { seed: Pool; imports: Pool },
-  ceiling: Child,
-): Promise<ScaleResult> {
-  log(`\n== ${store}, ${scale.toLocaleString('en-US')} certificates`);
-  const where: Location = await freshLocation(store);
+  ceiling: Child | null,
+): Promise<ScaleResult | null> {
+  const reuse = reuseOf(store);
+  const place = placeOf(store);
+  const kept = values.keep || reuse !== undefined || place !== undefined || values['seed-only'];
+  let where: Location | null = null;
   let server: Child | null = null;
   try {
-    const seeded = await seedStore(where, pools.seed, scale, log);
-    log(`  seeded in ${seeded.timings.totalS.toFixed(1)} s; database ${(seeded.dbBytes / 1e6).toFixed(0)} MB`);
+    let seeded: Seeded;
+    if (reuse !== undefined) {
+      log(`\n== ${store}, the kept store ${reuse}`);
+      ({ where, seeded } = await reuseStore(store, reuse, log));
+      scale = seeded.rows.bench;
+    } else {
+      log(`\n== ${store}, ${scale.toLocaleString('en-US')} certificates`);
+      where = await freshLocation(store, place);
+      seeded = await seedStore(where, pools.seed, scale, log);
+      log(`  seeded in ${seeded.timings.totalS.toFixed(1)} s; database ${(seeded.dbBytes / 1e6).toFixed(0)} MB`);
+    }
+    if (kept) log(`  kept: ${where.databaseUrl ?? where.dataDir}; to run on it again:\n${reuseCommands(where)}`);
+    if (values['seed-only'] || ceiling === null) return null;
 
     const readyMs: number[] = [];
     const listeningMs: number[] = [];
@@ -479,8 +517,8 @@ async function runScale(
     };
   } finally {
     await server?.stop();
-    if (values.keep) log(`  kept: ${where.databaseUrl ?? where.dataDir}`);
-    else await where.cleanup();
+    if (!kept) await where?.cleanup();
+    else if (reuse !== undefined) await where?.cleanup(); // a reused store's cleanup drops nothing
   }
 }
 
@@ -520,14 +558,23 @@ log(
   `machine: ${machine.nproc} CPUs (${machine.cpu}), ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${machine.node}; ${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP} s warm-up`,
 );
 
+for (const store of STORES) {
+  if (values['seed-only'] && reuseOf(store) !== undefined) throw new Error('--seed-only seeds: it takes no --reuse-*');
+  if (placeOf(store) !== undefined && SCALES.length !== 1)
+    throw new Error('--sqlite-dir / --postgres-db hold one store: give one scale (--scales N)');
+}
 const t = performance.now();
-const seed = await seedPool(POOL);
-log(`seed pool: ${POOL} P-256 leaves minted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+const seed = STORES.every((s) => reuseOf(s) !== undefined) ? { chainPem: '', leaves: [] } : await seedPool(POOL);
+log(`seed pool: ${seed.leaves.length} P-256 leaves minted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 const imports =
-  ONLY && !ONLY.has('ncp-import')
+  values['seed-only'] || (ONLY && !ONLY.has('ncp-import'))
     ? { chainPem: '', leaves: [] }
     : await importPool(IMPORTS + IMPORT_WARMUP + CONNECTIONS * 8 + 50, log);
 
+if (values['seed-only']) {
+  for (const store of STORES) for (const scale of SCALES) await runScale(store, scale, { seed, imports }, null);
+  process.exit(0);
+}
 const ceiling = await startCeiling(LOG_LEVEL);
 if (!values['no-write']) await mkdir(RESULTS_DIR, { recursive: true });
 try {
@@ -556,13 +603,17 @@ try {
       scales: [],
       targets: [],
     };
-    for (const scale of SCALES) {
-      results.scales.push(await runScale(store, scale, { seed, imports }, ceiling));
+    // A kept store is one scale: its own.
+    for (const scale of reuseOf(store) !== undefined ? [0] : SCALES) {
+      const result = await runScale(store, scale, { seed, imports }, ceiling);
+      if (result) results.scales.push(result);
       results.finishedAt = new Date().toISOString();
       results.targets = checkTargets(results);
       if (!values['no-write']) await writeResults(results);
     }
-    log(`\n${store}: targets at ${Math.max(...SCALES).toLocaleString('en-US')} certificates`);
+    log(
+      `\n${store}: targets at ${Math.max(...results.scales.map((r) => r.scale)).toLocaleString('en-US')} certificates`,
+    );
     for (const check of results.targets) log(`  ${check.met ? 'met   ' : 'MISSED'} ${check.target}: ${check.value}`);
     if (!values['no-write']) {
       log(`  written: ${await writeResults(results)}`);
