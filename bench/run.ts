@@ -19,6 +19,17 @@
  * at that fraction of the req/s just measured; 0 for none), --no-probe (server without
  * bench/lib/server-probe.ts).
  *
+ * Seeding once, running many times (a million certificates take minutes to seed):
+ * - --keep leaves each seeded store behind and prints the command that runs on it again;
+ *   --sqlite-dir DIR / --postgres-db NAME seed into that (empty) directory or new database
+ *   instead of a throw-away one, and keep it (one scale only);
+ * - --seed-only seeds (and keeps) the stores and stops: no server, no cases;
+ * - --reuse-sqlite DIR / --reuse-postgres URL run on a store so kept instead of seeding (its own
+ *   scale; --scale(s) ignored for that store). The seed's manifest (bench/lib/seed.ts) gives the
+ *   master key and credentials; the certificates earlier runs imported are deleted first and
+ *   the counters rebuilt, so each run starts from the seeded rows. A reused store is never dropped.
+ *   (bench/search.ts and bench/notify-scan.ts seed other data shapes: see their headers.)
+ *
  * For each store and scale: a fresh store seeded by bench/lib/seed.ts; the server started
  * `--startups` times as `node bin/certkeeper.js serve` (what `npm start` runs) (CERTKEEPER_LOG_LEVEL=warn) in its own
  * process, timing spawn → first 200 of /readyz, the last start kept; each case probed once
@@ -407,17 +418,9 @@ const reuseOf = (store: 'sqlite' | 'postgres'): string | undefined =>
 const placeOf = (store: 'sqlite' | 'postgres'): string | undefined =>
   store === 'sqlite' ? values['sqlite-dir'] : values['postgres-db'];
 
-function reuseCommands(where: Location): string {
-  const flag = where.databaseUrl ? `--reuse-postgres ${where.databaseUrl}` : `--reuse-sqlite ${where.dataDir}`;
-  const stores = `--stores ${where.store}`;
-  return [
-    `npm run bench -- ${stores} ${flag}`,
-    `node bench/search.ts ${stores} ${flag}`,
-    `npm run bench:notify-scan -- ${stores} ${flag}`,
-  ]
-    .map((c) => `    ${c}`)
-    .join('\n');
-}
+/** How to run on a kept store again (search.ts and notify-scan.ts seed their own data shapes). */
+const reuseCommand = (where: Location): string =>
+  `npm run bench -- --stores ${where.store} ${where.databaseUrl ? `--reuse-postgres ${where.databaseUrl}` : `--reuse-sqlite ${where.dataDir}`}`;
 
 async function runScale(
   store: 'sqlite' | 'postgres',
@@ -442,7 +445,7 @@ async function runScale(
       seeded = await seedStore(where, pools.seed, scale, log);
       log(`  seeded in ${seeded.timings.totalS.toFixed(1)} s; database ${(seeded.dbBytes / 1e6).toFixed(0)} MB`);
     }
-    if (kept) log(`  kept: ${where.databaseUrl ?? where.dataDir}; to run on it again:\n${reuseCommands(where)}`);
+    if (kept) log(`  kept: ${where.databaseUrl ?? where.dataDir}; to run on it again: ${reuseCommand(where)}`);
     if (values['seed-only'] || ceiling === null) return null;
 
     const readyMs: number[] = [];

@@ -4,7 +4,7 @@
  * (the unfiltered first page of the default list: what a page costs without a search).
  *
  *   node bench/search.ts [--rows 1000000] [--stores sqlite,postgres] [--runs 40] [--keep]
- *     [--reuse-sqlite DIR] [--reuse-postgres URL] [--explain]
+ *     [--reuse-sqlite DIR] [--reuse-postgres URL] [--explain] [--time-backfill]
  *   npm run bench:search -- --rows 200000
  *
  * `--keep` leaves the seeded stores behind (their data directory and database URL are printed);
@@ -12,12 +12,17 @@
  * is read from it, `--rows` ignored); a reused store is never dropped. `--explain` prints each
  * case's plan choice (repositories/certificate-search.ts `searchTrace`).
  *
- * Seeds `--rows` certificates in one tenant (plus 10% in a second) straight through Kysely in
- * multi-row inserts: names `<word>-<i>` (8 words), two DNS names each (`host-<i>.z<k>.example.com`
- * and, for every 5th, `*.z<k>.example.<tld>`; 2,000 zones), an IPv4 SAN on every 10th, an IPv6 SAN
- * on every 20th, notAfter over [asOf - 200 d, asOf + 400 d), 1 in 8 RSA keys, 3% deleted; then
- * the counters (migration 0003's backfill) and the search indexes (migration 0013's backfill,
- * timed: what the migration costs an existing install). PostgreSQL gets VACUUM ANALYZE.
+ * Seeds `--rows` certificates in one tenant (plus 10% in a second) through bench/lib/bulk-load.ts
+ * (rows, their domain rows and migration 0013's search rows written with the secondary indexes
+ * dropped, the indexes built again after, the schema checked against the migrated one): names
+ * `<word>-<i>` (8 words), two DNS names each (`host-<i>.z<k>.example.com` and, for every 5th,
+ * `*.z<k>.example.<tld>`; 2,000 zones), an IPv4 SAN on every 10th, an IPv6 SAN on every 20th,
+ * notAfter over [asOf - 200 d, asOf + 400 d), 1 in 8 RSA keys, 3% deleted; then the counters
+ * (the migrations' backfills, checked against COUNT(*)). `--time-backfill` then builds the search
+ * indexes again with migration 0013's own backfill and times it (what the migration costs an
+ * existing install). PostgreSQL gets VACUUM ANALYZE.
+ * This data shape is search.ts's own (zones, IP SANs, RSA keys for the filters): a store seeded
+ * by bench/run.ts (`--reuse-*` of run.ts) has other names and would answer other totals.
  * Each figure is the median of `--runs` calls of the repository's `list` (Kysely, driver and row
  * decoding included, as a request), 25 a page, the cases interleaved so machine noise hits all.
  */
