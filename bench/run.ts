@@ -58,7 +58,7 @@
  * - ncp-import    POST /api/v2/certificate/withExternal (RSA-2048 leaf + 2-certificate chain + key)
  */
 import { cpus, availableParallelism, totalmem, type as osType, release } from 'node:os';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -520,8 +520,10 @@ async function runScale(
     };
   } finally {
     await server?.stop();
-    if (!kept) await where?.cleanup();
-    else if (reuse !== undefined) await where?.cleanup(); // a reused store's cleanup drops nothing
+    if (!kept || reuse !== undefined)
+      await where?.cleanup(); // a reused store's cleanup drops nothing
+    // A kept PostgreSQL store's temp data directory: removed if the server left nothing in it.
+    else if (where?.databaseUrl) await rmdir(where.dataDir).catch(() => undefined);
   }
 }
 
