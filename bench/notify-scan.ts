@@ -3,10 +3,10 @@
  *
  *   npm run bench:notify-scan -- [--rows 1000000] [--stores sqlite,postgres] [--passes 100] [--api-seconds 10] [--keep]
  *
- * Seeds `--rows` certificates for one tenant straight through the store's Kysely connection in
- * multi-row inserts (facts JSON of the usual size; notAfter spread evenly over [now − 200 days,
- * now + 400 days), notBefore 397 days earlier), rebuilds the counters with migration 0003's
- * backfill, then gives the tenant a webhook channel and a rule for certificate.expiring and
+ * Seeds `--rows` certificates for one tenant through bench/lib/bulk-load.ts (rows, domain rows
+ * and search rows, indexes built after the load; facts JSON of the usual size; notAfter spread
+ * evenly over [now − 200 days, now + 400 days), notBefore 397 days earlier), rebuilds the
+ * counters with the migrations' backfills (checked against COUNT(*)), then gives the tenant a webhook channel and a rule for certificate.expiring and
  * certificate.expired (the default thresholds, horizon 30 days). Then, through the real code
  * (core/notifications/expiry.ts on the store's repositories):
  * 1. the tenant's first pass (its scan fills the schedule with every certificate inside the
@@ -29,6 +29,13 @@
  * The pass reads index ranges bounded by what happened since the previous pass, never every
  * certificate: its cost should not grow with `--rows` (try 100000 vs 1000000).
  *
+ * No `--reuse-*`: a run is not read-only. It writes what it measures the first time (the
+ * channel and rule, the schedule the first pass fills, the notices, the tenant's scan cursor)
+ * and imports 20 certificates a pass under fixed names, so a second run on the same store would
+ * measure a warm schedule instead of the first pass, and collide on names; undoing all of that
+ * would mean knowing every notification table. Seeding 1,000,000 rows through bulk-load.ts costs
+ * about what bench/run.ts's seed does, so a fresh seed per run is the sound choice.
+ *
  * PostgreSQL: `CERTKEEPER_BENCH_PG_URL` (default CERTKEEPER_TEST_PG_URL, else
  * postgres://postgres@127.0.0.1:5432/postgres) is an admin connection; the run creates
  * `certkeeper_bench_<pid>_<random>` and drops it at the end (unless --keep).
@@ -41,7 +48,6 @@ import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import Sqlite from 'better-sqlite3';
-import { type Insertable, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { AutocannonRequest } from 'autocannon';
 import { createCore } from '../src/core/core.ts';
@@ -49,11 +55,9 @@ import { runExpiryPass } from '../src/core/notifications/expiry.ts';
 import { DEFAULT_NOTIFICATION_SETTINGS } from '../src/core/notifications/service.ts';
 import type { Clock, Store } from '../src/core/ports.ts';
 import { connect } from '../src/store/connect.ts';
-import { backfillCertificateCounters } from '../src/store/migrations/0003-certificate-counters.ts';
 import { openStore } from '../src/store/open.ts';
-import type { CertificateRow, Database } from '../src/store/schema.ts';
-import { inTransaction } from '../src/store/transaction.ts';
 import { signedHeaders } from '../test/helpers/ncp-client.ts';
+import { bulkLoad, rebuildCounters, settle, type BulkCertificate, type BulkRow } from './lib/bulk-load.ts';
 import { combine, runLoad, type LoadResult } from './lib/load.ts';
 import { startCertkeeper } from './lib/processes.ts';
 
@@ -198,13 +202,13 @@ async function bench(storeName: string): Promise<void> {
 
   // Seed.
   let t = performance.now();
-  const { db, dialect } = await connect(
-    where.databaseUrl ? { dataDir: where.dataDir, databaseUrl: where.databaseUrl } : { dataDir: where.dataDir },
-  );
+  const storeOptions = where.databaseUrl
+    ? { dataDir: where.dataDir, databaseUrl: where.databaseUrl }
+    : { dataDir: where.dataDir };
   const pem = `-----BEGIN CERTIFICATE-----\n${randomBytes(900)
     .toString('base64')
     .replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
-  const row = (i: number): Insertable<CertificateRow> => {
+  const row = (i: number): BulkRow => {
     const notAfter = t0 - 200 * DAY + Math.floor((i * 600 * DAY) / ROWS);
     const notBefore = notAfter - 397 * DAY;
     const fingerprint = sha(`fp-${i}`);
@@ -231,7 +235,7 @@ async function bench(storeName: string): Promise<void> {
       isCa: false,
       selfSigned: false,
     };
-    return {
+    const certificate: BulkCertificate = {
       tenant_id: tenant.id,
       name: `cert-${i}`,
       type: 'EXT',
@@ -253,28 +257,20 @@ async function bench(storeName: string): Promise<void> {
       created_at: t0 - 400 * DAY + i,
       updated_at: t0 - 400 * DAY + i,
       revoked_at: null,
+      revocation_requested_at: null,
       deleted_at: null,
     };
+    return { row: certificate, domains: [cn], ips: [] };
   };
-  const BATCH = 1000;
-  for (let i = 0; i < ROWS; i += BATCH * 20) {
-    await inTransaction(db, dialect, async (trx) => {
-      for (let j = i; j < Math.min(i + BATCH * 20, ROWS); j += BATCH) {
-        const rows = [];
-        for (let k = j; k < Math.min(j + BATCH, ROWS); k++) rows.push(row(k));
-        await trx.insertInto('certificates').values(rows).execute();
-      }
-    });
-  }
-  await inTransaction(db, dialect, async (trx) => {
-    await trx.deleteFrom('certificate_counts').execute();
-    await trx.deleteFrom('certificate_expiry_days').execute();
-    await trx.deleteFrom('certificate_number_blocks').execute();
-    await backfillCertificateCounters(trx as unknown as Kysely<unknown>);
-  });
-  if (dialect.label === 'PostgreSQL') await (await import('kysely')).sql`vacuum analyze`.execute(db);
-  await (db as Kysely<Database>).destroy();
-  console.log(`${storeName}: ${ROWS} certificates seeded in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  // bulk-load.ts: rows, domain rows and search rows, indexes built after; then the counters.
+  const bulk = await bulkLoad(where, ROWS, row, console.log);
+  const { db, dialect } = await connect(storeOptions);
+  await rebuildCounters(db, dialect);
+  await settle(db, dialect);
+  await db.destroy();
+  console.log(
+    `${storeName}: ${ROWS} certificates seeded in ${((performance.now() - t) / 1000).toFixed(1)} s (written in ${bulk.loadS.toFixed(1)} s, indexes ${bulk.indexS.toFixed(1)} s; CPU: ${bulk.cpu}); counters checked`,
+  );
 
   await core.notifications.addChannel(admin, { kind: 'webhook', name: 'ops', url: 'https://hooks.example/ck' });
   await core.notifications.addRule(admin, {

@@ -19,6 +19,17 @@
  * at that fraction of the req/s just measured; 0 for none), --no-probe (server without
  * bench/lib/server-probe.ts).
  *
+ * Seeding once, running many times (a million certificates take minutes to seed):
+ * - --keep leaves each seeded store behind and prints the command that runs on it again;
+ *   --sqlite-dir DIR / --postgres-db NAME seed into that (empty) directory or new database
+ *   instead of a throw-away one, and keep it (one scale only);
+ * - --seed-only seeds (and keeps) the stores and stops: no server, no cases;
+ * - --reuse-sqlite DIR / --reuse-postgres URL run on a store so kept instead of seeding (its own
+ *   scale; --scale(s) ignored for that store). The seed's manifest (bench/lib/seed.ts) gives the
+ *   master key and credentials; the certificates earlier runs imported are deleted first and
+ *   the counters rebuilt, so each run starts from the seeded rows. A reused store is never dropped.
+ *   (bench/search.ts and bench/notify-scan.ts seed other data shapes: see their headers.)
+ *
  * For each store and scale: a fresh store seeded by bench/lib/seed.ts; the server started
  * `--startups` times as `node bin/certkeeper.js serve` (what `npm start` runs) (CERTKEEPER_LOG_LEVEL=warn) in its own
  * process, timing spawn → first 200 of /readyz, the last start kept; each case probed once
@@ -47,7 +58,7 @@
  * - ncp-import    POST /api/v2/certificate/withExternal (RSA-2048 leaf + 2-certificate chain + key)
  */
 import { cpus, availableParallelism, totalmem, type as osType, release } from 'node:os';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -71,7 +82,7 @@ import {
 } from './lib/results.ts';
 import { runOpenLoop, type OpenLoopResult } from './lib/open-loop.ts';
 import { probeSettings, readProbe, type ProbeReport } from './lib/probe.ts';
-import { freshLocation, PG_ADMIN_URL, seedStore, type Location } from './lib/seed.ts';
+import { freshLocation, PG_ADMIN_URL, reuseStore, seedStore, type Location, type Seeded } from './lib/seed.ts';
 
 const { values } = parseArgs({
   options: {
@@ -95,6 +106,11 @@ const { values } = parseArgs({
     'server-node-flags': { type: 'string', default: '' },
     'no-write': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'reuse-sqlite': { type: 'string' },
+    'reuse-postgres': { type: 'string' },
+    'seed-only': { type: 'boolean', default: false },
+    'sqlite-dir': { type: 'string' },
+    'postgres-db': { type: 'string' },
     'open-loop': { type: 'string', default: '0.5' },
     'no-probe': { type: 'boolean', default: false },
   },
@@ -394,18 +410,43 @@ async function timeMetrics(url: string): Promise<number> {
   return median(samples);
 }
 
+/** The store a kept one was given for (`--reuse-sqlite` / `--reuse-postgres`), if any. */
+const reuseOf = (store: 'sqlite' | 'postgres'): string | undefined =>
+  store === 'sqlite' ? values['reuse-sqlite'] : values['reuse-postgres'];
+
+/** Where a fresh store goes: `--sqlite-dir` / `--postgres-db` (then kept), else a throw-away one. */
+const placeOf = (store: 'sqlite' | 'postgres'): string | undefined =>
+  store === 'sqlite' ? values['sqlite-dir'] : values['postgres-db'];
+
+/** How to run on a kept store again (search.ts and notify-scan.ts seed their own data shapes). */
+const reuseCommand = (where: Location): string =>
+  `npm run bench -- --stores ${where.store} ${where.databaseUrl ? `--reuse-postgres ${where.databaseUrl}` : `--reuse-sqlite ${where.dataDir}`}`;
+
 async function runScale(
   store: 'sqlite' | 'postgres',
   scale: number,
   pools: { seed: Pool; imports: Pool },
-  ceiling: Child,
-): Promise<ScaleResult> {
-  log(`\n== ${store}, ${scale.toLocaleString('en-US')} certificates`);
-  const where: Location = await freshLocation(store);
+  ceiling: Child | null,
+): Promise<ScaleResult | null> {
+  const reuse = reuseOf(store);
+  const place = placeOf(store);
+  const kept = values.keep || reuse !== undefined || place !== undefined || values['seed-only'];
+  let where: Location | null = null;
   let server: Child | null = null;
   try {
-    const seeded = await seedStore(where, pools.seed, scale, log);
-    log(`  seeded in ${seeded.timings.totalS.toFixed(1)} s; database ${(seeded.dbBytes / 1e6).toFixed(0)} MB`);
+    let seeded: Seeded;
+    if (reuse !== undefined) {
+      log(`\n== ${store}, the kept store ${reuse}`);
+      ({ where, seeded } = await reuseStore(store, reuse, log));
+      scale = seeded.rows.bench;
+    } else {
+      log(`\n== ${store}, ${scale.toLocaleString('en-US')} certificates`);
+      where = await freshLocation(store, place);
+      seeded = await seedStore(where, pools.seed, scale, log);
+      log(`  seeded in ${seeded.timings.totalS.toFixed(1)} s; database ${(seeded.dbBytes / 1e6).toFixed(0)} MB`);
+    }
+    if (kept) log(`  kept: ${where.databaseUrl ?? where.dataDir}; to run on it again: ${reuseCommand(where)}`);
+    if (values['seed-only'] || ceiling === null) return null;
 
     const readyMs: number[] = [];
     const listeningMs: number[] = [];
@@ -479,8 +520,10 @@ async function runScale(
     };
   } finally {
     await server?.stop();
-    if (values.keep) log(`  kept: ${where.databaseUrl ?? where.dataDir}`);
-    else await where.cleanup();
+    if (!kept || reuse !== undefined)
+      await where?.cleanup(); // a reused store's cleanup drops nothing
+    // A kept PostgreSQL store's temp data directory: removed if the server left nothing in it.
+    else if (where?.databaseUrl) await rmdir(where.dataDir).catch(() => undefined);
   }
 }
 
@@ -520,14 +563,23 @@ log(
   `machine: ${machine.nproc} CPUs (${machine.cpu}), ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${machine.node}; ${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP} s warm-up`,
 );
 
+for (const store of STORES) {
+  if (values['seed-only'] && reuseOf(store) !== undefined) throw new Error('--seed-only seeds: it takes no --reuse-*');
+  if (placeOf(store) !== undefined && SCALES.length !== 1)
+    throw new Error('--sqlite-dir / --postgres-db hold one store: give one scale (--scales N)');
+}
 const t = performance.now();
-const seed = await seedPool(POOL);
-log(`seed pool: ${POOL} P-256 leaves minted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+const seed = STORES.every((s) => reuseOf(s) !== undefined) ? { chainPem: '', leaves: [] } : await seedPool(POOL);
+log(`seed pool: ${seed.leaves.length} P-256 leaves minted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 const imports =
-  ONLY && !ONLY.has('ncp-import')
+  values['seed-only'] || (ONLY && !ONLY.has('ncp-import'))
     ? { chainPem: '', leaves: [] }
     : await importPool(IMPORTS + IMPORT_WARMUP + CONNECTIONS * 8 + 50, log);
 
+if (values['seed-only']) {
+  for (const store of STORES) for (const scale of SCALES) await runScale(store, scale, { seed, imports }, null);
+  process.exit(0);
+}
 const ceiling = await startCeiling(LOG_LEVEL);
 if (!values['no-write']) await mkdir(RESULTS_DIR, { recursive: true });
 try {
@@ -556,13 +608,17 @@ try {
       scales: [],
       targets: [],
     };
-    for (const scale of SCALES) {
-      results.scales.push(await runScale(store, scale, { seed, imports }, ceiling));
+    // A kept store is one scale: its own.
+    for (const scale of reuseOf(store) !== undefined ? [0] : SCALES) {
+      const result = await runScale(store, scale, { seed, imports }, ceiling);
+      if (result) results.scales.push(result);
       results.finishedAt = new Date().toISOString();
       results.targets = checkTargets(results);
       if (!values['no-write']) await writeResults(results);
     }
-    log(`\n${store}: targets at ${Math.max(...SCALES).toLocaleString('en-US')} certificates`);
+    log(
+      `\n${store}: targets at ${Math.max(...results.scales.map((r) => r.scale)).toLocaleString('en-US')} certificates`,
+    );
     for (const check of results.targets) log(`  ${check.met ? 'met   ' : 'MISSED'} ${check.target}: ${check.value}`);
     if (!values['no-write']) {
       log(`  written: ${await writeResults(results)}`);

@@ -1,46 +1,51 @@
 /**
  * Seeds a fresh store with `scale` certificates in one tenant (`bench`), plus 10% of that in a
  * second tenant (`other`, so indexes and counter tables are shared as in real life), and 1,000
- * Global Edge slots of the bench tenant.
+ * Global Edge slots of the bench tenant. bench/run.ts seeds with it; a store seeded so can be
+ * kept and serve later runs (`reuseStore`).
  *
  * How (fast, and the counters stay exact):
  * 1. through the real code paths (the app's core, as the CLI would): both tenants, an ADMIN
  *    credential, and the seed pool (pools.ts: distinct leaves with their chain and key) imported
- *    one by one through `core.certificates.import`: full ladder, sealed keys, domain rows, audit,
- *    counters. These are the certificates the download case reads and the slots publish.
- * 2. the rest, `scale - pool` rows for `bench` and `scale / 10` for `other`, bulk-inserted
- *    straight through the store's Kysely connection in multi-row inserts (as bench/store-counts.ts
- *    does), each a copy of a pool row (real PEM, chain and facts) with a unique name
- *    (`cert-<i>`, `other-<i>`), unique certificate and key fingerprints, notAfter spread over
+ *    one by one through `core.certificates.import`: full ladder, sealed keys, domain rows, search
+ *    rows, audit, counters. These are the certificates the download case reads and the slots publish.
+ * 2. the rest, `scale - pool` rows for `bench` and `scale / 10` for `other` (interleaved in
+ *    proportion), written by bulk-load.ts (secondary indexes dropped, rows through the driver in
+ *    large transactions, indexes built again, schema checked against the one before), each a copy
+ *    of a pool row (real PEM, chain and facts) with a unique name (`cert-<i>`, `other-<i>`),
+ *    unique certificate and key fingerprints, its own ARN id, notAfter spread over
  *    [now - 200 days, now + 400 days) (a third already expired), notBefore 397 days earlier, a
- *    creation time that grows with the number, no private key, and every 50th row deleted.
- *    The facts JSON carries the row's own dates and fingerprints, so what the faces print agrees
- *    with the columns (the PEM of a copy is its template's).
+ *    creation time that grows with the number, no private key, and every 50th row deleted. The
+ *    facts JSON carries the row's own dates and fingerprints, so what the faces print agrees
+ *    with the columns (the PEM of a copy is its template's, and so are its DNS names). Beside
+ *    each row, what the repository's import writes: its domain rows and, for live rows, its
+ *    search rows (migration 0013: `certificate_names`, SQLite's FTS5 table; PostgreSQL's
+ *    trigram indexes are built over the rows).
  * 3. the counter tables are emptied and rebuilt with migrations 0003's and 0007's own backfills
- *    (`backfillCertificateCounters`, `backfillExpiryDaySums`), so every total equals a count of the rows; checked here
- *    against naive COUNT(*)s before the server starts.
+ *    (bulk-load.ts `rebuildCounters`) and checked against COUNT(*) for every tenant.
  * 4. edge slots: 1,000 RUNNING slots (deployed, so the edge worker has nothing to do), each
  *    publishing one pool certificate, inserted directly.
  * 5. PostgreSQL: VACUUM ANALYZE (the steady state autovacuum reaches); SQLite: nothing (the store
  *    never runs ANALYZE).
- * Not seeded for copies: certificate_domains rows (no benchmarked endpoint reads them).
+ * 6. a manifest (master key, the bench tenant's credentials, the last seeded certificate number)
+ *    beside the SQLite file or as the PostgreSQL database's comment, for `reuseStore`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import pg from 'pg';
 import { openApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { connect } from '../../src/store/connect.ts';
 import type { StoreDialect } from '../../src/store/dialect.ts';
-import { backfillCertificateCounters } from '../../src/store/migrations/0003-certificate-counters.ts';
 import { backfillEdgeSlotCounts } from '../../src/store/migrations/0006-edge-slot-counts.ts';
-import { backfillExpiryDaySums } from '../../src/store/migrations/0007-expiry-day-sums.ts';
+import { applyMigrations } from '../../src/store/migrations/index.ts';
 import type { SlotTables } from '../../src/store/repositories/slot-rows.ts';
 import type { CertificateRow, Database } from '../../src/store/schema.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
+import { bulkLoad, rebuildCounters, settle, type BulkRow } from './bulk-load.ts';
 import type { Pool } from './pools.ts';
 
 const DAY = 86_400_000;
@@ -75,28 +80,30 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
   }
 }
 
-/** A fresh, empty store: a temp data dir, and for PostgreSQL a new database dropped by cleanup(). */
-export async function freshLocation(store: 'sqlite' | 'postgres'): Promise<Location> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'certkeeper-bench-'));
+/**
+ * A fresh, empty store: a temp data dir, and for PostgreSQL a new database dropped by cleanup().
+ * With `place` (run.ts `--sqlite-dir` / `--postgres-db`), the store goes there instead, to be
+ * kept: an SQLite data directory that must be empty (made if missing), or the name of a
+ * PostgreSQL database that must not exist yet.
+ */
+export async function freshLocation(store: 'sqlite' | 'postgres', place?: string): Promise<Location> {
   const masterKey = randomBytes(32).toString('base64');
   if (store === 'sqlite') {
+    const dataDir = place ?? (await mkdtemp(join(tmpdir(), 'certkeeper-bench-')));
+    if (place !== undefined) {
+      await mkdir(place, { recursive: true });
+      if ((await readdir(place)).length > 0) throw new Error(`${place} is not empty`);
+    }
     return {
       store,
       dataDir,
       masterKey,
       cleanup: () => rm(dataDir, { recursive: true, force: true }),
-      async size() {
-        let total = 0;
-        for (const f of ['certkeeper.db', 'certkeeper.db-wal'])
-          total += await stat(join(dataDir, f)).then(
-            (s) => s.size,
-            () => 0,
-          );
-        return total;
-      },
+      size: () => sqliteSize(dataDir),
     };
   }
-  const name = `certkeeper_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const dataDir = await mkdtemp(join(tmpdir(), 'certkeeper-bench-'));
+  const name = place ?? `certkeeper_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
   await withAdmin((c) => c.query(`create database "${name}"`));
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
@@ -152,7 +159,7 @@ export async function seedStore(
   };
 
   // 1. Real code paths: tenants, credential, the pool.
-  let t = performance.now();
+  const tPool = performance.now();
   const app = await openApp(loadConfig(env));
   let benchId: number;
   let otherId: number;
@@ -181,45 +188,42 @@ export async function seedStore(
   } finally {
     await app.close();
   }
-  const poolImportS = secondsSince(t);
+  const poolImportS = secondsSince(tPool);
   log(`  pool: ${poolSize} certificates imported through core in ${poolImportS.toFixed(1)} s`);
 
-  const { db, dialect } = await connect(
-    where.databaseUrl ? { dataDir: where.dataDir, databaseUrl: where.databaseUrl } : { dataDir: where.dataDir },
+  // 2. Bulk copies (bulk-load.ts), of the pool's rows as written by the import.
+  let t = performance.now();
+  let templates: Array<Selectable<CertificateRow>>;
+  {
+    const { db } = await connect(storeOptions(where));
+    try {
+      templates = await db
+        .selectFrom('certificates')
+        .selectAll()
+        .where('tenant_id', '=', benchId)
+        .orderBy('certificate_no')
+        .execute();
+    } finally {
+      await db.destroy();
+    }
+  }
+  const made = copies(
+    templates,
+    { id: benchId, prefix: 'cert', from: poolSize, to: scale },
+    { id: otherId, prefix: 'other', from: 0, to: Math.floor(scale / 10) },
+    Date.now(),
   );
-  try {
-    // 2. Bulk copies.
-    t = performance.now();
-    const templates = await db
-      .selectFrom('certificates')
-      .selectAll()
-      .where('tenant_id', '=', benchId)
-      .orderBy('certificate_no')
-      .execute();
-    const counts = await bulkInsert(
-      db,
-      dialect,
-      templates,
-      [
-        { id: benchId, prefix: 'cert', from: poolSize, to: scale },
-        { id: otherId, prefix: 'other', from: 0, to: Math.floor(scale / 10) },
-      ],
-      log,
-    );
-    const bulkS = secondsSince(t);
-    log(
-      `  bulk: ${counts.inserted} rows inserted in ${bulkS.toFixed(1)} s (${Math.round(counts.inserted / bulkS)} rows/s)`,
-    );
+  const bulk = await bulkLoad(where, made.total, made.rowAt, log);
+  const bulkS = secondsSince(t);
+  log(
+    `  bulk: ${bulk.inserted} rows (+ domain and search rows) in ${bulkS.toFixed(1)} s: written in ${bulk.loadS.toFixed(1)} s (${Math.round(bulk.inserted / bulk.loadS)} rows/s), indexes built in ${bulk.indexS.toFixed(1)} s; CPU: ${bulk.cpu}; schema as migrated`,
+  );
 
-    // 3. Counters, rebuilt by the migration's backfill.
+  const { db, dialect } = await connect(storeOptions(where));
+  try {
+    // 3. Counters, rebuilt by the migrations' backfills and checked against COUNT(*).
     t = performance.now();
-    await inTransaction(db, dialect, async (trx) => {
-      await trx.deleteFrom('certificate_counts').execute();
-      await trx.deleteFrom('certificate_expiry_days').execute();
-      await trx.deleteFrom('certificate_number_blocks').execute();
-      await backfillCertificateCounters(trx as unknown as Kysely<unknown>);
-      await backfillExpiryDaySums(trx as unknown as Kysely<unknown>);
-    });
+    const live = await rebuildCounters(db, dialect);
     const countersS = secondsSince(t);
 
     // 4. Edge slots.
@@ -228,53 +232,195 @@ export async function seedStore(
     const slotsS = secondsSince(t);
 
     // 5. Planner statistics (PostgreSQL).
-    t = performance.now();
-    if (dialect.label === 'PostgreSQL') await sql`vacuum analyze`.execute(db);
-    const vacuumS = secondsSince(t);
-
-    // Check: the counters agree with the rows.
-    const naive = Number(
-      (
-        await sql<{
-          n: unknown;
-        }>`select count(*) as n from certificates where tenant_id = ${benchId} and deleted_at is null`.execute(db)
-      ).rows[0]!.n,
-    );
-    const counter = Number(
-      (
-        await db
-          .selectFrom('certificate_counts')
-          .select('live')
-          .where('tenant_id', '=', benchId)
-          .executeTakeFirstOrThrow()
-      ).live,
-    );
-    if (naive !== counter) throw new Error(`counters disagree with the rows: ${counter} vs ${naive}`);
+    const vacuumS = await settle(db, dialect);
+    const naive = live.get(benchId) ?? 0;
     log(
-      `  counters rebuilt in ${countersS.toFixed(1)} s (live ${naive}); ${slots} edge slots in ${slotsS.toFixed(1)} s${vacuumS > 0.01 ? `; VACUUM ANALYZE ${vacuumS.toFixed(1)} s` : ''}`,
+      `  counters rebuilt and checked in ${countersS.toFixed(1)} s (live ${naive}); ${slots} edge slots in ${slotsS.toFixed(1)} s${vacuumS > 0.01 ? `; VACUUM ANALYZE ${vacuumS.toFixed(1)} s` : ''}`,
     );
 
-    const benchCopies = scale - poolSize;
-    const liveName = (r: number): string => {
-      let i = Math.floor(r * scale);
-      while (i >= poolSize && isDeletedCopy(i)) i = i + 1 < scale ? i + 1 : poolSize;
-      return i < poolSize ? `pool-${i}` : `cert-${i}`;
-    };
-    return {
+    const manifest: Manifest = {
+      version: 1,
+      masterKey: where.masterKey,
       appKey,
       accessKey,
       secretKey,
-      live: naive,
-      poolNames: Array.from({ length: poolSize }, (_, i) => `pool-${i}`),
-      liveName,
-      slots,
-      rows: { bench: poolSize + benchCopies, other: Math.floor(scale / 10), deleted: counts.deleted },
+      scale,
+      poolSize,
+      lastCertificateNo: bulk.firstNo + bulk.inserted - 1,
+      rows: { bench: scale, other: Math.floor(scale / 10), deleted: bulk.deleted },
+      seededAt: new Date().toISOString(),
+    };
+    await writeManifest(where, db, manifest);
+    return {
+      ...seededFrom(manifest, naive, slots),
       timings: { poolImportS, bulkS, countersS, slotsS, vacuumS, totalS: secondsSince(tAll) },
       dbBytes: await where.size(),
     };
   } finally {
     await db.destroy();
   }
+}
+
+/**
+ * What a kept store needs to serve another run: its master key and the bench tenant's
+ * credentials (stored only hashed or sealed), and where its seeded rows end. Written beside the
+ * SQLite file (`bench-seed.json`, mode 0600), or as PostgreSQL's comment on the database (so the
+ * schema stays the migrations'). Bench secrets of a bench store, nothing else.
+ */
+interface Manifest {
+  version: 1;
+  masterKey: string;
+  appKey: string;
+  accessKey: string;
+  secretKey: string;
+  scale: number;
+  poolSize: number;
+  /** The highest certificate number the seed wrote: rows above it came from runs (imports). */
+  lastCertificateNo: number;
+  rows: Seeded['rows'];
+  seededAt: string;
+}
+
+const MANIFEST_FILE = 'bench-seed.json';
+
+const storeOptions = (where: { dataDir: string; databaseUrl?: string }) =>
+  where.databaseUrl ? { dataDir: where.dataDir, databaseUrl: where.databaseUrl } : { dataDir: where.dataDir };
+
+async function writeManifest(where: Location, db: Kysely<Database>, manifest: Manifest): Promise<void> {
+  const text = JSON.stringify(manifest);
+  if (where.databaseUrl) {
+    // COMMENT takes no bound parameter: a literal, quotes doubled.
+    await sql`comment on database ${sql.id(new URL(where.databaseUrl).pathname.slice(1))} is ${sql.lit(text)}`.execute(
+      db,
+    );
+  } else await writeFile(join(where.dataDir, MANIFEST_FILE), text, { mode: 0o600 });
+}
+
+function seededFrom(manifest: Manifest, live: number, slots: number): Omit<Seeded, 'timings' | 'dbBytes'> {
+  const { scale, poolSize } = manifest;
+  const liveName = (r: number): string => {
+    let i = Math.floor(r * scale);
+    while (i >= poolSize && isDeletedCopy(i)) i = i + 1 < scale ? i + 1 : poolSize;
+    return i < poolSize ? `pool-${i}` : `cert-${i}`;
+  };
+  return {
+    appKey: manifest.appKey,
+    accessKey: manifest.accessKey,
+    secretKey: manifest.secretKey,
+    live,
+    poolNames: Array.from({ length: poolSize }, (_, i) => `pool-${i}`),
+    liveName,
+    slots,
+    rows: manifest.rows,
+  };
+}
+
+/**
+ * A store kept by an earlier seed (`--keep`), for another run: its location (never dropped:
+ * cleanup does nothing) and what the seed returned. The rows that earlier runs added (numbers
+ * above the seed's last: the import case's certificates, with their key, domain and search rows)
+ * are deleted first and the counters rebuilt, so every run starts from the seeded state.
+ */
+export async function reuseStore(
+  store: 'sqlite' | 'postgres',
+  given: string,
+  log: (line: string) => void,
+): Promise<{ where: Location; seeded: Seeded }> {
+  const databaseUrl = store === 'postgres' ? given : undefined;
+  const dataDir = store === 'sqlite' ? given : await mkdtemp(join(tmpdir(), 'certkeeper-bench-'));
+  let manifest: Manifest;
+  if (databaseUrl) {
+    const name = new URL(databaseUrl).pathname.slice(1);
+    const comment = await withAdmin(
+      async (c) =>
+        (
+          await c.query<{ d: string | null }>(
+            `select shobj_description(oid, 'pg_database') as d from pg_database where datname = $1`,
+            [name],
+          )
+        ).rows[0]?.d,
+    );
+    if (!comment) throw new Error(`${databaseUrl} was not made by bench/lib/seed.ts (no seed comment on it)`);
+    manifest = JSON.parse(comment) as Manifest;
+  } else manifest = JSON.parse(await readFile(join(dataDir, MANIFEST_FILE), 'utf8')) as Manifest;
+  const where: Location = {
+    store,
+    dataDir,
+    ...(databaseUrl ? { databaseUrl } : {}),
+    masterKey: manifest.masterKey,
+    cleanup: async () => {
+      if (databaseUrl) await rm(dataDir, { recursive: true, force: true });
+    },
+    size: databaseUrl
+      ? () =>
+          withAdmin(async (c) =>
+            Number(
+              (
+                await c.query<{ n: string }>(`select pg_database_size($1) as n`, [
+                  new URL(databaseUrl).pathname.slice(1),
+                ])
+              ).rows[0]!.n,
+            ),
+          )
+      : () => sqliteSize(dataDir),
+  };
+  const { db, dialect } = await connect(storeOptions(where));
+  try {
+    // The store's migrations, as the server would run them at start (a no-op when current).
+    await inTransaction(db, dialect, (trx) => applyMigrations(trx, dialect), { exclusive: true });
+    const removed = await dropRunRows(db, dialect, manifest.lastCertificateNo);
+    const live = await rebuildCounters(db, dialect);
+    const bench = await db.selectFrom('tenants').select('id').where('name', '=', 'bench').executeTakeFirstOrThrow();
+    const slots = Number(
+      (await sql<{ n: unknown }>`select count(*) as n from edge_slots where tenant_id = ${bench.id}`.execute(db))
+        .rows[0]!.n,
+    );
+    log(
+      `  reused ${databaseUrl ?? dataDir} (seeded ${manifest.seededAt}, ${manifest.scale} certificates); ${removed} rows of earlier runs removed; counters rebuilt and checked`,
+    );
+    return {
+      where,
+      seeded: {
+        ...seededFrom(manifest, live.get(Number(bench.id)) ?? 0, slots),
+        timings: { poolImportS: 0, bulkS: 0, countersS: 0, slotsS: 0, vacuumS: 0, totalS: 0 },
+        dbBytes: await where.size(),
+      },
+    };
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Deletes the certificates numbered above `last` and every row naming them (search rows included). */
+async function dropRunRows(db: Kysely<Database>, dialect: StoreDialect, last: number): Promise<number> {
+  return inTransaction(db, dialect, async (trx) => {
+    const tables =
+      dialect.label === 'PostgreSQL'
+        ? (
+            await sql<{ t: string }>`select table_name as t from information_schema.columns
+              where table_schema = current_schema() and column_name = 'certificate_no' and table_name <> 'certificates'`.execute(
+              trx,
+            )
+          ).rows.map((r) => r.t)
+        : (
+            await sql<{ t: string }>`select m.name as t from sqlite_master m join pragma_table_info(m.name) p
+              where m.type = 'table' and p.name = 'certificate_no' and m.name <> 'certificates'`.execute(trx)
+          ).rows.map((r) => r.t);
+    for (const table of tables) await sql`delete from ${sql.table(table)} where certificate_no > ${last}`.execute(trx);
+    if (dialect.substringIndex === 'fts5') await sql`delete from certificate_search where rowid > ${last}`.execute(trx);
+    const deleted = await trx.deleteFrom('certificates').where('certificate_no', '>', last).executeTakeFirst();
+    return Number(deleted.numDeletedRows);
+  });
+}
+
+async function sqliteSize(dataDir: string): Promise<number> {
+  let total = 0;
+  for (const f of ['certkeeper.db', 'certkeeper.db-wal'])
+    total += await stat(join(dataDir, f)).then(
+      (s) => s.size,
+      () => 0,
+    );
+  return total;
 }
 
 interface BulkTenant {
@@ -285,24 +431,28 @@ interface BulkTenant {
   to: number;
 }
 
-async function bulkInsert(
-  db: Kysely<Database>,
-  dialect: StoreDialect,
+/**
+ * The k-th bulk row (bulk-load.ts calls it for k = 0 … total - 1): the tenants' copies
+ * interleaved in proportion, as real traffic would write them, each a copy of a template.
+ */
+function copies(
   templates: ReadonlyArray<Selectable<CertificateRow>>,
-  tenants: BulkTenant[],
-  log: (line: string) => void,
-): Promise<{ inserted: number; deleted: number }> {
-  const now = Date.now();
-  const parsed = templates.map((row) => ({ row, facts: JSON.parse(row.facts) as Record<string, unknown> }));
-  const total = tenants.reduce((n, c) => n + Math.max(0, c.to - c.from), 0);
-  const BATCH = 1000; // 22 columns: 22,000 parameters a statement, under both dialects' limits
-  const cursors = tenants.map((c) => ({ ...c, next: c.from }));
-  let inserted = 0;
-  let deleted = 0;
-  let reported = 0;
-
-  const copy = (c: BulkTenant, i: number): Insertable<CertificateRow> => {
-    const { row, facts } = parsed[i % parsed.length]!;
+  bench: BulkTenant,
+  other: BulkTenant,
+  now: number,
+): { total: number; rowAt: (k: number) => BulkRow } {
+  const parsed = templates.map((row) => {
+    const facts = JSON.parse(row.facts) as Record<string, unknown> & {
+      domains?: string[];
+      sans?: { ip?: string[] };
+    };
+    return { row, facts, domains: facts.domains ?? [], ips: facts.sans?.ip ?? [] };
+  });
+  const nb = Math.max(0, bench.to - bench.from);
+  const no = Math.max(0, other.to - other.from);
+  const total = nb + no;
+  const copy = (c: BulkTenant, i: number): BulkRow => {
+    const { row, facts, domains, ips } = parsed[i % parsed.length]!;
     // Deterministic spread (a multiplicative hash of the number), a third in the past.
     const notAfter =
       now - 200 * DAY + Math.floor((((i * 2654435761) >>> 0) / 4294967296) * 600 * DAY) + (c.id % 7) * 1000;
@@ -311,60 +461,51 @@ async function bulkInsert(
     const spki = createHash('sha256').update(`spki:${c.id}:${i}`).digest('hex');
     const created = now - 400 * DAY + Math.floor((i / Math.max(1, c.to)) * 399 * DAY);
     const isDeleted = isDeletedCopy(i);
-    if (isDeleted) deleted++;
     return {
-      tenant_id: c.id,
-      name: `${c.prefix}-${i}`,
-      type: row.type,
-      origin: row.origin,
-      common_name: row.common_name,
-      ca_name: row.ca_name,
-      serial_number: row.serial_number,
-      key_algorithm: row.key_algorithm,
-      key_bits: row.key_bits,
-      not_before: notBefore,
-      not_after: notAfter,
-      fingerprint_sha256: fingerprint,
-      spki_sha256: spki,
-      facts: JSON.stringify({
-        ...facts,
-        notBefore: new Date(notBefore).toISOString(),
-        notAfter: new Date(notAfter).toISOString(),
-        fingerprintSha256: fingerprint,
-        publicKeyFingerprintSha256: spki,
-      }),
-      certificate_pem: row.certificate_pem,
-      chain_pems: row.chain_pems,
-      file_name: null,
-      has_private_key: 0,
-      created_at: created,
-      updated_at: isDeleted ? now - DAY : created,
-      revoked_at: null,
-      deleted_at: isDeleted ? now - DAY : null,
+      domains,
+      ips,
+      row: {
+        tenant_id: c.id,
+        name: `${c.prefix}-${i}`,
+        type: row.type,
+        origin: row.origin,
+        common_name: row.common_name,
+        ca_name: row.ca_name,
+        serial_number: row.serial_number,
+        key_algorithm: row.key_algorithm,
+        key_bits: row.key_bits,
+        not_before: notBefore,
+        not_after: notAfter,
+        fingerprint_sha256: fingerprint,
+        spki_sha256: spki,
+        facts: JSON.stringify({
+          ...facts,
+          notBefore: new Date(notBefore).toISOString(),
+          notAfter: new Date(notAfter).toISOString(),
+          fingerprintSha256: fingerprint,
+          publicKeyFingerprintSha256: spki,
+        }),
+        certificate_pem: row.certificate_pem,
+        chain_pems: row.chain_pems,
+        file_name: null,
+        has_private_key: 0,
+        created_at: created,
+        updated_at: isDeleted ? now - DAY : created,
+        revoked_at: null,
+        revocation_requested_at: null,
+        deleted_at: isDeleted ? now - DAY : null,
+      },
     };
   };
-
-  // Interleave the tenants' inserts in proportion, as real traffic would.
-  while (cursors.some((c) => c.next < c.to)) {
-    await inTransaction(db, dialect, async (trx) => {
-      for (let k = 0; k < 20; k++) {
-        for (const c of cursors) {
-          const share = Math.max(1, Math.ceil((BATCH * (c.to - c.from)) / Math.max(1, total)));
-          const n = Math.min(share, c.to - c.next);
-          if (n <= 0) continue;
-          const batch = Array.from({ length: n }, (_, j) => copy(c, c.next + j));
-          await trx.insertInto('certificates').values(batch).execute();
-          c.next += n;
-          inserted += n;
-        }
-      }
-    });
-    if (inserted - reported >= 200_000) {
-      reported = inserted;
-      log(`    ${inserted}/${total} rows`);
-    }
-  }
-  return { inserted, deleted };
+  return {
+    total,
+    rowAt: (k) => {
+      // Other's rows so far among the first k: floor(k * no / total); row k is other's when that steps.
+      const before = Math.floor((k * no) / total);
+      const isOther = Math.floor(((k + 1) * no) / total) > before;
+      return isOther ? copy(other, other.from + before) : copy(bench, bench.from + (k - before));
+    },
+  };
 }
 
 async function seedSlots(
