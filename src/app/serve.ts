@@ -68,13 +68,16 @@ export async function serve(
     // A store outage is one event: an error line when it starts, an info line when it ends
     // (store/availability.ts); each request it fails is the face's 503, logged at info.
     const storeLog = running.app.log.child({ component: 'store' });
+    // A relapse (the same cause again within a minute of recovering) is the same incident: a warning.
     app.store.onAvailabilityChange((event) =>
-      event.kind === 'unavailable'
-        ? storeLog.error({ code: event.code }, 'store unavailable: requests get 503 until it recovers')
-        : storeLog.info(
+      event.kind === 'recovered'
+        ? storeLog.info(
             { code: event.code, downMs: event.downMs, failedStatements: event.failures },
             'store available again',
-          ),
+          )
+        : event.relapse
+          ? storeLog.warn({ code: event.code }, 'store unavailable again soon after recovering: requests get 503')
+          : storeLog.error({ code: event.code }, 'store unavailable: requests get 503 until it recovers'),
     );
     // SQLite: WAL checkpoints off the event loop from now on (store/sqlite-checkpointer.ts).
     app.store.startBackgroundCheckpoints((message) => running.app.log.warn(message));

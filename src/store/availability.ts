@@ -15,10 +15,20 @@
  *   failure, proves nothing and must not split one outage into two. Cheap when nothing is wrong
  *   (one comparison), since it runs on every statement.
  *
+ * - A relapse: an outage with the same code as the last one, starting less than `relapseMs`
+ *   (default a minute) after that one's recovery, is reported with `relapse: true`, which the log
+ *   writes as a warning, not a new error. A store that flaps is one incident: a nearly full SQLite
+ *   disk lets some writes through (WAL frames reused after a checkpoint need no new space) while
+ *   others fail, and each write that works is a recovery.
+ *
  * Per process: each process of a deployment reports its own outage.
  */
 export type AvailabilityEvent =
-  { kind: 'unavailable'; code: string } | { kind: 'recovered'; code: string; downMs: number; failures: number };
+  | { kind: 'unavailable'; code: string; relapse: boolean }
+  | { kind: 'recovered'; code: string; downMs: number; failures: number };
+
+/** An outage this soon after the last one's recovery, with its code, is a relapse of it. */
+export const RELAPSE_MS = 60_000;
 
 export type AvailabilityListener = (event: AvailabilityEvent) => void;
 
@@ -26,10 +36,13 @@ export class AvailabilityWatch {
   private listener: AvailabilityListener = () => undefined;
   private down: { code: string; since: number; failures: number } | null = null;
   private outages = 0;
+  private lastRecovery: { code: string; at: number } | null = null;
   private readonly now: () => number;
+  private readonly relapseMs: number;
 
-  constructor(now: () => number = Date.now) {
+  constructor(now: () => number = Date.now, relapseMs: number = RELAPSE_MS) {
     this.now = now;
+    this.relapseMs = relapseMs;
   }
 
   /** Replaces the listener (one per store: the server's log). */
@@ -53,16 +66,20 @@ export class AvailabilityWatch {
       return;
     }
     const code = causeCode(cause);
-    this.down = { code, since: this.now(), failures: 1 };
+    const now = this.now();
+    const relapse = this.lastRecovery?.code === code && now - this.lastRecovery.at < this.relapseMs;
+    this.down = { code, since: now, failures: 1 };
     this.outages++;
-    this.listener({ kind: 'unavailable', code });
+    this.listener({ kind: 'unavailable', code, relapse });
   }
 
   succeeded(startedIn: number = this.outages): void {
     if (this.down === null || startedIn !== this.outages) return;
     const { code, since, failures } = this.down;
+    const now = this.now();
     this.down = null;
-    this.listener({ kind: 'recovered', code, downMs: this.now() - since, failures });
+    this.lastRecovery = { code, at: now };
+    this.listener({ kind: 'recovered', code, downMs: now - since, failures });
   }
 }
 

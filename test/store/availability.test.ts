@@ -20,7 +20,11 @@ describe('store availability watch', () => {
     now += 250;
     for (let i = 0; i < 9; i++) watch.failed(refused);
     assert.equal(watch.unavailable, true);
-    assert.deepEqual(events, [{ kind: 'unavailable', code: 'ECONNREFUSED' }], "the driver's code, under the AppError");
+    assert.deepEqual(
+      events,
+      [{ kind: 'unavailable', code: 'ECONNREFUSED', relapse: false }],
+      "the driver's code, under the AppError",
+    );
     now += 250;
     watch.succeeded();
     watch.succeeded();
@@ -41,5 +45,33 @@ describe('store availability watch', () => {
     // The next outage is a new one.
     watch.failed({ code: 'SQLITE_FULL' });
     assert.deepEqual(events, ['unavailable', 'recovered', 'unavailable']);
+  });
+
+  it('an outage with the same code within a minute of the recovery is a relapse; later or another code is not', () => {
+    let now = 0;
+    const watch = new AvailabilityWatch(() => now);
+    const events: AvailabilityEvent[] = [];
+    watch.listen((event) => events.push(event));
+    const full = { code: 'SQLITE_FULL' };
+    watch.failed(full);
+    watch.succeeded(); // a write got through: WAL frames reused on a full disk
+    now += 59_999;
+    watch.failed(full);
+    watch.succeeded();
+    now += 60_000;
+    watch.failed(full);
+    watch.succeeded();
+    now += 1_000;
+    watch.failed({ code: 'SQLITE_IOERR' });
+    const outages = events.filter((e) => e.kind === 'unavailable');
+    assert.deepEqual(
+      outages.map((e) => [e.code, e.relapse]),
+      [
+        ['SQLITE_FULL', false],
+        ['SQLITE_FULL', true],
+        ['SQLITE_FULL', false],
+        ['SQLITE_IOERR', false],
+      ],
+    );
   });
 });
