@@ -102,3 +102,18 @@ export async function logIn(
   await page.getByLabel('Secret key').fill(credential.secretKey);
   await page.getByRole('button', { name: 'Log in' }).click();
 }
+
+/**
+ * Waits until the focus is on the page's heading. A page shows its heading before its data has
+ * arrived and takes the focus once it has rendered (web/js/main.js `route`), so an assertion right
+ * after the heading appears races the render; this waits for the focus as the user would see it.
+ */
+export async function headingFocused(page: Page, timeoutMs = 15_000): Promise<void> {
+  // Polled from here: waitForFunction evaluates a string, which the console's CSP (no eval) refuses.
+  const deadline = Date.now() + timeoutMs;
+  let focused: unknown;
+  while ((focused = await page.evaluate('document.activeElement?.tagName')) !== 'H1') {
+    if (Date.now() > deadline) throw new Error(`the focus stayed on ${String(focused)}, never on the page heading`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

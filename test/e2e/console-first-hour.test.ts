@@ -8,7 +8,15 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startTestApp, WallClock, type TestApp } from '../helpers/app.ts';
 import { mintIntermediate, mintLeaf, mintRoot, P256 } from '../helpers/pki.ts';
-import { browserSkip, launch, logIn, screenshot, SCREENSHOTS, type Browser } from './console-browser.ts';
+import {
+  browserSkip,
+  headingFocused,
+  launch,
+  logIn,
+  screenshot,
+  SCREENSHOTS,
+  type Browser,
+} from './console-browser.ts';
 
 const DAY = 86_400_000;
 const CERTIFICATES = 24;
@@ -76,7 +84,7 @@ describe('console, the first hour', { skip }, () => {
   it('after Next the focus stays on the pager; the last page hands it to "Page n of m"', async () => {
     await page.goto(url('#/certificates?pageSize=10'));
     await page.getByText('Showing 1–10 of 24 certificates.').waitFor();
-    assert.equal(await inPage('document.activeElement.tagName'), 'H1', 'a fresh visit focuses the heading');
+    await headingFocused(page); // a fresh visit focuses the heading
     await page.getByRole('link', { name: 'Next page' }).focus();
     await page.keyboard.press('Enter');
     await page.getByText('Showing 11–20 of 24 certificates.').waitFor();

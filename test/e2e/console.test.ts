@@ -19,7 +19,7 @@ import { createDeployers } from '../../src/deployers/index.ts';
 import { CIPHER_PROFILES, TLS_VERSIONS } from '../../src/domain/edge-slot.ts';
 import { startTestApp, WallClock, type TestApp } from '../helpers/app.ts';
 import { mintPems, type Pems } from '../api/console/helpers.ts';
-import { browserSkip, launch, logIn, screenshot, type Browser } from './console-browser.ts';
+import { browserSkip, headingFocused, launch, logIn, screenshot, type Browser } from './console-browser.ts';
 
 const skip = await browserSkip();
 if (skip) console.log(`# console end-to-end tests skipped: ${skip}`);
@@ -119,7 +119,7 @@ describe('console in a browser', { skip }, () => {
     await page.getByRole('alert').filter({ hasText: 'wrong' }).waitFor();
     await logIn(page, app.main.admin);
     await h1('Dashboard').waitFor();
-    assert.equal(await focused('tag'), 'H1', 'focus moves to the new page heading');
+    await headingFocused(page); // focus moves to the new page heading
     const cookies = await browser.context.cookies();
     const session = cookies.find((c) => c.name === 'ck_console');
     assert.ok(session, 'session cookie set');
@@ -411,7 +411,7 @@ describe('console in a browser', { skip }, () => {
   it('a missing certificate or slot says "Not found" and leads back to its list', async () => {
     await page.goto(url('#/certificates/999999'));
     await h1('Not found').waitFor();
-    assert.equal(await focused('tag'), 'H1', 'focus on the heading, as on every page');
+    await headingFocused(page); // focus on the heading, as on every page
     assert.equal(await page.title(), 'Not found · certkeeper');
     assert.match(await page.locator('main').innerText(), /certificate/i, "the server's words");
     assert.equal(await page.getByRole('button', { name: 'Try again' }).count(), 0, 'nothing to retry');
@@ -435,7 +435,7 @@ describe('console in a browser', { skip }, () => {
     );
     await page.goto(url('#/'));
     await h1('Something went wrong').waitFor();
-    assert.equal(await focused('tag'), 'H1', 'focus on the heading, as on every page');
+    await headingFocused(page); // focus on the heading, as on every page
     assert.equal(await page.title(), 'Something went wrong · certkeeper');
     const alert = page.getByRole('alert');
     assert.match(await alert.innerText(), /Boom\./, "the server's words");
