@@ -64,7 +64,10 @@ export interface CaProxyOptions {
 }
 
 export interface Hold {
-  /** Resolves when a request of the kind arrived (and, with `afterCa`, Pebble answered it). */
+  /**
+   * Resolves when a request of the kind arrived (before the CA sees it), or with `afterCa` when the
+   * CA accepted one (a 2xx: refusals such as badNonce pass through and leave the hold waiting).
+   */
   readonly reached: Promise<CaRequest>;
   /** Lets the held request (and later ones) through. */
   release(): void;
@@ -157,6 +160,12 @@ export async function startCaProxy(pebble: Pebble, options: CaProxyOptions = {})
       out.end(body);
     });
 
+  /** Removes and returns the first hold of `kind` that parks at that point (before or after the CA). */
+  const takeHold = (kind: CaRequestKind, afterCa: boolean): PendingHold | null => {
+    const index = holds.findIndex((h) => h.kind === kind && h.afterCa === afterCa);
+    return index >= 0 ? holds.splice(index, 1)[0]! : null;
+  };
+
   const server = https.createServer({ cert: leaf.pem, key: leaf.keyPem }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -180,19 +189,21 @@ export async function startCaProxy(pebble: Pebble, options: CaProxyOptions = {})
           return;
         }
         while (paused) await paused.gate;
-        const index = holds.findIndex((h) => h.kind === kind);
-        const held = index >= 0 ? holds.splice(index, 1)[0]! : null;
-        if (held && !held.afterCa) {
-          held.arrived(request);
-          await held.gate;
+        const before = takeHold(kind, false);
+        if (before) {
+          before.arrived(request);
+          await before.gate;
           // The client died while its request was parked (the test killed it): the CA never sees it.
           if (req.socket.destroyed) return;
         }
         const answer = await forward(req, body);
         request.status = answer.status;
-        if (held && held.afterCa) {
-          held.arrived(request);
-          await held.gate;
+        // Only an answer the CA accepted is parked: a badNonce refusal (Pebble rejects some nonces at
+        // random) is re-sent by the client, and the CA has not acted on it yet.
+        const after = answer.status < 300 ? takeHold(kind, true) : null;
+        if (after) {
+          after.arrived(request);
+          await after.gate;
         }
         let out = answer.body;
         const headers = { ...answer.headers };

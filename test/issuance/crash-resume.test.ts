@@ -86,7 +86,9 @@ describe('kill -9 mid-order, then resume', { skip: SERVED_SKIP }, () => {
     assert.equal(rig.proxy.count('finalize'), 1, 'the CA took the CSR once');
     assert.ok(
       rig.proxy.requests.some((r) => r.kind === 'finalize' && r.status === 403),
-      'sent again after the lost answer, and refused as orderNotReady',
+      `sent again after the lost answer, and refused as orderNotReady: ${JSON.stringify(
+        rig.proxy.requests.filter((r) => r.kind === 'finalize' || r.kind === 'order').map((r) => [r.kind, r.status]),
+      )}`,
     );
     const certificate = await cliJson<{
       certificateNo: number;
