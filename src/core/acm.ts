@@ -19,6 +19,7 @@ import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { AppError } from '../domain/errors.ts';
 import type { Certificate, CertificateSummary } from '../domain/model.ts';
 import type { ImportInput } from '../domain/x509/ladder.ts';
+import type { CertificateFacts } from '../domain/x509/types.ts';
 import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import type { CertificateService, ImportOptions } from './certificates.ts';
@@ -230,6 +231,45 @@ const notFound = (arnId: string): AppError =>
   new AppError('not_found', `Could not find certificate with id ${arnId}.`, { field: 'CertificateArn' });
 
 /** Refuses tags ACM refuses; `reason` details say which ACM exception applies. */
+const reimportRefused = (message: string): AppError =>
+  new AppError('invalid_argument', message, { field: 'Certificate', details: { reason: 'reimport' } });
+
+/** `RSA 2048` / `EC P-256`: a key's type and size as the re-import messages name them. */
+const keyLabel = (key: CertificateFacts['key']): string =>
+  key.algorithm === 'EC' ? `EC ${key.curve ?? `${key.bits} bits`}` : `${key.algorithm} ${key.bits}`;
+
+/**
+ * ACM's re-import conditions (user guide, "Reimport a certificate"), checked on the new
+ * certificate's facts against the current one's as the ladder's last step, so nothing is written
+ * when one fails: the key's type and size stay; every key usage and extended key usage the
+ * current certificate has stays, except `keyEncipherment` on an EC key (RFC 5480 section 3 does not
+ * allow it there) and `clientAuth` (public CAs no longer issue it). Domain names may change.
+ */
+export function reimportCheck(current: CertificateFacts): (candidate: { facts: CertificateFacts }) => void {
+  return ({ facts }) => {
+    const was = current.key;
+    const now = facts.key;
+    if (was.algorithm !== now.algorithm || was.bits !== now.bits || was.curve !== now.curve)
+      throw reimportRefused(
+        `The key type and size cannot change on re-import: the certificate has ${keyLabel(was)}, the new one ${keyLabel(now)}.`,
+      );
+    const droppedUsages = current.keyUsage.filter(
+      (usage) => !facts.keyUsage.includes(usage) && !(usage === 'keyEncipherment' && now.algorithm === 'EC'),
+    );
+    if (current.keyUsage.length > 0 && droppedUsages.length > 0)
+      throw reimportRefused(
+        `A re-import cannot remove key usages the certificate has: ${droppedUsages.join(', ')} missing from the new one.`,
+      );
+    const droppedExtended = current.extendedKeyUsage.filter(
+      (usage) => !facts.extendedKeyUsage.includes(usage) && usage !== 'clientAuth',
+    );
+    if (droppedExtended.length > 0)
+      throw reimportRefused(
+        `A re-import cannot remove extended key usages the certificate has: ${droppedExtended.join(', ')} missing from the new one.`,
+      );
+  };
+}
+
 export function checkTags(tags: readonly AcmTag[], options: { removal: boolean }): void {
   const tagError = (message: string) =>
     new AppError('invalid_argument', message, { field: 'Tags', details: { reason: 'invalid_tag' } });
@@ -427,7 +467,17 @@ export function createAcmService(
       if (options.arnId !== null) {
         const certificateNo = await resolve(actor, options.arnId);
         const current = await certificates.get(actor, certificateNo);
-        await certificates.replace(actor, certificateNo, { ...input, name: current.name }, importOptions);
+        if (current.origin === 'acme')
+          throw reimportRefused(
+            `Certificate ${options.arnId} was issued through certkeeper's CA: only an imported certificate can be re-imported; renew it instead.`,
+          );
+        const policy = { ...importOptions.policy, check: reimportCheck(current.facts) };
+        await certificates.replace(
+          actor,
+          certificateNo,
+          { ...input, name: current.name },
+          { ...importOptions, policy },
+        );
         return options.arnId;
       }
       // The name is what the other faces show; ACM itself never shows one.

@@ -69,6 +69,9 @@ const BY_REASON: Record<string, string> = {
   // RequestCertificate's model lists, a 400 that SDKs do not retry (docs/compat/acm.md).
   issuance_unavailable: 'LimitExceededException',
   imported: 'ValidationException',
+  // ImportCertificate over a certificate it may not replace: one issued here, another key type or
+  // size, a key usage removed (core/acm.ts `reimportCheck`).
+  reimport: 'ValidationException',
   imported_state: 'InvalidStateException',
   email_validation: 'InvalidParameterException',
   // GetCertificate / ExportCertificate of a requested certificate not issued (pending, failed or

@@ -9,6 +9,7 @@
  * Requests are signed by the AWS SDK (clients.ts `rawAcm`), with the body bytes given here.
  */
 import assert from 'node:assert/strict';
+import { createHash, X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
   AddTagsToCertificateCommand,
@@ -18,7 +19,7 @@ import {
 } from '@aws-sdk/client-acm';
 import { startTestApp, type TestApp } from '../../helpers/app.ts';
 import { countRows, rawQuery, storeTargets } from '../../helpers/db.ts';
-import { mintBundle, RSA2048, type Bundle } from '../../helpers/pki.ts';
+import { mintBundle, P256, RSA2048, RSA3072, type Bundle } from '../../helpers/pki.ts';
 import { rawAcm, sdkClient } from './clients.ts';
 
 type Case = readonly [label: string, body: unknown, expected: string];
@@ -203,6 +204,67 @@ for (const target of storeTargets) {
           'ResourceNotFoundException',
         ],
       ]);
+    });
+
+    it('ImportCertificate over a certificate it may not replace (ACM re-import conditions)', async () => {
+      // Issued through certkeeper's CA (origin acme): renewed, never re-imported. P-256, so the
+      // default ListCertificates (RSA keys only) still sees one certificate in the test below.
+      const issuedBundle = await mintBundle({ leaf: { cn: 'issued.example.com', key: P256, freshKey: true } });
+      const issued = await app.app.core.certificates.import(
+        app.main.actor,
+        {
+          name: 'issued-here',
+          certificate: issuedBundle.leaf.pem,
+          privateKey: issuedBundle.leaf.keyPem,
+          chain: issuedBundle.chainPem,
+        },
+        { origin: 'acme', type: 'NCP_FREE_DV_01', policy: { requireKey: true, allowEd25519: false, nameRule: null } },
+      );
+      const [issuedRow] = await rawQuery(
+        app.location,
+        `select arn_id from certificates where certificate_no = ${issued.certificateNo}`,
+      );
+      const issuedArn = `arn:aws:acm:eu-west-1:${account}:certificate/${String(issuedRow?.arn_id)}`;
+      const replacement = (b: Bundle) => ({
+        Certificate: b64(b.leaf.pem),
+        PrivateKey: b64(b.leaf.keyPem),
+        CertificateChain: b64(b.chainPem),
+      });
+      const ec = await mintBundle({ leaf: { cn: 'matrix.example.com', key: P256, freshKey: true } });
+      const rsa3072 = await mintBundle({ leaf: { cn: 'matrix.example.com', key: RSA3072, freshKey: true } });
+      const clientOnly = await mintBundle({
+        leaf: { cn: 'matrix.example.com', key: RSA2048, freshKey: true, extendedKeyUsages: ['1.3.6.1.5.5.7.3.2'] },
+      });
+      const noEncipherment = await mintBundle({
+        leaf: { cn: 'matrix.example.com', key: RSA2048, freshKey: true, keyUsages: 0x80 /* digitalSignature */ },
+      });
+      const fine = await mintBundle({ leaf: { cn: 'matrix.example.com', key: RSA2048, freshKey: true } });
+      await check('ImportCertificate', [
+        ['over a certificate issued here', { ...replacement(fine), CertificateArn: issuedArn }, 'ValidationException'],
+        ['an EC P-256 key over RSA-2048', { ...replacement(ec), ...ours() }, 'ValidationException'],
+        ['an RSA-3072 key over RSA-2048', { ...replacement(rsa3072), ...ours() }, 'ValidationException'],
+        ['serverAuth removed', { ...replacement(clientOnly), ...ours() }, 'ValidationException'],
+        [
+          'keyEncipherment removed from an RSA key',
+          { ...replacement(noEncipherment), ...ours() },
+          'ValidationException',
+        ],
+      ]);
+      const refused = await rawAcm(acm, 'ImportCertificate', JSON.stringify({ ...replacement(ec), ...ours() }));
+      assert.match(refused.message ?? '', /RSA 2048, the new one EC P-256/);
+
+      // Allowed: another RSA-2048 key, clientAuth dropped (public CAs no longer issue it).
+      const serverOnly = await mintBundle({
+        leaf: { cn: 'other-name.example.com', key: RSA2048, freshKey: true, extendedKeyUsages: ['1.3.6.1.5.5.7.3.1'] },
+      });
+      const allowed = await rawAcm(acm, 'ImportCertificate', JSON.stringify({ ...replacement(serverOnly), ...ours() }));
+      assert.equal(allowed.status, 200, allowed.message);
+      const [stored] = await rawQuery(
+        app.location,
+        `select fingerprint_sha256 from certificates where arn_id = '${arn.split('/').pop()}' and deleted_at is null`,
+      );
+      const sha256 = createHash('sha256').update(new X509Certificate(serverOnly.leaf.pem).raw).digest('hex');
+      assert.equal(stored?.fingerprint_sha256, sha256);
     });
 
     it('operations on one certificate by ARN', async () => {
