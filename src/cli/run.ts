@@ -90,8 +90,10 @@ const USAGE = `Usage: certkeeper <command> [options]
   target show [--tenant NAME]
   target clear [--tenant NAME]                      (refused while the tenant has edge slots)
   slot list [--tenant NAME] [--page N]             edge slots (docs/compat/edge.md), 50 a page
-  slot create [--tenant NAME] --cert NUMBER|NAME [--tls-version TLS_MIN_VERSION_1_2|TLS_ALL_VERSIONS]
-              [--cipher DEFAULT|GENERAL|STRICT]   (the server's worker publishes it to the target)
+  slot create [--tenant NAME] --cert NUMBER|NAME [--global-cert NUMBER|NAME]
+              [--tls-version TLS_MIN_VERSION_1_2|TLS_ALL_VERSIONS] [--cipher DEFAULT|GENERAL|STRICT]
+              (the server's worker publishes it to the target; --global-cert: a KR_JP_GLOBAL slot whose
+              global item is that Global Edge Dedicated certificate)
   slot show [--tenant NAME] SLOT                   status, certificate, where its files are
   slot delete [--tenant NAME] SLOT
   notify channel add [--tenant NAME] webhook|slack CHANNEL --url URL   (webhook: prints the signing secret once)
@@ -177,6 +179,7 @@ const OPTIONS = {
   csr: { type: 'string' },
   reason: { type: 'string' },
   'tls-version': { type: 'string' },
+  'global-cert': { type: 'string' },
   cipher: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 

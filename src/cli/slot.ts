@@ -4,7 +4,9 @@
  * and the console (docs/compat/edge.md).
  *
  *   slot list [--tenant NAME] [--page N]               slots that are not DELETED, newest first, 50 a page
- *   slot create [--tenant NAME] --cert NUMBER|NAME [--tls-version V] [--cipher P]
+ *   slot create [--tenant NAME] --cert NUMBER|NAME [--global-cert NUMBER|NAME] [--tls-version V] [--cipher P]
+ *                                                      with --global-cert: a KR_JP_GLOBAL slot, whose global
+ *                                                      item is that Global Edge Dedicated certificate
  *   slot show [--tenant NAME] SLOT                     any slot, DELETED included; where its files are
  *   slot delete [--tenant NAME] SLOT                   the worker then removes it from the target
  *
@@ -28,6 +30,7 @@ import { keyValues, table } from './output.ts';
 
 export interface SlotFlags {
   cert?: string | undefined;
+  'global-cert'?: string | undefined;
   'tls-version'?: string | undefined;
   cipher?: string | undefined;
   page?: string | undefined;
@@ -61,12 +64,16 @@ function presentSlot(view: SlotView, target: DeployTarget | null) {
   const d = slot.deployment;
   const item = primaryItem(slot);
   const certificate = view.items.find((entry) => entry.item === item)?.certificate ?? null;
+  const global = view.items.find((entry) => entry.item.region === 'GLOBAL') ?? null;
   const directory = target?.spec.kind === 'directory' ? target.spec.path : null;
   return {
     slotId: slot.slotId,
     status: slot.status,
+    serviceRegion: slot.serviceRegion,
     certificateNo: item?.certificateNo ?? null,
     certificateName: certificate?.name ?? null,
+    globalCertificateNo: global?.item.certificateNo ?? null,
+    globalCertificateName: global?.certificate?.name ?? null,
     tlsVersion: slot.tlsVersion,
     cipherProfile: slot.cipherProfile,
     onTarget: onTargetText(slot),
@@ -112,9 +119,14 @@ export async function runSlotCommand(
     }
     case 'create': {
       if (flags.cert === undefined) throw usage('slot create needs --cert NUMBER|NAME');
-      const certificateNo = /^[0-9]+$/.test(flags.cert)
-        ? positive(flags.cert, '--cert', usage)
-        : (await core.certificates.getByName(actor, flags.cert)).certificateNo;
+      /** A certificate given by number or by name. */
+      const certificateOf = async (ref: string, flag: string): Promise<number> =>
+        /^[0-9]+$/.test(ref)
+          ? positive(ref, flag, usage)
+          : (await core.certificates.getByName(actor, ref)).certificateNo;
+      const certificateNo = await certificateOf(flags.cert, '--cert');
+      const globalNo =
+        flags['global-cert'] === undefined ? null : await certificateOf(flags['global-cert'], '--global-cert');
       const tlsVersion: TlsVersion = choice(
         flags['tls-version'],
         '--tls-version',
@@ -124,8 +136,9 @@ export async function runSlotCommand(
       );
       const cipherProfile: CipherProfile = choice(flags.cipher, '--cipher', CIPHER_PROFILES, 'DEFAULT', usage);
       const slot = await core.provisioning.provision(actor, {
-        serviceRegion: 'KR_JP',
-        certificateNos: [certificateNo],
+        // Core checks which certificate may be which item (a Global Edge Dedicated one only global).
+        serviceRegion: globalNo === null ? 'KR_JP' : 'KR_JP_GLOBAL',
+        certificateNos: globalNo === null ? [certificateNo] : [certificateNo, globalNo],
         tlsVersion,
         cipherProfile,
       });

@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openApp } from '../../src/app/app.ts';
 import { run } from '../../src/cli/run.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { cliActor } from '../../src/core/actor.ts';
 import { mintBundle } from '../helpers/pki.ts';
 
 let dataDir: string;
@@ -203,5 +206,59 @@ describe('certkeeper slot', () => {
     const again = await cli(['slot', 'delete', '--tenant', 'acme', String(oldest)]);
     assert.equal(again.code, 1, 'a slot being deleted takes no more changes');
     assert.match(again.stderr, /conflict/);
+  });
+
+  it('--global-cert makes a KR_JP_GLOBAL slot; core refuses one without a Global Edge Dedicated certificate', async () => {
+    // A Global Edge Dedicated certificate is issued, never imported: stored here as the issuance
+    // worker stores one (core import with its type), through the same store the CLI opens.
+    const minted = await mintBundle({ leaf: { cn: 'global.example.com', freshKey: true } });
+    const app = await openApp(loadConfig({ CERTKEEPER_DATA_DIR: dataDir, CERTKEEPER_LOG_LEVEL: 'silent' }));
+    let gedNo: number;
+    try {
+      const tenant = await app.core.tenants.get('acme');
+      gedNo = (
+        await app.core.certificates.import(
+          cliActor(tenant.id),
+          { name: 'global-www', certificate: minted.leaf.pem, privateKey: minted.leaf.keyPem, chain: minted.chainPem },
+          {
+            origin: 'acme',
+            type: 'NCP_GLOBAL_EDGE_DEDICATED',
+            policy: { requireKey: true, allowEd25519: false, nameRule: null },
+          },
+        )
+      ).certificateNo;
+      const plain = await mintBundle({ leaf: { cn: 'plain.example.com', freshKey: true } });
+      await app.core.certificates.import(
+        cliActor(tenant.id),
+        { name: 'plain', certificate: plain.leaf.pem, privateKey: plain.leaf.keyPem, chain: plain.chainPem },
+        { origin: 'cli', policy: { requireKey: true, allowEd25519: false, nameRule: null } },
+      );
+    } finally {
+      await app.close();
+    }
+    const created = JSON.parse(
+      await ok(['slot', 'create', '--tenant', 'acme', '--cert', 'www', '--global-cert', 'global-www', '--json']),
+    ) as SlotJson & { serviceRegion: string; globalCertificateNo: number; globalCertificateName: string };
+    assert.deepEqual(
+      [created.serviceRegion, created.certificateName, created.globalCertificateNo, created.globalCertificateName],
+      ['KR_JP_GLOBAL', 'www', gedNo, 'global-www'],
+    );
+    const shown = JSON.parse(
+      await ok(['slot', 'show', '--tenant', 'acme', String(created.slotId), '--json']),
+    ) as typeof created;
+    assert.equal(shown.globalCertificateNo, gedNo);
+
+    // Core gives each certificate its item by type (docs/compat/edge.md), so the two flags swapped
+    // make the same slot; an imported certificate as the global one is refused.
+    const swapped = JSON.parse(
+      await ok(['slot', 'create', '--tenant', 'acme', '--cert', 'global-www', '--global-cert', 'www', '--json']),
+    ) as typeof created;
+    assert.deepEqual([swapped.certificateName, swapped.globalCertificateName], ['www', 'global-www']);
+    const refused = await cli(['slot', 'create', '--tenant', 'acme', '--cert', 'www', '--global-cert', 'plain']);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /invalid_argument/);
+    assert.match(refused.stderr, /Global Edge Dedicated/);
+    const usage = await cli(['slot', 'create', '--tenant', 'acme', '--cert', 'www', '--global-cert', '0']);
+    assert.equal(usage.code, 2);
   });
 });
