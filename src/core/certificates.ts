@@ -45,6 +45,18 @@ export interface ImportOptions {
   certificateNo?: number;
 }
 
+/**
+ * An import whose fields a face still has to convert to the ladder's PEM input (a picked DER or
+ * PKCS#12 file and its passphrase). `fields` runs inside the audited import, after authorisation,
+ * so a file it refuses (damaged, wrong passphrase, no certificate) is audited as a refused
+ * `certificate.import` of the name, like a refusal of the ladder. The audit keeps only the error's
+ * code; the errors carry no secret anyway (der.ts, pkcs12.ts).
+ */
+export interface ImportUpload {
+  name: string;
+  fields(): Omit<ImportInput, 'name'>;
+}
+
 export interface ReplaceOptions extends ImportOptions {
   /**
    * The name the caller believes the certificate has (NCP v2 `withExternal` with `certificateNo`):
@@ -115,7 +127,7 @@ export type BulkImportOutcome =
 export type CertificateListQuery = Omit<CertificateQuery, 'tenantId' | 'asOf'>;
 
 export interface CertificateService {
-  import(actor: Actor, input: ImportInput, options: ImportOptions): Promise<Certificate>;
+  import(actor: Actor, input: ImportInput | ImportUpload, options: ImportOptions): Promise<Certificate>;
   /** Replaces bytes, key and file in place: same certificateNo, same name. */
   replace(actor: Actor, certificateNo: number, input: ImportInput, options: ReplaceOptions): Promise<Certificate>;
   /**
@@ -149,7 +161,7 @@ export interface CertificateService {
    */
   importFiles(actor: Actor, files: readonly SourceFile[], options: ImportFilesOptions): Promise<ImportFilesSummary>;
   /** Runs the ladder only (step 9 included), for dry runs and the console's live validation. */
-  validate(actor: Actor, input: ImportInput, options: ImportOptions): Promise<ImportCandidate>;
+  validate(actor: Actor, input: ImportInput | ImportUpload, options: ImportOptions): Promise<ImportCandidate>;
   list(actor: Actor, query: CertificateListQuery): Promise<CertificatePage>;
   /**
    * Every certificate the query matches, in the list order, read in pages of CERTIFICATE_PAGE_MAX.
@@ -250,8 +262,9 @@ export function createCertificateService(
   slots: ReplacementRepublisher,
   retention: RetentionSettings = DEFAULT_RETENTION,
 ): CertificateService {
-  function ladder(input: ImportInput, options: ImportOptions): ImportCandidate {
-    return runImportLadder(input, { ...options.policy, now: clock.now() });
+  function ladder(input: ImportInput | ImportUpload, options: ImportOptions): ImportCandidate {
+    const fields = 'fields' in input ? { name: input.name, ...input.fields() } : input;
+    return runImportLadder(fields, { ...options.policy, now: clock.now() });
   }
 
   /** Step 9: a friendly message for the common case; the unique indexes close the race. */

@@ -9,15 +9,16 @@
  *     PEM file, kept byte for byte, hence base64);
  *   `{"name", "pkcs12": {"contentBase64", "passphrase"?}}`: a .p12/.pfx file and its passphrase
  *     (domain/x509/pkcs12.ts opens it; its errors name the field `pkcs12` or `passphrase`).
- * DER and PKCS#12 are converted to the ladder's PEM input here; then core runs the ladder, the
- * same as for pasted PEM. Its AppError's `field` says which form field the message belongs next to.
+ * DER and PKCS#12 are converted to the ladder's PEM input here, when core asks for the fields
+ * inside its audited import (so a refused file is audited like any refused import); then core runs
+ * the ladder, the same as for pasted PEM. Its AppError's `field` says which form field the message belongs next to.
  *
  * Policy: the key is optional (an inventory may hold certificates deployed elsewhere; edge slots
  * need one); Ed25519 is refused (browsers do not accept Ed25519 server certificates); names are
  * 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit (safe in URLs, file names
  * and every face's lists).
  */
-import type { ImportOptions } from '../../core/certificates.ts';
+import type { ImportOptions, ImportUpload } from '../../core/certificates.ts';
 import { AppError, isAppError } from '../../domain/errors.ts';
 import { uploadToPem, type UploadField } from '../../domain/x509/der.ts';
 import { IMPORT_LIMITS, nameRefusal, type ImportInput, type NameRule } from '../../domain/x509/ladder.ts';
@@ -71,9 +72,18 @@ function pemField(source: Json, field: UploadField, maxBytes: number): string | 
   return optionalString(source, field, maxBytes + SLACK);
 }
 
-export function importInput(body: unknown): ImportInput {
+/**
+ * The import a body asks for. Only the name is read here; the rest (decoding and converting the
+ * picked files) is read when core runs `fields`, inside the audited import, so a refused file is
+ * audited like any other refused import (core/certificates.ts, `ImportUpload`).
+ */
+export function importInput(body: unknown): ImportUpload {
   const source = objectBody(body);
   const name = requiredString(source, 'name', IMPORT_LIMITS.nameBytes, 'certificate name').trim();
+  return { name, fields: () => importFields(source) };
+}
+
+function importFields(source: Json): Omit<ImportInput, 'name'> {
   const pkcs12 = source.pkcs12;
   if (pkcs12 !== undefined && pkcs12 !== null) {
     if (['file', 'certificate', 'privateKey', 'chain'].some((f) => source[f] !== undefined && source[f] !== ''))
@@ -82,16 +92,15 @@ export function importInput(body: unknown): ImportInput {
       });
     const bytes = pickedFile(pkcs12, 'pkcs12', PKCS12_MAX_BYTES);
     const passphrase = optionalString(pkcs12 as Json, 'passphrase', PASSPHRASE_MAX) ?? '';
-    return { name, ...pkcs12ToImportFields(bytes, passphrase) };
+    return pkcs12ToImportFields(bytes, passphrase);
   }
   const file = source.file;
   if (file !== undefined && file !== null) {
     const bytes = pickedFile(file, 'file', IMPORT_LIMITS.fileBytes);
     const fileName = optionalString(file as Json, 'name', 255) ?? 'certificate.pem';
-    return { name, file: { name: fileName, bytes } };
+    return { file: { name: fileName, bytes } };
   }
   return {
-    name,
     certificate: pemField(source, 'certificate', IMPORT_LIMITS.certificateBytes),
     privateKey: pemField(source, 'privateKey', IMPORT_LIMITS.privateKeyBytes),
     chain: pemField(source, 'chain', IMPORT_LIMITS.chainBytes),
@@ -103,7 +112,7 @@ export function importInput(body: unknown): ImportInput {
  * name's own refusal (the ladder's rule, `nameRefusal`) so the form shows both at once: the ladder
  * stops at its first failed step, and the name is the one field checked without the others.
  */
-export async function withEveryFieldError<T>(input: ImportInput, work: () => Promise<T>): Promise<T> {
+export async function withEveryFieldError<T>(input: { name: string }, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {

@@ -27,6 +27,12 @@ const openssl = (args: string[], input?: Buffer): Buffer =>
   execFileSync('openssl', args, { ...(input ? { input } : {}), stdio: ['pipe', 'pipe', 'pipe'] });
 const b64 = (bytes: Buffer) => bytes.toString('base64');
 const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
+/** The base64 of every picked file in an import body (the start of each, enough to find it anywhere). */
+const contentsOf = (body: unknown): string[] =>
+  Object.values(body as Record<string, unknown>).flatMap((value) => {
+    const content = (value as { contentBase64?: unknown } | null)?.contentBase64;
+    return typeof content === 'string' && content.length >= 16 ? [content.slice(0, 64)] : [];
+  });
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'certkeeper-console-formats-'));
@@ -276,6 +282,9 @@ for (const target of storeTargets) {
         ],
       ];
       const stored = await countRows(app.location, 'certificates');
+      const lastImportEvent = async () =>
+        (await app.app.core.audit.list(app.main.actor, { action: 'certificate.import', limit: 1 }))[0];
+      let previous = (await lastImportEvent())?.id ?? 0;
       for (const [label, body, status, code, field, message] of cases) {
         for (const path of ['/console/api/certificates/validate', '/console/api/certificates']) {
           const response = await admin.request('POST', path, body);
@@ -285,6 +294,19 @@ for (const target of storeTargets) {
           assert.match(response.body.error.message, message, label);
           assert.ok(!response.text.includes(PASS), 'the passphrase never comes back');
         }
+        // The import (not the check) is audited as a refused import of the name, like a refusal of
+        // the ladder: the code only, no passphrase, no file.
+        const event = (await lastImportEvent())!;
+        assert.ok(event.id > previous, `${label}: audited`);
+        previous = event.id;
+        assert.deepEqual(
+          [event.actor, event.result, event.target, event.detail],
+          [app.main.admin.accessKey, 'failure', 'certificate-name:bad', { origin: 'console', code }],
+          label,
+        );
+        const recorded = JSON.stringify(event);
+        for (const secret of [PASS, 'nope', ...contentsOf(body)])
+          assert.ok(!recorded.includes(secret), `${label}: the event holds no passphrase or file`);
       }
       assert.equal(await countRows(app.location, 'certificates'), stored, 'nothing stored');
     });
