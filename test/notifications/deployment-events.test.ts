@@ -34,19 +34,17 @@ describe('deployment events from the edge worker', { skip: target.skip }, () => 
     await world.close();
   });
 
-  it('emits deployment.failed once per generation and deployment.recovered on success', async () => {
+  /**
+   * A core whose notification service sends through a real sender (private addresses allowed: the
+   * receivers are on loopback), the edge worker emitting into it, and the notification worker that
+   * delivers what it queued. Each test adds its own channels and rules through `core`.
+   */
+  const notifyingWorkers = () => {
     const sender = createNotificationSender({ clock: world.clock, allowPrivateAddresses: true });
     const core = createCore(world.store, world.clock, {
       ...DEFAULT_NOTIFICATION_SETTINGS,
       allowPrivateAddresses: true,
       sender,
-    });
-    await core.notifications.addChannel(world.admin, { kind: 'webhook', name: 'ops', url: hook.url });
-    await core.notifications.addChannel(world.admin, { kind: 'slack', name: 'chat', url: hook.url });
-    await core.notifications.addRule(world.admin, {
-      name: 'deploys',
-      events: ['deployment.failed', 'deployment.recovered'],
-      channels: ['ops', 'chat'],
     });
     const edge = world.worker({ notify: core.notifications.emit });
     const notifier = createNotificationWorker({
@@ -54,6 +52,18 @@ describe('deployment events from the edge worker', { skip: target.skip }, () => 
       clock: world.clock,
       sender,
       publicBaseUrl: 'https://x.example',
+    });
+    return { core, edge, notifier };
+  };
+
+  it('emits deployment.failed once per generation and deployment.recovered on success', async () => {
+    const { core, edge, notifier } = notifyingWorkers();
+    await core.notifications.addChannel(world.admin, { kind: 'webhook', name: 'ops', url: hook.url });
+    await core.notifications.addChannel(world.admin, { kind: 'slack', name: 'chat', url: hook.url });
+    await core.notifications.addRule(world.admin, {
+      name: 'deploys',
+      events: ['deployment.failed', 'deployment.recovered'],
+      channels: ['ops', 'chat'],
     });
 
     const healthy = await world.provision(world.certificates.ec);
@@ -109,19 +119,7 @@ describe('deployment events from the edge worker', { skip: target.skip }, () => 
 
   it('names a webhook target by its host only, and a failure before the target as the slot', async () => {
     hook.received.length = 0;
-    const sender = createNotificationSender({ clock: world.clock, allowPrivateAddresses: true });
-    const core = createCore(world.store, world.clock, {
-      ...DEFAULT_NOTIFICATION_SETTINGS,
-      allowPrivateAddresses: true,
-      sender,
-    });
-    const edge = world.worker({ notify: core.notifications.emit });
-    const notifier = createNotificationWorker({
-      store: world.store,
-      clock: world.clock,
-      sender,
-      publicBaseUrl: 'https://x.example',
-    });
+    const { edge, notifier } = notifyingWorkers();
     // A loopback port nobody listens on: the deploy webhook is refused at once.
     const port = await new Promise<number>((resolve) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {
@@ -183,25 +181,13 @@ describe('deployment events from the edge worker', { skip: target.skip }, () => 
     hook.received.length = 0;
     const picky = await receiver();
     try {
-      const sender = createNotificationSender({ clock: world.clock, allowPrivateAddresses: true });
-      const core = createCore(world.store, world.clock, {
-        ...DEFAULT_NOTIFICATION_SETTINGS,
-        allowPrivateAddresses: true,
-        sender,
-      });
+      const { core, edge, notifier } = notifyingWorkers();
       await core.notifications.addChannel(world.admin, { kind: 'webhook', name: 'picky', url: picky.url });
       await core.notifications.addRule(world.admin, {
         name: 'korean-only',
         events: ['deployment.failed'],
         certificatePattern: 'korean',
         channels: ['picky'],
-      });
-      const edge = world.worker({ notify: core.notifications.emit });
-      const notifier = createNotificationWorker({
-        store: world.store,
-        clock: world.clock,
-        sender,
-        publicBaseUrl: 'https://x.example',
       });
       // A target again (the previous test cleared it), whose reload command fails: both slots fail.
       await world.core.targets.set(world.admin, {
