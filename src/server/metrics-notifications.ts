@@ -3,7 +3,8 @@
  * tenant by status at scrape time: `pending` (queued or waiting for a retry), `sent`, `failed`
  * (gave up after the last retry). Finished rows leave the count when the delivery log's retention
  * prunes them. A failing store leaves the gauge without samples and logs a warning, like the
- * certificate metrics.
+ * certificate metrics. The store answers without reading a finished row (pending ones through
+ * their partial index, sent and failed from counts kept with the writes: migration 0027).
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { FastifyBaseLogger } from 'fastify';

@@ -7,6 +7,17 @@
  * taken with ONE conditional UPDATE (pending, due, no live lease), and every later write is
  * conditional on `claimed_by = worker`, as for edge slots (slots.ts): two workers can never both
  * hold a delivery, and one whose lease was taken over records nothing.
+ *
+ * Counting deliveries by status (`countDeliveries`, /metrics) reads no finished row: `pending`
+ * is a count over the partial index `notify_deliveries_due` (only pending rows are in it, so it
+ * costs the backlog, not the outbox), and `sent` and `failed` are kept per tenant in
+ * `notify_delivery_counts` (migration 0027) by the only two writes that change them, in their
+ * own transaction: the attempt that finishes a delivery (+1) and the prune that deletes finished
+ * ones (−1 each). Each change is one `INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`,
+ * atomic per row on both dialects, made after the delivery rows, count rows ascending by
+ * (tenant, status) (the lock order); a write that rolls back takes its change with it. Queuing
+ * (`enqueue`) and removing a channel's pending deliveries change no count, so they stay as they
+ * were: single statements.
  */
 import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
 import type { SealedSecret } from '../../core/ports.ts';
@@ -97,6 +108,12 @@ export interface NotifyAttemptRow {
   at: number;
 }
 
+export interface NotifyDeliveryCountRow {
+  tenant_id: number;
+  status: string;
+  n: number;
+}
+
 export type NotifyTables = {
   notify_channels: NotifyChannelRow;
   notify_rules: NotifyRuleRow;
@@ -104,6 +121,7 @@ export type NotifyTables = {
   notify_schedule: NotifyScheduleRow;
   notify_deliveries: NotifyDeliveryRow;
   notify_attempts: NotifyAttemptRow;
+  notify_delivery_counts: NotifyDeliveryCountRow;
 };
 
 type Db = Kysely<Database & NotifyTables>;
@@ -226,6 +244,40 @@ async function moveScheduleRow(db: Db, entry: ScheduleEntry, nextDueAt: Date | n
       .where('certificate_no', '=', entry.certificateNo)
       .where('fingerprint', '=', entry.fingerprint)
       .where('due_at', '=', ms(entry.dueAt))
+      .execute();
+}
+
+/** One change of `notify_delivery_counts`: `delta` finished deliveries of `tenantId` more (or fewer) in `status`. */
+interface CountChange {
+  tenantId: number;
+  status: 'sent' | 'failed';
+  delta: number;
+}
+
+/**
+ * Applies changes to the kept counts of finished deliveries in the caller's transaction (see the
+ * top of this file): summed per (tenant, status), those that cancel out dropped, in the lock order.
+ */
+async function adjustDeliveryCounts(trx: Db, changes: readonly CountChange[]): Promise<void> {
+  const sums = new Map<string, CountChange>();
+  for (const change of changes) {
+    const key = `${change.tenantId}/${change.status}`;
+    const sum = sums.get(key);
+    if (sum) sum.delta += change.delta;
+    else sums.set(key, { ...change });
+  }
+  const ordered = [...sums.values()]
+    .filter((change) => change.delta !== 0)
+    .sort((a, b) => a.tenantId - b.tenantId || a.status.localeCompare(b.status));
+  for (const { tenantId, status, delta } of ordered)
+    await trx
+      .insertInto('notify_delivery_counts')
+      .values({ tenant_id: tenantId, status, n: delta })
+      .onConflict((oc) =>
+        oc
+          .columns(['tenant_id', 'status'])
+          .doUpdateSet({ n: (eb) => eb('notify_delivery_counts.n', '+', eb.ref('excluded.n')) }),
+      )
       .execute();
 }
 
@@ -767,11 +819,12 @@ export function notificationRepository(base: Kysely<Database>, dialect: StoreDia
     },
 
     async completeDelivery(id, workerId, attempt, at) {
+      const status = attempt.outcome === 'sent' ? 'sent' : attempt.nextAttemptAt ? 'pending' : 'failed';
       return inTransaction(db, dialect, async (trx) => {
         const row = await trx
           .updateTable('notify_deliveries')
           .set({
-            status: attempt.outcome === 'sent' ? 'sent' : attempt.nextAttemptAt ? 'pending' : 'failed',
+            status,
             attempts: sql<number>`attempts + 1`,
             next_attempt_at: attempt.nextAttemptAt ? ms(attempt.nextAttemptAt) : ms(at),
             last_status_code: attempt.statusCode,
@@ -782,6 +835,9 @@ export function notificationRepository(base: Kysely<Database>, dialect: StoreDia
           })
           .where('id', '=', id)
           .where('claimed_by', '=', workerId)
+          // Always true of a claimed row (only a pending one is claimed, and this write releases
+          // it); said here because a finished one is counted below, once.
+          .where(pendingLiteral)
           .returning(['tenant_id', 'channel_id', 'event', 'event_key'])
           .executeTakeFirst();
         if (!row) return false;
@@ -801,6 +857,8 @@ export function notificationRepository(base: Kysely<Database>, dialect: StoreDia
             at: ms(at),
           })
           .execute();
+        if (status !== 'pending')
+          await adjustDeliveryCounts(trx, [{ tenantId: Number(row.tenant_id), status, delta: 1 }]);
         return true;
       });
     },
@@ -876,24 +934,51 @@ export function notificationRepository(base: Kysely<Database>, dialect: StoreDia
     },
 
     async countDeliveries() {
-      const rows = await db
-        .selectFrom('notify_deliveries')
-        .select(['status', (eb) => eb.fn.countAll().as('n')])
-        .groupBy('status')
-        .execute();
-      const counts: Record<DeliveryStatus, number> = { pending: 0, sent: 0, failed: 0 };
-      for (const row of rows) if (row.status in counts) counts[row.status as DeliveryStatus] = Number(row.n);
-      return counts;
+      // One statement, so one snapshot: pending through the partial index, the finished ones
+      // from their kept counts (top of this file); no finished delivery row is read.
+      const finished = (status: 'sent' | 'failed') =>
+        sql<number>`(select coalesce(sum(n), 0) from notify_delivery_counts where status = ${sql.lit(status)})`;
+      const row = await db
+        .selectNoFrom([
+          sql<number>`(select count(*) from notify_deliveries where ${pendingLiteral})`.as('pending'),
+          finished('sent').as('sent'),
+          finished('failed').as('failed'),
+        ])
+        .executeTakeFirstOrThrow();
+      return { pending: Number(row.pending), sent: Number(row.sent), failed: Number(row.failed) };
     },
 
     async prune(before, now) {
       const attempts = await db.deleteFrom('notify_attempts').where('at', '<', ms(before)).executeTakeFirst();
-      const deliveries = await db
-        .deleteFrom('notify_deliveries')
+      // Most hourly prunes find no finished delivery past its keep time: those open no write
+      // transaction (on SQLite one takes the database's write lock) and change no count.
+      const finishedPastKeep = await db
+        .selectFrom('notify_deliveries')
+        .select('id')
         .where('keep_until', '<', ms(now))
         .where('status', '<>', 'pending')
+        .limit(1)
         .executeTakeFirst();
-      return Number(attempts.numDeletedRows) + Number(deliveries.numDeletedRows);
+      if (!finishedPastKeep) return Number(attempts.numDeletedRows);
+      // The counts take what this DELETE removed (its rows' tenant and status), in its transaction.
+      const deliveries = await inTransaction(db, dialect, async (trx) => {
+        const removed = await trx
+          .deleteFrom('notify_deliveries')
+          .where('keep_until', '<', ms(now))
+          .where('status', '<>', 'pending')
+          .returning(['tenant_id', 'status'])
+          .execute();
+        await adjustDeliveryCounts(
+          trx,
+          removed.map((row) => ({
+            tenantId: Number(row.tenant_id),
+            status: row.status as 'sent' | 'failed',
+            delta: -1,
+          })),
+        );
+        return removed.length;
+      });
+      return Number(attempts.numDeletedRows) + deliveries;
     },
   };
   return repository;
