@@ -5,7 +5,8 @@
  * so the load of a shared machine weighs on both sides of each ratio alike.
  *
  *   npm run bench:issuance -- [--orders 200] [--scale 10000] [--rounds 5] [--seconds 3] [--warmup 1]
- *                             [--connections 32] [--no-write]
+ *                             [--connections 32] [--only ncp-v1-name,…] [--server-cpu-prof DIR]
+ *                             [--out FILE] [--no-write]
  *
  * One SQLite store seeded by bench/lib/seed.ts (`--scale` certificates, 1,000 edge slots); a real
  * BIND9 and a real Pebble (the test helpers; Pebble's VA sleeps its random 0–15 s before each
@@ -42,7 +43,7 @@ import type { AutocannonRequest } from 'autocannon';
 import { cases, nhnToken, type Case } from './lib/cases.ts';
 import { runLoad } from './lib/load.ts';
 import { seedPool } from './lib/pools.ts';
-import { cpuSeconds, startCertkeeper } from './lib/processes.ts';
+import { cpuSeconds, startCertkeeper, threadCpuSeconds } from './lib/processes.ts';
 import { RESULTS_DIR } from './lib/results.ts';
 import { freshLocation, seedStore } from './lib/seed.ts';
 import { DCV_ZONE, USER_ZONE, startBind } from '../test/helpers/bind.ts';
@@ -61,6 +62,17 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     /** Writes the server's V8 CPU profile (node --cpu-prof) into this folder when it stops. */
     'server-cpu-prof': { type: 'string' },
+    /** Comma-separated list case ids (default: all four). */
+    only: { type: 'string' },
+    /**
+     * A/A control: each case runs a second idle slice after the pair, so the run measures its own
+     * noise (idle against idle, same case and round) beside the working/idle ratio.
+     */
+    control: { type: 'boolean', default: false },
+    /** More node flags for the server, space-separated (e.g. "--log-deopt --logfile=v8.log"). */
+    'server-node-flags': { type: 'string' },
+    /** Where the results go (default bench/results/<date>-issuance-load.json). */
+    out: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -70,7 +82,7 @@ const ROUNDS = Math.max(1, Number(values.rounds));
 const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);
 const CONNECTIONS = Number(values.connections);
-const LIST_CASES = new Set(['ncp-v1-name', 'ncp-v2-page1', 'nhn-list', 'edge-list']);
+const LIST_CASES = new Set(values.only?.split(',') ?? ['ncp-v1-name', 'ncp-v2-page1', 'nhn-list', 'edge-list']);
 const ACTIVE_STEPS = [
   'new',
   'account',
@@ -130,6 +142,11 @@ interface Slice {
   rps: number;
   /** Server CPU per answered request, µs (the worker's share included). */
   serverCpuUsPerRequest: number;
+  /**
+   * The same by thread (`main`: the event loop, user and system apart; the others by name: GC
+   * helpers, the thread pool, the checkpointer), µs per answered request: where a change lands.
+   */
+  serverThreadsUsPerRequest: Record<string, number>;
   /** CPU seconds of Pebble, challtestsrv and BIND during the slice (they share the machine). */
   caCpuSeconds: number;
   /** CA requests the proxy saw during the slice (none get through while idle). */
@@ -139,6 +156,11 @@ interface Slice {
   non2xx: number;
   activeBefore: number;
   activeAfter: number;
+  /**
+   * The measured window on the monotonic clock, µs (what V8 stamps a CPU profile with), so a
+   * `--server-cpu-prof` profile can be split by slice (bench/cpu-prof-slices.ts).
+   */
+  monotonicUs: [number, number];
 }
 
 const loadAverage = async (): Promise<string> => (await readFile('/proc/loadavg', 'utf8')).trim();
@@ -151,11 +173,16 @@ try {
   log(`load average at start: ${await loadAverage()}`);
   log(`seeding ${SCALE} certificates…`);
   const seeded = await seedStore(where, await seedPool(200), SCALE, log);
+  /** When the server was started, on the monotonic clock (µs): V8's log stamps its events from about then. */
+  const serverStartedUs = Number(process.hrtime.bigint() / 1000n);
   const server = await startCertkeeper({
     dataDir: where.dataDir,
     masterKey: where.masterKey,
     logLevel: 'warn',
-    ...(values['server-cpu-prof'] ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${values['server-cpu-prof']}`] } : {}),
+    nodeFlags: [
+      ...(values['server-cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['server-cpu-prof']}`] : []),
+      ...(values['server-node-flags']?.split(' ').filter(Boolean) ?? []),
+    ],
     env: {
       CERTKEEPER_ACME_DIRECTORY_URL: proxy.directoryUrl,
       CERTKEEPER_ACME_CA_FILE: proxy.caFile,
@@ -184,6 +211,8 @@ try {
     const activeBefore = activeOrders();
     const ca0 = await caCpuSeconds();
     const requests0 = proxy.requests.length;
+    const threads0 = await threadCpuSeconds(server.pid);
+    const t0 = Number(process.hrtime.bigint() / 1000n);
     const run = await runLoad({
       url: server.url,
       connections: CONNECTIONS,
@@ -191,11 +220,23 @@ try {
       requests: requestsOf(c),
       cpuPid: server.pid,
     });
+    const t1 = Number(process.hrtime.bigint() / 1000n);
+    const threads1 = await threadCpuSeconds(server.pid);
+    const serverThreadsUsPerRequest: Record<string, number> = {};
+    for (const [name, used] of threads1) {
+      const before = threads0.get(name) ?? { user: 0, system: 0 };
+      const us = (seconds: number): number => (seconds * 1e6) / run.ok;
+      if (name === 'main') {
+        serverThreadsUsPerRequest['main user'] = us(used.user - before.user);
+        serverThreadsUsPerRequest['main system'] = us(used.system - before.system);
+      } else serverThreadsUsPerRequest[name] = us(used.user + used.system - before.user - before.system);
+    }
     const caCpu = (await caCpuSeconds()) - ca0;
     const result: Slice = {
       id: c.id,
       rps: run.rps,
       serverCpuUsPerRequest: ((run.cpuSeconds ?? Number.NaN) / run.ok) * 1e6,
+      serverThreadsUsPerRequest,
       caCpuSeconds: caCpu,
       caRequests: proxy.requests.length - requests0,
       p50Ms: run.p50Ms,
@@ -203,9 +244,17 @@ try {
       non2xx: run.non2xx,
       activeBefore,
       activeAfter: activeOrders(),
+      monotonicUs: [t0, t1],
     };
     log(
-      `${label.padEnd(16)} ${c.id.padEnd(14)} ${run.rps.toFixed(0).padStart(6)} req/s  p99 ${run.p99Ms.toFixed(1)} ms  server ${result.serverCpuUsPerRequest.toFixed(0)} µs/req  CA requests ${result.caRequests}  CA+DNS CPU ${caCpu.toFixed(1)} s  orders active ${activeBefore} → ${result.activeAfter}${run.non2xx ? `  non-2xx ${run.non2xx}` : ''}`,
+      `${label.padEnd(16)} ${c.id.padEnd(14)} ${run.rps.toFixed(0).padStart(6)} req/s  p99 ${run.p99Ms.toFixed(1)} ms  server ${result.serverCpuUsPerRequest.toFixed(0)} µs/req  (${Object.entries(
+        serverThreadsUsPerRequest,
+      )
+        .filter(([, us]) => us >= 1)
+        .map(([name, us]) => `${name} ${us.toFixed(0)}`)
+        .join(
+          ', ',
+        )})  CA requests ${result.caRequests}  CA+DNS CPU ${caCpu.toFixed(1)} s  orders active ${activeBefore} → ${result.activeAfter}${run.non2xx ? `  non-2xx ${run.non2xx}` : ''}`,
     );
     return result;
   };
@@ -271,12 +320,15 @@ try {
     loadAverage: string;
     idle: Slice[];
     working: Slice[];
+    /** With --control: the second idle slice of each case. */
+    idleAgain?: Slice[];
     toppedUp: number[];
     quiet: { idle: { cpuSeconds: number; caRequests: number }; working: { cpuSeconds: number; caRequests: number } };
   }> = [];
   for (let round = 0; round < ROUNDS; round++) {
     const idle: Slice[] = [];
     const working: Slice[] = [];
+    const idleAgain: Slice[] = [];
     const toppedUp: number[] = [];
     toppedUp.push(await topUp());
     const quietWorking = await quiet(`round ${round + 1} working`);
@@ -295,11 +347,17 @@ try {
           working.push(await slice(c, `round ${round + 1} working`));
         }
       }
+      if (values.control) {
+        proxy.pause();
+        idleAgain.push(await slice(c, `round ${round + 1} idle again`));
+        proxy.resume();
+      }
     }
     rounds.push({
       loadAverage: await loadAverage(),
       idle,
       working,
+      ...(values.control ? { idleAgain } : {}),
       toppedUp,
       quiet: { idle: quietIdle, working: quietWorking },
     });
@@ -315,6 +373,10 @@ try {
     const ratios = rounds.map(
       (r) => r.working.find((s) => s.id === c.id)!.rps / r.idle.find((s) => s.id === c.id)!.rps,
     );
+    /** With --control: the second idle slice over the first, per round (the run's own noise). */
+    const controlRatios = values.control
+      ? rounds.map((r) => r.idleAgain!.find((s) => s.id === c.id)!.rps / r.idle.find((s) => s.id === c.id)!.rps)
+      : null;
     const of = (kind: 'idle' | 'working', pick: (s: Slice) => number) =>
       median(rounds.map((r) => pick(r[kind].find((s) => s.id === c.id)!)));
     return {
@@ -327,10 +389,31 @@ try {
       ratioMedian: median(ratios),
       ratioMin: Math.min(...ratios),
       ratioMax: Math.max(...ratios),
+      ...(controlRatios
+        ? {
+            controlRatios,
+            controlMedian: median(controlRatios),
+            controlMin: Math.min(...controlRatios),
+            controlMax: Math.max(...controlRatios),
+          }
+        : {}),
       serverCpuUsPerRequest: {
         idle: of('idle', (s) => s.serverCpuUsPerRequest),
         working: of('working', (s) => s.serverCpuUsPerRequest),
       },
+      serverThreadsUsPerRequest: Object.fromEntries(
+        (['idle', 'working'] as const).map((kind) => {
+          const names = new Set(
+            rounds.flatMap((r) => Object.keys(r[kind].find((s) => s.id === c.id)!.serverThreadsUsPerRequest)),
+          );
+          return [
+            kind,
+            Object.fromEntries(
+              [...names].map((name) => [name, of(kind, (s) => s.serverThreadsUsPerRequest[name] ?? 0)]),
+            ),
+          ];
+        }),
+      ) as Record<'idle' | 'working', Record<string, number>>,
       caRequestsWorking: of('working', (s) => s.caRequests),
       activeWorking: [of('working', (s) => s.activeBefore), of('working', (s) => s.activeAfter)],
     };
@@ -347,15 +430,27 @@ try {
   log(
     `the worker alone (no API load): ${(workerCost.shareOfCoreMedian * 100).toFixed(1)} % of a core (${(workerCost.shareOfCoreMin * 100).toFixed(1)}–${(workerCost.shareOfCoreMax * 100).toFixed(1)} %), ${workerCost.caRequestsPerSecond.toFixed(1)} CA requests/s`,
   );
-  for (const s of summary)
+  for (const s of summary) {
     log(
       `${s.label.padEnd(40)} idle ${s.idleRps.toFixed(0).padStart(6)}  working ${s.workingRps.toFixed(0).padStart(6)}  ratio median ${(s.ratioMedian * 100).toFixed(0)} % (${(s.ratioMin * 100).toFixed(0)}–${(s.ratioMax * 100).toFixed(0)} %)  server µs/req ${s.serverCpuUsPerRequest.idle.toFixed(0)} → ${s.serverCpuUsPerRequest.working.toFixed(0)}  CA requests/slice ${s.caRequestsWorking.toFixed(0)}  active ${s.activeWorking.map((n) => n.toFixed(0)).join(' → ')}`,
     );
+    if (s.controlRatios)
+      log(
+        `${''.padEnd(40)} control, idle again/idle: median ${(s.controlMedian! * 100).toFixed(0)} % (${(s.controlMin! * 100).toFixed(0)}–${(s.controlMax! * 100).toFixed(0)} %)`,
+      );
+    const threads = s.serverThreadsUsPerRequest;
+    log(
+      `${''.padEnd(40)} by thread, µs/req idle → working: ${Object.keys(threads.working)
+        .filter((name) => (threads.working[name] ?? 0) >= 1 || (threads.idle[name] ?? 0) >= 1)
+        .map((name) => `${name} ${(threads.idle[name] ?? 0).toFixed(0)} → ${(threads.working[name] ?? 0).toFixed(0)}`)
+        .join(', ')}`,
+    );
+  }
   db.close();
   await server.stop();
   if (!values['no-write']) {
     await mkdir(RESULTS_DIR, { recursive: true });
-    const file = join(RESULTS_DIR, `${new Date().toISOString().slice(0, 10)}-issuance-load.json`);
+    const file = values.out ?? join(RESULTS_DIR, `${new Date().toISOString().slice(0, 10)}-issuance-load.json`);
     await writeFile(
       file,
       `${JSON.stringify(
@@ -369,6 +464,7 @@ try {
           warmup: WARMUP,
           connections: CONNECTIONS,
           requestSeconds,
+          serverStartedUs,
           requested,
           outcomes,
           reference,

@@ -204,6 +204,29 @@ export async function cpuSeconds(pid: number): Promise<number | null> {
   }
 }
 
+/**
+ * CPU seconds used so far by each thread of `pid`, user and system apart, summed by thread name
+ * (`main` for the process's own thread; Node names the others: `V8 DefaultWorke` GC and compiler
+ * helpers, `libuv-worker` the thread pool, `node` worker threads such as the SQLite checkpointer).
+ */
+export async function threadCpuSeconds(pid: number): Promise<Map<string, { user: number; system: number }>> {
+  const byName = new Map<string, { user: number; system: number }>();
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    try {
+      const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const sum = byName.get(name) ?? { user: 0, system: 0 };
+      sum.user += Number(fields[11]) / 100;
+      sum.system += Number(fields[12]) / 100;
+      byName.set(name, sum);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return byName;
+}
+
 /** CPU seconds used so far by every process named `postgres` (the server's backends; other users of it count too). */
 export async function postgresCpuSeconds(): Promise<number> {
   let total = 0;
