@@ -47,10 +47,12 @@ for (const node of profile.nodes) {
 }
 
 /**
- * Nodes under a frame of the issuance worker's code (src/acme, src/dns, src/core/issuance) or of
- * what only it uses in a server whose API is plain HTTP (TLS, https, DNS, UDP): its inclusive time.
+ * Nodes under a frame of the issuance worker's code (src/acme, src/dns, src/core/issuance, the
+ * background loop and its yield) or of what only it uses in a server whose API is plain HTTP
+ * (TLS, https, DNS, UDP): its inclusive time. GC is not attributed (it shows as its own line).
  */
-const WORKER_CODE = /\/src\/(acme|dns|core\/issuance)\/|^node:(_tls|tls|https|dns|dgram|internal\/(tls|dns))/;
+const WORKER_CODE =
+  /\/src\/(acme|dns|core\/issuance)\/|\/src\/core\/background-(pace|loop)\.ts|^node:(_tls|tls|https|dns|dgram|internal\/(tls|dns))/;
 const parentOf = new Map<number, number>();
 for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
