@@ -5,8 +5,8 @@
  * so the load of a shared machine weighs on both sides of each ratio alike.
  *
  *   npm run bench:issuance -- [--orders 200] [--scale 10000] [--rounds 5] [--seconds 3] [--warmup 1]
- *                             [--connections 32] [--only ncp-v1-name,…] [--server-cpu-prof DIR]
- *                             [--out FILE] [--no-write]
+ *                             [--connections 32] [--only ncp-v1-name,…] [--control]
+ *                             [--server-cpu-prof DIR] [--server-node-flags="…"] [--out FILE] [--no-write]
  *
  * One SQLite store seeded by bench/lib/seed.ts (`--scale` certificates, 1,000 edge slots); a real
  * BIND9 and a real Pebble (the test helpers; Pebble's VA sleeps its random 0–15 s before each
@@ -32,8 +32,12 @@
  * that share is about what the lists lose.
  * The figure: per case, working req/s over idle req/s of the same round; the median over the
  * rounds and its range (target: median ≥ 90 %), and the server CPU per request in each (the
- * worker's share shows in `working`). Results: bench/results/<date>-issuance-load.json (unless
- * --no-write); the numbers go in BENCHMARKS.md by hand.
+ * worker's share shows in `working`), also by thread. With `--control`, a second idle slice per
+ * case and round gives idle against idle: the run's own noise, which a ratio must clear to mean
+ * anything. Each slice's window is kept on the monotonic clock, so bench/cpu-prof-slices.ts can
+ * split a `--server-cpu-prof` profile by slice. Results: `--out`, else
+ * bench/results/<date>-issuance-load.json (unless --no-write); the numbers go in BENCHMARKS.md by
+ * hand.
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
