@@ -188,7 +188,11 @@ try {
   await client.terminate();
   await running.close();
   await app.close();
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
 } finally {
   await where.cleanup();
-  process.exit(0);
+  // The load thread's keep-alive sockets and the server's timers would keep the process up.
+  process.exit();
 }
