@@ -355,6 +355,7 @@ for (const target of storeTargets) {
           seen.add(trace.plan);
           if (trace.windows > 1) seen.add('several windows');
           if (trace.narrowJoin) seen.add('walk joined to the narrow index');
+          if (trace.keyNameWalk) seen.add('walk of the key type and name index');
         };
         try {
           for (let q = 0; q < QUERIES; q++) {
@@ -367,7 +368,14 @@ for (const target of storeTargets) {
         const expected =
           plan === 'drive'
             ? ['drive']
-            : ['drive', 'walk', 'walk, then drive', 'several windows', 'walk joined to the narrow index'];
+            : [
+                'drive',
+                'walk',
+                'walk, then drive',
+                'several windows',
+                'walk joined to the narrow index',
+                'walk of the key type and name index',
+              ];
         for (const branch of expected)
           assert.ok(seen.has(branch), `the ${branch} plan answered no query: ${[...seen]}`);
       });
@@ -514,6 +522,68 @@ for (const target of storeTargets) {
           );
         }
       } finally {
+        await store.close();
+        await location.cleanup();
+      }
+    });
+  });
+
+  describe(`migration 0023 on ${target.name}`, { skip: target.skip }, () => {
+    it('a key type sorted by name walks certificates_live_key_name: the key type is a range, not a probe', async () => {
+      const location = await target.fresh();
+      const store = await openStore(location.options({ masterKey: testMasterKey() }));
+      const traces: Array<{ plan: string; windows: number; keyNameWalk?: boolean }> = [];
+      try {
+        const tenant = await makeTenant(store);
+        const rsa = { algorithm: 'RSA' as const, bits: 2048, curve: null };
+        const ec = { algorithm: 'EC' as const, bits: 256, curve: 'P-256' };
+        // Every RSA certificate sorts after every EC one: a walk of the name index with the key
+        // type as a probe passes all the EC ones (T = 2: several windows, then the drive).
+        const rows: Array<{ no: number; name: string; expired: boolean }> = [];
+        for (let i = 0; i < 24; i++) {
+          const isRsa = i >= 16;
+          const name = `${isRsa ? 'z' : 'a'}-${String(i).padStart(2, '0')}`;
+          const expired = i % 2 === 0;
+          const dns = [`h${i}.key.test`];
+          const facts = {
+            commonName: dns[0]!,
+            sans: { dns, ip: [], email: [], uri: [] },
+            domains: dns,
+            key: isRsa ? rsa : ec,
+            notAfter: new Date(BASE + (expired ? -DAY : DAY)),
+          };
+          const created = await store.certificates.insert(
+            newCertificate(tenant.id, { name, facts }),
+            new Date(BASE - 2 * DAY),
+          );
+          rows.push({ no: created.certificateNo, name, expired });
+        }
+        searchTuning.minT = 2;
+        searchTuning.maxT = 2;
+        searchObserver.onPlan = (trace) => traces.push(trace);
+        const query = normaliseSearchQuery({
+          keyType: { algorithm: 'RSA' },
+          validity: 'expired',
+          sort: 'name',
+          order: 'asc',
+          offset: 0,
+          limit: 1,
+        } satisfies CertificateListQuery);
+        const page = await store.certificates.list({ ...query, tenantId: tenant.id, asOf: new Date(BASE) });
+        const expected = rows
+          .filter((r) => r.name.startsWith('z') && r.expired)
+          .sort((a, b) => (a.name < b.name ? -1 : 1))
+          .map((r) => r.no);
+        assert.deepEqual(
+          page.items.map((i) => i.certificateNo),
+          expected.slice(0, 1),
+        );
+        // The first window (T = 2 entries of the RSA range) fills the page: no drive.
+        assert.deepEqual(traces.at(-1), { ...traces.at(-1), plan: 'walk', windows: 1, keyNameWalk: true });
+      } finally {
+        searchObserver.onPlan = undefined;
+        searchTuning.minT = 1000;
+        searchTuning.maxT = 50_000;
         await store.close();
         await location.cleanup();
       }

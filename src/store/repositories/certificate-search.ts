@@ -25,7 +25,9 @@
  *   plan). The total is counted by the same statement: exact.
  * - otherwise every filter matches more than T rows, so matches are at least T / live of the
  *   tenant: the sort key's index is walked in order with every filter as a probe, and the page
- *   fills after about limit × live / T entries (the "walk" plan). The total is exact when the page
+ *   fills after about limit × live / T entries (the "walk" plan). A key type sorted by name walks
+ *   `certificates_live_key_name` (migration 0023) instead, the key type a range of it: its
+ *   certificates may all sort far from the start (`walk`). The total is exact when the page
  *   is not full; else a count bounded by T: exact up to T, else "more than T" (`totalExact:
  *   false`).
  * T = sqrt((offset + limit) × live), within [1000, 50 000] (`searchTuning`): where the sort of T rows and the walk
@@ -159,6 +161,11 @@ interface Filter {
   onColumn?: string;
   /** That range, on the certificates named `alias` (the walked index). */
   sortRange?: (alias: string) => RawBuilder<boolean>;
+  /**
+   * Walking the name order, the filter is instead a range of `certificates_live_key_name`
+   * (migration 0023), on the certificates named `alias`: the walk reads that index.
+   */
+  keyNameRange?: (alias: string) => RawBuilder<boolean>;
   /** Probe order, cheapest first: 0 a column of the row, 1 a LIKE on one, 2 a subquery per row. */
   cost: 0 | 1 | 2;
   /** The driver yields each matching certificate once and nothing else: its count is the filter's. */
@@ -325,6 +332,12 @@ function filtersOf(dialect: StoreDialect, query: CertificateQuery, fts: FtsMatch
       driver: sql`select certificate_no from certificates c where c.tenant_id = ${tenant} and c.deleted_at is null and ${condition(false)}`,
       probe: condition(false),
       walkProbe: condition(true),
+      keyNameRange: (alias) => {
+        const algorithmTerm = sql<boolean>`${sql.ref(`${alias}.key_algorithm`)} = ${algorithm}`;
+        return bits === undefined
+          ? algorithmTerm
+          : sql<boolean>`${algorithmTerm} and ${sql.ref(`${alias}.key_bits`)} = ${bits}`;
+      },
       cost: 0,
       column: 'key_algorithm',
       exact: true,
@@ -363,6 +376,8 @@ export interface SearchPlanTrace {
   walkBound: number;
   /** The walk's probes read the narrow index, joined by number (see `walk`). */
   narrowJoin?: boolean;
+  /** The walk read `certificates_live_key_name`, the key type a range of it (see `walk`). */
+  keyNameWalk?: boolean;
 }
 export const searchObserver: { onPlan?: (trace: SearchPlanTrace) => void } = {};
 
@@ -536,29 +551,39 @@ async function drive(plan: Plan, driver: Filter, count: number): Promise<Certifi
  */
 async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<CertificatePage> {
   const { db, dialect, query, limit, offset, t, sortColumn } = plan;
-  const onSort = plan.filters.filter((f) => f.onColumn === sortColumn);
-  const others = plan.filters.filter((f) => f.onColumn !== sortColumn);
+  // A key type sorted by name walks `certificates_live_key_name` (migration 0023): the key type
+  // is a range of it, so a key type whose certificates all sort far from the start (every RSA
+  // key a `mail-*`) is not passed over, and the validity window is read from the same entries.
+  const keyed = sortColumn === 'name' ? plan.filters.find((f) => f.keyNameRange) : undefined;
+  const ranges = plan.filters.filter((f) => f.onColumn === sortColumn || f === keyed);
+  const others = plan.filters.filter((f) => !ranges.includes(f));
   const probes = others.map((f) => f.walkProbe ?? f.probe);
-  // A probe on a column the walked sort index lacks (key type under a name order) would read the
-  // wide row of every walked entry: it reads the narrow index instead (migration 0022), joined by
+  const walkedColumns: string[] = keyed ? ['name', 'key_algorithm', 'key_bits', 'not_after'] : [sortColumn];
+  // A probe on a column the walked index lacks (issuer under a name order) would read the wide
+  // row of every walked entry: it reads the narrow index instead (migration 0022), joined by
   // number. The walked index is then `s`, the probes' certificates `c` (CROSS JOIN: SQLite keeps
   // `s` outside, in the order walked).
-  const joined = others.some((f) => f.column !== undefined && f.column !== sortColumn);
+  const joined = others.some((f) => f.column !== undefined && !walkedColumns.includes(f.column));
   const w = joined ? 's' : 'c';
   const base = (alias: string) =>
     all([
       sql`${sql.ref(`${alias}.tenant_id`)} = ${query.tenantId}`,
       sql`${sql.ref(`${alias}.deleted_at`)} is null`,
-      ...onSort.map((f) => f.sortRange!(alias)),
+      ...ranges.map((f) => (f === keyed ? f.keyNameRange! : f.sortRange!)(alias)),
     ]);
+  // SQLite, left to itself, reads the key type's own index and sorts all its entries.
+  const walked = (alias: string) =>
+    keyed && dialect.label === 'SQLite'
+      ? sql`certificates ${sql.raw(alias)} indexed by certificates_live_key_name`
+      : sql`certificates ${sql.raw(alias)}`;
   const table = !joined
-    ? sql`certificates c`
+    ? walked('c')
     : dialect.label === 'SQLite'
-      ? sql`certificates s cross join ${narrowCertificates(dialect)}`
+      ? sql`${walked('s')} cross join ${narrowCertificates(dialect)}`
       : // PostgreSQL reorders a plain join: it hashed the narrow index's whole tenant (issuer:
         // 1,065 buffers for a page that walks 75 entries). LATERAL with OFFSET 0 (not pulled up)
         // keeps one look-up per walked entry, in the walk's order.
-        sql`certificates s cross join lateral (select ${sql.join(
+        sql`${walked('s')} cross join lateral (select ${sql.join(
           ['certificate_no', 'tenant_id', 'deleted_at', ...SEARCH_INDEX_COLUMNS].map((col) => sql.ref(`n.${col}`)),
         )} from certificates n where n.tenant_id = s.tenant_id and n.certificate_no = s.certificate_no
           and n.deleted_at is null offset 0) as c`;
@@ -586,7 +611,7 @@ async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<Ce
   let cap: number;
   for (;;) {
     const { rows: ends } = await sql<{ k: unknown; no: unknown }>`select ${c(sortColumn)} as k, c.certificate_no as no
-      from certificates c where ${base('c')} and ${after(from, 'c')} order by ${orderBy(plan)}
+      from ${walked('c')} where ${base('c')} and ${after(from, 'c')} order by ${orderBy(plan)}
       limit 1 offset ${window - 1}`.execute(db);
     const last = ends[0];
     end = last ? { key: sortColumn === 'name' ? String(last.k) : num(last.k), certificateNo: num(last.no) } : null;
@@ -606,12 +631,28 @@ async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<Ce
     for (const driver of drivers) {
       const count = await boundedCount(db, driver.driver!, cap);
       if (count <= cap) {
-        searchObserver.onPlan?.({ plan: 'walk, then drive', t, counts, windows, walkBound, narrowJoin: joined });
+        searchObserver.onPlan?.({
+          plan: 'walk, then drive',
+          t,
+          counts,
+          windows,
+          walkBound,
+          narrowJoin: joined,
+          keyNameWalk: keyed !== undefined,
+        });
         return drive(plan, driver, count);
       }
     }
   }
-  searchObserver.onPlan?.({ plan: 'walk', t, counts, windows, walkBound, narrowJoin: joined });
+  searchObserver.onPlan?.({
+    plan: 'walk',
+    t,
+    counts,
+    windows,
+    walkBound,
+    narrowJoin: joined,
+    keyNameWalk: keyed !== undefined,
+  });
   const items = await pageOf(db, plan, rows.slice(offset, offset + limit));
   // Every match from the index's start was read: the total is what the walk found.
   const complete = end === null && query.after === undefined;
