@@ -9,7 +9,8 @@
  * - `certificate_domains`: the row's DNS names, lower-cased and distinct (deleted rows keep
  *   theirs, as markDeleted leaves them);
  * - the search indexes of migration 0013 (repositories/certificate-search-index.ts), live rows
- *   only: `certificate_names` (`nameRowsOf`) and, on SQLite, the FTS5 table `certificate_search`;
+ *   only: `certificate_names` (`nameRowsOf`), migration 0023's `certificate_name_grams` (`nameGramRowsOf`)
+ *   and, on SQLite, the FTS5 table `certificate_search`;
  *   PostgreSQL's pg_trgm GIN indexes are built over the rows at the end.
  *
  * How it is fast: the secondary indexes of those three tables (every index that backs no
@@ -37,7 +38,11 @@ import { SQLITE_FILE } from '../../src/store/connect.ts';
 import type { StoreDialect } from '../../src/store/dialect.ts';
 import { backfillCertificateCounters } from '../../src/store/migrations/0003-certificate-counters.ts';
 import { backfillExpiryDaySums } from '../../src/store/migrations/0007-expiry-day-sums.ts';
-import { nameRowsOf, searchDomainsText } from '../../src/store/repositories/certificate-search-index.ts';
+import {
+  nameGramRowsOf,
+  nameRowsOf,
+  searchDomainsText,
+} from '../../src/store/repositories/certificate-search-index.ts';
 import type { CertificateRow, Database as StoreDatabase } from '../../src/store/schema.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 
@@ -68,7 +73,7 @@ export interface BulkResult {
 }
 
 /** Tables whose secondary indexes are dropped during the load and built again after it. */
-const TABLES = ['certificates', 'certificate_domains', 'certificate_names'] as const;
+const TABLES = ['certificates', 'certificate_domains', 'certificate_names', 'certificate_name_grams'] as const;
 const CHUNK = 2000;
 const SQLITE_TRANSACTION = 50_000;
 
@@ -105,12 +110,13 @@ interface Chunk {
   certificates: Cell[][];
   domains: Cell[][];
   names: Cell[][];
+  grams: Cell[][];
   search: Cell[][];
 }
 
 /** One chunk's rows of every table, numbered from `no`. */
 function chunkOf(rows: BulkRow[], no: number, fts: boolean): { chunk: Chunk; deleted: number } {
-  const chunk: Chunk = { certificates: [], domains: [], names: [], search: [] };
+  const chunk: Chunk = { certificates: [], domains: [], names: [], grams: [], search: [] };
   let deleted = 0;
   for (const { row, domains, ips } of rows) {
     const certificateNo = no++;
@@ -129,6 +135,8 @@ function chunkOf(rows: BulkRow[], no: number, fts: boolean): { chunk: Chunk; del
       sans: { dns: [], ip: [...ips], email: [], uri: [] },
     }))
       chunk.names.push([r.tenant_id, r.kind, r.name_key, r.certificate_no]);
+    for (const r of nameGramRowsOf(row.tenant_id, certificateNo, row.name))
+      chunk.grams.push([r.tenant_id, r.gram_key, r.certificate_no]);
     if (fts) chunk.search.push([certificateNo, row.name, searchDomainsText({ domains: [...domains] })]);
   }
   return { chunk, deleted };
@@ -138,6 +146,7 @@ const COLUMNS = {
   certificates: [...CERTIFICATE_COLUMNS],
   certificate_domains: ['certificate_no', 'tenant_id', 'domain'],
   certificate_names: ['tenant_id', 'kind', 'name_key', 'certificate_no'],
+  certificate_name_grams: ['tenant_id', 'gram_key', 'certificate_no'],
   certificate_search: ['rowid', 'name', 'domains'],
 };
 
@@ -202,10 +211,11 @@ async function bulkLoadSqlite(
       certificates: insert('certificates'),
       domains: insert('certificate_domains'),
       names: insert('certificate_names'),
+      grams: insert('certificate_name_grams'),
       search: insert('certificate_search'),
     };
     const writeChunk = (chunk: Chunk) => {
-      for (const key of ['certificates', 'domains', 'names', 'search'] as const)
+      for (const key of ['certificates', 'domains', 'names', 'grams', 'search'] as const)
         for (const r of chunk[key]) statements[key].run(r);
     };
     let deleted = 0;
@@ -291,6 +301,7 @@ async function bulkLoadPostgres(
       certificates: insert('certificates'),
       domains: insert('certificate_domains'),
       names: insert('certificate_names'),
+      grams: insert('certificate_name_grams'),
     };
 
     let t = performance.now();
@@ -317,6 +328,7 @@ async function bulkLoadPostgres(
         await writers.certificates(made.chunk.certificates);
         await writers.domains(made.chunk.domains);
         await writers.names(made.chunk.names);
+        await writers.grams(made.chunk.grams);
         await client.query('commit');
       })();
       // Settled on the next turn; kept from being reported unhandled meanwhile.

@@ -117,6 +117,16 @@ export interface CertificateNameRow {
   certificate_no: number;
 }
 
+/**
+ * One distinct trigram of a live certificate's name (migration 0023; key: the trigram, a space,
+ * the name: repositories/certificate-search-index.ts `nameGramKey`).
+ */
+export interface CertificateNameGramRow {
+  tenant_id: number;
+  gram_key: string;
+  certificate_no: number;
+}
+
 /** Live certificates of a tenant (migration 0003; kept by repositories/certificate-counters.ts). */
 export interface CertificateCountRow {
   tenant_id: number;
@@ -177,6 +187,7 @@ export interface Database {
   certificate_files: CertificateFileRow;
   certificate_domains: CertificateDomainRow;
   certificate_names: CertificateNameRow;
+  certificate_name_grams: CertificateNameGramRow;
   certificate_counts: CertificateCountRow;
   certificate_expiry_days: CertificateExpiryDayRow;
   certificate_number_blocks: CertificateNumberBlockRow;

@@ -356,11 +356,23 @@ for (const target of storeTargets) {
           if (trace.windows > 1) seen.add('several windows');
           if (trace.narrowJoin) seen.add('walk joined to the narrow index');
           if (trace.keyNameWalk) seen.add('walk of the key type and name index');
+          if (trace.gramWalk) seen.add('walk of a name trigram');
         };
         try {
           for (let q = 0; q < QUERIES; q++) {
             const query = randomQuery(rng, all);
             await check(query, `seed ${SEED} ${plan} query ${q} ${JSON.stringify(query)}`);
+          }
+          // A substring many names share, sorted by name, with the random filters beside it: the
+          // walk of its rarest trigram's rows (migration 0023), escaped and non-ASCII texts too,
+          // and texts whose rarest trigram many other names hold (`-12x`: `pay-112X` has `12x`).
+          for (let q = 0; q < QUERIES / 4; q++) {
+            const query: CertificateListQuery = {
+              ...randomQuery(rng, all),
+              nameContains: rng.pick(['pay', 'PAY', 'a%b', 'Éco', '(re)', 'back\\', '-12x', '-13X', 'ay-1x', 'op_-2']),
+              sort: 'name',
+            };
+            await check(query, `seed ${SEED} ${plan} name query ${q} ${JSON.stringify(query)}`);
           }
         } finally {
           searchObserver.onPlan = undefined;
@@ -375,6 +387,7 @@ for (const target of storeTargets) {
                 'several windows',
                 'walk joined to the narrow index',
                 'walk of the key type and name index',
+                'walk of a name trigram',
               ];
         for (const branch of expected)
           assert.ok(seen.has(branch), `the ${branch} plan answered no query: ${[...seen]}`);
@@ -580,6 +593,60 @@ for (const target of storeTargets) {
         );
         // The first window (T = 2 entries of the RSA range) fills the page: no drive.
         assert.deepEqual(traces.at(-1), { ...traces.at(-1), plan: 'walk', windows: 1, keyNameWalk: true });
+      } finally {
+        searchObserver.onPlan = undefined;
+        searchTuning.minT = 1000;
+        searchTuning.maxT = 50_000;
+        await store.close();
+        await location.cleanup();
+      }
+    });
+  });
+
+  describe(`name trigram walk on ${target.name}`, { skip: target.skip }, () => {
+    it('walks the rarest trigram of a substring in name order and tests the substring on each row', async () => {
+      const location = await target.fresh();
+      const store = await openStore(location.options({ masterKey: testMasterKey() }));
+      const traces: Array<{ plan: string; gramWalk?: boolean }> = [];
+      try {
+        const tenant = await makeTenant(store);
+        // `12x` is rarer than `-12` and `pay`, and some names holding it do not hold `-12x`: they
+        // sort second ascending and first descending. T = 1 and two a page: the walk goes on
+        // while more than 4 names match (the drive would take over at 4), and fills the page.
+        const names = ['pay-112X', 'pay-12X', 'shop-12x', 'Pay-212X', 'pay-120', 'PAY-12XY', 'a-12X', 'z-912X', 'm-12'];
+        names.push('b-12X', 'c-12X', 'd-12X', 'e-12X');
+        for (let i = 0; i < 40; i++) names.push(`pay-${1000 + i}`, `pay-12${i}z`);
+        const rows: Array<{ no: number; name: string }> = [];
+        for (const name of names) {
+          const dns = [`${rows.length}.gram.test`];
+          const facts = { commonName: dns[0]!, sans: { dns, ip: [], email: [], uri: [] }, domains: dns };
+          const created = await store.certificates.insert(newCertificate(tenant.id, { name, facts }), new Date(BASE));
+          rows.push({ no: created.certificateNo, name });
+        }
+        searchTuning.minT = 1;
+        searchTuning.maxT = 1;
+        searchObserver.onPlan = (trace) => traces.push(trace);
+        for (const text of ['-12x', '12X']) {
+          for (const order of ['asc', 'desc'] as const) {
+            const query = normaliseSearchQuery({ nameContains: text, sort: 'name', order, offset: 0, limit: 2 });
+            const page = await store.certificates.list({ ...query, tenantId: tenant.id, asOf: new Date(BASE) });
+            const expected = rows
+              .filter((r) => asciiLower(r.name).includes(asciiLower(text)))
+              .sort((a, b) =>
+                a.name === b.name ? a.no - b.no : Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)),
+              )
+              .map((r) => r.no);
+            if (order === 'desc') expected.reverse();
+            assert.deepEqual(
+              page.items.map((i) => i.certificateNo),
+              expected.slice(0, 2),
+              `${text} ${order}`,
+            );
+            if (page.totalExact) assert.equal(page.total, expected.length, `${text} ${order}: total`);
+            else assert.ok(page.total > 1 && page.total <= expected.length, `${text} ${order}: lower bound`);
+            assert.deepEqual(traces.at(-1), { ...traces.at(-1), plan: 'walk', gramWalk: true }, `${text} ${order}`);
+          }
+        }
       } finally {
         searchObserver.onPlan = undefined;
         searchTuning.minT = 1000;

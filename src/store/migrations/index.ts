@@ -34,7 +34,7 @@ import { activeOrderCertificateNamesSchema } from './0018-active-order-certifica
 import { deployTargetLastDeploymentSchema } from './0020-deploy-target-last-deployment.ts';
 import { notifyScheduleAutovacuumSchema } from './0021-notify-schedule-autovacuum.ts';
 import { certificateSearchNarrowSchema } from './0022-certificate-search-narrow.ts';
-import { certificateSearchKeyNameSchema } from './0023-certificate-search-key-name.ts';
+import { certificateSearchWalksSchema } from './0023-certificate-search-walks.ts';
 import { notifyDeliveryCountsSchema } from './0027-notify-delivery-counts.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
@@ -61,7 +61,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0020-deploy-target-last-deployment': deployTargetLastDeploymentSchema(),
     '0021-notify-schedule-autovacuum': notifyScheduleAutovacuumSchema(dialect),
     '0022-certificate-search-narrow': certificateSearchNarrowSchema(dialect),
-    '0023-certificate-search-key-name': certificateSearchKeyNameSchema(),
+    '0023-certificate-search-walks': certificateSearchWalksSchema(dialect),
     '0027-notify-delivery-counts': notifyDeliveryCountsSchema(dialect),
   };
 }

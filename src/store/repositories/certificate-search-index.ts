@@ -13,6 +13,9 @@
  *   is at most two exact keys (domain/x509/hostname.ts `namesCovering`). An IP's key is its
  *   canonical text (domain/x509/ip-address.ts), matched exactly. Keys compare byte-wise on both
  *   dialects (dialect.ts `sortableTextType`).
+ * - `certificate_name_grams` (tenant_id, gram_key, certificate_no), migration 0023: one row per
+ *   distinct trigram of the certificate's name, keyed so that one trigram's rows list the names
+ *   holding it in name order (`nameGramKey`).
  * - SQLite only (`dialect.substringIndex === 'fts5'`): `certificate_search`, an FTS5 table with
  *   the trigram tokenizer, rowid = certificate_no, columns `name` and `domains` (the DNS names,
  *   lower-cased, separated by spaces). PostgreSQL's substring indexes are pg_trgm GIN indexes on
@@ -23,9 +26,43 @@ import { asciiLower } from '../../domain/text.ts';
 import type { CertificateFacts } from '../../domain/x509/types.ts';
 import { batches, insertBatched } from '../batch-insert.ts';
 import type { StoreDialect } from '../dialect.ts';
-import type { CertificateNameRow, Database } from '../schema.ts';
+import type { CertificateNameGramRow, CertificateNameRow, Database } from '../schema.ts';
 
 export const NAME_KIND = { dns: 0, ip: 1 } as const;
+
+/**
+ * The distinct trigrams of a text as `lower(name) LIKE` compares it: ASCII lower-cased, three
+ * code points each. A name contains a text only if it holds every trigram of the text.
+ */
+export function trigramsOf(text: string): string[] {
+  const chars = [...asciiLower(text)];
+  return [...new Set(Array.from({ length: Math.max(chars.length - 2, 0) }, (_, i) => chars.slice(i, i + 3).join('')))];
+}
+
+/**
+ * A name trigram row's key (`certificate_name_grams`, migration 0023): the trigram, a space, then the name as
+ * stored. Keys compare byte-wise and every key of one trigram starts with the same four code
+ * points, so the keys of a trigram are in the order of the names: walking them is walking the
+ * names that hold the trigram in name order (repositories/certificate-search.ts, `walk`).
+ */
+export const nameGramKey = (gram: string, name: string): string => `${gram} ${name}`;
+
+/** The keys of one trigram's rows: [from, to) ('!' is the byte after ' '). */
+export const nameGramKeyRange = (gram: string): { from: string; to: string } => ({
+  from: `${gram} `,
+  to: `${gram}!`,
+});
+
+/** Where the name starts in a trigram key, in code points, 1-based (SQL `substr`). */
+export const NAME_GRAM_NAME_START = 5;
+
+export function nameGramRowsOf(tenantId: number, certificateNo: number, name: string): CertificateNameGramRow[] {
+  return trigramsOf(name).map((gram) => ({
+    tenant_id: tenantId,
+    gram_key: nameGramKey(gram, name),
+    certificate_no: certificateNo,
+  }));
+}
 
 /** A DNS name's key: reversed labels, each followed by a dot (see the top of this file). */
 export function dnsNameKey(name: string): string {
@@ -71,6 +108,8 @@ export async function writeSearchIndex(
 ): Promise<void> {
   const rows = nameRowsOf(tenantId, certificateNo, facts);
   if (rows.length > 0) await trx.insertInto('certificate_names').values(rows).execute();
+  const grams = nameGramRowsOf(tenantId, certificateNo, name);
+  if (grams.length > 0) await insertBatched(trx, 'certificate_name_grams', grams);
   if (dialect.substringIndex === 'fts5') {
     await sql`insert into certificate_search (rowid, name, domains) values (${certificateNo}, ${name}, ${searchDomainsText(facts)})`.execute(
       trx,
@@ -97,6 +136,11 @@ export async function writeSearchIndexes(
     'certificate_names',
     certificates.flatMap((c) => nameRowsOf(c.tenantId, c.certificateNo, c.facts)),
   );
+  await insertBatched(
+    trx,
+    'certificate_name_grams',
+    certificates.flatMap((c) => nameGramRowsOf(c.tenantId, c.certificateNo, c.name)),
+  );
   if (dialect.substringIndex === 'fts5') {
     for (const run of batches(certificates)) {
       const rows = run.map((c) => sql`(${c.certificateNo}, ${c.name}, ${searchDomainsText(c.facts)})`);
@@ -112,6 +156,7 @@ export async function dropSearchIndex(
   certificateNo: number,
 ): Promise<void> {
   await trx.deleteFrom('certificate_names').where('certificate_no', '=', certificateNo).execute();
+  await trx.deleteFrom('certificate_name_grams').where('certificate_no', '=', certificateNo).execute();
   if (dialect.substringIndex === 'fts5')
     await sql`delete from certificate_search where rowid = ${certificateNo}`.execute(trx);
 }

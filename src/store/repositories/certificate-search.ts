@@ -64,7 +64,15 @@ import type { StoreDialect } from '../dialect.ts';
 import { SEARCH_INDEX_COLUMNS } from '../migrations/0022-certificate-search-narrow.ts';
 import { CERTIFICATE_SUMMARY_COLUMNS, ms, summaryFromRow, type CertificateSummaryRow } from '../rows.ts';
 import type { Database } from '../schema.ts';
-import { dnsNameKey, NAME_KIND, zoneKeyRange } from './certificate-search-index.ts';
+import {
+  dnsNameKey,
+  NAME_GRAM_NAME_START,
+  NAME_KIND,
+  nameGramKey,
+  nameGramKeyRange,
+  trigramsOf,
+  zoneKeyRange,
+} from './certificate-search-index.ts';
 
 /** The bounds of T (see the top of this file). Tests lower them to exercise the walk plan. */
 export const searchTuning = { minT: 1000, maxT: 50_000 };
@@ -166,6 +174,12 @@ interface Filter {
    * (migration 0023), on the certificates named `alias`: the walk reads that index.
    */
   keyNameRange?: (alias: string) => RawBuilder<boolean>;
+  /**
+   * Walking the name order, the filter may walk one of these trigrams' rows in
+   * `certificate_name_grams` (migration 0023) instead, testing `gramProbe` on each row's key.
+   */
+  nameGrams?: string[];
+  gramProbe?: (alias: string) => RawBuilder<boolean>;
   /** Probe order, cheapest first: 0 a column of the row, 1 a LIKE on one, 2 a subquery per row. */
   cost: 0 | 1 | 2;
   /** The driver yields each matching certificate once and nothing else: its count is the filter's. */
@@ -280,6 +294,13 @@ function filtersOf(dialect: StoreDialect, query: CertificateQuery, fts: FtsMatch
       // Not the expression the PostgreSQL GIN index is on: walking, the planner must stay on the
       // sort index instead of fetching every match through the GIN index (2.4 s at 100,000).
       walkProbe: sql<boolean>`(lower(${c('name')}) || '') like ${pattern} escape '\\'`,
+      ...(trigramIndexed(query.nameContains)
+        ? {
+            nameGrams: trigramsOf(query.nameContains),
+            gramProbe: (alias: string) =>
+              sql<boolean>`lower(substr(${sql.ref(`${alias}.gram_key`)}, ${NAME_GRAM_NAME_START})) like ${pattern} escape '\\'`,
+          }
+        : {}),
       cost: 1,
       column: 'name',
       // FTS5's rows are every tenant's, and its case folding is wider.
@@ -378,6 +399,8 @@ export interface SearchPlanTrace {
   narrowJoin?: boolean;
   /** The walk read `certificates_live_key_name`, the key type a range of it (see `walk`). */
   keyNameWalk?: boolean;
+  /** The walk read one trigram's name rows (see `walk`). */
+  gramWalk?: boolean;
 }
 export const searchObserver: { onPlan?: (trace: SearchPlanTrace) => void } = {};
 
@@ -400,22 +423,26 @@ const summaryColumns = () =>
   ]);
 
 /** The order, on the certificates named `alias` (`c`, or `s` for the walked index in a joined walk). */
-function orderBy(plan: Plan, alias = 'c'): RawBuilder<unknown> {
+function orderBy(plan: Plan, alias = 'c', column = plan.sortColumn): RawBuilder<unknown> {
   const dir = sql.raw(plan.direction);
   const no = sql.ref(`${alias}.certificate_no`);
-  return plan.sortColumn === 'certificate_no'
-    ? sql`${no} ${dir}`
-    : sql`${sql.ref(`${alias}.${plan.sortColumn}`)} ${dir}, ${no} ${dir}`;
+  return column === 'certificate_no' ? sql`${no} ${dir}` : sql`${sql.ref(`${alias}.${column}`)} ${dir}, ${no} ${dir}`;
 }
 
 /** Rows strictly after `position` in the order (`upTo`: rows up to it, itself included). */
-function beyond(plan: Plan, position: CertificateCursor, upTo = false, alias = 'c'): RawBuilder<unknown> {
+function beyond(
+  plan: Plan,
+  position: CertificateCursor,
+  upTo = false,
+  alias = 'c',
+  column = plan.sortColumn,
+): RawBuilder<unknown> {
   const asc = plan.direction === 'asc';
   const op = sql.raw(upTo ? (asc ? '<=' : '>=') : asc ? '>' : '<');
   const no = sql.ref(`${alias}.certificate_no`);
-  return plan.sortColumn === 'certificate_no'
+  return column === 'certificate_no'
     ? sql`${no} ${op} ${position.certificateNo}`
-    : sql`(${sql.ref(`${alias}.${plan.sortColumn}`)}, ${no}) ${op} (${position.key}, ${position.certificateNo})`;
+    : sql`(${sql.ref(`${alias}.${column}`)}, ${no}) ${op} (${position.key}, ${position.certificateNo})`;
 }
 
 /** The certificates in the narrow index (migration 0022), as `c`; see `drive`. */
@@ -534,6 +561,30 @@ async function drive(plan: Plan, driver: Filter, count: number): Promise<Certifi
 }
 
 /**
+ * Of a substring's trigrams (at most FTS_PROBED, spread over it), the one fewest of the tenant's
+ * names hold: each trigram's rows counted up to the rarest so far (the first up to `cap` + 1),
+ * so the counts cost at most about `cap` index entries each and less once a rare one is found.
+ */
+async function rarestGram(db: Kysely<Database>, tenantId: number, grams: string[], cap: number): Promise<string> {
+  const step = grams.length / Math.min(grams.length, FTS_PROBED);
+  const probed = Array.from({ length: Math.min(grams.length, FTS_PROBED) }, (_, i) => grams[Math.floor(i * step)]!);
+  let best = probed[0]!;
+  let bound = cap + 1;
+  for (const gram of probed) {
+    const { from, to } = nameGramKeyRange(gram);
+    const { rows } = await sql<{ n: unknown }>`select count(*) as n from (select 1 from certificate_name_grams
+      where tenant_id = ${tenantId} and gram_key >= ${from} and gram_key < ${to} limit ${bound}) as g`.execute(db);
+    const n = num(rows[0]?.n);
+    if (n < bound) {
+      best = gram;
+      bound = n;
+    }
+    if (n === 0) break;
+  }
+  return best;
+}
+
+/**
  * The walk plan (every driver matched more than T): the sort key's index is read in order with
  * every filter as a probe, in windows: the first of T entries, each next one 4 times longer. A
  * window's end is found by reading the index alone (`limit 1 offset w - 1`), and the walk of that
@@ -551,31 +602,54 @@ async function drive(plan: Plan, driver: Filter, count: number): Promise<Certifi
  */
 async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<CertificatePage> {
   const { db, dialect, query, limit, offset, t, sortColumn } = plan;
-  // A key type sorted by name walks `certificates_live_key_name` (migration 0023): the key type
-  // is a range of it, so a key type whose certificates all sort far from the start (every RSA
-  // key a `mail-*`) is not passed over, and the validity window is read from the same entries.
-  const keyed = sortColumn === 'name' ? plan.filters.find((f) => f.keyNameRange) : undefined;
-  const ranges = plan.filters.filter((f) => f.onColumn === sortColumn || f === keyed);
+  // Sorted by name, a substring of the name walks the rows of its rarest trigram (migration
+  // 0023), in name order, the LIKE tested on each row's key: the names that hold the trigram
+  // only, however far from the start they sort (every `shop-*` after seven eighths of the names).
+  const named = sortColumn === 'name' ? plan.filters.find((f) => f.nameGrams) : undefined;
+  // Rarity is counted up to T, never less than 1,000 entries (tests lower T to 1).
+  const gram = named ? await rarestGram(db, query.tenantId, named.nameGrams!, Math.max(t, 1000)) : undefined;
+  // Else a key type sorted by name walks `certificates_live_key_name` (migration 0023): the key
+  // type is a range of it, so a key type whose certificates all sort far from the start (every
+  // RSA key a `mail-*`) is not passed over, and the validity window is read from the same entries.
+  const keyed = sortColumn === 'name' && !named ? plan.filters.find((f) => f.keyNameRange) : undefined;
+  const ranges = plan.filters.filter((f) => f.onColumn === sortColumn || f === keyed || f === named);
   const others = plan.filters.filter((f) => !ranges.includes(f));
-  const probes = others.map((f) => f.walkProbe ?? f.probe);
-  const walkedColumns: string[] = keyed ? ['name', 'key_algorithm', 'key_bits', 'not_after'] : [sortColumn];
+  const walkedColumns: string[] = named
+    ? []
+    : keyed
+      ? ['name', 'key_algorithm', 'key_bits', 'not_after']
+      : [sortColumn];
+  // The walked index's key: a trigram row's key is the trigram, then the name (`nameGramKey`).
+  const keyColumn = named ? 'gram_key' : sortColumn;
+  const walkKey = (position: CertificateCursor | undefined): CertificateCursor | undefined =>
+    position && gram !== undefined ? { ...position, key: nameGramKey(gram, String(position.key)) } : position;
   // A probe on a column the walked index lacks (issuer under a name order) would read the wide
   // row of every walked entry: it reads the narrow index instead (migration 0022), joined by
   // number. The walked index is then `s`, the probes' certificates `c` (CROSS JOIN: SQLite keeps
   // `s` outside, in the order walked).
   const joined = others.some((f) => f.column !== undefined && !walkedColumns.includes(f.column));
   const w = joined ? 's' : 'c';
-  const base = (alias: string) =>
-    all([
-      sql`${sql.ref(`${alias}.tenant_id`)} = ${query.tenantId}`,
+  const probes = [...(named ? [named.gramProbe!(w)] : []), ...others.map((f) => f.walkProbe ?? f.probe)];
+  const base = (alias: string) => {
+    const tenant = sql`${sql.ref(`${alias}.tenant_id`)} = ${query.tenantId}`;
+    if (gram !== undefined) {
+      const { from, to } = nameGramKeyRange(gram);
+      const key = sql.ref(`${alias}.gram_key`);
+      return all([tenant, sql`${key} >= ${from}`, sql`${key} < ${to}`]);
+    }
+    return all([
+      tenant,
       sql`${sql.ref(`${alias}.deleted_at`)} is null`,
       ...ranges.map((f) => (f === keyed ? f.keyNameRange! : f.sortRange!)(alias)),
     ]);
+  };
   // SQLite, left to itself, reads the key type's own index and sorts all its entries.
   const walked = (alias: string) =>
-    keyed && dialect.label === 'SQLite'
-      ? sql`certificates ${sql.raw(alias)} indexed by certificates_live_key_name`
-      : sql`certificates ${sql.raw(alias)}`;
+    named
+      ? sql`certificate_name_grams ${sql.raw(alias)}`
+      : keyed && dialect.label === 'SQLite'
+        ? sql`certificates ${sql.raw(alias)} indexed by certificates_live_key_name`
+        : sql`certificates ${sql.raw(alias)}`;
   const table = !joined
     ? walked('c')
     : dialect.label === 'SQLite'
@@ -595,12 +669,12 @@ async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<Ce
     ...probes,
   ]);
   const after = (position: CertificateCursor | undefined, alias: string) =>
-    position === undefined ? sql`1 = 1` : beyond(plan, position, false, alias);
+    position === undefined ? sql`1 = 1` : beyond(plan, position, false, alias, keyColumn);
   const upTo = (position: CertificateCursor | null, alias: string) =>
-    position === null ? sql`1 = 1` : beyond(plan, position, true, alias);
+    position === null ? sql`1 = 1` : beyond(plan, position, true, alias, keyColumn);
   const need = offset + limit;
   const rows: number[] = [];
-  let from: CertificateCursor | undefined = query.after;
+  let from: CertificateCursor | undefined = walkKey(query.after);
   let end: CertificateCursor | null;
   let window = t;
   let walkBound = 0;
@@ -610,8 +684,8 @@ async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<Ce
   // the narrow index), so the drive's bound is the window's size.
   let cap: number;
   for (;;) {
-    const { rows: ends } = await sql<{ k: unknown; no: unknown }>`select ${c(sortColumn)} as k, c.certificate_no as no
-      from ${walked('c')} where ${base('c')} and ${after(from, 'c')} order by ${orderBy(plan)}
+    const { rows: ends } = await sql<{ k: unknown; no: unknown }>`select ${c(keyColumn)} as k, c.certificate_no as no
+      from ${walked('c')} where ${base('c')} and ${after(from, 'c')} order by ${orderBy(plan, 'c', keyColumn)}
       limit 1 offset ${window - 1}`.execute(db);
     const last = ends[0];
     end = last ? { key: sortColumn === 'name' ? String(last.k) : num(last.k), certificateNo: num(last.no) } : null;
@@ -619,7 +693,7 @@ async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<Ce
     walkBound += window;
     if (need > 0) {
       const page = await sql<{ no: unknown }>`select ${sql.ref(`${w}.certificate_no`)} as no from ${table}
-        where ${where} and ${after(from, w)} and ${upTo(end, w)} order by ${orderBy(plan, w)}
+        where ${where} and ${after(from, w)} and ${upTo(end, w)} order by ${orderBy(plan, w, keyColumn)}
         limit ${need - rows.length}`.execute(db);
       rows.push(...page.rows.map((r) => num(r.no)));
     }
@@ -639,6 +713,7 @@ async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<Ce
           walkBound,
           narrowJoin: joined,
           keyNameWalk: keyed !== undefined,
+          gramWalk: named !== undefined,
         });
         return drive(plan, driver, count);
       }
@@ -652,6 +727,7 @@ async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<Ce
     walkBound,
     narrowJoin: joined,
     keyNameWalk: keyed !== undefined,
+    gramWalk: named !== undefined,
   });
   const items = await pageOf(db, plan, rows.slice(offset, offset + limit));
   // Every match from the index's start was read: the total is what the walk found.
@@ -669,7 +745,7 @@ async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<Ce
     return { items, total: Math.max(num(distinct[0]?.n), offset + items.length), totalExact: false };
   }
   const { rows: totals } = await sql<{ n: unknown }>`select count(*) as n from (select 1 from ${table}
-    where ${where} and ${after(query.after, w)} and ${upTo(end, w)} limit ${t + 1}) as matched`.execute(db);
+    where ${where} and ${after(walkKey(query.after), w)} and ${upTo(end, w)} limit ${t + 1}) as matched`.execute(db);
   const n = num(totals[0]?.n);
   return complete && n <= t
     ? { items, total: n, totalExact: true }
