@@ -191,6 +191,11 @@ interface Filter {
   column?: string;
   /** The driver yields the tenant's matching live certificates only, some more than once. */
   repeats?: true;
+  /**
+   * Reading the driver costs more than its rows (a substring index's postings): its count reads
+   * the numbers themselves, and a drive by it sorts those numbers instead of reading it again.
+   */
+  fetched?: true;
 }
 
 const c = (column: string) => sql.ref(`c.${column}`);
@@ -324,7 +329,7 @@ function filtersOf(dialect: StoreDialect, query: CertificateQuery, fts: FtsMatch
       cost: 1,
       column: 'name',
       // FTS5's rows are every tenant's, and its case folding is wider.
-      ...(dialect.substringIndex === 'fts5' ? {} : { exact: true as const }),
+      ...(dialect.substringIndex === 'fts5' ? { fetched: true as const } : { exact: true as const }),
     });
   }
   if (query.domainContains !== undefined) {
@@ -337,6 +342,7 @@ function filtersOf(dialect: StoreDialect, query: CertificateQuery, fts: FtsMatch
           : sql`select certificate_no from certificate_domains where tenant_id = ${tenant} and domain like ${pattern} escape '\\'`,
       probe: sql<boolean>`exists (select 1 from certificate_domains d where d.certificate_no = c.certificate_no and d.domain like ${pattern} escape '\\')`,
       cost: 2,
+      fetched: true,
     });
   }
   const window = notAfterWindow(query);
@@ -502,11 +508,17 @@ export async function searchCertificates(
     direction: query.order ?? 'asc',
   };
 
-  const drivers: Array<{ filter: Filter; count: number }> = [];
+  const drivers: Array<{ filter: Filter; count: number; numbers?: number[] }> = [];
   for (const filter of plan.filters) {
     if (!filter.driver) continue;
-    const count = await boundedCount(db, filter.driver, t);
-    drivers.push({ filter, count });
+    let numbers: number[] | undefined;
+    if (filter.fetched) {
+      const { rows } = await sql<{ no: unknown }>`select certificate_no as no from (${filter.driver}) as m
+        limit ${t + 1}`.execute(db);
+      numbers = rows.map((r) => num(r.no));
+    }
+    const count = numbers?.length ?? (await boundedCount(db, filter.driver, t));
+    drivers.push({ filter, count, ...(numbers === undefined ? {} : { numbers }) });
     if (count === 0) {
       searchObserver.onPlan?.({ plan: 'drive', t, counts: drivers.map((d) => d.count), windows: 0, walkBound: 0 });
       return { items: [], total: 0, totalExact: true };
@@ -515,7 +527,7 @@ export async function searchCertificates(
   const smallest = drivers.reduce<(typeof drivers)[number] | null>((a, b) => (a && a.count <= b.count ? a : b), null);
   if (smallest && smallest.count <= t) {
     searchObserver.onPlan?.({ plan: 'drive', t, counts: drivers.map((d) => d.count), windows: 0, walkBound: 0 });
-    return drive(plan, smallest.filter, smallest.count);
+    return drive(plan, smallest.filter, smallest.count, smallest.numbers);
   }
   return walk(
     plan,
@@ -549,7 +561,7 @@ async function pageOf(db: Kysely<Database>, plan: Plan, numbers: number[]): Prom
  * the page's statement, or (a keyset page, or an offset past the end) by a count over the same
  * at most `count` entries.
  */
-async function drive(plan: Plan, driver: Filter, count: number): Promise<CertificatePage> {
+async function drive(plan: Plan, driver: Filter, count: number, numbers?: number[]): Promise<CertificatePage> {
   const { db, dialect, query, limit, offset } = plan;
   const conditions: RawBuilder<unknown>[] = [sql`c.tenant_id = ${query.tenantId}`, sql`c.deleted_at is null`];
   // FTS5's trigram matches are a superset (Unicode case folding): its LIKE probe stays.
@@ -557,8 +569,14 @@ async function drive(plan: Plan, driver: Filter, count: number): Promise<Certifi
     if (filter !== driver || dialect.substringIndex === 'fts5') conditions.push(filter.probe);
   // The driven certificates are looked up in the narrow index, not the rows (migration 0022):
   // every column named here is in it. SQLite would take the rowid; INDEXED BY says which.
-  const from = sql`(select distinct certificate_no from (${driver.driver}) as k) as m cross join ${narrowCertificates(dialect)}`;
-  conditions.push(sql`c.certificate_no = m.certificate_no`);
+  // The driver's numbers, when its count already read them (`fetched`): not read again.
+  const from =
+    numbers === undefined
+      ? sql`(select distinct certificate_no from (${driver.driver}) as k) as m cross join ${narrowCertificates(dialect)}`
+      : narrowCertificates(dialect);
+  conditions.push(
+    numbers === undefined ? sql`c.certificate_no = m.certificate_no` : sql`c.certificate_no in (${sql.join(numbers)})`,
+  );
   const where = all(conditions);
   const keyset = query.after === undefined ? sql`1 = 1` : beyond(plan, query.after);
   // Without a cursor the page's statement counts every match too (`count(*) over ()`, taken
