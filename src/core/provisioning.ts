@@ -129,6 +129,17 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
     return changed;
   }
 
+  /** A slot with its items' certificates (null: the certificate is gone). */
+  const viewOf = (
+    slot: EdgeSlot,
+    certificates: ReadonlyMap<number, CertificateSummary>,
+    targetKind: DeployTargetKind | null,
+  ): SlotView => ({
+    slot,
+    items: slot.items.map((item) => ({ item, certificate: certificates.get(item.certificateNo) ?? null })),
+    targetKind,
+  });
+
   /** Slots with their certificates, read in one query for the whole page (not one per item). */
   async function views(
     tenantId: number,
@@ -139,11 +150,7 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
       tenantId,
       slots.flatMap((slot) => slot.items.map((item) => item.certificateNo)),
     );
-    return slots.map((slot) => ({
-      slot,
-      items: slot.items.map((item) => ({ item, certificate: certificates.get(item.certificateNo) ?? null })),
-      targetKind,
-    }));
+    return slots.map((slot) => viewOf(slot, certificates, targetKind));
   }
 
   /**
@@ -203,11 +210,8 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
   return {
     async list(actor, page) {
       authorize(actor, 'certificate.read');
-      const [result, targetKind] = await Promise.all([
-        store.slots.list(actor.tenantId, page),
-        targetKindOf(actor.tenantId),
-      ]);
-      return { items: await views(actor.tenantId, result.items, targetKind), total: result.total };
+      const { items, total, certificates, targetKind } = await store.slots.list(actor.tenantId, page);
+      return { items: items.map((slot) => viewOf(slot, certificates, targetKind)), total };
     },
 
     async get(actor, slotId) {

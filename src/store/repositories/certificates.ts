@@ -108,6 +108,22 @@ const summariesOf = listTemplate(1, (db: Kysely<Database>, [tenantId]: unknown[]
     .select(hasChainColumn('certificates'))
     .where('certificate_no', 'in', certificateNos as number[]),
 );
+
+/** `CertificateRepository.getMany`: the live certificates among `certificateNos`, by number. */
+export async function liveSummaries(
+  db: Kysely<Database>,
+  tenantId: number,
+  certificateNos: readonly number[],
+): Promise<Map<number, CertificateSummary>> {
+  const found = new Map<number, CertificateSummary>();
+  const distinct = [...new Set(certificateNos)];
+  for (let i = 0; i < distinct.length; i += GET_MANY_CHUNK) {
+    const rows = await summariesOf.all(db, [tenantId], distinct.slice(i, i + GET_MANY_CHUNK));
+    for (const row of rows) found.set(Number(row.certificate_no), summaryFromRow(row));
+  }
+  return found;
+}
+
 const sealedKeyOf = queryTemplate((db: Kysely<Database>, tenantId: number, certificateNo: number) =>
   liveRows(db, tenantId)
     .innerJoin('certificate_keys', 'certificate_keys.certificate_no', 'certificates.certificate_no')
@@ -433,15 +449,7 @@ export function certificateRepository(
       return row ? certificateFromRow(row) : null;
     },
 
-    async getMany(tenantId, certificateNos) {
-      const found = new Map<number, CertificateSummary>();
-      const distinct = [...new Set(certificateNos)];
-      for (let i = 0; i < distinct.length; i += GET_MANY_CHUNK) {
-        const rows = await summariesOf.all(db, [tenantId], distinct.slice(i, i + GET_MANY_CHUNK));
-        for (const row of rows) found.set(Number(row.certificate_no), summaryFromRow(row));
-      }
-      return found;
-    },
+    getMany: (tenantId, certificateNos) => liveSummaries(db, tenantId, certificateNos),
 
     async getByName(tenantId, name) {
       const row = await byName.first(db, tenantId, name);

@@ -16,14 +16,18 @@
  *   the certificate's deletion.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { SlotChange, SlotCompletion, SlotLeaseRepository, SlotRepository } from '../../core/ports.ts';
+import type { SlotChange, SlotCompletion, SlotLeaseRepository, SlotPage, SlotRepository } from '../../core/ports.ts';
+import type { DeployTargetKind } from '../../domain/deploy-target.ts';
+import type { CertificateSummary } from '../../domain/model.ts';
 import { LIVE_STATUSES, PENDING_STATUSES, type EdgeSlot } from '../../domain/edge-slot.ts';
 import type { StoreDialect } from '../dialect.ts';
-import { ms } from '../rows.ts';
+import { CERTIFICATE_SUMMARY_COLUMNS, ms, summaryFromRow, type CertificateSummaryRow } from '../rows.ts';
 import type { Database } from '../schema.ts';
 import { listTemplate, queryTemplate } from '../query-template.ts';
 import { inTransaction } from '../transaction.ts';
 import { lockForUse } from './certificate-usage.ts';
+import { liveSummaries } from './certificates.ts';
+import { targetKindOf } from './targets.ts';
 import { slotFromRow, type EdgeSlotItemRow, type EdgeSlotRow, type SlotTables } from './slot-rows.ts';
 
 type Db = Kysely<Database & SlotTables>;
@@ -66,6 +70,81 @@ const listedCount = queryTemplate((db: Kysely<Database & SlotTables>, tenantId: 
 const listedPage = queryTemplate((db: Kysely<Database & SlotTables>, tenantId: number, limit: number, offset: number) =>
   listed(db, tenantId).selectAll().orderBy('slot_id', 'desc').limit(limit).offset(offset),
 );
+
+/** The item and certificate columns of a merged list row, prefixed so they never meet the slot's. */
+const SUMMARY_ALIASES = CERTIFICATE_SUMMARY_COLUMNS.map((column) => [column, `c_${column}`] as const);
+
+type MergedListRow = Selectable<EdgeSlotRow> & {
+  total: number | string | null;
+  target_kind: string | null;
+  item_id: number | string | null;
+  item_region: string | null;
+  item_certificate_no: number | string | null;
+  item_deployed_fingerprint: string | null;
+} & Record<string, unknown>;
+
+/**
+ * PostgreSQL (`dialect.mergesReads`): the Edge list in one statement instead of five (slot
+ * count, target, page, items, certificates). One row per item of each slot of the page (a slot
+ * with no item gives one row with null item columns), each with the tenant's count and target
+ * kind; an empty page gives one row of those two alone (the left join keeps it). The page is the
+ * very query of `listedPage` (the partial index edge_slots_tenant_listed), its items come through
+ * the unique (slot_id, region) index, and their certificates are read as `liveSummaries` reads
+ * them (live, the tenant's): a deleted certificate leaves its item with null certificate columns.
+ * One statement is one snapshot, so count, page and certificates agree as a transaction's would.
+ */
+const mergedList = queryTemplate(
+  (db: Kysely<Database & SlotTables>, tenantId: number, limit: number, offset: number) =>
+    sql<MergedListRow>`select n.listed as total, t.kind as target_kind, p.* from (select ${tenantId}::bigint as tenant_id) as q
+      left join edge_slot_counts as n on n.tenant_id = q.tenant_id
+      left join deploy_targets as t on t.tenant_id = q.tenant_id
+      left join lateral (
+        select s.*, i.item_id, i.region as item_region, i.certificate_no as item_certificate_no,
+          i.deployed_fingerprint as item_deployed_fingerprint,
+          ${sql.join(SUMMARY_ALIASES.map(([column, alias]) => sql`c.${sql.ref(column)} as ${sql.ref(alias)}`))},
+          case when c.chain_pems = '[]' then 0 else 1 end as c_has_chain
+        from (${listed(db, sql.ref('q.tenant_id') as never)
+          .selectAll()
+          .orderBy('slot_id', 'desc')
+          .limit(limit)
+          .offset(offset)}) as s
+        left join edge_slot_items as i on i.slot_id = s.slot_id
+        left join certificates as c on c.certificate_no = i.certificate_no and c.tenant_id = q.tenant_id and c.deleted_at is null
+      ) as p on true
+      order by p.slot_id desc, p.item_id`,
+);
+
+/** The merged rows as `list` answers them. */
+function fromMergedRows(rows: readonly MergedListRow[]): SlotPage {
+  const first = rows[0];
+  const slots = new Map<number, { row: MergedListRow; items: Array<Selectable<EdgeSlotItemRow>> }>();
+  const certificates = new Map<number, CertificateSummary>();
+  for (const row of rows) {
+    if (row.slot_id === null) continue;
+    const slotId = Number(row.slot_id);
+    let slot = slots.get(slotId);
+    if (!slot) slots.set(slotId, (slot = { row, items: [] }));
+    if (row.item_id === null) continue;
+    slot.items.push({
+      item_id: Number(row.item_id),
+      slot_id: slotId,
+      tenant_id: row.tenant_id,
+      region: row.item_region!,
+      certificate_no: Number(row.item_certificate_no),
+      deployed_fingerprint: row.item_deployed_fingerprint,
+    });
+    if (row.c_certificate_no === null) continue;
+    const summary = Object.fromEntries(SUMMARY_ALIASES.map(([column, alias]) => [column, row[alias]]));
+    summary.has_chain = row.c_has_chain;
+    certificates.set(Number(row.c_certificate_no), summaryFromRow(summary as unknown as CertificateSummaryRow));
+  }
+  return {
+    items: [...slots.values()].map(({ row, items }) => slotFromRow(row, items)),
+    total: Number(first?.total ?? 0),
+    certificates,
+    targetKind: (first?.target_kind ?? null) as DeployTargetKind | null,
+  };
+}
 
 /**
  * The predicate of the partial index edge_slots_due (migration 0004), word for word:
@@ -201,10 +280,23 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
     },
 
     async list(tenantId, page) {
-      const total = Number((await listedCount.first(db, tenantId))?.total ?? 0);
-      if (page.limit <= 0 || page.offset >= total) return { items: [], total };
-      const rows = await listedPage.all(db, tenantId, page.limit, page.offset);
-      return { items: await withItems(db, rows), total };
+      if (dialect.mergesReads && page.limit > 0 && page.offset >= 0)
+        return fromMergedRows(await mergedList.all(db, tenantId, page.limit, page.offset));
+      // SQLite: the reads apart (each a function call there); the target's beside the rest.
+      const [slots, targetKind] = await Promise.all([
+        (async () => {
+          const total = Number((await listedCount.first(db, tenantId))?.total ?? 0);
+          if (page.limit <= 0 || page.offset >= total) return { items: [], total };
+          return { items: await withItems(db, await listedPage.all(db, tenantId, page.limit, page.offset)), total };
+        })(),
+        targetKindOf(db, tenantId),
+      ]);
+      const certificates = await liveSummaries(
+        db,
+        tenantId,
+        slots.items.flatMap((slot) => slot.items.map((item) => item.certificateNo)),
+      );
+      return { ...slots, certificates, targetKind };
     },
 
     async change(tenantId, slotId, change: SlotChange, at) {

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DeployTargetRepository } from '../../core/ports.ts';
+import type { DeployTargetKind } from '../../domain/deploy-target.ts';
 import { queryTemplate } from '../query-template.ts';
 import { ms } from '../rows.ts';
 import type { Database } from '../schema.ts';
@@ -14,6 +15,16 @@ import { targetFromRow, type SlotTables } from './slot-rows.ts';
 const byTenant = queryTemplate((db: Kysely<Database & SlotTables>, tenantId: number) =>
   db.selectFrom('deploy_targets').selectAll().where('tenant_id', '=', tenantId),
 );
+
+/**
+ * The kind of the tenant's target, null when none is set: the `kind` column, which `set` writes
+ * with the spec it stores (`targetFromRow(row).spec.kind`).
+ */
+export async function targetKindOf(base: Kysely<Database>, tenantId: number): Promise<DeployTargetKind | null> {
+  return (
+    ((await byTenant.first(base.withTables<SlotTables>(), tenantId))?.kind as DeployTargetKind | undefined) ?? null
+  );
+}
 
 export function deployTargetRepository(base: Kysely<Database>): DeployTargetRepository {
   const db = base.withTables<SlotTables>();
