@@ -27,6 +27,7 @@ import {
   CERTIFICATE_PAGE_MAX,
   type CertificatePage,
   type CertificateQuery,
+  type CertificateWithSecrets,
   type Clock,
   type LiveHolder,
   type RecoveryRefusal,
@@ -500,12 +501,16 @@ export function createCertificateService(
         );
 
   /** The certificate a download names, and the audit target of a miss. */
-  async function fileTarget(actor: Actor, ref: CertificateFileRef): Promise<[Certificate | null, string]> {
-    if (typeof ref === 'number') return [await store.certificates.get(actor.tenantId, ref), `certificate:${ref}`];
-    if ('name' in ref) return [await liveByName(actor.tenantId, ref.name), `certificate-name:${ref.name}`];
+  /** The live certificate a file download names, with its secrets (unsealed when asked), and its audit target. */
+  async function fileTarget(actor: Actor, ref: CertificateFileRef): Promise<[CertificateWithSecrets | null, string]> {
+    const { tenantId } = actor;
+    if (typeof ref === 'number')
+      return [await store.certificates.getWithSecrets(tenantId, { certificateNo: ref }), `certificate:${ref}`];
+    if ('name' in ref)
+      return [await store.certificates.getWithSecrets(tenantId, { name: ref.name }), `certificate-name:${ref.name}`];
     const target = `certificate:${ref.id.slice(0, 32)}`;
     if (!CANONICAL_NUMBER.test(ref.id)) return [null, target];
-    return [await store.certificates.get(actor.tenantId, Number(ref.id)), target];
+    return [await store.certificates.getWithSecrets(tenantId, { certificateNo: Number(ref.id) }), target];
   }
 
   const service: CertificateService = {
@@ -763,8 +768,9 @@ export function createCertificateService(
 
     async readFile(actor, ref) {
       authorize(actor, 'certificate.read');
-      const [certificate, missTarget] = await fileTarget(actor, ref);
-      if (!certificate || certificate.deletedAt) {
+      const [found, missTarget] = await fileTarget(actor, ref);
+      const certificate = found?.certificate;
+      if (!found || !certificate || certificate.deletedAt) {
         await audit.record(actor, 'certificate.file.read', missTarget, 'failure', { code: 'not_found' });
         if (typeof ref === 'number' || 'name' in ref) throw notFound(typeof ref === 'number' ? ref : ref.name);
         throw new AppError('not_found', `No certificate has the id '${quoted(ref.id)}'.`, { field: 'certificateNo' });
@@ -773,11 +779,12 @@ export function createCertificateService(
       return audited(actor, 'certificate.file.read', `certificate:${certificateNo}`, async () => {
         authorize(actor, 'certificate.file.read');
         assertKeyExportable(certificate);
-        const uploaded = await store.certificates.readFile(actor.tenantId, certificateNo);
+        // Unsealed here, inside the audit and after the checks (read with the row, on PostgreSQL).
+        const uploaded = await found.readFile();
         if (uploaded) return { ...uploaded, composed: false };
         // Came in through another face: compose the file NHN clients expect, the full chain (leaf and
         // issuers, a self-signed root left out) then the key.
-        const key = await store.certificates.readPrivateKey(actor.tenantId, certificateNo);
+        const key = await found.readPrivateKey();
         const text = [...fullChainPems(certificate.certificatePem, certificate.chainPems), ...(key ? [key] : [])].join(
           '',
         );

@@ -198,6 +198,19 @@ export interface CertificateFile {
   bytes: Buffer;
 }
 
+/**
+ * A live certificate with the secrets its NHN file is made of (CertificateRepository
+ * `getWithSecrets`). The secrets are unsealed only by these calls, which the caller audits as
+ * it audits `readFile` and `readPrivateKey`.
+ */
+export interface CertificateWithSecrets {
+  certificate: Certificate;
+  /** The uploaded NHN file, or null when none was uploaded (as `readFile`). */
+  readFile(): Promise<CertificateFile | null>;
+  /** The decrypted PKCS#8 PEM, or null when the certificate has none (as `readPrivateKey`). */
+  readPrivateKey(): Promise<string | null>;
+}
+
 /** What step 9 needs to know of a live certificate (CertificateRepository.findLiveHolders). */
 export interface LiveHolder {
   certificateNo: number;
@@ -251,6 +264,17 @@ export interface CertificateRepository {
   readPrivateKey(tenantId: number, certificateNo: number): Promise<string | null>;
   /** The uploaded NHN file, or null when none was uploaded. */
   readFile(tenantId: number, certificateNo: number): Promise<CertificateFile | null>;
+  /**
+   * The live certificate by number or name (as `get`, `getByName`), null when there is none,
+   * with its uploaded file and key to unseal on demand. Where the dialect merges reads
+   * (PostgreSQL) the row, the sealed file and the sealed key come in one statement (one round
+   * trip instead of three) and are unsealed only when asked; elsewhere each secret is read when
+   * asked, as `readFile` and `readPrivateKey` read it.
+   */
+  getWithSecrets(
+    tenantId: number,
+    ref: { certificateNo: number } | { name: string },
+  ): Promise<CertificateWithSecrets | null>;
   /**
    * Soft delete: the row stays for recentChanges and the number is never reused. Refused with
    * `AppError('in_use')` while a slot uses the certificate, decided under the certificate row's

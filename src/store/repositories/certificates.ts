@@ -137,6 +137,30 @@ const sealedFileOf = queryTemplate((db: Kysely<Database>, tenantId: number, cert
     .where('certificates.certificate_no', '=', certificateNo),
 );
 
+/**
+ * The row of `getWithSecrets` on PostgreSQL: the certificate (as `byNumber`, `byName`) with its
+ * uploaded file and its key, still sealed, left-joined (each table has at most one row per
+ * certificate, keyed by its number), so a certificate without them still comes back.
+ */
+const withSecrets = (db: Kysely<Database>, tenantId: number) =>
+  liveRows(db, tenantId)
+    .leftJoin('certificate_files as f', 'f.certificate_no', 'certificates.certificate_no')
+    .leftJoin('certificate_keys as k', 'k.certificate_no', 'certificates.certificate_no')
+    .selectAll('certificates')
+    .select([
+      'f.name as upload_name',
+      'f.data_key_id as upload_data_key_id',
+      'f.sealed_bytes as upload_sealed_bytes',
+      'k.data_key_id as key_data_key_id',
+      'k.sealed_key as key_sealed_key',
+    ]);
+const withSecretsByNumber = queryTemplate((db: Kysely<Database>, tenantId: number, certificateNo: number) =>
+  withSecrets(db, tenantId).where('certificates.certificate_no', '=', certificateNo),
+);
+const withSecretsByName = queryTemplate((db: Kysely<Database>, tenantId: number, name: string) =>
+  withSecrets(db, tenantId).where('certificates.name', '=', name),
+);
+
 export function certificateRepository(
   db: Kysely<Database>,
   dialect: StoreDialect,
@@ -325,7 +349,7 @@ export function certificateRepository(
       delta: 1 as const,
     }));
 
-  return {
+  const repository: CertificateRepository = {
     async insert(certificate, at) {
       try {
         const row = await inTransaction(db, dialect, async (trx) => {
@@ -532,6 +556,50 @@ export function certificateRepository(
       };
     },
 
+    async getWithSecrets(tenantId, ref) {
+      if (!dialect.mergesReads) {
+        const certificate =
+          'name' in ref
+            ? await repository.getByName(tenantId, ref.name)
+            : await repository.get(tenantId, ref.certificateNo);
+        if (!certificate) return null;
+        return {
+          certificate,
+          readFile: () => repository.readFile(tenantId, certificate.certificateNo),
+          readPrivateKey: () => repository.readPrivateKey(tenantId, certificate.certificateNo),
+        };
+      }
+      const row =
+        'name' in ref
+          ? await withSecretsByName.first(db, tenantId, ref.name)
+          : await withSecretsByNumber.first(db, tenantId, ref.certificateNo);
+      if (!row) return null;
+      const certificate = certificateFromRow(row);
+      const { certificateNo } = certificate;
+      return {
+        certificate,
+        readFile: async () =>
+          row.upload_data_key_id === null || row.upload_sealed_bytes === null || row.upload_name === null
+            ? null
+            : {
+                name: row.upload_name,
+                bytes: await vault.open(
+                  { dataKeyId: Number(row.upload_data_key_id), blob: row.upload_sealed_bytes },
+                  fileContext(certificateNo),
+                ),
+              },
+        readPrivateKey: async () =>
+          row.key_data_key_id === null || row.key_sealed_key === null
+            ? null
+            : (
+                await vault.open(
+                  { dataKeyId: Number(row.key_data_key_id), blob: row.key_sealed_key },
+                  privateKeyContext(certificateNo),
+                )
+              ).toString('utf8'),
+      };
+    },
+
     async markDeleted(tenantId, certificateNo, at, options = {}) {
       return inTransaction(db, dialect, async (trx) => {
         // "In use" is decided here, under the certificate row's lock: core's check before the
@@ -718,4 +786,5 @@ export function certificateRepository(
     /** From the expiry-day counters, never a scan: see expiry-histogram.ts. */
     expiryHistogram: (tenantId, asOf, upperBoundsDays) => expiryHistogram(db, tenantId, ms(asOf), upperBoundsDays),
   };
+  return repository;
 }
