@@ -172,6 +172,12 @@ export interface CertificateQuery {
   offset: number;
   /** Maximum rows; the store caps it (see CERTIFICATE_PAGE_MAX). */
   limit: number;
+  /**
+   * Also answer which edge slots use each certificate of the page (`CertificatePage.usedBy`, as
+   * `CertificateUsageRepository.usersOf` answers it): in the page's own statement where the
+   * dialect merges reads (PostgreSQL), else one more read.
+   */
+  withUsers?: boolean;
 }
 
 /** A row's place in a list order: its sort key's value (a name, or epoch ms) and its number. */
@@ -191,6 +197,8 @@ export interface CertificatePage {
    */
   total: number;
   totalExact: boolean;
+  /** With `withUsers`: slot ids using each certificate of `items`, ascending; every item's number is a key. */
+  usedBy?: Map<number, number[]>;
 }
 
 export interface CertificateFile {

@@ -47,12 +47,13 @@ export function registerV1Routes(app: FastifyInstance, ctx: NcpContext): void {
       order: 'desc',
       offset: 0,
       limit: PAGE_SIZE_MAX,
+      withUsers: true,
     });
-    const [present, usedBy] = await Promise.all([ctx.present(actor), ctx.usedBy(actor, page.items)]);
+    const present = await ctx.present(actor);
     return {
       ...SUCCESS,
       totalRows: page.items.length,
-      sslCertificateList: page.items.map((c, i) => presentV1Item(c, usedBy[i] ?? [], present)),
+      sslCertificateList: page.items.map((c) => presentV1Item(c, page.usedBy?.get(c.certificateNo) ?? [], present)),
     };
   });
 

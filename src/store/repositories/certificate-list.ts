@@ -62,7 +62,7 @@ import {
   validityTotalsSql,
   validityTotalsValues,
 } from './certificate-counters.ts';
-import { heldBySlot } from './certificate-usage.ts';
+import { heldBySlot, usersColumn, usersFromRows } from './certificate-usage.ts';
 
 const SORT_COLUMNS = {
   certificateNo: 'certificate_no',
@@ -216,20 +216,23 @@ export async function listCertificates(
     const merged = await mergedPage(db, query, limit, offset);
     if (merged) return merged;
   }
+  const withUsers = mergesReads && query.withUsers === true;
   if (!countedByCounters(query) && limit > 0) {
     // Filtered: read the page first. A page that is not full ends the result, so when it holds
     // rows (or starts at 0) the total is exactly offset + rows, and the COUNT is not needed: the
     // usual case of the `name` and `certificateNo` filters (0 or 1 row) and of short results.
-    const items = await pageOf(db, query, limit, offset, null, null);
+    const { items, ...users } = await pageOf(db, query, limit, offset, null, null, withUsers);
     if (items.length < limit && (items.length > 0 || offset === 0))
-      return { items, total: offset + items.length, totalExact: true };
+      return { items, total: offset + items.length, totalExact: true, ...users };
     const { total } = await totalOf(db, query);
-    return { items, total, totalExact: true };
+    return { items, total, totalExact: true, ...users };
   }
   const { total, live } = await totalOf(db, query);
   if (mergesReads) planHints.set(query, total, live);
-  if (limit === 0 || offset >= total) return { items: [], total, totalExact: true };
-  return { items: await pageOf(db, query, limit, offset, total, live), total, totalExact: true };
+  if (limit === 0 || offset >= total)
+    return { items: [], total, totalExact: true, ...(withUsers ? { usedBy: new Map() } : {}) };
+  const { items, ...users } = await pageOf(db, query, limit, offset, total, live, withUsers);
+  return { items, total, totalExact: true, ...users };
 }
 
 /**
@@ -262,7 +265,8 @@ async function mergedPage(
   }
   const direction = query.order ?? 'asc';
   const values: PageValues = { ...filterValuesOf(query), limit, skip: offset };
-  const shape: PageShape = { ...shapeOf(query), sortColumn: 'certificate_no', direction, plan, seek: null };
+  const withUsers = query.withUsers === true;
+  const shape: PageShape = { ...shapeOf(query), sortColumn: 'certificate_no', direction, plan, seek: null, withUsers };
   const names = Object.keys(values) as Array<keyof PageValues>;
   const key = JSON.stringify([shape, names]);
   let template = mergedTemplates.get(key);
@@ -292,8 +296,9 @@ async function mergedPage(
   });
   const total = validity === 'expired' ? expired : validity === 'unexpired' ? live - expired : live;
   planHints.set(query, total, live);
-  const items = rows.filter((row) => row.certificate_no !== null).map(summaryFromRow);
-  return { items, total, totalExact: true };
+  const pageRows = rows.filter((row) => row.certificate_no !== null);
+  const items = pageRows.map(summaryFromRow);
+  return { items, total, totalExact: true, ...(withUsers ? { usedBy: usersFromRows(pageRows) } : {}) };
 }
 
 type MergedRow = PageRow & { totals_live: unknown; totals_past: unknown; totals_today: unknown; totals_part: unknown };
@@ -330,7 +335,8 @@ async function pageOf(
   offset: number,
   total: number | null,
   live: number | null,
-): Promise<CertificateSummary[]> {
+  withUsers: boolean,
+): Promise<{ items: CertificateSummary[]; usedBy?: Map<number, number[]> }> {
   const direction = query.order ?? 'asc';
   const sortColumn = SORT_COLUMNS[query.sort ?? 'certificateNo'];
   const validity = query.validity ?? 'all';
@@ -343,12 +349,12 @@ async function pageOf(
   if (byNumber && validity === 'all' && live !== null && offset >= listTuning.blockSeekFromOffset) {
     const start = await locateOffset(db, query.tenantId, offset, direction);
     // Null only when rows were deleted since the total was read: the page is past the end.
-    if (start === null) return [];
+    if (start === null) return { items: [], ...(withUsers ? { usedBy: new Map() } : {}) };
     seek = direction === 'asc' ? 'from' : 'below';
     values.bound = direction === 'asc' ? start.block * NUMBER_BLOCK : (start.block + 1) * NUMBER_BLOCK;
     values.skip = offset - start.before;
   }
-  const shape: PageShape = { ...shapeOf(query), sortColumn, direction, plan, seek };
+  const shape: PageShape = { ...shapeOf(query), sortColumn, direction, plan, seek, withUsers };
   const names = Object.keys(values) as Array<keyof PageValues>;
   const key = JSON.stringify([shape, names]);
   let template = pageTemplates.get(key);
@@ -358,7 +364,8 @@ async function pageOf(
     );
     pageTemplates.set(key, template);
   }
-  return (await template.all(db, ...names.map((name) => values[name]))).map(summaryFromRow);
+  const rows = await template.all(db, ...names.map((name) => values[name]));
+  return { items: rows.map(summaryFromRow), ...(withUsers ? { usedBy: usersFromRows(rows) } : {}) };
 }
 
 interface PageValues extends FilterValues {
@@ -374,9 +381,11 @@ interface PageShape extends FilterShape {
   plan: 'walk' | 'sort' | null;
   /** A block-counter seek: numbers from `bound` on (asc) or below it (desc). */
   seek: 'from' | 'below' | null;
+  /** The `usersColumn` of each row too (PostgreSQL only: `withUsers` of a merging dialect). */
+  withUsers: boolean;
 }
 
-type PageRow = CertificateSummaryRow;
+type PageRow = CertificateSummaryRow & { used_by?: unknown };
 
 /**
  * Page templates by shape (filters present, sort, direction, plan, seek): a few dozen in
@@ -410,7 +419,9 @@ function pageQuery(db: Kysely<Database>, shape: PageShape, values: PageValues) {
     )
     .innerJoin('certificates', 'certificates.certificate_no', 'page.certificate_no')
     .select(CERTIFICATE_SUMMARY_COLUMNS.map((column) => `certificates.${column}` as const))
-    .select(hasChainColumn('certificates'));
+    .select(hasChainColumn('certificates'))
+    // Evaluated for the page's rows only: the limit is applied inside `page`.
+    .$if(shape.withUsers, (q) => q.select(usersColumn(db)));
   return byNumber
     ? rows.orderBy('page.certificate_no', direction)
     : rows.orderBy(sql.ref(`page.${sortColumn}`), direction).orderBy('page.certificate_no', direction);

@@ -18,7 +18,7 @@
  * - SQLite: `beginWrite` is `BEGIN IMMEDIATE`, one writer at a time, so both transactions already
  *   run one after the other and the plain reads decide (dialect `rowLocks` is false).
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { CertificateUsageRepository } from '../../core/ports.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { StoreDialect } from '../dialect.ts';
@@ -48,7 +48,7 @@ const slotsUsing = listTemplate(1, (db: Kysely<Database>, [tenantId]: unknown[],
     .orderBy('i.slot_id'),
 );
 
-async function usersOf(
+export async function usersOf(
   db: Kysely<Database>,
   tenantId: number,
   certificateNos: readonly number[],
@@ -68,6 +68,31 @@ async function usersOf(
 
 export function certificateUsageRepository(base: Kysely<Database>): CertificateUsageRepository {
   return { usersOf: (tenantId, certificateNos) => usersOf(base, tenantId, certificateNos) };
+}
+
+/**
+ * PostgreSQL (`dialect.mergesReads`): `usersOf` of the row of `certificates` the enclosing query
+ * is on, as a column of that query: the ids of the slots using it, ascending, each once (an
+ * int8 array, empty when none). Through edge_slot_items_certificate (tenant_id,
+ * certificate_no, slot_id), as `usersOf`.
+ */
+export function usersColumn(db: Kysely<Database>) {
+  const ids = heldItems(db)
+    .select('i.slot_id')
+    .distinct()
+    .whereRef('i.tenant_id', '=', 'certificates.tenant_id' as never)
+    .whereRef('i.certificate_no', '=', 'certificates.certificate_no' as never)
+    .orderBy('i.slot_id');
+  return sql<Array<string | number>>`array(${ids})`.as('used_by');
+}
+
+/** The `usersColumn` of each row, as `usersOf` answers. */
+export function usersFromRows(
+  rows: ReadonlyArray<{ certificate_no: unknown; used_by?: unknown }>,
+): Map<number, number[]> {
+  return new Map(
+    rows.map((row) => [Number(row.certificate_no), ((row.used_by ?? []) as unknown[]).map((id) => Number(id))]),
+  );
 }
 
 /**

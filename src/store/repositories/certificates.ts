@@ -54,7 +54,7 @@ import { adjustCounters, validityCounts } from './certificate-counters.ts';
 import { listCertificates } from './certificate-list.ts';
 import { isSearchQuery, searchCertificates } from './certificate-search.ts';
 import { dropSearchIndex, writeSearchIndex, writeSearchIndexes } from './certificate-search-index.ts';
-import { lockForDeletion } from './certificate-usage.ts';
+import { lockForDeletion, usersOf } from './certificate-usage.ts';
 import { archiveVersion, type VersionsDatabase } from './certificate-versions.ts';
 import { expiryHistogram } from './expiry-histogram.ts';
 
@@ -480,8 +480,19 @@ export function certificateRepository(
       return row ? certificateFromRow(row) : null;
     },
 
-    list: (query) =>
-      isSearchQuery(query) ? searchCertificates(db, dialect, query) : listCertificates(db, query, dialect.mergesReads),
+    async list(query) {
+      const page = isSearchQuery(query)
+        ? await searchCertificates(db, dialect, query)
+        : await listCertificates(db, query, dialect.mergesReads);
+      // Not merged into the page's statement (SQLite, the search path): read apart.
+      if (query.withUsers && !page.usedBy)
+        page.usedBy = await usersOf(
+          db,
+          query.tenantId,
+          page.items.map((item) => item.certificateNo),
+        );
+      return page;
+    },
 
     async findLiveHolders(tenantId, keys) {
       const found = new Map<number, LiveHolder>();
