@@ -669,9 +669,10 @@ export function createAcmService(
         }
         if (consumed === rows.length && rows.length < batch) more = false;
       }
+      // Asked only for the rows the store did not answer it with (SQLite reads it apart).
       const users = await store.usage.usersOf(
         actor.tenantId,
-        items.flatMap((i) => (i.kind === 'certificate' ? [i.summary.certificateNo] : [])),
+        items.flatMap((i) => (i.kind === 'certificate' && i.inUse === undefined ? [i.summary.certificateNo] : [])),
       );
       const nextToken =
         !more || position === null
@@ -685,7 +686,7 @@ export function createAcmService(
       return {
         items: items.map((i): AcmListedCertificate =>
           i.kind === 'certificate'
-            ? { ...i, inUse: (users.get(i.summary.certificateNo) ?? []).length > 0 }
+            ? { ...i, inUse: i.inUse ?? (users.get(i.summary.certificateNo) ?? []).length > 0 }
             : {
                 kind: 'requested',
                 arnId: i.arnId,

@@ -655,7 +655,17 @@ export interface AcmListQuery {
 }
 
 export type AcmListed =
-  | { kind: 'certificate'; summary: CertificateSummary; arnId: string }
+  | {
+      kind: 'certificate';
+      summary: CertificateSummary;
+      arnId: string;
+      /**
+       * Whether an edge slot uses it (`CertificateUsageRepository.usersOf` not empty), answered
+       * with the row where the dialect merges reads (PostgreSQL); absent elsewhere, where the
+       * caller asks `usersOf` for the rows it keeps.
+       */
+      inUse?: boolean;
+    }
   | {
       kind: 'requested';
       arnId: string;

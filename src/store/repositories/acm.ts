@@ -30,6 +30,7 @@ import {
 } from '../rows.ts';
 import type { CertificateRow, Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
+import { inUseColumn } from './certificate-usage.ts';
 
 interface AcmTables {
   certificates: CertificateRow & { arn_id: string };
@@ -117,6 +118,8 @@ interface CertificateShape {
   states: string;
   keyTypes: number | null;
   after: boolean;
+  /** Each row's `inUseColumn` too (PostgreSQL: `dialect.mergesReads`). */
+  inUse: boolean;
 }
 
 /** The certificates' run of a page: the index in its order from the position, the states and key types checked on each row. */
@@ -160,10 +163,15 @@ function certificatePage(db: Db, shape: CertificateShape, v: unknown[]) {
     const certificateNo = next();
     q = q.where(sql<boolean>`(c.created_at, c.certificate_no) ${cmp} (${createdAt}, ${certificateNo})`);
   }
-  return q
-    .orderBy('c.created_at', shape.order)
-    .orderBy('c.certificate_no', shape.order)
-    .limit(next() as number);
+  return (
+    q
+      // Evaluated for the rows the limit lets through (read in index order, or after a sort:
+      // PostgreSQL computes an expensive column after its Sort and Limit).
+      .$if(shape.inUse, (page) => page.select(inUseColumn(db as unknown as Kysely<Database>, 'c')))
+      .orderBy('c.created_at', shape.order)
+      .orderBy('c.certificate_no', shape.order)
+      .limit(next() as number)
+  );
 }
 
 interface RequestShape {
@@ -218,7 +226,7 @@ function cached<Shape, Row>(
   return template;
 }
 
-async function listCertificates(db: Db, query: AcmListQuery): Promise<AcmListed[]> {
+async function listCertificates(db: Db, query: AcmListQuery, mergesReads: boolean): Promise<AcmListed[]> {
   const { tenantId, order } = query;
   if (query.certificates.length === 0 || (query.keyTypes !== null && query.keyTypes.length === 0)) return [];
   const states = [...new Set(query.certificates)].sort();
@@ -235,9 +243,15 @@ async function listCertificates(db: Db, query: AcmListQuery): Promise<AcmListed[
     states: states.join(','),
     keyTypes: query.keyTypes === null ? null : query.keyTypes.length,
     after: query.after !== null,
+    inUse: mergesReads,
   };
   const rows = await cached(certificateTemplates, shape, values.length, certificatePage).all(db, ...values);
-  return rows.map((row) => ({ kind: 'certificate', summary: summaryFromRow(row), arnId: row.arn_id }));
+  return rows.map((row) => ({
+    kind: 'certificate',
+    summary: summaryFromRow(row),
+    arnId: row.arn_id,
+    ...('in_use' in row ? { inUse: Boolean(row.in_use) } : {}),
+  }));
 }
 
 async function listRequests(db: Db, query: AcmListQuery): Promise<AcmListed[]> {
@@ -366,7 +380,7 @@ export function acmRepository(base: Kysely<Database>, dialect: StoreDialect): Ac
     async list(query) {
       // Requests first: see the header.
       const requests = await listRequests(db, query);
-      const certificates = await listCertificates(db, query);
+      const certificates = await listCertificates(db, query, dialect.mergesReads);
       return merge(requests, certificates, query.order, query.limit);
     },
 

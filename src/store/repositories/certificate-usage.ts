@@ -86,6 +86,18 @@ export function usersColumn(db: Kysely<Database>) {
   return sql<Array<string | number>>`array(${ids})`.as('used_by');
 }
 
+/**
+ * PostgreSQL (`dialect.mergesReads`): whether `usersOf` of the row of `table` (an alias of
+ * `certificates` in the enclosing query) is not empty, as a boolean column `in_use`.
+ */
+export function inUseColumn(db: Kysely<Database>, table: string) {
+  const held = heldItems(db)
+    .select(sql<number>`1`.as('one'))
+    .whereRef('i.tenant_id', '=', sql.ref(`${table}.tenant_id`) as never)
+    .whereRef('i.certificate_no', '=', sql.ref(`${table}.certificate_no`) as never);
+  return sql<boolean>`exists (${held})`.as('in_use');
+}
+
 /** The `usersColumn` of each row, as `usersOf` answers. */
 export function usersFromRows(
   rows: ReadonlyArray<{ certificate_no: unknown; used_by?: unknown }>,

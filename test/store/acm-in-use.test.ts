@@ -1,0 +1,121 @@
+/**
+ * Contract (AcmListed `inUse`, ACM ListCertificates' `InUse`): on PostgreSQL
+ * (`dialect.mergesReads`) each certificate row of `acm.list` says whether an edge slot uses it,
+ * in the page's own statement, exactly as `CertificateUsageRepository.usersOf` would (a DELETED
+ * slot does not, a slot holding it in two regions does, another tenant's slot is not this
+ * tenant's); elsewhere it is left out for core to ask `usersOf`.
+ *
+ * Statements are counted at the driver (pg Client.query), as bench/lib/server-probe.ts does.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import type { AcmListQuery } from '../../src/core/ports.ts';
+import { openStore, type StoreHandle } from '../../src/store/open.ts';
+import { makeTenant, newCertificate, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
+
+/** Counts pg statements while `work` runs. */
+async function statementsDuring<T>(work: () => Promise<T>): Promise<{ result: T; statements: number }> {
+  const original = pg.Client.prototype.query;
+  let statements = 0;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    statements++;
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  try {
+    return { result: await work(), statements };
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+}
+
+const AT = new Date(Date.UTC(2026, 2, 1));
+
+for (const target of storeTargets) {
+  describe(`ACM list rows say whether a slot uses them on ${target.name}`, { skip: target.skip }, () => {
+    let location: TestLocation;
+    let store: StoreHandle;
+    let tenantId: number;
+    const numbers: number[] = [];
+
+    before(async () => {
+      location = await target.fresh();
+      store = await openStore(location.options({ masterKey: testMasterKey() }));
+      tenantId = (await makeTenant(store)).id;
+      const other = (await makeTenant(store)).id;
+      for (let i = 0; i < 5; i++)
+        numbers.push((await store.certificates.insert(newCertificate(tenantId), AT)).certificateNo);
+      const [c0, c1, c2] = numbers as [number, number, number];
+      const create = (tenant: number, items: Array<{ region: 'KR_JP' | 'GLOBAL'; certificateNo: number }>) =>
+        store.slots.create(
+          {
+            tenantId: tenant,
+            serviceRegion: items.length > 1 ? 'KR_JP_GLOBAL' : 'KR_JP',
+            tlsVersion: 'TLS_ALL_VERSIONS',
+            cipherProfile: 'DEFAULT',
+            items,
+          },
+          AT,
+        );
+      // c0: a live slot; c1: one slot in both regions; c2: only a DELETED slot; c3, c4: none.
+      await create(tenantId, [{ region: 'KR_JP', certificateNo: c0 }]);
+      await create(tenantId, [
+        { region: 'KR_JP', certificateNo: c1 },
+        { region: 'GLOBAL', certificateNo: c1 },
+      ]);
+      const gone = await create(tenantId, [{ region: 'KR_JP', certificateNo: c2 }]);
+      const deleting = await store.slots.change(tenantId, gone.slotId, { kind: 'delete' }, AT);
+      assert.ok(deleting);
+      assert.ok(await store.slotLeases.claim(gone.slotId, 'w', AT, new Date(AT.getTime() + 60_000)));
+      await store.slotLeases.succeed(gone.slotId, 'w', deleting.deployment.generation, { fingerprints: new Map() }, AT);
+      const foreign = await store.certificates.insert(newCertificate(other), AT);
+      await create(other, [{ region: 'KR_JP', certificateNo: foreign.certificateNo }]);
+    });
+    after(async () => {
+      await store?.close();
+      await location?.cleanup();
+    });
+
+    const query = (over: Partial<AcmListQuery> = {}): AcmListQuery => ({
+      tenantId,
+      asOf: AT,
+      certificates: ['issued', 'expired', 'revoked'],
+      keyTypes: null,
+      requests: null,
+      order: 'asc',
+      after: null,
+      limit: 100,
+      ...over,
+    });
+
+    for (const order of ['asc', 'desc'] as const) {
+      it(`in use as usersOf says, ${order}, in one statement on PostgreSQL`, async () => {
+        const { result: rows, statements } = await statementsDuring(() => store.acm.list(query({ order })));
+        const certificates = rows.flatMap((row) => (row.kind === 'certificate' ? [row] : []));
+        assert.equal(certificates.length, numbers.length);
+        const users = await store.usage.usersOf(
+          tenantId,
+          certificates.map((row) => row.summary.certificateNo),
+        );
+        if (target.name === 'postgres') {
+          assert.equal(statements, 1);
+          for (const row of certificates)
+            assert.equal(
+              row.inUse,
+              users.get(row.summary.certificateNo)!.length > 0,
+              `certificate ${row.summary.certificateNo}`,
+            );
+          assert.deepEqual(
+            certificates
+              .filter((row) => row.inUse)
+              .map((row) => row.summary.certificateNo)
+              .sort((a, b) => a - b),
+            [numbers[0], numbers[1]],
+          );
+        } else {
+          assert.ok(certificates.every((row) => row.inUse === undefined));
+        }
+      });
+    }
+  });
+}
