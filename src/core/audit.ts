@@ -1,13 +1,24 @@
 /**
- * Audit trail. Every write and every private-key read goes through `record`; details carry
- * non-secret facts only (numbers, names, error codes), never key material or secrets.
+ * Audit trail. Every write and every private-key read goes through `record` (or, for a single
+ * import, `aroundWrite`); details carry non-secret facts only (numbers, names, error codes),
+ * never key material or secrets.
+ *
+ * Where an event is written: `record` appends through the store's group commit (store/
+ * repositories/audit.ts): its own transaction, shared with the events of other requests of the
+ * same moment, committed before `record` resolves. `aroundWrite` hands the success event to the
+ * write itself, which commits it in the write's own transaction (CertificateRepository.insert's
+ * `audit`): one commit instead of two, and the write and its event land together or not at all
+ * (before, a crash between the two commits could leave an import unaudited). Either way every
+ * event is written exactly once, a refused or failed write leaves no success event and records
+ * its failure through `record`, and each tenant's hash chain stays one sequence in id order; an
+ * event written in a write's transaction takes its place in the chain when that commits.
  */
 import { ChainVerifier, type ChainBreak } from '../domain/audit-chain.ts';
 import { isAppError } from '../domain/errors.ts';
 import type { AuditEvent, AuditResult } from '../domain/model.ts';
 import type { Actor } from './actor.ts';
 import { authorize } from './policy.ts';
-import type { AuditQuery, Clock, Store } from './ports.ts';
+import type { AuditQuery, Clock, NewAuditEvent, Store } from './ports.ts';
 
 export interface AuditService {
   record(
@@ -26,6 +37,20 @@ export interface AuditService {
     action: string,
     target: string,
     work: () => Promise<T>,
+    detail?: AuditEvent['detail'],
+  ): Promise<T>;
+  /**
+   * `around` for a write that commits its own success event: `work` gets `success`, which builds
+   * the event (its `at` is when it is called), and must write it in the write's transaction (the
+   * store's `audit` argument), so it commits with the write or not at all. A failure is recorded
+   * as `around` records it. Only for work whose last step is that transaction: once it has
+   * committed, nothing after it may throw (the event would be followed by a failure).
+   */
+  aroundWrite<T>(
+    actor: Actor,
+    action: string,
+    target: string,
+    work: (success: () => NewAuditEvent) => Promise<T>,
     detail?: AuditEvent['detail'],
   ): Promise<T>;
   list(actor: Actor, query: Omit<AuditQuery, 'tenantId'>): Promise<AuditEvent[]>;
@@ -57,7 +82,34 @@ const VERIFY_PAGE = 1000;
 export type AuditTrail = Pick<AuditService, 'list' | 'verify'>;
 
 export function createAuditService(store: Store, clock: Clock): AuditService {
+  const eventOf = (
+    actor: Actor | null,
+    action: string,
+    target: string,
+    result: AuditResult,
+    detail: AuditEvent['detail'],
+  ): NewAuditEvent => ({
+    tenantId: actor?.tenantId ?? null,
+    actor: actor?.id ?? 'system',
+    action,
+    target,
+    result,
+    remoteAddress: actor?.remoteAddress ?? null,
+    detail,
+    at: clock.now(),
+  });
   const service: AuditService = {
+    async aroundWrite(actor, action, target, work, detail = {}) {
+      try {
+        return await work(() => eventOf(actor, action, target, 'success', detail));
+      } catch (error) {
+        await service.record(actor, action, target, 'failure', {
+          ...detail,
+          code: isAppError(error) ? error.code : 'internal',
+        });
+        throw error;
+      }
+    },
     async around(actor, action, target, work, detail = {}) {
       try {
         const result = await work();
@@ -72,16 +124,7 @@ export function createAuditService(store: Store, clock: Clock): AuditService {
       }
     },
     async record(actor, action, target, result, detail = {}) {
-      await store.audit.append({
-        tenantId: actor?.tenantId ?? null,
-        actor: actor?.id ?? 'system',
-        action,
-        target,
-        result,
-        remoteAddress: actor?.remoteAddress ?? null,
-        detail,
-        at: clock.now(),
-      });
+      await store.audit.append(eventOf(actor, action, target, result, detail));
     },
     async verify(scope = {}) {
       const heads = new Map((await store.audit.chainHeads()).map((h) => [h.tenantId, h.headHash]));

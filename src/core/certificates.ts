@@ -342,11 +342,12 @@ export function createCertificateService(
     options: ImportOptions,
     candidateOf: () => ImportCandidate,
   ): Promise<Certificate> {
-    return audited(
+    // The success event commits in the certificate's own transaction (audit.ts `aroundWrite`).
+    return audit.aroundWrite(
       actor,
       'certificate.import',
       `certificate-name:${name}`,
-      async () => {
+      async (success) => {
         const candidate = candidateOf();
         await checkDuplicate(actor.tenantId, candidate, null);
         return store.certificates.insert(
@@ -358,6 +359,7 @@ export function createCertificateService(
             ...(options.certificateNo !== undefined ? { certificateNo: options.certificateNo } : {}),
           },
           clock.now(),
+          success(),
         );
       },
       { origin: options.origin },

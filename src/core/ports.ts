@@ -228,8 +228,13 @@ export interface LiveHolder {
 }
 
 export interface CertificateRepository {
-  /** Inserts in one transaction; assigns the next never-reused certificateNo of the tenant. */
-  insert(certificate: NewCertificate, at: Date): Promise<Certificate>;
+  /**
+   * Inserts in one transaction; assigns the next never-reused certificateNo of the tenant. With
+   * `audit`, also appends that event to its chain in the same transaction (AuditRepository's
+   * `append`, but committed with the certificate, or rolled back with it): the success event of
+   * an import, one commit for both (core/audit.ts `aroundWrite`).
+   */
+  insert(certificate: NewCertificate, at: Date, audit?: NewAuditEvent): Promise<Certificate>;
   /**
    * Inserts several certificates of one tenant in one transaction (the bulk import), with what
    * `insert` writes for each and one counter update for all: all land, or none does. A refusal

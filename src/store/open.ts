@@ -168,7 +168,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
       notices,
       tenants: tenantRepository(db),
       credentials: credentialRepository(db),
-      certificates: certificateRepository(db, dialect, vault, options.hooks),
+      certificates: certificateRepository(db, dialect, vault, options.hooks, audit.writeWithin),
       certificateVersions: certificateVersionRepository(db, vault),
       usage: certificateUsageRepository(db),
       audit,

@@ -13,7 +13,8 @@ import { createAuditService } from '../../src/core/audit.ts';
 import { connect } from '../../src/store/connect.ts';
 import { auditChainSchema } from '../../src/store/migrations/0016-audit-chain.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
-import { makeTenant, rawExec, rawQuery, storeTargets, type TestLocation } from '../helpers/db.ts';
+import { isAppErrorWithCode } from '../../src/domain/errors.ts';
+import { makeTenant, newCertificate, rawExec, rawQuery, storeTargets, type TestLocation } from '../helpers/db.ts';
 
 const at = new Date('2026-11-02T03:04:05.678Z');
 
@@ -165,6 +166,69 @@ for (const target of storeTargets) {
       const report = (await verify(tenantA))[0];
       assert.equal(report?.firstBreak, null);
       assert.equal(report?.events, 6 + 80);
+    });
+
+    it("an insert's event commits with its certificate, chained among appends (concurrent)", async () => {
+      // Two handles on PostgreSQL, as two processes. On SQLite one: a second handle in the same
+      // process waits for the lock synchronously (busy_timeout), blocking the event loop that the
+      // first one's transaction needs to finish (two processes are the appends test above).
+      const other = target.name === 'postgres' ? await openStore(location.options()) : store;
+      const inserted: number[] = [];
+      try {
+        const writes: Promise<unknown>[] = [];
+        for (let i = 0; i < 30; i++) {
+          const handle = i % 2 === 0 ? store : other;
+          writes.push(handle.audit.append(event(tenantA, `c:${i}`)));
+          writes.push(
+            handle.certificates
+              .insert(newCertificate(tenantA), at, event(tenantA, `i:${i}`))
+              .then((c) => inserted.push(c.certificateNo)),
+          );
+          writes.push((i % 3 === 0 ? other : store).audit.append(event(tenantA, `d:${i}`)));
+          if (i % 7 === 0) await Promise.all(writes.splice(0));
+        }
+        await Promise.all(writes);
+      } finally {
+        if (other !== store) await other.close();
+      }
+      assert.equal(inserted.length, 30);
+      const report = (await verify(tenantA))[0];
+      assert.equal(report?.firstBreak, null, JSON.stringify(report));
+      assert.equal(report?.events, 6 + 90);
+      const written = await rawQuery(location, `select target from audit_events where target like 'i:%'`);
+      assert.equal(written.length, 30);
+    });
+
+    it('an insert that rolls back leaves no event, and the chain goes on from the head before it', async () => {
+      const name = 'taken-name';
+      await store.certificates.insert(newCertificate(tenantA, { name }), at, event(tenantA, 'first'));
+      // Refused by the live name index: the insert and its event roll back together.
+      await assert.rejects(
+        store.certificates.insert(newCertificate(tenantA, { name }), at, event(tenantA, 'refused')),
+        (error: unknown) => isAppErrorWithCode(error, 'already_exists'),
+      );
+      // A fault after every row (and the event) is written, before commit.
+      await store.close();
+      store = await openStore({
+        ...location.options(),
+        hooks: {
+          beforeCommit: () => {
+            throw new Error('injected');
+          },
+        },
+      });
+      await assert.rejects(
+        store.certificates.insert(newCertificate(tenantA), at, event(tenantA, 'faulted')),
+        /injected/,
+      );
+      await store.audit.append(event(tenantA, 'after'));
+      const targets = (
+        await rawQuery(location, `select target from audit_events where tenant_id = ${tenantA} order by id`)
+      ).map((row) => row.target);
+      assert.deepEqual(targets.slice(-2), ['first', 'after']);
+      const report = (await verify(tenantA))[0];
+      assert.equal(report?.firstBreak, null, JSON.stringify(report));
+      assert.equal(report?.events, 6 + 2);
     });
 
     it('the migration chains events written before it, and appends continue that chain', async () => {

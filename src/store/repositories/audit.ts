@@ -16,8 +16,22 @@
  * - One event's failure is that event's alone: a group that fails is written again one event
  *   at a time, so each caller gets its own outcome.
  * - `drain()` waits until every event appended so far is written (the store's `close`).
- * - Appends run on the root instance, never inside a caller's transaction (the store has no
- *   transaction-bound audit), so waiting for the group can never wait on the caller itself.
+ * - Appends run on the root instance, never inside a caller's transaction, so waiting for the
+ *   group can never wait on the caller itself.
+ *
+ * One exception to the grouping, `writeWithin`: the success event of a write that has a store
+ * transaction of its own (a single import, CertificateRepository.insert's `audit`) is written
+ * in that transaction, chained the same way (head compare-and-set before the row's insert), so
+ * the write and its event commit together with one commit instead of two (the second commit's
+ * WAL append was the largest single cost of an import: docs/performance.md). Its contract:
+ * - the event is committed exactly when the write is: a write that rolls back (refused by a
+ *   unique index, a fault) leaves no event, and its caller records the failure through `append`;
+ * - it takes its place in its chain when its transaction commits, not when it was built: events
+ *   still queued for a group then follow it (they are of other, concurrent requests: a caller
+ *   that waits for its `append` before writing never sees its event overtaken);
+ * - the chain stays one sequence in id order: the head row is updated before the row is
+ *   inserted, so on PostgreSQL a concurrent writer of the chain waits on the head's row lock
+ *   until this transaction commits, and only then takes its id.
  * - Every event joins its chain (domain/audit-chain.ts): in the group's transaction each chain's
  *   head moves by compare-and-set (`update ... where head_hash = <the head we chained onto>`), so
  *   two processes appending to one chain serialise on the head row (PostgreSQL's row lock; SQLite
@@ -146,7 +160,17 @@ export interface GroupedAuditRepository extends AuditRepository {
   drain(): Promise<void>;
 }
 
-export function auditRepository(db: Kysely<Database>, dialect: StoreDialect): GroupedAuditRepository {
+/**
+ * Writes one event inside its caller's write transaction (`trx`), chained as `append` chains it
+ * (see the module's comment for the contract). Returns what to call once that transaction has
+ * committed (it updates the cached chain head; not calling it after a rollback is the point).
+ */
+export type AuditWriter = (trx: Kysely<Database>, event: NewAuditEvent) => Promise<() => void>;
+
+export function auditRepository(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+): GroupedAuditRepository & { writeWithin: AuditWriter } {
   let queue: Pending[] = [];
   let scheduled = false;
   /** The group being written, if any. */
@@ -180,11 +204,11 @@ export function auditRepository(db: Kysely<Database>, dialect: StoreDialect): Gr
    */
   const chainGroup = async (
     trx: Kysely<Database>,
-    group: readonly Pending[],
+    group: readonly ChainedFields[],
   ): Promise<{ rows: unknown[][]; moved: Map<string, string> }> => {
     const byChain = new Map<string, number[]>();
-    group.forEach((pending, index) => {
-      const key = chainKey(pending.fields.tenantId);
+    group.forEach((fields, index) => {
+      const key = chainKey(fields.tenantId);
       const members = byChain.get(key);
       if (members) members.push(index);
       else byChain.set(key, [index]);
@@ -192,12 +216,12 @@ export function auditRepository(db: Kysely<Database>, dialect: StoreDialect): Gr
     const rows: unknown[][] = new Array<unknown[]>(group.length);
     const moved = new Map<string, string>();
     for (const [key, members] of byChain) {
-      const tenantId = group[members[0]!]!.fields.tenantId;
+      const tenantId = group[members[0]!]!.tenantId;
       let prev = heads.get(key) ?? (await readHead(trx, key, tenantId));
       for (let attempt = 1; ; attempt++) {
         let head = prev;
         for (const index of members) {
-          const fields = group[index]!.fields;
+          const fields = group[index]!;
           const hash = chainHash(head, fields);
           rows[index] = rowOf(fields, head, hash);
           head = hash;
@@ -225,7 +249,10 @@ export function auditRepository(db: Kysely<Database>, dialect: StoreDialect): Gr
     let moved: Map<string, string>;
     try {
       moved = await inTransaction(db, dialect, async (trx) => {
-        const chained = await chainGroup(trx, group);
+        const chained = await chainGroup(
+          trx,
+          group.map((pending) => pending.fields),
+        );
         await insertRows(trx, chained.rows);
         return chained.moved;
       });
@@ -259,6 +286,13 @@ export function auditRepository(db: Kysely<Database>, dialect: StoreDialect): Gr
   };
 
   return {
+    async writeWithin(trx, event) {
+      const { rows, moved } = await chainGroup(trx, [storedFields(event)]);
+      await insertRows(trx, rows);
+      return () => {
+        for (const [key, head] of moved) heads.set(key, head);
+      };
+    },
     append(event) {
       return new Promise<void>((resolve, reject) => {
         queue.push({ fields: storedFields(event), resolve, reject });

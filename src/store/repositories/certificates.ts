@@ -50,6 +50,7 @@ import { listTemplate, queryTemplate, templateOf, type QueryTemplate } from '../
 import type { CertificateRow, Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
 import type { StoreVault } from '../vault.ts';
+import type { AuditWriter } from './audit.ts';
 import { adjustCounters, validityCounts } from './certificate-counters.ts';
 import { listCertificates } from './certificate-list.ts';
 import { isSearchQuery, searchCertificates } from './certificate-search.ts';
@@ -166,6 +167,8 @@ export function certificateRepository(
   dialect: StoreDialect,
   vault: StoreVault,
   hooks: CertificateWriteHooks = {},
+  /** How `insert` writes its `audit` event (the store's audit repository); benches that read only go without. */
+  writeAudit?: AuditWriter,
 ): CertificateRepository {
   const live = (tenantId: number) => liveRows(db, tenantId);
   const vdb = db as unknown as Kysely<VersionsDatabase>;
@@ -350,14 +353,21 @@ export function certificateRepository(
     }));
 
   const repository: CertificateRepository = {
-    async insert(certificate, at) {
+    async insert(certificate, at, audit) {
       try {
+        let audited: (() => void) | null = null;
         const row = await inTransaction(db, dialect, async (trx) => {
           const inserted = await insertRows(trx, certificate, at);
           await adjustCounters(trx, certificate.tenantId, counted([inserted]));
+          // Last: the chain head's lock (PostgreSQL) is held for the shortest time.
+          if (audit) {
+            if (!writeAudit) throw new Error('certificateRepository: insert with an audit event needs writeAudit');
+            audited = await writeAudit(trx, audit);
+          }
           await hooks.beforeCommit?.('insert', inserted.certificate_no);
           return inserted;
         });
+        (audited as (() => void) | null)?.();
         return certificateFromRow(row);
       } catch (error) {
         return rethrowUniqueViolation(
