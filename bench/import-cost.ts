@@ -101,6 +101,10 @@ async function measure(what: string, n: number, work: () => Promise<void> | void
   log(
     `${what.padEnd(14)} ${n} in ${wall.toFixed(2)} s wall; CPU ${cpuUs.toFixed(0)} µs each (${(1e6 / cpuUs).toFixed(0)}/s of one core); ${((statements - s0) / n).toFixed(1)} statements each; load average ${load()}`,
   );
+  if (values.statements) {
+    const sqliteUs = [...bySql.values()].reduce((sum, entry) => sum + entry.us, 0) / n;
+    log(`  ${sqliteUs.toFixed(0).padStart(6)} µs each in SQLite, all statements; the rest is JavaScript`);
+  }
   for (const [text, { n: runs, us }] of [...bySql].sort((a, b) => b[1].us - a[1].us).slice(0, 12))
     log(`  ${(us / n).toFixed(0).padStart(6)} µs each, ${(runs / n).toFixed(2)} runs each: ${text.slice(0, 110)}`);
 }
