@@ -4,9 +4,12 @@
  * build, compile and executor round as a statement of many rows (10–40 µs a statement here), so
  * a batch's rows go in statements of BATCH_INSERT_SIZES rows, largest first: the SQL texts (and
  * the prepared statements kept for them) stay four whatever the batch's size, and a statement's
- * parameters stay far below either store's limit.
+ * parameters stay far below either store's limit. Each statement is a query template
+ * (query-template.ts), one per table, column list and size, so Kysely builds and compiles it
+ * once: a single import's key, domain and name rows are one-row or few-row runs of these too.
  */
 import type { Insertable, Kysely } from 'kysely';
+import { templateOf, type QueryTemplate } from './query-template.ts';
 import type { Database } from './schema.ts';
 
 /** Rows per statement, largest first. */
@@ -24,15 +27,41 @@ export function batches<T>(rows: readonly T[]): T[][] {
   return runs;
 }
 
-/** Inserts `rows` into `table` in order, BATCH_INSERT_SIZES rows a statement; inside the caller's transaction. */
+/** Insert templates by table, column list and rows (a few tables, two column lists at most, four sizes). */
+const templates = new Map<string, QueryTemplate<Database, unknown[], unknown>>();
+
+function insertTemplate(table: keyof Database & string, columns: readonly string[], size: number) {
+  const key = `${table}\u0000${columns.join(',')}\u0000${size}`;
+  let template = templates.get(key);
+  if (!template) {
+    template = templateOf<Database, unknown>(size * columns.length, (db, values) =>
+      db
+        .insertInto(table)
+        .values(
+          Array.from({ length: size }, (_, row) =>
+            Object.fromEntries(columns.map((column, c) => [column, values[row * columns.length + c]])),
+          ) as never,
+        ),
+    );
+    templates.set(key, template);
+  }
+  return template;
+}
+
+/**
+ * Inserts `rows` into `table` in order, BATCH_INSERT_SIZES rows a statement; inside the caller's
+ * transaction. Every row must have the same keys, in the same order (the first row's are used).
+ */
 export async function insertBatched<T extends keyof Database & string>(
   trx: Kysely<Database>,
   table: T,
   rows: ReadonlyArray<Insertable<Database[T]>>,
 ): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0]!);
   for (const run of batches(rows))
-    await trx
-      .insertInto(table)
-      .values(run as never)
-      .execute();
+    await insertTemplate(table, columns, run.length).all(
+      trx,
+      ...run.flatMap((row) => columns.map((column) => (row as Record<string, unknown>)[column])),
+    );
 }

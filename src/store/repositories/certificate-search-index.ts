@@ -26,6 +26,7 @@ import { asciiLower } from '../../domain/text.ts';
 import type { CertificateFacts } from '../../domain/x509/types.ts';
 import { batches, insertBatched } from '../batch-insert.ts';
 import type { StoreDialect } from '../dialect.ts';
+import { queryTemplate } from '../query-template.ts';
 import type { CertificateNameGramRow, CertificateNameRow, Database } from '../schema.ts';
 
 export const NAME_KIND = { dns: 0, ip: 1 } as const;
@@ -97,6 +98,12 @@ export function nameRowsOf(
 export const searchDomainsText = (facts: Pick<CertificateFacts, 'domains'>): string =>
   [...new Set(facts.domains.map(asciiLower))].join(' ');
 
+/** One certificate's FTS5 row (SQLite). */
+const ftsRow = queryTemplate(
+  (db: Kysely<Database>, certificateNo: number, name: string, domains: string) =>
+    sql`insert into certificate_search (rowid, name, domains) values (${certificateNo}, ${name}, ${domains})`,
+);
+
 /** Writes a live certificate's search rows; run inside its write transaction, after dropping old ones on replace. */
 export async function writeSearchIndex(
   trx: Kysely<Database>,
@@ -106,15 +113,10 @@ export async function writeSearchIndex(
   name: string,
   facts: Pick<CertificateFacts, 'domains' | 'sans'>,
 ): Promise<void> {
-  const rows = nameRowsOf(tenantId, certificateNo, facts);
-  if (rows.length > 0) await trx.insertInto('certificate_names').values(rows).execute();
-  const grams = nameGramRowsOf(tenantId, certificateNo, name);
-  if (grams.length > 0) await insertBatched(trx, 'certificate_name_grams', grams);
-  if (dialect.substringIndex === 'fts5') {
-    await sql`insert into certificate_search (rowid, name, domains) values (${certificateNo}, ${name}, ${searchDomainsText(facts)})`.execute(
-      trx,
-    );
-  }
+  // Templates, built and compiled once (insertBatched's, and ftsRow).
+  await insertBatched(trx, 'certificate_names', nameRowsOf(tenantId, certificateNo, facts));
+  await insertBatched(trx, 'certificate_name_grams', nameGramRowsOf(tenantId, certificateNo, name));
+  if (dialect.substringIndex === 'fts5') await ftsRow.all(trx, certificateNo, name, searchDomainsText(facts));
 }
 
 /**
