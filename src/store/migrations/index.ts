@@ -35,6 +35,7 @@ import { deployTargetLastDeploymentSchema } from './0020-deploy-target-last-depl
 import { notifyScheduleAutovacuumSchema } from './0021-notify-schedule-autovacuum.ts';
 import { certificateSearchNarrowSchema } from './0022-certificate-search-narrow.ts';
 import { certificateSearchWalksSchema } from './0023-certificate-search-walks.ts';
+import { dropLiveListSqliteSchema } from './0024-drop-live-list-sqlite.ts';
 import { notifyDeliveryCountsSchema } from './0027-notify-delivery-counts.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
@@ -62,6 +63,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0021-notify-schedule-autovacuum': notifyScheduleAutovacuumSchema(dialect),
     '0022-certificate-search-narrow': certificateSearchNarrowSchema(dialect),
     '0023-certificate-search-walks': certificateSearchWalksSchema(dialect),
+    '0024-drop-live-list-sqlite': dropLiveListSqliteSchema(dialect),
     '0027-notify-delivery-counts': notifyDeliveryCountsSchema(dialect),
   };
 }

@@ -29,8 +29,9 @@
  *     certificate numbers holds the offset and how many rows precede it, and the walk starts
  *     there: at most one block's entries, whatever the offset (certificate-counters.ts
  *     `locateOffset`);
- *   - default order with a validity filter (the NHN list): walk certificates_live_list from the
- *     start (notAfter is checked in the index), or read the matching not_after range and sort it,
+ *   - default order with a validity filter (the NHN list): walk the live (tenant_id,
+ *     certificate_no, …, not_after, …) index from the start (notAfter is checked in the index:
+ *     certificates_live_list on PostgreSQL, certificates_live_search on SQLite, migration 0024), or read the matching not_after range and sort it,
  *     whichever the counters say is shorter (`walkOrSort`); linear in the offset either way;
  *   - other orders: their sort key's index from the start, linear in the offset.
  *   "Linear" is index entries only: about 35 ns (SQLite) to 150 ns (PostgreSQL) each here, so
@@ -77,8 +78,8 @@ type CertificateSelect = SelectQueryBuilder<Database, 'certificates', object>;
 /**
  * How the validity term is written. `indexed`: plainly, the planner picks. `walk`: `+not_after`,
  * which neither SQLite nor PostgreSQL can match to an index, so the not_after index is not
- * chosen; the term is then checked inside the index being walked (certificates_live_list holds
- * not_after).
+ * chosen; the term is then checked inside the index being walked (certificates_live_list, or on
+ * SQLite certificates_live_search since migration 0024: both hold not_after).
  */
 type ValidityTerm = 'indexed' | 'walk';
 
@@ -194,8 +195,8 @@ async function totalOf(db: Kysely<Database>, query: CertificateQuery): Promise<{
 }
 
 /**
- * Default order with a validity filter (the NHN list): walk certificates_live_list in number
- * order, checking notAfter in the index, or read the matching not_after range and sort it,
+ * Default order with a validity filter (the NHN list): walk the live number-order index
+ * (certificates_live_list; certificates_live_search on SQLite) in number order, checking notAfter in the index, or read the matching not_after range and sort it,
  * whichever touches fewer entries. The counters say how many match, so no guessing: the walk
  * passes about (offset + limit) × live / matching entries, the range reads every matching one
  * and sorts them (weighed 3 per entry). A rare EXPIRED set is read as a range; the usual
