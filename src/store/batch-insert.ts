@@ -6,7 +6,9 @@
  * the prepared statements kept for them) stay four whatever the batch's size, and a statement's
  * parameters stay far below either store's limit. Each statement is a query template
  * (query-template.ts), one per table, column list and size, so Kysely builds and compiles it
- * once: a single import's key, domain and name rows are one-row or few-row runs of these too.
+ * once. A single certificate's rows (a single import's key, domain and name rows: a few) go in
+ * one statement of exactly their number when they are at most EXACT_INSERT_MAX, so its texts
+ * stay at most 4 + EXACT_INSERT_MAX per table and column list.
  */
 import type { Insertable, Kysely } from 'kysely';
 import { templateOf, type QueryTemplate } from './query-template.ts';
@@ -14,6 +16,9 @@ import type { Database } from './schema.ts';
 
 /** Rows per statement, largest first. */
 export const BATCH_INSERT_SIZES = [64, 16, 4, 1] as const;
+
+/** Up to this many rows, `insertBatched` writes them in one statement of exactly that many. */
+export const EXACT_INSERT_MAX = 16;
 
 /** Cuts `rows` into runs of BATCH_INSERT_SIZES, in order. */
 export function batches<T>(rows: readonly T[]): T[][] {
@@ -27,7 +32,7 @@ export function batches<T>(rows: readonly T[]): T[][] {
   return runs;
 }
 
-/** Insert templates by table, column list and rows (a few tables, two column lists at most, four sizes). */
+/** Insert templates by table, column list and rows (a few tables, two column lists at most, 4 + EXACT_INSERT_MAX sizes). */
 const templates = new Map<string, QueryTemplate<Database, unknown[], unknown>>();
 
 function insertTemplate(table: keyof Database & string, columns: readonly string[], size: number) {
@@ -59,7 +64,7 @@ export async function insertBatched<T extends keyof Database & string>(
 ): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
-  for (const run of batches(rows))
+  for (const run of rows.length <= EXACT_INSERT_MAX ? [rows] : batches(rows))
     await insertTemplate(table, columns, run.length).all(
       trx,
       ...run.flatMap((row) => columns.map((column) => (row as Record<string, unknown>)[column])),
