@@ -3,9 +3,10 @@
  * replace the certificate, change TLS settings, delete. Reads for any role; writes need
  * `certificate.write` (checked in the hook, and again by core, which also audits them).
  *
- * The console provisions Korea/Japan (`KR_JP`) slots only; `KR_JP_GLOBAL` slots (with a Global
- * Edge Dedicated certificate) are made through the Global Edge API. Status changes come from the
- * provisioning worker; the browser polls a slot while it is pending.
+ * Provisioning takes one certificate (a Korea/Japan `KR_JP` slot) or, with `globalCertificateNo`,
+ * two (a `KR_JP_GLOBAL` slot: core gives each its item by type, the Global Edge Dedicated one the
+ * `GLOBAL` item, as the Global Edge API does). Status changes come from the provisioning worker;
+ * the browser polls a slot while it is pending.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/core.ts';
@@ -26,8 +27,8 @@ function slotIdParam(params: unknown): number {
   return Number(raw);
 }
 
-function certificateNoField(body: Json): number {
-  const value = body.certificateNo;
+function certificateNoField(body: Json, field: 'certificateNo' | 'globalCertificateNo' = 'certificateNo'): number {
+  const value = body[field];
   const n =
     typeof value === 'number'
       ? value
@@ -35,7 +36,13 @@ function certificateNoField(body: Json): number {
         ? Number(value)
         : Number.NaN;
   if (!Number.isSafeInteger(n) || n < 1)
-    throw new AppError('invalid_argument', 'Choose the certificate to publish.', { field: 'certificateNo' });
+    throw new AppError(
+      'invalid_argument',
+      field === 'certificateNo'
+        ? 'Choose the certificate to publish.'
+        : 'Choose the Global Edge Dedicated certificate, or leave it empty for a Korea/Japan slot.',
+      { field },
+    );
   return n;
 }
 
@@ -84,9 +91,14 @@ export function registerEdgeRoutes(app: FastifyInstance, core: Core): void {
   app.post('/console/api/edge/slots', { onRequest: write }, async (request, reply) => {
     const { actor } = callerOf(request);
     const body = objectBody(request.body);
+    const certificateNo = certificateNoField(body);
+    const global =
+      body.globalCertificateNo === undefined || body.globalCertificateNo === null || body.globalCertificateNo === ''
+        ? null
+        : certificateNoField(body, 'globalCertificateNo');
     const slot = await core.provisioning.provision(actor, {
-      serviceRegion: 'KR_JP',
-      certificateNos: [certificateNoField(body)],
+      serviceRegion: global === null ? 'KR_JP' : 'KR_JP_GLOBAL',
+      certificateNos: global === null ? [certificateNo] : [certificateNo, global],
       ...tlsOf(body),
     });
     return reply.code(201).send(slotOf(await core.provisioning.get(actor, slot.slotId), core.clock.now()));

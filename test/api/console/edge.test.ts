@@ -218,4 +218,47 @@ describe('console edge slots', () => {
     assert.equal((await client.request('GET', `/console/api/edge/slots/${no.slot}`)).status, 404);
     assert.equal((await client.request('DELETE', `/console/api/edge/slots/${no.slot}`)).status, 404);
   });
+
+  it('provisions a KR_JP_GLOBAL slot with a Global Edge Dedicated certificate; refusals name the field', async () => {
+    // GED certificates are issued, never uploaded: stored as the issuance worker stores one.
+    const ged = await mintPems({ cn: 'global.example.com', sans: { dns: ['global.example.com'] } });
+    const gedNo = (
+      await app.app.core.certificates.import(
+        app.main.actor,
+        { name: 'global', certificate: ged.certificate, privateKey: ged.privateKey, chain: ged.chain },
+        {
+          origin: 'acme',
+          type: 'NCP_GLOBAL_EDGE_DEDICATED',
+          policy: { requireKey: true, allowEd25519: false, nameRule: null },
+        },
+      )
+    ).certificateNo;
+    const created = await admin.request('POST', '/console/api/edge/slots', {
+      certificateNo: no.first,
+      globalCertificateNo: gedNo,
+    });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.serviceRegion, 'KR_JP_GLOBAL');
+    assert.deepEqual(
+      created.body.items
+        .map((i: { region: string; certificate: { name: string } }) => [i.region, i.certificate.name])
+        .sort(),
+      [
+        ['GLOBAL', 'global'],
+        ['KR_JP', 'first'],
+      ],
+    );
+    const before = (await admin.request('GET', '/console/api/edge/slots')).body.total;
+    for (const [body, field] of [
+      [{ certificateNo: no.first, globalCertificateNo: 'abc' }, 'globalCertificateNo'],
+      [{ certificateNo: no.first, globalCertificateNo: 0 }, 'globalCertificateNo'],
+      // Neither certificate is Global Edge Dedicated: core refuses the pair.
+      [{ certificateNo: no.first, globalCertificateNo: no.first }, 'certificateNos'],
+    ] as const) {
+      const refused = await admin.request('POST', '/console/api/edge/slots', body);
+      assert.equal(refused.status, 400, `${JSON.stringify(body)}: ${refused.text}`);
+      assert.equal(refused.body.error.field, field, JSON.stringify(body));
+    }
+    assert.equal((await admin.request('GET', '/console/api/edge/slots')).body.total, before, 'nothing provisioned');
+  });
 });

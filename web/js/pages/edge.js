@@ -56,18 +56,17 @@ const selectField = (name, label, options, value) =>
   });
 
 /**
- * A certificate given by number or exact name → its number, or an ApiError on the certificateNo field.
- * @param {string} text
+ * A certificate given by number or exact name → its number, or an ApiError on `field`.
+ * @param {string} text @param {string} [field]
  */
-async function resolveCertificate(text) {
+async function resolveCertificate(text, field = 'certificateNo') {
   const value = text.trim();
   if (/^\d+$/.test(value)) return Number(value);
-  if (!value)
-    throw new ApiError(400, 'invalid_argument', 'Enter the name or number of a certificate.', 'certificateNo');
+  if (!value) throw new ApiError(400, 'invalid_argument', 'Enter the name or number of a certificate.', field);
   /** @type {import('../api.js').CertificatePage} */
   const page = await get(`/certificates${query({ name: value, pageSize: 100 })}`);
   const found = page.items.find((c) => c.name === value);
-  if (!found) throw new ApiError(404, 'not_found', `No certificate is named '${value}'.`, 'certificateNo');
+  if (!found) throw new ApiError(404, 'not_found', `No certificate is named '${value}'.`, field);
   return found.certificateNo;
 }
 
@@ -446,19 +445,35 @@ function provisionForm(initial, status) {
     hint: 'Type part of its name to pick it from the list, or its number. It must be valid and have its private key.',
     value: initial,
   });
+  const global = certificatePicker({
+    name: 'globalCertificateNo',
+    label: 'Global Edge Dedicated certificate (optional)',
+    hint: 'Leave empty for a Korea/Japan slot. With one, the slot also serves the global region (KR_JP_GLOBAL).',
+    value: '',
+  });
   const tls = selectField('tlsVersion', 'TLS versions', TLS_VERSIONS, 'TLS_MIN_VERSION_1_2');
   const cipher = selectField('cipherProfile', 'Cipher profile', CIPHER_PROFILES, 'DEFAULT');
-  const form = inlineForm('Provision', certificate, tls, cipher);
+  const form = inlineForm('Provision', certificate, global, tls, cipher);
   // The server names the certificate field `certificateNos` when core refuses the certificate.
-  const fields = { certificateNo: certificate, certificateNos: certificate, tlsVersion: tls, cipherProfile: cipher };
+  const fields = {
+    certificateNo: certificate,
+    certificateNos: certificate,
+    globalCertificateNo: global,
+    tlsVersion: tls,
+    cipherProfile: cipher,
+  };
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     for (const f of Object.values(fields)) f.setError(null);
     status.replaceChildren();
     try {
       const certificateNo = await resolveCertificate(/** @type {HTMLInputElement} */ (certificate.control).value);
+      const globalText = /** @type {HTMLInputElement} */ (global.control).value.trim();
+      const globalCertificateNo =
+        globalText === '' ? undefined : await resolveCertificate(globalText, 'globalCertificateNo');
       const slot = await post('/edge/slots', {
         certificateNo,
+        ...(globalCertificateNo === undefined ? {} : { globalCertificateNo }),
         tlsVersion: /** @type {HTMLSelectElement} */ (tls.control).value,
         cipherProfile: /** @type {HTMLSelectElement} */ (cipher.control).value,
       });
