@@ -120,29 +120,49 @@ const pkcs12PartsOf = (bundle: CertificateBundle) =>
     privateKeyPem: bundle.privateKeyPem,
   });
 
-/** The ladder's input (without the name) from the files `cert import` names. */
+/**
+ * The files `cert import` names, read (usage errors, unreadable or oversized files and the
+ * passphrase prompt come here), and the conversion of their bytes to the ladder's PEM input, left
+ * to the caller to run: `cert import` hands it to core as an `ImportUpload`, so a damaged DER file
+ * or a wrong PKCS#12 passphrase is refused inside the audited import, like any ladder refusal.
+ */
+export async function importUpload(
+  flags: FormatFlags,
+  env: NodeJS.ProcessEnv,
+  usage: Usage,
+  prompt: Prompt = terminalPrompt,
+): Promise<() => Omit<ImportInput, 'name'>> {
+  if (flags.p12 !== undefined) {
+    if (flags.cert !== undefined || typeof flags.key === 'string' || flags.chain !== undefined)
+      throw usage('cert import takes --p12 FILE, or --cert FILE with --key and --chain; not both');
+    const bytes = await readBytes(flags.p12, 'pkcs12', 'PKCS#12', PKCS12_MAX_BYTES);
+    const passphrase = await importPassphrase(flags, env, usage, prompt);
+    return () => pkcs12ToImportFields(bytes, passphrase);
+  }
+  if (flags['passphrase-file'] !== undefined) throw usage('--passphrase-file goes with --p12');
+  if (flags.cert === undefined) throw usage('missing argument: cert import --cert FILE (or --p12 FILE)');
+  const read = async (path: string | undefined, name: UploadField) =>
+    path === undefined ? undefined : await readBytes(path, name, LABELS[name]);
+  const certificate = await read(flags.cert, 'certificate');
+  const privateKey = await read(typeof flags.key === 'string' ? flags.key : undefined, 'privateKey');
+  const chain = await read(flags.chain, 'chain');
+  const pem = (bytes: Buffer | undefined, name: UploadField) =>
+    bytes === undefined ? undefined : uploadToPem(bytes, name);
+  return () => ({
+    certificate: pem(certificate, 'certificate'),
+    privateKey: pem(privateKey, 'privateKey'),
+    chain: pem(chain, 'chain'),
+  });
+}
+
+/** The ladder's input (without the name) from the files `cert import` names, converted at once. */
 export async function importFields(
   flags: FormatFlags,
   env: NodeJS.ProcessEnv,
   usage: Usage,
   prompt: Prompt = terminalPrompt,
 ): Promise<Omit<ImportInput, 'name'>> {
-  if (flags.p12 !== undefined) {
-    if (flags.cert !== undefined || typeof flags.key === 'string' || flags.chain !== undefined)
-      throw usage('cert import takes --p12 FILE, or --cert FILE with --key and --chain; not both');
-    const bytes = await readBytes(flags.p12, 'pkcs12', 'PKCS#12', PKCS12_MAX_BYTES);
-    const passphrase = await importPassphrase(flags, env, usage, prompt);
-    return pkcs12ToImportFields(bytes, passphrase);
-  }
-  if (flags['passphrase-file'] !== undefined) throw usage('--passphrase-file goes with --p12');
-  if (flags.cert === undefined) throw usage('missing argument: cert import --cert FILE (or --p12 FILE)');
-  const field = async (path: string | undefined, name: UploadField) =>
-    path === undefined ? undefined : uploadToPem(await readBytes(path, name, LABELS[name]), name);
-  return {
-    certificate: await field(flags.cert, 'certificate'),
-    privateKey: await field(typeof flags.key === 'string' ? flags.key : undefined, 'privateKey'),
-    chain: await field(flags.chain, 'chain'),
-  };
+  return (await importUpload(flags, env, usage, prompt))();
 }
 
 /** A PEM text file (a CSR, a key) as the commands read them: capped, Latin-1 so no byte is lost before the parser. */

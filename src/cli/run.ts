@@ -22,7 +22,7 @@ import { ncpCurl } from './ncp-curl.ts';
 import { runTargetCommand } from './target.ts';
 import { runCertHistoryCommand } from './cert-history.ts';
 import { retentionSettings } from '../app/retention-settings.ts';
-import { exportCertificate, importFields, readText } from './formats.ts';
+import { exportCertificate, importFields, importUpload, readText } from './formats.ts';
 import { runImportDir, type ProgressStream } from './import-dir.ts';
 import { runCertLifecycleCommand, type CertLifecycleVerb } from './cert-lifecycle.ts';
 import { runSlotCommand } from './slot.ts';
@@ -348,10 +348,10 @@ async function dispatch(
     case 'cert import': {
       const actor = cliActor((await core.tenants.get(flags.tenant ?? 'default')).id);
       const name = required(flags.name, 'cert import --name N');
-      const fields = await importFields(flags, env, (message) => new UsageError(message));
+      const fields = await importUpload(flags, env, (message) => new UsageError(message));
       const certificate = await core.certificates.import(
         actor,
-        { name, ...fields },
+        { name, fields },
         { origin: 'cli', policy: { requireKey: false, allowEd25519: true, nameRule: null } },
       );
       const row = presentCertificate(certificate, core.clock.now());

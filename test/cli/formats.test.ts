@@ -328,12 +328,24 @@ for (const target of storeTargets) {
         [['--cert', path('ec-cert.pem'), '--key', path('nul.der')], 1, /\(pem_malformed, privateKey\)/],
       ];
       const certificates = await countRows(loc, 'certificates');
+      const refusals = async () =>
+        rawQuery(
+          loc,
+          `select detail from audit_events where action = 'certificate.import' and result = 'failure' and target = 'certificate-name:bad' order by id`,
+        );
       for (const [args, code, message] of cases) {
+        const audited = (await refusals()).length;
         const result = await cli(['cert', 'import', '--name', 'bad', ...args]);
         assert.equal(result.code, code, `${args.join(' ')}: ${result.stderr}`);
         assert.match(result.stderr, message);
         assert.equal(result.stderr.split('\n').filter(Boolean).length, code === 2 ? 2 : 1);
         assert.ok(!result.stderr.includes(PASS));
+        // A file core refuses (converted inside the audited import) is audited with its code only;
+        // usage errors and a file too large to read are refused before core.
+        const events = await refusals();
+        const expected = code === 1 && !/input_too_large/.test(message.source) ? 1 : 0;
+        assert.equal(events.length - audited, expected, `${args.join(' ')}: audited`);
+        if (expected) assert.doesNotMatch(JSON.stringify(events.at(-1)), new RegExp(`${PASS}|MII`));
       }
       assert.equal(await countRows(loc, 'certificates'), certificates, 'nothing stored');
     });
