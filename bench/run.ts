@@ -66,7 +66,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { AutocannonRequest } from 'autocannon';
 import { cases, nhnToken, send, type Case, type Context } from './lib/cases.ts';
-import { combine, machineBusy, runLoad, type LoadResult } from './lib/load.ts';
+import { combine, machineBusy, perRequestUs, runLoad, summary, type LoadResult } from './lib/load.ts';
 import { importPool, seedPool, type Pool } from './lib/pools.ts';
 import { ROOT, rssBytes, startCeiling, startCertkeeper, type Child } from './lib/processes.ts';
 import {
@@ -75,7 +75,6 @@ import {
   updateBenchmarksMd,
   writeResults,
   type CaseResult,
-  type LoadSummary,
   type Machine,
   type ScaleResult,
   type StoreResults,
@@ -211,22 +210,6 @@ function requestsOf(
     },
   ];
 }
-
-const perRequestUs = (cpu: number | null, r: LoadResult): number | null =>
-  cpu === null || r.ok + r.non2xx === 0 ? null : (cpu * 1e6) / (r.ok + r.non2xx);
-
-const summary = (r: LoadResult): LoadSummary => ({
-  rps: r.rps,
-  p50Ms: r.p50Ms,
-  p99Ms: r.p99Ms,
-  meanMs: r.meanMs,
-  ok: r.ok,
-  non2xx: r.non2xx,
-  errors: r.errors,
-  seconds: r.seconds,
-  cpuUsPerRequest: perRequestUs(r.cpuSeconds, r),
-  postgresCpuUsPerRequest: perRequestUs(r.postgresCpuSeconds, r),
-});
 
 const fmtRun = (r: LoadResult): string =>
   `${(r.rps >= 10 ? Math.round(r.rps).toString() : r.rps.toFixed(1)).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms${r.cpuSeconds !== null ? `  CPU ${Math.round(perRequestUs(r.cpuSeconds, r) ?? 0)} µs/req` : ''}${r.postgresCpuSeconds !== null ? ` + PostgreSQL ${Math.round(perRequestUs(r.postgresCpuSeconds, r) ?? 0)}` : ''}${r.non2xx + r.errors > 0 ? `  (${r.non2xx} non-2xx${r.firstBadStatus ? ` e.g. ${r.firstBadStatus}` : ''}, ${r.errors} errors)` : ''}`;

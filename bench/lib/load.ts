@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import autocannon, { type AutocannonRequest } from 'autocannon';
 import { cpuSeconds, postgresCpuSeconds, sampleRss } from './processes.ts';
+import type { LoadSummary } from './results.ts';
 
 export interface LoadSpec {
   url: string;
@@ -134,6 +135,24 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     postgresCpuSeconds: pg0 !== null && pg1 !== null ? pg1 - pg0 : null,
   };
 }
+
+/** CPU seconds of a run per request (2xx or not), µs; null when not measured. */
+export const perRequestUs = (cpu: number | null, r: LoadResult): number | null =>
+  cpu === null || r.ok + r.non2xx === 0 ? null : (cpu * 1e6) / (r.ok + r.non2xx);
+
+/** What a result file keeps of a run. */
+export const summary = (r: LoadResult): LoadSummary => ({
+  rps: r.rps,
+  p50Ms: r.p50Ms,
+  p99Ms: r.p99Ms,
+  meanMs: r.meanMs,
+  ok: r.ok,
+  non2xx: r.non2xx,
+  errors: r.errors,
+  seconds: r.seconds,
+  cpuUsPerRequest: perRequestUs(r.cpuSeconds, r),
+  postgresCpuUsPerRequest: perRequestUs(r.postgresCpuSeconds, r),
+});
 
 /** Several runs as one: requests over the sum of their wall times, percentiles over every latency. */
 export function combine(runs: readonly LoadResult[]): LoadResult {
