@@ -210,6 +210,11 @@ describe('console, the first hour', { skip }, () => {
     await page.getByLabel('Description').fill('deploy robot');
     await page.getByRole('button', { name: 'Create access key' }).click();
     await page.getByRole('button', { name: 'I have stored the secret key' }).click();
+    // The dialog resolves on its `close` event (a later task) and the page then shows its list
+    // again (navigate('/credentials')): that could land after the goto below and win over it. Wait
+    // for the dialog to go and the list's heading to take the focus, as the re-render ends.
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await headingFocused(page);
     await page.goto(url('#/'));
     await h1('Dashboard').waitFor();
     await page.getByText(`by test admin (ADMIN, ${app.main.admin.accessKey}) · access key`).waitFor();
