@@ -9,25 +9,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import type { AcmListQuery } from '../../src/core/ports.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { makeTenant, newCertificate, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
-
-/** Counts pg statements while `work` runs. */
-async function statementsDuring<T>(work: () => Promise<T>): Promise<{ result: T; statements: number }> {
-  const original = pg.Client.prototype.query;
-  let statements = 0;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    statements++;
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
-  try {
-    return { result: await work(), statements };
-  } finally {
-    pg.Client.prototype.query = original;
-  }
-}
+import { statementsDuring } from '../helpers/pg-statements.ts';
 
 const AT = new Date(Date.UTC(2026, 2, 1));
 

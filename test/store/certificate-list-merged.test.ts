@@ -9,7 +9,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import type { CertificateQuery } from '../../src/core/ports.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import {
@@ -21,24 +20,10 @@ import {
   testMasterKey,
   type TestLocation,
 } from '../helpers/db.ts';
+import { statementsDuring } from '../helpers/pg-statements.ts';
 
 const DAY = 86_400_000;
 const AS_OF = Date.UTC(2026, 2, 1);
-
-/** Counts pg statements while `work` runs. */
-async function statementsDuring<T>(work: () => Promise<T>): Promise<{ result: T; statements: number }> {
-  const original = pg.Client.prototype.query;
-  let statements = 0;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    statements++;
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
-  try {
-    return { result: await work(), statements };
-  } finally {
-    pg.Client.prototype.query = original;
-  }
-}
 
 describe(
   'postgres: a counted list page is one statement, and the same answer as SQLite',
