@@ -808,6 +808,18 @@ async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<Ce
   let window = t;
   let walkBound = 0;
   let windows = 0;
+  /** The plan this walk ended as, with what it read so far, for the observer (tests, bench). */
+  const trace = (ended: 'walk' | 'walk, then drive'): void =>
+    searchObserver.onPlan?.({
+      plan: ended,
+      t,
+      counts,
+      windows,
+      walkBound,
+      narrowJoin: joined,
+      keyNameWalk: keyed !== undefined,
+      gramWalk: named !== undefined,
+    });
   // Every plan now reads narrow indexes only: a walked entry (a sort-index entry, maybe a probe's
   // look-up in the narrow index or the names) costs about what a driven row does (a look-up in
   // the narrow index), so the drive's bound is the window's size.
@@ -834,30 +846,12 @@ async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<Ce
     for (const driver of drivers) {
       const count = await boundedCount(db, driver.driver!, cap);
       if (count <= cap) {
-        searchObserver.onPlan?.({
-          plan: 'walk, then drive',
-          t,
-          counts,
-          windows,
-          walkBound,
-          narrowJoin: joined,
-          keyNameWalk: keyed !== undefined,
-          gramWalk: named !== undefined,
-        });
+        trace('walk, then drive');
         return drive(plan, driver, count);
       }
     }
   }
-  searchObserver.onPlan?.({
-    plan: 'walk',
-    t,
-    counts,
-    windows,
-    walkBound,
-    narrowJoin: joined,
-    keyNameWalk: keyed !== undefined,
-    gramWalk: named !== undefined,
-  });
+  trace('walk');
   const items = await pageOf(db, plan, rows.slice(offset, offset + limit));
   // Every match from the index's start was read: the total is what the walk found.
   const complete = end === null && query.after === undefined;
