@@ -113,9 +113,10 @@ export interface StoreNotice {
 export const PG_TRGM_MISSING: StoreNotice = {
   code: 'pg_trgm_missing',
   message:
-    'PostgreSQL\'s pg_trgm extension could not be created, so certificate searches by "name contains" and ' +
-    '"domain contains" read every certificate of the tenant (seconds at a million) instead of a trigram index; ' +
-    'every other search is unaffected. To enable it: install the PostgreSQL contrib package that ships pg_trgm ' +
+    'PostgreSQL\'s pg_trgm extension could not be created, so certificate searches by "domain contains" ' +
+    'read every domain of the tenant (seconds at a million) instead of a trigram index; every other search, ' +
+    '"name contains" included (its trigram table needs no extension), is unaffected. ' +
+    'To enable it: install the PostgreSQL contrib package that ships pg_trgm ' +
     "and give certkeeper's database user CREATE on the database (or run CREATE EXTENSION pg_trgm in it as a " +
     'superuser), then restart certkeeper: it builds the two indexes at start (docs/performance.md, "Search").',
 };
