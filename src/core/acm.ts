@@ -20,7 +20,7 @@ import { AppError } from '../domain/errors.ts';
 import type { Certificate, CertificateSummary } from '../domain/model.ts';
 import type { ImportInput } from '../domain/x509/ladder.ts';
 import type { CertificateFacts } from '../domain/x509/types.ts';
-import type { Actor } from './actor.ts';
+import { confirmCredential, pendingCheck, settleCredential, type Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import type { CertificateService, ImportOptions } from './certificates.ts';
 import type { NotificationService } from './notifications/service.ts';
@@ -646,16 +646,20 @@ export function createAcmService(
       for (let round = 0; round < 20 && more && items.length < request.limit; round++) {
         const need = request.limit - items.length;
         const batch = (request.filter === null ? need : Math.max(100, need)) + 1;
-        const rows = await store.acm.list({
-          tenantId: actor.tenantId,
-          asOf,
-          certificates: states,
-          keyTypes: request.keyTypes,
-          requests,
-          order: request.order,
-          after: position,
-          limit: batch,
-        });
+        const rows = await store.acm.list(
+          {
+            tenantId: actor.tenantId,
+            asOf,
+            certificates: states,
+            keyTypes: request.keyTypes,
+            requests,
+            order: request.order,
+            after: position,
+            limit: batch,
+          },
+          pendingCheck(actor),
+        );
+        settleCredential(actor);
         let consumed = 0;
         for (const row of rows) {
           if (items.length >= request.limit) break;
@@ -669,6 +673,8 @@ export function createAcmService(
         }
         if (consumed === rows.length && rows.length < batch) more = false;
       }
+      // No round ran (a limit of 0): the check by a read of its own.
+      await confirmCredential(store, actor);
       // Asked only for the rows the store did not answer it with (SQLite reads it apart).
       const users = await store.usage.usersOf(
         actor.tenantId,

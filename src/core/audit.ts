@@ -14,9 +14,9 @@
  * event written in a write's transaction takes its place in the chain when that commits.
  */
 import { ChainVerifier, type ChainBreak } from '../domain/audit-chain.ts';
-import { isAppError } from '../domain/errors.ts';
+import { AppError, isAppError } from '../domain/errors.ts';
 import type { AuditEvent, AuditResult } from '../domain/model.ts';
-import type { Actor } from './actor.ts';
+import { isConfirmed, type Actor } from './actor.ts';
 import { authorize } from './policy.ts';
 import type { AuditQuery, Clock, NewAuditEvent, Store } from './ports.ts';
 
@@ -83,6 +83,18 @@ export type AuditTrail = Pick<AuditService, 'list' | 'verify'>;
 
 export function createAuditService(store: Store, clock: Clock): AuditService {
   const eventOf = (
+    actor: Actor | null,
+    action: string,
+    target: string,
+    result: AuditResult,
+    detail: AuditEvent['detail'],
+  ): NewAuditEvent => {
+    // Nothing is recorded for a request whose credential its own read has not confirmed live
+    // (core/actor.ts): a use-case that audits must settle the check first.
+    if (actor && !isConfirmed(actor)) throw new AppError('internal', 'Audit of an unconfirmed credential.');
+    return eventFields(actor, action, target, result, detail);
+  };
+  const eventFields = (
     actor: Actor | null,
     action: string,
     target: string,

@@ -18,7 +18,7 @@ import type {
 import { runImportLadder, type ImportCandidate, type ImportInput, type ImportPolicy } from '../domain/x509/ladder.ts';
 import { fullChainPems } from '../domain/x509/chain.ts';
 import type { SourceFile } from '../domain/x509/file-set.ts';
-import type { Actor } from './actor.ts';
+import { confirmCredential, pendingCheck, settleCredential, type Actor } from './actor.ts';
 import { importFiles, type ImportFilesOptions, type ImportFilesSummary } from './import-files.ts';
 import type { AuditService } from './audit.ts';
 import { normaliseSearchQuery } from './certificate-search.ts';
@@ -506,13 +506,17 @@ export function createCertificateService(
   /** The live certificate a file download names, with its secrets (unsealed when asked), and its audit target. */
   async function fileTarget(actor: Actor, ref: CertificateFileRef): Promise<[CertificateWithSecrets | null, string]> {
     const { tenantId } = actor;
+    const check = pendingCheck(actor);
     if (typeof ref === 'number')
-      return [await store.certificates.getWithSecrets(tenantId, { certificateNo: ref }), `certificate:${ref}`];
+      return [await store.certificates.getWithSecrets(tenantId, { certificateNo: ref }, check), `certificate:${ref}`];
     if ('name' in ref)
-      return [await store.certificates.getWithSecrets(tenantId, { name: ref.name }), `certificate-name:${ref.name}`];
+      return [
+        await store.certificates.getWithSecrets(tenantId, { name: ref.name }, check),
+        `certificate-name:${ref.name}`,
+      ];
     const target = `certificate:${ref.id.slice(0, 32)}`;
     if (!CANONICAL_NUMBER.test(ref.id)) return [null, target];
-    return [await store.certificates.getWithSecrets(tenantId, { certificateNo: Number(ref.id) }), target];
+    return [await store.certificates.getWithSecrets(tenantId, { certificateNo: Number(ref.id) }, check), target];
   }
 
   const service: CertificateService = {
@@ -713,7 +717,12 @@ export function createCertificateService(
       const limit = Math.min(Math.max(Math.trunc(query.limit), 0), CERTIFICATE_PAGE_MAX);
       const offset = Math.max(Math.trunc(query.offset), 0);
       const search = normaliseSearchQuery({ ...query, limit, offset });
-      return store.certificates.list({ ...search, tenantId: actor.tenantId, asOf: clock.now() });
+      const page = await store.certificates.list(
+        { ...search, tenantId: actor.tenantId, asOf: clock.now() },
+        pendingCheck(actor),
+      );
+      settleCredential(actor);
+      return page;
     },
 
     async listAll(actor, query, max) {
@@ -771,6 +780,8 @@ export function createCertificateService(
     async readFile(actor, ref) {
       authorize(actor, 'certificate.read');
       const [found, missTarget] = await fileTarget(actor, ref);
+      // Before the miss's audit or any unsealing: refused here when the credential is revoked.
+      await confirmCredential(store, actor);
       const certificate = found?.certificate;
       if (!found || !certificate || certificate.deletedAt) {
         await audit.record(actor, 'certificate.file.read', missTarget, 'failure', { code: 'not_found' });

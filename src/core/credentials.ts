@@ -12,7 +12,7 @@ import type { Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { newAccessKey, newSecretKey } from './ids.ts';
 import { authorize } from './policy.ts';
-import type { Clock, Store } from './ports.ts';
+import type { Clock, CredentialCheck, Store } from './ports.ts';
 
 export interface CreatedCredential {
   credential: Credential;
@@ -37,6 +37,12 @@ export interface CredentialService {
   revoke(actor: Actor | null, accessKey: string): Promise<void>;
   /** The live credential and its secret, or null when unknown or revoked. */
   lookupForVerification(accessKey: string): Promise<VerifiableCredential | null>;
+  /**
+   * The credential as this process's last `lookupForVerification` found it live, without a
+   * read, or null when it has none. It may have been revoked since (by any process): a face
+   * uses it only on routes whose use-case confirms it in its own read (`check`; core/actor.ts).
+   */
+  cachedForVerification(accessKey: string): (VerifiableCredential & { check: CredentialCheck }) | null;
   /** Checks an access key and secret pair (NHN Basic auth, console login) in constant time. */
   verifySecret(accessKey: string, secretKey: string): Promise<Credential | null>;
 }
@@ -86,8 +92,17 @@ export function createCredentialService(store: Store, clock: Clock, audit: Audit
    * request), but the secret is decrypted again only when the row's sealed blob differs from the
    * one kept: per request that saves an AES-GCM open and an HMAC key conversion. The opened
    * secrets stay in this process's memory, where the data keys that open them already are.
+   *
+   * `cachedForVerification` answers from here without the read: a credential row changes only
+   * when it is revoked (no role change, no secret rotation: a new secret is a new credential),
+   * so what the entry holds is the row as it is while `revoked_at` is null, and the request's
+   * own read confirms exactly that (store/credential-check.ts). Should a credential's role or
+   * secret ever become changeable, that check must compare them too.
    */
-  const opened = new Map<string, { dataKeyId: number; blob: Buffer; secretKey: string; signingKey: KeyObject }>();
+  const opened = new Map<
+    string,
+    { dataKeyId: number; blob: Buffer; secretKey: string; signingKey: KeyObject; credential: Credential }
+  >();
 
   async function lookupForVerification(accessKey: string): Promise<VerifiableCredential | null> {
     // No access key holds a control character (domain/text.ts); such a key is unknown on every store.
@@ -106,12 +121,20 @@ export function createCredentialService(store: Store, clock: Clock, audit: Audit
         blob: Buffer.from(blob),
         secretKey: secret.toString('utf8'),
         signingKey: createSecretKey(secret),
+        credential: found.credential,
       };
       // Bounded: past the bound, start over rather than grow (credentials are few in practice).
       if (opened.size >= OPENED_SECRETS_MAX) opened.clear();
       opened.set(accessKey, entry);
     }
     return { credential: found.credential, secretKey: entry.secretKey, signingKey: entry.signingKey };
+  }
+
+  function cachedForVerification(accessKey: string): (VerifiableCredential & { check: CredentialCheck }) | null {
+    const entry = opened.get(accessKey);
+    if (!entry) return null;
+    const { credential, secretKey, signingKey } = entry;
+    return { credential, secretKey, signingKey, check: { credentialId: credential.id } };
   }
 
   return {
@@ -132,6 +155,8 @@ export function createCredentialService(store: Store, clock: Clock, audit: Audit
         throw new AppError('not_found', 'No such access key.', { field: 'accessKey' });
       }
       if (!found.credential.revokedAt) await store.credentials.revoke(accessKey, clock.now());
+      // This process's next request with it reads the row again (others' reads confirm it: above).
+      opened.delete(accessKey);
       await audit.record(
         actor ?? { tenantId: found.credential.tenantId, id: 'cli', role: 'ADMIN', remoteAddress: null },
         'credential.revoke',
@@ -140,6 +165,7 @@ export function createCredentialService(store: Store, clock: Clock, audit: Audit
       );
     },
     lookupForVerification,
+    cachedForVerification,
     async verifySecret(accessKey, secretKey) {
       const found = await lookupForVerification(accessKey);
       if (!found) return null;

@@ -38,6 +38,36 @@ export interface Clock {
 export const systemClock: Clock = { now: () => new Date() };
 
 // ---------------------------------------------------------------------------------------------
+// A credential to confirm in a request's own read
+
+/**
+ * What a request's read must confirm when its face verified the signature or token with a
+ * credential kept in this process (core/credentials.ts `cachedForVerification`, core/tokens.ts
+ * `verify`'s `cached`): the credential row (by id) or the NHN token row (by hash) that
+ * authenticated it. It may have been revoked since, by any process.
+ */
+export type CredentialCheck = { credentialId: number } | { tokenHash: string };
+
+/**
+ * The state a check finds, read in the same snapshot as the request's data: `live` (the row is
+ * there and not revoked), `revoked` (the credential, or the token's credential, is revoked),
+ * `unknown` (no such row: a token pruned since).
+ */
+export type CredentialState = 'live' | 'revoked' | 'unknown';
+
+/**
+ * A pending check, handed to the store methods that can answer it (`CertificateRepository.list`
+ * and `getWithSecrets`, `SlotRepository.list`, `AcmRepository.list`). The store sets `state`
+ * before it resolves: from the request's own statement where the dialect merges reads
+ * (PostgreSQL), else from a statement of its own. Core reads it before it uses the answer
+ * (core/actor.ts `settleCredential`).
+ */
+export interface CredentialConfirmation {
+  readonly check: CredentialCheck;
+  state?: CredentialState;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Tenants and credentials
 
 export interface NewTenant {
@@ -76,6 +106,8 @@ export interface CredentialRepository {
   getByAccessKey(accessKey: string): Promise<CredentialWithSecret | null>;
   list(tenantId: number | null): Promise<Credential[]>;
   revoke(accessKey: string, at: Date): Promise<boolean>;
+  /** Answers a pending check by a read of its own (a use-case with no read to carry it). */
+  confirm(confirmation: CredentialConfirmation): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,7 +290,7 @@ export interface CertificateRepository {
   getByName(tenantId: number, name: string): Promise<Certificate | null>;
   /** Summaries of the live ones of `certificateNos`, by number, in one query (numbers not live are absent). */
   getMany(tenantId: number, certificateNos: readonly number[]): Promise<Map<number, CertificateSummary>>;
-  list(query: CertificateQuery): Promise<CertificatePage>;
+  list(query: CertificateQuery, confirm?: CredentialConfirmation): Promise<CertificatePage>;
   /**
    * The live certificates that hold any of these certificate fingerprints, public key
    * fingerprints or names (the bulk import's step 9 for a batch, in a few queries instead of three
@@ -287,6 +319,7 @@ export interface CertificateRepository {
   getWithSecrets(
     tenantId: number,
     ref: { certificateNo: number } | { name: string },
+    confirm?: CredentialConfirmation,
   ): Promise<CertificateWithSecrets | null>;
   /**
    * Soft delete: the row stays for recentChanges and the number is never reused. Refused with
@@ -486,7 +519,7 @@ export interface SlotRepository {
    * certificates and the tenant's target kind. One statement where the dialect merges reads
    * (PostgreSQL: one round trip instead of five), the same answer as the separate reads.
    */
-  list(tenantId: number, page: { offset: number; limit: number }): Promise<SlotPage>;
+  list(tenantId: number, page: { offset: number; limit: number }, confirm?: CredentialConfirmation): Promise<SlotPage>;
   /**
    * Applies a user change to a slot in READY, PUBLISHING or RUNNING: bumps the generation, clears
    * the backoff, sets the status (`statusAfterChange`, or DELETING). Null when the slot is missing,
@@ -709,7 +742,7 @@ export interface AcmRepository {
    * read from its index in that order (keyset paging); at most `limit`. A request that lands
    * while this reads is answered once (as the certificate when both are seen).
    */
-  list(query: AcmListQuery): Promise<AcmListed[]>;
+  list(query: AcmListQuery, confirm?: CredentialConfirmation): Promise<AcmListed[]>;
   /**
    * What tags hang on for this ARN id in the tenant: the live certificate's number, else the
    * number a request not landed reserved; null for neither.

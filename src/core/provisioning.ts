@@ -36,7 +36,7 @@ import {
 } from '../domain/edge-slot.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { CertificateSummary } from '../domain/model.ts';
-import type { Actor } from './actor.ts';
+import { pendingCheck, settleCredential, type Actor } from './actor.ts';
 import type { AuditService } from './audit.ts';
 import { certificateForItem, deployableCertificate, isGlobalEdgeDedicated } from './deploy/eligibility.ts';
 import { authorize } from './policy.ts';
@@ -210,7 +210,12 @@ export function createProvisioningService(store: Store, clock: Clock, audit: Aud
   return {
     async list(actor, page) {
       authorize(actor, 'certificate.read');
-      const { items, total, certificates, targetKind } = await store.slots.list(actor.tenantId, page);
+      const { items, total, certificates, targetKind } = await store.slots.list(
+        actor.tenantId,
+        page,
+        pendingCheck(actor),
+      );
+      settleCredential(actor);
       return { items: items.map((slot) => viewOf(slot, certificates, targetKind)), total };
     },
 

@@ -11,7 +11,7 @@ import type { Credential, Tenant } from '../domain/model.ts';
 import type { AuditService } from './audit.ts';
 import type { CredentialService } from './credentials.ts';
 import { newToken } from './ids.ts';
-import type { Clock, Store } from './ports.ts';
+import type { Clock, CredentialCheck, Store } from './ports.ts';
 
 export const TOKEN_TTL_MIN_SECONDS = 60;
 export const TOKEN_TTL_MAX_SECONDS = 86_400;
@@ -28,7 +28,14 @@ export interface IssuedToken {
 }
 
 export type TokenCheck =
-  | { ok: true; credential: Credential; tenant: Tenant; expiresAt: Date }
+  | {
+      ok: true;
+      credential: Credential;
+      tenant: Tenant;
+      expiresAt: Date;
+      /** Set when answered from this process's cache: the request's own read must confirm it. */
+      check?: CredentialCheck;
+    }
   /** `unknown`: never issued (or pruned); `expired`: past its lifetime; `revoked`: its credential was revoked. */
   | { ok: false; reason: 'unknown' | 'expired' | 'revoked' };
 
@@ -39,7 +46,13 @@ export interface TokenService {
     secretKey: string,
     options: { ttlSeconds: number; remoteAddress: string | null },
   ): Promise<IssuedToken | null>;
-  verify(token: string): Promise<TokenCheck>;
+  /**
+   * The token's credential and tenant, read now. With `cached`, a token this process verified
+   * before and that has not expired is answered from memory, with the `check` the request's own
+   * read must confirm (core/actor.ts): a token or credential row changes only by being pruned or
+   * revoked, which that read sees. Face routes pass `cached` only where their use-case confirms.
+   */
+  verify(token: string, options?: { cached?: boolean }): Promise<TokenCheck>;
 }
 
 export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
@@ -47,12 +60,17 @@ export const hashToken = (token: string): string => createHash('sha256').update(
 /** Longer than any token certkeeper issues by far; longer input is not hashed, just refused. */
 const MAX_TOKEN_LENGTH = 512;
 
+/** Verified tokens kept per process (see `verify`'s `cached`). */
+const VERIFIED_TOKENS_MAX = 10_000;
+
 export function createTokenService(
   store: Store,
   clock: Clock,
   credentials: CredentialService,
   audit: AuditService,
 ): TokenService {
+  /** Tokens found live by a read, by hash: what a later `cached` verify answers without one. */
+  const verified = new Map<string, { credential: Credential; tenant: Tenant; expiresAt: Date }>();
   return {
     async issue(accessKey, secretKey, options) {
       const { ttlSeconds } = options;
@@ -86,14 +104,24 @@ export function createTokenService(
       return { accessToken, expiresIn: ttlSeconds, expiresAt, credential };
     },
 
-    async verify(token) {
+    async verify(token, options = {}) {
       if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'unknown' };
-      const found = await store.tokens.findByHash(hashToken(token));
+      const tokenHash = hashToken(token);
+      const now = clock.now().getTime();
+      const kept = options.cached ? verified.get(tokenHash) : undefined;
+      // Valid for [issuedAt, expiresAt): at expiresAt itself the token is dead. An expired kept
+      // token is read again, so it is refused exactly as a read refuses it.
+      if (kept && now < kept.expiresAt.getTime()) return { ok: true, ...kept, check: { tokenHash } };
+      const found = await store.tokens.findByHash(tokenHash);
+      if (!found || found.credential.revokedAt || now >= found.expiresAt.getTime()) verified.delete(tokenHash);
       if (!found) return { ok: false, reason: 'unknown' };
       if (found.credential.revokedAt) return { ok: false, reason: 'revoked' };
-      // Valid for [issuedAt, expiresAt): at expiresAt itself the token is dead.
-      if (clock.now().getTime() >= found.expiresAt.getTime()) return { ok: false, reason: 'expired' };
-      return { ok: true, credential: found.credential, tenant: found.tenant, expiresAt: found.expiresAt };
+      if (now >= found.expiresAt.getTime()) return { ok: false, reason: 'expired' };
+      const { credential, tenant, expiresAt } = found;
+      // Bounded: past the bound, start over rather than grow.
+      if (verified.size >= VERIFIED_TOKENS_MAX) verified.clear();
+      verified.set(tokenHash, { credential, tenant, expiresAt });
+      return { ok: true, credential, tenant, expiresAt };
     },
   };
 }

@@ -44,6 +44,16 @@ export interface QueryTemplate<DB, Values extends unknown[], Row> {
   all(db: Kysely<DB>, ...values: Values): Promise<Row[]>;
   /** The first row, or undefined. */
   first(db: Kysely<DB>, ...values: Values): Promise<Row | undefined>;
+  /**
+   * This query inside another: `wrap(inner, extra)` receives this query (built with its
+   * placeholders) and `extraArity` placeholders of its own, which come first among the
+   * values of the template it returns (`[...extra, ...values]`). One template per `wrap`
+   * function, kept with this one.
+   */
+  around<Wrapped>(
+    extraArity: number,
+    wrap: (inner: Buildable<Row>, extra: unknown[]) => Buildable<Wrapped>,
+  ): QueryTemplate<DB, unknown[], Wrapped>;
 }
 
 /** Where each parameter comes from: a value's index, or a constant the builder added. */
@@ -111,9 +121,20 @@ export function templateOf<DB, Row>(
     return (await db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, parameters))).rows;
   };
 
+  const wrapped = new Map<unknown, QueryTemplate<DB, unknown[], unknown>>();
   return {
     all: (db, ...values) => run(db, values),
     first: async (db, ...values) => (await run(db, values))[0],
+    around<Wrapped>(extraArity: number, wrap: (inner: Buildable<Row>, extra: unknown[]) => Buildable<Wrapped>) {
+      let template = wrapped.get(wrap) as QueryTemplate<DB, unknown[], Wrapped> | undefined;
+      if (!template) {
+        template = templateOf<DB, Wrapped>(extraArity + arity, (db, values) =>
+          wrap(build(db, values.slice(extraArity)), values.slice(0, extraArity)),
+        );
+        wrapped.set(wrap, template as QueryTemplate<DB, unknown[], unknown>);
+      }
+      return template;
+    },
   };
 }
 

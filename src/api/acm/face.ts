@@ -37,6 +37,7 @@ function reply(request: FastifyRequest, status: number, body: unknown, extra: Re
 const errorReply = (request: FastifyRequest, wire: AcmWire): FaceReply =>
   reply(request, wire.status, { __type: wire.type, message: wire.message }, { 'x-amzn-errortype': wire.type });
 
+const LIST_TARGET = `${ACM_TARGET_PREFIX}ListCertificates`;
 const hasTarget = (request: FastifyRequest): boolean => request.headers['x-amz-target'] !== undefined;
 
 export function createAcmFace(core: Core): FacePlugin {
@@ -50,7 +51,8 @@ export function createAcmFace(core: Core): FacePlugin {
       app.addContentTypeParser(ACM_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: ACM_BODY_LIMIT }, (_r, body, done) =>
         done(null, body),
       );
-      const headers = checkHeaders(core);
+      // ListCertificates confirms the credential in its own read (auth.ts `checkHeaders`).
+      const headers = checkHeaders(core, (request) => request.headers['x-amz-target'] === LIST_TARGET);
       const signature = checkSignature(core);
       app.post(
         '/',

@@ -23,9 +23,11 @@ export const EDGE_BASE = '/api/v1/certificate/provisioning';
 export function registerEdgeRoutes(app: FastifyInstance, core: Core): void {
   const read = { onRequest: ncpAuth(core, 'certificate.read') };
   const write = { onRequest: ncpAuth(core, 'certificate.write') };
+  // The list confirms the credential in its own read (ncp-gateway/auth.ts `confirmsInRead`).
+  const listRead = { onRequest: ncpAuth(core, 'certificate.read', { confirmsInRead: true }) };
   const slot = `${EDGE_BASE}/:slotId`;
 
-  app.get(EDGE_BASE, read, async (request) => {
+  app.get(EDGE_BASE, listRead, async (request) => {
     const page = paging(queryFields(request.query));
     return presentList(await core.provisioning.list(actorOf(request), page.rows), page);
   });

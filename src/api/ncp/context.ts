@@ -9,7 +9,7 @@ import type { IssuanceService } from '../../core/issuance/service.ts';
 import type { Action } from '../../core/policy.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { CertificateSummary } from '../../domain/model.ts';
-import { ncpAuth } from '../ncp-gateway/auth.ts';
+import { ncpAuth, type NcpAuthOptions } from '../ncp-gateway/auth.ts';
 import type { ApiZone } from './dates.ts';
 import type { PresentContext } from './present.ts';
 
@@ -18,7 +18,7 @@ export interface NcpContext {
   /** Certificate issuance (routes-issuance.ts); null or not `enabled`: those operations answer 29001. */
   issuance: IssuanceService | null;
   zone: ApiZone;
-  auth(action: Action): ReturnType<typeof ncpAuth>;
+  auth(action: Action, options?: NcpAuthOptions): ReturnType<typeof ncpAuth>;
   present(actor: Actor): Promise<PresentContext>;
   /** Instance numbers using each certificate, in the order given. */
   usedBy(actor: Actor, certificates: readonly CertificateSummary[]): Promise<number[][]>;
@@ -30,7 +30,7 @@ export function createNcpContext(core: Core, zone: ApiZone, issuance: IssuanceSe
     core,
     issuance,
     zone,
-    auth: (action) => ncpAuth(core, action),
+    auth: (action, options) => ncpAuth(core, action, options),
     async present(actor) {
       let memberNo = memberNos.get(actor.tenantId);
       if (memberNo === undefined) {

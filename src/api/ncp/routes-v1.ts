@@ -33,7 +33,9 @@ export function registerV1Routes(app: FastifyInstance, ctx: NcpContext): void {
   const { core } = ctx;
 
   // No paging in API 1.0: the newest 1000 certificates that match; totalRows counts the list.
-  app.get('/api/v1/certificates', { onRequest: ctx.auth('certificate.read') }, async (request) => {
+  // Its list confirms the credential in its own read (ncp-gateway/auth.ts `confirmsInRead`).
+  const listRead = { onRequest: ctx.auth('certificate.read', { confirmsInRead: true }) };
+  app.get('/api/v1/certificates', listRead, async (request) => {
     const query = queryFields(request.query);
     const name = queryString(query, 'certificateName');
     const certificateNo = queryInteger(query, 'certificateNo');

@@ -38,6 +38,8 @@ export function registerV2Routes(app: FastifyInstance, ctx: NcpContext): void {
   const { core } = ctx;
   const read = { onRequest: ctx.auth('certificate.read') };
   const write = { onRequest: ctx.auth('certificate.write') };
+  // The lists confirm the credential in their own read (ncp-gateway/auth.ts `confirmsInRead`).
+  const listRead = { onRequest: ctx.auth('certificate.read', { confirmsInRead: true }) };
 
   async function listCertificates(request: FastifyRequest) {
     const query = queryFields(request.query);
@@ -48,8 +50,8 @@ export function registerV2Routes(app: FastifyInstance, ctx: NcpContext): void {
     const present = await ctx.present(actor);
     return { ...SUCCESS, totalCount: page.total, sslCertificateList: page.items.map((c) => presentV2Item(c, present)) };
   }
-  app.get(`${BASE}/certificates`, read, listCertificates);
-  app.get(`${BASE}/getCertificates`, read, listCertificates);
+  app.get(`${BASE}/certificates`, listRead, listCertificates);
+  app.get(`${BASE}/getCertificates`, listRead, listCertificates);
 
   app.get(`${BASE}/certificateTypes`, read, async () => CERTIFICATE_TYPES);
 

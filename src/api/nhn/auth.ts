@@ -19,6 +19,7 @@
 import type { FastifyRequest } from 'fastify';
 import { credentialActor, type Actor } from '../../core/actor.ts';
 import type { Core } from '../../core/core.ts';
+import type { CredentialCheck } from '../../core/ports.ts';
 import type { Credential, Tenant } from '../../domain/model.ts';
 import { FACE_CODES, NhnWireError } from './errors.ts';
 import type { NhnVersion } from './present.ts';
@@ -65,25 +66,31 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** The token's credential and that credential's tenant (read together). */
+/** How this face refuses a token whose credential was revoked, or that is gone (pruned). */
+const tokenRefusal = (state: 'revoked' | 'unknown'): NhnWireError =>
+  state === 'revoked'
+    ? fail(401, FACE_CODES.tokenRevoked, MESSAGES.tokenRevoked)
+    : fail(401, FACE_CODES.tokenUnknown, MESSAGES.tokenUnknown);
+
+/**
+ * The token's credential and that credential's tenant (read together). `cached`: the route's
+ * use-case confirms the token in its own read, so one this process verified before may serve
+ * from memory (core/tokens.ts), with the `check` that read answers.
+ */
 async function tokenCredential(
   core: Core,
   request: FastifyRequest,
-): Promise<{ credential: Credential; tenant: Tenant }> {
+  cached: boolean,
+): Promise<{ credential: Credential; tenant: Tenant; check?: CredentialCheck }> {
   const value = header(request, 'x-nhn-authorization');
   if (value === undefined || value.trim() === '') throw fail(401, FACE_CODES.credentialsMissing, MESSAGES.tokenMissing);
   const match = BEARER.exec(value.trim());
   if (!match) throw fail(401, FACE_CODES.authorizationMalformed, MESSAGES.tokenMalformed);
-  const check = await core.tokens.verify(match[1] as string);
-  if (check.ok) return { credential: check.credential, tenant: check.tenant };
-  switch (check.reason) {
-    case 'expired':
-      throw fail(401, FACE_CODES.tokenExpired, MESSAGES.tokenExpired);
-    case 'revoked':
-      throw fail(401, FACE_CODES.tokenRevoked, MESSAGES.tokenRevoked);
-    case 'unknown':
-      throw fail(401, FACE_CODES.tokenUnknown, MESSAGES.tokenUnknown);
-  }
+  const check = await core.tokens.verify(match[1] as string, { cached });
+  if (check.ok)
+    return { credential: check.credential, tenant: check.tenant, ...(check.check ? { check: check.check } : {}) };
+  if (check.reason === 'expired') throw fail(401, FACE_CODES.tokenExpired, MESSAGES.tokenExpired);
+  throw tokenRefusal(check.reason);
 }
 
 async function accessKeyCredential(core: Core, request: FastifyRequest): Promise<Credential> {
@@ -105,6 +112,7 @@ export async function authenticate(
   request: FastifyRequest,
   version: NhnVersion,
   appKey: string,
+  confirmsInRead = false,
 ): Promise<NhnCaller> {
   const remoteAddress = request.ip;
   const sendsKeys =
@@ -117,9 +125,10 @@ export async function authenticate(
   }
   let credential: Credential;
   let tenant: Tenant | null;
+  let check: CredentialCheck | undefined;
   if (version === 'v1.3') {
     // The token's lookup brings the credential's tenant: its appKey must be the one asked for.
-    ({ credential, tenant } = await tokenCredential(core, request));
+    ({ credential, tenant, check } = await tokenCredential(core, request, confirmsInRead));
     if (tenant.appKey !== appKey) tenant = null;
   } else {
     credential = await accessKeyCredential(core, request);
@@ -131,15 +140,23 @@ export async function authenticate(
   return {
     tenant,
     via: version === 'v1.3' ? 'token' : 'access-key',
-    actor: credentialActor(credential, remoteAddress),
+    actor: credentialActor(
+      credential,
+      remoteAddress,
+      check ? { confirmation: { check }, refuse: tokenRefusal } : undefined,
+    ),
   };
 }
 
-/** The `onRequest` hook of every certmanager route. */
-export function authHook(core: Core, version: NhnVersion) {
+/**
+ * The `onRequest` hook of every certmanager route. `confirmsInRead`: the route's use-case
+ * confirms the credential in its own read (core/actor.ts), so a v1.3 token this process verified
+ * before is taken from memory (the list and the downloads: one statement on PostgreSQL).
+ */
+export function authHook(core: Core, version: NhnVersion, options: { confirmsInRead?: boolean } = {}) {
   return async (request: FastifyRequest): Promise<void> => {
     const { appKey } = request.params as { appKey: string };
-    const caller = await authenticate(core, request, version, appKey);
+    const caller = await authenticate(core, request, version, appKey, options.confirmsInRead === true);
     // Per credential; appKey-only callers share one bucket per tenant.
     core.rateLimit.take(caller.actor);
     callers.set(request, caller);

@@ -42,8 +42,10 @@ export const isUploadRoute = (request: FastifyRequest): boolean =>
 export function registerCertmanagerRoutes(app: FastifyInstance, core: Core, options: RouteOptions): void {
   for (const version of NHN_VERSIONS) {
     const authenticate = authHook(core, version);
+    // The list and the downloads confirm the credential in their own read (auth.ts `authHook`).
+    const authenticateRead = authHook(core, version, { confirmsInRead: true });
 
-    app.get(base(version), { onRequest: authenticate }, async (request) => {
+    app.get(base(version), { onRequest: authenticateRead }, async (request) => {
       const { actor } = callerOf(request);
       const body = await listPage(
         core,
@@ -55,7 +57,7 @@ export function registerCertmanagerRoutes(app: FastifyInstance, core: Core, opti
       return success(body);
     });
 
-    app.get(`${base(version)}/:certificateName/files`, { onRequest: authenticate }, async (request, reply) => {
+    app.get(`${base(version)}/:certificateName/files`, { onRequest: authenticateRead }, async (request, reply) => {
       const { actor } = callerOf(request);
       const { certificateName } = request.params as { certificateName: string };
       return sendFile(reply, await core.certificates.readFile(actor, { name: certificateName }));
@@ -73,7 +75,7 @@ export function registerCertmanagerRoutes(app: FastifyInstance, core: Core, opti
     if (version === 'v1.3') {
       app.get(
         `${base(version)}/:certificateId/certificate-files`,
-        { onRequest: authenticate },
+        { onRequest: authenticateRead },
         async (request, reply) => {
           const { actor } = callerOf(request);
           const { certificateId } = request.params as { certificateId: string };

@@ -20,6 +20,7 @@ import type { CertificateKeyKind } from '../../core/issuance/issuer.ts';
 import type { OrderStep } from '../../core/issuance/ports.ts';
 import type { AcmListed, AcmListQuery, AcmRepository, AcmRequest, AcmTag } from '../../core/ports.ts';
 import type { StoreDialect } from '../dialect.ts';
+import { checkedReads, type CheckedReads } from '../credential-check.ts';
 import { queryTemplate, templateOf, type QueryTemplate } from '../query-template.ts';
 import {
   CERTIFICATE_SUMMARY_COLUMNS,
@@ -226,7 +227,12 @@ function cached<Shape, Row>(
   return template;
 }
 
-async function listCertificates(db: Db, query: AcmListQuery, mergesReads: boolean): Promise<AcmListed[]> {
+async function listCertificates(
+  db: Db,
+  query: AcmListQuery,
+  mergesReads: boolean,
+  reads: CheckedReads,
+): Promise<AcmListed[]> {
   const { tenantId, order } = query;
   if (query.certificates.length === 0 || (query.keyTypes !== null && query.keyTypes.length === 0)) return [];
   const states = [...new Set(query.certificates)].sort();
@@ -245,7 +251,7 @@ async function listCertificates(db: Db, query: AcmListQuery, mergesReads: boolea
     after: query.after !== null,
     inUse: mergesReads,
   };
-  const rows = await cached(certificateTemplates, shape, values.length, certificatePage).all(db, ...values);
+  const rows = await reads.all(cached(certificateTemplates, shape, values.length, certificatePage), db, values);
   return rows.map((row) => ({
     kind: 'certificate',
     summary: summaryFromRow(row),
@@ -377,10 +383,12 @@ export function acmRepository(base: Kysely<Database>, dialect: StoreDialect): Ac
       return row ? Number(row.certificate_no) : null;
     },
 
-    async list(query) {
+    async list(query, confirm) {
+      const reads = checkedReads(dialect, confirm);
       // Requests first: see the header.
       const requests = await listRequests(db, query);
-      const certificates = await listCertificates(db, query, dialect.mergesReads);
+      const certificates = await listCertificates(db, query, dialect.mergesReads, reads);
+      await reads.settle(db);
       return merge(requests, certificates, query.order, query.limit);
     },
 

@@ -64,6 +64,7 @@ import {
   validityTotalsValues,
 } from './certificate-counters.ts';
 import { heldBySlot, usersColumn, usersFromRows } from './certificate-usage.ts';
+import { uncheckedReads, type CheckedReads } from '../credential-check.ts';
 
 const SORT_COLUMNS = {
   certificateNo: 'certificate_no',
@@ -206,15 +207,17 @@ function walkOrSort(offset: number, limit: number, total: number, live: number):
   return (offset + limit) * (live / total) <= 3 * total ? 'walk' : 'sort';
 }
 
+/** `reads`: how the page's statement is sent, so it can carry a credential check (credential-check.ts). */
 export async function listCertificates(
   db: Kysely<Database>,
   query: CertificateQuery,
   mergesReads = false,
+  reads: CheckedReads = uncheckedReads,
 ): Promise<CertificatePage> {
   const limit = Math.min(Math.max(Math.trunc(query.limit), 0), CERTIFICATE_PAGE_MAX);
   const offset = Math.max(Math.trunc(query.offset), 0);
   if (mergesReads && countedByCounters(query) && limit > 0) {
-    const merged = await mergedPage(db, query, limit, offset);
+    const merged = await mergedPage(db, query, limit, offset, reads);
     if (merged) return merged;
   }
   const withUsers = mergesReads && query.withUsers === true;
@@ -222,7 +225,7 @@ export async function listCertificates(
     // Filtered: read the page first. A page that is not full ends the result, so when it holds
     // rows (or starts at 0) the total is exactly offset + rows, and the COUNT is not needed: the
     // usual case of the `name` and `certificateNo` filters (0 or 1 row) and of short results.
-    const { items, ...users } = await pageOf(db, query, limit, offset, null, null, withUsers);
+    const { items, ...users } = await pageOf(db, query, limit, offset, null, null, withUsers, reads);
     if (items.length < limit && (items.length > 0 || offset === 0))
       return { items, total: offset + items.length, totalExact: true, ...users };
     const { total } = await totalOf(db, query);
@@ -232,7 +235,7 @@ export async function listCertificates(
   if (mergesReads) planHints.set(query, total, live);
   if (limit === 0 || offset >= total)
     return { items: [], total, totalExact: true, ...(withUsers ? { usedBy: new Map() } : {}) };
-  const { items, ...users } = await pageOf(db, query, limit, offset, total, live, withUsers);
+  const { items, ...users } = await pageOf(db, query, limit, offset, total, live, withUsers, reads);
   return { items, total, totalExact: true, ...users };
 }
 
@@ -253,6 +256,7 @@ async function mergedPage(
   query: CertificateQuery,
   limit: number,
   offset: number,
+  reads: CheckedReads,
 ): Promise<CertificatePage | null> {
   if ((query.sort ?? 'certificateNo') !== 'certificateNo') return null;
   const validity = query.validity ?? 'all';
@@ -283,11 +287,10 @@ async function mergedPage(
     });
     mergedTemplates.set(key, template);
   }
-  const rows = await template.all(
-    db,
+  const rows = await reads.all(template, db, [
     ...validityTotalsValues(query.tenantId, ms(query.asOf)),
     ...names.map((name) => values[name]),
-  );
+  ]);
   const first = rows[0]!;
   const { live, expired } = validityTotalsFromRow(ms(query.asOf), {
     live: first.totals_live,
@@ -337,6 +340,7 @@ async function pageOf(
   total: number | null,
   live: number | null,
   withUsers: boolean,
+  reads: CheckedReads,
 ): Promise<{ items: CertificateSummary[]; usedBy?: Map<number, number[]> }> {
   const direction = query.order ?? 'asc';
   const sortColumn = SORT_COLUMNS[query.sort ?? 'certificateNo'];
@@ -365,7 +369,11 @@ async function pageOf(
     );
     pageTemplates.set(key, template);
   }
-  const rows = await template.all(db, ...names.map((name) => values[name]));
+  const rows = await reads.all(
+    template,
+    db,
+    names.map((name) => values[name]),
+  );
   return { items: rows.map(summaryFromRow), ...(withUsers ? { usedBy: usersFromRows(rows) } : {}) };
 }
 

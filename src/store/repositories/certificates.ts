@@ -46,6 +46,7 @@ import {
   summaryFromRow,
 } from '../rows.ts';
 import { insertBatched } from '../batch-insert.ts';
+import { checkedReads } from '../credential-check.ts';
 import { listTemplate, queryTemplate, templateOf, type QueryTemplate } from '../query-template.ts';
 import type { CertificateRow, Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
@@ -495,10 +496,12 @@ export function certificateRepository(
       return row ? certificateFromRow(row) : null;
     },
 
-    async list(query) {
+    async list(query, confirm) {
+      const reads = checkedReads(dialect, confirm);
       const page = isSearchQuery(query)
         ? await searchCertificates(db, dialect, query)
-        : await listCertificates(db, query, dialect.mergesReads);
+        : await listCertificates(db, query, dialect.mergesReads, reads);
+      await reads.settle(db);
       // Not merged into the page's statement (SQLite, the search path): read apart.
       if (query.withUsers && !page.usedBy)
         page.usedBy = await usersOf(
@@ -576,12 +579,14 @@ export function certificateRepository(
       };
     },
 
-    async getWithSecrets(tenantId, ref) {
+    async getWithSecrets(tenantId, ref, confirm) {
+      const reads = checkedReads(dialect, confirm);
       if (!dialect.mergesReads) {
         const certificate =
           'name' in ref
             ? await repository.getByName(tenantId, ref.name)
             : await repository.get(tenantId, ref.certificateNo);
+        await reads.settle(db);
         if (!certificate) return null;
         return {
           certificate,
@@ -589,10 +594,11 @@ export function certificateRepository(
           readPrivateKey: () => repository.readPrivateKey(tenantId, certificate.certificateNo),
         };
       }
-      const row =
+      const [row] =
         'name' in ref
-          ? await withSecretsByName.first(db, tenantId, ref.name)
-          : await withSecretsByNumber.first(db, tenantId, ref.certificateNo);
+          ? await reads.all(withSecretsByName, db, [tenantId, ref.name])
+          : await reads.all(withSecretsByNumber, db, [tenantId, ref.certificateNo]);
+      await reads.settle(db);
       if (!row) return null;
       const certificate = certificateFromRow(row);
       const { certificateNo } = certificate;

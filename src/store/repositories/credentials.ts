@@ -1,6 +1,7 @@
 /** CredentialRepository over Kysely. The secret arrives sealed (core seals it) and leaves sealed. */
 import type { Kysely } from 'kysely';
 import type { CredentialRepository } from '../../core/ports.ts';
+import { checkAlone } from '../credential-check.ts';
 import { rethrowUniqueViolation } from '../errors.ts';
 import { credentialFromRow, ms } from '../rows.ts';
 import { queryTemplate } from '../query-template.ts';
@@ -68,5 +69,6 @@ export function credentialRepository(db: Kysely<Database>): CredentialRepository
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
+    confirm: (confirmation) => checkAlone(db, confirmation),
   };
 }

@@ -21,6 +21,7 @@ import type { DeployTargetKind } from '../../domain/deploy-target.ts';
 import type { CertificateSummary } from '../../domain/model.ts';
 import { LIVE_STATUSES, PENDING_STATUSES, type EdgeSlot } from '../../domain/edge-slot.ts';
 import type { StoreDialect } from '../dialect.ts';
+import { checkedReads } from '../credential-check.ts';
 import { CERTIFICATE_SUMMARY_COLUMNS, ms, summaryFromRow, type CertificateSummaryRow } from '../rows.ts';
 import type { Database } from '../schema.ts';
 import { listTemplate, queryTemplate, type QueryTemplate } from '../query-template.ts';
@@ -316,9 +317,13 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
       return one(db, row);
     },
 
-    async list(tenantId, page) {
-      if (dialect.mergesReads && page.limit > 0 && page.offset >= 0)
-        return fromMergedRows(await mergedList(fetchSize(page.limit)).all(db, tenantId, page.offset), page.limit);
+    async list(tenantId, page, confirm) {
+      const reads = checkedReads(dialect, confirm);
+      if (dialect.mergesReads && page.limit > 0 && page.offset >= 0) {
+        const rows = await reads.all(mergedList(fetchSize(page.limit)), db, [tenantId, page.offset]);
+        await reads.settle(db);
+        return fromMergedRows(rows, page.limit);
+      }
       // SQLite: the reads apart (each a function call there); the target's beside the rest.
       const [slots, targetKind] = await Promise.all([
         (async () => {
@@ -333,6 +338,7 @@ export function slotRepository(base: Kysely<Database>, dialect: StoreDialect): S
         tenantId,
         slots.items.flatMap((slot) => slot.items.map((item) => item.certificateNo)),
       );
+      await reads.settle(db);
       return { ...slots, certificates, targetKind };
     },
 
