@@ -175,7 +175,10 @@ export function auditRepository(
   let scheduled = false;
   /** The group being written, if any. */
   let writing: Promise<void> | null = null;
-  /** chain_key → head hash as of this process's last commit to that chain (a hint, checked on use). */
+  /**
+   * chain_key → head hash as of this process's last write to that chain, committed or, for
+   * `writeWithin`, still in its transaction (a hint, checked on use by the compare-and-set).
+   */
   const heads = new Map<string, string>();
 
   const readHead = async (trx: Kysely<Database>, key: string, tenantId: number | null): Promise<string> => {
@@ -289,6 +292,10 @@ export function auditRepository(
     async writeWithin(trx, event) {
       const { rows, moved } = await chainGroup(trx, [storedFields(event)]);
       await insertRows(trx, rows);
+      // The hint now, not only once committed: the next write of a group commit
+      // (store/write-group.ts) chains onto this event in the same transaction. Should this one
+      // roll back, the hint is wrong, and the next compare-and-set misses and reads the head.
+      for (const [key, head] of moved) heads.set(key, head);
       return () => {
         for (const [key, head] of moved) heads.set(key, head);
       };

@@ -50,6 +50,7 @@ import { checkedReads } from '../credential-check.ts';
 import { listTemplate, queryTemplate, templateOf, type QueryTemplate } from '../query-template.ts';
 import type { CertificateRow, Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
+import { groupedWrites } from '../write-group.ts';
 import type { StoreVault } from '../vault.ts';
 import type { AuditWriter } from './audit.ts';
 import { adjustCounters, validityCounts } from './certificate-counters.ts';
@@ -180,6 +181,8 @@ export function certificateRepository(
 ): CertificateRepository {
   const live = (tenantId: number) => liveRows(db, tenantId);
   const vdb = db as unknown as Kysely<VersionsDatabase>;
+  /** A single insert's transaction: on SQLite shared with the concurrent ones (write-group.ts). */
+  const singleInserts = groupedWrites(db, dialect);
 
   /** Whether another live certificate of the tenant has this value (`except`: the one being replaced). */
   const taken = async (
@@ -362,7 +365,8 @@ export function certificateRepository(
     async insert(certificate, at, audit) {
       try {
         let audited: (() => void) | null = null;
-        const row = await inTransaction(db, dialect, async (trx) => {
+        // All or nothing for this certificate (its savepoint), answered after the group's commit.
+        const row = await singleInserts.run(async (trx) => {
           const inserted = await insertRows(trx, certificate, at);
           await adjustCounters(trx, certificate.tenantId, counted([inserted]));
           // Last: the chain head's lock (PostgreSQL) is held for the shortest time.

@@ -1,0 +1,193 @@
+/**
+ * Contract: concurrent single inserts (`CertificateRepository.insert`, each with its audit event)
+ * are each all or nothing, whatever else commits with them (store/write-group.ts: on SQLite they
+ * share a transaction, each in a savepoint; on PostgreSQL each has its own). A refused or faulted
+ * insert leaves no row, search row, counter change or event; the others keep all of theirs, the
+ * counters equal the rows and the audit chain verifies. On SQLite, inserts that wait for the
+ * connection together commit together: one WAL commit for the burst.
+ */
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { open } from 'node:fs/promises';
+import Database from 'better-sqlite3';
+import { createAuditService } from '../../src/core/audit.ts';
+import { systemClock, type NewAuditEvent } from '../../src/core/ports.ts';
+import { isAppErrorWithCode } from '../../src/domain/errors.ts';
+import { openStore, type StoreHandle } from '../../src/store/open.ts';
+import { makeTenant, newCertificate, rawQuery, storeTargets, type TestLocation } from '../helpers/db.ts';
+
+const at = new Date('2026-11-02T03:04:05.678Z');
+const event = (tenantId: number, target: string): NewAuditEvent => ({
+  tenantId,
+  actor: 'ak-test',
+  action: 'certificate.import',
+  target,
+  result: 'success',
+  remoteAddress: null,
+  detail: {},
+  at,
+});
+
+/** Commit frames in a WAL file (frames of the header's current salts). */
+async function walCommits(file: string): Promise<number> {
+  const handle = await open(file, 'r');
+  try {
+    const header = Buffer.alloc(32);
+    await handle.read(header, 0, 32, 0);
+    const pageSize = header.readUInt32BE(8);
+    const frame = Buffer.alloc(24);
+    let commits = 0;
+    for (let offset = 32; ; offset += 24 + pageSize) {
+      const { bytesRead } = await handle.read(frame, 0, 24, offset);
+      if (bytesRead < 24 || frame.readUInt32BE(8) !== header.readUInt32BE(16)) return commits;
+      if (frame.readUInt32BE(12) !== header.readUInt32BE(20)) return commits;
+      if (frame.readUInt32BE(4) !== 0) commits++;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+for (const target of storeTargets) {
+  describe(`${target.name}: concurrent single inserts`, { skip: target.skip }, () => {
+    let location: TestLocation;
+    let store: StoreHandle;
+    /** beforeCommit calls that throw (1-based), counted from the test's start. */
+    let failCalls = new Set<number>();
+    let calls = 0;
+    const hooks = {
+      beforeCommit: () => {
+        calls++;
+        if (failCalls.has(calls)) throw new Error(`injected failure at call ${calls}`);
+      },
+    };
+    beforeEach(async () => {
+      location = await target.fresh();
+      store = await openStore(location.options({ hooks }));
+      calls = 0;
+      failCalls = new Set();
+    });
+    afterEach(async () => {
+      await store?.close();
+      await location?.cleanup();
+    });
+    after(async () => {
+      await store?.close();
+    });
+
+    it('each is all or nothing: refused and faulted ones leave nothing, the others everything', async () => {
+      const tenant = (await makeTenant(store)).id;
+      // 12 at once: the first and the fifth to reach their commit point fault there; the 10th
+      // takes the 9th's name, so whichever of those two comes second is refused by the live name index.
+      failCalls = new Set([1, 5]);
+      const inputs = Array.from({ length: 12 }, (_, i) => newCertificate(tenant, { name: `burst-${i === 9 ? 8 : i}` }));
+      const settled = await Promise.allSettled(
+        inputs.map((input, i) => store.certificates.insert(input, at, event(tenant, `t-${i}`))),
+      );
+      const fulfilled = settled.flatMap((s, i) => (s.status === 'fulfilled' ? [i] : []));
+      const rejected = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ i, reason: s.reason as unknown }] : []));
+      assert.equal(fulfilled.length, 9, JSON.stringify(rejected.map((r) => String(r.reason))));
+      assert.equal(rejected.filter((r) => /injected failure/.test(String(r.reason))).length, 2);
+      assert.equal(rejected.filter((r) => isAppErrorWithCode(r.reason, 'already_exists')).length, 1);
+
+      // Rows: exactly the fulfilled ones, each whole.
+      const live = await rawQuery(
+        location,
+        `select certificate_no, name from certificates where tenant_id = ${tenant} and deleted_at is null order by certificate_no`,
+      );
+      const stored = fulfilled.map((i) => (settled[i] as PromiseFulfilledResult<{ certificateNo: number }>).value);
+      assert.deepEqual(
+        live.map((r) => Number(r.certificate_no)),
+        stored.map((c) => c.certificateNo).sort((a, b) => a - b),
+      );
+      for (const table of ['certificate_domains', 'certificate_names', 'certificate_name_grams']) {
+        const owners = await rawQuery(location, `select distinct certificate_no from ${table} order by certificate_no`);
+        assert.deepEqual(
+          owners.map((r) => Number(r.certificate_no)),
+          live.map((r) => Number(r.certificate_no)),
+          table,
+        );
+      }
+      if (target.name === 'sqlite') {
+        const fts = await rawQuery(location, `select rowid as n from certificate_search order by rowid`);
+        assert.deepEqual(
+          fts.map((r) => Number(r.n)),
+          live.map((r) => Number(r.certificate_no)),
+        );
+      }
+      // Events: one per fulfilled insert, none for the others (their failure events are the caller's).
+      const targets = await rawQuery(location, `select target from audit_events where tenant_id = ${tenant}`);
+      assert.deepEqual(targets.map((r) => String(r.target)).sort(), fulfilled.map((i) => `t-${i}`).sort());
+      const [report] = await createAuditService(store, systemClock).verify({ tenantId: tenant });
+      assert.equal(report?.firstBreak, null, JSON.stringify(report));
+      assert.equal(report?.events, 9);
+      // Counters: the list's total and the validity counts are the live rows.
+      const page = await store.certificates.list({ tenantId: tenant, asOf: at, offset: 0, limit: 100 });
+      assert.equal(page.total, 9);
+      assert.equal(page.items.length, 9);
+
+      // And the store goes on: the names that did not land can be imported now.
+      failCalls = new Set();
+      for (const { i } of rejected.filter((r) => !isAppErrorWithCode(r.reason, 'already_exists')))
+        await store.certificates.insert(inputs[i]!, at, event(tenant, `again-${i}`));
+      assert.equal((await store.certificates.list({ tenantId: tenant, asOf: at, offset: 0, limit: 100 })).total, 11);
+    });
+
+    if (target.name === 'sqlite')
+      it('a group that cannot start (another process holds the write lock) fails only its first insert', async () => {
+        const tenant = (await makeTenant(store)).id;
+        const file = join(location.dataDir, 'certkeeper.db');
+        // Another process takes the write lock for 6 s: longer than the store's busy timeout (5 s).
+        const holder = spawn(
+          process.execPath,
+          [
+            '-e',
+            `const D = require('better-sqlite3'); const d = new D(process.argv[1]); d.exec('begin immediate');
+             console.log('locked'); setTimeout(() => { d.exec('commit'); d.close(); }, 6000);`,
+            file,
+          ],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+        const exited = new Promise<void>((resolve) => holder.once('exit', () => resolve()));
+        const settled = await Promise.allSettled(
+          Array.from({ length: 3 }, (_, i) =>
+            store.certificates.insert(newCertificate(tenant), at, event(tenant, `l-${i}`)),
+          ),
+        );
+        await exited;
+        // The first waited its busy timeout and failed, as its own transaction would have; the
+        // others tried again and committed once the lock was free.
+        assert.deepEqual(
+          settled.map((s) => s.status),
+          ['rejected', 'fulfilled', 'fulfilled'],
+        );
+        assert.equal((await store.certificates.list({ tenantId: tenant, asOf: at, offset: 0, limit: 100 })).total, 2);
+      });
+
+    if (target.name === 'sqlite')
+      it('inserts waiting for the connection together commit together', async () => {
+        const tenant = (await makeTenant(store)).id;
+        const file = join(location.dataDir, 'certkeeper.db');
+        // A reader holding a snapshot keeps every frame in the WAL (no checkpoint resets it).
+        const reader = new Database(file, { readonly: true });
+        try {
+          reader.exec('begin');
+          reader.prepare('select count(*) from sqlite_schema').get();
+          const before = await walCommits(`${file}-wal`);
+          await Promise.all(
+            Array.from({ length: 8 }, (_, i) =>
+              store.certificates.insert(newCertificate(tenant), at, event(tenant, `g-${i}`)),
+            ),
+          );
+          assert.equal((await walCommits(`${file}-wal`)) - before, 1);
+          reader.exec('commit');
+        } finally {
+          reader.close();
+        }
+        assert.equal((await store.certificates.list({ tenantId: tenant, asOf: at, offset: 0, limit: 100 })).total, 8);
+      });
+  });
+}
