@@ -17,7 +17,8 @@
  * node flags for the server, for experiments), --no-write (no JSON, no BENCHMARKS.md), --keep
  * (leave the stores behind), --open-loop 0.5 (after each list and download case, an open-loop run
  * at that fraction of the req/s just measured; 0 for none), --no-probe (server without
- * bench/lib/server-probe.ts).
+ * bench/lib/server-probe.ts), --no-warm (a reused SQLite file is not read into the page cache
+ * first: see warmSqlite).
  *
  * Seeding once, running many times (a million certificates take minutes to seed):
  * - --keep leaves each seeded store behind and prints the command that runs on it again;
@@ -41,10 +42,12 @@
  * Import runs last, a fixed number of distinct certificates each sent once, NCP-signed per request.
  *
  * Inside the server, bench/lib/server-probe.ts (loaded with --import; src/ knows nothing of it)
- * counts PostgreSQL statements per request and records the event loop's delay histogram and the
- * GC pauses of each measured run. Open-loop runs (bench/lib/open-loop.ts): requests on a fixed
- * schedule, latency from the intended send time (no coordinated omission), p50/p99/p99.9, with
- * the event-loop delay of that run.
+ * counts PostgreSQL statements per request and records the event loop's delay histogram, the
+ * GC pauses by kind, the stalls of the loop with its own CPU time in each, SQLite's time on the
+ * loop, the disk reads and the requests' latency as the server saw them, for each measured run.
+ * Open-loop runs (bench/lib/open-loop.ts): requests on a fixed schedule, latency from the
+ * intended send time (no coordinated omission), p50/p99/p99.9, with the generator's own lag and
+ * loop delay and the server's probe of that run.
  *
  * Cases (NCP requests signed per request in autocannon's setupRequest, java-raw variant):
  * - ncp-v1-name   GET /api/v1/certificates?certificateName=<a random live name>
@@ -58,7 +61,7 @@
  * - ncp-import    POST /api/v2/certificate/withExternal (RSA-2048 leaf + 2-certificate chain + key)
  */
 import { cpus, availableParallelism, totalmem, type as osType, release } from 'node:os';
-import { mkdir, rmdir } from 'node:fs/promises';
+import { mkdir, open, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -112,6 +115,7 @@ const { values } = parseArgs({
     'postgres-db': { type: 'string' },
     'open-loop': { type: 'string', default: '0.5' },
     'no-probe': { type: 'boolean', default: false },
+    'no-warm': { type: 'boolean', default: false },
   },
 });
 
@@ -214,8 +218,37 @@ function requestsOf(
 const fmtRun = (r: LoadResult): string =>
   `${(r.rps >= 10 ? Math.round(r.rps).toString() : r.rps.toFixed(1)).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms${r.cpuSeconds !== null ? `  CPU ${Math.round(perRequestUs(r.cpuSeconds, r) ?? 0)} µs/req` : ''}${r.postgresCpuSeconds !== null ? ` + PostgreSQL ${Math.round(perRequestUs(r.postgresCpuSeconds, r) ?? 0)}` : ''}${r.non2xx + r.errors > 0 ? `  (${r.non2xx} non-2xx${r.firstBadStatus ? ` e.g. ${r.firstBadStatus}` : ''}, ${r.errors} errors)` : ''}`;
 
-const fmtProbe = (p: ProbeReport, requests: number, store: 'sqlite' | 'postgres'): string =>
-  `${store === 'postgres' && requests > 0 ? `${(p.statements / requests).toFixed(2)} statements/req  ` : ''}event-loop delay p50 ${p.eventLoopDelayMs.p50.toFixed(1)} p99 ${p.eventLoopDelayMs.p99.toFixed(1)} p99.9 ${p.eventLoopDelayMs.p999.toFixed(1)} max ${p.eventLoopDelayMs.max.toFixed(1)} ms  GC ${p.gc.count} pauses, ${p.gc.totalMs.toFixed(0)} ms, max ${p.gc.maxMs.toFixed(1)} ms`;
+const fmtProbe = (p: ProbeReport, requests: number, store: 'sqlite' | 'postgres'): string => {
+  const lines = [
+    `${store === 'postgres' && requests > 0 ? `${(p.statements / requests).toFixed(2)} statements/req  ` : ''}event-loop delay p50 ${p.eventLoopDelayMs.p50.toFixed(1)} p99 ${p.eventLoopDelayMs.p99.toFixed(1)} p99.9 ${p.eventLoopDelayMs.p999.toFixed(1)} max ${p.eventLoopDelayMs.max.toFixed(1)} ms  GC ${p.gc.count} pauses, ${p.gc.totalMs.toFixed(0)} ms, max ${p.gc.maxMs.toFixed(1)} ms`,
+  ];
+  const kinds = Object.entries(p.gc.byKind ?? {})
+    .map(([kind, k]) => `${kind} ${k.count} (${k.totalMs.toFixed(0)} ms, max ${k.maxMs.toFixed(1)})`)
+    .join(', ');
+  if (kinds) lines.push(`GC by kind: ${kinds}`);
+  if (p.disk)
+    lines.push(
+      `disk: ${(p.disk.readBytes / 1024 / Math.max(1, requests)).toFixed(2)} KiB read from the disk, ${(p.disk.readCalls / Math.max(1, requests)).toFixed(2)} read calls a request`,
+    );
+  if (p.served)
+    lines.push(
+      `as served (parsed → finished): p50 ${p.served.p50Ms.toFixed(2)} p99 ${p.served.p99Ms.toFixed(2)} p99.9 ${p.served.p999Ms.toFixed(2)} max ${p.served.maxMs.toFixed(1)} ms`,
+    );
+  if (p.sqlite && p.sqlite.calls > 0)
+    lines.push(
+      `SQLite on the loop: ${(p.sqlite.calls / Math.max(1, requests)).toFixed(2)} calls, ${((p.sqlite.totalMs * 1000) / Math.max(1, requests)).toFixed(0)} µs a request (wall); ${p.sqlite.long.length} over 2 ms${p.sqlite.long.length ? `, longest ${p.sqlite.long[0]!.ms.toFixed(1)} ms: ${p.sqlite.long[0]!.sql}` : ''}`,
+    );
+  if (p.stalls) {
+    lines.push(
+      `stalls ≥ 5 ms: ${p.stalls.count}, ${p.stalls.totalMs.toFixed(0)} ms in all, the loop's thread on the CPU ${p.stalls.cpuMs.toFixed(0)} ms of it; on the CPU most of the stall: ${p.stalls.busy} (longest ${p.stalls.busyMaxMs.toFixed(1)} ms)`,
+    );
+    const stall = (s: NonNullable<ProbeReport['stalls']>['longest'][number]): string =>
+      `  ${s.ms.toFixed(1)} ms (CPU ${s.cpuMs.toFixed(1)}) at ${(s.at / 1000).toFixed(3)} s${s.gc.length ? `  GC: ${s.gc.join(', ')}` : ''}${s.sqlite.length ? `  SQLite: ${s.sqlite.slice(0, 3).join(' | ')}` : ''}`;
+    lines.push('longest:', ...p.stalls.longest.slice(0, 3).map(stall));
+    lines.push('most CPU:', ...p.stalls.busiest.slice(0, 5).map(stall));
+  }
+  return lines.join('\n               ');
+};
 
 async function runCase(
   c: Case,
@@ -331,7 +364,7 @@ async function runCase(
     const probe = PROBE ? await readProbe(server.pid, PROBE_FILE) : null;
     openLoop = { result, probe };
     log(
-      `      open loop at ${Math.round(result.rate)} req/s (${Math.round(OPEN_LOOP * 100)}%): p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  p99.9 ${result.p999Ms.toFixed(2)} ms  max ${result.maxMs.toFixed(1)} ms  (${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors; generator lag p99 ${result.sendLagP99Ms.toFixed(1)} ms)`,
+      `      open loop at ${Math.round(result.rate)} req/s (${Math.round(OPEN_LOOP * 100)}%): p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  p99.9 ${result.p999Ms.toFixed(2)} ms  max ${result.maxMs.toFixed(1)} ms  (${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors; generator lag p99 ${result.sendLagP99Ms.toFixed(1)} max ${result.sendLagMaxMs.toFixed(1)} ms, its loop p99 ${result.generatorLoopP99Ms.toFixed(1)} max ${result.generatorLoopMaxMs.toFixed(1)} ms, ${result.connections} connections)`,
     );
     if (probe) log(`      server   ${fmtProbe(probe, result.ok + result.non2xx, store)}`);
   }
@@ -405,6 +438,36 @@ const placeOf = (store: 'sqlite' | 'postgres'): string | undefined =>
 const reuseCommand = (where: Location): string =>
   `npm run bench -- --stores ${where.store} ${where.databaseUrl ? `--reuse-postgres ${where.databaseUrl}` : `--reuse-sqlite ${where.dataDir}`}`;
 
+/**
+ * Reads a kept SQLite file once, start to end, so that its pages are in the operating system's
+ * page cache before the cases run, as they are after a seed in the same run. A kept store that
+ * other work pushed out of the cache answers each page it misses with a synchronous disk read on
+ * the server's event loop: at 1,000,000 a random name lookup (NCP v1) needs one 4 KiB page of a
+ * 4.5 GB table, and such a run measured the disk (about 10 KiB read and +100 µs of CPU a
+ * request; docs/performance.md, "Latency at a fixed load"). The probe's disk line says whether a
+ * run still read from the disk (the cache may not hold the file on a busy machine).
+ */
+async function warmSqlite(dataDir: string): Promise<void> {
+  const file = join(dataDir, 'certkeeper.db');
+  const t0 = performance.now();
+  const handle = await open(file, 'r');
+  const buffer = Buffer.allocUnsafe(8 << 20);
+  let bytes = 0;
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, bytes);
+      if (bytesRead === 0) break;
+      bytes += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  const s = (performance.now() - t0) / 1000;
+  log(
+    `  read ${(bytes / 1e6).toFixed(0)} MB of ${file} into the page cache in ${s.toFixed(1)} s (--no-warm skips this)`,
+  );
+}
+
 async function runScale(
   store: 'sqlite' | 'postgres',
   scale: number,
@@ -422,6 +485,7 @@ async function runScale(
       log(`\n== ${store}, the kept store ${reuse}`);
       ({ where, seeded } = await reuseStore(store, reuse, log));
       scale = seeded.rows.bench;
+      if (store === 'sqlite' && !values['no-warm']) await warmSqlite(where.dataDir);
     } else {
       log(`\n== ${store}, ${scale.toLocaleString('en-US')} certificates`);
       where = await freshLocation(store, place);

@@ -17,6 +17,7 @@
  * unanswered requests count as errors).
  */
 import { Agent, request } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface OpenLoopRequest {
   method: string;
@@ -44,6 +45,12 @@ export interface OpenLoopResult {
   errors: number;
   /** How late the generator sent requests against the schedule (its own lag), ms. */
   sendLagP99Ms: number;
+  sendLagMaxMs: number;
+  /** The generator's own event-loop delay over the run (p99, max), ms: a late loop reads answers late too. */
+  generatorLoopP99Ms: number;
+  generatorLoopMaxMs: number;
+  /** Connections the generator opened (a request finding every socket busy opens one). */
+  connections: number;
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
@@ -63,6 +70,7 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
   let errors = 0;
   let done = 0;
   let sent = 0;
+  let connections = 0;
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => (finish = resolve));
 
@@ -87,6 +95,9 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
         });
       },
     );
+    req.on('socket', () => {
+      if (!req.reusedSocket) connections++;
+    });
     req.on('error', () => {
       errors++;
       if (++done === total) finish();
@@ -94,6 +105,8 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
     req.end(r.body);
   };
 
+  const generatorLoop = monitorEventLoopDelay({ resolution: 1 });
+  generatorLoop.enable();
   const t0 = performance.now() + 5;
   const interval = 1000 / spec.rate;
   await new Promise<void>((resolve) => {
@@ -115,6 +128,7 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
   await finished;
   clearTimeout(drain);
   agent.destroy();
+  generatorLoop.disable();
   errors += total - done;
 
   const sorted = latencies.sort((a, b) => a - b);
@@ -127,6 +141,10 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
     non2xx,
     errors,
     sendLagP99Ms: lags[Math.floor(lags.length * 0.99)] ?? 0,
+    sendLagMaxMs: lags.at(-1) ?? 0,
+    generatorLoopP99Ms: generatorLoop.percentile(99) / 1e6,
+    generatorLoopMaxMs: generatorLoop.max / 1e6,
+    connections,
     p50Ms: at(0.5),
     p90Ms: at(0.9),
     p99Ms: at(0.99),

@@ -7,6 +7,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface ProbeReport {
+  /** What the kernel read from the disk for the server (/proc/self/io read_bytes) and its read calls. */
+  disk?: { readBytes: number; readCalls: number };
   /** pg Client.query calls (PostgreSQL statements; 0 on SQLite). */
   statements: number;
   /** The same, by SQL text (first 120 characters), most frequent first. */
@@ -22,8 +24,38 @@ export interface ProbeReport {
     p999: number;
     max: number;
   };
-  /** Garbage-collector pauses over the interval. */
-  gc: { count: number; totalMs: number; maxMs: number; p99Ms: number; over5Ms: number };
+  /** Garbage-collector pauses over the interval, and by kind (minor, major, incremental, weakcb). */
+  gc: {
+    count: number;
+    totalMs: number;
+    maxMs: number;
+    p99Ms: number;
+    over5Ms: number;
+    byKind?: Record<string, { count: number; totalMs: number; maxMs: number }>;
+  };
+  /** Stretches of at least 5 ms in which the loop ran no timer: the longest, each with what ended inside it. */
+  stalls?: {
+    count: number;
+    totalMs: number;
+    /** The event-loop thread's CPU time inside them. */
+    cpuMs: number;
+    /** Stalls in which the thread was on the CPU at least half the time, and the longest of them. */
+    busy: number;
+    busyMaxMs: number;
+    longest: Array<{ at: number; ms: number; cpuMs: number; gc: string[]; sqlite: string[] }>;
+    busiest: Array<{ at: number; ms: number; cpuMs: number; gc: string[]; sqlite: string[] }>;
+  };
+  /** better-sqlite3 calls on the event loop: count, wall time, the ones over 2 ms. */
+  sqlite?: { calls: number; totalMs: number; long: Array<{ at: number; ms: number; sql: string }> };
+  /** Requests from parsed to response finished, as the server saw them. */
+  served?: {
+    count: number;
+    p50Ms: number;
+    p99Ms: number;
+    p999Ms: number;
+    maxMs: number;
+    long: Array<{ at: number; ms: number; url: string }>;
+  };
 }
 
 export const PROBE_MODULE = join(import.meta.dirname, 'server-probe.ts');
