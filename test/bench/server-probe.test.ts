@@ -1,0 +1,98 @@
+/**
+ * bench/lib/server-probe.ts, loaded with `--import` into a small HTTP server, and the open-loop
+ * generator (bench/lib/open-loop.ts) against it: a request that holds the event loop on the CPU
+ * shows as a stall with that CPU time in it, SQLite calls are counted and a long one is kept with
+ * its SQL inside the stall, requests are counted as the server saw them, disk reads are reported,
+ * and the generator reports its own loop and the connections it opened. Nothing here asserts a
+ * duration from below that the test does not itself enforce (the busy request spins until its
+ * thread has used 60 ms of CPU).
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runOpenLoop } from '../../bench/lib/open-loop.ts';
+import { PROBE_MODULE, probeSettings, readProbe } from '../../bench/lib/probe.ts';
+
+// The server: /sql runs one SQLite statement, /busy one that takes at least 60 ms of this
+// thread's CPU (a recursive CTE counted to completion, then a spin until the CPU is spent).
+const SERVER = `
+import { createServer } from 'node:http';
+import Database from 'better-sqlite3';
+const db = new Database(':memory:');
+const quick = db.prepare('select 1 as one');
+const slow = db.prepare('with recursive n(i) as (select 1 union all select i + 1 from n where i < 200000) select count(*) as c from n');
+const server = createServer((req, res) => {
+  if (req.url === '/busy') {
+    const cpu = () => { const u = process.threadCpuUsage(); return (u.user + u.system) / 1000; };
+    const start = cpu();
+    slow.get();
+    while (cpu() - start < 60) {}
+  } else quick.get();
+  res.end('ok');
+});
+server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
+`;
+
+describe('bench server probe', () => {
+  it('attributes a busy stall, counts SQLite calls and requests, and the generator reports itself', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'certkeeper-probe-test-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'probe.json');
+    const { nodeFlags, env } = probeSettings(file);
+    assert.deepEqual(nodeFlags, ['--import', PROBE_MODULE]);
+    const child = spawn(process.execPath, [...nodeFlags, '--input-type=module', '-e', SERVER], {
+      env: { ...process.env, ...env, CERTKEEPER_BENCH_PROBE_SQLITE_MS: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    t.after(() => child.kill());
+    const port = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+        if (out.includes('\n')) resolve(out.trim());
+      });
+      child.once('exit', (code) => reject(new Error(`server exited (${code})`)));
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await readProbe(child.pid!, file); // start over from here
+
+    for (let i = 0; i < 5; i++) assert.equal(await (await fetch(`${url}/sql`)).text(), 'ok');
+    assert.equal(await (await fetch(`${url}/busy`)).text(), 'ok');
+    const open = await runOpenLoop({
+      url,
+      rate: 200,
+      seconds: 0.25,
+      next: () => ({ method: 'GET', path: '/sql', headers: {} }),
+    });
+    // Settle: the interval timer records the stall when it next runs.
+    await new Promise((r) => setTimeout(r, 50));
+    const report = await readProbe(child.pid!, file);
+    assert.ok(report, 'the probe answered');
+
+    assert.equal(open.ok, open.sent);
+    assert.ok(open.connections >= 1 && open.connections <= open.sent, `connections ${open.connections}`);
+    assert.ok(Number.isFinite(open.generatorLoopMaxMs) && open.sendLagMaxMs >= open.sendLagP99Ms);
+
+    const { served, sqlite, stalls } = report;
+    assert.ok(served && sqlite && stalls, 'the probe reports requests, SQLite and stalls');
+    assert.equal(served.count, 6 + open.ok);
+    assert.ok(served.maxMs >= 60, `slowest request as served ${served.maxMs} ms`);
+    assert.equal(sqlite.calls, 6 + open.ok);
+    const slowCall = sqlite.long.find((c) => c.sql.startsWith('with recursive n(i)'));
+    assert.ok(slowCall, 'the long statement is kept with its SQL');
+
+    const stall = stalls.busiest[0];
+    assert.ok(stall, 'a stall was recorded');
+    assert.ok(stall.ms >= 55 && stall.cpuMs >= 55, `stall ${stall.ms} ms, CPU ${stall.cpuMs} ms`);
+    assert.ok(
+      stall.sqlite.some((s) => s.includes('with recursive n(i)')),
+      `the stall names the statement inside it: ${stall.sqlite.join(' | ')}`,
+    );
+    assert.ok(stalls.count >= 1 && stalls.cpuMs >= 55);
+    assert.ok(report.disk && report.disk.readBytes >= 0 && report.disk.readCalls >= 0);
+    assert.ok(report.gc.byKind !== undefined);
+  });
+});
