@@ -5,6 +5,9 @@
  * same total and rows in every validity, direction and offset, an empty page past the end, and
  * after writes that make the previous totals (the plan hint) stale.
  *
+ * And its statement keeps a generic plan (`PageShape.fetch`): PostgreSQL stops planning it on
+ * every run once five custom plans have been made.
+ *
  * Statements are counted at the driver (pg Client.query), as bench/lib/server-probe.ts does.
  */
 import { after, before, describe, it } from 'node:test';
@@ -17,9 +20,11 @@ import {
   makeTenant,
   newCertificate,
   postgresSkip,
+  rawExec,
   testMasterKey,
   type TestLocation,
 } from '../helpers/db.ts';
+import pg from 'pg';
 import { statementsDuring } from '../helpers/pg-statements.ts';
 
 const DAY = 86_400_000;
@@ -102,3 +107,72 @@ describe(
     });
   },
 );
+
+describe('postgres: the merged page statement keeps a generic plan', { skip: postgresSkip }, () => {
+  let location: TestLocation;
+  let store: StoreHandle;
+  let tenantId: number;
+
+  before(async () => {
+    location = await freshPostgres();
+    store = await openStore(location.options({ masterKey: testMasterKey() }));
+    // Enough rows, analysed, that a parameter limit or offset costed at 10 % of the tenant's rows
+    // outweighs a custom plan's exact one, as in any real store: 3,000 here, 300 in another tenant.
+    for (const [count, id] of [
+      [300, (await makeTenant(store)).id],
+      [3000, (tenantId = (await makeTenant(store)).id)],
+    ] as const)
+      for (let from = 0; from < count; from += 250)
+        await store.certificates.insertMany(
+          id,
+          Array.from({ length: Math.min(250, count - from) }, (_, i) =>
+            newCertificate(id, {
+              facts: {
+                notBefore: new Date(AS_OF - 100 * DAY),
+                notAfter: new Date(AS_OF + (((from + i) % 400) - 40) * DAY + i),
+              },
+            }),
+          ),
+          new Date(AS_OF - 50 * DAY),
+        );
+    await rawExec(location, 'analyze');
+  });
+  after(async () => {
+    await store?.close();
+    await location?.cleanup();
+  });
+
+  it('first and later pages, ALL and UNEXPIRED: the 6th and 7th runs use the generic plan', async () => {
+    const client = new pg.Client({ connectionString: location.databaseUrl });
+    await client.connect();
+    try {
+      for (const [validity, offset, limit] of [
+        ['all', 0, 100],
+        ['unexpired', 0, 10],
+        ['unexpired', 30, 10],
+        ['all', 200, 100],
+      ] as const) {
+        const q = { tenantId, asOf: new Date(AS_OF), validity, offset, limit };
+        await store.certificates.list(q); // the hint, for validity filters
+        const { sent } = await statementsDuring(() => store.certificates.list(q));
+        assert.equal(sent.length, 1, `${validity} offset ${offset}: one statement`);
+        const { text, values } = sent[0]!;
+        // The store's very statement, prepared on a connection of our own and run 7 times: plans 1–5
+        // are custom; PostgreSQL then keeps the generic one only if it costs no more than they did.
+        const name = `merged_${validity}_${offset}`;
+        for (let i = 0; i < 7; i++) await client.query({ name, text, values });
+        const { rows } = await client.query<{ generic_plans: string; custom_plans: string }>(
+          'select generic_plans, custom_plans from pg_prepared_statements where name = $1',
+          [name],
+        );
+        assert.deepEqual(
+          rows.map((r) => [Number(r.generic_plans), Number(r.custom_plans)]),
+          [[2, 5]],
+          `${validity} offset ${offset}: [generic, custom] plans`,
+        );
+      }
+    } finally {
+      await client.end();
+    }
+  });
+});

@@ -250,6 +250,9 @@ export async function listCertificates(
  * block-counter seek of deep unfiltered pages needs its own read, so those pages (offset ≥
  * `listTuning.blockSeekFromOffset`) and a first list without a hint take the two statements.
  * The totals are this statement's own, so the answer is exactly what the two statements give.
+ * It is written for a generic plan (`PageShape.fetch`): a literal fetch size, the exact limit on
+ * the joined rows, no offset on page 1 and a hidden one after, and the totals' half-day range
+ * hidden too (certificate-counters.ts `validityTotalsSql`).
  */
 async function mergedPage(
   db: Kysely<Database>,
@@ -269,9 +272,18 @@ async function mergedPage(
     plan = walkOrSort(offset, limit, Math.max(hint.total, 1), hint.live);
   }
   const direction = query.order ?? 'asc';
-  const values: PageValues = { ...filterValuesOf(query), limit, skip: offset };
+  // Page 1 binds no offset at all (see `PageShape.fetch`).
+  const values: PageValues = { ...filterValuesOf(query), limit, ...(offset > 0 ? { skip: offset } : {}) };
   const withUsers = query.withUsers === true;
-  const shape: PageShape = { ...shapeOf(query), sortColumn: 'certificate_no', direction, plan, seek: null, withUsers };
+  const shape: PageShape = {
+    ...shapeOf(query),
+    sortColumn: 'certificate_no',
+    direction,
+    plan,
+    seek: null,
+    withUsers,
+    fetch: fetchSize(limit),
+  };
   const names = Object.keys(values) as Array<keyof PageValues>;
   const key = JSON.stringify([shape, names]);
   let template = mergedTemplates.get(key);
@@ -283,7 +295,7 @@ async function mergedPage(
       ) as unknown as PageValues;
       // A left join, so the totals' row comes back when the page is empty; the outer order is
       // the page's (a join's output order is not promised otherwise).
-      return sql<MergedRow>`select t.live as totals_live, t.past as totals_past, t.today as totals_today, t.part as totals_part, p.* from (${validityTotalsSql(placeholders.slice(0, totalsArity))}) as t left join lateral (${pageQuery(d, shape, pageValues)}) as p on true order by p.certificate_no ${sql.raw(direction)}`;
+      return sql<MergedRow>`select t.live as totals_live, t.past as totals_past, t.today as totals_today, t.part as totals_part, p.* from (${validityTotalsSql(placeholders.slice(0, totalsArity), true)}) as t left join lateral (${pageQuery(d, shape, pageValues)}) as p on true order by p.certificate_no ${sql.raw(direction)}`;
     });
     mergedTemplates.set(key, template);
   }
@@ -359,7 +371,7 @@ async function pageOf(
     values.bound = direction === 'asc' ? start.block * NUMBER_BLOCK : (start.block + 1) * NUMBER_BLOCK;
     values.skip = offset - start.before;
   }
-  const shape: PageShape = { ...shapeOf(query), sortColumn, direction, plan, seek, withUsers };
+  const shape: PageShape = { ...shapeOf(query), sortColumn, direction, plan, seek, withUsers, fetch: null };
   const names = Object.keys(values) as Array<keyof PageValues>;
   const key = JSON.stringify([shape, names]);
   let template = pageTemplates.get(key);
@@ -381,7 +393,8 @@ interface PageValues extends FilterValues {
   /** The first (asc) or end (desc, exclusive) certificate number of the block the walk starts in. */
   bound?: unknown;
   limit: unknown;
-  skip: unknown;
+  /** Absent: no offset (a merged first page, `PageShape.fetch`). */
+  skip?: unknown;
 }
 
 interface PageShape extends FilterShape {
@@ -392,7 +405,28 @@ interface PageShape extends FilterShape {
   seek: 'from' | 'below' | null;
   /** The `usersColumn` of each row too (PostgreSQL only: `withUsers` of a merging dialect). */
   withUsers: boolean;
+  /**
+   * Null: the page's numbers take `limit` and `skip` as parameters (`pageOf`, both dialects).
+   * A number (the merged page, PostgreSQL: `mergedPage`): the statement is written so that its
+   * generic plan costs what a custom plan does, and PostgreSQL keeps it instead of planning
+   * afresh on every run (planning cost about twice the execution: docs/performance.md).
+   * - The numbers' limit is this literal, the page's limit rounded up to a power of two
+   *   (`fetchSize`: a dozen texts at most), and the exact `limit` is a parameter of the joined
+   *   rows: a parameter limit is costed at 10 % of its input, here 10 % of `fetch` numbers, not
+   *   10 % of the tenant's rows. The walk stops as soon as `limit` rows are out, so no row past
+   *   the page is read or sent.
+   * - The offset: none on a first page (`skip` absent); otherwise `(select $n)`, which the
+   *   planner cannot fold to a constant in a custom plan either, so both plans cost it alike
+   *   (a bare parameter offset is a constant in custom plans and 10 % of the rows in the
+   *   generic one, which then never wins). The plan's shape does not depend on it: the walk
+   *   is forced by the index order (`plan`), the rows by primary key per number.
+   * - The totals beside it hide their half-day range the same way (`validityTotalsSql`).
+   */
+  fetch: number | null;
 }
+
+/** The power of two at or above `limit`: the few literal limits of a merged page (`PageShape.fetch`). */
+const fetchSize = (limit: number): number => 2 ** Math.ceil(Math.log2(Math.max(limit, 1)));
 
 type PageRow = CertificateSummaryRow & { used_by?: unknown };
 
@@ -419,19 +453,21 @@ function pageQuery(db: Kysely<Database>, shape: PageShape, values: PageValues) {
   // Summary columns only (no PEM text), ordered by the page's own columns: SQLite then keeps the
   // page's order through the join instead of sorting the joined rows in a temporary b-tree.
   if (!byNumber) numbers = numbers.select(sortColumn);
+  if (shape.fetch === null) numbers = numbers.limit(values.limit as number).offset(values.skip as number);
+  else {
+    numbers = numbers.limit(sql.lit(shape.fetch));
+    if (values.skip !== undefined) numbers = numbers.offset(sql<number>`(select ${values.skip}::bigint)`);
+  }
   const rows = db
-    .selectFrom(
-      numbers
-        .limit(values.limit as number)
-        .offset(values.skip as number)
-        .as('page'),
-    )
+    .selectFrom(numbers.as('page'))
     .innerJoin('certificates', 'certificates.certificate_no', 'page.certificate_no')
     .select(CERTIFICATE_SUMMARY_COLUMNS.map((column) => `certificates.${column}` as const))
     .select(hasChainColumn('certificates'))
-    // Evaluated for the page's rows only: the limit is applied inside `page`.
+    // Evaluated for the page's rows only: the limit is applied inside `page` (a merged page: below, and
+    // the walk stops there).
     .$if(shape.withUsers, (q) => q.select(usersColumn(db)));
-  return byNumber
+  const ordered = byNumber
     ? rows.orderBy('page.certificate_no', direction)
     : rows.orderBy(sql.ref(`page.${sortColumn}`), direction).orderBy('page.certificate_no', direction);
+  return shape.fetch === null ? ordered : ordered.limit(values.limit as number);
 }
