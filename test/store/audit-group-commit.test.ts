@@ -9,6 +9,7 @@ import type { NewAuditEvent } from '../../src/core/ports.ts';
 import { AUDIT_INSERT_SIZES } from '../../src/store/repositories/audit.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { countRows, makeTenant, rawQuery, storeTargets, type TestLocation } from '../helpers/db.ts';
+import { statementsDuring } from '../helpers/pg-statements.ts';
 
 const at = new Date('2026-11-02T03:04:05.678Z');
 
@@ -121,5 +122,46 @@ for (const target of storeTargets) {
       await Promise.all(pending);
       assert.equal((await rawQuery(location, `select id from audit_events where target like 'group-d:%'`)).length, 5);
     });
+
+    it(
+      'postgres: a group of one chain is one statement, no begin or commit; of two chains, a transaction',
+      {
+        skip: target.name !== 'postgres',
+      },
+      async () => {
+        const other = (await makeTenant(store)).id;
+        await Promise.all([
+          store.audit.append(event(tenantId, 'group-e:warm')),
+          store.audit.append(event(other, 'group-e:warm')),
+        ]);
+        const one = await statementsDuring(() =>
+          Promise.all(Array.from({ length: 3 }, (_, i) => store.audit.append(event(tenantId, `group-e:${i}`)))),
+        );
+        assert.deepEqual(
+          one.sent.map((s) => s.text.trim().split(/\s+/, 1)[0]),
+          ['with'],
+          'the head moved and the three events inserted by one statement',
+        );
+        const two = await statementsDuring(() =>
+          Promise.all([
+            store.audit.append(event(tenantId, 'group-e:3')),
+            store.audit.append(event(other, 'group-e:4')),
+          ]),
+        );
+        assert.deepEqual(
+          two.sent.map((s) => s.text.trim().split(/\s+/, 1)[0]),
+          ['begin', 'update', 'update', 'insert', 'insert', 'commit'],
+          'two chains: in call order, in one transaction',
+        );
+        const rows = await rawQuery(
+          location,
+          `select target from audit_events where target like 'group-e:%' and target <> 'group-e:warm' order by id`,
+        );
+        assert.deepEqual(
+          rows.map((r) => r.target),
+          ['group-e:0', 'group-e:1', 'group-e:2', 'group-e:3', 'group-e:4'],
+        );
+      },
+    );
   });
 }

@@ -39,7 +39,7 @@
  *   after this process's last commit is cached, so a group costs one UPDATE per chain it touches,
  *   plus one SELECT when another process moved the head in between.
  */
-import type { Insertable, Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely } from 'kysely';
 import type { AuditRepository, NewAuditEvent } from '../../core/ports.ts';
 import {
   chainHash,
@@ -95,6 +95,39 @@ const insertTemplates = new Map<number, QueryTemplate<Database, unknown[], unkno
     ),
   ]),
 );
+
+/** The PostgreSQL type of each column, for `chainStep`'s arrays. */
+const COLUMN_TYPES = {
+  tenant_id: 'bigint',
+  actor: 'text',
+  action: 'text',
+  target: 'text',
+  result: 'text',
+  remote_address: 'text',
+  detail: 'text',
+  at: 'bigint',
+  prev_hash: 'text',
+  hash: 'text',
+} as const satisfies Record<(typeof COLUMNS)[number], string>;
+
+/**
+ * PostgreSQL (`dialect.arrayParameters`): one chain's step, the head's compare-and-set and the
+ * insert of its events, as one statement. The insert reads the update's result (`exists`, run
+ * once before any row), so the head is locked and moved before the first event takes its id,
+ * as with two statements, and nothing is inserted when the head had moved (the caller then
+ * chains again). The events come as one array per column: one SQL text for any number of them.
+ * Returns one row per event inserted.
+ */
+const chainStep = templateOf<Database, { id: unknown }>(3 + COLUMNS.length, (_db, values) => {
+  const [head, key, prev, ...columns] = values;
+  return sql<{ id: unknown }>`with moved as (
+      update audit_chain_heads set head_hash = ${head} where chain_key = ${key} and head_hash = ${prev} returning 1
+    )
+    insert into audit_events (${sql.join(COLUMNS.map((column) => sql.ref(column)))})
+    select * from unnest(${sql.join(COLUMNS.map((column, c) => sql`${columns[c]}::${sql.raw(COLUMN_TYPES[column])}[]`))})
+    where exists (select from moved)
+    returning id`;
+});
 
 /**
  * PostgreSQL `text` cannot hold U+0000, and an event that cannot be written fails the request it
@@ -248,17 +281,52 @@ export function auditRepository(
     return { rows, moved };
   };
 
+  /**
+   * PostgreSQL (`dialect.arrayParameters`): chains one chain's events (in order) onto its head and
+   * writes them with `chainStep`, one statement an attempt; returns the chain's new head (to
+   * cache once committed). On the root instance that statement is a transaction of its own,
+   * which is all a group of one chain needs: no begin, no commit.
+   */
+  const writeChain = async (trx: Kysely<Database>, key: string, members: readonly ChainedFields[]): Promise<string> => {
+    const tenantId = members[0]!.tenantId;
+    let prev = heads.get(key) ?? (await readHead(trx, key, tenantId));
+    for (let attempt = 1; ; attempt++) {
+      let head = prev;
+      const columns = COLUMNS.map((): unknown[] => []);
+      for (const fields of members) {
+        const hash = chainHash(head, fields);
+        rowOf(fields, head, hash).forEach((value, c) => columns[c]!.push(value));
+        head = hash;
+      }
+      const inserted = await chainStep.all(trx, head, key, prev, ...columns);
+      if (inserted.length === members.length) return head;
+      // Nothing was written: another writer moved the head since we read it.
+      heads.delete(key);
+      if (attempt === HEAD_ATTEMPTS) throw new Error(`audit chain ${key}: its head kept moving`);
+      prev = await readHead(trx, key, tenantId);
+    }
+  };
+
+  /** The group's events in one chain (PostgreSQL: `writeChain` on its own), else null. */
+  const oneChain = (group: readonly Pending[]): string | null => {
+    if (!dialect.arrayParameters) return null;
+    const key = chainKey(group[0]!.fields.tenantId);
+    return group.every((pending) => chainKey(pending.fields.tenantId) === key) ? key : null;
+  };
+
   const writeGroup = async (group: Pending[]): Promise<void> => {
     let moved: Map<string, string>;
+    const fields = group.map((pending) => pending.fields);
+    const chain = oneChain(group);
     try {
-      moved = await inTransaction(db, dialect, async (trx) => {
-        const chained = await chainGroup(
-          trx,
-          group.map((pending) => pending.fields),
-        );
-        await insertRows(trx, chained.rows);
-        return chained.moved;
-      });
+      moved =
+        chain !== null
+          ? new Map([[chain, await writeChain(db, chain, fields)]])
+          : await inTransaction(db, dialect, async (trx) => {
+              const chained = await chainGroup(trx, fields);
+              await insertRows(trx, chained.rows);
+              return chained.moved;
+            });
     } catch (error) {
       for (const pending of group) heads.delete(chainKey(pending.fields.tenantId));
       if (group.length === 1) {
@@ -290,6 +358,12 @@ export function auditRepository(
 
   return {
     async writeWithin(trx, event) {
+      if (dialect.arrayParameters) {
+        const fields = storedFields(event);
+        const key = chainKey(fields.tenantId);
+        const head = await writeChain(trx, key, [fields]);
+        return () => heads.set(key, head);
+      }
       const { rows, moved } = await chainGroup(trx, [storedFields(event)]);
       await insertRows(trx, rows);
       // The hint now, not only once committed: the next write of a group commit
