@@ -4,8 +4,8 @@
  *   node bench/pg-round-trips.ts [--scale 2000] [--requests 200] [--keep-url postgres://…]
  *
  * Seeds a fresh PostgreSQL store (bench/lib/seed.ts), starts `certkeeper serve` with
- * bench/lib/server-probe.ts loaded, and for each list and download case of bench/lib/cases.ts
- * sends `--requests` requests one at a time, then reads the probe: statements per request, and
+ * bench/lib/server-probe.ts loaded, and for each case of bench/lib/cases.ts (lists, downloads
+ * and the NCP v2 import, each of its certificates new) sends `--requests` requests one at a time, then reads the probe: statements per request, and
  * each statement text with its count per request. The same wait with no request gives what the
  * background workers ran meanwhile, subtracted from the figures. Counts, not times: the load on
  * the machine does not change them.
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cases, nhnToken, send, type Context } from './lib/cases.ts';
-import { seedPool } from './lib/pools.ts';
+import { importPool, seedPool } from './lib/pools.ts';
 import { probeSettings, readProbe } from './lib/probe.ts';
 import { startCertkeeper } from './lib/processes.ts';
 import { freshLocation, seedStore } from './lib/seed.ts';
@@ -50,12 +50,13 @@ try {
       url: server.url,
       seeded,
       token: await nhnToken(server.url, seeded),
-      importPool: { chainPem: '', leaves: [] },
+      // The import case sends each leaf once: warm-up and measured requests.
+      importPool:
+        ONLY === null || ONLY.has('ncp-import') ? await importPool(REQUESTS + 20, log) : { chainPem: '', leaves: [] },
       importNext: { i: 0 },
     };
     log(`PostgreSQL statements per request, ${SCALE.toLocaleString('en-US')} certificates, ${REQUESTS} requests each`);
     for (const c of cases(ctx, 100, ONLY)) {
-      if (c.kind === 'import') continue;
       for (let i = 0; i < 20; i++) await send(ctx.url, c.method, c.next()); // warm: statements prepared, caches filled
       await readProbe(server.pid, file);
       const t0 = performance.now();

@@ -13,11 +13,13 @@ import {
   factsOf,
   makeTenant,
   newCertificate,
+  rawQuery,
   storeTargets,
   summaryOf,
   testFacts,
   type TestLocation,
 } from '../helpers/db.ts';
+import { statementsDuring } from '../helpers/pg-statements.ts';
 import { mintBundle, mintSelfSignedLeaf } from '../helpers/pki.ts';
 
 const DAY = 86_400_000;
@@ -103,6 +105,92 @@ for (const target of storeTargets) {
       assert.ok(stored?.bytes.equals(file.bytes), 'file kept byte for byte');
       const byDomain = await store.certificates.list(query(tenant.id, { domain: 'api.EXAMPLE.com' }));
       assert.deepEqual(numbers(byDomain.items), [inserted.certificateNo]);
+    });
+
+    it('an audited insert writes its search rows and counters (postgres: five statements in its transaction)', async () => {
+      const tenant = await makeTenant(store);
+      const { leaf } = await mintBundle({
+        leaf: {
+          cn: 'rows.example.com',
+          sans: { dns: ['rows.example.com', 'www.rows.example.com'], ip: ['192.0.2.9'] },
+        },
+      });
+      const input: NewCertificate = {
+        tenantId: tenant.id,
+        name: 'rows-name',
+        type: 'EXT',
+        origin: 'nhn',
+        certificatePem: leaf.pem,
+        chainPems: [],
+        facts: factsOf(leaf),
+        privateKeyPem: leaf.keyPem,
+        file: { name: 'rows.pem', bytes: Buffer.from(leaf.pem + leaf.keyPem, 'utf8') },
+      };
+      const audit = {
+        tenantId: tenant.id,
+        actor: 'ak-test',
+        action: 'certificate.import',
+        target: 'rows-name',
+        result: 'success' as const,
+        remoteAddress: null,
+        detail: {},
+        at: t0,
+      };
+      // The tenant's chain started, as in a running server: its head is known to this process.
+      await store.audit.append({ ...audit, target: 'rows-first' });
+      const { result: inserted, sent } = await statementsDuring(() => store.certificates.insert(input, t0, audit));
+      const no = inserted.certificateNo;
+      const rows = async (sql: string) => await rawQuery(location, sql);
+      assert.deepEqual(
+        (
+          await rows(
+            `select kind, name_key from certificate_names where certificate_no = ${no} order by kind, name_key`,
+          )
+        ).map((r) => [Number(r.kind), r.name_key]),
+        [
+          [0, 'com.example.rows.'],
+          [0, 'com.example.rows.www.'],
+          [1, '192.0.2.9'],
+        ],
+      );
+      assert.deepEqual(
+        (await rows(`select gram_key from certificate_name_grams where certificate_no = ${no} order by gram_key`)).map(
+          (r) => r.gram_key,
+        ),
+        ['-na', 'ame', 'nam', 'ows', 'row', 's-n', 'ws-'].map((gram) => `${gram} rows-name`),
+      );
+      assert.deepEqual(
+        (await rows(`select domain from certificate_domains where certificate_no = ${no} order by domain`)).map(
+          (r) => r.domain,
+        ),
+        ['rows.example.com', 'www.rows.example.com'],
+      );
+      assert.equal((await rows(`select 1 from certificate_keys where certificate_no = ${no}`)).length, 1);
+      assert.equal((await rows(`select 1 from certificate_files where certificate_no = ${no}`)).length, 1);
+      assert.equal(
+        Number((await rows(`select live from certificate_counts where tenant_id = ${tenant.id}`))[0]!.live),
+        1,
+      );
+      assert.equal(
+        Number((await rows(`select sum(n) as n from certificate_number_blocks where tenant_id = ${tenant.id}`))[0]!.n),
+        1,
+      );
+      const notAfter = input.facts.notAfter.getTime();
+      assert.deepEqual(
+        (await rows(`select day, n, ms_sum from certificate_expiry_days where tenant_id = ${tenant.id}`)).map((r) => [
+          Number(r.day),
+          Number(r.n),
+          Number(r.ms_sum),
+        ]),
+        [[Math.floor(notAfter / DAY), 1, notAfter % DAY]],
+      );
+      assert.equal((await rows(`select 1 from audit_events where target = 'rows-name'`)).length, 1);
+      if (target.name === 'postgres')
+        assert.deepEqual(
+          sent.map((s) => s.text.trim().split(/\s+/, 1)[0]),
+          ['begin', 'insert', 'with', 'with', 'with', 'commit'],
+          'the row; its dependents and search rows; its counters; its audit event',
+        );
     });
 
     it('lists summaries: every field of the certificate but its PEM text, in every order and through getMany', async () => {

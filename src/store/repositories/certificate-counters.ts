@@ -127,15 +127,65 @@ const dropEmptyDay = queryTemplate((db: Kysely<Database>, tenantId: number, day:
 );
 
 /**
+ * PostgreSQL (`dialect.arrayParameters`): changes that only add (every net change positive: an
+ * insert, a batch of them) in one statement instead of three. The same upserts in the same lock
+ * order: the live count, then the blocks, then the days, each table's rows in ascending key order
+ * (`unnest` keeps the arrays' order), each insert reading the previous one's result (`exists`,
+ * run once before its first row) so that it runs after it. Nothing can reach zero, so nothing
+ * is dropped.
+ */
+const addAll = templateOf<Database, unknown>(9, (_db, values) => {
+  const [liveTenant, live, blockTenant, blocks, blockNs, dayTenant, days, dayNs, dayMsSums] = values;
+  return sql`with live as (
+      insert into certificate_counts (tenant_id, live) values (${liveTenant}, ${live})
+      on conflict (tenant_id) do update set live = certificate_counts.live + excluded.live
+      returning 1
+    ), blocks as (
+      insert into certificate_number_blocks (tenant_id, block, n)
+      select ${blockTenant}::bigint, b.block, b.n from unnest(${blocks}::bigint[], ${blockNs}::bigint[]) as b (block, n)
+      where exists (select from live)
+      on conflict (tenant_id, block) do update set n = certificate_number_blocks.n + excluded.n
+      returning 1
+    )
+    insert into certificate_expiry_days (tenant_id, day, n, ms_sum)
+    select ${dayTenant}::bigint, d.day, d.n, d.ms_sum
+    from unnest(${days}::bigint[], ${dayNs}::bigint[], ${dayMsSums}::bigint[]) as d (day, n, ms_sum)
+    where exists (select from blocks)
+    on conflict (tenant_id, day) do update
+      set n = certificate_expiry_days.n + excluded.n, ms_sum = certificate_expiry_days.ms_sum + excluded.ms_sum`;
+});
+
+/**
  * Applies changes to a tenant's counters; call inside the write transaction (`trx`), after the
- * certificate row is written. A replace that keeps notAfter passes nothing to do.
+ * certificate row is written. A replace that keeps notAfter passes nothing to do. `oneStatement`
+ * (PostgreSQL's `dialect.arrayParameters`): changes that only add are one statement (`addAll`).
  */
 export async function adjustCounters(
   trx: Kysely<Database>,
   tenantId: number,
   changes: readonly CounterChange[],
+  oneStatement = false,
 ): Promise<void> {
   const live = changes.reduce((sum, c) => sum + c.delta, 0);
+  if (oneStatement && live > 0) {
+    const blocks = netByKey(changes, (c) => numberBlock(c.certificateNo));
+    const days = netByDay(changes);
+    if (blocks.every(([, n]) => n > 0) && days.every((d) => d.n > 0)) {
+      await addAll.all(
+        trx,
+        tenantId,
+        live,
+        tenantId,
+        blocks.map(([block]) => block),
+        blocks.map(([, n]) => n),
+        tenantId,
+        days.map((d) => d.day),
+        days.map((d) => d.n),
+        days.map((d) => d.msSum),
+      );
+      return;
+    }
+  }
   if (live !== 0) await addLive.all(trx, tenantId, live);
   for (const [block, delta] of netByKey(changes, (c) => numberBlock(c.certificateNo))) {
     const row = await addToBlock.first(trx, tenantId, block, delta);

@@ -24,7 +24,7 @@
  *   total read from the counters always equals a count of the rows. Every write of certificate
  *   rows must go through here for that to hold.
  */
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import {
   CERTIFICATE_PAGE_MAX,
   type CertificateRepository,
@@ -56,7 +56,13 @@ import type { AuditWriter } from './audit.ts';
 import { adjustCounters, validityCounts } from './certificate-counters.ts';
 import { listCertificates } from './certificate-list.ts';
 import { isSearchQuery, searchCertificates } from './certificate-search.ts';
-import { dropSearchIndex, writeSearchIndex, writeSearchIndexes } from './certificate-search-index.ts';
+import {
+  dropSearchIndex,
+  nameGramRowsOf,
+  nameRowsOf,
+  writeSearchIndex,
+  writeSearchIndexes,
+} from './certificate-search-index.ts';
 import { lockForDeletion, usersOf } from './certificate-usage.ts';
 import { archiveVersion, type VersionsDatabase } from './certificate-versions.ts';
 import { expiryHistogram } from './expiry-histogram.ts';
@@ -94,6 +100,48 @@ function insertTemplate(columns: readonly string[]): QueryTemplate<Database, unk
     insertTemplates.set(key, template);
   }
   return template;
+}
+
+/**
+ * PostgreSQL (`dialect.arrayParameters`): every row that hangs off new certificates (key, file,
+ * domains, and the search rows of certificate-search-index.ts: names and name trigrams) in one
+ * statement, each table's rows as one array per column (`unnest`), so a single import's five or
+ * six inserts are one round trip, and the text is one whatever the rows (one prepared statement).
+ * The same rows as `writeDependents` and `writeSearchIndex` write one table at a time.
+ */
+const DEPENDENT_COLUMNS = [
+  ['certificate_keys', { certificate_no: 'bigint', data_key_id: 'bigint', sealed_key: 'bytea' }],
+  ['certificate_files', { certificate_no: 'bigint', name: 'text', data_key_id: 'bigint', sealed_bytes: 'bytea' }],
+  ['certificate_domains', { certificate_no: 'bigint', tenant_id: 'bigint', domain: 'text' }],
+  ['certificate_names', { tenant_id: 'bigint', kind: 'integer', name_key: 'text', certificate_no: 'bigint' }],
+  ['certificate_name_grams', { tenant_id: 'bigint', gram_key: 'text', certificate_no: 'bigint' }],
+] as const satisfies ReadonlyArray<readonly [keyof Database, Record<string, string>]>;
+type DependentTable = (typeof DEPENDENT_COLUMNS)[number][0];
+
+const dependentsAtOnce = templateOf<Database, unknown>(
+  DEPENDENT_COLUMNS.reduce((sum, [, columns]) => sum + Object.keys(columns).length, 0),
+  (_db, values) => {
+    let next = 0;
+    const inserts = DEPENDENT_COLUMNS.map(([table, columns], t) => {
+      const names = Object.keys(columns);
+      const arrays = Object.values(columns).map((type) => sql`${values[next++]}::${sql.raw(type)}[]`);
+      return sql`${sql.raw(`t${t}`)} as (insert into ${sql.table(table)} (${sql.join(names.map((name) => sql.ref(name)))}) select * from unnest(${sql.join(arrays)}))`;
+    });
+    return sql`with ${sql.join(inserts)} select 1`;
+  },
+);
+
+/** Runs `dependentsAtOnce` with these rows of each table (any of them empty). */
+async function writeDependentsAtOnce(
+  trx: Kysely<Database>,
+  rows: { [T in DependentTable]: ReadonlyArray<Insertable<Database[T]>> },
+): Promise<void> {
+  const values = DEPENDENT_COLUMNS.flatMap(([table, columns]) =>
+    Object.keys(columns).map((column) =>
+      (rows[table] as ReadonlyArray<Record<string, unknown>>).map((row) => row[column]),
+    ),
+  );
+  await dependentsAtOnce.all(trx, ...values);
 }
 
 // The single-certificate reads of every request that names one (query-template.ts says why).
@@ -255,6 +303,29 @@ export function certificateRepository(
     return { keys, files, domains };
   }
 
+  /**
+   * PostgreSQL: the key, file, domain and search rows of new certificates of one tenant in one
+   * statement (`dependentsAtOnce`); inside their write transaction.
+   */
+  async function writeNewDependents(
+    trx: Kysely<Database>,
+    tenantId: number,
+    numbered: ReadonlyArray<{ certificateNo: number; input: NewCertificate }>,
+  ): Promise<void> {
+    const { keys, files, domains } = await dependentRows(numbered);
+    await writeDependentsAtOnce(trx, {
+      certificate_keys: keys,
+      certificate_files: files,
+      certificate_domains: domains,
+      certificate_names: numbered.flatMap(({ certificateNo, input }) =>
+        nameRowsOf(tenantId, certificateNo, input.facts),
+      ),
+      certificate_name_grams: numbered.flatMap(({ certificateNo, input }) =>
+        nameGramRowsOf(tenantId, certificateNo, input.name),
+      ),
+    });
+  }
+
   /** Key, file and domain rows of a certificate; run inside its write transaction. */
   async function writeDependents(
     trx: Kysely<Database>,
@@ -342,6 +413,12 @@ export function certificateRepository(
   /** The rows of one new certificate, its dependents and search rows; inside its write transaction. */
   async function insertRows(trx: Kysely<Database>, certificate: NewCertificate, at: Date) {
     const inserted = await insertCertificateRow(trx, certificate, at);
+    if (dialect.arrayParameters) {
+      await writeNewDependents(trx, certificate.tenantId, [
+        { certificateNo: Number(inserted.certificate_no), input: certificate },
+      ]);
+      return inserted;
+    }
     await writeDependents(trx, certificate.tenantId, inserted.certificate_no, certificate);
     await writeSearchIndex(
       trx,
@@ -368,7 +445,7 @@ export function certificateRepository(
         // All or nothing for this certificate (its savepoint), answered after the group's commit.
         const row = await singleInserts.run(async (trx) => {
           const inserted = await insertRows(trx, certificate, at);
-          await adjustCounters(trx, certificate.tenantId, counted([inserted]));
+          await adjustCounters(trx, certificate.tenantId, counted([inserted]), dialect.arrayParameters);
           // Last: the chain head's lock (PostgreSQL) is held for the shortest time.
           if (audit) {
             if (!writeAudit) throw new Error('certificateRepository: insert with an audit event needs writeAudit');
@@ -416,7 +493,7 @@ export function certificateRepository(
           })),
         );
         // One counter update for the batch: adjustCounters sums the deltas per counter row.
-        await adjustCounters(trx, tenantId, counted(inserted));
+        await adjustCounters(trx, tenantId, counted(inserted), dialect.arrayParameters);
         for (const row of inserted) await hooks.beforeCommit?.('insert', row.certificate_no);
         return inserted;
       });
