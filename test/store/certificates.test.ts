@@ -107,7 +107,7 @@ for (const target of storeTargets) {
       assert.deepEqual(numbers(byDomain.items), [inserted.certificateNo]);
     });
 
-    it('an audited insert writes its search rows and counters (postgres: five statements in its transaction)', async () => {
+    it('an audited insert writes its search rows and counters (postgres: five statements in its transaction), found as a duplicate (one)', async () => {
       const tenant = await makeTenant(store);
       const { leaf } = await mintBundle({
         leaf: {
@@ -191,6 +191,10 @@ for (const target of storeTargets) {
           ['begin', 'insert', 'with', 'with', 'with', 'commit'],
           'the row; its dependents and search rows; its counters; its audit event',
         );
+      // Step 9 of the next import of it: both lookups (postgres: in one statement).
+      const duplicate = await statementsDuring(() => store.certificates.findDuplicate(tenant.id, input.facts));
+      assert.equal(duplicate.result?.certificateNo, no);
+      assert.equal(duplicate.statements, target.name === 'postgres' ? 1 : 0);
     });
 
     it('lists summaries: every field of the certificate but its PEM text, in every order and through getMany', async () => {
