@@ -5,6 +5,9 @@
  *
  *   node bench/pg-backend-cpu.ts --url postgres://…/kept_db [--tree DIR] [--only edge-list,…] [--requests 1500]
  *
+ * `--only ncp-import` measures the NCP v2 import too (not in the default list: each request adds
+ * a certificate, from bench/lib/pools.ts's cached RSA-2048 pool; a later run removes them).
+ *
  * Runs on a store kept by `bench/run.ts --keep` or `--seed-only` (its manifest gives the seeded
  * tenant; the rows of earlier runs are removed and the counters rebuilt, as `--reuse-postgres`
  * does). `--tree` runs the server and the cases of another checkout (e.g. a worktree of main),
@@ -16,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { importPool } from './lib/pools.ts';
 import type * as cases_ from './lib/cases.ts';
 import type * as processes_ from './lib/processes.ts';
 import type * as seed_ from './lib/seed.ts';
@@ -77,12 +81,14 @@ try {
     url: server.url,
     seeded,
     token: await nhnToken(server.url, seeded),
-    importPool: { chainPem: '', leaves: [] },
+    // The import case (`--only ncp-import`) sends each leaf once: warm-up and measured requests.
+    importPool: values.only.split(',').includes('ncp-import')
+      ? await importPool(300 + REQUESTS, () => {})
+      : { chainPem: '', leaves: [] },
     importNext: { i: 0 },
   };
   console.log(`${tree}: ${REQUESTS} requests per case, ${IN_FLIGHT} in flight`);
   for (const c of cases(ctx, 100, new Set(values.only.split(',')))) {
-    if (c.kind === 'import') continue;
     const run = async (count: number): Promise<void> => {
       let next = 0;
       await Promise.all(
