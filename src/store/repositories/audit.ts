@@ -37,7 +37,9 @@
  *   two processes appending to one chain serialise on the head row (PostgreSQL's row lock; SQLite
  *   has one writer) and the loser re-reads the head and chains again. The head each chain had
  *   after this process's last commit is cached, so a group costs one UPDATE per chain it touches,
- *   plus one SELECT when another process moved the head in between.
+ *   plus one SELECT when another process moved the head in between. On PostgreSQL the UPDATE and
+ *   the chain's INSERT are one statement (`chainStep`), and a group of one chain is that
+ *   statement alone, without begin and commit.
  */
 import { sql, type Insertable, type Kysely } from 'kysely';
 import type { AuditRepository, NewAuditEvent } from '../../core/ports.ts';
