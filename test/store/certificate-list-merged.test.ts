@@ -6,13 +6,14 @@
  * after writes that make the previous totals (the plan hint) stale.
  *
  * And its statement keeps a generic plan (`PageShape.fetch`): PostgreSQL stops planning it on
- * every run once five custom plans have been made.
+ * every run once five custom plans have been made, also when it carries a request's credential
+ * check (store/credential-check.ts wraps it as a subquery).
  *
  * Statements are counted at the driver (pg Client.query), as bench/lib/server-probe.ts does.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CertificateQuery } from '../../src/core/ports.ts';
+import type { CertificateQuery, CredentialConfirmation } from '../../src/core/ports.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import {
   freshPostgres,
@@ -112,6 +113,7 @@ describe('postgres: the merged page statement keeps a generic plan', { skip: pos
   let location: TestLocation;
   let store: StoreHandle;
   let tenantId: number;
+  let credentialId: number;
 
   before(async () => {
     location = await freshPostgres();
@@ -135,6 +137,19 @@ describe('postgres: the merged page statement keeps a generic plan', { skip: pos
           ),
           new Date(AS_OF - 50 * DAY),
         );
+    const accessKey = 'PLANCHECK00000000001';
+    credentialId = (
+      await store.credentials.create(
+        {
+          tenantId,
+          accessKey,
+          sealedSecret: await store.vault.seal(Buffer.from('secret'), `credential-secret:${accessKey}`),
+          role: 'VIEWER',
+          description: '',
+        },
+        new Date(AS_OF),
+      )
+    ).id;
     await rawExec(location, 'analyze');
   });
   after(async () => {
@@ -142,24 +157,29 @@ describe('postgres: the merged page statement keeps a generic plan', { skip: pos
     await location?.cleanup();
   });
 
-  it('first and later pages, ALL and UNEXPIRED: the 6th and 7th runs use the generic plan', async () => {
+  it('first and later pages, ALL and UNEXPIRED, with and without a credential check: the 6th and 7th runs use the generic plan', async () => {
     const client = new pg.Client({ connectionString: location.databaseUrl });
     await client.connect();
     try {
-      for (const [validity, offset, limit] of [
-        ['all', 0, 100],
-        ['unexpired', 0, 10],
-        ['unexpired', 30, 10],
-        ['all', 200, 100],
+      for (const [validity, offset, limit, checked] of [
+        ['all', 0, 100, false],
+        ['unexpired', 0, 10, false],
+        ['unexpired', 30, 10, false],
+        ['all', 200, 100, false],
+        ['all', 0, 100, true],
+        ['unexpired', 0, 10, true],
+        ['all', 200, 100, true],
       ] as const) {
         const q = { tenantId, asOf: new Date(AS_OF), validity, offset, limit };
         await store.certificates.list(q); // the hint, for validity filters
-        const { sent } = await statementsDuring(() => store.certificates.list(q));
+        const confirm: CredentialConfirmation | undefined = checked ? { check: { credentialId } } : undefined;
+        const { sent } = await statementsDuring(() => store.certificates.list(q, confirm));
         assert.equal(sent.length, 1, `${validity} offset ${offset}: one statement`);
+        if (confirm) assert.equal(confirm.state, 'live', 'the check answered by the same statement');
         const { text, values } = sent[0]!;
         // The store's very statement, prepared on a connection of our own and run 7 times: plans 1–5
         // are custom; PostgreSQL then keeps the generic one only if it costs no more than they did.
-        const name = `merged_${validity}_${offset}`;
+        const name = `merged_${validity}_${offset}_${checked ? 'checked' : 'plain'}`;
         for (let i = 0; i < 7; i++) await client.query({ name, text, values });
         const { rows } = await client.query<{ generic_plans: string; custom_plans: string }>(
           'select generic_plans, custom_plans from pg_prepared_statements where name = $1',
