@@ -117,11 +117,18 @@ export const RESULTS_DIR = join(import.meta.dirname, '..', 'results');
 const BEGIN = '<!-- bench:results:begin -->';
 const END = '<!-- bench:results:end -->';
 
-const LIST_RATIO_TARGET = { sqlite: 0.5, postgres: 0.25 } as const;
-const P99_TARGET_MS = 10;
+/**
+ * Issue 23's targets. The ratios to the ceiling are figures on SQLite, not targets (the decision
+ * that closed the first speed issue); on PostgreSQL every list and download must reach 15 % of the
+ * ceiling and cost at most twice SQLite's server CPU for the same request (`crossStoreTargets`,
+ * checked where both stores' results are at hand). Latency is the open loop's p99 at half the
+ * measured maximum, not the closed loop's (queueing).
+ */
+const PG_RATIO_TARGET = 0.15;
+const PG_CPU_VS_SQLITE_TARGET = 2;
+const OPEN_LOOP_P99_TARGET_MS = { sqlite: 10, postgres: 20 } as const;
+const IMPORT_RPS_TARGET = { sqlite: 500, postgres: 300 } as const;
 const SCALE_DRIFT_TARGET = 1.5;
-const DOWNLOAD_RATIO_TARGET = 0.5;
-const IMPORT_RPS_TARGET = 300;
 const RSS_TARGET_BYTES = 300e6;
 const STARTUP_TARGET_MS = 1000;
 
@@ -132,54 +139,51 @@ const int = (x: number): string => Math.round(x).toLocaleString('en-US');
 const rate = (x: number): string => (x >= 10 ? int(x) : x.toFixed(1));
 const us = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : int(x));
 
-/** Targets of the issue, checked on the largest scale run (the million when it ran) and, for drift, against 10,000. */
+/** The largest scale of a run (the million when it ran). */
+const topScale = (scales: ScaleResult[]): ScaleResult | undefined =>
+  scales.reduce<ScaleResult | undefined>((a, s) => (a === undefined || s.scale > a.scale ? s : a), undefined);
+
+/** Targets of issue 23 that one store's run answers, on its largest scale (drift: against 10,000). */
 export function checkTargets(results: Pick<StoreResults, 'store' | 'scales'>): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const top = results.scales.reduce<ScaleResult | undefined>(
-    (a, s) => (a === undefined || s.scale > a.scale ? s : a),
-    undefined,
-  );
+  const top = topScale(results.scales);
   if (!top) return checks;
   const base = results.scales.find((s) => s.scale === 10_000);
-  const listTarget = LIST_RATIO_TARGET[results.store];
+  const p99Target = OPEN_LOOP_P99_TARGET_MS[results.store];
   for (const c of top.cases) {
-    if (c.kind === 'list') {
+    if (c.kind === 'import') {
+      const target = IMPORT_RPS_TARGET[results.store];
       checks.push({
-        target: `${c.label}: ≥ ${pct(listTarget)} of the ceiling`,
-        scale: top.scale,
-        value: pct(c.ratio),
-        met: c.ratio >= listTarget,
-      });
-      checks.push({
-        target: `${c.label}: p99 ≤ ${P99_TARGET_MS} ms`,
-        scale: top.scale,
-        value: `${ms(c.endpoint.p99Ms)} ms`,
-        met: c.endpoint.p99Ms <= P99_TARGET_MS,
-      });
-      const b = base?.cases.find((x) => x.id === c.id);
-      if (b && base !== top) {
-        const drift = b.ratio / c.ratio;
-        const raw = b.endpoint.rps / c.endpoint.rps;
-        checks.push({
-          target: `${c.label}: at ${int(top.scale)} within ${SCALE_DRIFT_TARGET}× of 10,000 (ceiling-normalised)`,
-          scale: top.scale,
-          value: `${drift.toFixed(2)}× (raw req/s ${raw.toFixed(2)}×)`,
-          met: drift <= SCALE_DRIFT_TARGET,
-        });
-      }
-    } else if (c.kind === 'download') {
-      checks.push({
-        target: `${c.label}: ≥ ${pct(DOWNLOAD_RATIO_TARGET)} of the ceiling`,
-        scale: top.scale,
-        value: pct(c.ratio),
-        met: c.ratio >= DOWNLOAD_RATIO_TARGET,
-      });
-    } else {
-      checks.push({
-        target: `${c.label}: ≥ ${IMPORT_RPS_TARGET} RSA-2048 certificates with chains per second`,
+        target: `${c.label}: ≥ ${target} RSA-2048 certificates with chains per second`,
         scale: top.scale,
         value: `${rate(c.endpoint.rps)}/s`,
-        met: c.endpoint.rps >= IMPORT_RPS_TARGET,
+        met: c.endpoint.rps >= target,
+      });
+      continue;
+    }
+    if (results.store === 'postgres')
+      checks.push({
+        target: `${c.label}: ≥ ${pct(PG_RATIO_TARGET)} of the ceiling`,
+        scale: top.scale,
+        value: pct(c.ratio),
+        met: c.ratio >= PG_RATIO_TARGET,
+      });
+    if (c.openLoop)
+      checks.push({
+        target: `${c.label}: open-loop p99 ≤ ${p99Target} ms at ${pct(c.openLoop.fraction)} of its maximum`,
+        scale: top.scale,
+        value: `${ms(c.openLoop.p99Ms)} ms (p99.9 ${ms(c.openLoop.p999Ms)} ms, ${rate(c.openLoop.rate)}/s)`,
+        met: c.openLoop.p99Ms <= p99Target,
+      });
+    const b = base?.cases.find((x) => x.id === c.id);
+    if (c.kind === 'list' && b && base !== top) {
+      const drift = b.ratio / c.ratio;
+      const raw = b.endpoint.rps / c.endpoint.rps;
+      checks.push({
+        target: `${c.label}: at ${int(top.scale)} within ${SCALE_DRIFT_TARGET}× of 10,000 (ceiling-normalised)`,
+        scale: top.scale,
+        value: `${drift.toFixed(2)}× (raw req/s ${raw.toFixed(2)}×)`,
+        met: drift <= SCALE_DRIFT_TARGET,
       });
     }
   }
@@ -196,6 +200,32 @@ export function checkTargets(results: Pick<StoreResults, 'store' | 'scales'>): T
     value: `${int(top.startup.medianReadyMs)} ms (${top.startup.readyMs.map(int).join(', ')})`,
     met: top.startup.medianReadyMs < STARTUP_TARGET_MS,
   });
+  return checks;
+}
+
+/**
+ * PostgreSQL's server CPU per request against SQLite's for the same case and scale (issue 23:
+ * within 2×), from the two stores' newest results. Runs of different days are compared as they
+ * are: the line names both dates.
+ */
+export function crossStoreTargets(postgres: StoreResults, sqlite: StoreResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const top = topScale(postgres.scales);
+  const same = sqlite.scales.find((s) => s.scale === top?.scale);
+  if (!top || !same) return checks;
+  for (const c of top.cases) {
+    const s = same.cases.find((x) => x.id === c.id);
+    const pgCpu = c.endpoint.cpuUsPerRequest;
+    const sqliteCpu = s?.endpoint.cpuUsPerRequest;
+    if (c.kind === 'import' || !pgCpu || !sqliteCpu) continue;
+    const times = pgCpu / sqliteCpu;
+    checks.push({
+      target: `${c.label}: server CPU ≤ ${PG_CPU_VS_SQLITE_TARGET}× SQLite's (SQLite run of ${sqlite.date})`,
+      scale: top.scale,
+      value: `${times.toFixed(2)}× (${us(pgCpu)} against ${us(sqliteCpu)} µs)`,
+      met: times <= PG_CPU_VS_SQLITE_TARGET,
+    });
+  }
   return checks;
 }
 
@@ -220,7 +250,7 @@ async function latestResults(): Promise<StoreResults[]> {
   return out;
 }
 
-function storeSection(r: StoreResults): string {
+function storeSection(r: StoreResults, extraTargets: TargetCheck[] = []): string {
   const lines: string[] = [];
   const label = r.store === 'sqlite' ? 'SQLite' : 'PostgreSQL';
   lines.push(`### ${label} (${r.storeVersion}), ${r.date}`);
@@ -258,9 +288,28 @@ function storeSection(r: StoreResults): string {
     );
   }
   lines.push('');
-  lines.push('| target | at | measured | met |');
+  const open = r.scales.flatMap((s) => s.cases.filter((c) => c.openLoop).map((c) => ({ s, c, o: c.openLoop! })));
+  if (open.length > 0) {
+    lines.push(
+      "Open loop (bench/lib/open-loop.ts): a fixed arrival rate at the fraction shown of the req/s just measured, latency from the intended send time; the server's event-loop delay and GC pauses over the same run (bench/lib/server-probe.ts), and the generator's own lag.",
+    );
+    lines.push('');
+    lines.push(
+      '| certificates | endpoint | rate | p50 ms | p99 ms | p99.9 ms | max ms | event loop p99 / max ms | GC max ms | generator lag p99 ms |',
+    );
+    lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const { s, c, o } of open) {
+      const loop = o.eventLoopDelayMs ? `${ms(o.eventLoopDelayMs.p99)} / ${ms(o.eventLoopDelayMs.max)}` : 'n/a';
+      lines.push(
+        `| ${int(s.scale)} | ${c.label} | ${rate(o.rate)}/s (${pct(o.fraction)}) | ${ms(o.p50Ms)} | ${ms(o.p99Ms)} | ${ms(o.p999Ms)} | ${ms(o.maxMs)} | ${loop} | ${o.gc ? ms(o.gc.maxMs) : 'n/a'} | ${ms(o.sendLagP99Ms)} |`,
+      );
+    }
+    lines.push('');
+  }
+  lines.push('| target (issue 23) | at | measured | met |');
   lines.push('|---|---:|---|---|');
-  for (const t of r.targets) lines.push(`| ${t.target} | ${int(t.scale)} | ${t.value} | ${t.met ? 'yes' : '**no**'} |`);
+  for (const t of [...checkTargets(r), ...extraTargets])
+    lines.push(`| ${t.target} | ${int(t.scale)} | ${t.value} | ${t.met ? 'yes' : '**no**'} |`);
   lines.push('');
   return lines.join('\n');
 }
@@ -273,7 +322,10 @@ export async function updateBenchmarksMd(file: string): Promise<void> {
     '',
     '<!-- Generated by `npm run bench` (bench/lib/results.ts) from the newest bench/results/*.json of each store; edits here are overwritten. -->',
     '',
-    ...all.map(storeSection),
+    ...all.map((r) => {
+      const sqlite = all.find((x) => x.store === 'sqlite');
+      return storeSection(r, r.store === 'postgres' && sqlite ? crossStoreTargets(r, sqlite) : []);
+    }),
     END,
   ].join('\n');
   const current = await readFile(file, 'utf8').catch(() => '# Benchmarks\n');
