@@ -31,7 +31,15 @@ import { connect } from '../../src/store/connect.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { backfillSearchIndexes } from '../../src/store/migrations/0013-certificate-search.ts';
 import { searchObserver, searchTuning } from '../../src/store/repositories/certificate-search.ts';
-import { makeTenant, newCertificate, rawQuery, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
+import {
+  makeTenant,
+  newCertificate,
+  rawExec,
+  rawQuery,
+  storeTargets,
+  testMasterKey,
+  type TestLocation,
+} from '../helpers/db.ts';
 
 const DAY = 86_400_000;
 const BASE = Date.UTC(2026, 10, 10);
@@ -655,6 +663,62 @@ for (const target of storeTargets) {
         searchObserver.onPlan = undefined;
         searchTuning.minT = 1000;
         searchTuning.maxT = 50_000;
+        await store.close();
+        await location.cleanup();
+      }
+    });
+  });
+
+  describe(`domain substring with column statistics on ${target.name}`, { skip: target.skip }, () => {
+    it('stays exact when the windows are chosen from pg_stats (an analyzed table)', async () => {
+      const location = await target.fresh();
+      const store = await openStore(location.options({ masterKey: testMasterKey() }));
+      try {
+        const tenant = await makeTenant(store);
+        const all: Array<{ no: number; domains: string[] }> = [];
+        const add = async (name: string, domains: string[]) => {
+          const facts = { commonName: domains[0]!, sans: { dns: domains, ip: [], email: [], uri: [] }, domains };
+          const created = await store.certificates.insert(newCertificate(tenant.id, { name, facts }), new Date(BASE));
+          all.push({ no: created.certificateNo, domains });
+        };
+        for (let i = 0; i < 60; i++)
+          await add(`common-${i}`, [`h${i}.z${i % 6}.example.com`, `www.stats${i % 4}.test`]);
+        // Every window of `gh.ab` is in the decoy, not the text: `.ab` is the rarest in the
+        // sample (only the decoy holds it), so the index is asked for it alone; the whole text,
+        // tested on the rows it yields, drops the decoy.
+        await add('decoy', ['fgh.efg.def.cde.bcd.abc.stats.test']);
+        await add('real', ['abcdefgh.stats.test']);
+        if (target.name === 'postgres') {
+          await rawExec(location, 'analyze certificate_domains');
+          const [stats] = await rawQuery(
+            location,
+            `select coalesce(array_length(most_common_vals::text::text[], 1), 0)
+               + coalesce(array_length(histogram_bounds::text::text[], 1), 0) as n
+             from pg_stats where tablename = 'certificate_domains' and attname = 'domain'`,
+          );
+          assert.ok(Number(stats?.n) > 0, 'pg_stats holds a sample of the domains');
+        }
+        const texts = ['gh.ab', 'efgh.s', 'z1.exa', '.z3.example.c', 'h59.z5', 'stats2.t', '.abc.', 'zzz.q'];
+        for (const text of texts) {
+          const expected = all.filter((c) => c.domains.some((d) => d.includes(text))).map((c) => c.no);
+          const page = await store.certificates.list({
+            ...normaliseSearchQuery({ domainContains: text, offset: 0, limit: 0 }),
+            tenantId: tenant.id,
+            asOf: new Date(BASE),
+            offset: 0,
+            limit: 100,
+          });
+          assert.deepEqual(
+            page.items.map((i) => i.certificateNo),
+            expected,
+            text,
+          );
+          assert.deepEqual(
+            { total: page.total, totalExact: page.totalExact },
+            { total: expected.length, totalExact: true },
+          );
+        }
+      } finally {
         await store.close();
         await location.cleanup();
       }
