@@ -64,6 +64,7 @@ import {
 } from '../../core/ports.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { SEARCH_INDEX_COLUMNS } from '../migrations/0022-certificate-search-narrow.ts';
+import { NAME_WALK_COLUMNS } from '../migrations/0028-certificate-search-name-cover.ts';
 import { CERTIFICATE_SUMMARY_COLUMNS, ms, summaryFromRow, type CertificateSummaryRow } from '../rows.ts';
 import type { Database } from '../schema.ts';
 import {
@@ -731,16 +732,20 @@ async function walk(plan: Plan, drivers: Filter[], counts: number[]): Promise<Ce
   const keyed = sortColumn === 'name' && !named ? plan.filters.find((f) => f.keyNameRange) : undefined;
   const ranges = plan.filters.filter((f) => f.onColumn === sortColumn || f === keyed || f === named);
   const others = plan.filters.filter((f) => !ranges.includes(f));
+  // The columns the walked index holds. PostgreSQL's name order is walked on
+  // `certificates_live_name_cover` (migration 0028), which carries every column a probe reads.
   const walkedColumns: string[] = named
     ? []
     : keyed
       ? ['name', 'key_algorithm', 'key_bits', 'not_after']
-      : [sortColumn];
+      : sortColumn === 'name' && dialect.label === 'PostgreSQL'
+        ? ['name', ...NAME_WALK_COLUMNS]
+        : [sortColumn];
   // The walked index's key: a trigram row's key is the trigram, then the name (`nameGramKey`).
   const keyColumn = named ? 'gram_key' : sortColumn;
   const walkKey = (position: CertificateCursor | undefined): CertificateCursor | undefined =>
     position && gram !== undefined ? { ...position, key: nameGramKey(gram, String(position.key)) } : position;
-  // A probe on a column the walked index lacks (issuer under a name order) would read the wide
+  // A probe on a column the walked index lacks (issuer under a registration order) would read the wide
   // row of every walked entry: it reads the narrow index instead (migration 0022), joined by
   // number. The walked index is then `s`, the probes' certificates `c` (CROSS JOIN: SQLite keeps
   // `s` outside, in the order walked).
