@@ -23,7 +23,14 @@
  *   each statement that succeeds: the outage is logged once, when it starts and when it ends.
  */
 import { createHash } from 'node:crypto';
-import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
+import {
+  RawNode,
+  type KyselyPlugin,
+  type PostgresCursor,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type PostgresQueryResult,
+} from 'kysely';
 import type pg from 'pg';
 import type { AppError } from '../domain/errors.ts';
 import type { AvailabilityWatch } from './availability.ts';
@@ -34,8 +41,32 @@ export const MAX_NAMED_PARAMETERS = 64;
 
 const DATA_STATEMENT = /^\s*(select|insert|update|delete|with)\b/i;
 
+/**
+ * A statement whose text starts with this is sent unnamed, so PostgreSQL plans it with its values
+ * on every run. For statements whose good plan depends on the values, not only on their types:
+ * after five runs of a named statement PostgreSQL may keep a generic plan, and the search's
+ * (repositories/certificate-search.ts: index ranges, windows and LIMITs sized per request) then
+ * took 1.1-1.9 s a page at 1,000,000 certificates where its custom plans took 26-144 ms through
+ * HTTP on the same loaded machine (BENCHMARKS.md, "Search under load"). `plannedEachRun` marks
+ * every statement of a Kysely instance.
+ */
+export const PLANNED_EACH_RUN = '/* planned each run */ ';
+
+/** Kysely plugin: every raw SQL statement run through it starts with PLANNED_EACH_RUN. */
+export const plannedEachRun: KyselyPlugin = {
+  transformQuery: ({ node }) =>
+    RawNode.is(node)
+      ? RawNode.create(
+          [PLANNED_EACH_RUN + (node.sqlFragments[0] ?? ''), ...node.sqlFragments.slice(1)],
+          node.parameters,
+        )
+      : node,
+  transformResult: async ({ result }) => result,
+};
+
 /** The prepared statement name of `sql`, or null when it is sent unnamed. */
 export function statementName(sql: string, parameterCount: number): string | null {
+  if (sql.startsWith(PLANNED_EACH_RUN)) return null;
   if (parameterCount > MAX_NAMED_PARAMETERS || sql.includes(';') || !DATA_STATEMENT.test(sql)) return null;
   return `ck_${createHash('sha256').update(sql).digest('base64url').slice(0, 32)}`;
 }

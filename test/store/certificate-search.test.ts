@@ -18,7 +18,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql, type Kysely } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import type { CertificateListQuery } from '../../src/core/certificates.ts';
 import { encodeCursor, normaliseSearchQuery, decodeCursor } from '../../src/core/certificate-search.ts';
 import type { CertificateQuery, CertificateSort } from '../../src/core/ports.ts';
@@ -30,7 +31,10 @@ import type { CertificateFacts } from '../../src/domain/x509/types.ts';
 import { connect } from '../../src/store/connect.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { backfillSearchIndexes } from '../../src/store/migrations/0013-certificate-search.ts';
-import { searchObserver, searchTuning } from '../../src/store/repositories/certificate-search.ts';
+import { postgresDialect } from '../../src/store/dialect.ts';
+import { withPreparedStatements } from '../../src/store/postgres-statements.ts';
+import { searchCertificates, searchObserver, searchTuning } from '../../src/store/repositories/certificate-search.ts';
+import type { Database } from '../../src/store/schema.ts';
 import {
   makeTenant,
   newCertificate,
@@ -783,6 +787,53 @@ for (const target of storeTargets) {
           );
         }
       } finally {
+        await store.close();
+        await location.cleanup();
+      }
+    });
+  });
+
+  describe(`search statements on ${target.name}`, { skip: target.name !== 'postgres' || target.skip }, () => {
+    it('are planned with their values on every run: never named, so never a generic plan', async () => {
+      const location = await target.fresh();
+      const store = await openStore(location.options({ masterKey: testMasterKey() }));
+      // One connection, so the statements prepared on it are the ones pg_prepared_statements lists.
+      const pool = new pg.Pool({ connectionString: location.databaseUrl!, max: 1 });
+      const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) });
+      try {
+        const tenant = await makeTenant(store);
+        for (let i = 0; i < 12; i++) {
+          const dns = [`h${i}.planned.test`];
+          const facts = { commonName: dns[0]!, sans: { dns, ip: [], email: [], uri: [] }, domains: dns };
+          await store.certificates.insert(newCertificate(tenant.id, { name: `planned-${i}`, facts }), new Date(BASE));
+        }
+        searchTuning.minT = 2;
+        searchTuning.maxT = 2;
+        // More than five runs: PostgreSQL would weigh a generic plan for a named statement.
+        for (let run = 0; run < 7; run++)
+          for (const query of [
+            { zone: 'planned.test', sort: 'name' },
+            { zone: 'planned.test', nameContains: 'ned-1', sort: 'notAfter' },
+            { domainContains: 'h1.pla', sort: 'createdAt' },
+          ] satisfies Array<Partial<CertificateListQuery>>) {
+            const page = await searchCertificates(db, postgresDialect, {
+              ...normaliseSearchQuery({ ...query, offset: 0, limit: 0 }),
+              tenantId: tenant.id,
+              asOf: new Date(BASE),
+              offset: 0,
+              limit: 2,
+            });
+            assert.ok(page.items.length > 0, JSON.stringify(query));
+          }
+        const { rows } = await pool.query<{ statement: string }>('select statement from pg_prepared_statements');
+        assert.deepEqual(
+          rows.map((r) => r.statement),
+          [],
+        );
+      } finally {
+        searchTuning.minT = 1000;
+        searchTuning.maxT = 50_000;
+        await db.destroy();
         await store.close();
         await location.cleanup();
       }

@@ -8,7 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { MAX_NAMED_PARAMETERS, statementName, withPreparedStatements } from '../../src/store/postgres-statements.ts';
+import {
+  MAX_NAMED_PARAMETERS,
+  PLANNED_EACH_RUN,
+  statementName,
+  withPreparedStatements,
+} from '../../src/store/postgres-statements.ts';
 import { freshPostgres, postgresSkip, type TestLocation } from '../helpers/db.ts';
 
 interface Tables {
@@ -41,6 +46,7 @@ describe('statementName', () => {
       assert.equal(statementName(text, 0), null, text);
     }
     assert.equal(statementName('select 1', MAX_NAMED_PARAMETERS + 1), null);
+    assert.equal(statementName(`${PLANNED_EACH_RUN}select * from items where id = $1`, 1), null, 'marked');
   });
 });
 

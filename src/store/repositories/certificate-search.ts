@@ -63,6 +63,7 @@ import {
   type CertificateSort,
 } from '../../core/ports.ts';
 import type { StoreDialect } from '../dialect.ts';
+import { plannedEachRun } from '../postgres-statements.ts';
 import { SEARCH_INDEX_COLUMNS } from '../migrations/0022-certificate-search-narrow.ts';
 import { NAME_WALK_COLUMNS } from '../migrations/0028-certificate-search-name-cover.ts';
 import { CERTIFICATE_SUMMARY_COLUMNS, ms, summaryFromRow, type CertificateSummaryRow } from '../rows.ts';
@@ -500,10 +501,13 @@ const narrowCertificates = (dialect: StoreDialect) =>
 const all = (conditions: RawBuilder<unknown>[]) => sql.join(conditions, sql` and `);
 
 export async function searchCertificates(
-  db: Kysely<Database>,
+  store: Kysely<Database>,
   dialect: StoreDialect,
   query: CertificateQuery,
 ): Promise<CertificatePage> {
+  // Every statement below is planned with its values (unnamed on PostgreSQL): the plans above
+  // depend on the ranges and limits of each request, and a generic plan ignores them.
+  const db = store.withPlugin(plannedEachRun);
   const limit = Math.min(Math.max(Math.trunc(query.limit), 0), CERTIFICATE_PAGE_MAX);
   const offset = query.after ? 0 : Math.max(Math.trunc(query.offset), 0);
   const { rows: counted } = await sql<{
