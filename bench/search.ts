@@ -501,7 +501,13 @@ async function loadStore(where: { dataDir: string; databaseUrl?: string }, measu
           connections: CONNECTIONS,
           seconds,
           requests: [{ method: 'GET', path, headers }],
-          ...(measure ? { cpuPid: server!.pid, postgresCpu: measured.store === 'postgres' } : {}),
+          // PostgreSQL: the backends of the store's database only (others share the server).
+          ...(measure
+            ? {
+                cpuPid: server!.pid,
+                postgresCpu: where.databaseUrl ? new URL(where.databaseUrl).pathname.slice(1) : false,
+              }
+            : {}),
         });
       const ceilingRun = (seconds: number): Promise<LoadResult> =>
         runLoad({

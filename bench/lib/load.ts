@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import autocannon, { type AutocannonRequest } from 'autocannon';
-import { cpuSeconds, postgresCpuSeconds, sampleRss } from './processes.ts';
+import { cpuSeconds, postgresCpuByPid, postgresCpuSince, sampleRss } from './processes.ts';
 import type { LoadSummary } from './results.ts';
 
 export interface LoadSpec {
@@ -26,8 +26,11 @@ export interface LoadSpec {
   rssPid?: number;
   /** Measures the CPU time this process (the server) uses during the run. */
   cpuPid?: number;
-  /** Measures the CPU time of PostgreSQL's processes during the run. */
-  postgresCpu?: boolean;
+  /**
+   * Measures the CPU time of PostgreSQL's processes during the run: every one (true), or the
+   * backends of one database (its name: other users of the server do not count).
+   */
+  postgresCpu?: boolean | string;
 }
 
 export interface LoadResult {
@@ -66,7 +69,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let firstBadStatus: number | null = null;
   const rss = spec.rssPid === undefined ? null : sampleRss(spec.rssPid);
   const cpu0 = spec.cpuPid === undefined ? null : await cpuSeconds(spec.cpuPid);
-  const pg0 = spec.postgresCpu ? await postgresCpuSeconds() : null;
+  const pgDatabase = typeof spec.postgresCpu === 'string' ? spec.postgresCpu : undefined;
+  const pg0 = spec.postgresCpu ? await postgresCpuByPid(pgDatabase) : null;
   const t0 = performance.now();
   let stopped = false;
   let answered = 0;
@@ -113,7 +117,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   clearTimeout(timer);
   const seconds = ((endedAt ?? performance.now()) - t0) / 1000;
   const cpu1 = spec.cpuPid === undefined ? null : await cpuSeconds(spec.cpuPid);
-  const pg1 = spec.postgresCpu ? await postgresCpuSeconds() : null;
+  const pg1 = spec.postgresCpu ? await postgresCpuByPid(pgDatabase) : null;
   const rssMaxBytes = rss ? await rss.stop() : null;
   const sorted = latencies.subarray(0, ok).sort();
   let sum = 0;
@@ -132,7 +136,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     latencies: sorted,
     stopped,
     cpuSeconds: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null,
-    postgresCpuSeconds: pg0 !== null && pg1 !== null ? pg1 - pg0 : null,
+    postgresCpuSeconds: pg0 !== null && pg1 !== null ? postgresCpuSince(pg0, pg1) : null,
   };
 }
 

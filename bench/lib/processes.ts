@@ -227,19 +227,36 @@ export async function threadCpuSeconds(pid: number): Promise<Map<string, { user:
   return byName;
 }
 
-/** CPU seconds used so far by every process named `postgres` (the server's backends; other users of it count too). */
-export async function postgresCpuSeconds(): Promise<number> {
-  let total = 0;
+/**
+ * CPU seconds used so far by each process named `postgres`, by pid: the backends serving
+ * `database` when given (their command line names it: `postgres: … user database host(port)`),
+ * else every one (the server's own processes and other users' count too). A load run takes the
+ * difference per pid (`postgresCpuSince`): summed totals went negative on a shared machine,
+ * where other users' backends ended during the run and took their CPU out of the sum.
+ */
+export async function postgresCpuByPid(database?: string): Promise<Map<number, number>> {
+  const byPid = new Map<number, number>();
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
       if (!stat.includes('(postgres)')) continue;
+      if (database !== undefined) {
+        const command = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).replace(/\0/g, ' ');
+        if (!command.includes(` ${database} `)) continue;
+      }
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / 100;
+      byPid.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / 100);
     } catch {
       // gone meanwhile
     }
   }
+  return byPid;
+}
+
+/** CPU seconds the processes of `after` used since `before` (a process that started since: all of its own). */
+export function postgresCpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += Math.max(0, seconds - (before.get(pid) ?? 0));
   return total;
 }
