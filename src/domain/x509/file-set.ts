@@ -12,7 +12,9 @@
  *   chain material. The same certificate in several files (cert.pem and fullchain.pem) is one
  *   certificate: the first file in path order names it.
  * - A certificate's key is the key, in whichever file, whose public key is the certificate's
- *   (SubjectPublicKeyInfo SHA-256): file names play no part. None: imported without a key (listed).
+ *   (the same SubjectPublicKeyInfo): file names play no part. None: imported without a key
+ *   (listed). The match is read from the DER where it can be (public-key-match.ts), else
+ *   compared as OpenSSL exports the SubjectPublicKeyInfo.
  * - Its chain: from the leaf, the CA certificates that `checkIssued` says issued the current link
  *   (names and key identifiers), up to a self-signed one or until none is found. Where several
  *   could, all are handed to the ladder, which refuses that (`chain_ambiguous`) rather than guess.
@@ -30,6 +32,7 @@ import { parsePrivateKey } from './keys.ts';
 import { IMPORT_LIMITS, type ImportInput, type NameRule } from './ladder.ts';
 import { splitPem } from './pem.ts';
 import { pkcs12ToImportFields } from './pkcs12.ts';
+import { certificateKeyMatch, privateKeyMatch } from './public-key-match.ts';
 import type { ParsedPrivateKey } from './types.ts';
 
 export interface SourceFile {
@@ -86,9 +89,15 @@ interface FoundKey {
   pem: string;
   /** Parsed once here, handed to the ladder (`ImportInput.parsedKey`), which checks it is this PEM's. */
   parsed: ParsedPrivateKey;
+  /** `privateKeyMatch` of its DER, or null when only OpenSSL's export can say. */
+  match: string | null;
+  /** SHA-256 of its SubjectPublicKeyInfo as OpenSSL exports it; computed when needed. */
+  spki?: string;
 }
 
 const sha256 = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
+const keySpki = (key: FoundKey): string =>
+  (key.spki ??= sha256(createPublicKey(key.parsed.keyObject).export({ type: 'spki', format: 'der' })));
 
 /** The file's stem: its base name without the last extension (`a/b/www.example.com.pem` → `www.example.com`). */
 export function fileStem(path: string): string {
@@ -102,7 +111,7 @@ function blocksOf(
   passphrase: string | null,
 ): {
   certificates: Array<{ pem: string; x509: X509Certificate }>;
-  keys: Array<{ pem: string; spki: string; parsed: ParsedPrivateKey }>;
+  keys: Array<{ pem: string; match: string | null; parsed: ParsedPrivateKey }>;
 } {
   if (file.bytes.length > FILE_SET_FILE_MAX_BYTES) {
     throw new AppError(
@@ -141,11 +150,7 @@ function blocksOf(
     }),
     keys: split.privateKeys.map((block) => {
       const parsed = parsePrivateKey(block, 'file');
-      return {
-        pem: block.pem,
-        spki: sha256(createPublicKey(parsed.keyObject).export({ type: 'spki', format: 'der' })),
-        parsed,
-      };
+      return { pem: block.pem, match: privateKeyMatch(block.der, parsed.format), parsed };
     }),
   };
 }
@@ -156,7 +161,10 @@ export function sortFileSet(
 ): FileSet {
   const refused: FileRefusal[] = [];
   const certificates = new Map<string, FoundCertificate>();
+  // Keys by their match string; those it cannot read, by their exported SPKI. First file wins.
   const keys = new Map<string, FoundKey>();
+  const opaqueKeys = new Map<string, FoundKey>();
+  const allKeys: FoundKey[] = [];
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   for (const file of sorted) {
@@ -170,18 +178,39 @@ export function sortFileSet(
     }
     for (const { pem, x509 } of found.certificates)
       if (!certificates.has(x509.fingerprint256)) certificates.set(x509.fingerprint256, { file: file.path, pem, x509 });
-    for (const { pem, spki, parsed } of found.keys)
-      if (!keys.has(spki)) keys.set(spki, { file: file.path, pem, parsed });
+    for (const { pem, match, parsed } of found.keys) {
+      const key: FoundKey = { file: file.path, pem, parsed, match };
+      const [index, id] = match !== null ? [keys, match] : [opaqueKeys, keySpki(key)];
+      if (index.has(id)) continue;
+      index.set(id, key);
+      allKeys.push(key);
+    }
   }
+
+  // A certificate's key. Equal match strings are equal SPKIs and unequal ones unequal, so OpenSSL's
+  // export is asked only of what the match cannot read: a certificate it cannot read is compared
+  // with every key's export, one it can with the keys it could not.
+  let everyKeyBySpki: Map<string, FoundKey> | null = null;
+  const keyOf = (leaf: X509Certificate): FoundKey | undefined => {
+    const match = certificateKeyMatch(leaf.raw);
+    const found = match === null ? undefined : keys.get(match);
+    if (found !== undefined || (match !== null && opaqueKeys.size === 0)) return found;
+    const spki = sha256(leaf.publicKey.export({ type: 'spki', format: 'der' }));
+    if (match !== null) return opaqueKeys.get(spki);
+    if (everyKeyBySpki === null) {
+      everyKeyBySpki = new Map();
+      for (const key of allKeys) if (!everyKeyBySpki.has(keySpki(key))) everyKeyBySpki.set(keySpki(key), key);
+    }
+    return everyKeyBySpki.get(spki);
+  };
 
   const all = [...certificates.values()];
   const authorities = all.filter((c) => c.x509.ca);
-  const usedKeys = new Set<string>();
+  const usedKeys = new Set<FoundKey>();
   const items: FileSetItem[] = [];
   for (const leaf of all.filter((c) => !c.x509.ca)) {
-    const spki = sha256(leaf.x509.publicKey.export({ type: 'spki', format: 'der' }));
-    const key = keys.get(spki);
-    if (key) usedKeys.add(spki);
+    const key = keyOf(leaf.x509);
+    if (key) usedKeys.add(key);
     const name = nameOf(leaf, options.names);
     if (name instanceof AppError) {
       refused.push({ file: leaf.file, error: name });
@@ -202,7 +231,7 @@ export function sortFileSet(
       },
     });
   }
-  const unusedKeyFiles = [...new Set([...keys].filter(([spki]) => !usedKeys.has(spki)).map(([, key]) => key.file))];
+  const unusedKeyFiles = [...new Set(allKeys.filter((key) => !usedKeys.has(key)).map((key) => key.file))];
   return { items, refused, unusedKeyFiles };
 }
 
