@@ -9,11 +9,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readDirectory } from '../../src/cli/import-dir.ts';
 import { run } from '../../src/cli/run.ts';
 import type { ImportFilesSummary } from '../../src/core/import-files.ts';
+import { FILE_SET_FILE_MAX_BYTES } from '../../src/domain/x509/file-set.ts';
 import { encodePkcs12 } from '../../src/domain/x509/pkcs12.ts';
 import { rawQuery, storeTargets, type TestLocation } from '../helpers/db.ts';
 import { derOf, days, mintBundle, mintLeaf, P256, RSA2048, type Bundle, type Issued } from '../helpers/pki.ts';
@@ -232,3 +234,35 @@ for (const target of storeTargets) {
     });
   });
 }
+
+describe('readDirectory', () => {
+  it('reads regular files recursively in path order; lists links and oversized files as refused', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'certkeeper-read-dir-'));
+    try {
+      await mkdir(join(root, 'b', 'c'), { recursive: true });
+      await writeFile(join(root, 'b', 'c', 'deep.pem'), 'deep');
+      await writeFile(join(root, 'a.pem'), 'a');
+      await writeFile(join(root, 'big.pem'), Buffer.alloc(FILE_SET_FILE_MAX_BYTES + 1));
+      await symlink(join(root, 'a.pem'), join(root, 'link.pem'));
+      const { files, unreadable } = await readDirectory(root);
+      assert.deepEqual(
+        files.map((f) => [f.path, f.bytes.toString()]),
+        [
+          ['a.pem', 'a'],
+          [join('b', 'c', 'deep.pem'), 'deep'],
+        ],
+      );
+      assert.deepEqual(
+        unreadable.map((r) => [r.file, r.code, r.field]),
+        [
+          ['big.pem', 'input_too_large', 'file'],
+          ['link.pem', 'invalid_argument', 'file'],
+        ],
+      );
+      await assert.rejects(readDirectory(join(root, 'a.pem')), /Cannot read the directory .*not a directory/);
+      await assert.rejects(readDirectory(join(root, 'nope')), /Cannot read the directory .*ENOENT/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
