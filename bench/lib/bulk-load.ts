@@ -11,7 +11,7 @@
  * - the search indexes of migration 0013 (repositories/certificate-search-index.ts), live rows
  *   only: `certificate_names` (`nameRowsOf`), migration 0023's `certificate_name_grams` (`nameGramRowsOf`)
  *   and, on SQLite, the FTS5 table `certificate_search`;
- *   PostgreSQL's pg_trgm GIN indexes are built over the rows at the end.
+ *   PostgreSQL's pg_trgm GIN index is built over the rows at the end.
  *
  * How it is fast: the secondary indexes of those three tables (every index that backs no
  * constraint: b-trees and GIN alike) are dropped first and built again at the end from the very

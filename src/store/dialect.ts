@@ -108,9 +108,9 @@ export interface StoreDialect {
   /**
    * How "contains" searches on names find their candidates (migration 0013): `fts5`, a SQLite
    * FTS5 table with the trigram tokenizer (`certificate_search`, rowid = certificate_no, live
-   * certificates only) queried with MATCH; `like`, a plain `LIKE` that PostgreSQL serves from
-   * pg_trgm GIN indexes (or, when the extension could not be created, by reading every row:
-   * same answers, slower; open.ts reports it).
+   * certificates only) queried with MATCH; `like`, a plain `LIKE` that PostgreSQL serves for
+   * domains from a pg_trgm GIN index (or, when the extension could not be created, by reading every
+   * row: same answers, slower; open.ts reports it) and for names from `certificate_name_grams`.
    */
   readonly substringIndex: 'fts5' | 'like';
   readonly reservedIds: {

@@ -30,6 +30,7 @@ import { StoreStartupError } from './errors.ts';
 import type { Database } from './schema.ts';
 import { parseMasterKey } from './master-key.ts';
 import { createTrigramIndexes, trigramIndexesPresent } from './migrations/0013-certificate-search.ts';
+import { TRIGRAM_INDEXES } from './migrations/0029-drop-name-trigram-index.ts';
 import { applyMigrations } from './migrations/index.ts';
 import { acmRepository } from './repositories/acm.ts';
 import { auditRepository } from './repositories/audit.ts';
@@ -118,18 +119,20 @@ export const PG_TRGM_MISSING: StoreNotice = {
     '"name contains" included (its trigram table needs no extension), is unaffected. ' +
     'To enable it: install the PostgreSQL contrib package that ships pg_trgm ' +
     "and give certkeeper's database user CREATE on the database (or run CREATE EXTENSION pg_trgm in it as a " +
-    'superuser), then restart certkeeper: it builds the two indexes at start (docs/performance.md, "Search").',
+    'superuser), then restart certkeeper: it builds the index at start (docs/performance.md, "Search").',
 };
 
 /**
- * PostgreSQL: the trigram indexes of migration 0013, created now if they are missing and the
- * extension can be had (an operator fixed it since), else the notice that says so. SQLite: none.
+ * PostgreSQL: the trigram indexes the schema has after the newest migration (0013 built two, 0029
+ * dropped the name's: `TRIGRAM_INDEXES`), created now if they are missing and the extension can
+ * be had (an operator fixed it since), else the notice that says so. Runs after every migration
+ * is applied, so a dropped index is never re-created. SQLite: none.
  */
 async function searchIndexNotices(trx: Kysely<Database>, dialect: Connection['dialect']): Promise<StoreNotice[]> {
   if (dialect.substringIndex !== 'like') return [];
   const db = trx as unknown as Kysely<unknown>;
-  if (await trigramIndexesPresent(db)) return [];
-  return (await createTrigramIndexes(db)) ? [] : [PG_TRGM_MISSING];
+  if (await trigramIndexesPresent(db, TRIGRAM_INDEXES)) return [];
+  return (await createTrigramIndexes(db, TRIGRAM_INDEXES)) ? [] : [PG_TRGM_MISSING];
 }
 
 export async function openStore(options: OpenStoreOptions): Promise<StoreHandle> {

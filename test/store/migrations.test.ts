@@ -125,6 +125,35 @@ describe('postgres: two processes starting at once', { skip: postgresSkip }, () 
     }));
 });
 
+describe('postgres: trigram indexes after migration 0029', { skip: postgresSkip }, () => {
+  const trigramIndexes = async (location: TestLocation) =>
+    (
+      await rawQuery(
+        location,
+        "select indexname from pg_indexes where schemaname = 'public' and indexname like '%\\_trgm' order by indexname",
+      )
+    ).map((r) => r.indexname);
+
+  it('0013 builds both, 0029 drops the name one, and no start builds it again; a missing domain one is rebuilt', () =>
+    withLocation(freshPostgres, async (location) => {
+      // A fresh store applies 0013 (both indexes, pg_trgm being available here), then 0029, then
+      // the start-up check: what is left is what every later start expects.
+      await (await openStore(location.options())).close();
+      assert.deepEqual(await trigramIndexes(location), ['certificate_domains_domain_trgm']);
+      await (await openStore(location.options())).close();
+      assert.deepEqual(await trigramIndexes(location), ['certificate_domains_domain_trgm']);
+      // The start-up check still builds the domain's when it is missing, and only that one.
+      await rawQuery(location, 'drop index certificate_domains_domain_trgm');
+      const store = await openStore(location.options());
+      try {
+        assert.deepEqual(store.notices, []);
+      } finally {
+        await store.close();
+      }
+      assert.deepEqual(await trigramIndexes(location), ['certificate_domains_domain_trgm']);
+    }));
+});
+
 describe('sqlite: processes starting at once on one data directory', { skip: sqliteSkip }, () => {
   it('four processes opening a fresh store at once all succeed; migrations and the first data key happen once', () =>
     withLocation(freshSqlite, async (location) => {

@@ -15,14 +15,16 @@
  *   the package that ships it; when it fails, the migration goes on without those two indexes
  *   (inside a savepoint, so nothing else is undone): substring searches then read every
  *   row, with the same answers. The store tries again at every start while they are missing
- *   and warns (open.ts `notices`, logged by serve.ts, listed by `/readyz`).
+ *   and warns (open.ts `notices`, logged by serve.ts, listed by `/readyz`). Migration 0029 drops
+ *   the one on `lower(name)`, which no driver or walk reads since 0023; from then on the start-up check
+ *   expects the domain index only.
  * - `certificates_live_key_type` and `certificates_live_issuer`: the key type and issuer filters
  *   as index ranges.
  *
  * Cost on an existing install: one pass over the live rows (facts parsed in JavaScript), and the
  * index builds; at start-up, before the server listens.
  */
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type Kysely, type Migration, type RawBuilder } from 'kysely';
 import type { StoreDialect } from '../dialect.ts';
 import { nameRowsOf, searchDomainsText } from '../repositories/certificate-search-index.ts';
 
@@ -66,21 +68,39 @@ export function certificateSearchSchema(d: StoreDialect): Migration {
         .columns(['tenant_id', 'ca_name', 'certificate_no', 'deleted_at'])
         .where(live)
         .execute();
-      if (d.substringIndex === 'like') await createTrigramIndexes(db);
+      if (d.substringIndex === 'like') await createTrigramIndexes(db, MIGRATION_0013_TRIGRAM_INDEXES);
     },
   };
 }
 
-/** The two GIN indexes `createTrigramIndexes` makes. */
-const TRIGRAM_INDEXES = ['certificates_live_name_trgm', 'certificate_domains_domain_trgm'];
+/** One pg_trgm GIN index: its name, and the statement that builds it if it is missing. */
+export interface TrigramIndex {
+  readonly name: string;
+  readonly create: RawBuilder<unknown>;
+}
+
+/** On `lower(name)` of live certificates; dropped by migration 0029 (0023's trigram rows serve names). */
+export const LIVE_NAME_TRIGRAM_INDEX: TrigramIndex = {
+  name: 'certificates_live_name_trgm',
+  create: sql`create index if not exists certificates_live_name_trgm on certificates using gin (lower(name) gin_trgm_ops) where deleted_at is null`,
+};
+
+/** On `certificate_domains.domain`: the "domain contains" driver. */
+export const DOMAIN_TRIGRAM_INDEX: TrigramIndex = {
+  name: 'certificate_domains_domain_trgm',
+  create: sql`create index if not exists certificate_domains_domain_trgm on certificate_domains using gin (domain gin_trgm_ops)`,
+};
+
+/** What this migration builds, always both (later migrations change the set: open.ts). */
+const MIGRATION_0013_TRIGRAM_INDEXES = [LIVE_NAME_TRIGRAM_INDEX, DOMAIN_TRIGRAM_INDEX];
 
 /**
- * pg_trgm and its two GIN indexes; false, with nothing changed, when the extension cannot be
- * created (see the top). Idempotent: the store runs it again at every start while the indexes are
- * missing (open.ts), so installing the extension's package or granting CREATE, then restarting,
- * builds them.
+ * pg_trgm and the given GIN indexes; false, with nothing changed, when the extension cannot be
+ * created (see the top). Idempotent: the store runs it again at every start while the indexes it
+ * expects are missing (open.ts), so installing the extension's package or granting CREATE, then
+ * restarting, builds them.
  */
-export async function createTrigramIndexes(db: Kysely<unknown>): Promise<boolean> {
+export async function createTrigramIndexes(db: Kysely<unknown>, indexes: readonly TrigramIndex[]): Promise<boolean> {
   await sql`savepoint certificate_search_trgm`.execute(db);
   try {
     await sql`create extension if not exists pg_trgm`.execute(db);
@@ -89,20 +109,15 @@ export async function createTrigramIndexes(db: Kysely<unknown>): Promise<boolean
     return false;
   }
   await sql`release savepoint certificate_search_trgm`.execute(db);
-  await sql`create index if not exists certificates_live_name_trgm on certificates using gin (lower(name) gin_trgm_ops) where deleted_at is null`.execute(
-    db,
-  );
-  await sql`create index if not exists certificate_domains_domain_trgm on certificate_domains using gin (domain gin_trgm_ops)`.execute(
-    db,
-  );
+  for (const index of indexes) await index.create.execute(db);
   return true;
 }
 
-/** PostgreSQL: whether both trigram indexes exist in the current schema (one catalog read). */
-export async function trigramIndexesPresent(db: Kysely<unknown>): Promise<boolean> {
+/** PostgreSQL: whether every given trigram index exists in the current schema (one catalog read). */
+export async function trigramIndexesPresent(db: Kysely<unknown>, indexes: readonly TrigramIndex[]): Promise<boolean> {
   const { rows } = await sql<{ n: unknown }>`select count(*) as n from pg_indexes
-    where schemaname = current_schema() and indexname in (${sql.join(TRIGRAM_INDEXES)})`.execute(db);
-  return Number(rows[0]?.n) === TRIGRAM_INDEXES.length;
+    where schemaname = current_schema() and indexname in (${sql.join(indexes.map((i) => i.name))})`.execute(db);
+  return Number(rows[0]?.n) === indexes.length;
 }
 
 /**

@@ -38,6 +38,7 @@ import { certificateSearchWalksSchema } from './0023-certificate-search-walks.ts
 import { dropLiveListSqliteSchema } from './0024-drop-live-list-sqlite.ts';
 import { notifyDeliveryCountsSchema } from './0027-notify-delivery-counts.ts';
 import { certificateSearchNameCoverSchema } from './0028-certificate-search-name-cover.ts';
+import { dropNameTrigramIndexSchema } from './0029-drop-name-trigram-index.ts';
 import { countersWithoutRowidSchema } from './0032-counters-without-rowid.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
@@ -68,6 +69,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0024-drop-live-list-sqlite': dropLiveListSqliteSchema(dialect),
     '0027-notify-delivery-counts': notifyDeliveryCountsSchema(dialect),
     '0028-certificate-search-name-cover': certificateSearchNameCoverSchema(dialect),
+    '0029-drop-name-trigram-index': dropNameTrigramIndexSchema(dialect),
     '0032-counters-without-rowid': countersWithoutRowidSchema(dialect),
   };
 }

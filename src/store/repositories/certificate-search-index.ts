@@ -18,8 +18,8 @@
  *   holding it in name order (`nameGramKey`).
  * - SQLite only (`dialect.substringIndex === 'fts5'`): `certificate_search`, an FTS5 table with
  *   the trigram tokenizer, rowid = certificate_no, columns `name` and `domains` (the DNS names,
- *   lower-cased, separated by spaces). PostgreSQL's substring indexes are pg_trgm GIN indexes on
- *   the rows themselves and need no writes here.
+ *   lower-cased, separated by spaces). PostgreSQL's domain substring index is a pg_trgm GIN index
+ *   on `certificate_domains` itself and needs no writes here (its names use the trigram rows above).
  */
 import { sql, type Kysely } from 'kysely';
 import { asciiLower } from '../../domain/text.ts';

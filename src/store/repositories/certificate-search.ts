@@ -319,14 +319,15 @@ function filtersOf(dialect: StoreDialect, query: CertificateQuery, fts: FtsMatch
         : dialect.substringIndex === 'fts5'
           ? sql`select rowid as certificate_no from certificate_search where certificate_search match ${fts.name}`
           : // PostgreSQL: the rarest trigram's rows (migration 0023), the LIKE tested on their keys:
-            // index entries only, where the pg_trgm GIN index yields heap tuples (a heap block per
-            // candidate: 1,560 to count "shop" up to T at 100,000).
+            // index entries only, where the pg_trgm GIN index on the name (dropped by migration 0029)
+            // yielded heap tuples (a heap block per candidate: 1,560 to count "shop" up to T at 100,000).
             sql`select certificate_no from certificate_name_grams where tenant_id = ${tenant}
               and gram_key >= ${nameGramKeyRange(fts.nameGram!).from} and gram_key < ${nameGramKeyRange(fts.nameGram!).to}
               and lower(substr(gram_key, ${NAME_GRAM_NAME_START})) like ${pattern} escape '\\'`,
       probe: sql<boolean>`lower(${c('name')}) like ${pattern} escape '\\'`,
-      // Not the expression the PostgreSQL GIN index is on: walking, the planner must stay on the
-      // sort index instead of fetching every match through the GIN index (2.4 s at 100,000).
+      // Not the expression PostgreSQL's GIN index on the name was on (dropped by migration 0029):
+      // walking, the planner had to stay on the sort index instead of fetching every match through
+      // it (2.4 s at 100,000). Kept as the one walk probe form both stores' plans were checked with.
       walkProbe: sql<boolean>`(lower(${c('name')}) || '') like ${pattern} escape '\\'`,
       ...(trigramIndexed(query.nameContains)
         ? {
