@@ -152,6 +152,21 @@ export async function makeTenant(store: StoreHandle, name = `tenant-${unique()}`
   return store.tenants.create({ name, memberNo: `${Date.now()}${sequence}`, appKey: `app-${unique()}` }, new Date());
 }
 
+/**
+ * A VIEWER credential of `tenantId`, its secret `secret` sealed as the store seals every
+ * credential secret (the vault's purpose names the access key). Returns the credential's id.
+ */
+export async function makeCredential(
+  store: StoreHandle,
+  tenantId: number,
+  accessKey: string,
+  at: Date,
+): Promise<number> {
+  const sealedSecret = await store.vault.seal(Buffer.from('secret'), `credential-secret:${accessKey}`);
+  return (await store.credentials.create({ tenantId, accessKey, sealedSecret, role: 'VIEWER', description: '' }, at))
+    .id;
+}
+
 /** Hand-built facts: unique fingerprints unless given. */
 export function testFacts(overrides: Partial<CertificateFacts> = {}): CertificateFacts {
   const id = unique();

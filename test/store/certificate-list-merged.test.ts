@@ -18,6 +18,7 @@ import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import {
   freshPostgres,
   freshSqlite,
+  makeCredential,
   makeTenant,
   newCertificate,
   postgresSkip,
@@ -137,19 +138,7 @@ describe('postgres: the merged page statement keeps a generic plan', { skip: pos
           ),
           new Date(AS_OF - 50 * DAY),
         );
-    const accessKey = 'PLANCHECK00000000001';
-    credentialId = (
-      await store.credentials.create(
-        {
-          tenantId,
-          accessKey,
-          sealedSecret: await store.vault.seal(Buffer.from('secret'), `credential-secret:${accessKey}`),
-          role: 'VIEWER',
-          description: '',
-        },
-        new Date(AS_OF),
-      )
-    ).id;
+    credentialId = await makeCredential(store, tenantId, 'PLANCHECK00000000001', new Date(AS_OF));
     await rawExec(location, 'analyze');
   });
   after(async () => {

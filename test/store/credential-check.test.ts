@@ -9,7 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CredentialCheck, CredentialConfirmation } from '../../src/core/ports.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
-import { makeTenant, newCertificate, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
+import {
+  makeCredential,
+  makeTenant,
+  newCertificate,
+  storeTargets,
+  testMasterKey,
+  type TestLocation,
+} from '../helpers/db.ts';
 import { statementsDuring } from '../helpers/pg-statements.ts';
 
 const DAY = 86_400_000;
@@ -39,19 +46,7 @@ for (const target of storeTargets) {
         );
         names.push(created.name);
       }
-      const credential = async (accessKey: string) =>
-        (
-          await store.credentials.create(
-            {
-              tenantId,
-              accessKey,
-              sealedSecret: await store.vault.seal(Buffer.from('secret'), `credential-secret:${accessKey}`),
-              role: 'VIEWER',
-              description: '',
-            },
-            AT,
-          )
-        ).id;
+      const credential = (accessKey: string) => makeCredential(store, tenantId, accessKey, AT);
       live = await credential('CHECKLIVE00000000001');
       revoked = await credential('CHECKREVOKED00000001');
       await store.credentials.revoke('CHECKREVOKED00000001', AT);
