@@ -33,7 +33,12 @@ import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import { backfillSearchIndexes } from '../../src/store/migrations/0013-certificate-search.ts';
 import { postgresDialect } from '../../src/store/dialect.ts';
 import { withPreparedStatements } from '../../src/store/postgres-statements.ts';
-import { searchCertificates, searchObserver, searchTuning } from '../../src/store/repositories/certificate-search.ts';
+import {
+  searchCertificates,
+  searchObserver,
+  searchTuning,
+  type SearchPlanTrace,
+} from '../../src/store/repositories/certificate-search.ts';
 import type { Database } from '../../src/store/schema.ts';
 import {
   makeTenant,
@@ -42,6 +47,7 @@ import {
   rawQuery,
   storeTargets,
   testMasterKey,
+  type StoreTarget,
   type TestLocation,
 } from '../helpers/db.ts';
 
@@ -52,6 +58,33 @@ const CERTIFICATES = Number(process.env.CERTKEEPER_TEST_CERTIFICATES ?? 160);
 const QUERIES = Number(process.env.CERTKEEPER_TEST_QUERIES ?? 120);
 
 /** mulberry32. */
+/**
+ * Runs `body` on a fresh store of `target` with the search's windows fixed at `t` entries
+ * (`searchTuning`) and every plan the search chooses recorded in `traces`; the tuning and the
+ * observer are restored and the store closed and removed, whatever `body` does.
+ */
+async function withTracedSearch(
+  target: StoreTarget,
+  t: number,
+  body: (store: StoreHandle, traces: SearchPlanTrace[]) => Promise<void>,
+): Promise<void> {
+  const location = await target.fresh();
+  const store = await openStore(location.options({ masterKey: testMasterKey() }));
+  const traces: SearchPlanTrace[] = [];
+  searchTuning.minT = t;
+  searchTuning.maxT = t;
+  searchObserver.onPlan = (trace) => traces.push(trace);
+  try {
+    await body(store, traces);
+  } finally {
+    searchObserver.onPlan = undefined;
+    searchTuning.minT = 1000;
+    searchTuning.maxT = 50_000;
+    await store.close();
+    await location.cleanup();
+  }
+}
+
 function prng(seed: number) {
   let a = seed >>> 0;
   const next = (): number => {
@@ -559,10 +592,7 @@ for (const target of storeTargets) {
 
   describe(`migration 0023 on ${target.name}`, { skip: target.skip }, () => {
     it('a key type sorted by name walks certificates_live_key_name: the key type is a range, not a probe', async () => {
-      const location = await target.fresh();
-      const store = await openStore(location.options({ masterKey: testMasterKey() }));
-      const traces: Array<{ plan: string; windows: number; keyNameWalk?: boolean }> = [];
-      try {
+      await withTracedSearch(target, 2, async (store, traces) => {
         const tenant = await makeTenant(store);
         const rsa = { algorithm: 'RSA' as const, bits: 2048, curve: null };
         const ec = { algorithm: 'EC' as const, bits: 256, curve: 'P-256' };
@@ -587,9 +617,6 @@ for (const target of storeTargets) {
           );
           rows.push({ no: created.certificateNo, name, expired });
         }
-        searchTuning.minT = 2;
-        searchTuning.maxT = 2;
-        searchObserver.onPlan = (trace) => traces.push(trace);
         const query = normaliseSearchQuery({
           keyType: { algorithm: 'RSA' },
           validity: 'expired',
@@ -609,22 +636,13 @@ for (const target of storeTargets) {
         );
         // The first window (T = 2 entries of the RSA range) fills the page: no drive.
         assert.deepEqual(traces.at(-1), { ...traces.at(-1), plan: 'walk', windows: 1, keyNameWalk: true });
-      } finally {
-        searchObserver.onPlan = undefined;
-        searchTuning.minT = 1000;
-        searchTuning.maxT = 50_000;
-        await store.close();
-        await location.cleanup();
-      }
+      });
     });
   });
 
   describe(`name trigram walk on ${target.name}`, { skip: target.skip }, () => {
     it('walks the rarest trigram of a substring in name order and tests the substring on each row', async () => {
-      const location = await target.fresh();
-      const store = await openStore(location.options({ masterKey: testMasterKey() }));
-      const traces: Array<{ plan: string; gramWalk?: boolean }> = [];
-      try {
+      await withTracedSearch(target, 1, async (store, traces) => {
         const tenant = await makeTenant(store);
         // `12x` is rarer than `-12` and `pay`, and some names holding it do not hold `-12x`: they
         // sort second ascending and first descending. T = 1 and two a page: the walk goes on
@@ -639,9 +657,6 @@ for (const target of storeTargets) {
           const created = await store.certificates.insert(newCertificate(tenant.id, { name, facts }), new Date(BASE));
           rows.push({ no: created.certificateNo, name });
         }
-        searchTuning.minT = 1;
-        searchTuning.maxT = 1;
-        searchObserver.onPlan = (trace) => traces.push(trace);
         for (const text of ['-12x', '12X']) {
           for (const order of ['asc', 'desc'] as const) {
             const query = normaliseSearchQuery({ nameContains: text, sort: 'name', order, offset: 0, limit: 2 });
@@ -663,22 +678,13 @@ for (const target of storeTargets) {
             assert.deepEqual(traces.at(-1), { ...traces.at(-1), plan: 'walk', gramWalk: true }, `${text} ${order}`);
           }
         }
-      } finally {
-        searchObserver.onPlan = undefined;
-        searchTuning.minT = 1000;
-        searchTuning.maxT = 50_000;
-        await store.close();
-        await location.cleanup();
-      }
+      });
     });
   });
 
   describe(`walk count in name order on ${target.name}`, { skip: target.skip }, () => {
     it('counts the "more than N" of a walk whose probes read the walked index (migration 0028)', async () => {
-      const location = await target.fresh();
-      const store = await openStore(location.options({ masterKey: testMasterKey() }));
-      const traces: Array<{ plan: string; windows: number; narrowJoin?: boolean }> = [];
-      try {
+      await withTracedSearch(target, 10, async (store, traces) => {
         const tenant = await makeTenant(store);
         // 40 certificates under one zone; every third expires inside the window. T = 10: both
         // filters match more than T, so the name index is walked, 10 entries a window.
@@ -696,9 +702,6 @@ for (const target of storeTargets) {
           const created = await store.certificates.insert(newCertificate(tenant.id, { name, facts }), new Date(BASE));
           rows.push({ no: created.certificateNo, name, within });
         }
-        searchTuning.minT = 10;
-        searchTuning.maxT = 10;
-        searchObserver.onPlan = (trace) => traces.push(trace);
         const window = { from: new Date(BASE), to: new Date(BASE + 14 * DAY) };
         for (const order of ['asc', 'desc'] as const) {
           const query = normaliseSearchQuery({
@@ -727,13 +730,7 @@ for (const target of storeTargets) {
             order,
           );
         }
-      } finally {
-        searchObserver.onPlan = undefined;
-        searchTuning.minT = 1000;
-        searchTuning.maxT = 50_000;
-        await store.close();
-        await location.cleanup();
-      }
+      });
     });
   });
 
