@@ -9,12 +9,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createAuditService } from '../../src/core/audit.ts';
 import { systemClock } from '../../src/core/ports.ts';
 import { openStore } from '../../src/store/open.ts';
 import { makeTenant, newCertificate, rawQuery, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
+import { runStoreChild } from '../helpers/store-child.ts';
 
 const CHILD = join(import.meta.dirname, 'fixtures', 'group-insert-child.ts');
 
@@ -31,25 +31,8 @@ for (const target of storeTargets) {
 
     function burstInChild(tenantId: number, count: number, hang: boolean) {
       const certificates = Array.from({ length: count }, () => newCertificate(tenantId));
-      return new Promise<{ signal: NodeJS.Signals | null; stdout: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, [CHILD, String(tenantId), String(count), hang ? 'hang' : 'finish'], {
-          env: {
-            ...process.env,
-            CERTKEEPER_DATA_DIR: location.dataDir,
-            CERTKEEPER_MASTER_KEY: masterKey,
-            ...(location.databaseUrl ? { DATABASE_URL: location.databaseUrl } : { DATABASE_URL: '' }),
-          },
-          stdio: ['pipe', 'pipe', 'inherit'],
-        });
-        let stdout = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString();
-          if (hang && stdout.includes('ready\n')) child.kill('SIGKILL');
-        });
-        child.on('error', reject);
-        child.on('exit', (_code, signal) => resolve({ signal, stdout }));
-        child.stdin.end(`${JSON.stringify(certificates)}\n`);
-      });
+      const args = [String(tenantId), String(count), hang ? 'hang' : 'finish'];
+      return runStoreChild(CHILD, args, { location, masterKey }, certificates, hang);
     }
 
     /** Every stored certificate of the tenant whole, the counters and the chain exact; the names stored. */

@@ -9,7 +9,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/open.ts';
 import {
@@ -20,6 +19,7 @@ import {
   testMasterKey,
   type TestLocation,
 } from '../helpers/db.ts';
+import { runStoreChild } from '../helpers/store-child.ts';
 
 const CHILD = join(import.meta.dirname, 'fixtures', 'replace-child.ts');
 
@@ -36,29 +36,8 @@ for (const target of storeTargets) {
 
     /** Runs the child; with `hang`, kills it with SIGKILL once it is inside the transaction. */
     function replaceInChild(certificateNo: number, tenantId: number, replacement: unknown, hang: boolean) {
-      return new Promise<{ signal: NodeJS.Signals | null; stdout: string }>((resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          [CHILD, String(certificateNo), String(tenantId), hang ? 'hang' : 'finish'],
-          {
-            env: {
-              ...process.env,
-              CERTKEEPER_DATA_DIR: location.dataDir,
-              CERTKEEPER_MASTER_KEY: masterKey,
-              ...(location.databaseUrl ? { DATABASE_URL: location.databaseUrl } : { DATABASE_URL: '' }),
-            },
-            stdio: ['pipe', 'pipe', 'inherit'],
-          },
-        );
-        let stdout = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString();
-          if (hang && stdout.includes('ready\n')) child.kill('SIGKILL');
-        });
-        child.on('error', reject);
-        child.on('exit', (_code, signal) => resolve({ signal, stdout }));
-        child.stdin.end(`${JSON.stringify(replacement)}\n`);
-      });
+      const args = [String(certificateNo), String(tenantId), hang ? 'hang' : 'finish'];
+      return runStoreChild(CHILD, args, { location, masterKey }, replacement, hang);
     }
 
     it('leaves the old version current and whole; a finished replace leaves the new one and version 1', async () => {
