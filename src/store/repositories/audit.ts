@@ -98,6 +98,21 @@ const insertTemplates = new Map<number, QueryTemplate<Database, unknown[], unkno
   ]),
 );
 
+/**
+ * A chain head's compare-and-set: moves the head of chain `key` from `prev` to `head`; one row
+ * back when it moved, none when another writer moved it first. A template (compiled once): it
+ * runs once per single import, where Kysely's build and compile of it cost more than SQLite's
+ * own work on the one-row table.
+ */
+const moveHead = templateOf<Database, { chain_key: string }>(3, (db, [head, key, prev]) =>
+  db
+    .updateTable('audit_chain_heads')
+    .set({ head_hash: head as string })
+    .where('chain_key', '=', key as string)
+    .where('head_hash', '=', prev as string)
+    .returning('chain_key'),
+);
+
 /** The PostgreSQL type of each column, for `chainStep`'s arrays. */
 const COLUMN_TYPES = {
   tenant_id: 'bigint',
@@ -264,13 +279,7 @@ export function auditRepository(
           rows[index] = rowOf(fields, head, hash);
           head = hash;
         }
-        const result = await trx
-          .updateTable('audit_chain_heads')
-          .set({ head_hash: head })
-          .where('chain_key', '=', key)
-          .where('head_hash', '=', prev)
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 1) {
+        if ((await moveHead.all(trx, head, key, prev)).length === 1) {
           moved.set(key, head);
           break;
         }
