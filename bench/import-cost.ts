@@ -24,7 +24,8 @@
  *
  * `--reuse DIR` runs on a store kept by bench/run.ts (`--seed-only`; pass a `cp -a` COPY, never
  * the original: the rows of earlier runs are deleted first, as bench/run.ts's `--reuse-sqlite`
- * does), in its `bench` tenant, the imports named `imp-<i>` as the NCP import case names them.
+ * does), in its `bench` tenant, the imports named `imp-<i>` as the NCP import case names them;
+ * its file is read into the page cache first, as bench/run.ts does (`--no-warm` skips that).
  * `--wal` counts the pages each measured part writes: a side connection holds a read
  * transaction from before the part to after it, so no checkpoint can reset or copy the WAL
  * meanwhile; then the part's WAL frames (each a page written by one commit) are read from the
@@ -45,7 +46,7 @@ import { loadConfig } from '../src/config/config.ts';
 import { cliActor } from '../src/core/actor.ts';
 import { runImportLadder } from '../src/domain/x509/ladder.ts';
 import { importPool, seedPool } from './lib/pools.ts';
-import { freshLocation, reuseStore } from './lib/seed.ts';
+import { freshLocation, readIntoPageCache, reuseStore } from './lib/seed.ts';
 
 const { values } = parseArgs({
   options: {
@@ -56,6 +57,7 @@ const { values } = parseArgs({
     reuse: { type: 'string' },
     wal: { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '1' },
+    'no-warm': { type: 'boolean', default: false },
   },
 });
 const COUNT = Number(values.count);
@@ -193,6 +195,9 @@ const rsa = ONLY.has('ladder') || ONLY.has('import') ? await importPool(COUNT, l
 const p256 = ONLY.has('import-files') ? await seedPool(COUNT) : { chainPem: '', leaves: [] };
 const where =
   values.reuse === undefined ? await freshLocation('sqlite') : (await reuseStore('sqlite', values.reuse, log)).where;
+// A kept store's pages in the kernel's cache first, as bench/run.ts does: otherwise the part
+// measures what the kernel still held of the copy (random-key reads from the disk).
+if (values.reuse !== undefined && !values['no-warm']) await readIntoPageCache(where.dataDir, log);
 dbFile = join(where.dataDir, 'certkeeper.db');
 const app = await openApp(
   loadConfig({

@@ -18,7 +18,7 @@
  * (leave the stores behind), --open-loop 0.5 (after each list and download case, an open-loop run
  * at that fraction of the req/s just measured; 0 for none), --no-probe (server without
  * bench/lib/server-probe.ts), --no-warm (a reused SQLite file is not read into the page cache
- * first: see warmSqlite).
+ * first: see readIntoPageCache in lib/seed.ts).
  *
  * Seeding once, running many times (a million certificates take minutes to seed):
  * - --keep leaves each seeded store behind and prints the command that runs on it again;
@@ -61,7 +61,7 @@
  * - ncp-import    POST /api/v2/certificate/withExternal (RSA-2048 leaf + 2-certificate chain + key)
  */
 import { cpus, availableParallelism, totalmem, type as osType, release } from 'node:os';
-import { mkdir, open, rmdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -84,7 +84,15 @@ import {
 } from './lib/results.ts';
 import { runOpenLoop, type OpenLoopResult } from './lib/open-loop.ts';
 import { probeSettings, readProbe, type ProbeReport } from './lib/probe.ts';
-import { freshLocation, PG_ADMIN_URL, reuseStore, seedStore, type Location, type Seeded } from './lib/seed.ts';
+import {
+  freshLocation,
+  PG_ADMIN_URL,
+  readIntoPageCache,
+  reuseStore,
+  seedStore,
+  type Location,
+  type Seeded,
+} from './lib/seed.ts';
 
 const { values } = parseArgs({
   options: {
@@ -438,36 +446,6 @@ const placeOf = (store: 'sqlite' | 'postgres'): string | undefined =>
 const reuseCommand = (where: Location): string =>
   `npm run bench -- --stores ${where.store} ${where.databaseUrl ? `--reuse-postgres ${where.databaseUrl}` : `--reuse-sqlite ${where.dataDir}`}`;
 
-/**
- * Reads a kept SQLite file once, start to end, so that its pages are in the operating system's
- * page cache before the cases run, as they are after a seed in the same run. A kept store that
- * other work pushed out of the cache answers each page it misses with a synchronous disk read on
- * the server's event loop: at 1,000,000 a random name lookup (NCP v1) needs one 4 KiB page of a
- * 4.5 GB table, and such a run measured the disk (about 10 KiB read and +100 µs of CPU a
- * request; docs/performance.md, "Latency at a fixed load"). The probe's disk line says whether a
- * run still read from the disk (the cache may not hold the file on a busy machine).
- */
-async function warmSqlite(dataDir: string): Promise<void> {
-  const file = join(dataDir, 'certkeeper.db');
-  const t0 = performance.now();
-  const handle = await open(file, 'r');
-  const buffer = Buffer.allocUnsafe(8 << 20);
-  let bytes = 0;
-  try {
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, bytes);
-      if (bytesRead === 0) break;
-      bytes += bytesRead;
-    }
-  } finally {
-    await handle.close();
-  }
-  const s = (performance.now() - t0) / 1000;
-  log(
-    `  read ${(bytes / 1e6).toFixed(0)} MB of ${file} into the page cache in ${s.toFixed(1)} s (--no-warm skips this)`,
-  );
-}
-
 async function runScale(
   store: 'sqlite' | 'postgres',
   scale: number,
@@ -485,7 +463,7 @@ async function runScale(
       log(`\n== ${store}, the kept store ${reuse}`);
       ({ where, seeded } = await reuseStore(store, reuse, log));
       scale = seeded.rows.bench;
-      if (store === 'sqlite' && !values['no-warm']) await warmSqlite(where.dataDir);
+      if (store === 'sqlite' && !values['no-warm']) await readIntoPageCache(where.dataDir, log);
     } else {
       log(`\n== ${store}, ${scale.toLocaleString('en-US')} certificates`);
       where = await freshLocation(store, place);

@@ -31,7 +31,7 @@
  *    beside the SQLite file or as the PostgreSQL database's comment, for `reuseStore`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql, type Kysely, type Selectable } from 'kysely';
@@ -313,6 +313,38 @@ function seededFrom(manifest: Manifest, live: number, slots: number): Omit<Seede
     slots,
     rows: manifest.rows,
   };
+}
+
+/**
+ * Reads a kept SQLite file once, start to end, so that its pages are in the operating system's
+ * page cache before a benchmark runs, as they are after a seed in the same run. A kept store that
+ * other work pushed out of the cache answers each page it misses with a synchronous disk read on
+ * the event loop: at 1,000,000 a random name lookup (NCP v1) needs one 4 KiB page of a 4.5 GB
+ * table, and such a run measured the disk (about 10 KiB read and +100 µs of CPU a request;
+ * docs/performance.md, "Latency at a fixed load"), and an import's random-key reads moved its
+ * CPU by a third between runs of the same code ("s12-importcpu"). bench/run.ts's probe has a disk
+ * line that says whether a run still read from the disk (the cache may not hold the file on a
+ * busy machine). `log` gets one line: bytes read and time.
+ */
+export async function readIntoPageCache(dataDir: string, log: (line: string) => void): Promise<void> {
+  const file = join(dataDir, 'certkeeper.db');
+  const t0 = performance.now();
+  const handle = await open(file, 'r');
+  const buffer = Buffer.allocUnsafe(8 << 20);
+  let bytes = 0;
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, bytes);
+      if (bytesRead === 0) break;
+      bytes += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  const s = (performance.now() - t0) / 1000;
+  log(
+    `  read ${(bytes / 1e6).toFixed(0)} MB of ${file} into the page cache in ${s.toFixed(1)} s (--no-warm skips this)`,
+  );
 }
 
 /**
