@@ -46,8 +46,9 @@
  * GC pauses by kind, the stalls of the loop with its own CPU time in each, SQLite's time on the
  * loop, the disk reads and the requests' latency as the server saw them, for each measured run.
  * Open-loop runs (bench/lib/open-loop.ts): requests on a fixed schedule, latency from the
- * intended send time (no coordinated omission), p50/p99/p99.9, with the generator's own lag and
- * loop delay and the server's probe of that run.
+ * intended send time (no coordinated omission), p50/p99/p99.9, over 256 keep-alive connections
+ * opened before the schedule, with the generator's own lag, loop delay and CPU, the
+ * server's (and PostgreSQL's) CPU a request, and the server's probe of that run.
  *
  * Cases (NCP requests signed per request in autocannon's setupRequest, java-raw variant):
  * - ncp-v1-name   GET /api/v1/certificates?certificateName=<a random live name>
@@ -226,6 +227,8 @@ function requestsOf(
 const fmtRun = (r: LoadResult): string =>
   `${(r.rps >= 10 ? Math.round(r.rps).toString() : r.rps.toFixed(1)).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms${r.cpuSeconds !== null ? `  CPU ${Math.round(perRequestUs(r.cpuSeconds, r) ?? 0)} µs/req` : ''}${r.postgresCpuSeconds !== null ? ` + PostgreSQL ${Math.round(perRequestUs(r.postgresCpuSeconds, r) ?? 0)}` : ''}${r.non2xx + r.errors > 0 ? `  (${r.non2xx} non-2xx${r.firstBadStatus ? ` e.g. ${r.firstBadStatus}` : ''}, ${r.errors} errors)` : ''}`;
 
+const fmtUs = (us: number | null | undefined): string => (us === null || us === undefined ? '?' : us.toFixed(0));
+
 const fmtProbe = (p: ProbeReport, requests: number, store: 'sqlite' | 'postgres'): string => {
   const lines = [
     `${store === 'postgres' && requests > 0 ? `${(p.statements / requests).toFixed(2)} statements/req  ` : ''}event-loop delay p50 ${p.eventLoopDelayMs.p50.toFixed(1)} p99 ${p.eventLoopDelayMs.p99.toFixed(1)} p99.9 ${p.eventLoopDelayMs.p999.toFixed(1)} max ${p.eventLoopDelayMs.max.toFixed(1)} ms  GC ${p.gc.count} pauses, ${p.gc.totalMs.toFixed(0)} ms, max ${p.gc.maxMs.toFixed(1)} ms`,
@@ -362,17 +365,23 @@ async function runCase(
   let openLoop: { result: OpenLoopResult; probe: ProbeReport | null } | null = null;
   if (OPEN_LOOP > 0 && c.kind !== 'import' && endpoint.rps > 0) {
     await waitForQuiet();
-    if (PROBE) await readProbe(server.pid, PROBE_FILE);
     const result = await runOpenLoop({
       url: ctx.url,
       rate: endpoint.rps * OPEN_LOOP,
       seconds: SECONDS,
       next: () => ({ method: c.method, ...c.next() }),
+      // The probe starts over once the connections are open: its figures are the schedule's.
+      onReady: () => (PROBE ? readProbe(server.pid, PROBE_FILE) : Promise.resolve()),
+      cpuPid: server.pid,
+      postgresCpu: store === 'postgres',
     });
     const probe = PROBE ? await readProbe(server.pid, PROBE_FILE) : null;
     openLoop = { result, probe };
     log(
-      `      open loop at ${Math.round(result.rate)} req/s (${Math.round(OPEN_LOOP * 100)}%): p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  p99.9 ${result.p999Ms.toFixed(2)} ms  max ${result.maxMs.toFixed(1)} ms  (${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors; generator lag p99 ${result.sendLagP99Ms.toFixed(1)} max ${result.sendLagMaxMs.toFixed(1)} ms, its loop p99 ${result.generatorLoopP99Ms.toFixed(1)} max ${result.generatorLoopMaxMs.toFixed(1)} ms, ${result.connections} connections)`,
+      `      open loop at ${Math.round(result.rate)} req/s (${Math.round(OPEN_LOOP * 100)}%): p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  p99.9 ${result.p999Ms.toFixed(2)} ms  max ${result.maxMs.toFixed(1)} ms  (${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors; generator lag p99 ${result.sendLagP99Ms.toFixed(1)} max ${result.sendLagMaxMs.toFixed(1)} ms, its loop p99 ${result.generatorLoopP99Ms.toFixed(1)} max ${result.generatorLoopMaxMs.toFixed(1)} ms, ${result.connections} connections, ${result.queued ?? 0} requests waited for one, at most ${result.maxOutstanding ?? 0} outstanding)`,
+    );
+    log(
+      `      CPU a request in the open loop: server ${fmtUs(result.serverCpuUsPerRequest)}${store === 'postgres' ? ` + PostgreSQL ${fmtUs(result.postgresCpuUsPerRequest)}` : ''}, generator ${fmtUs(result.generatorCpuUsPerRequest)} µs (closed loop: server ${fmtUs(perRequestUs(endpoint.cpuSeconds, endpoint))})`,
     );
     if (probe) log(`      server   ${fmtProbe(probe, result.ok + result.non2xx, store)}`);
   }

@@ -3,9 +3,9 @@
  * generator (bench/lib/open-loop.ts) against it: a request that holds the event loop on the CPU
  * shows as a stall with that CPU time in it, SQLite calls are counted and a long one is kept with
  * its SQL inside the stall, requests are counted as the server saw them, disk reads are reported,
- * and the generator reports its own loop and the connections it opened. Nothing here asserts a
- * duration from below that the test does not itself enforce (the busy request spins until its
- * thread has used 60 ms of CPU).
+ * and the generator reports its own loop, its pool of connections (opened before the schedule)
+ * and the CPU a request took. Nothing here asserts a duration from below that the test does not
+ * itself enforce (the busy request spins until its thread has used 60 ms of CPU).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,28 +36,38 @@ const server = createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
 `;
 
+/** Starts `source` under the probe; its first line of output is the port it listens on. */
+async function probed(
+  source: string,
+  file: string,
+  env: Record<string, string>,
+): Promise<{ url: string; pid: number; stop: () => void }> {
+  const settings = probeSettings(file);
+  const child = spawn(process.execPath, [...settings.nodeFlags, '--input-type=module', '-e', source], {
+    env: { ...process.env, ...settings.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (${code})`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => child.kill() };
+}
+
 describe('bench server probe', () => {
   it('attributes a busy stall, counts SQLite calls and requests, and the generator reports itself', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'certkeeper-probe-test-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, 'probe.json');
-    const { nodeFlags, env } = probeSettings(file);
-    assert.deepEqual(nodeFlags, ['--import', PROBE_MODULE]);
-    const child = spawn(process.execPath, [...nodeFlags, '--input-type=module', '-e', SERVER], {
-      env: { ...process.env, ...env, CERTKEEPER_BENCH_PROBE_SQLITE_MS: '1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    t.after(() => child.kill());
-    const port = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        out += chunk;
-        if (out.includes('\n')) resolve(out.trim());
-      });
-      child.once('exit', (code) => reject(new Error(`server exited (${code})`)));
-    });
-    const url = `http://127.0.0.1:${port}`;
-    await readProbe(child.pid!, file); // start over from here
+    assert.deepEqual(probeSettings(file).nodeFlags, ['--import', PROBE_MODULE]);
+    const server = await probed(SERVER, file, { CERTKEEPER_BENCH_PROBE_SQLITE_MS: '1' });
+    t.after(server.stop);
+    const { url, pid } = server;
+    await readProbe(pid, file); // start over from here
 
     for (let i = 0; i < 5; i++) assert.equal(await (await fetch(`${url}/sql`)).text(), 'ok');
     assert.equal(await (await fetch(`${url}/busy`)).text(), 'ok');
@@ -66,21 +76,29 @@ describe('bench server probe', () => {
       rate: 200,
       seconds: 0.25,
       next: () => ({ method: 'GET', path: '/sql', headers: {} }),
+      connections: 4,
+      warmPath: '/sql',
+      cpuPid: pid,
     });
     // Settle: the interval timer records the stall when it next runs.
     await new Promise((r) => setTimeout(r, 50));
-    const report = await readProbe(child.pid!, file);
+    const report = await readProbe(pid, file);
     assert.ok(report, 'the probe answered');
 
     assert.equal(open.ok, open.sent);
-    assert.ok(open.connections >= 1 && open.connections <= open.sent, `connections ${open.connections}`);
+    // The pool is opened before the schedule (one GET each) and no connection is opened during it.
+    assert.equal(open.connections, 4);
+    assert.ok(open.maxOutstanding! >= 1 && open.maxOutstanding! <= open.sent, `outstanding ${open.maxOutstanding}`);
+    assert.ok(open.queued! >= 0 && open.queued! <= open.sent);
     assert.ok(Number.isFinite(open.generatorLoopMaxMs) && open.sendLagMaxMs >= open.sendLagP99Ms);
+    assert.ok(open.generatorCpuUsPerRequest! > 0 && open.serverCpuUsPerRequest! >= 0);
+    assert.equal(open.postgresCpuUsPerRequest, null);
 
     const { served, sqlite, stalls } = report;
     assert.ok(served && sqlite && stalls, 'the probe reports requests, SQLite and stalls');
-    assert.equal(served.count, 6 + open.ok);
+    assert.equal(served.count, 6 + open.connections + open.ok);
     assert.ok(served.maxMs >= 60, `slowest request as served ${served.maxMs} ms`);
-    assert.equal(sqlite.calls, 6 + open.ok);
+    assert.equal(sqlite.calls, 6 + open.connections + open.ok);
     const slowCall = sqlite.long.find((c) => c.sql.startsWith('with recursive n(i)'));
     assert.ok(slowCall, 'the long statement is kept with its SQL');
 
