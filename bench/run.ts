@@ -245,6 +245,17 @@ const fmtProbe = (p: ProbeReport, requests: number, store: 'sqlite' | 'postgres'
     lines.push(
       `as served (parsed → finished): p50 ${p.served.p50Ms.toFixed(2)} p99 ${p.served.p99Ms.toFixed(2)} p99.9 ${p.served.p999Ms.toFixed(2)} max ${p.served.maxMs.toFixed(1)} ms`,
     );
+  if (p.postgres && p.postgres.poolWaits.count > 0) {
+    const { roundTripMs, poolWaits, slowest } = p.postgres;
+    lines.push(
+      `PostgreSQL round trips p50 ${roundTripMs.p50.toFixed(2)} p99 ${roundTripMs.p99.toFixed(2)} max ${roundTripMs.max.toFixed(1)} ms; waits for a pool client: ${poolWaits.over1Ms} of ${poolWaits.count} over 1 ms, p99 ${poolWaits.p99Ms.toFixed(2)} max ${poolWaits.maxMs.toFixed(1)} ms`,
+      ...slowest
+        .slice(0, 3)
+        .map(
+          (s) => `  slowest ${s.maxMs.toFixed(1)} ms (mean ${s.meanMs.toFixed(2)}, ${s.count}×): ${s.sql.slice(0, 90)}`,
+        ),
+    );
+  }
   if (p.sqlite && p.sqlite.calls > 0)
     lines.push(
       `SQLite on the loop: ${(p.sqlite.calls / Math.max(1, requests)).toFixed(2)} calls, ${((p.sqlite.totalMs * 1000) / Math.max(1, requests)).toFixed(0)} µs a request (wall); ${p.sqlite.long.length} over 2 ms${p.sqlite.long.length ? `, longest ${p.sqlite.long[0]!.ms.toFixed(1)} ms: ${p.sqlite.long[0]!.sql}` : ''}`,

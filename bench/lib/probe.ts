@@ -11,6 +11,15 @@ export interface ProbeReport {
   disk?: { readBytes: number; readCalls: number };
   /** pg Client.query calls (PostgreSQL statements; 0 on SQLite). */
   statements: number;
+  /**
+   * PostgreSQL: each statement's round trip (call → settled), the texts with the slowest one, and
+   * the waits for a client of the pool (Pool.connect → handed over; opening a connection included).
+   */
+  postgres?: {
+    roundTripMs: { p50: number; p99: number; max: number };
+    slowest: Array<{ sql: string; count: number; meanMs: number; maxMs: number }>;
+    poolWaits: { count: number; over1Ms: number; p99Ms: number; maxMs: number };
+  };
   /** The same, by SQL text (first 120 characters), most frequent first. */
   byText: Record<string, number>;
   /** perf_hooks.monitorEventLoopDelay over the interval, ms. */

@@ -3,7 +3,8 @@
  * it): what a request costs inside the process, read without a profiler.
  *
  * - PostgreSQL statements: every `pg` Client.query call is counted, by SQL text (first 120
- *   characters), so statements per request are counted, not guessed.
+ *   characters), so statements per request are counted, not guessed; each one's round trip is
+ *   timed (the slowest texts kept), and so is each wait for a client of the pool (`Pool.connect`).
  * - The event loop's delay: perf_hooks.monitorEventLoopDelay at 1 ms resolution (the histogram of
  *   how late the loop ran a timer), and the garbage collector's pauses (PerformanceObserver 'gc'),
  *   by kind (minor, major, incremental, weak callbacks).
@@ -41,6 +42,34 @@ const KEEP = 200;
 
 let statements = 0;
 let byText = new Map<string, number>();
+/** Each statement's round trip (query call → its answer), by SQL text, ms: total and slowest. */
+let roundTrips = new Map<string, { count: number; totalMs: number; maxMs: number }>();
+let roundTripHistogram = createHistogram();
+/**
+ * Calls `call` with `args` and reports how long it took to complete: to its callback when the last
+ * argument is one (pg-pool's own `query` and `connect` use callbacks), else to the settling of
+ * the promise it returns. The caller gets the same result (or the same promise) as without it.
+ */
+function timed(args: unknown[], call: (args: unknown[]) => unknown, done: (ms: number) => void): unknown {
+  const t = performance.now();
+  const callback = args.at(-1);
+  if (typeof callback === 'function') {
+    return call([
+      ...args.slice(0, -1),
+      (...results: unknown[]) => {
+        done(performance.now() - t);
+        return (callback as (...a: unknown[]) => unknown)(...results);
+      },
+    ]);
+  }
+  const result = call(args);
+  if (result instanceof Promise) {
+    const settled = (): void => done(performance.now() - t);
+    result.then(settled, settled);
+  }
+  return result;
+}
+
 const query = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   statements++;
@@ -48,8 +77,34 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const text = typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '(cursor)');
   const key = text.slice(0, 120);
   byText.set(key, (byText.get(key) ?? 0) + 1);
-  return (query as (...a: unknown[]) => unknown).apply(this, args);
+  return timed(
+    args,
+    (wrapped) => (query as (...a: unknown[]) => unknown).apply(this, wrapped),
+    (ms) => {
+      const entry = roundTrips.get(key) ?? { count: 0, totalMs: 0, maxMs: 0 };
+      roundTrips.set(key, { count: entry.count + 1, totalMs: entry.totalMs + ms, maxMs: Math.max(entry.maxMs, ms) });
+      roundTripHistogram.record(Math.max(1, Math.round(ms * 1000)));
+    },
+  );
 } as typeof query;
+
+// The pool: how long a query waited for a client (pool.connect() → the client handed over),
+// including the opening of a connection when the pool grows. A request that finds all of the
+// pool's clients busy waits here, which neither the event loop's delay nor a statement's round
+// trip shows.
+let poolWaits = createHistogram();
+let poolWaitsOver1Ms = 0;
+const poolConnect = pg.Pool.prototype.connect;
+pg.Pool.prototype.connect = function (this: pg.Pool, ...args: unknown[]) {
+  return timed(
+    args,
+    (wrapped) => (poolConnect as (...a: unknown[]) => unknown).apply(this, wrapped),
+    (ms) => {
+      poolWaits.record(Math.max(1, Math.round(ms * 1000)));
+      if (ms >= 1) poolWaitsOver1Ms++;
+    },
+  );
+} as typeof poolConnect;
 
 const loop = monitorEventLoopDelay({ resolution: 1 });
 loop.enable();
@@ -228,6 +283,23 @@ process.on('SIGUSR2', () => {
       /** The same, most CPU first. */
       busiest,
     },
+    postgres: {
+      roundTripMs: {
+        p50: roundTripHistogram.count ? roundTripHistogram.percentile(50) / 1000 : 0,
+        p99: roundTripHistogram.count ? roundTripHistogram.percentile(99) / 1000 : 0,
+        max: roundTripHistogram.count ? roundTripHistogram.max / 1000 : 0,
+      },
+      slowest: [...roundTrips]
+        .sort((a, b) => b[1].maxMs - a[1].maxMs)
+        .slice(0, 5)
+        .map(([sql, r]) => ({ sql, count: r.count, meanMs: round(r.totalMs / r.count), maxMs: round(r.maxMs) })),
+      poolWaits: {
+        count: poolWaits.count,
+        over1Ms: poolWaitsOver1Ms,
+        p99Ms: poolWaits.count ? poolWaits.percentile(99) / 1000 : 0,
+        maxMs: poolWaits.count ? poolWaits.max / 1000 : 0,
+      },
+    },
     sqlite: {
       calls: sqliteCalls,
       totalMs: sqliteMs,
@@ -249,6 +321,10 @@ process.on('SIGUSR2', () => {
   io0 = io();
   statements = 0;
   byText = new Map();
+  roundTrips = new Map();
+  roundTripHistogram = createHistogram();
+  poolWaits = createHistogram();
+  poolWaitsOver1Ms = 0;
   gc = [];
   stalls = [];
   sqliteCalls = 0;

@@ -4,8 +4,10 @@
  * shows as a stall with that CPU time in it, SQLite calls are counted and a long one is kept with
  * its SQL inside the stall, requests are counted as the server saw them, disk reads are reported,
  * and the generator reports its own loop, its pool of connections (opened before the schedule)
- * and the CPU a request took. Nothing here asserts a duration from below that the test does not
- * itself enforce (the busy request spins until its thread has used 60 ms of CPU).
+ * and the CPU a request took; on PostgreSQL, statements' round trips and the waits for a client of
+ * the pool are timed. Nothing here asserts a duration from below that the test does not itself
+ * enforce (the busy request spins until its thread has used 60 ms of CPU; pg_sleep holds the
+ * pool's only client 60 ms).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOpenLoop } from '../../bench/lib/open-loop.ts';
 import { PROBE_MODULE, probeSettings, readProbe } from '../../bench/lib/probe.ts';
+import { PG_ADMIN_URL, postgresSkip } from '../helpers/db.ts';
 
 // The server: /sql runs one SQLite statement, /busy one that takes at least 60 ms of this
 // thread's CPU (a recursive CTE counted to completion, then a spin until the CPU is spent).
@@ -31,6 +34,19 @@ const server = createServer((req, res) => {
     slow.get();
     while (cpu() - start < 60) {}
   } else quick.get();
+  res.end('ok');
+});
+server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
+`;
+
+// A server with a PostgreSQL pool of one client: /pg runs two 60 ms statements at once, so the
+// second waits for the pool's only client for as long as the first runs.
+const PG_SERVER = `
+import { createServer } from 'node:http';
+import pg from 'pg';
+const pool = new pg.Pool({ connectionString: process.env.PG_URL, max: 1 });
+const server = createServer(async (req, res) => {
+  await Promise.all([pool.query('select pg_sleep(0.06)'), pool.query('select pg_sleep(0.06)')]);
   res.end('ok');
 });
 server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
@@ -59,6 +75,26 @@ async function probed(
 }
 
 describe('bench server probe', () => {
+  it('times PostgreSQL round trips and the waits for a client of the pool', { skip: postgresSkip }, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'certkeeper-probe-test-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'probe.json');
+    const server = await probed(PG_SERVER, file, { PG_URL: PG_ADMIN_URL });
+    t.after(server.stop);
+    await readProbe(server.pid, file); // start over from here
+    assert.equal(await (await fetch(`${server.url}/pg`)).text(), 'ok');
+    const report = await readProbe(server.pid, file);
+    assert.ok(report?.postgres, 'the probe reports PostgreSQL');
+    const { roundTripMs, slowest, poolWaits } = report.postgres;
+    assert.equal(report.statements, 2);
+    assert.equal(poolWaits.count, 2);
+    // pg_sleep holds the only client 60 ms: the second statement waited at least that long for it.
+    assert.ok(poolWaits.over1Ms >= 1 && poolWaits.maxMs >= 55, `pool waits ${JSON.stringify(poolWaits)}`);
+    assert.ok(roundTripMs.max >= 55, `round trips ${JSON.stringify(roundTripMs)}`);
+    assert.equal(slowest[0]?.sql, 'select pg_sleep(0.06)');
+    assert.equal(slowest[0]?.count, 2);
+  });
+
   it('attributes a busy stall, counts SQLite calls and requests, and the generator reports itself', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'certkeeper-probe-test-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
