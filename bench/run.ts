@@ -278,6 +278,8 @@ async function runCase(
   server: Child,
   ceiling: Child,
   store: 'sqlite' | 'postgres',
+  /** The PostgreSQL database the server uses: only its backends' CPU counts (other users of the server may be busy). */
+  database: string | undefined,
 ): Promise<CaseResult> {
   // Probe: the endpoint must answer 200 and succeed; its answer becomes the ceiling's.
   const probe = await send(ctx.url, c.method, c.next());
@@ -314,7 +316,7 @@ async function runCase(
       ...(spec.amount !== undefined ? { amount: spec.amount } : { seconds: spec.seconds! }),
       ...(spec.maxSeconds !== undefined ? { maxSeconds: spec.maxSeconds, timeoutSeconds: spec.maxSeconds + 30 } : {}),
       requests: requestsOf(c, null, c.kind === 'import' ? onBody : undefined),
-      ...(spec.rss ? { rssPid: server.pid, cpuPid: server.pid, postgresCpu: store === 'postgres' } : {}),
+      ...(spec.rss ? { rssPid: server.pid, cpuPid: server.pid, ...(database ? { postgresCpu: database } : {}) } : {}),
     });
   const ceilingRun = async (seconds: number): Promise<LoadResult> => {
     // Same requests (headers, bodies); the import pool index moves on, which the ceiling ignores.
@@ -384,7 +386,7 @@ async function runCase(
       // The probe starts over once the connections are open: its figures are the schedule's.
       onReady: () => (PROBE ? readProbe(server.pid, PROBE_FILE) : Promise.resolve()),
       cpuPid: server.pid,
-      postgresCpu: store === 'postgres',
+      ...(database ? { postgresCpu: database } : {}),
     });
     const probe = PROBE ? await readProbe(server.pid, PROBE_FILE) : null;
     openLoop = { result, probe };
@@ -532,8 +534,9 @@ async function runScale(
     const idle = await rssBytes(running.pid);
     let maxServing = idle ?? 0;
     const results: CaseResult[] = [];
+    const database = where.databaseUrl ? new URL(where.databaseUrl).pathname.slice(1) : undefined;
     for (const c of cases(ctx, PAGE_SIZE, ONLY)) {
-      const r = await runCase(c, ctx, running, ceiling, store);
+      const r = await runCase(c, ctx, running, ceiling, store, database);
       results.push(r);
       maxServing = Math.max(maxServing, r.rssMaxBytes ?? 0);
     }
