@@ -426,6 +426,13 @@ async function runCase(
             ...openLoop.result,
             eventLoopDelayMs: openLoop.probe?.eventLoopDelayMs ?? null,
             gc: openLoop.probe?.gc ?? null,
+            served: openLoop.probe?.served
+              ? {
+                  p99Ms: openLoop.probe.served.p99Ms,
+                  p999Ms: openLoop.probe.served.p999Ms,
+                  maxMs: openLoop.probe.served.maxMs,
+                }
+              : null,
           },
         }
       : {}),

@@ -54,6 +54,8 @@ export interface CaseResult {
     fraction: number;
     eventLoopDelayMs: ProbeReport['eventLoopDelayMs'] | null;
     gc: ProbeReport['gc'] | null;
+    /** The same requests as the server saw them (parsed → finished), from its probe; absent before s12. */
+    served?: { p99Ms: number; p999Ms: number; maxMs: number } | null;
   };
   note?: string;
 }
@@ -250,7 +252,8 @@ async function latestResults(): Promise<StoreResults[]> {
   return out;
 }
 
-function storeSection(r: StoreResults, extraTargets: TargetCheck[] = []): string {
+/** One store's part of BENCHMARKS.md: its tables and its targets. */
+export function storeSection(r: StoreResults, extraTargets: TargetCheck[] = []): string {
   const lines: string[] = [];
   const label = r.store === 'sqlite' ? 'SQLite' : 'PostgreSQL';
   lines.push(`### ${label} (${r.storeVersion}), ${r.date}`);
@@ -291,17 +294,23 @@ function storeSection(r: StoreResults, extraTargets: TargetCheck[] = []): string
   const open = r.scales.flatMap((s) => s.cases.filter((c) => c.openLoop).map((c) => ({ s, c, o: c.openLoop! })));
   if (open.length > 0) {
     lines.push(
-      "Open loop (bench/lib/open-loop.ts): a fixed arrival rate at the fraction shown of the req/s just measured, latency from the intended send time; the server's event-loop delay and GC pauses over the same run (bench/lib/server-probe.ts), and the generator's own lag.",
+      "Open loop (bench/lib/open-loop.ts): a fixed arrival rate at the fraction shown of the req/s just measured, latency from the intended send time, over connections opened before the schedule; the same requests as the server saw them (parsed → finished), its event-loop delay and GC pauses over the same run (bench/lib/server-probe.ts), its CPU a request against the closed loop's, the requests that waited for a free connection, and the generator's own lag.",
     );
     lines.push('');
     lines.push(
-      '| certificates | endpoint | rate | p50 ms | p99 ms | p99.9 ms | max ms | event loop p99 / max ms | GC max ms | generator lag p99 ms |',
+      '| certificates | endpoint | rate | p50 ms | p99 ms | p99.9 ms | max ms | as served p99 / max ms | event loop p99 / max ms | GC max ms | server µs/req (closed loop) | waited for a connection | generator lag p99 ms |',
     );
-    lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const { s, c, o } of open) {
       const loop = o.eventLoopDelayMs ? `${ms(o.eventLoopDelayMs.p99)} / ${ms(o.eventLoopDelayMs.max)}` : 'n/a';
+      const served = o.served ? `${ms(o.served.p99Ms)} / ${ms(o.served.maxMs)}` : 'n/a';
+      const cpu =
+        typeof o.serverCpuUsPerRequest === 'number'
+          ? `${us(o.serverCpuUsPerRequest)} (${us(c.endpoint.cpuUsPerRequest)})`
+          : 'n/a';
+      const waited = typeof o.queued === 'number' ? int(o.queued) : 'n/a';
       lines.push(
-        `| ${int(s.scale)} | ${c.label} | ${rate(o.rate)}/s (${pct(o.fraction)}) | ${ms(o.p50Ms)} | ${ms(o.p99Ms)} | ${ms(o.p999Ms)} | ${ms(o.maxMs)} | ${loop} | ${o.gc ? ms(o.gc.maxMs) : 'n/a'} | ${ms(o.sendLagP99Ms)} |`,
+        `| ${int(s.scale)} | ${c.label} | ${rate(o.rate)}/s (${pct(o.fraction)}) | ${ms(o.p50Ms)} | ${ms(o.p99Ms)} | ${ms(o.p999Ms)} | ${ms(o.maxMs)} | ${served} | ${loop} | ${o.gc ? ms(o.gc.maxMs) : 'n/a'} | ${cpu} | ${waited} | ${ms(o.sendLagP99Ms)} |`,
       );
     }
     lines.push('');

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import {
   checkTargets,
   crossStoreTargets,
+  storeSection,
   type CaseResult,
   type LoadSummary,
   type ScaleResult,
@@ -116,5 +117,55 @@ describe('bench report targets (issue 23)', () => {
     const sqlite = results('sqlite', [listCase(0.2, 200, 5)]);
     assert.equal(crossStoreTargets(results('postgres', [listCase(0.1, 400, 5)]), sqlite)[0]?.met, true);
     assert.equal(crossStoreTargets(results('postgres', [listCase(0.1, 401, 5)]), sqlite)[0]?.met, false);
+  });
+});
+
+describe('bench report: the open-loop table', () => {
+  const full = (cases: CaseResult[]): StoreResults => ({
+    version: 1,
+    date: '2026-12-06',
+    startedAt: '2026-12-06T10:00:00Z',
+    finishedAt: '2026-12-06T10:10:00Z',
+    store: 'sqlite',
+    storeVersion: 'SQLite 3',
+    machine: { nproc: 2, cpu: 'cpu', memoryBytes: 2 ** 30, node: 'v24', os: 'Linux' },
+    command: 'npm run bench',
+    settings: {
+      connections: 32,
+      seconds: 4,
+      rounds: 3,
+      warmupSeconds: 2,
+      pageSize: 100,
+      imports: 1500,
+      importWarmup: 150,
+      poolSize: 1000,
+      logLevel: 'warn',
+    },
+    scales: [scale(cases)],
+    targets: [],
+  });
+  const openRow = (section: string): string[] =>
+    section
+      .split('\n')
+      .find((line) => line.startsWith('| 1,000,000 | NHN list | 1,000/s'))!
+      .split('|')
+      .map((cell) => cell.trim());
+
+  it('prints what the server saw, its CPU and the waits for a connection beside the generator', () => {
+    const c = listCase(0.1, 200, 12.5);
+    c.openLoop = {
+      ...c.openLoop!,
+      served: { p99Ms: 1.5, p999Ms: 3, maxMs: 9.2 },
+      serverCpuUsPerRequest: 260,
+      queued: 7,
+    };
+    const row = openRow(storeSection(full([c])));
+    // certificates, endpoint, rate, p50, p99, p99.9, max, as served, loop, GC, server CPU, waited, lag
+    assert.deepEqual(row.slice(5, 13), ['12.5', '25.0', '37.5', '1.50 / 9.20', 'n/a', 'n/a', '260 (200)', '7']);
+  });
+
+  it('still prints result files written before those figures were kept', () => {
+    const row = openRow(storeSection(full([listCase(0.1, 200, 12.5)])));
+    assert.deepEqual(row.slice(8, 13), ['n/a', 'n/a', 'n/a', 'n/a', 'n/a']);
   });
 });
