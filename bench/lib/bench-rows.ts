@@ -39,7 +39,7 @@ const PEM = `-----BEGIN CERTIFICATE-----\n${randomBytes(950)
   .toString('base64')
   .replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
 
-export type BenchRow = Omit<CertificateRow, 'certificate_no' | 'version' | 'purged_at'>;
+export type BenchRow = Omit<CertificateRow, 'certificate_no' | 'version' | 'purged_at' | 'arn_id'>;
 
 export function benchRow(
   tenantId: number,

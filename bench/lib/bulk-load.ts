@@ -47,7 +47,7 @@ import type { CertificateRow, Database as StoreDatabase } from '../../src/store/
 import { inTransaction } from '../../src/store/transaction.ts';
 
 /** A certificate row as a bench makes it: every column but the number, the version and purged_at. */
-export type BulkCertificate = Omit<CertificateRow, 'certificate_no' | 'version' | 'purged_at'>;
+export type BulkCertificate = Omit<CertificateRow, 'certificate_no' | 'version' | 'purged_at' | 'arn_id'>;
 
 export interface BulkRow {
   row: BulkCertificate;

@@ -79,6 +79,11 @@ export interface CertificateRow {
   version: Generated<number>;
   /** When a deleted certificate stopped being recoverable (migration 0012); null while live or recoverable. */
   purged_at: Generated<number | null>;
+  /**
+   * The UUID of the certificate's ACM ARN (migration 0009), unique, never changed. The repository's
+   * insert gives one; the column's default (PostgreSQL) or trigger (SQLite) covers other inserts.
+   */
+  arn_id: Generated<string>;
 }
 
 /** The PKCS#8 PEM of a certificate's key, sealed with AAD `certificate-key:<certificate_no>`. */

@@ -13,6 +13,7 @@ import {
   factsOf,
   makeTenant,
   newCertificate,
+  rawExec,
   rawQuery,
   storeTargets,
   summaryOf,
@@ -105,6 +106,42 @@ for (const target of storeTargets) {
       assert.ok(stored?.bytes.equals(file.bytes), 'file kept byte for byte');
       const byDomain = await store.certificates.list(query(tenant.id, { domain: 'api.EXAMPLE.com' }));
       assert.deepEqual(numbers(byDomain.items), [inserted.certificateNo]);
+    });
+
+    it('an insert gives the row its ARN id: no second write of the row (SQLite: the trigger of 0009 stays idle)', async () => {
+      // A witness trigger logs every later write of a row's ARN id. On SQLite the insert used to
+      // leave arn_id null for migration 0009's AFTER INSERT trigger to fill by an UPDATE.
+      const pg = location.databaseUrl !== undefined;
+      await rawExec(
+        location,
+        pg
+          ? `create table arn_rewrites (certificate_no bigint);
+             create function log_arn_rewrite() returns trigger language plpgsql as $$
+               begin insert into arn_rewrites values (new.certificate_no); return null; end $$;
+             create trigger log_arn_rewrite after update of arn_id on certificates
+               for each row execute function log_arn_rewrite()`
+          : `create table arn_rewrites (certificate_no integer);
+             create trigger log_arn_rewrite after update of arn_id on certificates
+               begin insert into arn_rewrites values (new.certificate_no); end`,
+      );
+      try {
+        const tenant = await makeTenant(store);
+        const a = await store.certificates.insert(newCertificate(tenant.id, { name: 'arn-a' }), t0);
+        const b = await store.certificates.insert(newCertificate(tenant.id, { name: 'arn-b' }), t0);
+        assert.equal(await countRows(location, 'arn_rewrites'), 0);
+        const ids = await store.acm.arnIds(tenant.id, [a.certificateNo, b.certificateNo]);
+        const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+        assert.match(ids.get(a.certificateNo) ?? '', UUID_V4);
+        assert.match(ids.get(b.certificateNo) ?? '', UUID_V4);
+        assert.notEqual(ids.get(a.certificateNo), ids.get(b.certificateNo));
+      } finally {
+        await rawExec(
+          location,
+          pg
+            ? 'drop trigger log_arn_rewrite on certificates; drop function log_arn_rewrite(); drop table arn_rewrites'
+            : 'drop trigger log_arn_rewrite; drop table arn_rewrites',
+        );
+      }
     });
 
     it('an audited insert writes its search rows and counters (postgres: five statements in its transaction), found as a duplicate (one)', async () => {

@@ -34,7 +34,7 @@ import { inTransaction } from '../transaction.ts';
 import { inUseColumn } from './certificate-usage.ts';
 
 interface AcmTables {
-  certificates: CertificateRow & { arn_id: string };
+  certificates: CertificateRow;
   acm_tags: { certificate_no: number; key: string; value: string | null };
   acm_paging_keys: { id: number; data_key_id: number; sealed_key: Buffer };
   acm_requests: {

@@ -24,6 +24,7 @@
  *   total read from the counters always equals a count of the rows. Every write of certificate
  *   rows must go through here for that to hold.
  */
+import { randomUUID } from 'node:crypto';
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import {
   CERTIFICATE_PAGE_MAX,
@@ -410,6 +411,11 @@ export function certificateRepository(
       tenant_id: certificate.tenantId,
       name: certificate.name,
       type: certificate.type,
+      // The ARN id (migration 0009) chosen here, a random v4 UUID as the column's default would
+      // choose: on SQLite the default is an AFTER INSERT trigger that updates the row just
+      // written (the whole record re-encoded, its overflow pages freed and allocated again). A
+      // requested certificate's insert still takes its request's id (migration 0017's triggers).
+      arn_id: randomUUID(),
       created_at: ms(at),
       revoked_at: null,
       revocation_requested_at: null,
