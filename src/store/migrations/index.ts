@@ -40,6 +40,7 @@ import { notifyDeliveryCountsSchema } from './0027-notify-delivery-counts.ts';
 import { certificateSearchNameCoverSchema } from './0028-certificate-search-name-cover.ts';
 import { dropNameTrigramIndexSchema } from './0029-drop-name-trigram-index.ts';
 import { countersWithoutRowidSchema } from './0032-counters-without-rowid.ts';
+import { searchAutomergeSchema } from './0033-search-automerge.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -71,6 +72,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0028-certificate-search-name-cover': certificateSearchNameCoverSchema(dialect),
     '0029-drop-name-trigram-index': dropNameTrigramIndexSchema(dialect),
     '0032-counters-without-rowid': countersWithoutRowidSchema(dialect),
+    '0033-search-automerge': searchAutomergeSchema(dialect),
   };
 }
 
