@@ -27,13 +27,15 @@ import { connect } from '../src/store/connect.ts';
 import type { StoreDialect } from '../src/store/dialect.ts';
 import { backfillCertificateCounters } from '../src/store/migrations/0003-certificate-counters.ts';
 import { backfillExpiryDaySums } from '../src/store/migrations/0007-expiry-day-sums.ts';
+import { backfillExpiryHours } from '../src/store/migrations/0035-expiry-hours.ts';
 import { applyMigrations } from '../src/store/migrations/index.ts';
+import { cutAt } from '../src/store/repositories/certificate-counters.ts';
 import { listTuning } from '../src/store/repositories/certificate-list.ts';
 import { certificateRepository } from '../src/store/repositories/certificates.ts';
 import type { Database } from '../src/store/schema.ts';
 import { inTransaction } from '../src/store/transaction.ts';
 import type { StoreVault } from '../src/store/vault.ts';
-import { AS_OF, benchLocation, benchRow, DAY, prng, type BenchRow } from './lib/bench-rows.ts';
+import { AS_OF, benchLocation, benchRow, prng, type BenchRow } from './lib/bench-rows.ts';
 
 const { values } = parseArgs({
   options: {
@@ -170,11 +172,13 @@ async function benchStore(store: string): Promise<void> {
       await trx.deleteFrom('certificate_counts').execute();
       await trx.deleteFrom('certificate_expiry_days').execute();
       await trx.deleteFrom('certificate_number_blocks').execute();
+      await trx.deleteFrom('certificate_expiry_hours').execute();
       await backfillCertificateCounters(trx as unknown as Kysely<unknown>);
       await backfillExpiryDaySums(trx as unknown as Kysely<unknown>);
+      await backfillExpiryHours(trx as unknown as Kysely<unknown>);
     });
     console.log(
-      `  counters backfilled (migrations 0003's and 0007's backfills) in ${Math.round(performance.now() - t)} ms`,
+      `  counters backfilled (migrations 0003's, 0007's and 0035's backfills) in ${Math.round(performance.now() - t)} ms`,
     );
     if (dialect.label === 'PostgreSQL') await sql`vacuum analyze`.execute(db);
 
@@ -296,13 +300,13 @@ async function benchStore(store: string): Promise<void> {
 
     if (!values['no-explain']) {
       const live = `from certificates where tenant_id = ${tenant} and deleted_at is null`;
-      const day = Math.floor(AS_OF / DAY);
+      const cut = cutAt(AS_OF);
       await explain(
         db,
         dialect,
         'counter totals',
-        `select (select live from certificate_counts where tenant_id = $1) as live, (select sum(n) from certificate_expiry_days where tenant_id = $1 and day < $2) as past, (select count(*) from certificates where tenant_id = $1 and deleted_at is null and not_after >= $3 and not_after < $4) as part`,
-        [tenant, day, AS_OF, (day + 1) * DAY],
+        `select (select live from certificate_counts where tenant_id = $1) as live, (select sum(n) from certificate_expiry_days where tenant_id = $1 and day < $2) as past, (select sum(n) from certificate_expiry_hours where tenant_id = $1 and hour >= $3 and hour < $4) as hours, (select count(*) from certificates where tenant_id = $1 and deleted_at is null and not_after >= $5 and not_after < $6) as part`,
+        [tenant, cut.day, cut.hoursFrom, cut.hoursTo, cut.lo, cut.hi],
       );
       await explain(
         db,

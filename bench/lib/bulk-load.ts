@@ -38,6 +38,7 @@ import { SQLITE_FILE } from '../../src/store/connect.ts';
 import type { StoreDialect } from '../../src/store/dialect.ts';
 import { backfillCertificateCounters } from '../../src/store/migrations/0003-certificate-counters.ts';
 import { backfillExpiryDaySums } from '../../src/store/migrations/0007-expiry-day-sums.ts';
+import { backfillExpiryHours } from '../../src/store/migrations/0035-expiry-hours.ts';
 import {
   nameGramRowsOf,
   nameRowsOf,
@@ -415,31 +416,41 @@ export function assertSameSchema(before: readonly string[], after: readonly stri
 }
 
 /**
- * The counter tables emptied and rebuilt with migrations 0003's and 0007's own backfills, then
- * checked: every tenant's live count against COUNT(*), the expiry-day and number-block sums
- * against the live rows. Returns the live count of each tenant.
+ * The counter tables emptied and rebuilt with migrations 0003's, 0007's and 0035's own backfills,
+ * then checked: every tenant's live count against COUNT(*), the expiry-day, expiry-hour and
+ * number-block sums against the live rows. Returns the live count of each tenant.
  */
 export async function rebuildCounters(db: Kysely<StoreDatabase>, dialect: StoreDialect): Promise<Map<number, number>> {
   await inTransaction(db, dialect, async (trx) => {
     await trx.deleteFrom('certificate_counts').execute();
     await trx.deleteFrom('certificate_expiry_days').execute();
     await trx.deleteFrom('certificate_number_blocks').execute();
+    await trx.deleteFrom('certificate_expiry_hours').execute();
     await backfillCertificateCounters(trx as unknown as Kysely<unknown>);
     await backfillExpiryDaySums(trx as unknown as Kysely<unknown>);
+    await backfillExpiryHours(trx as unknown as Kysely<unknown>);
   });
-  const { rows } = await sql<{ tenant_id: unknown; naive: unknown; live: unknown; days: unknown; blocks: unknown }>`
+  const { rows } = await sql<{
+    tenant_id: unknown;
+    naive: unknown;
+    live: unknown;
+    days: unknown;
+    hours: unknown;
+    blocks: unknown;
+  }>`
     select t.id as tenant_id,
       (select count(*) from certificates c where c.tenant_id = t.id and c.deleted_at is null) as naive,
       coalesce((select live from certificate_counts k where k.tenant_id = t.id), 0) as live,
       coalesce((select sum(n) from certificate_expiry_days e where e.tenant_id = t.id), 0) as days,
+      coalesce((select sum(n) from certificate_expiry_hours h where h.tenant_id = t.id), 0) as hours,
       coalesce((select sum(n) from certificate_number_blocks b where b.tenant_id = t.id), 0) as blocks
     from tenants t`.execute(db);
   const live = new Map<number, number>();
   for (const r of rows) {
     const naive = Number(r.naive);
-    if (Number(r.live) !== naive || Number(r.days) !== naive || Number(r.blocks) !== naive)
+    if ([r.live, r.days, r.hours, r.blocks].some((sum) => Number(sum) !== naive))
       throw new Error(
-        `counters disagree with the rows for tenant ${String(r.tenant_id)}: live ${String(r.live)}, expiry days ${String(r.days)}, number blocks ${String(r.blocks)}, COUNT(*) ${naive}`,
+        `counters disagree with the rows for tenant ${String(r.tenant_id)}: live ${String(r.live)}, expiry days ${String(r.days)}, expiry hours ${String(r.hours)}, number blocks ${String(r.blocks)}, COUNT(*) ${naive}`,
       );
     live.set(Number(r.tenant_id), naive);
   }

@@ -151,6 +151,16 @@ export interface CertificateExpiryDayRow {
 }
 
 /**
+ * Live certificates of a tenant whose `not_after` falls in one UTC hour (`hour`: whole hours
+ * since 1970-01-01 UTC, floored; migration 0035). Rows that drop to zero are deleted.
+ */
+export interface CertificateExpiryHourRow {
+  tenant_id: number;
+  hour: number;
+  n: number;
+}
+
+/**
  * Live certificates of a tenant whose certificate_no is in [block × 4096, (block + 1) × 4096)
  * (migrations/0003 `NUMBER_BLOCK`), for deep offsets of the default order. Zero rows are deleted.
  */
@@ -195,6 +205,7 @@ export interface Database {
   certificate_name_grams: CertificateNameGramRow;
   certificate_counts: CertificateCountRow;
   certificate_expiry_days: CertificateExpiryDayRow;
+  certificate_expiry_hours: CertificateExpiryHourRow;
   certificate_number_blocks: CertificateNumberBlockRow;
   audit_events: AuditEventRow;
   audit_chain_heads: AuditChainHeadRow;

@@ -1,13 +1,13 @@
 /**
- * Contract: list totals and countByValidity, read from the counters of migration 0003, always
+ * Contract: list totals and countByValidity, read from the counters of migrations 0003 and 0035, always
  * equal a brute-force count over the rows, on every store (test/helpers/db.ts).
  *
  * - A seeded random walk of imports, duplicate imports (refused), deletions (some purged at
  *   once), restores (some refused: a live certificate took the restored one's certificate or
  *   key meanwhile), purges (some refused: the certificate is live) and replacements (each keeping
  *   a version the counters must not see) that move notAfter across UTC days, with asOf moved around every boundary that matters
- *   (midnight UTC, one millisecond either side of a notAfter, notAfter at 23:59:59.999, noon,
- *   where the counting switches halves of the day), checked against a model after every step
+ *   (midnight UTC, one millisecond either side of a notAfter, notAfter at 23:59:59.999, an
+ *   hour's start and its half, where the counting switches halves of the hour), checked against a model after every step
  *   and against raw SQL counts at checkpoints. `CERTKEEPER_TEST_SEED=<n>` replays a run; every
  *   failure message names its seed and step.
  * - Pages of the default order that start from the block counters (every offset, both
@@ -16,7 +16,7 @@
  * - A write that fails before commit leaves the counters as they were.
  * - Concurrency: parallel inserts (distinct and identical), and on PostgreSQL parallel
  *   replacements and deletions from two pools (two processes) keep the counters exact.
- * - The migration backfills the counters from rows that existed before it.
+ * - The migrations backfill the counters (days, blocks, hours) from rows that existed before them.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,6 +45,7 @@ import {
 } from '../helpers/db.ts';
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 /** A UTC midnight; the walk's instants live within a few days of it. */
 const BASE = Date.UTC(2026, 10, 10);
 const SEED = Number(process.env.CERTKEEPER_TEST_SEED ?? 20261110);
@@ -65,11 +66,16 @@ function prng(seed: number) {
 }
 type Rng = ReturnType<typeof prng>;
 
-/** Instants around day boundaries: midnight, ±1 ms, 23:59:59.999, noon ±1 ms, anywhere. */
+/**
+ * Instants around day and hour boundaries: midnight, ±1 ms, 23:59:59.999, noon ±1 ms, an hour's
+ * start ±1 ms and its half ±1 ms (where the counting switches halves of the hour), anywhere.
+ */
 function interestingInstant(rng: Rng): number {
   const dayStart = BASE + (rng.int(9) - 4) * DAY;
+  const hourStart = dayStart + rng.int(24) * HOUR;
   const within = rng.pick([0, 1, DAY - 1, DAY / 2 - 1, DAY / 2, DAY / 2 + 1, -1, rng.int(DAY), rng.int(DAY)]);
-  return dayStart + within;
+  const withinHour = rng.pick([0, 1, -1, HOUR / 2 - 1, HOUR / 2, HOUR / 2 + 1, HOUR - 1, rng.int(HOUR)]);
+  return rng.next() < 0.5 ? dayStart + within : hourStart + withinHour;
 }
 
 interface ModelCert {
@@ -126,6 +132,16 @@ async function assertCountersMatchRows(location: TestLocation, message: string):
      from certificates where deleted_at is null group by 1, 2 order by 1, 2`,
   );
   assert.deepEqual(norm(days), norm(byDay), `${message}: certificate_expiry_days`);
+  const hours = await rawQuery(
+    location,
+    'select tenant_id, hour, n from certificate_expiry_hours order by tenant_id, hour',
+  );
+  const byHour = await rawQuery(
+    location,
+    `select tenant_id, (not_after - ((not_after % ${HOUR}) + ${HOUR}) % ${HOUR}) / ${HOUR} as hour, count(*) as n
+     from certificates where deleted_at is null group by 1, 2 order by 1, 2`,
+  );
+  assert.deepEqual(norm(hours), norm(byHour), `${message}: certificate_expiry_hours`);
   const blocks = await rawQuery(
     location,
     'select tenant_id, block, n from certificate_number_blocks order by tenant_id, block',
@@ -278,6 +294,9 @@ for (const target of storeTargets) {
           picks.push(c.notAfter + rng.pick([-1, 0, 1]));
           const midnight = Math.floor(c.notAfter / DAY) * DAY;
           picks.push(midnight + rng.pick([0, -1, 1, DAY, DAY - 1]));
+          // Its own hour's start, half (where the counting switches halves) and end.
+          const hourStart = Math.floor(c.notAfter / HOUR) * HOUR;
+          picks.push(hourStart + rng.pick([0, -1, 1, HOUR / 2, HOUR / 2 + 1, HOUR - 1, HOUR]));
         }
         picks.push(interestingInstant(rng));
         return picks;

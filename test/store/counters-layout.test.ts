@@ -1,7 +1,8 @@
 /**
- * Contract (migration 0032, SQLite): the sums over the per-day and per-block counters read them
- * in their primary key's order, with no lookup of a table row per day or block: the validity
- * totals every counted list reads (`validityTotalsSql`: Σ n over the past days, n of today) and
+ * Contract (migrations 0032 and 0035, SQLite): the sums over the per-day, per-hour and per-block
+ * counters read them in their primary key's order, with no lookup of a table row per entry: the
+ * validity totals every counted list reads (`validityTotalsSql`: Σ n over the past days and over
+ * today's hours before the current one) and
  * the deep pages' block seek (Σ n over the number blocks) search the tables by their primary key.
  * Before 0032 the tables were rowid tables and each sum looked every entry up in the table through
  * the key's separate index (`sqlite_autoindex_…`). The totals themselves are checked by the
@@ -15,8 +16,8 @@ import { openStore } from '../../src/store/open.ts';
 import { validityTotalsSql, validityTotalsValues } from '../../src/store/repositories/certificate-counters.ts';
 import { freshSqlite, testMasterKey } from '../helpers/db.ts';
 
-describe('counter tables on SQLite (migration 0032)', () => {
-  it('sums days and blocks by the primary key, with no table lookup per entry', async () => {
+describe('counter tables on SQLite (migrations 0032, 0035)', () => {
+  it('sums days, hours and blocks by the primary key, with no table lookup per entry', async () => {
     const location = await freshSqlite();
     try {
       const store = await openStore(location.options({ masterKey: testMasterKey() }));
@@ -40,7 +41,7 @@ describe('counter tables on SQLite (migration 0032)', () => {
         );
         assert.match(
           totalsPlan,
-          /SEARCH certificate_expiry_days USING PRIMARY KEY \(tenant_id=\? AND day=\?\)/,
+          /SEARCH certificate_expiry_hours USING PRIMARY KEY \(tenant_id=\? AND hour>\? AND hour<\?\)/,
           totalsPlan,
         );
         assert.doesNotMatch(totalsPlan, /autoindex/, totalsPlan);

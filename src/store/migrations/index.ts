@@ -41,6 +41,7 @@ import { certificateSearchNameCoverSchema } from './0028-certificate-search-name
 import { dropNameTrigramIndexSchema } from './0029-drop-name-trigram-index.ts';
 import { countersWithoutRowidSchema } from './0032-counters-without-rowid.ts';
 import { searchAutomergeSchema } from './0033-search-automerge.ts';
+import { expiryHoursSchema } from './0035-expiry-hours.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -73,6 +74,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0029-drop-name-trigram-index': dropNameTrigramIndexSchema(dialect),
     '0032-counters-without-rowid': countersWithoutRowidSchema(dialect),
     '0033-search-automerge': searchAutomergeSchema(dialect),
+    '0035-expiry-hours': expiryHoursSchema(dialect),
   };
 }
 

@@ -7,9 +7,11 @@
  *   (`day = floor(not_after / 86 400 000)`), and `.ms_sum` (migration 0007): the sum of their
  *   `not_after − day × 86 400 000`, so Σ not_after is known without reading them (the /metrics
  *   histogram's sum, expiry-histogram.ts);
+ * - `certificate_expiry_hours(hour).n` (migration 0035): live certificates whose `not_after`
+ *   falls in that UTC hour (`hour = floor(not_after / 3 600 000)`);
  * - `certificate_number_blocks(block).n`: live certificates whose number is in that block of
  *   4096 numbers (`block = floor(certificate_no / 4096)`).
- * Day and block rows at zero are deleted, so sums read only rows that hold certificates.
+ * Day, hour and block rows at zero are deleted, so sums read only rows that hold certificates.
  *
  * How: every write that changes them (insert, replace when notAfter changes, markDeleted)
  * calls `adjustCounters` inside its own write transaction, as its last statements before commit.
@@ -18,27 +20,29 @@
  * lose an update; a write that fails (unique violation, injected fault) rolls its counters back
  * with everything else. Lock order, to rule out deadlocks between concurrent writers of one
  * tenant: the certificate row first, then the tenant's `certificate_counts` row, then its block
- * row, then day rows in ascending day order. PostgreSQL holds the counter row lock from that
+ * rows, then day rows in ascending day order, then hour rows in ascending hour order. PostgreSQL holds the counter row lock from that
  * update to commit, so inserts and deletions of one tenant commit one at a time (SQLite's
  * `BEGIN IMMEDIATE` serializes every writer anyway); reads never wait for it.
  *
- * Reading, at instant `asOf` with `D` its UTC day (EXPIRED is `not_after < asOf`, as in
- * certificate-list.ts; a certificate is valid through its notAfter instant):
- *   expired   = Σ n over days < D  +  (live rows with not_after in [start of D, asOf))
+ * Reading, at instant `asOf` with `D` its UTC day and `H` its UTC hour (EXPIRED is
+ * `not_after < asOf`, as in certificate-list.ts; a certificate is valid through its notAfter
+ * instant):
+ *   expired   = Σ n over days < D  +  Σ n over D's hours < H  +  (live rows with not_after in [start of H, asOf))
  *   unexpired = live − expired
  * The last term is an exact COUNT over the (tenant_id, not_after) partial index, bounded by one
- * day's certificates; when `asOf` is past noon it counts the other half of the day instead,
- * [asOf, end of D), and subtracts it from day D's counter (`cutAt`, `countBefore`: the same rule
- * answers "not_after < cut" for any cut, such as the histogram's bucket bounds). Everything a
- * total needs is read in ONE statement, so it is one snapshot on PostgreSQL and one read
- * transaction on SQLite: the answer is exact as of that moment, never a cached one.
+ * hour's certificates; when `asOf` is past the half hour it counts the other half of the hour
+ * instead, [asOf, end of H), and subtracts it from the hours through H (`cutAt`, `countBefore`:
+ * the same rule answers "not_after < cut" for any cut, such as the histogram's bucket bounds).
+ * Everything a total needs is read in ONE statement, so it is one snapshot on PostgreSQL and one
+ * read transaction on SQLite: the answer is exact as of that moment, never a cached one.
  *
  * Costs (tenant of N certificates spread over K distinct expiry days, K in the hundreds to a few
  * thousand, independent of N): one primary-key read, a primary-key range of at most K small rows,
- * and a covering index range of at most half of one day's certificates.
+ * one of at most 24, and a covering index range of at most half of one hour's certificates.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { NUMBER_BLOCK } from '../migrations/0003-certificate-counters.ts';
+import { HOUR_MS } from '../migrations/0035-expiry-hours.ts';
 import { queryTemplate, templateOf } from '../query-template.ts';
 import type { Database } from '../schema.ts';
 
@@ -46,6 +50,9 @@ export const DAY_MS = 86_400_000;
 
 /** UTC day number of an instant (whole days since 1970-01-01 UTC, floored). */
 export const utcDay = (ms: number): number => Math.floor(ms / DAY_MS);
+
+/** UTC hour number of an instant (whole hours since 1970-01-01 UTC, floored). */
+export const utcHour = (ms: number): number => Math.floor(ms / HOUR_MS);
 
 /** Block of `certificate_number_blocks` holding a certificate number. */
 export const numberBlock = (certificateNo: number): number => Math.floor(certificateNo / NUMBER_BLOCK);
@@ -82,7 +89,7 @@ function netByDay(changes: readonly CounterChange[]): Array<{ day: number; n: nu
 }
 
 // The statements of `adjustCounters`, built and compiled once (query-template.ts): every import,
-// replace and deletion runs three of them, and building an upsert costs Kysely more than SQLite
+// replace and deletion runs four of them, and building an upsert costs Kysely more than SQLite
 // takes to run it.
 const addLive = queryTemplate((db: Kysely<Database>, tenantId: number, live: number) =>
   db
@@ -125,17 +132,36 @@ const addToDay = queryTemplate((db: Kysely<Database>, tenantId: number, day: num
 const dropEmptyDay = queryTemplate((db: Kysely<Database>, tenantId: number, day: number) =>
   db.deleteFrom('certificate_expiry_days').where('tenant_id', '=', tenantId).where('day', '=', day).where('n', '=', 0),
 );
+const addToHour = queryTemplate((db: Kysely<Database>, tenantId: number, hour: number, n: number) =>
+  db
+    .insertInto('certificate_expiry_hours')
+    .values({ tenant_id: tenantId, hour, n })
+    .onConflict((oc) =>
+      oc
+        .columns(['tenant_id', 'hour'])
+        .doUpdateSet({ n: (eb) => eb('certificate_expiry_hours.n', '+', eb.ref('excluded.n')) }),
+    )
+    .returning('n'),
+);
+const dropEmptyHour = queryTemplate((db: Kysely<Database>, tenantId: number, hour: number) =>
+  db
+    .deleteFrom('certificate_expiry_hours')
+    .where('tenant_id', '=', tenantId)
+    .where('hour', '=', hour)
+    .where('n', '=', 0),
+);
 
 /**
  * PostgreSQL (`dialect.arrayParameters`): changes that only add (every net change positive: an
- * insert, a batch of them) in one statement instead of three. The same upserts in the same lock
- * order: the live count, then the blocks, then the days, each table's rows in ascending key order
+ * insert, a batch of them) in one statement instead of four. The same upserts in the same lock
+ * order: the live count, then the blocks, then the days, then the hours, each table's rows in ascending key order
  * (`unnest` keeps the arrays' order), each insert reading the previous one's result (`exists`,
  * run once before its first row) so that it runs after it. Nothing can reach zero, so nothing
  * is dropped.
  */
-const addAll = templateOf<Database, unknown>(9, (_db, values) => {
-  const [liveTenant, live, blockTenant, blocks, blockNs, dayTenant, days, dayNs, dayMsSums] = values;
+const addAll = templateOf<Database, unknown>(12, (_db, values) => {
+  const [liveTenant, live, blockTenant, blocks, blockNs, dayTenant, days, dayNs, dayMsSums, hourTenant, hours, hourNs] =
+    values;
   return sql`with live as (
       insert into certificate_counts (tenant_id, live) values (${liveTenant}, ${live})
       on conflict (tenant_id) do update set live = certificate_counts.live + excluded.live
@@ -146,13 +172,19 @@ const addAll = templateOf<Database, unknown>(9, (_db, values) => {
       where exists (select from live)
       on conflict (tenant_id, block) do update set n = certificate_number_blocks.n + excluded.n
       returning 1
+    ), days as (
+      insert into certificate_expiry_days (tenant_id, day, n, ms_sum)
+      select ${dayTenant}::bigint, d.day, d.n, d.ms_sum
+      from unnest(${days}::bigint[], ${dayNs}::bigint[], ${dayMsSums}::bigint[]) as d (day, n, ms_sum)
+      where exists (select from blocks)
+      on conflict (tenant_id, day) do update
+        set n = certificate_expiry_days.n + excluded.n, ms_sum = certificate_expiry_days.ms_sum + excluded.ms_sum
+      returning 1
     )
-    insert into certificate_expiry_days (tenant_id, day, n, ms_sum)
-    select ${dayTenant}::bigint, d.day, d.n, d.ms_sum
-    from unnest(${days}::bigint[], ${dayNs}::bigint[], ${dayMsSums}::bigint[]) as d (day, n, ms_sum)
-    where exists (select from blocks)
-    on conflict (tenant_id, day) do update
-      set n = certificate_expiry_days.n + excluded.n, ms_sum = certificate_expiry_days.ms_sum + excluded.ms_sum`;
+    insert into certificate_expiry_hours (tenant_id, hour, n)
+    select ${hourTenant}::bigint, h.hour, h.n from unnest(${hours}::bigint[], ${hourNs}::bigint[]) as h (hour, n)
+    where exists (select from days)
+    on conflict (tenant_id, hour) do update set n = certificate_expiry_hours.n + excluded.n`;
 });
 
 /**
@@ -170,7 +202,8 @@ export async function adjustCounters(
   if (oneStatement && live > 0) {
     const blocks = netByKey(changes, (c) => numberBlock(c.certificateNo));
     const days = netByDay(changes);
-    if (blocks.every(([, n]) => n > 0) && days.every((d) => d.n > 0)) {
+    const hours = netByKey(changes, (c) => utcHour(c.notAfter));
+    if (blocks.every(([, n]) => n > 0) && days.every((d) => d.n > 0) && hours.every(([, n]) => n > 0)) {
       await addAll.all(
         trx,
         tenantId,
@@ -182,6 +215,9 @@ export async function adjustCounters(
         days.map((d) => d.day),
         days.map((d) => d.n),
         days.map((d) => d.msSum),
+        tenantId,
+        hours.map(([hour]) => hour),
+        hours.map(([, n]) => n),
       );
       return;
     }
@@ -196,6 +232,10 @@ export async function adjustCounters(
     // Only days that hold certificates stay, so the "days before D" sum reads no dead rows.
     // A row at n = 0 has ms_sum = 0 too (the sum over no certificates).
     if (Number(row!.n) === 0) await dropEmptyDay.all(trx, tenantId, day);
+  }
+  for (const [hour, delta] of netByKey(changes, (c) => utcHour(c.notAfter))) {
+    const row = await addToHour.first(trx, tenantId, hour, delta);
+    if (Number(row!.n) === 0) await dropEmptyHour.all(trx, tenantId, hour);
   }
 }
 
@@ -216,63 +256,84 @@ export const num = (value: unknown): number => (value === null || value === unde
  * How "live certificates with not_after < cut" is read exactly (the EXPIRED total is the case
  * cut = asOf; the /metrics histogram's buckets are other cuts, repositories/expiry-histogram.ts):
  *
- *   Σ n over days < day  +  count[lo, hi)                 (head: cut before noon of its day)
- *   Σ n over days < day  +  n(day) − count[lo, hi)        (tail: cut past noon)
+ *   Σ n over days < day  +  Σ n over the day's hours < hour  +  count[lo, hi)   (head: cut in the first half of its hour)
+ *   Σ n over days < day  +  Σ n over the day's hours ≤ hour  −  count[lo, hi)   (tail: past the half hour)
  *
- * where [lo, hi) is [start of day, cut) or [cut, end of day): whichever half of the cut's day
+ * where [lo, hi) is [start of hour, cut) or [cut, end of hour): whichever half of the cut's hour
  * is shorter, so the exact COUNT over the (tenant_id, not_after) index reads at most half of one
- * day's certificates. `countBefore` puts the three read terms together.
+ * hour's certificates, and the hours summed are those of the cut's own day, [hoursFrom, hoursTo):
+ * at most 24 counter rows. `countBefore` puts the three read terms together.
  */
 export interface Cut {
   /** UTC day of the cut. */
   day: number;
+  /** The cut's day's hours summed: from its first hour up to (head) or through (tail) the cut's hour. */
+  hoursFrom: number;
+  hoursTo: number;
   lo: number;
   hi: number;
-  /** True: [lo, hi) is the rest of the day after the cut, subtracted from the day's counter. */
+  /** True: [lo, hi) is the rest of the hour after the cut, subtracted from the hours through it. */
   tail: boolean;
 }
 
 export function cutAt(cut: number): Cut {
   const day = utcDay(cut);
-  const start = day * DAY_MS;
-  const tail = cut - start > DAY_MS / 2;
-  return tail ? { day, lo: cut, hi: start + DAY_MS, tail } : { day, lo: start, hi: cut, tail };
+  const hour = utcHour(cut);
+  const start = hour * HOUR_MS;
+  const tail = cut - start > HOUR_MS / 2;
+  const hoursFrom = day * (DAY_MS / HOUR_MS);
+  return tail
+    ? { day, hoursFrom, hoursTo: hour + 1, lo: cut, hi: start + HOUR_MS, tail }
+    : { day, hoursFrom, hoursTo: hour, lo: start, hi: cut, tail };
 }
 
-/** Live certificates with not_after < the cut, from Σ n of the days before, n of its day, and count[lo, hi). */
-export function countBefore(cut: Cut, past: unknown, today: unknown, part: unknown): number {
-  return num(past) + (cut.tail ? num(today) - num(part) : num(part));
+/** Live certificates with not_after < the cut, from Σ n of the days before, of its day's hours and count[lo, hi). */
+export function countBefore(cut: Cut, past: unknown, hours: unknown, part: unknown): number {
+  return num(past) + num(hours) + (cut.tail ? -num(part) : num(part));
 }
 
 /**
- * SQL scalar subquery: live certificates matching `condition` (over the alias `c`) of one
- * tenant, or of every tenant (`null`): then one index range per tenant, driven by
- * certificate_counts, summed (a range over all tenants at once would not use the
- * (tenant_id, …) indexes).
+ * SQL scalar: `ofOne` (a scalar subquery over the tenant whose id it is given) for one tenant,
+ * or summed over every tenant (`null`): then once per tenant, driven by certificate_counts (a
+ * range over all tenants at once would not use the (tenant_id, …) indexes).
  */
-export function liveCount(tenantId: number | null, condition: RawBuilder<unknown>): RawBuilder<unknown> {
-  if (tenantId !== null)
-    return sql`(select count(*) from certificates c where c.tenant_id = ${tenantId} and c.deleted_at is null and ${condition})`;
-  return sql`(select sum(k) from (select (select count(*) from certificates c where c.tenant_id = t.tenant_id and c.deleted_at is null and ${condition}) as k from certificate_counts t) as per_tenant)`;
+function perTenant(tenantId: number | null, ofOne: (tenant: unknown) => RawBuilder<unknown>): RawBuilder<unknown> {
+  if (tenantId !== null) return ofOne(tenantId);
+  return sql`(select sum(k) from (select ${ofOne(sql.ref('t.tenant_id'))} as k from certificate_counts t) as per_tenant)`;
 }
+
+/** SQL scalar subquery: live certificates matching `condition` (over the alias `c`) of one tenant, or of every tenant (`null`). */
+export const liveCount = (tenantId: number | null, condition: RawBuilder<unknown>): RawBuilder<unknown> =>
+  perTenant(
+    tenantId,
+    (tenant) =>
+      sql`(select count(*) from certificates c where c.tenant_id = ${tenant} and c.deleted_at is null and ${condition})`,
+  );
 
 /** `liveCount` of the cut's bounded range [lo, hi) of not_after. */
 export const cutPartCount = (tenantId: number | null, cut: Cut): RawBuilder<unknown> =>
   liveCount(tenantId, sql`c.not_after >= ${cut.lo} and c.not_after < ${cut.hi}`);
 
+/** SQL scalar subquery: Σ n of the cut's day's hours [hoursFrom, hoursTo), of one tenant or of every tenant (`null`). */
+export const cutHoursSum = (tenantId: number | null, cut: Cut): RawBuilder<unknown> =>
+  perTenant(
+    tenantId,
+    (tenant) =>
+      sql`(select sum(n) from certificate_expiry_hours h where h.tenant_id = ${tenant} and h.hour >= ${cut.hoursFrom} and h.hour < ${cut.hoursTo})`,
+  );
+
+type TotalsRow = { live: unknown; past: unknown; hours: unknown; part: unknown };
+
 /**
  * Live and expired totals of one tenant at `asOf`, from the counters (one statement). Used by
  * list() for the validity-only queries (ALL, EXPIRED, UNEXPIRED).
  */
-const validityTotalsQuery = templateOf<Database, { live: unknown; past: unknown; today: unknown; part: unknown }>(
-  8,
-  (_db, values) => validityTotalsSql(values),
-);
+const validityTotalsQuery = templateOf<Database, TotalsRow>(9, (_db, values) => validityTotalsSql(values));
 
 /** The values of `validityTotalsSql`, in its order. */
 export function validityTotalsValues(tenantId: number, asOf: number): unknown[] {
   const cut = cutAt(asOf);
-  return [tenantId, tenantId, cut.day, tenantId, cut.day, tenantId, cut.lo, cut.hi];
+  return [tenantId, tenantId, cut.day, tenantId, cut.hoursFrom, cut.hoursTo, tenantId, cut.lo, cut.hi];
 }
 
 /**
@@ -281,31 +342,26 @@ export function validityTotalsValues(tenantId: number, asOf: number): unknown[] 
  * (certificate-list.ts, PostgreSQL). `validityTotalsFromRow` reads its row.
  *
  * `hiddenRange` (PostgreSQL, a statement meant to keep a generic plan: certificate-list.ts
- * `PageShape.fetch`): the half-day bounds are read as `(select $n)`, which a custom plan cannot
- * fold to constants either, so both plans estimate that count alike. With plain parameters a
- * custom plan saw the half day's few hundred rows and the generic one 0.5 % of the tenant's
- * (2,697 at 1,000,000), and PostgreSQL kept re-planning. The count reads the same index range.
+ * `PageShape.fetch`): the hour and half-hour bounds are read as `(select $n)`, which a custom
+ * plan cannot fold to constants either, so both plans estimate those ranges alike. With plain
+ * parameters a custom plan saw the range's few rows and the generic one 0.5 % of the tenant's
+ * (2,697 certificates at 1,000,000), and PostgreSQL kept re-planning. The same index ranges are
+ * read.
  */
-export function validityTotalsSql(
-  values: readonly unknown[],
-  hiddenRange = false,
-): RawBuilder<{ live: unknown; past: unknown; today: unknown; part: unknown }> {
-  const [tenant1, tenant2, day1, tenant3, day2, tenant4, lo, hi] = values;
-  const [from, to] = hiddenRange ? [sql`(select ${lo}::bigint)`, sql`(select ${hi}::bigint)`] : [lo, hi];
-  return sql<{ live: unknown; past: unknown; today: unknown; part: unknown }>`
+export function validityTotalsSql(values: readonly unknown[], hiddenRange = false): RawBuilder<TotalsRow> {
+  const [tenant1, tenant2, day, tenant3, hoursFrom, hoursTo, tenant4, lo, hi] = values;
+  const hidden = (value: unknown) => (hiddenRange ? sql`(select ${value}::bigint)` : sql`${value}`);
+  return sql<TotalsRow>`
     select
       (select live from certificate_counts where tenant_id = ${tenant1}) as live,
-      (select sum(n) from certificate_expiry_days where tenant_id = ${tenant2} and day < ${day1}) as past,
-      (select n from certificate_expiry_days where tenant_id = ${tenant3} and day = ${day2}) as today,
-      (select count(*) from certificates where tenant_id = ${tenant4} and deleted_at is null and not_after >= ${from} and not_after < ${to}) as part
+      (select sum(n) from certificate_expiry_days where tenant_id = ${tenant2} and day < ${day}) as past,
+      (select sum(n) from certificate_expiry_hours where tenant_id = ${tenant3} and hour >= ${hidden(hoursFrom)} and hour < ${hidden(hoursTo)}) as hours,
+      (select count(*) from certificates where tenant_id = ${tenant4} and deleted_at is null and not_after >= ${hidden(lo)} and not_after < ${hidden(hi)}) as part
   `;
 }
 
-export function validityTotalsFromRow(
-  asOf: number,
-  row: { live: unknown; past: unknown; today: unknown; part: unknown },
-): ValidityTotals {
-  return { live: num(row.live), expired: countBefore(cutAt(asOf), row.past, row.today, row.part) };
+export function validityTotalsFromRow(asOf: number, row: TotalsRow): ValidityTotals {
+  return { live: num(row.live), expired: countBefore(cutAt(asOf), row.past, row.hours, row.part) };
 }
 
 export async function validityTotals(db: Kysely<Database>, tenantId: number, asOf: number): Promise<ValidityTotals> {
@@ -320,7 +376,7 @@ export async function validityTotals(db: Kysely<Database>, tenantId: number, asO
  * tiny); valid = live − expired − notYetValid + both (a certificate can be both only if its
  * notBefore is after its notAfter; counted in both buckets, as before).
  * `tenantId: null` (metrics, every tenant): the sums run over every tenant's counter rows and the
- * bounded ranges are read per tenant (`liveCount`). One statement.
+ * bounded ranges are read per tenant (`perTenant`). One statement.
  */
 export async function validityCounts(
   db: Kysely<Database>,
@@ -329,18 +385,18 @@ export async function validityCounts(
 ): Promise<ValidityCounts> {
   const cut = cutAt(asOf);
   const ofTenant = tenantId === null ? sql`` : sql`tenant_id = ${tenantId} and`;
-  const { rows } = await sql<Record<'live' | 'past' | 'today' | 'part' | 'nyv' | 'nyv_expired', unknown>>`
+  const { rows } = await sql<Record<'live' | 'past' | 'hours' | 'part' | 'nyv' | 'nyv_expired', unknown>>`
     select
       (select sum(live) from certificate_counts ${tenantId === null ? sql`` : sql`where tenant_id = ${tenantId}`}) as live,
       (select sum(n) from certificate_expiry_days where ${ofTenant} day < ${cut.day}) as past,
-      (select sum(n) from certificate_expiry_days where ${ofTenant} day = ${cut.day}) as today,
+      ${cutHoursSum(tenantId, cut)} as hours,
       ${cutPartCount(tenantId, cut)} as part,
       ${liveCount(tenantId, sql`c.not_before > ${asOf}`)} as nyv,
       ${liveCount(tenantId, sql`c.not_before > ${asOf} and c.not_after < ${asOf}`)} as nyv_expired
   `.execute(db);
   const row = rows[0]!;
   const live = num(row.live);
-  const expired = countBefore(cut, row.past, row.today, row.part);
+  const expired = countBefore(cut, row.past, row.hours, row.part);
   const notYetValid = num(row.nyv);
   return { valid: live - expired - notYetValid + num(row.nyv_expired), expired, notYetValid };
 }

@@ -8,7 +8,7 @@
  * - `total` is exact, and read two ways:
  *   - a query whose only filter is `validity` (ALL, EXPIRED, UNEXPIRED: NCP v2 getCertificates
  *     without a name, the NHN list, the console's unfiltered list) takes it from the counters
- *     (certificate-counters.ts): a few rows plus at most half a day's certificates, whatever the
+ *     (certificate-counters.ts): a few rows plus at most half an hour's certificates, whatever the
  *     tenant's size;
  *   - any other filter reads the page first: a page that is not full (and not past the end)
  *     ends the result, so the total is offset + its rows and nothing is counted (`name` and
@@ -251,7 +251,7 @@ export async function listCertificates(
  * `listTuning.blockSeekFromOffset`) and a first list without a hint take the two statements.
  * The totals are this statement's own, so the answer is exactly what the two statements give.
  * It is written for a generic plan (`PageShape.fetch`): a literal fetch size, the exact limit on
- * the joined rows, no offset on page 1 and a hidden one after, and the totals' half-day range
+ * the joined rows, no offset on page 1 and a hidden one after, and the totals' hour ranges
  * hidden too (certificate-counters.ts `validityTotalsSql`).
  */
 async function mergedPage(
@@ -295,7 +295,7 @@ async function mergedPage(
       ) as unknown as PageValues;
       // A left join, so the totals' row comes back when the page is empty; the outer order is
       // the page's (a join's output order is not promised otherwise).
-      return sql<MergedRow>`select t.live as totals_live, t.past as totals_past, t.today as totals_today, t.part as totals_part, p.* from (${validityTotalsSql(placeholders.slice(0, totalsArity), true)}) as t left join lateral (${pageQuery(d, shape, pageValues)}) as p on true order by p.certificate_no ${sql.raw(direction)}`;
+      return sql<MergedRow>`select t.live as totals_live, t.past as totals_past, t.hours as totals_hours, t.part as totals_part, p.* from (${validityTotalsSql(placeholders.slice(0, totalsArity), true)}) as t left join lateral (${pageQuery(d, shape, pageValues)}) as p on true order by p.certificate_no ${sql.raw(direction)}`;
     });
     mergedTemplates.set(key, template);
   }
@@ -307,7 +307,7 @@ async function mergedPage(
   const { live, expired } = validityTotalsFromRow(ms(query.asOf), {
     live: first.totals_live,
     past: first.totals_past,
-    today: first.totals_today,
+    hours: first.totals_hours,
     part: first.totals_part,
   });
   const total = validity === 'expired' ? expired : validity === 'unexpired' ? live - expired : live;
@@ -317,7 +317,7 @@ async function mergedPage(
   return { items, total, totalExact: true, ...(withUsers ? { usedBy: usersFromRows(pageRows) } : {}) };
 }
 
-type MergedRow = PageRow & { totals_live: unknown; totals_past: unknown; totals_today: unknown; totals_part: unknown };
+type MergedRow = PageRow & { totals_live: unknown; totals_past: unknown; totals_hours: unknown; totals_part: unknown };
 
 /** Merged templates by page shape, as `pageTemplates`. */
 const mergedTemplates = new Map<string, QueryTemplate<Database, unknown[], MergedRow>>();
@@ -420,7 +420,7 @@ interface PageShape extends FilterShape {
    *   (a bare parameter offset is a constant in custom plans and 10 % of the rows in the
    *   generic one, which then never wins). The plan's shape does not depend on it: the walk
    *   is forced by the index order (`plan`), the rows by primary key per number.
-   * - The totals beside it hide their half-day range the same way (`validityTotalsSql`).
+   * - The totals beside it hide their hour ranges the same way (`validityTotalsSql`).
    */
   fetch: number | null;
 }

@@ -8,8 +8,9 @@
  *
  * - bucket `le = b`: days ≤ b  ⇔  not_after ≤ asOf + b days  ⇔  not_after < ⌊asOf + b days⌋ + 1
  *   (instants are whole milliseconds): the counters' "not_after < cut" (`cutAt`,
- *   `countBefore`, the EXPIRED total's own technique), whose boundary day is an exact COUNT over
- *   at most half of that day's certificates;
+ *   `countBefore`, the EXPIRED total's own technique): the days before the cut's day, that day's
+ *   hours before the cut's hour (migration 0035), and an exact COUNT over at most half of that
+ *   hour's certificates;
  * - count: Σ n;
  * - sum: with asOf = A × 86 400 000 + r (A its UTC day) and each day row contributing
  *   n × day × 86 400 000 + ms_sum to Σ not_after,
@@ -19,11 +20,12 @@
  *
  * Cost: one pass over the day rows in scope (one tenant's, or every tenant's: a few hundred to a
  * few thousand rows each, independent of how many certificates they count) and, per bucket
- * bound, one index range of at most half a day's certificates per tenant.
+ * bound, one range of at most 24 hour rows and one index range of at most half an hour's
+ * certificates per tenant.
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import { countBefore, cutAt, cutPartCount, DAY_MS, num, utcDay } from './certificate-counters.ts';
+import { countBefore, cutAt, cutHoursSum, cutPartCount, DAY_MS, num, utcDay } from './certificate-counters.ts';
 
 export interface ExpiryHistogramCounts {
   /** `cumulativeCounts[i]`: live certificates with days to expiry ≤ `upperBoundsDays[i]`. */
@@ -42,7 +44,7 @@ export async function expiryHistogram(
   const bucketColumns = cuts.map(
     (cut, i) => sql`
       sum(case when day < ${cut.day} then n else 0 end) as ${sql.ref(`past${i}`)},
-      sum(case when day = ${cut.day} then n else 0 end) as ${sql.ref(`today${i}`)},
+      ${cutHoursSum(tenantId, cut)} as ${sql.ref(`hours${i}`)},
       ${cutPartCount(tenantId, cut)} as ${sql.ref(`part${i}`)}`,
   );
   const { rows } = await sql<Record<string, unknown>>`
@@ -59,7 +61,7 @@ export async function expiryHistogram(
   const asOfDay = utcDay(asOf);
   const intoDay = asOf - asOfDay * DAY_MS;
   return {
-    cumulativeCounts: cuts.map((cut, i) => countBefore(cut, row[`past${i}`], row[`today${i}`], row[`part${i}`])),
+    cumulativeCounts: cuts.map((cut, i) => countBefore(cut, row[`past${i}`], row[`hours${i}`], row[`part${i}`])),
     count,
     sumDays: num(row.n_days) - count * asOfDay + (num(row.ms_sum) - count * intoDay) / DAY_MS,
   };
