@@ -3,7 +3,9 @@
  * (`dialect.mergesReads`) each certificate row of `acm.list` says whether an edge slot uses it,
  * in the page's own statement, exactly as `CertificateUsageRepository.usersOf` would (a DELETED
  * slot does not, a slot holding it in two regions does, another tenant's slot is not this
- * tenant's); elsewhere it is left out for core to ask `usersOf`.
+ * tenant's); elsewhere it is left out for core to ask `usersOf`. A page shorter than the rows
+ * holds exactly its limit, in order. On PostgreSQL the page's statement keeps a generic plan
+ * (acm.ts `CertificateShape.fetch`): PostgreSQL stops planning it on every run.
  *
  * Statements are counted at the driver (pg Client.query), as bench/lib/server-probe.ts does.
  */
@@ -11,7 +13,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AcmListQuery } from '../../src/core/ports.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
-import { makeTenant, newCertificate, storeTargets, testMasterKey, type TestLocation } from '../helpers/db.ts';
+import pg from 'pg';
+import {
+  freshPostgres,
+  makeTenant,
+  newCertificate,
+  postgresSkip,
+  rawExec,
+  storeTargets,
+  testMasterKey,
+  type TestLocation,
+} from '../helpers/db.ts';
 import { statementsDuring } from '../helpers/pg-statements.ts';
 
 const AT = new Date(Date.UTC(2026, 2, 1));
@@ -101,6 +113,79 @@ for (const target of storeTargets) {
           assert.ok(certificates.every((row) => row.inUse === undefined));
         }
       });
+      it(`a page shorter than the rows holds exactly its limit, ${order}`, async () => {
+        const all = await store.acm.list(query({ order }));
+        // 3 rows: read with a literal limit of 4 on PostgreSQL, cut to 3 above it.
+        const short = await store.acm.list(query({ order, limit: 3 }));
+        assert.deepEqual(
+          short.map((row) => (row.kind === 'certificate' ? row.summary.certificateNo : null)),
+          all.slice(0, 3).map((row) => (row.kind === 'certificate' ? row.summary.certificateNo : null)),
+        );
+      });
     }
   });
 }
+
+describe('postgres: the ACM page statement keeps a generic plan', { skip: postgresSkip }, () => {
+  let location: TestLocation;
+  let store: StoreHandle;
+  let tenantId: number;
+
+  before(async () => {
+    location = await freshPostgres();
+    store = await openStore(location.options({ masterKey: testMasterKey() }));
+    tenantId = (await makeTenant(store)).id;
+    // Enough rows, analysed, that a parameter limit costed at 10 % of the tenant's rows outweighs
+    // a custom plan's exact one, as in any real store.
+    for (let from = 0; from < 3000; from += 250)
+      await store.certificates.insertMany(
+        tenantId,
+        Array.from({ length: 250 }, () => newCertificate(tenantId)),
+        AT,
+      );
+    await rawExec(location, 'analyze');
+  });
+  after(async () => {
+    await store?.close();
+    await location?.cleanup();
+  });
+
+  it('pages of 100 and of 10, both orders, key types or not: the 6th and 7th runs use the generic plan', async () => {
+    const client = new pg.Client({ connectionString: location.databaseUrl });
+    await client.connect();
+    try {
+      for (const [order, limit, keyTypes] of [
+        ['asc', 101, null],
+        ['desc', 11, null],
+        ['asc', 101, [{ algorithm: 'EC', bits: 256 }]],
+      ] as const) {
+        const q: AcmListQuery = {
+          tenantId,
+          asOf: AT,
+          certificates: ['issued', 'expired', 'revoked'],
+          keyTypes: keyTypes === null ? null : [...keyTypes],
+          requests: null,
+          order,
+          after: null,
+          limit,
+        };
+        const { sent } = await statementsDuring(() => store.acm.list(q));
+        assert.equal(sent.length, 1, `${order} ${limit}: one statement`);
+        const { text, values } = sent[0]!;
+        const name = `acm_${order}_${limit}_${keyTypes === null ? 'any' : 'ec'}`;
+        for (let i = 0; i < 7; i++) await client.query({ name, text, values });
+        const { rows } = await client.query<{ generic_plans: string; custom_plans: string }>(
+          'select generic_plans, custom_plans from pg_prepared_statements where name = $1',
+          [name],
+        );
+        assert.deepEqual(
+          rows.map((r) => [Number(r.generic_plans), Number(r.custom_plans)]),
+          [[2, 5]],
+          `${order} ${limit}: [generic, custom] plans`,
+        );
+      }
+    } finally {
+      await client.end();
+    }
+  });
+});

@@ -425,8 +425,11 @@ interface PageShape extends FilterShape {
   fetch: number | null;
 }
 
-/** The power of two at or above `limit`: the few literal limits of a merged page (`PageShape.fetch`). */
-const fetchSize = (limit: number): number => 2 ** Math.ceil(Math.log2(Math.max(limit, 1)));
+/**
+ * The power of two at or above `limit`: the few literal limits of a statement written for a
+ * generic plan on PostgreSQL (a merged page's `PageShape.fetch`, acm.ts `CertificateShape.fetch`).
+ */
+export const fetchSize = (limit: number): number => 2 ** Math.ceil(Math.log2(Math.max(limit, 1)));
 
 type PageRow = CertificateSummaryRow & { used_by?: unknown };
 
