@@ -3,7 +3,8 @@
  * validity, default order) reads its totals and its rows in one statement once the tenant has
  * been listed with that filter, and answers exactly what the two-statement path answers: the
  * same total and rows in every validity, direction and offset, an empty page past the end, and
- * after writes that make the previous totals (the plan hint) stale.
+ * after writes that make the previous totals (the plan hint) stale. A deep unfiltered page
+ * (from `listTuning.blockSeekFromOffset` on) reads its block-counter seek in that statement too.
  *
  * And its statement keeps a generic plan (`PageShape.fetch`): PostgreSQL stops planning it on
  * every run once five custom plans have been made, also when it carries a request's credential
@@ -15,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CertificateQuery, CredentialConfirmation } from '../../src/core/ports.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
+import { listTuning } from '../../src/store/repositories/certificate-list.ts';
 import {
   freshPostgres,
   freshSqlite,
@@ -89,6 +91,24 @@ describe(
           }
     });
 
+    it('deep pages (block seek) are one statement too, at every offset and direction, past the end included', async () => {
+      const defaultSeek = listTuning.blockSeekFromOffset;
+      listTuning.blockSeekFromOffset = 1;
+      try {
+        for (const order of ['asc', 'desc'] as const)
+          for (const offset of [1, 5, 21, 29, 30, 40]) {
+            const q = { validity: 'all' as const, order, offset };
+            const { result, statements } = await statementsDuring(() => page(pgStore, q));
+            assert.equal(statements, 1, `${order} offset ${offset}: statements`);
+            const expected = await page(sqliteStore, q);
+            assert.deepEqual(shape(result), shape(expected), `${order} offset ${offset}`);
+            assert.equal(result.items.length, Math.max(0, Math.min(7, expected.total - offset)));
+          }
+      } finally {
+        listTuning.blockSeekFromOffset = defaultSeek;
+      }
+    });
+
     it('a stale hint (rows deleted and added since) changes nothing but the plan', async () => {
       await page(pgStore, { validity: 'unexpired' });
       for (const store of [pgStore, sqliteStore]) {
@@ -146,9 +166,12 @@ describe('postgres: the merged page statement keeps a generic plan', { skip: pos
     await location?.cleanup();
   });
 
-  it('first and later pages, ALL and UNEXPIRED, with and without a credential check: the 6th and 7th runs use the generic plan', async () => {
+  it('first, later and deep pages, ALL and UNEXPIRED, with and without a credential check: the 6th and 7th runs use the generic plan', async () => {
     const client = new pg.Client({ connectionString: location.databaseUrl });
     await client.connect();
+    const defaultSeek = listTuning.blockSeekFromOffset;
+    // Offset 2,000 is a deep page (its block seek in the statement), 200 is not.
+    listTuning.blockSeekFromOffset = 1000;
     try {
       for (const [validity, offset, limit, checked] of [
         ['all', 0, 100, false],
@@ -158,6 +181,8 @@ describe('postgres: the merged page statement keeps a generic plan', { skip: pos
         ['all', 0, 100, true],
         ['unexpired', 0, 10, true],
         ['all', 200, 100, true],
+        ['all', 2000, 100, false],
+        ['all', 2000, 100, true],
       ] as const) {
         const q = { tenantId, asOf: new Date(AS_OF), validity, offset, limit };
         await store.certificates.list(q); // the hint, for validity filters
@@ -181,6 +206,7 @@ describe('postgres: the merged page statement keeps a generic plan', { skip: pos
         );
       }
     } finally {
+      listTuning.blockSeekFromOffset = defaultSeek;
       await client.end();
     }
   });

@@ -404,22 +404,32 @@ export async function validityCounts(
 /**
  * Where position `offset` of a tenant's live certificates in certificate_no order (`asc` or
  * `desc`) lies: the block holding it and how many live certificates come before that block in
- * that order; null when the offset is past the end. Reads the tenant's block rows (one per 4096
- * numbers that hold any of its certificates) and sums them in the database.
+ * that order (`skipped`); no row when the offset is past the end. Reads the tenant's block rows
+ * (one per 4096 numbers that hold any of its certificates) and sums them in the database.
+ * `locateOffset` runs it alone; a merged deep page (certificate-list.ts, PostgreSQL) joins it to
+ * the page that starts there.
  */
+export function locateOffsetSql(
+  direction: 'asc' | 'desc',
+  tenantId: unknown,
+  offset: unknown,
+): RawBuilder<{ block: unknown; skipped: unknown }> {
+  const order = sql.raw(direction === 'asc' ? 'asc' : 'desc');
+  return sql<{ block: unknown; skipped: unknown }>`
+    select block, skipped from (
+      select block, n, sum(n) over (order by block ${order} rows between unbounded preceding and current row) - n as skipped
+      from certificate_number_blocks where tenant_id = ${tenantId}
+    ) as running
+    where skipped + n > ${offset}
+    order by block ${order}
+    limit 1
+  `;
+}
+
 const locateOffsetQuery = (direction: 'asc' | 'desc') =>
-  queryTemplate((db: Kysely<Database>, tenantId: number, offset: number) => {
-    const order = sql.raw(direction);
-    return sql<{ block: unknown; skipped: unknown }>`
-      select block, skipped from (
-        select block, n, sum(n) over (order by block ${order} rows between unbounded preceding and current row) - n as skipped
-        from certificate_number_blocks where tenant_id = ${tenantId}
-      ) as running
-      where skipped + n > ${offset}
-      order by block ${order}
-      limit 1
-    `;
-  });
+  queryTemplate((_db: Kysely<Database>, tenantId: number, offset: number) =>
+    locateOffsetSql(direction, tenantId, offset),
+  );
 const locateOffsetQueries = { asc: locateOffsetQuery('asc'), desc: locateOffsetQuery('desc') };
 
 export async function locateOffset(

@@ -28,7 +28,7 @@
  *     offset `listTuning.blockSeekFromOffset` on, the block counters say which block of 4096
  *     certificate numbers holds the offset and how many rows precede it, and the walk starts
  *     there: at most one block's entries, whatever the offset (certificate-counters.ts
- *     `locateOffset`);
+ *     `locateOffset`; on PostgreSQL read in the page's own statement, `mergedPage`);
  *   - default order with a validity filter (the NHN list): walk the live (tenant_id,
  *     certificate_no, …, not_after, …) index from the start (notAfter is checked in the index:
  *     certificates_live_list on PostgreSQL, certificates_live_search on SQLite, migration 0024), or read the matching not_after range and sort it,
@@ -58,6 +58,7 @@ import type { Database } from '../schema.ts';
 import { NUMBER_BLOCK } from '../migrations/0003-certificate-counters.ts';
 import {
   locateOffset,
+  locateOffsetSql,
   validityTotals,
   validityTotalsFromRow,
   validityTotalsSql,
@@ -246,10 +247,12 @@ export async function listCertificates(
  *
  * The page's SQL is the one `pageOf` sends; what it needs from the totals only chooses how the
  * rows are found, never which rows: a validity filter's walk-or-sort plan (`walkOrSort`) is
- * chosen from the totals of this tenant's previous list with that filter (`planHints`), and the
- * block-counter seek of deep unfiltered pages needs its own read, so those pages (offset ≥
- * `listTuning.blockSeekFromOffset`) and a first list without a hint take the two statements.
- * The totals are this statement's own, so the answer is exactly what the two statements give.
+ * chosen from the totals of this tenant's previous list with that filter (`planHints`), so a
+ * first list without a hint takes the two statements. A deep unfiltered page (offset ≥
+ * `listTuning.blockSeekFromOffset`) reads its block-counter seek in the same statement too
+ * (certificate-counters.ts `locateOffsetSql`, joined laterally: the page walks from the block
+ * it names and skips the rest of the offset in it), where `pageOf` sends it first, alone.
+ * The totals are this statement's own, so the answer is exactly what the separate statements give.
  * It is written for a generic plan (`PageShape.fetch`): a literal fetch size, the exact limit on
  * the joined rows, no offset on page 1 and a hidden one after, and the totals' hour ranges
  * hidden too (certificate-counters.ts `validityTotalsSql`).
@@ -263,24 +266,30 @@ async function mergedPage(
 ): Promise<CertificatePage | null> {
   if ((query.sort ?? 'certificateNo') !== 'certificateNo') return null;
   const validity = query.validity ?? 'all';
+  const direction = query.order ?? 'asc';
   let plan: PageShape['plan'] = null;
+  let seek: PageShape['seek'] = null;
   if (validity === 'all') {
-    if (offset >= listTuning.blockSeekFromOffset) return null;
+    if (offset > 0 && offset >= listTuning.blockSeekFromOffset) seek = direction === 'asc' ? 'from' : 'below';
   } else {
     const hint = planHints.get(query);
     if (!hint) return null;
     plan = walkOrSort(offset, limit, Math.max(hint.total, 1), hint.live);
   }
-  const direction = query.order ?? 'asc';
   // Page 1 binds no offset at all (see `PageShape.fetch`).
-  const values: PageValues = { ...filterValuesOf(query), limit, ...(offset > 0 ? { skip: offset } : {}) };
+  const values: PageValues = {
+    ...filterValuesOf(query),
+    limit,
+    ...(offset > 0 ? { skip: offset } : {}),
+    ...(seek !== null ? { seekTenantId: query.tenantId, seekOffset: offset } : {}),
+  };
   const withUsers = query.withUsers === true;
   const shape: PageShape = {
     ...shapeOf(query),
     sortColumn: 'certificate_no',
     direction,
     plan,
-    seek: null,
+    seek,
     withUsers,
     fetch: fetchSize(limit),
   };
@@ -293,9 +302,20 @@ async function mergedPage(
       const pageValues = Object.fromEntries(
         names.map((name, i) => [name, placeholders[totalsArity + i]]),
       ) as unknown as PageValues;
+      // The seek's row `s` (none past the end: then no page rows): the walk starts at its block,
+      // and skips what is left of the offset there.
+      let located = sql``;
+      if (shape.seek !== null) {
+        located = sql`left join lateral (${locateOffsetSql(direction, pageValues.seekTenantId, pageValues.seekOffset)}) as s on true`;
+        pageValues.bound =
+          shape.seek === 'from'
+            ? sql`s.block * ${sql.lit(NUMBER_BLOCK)}`
+            : sql`(s.block + 1) * ${sql.lit(NUMBER_BLOCK)}`;
+        pageValues.skip = sql`${pageValues.skip} - s.skipped`;
+      }
       // A left join, so the totals' row comes back when the page is empty; the outer order is
       // the page's (a join's output order is not promised otherwise).
-      return sql<MergedRow>`select t.live as totals_live, t.past as totals_past, t.hours as totals_hours, t.part as totals_part, p.* from (${validityTotalsSql(placeholders.slice(0, totalsArity), true)}) as t left join lateral (${pageQuery(d, shape, pageValues)}) as p on true order by p.certificate_no ${sql.raw(direction)}`;
+      return sql<MergedRow>`select t.live as totals_live, t.past as totals_past, t.hours as totals_hours, t.part as totals_part, p.* from (${validityTotalsSql(placeholders.slice(0, totalsArity), true)}) as t ${located} left join lateral (${pageQuery(d, shape, pageValues)}) as p on true order by p.certificate_no ${sql.raw(direction)}`;
     });
     mergedTemplates.set(key, template);
   }
@@ -395,6 +415,9 @@ interface PageValues extends FilterValues {
   limit: unknown;
   /** Absent: no offset (a merged first page, `PageShape.fetch`). */
   skip?: unknown;
+  /** A merged deep page: the tenant and offset its block seek reads (`mergedPage`). */
+  seekTenantId?: unknown;
+  seekOffset?: unknown;
 }
 
 interface PageShape extends FilterShape {
