@@ -3,11 +3,15 @@
  * core's bulk import (core/import-files.ts; the pairing rules are domain/x509/file-set.ts), which
  * runs the same ladder as `cert import` for every certificate. This module reads files and prints.
  *
- *   cert import-dir [--tenant T] DIR [--name-from stem|cn] [--dry-run] [--passphrase-file F] [--json]
+ *   cert import-dir [--tenant T] DIR [--name-from stem|cn] [--dry-run] [--passphrase-file F] [--workers N] [--json]
  *
  * A progress line on stderr while it runs, only when stderr is a terminal and CI is not set. The
  * summary: imported, skipped as already present, refused (each with its file and the ladder's
  * reason), certificates without a key. Exit status 0 when nothing was refused, else 1.
+ *
+ * `--workers N` (else CERTKEEPER_IMPORT_WORKERS, else core's `defaultImportWorkers`): the worker
+ * threads that parse the files and run the ladder; 0 runs everything on the main thread. The
+ * summary is the same whatever N.
  */
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -24,8 +28,15 @@ export interface ImportDirFlags {
   'name-from'?: string | undefined;
   'dry-run'?: boolean | undefined;
   'passphrase-file'?: string | undefined;
+  workers?: string | undefined;
   json?: boolean | undefined;
 }
+
+/** The environment variable of `--workers`. */
+export const IMPORT_WORKERS_ENV = 'CERTKEEPER_IMPORT_WORKERS';
+
+/** More would only cost memory and start-up: the work is CPU-bound and each worker holds a copy of the modules. */
+export const IMPORT_WORKERS_MAX = 64;
 
 export interface ProgressStream {
   write(text: string): unknown;
@@ -97,6 +108,20 @@ export async function readDirectory(
   return { files, unreadable };
 }
 
+/** `--workers`, else the environment's; undefined: core's default. A whole number 0–IMPORT_WORKERS_MAX. */
+function workersOf(
+  flags: ImportDirFlags,
+  env: NodeJS.ProcessEnv,
+  usage: (message: string) => Error,
+): number | undefined {
+  const [text, source] =
+    flags.workers !== undefined ? [flags.workers, '--workers'] : [env[IMPORT_WORKERS_ENV], IMPORT_WORKERS_ENV];
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d{1,3}$/.test(text) || Number(text) > IMPORT_WORKERS_MAX)
+    throw usage(`${source} takes a whole number of worker threads from 0 to ${IMPORT_WORKERS_MAX}`);
+  return Number(text);
+}
+
 async function passphraseOf(flags: ImportDirFlags, env: NodeJS.ProcessEnv): Promise<string | null> {
   let passphrase: string | undefined;
   if (flags['passphrase-file'] !== undefined) {
@@ -127,6 +152,7 @@ export async function runImportDir(
 ): Promise<number> {
   const names = flags['name-from'] ?? 'stem';
   if (names !== 'stem' && names !== 'cn') throw usage('--name-from takes stem or cn');
+  const workers = workersOf(flags, env, usage);
   const passphrase = await passphraseOf(flags, env);
   const { files, unreadable } = await readDirectory(dir);
   const live = progress.isTTY === true && !env.CI;
@@ -135,6 +161,7 @@ export async function runImportDir(
     names: names as NameSource,
     dryRun: flags['dry-run'] === true,
     passphrase,
+    workers,
     ...(live
       ? {
           onProgress: (done: number, total: number) => {

@@ -45,9 +45,10 @@ const USAGE = `Usage: certkeeper <command> [options]
   credential revoke ACCESS_KEY
   cert import --tenant NAME --name N --cert FILE [--key FILE] [--chain FILE]   (PEM or DER files)
   cert import --tenant NAME --name N --p12 FILE [--passphrase-file FILE]       (PKCS#12 .p12/.pfx)
-  cert import-dir [--tenant NAME] DIR [--name-from stem|cn] [--dry-run] [--passphrase-file FILE]
+  cert import-dir [--tenant NAME] DIR [--name-from stem|cn] [--dry-run] [--passphrase-file FILE] [--workers N]
                                           every PEM/DER/PKCS#12 file under DIR: keys paired by public key,
-                                          chains from the directory; a summary of what was refused and why
+                                          chains from the directory; a summary of what was refused and why;
+                                          N worker threads parse and validate (default: cores - 1; 0: none)
   cert list [--tenant NAME] [--covers HOST|IP] [--zone ZONE] [--ip IP] [--contains TEXT]
             [--domain-contains TEXT] [--name N] [--domain D] [--status all|expired|unexpired]
             [--expires-within 14d | --expires-after DATE --expires-before DATE] [--key-type RSA-2048|EC|...]
@@ -151,6 +152,7 @@ const OPTIONS = {
   p12: { type: 'string' },
   'name-from': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  workers: { type: 'string' },
   'new-key': { type: 'string' },
   path: { type: 'string' },
   'reload-command': { type: 'string' },

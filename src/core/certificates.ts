@@ -15,7 +15,14 @@ import type {
   CertificateType,
   CertificateVersion,
 } from '../domain/model.ts';
-import { runImportLadder, type ImportCandidate, type ImportInput, type ImportPolicy } from '../domain/x509/ladder.ts';
+import {
+  runImportLadder,
+  tryImportLadder,
+  type ImportCandidate,
+  type ImportInput,
+  type ImportPolicy,
+  type LadderOutcome,
+} from '../domain/x509/ladder.ts';
 import { fullChainPems } from '../domain/x509/chain.ts';
 import type { SourceFile } from '../domain/x509/file-set.ts';
 import { confirmCredential, pendingCheck, settleCredential, type Actor } from './actor.ts';
@@ -266,6 +273,133 @@ export function createCertificateService(
   function ladder(input: ImportInput | ImportUpload, options: ImportOptions): ImportCandidate {
     const fields = 'fields' in input ? { name: input.name, ...input.fields() } : input;
     return runImportLadder(fields, { ...options.policy, now: clock.now() });
+  }
+
+  /**
+   * `importMany` after the ladder: step 9 for the batch, then the checks in input order, the
+   * accepted ones written in one transaction, each audited. Each input is a name and the ladder's
+   * outcome for it under `options.policy`, run by the caller: `importMany` here, the bulk import
+   * on worker threads (core/import-files-pool.ts).
+   */
+  async function importLaddered(
+    actor: Actor,
+    inputs: ReadonlyArray<{ name: string; outcome: LadderOutcome }>,
+    options: ImportOptions & { dryRun?: boolean },
+  ): Promise<BulkImportOutcome[]> {
+    authorize(actor, 'certificate.write');
+    const outcomes: BulkImportOutcome[] = new Array(inputs.length);
+    const accepted: Array<{ index: number; candidate: ImportCandidate }> = [];
+    const fingerprints = new Set<string>();
+    const keys = new Set<string>();
+    const names = new Set<string>();
+    // Appended without waiting one by one: the audit's group commit writes them together. A
+    // failed append fails the call once all are settled (none left unhandled meanwhile).
+    const recorded: Array<Promise<unknown>> = [];
+    let auditFailure: { error: unknown } | null = null;
+    const record = (event: Promise<void>): void => {
+      recorded.push(event.catch((error: unknown) => (auditFailure ??= { error })));
+    };
+    const refuse = (index: number, error: unknown): void => {
+      if (!isAppError(error)) throw error;
+      outcomes[index] = { status: 'refused', error };
+      if (!options.dryRun)
+        record(
+          audit.record(actor, 'certificate.import', `certificate-name:${inputs[index]!.name}`, 'failure', {
+            origin: options.origin,
+            code: error.code,
+          }),
+        );
+    };
+    // Step 9 for the batch in one lookup (findLiveHolders), then the checks in input order, as
+    // `import` would make them one after the other.
+    const laddered = inputs.map((input) => input.outcome);
+    const candidates = laddered.flatMap((result) => ('candidate' in result ? [result.candidate] : []));
+    const holders = await store.certificates.findLiveHolders(actor.tenantId, {
+      fingerprints: candidates.map((candidate) => candidate.facts.fingerprintSha256),
+      spkis: candidates.map((candidate) => candidate.facts.publicKeyFingerprintSha256),
+      names: candidates.map((candidate) => candidate.name),
+    });
+    // Each value is held by one live certificate at most (the unique live indexes).
+    const byFingerprintOf = new Map(holders.map((holder) => [holder.fingerprintSha256, holder]));
+    const byKeyOf = new Map(holders.map((holder) => [holder.publicKeyFingerprintSha256, holder]));
+    const byNameOf = new Map(holders.map((holder) => [holder.name, holder]));
+    for (const [index, result] of laddered.entries()) {
+      try {
+        if ('error' in result) throw result.error;
+        const { candidate } = result;
+        // As findDuplicate answers: the lower number when two live certificates match.
+        const byFingerprint = byFingerprintOf.get(candidate.facts.fingerprintSha256);
+        const byKey = byKeyOf.get(candidate.facts.publicKeyFingerprintSha256);
+        const duplicate =
+          byFingerprint && byKey
+            ? byFingerprint.certificateNo <= byKey.certificateNo
+              ? byFingerprint
+              : byKey
+            : (byFingerprint ?? byKey);
+        if (duplicate) refuseDuplicate(candidate, duplicate, null);
+        if (fingerprints.has(candidate.facts.fingerprintSha256))
+          throw new AppError('already_exists', 'This certificate is given twice in this import.', {
+            field: 'certificate',
+          });
+        if (keys.has(candidate.facts.publicKeyFingerprintSha256))
+          throw new AppError(
+            'already_exists',
+            'This key is used by another certificate of this import; each certificate needs its own key.',
+            { field: 'privateKey' },
+          );
+        if (names.has(candidate.name) || byNameOf.has(candidate.name))
+          throw new AppError('already_exists', `A certificate named '${quoted(candidate.name)}' already exists.`, {
+            field: 'name',
+          });
+        fingerprints.add(candidate.facts.fingerprintSha256);
+        keys.add(candidate.facts.publicKeyFingerprintSha256);
+        names.add(candidate.name);
+        accepted.push({ index, candidate });
+      } catch (error) {
+        refuse(index, error);
+      }
+    }
+    if (options.dryRun) {
+      for (const { index, candidate } of accepted) outcomes[index] = { status: 'valid', candidate };
+      return outcomes;
+    }
+    const newCertificate = (candidate: ImportCandidate) => ({
+      tenantId: actor.tenantId,
+      name: candidate.name,
+      type: options.type ?? 'EXT',
+      ...newCertificateFields(candidate, options),
+    });
+    let written: Certificate[] | null = null;
+    try {
+      written = await store.certificates.insertMany(
+        actor.tenantId,
+        accepted.map(({ candidate }) => newCertificate(candidate)),
+        clock.now(),
+      );
+    } catch {
+      // Another writer took a name, certificate or key since step 9 (or the batch failed for a
+      // reason of one row): each on its own, so each gets its own outcome.
+    }
+    for (const [i, { index, candidate }] of accepted.entries()) {
+      let certificate = written?.[i];
+      if (!certificate) {
+        try {
+          certificate = await store.certificates.insert(newCertificate(candidate), clock.now());
+        } catch (error) {
+          refuse(index, error);
+          continue;
+        }
+      }
+      outcomes[index] = { status: 'imported', certificate };
+      record(
+        audit.record(actor, 'certificate.import', `certificate-name:${candidate.name}`, 'success', {
+          origin: options.origin,
+        }),
+      );
+    }
+    await Promise.all(recorded);
+    if (auditFailure) throw (auditFailure as { error: unknown }).error;
+    return outcomes;
   }
 
   /** Step 9: a friendly message for the common case; the unique indexes close the race. */
@@ -560,132 +694,20 @@ export function createCertificateService(
       }
     },
 
-    async importMany(actor, inputs, options) {
+    importMany(actor, inputs, options) {
       authorize(actor, 'certificate.write');
-      const outcomes: BulkImportOutcome[] = new Array(inputs.length);
-      const accepted: Array<{ index: number; candidate: ImportCandidate }> = [];
-      const fingerprints = new Set<string>();
-      const keys = new Set<string>();
-      const names = new Set<string>();
-      // Appended without waiting one by one: the audit's group commit writes them together. A
-      // failed append fails the call once all are settled (none left unhandled meanwhile).
-      const recorded: Array<Promise<unknown>> = [];
-      let auditFailure: { error: unknown } | null = null;
-      const record = (event: Promise<void>): void => {
-        recorded.push(event.catch((error: unknown) => (auditFailure ??= { error })));
-      };
-      const refuse = (index: number, error: unknown): void => {
-        if (!isAppError(error)) throw error;
-        outcomes[index] = { status: 'refused', error };
-        if (!options.dryRun)
-          record(
-            audit.record(actor, 'certificate.import', `certificate-name:${inputs[index]!.name}`, 'failure', {
-              origin: options.origin,
-              code: error.code,
-            }),
-          );
-      };
-      // The ladder for each, then step 9 for the batch in one lookup (findLiveHolders), then the
-      // checks in input order, as `import` would make them one after the other.
-      const laddered = inputs.map((input): { candidate: ImportCandidate } | { error: AppError } => {
-        try {
-          return { candidate: ladder(input, options) };
-        } catch (error) {
-          if (!isAppError(error)) throw error;
-          return { error };
-        }
-      });
-      const candidates = laddered.flatMap((result) => ('candidate' in result ? [result.candidate] : []));
-      const holders = await store.certificates.findLiveHolders(actor.tenantId, {
-        fingerprints: candidates.map((candidate) => candidate.facts.fingerprintSha256),
-        spkis: candidates.map((candidate) => candidate.facts.publicKeyFingerprintSha256),
-        names: candidates.map((candidate) => candidate.name),
-      });
-      // Each value is held by one live certificate at most (the unique live indexes).
-      const byFingerprintOf = new Map(holders.map((holder) => [holder.fingerprintSha256, holder]));
-      const byKeyOf = new Map(holders.map((holder) => [holder.publicKeyFingerprintSha256, holder]));
-      const byNameOf = new Map(holders.map((holder) => [holder.name, holder]));
-      for (const [index, result] of laddered.entries()) {
-        try {
-          if ('error' in result) throw result.error;
-          const { candidate } = result;
-          // As findDuplicate answers: the lower number when two live certificates match.
-          const byFingerprint = byFingerprintOf.get(candidate.facts.fingerprintSha256);
-          const byKey = byKeyOf.get(candidate.facts.publicKeyFingerprintSha256);
-          const duplicate =
-            byFingerprint && byKey
-              ? byFingerprint.certificateNo <= byKey.certificateNo
-                ? byFingerprint
-                : byKey
-              : (byFingerprint ?? byKey);
-          if (duplicate) refuseDuplicate(candidate, duplicate, null);
-          if (fingerprints.has(candidate.facts.fingerprintSha256))
-            throw new AppError('already_exists', 'This certificate is given twice in this import.', {
-              field: 'certificate',
-            });
-          if (keys.has(candidate.facts.publicKeyFingerprintSha256))
-            throw new AppError(
-              'already_exists',
-              'This key is used by another certificate of this import; each certificate needs its own key.',
-              { field: 'privateKey' },
-            );
-          if (names.has(candidate.name) || byNameOf.has(candidate.name))
-            throw new AppError('already_exists', `A certificate named '${quoted(candidate.name)}' already exists.`, {
-              field: 'name',
-            });
-          fingerprints.add(candidate.facts.fingerprintSha256);
-          keys.add(candidate.facts.publicKeyFingerprintSha256);
-          names.add(candidate.name);
-          accepted.push({ index, candidate });
-        } catch (error) {
-          refuse(index, error);
-        }
-      }
-      if (options.dryRun) {
-        for (const { index, candidate } of accepted) outcomes[index] = { status: 'valid', candidate };
-        return outcomes;
-      }
-      const newCertificate = (candidate: ImportCandidate) => ({
-        tenantId: actor.tenantId,
-        name: candidate.name,
-        type: options.type ?? 'EXT',
-        ...newCertificateFields(candidate, options),
-      });
-      let written: Certificate[] | null = null;
-      try {
-        written = await store.certificates.insertMany(
-          actor.tenantId,
-          accepted.map(({ candidate }) => newCertificate(candidate)),
-          clock.now(),
-        );
-      } catch {
-        // Another writer took a name, certificate or key since step 9 (or the batch failed for a
-        // reason of one row): each on its own, so each gets its own outcome.
-      }
-      for (const [i, { index, candidate }] of accepted.entries()) {
-        let certificate = written?.[i];
-        if (!certificate) {
-          try {
-            certificate = await store.certificates.insert(newCertificate(candidate), clock.now());
-          } catch (error) {
-            refuse(index, error);
-            continue;
-          }
-        }
-        outcomes[index] = { status: 'imported', certificate };
-        record(
-          audit.record(actor, 'certificate.import', `certificate-name:${candidate.name}`, 'success', {
-            origin: options.origin,
-          }),
-        );
-      }
-      await Promise.all(recorded);
-      if (auditFailure) throw (auditFailure as { error: unknown }).error;
-      return outcomes;
+      return importLaddered(
+        actor,
+        inputs.map((input) => ({
+          name: input.name,
+          outcome: tryImportLadder(input, { ...options.policy, now: clock.now() }),
+        })),
+        options,
+      );
     },
 
     importFiles(actor, files, options) {
-      return importFiles(service, actor, files, options);
+      return importFiles({ importLaddered, now: () => clock.now() }, actor, files, options);
     },
 
     async validate(actor, input, options) {

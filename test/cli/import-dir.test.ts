@@ -232,6 +232,30 @@ for (const target of storeTargets) {
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--name-from takes stem or cn/);
     });
+
+    it('--workers N and CERTKEEPER_IMPORT_WORKERS give the summary of one thread; a bad count is refused', async () => {
+      // Certificate numbers are each tenant's own: compared without them.
+      const comparable = ({ summary }: { summary: ImportFilesSummary }) => ({
+        ...summary,
+        imported: summary.imported.map(({ certificateNo: _, ...rest }) => rest),
+      });
+      const env = { CERTKEEPER_P12_PASSPHRASE: PASS };
+      for (const tenant of ['w0', 'w2', 'wenv']) assert.equal((await cli(['tenant', 'create', tenant])).code, 0);
+      const one = comparable(await importDir('w0', ['--workers', '0'], env));
+      assert.equal(one.imported.length, 9);
+      assert.deepEqual(comparable(await importDir('w2', ['--workers', '2'], env)), one);
+      assert.deepEqual(comparable(await importDir('wenv', [], { ...env, CERTKEEPER_IMPORT_WORKERS: '3' })), one);
+      for (const [extra, env, source] of [
+        [['--workers=-1'], {}, '--workers'],
+        [['--workers', '65'], {}, '--workers'],
+        [['--workers', '1.5'], {}, '--workers'],
+        [[], { CERTKEEPER_IMPORT_WORKERS: 'many' }, 'CERTKEEPER_IMPORT_WORKERS'],
+      ] as const) {
+        const bad = await cli(['cert', 'import-dir', '--tenant', 'w0', dir, ...extra], env);
+        assert.equal(bad.code, 2, `${extra.join(' ')} ${JSON.stringify(env)}`);
+        assert.match(bad.stderr, new RegExp(`${source} takes a whole number of worker threads from 0 to 64`));
+      }
+    });
   });
 }
 

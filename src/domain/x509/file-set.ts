@@ -29,7 +29,7 @@ import { AppError, isAppError } from '../errors.ts';
 import { fileToPem } from './der.ts';
 import { parseCertificateDer } from './inspect.ts';
 import { parsePrivateKey } from './keys.ts';
-import { IMPORT_LIMITS, type ImportInput, type NameRule } from './ladder.ts';
+import { IMPORT_LIMITS, type ImportInput, type ImportPolicy, type NameRule } from './ladder.ts';
 import { splitPem } from './pem.ts';
 import { pkcs12ToImportFields } from './pkcs12.ts';
 import { certificateKeyMatch, privateKeyMatch } from './public-key-match.ts';
@@ -78,6 +78,13 @@ export const FILE_NAME_RULE: NameRule = {
   description: 'a name taken from a file or a certificate must not be blank or hold control characters.',
 };
 
+/** The ladder's policy for certificates found in files: key optional, Ed25519 allowed, FILE_NAME_RULE. */
+export const FILE_SET_POLICY: Omit<ImportPolicy, 'now'> = {
+  requireKey: false,
+  allowEd25519: true,
+  nameRule: FILE_NAME_RULE,
+};
+
 interface FoundCertificate {
   file: string;
   pem: string;
@@ -106,13 +113,35 @@ export function fileStem(path: string): string {
   return dot > 0 ? base.slice(0, dot) : base;
 }
 
-function blocksOf(
-  file: SourceFile,
-  passphrase: string | null,
-): {
+/** What one file holds, parsed. */
+export interface FileBlocks {
   certificates: Array<{ pem: string; x509: X509Certificate }>;
   keys: Array<{ pem: string; match: string | null; parsed: ParsedPrivateKey }>;
-} {
+}
+
+/** One file of the set, parsed: its blocks, or the error that refuses it as a whole. */
+export interface ParsedSourceFile {
+  path: string;
+  read: { blocks: FileBlocks } | { error: AppError };
+}
+
+/**
+ * The certificates and keys of one file (the first of the rules above), or the AppError that
+ * refuses it; an error that is not an AppError is thrown. Depends on nothing but the file and the
+ * passphrase, so files may be parsed in any order and on any thread (core/import-files-pool.ts):
+ * `pairFileSet` takes them in path order.
+ */
+export function parseSourceFile(file: SourceFile, passphrase: string | null): ParsedSourceFile {
+  try {
+    return { path: file.path, read: { blocks: blocksOf(file, passphrase) } };
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    return { path: file.path, read: { error } };
+  }
+}
+
+/** The certificates and keys of one file, or throws the AppError that refuses the file as a whole. */
+function blocksOf(file: SourceFile, passphrase: string | null): FileBlocks {
   if (file.bytes.length > FILE_SET_FILE_MAX_BYTES) {
     throw new AppError(
       'input_too_large',
@@ -155,10 +184,22 @@ function blocksOf(
   };
 }
 
+/** Every file read here, then paired (`pairFileSet`): the set on one thread. */
 export function sortFileSet(
   files: readonly SourceFile[],
   options: { passphrase: string | null; names: NameSource },
 ): FileSet {
+  return pairFileSet(
+    files.map((file) => parseSourceFile(file, options.passphrase)),
+    options.names,
+  );
+}
+
+/**
+ * The files' blocks sorted into ladder inputs by the rules above, in path order whatever the
+ * order of `files`.
+ */
+export function pairFileSet(files: readonly ParsedSourceFile[], names: NameSource): FileSet {
   const refused: FileRefusal[] = [];
   const certificates = new Map<string, FoundCertificate>();
   // Keys by their match string; those it cannot read, by their exported SPKI. First file wins.
@@ -168,14 +209,11 @@ export function sortFileSet(
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   for (const file of sorted) {
-    let found: ReturnType<typeof blocksOf>;
-    try {
-      found = blocksOf(file, options.passphrase);
-    } catch (error) {
-      if (!isAppError(error)) throw error;
-      refused.push({ file: file.path, error });
+    if ('error' in file.read) {
+      refused.push({ file: file.path, error: file.read.error });
       continue;
     }
+    const found = file.read.blocks;
     for (const { pem, x509 } of found.certificates)
       if (!certificates.has(x509.fingerprint256)) certificates.set(x509.fingerprint256, { file: file.path, pem, x509 });
     for (const { pem, match, parsed } of found.keys) {
@@ -211,7 +249,7 @@ export function sortFileSet(
   for (const leaf of all.filter((c) => !c.x509.ca)) {
     const key = keyOf(leaf.x509);
     if (key) usedKeys.add(key);
-    const name = nameOf(leaf, options.names);
+    const name = nameOf(leaf, names);
     if (name instanceof AppError) {
       refused.push({ file: leaf.file, error: name });
       continue;

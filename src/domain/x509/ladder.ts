@@ -101,6 +101,19 @@ export interface ImportCandidate {
   file: { name: string; bytes: Buffer } | null;
 }
 
+/** The ladder's answer as a value: the candidate, or the AppError of the step that refused it. */
+export type LadderOutcome = { candidate: ImportCandidate } | { error: AppError };
+
+/** `runImportLadder` with its refusal as a value; an error that is not an AppError is thrown. */
+export function tryImportLadder(input: ImportInput, policy: ImportPolicy): LadderOutcome {
+  try {
+    return { candidate: runImportLadder(input, policy) };
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    return { error };
+  }
+}
+
 export function runImportLadder(input: ImportInput, policy: ImportPolicy): ImportCandidate {
   checkSizes(input);
   const pieces = input.file ? splitFile(input.file) : splitFields(input);
