@@ -7,6 +7,7 @@
  *   npm run bench:import-cost -- --only import,import-files --statements    the costliest SQL too
  *   npm run bench:import-cost -- --profile DIR      a CPU profile of each measured part, DIR/<part>.cpuprofile
  *   npm run bench:import-cost -- --reuse COPY --only import --wal    on a copy of a kept store (1,000,000)
+ *   npm run bench:import-cost -- --only import-files --workers 1    importFiles' worker threads (default: its own)
  *
  * A fresh SQLite store (the app opened as the CLI opens it: migrations, vault), one tenant, then:
  * 1. ladder: `runImportLadder` alone on `--count` RSA-2048 leaves with their 2-certificate chain
@@ -18,8 +19,9 @@
  * 3. import-files: `--count` distinct P-256 leaves with one shared root → intermediate chain, as
  *    files (certs, keys, the chain in one file; names that do not pair them), through
  *    `core.certificates.importFiles` (what `cert import-dir` calls after reading the directory).
- * For each: CPU (user + system of this process, `process.cpuUsage`) per certificate, wall time,
- * and the SQLite statements run per certificate (counted on better-sqlite3's Statement methods,
+ * For each: CPU (user + system of this process, `process.cpuUsage`) per certificate, of it the
+ * main thread's (`process.threadCpuUsage`: with worker threads and a free core for each, the
+ * main thread is the critical path), wall time, and the SQLite statements run per certificate (counted on better-sqlite3's Statement methods,
  * the store's only way to SQLite). Prints the load average beside.
  *
  * `--reuse DIR` runs on a store kept by bench/run.ts (`--seed-only`; pass a `cp -a` COPY, never
@@ -58,6 +60,7 @@ const { values } = parseArgs({
     wal: { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '1' },
     'no-warm': { type: 'boolean', default: false },
+    workers: { type: 'string' },
   },
 });
 const COUNT = Number(values.count);
@@ -136,6 +139,7 @@ async function measure(what: string, n: number, work: () => Promise<void> | void
   }
   const s0 = statements;
   const c0 = process.cpuUsage();
+  const m0 = process.threadCpuUsage();
   const t0 = performance.now();
   bySql.clear();
   const session = values.profile === undefined ? null : new Session();
@@ -153,9 +157,10 @@ async function measure(what: string, n: number, work: () => Promise<void> | void
   }
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
+  const main = process.threadCpuUsage(m0);
   const cpuUs = (cpu.user + cpu.system) / n;
   log(
-    `${what.padEnd(14)} ${n} in ${wall.toFixed(2)} s wall; CPU ${cpuUs.toFixed(0)} µs each (${(1e6 / cpuUs).toFixed(0)}/s of one core); ${((statements - s0) / n).toFixed(1)} statements each; load average ${load()}`,
+    `${what.padEnd(14)} ${n} in ${wall.toFixed(2)} s wall; CPU ${cpuUs.toFixed(0)} µs each (${(1e6 / cpuUs).toFixed(0)}/s of one core), main thread ${((main.user + main.system) / n).toFixed(0)} µs; ${((statements - s0) / n).toFixed(1)} statements each; load average ${load()}`,
   );
   if (values.statements) {
     const sqliteUs = [...bySql.values()].reduce((sum, entry) => sum + entry.us, 0) / n;
@@ -247,6 +252,7 @@ try {
         names: 'stem',
         dryRun: false,
         passphrase: null,
+        ...(values.workers !== undefined ? { workers: Number(values.workers) } : {}),
       });
       if (summary.imported.length !== COUNT) throw new Error(`imported ${summary.imported.length} of ${COUNT}`);
     });

@@ -3,6 +3,7 @@
  *
  *   npm run bench:import-dir                        10,000 certificates in the directory, 1,000 over HTTP
  *   npm run bench:import-dir -- --count 2000 --http 500
+ *   npm run bench:import-dir -- --count 3000 --http 100 --workers 0   the command's --workers (default: its own)
  *
  * 1. `--count + --http + 100` distinct P-256 leaves (each its own key, 2 DNS names) under one
  *    root → intermediate chain (bench/lib/pools.ts's seed pool: RSA keys would take 60 ms each
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     count: { type: 'string', default: '10000' },
     http: { type: 'string', default: '1000' },
     connections: { type: 'string', default: '32' },
+    workers: { type: 'string' },
   },
 });
 const COUNT = Number(values.count);
@@ -48,7 +50,9 @@ const load = (): string =>
     .map((x) => x.toFixed(2))
     .join(', ');
 
-log(`import-dir benchmark: ${COUNT} certificates by directory, ${HTTP} by NCP request; load average ${load()}`);
+log(
+  `import-dir benchmark: ${COUNT} certificates by directory (--workers ${values.workers ?? 'default'}), ${HTTP} by NCP request; load average ${load()}`,
+);
 let t = performance.now();
 const pool = await seedPool(SEEDED + HTTP + COUNT);
 log(`minted ${pool.leaves.length} P-256 leaves in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -133,6 +137,7 @@ try {
           'bench',
           dir,
           '--json',
+          ...(values.workers !== undefined ? ['--workers', values.workers] : []),
         ],
         {
           cwd: ROOT,
