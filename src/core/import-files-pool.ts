@@ -14,8 +14,10 @@
  *   on the main thread, where it gives its result or throws as the single-threaded import would;
  *   that worker takes no more tasks. A task's result is taken once: the first answer settles it.
  * - Size 0: every task runs on the main thread, no worker is started.
- * - Parsing is shared: the main thread parses chunks too while the workers start and run
- *   (`parse`). The ladder is the workers' alone (`ladder`) while there are any.
+ * - The main thread never waits idle while tasks are queued: waiting for a result (`parse`,
+ *   `wait`), it runs the oldest queued task itself, so on a machine whose cores are busy with
+ *   other work the import does no worse than on one thread, and with free cores the workers take
+ *   the work.
  */
 import { getCompileCacheDir } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -92,8 +94,10 @@ export interface ImportFilesPool {
   readonly workers: number;
   /** Every file parsed, in the order given, in chunks shared by the workers and this thread. */
   parse(files: readonly SourceFile[], passphrase: string | null): Promise<ParsedSourceFile[]>;
-  /** The ladder of each input, in the order given: on a worker, or here when there is none. */
+  /** The ladder of each input, in the order given: queued for a worker (run here when there is none). */
   ladder(task: Extract<ImportTask, { kind: 'ladder' }>): Promise<LadderOutcome[]>;
+  /** Waits for a result of this pool, running queued tasks on this thread meanwhile. */
+  wait<T>(result: Promise<T>): Promise<T>;
   /** Stops the workers; tasks still queued run on this thread first. */
   close(): Promise<void>;
 }
@@ -190,6 +194,20 @@ export function startImportFilesPool(size: number, options: { module?: URL } = {
       }
     });
 
+  const wait = async <T>(result: Promise<T>): Promise<T> => {
+    let settled = false;
+    result.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    // Yielding between tasks, so the workers' answers (and their room for more) are handled.
+    while (!settled && queue.length > 0) {
+      runHere(queue.shift()!);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return result;
+  };
+
   return {
     get workers() {
       return live.size;
@@ -198,15 +216,10 @@ export function startImportFilesPool(size: number, options: { module?: URL } = {
       const chunks: Array<Promise<ParsedSourceFile[]>> = [];
       for (let start = 0; start < files.length; start += PARSE_CHUNK)
         chunks.push(submit({ kind: 'parse', files: files.slice(start, start + PARSE_CHUNK), passphrase }));
-      // This thread takes queued chunks too, yielding between them so the workers' answers and
-      // requests for more are handled.
-      while (queue.length > 0) {
-        runHere(queue.pop()!);
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      return (await Promise.all(chunks)).flat();
+      return (await wait(Promise.all(chunks))).flat();
     },
     ladder: (task) => submit(task),
+    wait,
     async close() {
       const slots = [...live];
       live.clear();

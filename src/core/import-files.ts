@@ -106,7 +106,8 @@ export async function importFiles(
     for (let start = 0; start < set.items.length; start += IMPORT_FILES_BATCH)
       batches.push(set.items.slice(start, start + IMPORT_FILES_BATCH));
     // The ladder of the batches ahead is asked for before a batch is written, so the workers run
-    // it meanwhile; each batch is written in order once its ladder is back.
+    // it meanwhile; each batch is written in order once its ladder is back (this thread runs
+    // queued ladders itself rather than wait idle for it).
     const laddered: Array<Promise<LadderOutcome[]>> = [];
     const ladderUpTo = (last: number): void => {
       for (let next = laddered.length; next <= last && next < batches.length; next++) {
@@ -126,7 +127,7 @@ export async function importFiles(
     options.onProgress?.(0, set.items.length);
     for (const [n, batch] of batches.entries()) {
       ladderUpTo(n + ahead);
-      const ladders = await laddered[n]!;
+      const ladders = await pool.wait(laddered[n]!);
       const outcomes = await certificates.importLaddered(
         actor,
         batch.map((item, i) => ({ name: item.input.name, outcome: ladders[i]! })),
