@@ -98,7 +98,10 @@ export interface ImportFilesPool {
   ladder(task: Extract<ImportTask, { kind: 'ladder' }>): Promise<LadderOutcome[]>;
   /** Waits for a result of this pool, running queued tasks on this thread meanwhile. */
   wait<T>(result: Promise<T>): Promise<T>;
-  /** Stops the workers; tasks still queued run on this thread first. */
+  /**
+   * Stops the workers. Tasks not answered yet are dropped, their results never settle: the import
+   * awaits every result it needs before closing, and one that failed needs no more.
+   */
   close(): Promise<void>;
 }
 
@@ -223,7 +226,7 @@ export function startImportFilesPool(size: number, options: { module?: URL } = {
     async close() {
       const slots = [...live];
       live.clear();
-      while (queue.length > 0) runHere(queue.shift()!);
+      queue.length = 0;
       await Promise.all(slots.map(({ worker }) => worker.terminate()));
     },
   };
