@@ -1,62 +1,79 @@
 /**
- * Group commit of single writes on SQLite: the writes that wait for the one connection while a
- * write transaction is open run together in the next transaction, each in a savepoint of its own,
- * and commit together (issue 23 part 3: at 1,000,000 certificates the commit's pages, not its
- * statements, are an import's largest SQLite cost; pages that every import changes, such as the
- * counters, the number block, the audit chain head, the right edge of the ascending indexes and
- * FTS5's segment, are then written once for the group instead of once per import).
+ * Group commit of single writes: the writes that wait while a write transaction is open run
+ * together in the next transaction, each in a savepoint of its own, and commit together (issue 23).
+ * SQLite (part 3): at 1,000,000 certificates the commit's pages, not its statements, are an
+ * import's largest cost; pages that every import changes, such as the counters, the number block,
+ * the audit chain head, the right edge of the ascending indexes and FTS5's segment, are then
+ * written once for the group instead of once per import. PostgreSQL (part 1): every import of a
+ * tenant updates the tenant's counters row and audit chain head and holds their row locks until
+ * its commit's WAL flush, so separate transactions of one tenant commit one at a time, an fsync
+ * each (sampled at 100,000: 77 % of the active backends' time waiting for that lock,
+ * docs/performance.md); grouped, one fsync serves the group.
  *
- * Contract of `run(work)`, the same as `inTransaction`'s (transaction.ts) for its caller:
+ * Contract of `run(scope, work)`, the same as `inTransaction`'s (transaction.ts) for its caller:
  * - `work` runs every statement through the `trx` it is given and opens no transaction of its
  *   own; works run one at a time, never interleaved;
  * - all or nothing per work: a work that throws is rolled back to its savepoint (its rows, and
  *   nothing of the other works of its group) and `run` rejects with its error;
- * - `run` resolves only after the commit that made its work durable as SQLite's commits are
- *   (WAL, synchronous=NORMAL), so a caller answers only for committed writes; if the commit (or
- *   anything after a work's savepoint, outside every work) fails, the whole group rolls back and
- *   every work of it that had succeeded rejects with that error: a kill -9 at any point leaves
- *   whole works or nothing of them, never part of one.
+ * - `run` resolves only after the commit that made its work durable as the store's commits are
+ *   (SQLite: WAL, synchronous=NORMAL; PostgreSQL: the WAL flushed), so a caller answers only for
+ *   committed writes; if the commit (or anything after a work's savepoint, outside every work)
+ *   fails, the whole group rolls back and every work of it that had succeeded rejects with that
+ *   error: a kill -9 at any point leaves whole works or nothing of them, never part of one.
  * - what a work does after its statements and before its promise settles (caches of committed
  *   state, such as the audit chain head of repositories/audit.ts `writeWithin`) belongs after
  *   `run` resolves, as after `inTransaction`.
+ * - `scope` names whose shared rows the work locks (a tenant's counters and chain head). Where
+ *   writers take row locks (`dialect.rowLocks`: PostgreSQL, several processes), a group holds
+ *   works of one scope only and groups of different scopes run at once, each on its own pooled
+ *   connection: a group of two tenants would lock their rows in its members' order, and another
+ *   process's group in the opposite order (a deadlock). SQLite has one writer: one queue.
  *
- * The group is whoever is queued when the transaction starts, and whoever is queued by the time
- * the previous work of the group is done, up to MAX_GROUP works: no work waits for a group to
- * fill (the first write after an idle moment commits alone, as before), and a burst of
- * concurrent writes shares commits. PostgreSQL is not grouped (each write keeps its own
- * transaction on its own pooled connection; `groupedWrites` is SQLite's only).
+ * The group is whoever is queued (in the scope) when the transaction starts, and whoever is
+ * queued by the time the previous work of the group is done, up to MAX_GROUP works: no work
+ * waits for a group to fill (the first write after an idle moment commits alone, as before), and
+ * a burst of concurrent writes shares commits.
  */
 import { sql, type Kysely } from 'kysely';
 import type { StoreDialect } from './dialect.ts';
-import { inTransaction } from './transaction.ts';
 
 /**
- * Works in one group at most: bounds the time a group holds the one connection (about 0.5 ms of
- * SQL and JavaScript a certificate: 8 ms, during which other requests' reads wait), while the
- * pages shared by a group are already written once per 16 instead of once per write.
+ * Works in one group at most: bounds the time a group holds its connection (on SQLite the one
+ * connection: about 0.5 ms of SQL and JavaScript a certificate, 8 ms, during which other
+ * requests' reads wait), while what a group shares is already written once per 16 instead of
+ * once per write.
  */
 export const MAX_GROUP = 16;
 
-export interface WriteGroup<DB> {
-  run<T>(work: (trx: Kysely<DB>) => Promise<T>): Promise<T>;
+export interface WriteGroup<DB, T> {
+  run(scope: string, work: (trx: Kysely<DB>) => Promise<T>): Promise<T>;
 }
 
-interface Member<DB> {
-  work: (trx: Kysely<DB>) => Promise<unknown>;
-  resolve: (value: unknown) => void;
+/**
+ * Statements a group runs once for all its works, after the last one and before its commit,
+ * with the values of the works that succeeded (in order; never none): what the works would
+ * otherwise each write to the same rows. Its failure fails the group, as the commit's would.
+ */
+export type GroupFinish<DB, T> = (trx: Kysely<DB>, values: readonly T[]) => Promise<void>;
+
+interface Member<DB, T> {
+  work: (trx: Kysely<DB>) => Promise<T>;
+  resolve: (value: T) => void;
   reject: (error: unknown) => void;
 }
 
-/** A write group on SQLite; on PostgreSQL, `inTransaction` per work. */
-export function groupedWrites<DB>(db: Kysely<DB>, dialect: StoreDialect): WriteGroup<DB> {
-  if (dialect.label !== 'SQLite') return { run: (work) => inTransaction(db, dialect, work) };
-  const queue: Member<DB>[] = [];
-  let draining = false;
+export function groupedWrites<DB, T>(
+  db: Kysely<DB>,
+  dialect: StoreDialect,
+  finish: GroupFinish<DB, T> | null = null,
+): WriteGroup<DB, T> {
+  /** The queued works by scope (one queue, keyed '', without row locks); a queue is gone when drained. */
+  const queues = new Map<string, Array<Member<DB, T>>>();
 
-  const commitGroup = () =>
+  const commitGroup = (queue: Array<Member<DB, T>>) =>
     db.connection().execute(async (trx) => {
       await dialect.beginWrite.execute(trx);
-      const done: Array<{ member: Member<DB>; value: unknown }> = [];
+      const done: Array<{ member: Member<DB, T>; value: T }> = [];
       try {
         let first = true;
         while (done.length < MAX_GROUP && queue.length > 0) {
@@ -64,7 +81,7 @@ export function groupedWrites<DB>(db: Kysely<DB>, dialect: StoreDialect): WriteG
           // The group's first work needs no savepoint: nothing else is in the transaction yet, so
           // its failure rolls back the transaction, and the next group starts afresh.
           if (!first) await sql`savepoint group_member`.execute(trx);
-          let outcome: { value: unknown } | { error: unknown };
+          let outcome: { value: T } | { error: unknown };
           try {
             outcome = { value: await member.work(trx) };
           } catch (error) {
@@ -74,21 +91,28 @@ export function groupedWrites<DB>(db: Kysely<DB>, dialect: StoreDialect): WriteG
             try {
               if (first) await sql`rollback`.execute(trx);
               else {
-                // If SQLite itself rolled the whole transaction back (a full disk, an I/O error),
-                // this throws and the group fails below; the member still gets its own error.
+                // If the database rolled the whole transaction back (SQLite: a full disk, an I/O
+                // error; a lost connection), this throws and the group fails below; the member
+                // still gets its own error.
                 await sql`rollback to group_member`.execute(trx);
-                await sql`release group_member`.execute(trx);
               }
             } finally {
               member.reject(outcome.error);
             }
+            // Nothing left in the transaction: the next group starts afresh.
             if (first) return;
             continue;
           }
+          // Its savepoint is left open (commit ends it): a release would be a round trip of its
+          // own on PostgreSQL, and the next member's savepoint of the same name hides this one.
           done.push({ member, value: outcome.value });
-          if (!first) await sql`release group_member`.execute(trx);
           first = false;
         }
+        if (finish)
+          await finish(
+            trx,
+            done.map(({ value }) => value),
+          );
         await sql`commit`.execute(trx);
       } catch (error) {
         await sql`rollback`.execute(trx).catch(() => undefined);
@@ -98,27 +122,31 @@ export function groupedWrites<DB>(db: Kysely<DB>, dialect: StoreDialect): WriteG
       for (const { member, value } of done) member.resolve(value);
     });
 
-  const drain = async () => {
+  const drain = async (key: string, queue: Array<Member<DB, T>>) => {
     while (queue.length > 0) {
       try {
-        await commitGroup();
+        await commitGroup(queue);
       } catch (error) {
         // The transaction did not start (the write lock still held by another process after the
-        // busy timeout, a closed store): the first queued work fails with that error, as its own
-        // transaction would have, and the next ones try again, each once.
+        // busy timeout, no connection, a closed store): the first queued work fails with that
+        // error, as its own transaction would have, and the next ones try again, each once.
         queue.shift()?.reject(error);
       }
     }
-    draining = false;
+    queues.delete(key);
   };
 
   return {
-    run<T>(work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+    run(scope: string, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
-        queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-        if (!draining) {
-          draining = true;
-          void drain();
+        const key = dialect.rowLocks ? scope : '';
+        const member: Member<DB, T> = { work, resolve, reject };
+        const queue = queues.get(key);
+        if (queue) queue.push(member);
+        else {
+          const started = [member];
+          queues.set(key, started);
+          void drain(key, started);
         }
       });
     },

@@ -716,6 +716,60 @@ describe('postgres: counters under concurrent writers in two processes (two pool
     await assertCountersMatchRows(location, 'two pools insert');
   });
 
+  it("a replacement that moves notAfter takes the tenant's live row first, before any day row", async () => {
+    // Why: a group of inserts (store/write-group.ts) takes day rows in its members' order, which is
+    // safe only if every other counter change waits for the live row before its day rows.
+    const tenant = await makeTenant(a);
+    const kept = await a.certificates.insert(
+      newCertificate(tenant.id, { facts: { notAfter: new Date(BASE + DAY) } }),
+      new Date(BASE),
+    );
+    const holder = new pg.Client({ connectionString: location.databaseUrl! });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(`select live from certificate_counts where tenant_id = ${tenant.id} for update`);
+      const replaced = a.certificates.replace(
+        tenant.id,
+        kept.certificateNo,
+        {
+          origin: 'cli',
+          certificatePem: 'PEM',
+          chainPems: [],
+          facts: testFacts({ notAfter: new Date(BASE + 3 * DAY) }),
+          privateKeyPem: null,
+          file: null,
+        },
+        new Date(BASE),
+      );
+      // Either the replacement commits (it took no live row lock) or a backend of the store waits
+      // on a lock while the holder keeps the live row.
+      let settled = false;
+      void replaced.finally(() => (settled = true)).catch(() => undefined);
+      const waiting = async (): Promise<'waits' | 'committed'> => {
+        while (!settled) {
+          const { rows } = await holder.query<{ n: string }>(
+            `select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+          );
+          if (Number(rows[0]!.n) > 0) return 'waits';
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        return 'committed';
+      };
+      assert.equal(await waiting(), 'waits');
+      const dayLocked = await holder.query(
+        `select count(*) as n from pg_locks l join pg_stat_activity s on s.pid = l.pid
+         where s.datname = current_database() and l.relation = 'certificate_expiry_days'::regclass and l.mode = 'RowExclusiveLock'`,
+      );
+      assert.equal(Number(dayLocked.rows[0]!.n), 0, 'no day row touched before the live row');
+      await holder.query('commit');
+      await replaced;
+    } finally {
+      await holder.end();
+    }
+    await assertCountersMatchRows(location, 'replacement after the live row');
+  });
+
   it('parallel replacements swapping days, replacements of the same certificate, and deletions racing them: exact, no deadlock', async () => {
     const tenant = await makeTenant(a);
     const rng = prng(SEED + 1);

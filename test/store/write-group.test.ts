@@ -1,10 +1,11 @@
 /**
  * Contract: concurrent single inserts (`CertificateRepository.insert`, each with its audit event)
- * are each all or nothing, whatever else commits with them (store/write-group.ts: on SQLite they
- * share a transaction, each in a savepoint; on PostgreSQL each has its own). A refused or faulted
- * insert leaves no row, search row, counter change or event; the others keep all of theirs, the
- * counters equal the rows and the audit chain verifies. On SQLite, inserts that wait for the
- * connection together commit together: one WAL commit for the burst.
+ * are each all or nothing, whatever else commits with them (store/write-group.ts: they share a
+ * transaction, each row in a savepoint; on PostgreSQL only with inserts of the same tenant). A
+ * refused or faulted insert leaves no row, search row, counter change or event; the others keep
+ * all of theirs, the counters equal the rows and the audit chain verifies. Inserts that wait
+ * together commit together: one WAL commit for the burst on SQLite, one transaction per tenant
+ * on PostgreSQL.
  */
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -165,6 +166,34 @@ for (const target of storeTargets) {
           ['rejected', 'fulfilled', 'fulfilled'],
         );
         assert.equal((await store.certificates.list({ tenantId: tenant, asOf: at, offset: 0, limit: 100 })).total, 2);
+      });
+
+    if (target.name === 'postgres')
+      it('inserts of one tenant waiting together commit together, apart from another tenant', async () => {
+        const tenants = [(await makeTenant(store)).id, (await makeTenant(store)).id];
+        await Promise.all(
+          Array.from({ length: 16 }, (_, i) => {
+            const tenant = tenants[i % 2]!;
+            return store.certificates.insert(newCertificate(tenant), at, event(tenant, `g-${i}`));
+          }),
+        );
+        // A group's events are written by one statement of its transaction: one xmin per group.
+        const groups = await rawQuery(
+          location,
+          `select tenant_id, count(*) as events, count(distinct xmin::text) as transactions from audit_events
+           where tenant_id in (${tenants.join(', ')}) group by tenant_id order by tenant_id`,
+        );
+        assert.deepEqual(
+          groups.map((r) => [Number(r.tenant_id), Number(r.events), Number(r.transactions)]),
+          tenants.map((tenant) => [tenant, 8, 1]),
+        );
+        const xmins = await rawQuery(
+          location,
+          `select count(distinct xmin::text) as n from audit_events where tenant_id in (${tenants.join(', ')})`,
+        );
+        assert.equal(Number(xmins[0]!.n), 2, 'one transaction per tenant');
+        for (const tenant of tenants)
+          assert.equal((await store.certificates.list({ tenantId: tenant, asOf: at, offset: 0, limit: 100 })).total, 8);
       });
 
     if (target.name === 'sqlite')

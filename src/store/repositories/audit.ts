@@ -19,12 +19,13 @@
  * - Appends run on the root instance, never inside a caller's transaction, so waiting for the
  *   group can never wait on the caller itself.
  *
- * One exception to the grouping, `writeWithin`: the success event of a write that has a store
- * transaction of its own (a single import, CertificateRepository.insert's `audit`) is written
- * in that transaction, chained the same way (head compare-and-set before the row's insert), so
- * the write and its event commit together with one commit instead of two (the second commit's
- * WAL append was the largest single cost of an import: docs/performance.md). Its contract:
- * - the event is committed exactly when the write is: a write that rolls back (refused by a
+ * One exception to the grouping, `writeWithin`: the success events of writes that have a store
+ * transaction of their own (single imports, CertificateRepository.insert's `audit`: the events of
+ * a group of them, store/write-group.ts) are written in that transaction, chained the same way
+ * (head compare-and-set before the rows' insert), so the writes and their events commit together
+ * with one commit instead of two (the second commit's WAL append was the largest single cost of
+ * an import: docs/performance.md). Its contract:
+ * - an event is committed exactly when its write is: a write that rolls back (refused by a
  *   unique index, a fault) leaves no event, and its caller records the failure through `append`;
  * - it takes its place in its chain when its transaction commits, not when it was built: events
  *   still queued for a group then follow it (they are of other, concurrent requests: a caller
@@ -215,7 +216,7 @@ export interface GroupedAuditRepository extends AuditRepository {
  * (see the module's comment for the contract). Returns what to call once that transaction has
  * committed (it updates the cached chain head; not calling it after a rollback is the point).
  */
-export type AuditWriter = (trx: Kysely<Database>, event: NewAuditEvent) => Promise<() => void>;
+export type AuditWriter = (trx: Kysely<Database>, events: readonly NewAuditEvent[]) => Promise<() => void>;
 
 export function auditRepository(
   db: Kysely<Database>,
@@ -368,15 +369,19 @@ export function auditRepository(
   };
 
   return {
-    async writeWithin(trx, event) {
+    async writeWithin(trx, events) {
+      const fields = events.map(storedFields);
+      let moved: Map<string, string>;
       if (dialect.arrayParameters) {
-        const fields = storedFields(event);
-        const key = chainKey(fields.tenantId);
-        const head = await writeChain(trx, key, [fields]);
-        return () => heads.set(key, head);
+        // One `chainStep` per chain, its events in the order given.
+        const byChain = Map.groupBy(fields, (event) => chainKey(event.tenantId));
+        moved = new Map();
+        for (const [key, members] of byChain) moved.set(key, await writeChain(trx, key, members));
+      } else {
+        const chained = await chainGroup(trx, fields);
+        await insertRows(trx, chained.rows);
+        moved = chained.moved;
       }
-      const { rows, moved } = await chainGroup(trx, [storedFields(event)]);
-      await insertRows(trx, rows);
       // The hint now, not only once committed: the next write of a group commit
       // (store/write-group.ts) chains onto this event in the same transaction. Should this one
       // roll back, the hint is wrong, and the next compare-and-set misses and reads the head.

@@ -19,10 +19,13 @@
  * atomic per row on both dialects, so concurrent writers (PostgreSQL, several processes) never
  * lose an update; a write that fails (unique violation, injected fault) rolls its counters back
  * with everything else. Lock order, to rule out deadlocks between concurrent writers of one
- * tenant: the certificate row first, then the tenant's `certificate_counts` row, then its block
- * rows, then day rows in ascending day order, then hour rows in ascending hour order. PostgreSQL holds the counter row lock from that
- * update to commit, so inserts and deletions of one tenant commit one at a time (SQLite's
- * `BEGIN IMMEDIATE` serializes every writer anyway); reads never wait for it.
+ * tenant: the certificate row first, then the tenant's `certificate_counts` row, taken by every
+ * change (with 0 when the live count stays: a replace that moves notAfter), then its block rows,
+ * then day rows, then hour rows. The live row is thus the tenant's counters lock: a group of single
+ * inserts (write-group.ts) takes block, day and hour rows in its members' order, not ascending,
+ * which is safe only because nobody reaches them without holding it. PostgreSQL holds that lock
+ * from the update to commit, so writes of one tenant commit one at a time (a group of inserts
+ * counts as one; SQLite's `BEGIN IMMEDIATE` serializes every writer anyway); reads never wait for it.
  *
  * Reading, at instant `asOf` with `D` its UTC day and `H` its UTC hour (EXPIRED is
  * `not_after < asOf`, as in certificate-list.ts; a certificate is valid through its notAfter
@@ -199,10 +202,10 @@ export async function adjustCounters(
   oneStatement = false,
 ): Promise<void> {
   const live = changes.reduce((sum, c) => sum + c.delta, 0);
+  const blocks = netByKey(changes, (c) => numberBlock(c.certificateNo));
+  const days = netByDay(changes);
+  const hours = netByKey(changes, (c) => utcHour(c.notAfter));
   if (oneStatement && live > 0) {
-    const blocks = netByKey(changes, (c) => numberBlock(c.certificateNo));
-    const days = netByDay(changes);
-    const hours = netByKey(changes, (c) => utcHour(c.notAfter));
     if (blocks.every(([, n]) => n > 0) && days.every((d) => d.n > 0) && hours.every(([, n]) => n > 0)) {
       await addAll.all(
         trx,
@@ -222,18 +225,21 @@ export async function adjustCounters(
       return;
     }
   }
-  if (live !== 0) await addLive.all(trx, tenantId, live);
-  for (const [block, delta] of netByKey(changes, (c) => numberBlock(c.certificateNo))) {
+  if (live === 0 && blocks.length === 0 && days.length === 0 && hours.length === 0) return;
+  // First, even when the live count does not change (a replace that moves notAfter): the tenant's
+  // live row is the lock every counter change takes before its block and day rows.
+  await addLive.all(trx, tenantId, live);
+  for (const [block, delta] of blocks) {
     const row = await addToBlock.first(trx, tenantId, block, delta);
     if (Number(row!.n) === 0) await dropEmptyBlock.all(trx, tenantId, block);
   }
-  for (const { day, n, msSum } of netByDay(changes)) {
+  for (const { day, n, msSum } of days) {
     const row = await addToDay.first(trx, tenantId, day, n, msSum);
     // Only days that hold certificates stay, so the "days before D" sum reads no dead rows.
     // A row at n = 0 has ms_sum = 0 too (the sum over no certificates).
     if (Number(row!.n) === 0) await dropEmptyDay.all(trx, tenantId, day);
   }
-  for (const [hour, delta] of netByKey(changes, (c) => utcHour(c.notAfter))) {
+  for (const [hour, delta] of hours) {
     const row = await addToHour.first(trx, tenantId, hour, delta);
     if (Number(row!.n) === 0) await dropEmptyHour.all(trx, tenantId, hour);
   }

@@ -30,6 +30,7 @@ import {
   CERTIFICATE_PAGE_MAX,
   type CertificateRepository,
   type LiveHolder,
+  type NewAuditEvent,
   type NewCertificate,
   type RecoveryRefusal,
 } from '../../core/ports.ts';
@@ -71,7 +72,11 @@ import { expiryHistogram } from './expiry-histogram.ts';
 /** Numbers per `getMany` query (well under SQLite's and PostgreSQL's bound-parameter limits). */
 const GET_MANY_CHUNK = 500;
 
-/** Fault injection for tests: runs inside the write transaction, after every row is written, before commit. */
+/**
+ * Fault injection for tests: runs inside the write transaction before commit, after every row is
+ * written; for a single insert, after its certificate row, before its group writes the rest
+ * (`singleInserts`).
+ */
 export interface CertificateWriteHooks {
   beforeCommit?: (operation: 'insert' | 'replace', certificateNo: number) => void | Promise<void>;
 }
@@ -231,6 +236,15 @@ const withSecretsByName = queryTemplate((db: Kysely<Database>, tenantId: number,
   withSecrets(db, tenantId).where('certificates.name', '=', name),
 );
 
+/** A single insert's part of its group (`singleInserts`): its row as written, input and event. */
+interface SingleInsert {
+  row: Selectable<CertificateRow>;
+  input: NewCertificate;
+  audit: NewAuditEvent | undefined;
+  /** Set by the group's finish: what the audit does once the event is committed. */
+  committed: (() => void) | null;
+}
+
 export function certificateRepository(
   db: Kysely<Database>,
   dialect: StoreDialect,
@@ -241,8 +255,33 @@ export function certificateRepository(
 ): CertificateRepository {
   const live = (tenantId: number) => liveRows(db, tenantId);
   const vdb = db as unknown as Kysely<VersionsDatabase>;
-  /** A single insert's transaction: on SQLite shared with the concurrent ones (write-group.ts). */
-  const singleInserts = groupedWrites(db, dialect);
+  /**
+   * Single inserts share a transaction with the concurrent ones (of their tenant on PostgreSQL;
+   * write-group.ts): each writes its certificate row in its own savepoint, which is where a unique
+   * index refuses it, and the group's finish writes what hangs off the rows that landed, in one
+   * go: dependents and search rows, counters (one update of the tenant's rows for the group) and
+   * the audit events (one chain step). The hot rows, the counters and the chain head, are thus
+   * locked once per group and only from its finish to its commit.
+   */
+  const singleInserts = groupedWrites<Database, SingleInsert>(db, dialect, async (trx, inserts) => {
+    for (const [tenantId, ofTenant] of Map.groupBy(inserts, (insert) => insert.input.tenantId)) {
+      await writeNewRows(
+        trx,
+        tenantId,
+        ofTenant.map(({ row, input }) => ({ certificateNo: Number(row.certificate_no), input })),
+      );
+      await adjustCounters(trx, tenantId, counted(ofTenant.map(({ row }) => row)), dialect.arrayParameters);
+    }
+    // Last: the chain head's lock (PostgreSQL) is held for the shortest time.
+    const audited = inserts.filter((insert) => insert.audit !== undefined);
+    if (audited.length === 0) return;
+    if (!writeAudit) throw new Error('certificateRepository: insert with an audit event needs writeAudit');
+    const committed = await writeAudit(
+      trx,
+      audited.map((insert) => insert.audit!),
+    );
+    for (const insert of audited) insert.committed = committed;
+  });
 
   /** Whether another live certificate of the tenant has this value (`except`: the one being replaced). */
   const taken = async (
@@ -427,25 +466,25 @@ export function certificateRepository(
     return inserted;
   }
 
-  /** The rows of one new certificate, its dependents and search rows; inside its write transaction. */
-  async function insertRows(trx: Kysely<Database>, certificate: NewCertificate, at: Date) {
-    const inserted = await insertCertificateRow(trx, certificate, at);
+  /**
+   * The dependents and search rows of new certificates of one tenant whose rows are written;
+   * inside their write transaction (PostgreSQL: one statement, `writeNewDependents`).
+   */
+  async function writeNewRows(
+    trx: Kysely<Database>,
+    tenantId: number,
+    numbered: ReadonlyArray<{ certificateNo: number; input: NewCertificate }>,
+  ): Promise<void> {
     if (dialect.arrayParameters) {
-      await writeNewDependents(trx, certificate.tenantId, [
-        { certificateNo: Number(inserted.certificate_no), input: certificate },
-      ]);
-      return inserted;
+      await writeNewDependents(trx, tenantId, numbered);
+      return;
     }
-    await writeDependents(trx, certificate.tenantId, inserted.certificate_no, certificate);
-    await writeSearchIndex(
+    for (const { certificateNo, input } of numbered) await writeDependents(trx, tenantId, certificateNo, input);
+    await writeSearchIndexes(
       trx,
       dialect,
-      certificate.tenantId,
-      Number(inserted.certificate_no),
-      certificate.name,
-      certificate.facts,
+      numbered.map(({ certificateNo, input }) => ({ tenantId, certificateNo, name: input.name, facts: input.facts })),
     );
-    return inserted;
   }
 
   const counted = (rows: ReadonlyArray<{ certificate_no: number; not_after: number }>) =>
@@ -458,21 +497,15 @@ export function certificateRepository(
   const repository: CertificateRepository = {
     async insert(certificate, at, audit) {
       try {
-        let audited: (() => void) | null = null;
         // All or nothing for this certificate (its savepoint), answered after the group's commit.
-        const row = await singleInserts.run(async (trx) => {
-          const inserted = await insertRows(trx, certificate, at);
-          await adjustCounters(trx, certificate.tenantId, counted([inserted]), dialect.arrayParameters);
-          // Last: the chain head's lock (PostgreSQL) is held for the shortest time.
-          if (audit) {
-            if (!writeAudit) throw new Error('certificateRepository: insert with an audit event needs writeAudit');
-            audited = await writeAudit(trx, audit);
-          }
-          await hooks.beforeCommit?.('insert', inserted.certificate_no);
-          return inserted;
+        // Scope: the tenant, whose counters and audit chain head the group locks.
+        const inserted = await singleInserts.run(String(certificate.tenantId), async (trx) => {
+          const row = await insertCertificateRow(trx, certificate, at);
+          await hooks.beforeCommit?.('insert', row.certificate_no);
+          return { row, input: certificate, audit, committed: null };
         });
-        (audited as (() => void) | null)?.();
-        return certificateFromRow(row);
+        inserted.committed?.();
+        return certificateFromRow(inserted.row);
       } catch (error) {
         return rethrowUniqueViolation(
           error,
