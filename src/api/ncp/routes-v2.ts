@@ -73,7 +73,12 @@ export function registerV2Routes(app: FastifyInstance, ctx: NcpContext): void {
             ...replaceOptions('ncp-v2'),
             expectedName: name,
           });
-    const [present, [usedBy]] = await Promise.all([ctx.present(actor), ctx.usedBy(actor, [saved])]);
+    // A new certificate is used by no edge slot when its import commits: only a replacement's
+    // users are read (a statement saved on every import).
+    const [present, [usedBy]] = await Promise.all([
+      ctx.present(actor),
+      certificateNo === undefined ? [[]] : ctx.usedBy(actor, [saved]),
+    ]);
     return {
       ...SUCCESS,
       totalRows: 1,
