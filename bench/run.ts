@@ -241,6 +241,13 @@ const fmtProbe = (p: ProbeReport, requests: number, store: 'sqlite' | 'postgres'
     lines.push(
       `disk: ${(p.disk.readBytes / 1024 / Math.max(1, requests)).toFixed(2)} KiB read from the disk, ${(p.disk.readCalls / Math.max(1, requests)).toFixed(2)} read calls a request`,
     );
+  if (p.memory) {
+    const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
+    const at = p.memory.atRssMax;
+    lines.push(
+      `memory at the RSS peak: RSS ${mb(at.rss)} MB = V8 heap ${mb(at.heapTotal)} MB (${mb(at.heapUsed)} used) + external ${mb(at.external)} MB (array buffers ${mb(at.arrayBuffers)}) + the rest (code, native, allocator) ${mb(at.rss - at.heapTotal - at.external)} MB`,
+    );
+  }
   if (p.served)
     lines.push(
       `as served (parsed → finished): p50 ${p.served.p50Ms.toFixed(2)} p99 ${p.served.p99Ms.toFixed(2)} p99.9 ${p.served.p999Ms.toFixed(2)} max ${p.served.maxMs.toFixed(1)} ms`,

@@ -9,6 +9,11 @@ import { join } from 'node:path';
 export interface ProbeReport {
   /** What the kernel read from the disk for the server (/proc/self/io read_bytes) and its read calls. */
   disk?: { readBytes: number; readCalls: number };
+  /**
+   * `process.memoryUsage()` sampled every 200 ms, bytes: the largest of each part, and every part
+   * at the largest RSS sample.
+   */
+  memory?: Record<'max' | 'atRssMax', Record<'rss' | 'heapTotal' | 'heapUsed' | 'external' | 'arrayBuffers', number>>;
   /** pg Client.query calls (PostgreSQL statements; 0 on SQLite). */
   statements: number;
   /**

@@ -19,6 +19,8 @@
  * - Disk reads: /proc/self/io's `read_bytes` (what the kernel read from the disk for this
  *   process: page-cache misses) and `syscr` (read calls), so a store that is not in memory shows
  *   as disk bytes per request rather than as a mystery in the CPU figure.
+ * - Memory: `process.memoryUsage()` every 200 ms, the largest of each part (RSS, V8 heap committed
+ *   and used, external and array buffers: what the RSS target is made of) and the RSS sample's split.
  * - Requests as the server sees them (diagnostics_channel `http.server.request.start` to
  *   `http.server.response.finish`): their latency percentiles, to compare with the load
  *   generator's (what the server does not see is the kernel, the generator and the scheduler).
@@ -138,6 +140,21 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
+// Memory: the largest of each part since the last report; `atRssMax`, every part at the RSS peak.
+type MemoryParts = { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
+let memoryMax: MemoryParts | null = null;
+let memoryAtRssMax: MemoryParts | null = null;
+setInterval(() => {
+  const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  const now = { rss, heapTotal, heapUsed, external, arrayBuffers };
+  if (!memoryAtRssMax || rss > memoryAtRssMax.rss) memoryAtRssMax = now;
+  memoryMax = memoryMax
+    ? (Object.fromEntries(
+        Object.entries(now).map(([part, bytes]) => [part, Math.max(bytes, memoryMax![part as keyof MemoryParts])]),
+      ) as MemoryParts)
+    : now;
+}, 200).unref();
+
 // Stalls: how late a 1 ms interval ran, time-stamped.
 let stalls: Timed[] = [];
 const threadCpuMs = (): number => {
@@ -253,6 +270,7 @@ process.on('SIGUSR2', () => {
   const report = {
     statements,
     disk: { readBytes: io1.readBytes - io0.readBytes, readCalls: io1.readCalls - io0.readCalls },
+    memory: memoryMax && memoryAtRssMax ? { max: memoryMax, atRssMax: memoryAtRssMax } : undefined,
     byText: Object.fromEntries([...byText].sort((a, b) => b[1] - a[1])),
     eventLoopDelayMs: {
       count: loop.count,
@@ -319,6 +337,8 @@ process.on('SIGUSR2', () => {
   writeFileSync(`${FILE}.tmp`, JSON.stringify(report));
   renameSync(`${FILE}.tmp`, FILE);
   io0 = io();
+  memoryMax = null;
+  memoryAtRssMax = null;
   statements = 0;
   byText = new Map();
   roundTrips = new Map();
