@@ -64,13 +64,6 @@ export interface StoreDialect {
    */
   readonly rowLocks: boolean;
   /**
-   * Whether independent small writes are cheaper grouped in one transaction. PostgreSQL: yes,
-   * each commit waits for a WAL flush (an fsync). SQLite: no, a WAL commit with synchronous=NORMAL
-   * writes no fsync (checkpoints do, on their own thread), while a transaction would hold the one
-   * writer lock across the awaits between its statements.
-   */
-  readonly groupsWrites: boolean;
-  /**
    * Whether a statement may take a whole column of rows as one array parameter (`unnest($1::bigint[],
    * …)`) and modify several tables through `WITH` clauses: PostgreSQL. Batched writes then cost
    * one round trip and one commit, and keep one SQL text (one prepared statement) whatever the
@@ -128,7 +121,6 @@ export const sqliteDialect: StoreDialect = Object.freeze({
   beginWrite: sql`begin immediate`,
   storeLock: null,
   rowLocks: false,
-  groupsWrites: false,
   arrayParameters: false,
   mergesReads: false,
   keepsDeadRowVersions: false,
@@ -164,7 +156,6 @@ export const postgresDialect: StoreDialect = Object.freeze({
   beginWrite: sql`begin`,
   storeLock: sql`select pg_advisory_xact_lock(${STORE_LOCK_KEY}::bigint)`,
   rowLocks: true,
-  groupsWrites: true,
   arrayParameters: true,
   mergesReads: true,
   keepsDeadRowVersions: true,

@@ -730,7 +730,7 @@ export function notificationRepository(base: Kysely<Database>, dialect: StoreDia
       // SQLite: three statements, each one autocommit, each row's values as one JSON array
       // parameter read with json_each (one SQL text whatever the count, like the arrays above):
       // the deliveries, then the moves, then the deletions. Not one transaction: it would hold
-      // the writer lock across the awaits between them (dialect.ts `groupsWrites`). In that order
+      // the one writer lock across the awaits between them (SQLite has no other writer). In that order
       // a pass cut between them leaves its rows due, and the next pass queues nothing twice
       // (unique event keys) before it moves them. It was two autocommits a due row: each a WAL
       // append of the same few pages (bench/notify-scan.ts counts them).
