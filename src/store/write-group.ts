@@ -29,6 +29,14 @@
  *   connection: a group of two tenants would lock their rows in its members' order, and another
  *   process's group in the opposite order (a deadlock). SQLite has one writer: one queue.
  *
+ * - a work that PostgreSQL chose as a deadlock's victim (SQLSTATE 40P01) is run once more, in
+ *   the next group, instead of rejecting: two processes' groups can each hold a row (a unique
+ *   index entry) the other's next member inserts, when they import the same certificates in
+ *   crossed order. Its savepoint is rolled back, which ends the deadlock; its group commits, and
+ *   the other side goes on. Run again after that commit, the work sees the other side's rows as
+ *   any later write would (an already-stored certificate: the store's unique refusal), where a
+ *   single transaction per work would never have met the deadlock at all.
+ *
  * The group is whoever is queued (in the scope) when the transaction starts, and whoever is
  * queued by the time the previous work of the group is done, up to MAX_GROUP works: no work
  * waits for a group to fill (the first write after an idle moment commits alone, as before), and
@@ -60,7 +68,15 @@ interface Member<DB, T> {
   work: (trx: Kysely<DB>) => Promise<T>;
   resolve: (value: T) => void;
   reject: (error: unknown) => void;
+  /** Already run once and chosen as a deadlock's victim: the next failure rejects. */
+  rerun?: true;
 }
+
+/** PostgreSQL's SQLSTATE for a transaction chosen as a deadlock's victim; SQLite has none. */
+const DEADLOCK_VICTIM = '40P01';
+
+const isDeadlockVictim = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === DEADLOCK_VICTIM;
 
 export function groupedWrites<DB, T>(
   db: Kysely<DB>,
@@ -74,6 +90,14 @@ export function groupedWrites<DB, T>(
     db.connection().execute(async (trx) => {
       await dialect.beginWrite.execute(trx);
       const done: Array<{ member: Member<DB, T>; value: T }> = [];
+      // Deadlock victims, queued again once this group has ended (its locks are what they met).
+      const rerun: Array<Member<DB, T>> = [];
+      const settleFailed = (member: Member<DB, T>, error: unknown): void => {
+        if (isDeadlockVictim(error) && !member.rerun) {
+          member.rerun = true;
+          rerun.push(member);
+        } else member.reject(error);
+      };
       try {
         let first = true;
         while (done.length < MAX_GROUP && queue.length > 0) {
@@ -97,10 +121,13 @@ export function groupedWrites<DB, T>(
                 await sql`rollback to group_member`.execute(trx);
               }
             } finally {
-              member.reject(outcome.error);
+              settleFailed(member, outcome.error);
             }
             // Nothing left in the transaction: the next group starts afresh.
-            if (first) return;
+            if (first) {
+              queue.unshift(...rerun);
+              return;
+            }
             continue;
           }
           // Its savepoint is left open (commit ends it): a release would be a round trip of its
@@ -117,9 +144,11 @@ export function groupedWrites<DB, T>(
       } catch (error) {
         await sql`rollback`.execute(trx).catch(() => undefined);
         for (const { member } of done) member.reject(error);
+        queue.unshift(...rerun);
         return;
       }
       for (const { member, value } of done) member.resolve(value);
+      queue.unshift(...rerun);
     });
 
   const drain = async (key: string, queue: Array<Member<DB, T>>) => {

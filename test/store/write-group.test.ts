@@ -13,11 +13,24 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { open } from 'node:fs/promises';
 import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
 import { createAuditService } from '../../src/core/audit.ts';
 import { systemClock, type NewAuditEvent } from '../../src/core/ports.ts';
 import { isAppErrorWithCode } from '../../src/domain/errors.ts';
+import { postgresDialect } from '../../src/store/dialect.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
-import { makeTenant, newCertificate, rawQuery, storeTargets, type TestLocation } from '../helpers/db.ts';
+import { groupedWrites } from '../../src/store/write-group.ts';
+import {
+  freshPostgres,
+  makeTenant,
+  newCertificate,
+  postgresSkip,
+  rawExec,
+  rawQuery,
+  storeTargets,
+  type TestLocation,
+} from '../helpers/db.ts';
 
 const at = new Date('2026-11-02T03:04:05.678Z');
 const event = (tenantId: number, target: string): NewAuditEvent => ({
@@ -220,3 +233,65 @@ for (const target of storeTargets) {
       });
   });
 }
+
+describe('postgres: a group chosen as a deadlock victim', { skip: postgresSkip }, () => {
+  let location: TestLocation;
+  const pools: pg.Pool[] = [];
+  after(async () => {
+    await Promise.all(pools.map((pool) => pool.end()));
+    await location?.cleanup();
+  });
+
+  it('runs the victim work again after its group, so no caller sees the deadlock', async () => {
+    location = await freshPostgres();
+    await rawExec(location, 'create table crossed (v text primary key)');
+    // Two processes' groups (a pool each), two works each, inserting the same two keys in
+    // crossed order: A holds x and waits for B's y, B holds y and waits for A's x.
+    const groupOf = () => {
+      const pool = new pg.Pool({ connectionString: location.databaseUrl!, max: 2 });
+      pools.push(pool);
+      const db = new Kysely<{ crossed: { v: string } }>({ dialect: new PostgresDialect({ pool }) });
+      return groupedWrites(db, postgresDialect);
+    };
+    const [a, b] = [groupOf(), groupOf()];
+    const signal = () => {
+      let open!: () => void;
+      return { opened: new Promise<void>((resolve) => (open = resolve)), open: () => open() };
+    };
+    const aHoldsX = signal();
+    const bHoldsY = signal();
+    const insert = (trx: Kysely<{ crossed: { v: string } }>, v: string) =>
+      trx.insertInto('crossed').values({ v }).execute();
+    const runs = [0, 0, 0, 0];
+    const outcomes = await Promise.allSettled([
+      a.run('t', async (trx) => {
+        runs[0]!++;
+        await insert(trx, 'x');
+        aHoldsX.open();
+      }),
+      a.run('t', async (trx) => {
+        runs[1]!++;
+        await bHoldsY.opened;
+        await insert(trx, 'y');
+      }),
+      b.run('t', async (trx) => {
+        runs[2]!++;
+        await aHoldsX.opened;
+        await insert(trx, 'y');
+        bHoldsY.open();
+      }),
+      b.run('t', async (trx) => {
+        runs[3]!++;
+        await insert(trx, 'x');
+      }),
+    ]);
+    // The first works committed; the crossed ones end as unique violations (the other group's
+    // row stored first), one of them after being run a second time: never the deadlock.
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as { code?: string }).code)),
+      ['ok', '23505', 'ok', '23505'],
+    );
+    assert.deepEqual(runs.slice().sort(), [1, 1, 1, 2]);
+    assert.deepEqual(await rawQuery(location, 'select v from crossed order by v'), [{ v: 'x' }, { v: 'y' }]);
+  });
+});
