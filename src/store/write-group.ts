@@ -38,9 +38,13 @@
  *   single transaction per work would never have met the deadlock at all.
  *
  * The group is whoever is queued (in the scope) when the transaction starts, and whoever is
- * queued by the time the previous work of the group is done, up to MAX_GROUP works: no work
- * waits for a group to fill (the first write after an idle moment commits alone, as before), and
- * a burst of concurrent writes shares commits.
+ * queued by the time the previous work of the group is done, up to MAX_GROUP works. A group
+ * starts at the end of the event-loop turn in which its first work was queued (setImmediate),
+ * never later: on SQLite a write runs to its commit without yielding to the loop (better-sqlite3
+ * is synchronous), and each HTTP request is handled in a callback of its own, so without that
+ * turn no other request's write could join it. The requests read in one turn share a group; no
+ * work waits for a group to fill beyond that turn (a write after an idle moment commits alone,
+ * one turn later), and a burst of concurrent writes shares commits.
  */
 import { sql, type Kysely } from 'kysely';
 import type { StoreDialect } from './dialect.ts';
@@ -175,7 +179,9 @@ export function groupedWrites<DB, T>(
         else {
           const started = [member];
           queues.set(key, started);
-          void drain(key, started);
+          // At the end of this turn, so that the writes of the other requests read in the same
+          // turn (each in its own callback) join the group.
+          setImmediate(() => void drain(key, started));
         }
       });
     },

@@ -16,7 +16,8 @@ import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { createAuditService } from '../../src/core/audit.ts';
-import { systemClock, type NewAuditEvent } from '../../src/core/ports.ts';
+import { normaliseSearchQuery } from '../../src/core/certificate-search.ts';
+import { systemClock, type CertificateQuery, type NewAuditEvent } from '../../src/core/ports.ts';
 import { isAppErrorWithCode } from '../../src/domain/errors.ts';
 import { postgresDialect } from '../../src/store/dialect.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
@@ -43,6 +44,34 @@ const event = (tenantId: number, target: string): NewAuditEvent => ({
   detail: {},
   at,
 });
+
+/** The certificate numbers a substring search of the tenant finds (every page). */
+async function found(
+  store: StoreHandle,
+  tenantId: number,
+  filter: Pick<CertificateQuery, 'nameContains' | 'domainContains'>,
+): Promise<number[]> {
+  const page = await store.certificates.list({
+    ...normaliseSearchQuery({ ...filter, offset: 0, limit: 0 }),
+    tenantId,
+    asOf: at,
+    offset: 0,
+    limit: 100,
+  });
+  return page.items.map((c) => c.certificateNo).sort((a, b) => a - b);
+}
+
+/**
+ * FTS5 segments of the certificate search index: the ids in its data rows' keys (a segment's
+ * page `p` of id `s` is row `(s << 37) + p`; rows below 1 << 37 are the index's own records).
+ */
+async function ftsSegments(location: TestLocation): Promise<number> {
+  const [row] = await rawQuery(
+    location,
+    `select count(distinct rowid >> 37) as n from certificate_search_data where rowid >= (1 << 37)`,
+  );
+  return Number(row?.n);
+}
 
 /** Commit frames in a WAL file (frames of the header's current salts). */
 async function walCommits(file: string): Promise<number> {
@@ -210,22 +239,66 @@ for (const target of storeTargets) {
       });
 
     if (target.name === 'sqlite')
+      it('inserts begun in separate callbacks of one event-loop turn commit together, as requests read in one turn', async () => {
+        const tenant = (await makeTenant(store)).id;
+        const file = join(location.dataDir, 'certkeeper.db');
+        const reader = new Database(file, { readonly: true });
+        try {
+          reader.exec('begin');
+          reader.prepare('select count(*) from sqlite_schema').get();
+          const before = await walCommits(`${file}-wal`);
+          // Each insert starts in a callback of its own (setImmediate: one check phase), as each
+          // HTTP request's handler does; nothing else is queued when the first one starts.
+          await Promise.all(
+            Array.from(
+              { length: 4 },
+              (_, i) =>
+                new Promise<unknown>((resolve, reject) =>
+                  setImmediate(() => {
+                    store.certificates
+                      .insert(newCertificate(tenant), at, event(tenant, `c-${i}`))
+                      .then(resolve, reject);
+                  }),
+                ),
+            ),
+          );
+          assert.equal((await walCommits(`${file}-wal`)) - before, 1);
+          reader.exec('commit');
+        } finally {
+          reader.close();
+        }
+        assert.equal((await store.certificates.list({ tenantId: tenant, asOf: at, offset: 0, limit: 100 })).total, 4);
+      });
+
+    if (target.name === 'sqlite')
       it('inserts waiting for the connection together commit together', async () => {
         const tenant = (await makeTenant(store)).id;
         const file = join(location.dataDir, 'certkeeper.db');
+        // No automatic merges of FTS5 segments, so the segments written are the segments there.
+        await rawExec(location, `insert into certificate_search (certificate_search, rank) values ('automerge', 0)`);
+        const segmentsBefore = await ftsSegments(location);
         // A reader holding a snapshot keeps every frame in the WAL (no checkpoint resets it).
         const reader = new Database(file, { readonly: true });
         try {
           reader.exec('begin');
           reader.prepare('select count(*) from sqlite_schema').get();
           const before = await walCommits(`${file}-wal`);
-          await Promise.all(
-            Array.from({ length: 8 }, (_, i) =>
-              store.certificates.insert(newCertificate(tenant), at, event(tenant, `g-${i}`)),
-            ),
+          const inputs = Array.from({ length: 8 }, (_, i) => newCertificate(tenant, { name: `group-${i}` }));
+          const stored = await Promise.all(
+            inputs.map((input, i) => store.certificates.insert(input, at, event(tenant, `g-${i}`))),
           );
           assert.equal((await walCommits(`${file}-wal`)) - before, 1);
           reader.exec('commit');
+          // One FTS5 segment for the group: its search rows are written together, in the group's
+          // finish, after every member's savepoint (FTS5 flushes at each savepoint otherwise).
+          assert.equal((await ftsSegments(location)) - segmentsBefore, 1);
+          // Found by a search right after the group's commit, each by its name and its domain.
+          for (const [i, input] of inputs.entries()) {
+            assert.deepEqual(await found(store, tenant, { nameContains: `oup-${i}` }), [stored[i]!.certificateNo]);
+            assert.deepEqual(await found(store, tenant, { domainContains: input.facts.domains[0]! }), [
+              stored[i]!.certificateNo,
+            ]);
+          }
         } finally {
           reader.close();
         }

@@ -24,7 +24,7 @@
 import { sql, type Kysely } from 'kysely';
 import { asciiLower } from '../../domain/text.ts';
 import type { CertificateFacts } from '../../domain/x509/types.ts';
-import { batches, insertBatched } from '../batch-insert.ts';
+import { batches, EXACT_INSERT_MAX, insertBatched } from '../batch-insert.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { queryTemplate } from '../query-template.ts';
 import type { CertificateNameGramRow, CertificateNameRow, Database } from '../schema.ts';
@@ -144,7 +144,12 @@ export async function writeSearchIndexes(
     certificates.flatMap((c) => nameGramRowsOf(c.tenantId, c.certificateNo, c.name)),
   );
   if (dialect.substringIndex === 'fts5') {
-    for (const run of batches(certificates)) {
+    // A write group's rows (at most MAX_GROUP, write-group.ts) in one statement: FTS5 wrote a
+    // segment for each multi-row statement here (a group's 8 rows as 4 + 4: two segments; in one
+    // statement: one, test/store/write-group.test.ts), and every segment is pages to write now
+    // and to merge later.
+    const runs = certificates.length <= EXACT_INSERT_MAX ? [certificates] : batches(certificates);
+    for (const run of runs) {
       const rows = run.map((c) => sql`(${c.certificateNo}, ${c.name}, ${searchDomainsText(c.facts)})`);
       await sql`insert into certificate_search (rowid, name, domains) values ${sql.join(rows)}`.execute(trx);
     }
