@@ -91,8 +91,12 @@ export interface Pebble {
   stop(): Promise<void>;
 }
 
-/** A port free on 127.0.0.1 for TCP (and UDP when `udp`), released before returning. */
-export async function freePort(udp = false): Promise<number> {
+/**
+ * A port free on 127.0.0.1 for TCP (and UDP when `udp`), released before returning, and not one
+ * of `taken`: a port released is free again, so ports drawn one after another for one start may
+ * repeat unless the caller passes the ones it already holds.
+ */
+export async function freePort(udp = false, taken: ReadonlySet<number> = new Set()): Promise<number> {
   for (;;) {
     const port = await new Promise<number>((resolve, reject) => {
       const server = net.createServer();
@@ -102,6 +106,7 @@ export async function freePort(udp = false): Promise<number> {
         server.close(() => resolve(address.port));
       });
     });
+    if (taken.has(port)) continue;
     if (!udp) return port;
     const ok = await new Promise<boolean>((resolve) => {
       const socket = dgram.createSocket('udp4');
@@ -168,13 +173,20 @@ export async function startPebble(options: PebbleOptions = {}): Promise<Pebble> 
   await writeFile(join(dir, 'cert.pem'), leaf.pem);
   await writeFile(join(dir, 'key.pem'), leaf.keyPem, { mode: 0o600 });
 
+  // Six distinct ports: Pebble and challtestsrv each bind theirs only once started.
+  const taken = new Set<number>();
+  const draw = async (udp = false) => {
+    const port = await freePort(udp, taken);
+    taken.add(port);
+    return port;
+  };
   const [acmePort, managementPort, httpPort, tlsPort, dnsPort, challtestPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(true),
-    await freePort(),
+    await draw(),
+    await draw(),
+    await draw(),
+    await draw(),
+    await draw(true),
+    await draw(),
   ];
   const config = {
     pebble: {
