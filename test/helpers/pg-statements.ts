@@ -31,3 +31,23 @@ export async function statementsDuring<T>(
     pg.Client.prototype.query = original;
   }
 }
+
+/**
+ * The store's very statement prepared as `name` on a connection of the test's own and run 7
+ * times; its `[generic, custom]` plan counts from `pg_prepared_statements`. PostgreSQL plans runs
+ * 1–5 custom and keeps the generic plan after that only if it costs no more than they did, so
+ * `[2, 5]` means the statement keeps a generic plan.
+ */
+export async function planCountsOverSevenRuns(
+  client: pg.Client,
+  name: string,
+  { text, values }: SentStatement,
+): Promise<[generic: number, custom: number]> {
+  for (let i = 0; i < 7; i++) await client.query({ name, text, values });
+  const { rows } = await client.query<{ generic_plans: string; custom_plans: string }>(
+    'select generic_plans, custom_plans from pg_prepared_statements where name = $1',
+    [name],
+  );
+  if (rows.length !== 1) throw new Error(`no prepared statement named ${name}`);
+  return [Number(rows[0]!.generic_plans), Number(rows[0]!.custom_plans)];
+}

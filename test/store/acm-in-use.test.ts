@@ -24,7 +24,7 @@ import {
   testMasterKey,
   type TestLocation,
 } from '../helpers/db.ts';
-import { statementsDuring } from '../helpers/pg-statements.ts';
+import { planCountsOverSevenRuns, statementsDuring } from '../helpers/pg-statements.ts';
 
 const AT = new Date(Date.UTC(2026, 2, 1));
 
@@ -171,16 +171,10 @@ describe('postgres: the ACM page statement keeps a generic plan', { skip: postgr
         };
         const { sent } = await statementsDuring(() => store.acm.list(q));
         assert.equal(sent.length, 1, `${order} ${limit}: one statement`);
-        const { text, values } = sent[0]!;
         const name = `acm_${order}_${limit}_${keyTypes === null ? 'any' : 'ec'}`;
-        for (let i = 0; i < 7; i++) await client.query({ name, text, values });
-        const { rows } = await client.query<{ generic_plans: string; custom_plans: string }>(
-          'select generic_plans, custom_plans from pg_prepared_statements where name = $1',
-          [name],
-        );
         assert.deepEqual(
-          rows.map((r) => [Number(r.generic_plans), Number(r.custom_plans)]),
-          [[2, 5]],
+          await planCountsOverSevenRuns(client, name, sent[0]!),
+          [2, 5],
           `${order} ${limit}: [generic, custom] plans`,
         );
       }

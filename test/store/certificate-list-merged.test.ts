@@ -29,7 +29,7 @@ import {
   type TestLocation,
 } from '../helpers/db.ts';
 import pg from 'pg';
-import { statementsDuring } from '../helpers/pg-statements.ts';
+import { planCountsOverSevenRuns, statementsDuring } from '../helpers/pg-statements.ts';
 
 const DAY = 86_400_000;
 const AS_OF = Date.UTC(2026, 2, 1);
@@ -190,18 +190,10 @@ describe('postgres: the merged page statement keeps a generic plan', { skip: pos
         const { sent } = await statementsDuring(() => store.certificates.list(q, confirm));
         assert.equal(sent.length, 1, `${validity} offset ${offset}: one statement`);
         if (confirm) assert.equal(confirm.state, 'live', 'the check answered by the same statement');
-        const { text, values } = sent[0]!;
-        // The store's very statement, prepared on a connection of our own and run 7 times: plans 1–5
-        // are custom; PostgreSQL then keeps the generic one only if it costs no more than they did.
         const name = `merged_${validity}_${offset}_${checked ? 'checked' : 'plain'}`;
-        for (let i = 0; i < 7; i++) await client.query({ name, text, values });
-        const { rows } = await client.query<{ generic_plans: string; custom_plans: string }>(
-          'select generic_plans, custom_plans from pg_prepared_statements where name = $1',
-          [name],
-        );
         assert.deepEqual(
-          rows.map((r) => [Number(r.generic_plans), Number(r.custom_plans)]),
-          [[2, 5]],
+          await planCountsOverSevenRuns(client, name, sent[0]!),
+          [2, 5],
           `${validity} offset ${offset}: [generic, custom] plans`,
         );
       }
