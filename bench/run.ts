@@ -83,7 +83,7 @@ import {
   type ScaleResult,
   type StoreResults,
 } from './lib/results.ts';
-import { runOpenLoop, type OpenLoopResult } from './lib/open-loop.ts';
+import { MAX_SECONDS as OPEN_LOOP_MAX_SECONDS, runOpenLoop, type OpenLoopResult } from './lib/open-loop.ts';
 import { probeSettings, readProbe, type ProbeReport } from './lib/probe.ts';
 import {
   freshLocation,
@@ -150,6 +150,11 @@ const SERVER_NODE_FLAGS = values['server-node-flags'].split(/\s+/).filter(Boolea
 const ONLY = values.only ? new Set(values.only.split(',')) : null;
 const LOG_LEVEL = 'warn';
 const OPEN_LOOP = Number(values['open-loop']);
+// Checked before any store is seeded or started, not when the first open loop refuses it.
+if (OPEN_LOOP > 0 && SECONDS > OPEN_LOOP_MAX_SECONDS)
+  throw new Error(
+    `--seconds ${SECONDS} with --open-loop: an open loop signs its requests beforehand, at most ${OPEN_LOOP_MAX_SECONDS} s`,
+  );
 const PROBE = !values['no-probe'];
 const PROBE_FILE = join(tmpdir(), `certkeeper-bench-probe-${process.pid}.json`);
 for (const s of STORES) if (s !== 'sqlite' && s !== 'postgres') throw new Error(`unknown store ${s}`);
