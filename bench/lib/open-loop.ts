@@ -255,8 +255,11 @@ function openConnection(target: URL, path: string): Promise<Connection> {
       carrying: -1,
       reader: new ResponseReader(
         (status) => {
-          socket.removeAllListeners();
-          socket.on('error', () => {});
+          // Only this function's own listeners: net.Socket's internal ones (its 'end' handling) stay.
+          socket
+            .off('error', failed)
+            .off('close', closed)
+            .on('error', () => {});
           if (status === 200) resolve(conn);
           else {
             socket.destroy();
@@ -269,8 +272,9 @@ function openConnection(target: URL, path: string): Promise<Connection> {
         },
       ),
     };
-    socket.on('error', reject);
-    socket.on('close', () => reject(new Error(`GET ${path}: connection closed`)));
+    const failed = (error: Error): void => reject(error);
+    const closed = (): void => reject(new Error(`GET ${path}: connection closed`));
+    socket.on('error', failed).on('close', closed);
     socket.write(requestBytes({ method: 'GET', path, headers: {} }, target.host));
   });
 }

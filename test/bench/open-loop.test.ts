@@ -68,6 +68,26 @@ describe('open-loop generator', () => {
     );
   });
 
+  it('counts a request whose connection the server closes as an error, and goes on without it', async (t) => {
+    const server = createServer((req, res) => {
+      if (req.url === '/healthz') res.end('ok');
+      else req.socket.destroy();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    t.after(() => server.close());
+    const open = await runOpenLoop({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      rate: 100,
+      seconds: 0.04,
+      next: () => ({ method: 'GET', path: '/drop', headers: {} }),
+      connections: 2,
+      drainSeconds: 0.2,
+    });
+    // Two requests lose their connections; the other two find none left and are never answered.
+    assert.deepEqual([open.sent, open.ok, open.errors], [4, 0, 4]);
+  });
+
   it('makes every request before the schedule starts', async (t) => {
     const { server, url } = await holdingServer();
     t.after(() => server.close());
