@@ -294,11 +294,11 @@ export function storeSection(r: StoreResults, extraTargets: TargetCheck[] = []):
   const open = r.scales.flatMap((s) => s.cases.filter((c) => c.openLoop).map((c) => ({ s, c, o: c.openLoop! })));
   if (open.length > 0) {
     lines.push(
-      "Open loop (bench/lib/open-loop.ts): a fixed arrival rate at the fraction shown of the req/s just measured, latency from the intended send time, over connections opened before the schedule; the same requests as the server saw them (parsed → finished), its event-loop delay and GC pauses over the same run (bench/lib/server-probe.ts), its CPU a request against the closed loop's, the requests that waited for a free connection, and the generator's own lag.",
+      "Open loop (bench/lib/open-loop.ts): a fixed arrival rate at the fraction shown of the req/s just measured, latency from the intended send time, every request made (signed) before the schedule and sent over connections opened before it; the same requests as the server saw them (parsed → finished), its event-loop delay and GC pauses over the same run (bench/lib/server-probe.ts), its CPU a request against the closed loop's, the requests that waited for a free connection, and the generator's own lag and CPU a request (it shares the machine's CPUs with the server).",
     );
     lines.push('');
     lines.push(
-      '| certificates | endpoint | rate | p50 ms | p99 ms | p99.9 ms | max ms | as served p99 / max ms | event loop p99 / max ms | GC max ms | server µs/req (closed loop) | waited for a connection | generator lag p99 ms |',
+      '| certificates | endpoint | rate | p50 ms | p99 ms | p99.9 ms | max ms | as served p99 / max ms | event loop p99 / max ms | GC max ms | server µs/req (closed loop) | waited for a connection | generator lag p99 ms, CPU µs/req |',
     );
     lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const { s, c, o } of open) {
@@ -310,7 +310,7 @@ export function storeSection(r: StoreResults, extraTargets: TargetCheck[] = []):
           : 'n/a';
       const waited = typeof o.queued === 'number' ? int(o.queued) : 'n/a';
       lines.push(
-        `| ${int(s.scale)} | ${c.label} | ${rate(o.rate)}/s (${pct(o.fraction)}) | ${ms(o.p50Ms)} | ${ms(o.p99Ms)} | ${ms(o.p999Ms)} | ${ms(o.maxMs)} | ${served} | ${loop} | ${o.gc ? ms(o.gc.maxMs) : 'n/a'} | ${cpu} | ${waited} | ${ms(o.sendLagP99Ms)} |`,
+        `| ${int(s.scale)} | ${c.label} | ${rate(o.rate)}/s (${pct(o.fraction)}) | ${ms(o.p50Ms)} | ${ms(o.p99Ms)} | ${ms(o.p999Ms)} | ${ms(o.maxMs)} | ${served} | ${loop} | ${o.gc ? ms(o.gc.maxMs) : 'n/a'} | ${cpu} | ${waited} | ${ms(o.sendLagP99Ms)}${typeof o.generatorCpuUsPerRequest === 'number' ? `, ${us(o.generatorCpuUsPerRequest)}` : ''} |`,
       );
     }
     lines.push('');
