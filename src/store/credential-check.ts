@@ -14,6 +14,7 @@
  *   read gives that row alone, its `credential_row` null), and the read's rows keep their
  *   order: a nested loop over one outer row yields the inner rows as the inner query orders
  *   them, and a subquery with an ORDER BY or LIMIT is never flattened into the join.
+ *   `rowSet` does the same for a read whose rows come as arrays (query-template.ts).
  * - SQLite, or a request whose reads did not go through `all` (a search, an empty page): the
  *   state is read by a statement of its own in `settle` (a function call on SQLite).
  *
@@ -22,7 +23,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { CredentialCheck, CredentialConfirmation, CredentialState } from '../core/ports.ts';
 import type { StoreDialect } from './dialect.ts';
-import { queryTemplate, type QueryTemplate } from './query-template.ts';
+import { columnKeys, queryTemplate, type QueryTemplate, type RowSet, type RowValues } from './query-template.ts';
 
 /** The state of the check's row as one text value: 'live', 'revoked', or null (no such row). */
 const stateOf = {
@@ -67,6 +68,12 @@ export interface CheckedReads {
    * ignore: `credential_state`, `credential_row`).
    */
   all<DB, Row>(template: QueryTemplate<DB, unknown[], Row>, db: Kysely<DB>, values: readonly unknown[]): Promise<Row[]>;
+  /** The same as `all`, as `template.rowSet` answers (rows as arrays on PostgreSQL). */
+  rowSet<DB, Row>(
+    template: QueryTemplate<DB, unknown[], Row>,
+    db: Kysely<DB>,
+    values: readonly unknown[],
+  ): Promise<RowSet<Row>>;
   /** Answers the check by a statement of its own when no read did; call before returning. */
   settle<DB>(db: Kysely<DB>): Promise<void>;
 }
@@ -81,22 +88,46 @@ export async function checkAlone<DB>(db: Kysely<DB>, confirm: CredentialConfirma
 /** Reads for a request without a pending check. */
 export const uncheckedReads: CheckedReads = {
   all: (template, db, values) => template.all(db, ...values),
+  rowSet: (template, db, values) => template.rowSet(db, ...values),
   settle: async () => {},
 };
+
+const WRAPPED_COLUMNS = ['credential_state', 'credential_row'] as const;
+
+/** The wrapped read's state, and its own rows (those of the read's join: `credential_row`). */
+function unwrap<Row>(set: RowSet<unknown>): { state: CredentialState; set: RowSet<Row> } {
+  const at = columnKeys(WRAPPED_COLUMNS, set.columns);
+  const rows = set.rows as ReadonlyArray<RowValues>;
+  return {
+    state: stateFrom(rows[0]?.[at.credential_state]),
+    set: { rows: rows.filter((row) => row[at.credential_row] === true) as never, columns: set.columns },
+  };
+}
 
 /** The reads of one store call that must answer `confirm` (nothing to answer: `uncheckedReads`). */
 export function checkedReads(dialect: StoreDialect, confirm: CredentialConfirmation | undefined): CheckedReads {
   if (!confirm || confirm.state !== undefined) return uncheckedReads;
   const kind = kindOf(confirm.check);
   const value = valueOf(confirm.check);
+  const wrappedOf = <DB, Row>(template: QueryTemplate<DB, unknown[], Row>) =>
+    template.around(1, withState[kind] as (inner: unknown, extra: unknown[]) => RawBuilder<WrappedRow>);
   return {
     async all(template, db, values) {
       if (!dialect.mergesReads || confirm.state !== undefined) return template.all(db, ...values);
-      const rows = (await template
-        .around(1, withState[kind] as (inner: unknown, extra: unknown[]) => RawBuilder<WrappedRow>)
-        .all(db, value, ...values)) as unknown as Array<WrappedRow & Record<string, unknown>>;
-      confirm.state = stateFrom(rows[0]?.credential_state);
-      return rows.filter((row) => row.credential_row === true) as unknown as Awaited<ReturnType<typeof template.all>>;
+      const { state, set } = unwrap<Awaited<ReturnType<typeof template.all>>[number]>({
+        rows: await wrappedOf(template).all(db, value, ...values),
+        columns: null,
+      });
+      confirm.state = state;
+      return set.rows as Awaited<ReturnType<typeof template.all>>;
+    },
+    async rowSet(template, db, values) {
+      if (!dialect.mergesReads || confirm.state !== undefined) return template.rowSet(db, ...values);
+      const { state, set } = unwrap<Awaited<ReturnType<typeof template.all>>[number]>(
+        await wrappedOf(template).rowSet(db, value, ...values),
+      );
+      confirm.state = state;
+      return set;
     },
     settle: (db) => checkAlone(db, confirm),
   };

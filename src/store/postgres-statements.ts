@@ -64,11 +64,41 @@ export const plannedEachRun: KyselyPlugin = {
   transformResult: async ({ result }) => result,
 };
 
+/**
+ * A statement whose text starts with this is answered with each row as an array of its values
+ * in select order (pg's `rowMode: 'array'`) instead of an object, and `columnsOf(rows)` gives
+ * their names. Why: pg builds a row object by a spread of an empty row and a store per column,
+ * and in a process that reads many column lists both are V8's megamorphic paths: about 1 M
+ * instructions for a page of 100 rows of 21 columns, a fifth of reading it
+ * (docs/performance.md, s13-pgpage). query-template.ts `rowSet` marks its texts so; the text
+ * stays a comment and valid SQL elsewhere (SQLite runs it as it is, answering objects).
+ */
+export const ROWS_AS_ARRAYS = '/* rows as arrays */ ';
+
+/** Column names by marked text: one array per text, so callers may key derived data on it. */
+const arrayColumns = new Map<string, readonly string[]>();
+const columnsOfRows = new WeakMap<object, readonly string[]>();
+
+/** The column names of rows answered as arrays (ROWS_AS_ARRAYS); undefined for rows that are objects. */
+export const columnsOf = (rows: object): readonly string[] | undefined => columnsOfRows.get(rows);
+
 /** The prepared statement name of `sql`, or null when it is sent unnamed. */
 export function statementName(sql: string, parameterCount: number): string | null {
   if (sql.startsWith(PLANNED_EACH_RUN)) return null;
-  if (parameterCount > MAX_NAMED_PARAMETERS || sql.includes(';') || !DATA_STATEMENT.test(sql)) return null;
+  const statement = sql.startsWith(ROWS_AS_ARRAYS) ? sql.slice(ROWS_AS_ARRAYS.length) : sql;
+  if (parameterCount > MAX_NAMED_PARAMETERS || statement.includes(';') || !DATA_STATEMENT.test(statement)) return null;
   return `ck_${createHash('sha256').update(sql).digest('base64url').slice(0, 32)}`;
+}
+
+/** Marks `result`'s rows with their column names when they came as arrays. */
+function keepColumns(sql: string, result: pg.QueryResult): void {
+  let columns = arrayColumns.get(sql);
+  if (columns === undefined || columns.length !== result.fields.length) {
+    columns = result.fields.map((field) => field.name);
+    // Bounded as `names` below: the marked texts are a few dozen.
+    if (arrayColumns.size < 5000) arrayColumns.set(sql, columns);
+  }
+  columnsOfRows.set(result.rows, columns);
 }
 
 export function withPreparedStatements(pool: pg.Pool, availability?: AvailabilityWatch): PostgresPool {
@@ -125,10 +155,13 @@ export function withPreparedStatements(pool: pg.Pool, availability?: Availabilit
         const values = [...(parameters ?? [])];
         const name = nameOf(first, values.length);
         const config: pg.QueryConfig = name === null ? { text: first, values } : { name, text: first, values };
-        return (client.query(config) as unknown as Promise<PostgresQueryResult<R>>).then(
-          succeeded(availability?.epoch ?? 0),
-          failed,
-        );
+        const answered = succeeded(availability?.epoch ?? 0);
+        if (first.startsWith(ROWS_AS_ARRAYS))
+          return (client.query({ ...config, rowMode: 'array' }) as Promise<pg.QueryResult>).then((result) => {
+            keepColumns(first, result);
+            return answered(result as unknown as PostgresQueryResult<R>);
+          }, failed);
+        return (client.query(config) as unknown as Promise<PostgresQueryResult<R>>).then(answered, failed);
       }
       return {
         query,

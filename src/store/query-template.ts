@@ -28,6 +28,7 @@
  */
 import { CompiledQuery, type Compilable, type Kysely, type RawBuilder } from 'kysely';
 import { templateRoute } from './sqlite-fast-paths.ts';
+import { columnsOf, ROWS_AS_ARRAYS } from './postgres-statements.ts';
 
 /** A query builder, or a `sql` template (which compiles against an instance). */
 type Buildable<Row> = Compilable<Row> | RawBuilder<Row>;
@@ -39,9 +40,64 @@ class Placeholder {
   }
 }
 
+/**
+ * A read's rows in the form the driver answers cheapest: objects by column name (`columns`
+ * null: SQLite, or a store whose fast paths are off), or arrays of the values in select order
+ * (PostgreSQL: postgres-statements.ts ROWS_AS_ARRAYS), `columns` then naming them. For a
+ * template, `columns` is the same array on every run, so readers may key what they derive
+ * from it (`columnKeys`).
+ */
+export interface RowSet<Row> {
+  rows: ReadonlyArray<Row> | ReadonlyArray<readonly unknown[]>;
+  columns: readonly string[] | null;
+}
+
+/** Where each of `names` is in a row of a RowSet: its name (objects) or its position (arrays). */
+export type ColumnKeys<Name extends string> = Readonly<Record<Name, string | number>>;
+
+/** One row of a RowSet, read by ColumnKeys. */
+export type RowValues = Readonly<Record<string | number, unknown>>;
+
+const byName = new Map<readonly string[], ColumnKeys<string>>();
+const byPosition = new WeakMap<readonly string[], Map<readonly string[], ColumnKeys<string>>>();
+
+/**
+ * The keys of `names` in rows of `columns` (a RowSet's): `row[keys.facts]` reads the column
+ * `facts` from either form. A name the rows lack reads undefined in both forms (its key is the
+ * name itself, which no array has). Kept per (columns, names) array pair: pass constant arrays.
+ */
+export function columnKeys<Name extends string>(
+  names: readonly Name[],
+  columns: readonly string[] | null,
+): ColumnKeys<Name> {
+  const build = (position: (name: Name) => string | number): ColumnKeys<Name> =>
+    Object.fromEntries(names.map((name) => [name, position(name)])) as ColumnKeys<Name>;
+  if (columns === null) {
+    let keys = byName.get(names);
+    if (!keys) byName.set(names, (keys = build((name) => name)));
+    return keys as ColumnKeys<Name>;
+  }
+  let forColumns = byPosition.get(columns);
+  if (!forColumns) byPosition.set(columns, (forColumns = new Map()));
+  let keys = forColumns.get(names);
+  if (!keys) {
+    keys = build((name) => {
+      const at = columns.indexOf(name);
+      return at === -1 ? name : at;
+    });
+    forColumns.set(names, keys);
+  }
+  return keys as ColumnKeys<Name>;
+}
+
 export interface QueryTemplate<DB, Values extends unknown[], Row> {
   /** Every row. */
   all(db: Kysely<DB>, ...values: Values): Promise<Row[]>;
+  /**
+   * Every row, as RowSet: arrays on PostgreSQL (read them with `columnKeys`), objects
+   * elsewhere. For the reads of many rows, where pg's row objects cost most.
+   */
+  rowSet(db: Kysely<DB>, ...values: Values): Promise<RowSet<Row>>;
   /** The first row, or undefined. */
   first(db: Kysely<DB>, ...values: Values): Promise<Row | undefined>;
   /**
@@ -64,6 +120,9 @@ interface Compiled {
   sources: Source[];
 }
 
+/** `sql` marked so that PostgreSQL answers its rows as arrays (a comment elsewhere). */
+const asArrays = (compiled: Compiled): Compiled => ({ ...compiled, sql: ROWS_AS_ARRAYS + compiled.sql });
+
 /**
  * A template of `arity` values: `build(db, values)` receives that many placeholders. For
  * queries whose shape varies (list filters), keep one template per shape.
@@ -73,6 +132,7 @@ export function templateOf<DB, Row>(
   build: (db: Kysely<DB>, values: unknown[]) => Buildable<Row>,
 ): QueryTemplate<DB, unknown[], Row> {
   const compiledFor = new Map<unknown, Compiled>();
+  const compiledAsArraysFor = new Map<unknown, Compiled>();
   /** Whether `build` passed the placeholder check (for runs with the fast paths off). */
   let checked = false;
 
@@ -98,7 +158,7 @@ export function templateOf<DB, Row>(
     return { sql: query.sql, sources };
   };
 
-  const run = async (db: Kysely<DB>, values: unknown[]): Promise<Row[]> => {
+  const run = async (db: Kysely<DB>, values: unknown[], arrays = false): Promise<Row[]> => {
     if (values.length !== arity) throw new Error(`Query template takes ${arity} values, got ${values.length}.`);
     const route = templateRoute(db as unknown as Kysely<never>);
     if (!route) {
@@ -110,10 +170,11 @@ export function templateOf<DB, Row>(
       }
       return (await db.executeQuery<Row>((build(db, values) as RawBuilder<Row>).compile(db))).rows;
     }
-    let compiled = compiledFor.get(route.dialect);
+    const cache = arrays ? compiledAsArraysFor : compiledFor;
+    let compiled = cache.get(route.dialect);
     if (!compiled) {
-      compiled = compile(db);
-      compiledFor.set(route.dialect, compiled);
+      compiled = arrays ? asArrays(compile(db)) : compile(db);
+      cache.set(route.dialect, compiled);
     }
     const parameters = compiled.sources.map((source) => ('value' in source ? values[source.value] : source.constant));
     const direct = route.read?.(compiled.sql, parameters);
@@ -124,6 +185,10 @@ export function templateOf<DB, Row>(
   const wrapped = new Map<unknown, QueryTemplate<DB, unknown[], unknown>>();
   return {
     all: (db, ...values) => run(db, values),
+    rowSet: async (db, ...values) => {
+      const rows = await run(db, values, true);
+      return { rows, columns: columnsOf(rows) ?? null };
+    },
     first: async (db, ...values) => (await run(db, values))[0],
     around<Wrapped>(extraArity: number, wrap: (inner: Buildable<Row>, extra: unknown[]) => Buildable<Wrapped>) {
       let template = wrapped.get(wrap) as QueryTemplate<DB, unknown[], Wrapped> | undefined;

@@ -16,6 +16,7 @@ import type {
 } from '../domain/model.ts';
 import type { CertificateFacts } from '../domain/x509/types.ts';
 import type { AuditEventRow, CertificateRow, CredentialRow, TenantRow } from './schema.ts';
+import type { ColumnKeys, RowValues } from './query-template.ts';
 
 export function ms(date: Date): number {
   const value = date.getTime();
@@ -159,22 +160,36 @@ export type CertificateSummaryRow = Pick<Selectable<CertificateRow>, (typeof CER
 export const hasChainColumn = (table: string) =>
   sql<number>`case when ${sql.ref(`${table}.chain_pems`)} = '[]' then 0 else 1 end`.as('has_chain');
 
-export function summaryFromRow(row: CertificateSummaryRow): CertificateSummary {
+/** The columns `summaryFromRow` reads. */
+export const SUMMARY_ROW_COLUMNS = [...CERTIFICATE_SUMMARY_COLUMNS, 'has_chain'] as const;
+export type SummaryKeys = ColumnKeys<(typeof SUMMARY_ROW_COLUMNS)[number]>;
+
+const SUMMARY_BY_NAME = Object.fromEntries(SUMMARY_ROW_COLUMNS.map((column) => [column, column])) as SummaryKeys;
+
+/** A summary from its row object: `summaryFromValues` by column name. */
+export const summaryFromRow = (row: CertificateSummaryRow): CertificateSummary =>
+  summaryFromValues(row as unknown as RowValues, SUMMARY_BY_NAME);
+
+/**
+ * A summary from a row of a RowSet (query-template.ts), read with its
+ * `columnKeys(SUMMARY_ROW_COLUMNS or a longer list, columns)`: an object row or an array row.
+ */
+export function summaryFromValues(r: RowValues, keys: SummaryKeys): CertificateSummary {
   return {
-    certificateNo: Number(row.certificate_no),
-    tenantId: Number(row.tenant_id),
-    name: row.name,
-    type: row.type as CertificateType,
-    origin: row.origin as CertificateOrigin,
-    hasChain: Number(row.has_chain) === 1,
-    hasPrivateKey: row.has_private_key === 1,
-    facts: factsFromJson(row.facts, row.fingerprint_sha256),
-    fileName: row.file_name,
-    createdAt: date(row.created_at),
-    updatedAt: date(row.updated_at),
-    revokedAt: maybeDate(row.revoked_at),
-    revocationRequestedAt: maybeDate(row.revocation_requested_at),
-    deletedAt: maybeDate(row.deleted_at),
+    certificateNo: Number(r[keys.certificate_no]),
+    tenantId: Number(r[keys.tenant_id]),
+    name: r[keys.name] as string,
+    type: r[keys.type] as CertificateType,
+    origin: r[keys.origin] as CertificateOrigin,
+    hasChain: Number(r[keys.has_chain]) === 1,
+    hasPrivateKey: r[keys.has_private_key] === 1,
+    facts: factsFromJson(r[keys.facts] as string, r[keys.fingerprint_sha256] as string),
+    fileName: r[keys.file_name] as string | null,
+    createdAt: date(r[keys.created_at] as number),
+    updatedAt: date(r[keys.updated_at] as number),
+    revokedAt: maybeDate(r[keys.revoked_at] as number | null),
+    revocationRequestedAt: maybeDate(r[keys.revocation_requested_at] as number | null),
+    deletedAt: maybeDate(r[keys.deleted_at] as number | null),
   };
 }
 

@@ -9,6 +9,8 @@ import pg from 'pg';
 export interface SentStatement {
   text: string;
   values: unknown[];
+  /** Whether its rows were asked for as arrays (pg's `rowMode: 'array'`). */
+  arrays?: boolean;
 }
 
 /** Counts pg statements while `work` runs, and keeps those sent as a query config (`sent`). */
@@ -20,9 +22,9 @@ export async function statementsDuring<T>(
   const sent: SentStatement[] = [];
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     statements++;
-    const config = args[0] as { text?: unknown; values?: unknown[] } | null;
+    const config = args[0] as { text?: unknown; values?: unknown[]; rowMode?: unknown } | null;
     if (config !== null && typeof config === 'object' && typeof config.text === 'string')
-      sent.push({ text: config.text, values: [...(config.values ?? [])] });
+      sent.push({ text: config.text, values: [...(config.values ?? [])], arrays: config.rowMode === 'array' });
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof original;
   try {
@@ -41,9 +43,9 @@ export async function statementsDuring<T>(
 export async function planCountsOverSevenRuns(
   client: pg.Client,
   name: string,
-  { text, values }: SentStatement,
+  { text, values, arrays }: SentStatement,
 ): Promise<[generic: number, custom: number]> {
-  for (let i = 0; i < 7; i++) await client.query({ name, text, values });
+  for (let i = 0; i < 7; i++) await client.query({ name, text, values, ...(arrays ? { rowMode: 'array' } : {}) });
   const { rows } = await client.query<{ generic_plans: string; custom_plans: string }>(
     'select generic_plans, custom_plans from pg_prepared_statements where name = $1',
     [name],

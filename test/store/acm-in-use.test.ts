@@ -5,7 +5,8 @@
  * slot does not, a slot holding it in two regions does, another tenant's slot is not this
  * tenant's); elsewhere it is left out for core to ask `usersOf`. A page shorter than the rows
  * holds exactly its limit, in order. On PostgreSQL the page's statement keeps a generic plan
- * (acm.ts `CertificateShape.fetch`): PostgreSQL stops planning it on every run.
+ * (acm.ts `CertificateShape.fetch`): PostgreSQL stops planning it on every run. Its rows come
+ * as arrays there (query-template.ts `rowSet`).
  *
  * Statements are counted at the driver (pg Client.query), as bench/lib/server-probe.ts does.
  */
@@ -87,7 +88,7 @@ for (const target of storeTargets) {
 
     for (const order of ['asc', 'desc'] as const) {
       it(`in use as usersOf says, ${order}, in one statement on PostgreSQL`, async () => {
-        const { result: rows, statements } = await statementsDuring(() => store.acm.list(query({ order })));
+        const { result: rows, statements, sent } = await statementsDuring(() => store.acm.list(query({ order })));
         const certificates = rows.flatMap((row) => (row.kind === 'certificate' ? [row] : []));
         assert.equal(certificates.length, numbers.length);
         const users = await store.usage.usersOf(
@@ -96,6 +97,7 @@ for (const target of storeTargets) {
         );
         if (target.name === 'postgres') {
           assert.equal(statements, 1);
+          assert.ok(sent[0]?.arrays, 'its rows read as arrays (query-template.ts rowSet)');
           for (const row of certificates)
             assert.equal(
               row.inUse,

@@ -10,6 +10,8 @@
  * every run once five custom plans have been made, also when it carries a request's credential
  * check (store/credential-check.ts wraps it as a subquery).
  *
+ * Its rows come as arrays (query-template.ts `rowSet`), read back to the same answer.
+ *
  * Statements are counted at the driver (pg Client.query), as bench/lib/server-probe.ts does.
  */
 import { after, before, describe, it } from 'node:test';
@@ -83,8 +85,9 @@ describe(
           for (const offset of [0, 5, 21, 29, 40]) {
             const q = { validity, order, offset };
             await page(pgStore, q); // the hint, for validity filters
-            const { result, statements } = await statementsDuring(() => page(pgStore, q));
+            const { result, statements, sent } = await statementsDuring(() => page(pgStore, q));
             assert.equal(statements, 1, `${validity} ${order} offset ${offset}: statements`);
+            assert.ok(sent[0]?.arrays, 'its rows read as arrays (query-template.ts rowSet)');
             const expected = await page(sqliteStore, q);
             assert.deepEqual(shape(result), shape(expected), `${validity} ${order} offset ${offset}`);
             assert.equal(result.items.length, Math.max(0, Math.min(7, expected.total - offset)));

@@ -11,6 +11,7 @@ import pg from 'pg';
 import {
   MAX_NAMED_PARAMETERS,
   PLANNED_EACH_RUN,
+  ROWS_AS_ARRAYS,
   statementName,
   withPreparedStatements,
 } from '../../src/store/postgres-statements.ts';
@@ -47,6 +48,10 @@ describe('statementName', () => {
     }
     assert.equal(statementName('select 1', MAX_NAMED_PARAMETERS + 1), null);
     assert.equal(statementName(`${PLANNED_EACH_RUN}select * from items where id = $1`, 1), null, 'marked');
+    const asArrays = statementName(`${ROWS_AS_ARRAYS}select * from items where id = $1`, 1);
+    assert.ok(asArrays, 'rows as arrays: still named');
+    assert.notEqual(asArrays, a, 'its own statement, apart from the rows-as-objects text');
+    assert.equal(statementName(`${ROWS_AS_ARRAYS}begin`, 0), null);
   });
 });
 

@@ -2,13 +2,21 @@
  * Contract: a query template (src/store/query-template.ts) compiled once answers exactly what the
  * same query built afresh answers, for any values, constants included, inside a transaction too,
  * on both dialects; a read never sees another request's uncommitted rows (SQLite's direct
- * reads); a build that would not map each value to exactly one parameter is refused.
+ * reads); a build that would not map each value to exactly one parameter is refused. `rowSet`
+ * answers the same rows, as arrays on PostgreSQL (pg's row objects cost most on long pages),
+ * read back through `columnKeys` to the same values.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
 import { connect, type Connection } from '../../src/store/connect.ts';
-import { LIST_TEMPLATE_MAX, listTemplate, queryTemplate } from '../../src/store/query-template.ts';
+import {
+  columnKeys,
+  LIST_TEMPLATE_MAX,
+  listTemplate,
+  queryTemplate,
+  type RowValues,
+} from '../../src/store/query-template.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 import { storeTargets, type TestLocation } from '../helpers/db.ts';
 
@@ -65,6 +73,34 @@ for (const target of storeTargets) {
             expected.length ? [expected[0]] : undefined,
           );
         }
+      }
+      assert.ok((await template.all(db, 1, 0)).length > 0, 'the comparison is not between empty results');
+    });
+
+    it('rowSet: the same rows, as arrays on PostgreSQL, read by columnKeys', async () => {
+      const names = ['id', 'owner', 'name', 'state', 'absent'] as const;
+      for (const [owner, after] of [
+        [1, 0],
+        [2, 7],
+        [3, 40],
+      ] as const) {
+        const expected = rowsOf(await template.all(db, owner, after));
+        const set = await template.rowSet(db, owner, after);
+        if (target.name === 'postgres') {
+          assert.deepEqual(set.columns, ['id', 'owner', 'name', 'state']);
+          for (const row of set.rows) assert.ok(Array.isArray(row), 'a row as an array');
+          assert.equal((await template.rowSet(db, owner, after)).columns, set.columns, 'one columns array per text');
+        } else assert.equal(set.columns, null);
+        const at = columnKeys(names, set.columns);
+        const read = (set.rows as readonly RowValues[]).map((row) => ({
+          id: Number(row[at.id]),
+          owner: Number(row[at.owner]),
+          name: row[at.name],
+          state: row[at.state],
+        }));
+        assert.deepEqual(read, expected, `owner ${owner} after ${after}`);
+        for (const row of set.rows as readonly RowValues[])
+          assert.equal(row[at.absent], undefined, 'a column not read');
       }
       assert.ok((await template.all(db, 1, 0)).length > 0, 'the comparison is not between empty results');
     });

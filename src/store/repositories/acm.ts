@@ -21,12 +21,13 @@ import type { OrderStep } from '../../core/issuance/ports.ts';
 import type { AcmListed, AcmListQuery, AcmRepository, AcmRequest, AcmTag } from '../../core/ports.ts';
 import type { StoreDialect } from '../dialect.ts';
 import { checkedReads, type CheckedReads } from '../credential-check.ts';
-import { queryTemplate, templateOf, type QueryTemplate } from '../query-template.ts';
+import { columnKeys, queryTemplate, templateOf, type QueryTemplate, type RowValues } from '../query-template.ts';
 import {
   CERTIFICATE_SUMMARY_COLUMNS,
   hasChainColumn,
   ms,
-  summaryFromRow,
+  SUMMARY_ROW_COLUMNS,
+  summaryFromValues,
   type CertificateSummaryRow,
 } from '../rows.ts';
 import type { CertificateRow, Database } from '../schema.ts';
@@ -265,14 +266,23 @@ async function listCertificates(
     inUse: mergesReads,
     fetch: mergesReads ? fetchSize(query.limit) : null,
   };
-  const rows = await reads.all(cached(certificateTemplates, shape, values.length, certificatePage), db, values);
-  return rows.map((row) => ({
+  // Its rows as arrays on PostgreSQL (query-template.ts `rowSet`): a page of up to 1000 rows.
+  const { rows, columns } = await reads.rowSet(
+    cached(certificateTemplates, shape, values.length, certificatePage),
+    db,
+    values,
+  );
+  const at = columnKeys(PAGE_COLUMNS, columns);
+  return (rows as readonly RowValues[]).map((row) => ({
     kind: 'certificate',
-    summary: summaryFromRow(row),
-    arnId: row.arn_id,
-    ...('in_use' in row ? { inUse: Boolean(row.in_use) } : {}),
+    summary: summaryFromValues(row, at),
+    arnId: row[at.arn_id] as string,
+    ...(shape.inUse ? { inUse: Boolean(row[at.in_use]) } : {}),
   }));
 }
+
+/** What `listCertificates` reads of its rows (`in_use` only with `CertificateShape.inUse`). */
+const PAGE_COLUMNS = [...SUMMARY_ROW_COLUMNS, 'arn_id', 'in_use'] as const;
 
 async function listRequests(db: Db, query: AcmListQuery): Promise<AcmListed[]> {
   const requests = query.requests;

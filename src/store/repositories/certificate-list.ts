@@ -46,12 +46,14 @@ import {
   type CertificateQuery,
   type CertificateSort,
 } from '../../core/ports.ts';
-import { templateOf, type QueryTemplate } from '../query-template.ts';
+import { columnKeys, templateOf, type QueryTemplate, type RowValues } from '../query-template.ts';
 import {
   CERTIFICATE_SUMMARY_COLUMNS,
   hasChainColumn,
   ms,
+  SUMMARY_ROW_COLUMNS,
   summaryFromRow,
+  summaryFromValues,
   type CertificateSummaryRow,
 } from '../rows.ts';
 import type { Database } from '../schema.ts';
@@ -319,25 +321,37 @@ async function mergedPage(
     });
     mergedTemplates.set(key, template);
   }
-  const rows = await reads.all(template, db, [
+  // Its rows as arrays (query-template.ts `rowSet`): a page of 100 rows of about 20 columns.
+  const { rows, columns } = await reads.rowSet(template, db, [
     ...validityTotalsValues(query.tenantId, ms(query.asOf)),
     ...names.map((name) => values[name]),
   ]);
-  const first = rows[0]!;
+  const at = columnKeys(MERGED_COLUMNS, columns);
+  const first = rows[0]! as RowValues;
   const { live, expired } = validityTotalsFromRow(ms(query.asOf), {
-    live: first.totals_live,
-    past: first.totals_past,
-    hours: first.totals_hours,
-    part: first.totals_part,
+    live: first[at.totals_live],
+    past: first[at.totals_past],
+    hours: first[at.totals_hours],
+    part: first[at.totals_part],
   });
   const total = validity === 'expired' ? expired : validity === 'unexpired' ? live - expired : live;
   planHints.set(query, total, live);
-  const pageRows = rows.filter((row) => row.certificate_no !== null);
-  const items = pageRows.map(summaryFromRow);
-  return { items, total, totalExact: true, ...(withUsers ? { usedBy: usersFromRows(pageRows) } : {}) };
+  const pageRows = (rows as readonly RowValues[]).filter((row) => row[at.certificate_no] !== null);
+  const items = pageRows.map((row) => summaryFromValues(row, at));
+  return { items, total, totalExact: true, ...(withUsers ? { usedBy: usersFromRows(pageRows, at) } : {}) };
 }
 
 type MergedRow = PageRow & { totals_live: unknown; totals_past: unknown; totals_hours: unknown; totals_part: unknown };
+
+/** What `mergedPage` reads of its rows (`used_by` only with `withUsers`). */
+const MERGED_COLUMNS = [
+  ...SUMMARY_ROW_COLUMNS,
+  'used_by',
+  'totals_live',
+  'totals_past',
+  'totals_hours',
+  'totals_part',
+] as const;
 
 /** Merged templates by page shape, as `pageTemplates`. */
 const mergedTemplates = new Map<string, QueryTemplate<Database, unknown[], MergedRow>>();

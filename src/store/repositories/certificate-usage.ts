@@ -22,7 +22,7 @@ import { sql, type Kysely } from 'kysely';
 import type { CertificateUsageRepository } from '../../core/ports.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { StoreDialect } from '../dialect.ts';
-import { listTemplate } from '../query-template.ts';
+import { listTemplate, type ColumnKeys, type RowValues } from '../query-template.ts';
 import type { Database } from '../schema.ts';
 import type { SlotTables } from './slot-rows.ts';
 
@@ -105,12 +105,17 @@ export function inUseColumn(db: Kysely<Database>, table: string) {
 
 /** The `usersColumn` of each row, as `usersOf` answers. */
 export function usersFromRows(
-  rows: ReadonlyArray<{ certificate_no: unknown; used_by?: unknown }>,
+  rows: ReadonlyArray<{ certificate_no: unknown; used_by?: unknown }> | readonly RowValues[],
+  keys: ColumnKeys<'certificate_no' | 'used_by'> = BY_NAME,
 ): Map<number, number[]> {
   return new Map(
-    rows.map((row) => [Number(row.certificate_no), ((row.used_by ?? []) as unknown[]).map((id) => Number(id))]),
+    (rows as readonly RowValues[]).map((row) => [
+      Number(row[keys.certificate_no]),
+      ((row[keys.used_by] ?? []) as unknown[]).map((id) => Number(id)),
+    ]),
   );
 }
+const BY_NAME = { certificate_no: 'certificate_no', used_by: 'used_by' } as const;
 
 /**
  * The certificate numbers slot `slotId` holds while it is not DELETED, as a subquery for
