@@ -14,7 +14,10 @@
  * - `work` runs every statement through the `trx` it is given and opens no transaction of its
  *   own; works run one at a time, never interleaved;
  * - all or nothing per work: a work that throws is rolled back to its savepoint (its rows, and
- *   nothing of the other works of its group) and `run` rejects with its error;
+ *   nothing of the other works of its group) and `run` rejects with its error once the group has
+ *   ended (committed or rolled back), not before: a work refused by a unique index for a row that
+ *   an earlier work of its group wrote (two uploads of one new name) then finds that row with its
+ *   next read from any connection, as it would had the two committed apart;
  * - `run` resolves only after the commit that made its work durable as the store's commits are
  *   (SQLite: WAL, synchronous=NORMAL; PostgreSQL: the WAL flushed), so a caller answers only for
  *   committed writes; if the commit (or anything after a work's savepoint, outside every work)
@@ -96,11 +99,16 @@ export function groupedWrites<DB, T>(
       const done: Array<{ member: Member<DB, T>; value: T }> = [];
       // Deadlock victims, queued again once this group has ended (its locks are what they met).
       const rerun: Array<Member<DB, T>> = [];
+      // Works that failed, rejected once this group has ended (the contract above).
+      const failed: Array<{ member: Member<DB, T>; error: unknown }> = [];
       const settleFailed = (member: Member<DB, T>, error: unknown): void => {
         if (isDeadlockVictim(error) && !member.rerun) {
           member.rerun = true;
           rerun.push(member);
-        } else member.reject(error);
+        } else failed.push({ member, error });
+      };
+      const rejectFailed = (): void => {
+        for (const { member, error } of failed) member.reject(error);
       };
       try {
         let first = true;
@@ -129,6 +137,7 @@ export function groupedWrites<DB, T>(
             }
             // Nothing left in the transaction: the next group starts afresh.
             if (first) {
+              rejectFailed();
               queue.unshift(...rerun);
               return;
             }
@@ -148,10 +157,12 @@ export function groupedWrites<DB, T>(
       } catch (error) {
         await sql`rollback`.execute(trx).catch(() => undefined);
         for (const { member } of done) member.reject(error);
+        rejectFailed();
         queue.unshift(...rerun);
         return;
       }
       for (const { member, value } of done) member.resolve(value);
+      rejectFailed();
       queue.unshift(...rerun);
     });
 

@@ -238,6 +238,37 @@ for (const target of storeTargets) {
           assert.equal((await store.certificates.list({ tenantId: tenant, asOf: at, offset: 0, limit: 100 })).total, 8);
       });
 
+    it('a refused insert rejects once its group has committed: the row that refused it is visible then', async () => {
+      const tenant = (await makeTenant(store)).id;
+      // Two uploads of one new name in one turn share a group: the second is refused by the live
+      // name index for the first's row, which commits with the group. When the refusal arrives,
+      // another connection must already see that row (core's upsertByName then replaces it). On
+      // PostgreSQL that connection is open beforehand, so its read is one round trip, as a pooled
+      // one's is: against the group's finish and commit, still in flight when a refusal came early.
+      const count = `select count(*) as n from certificates where tenant_id = ${tenant} and name = 'same' and deleted_at is null`;
+      let reader: pg.Client | null = null;
+      if (location.databaseUrl) {
+        reader = new pg.Client({ connectionString: location.databaseUrl });
+        await reader.connect();
+      }
+      const liveRows = async (): Promise<number> =>
+        Number((reader ? (await reader.query(count)).rows : await rawQuery(location, count))[0]!.n);
+      const first = store.certificates.insert(newCertificate(tenant, { name: 'same' }), at, event(tenant, 'a'));
+      const second = store.certificates.insert(newCertificate(tenant, { name: 'same' }), at, event(tenant, 'b')).then(
+        () => assert.fail('the second insert of the name was stored'),
+        async (error: unknown) => {
+          assert.ok(isAppErrorWithCode(error, 'already_exists'), String(error));
+          return liveRows();
+        },
+      );
+      try {
+        await first;
+        assert.equal(await second, 1, 'the first row was not committed when the second was refused');
+      } finally {
+        await reader?.end();
+      }
+    });
+
     if (target.name === 'sqlite')
       it('inserts begun in separate callbacks of one event-loop turn commit together, as requests read in one turn', async () => {
         const tenant = (await makeTenant(store)).id;
