@@ -21,9 +21,14 @@ async function holdingServer(): Promise<{ server: Server; url: string; connectio
     else setTimeout(() => res.end('ok'), HOLD_MS);
   });
   server.on('connection', () => connections++);
+  return { server, url: await listening(server), connections: () => connections };
+}
+
+/** Starts `server` on a free loopback port; its URL. */
+async function listening(server: Server): Promise<string> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections };
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 describe('open-loop generator', () => {
@@ -73,11 +78,10 @@ describe('open-loop generator', () => {
       if (req.url === '/healthz') res.end('ok');
       else req.socket.destroy();
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
+    const url = await listening(server);
     t.after(() => server.close());
     const open = await runOpenLoop({
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      url,
       rate: 100,
       seconds: 0.04,
       next: () => ({ method: 'GET', path: '/drop', headers: {} }),
@@ -118,11 +122,10 @@ describe('open-loop generator', () => {
         setTimeout(() => res.end('second'), 2);
       });
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
+    const url = await listening(server);
     t.after(() => server.close());
     const open = await runOpenLoop({
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      url,
       rate: 100,
       seconds: 0.1,
       next: () => ({
