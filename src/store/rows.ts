@@ -17,6 +17,7 @@ import type {
 import type { CertificateFacts } from '../domain/x509/types.ts';
 import type { AuditEventRow, CertificateRow, CredentialRow, TenantRow } from './schema.ts';
 import type { ColumnKeys, RowValues } from './query-template.ts';
+import { knownFacts, rememberFacts } from './known-facts.ts';
 
 export function ms(date: Date): number {
   const value = date.getTime();
@@ -109,6 +110,41 @@ export function factsFromJson(text: string, fingerprint?: string): CertificateFa
   return facts;
 }
 
+/**
+ * A summary row's facts: parsed from its text (and kept as the row's: known-facts.ts), or, for a
+ * row read without the column (known-facts.ts `readPage`), the ones kept for its identity. The
+ * reader checked those with `factsInHand` first: a row without either is a bug, never a guess.
+ */
+function rowFacts(
+  text: string | undefined,
+  certificateNo: number,
+  fingerprint: string,
+  updatedAt: number,
+): CertificateFacts {
+  if (text !== undefined) {
+    const facts = factsFromJson(text, fingerprint);
+    rememberFacts(certificateNo, fingerprint, updatedAt, facts);
+    return facts;
+  }
+  const known = knownFacts(certificateNo, fingerprint, updatedAt);
+  if (known === undefined)
+    throw new Error(`certificate ${certificateNo} was read without its facts, and they are not held`);
+  return known;
+}
+
+/** Whether every summary row of `rows` read without `facts` has its facts held (known-facts.ts). */
+export function factsInHand(rows: ReadonlyArray<RowValues>, keys: SummaryKeys): boolean {
+  for (const r of rows) {
+    if (r[keys.certificate_no] === null) continue;
+    if (
+      knownFacts(Number(r[keys.certificate_no]), r[keys.fingerprint_sha256] as string, Number(r[keys.updated_at])) ===
+      undefined
+    )
+      return false;
+  }
+  return true;
+}
+
 /** Parsed facts currently kept (for tests). */
 export const cachedFactsCount = (): number => parsedFacts.size;
 
@@ -149,6 +185,14 @@ export const CERTIFICATE_SUMMARY_COLUMNS = [
   'deleted_at',
 ] as const satisfies ReadonlyArray<keyof CertificateRow>;
 
+/**
+ * The summary columns, without `facts` for a page read when every row's facts are held
+ * (known-facts.ts `readPage`).
+ */
+export const summaryColumns = (withFacts: boolean): ReadonlyArray<(typeof CERTIFICATE_SUMMARY_COLUMNS)[number]> =>
+  withFacts ? CERTIFICATE_SUMMARY_COLUMNS : SUMMARY_COLUMNS_WITHOUT_FACTS;
+const SUMMARY_COLUMNS_WITHOUT_FACTS = CERTIFICATE_SUMMARY_COLUMNS.filter((column) => column !== 'facts');
+
 export type CertificateSummaryRow = Pick<Selectable<CertificateRow>, (typeof CERTIFICATE_SUMMARY_COLUMNS)[number]> & {
   has_chain: number | boolean;
 };
@@ -175,18 +219,21 @@ export const summaryFromRow = (row: CertificateSummaryRow): CertificateSummary =
  * `columnKeys(SUMMARY_ROW_COLUMNS or a longer list, columns)`: an object row or an array row.
  */
 export function summaryFromValues(r: RowValues, keys: SummaryKeys): CertificateSummary {
+  const certificateNo = Number(r[keys.certificate_no]);
+  const fingerprint = r[keys.fingerprint_sha256] as string;
+  const updatedAt = Number(r[keys.updated_at]);
   return {
-    certificateNo: Number(r[keys.certificate_no]),
+    certificateNo,
     tenantId: Number(r[keys.tenant_id]),
     name: r[keys.name] as string,
     type: r[keys.type] as CertificateType,
     origin: r[keys.origin] as CertificateOrigin,
     hasChain: Number(r[keys.has_chain]) === 1,
     hasPrivateKey: r[keys.has_private_key] === 1,
-    facts: factsFromJson(r[keys.facts] as string, r[keys.fingerprint_sha256] as string),
+    facts: rowFacts(r[keys.facts] as string | undefined, certificateNo, fingerprint, updatedAt),
     fileName: r[keys.file_name] as string | null,
     createdAt: date(r[keys.created_at] as number),
-    updatedAt: date(r[keys.updated_at] as number),
+    updatedAt: date(updatedAt),
     revokedAt: maybeDate(r[keys.revoked_at] as number | null),
     revocationRequestedAt: maybeDate(r[keys.revocation_requested_at] as number | null),
     deletedAt: maybeDate(r[keys.deleted_at] as number | null),

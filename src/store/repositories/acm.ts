@@ -23,13 +23,15 @@ import type { StoreDialect } from '../dialect.ts';
 import { checkedReads, type CheckedReads } from '../credential-check.ts';
 import { columnKeys, queryTemplate, templateOf, type QueryTemplate, type RowValues } from '../query-template.ts';
 import {
-  CERTIFICATE_SUMMARY_COLUMNS,
+  factsInHand,
   hasChainColumn,
   ms,
   SUMMARY_ROW_COLUMNS,
+  summaryColumns,
   summaryFromValues,
   type CertificateSummaryRow,
 } from '../rows.ts';
+import { readPage } from '../known-facts.ts';
 import type { CertificateRow, Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
 import { fetchSize } from './certificate-list.ts';
@@ -123,6 +125,8 @@ interface CertificateShape {
   after: boolean;
   /** Each row's `inUseColumn` too (PostgreSQL: `dialect.mergesReads`). */
   inUse: boolean;
+  /** With the `facts` column (known-facts.ts `readPage`: without it when every row's facts are held). */
+  facts: boolean;
   /**
    * PostgreSQL (`inUse`): the page's rows are read with this literal limit, the page's limit
    * rounded up to a power of two (certificate-list.ts `fetchSize`), and the exact limit and
@@ -143,7 +147,7 @@ function certificatePage(db: Db, shape: CertificateShape, v: unknown[]) {
   const cmp = shape.order === 'asc' ? sql`>` : sql`<`;
   let q = db
     .selectFrom('certificates as c')
-    .select([...CERTIFICATE_SUMMARY_COLUMNS.map((col) => `c.${col}` as const), 'c.arn_id', hasChainColumn('c')])
+    .select([...summaryColumns(shape.facts).map((col) => `c.${col}` as const), 'c.arn_id', hasChainColumn('c')])
     .where('c.tenant_id', '=', next() as number)
     .where('c.deleted_at', 'is', null);
   const states = new Set(shape.states.split(','));
@@ -258,26 +262,27 @@ async function listCertificates(
   if (query.keyTypes !== null) for (const t of query.keyTypes) values.push(t.algorithm, t.bits);
   if (query.after) values.push(query.after.createdAt, query.after.certificateNo);
   values.push(query.limit);
-  const shape: CertificateShape = {
+  const shape = (facts: boolean): CertificateShape => ({
     order,
     states: states.join(','),
     keyTypes: query.keyTypes === null ? null : query.keyTypes.length,
     after: query.after !== null,
     inUse: mergesReads,
     fetch: mergesReads ? fetchSize(query.limit) : null,
-  };
+    facts,
+  });
   // Its rows as arrays on PostgreSQL (query-template.ts `rowSet`): a page of up to 1000 rows.
-  const { rows, columns } = await reads.rowSet(
-    cached(certificateTemplates, shape, values.length, certificatePage),
-    db,
-    values,
+  const { rows, columns } = await readPage(
+    `acm:${JSON.stringify({ ...query, asOf: undefined })}`,
+    (facts) => reads.rowSet(cached(certificateTemplates, shape(facts), values.length, certificatePage), db, values),
+    (page) => factsInHand(page.rows as readonly RowValues[], columnKeys(PAGE_COLUMNS, page.columns)),
   );
   const at = columnKeys(PAGE_COLUMNS, columns);
   return (rows as readonly RowValues[]).map((row) => ({
     kind: 'certificate',
     summary: summaryFromValues(row, at),
     arnId: row[at.arn_id] as string,
-    ...(shape.inUse ? { inUse: Boolean(row[at.in_use]) } : {}),
+    ...(mergesReads ? { inUse: Boolean(row[at.in_use]) } : {}),
   }));
 }
 

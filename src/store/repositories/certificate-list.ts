@@ -48,9 +48,10 @@ import {
 } from '../../core/ports.ts';
 import { columnKeys, templateOf, type QueryTemplate, type RowValues } from '../query-template.ts';
 import {
-  CERTIFICATE_SUMMARY_COLUMNS,
+  factsInHand,
   hasChainColumn,
   ms,
+  summaryColumns,
   SUMMARY_ROW_COLUMNS,
   summaryFromRow,
   summaryFromValues,
@@ -68,6 +69,7 @@ import {
 } from './certificate-counters.ts';
 import { heldBySlot, usersColumn, usersFromRows } from './certificate-usage.ts';
 import { uncheckedReads, type CheckedReads } from '../credential-check.ts';
+import { readPage } from '../known-facts.ts';
 
 const SORT_COLUMNS = {
   certificateNo: 'certificate_no',
@@ -286,16 +288,51 @@ async function mergedPage(
     ...(seek !== null ? { seekTenantId: query.tenantId, seekOffset: offset } : {}),
   };
   const withUsers = query.withUsers === true;
-  const shape: PageShape = {
-    ...shapeOf(query),
-    sortColumn: 'certificate_no',
-    direction,
-    plan,
-    seek,
-    withUsers,
-    fetch: fetchSize(limit),
-  };
   const names = Object.keys(values) as Array<keyof PageValues>;
+  const templateFor = (facts: boolean) => {
+    const shape: PageShape = {
+      ...shapeOf(query),
+      sortColumn: 'certificate_no',
+      direction,
+      plan,
+      seek,
+      withUsers,
+      fetch: fetchSize(limit),
+      facts,
+    };
+    return mergedTemplate(shape, names);
+  };
+  // Its rows as arrays (query-template.ts `rowSet`): a page of 100 rows of about 20 columns.
+  const statementValues = [
+    ...validityTotalsValues(query.tenantId, ms(query.asOf)),
+    ...names.map((name) => values[name]),
+  ];
+  const { rows, columns } = await readPage(
+    pageKeyOf('merged', query, limit, offset),
+    (facts) => reads.rowSet(templateFor(facts), db, statementValues),
+    (page) => factsInHand(page.rows as readonly RowValues[], columnKeys(MERGED_COLUMNS, page.columns)),
+  );
+  const at = columnKeys(MERGED_COLUMNS, columns);
+  const first = rows[0]! as RowValues;
+  const { live, expired } = validityTotalsFromRow(ms(query.asOf), {
+    live: first[at.totals_live],
+    past: first[at.totals_past],
+    hours: first[at.totals_hours],
+    part: first[at.totals_part],
+  });
+  const total = validity === 'expired' ? expired : validity === 'unexpired' ? live - expired : live;
+  planHints.set(query, total, live);
+  const pageRows = (rows as readonly RowValues[]).filter((row) => row[at.certificate_no] !== null);
+  const items = pageRows.map((row) => summaryFromValues(row, at));
+  return { items, total, totalExact: true, ...(withUsers ? { usedBy: usersFromRows(pageRows, at) } : {}) };
+}
+
+/** The merged page's template for `shape` and its page values `names` (built on first use). */
+function mergedTemplate(
+  shape: PageShape,
+  names: ReadonlyArray<keyof PageValues>,
+): QueryTemplate<Database, unknown[], MergedRow> {
+  const direction = shape.direction;
   const key = JSON.stringify([shape, names]);
   let template = mergedTemplates.get(key);
   if (!template) {
@@ -321,24 +358,7 @@ async function mergedPage(
     });
     mergedTemplates.set(key, template);
   }
-  // Its rows as arrays (query-template.ts `rowSet`): a page of 100 rows of about 20 columns.
-  const { rows, columns } = await reads.rowSet(template, db, [
-    ...validityTotalsValues(query.tenantId, ms(query.asOf)),
-    ...names.map((name) => values[name]),
-  ]);
-  const at = columnKeys(MERGED_COLUMNS, columns);
-  const first = rows[0]! as RowValues;
-  const { live, expired } = validityTotalsFromRow(ms(query.asOf), {
-    live: first[at.totals_live],
-    past: first[at.totals_past],
-    hours: first[at.totals_hours],
-    part: first[at.totals_part],
-  });
-  const total = validity === 'expired' ? expired : validity === 'unexpired' ? live - expired : live;
-  planHints.set(query, total, live);
-  const pageRows = (rows as readonly RowValues[]).filter((row) => row[at.certificate_no] !== null);
-  const items = pageRows.map((row) => summaryFromValues(row, at));
-  return { items, total, totalExact: true, ...(withUsers ? { usedBy: usersFromRows(pageRows, at) } : {}) };
+  return template;
 }
 
 type MergedRow = PageRow & { totals_live: unknown; totals_past: unknown; totals_hours: unknown; totals_part: unknown };
@@ -405,20 +425,32 @@ async function pageOf(
     values.bound = direction === 'asc' ? start.block * NUMBER_BLOCK : (start.block + 1) * NUMBER_BLOCK;
     values.skip = offset - start.before;
   }
-  const shape: PageShape = { ...shapeOf(query), sortColumn, direction, plan, seek, withUsers, fetch: null };
   const names = Object.keys(values) as Array<keyof PageValues>;
-  const key = JSON.stringify([shape, names]);
-  let template = pageTemplates.get(key);
-  if (!template) {
-    template = templateOf<Database, PageRow>(names.length, (d, placeholders) =>
-      pageQuery(d, shape, Object.fromEntries(names.map((name, i) => [name, placeholders[i]])) as unknown as PageValues),
-    );
-    pageTemplates.set(key, template);
-  }
-  const rows = await reads.all(
-    template,
-    db,
-    names.map((name) => values[name]),
+  const templateFor = (facts: boolean) => {
+    const shape: PageShape = { ...shapeOf(query), sortColumn, direction, plan, seek, withUsers, fetch: null, facts };
+    const key = JSON.stringify([shape, names]);
+    let template = pageTemplates.get(key);
+    if (!template) {
+      template = templateOf<Database, PageRow>(names.length, (d, placeholders) =>
+        pageQuery(
+          d,
+          shape,
+          Object.fromEntries(names.map((name, i) => [name, placeholders[i]])) as unknown as PageValues,
+        ),
+      );
+      pageTemplates.set(key, template);
+    }
+    return template;
+  };
+  const rows = await readPage(
+    pageKeyOf('page', query, limit, offset),
+    (facts) =>
+      reads.all(
+        templateFor(facts),
+        db,
+        names.map((name) => values[name]),
+      ),
+    (page) => factsInHand(page as unknown as readonly RowValues[], columnKeys(SUMMARY_ROW_COLUMNS, null)),
   );
   return { items: rows.map(summaryFromRow), ...(withUsers ? { usedBy: usersFromRows(rows) } : {}) };
 }
@@ -442,6 +474,8 @@ interface PageShape extends FilterShape {
   seek: 'from' | 'below' | null;
   /** The `usersColumn` of each row too (PostgreSQL only: `withUsers` of a merging dialect). */
   withUsers: boolean;
+  /** With the `facts` column (known-facts.ts `readPage`: without it when every row's facts are held). */
+  facts: boolean;
   /**
    * Null: the page's numbers take `limit` and `skip` as parameters (`pageOf`, both dialects).
    * A number (the merged page, PostgreSQL: `mergedPage`): the statement is written so that its
@@ -469,6 +503,13 @@ interface PageShape extends FilterShape {
 export const fetchSize = (limit: number): number => 2 ** Math.ceil(Math.log2(Math.max(limit, 1)));
 
 type PageRow = CertificateSummaryRow & { used_by?: unknown };
+
+/**
+ * A page's key for known-facts.ts `readPage`: which statement kind, the query without its clock
+ * (a new `asOf` every request; the rows it selects are the statement's business), the position.
+ */
+const pageKeyOf = (kind: 'merged' | 'page', query: CertificateQuery, limit: number, offset: number): string =>
+  `${kind}:${limit}:${offset}:${JSON.stringify({ ...query, asOf: undefined })}`;
 
 /**
  * Page templates by shape (filters present, sort, direction, plan, seek): a few dozen in
@@ -501,7 +542,7 @@ function pageQuery(db: Kysely<Database>, shape: PageShape, values: PageValues) {
   const rows = db
     .selectFrom(numbers.as('page'))
     .innerJoin('certificates', 'certificates.certificate_no', 'page.certificate_no')
-    .select(CERTIFICATE_SUMMARY_COLUMNS.map((column) => `certificates.${column}` as const))
+    .select(summaryColumns(shape.facts).map((column) => `certificates.${column}` as const))
     .select(hasChainColumn('certificates'))
     // Evaluated for the page's rows only: the limit is applied inside `page` (a merged page: below, and
     // the walk stops there).

@@ -1,0 +1,204 @@
+/**
+ * Contract (store/known-facts.ts `readPage`): a list page read again leaves the `facts` column
+ * out when the process holds every row's facts, and answers exactly what a read with facts
+ * answers; on both stores, for the counted list pages (certificate-list.ts, the merged page on
+ * PostgreSQL) and ACM's page (acm.ts).
+ * - A page's first read takes facts; its next reads do not, and give the same answer.
+ * - A row changed since (another certificate, or the same fingerprint stored again with other
+ *   facts: a new `updated_at`) makes that read one without facts and one with them, and the
+ *   answer is the changed row's facts, never the held ones.
+ * - Paging through (a new page each time) reads each page once, with facts.
+ * - After a miss, the page takes facts for RETRY_AFTER_MISS reads, then tries again.
+ *
+ * Which columns each read selected is read from the statements the drivers ran: pg's
+ * Client.query on PostgreSQL, better-sqlite3's statement calls on SQLite.
+ */
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setImmediate } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import type { AcmListQuery, CertificateQuery } from '../../src/core/ports.ts';
+import type { CertificateFacts } from '../../src/domain/x509/types.ts';
+import { forgetKnownFacts, RETRY_AFTER_MISS } from '../../src/store/known-facts.ts';
+import { factsToJson } from '../../src/store/rows.ts';
+import { openStore, type StoreHandle } from '../../src/store/open.ts';
+import {
+  makeTenant,
+  newCertificate,
+  rawExec,
+  storeTargets,
+  testFacts,
+  testMasterKey,
+  type TestLocation,
+} from '../helpers/db.ts';
+
+const AT = new Date(Date.UTC(2026, 2, 1));
+const later = (minutes: number) => new Date(AT.getTime() + minutes * 60_000);
+
+/** better-sqlite3's statement prototype, one for every connection of the process. */
+const statement = Object.getPrototypeOf(new Database(':memory:').prepare('select 1')) as Record<
+  'all' | 'iterate' | 'get',
+  (...a: unknown[]) => unknown
+>;
+
+/** The SQL texts of the certificate page statements run during `work`, on either driver. */
+async function pageStatementsDuring<T>(work: () => Promise<T>): Promise<{ result: T; texts: string[] }> {
+  const texts: string[] = [];
+  const isPage = (text: string) => /from "certificates"|from \(select/i.test(text) && /"name"/.test(text);
+  const pgQuery = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const config = args[0] as { text?: unknown } | null;
+    if (config !== null && typeof config === 'object' && typeof config.text === 'string' && isPage(config.text))
+      texts.push(config.text);
+    return (pgQuery as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof pgQuery;
+  const originals = { all: statement.all, iterate: statement.iterate, get: statement.get };
+  for (const method of ['all', 'iterate', 'get'] as const)
+    statement[method] = function (this: { source: string }, ...args: unknown[]) {
+      if (isPage(this.source)) texts.push(this.source);
+      return originals[method]!.apply(this, args);
+    };
+  try {
+    return { result: await work(), texts };
+  } finally {
+    pg.Client.prototype.query = pgQuery;
+    Object.assign(statement, originals);
+  }
+}
+
+/** Whether a page statement selected the facts column. */
+const withFacts = (text: string): boolean => /"facts"/.test(text);
+
+for (const target of storeTargets) {
+  describe(`${target.name}: list pages leave out the facts the process holds`, { skip: target.skip }, () => {
+    let location: TestLocation;
+    let store: StoreHandle;
+    let tenantId: number;
+    const numbers: number[] = [];
+
+    before(async () => {
+      location = await target.fresh();
+      store = await openStore(location.options({ masterKey: testMasterKey() }));
+      tenantId = (await makeTenant(store)).id;
+      for (let i = 0; i < 12; i++)
+        numbers.push((await store.certificates.insert(newCertificate(tenantId), AT)).certificateNo);
+    });
+    after(async () => {
+      await store?.close();
+      await location?.cleanup();
+    });
+    beforeEach(() => forgetKnownFacts());
+
+    const lists: Array<{ name: string; read: (over?: { offset?: number }) => Promise<unknown> }> = [
+      {
+        name: 'the counted list',
+        read: ({ offset = 0 } = {}) =>
+          store.certificates.list({ tenantId, asOf: later(1), offset, limit: 5 } satisfies CertificateQuery),
+      },
+      {
+        name: 'ACM ListCertificates',
+        read: async ({ offset = 0 } = {}) => {
+          const query: AcmListQuery = {
+            tenantId,
+            asOf: later(1),
+            certificates: ['issued', 'expired', 'revoked'],
+            keyTypes: null,
+            requests: null,
+            order: 'asc',
+            after: null,
+            limit: 5,
+          };
+          if (offset === 0) return store.acm.list(query);
+          // ACM pages by position: the row before the page.
+          const before = (await store.acm.list({ ...query, limit: offset })).at(-1)!;
+          assert.equal(before.kind, 'certificate');
+          const position =
+            before.kind === 'certificate'
+              ? { createdAt: before.summary.createdAt.getTime(), certificateNo: before.summary.certificateNo }
+              : null;
+          return store.acm.list({ ...query, after: position });
+        },
+      },
+    ];
+    /**
+     * A row's certificate and facts changed by another process: this one reads no row back, so it
+     * holds nothing of the change (the facts, fingerprint and updated_at columns, as certificates.ts
+     * `contentColumns` writes them).
+     */
+    const writeElsewhere = async (certificateNo: number, facts: CertificateFacts, at: Date) => {
+      await rawExec(
+        location,
+        `update certificates set facts = '${factsToJson(facts).replaceAll("'", "''")}', fingerprint_sha256 = '${facts.fingerprintSha256}', common_name = '${facts.commonName}', updated_at = ${at.getTime()} where certificate_no = ${certificateNo}`,
+      );
+      // SQLite's reads of one event-loop turn share a read transaction (sqlite-fast-paths.ts):
+      // another process's commit is seen from the next turn on.
+      await setImmediate();
+    };
+    /** What a read with facts answers: the held facts forgotten first. */
+    const truth = async (read: () => Promise<unknown>) => {
+      forgetKnownFacts();
+      return read();
+    };
+
+    for (const list of lists) {
+      it(`${list.name}: a page read again leaves out facts, and answers the same`, async () => {
+        const first = await pageStatementsDuring(() => list.read());
+        assert.deepEqual(first.texts.map(withFacts), [true], 'the first read takes facts');
+        for (let i = 0; i < 3; i++) {
+          const again = await pageStatementsDuring(() => list.read());
+          assert.deepEqual(again.texts.map(withFacts), [false], `read ${i + 2}: without facts`);
+          assert.deepEqual(again.result, first.result);
+        }
+      });
+
+      it(`${list.name}: a row changed since is read with facts, the changed ones`, async () => {
+        await list.read();
+        await list.read();
+        // Another certificate in the page's second row, written by another process.
+        const replacedNo = numbers[1]!;
+        const replacement = testFacts();
+        await writeElsewhere(replacedNo, replacement, later(2));
+        const afterReplace = await pageStatementsDuring(() => list.read());
+        assert.deepEqual(afterReplace.texts.map(withFacts), [false, true], 'without facts, then again with them');
+        assert.deepEqual(afterReplace.result, await truth(() => list.read()));
+        assert.match(JSON.stringify(afterReplace.result), new RegExp(replacement.commonName!));
+
+        // The same fingerprint stored again with other facts: only updated_at tells them apart.
+        await list.read();
+        const changedFacts: CertificateFacts = {
+          ...testFacts({ commonName: `changed-${list.name.length}.example.com` }),
+          fingerprintSha256: replacement.fingerprintSha256,
+        };
+        await writeElsewhere(replacedNo, changedFacts, later(3));
+        const afterSame = await pageStatementsDuring(() => list.read());
+        assert.deepEqual(afterSame.texts.map(withFacts), [false, true]);
+        assert.match(JSON.stringify(afterSame.result), new RegExp(changedFacts.commonName!));
+        assert.deepEqual(afterSame.result, await truth(() => list.read()));
+      });
+
+      it(`${list.name}: paging through reads each page once, with facts`, async () => {
+        for (const offset of [0, 5, 10]) {
+          const { texts } = await pageStatementsDuring(() => list.read({ offset }));
+          // ACM's later pages read their position first (offset 0 with the page's size: not new).
+          assert.ok(withFacts(texts.at(-1)!), `offset ${offset}: ${texts.map(withFacts)}`);
+          assert.equal(texts.length, list.name === 'the counted list' || offset === 0 ? 1 : 2);
+        }
+      });
+
+      it(`${list.name}: after a miss, the page takes facts ${RETRY_AFTER_MISS} times, then tries again`, async () => {
+        await list.read();
+        await list.read();
+        await writeElsewhere(numbers[0]!, testFacts(), later(4 + list.name.length));
+        const missed = await pageStatementsDuring(() => list.read());
+        assert.deepEqual(missed.texts.map(withFacts), [false, true]);
+        for (let i = 0; i < RETRY_AFTER_MISS; i++) {
+          const { texts } = await pageStatementsDuring(() => list.read());
+          assert.deepEqual(texts.map(withFacts), [true], `read ${i + 1} after the miss`);
+        }
+        const { texts } = await pageStatementsDuring(() => list.read());
+        assert.deepEqual(texts.map(withFacts), [false], 'then without facts again');
+      });
+    }
+  });
+}
