@@ -94,6 +94,19 @@ describe(
           }
     });
 
+    it('without a validity filter, the statement reads the live total alone', async () => {
+      for (const offset of [0, 5]) {
+        const { result, sent } = await statementsDuring(() => page(pgStore, { offset }));
+        assert.equal(sent.length, 1);
+        assert.doesNotMatch(sent[0]!.text, /certificate_expiry_(days|hours)/);
+        assert.match(sent[0]!.text, /certificate_counts/);
+        const expected = await page(sqliteStore, { offset });
+        assert.deepEqual(shape(result), shape(expected));
+      }
+      const { sent } = await statementsDuring(() => page(pgStore, { validity: 'unexpired' }));
+      assert.match(sent.at(-1)!.text, /certificate_expiry_days/, 'a validity filter reads the expired count');
+    });
+
     it('deep pages (block seek) are one statement too, at every offset and direction, past the end included', async () => {
       const defaultSeek = listTuning.blockSeekFromOffset;
       listTuning.blockSeekFromOffset = 1;

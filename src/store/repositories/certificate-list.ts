@@ -62,6 +62,11 @@ import { NUMBER_BLOCK } from '../migrations/0003-certificate-counters.ts';
 import {
   locateOffset,
   locateOffsetSql,
+  countsExpired,
+  liveTotal,
+  liveTotalSql,
+  liveTotalValues,
+  num,
   validityTotals,
   validityTotalsFromRow,
   validityTotalsSql,
@@ -190,6 +195,10 @@ export function countedByCounters(query: CertificateQuery): boolean {
 /** The exact total, and the tenant's live count when the counters gave it. */
 async function totalOf(db: Kysely<Database>, query: CertificateQuery): Promise<{ total: number; live: number | null }> {
   if (countedByCounters(query)) {
+    if (!countsExpired(query.validity)) {
+      const live = await liveTotal(db, query.tenantId);
+      return { total: live, live };
+    }
     const { live, expired } = await validityTotals(db, query.tenantId, ms(query.asOf));
     const total = query.validity === 'expired' ? expired : query.validity === 'unexpired' ? live - expired : live;
     return { total, live };
@@ -303,8 +312,9 @@ async function mergedPage(
     return mergedTemplate(shape, names);
   };
   // Its rows as arrays (query-template.ts `rowSet`): a page of 100 rows of about 20 columns.
+  const expiredCounted = countsExpired(validity);
   const statementValues = [
-    ...validityTotalsValues(query.tenantId, ms(query.asOf)),
+    ...(expiredCounted ? validityTotalsValues(query.tenantId, ms(query.asOf)) : liveTotalValues(query.tenantId)),
     ...names.map((name) => values[name]),
   ];
   const { rows, columns } = await readPage(
@@ -314,12 +324,14 @@ async function mergedPage(
   );
   const at = columnKeys(MERGED_COLUMNS, columns);
   const first = rows[0]! as RowValues;
-  const { live, expired } = validityTotalsFromRow(ms(query.asOf), {
-    live: first[at.totals_live],
-    past: first[at.totals_past],
-    hours: first[at.totals_hours],
-    part: first[at.totals_part],
-  });
+  const { live, expired } = expiredCounted
+    ? validityTotalsFromRow(ms(query.asOf), {
+        live: first[at.totals_live],
+        past: first[at.totals_past],
+        hours: first[at.totals_hours],
+        part: first[at.totals_part],
+      })
+    : { live: num(first[at.totals_live]), expired: 0 };
   const total = validity === 'expired' ? expired : validity === 'unexpired' ? live - expired : live;
   planHints.set(query, total, live);
   const pageRows = (rows as readonly RowValues[]).filter((row) => row[at.certificate_no] !== null);
@@ -336,7 +348,8 @@ function mergedTemplate(
   const key = JSON.stringify([shape, names]);
   let template = mergedTemplates.get(key);
   if (!template) {
-    const totalsArity = validityTotalsValues(0, 0).length;
+    const expiredCounted = countsExpired(shape.validity);
+    const totalsArity = (expiredCounted ? validityTotalsValues(0, 0) : liveTotalValues(0)).length;
     template = templateOf<Database, MergedRow>(totalsArity + names.length, (d, placeholders) => {
       const pageValues = Object.fromEntries(
         names.map((name, i) => [name, placeholders[totalsArity + i]]),
@@ -354,7 +367,7 @@ function mergedTemplate(
       }
       // A left join, so the totals' row comes back when the page is empty; the outer order is
       // the page's (a join's output order is not promised otherwise).
-      return sql<MergedRow>`select t.live as totals_live, t.past as totals_past, t.hours as totals_hours, t.part as totals_part, p.* from (${validityTotalsSql(placeholders.slice(0, totalsArity), true)}) as t ${located} left join lateral (${pageQuery(d, shape, pageValues)}) as p on true order by p.certificate_no ${sql.raw(direction)}`;
+      return sql<MergedRow>`select t.live as totals_live, t.past as totals_past, t.hours as totals_hours, t.part as totals_part, p.* from (${expiredCounted ? validityTotalsSql(placeholders.slice(0, totalsArity), true) : liveTotalSql(placeholders.slice(0, totalsArity))}) as t ${located} left join lateral (${pageQuery(d, shape, pageValues)}) as p on true order by p.certificate_no ${sql.raw(direction)}`;
     });
     mergedTemplates.set(key, template);
   }
