@@ -2,7 +2,8 @@
  * Contract (store/known-facts.ts `readPage`): a list page read again leaves the `facts` column
  * out when the process holds every row's facts, and answers exactly what a read with facts
  * answers; on both stores, for the counted list pages (certificate-list.ts, the merged page on
- * PostgreSQL) and ACM's page (acm.ts).
+ * PostgreSQL), the Edge list's certificates (slots.ts: its merged statement on PostgreSQL,
+ * getMany on SQLite), getMany (certificates.ts `liveSummaries`) and ACM's page (acm.ts).
  * - A page's first read takes facts; its next reads do not, and give the same answer.
  * - A row changed since (another certificate, or the same fingerprint stored again with other
  *   facts: a new `updated_at`) makes that read one without facts and one with them, and the
@@ -67,6 +68,10 @@ async function pageStatementsDuring<T>(work: () => Promise<T>): Promise<{ result
   }
 }
 
+/** A result as text, Maps (getMany, the Edge list's certificates) included. */
+const text = (result: unknown): string =>
+  JSON.stringify(result, (_key, value: unknown) => (value instanceof Map ? [...value.entries()] : value));
+
 /** Whether a page statement selected the facts column. */
 const withFacts = (text: string): boolean => /"facts"/.test(text);
 
@@ -83,6 +88,18 @@ for (const target of storeTargets) {
       tenantId = (await makeTenant(store)).id;
       for (let i = 0; i < 12; i++)
         numbers.push((await store.certificates.insert(newCertificate(tenantId), AT)).certificateNo);
+      // An Edge slot a certificate, listed newest first: the first page holds the last five.
+      for (const certificateNo of numbers)
+        await store.slots.create(
+          {
+            tenantId,
+            serviceRegion: 'KR_JP',
+            tlsVersion: 'TLS_ALL_VERSIONS',
+            cipherProfile: 'DEFAULT',
+            items: [{ region: 'KR_JP', certificateNo }],
+          },
+          AT,
+        );
     });
     after(async () => {
       await store?.close();
@@ -90,14 +107,31 @@ for (const target of storeTargets) {
     });
     beforeEach(() => forgetKnownFacts());
 
-    const lists: Array<{ name: string; read: (over?: { offset?: number }) => Promise<unknown> }> = [
+    /** `changed`: indexes in `numbers` of two certificates on the list's first page. */
+    const lists: Array<{
+      name: string;
+      read: (over?: { offset?: number }) => Promise<unknown>;
+      changed: [number, number];
+    }> = [
       {
         name: 'the counted list',
+        changed: [1, 0],
         read: ({ offset = 0 } = {}) =>
           store.certificates.list({ tenantId, asOf: later(1), offset, limit: 5 } satisfies CertificateQuery),
       },
       {
+        name: 'the Edge list',
+        changed: [10, 11],
+        read: ({ offset = 0 } = {}) => store.slots.list(tenantId, { offset, limit: 5 }),
+      },
+      {
+        name: 'getMany',
+        changed: [1, 0],
+        read: ({ offset = 0 } = {}) => store.certificates.getMany(tenantId, numbers.slice(offset, offset + 5)),
+      },
+      {
         name: 'ACM ListCertificates',
+        changed: [1, 0],
         read: async ({ offset = 0 } = {}) => {
           const query: AcmListQuery = {
             tenantId,
@@ -156,13 +190,13 @@ for (const target of storeTargets) {
         await list.read();
         await list.read();
         // Another certificate in the page's second row, written by another process.
-        const replacedNo = numbers[1]!;
+        const replacedNo = numbers[list.changed[0]]!;
         const replacement = testFacts();
         await writeElsewhere(replacedNo, replacement, later(2));
         const afterReplace = await pageStatementsDuring(() => list.read());
         assert.deepEqual(afterReplace.texts.map(withFacts), [false, true], 'without facts, then again with them');
         assert.deepEqual(afterReplace.result, await truth(() => list.read()));
-        assert.match(JSON.stringify(afterReplace.result), new RegExp(replacement.commonName!));
+        assert.match(text(afterReplace.result), new RegExp(replacement.commonName!));
 
         // The same fingerprint stored again with other facts: only updated_at tells them apart.
         await list.read();
@@ -173,7 +207,7 @@ for (const target of storeTargets) {
         await writeElsewhere(replacedNo, changedFacts, later(3));
         const afterSame = await pageStatementsDuring(() => list.read());
         assert.deepEqual(afterSame.texts.map(withFacts), [false, true]);
-        assert.match(JSON.stringify(afterSame.result), new RegExp(changedFacts.commonName!));
+        assert.match(text(afterSame.result), new RegExp(changedFacts.commonName!));
         assert.deepEqual(afterSame.result, await truth(() => list.read()));
       });
 
@@ -182,14 +216,14 @@ for (const target of storeTargets) {
           const { texts } = await pageStatementsDuring(() => list.read({ offset }));
           // ACM's later pages read their position first (offset 0 with the page's size: not new).
           assert.ok(withFacts(texts.at(-1)!), `offset ${offset}: ${texts.map(withFacts)}`);
-          assert.equal(texts.length, list.name === 'the counted list' || offset === 0 ? 1 : 2);
+          assert.equal(texts.length, list.name === 'ACM ListCertificates' && offset > 0 ? 2 : 1);
         }
       });
 
       it(`${list.name}: after a miss, the page takes facts ${RETRY_AFTER_MISS} times, then tries again`, async () => {
         await list.read();
         await list.read();
-        await writeElsewhere(numbers[0]!, testFacts(), later(4 + list.name.length));
+        await writeElsewhere(numbers[list.changed[1]]!, testFacts(), later(4 + list.name.length));
         const missed = await pageStatementsDuring(() => list.read());
         assert.deepEqual(missed.texts.map(withFacts), [false, true]);
         for (let i = 0; i < RETRY_AFTER_MISS; i++) {

@@ -46,10 +46,21 @@ import {
   hasChainColumn,
   ms,
   summaryFromRow,
+  factsInHand,
+  summaryColumns,
+  SUMMARY_ROW_COLUMNS,
 } from '../rows.ts';
 import { insertBatched } from '../batch-insert.ts';
 import { checkedReads } from '../credential-check.ts';
-import { listTemplate, queryTemplate, templateOf, type QueryTemplate } from '../query-template.ts';
+import {
+  columnKeys,
+  listTemplate,
+  queryTemplate,
+  templateOf,
+  type QueryTemplate,
+  type RowValues,
+} from '../query-template.ts';
+import { readPage } from '../known-facts.ts';
 import type { CertificateRow, Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
 import { groupedWrites } from '../write-group.ts';
@@ -177,12 +188,17 @@ const duplicateOf = queryTemplate(
       .orderBy('certificate_no')
       .limit(sql.lit(1)),
 );
-const summariesOf = listTemplate(1, (db: Kysely<Database>, [tenantId]: unknown[], certificateNos: unknown[]) =>
-  liveRows(db, tenantId as number)
-    .select(CERTIFICATE_SUMMARY_COLUMNS)
-    .select(hasChainColumn('certificates'))
-    .where('certificate_no', 'in', certificateNos as number[]),
-);
+const summariesOf = (facts: boolean) =>
+  listTemplate(1, (db: Kysely<Database>, [tenantId]: unknown[], certificateNos: unknown[]) =>
+    liveRows(db, tenantId as number)
+      .select(summaryColumns(facts))
+      .select(hasChainColumn('certificates'))
+      .where('certificate_no', 'in', certificateNos as number[]),
+  );
+/** `summariesOf` with and without the facts column (known-facts.ts `readPage`). */
+const summariesWithFacts = summariesOf(true);
+const summariesWithoutFacts = summariesOf(false);
+const SUMMARY_KEYS_BY_NAME = columnKeys(SUMMARY_ROW_COLUMNS, null);
 
 /** `CertificateRepository.getMany`: the live certificates among `certificateNos`, by number. */
 export async function liveSummaries(
@@ -193,7 +209,13 @@ export async function liveSummaries(
   const found = new Map<number, CertificateSummary>();
   const distinct = [...new Set(certificateNos)];
   for (let i = 0; i < distinct.length; i += GET_MANY_CHUNK) {
-    const rows = await summariesOf.all(db, [tenantId], distinct.slice(i, i + GET_MANY_CHUNK));
+    const chunk = distinct.slice(i, i + GET_MANY_CHUNK);
+    // The same certificates asked for again (an Edge list page's, polled) leave out held facts.
+    const rows = await readPage(
+      `many:${tenantId}:${chunk.join(',')}`,
+      (facts) => (facts ? summariesWithFacts : summariesWithoutFacts).all(db, [tenantId], chunk),
+      (read) => factsInHand(read as unknown as readonly RowValues[], SUMMARY_KEYS_BY_NAME),
+    );
     for (const row of rows) found.set(Number(row.certificate_no), summaryFromRow(row));
   }
   return found;
