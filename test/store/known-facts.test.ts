@@ -10,19 +10,22 @@
  *   answer is the changed row's facts, never the held ones.
  * - Paging through (a new page each time) reads each page once, with facts.
  * - After a miss, the page takes facts for RETRY_AFTER_MISS reads, then tries again.
+ * - Under a fixed pseudo-random sequence of such changes, every summary's facts equal the stored
+ *   ones, read on a connection of the test's own.
  *
  * Which columns each read selected is read from the statements the drivers ran: pg's
  * Client.query on PostgreSQL, better-sqlite3's statement calls on SQLite.
  */
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { AcmListQuery, CertificateQuery } from '../../src/core/ports.ts';
 import type { CertificateFacts } from '../../src/domain/x509/types.ts';
 import { forgetKnownFacts, RETRY_AFTER_MISS } from '../../src/store/known-facts.ts';
-import { factsToJson } from '../../src/store/rows.ts';
+import { factsFromJson, factsToJson } from '../../src/store/rows.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import {
   makeTenant,
@@ -71,6 +74,23 @@ async function pageStatementsDuring<T>(work: () => Promise<T>): Promise<{ result
 /** A result as text, Maps (getMany, the Edge list's certificates) included. */
 const text = (result: unknown): string =>
   JSON.stringify(result, (_key, value: unknown) => (value instanceof Map ? [...value.entries()] : value));
+
+/** Every certificate summary in a result (a page's items, a Map's values, ACM's rows' summaries). */
+function summariesIn(result: unknown): Array<{ certificateNo: number; facts: CertificateFacts }> {
+  const found: Array<{ certificateNo: number; facts: CertificateFacts }> = [];
+  const walk = (value: unknown): void => {
+    if (value instanceof Map) for (const item of value.values()) walk(item);
+    else if (Array.isArray(value)) for (const item of value) walk(item);
+    else if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+      const record = value as Record<string, unknown>;
+      if (typeof record.certificateNo === 'number' && typeof record.facts === 'object')
+        found.push(record as unknown as { certificateNo: number; facts: CertificateFacts });
+      else for (const item of Object.values(record)) walk(item);
+    }
+  };
+  walk(result);
+  return found;
+}
 
 /** Whether a page statement selected the facts column. */
 const withFacts = (text: string): boolean => /"facts"/.test(text);
@@ -169,6 +189,32 @@ for (const target of storeTargets) {
       // another process's commit is seen from the next turn on.
       await setImmediate();
     };
+    /** The facts as stored now, read on a connection of the test's own. */
+    const storedFacts = async (certificateNos: readonly number[]): Promise<Map<number, CertificateFacts>> => {
+      const list = certificateNos.join(',');
+      let rows: Array<{ certificate_no: number | string; facts: string }>;
+      if (location.databaseUrl) {
+        const client = new pg.Client({ connectionString: location.databaseUrl });
+        await client.connect();
+        try {
+          rows = (
+            await client.query(`select certificate_no, facts from certificates where certificate_no in (${list})`)
+          ).rows;
+        } finally {
+          await client.end();
+        }
+      } else {
+        const db = new Database(join(location.dataDir, 'certkeeper.db'), { readonly: true });
+        try {
+          rows = db
+            .prepare(`select certificate_no, facts from certificates where certificate_no in (${list})`)
+            .all() as typeof rows;
+        } finally {
+          db.close();
+        }
+      }
+      return new Map(rows.map((row) => [Number(row.certificate_no), factsFromJson(row.facts)]));
+    };
     /** What a read with facts answers: the held facts forgotten first. */
     const truth = async (read: () => Promise<unknown>) => {
       forgetKnownFacts();
@@ -218,6 +264,41 @@ for (const target of storeTargets) {
           assert.ok(withFacts(texts.at(-1)!), `offset ${offset}: ${texts.map(withFacts)}`);
           assert.equal(texts.length, list.name === 'ACM ListCertificates' && offset > 0 ? 2 : 1);
         }
+      });
+
+      it(`${list.name}: under random changes by another process, every summary's facts are the stored ones`, async () => {
+        // A fixed sequence (a linear congruential generator), so a failure can be replayed.
+        let seed = 7 + list.name.length;
+        const next = (n: number) => {
+          seed = (seed * 1103515245 + 12345) % 2 ** 31;
+          return seed % n;
+        };
+        let minute = 100 + list.name.length * 1000;
+        let checked = 0;
+        for (let step = 0; step < 60; step++) {
+          // Each step from a page just read with facts, so the read after the change tries without.
+          const offset = next(3) === 0 ? 5 : 0;
+          forgetKnownFacts();
+          await list.read({ offset });
+          const row = numbers[list.changed[next(2)]!]!;
+          const op = next(3);
+          if (op === 1) await writeElsewhere(row, testFacts(), later(++minute));
+          if (op === 2) {
+            // The same fingerprint with other facts: only updated_at tells the rows apart.
+            const current = (await storedFacts([row])).get(row)!;
+            await writeElsewhere(
+              row,
+              { ...testFacts(), fingerprintSha256: current.fingerprintSha256 },
+              later(++minute),
+            );
+          }
+          const read = summariesIn(await list.read({ offset }));
+          const stored = await storedFacts(read.map((summary) => summary.certificateNo));
+          for (const summary of read)
+            assert.deepEqual(summary.facts, stored.get(summary.certificateNo), `step ${step}`);
+          checked += read.length;
+        }
+        assert.ok(checked >= 60 * 5, `${checked} summaries checked`);
       });
 
       it(`${list.name}: after a miss, the page takes facts ${RETRY_AFTER_MISS} times, then tries again`, async () => {
