@@ -37,6 +37,11 @@ export const KNOWN_FACTS_SIZE = 2048;
 export const RETRY_AFTER_MISS = 16;
 /** Pages remembered; past the bound the memory starts over (a stale entry costs one read). */
 const PAGES_KEPT = 10_000;
+/**
+ * Longer page keys (a search's long filter texts) are not remembered: such a page is read with
+ * facts every time, and the memory stays within PAGES_KEPT × this many characters (5 MB).
+ */
+export const PAGE_KEY_MAX = 512;
 
 interface Known {
   certificateNo: number;
@@ -103,6 +108,7 @@ export async function readPage<Page>(
   read: (withFacts: boolean) => Promise<Page>,
   complete: (page: Page) => boolean,
 ): Promise<Page> {
+  if (pageKey.length > PAGE_KEY_MAX) return read(true);
   const state = pages.get(pageKey);
   if (state === 0) {
     const page = await read(false);

@@ -24,7 +24,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { AcmListQuery, CertificateQuery } from '../../src/core/ports.ts';
 import type { CertificateFacts } from '../../src/domain/x509/types.ts';
-import { forgetKnownFacts, RETRY_AFTER_MISS } from '../../src/store/known-facts.ts';
+import { forgetKnownFacts, PAGE_KEY_MAX, readPage, RETRY_AFTER_MISS } from '../../src/store/known-facts.ts';
 import { factsFromJson, factsToJson } from '../../src/store/rows.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import {
@@ -94,6 +94,27 @@ function summariesIn(result: unknown): Array<{ certificateNo: number; facts: Cer
 
 /** Whether a page statement selected the facts column. */
 const withFacts = (text: string): boolean => /"facts"/.test(text);
+
+describe('readPage', () => {
+  beforeEach(() => forgetKnownFacts());
+  const reads = async (pageKey: string, times: number) => {
+    const taken: boolean[] = [];
+    for (let i = 0; i < times; i++)
+      await readPage(
+        pageKey,
+        async (facts) => taken.push(facts),
+        () => true,
+      );
+    return taken;
+  };
+  it("tries without facts from a page's second read on", async () => {
+    assert.deepEqual(await reads('page', 3), [true, false, false]);
+  });
+  it(`remembers no page whose key is longer than ${PAGE_KEY_MAX} characters`, async () => {
+    assert.deepEqual(await reads('x'.repeat(PAGE_KEY_MAX + 1), 3), [true, true, true]);
+    assert.deepEqual(await reads('x'.repeat(PAGE_KEY_MAX), 2), [true, false]);
+  });
+});
 
 for (const target of storeTargets) {
   describe(`${target.name}: list pages leave out the facts the process holds`, { skip: target.skip }, () => {
