@@ -19,7 +19,7 @@
  * with facts of another.
  *
  * Which pages try: a page is read without facts only after a read of the same page (`pageKey`:
- * the query without its clock, position and size) found every row's facts in hand, so a client
+ * the query without its clock, with its position and size) found every row's facts in hand, so a client
  * paging through a million certificates, whose pages are new each time, never pays a second
  * read; one that polls a page pays it only when the page changed. A page whose read without
  * facts missed is read with facts for its next RETRY_AFTER_MISS reads, so pages that the cache
@@ -86,9 +86,6 @@ export function knownFacts(
     ? known.facts
     : undefined;
 }
-
-/** Row facts held now (for tests). */
-export const knownFactsCount = (): number => byFingerprint.size;
 
 /**
  * By page key: 0 when the page's last read found every row's facts in hand (its next read tries
