@@ -118,6 +118,13 @@ export async function readPage<Page>(
   return page;
 }
 
+/**
+ * A page's key for `readPage`: its kind, what places the page (position, size), and the query
+ * without its clock (a new `asOf` every request; which rows that selects is the statement's business).
+ */
+export const pageKeyOf = (kind: string, query: { asOf: Date }, ...position: unknown[]): string =>
+  `${kind}:${position.join(':')}:${JSON.stringify({ ...query, asOf: undefined })}`;
+
 function remember(pageKey: string, state: number): void {
   if (pages.size >= PAGES_KEPT && !pages.has(pageKey)) pages.clear();
   pages.set(pageKey, state);

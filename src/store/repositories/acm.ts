@@ -31,7 +31,7 @@ import {
   summaryFromValues,
   type CertificateSummaryRow,
 } from '../rows.ts';
-import { readPage } from '../known-facts.ts';
+import { pageKeyOf, readPage } from '../known-facts.ts';
 import type { CertificateRow, Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
 import { fetchSize } from './certificate-list.ts';
@@ -273,7 +273,7 @@ async function listCertificates(
   });
   // Its rows as arrays on PostgreSQL (query-template.ts `rowSet`): a page of up to 1000 rows.
   const { rows, columns } = await readPage(
-    `acm:${JSON.stringify({ ...query, asOf: undefined })}`,
+    pageKeyOf('acm', query),
     (facts) => reads.rowSet(cached(certificateTemplates, shape(facts), values.length, certificatePage), db, values),
     (page) => factsInHand(page.rows as readonly RowValues[], columnKeys(PAGE_COLUMNS, page.columns)),
   );

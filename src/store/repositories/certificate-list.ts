@@ -74,7 +74,7 @@ import {
 } from './certificate-counters.ts';
 import { heldBySlot, usersColumn, usersFromRows } from './certificate-usage.ts';
 import { uncheckedReads, type CheckedReads } from '../credential-check.ts';
-import { readPage } from '../known-facts.ts';
+import { pageKeyOf, readPage } from '../known-facts.ts';
 
 const SORT_COLUMNS = {
   certificateNo: 'certificate_no',
@@ -516,13 +516,6 @@ interface PageShape extends FilterShape {
 export const fetchSize = (limit: number): number => 2 ** Math.ceil(Math.log2(Math.max(limit, 1)));
 
 type PageRow = CertificateSummaryRow & { used_by?: unknown };
-
-/**
- * A page's key for known-facts.ts `readPage`: which statement kind, the query without its clock
- * (a new `asOf` every request; the rows it selects are the statement's business), the position.
- */
-const pageKeyOf = (kind: 'merged' | 'page', query: CertificateQuery, limit: number, offset: number): string =>
-  `${kind}:${limit}:${offset}:${JSON.stringify({ ...query, asOf: undefined })}`;
 
 /**
  * Page templates by shape (filters present, sort, direction, plan, seek): a few dozen in
