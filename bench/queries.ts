@@ -7,13 +7,14 @@
  *
  * Seeds a fresh store like bench/run.ts (bench/lib/seed.ts), runs `certkeeper serve` IN THIS
  * PROCESS (src/app/serve.ts, so the drivers can be observed: better-sqlite3's
- * `Database.prototype.prepare` and pg's `Client.prototype.query` are wrapped), sends each case
+ * `Database.prototype.prepare` is wrapped, the store's PostgreSQL statement channel heard), sends each case
  * once to warm up, then once more while recording every statement, then `--repeat` more times
  * for the average database time per request.
  */
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { STATEMENT_CHANNEL } from '../src/store/postgres-statements.ts';
 import { serve } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { cases, nhnToken, send, type Context } from './lib/cases.ts';
@@ -70,28 +71,28 @@ proto.prepare = function (this: Database.Database, source: string) {
   return statement;
 };
 
-// pg: every statement is a Client.query; time it to its answer (round trip included).
-const pgProto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-const query = pgProto.query;
-pgProto.query = function (this: pg.Client, ...args: unknown[]) {
-  const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string } | undefined)?.text ?? '?');
-  const values = Array.isArray(args[1])
-    ? (args[1] as unknown[])
-    : ((args[0] as { values?: unknown[] } | undefined)?.values ?? []);
-  const entry: Recorded = { sql: text, params: values, prepareUs: 0, runUs: 0 };
-  totals.statements++;
-  recording?.push(entry);
-  const t = performance.now();
-  const result = query.apply(this, args);
-  if (result instanceof Promise) {
-    return result.finally(() => {
-      const us = (performance.now() - t) * 1000;
-      entry.runUs = us;
-      totals.runUs += us;
-    });
-  }
-  return result;
+// PostgreSQL: every statement the store sends (its statement channel, on a pg client or on the
+// pipeline); each timed to its answer (round trip included).
+const sentAt = new WeakMap<object, { entry: Recorded; t: number }>();
+const answered = (context: object): void => {
+  const sent = sentAt.get(context);
+  if (!sent) return;
+  const us = (performance.now() - sent.t) * 1000;
+  sent.entry.runUs = us;
+  totals.runUs += us;
 };
+STATEMENT_CHANNEL.subscribe({
+  start(context) {
+    const entry: Recorded = { sql: context.text, params: context.values, prepareUs: 0, runUs: 0 };
+    totals.statements++;
+    recording?.push(entry);
+    sentAt.set(context, { entry, t: performance.now() });
+  },
+  asyncEnd: answered,
+  error: answered,
+  end() {},
+  asyncStart() {},
+});
 
 const log = (line: string): void => console.log(line);
 
@@ -130,11 +131,11 @@ async function replay(statements: Recorded[]): Promise<void> {
     await client.connect();
     try {
       const unnamed = await time(async () => {
-        for (const r of reads) await query.call(client, r.sql, r.params);
+        for (const r of reads) await client.query(r.sql, r.params);
       });
       const named = await time(async () => {
         for (const [i, r] of reads.entries())
-          await query.call(client, { name: `s${i}_${r.sql.length}`, text: r.sql, values: r.params });
+          await client.query({ name: `s${i}_${r.sql.length}`, text: r.sql, values: r.params });
       });
       log(
         `  replay of the ${reads.length} reads: unnamed statements ${unnamed.toFixed(0)} µs, named prepared statements ${named.toFixed(0)} µs per request (round trips included)`,

@@ -2,9 +2,11 @@
  * A bench-only probe loaded into the certkeeper server with `--import` (nothing in src/ knows of
  * it): what a request costs inside the process, read without a profiler.
  *
- * - PostgreSQL statements: every `pg` Client.query call is counted, by SQL text (first 120
- *   characters), so statements per request are counted, not guessed; each one's round trip is
- *   timed (the slowest texts kept), and so is each wait for a client of the pool (`Pool.connect`).
+ * - PostgreSQL statements: every statement the store sends (its statement channel, on a `pg`
+ *   client or pipelined) is counted, by SQL text (first 120 characters), so statements per
+ *   request are counted, not guessed; each one's round trip is timed (the slowest texts kept),
+ *   and so is each wait for a client of the `pg` pool (`Pool.connect`), which only transactions
+ *   take.
  * - The event loop's delay: perf_hooks.monitorEventLoopDelay at 1 ms resolution (the histogram of
  *   how late the loop ran a timer), and the garbage collector's pauses (PerformanceObserver 'gc'),
  *   by kind (minor, major, incremental, weak callbacks).
@@ -29,7 +31,7 @@
  * $CERTKEEPER_BENCH_PROBE_FILE (a rename, so the reader never sees half a file) and starts over.
  * bench/lib/probe.ts reads it.
  */
-import { subscribe } from 'node:diagnostics_channel';
+import { subscribe, tracingChannel } from 'node:diagnostics_channel';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { constants, createHistogram, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
@@ -72,23 +74,32 @@ function timed(args: unknown[], call: (args: unknown[]) => unknown, done: (ms: n
   return result;
 }
 
-const query = pg.Client.prototype.query;
-pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-  statements++;
-  const first = args[0];
-  const text = typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '(cursor)');
-  const key = text.slice(0, 120);
-  byText.set(key, (byText.get(key) ?? 0) + 1);
-  return timed(
-    args,
-    (wrapped) => (query as (...a: unknown[]) => unknown).apply(this, wrapped),
-    (ms) => {
-      const entry = roundTrips.get(key) ?? { count: 0, totalMs: 0, maxMs: 0 };
-      roundTrips.set(key, { count: entry.count + 1, totalMs: entry.totalMs + ms, maxMs: Math.max(entry.maxMs, ms) });
-      roundTripHistogram.record(Math.max(1, Math.round(ms * 1000)));
-    },
-  );
-} as typeof query;
+// The store publishes each statement it sends to PostgreSQL, on a `pg` client or on the
+// statement pipeline (src/store/postgres-statements.ts STATEMENT_CHANNEL; channels are found by
+// name, so the probe needs none of src/'s modules).
+const sentAt = new WeakMap<object, number>();
+tracingChannel<unknown, { text: string }>('certkeeper:store:statement').subscribe({
+  start(context) {
+    statements++;
+    const key = context.text.slice(0, 120);
+    byText.set(key, (byText.get(key) ?? 0) + 1);
+    sentAt.set(context, performance.now());
+  },
+  asyncEnd: answered,
+  error: answered,
+  end() {},
+  asyncStart() {},
+});
+function answered(context: { text: string }): void {
+  const t = sentAt.get(context);
+  if (t === undefined) return;
+  sentAt.delete(context);
+  const ms = performance.now() - t;
+  const key = context.text.slice(0, 120);
+  const entry = roundTrips.get(key) ?? { count: 0, totalMs: 0, maxMs: 0 };
+  roundTrips.set(key, { count: entry.count + 1, totalMs: entry.totalMs + ms, maxMs: Math.max(entry.maxMs, ms) });
+  roundTripHistogram.record(Math.max(1, Math.round(ms * 1000)));
+}
 
 // The pool: how long a query waited for a client (pool.connect() → the client handed over),
 // including the opening of a connection when the pool grows. A request that finds all of the

@@ -18,11 +18,14 @@
  *   connection ("cached plan must not change result type"); certkeeper changes tables only in
  *   migrations, which run before a process serves, and every process of a deployment runs the
  *   same version.
+ * - Every statement is published on STATEMENT_CHANNEL (its text and values), for
+ *   the tests and benchmarks that count a request's statements.
  * - Connection failures (refused, ended under a query) become `AppError('unavailable')`:
  *   postgres-faults.ts says which. Each is told to `availability` (availability.ts), and so is
  *   each statement that succeeds: the outage is logged once, when it starts and when it ends.
  */
 import { createHash } from 'node:crypto';
+import { tracingChannel } from 'node:diagnostics_channel';
 import {
   RawNode,
   type KyselyPlugin,
@@ -75,6 +78,20 @@ export const plannedEachRun: KyselyPlugin = {
  */
 export const ROWS_AS_ARRAYS = '/* rows as arrays */ ';
 
+/** What STATEMENT_CHANNEL publishes for each statement the store sends to PostgreSQL. */
+export interface SentStatement {
+  text: string;
+  values: unknown[];
+  /** Whether its rows were asked for as arrays (ROWS_AS_ARRAYS). */
+  arrays: boolean;
+}
+
+/**
+ * A `node:diagnostics_channel` tracing channel: `start` as each statement is sent, `asyncEnd` or
+ * `error` when it is answered, with a SentStatement as the context. Free when nobody listens.
+ */
+export const STATEMENT_CHANNEL = tracingChannel<unknown, SentStatement & object>('certkeeper:store:statement');
+
 /** Column names by marked text: one array per text, so callers may key derived data on it. */
 const arrayColumns = new Map<string, readonly string[]>();
 const columnsOfRows = new WeakMap<object, readonly string[]>();
@@ -90,15 +107,22 @@ export function statementName(sql: string, parameterCount: number): string | nul
   return `ck_${createHash('sha256').update(sql).digest('base64url').slice(0, 32)}`;
 }
 
-/** Marks `result`'s rows with their column names when they came as arrays. */
-function keepColumns(sql: string, result: pg.QueryResult): void {
+/** Marks `rows` with their column names (`named`, read only when the text's are not kept yet). */
+function keepColumns(sql: string, rows: object, count: number, named: () => readonly string[]): void {
   let columns = arrayColumns.get(sql);
-  if (columns === undefined || columns.length !== result.fields.length) {
-    columns = result.fields.map((field) => field.name);
+  if (columns === undefined || columns.length !== count) {
+    columns = named();
     // Bounded as `names` below: the marked texts are a few dozen.
     if (arrayColumns.size < 5000) arrayColumns.set(sql, columns);
   }
-  columnsOfRows.set(result.rows, columns);
+  columnsOfRows.set(rows, columns);
+}
+
+/** `send()` traced on STATEMENT_CHANNEL when anyone listens. */
+function traced<T>(text: string, values: unknown[], send: () => Promise<T>): Promise<T> {
+  if (!STATEMENT_CHANNEL.hasSubscribers) return send();
+  const context: SentStatement = { text, values, arrays: text.startsWith(ROWS_AS_ARRAYS) };
+  return STATEMENT_CHANNEL.tracePromise(send, context);
 }
 
 export function withPreparedStatements(pool: pg.Pool, availability?: AvailabilityWatch): PostgresPool {
@@ -124,64 +148,66 @@ export function withPreparedStatements(pool: pg.Pool, availability?: Availabilit
     }
     return name;
   };
-  return {
-    async connect(): Promise<PostgresPoolClient> {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (error) {
-        // Not even a connection (refused, timed out, the server starting or stopping): nothing ran.
-        throw unavailable(error);
-      }
-      // While checked out, the pool does not listen for the client's 'error' (it does while the
-      // client is idle); unheard, a connection ending under a query would end the process. Heard
-      // here, it marks the client broken: its queries' failures are the store being unavailable,
-      // and it leaves the pool on release.
-      let broken = false;
-      const onError = (): void => {
-        broken = true;
-      };
-      client.on('error', onError);
-      const failed = (error: unknown): never => {
-        throw broken || isConnectionFailureCode(error) ? unavailable(error) : error;
-      };
-      function query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
-      function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
-      function query<R>(
-        first: string | PostgresCursor<R>,
-        parameters?: ReadonlyArray<unknown>,
-      ): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
-        if (typeof first !== 'string') return client.query(first as never) as unknown as PostgresCursor<R>;
-        const values = [...(parameters ?? [])];
-        const name = nameOf(first, values.length);
-        const config: pg.QueryConfig = name === null ? { text: first, values } : { name, text: first, values };
-        const answered = succeeded(availability?.epoch ?? 0);
-        const asArrays = first.startsWith(ROWS_AS_ARRAYS);
-        // pg's callback form, not its promise: a result pg hands to the promise it makes survives
-        // V8's young-generation collections (measured: over half the bytes of a list statement's
-        // rows promoted to the old generation, against almost none through the callback), so the
-        // server paid a major collection's marking and sweeping for every row it read.
-        // docs/performance.md, "s13-pgsmall".
-        return new Promise<pg.QueryResult>((resolve, reject) => {
-          const done = (error: Error | null, result: pg.QueryResult): void => {
-            if (error) reject(error);
-            else resolve(result);
-          };
-          if (asArrays) client.query({ ...config, rowMode: 'array' }, done);
-          else client.query(config, done);
-        }).then((result) => {
-          if (asArrays) keepColumns(first, result);
-          return answered(result as unknown as PostgresQueryResult<R>);
-        }, failed);
-      }
-      return {
-        query,
-        release: () => {
-          client.removeListener('error', onError);
-          client.release(broken);
-        },
-      };
-    },
-    end: () => pool.end(),
+  const checkout = async (): Promise<PostgresPoolClient> => {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      // Not even a connection (refused, timed out, the server starting or stopping): nothing ran.
+      throw unavailable(error);
+    }
+    // While checked out, the pool does not listen for the client's 'error' (it does while the
+    // client is idle); unheard, a connection ending under a query would end the process. Heard
+    // here, it marks the client broken: its queries' failures are the store being unavailable,
+    // and it leaves the pool on release.
+    let broken = false;
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
+    const failed = (error: unknown): never => {
+      throw broken || isConnectionFailureCode(error) ? unavailable(error) : error;
+    };
+    function query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
+    function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
+    function query<R>(
+      first: string | PostgresCursor<R>,
+      parameters?: ReadonlyArray<unknown>,
+    ): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
+      if (typeof first !== 'string') return client.query(first as never) as unknown as PostgresCursor<R>;
+      const values = [...(parameters ?? [])];
+      return traced(first, values, () => onClient<R>(first, values));
+    }
+    function onClient<R>(first: string, values: unknown[]): Promise<PostgresQueryResult<R>> {
+      const name = nameOf(first, values.length);
+      const config: pg.QueryConfig = name === null ? { text: first, values } : { name, text: first, values };
+      const answered = succeeded(availability?.epoch ?? 0);
+      const asArrays = first.startsWith(ROWS_AS_ARRAYS);
+      // pg's callback form, not its promise: a result pg hands to the promise it makes survives
+      // V8's young-generation collections (measured: over half the bytes of a list statement's
+      // rows promoted to the old generation, against almost none through the callback), so the
+      // server paid a major collection's marking and sweeping for every row it read.
+      // docs/performance.md, "s13-pgsmall".
+      return new Promise<pg.QueryResult>((resolve, reject) => {
+        const done = (error: Error | null, result: pg.QueryResult): void => {
+          if (error) reject(error);
+          else resolve(result);
+        };
+        if (asArrays) client.query({ ...config, rowMode: 'array' }, done);
+        else client.query(config, done);
+      }).then((result) => {
+        if (asArrays) keepColumns(first, result.rows, result.fields.length, () => result.fields.map((f) => f.name));
+        return answered(result as unknown as PostgresQueryResult<R>);
+      }, failed);
+    }
+    return {
+      query,
+      release: () => {
+        client.removeListener('error', onError);
+        client.release(broken);
+      },
+    };
   };
+
+  return { connect: checkout, end: () => pool.end() };
 }

@@ -39,14 +39,25 @@ const server = createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
 `;
 
-// A server with a PostgreSQL pool of one client: /pg runs two 60 ms statements at once, so the
-// second waits for the pool's only client for as long as the first runs.
+// A server with a PostgreSQL pool of one client, through the store's statement wrapper (whose
+// statement channel the probe hears): /pg runs two 60 ms statements at once, so the second waits
+// for the pool's only client for as long as the first runs.
+const STATEMENTS_MODULE = new URL('../../src/store/postgres-statements.ts', import.meta.url).href;
 const PG_SERVER = `
 import { createServer } from 'node:http';
 import pg from 'pg';
-const pool = new pg.Pool({ connectionString: process.env.PG_URL, max: 1 });
+import { withPreparedStatements } from '${STATEMENTS_MODULE}';
+const store = withPreparedStatements(new pg.Pool({ connectionString: process.env.PG_URL, max: 1 }));
+const run = async (text) => {
+  const client = await store.connect();
+  try {
+    await client.query(text, []);
+  } finally {
+    client.release();
+  }
+};
 const server = createServer(async (req, res) => {
-  await Promise.all([pool.query('select pg_sleep(0.06)'), pool.query('select pg_sleep(0.06)')]);
+  await Promise.all([run('select pg_sleep(0.06)'), run('select pg_sleep(0.06)')]);
   res.end('ok');
 });
 server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));

@@ -1,36 +1,27 @@
 /**
- * Counts the statements the pg driver sends (every `Client.query`, pool clients included), as
- * bench/lib/server-probe.ts does in the server: the store tests of merged PostgreSQL reads prove
- * "one statement" with it. Not for concurrent use: it patches pg's prototype while `work` runs.
+ * Counts the statements the store sends to PostgreSQL (its statement channel: every statement on
+ * a `pg` client or on the pipeline), as bench/lib/server-probe.ts does in the server: the store
+ * tests of merged PostgreSQL reads prove "one statement" with it. Not for concurrent use: it
+ * counts whatever the process sends while `work` runs.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { STATEMENT_CHANNEL, type SentStatement } from '../../src/store/postgres-statements.ts';
 
-/** A statement as the store sent it: its text and values (statements sent as a query config). */
-export interface SentStatement {
-  text: string;
-  values: unknown[];
-  /** Whether its rows were asked for as arrays (pg's `rowMode: 'array'`). */
-  arrays?: boolean;
-}
+export type { SentStatement };
 
-/** Counts pg statements while `work` runs, and keeps those sent as a query config (`sent`). */
+/** Counts the store's statements while `work` runs, and keeps each one's text and values (`sent`). */
 export async function statementsDuring<T>(
   work: () => Promise<T>,
 ): Promise<{ result: T; statements: number; sent: SentStatement[] }> {
-  const original = pg.Client.prototype.query;
-  let statements = 0;
   const sent: SentStatement[] = [];
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    statements++;
-    const config = args[0] as { text?: unknown; values?: unknown[]; rowMode?: unknown } | null;
-    if (config !== null && typeof config === 'object' && typeof config.text === 'string')
-      sent.push({ text: config.text, values: [...(config.values ?? [])], arrays: config.rowMode === 'array' });
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
+  const start = (context: SentStatement): void => {
+    sent.push({ ...context, values: [...context.values] });
+  };
+  STATEMENT_CHANNEL.start.subscribe(start as (message: unknown) => void);
   try {
-    return { result: await work(), statements, sent };
+    return { result: await work(), statements: sent.length, sent };
   } finally {
-    pg.Client.prototype.query = original;
+    STATEMENT_CHANNEL.start.unsubscribe(start as (message: unknown) => void);
   }
 }
 

@@ -13,8 +13,8 @@
  * - Under a fixed pseudo-random sequence of such changes, every summary's facts equal the stored
  *   ones, read on a connection of the test's own.
  *
- * Which columns each read selected is read from the statements the drivers ran: pg's
- * Client.query on PostgreSQL, better-sqlite3's statement calls on SQLite.
+ * Which columns each read selected is read from the statements sent: the store's statement
+ * channel on PostgreSQL (postgres-statements.ts), better-sqlite3's statement calls on SQLite.
  */
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +25,7 @@ import pg from 'pg';
 import type { AcmListQuery, CertificateQuery } from '../../src/core/ports.ts';
 import type { CertificateFacts } from '../../src/domain/x509/types.ts';
 import { forgetKnownFacts, PAGE_KEY_MAX, readPage, RETRY_AFTER_MISS } from '../../src/store/known-facts.ts';
+import { STATEMENT_CHANNEL, type SentStatement } from '../../src/store/postgres-statements.ts';
 import { factsFromJson, factsToJson } from '../../src/store/rows.ts';
 import { openStore, type StoreHandle } from '../../src/store/open.ts';
 import {
@@ -46,17 +47,17 @@ const statement = Object.getPrototypeOf(new Database(':memory:').prepare('select
   (...a: unknown[]) => unknown
 >;
 
-/** The SQL texts of the certificate page statements run during `work`, on either driver. */
+/** The SQL texts of the certificate page statements run during `work`, on either store. */
 async function pageStatementsDuring<T>(work: () => Promise<T>): Promise<{ result: T; texts: string[] }> {
   const texts: string[] = [];
   const isPage = (text: string) => /from "certificates"|from \(select/i.test(text) && /"name"/.test(text);
-  const pgQuery = pg.Client.prototype.query;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const config = args[0] as { text?: unknown } | null;
-    if (config !== null && typeof config === 'object' && typeof config.text === 'string' && isPage(config.text))
-      texts.push(config.text);
-    return (pgQuery as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof pgQuery;
+  // PostgreSQL: the store's statement channel, where every statement is published as it is sent
+  // to the driver (a pg client or the pipeline).
+  const sent = (context: unknown): void => {
+    const { text } = context as SentStatement;
+    if (isPage(text)) texts.push(text);
+  };
+  STATEMENT_CHANNEL.start.subscribe(sent);
   const originals = { all: statement.all, iterate: statement.iterate, get: statement.get };
   for (const method of ['all', 'iterate', 'get'] as const)
     statement[method] = function (this: { source: string }, ...args: unknown[]) {
@@ -66,7 +67,7 @@ async function pageStatementsDuring<T>(work: () => Promise<T>): Promise<{ result
   try {
     return { result: await work(), texts };
   } finally {
-    pg.Client.prototype.query = pgQuery;
+    STATEMENT_CHANNEL.start.unsubscribe(sent);
     Object.assign(statement, originals);
   }
 }
