@@ -2,7 +2,6 @@
  * The PostgreSQL driver and the statements per request, side by side in one run: what a small
  * list request's reads cost the Node process and the PostgreSQL backends, per request.
  *
- *   npm install --no-save postgres     (postgres.js; not a dependency of certkeeper)
  *   node bench/pg-drivers.ts [--rows 100000] [--seconds 3] [--rounds 3] [--concurrency 32] [--pool 10]
  *
  * POSTGRES_JS=/path/to/node_modules/postgres/src/index.js loads postgres.js from elsewhere.
@@ -15,8 +14,10 @@
  *   src/store/postgres-statements.ts sends them; the credential, then the page.
  * - `pg, 1 statement`: the same two reads in one statement (the credential's row left-joined to
  *   the page, lateral): what merging authentication into the request's read would save.
- * - `postgres.js, 2 statements` and `1 statement`: postgres.js 3 (prepared statements by default,
+ * - `postgres.js, 2 statements` and `1 statement`: postgres.js (prepared statements by default,
  *   pipelining of the queries queued on a connection), the same statements.
+ * - `postgres.js over PIPELINE_CONNECTIONS, 1 statement`: as the store's statement pipeline
+ *   (src/store/postgres-pipeline.ts) runs it, on that many connections instead of `pool`.
  * Rounds alternate the modes, so whatever else the shared machine does hits them alike. CPU is
  * this process's (process.cpuUsage) and that of this run's own backends (found by
  * application_name in pg_stat_activity, read from /proc), per request.
@@ -25,6 +26,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { freshLocation } from './lib/seed.ts';
+import { PIPELINE_CONNECTIONS } from '../src/store/postgres-pipeline.ts';
 
 const { values } = parseArgs({
   options: {
@@ -48,7 +50,7 @@ interface PostgresSql {
 }
 const postgresJs = (
   (await import(process.env.POSTGRES_JS ?? 'postgres').catch(() => {
-    throw new Error('postgres.js is not installed: npm install --no-save postgres (or set POSTGRES_JS)');
+    throw new Error('postgres.js is not installed: run npm install (or set POSTGRES_JS)');
   })) as { default: PostgresJs }
 ).default;
 const postgresJsVersion = await readFile(
@@ -83,6 +85,11 @@ try {
   const pgQuery = (name: string, text: string, params: unknown[]) =>
     pgPool.query({ name, text, values: params }).then((r) => r.rows);
   const js = postgresJs(url, { max: POOL, connection: { application_name: 'drv_js' }, onnotice: () => {} });
+  const jsPipeline = postgresJs(url, {
+    max: PIPELINE_CONNECTIONS,
+    connection: { application_name: 'drv_js_pipeline' },
+    onnotice: () => {},
+  });
 
   const modes: Array<{ label: string; app: string; request: () => Promise<number> }> = [
     {
@@ -110,6 +117,11 @@ try {
       label: `postgres.js ${postgresJsVersion}, 1 statement`,
       app: 'drv_js',
       request: async () => (await js.unsafe(MERGED, ['AK', asOf], { prepare: true })).length,
+    },
+    {
+      label: `postgres.js over ${PIPELINE_CONNECTIONS}, 1 statement`,
+      app: 'drv_js_pipeline',
+      request: async () => (await jsPipeline.unsafe(MERGED, ['AK', asOf], { prepare: true })).length,
     },
   ];
 
@@ -173,6 +185,7 @@ try {
     );
   await pgPool.end();
   await js.end();
+  await jsPipeline.end();
 } finally {
   await admin.end();
   await where.cleanup();

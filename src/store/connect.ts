@@ -28,6 +28,7 @@ import { isAppError } from '../domain/errors.ts';
 import type { Database as Tables } from './schema.ts';
 import { withPreparedStatements } from './postgres-statements.ts';
 import { AvailabilityWatch } from './availability.ts';
+import { openStatementPipeline } from './postgres-pipeline.ts';
 import { storageFaults } from './sqlite-storage-faults.ts';
 import { startCheckpointer, WAL_AUTOCHECKPOINT_FALLBACK_PAGES, type Checkpointer } from './sqlite-checkpointer.ts';
 import { sqliteFastPaths, sqliteFastPathsEnabled } from './sqlite-fast-paths.ts';
@@ -208,8 +209,12 @@ async function connectPostgres(url: string): Promise<Connection> {
   // connection error (the store's `unavailable`) and the pool drops it.
   pool.on('connect', (client) => client.on('error', () => undefined));
   const availability = new AvailabilityWatch();
+  // Single statements outside transactions share a few pipelined connections (postgres-pipeline.ts).
+  const pipeline = await openStatementPipeline(url, parseInt8, CONNECT_TIMEOUT_MS);
   return {
-    db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool, availability) }) }),
+    db: new Kysely<Tables>({
+      dialect: new PostgresDialect({ pool: withPreparedStatements(pool, availability, pipeline) }),
+    }),
     dialect: postgresDialect,
     location: redactUrl(url),
     stablePlans: null,

@@ -8,7 +8,8 @@
  * - a query on a connection whose client emitted 'error' (the socket ended under it: `pg` rejects
  *   the active query, then emits 'error'; the query's rejection is handled after the event);
  * - SQLSTATE class 08 (connection exception), 57P01–57P03 (admin or crash shutdown, cannot connect
- *   now), 53300 (too many connections), and the socket errors of node:net.
+ *   now), 53300 (too many connections), the socket errors of node:net, and postgres.js's codes
+ *   for a connection that closed or could not open (the statement pipeline).
  *
  * A query cut off this way may or may not have committed; the store's writes are single
  * transactions, so it committed whole or not at all, and the client is told to retry.
@@ -25,6 +26,12 @@ const SOCKET_CODES: ReadonlySet<string> = new Set([
   'ENETUNREACH',
   'ENOTFOUND',
   'EAI_AGAIN',
+  // postgres.js (the statement pipeline, postgres-pipeline.ts): the connection closed under the
+  // statement or before it was sent, the pool ended, or no connection within the timeout.
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+  'CONNECT_TIMEOUT',
 ]);
 
 export const STORE_UNAVAILABLE_MESSAGE = 'The database is not reachable.';

@@ -18,7 +18,11 @@
  *   connection ("cached plan must not change result type"); certkeeper changes tables only in
  *   migrations, which run before a process serves, and every process of a deployment runs the
  *   same version.
- * - Every statement is published on STATEMENT_CHANNEL (its text and values), for
+ * - With a statement pipeline (postgres-pipeline.ts), a connection Kysely checks out is a `pg`
+ *   client only once it begins a transaction: the single data statements before that (every
+ *   read and write outside a transaction) run on the pipeline, named as above. Kysely checks a
+ *   connection out per statement outside transactions, so nothing takes a `pg` client then.
+ * - Every statement is published on STATEMENT_CHANNEL (its text, values, whether pipelined), for
  *   the tests and benchmarks that count a request's statements.
  * - Connection failures (refused, ended under a query) become `AppError('unavailable')`:
  *   postgres-faults.ts says which. Each is told to `availability` (availability.ts), and so is
@@ -38,6 +42,7 @@ import type pg from 'pg';
 import type { AppError } from '../domain/errors.ts';
 import type { AvailabilityWatch } from './availability.ts';
 import { isConnectionFailureCode, storeUnavailable } from './postgres-faults.ts';
+import type { StatementPipeline } from './postgres-pipeline.ts';
 
 /** Statements with more parameters than this are sent unnamed (see above). */
 export const MAX_NAMED_PARAMETERS = 64;
@@ -84,6 +89,8 @@ export interface SentStatement {
   values: unknown[];
   /** Whether its rows were asked for as arrays (ROWS_AS_ARRAYS). */
   arrays: boolean;
+  /** Whether it ran on the statement pipeline rather than a `pg` client. */
+  pipelined: boolean;
 }
 
 /**
@@ -118,14 +125,32 @@ function keepColumns(sql: string, rows: object, count: number, named: () => read
   columnsOfRows.set(rows, columns);
 }
 
+/** The statement under a text's markers (PLANNED_EACH_RUN, ROWS_AS_ARRAYS). */
+const unmarked = (sql: string): string =>
+  sql.startsWith(PLANNED_EACH_RUN)
+    ? sql.slice(PLANNED_EACH_RUN.length)
+    : sql.startsWith(ROWS_AS_ARRAYS)
+      ? sql.slice(ROWS_AS_ARRAYS.length)
+      : sql;
+
+/** A single data statement (no `;`): what may run on the pipeline. */
+const isSingleDataStatement = (sql: string): boolean => {
+  const statement = unmarked(sql);
+  return !statement.includes(';') && DATA_STATEMENT.test(statement);
+};
+
 /** `send()` traced on STATEMENT_CHANNEL when anyone listens. */
-function traced<T>(text: string, values: unknown[], send: () => Promise<T>): Promise<T> {
+function traced<T>(text: string, values: unknown[], pipelined: boolean, send: () => Promise<T>): Promise<T> {
   if (!STATEMENT_CHANNEL.hasSubscribers) return send();
-  const context: SentStatement = { text, values, arrays: text.startsWith(ROWS_AS_ARRAYS) };
+  const context: SentStatement = { text, values, arrays: text.startsWith(ROWS_AS_ARRAYS), pipelined };
   return STATEMENT_CHANNEL.tracePromise(send, context);
 }
 
-export function withPreparedStatements(pool: pg.Pool, availability?: AvailabilityWatch): PostgresPool {
+export function withPreparedStatements(
+  pool: pg.Pool,
+  availability?: AvailabilityWatch,
+  pipeline?: StatementPipeline,
+): PostgresPool {
   const unavailable = (error: unknown): AppError => {
     availability?.failed(error);
     return storeUnavailable(error);
@@ -147,6 +172,16 @@ export function withPreparedStatements(pool: pg.Pool, availability?: Availabilit
       if (names.size < 5000) names.set(sql, name);
     }
     return name;
+  };
+  // Whether each text may run on the pipeline, bounded as `names`.
+  const singles = new Map<string, boolean>();
+  const isSingle = (sql: string): boolean => {
+    let single = singles.get(sql);
+    if (single === undefined) {
+      single = isSingleDataStatement(sql);
+      if (singles.size < 5000) singles.set(sql, single);
+    }
+    return single;
   };
   const checkout = async (): Promise<PostgresPoolClient> => {
     let client: pg.PoolClient;
@@ -176,7 +211,7 @@ export function withPreparedStatements(pool: pg.Pool, availability?: Availabilit
     ): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
       if (typeof first !== 'string') return client.query(first as never) as unknown as PostgresCursor<R>;
       const values = [...(parameters ?? [])];
-      return traced(first, values, () => onClient<R>(first, values));
+      return traced(first, values, false, () => onClient<R>(first, values));
     }
     function onClient<R>(first: string, values: unknown[]): Promise<PostgresQueryResult<R>> {
       const name = nameOf(first, values.length);
@@ -209,5 +244,60 @@ export function withPreparedStatements(pool: pg.Pool, availability?: Availabilit
     };
   };
 
-  return { connect: checkout, end: () => pool.end() };
+  /** A single statement on the pipeline: named as on a `pg` client, answered as `pg` answers. */
+  const pipelined = <R>(pipe: StatementPipeline, text: string, values: unknown[]): Promise<PostgresQueryResult<R>> => {
+    const answered = succeeded(availability?.epoch ?? 0);
+    const asArrays = text.startsWith(ROWS_AS_ARRAYS);
+    return traced(text, values, true, () =>
+      pipe.run(text, values, { prepare: nameOf(text, values.length) !== null, asArrays }).then(
+        (result) => {
+          if (asArrays) keepColumns(text, result.rows, result.columns.length, () => result.columns);
+          return answered({
+            command: result.command,
+            rowCount: result.rowCount,
+            rows: result.rows as R[],
+          } as PostgresQueryResult<R>);
+        },
+        (error: unknown) => {
+          throw isConnectionFailureCode(error) ? unavailable(error) : error;
+        },
+      ),
+    );
+  };
+
+  /**
+   * A connection as Kysely sees it, with a pipeline: the statements run on the pipeline until one
+   * is not a single data statement (a transaction's `begin`); from then on, and for the rest of
+   * the checkout, on a `pg` client taken from the pool at that moment.
+   */
+  const pipelinedUntilTransaction = (pipe: StatementPipeline): PostgresPoolClient => {
+    let held: Promise<PostgresPoolClient> | undefined;
+    function query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
+    function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
+    function query<R>(
+      first: string | PostgresCursor<R>,
+      parameters?: ReadonlyArray<unknown>,
+    ): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
+      // Kysely passes a cursor only to a dialect configured with one, which the store's is not.
+      if (typeof first !== 'string') throw new Error('The store streams no query through a cursor.');
+      if (held === undefined && isSingle(first)) return pipelined(pipe, first, [...(parameters ?? [])]);
+      held ??= checkout();
+      return held.then((client) => client.query<R>(first, parameters ?? []));
+    }
+    return {
+      query,
+      release: () => {
+        // A checkout that failed has nothing to give back; its statement was told so.
+        held?.then((client) => client.release()).catch(() => undefined);
+      },
+    };
+  };
+
+  return {
+    connect: pipeline ? async () => pipelinedUntilTransaction(pipeline) : checkout,
+    end: async () => {
+      await pipeline?.end();
+      await pool.end();
+    },
+  };
 }

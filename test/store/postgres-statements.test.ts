@@ -3,13 +3,21 @@
  * statements by their text, so each is prepared once per connection and reused; everything else
  * (transaction control, DDL, several statements, long `in` lists) goes unnamed; answers,
  * errors and transactions behave as with plain queries.
+ *
+ * With the statement pipeline (src/store/postgres-pipeline.ts): single statements outside a
+ * transaction run there and answer exactly as through `pg` (the same statements on a `pg`-only
+ * instance are the expected answers), fail with pg's error fields, share a few connections, and
+ * a connection the server ends is the store being unavailable, never the process ending.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { GCProfiler } from 'node:v8';
+import { isAppError } from '../../src/domain/errors.ts';
+import { openStatementPipeline, PIPELINE_CONNECTIONS } from '../../src/store/postgres-pipeline.ts';
 import {
+  columnsOf,
   MAX_NAMED_PARAMETERS,
   PLANNED_EACH_RUN,
   ROWS_AS_ARRAYS,
@@ -17,6 +25,7 @@ import {
   withPreparedStatements,
 } from '../../src/store/postgres-statements.ts';
 import { freshPostgres, postgresSkip, type TestLocation } from '../helpers/db.ts';
+import { statementsDuring } from '../helpers/pg-statements.ts';
 
 interface Tables {
   items: { id: number; name: string };
@@ -172,3 +181,208 @@ describe('PostgreSQL prepared statements', { skip: postgresSkip }, () => {
     );
   });
 });
+
+describe('PostgreSQL statement pipeline', { skip: postgresSkip }, () => {
+  let location: TestLocation;
+  let pool: pg.Pool;
+  let db: Kysely<PipelineTables>;
+  /** The same database through `pg` alone: what every answer of the pipeline must equal. */
+  let plainPool: pg.Pool;
+  let plain: Kysely<PipelineTables>;
+
+  before(async () => {
+    location = await freshPostgres();
+    const url = location.databaseUrl!;
+    const parseInt8 = (text: string): number => {
+      const value = Number(text);
+      if (!Number.isSafeInteger(value)) throw new RangeError(`BIGINT value ${text} does not fit a JS number.`);
+      return value;
+    };
+    const types: pg.CustomTypesConfig = {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === pg.types.builtins.INT8 && format !== 'binary'
+          ? parseInt8
+          : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+    };
+    pool = new pg.Pool({ connectionString: url, max: 2, types });
+    db = new Kysely({
+      dialect: new PostgresDialect({
+        pool: withPreparedStatements(pool, undefined, await openStatementPipeline(url, parseInt8, 5_000)),
+      }),
+    });
+    plainPool = new pg.Pool({ connectionString: url, max: 1, types });
+    plain = new Kysely({ dialect: new PostgresDialect({ pool: withPreparedStatements(plainPool) }) });
+    await sql`create table things (
+      id bigint primary key, name text not null unique, big bigint, flag boolean, meta json, ids bigint[], n integer
+    )`.execute(plain);
+  });
+
+  after(async () => {
+    await db?.destroy();
+    await plain?.destroy();
+    await location?.cleanup();
+  });
+
+  it('runs single statements outside a transaction on the pipeline, and a transaction on a pg client', async () => {
+    const { sent } = await statementsDuring(async () => {
+      await db
+        .insertInto('things')
+        .values({ id: 1, name: 'one', big: 2 ** 40, flag: true, n: 7 })
+        .execute();
+      await db.selectFrom('things').selectAll().execute();
+      await db.updateTable('things').set({ n: 8 }).where('id', '=', 1).execute();
+    });
+    assert.deepEqual(
+      sent.map((s) => s.pipelined),
+      [true, true, true],
+    );
+    assert.equal(pool.totalCount, 0, 'no pg client taken for single statements');
+
+    const inTransaction = await statementsDuring(() =>
+      db
+        .transaction()
+        .execute(async (trx) => {
+          await trx.insertInto('things').values({ id: 2, name: 'two' }).execute();
+          throw new Error('roll back');
+        })
+        .catch(() => undefined),
+    );
+    assert.deepEqual(
+      inTransaction.sent.map((s) => [s.text.split(' ')[0], s.pipelined]),
+      [
+        ['begin', false],
+        ['insert', false],
+        ['rollback', false],
+      ],
+    );
+    assert.equal(await db.selectFrom('things').select('id').where('id', '=', 2).executeTakeFirst(), undefined);
+    assert.equal(pool.idleCount, pool.totalCount, 'the transaction gave its client back');
+  });
+
+  it('answers every statement as pg does: int8 as numbers, arrays, booleans, json, nulls, rows as arrays', async () => {
+    await db
+      .insertInto('things')
+      .values([
+        {
+          id: 10,
+          name: 'ten',
+          big: Number.MAX_SAFE_INTEGER,
+          flag: false,
+          meta: JSON.stringify({ a: [1, 'x'] }),
+          ids: [1, 2 ** 50],
+          n: null,
+        },
+        { id: 11, name: "o'neil\u00e9", big: null, flag: null, meta: null, ids: [], n: -3 },
+      ])
+      .execute();
+    const statements = [
+      sql`select * from things order by id`,
+      sql`select count(*) as n, sum(big) as total from things`,
+      sql`select id, ids from things where id = any(${[10, 11]}::bigint[]) order by id`,
+      sql`select name from things where name like ${'o%'}`,
+      sql.raw(`${ROWS_AS_ARRAYS}select id, name, flag from things order by id`),
+      sql.raw(`${PLANNED_EACH_RUN}select id from things where id > 0 order by id`),
+      sql`with t as (select id, n, meta from things where id = ${10}) select * from t`,
+    ];
+    for (const statement of statements) {
+      const piped = await statement.execute(db);
+      const expected = await statement.execute(plain);
+      assert.deepEqual(piped.rows.slice(), expected.rows.slice(), statement.compile(plain).sql);
+      assert.deepEqual(columnsOf(piped.rows), columnsOf(expected.rows));
+    }
+    const asArrays = await sql
+      .raw(`${ROWS_AS_ARRAYS}select id, name from things where id >= 10 order by id`)
+      .execute(db);
+    assert.deepEqual(columnsOf(asArrays.rows), ['id', 'name']);
+    assert.deepEqual(asArrays.rows[0], [10, 'ten']);
+    await assert.rejects(sql`select ${'9007199254740993'}::bigint as x`.execute(db), RangeError);
+  });
+
+  it('fails a statement as pg does: the SQLSTATE and the constraint named', async () => {
+    const failure = async (on: Kysely<PipelineTables>) =>
+      on
+        .insertInto('things')
+        .values({ id: 99, name: 'ten' })
+        .execute()
+        .then(
+          () => assert.fail('a duplicate name was written'),
+          (error: unknown) => error as { code?: string; constraint?: string; table?: string },
+        );
+    const piped = await failure(db);
+    const expected = await failure(plain);
+    assert.deepEqual(
+      { code: piped.code, constraint: piped.constraint, table: piped.table },
+      { code: expected.code, constraint: expected.constraint, table: expected.table },
+    );
+    assert.equal(piped.code, '23505');
+    assert.ok(piped.constraint, 'the constraint is named');
+    assert.equal(Object.keys(piped).includes('parameters'), false, 'the values are not enumerable on the error');
+  });
+
+  it(`carries concurrent statements on at most ${PIPELINE_CONNECTIONS} connections`, async () => {
+    const reads = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => sql<{ x: number }>`select ${i}::int as x, pg_sleep(0.002)`.execute(db)),
+    );
+    assert.deepEqual(
+      reads.map((r) => r.rows[0]!.x),
+      Array.from({ length: 64 }, (_, i) => i),
+    );
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and application_name = 'certkeeper'`.execute(plain);
+    assert.ok(rows[0]!.n >= 1 && rows[0]!.n <= PIPELINE_CONNECTIONS, `${rows[0]!.n} pipeline connections`);
+  });
+
+  it('a pipeline connection ended by the server: unavailable or answered, never a crash; the next ones answer', async () => {
+    await sql`select 1`.execute(db);
+    await sql`select pg_terminate_backend(pid) from pg_stat_activity
+      where datname = current_database() and application_name = 'certkeeper'`.execute(plain);
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        sql`select 1 as one`.execute(db).then(
+          () => 'answered',
+          (error: unknown) => (isAppError(error) ? error.code : String(error)),
+        ),
+      ),
+    );
+    for (const outcome of outcomes) assert.ok(['answered', 'unavailable'].includes(outcome), outcome);
+    let answered = false;
+    for (let i = 0; i < 50 && !answered; i++) {
+      answered = await sql`select 1 as one`.execute(db).then(
+        () => true,
+        () => false,
+      );
+      if (!answered) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(answered, 'the pipeline reconnected');
+  });
+
+  it('a server that is not there: the store is unavailable', async () => {
+    const nowhere = 'postgres://postgres@127.0.0.1:9/none';
+    const deadPool = new pg.Pool({ connectionString: nowhere, max: 1 });
+    const dead = new Kysely<PipelineTables>({
+      dialect: new PostgresDialect({
+        pool: withPreparedStatements(deadPool, undefined, await openStatementPipeline(nowhere, Number, 2_000)),
+      }),
+    });
+    try {
+      await assert.rejects(
+        sql`select 1`.execute(dead),
+        (error: unknown) => isAppError(error) && error.code === 'unavailable',
+      );
+    } finally {
+      await dead.destroy();
+    }
+  });
+});
+
+interface PipelineTables {
+  things: {
+    id: number;
+    name: string;
+    big: number | null;
+    flag: boolean | null;
+    meta: string | null;
+    ids: number[] | null;
+    n: number | null;
+  };
+}
