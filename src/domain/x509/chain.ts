@@ -324,8 +324,27 @@ function isVersion1Root(cert: X509Certificate): boolean {
  */
 export function fullChainPems(certificatePem: string, chainPems: readonly string[]): string[] {
   const last = chainPems[chainPems.length - 1];
-  const issuers = last !== undefined && isSelfSigned(new X509Certificate(last)) ? chainPems.slice(0, -1) : chainPems;
+  const issuers = last !== undefined && isSelfSignedPem(last) ? chainPems.slice(0, -1) : chainPems;
   return [certificatePem, ...issuers];
+}
+
+/**
+ * `isSelfSigned` of a PEM text, kept by the text (exact: it depends on the DER alone). The top of
+ * a chain is one CA's certificate for many certificates, and every full-chain output (each
+ * composed NHN download) asked it again: a parse, 23 µs here (docs/performance.md). First in,
+ * first out, at most SELF_SIGNED_MAX texts of a few KB each.
+ */
+const SELF_SIGNED_MAX = 256;
+const selfSignedByPem = new Map<string, boolean>();
+
+function isSelfSignedPem(pem: string): boolean {
+  let known = selfSignedByPem.get(pem);
+  if (known === undefined) {
+    known = isSelfSigned(new X509Certificate(pem));
+    if (selfSignedByPem.size >= SELF_SIGNED_MAX) selfSignedByPem.delete(selfSignedByPem.keys().next().value!);
+    selfSignedByPem.set(pem, known);
+  }
+  return known;
 }
 
 /**

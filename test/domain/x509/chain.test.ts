@@ -435,6 +435,20 @@ describe('fullChainPems', () => {
     const self = await mintSelfSignedLeaf({ cn: 'self.example.com' });
     assert.deepEqual(fullChainPems(self.pem, []), [self.pem]);
   });
+
+  it('answers the same when asked again, each top of a chain by its own text (the answers are kept)', () => {
+    for (let round = 0; round < 3; round++) {
+      assert.deepEqual(fullChainPems(leafB.pem, [intB.pem, int.pem]), [leafB.pem, intB.pem, int.pem]);
+      assert.deepEqual(fullChainPems(leafB.pem, [intB.pem, int.pem, root.pem]), [leafB.pem, intB.pem, int.pem]);
+      assert.deepEqual(fullChainPems(leafB.pem, [intB.pem]), [leafB.pem, intB.pem]);
+      // The same root as another string (read from another row): the same answer.
+      assert.deepEqual(fullChainPems(leafB.pem, [intB.pem, int.pem, `${root.pem}`.slice(0)]), [
+        leafB.pem,
+        intB.pem,
+        int.pem,
+      ]);
+    }
+  });
 });
 
 describe('formatName', () => {
