@@ -11,10 +11,14 @@
  *   or missing CA file does not mend itself).
  * - Request bodies are JWS objects; they are never put into an error or event.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { IssuerError } from '../core/issuance/issuer.ts';
+
+// From getBuiltinModule, not an ESM import: root-handlers.ts says why (Node's undici at start-up).
+const { Agent: HttpAgent, request: httpRequest } = process.getBuiltinModule('node:http');
+const { Agent: HttpsAgent, request: httpsRequest } = process.getBuiltinModule('node:https');
 
 export interface TransportOptions {
   /** PEM of extra CA certificates to trust for HTTPS, in addition to Node's bundled roots. */
@@ -51,13 +55,13 @@ export class Transport {
     // several times per ACME request, and each new connection parsed them all again. With 100
     // orders in flight that was most of the issuance worker's CPU on the event loop, and the
     // list endpoints lost a large share of their throughput (BENCHMARKS.md, issuance load).
-    this.httpsAgent = new https.Agent({
+    this.httpsAgent = new HttpsAgent({
       keepAlive: true,
       ...(options.caPem === undefined
         ? {}
         : { secureContext: createSecureContext({ ca: [...rootCertificates, options.caPem] }) }),
     });
-    this.httpAgent = new http.Agent({ keepAlive: true });
+    this.httpAgent = new HttpAgent({ keepAlive: true });
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
     this.userAgent = options.userAgent ?? 'certkeeper-acme/1';
@@ -103,7 +107,7 @@ export class Transport {
         req.destroy();
         reject(error);
       };
-      const req = (secure ? https : http).request(target, {
+      const req = (secure ? httpsRequest : httpRequest)(target, {
         method,
         headers,
         agent: secure ? this.httpsAgent : this.httpAgent,

@@ -7,7 +7,7 @@
  */
 import type { NotificationService } from '../core/notifications/service.ts';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import { AcmeIssuer } from '../acme/client.ts';
 import type { IssuanceConfig, IssuanceSetting } from '../config/config.ts';
 import type { AuditService } from '../core/audit.ts';
@@ -22,6 +22,9 @@ import { parseServer } from '../dns/transport.ts';
 import { parseTsigKey } from '../dns/tsig.ts';
 import { createDnsUpdateZone } from '../dns/update.ts';
 import type { StoreHandle } from '../store/open.ts';
+
+// From getBuiltinModule, not an ESM import: root-handlers.ts says why (Node's undici at start-up).
+const { createServer } = process.getBuiltinModule('node:http');
 
 export function buildIssuanceService(
   store: StoreHandle,
@@ -138,7 +141,7 @@ const TOKEN = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]{1,256})$/;
  * else is 404.
  */
 function startHttp01(store: StoreHandle, port: number, host: string): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
+  const server = createServer((req, res) => {
     const match = req.method === 'GET' ? TOKEN.exec(req.url ?? '') : null;
     if (!match) {
       res.writeHead(404).end();

@@ -5,12 +5,14 @@
  * else is a DeliveryError with the status and the start of the answer (one line, 200
  * characters: a hint for the log, not trusted further).
  */
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { isForbiddenAddress, isForbiddenHost } from '../core/notifications/address.ts';
 import { DeliveryError, type SendOutcome } from '../core/notifications/ports.ts';
 import { forbidden, guardedLookup } from './guard.ts';
+
+// From getBuiltinModule, not an ESM import: root-handlers.ts says why (Node's undici at start-up).
+const { request: httpRequest } = process.getBuiltinModule('node:http');
+const { request: httpsRequest } = process.getBuiltinModule('node:https');
 
 export interface PostOptions {
   signal: AbortSignal;

@@ -6,11 +6,22 @@
  * One message per delivery: a plain-text and an HTML part, `Message-ID` from the delivery, so a
  * retry of a delivery the server did accept carries the same id.
  */
-import nodemailer from 'nodemailer';
+import { createRequire } from 'node:module';
+import type Nodemailer from 'nodemailer';
 import type { ChannelConfig, ChannelSecrets } from '../core/notifications/model.ts';
 import { DeliveryError, type OutgoingNotification, type SendOutcome } from '../core/notifications/ports.ts';
 import { resolveChecked } from './guard.ts';
 import { htmlOf, subjectOf, textOf } from './render.ts';
+
+/**
+ * nodemailer, loaded on the first e-mail. Not an ESM import: a CommonJS package imported from ESM
+ * gets its `require('http')` through the ESM loader, which builds node:http's ESM facade and so
+ * loads Node's bundled undici (root-handlers.ts): 44 ms more of every start-up here, for a server
+ * that may never send mail; and nodemailer itself is 120 ms of loading.
+ */
+let nodemailer: typeof Nodemailer | undefined;
+const loadNodemailer = (): typeof Nodemailer =>
+  (nodemailer ??= createRequire(import.meta.url)('nodemailer') as typeof Nodemailer);
 
 type EmailConfig = Extract<ChannelConfig, { kind: 'email' }>;
 type EmailSecrets = Extract<ChannelSecrets, { kind: 'email' }>;
@@ -22,7 +33,7 @@ export async function sendMail(
   options: { signal: AbortSignal; timeoutMs: number; allowPrivate: boolean; ca?: string[] },
 ): Promise<SendOutcome> {
   const address = await resolveChecked(config.host, options.allowPrivate);
-  const transport = nodemailer.createTransport({
+  const transport = loadNodemailer().createTransport({
     host: address,
     port: config.port,
     secure: config.security === 'tls',

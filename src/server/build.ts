@@ -7,8 +7,7 @@
  * route outside its prefixes, duplicate OpenAPI path) fails here, at boot, not on first request.
  */
 import { once } from 'node:events';
-import { createServer as createHttpServer } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { checkAllowedHosts } from './allowed-hosts.ts';
 import { TLS_SERVER_OPTIONS, type TlsPair } from './tls.ts';
@@ -28,6 +27,10 @@ import { buildOpenApi, registerDocsRoute, SERVER_OPENAPI } from './openapi.ts';
 import { genRequestId, REQUEST_ID_HEADER } from './request-id.ts';
 import { frameworkErrorsHandler, installRootHandlers } from './root-handlers.ts';
 import { lazySchemaCompilers } from './schema-compilers.ts';
+
+// From getBuiltinModule, not an ESM import: root-handlers.ts says why (Node's undici at start-up).
+const { createServer: createHttpServer } = process.getBuiltinModule('node:http');
+const { createServer: createHttpsServer } = process.getBuiltinModule('node:https');
 
 /** The part of the store the server itself uses (faces get theirs through core). */
 export type ServerStore = Pick<Store, 'ping'> & {
