@@ -106,11 +106,22 @@ const columnsOfRows = new WeakMap<object, readonly string[]>();
 /** The column names of rows answered as arrays (ROWS_AS_ARRAYS); undefined for rows that are objects. */
 export const columnsOf = (rows: object): readonly string[] | undefined => columnsOfRows.get(rows);
 
+/** The statement under a text's markers (PLANNED_EACH_RUN, ROWS_AS_ARRAYS). */
+function unmarked(sql: string): string {
+  if (sql.startsWith(PLANNED_EACH_RUN)) return sql.slice(PLANNED_EACH_RUN.length);
+  return sql.startsWith(ROWS_AS_ARRAYS) ? sql.slice(ROWS_AS_ARRAYS.length) : sql;
+}
+
+/** A single data statement (no `;`): what may be named, and what may run on the pipeline. */
+function isSingleDataStatement(sql: string): boolean {
+  const statement = unmarked(sql);
+  return !statement.includes(';') && DATA_STATEMENT.test(statement);
+}
+
 /** The prepared statement name of `sql`, or null when it is sent unnamed. */
 export function statementName(sql: string, parameterCount: number): string | null {
-  if (sql.startsWith(PLANNED_EACH_RUN)) return null;
-  const statement = sql.startsWith(ROWS_AS_ARRAYS) ? sql.slice(ROWS_AS_ARRAYS.length) : sql;
-  if (parameterCount > MAX_NAMED_PARAMETERS || statement.includes(';') || !DATA_STATEMENT.test(statement)) return null;
+  if (sql.startsWith(PLANNED_EACH_RUN) || parameterCount > MAX_NAMED_PARAMETERS || !isSingleDataStatement(sql))
+    return null;
   return `ck_${createHash('sha256').update(sql).digest('base64url').slice(0, 32)}`;
 }
 
@@ -124,20 +135,6 @@ function keepColumns(sql: string, rows: object, count: number, named: () => read
   }
   columnsOfRows.set(rows, columns);
 }
-
-/** The statement under a text's markers (PLANNED_EACH_RUN, ROWS_AS_ARRAYS). */
-const unmarked = (sql: string): string =>
-  sql.startsWith(PLANNED_EACH_RUN)
-    ? sql.slice(PLANNED_EACH_RUN.length)
-    : sql.startsWith(ROWS_AS_ARRAYS)
-      ? sql.slice(ROWS_AS_ARRAYS.length)
-      : sql;
-
-/** A single data statement (no `;`): what may run on the pipeline. */
-const isSingleDataStatement = (sql: string): boolean => {
-  const statement = unmarked(sql);
-  return !statement.includes(';') && DATA_STATEMENT.test(statement);
-};
 
 /** `send()` traced on STATEMENT_CHANNEL when anyone listens. */
 function traced<T>(text: string, values: unknown[], pipelined: boolean, send: () => Promise<T>): Promise<T> {
