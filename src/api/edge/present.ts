@@ -22,10 +22,16 @@ export const cipherProfileText = (profile: CipherProfile): string => `GE-${profi
 const commonNameOf = (certificate: CertificateSummary | null): string | undefined =>
   certificate?.facts.commonName ?? certificate?.facts.domains[0];
 
+/** `record` without its null and undefined fields, the others in their order. */
 function without<T extends Record<string, unknown>>(record: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(record).filter(([, value]) => value !== undefined && value !== null),
-  ) as Partial<T>;
+  // A loop, not entries → filter → fromEntries: a list page calls this for every item, and the
+  // three arrays of the other way were a twentieth of the Edge list's server time.
+  const kept: Partial<T> = {};
+  for (const key in record) {
+    const value = record[key];
+    if (value !== undefined && value !== null) kept[key] = value;
+  }
+  return kept;
 }
 
 /** A `result.content[]` item of the list. */

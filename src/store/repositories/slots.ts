@@ -27,8 +27,7 @@ import {
   factsInHand,
   ms,
   SUMMARY_ROW_COLUMNS,
-  summaryFromRow,
-  type CertificateSummaryRow,
+  summaryFromValues,
   type SummaryKeys,
 } from '../rows.ts';
 import { readPage } from '../known-facts.ts';
@@ -85,7 +84,7 @@ const listedPage = queryTemplate((db: Kysely<Database & SlotTables>, tenantId: n
 const SUMMARY_ALIASES = CERTIFICATE_SUMMARY_COLUMNS.map((column) => [column, `c_${column}`] as const);
 /** The same, without `facts` (known-facts.ts `readPage`: the certificates' facts are held). */
 const SUMMARY_ALIASES_WITHOUT_FACTS = SUMMARY_ALIASES.filter(([column]) => column !== 'facts');
-/** Where a merged row's certificate summary columns are (its aliases), for rows.ts `factsInHand`. */
+/** Where a merged row's certificate summary columns are (its aliases): rows.ts `factsInHand`, `summaryFromValues`. */
 const SUMMARY_KEYS = Object.fromEntries(SUMMARY_ROW_COLUMNS.map((column) => [column, `c_${column}`])) as SummaryKeys;
 
 type MergedListRow = Selectable<EdgeSlotRow> & {
@@ -199,9 +198,7 @@ function fromMergedRows(read: readonly MergedListRow[], limit: number): SlotPage
       deployed_fingerprint: row.item_deployed_fingerprint,
     });
     if (row.c_certificate_no === null) continue;
-    const summary = Object.fromEntries(SUMMARY_ALIASES.map(([column, alias]) => [column, row[alias]]));
-    summary.has_chain = row.c_has_chain;
-    certificates.set(Number(row.c_certificate_no), summaryFromRow(summary as unknown as CertificateSummaryRow));
+    certificates.set(Number(row.c_certificate_no), summaryFromValues(row as RowValues, SUMMARY_KEYS));
   }
   return {
     items: [...slots.values()].map(({ row, items }) => slotFromRow(row, items)),
