@@ -13,6 +13,6 @@ export {
   type ExpiryHistogram,
   type ExpiryHistogramSource,
 } from './metrics-certificates.ts';
-export { REDACT_PATHS, SECRET_HEADERS, type LogStream } from './logging.ts';
+export { SECRET_HEADERS, type LogStream } from './logging.ts';
 export { REQUEST_ID_HEADER } from './request-id.ts';
 export { DEFAULT_READINESS_TIMEOUT_MS } from './health.ts';

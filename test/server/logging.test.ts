@@ -5,7 +5,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { buildServer, SECRET_HEADERS, type FacePlugin } from '../../src/server/index.ts';
+import { loggerOptions } from '../../src/server/logging.ts';
 import { isSaneRequestId } from '../../src/server/request-id.ts';
 import { fakeStore, fixedClock, LogCollector, testConfig } from './helpers.ts';
 
@@ -188,5 +190,65 @@ describe('request id', () => {
     assert.equal(isSaneRequestId(''), false);
     assert.equal(isSaneRequestId(['a', 'b']), false);
     assert.equal(isSaneRequestId(undefined), false);
+  });
+});
+
+describe('logging: secret headers anywhere a line puts them', () => {
+  // The server's own logger options, on a pino of their own: what any code logs, not only requests.
+  const logged = () => {
+    const collector = new LogCollector();
+    const options = loggerOptions({ level: 'trace', stream: collector }) as pino.LoggerOptions;
+    return { collector, logger: pino(options, collector) };
+  };
+
+  it('redacts a bare headers object and the headers one level under any key, names in any case', () => {
+    const { collector, logger } = logged();
+    const upstream = {
+      status: 401,
+      headers: { Authorization: 'Bearer UPSTREAM-SECRET', 'content-type': 'text/plain' },
+    };
+    const headers = { cookie: 'session=BARE-SECRET', accept: '*/*' };
+    logger.warn({ upstream, headers, attempt: 2 }, 'upstream refused');
+    const [line] = collector.records();
+    assert.equal(collector.text.includes('SECRET'), false, collector.text);
+    assert.deepEqual(line!.upstream, {
+      status: 401,
+      headers: { Authorization: '[REDACTED]', 'content-type': 'text/plain' },
+    });
+    assert.deepEqual(line!.headers, { cookie: '[REDACTED]', accept: '*/*' });
+    assert.equal(line!.attempt, 2);
+    // What was logged is untouched: the caller still holds its live objects.
+    assert.equal(upstream.headers.Authorization, 'Bearer UPSTREAM-SECRET');
+    assert.equal(headers.cookie, 'session=BARE-SECRET');
+  });
+
+  it("redacts an error's headers and keeps its type, message and stack", () => {
+    const { collector, logger } = logged();
+    const error = Object.assign(new TypeError('webhook refused'), {
+      code: 'E_HOOK',
+      headers: { 'set-cookie': ['a=ERR-SECRET'], 'x-nhn-authorization': 'ERR-TOKEN' },
+    });
+    logger.error({ err: error }, 'delivery failed');
+    const [line] = collector.records();
+    assert.equal(collector.text.includes('ERR-SECRET') || collector.text.includes('ERR-TOKEN'), false, collector.text);
+    const err = line!.err as Record<string, unknown>;
+    assert.equal(err.type, 'TypeError');
+    assert.equal(err.message, 'webhook refused');
+    assert.equal(err.code, 'E_HOOK');
+    assert.match(String(err.stack), /^TypeError: webhook refused\n\s+at /);
+    assert.deepEqual(err.headers, { 'set-cookie': '[REDACTED]', 'x-nhn-authorization': '[REDACTED]' });
+    assert.deepEqual(error.headers['set-cookie'], ['a=ERR-SECRET']);
+  });
+
+  it('leaves a line without secret headers as it is', () => {
+    const { collector, logger } = logged();
+    const request = { headers: { host: 'example.test', accept: 'application/json' } };
+    logger.info({ request, list: [{ headers: { cookie: 'in an array: not a header map' } }] }, 'plain');
+    const [line] = collector.records();
+    assert.deepEqual(line!.request, request);
+    assert.equal(
+      (line!.list as Array<{ headers: { cookie: string } }>)[0]!.headers.cookie,
+      'in an array: not a header map',
+    );
   });
 });
