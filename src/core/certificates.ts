@@ -43,6 +43,18 @@ import {
 
 const DAY_MS = 86_400_000;
 
+/** The list's text filters, each refused when it holds a control character (`list`). */
+const TEXT_FILTERS = [
+  'name',
+  'nameContains',
+  'domain',
+  'coversHost',
+  'zone',
+  'ipAddress',
+  'domainContains',
+  'issuer',
+] as const satisfies ReadonlyArray<keyof CertificateQuery>;
+
 export interface ImportOptions {
   origin: CertificateOrigin;
   /** The face's rules; `now` comes from the injected clock. */
@@ -719,16 +731,8 @@ export function createCertificateService(
 
     async list(actor, query) {
       authorize(actor, 'certificate.read');
-      for (const [field, value] of [
-        ['name', query.name],
-        ['nameContains', query.nameContains],
-        ['domain', query.domain],
-        ['coversHost', query.coversHost],
-        ['zone', query.zone],
-        ['ipAddress', query.ipAddress],
-        ['domainContains', query.domainContains],
-        ['issuer', query.issuer],
-      ] as const) {
+      for (const field of TEXT_FILTERS) {
+        const value = query[field];
         // No stored name or domain holds a control character, and PostgreSQL refuses NUL in text:
         // answer as a bad argument instead of letting the driver fail.
         // eslint-disable-next-line no-control-regex -- matching control characters is the point
