@@ -353,6 +353,13 @@ export interface CertificateRepository {
     limit: number;
     at: Date;
   }): Promise<{ certificates: number; versions: number }>;
+  /**
+   * Part of the retention pass: the store's count of each tenant's certificates expired before a
+   * day (what the EXPIRED and UNEXPIRED totals read) moves forward to `at`'s UTC day for at most
+   * `limit` tenants; returns how many moved. Totals are exact whether or not it has run; it only
+   * keeps them from reading one counter row per day of each tenant's history.
+   */
+  advanceExpiredBefore(options: { at: Date; limit: number }): Promise<number>;
   /** Count by status bucket, for metrics and the dashboard. */
   countByValidity(
     tenantId: number | null,

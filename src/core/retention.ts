@@ -1,6 +1,7 @@
 /**
- * The retention pass: purges deleted certificates whose recovery window has passed and drops
- * versions older than the version retention (core/certificates.ts RetentionSettings). Started by
+ * The retention pass: purges deleted certificates whose recovery window has passed, drops
+ * versions older than the version retention (core/certificates.ts RetentionSettings), and moves
+ * the store's count of certificates expired before today forward (Store.advanceExpiredBefore). Started by
  * `serve` next to the other workers and stopped before the store closes; tests drive `runOnce()`.
  *
  * Small and claim-safe: each pass purges at most `batch` certificates and drops at most `batch`
@@ -17,6 +18,8 @@ const DAY_MS = 86_400_000;
 export interface RetentionPass {
   certificates: number;
   versions: number;
+  /** Tenants whose count of certificates expired before today moved to today (Store.advanceExpiredBefore). */
+  tenants: number;
 }
 
 export interface RetentionWorkerLog {
@@ -57,8 +60,9 @@ export function createRetentionWorker(options: {
       limit: batch,
       at: new Date(now),
     });
+    const tenants = await store.certificates.advanceExpiredBefore({ at: new Date(now), limit: batch });
     if (result.certificates + result.versions > 0) options.log?.info({ ...result }, 'retention pass purged');
-    return result;
+    return { ...result, tenants };
   }
 
   function runOnce(): Promise<RetentionPass> {
@@ -72,7 +76,8 @@ export function createRetentionWorker(options: {
     timer = setTimeout(() => {
       timer = null;
       runOnce().then(
-        (result) => schedule(result.certificates >= batch || result.versions >= batch ? 0 : pollMs),
+        (result) =>
+          schedule(result.certificates >= batch || result.versions >= batch || result.tenants >= batch ? 0 : pollMs),
         (error: unknown) => {
           options.log?.error(
             { err: error instanceof Error ? error.message : String(error) },

@@ -136,6 +136,9 @@ export interface CertificateNameGramRow {
 export interface CertificateCountRow {
   tenant_id: number;
   live: number;
+  /** Migration 0036: `past` counts the live certificates expiring before this UTC day. */
+  past_day: Generated<number>;
+  past: Generated<number>;
 }
 
 /**

@@ -14,8 +14,11 @@
  *   directions, certificate numbers spread over many blocks of 4096, with holes) equal the
  *   model's slice.
  * - A write that fails before commit leaves the counters as they were.
+ * - The expired prefix (migration 0036) moved by the retention pass's `advanceExpiredBefore` to
+ *   days around the walk's, so totals read days on both sides of it, and checked at checkpoints
+ *   against the rows (`past` = live certificates expiring before `past_day`).
  * - Concurrency: parallel inserts (distinct and identical), and on PostgreSQL parallel
- *   replacements and deletions from two pools (two processes) keep the counters exact.
+ *   replacements, deletions and prefix moves from two pools (two processes) keep the counters exact.
  * - The migrations backfill the counters (days, blocks, hours) from rows that existed before them.
  */
 import { after, before, describe, it } from 'node:test';
@@ -122,6 +125,20 @@ async function assertCountersMatchRows(location: TestLocation, message: string):
     'select tenant_id, count(*) as live from certificates where deleted_at is null group by tenant_id order by tenant_id',
   );
   assert.deepEqual(norm(counts), norm(rows), `${message}: certificate_counts`);
+  // The expired prefix (migration 0036): past = the live certificates expiring before past_day.
+  const prefixes = await rawQuery(
+    location,
+    `select c.tenant_id, c.past_day, c.past,
+       (select count(*) from certificates r where r.tenant_id = c.tenant_id and r.deleted_at is null
+          and (r.not_after - ((r.not_after % ${DAY}) + ${DAY}) % ${DAY}) / ${DAY} < c.past_day) as counted
+     from certificate_counts c order by c.tenant_id`,
+  );
+  for (const p of prefixes)
+    assert.equal(
+      Number(p.past),
+      Number(p.counted),
+      `${message}: tenant ${String(p.tenant_id)} expired before day ${String(p.past_day)}`,
+    );
   const days = await rawQuery(
     location,
     'select tenant_id, day, n from certificate_expiry_days order by tenant_id, day',
@@ -272,6 +289,7 @@ for (const target of storeTargets) {
         midnightChecks: 0,
         boundaryChecks: 0,
         pageChecks: 0,
+        advances: 0,
       };
 
       const newFacts = (): Partial<CertificateFacts> => {
@@ -479,6 +497,14 @@ for (const target of storeTargets) {
           stats.replace++;
           if (sameDay) stats.replaceSameDay++;
         }
+        if (rng.next() < 0.08) {
+          // The retention pass's move of the expired prefix, to a day around the walk's: later
+          // totals read days on either side of it.
+          stats.advances += await store.certificates.advanceExpiredBefore({
+            at: new Date(interestingInstant(rng)),
+            limit: rng.pick([1, 10]),
+          });
+        }
         for (const at of asOfCandidates()) await check(step, at);
         if (i % 5 === 0) await checkPage(step);
         if (i % 50 === 49 || i === STEPS - 1) {
@@ -507,6 +533,7 @@ for (const target of storeTargets) {
         JSON.stringify(stats),
       );
       assert.ok(stats.midnightChecks > 20 && stats.boundaryChecks > 50 && stats.jumps > 3, JSON.stringify(stats));
+      assert.ok(stats.advances >= 3, JSON.stringify(stats));
       console.log(
         `# ${target.name}: ${JSON.stringify({ seed: SEED, ...stats, certificates: certs.length, live: live().length })}`,
       );
@@ -770,7 +797,7 @@ describe('postgres: counters under concurrent writers in two processes (two pool
     await assertCountersMatchRows(location, 'replacement after the live row');
   });
 
-  it('parallel replacements swapping days, replacements of the same certificate, and deletions racing them: exact, no deadlock', async () => {
+  it('parallel replacements swapping days, replacements of the same certificate, deletions and prefix moves racing them: exact, no deadlock', async () => {
     const tenant = await makeTenant(a);
     const rng = prng(SEED + 1);
     const made: Certificate[] = [];
@@ -810,6 +837,14 @@ describe('postgres: counters under concurrent writers in two processes (two pool
         );
       if (i % 5 === 0)
         work.push((i % 2 ? b : a).certificates.markDeleted(tenant.id, cert.certificateNo, new Date(BASE)));
+      // The retention pass moving the expired prefix across the days being swapped, from both pools.
+      if (i % 4 === 1)
+        work.push(
+          (i % 8 === 1 ? a : b).certificates.advanceExpiredBefore({
+            at: new Date(BASE + (1 + (i % 5)) * DAY),
+            limit: 10,
+          }),
+        );
     }
     const results = await Promise.allSettled(work);
     // A replace may lose to a deletion (not_found); nothing else may fail.

@@ -42,6 +42,7 @@ import { dropNameTrigramIndexSchema } from './0029-drop-name-trigram-index.ts';
 import { countersWithoutRowidSchema } from './0032-counters-without-rowid.ts';
 import { searchAutomergeSchema } from './0033-search-automerge.ts';
 import { expiryHoursSchema } from './0035-expiry-hours.ts';
+import { expiredBeforeDaySchema } from './0036-expired-before-day.ts';
 
 /** Every migration in order. Names sort in application order; never rename or edit a shipped one. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
@@ -75,6 +76,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0032-counters-without-rowid': countersWithoutRowidSchema(dialect),
     '0033-search-automerge': searchAutomergeSchema(dialect),
     '0035-expiry-hours': expiryHoursSchema(dialect),
+    '0036-expired-before-day': expiredBeforeDaySchema(),
   };
 }
 

@@ -10,7 +10,11 @@
  * - `certificate_expiry_hours(hour).n` (migration 0035): live certificates whose `not_after`
  *   falls in that UTC hour (`hour = floor(not_after / 3 600 000)`);
  * - `certificate_number_blocks(block).n`: live certificates whose number is in that block of
- *   4096 numbers (`block = floor(certificate_no / 4096)`).
+ *   4096 numbers (`block = floor(certificate_no / 4096)`);
+ * - `certificate_counts.past` (migration 0036): live certificates expiring before UTC day
+ *   `certificate_counts.past_day`, i.e. Σ n of the day rows before it: the expired days' prefix,
+ *   which `advanceExpiredBefore` moves forward (the retention pass), so a total sums only the days
+ *   since. A change to a day before `past_day` changes `past` with it (`adjustCounters`).
  * Day, hour and block rows at zero are deleted, so sums read only rows that hold certificates.
  *
  * How: every write that changes them (insert, replace when notAfter changes, markDeleted)
@@ -31,6 +35,8 @@
  * `not_after < asOf`, as in certificate-list.ts; a certificate is valid through its notAfter
  * instant):
  *   expired   = Σ n over days < D  +  Σ n over D's hours < H  +  (live rows with not_after in [start of H, asOf))
+ *   where Σ n over days < D = past + Σ n over days in [past_day, D)  (or − Σ n over [D, past_day)
+ *   when D is before past_day: an `asOf` in the past, another node's clock)
  *   unexpired = live − expired
  * The last term is an exact COUNT over the (tenant_id, not_after) partial index, bounded by one
  * hour's certificates; when `asOf` is past the half hour it counts the other half of the hour
@@ -39,15 +45,18 @@
  * Everything a total needs is read in ONE statement, so it is one snapshot on PostgreSQL and one
  * read transaction on SQLite: the answer is exact as of that moment, never a cached one.
  *
- * Costs (tenant of N certificates spread over K distinct expiry days, K in the hundreds to a few
- * thousand, independent of N): one primary-key read, a primary-key range of at most K small rows,
- * one of at most 24, and a covering index range of at most half of one hour's certificates.
+ * Costs (independent of the tenant's N certificates and of its history): two primary-key reads,
+ * a primary-key range of the days since `past_day` (none once the retention pass has moved it
+ * to today; all K past days of the tenant before its first pass), one of at most 24 hours, and
+ * a covering index range of at most half of one hour's certificates.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { NUMBER_BLOCK } from '../migrations/0003-certificate-counters.ts';
 import { HOUR_MS } from '../migrations/0035-expiry-hours.ts';
+import type { StoreDialect } from '../dialect.ts';
 import { queryTemplate, templateOf } from '../query-template.ts';
 import type { Database } from '../schema.ts';
+import { inTransaction } from '../transaction.ts';
 
 export const DAY_MS = 86_400_000;
 
@@ -100,7 +109,14 @@ const addLive = queryTemplate((db: Kysely<Database>, tenantId: number, live: num
     .values({ tenant_id: tenantId, live })
     .onConflict((oc) =>
       oc.column('tenant_id').doUpdateSet({ live: (eb) => eb('certificate_counts.live', '+', eb.ref('excluded.live')) }),
-    ),
+    )
+    .returning('past_day'),
+);
+const addToPast = queryTemplate((db: Kysely<Database>, tenantId: number, n: number) =>
+  db
+    .updateTable('certificate_counts')
+    .set({ past: (eb) => eb('past', '+', n) })
+    .where('tenant_id', '=', tenantId),
 );
 const addToBlock = queryTemplate((db: Kysely<Database>, tenantId: number, block: number, n: number) =>
   db
@@ -162,12 +178,32 @@ const dropEmptyHour = queryTemplate((db: Kysely<Database>, tenantId: number, hou
  * run once before its first row) so that it runs after it. Nothing can reach zero, so nothing
  * is dropped.
  */
-const addAll = templateOf<Database, unknown>(12, (_db, values) => {
-  const [liveTenant, live, blockTenant, blocks, blockNs, dayTenant, days, dayNs, dayMsSums, hourTenant, hours, hourNs] =
-    values;
+const addAll = templateOf<Database, unknown>(14, (_db, values) => {
+  const [
+    liveTenant,
+    live,
+    pastDays,
+    pastNs,
+    blockTenant,
+    blocks,
+    blockNs,
+    dayTenant,
+    days,
+    dayNs,
+    dayMsSums,
+    hourTenant,
+    hours,
+    hourNs,
+  ] = values;
+  // A new tenant's row starts with the empty prefix (its defaults); an existing one's `past`
+  // takes the days before its `past_day`, read from the row as locked by this upsert.
   return sql`with live as (
       insert into certificate_counts (tenant_id, live) values (${liveTenant}, ${live})
-      on conflict (tenant_id) do update set live = certificate_counts.live + excluded.live
+      on conflict (tenant_id) do update set live = certificate_counts.live + excluded.live,
+        past = certificate_counts.past + (
+          select coalesce(sum(e.n), 0) from unnest(${pastDays}::bigint[], ${pastNs}::bigint[]) as e (day, n)
+          where e.day < certificate_counts.past_day
+        )
       returning 1
     ), blocks as (
       insert into certificate_number_blocks (tenant_id, block, n)
@@ -211,6 +247,8 @@ export async function adjustCounters(
         trx,
         tenantId,
         live,
+        days.map((d) => d.day),
+        days.map((d) => d.n),
         tenantId,
         blocks.map(([block]) => block),
         blocks.map(([, n]) => n),
@@ -227,8 +265,11 @@ export async function adjustCounters(
   }
   if (live === 0 && blocks.length === 0 && days.length === 0 && hours.length === 0) return;
   // First, even when the live count does not change (a replace that moves notAfter): the tenant's
-  // live row is the lock every counter change takes before its block and day rows.
-  await addLive.all(trx, tenantId, live);
+  // live row is the lock every counter change takes before its block and day rows, and it says
+  // which days the expired prefix holds (held still by that lock until commit).
+  const pastDay = Number((await addLive.first(trx, tenantId, live))!.past_day);
+  const toPast = days.reduce((sum, d) => (d.day < pastDay ? sum + d.n : sum), 0);
+  if (toPast !== 0) await addToPast.all(trx, tenantId, toPast);
   for (const [block, delta] of blocks) {
     const row = await addToBlock.first(trx, tenantId, block, delta);
     if (Number(row!.n) === 0) await dropEmptyBlock.all(trx, tenantId, block);
@@ -243,6 +284,54 @@ export async function adjustCounters(
     const row = await addToHour.first(trx, tenantId, hour, delta);
     if (Number(row!.n) === 0) await dropEmptyHour.all(trx, tenantId, hour);
   }
+}
+
+/**
+ * Moves the expired prefix (`past`, `past_day`) of at most `limit` tenants whose `past_day` is
+ * before `day` to `day`, adding the days in between; returns how many moved. The retention pass
+ * runs it, so a list's expired total sums no day rows once the pass has run on its day.
+ *
+ * One transaction per tenant: its counters row is locked first (the lock every counter change
+ * takes before its day rows, held to commit), then the days are summed by a second statement,
+ * whose snapshot (PostgreSQL, read committed) is taken under that lock, so no change of this
+ * tenant's days is in flight and every committed one is in the sum. A single statement would not
+ * do: waiting for a writer's lock, it would sum the days as of its start. The update is
+ * conditional on `past_day` still being earlier, so processes running it at once move each
+ * tenant once. On SQLite every write transaction runs alone anyway.
+ */
+export async function advanceExpiredBefore(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  day: number,
+  limit: number,
+): Promise<number> {
+  const due = await db
+    .selectFrom('certificate_counts')
+    .select('tenant_id')
+    .where('past_day', '<', day)
+    .orderBy('tenant_id')
+    .limit(limit)
+    .execute();
+  let moved = 0;
+  for (const { tenant_id: tenantId } of due) {
+    const done = await inTransaction(db, dialect, async (trx) => {
+      const locked = await trx
+        .updateTable('certificate_counts')
+        .set({ past_day: (eb) => eb.ref('past_day') })
+        .where('tenant_id', '=', tenantId)
+        .where('past_day', '<', day)
+        .returning('past_day')
+        .executeTakeFirst();
+      if (!locked) return false;
+      const from = Number(locked.past_day);
+      await sql`update certificate_counts set past_day = ${day}, past = past + coalesce((
+          select sum(n) from certificate_expiry_days where tenant_id = ${tenantId} and day >= ${from} and day < ${day}
+        ), 0) where tenant_id = ${tenantId}`.execute(trx);
+      return true;
+    });
+    if (done) moved += 1;
+  }
+  return moved;
 }
 
 export interface ValidityTotals {
@@ -334,7 +423,7 @@ type TotalsRow = { live: unknown; past: unknown; hours: unknown; part: unknown }
  * Live and expired totals of one tenant at `asOf`, from the counters (one statement). Used by
  * list() for the validity-only queries (ALL, EXPIRED, UNEXPIRED).
  */
-const validityTotalsQuery = templateOf<Database, TotalsRow>(9, (_db, values) => validityTotalsSql(values));
+const validityTotalsQuery = templateOf<Database, TotalsRow>(10, (_db, values) => validityTotalsSql(values));
 
 /**
  * Whether a list with this validity filter needs the expired count. Without a filter the total
@@ -367,7 +456,21 @@ export async function liveTotal(db: Kysely<Database>, tenantId: number): Promise
 /** The values of `validityTotalsSql`, in its order. */
 export function validityTotalsValues(tenantId: number, asOf: number): unknown[] {
   const cut = cutAt(asOf);
-  return [tenantId, tenantId, cut.day, tenantId, cut.hoursFrom, cut.hoursTo, tenantId, cut.lo, cut.hi];
+  return [tenantId, tenantId, cut.day, cut.day, tenantId, cut.hoursFrom, cut.hoursTo, tenantId, cut.lo, cut.hi];
+}
+
+/**
+ * SQL scalar: one tenant's live certificates expiring before UTC day `day`, from its expired
+ * prefix (`past`, the days before `past_day`) and the days between `past_day` and `day` (added
+ * when `day` is later, taken away when it is earlier; one of the two ranges is empty). `dayAgain`
+ * is `day` as a second placeholder (a query template binds each placeholder once). Null when the
+ * tenant has no counters row (no certificate).
+ */
+export function expiredBeforeDaySql(tenant: unknown, day: unknown, dayAgain: unknown = day): RawBuilder<unknown> {
+  return sql`(select c.past
+      + coalesce((select sum(e.n) from certificate_expiry_days e where e.tenant_id = c.tenant_id and e.day >= c.past_day and e.day < ${day}), 0)
+      - coalesce((select sum(e.n) from certificate_expiry_days e where e.tenant_id = c.tenant_id and e.day >= ${dayAgain} and e.day < c.past_day), 0)
+    from certificate_counts c where c.tenant_id = ${tenant})`;
 }
 
 /**
@@ -383,12 +486,12 @@ export function validityTotalsValues(tenantId: number, asOf: number): unknown[] 
  * read.
  */
 export function validityTotalsSql(values: readonly unknown[], hiddenRange = false): RawBuilder<TotalsRow> {
-  const [tenant1, tenant2, day, tenant3, hoursFrom, hoursTo, tenant4, lo, hi] = values;
+  const [tenant1, tenant2, day, dayAgain, tenant3, hoursFrom, hoursTo, tenant4, lo, hi] = values;
   const hidden = (value: unknown) => (hiddenRange ? sql`(select ${value}::bigint)` : sql`${value}`);
   return sql<TotalsRow>`
     select
       (select live from certificate_counts where tenant_id = ${tenant1}) as live,
-      (select sum(n) from certificate_expiry_days where tenant_id = ${tenant2} and day < ${day}) as past,
+      ${expiredBeforeDaySql(tenant2, day, dayAgain)} as past,
       (select sum(n) from certificate_expiry_hours where tenant_id = ${tenant3} and hour >= ${hidden(hoursFrom)} and hour < ${hidden(hoursTo)}) as hours,
       (select count(*) from certificates where tenant_id = ${tenant4} and deleted_at is null and not_after >= ${hidden(lo)} and not_after < ${hidden(hi)}) as part
   `;
@@ -418,11 +521,10 @@ export async function validityCounts(
   asOf: number,
 ): Promise<ValidityCounts> {
   const cut = cutAt(asOf);
-  const ofTenant = tenantId === null ? sql`` : sql`tenant_id = ${tenantId} and`;
   const { rows } = await sql<Record<'live' | 'past' | 'hours' | 'part' | 'nyv' | 'nyv_expired', unknown>>`
     select
       (select sum(live) from certificate_counts ${tenantId === null ? sql`` : sql`where tenant_id = ${tenantId}`}) as live,
-      (select sum(n) from certificate_expiry_days where ${ofTenant} day < ${cut.day}) as past,
+      ${perTenant(tenantId, (tenant) => expiredBeforeDaySql(tenant, cut.day))} as past,
       ${cutHoursSum(tenantId, cut)} as hours,
       ${cutPartCount(tenantId, cut)} as part,
       ${liveCount(tenantId, sql`c.not_before > ${asOf}`)} as nyv,

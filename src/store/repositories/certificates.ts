@@ -66,7 +66,7 @@ import { inTransaction } from '../transaction.ts';
 import { groupedWrites } from '../write-group.ts';
 import type { StoreVault } from '../vault.ts';
 import type { AuditWriter } from './audit.ts';
-import { adjustCounters, validityCounts } from './certificate-counters.ts';
+import { adjustCounters, advanceExpiredBefore, utcDay, validityCounts } from './certificate-counters.ts';
 import { listCertificates } from './certificate-list.ts';
 import { isSearchQuery, searchCertificates } from './certificate-search.ts';
 import {
@@ -908,6 +908,10 @@ export function certificateRepository(
         .select((eb) => eb.fn.countAll().as('n'))
         .executeTakeFirstOrThrow();
       return { items: rows.map(summaryFromRow), total: Number(n), totalExact: true };
+    },
+
+    advanceExpiredBefore({ at, limit }) {
+      return advanceExpiredBefore(db, dialect, utcDay(ms(at)), limit);
     },
 
     async purgeExpired({ deletedBefore, replacedBefore, limit, at }) {
