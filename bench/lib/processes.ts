@@ -119,19 +119,26 @@ export interface ServerSettings {
 }
 
 /**
- * The node flags of `npm start` (package.json `scripts.start`: `node <flags> bin/certkeeper.js
- * serve`), so the benchmark measures the server as users start it. The ceiling runs with them
- * too: same runtime settings on both sides of the ratio.
+ * The environment and node flags of `npm start` (package.json `scripts.start`: `[NAME=value …]
+ * node <flags> bin/certkeeper.js serve`), so the benchmark measures the server as users start it.
+ * The ceiling runs with them too: same runtime settings on both sides of the ratio.
  */
-export const START_NODE_FLAGS: readonly string[] = await (async () => {
+const { START_ENV, START_NODE_FLAGS } = await (async () => {
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const m = /^node((?:\s+--\S+)*)\s+bin\/certkeeper\.js serve$/.exec(pkg.scripts.start);
+  const m = /^((?:[A-Z_]+=\S+\s+)*)node((?:\s+--\S+)*)\s+bin\/certkeeper\.js serve$/.exec(pkg.scripts.start);
   if (!m)
-    throw new Error(`package.json scripts.start is not "node [--flags] bin/certkeeper.js serve": ${pkg.scripts.start}`);
-  return m[1]!.trim().split(/\s+/).filter(Boolean);
+    throw new Error(
+      `package.json scripts.start is not "[NAME=value …] node [--flags] bin/certkeeper.js serve": ${pkg.scripts.start}`,
+    );
+  const words = (text: string) => text.trim().split(/\s+/).filter(Boolean);
+  const env = Object.fromEntries(
+    words(m[1]!).map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]),
+  );
+  return { START_ENV: env as Readonly<Record<string, string>>, START_NODE_FLAGS: words(m[2]!) as readonly string[] };
 })();
+export { START_ENV, START_NODE_FLAGS };
 
-/** `npm start`'s command (`node <START_NODE_FLAGS> bin/certkeeper.js serve`) on a free port; resolves when /readyz answers 200. */
+/** `npm start`'s command (`<START_ENV> node <START_NODE_FLAGS> bin/certkeeper.js serve`) on a free port; resolves when /readyz answers 200. */
 export function startCertkeeper(settings: ServerSettings): Promise<Child> {
   return start({
     label: 'certkeeper',
@@ -139,6 +146,7 @@ export function startCertkeeper(settings: ServerSettings): Promise<Child> {
     readyz: true,
     nodeFlags: [...START_NODE_FLAGS, ...(settings.nodeFlags ?? [])],
     env: childEnv({
+      ...START_ENV,
       CERTKEEPER_DATA_DIR: settings.dataDir,
       CERTKEEPER_HOST: '127.0.0.1',
       CERTKEEPER_PORT: '0',
@@ -156,7 +164,7 @@ export function startCeiling(logLevel: string): Promise<Child> {
     args: ['bench/lib/ceiling-server.ts'],
     readyz: false,
     nodeFlags: [...START_NODE_FLAGS],
-    env: childEnv({ CERTKEEPER_LOG_LEVEL: logLevel }),
+    env: childEnv({ ...START_ENV, CERTKEEPER_LOG_LEVEL: logLevel }),
   });
 }
 
