@@ -9,8 +9,8 @@
  * more rows every day the tenant keeps expired certificates. With the prefix, the sum runs only
  * over the days between `past_day` and today, which the retention pass moves forward
  * (`advanceExpiredBefore`): usually none. Measured at 1,000,000 (200 past days), PostgreSQL: the
- * NHN list's statement 0.177–0.182 → 0.158–0.159 ms (pgbench, one client), its backends' CPU a
- * request 141 → 116–119 µs through HTTP (docs/performance.md).
+ * NHN list's statement 0.193–0.195 → 0.176–0.177 ms (pgbench, one client), its backends' CPU a
+ * request 132–136 → 124–127 µs through HTTP (docs/performance.md, "The expired prefix").
  *
  * Existing rows (and a tenant's first row) start at `past_day` = EARLIEST_DAY with `past` 0: no
  * certificate expires before it, so the prefix holds at once and a read sums every past day, as
