@@ -27,7 +27,7 @@ import { testMasterKey } from '../helpers/db.ts';
 import { mintBundle, mintLeaf, type Bundle } from '../helpers/pki.ts';
 import { ncpFetch, type NcpResponse } from '../helpers/ncp-client.ts';
 import { privatePostgresSkip, startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.ts';
-import { cliJson, serve, sleep, waitFor, type Credentials, type Served } from '../e2e/helpers.ts';
+import { cliJson, serve, waitFor, type Credentials, type Served } from '../e2e/helpers.ts';
 
 /** Far above any answer the server should give; reaching it means a request hung. */
 const CLIENT_TIMEOUT_MS = 30_000;
@@ -39,6 +39,12 @@ interface Outcome {
   status: number | 'no answer';
   body: string;
   certificateNo?: number;
+  /** For 'no answer': the client timeout, or the error the request failed with. */
+  failure?: string;
+  /** Milliseconds from this test's start to the request's send and to its end, and its phase then. */
+  sentAt?: number;
+  endedAt?: number;
+  sentIn?: Outcome['phase'];
 }
 
 describe('PostgreSQL stopped and started under load', { skip: privatePostgresSkip }, () => {
@@ -73,14 +79,21 @@ describe('PostgreSQL stopped and started under load', { skip: privatePostgresSki
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function call(method: string, path: string, body?: unknown): Promise<NcpResponse | null> {
+  /** The answer, or why there was none: the client timeout, or the error the request failed with. */
+  async function call(method: string, path: string, body?: unknown): Promise<NcpResponse | { failure: string }> {
+    // A timer cleared once answered: a pending one would hold the test's process open 30 s.
+    let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
         ncpFetch(running!.baseUrl, { method, path, credentials, ...(body === undefined ? {} : { body }) }),
-        sleep(CLIENT_TIMEOUT_MS).then(() => null),
+        new Promise<{ failure: string }>((resolve) => {
+          timer = setTimeout(() => resolve({ failure: `no answer within ${CLIENT_TIMEOUT_MS} ms` }), CLIENT_TIMEOUT_MS);
+        }),
       ]);
-    } catch {
-      return null;
+    } catch (error) {
+      return { failure: `${String(error)}${error instanceof Error && error.cause ? ` (${String(error.cause)})` : ''}` };
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -98,26 +111,41 @@ describe('PostgreSQL stopped and started under load', { skip: privatePostgresSki
 
     // A request counts as 'before' or 'after' only when it started and ended in that phase; one
     // that overlapped the outage in any way counts as 'down'.
-    const phaseOf = async <T>(request: () => Promise<T>): Promise<[T, Outcome['phase']]> => {
+    const testStart = Date.now();
+    /** When each step of the fault happened, in ms from the test's start (for failure messages). */
+    const phaseTimes: Record<string, number> = {};
+    const mark = (step: string): void => {
+      phaseTimes[step] = Date.now() - testStart;
+    };
+    const phaseOf = async (
+      request: () => Promise<NcpResponse | { failure: string }>,
+    ): Promise<[NcpResponse | null, Pick<Outcome, 'phase' | 'failure' | 'sentAt' | 'endedAt' | 'sentIn'>]> => {
       const started = phase;
+      const sentAt = Date.now() - testStart;
       const result = await request();
-      return [result, started === phase ? started : 'down'];
+      const when = {
+        phase: started === phase ? started : 'down',
+        sentAt,
+        endedAt: Date.now() - testStart,
+        sentIn: started,
+      } as const;
+      return 'failure' in result ? [null, { ...when, failure: result.failure }] : [result, when];
     };
     const worker = async (): Promise<void> => {
       while (!stopping) {
         const n = ++sequence;
         if (n % 2 === 0) {
-          const [res, now] = await phaseOf(() => call('GET', '/api/v1/certificates'));
+          const [res, when] = await phaseOf(() => call('GET', '/api/v1/certificates'));
           outcomes.push({
             op: 'list',
-            phase: now,
+            ...when,
             status: res?.status ?? 'no answer',
             body: res?.body.toString() ?? '',
           });
           continue;
         }
         const leaf = await mintLeaf(bundle.intermediate, { cn: `fault-${n}.example.com`, freshKey: true });
-        const [res, now] = await phaseOf(() =>
+        const [res, when] = await phaseOf(() =>
           call('POST', '/api/v1/certificate/withExternal', {
             certificateName: `fault-${n}`,
             privateKey: leaf.keyPem,
@@ -129,7 +157,7 @@ describe('PostgreSQL stopped and started under load', { skip: privatePostgresSki
         const certificateNo = json?.sslCertificateList?.[0]?.certificateNo;
         outcomes.push({
           op: 'import',
-          phase: now,
+          ...when,
           status: res?.status ?? 'no answer',
           body: res?.body.toString() ?? '',
           ...(certificateNo === undefined ? {} : { certificateNo }),
@@ -160,15 +188,19 @@ describe('PostgreSQL stopped and started under load', { skip: privatePostgresSki
       );
 
       phase = 'down';
+      mark('stopping');
       await cluster.stop();
+      mark('stopped');
       await waitFor('503 answers while PostgreSQL is down', async () =>
         outcomes.filter((o) => o.phase === 'down' && o.status === 503).length >= 20 ? true : undefined,
       );
       assert.equal(await readyz(), 503, '/readyz says not ready while the database is down');
 
       await cluster.start();
+      mark('started');
       await waitFor('/readyz ready again', async () => ((await readyz()) === 200 ? true : undefined));
       phase = 'after';
+      mark('after');
       await waitFor('imports acknowledged again', async () => (acked('after').length >= 5 ? true : undefined));
     }
 
@@ -177,7 +209,12 @@ describe('PostgreSQL stopped and started under load', { skip: privatePostgresSki
 
       // Every request was answered, and no answer was a 5xx other than the face's 503.
       const unanswered = outcomes.filter((o) => o.status === 'no answer');
-      assert.equal(unanswered.length, 0, `${unanswered.length} requests got no answer`);
+      assert.equal(
+        unanswered.length,
+        0,
+        `${unanswered.length} requests got no answer: ${JSON.stringify(unanswered.map(({ body: _, ...o }) => o))}\n` +
+          `phases (ms from the test's start): ${JSON.stringify(phaseTimes)}\n${running!.output().slice(-4000)}`,
+      );
       const bad = outcomes.filter((o) => typeof o.status === 'number' && o.status >= 500 && o.status !== 503);
       assert.deepEqual(
         bad.map((o) => `${o.op} ${o.phase} ${o.status} ${o.body}`),
