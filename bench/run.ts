@@ -523,32 +523,29 @@ async function runScale(
     // The probe is a TypeScript file loaded with --import, before bin/certkeeper.js turns on the
     // compile cache, so Node strips its types on every start (70–100 ms a start here). The server
     // the cases run on starts once more, with the probe; that start is not counted.
+    const settings = {
+      dataDir: where.dataDir,
+      masterKey: where.masterKey,
+      logLevel: LOG_LEVEL,
+      ...(where.databaseUrl ? { databaseUrl: where.databaseUrl } : {}),
+    };
     for (let k = 0; k < STARTUPS; k++) {
       await waitForQuiet();
-      const started = await startCertkeeper({
-        dataDir: where.dataDir,
-        masterKey: where.masterKey,
-        logLevel: LOG_LEVEL,
-        nodeFlags: SERVER_NODE_FLAGS,
-        ...(where.databaseUrl ? { databaseUrl: where.databaseUrl } : {}),
-      });
+      const started = await startCertkeeper({ ...settings, nodeFlags: SERVER_NODE_FLAGS });
       readyMs.push(started.readyMs);
       listeningMs.push(started.listeningMs);
       await started.stop();
     }
     server = await startCertkeeper({
-      dataDir: where.dataDir,
-      masterKey: where.masterKey,
-      logLevel: LOG_LEVEL,
+      ...settings,
       nodeFlags: [
         ...(PROBE ? probeSettings(PROBE_FILE).nodeFlags : []),
         ...SERVER_NODE_FLAGS,
         ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
       ],
       ...(PROBE ? { env: probeSettings(PROBE_FILE).env } : {}),
-      ...(where.databaseUrl ? { databaseUrl: where.databaseUrl } : {}),
     });
-    const running = server!;
+    const running = server;
     log(
       `  start-up to /readyz: ${readyMs.map((x) => `${Math.round(x)} ms`).join(', ')} (listening at ${listeningMs.map((x) => Math.round(x)).join(', ')} ms)`,
     );
